@@ -1,0 +1,24 @@
+"""The cron tiers' job table: tier -> ordered (name, job). A job is `async def job(env, as_of) -> counts`.
+
+`worker/tiers.py` runs a tier under its lease; tests check that these tiers and the toml agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from cron import housekeeping
+
+Job = Callable[[Any, datetime], Awaitable[dict[str, Any] | None]]
+
+JOBS: dict[str, list[tuple[str, Job]]] = {
+    "hot": [
+        ("expire_stale_leases", housekeeping.expire_stale_leases),
+    ],
+    "warm": [],
+    "cold": [
+        ("database_maintenance", housekeeping.database_maintenance),
+    ],
+}

@@ -1,0 +1,1 @@
+"""One module per inbound surface; `ROUTES` is what the app serves."""

@@ -1,0 +1,30 @@
+"""Development only: GET or POST /__scheduled?cron=... runs that cron's tier now, like wrangler's."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from litestar import Response, route
+from litestar.exceptions import NotFoundException, ValidationException
+
+from worker.env import Env
+from worker.tiers import run_tier, tier_for_cron
+
+
+@route("/__scheduled", http_method=["GET", "POST"], include_in_schema=False)
+async def trigger_scheduled(env: Env, cron: str, as_of: str | None = None) -> Response[dict[str, Any]]:
+    """Run the tier configured for `cron` (optionally as of an ISO datetime) and return its run."""
+    if not env.dev:
+        raise NotFoundException("not found")
+    try:
+        tier = tier_for_cron(env, cron)
+    except KeyError as exc:
+        raise NotFoundException(str(exc.args[0])) from None
+    try:
+        at = datetime.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise ValidationException(f"as_of: not an ISO-8601 datetime: {as_of!r}") from None
+    result = await run_tier(env, tier, scheduled_at=at, cron=cron)
+    return Response(asdict(result), status_code=200 if result.status != "failed" else 500)

@@ -1,0 +1,504 @@
+-- GFS edge worker: the whole SQLite schema. Idempotent: applied at every start and by `worker db init`.
+-- Columns named in SPEC 3.4 are a contract (dashboards query them directly); more may be added.
+-- Timestamps are ISO-8601 UTC text; calendar dates (tran_date, due_date, as_of dates) are YYYY-MM-DD
+-- in the company's time zone. Money is REAL rounded to cents at the edges.
+-- Schema changes for existing databases go in worker/migrations.py (PRAGMA user_version).
+
+------------------------------------------------------------------------------------------------
+-- Mirror of NetSuite records. Every mirrored table: ns_id (NetSuite internal id), last_modified
+-- (NetSuite lastModifiedDate, the ordering key), deleted_at (tombstone), raw_json (record as applied).
+------------------------------------------------------------------------------------------------
+CREATE TABLE IF NOT EXISTS customers (
+    ns_id          TEXT PRIMARY KEY,
+    entity_id      TEXT,
+    company_name   TEXT,
+    email          TEXT,
+    phone          TEXT,
+    terms          TEXT,
+    credit_limit   REAL,
+    is_inactive    INTEGER NOT NULL DEFAULT 0,
+    date_created   TEXT,
+    last_modified  TEXT NOT NULL,
+    deleted_at     TEXT,
+    raw_json       TEXT
+);
+CREATE INDEX IF NOT EXISTS customers_email ON customers (lower(email));
+CREATE INDEX IF NOT EXISTS customers_name ON customers (lower(company_name));
+
+CREATE TABLE IF NOT EXISTS customer_contacts (
+    ns_id          TEXT PRIMARY KEY,
+    customer_id    TEXT,
+    name           TEXT,
+    email          TEXT,
+    phone          TEXT,
+    title          TEXT,
+    is_inactive    INTEGER NOT NULL DEFAULT 0,
+    date_created   TEXT,
+    last_modified  TEXT NOT NULL,
+    deleted_at     TEXT,
+    raw_json       TEXT
+);
+CREATE INDEX IF NOT EXISTS customer_contacts_customer ON customer_contacts (customer_id);
+CREATE INDEX IF NOT EXISTS customer_contacts_email ON customer_contacts (lower(email));
+
+-- Sales orders.
+CREATE TABLE IF NOT EXISTS transactions (
+    ns_id          TEXT PRIMARY KEY,
+    type           TEXT NOT NULL DEFAULT 'salesorder',
+    tran_id        TEXT,
+    customer_id    TEXT,
+    tran_date      TEXT,
+    ship_date      TEXT,
+    status         TEXT,
+    other_ref_num  TEXT,
+    memo           TEXT,
+    currency       TEXT,
+    total          REAL,
+    last_modified  TEXT NOT NULL,
+    deleted_at     TEXT,
+    raw_json       TEXT
+);
+CREATE INDEX IF NOT EXISTS transactions_customer ON transactions (customer_id, tran_date);
+
+CREATE TABLE IF NOT EXISTS transaction_lines (
+    transaction_id TEXT NOT NULL REFERENCES transactions (ns_id) ON DELETE CASCADE,
+    line_no        INTEGER NOT NULL,
+    item_id        TEXT,
+    item_name      TEXT,
+    description    TEXT,
+    quantity       REAL,
+    units          TEXT,
+    rate           REAL,
+    amount         REAL,
+    raw_json       TEXT,
+    PRIMARY KEY (transaction_id, line_no)
+);
+CREATE INDEX IF NOT EXISTS transaction_lines_item ON transaction_lines (item_id);
+
+CREATE TABLE IF NOT EXISTS item_fulfillment (
+    ns_id          TEXT PRIMARY KEY,
+    tran_id        TEXT,
+    customer_id    TEXT,
+    created_from   TEXT,
+    tran_date      TEXT,
+    ship_status    TEXT,
+    memo           TEXT,
+    last_modified  TEXT NOT NULL,
+    deleted_at     TEXT,
+    raw_json       TEXT
+);
+CREATE INDEX IF NOT EXISTS item_fulfillment_customer ON item_fulfillment (customer_id, tran_date);
+CREATE INDEX IF NOT EXISTS item_fulfillment_order ON item_fulfillment (created_from);
+
+CREATE TABLE IF NOT EXISTS item_fulfillment_lines (
+    fulfillment_id TEXT NOT NULL REFERENCES item_fulfillment (ns_id) ON DELETE CASCADE,
+    line_no        INTEGER NOT NULL,
+    item_id        TEXT,
+    item_name      TEXT,
+    description    TEXT,
+    quantity       REAL,
+    order_line     INTEGER,
+    raw_json       TEXT,
+    PRIMARY KEY (fulfillment_id, line_no)
+);
+
+-- Packages of a fulfillment (packageList): one row per tracking number.
+CREATE TABLE IF NOT EXISTS shipments (
+    id              INTEGER PRIMARY KEY,
+    fulfillment_id  TEXT NOT NULL REFERENCES item_fulfillment (ns_id) ON DELETE CASCADE,
+    package_no      INTEGER NOT NULL,
+    tracking_number TEXT,
+    carrier         TEXT,
+    weight          REAL,
+    description     TEXT,
+    UNIQUE (fulfillment_id, package_no)
+);
+CREATE INDEX IF NOT EXISTS shipments_tracking ON shipments (tracking_number);
+
+-- Shipping-status changes seen on fulfillments (picked -> packed -> shipped), in arrival order.
+CREATE TABLE IF NOT EXISTS shipping_events (
+    id              INTEGER PRIMARY KEY,
+    fulfillment_id  TEXT NOT NULL,
+    from_status     TEXT,
+    to_status       TEXT NOT NULL,
+    occurred_at     TEXT NOT NULL,
+    source_event_id TEXT UNIQUE
+);
+CREATE INDEX IF NOT EXISTS shipping_events_fulfillment ON shipping_events (fulfillment_id, occurred_at);
+
+CREATE TABLE IF NOT EXISTS customer_invoice (
+    ns_id            TEXT PRIMARY KEY,
+    tran_id          TEXT,
+    customer_id      TEXT,
+    created_from     TEXT,
+    tran_date        TEXT,
+    due_date         TEXT,
+    terms            TEXT,
+    status           TEXT,
+    currency         TEXT,
+    total            REAL,
+    amount_remaining REAL,
+    other_ref_num    TEXT,
+    last_modified    TEXT NOT NULL,
+    deleted_at       TEXT,
+    raw_json         TEXT
+);
+CREATE INDEX IF NOT EXISTS customer_invoice_customer ON customer_invoice (customer_id, tran_date);
+-- The warm tier scans open invoices only.
+CREATE INDEX IF NOT EXISTS customer_invoice_open ON customer_invoice (customer_id)
+    WHERE amount_remaining > 0 AND deleted_at IS NULL;
+
+CREATE TABLE IF NOT EXISTS customer_invoice_lines (
+    invoice_id     TEXT NOT NULL REFERENCES customer_invoice (ns_id) ON DELETE CASCADE,
+    line_no        INTEGER NOT NULL,
+    item_id        TEXT,
+    item_name      TEXT,
+    description    TEXT,
+    quantity       REAL,
+    units          TEXT,
+    rate           REAL,
+    amount         REAL,
+    raw_json       TEXT,
+    PRIMARY KEY (invoice_id, line_no)
+);
+
+CREATE TABLE IF NOT EXISTS customer_payment (
+    ns_id          TEXT PRIMARY KEY,
+    tran_id        TEXT,
+    customer_id    TEXT,
+    tran_date      TEXT,
+    status         TEXT,
+    currency       TEXT,
+    total          REAL,
+    unapplied      REAL,
+    memo           TEXT,
+    last_modified  TEXT NOT NULL,
+    deleted_at     TEXT,
+    raw_json       TEXT
+);
+CREATE INDEX IF NOT EXISTS customer_payment_customer ON customer_payment (customer_id, tran_date);
+
+CREATE TABLE IF NOT EXISTS payment_application (
+    payment_id     TEXT NOT NULL REFERENCES customer_payment (ns_id) ON DELETE CASCADE,
+    line_no        INTEGER NOT NULL,
+    invoice_id     TEXT,
+    doc_type       TEXT,
+    amount         REAL,
+    apply_date     TEXT,
+    PRIMARY KEY (payment_id, line_no)
+);
+CREATE INDEX IF NOT EXISTS payment_application_invoice ON payment_application (invoice_id);
+
+CREATE TABLE IF NOT EXISTS credit_memo (
+    ns_id            TEXT PRIMARY KEY,
+    tran_id          TEXT,
+    customer_id      TEXT,
+    created_from     TEXT,
+    tran_date        TEXT,
+    status           TEXT,
+    currency         TEXT,
+    total            REAL,
+    amount_remaining REAL,
+    memo             TEXT,
+    last_modified    TEXT NOT NULL,
+    deleted_at       TEXT,
+    raw_json         TEXT
+);
+CREATE INDEX IF NOT EXISTS credit_memo_customer ON credit_memo (customer_id, tran_date);
+
+CREATE TABLE IF NOT EXISTS credit_memo_application (
+    credit_memo_id TEXT NOT NULL REFERENCES credit_memo (ns_id) ON DELETE CASCADE,
+    line_no        INTEGER NOT NULL,
+    invoice_id     TEXT,
+    doc_type       TEXT,
+    amount         REAL,
+    PRIMARY KEY (credit_memo_id, line_no)
+);
+CREATE INDEX IF NOT EXISTS credit_memo_application_invoice ON credit_memo_application (invoice_id);
+
+------------------------------------------------------------------------------------------------
+-- Reference data curated by the operations team (SPEC 10), loaded by `worker import-reference`.
+------------------------------------------------------------------------------------------------
+-- kind 'customer': a name that means customer_id; kind 'brand_prefix': a private-label brand it owns.
+CREATE TABLE IF NOT EXISTS name_synonyms (
+    kind          TEXT NOT NULL CHECK (kind IN ('customer', 'brand_prefix')),
+    normalized    TEXT NOT NULL,
+    synonym       TEXT NOT NULL,
+    customer_id   TEXT NOT NULL,
+    PRIMARY KEY (kind, normalized)
+);
+CREATE INDEX IF NOT EXISTS name_synonyms_customer ON name_synonyms (customer_id);
+
+CREATE TABLE IF NOT EXISTS customer_program (
+    customer_id         TEXT PRIMARY KEY,
+    program             TEXT NOT NULL,
+    markup_pct          REAL NOT NULL DEFAULT 0,
+    freight_terms       TEXT,
+    payment_terms_days  INTEGER,
+    usda_eligible       INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE IF NOT EXISTS spec_items (
+    item_id      TEXT PRIMARY KEY,
+    item_code    TEXT NOT NULL,
+    description  TEXT,
+    uom          TEXT,
+    is_assembly  INTEGER NOT NULL DEFAULT 0,
+    pack_size    TEXT
+);
+CREATE INDEX IF NOT EXISTS spec_items_code ON spec_items (upper(item_code));
+
+-- customer_id '' = list price; effective dates '' = open-ended (so the natural key can be UNIQUE).
+CREATE TABLE IF NOT EXISTS pricing_master (
+    id              INTEGER PRIMARY KEY,
+    item_id         TEXT NOT NULL,
+    customer_id     TEXT NOT NULL DEFAULT '',
+    unit_price      REAL NOT NULL,
+    uom             TEXT NOT NULL DEFAULT '',
+    effective_from  TEXT NOT NULL DEFAULT '',
+    effective_to    TEXT NOT NULL DEFAULT '',
+    UNIQUE (item_id, customer_id, uom, effective_from)
+);
+
+CREATE TABLE IF NOT EXISTS customer_item_xref (
+    customer_id         TEXT NOT NULL,
+    customer_item_code  TEXT NOT NULL,
+    item_id             TEXT NOT NULL,
+    source              TEXT NOT NULL DEFAULT 'import',
+    updated_at          TEXT,
+    PRIMARY KEY (customer_id, customer_item_code)
+);
+
+------------------------------------------------------------------------------------------------
+-- Inbound order mail and the review queue.
+------------------------------------------------------------------------------------------------
+CREATE TABLE IF NOT EXISTS inbound_email_log (
+    id            INTEGER PRIMARY KEY,
+    message_id    TEXT,
+    sender        TEXT,
+    recipients    TEXT,
+    subject       TEXT,
+    received_at   TEXT NOT NULL,
+    raw_key       TEXT,
+    sha256        TEXT NOT NULL,
+    size_bytes    INTEGER NOT NULL,
+    door          TEXT NOT NULL DEFAULT 'http',
+    status        TEXT NOT NULL,
+    reason        TEXT,
+    spool_path    TEXT,
+    duplicate_of  INTEGER REFERENCES inbound_email_log (id),
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    customer_id   TEXT,
+    processed_at  TEXT
+);
+CREATE INDEX IF NOT EXISTS inbound_email_log_message_id ON inbound_email_log (message_id);
+CREATE INDEX IF NOT EXISTS inbound_email_log_sha256 ON inbound_email_log (sha256);
+CREATE INDEX IF NOT EXISTS inbound_email_log_status ON inbound_email_log (status);
+
+CREATE TABLE IF NOT EXISTS email_attachments (
+    id            INTEGER PRIMARY KEY,
+    email_id      INTEGER NOT NULL REFERENCES inbound_email_log (id),
+    filename      TEXT,
+    content_type  TEXT,
+    size_bytes    INTEGER NOT NULL,
+    sha256        TEXT NOT NULL,
+    object_key    TEXT NOT NULL,
+    UNIQUE (email_id, sha256)
+);
+
+CREATE TABLE IF NOT EXISTS review_items (
+    id              INTEGER PRIMARY KEY,
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'needs_manual', 'approved', 'rejected')),
+    email_id        INTEGER REFERENCES inbound_email_log (id),
+    attachment_id   INTEGER REFERENCES email_attachments (id),
+    customer_id     TEXT,
+    po_number       TEXT,
+    parsed_json     TEXT,
+    pdf_key         TEXT,
+    reason          TEXT,
+    flags_json      TEXT NOT NULL DEFAULT '[]',
+    confidence      REAL,
+    line_count      INTEGER NOT NULL DEFAULT 0,
+    total           REAL,
+    sender          TEXT,
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL,
+    decided_by      TEXT,
+    decided_at      TEXT,
+    decision_reason TEXT,
+    UNIQUE (email_id, attachment_id)
+);
+CREATE INDEX IF NOT EXISTS review_items_queue ON review_items (status, created_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS review_items_customer ON review_items (customer_id, status);
+
+------------------------------------------------------------------------------------------------
+-- Event ledger, workflows, proposed actions, reflexion.
+------------------------------------------------------------------------------------------------
+-- dedupe_key makes appends idempotent (e.g. one ar.bucket_changed per invoice transition).
+CREATE TABLE IF NOT EXISTS events (
+    id            INTEGER PRIMARY KEY,
+    type          TEXT NOT NULL,
+    entity_type   TEXT NOT NULL,
+    entity_id     TEXT NOT NULL,
+    payload_json  TEXT NOT NULL DEFAULT '{}',
+    created_at    TEXT NOT NULL,
+    dedupe_key    TEXT UNIQUE
+);
+CREATE INDEX IF NOT EXISTS events_entity ON events (entity_type, entity_id);
+CREATE INDEX IF NOT EXISTS events_type ON events (type, id);
+
+-- One cursor per consumer (workflow): the last event id it has fully handled.
+CREATE TABLE IF NOT EXISTS event_cursors (
+    consumer       TEXT PRIMARY KEY,
+    last_event_id  INTEGER NOT NULL DEFAULT 0,
+    updated_at     TEXT
+);
+
+CREATE TABLE IF NOT EXISTS workflow_run_log (
+    id                INTEGER PRIMARY KEY,
+    workflow          TEXT NOT NULL,
+    customer_id       TEXT,
+    trigger_event_id  INTEGER,
+    status            TEXT NOT NULL,
+    started_at        TEXT NOT NULL,
+    finished_at       TEXT,
+    error             TEXT,
+    output_json       TEXT,
+    dedupe_key        TEXT UNIQUE
+);
+CREATE INDEX IF NOT EXISTS workflow_run_log_customer ON workflow_run_log (customer_id, started_at);
+
+CREATE TABLE IF NOT EXISTS proposed_actions (
+    id               INTEGER PRIMARY KEY,
+    kind             TEXT NOT NULL,
+    status           TEXT NOT NULL CHECK (status IN ('staged', 'approved', 'rejected', 'executed')),
+    customer_id      TEXT,
+    payload_json     TEXT NOT NULL,
+    risk             INTEGER NOT NULL DEFAULT 1,
+    source           TEXT NOT NULL DEFAULT 'workflow',
+    workflow_run_id  INTEGER REFERENCES workflow_run_log (id),
+    review_item_id   INTEGER REFERENCES review_items (id),
+    dedupe_key       TEXT UNIQUE,
+    created_at       TEXT NOT NULL,
+    updated_at       TEXT NOT NULL,
+    decided_by       TEXT,
+    decided_at       TEXT,
+    decision_reason  TEXT
+);
+CREATE INDEX IF NOT EXISTS proposed_actions_queue ON proposed_actions (status, created_at DESC);
+CREATE INDEX IF NOT EXISTS proposed_actions_customer ON proposed_actions (customer_id, status);
+
+CREATE TABLE IF NOT EXISTS reflexion_log (
+    id               INTEGER PRIMARY KEY,
+    entity_type      TEXT NOT NULL,
+    entity_id        TEXT NOT NULL,
+    tags_json        TEXT NOT NULL DEFAULT '[]',
+    observation      TEXT NOT NULL,
+    status           TEXT NOT NULL DEFAULT 'needs_review'
+                     CHECK (status IN ('needs_review', 'approved_for_reuse', 'rejected', 'expired')),
+    workflow_run_id  INTEGER REFERENCES workflow_run_log (id),
+    created_at       TEXT NOT NULL,
+    decided_by       TEXT,
+    decided_at       TEXT
+);
+CREATE INDEX IF NOT EXISTS reflexion_log_entity ON reflexion_log (entity_type, entity_id, status);
+CREATE INDEX IF NOT EXISTS reflexion_log_status ON reflexion_log (status, created_at);
+
+------------------------------------------------------------------------------------------------
+-- AR aging and health.
+------------------------------------------------------------------------------------------------
+-- One row per completed warm run, so "the latest snapshot" exists even when it holds no invoice.
+CREATE TABLE IF NOT EXISTS ar_aging_runs (
+    as_of          TEXT PRIMARY KEY,
+    computed_at    TEXT NOT NULL,
+    invoice_count  INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS ar_aging_snapshot (
+    as_of             TEXT NOT NULL,
+    invoice_id        TEXT NOT NULL,
+    customer_id       TEXT,
+    tran_id           TEXT,
+    due_date          TEXT,
+    days_past_due     INTEGER NOT NULL,
+    bucket            TEXT NOT NULL CHECK (bucket IN ('current', '1-30', '31-60', '61-90', '90+')),
+    amount_remaining  REAL NOT NULL,
+    PRIMARY KEY (as_of, invoice_id)
+);
+CREATE INDEX IF NOT EXISTS ar_aging_snapshot_customer ON ar_aging_snapshot (as_of, customer_id);
+
+DROP VIEW IF EXISTS v_customer_ar_aging;
+CREATE VIEW v_customer_ar_aging AS
+SELECT s.customer_id,
+       s.as_of,
+       round(sum(CASE WHEN s.bucket = 'current' THEN s.amount_remaining ELSE 0 END), 2) AS current,
+       round(sum(CASE WHEN s.bucket = '1-30'    THEN s.amount_remaining ELSE 0 END), 2) AS b1_30,
+       round(sum(CASE WHEN s.bucket = '31-60'   THEN s.amount_remaining ELSE 0 END), 2) AS b31_60,
+       round(sum(CASE WHEN s.bucket = '61-90'   THEN s.amount_remaining ELSE 0 END), 2) AS b61_90,
+       round(sum(CASE WHEN s.bucket = '90+'     THEN s.amount_remaining ELSE 0 END), 2) AS b90_plus,
+       round(sum(s.amount_remaining), 2) AS total_open
+FROM ar_aging_snapshot s
+WHERE s.as_of = (SELECT max(as_of) FROM ar_aging_runs)
+GROUP BY s.customer_id, s.as_of;
+
+CREATE TABLE IF NOT EXISTS customer_health_scores (
+    id            INTEGER PRIMARY KEY,
+    customer_id   TEXT NOT NULL,
+    as_of         TEXT NOT NULL,
+    score         REAL NOT NULL CHECK (score BETWEEN 0 AND 100),
+    tier          TEXT NOT NULL CHECK (tier IN ('green', 'yellow', 'orange', 'red')),
+    signals_json  TEXT NOT NULL,
+    is_neutral    INTEGER NOT NULL DEFAULT 0,
+    computed_at   TEXT NOT NULL,
+    UNIQUE (customer_id, as_of)
+);
+
+------------------------------------------------------------------------------------------------
+-- Delivery bookkeeping: webhook receipts, dead letters, cron runs and leases.
+------------------------------------------------------------------------------------------------
+-- One row per CDC event_id ever applied or judged (the idempotency ledger).
+CREATE TABLE IF NOT EXISTS webhook_receipts (
+    event_id       TEXT PRIMARY KEY,
+    record_type    TEXT NOT NULL,
+    record_id      TEXT NOT NULL,
+    operation      TEXT NOT NULL,
+    last_modified  TEXT NOT NULL,
+    outcome        TEXT NOT NULL,
+    source         TEXT NOT NULL DEFAULT 'webhook',
+    received_at    TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id            INTEGER PRIMARY KEY,
+    source        TEXT NOT NULL,
+    reason        TEXT NOT NULL,
+    payload       BLOB NOT NULL,
+    headers_json  TEXT,
+    received_at   TEXT NOT NULL,
+    replayed_at   TEXT,
+    replay_result TEXT,
+    attempts      INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS dead_letters_pending ON dead_letters (source, replayed_at);
+
+CREATE TABLE IF NOT EXISTS cron_runs (
+    id            INTEGER PRIMARY KEY,
+    tier          TEXT NOT NULL,
+    cron          TEXT,
+    scheduled_at  TEXT NOT NULL,
+    started_at    TEXT NOT NULL,
+    finished_at   TEXT,
+    status        TEXT NOT NULL CHECK (status IN ('running', 'ok', 'failed', 'skipped')),
+    counts_json   TEXT,
+    error         TEXT,
+    holder        TEXT
+);
+CREATE INDEX IF NOT EXISTS cron_runs_tier ON cron_runs (tier, started_at DESC);
+
+-- A tier never runs twice at once: the holder owns the tier until it releases or the lease expires.
+CREATE TABLE IF NOT EXISTS cron_leases (
+    tier          TEXT PRIMARY KEY,
+    holder        TEXT NOT NULL,
+    acquired_at   TEXT NOT NULL,
+    expires_at    TEXT NOT NULL
+);

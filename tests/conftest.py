@@ -1,0 +1,103 @@
+"""Shared fixtures: a real SeaweedFS for the session, a fresh SQLite file and bucket per test, the live app."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import TEST_INTAKE_TOKEN, TEST_REVIEWER, TEST_WEBHOOK_SECRET, LiveServer, live_server
+from worker.config import Secrets, Settings, load_settings
+from worker.env import Env, build_env
+from worker.passwords import hash_password
+from worker.seaweed import EmbeddedS3
+
+REPO = Path(__file__).resolve().parent.parent
+CORPORA = REPO.parent / "shared" / "corpora"
+
+
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedS3]:
+    """One real SeaweedFS for the whole run (S3 over HTTP, through boto3)."""
+    server = EmbeddedS3(tmp_path_factory.mktemp("seaweed"), "worker-test").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def reviewer_hash() -> str:
+    """The password hash of the test reviewer (scrypt is slow: once per session)."""
+    return hash_password(TEST_REVIEWER[1])
+
+
+@pytest.fixture
+def bucket_name() -> str:
+    """A fresh bucket name per test, so tests never see each other's objects."""
+    return f"t-{uuid.uuid4().hex[:20]}"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, s3: EmbeddedS3, bucket_name: str) -> Settings:
+    """The repo's wrangler-like.toml with this test's SQLite file, state dir and bucket."""
+    environ = {"WORKER_DB_PATH": str(tmp_path / "gfs.sqlite3"), "WORKER_S3_ENDPOINT": s3.endpoint,
+               "WORKER_S3_BUCKET": bucket_name}
+    loaded = load_settings(REPO / "wrangler-like.toml", environ=environ)
+    return loaded.model_copy(update={"state_dir": tmp_path / "state"})
+
+
+@pytest.fixture
+def secrets(reviewer_hash: str) -> Secrets:
+    """Test secrets (never real ones)."""
+    return Secrets.from_environ({
+        "NS_WEBHOOK_SECRET": TEST_WEBHOOK_SECRET,
+        "INTAKE_TOKEN": TEST_INTAKE_TOKEN,
+        "REVIEW_USERS": f"{TEST_REVIEWER[0]}:{reviewer_hash}",
+    })
+
+
+@pytest.fixture
+def make_env(settings: Settings, secrets: Secrets) -> Callable[..., Env]:
+    """Build an (unopened) env for this test; keyword options as in build_env."""
+
+    def make(**options: object) -> Env:
+        env = build_env(settings, secrets, **options)
+        return env
+
+    return make
+
+
+@pytest.fixture
+async def env(make_env: Callable[..., Env]) -> AsyncIterator[Env]:
+    """An opened env (database migrated, bucket created) for direct, in-process tests."""
+    env = make_env()
+    await env.bucket.ensure_bucket()
+    await env.db.open()
+    yield env
+    await env.db.close()
+
+
+@pytest.fixture
+def server(make_env: Callable[..., Env]) -> Iterator[LiveServer]:
+    """The app on a real port, over real HTTP (dev mode off)."""
+    env = make_env()
+    with live_server(env) as live:
+        live.run(env.bucket.ensure_bucket())
+        yield live
+
+
+@pytest.fixture
+def corpora() -> Path:
+    """The shared real-world corpora, or skip when this checkout has none beside it."""
+    if not CORPORA.is_dir():
+        pytest.skip(f"shared corpora not found at {CORPORA}")
+    return CORPORA
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep test runs from picking up a developer's real secrets or database."""
+    for var in ("NS_WEBHOOK_SECRET", "INTAKE_TOKEN", "REVIEW_USERS", "ANTHROPIC_API_KEY", "WORKER_DB_PATH",
+                "WORKER_S3_ENDPOINT", "WORKER_S3_BUCKET", "WORKER_CONFIG"):
+        os.environ.pop(var, None)

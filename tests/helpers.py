@@ -1,0 +1,83 @@
+"""Test support: run the real app on a real port in a background thread; sign webhook bodies."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+
+from worker.app import create_app
+from worker.env import Env
+from worker.seaweed import free_port
+from worker.serving import serve
+
+TEST_WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+TEST_INTAKE_TOKEN = "test-intake-token"
+TEST_REVIEWER = ("mike", "correct horse battery staple")
+
+
+class LiveServer:
+    """The app served over real HTTP by the production serving code, on its own event loop thread."""
+
+    def __init__(self, env: Env, *, server: str = "uvicorn") -> None:
+        self.env = env
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server = server
+        self._loop = asyncio.new_event_loop()
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._run, name="live-server", daemon=True)
+        self._error: BaseException | None = None
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+
+        async def main() -> None:
+            self._stop = asyncio.Event()
+            await serve(create_app(self.env), "127.0.0.1", self.port, server=self._server, stop=self._stop)
+
+        try:
+            self._loop.run_until_complete(main())
+        except BaseException as exc:  # surfaced by start()/stop()
+            self._error = exc
+
+    def start(self, timeout: float = 30) -> LiveServer:
+        """Start serving and wait until /healthz answers at all (any status)."""
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._error is not None:
+                raise RuntimeError("live server failed to start") from self._error
+            try:
+                httpx.get(self.url + "/healthz", timeout=2)
+                return self
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise TimeoutError("live server did not start")
+
+    def run(self, coro: Any, timeout: float = 60) -> Any:
+        """Run a coroutine on the server's event loop (e.g. a direct env.db call) and return its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    def stop(self) -> None:
+        """Stop serving; the app's lifespan closes the database."""
+        if self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(30)
+        if self._error is not None:
+            raise self._error
+
+
+@contextmanager
+def live_server(env: Env, **kwargs: Any) -> Iterator[LiveServer]:
+    """Context manager around LiveServer."""
+    server = LiveServer(env, **kwargs).start()
+    try:
+        yield server
+    finally:
+        server.stop()

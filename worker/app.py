@@ -1,0 +1,60 @@
+"""create_app(env): the fetch entry. The lifespan owns the database, the scheduler and the SMTP door."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+
+from handlers import health, scheduled
+from worker.env import Env
+from worker.logs import request_id_middleware
+from worker.problems import EXCEPTION_HANDLERS
+from worker.tiers import run_scheduler
+
+log = logging.getLogger("worker.app")
+
+ROUTES = [
+    health.healthz,
+    scheduled.trigger_scheduled,
+]
+
+
+def create_app(env: Env) -> Litestar:
+    """Build the HTTP app around an env (tests pass their own)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await env.db.open()
+        stop = asyncio.Event()
+        tasks = []
+        try:
+            if env.scheduler:
+                tasks.append(asyncio.create_task(run_scheduler(env, stop), name="cron-scheduler"))
+            yield
+        finally:
+            stop.set()
+            for task in tasks:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(task, timeout=35)
+            await env.db.close()
+
+    def provide_env() -> Env:
+        return env
+
+    return Litestar(
+        route_handlers=ROUTES,
+        dependencies={"env": Provide(provide_env, sync_to_thread=False)},
+        lifespan=[lifespan],
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[request_id_middleware],
+        openapi_config=OpenAPIConfig(title="GFS edge worker", version="0.1.0", path="/schema"),
+        request_max_body_size=env.settings.limits.api_body_bytes,
+        logging_config=None,  # keep the worker's JSON logging
+        debug=False,
+    )

@@ -1,0 +1,185 @@
+"""The `worker` command (SPEC 3.1). Each subcommand is a small function; the work lives elsewhere."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from worker.config import ConfigError, Secrets, Settings, load_settings
+from worker.env import Env, build_env
+from worker.logs import configure_logging
+
+EX_TEMPFAIL = 75  # `worker cron` when the tier is already running elsewhere
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(prog="worker", description="GFS edge worker")
+    parser.add_argument("--config", type=Path, help="path to wrangler-like.toml (default: the repo's)")
+    parser.add_argument("--env", dest="env_name", help="use the [env.NAME] overrides")
+    parser.add_argument("--log-level", default="INFO")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    dev = sub.add_parser("dev", help="the main job on embedded defaults (SQLite, SeaweedFS, demo data)")
+    dev.add_argument("--port", type=int, default=8787)
+    dev.add_argument("--smtp-port", type=int, default=2525)
+    dev.add_argument("--server", choices=["granian", "uvicorn"], default="granian")
+
+    serve = sub.add_parser("serve", help="production serving: no demo data, no embedded S3 unless asked")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8787)
+    serve.add_argument("--smtp-port", type=int, default=2525, help="0 disables SMTP")
+    serve.add_argument("--server", choices=["granian", "uvicorn"], default="granian")
+    serve.add_argument("--embedded-s3", action="store_true", help="start SeaweedFS when no endpoint is configured")
+    serve.add_argument("--no-cron", action="store_true", help="do not run the cron tiers in this process")
+
+    cron = sub.add_parser("cron", help="run one cron tier once and exit")
+    cron.add_argument("tier", choices=["hot", "warm", "cold"])
+    cron.add_argument("--as-of", type=_iso_datetime, help="ISO datetime the run is for (default: now)")
+
+    db = sub.add_parser("db", help="database commands")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("init", help="create or migrate the database")
+
+    sub.add_parser("hash-password", help="read a password on stdin, print its hash for REVIEW_USERS")
+    return parser
+
+
+def _iso_datetime(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 datetime: {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `worker` console script."""
+    args = build_parser().parse_args(argv)
+    configure_logging(args.log_level)
+    if args.command == "hash-password":
+        return cmd_hash_password()
+    try:
+        settings = load_settings(args.config, args.env_name)
+    except ConfigError as exc:
+        print(f"worker: {exc}", file=sys.stderr)
+        return 2
+    secrets = Secrets.from_environ(os.environ)
+    handler = COMMANDS[args.command if args.command != "db" else f"db {args.db_command}"]
+    try:
+        return asyncio.run(handler(args, settings, secrets))
+    except KeyboardInterrupt:
+        return 130
+
+
+async def cmd_dev(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
+    """Embedded defaults: SeaweedFS when no endpoint, demo data when empty, HTTP + SMTP + cron."""
+    return await _run_server(args, settings, secrets, host="127.0.0.1", dev=True, embedded_s3=True)
+
+
+async def cmd_serve(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
+    """Production serving."""
+    return await _run_server(args, settings, secrets, host=args.host, dev=False, embedded_s3=args.embedded_s3)
+
+
+async def _run_server(args: argparse.Namespace, settings: Settings, secrets: Secrets, *, host: str, dev: bool,
+                      embedded_s3: bool) -> int:
+    from worker.app import create_app
+    from worker.seaweed import EmbeddedS3
+    from worker.serving import serve
+
+    s3 = None
+    endpoint = settings.bucket.endpoint
+    if not endpoint:
+        if not embedded_s3:
+            print("worker: no S3 endpoint: set WORKER_S3_ENDPOINT (or pass --embedded-s3)", file=sys.stderr)
+            return 2
+        s3 = await asyncio.to_thread(EmbeddedS3(settings.state_dir / "s3", settings.bucket.bucket).start)
+        endpoint = s3.endpoint
+    try:
+        env = build_env(settings, secrets, bucket_endpoint=endpoint, dev=dev, scheduler=not getattr(args, "no_cron", False),
+                        smtp_port=args.smtp_port or None)
+        await env.bucket.ensure_bucket()
+        if dev:
+            await _prepare_dev(env)
+        _print_urls(host, args.port, args.smtp_port, endpoint, settings)
+        await serve(create_app(env), host, args.port, server=args.server)
+    finally:
+        if s3 is not None:
+            await asyncio.to_thread(s3.stop)
+    return 0
+
+
+async def _prepare_dev(env: Env) -> None:
+    """Development conveniences before serving (demo data is loaded by the app's lifespan)."""
+    env.extras["load_demo_data"] = True
+
+
+def _print_urls(host: str, port: int, smtp_port: int, endpoint: str, settings: Settings) -> None:
+    print(f"GFS edge worker ({settings.name}) on http://{host}:{port}", flush=True)
+    print(f"  health:   http://{host}:{port}/healthz", flush=True)
+    print(f"  review:   http://{host}:{port}/review", flush=True)
+    print(f"  openapi:  http://{host}:{port}/schema", flush=True)
+    if smtp_port:
+        print(f"  smtp:     {host}:{smtp_port} for {', '.join(settings.email.routes)}", flush=True)
+    print(f"  s3:       {endpoint} bucket {settings.bucket.bucket}", flush=True)
+    print(f"  database: {settings.db.path}", flush=True)
+
+
+async def cmd_cron(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
+    """Run one tier once; 0 ok, 1 failed, 75 when the tier is already running elsewhere."""
+    from worker.tiers import run_tier
+
+    env = build_env(settings, secrets)
+    await env.db.open(readers=1)
+    try:
+        result = await run_tier(env, args.tier, scheduled_at=args.as_of)
+    finally:
+        await env.db.close()
+    print(f"cron {result.tier}: {result.status} (run {result.run_id}) {result.counts}"
+          + (f" error: {result.error}" if result.error else ""), flush=True)
+    return {"ok": 0, "skipped": EX_TEMPFAIL}.get(result.status, 1)
+
+
+async def cmd_db_init(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
+    """Create or migrate the database file and say which version it is at."""
+    from worker.db import connect
+    from worker.migrations import apply_schema
+
+    settings.db.path.parent.mkdir(parents=True, exist_ok=True)
+    conn = connect(settings.db.path, busy_timeout_ms=settings.db.busy_timeout_ms)
+    try:
+        version = apply_schema(conn)
+        tables = conn.execute("SELECT count(*) FROM sqlite_master WHERE type IN ('table', 'view')").fetchone()[0]
+    finally:
+        conn.close()
+    print(f"database {settings.db.path}: schema version {version}, {tables} tables and views", flush=True)
+    return 0
+
+
+def cmd_hash_password() -> int:
+    """Read a password (no echo on a terminal) and print its hash."""
+    from worker.passwords import hash_password
+
+    password = getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        print("worker: empty password", file=sys.stderr)
+        return 2
+    print(hash_password(password))
+    return 0
+
+
+COMMANDS = {
+    "dev": cmd_dev,
+    "serve": cmd_serve,
+    "cron": cmd_cron,
+    "db init": cmd_db_init,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

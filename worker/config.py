@@ -1,0 +1,250 @@
+"""Typed settings: `wrangler-like.toml`, then `[env.NAME]`, then environment variables."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "wrangler-like.toml"
+Tier = Literal["hot", "warm", "cold"]
+
+
+class ConfigError(Exception):
+    """The configuration is unusable; the message names the key and the problem."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Vars(_Strict):
+    TIMEZONE: str = "UTC"
+    ENVIRONMENT: str = "development"
+
+    @field_validator("TIMEZONE")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
+class DbBinding(_Strict):
+    binding: str = "DB"
+    path: Path = Path(".worker/gfs.sqlite3")
+    busy_timeout_ms: int = Field(30000, ge=100)
+
+
+class BucketBinding(_Strict):
+    binding: str = "BUCKET"
+    endpoint: str = ""
+    bucket: str = Field("gfs-worker", min_length=3, max_length=63, pattern=r"^[a-z0-9][a-z0-9.-]+[a-z0-9]$")
+    region: str = "us-east-1"
+
+
+class Triggers(_Strict):
+    crons: list[str]
+    tiers: dict[str, Tier]
+    lease_seconds: dict[Tier, int] = {"hot": 300, "warm": 900, "cold": 7200}
+
+    @model_validator(mode="after")
+    def _every_cron_has_a_valid_tier(self) -> Triggers:
+        for cron in self.crons:
+            if not croniter.is_valid(cron):
+                raise ValueError(f"invalid cron expression {cron!r}")
+            if cron not in self.tiers:
+                raise ValueError(f"cron {cron!r} has no tier in [triggers.tiers]")
+        for cron in self.tiers:
+            if cron not in self.crons:
+                raise ValueError(f"[triggers.tiers] names {cron!r}, which is not in crons")
+        return self
+
+
+class Email(_Strict):
+    routes: list[str] = Field(min_length=1)
+
+    @field_validator("routes")
+    @classmethod
+    def _lower(cls, routes: list[str]) -> list[str]:
+        for route in routes:
+            if "@" not in route:
+                raise ValueError(f"route {route!r} is not an email address")
+        return [r.lower() for r in routes]
+
+
+class Limits(_Strict):
+    webhook_body_bytes: int = Field(8_000_000, gt=0)
+    webhook_batch_events: int = Field(1000, gt=0)
+    email_bytes: int = Field(25_000_000, gt=0)
+    api_body_bytes: int = Field(1_000_000, gt=0)
+    pdf_max_pages: int = Field(50, gt=0)
+    pdf_timeout_seconds: float = Field(10, gt=0)
+    pdf_memory_mb: int = Field(512, ge=64)
+
+
+class Health(_Strict):
+    weights: dict[
+        Literal[
+            "ar_aging",
+            "dispute_count",
+            "payment_lateness_trend",
+            "order_frequency_drop",
+            "credit_memo_count",
+            "contact_churn",
+        ],
+        float,
+    ]
+
+    @field_validator("weights")
+    @classmethod
+    def _positive(cls, weights: dict[str, float]) -> dict[str, float]:
+        if any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
+            raise ValueError("weights must be non-negative and not all zero")
+        return weights
+
+
+class Aging(_Strict):
+    basis: Literal["due_date", "invoice_date"] = "due_date"
+    snapshot_retention_days: int = Field(120, ge=1)
+
+
+class Program(_Strict):
+    markup_pct: float = 0.0
+    freight_terms: str = "prepaid"
+    payment_terms_days: int = Field(30, ge=0)
+    usda_eligible: bool = False
+
+
+class Pricing(_Strict):
+    tolerance_pct: float = Field(2.0, ge=0)
+
+
+class Settings(_Strict):
+    """Everything in `wrangler-like.toml`, validated; paths are absolute."""
+
+    name: str
+    state_dir: Path = Path(".worker")
+    vars: Vars = Vars()
+    db: DbBinding = DbBinding()
+    bucket: BucketBinding = BucketBinding()
+    triggers: Triggers
+    email: Email
+    limits: Limits = Limits()
+    health: Health
+    aging: Aging = Aging()
+    programs: dict[str, Program] = {"standard": Program()}
+    pricing: Pricing = Pricing()
+
+    @model_validator(mode="after")
+    def _standard_program_exists(self) -> Settings:
+        if "standard" not in self.programs:
+            raise ValueError("[programs.standard] is required: customers without a program get it")
+        return self
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        """The company's time zone, in which calendar dates are read."""
+        return ZoneInfo(self.vars.TIMEZONE)
+
+
+class Secrets(BaseModel):
+    """Secrets come only from the environment; SecretStr keeps them out of reprs and logs."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ns_webhook_secret: SecretStr | None = None
+    intake_token: SecretStr | None = None
+    review_users: SecretStr | None = None
+    anthropic_api_key: SecretStr | None = None
+    aws_access_key_id: SecretStr | None = None
+    aws_secret_access_key: SecretStr | None = None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Secrets:
+        """Read each secret from its environment variable (empty counts as unset)."""
+        names = {
+            "ns_webhook_secret": "NS_WEBHOOK_SECRET",
+            "intake_token": "INTAKE_TOKEN",
+            "review_users": "REVIEW_USERS",
+            "anthropic_api_key": "ANTHROPIC_API_KEY",
+            "aws_access_key_id": "AWS_ACCESS_KEY_ID",
+            "aws_secret_access_key": "AWS_SECRET_ACCESS_KEY",
+        }
+        return cls(**{field: environ.get(var) or None for field, var in names.items()})
+
+
+# Environment variable -> dotted settings key (SPEC 3.2).
+ENV_OVERRIDES = {
+    "WORKER_DB_PATH": "db.path",
+    "WORKER_S3_ENDPOINT": "bucket.endpoint",
+    "WORKER_S3_BUCKET": "bucket.bucket",
+    "AWS_REGION": "bucket.region",
+}
+
+
+def load_settings(
+    path: Path | None = None, env_name: str | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Load, overlay and validate the configuration, or raise ConfigError naming the key."""
+    path = Path(path or os.environ.get("WORKER_CONFIG") or DEFAULT_CONFIG).resolve()
+    environ = os.environ if environ is None else environ
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: file not found") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    envs = raw.pop("env", {})
+    if env_name:
+        if env_name not in envs:
+            raise ConfigError(f"{path}: --env {env_name!r} has no [env.{env_name}] section")
+        raw = _deep_merge(raw, envs[env_name])
+    for var, dotted in ENV_OVERRIDES.items():
+        if environ.get(var):
+            raw = _deep_merge(raw, _nest(dotted, environ[var]))
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe(path, exc)) from None
+    return _resolve_paths(settings, path.parent)
+
+
+def _resolve_paths(settings: Settings, base: Path) -> Settings:
+    state_dir = (base / settings.state_dir).resolve()
+    db = settings.db.model_copy(update={"path": (base / settings.db.path).resolve()})
+    return settings.model_copy(update={"state_dir": state_dir, "db": db})
+
+
+def _describe(path: Path, exc: ValidationError) -> str:
+    problems = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling)"
+        problems.append(f"{key}: {message}")
+    return f"{path}: invalid configuration: " + "; ".join(problems)
+
+
+def _nest(dotted: str, value: Any) -> dict[str, Any]:
+    head, _, rest = dotted.partition(".")
+    return {head: _nest(rest, value) if rest else value}
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

@@ -1,0 +1,148 @@
+"""The DB binding: one write thread for every write, aiosqlite connections for reads.
+
+Like datasette's `execute_write_fn`, a write is a plain function of a sqlite3 connection that runs
+on the single write thread inside `BEGIN IMMEDIATE ... COMMIT`. One thread means one writer per
+process, so concurrent webhooks, mail and cron queue up instead of meeting "database is locked";
+other processes (`worker cron`, `worker backfill`) wait on SQLite's lock through busy_timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+
+from worker.migrations import apply_schema
+
+T = TypeVar("T")
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot take the work now (disk full, read-only, locked too long): retry later."""
+
+
+def connect(path: Path | str, *, busy_timeout_ms: int = 30000) -> sqlite3.Connection:
+    """Open a sqlite3 connection with the worker's pragmas (WAL, FULL sync, foreign keys)."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    _pragmas(conn, busy_timeout_ms)
+    return conn
+
+
+def _pragmas(conn: sqlite3.Connection, busy_timeout_ms: int) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    # FULL: a 2xx promises the change survives power loss, not just a process crash.
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+
+
+def run_in_transaction(conn: sqlite3.Connection, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run fn(conn, ...) inside BEGIN IMMEDIATE; commit on success, roll back on any error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = fn(conn, *args, **kwargs)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return result
+
+
+class Database:
+    """Async facade: `await db.write(fn, ...)` on the write thread, `async with db.read()` for reads."""
+
+    def __init__(self, path: Path | str, *, busy_timeout_ms: int = 30000) -> None:
+        self.path = Path(path)
+        self.busy_timeout_ms = busy_timeout_ms
+        self._executor: ThreadPoolExecutor | None = None
+        self._writer: sqlite3.Connection | None = None
+        self._readers: asyncio.Queue[aiosqlite.Connection] | None = None
+        self._all_readers: list[aiosqlite.Connection] = []
+
+    async def open(self, *, readers: int = 4) -> None:
+        """Create or migrate the schema, start the write thread and the reader pool."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+        self._writer = await self._on_writer(connect, self.path, busy_timeout_ms=self.busy_timeout_ms)
+        await self._on_writer(apply_schema, self._writer)
+        self._readers = asyncio.Queue()
+        for _ in range(readers):
+            reader = await aiosqlite.connect(self.path)
+            reader.row_factory = sqlite3.Row
+            await reader.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+            await reader.execute("PRAGMA query_only = ON")
+            self._all_readers.append(reader)
+            self._readers.put_nowait(reader)
+
+    async def close(self) -> None:
+        """Close readers, then the writer, then stop the write thread."""
+        for reader in self._all_readers:
+            await reader.close()
+        self._all_readers.clear()
+        if self._writer is not None:
+            await self._on_writer(self._writer.close)
+            self._writer = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run fn(conn, *args) in one IMMEDIATE transaction on the write thread; returns its result."""
+        if self._writer is None:
+            raise DatabaseUnavailable("database is not open")
+        try:
+            return await self._on_writer(run_in_transaction, self._writer, fn, *args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            raise _translate(exc) from exc
+
+    async def write_unlocked(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run fn(conn) on the write thread without a transaction (VACUUM, checkpoints, PRAGMA optimize)."""
+        if self._writer is None:
+            raise DatabaseUnavailable("database is not open")
+        return await self._on_writer(fn, self._writer, *args)
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Borrow a read-only aiosqlite connection from the pool."""
+        if self._readers is None:
+            raise DatabaseUnavailable("database is not open")
+        reader = await self._readers.get()
+        try:
+            yield reader
+        finally:
+            self._readers.put_nowait(reader)
+
+    async def fetchall(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
+        """Run a read query and return every row."""
+        async with self.read() as conn:
+            async with conn.execute(sql, params) as cursor:
+                return list(await cursor.fetchall())
+
+    async def fetchone(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
+        """Run a read query and return the first row or None."""
+        async with self.read() as conn:
+            async with conn.execute(sql, params) as cursor:
+                return await cursor.fetchone()
+
+    async def ping(self) -> None:
+        """Raise if the database does not answer a trivial read."""
+        await self.fetchone("SELECT count(*) FROM sqlite_master")
+
+    async def _on_writer(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
+
+
+def _translate(exc: sqlite3.OperationalError) -> Exception:
+    message = str(exc).lower()
+    transient = ("locked", "busy", "disk is full", "readonly", "read-only", "disk i/o", "unable to open")
+    if any(word in message for word in transient):
+        return DatabaseUnavailable(f"database unavailable: {exc}")
+    return exc

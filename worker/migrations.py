@@ -1,0 +1,67 @@
+"""Schema versioning: forward migrations by PRAGMA user_version, then schema.sql (idempotent)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
+
+# (version, SQL) in ascending order. Each brings a database at version-1 up to version; schema.sql
+# always describes the newest shape, so a fresh database only runs schema.sql.
+# Example for the next change: (2, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
+MIGRATIONS: list[tuple[int, str]] = [
+    (1, ""),  # the first versioned schema: everything is in schema.sql
+]
+LATEST = MIGRATIONS[-1][0]
+
+
+class SchemaTooNew(Exception):
+    """The database was written by a newer worker; running older code on it could corrupt it."""
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The database's PRAGMA user_version (0 for a new file)."""
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def apply_schema(
+    conn: sqlite3.Connection, migrations: list[tuple[int, str]] | None = None, schema_sql: str | None = None
+) -> int:
+    """Bring the database to the newest version in one transaction; returns that version."""
+    migrations = MIGRATIONS if migrations is None else migrations
+    latest = migrations[-1][0]
+    schema_sql = SCHEMA_PATH.read_text(encoding="utf-8") if schema_sql is None else schema_sql
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        current = schema_version(conn)
+        if current > latest:
+            raise SchemaTooNew(f"database schema version {current} is newer than this worker's ({latest})")
+        is_new = not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'customers'").fetchone()
+        if not is_new:
+            for version, sql in migrations:
+                if version > current and sql.strip():
+                    _execute_statements(conn, sql)
+        _execute_statements(conn, schema_sql)
+        conn.execute(f"PRAGMA user_version = {int(latest)}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return latest
+
+
+def _execute_statements(conn: sqlite3.Connection, script: str) -> None:
+    # executescript() would COMMIT our transaction first; run statement by statement instead.
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            conn.execute(buffer)
+            buffer = ""
+    if buffer.strip() and not _only_comments(buffer):
+        raise sqlite3.OperationalError(f"incomplete SQL statement: {buffer.strip()[:80]}")
+
+
+def _only_comments(text: str) -> bool:
+    return all(not line.strip() or line.strip().startswith("--") for line in text.splitlines())

@@ -1,0 +1,146 @@
+"""Header fields of a purchase order found by label search: PO number, dates, address blocks, buyer."""
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from worker.po.doc import Line, find_labels, overlaps, values_near
+from worker.po.values import parse_date
+
+_PO_LABEL = re.compile(
+    r"(?:(?:customer\s*|cust\.?\s*|your\s*)?(?:purchase\s*order|p\.?\s*o\.?)(?!\s*(?:box|date|line|total))"
+    r"\s*(?:number|num\.?|no\.?|nr\.?|#|n°|id)?|order\s*(?:number|no\.?|nr\.?|#)|bestell(?:ung)?[\s-]*(?:nummer|nr\.?)"
+    r"|n°\s*de\s*commande)(?=[\s:#.]|$)", re.I)
+_STRONG_PO = re.compile(r"purchase|p\.?\s*o", re.I)
+_PO_VALUE = re.compile(r"[A-Z0-9][A-Z0-9\-/_.]{2,24}", re.I)
+
+_SHIP_LABEL = re.compile(
+    r"(?:requested\s*|req\.?\s*|required\s*|expected\s*|desired\s*)?(?:ship(?:ping)?|delivery|deliver|arrival|due|need(?:ed)?)"
+    r"\s*(?:date|by|on|no\s*later\s*than)|requested\s*(?:delivery|ship|date)|deliver(?:y)?\s*by|need\s*by|date\s*required"
+    r"|must\s*arrive(?:\s*by)?|liefer(?:datum|termin)|wunschtermin|date\s*de\s*livraison", re.I)
+_DATE_LABEL = re.compile(
+    r"(?:po|p\.\s*o\.|order|purchase\s*order|issue|bestell)?\s*date(?!\s*(?:required|requested))|bestelldatum|datum"
+    r"|date\s*(?:of\s*order|issued)|order\s*placed", re.I)
+
+_BLOCK_LABELS = {
+    "bill": re.compile(r"(?:bill(?:ing)?[\s-]*(?:to|address)|invoice[\s-]*(?:to|address)|sold[\s-]*to|"
+                       r"rechnungs(?:adresse|anschrift|empfänger))(?=[\s:]|$)", re.I),
+    "ship": re.compile(r"(?:ship(?:ping)?[\s-]*(?:to|address)|deliver(?:y)?[\s-]*(?:to|address)|consignee|"
+                       r"liefer(?:adresse|anschrift))(?=[\s:]|$)", re.I),
+    "vendor": re.compile(r"(?:vendor|supplier|lieferant|seller|sold\s*by|order\s*from)(?:\s*(?:address|name))?"
+                         r"(?=[\s:]|$)", re.I),
+}
+_ANY_LABEL = re.compile(r"^[A-Za-z][A-Za-z .#/&-]{1,28}:")
+_CONTACT = re.compile(r"^(tel|phone|ph|fax|e-?mail|web|www|contact|buyer|terms|attn\s*:?\s*$)", re.I)
+
+
+def _po_ok(v: str) -> bool:
+    tok = v.split()[0] if v.split() else ""
+    return (len(v.split()) == 1 and bool(_PO_VALUE.fullmatch(tok)) and sum(c.isdigit() for c in tok) >= 2
+            and parse_date(tok) is None)
+
+
+def find_po_number(lines: list[Line]) -> tuple[str | None, float]:
+    """The PO number next to or under a PO-number label."""
+    best: tuple[str | None, float] = (None, 0.0)
+    for hit in find_labels(lines, _PO_LABEL):
+        for v in values_near(hit, lines):
+            v = v.strip().lstrip(":#").strip()
+            if _po_ok(v):
+                conf = 0.95 if _STRONG_PO.search(hit.label) else 0.75
+                if conf > best[1]:
+                    best = (v.rstrip("."), conf)
+                break
+    return best
+
+
+def _find_date(lines: list[Line], label: re.Pattern[str], exclude: re.Pattern[str] | None,
+               day_first: bool | None) -> tuple[date | None, float]:
+    scored: list[tuple[float, date]] = []
+    for hit in find_labels(lines, label):
+        if exclude and exclude.match(hit.frag.text):
+            continue
+        for v in values_near(hit, lines):
+            if parsed := parse_date(v, day_first):
+                d, ambiguous = parsed
+                specific = 0.95 if len(hit.label.strip()) > 5 else 0.85  # "Order Date" beats a bare "Date"
+                scored.append((specific - (0.3 if ambiguous and day_first is None else 0.0), d))
+                break
+    if not scored:
+        return None, 0.0
+    conf, d = max(scored, key=lambda s: s[0])
+    if len({s[1] for s in scored if s[0] >= conf - 0.05}) > 1:
+        return None, 0.0  # two equally good but different dates: better none than a wrong one
+    return d, conf
+
+
+def find_dates(lines: list[Line], day_first: bool | None) -> dict[str, tuple[date | None, float]]:
+    """PO date and requested ship/delivery date from their labels."""
+    return {"po_date": _find_date(lines, _DATE_LABEL, _SHIP_LABEL, day_first),
+            "requested_ship_date": _find_date(lines, _SHIP_LABEL, None, day_first)}
+
+
+def _is_any_label(text: str) -> bool:
+    return bool(_ANY_LABEL.match(text)) or any(p.match(text) for p in _BLOCK_LABELS.values())
+
+
+def _block(hit, lines: list[Line], stop_idx: int) -> list[str]:
+    label_line, lf = hit.line, hit.frag
+    out = [hit.rest] if hit.rest else []
+    left = lf.x0
+    # A label to the right on the same line bounds this block's column (side-by-side blocks).
+    right_labels = [f.x0 for f in label_line.frags if f.x0 > lf.x1 and _is_any_label(f.text)]
+    right = min(right_labels, default=10_000.0)
+    last_y, step = label_line.y, label_line.size * 1.25
+    for ln in lines[label_line.idx + 1: stop_idx]:
+        if ln.page != label_line.page or last_y - ln.y > 2.2 * step or len(out) >= 6:
+            break
+        cands = [f for f in ln.frags if left - 8 <= f.x0 < min(right - 2, left + 60)]
+        if not cands:
+            if any(f.x0 < left - 8 and f.x1 > left for f in ln.frags):
+                break  # something spans across our column: the block is over
+            continue
+        f = cands[0]
+        if _is_any_label(f.text) or _CONTACT.match(f.text):
+            break
+        out.append(f.text)
+        last_y = ln.y
+    return [s for s in out if s]
+
+
+def find_blocks(lines: list[Line], stop_idx: int) -> dict[str, list[str]]:
+    """Address blocks under 'Bill To', 'Ship To' and 'Vendor' labels, side by side or stacked."""
+    found: dict[str, list[str]] = {}
+    for kind, pat in _BLOCK_LABELS.items():
+        for hit in find_labels(lines[:stop_idx], pat):
+            if kind not in found and (block := _block(hit, lines, stop_idx)):
+                found[kind] = block
+    return found
+
+
+_TITLE = re.compile(r"^(purchase\s*order|order|p\.?o\.?|bestellung|commande|page\b|date\b)", re.I)
+
+
+def find_letterhead(lines: list[Line], stop_idx: int) -> str | None:
+    """The issuing company's name: the largest non-title text near the top of page one."""
+    top = [ln for ln in lines[:stop_idx] if ln.page == 0][:8]
+    cands = []
+    for ln in top:
+        for f in ln.frags:
+            t = f.text.strip()
+            if (_TITLE.match(t) or _is_any_label(t) or sum(c.isdigit() for c in t) > 2 or len(t) < 3
+                    or "@" in t or not re.search(r"[A-Za-z]{3}", t)):
+                continue
+            cands.append((f.size, -ln.idx, t))
+    if not cands:
+        return None
+    size, _, text = max(cands)
+    body = sorted(f.size for ln in lines for f in ln.frags)[len([1 for ln in lines for f in ln.frags]) // 2]
+    return text if size >= body * 1.2 else None  # only text set larger than the body is a letterhead
+
+
+def norm_name(s: str) -> str:
+    """Company name normalized for comparison ('Driscoll Foods, Inc.' -> 'driscoll foods')."""
+    s = re.sub(r"[^a-z0-9 ]", " ", s.lower())
+    s = re.sub(r"\b(inc|llc|ltd|co|corp|corporation|company|gmbh|ag|sa|the)\b", " ", s)
+    return " ".join(s.split())

@@ -1,0 +1,118 @@
+"""Pure, layout-aware parsing of an extracted PDF text layer into a PurchaseOrder."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from worker.po.doc import Line, doc_lines
+from worker.po.header import find_blocks, find_dates, find_letterhead, find_po_number, norm_name
+from worker.po.model import Charge, POLine, PurchaseOrder, validate_order
+from worker.po.table import TableResult, parse_table
+from worker.po.textlayer import ExtractedPdf
+from worker.po.totals import parse_totals
+from worker.po.values import decimal_comma_style, detect_currency
+
+OUR_NAMES = ("gfs", "gulf food service", "gulf foodservice", "gulf food services")
+
+
+@dataclass(frozen=True)
+class ParseHints:
+    """Per-customer refinements; every field is optional and the parser works without them."""
+
+    day_first: bool | None = None
+    decimal_comma: bool | None = None
+    currency: str | None = None
+    vendor_names: tuple[str, ...] = ()  # our own names as this customer prints them
+    buyer_name: str | None = None
+    today: date | None = None  # for date sanity checks; tests pin it
+    column_aliases: dict[str, str] = field(default_factory=dict)  # header text -> role, e.g. {"Art.": "code"}
+
+
+def _is_us(name: str, hints: ParseHints) -> bool:
+    n = norm_name(name)
+    return any(n.startswith(norm_name(v)) for v in OUR_NAMES + hints.vendor_names if norm_name(v))
+
+
+def _buyer(blocks: dict[str, list[str]], letterhead: str | None, hints: ParseHints) -> tuple[str | None, float]:
+    if hints.buyer_name:
+        return hints.buyer_name, 0.99
+    bill = blocks.get("bill", [None])[0]
+    cands = [c for c in (letterhead, bill) if c and not _is_us(c, hints)]
+    if not cands:
+        return None, 0.0
+    if len(cands) == 2 and norm_name(cands[0]) == norm_name(cands[1]):
+        return bill, 0.95
+    if letterhead in cands:
+        return letterhead, 0.7 if bill else 0.6  # the issuer of a PO is the buyer
+    return bill, 0.7
+
+
+def _lines(table: TableResult | None) -> list[POLine]:
+    if table is None:
+        return []
+    out = []
+    for n, r in enumerate(table.rows, 1):
+        desc = " ".join([r.cells.get("description", "")] + r.desc_extra).strip() or None
+        generic = r.cells.get("code") or None
+        cust = r.cells.get("customer_code") or generic
+        ln_no = r.cells.get("line_no", "")
+        out.append(POLine(
+            line_no=int(ln_no) if re.fullmatch(r"\d{1,4}", ln_no.strip().rstrip(".")) else n,
+            customer_item_code=cust, vendor_item_code=r.cells.get("vendor_code") or None,
+            description=desc, quantity=r.qty, uom=r.uom, unit_price=r.price, amount=r.amount))
+    return out
+
+
+def _confidence(po: PurchaseOrder, conf: dict[str, float]) -> dict[str, float]:
+    codes = {f.code for f in po.findings}
+    bad_lines = {f.line_no for f in po.findings if f.code == "line_amount_mismatch"}
+    if po.lines:
+        ok = 1 - len(bad_lines) / len(po.lines)
+        conf["lines"] = round(0.9 * ok * (0.5 if "subtotal_mismatch" in codes else 1.0), 3)
+    for k in ("subtotal", "freight", "tax", "total", "other_charges"):
+        if k in conf and "total_mismatch" in codes:
+            conf[k] = round(conf[k] * 0.5, 3)
+    if "subtotal_mismatch" in codes and "subtotal" in conf:
+        conf["subtotal"] = round(conf["subtotal"] * 0.6, 3)
+    for k in ("po_date", "requested_ship_date"):
+        if k in conf and any(f.code.startswith(("po_date", "ship_before")) for f in po.findings):
+            conf[k] = round(conf[k] * 0.6, 3)
+    return {k: v for k, v in conf.items() if v > 0}
+
+
+def parse_purchase_order(pdf: ExtractedPdf, hints: ParseHints | None = None) -> PurchaseOrder:
+    """Parse a text-layer PDF into a proposed PurchaseOrder with per-field confidence and findings."""
+    hints = hints or ParseHints()
+    lines: list[Line] = doc_lines(pdf)
+    texts = [ln.text for ln in lines]
+    dc = hints.decimal_comma if hints.decimal_comma is not None else decimal_comma_style(texts)
+    currency, cur_conf = (hints.currency, 0.99) if hints.currency else detect_currency(texts)
+    day_first = hints.day_first if hints.day_first is not None else (True if dc or currency in ("EUR", "GBP") else None)
+    table = parse_table(lines, dc, hints.column_aliases)
+    head_end = table.start if table else len(lines)
+    conf: dict[str, float] = {}
+    po_number, conf["po_number"] = find_po_number(lines[:head_end] or lines)
+    dates = find_dates(lines[:head_end], day_first)
+    blocks = find_blocks(lines, head_end)
+    buyer, conf["buyer"] = _buyer(blocks, find_letterhead(lines, head_end), hints)
+    totals = parse_totals(lines[table.end:] if table else lines, dc)
+    charges = [Charge(description=d, amount=a) for d, a in (table.charges if table else []) + totals["charges"]]
+    freight = totals.get("freight")
+    if freight is None and (f := [c for c in charges if re.search(r"^(freight|shipping|delivery)", c.description, re.I)]):
+        freight = f[0].amount  # a freight row inside the item table is freight, not an "other" charge
+        charges.remove(f[0])
+    po = PurchaseOrder(
+        po_number=po_number, po_date=dates["po_date"][0], requested_ship_date=dates["requested_ship_date"][0],
+        buyer=buyer, bill_to=blocks.get("bill", []), ship_to=blocks.get("ship", []), currency=currency,
+        lines=_lines(table), subtotal=totals.get("subtotal"), freight=freight, tax=totals.get("tax"),
+        total=totals.get("total"), other_charges=charges)
+    conf.update({k: v[1] for k, v in dates.items()}, currency=cur_conf,
+                bill_to=0.85 if po.bill_to else 0.0, ship_to=0.85 if po.ship_to else 0.0)
+    conf.update({k: 0.9 for k in ("subtotal", "freight", "tax", "total") if getattr(po, k) is not None})
+    if charges:
+        conf["other_charges"] = 0.8
+    po.findings = validate_order(po, today=hints.today)
+    po.confidence = _confidence(po, conf)
+    return po

@@ -1,0 +1,65 @@
+"""Totals area: subtotal, freight, tax, total and other charges, read from labelled amounts."""
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from worker.po.doc import Line
+from worker.po.values import parse_number
+
+_NOT_MONEY = r"(?!\s*(?:qty|quantity|cases|units|items|weight|lbs|pieces|pallets|lines|id|no\b|number|reg|#|date|" \
+             r"address|to\b|instructions|via|method|terms|exempt))"
+_KINDS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p + _NOT_MONEY, re.I)) for k, p in [
+    ("subtotal", r"^(sub\s*-?\s*total|merchandise(\s*total)?|net\s*total|items?\s*total|zwischensumme|summe\s*netto|"
+                 r"nettobetrag|netto(summe|betrag)?|total\s*before\s*tax|goods\s*total|product\s*total|total\s*net)"),
+    ("total", r"^(grand\s*total|total(?!\s*(?:tax|vat|freight|discount|shipping|charges))(\s*(amount|due|order|po|eur|usd|cad|value|gross|brutto|incl\.?\s*\w+))?|"
+              r"order\s*total|po\s*total|amount\s*due|total\s*due|balance\s*due|gesamt(betrag|summe)?|endbetrag|"
+              r"bruttobetrag|summe\s*brutto|gesamtsumme|total\s*\(\w+\))"),
+    ("tax", r"^(sales\s*tax|tax|vat|mwst|ust|gst|hst|pst|iva|tva|mehrwertsteuer|umsatzsteuer)"),
+    ("freight", r"^(freight|shipping|delivery(\s*(charge|fee))?|transport(kosten)?|fracht(kosten)?|"
+                r"versand(kosten)?|carriage)"),
+    ("charge", r"^((less\s*:?\s*)?(fuel\s*surcharge|surcharge|[\w\s.%()-]*discount|rabatt|skonto|handling|pallet|"
+               r"deposit|allowance|rebate|promo|small\s*order|minimum\s*order|environmental|restocking|credit)"
+               r"|less\b)"),
+]]
+_NEGATIVE = re.compile(r"discount|rabatt|skonto|allowance|rebate|promo|credit|less\b", re.I)
+_PCT = re.compile(r"\d+(?:[.,]\d+)?\s*%")
+
+
+def _amount(text: str, dc: bool | None) -> Decimal | None:
+    toks = re.findall(r"[-(]?[$€£]?\s?\d[\d.,']*\)?-?", _PCT.sub(" ", text))
+    for tok in reversed(toks):
+        if (v := parse_number(tok, dc)) is not None:
+            return v
+    return None
+
+
+def _label_value(ln: Line, dc: bool | None) -> tuple[str, str, Decimal] | None:
+    for j, f in enumerate(ln.frags):
+        for kind, pat in _KINDS:
+            if m := pat.match(f.text.strip()):
+                # Value: the rightmost number after the label on this line (not a percentage).
+                after = f.text[m.end():] + " " + " ".join(g.text for g in ln.frags[j + 1:])
+                if (v := _amount(after, dc)) is not None:
+                    label = m.group(0).strip().rstrip(":")
+                    return kind, label, v
+                return None
+    return None
+
+
+def parse_totals(lines: list[Line], dc: bool | None) -> dict:
+    """Totals found in lines (already past the item table)."""
+    out: dict = {"charges": []}
+    for ln in lines:
+        if (hit := _label_value(ln, dc)) is None:
+            continue
+        kind, label, v = hit
+        if kind == "charge":
+            out["charges"].append((label, -abs(v) if _NEGATIVE.search(label) else v))
+        elif kind == "total":
+            # The last, and a "grand" total over a plain one, is the amount the buyer will pay.
+            if "total" not in out or "grand" in label.lower() or "grand" not in out.get("total_label", ""):
+                out["total"], out["total_label"] = v, label.lower()
+        elif kind not in out:
+            out[kind] = v
+    return out

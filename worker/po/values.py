@@ -1,0 +1,150 @@
+"""Pure parsers for the values printed on purchase orders: numbers, dates, currencies, units."""
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+_US_NUM = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$|^\d+\.\d+$")
+_EU_NUM = re.compile(r"^\d{1,3}(\.\d{3})+(,\d+)?$|^\d+,\d+$")
+NUMBER = re.compile(r"(?<![\w.,])[-(]?[$€£]?\s?\d[\d.,' ]*\d(?:\)|-)?(?![\w])|(?<![\w.,])[$€£]?\d(?![\w.,])")
+
+
+def decimal_comma_style(texts: list[str]) -> bool | None:
+    """Guess whether a document writes 1.234,56 (True) or 1,234.56 (False) from its money-like tokens."""
+    us = eu = 0
+    for t in texts:
+        for tok in re.findall(r"\d[\d.,]*\d", t):
+            # Only tokens with exactly two decimals are unambiguous enough to vote.
+            if re.fullmatch(r"\d{1,3}(,\d{3})*\.\d{2}", tok):
+                us += 1
+            elif re.fullmatch(r"\d{1,3}(\.\d{3})*,\d{2}", tok):
+                eu += 1
+    if us == eu:
+        return None
+    return eu > us
+
+
+def parse_number(text: str, decimal_comma: bool | None = None) -> Decimal | None:
+    """Parse '1,234.56', '1.234,56', '$ 12', '(5.00)', '-5,00 €' into a Decimal; None if not a number."""
+    s = text.strip().replace("\u2212", "-").replace("\u00a0", " ")
+    s = re.sub(r"^(USD|EUR|CAD|GBP|US\$|CA\$|C\$)\s*|\s*(USD|EUR|CAD|GBP)$", "", s)
+    s = s.strip().strip("$€£").strip()
+    neg = False
+    if s.startswith("(") and s.endswith(")"):
+        neg, s = True, s[1:-1]
+    if s.startswith("-"):
+        neg, s = True, s[1:]
+    elif s.endswith("-"):  # some ERPs print trailing minus signs
+        neg, s = True, s[:-1]
+    s = s.strip().strip("$€£").strip().replace("'", "").replace(" ", "")
+    if not re.fullmatch(r"\d[\d.,]*", s) or s.endswith((".", ",")):
+        return None
+    if "," in s and "." in s:
+        s = s.replace(".", "").replace(",", ".") if s.rfind(",") > s.rfind(".") else s.replace(",", "")
+    elif "," in s:
+        if _EU_NUM.match(s) and (decimal_comma or not re.fullmatch(r"\d{1,3}(,\d{3})+", s)):
+            s = s.replace(".", "").replace(",", ".")
+        elif re.fullmatch(r"\d{1,3}(,\d{3})+", s):
+            s = s.replace(",", "")
+        else:
+            return None
+    elif "." in s:
+        if decimal_comma and re.fullmatch(r"\d{1,3}(\.\d{3})+", s):
+            s = s.replace(".", "")
+        elif s.count(".") > 1:
+            return None
+    try:
+        v = Decimal(s)
+    except InvalidOperation:
+        return None
+    return -v if neg else v
+
+
+_MONTHS = {m: i + 1 for i, names in enumerate([
+    "jan january januar janv enero gennaio", "feb february februar fevr febrero", "mar march märz maerz mars marzo",
+    "apr april avr abril", "may mai mayo maggio", "jun june juni juin junio", "jul july juli juil julio",
+    "aug august aout agosto", "sep sept september septembre", "oct october oktober okt octobre",
+    "nov november novembre", "dec december dezember dez decembre diciembre"]) for m in names.split()}
+_M = r"([A-Za-zäéû]{3,9})\.?"
+
+
+def _mk(y: int, m: int, d: int) -> date | None:
+    if y < 100:
+        y += 2000
+    try:
+        return date(y, m, d)
+    except ValueError:
+        return None
+
+
+def parse_date(text: str, day_first: bool | None = None) -> tuple[date, bool] | None:
+    """Find a date in text; returns (date, ambiguous) where ambiguous means day/month order was guessed."""
+    s = text.strip()
+    if m := re.search(r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)", s):
+        d = _mk(int(m[1]), int(m[2]), int(m[3]))
+        return (d, False) if d else None
+    if m := re.search(r"(?<!\d)(\d{1,2})([-/.])(\d{1,2})\2(\d{4}|\d{2})(?!\d)", s):
+        a, b, y = int(m[1]), int(m[3]), int(m[4])
+        if day_first is None:
+            day_first = m[2] == "."  # dotted dates are European by convention
+        if a > 12 or b > 12:
+            d = _mk(y, b, a) if a > 12 else _mk(y, a, b)
+            return (d, False) if d else None
+        d = _mk(y, b, a) if day_first else _mk(y, a, b)
+        return (d, a != b) if d else None
+    if m := re.search(r"(?<!\d)(\d{1,2})(?:st|nd|rd|th)?[ .-]+" + _M + r"[ ,.-]+(\d{4}|\d{2})(?!\d)", s):
+        if (mo := _MONTHS.get(m[2].lower())) and (d := _mk(int(m[3]), mo, int(m[1]))):
+            return d, False
+    if m := re.search(_M + r"[ .-]+(\d{1,2})(?:st|nd|rd|th)?,?[ .-]+(\d{4})(?!\d)", s):
+        if (mo := _MONTHS.get(m[1].lower())) and (d := _mk(int(m[3]), mo, int(m[2]))):
+            return d, False
+    return None
+
+
+_CODES = ("USD", "EUR", "CAD", "GBP", "CHF", "MXN", "AUD")
+
+
+def detect_currency(texts: list[str]) -> tuple[str | None, float]:
+    """Currency ISO code from codes or symbols in the document, with a confidence."""
+    joined = "\n".join(texts)
+    if m := re.search(r"currency\s*[:\-]?\s*([A-Z]{3})\b", joined, re.I):
+        if m[1].upper() in _CODES:
+            return m[1].upper(), 0.95
+    codes = {c for c in _CODES if re.search(rf"\b{c}\b", joined)}
+    if re.search(r"\b(C\$|CA\$|CDN\$)", joined):
+        codes.add("CAD")
+    if len(codes) == 1:
+        return codes.pop(), 0.9
+    if len(codes) > 1:
+        return None, 0.0
+    syms = {c for s, c in (("€", "EUR"), ("£", "GBP"), ("$", "USD")) if s in joined}
+    if len(syms) == 1:
+        return syms.pop(), 0.8
+    return None, 0.0
+
+
+_UOMS = {"CS": "CS", "CASE": "CS", "CASES": "CS", "CA": "CS", "EA": "EA", "EACH": "EA", "LB": "LB", "LBS": "LB",
+         "BX": "BX", "BOX": "BX", "BOXES": "BX", "PK": "PK", "PACK": "PK", "PACKS": "PK", "KG": "KG", "BG": "BG",
+         "BAG": "BG", "BAGS": "BG", "GAL": "GAL", "DZ": "DZ", "DOZ": "DZ", "CT": "CT", "PC": "PC", "PCS": "PC",
+         "BTL": "BTL", "CN": "CN", "CAN": "CN", "TR": "TR", "TRAY": "TR", "PL": "PL", "PAIL": "PL", "JAR": "JAR",
+         "ST": "ST", "STK": "ST", "KT": "KT", "KRT": "KRT", "KARTON": "KRT", "STUECK": "ST", "STÜCK": "ST",
+         "CTN": "CTN", "BU": "BU", "BUNCH": "BU", "BDL": "BDL", "RL": "RL", "ROLL": "RL", "CASE(S)": "CS"}
+
+
+def normalize_uom(text: str) -> str | None:
+    """Canonical unit code for a printed unit ('cases' -> 'CS'); None when it is not a known unit."""
+    t = text.strip().strip(".").upper()
+    return _UOMS.get(t)
+
+
+def split_qty_uom(text: str, decimal_comma: bool | None) -> tuple[Decimal | None, str | None]:
+    """Split a quantity cell like '12 CS', '4 cases', '10.5LB' into (quantity, unit)."""
+    m = re.fullmatch(r"\s*(\d[\d.,]*)\s*([A-Za-zÄÖÜäöü()]{1,8}\.?)?\s*", text)
+    if not m:
+        return None, None
+    qty = parse_number(m[1], decimal_comma)
+    uom = normalize_uom(m[2]) if m[2] else None
+    if m[2] and uom is None:
+        return None, None
+    return qty, uom

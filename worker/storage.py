@@ -1,0 +1,142 @@
+"""The BUCKET binding: a small object-storage interface implemented once, on boto3.
+
+boto3 is blocking, so every call runs in a thread; boto errors never escape this module:
+callers see ObjectNotFound or StorageUnavailable (transient: spool and retry, answer 503/451).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+T = TypeVar("T")
+_MISSING = {"404", "NoSuchKey", "NotFound"}
+
+
+class StorageError(Exception):
+    """Base class of everything this module raises."""
+
+
+class ObjectNotFound(StorageError):
+    """The key does not exist in the bucket."""
+
+
+class StorageUnavailable(StorageError):
+    """The store did not answer or refused the request; the caller should retry later."""
+
+
+def content_key(prefix: str, data: bytes, suffix: str = "") -> str:
+    """A content-addressed key: identical bytes always land on the same object."""
+    digest = hashlib.sha256(data).hexdigest()
+    return f"{prefix.strip('/')}/{digest[:2]}/{digest}{suffix}"
+
+
+class _Unconfigured:
+    """Stands in for the boto3 client when no endpoint is set: every call is 'unavailable'."""
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        def unavailable(*args: Any, **kwargs: Any) -> Any:
+            raise StorageUnavailable("no S3 endpoint configured (set WORKER_S3_ENDPOINT or [bucket] endpoint)")
+
+        return unavailable
+
+
+class Bucket:
+    """put / get / exists / presign on one S3 bucket (SeaweedFS here, R2 in production)."""
+
+    _client: Any
+
+    def __init__(
+        self,
+        endpoint: str,
+        bucket: str,
+        *,
+        region: str = "us-east-1",
+        access_key: str | None = None,
+        secret_key: str | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.bucket = bucket
+        if not endpoint:  # never fall back to AWS: an unconfigured bucket is simply unavailable
+            self._client = _Unconfigured()
+            return
+        self._client = boto3.session.Session().client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name=region,
+            aws_access_key_id=access_key or "worker",
+            aws_secret_access_key=secret_key or "worker",
+            config=Config(
+                signature_version="s3v4",
+                s3={"addressing_style": "path"},
+                connect_timeout=3,
+                read_timeout=20,
+                retries={"mode": "standard", "max_attempts": 3},
+                max_pool_connections=16,
+            ),
+        )
+
+    async def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str:
+        """Store bytes under key; returns the key."""
+        await self._call(self._client.put_object, Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+        return key
+
+    async def put_file(self, key: str, path: Path, content_type: str = "application/octet-stream") -> str:
+        """Stream a local file to key (multipart for large files) without reading it into memory."""
+        extra = {"ContentType": content_type}
+        await self._call(self._client.upload_file, str(path), self.bucket, key, ExtraArgs=extra)
+        return key
+
+    async def get(self, key: str) -> bytes:
+        """Return the object's bytes, or raise ObjectNotFound."""
+
+        def read() -> bytes:
+            response = self._client.get_object(Bucket=self.bucket, Key=key)
+            with response["Body"] as body:
+                return body.read()
+
+        return await self._call(read)
+
+    async def exists(self, key: str) -> bool:
+        """True if the key exists."""
+        try:
+            await self._call(self._client.head_object, Bucket=self.bucket, Key=key)
+        except ObjectNotFound:
+            return False
+        return True
+
+    async def presign(self, key: str, expires_seconds: int = 300) -> str:
+        """A short-lived GET URL for the object."""
+        params = {"Bucket": self.bucket, "Key": key}
+        return await self._call(
+            self._client.generate_presigned_url, "get_object", Params=params, ExpiresIn=expires_seconds
+        )
+
+    async def ping(self) -> None:
+        """Raise StorageUnavailable unless the bucket answers."""
+        await self._call(self._client.head_bucket, Bucket=self.bucket)
+
+    async def ensure_bucket(self) -> None:
+        """Create the bucket if it does not exist (development and tests)."""
+        try:
+            await self.ping()
+        except ObjectNotFound:
+            await self._call(self._client.create_bucket, Bucket=self.bucket)
+
+    async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        try:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in _MISSING:
+                raise ObjectNotFound(f"{self.bucket}: object not found") from None
+            raise StorageUnavailable(f"object storage refused the request ({code or 'error'})") from None
+        except (BotoCoreError, OSError) as exc:
+            raise StorageUnavailable(f"object storage unreachable: {type(exc).__name__}") from None
