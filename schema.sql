@@ -364,6 +364,7 @@ CREATE TABLE IF NOT EXISTS workflow_run_log (
     finished_at       TEXT,
     error             TEXT,
     output_json       TEXT,
+    attempts          INTEGER NOT NULL DEFAULT 0,
     dedupe_key        TEXT UNIQUE
 );
 CREATE INDEX IF NOT EXISTS workflow_run_log_customer ON workflow_run_log (customer_id, started_at);

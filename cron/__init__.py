@@ -9,13 +9,14 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from cron import housekeeping
+from cron import housekeeping, workflows
 
 Job = Callable[[Any, datetime], Awaitable[dict[str, Any] | None]]
 
 JOBS: dict[str, list[tuple[str, Job]]] = {
     "hot": [
         ("expire_stale_leases", housekeeping.expire_stale_leases),
+        ("drain_ledger", workflows.drain_ledger),
     ],
     "warm": [],
     "cold": [

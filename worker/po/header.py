@@ -17,7 +17,7 @@ _PO_VALUE = re.compile(r"[A-Z0-9][A-Z0-9\-/_.]{2,24}", re.I)
 _SHIP_LABEL = re.compile(
     r"(?:requested\s*|req\.?\s*|required\s*|expected\s*|desired\s*)?(?:ship(?:ping)?|delivery|deliver|arrival|due|need(?:ed)?)"
     r"\s*(?:date|by|on|no\s*later\s*than)|requested\s*(?:delivery|ship|date)|deliver(?:y)?\s*by|need\s*by|date\s*required"
-    r"|must\s*arrive(?:\s*by)?|liefer(?:datum|termin)|wunschtermin|date\s*de\s*livraison", re.I)
+    r"|must\s*arrive(?:\s*by)?|(?:delivery|ship\s*date|deliver)(?=\s*:?\s*$)|liefer(?:datum|termin)|wunschtermin|date\s*de\s*livraison", re.I)
 _DATE_LABEL = re.compile(
     r"(?:po|p\.\s*o\.|order|purchase\s*order|issue|bestell)?\s*date(?!\s*(?:required|requested))|bestelldatum|datum"
     r"|date\s*(?:of\s*order|issued)|order\s*placed", re.I)

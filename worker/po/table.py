@@ -16,14 +16,14 @@ _ROLES: list[tuple[str, re.Pattern[str]]] = [(r, re.compile(p, re.I)) for r, p i
     ("vendor_code", r"^(vendor|supplier|your|gfs|mfr|manufacturer|lieferanten|distributor)\.?\s*(item|part|product|"
                     r"code|sku|#|no|art|cat)"),
     ("customer_code", r"^(cust(omer)?|our|buyer|kunden)\.?\s*(item|part|product|code|sku|#|no|art)"),
-    ("amount", r"^(amount|ext|extended|ext\.?\s*(price|cost|amt|amount)|total|line\s*total|total\s*(price|cost|amount)"
+    ("amount", r"^(amount|ext|extended|extension|ext\.?\s*(price|cost|amt|amount)|total|line\s*total|total\s*(price|cost|amount)"
                r"|betrag|gesamt|gesamtpreis|net\s*(amount|value)|value|montant|importe)\b"),
     ("unit_price", r"price|rate|cost|preis|^each$|^unit\s*\$|prix|precio"),
     ("qty", r"^(qty|quantity|ordered|order\s*qty|qty\.?\s*(ord(ered)?|order)|menge|anzahl|cases|qt[ée]|cantidad|"
             r"units\s*ordered|no\.\s*of\s*cases)\b"),
     ("uom", r"^(uom|u/m|um|unit|units|u\.m\.|einheit|me|unit\s*of\s*measure|ordering\s*unit|order\s*unit)$"),
     ("code", r"^(item|item\s*#|item\s*no\.?|item\s*code|product|product\s*#|product\s*code|product\s*no\.?|sku|code|"
-             r"part\s*(#|no\.?)|article|artikel|art\.?\s*-?nr\.?|artikelnummer|material|item\s*number)$"),
+             r"part\s*(#|no\.?)|article(\s*(no\.?|#|number))?|artikel|art\.?\s*-?nr\.?|artikelnummer|material|item\s*number)$"),
     ("pack", r"pack|size|brand|weight|^wt|gebinde"),
 ]]
 _CHARGE = re.compile(r"freight|shipping|delivery\s*(charge|fee)|fuel|surcharge|discount|rabatt|skonto|handling|"
@@ -32,6 +32,9 @@ _END = re.compile(r"^(sub\s*-?\s*total|total|grand\s*total|order\s*total|zwische
                   r"merchandise\s*total|amount\s*due)\b", re.I)
 _SKIP = re.compile(r"^(page\s*\d+(\s*(of|/)\s*\d+)?|\(?continued|cont'?d|continued\s*on|seite\s*\d+|"
                    r"carried\s*forward|\.\.\.)", re.I)
+
+
+_RULE = re.compile(r"[-=_*.\s]+")  # ASCII rules drawn with dashes
 
 
 def role_of(text: str, aliases: dict[str, str] | None = None) -> str | None:
@@ -182,7 +185,7 @@ def parse_table(lines: list[Line], dc: bool | None, aliases: dict[str, str] | No
             in_table, last_y, i = True, ln.y, i + used
             continue
         first = ln.frags[0].text
-        if _SKIP.match(first) or _SKIP.match(ln.text.strip()):
+        if _SKIP.match(first) or _SKIP.match(ln.text.strip()) or _RULE.fullmatch(ln.text):
             i += 1
             continue
         if not in_table:
@@ -192,7 +195,7 @@ def parse_table(lines: list[Line], dc: bool | None, aliases: dict[str, str] | No
         label = cells.get("description") or cells.get("code") or first
         row = _numbers(cells, dc)
         has_code = any(cells.get(r) for r in ("code", "customer_code", "vendor_code"))
-        if (_END.match(first) or _END.match(label.strip())) and not (has_code and cells.get("qty")):
+        if any(_END.match(f.text) for f in ln.frags) and not (has_code and cells.get("qty")):
             end = i
             break
         if row is not None and _CHARGE.search(label) and not has_code:

@@ -26,8 +26,11 @@ _NEGATIVE = re.compile(r"discount|rabatt|skonto|allowance|rebate|promo|credit|le
 _PCT = re.compile(r"\d+(?:[.,]\d+)?\s*%")
 
 
+_DATE = re.compile(r"\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4}")
+
+
 def _amount(text: str, dc: bool | None) -> Decimal | None:
-    toks = re.findall(r"[-(]?[$€£]?\s?\d[\d.,']*\)?-?", _PCT.sub(" ", text))
+    toks = re.findall(r"[-(]?[$€£]?\s?\d[\d.,']*\)?-?", _PCT.sub(" ", _DATE.sub(" ", text)))
     for tok in reversed(toks):
         if (v := parse_number(tok, dc)) is not None:
             return v

@@ -1,0 +1,10 @@
+"""The workflows fed from the event ledger by the hot tier (see worker/workflow_runner.py).
+
+Each module defines one `Workflow`; WORKFLOWS lists them in the order they are drained.
+"""
+
+from __future__ import annotations
+
+from worker.workflow_runner import Workflow
+
+WORKFLOWS: list[Workflow] = []

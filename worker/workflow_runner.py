@@ -1,0 +1,150 @@
+"""The workflow runner: feeds ledger events to workflows, at least once, with idempotent effects.
+
+A workflow's handler is async and side-effect free: it reads what it needs and returns a
+WorkflowResult. The runner then writes, in ONE transaction, the workflow_run_log row (unique per
+workflow and event), the proposed actions (INSERT OR IGNORE on their dedupe keys, so an unchanged
+situation is never proposed twice), the reflexion observation and the consumer's cursor. A crash
+before that commit means the event is handled again; after it, never.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from worker.env import Env, iso
+from worker.ledger import Event, advance_cursor, events_after, read_cursor
+
+log = logging.getLogger("worker.workflows")
+MAX_ATTEMPTS = 3  # a failing event is retried on the next ticks, then skipped (its failure stays logged)
+
+UPSERT_RUN = """
+INSERT INTO workflow_run_log (workflow, customer_id, trigger_event_id, status, started_at, finished_at, error,
+                              output_json, dedupe_key, attempts)
+VALUES (:workflow, :customer_id, :event_id, :status, :started, :finished, :error, :output, :dedupe_key, 1)
+ON CONFLICT (dedupe_key) DO UPDATE SET status = excluded.status, customer_id = excluded.customer_id,
+    started_at = excluded.started_at, finished_at = excluded.finished_at, error = excluded.error,
+    output_json = excluded.output_json, attempts = workflow_run_log.attempts + 1
+RETURNING id, attempts
+"""
+RUN_DONE = "SELECT 1 FROM workflow_run_log WHERE dedupe_key = ? AND status = 'ok'"
+INSERT_PROPOSAL = """
+INSERT OR IGNORE INTO proposed_actions (kind, status, customer_id, payload_json, risk, source, workflow_run_id,
+                                        dedupe_key, created_at, updated_at)
+VALUES (?, 'staged', ?, ?, ?, 'workflow', ?, ?, ?, ?)
+"""
+INSERT_REFLEXION = """
+INSERT INTO reflexion_log (entity_type, entity_id, tags_json, observation, status, workflow_run_id, created_at)
+VALUES ('customer', ?, ?, ?, 'needs_review', ?, ?)
+"""
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A proposed action for a person to approve; equal dedupe keys are proposed once."""
+
+    kind: str
+    payload: dict[str, Any]
+    risk: int = 3
+    customer_id: str | None = None
+    dedupe_key: str | None = None
+
+
+@dataclass(frozen=True)
+class WorkflowResult:
+    """What a workflow concluded about one event."""
+
+    customer_id: str | None
+    observation: str
+    proposals: Sequence[Proposal] = ()
+    output: dict[str, Any] = field(default_factory=dict)
+
+
+Handler = Callable[[Env, Event], Awaitable[WorkflowResult | None]]
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """A named consumer of some event types; handler returns None when the event is not its business."""
+
+    name: str
+    triggers: tuple[str, ...]
+    handler: Handler
+    reflexion: bool = True
+
+
+def _pending(conn: sqlite3.Connection, workflow: Workflow, limit: int) -> list[Event]:
+    return events_after(conn, read_cursor(conn, workflow.name), workflow.triggers, limit)
+
+
+def record_run(conn: sqlite3.Connection, workflow: Workflow, event: Event, result: WorkflowResult | None,
+               error: str | None, started: str, finished: str) -> dict[str, int]:
+    """Write one handled event's effects and move the cursor; returns counts. Runs in one transaction."""
+    dedupe_key = f"{workflow.name}:{event.id}"
+    if conn.execute(RUN_DONE, (dedupe_key,)).fetchone():
+        advance_cursor(conn, workflow.name, event.id)
+        return {"already_done": 1}
+    if result is None and error is None:
+        advance_cursor(conn, workflow.name, event.id)
+        return {"not_applicable": 1}
+    run_id, attempts = conn.execute(UPSERT_RUN, {
+        "workflow": workflow.name, "customer_id": result.customer_id if result else event.payload.get("customer_id"),
+        "event_id": event.id, "status": "failed" if error else "ok", "started": started, "finished": finished,
+        "error": error, "output": json.dumps(result.output if result else {}, default=str), "dedupe_key": dedupe_key,
+    }).fetchone()
+    if error:
+        if attempts >= MAX_ATTEMPTS:
+            advance_cursor(conn, workflow.name, event.id)
+            return {"failed": 1, "gave_up": 1}
+        return {"failed": 1, "retry_later": 1}
+    assert result is not None
+    proposed = 0
+    for p in result.proposals:
+        payload = json.dumps(p.payload, default=str)
+        customer = p.customer_id or result.customer_id
+        proposed += conn.execute(INSERT_PROPOSAL, (p.kind, customer, payload, p.risk, run_id, p.dedupe_key,
+                                                   finished, finished)).rowcount
+    if workflow.reflexion and result.customer_id:
+        conn.execute(INSERT_REFLEXION, (result.customer_id, json.dumps([workflow.name]), result.observation, run_id,
+                                        finished))
+    advance_cursor(conn, workflow.name, event.id)
+    return {"ok": 1, "proposed": proposed, "deduplicated": len(result.proposals) - proposed}
+
+
+async def run_workflow(env: Env, workflow: Workflow, event: Event) -> dict[str, int]:
+    """Handle one event with one workflow and commit its effects."""
+    started = iso(env.clock())
+    result: WorkflowResult | None = None
+    error: str | None = None
+    try:
+        result = await workflow.handler(env, event)
+    except Exception as exc:  # recorded in workflow_run_log and retried on later ticks
+        log.exception("workflow failed", extra={"workflow": workflow.name, "event_id": event.id})
+        error = f"{type(exc).__name__}: {exc}"
+    return await env.db.write(record_run, workflow, event, result, error, started, iso(env.clock()))
+
+
+async def drain(env: Env, workflows: Sequence[Workflow], *, batch: int = 200, max_events: int = 5000) -> dict[str, int]:
+    """Feed each workflow the events after its cursor; stop a workflow at a failure to retry it next tick."""
+    totals: dict[str, int] = {}
+    for workflow in workflows:
+        handled = 0
+        while handled < max_events:
+            events = await env.db.write(_pending, workflow, batch)
+            if not events:
+                break
+            for event in events:
+                counts = await run_workflow(env, workflow, event)
+                handled += 1
+                for key, value in counts.items():
+                    totals[key] = totals.get(key, 0) + value
+                if counts.get("retry_later"):
+                    break
+            else:
+                continue
+            break
+    return totals
