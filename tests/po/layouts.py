@@ -287,7 +287,7 @@ def foodservice_form(o: Order) -> tuple[bytes, set[str]]:
         p.t(40, y, f"{ln.line_no}."); p.t(62, y, ln.customer_item_code, font=("Helvetica", 7))
         p.t(118, y, ln.vendor_item_code, font=("Helvetica", 7)); p.t(178, y, packs[ln.customer_item_code], font=("Helvetica", 7))
         p.t(228, y, ln.description, font=("Helvetica", 7)); p.t(445, y, qty(ln.quantity), right=True)
-        p.t(458, y, ln.uom); p.t(540, y, money(ln.unit_price), right=True); p.t(572, y, money(ln.amount), right=True)
+        p.t(458, y, ln.uom); p.t(526, y, money(ln.unit_price), right=True); p.t(572, y, money(ln.amount), right=True)
     _totals(p, o, 450, 572, y + 25, labels={"freight": "Delivery Charge", "total": "Grand Total"})
     return p.done(), {"bill_to"}
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from worker.po.doc import Line
 from worker.po.textlayer import Fragment
+from worker.po.totals import is_totals_label
 from worker.po.values import normalize_uom, parse_number, split_qty_uom
 
 # Order matters: the first matching role wins ("Unit Price" is a price, "Ext Price" an amount).
@@ -84,9 +85,10 @@ def _stack(a: Line, b: Line) -> list[Fragment]:
 
 def _good(cols: list[Column]) -> bool:
     roles = [c.role for c in cols]
-    return (len(set(roles)) >= 3 and "qty" in roles and ("description" in roles or "code" in roles
-            or "customer_code" in roles or "vendor_code" in roles) and len(roles) == len(set(roles)) + roles.count("pack")
-            + max(0, roles.count("code") - 1))
+    has_item = bool({"description", "code", "customer_code", "vendor_code"} & set(roles))
+    # Only pack/size-like and generic code columns may repeat; repeated qty or price means prose, not a header.
+    dups = len(roles) - len(set(roles)) - max(0, roles.count("pack") - 1) - max(0, roles.count("code") - 1)
+    return len(set(roles)) >= 3 and "qty" in roles and has_item and dups == 0
 
 
 def header_at(lines: list[Line], i: int, aliases: dict[str, str]) -> tuple[list[Column], int] | None:
@@ -195,7 +197,7 @@ def parse_table(lines: list[Line], dc: bool | None, aliases: dict[str, str] | No
         label = cells.get("description") or cells.get("code") or first
         row = _numbers(cells, dc)
         has_code = any(cells.get(r) for r in ("code", "customer_code", "vendor_code"))
-        if any(_END.match(f.text) for f in ln.frags) and not (has_code and cells.get("qty")):
+        if any(_END.match(f.text) or is_totals_label(f.text) for f in ln.frags) and not (has_code and cells.get("qty")):
             end = i
             break
         if row is not None and _CHARGE.search(label) and not has_code:

@@ -108,11 +108,11 @@ def _fallback_fragments(page) -> list[Fragment]:
 
 
 def _merge_line(frags: list[Fragment]) -> list[Fragment]:
-    # Kerned or per-word show operators arrive in pieces; join pieces closer than about half an em.
+    # Kerned or per-word show operators arrive in pieces; join pieces closer than ~1.5 spaces (0.4 em).
     frags.sort(key=lambda f: f.x0)
     out: list[Fragment] = []
     for f in frags:
-        if out and f.x0 - out[-1].x1 < 0.55 * min(f.size, out[-1].size):
+        if out and f.x0 - out[-1].x1 < 0.4 * min(f.size, out[-1].size):
             p = out[-1]
             sep = " " if f.x0 - p.x1 > 0.12 * f.size else ""
             out[-1] = Fragment(p.x0, max(p.x1, f.x1), p.y, p.text + sep + f.text, p.size)

@@ -66,3 +66,8 @@ def parse_totals(lines: list[Line], dc: bool | None) -> dict:
         elif kind not in out:
             out[kind] = v
     return out
+
+
+def is_totals_label(text: str) -> bool:
+    """True for subtotal/total/tax labels, which end an item table."""
+    return any(pat.match(text.strip()) for kind, pat in _KINDS if kind in ("subtotal", "total", "tax"))

@@ -1,0 +1,44 @@
+"""Company-name normalization, shared by customer matching, synonyms import and customer search.
+
+"Driscoll", "Driscoll Foods" and "DRISCOLL FOODS INC." must meet: case, accents, punctuation,
+'&'/'and' and legal suffixes (Inc, LLC, Co, Corp, Ltd, ...) are folded away.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+LEGAL_SUFFIXES = frozenset({
+    "inc", "incorporated", "llc", "llp", "lp", "ltd", "limited", "co", "company", "corp", "corporation",
+    "plc", "gmbh", "ag", "sa", "sarl", "bv", "nv", "pty", "pc", "the",
+})
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def normalize_name(name: str | None) -> str:
+    """Lower-case ASCII words without punctuation or legal suffixes, single-spaced ('' for nothing)."""
+    if not name:
+        return ""
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    text = text.replace("&", " and ").replace("'", "")
+    words = [w for w in _NON_WORD.split(text) if w]
+    while words and words[-1] in LEGAL_SUFFIXES:
+        words.pop()
+    while words and words[0] == "the":
+        words.pop(0)
+    return " ".join(words)
+
+
+def name_variants(name: str | None) -> list[str]:
+    """The normalized name and its leading-word prefixes ('driscoll foods' -> also 'driscoll')."""
+    normalized = normalize_name(name)
+    words = normalized.split()
+    return [" ".join(words[:n]) for n in range(len(words), 0, -1)]
+
+
+def email_domain(address: str | None) -> str:
+    """The lower-cased domain of an email address ('' if there is none)."""
+    if not address or "@" not in address:
+        return ""
+    return address.rsplit("@", 1)[1].strip().strip(">").lower()
