@@ -205,8 +205,9 @@ def two_page(o: Order) -> tuple[bytes, set[str]]:
         else:
             _totals(p, o, 420, 545, y + 25)
         p.t(280, 760, f"Page {n} of 2")
-        p.c.showPage()
-        p.font("Helvetica", 9)
+        if n == 1:
+            p.c.showPage()
+            p.font("Helvetica", 9)
     return p.done(), {"vendor_item_code", "uom", "currency"} - {"currency"}
 
 

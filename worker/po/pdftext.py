@@ -39,6 +39,8 @@ def _child_main(conn, memory_bytes: int) -> None:
     import logging
 
     logging.getLogger("pypdf").setLevel(logging.CRITICAL)  # fuzzed files log thousands of warnings
+    from pypdf.errors import LimitReachedError
+
     from worker.po.textlayer import extract_pdf
 
     while True:
@@ -51,6 +53,8 @@ def _child_main(conn, memory_bytes: int) -> None:
         except ValueError as exc:
             reply = ("rejected", str(exc) if str(exc).startswith(("encrypted", "too many")) else
                      f"truncated or corrupt PDF: {exc}")
+        except LimitReachedError as exc:  # pypdf's own inflate cap fires before RLIMIT_AS would
+            reply = ("rejected", f"exceeded memory limit (decompression bomb: {exc})")
         except MemoryError:
             reply = ("fatal", "exceeded memory limit")
         except RecursionError:

@@ -1,0 +1,139 @@
+"""The sandboxed extractor: normal PDFs fast, hostile ones bounded, every outcome a clear reason."""
+import asyncio
+import statistics
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.po import hostile
+from tests.po.layouts import build
+from worker.po.pdftext import ExtractLimits, PdfExtractor, PdfRejected
+
+CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpora" / "bad_pdfs"
+
+
+@pytest.fixture(scope="module")
+def extractor():
+    ex = PdfExtractor(ExtractLimits(timeout_s=5, max_pages=20, memory_bytes=512 * 1024 * 1024), workers=1)
+    yield ex
+    ex.close()
+
+
+def _reason(ex: PdfExtractor, data: bytes) -> str:
+    with pytest.raises(PdfRejected) as info:
+        ex.extract(data)
+    return info.value.reason
+
+
+def test_text_pdf_is_extracted_quickly(extractor):
+    pdf, _ = build("classic_grid", seed=1)
+    extractor.extract(pdf)  # warm
+    times = []
+    for _ in range(15):
+        t = time.perf_counter()
+        out = extractor.extract(pdf)
+        times.append(time.perf_counter() - t)
+    assert out.has_text and out.page_count == 1 and "PURCHASE ORDER" in out.text
+    assert statistics.median(times) < 0.1
+
+
+@pytest.mark.parametrize("data,reason", [
+    (b"", "not a PDF (empty file)"), (b"hello, not a pdf at all", "not a PDF (no %PDF header)")])
+def test_not_a_pdf(extractor, data, reason):
+    assert _reason(extractor, data) == reason
+
+
+def test_truncated_pdf(extractor):
+    pdf, _ = build("classic_grid", seed=1)
+    assert _reason(extractor, pdf[: len(pdf) // 3]).startswith("truncated or corrupt PDF: ")
+
+
+def test_encrypted_pdf(extractor):
+    pdf, _ = build("classic_grid", seed=1)
+    assert _reason(extractor, hostile.encrypted(pdf)) == "encrypted PDF"
+
+
+def test_owner_password_only_pdf_is_read(extractor):
+    pdf, _ = build("classic_grid", seed=1)
+    assert extractor.extract(hostile.encrypted(pdf, user_password="")).has_text
+
+
+def test_too_many_pages(extractor):
+    assert _reason(extractor, hostile.many_pages(25)) == "too many pages (25 > 20)"
+
+
+def test_too_large():
+    ex = PdfExtractor(ExtractLimits(max_bytes=1000))
+    assert _reason(ex, b"%PDF-1.7\n" + b"x" * 2000) == "too large (2009 bytes > 1000)"
+
+
+def test_page_tree_loop(extractor):
+    reason = _reason(extractor, hostile.page_tree_loop())
+    assert reason.startswith("truncated or corrupt PDF")
+
+
+def test_deep_nesting_is_bounded(extractor):
+    t = time.perf_counter()
+    try:
+        extractor.extract(hostile.deep_nesting())
+    except PdfRejected as exc:
+        assert exc.reason
+    assert time.perf_counter() - t < 6
+
+
+def test_decompression_bomb_hits_memory_limit_and_worker_is_replaced():
+    ex = PdfExtractor(ExtractLimits(timeout_s=20, memory_bytes=300 * 1024 * 1024))
+    try:
+        reason = _reason(ex, hostile.bomb(1500))
+        assert "memory" in reason or reason.startswith("timed out")
+        pdf, _ = build("classic_grid", seed=1)
+        assert ex.extract(pdf).has_text  # the replacement worker serves the next PDF
+    finally:
+        ex.close()
+
+
+def test_timeout_kills_and_replaces_worker():
+    ex = PdfExtractor(ExtractLimits(timeout_s=0.001))
+    pdf, _ = build("two_page", seed=1)
+    try:
+        assert _reason(ex, pdf) == "timed out after 0.001s"
+        ex.limits = ExtractLimits(timeout_s=10)
+        assert ex.extract(pdf).page_count == 2
+    finally:
+        ex.close()
+
+
+def test_scanned_pdf_has_no_text(extractor):
+    out = extractor.extract(hostile.many_pages(1))
+    assert out.has_text is False and out.page_count == 1
+
+
+@pytest.mark.asyncio
+async def test_async_api_runs_off_the_loop(extractor):
+    pdf, _ = build("side_by_side", seed=1)
+    ticks = 0
+
+    async def ticker():
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.001)
+
+    task = asyncio.create_task(ticker())
+    results = await asyncio.gather(*(extractor.extract_async(pdf) for _ in range(5)))
+    task.cancel()
+    assert all(r.has_text for r in results) and ticks > 1
+
+
+def test_bad_pdf_corpus_is_bounded(extractor):
+    if not CORPUS.is_dir():
+        pytest.skip(f"bad_pdfs corpus not found at {CORPUS}")
+    for path in sorted(CORPUS.iterdir()):
+        t = time.perf_counter()
+        try:
+            out = extractor.extract(path.read_bytes())
+            assert out.page_count >= 0
+        except PdfRejected as exc:
+            assert exc.reason, path.name
+        assert time.perf_counter() - t < extractor.limits.timeout_s + 2, path.name

@@ -1,0 +1,106 @@
+"""Scanned (image-only) purchase orders read by Claude's PDF input, forced through one typed tool."""
+from __future__ import annotations
+
+import base64
+import copy
+
+import anthropic
+from pydantic import ValidationError
+
+from worker.po.model import PurchaseOrder, validate_order
+
+TOOL_NAME = "record_purchase_order"
+PROMPT = ("This PDF is a purchase order sent to us, Gulf Food Service (GFS), by a customer. Record it with the "
+          f"{TOOL_NAME} tool. buyer is the ordering company, never GFS. Dates ISO (YYYY-MM-DD). Numbers as plain "
+          "numbers without currency symbols or thousands separators. Freight, surcharges, discounts (negative) and "
+          "tax are never item lines. Use null for anything not printed; do not guess.")
+VISION_CONFIDENCE = 0.6  # a model's reading of a scan deserves review, however plausible it looks
+
+
+class VisionError(Exception):
+    """Claude could not produce a valid PurchaseOrder; `reason` says why."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _inline_refs(node, defs):
+    # Tool input schemas are safest without $ref indirection.
+    if isinstance(node, dict):
+        if "$ref" in node:
+            return _inline_refs(copy.deepcopy(defs[node["$ref"].split("/")[-1]]), defs)
+        return {k: _inline_refs(v, defs) for k, v in node.items() if k != "$defs"}
+    if isinstance(node, list):
+        return [_inline_refs(v, defs) for v in node]
+    return node
+
+
+def tool_input_schema() -> dict:
+    """JSON schema of PurchaseOrder without confidence, findings and item_id (ours to fill, not the model's)."""
+    schema = PurchaseOrder.model_json_schema()
+    for k in ("confidence", "findings"):
+        schema["properties"].pop(k, None)
+    schema["$defs"]["POLine"]["properties"].pop("item_id", None)
+    schema["$defs"].pop("Finding", None)
+    return _inline_refs(schema, schema["$defs"])
+
+
+def _request(pdf_bytes: bytes, model: str) -> dict:
+    return {
+        "model": model,
+        "max_tokens": 8192,
+        "tools": [{"name": TOOL_NAME, "description": "Record the purchase order exactly as printed.",
+                   "input_schema": tool_input_schema()}],
+        "tool_choice": {"type": "tool", "name": TOOL_NAME},
+        "messages": [{"role": "user", "content": [
+            {"type": "document",
+             "source": {"type": "base64", "media_type": "application/pdf",
+                        "data": base64.standard_b64encode(pdf_bytes).decode("ascii")}},
+            {"type": "text", "text": PROMPT},
+        ]}],
+    }
+
+
+def _api_reason(exc: anthropic.APIError) -> str:
+    if isinstance(exc, anthropic.APITimeoutError):
+        return "Anthropic API timed out"
+    if isinstance(exc, anthropic.APIConnectionError):
+        return f"Anthropic API unreachable: {exc}"
+    if isinstance(exc, anthropic.APIStatusError):
+        body = exc.body if isinstance(exc.body, dict) else {}
+        err = body.get("error", {}) if isinstance(body.get("error"), dict) else {}
+        kind = err.get("type", "unknown_error")
+        return f"Anthropic API error {exc.status_code} {kind}: {err.get('message', exc.message)}"
+    return f"Anthropic API error: {exc}"
+
+
+def _to_order(tool_input: object) -> PurchaseOrder:
+    try:
+        po = PurchaseOrder.model_validate(tool_input)
+    except ValidationError as exc:
+        fields = sorted({".".join(str(p) for p in e["loc"]) or "(root)" for e in exc.errors()})
+        raise VisionError(f"tool output failed validation: {', '.join(fields)}") from exc
+    for ln in po.lines:
+        ln.item_id = None  # matching is our job
+    return po
+
+
+async def parse_with_claude(client: anthropic.AsyncAnthropic, pdf_bytes: bytes, *, model: str,
+                            timeout: float) -> PurchaseOrder:
+    """Read a (scanned) PDF purchase order with Claude; raises VisionError with a clear reason."""
+    try:
+        msg = await client.messages.create(**_request(pdf_bytes, model), timeout=timeout)
+    except anthropic.APIError as exc:
+        raise VisionError(_api_reason(exc)) from exc
+    block = next((b for b in msg.content if b.type == "tool_use" and b.name == TOOL_NAME), None)
+    if block is None:
+        raise VisionError(f"no {TOOL_NAME} tool_use block in the response (stop_reason={msg.stop_reason})")
+    po = _to_order(block.input)
+    po.findings = validate_order(po)
+    bad = {f.code for f in po.findings if f.severity == "error"}
+    conf = VISION_CONFIDENCE * (0.6 if bad else 1.0)
+    po.confidence = {k: conf for k in ("po_number", "po_date", "requested_ship_date", "buyer", "bill_to", "ship_to",
+                                      "currency", "lines", "subtotal", "freight", "tax", "total")
+                     if getattr(po, k) not in (None, [])}
+    return po
