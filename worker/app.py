@@ -13,7 +13,7 @@ from litestar.openapi import OpenAPIConfig
 
 from handlers import health, scheduled
 from worker.env import Env
-from worker.logs import request_id_middleware
+from worker.logs import ensure_request_id_header, request_id_middleware
 from worker.problems import EXCEPTION_HANDLERS
 from worker.tiers import run_scheduler
 
@@ -53,6 +53,7 @@ def create_app(env: Env) -> Litestar:
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[request_id_middleware],
+        before_send=[ensure_request_id_header],
         openapi_config=OpenAPIConfig(title="GFS edge worker", version="0.1.0", path="/schema"),
         request_max_body_size=env.settings.limits.api_body_bytes,
         logging_config=None,  # keep the worker's JSON logging

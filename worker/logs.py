@@ -81,3 +81,12 @@ def request_id_middleware(app: Any) -> Any:
             request_id_var.reset(token)
 
     return middleware
+
+
+async def ensure_request_id_header(message: Any, scope: Any) -> None:
+    """before_send hook: responses the router answers itself (404, 405) get an X-Request-ID too."""
+    if message["type"] == "http.response.start":
+        headers = message.setdefault("headers", [])
+        if not any(name.lower() == b"x-request-id" for name, _ in headers):
+            rid = request_id_from(dict(scope.get("headers") or ()).get(b"x-request-id"))
+            message["headers"] = [*headers, (b"x-request-id", rid.encode())]

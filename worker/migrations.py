@@ -53,13 +53,15 @@ def apply_schema(
 
 def _execute_statements(conn: sqlite3.Connection, script: str) -> None:
     # executescript() would COMMIT our transaction first; run statement by statement instead.
+    # Splitting at ';' and asking SQLite whether the buffer is complete keeps ';' inside strings intact.
     buffer = ""
-    for line in script.splitlines(keepends=True):
-        buffer += line
+    for piece in script.split(";"):
+        buffer += piece + ";"
         if sqlite3.complete_statement(buffer):
-            conn.execute(buffer)
+            if not _only_comments(buffer[:-1]):
+                conn.execute(buffer)
             buffer = ""
-    if buffer.strip() and not _only_comments(buffer):
+    if not _only_comments(buffer[:-1]):
         raise sqlite3.OperationalError(f"incomplete SQL statement: {buffer.strip()[:80]}")
 
 

@@ -1,0 +1,85 @@
+"""Configuration: the toml loads; every mistake fails at start with the key and the problem named."""
+
+from pathlib import Path
+
+import pytest
+
+from worker.config import ConfigError, Secrets, load_settings
+
+REPO = Path(__file__).resolve().parent.parent
+TOML = (REPO / "wrangler-like.toml").read_text()
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "wrangler-like.toml"
+    path.write_text(text)
+    return path
+
+
+def test_repo_config_loads_with_paths_resolved():
+    settings = load_settings(REPO / "wrangler-like.toml", environ={})
+    assert settings.name == "gfs-edge-worker"
+    assert settings.db.path.is_absolute() and settings.db.path.parent == REPO / ".worker"
+    assert set(settings.triggers.tiers.values()) == {"hot", "warm", "cold"}
+    assert settings.timezone.key == "UTC"
+
+
+def test_every_toml_block_has_a_comment():
+    lines = TOML.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("[") and not line.startswith("[env."):
+            assert i > 0 and lines[i - 1].startswith("#"), f"block {line} has no one-line comment above it"
+
+
+def test_environment_variables_override_the_file(tmp_path):
+    environ = {"WORKER_DB_PATH": str(tmp_path / "x.db"), "WORKER_S3_ENDPOINT": "http://s3.example:9000",
+               "WORKER_S3_BUCKET": "other-bucket", "AWS_REGION": "auto"}
+    settings = load_settings(REPO / "wrangler-like.toml", environ=environ)
+    assert settings.db.path == tmp_path / "x.db"
+    assert settings.bucket.endpoint == "http://s3.example:9000"
+    assert settings.bucket.bucket == "other-bucket" and settings.bucket.region == "auto"
+
+
+def test_env_section_overrides(tmp_path):
+    settings = load_settings(REPO / "wrangler-like.toml", env_name="production", environ={})
+    assert settings.vars.ENVIRONMENT == "production"
+    assert str(settings.db.path) == "/var/lib/gfs-worker/gfs.sqlite3"
+    assert settings.triggers.crons == load_settings(REPO / "wrangler-like.toml", environ={}).triggers.crons
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('TIMEZONE = "UTC"', 'TIMEZONE = "Mars/Olympus"', "vars.TIMEZONE: unknown time zone 'Mars/Olympus'"),
+        ('"*/15 * * * *" = "warm"', '"*/15 * * * *" = "tepid"', "triggers.tiers.*/15 * * * *: Input should be 'hot', 'warm' or 'cold'"),
+        ('crons = ["* * * * *",', 'crons = ["61 * * * *", "* * * * *",', "invalid cron expression '61 * * * *'"),
+        ('"0 3 * * *" = "cold"\n', "", "cron '0 3 * * *' has no tier in [triggers.tiers]"),
+        ("email_bytes = 25_000_000", 'email_bytes = "lots"', "limits.email_bytes: Input should be a valid integer"),
+        ("pdf_max_pages = 50", "pdf_max_pages = 50\npdf_max_pagez = 3", "limits.pdf_max_pagez: unknown key (check the spelling)"),
+        ('routes = ["orders@gfs.local",', 'routes = ["orders-at-gfs",', "route 'orders-at-gfs' is not an email address"),
+        ("[programs.standard]", "[programs.premium]", "[programs.standard] is required"),
+        ("ar_aging = 0.30", "ar_aging = -1.0", "health.weights: weights must be non-negative"),
+    ],
+)
+def test_bad_config_names_the_key_and_problem(tmp_path, old, new, message):
+    assert old in TOML
+    with pytest.raises(ConfigError) as err:
+        load_settings(write(tmp_path, TOML.replace(old, new, 1)), environ={})
+    assert message in str(err.value)
+    assert str(tmp_path) in str(err.value)
+
+
+def test_unknown_env_name_missing_file_and_bad_toml(tmp_path):
+    with pytest.raises(ConfigError, match=r"--env 'staging' has no \[env.staging\] section"):
+        load_settings(REPO / "wrangler-like.toml", env_name="staging", environ={})
+    with pytest.raises(ConfigError, match="file not found"):
+        load_settings(tmp_path / "missing.toml", environ={})
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(write(tmp_path, "name = "), environ={})
+
+
+def test_secrets_come_from_the_environment_and_never_print():
+    secrets = Secrets.from_environ({"NS_WEBHOOK_SECRET": "whsec_abc", "INTAKE_TOKEN": ""})
+    assert secrets.ns_webhook_secret.get_secret_value() == "whsec_abc"
+    assert secrets.intake_token is None
+    assert "whsec_abc" not in repr(secrets) and "whsec_abc" not in str(secrets.model_dump())

@@ -1,0 +1,110 @@
+"""schema.sql: every contract table and column, applied idempotently, versioned, migrated forward."""
+
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from worker.db import connect
+from worker.migrations import LATEST, SchemaTooNew, apply_schema, schema_version
+
+MIRRORED = ["customers", "customer_contacts", "transactions", "item_fulfillment", "customer_invoice",
+            "customer_payment", "credit_memo"]
+TABLES = ["customers", "customer_contacts", "name_synonyms", "customer_program", "pricing_master", "spec_items",
+          "customer_item_xref", "transactions", "transaction_lines", "item_fulfillment", "item_fulfillment_lines",
+          "shipments", "shipping_events", "customer_invoice", "customer_invoice_lines", "customer_payment",
+          "payment_application", "credit_memo", "credit_memo_application", "inbound_email_log", "review_items",
+          "v_customer_ar_aging", "ar_aging_snapshot", "events", "customer_health_scores", "workflow_run_log",
+          "proposed_actions", "reflexion_log", "webhook_receipts", "dead_letters", "cron_runs"]
+CONTRACT = {  # SPEC 3.4: columns dashboards and scripts depend on
+    "ar_aging_snapshot": "as_of invoice_id customer_id days_past_due bucket amount_remaining",
+    "v_customer_ar_aging": "customer_id as_of current b1_30 b31_60 b61_90 b90_plus total_open",
+    "events": "id type entity_type entity_id payload_json created_at",
+    "customer_health_scores": "customer_id as_of score tier signals_json",
+    "workflow_run_log": "id workflow customer_id trigger_event_id status started_at finished_at",
+    "proposed_actions": "id kind status customer_id payload_json risk decided_by decided_at",
+    "review_items": "id status email_id customer_id po_number parsed_json",
+    "reflexion_log": "id entity_type entity_id tags_json observation status created_at",
+    "inbound_email_log": "id message_id sender subject received_at raw_key status",
+    "dead_letters": "id source reason payload received_at replayed_at",
+    "cron_runs": "id tier scheduled_at started_at finished_at status",
+    **{table: "ns_id last_modified deleted_at raw_json" for table in MIRRORED},
+}
+
+
+def columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+
+
+def objects(conn: sqlite3.Connection) -> dict[str, str]:
+    return dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'").fetchall())
+
+
+def test_every_contract_table_view_and_column(tmp_path):
+    conn = connect(tmp_path / "db.sqlite3")
+    apply_schema(conn)
+    names = objects(conn)
+    for table in TABLES:
+        assert table in names, f"missing {table}"
+    for table, cols in CONTRACT.items():
+        assert set(cols.split()) <= columns(conn, table), f"{table} lacks {set(cols.split()) - columns(conn, table)}"
+    assert conn.execute("SELECT type FROM sqlite_master WHERE name = 'v_customer_ar_aging'").fetchone()[0] == "view"
+
+
+def test_apply_twice_changes_nothing_and_keeps_data(tmp_path):
+    conn = connect(tmp_path / "db.sqlite3")
+    apply_schema(conn)
+    conn.execute("INSERT INTO customers (ns_id, last_modified) VALUES ('1', '2026-01-01T00:00:00Z')")
+    before = objects(conn)
+    assert apply_schema(conn) == LATEST
+    assert objects(conn) == before
+    assert conn.execute("SELECT count(*) FROM customers").fetchone()[0] == 1
+    assert schema_version(conn) == LATEST
+
+
+def test_pragmas_wal_foreign_keys_full_sync(tmp_path):
+    conn = connect(tmp_path / "db.sqlite3")
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def test_forward_migration_runs_once_and_in_order(tmp_path):
+    conn = connect(tmp_path / "db.sqlite3")
+    apply_schema(conn)  # version 1
+    migrations = [(1, ""), (2, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;"),
+                  (3, "CREATE INDEX IF NOT EXISTS customers_rep ON customers (sales_rep);")]
+    assert apply_schema(conn, migrations) == 3
+    assert "sales_rep" in columns(conn, "customers")
+    assert apply_schema(conn, migrations) == 3  # again: no duplicate-column error
+
+
+def test_failed_migration_rolls_back_everything(tmp_path):
+    conn = connect(tmp_path / "db.sqlite3")
+    apply_schema(conn)
+    bad = [(1, ""), (2, "ALTER TABLE customers ADD COLUMN a TEXT; ALTER TABLE nope ADD COLUMN b TEXT;")]
+    with pytest.raises(sqlite3.OperationalError, match="no such table: nope"):
+        apply_schema(conn, bad)
+    assert "a" not in columns(conn, "customers")
+    assert schema_version(conn) == 1
+
+
+def test_newer_database_is_refused(tmp_path):
+    conn = connect(tmp_path / "db.sqlite3")
+    conn.execute("PRAGMA user_version = 99")
+    with pytest.raises(SchemaTooNew, match="version 99 is newer"):
+        apply_schema(conn)
+
+
+def test_worker_db_init_twice_from_the_cli(tmp_path):
+    env = {"WORKER_DB_PATH": str(tmp_path / "cli.sqlite3"), "PATH": os.environ["PATH"]}
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-m", "worker.cli", "db", "init"], env=env, capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert f"schema version {LATEST}" in done.stdout
+    conn = sqlite3.connect(tmp_path / "cli.sqlite3")
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert set(TABLES) <= names

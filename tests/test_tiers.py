@@ -1,0 +1,115 @@
+"""Cron machinery: dispatch by cron string, one run per tier at a time, every run recorded."""
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+import cron
+from worker.db import Database
+from worker.env import iso
+from worker.tiers import _acquire, run_tier, tier_for_cron
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_toml_and_code_list_the_same_tiers(settings):
+    assert set(settings.triggers.tiers.values()) == set(cron.JOBS)
+    for tier, jobs in cron.JOBS.items():
+        names = [name for name, _ in jobs]
+        assert len(names) == len(set(names)), f"duplicate job names in {tier}"
+
+
+def test_dispatch_on_the_cron_string(make_env):
+    env = make_env()
+    assert tier_for_cron(env, "* * * * *") == "hot"
+    assert tier_for_cron(env, "*/15 * * * *") == "warm"
+    assert tier_for_cron(env, "0 3 * * *") == "cold"
+    with pytest.raises(KeyError, match="no tier is configured for cron '5 5 5 5 5'"):
+        tier_for_cron(env, "5 5 5 5 5")
+
+
+async def test_a_run_is_recorded_with_counts(env):
+    at = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    result = await run_tier(env, "hot", scheduled_at=at, cron="* * * * *")
+    assert result.status == "ok"
+    row = await env.db.fetchone("SELECT * FROM cron_runs WHERE id = ?", (result.run_id,))
+    assert row["tier"] == "hot" and row["status"] == "ok" and row["scheduled_at"] == "2026-11-20T12:00:00.000Z"
+    assert row["finished_at"] and "expire_stale_leases" in json.loads(row["counts_json"])
+    assert (await env.db.fetchone("SELECT count(*) FROM cron_leases"))[0] == 0  # released
+
+
+async def test_two_concurrent_runs_of_a_tier_one_skips(env, monkeypatch):
+    """Two processes' worth of writers (two Database objects) race for the same tier."""
+    started = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow_job(env_, as_of):
+        started.set()
+        await release.wait()
+        return {"done": 1}
+
+    monkeypatch.setitem(cron.JOBS, "warm", [("slow", slow_job)])
+    other_db = Database(env.settings.db.path)
+    await other_db.open()
+    other = type(env)(**{**env.__dict__, "db": other_db})
+    try:
+        first = asyncio.create_task(run_tier(env, "warm"))
+        await started.wait()
+        second = await run_tier(other, "warm")
+        release.set()
+        assert second.status == "skipped" and second.error == "tier already running"
+        assert (await first).status == "ok"
+    finally:
+        await other_db.close()
+    statuses = [r[0] for r in await env.db.fetchall("SELECT status FROM cron_runs WHERE tier = 'warm' ORDER BY id")]
+    assert statuses == ["ok", "skipped"]
+
+
+async def test_a_failing_job_fails_the_run_but_not_the_others(env, monkeypatch):
+    async def broken(env_, as_of):
+        raise RuntimeError("disk on fire")
+
+    async def fine(env_, as_of):
+        return {"n": 3}
+
+    monkeypatch.setitem(cron.JOBS, "cold", [("broken", broken), ("fine", fine)])
+    result = await run_tier(env, "cold")
+    assert result.status == "failed" and "broken: RuntimeError: disk on fire" in result.error
+    assert result.counts == {"fine": {"n": 3}}
+
+
+def worker_cron(settings, *args):
+    environ = {**os.environ, "WORKER_DB_PATH": str(settings.db.path)}
+    return subprocess.run([sys.executable, "-m", "worker.cli", "cron", *args], env=environ, capture_output=True,
+                          text=True, timeout=120, cwd=REPO)
+
+
+async def test_worker_cron_processes_respect_the_lease(env, settings):
+    """While another holder has the lease, `worker cron` exits 75; once it expires, the next run completes."""
+    now = datetime.now(UTC)
+    run_id, got = await env.db.write(_acquire, "cold", None, "crashed-host:1:dead", now, now, 3600)
+    assert got
+    blocked = await asyncio.to_thread(worker_cron, settings, "cold")
+    assert blocked.returncode == 75, blocked.stdout + blocked.stderr
+    assert "skipped" in blocked.stdout
+
+    await env.db.write(lambda c: c.execute("UPDATE cron_leases SET expires_at = ?", (iso(now - timedelta(seconds=1)),)))
+    done = await asyncio.to_thread(worker_cron, settings, "cold", "--as-of", "2026-11-20T03:00:00Z")
+    assert done.returncode == 0, done.stdout + done.stderr
+    hot = await asyncio.to_thread(worker_cron, settings, "hot")  # the hot tier marks the crashed run abandoned
+    assert hot.returncode == 0, hot.stderr
+    row = await env.db.fetchone("SELECT status, error FROM cron_runs WHERE id = ?", (run_id,))
+    assert row["status"] == "failed" and "abandoned" in row["error"]
+
+
+async def test_two_worker_cron_processes_at_once(settings, env):
+    """Launched together, both finish cleanly: each either ran or was told the tier was running."""
+    procs = await asyncio.gather(*(asyncio.to_thread(worker_cron, settings, "cold") for _ in range(2)))
+    assert sorted(p.returncode for p in procs) in ([0, 0], [0, 75]), [p.stderr for p in procs]
+    assert "database is locked" not in "".join(p.stderr for p in procs)
