@@ -47,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub.add_parser("init", help="create or migrate the database")
 
     sub.add_parser("hash-password", help="read a password on stdin, print its hash for REVIEW_USERS")
+
+    ref = sub.add_parser("import-reference", help="load the curated reference files in DIR (SPEC 10)")
+    ref.add_argument("directory", type=Path, metavar="DIR")
+    ref.add_argument("--partial", action="store_true", help="load a file's valid rows even if some are rejected")
     return parser
 
 
@@ -174,11 +178,36 @@ def cmd_hash_password() -> int:
     return 0
 
 
+async def cmd_import_reference(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
+    """Load reference files; 0 when all loaded cleanly, 1 when any row or file was rejected, 2 for a bad DIR."""
+    from worker.db import connect
+    from worker.migrations import apply_schema
+    from worker.reference import FILE_NAMES, import_reference
+
+    if not args.directory.is_dir() or not any((args.directory / n).is_file() for n in FILE_NAMES):
+        print(f"worker: {args.directory}: no reference files (expected any of {', '.join(FILE_NAMES)})",
+              file=sys.stderr)
+        return 2
+    settings.db.path.parent.mkdir(parents=True, exist_ok=True)
+    conn = connect(settings.db.path, busy_timeout_ms=settings.db.busy_timeout_ms)
+    try:
+        apply_schema(conn)
+        report = import_reference(conn, args.directory, partial=args.partial)
+    finally:
+        conn.close()
+    for file_report in report.files:
+        print(file_report.summary(), flush=True)
+        for error in file_report.errors:
+            print(f"  rejected {error}", flush=True)
+    return 0 if report.ok else 1
+
+
 COMMANDS = {
     "dev": cmd_dev,
     "serve": cmd_serve,
     "cron": cmd_cron,
     "db init": cmd_db_init,
+    "import-reference": cmd_import_reference,
 }
 
 if __name__ == "__main__":

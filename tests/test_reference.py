@@ -1,0 +1,187 @@
+"""`worker import-reference` (SPEC 10): validation with line-level errors, all-or-nothing, --partial, idempotence."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from worker.db import connect
+from worker.migrations import apply_schema
+from worker.reference import import_reference
+
+REPO = Path(__file__).resolve().parent.parent
+PROGRAM_HEADER = "customer_id,program,markup_pct,freight_terms,payment_terms_days,usda_eligible\n"
+PRICING_HEADER = "item_id,customer_id,unit_price,uom,effective_from,effective_to\n"
+
+
+@pytest.fixture
+def conn(tmp_path):
+    db = connect(tmp_path / "ref.sqlite3")
+    apply_schema(db)
+    yield db
+    db.close()
+
+
+def write_reference(directory: Path, **files: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (directory / name.replace("__", ".")).write_text(text, encoding="utf-8")
+    return directory
+
+
+def good_files() -> dict[str, str]:
+    synonyms = {"customers": {"1187": ["Driscoll", "Driscoll Foods", "DRISCOLL FOODS INC."], "2001": ["Harbor Bistro"]},
+                "brand_prefixes": {"Melt Mates": "1187"}}
+    return {
+        "name_synonyms__json": json.dumps(synonyms, indent=2),
+        "customer_program__csv": PROGRAM_HEADER + "1187,driscoll,8.5,prepaid,30,yes\n2001,restaurant,15,collect,15,no\n",
+        "spec_items__csv": "item_id,item_code,description,uom,is_assembly,pack_size\n"
+                           "501,CHZ-AM-160,Melt Mates American Slices,CS,0,4/160ct\n502,KIT-BF-01,Right Start Kit,CS,1,\n",
+        "pricing_master__csv": PRICING_HEADER + "501,,40.00,CS,,\n501,1187,41.25,CS,2026-01-01,2026-12-31\n",
+        "customer_item_xref__csv": "customer_id,customer_item_code,item_id\n1187,DF-88812,501\n",
+    }
+
+
+def table(conn, sql):
+    return [tuple(r) for r in conn.execute(sql)]
+
+
+def test_loads_every_file_and_maps_synonyms_through_normalize_name(conn, tmp_path):
+    report = import_reference(conn, write_reference(tmp_path / "ref", **good_files()))
+    assert report.ok, report.errors
+    assert {f.file: f.inserted for f in report.files} == {
+        "name_synonyms.json": 4, "customer_program.csv": 2, "spec_items.csv": 2, "pricing_master.csv": 2,
+        "customer_item_xref.csv": 1}
+    # "Driscoll Foods" and "DRISCOLL FOODS INC." normalize to one name: one row, first spelling kept
+    assert table(conn, "SELECT kind, normalized, synonym, customer_id FROM name_synonyms ORDER BY kind, normalized") == [
+        ("brand_prefix", "melt mates", "Melt Mates", "1187"), ("customer", "driscoll", "Driscoll", "1187"),
+        ("customer", "driscoll foods", "Driscoll Foods", "1187"), ("customer", "harbor bistro", "Harbor Bistro", "2001")]
+    assert table(conn, "SELECT * FROM customer_program WHERE customer_id = '1187'") == [
+        ("1187", "driscoll", 8.5, "prepaid", 30, 1)]
+    # blanks: '' customer = list price, '' dates = open-ended
+    assert table(conn, "SELECT item_id, customer_id, unit_price, uom, effective_from, effective_to FROM pricing_master "
+                       "ORDER BY customer_id") == [("501", "", 40.0, "CS", "", ""),
+                                                   ("501", "1187", 41.25, "CS", "2026-01-01", "2026-12-31")]
+    assert table(conn, "SELECT is_assembly, pack_size FROM spec_items ORDER BY item_id") == [(0, "4/160ct"), (1, None)]
+    assert table(conn, "SELECT source FROM customer_item_xref") == [("import",)]
+
+
+def test_rerun_changes_nothing_and_edits_are_upserts_and_deletes(conn, tmp_path):
+    directory = write_reference(tmp_path / "ref", **good_files())
+    import_reference(conn, directory)
+    before = table(conn, "SELECT id, item_id, customer_id, unit_price FROM pricing_master ORDER BY id")
+    again = import_reference(conn, directory)
+    assert again.ok
+    assert all(f.inserted == f.updated == f.deleted == 0 and f.unchanged > 0 for f in again.files)
+    assert table(conn, "SELECT id, item_id, customer_id, unit_price FROM pricing_master ORDER BY id") == before
+
+    write_reference(directory, pricing_master__csv=PRICING_HEADER + "501,,42.00,CS,,\n502,,80,CS,,\n")
+    edited = import_reference(conn, directory).by_file()["pricing_master.csv"]
+    assert (edited.inserted, edited.updated, edited.deleted, edited.unchanged) == (1, 1, 1, 0)
+    rows = table(conn, "SELECT id, item_id, customer_id, unit_price FROM pricing_master ORDER BY item_id")
+    assert rows[0] == (before[0][0], "501", "", 42.0)  # updated in place: same row id
+    assert [r[1:] for r in rows] == [("501", "", 42.0), ("502", "", 80.0)]
+
+
+def test_one_bad_row_rejects_the_whole_file_with_file_line_and_reason(conn, tmp_path):
+    directory = write_reference(tmp_path / "ref", **good_files())
+    import_reference(conn, directory)
+    write_reference(directory, customer_program__csv=PROGRAM_HEADER + "1187,driscoll,9,prepaid,30,yes\n"
+                    "2001,restaurant,lots,collect,15,maybe\n3001,school,5,prepaid,-3,no\n")
+    report = import_reference(conn, directory)
+    programs = report.by_file()["customer_program.csv"]
+    assert not programs.loaded and not report.ok
+    assert [(e.file, e.line) for e in programs.errors] == [("customer_program.csv", 3), ("customer_program.csv", 4)]
+    assert "markup_pct: Input should be a valid number" in programs.errors[0].reason
+    assert "'lots'" in programs.errors[0].reason and "usda_eligible" in programs.errors[0].reason
+    assert "payment_terms_days: Input should be greater than or equal to 0" in programs.errors[1].reason
+    assert str(programs.errors[1]).startswith("customer_program.csv:4: ")
+    # nothing of the bad file reached the table; the other files still loaded
+    assert table(conn, "SELECT customer_id, markup_pct FROM customer_program ORDER BY customer_id") == [
+        ("1187", 8.5), ("2001", 15.0)]
+    assert report.by_file()["spec_items.csv"].loaded
+
+
+def test_partial_loads_valid_rows_and_keeps_the_previous_version_of_rejected_keys(conn, tmp_path):
+    directory = write_reference(tmp_path / "ref", **good_files())
+    import_reference(conn, directory)
+    write_reference(directory, customer_program__csv=PROGRAM_HEADER + "1187,driscoll,9,prepaid,30,yes\n"
+                    "2001,restaurant,lots,collect,15,no\n3001,school,5,prepaid,45,no\n")
+    report = import_reference(conn, directory, partial=True)
+    programs = report.by_file()["customer_program.csv"]
+    assert programs.loaded and not report.ok
+    assert (programs.inserted, programs.updated, programs.deleted, programs.rejected) == (1, 1, 0, 1)
+    assert programs.errors[0].line == 3
+    # 2001's row was rejected, so its last good version stays rather than being deleted as "absent"
+    assert table(conn, "SELECT customer_id, markup_pct FROM customer_program ORDER BY customer_id") == [
+        ("1187", 9.0), ("2001", 15.0), ("3001", 5.0)]
+
+
+def test_file_level_problems_are_never_partially_loaded(conn, tmp_path):
+    directory = write_reference(tmp_path / "ref", customer_program__csv="customer_id,progam,markup_pct\n1,x,1\n",
+                                name_synonyms__json='{"customers": {"1187": ["Driscoll",]}}')
+    report = import_reference(conn, directory, partial=True)
+    files = report.by_file()
+    assert not files["customer_program.csv"].loaded and not files["name_synonyms.json"].loaded
+    assert files["customer_program.csv"].errors[0].line == 1
+    assert "unknown column(s) progam" in files["customer_program.csv"].errors[0].reason
+    assert "missing column(s) program" in files["customer_program.csv"].errors[0].reason
+    assert files["name_synonyms.json"].errors[0].reason.startswith("not valid JSON")
+    assert table(conn, "SELECT count(*) FROM customer_program") == [(0,)]
+
+
+def test_row_shape_duplicates_and_conflicting_synonyms_are_reported(conn, tmp_path):
+    synonyms = '{"customers": {\n  "1187": ["Driscoll"],\n  "2001": ["Harbor Bistro", "driscoll"]\n}}'
+    directory = write_reference(tmp_path / "ref", name_synonyms__json=synonyms, pricing_master__csv=PRICING_HEADER
+                                + "501,,40,CS,,\n501,,41,CS,,\n502,,1,CS,2026-02-01,2026-01-01\n503,,1\n504,,1,CS,,,x\n")
+    report = import_reference(conn, directory, partial=True)
+    errors = [(e.line, e.reason) for e in report.by_file()["pricing_master.csv"].errors]
+    assert errors[0] == (3, "duplicate of line 2 (item_id, customer_id, uom, effective_from = 501, , CS, )")
+    assert errors[1][0] == 4 and "effective_to 2026-01-01 is before effective_from 2026-02-01" in errors[1][1]
+    assert errors[2] == (5, "too few fields: missing uom, effective_from, effective_to")
+    assert errors[3] == (6, "1 more field(s) than the header has")
+    conflict = report.by_file()["name_synonyms.json"].errors
+    assert [(e.line, e.reason) for e in conflict] == [
+        (3, "customer 'driscoll' means 'driscoll', already given to customer 1187 (line 2)")]
+
+
+def test_review_learned_xref_rows_survive_an_import(conn, tmp_path):
+    conn.execute("INSERT INTO customer_item_xref (customer_id, customer_item_code, item_id, source) "
+                 "VALUES ('2001', 'HB-7', '502', 'review')")
+    import_reference(conn, write_reference(tmp_path / "ref", **good_files()))
+    assert table(conn, "SELECT customer_id, customer_item_code, source FROM customer_item_xref ORDER BY 1") == [
+        ("1187", "DF-88812", "import"), ("2001", "HB-7", "review")]
+
+
+def run_cli(tmp_path, *args):
+    environ = {**os.environ, "WORKER_DB_PATH": str(tmp_path / "cli.sqlite3")}
+    return subprocess.run([sys.executable, "-m", "worker.cli", "--config", str(REPO / "wrangler-like.toml"),
+                           "import-reference", *args], env=environ, capture_output=True, text=True, timeout=60,
+                          cwd=REPO)
+
+
+def test_cli_prints_a_summary_and_signals_rejections_by_exit_status(tmp_path):
+    directory = write_reference(tmp_path / "ref", **good_files())
+    first = run_cli(tmp_path, str(directory))
+    assert first.returncode == 0, first.stderr
+    assert "pricing_master.csv -> pricing_master: loaded: inserted 2, updated 0, deleted 0, unchanged 0" in first.stdout
+    second = run_cli(tmp_path, str(directory))
+    assert "customer_program.csv -> customer_program: loaded: inserted 0, updated 0, deleted 0, unchanged 2" \
+        in second.stdout
+
+    write_reference(directory, spec_items__csv="item_id,item_code,description,uom,is_assembly,pack_size\n"
+                                               "501,,x,CS,0,\n503,NEW-1,New,CS,1,\n")
+    strict = run_cli(tmp_path, str(directory))
+    assert strict.returncode == 1
+    assert "spec_items.csv -> spec_items: NOT LOADED" in strict.stdout
+    assert "rejected spec_items.csv:2: item_code: String should have at least 1 character" in strict.stdout
+    partial = run_cli(tmp_path, str(directory), "--partial")
+    assert partial.returncode == 1
+    assert "spec_items.csv -> spec_items: loaded: inserted 1, updated 0, deleted 1, unchanged 0, rejected 1" \
+        in partial.stdout
+
+    missing = run_cli(tmp_path, str(tmp_path / "nowhere"))
+    assert missing.returncode == 2 and "no reference files" in missing.stderr

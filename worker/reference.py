@@ -1,0 +1,181 @@
+"""`worker import-reference DIR` (SPEC 10): the operations team's curated files into their tables.
+
+Each file present in DIR is the source of truth for its table: rows are upserted on their natural key,
+rows the file no longer names are deleted, unchanged rows are not touched (a re-run changes nothing).
+A file loads inside its own SAVEPOINT: all or nothing by default; with `partial` the valid rows load and
+the rejected ones are reported (a rejected row whose key could still be read keeps its previous version).
+customer_item_xref is shared with the review page, which teaches it mappings (source 'review'): an import
+overrides the keys it names but only deletes rows that an import wrote.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from worker.reference_rows import (CustomerProgramRow, Parsed, PricingRow, RowError, SpecItemRow, XrefRow,
+                                   parse_csv, parse_synonyms)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """How one reference file maps onto its table."""
+
+    file: str
+    table: str
+    key: tuple[str, ...]
+    values: tuple[str, ...]
+    parse: Callable[[str, bytes], Parsed]
+    owned: str = "1"  # SQL condition for rows this import may delete
+    stamp: bool = False  # write source='import' and updated_at on insert/update
+
+    def select_sql(self) -> str:
+        """All rows' key and value columns."""
+        return f"SELECT {', '.join(self.key + self.values)}, {self.owned} FROM {self.table}"
+
+    def insert_sql(self) -> str:
+        """Insert one row (named parameters)."""
+        cols = self.key + self.values + (("source", "updated_at") if self.stamp else ())
+        return f"INSERT INTO {self.table} ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})"
+
+    def update_sql(self) -> str:
+        """Update one row's values by its key."""
+        cols = self.values + (("source", "updated_at") if self.stamp else ())
+        where = " AND ".join(f"{c} = :{c}" for c in self.key)
+        return f"UPDATE {self.table} SET {', '.join(f'{c} = :{c}' for c in cols)} WHERE {where}"
+
+    def delete_sql(self) -> str:
+        """Delete one row by its key."""
+        return f"DELETE FROM {self.table} WHERE " + " AND ".join(f"{c} = :{c}" for c in self.key)
+
+
+def _csv(model: Any, key: tuple[str, ...]) -> Callable[[str, bytes], Parsed]:
+    return lambda name, data: parse_csv(name, data, model, key)
+
+
+SPECS = (
+    TableSpec("name_synonyms.json", "name_synonyms", ("kind", "normalized"), ("synonym", "customer_id"),
+              parse_synonyms),
+    TableSpec("customer_program.csv", "customer_program", ("customer_id",),
+              ("program", "markup_pct", "freight_terms", "payment_terms_days", "usda_eligible"),
+              _csv(CustomerProgramRow, ("customer_id",))),
+    TableSpec("spec_items.csv", "spec_items", ("item_id",), ("item_code", "description", "uom", "is_assembly",
+                                                             "pack_size"), _csv(SpecItemRow, ("item_id",))),
+    TableSpec("pricing_master.csv", "pricing_master", ("item_id", "customer_id", "uom", "effective_from"),
+              ("unit_price", "effective_to"), _csv(PricingRow, ("item_id", "customer_id", "uom", "effective_from"))),
+    TableSpec("customer_item_xref.csv", "customer_item_xref", ("customer_id", "customer_item_code"), ("item_id",),
+              _csv(XrefRow, ("customer_id", "customer_item_code")), owned="source = 'import'", stamp=True),
+)
+FILE_NAMES = tuple(spec.file for spec in SPECS)
+
+
+@dataclass
+class FileReport:
+    """What importing one file did."""
+
+    file: str
+    table: str
+    loaded: bool = False
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> int:
+        """Rows (or whole-file problems) that were not loaded."""
+        return len(self.errors)
+
+    def summary(self) -> str:
+        """One line for the operator."""
+        state = "loaded" if self.loaded else "NOT LOADED"
+        return (f"{self.file} -> {self.table}: {state}: inserted {self.inserted}, updated {self.updated}, "
+                f"deleted {self.deleted}, unchanged {self.unchanged}, rejected {self.rejected}")
+
+
+@dataclass
+class Report:
+    """The whole import: one FileReport per file found."""
+
+    files: list[FileReport] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[RowError]:
+        """Every rejected row, in file order."""
+        return [e for f in self.files for e in f.errors]
+
+    @property
+    def ok(self) -> bool:
+        """True when every file loaded without a rejected row."""
+        return all(f.loaded and not f.errors for f in self.files)
+
+    def by_file(self) -> dict[str, FileReport]:
+        """The file reports keyed by file name."""
+        return {f.file: f for f in self.files}
+
+
+def import_reference(conn: sqlite3.Connection, directory: Path | str, *, partial: bool = False) -> Report:
+    """Load whichever reference files DIR holds, each in its own savepoint; returns what happened."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise NotADirectoryError(f"{directory}: not a directory")
+    report = Report()
+    for spec in SPECS:
+        path = directory / spec.file
+        if path.is_file():
+            report.files.append(_import_file(conn, spec, path, partial))
+    return report
+
+
+def _import_file(conn: sqlite3.Connection, spec: TableSpec, path: Path, partial: bool) -> FileReport:
+    result = FileReport(spec.file, spec.table)
+    parsed = spec.parse(spec.file, path.read_bytes())
+    result.errors = parsed.errors
+    if parsed.fatal or (parsed.errors and not partial):
+        return result
+    conn.execute("SAVEPOINT import_reference")
+    try:
+        _sync(conn, spec, parsed, result)
+    except sqlite3.IntegrityError as exc:
+        conn.execute("ROLLBACK TO import_reference")
+        result.errors.append(RowError(spec.file, None, f"database refused the file: {exc}"))
+        result.inserted = result.updated = result.deleted = result.unchanged = 0
+    else:
+        result.loaded = True
+    finally:
+        conn.execute("RELEASE import_reference")
+    return result
+
+
+def _db_value(value: Any) -> Any:
+    return int(value) if isinstance(value, bool) else value
+
+
+def _sync(conn: sqlite3.Connection, spec: TableSpec, parsed: Parsed, result: FileReport) -> None:
+    width = len(spec.key)
+    existing: dict[tuple[str, ...], tuple[tuple[Any, ...], bool]] = {}
+    for row in map(tuple, conn.execute(spec.select_sql())):
+        existing[tuple(str(v) for v in row[:width])] = (tuple(row[width:-1]), bool(row[-1]))
+    stamp = {"source": "import", "updated_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")}
+    named: set[tuple[str, ...]] = set()
+    for row in parsed.rows:
+        params = {c: _db_value(v) for c, v in row.items()} | (stamp if spec.stamp else {})
+        key = tuple(str(row[c]) for c in spec.key)
+        named.add(key)
+        if key not in existing:
+            conn.execute(spec.insert_sql(), params)
+            result.inserted += 1
+        elif existing[key][0] != tuple(params[c] for c in spec.values):
+            conn.execute(spec.update_sql(), params)
+            result.updated += 1
+        else:
+            result.unchanged += 1
+    for key, (_values, owned) in existing.items():
+        if owned and key not in named and key not in parsed.rejected_keys:
+            conn.execute(spec.delete_sql(), dict(zip(spec.key, key, strict=True)))
+            result.deleted += 1

@@ -1,0 +1,239 @@
+"""Reference files (SPEC 10) parsed into validated rows: pure, no database.
+
+Each CSV row is a pydantic model; a bad row becomes a RowError naming the file, the line and the reason.
+`name_synonyms.json` becomes rows too (kind, normalized, synonym, customer_id), located by the line of the
+entry in the file, so the importer treats all five files alike.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from worker.names import normalize_name
+
+MAX_FILE_BYTES = 20_000_000  # a curated list, not a data dump: refuse anything bigger before parsing
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def _flag(value: Any) -> Any:
+    # Spreadsheets write booleans many ways; anything else is an error, never a silent False.
+    text = str(value).strip().lower() if value is not None else ""
+    table = {"": False, "0": False, "false": False, "no": False, "n": False, "f": False,
+             "1": True, "true": True, "yes": True, "y": True, "t": True}
+    if text not in table:
+        raise ValueError(f"expected true/false, yes/no or 1/0, got {value!r}")
+    return table[text]
+
+
+def _blank_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+class CustomerProgramRow(_Row):
+    customer_id: str = Field(min_length=1)
+    program: str = Field(min_length=1)
+    markup_pct: float = Field(ge=-100, le=1000)
+    freight_terms: str | None = None
+    payment_terms_days: int | None = Field(None, ge=0, le=365)
+    usda_eligible: bool = False
+
+    check_blanks = field_validator("freight_terms", "payment_terms_days", mode="before")(_blank_none)
+    check_flags = field_validator("usda_eligible", mode="before")(_flag)
+
+
+class SpecItemRow(_Row):
+    item_id: str = Field(min_length=1)
+    item_code: str = Field(min_length=1)
+    description: str | None = None
+    uom: str | None = None
+    is_assembly: bool = False
+    pack_size: str | None = None
+
+    check_blanks = field_validator("description", "uom", "pack_size", mode="before")(_blank_none)
+    check_flags = field_validator("is_assembly", mode="before")(_flag)
+
+
+class PricingRow(_Row):
+    item_id: str = Field(min_length=1)
+    customer_id: str = ""  # '' = list price
+    unit_price: Decimal = Field(ge=0, max_digits=14, decimal_places=4)
+    uom: str = ""
+    effective_from: date | None = None  # None = open-ended, stored as ''
+    effective_to: date | None = None
+
+    check_blanks = field_validator("effective_from", "effective_to", mode="before")(_blank_none)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PricingRow:
+        if self.effective_from and self.effective_to and self.effective_to < self.effective_from:
+            raise ValueError(f"effective_to {self.effective_to} is before effective_from {self.effective_from}")
+        return self
+
+
+class XrefRow(_Row):
+    customer_id: str = Field(min_length=1)
+    customer_item_code: str = Field(min_length=1)
+    item_id: str = Field(min_length=1)
+
+
+class SynonymsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    customers: dict[str, list[str]] = {}
+    brand_prefixes: dict[str, str] = {}
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One rejected row: where and why."""
+
+    file: str
+    line: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}" if self.line else f"{self.file}: {self.reason}"
+
+
+@dataclass
+class Parsed:
+    """A file's valid rows as column dicts, its errors, and the keys of rejected rows we could still read."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    fatal: bool = False  # the file as a whole is unusable (size, encoding, header, JSON syntax)
+    rejected_keys: set[tuple[str, ...]] = field(default_factory=set)
+
+
+def describe(exc: ValidationError) -> str:
+    """A ValidationError as 'column: problem (got value)' clauses."""
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "row"
+        message = err["msg"].removeprefix("Value error, ")
+        got = err.get("input")
+        # value_error messages already quote the value; missing fields and whole objects have none to show
+        quiet = err["type"] in ("missing", "value_error") or isinstance(got, (dict, list))
+        shown = "" if quiet else f" (got {got!r})"
+        parts.append(f"{where}: {message}{shown}")
+    return "; ".join(parts)
+
+
+def _decode(name: str, data: bytes, parsed: Parsed) -> str | None:
+    if len(data) > MAX_FILE_BYTES:
+        parsed.errors.append(RowError(name, None, f"file is {len(data)} bytes, over the {MAX_FILE_BYTES} limit"))
+    else:
+        try:
+            return data.decode("utf-8-sig")  # Excel writes a BOM
+        except UnicodeDecodeError as exc:
+            parsed.errors.append(RowError(name, None, f"not UTF-8 text: {exc}"))
+    parsed.fatal = True
+    return None
+
+
+def parse_csv(name: str, data: bytes, model: type[_Row], key: tuple[str, ...]) -> Parsed:
+    """Validate every row of a reference CSV; duplicates of a key are errors on the later line."""
+    parsed = Parsed()
+    text = _decode(name, data, parsed)
+    if text is None:
+        return parsed
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    expected = list(model.model_fields)
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = [c for c in expected if c not in header and model.model_fields[c].is_required()]
+    unknown = [c for c in header if c not in expected]
+    if missing or unknown or len(set(header)) != len(header):
+        problems = ([f"missing column(s) {', '.join(missing)}"] if missing else []) + (
+            [f"unknown column(s) {', '.join(unknown)}"] if unknown else []) + (
+            ["a column is named twice"] if len(set(header)) != len(header) else [])
+        parsed.errors.append(RowError(name, 1, f"bad header ({'; '.join(problems)}); expected {','.join(expected)}"))
+        parsed.fatal = True
+        return parsed
+    reader.fieldnames = header
+    seen: dict[tuple[str, ...], int] = {}
+    for raw in reader:
+        line = reader.line_num
+        if None in raw:
+            parsed.errors.append(RowError(name, line, f"{len(raw[None])} more field(s) than the header has"))
+            continue
+        absent = [c for c, v in raw.items() if v is None]
+        if absent:
+            parsed.errors.append(RowError(name, line, f"too few fields: missing {', '.join(absent)}"))
+            continue
+        raw_key = tuple((raw.get(c) or "").strip() for c in key)
+        try:
+            row = model.model_validate(raw).model_dump()
+        except ValidationError as exc:
+            parsed.errors.append(RowError(name, line, describe(exc)))
+            parsed.rejected_keys.add(raw_key)
+            continue
+        row = {c: ("" if v is None and c in ("effective_from", "effective_to") else v) for c, v in row.items()}
+        row = {c: (v.isoformat() if isinstance(v, date) else float(v) if isinstance(v, Decimal) else v)
+               for c, v in row.items()}
+        row_key = tuple(str(row[c]) for c in key)
+        if row_key in seen:
+            parsed.errors.append(RowError(name, line, f"duplicate of line {seen[row_key]} ({', '.join(key)} = "
+                                                      f"{', '.join(row_key)})"))
+            continue
+        seen[row_key] = line
+        parsed.rows.append(row)
+    return parsed
+
+
+def _line_of(text: str, needle: str) -> int | None:
+    at = text.find(json.dumps(needle))
+    return text.count("\n", 0, at) + 1 if at >= 0 else None
+
+
+def parse_synonyms(name: str, data: bytes) -> Parsed:
+    """name_synonyms.json as name_synonyms rows; one normalized name may mean one customer only."""
+    parsed = Parsed()
+    text = _decode(name, data, parsed)
+    if text is None:
+        return parsed
+    try:
+        model = SynonymsFile.model_validate_json(text)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        if first["type"] == "json_invalid":
+            detail = str(first.get("ctx", {}).get("error", ""))
+            at = re.search(r"line (\d+)", detail)
+            parsed.errors.append(RowError(name, int(at.group(1)) if at else None, f"not valid JSON: {detail}"))
+        else:
+            line = _line_of(text, str(first["loc"][-1])) if first["loc"] else None
+            parsed.errors.append(RowError(name, line, describe(exc)))
+        parsed.fatal = True
+        return parsed
+    entries = [("customer", synonym, str(cid).strip()) for cid, names in model.customers.items() for synonym in names]
+    entries += [("brand_prefix", brand, str(cid).strip()) for brand, cid in model.brand_prefixes.items()]
+    owner: dict[tuple[str, str], tuple[str, int | None]] = {}
+    for kind, synonym, customer_id in entries:
+        line = _line_of(text, synonym)
+        normalized = normalize_name(synonym)
+        if not customer_id or not normalized:
+            what = "customer id is empty" if not customer_id else f"{synonym!r} normalizes to nothing"
+            parsed.errors.append(RowError(name, line, f"{kind} {synonym!r}: {what}"))
+            continue
+        previous = owner.get((kind, normalized))
+        if previous and previous[0] != customer_id:
+            parsed.errors.append(RowError(name, line, f"{kind} {synonym!r} means {normalized!r}, already given to "
+                                                      f"customer {previous[0]} (line {previous[1]})"))
+            parsed.rejected_keys.add((kind, normalized))
+            continue
+        if previous:
+            continue  # the same name spelled twice for the same customer: harmless
+        owner[(kind, normalized)] = (customer_id, line)
+        parsed.rows.append({"kind": kind, "normalized": normalized, "synonym": synonym.strip(),
+                            "customer_id": customer_id})
+    return parsed
