@@ -5,6 +5,11 @@ Each module defines one `Workflow`; WORKFLOWS lists them in the order they are d
 
 from __future__ import annotations
 
+from worker.flows import assembly_item, invoice_dispute, quote_review
 from worker.workflow_runner import Workflow
 
-WORKFLOWS: list[Workflow] = []
+WORKFLOWS: list[Workflow] = [
+    quote_review.WORKFLOW,
+    assembly_item.WORKFLOW,
+    invoice_dispute.WORKFLOW,
+]

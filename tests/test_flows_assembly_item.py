@@ -1,0 +1,57 @@
+"""new_assembly_item through the real runner: one proposal per unpriced assembly item and customer."""
+
+import json
+
+from tests.flows_support import PRICING_HEADER, apply, customer, load_reference, proposals, rows, sales_order
+from worker.flows import assembly_item
+from worker.workflow_runner import drain
+
+ITEMS = ("item_id,item_code,description,uom,is_assembly,pack_size\n"
+         "501,CHZ-AM-160,Melt Mates American Slices,CS,0,4/160ct\n"
+         "601,KIT-RS-BRK,Right Start Breakfast Kit,CS,1,48 kits\n"
+         "602,KIT-MM-GRL,Melt Mates Grilled Cheese Kit,CS,1,24 kits\n")
+PRICES = PRICING_HEADER + "501,,40.00,CS,,\n602,,61.00,CS,,\n"
+
+
+async def test_unpriced_assembly_items_are_proposed_once_per_item_and_customer(env, tmp_path):
+    await load_reference(env, tmp_path / "ref", spec_items__csv=ITEMS, pricing_master__csv=PRICES)
+    await apply(env, customer("3001", "Riverside Unified School District"), customer("1187", "Driscoll Foods"))
+    await apply(env, sales_order("7001", "3001", [("601", 10, 55.0), ("602", 5, 61.0), ("601", 2, 55.0)]))
+    counts = await drain(env, [assembly_item.WORKFLOW])
+    assert counts == {"ok": 1, "proposed": 1, "deduplicated": 0}
+    [proposal] = await proposals(env)
+    assert (proposal["kind"], proposal["risk"], proposal["customer_id"]) == ("price_new_assembly_item", 2, "3001")
+    assert proposal["payload"] | {} == {
+        "item_id": "601", "item_code": "KIT-RS-BRK", "item_name": "601", "description": "Right Start Breakfast Kit",
+        "uom": "CS", "pack_size": "48 kits", "customer_id": "3001", "customer_name": "Riverside Unified School District",
+        "sales_order_id": "7001", "tran_id": "SO-7001", "tran_date": "2026-11-02", "line": 1, "quantity": 10.0,
+        "quoted_rate": 55.0, "program": "standard"}
+    [note] = await rows(env, "SELECT * FROM reflexion_log")
+    assert json.loads(note["tags_json"]) == ["new_assembly_item"] and note["entity_id"] == "3001"
+    assert "1 of 2 assembly item(s) have no price on file: KIT-RS-BRK (quoted 55.0)" in note["observation"]
+
+    # the same customer orders it again before anyone priced it: not proposed a second time
+    await apply(env, sales_order("7002", "3001", [("601", 3, 56.0)]))
+    assert await drain(env, [assembly_item.WORKFLOW]) == {"ok": 1, "proposed": 0, "deduplicated": 1}
+    # another customer using it is a separate pricing question
+    await apply(env, sales_order("7003", "1187", [("601", 1, 60.0)]))
+    assert (await drain(env, [assembly_item.WORKFLOW]))["proposed"] == 1
+    assert [(p["customer_id"], p["payload"]["item_id"]) for p in await proposals(env)] == [("3001", "601"),
+                                                                                         ("1187", "601")]
+
+
+async def test_orders_without_assembly_lines_are_not_its_business(env, tmp_path):
+    await load_reference(env, tmp_path / "ref", spec_items__csv=ITEMS, pricing_master__csv=PRICES)
+    await apply(env, customer("1187", "Driscoll Foods"))
+    await apply(env, sales_order("7010", "1187", [("501", 1, 40.0)]), sales_order("7011", "1187", [("602", 1, 61.0)]))
+    counts = await drain(env, [assembly_item.WORKFLOW])
+    assert counts == {"not_applicable": 1, "ok": 1, "proposed": 0, "deduplicated": 0}
+    assert await proposals(env) == []
+    [run] = await rows(env, "SELECT w.status, r.observation FROM workflow_run_log w JOIN reflexion_log r "
+                            "ON r.workflow_run_id = w.id")
+    assert run == {"status": "ok", "observation": "SO-7011 for Driscoll Foods: all 1 assembly item(s) already priced."}
+    # the priced list price is seen only after its effective date: a later price row does not count
+    await load_reference(env, tmp_path / "ref", pricing_master__csv=PRICES.replace("602,,61.00,CS,,",
+                                                                                   "602,,61.00,CS,2027-01-01,"))
+    await apply(env, sales_order("7012", "1187", [("602", 1, 61.0)]))
+    assert (await drain(env, [assembly_item.WORKFLOW]))["proposed"] == 1

@@ -1,0 +1,90 @@
+"""customer_invoice_dispute through the real runner: log + drafted confirmation for each posted credit memo."""
+
+import json
+
+from tests.flows_support import apply, contact, customer, event, proposals, ref, rows
+from worker.flows import WORKFLOWS, invoice_dispute
+from worker.flows.invoice_dispute import pick_recipient
+from worker.workflow_runner import drain
+
+
+def invoice(ns_id: str, customer_id: str, total: float, remaining: float, po: str) -> dict:
+    return event("invoice", {"id": ns_id, "tranId": f"INV-{ns_id}", "tranDate": "2026-10-01", "dueDate": "2026-10-31",
+                             "entity": ref(customer_id), "total": total, "amountRemaining": remaining,
+                             "otherRefNum": po, "status": ref("A", "Open"),
+                             "item": {"items": [{"line": 1, "item": ref("501"), "quantity": 1, "rate": total,
+                                                 "amount": total}]}})
+
+
+def credit_memo(ns_id: str, customer_id: str, total: float, memo: str | None, applied: list[tuple[str, float]],
+                created_from: str | None = None) -> dict:
+    record = {"id": ns_id, "tranId": f"CM-{ns_id}", "tranDate": "2026-11-02", "entity": ref(customer_id),
+              "total": total, "memo": memo, "status": ref("B", "Fully Applied"),
+              "apply": {"items": [{"doc": {"id": inv}, "apply": True, "amount": amt, "type": "Invoice"}
+                                  for inv, amt in applied]}}
+    if created_from:
+        record["createdFrom"] = ref(created_from)
+    return event("creditmemo", record)
+
+
+async def test_a_credit_memo_fans_out_to_a_dispute_log_and_a_drafted_confirmation(env):
+    await apply(env, customer("1187", "Driscoll Foods", email="orders@driscollfoods.example"),
+                contact("40", "1187", "Pat Lee", "pat@driscollfoods.example", "Purchasing"),
+                contact("41", "1187", "Dana Ortiz", "ap@driscollfoods.example", "Accounts Payable Manager"),
+                invoice("5001", "1187", 1840.00, 1427.50, "DF-4410"), invoice("5002", "1187", 300.0, 280.0, "DF-4411"))
+    await apply(env, credit_memo("8001", "1187", 432.50, "Short shipped 3 cs Melt Mates slices",
+                                 [("5001", 412.50), ("5002", 20.0)], created_from="5001"))
+    counts = await drain(env, [invoice_dispute.WORKFLOW])
+    assert counts == {"ok": 1, "proposed": 2, "deduplicated": 0}
+    by_kind = {p["kind"]: p for p in await proposals(env)}
+    assert {k: (p["risk"], p["status"], p["customer_id"]) for k, p in by_kind.items()} == {
+        "log_dispute": (1, "staged", "1187"), "send_dispute_confirmation": (3, "staged", "1187")}
+    log = by_kind["log_dispute"]["payload"]
+    assert log["reason"] == "Short shipped 3 cs Melt Mates slices" and log["invoice_ids"] == ["5001", "5002"]
+    assert [(i["tran_id"], i["applied"], i["remaining"]) for i in log["invoices"]] == [
+        ("INV-5001", 412.5, 1427.5), ("INV-5002", 20.0, 280.0)]
+    mail = by_kind["send_dispute_confirmation"]["payload"]
+    assert (mail["to"], mail["to_name"]) == ("ap@driscollfoods.example", "Dana Ortiz")  # the AP contact
+    assert mail["subject"] == "Credit memo CM-8001 issued for invoices INV-5001, INV-5002"
+    assert mail["body"].startswith("Dear Dana Ortiz,\n")
+    for phrase in ("credit memo CM-8001 for $432.50 to Driscoll Foods", "invoice INV-5001 (your PO DF-4410): "
+                   "$412.50 credited, $1,427.50 still open", "Reason recorded: Short shipped 3 cs Melt Mates slices"):
+        assert phrase in mail["body"]
+    assert mail["problems"] == []
+    [note] = await rows(env, "SELECT * FROM reflexion_log")
+    assert json.loads(note["tags_json"]) == ["customer_invoice_dispute"] and note["entity_id"] == "1187"
+    assert note["observation"] == ("Credit memo CM-8001 for Driscoll Foods, $432.50 against INV-5001, INV-5002: "
+                                   "Short shipped 3 cs Melt Mates slices; confirmation drafted to "
+                                   "ap@driscollfoods.example.")
+    # at least once, effects once: a second drain (and the other workflows) change nothing
+    await drain(env, WORKFLOWS)
+    assert len(await proposals(env)) == 2 and len(await rows(env, "SELECT * FROM workflow_run_log")) == 1
+
+
+async def test_missing_reason_recipient_and_invoice_are_named_as_problems(env):
+    await apply(env, customer("2001", "Harbor Bistro"), contact("50", "2001", "Sam Cho", None, "Chef"))
+    await apply(env, credit_memo("8002", "2001", 25.0, None, []))
+    await drain(env, [invoice_dispute.WORKFLOW])
+    mail = (await proposals(env, "send_dispute_confirmation"))[0]["payload"]
+    assert mail["to"] is None
+    assert mail["problems"] == ["no email address on file for the customer or its contacts",
+                                "the credit memo has no memo: no reason recorded", "not linked to any mirrored invoice"]
+    assert mail["subject"] == "Credit memo CM-8002 issued" and "Dear Harbor Bistro team," in mail["body"]
+
+
+def test_pick_recipient_prefers_accounts_payable_then_the_customer_email():
+    contacts = [("Pat Lee", "pat@x.example", "Purchasing"), ("Dana Ortiz", "ap@x.example", "AP / Billing")]
+    assert pick_recipient("main@x.example", contacts) == ("Dana Ortiz", "ap@x.example")
+    assert pick_recipient("main@x.example", contacts[:1]) == (None, "main@x.example")
+    assert pick_recipient(None, contacts[:1]) == ("Pat Lee", "pat@x.example")
+    assert pick_recipient(None, []) == (None, None)
+
+
+async def test_header_injection_in_a_memo_number_cannot_reach_the_subject(env):
+    await apply(env, customer("2002", "Sunset Catering", email="books@sunset.example"))
+    hostile = credit_memo("8003", "2002", 10.0, "Damaged\r\nBcc: everyone@evil.example", [])
+    hostile["record"]["tranId"] = "CM-8003\r\nBcc: everyone@evil.example"
+    await apply(env, hostile)
+    await drain(env, [invoice_dispute.WORKFLOW])
+    mail = (await proposals(env, "send_dispute_confirmation"))[0]["payload"]
+    assert "\n" not in mail["subject"] and "\r" not in mail["subject"]

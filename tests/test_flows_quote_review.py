@@ -1,0 +1,101 @@
+"""customer_quote_review through the real runner: mirror rows from the CDC apply code, reference from the importer."""
+
+import json
+
+import pytest
+
+from tests.flows_support import PRICING_HEADER, apply, customer, load_reference, proposals, rows, sales_order
+from worker.flows import WORKFLOWS, quote_review
+from worker.flows.quote_review import terms_days
+from worker.ledger import append_event
+from worker.workflow_runner import drain
+
+PROGRAMS = ("customer_id,program,markup_pct,freight_terms,payment_terms_days,usda_eligible\n"
+            "1187,driscoll,15,prepaid,30,yes\n")
+PRICES = PRICING_HEADER + "501,,40.00,CS,,\n502,,25.00,CS,,\n502,1187,20.00,CS,2026-01-01,2026-12-31\n"
+
+
+@pytest.fixture
+async def priced(env, tmp_path):
+    await load_reference(env, tmp_path / "ref", customer_program__csv=PROGRAMS, pricing_master__csv=PRICES)
+    await apply(env, customer("1187", "Driscoll Foods"), customer("2001", "Harbor Bistro", terms="Net 15"))
+    return env
+
+
+@pytest.mark.parametrize("text, days", [("Net 30", 30), ("1% 10 Net 30", 30), ("NET45", 45),
+                                        ("Due on receipt", 0), ("COD", 0), ("End of month", None), (None, None)])
+def test_terms_days(text, days):
+    assert terms_days(text) == days
+
+
+async def test_deviating_lines_and_terms_become_one_review_proposal(priced):
+    env = priced
+    await apply(env, sales_order("9001", "1187", [("501", 10, 46.50), ("502", 4, 18.00), ("777", 1, 9.99)],
+                                 terms="Net 45", custbody_freight_terms=" Collect"))
+    counts = await drain(env, [quote_review.WORKFLOW])
+    assert counts == {"ok": 1, "proposed": 1, "deduplicated": 0}
+    [proposal] = await proposals(env)
+    assert (proposal["kind"], proposal["risk"], proposal["status"], proposal["customer_id"]) == (
+        "review_quote_pricing", 2, "staged", "1187")
+    payload = proposal["payload"]
+    # 501: list 40.00 + 15% = 46.00; 46.50 is +1.09%, inside the 2% tolerance. 502: the customer price wins.
+    assert payload["lines"] == [{"line": 2, "item_id": "502", "item_name": "502", "quantity": 4.0, "units": "CS",
+                                 "quoted": 18.0, "expected": 20.0, "deviation_pct": -10.0, "basis": "customer_price"}]
+    assert payload["terms"] == [
+        {"field": "payment_terms", "quoted": "Net 45", "quoted_days": 45, "source": "sales order", "expected_days": 30},
+        {"field": "freight_terms", "quoted": "Collect", "expected": "prepaid"}]
+    assert payload["unpriced_items"] == ["777"] and payload["lines_checked"] == 2
+    [run] = await rows(env, "SELECT * FROM workflow_run_log")
+    assert (run["workflow"], run["customer_id"], run["status"]) == ("customer_quote_review", "1187", "ok")
+    [note] = await rows(env, "SELECT * FROM reflexion_log")
+    assert (note["entity_type"], note["entity_id"], note["status"], json.loads(note["tags_json"])) == (
+        "customer", "1187", "needs_review", ["customer_quote_review"])
+    assert note["workflow_run_id"] == run["id"]
+    assert "SO-9001 for Driscoll Foods" in note["observation"]
+    assert "502 quoted 18.00 vs 20.00 (-10.00%, customer_price)" in note["observation"]
+    assert "payment terms Net 45 (sales order) vs program 30 days" in note["observation"]
+
+
+async def test_an_order_within_program_is_an_ok_run_without_proposal(priced):
+    env = priced
+    # Harbor Bistro has no program row: the standard program (0% markup, 30 days) applies, and its
+    # customer default terms (Net 15) stand in for the order's missing terms.
+    await apply(env, sales_order("9002", "2001", [("501", 2, 40.00)], terms=None))
+    await apply(env, sales_order("9003", "1187", [("501", 2, 46.00), ("502", 1, 20.30)]))
+    counts = await drain(env, [quote_review.WORKFLOW])
+    assert counts["ok"] == 2
+    payloads = {p["payload"]["sales_order_id"]: p["payload"] for p in await proposals(env)}
+    assert list(payloads) == ["9002"]
+    assert payloads["9002"]["lines"] == [] and payloads["9002"]["program"] == "standard"
+    assert payloads["9002"]["terms"][0] == {"field": "payment_terms", "quoted": "Net 15", "quoted_days": 15,
+                                            "source": "customer default", "expected_days": 30}
+    [clean] = await rows(env, "SELECT observation FROM reflexion_log WHERE entity_id = '1187'")
+    assert clean["observation"].endswith("all within program.")
+    assert len(await rows(env, "SELECT * FROM workflow_run_log WHERE status = 'ok'")) == 2
+
+
+async def test_redrain_and_a_repeated_event_propose_nothing_new(priced):
+    env = priced
+    await apply(env, sales_order("9004", "1187", [("501", 1, 30.00)]))
+    await drain(env, WORKFLOWS)
+    assert await drain(env, WORKFLOWS) == {}  # the cursor moved past the event
+    # the same order announced again (e.g. a replayed export): a new run, the same proposal is not staged twice
+    await env.db.write(lambda conn: append_event(conn, "salesorder.created", "salesorder", "9004",
+                                                 {"record_id": "9004", "customer_id": "1187"}))
+    counts = await drain(env, [quote_review.WORKFLOW])
+    assert counts == {"ok": 1, "proposed": 0, "deduplicated": 1}
+    assert len(await proposals(env, "review_quote_pricing")) == 1
+    assert len(await rows(env, "SELECT * FROM reflexion_log WHERE entity_id = '1187'")) == 2
+
+
+async def test_a_deleted_order_is_logged_not_reviewed(priced):
+    env = priced
+    created = sales_order("9005", "1187", [("501", 1, 1.00)])
+    deleted = {**created, "event_id": "test-del-9005", "operation": "delete", "record": None,
+               "last_modified": "2026-11-02T16:00:00Z"}
+    await apply(env, created)
+    await apply(env, deleted)
+    await drain(env, [quote_review.WORKFLOW])
+    assert await proposals(env) == []
+    [note] = await rows(env, "SELECT observation FROM reflexion_log")
+    assert "was deleted in NetSuite" in note["observation"]

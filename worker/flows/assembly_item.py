@@ -1,0 +1,71 @@
+"""new_assembly_item: a sales order uses an assembly item (spec_items.is_assembly) that has no price yet.
+
+Each such item becomes one `price_new_assembly_item` proposal per item and customer (its dedupe key), so the
+team is asked once to price it, however many orders use it before they do. Orders without assembly lines
+are not this workflow's business (no run, no observation).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from worker.env import Env
+from worker.flows.reads import read_snapshot, record_id, standard_program
+from worker.ledger import Event
+from worker.pricing import ProgramTerms, expected_price, program_for
+from worker.workflow_runner import Proposal, Workflow, WorkflowResult
+
+NAME = "new_assembly_item"
+ORDER = """
+SELECT o.tran_id, o.customer_id, o.tran_date, o.deleted_at, c.company_name
+FROM transactions o LEFT JOIN customers c ON c.ns_id = o.customer_id
+WHERE o.ns_id = ?
+"""
+ASSEMBLY_LINES = """
+SELECT l.line_no, l.item_id, l.item_name, l.quantity, l.units, l.rate,
+       s.item_code, s.description, s.uom, s.pack_size
+FROM transaction_lines l JOIN spec_items s ON s.item_id = l.item_id
+WHERE l.transaction_id = ? AND s.is_assembly = 1
+ORDER BY l.line_no
+"""
+
+
+def find_unpriced(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, today: str) -> WorkflowResult | None:
+    """Proposals for the order's unpriced assembly items (None when it has no assembly line)."""
+    order = conn.execute(ORDER, (so_id,)).fetchone()
+    if order is None or order[3]:
+        return None
+    tran_id, customer_id, tran_date, _deleted, company = order
+    lines = conn.execute(ASSEMBLY_LINES, (so_id,)).fetchall()
+    if not lines:
+        return None
+    program = program_for(conn, customer_id, standard)
+    on = tran_date or today
+    proposals: dict[str, Proposal] = {}
+    for line_no, item_id, item_name, quantity, units, rate, code, description, uom, pack in lines:
+        if item_id in proposals or expected_price(conn, item_id, customer_id, on, program, uom=units):
+            continue
+        payload = {"item_id": item_id, "item_code": code, "item_name": item_name, "description": description,
+                   "uom": uom or units, "pack_size": pack, "customer_id": customer_id, "customer_name": company,
+                   "sales_order_id": so_id, "tran_id": tran_id, "tran_date": tran_date, "line": line_no,
+                   "quantity": quantity, "quoted_rate": rate, "program": program.program}
+        proposals[item_id] = Proposal("price_new_assembly_item", payload, risk=2, customer_id=customer_id,
+                                      dedupe_key=f"price_new_assembly_item:{item_id}:{customer_id}")
+    name = f"{tran_id or 'sales order ' + so_id} for {company or 'customer ' + str(customer_id)}"
+    distinct = len({line[1] for line in lines})
+    if proposals:
+        listed = ", ".join(f"{p.payload['item_code']} (quoted {p.payload['quoted_rate']})" for p in proposals.values())
+        observation = f"{name}: {len(proposals)} of {distinct} assembly item(s) have no price on file: {listed}."
+    else:
+        observation = f"{name}: all {distinct} assembly item(s) already priced."
+    output = {"sales_order_id": so_id, "assembly_items": distinct, "unpriced": sorted(proposals)}
+    return WorkflowResult(customer_id, observation, list(proposals.values()), output=output)
+
+
+async def handle(env: Env, event: Event) -> WorkflowResult | None:
+    """Look for unpriced assembly items on one new sales order."""
+    today = env.clock().astimezone(env.settings.timezone).date().isoformat()
+    return await read_snapshot(env, find_unpriced, record_id(event), standard_program(env), today)
+
+
+WORKFLOW = Workflow(NAME, ("salesorder.created",), handle)

@@ -1,0 +1,145 @@
+"""customer_invoice_dispute: a posted credit memo is a resolved dispute (SPEC 4, fan-out 2).
+
+Logs the reason (the memo's `memo`), links the invoice(s) it was applied to (and `createdFrom` when that is
+an invoice), and drafts a confirmation email from a Jinja2 template. Proposes `log_dispute` (risk 1) and
+`send_dispute_confirmation` (risk 3: a person reads every email before it goes to a customer).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from typing import Any
+
+from jinja2 import Environment, StrictUndefined
+
+from worker.env import Env
+from worker.flows.reads import read_snapshot, record_id
+from worker.ledger import Event
+from worker.workflow_runner import Proposal, Workflow, WorkflowResult
+
+NAME = "customer_invoice_dispute"
+MEMO = """
+SELECT m.tran_id, m.customer_id, m.created_from, m.tran_date, m.total, m.memo, m.deleted_at,
+       c.company_name, c.email
+FROM credit_memo m LEFT JOIN customers c ON c.ns_id = m.customer_id
+WHERE m.ns_id = ?
+"""
+INVOICES = """
+SELECT i.ns_id, i.tran_id, i.tran_date, i.total, i.amount_remaining, i.other_ref_num,
+       (SELECT sum(a.amount) FROM credit_memo_application a WHERE a.credit_memo_id = :memo AND a.invoice_id = i.ns_id)
+FROM customer_invoice i
+WHERE i.ns_id IN (SELECT invoice_id FROM credit_memo_application WHERE credit_memo_id = :memo) OR i.ns_id = :created
+ORDER BY i.tran_date, i.ns_id
+"""
+CONTACTS = """
+SELECT name, email, title FROM customer_contacts
+WHERE customer_id = ? AND deleted_at IS NULL AND is_inactive = 0 AND coalesce(email, '') <> ''
+ORDER BY ns_id
+"""
+# Accounts-payable people handle credits; anyone else only when the customer has no AP contact or email.
+_AP_TITLE = re.compile(r"payable|accounts|billing|finance|controller|bookkeep", re.IGNORECASE)
+_LINE_BREAKS = re.compile(r"[\r\n]+")
+
+_TEMPLATES = Environment(undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True,
+                         keep_trailing_newline=True)  # plain-text email: nothing is HTML here
+SUBJECT = _TEMPLATES.from_string("Credit memo {{ memo_number }} issued{% if invoices %} for invoice"
+                                 "{{ 's' if invoices | length > 1 }} "
+                                 "{{ invoices | map(attribute='number') | join(', ') }}{% endif %}")
+BODY = _TEMPLATES.from_string("""\
+Dear {{ greeting }},
+
+Thank you for raising this with us. We have issued credit memo {{ memo_number }} for {{ amount }} to {{ company }}.
+{% if invoices %}
+
+It is applied to:
+{% for inv in invoices %}
+  - invoice {{ inv.number }}{% if inv.po %} (your PO {{ inv.po }}){% endif %}: {{ inv.applied }} credited
+{%- if inv.remaining is not none %}, {{ inv.remaining }} still open{% endif %}
+
+{% endfor %}
+{% endif %}
+{% if reason %}
+
+Reason recorded: {{ reason }}
+{% endif %}
+
+If anything here does not match your records, simply reply to this email and we will put it right.
+
+Kind regards,
+Accounts Receivable
+""")
+
+
+def money(value: float | None) -> str:
+    """US dollars for people ('$1,234.50')."""
+    return f"${value or 0:,.2f}"
+
+
+def one_line(text: str | None) -> str:
+    """Text safe for a header or a single line (line breaks folded to spaces)."""
+    return _LINE_BREAKS.sub(" ", text or "").strip()
+
+
+def pick_recipient(customer_email: str | None, contacts: list[tuple[str, str, str]]) -> tuple[str | None, str | None]:
+    """(name, email) to write to: an accounts-payable contact, else the customer's email, else any contact."""
+    for name, email, title in contacts:
+        if title and _AP_TITLE.search(title):
+            return name, email
+    if customer_email:
+        return None, customer_email
+    return (contacts[0][0], contacts[0][1]) if contacts else (None, None)
+
+
+def draft(memo_number: str, company: str, amount: float | None, reason: str | None, invoices: list[dict[str, Any]],
+          greeting: str | None) -> tuple[str, str]:
+    """Subject and plain-text body of the confirmation email."""
+    shown = [{"number": one_line(i["tran_id"] or i["invoice_id"]), "po": one_line(i.get("po")),
+              "applied": money(i["applied"]), "remaining": None if i["remaining"] is None else money(i["remaining"])}
+             for i in invoices]
+    subject = one_line(SUBJECT.render(memo_number=one_line(memo_number), invoices=shown))
+    body = BODY.render(greeting=one_line(greeting) or f"{company} team", memo_number=one_line(memo_number),
+                       amount=money(amount), company=company, invoices=shown, reason=(reason or "").strip())
+    return subject, body
+
+
+def examine(conn: sqlite3.Connection, memo_id: str) -> WorkflowResult | None:
+    """The dispute log entry and the drafted confirmation for one credit memo (None if not mirrored)."""
+    row = conn.execute(MEMO, (memo_id,)).fetchone()
+    if row is None:
+        return None
+    tran_id, customer_id, created_from, tran_date, total, reason, deleted_at, company, customer_email = row
+    number = tran_id or f"#{memo_id}"
+    company = company or f"customer {customer_id}"
+    if deleted_at:
+        return WorkflowResult(customer_id, f"Credit memo {number} for {company} was deleted before it was reviewed.",
+                              output={"credit_memo_id": memo_id, "deleted": True})
+    invoices = [{"invoice_id": r[0], "tran_id": r[1], "tran_date": r[2], "total": r[3], "remaining": r[4],
+                 "po": r[5], "applied": r[6] or 0.0}
+                for r in conn.execute(INVOICES, {"memo": memo_id, "created": created_from})]
+    contacts = [tuple(r) for r in conn.execute(CONTACTS, (customer_id,))]
+    to_name, to_email = pick_recipient(customer_email, contacts)
+    subject, body = draft(number, company, total, reason, invoices, to_name)
+    problems = ([] if to_email else ["no email address on file for the customer or its contacts"]) + (
+        [] if reason else ["the credit memo has no memo: no reason recorded"]) + (
+        [] if invoices else ["not linked to any mirrored invoice"])
+    common = {"credit_memo_id": memo_id, "credit_memo_number": tran_id, "customer_id": customer_id,
+              "tran_date": tran_date, "amount": total, "reason": reason,
+              "invoice_ids": [i["invoice_id"] for i in invoices]}
+    log = Proposal("log_dispute", {**common, "invoices": invoices, "problems": problems}, risk=1,
+                   customer_id=customer_id, dedupe_key=f"log_dispute:{memo_id}")
+    email = Proposal("send_dispute_confirmation", {**common, "to": to_email, "to_name": to_name, "subject": subject,
+                                                   "body": body, "problems": problems},
+                     risk=3, customer_id=customer_id, dedupe_key=f"send_dispute_confirmation:{memo_id}")
+    linked = ", ".join(i["tran_id"] or i["invoice_id"] for i in invoices) or "no invoice"
+    observation = (f"Credit memo {number} for {company}, {money(total)} against {linked}: "
+                   f"{one_line(reason) or 'no reason given'}; confirmation drafted to {to_email or 'nobody (no email)'}.")
+    return WorkflowResult(customer_id, observation, [log, email], output={**common, "problems": problems})
+
+
+async def handle(env: Env, event: Event) -> WorkflowResult | None:
+    """Log one posted credit memo as a dispute and draft its confirmation."""
+    return await read_snapshot(env, examine, record_id(event))
+
+
+WORKFLOW = Workflow(NAME, ("creditmemo.posted",), handle)

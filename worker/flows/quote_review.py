@@ -1,0 +1,143 @@
+"""customer_quote_review: a new sales order's rates and terms against the customer's program (SPEC 4).
+
+Each line's rate is compared with worker.pricing.expected_price (a customer price, or the list price marked
+up by the customer's program) within settings.pricing.tolerance_pct; the order's payment terms (its own, or
+the customer's default that NetSuite would apply) and freight terms (when the order carries them) are
+compared with the program. Deviations become one `review_quote_pricing` proposal (risk 2) per order.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from worker.env import Env
+from worker.flows.reads import label, raw_record, read_snapshot, record_id, standard_program
+from worker.ledger import Event
+from worker.pricing import ProgramTerms, check_price, expected_price, program_for
+from worker.workflow_runner import Proposal, Workflow, WorkflowResult
+
+NAME = "customer_quote_review"
+ORDER = """
+SELECT o.tran_id, o.customer_id, o.tran_date, o.deleted_at, o.raw_json, c.company_name, c.terms AS customer_terms
+FROM transactions o LEFT JOIN customers c ON c.ns_id = o.customer_id
+WHERE o.ns_id = ?
+"""
+LINES = """
+SELECT line_no, item_id, item_name, quantity, units, rate FROM transaction_lines
+WHERE transaction_id = ? ORDER BY line_no
+"""
+FREIGHT_FIELDS = ("custbody_freight_terms", "freightTerms", "freightterms")
+_NET_DAYS = re.compile(r"net\s*(\d{1,3})", re.IGNORECASE)
+
+
+def terms_days(terms: str | None) -> int | None:
+    """Days until due from a NetSuite terms name ('Net 30', '1% 10 Net 30' -> 30; 'Due on receipt' -> 0)."""
+    if not terms:
+        return None
+    if match := _NET_DAYS.search(terms):
+        return int(match.group(1))
+    return 0 if re.search(r"receipt|cod|cash", terms, re.IGNORECASE) else None
+
+
+@dataclass(frozen=True)
+class LineFinding:
+    """A line whose rate is outside tolerance."""
+
+    line: int
+    item_id: str
+    item_name: str | None
+    quantity: float | None
+    units: str | None
+    quoted: float
+    expected: float
+    deviation_pct: float
+    basis: str
+
+
+def _price_lines(conn: sqlite3.Connection, so_id: str, customer_id: str, on: str, program: ProgramTerms,
+                 tolerance: float) -> tuple[list[LineFinding], list[str], int]:
+    findings, unpriced, checked = [], [], 0
+    for line_no, item_id, item_name, quantity, units, rate in conn.execute(LINES, (so_id,)):
+        if not item_id or rate is None:
+            continue  # description-only or subtotal lines carry no price to check
+        expected = expected_price(conn, item_id, customer_id, on, program, uom=units)
+        check = check_price(rate, expected, tolerance)
+        if expected is None:
+            unpriced.append(item_name or item_id)
+            continue
+        checked += 1
+        if not check.within_tolerance:
+            findings.append(LineFinding(line_no, item_id, item_name, quantity, units, float(rate),
+                                        float(expected.unit_price), check.deviation_pct or 0.0, expected.basis))
+    return findings, unpriced, checked
+
+
+def _terms_findings(raw: dict[str, Any], customer_terms: str | None, program: ProgramTerms) -> list[dict[str, Any]]:
+    findings = []
+    so_terms = label(raw.get("terms"))
+    terms, source = (so_terms, "sales order") if so_terms else (customer_terms, "customer default")
+    days = terms_days(terms)
+    if program.payment_terms_days is not None and days is not None and days != program.payment_terms_days:
+        findings.append({"field": "payment_terms", "quoted": terms, "quoted_days": days, "source": source,
+                         "expected_days": program.payment_terms_days})
+    freight = next((label(raw[f]) for f in FREIGHT_FIELDS if raw.get(f)), None)
+    if freight and program.freight_terms and freight.lower() != program.freight_terms.lower():
+        findings.append({"field": "freight_terms", "quoted": freight, "expected": program.freight_terms})
+    return findings
+
+
+def review_order(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, tolerance: float,
+                 today: str) -> WorkflowResult | None:
+    """The review of one sales order as a WorkflowResult (None when the order is not in the mirror)."""
+    order = conn.execute(ORDER, (so_id,)).fetchone()
+    if order is None:
+        return None
+    tran_id, customer_id, tran_date, deleted_at, raw_json, company, customer_terms = order
+    name = f"{tran_id or 'sales order ' + so_id} for {company or 'customer ' + str(customer_id)}"
+    if deleted_at:
+        return WorkflowResult(customer_id, f"{name} was deleted in NetSuite before it could be reviewed.",
+                              output={"sales_order_id": so_id, "deleted": True})
+    program = program_for(conn, customer_id, standard)
+    lines, unpriced, checked = _price_lines(conn, so_id, customer_id, tran_date or today, program, tolerance)
+    terms = _terms_findings(raw_record(raw_json), customer_terms, program)
+    output = {"sales_order_id": so_id, "tran_id": tran_id, "customer_id": customer_id, "tran_date": tran_date,
+              "program": program.program, "tolerance_pct": tolerance, "lines_checked": checked,
+              "lines": [asdict(f) for f in lines], "terms": terms, "unpriced_items": unpriced}
+    observation = _describe(name, program, tolerance, lines, terms, unpriced, checked)
+    if not lines and not terms:
+        return WorkflowResult(customer_id, observation, output=output)
+    proposal = Proposal("review_quote_pricing", output, risk=2, customer_id=customer_id,
+                        dedupe_key=f"review_quote_pricing:{so_id}")
+    return WorkflowResult(customer_id, observation, [proposal], output=output)
+
+
+def _describe(name: str, program: ProgramTerms, tolerance: float, lines: list[LineFinding],
+              terms: list[dict[str, Any]], unpriced: list[str], checked: int) -> str:
+    parts = [f"{name}: {checked} priced line(s) checked against the {program.program} program (±{tolerance:g}%)"]
+    if lines:
+        shown = ", ".join(f"{f.item_name or f.item_id} quoted {f.quoted:.2f} vs {f.expected:.2f} "
+                          f"({f.deviation_pct:+.2f}%, {f.basis})" for f in lines[:5])
+        parts.append(f"{len(lines)} outside tolerance: {shown}" + (" …" if len(lines) > 5 else ""))
+    for t in terms:
+        if t["field"] == "payment_terms":
+            parts.append(f"payment terms {t['quoted']} ({t['source']}) vs program {t['expected_days']} days")
+        else:
+            parts.append(f"freight terms {t['quoted']} vs program {t['expected']}")
+    if unpriced:
+        parts.append(f"no price on file for {', '.join(unpriced[:5])}")
+    if not lines and not terms:
+        parts.append("all within program")
+    return "; ".join(parts) + "."
+
+
+async def handle(env: Env, event: Event) -> WorkflowResult | None:
+    """Review one new sales order."""
+    today = env.clock().astimezone(env.settings.timezone).date().isoformat()
+    return await read_snapshot(env, review_order, record_id(event), standard_program(env),
+                               env.settings.pricing.tolerance_pct, today)
+
+
+WORKFLOW = Workflow(NAME, ("salesorder.created",), handle)
