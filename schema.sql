@@ -20,7 +20,9 @@ CREATE TABLE IF NOT EXISTS customers (
     date_created   TEXT,
     last_modified  TEXT NOT NULL,
     deleted_at     TEXT,
-    raw_json       TEXT
+    raw_json       TEXT,
+    cdc_version    TEXT,  -- version key of the newest CDC event (worker/cdc/versions.py)
+    cdc_data_version TEXT  -- version key of the event whose data the row holds
 );
 CREATE INDEX IF NOT EXISTS customers_email ON customers (lower(email));
 CREATE INDEX IF NOT EXISTS customers_name ON customers (lower(company_name));
@@ -36,7 +38,9 @@ CREATE TABLE IF NOT EXISTS customer_contacts (
     date_created   TEXT,
     last_modified  TEXT NOT NULL,
     deleted_at     TEXT,
-    raw_json       TEXT
+    raw_json       TEXT,
+    cdc_version    TEXT,  -- version key of the newest CDC event (worker/cdc/versions.py)
+    cdc_data_version TEXT  -- version key of the event whose data the row holds
 );
 CREATE INDEX IF NOT EXISTS customer_contacts_customer ON customer_contacts (customer_id);
 CREATE INDEX IF NOT EXISTS customer_contacts_email ON customer_contacts (lower(email));
@@ -56,7 +60,9 @@ CREATE TABLE IF NOT EXISTS transactions (
     total          REAL,
     last_modified  TEXT NOT NULL,
     deleted_at     TEXT,
-    raw_json       TEXT
+    raw_json       TEXT,
+    cdc_version    TEXT,  -- version key of the newest CDC event (worker/cdc/versions.py)
+    cdc_data_version TEXT  -- version key of the event whose data the row holds
 );
 CREATE INDEX IF NOT EXISTS transactions_customer ON transactions (customer_id, tran_date);
 
@@ -85,7 +91,9 @@ CREATE TABLE IF NOT EXISTS item_fulfillment (
     memo           TEXT,
     last_modified  TEXT NOT NULL,
     deleted_at     TEXT,
-    raw_json       TEXT
+    raw_json       TEXT,
+    cdc_version    TEXT,  -- version key of the newest CDC event (worker/cdc/versions.py)
+    cdc_data_version TEXT  -- version key of the event whose data the row holds
 );
 CREATE INDEX IF NOT EXISTS item_fulfillment_customer ON item_fulfillment (customer_id, tran_date);
 CREATE INDEX IF NOT EXISTS item_fulfillment_order ON item_fulfillment (created_from);
@@ -126,6 +134,17 @@ CREATE TABLE IF NOT EXISTS shipping_events (
 );
 CREATE INDEX IF NOT EXISTS shipping_events_fulfillment ON shipping_events (fulfillment_id, occurred_at);
 
+-- Every shipStatus seen on a fulfillment's CDC events (one per source event); shipping_events is derived
+-- from it in version order, so the changes do not depend on delivery order (worker/cdc/shipping.py).
+CREATE TABLE IF NOT EXISTS item_fulfillment_status_log (
+    fulfillment_id  TEXT NOT NULL,
+    version_key     TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    occurred_at     TEXT NOT NULL,
+    source_event_id TEXT NOT NULL UNIQUE
+);
+CREATE INDEX IF NOT EXISTS item_fulfillment_status_log_order ON item_fulfillment_status_log (fulfillment_id, version_key);
+
 CREATE TABLE IF NOT EXISTS customer_invoice (
     ns_id            TEXT PRIMARY KEY,
     tran_id          TEXT,
@@ -141,7 +160,9 @@ CREATE TABLE IF NOT EXISTS customer_invoice (
     other_ref_num    TEXT,
     last_modified    TEXT NOT NULL,
     deleted_at       TEXT,
-    raw_json         TEXT
+    raw_json         TEXT,
+    cdc_version      TEXT,  -- version key of the newest CDC event (worker/cdc/versions.py)
+    cdc_data_version TEXT   -- version key of the event whose data the row holds
 );
 CREATE INDEX IF NOT EXISTS customer_invoice_customer ON customer_invoice (customer_id, tran_date);
 -- The warm tier scans open invoices only.
@@ -174,7 +195,9 @@ CREATE TABLE IF NOT EXISTS customer_payment (
     memo           TEXT,
     last_modified  TEXT NOT NULL,
     deleted_at     TEXT,
-    raw_json       TEXT
+    raw_json       TEXT,
+    cdc_version    TEXT,  -- version key of the newest CDC event (worker/cdc/versions.py)
+    cdc_data_version TEXT  -- version key of the event whose data the row holds
 );
 CREATE INDEX IF NOT EXISTS customer_payment_customer ON customer_payment (customer_id, tran_date);
 
@@ -202,7 +225,9 @@ CREATE TABLE IF NOT EXISTS credit_memo (
     memo             TEXT,
     last_modified    TEXT NOT NULL,
     deleted_at       TEXT,
-    raw_json         TEXT
+    raw_json         TEXT,
+    cdc_version      TEXT,  -- version key of the newest CDC event (worker/cdc/versions.py)
+    cdc_data_version TEXT   -- version key of the event whose data the row holds
 );
 CREATE INDEX IF NOT EXISTS credit_memo_customer ON credit_memo (customer_id, tran_date);
 
@@ -289,8 +314,11 @@ CREATE TABLE IF NOT EXISTS inbound_email_log (
     duplicate_of  INTEGER REFERENCES inbound_email_log (id),
     attempts      INTEGER NOT NULL DEFAULT 0,
     customer_id   TEXT,
-    processed_at  TEXT
+    processed_at  TEXT,
+    claimed_at    TEXT  -- when processing last started: a 'processing' row older than the lease is retried
 );
+-- status: received -> processing -> processed | needs_manual | failed (reason; retried, bounded by attempts);
+-- spooled (raw only on local disk until the hot tier uploads it) and duplicate (duplicate_of) are never processed.
 CREATE INDEX IF NOT EXISTS inbound_email_log_message_id ON inbound_email_log (message_id);
 CREATE INDEX IF NOT EXISTS inbound_email_log_sha256 ON inbound_email_log (sha256);
 CREATE INDEX IF NOT EXISTS inbound_email_log_status ON inbound_email_log (status);
@@ -405,14 +433,44 @@ CREATE TABLE IF NOT EXISTS reflexion_log (
 CREATE INDEX IF NOT EXISTS reflexion_log_entity ON reflexion_log (entity_type, entity_id, status);
 CREATE INDEX IF NOT EXISTS reflexion_log_status ON reflexion_log (status, created_at);
 
+-- Review queue: the open-orders list reads this partial index newest first (keyset pagination).
+CREATE INDEX IF NOT EXISTS review_items_open ON review_items (created_at DESC, id DESC)
+    WHERE status IN ('pending', 'needs_manual');
+CREATE INDEX IF NOT EXISTS proposed_actions_kind ON proposed_actions (kind, status);
+CREATE INDEX IF NOT EXISTS proposed_actions_review_item ON proposed_actions (review_item_id);
+
+-- Reviewer sign-in: server-side sessions (sign-out really ends them) keyed by sha256 of the cookie's id.
+CREATE TABLE IF NOT EXISTS review_sessions (
+    id_hash     TEXT PRIMARY KEY,
+    reviewer    TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    expires_at  TEXT NOT NULL,
+    ended_at    TEXT
+);
+CREATE INDEX IF NOT EXISTS review_sessions_expiry ON review_sessions (expires_at);
+
+-- Failed sign-ins, for the per-user and per-IP rate limit (kept in SQLite so a restart does not reset it).
+CREATE TABLE IF NOT EXISTS login_attempts (
+    id          INTEGER PRIMARY KEY,
+    reviewer    TEXT NOT NULL,
+    ip          TEXT NOT NULL,
+    at          TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS login_attempts_reviewer ON login_attempts (reviewer, at);
+CREATE INDEX IF NOT EXISTS login_attempts_ip ON login_attempts (ip, at);
+
 ------------------------------------------------------------------------------------------------
 -- AR aging and health.
 ------------------------------------------------------------------------------------------------
 -- One row per completed warm run, so "the latest snapshot" exists even when it holds no invoice.
+-- as_of is the company calendar date; a later tick of the same date refreshes that date's snapshot.
 CREATE TABLE IF NOT EXISTS ar_aging_runs (
     as_of          TEXT PRIMARY KEY,
     computed_at    TEXT NOT NULL,
-    invoice_count  INTEGER NOT NULL
+    invoice_count  INTEGER NOT NULL,
+    scheduled_at   TEXT,
+    transitions    INTEGER NOT NULL DEFAULT 0,
+    closed         INTEGER NOT NULL DEFAULT 0
 );
 
 CREATE TABLE IF NOT EXISTS ar_aging_snapshot (
@@ -424,6 +482,8 @@ CREATE TABLE IF NOT EXISTS ar_aging_snapshot (
     days_past_due     INTEGER NOT NULL,
     bucket            TEXT NOT NULL CHECK (bucket IN ('current', '1-30', '31-60', '61-90', '90+')),
     amount_remaining  REAL NOT NULL,
+    -- the tick (ISO UTC) at which the invoice entered this bucket: part of ar.bucket_changed's dedupe key
+    bucket_since      TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (as_of, invoice_id)
 );
 CREATE INDEX IF NOT EXISTS ar_aging_snapshot_customer ON ar_aging_snapshot (as_of, customer_id);

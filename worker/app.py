@@ -11,7 +11,10 @@ from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
-from handlers import health, scheduled
+from handlers import health, ns_webhook, scheduled
+from handlers import inbound_email as inbound_email_door
+from handlers.smtp import start_smtp
+from worker.intake import pipeline as intake
 from worker.env import Env
 from worker.logs import ensure_request_id_header, request_id_middleware
 from worker.problems import EXCEPTION_HANDLERS
@@ -22,6 +25,8 @@ log = logging.getLogger("worker.app")
 ROUTES = [
     health.healthz,
     scheduled.trigger_scheduled,
+    ns_webhook.ns_webhook,
+    inbound_email_door.inbound_email,
 ]
 
 
@@ -33,12 +38,18 @@ def create_app(env: Env) -> Litestar:
         await env.db.open()
         stop = asyncio.Event()
         tasks = []
+        smtp = None
         try:
+            if env.smtp_port:
+                smtp = await start_smtp(env)  # 127.0.0.1 only: a relay in front terminates public SMTP
             if env.scheduler:
                 tasks.append(asyncio.create_task(run_scheduler(env, stop), name="cron-scheduler"))
             yield
         finally:
             stop.set()
+            if smtp is not None:
+                smtp.close()
+            await intake.shutdown(env)  # unfinished mail stays claimed; the hot tier retries it
             for task in tasks:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(task, timeout=35)

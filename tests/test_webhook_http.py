@@ -1,0 +1,183 @@
+"""POST /api/ns-webhook over real HTTP against the running app (the `server` fixture)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.cdc_support import customer, event, post_events, sales_order, signed_headers
+from tests.helpers import LiveServer, live_server
+
+
+def rows(server: LiveServer, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in server.run(server.env.db.fetchall(sql, params))]
+
+
+def nothing_stored(server: LiveServer) -> None:
+    for table in ("customers", "webhook_receipts", "dead_letters", "events"):
+        assert rows(server, f"SELECT count(*) FROM {table}") == [(0,)], table
+
+
+CUSTOMER = event("sn-1", "customer", "1187", "2026-11-20T14:03:11Z", customer("1187", "Driscoll Foods"), "create")
+
+
+def test_single_event_applies_and_replies_counts(server: LiveServer) -> None:
+    response = post_events(httpx, server.url, CUSTOMER)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"applied": 1, "duplicate": 0, "stale": 0, "rejected": 0, "events": 1,
+                               "rejected_events": []}
+    assert rows(server, "SELECT company_name, terms, credit_limit, deleted_at FROM customers WHERE ns_id='1187'") == [
+        ("Driscoll Foods", "Net 30", 50000.0, None)]
+    assert rows(server, "SELECT type, entity_id FROM events") == [("customer.created", "1187")]
+
+
+def test_duplicate_and_stale_are_counted(server: LiveServer) -> None:
+    assert post_events(httpx, server.url, [CUSTOMER]).status_code == 200
+    older = event("sn-0", "customer", "1187", "2026-11-19T09:00:00Z", customer("1187", "Driscoll (old)"))
+    response = post_events(httpx, server.url, [CUSTOMER, older])
+    assert response.status_code == 200
+    assert response.json()["applied"] == 0 and response.json()["duplicate"] == 1 and response.json()["stale"] == 1
+    assert rows(server, "SELECT company_name FROM customers") == [("Driscoll Foods",)]
+    assert rows(server, "SELECT count(*) FROM events") == [(1,)]
+
+
+def test_mixed_batch_applies_valid_and_dead_letters_invalid(server: LiveServer) -> None:
+    bad_type = event("sn-2", "vendor", "9", "2026-11-20T14:03:11Z", {"id": "9"})
+    bad_qty = event("sn-3", "salesorder", "77", "2026-11-20T14:03:11Z", sales_order("77", "1187", [("5", 1, 2.0)]))
+    bad_qty["record"]["item"]["items"][0]["quantity"] = "a dozen"
+    no_id = {"event_id": "sn-4", "record_type": "customer", "operation": "update", "last_modified": "2026-11-20T14:03:11Z",
+             "record": {}}
+    good_so = event("sn-5", "salesorder", "78", "2026-11-20T15:00:00Z", sales_order("78", "1187", [("5", 2, 3.5)]), "create")
+    response = post_events(httpx, server.url, [CUSTOMER, bad_type, bad_qty, no_id, good_so])
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert (body["applied"], body["rejected"], body["events"]) == (2, 3, 5)
+    reasons = {r["index"]: r["reason"] for r in body["rejected_events"]}
+    assert reasons[1].startswith("events[1].record_type: Input should be 'customer', 'contact'")
+    assert reasons[2] == "events[2].record.item.items[0].quantity: Input should be a valid number, unable to parse string as a number"
+    assert reasons[3] == "events[3].record_id: Field required"
+    assert [r["event_id"] for r in body["rejected_events"]] == ["sn-2", "sn-3", "sn-4"]
+    letters = rows(server, "SELECT id, source, reason, payload FROM dead_letters ORDER BY id")
+    assert [(source, reason) for _, source, reason, _ in letters] == [("ns-webhook", reasons[i]) for i in (1, 2, 3)]
+    assert json.loads(letters[0][3]) == bad_type
+    assert [r["dead_letter_id"] for r in body["rejected_events"]] == [row[0] for row in letters]
+    assert rows(server, "SELECT ns_id FROM transactions") == [("78",)]
+    assert rows(server, "SELECT type FROM events ORDER BY id") == [("customer.created",), ("salesorder.created",)]
+
+
+def test_unparseable_body_is_kept_whole(server: LiveServer) -> None:
+    body = b'{"events": [{"event_id": "sn-1", '
+    response = httpx.post(server.url + "/api/ns-webhook", content=body, headers=signed_headers(body))
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("body is not valid JSON: Expecting property name enclosed in double quotes")
+    assert rows(server, "SELECT source, payload FROM dead_letters") == [("ns-webhook", body)]
+
+
+def test_wrong_shape_is_kept_whole(server: LiveServer) -> None:
+    body = b'[1, 2, 3]'
+    response = httpx.post(server.url + "/api/ns-webhook", content=body, headers=signed_headers(body))
+    assert response.status_code == 400
+    assert "body must be a JSON object" in response.json()["detail"]
+    assert rows(server, "SELECT count(*) FROM dead_letters") == [(1,)]
+
+
+def test_too_many_events(server: LiveServer) -> None:
+    limit = server.env.settings.limits.webhook_batch_events
+    events = [event(f"sn-{i}", "customer", str(i), "2026-11-20T14:03:11Z", {"id": str(i)}) for i in range(limit + 1)]
+    response = post_events(httpx, server.url, events)
+    assert response.status_code == 413
+    assert f"batch has {limit + 1} events; the limit is {limit}" in response.json()["detail"]
+    assert rows(server, "SELECT count(*) FROM customers") == [(0,)]
+    assert rows(server, "SELECT count(*) FROM dead_letters") == [(1,)]
+
+
+def test_body_over_the_limit_is_413_before_anything(make_env: Any) -> None:
+    env = make_env()
+    env.settings = env.settings.model_copy(
+        update={"limits": env.settings.limits.model_copy(update={"webhook_body_bytes": 2000})})
+    with live_server(env) as server:
+        big = json.dumps({"events": [CUSTOMER] * 10}).encode()
+        assert len(big) > 2000
+        response = httpx.post(server.url + "/api/ns-webhook", content=big, headers=signed_headers(big))
+        assert response.status_code == 413
+        assert "exceeds the limit of 2000 bytes" in response.json()["detail"]
+
+        def chunks() -> Any:  # no Content-Length: the streamed byte count is what is enforced
+            yield big[:1000]
+            yield big[1000:]
+
+        response = httpx.post(server.url + "/api/ns-webhook", content=chunks(), headers=signed_headers(big))
+        assert response.status_code == 413
+        nothing_stored(server)
+
+
+def _refused(server: LiveServer, headers: dict[str, str], body: bytes, message: str) -> None:
+    response = httpx.post(server.url + "/api/ns-webhook", content=body, headers=headers)
+    assert response.status_code == 401, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert message in response.json()["detail"]
+    nothing_stored(server)
+
+
+BODY = json.dumps(CUSTOMER).encode()
+
+
+def test_forged_signature(server: LiveServer) -> None:
+    forged = "whsec_" + base64.b64encode(b"attacker's guess at it!!").decode()
+    _refused(server, signed_headers(BODY, secret=forged), BODY, "no valid signature")
+
+
+def test_tampered_body(server: LiveServer) -> None:
+    _refused(server, signed_headers(BODY), BODY.replace(b"Driscoll", b"Dxiscoll"), "no valid signature")
+
+
+def test_stale_signature(server: LiveServer) -> None:
+    old = datetime.now(UTC) - timedelta(minutes=6)
+    _refused(server, signed_headers(BODY, at=old), BODY, "stale webhook-timestamp")
+
+
+def test_future_signature(server: LiveServer) -> None:
+    ahead = datetime.now(UTC) + timedelta(minutes=6)
+    _refused(server, signed_headers(BODY, at=ahead), BODY, "future webhook-timestamp")
+
+
+@pytest.mark.parametrize("header", ["webhook-id", "webhook-timestamp", "webhook-signature"])
+def test_missing_header(server: LiveServer, header: str) -> None:
+    headers = signed_headers(BODY)
+    del headers[header]
+    _refused(server, headers, BODY, f"missing header: {header}")
+
+
+def test_rotated_signatures_any_one_matches(server: LiveServer) -> None:
+    old = "whsec_" + base64.b64encode(b"retired secret, rotated").decode()
+    headers = signed_headers(BODY, msg_id="msg_rot")
+    stale_sig = signed_headers(BODY, secret=old, msg_id="msg_rot", at=datetime.fromtimestamp(
+        int(headers["webhook-timestamp"]), UTC))["webhook-signature"]
+    headers["webhook-signature"] = f"{stale_sig} {headers['webhook-signature']}"
+    assert httpx.post(server.url + "/api/ns-webhook", content=BODY, headers=headers).status_code == 200
+
+
+def test_several_configured_secrets(make_env: Any, secrets: Any) -> None:
+    new = "whsec_" + base64.b64encode(b"next quarter's secret!!!").decode()
+    current = secrets.ns_webhook_secret.get_secret_value()
+    env = make_env()
+    env.secrets = secrets.model_copy(update={"ns_webhook_secret": type(secrets.ns_webhook_secret)(f"{new} {current}")})
+    with live_server(env) as server:
+        assert post_events(httpx, server.url, CUSTOMER, secret=new).status_code == 200
+        assert post_events(httpx, server.url, CUSTOMER).json()["duplicate"] == 1
+
+
+def test_missing_secret_is_our_503(make_env: Any, secrets: Any) -> None:
+    env = make_env()
+    env.secrets = secrets.model_copy(update={"ns_webhook_secret": None})
+    with live_server(env) as server:
+        response = post_events(httpx, server.url, CUSTOMER)
+        assert response.status_code == 503
+        assert response.json()["detail"] == "webhook secret not configured"
+        nothing_stored(server)

@@ -1,0 +1,211 @@
+"""How each record type maps into its SPEC tables, and the few SQL statements that write them.
+
+A `Mirror` describes one record type: its header table and columns, how a validated record becomes a
+row, its child tables (lines, packages, applications: replaced as a whole with the header), the ledger
+event names and payload. The statements are generated once at import from the column lists below (the
+one place identifiers are put into SQL; every value is a `?` parameter).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from worker.cdc import models as m
+
+VERSION_COLUMNS = ("cdc_data_version", "cdc_version", "last_modified", "deleted_at")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Child:
+    """A table of rows that belong to one header row and are replaced with it."""
+
+    table: str
+    parent_column: str
+    columns: tuple[str, ...]  # after the parent column
+    rows: Callable[[Any, dict[str, Any]], list[tuple[Any, ...]]]
+    delete_sql: str = field(init=False)
+    insert_sql: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        cols = (self.parent_column, *self.columns)
+        object.__setattr__(self, "delete_sql", f"DELETE FROM {self.table} WHERE {self.parent_column} = ?")
+        object.__setattr__(self, "insert_sql", f"INSERT INTO {self.table} ({', '.join(cols)}) "
+                                               f"VALUES ({', '.join('?' * len(cols))})")
+
+
+@dataclass(frozen=True)
+class Mirror:
+    """One record type's mapping and statements."""
+
+    record_type: str
+    table: str
+    columns: tuple[str, ...]  # data columns after ns_id, ending with raw_json
+    row: Callable[[Any], tuple[Any, ...]]  # data values except raw_json
+    customer: Callable[[str, Any], str | None]  # (record_id, model) -> customer id
+    ledger: dict[str, str]  # created / updated / deleted -> event type
+    payload: Callable[[Any], dict[str, Any]]
+    customer_column: str = "customer_id"
+    children: tuple[Child, ...] = ()
+    upsert_sql: str = field(init=False)
+    tombstone_sql: str = field(init=False)
+    held_sql: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        cols = ("ns_id", *self.columns, *VERSION_COLUMNS)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in cols[1:])
+        object.__setattr__(self, "upsert_sql", f"INSERT INTO {self.table} ({', '.join(cols)}) "
+                                               f"VALUES ({', '.join('?' * len(cols))}) "
+                                               f"ON CONFLICT (ns_id) DO UPDATE SET {updates}")
+        object.__setattr__(self, "tombstone_sql", f"INSERT INTO {self.table} (ns_id, {', '.join(VERSION_COLUMNS[1:])}) "
+                                                  "VALUES (?, ?, ?, ?) ON CONFLICT (ns_id) DO UPDATE SET "
+                                                  "cdc_version = excluded.cdc_version, "
+                                                  "last_modified = excluded.last_modified, "
+                                                  "deleted_at = excluded.deleted_at")
+        # One JSON array parameter instead of a variable-length IN list keeps the statement constant.
+        object.__setattr__(self, "held_sql", f"SELECT ns_id, cdc_version, cdc_data_version, last_modified, "
+                                             f"deleted_at, {self.customer_column} FROM {self.table} "
+                                             "WHERE ns_id IN (SELECT value FROM json_each(?))")
+
+
+def _id(ref: m.Ref | None) -> str | None:
+    return ref.id if ref is not None else None
+
+
+def _name(ref: m.Ref | None) -> str | None:
+    return ref.refName if ref is not None else None
+
+
+def _day(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _raw_sublist(raw: dict[str, Any], *keys: str) -> list[Any]:
+    node: Any = raw
+    for key in keys:
+        if not isinstance(node, dict):
+            return []
+        node = node.get(key, node.get(key.lower()))
+    return node if isinstance(node, list) else []
+
+
+def _numbered(lines: list[Any]) -> list[tuple[int, Any]]:
+    return [(line.line if line.line is not None else pos, line) for pos, line in enumerate(lines, start=1)]
+
+
+def _item_lines(rec: m._WithLines, raw: dict[str, Any]) -> list[tuple[Any, ...]]:
+    raws = _raw_sublist(raw, "item", "items")
+    return [(no, _id(ln.item), _name(ln.item), ln.description, ln.quantity, ln.units, ln.rate, ln.amount,
+             _dumps(raws[i]) if i < len(raws) else None) for i, (no, ln) in enumerate(_numbered(rec.lines))]
+
+
+def _fulfillment_lines(rec: m.FulfillmentRecord, raw: dict[str, Any]) -> list[tuple[Any, ...]]:
+    raws = _raw_sublist(raw, "item", "items")
+    return [(no, _id(ln.item), _name(ln.item), ln.description, ln.quantity, ln.order_line,
+             _dumps(raws[i]) if i < len(raws) else None) for i, (no, ln) in enumerate(_numbered(rec.lines))]
+
+
+def _packages(rec: m.FulfillmentRecord, raw: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return [(no, p.tracking_number, p.carrier or rec.carrier, p.weight, p.description)
+            for no, p in enumerate(rec.packages, start=1)]
+
+
+def _applications(rec: m._WithApply, raw: dict[str, Any]) -> list[tuple[Any, ...]]:
+    applied = rec.applied
+    return [(a.line if a.line is not None else pos, _id(a.doc), a.type, a.amount)
+            for pos, a in enumerate(applied, start=1)]
+
+
+def _payment_applications(rec: m.PaymentRecord, raw: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return [(*row, _day(a.apply_date)) for row, a in zip(_applications(rec, raw), rec.applied, strict=True)]
+
+
+ITEM_LINE_COLUMNS = ("line_no", "item_id", "item_name", "description", "quantity", "units", "rate", "amount", "raw_json")
+APPLY_COLUMNS = ("line_no", "invoice_id", "doc_type", "amount")
+
+
+def _txn_payload(rec: Any) -> dict[str, Any]:
+    return {"tran_id": rec.tran_id, "tran_date": _day(rec.tran_date), "status": rec.status, "total": rec.total}
+
+
+def _applied_payload(rec: m._WithApply) -> list[dict[str, Any]]:
+    return [{"invoice_id": _id(a.doc), "amount": a.amount, "type": a.type} for a in rec.applied]
+
+
+MIRRORS: dict[str, Mirror] = {mirror.record_type: mirror for mirror in (
+    Mirror("customer", "customers",
+           ("entity_id", "company_name", "email", "phone", "terms", "credit_limit", "is_inactive", "date_created",
+            "raw_json"),
+           lambda r: (r.entity_id, r.company_name, r.email, r.phone, r.terms, r.credit_limit, int(r.is_inactive),
+                      r.date_created),
+           customer=lambda rid, r: rid, customer_column="ns_id",
+           ledger={"created": "customer.created", "updated": "customer.updated", "deleted": "customer.deleted"},
+           payload=lambda r: {"company_name": r.company_name, "entity_id": r.entity_id, "email": r.email,
+                              "terms": r.terms, "is_inactive": r.is_inactive}),
+    Mirror("contact", "customer_contacts",
+           ("customer_id", "name", "email", "phone", "title", "is_inactive", "date_created", "raw_json"),
+           lambda r: (_id(r.company), r.entity_id or " ".join(p for p in (r.first_name, r.last_name) if p) or None,
+                      r.email, r.phone, r.title, int(r.is_inactive), r.date_created),
+           customer=lambda rid, r: _id(r.company),
+           ledger={"created": "contact.created", "updated": "contact.updated", "deleted": "contact.deleted"},
+           payload=lambda r: {"email": r.email, "title": r.title, "is_inactive": r.is_inactive}),
+    Mirror("salesorder", "transactions",
+           ("type", "tran_id", "customer_id", "tran_date", "ship_date", "status", "other_ref_num", "memo", "currency",
+            "total", "raw_json"),
+           lambda r: ("salesorder", r.tran_id, _id(r.entity), _day(r.tran_date), _day(r.ship_date), r.status,
+                      r.other_ref_num, r.memo, r.currency, r.total),
+           customer=lambda rid, r: _id(r.entity),
+           ledger={"created": "salesorder.created", "updated": "salesorder.updated", "deleted": "salesorder.deleted"},
+           payload=lambda r: {**_txn_payload(r), "other_ref_num": r.other_ref_num, "line_count": len(r.lines)},
+           children=(Child("transaction_lines", "transaction_id", ITEM_LINE_COLUMNS, _item_lines),)),
+    Mirror("itemfulfillment", "item_fulfillment",
+           ("tran_id", "customer_id", "created_from", "tran_date", "ship_status", "memo", "raw_json"),
+           lambda r: (r.tran_id, _id(r.entity), _id(r.created_from), _day(r.tran_date), r.status_word, r.memo),
+           customer=lambda rid, r: _id(r.entity),
+           ledger={"created": "itemfulfillment.created", "updated": "itemfulfillment.updated",
+                   "deleted": "itemfulfillment.deleted"},
+           payload=lambda r: {**_txn_payload(r), "created_from": _id(r.created_from), "ship_status": r.status_word,
+                              "tracking_numbers": [p.tracking_number for p in r.packages if p.tracking_number]},
+           children=(Child("item_fulfillment_lines", "fulfillment_id",
+                           ("line_no", "item_id", "item_name", "description", "quantity", "order_line", "raw_json"),
+                           _fulfillment_lines),
+                     Child("shipments", "fulfillment_id",
+                           ("package_no", "tracking_number", "carrier", "weight", "description"), _packages))),
+    Mirror("invoice", "customer_invoice",
+           ("tran_id", "customer_id", "created_from", "tran_date", "due_date", "terms", "status", "currency", "total",
+            "amount_remaining", "other_ref_num", "raw_json"),
+           lambda r: (r.tran_id, _id(r.entity), _id(r.created_from), _day(r.tran_date), _day(r.due_date), r.terms,
+                      r.status, r.currency, r.total, r.amount_remaining, r.other_ref_num),
+           customer=lambda rid, r: _id(r.entity),
+           ledger={"created": "invoice.created", "updated": "invoice.updated", "deleted": "invoice.deleted"},
+           payload=lambda r: {**_txn_payload(r), "due_date": _day(r.due_date), "created_from": _id(r.created_from),
+                              "amount_remaining": r.amount_remaining, "other_ref_num": r.other_ref_num},
+           children=(Child("customer_invoice_lines", "invoice_id", ITEM_LINE_COLUMNS, _item_lines),)),
+    Mirror("customerpayment", "customer_payment",
+           ("tran_id", "customer_id", "tran_date", "status", "currency", "total", "unapplied", "memo", "raw_json"),
+           lambda r: (r.tran_id, _id(r.customer or r.entity), _day(r.tran_date), r.status, r.currency,
+                      r.payment if r.payment is not None else r.total, r.unapplied, r.memo),
+           customer=lambda rid, r: _id(r.customer or r.entity),
+           ledger={"created": "payment.applied", "updated": "payment.applied", "deleted": "payment.deleted"},
+           payload=lambda r: {**_txn_payload(r), "total": r.payment if r.payment is not None else r.total,
+                              "unapplied": r.unapplied, "applied": _applied_payload(r)},
+           children=(Child("payment_application", "payment_id", (*APPLY_COLUMNS, "apply_date"),
+                           _payment_applications),)),
+    Mirror("creditmemo", "credit_memo",
+           ("tran_id", "customer_id", "created_from", "tran_date", "status", "currency", "total", "amount_remaining",
+            "memo", "raw_json"),
+           lambda r: (r.tran_id, _id(r.entity), _id(r.created_from), _day(r.tran_date), r.status, r.currency, r.total,
+                      r.amount_remaining, r.memo),
+           customer=lambda rid, r: _id(r.entity),
+           ledger={"created": "creditmemo.posted", "updated": "creditmemo.updated", "deleted": "creditmemo.deleted"},
+           payload=lambda r: {**_txn_payload(r), "created_from": _id(r.created_from), "memo": r.memo,
+                              "amount_remaining": r.amount_remaining, "applied": _applied_payload(r),
+                              "applied_invoice_ids": [_id(a.doc) for a in r.applied if a.doc]},
+           children=(Child("credit_memo_application", "credit_memo_id", APPLY_COLUMNS, _applications),)),
+)}

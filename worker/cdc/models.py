@@ -1,0 +1,264 @@
+"""Pydantic models of a CDC event and of each mirrored NetSuite record type.
+
+Field names are NetSuite REST's (`amountRemaining`, `tranDate`, `entity: {"id", "refName"}`); the
+lower-case SuiteQL spellings (`amountremaining`, `trandate`) are accepted too. Only mapped fields are
+declared: everything else stays in `raw_json`, which is the record dict exactly as received.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import AliasChoices, AliasPath, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+RecordType = Literal["customer", "contact", "salesorder", "itemfulfillment", "invoice", "customerpayment", "creditmemo"]
+RECORD_TYPES: tuple[str, ...] = RecordType.__args__  # type: ignore[attr-defined]
+_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+# NetSuite's shipStatus codes (SuiteQL gives the code, REST the object); stored as one spelling.
+SHIP_STATUS = {"a": "picked", "b": "packed", "c": "shipped"}
+
+
+def _as_ref(value: Any) -> Any:
+    # A bare id ("42" or 42) means the same as {"id": "42"} (SuiteQL exports and create requests).
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return {"id": str(value)}
+    return value
+
+
+def _as_label(value: Any) -> Any:
+    # Select fields arrive as {"id": "A", "refName": "Open"} (REST) or as plain text (SuiteQL).
+    if isinstance(value, dict):
+        return value.get("refName") or value.get("refname") or value.get("id")
+    return value
+
+
+def _as_date(value: Any) -> Any:
+    # SuiteQL exports may use the account's M/D/YYYY date format; REST uses ISO.
+    if isinstance(value, str) and (m := _US_DATE.match(value.strip())):
+        return date(int(m[3]), int(m[1]), int(m[2]))
+    return value or None
+
+
+def _as_list(value: Any) -> Any:
+    # A sublist is {"items": [...]} in REST (or only {"links": [...]} when not expanded).
+    if isinstance(value, dict):
+        return value.get("items", [])
+    return value
+
+
+def names(*spellings: str) -> AliasChoices:
+    """The accepted spellings of one field: as given plus each one in lower case."""
+    choices: list[str] = []
+    for spelling in spellings:
+        for variant in (spelling, spelling.lower()):
+            if variant not in choices:
+                choices.append(variant)
+    return AliasChoices(*choices)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True, frozen=True)
+
+
+class Ref(_Model):
+    """A NetSuite reference: {"id": "...", "refName": "..."}."""
+
+    id: str | None = None
+    refName: str | None = Field(None, validation_alias=names("refName"))
+
+
+RefField = Annotated[Ref | None, BeforeValidator(_as_ref)]
+Label = Annotated[str | None, BeforeValidator(_as_label)]
+CalDate = Annotated[date | None, BeforeValidator(_as_date)]
+
+
+def sublist(*paths: tuple[str, ...]) -> Any:
+    """A Field reading a sublist from the first of several nested spellings (e.g. item.items)."""
+    choices: list[str | AliasPath] = []
+    for path in paths:
+        for variant in (path, tuple(p.lower() for p in path)):
+            alias: str | AliasPath = AliasPath(*variant) if len(variant) > 1 else variant[0]
+            if alias not in choices:
+                choices.append(alias)
+    return Field(default_factory=list, validation_alias=AliasChoices(*choices))
+
+
+class ItemLine(_Model):
+    """One line of item.items[] (sales order, invoice, fulfillment)."""
+
+    line: int | None = None
+    item: RefField = None
+    description: str | None = None
+    quantity: float | None = None
+    units: Label = None
+    rate: float | None = None
+    amount: float | None = None
+    order_line: int | None = Field(None, validation_alias=names("orderLine"))
+
+
+class ApplyLine(_Model):
+    """One line of apply.items[]: a document a payment or credit memo may be applied to."""
+
+    line: int | None = None
+    apply: bool = False
+    doc: RefField = None
+    amount: float | None = None
+    type: Label = None
+    apply_date: CalDate = Field(None, validation_alias=names("applyDate"))
+
+
+class Package(_Model):
+    """One package of a fulfillment's package list."""
+
+    tracking_number: str | None = Field(None, validation_alias=names("packageTrackingNumber", "trackingNumber"))
+    weight: float | None = Field(None, validation_alias=names("packageWeight", "weight"))
+    description: str | None = Field(None, validation_alias=names("packageDescr", "description"))
+    carrier: Label = None
+
+
+def _unique_lines(lines: list[Any], where: str) -> None:
+    seen: set[int] = set()
+    for position, line in enumerate(lines, start=1):
+        number = line.line if line.line is not None else position
+        if number in seen:
+            raise ValueError(f"{where}: line {number} appears twice")
+        seen.add(number)
+
+
+class CustomerRecord(_Model):
+    """customer → customers."""
+
+    entity_id: str | None = Field(None, validation_alias=names("entityId"))
+    company_name: str | None = Field(None, validation_alias=names("companyName"))
+    email: str | None = None
+    phone: str | None = None
+    terms: Label = None
+    credit_limit: float | None = Field(None, validation_alias=names("creditLimit"))
+    is_inactive: bool = Field(False, validation_alias=names("isInactive"))
+    date_created: str | None = Field(None, validation_alias=names("dateCreated"))
+
+
+class ContactRecord(_Model):
+    """contact → customer_contacts (linked to its company)."""
+
+    company: RefField = None
+    entity_id: str | None = Field(None, validation_alias=names("entityId"))
+    first_name: str | None = Field(None, validation_alias=names("firstName"))
+    last_name: str | None = Field(None, validation_alias=names("lastName"))
+    email: str | None = None
+    phone: str | None = None
+    title: str | None = None
+    is_inactive: bool = Field(False, validation_alias=names("isInactive"))
+    date_created: str | None = Field(None, validation_alias=names("dateCreated"))
+
+
+class _Transaction(_Model):
+    tran_id: str | None = Field(None, validation_alias=names("tranId"))
+    tran_date: CalDate = Field(None, validation_alias=names("tranDate"))
+    entity: RefField = None
+    status: Label = None
+    currency: Label = None
+    total: float | None = None
+    memo: str | None = None
+
+
+class _WithLines(_Transaction):
+    lines: list[ItemLine] = sublist(("item", "items"))
+
+    @model_validator(mode="after")
+    def _lines_unique(self) -> _WithLines:
+        _unique_lines(self.lines, "item.items")
+        return self
+
+
+class SalesOrderRecord(_WithLines):
+    """salesorder → transactions + transaction_lines."""
+
+    ship_date: CalDate = Field(None, validation_alias=names("shipDate"))
+    other_ref_num: str | None = Field(None, validation_alias=names("otherRefNum"))
+
+
+class InvoiceRecord(_WithLines):
+    """invoice → customer_invoice + customer_invoice_lines."""
+
+    created_from: RefField = Field(None, validation_alias=names("createdFrom"))
+    due_date: CalDate = Field(None, validation_alias=names("dueDate"))
+    terms: Label = None
+    amount_remaining: float | None = Field(None, validation_alias=names("amountRemaining"))
+    other_ref_num: str | None = Field(None, validation_alias=names("otherRefNum"))
+
+
+class FulfillmentRecord(_WithLines):
+    """itemfulfillment → item_fulfillment + lines + shipments (+ shipping_events on status changes)."""
+
+    created_from: RefField = Field(None, validation_alias=names("createdFrom"))
+    ship_status: Label = Field(None, validation_alias=names("shipStatus"))
+    carrier: Label = Field(None, validation_alias=names("shipCarrier", "carrier"))
+    packages: Annotated[list[Package], BeforeValidator(_as_list)] = sublist(
+        ("packageList", "packages"), ("packageList", "package"), ("packageList", "items"), ("package", "items"),
+        ("package",))
+
+    @property
+    def status_word(self) -> str | None:
+        """shipStatus in one spelling: picked / packed / shipped (unknown values as given)."""
+        if self.ship_status is None:
+            return None
+        return SHIP_STATUS.get(self.ship_status.strip().lower(), self.ship_status.strip().lower())
+
+
+class _WithApply(_Transaction):
+    applications: list[ApplyLine] = sublist(("apply", "items"))
+
+    @property
+    def applied(self) -> list[ApplyLine]:
+        """Only the lines actually applied (apply: true)."""
+        return [a for a in self.applications if a.apply]
+
+
+class PaymentRecord(_WithApply):
+    """customerpayment → customer_payment + payment_application."""
+
+    customer: RefField = None
+    payment: float | None = None
+    unapplied: float | None = None
+
+
+class CreditMemoRecord(_WithApply):
+    """creditmemo → credit_memo + credit_memo_application."""
+
+    created_from: RefField = Field(None, validation_alias=names("createdFrom"))
+    amount_remaining: float | None = Field(None, validation_alias=names("amountRemaining", "unapplied"))
+
+
+RECORD_MODELS: dict[str, type[_Model]] = {
+    "customer": CustomerRecord,
+    "contact": ContactRecord,
+    "salesorder": SalesOrderRecord,
+    "itemfulfillment": FulfillmentRecord,
+    "invoice": InvoiceRecord,
+    "customerpayment": PaymentRecord,
+    "creditmemo": CreditMemoRecord,
+}
+
+
+class CdcEvent(BaseModel):
+    """The envelope of one change (SPEC 4); `record` is kept as the raw dict for raw_json."""
+
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True, frozen=True)
+
+    event_id: str = Field(min_length=1, max_length=200)
+    record_type: RecordType
+    record_id: str = Field(min_length=1, max_length=64)
+    operation: Literal["create", "update", "delete"]
+    last_modified: AwareDatetime
+    record: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _record_matches(self) -> CdcEvent:
+        if self.operation != "delete" and self.record is None:
+            raise ValueError(f"record is required for operation '{self.operation}'")
+        if self.record is not None and "id" in self.record and str(self.record["id"]) != self.record_id:
+            raise ValueError(f"record.id {self.record['id']!r} does not match record_id {self.record_id!r}")
+        return self

@@ -1,0 +1,63 @@
+"""shipping_events: the shipStatus changes of each fulfillment, independent of delivery order.
+
+Every fulfillment event with a shipStatus is kept as an observation (unique per source event). The
+changes are then derived from the observations in version order, so a late "picked" still lands
+before "shipped" and a repeated status is not a change. Only rows that differ are written, so the ids
+of unchanged shipping_events stay stable.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+
+INSERT_OBSERVATION = """
+INSERT OR IGNORE INTO item_fulfillment_status_log (fulfillment_id, version_key, status, occurred_at, source_event_id)
+VALUES (?, ?, ?, ?, ?)
+"""
+SELECT_OBSERVATIONS = """
+SELECT status, occurred_at, source_event_id FROM item_fulfillment_status_log
+WHERE fulfillment_id = ? ORDER BY version_key
+"""
+SELECT_EVENTS = """
+SELECT source_event_id, from_status, to_status, occurred_at FROM shipping_events WHERE fulfillment_id = ?
+"""
+DELETE_EVENT = "DELETE FROM shipping_events WHERE fulfillment_id = ? AND source_event_id = ?"
+UPSERT_EVENT = """
+INSERT INTO shipping_events (fulfillment_id, from_status, to_status, occurred_at, source_event_id)
+VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (source_event_id) DO UPDATE SET from_status = excluded.from_status, to_status = excluded.to_status,
+    occurred_at = excluded.occurred_at
+"""
+
+Transition = tuple[str | None, str, str]  # (from_status, to_status, occurred_at)
+
+
+def transitions(observations: Iterable[tuple[str, str, str]]) -> dict[str, Transition]:
+    """Status changes keyed by the source event that made them, from (status, occurred_at, event_id) in order."""
+    changes: dict[str, Transition] = {}
+    previous: str | None = None
+    for status, occurred_at, event_id in observations:
+        if status != previous:
+            changes[event_id] = (previous, status, occurred_at)
+            previous = status
+    return changes
+
+
+def record_statuses(conn: sqlite3.Connection, observations: list[tuple[str, str, str, str, str]]) -> None:
+    """Keep (fulfillment_id, version_key, status, occurred_at, event_id) observations; refresh the changes."""
+    if not observations:
+        return
+    conn.executemany(INSERT_OBSERVATION, observations)
+    for fulfillment_id in dict.fromkeys(obs[0] for obs in observations):
+        _refresh(conn, fulfillment_id)
+
+
+def _refresh(conn: sqlite3.Connection, fulfillment_id: str) -> None:
+    wanted = transitions(tuple(row) for row in conn.execute(SELECT_OBSERVATIONS, (fulfillment_id,)))
+    held = {row[0]: (row[1], row[2], row[3]) for row in conn.execute(SELECT_EVENTS, (fulfillment_id,))}
+    for event_id in held.keys() - wanted.keys():
+        conn.execute(DELETE_EVENT, (fulfillment_id, event_id))
+    for event_id, change in wanted.items():
+        if held.get(event_id) != change:
+            conn.execute(UPSERT_EVENT, (fulfillment_id, *change, event_id))

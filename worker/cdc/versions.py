@@ -1,0 +1,112 @@
+"""Which CDC event wins: pure decisions that make the mirror independent of delivery order.
+
+Every event gets a version key `(last_modified, rank, event_id)` as one sortable string: the newer
+`last_modified` wins; at equal `last_modified` a delete beats an update (rank 1 > 0); at equal rank the
+greater `event_id` (plain string order) wins. Each mirrored row is then two last-writer-wins registers:
+
+* the *version* (`last_modified`, `deleted_at`): the greatest key of all events seen for the record;
+* the *data* (mapped columns, lines, `raw_json`): the greatest key among its non-delete events.
+
+Both are maxima over a set, so any permutation, batching or duplication of the same events gives the
+same row. An update older than a tombstone therefore never resurrects the record (it is counted stale),
+but a tombstone still holds the newest data NetSuite sent before the delete, whatever the arrival order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+APPLIED, STALE, DUPLICATE, REJECTED = "applied", "stale", "duplicate", "rejected"
+
+
+def version_key(last_modified: datetime, operation: str, event_id: str) -> str:
+    """The total order of events of one record, as a string that sorts correctly."""
+    rank = "1" if operation == "delete" else "0"
+    return f"{last_modified.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%fZ}|{rank}|{event_id}"
+
+
+def iso_utc(moment: datetime) -> str:
+    """The `last_modified` / `deleted_at` column text: ISO-8601 UTC with milliseconds and Z."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def legacy_key(last_modified: str | None) -> str | None:
+    """A version key for a row written without one (e.g. by a test or an older loader)."""
+    if not last_modified:
+        return None
+    try:
+        moment = datetime.fromisoformat(last_modified.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return version_key(moment if moment.tzinfo else moment.replace(tzinfo=UTC), "update", "")
+
+
+@dataclass(frozen=True)
+class Held:
+    """A record's state as far as ordering goes."""
+
+    version: str | None = None  # key of the newest event seen (None: never seen)
+    data_version: str | None = None  # key of the event whose data the row holds (None: no data yet)
+    last_modified: str | None = None
+    deleted_at: str | None = None
+
+    @property
+    def live(self) -> bool:
+        """True when the record has data and is not deleted."""
+        return self.data_version is not None and self.deleted_at is None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One event of a record, in arrival order."""
+
+    index: int  # position in the batch
+    key: str
+    is_delete: bool
+    last_modified: str  # iso_utc text
+
+
+@dataclass
+class RecordPlan:
+    """What to do for one record after a batch: outcomes, ledger kinds and the final state."""
+
+    held: Held
+    final: Held
+    outcomes: dict[int, str] = field(default_factory=dict)
+    ledger: list[tuple[int, str]] = field(default_factory=list)  # (index, created|updated|deleted)
+    data_from: int | None = None  # index of the event whose data must be written
+
+    @property
+    def version_changed(self) -> bool:
+        """True when last_modified / deleted_at must be written."""
+        return self.final.version != self.held.version
+
+
+def plan_record(held: Held, steps: list[Step]) -> RecordPlan:
+    """Decide each step's outcome as if delivered one by one; only the final state is written."""
+    plan = RecordPlan(held=held, final=held)
+    state = held
+    for step in steps:
+        newest = state.version is None or step.key > state.version
+        if step.is_delete:
+            if newest:
+                if state.live:
+                    plan.ledger.append((step.index, "deleted"))
+                state = replace(state, version=step.key, last_modified=step.last_modified,
+                                deleted_at=step.last_modified)
+            plan.outcomes[step.index] = APPLIED if newest else STALE
+            continue
+        if newest:
+            plan.ledger.append((step.index, "created" if state.data_version is None else "updated"))
+            state = Held(step.key, step.key, step.last_modified, None)
+            plan.data_from = step.index
+            plan.outcomes[step.index] = APPLIED
+        else:
+            if state.data_version is None or step.key > state.data_version:
+                # Older than a tombstone but newer than its data: the tombstone keeps this data.
+                state = replace(state, data_version=step.key)
+                plan.data_from = step.index
+            plan.outcomes[step.index] = STALE
+    plan.final = state
+    return plan

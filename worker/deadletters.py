@@ -1,0 +1,77 @@
+"""Dead letters: whatever we could not process is kept whole, with the reason, and can be replayed.
+
+Replay re-reads a stored payload through the same intake and apply code as the webhook (no signature
+check: it was authenticated when received). A letter whose every event now applies (or is a
+duplicate/stale) gets `replayed_at`; one that still fails keeps `replayed_at` NULL, records why in
+`replay_result` and counts the attempt. Replaying twice is harmless: receipts make events idempotent.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+INSERT_DEAD_LETTER = """
+INSERT INTO dead_letters (source, reason, payload, headers_json, received_at) VALUES (?, ?, ?, ?, ?)
+"""
+SELECT_PENDING = "SELECT id, source, payload FROM dead_letters WHERE replayed_at IS NULL ORDER BY id"
+SELECT_ONE = "SELECT id, source, payload FROM dead_letters WHERE id = ?"
+MARK_REPLAYED = """
+UPDATE dead_letters SET replayed_at = ?, replay_result = ?, attempts = attempts + 1 WHERE id = ?
+"""
+MARK_FAILED = "UPDATE dead_letters SET replay_result = ?, attempts = attempts + 1 WHERE id = ?"
+
+
+def store_dead_letter(conn: sqlite3.Connection, source: str, reason: str, payload: bytes | str, received_at: str,
+                      headers: dict[str, str] | None = None) -> int:
+    """Keep a payload we could not process, in the caller's transaction; returns its id."""
+    data = payload.encode() if isinstance(payload, str) else bytes(payload)
+    cursor = conn.execute(INSERT_DEAD_LETTER, (source, reason, data, json.dumps(headers) if headers else None,
+                                               received_at))
+    return int(cursor.lastrowid or 0)
+
+
+def letters_to_replay(conn: sqlite3.Connection, letter_id: int | None = None) -> list[tuple[int, str, bytes]]:
+    """The pending letters (replayed_at NULL), or exactly the one asked for (even if replayed before)."""
+    if letter_id is not None:
+        rows = conn.execute(SELECT_ONE, (letter_id,)).fetchall()
+    else:
+        rows = conn.execute(SELECT_PENDING).fetchall()
+    return [(row[0], row[1], bytes(row[2])) for row in rows]
+
+
+def replay_letter(conn: sqlite3.Connection, letter_id: int, payload: bytes, *, now: str) -> dict[str, Any]:
+    """Re-apply one letter's payload in the caller's transaction and mark the letter; returns the outcome."""
+    from worker.cdc.apply import apply_batch
+    from worker.cdc.intake import BodyError, split_body, validate_events
+
+    try:
+        raw_events, batch = split_body(payload)
+    except BodyError as exc:
+        conn.execute(MARK_FAILED, (f"still unreadable: {exc}", letter_id))
+        return {"id": letter_id, "ok": False, "result": f"still unreadable: {exc}"}
+    accepted, rejected = validate_events(raw_events, batch=batch)
+    result = apply_batch(conn, accepted, rejected, source="replay", received_at=now)
+    counts = result.counts()
+    summary = ", ".join(f"{key} {value}" for key, value in counts.items())
+    if rejected:
+        text = f"{summary}; still rejected: " + "; ".join(r.reason for r in rejected)
+        conn.execute(MARK_FAILED, (text, letter_id))
+        return {"id": letter_id, "ok": False, "result": text, **counts}
+    conn.execute(MARK_REPLAYED, (now, summary, letter_id))
+    return {"id": letter_id, "ok": True, "result": summary, **counts}
+
+
+def replay_dead_letters(conn: sqlite3.Connection, *, letter_id: int | None = None,
+                        now: Callable[[], str]) -> list[dict[str, Any]]:
+    """Replay pending letters (or one by id), one transaction per letter; returns each outcome."""
+    from worker.db import run_in_transaction
+
+    outcomes = []
+    for ident, _source, payload in letters_to_replay(conn, letter_id):
+        outcomes.append(run_in_transaction(conn, replay_letter, ident, payload, now=now()))
+    if letter_id is not None and not outcomes:
+        raise LookupError(f"no dead letter with id {letter_id}")
+    return outcomes
