@@ -9,13 +9,15 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from cron import housekeeping, workflows
+from cron import housekeeping, intake, workflows
 
 Job = Callable[[Any, datetime], Awaitable[dict[str, Any] | None]]
 
 JOBS: dict[str, list[tuple[str, Job]]] = {
     "hot": [
         ("expire_stale_leases", housekeeping.expire_stale_leases),
+        ("upload_spooled_mail", intake.upload_spooled_mail),
+        ("retry_failed_intake", intake.retry_failed_intake),
         ("drain_ledger", workflows.drain_ledger),
     ],
     "warm": [],

@@ -1,0 +1,59 @@
+"""Hot-tier intake jobs: upload spooled mail, retry mail whose processing failed, stalled or never started."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from worker.env import Env, iso
+from worker.intake.pipeline import MAX_ATTEMPTS, PROCESSING_LEASE, process_email
+from worker.intake.store import flush_spool
+
+BATCH = 20  # per tick: the hot tier runs every minute and must stay short
+NOT_STARTED_AFTER = timedelta(minutes=2)  # a 'received' row this old lost its background task (restart, crash)
+INCOMING_MAX_AGE_SECONDS = 3600  # temp files of requests that died mid-upload
+
+DUE = """
+SELECT id FROM inbound_email_log
+WHERE (status = 'received' AND received_at < :not_started)
+   OR (status = 'failed' AND attempts < :max_attempts AND claimed_at < :backoff)
+   OR (status = 'processing' AND claimed_at < :stale AND attempts < :max_attempts)
+ORDER BY id LIMIT :batch
+"""
+GIVE_UP_STALLED = """
+UPDATE inbound_email_log SET status = 'failed',
+    reason = 'gave up after ' || attempts || ' attempts: processing never finished (worker crash or restart)'
+WHERE status = 'processing' AND claimed_at < :stale AND attempts >= :max_attempts
+"""
+
+
+def _sweep_incoming(env: Env) -> int:
+    # Requests that died mid-upload leave temp files; nothing references them (no log row was written).
+    directory = env.settings.state_dir / "incoming"
+    cutoff, removed = time.time() - INCOMING_MAX_AGE_SECONDS, 0
+    for path in directory.glob("mail-*.eml") if directory.is_dir() else []:
+        if path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+async def upload_spooled_mail(env: Env, as_of: datetime) -> dict[str, Any]:
+    """Upload mail spooled while the bucket was down, then process it."""
+    ready, counts = await flush_spool(env)
+    statuses = [await process_email(env, email_id) for email_id in ready]
+    return {**counts, "processed": len(statuses), "failed": statuses.count("failed"),
+            "incoming_swept": _sweep_incoming(env)}
+
+
+async def retry_failed_intake(env: Env, as_of: datetime) -> dict[str, Any]:
+    """Process mail left 'received', 'failed' (attempts left, with backoff) or stuck in 'processing'."""
+    now = env.clock()
+    params = {"not_started": iso(now - NOT_STARTED_AFTER), "stale": iso(now - PROCESSING_LEASE),
+              "backoff": iso(now - timedelta(minutes=1)), "max_attempts": MAX_ATTEMPTS, "batch": BATCH}
+    gave_up = await env.db.write(lambda c: c.execute(GIVE_UP_STALLED, params).rowcount)
+    rows = await env.db.fetchall(DUE, params)
+    statuses = [await process_email(env, row[0]) for row in rows]
+    return {"retried": len(statuses), "failed": statuses.count("failed"), "gave_up_stalled": gave_up,
+            **{s: statuses.count(s) for s in ("processed", "needs_manual") if s in statuses}}

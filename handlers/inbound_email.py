@@ -1,0 +1,110 @@
+"""POST /api/inbound-email: one raw RFC 822 message as the body, like an email-routing webhook.
+
+authorize (bearer, constant-time) -> size limit (413 on Content-Length, then while streaming) -> stream to a
+temp file (sha256 on the way, no copies in memory) -> durable (bucket or fsynced spool) + logged -> 202.
+Processing (PDFs -> review items) runs after the reply; the hot tier picks up anything left behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from litestar import Request, Response, post
+from litestar.exceptions import HTTPException, NotAuthorizedException
+
+from worker.env import Env
+from worker.intake.pipeline import schedule
+from worker.intake.store import SpoolUnavailable, accept_raw
+
+ACCEPTED_TYPES = ("message/rfc822",)
+
+
+class PayloadTooLarge(HTTPException):
+    """413: the message is over settings.limits.email_bytes."""
+
+    status_code = 413
+
+
+class UnsupportedMediaType(HTTPException):
+    """415: the body is not declared as a raw message."""
+
+    status_code = 415
+
+
+class IntakeUnavailable(HTTPException):
+    """503: we cannot take the message now (not configured, or nowhere durable to put it)."""
+
+    status_code = 503
+
+
+def authorize(request: Request[Any, Any, Any], env: Env) -> None:
+    """Bearer INTAKE_TOKEN, compared in constant time; 503 when the token is not configured."""
+    if env.secrets.intake_token is None:
+        raise IntakeUnavailable("inbound email is not configured: INTAKE_TOKEN is not set",
+                                headers={"Retry-After": "60"})
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    expected = env.secrets.intake_token.get_secret_value().encode()
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected):
+        raise NotAuthorizedException("missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"message is larger than the {limit}-byte limit (limits.email_bytes)")
+
+
+async def receive_body(request: Request[Any, Any, Any], limit: int, directory: Path) -> tuple[Path, str]:
+    """Stream the body into a temp file under `directory`; returns (path, sha256); 413 past the limit."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix="mail-", suffix=".eml", dir=directory)
+    path, digest, size = Path(name), hashlib.sha256(), 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(limit)
+                digest.update(chunk)
+                out.write(chunk)
+        if size == 0:
+            raise HTTPException("empty body: expected one raw RFC 822 message", status_code=400)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path, digest.hexdigest()
+
+
+@post("/api/inbound-email", request_max_body_size=None, status_code=202, summary="Receive one raw order email")
+async def inbound_email(request: Request[Any, Any, Any], env: Env) -> Response[dict[str, Any]]:
+    """Store the raw message durably, log it, reply 202 {email_id, status, duplicate_of?}; process afterwards."""
+    authorize(request, env)
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in ACCEPTED_TYPES:
+        raise UnsupportedMediaType(f"Content-Type must be message/rfc822 (one raw email), got {media_type or 'none'!r}")
+    limit = env.settings.limits.email_bytes
+    path, sha = await receive_body(request, limit, env.settings.state_dir / "incoming")
+    try:
+        received = await accept_raw(env, path, door="http", sha256_hex=sha)
+    except SpoolUnavailable as exc:
+        path.unlink(missing_ok=True)
+        raise IntakeUnavailable(str(exc), headers={"Retry-After": "30"}) from None
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    if received.status == "received":
+        schedule(env, received.email_id, path)  # the task deletes the temp file when done
+    else:
+        with contextlib.suppress(OSError):
+            path.unlink()
+    body: dict[str, Any] = {"email_id": received.email_id, "status": received.status}
+    if received.duplicate_of is not None:
+        body["duplicate_of"] = received.duplicate_of
+    return Response(body, status_code=202)

@@ -1,0 +1,69 @@
+"""The SMTP door (aiosmtpd on the app's event loop): the same pipeline as POST /api/inbound-email.
+
+Answers like a good mail server: 550 for a recipient we do not route, 552 over the size limit (SIZE is
+advertised), 451 for our own failures so the sender retries, and 250 only once the raw message is durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from worker.db import DatabaseUnavailable
+from worker.env import Env
+from worker.intake.pipeline import schedule
+from worker.intake.store import SpoolUnavailable, accept_raw
+
+log = logging.getLogger("worker.smtp")
+HOSTNAME = "gfs-edge-worker"  # never socket.getfqdn(): it can block on DNS
+
+
+class IntakeHandler:
+    """aiosmtpd handler hooks: RCPT policy and DATA -> accept_raw."""
+
+    def __init__(self, env: Env):
+        self.env = env
+        self.routes = frozenset(env.settings.email.routes)
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
+                          rcpt_options: list[str]) -> str:
+        """550 for any recipient not in settings.email.routes."""
+        if address.lower() not in self.routes:
+            return f"550 5.1.1 <{address}>: no such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        """250 once the raw message is durable and logged; 451 when we cannot keep it."""
+        data = envelope.original_content or b""
+        if isinstance(data, str):
+            data = data.encode("utf-8", errors="surrogateescape")
+        try:
+            received = await accept_raw(self.env, bytes(data), door="smtp", envelope_recipients=list(envelope.rcpt_tos))
+        except (SpoolUnavailable, DatabaseUnavailable) as exc:
+            log.warning("smtp: message not accepted", extra={"error": str(exc)})
+            return "451 4.3.0 temporary failure storing the message; please retry"
+        except Exception:  # our bug must still make the sender retry, never lose the message
+            log.exception("smtp: unexpected error storing the message")
+            return "451 4.3.0 temporary failure; please retry"
+        if received.status == "received":
+            schedule(self.env, received.email_id, bytes(data))
+        return f"250 2.0.0 OK: queued as {received.email_id} ({received.status})"
+
+
+def smtp_factory(env: Env) -> Any:
+    """A protocol factory for loop.create_server: one aiosmtpd SMTP session per connection."""
+    handler = IntakeHandler(env)
+    loop = asyncio.get_running_loop()
+    return lambda: SMTP(handler, data_size_limit=env.settings.limits.email_bytes, enable_SMTPUTF8=True,
+                        hostname=HOSTNAME, ident="GFS edge worker", timeout=120, loop=loop)
+
+
+async def start_smtp(env: Env, host: str = "127.0.0.1") -> asyncio.Server:
+    """Listen for SMTP on host:env.smtp_port on the running loop (the app's lifespan stops it)."""
+    server = await asyncio.get_running_loop().create_server(smtp_factory(env), host=host, port=env.smtp_port)
+    log.info("smtp listening", extra={"host": host, "port": env.smtp_port})
+    return server

@@ -1,0 +1,111 @@
+"""Builders shared by the intake tests: order emails (EmailMessage), reference data, and polling helpers.
+
+(Named test_* so it lives with the intake tests; it defines no tests itself.)
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Any
+
+import httpx
+
+from tests.helpers import TEST_INTAKE_TOKEN
+from tests.po import hostile
+from tests.po.layouts import build
+
+DRISCOLL = "1187"
+HARBOR = "2044"
+AUTH = {"Authorization": f"Bearer {TEST_INTAKE_TOKEN}", "Content-Type": "message/rfc822"}
+NOW = "2026-01-01T00:00:00.000Z"
+
+
+def order_pdf(layout: str = "classic_grid", seed: int = 1) -> tuple[bytes, Any]:
+    """A generated PO PDF (the PO team's layouts) and its expected PurchaseOrder."""
+    return build(layout, seed)
+
+
+def scanned_pdf() -> bytes:
+    """An image-only (no text layer) one-page PDF."""
+    return hostile.many_pages(1)
+
+
+def order_email(pdfs: list[tuple[str, bytes]] | None = None, *, sender: str = "buyer@driscollfoods.com",
+                subject: str = "PO attached", body: str = "Please see the attached order.",
+                to: str = "orders@gfs.local", ctype: str = "application/pdf", message_id: str | None = None) -> bytes:
+    """A plain order email with the given (filename, bytes) attachments."""
+    msg = EmailMessage()
+    msg["From"] = f"Buyer <{sender}>"
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Message-ID"] = message_id or make_msgid(domain="driscollfoods.com")
+    msg.set_content(body)
+    for name, data in pdfs or []:
+        maintype, subtype = ctype.split("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return bytes(msg)
+
+
+def forwarded_email(pdf: bytes, *, original_sender: str = "buyer@driscollfoods.com",
+                    forwarder: str = "rep@gfs.local") -> bytes:
+    """A rep forwards a customer's order as message/rfc822; inside, the PDF is labelled octet-stream
+    and named with an RFC 2231 (non-ASCII) filename."""
+    inner = EmailMessage()
+    inner["From"] = original_sender
+    inner["To"] = forwarder
+    inner["Subject"] = "Bestellung / order"
+    inner["Message-ID"] = make_msgid(domain="driscollfoods.com")
+    inner.set_content("order attached")
+    inner.add_attachment(pdf, maintype="application", subtype="octet-stream", filename="Bestellung Nr. 77 – Müller.pdf")
+    outer = EmailMessage()
+    outer["From"] = forwarder
+    outer["To"] = "orders@gfs.local"
+    outer["Subject"] = "Fwd: Bestellung / order"
+    outer["Message-ID"] = make_msgid(domain="gfs.local")
+    outer.set_content("FYI, forwarding the customer's order.")
+    outer.add_attachment(inner)  # message/rfc822
+    return bytes(outer)
+
+
+def seed_reference(conn: sqlite3.Connection) -> None:
+    """Two customers with contacts, synonyms, our items (the GFS codes the generated POs print), prices, xref."""
+    from tests.po.orders import ITEMS
+
+    customers = [(DRISCOLL, "Driscoll Foods Inc.", "orders@driscollfoods.com"),
+                 (HARBOR, "Harbor Grill Group LLC", "ap@harborgrill.com")]
+    for ns_id, name, email in customers:
+        conn.execute("INSERT INTO customers (ns_id, entity_id, company_name, email, last_modified) VALUES (?,?,?,?,?)",
+                     (ns_id, name, name, email, NOW))
+    conn.execute("INSERT INTO customer_contacts (ns_id, customer_id, name, email, last_modified) VALUES (?,?,?,?,?)",
+                 ("c1", DRISCOLL, "Buyer", "buyer@driscollfoods.com", NOW))
+    conn.executemany("INSERT INTO name_synonyms (kind, normalized, synonym, customer_id) VALUES (?,?,?,?)",
+                     [("customer", "driscoll", "Driscoll", DRISCOLL),
+                      ("customer", "df commissary", "DF Commissary", DRISCOLL),
+                      ("brand_prefix", "melt mates", "Melt Mates", DRISCOLL)])
+    for cust_code, our_code, desc, uom, price, pack in ITEMS:
+        item_id = "I" + our_code.split("-")[1]
+        conn.execute("INSERT INTO spec_items (item_id, item_code, description, uom, pack_size) VALUES (?,?,?,?,?)",
+                     (item_id, our_code, desc, uom, pack))
+        conn.execute("INSERT INTO pricing_master (item_id, customer_id, unit_price, uom) VALUES (?,?,?,?)",
+                     (item_id, "", float(price), uom))
+    conn.execute("INSERT INTO customer_item_xref (customer_id, customer_item_code, item_id) VALUES (?,?,?)",
+                 (DRISCOLL, "DF-10023", "I448812"))
+
+
+def wait_for(probe: Callable[[], Any], timeout: float = 60, interval: float = 0.05) -> Any:
+    """Poll until probe() returns something truthy; the value, or AssertionError after timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := probe():
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+def post_mail(url: str, raw: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
+    """POST one raw message to the HTTP door."""
+    return httpx.post(url + "/api/inbound-email", content=raw, headers=headers or AUTH, timeout=60)

@@ -1,0 +1,159 @@
+"""The HTTP door against the running app: auth, limits, durability, duplicates, and PDFs -> review items."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import httpx
+import pytest
+
+from tests.helpers import LiveServer
+from tests.test_email_fixtures import (AUTH, DRISCOLL, forwarded_email, order_email, order_pdf, post_mail,
+                                       scanned_pdf, seed_reference, wait_for)
+from worker.intake.store import raw_key
+from worker.storage import content_key
+
+
+def _rows(server: LiveServer, sql: str, params: tuple = ()) -> list[dict]:
+    return [dict(r) for r in server.run(server.env.db.fetchall(sql, params))]
+
+
+def _email(server: LiveServer, email_id: int) -> dict:
+    return _rows(server, "SELECT * FROM inbound_email_log WHERE id = ?", (email_id,))[0]
+
+
+def _done(server: LiveServer, email_id: int) -> dict | None:
+    row = _email(server, email_id)
+    return row if row["status"] not in ("received", "processing") else None
+
+
+def _items(server: LiveServer, email_id: int) -> list[dict]:
+    return _rows(server, "SELECT * FROM review_items WHERE email_id = ? ORDER BY id", (email_id,))
+
+
+@pytest.fixture
+def seeded(server: LiveServer) -> LiveServer:
+    server.run(server.env.db.write(seed_reference))
+    return server
+
+
+def test_order_email_becomes_a_pending_review_item(seeded: LiveServer) -> None:
+    pdf, expected = order_pdf("classic_grid", seed=3)
+    raw = order_email([("PO.pdf", pdf)])
+    reply = post_mail(seeded.url, raw)
+    assert reply.status_code == 202, reply.text
+    body = reply.json()
+    assert body["status"] == "received" and "duplicate_of" not in body
+    # Durable before the reply: the raw message is in the bucket under its content address.
+    key = content_key("raw-mail", raw, ".eml")
+    assert key == raw_key(hashlib.sha256(raw).hexdigest())
+    assert seeded.run(seeded.env.bucket.get(key)) == raw
+    log = wait_for(lambda: _done(seeded, body["email_id"]))
+    assert log["status"] == "processed", log["reason"]
+    assert log["raw_key"] == key and log["sender"] == "buyer@driscollfoods.com" and log["subject"] == "PO attached"
+    assert json.loads(log["recipients"]) == ["orders@gfs.local"] and log["customer_id"] == DRISCOLL
+    [item] = _items(seeded, body["email_id"])
+    assert item["status"] == "pending" and item["customer_id"] == DRISCOLL
+    parsed = json.loads(item["parsed_json"])
+    assert parsed["po_number"] == expected.po_number == item["po_number"]
+    assert item["line_count"] == len(expected.lines) and item["total"] == float(expected.total)
+    assert all(line["item_id"] for line in parsed["lines"]), parsed["lines"]
+    assert 0 < item["confidence"] <= 1 and item["sender"] == "buyer@driscollfoods.com"
+    assert seeded.run(seeded.env.bucket.get(item["pdf_key"])) == pdf
+    [att] = _rows(seeded, "SELECT * FROM email_attachments WHERE email_id = ?", (body["email_id"],))
+    assert att["object_key"] == item["pdf_key"] == content_key("pdf", pdf, ".pdf") and att["filename"] == "PO.pdf"
+
+
+def test_forwarded_mislabeled_pdf_with_rfc2231_name_is_found_and_matched_by_original_sender(seeded: LiveServer) -> None:
+    pdf, expected = order_pdf("side_by_side", seed=2)
+    reply = post_mail(seeded.url, forwarded_email(pdf))
+    email_id = reply.json()["email_id"]
+    log = wait_for(lambda: _done(seeded, email_id))
+    assert log["status"] == "processed", log["reason"]
+    [item] = _items(seeded, email_id)
+    assert item["customer_id"] == DRISCOLL and item["po_number"] == expected.po_number
+    [att] = _rows(seeded, "SELECT * FROM email_attachments WHERE email_id = ?", (email_id,))
+    assert att["filename"] == "Bestellung Nr. 77 – Müller.pdf" and att["content_type"] == "application/octet-stream"
+
+
+def test_same_message_id_or_same_bytes_is_a_duplicate_not_processed_twice(seeded: LiveServer) -> None:
+    pdf, _ = order_pdf("classic_grid", seed=4)
+    raw = order_email([("PO.pdf", pdf)], message_id="<po-4@driscollfoods.com>")
+    first = post_mail(seeded.url, raw).json()
+    again = post_mail(seeded.url, raw)
+    assert again.status_code == 202
+    assert again.json() == {"email_id": again.json()["email_id"], "status": "duplicate", "duplicate_of": first["email_id"]}
+    resent = order_email([("PO.pdf", pdf)], message_id="<po-4@driscollfoods.com>", subject="resend")
+    assert post_mail(seeded.url, resent).json()["duplicate_of"] == first["email_id"]
+    wait_for(lambda: _done(seeded, first["email_id"]))
+    rows = _rows(seeded, "SELECT status, duplicate_of FROM inbound_email_log ORDER BY id")
+    assert [r["status"] for r in rows] == ["processed", "duplicate", "duplicate"]
+    assert len(_rows(seeded, "SELECT id FROM review_items")) == 1
+
+
+def test_email_without_pdf_is_processed_with_reason(seeded: LiveServer) -> None:
+    email_id = post_mail(seeded.url, order_email([], body="Can you quote 10 cases of fries?")).json()["email_id"]
+    log = wait_for(lambda: _done(seeded, email_id))
+    assert (log["status"], log["reason"]) == ("processed", "no PDF attachment")
+    assert log["customer_id"] == DRISCOLL and _items(seeded, email_id) == []
+
+
+def test_scanned_pdf_without_api_key_needs_manual_entry_with_pdf_attached(seeded: LiveServer) -> None:
+    pdf = scanned_pdf()
+    email_id = post_mail(seeded.url, order_email([("scan.pdf", pdf)])).json()["email_id"]
+    log = wait_for(lambda: _done(seeded, email_id))
+    assert log["status"] == "needs_manual" and "no text layer" in log["reason"]
+    [item] = _items(seeded, email_id)
+    assert item["status"] == "needs_manual" and "ANTHROPIC_API_KEY is not set" in item["reason"]
+    assert item["customer_id"] == DRISCOLL and seeded.run(seeded.env.bucket.get(item["pdf_key"])) == pdf
+    assert json.loads(item["parsed_json"])["findings"][0]["code"] == "needs_manual"
+
+
+@pytest.mark.parametrize(("headers", "status", "detail"), [
+    ({"Content-Type": "message/rfc822"}, 401, "missing or wrong bearer token"),
+    ({**AUTH, "Authorization": "Bearer wrong-token"}, 401, "missing or wrong bearer token"),
+    ({**AUTH, "Authorization": "Basic dGVzdC1pbnRha2UtdG9rZW4="}, 401, "missing or wrong bearer token"),
+    ({**AUTH, "Content-Type": "application/json"}, 415, "Content-Type must be message/rfc822"),
+])
+def test_rejections_name_the_problem_and_store_nothing(server: LiveServer, headers, status, detail) -> None:
+    reply = post_mail(server.url, order_email([]), headers)
+    assert reply.status_code == status and detail in reply.json()["detail"]
+    assert _rows(server, "SELECT id FROM inbound_email_log") == []
+
+
+def test_empty_body_is_400(server: LiveServer) -> None:
+    reply = post_mail(server.url, b"")
+    assert reply.status_code == 400 and "empty body" in reply.json()["detail"]
+
+
+def test_not_configured_is_503(make_env) -> None:
+    from tests.helpers import live_server
+    from worker.config import Secrets
+
+    env = make_env()
+    env.secrets = Secrets()
+    with live_server(env) as live:
+        reply = post_mail(live.url, order_email([]))
+    assert reply.status_code == 503 and "INTAKE_TOKEN is not set" in reply.json()["detail"]
+
+
+def test_size_limit_413_from_content_length_and_from_streamed_bytes(make_env) -> None:
+    from tests.helpers import live_server
+
+    env = make_env()
+    env.settings = env.settings.model_copy(update={"limits": env.settings.limits.model_copy(update={"email_bytes": 50_000})})
+    with live_server(env) as live:
+        live.run(env.bucket.ensure_bucket())
+        big = order_email([("big.pdf", b"%PDF-1.4\n" + b"x" * 60_000)])
+        declared = post_mail(live.url, big)
+        assert declared.status_code == 413 and "50000-byte limit" in declared.json()["detail"]
+
+        def chunks():  # no Content-Length: the limit must hold while streaming
+            for i in range(0, len(big), 8192):
+                yield big[i:i + 8192]
+
+        streamed = httpx.post(live.url + "/api/inbound-email", content=chunks(), headers=AUTH, timeout=30)
+        assert streamed.status_code == 413
+        assert live.run(env.db.fetchall("SELECT id FROM inbound_email_log")) == []
+        assert list((env.settings.state_dir / "incoming").glob("*")) == []  # no temp file left behind

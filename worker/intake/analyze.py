@@ -1,0 +1,93 @@
+"""One PDF attachment -> a PurchaseOrder, or the reason a person has to enter it by hand.
+
+Text-layer PDFs go through the sandboxed extractor (page, size, time and memory limits from
+settings.limits) and the offline layout-aware parser; image-only PDFs go to Claude's PDF input when
+ANTHROPIC_API_KEY is set. Every failure becomes a reason string; nothing here raises for bad input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from worker.env import Env
+from worker.po.parser import ParseHints, parse_purchase_order
+from worker.po.pdftext import NO_TEXT_LAYER, ExtractLimits, PdfExtractor, PdfRejected
+from worker.po.vision import VisionError, parse_with_claude
+from worker.po.model import PurchaseOrder
+
+VISION_MODEL = "claude-sonnet-4-5"  # override per env with env.extras["anthropic_model"]
+VISION_TIMEOUT_SECONDS = 90.0
+EXTRACTOR_WORKERS = 2  # the machine has 2 cores; more warm children only cost memory
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What became of one PDF: a parsed order (pending) or a reason (needs_manual)."""
+
+    po: PurchaseOrder | None
+    reason: str | None
+    source: str  # text | vision | none
+
+    @property
+    def status(self) -> str:
+        """The review item's status."""
+        return "pending" if self.po is not None and self.reason is None else "needs_manual"
+
+
+def extractor(env: Env) -> PdfExtractor:
+    """The env's sandboxed extractor with the configured limits (created on first use, closed by the lifespan)."""
+    found = env.extras.get("pdf_extractor")
+    if isinstance(found, PdfExtractor):
+        return found
+    limits = env.settings.limits
+    made = PdfExtractor(ExtractLimits(max_bytes=limits.email_bytes, max_pages=limits.pdf_max_pages,
+                                      timeout_s=limits.pdf_timeout_seconds, memory_bytes=limits.pdf_memory_mb << 20),
+                        workers=EXTRACTOR_WORKERS)
+    env.extras["pdf_extractor"] = made
+    return made
+
+
+def _anthropic(env: Env) -> Any:
+    client = env.extras.get("anthropic_client")
+    if client is None:
+        import anthropic
+
+        key = env.secrets.anthropic_api_key.get_secret_value() if env.secrets.anthropic_api_key else None
+        client = env.extras["anthropic_client"] = anthropic.AsyncAnthropic(api_key=key, max_retries=2)
+    return client
+
+
+async def _vision(env: Env, data: bytes) -> Analysis:
+    if env.secrets.anthropic_api_key is None:
+        return Analysis(None, f"{NO_TEXT_LAYER}; ANTHROPIC_API_KEY is not set, so it needs manual entry", "none")
+    model = str(env.extras.get("anthropic_model") or VISION_MODEL)
+    try:
+        po = await parse_with_claude(_anthropic(env), data, model=model, timeout=VISION_TIMEOUT_SECONDS)
+    except VisionError as exc:
+        return Analysis(None, f"{NO_TEXT_LAYER}; Claude could not read it: {exc.reason}", "vision")
+    return _judge(po, "vision")
+
+
+def _judge(po: PurchaseOrder, source: str) -> Analysis:
+    if not po.lines:
+        # Text that is not an order (a brochure, a statement) or a layout the parser cannot read.
+        return Analysis(po, "no order lines found in the PDF (not a purchase order, or an unreadable layout)", source)
+    return Analysis(po, None, source)
+
+
+async def analyze_pdf(env: Env, data: bytes, today: date) -> Analysis:
+    """Extract, parse (or read with Claude) one PDF; bad PDFs come back with a reason, never an exception."""
+    try:
+        extracted = await extractor(env).extract_async(data)
+    except PdfRejected as exc:
+        return Analysis(None, exc.reason, "none")
+    if not extracted.has_text:
+        return await _vision(env, data)
+    try:
+        po = await asyncio.to_thread(parse_purchase_order, extracted, ParseHints(today=today))
+    except Exception as exc:  # a parser bug on one odd layout must not stop the rest of the email
+        return Analysis(None, f"parser error: {type(exc).__name__}: {exc}"[:300], "text")
+    return _judge(po, "text")

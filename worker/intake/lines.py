@@ -1,0 +1,164 @@
+"""Match each PO line to one of our items and check it: price against the program, quantity against history.
+
+Matching order (SPEC 5.6): the customer's own code through `customer_item_xref`, then our item code
+(printed as vendor code or, often, in the customer-code column), then description similarity against
+`spec_items`. Functions take a sqlite3 connection (writer thread, inside the intake transaction);
+similarity and the quantity-outlier rule are pure.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from difflib import SequenceMatcher
+
+from worker.po.model import POLine, PurchaseOrder
+from worker.pricing import ProgramTerms, check_price, expected_price
+
+BY_XREF = """
+SELECT item_id FROM customer_item_xref
+WHERE customer_id = ? AND (customer_item_code = ? OR upper(customer_item_code) = upper(?))
+"""
+BY_CODE = "SELECT item_id FROM spec_items WHERE upper(item_code) = upper(?)"
+BY_ITEM_ID = "SELECT item_id FROM spec_items WHERE item_id = ?"
+ALL_ITEMS = "SELECT item_id, item_code, description FROM spec_items"
+HISTORY = """
+SELECT tl.quantity FROM transaction_lines tl JOIN transactions t ON t.ns_id = tl.transaction_id
+WHERE t.customer_id = ? AND tl.item_id = ? AND t.deleted_at IS NULL AND tl.quantity > 0
+ORDER BY t.tran_date DESC LIMIT 50
+"""
+ACCEPT = 0.8  # description similarity at or above this is a match
+SUGGEST = 0.6  # between SUGGEST and ACCEPT the item is proposed but flagged for the reviewer
+OUTLIER_RATIO = 3.0
+MIN_HISTORY = 3
+_WORD = re.compile(r"[A-Z0-9]+(?:[./][A-Z0-9]+)*")
+
+
+@dataclass(frozen=True)
+class LineMatch:
+    """How one line was matched."""
+
+    item_id: str | None
+    method: str  # xref | item_code | description | none
+    score: float
+
+
+def words(text: str | None) -> list[str]:
+    """Upper-case tokens of a description ('4/5#' and '80/20' stay whole)."""
+    return _WORD.findall((text or "").upper())
+
+
+def similarity(a: str | None, b: str | None) -> float:
+    """Description similarity in [0, 1]: token overlap blended with character-sequence similarity."""
+    wa, wb = words(a), words(b)
+    if not wa or not wb:
+        return 0.0
+    overlap = 2 * len(set(wa) & set(wb)) / (len(set(wa)) + len(set(wb)))
+    sequence = SequenceMatcher(None, " ".join(wa), " ".join(wb), autojunk=False).ratio()
+    return round(0.5 * overlap + 0.5 * sequence, 3)
+
+
+class ItemIndex:
+    """spec_items by description token, loaded once per email and only if a line needs it."""
+
+    def __init__(self, rows: Sequence[tuple[str, str, str]]):
+        self.descriptions = {item_id: desc or "" for item_id, _code, desc in rows}
+        self.by_word: dict[str, set[str]] = {}
+        for item_id, desc in self.descriptions.items():
+            for word in set(words(desc)):
+                self.by_word.setdefault(word, set()).add(item_id)
+
+    def best(self, description: str | None, limit: int = 25) -> tuple[str | None, float]:
+        """The most similar item among those sharing the most words with the description."""
+        shared: dict[str, int] = {}
+        for word in set(words(description)):
+            for item_id in self.by_word.get(word, ()):
+                shared[item_id] = shared.get(item_id, 0) + 1
+        candidates = sorted(shared, key=lambda i: -shared[i])[:limit]
+        scored = [(similarity(description, self.descriptions[i]), i) for i in candidates]
+        score, item_id = max(scored, default=(0.0, None))
+        return item_id, score
+
+
+def quantity_outlier(quantity: Decimal | float, history: Sequence[float]) -> str | None:
+    """Why a quantity is far outside what the customer usually orders of this item, or None."""
+    if len(history) < MIN_HISTORY or quantity <= 0:
+        return None
+    qty, median = float(quantity), statistics.median(history)
+    if qty > OUTLIER_RATIO * median and qty > max(history):
+        return f"quantity {qty:g} is {qty / median:.1f}x the usual {median:g} (max {max(history):g} in {len(history)} orders)"
+    if qty < median / OUTLIER_RATIO and qty < min(history):
+        return f"quantity {qty:g} is far below the usual {median:g} (min {min(history):g} in {len(history)} orders)"
+    return None
+
+
+class LineMatcher:
+    """Matches and checks the lines of one customer's orders inside one transaction."""
+
+    def __init__(self, conn: sqlite3.Connection, customer_id: str | None, program: ProgramTerms, tolerance_pct: float):
+        self.conn, self.customer_id, self.program, self.tolerance = conn, customer_id, program, tolerance_pct
+        self._index: ItemIndex | None = None
+
+    def _first(self, sql: str, *params: object) -> str | None:
+        row = self.conn.execute(sql, params).fetchone()
+        return row[0] if row else None
+
+    def match(self, line: POLine) -> LineMatch:
+        """customer_item_xref, then our item code (or id), then description similarity."""
+        code = line.customer_item_code
+        if self.customer_id and code and (item := self._first(BY_XREF, self.customer_id, code, code)):
+            return LineMatch(item, "xref", 1.0)
+        for printed in (line.vendor_item_code, code):
+            if printed and (item := self._first(BY_CODE, printed) or self._first(BY_ITEM_ID, printed)):
+                return LineMatch(item, "item_code", 0.95)
+        if not line.description:
+            return LineMatch(None, "none", 0.0)
+        if self._index is None:
+            self._index = ItemIndex(self.conn.execute(ALL_ITEMS).fetchall())
+        item, score = self._index.best(line.description)
+        return LineMatch(item, "description", score) if item and score >= SUGGEST else LineMatch(None, "none", score)
+
+    def check(self, line: POLine, match: LineMatch, on: str) -> list[dict[str, object]]:
+        """Flags for one matched line: unknown or uncertain item, price deviation, quantity outlier."""
+        n = line.line_no
+        if match.item_id is None:
+            return [{"code": "unknown_item", "severity": "warning", "line_no": n,
+                     "message": f"line {n}: no item matches code {line.customer_item_code or '-'} "
+                                f"or description {line.description or '-'!r}"}]
+        flags: list[dict[str, object]] = []
+        if match.method == "description" and match.score < ACCEPT:
+            flags.append({"code": "uncertain_item", "severity": "warning", "line_no": n, "item_id": match.item_id,
+                          "message": f"line {n}: item {match.item_id} proposed from the description "
+                                     f"(similarity {match.score:.2f}); please confirm"})
+        expected = expected_price(self.conn, match.item_id, self.customer_id, on, self.program, line.uom)
+        price = check_price(line.unit_price, expected, self.tolerance)
+        if expected is None:
+            flags.append({"code": "unpriced_item", "severity": "info", "line_no": n,
+                          "message": f"line {n}: item {match.item_id} has no price in pricing_master on {on}"})
+        elif price.deviation_pct is not None and not price.within_tolerance:
+            flags.append({"code": "price_deviation", "severity": "warning", "line_no": n,
+                          "expected": float(expected.unit_price), "quoted": float(line.unit_price or 0),
+                          "deviation_pct": price.deviation_pct, "basis": expected.basis,
+                          "message": f"line {n}: quoted {line.unit_price} vs expected {expected.unit_price} "
+                                     f"({price.deviation_pct:+.2f}%, tolerance {self.tolerance:g}%)"})
+        if self.customer_id and line.quantity is not None:
+            history = [r[0] for r in self.conn.execute(HISTORY, (self.customer_id, match.item_id))]
+            if why := quantity_outlier(line.quantity, history):
+                flags.append({"code": "quantity_outlier", "severity": "warning", "line_no": n,
+                              "message": f"line {n}: {why}"})
+        return flags
+
+    def apply(self, po: PurchaseOrder, on: str) -> tuple[list[dict[str, object]], float]:
+        """Fill item_id on every line; returns the flags and the fraction of lines matched."""
+        flags: list[dict[str, object]] = []
+        matched = 0
+        for line in po.lines:
+            found = self.match(line)
+            line.item_id = found.item_id
+            matched += found.item_id is not None
+            flags += self.check(line, found, on)
+        return flags, (matched / len(po.lines)) if po.lines else 0.0

@@ -1,0 +1,216 @@
+"""Pure MIME walking with the stdlib `email` package (policy default): headers, bodies and PDF attachments.
+
+Senders mislabel PDFs, so a part is a PDF by content type, by file name (RFC 2231 and encoded-word names
+are decoded by the policy) or by `%PDF-` magic, including inside forwarded message/rfc822 parts.
+Malformed input never raises out of this module: problems are reported in `ParsedMail.problems`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
+from email.utils import getaddresses, parseaddr
+from pathlib import Path
+from typing import BinaryIO
+
+PDF_TYPES = frozenset({"application/pdf", "application/x-pdf", "application/acrobat", "applications/vnd.pdf"})
+MAX_PARTS = 500  # a message with more parts than this is hostile or broken; we stop looking
+MAX_HEADER_CHARS = 998  # RFC 5322 line limit: longer header values are truncated for the log
+MAX_RAW_HEADER_CHARS = 8192  # decoded only up to this much (hostile headers are megabytes long)
+HEAD_BYTES = 256 * 1024  # headers beyond this are not read for the log (the raw message keeps them)
+_MAGIC_WINDOW = 1024  # readers accept a little junk before %PDF-, so do we
+
+
+@dataclass(frozen=True)
+class PdfPart:
+    """One PDF found in a message."""
+
+    filename: str | None
+    content_type: str
+    data: bytes
+    forwarded: bool  # found inside a message/rfc822 part
+
+    @property
+    def sha256(self) -> str:
+        """Hex digest of the PDF bytes."""
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass
+class ParsedMail:
+    """What the pipeline needs from a raw message."""
+
+    message_id: str | None = None
+    sender: str | None = None  # lower-cased address of From
+    recipients: list[str] = field(default_factory=list)
+    subject: str | None = None
+    forwarded_senders: list[str] = field(default_factory=list)  # From of forwarded messages, in order
+    text: str = ""
+    html: str = ""
+    pdfs: list[PdfPart] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def recipients_json(self) -> str:
+        """Recipients as a JSON array for the log."""
+        return json.dumps(self.recipients)
+
+
+def parse_message(source: bytes | BinaryIO) -> EmailMessage:
+    """Parse raw RFC 822 bytes (or a binary file) with policy default; never raises on malformed input."""
+    parser = BytesParser(policy=policy.default)
+    if isinstance(source, bytes | bytearray | memoryview):
+        return parser.parsebytes(bytes(source))  # type: ignore[return-value]
+    return parser.parse(source)  # type: ignore[return-value]
+
+
+def header(msg: Message, name: str) -> str | None:
+    """A header's decoded value (first occurrence), or its raw text when the policy cannot parse it."""
+    raw = next((str(v) for k, v in msg.raw_items() if k.lower() == name.lower()), None)
+    if raw is None:
+        return None
+    # Decoding cost grows faster than linearly with length (a 200 kB Subject takes half a second).
+    raw = raw[:MAX_RAW_HEADER_CHARS]
+    try:
+        text = str(policy.default.header_factory(name, raw))
+    except Exception:  # the policy's structured parsers choke on some hostile headers
+        text = raw
+    text = re.sub(r"[\r\n\x00]+", " ", text).strip()
+    return text[:MAX_HEADER_CHARS] or None
+
+
+def address(msg: Message, name: str) -> str | None:
+    """The lower-cased first address of an address header (From), or None."""
+    raw = header(msg, name)
+    if not raw:
+        return None
+    addr = parseaddr(raw)[1].strip().lower()
+    return addr if "@" in addr else None
+
+
+def addresses(msg: Message, *names: str) -> list[str]:
+    """Every lower-cased address in the given headers (To, Cc), without duplicates, in order."""
+    seen: list[str] = []
+    for name in names:
+        raw = header(msg, name)
+        if not raw:
+            continue
+        for _, addr in getaddresses([raw]):
+            addr = addr.strip().lower()
+            if "@" in addr and addr not in seen:
+                seen.append(addr)
+    return seen
+
+
+def _filename(part: Message) -> str | None:
+    try:
+        name = part.get_filename()
+    except Exception:  # undecodable RFC 2231 parameters
+        return None
+    if not name:
+        return None
+    # Keep only the last path component and printable characters: names end up in logs and the UI.
+    name = re.split(r"[\\/]", str(name))[-1]
+    return "".join(ch for ch in name if ch.isprintable())[:255] or None
+
+
+def _payload(part: Message) -> bytes:
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:  # broken base64 / quoted-printable is decoded leniently by the stdlib; this is the rest
+        return b""
+    return data if isinstance(data, bytes) else b""
+
+
+def is_pdf(content_type: str, filename: str | None, data: bytes) -> bool:
+    """A part is a PDF if labelled so, named *.pdf, or starting with the %PDF- magic."""
+    if content_type in PDF_TYPES:
+        return True
+    if filename and filename.lower().rstrip(". ").endswith(".pdf"):
+        return True
+    return b"%PDF-" in data[:_MAGIC_WINDOW]
+
+
+def _text(part: Message) -> str:
+    try:
+        content = part.get_content()  # type: ignore[attr-defined]
+        return content if isinstance(content, str) else ""
+    except Exception:  # unknown charset or broken transfer encoding: decode what we can
+        return _payload(part).decode("utf-8", errors="replace")
+
+
+def _walk(msg: Message, out: ParsedMail) -> None:
+    forwarded: set[int] = set()
+    seen_pdfs: set[str] = set()
+    for count, part in enumerate(msg.walk()):
+        if count >= MAX_PARTS:
+            out.problems.append(f"more than {MAX_PARTS} MIME parts; the rest were not examined")
+            return
+        ctype = part.get_content_type()
+        if ctype == "message/rfc822" or part.is_multipart():
+            inner = part.get_payload()
+            children = inner if isinstance(inner, list) else [inner]
+            for child in children:
+                if ctype == "message/rfc822" and isinstance(child, Message):
+                    if fwd := address(child, "From"):
+                        out.forwarded_senders.append(fwd)
+                    forwarded.update(id(p) for p in child.walk())
+            continue
+        filename = _filename(part)
+        disposition = (part.get_content_disposition() or "").lower()
+        data = _payload(part)
+        if is_pdf(ctype, filename, data):
+            digest = hashlib.sha256(data).hexdigest()
+            if digest not in seen_pdfs:  # the same PDF attached twice is one order
+                seen_pdfs.add(digest)
+                out.pdfs.append(PdfPart(filename, ctype, data, id(part) in forwarded))
+        elif ctype == "text/plain" and disposition != "attachment" and not out.text:
+            out.text = _text(part)
+        elif ctype == "text/html" and disposition != "attachment" and not out.html:
+            out.html = _text(part)
+
+
+def _fill_headers(msg: Message, out: ParsedMail) -> None:
+    out.message_id = header(msg, "Message-ID")
+    out.sender = address(msg, "From") or address(msg, "Sender")
+    out.recipients = addresses(msg, "To", "Cc")
+    out.subject = header(msg, "Subject")
+
+
+def read_headers(source: bytes | Path) -> ParsedMail:
+    """Only the header fields the log needs, read from the first HEAD_BYTES of the message; never raises."""
+    if isinstance(source, Path):
+        with open(source, "rb") as fp:
+            head = fp.read(HEAD_BYTES)
+    else:
+        head = bytes(source[:HEAD_BYTES])
+    end = min((i for i in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if i >= 0), default=len(head))
+    out = ParsedMail()
+    try:
+        _fill_headers(BytesParser(policy=policy.default).parsebytes(head[:end + 1], headersonly=True), out)
+    except Exception as exc:  # reported, never raised: the raw bytes are what we must keep
+        out.problems.append(f"malformed headers: {type(exc).__name__}")
+    return out
+
+
+def read_mail(source: bytes | BinaryIO) -> ParsedMail:
+    """Headers, first text and HTML bodies, and every PDF of a raw message; never raises."""
+    out = ParsedMail()
+    try:
+        msg = parse_message(source)
+    except Exception as exc:  # the stdlib parser is lenient; anything escaping it is reported, not raised
+        out.problems.append(f"malformed MIME: {type(exc).__name__}: {exc}"[:300])
+        return out
+    _fill_headers(msg, out)
+    try:
+        _walk(msg, out)
+    except RecursionError:
+        out.problems.append("malformed MIME: nesting too deep")
+    except Exception as exc:  # a hostile structure must not take the pipeline down
+        out.problems.append(f"malformed MIME: {type(exc).__name__}: {exc}"[:300])
+    out.problems += [f"MIME defect: {type(d).__name__}" for d in getattr(msg, "defects", [])][:10]
+    return out

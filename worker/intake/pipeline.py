@@ -1,0 +1,138 @@
+"""The intake pipeline: claim a logged email, read it, store and analyse its PDFs, record review items.
+
+Both doors call `schedule` after the raw message is durable; the hot tier calls `process_email` for
+anything left behind ('received' too long, 'failed' with attempts left, 'processing' past its lease).
+A claim is a conditional UPDATE, so a background task and the cron tier never process one email twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+
+from worker.env import Env, iso
+from worker.intake.analyze import analyze_pdf
+from worker.intake.mime import read_mail
+from worker.intake.record import AnalysedPdf, Context, record_email
+from worker.names import email_domain
+from worker.pricing import ProgramTerms
+from worker.storage import content_key
+
+log = logging.getLogger("worker.intake")
+
+MAX_ATTEMPTS = 5
+PROCESSING_LEASE = timedelta(minutes=5)  # a claim older than this is considered abandoned (crash, restart)
+EMAIL_TIMEOUT_SECONDS = 240.0  # belt and braces above the per-PDF limits
+MAX_PDFS_PER_EMAIL = 25
+CONCURRENT_EMAILS = 2
+
+CLAIM = """
+UPDATE inbound_email_log SET status = 'processing', attempts = attempts + 1, claimed_at = :now
+WHERE id = :id AND (status IN ('received', 'failed') OR (status = 'processing' AND claimed_at < :stale))
+  AND attempts < :max_attempts
+RETURNING raw_key, attempts
+"""
+FAIL = "UPDATE inbound_email_log SET status = 'failed', reason = ? WHERE id = ? AND status = 'processing'"
+
+
+def _claim(conn: sqlite3.Connection, email_id: int, now: str, stale: str) -> tuple[str | None, int] | None:
+    row = conn.execute(CLAIM, {"id": email_id, "now": now, "stale": stale, "max_attempts": MAX_ATTEMPTS}).fetchone()
+    return (row[0], int(row[1])) if row else None
+
+
+def failure_reason(error: str, attempts: int) -> str:
+    """The log's reason for a failed attempt; says when we have given up."""
+    if attempts >= MAX_ATTEMPTS:
+        return f"gave up after {attempts} attempts: {error}"[:1000]
+    return f"attempt {attempts} of {MAX_ATTEMPTS} failed (retried by the hot tier): {error}"[:1000]
+
+
+def _context(env: Env) -> Context:
+    standard = env.settings.programs["standard"]
+    terms = ProgramTerms("standard", standard.markup_pct, standard.freight_terms, standard.payment_terms_days,
+                         standard.usda_eligible)
+    now = env.clock()
+    return Context(standard=terms, tolerance_pct=env.settings.pricing.tolerance_pct,
+                   own_domains=frozenset(email_domain(r) for r in env.settings.email.routes),
+                   today=now.astimezone(env.settings.timezone).date(), now=iso(now))
+
+
+async def _raw(env: Env, raw_key: str | None, source: Path | bytes | None) -> bytes:
+    if isinstance(source, bytes):
+        return source
+    if isinstance(source, Path) and source.exists():
+        return await asyncio.to_thread(source.read_bytes)
+    if raw_key is None:
+        raise RuntimeError("the raw message is not in the bucket yet")
+    return await env.bucket.get(raw_key)
+
+
+async def _process(env: Env, email_id: int, raw_key: str | None, source: Path | bytes | None) -> str:
+    mail = await asyncio.to_thread(read_mail, await _raw(env, raw_key, source))
+    parts, skipped = mail.pdfs[:MAX_PDFS_PER_EMAIL], max(0, len(mail.pdfs) - MAX_PDFS_PER_EMAIL)
+    ctx = _context(env)
+    pdfs = []
+    for part in parts:
+        key = await env.bucket.put(content_key("pdf", part.data, ".pdf"), part.data, "application/pdf")
+        pdfs.append(AnalysedPdf(part, key, await analyze_pdf(env, part.data, ctx.today)))
+    status, items = await env.db.write(record_email, email_id, mail, pdfs, skipped, ctx)
+    log.info("inbound mail processed", extra={"email_id": email_id, "status": status, "review_items": items})
+    return status
+
+
+async def process_email(env: Env, email_id: int, source: Path | bytes | None = None) -> str:
+    """Process one logged email if it can be claimed; returns its new status ('skipped' if not claimable)."""
+    now = env.clock()
+    claimed = await env.db.write(_claim, email_id, iso(now), iso(now - PROCESSING_LEASE))
+    if claimed is None:
+        return "skipped"
+    raw_key, attempts = claimed
+    try:
+        return await asyncio.wait_for(_process(env, email_id, raw_key, source), EMAIL_TIMEOUT_SECONDS)
+    except Exception as exc:  # recorded with the reason; the hot tier retries (bounded by MAX_ATTEMPTS)
+        error = "processing timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
+        log.warning("inbound mail processing failed", extra={"email_id": email_id, "error": error})
+        with contextlib.suppress(Exception):  # if even this write fails, the lease expiry brings it back
+            await env.db.write(lambda c: c.execute(FAIL, (failure_reason(error, attempts), email_id)))
+        return "failed"
+
+
+def schedule(env: Env, email_id: int, source: Path | bytes | None = None) -> None:
+    """Process an email in the background after the door has replied; owns (and deletes) a `source` file."""
+    tasks: set[asyncio.Task[None]] = env.extras.setdefault("intake_tasks", set())  # type: ignore[assignment]
+    slots: asyncio.Semaphore = env.extras.setdefault("intake_slots", asyncio.Semaphore(CONCURRENT_EMAILS))  # type: ignore[assignment]
+
+    async def run() -> None:
+        try:
+            async with slots:
+                await process_email(env, email_id, source)
+        except Exception:  # never let a background failure vanish silently; the row says 'processing'/'failed'
+            log.exception("background intake crashed", extra={"email_id": email_id})
+        finally:
+            if isinstance(source, Path):
+                source.unlink(missing_ok=True)
+
+    task = asyncio.create_task(run(), name=f"intake-{email_id}")
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+
+
+async def drain(env: Env, timeout: float | None = None) -> None:
+    """Wait for background processing to finish (tests, benchmarks and shutdown)."""
+    tasks = list(env.extras.get("intake_tasks", ()))  # type: ignore[call-overload]
+    if tasks:
+        await asyncio.wait(tasks, timeout=timeout)
+
+
+async def shutdown(env: Env, timeout: float = 10) -> None:
+    """Let running work finish briefly, cancel the rest (the hot tier retries it), stop the extractor."""
+    await drain(env, timeout)
+    for task in list(env.extras.get("intake_tasks", ())):  # type: ignore[call-overload]
+        task.cancel()
+    extractor = env.extras.pop("pdf_extractor", None)
+    if extractor is not None:
+        await asyncio.to_thread(extractor.close)  # type: ignore[attr-defined]

@@ -1,0 +1,170 @@
+"""Raw mail durability: the bucket under a content-addressed key, or the local spool (fsync) when it is down.
+
+`accept_raw` is what both doors call before they acknowledge: after it returns, the message is durable
+(bucket, or spool file fsynced and renamed) and logged in `inbound_email_log` (received / spooled /
+duplicate). `flush_spool` is the hot tier's half: upload spooled files and turn them into 'received'.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from worker.env import Env, iso
+from worker.intake.mime import ParsedMail, read_headers
+from worker.storage import StorageUnavailable
+
+log = logging.getLogger("worker.intake")
+RAW_PREFIX = "raw-mail"
+
+FIND_ORIGINAL = """
+SELECT id FROM inbound_email_log
+WHERE status != 'duplicate' AND (sha256 = :sha256 OR (:message_id IS NOT NULL AND message_id = :message_id))
+ORDER BY id LIMIT 1
+"""
+STORED_COPY = "SELECT raw_key FROM inbound_email_log WHERE sha256 = ? AND raw_key IS NOT NULL LIMIT 1"
+INSERT_LOG = """
+INSERT INTO inbound_email_log (message_id, sender, recipients, subject, received_at, raw_key, sha256, size_bytes,
+                               door, status, reason, spool_path, duplicate_of)
+VALUES (:message_id, :sender, :recipients, :subject, :received_at, :raw_key, :sha256, :size_bytes,
+        :door, :status, :reason, :spool_path, :duplicate_of)
+"""
+UNSPOOL = """
+UPDATE inbound_email_log SET raw_key = :raw_key, spool_path = NULL,
+    status = CASE status WHEN 'spooled' THEN 'received' ELSE status END,
+    reason = CASE status WHEN 'spooled' THEN 'uploaded from spool: ' || coalesce(reason, '') ELSE reason END
+WHERE spool_path = :spool_path
+RETURNING id, status
+"""
+
+
+class SpoolUnavailable(Exception):
+    """Neither the bucket nor the local spool could take the message: the sender must retry."""
+
+
+@dataclass(frozen=True)
+class Received:
+    """What a door reports after the raw message is durable and logged."""
+
+    email_id: int
+    status: str  # received | spooled | duplicate
+    duplicate_of: int | None = None
+
+
+def raw_key(sha256_hex: str) -> str:
+    """The content-addressed key of a raw message (same layout as worker.storage.content_key)."""
+    return f"{RAW_PREFIX}/{sha256_hex[:2]}/{sha256_hex}.eml"
+
+
+def spool_dir(env: Env) -> Path:
+    """Where raw mail waits when the bucket is unreachable."""
+    return env.settings.state_dir / "spool"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_spool(directory: Path, sha256_hex: str, source: Path | bytes) -> Path:
+    """Write + fsync + rename into the spool (atomic: a crash leaves a .tmp file or the whole message)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    final = directory / f"{sha256_hex}.eml"
+    tmp = directory / f".{sha256_hex}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as out:
+        if isinstance(source, Path):
+            with open(source, "rb") as src:
+                while chunk := src.read(1 << 20):
+                    out.write(chunk)
+        else:
+            out.write(source)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, final)
+    _fsync_dir(directory)
+    return final
+
+
+def _log(conn: sqlite3.Connection, row: dict[str, object]) -> Received:
+    original = conn.execute(FIND_ORIGINAL, row).fetchone()
+    if original is not None:
+        row = {**row, "status": "duplicate", "duplicate_of": original[0],
+               "reason": f"duplicate of email {original[0]} (same Message-ID or identical bytes)"}
+    cursor = conn.execute(INSERT_LOG, row)
+    return Received(int(cursor.lastrowid or 0), str(row["status"]), row["duplicate_of"])  # type: ignore[arg-type]
+
+
+def _row(mail: ParsedMail, sha256_hex: str, size: int, door: str, received_at: str,
+         envelope_recipients: list[str] | None) -> dict[str, object]:
+    recipients = list(dict.fromkeys([r.lower() for r in envelope_recipients or []] + mail.recipients))
+    return {"message_id": mail.message_id, "sender": mail.sender, "recipients": ParsedMail(recipients=recipients)
+            .recipients_json(), "subject": mail.subject, "received_at": received_at, "raw_key": None,
+            "sha256": sha256_hex, "size_bytes": size, "door": door, "status": "received", "reason": None,
+            "spool_path": None, "duplicate_of": None}
+
+
+async def accept_raw(env: Env, source: Path | bytes, *, door: str, sha256_hex: str | None = None,
+                     envelope_recipients: list[str] | None = None) -> Received:
+    """Make a raw message durable (bucket, else spool) and log it; raises SpoolUnavailable or DatabaseUnavailable."""
+    if sha256_hex is None:
+        sha256_hex = hashlib.sha256(source if isinstance(source, bytes) else source.read_bytes()).hexdigest()
+    size = len(source) if isinstance(source, bytes) else source.stat().st_size
+    mail = read_headers(source)
+    row = _row(mail, sha256_hex, size, door, iso(env.clock()), envelope_recipients)
+    key = raw_key(sha256_hex)
+    try:
+        if await env.db.fetchone(STORED_COPY, (sha256_hex,)) is None:  # identical bytes are stored already
+            await (env.bucket.put_file(key, source, "message/rfc822") if isinstance(source, Path)
+                   else env.bucket.put(key, source, "message/rfc822"))
+        row["raw_key"] = key
+    except StorageUnavailable as exc:
+        try:
+            path = write_spool(spool_dir(env), sha256_hex, source)
+        except OSError as spool_exc:
+            log.error("cannot store raw mail anywhere", extra={"bucket": str(exc), "spool": str(spool_exc)})
+            raise SpoolUnavailable(f"{exc}; local spool failed too: {spool_exc.strerror or spool_exc}") from None
+        row.update(status="spooled", spool_path=str(path), reason=f"bucket unavailable, spooled locally: {exc}")
+    received = await env.db.write(_log, row)
+    log.info("inbound mail stored", extra={"email_id": received.email_id, "status": received.status, "door": door,
+                                           "bytes": size})
+    return received
+
+
+def _unspool(conn: sqlite3.Connection, spool_path: str, key: str, row: dict[str, object]) -> list[int]:
+    updated = conn.execute(UNSPOOL, {"raw_key": key, "spool_path": spool_path}).fetchall()
+    if not updated:  # a spool file without a log row: the database failed after the fsync. Log it now.
+        received = _log(conn, {**row, "raw_key": key, "reason": "found in spool without a log row"})
+        updated = [(received.email_id, received.status)]
+    return [int(email_id) for email_id, status in updated if status == "received"]
+
+
+async def flush_spool(env: Env) -> tuple[list[int], dict[str, int]]:
+    """Upload every spooled message; returns the ids now 'received' (to process) and counts."""
+    counts = {"uploaded": 0, "still_spooled": 0, "corrupt": 0}
+    ready: list[int] = []
+    directory = spool_dir(env)
+    for path in sorted(directory.glob("*.eml")) if directory.is_dir() else []:
+        data = path.read_bytes()
+        sha = hashlib.sha256(data).hexdigest()
+        if sha != path.stem:  # never delete what we cannot account for: leave it for a person
+            counts["corrupt"] += 1
+            log.error("spool file does not match its name", extra={"path": str(path)})
+            continue
+        key = raw_key(sha)
+        try:
+            await env.bucket.put(key, data, "message/rfc822")
+        except StorageUnavailable:
+            counts["still_spooled"] += 1
+            continue
+        row = _row(read_headers(data), sha, len(data), "spool", iso(env.clock()), None)
+        ready += await env.db.write(_unspool, str(path), key, row)
+        path.unlink()
+        counts["uploaded"] += 1
+    return ready, counts
