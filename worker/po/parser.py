@@ -59,7 +59,7 @@ def _lines(table: TableResult | None) -> list[POLine]:
         cust = r.cells.get("customer_code") or generic
         ln_no = r.cells.get("line_no", "").strip().rstrip(".")
         out.append(POLine(
-            line_no=int(ln_no) if re.fullmatch(r"\d{1,4}", ln_no) else n,
+            line_no=int(ln_no) if re.fullmatch(r"\d{1,6}", ln_no) else n,
             customer_item_code=cust, vendor_item_code=r.cells.get("vendor_code") or None,
             description=desc, quantity=r.qty, uom=r.uom, unit_price=r.price, amount=r.amount))
     return out
