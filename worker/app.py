@@ -19,6 +19,11 @@ from worker.env import Env
 from worker.logs import ensure_request_id_header, request_id_middleware
 from worker.problems import EXCEPTION_HANDLERS
 from worker.tiers import run_scheduler
+from handlers import proposed_actions, review_api
+from handlers.review import review_router, static_router
+from handlers.review.headers import security_headers
+from handlers.review.web import template_config
+from worker.auth import reviewers
 
 log = logging.getLogger("worker.app")
 
@@ -27,6 +32,11 @@ ROUTES = [
     scheduled.trigger_scheduled,
     ns_webhook.ns_webhook,
     inbound_email_door.inbound_email,
+    proposed_actions.propose,
+    proposed_actions.list_proposed_actions,
+    review_api.list_review_items,
+    review_router,
+    static_router,
 ]
 
 
@@ -36,6 +46,7 @@ def create_app(env: Env) -> Litestar:
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await env.db.open()
+        reviewers(env)  # fails fast on a malformed REVIEW_USERS; in dev prints the `dev` reviewer's password
         stop = asyncio.Event()
         tasks = []
         smtp = None
@@ -64,7 +75,8 @@ def create_app(env: Env) -> Litestar:
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[request_id_middleware],
-        before_send=[ensure_request_id_header],
+        before_send=[ensure_request_id_header, security_headers],
+        template_config=template_config(),
         openapi_config=OpenAPIConfig(title="GFS edge worker", version="0.1.0", path="/schema"),
         request_max_body_size=env.settings.limits.api_body_bytes,
         logging_config=None,  # keep the worker's JSON logging

@@ -1,0 +1,187 @@
+"""POST /api/proposed-actions (a chat tool or script proposes; a person decides) and GET, its JSON twin."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from litestar import Request, Response, get, post
+from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.params import FromQuery, QueryParameter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from handlers.review import queries as q
+from handlers.review_api import api_caller, check_choice
+from worker.auth import bearer_ok
+from worker.env import Env, iso
+from worker.ledger import append_event
+from worker.names import normalize_name
+
+log = logging.getLogger("worker.proposals")
+EMAIL = r"^[^@\s<>,;]+@[^@\s<>,;]+\.[A-Za-z0-9-]{2,}$"
+PHONE = r"^[0-9+()\-. x]{7,32}$"
+ACTION_STATUSES = ("staged", "approved", "rejected", "executed")
+
+
+class _Proposal(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Address(_Proposal):
+    """A postal address in NetSuite's addressbook terms."""
+
+    addr1: str = Field(min_length=1, max_length=150)
+    addr2: str | None = Field(None, max_length=150)
+    city: str = Field(min_length=1, max_length=50)
+    state: str | None = Field(None, max_length=30)
+    zip: str | None = Field(None, max_length=36)
+    country: str = Field("US", pattern=r"^[A-Z]{2}$")
+
+
+class ProposeCreateCustomer(_Proposal):
+    """A new customer record for NetSuite (staged as `create_customer`)."""
+
+    kind: Literal["propose_create_customer"]
+    companyName: str = Field(min_length=1, max_length=83)
+    email: str | None = Field(None, max_length=254, pattern=EMAIL)
+    phone: str | None = Field(None, pattern=PHONE)
+    terms: str | None = Field(None, max_length=40, description="payment terms as named in NetSuite, e.g. Net 30")
+    creditLimit: Decimal | None = Field(None, ge=0, le=100_000_000)
+    address: Address | None = None
+    note: str | None = Field(None, max_length=2000, description="why, for the reviewer")
+
+
+class _ForCustomer(_Proposal):
+    customer_id: str = Field(min_length=1, max_length=32, description="NetSuite internal id of the customer")
+
+
+class ProposeCreditHold(_ForCustomer):
+    """Hold service (new orders) for a customer (staged as `service_hold`)."""
+
+    kind: Literal["propose_credit_hold"]
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+class ProposeCollectionCall(_ForCustomer):
+    """A call to make about overdue invoices (staged as `call_task`)."""
+
+    kind: Literal["propose_collection_call"]
+    note: str = Field(min_length=3, max_length=4000)
+    phone: str | None = Field(None, pattern=PHONE)
+    due_date: date | None = None
+
+
+class ProposeCollectionEmail(_ForCustomer):
+    """A drafted collection email (staged as `collection_email`)."""
+
+    kind: Literal["propose_collection_email"]
+    to: list[Annotated[str, Field(max_length=254, pattern=EMAIL)]] = Field(min_length=1, max_length=10)
+    subject: str = Field(min_length=1, max_length=200)
+    body: str = Field(min_length=1, max_length=20_000)
+
+
+class ProposePricingReview(_ForCustomer):
+    """Ask for a look at an item's price for a customer (staged as `pricing_review`)."""
+
+    kind: Literal["propose_pricing_review"]
+    item_id: str = Field(min_length=1, max_length=64)
+    note: str = Field(min_length=3, max_length=4000)
+    quoted_price: Decimal | None = Field(None, ge=0)
+
+
+Proposal = Annotated[ProposeCreateCustomer | ProposeCreditHold | ProposeCollectionCall | ProposeCollectionEmail
+                     | ProposePricingReview, Field(discriminator="kind")]
+PROPOSAL = TypeAdapter(Proposal)
+STAGED_AS = {"propose_create_customer": ("create_customer", 2), "propose_credit_hold": ("service_hold", 3),
+             "propose_collection_call": ("call_task", 1), "propose_collection_email": ("collection_email", 3),
+             "propose_pricing_review": ("pricing_review", 2)}
+INSERT_ACTION = """
+INSERT OR IGNORE INTO proposed_actions (kind, status, customer_id, payload_json, risk, source, dedupe_key, created_at,
+                                        updated_at)
+VALUES (?, 'staged', ?, ?, ?, 'api', ?, ?, ?)
+"""
+BY_DEDUPE = "SELECT id, kind, status FROM proposed_actions WHERE dedupe_key = ?"
+LIVE_CUSTOMER = "SELECT 1 FROM customers WHERE ns_id = ? AND deleted_at IS NULL"
+SAME_NAME = """
+SELECT ns_id FROM customers WHERE deleted_at IS NULL AND lower(company_name) = lower(:name)
+UNION SELECT customer_id FROM name_synonyms WHERE kind = 'customer' AND normalized = :normalized
+"""
+
+
+def _describe(err: Any) -> dict[str, str]:
+    loc = ".".join(str(p) for p in err["loc"] if not (isinstance(p, str) and p.startswith("propose_")))
+    if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        given = f"unknown kind {err['input'].get('kind')!r}; " if err["type"] == "union_tag_invalid" else "required; "
+        return {"field": "kind", "message": given + "allowed: " + ", ".join(STAGED_AS)}
+    return {"field": loc or "body", "message": str(err["msg"]).removeprefix("Value error, ")}
+
+
+def unprocessable(errors: list[dict[str, str]]) -> HTTPException:
+    """A 422 whose detail names every field and reason."""
+    detail = "invalid proposal: " + "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return HTTPException(detail=detail, status_code=422, extra={"errors": errors})
+
+
+def stage(conn: sqlite3.Connection, proposal: Any, dedupe_key: str | None, now: str) -> tuple[int, bool]:
+    """Stage the proposal (source 'api') with a ledger event; returns (action id, created)."""
+    kind, risk = STAGED_AS[proposal.kind]
+    customer_id = getattr(proposal, "customer_id", None)
+    if customer_id and conn.execute(LIVE_CUSTOMER, (customer_id,)).fetchone() is None:
+        raise unprocessable([{"field": "customer_id", "message": f"no customer with ns_id {customer_id!r} in the mirror"}])
+    payload = proposal.model_dump(mode="json", exclude={"kind", "customer_id"}, exclude_none=True)
+    if kind == "create_customer":
+        same = conn.execute(SAME_NAME, {"name": proposal.companyName,
+                                        "normalized": normalize_name(proposal.companyName)}).fetchall()
+        if same:
+            payload["possible_duplicate_of"] = sorted({r[0] for r in same})
+    cursor = conn.execute(INSERT_ACTION, (kind, customer_id, json.dumps(payload), risk, dedupe_key, now, now))
+    if not cursor.rowcount:
+        return int(conn.execute(BY_DEDUPE, (dedupe_key,)).fetchone()[0]), False
+    action_id = int(cursor.lastrowid or 0)
+    append_event(conn, "action.proposed", "proposed_action", str(action_id),
+                 {"kind": kind, "customer_id": customer_id, "source": "api"}, created_at=now)
+    return action_id, True
+
+
+@post("/api/proposed-actions", summary="Propose an action for human review", tags=["review"], status_code=201)
+async def propose(request: Request[Any, Any, Any], env: Env) -> Response[dict[str, Any]]:
+    """Bearer INTAKE_TOKEN; body: one proposal (discriminated on `kind`); an Idempotency-Key header dedupes."""
+    if not bearer_ok(env, request.headers.get("authorization")):
+        raise NotAuthorizedException("send Authorization: Bearer <INTAKE_TOKEN>",
+                                     headers={"WWW-Authenticate": 'Bearer realm="gfs-worker"'})
+    body = await request.body()
+    try:
+        proposal = PROPOSAL.validate_json(body)
+    except ValidationError as exc:
+        errors = [_describe(e) for e in exc.errors()]
+        log.info("proposal rejected", extra={"errors": errors})
+        raise unprocessable(errors) from None
+    key = request.headers.get("idempotency-key")
+    if key is not None and not 1 <= len(key) <= 128:
+        raise unprocessable([{"field": "Idempotency-Key", "message": "must be 1 to 128 characters"}])
+    action_id, created = await env.db.write(stage, proposal, f"api:{key}" if key else None, iso(env.clock()))
+    row = await env.db.fetchone("SELECT id, kind, status FROM proposed_actions WHERE id = ?", (action_id,))
+    body_out = {"id": action_id, "kind": row["kind"], "status": row["status"], "duplicate": not created,
+                "review_url": f"/review/actions?kind={row['kind']}#action-{action_id}"}
+    return Response(body_out, status_code=201 if created else 200)
+
+
+@get("/api/proposed-actions", summary="Proposed actions", tags=["review"])
+async def list_proposed_actions(
+    request: Request[Any, Any, Any], env: Env,
+    status: FromQuery[str] = "", kind: FromQuery[str] = "", customer_id: FromQuery[str] = "",
+    limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+    cursor: Annotated[int, QueryParameter(ge=0, description="the next_cursor of the previous page")] = 0,
+) -> dict[str, Any]:
+    """Newest first; filter by status, kind and customer_id; bearer INTAKE_TOKEN or a review session."""
+    await api_caller(request, env)
+    params = {"status": check_choice("status", status, ACTION_STATUSES), "kind": kind[:64],
+              "customer": customer_id[:32], "cursor": cursor, "limit": limit}
+    page = await q.rows(env, q.ACTIONS, params)
+    for row in page:
+        row["payload"] = json.loads(row.pop("payload_json") or "{}")
+    return {"items": page, "next_cursor": q.next_cursor(page, limit)}

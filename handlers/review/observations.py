@@ -1,0 +1,68 @@
+"""Observations tab: reflexion_log rows needing review; approve for reuse or reject, one at a time or in bulk."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from litestar.params import FromQuery
+from litestar import Request, Response, get, post
+from litestar.exceptions import NotFoundException, ValidationException
+
+from handlers.review import queries as q
+from handlers.review.web import checked_form, redirect_with_notice, render
+from worker.auth import Session
+from worker.decisions import TRIAGE, NotFound, triage_observations
+from worker.env import Env, iso
+
+STATUSES = ("needs_review", "approved_for_reuse", "rejected", "expired")
+MAX_BULK = 200
+
+
+@get("/observations", include_in_schema=False)
+async def observations_list(request: Request[Any, Any, Any], env: Env, session: Session, status: FromQuery[str] = "needs_review",
+                            cursor: FromQuery[int] = 0) -> Response[Any]:
+    """Observations with a status (needs_review by default), newest first, 50 a page."""
+    if status not in STATUSES:
+        raise ValidationException(f"status: must be one of {', '.join(STATUSES)} (got {status!r})")
+    params = {"status": status, "cursor": max(cursor, 0), "limit": q.PAGE_SIZE}
+    page = await q.rows(env, q.OBSERVATIONS, params)
+    for row in page:
+        row["tags"] = json.loads(row["tags_json"] or "[]")
+    return render(request, env, "observations.html", session, tab="observations", observations=page,
+                  status=status, statuses=STATUSES, next_cursor=q.next_cursor(page, q.PAGE_SIZE),
+                  first_page=not params["cursor"])
+
+
+def selection(form: Any) -> tuple[list[int], str]:
+    """(ids, decision) from the bulk form: a row button `row=ID:decision`, or checked `id`s plus `op`."""
+    row = str(form.get("row") or "")
+    if row:
+        obs_id, _, decision = row.partition(":")
+        ids = [obs_id]
+    else:
+        ids, decision = form.getall("id", []), str(form.get("op") or "")
+    if decision not in TRIAGE:
+        raise ValidationException("choose approve for reuse or reject")
+    if not ids:
+        raise ValidationException("select at least one observation")
+    if len(ids) > MAX_BULK or not all(str(i).isdigit() for i in ids):
+        raise ValidationException(f"select between 1 and {MAX_BULK} observations")
+    return [int(i) for i in ids], decision
+
+
+@post("/observations", include_in_schema=False, status_code=303)
+async def observations_triage(request: Request[Any, Any, Any], env: Env, session: Session) -> Response[Any]:
+    """Triage the selected observations (already-triaged ones are left as they are and reported)."""
+    form = await checked_form(request, session)
+    ids, decision = selection(form)
+    try:
+        results = await env.db.write(triage_observations, ids, session.reviewer, decision, iso(env.clock()))
+    except NotFound as exc:
+        raise NotFoundException(str(exc)) from None
+    changed = sum(r.changed for r in results)
+    skipped = len(results) - changed
+    message = f"{changed} observation(s) {decision.replace('_', ' ')}"
+    if skipped:
+        message += f"; {skipped} had already been triaged"
+    return redirect_with_notice(env, "/review/observations", message)

@@ -1,0 +1,135 @@
+"""The order detail form: parsed PO -> editable rows, submitted rows -> ReviewedOrder, price checks (pure)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+
+from worker.netsuite_shape import ReviewedOrder
+from worker.pricing import ProgramTerms, check_price, expected_price, program_for
+
+LINE_FIELDS = ("no", "code", "item", "desc", "qty", "uom", "price")
+MAX_ROWS = 500
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def rows_from_parsed(parsed: Mapping[str, Any], item_codes: Mapping[str, str]) -> list[dict[str, str]]:
+    """The parser's lines as form rows (strings), items shown by our item code when we know it."""
+    rows = []
+    for i, line in enumerate(parsed.get("lines") or [], start=1):
+        if not isinstance(line, Mapping):
+            continue
+        item_id = _text(line.get("item_id"))
+        rows.append({
+            "no": _text(line.get("line_no") or i), "code": _text(line.get("customer_item_code")),
+            "item": item_codes.get(item_id, item_id), "desc": _text(line.get("description")),
+            "qty": _text(line.get("quantity")), "uom": _text(line.get("uom")),
+            "price": _text(line.get("unit_price")), "parsed_item": item_id, "drop": "",
+        })
+    return rows
+
+
+def rows_from_form(form: Any) -> list[dict[str, str]]:
+    """The submitted rows (strings, as typed), including dropped and blank ones, so a re-render keeps them."""
+    count = min(int(form.get("n") or 0) if str(form.get("n") or "0").isdigit() else 0, MAX_ROWS)
+    rows = []
+    for i in range(count):
+        row = {name: str(form.get(f"l{i}_{name}") or "").strip() for name in LINE_FIELDS}
+        row["parsed_item"] = str(form.get(f"l{i}_parsed") or "")
+        row["drop"] = "1" if form.get(f"l{i}_drop") else ""
+        rows.append(row)
+    return rows
+
+
+def kept_rows(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Rows that become order lines: not dropped, not left blank."""
+    return [r for r in rows if not r["drop"] and any(r[k] for k in ("item", "qty", "price"))]
+
+
+def _number(text: str) -> str:
+    cleaned = text.replace(",", "").replace("$", "").strip()
+    return cleaned if cleaned else "missing"
+
+
+def reviewed_order(header: Mapping[str, Any], rows: list[dict[str, str]],
+                   resolved: Mapping[str, str | None]) -> tuple[ReviewedOrder | None, list[str]]:
+    """Validate the header and kept rows into a ReviewedOrder, or return one message per problem."""
+    errors: list[str] = []
+    lines = []
+    used = {int(r["no"]) for r in rows if r["no"].isdigit()}
+    next_no = max(used, default=0) + 1
+    for row in kept_rows(rows):
+        if row["no"].isdigit():
+            line_no = int(row["no"])
+        else:
+            line_no, next_no = next_no, next_no + 1
+        item_id = resolved.get(row["item"].upper()) if row["item"] else None
+        if not row["item"]:
+            errors.append(f"line {line_no}: choose an item")
+        elif item_id is None:
+            errors.append(f"line {line_no}: item {row['item']!r} is not in the item list")
+        lines.append({"line_no": line_no, "item_id": item_id or "?", "customer_item_code": row["code"] or None,
+                      "description": row["desc"] or None, "quantity": _number(row["qty"]), "uom": row["uom"] or None,
+                      "unit_price": _number(row["price"])})
+    data = {"customer_id": _text(header.get("customer_id")).strip(), "po_number": _text(header.get("po_number")).strip() or None,
+            "tran_date": _text(header.get("tran_date")).strip() or "missing",
+            "ship_date": _text(header.get("ship_date")).strip() or None, "memo": _text(header.get("memo")).strip() or None,
+            "lines": lines}
+    try:
+        order = ReviewedOrder.model_validate(data)
+    except ValidationError as exc:
+        errors += [_message(err, lines) for err in exc.errors()]
+        return None, errors
+    return (None, errors) if errors else (order, [])
+
+
+_LABELS = {"customer_id": "customer", "tran_date": "order date", "ship_date": "ship date", "unit_price": "price",
+           "po_number": "PO number"}
+
+
+def _message(err: Mapping[str, Any], lines: list[dict[str, Any]]) -> str:
+    loc = list(err["loc"])
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if loc[:1] == ["lines"] and len(loc) >= 3 and isinstance(loc[1], int) and loc[1] < len(lines):
+        field = _LABELS.get(str(loc[2]), str(loc[2]))
+        return f"line {lines[loc[1]]['line_no']}: {field}: {msg}"
+    if loc == ["lines"]:
+        return "the order needs at least one line" if "at least 1" in msg else f"lines: {msg}"
+    return f"{_LABELS.get(str(loc[0]), str(loc[0]))}: {msg}"
+
+
+def price_checks(conn: sqlite3.Connection, customer_id: str | None, rows: list[dict[str, str]],
+                 resolved: Mapping[str, str | None], on: date, standard: ProgramTerms,
+                 tolerance_pct: float) -> dict[str, dict[str, Any]]:
+    """For each row (by line number) with a known item: expected price, basis and deviation."""
+    program = program_for(conn, customer_id, standard)
+    checks: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        item_id = resolved.get(row["item"].upper()) if row["item"] else None
+        if not item_id:
+            continue
+        expected = expected_price(conn, item_id, customer_id, on.isoformat(), program, row["uom"] or None)
+        cleaned = row["price"].replace(",", "").replace("$", "").strip()
+        result = check_price(Decimal(cleaned) if cleaned and _is_num(cleaned) else None, expected, tolerance_pct)
+        checks[row["no"]] = {
+            "expected": expected.unit_price if expected else None,
+            "basis": expected.basis.replace("_", " ") if expected else "no price on file",
+            "deviation_pct": result.deviation_pct, "ok": result.within_tolerance,
+        }
+    return checks
+
+
+def _is_num(text: Any) -> bool:
+    try:
+        Decimal(str(text))
+    except ArithmeticError:
+        return False
+    return True

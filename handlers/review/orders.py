@@ -1,0 +1,168 @@
+"""Orders tab: the open purchase orders, one order's detail (PDF beside editable lines), approve, reject, PDF."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from litestar.params import FromQuery
+from litestar import Request, Response, get, post
+from litestar.exceptions import NotFoundException, ValidationException
+
+from handlers.review import queries as q
+from handlers.review.order_form import kept_rows, price_checks, reviewed_order, rows_from_form, rows_from_parsed
+from handlers.review.web import checked_form, redirect_with_notice, render
+from worker.auth import Session
+from worker.decisions import DecisionError, NotFound, approve_order, reject_order
+from worker.env import Env, iso
+from worker.pricing import ProgramTerms
+from worker.storage import ObjectNotFound
+
+STATUSES = ("", "pending", "needs_manual")
+
+
+@get(["/", "/orders"], include_in_schema=False)
+async def orders_list(request: Request[Any, Any, Any], env: Env, session: Session, status: FromQuery[str] = "",
+                      customer: FromQuery[str] = "", cursor: FromQuery[int] = 0) -> Response[Any]:
+    """Pending and needs-manual orders, newest first, 50 a page (keyset), filterable by status and customer."""
+    if status not in STATUSES:
+        raise ValidationException(f"status: must be one of pending, needs_manual (got {status!r})")
+    params = {"status": status, "customer": customer.strip()[:32], "cursor": max(cursor, 0), "limit": q.PAGE_SIZE}
+    page = await q.rows(env, q.OPEN_ORDERS, params)
+    counts = {r["status"]: r["n"] for r in await q.rows(env, q.OPEN_COUNTS, ())}
+    customers = await q.rows(env, q.OPEN_CUSTOMERS, ())
+    return render(request, env, "orders.html", session, **orders_context(page, counts, customers, params))
+
+
+def orders_context(page: list[dict[str, Any]], counts: dict[str, int], customers: list[dict[str, Any]],
+                   params: dict[str, Any]) -> dict[str, Any]:
+    """Template context of the orders list (shared with bench/review.py's bare render)."""
+    for row in page:
+        row["flags"] = json.loads(row.get("flags_json") or "[]")
+    return {"tab": "orders", "orders": page, "counts": counts, "customers": customers, "status": params["status"],
+            "customer": params["customer"], "next_cursor": q.next_cursor(page, params["limit"]),
+            "first_page": not params["cursor"]}
+
+
+async def _item(env: Env, item_id: int) -> dict[str, Any]:
+    found = await q.rows(env, q.REVIEW_ITEM, (item_id,))
+    if not found:
+        raise NotFoundException(f"review item {item_id} does not exist")
+    return found[0]
+
+
+async def _resolve(env: Env, texts: set[str]) -> dict[str, str | None]:
+    resolved: dict[str, str | None] = {}
+    for text in list(texts)[:500]:
+        matches = await q.rows(env, q.RESOLVE_ITEM, (text, text))
+        resolved[text.upper()] = matches[0]["item_id"] if len(matches) == 1 else None
+    return resolved
+
+
+def _parsed(item: dict[str, Any]) -> dict[str, Any]:
+    try:
+        parsed = json.loads(item.get("parsed_json") or "{}")
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _standard(env: Env) -> ProgramTerms:
+    p = env.settings.programs["standard"]
+    return ProgramTerms("standard", p.markup_pct, p.freight_terms, p.payment_terms_days, p.usda_eligible)
+
+
+async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, item_id: int, *,
+                  rows: list[dict[str, str]] | None = None, header: Any = None, errors: list[str] | None = None,
+                  find: str = "", status: int = 200) -> Response[Any]:
+    item = await _item(env, item_id)
+    parsed = _parsed(item)
+    if rows is None:
+        ids = [str(ln.get("item_id")) for ln in parsed.get("lines") or [] if isinstance(ln, dict) and ln.get("item_id")]
+        known = await q.rows(env, q.ITEMS_BY_ID, (json.dumps(ids),))
+        rows = rows_from_parsed(parsed, {r["item_id"]: r["item_code"] for r in known})
+        rows += [dict.fromkeys((*("no", "code", "item", "desc", "qty", "uom", "price"), "parsed_item", "drop"), "")
+                 for _ in range(1 if rows else 3)]
+    today = env.clock().astimezone(env.settings.timezone).date()
+    form = {"customer_id": item["customer_id"] or "", "po_number": item["po_number"] or parsed.get("po_number") or "",
+            "tran_date": parsed.get("po_date") or today.isoformat(), "ship_date": parsed.get("requested_ship_date") or "",
+            "memo": ""}
+    if header is not None:
+        form.update({k: str(header.get(k) or "") for k in form})
+    resolved = await _resolve(env, {r["item"] for r in rows if r["item"]})
+    try:
+        on = date.fromisoformat(form["tran_date"])
+    except ValueError:
+        on = today
+    checks = await q.sync_read(env, price_checks, form["customer_id"] or None, kept_rows(rows), resolved, on,
+                               _standard(env), env.settings.pricing.tolerance_pct)
+    needle = find.strip().lower()[:64]
+    customers = await q.rows(env, q.FIND_CUSTOMERS, {"q": f"%{needle}%" if needle else "", "raw": find.strip()})
+    if item["customer_id"] and all(c["ns_id"] != item["customer_id"] for c in customers):
+        customers.insert(0, {"ns_id": item["customer_id"], "company_name": item["customer_name"] or "(not in mirror)"})
+    choices = await q.rows(env, q.ITEM_CHOICES, {"customer": form["customer_id"]})
+    return render(request, env, "order_detail.html", session, code=status, tab="orders", item=item, parsed=parsed,
+                  rows=rows, form=form, errors=errors or [], checks=checks, customers=customers, find=find,
+                  item_choices=choices, flags=json.loads(item.get("flags_json") or "[]"),
+                  is_open=item["status"] in ("pending", "needs_manual"))
+
+
+@get("/orders/{item_id:int}", include_in_schema=False)
+async def order_detail(request: Request[Any, Any, Any], env: Env, session: Session, item_id: int,
+                       find: FromQuery[str] = "") -> Response[Any]:
+    """One order: the PDF beside its editable lines, price checks, customer reassignment, approve / reject."""
+    return await _detail(request, env, session, item_id, find=find)
+
+
+@post("/orders/{item_id:int}/approve", include_in_schema=False, status_code=303)
+async def order_approve(request: Request[Any, Any, Any], env: Env, session: Session, item_id: int) -> Response[Any]:
+    """Approve the order as edited: queue a create_sales_order action and remember corrected item codes."""
+    form = await checked_form(request, session)
+    rows = rows_from_form(form)
+    resolved = await _resolve(env, {r["item"] for r in kept_rows(rows) if r["item"]})
+    order, errors = reviewed_order(form, rows, resolved)
+    if order is not None:
+        try:
+            decision = await env.db.write(approve_order, item_id, session.reviewer, order, iso(env.clock()))
+        except NotFound as exc:
+            raise NotFoundException(str(exc)) from None
+        except DecisionError as exc:
+            errors = [str(exc)]
+        else:
+            target = "/review/orders" if decision.changed else f"/review/orders/{item_id}"
+            return redirect_with_notice(env, target, f"Order {item_id}: {decision.message}")
+    return await _detail(request, env, session, item_id, rows=rows, header=form, errors=errors, status=422)
+
+
+@post("/orders/{item_id:int}/reject", include_in_schema=False, status_code=303)
+async def order_reject(request: Request[Any, Any, Any], env: Env, session: Session, item_id: int) -> Response[Any]:
+    """Reject the order; a reason is required."""
+    form = await checked_form(request, session)
+    try:
+        decision = await env.db.write(reject_order, item_id, session.reviewer, str(form.get("reason") or ""),
+                                      iso(env.clock()))
+    except NotFound as exc:
+        raise NotFoundException(str(exc)) from None
+    except DecisionError as exc:
+        return await _detail(request, env, session, item_id, errors=[str(exc)], status=422)
+    target = "/review/orders" if decision.changed else f"/review/orders/{item_id}"
+    return redirect_with_notice(env, target, f"Order {item_id}: {decision.message}")
+
+
+@get("/orders/{item_id:int}/pdf", include_in_schema=False)
+async def order_pdf(env: Env, session: Session, item_id: int) -> Response[bytes]:
+    """The order's PDF, from the bucket through the app (signed-in reviewers only), shown inline."""
+    item = await _item(env, item_id)
+    if not item["pdf_object"]:
+        raise NotFoundException(f"review item {item_id} has no PDF")
+    try:
+        data = await env.bucket.get(item["pdf_object"])
+    except ObjectNotFound:
+        raise NotFoundException(f"the PDF of review item {item_id} is missing from the bucket") from None
+    name = "".join(ch for ch in (item["pdf_filename"] or f"po-{item_id}.pdf") if ch.isalnum() or ch in "._-")[:80]
+    return Response(data, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="{name or "po.pdf"}"', "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, no-store", "X-Frame-Options": "SAMEORIGIN",
+        "Content-Security-Policy": "default-src 'none'; frame-ancestors 'self'",
+    })

@@ -1,0 +1,107 @@
+"""Reads behind the review pages and their JSON twins (SQL as named constants, always parameterized)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from worker.env import Env
+
+T = TypeVar("T")
+PAGE_SIZE = 50
+
+# The literal status list matches the partial index review_items_open, which also gives the order.
+OPEN_ORDERS = """
+SELECT r.id, r.status, r.sender, r.customer_id, c.company_name AS customer_name, r.po_number, r.line_count,
+       r.total, r.confidence, r.flags_json, r.created_at
+FROM review_items r LEFT JOIN customers c ON c.ns_id = r.customer_id
+WHERE r.status IN ('pending', 'needs_manual')
+  AND (:status = '' OR r.status = :status)
+  AND (:customer = '' OR r.customer_id = :customer)
+  AND (:cursor = 0 OR (r.created_at, r.id) < (SELECT created_at, id FROM review_items WHERE id = :cursor))
+ORDER BY r.created_at DESC, r.id DESC
+LIMIT :limit
+"""
+OPEN_COUNTS = """
+SELECT status, count(*) AS n FROM review_items WHERE status IN ('pending', 'needs_manual') GROUP BY status
+"""
+OPEN_CUSTOMERS = """
+SELECT r.customer_id, coalesce(c.company_name, r.customer_id) AS name
+FROM (SELECT DISTINCT customer_id FROM review_items
+      WHERE status IN ('pending', 'needs_manual') AND customer_id IS NOT NULL) r
+LEFT JOIN customers c ON c.ns_id = r.customer_id
+ORDER BY name LIMIT 300
+"""
+REVIEW_ITEM = """
+SELECT r.*, c.company_name AS customer_name, e.subject, e.received_at, e.message_id,
+       coalesce(r.pdf_key, a.object_key) AS pdf_object, a.filename AS pdf_filename
+FROM review_items r
+LEFT JOIN customers c ON c.ns_id = r.customer_id
+LEFT JOIN inbound_email_log e ON e.id = r.email_id
+LEFT JOIN email_attachments a ON a.id = r.attachment_id
+WHERE r.id = ?
+"""
+FIND_CUSTOMERS = """
+SELECT ns_id, company_name FROM customers
+WHERE deleted_at IS NULL AND (:q = '' OR ns_id = :raw OR lower(company_name) LIKE :q OR lower(entity_id) LIKE :q)
+ORDER BY company_name LIMIT 50
+"""
+ITEM_CHOICES = """
+SELECT s.item_id, s.item_code, s.description, s.uom FROM spec_items s
+ORDER BY (s.item_id IN (SELECT item_id FROM customer_item_xref WHERE customer_id = :customer)
+          OR s.item_id IN (SELECT item_id FROM pricing_master WHERE customer_id = :customer)) DESC, s.item_code
+LIMIT 250
+"""
+RESOLVE_ITEM = "SELECT item_id, item_code, description, uom FROM spec_items WHERE item_id = ? OR upper(item_code) = upper(?) LIMIT 2"
+ITEMS_BY_ID = "SELECT item_id, item_code, description, uom FROM spec_items WHERE item_id IN (SELECT value FROM json_each(?))"
+ACTIONS = """
+SELECT p.id, p.kind, p.status, p.customer_id, c.company_name AS customer_name, p.payload_json, p.risk, p.source,
+       p.review_item_id, p.workflow_run_id, p.created_at, p.updated_at, p.decided_by, p.decided_at, p.decision_reason
+FROM proposed_actions p LEFT JOIN customers c ON c.ns_id = p.customer_id
+WHERE (:status = '' OR p.status = :status) AND (:kind = '' OR p.kind = :kind)
+  AND (:customer = '' OR p.customer_id = :customer) AND (:cursor = 0 OR p.id < :cursor)
+ORDER BY p.id DESC LIMIT :limit
+"""
+ACTION_KINDS = "SELECT DISTINCT kind FROM proposed_actions ORDER BY kind"
+OBSERVATIONS = """
+SELECT o.id, o.entity_type, o.entity_id, c.company_name AS customer_name, o.tags_json, o.observation, o.status,
+       o.created_at, o.decided_by, o.decided_at
+FROM reflexion_log o LEFT JOIN customers c ON o.entity_type = 'customer' AND c.ns_id = o.entity_id
+WHERE o.status = :status AND (:cursor = 0 OR o.id < :cursor)
+ORDER BY o.id DESC LIMIT :limit
+"""
+REVIEW_ITEMS_API = """
+SELECT r.id, r.status, r.email_id, r.customer_id, c.company_name AS customer_name, r.po_number, r.sender,
+       r.line_count, r.total, r.confidence, r.flags_json, r.parsed_json, r.reason, r.created_at, r.updated_at,
+       r.decided_by, r.decided_at, r.decision_reason
+FROM review_items r LEFT JOIN customers c ON c.ns_id = r.customer_id
+WHERE (:status = '' OR r.status = :status) AND (:customer = '' OR r.customer_id = :customer)
+  AND (:cursor = 0 OR r.id < :cursor)
+ORDER BY r.id DESC LIMIT :limit
+"""
+
+
+async def rows(env: Env, sql: str, params: Any) -> list[dict[str, Any]]:
+    """Run a read query; rows as dicts (templates and JSON both want mappings)."""
+    return [dict(r) for r in await env.db.fetchall(sql, params)]
+
+
+async def sync_read(env: Env, fn: Callable[..., T], *args: Any) -> T:
+    """Run fn(conn, ...) on a short-lived read-only sqlite3 connection in a thread (for sync helpers like pricing)."""
+
+    def run() -> T:
+        conn = sqlite3.connect(f"file:{env.db.path}?mode=ro", uri=True)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(env.db.busy_timeout_ms)}")
+            return fn(conn, *args)
+        finally:
+            conn.close()
+
+    return await asyncio.to_thread(run)
+
+
+def next_cursor(page: list[dict[str, Any]], limit: int) -> int | None:
+    """The cursor for the next page (the last row's id), or None on the last page."""
+    return int(page[-1]["id"]) if len(page) == limit and page else None

@@ -1,0 +1,132 @@
+"""What every review page shares: templates, the session guard, CSRF, notices and HTML error pages."""
+
+from __future__ import annotations
+
+import base64
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Request, Response
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.exceptions import HTTPException, PermissionDeniedException
+from litestar.response import Redirect, Template
+from litestar.template.config import TemplateConfig
+
+from worker.auth import COOKIE, Session, csrf_ok, current_session, session_key, sign, unsign
+from worker.env import Env
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+TEMPLATES = ROOT / "templates"
+STATIC = ROOT / "static"
+NOTICE_COOKIE = "gfs_notice"
+
+
+class SignInRequired(Exception):
+    """A review page was asked for without a live session."""
+
+
+def money(value: Any) -> str:
+    """1234.5 -> '1,234.50' (blank for None)."""
+    if value is None or value == "":
+        return ""
+    try:
+        return f"{Decimal(str(value)):,.2f}"
+    except ArithmeticError:
+        return str(value)
+
+
+def percent(value: Any) -> str:
+    """0.934 -> '93%' (blank for None)."""
+    return "" if value is None else f"{float(value) * 100:.0f}%"
+
+
+def flag_text(flag: Any) -> str:
+    """A flag from flags_json as short text (strings as-is, objects by their code)."""
+    if isinstance(flag, dict):
+        return str(flag.get("code") or flag.get("message") or json.dumps(flag))
+    return str(flag)
+
+
+def jinja_environment() -> Environment:
+    """The Jinja2 environment of the review pages (autoescape on for every template)."""
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True, default_for_string=True),
+                      trim_blocks=True, lstrip_blocks=True, auto_reload=False)
+    env.filters.update(money=money, percent=percent, flag_text=flag_text)
+    return env
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    """Litestar's template config around our Jinja2 environment."""
+    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(jinja_environment()))
+
+
+async def page_session(request: Request[Any, Any, Any], env: Env) -> Session:
+    """Dependency for pages: the reviewer's session, or a redirect to the sign-in page."""
+    session = await current_session(env, request.cookies.get(COOKIE))
+    if session is None:
+        raise SignInRequired()
+    return session
+
+
+async def checked_form(request: Request[Any, Any, Any], session: Session) -> Any:
+    """The POSTed form, once its CSRF token matched the session's (403 otherwise, before anything is done)."""
+    form = await request.form()
+    if not csrf_ok(session.csrf, form.get("csrf")):
+        raise PermissionDeniedException("the form's security token is missing or out of date; reload the page and try again")
+    return form
+
+
+def render(request: Request[Any, Any, Any], env: Env, name: str, session: Session | None, *, code: int = 200,
+           **context: Any) -> Template:
+    """Render a page with the shared context (reviewer, CSRF token, one-time notice)."""
+    notice = _take_notice(request, env)
+    response = Template(template_name=name, status_code=code, context={
+        "session": session, "csrf": session.csrf if session else "", "notice": notice, "path": request.url.path,
+        **context,
+    }, headers={"Cache-Control": "no-store"})
+    if notice:
+        response.delete_cookie(NOTICE_COOKIE, path="/review")
+    return response
+
+
+def redirect_with_notice(env: Env, path: str, message: str) -> Redirect:
+    """303 to path, carrying a one-time notice in a signed cookie (no user text in URLs)."""
+    response = Redirect(path, status_code=303)
+    key = session_key(env)
+    token = sign(key, base64.urlsafe_b64encode(message[:500].encode()).decode(), "notice")
+    response.set_cookie(NOTICE_COOKIE, token, path="/review", httponly=True, samesite="lax", max_age=60)
+    return response
+
+
+def _take_notice(request: Request[Any, Any, Any], env: Env) -> str | None:
+    value = unsign(session_key(env), request.cookies.get(NOTICE_COOKIE), "notice")
+    try:
+        return base64.urlsafe_b64decode(value.encode()).decode() if value else None
+    except ValueError:
+        return None
+
+
+def _signin_redirect(request: Request[Any, Any, Any], exc: SignInRequired) -> Response[Any]:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return Redirect(f"/review/login?next={quote(target, safe='')}", status_code=303)
+
+
+def _error_page(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    return Template(template_name="error.html", status_code=exc.status_code,
+                    context={"status": exc.status_code, "detail": exc.detail, "session": None, "csrf": "",
+                             "notice": None, "path": request.url.path},
+                    headers={"Cache-Control": "no-store", **(exc.headers or {})})
+
+
+PAGE_EXCEPTION_HANDLERS = {SignInRequired: _signin_redirect, HTTPException: _error_page}
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site review paths are valid post-sign-in targets (no open redirect)."""
+    if target and target.startswith("/review") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/review"

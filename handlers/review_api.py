@@ -1,0 +1,60 @@
+"""GET /api/review-items: the review queue as JSON, for scripts and chat tools (bearer or review session)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from litestar import Request, get
+from litestar.exceptions import NotAuthorizedException, ValidationException
+from litestar.params import FromQuery, QueryParameter
+
+from handlers.review import queries as q
+from worker.auth import COOKIE, bearer_ok, current_session
+from worker.env import Env
+
+REVIEW_STATUSES = ("pending", "needs_manual", "approved", "rejected")
+
+
+async def api_caller(request: Request[Any, Any, Any], env: Env) -> str:
+    """Who is asking: 'api' for a valid bearer INTAKE_TOKEN, else the signed-in reviewer; 401 otherwise."""
+    if bearer_ok(env, request.headers.get("authorization")):
+        return "api"
+    session = await current_session(env, request.cookies.get(COOKIE))
+    if session is None:
+        raise NotAuthorizedException("sign in to /review or send Authorization: Bearer <INTAKE_TOKEN>",
+                                     headers={"WWW-Authenticate": 'Bearer realm="gfs-worker"'})
+    return session.reviewer
+
+
+def check_choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    """'' or one of allowed, else a 400 naming the parameter and the choices."""
+    if value and value not in allowed:
+        raise ValidationException(f"{name}: must be one of {', '.join(allowed)} (got {value!r})")
+    return value
+
+
+def _item(row: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in row.items() if k not in ("flags_json", "parsed_json")}
+    out["flags"] = json.loads(row["flags_json"] or "[]")
+    try:
+        out["parsed"] = json.loads(row["parsed_json"]) if row["parsed_json"] else None
+    except ValueError:
+        out["parsed"] = None
+    out["url"] = f"/review/orders/{row['id']}"
+    return out
+
+
+@get("/api/review-items", summary="Review items (purchase orders awaiting or past review)", tags=["review"])
+async def list_review_items(
+    request: Request[Any, Any, Any], env: Env,
+    status: FromQuery[str] = "", customer_id: FromQuery[str] = "",
+    limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+    cursor: Annotated[int, QueryParameter(ge=0, description="the next_cursor of the previous page")] = 0,
+) -> dict[str, Any]:
+    """Newest first; filter by status and customer_id; page with cursor (keyset on id)."""
+    await api_caller(request, env)
+    params = {"status": check_choice("status", status, REVIEW_STATUSES), "customer": customer_id[:32],
+              "cursor": cursor, "limit": limit}
+    page = await q.rows(env, q.REVIEW_ITEMS_API, params)
+    return {"items": [_item(r) for r in page], "next_cursor": q.next_cursor(page, limit)}

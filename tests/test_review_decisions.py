@@ -1,0 +1,146 @@
+"""Decision functions on a real SQLite file: idempotent, who/when recorded, ledger event appended."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.review_seed import COLLECTION_EMAIL, add_action, add_observation, add_review_item, seed_reference
+from worker.db import connect, run_in_transaction
+from worker.decisions import (DecisionError, NotFound, approve_order, apply_edits, decide_action, edit_action,
+                              reject_order, triage_observations)
+from worker.migrations import apply_schema
+from worker.netsuite_shape import ReviewedLine, ReviewedOrder, salesorder_payload
+
+T1, T2 = "2026-11-20T15:00:00.000Z", "2026-11-20T15:00:05.000Z"
+
+
+@pytest.fixture
+def conn(tmp_path: Path) -> sqlite3.Connection:
+    db = connect(tmp_path / "d.sqlite3")
+    apply_schema(db)
+    run_in_transaction(db, seed_reference)
+    return db
+
+
+def tx(conn, fn, *args, **kwargs):
+    return run_in_transaction(conn, fn, *args, **kwargs)
+
+
+def order(customer: str = "1187", item2: str = "5002") -> ReviewedOrder:
+    return ReviewedOrder(customer_id=customer, po_number="DF-40412", tran_date=date(2026, 11, 19),
+                         ship_date=date(2026, 11, 24), lines=[
+                             ReviewedLine(line_no=1, item_id="5001", customer_item_code="DF-118", quantity=12,
+                                          uom="CS", unit_price=Decimal("98.50"), description="Cheddar"),
+                             ReviewedLine(line_no=2, item_id=item2, quantity=20, uom="CS", unit_price=Decimal("61.00"))])
+
+
+def events(conn, type_):
+    return [json.loads(r[0]) for r in conn.execute("SELECT payload_json FROM events WHERE type = ?", (type_,))]
+
+
+def test_approve_order_queues_netsuite_salesorder_and_remembers_codes(conn):
+    item = tx(conn, add_review_item)
+    decision = tx(conn, approve_order, item, "mike", order(), T1)
+    assert decision.changed and decision.status == "approved"
+    action = conn.execute("SELECT * FROM proposed_actions WHERE id = ?", (decision.action_id,)).fetchone()
+    assert (action["kind"], action["status"], action["risk"], action["source"], action["review_item_id"],
+            action["decided_by"], action["decided_at"]) == ("create_sales_order", "approved", 3, "review", item,
+                                                            "mike", T1)
+    payload = json.loads(action["payload_json"])
+    assert payload["entity"] == {"id": "1187"} and payload["otherRefNum"] == "DF-40412"
+    assert payload["tranDate"] == "2026-11-19" and payload["shipDate"] == "2026-11-24"
+    assert payload["item"]["items"][1] == {"item": {"id": "5002"}, "quantity": 20, "rate": 61, "amount": 1220.0,
+                                           "units": "CS"}
+    # Line 2's code came from the parsed PO (the form did not repeat it): remembered for next time.
+    xref = dict(conn.execute("SELECT customer_item_code, item_id FROM customer_item_xref WHERE customer_id = '1187'"))
+    assert xref == {"DF-118": "5001", "DF-207": "5002"}
+    row = conn.execute("SELECT status, decided_by, decided_at FROM review_items WHERE id = ?", (item,)).fetchone()
+    assert tuple(row) == ("approved", "mike", T1)
+    assert events(conn, "review.approved")[0]["action_id"] == decision.action_id
+
+
+def test_second_approve_changes_nothing(conn):
+    item = tx(conn, add_review_item)
+    tx(conn, approve_order, item, "mike", order(), T1)
+    again = tx(conn, approve_order, item, "ann", order(item2="5003"), T2)
+    assert not again.changed and "already approved by mike" in again.message
+    assert conn.execute("SELECT count(*) FROM proposed_actions").fetchone()[0] == 1
+    assert conn.execute("SELECT item_id FROM customer_item_xref WHERE customer_item_code = 'DF-207'").fetchone()[0] == "5002"
+    assert len(events(conn, "review.approved")) == 1
+
+
+def test_approve_rejects_unknown_customer_and_item_and_rolls_back(conn):
+    item = tx(conn, add_review_item)
+    with pytest.raises(DecisionError, match="customer '9999' is not in the mirror"):
+        tx(conn, approve_order, item, "mike", order(customer="9999"), T1)
+    with pytest.raises(DecisionError, match="line 2: item 'NOPE' is not in spec_items"):
+        tx(conn, approve_order, item, "mike", order(item2="NOPE"), T1)
+    assert conn.execute("SELECT status FROM review_items WHERE id = ?", (item,)).fetchone()[0] == "pending"
+    assert conn.execute("SELECT count(*) FROM proposed_actions").fetchone()[0] == 0
+    with pytest.raises(NotFound):
+        tx(conn, approve_order, 999, "mike", order(), T1)
+
+
+def test_reject_needs_a_reason_and_is_idempotent(conn):
+    item = tx(conn, add_review_item)
+    with pytest.raises(DecisionError, match="reason is required"):
+        tx(conn, reject_order, item, "mike", "   ", T1)
+    assert tx(conn, reject_order, item, "mike", "duplicate of PO DF-40411", T1).changed
+    assert not tx(conn, reject_order, item, "mike", "again", T2).changed
+    row = conn.execute("SELECT status, decision_reason, decided_at FROM review_items WHERE id = ?", (item,)).fetchone()
+    assert tuple(row) == ("rejected", "duplicate of PO DF-40411", T1)
+    assert len(events(conn, "review.rejected")) == 1
+
+
+def test_action_edit_approve_reject(conn):
+    email = tx(conn, add_action, "collection_email", COLLECTION_EMAIL)
+    saved = tx(conn, edit_action, email, "mike", {"subject": "Two invoices past due"}, T1)
+    assert saved.changed
+    decided = tx(conn, decide_action, email, "mike", True, T2, changes={"body": "Hello,\r\nPlease call us."})
+    assert decided.changed and decided.status == "approved"
+    row = conn.execute("SELECT status, payload_json, decided_by FROM proposed_actions WHERE id = ?", (email,)).fetchone()
+    payload = json.loads(row[1])
+    assert (row[0], row[2], payload["subject"], payload["body"]) == ("approved", "mike", "Two invoices past due",
+                                                                     "Hello,\nPlease call us.")
+    assert payload["to"] == COLLECTION_EMAIL["to"]
+    assert not tx(conn, decide_action, email, "mike", False, T2, reason="no").changed
+    call = tx(conn, add_action, "call_task", {"note": "Call AP"})
+    with pytest.raises(DecisionError, match="reason is required"):
+        tx(conn, decide_action, call, "mike", False, T1, reason="")
+    assert tx(conn, decide_action, call, "mike", False, T1, reason="customer paid today").status == "rejected"
+    assert [e["kind"] for e in events(conn, "action.approved")] == ["collection_email"]
+
+
+def test_only_text_fields_can_be_edited():
+    with pytest.raises(DecisionError, match="'to' cannot be edited"):
+        apply_edits(COLLECTION_EMAIL, {"to": "attacker@example.com"})
+    with pytest.raises(DecisionError, match="note"):
+        apply_edits(COLLECTION_EMAIL, {"note": "x"})  # not on an email
+    assert apply_edits({"note": "a"}, {"note": " b "}) == ({"note": "b"}, ["note"])
+
+
+def test_triage_in_bulk_leaves_triaged_rows_alone(conn):
+    a, b = tx(conn, add_observation, "first"), tx(conn, add_observation, "second")
+    results = tx(conn, triage_observations, [a, b, a], "mike", "approved_for_reuse", T1)
+    assert [r.changed for r in results] == [True, True]
+    again = tx(conn, triage_observations, [a], "ann", "rejected", T2)
+    assert not again[0].changed and "already approved for reuse by mike" in again[0].message
+    statuses = dict(conn.execute("SELECT id, status FROM reflexion_log"))
+    assert statuses == {a: "approved_for_reuse", b: "approved_for_reuse"}
+    assert len(events(conn, "reflexion.approved")) == 2
+    with pytest.raises(DecisionError):
+        tx(conn, triage_observations, [a], "mike", "expired", T1)
+
+
+def test_salesorder_payload_rounds_amounts_and_omits_blanks():
+    line = ReviewedLine(line_no=1, item_id="5003", quantity=Decimal("3"), unit_price=Decimal("42.255"))
+    body = salesorder_payload(ReviewedOrder(customer_id="2201", tran_date=date(2026, 1, 2), lines=[line]),
+                              external_id="gfs-review-7")
+    assert body == {"externalId": "gfs-review-7", "entity": {"id": "2201"}, "tranDate": "2026-01-02",
+                    "item": {"items": [{"item": {"id": "5003"}, "quantity": 3, "rate": 42.255, "amount": 126.77}]}}

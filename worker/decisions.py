@@ -1,0 +1,218 @@
+"""A reviewer's decisions, as plain functions of a sqlite3 connection (run them with `env.db.write`).
+
+Each one checks the row's status inside the same IMMEDIATE transaction that changes it, so a
+double-submitted form changes nothing the second time; each records who and when and appends a
+ledger event (with a dedupe key, so even a replayed decision appends once).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from worker.ledger import append_event
+from worker.netsuite_shape import ReviewedOrder, salesorder_payload
+
+OPEN_ORDER = ("pending", "needs_manual")
+EDITABLE_FIELDS = ("subject", "body", "note")  # text a person may reword; never amounts or recipients
+TRIAGE = {"approved_for_reuse": "reflexion.approved", "rejected": "reflexion.rejected"}
+
+GET_ITEM = "SELECT status, customer_id, parsed_json, decided_by, decided_at FROM review_items WHERE id = ?"
+CLOSE_ITEM = """
+UPDATE review_items SET status = :status, customer_id = coalesce(:customer_id, customer_id), decided_by = :by,
+    decided_at = :at, decision_reason = :reason, updated_at = :at
+WHERE id = :id AND status IN ('pending', 'needs_manual')
+"""
+INSERT_ORDER_ACTION = """
+INSERT INTO proposed_actions (kind, status, customer_id, payload_json, risk, source, review_item_id, dedupe_key,
+                              created_at, updated_at, decided_by, decided_at)
+VALUES ('create_sales_order', 'approved', ?, ?, 3, 'review', ?, ?, ?, ?, ?, ?)
+"""
+REMEMBER_XREF = """
+INSERT INTO customer_item_xref (customer_id, customer_item_code, item_id, source, updated_at)
+VALUES (?, ?, ?, 'reviewer', ?)
+ON CONFLICT (customer_id, customer_item_code) DO UPDATE SET item_id = excluded.item_id, source = 'reviewer',
+    updated_at = excluded.updated_at
+WHERE customer_item_xref.item_id IS NOT excluded.item_id
+"""
+LIVE_CUSTOMER = "SELECT 1 FROM customers WHERE ns_id = ? AND deleted_at IS NULL"
+KNOWN_ITEM = "SELECT 1 FROM spec_items WHERE item_id = ?"
+GET_ACTION = "SELECT status, kind, payload_json, decided_by, decided_at FROM proposed_actions WHERE id = ?"
+DECIDE_ACTION = """
+UPDATE proposed_actions SET status = :status, payload_json = :payload, decided_by = :by, decided_at = :at,
+    decision_reason = :reason, updated_at = :at
+WHERE id = :id AND status = 'staged'
+"""
+EDIT_ACTION = "UPDATE proposed_actions SET payload_json = ?, updated_at = ? WHERE id = ? AND status = 'staged'"
+GET_OBSERVATION = "SELECT status, decided_by, decided_at FROM reflexion_log WHERE id = ?"
+DECIDE_OBSERVATION = """
+UPDATE reflexion_log SET status = ?, decided_by = ?, decided_at = ? WHERE id = ? AND status = 'needs_review'
+"""
+
+
+class DecisionError(ValueError):
+    """The decision cannot be made as asked (the message says what to fix)."""
+
+
+class NotFound(LookupError):
+    """No such review item, action or observation."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What happened: `changed` is False when the row had already been decided (a double submit)."""
+
+    changed: bool
+    status: str
+    message: str
+    action_id: int | None = None
+
+
+def _already(kind: str, status: str, by: str | None, at: str | None) -> Decision:
+    who = f" by {by}" if by else ""
+    when = f" at {at}" if at else ""
+    return Decision(False, status, f"{kind} was already {status.replace('_', ' ')}{who}{when}; nothing changed")
+
+
+def _reason(reason: str | None) -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise DecisionError("a reason is required to reject")
+    if len(text) > 1000:
+        raise DecisionError("the reason is longer than 1000 characters")
+    return text
+
+
+def _remember_items(conn: sqlite3.Connection, customer_id: str, order: ReviewedOrder, parsed: Mapping[str, Any],
+                    now: str) -> int:
+    codes = {ln.get("line_no"): ln.get("customer_item_code") for ln in parsed.get("lines") or [] if isinstance(ln, dict)}
+    remembered = 0
+    for line in order.lines:
+        code = (line.customer_item_code or codes.get(line.line_no) or "").strip()
+        if code:
+            remembered += conn.execute(REMEMBER_XREF, (customer_id, code, line.item_id, now)).rowcount
+    return remembered
+
+
+def approve_order(conn: sqlite3.Connection, item_id: int, reviewer: str, order: ReviewedOrder, now: str) -> Decision:
+    """Close a review item as approved and queue its `create_sales_order` action (NetSuite REST shape)."""
+    row = conn.execute(GET_ITEM, (item_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"review item {item_id} does not exist")
+    if row[0] not in OPEN_ORDER:
+        return _already("this order", row[0], row[3], row[4])
+    if conn.execute(LIVE_CUSTOMER, (order.customer_id,)).fetchone() is None:
+        raise DecisionError(f"customer {order.customer_id!r} is not in the mirror (or was deleted)")
+    for line in order.lines:
+        if conn.execute(KNOWN_ITEM, (line.item_id,)).fetchone() is None:
+            raise DecisionError(f"line {line.line_no}: item {line.item_id!r} is not in spec_items")
+    parsed = json.loads(row[2]) if row[2] else {}
+    payload = salesorder_payload(order, external_id=f"gfs-review-{item_id}")
+    action_id = conn.execute(INSERT_ORDER_ACTION, (
+        order.customer_id, json.dumps(payload), item_id, f"review_item:{item_id}:create_sales_order",
+        now, now, reviewer, now)).lastrowid
+    remembered = _remember_items(conn, order.customer_id, order, parsed, now)
+    conn.execute(CLOSE_ITEM, {"status": "approved", "customer_id": order.customer_id, "by": reviewer, "at": now,
+                              "reason": None, "id": item_id})
+    append_event(conn, "review.approved", "review_item", str(item_id),
+                 {"action_id": action_id, "customer_id": order.customer_id, "reviewer": reviewer,
+                  "total": float(order.total), "xref_remembered": remembered,
+                  "reassigned_from": row[1] if row[1] != order.customer_id else None},
+                 dedupe_key=f"review.approved:{item_id}", created_at=now)
+    note = f"; remembered {remembered} item code(s) for next time" if remembered else ""
+    return Decision(True, "approved", f"order approved and queued for NetSuite as action {action_id}{note}", action_id)
+
+
+def reject_order(conn: sqlite3.Connection, item_id: int, reviewer: str, reason: str | None, now: str) -> Decision:
+    """Close a review item as rejected, with the reviewer's reason."""
+    text = _reason(reason)
+    row = conn.execute(GET_ITEM, (item_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"review item {item_id} does not exist")
+    if row[0] not in OPEN_ORDER:
+        return _already("this order", row[0], row[3], row[4])
+    conn.execute(CLOSE_ITEM, {"status": "rejected", "customer_id": None, "by": reviewer, "at": now, "reason": text,
+                              "id": item_id})
+    append_event(conn, "review.rejected", "review_item", str(item_id), {"reviewer": reviewer, "reason": text},
+                 dedupe_key=f"review.rejected:{item_id}", created_at=now)
+    return Decision(True, "rejected", "order rejected")
+
+
+def apply_edits(payload: Mapping[str, Any], changes: Mapping[str, str] | None) -> tuple[dict[str, Any], list[str]]:
+    """The payload with editable text fields replaced (pure); returns it and the names of fields that changed."""
+    updated = dict(payload)
+    changed = []
+    for name, value in (changes or {}).items():
+        if name not in EDITABLE_FIELDS or not isinstance(updated.get(name), str):
+            raise DecisionError(f"{name!r} cannot be edited on this action")
+        value = value.replace("\r\n", "\n").strip()
+        if not value:
+            raise DecisionError(f"{name} cannot be empty")
+        if len(value) > 20_000:
+            raise DecisionError(f"{name} is longer than 20000 characters")
+        if value != updated[name]:
+            updated[name] = value
+            changed.append(name)
+    return updated, changed
+
+
+def _staged_action(conn: sqlite3.Connection, action_id: int) -> tuple[Any, ...]:
+    row = conn.execute(GET_ACTION, (action_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"proposed action {action_id} does not exist")
+    return tuple(row)
+
+
+def edit_action(conn: sqlite3.Connection, action_id: int, reviewer: str, changes: Mapping[str, str], now: str) -> Decision:
+    """Save a reviewer's rewording of a staged action (subject, body, note) without deciding it."""
+    status, kind, payload_json, by, at = _staged_action(conn, action_id)
+    if status != "staged":
+        return _already("this action", status, by, at)
+    payload, changed = apply_edits(json.loads(payload_json), changes)
+    if not changed:
+        return Decision(False, status, "nothing to save: the text is unchanged")
+    conn.execute(EDIT_ACTION, (json.dumps(payload), now, action_id))
+    append_event(conn, "action.edited", "proposed_action", str(action_id),
+                 {"reviewer": reviewer, "kind": kind, "fields": changed}, created_at=now)
+    return Decision(True, status, f"saved {', '.join(changed)}")
+
+
+def decide_action(conn: sqlite3.Connection, action_id: int, reviewer: str, approve: bool, now: str, *,
+                  reason: str | None = None, changes: Mapping[str, str] | None = None) -> Decision:
+    """Approve (with any last edits) or reject (with a reason) a staged proposed action."""
+    text = None if approve else _reason(reason)
+    status, kind, payload_json, by, at = _staged_action(conn, action_id)
+    if status != "staged":
+        return _already("this action", status, by, at)
+    payload, changed = apply_edits(json.loads(payload_json), changes if approve else None)
+    new_status = "approved" if approve else "rejected"
+    conn.execute(DECIDE_ACTION, {"status": new_status, "payload": json.dumps(payload), "by": reviewer, "at": now,
+                                 "reason": text, "id": action_id})
+    event = {"reviewer": reviewer, "kind": kind, "edited": changed} if approve else \
+        {"reviewer": reviewer, "kind": kind, "reason": text}
+    append_event(conn, f"action.{new_status}", "proposed_action", str(action_id), event,
+                 dedupe_key=f"action.decided:{action_id}", created_at=now)
+    return Decision(True, new_status, f"action {action_id} {new_status}", action_id)
+
+
+def triage_observations(conn: sqlite3.Connection, ids: Iterable[int], reviewer: str, status: str,
+                        now: str) -> list[Decision]:
+    """Move `needs_review` observations to approved_for_reuse or rejected; already-triaged ones are left alone."""
+    if status not in TRIAGE:
+        raise DecisionError(f"unknown triage decision {status!r} (approved_for_reuse or rejected)")
+    results = []
+    for obs_id in dict.fromkeys(ids):
+        row = conn.execute(GET_OBSERVATION, (obs_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"observation {obs_id} does not exist")
+        if row[0] != "needs_review":
+            results.append(_already(f"observation {obs_id}", row[0], row[1], row[2]))
+            continue
+        conn.execute(DECIDE_OBSERVATION, (status, reviewer, now, obs_id))
+        append_event(conn, TRIAGE[status], "reflexion", str(obs_id), {"reviewer": reviewer},
+                     dedupe_key=f"reflexion.triaged:{obs_id}", created_at=now)
+        results.append(Decision(True, status, f"observation {obs_id} {status.replace('_', ' ')}"))
+    return results

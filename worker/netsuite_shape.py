@@ -1,0 +1,92 @@
+"""A reviewed purchase order, and its NetSuite REST `salesorder` payload (pure)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+CENT = Decimal("0.01")
+
+
+class ReviewedLine(BaseModel):
+    """One order line as the reviewer left it (item resolved to our internal id)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    line_no: int = Field(ge=1)
+    item_id: str = Field(min_length=1, max_length=64)
+    customer_item_code: str | None = Field(None, max_length=64)
+    description: str | None = Field(None, max_length=500)
+    quantity: Decimal = Field(gt=0, le=1_000_000, max_digits=14, decimal_places=4)
+    uom: str | None = Field(None, max_length=16)
+    unit_price: Decimal = Field(ge=0, le=1_000_000, max_digits=14, decimal_places=4)
+
+    @property
+    def amount(self) -> Decimal:
+        """quantity x unit price, rounded half-up to cents."""
+        return (self.quantity * self.unit_price).quantize(CENT, ROUND_HALF_UP)
+
+
+class ReviewedOrder(BaseModel):
+    """The order a reviewer approves: customer, header fields and corrected lines."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: str = Field(min_length=1, max_length=32)
+    po_number: str | None = Field(None, max_length=64)
+    tran_date: date
+    ship_date: date | None = None
+    memo: str | None = Field(None, max_length=1000)
+    lines: list[ReviewedLine] = Field(min_length=1, max_length=500)
+
+    @field_validator("lines")
+    @classmethod
+    def _unique_line_numbers(cls, lines: list[ReviewedLine]) -> list[ReviewedLine]:
+        seen = [ln.line_no for ln in lines]
+        if len(seen) != len(set(seen)):
+            raise ValueError("line numbers repeat")
+        return lines
+
+    @property
+    def total(self) -> Decimal:
+        """Sum of the line amounts."""
+        return sum((ln.amount for ln in self.lines), Decimal(0))
+
+
+def _num(value: Decimal) -> float | int:
+    # NetSuite REST takes JSON numbers; whole quantities read better as integers.
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def salesorder_payload(order: ReviewedOrder, *, external_id: str) -> dict[str, Any]:
+    """The NetSuite REST record for POST /record/v1/salesOrder; externalId makes the post idempotent."""
+    body: dict[str, Any] = {
+        "externalId": external_id,
+        "entity": {"id": order.customer_id},
+        "tranDate": order.tran_date.isoformat(),
+        "item": {"items": [_line(ln) for ln in order.lines]},
+    }
+    if order.po_number:
+        body["otherRefNum"] = order.po_number
+    if order.ship_date:
+        body["shipDate"] = order.ship_date.isoformat()
+    if order.memo:
+        body["memo"] = order.memo
+    return body
+
+
+def _line(line: ReviewedLine) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "item": {"id": line.item_id},
+        "quantity": _num(line.quantity),
+        "rate": _num(line.unit_price),
+        "amount": float(line.amount),
+    }
+    if line.description:
+        item["description"] = line.description
+    if line.uom:
+        item["units"] = line.uom
+    return item
