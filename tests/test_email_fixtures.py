@@ -5,9 +5,13 @@
 
 from __future__ import annotations
 
+import http.server
 import sqlite3
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from email import policy
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
@@ -47,7 +51,7 @@ def order_email(pdfs: list[tuple[str, bytes]] | None = None, *, sender: str = "b
     for name, data in pdfs or []:
         maintype, subtype = ctype.split("/")
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
-    return bytes(msg)
+    return msg.as_bytes(policy=policy.SMTP)  # CRLF line ends, as on the wire
 
 
 def forwarded_email(pdf: bytes, *, original_sender: str = "buyer@driscollfoods.com",
@@ -68,7 +72,7 @@ def forwarded_email(pdf: bytes, *, original_sender: str = "buyer@driscollfoods.c
     outer["Message-ID"] = make_msgid(domain="gfs.local")
     outer.set_content("FYI, forwarding the customer's order.")
     outer.add_attachment(inner)  # message/rfc822
-    return bytes(outer)
+    return outer.as_bytes(policy=policy.SMTP)
 
 
 def seed_reference(conn: sqlite3.Connection) -> None:
@@ -109,3 +113,37 @@ def wait_for(probe: Callable[[], Any], timeout: float = 60, interval: float = 0.
 def post_mail(url: str, raw: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
     """POST one raw message to the HTTP door."""
     return httpx.post(url + "/api/inbound-email", content=raw, headers=headers or AUTH, timeout=60)
+
+
+class _Refuse(http.server.BaseHTTPRequestHandler):
+    """Answers every S3 request with 403 AccessDenied (botocore does not retry it, so tests stay fast)."""
+
+    def _deny(self) -> None:
+        body = b"<Error><Code>AccessDenied</Code><Message>bucket is closed</Message></Error>"
+        length = int(self.headers.get("content-length") or 0)
+        if length:
+            self.rfile.read(length)
+        self.send_response(403)
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _deny
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def refusing_s3() -> Iterator[str]:
+    """A bogus S3 endpoint that refuses everything; yields its URL."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Refuse)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

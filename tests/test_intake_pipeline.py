@@ -1,0 +1,154 @@
+"""The pipeline in-process (real SQLite, SeaweedFS): vision path, spool upload, bounded retries, stuck claims."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import anthropic
+import httpx2
+import pytest
+
+from cron.intake import retry_failed_intake, upload_spooled_mail
+from tests.test_email_fixtures import DRISCOLL, order_email, order_pdf, refusing_s3, scanned_pdf, seed_reference
+from worker.config import Secrets
+from worker.env import Env
+from worker.intake import pipeline
+from worker.intake.pipeline import MAX_ATTEMPTS, process_email
+from worker.intake.store import accept_raw
+from worker.po.vision import TOOL_NAME
+from worker.storage import Bucket
+
+VISION_ORDER = {
+    "po_number": "SCAN-4411", "po_date": "2026-03-02", "requested_ship_date": "2026-03-05", "buyer": "Driscoll Foods",
+    "bill_to": ["Driscoll Foods", "17 Industrial Road"], "ship_to": [], "currency": "USD",
+    "lines": [{"line_no": 1, "customer_item_code": "DF-10023", "vendor_item_code": None,
+               "description": "CHICKEN BREAST BNLS 4OZ IQF 10# CS", "quantity": 12, "uom": "CS",
+               "unit_price": 45.5, "amount": 546.0}],
+    "subtotal": 546.0, "freight": None, "tax": None, "total": 546.0, "other_charges": []}
+
+
+def _claude(status: int, body: dict, seen: list) -> anthropic.AsyncAnthropic:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        return httpx2.Response(status, json=body, headers={"request-id": "req_011CSHoEeqs5C35K2UUqR7Fy"})
+
+    return anthropic.AsyncAnthropic(api_key="test-key", max_retries=0,
+                                    http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(handler)))
+
+
+def _tool_reply(tool_input: dict) -> dict:
+    return {"id": "msg_01XFDUDYJgAACzvnptvVoYEL", "type": "message", "role": "assistant",
+            "model": "claude-sonnet-4-5-20250929", "stop_reason": "tool_use", "stop_sequence": None,
+            "usage": {"input_tokens": 2095, "output_tokens": 503},
+            "content": [{"type": "tool_use", "id": "toolu_01A09q90qw90lq917835lq9", "name": TOOL_NAME,
+                         "input": tool_input}]}
+
+
+async def _row(env: Env, sql: str, *params: object) -> dict:
+    found = await env.db.fetchone(sql, params)
+    return dict(found) if found else {}
+
+
+@pytest.fixture
+async def seeded(env: Env) -> Env:
+    await env.db.write(seed_reference)
+    yield env
+    await pipeline.shutdown(env)
+
+
+async def test_scanned_pdf_goes_to_claude_when_a_key_is_set(seeded: Env) -> None:
+    seen: list = []
+    seeded.secrets = Secrets(anthropic_api_key="test-key")
+    seeded.extras["anthropic_client"] = _claude(200, _tool_reply(VISION_ORDER), seen)
+    pdf = scanned_pdf()
+    received = await accept_raw(seeded, order_email([("scan.pdf", pdf)]), door="http")
+    assert await process_email(seeded, received.email_id) == "processed"
+    item = await _row(seeded, "SELECT * FROM review_items WHERE email_id = ?", received.email_id)
+    assert item["status"] == "pending" and item["po_number"] == "SCAN-4411" and item["customer_id"] == DRISCOLL
+    parsed = json.loads(item["parsed_json"])
+    assert parsed["lines"][0]["item_id"] == "I448812"  # matched through customer_item_xref after Claude read it
+    assert "read_by_vision" in {f["code"] for f in json.loads(item["flags_json"])}
+    sent = json.loads(seen[0].content)
+    assert sent["messages"][0]["content"][0]["type"] == "document" and sent["tool_choice"]["name"] == TOOL_NAME
+
+
+async def test_claude_error_makes_a_needs_manual_item_with_the_reason(seeded: Env) -> None:
+    seeded.secrets = Secrets(anthropic_api_key="test-key")
+    overloaded = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    seeded.extras["anthropic_client"] = _claude(529, overloaded, [])
+    received = await accept_raw(seeded, order_email([("scan.pdf", scanned_pdf())]), door="http")
+    assert await process_email(seeded, received.email_id) == "needs_manual"
+    item = await _row(seeded, "SELECT * FROM review_items WHERE email_id = ?", received.email_id)
+    assert item["status"] == "needs_manual" and "overloaded_error" in item["reason"]
+
+
+async def test_spooled_mail_is_uploaded_and_processed_by_the_hot_tier(seeded: Env) -> None:
+    pdf, expected = order_pdf("classic_grid", seed=7)
+    raw = order_email([("po.pdf", pdf)])
+    real_bucket = seeded.bucket
+    with refusing_s3() as endpoint:
+        seeded.bucket = Bucket(endpoint, real_bucket.bucket)
+        received = await accept_raw(seeded, raw, door="smtp")
+        assert received.status == "spooled"
+        down = await upload_spooled_mail(seeded, seeded.clock())  # still down: nothing lost, nothing moved
+        assert down["still_spooled"] == 1
+    seeded.bucket = real_bucket
+    counts = await upload_spooled_mail(seeded, seeded.clock())
+    assert counts["uploaded"] == 1 and counts["processed"] == 1
+    log = await _row(seeded, "SELECT * FROM inbound_email_log WHERE id = ?", received.email_id)
+    assert log["status"] == "processed" and log["spool_path"] is None and log["door"] == "smtp"
+    assert await seeded.bucket.get(log["raw_key"]) == raw
+    assert not list((seeded.settings.state_dir / "spool").glob("*.eml"))
+    item = await _row(seeded, "SELECT * FROM review_items WHERE email_id = ?", received.email_id)
+    assert item["po_number"] == expected.po_number
+
+
+async def test_spool_file_without_log_row_is_logged_when_uploaded(seeded: Env) -> None:
+    from worker.intake.store import spool_dir, write_spool
+    import hashlib
+
+    raw = order_email([])
+    write_spool(spool_dir(seeded), hashlib.sha256(raw).hexdigest(), raw)  # the DB failed right after the fsync
+    counts = await upload_spooled_mail(seeded, seeded.clock())
+    assert counts["uploaded"] == 1
+    log = await _row(seeded, "SELECT * FROM inbound_email_log")
+    assert log["door"] == "spool" and log["status"] == "processed" and log["sender"] == "buyer@driscollfoods.com"
+
+
+async def test_failed_processing_is_retried_with_bounded_attempts(seeded: Env) -> None:
+    pdf, _ = order_pdf("classic_grid", seed=8)
+    received = await accept_raw(seeded, order_email([("po.pdf", pdf)]), door="http")
+    real_bucket, clock = seeded.bucket, seeded.clock
+    with refusing_s3() as endpoint:
+        seeded.bucket = Bucket(endpoint, real_bucket.bucket)  # the raw mail cannot be read back
+        assert await process_email(seeded, received.email_id) == "failed"
+        log = await _row(seeded, "SELECT * FROM inbound_email_log WHERE id = ?", received.email_id)
+        assert log["attempts"] == 1 and log["reason"].startswith("attempt 1 of 5 failed") and "StorageUnavailable" in log["reason"]
+        for n in range(2, MAX_ATTEMPTS + 1):
+            later = clock() + timedelta(minutes=2 * n)
+            seeded.clock = lambda later=later: later
+            assert (await retry_failed_intake(seeded, later))["retried"] == 1
+        log = await _row(seeded, "SELECT * FROM inbound_email_log WHERE id = ?", received.email_id)
+        assert log["status"] == "failed" and log["attempts"] == MAX_ATTEMPTS
+        assert log["reason"].startswith(f"gave up after {MAX_ATTEMPTS} attempts")
+        seeded.clock = lambda: clock() + timedelta(hours=1)
+        assert (await retry_failed_intake(seeded, seeded.clock()))["retried"] == 0  # bounded: no more tries
+    seeded.bucket, seeded.clock = real_bucket, clock
+
+
+async def test_abandoned_claims_and_unstarted_mail_are_picked_up(seeded: Env) -> None:
+    pdf, _ = order_pdf("classic_grid", seed=9)
+    stuck = await accept_raw(seeded, order_email([("po.pdf", pdf)]), door="http")
+    unstarted = await accept_raw(seeded, order_email([]), door="http")
+    await seeded.db.write(lambda c: c.execute(
+        "UPDATE inbound_email_log SET status = 'processing', attempts = 1, claimed_at = ? WHERE id = ?",
+        ("2020-01-01T00:00:00.000Z", stuck.email_id)))
+    assert await process_email(seeded, unstarted.email_id) == "processed"  # a live claim is not taken twice:
+    assert await process_email(seeded, unstarted.email_id) == "skipped"
+    await seeded.db.write(lambda c: c.execute("UPDATE inbound_email_log SET status = 'received', received_at = ? "
+                                              "WHERE id = ?", ("2020-01-01T00:00:00.000Z", unstarted.email_id)))
+    counts = await retry_failed_intake(seeded, seeded.clock())
+    assert counts["retried"] == 2
+    items = await seeded.db.fetchall("SELECT email_id FROM review_items")
+    assert [r[0] for r in items] == [stuck.email_id]  # reprocessing never duplicates review items

@@ -1,0 +1,107 @@
+"""The SMTP door: smtplib against the real aiosmtpd listener started by the app's lifespan."""
+
+from __future__ import annotations
+
+import json
+import smtplib
+from collections.abc import Iterator
+
+import pytest
+
+from tests.helpers import LiveServer, live_server
+from tests.test_email_fixtures import DRISCOLL, order_email, order_pdf, refusing_s3, seed_reference, wait_for
+from worker.seaweed import free_port
+
+
+@pytest.fixture
+def smtp_server(make_env) -> Iterator[LiveServer]:
+    """The app with its SMTP door on a free port, reference data loaded."""
+    env = make_env(smtp_port=free_port())
+    with live_server(env) as live:
+        live.run(env.bucket.ensure_bucket())
+        live.run(env.db.write(seed_reference))
+        yield live
+
+
+def _smtp(live: LiveServer) -> smtplib.SMTP:
+    return smtplib.SMTP("127.0.0.1", live.env.smtp_port, timeout=30)
+
+
+def _log(live: LiveServer) -> list[dict]:
+    return [dict(r) for r in live.run(live.env.db.fetchall("SELECT * FROM inbound_email_log ORDER BY id"))]
+
+
+def test_accepted_message_is_stored_logged_and_processed(smtp_server: LiveServer) -> None:
+    pdf, expected = order_pdf("classic_grid", seed=5)
+    raw = order_email([("po.pdf", pdf)])
+    with _smtp(smtp_server) as client:
+        assert client.sendmail("buyer@driscollfoods.com", ["Orders@gfs.local"], raw) == {}
+    row = wait_for(lambda: next((r for r in _log(smtp_server) if r["status"] not in ("received", "processing")), None))
+    assert row["door"] == "smtp" and row["status"] == "processed", row["reason"]
+    assert json.loads(row["recipients"])[0] == "orders@gfs.local"
+    assert smtp_server.run(smtp_server.env.bucket.get(row["raw_key"])) == raw
+    items = smtp_server.run(smtp_server.env.db.fetchall("SELECT * FROM review_items"))
+    assert [(i["po_number"], i["customer_id"], i["status"]) for i in items] == [(expected.po_number, DRISCOLL, "pending")]
+
+
+def test_size_is_advertised_and_unknown_recipient_is_550(smtp_server: LiveServer) -> None:
+    with _smtp(smtp_server) as client:
+        client.ehlo("tester.example")
+        assert client.esmtp_features["size"] == str(smtp_server.env.settings.limits.email_bytes)
+        with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+            client.sendmail("buyer@driscollfoods.com", ["ceo@gfs.local"], order_email([]))
+    code, message = refused.value.recipients["ceo@gfs.local"]
+    assert code == 550 and b"no such mailbox" in message
+    assert _log(smtp_server) == []
+
+
+def test_too_big_is_552_both_announced_and_in_data(make_env) -> None:
+    env = make_env(smtp_port=free_port())
+    env.settings = env.settings.model_copy(update={"limits": env.settings.limits.model_copy(update={"email_bytes": 40_000})})
+    big = order_email([("big.pdf", b"%PDF-1.4\n" + b"0123456789" * 5_000)])
+    with live_server(env) as live:
+        live.run(env.bucket.ensure_bucket())
+        with _smtp(live) as client:  # smtplib announces SIZE=, so MAIL FROM is refused up front
+            with pytest.raises(smtplib.SMTPSenderRefused) as refused:
+                client.sendmail("buyer@driscollfoods.com", ["orders@gfs.local"], big)
+            assert refused.value.smtp_code == 552
+        with _smtp(live) as client:  # a client that does not announce the size is stopped in DATA
+            client.ehlo()
+            assert client.mail("buyer@driscollfoods.com")[0] == 250
+            assert client.rcpt("orders@gfs.local")[0] == 250
+            assert client.data(big)[0] == 552
+        assert _log(live) == []
+
+
+def test_our_failures_are_451_so_the_sender_retries(make_env) -> None:
+    with refusing_s3() as endpoint:
+        env = make_env(smtp_port=free_port(), bucket_endpoint=endpoint)
+        env.settings.state_dir.mkdir(parents=True, exist_ok=True)
+        (env.settings.state_dir / "spool").write_text("a file where the spool directory should be")
+        with live_server(env) as live:
+            with _smtp(live) as client:
+                with pytest.raises(smtplib.SMTPDataError) as failed:
+                    client.sendmail("buyer@driscollfoods.com", ["orders@gfs.local"], order_email([]))
+            assert failed.value.smtp_code == 451
+            assert _log(live) == []
+
+
+def test_bucket_down_spools_and_answers_250(make_env) -> None:
+    raw = order_email([])
+    with refusing_s3() as endpoint:
+        env = make_env(smtp_port=free_port(), bucket_endpoint=endpoint)
+        with live_server(env) as live:
+            with _smtp(live) as client:
+                assert client.sendmail("buyer@driscollfoods.com", ["bids@gfs.local"], raw) == {}
+            [row] = _log(live)
+    assert row["status"] == "spooled" and row["raw_key"] is None and "bucket unavailable" in row["reason"]
+    spooled = env.settings.state_dir / "spool" / f"{row['sha256']}.eml"
+    assert row["spool_path"] == str(spooled) and spooled.read_bytes() == raw
+
+
+def test_database_down_is_451(smtp_server: LiveServer) -> None:
+    smtp_server.run(smtp_server.env.db.close())
+    with _smtp(smtp_server) as client:
+        with pytest.raises(smtplib.SMTPDataError) as failed:
+            client.sendmail("buyer@driscollfoods.com", ["orders@gfs.local"], order_email([]))
+    assert failed.value.smtp_code == 451
