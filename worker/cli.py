@@ -51,6 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     ref = sub.add_parser("import-reference", help="load the curated reference files in DIR (SPEC 10)")
     ref.add_argument("directory", type=Path, metavar="DIR")
     ref.add_argument("--partial", action="store_true", help="load a file's valid rows even if some are rejected")
+
+    backfill = sub.add_parser("backfill", help="bulk-load CDC events (webhook format, one per line) with a progress bar")
+    backfill.add_argument("file", type=Path, metavar="FILE.jsonl")
+    backfill.add_argument("--batch-size", type=int, default=5000, help="events per transaction (default 5000)")
+
+    replay = sub.add_parser("replay-dead-letters", help="re-apply dead-lettered payloads after a fix")
+    replay.add_argument("--id", type=int, dest="letter_id", help="only this dead letter (even if replayed before)")
     return parser
 
 
@@ -202,12 +209,54 @@ async def cmd_import_reference(args: argparse.Namespace, settings: Settings, sec
     return 0 if report.ok else 1
 
 
+async def cmd_backfill(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
+    """Apply a JSON-lines file of CDC events; 0 when every line applied, 1 when some went to dead_letters."""
+    from worker.backfill import backfill_file
+
+    if not args.file.is_file():
+        print(f"worker: {args.file}: no such file", file=sys.stderr)
+        return 2
+    counts = await asyncio.to_thread(backfill_file, settings.db.path, args.file, batch_size=max(1, args.batch_size),
+                                     progress=sys.stderr.isatty())
+    for reason in counts["rejected_reasons"]:
+        print(f"  dead-lettered {reason}", flush=True)
+    print("backfill {}: applied {applied}, duplicate {duplicate}, stale {stale}, rejected {rejected} "
+          "in {batches} transactions".format(args.file, **counts), flush=True)
+    return 1 if counts["rejected"] else 0
+
+
+async def cmd_replay_dead_letters(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
+    """Replay pending dead letters (or --id N); 0 when all replayed, 1 when some still fail, 2 for an unknown id."""
+    from worker.db import connect
+    from worker.deadletters import replay_dead_letters
+    from worker.env import iso, utcnow
+    from worker.migrations import apply_schema
+
+    settings.db.path.parent.mkdir(parents=True, exist_ok=True)
+    conn = connect(settings.db.path, busy_timeout_ms=settings.db.busy_timeout_ms)
+    try:
+        apply_schema(conn)
+        outcomes = replay_dead_letters(conn, letter_id=args.letter_id, now=lambda: iso(utcnow()))
+    except LookupError as exc:
+        print(f"worker: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        conn.close()
+    for outcome in outcomes:
+        print(f"dead letter {outcome['id']}: {'replayed' if outcome['ok'] else 'still failing'}: {outcome['result']}",
+              flush=True)
+    print(f"{sum(o['ok'] for o in outcomes)} of {len(outcomes)} dead letters replayed", flush=True)
+    return 0 if all(o["ok"] for o in outcomes) else 1
+
+
 COMMANDS = {
     "dev": cmd_dev,
     "serve": cmd_serve,
     "cron": cmd_cron,
     "db init": cmd_db_init,
     "import-reference": cmd_import_reference,
+    "backfill": cmd_backfill,
+    "replay-dead-letters": cmd_replay_dead_letters,
 }
 
 if __name__ == "__main__":

@@ -53,7 +53,8 @@ class Rejected:
 def split_body(body: bytes, *, max_events: int | None = None) -> tuple[list[Any], bool]:
     """The raw events of a body and whether it was a batch; raises BodyError naming the problem."""
     try:
-        data = json.loads(body)
+        # RFC 8259: JSON on the wire is UTF-8 (json.loads would also guess UTF-16/32 from bytes).
+        data = json.loads(body.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise BodyError(f"body is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
     except json.JSONDecodeError as exc:
@@ -74,12 +75,15 @@ def _where(prefix: str, loc: tuple[Any, ...]) -> str:
     text = prefix
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(event)"
+    return text
 
 
 def _describe(prefix: str, exc: ValidationError) -> str:
-    return "; ".join(f"{_where(prefix, tuple(err['loc']))}: {err['msg'].removeprefix('Value error, ')}"
-                     for err in exc.errors(include_url=False))
+    problems = []
+    for err in exc.errors(include_url=False):
+        where, message = _where(prefix, tuple(err["loc"])), err["msg"].removeprefix("Value error, ")
+        problems.append(f"{where}: {message}" if where else message)
+    return "; ".join(problems)
 
 
 def _event_id(raw: Any) -> str | None:

@@ -1,0 +1,99 @@
+"""The record models against real NetSuite REST JSON (the shared corpora) and SuiteQL spellings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from tests.cdc_support import event, fresh_db
+from worker.cdc.apply import apply_batch
+from worker.cdc.intake import BodyError, split_body, validate_events
+from worker.cdc.models import CustomerRecord, FulfillmentRecord, InvoiceRecord, SalesOrderRecord
+from worker.db import run_in_transaction
+
+SO_CASE = "oracle_devrel_tutorials__extracted_json__sales-order-use-cases__case-3-retrieve-sales-order__block1.json"
+
+
+def load(corpora: Path, name: str) -> dict[str, Any]:
+    return json.loads((corpora / "netsuite" / name).read_text())
+
+
+def test_real_invoice(corpora: Path) -> None:
+    invoice = InvoiceRecord.model_validate(load(corpora, "ledger_sync_2020__invoice.json"))
+    assert (invoice.tran_id, str(invoice.tran_date), invoice.entity.id, invoice.amount_remaining, invoice.status) == (
+        "INV01", "2020-04-06", "7938", 2010.0, "Open")
+    assert invoice.lines[0].item.id == "5" and invoice.lines[0].item.refName == "Test Item"
+    assert invoice.currency == "USA"
+
+
+def test_real_sales_order_without_expanded_lines(corpora: Path) -> None:
+    order = SalesOrderRecord.model_validate(load(corpora, SO_CASE))
+    assert (order.tran_id, str(order.tran_date), order.entity.id, order.total, order.lines) == (
+        "1", "2020-07-29", "110", 39.95, [])
+
+
+@pytest.mark.parametrize("name", ["ledger_sync_2020__customer.json", "ledger_sync-netsuite__customer.json"])
+def test_real_customers(corpora: Path, name: str) -> None:
+    record = load(corpora, name)
+    model = CustomerRecord.model_validate(record)
+    assert model.company_name == record["companyName"] and model.is_inactive is False
+
+
+def test_real_records_apply_with_raw_json_kept(corpora: Path, tmp_path: Path) -> None:
+    conn = fresh_db(tmp_path / "db.sqlite3")
+    invoice = load(corpora, "ledger_sync_2020__invoice.json")
+    raw = [event("sn-1", "invoice", invoice["id"], invoice["lastModifiedDate"] if "lastModifiedDate" in invoice
+                 else "2020-04-17T00:00:00Z", invoice)]
+    accepted, rejected = validate_events(raw)
+    assert not rejected
+    run_in_transaction(conn, apply_batch, accepted, [], source="t", received_at="2026-01-01T00:00:00.000Z")
+    stored = conn.execute("SELECT raw_json, customer_id, amount_remaining FROM customer_invoice").fetchone()
+    assert json.loads(stored[0]) == invoice and stored[1] == "7938" and stored[2] == 2010.0
+    assert conn.execute("SELECT count(*) FROM customer_invoice_lines").fetchone()[0] == len(invoice["item"]["items"])
+
+
+def test_lower_case_spellings_and_bare_ids() -> None:
+    model = InvoiceRecord.model_validate({"tranid": "INV-1", "trandate": "3/4/2026", "duedate": "2026-04-03",
+                                          "entity": 42, "amountremaining": "10.50", "createdfrom": "18"})
+    assert (model.tran_id, str(model.tran_date), str(model.due_date), model.entity.id, model.amount_remaining,
+            model.created_from.id) == ("INV-1", "2026-03-04", "2026-04-03", "42", 10.5, "18")
+    assert CustomerRecord.model_validate({"isinactive": "T"}).is_inactive is True
+
+
+def test_package_list_spellings() -> None:
+    for record in ({"packageList": {"packages": [{"trackingNumber": "1Z1"}]}},
+                   {"packagelist": {"package": [{"packagetrackingnumber": "1Z1"}]}},
+                   {"package": {"items": [{"packageTrackingNumber": "1Z1"}]}},
+                   {"package": [{"packageTrackingNumber": "1Z1"}]}):
+        assert [p.tracking_number for p in FulfillmentRecord.model_validate(record).packages] == ["1Z1"], record
+
+
+def test_ship_status_spellings() -> None:
+    for value in ("C", "c", {"id": "C", "refName": "Shipped"}, "Shipped"):
+        assert FulfillmentRecord.model_validate({"shipStatus": value}).status_word == "shipped"
+
+
+def test_bad_dates_are_rejected() -> None:
+    with pytest.raises(ValidationError, match="tran_date|tranDate"):
+        SalesOrderRecord.model_validate({"tranDate": "20/20/2026"})
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (b"\xff\xfe", "body is not UTF-8 text"),
+    (b"", "body is not valid JSON"),
+    (b'"text"', "body must be a JSON object"),
+    (b'{"events": {}}', "events must be a list, got dict"),
+])
+def test_unreadable_bodies(body: bytes, message: str) -> None:
+    with pytest.raises(BodyError, match=message):
+        split_body(body)
+
+
+def test_single_event_errors_have_no_batch_prefix() -> None:
+    raws, batch = split_body(b'{"event_id": "x", "record_type": "customer", "operation": "delete"}')
+    _, rejected = validate_events(raws, batch=batch)
+    assert rejected[0].reason == "record_id: Field required; last_modified: Field required"

@@ -1,0 +1,99 @@
+"""Dead letters: kept whole with the reason, replayed through the same code after a fix, idempotently."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cdc_support import customer, event, fresh_db
+from worker.cdc import models
+from worker.cdc.apply import apply_batch
+from worker.cdc.intake import validate_events
+from worker.db import run_in_transaction
+from worker.deadletters import replay_dead_letters, store_dead_letter
+
+REPO = Path(__file__).resolve().parent.parent
+CLOCK = iter(f"2026-11-21T00:00:{s:02d}.000Z" for s in range(60))
+
+
+def receive(conn: sqlite3.Connection, *events: dict[str, Any]) -> dict[str, int]:
+    """What the webhook does with a batch: apply the valid events, dead-letter the invalid ones."""
+    accepted, rejected = validate_events(json.loads(json.dumps(list(events))))
+    return run_in_transaction(conn, apply_batch, accepted, rejected, source="webhook", received_at="2026-11-21T00:00:00Z",
+                              dead_letter_source="ns-webhook").counts()
+
+
+def letters(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in conn.execute("SELECT id, replayed_at IS NOT NULL, replay_result, attempts FROM dead_letters")]
+
+
+class StricterCustomer(models.CustomerRecord):
+    """A deployed bug: this version wrongly insisted on a phone number."""
+
+    phone: str
+
+
+def test_replay_after_a_fix_applies_and_marks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    conn = fresh_db(tmp_path / "db.sqlite3")
+    good = event("sn-1", "customer", "7", "2026-11-20T10:00:00Z", customer("7", "Acme"))
+    monkeypatch.setitem(models.RECORD_MODELS, "customer", StricterCustomer)
+    import worker.cdc.intake as intake
+    monkeypatch.setattr(intake, "RECORD_MODELS", models.RECORD_MODELS)
+    assert receive(conn, good)["rejected"] == 1
+    reason = conn.execute("SELECT reason FROM dead_letters").fetchone()[0]
+    assert reason == "events[0].record.phone: Field required"
+    monkeypatch.undo()  # the fix is deployed
+
+    outcomes = replay_dead_letters(conn, now=lambda: next(CLOCK))
+    assert [(o["ok"], o["applied"]) for o in outcomes] == [(True, 1)]
+    assert conn.execute("SELECT company_name FROM customers").fetchone()[0] == "Acme"
+    assert conn.execute("SELECT source FROM webhook_receipts").fetchone()[0] == "replay"
+    assert letters(conn) == [(1, 1, "applied 1, duplicate 0, stale 0, rejected 0", 1)]
+    # Pending-only by default: nothing left; by id it runs again and changes nothing.
+    assert replay_dead_letters(conn, now=lambda: next(CLOCK)) == []
+    again = replay_dead_letters(conn, letter_id=1, now=lambda: next(CLOCK))
+    assert (again[0]["ok"], again[0]["applied"], again[0]["duplicate"]) == (True, 0, 1)
+    assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 1
+
+
+def test_still_failing_letters_stay_pending(tmp_path: Path) -> None:
+    conn = fresh_db(tmp_path / "db.sqlite3")
+    receive(conn, event("sn-1", "vendor", "7", "2026-11-20T10:00:00Z", {"id": "7"}))
+    run_in_transaction(conn, store_dead_letter, "ns-webhook", "body is not valid JSON", b'{"events": [', "now")
+    outcomes = replay_dead_letters(conn, now=lambda: next(CLOCK))
+    assert [o["ok"] for o in outcomes] == [False, False]
+    assert "still rejected: record_type: Input should be 'customer'" in outcomes[0]["result"]
+    assert outcomes[1]["result"].startswith("still unreadable: body is not valid JSON")
+    assert [(row[1], row[3]) for row in letters(conn)] == [(0, 1), (0, 1)]
+    replay_dead_letters(conn, now=lambda: next(CLOCK))
+    assert [row[3] for row in letters(conn)] == [2, 2]
+    assert conn.execute("SELECT count(*) FROM dead_letters").fetchone()[0] == 2  # replay never adds letters
+
+
+def test_unknown_id(tmp_path: Path) -> None:
+    conn = fresh_db(tmp_path / "db.sqlite3")
+    with pytest.raises(LookupError, match="no dead letter with id 42"):
+        replay_dead_letters(conn, letter_id=42, now=lambda: next(CLOCK))
+
+
+def test_cli_replays_a_whole_body_letter(tmp_path: Path) -> None:
+    db = tmp_path / "db.sqlite3"
+    conn = fresh_db(db)
+    body = json.dumps({"events": [event("sn-1", "customer", "7", "2026-11-20T10:00:00Z", customer("7", "Acme"))]})
+    run_in_transaction(conn, store_dead_letter, "ns-webhook", "database was read-only", body, "now")
+    conn.close()
+    env = {**os.environ, "WORKER_DB_PATH": str(db)}
+    done = subprocess.run([sys.executable, "-m", "worker.cli", "replay-dead-letters", "--id", "1"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "dead letter 1: replayed: applied 1" in done.stdout
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT company_name FROM customers").fetchone()[0] == "Acme"
+    assert conn.execute("SELECT replayed_at IS NOT NULL FROM dead_letters").fetchone()[0] == 1

@@ -1,0 +1,200 @@
+"""The apply path on a real SQLite file: semantics per record type, tombstones, lines, ledger, receipts."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cdc_support import customer, event, fresh_db, ref, sales_order
+from worker.cdc.apply import BatchResult, apply_batch
+from worker.cdc.intake import validate_events
+from worker.db import run_in_transaction
+
+
+@pytest.fixture
+def conn(tmp_path: Path) -> sqlite3.Connection:
+    return fresh_db(tmp_path / "mirror.sqlite3")
+
+
+def deliver(conn: sqlite3.Connection, *events: dict[str, Any]) -> BatchResult:
+    accepted, rejected = validate_events(json.loads(json.dumps(list(events))))
+    assert not rejected, [r.reason for r in rejected]
+    return run_in_transaction(conn, apply_batch, accepted, [], source="test", received_at="2026-11-21T00:00:00.000Z")
+
+
+def one(conn: sqlite3.Connection, sql: str, *params: Any) -> tuple[Any, ...]:
+    row = conn.execute(sql, params).fetchone()
+    return tuple(row) if row is not None else ()
+
+
+def ledger(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    return [tuple(r) for r in conn.execute("SELECT type, entity_id FROM events ORDER BY id")]
+
+
+def test_update_for_unseen_record_creates_it(conn: sqlite3.Connection) -> None:
+    result = deliver(conn, event("sn-1", "customer", "7", "2026-11-20T10:00:00Z", customer("7", "Acme")))
+    assert result.counts() == {"applied": 1, "duplicate": 0, "stale": 0, "rejected": 0}
+    assert one(conn, "SELECT company_name, last_modified, deleted_at FROM customers") == (
+        "Acme", "2026-11-20T10:00:00.000Z", None)
+    assert ledger(conn) == [("customer.created", "7")]
+
+
+def test_raw_json_is_the_record_as_received(conn: sqlite3.Connection) -> None:
+    record = customer("7", "Acme", custentity_route={"id": "4", "refName": "North"}, balance=12.5)
+    deliver(conn, event("sn-1", "customer", "7", "2026-11-20T10:00:00Z", record))
+    assert json.loads(one(conn, "SELECT raw_json FROM customers")[0]) == record
+
+
+def test_older_update_is_stale_and_equal_time_breaks_ties_by_event_id(conn: sqlite3.Connection) -> None:
+    deliver(conn, event("sn-5", "customer", "7", "2026-11-20T10:00:00Z", customer("7", "Five")))
+    assert deliver(conn, event("sn-4", "customer", "7", "2026-11-20T09:00:00Z", customer("7", "Older"))).stale == 1
+    assert deliver(conn, event("sn-3", "customer", "7", "2026-11-20T10:00:00Z", customer("7", "Tie, lower id"))).stale == 1
+    assert deliver(conn, event("sn-6", "customer", "7", "2026-11-20T10:00:00Z", customer("7", "Tie, higher id"))).applied == 1
+    assert one(conn, "SELECT company_name FROM customers") == ("Tie, higher id",)
+    assert ledger(conn) == [("customer.created", "7"), ("customer.updated", "7")]
+
+
+def test_delete_is_a_tombstone_an_older_update_cannot_resurrect(conn: sqlite3.Connection) -> None:
+    deliver(conn, event("sn-1", "customer", "7", "2026-11-20T10:00:00Z", customer("7", "Acme")))
+    assert deliver(conn, event("sn-3", "customer", "7", "2026-11-20T12:00:00Z", operation="delete")).applied == 1
+    assert one(conn, "SELECT company_name, last_modified, deleted_at FROM customers") == (
+        "Acme", "2026-11-20T12:00:00.000Z", "2026-11-20T12:00:00.000Z")
+    late = deliver(conn, event("sn-2", "customer", "7", "2026-11-20T11:00:00Z", customer("7", "Acme Renamed")))
+    assert late.stale == 1
+    # Still deleted; the tombstone keeps the newest data sent before the delete, whatever the arrival order.
+    assert one(conn, "SELECT company_name, deleted_at FROM customers") == ("Acme Renamed", "2026-11-20T12:00:00.000Z")
+    assert ledger(conn) == [("customer.created", "7"), ("customer.deleted", "7")]
+
+
+def test_delete_beats_update_at_the_same_time(conn: sqlite3.Connection) -> None:
+    deliver(conn, event("sn-9", "customer", "7", "2026-11-20T10:00:00Z", operation="delete"))
+    assert deliver(conn, event("sn-10", "customer", "7", "2026-11-20T10:00:00Z", customer("7", "Acme"))).stale == 1
+    assert one(conn, "SELECT deleted_at FROM customers") == ("2026-11-20T10:00:00.000Z",)
+    assert ledger(conn) == []
+
+
+def test_delete_of_an_unseen_record_leaves_a_tombstone(conn: sqlite3.Connection) -> None:
+    deliver(conn, event("sn-2", "invoice", "55", "2026-11-20T10:00:00Z", operation="delete"))
+    assert one(conn, "SELECT ns_id, customer_id, deleted_at FROM customer_invoice") == (
+        "55", None, "2026-11-20T10:00:00.000Z")
+    assert ledger(conn) == []
+
+
+def test_newer_update_after_a_delete_revives(conn: sqlite3.Connection) -> None:
+    deliver(conn, event("sn-1", "customer", "7", "2026-11-20T10:00:00Z", operation="delete"),
+            event("sn-2", "customer", "7", "2026-11-20T11:00:00Z", customer("7", "Back")))
+    assert one(conn, "SELECT company_name, deleted_at FROM customers") == ("Back", None)
+
+
+def test_duplicates_within_and_across_batches(conn: sqlite3.Connection) -> None:
+    first = event("sn-1", "customer", "7", "2026-11-20T10:00:00Z", customer("7", "Acme"))
+    assert deliver(conn, first, first).counts() == {"applied": 1, "duplicate": 1, "stale": 0, "rejected": 0}
+    assert deliver(conn, first).duplicate == 1
+    assert one(conn, "SELECT count(*) FROM webhook_receipts") == (1,)
+
+
+def test_lines_are_replaced_as_a_whole(conn: sqlite3.Connection) -> None:
+    deliver(conn, event("sn-1", "salesorder", "18", "2026-11-20T10:00:00Z",
+                        sales_order("18", "7", [("1", 1, 2.0), ("2", 2, 3.0), ("3", 3, 4.0)])))
+    deliver(conn, event("sn-2", "salesorder", "18", "2026-11-20T11:00:00Z", sales_order("18", "7", [("9", 5, 1.25)])))
+    deliver(conn, event("sn-0", "salesorder", "18", "2026-11-20T09:00:00Z", sales_order("18", "7", [("4", 1, 1.0)] * 4)))
+    assert [tuple(r) for r in conn.execute(
+        "SELECT line_no, item_id, item_name, quantity, units, rate, amount FROM transaction_lines")] == [
+        (1, "9", "Item 9", 5.0, "Case", 1.25, 6.25)]
+    assert one(conn, "SELECT tran_id, customer_id, status, other_ref_num, total, currency FROM transactions") == (
+        "SO18", "7", "Pending Fulfillment", "PO-18", 6.25, "USA")
+
+
+def test_salesorder_created_payload_for_the_workflows(conn: sqlite3.Connection) -> None:
+    deliver(conn, event("sn-1", "salesorder", "18", "2026-11-20T10:00:00Z", sales_order("18", "7", [("1", 2, 2.5)]),
+                        "create"))
+    type_, payload = one(conn, "SELECT type, payload_json FROM events")
+    assert type_ == "salesorder.created"
+    assert json.loads(payload).items() >= {"record_id": "18", "customer_id": "7", "event_id": "sn-1", "tran_id": "SO18",
+                                        "other_ref_num": "PO-18", "total": 5.0, "line_count": 1}.items()
+
+
+def test_credit_memo_posted_names_invoice_and_memo(conn: sqlite3.Connection) -> None:
+    memo = {"id": "300", "tranId": "CM-300", "tranDate": "2026-11-22", "entity": ref("customer", "7", "Acme"),
+            "createdFrom": ref("invoice", "55", "INV-55"), "memo": "2 cases damaged in transit", "total": 84.0,
+            "apply": {"items": [{"doc": {"id": "55"}, "apply": True, "amount": 84.0, "type": "Invoice", "line": 0},
+                                {"doc": {"id": "56"}, "apply": False, "amount": 0.0, "type": "Invoice", "line": 1}]}}
+    deliver(conn, event("sn-1", "creditmemo", "300", "2026-11-22T10:00:00Z", memo, "create"))
+    type_, payload = one(conn, "SELECT type, payload_json FROM events")
+    assert type_ == "creditmemo.posted"
+    assert json.loads(payload).items() >= {"record_id": "300", "customer_id": "7", "created_from": "55",
+                                        "applied_invoice_ids": ["55"], "memo": "2 cases damaged in transit"}.items()
+    assert [tuple(r) for r in conn.execute("SELECT * FROM credit_memo_application")] == [
+        ("300", 0, "55", "Invoice", 84.0)]
+
+
+def test_payment_applications_only_where_applied(conn: sqlite3.Connection) -> None:
+    payment = {"id": "400", "tranId": "PYMT-400", "trandate": "11/23/2026", "customer": ref("customer", "7"),
+               "payment": 150.0, "unapplied": 0.0,
+               "apply": {"items": [{"doc": ref("invoice", "55"), "apply": True, "amount": 100.0, "type": "Invoice",
+                                    "applyDate": "2026-11-23"},
+                                   {"doc": ref("invoice", "57"), "apply": True, "amount": 50.0, "type": "Invoice"},
+                                   {"doc": ref("invoice", "58"), "apply": False, "amount": 0.0}]}}
+    deliver(conn, event("sn-1", "customerpayment", "400", "2026-11-23T10:00:00Z", payment))
+    assert one(conn, "SELECT customer_id, tran_date, total FROM customer_payment") == ("7", "2026-11-23", 150.0)
+    assert [tuple(r) for r in conn.execute("SELECT line_no, invoice_id, amount, apply_date FROM payment_application")] == [
+        (1, "55", 100.0, "2026-11-23"), (2, "57", 50.0, None)]
+    assert ledger(conn) == [("payment.applied", "400")]
+
+
+def test_suiteql_spellings(conn: sqlite3.Connection) -> None:
+    invoice = {"id": "55", "tranid": "INV-55", "trandate": "2026-11-20", "duedate": "2026-12-20", "entity": "7",
+               "terms": "Net 30", "amountremaining": "120.50", "total": 120.5, "otherrefnum": "PO-1", "status": "A"}
+    deliver(conn, event("sn-1", "invoice", "55", "2026-11-20T10:00:00Z", invoice))
+    assert one(conn, "SELECT tran_id, tran_date, due_date, customer_id, terms, amount_remaining, other_ref_num "
+                     "FROM customer_invoice") == ("INV-55", "2026-11-20", "2026-12-20", "7", "Net 30", 120.5, "PO-1")
+
+
+def test_contact_links_its_company(conn: sqlite3.Connection) -> None:
+    contact = {"id": "900", "firstName": "Dana", "lastName": "Ruiz", "email": "dana@driscoll.example",
+               "title": "AP Manager", "company": ref("customer", "7", "Driscoll Foods")}
+    deliver(conn, event("sn-1", "contact", "900", "2026-11-20T10:00:00Z", contact))
+    assert one(conn, "SELECT customer_id, name, email, title FROM customer_contacts") == (
+        "7", "Dana Ruiz", "dana@driscoll.example", "AP Manager")
+    type_, payload = one(conn, "SELECT type, payload_json FROM events")
+    assert type_ == "contact.created" and json.loads(payload)["customer_id"] == "7"
+
+
+def test_fulfillment_packages_and_status_changes_in_any_order(conn: sqlite3.Connection) -> None:
+    def fulfillment(status: Any, *tracking: str) -> dict[str, Any]:
+        return {"id": "60", "tranId": "IF-60", "entity": ref("customer", "7"), "createdFrom": ref("salesorder", "18"),
+                "shipStatus": status, "shipCarrier": "ups",
+                "package": {"items": [{"packageTrackingNumber": t, "packageWeight": 12.0} for t in tracking]},
+                "item": {"items": [{"orderLine": 1, "item": ref("inventoryitem", "9"), "quantity": 3}]}}
+
+    deliver(conn, event("sn-3", "itemfulfillment", "60", "2026-11-21T15:00:00Z",
+                        fulfillment({"id": "C", "refName": "Shipped"}, "1Z999", "1Z998")))
+    deliver(conn, event("sn-1", "itemfulfillment", "60", "2026-11-21T09:00:00Z", fulfillment("A")))
+    deliver(conn, event("sn-2", "itemfulfillment", "60", "2026-11-21T11:00:00Z", fulfillment("packed")))
+    assert one(conn, "SELECT ship_status, created_from, customer_id FROM item_fulfillment") == ("shipped", "18", "7")
+    assert [tuple(r) for r in conn.execute("SELECT package_no, tracking_number, carrier, weight FROM shipments")] == [
+        (1, "1Z999", "ups", 12.0), (2, "1Z998", "ups", 12.0)]
+    assert [tuple(r) for r in conn.execute(
+        "SELECT from_status, to_status, source_event_id FROM shipping_events ORDER BY occurred_at")] == [
+        (None, "picked", "sn-1"), ("picked", "packed", "sn-2"), ("packed", "shipped", "sn-3")]
+    assert one(conn, "SELECT order_line, quantity FROM item_fulfillment_lines") == (1, 3.0)
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    ({"last_modified": "2026-11-20T10:00:00"}, "last_modified: Input should have timezone info"),
+    ({"record": {"id": "8"}}, "record.id '8' does not match record_id '7'"),
+    ({"operation": "upsert"}, "operation: Input should be 'create', 'update' or 'delete'"),
+    ({"record": None}, "record is required for operation 'update'"),
+    ({"record_type": "salesorder", "record": {"item": {"items": [{"line": 1}, {"line": 1}]}}},
+     "record: item.items: line 1 appears twice"),
+])
+def test_rejections_name_the_problem(change: dict[str, Any], reason: str) -> None:
+    raw = {**event("sn-1", "customer", "7", "2026-11-20T10:00:00Z", {"id": "7"}), **change}
+    accepted, rejected = validate_events([raw])
+    assert not accepted
+    assert reason in rejected[0].reason, rejected[0].reason
+    assert rejected[0].reason.startswith("events[0]")
