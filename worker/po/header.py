@@ -9,7 +9,7 @@ from worker.po.values import parse_date
 
 _PO_LABEL = re.compile(
     r"(?:(?:customer\s*|cust\.?\s*|your\s*)?(?:purchase\s*order|p\.?\s*o\.?)(?!\s*(?:box|date|line|total))"
-    r"\s*(?:number|num\.?|no\.?|nr\.?|#|n°|id)?|order\s*(?:number|no\.?|nr\.?|#)|bestell(?:ung)?[\s-]*(?:nummer|nr\.?)"
+    r"\s*(?:number|num\.?|no\.?|nr\.?|#|n°|id)?|order\s*(?:number|no\.?|nr\.?|#)|order\s*ref(?:erence)?(?:\s*(?:no\.?|#))?|bestell(?:ung)?[\s-]*(?:nummer|nr\.?)"
     r"|n°\s*de\s*commande)(?=[\s:#.]|$)", re.I)
 _STRONG_PO = re.compile(r"purchase|p\.?\s*o", re.I)
 _PO_VALUE = re.compile(r"[A-Z0-9][A-Z0-9\-/_.]{2,24}", re.I)
@@ -17,7 +17,9 @@ _PO_VALUE = re.compile(r"[A-Z0-9][A-Z0-9\-/_.]{2,24}", re.I)
 _SHIP_LABEL = re.compile(
     r"(?:requested\s*|req\.?\s*|required\s*|expected\s*|desired\s*)?(?:ship(?:ping)?|delivery|deliver|arrival|due|need(?:ed)?)"
     r"\s*(?:date|by|on|no\s*later\s*than)|requested\s*(?:delivery|ship|date)|deliver(?:y)?\s*by|need\s*by|date\s*required"
-    r"|must\s*arrive(?:\s*by)?|(?:delivery|ship\s*date|deliver)(?=\s*:?\s*$)|liefer(?:datum|termin)|wunschtermin|date\s*de\s*livraison", re.I)
+    r"|must\s*arrive(?:\s*by)?|(?:delivery|ship\s*date|deliver)(?=\s*:?\s*$)|liefer(?:datum|termin)|wunschtermin|date\s*de\s*livraison"
+    r"|req(?:\.|uested|uired)?\s*(?:date|by)|required(?=\s*:?\s*$)|delivery\s*window|(?:expected\s*)?receipt\s*date"
+    r"|receive\s*by|date\s*(?:needed|wanted)", re.I)
 _DATE_LABEL = re.compile(
     r"(?:po|p\.\s*o\.|order|purchase\s*order|issue|bestell)?\s*date(?!\s*(?:required|requested))|bestelldatum|datum"
     r"|date\s*(?:of\s*order|issued)|order\s*placed", re.I)
@@ -74,13 +76,44 @@ def _find_date(lines: list[Line], label: re.Pattern[str], exclude: re.Pattern[st
     return d, conf
 
 
+_DATE_ONLY = re.compile(r"[\d/.-]{6,10}|[A-Za-z]{3,9}\.? \d{1,2},? \d{4}|\d{1,2}[ -][A-Za-z]{3,9}\.?[ -]\d{2,4}")
+_CAPTION = re.compile(r"^[^\d]*[A-Za-z]{3}[^\d]*$")  # words without digits: a caption, not a value
+
+
+def _is_labelled(ln: Line, j: int, lines: list[Line]) -> bool:
+    f = ln.frags[j]
+    if j and f.x0 - ln.frags[j - 1].x1 < 120 and re.search(r"[A-Za-z]{2}", ln.frags[j - 1].text):
+        return True
+    above = [g for a in lines if a.page == ln.page and 0 < a.y - ln.y <= 2.6 * ln.size for g in a.frags
+             if overlaps(g, f)]
+    return any(_CAPTION.match(g.text) for g in above)
+
+
+def _loose_date(lines: list[Line], day_first: bool | None) -> tuple[date | None, float]:
+    # Some ERPs print the order date bare under the title ("Purchase Order / #PO-1275 / 2/8/25"). A date
+    # with no caption beside or above it, and the only one like it on page one, is the order's date.
+    found = set()
+    for ln in lines:
+        for j, f in enumerate(ln.frags):
+            if ln.page == 0 and _DATE_ONLY.fullmatch(f.text.strip()) and not _is_labelled(ln, j, lines):
+                if parsed := parse_date(f.text, day_first):
+                    found.add(parsed[0])
+    return (found.pop(), 0.6) if len(found) == 1 else (None, 0.0)
+
+
 def find_dates(lines: list[Line], day_first: bool | None) -> dict[str, tuple[date | None, float]]:
-    """PO date and requested ship/delivery date from their labels."""
-    return {"po_date": _find_date(lines, _DATE_LABEL, _SHIP_LABEL, day_first),
+    """PO date and requested ship/delivery date from their labels (an uncaptioned date as a last resort)."""
+    po_date = _find_date(lines, _DATE_LABEL, _SHIP_LABEL, day_first)
+    return {"po_date": po_date if po_date[0] else _loose_date(lines, day_first),
             "requested_ship_date": _find_date(lines, _SHIP_LABEL, None, day_first)}
 
 
+_ADDRESS_PART = re.compile(r"^(attn|attention|c/o)\b", re.I)  # "Attn: Accounts Payable" is an address line
+
+
 def _is_any_label(text: str) -> bool:
+    if _ADDRESS_PART.match(text):
+        return False
     return bool(_ANY_LABEL.match(text)) or any(p.match(text) for p in _BLOCK_LABELS.values())
 
 
@@ -88,6 +121,9 @@ def _block(hit, lines: list[Line], stop_idx: int) -> list[str]:
     label_line, lf = hit.line, hit.frag
     out = [hit.rest] if hit.rest else []
     left = lf.x0
+    beside = [f for f in label_line.frags if f.x0 > lf.x1 and f.x0 - lf.x1 < 120]
+    if not hit.rest and beside and not _is_any_label(beside[0].text) and not _CONTACT.match(beside[0].text):
+        out, left = [beside[0].text], beside[0].x0  # "Sold To:  Acme Foods" with the block indented under its value
     # A label to the right on the same line bounds this block's column (side-by-side blocks).
     right_labels = [f.x0 for f in label_line.frags if f.x0 > lf.x1 and _is_any_label(f.text)]
     right = min(right_labels, default=10_000.0)

@@ -12,7 +12,7 @@ from worker.po.model import Charge, POLine, PurchaseOrder, validate_order
 from worker.po.table import TableResult, parse_table
 from worker.po.textlayer import ExtractedPdf
 from worker.po.totals import parse_totals
-from worker.po.values import decimal_comma_style, detect_currency
+from worker.po.values import currency_by_address, decimal_comma_style, detect_currency
 
 OUR_NAMES = ("gfs", "gulf food service", "gulf foodservice", "gulf food services")
 
@@ -97,6 +97,8 @@ def parse_purchase_order(pdf: ExtractedPdf, hints: ParseHints | None = None) -> 
     dates = find_dates(lines[:head_end], day_first)
     blocks = find_blocks(lines, head_end)
     buyer, conf["buyer"] = _buyer(blocks, find_letterhead(lines, head_end), hints)
+    if currency is None:
+        currency, cur_conf = currency_by_address(blocks.get("bill", []) + blocks.get("ship", []))
     totals = parse_totals(lines[table.end:] if table else lines, dc)
     charges = [Charge(description=d, amount=a) for d, a in (table.charges if table else []) + totals["charges"]]
     freight = totals.get("freight")

@@ -124,6 +124,19 @@ def detect_currency(texts: list[str]) -> tuple[str | None, float]:
     return None, 0.0
 
 
+_US_ZIP = re.compile(r"\b(A[KLRZ]|C[AOT]|D[CE]|FL|GA|HI|I[ADLN]|K[SY]|LA|M[ADEINOST]|N[CDEHJMVY]|O[HKR]|PA|RI|S[CD]|"
+                     r"T[NX]|UT|V[AT]|W[AIVY])\.?,?\s+\d{5}(-\d{4})?\b")
+
+
+def currency_by_address(address_lines: list[str]) -> tuple[str | None, float]:
+    """USD when the buyer's own bill-to/ship-to address is in the US and nothing names a currency."""
+    # A US distributor's US customers are billed in dollars; we only look at the buyer's blocks because
+    # our own (US) address is printed on foreign orders too.
+    if any(_US_ZIP.search(s) for s in address_lines):
+        return "USD", 0.6
+    return None, 0.0
+
+
 _UOMS = {"CS": "CS", "CASE": "CS", "CASES": "CS", "CA": "CS", "EA": "EA", "EACH": "EA", "LB": "LB", "LBS": "LB",
          "BX": "BX", "BOX": "BX", "BOXES": "BX", "PK": "PK", "PACK": "PK", "PACKS": "PK", "KG": "KG", "BG": "BG",
          "BAG": "BG", "BAGS": "BG", "GAL": "GAL", "DZ": "DZ", "DOZ": "DZ", "CT": "CT", "PC": "PC", "PCS": "PC",
