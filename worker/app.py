@@ -15,6 +15,7 @@ from handlers import health, ns_webhook, scheduled
 from handlers import inbound_email as inbound_email_door
 from handlers.smtp import start_smtp
 from worker.intake import pipeline as intake
+from worker.demo import load_demo_if_empty
 from worker.env import Env
 from worker.logs import ensure_request_id_header, request_id_middleware
 from worker.problems import EXCEPTION_HANDLERS
@@ -51,6 +52,8 @@ def create_app(env: Env) -> Litestar:
         tasks = []
         smtp = None
         try:
+            if env.extras.get("load_demo_data"):  # `worker dev`: a year of demo data into an empty database
+                await load_demo_if_empty(env)
             if env.smtp_port:
                 smtp = await start_smtp(env)  # 127.0.0.1 only: a relay in front terminates public SMTP
             if env.scheduler:

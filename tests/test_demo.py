@@ -1,0 +1,130 @@
+"""Demo data: a deterministic, realistic year, valid for the webhook's models, loaded once by `worker dev`."""
+
+import csv
+import json
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+
+import httpx
+import pytest
+
+from tests.helpers import live_server
+from worker.cdc.intake import validate_events
+from worker.db import connect
+from worker.demo import REFERENCE_DIR, RECENT_DAYS, generate, load_demo_if_empty, summarize
+from worker.demo_data.year import CUSTOMERS_CSV
+from worker.flows import WORKFLOWS
+from worker.migrations import apply_schema
+from worker.reference import import_reference
+from worker.workflow_runner import drain
+
+NOW = datetime(2026, 11, 20, 16, 45, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def events():
+    return generate(NOW)
+
+
+def test_same_inputs_give_the_same_year_ending_at_now(events):
+    assert json.dumps(generate(NOW)) == json.dumps(events)
+    first_order = next(e for e in events if e["record_type"] == "salesorder")["record"]["tranDate"]
+    assert (NOW - timedelta(days=366)).date() <= date.fromisoformat(first_order) <= (NOW - timedelta(days=360)).date()
+
+
+def test_every_event_passes_the_webhook_models(events):
+    accepted, rejected = validate_events(events)
+    assert [r.reason for r in rejected] == [] and len(accepted) == len(events)
+    assert len({e["event_id"] for e in events}) == len(events)
+
+
+def test_the_year_looks_like_a_food_distributor(events):
+    summary = summarize(events, NOW.date())
+    assert summary["records"]["customer"] == 41 and summary["records"]["contact"] >= 80
+    assert 0.28 <= summary["driscoll_share"] <= 0.38  # Driscoll Foods is about a third of revenue
+    assert set(summary["open_ar_by_bucket"]) == {"current", "1-30", "31-60", "61-90", "90+"}
+    assert all(amount > 0 for amount in summary["open_ar_by_bucket"].values())
+    assert summary["records"]["salesorder"] > 1500 and summary["records"]["customerpayment"] > 1000
+    assert 10 <= summary["credit_memos"] <= 15
+    cutoff = (NOW - timedelta(days=RECENT_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert sum(1 for e in events if e["record_type"] == "creditmemo" and e["last_modified"] >= cutoff) >= 2
+
+
+def test_records_are_consistent_in_time_and_money(events):
+    stamp_now = NOW.strftime("%Y-%m-%dT%H:%M:%SZ")
+    versions = defaultdict(list)
+    for e in events:
+        assert e["last_modified"] <= stamp_now and e["record"]["lastModifiedDate"] == e["last_modified"]
+        versions[(e["record_type"], e["record_id"])].append(e["last_modified"])
+    assert all(v == sorted(set(v)) for v in versions.values())  # each record's versions strictly increase
+    latest = {(e["record_type"], e["record_id"]): e["record"] for e in events}
+    for (kind, _id), record in latest.items():
+        if kind == "invoice":
+            terms = int(record["terms"]["refName"].split()[-1])
+            assert date.fromisoformat(record["dueDate"]) == date.fromisoformat(record["tranDate"]) + timedelta(terms)
+            assert 0 <= record["amountRemaining"] <= record["total"]
+        if kind == "itemfulfillment" and record["shipStatus"]["refName"] == "Shipped":
+            assert all(p["packageTrackingNumber"] for p in record["packageList"]["packages"])
+        if kind == "salesorder":  # private label is sold only to the brand's owner
+            items = {line["item"]["refName"][:3] for line in record["item"]["items"]}
+            assert record["entity"]["id"] == "1187" or "MM-" not in items
+            assert record["entity"]["id"] == "1203" or "RS-" not in items
+    paid = defaultdict(float)
+    for (kind, _id), record in latest.items():
+        if kind in ("customerpayment", "creditmemo"):
+            for applied in record["apply"]["items"]:
+                paid[applied["doc"]["id"]] += applied["amount"]
+    for (kind, ns_id), record in latest.items():
+        if kind == "invoice":
+            assert round(record["total"] - paid[ns_id], 2) == record["amountRemaining"]
+
+
+def test_reference_files_load_cleanly_and_agree_with_the_customers(tmp_path):
+    conn = connect(tmp_path / "ref.sqlite3")
+    apply_schema(conn)
+    report = import_reference(conn, REFERENCE_DIR)
+    assert report.ok and len(report.files) == 5, report.errors
+    with CUSTOMERS_CSV.open(newline="") as handle:
+        terms = {r["ns_id"]: int(r["terms_days"]) for r in csv.DictReader(handle)}
+    for customer_id, days in conn.execute("SELECT customer_id, payment_terms_days FROM customer_program"):
+        assert terms[customer_id] == days, customer_id
+    assert {r[0] for r in conn.execute("SELECT customer_id FROM name_synonyms")} <= set(terms)
+    assert dict(conn.execute("SELECT normalized, customer_id FROM name_synonyms WHERE kind = 'brand_prefix'")) == {
+        "melt mates": "1187", "right start": "1203"}
+    assert conn.execute("SELECT count(*) FROM spec_items WHERE is_assembly = 1 AND item_id NOT IN "
+                        "(SELECT item_id FROM pricing_master)").fetchone()[0] == 2  # new kits awaiting a price
+    conn.close()
+
+
+async def test_a_database_with_customers_is_left_alone(env):
+    await env.db.write(lambda conn: conn.execute(
+        "INSERT INTO customers (ns_id, company_name, last_modified) VALUES ('9', 'Real Customer', '2026-01-01T00:00:00Z')"))
+    assert await load_demo_if_empty(env) is None
+    for table in ("events", "pricing_master", "name_synonyms"):
+        assert (await env.db.fetchone(f"SELECT count(*) FROM {table}"))[0] == 0
+
+
+def test_worker_dev_loads_the_demo_once_and_leaves_only_recent_news_to_the_workflows(make_env):
+    env = make_env(clock=lambda: NOW)
+    env.extras["load_demo_data"] = True  # what `worker dev` sets (worker/cli.py _prepare_dev)
+    with live_server(env) as server:
+        server.run(env.bucket.ensure_bucket())
+        assert httpx.get(server.url + "/healthz", timeout=10).status_code == 200
+        count = server.run(env.db.fetchone("SELECT count(*) FROM customers"))[0]
+        events = server.run(env.db.fetchone("SELECT count(*) FROM events"))[0]
+        assert count == 41 and events > 10000
+        assert server.run(env.db.fetchone("SELECT count(*) FROM pricing_master"))[0] > 0
+        assert server.run(load_demo_if_empty(env)) is None  # not empty any more: nothing happens
+
+        server.run(drain(env, WORKFLOWS))
+        kinds = dict(server.run(env.db.fetchall("SELECT kind, count(*) FROM proposed_actions GROUP BY kind")))
+        assert kinds.get("send_dispute_confirmation", 0) >= 2 and kinds.get("log_dispute", 0) >= 2
+        assert kinds.get("review_quote_pricing", 0) >= 1 and kinds.get("price_new_assembly_item", 0) >= 1
+        oldest = server.run(env.db.fetchone(
+            "SELECT min(t.tran_date) FROM workflow_run_log w JOIN transactions t ON t.ns_id = "
+            "json_extract(w.output_json, '$.sales_order_id')"))[0]
+        assert date.fromisoformat(oldest) >= (NOW - timedelta(days=RECENT_DAYS + 1)).date()
+    again = make_env(clock=lambda: NOW)  # a restart of `worker dev` on the same database loads nothing more
+    again.extras["load_demo_data"] = True
+    with live_server(again) as server:
+        assert server.run(again.db.fetchone("SELECT count(*) FROM events"))[0] == events

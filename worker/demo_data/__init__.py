@@ -1,0 +1,1 @@
+"""Static seed lists and the story of the demo year (see worker/demo.py)."""
