@@ -1,0 +1,116 @@
+"""Sign-in, sessions, CSRF on the login form, rate limits, cookie attributes (units and over real HTTP)."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from tests.helpers import TEST_REVIEWER
+from tests.review_seed import hidden, sign_in
+from worker.auth import (ReviewUsersError, bearer_ok, csrf_for, csrf_ok, parse_review_users, reviewers, sign,
+                         unsign)
+
+HASH = "scrypt$16384$8$1$c2FsdA$aGFzaA"
+
+
+def test_parse_review_users_names_the_bad_entry():
+    assert parse_review_users(f"mike:{HASH}, ann:{HASH}") == {"mike": HASH, "ann": HASH}
+    assert parse_review_users("") == {}
+    for text, message in [("mike", "entry 1: expected name:hash"), (f"mike:{HASH},ann:plaintext", "entry 2 (ann)"),
+                          (f"mike:{HASH},mike:{HASH}", "listed twice"), (f"mi ke:{HASH}", "characters")]:
+        with pytest.raises(ReviewUsersError, match=re.escape(message)) as caught:
+            parse_review_users(text)
+        assert HASH not in str(caught.value)
+
+
+def test_signatures_and_csrf_tokens():
+    key, other = b"k" * 32, b"o" * 32
+    token = sign(key, "abc")
+    assert unsign(key, token) == "abc"
+    assert unsign(other, token) is None and unsign(key, token + "x") is None and unsign(key, "abc") is None
+    assert unsign(key, sign(key, "abc", "notice")) is None  # a notice cookie is not a session cookie
+    assert csrf_ok(csrf_for(key, "s1"), csrf_for(key, "s1"))
+    assert not csrf_ok(csrf_for(key, "s1"), csrf_for(key, "s2")) and not csrf_ok(csrf_for(key, "s1"), None)
+
+
+def test_dev_reviewer_only_in_dev(make_env, capsys):
+    from worker.config import Secrets
+
+    dev = make_env(dev=True)
+    dev.secrets = Secrets()
+    assert list(reviewers(dev)) == ["dev"]
+    assert "reviewer: dev / " in capsys.readouterr().out
+    prod = make_env()
+    prod.secrets = Secrets()
+    assert reviewers(prod) == {}
+
+
+def test_bearer_is_checked_exactly(make_env):
+    env = make_env()
+    assert bearer_ok(env, "Bearer test-intake-token") and bearer_ok(env, "bearer test-intake-token")
+    assert not bearer_ok(env, "Bearer test-intake-tokenX") and not bearer_ok(env, None)
+    assert not bearer_ok(env, "Basic test-intake-token")
+
+
+def test_pages_need_a_session_and_json_gets_401(server):
+    client = httpx.Client(base_url=server.url)
+    for path in ("/review", "/review/orders", "/review/orders/1", "/review/actions", "/review/observations",
+                 "/review/orders/1/pdf"):
+        response = client.get(path)
+        assert response.status_code == 303 and response.headers["location"].startswith("/review/login?next=%2Freview")
+    forged = client.get("/review/orders", cookies={"gfs_review": "abc.def"})
+    assert forged.status_code == 303
+    assert client.post("/review/orders/1/reject", data={"reason": "x"}).status_code == 303
+    for path in ("/api/review-items", "/api/proposed-actions"):
+        response = client.get(path)
+        assert response.status_code == 401 and response.headers["www-authenticate"].startswith("Bearer")
+        assert "sign in" in response.json()["detail"]
+
+
+def test_sign_in_cookie_attributes_and_sign_out(server):
+    client = sign_in(server.url)
+    cookie = next(h for h in client.cookies.jar if h.name == "gfs_review")
+    assert not cookie.secure
+    raw = client.get("/review/login")  # fresh login page for a second sign-in over "https"
+    response = httpx.post(server.url + "/review/login", headers={"X-Forwarded-Proto": "https"},
+                          cookies={"gfs_login": raw.cookies["gfs_login"]},
+                          data={"csrf": hidden(raw.text, "csrf"), "username": TEST_REVIEWER[0],
+                                "password": TEST_REVIEWER[1], "next": "//evil.example/x"})
+    set_cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in set_cookie and "samesite=lax" in set_cookie and "secure" in set_cookie
+    assert response.headers["location"] == "/review"  # no open redirect
+    stolen = client.cookies["gfs_review"]
+    assert client.post("/review/logout", data={"csrf": client.csrf}).status_code == 303
+    # The server ended the session: a kept copy of the cookie no longer works.
+    assert httpx.get(server.url + "/review/orders", cookies={"gfs_review": stolen}).status_code == 303
+
+
+def test_login_form_needs_its_csrf_token(server):
+    client = httpx.Client(base_url=server.url)
+    client.get("/review/login")
+    response = client.post("/review/login", data={"username": TEST_REVIEWER[0], "password": TEST_REVIEWER[1]})
+    assert response.status_code == 403 and "gfs_review" not in response.headers.get("set-cookie", "")
+
+
+def _attempt(server, user, password, ip_headers=None):
+    client = httpx.Client(base_url=server.url)
+    page = client.get("/review/login")
+    return client.post("/review/login", data={"csrf": hidden(page.text, "csrf"), "username": user,
+                                               "password": password})
+
+
+def test_failed_sign_ins_are_rate_limited_per_user(server):
+    for _ in range(5):
+        assert _attempt(server, "mike", "wrong").status_code == 401
+    limited = _attempt(server, "mike", TEST_REVIEWER[1])  # even the right password waits now
+    assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
+    assert "Too many failed sign-ins" in limited.text
+    assert server.run(server.env.db.fetchone("SELECT count(*) FROM review_sessions"))[0] == 0
+
+
+def test_failed_sign_ins_are_rate_limited_per_ip(server):
+    for i in range(20):
+        assert _attempt(server, f"nobody{i}", "guess").status_code == 401
+    assert _attempt(server, "mike", TEST_REVIEWER[1]).status_code == 429

@@ -1,0 +1,123 @@
+"""POST /api/proposed-actions and the JSON twins over real HTTP: auth, 422 messages, staging, filters."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from tests.helpers import TEST_INTAKE_TOKEN
+from tests.review_seed import add_action, add_review_item, seed_reference, sign_in
+
+AUTH = {"Authorization": f"Bearer {TEST_INTAKE_TOKEN}"}
+CUSTOMER = {"kind": "propose_create_customer", "companyName": "Bayside Bistro LLC", "email": "ap@baysidebistro.com",
+            "phone": "+1 (201) 555-0199", "terms": "Net 30", "creditLimit": 15000,
+            "address": {"addr1": "12 Harbor Way", "city": "Hoboken", "state": "NJ", "zip": "07030"},
+            "note": "Asked for a trade account on the phone"}
+
+
+@pytest.fixture
+def api(server):
+    server.run(server.env.db.write(seed_reference))
+    return server, httpx.Client(base_url=server.url, timeout=30)
+
+
+def post(client, body, headers=AUTH):
+    return client.post("/api/proposed-actions", content=json.dumps(body), headers={**headers,
+                                                                                  "Content-Type": "application/json"})
+
+
+def test_create_customer_is_staged_for_review(api):
+    server, client = api
+    response = post(client, CUSTOMER)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["kind"] == "create_customer" and body["status"] == "staged" and not body["duplicate"]
+    kind, status, source, payload = server.run(server.env.db.fetchone(
+        "SELECT kind, status, source, payload_json FROM proposed_actions WHERE id = ?", (body["id"],)))
+    assert (kind, status, source) == ("create_customer", "staged", "api")
+    stored = json.loads(payload)
+    assert stored["companyName"] == "Bayside Bistro LLC" and stored["address"]["country"] == "US"
+    assert stored["creditLimit"] == "15000"  # Decimal kept exact as text
+    assert server.run(server.env.db.fetchone("SELECT count(*) FROM events WHERE type = 'action.proposed'"))[0] == 1
+    # It shows up on the Actions tab for a reviewer.
+    page = sign_in(server.url).get("/review/actions").text
+    assert "New customer" in page and "Bayside Bistro LLC" in page
+
+
+def test_possible_duplicate_customer_is_pointed_out(api):
+    _, client = api
+    body = post(client, {**CUSTOMER, "companyName": "driscoll foods"}).json()
+    items = client.get("/api/proposed-actions", headers=AUTH).json()["items"]
+    assert next(i for i in items if i["id"] == body["id"])["payload"]["possible_duplicate_of"] == ["1187"]
+
+
+def test_idempotency_key_stages_once(api):
+    server, client = api
+    first = post(client, CUSTOMER, {**AUTH, "Idempotency-Key": "chat-42"})
+    second = post(client, CUSTOMER, {**AUTH, "Idempotency-Key": "chat-42"})
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert second.json()["id"] == first.json()["id"] and second.json()["duplicate"]
+    assert server.run(server.env.db.fetchone("SELECT count(*) FROM proposed_actions"))[0] == 1
+
+
+@pytest.mark.parametrize("body, field, message", [
+    ({**CUSTOMER, "kind": "propose_wire_transfer"}, "kind", "unknown kind 'propose_wire_transfer'; allowed: "
+                                                            "propose_create_customer"),
+    ({k: v for k, v in CUSTOMER.items() if k != "kind"}, "kind", "required; allowed:"),
+    ({**CUSTOMER, "companyName": ""}, "companyName", "at least 1 character"),
+    ({**CUSTOMER, "email": "not-an-email"}, "email", "should match pattern"),
+    ({**CUSTOMER, "address": {"city": "Hoboken"}}, "address.addr1", "Field required"),
+    ({**CUSTOMER, "discount": 50}, "discount", "Extra inputs are not permitted"),
+    ({"kind": "propose_collection_email", "customer_id": "1187", "to": [], "subject": "s", "body": "b"}, "to",
+     "at least 1 item"),
+    ({"kind": "propose_credit_hold", "customer_id": "9999", "reason": "90+ days"}, "customer_id",
+     "no customer with ns_id '9999'"),
+])
+def test_invalid_proposals_get_422_naming_the_field(api, body, field, message):
+    server, client = api
+    response = post(client, body)
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert any(e["field"] == field and message in e["message"] for e in problem["errors"]), problem
+    assert field in problem["detail"] and message in problem["detail"]
+    assert server.run(server.env.db.fetchone("SELECT count(*) FROM proposed_actions"))[0] == 0
+
+
+def test_not_json_is_422(api):
+    _, client = api
+    response = client.post("/api/proposed-actions", content=b"{nope", headers=AUTH)
+    assert response.status_code == 422 and "Invalid JSON" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": TEST_INTAKE_TOKEN}])
+def test_bearer_token_required(api, headers):
+    server, client = api
+    assert post(client, CUSTOMER, headers).status_code == 401
+    assert server.run(server.env.db.fetchone("SELECT count(*) FROM proposed_actions"))[0] == 0
+
+
+def test_json_twins_filter_and_page(api):
+    server, client = api
+    def seed(conn):
+        for i in range(5):
+            add_action(conn, "call_task", {"note": f"call {i}"}, customer_id="1187")
+        add_action(conn, "collection_email", {"to": ["a@b.co"], "subject": "s", "body": "b"}, customer_id="2201")
+        add_review_item(conn)
+        add_review_item(conn, customer_id="2201", status="rejected")
+    server.run(server.env.db.write(seed))
+    page1 = client.get("/api/proposed-actions?kind=call_task&limit=3", headers=AUTH).json()
+    assert [i["payload"]["note"] for i in page1["items"]] == ["call 4", "call 3", "call 2"]
+    page2 = client.get(f"/api/proposed-actions?kind=call_task&limit=3&cursor={page1['next_cursor']}", headers=AUTH).json()
+    assert [i["payload"]["note"] for i in page2["items"]] == ["call 1", "call 0"] and page2["next_cursor"] is None
+    by_customer = client.get("/api/proposed-actions?customer_id=2201", headers=AUTH).json()["items"]
+    assert [i["kind"] for i in by_customer] == ["collection_email"]
+    assert client.get("/api/proposed-actions?status=bogus", headers=AUTH).status_code == 400
+    assert client.get("/api/proposed-actions?limit=1000", headers=AUTH).status_code == 400
+    items = client.get("/api/review-items?status=pending", headers=AUTH).json()["items"]
+    assert len(items) == 1 and items[0]["parsed"]["po_number"] == "DF-40412" and items[0]["customer_name"] == "Driscoll Foods"
+    # A review session works too (the page's cookie), instead of the bearer token.
+    reviewer = sign_in(server.url)
+    assert len(reviewer.get("/api/review-items").json()["items"]) == 2

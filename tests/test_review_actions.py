@@ -1,0 +1,92 @@
+"""Actions and Observations tabs over real HTTP: readable payloads, edit, approve, reject, bulk triage."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from handlers.review.actions import describe_payload
+from tests.review_seed import COLLECTION_EMAIL, add_action, add_observation, seed_reference, sign_in
+
+
+@pytest.fixture
+def staged(server):
+    def seed(conn):
+        seed_reference(conn)
+        email = add_action(conn, "collection_email", COLLECTION_EMAIL)
+        call = add_action(conn, "call_task", {"note": "Call Driscoll AP about INV-88121", "phone": "201-555-0100"})
+        hold = add_action(conn, "service_hold", {"reason": "90+ days past due", "amount": 14220.18})
+        observations = [add_observation(conn, f"Observation {i}: <b>bold</b> claim") for i in range(3)]
+        return email, call, hold, observations
+    return server, server.run(server.env.db.write(seed)), sign_in(server.url)
+
+
+def row(server, sql, params=()):
+    found = server.run(server.env.db.fetchone(sql, params))
+    return tuple(found) if found else None
+
+
+def test_describe_payload_shows_an_email_as_an_email():
+    view = describe_payload("collection_email", COLLECTION_EMAIL)
+    assert view["is_email"] and view["headers"] == [("To", "ap@driscollfoods.com")]
+    assert view["editable"] == ["subject", "body"] and view["fields"] == [("invoices", "INV-88121, INV-88140")]
+    call = describe_payload("call_task", {"note": "x", "phone": "1"})
+    assert not call["is_email"] and call["editable"] == ["note"] and call["label"] == "Call task"
+
+
+def test_actions_page_renders_email_and_call_task(staged):
+    server, _, client = staged
+    page = client.get("/review/actions")
+    assert page.status_code == 200 and len(page.content) < 50_000
+    assert "Collection email" in page.text and "<dt>To</dt><dd>ap@driscollfoods.com</dd>" in page.text
+    assert 'name="subject" value="Past-due invoices INV-88121, INV-88140"' in page.text
+    assert "Call Driscoll AP about INV-88121" in page.text and "90+ days past due" in page.text
+
+
+def test_approve_collection_email_with_an_edit(staged):
+    server, (email, *_), client = staged
+    response = client.post(f"/review/actions/{email}", data={
+        "csrf": client.csrf, "op": "approve", "subject": "Two invoices past 60 days", "body": COLLECTION_EMAIL["body"]})
+    assert response.status_code == 303
+    status, payload, by = row(server, "SELECT status, payload_json, decided_by FROM proposed_actions WHERE id = ?",
+                              (email,))
+    assert (status, json.loads(payload)["subject"], by) == ("approved", "Two invoices past 60 days", "mike")
+    assert row(server, "SELECT count(*) FROM events WHERE type = 'action.approved'") == (1,)
+    again = client.post(f"/review/actions/{email}", data={"csrf": client.csrf, "op": "reject", "reason": "oops"})
+    assert "already approved" in client.get(again.headers["location"]).text
+    assert row(server, "SELECT status FROM proposed_actions WHERE id = ?", (email,)) == ("approved",)
+
+
+def test_save_edit_then_reject_needs_reason(staged):
+    server, (_, call, *_), client = staged
+    client.post(f"/review/actions/{call}", data={"csrf": client.csrf, "op": "save", "note": "Call Dana in AP first"})
+    assert json.loads(row(server, "SELECT payload_json FROM proposed_actions WHERE id = ?", (call,))[0])["note"] == \
+        "Call Dana in AP first"
+    blank = client.post(f"/review/actions/{call}", data={"csrf": client.csrf, "op": "reject", "reason": ""})
+    assert "a reason is required to reject" in client.get(blank.headers["location"]).text
+    assert row(server, "SELECT status FROM proposed_actions WHERE id = ?", (call,)) == ("staged",)
+    client.post(f"/review/actions/{call}", data={"csrf": client.csrf, "op": "reject", "reason": "paid this morning"})
+    assert row(server, "SELECT status, decision_reason FROM proposed_actions WHERE id = ?", (call,)) == \
+        ("rejected", "paid this morning")
+
+
+def test_action_forms_need_csrf(staged):
+    server, (email, *_), client = staged
+    assert client.post(f"/review/actions/{email}", data={"op": "approve"}).status_code == 403
+    assert client.post("/review/observations", data={"op": "rejected", "id": "1"}).status_code == 403
+    assert row(server, "SELECT status FROM proposed_actions WHERE id = ?", (email,)) == ("staged",)
+    assert row(server, "SELECT count(*) FROM reflexion_log WHERE status = 'needs_review'") == (3,)
+
+
+def test_observations_one_and_bulk(staged):
+    server, (*_, obs), client = staged
+    page = client.get("/review/observations").text
+    assert "&lt;b&gt;bold&lt;/b&gt;" in page and "ar_aging_action_plan" in page
+    client.post("/review/observations", data={"csrf": client.csrf, "row": f"{obs[0]}:rejected"})
+    response = client.post("/review/observations", data={"csrf": client.csrf, "op": "approved_for_reuse",
+                                                          "id": [str(i) for i in obs]})
+    assert "2 observation(s) approved for reuse; 1 had already been triaged" in client.get(response.headers["location"]).text
+    statuses = dict(server.run(server.env.db.fetchall("SELECT id, status FROM reflexion_log")))
+    assert statuses == {obs[0]: "rejected", obs[1]: "approved_for_reuse", obs[2]: "approved_for_reuse"}
+    assert client.post("/review/observations", data={"csrf": client.csrf, "op": "approved_for_reuse"}).status_code == 400

@@ -1,0 +1,170 @@
+"""Orders tab over real HTTP: list, detail, approve after an edit, idempotency, reject, CSRF, escaping, PDF."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.review_seed import add_review_item, hidden, parsed_po, po_pdf, seed_reference, sign_in
+
+SCRIPT = '<script>alert("pwn")</script>'
+
+
+@pytest.fixture
+def queue(server):
+    """Reference data, one PO with a PDF in the bucket, and a signed-in client."""
+    def seed(conn):
+        seed_reference(conn)
+        return add_review_item(conn, parsed=parsed_po(description=f"Mozzarella {SCRIPT}"), pdf_key="po/df-40412.pdf")
+    item = server.run(server.env.db.write(seed))
+    server.run(server.env.bucket.put("po/df-40412.pdf", po_pdf(), "application/pdf"))
+    return server, item, sign_in(server.url)
+
+
+def approve_form(client, item, **changes):
+    page = client.get(f"/review/orders/{item}").text
+    form = {"csrf": client.csrf, "n": hidden(page, "n"), "customer_id": "1187", "po_number": "DF-40412",
+            "tran_date": "2026-11-19", "ship_date": "2026-11-24", "memo": ""}
+    for i in range(int(form["n"])):
+        for field in ("no", "code", "item", "desc", "qty", "uom", "price", "parsed"):
+            match = f'name="l{i}_{field}" value="'
+            start = page.index(match) + len(match)
+            form[f"l{i}_{field}"] = page[start:page.index('"', start)]
+    form.update(changes)
+    return form
+
+
+def db(server, sql, params=()):
+    return [tuple(r) for r in server.run(server.env.db.fetchall(sql, params))]
+
+
+def test_list_shows_open_orders_with_their_columns_and_filters(queue):
+    server, item, client = queue
+    def more(conn):
+        add_review_item(conn, parsed=parsed_po(po_number="MM-77"), customer_id="2201", sender="orders@meltmates.com",
+                        created_at="2026-11-21T09:00:00.000Z")
+        add_review_item(conn, parsed={"lines": []}, customer_id=None, status="needs_manual",
+                        created_at="2026-11-21T10:00:00.000Z", flags=["no_text_layer"])
+        add_review_item(conn, parsed=parsed_po(po_number="OLD-1"), status="approved")
+    server.run(server.env.db.write(more))
+    page = client.get("/review/orders").text
+    assert page.index("no_text_layer") < page.index("MM-77") < page.index("DF-40412")  # newest first
+    assert "OLD-1" not in page and "Melt Mates Kitchen Co" in page and "2,497.00" in page and "86%" in page
+    assert "purchasing@driscollfoods.com" in page and "unmatched" in page
+    only_manual = client.get("/review/orders?status=needs_manual").text
+    assert "no_text_layer" in only_manual and "DF-40412" not in only_manual
+    only_mm = client.get("/review/orders?customer=2201").text
+    assert "MM-77" in only_mm and "DF-40412" not in only_mm
+    assert client.get("/review/orders?status=approved").status_code == 400
+    assert len(page.encode()) < 50_000
+
+
+def test_pagination_is_keyset_newest_first(queue):
+    server, _, client = queue
+    def many(conn):
+        for i in range(60):
+            add_review_item(conn, parsed=parsed_po(po_number=f"P-{i:03d}"), created_at=f"2026-11-22T10:{i:02d}:00.000Z")
+    server.run(server.env.db.write(many))
+    first = client.get("/review/orders").text
+    assert "P-059" in first and "P-010" in first and "P-009" not in first
+    cursor = first.split("cursor=")[1].split('"')[0]
+    second = client.get(f"/review/orders?cursor={cursor}").text
+    assert "P-009" in second and "P-000" in second and "DF-40412" in second and "P-010" not in second
+
+
+def test_detail_escapes_po_text_and_shows_price_checks(queue):
+    server, item, client = queue
+    response = client.get(f"/review/orders/{item}")
+    assert response.status_code == 200
+    assert SCRIPT not in response.text and "&lt;script&gt;alert(&#34;pwn&#34;)&lt;/script&gt;" in response.text
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+    assert response.headers["x-content-type-options"] == "nosniff" and response.headers["referrer-policy"]
+    assert "98.50 (+0.0%)" in response.text and "customer price" in response.text  # line 1 checked against pricing
+    assert f'src="/review/orders/{item}/pdf"' in response.text
+    assert 'value="CHS-MOZZ-LMPS"' in response.text  # the item picker offers our items
+    assert len(response.content) < 50_000
+
+
+def test_pdf_is_served_through_the_app(queue):
+    server, item, client = queue
+    response = client.get(f"/review/orders/{item}/pdf")
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.headers["content-disposition"].startswith("inline")
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors 'self'" in response.headers["content-security-policy"]
+    assert client.get("/review/orders/999/pdf").status_code == 404
+
+
+def test_approve_after_editing_a_line_queues_the_order_and_remembers_the_code(queue):
+    server, item, client = queue
+    form = approve_form(client, item, l1_item="CHS-MOZZ-LMPS", l1_price="61.00", l1_qty="18", memo="dock 4")
+    response = client.post(f"/review/orders/{item}/approve", data=form)
+    assert response.status_code == 303 and response.headers["location"] == "/review/orders"
+    assert "queued for NetSuite" in client.get("/review/orders").text  # the one-time notice
+    (kind, status, risk, source, review_item, payload_json, by), = db(
+        server, "SELECT kind, status, risk, source, review_item_id, payload_json, decided_by FROM proposed_actions")
+    assert (kind, status, risk, source, review_item, by) == ("create_sales_order", "approved", 3, "review", item, "mike")
+    payload = json.loads(payload_json)
+    assert payload["entity"] == {"id": "1187"} and payload["otherRefNum"] == "DF-40412" and payload["memo"] == "dock 4"
+    assert payload["item"]["items"][1]["item"] == {"id": "5002"}
+    assert payload["item"]["items"][1]["quantity"] == 18 and payload["item"]["items"][1]["amount"] == 1098.0
+    assert db(server, "SELECT item_id, source FROM customer_item_xref WHERE customer_item_code = 'DF-207'") == \
+        [("5002", "reviewer")]
+    assert db(server, "SELECT status, decided_by FROM review_items WHERE id = ?", (item,)) == [("approved", "mike")]
+    assert db(server, "SELECT count(*) FROM events WHERE type = 'review.approved'") == [(1,)]
+    # Double submit: the same form again changes nothing and says so.
+    again = client.post(f"/review/orders/{item}/approve", data=form)
+    assert again.status_code == 303 and again.headers["location"] == f"/review/orders/{item}"
+    assert "already approved by mike" in client.get(again.headers["location"]).text
+    assert db(server, "SELECT count(*) FROM proposed_actions") == [(1,)]
+
+
+def test_approve_with_an_unknown_item_re_renders_with_the_reason(queue):
+    server, item, client = queue
+    response = client.post(f"/review/orders/{item}/approve", data=approve_form(client, item, l1_item="NO-SUCH",
+                                                                                l0_qty="-3"))
+    assert response.status_code == 422
+    assert "line 2: item &#39;NO-SUCH&#39; is not in the item list" in response.text
+    assert "line 1: quantity: Input should be greater than 0" in response.text
+    assert 'value="NO-SUCH"' in response.text  # what the reviewer typed is kept
+    assert db(server, "SELECT status FROM review_items WHERE id = ?", (item,)) == [("pending",)]
+
+
+def test_customer_reassignment(queue):
+    server, item, client = queue
+    found = client.get(f"/review/orders/{item}?find=harbor").text
+    assert "Harbor Street Deli (3302)" in found
+    form = approve_form(client, item, customer_id="3302", l1_item="5002")
+    assert client.post(f"/review/orders/{item}/approve", data=form).status_code == 303
+    assert db(server, "SELECT customer_id FROM review_items WHERE id = ?", (item,)) == [("3302",)]
+    assert db(server, "SELECT customer_id FROM customer_item_xref WHERE customer_item_code = 'DF-207'") == [("3302",)]
+
+
+def test_reject_requires_a_reason(queue):
+    server, item, client = queue
+    blank = client.post(f"/review/orders/{item}/reject", data={"csrf": client.csrf, "reason": "  "})
+    assert blank.status_code == 422 and "a reason is required to reject" in blank.text
+    ok = client.post(f"/review/orders/{item}/reject", data={"csrf": client.csrf, "reason": "duplicate of DF-40411"})
+    assert ok.status_code == 303
+    assert db(server, "SELECT status, decision_reason FROM review_items WHERE id = ?", (item,)) == \
+        [("rejected", "duplicate of DF-40411")]
+
+
+@pytest.mark.parametrize("token", [None, "", "forged-token"])
+def test_posts_without_a_valid_csrf_token_change_nothing(queue, token):
+    server, item, client = queue
+    form = approve_form(client, item, l1_item="CHS-MOZZ-LMPS")
+    if token is None:
+        del form["csrf"]
+    else:
+        form["csrf"] = token
+    for path, data in [(f"/review/orders/{item}/approve", form),
+                       (f"/review/orders/{item}/reject", {**form, "reason": "no"})]:
+        response = client.post(path, data=data)
+        assert response.status_code == 403 and "security token" in response.text
+    assert db(server, "SELECT status FROM review_items WHERE id = ?", (item,)) == [("pending",)]
+    assert db(server, "SELECT count(*) FROM proposed_actions") == [(0,)]
+    assert db(server, "SELECT count(*) FROM customer_item_xref") == [(0,)]
