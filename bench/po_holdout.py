@@ -2,6 +2,7 @@
 
     python bench/po_holdout.py                    # 14 layouts x 4 seeds
     python bench/po_holdout.py --seeds 8 --misses # more documents, and which layout misses which field
+    python bench/po_holdout.py --set B            # the blind set, written after the parser was tuned on set A
     python bench/po_holdout.py --save /tmp/before.json ; ... ; python bench/po_holdout.py --compare /tmp/before.json
 
 A field predicted None counts against recall only; a wrong value counts against precision (and recall).
@@ -19,16 +20,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from tests.po.holdout import LAYOUTS, documents  # noqa: E402
+from tests.po.holdout import BLIND, LAYOUTS, documents  # noqa: E402
 from tests.po.holdout.score import COLUMNS, FIELDS, Score, score_one  # noqa: E402
 from worker.po.parser import parse_purchase_order  # noqa: E402
 from worker.po.textlayer import extract_pdf  # noqa: E402
 
 
-def evaluate(seeds: tuple[int, ...], only: str | None = None) -> tuple[Score, dict[str, list[int]], float, int]:
+def evaluate(seeds: tuple[int, ...], names: list[str], only: str | None = None
+             ) -> tuple[Score, dict[str, list[int]], float, int]:
     """Parse every hold-out document; returns the score, per-layout (fields right, fields total), parse seconds, docs."""
-    sc, per_layout, spent, n = Score(), {name: [0, 0] for name in LAYOUTS}, 0.0, 0
-    for name, _seed, pdf, exp in documents(seeds):
+    sc, per_layout, spent, n = Score(), {name: [0, 0] for name in names}, 0.0, 0
+    for name, _seed, pdf, exp in documents(seeds, names):
         if only and only not in name:
             continue
         t = time.perf_counter()
@@ -60,15 +62,18 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=4, help="documents per layout")
     ap.add_argument("--layout", help="only layouts whose name contains this")
+    ap.add_argument("--set", choices=("A", "B", "all"), default="A",
+                    help="A: the 14 layouts the parser was improved against; B: 6 written afterwards (blind)")
     ap.add_argument("--misses", action="store_true", help="list (layout, field) misses")
     ap.add_argument("--save", type=Path, help="write the figures as JSON")
     ap.add_argument("--compare", type=Path, help="a saved JSON to show as 'before'")
     args = ap.parse_args(argv)
-    sc, per_layout, spent, n = evaluate(tuple(range(1, args.seeds + 1)), args.layout)
+    names = {"A": list(LAYOUTS), "B": list(BLIND), "all": list(LAYOUTS) + list(BLIND)}[args.set]
+    sc, per_layout, spent, n = evaluate(tuple(range(1, args.seeds + 1)), names, args.layout)
     rows = figures(sc)
     before = json.loads(args.compare.read_text()) if args.compare else {}
     con = Console()
-    t = Table(title=f"PO parser hold-out: {n} documents, {len(LAYOUTS)} layouts")
+    t = Table(title=f"PO parser hold-out set {args.set}: {n} documents, {len(names)} layouts")
     t.add_column("field")
     if before:
         t.add_column("P before", justify="right")
