@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from cron import housekeeping, intake, workflows
+from cron import aging, health, housekeeping, intake, reflexion, workflows
 
 Job = Callable[[Any, datetime], Awaitable[dict[str, Any] | None]]
 
@@ -20,8 +20,12 @@ JOBS: dict[str, list[tuple[str, Job]]] = {
         ("retry_failed_intake", intake.retry_failed_intake),
         ("drain_ledger", workflows.drain_ledger),
     ],
-    "warm": [],
+    "warm": [
+        ("refresh_aging", aging.refresh_aging),
+    ],
     "cold": [
+        ("health_scores", health.score_customers),
+        ("expire_reflexion", reflexion.expire_observations),
         ("database_maintenance", housekeeping.database_maintenance),
     ],
 }

@@ -117,6 +117,10 @@ class Aging(_Strict):
     snapshot_retention_days: int = Field(120, ge=1)
 
 
+class Reflexion(_Strict):
+    needs_review_expiry_days: int = Field(30, ge=1)
+
+
 class Program(_Strict):
     markup_pct: float = 0.0
     freight_terms: str = "prepaid"
@@ -141,6 +145,7 @@ class Settings(_Strict):
     limits: Limits = Limits()
     health: Health
     aging: Aging = Aging()
+    reflexion: Reflexion = Reflexion()
     programs: dict[str, Program] = {"standard": Program()}
     pricing: Pricing = Pricing()
 

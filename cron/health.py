@@ -1,0 +1,156 @@
+"""Cold-tier job: nightly health scores for every live customer, and tier-change events.
+
+Signals are gathered with one GROUP BY query each (set-based, one consistent read transaction),
+scored in Python by worker.health (pure), and written in one write transaction: a history row per
+customer and night (UNIQUE(customer_id, as_of): a re-run the same night replaces it) plus one
+`customer.health_tier_changed` event per customer whose tier differs from the previous night's
+(or who is red on the first night scored), deduplicated per customer and night.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from worker.aging import company_date
+from worker.env import Env, iso
+from worker.health import SignalInputs, score
+from worker.ledger import append_event
+
+LIVE_CUSTOMERS = "SELECT ns_id FROM customers WHERE deleted_at IS NULL ORDER BY ns_id"
+AGING = """
+SELECT customer_id, bucket, sum(amount_remaining) FROM ar_aging_snapshot
+WHERE as_of = (SELECT max(as_of) FROM ar_aging_runs WHERE as_of <= :d)
+GROUP BY customer_id, bucket
+"""
+# A dispute is a credit memo issued against an invoice; count the distinct invoices disputed.
+DISPUTES = """
+SELECT m.customer_id, count(DISTINCT coalesce(a.invoice_id, m.created_from))
+FROM credit_memo m LEFT JOIN credit_memo_application a ON a.credit_memo_id = m.ns_id
+WHERE m.deleted_at IS NULL AND m.tran_date > :d90 AND m.tran_date <= :d
+  AND coalesce(a.invoice_id, m.created_from) IS NOT NULL
+GROUP BY m.customer_id
+"""
+CREDIT_MEMOS = """
+SELECT customer_id, count(*) FROM credit_memo
+WHERE deleted_at IS NULL AND tran_date > :d365 AND tran_date <= :d GROUP BY customer_id
+"""
+# Days late per applied invoice (early counts as 0, so early payments cannot hide late ones).
+LATENESS = """
+SELECT p.customer_id, p.tran_date > :d90 AS recent,
+       avg(max(0, julianday(coalesce(pa.apply_date, p.tran_date)) - julianday(i.due_date)))
+FROM customer_payment p
+JOIN payment_application pa ON pa.payment_id = p.ns_id
+JOIN customer_invoice i ON i.ns_id = pa.invoice_id
+WHERE p.deleted_at IS NULL AND p.tran_date > :d180 AND p.tran_date <= :d AND i.due_date IS NOT NULL
+GROUP BY p.customer_id, recent
+"""
+ORDERS = """
+SELECT customer_id, sum(tran_date > :d90), sum(tran_date <= :d90) FROM transactions
+WHERE type = 'salesorder' AND deleted_at IS NULL AND tran_date > :d360 AND tran_date <= :d
+GROUP BY customer_id
+"""
+# Churned = deleted or inactivated within 90 days; contacts that left before the window do not count.
+CONTACTS = """
+SELECT customer_id,
+       sum(NOT ((deleted_at IS NOT NULL AND deleted_at < :d90) OR
+                (deleted_at IS NULL AND is_inactive = 1 AND last_modified < :d90))),
+       sum((deleted_at IS NOT NULL AND deleted_at >= :d90) OR
+           (deleted_at IS NULL AND is_inactive = 1 AND last_modified >= :d90))
+FROM customer_contacts GROUP BY customer_id
+"""
+HISTORY = """
+SELECT customer_id FROM customer_invoice WHERE tran_date <= :d
+UNION SELECT customer_id FROM transactions WHERE tran_date <= :d
+UNION SELECT customer_id FROM customer_payment WHERE tran_date <= :d
+"""
+PREVIOUS_NIGHT = "SELECT max(as_of) FROM customer_health_scores WHERE as_of < ?"
+TIERS_ON = "SELECT customer_id, tier FROM customer_health_scores WHERE as_of = ?"
+UPSERT_SCORE = """
+INSERT INTO customer_health_scores (customer_id, as_of, score, tier, signals_json, is_neutral, computed_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (customer_id, as_of) DO UPDATE SET score = excluded.score, tier = excluded.tier,
+    signals_json = excluded.signals_json, is_neutral = excluded.is_neutral, computed_at = excluded.computed_at
+"""
+
+
+def windows(day: date) -> dict[str, str]:
+    """The as-of date and the window starts every query uses, as ISO dates."""
+    back = {f"d{n}": (day - timedelta(days=n)).isoformat() for n in (90, 180, 360, 365)}
+    return {"d": day.isoformat(), **back}
+
+
+def gather(conn: sqlite3.Connection, params: dict[str, str]) -> dict[str, SignalInputs]:
+    """Every live customer's signal inputs, read in one transaction."""
+    ar: dict[str, dict[str, float]] = defaultdict(dict)
+    for cid, bucket, amount in conn.execute(AGING, params):
+        ar[cid][bucket] = round(amount, 2)
+    disputes = dict(conn.execute(DISPUTES, params).fetchall())
+    memos = dict(conn.execute(CREDIT_MEMOS, params).fetchall())
+    late: dict[str, dict[int, float]] = defaultdict(dict)
+    for cid, recent, avg_days in conn.execute(LATENESS, params):
+        late[cid][recent] = round(avg_days, 2)
+    orders = {cid: (recent, prior) for cid, recent, prior in conn.execute(ORDERS, params)}
+    contacts = {cid: (total, churned) for cid, total, churned in conn.execute(CONTACTS, params)}
+    history = {row[0] for row in conn.execute(HISTORY, params)}
+    inputs = {}
+    for (cid,) in conn.execute(LIVE_CUSTOMERS):
+        recent, prior = orders.get(cid, (0, 0))
+        total, churned = contacts.get(cid, (0, 0))
+        inputs[cid] = SignalInputs(
+            ar_by_bucket=ar.get(cid, {}), disputes_90d=disputes.get(cid, 0),
+            late_days_recent=late.get(cid, {}).get(1), late_days_prior=late.get(cid, {}).get(0),
+            orders_recent=recent, orders_prior=prior, credit_memos_12m=memos.get(cid, 0),
+            contacts_total=total, contacts_churned=churned, has_history=cid in history)
+    return inputs
+
+
+def read_signals(path: Path, busy_timeout_ms: int, params: dict[str, str]) -> dict[str, SignalInputs]:
+    """gather() on a private read-only connection inside one read transaction (a consistent snapshot)."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        conn.execute("BEGIN")
+        return gather(conn, params)
+    finally:
+        conn.close()
+
+
+def store(conn: sqlite3.Connection, day: str, rows: list[tuple[Any, ...]], now: str) -> dict[str, int]:
+    """Write the night's scores and tier-change events in the caller's transaction."""
+    previous_night = conn.execute(PREVIOUS_NIGHT, (day,)).fetchone()[0]
+    before = dict(conn.execute(TIERS_ON, (previous_night,)).fetchall()) if previous_night else {}
+    conn.executemany(UPSERT_SCORE, rows)
+    changed = red = 0
+    for cid, _, value, tier, _, neutral, _ in rows:
+        was = before.get(cid)
+        if (was is None and tier != "red") or was == tier or neutral:
+            continue
+        payload = {"customer_id": cid, "from": was, "to": tier, "score": value, "as_of": day}
+        if append_event(conn, "customer.health_tier_changed", "customer", cid, payload,
+                        dedupe_key=f"customer.health_tier_changed:{cid}:{day}", created_at=now):
+            changed += 1
+            red += tier == "red"
+    return {"tier_changes": changed, "turned_red": red, "previous_night": previous_night or ""}
+
+
+async def score_customers(env: Env, as_of: datetime) -> dict[str, object]:
+    """Cold job: score every live customer as of the tick's company date."""
+    day = company_date(as_of, env.settings.timezone)
+    params = windows(day)
+    inputs = await asyncio.to_thread(read_signals, env.db.path, env.db.busy_timeout_ms, params)
+    weights = env.settings.health.weights
+    now = iso(env.clock())
+    rows, tiers = [], defaultdict(int)
+    for cid, signal_inputs in inputs.items():
+        result = score(signal_inputs, weights)
+        tiers["neutral" if result.is_neutral else result.tier] += 1
+        rows.append((cid, params["d"], result.score, result.tier,
+                     json.dumps(result.signals, separators=(",", ":")), int(result.is_neutral), now))
+    counts = await env.db.write(store, params["d"], rows, now)
+    return {"as_of": params["d"], "scored": len(rows), **dict(tiers), **counts}

@@ -1,0 +1,217 @@
+"""The warm tier's aging job on a real SQLite file: snapshots, the view, and exactly-once transitions."""
+
+import json
+import random
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from cron.aging import refresh_aging
+from tests import ar_fixtures as fx
+from worker.aging import AgingState, bucket_for, transitions
+from worker.config import Vars
+from worker.env import build_env
+
+
+def tick(day: str, hour: int = 12, minute: int = 0) -> datetime:
+    """A warm tick at a UTC time on a date."""
+    return datetime.fromisoformat(day).replace(hour=hour, minute=minute, tzinfo=UTC)
+
+
+def before(day: str, days: int) -> str:
+    """The ISO date `days` before `day`."""
+    return (date.fromisoformat(day) - timedelta(days=days)).isoformat()
+
+
+async def snapshot(env, as_of):
+    rows = await env.db.fetchall("SELECT * FROM ar_aging_snapshot WHERE as_of = ? ORDER BY invoice_id", (as_of,))
+    return {r["invoice_id"]: dict(r) for r in rows}
+
+
+async def bucket_events(env):
+    rows = await env.db.fetchall("SELECT entity_id, payload_json, dedupe_key FROM events "
+                                 "WHERE type = 'ar.bucket_changed' ORDER BY id")
+    return [json.loads(r["payload_json"]) for r in rows]
+
+
+@pytest.fixture
+async def acme(env):
+    await fx.write(env, fx.customer, "100", "Acme Grocers", credit_limit=50_000)
+    return env
+
+
+async def test_buckets_at_boundary_days_and_the_view(acme):
+    env, today = acme, "2026-06-30"
+    for days in (0, 1, 30, 31, 60, 61, 90, 91):
+        await fx.write(env, fx.invoice, f"d{days:03d}", "100", tran_date=before(today, days + 30),
+                       due_date=before(today, days), total=100.0 + days)
+    counts = await refresh_aging(env, tick(today))
+    assert counts["open_invoices"] == 8 and counts["transitions"] == 0
+    snap = await snapshot(env, today)
+    got = {inv: (row["days_past_due"], row["bucket"]) for inv, row in snap.items()}
+    assert got == {"d000": (0, "current"), "d001": (1, "1-30"), "d030": (30, "1-30"), "d031": (31, "31-60"),
+                   "d060": (60, "31-60"), "d061": (61, "61-90"), "d090": (90, "61-90"), "d091": (91, "90+")}
+    view = dict(await env.db.fetchone("SELECT * FROM v_customer_ar_aging WHERE customer_id = '100'"))
+    assert view == {"customer_id": "100", "as_of": today, "current": 100.0, "b1_30": 231.0, "b31_60": 291.0,
+                    "b61_90": 351.0, "b90_plus": 191.0, "total_open": 1164.0}
+
+
+async def test_partially_paid_deleted_and_zero_invoices(acme):
+    env, today = acme, "2026-06-30"
+    await fx.write(env, fx.invoice, "part", "100", tran_date="2026-05-01", due_date="2026-05-31", total=1000,
+                   remaining=250.5)
+    await fx.write(env, fx.invoice, "paid", "100", tran_date="2026-05-01", due_date="2026-05-31", total=80, remaining=0)
+    await fx.write(env, fx.invoice, "gone", "100", tran_date="2026-05-01", due_date="2026-05-31", total=70,
+                   deleted_at="2026-06-01T00:00:00Z")
+    await refresh_aging(env, tick(today))
+    snap = await snapshot(env, today)
+    assert list(snap) == ["part"] and snap["part"]["amount_remaining"] == 250.5 and snap["part"]["bucket"] == "1-30"
+    view = await env.db.fetchone("SELECT b1_30, total_open FROM v_customer_ar_aging")
+    assert tuple(view) == (250.5, 250.5)
+
+
+async def test_no_due_date_uses_the_customers_program_terms_or_the_standard(acme):
+    env, today = acme, "2026-06-30"
+    await fx.write(env, fx.customer, "200", "Beta Foods")
+    await fx.write(env, fx.program, "100", 45)
+    await fx.write(env, fx.invoice, "p45", "100", tran_date=before(today, 75), due_date=None, total=10)
+    await fx.write(env, fx.invoice, "std", "200", tran_date=before(today, 75), due_date=None, total=10)
+    await refresh_aging(env, tick(today))
+    snap = await snapshot(env, today)
+    assert (snap["p45"]["days_past_due"], snap["p45"]["bucket"]) == (30, "1-30")  # 75 - 45 days of terms
+    assert (snap["std"]["days_past_due"], snap["std"]["bucket"]) == (45, "31-60")  # standard program: 30 days
+
+
+async def test_invoice_date_basis(make_env, settings):
+    aging = settings.aging.model_copy(update={"basis": "invoice_date"})
+    env = make_env()
+    env.settings = settings.model_copy(update={"aging": aging})
+    await env.db.open()
+    try:
+        await fx.write(env, fx.invoice, "1", "100", tran_date="2026-06-01", due_date="2026-07-01", total=5)
+        await refresh_aging(env, tick("2026-06-30"))
+        assert (await snapshot(env, "2026-06-30"))["1"]["days_past_due"] == 29
+    finally:
+        await env.db.close()
+
+
+async def test_time_zone_decides_the_as_of_date(settings, secrets):
+    chicago = settings.model_copy(update={"vars": Vars(TIMEZONE="America/Chicago")})
+    env = build_env(chicago, secrets)
+    await env.db.open()
+    try:
+        await fx.write(env, fx.invoice, "1", "100", tran_date="2026-02-01", due_date="2026-03-01", total=5)
+        # 03:30 UTC on March 2nd is still March 1st in Chicago: due today, so current, not 1 day late.
+        counts = await refresh_aging(env, datetime(2026, 3, 2, 3, 30, tzinfo=UTC))
+        assert counts["as_of"] == "2026-03-01"
+        row = (await snapshot(env, "2026-03-01"))["1"]
+        assert (row["days_past_due"], row["bucket"]) == (0, "current")
+    finally:
+        await env.db.close()
+
+
+async def test_a_tick_run_twice_and_ticks_within_a_day_emit_nothing_new(acme):
+    env = acme
+    await fx.write(env, fx.invoice, "1", "100", tran_date="2026-05-01", due_date="2026-05-31", total=10)
+    await refresh_aging(env, tick("2026-05-31"))  # baseline: current
+    first = await refresh_aging(env, tick("2026-06-01"))
+    again = await refresh_aging(env, tick("2026-06-01"))
+    later = await refresh_aging(env, tick("2026-06-01", 12, 15))
+    assert (first["transitions"], again["transitions"], later["transitions"]) == (1, 0, 0)
+    events = await bucket_events(env)
+    assert [(e["invoice_id"], e["from"], e["to"], e["as_of"]) for e in events] == [("1", "current", "1-30", "2026-06-01")]
+    assert events[0]["customer_id"] == "100"
+    runs = await env.db.fetchall("SELECT as_of, transitions FROM ar_aging_runs ORDER BY as_of")
+    assert [tuple(r) for r in runs] == [("2026-05-31", 0), ("2026-06-01", 1)]
+
+
+async def test_a_late_tick_that_skips_buckets_is_one_event(acme):
+    env = acme
+    await fx.write(env, fx.invoice, "1", "100", tran_date="2026-04-01", due_date="2026-05-01", total=10)
+    await refresh_aging(env, tick("2026-04-20"))
+    counts = await refresh_aging(env, tick("2026-07-10"))  # the tier was down for 81 days
+    assert counts["transitions"] == 1
+    [event] = await bucket_events(env)
+    assert (event["from"], event["to"], event["as_of"], event["days_past_due"]) == ("current", "61-90", "2026-07-10", 70)
+    await refresh_aging(env, tick("2026-07-10", 12, 30))
+    assert len(await bucket_events(env)) == 1
+
+
+async def test_paid_off_between_ticks_leaves_quietly(acme):
+    env = acme
+    await fx.write(env, fx.invoice, "1", "100", tran_date="2026-04-01", due_date="2026-05-01", total=10)
+    await fx.write(env, fx.invoice, "2", "100", tran_date="2026-04-01", due_date="2026-05-01", total=20)
+    await refresh_aging(env, tick("2026-06-15"))
+    await fx.write(env, fx.update_invoice, "1", amount_remaining=0.0, status="paidInFull")
+    same_day = await refresh_aging(env, tick("2026-06-15", 12, 15))
+    assert same_day["closed"] == 1 and list(await snapshot(env, "2026-06-15")) == ["2"]
+    await fx.write(env, fx.update_invoice, "2", amount_remaining=0.0)
+    next_day = await refresh_aging(env, tick("2026-07-20"))  # "2" would have moved 31-60 -> 61-90
+    assert next_day["closed"] == 1 and next_day["transitions"] == 0
+    assert await bucket_events(env) == []
+    assert await env.db.fetchone("SELECT * FROM v_customer_ar_aging") is None  # latest snapshot is empty
+
+
+async def test_a_genuine_later_move_is_a_new_event(acme):
+    env = acme
+    await fx.write(env, fx.invoice, "1", "100", tran_date="2026-04-01", due_date="2026-05-01", total=10)
+    await refresh_aging(env, tick("2026-04-30"))
+    await refresh_aging(env, tick("2026-05-02"))  # current -> 1-30
+    await fx.write(env, fx.update_invoice, "1", due_date="2026-05-31")  # terms extended: back to current
+    await refresh_aging(env, tick("2026-05-02", 12, 15))
+    await fx.write(env, fx.update_invoice, "1", due_date="2026-05-01")  # the extension is withdrawn the same day
+    await refresh_aging(env, tick("2026-05-02", 12, 30))
+    await refresh_aging(env, tick("2026-05-02", 12, 30))  # and that tick re-run
+    moves = [(e["from"], e["to"]) for e in await bucket_events(env)]
+    assert moves == [("current", "1-30"), ("1-30", "current"), ("current", "1-30")]
+
+
+async def test_stale_tick_is_skipped_and_retention_bounds_history(acme):
+    env = acme
+    await fx.write(env, fx.invoice, "1", "100", tran_date="2026-01-01", due_date="2026-01-31", total=10)
+    for day in ("2026-01-01", "2026-03-01", "2026-05-01", "2026-05-20"):
+        await refresh_aging(env, tick(day))
+    stale = await refresh_aging(env, tick("2026-05-10"))
+    assert "older than the latest snapshot 2026-05-20" in stale["skipped"]
+    dates = [r[0] for r in await env.db.fetchall("SELECT DISTINCT as_of FROM ar_aging_snapshot ORDER BY 1")]
+    assert dates == ["2026-03-01", "2026-05-01", "2026-05-20"]  # retention 120 days: 2026-01-20 onwards
+    runs = [r[0] for r in await env.db.fetchall("SELECT as_of FROM ar_aging_runs ORDER BY 1")]
+    assert runs == dates
+
+
+async def test_sql_agrees_with_the_pure_reference_on_random_histories(acme):
+    env, rng = acme, random.Random(20260601)
+    state: dict[str, AgingState] = {}
+    expected: list[tuple[str, str, str]] = []
+    day = date(2026, 1, 1)
+    ids = [str(n) for n in range(60)]
+    for n in ids:
+        due = day + timedelta(days=rng.randint(-120, 60))
+        await fx.write(env, fx.invoice, n, f"c{int(n) % 5}", tran_date=(due - timedelta(days=30)).isoformat(),
+                       due_date=due.isoformat(), total=100)
+    for step in range(12):
+        day += timedelta(days=rng.choice([0, 1, 7, 20, 45]))
+        for n in rng.sample(ids, 6):  # payments, re-opened invoices and due-date edits between ticks
+            change = rng.choice(["pay", "reopen", "due"])
+            if change == "due":
+                new_due = day + timedelta(days=rng.randint(-100, 40))
+                await fx.write(env, fx.update_invoice, n, due_date=new_due.isoformat())
+            else:
+                await fx.write(env, fx.update_invoice, n, amount_remaining=0.0 if change == "pay" else 50.0)
+        at = tick(day.isoformat(), 12, step)
+        rows = await env.db.fetchall("SELECT ns_id, customer_id, due_date FROM customer_invoice "
+                                     "WHERE amount_remaining > 0 AND deleted_at IS NULL")
+        current = {}
+        for r in rows:
+            bucket = bucket_for((day - date.fromisoformat(r["due_date"])).days)
+            keep = state.get(r["ns_id"])
+            since = keep.since if keep and keep.bucket == bucket else f"{at:%Y-%m-%dT%H:%M}:00.000Z"
+            current[r["ns_id"]] = AgingState(r["customer_id"], bucket, since)
+        expected += [(t.invoice_id, t.from_bucket, t.to_bucket) for t in transitions(state, current)]
+        state = current
+        await refresh_aging(env, at)
+        snap = await snapshot(env, day.isoformat())
+        assert {k: (v["bucket"], v["bucket_since"]) for k, v in snap.items()} == {
+            k: (v.bucket, v.since) for k, v in current.items()}
+    got = [(e["invoice_id"], e["from"], e["to"]) for e in await bucket_events(env)]
+    assert sorted(got) == sorted(expected) and len(expected) > 10

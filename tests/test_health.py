@@ -1,0 +1,105 @@
+"""Pure health scoring: monotone in every signal (hypothesis), tier boundaries, neutral score, explanations."""
+
+from dataclasses import replace
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from worker.health import NEUTRAL_SCORE, SIGNALS, SignalInputs, score, tier_for
+
+WEIGHTS = {"ar_aging": 0.30, "dispute_count": 0.15, "payment_lateness_trend": 0.20, "order_frequency_drop": 0.15,
+           "credit_memo_count": 0.10, "contact_churn": 0.10}
+BUCKETS = ["current", "1-30", "31-60", "61-90", "90+"]
+money = st.floats(min_value=0, max_value=1e6, allow_nan=False)
+late = st.one_of(st.none(), st.floats(min_value=0, max_value=200, allow_nan=False))
+
+
+@st.composite
+def inputs(draw):
+    total = draw(st.integers(0, 30))
+    return SignalInputs(
+        ar_by_bucket={b: draw(money) for b in draw(st.sets(st.sampled_from(BUCKETS)))},
+        disputes_90d=draw(st.integers(0, 10)), late_days_recent=draw(late), late_days_prior=draw(late),
+        orders_recent=draw(st.integers(0, 50)), orders_prior=draw(st.integers(0, 150)),
+        credit_memos_12m=draw(st.integers(0, 30)), contacts_total=total,
+        contacts_churned=draw(st.integers(0, total)))
+
+
+weights = st.fixed_dictionaries({name: st.floats(min_value=0, max_value=5, allow_nan=False) for name in SIGNALS}).filter(
+    lambda w: sum(w.values()) > 0.01)
+
+
+def worsen(s: SignalInputs, which: str, amount: int, data) -> SignalInputs:
+    """The same customer with one signal made worse."""
+    if which == "ar_aging":  # money ages into a later bucket
+        ar = dict(s.ar_by_bucket)
+        src = data.draw(st.sampled_from(BUCKETS[:-1]))
+        dst = data.draw(st.sampled_from(BUCKETS[BUCKETS.index(src) + 1:]))
+        moved = min(ar.get(src, 0.0), float(amount))
+        ar[src] = ar.get(src, 0.0) - moved
+        ar[dst] = ar.get(dst, 0.0) + moved
+        return replace(s, ar_by_bucket=ar)
+    if which == "dispute_count":
+        return replace(s, disputes_90d=s.disputes_90d + amount)
+    if which == "payment_lateness_trend":
+        return replace(s, late_days_recent=(s.late_days_recent or 0.0) + amount if s.late_days_recent is not None
+                       else float(amount) + (s.late_days_prior or 0.0))
+    if which == "order_frequency_drop":
+        return replace(s, orders_recent=max(0, s.orders_recent - amount))
+    if which == "credit_memo_count":
+        return replace(s, credit_memos_12m=s.credit_memos_12m + amount)
+    churned = min(s.contacts_total, s.contacts_churned + amount)
+    return replace(s, contacts_churned=churned)
+
+
+@settings(max_examples=300, deadline=None)
+@given(inputs(), weights, st.sampled_from(SIGNALS), st.integers(1, 50), st.data())
+def test_a_worse_signal_never_raises_the_score(base, w, which, amount, data):
+    before = score(base, w)
+    after = score(worsen(base, which, amount, data), w)
+    assert after.score <= before.score
+    assert 0 <= after.score <= 100
+
+
+@given(inputs(), weights)
+def test_contributions_explain_the_score(s, w):
+    result = score(s, w)
+    assert set(result.signals) == set(SIGNALS)
+    assert abs(sum(v["contribution"] for v in result.signals.values()) - result.score) < 0.1
+    assert abs(sum(v["weight"] for v in result.signals.values()) - 1) < 1e-3
+    assert result.tier == tier_for(result.score)
+
+
+@pytest.mark.parametrize(("value", "tier"), [
+    (100, "green"), (80, "green"), (79.9, "yellow"), (60, "yellow"), (59.9, "orange"), (40, "orange"),
+    (39.9, "red"), (0, "red"),
+])
+def test_tier_boundaries(value, tier):
+    assert tier_for(value) == tier
+
+
+def test_clean_payer_is_green_and_the_worst_is_red():
+    clean = SignalInputs(ar_by_bucket={"current": 12_000.0}, late_days_recent=0.0, late_days_prior=0.0,
+                         orders_recent=12, orders_prior=36, contacts_total=3)
+    assert score(clean, WEIGHTS).score == 100.0 and score(clean, WEIGHTS).tier == "green"
+    worst = SignalInputs(ar_by_bucket={"90+": 50_000.0, "current": 1_000.0}, disputes_90d=4, late_days_recent=45.0,
+                         late_days_prior=5.0, orders_recent=0, orders_prior=30, credit_memos_12m=12,
+                         contacts_total=4, contacts_churned=2)
+    result = score(worst, WEIGHTS)
+    assert result.tier == "red" and result.score < 5
+    assert result.signals["ar_aging"]["raw"] == pytest.approx(50 / 51, abs=1e-4)
+    assert result.signals["payment_lateness_trend"]["raw"] == 40.0
+    assert result.signals["dispute_count"]["sub_score"] == 0
+
+
+def test_no_history_gets_a_flagged_neutral_score():
+    result = score(SignalInputs(has_history=False, contacts_total=2), WEIGHTS)
+    assert (result.score, result.tier, result.is_neutral) == (NEUTRAL_SCORE, "yellow", True)
+    assert set(result.signals) == set(SIGNALS)
+
+
+def test_weights_are_normalized():
+    s = SignalInputs(ar_by_bucket={"90+": 100.0})
+    doubled = {k: v * 2 for k, v in WEIGHTS.items()}
+    assert score(s, WEIGHTS).score == score(s, doubled).score == 70.0

@@ -1,0 +1,106 @@
+"""The cold tier's health job on constructed customers in a real SQLite file, and reflexion expiry."""
+
+import json
+from datetime import UTC, datetime
+
+from cron.aging import refresh_aging
+from cron.health import score_customers
+from cron.reflexion import expire_observations
+from tests import ar_fixtures as fx
+
+NIGHT = datetime(2026, 6, 30, 3, 0, tzinfo=UTC)
+
+
+async def build_customers(env):
+    """A clean payer, a troubled customer, a newcomer without history, and a deleted customer."""
+    def rows(conn):
+        fx.customer(conn, "1", "Clean Payer Co", credit_limit=100_000)
+        fx.customer(conn, "2", "Troubled Foods", credit_limit=10_000)
+        fx.customer(conn, "3", "Newcomer LLC")
+        fx.customer(conn, "4", "Gone Inc", deleted_at="2026-05-01T00:00:00Z")
+        for n, cid in enumerate(("1", "1", "2", "3"), 1):
+            fx.contact(conn, f"ct{n}", cid, f"Person {n}", f"p{n}@example.com")
+        fx.contact(conn, "ct9", "2", "Left Person", "left@example.com", deleted_at="2026-06-10T00:00:00Z")
+        # Clean payer: current invoices, paid on time, ordering steadily.
+        fx.invoice(conn, "i1", "1", tran_date="2026-06-10", due_date="2026-07-10", total=8000)
+        fx.invoice(conn, "i0", "1", tran_date="2026-04-01", due_date="2026-05-01", total=5000, remaining=0)
+        fx.payment(conn, "p1", "1", "2026-04-28", [("i0", 5000)])
+        fx.invoice(conn, "i9", "1", tran_date="2026-02-01", due_date="2026-03-01", total=5000, remaining=0)
+        fx.payment(conn, "p0", "1", "2026-02-27", [("i9", 5000)])
+        for n, day in enumerate(["2025-08-01", "2025-10-01", "2025-12-01", "2026-02-01", "2026-04-15", "2026-06-01"]):
+            fx.order(conn, f"o1-{n}", "1", day)
+        # Troubled: most AR past 90 days, recent disputes, paying later, orders stopped.
+        fx.invoice(conn, "t1", "2", tran_date="2026-01-15", due_date="2026-02-14", total=40_000)
+        fx.invoice(conn, "t2", "2", tran_date="2026-06-01", due_date="2026-07-01", total=2_000)
+        fx.invoice(conn, "t3", "2", tran_date="2026-03-01", due_date="2026-03-31", total=3_000, remaining=0)
+        fx.payment(conn, "tp", "2", "2026-06-15", [("t3", 3000)])  # 76 days late
+        fx.invoice(conn, "t4", "2", tran_date="2025-12-01", due_date="2025-12-31", total=1_000, remaining=0)
+        fx.payment(conn, "tq", "2", "2026-01-05", [("t4", 1000)])  # 5 days late
+        fx.credit_memo(conn, "cm1", "2", "2026-06-01", 500, invoice_id="t1", memo="short shipped")
+        fx.credit_memo(conn, "cm2", "2", "2026-06-20", 300, invoice_id="t2", memo="damaged cases")
+        for n, day in enumerate(["2025-09-01", "2025-11-01", "2026-01-10", "2026-02-01"]):
+            fx.order(conn, f"o2-{n}", "2", day)
+    await env.db.write(rows)
+    await refresh_aging(env, NIGHT)
+
+
+async def scores(env, as_of="2026-06-30"):
+    rows = await env.db.fetchall("SELECT * FROM customer_health_scores WHERE as_of = ? ORDER BY customer_id", (as_of,))
+    return {r["customer_id"]: dict(r, signals=json.loads(r["signals_json"])) for r in rows}
+
+
+async def test_clean_payer_green_troubled_red_newcomer_neutral(env):
+    await build_customers(env)
+    counts = await score_customers(env, NIGHT)
+    assert counts["scored"] == 3 and counts["turned_red"] == 1
+    got = await scores(env)
+    assert set(got) == {"1", "2", "3"}  # the deleted customer is not scored
+    assert got["1"]["tier"] == "green" and got["1"]["score"] >= 95 and not got["1"]["is_neutral"]
+    assert got["2"]["tier"] == "red" and got["2"]["score"] < 40
+    assert (got["3"]["score"], got["3"]["tier"], got["3"]["is_neutral"]) == (70.0, "yellow", 1)
+    signals = got["2"]["signals"]
+    assert signals["dispute_count"]["raw"] == 2 and signals["credit_memo_count"]["raw"] == 2
+    assert signals["ar_aging"]["open_by_bucket"] == {"90+": 40000.0, "current": 2000.0}
+    assert signals["payment_lateness_trend"]["recent_avg_days_late"] == 76.0
+    assert signals["payment_lateness_trend"]["prior_avg_days_late"] == 5.0
+    assert signals["order_frequency_drop"]["raw"] == 1.0  # no orders in 90 days after 4 before
+    assert signals["contact_churn"]["raw"] == 0.5 and signals["contact_churn"]["churned_90d"] == 1
+    for name, s in signals.items():
+        assert {"raw", "sub_score", "weight", "contribution"} <= set(s), name
+    event = await env.db.fetchone("SELECT entity_id, payload_json FROM events WHERE type = 'customer.health_tier_changed'")
+    payload = json.loads(event["payload_json"])
+    assert event["entity_id"] == "2" and payload == {"customer_id": "2", "from": None, "to": "red",
+                                                     "score": got["2"]["score"], "as_of": "2026-06-30"}
+
+
+async def test_rerun_same_night_replaces_and_a_tier_change_is_one_event(env):
+    await build_customers(env)
+    await score_customers(env, NIGHT)
+    await score_customers(env, NIGHT.replace(hour=5))  # re-run the same night
+    assert (await env.db.fetchone("SELECT count(*) FROM customer_health_scores"))[0] == 3
+    # The clean payer stops paying: its invoice ages past 90 days and it turns... not red by aging alone.
+    await fx.write(env, fx.update_invoice, "i1", due_date="2026-03-01")
+    next_night = NIGHT.replace(day=1, month=7)
+    await refresh_aging(env, next_night)
+    counts = await score_customers(env, next_night)
+    await score_customers(env, next_night)
+    got = await scores(env, "2026-07-01")
+    assert got["1"]["tier"] != "green" and counts["tier_changes"] == 1
+    events = await env.db.fetchall("SELECT entity_id, payload_json FROM events "
+                                   "WHERE type = 'customer.health_tier_changed' ORDER BY id")
+    assert [(e["entity_id"], json.loads(e["payload_json"])["from"]) for e in events] == [("2", None), ("1", "green")]
+    history = await env.db.fetchall("SELECT as_of FROM customer_health_scores WHERE customer_id = '1' ORDER BY as_of")
+    assert [r[0] for r in history] == ["2026-06-30", "2026-07-01"]
+
+
+async def test_old_unreviewed_observations_expire(env):
+    def rows(conn):
+        for n, created in enumerate(["2026-05-01T00:00:00.000Z", "2026-06-25T00:00:00.000Z"]):
+            conn.execute("INSERT INTO reflexion_log (entity_type, entity_id, tags_json, observation, status, created_at)"
+                         " VALUES ('customer', '1', '[]', ?, 'needs_review', ?)", (f"obs {n}", created))
+        conn.execute("INSERT INTO reflexion_log (entity_type, entity_id, tags_json, observation, status, created_at)"
+                     " VALUES ('customer', '1', '[]', 'kept', 'approved_for_reuse', '2026-01-01T00:00:00.000Z')")
+    await env.db.write(rows)
+    assert await expire_observations(env, NIGHT) == {"expired": 1}
+    rows = await env.db.fetchall("SELECT observation, status FROM reflexion_log ORDER BY id")
+    assert [tuple(r) for r in rows] == [("obs 0", "expired"), ("obs 1", "needs_review"), ("kept", "approved_for_reuse")]

@@ -1,0 +1,108 @@
+"""AR aging, pure: calendar dates in the company's zone, days past due, buckets, bucket transitions.
+
+The warm tier does the same arithmetic set-based in SQL (cron/aging.py); the SQL CASE for buckets is
+generated from BUCKETS below, so the two can never disagree on a boundary, and a test runs both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+Basis = Literal["due_date", "invoice_date"]
+
+# (bucket, highest days past due it holds); the last bucket is open-ended (> 90).
+BUCKETS: tuple[tuple[str, int | None], ...] = (
+    ("current", 0),
+    ("1-30", 30),
+    ("31-60", 60),
+    ("61-90", 90),
+    ("90+", None),
+)
+BUCKET_NAMES = tuple(name for name, _ in BUCKETS)
+SEVERITY = {name: rank for rank, name in enumerate(BUCKET_NAMES)}
+ACTION_BUCKETS = frozenset({"61-90", "90+"})  # reaching one of these starts ar_aging_action_plan
+
+
+def company_date(moment: datetime, tz: ZoneInfo) -> date:
+    """The calendar date in the company's time zone at an aware instant (a naive one is taken as UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo("UTC"))
+    return moment.astimezone(tz).date()
+
+
+def bucket_for(days_past_due: int) -> str:
+    """The aging bucket of a number of days past due (<= 0 is current, > 90 is 90+)."""
+    for name, upper in BUCKETS:
+        if upper is None or days_past_due <= upper:
+            return name
+    raise AssertionError("unreachable: the last bucket is open-ended")
+
+
+def bucket_case_sql(days_expr: str) -> str:
+    """A SQL CASE expression giving the bucket of `days_expr` (generated from BUCKETS)."""
+    arms = [f"WHEN {days_expr} <= {upper} THEN '{name}'" for name, upper in BUCKETS if upper is not None]
+    return f"CASE {' '.join(arms)} ELSE '{BUCKETS[-1][0]}' END"
+
+
+def reference_date(due_date: date | None, tran_date: date | None, terms_days: int, basis: Basis) -> date | None:
+    """The date days past due count from: the due date (or invoice date + terms), or the invoice date."""
+    if basis == "invoice_date":
+        return tran_date or due_date
+    if due_date is not None:
+        return due_date
+    return tran_date + timedelta(days=terms_days) if tran_date is not None else None
+
+
+def days_past_due(as_of: date, reference: date | None) -> int:
+    """Whole days from the reference date to the as-of date (0 when there is no date at all)."""
+    # An invoice without any date is still open money: keep it visible as current rather than drop it.
+    return (as_of - reference).days if reference is not None else 0
+
+
+@dataclass(frozen=True)
+class AgingState:
+    """An invoice's place in one snapshot."""
+
+    customer_id: str | None
+    bucket: str
+    since: str  # the tick (ISO UTC) at which the invoice entered this bucket
+
+
+@dataclass(frozen=True)
+class Transition:
+    """An invoice that moved between buckets from one snapshot to the next."""
+
+    invoice_id: str
+    customer_id: str | None
+    from_bucket: str
+    to_bucket: str
+    from_since: str
+
+    @property
+    def dedupe_key(self) -> str:
+        """Ledger key: one event per stay left, so re-runs collapse but a later genuine move is new."""
+        return transition_key(self.invoice_id, self.from_bucket, self.from_since, self.to_bucket)
+
+
+def transition_key(invoice_id: str, from_bucket: str, from_since: str, to_bucket: str) -> str:
+    """The events.dedupe_key of a transition (the SQL path builds the same string)."""
+    return f"ar.bucket_changed:{invoice_id}:{from_bucket}@{from_since}>{to_bucket}"
+
+
+def transitions(previous: Mapping[str, AgingState], current: Mapping[str, AgingState]) -> list[Transition]:
+    """Invoices in both snapshots whose bucket differs; new and closed invoices are not transitions."""
+    moved = []
+    for invoice_id in sorted(current.keys() & previous.keys()):
+        before, after = previous[invoice_id], current[invoice_id]
+        if before.bucket != after.bucket:
+            moved.append(Transition(invoice_id, after.customer_id, before.bucket, after.bucket, before.since))
+    return moved
+
+
+def carry_since(previous: AgingState | None, bucket: str, tick: str) -> str:
+    """When the invoice entered `bucket`: kept from the previous snapshot if it stayed, else this tick."""
+    return previous.since if previous is not None and previous.bucket == bucket else tick
