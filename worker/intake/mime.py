@@ -8,6 +8,7 @@ Malformed input never raises out of this module: problems are reported in `Parse
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ PDF_TYPES = frozenset({"application/pdf", "application/x-pdf", "application/acro
 MAX_PARTS = 500  # a message with more parts than this is hostile or broken; we stop looking
 MAX_HEADER_CHARS = 998  # RFC 5322 line limit: longer header values are truncated for the log
 MAX_RAW_HEADER_CHARS = 8192  # decoded only up to this much (hostile headers are megabytes long)
-HEAD_BYTES = 256 * 1024  # headers beyond this are not read for the log (the raw message keeps them)
+MAX_HEADER_LINES = 2000  # header lines kept for the log; the raw message keeps them all
 _MAGIC_WINDOW = 1024  # readers accept a little junk before %PDF-, so do we
 
 
@@ -181,17 +182,31 @@ def _fill_headers(msg: Message, out: ParsedMail) -> None:
     out.subject = header(msg, "Subject")
 
 
+def _header_block(fp: BinaryIO) -> bytes:
+    # The header section with each field cut to MAX_RAW_HEADER_CHARS, so a giant Subject can neither
+    # blow up memory nor hide the Message-ID that follows it.
+    kept: list[bytes] = []
+    field_size = 0
+    for line in fp:
+        if line in (b"\r\n", b"\n"):
+            break
+        continuation = line[:1] in (b" ", b"\t")
+        field_size = field_size + len(line) if continuation else len(line)
+        if field_size <= MAX_RAW_HEADER_CHARS and len(kept) < MAX_HEADER_LINES:
+            kept.append(line)
+    return b"".join(kept) + b"\r\n"
+
+
 def read_headers(source: bytes | Path) -> ParsedMail:
-    """Only the header fields the log needs, read from the first HEAD_BYTES of the message; never raises."""
-    if isinstance(source, Path):
-        with open(source, "rb") as fp:
-            head = fp.read(HEAD_BYTES)
-    else:
-        head = bytes(source[:HEAD_BYTES])
-    end = min((i for i in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if i >= 0), default=len(head))
+    """Only the header fields the log needs, read line by line without the body; never raises."""
     out = ParsedMail()
     try:
-        _fill_headers(BytesParser(policy=policy.default).parsebytes(head[:end + 1], headersonly=True), out)
+        if isinstance(source, Path):
+            with open(source, "rb") as fp:
+                head = _header_block(fp)
+        else:
+            head = _header_block(io.BytesIO(source))
+        _fill_headers(BytesParser(policy=policy.default).parsebytes(head, headersonly=True), out)
     except Exception as exc:  # reported, never raised: the raw bytes are what we must keep
         out.problems.append(f"malformed headers: {type(exc).__name__}")
     return out
@@ -202,7 +217,8 @@ def read_mail(source: bytes | BinaryIO) -> ParsedMail:
     out = ParsedMail()
     try:
         msg = parse_message(source)
-    except Exception as exc:  # the stdlib parser is lenient; anything escaping it is reported, not raised
+    except Exception as exc:  # e.g. RecursionError on thousands of nested multiparts: keep the headers at least
+        out = read_headers(source) if isinstance(source, bytes) else out
         out.problems.append(f"malformed MIME: {type(exc).__name__}: {exc}"[:300])
         return out
     _fill_headers(msg, out)

@@ -1,0 +1,105 @@
+"""Pure MIME walking: PDFs by type, name or magic (also forwarded and mislabeled), headers, bodies, hostile input."""
+
+from __future__ import annotations
+
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from tests.test_email_fixtures import forwarded_email, order_email
+from worker.intake.mime import MAX_PARTS, is_pdf, read_headers, read_mail
+
+PDF = b"%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n"
+
+
+def test_plain_order_email() -> None:
+    mail = read_mail(order_email([("PO 123.pdf", PDF)], subject="PO 123", message_id="<a@b.c>"))
+    assert (mail.message_id, mail.sender, mail.subject, mail.recipients) == ("<a@b.c>", "buyer@driscollfoods.com",
+                                                                            "PO 123", ["orders@gfs.local"])
+    [pdf] = mail.pdfs
+    assert (pdf.filename, pdf.content_type, pdf.data, pdf.forwarded) == ("PO 123.pdf", "application/pdf", PDF, False)
+    assert mail.text.strip() == "Please see the attached order." and mail.problems == []
+
+
+def test_forwarded_rfc822_with_octet_stream_and_rfc2231_name() -> None:
+    raw = forwarded_email(PDF)
+    assert b"filename*=utf-8''Bestellung" in raw  # really RFC 2231 on the wire
+    mail = read_mail(raw)
+    [pdf] = mail.pdfs
+    assert pdf.filename == "Bestellung Nr. 77 – Müller.pdf" and pdf.content_type == "application/octet-stream"
+    assert pdf.forwarded and pdf.data == PDF
+    assert mail.sender == "rep@gfs.local" and mail.forwarded_senders == ["buyer@driscollfoods.com"]
+
+
+def test_encoded_word_filename_and_magic_only_detection() -> None:
+    msg = EmailMessage()
+    msg["From"] = "=?utf-8?q?J=C3=BCrgen?= <j@example.de>"
+    msg["Subject"] = "=?utf-8?b?QmVzdGVsbHVuZyDDvGJlciAxMDAg4oKs?="
+    msg.set_content("see attachments")
+    msg.add_attachment(PDF, maintype="application", subtype="octet-stream", filename="=?utf-8?q?Bestellung_=C3=A4.pdf?=")
+    msg.add_attachment(PDF + b"v2", maintype="application", subtype="octet-stream")  # no name, no type: magic
+    msg.add_attachment(b"GIF89a not a pdf", maintype="image", subtype="gif", filename="logo.gif")
+    mail = read_mail(msg.as_bytes(policy=policy.SMTP))
+    assert mail.subject == "Bestellung über 100 €" and mail.sender == "j@example.de"
+    assert [p.filename for p in mail.pdfs] == ["Bestellung ä.pdf", None]
+
+
+def test_same_pdf_twice_is_one_order_and_names_are_sanitized() -> None:
+    msg = EmailMessage()
+    msg["From"] = "a@b.com"
+    msg.set_content("x")
+    for name in ("../../etc/passwd.pdf", "copy.pdf"):
+        msg.add_attachment(PDF, maintype="application", subtype="pdf", filename=name)
+    [pdf] = read_mail(bytes(msg)).pdfs
+    assert pdf.filename == "passwd.pdf"
+
+
+@pytest.mark.parametrize(("ctype", "name", "data", "expected"), [
+    ("application/pdf", None, b"", True),
+    ("application/octet-stream", "ORDER.PDF", b"", True),
+    ("application/octet-stream", None, b"\r\n%PDF-1.7", True),
+    ("text/plain", "notes.txt", b"hello", False),
+    ("image/png", "scan.png", b"\x89PNG", False),
+])
+def test_is_pdf(ctype, name, data, expected) -> None:
+    assert is_pdf(ctype, name, data) is expected
+
+
+def test_html_body_and_garbage_never_raise() -> None:
+    msg = EmailMessage()
+    msg["From"] = "a@b.com"
+    msg.set_content("plain")
+    msg.add_alternative("<p>order <b>attached</b></p>", subtype="html")
+    mail = read_mail(bytes(msg))
+    assert "<b>attached</b>" in mail.html and mail.text.strip() == "plain"
+    for junk in (b"", b"\x00\xff" * 1000, b"From: \r\n\r\n", b"Content-Type: multipart/mixed\r\n\r\nno boundary"):
+        assert read_mail(junk).pdfs == []
+
+
+def test_too_many_parts_is_bounded_and_reported() -> None:
+    msg = EmailMessage()
+    msg["From"] = "a@b.com"
+    msg.set_content("x")
+    for n in range(MAX_PARTS + 5):
+        msg.add_attachment(b"x", maintype="application", subtype="octet-stream", filename=f"{n}.bin")
+    mail = read_mail(bytes(msg))
+    assert any("more than" in p for p in mail.problems)
+
+
+def test_deeply_nested_multiparts_do_not_crash() -> None:
+    depth = 2000
+    parts = [b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (i, i) for i in range(depth)]
+    raw = b"From: a@b.com\r\nMIME-Version: 1.0\r\n" + b"".join(parts) + b"Content-Type: text/plain\r\n\r\nhi\r\n"
+    mail = read_mail(raw)
+    assert mail.sender == "a@b.com"  # whatever the structure did, headers survive and nothing raised
+
+
+def test_headers_only_read_matches_full_read_and_truncates_hostile_headers(tmp_path: Path) -> None:
+    raw = order_email([("a.pdf", PDF)], subject="x" * 300_000)
+    path = tmp_path / "m.eml"
+    path.write_bytes(raw)
+    head, full = read_headers(path), read_mail(raw)
+    assert (head.message_id, head.sender, head.recipients) == (full.message_id, full.sender, full.recipients)
+    assert len(full.subject or "") <= 998
