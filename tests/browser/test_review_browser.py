@@ -1,0 +1,121 @@
+"""The review pages in Debian's headless Chromium (Playwright): sign in, edit + approve, reject, approve an email,
+triage an observation, at desktop and phone widths; screenshots go to test-artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import TEST_REVIEWER
+from tests.review_seed import (COLLECTION_EMAIL, add_action, add_observation, add_review_item, parsed_po, po_pdf,
+                               seed_reference)
+
+pytestmark = pytest.mark.browser
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+WIDTHS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 375, "height": 812}}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def seed(server):
+    def rows(conn):
+        seed_reference(conn)
+        first = add_review_item(conn, pdf_key="po/df-40412.pdf")
+        second = add_review_item(conn, parsed=parsed_po(po_number="DF-40413"), created_at="2026-11-20T15:00:00.000Z")
+        email = add_action(conn, "collection_email", COLLECTION_EMAIL)
+        obs = add_observation(conn, "Driscoll moved two invoices into 61-90; the drafted email cites both.")
+        return first, second, email, obs
+    ids = server.run(server.env.db.write(rows))
+    server.run(server.env.bucket.put("po/df-40412.pdf", po_pdf(), "application/pdf"))
+    return ids
+
+
+def shot(page, name):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def one(server, sql, params=()):
+    return tuple(server.run(server.env.db.fetchone(sql, params)))
+
+
+@pytest.mark.parametrize("size", list(WIDTHS))
+def test_reviewer_works_the_queue(server, browser, size):
+    first, second, email, obs = seed(server)
+    context = browser.new_context(viewport=WIDTHS[size])
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+
+    page.goto(server.url + "/review")
+    assert page.url.startswith(server.url + "/review/login")
+    shot(page, f"{size}-01-login")
+    page.fill("input[name=username]", TEST_REVIEWER[0])
+    page.fill("input[name=password]", TEST_REVIEWER[1])
+    page.click("button[type=submit]")
+    page.wait_for_url("**/review")
+    assert page.locator("text=DF-40413").count() >= 1
+    shot(page, f"{size}-02-orders")
+    if size == "phone":  # nothing wider than the screen: the table turns into cards
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1
+
+    # Approve the first order after choosing the item for line 2 and correcting its price.
+    with page.expect_response(lambda r: r.url.endswith(f"/review/orders/{first}/pdf")) as pdf:
+        page.goto(f"{server.url}/review/orders/{first}")
+    assert pdf.value.status == 200 and pdf.value.headers["content-type"] == "application/pdf"
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(1000)  # let the PDF viewer paint before the screenshot (nothing is timed)
+    page.fill("input[name=l1_item]", "CHS-MOZZ-LMPS")
+    page.fill("input[name=l1_price]", "61.00")
+    shot(page, f"{size}-03-order-detail")
+    if size == "phone":  # the lines table scrolls inside its box; the page itself fits the phone
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1
+    page.click("#approve button[type=submit]")
+    page.wait_for_url("**/review/orders")
+    assert "queued for NetSuite" in page.inner_text(".notice")
+    status, = one(server, "SELECT status FROM review_items WHERE id = ?", (first,))
+    payload = json.loads(one(server, "SELECT payload_json FROM proposed_actions WHERE review_item_id = ?", (first,))[0])
+    assert status == "approved" and payload["item"]["items"][1]["rate"] == 61
+
+    # Reject the second one with a reason.
+    page.goto(f"{server.url}/review/orders/{second}")
+    page.fill("textarea[name=reason]", "Duplicate of DF-40412")
+    page.click("form.reject button[type=submit]")
+    page.wait_for_url("**/review/orders")
+    assert one(server, "SELECT status, decision_reason FROM review_items WHERE id = ?", (second,)) == \
+        ("rejected", "Duplicate of DF-40412")
+
+    # Approve the collection email after rewording its subject.
+    page.click("nav >> text=Actions")
+    page.fill(f"#action-{email} input[name=subject]", "Two invoices now past 60 days")
+    shot(page, f"{size}-04-actions")
+    page.click(f"#action-{email} button[value=approve]")
+    page.wait_for_url("**/review/actions")
+    status, payload_json = one(server, "SELECT status, payload_json FROM proposed_actions WHERE id = ?", (email,))
+    assert status == "approved" and json.loads(payload_json)["subject"] == "Two invoices now past 60 days"
+
+    # Triage the observation with the bulk form.
+    page.click("nav >> text=Observations")
+    page.check(f"#sel-{obs}")
+    shot(page, f"{size}-05-observations")
+    page.click(".bulk button[value=approved_for_reuse]")
+    page.wait_for_url("**/review/observations")
+    assert "1 observation(s) approved for reuse" in page.inner_text(".notice")
+    assert one(server, "SELECT status, decided_by FROM reflexion_log WHERE id = ?", (obs,)) == \
+        ("approved_for_reuse", "mike")
+    assert not [e for e in errors if "Content Security Policy" in e], errors
+    context.close()
