@@ -15,7 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# Replace (not prepend to) the script's own directory: a bench/email.py would otherwise shadow the stdlib.
+sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402

@@ -23,7 +23,8 @@ _ROLES: list[tuple[str, re.Pattern[str]]] = [(r, re.compile(p, re.I)) for r, p i
     ("unit_price", r"price|rate|cost|preis|^each$|^unit\s*\$|prix|precio"),
     ("qty", r"^(qty|quantity|ordered|order\s*qty|qty\.?\s*(ord(ered)?|order)|menge|anzahl|cases|qt[ée]|cantidad|"
             r"units\s*ordered|no\.\s*of\s*cases)\b"),
-    ("uom", r"^(uom|u/m|um|unit|units|u\.m\.|einheit|me|unit\s*of\s*measure|ordering\s*unit|order\s*unit)$"),
+    ("uom", r"^(uom|u/m|um|unit|units|u\.m\.|einheit|me|unit\s*of\s*measure|ordering\s*unit|order\s*unit|unit[ée]s?|"
+            r"unidad|u\.?o\.?m\.?)$"),
     ("code", r"^(item|item\s*#|item\s*no\.?|item\s*code|product|product\s*#|product\s*code|product\s*no\.?|sku|code|"
              r"part\s*(#|no\.?)|article(\s*(no\.?|#|number))?|artikel|art\.?\s*-?nr\.?|artikelnummer|material|item\s*number|"
              r"item\s*id|stock\s*(no\.?|#|number|code)|cat(alog)?\.?\s*(no\.?|#|number)|art(icle)?\.?\s*(no\.?|#)|"

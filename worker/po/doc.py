@@ -53,14 +53,24 @@ class LabelHit:
     label: str
 
 
+_PART = re.compile(r"\s[/|–-]\s+")  # "Facturer à / Bill To", "ORDER REQUEST - Order # 7709"
+
+
+def label_starts(text: str) -> list[int]:
+    """Where a label may begin in a fragment: its start, and after ' / ' or ' - ' (bilingual pairs, titles)."""
+    return [0] + [m.end() for m in _PART.finditer(text)]
+
+
 def find_labels(lines: list[Line], pattern: re.Pattern[str]) -> list[LabelHit]:
     """Fragments that start with a label matching pattern (case-insensitive, anchored)."""
     hits = []
     for ln in lines:
         for f in ln.frags:
-            if m := pattern.match(f.text):
-                rest = f.text[m.end():].strip().lstrip(":#.-–").strip()
-                hits.append(LabelHit(ln, f, rest, m.group(0)))
+            for pos in label_starts(f.text):
+                if m := pattern.match(f.text[pos:]):
+                    rest = f.text[pos + m.end():].strip().lstrip(":#.-–").strip()
+                    hits.append(LabelHit(ln, f, rest, m.group(0)))
+                    break
     return hits
 
 

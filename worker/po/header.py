@@ -17,17 +17,17 @@ _PO_VALUE = re.compile(r"[A-Z0-9][A-Z0-9\-/_.]{2,24}", re.I)
 _SHIP_LABEL = re.compile(
     r"(?:requested\s*|req\.?\s*|required\s*|expected\s*|desired\s*)?(?:ship(?:ping)?|delivery|deliver|arrival|due|need(?:ed)?)"
     r"\s*(?:date|by|on|no\s*later\s*than)|requested\s*(?:delivery|ship|date)|deliver(?:y)?\s*by|need\s*by|date\s*required"
-    r"|must\s*arrive(?:\s*by)?|(?:delivery|ship\s*date|deliver)(?=\s*:?\s*$)|liefer(?:datum|termin)|wunschtermin|date\s*de\s*livraison"
+    r"|must\s*arrive(?:\s*by)?|(?:delivery|ship\s*date|deliver)(?=\s*:|\s*$)|liefer(?:datum|termin)|wunschtermin|date\s*de\s*livraison"
     r"|req(?:\.|uested|uired)?\s*(?:date|by)|required(?=\s*:?\s*$)|delivery\s*window|(?:expected\s*)?receipt\s*date"
     r"|receive\s*by|date\s*(?:needed|wanted)", re.I)
 _DATE_LABEL = re.compile(
     r"(?:po|p\.\s*o\.|order|purchase\s*order|issue|bestell)?\s*date(?!\s*(?:required|requested))|bestelldatum|datum"
-    r"|date\s*(?:of\s*order|issued)|order\s*placed", re.I)
+    r"|date\s*(?:of\s*order|issued)|order\s*placed|placed(?=\s*:)|created(?=\s*(?::|on|$))", re.I)
 
 _BLOCK_LABELS = {
-    "bill": re.compile(r"(?:bill(?:ing)?[\s-]*(?:to|address)|invoice[\s-]*(?:to|address)|sold[\s-]*to|"
+    "bill": re.compile(r"(?:bill(?:ing)?[\s-]*(?:to(?:[\s-]*address)?|address)|invoice[\s-]*(?:to|address)|sold[\s-]*to|"
                        r"rechnungs(?:adresse|anschrift|empfänger))(?=[\s:]|$)", re.I),
-    "ship": re.compile(r"(?:ship(?:ping)?[\s-]*(?:to|address)|deliver(?:y)?[\s-]*(?:to|address)|consignee|"
+    "ship": re.compile(r"(?:ship(?:ping)?[\s-]*(?:to(?:[\s-]*address)?|address)|deliver(?:y)?[\s-]*(?:to|address)|consignee|"
                        r"liefer(?:adresse|anschrift))(?=[\s:]|$)", re.I),
     "vendor": re.compile(r"(?:vendor|supplier|lieferant|seller|sold\s*by|order\s*from)(?:\s*(?:address|name))?"
                          r"(?=[\s:]|$)", re.I),
@@ -47,7 +47,7 @@ def find_po_number(lines: list[Line]) -> tuple[str | None, float]:
     best: tuple[str | None, float] = (None, 0.0)
     for hit in find_labels(lines, _PO_LABEL):
         for v in values_near(hit, lines):
-            v = v.strip().lstrip(":#").strip()
+            v = re.sub(r",\s*\d{1,2}$", "", v.strip().lstrip(":#").strip())  # Oracle prints "1165299, 0" (revision)
             if _po_ok(v):
                 conf = 0.95 if _STRONG_PO.search(hit.label) else 0.75
                 if conf > best[1]:

@@ -9,8 +9,9 @@ from worker.po.columns import CODE_ROLES, base
 if TYPE_CHECKING:
     from worker.po.table import Row
 
-# "#10234 Chicken breast", "AB-1234 Napkin": a code token with 3+ digits, then words.
-_EMBEDDED = re.compile(r"^#?\s*([A-Z]{0,4}[-/]?\d{3,}[A-Z0-9/-]*)\s+(?=[A-Za-z(])")
+# "#10234 Chicken breast", "AB-1234 Napkin", "FD.0003.590 Buns": a code token (letters and 3+ digits, 4+ bare
+# digits, or '#' and 3+ digits), then words. "#10 CAN" and "100 CT" are sizes, not codes.
+_EMBEDDED = re.compile(r"^(?:#\s*(\d{3,}[A-Z0-9/.-]*)|((?:[A-Z]{1,4}[-/.]?\d{3,}|\d{4,})[A-Z0-9/.-]*))(?:\s+(?=[A-Za-z(])|$)")
 _WORDY = re.compile(r"[A-Za-z]{2,}(?:\W+[A-Za-z0-9%#/&'.-]+){1,}")
 
 
@@ -70,15 +71,19 @@ def _embedded_codes(rows: list[Row]) -> None:
     if any(r.cells.get(k) for r in rows for k in r.cells if base(k) in CODE_ROLES):
         return
     hits = [_EMBEDDED.match(r.cells.get("description", "")) for r in rows]
+    # A code alone on the description's first line ("part number over description") needs the wrapped rest.
+    hits = [h if h and (h.end() < len(r.cells["description"]) or r.desc_extra) else None for h, r in zip(hits, rows)]
     matched = [h for h in hits if h]
     # One odd row could be a description that starts with a number; most rows agreeing is a layout.
     if not matched or len(matched) < 0.8 * len(rows) or (len(rows) < 3 and not all(
-            h.group(0).startswith("#") for h in matched)):
+            h.group(0).startswith("#") or r.desc_extra for h, r in zip(hits, rows) if h)):
         return
     for r, h in zip(rows, hits):
         if h:
-            r.cells["code"] = h.group(1)
-            r.cells["description"] = r.cells["description"][h.end():]
+            r.cells["code"] = h.group(1) or h.group(2)
+            rest = r.cells["description"][h.end():].strip()
+            r.cells["description"] = rest or " ".join(r.desc_extra)
+            r.desc_extra = r.desc_extra if rest else []
 
 
 def refine(rows: list[Row]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from worker.po.doc import Line
+from worker.po.doc import Line, label_starts
 from worker.po.values import parse_number
 
 _NOT_MONEY = r"(?!\s*(?:qty|quantity|cases|units|items|weight|lbs|pieces|pallets|lines|id|no\b|number|reg|#|date|" \
@@ -15,7 +15,7 @@ _KINDS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p + _NOT_MONEY, re.I
     ("total", r"^(grand\s*total|total(?!\s*(?:tax|vat|freight|discount|shipping|charges))(\s*(amount|due|order|po|eur|usd|cad|value|gross|brutto|incl\.?\s*\w+))?|"
               r"order\s*total|po\s*total|amount\s*due|total\s*due|balance\s*due|gesamt(betrag|summe)?|endbetrag|"
               r"bruttobetrag|summe\s*brutto|gesamtsumme|total\s*\(\w+\))"),
-    ("tax", r"^(sales\s*tax|tax|vat|mwst|ust|gst|hst|pst|iva|tva|mehrwertsteuer|umsatzsteuer)"),
+    ("tax", r"^(sales\s*tax|tax|vat|mwst|ust|gst|hst|pst|qst|rst|tps|tvq|iva|tva|mehrwertsteuer|umsatzsteuer)"),
     ("freight", r"^(freight|shipping|delivery(\s*(charge|fee))?|transport(kosten)?|fracht(kosten)?|"
                 r"versand(kosten)?|carriage)"),
     ("charge", r"^((less\s*:?\s*)?(fuel\s*surcharge|surcharge|[\w\s.%()-]*discount|rabatt|skonto|handling|pallet|"
@@ -30,23 +30,34 @@ _DATE = re.compile(r"\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4}")
 
 
 def _amount(text: str, dc: bool | None) -> Decimal | None:
-    toks = re.findall(r"[-(]?[$€£]?\s?\d[\d.,']*\)?-?", _PCT.sub(" ", _DATE.sub(" ", text)))
+    # "1 881,10 $": French-Canadian and Swiss documents group thousands with spaces.
+    toks = re.findall(r"[-(]?[$€£]?\s?\d{1,3}(?: \d{3})+[.,]\d{2}\b|[-(]?[$€£]?\s?\d[\d.,']*\)?-?",
+                      _PCT.sub(" ", _DATE.sub(" ", text)))
     for tok in reversed(toks):
         if (v := parse_number(tok, dc)) is not None:
             return v
     return None
 
 
+def _match(text: str) -> tuple[str, re.Match[str], int] | None:
+    for kind, pat in _KINDS:
+        for pos in label_starts(text):  # "Sous-total / Subtotal": the English half may carry the label
+            if m := pat.match(text[pos:]):
+                return kind, m, pos
+    return None
+
+
 def _label_value(ln: Line, dc: bool | None) -> tuple[str, str, Decimal] | None:
     for j, f in enumerate(ln.frags):
-        for kind, pat in _KINDS:
-            if m := pat.match(f.text.strip()):
-                # Value: the rightmost number after the label on this line (not a percentage).
-                after = f.text[m.end():] + " " + " ".join(g.text for g in ln.frags[j + 1:])
-                if (v := _amount(after, dc)) is not None:
-                    label = m.group(0).strip().rstrip(":")
-                    return kind, label, v
-                return None
+        text = f.text.strip()
+        if (hit := _match(text)) is None:
+            continue
+        kind, m, pos = hit
+        # Value: the rightmost number after the label on this line (not a percentage).
+        after = text[pos + m.end():] + " " + " ".join(g.text for g in ln.frags[j + 1:])
+        if (v := _amount(after, dc)) is not None:
+            return kind, m.group(0).strip().rstrip(":"), v
+        return None
     return None
 
 
@@ -63,11 +74,16 @@ def parse_totals(lines: list[Line], dc: bool | None) -> dict:
             # The last, and a "grand" total over a plain one, is the amount the buyer will pay.
             if "total" not in out or "grand" in label.lower() or "grand" not in out.get("total_label", ""):
                 out["total"], out["total_label"] = v, label.lower()
+        elif kind == "tax" and "tax" in out and label.lower() not in out["tax_labels"]:
+            out["tax"] += v  # GST + QST, state + county: separately printed taxes add up
+            out["tax_labels"].add(label.lower())
         elif kind not in out:
             out[kind] = v
+            if kind == "tax":
+                out["tax_labels"] = {label.lower()}
     return out
 
 
 def is_totals_label(text: str) -> bool:
     """True for subtotal/total/tax labels, which end an item table."""
-    return any(pat.match(text.strip()) for kind, pat in _KINDS if kind in ("subtotal", "total", "tax"))
+    return (hit := _match(text.strip())) is not None and hit[0] in ("subtotal", "total", "tax")

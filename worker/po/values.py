@@ -142,7 +142,7 @@ _UOMS = {"CS": "CS", "CASE": "CS", "CASES": "CS", "CA": "CS", "EA": "EA", "EACH"
          "BAG": "BG", "BAGS": "BG", "GAL": "GAL", "DZ": "DZ", "DOZ": "DZ", "CT": "CT", "PC": "PC", "PCS": "PC",
          "BTL": "BTL", "CN": "CN", "CAN": "CN", "TR": "TR", "TRAY": "TR", "PL": "PL", "PAIL": "PL", "JAR": "JAR",
          "ST": "ST", "STK": "ST", "KT": "KT", "KRT": "KRT", "KARTON": "KRT", "STUECK": "ST", "STÜCK": "ST",
-         "CTN": "CTN", "BU": "BU", "BUNCH": "BU", "BDL": "BDL", "RL": "RL", "ROLL": "RL", "CASE(S)": "CS"}
+         "CTN": "CTN", "POUND": "LB", "POUNDS": "LB", "DOZEN": "DZ", "GALLON": "GAL", "BOTTLE": "BTL", "BU": "BU", "BUNCH": "BU", "BDL": "BDL", "RL": "RL", "ROLL": "RL", "CASE(S)": "CS"}
 
 
 def normalize_uom(text: str) -> str | None:
