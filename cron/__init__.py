@@ -22,9 +22,11 @@ JOBS: dict[str, list[tuple[str, Job]]] = {
     ],
     "warm": [
         ("refresh_aging", aging.refresh_aging),
+        ("action_plans", aging.action_plans),
     ],
     "cold": [
         ("health_scores", health.score_customers),
+        ("red_action_plans", aging.action_plans),
         ("expire_reflexion", reflexion.expire_observations),
         ("database_maintenance", housekeeping.database_maintenance),
     ],

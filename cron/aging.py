@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 from worker.aging import bucket_case_sql, company_date
 from worker.env import Env, iso
+from worker.workflow_runner import drain
 
 LATEST_RUN = "SELECT max(as_of) FROM ar_aging_runs"
 PREVIOUS_AS_OF = "SELECT max(as_of) FROM ar_aging_runs WHERE as_of <= ?"
@@ -145,3 +146,10 @@ async def refresh_aging(env: Env, as_of: datetime) -> dict[str, object]:
         materialize, day, iso(as_of), iso(env.clock()), settings.aging.basis,
         settings.programs["standard"].payment_terms_days, settings.aging.snapshot_retention_days,
     )
+
+
+async def action_plans(env: Env, as_of: datetime) -> dict[str, int]:
+    """Run ar_aging_action_plan on the events this tier just appended (the hot tier would, a minute later)."""
+    from worker.flows.ar_aging_action_plan import WORKFLOW  # late: flows import cron-free worker modules only
+
+    return await drain(env, [WORKFLOW])

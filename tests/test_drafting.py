@@ -1,0 +1,99 @@
+"""Collection-email drafting: the template, and the real anthropic client over recorded Messages API replies."""
+
+import json
+
+import anthropic
+import httpx2 as httpx  # anthropic 2.x is built on httpx2 (same API) and refuses plain httpx clients
+
+from worker.drafting import TOOL_NAME, CollectionContext, draft_collection_email, template_draft
+
+CTX = CollectionContext(
+    customer_id="1187", company="Driscoll Foods", to_email="ap@driscollfoods.com", to_name="Maria Lopez",
+    invoices=[
+        {"invoice_id": "9001", "number": "INV-20411", "po": "PO-77120", "due_date": "2026-03-31", "days_past_due": 91,
+         "bucket": "90+", "amount_remaining": 12840.5},
+        {"invoice_id": "9002", "number": "INV-20588", "po": None, "due_date": "2026-04-30", "days_past_due": 61,
+         "bucket": "61-90", "amount_remaining": 2300.0},
+    ],
+    examples=["Maria in AP prefers one consolidated email; they pay within a week of a phone call."])
+WORDING = {"subject": "Driscoll Foods: two invoices past due",
+           "message": "Dear Maria,\n\nA quick note about two invoices that are now past due. As before, one "
+                      "consolidated note: could you let us know when payment is scheduled?"}
+
+
+def _message(content, stop_reason="tool_use"):
+    return {"id": "msg_01Aq9w938a90dw8q", "type": "message", "role": "assistant", "model": "claude-sonnet-4-6",
+            "content": content, "stop_reason": stop_reason, "stop_sequence": None,
+            "usage": {"input_tokens": 612, "output_tokens": 141}}
+
+
+def _tool_use(inp):
+    return _message([{"type": "tool_use", "id": "toolu_01D7FLrfh4GYq7yT1ULFeyMV", "name": TOOL_NAME, "input": inp}])
+
+
+def _client(status, body, seen):
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(status, json=body, headers={"request-id": "req_011CSHoEeqs5C35K2UUqR7Fy"})
+    return anthropic.AsyncAnthropic(api_key="test-key", max_retries=0,
+                                    http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)))
+
+
+def assert_table(body):
+    assert "INV-20411" in body and "PO-77120" in body and "$12,840.50" in body
+    assert "INV-20588" in body and "$2,300.00" in body
+    assert body.rstrip().endswith("Accounts Receivable")
+
+
+async def test_template_by_default():
+    draft = await draft_collection_email(CTX, None)
+    assert draft.drafted_by == "template" and draft.fallback_reason is None
+    assert draft.subject == "Driscoll Foods: 2 past-due invoices, $15,140.50 outstanding"
+    assert draft.body.startswith("Dear Maria Lopez,") and "91 days past its due date" in draft.body
+    assert_table(draft.body)
+
+
+async def test_claude_writes_the_wording_and_we_append_the_table():
+    seen = []
+    draft = await draft_collection_email(CTX, _client(200, _tool_use(WORDING), seen), model="claude-test")
+    assert draft.drafted_by == "claude" and draft.model == "claude-sonnet-4-6"
+    assert draft.subject == WORDING["subject"] and draft.body.startswith("Dear Maria,")
+    assert_table(draft.body)
+    request = json.loads(seen[0].content)
+    assert seen[0].url.path == "/v1/messages" and request["model"] == "claude-test"
+    assert request["tool_choice"] == {"type": "tool", "name": TOOL_NAME}
+    prompt = request["messages"][0]["content"]
+    assert "consolidated email" in prompt  # the approved reflexion example guides the wording
+    assert "INV-20411" in prompt and "12840" not in prompt  # facts in, but amounts come from our table only
+
+
+async def test_overloaded_529_falls_back_to_the_template():
+    body = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    draft = await draft_collection_email(CTX, _client(529, body, []))
+    assert draft.drafted_by == "template"
+    assert draft.fallback_reason == "Anthropic API error 529 overloaded_error: Overloaded"
+    assert_table(draft.body)
+
+
+async def test_malformed_output_falls_back_with_the_reason():
+    bad = await draft_collection_email(CTX, _client(200, _tool_use({"subject": "Hi\nthere", "body": "x"}), []))
+    assert bad.drafted_by == "template"
+    assert bad.fallback_reason == "model output failed validation: body, message, subject"
+    text_only = _message([{"type": "text", "text": "Sure! Here is an email..."}], stop_reason="end_turn")
+    none = await draft_collection_email(CTX, _client(200, text_only, []))
+    assert none.fallback_reason == f"no {TOOL_NAME} tool call in the response (stop_reason=end_turn)"
+
+
+async def test_unreachable_api_falls_back():
+    def handler(request):
+        raise httpx.ConnectError("connection refused")
+    client = anthropic.AsyncAnthropic(api_key="k", max_retries=0,
+                                      http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)))
+    draft = await draft_collection_email(CTX, client)
+    assert draft.drafted_by == "template" and draft.fallback_reason == "Anthropic API unavailable: APIConnectionError"
+
+
+def test_template_has_no_undefined_or_template_syntax():
+    draft = template_draft(CollectionContext("1", "Acme", None, None, CTX.invoices[:1]))
+    assert "{{" not in draft.body and "Dear Acme team," in draft.body
+    assert draft.subject == "Acme: 1 past-due invoice, $12,840.50 outstanding"

@@ -1,0 +1,173 @@
+"""ar_aging_action_plan (risk 3): an invoice reached 61-90 / 90+, or a customer turned red (SPEC 6).
+
+Proposes a collection email (drafted from the customer's past-due invoices), a call task with talking
+points and, when the customer is over its credit limit or mostly 90+, a service hold. Every proposal's
+dedupe key carries the *trigger state* (the set of invoices 61+ days past due and their buckets, or the
+night a customer with nothing 61+ turned red), so ten invoices moving the same tick, or the same
+situation seen again, produce one plan; a new invoice crossing 61 or one moving on to 90+ is a new plan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from worker.aging import ACTION_BUCKETS, SEVERITY
+from worker.drafting import CollectionContext, approved_examples, client_for, draft_collection_email, money
+from worker.env import Env
+from worker.flows.invoice_dispute import CONTACTS, pick_recipient
+from worker.flows.reads import read_snapshot
+from worker.ledger import Event
+from worker.workflow_runner import Proposal, Workflow, WorkflowResult
+
+NAME = "ar_aging_action_plan"
+HOLD_SHARE_90_PLUS = 0.5  # share of open AR 90+ days past due at which a service hold is proposed
+CUSTOMER = "SELECT company_name, email, phone, credit_limit, deleted_at FROM customers WHERE ns_id = ?"
+OPEN_INVOICES = """
+SELECT s.invoice_id, coalesce(s.tran_id, s.invoice_id), i.other_ref_num, s.due_date, s.days_past_due, s.bucket,
+       s.amount_remaining
+FROM ar_aging_snapshot s LEFT JOIN customer_invoice i ON i.ns_id = s.invoice_id
+WHERE s.as_of = (SELECT max(as_of) FROM ar_aging_runs) AND s.customer_id = ?
+ORDER BY s.days_past_due DESC, s.invoice_id
+"""
+HEALTH = "SELECT score, tier, signals_json FROM customer_health_scores WHERE customer_id = ? ORDER BY as_of DESC LIMIT 1"
+ALREADY_PLANNED = "SELECT 1 FROM proposed_actions WHERE dedupe_key = ?"
+CONTACT_PHONE = "SELECT phone FROM customer_contacts WHERE customer_id = ? AND lower(email) = lower(?) LIMIT 1"
+
+
+@dataclass(frozen=True)
+class Situation:
+    """A customer's receivables as the latest aging snapshot sees them."""
+
+    customer_id: str
+    company: str
+    email: str | None
+    to_name: str | None
+    phone: str | None
+    credit_limit: float | None
+    invoices: list[dict[str, Any]]
+    health: dict[str, Any] | None
+    state: str
+    already_planned: bool
+
+    @property
+    def past_due(self) -> list[dict[str, Any]]:
+        """Invoices at least one day past due."""
+        return [i for i in self.invoices if i["days_past_due"] > 0]
+
+    @property
+    def severe(self) -> list[dict[str, Any]]:
+        """Invoices 61+ days past due."""
+        return [i for i in self.invoices if i["bucket"] in ACTION_BUCKETS]
+
+
+def trigger_state(invoices: list[dict[str, Any]], red_on: str | None) -> str:
+    """A short hash of what the plan answers: the 61+ invoices and their buckets (or the red night)."""
+    severe = sorted((i["invoice_id"], i["bucket"]) for i in invoices if i["bucket"] in ACTION_BUCKETS)
+    basis: Any = severe if severe else f"red:{red_on}"
+    return hashlib.sha256(json.dumps(basis).encode()).hexdigest()[:16]
+
+
+def proposal_key(customer_id: str, state: str, kind: str) -> str:
+    """The proposed_actions.dedupe_key of one action of one plan."""
+    return f"{NAME}:{customer_id}:{state}:{kind}"
+
+
+def examine(conn: sqlite3.Connection, customer_id: str, red_on: str | None) -> Situation | None:
+    """Read the customer's situation in one snapshot (None for an unknown or deleted customer)."""
+    row = conn.execute(CUSTOMER, (customer_id,)).fetchone()
+    if row is None or row[4]:
+        return None
+    company, email, phone, credit_limit, _ = row
+    cols = ("invoice_id", "number", "po", "due_date", "days_past_due", "bucket", "amount_remaining")
+    invoices = [dict(zip(cols, r, strict=True)) for r in conn.execute(OPEN_INVOICES, (customer_id,))]
+    contacts = [tuple(r) for r in conn.execute(CONTACTS, (customer_id,))]
+    to_name, to_email = pick_recipient(email, contacts)
+    contact_phone = conn.execute(CONTACT_PHONE, (customer_id, to_email)).fetchone() if to_email else None
+    h = conn.execute(HEALTH, (customer_id,)).fetchone()
+    health = {"score": h[0], "tier": h[1], "signals": json.loads(h[2])} if h else None
+    state = trigger_state(invoices, red_on)
+    planned = conn.execute(ALREADY_PLANNED, (proposal_key(customer_id, state, "schedule_collection_call"),)).fetchone()
+    return Situation(customer_id, company or f"customer {customer_id}", to_email, to_name,
+                     (contact_phone[0] if contact_phone else None) or phone, credit_limit, invoices, health, state,
+                     planned is not None)
+
+
+def talking_points(s: Situation) -> list[str]:
+    """What the caller should cover, most important first."""
+    past_due = s.past_due
+    points = []
+    if past_due:
+        oldest = past_due[0]
+        points.append(f"{len(past_due)} invoice(s) past due, {money(sum(i['amount_remaining'] for i in past_due))}; "
+                      f"oldest {oldest['number']} is {oldest['days_past_due']} days past due.")
+    total_open = sum(i["amount_remaining"] for i in s.invoices)
+    if s.credit_limit and total_open > s.credit_limit:
+        points.append(f"Open AR {money(total_open)} exceeds the credit limit {money(s.credit_limit)}.")
+    if s.health:
+        weakest = sorted(s.health["signals"].items(), key=lambda kv: kv[1]["sub_score"])[:2]
+        why = ", ".join(f"{name} ({v['sub_score']:.0f}/100)" for name, v in weakest)
+        points.append(f"Health score {s.health['score']:.0f} ({s.health['tier']}); weakest signals: {why}.")
+    points.append("Ask for a payment date and remittance reference; note any invoice they dispute and why.")
+    return points
+
+
+def hold_reason(s: Situation) -> str | None:
+    """Why a service hold is warranted, or None."""
+    total_open = sum(i["amount_remaining"] for i in s.invoices)
+    if s.credit_limit and total_open > s.credit_limit:
+        return f"open AR {money(total_open)} is over the credit limit {money(s.credit_limit)}"
+    share = sum(i["amount_remaining"] for i in s.invoices if i["bucket"] == "90+") / total_open if total_open else 0
+    if share >= HOLD_SHARE_90_PLUS:
+        return f"{share:.0%} of open AR is more than 90 days past due"
+    return None
+
+
+async def handle(env: Env, event: Event) -> WorkflowResult | None:
+    """Plan collections for the customer behind a bucket move to 61+ or a turn to red."""
+    p = event.payload
+    if event.type == "ar.bucket_changed" and p.get("to") not in ACTION_BUCKETS:
+        return None
+    if event.type == "customer.health_tier_changed" and p.get("to") != "red":
+        return None
+    customer_id = str(p.get("customer_id") or event.entity_id)
+    red_on = p.get("as_of") if event.type == "customer.health_tier_changed" else None
+    s = await read_snapshot(env, examine, customer_id, red_on)
+    if s is None or s.already_planned:
+        return None  # unknown customer, or this very situation already has a plan
+    if event.type == "ar.bucket_changed" and not s.severe:
+        return WorkflowResult(customer_id, f"{s.company}: invoice {p.get('tran_id') or p.get('invoice_id')} reached "
+                              f"{p.get('to')} but nothing is 61+ days past due now; no plan proposed.")
+    key = lambda kind: proposal_key(customer_id, s.state, kind)  # noqa: E731
+    worst = max((i["bucket"] for i in s.invoices), key=SEVERITY.__getitem__, default="current")
+    common = {"customer_id": customer_id, "company": s.company, "trigger": event.type, "trigger_event_id": event.id,
+              "worst_bucket": worst, "plan": s.state}
+    proposals = []
+    drafted = "no email (nothing past due)"
+    if s.past_due:
+        ctx = CollectionContext(customer_id, s.company, s.email, s.to_name, s.past_due,
+                                await approved_examples(env, customer_id, NAME))
+        draft = await draft_collection_email(ctx, client_for(env))
+        drafted = f"email drafted by {draft.drafted_by}" + (f" ({draft.fallback_reason})" if draft.fallback_reason else "")
+        proposals.append(Proposal("send_collection_email", {
+            **common, "to": s.email, "to_name": s.to_name, "subject": draft.subject, "body": draft.body,
+            "invoices": s.past_due, "past_due_total": ctx.total, "drafted_by": draft.drafted_by, "model": draft.model,
+            "fallback_reason": draft.fallback_reason,
+            "problems": [] if s.email else ["no email address on file for the customer or its contacts"]},
+            risk=3, customer_id=customer_id, dedupe_key=key("send_collection_email")))
+    proposals.append(Proposal("schedule_collection_call", {
+        **common, "contact_name": s.to_name, "phone": s.phone, "email": s.email, "talking_points": talking_points(s)},
+        risk=3, customer_id=customer_id, dedupe_key=key("schedule_collection_call")))
+    if reason := hold_reason(s):
+        proposals.append(Proposal("service_hold", {**common, "reason": reason, "credit_limit": s.credit_limit},
+                                  risk=3, customer_id=customer_id, dedupe_key=key("service_hold")))
+    observation = (f"{s.company}: {len(s.past_due)} invoice(s) past due "
+                   f"({money(sum(i['amount_remaining'] for i in s.past_due))}), worst {worst}, after {event.type}; "
+                   f"proposed {', '.join(pr.kind for pr in proposals)}; {drafted}.")
+    return WorkflowResult(customer_id, observation, proposals, output={**common, "proposals": len(proposals)})
+
+
+WORKFLOW = Workflow(NAME, ("ar.bucket_changed", "customer.health_tier_changed"), handle)
