@@ -436,6 +436,8 @@ CREATE INDEX IF NOT EXISTS reflexion_log_status ON reflexion_log (status, create
 -- Review queue: the open-orders list reads this partial index newest first (keyset pagination).
 CREATE INDEX IF NOT EXISTS review_items_open ON review_items (created_at DESC, id DESC)
     WHERE status IN ('pending', 'needs_manual');
+CREATE INDEX IF NOT EXISTS review_items_open_customer ON review_items (customer_id, created_at DESC, id DESC)
+    WHERE status IN ('pending', 'needs_manual');
 CREATE INDEX IF NOT EXISTS proposed_actions_kind ON proposed_actions (kind, status);
 CREATE INDEX IF NOT EXISTS proposed_actions_review_item ON proposed_actions (review_item_id);
 

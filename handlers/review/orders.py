@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import date
 from typing import Any
@@ -29,9 +30,10 @@ async def orders_list(request: Request[Any, Any, Any], env: Env, session: Sessio
     if status not in STATUSES:
         raise ValidationException(f"status: must be one of pending, needs_manual (got {status!r})")
     params = {"status": status, "customer": customer.strip()[:32], "cursor": max(cursor, 0), "limit": q.PAGE_SIZE}
-    page = await q.rows(env, q.OPEN_ORDERS, params)
-    counts = {r["status"]: r["n"] for r in await q.rows(env, q.OPEN_COUNTS, ())}
-    customers = await q.rows(env, q.OPEN_CUSTOMERS, ())
+    # Three independent reads on three pooled connections at once.
+    page, count_rows, customers = await asyncio.gather(q.rows(env, q.open_orders_sql(params), params),
+                                                       q.rows(env, q.OPEN_COUNTS, ()), q.rows(env, q.OPEN_CUSTOMERS, ()))
+    counts = {r["status"]: r["n"] for r in count_rows}
     return render(request, env, "orders.html", session, **orders_context(page, counts, customers, params))
 
 

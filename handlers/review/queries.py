@@ -12,18 +12,27 @@ from worker.env import Env
 T = TypeVar("T")
 PAGE_SIZE = 50
 
-# The literal status list matches the partial index review_items_open, which also gives the order.
-OPEN_ORDERS = """
+# The literal status list matches the partial indexes review_items_open / review_items_open_customer, which
+# also give the order; each filter is its own fragment so SQLite can seek (an `:x = '' OR ...` form cannot).
+OPEN_ORDERS_SELECT = """
 SELECT r.id, r.status, r.sender, r.customer_id, c.company_name AS customer_name, r.po_number, r.line_count,
        r.total, r.confidence, r.flags_json, r.created_at
 FROM review_items r LEFT JOIN customers c ON c.ns_id = r.customer_id
 WHERE r.status IN ('pending', 'needs_manual')
-  AND (:status = '' OR r.status = :status)
-  AND (:customer = '' OR r.customer_id = :customer)
-  AND (:cursor = 0 OR (r.created_at, r.id) < (SELECT created_at, id FROM review_items WHERE id = :cursor))
-ORDER BY r.created_at DESC, r.id DESC
-LIMIT :limit
 """
+OPEN_ORDERS_STATUS = "  AND r.status = :status\n"
+OPEN_ORDERS_CUSTOMER = "  AND r.customer_id = :customer\n"
+OPEN_ORDERS_CURSOR = "  AND (r.created_at, r.id) < (SELECT created_at, id FROM review_items WHERE id = :cursor)\n"
+OPEN_ORDERS_ORDER = "ORDER BY r.created_at DESC, r.id DESC LIMIT :limit"
+
+
+def open_orders_sql(params: dict[str, Any]) -> str:
+    """The orders-list query for these filters, assembled from the constant fragments above."""
+    return (OPEN_ORDERS_SELECT + (OPEN_ORDERS_STATUS if params.get("status") else "")
+            + (OPEN_ORDERS_CUSTOMER if params.get("customer") else "")
+            + (OPEN_ORDERS_CURSOR if params.get("cursor") else "") + OPEN_ORDERS_ORDER)
+
+
 OPEN_COUNTS = """
 SELECT status, count(*) AS n FROM review_items WHERE status IN ('pending', 'needs_manual') GROUP BY status
 """
@@ -32,7 +41,7 @@ SELECT r.customer_id, coalesce(c.company_name, r.customer_id) AS name
 FROM (SELECT DISTINCT customer_id FROM review_items
       WHERE status IN ('pending', 'needs_manual') AND customer_id IS NOT NULL) r
 LEFT JOIN customers c ON c.ns_id = r.customer_id
-ORDER BY name LIMIT 300
+ORDER BY name LIMIT 200
 """
 REVIEW_ITEM = """
 SELECT r.*, c.company_name AS customer_name, e.subject, e.received_at, e.message_id,
