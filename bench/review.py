@@ -12,26 +12,26 @@ from pathlib import Path
 # Run as `python bench/review.py`, sys.path[0] is bench/, whose email.py would shadow the stdlib package.
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import random  # noqa: E402
-import sqlite3  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
+import argparse
+import json
+import random
+import sqlite3
+import statistics
+import tempfile
+import time
 
-import httpx  # noqa: E402
+import httpx
 
-from handlers.review import queries as q  # noqa: E402
-from handlers.review.orders import orders_context  # noqa: E402
-from handlers.review.web import jinja_environment  # noqa: E402
-from tests.helpers import TEST_REVIEWER, live_server  # noqa: E402
-from tests.review_seed import hidden, parsed_po  # noqa: E402
-from worker.config import Secrets, load_settings  # noqa: E402
-from worker.db import connect  # noqa: E402
-from worker.env import build_env  # noqa: E402
-from worker.migrations import apply_schema  # noqa: E402
-from worker.passwords import hash_password  # noqa: E402
+from handlers.review import queries as q
+from handlers.review.orders import orders_context
+from handlers.review.web import jinja_environment
+from tests.helpers import TEST_REVIEWER, live_server
+from tests.review_seed import hidden, parsed_po
+from worker.config import Secrets, load_settings
+from worker.db import connect
+from worker.env import build_env
+from worker.migrations import apply_schema
+from worker.passwords import hash_password
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -9,8 +9,16 @@ import pytest
 
 from tests.helpers import TEST_REVIEWER
 from tests.review_seed import hidden, sign_in
-from worker.auth import (ReviewUsersError, bearer_ok, csrf_for, csrf_ok, parse_review_users, reviewers, sign,
-                         unsign)
+from worker.auth import (
+    ReviewUsersError,
+    bearer_ok,
+    csrf_for,
+    csrf_ok,
+    parse_review_users,
+    reviewers,
+    sign,
+    unsign,
+)
 
 HASH = "scrypt$16384$8$1$c2FsdA$aGFzaA"
 

@@ -63,8 +63,8 @@ def test_idempotency_key_stages_once(api):
 
 
 @pytest.mark.parametrize("body, field, message", [
-    ({**CUSTOMER, "kind": "propose_wire_transfer"}, "kind", "unknown kind 'propose_wire_transfer'; allowed: "
-                                                            "propose_create_customer"),
+    ({**CUSTOMER, "kind": "propose_wire_transfer"}, "kind", ("unknown kind 'propose_wire_transfer'; allowed: "
+                                                            "propose_create_customer")),
     ({k: v for k, v in CUSTOMER.items() if k != "kind"}, "kind", "required; allowed:"),
     ({**CUSTOMER, "companyName": ""}, "companyName", "at least 1 character"),
     ({**CUSTOMER, "email": "not-an-email"}, "email", "should match pattern"),

@@ -7,7 +7,13 @@ import json
 import pytest
 
 from handlers.review.actions import describe_payload
-from tests.review_seed import COLLECTION_EMAIL, add_action, add_observation, seed_reference, sign_in
+from tests.review_seed import (
+    COLLECTION_EMAIL,
+    add_action,
+    add_observation,
+    seed_reference,
+    sign_in,
+)
 
 
 @pytest.fixture
@@ -36,7 +42,7 @@ def test_describe_payload_shows_an_email_as_an_email():
 
 
 def test_actions_page_renders_email_and_call_task(staged):
-    server, _, client = staged
+    _server, _, client = staged
     page = client.get("/review/actions")
     assert page.status_code == 200 and len(page.content) < 50_000
     assert "Collection email" in page.text and "<dt>To</dt><dd>ap@driscollfoods.com</dd>" in page.text

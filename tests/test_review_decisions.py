@@ -10,10 +10,24 @@ from pathlib import Path
 
 import pytest
 
-from tests.review_seed import COLLECTION_EMAIL, add_action, add_observation, add_review_item, seed_reference
+from tests.review_seed import (
+    COLLECTION_EMAIL,
+    add_action,
+    add_observation,
+    add_review_item,
+    seed_reference,
+)
 from worker.db import connect, run_in_transaction
-from worker.decisions import (DecisionError, NotFound, approve_order, apply_edits, decide_action, edit_action,
-                              reject_order, triage_observations)
+from worker.decisions import (
+    DecisionError,
+    NotFound,
+    apply_edits,
+    approve_order,
+    decide_action,
+    edit_action,
+    reject_order,
+    triage_observations,
+)
 from worker.migrations import apply_schema
 from worker.netsuite_shape import ReviewedLine, ReviewedOrder, salesorder_payload
 
@@ -139,7 +153,7 @@ def test_triage_in_bulk_leaves_triaged_rows_alone(conn):
 
 
 def test_salesorder_payload_rounds_amounts_and_omits_blanks():
-    line = ReviewedLine(line_no=1, item_id="5003", quantity=Decimal("3"), unit_price=Decimal("42.255"))
+    line = ReviewedLine(line_no=1, item_id="5003", quantity=Decimal(3), unit_price=Decimal("42.255"))
     body = salesorder_payload(ReviewedOrder(customer_id="2201", tran_date=date(2026, 1, 2), lines=[line]),
                               external_id="gfs-review-7")
     assert body == {"externalId": "gfs-review-7", "entity": {"id": "2201"}, "tranDate": "2026-01-02",

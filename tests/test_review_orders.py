@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from tests.review_seed import add_review_item, hidden, parsed_po, po_pdf, seed_reference, sign_in
+from tests.review_seed import (
+    add_review_item,
+    hidden,
+    parsed_po,
+    po_pdf,
+    seed_reference,
+    sign_in,
+)
 
 SCRIPT = '<script>alert("pwn")</script>'
 
@@ -40,7 +47,7 @@ def db(server, sql, params=()):
 
 
 def test_list_shows_open_orders_with_their_columns_and_filters(queue):
-    server, item, client = queue
+    server, _item, client = queue
     def more(conn):
         add_review_item(conn, parsed=parsed_po(po_number="MM-77"), customer_id="2201", sender="orders@meltmates.com",
                         created_at="2026-11-21T09:00:00.000Z")
@@ -74,7 +81,7 @@ def test_pagination_is_keyset_newest_first(queue):
 
 
 def test_detail_escapes_po_text_and_shows_price_checks(queue):
-    server, item, client = queue
+    _server, item, client = queue
     response = client.get(f"/review/orders/{item}")
     assert response.status_code == 200
     assert SCRIPT not in response.text and "&lt;script&gt;alert(&#34;pwn&#34;)&lt;/script&gt;" in response.text
@@ -88,7 +95,7 @@ def test_detail_escapes_po_text_and_shows_price_checks(queue):
 
 
 def test_pdf_is_served_through_the_app(queue):
-    server, item, client = queue
+    _server, item, client = queue
     response = client.get(f"/review/orders/{item}/pdf")
     assert response.status_code == 200 and response.content.startswith(b"%PDF")
     assert response.headers["content-type"] == "application/pdf"

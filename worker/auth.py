@@ -96,6 +96,8 @@ def reviewers(env: Env) -> dict[str, str]:
             cached = {"dev": hash_password(password)}
             # Printed once, to the operator's terminal only (never logged): dev mode on 127.0.0.1.
             print(f"  reviewer: dev / {password}  (REVIEW_USERS unset; this password changes every start)", flush=True)
+        elif not cached:
+            log.warning("REVIEW_USERS is unset: nobody can sign in to /review")
         env.extras["review_users"] = cached
     return cached  # type: ignore[return-value]
 

@@ -6,14 +6,20 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from litestar.params import FromQuery
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import FromQuery
 
 from handlers.review import queries as q
 from handlers.review.web import checked_form, redirect_with_notice, render
 from worker.auth import Session
-from worker.decisions import EDITABLE_FIELDS, DecisionError, NotFound, decide_action, edit_action
+from worker.decisions import (
+    EDITABLE_FIELDS,
+    DecisionError,
+    NotFound,
+    decide_action,
+    edit_action,
+)
 from worker.env import Env, iso
 
 STATUSES = ("staged", "approved", "rejected", "executed")

@@ -5,13 +5,23 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from litestar.params import FromQuery
 from litestar import Request, Response, get, post
 from litestar.exceptions import PermissionDeniedException
+from litestar.params import FromQuery
 from litestar.response import Redirect
 
 from handlers.review.web import checked_form, render, safe_next
-from worker.auth import COOKIE, LOGIN_COOKIE, SESSION_HOURS, Session, csrf_ok, is_https, reviewers, sign_in, sign_out
+from worker.auth import (
+    COOKIE,
+    LOGIN_COOKIE,
+    SESSION_HOURS,
+    Session,
+    csrf_ok,
+    is_https,
+    reviewers,
+    sign_in,
+    sign_out,
+)
 from worker.env import Env
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from litestar.params import FromQuery
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import FromQuery
 
 from handlers.review import queries as q
 from handlers.review.web import checked_form, redirect_with_notice, render

@@ -7,12 +7,18 @@ import json
 from datetime import date
 from typing import Any
 
-from litestar.params import FromQuery
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import FromQuery
 
 from handlers.review import queries as q
-from handlers.review.order_form import kept_rows, price_checks, reviewed_order, rows_from_form, rows_from_parsed
+from handlers.review.order_form import (
+    kept_rows,
+    price_checks,
+    reviewed_order,
+    rows_from_form,
+    rows_from_parsed,
+)
 from handlers.review.web import checked_form, redirect_with_notice, render
 from worker.auth import Session
 from worker.decisions import DecisionError, NotFound, approve_order, reject_order

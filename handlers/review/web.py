@@ -11,12 +11,20 @@ from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Request, Response
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.exceptions import HTTPException, PermissionDeniedException
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
 
-from worker.auth import COOKIE, Session, csrf_ok, current_session, session_key, sign, unsign
+from worker.auth import (
+    COOKIE,
+    Session,
+    csrf_ok,
+    current_session,
+    session_key,
+    sign,
+    unsign,
+)
 from worker.env import Env
 
 ROOT = Path(__file__).resolve().parent.parent.parent

@@ -9,8 +9,15 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import TEST_REVIEWER
-from tests.review_seed import (COLLECTION_EMAIL, add_action, add_observation, add_review_item, parsed_po, po_pdf,
-                               seed_reference)
+from tests.review_seed import (
+    COLLECTION_EMAIL,
+    add_action,
+    add_observation,
+    add_review_item,
+    parsed_po,
+    po_pdf,
+    seed_reference,
+)
 
 pytestmark = pytest.mark.browser
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
