@@ -103,3 +103,24 @@ def test_headers_only_read_matches_full_read_and_truncates_hostile_headers(tmp_p
     head, full = read_headers(path), read_mail(raw)
     assert (head.message_id, head.sender, head.recipients) == (full.message_id, full.sender, full.recipients)
     assert len(full.subject or "") <= 998
+
+
+def test_big_messages_are_parsed_in_a_child_with_limits(tmp_path: Path) -> None:
+    from worker.intake.isolated import IN_PROCESS_MAX_BYTES, read_mail_bounded, read_mail_in_child
+
+    msg = EmailMessage()
+    msg["From"] = "buyer@driscollfoods.com"
+    msg["Message-ID"] = "<big@driscollfoods.com>"
+    msg.set_content("two attachments")
+    msg.add_attachment(PDF, maintype="application", subtype="pdf", filename="po.pdf")
+    msg.add_attachment(b"\x01" * IN_PROCESS_MAX_BYTES, maintype="application", subtype="zip", filename="big.zip")
+    raw = msg.as_bytes(policy=policy.SMTP)
+    inline = read_mail(raw)
+    child = read_mail_bounded(raw, tmp_path)  # bytes over the threshold: spilled, parsed in a child, cleaned up
+    assert [(p.filename, p.data) for p in child.pdfs] == [(p.filename, p.data) for p in inline.pdfs] == [("po.pdf", PDF)]
+    assert child.message_id == inline.message_id and list(tmp_path.iterdir()) == []
+    path = tmp_path / "m.eml"
+    path.write_bytes(raw)
+    slow = read_mail_in_child(path, timeout=0.001)  # the child cannot even start in 1 ms: bounded, explained
+    assert slow.pdfs == [] and slow.sender == "buyer@driscollfoods.com"
+    assert slow.problems == ["malformed MIME: parsing timed out after 0.001s"]

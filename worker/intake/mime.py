@@ -7,6 +7,8 @@ Malformed input never raises out of this module: problems are reported in `Parse
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import io
 import json
@@ -61,12 +63,13 @@ class ParsedMail:
         return json.dumps(self.recipients)
 
 
-def parse_message(source: bytes | BinaryIO) -> EmailMessage:
-    """Parse raw RFC 822 bytes (or a binary file) with policy default; never raises on malformed input."""
+def parse_message(source: bytes | Path) -> EmailMessage:
+    """Parse raw RFC 822 bytes or a file with policy default (a file is read in chunks, never whole)."""
     parser = BytesParser(policy=policy.default)
-    if isinstance(source, bytes | bytearray | memoryview):
-        return parser.parsebytes(bytes(source))  # type: ignore[return-value]
-    return parser.parse(source)  # type: ignore[return-value]
+    if isinstance(source, Path):
+        with open(source, "rb") as fp:
+            return parser.parse(fp)  # type: ignore[return-value]
+    return parser.parsebytes(source)  # type: ignore[return-value]
 
 
 def header(msg: Message, name: str) -> str | None:
@@ -127,6 +130,21 @@ def _payload(part: Message) -> bytes:
     return data if isinstance(data, bytes) else b""
 
 
+def _prefix(part: Message) -> bytes:
+    # The first bytes of a part without decoding all of it (enough for the %PDF- magic).
+    raw = part.get_payload()
+    if not isinstance(raw, str):
+        return b""
+    head = raw[:_MAGIC_WINDOW * 2]
+    if (part.get("content-transfer-encoding") or "").strip().lower() == "base64":
+        compact = "".join(head.split())
+        try:
+            return base64.b64decode(compact[:len(compact) // 4 * 4])
+        except (binascii.Error, ValueError):
+            return b""
+    return head.encode("utf-8", errors="surrogateescape")
+
+
 def is_pdf(content_type: str, filename: str | None, data: bytes) -> bool:
     """A part is a PDF if labelled so, named *.pdf, or starting with the %PDF- magic."""
     if content_type in PDF_TYPES:
@@ -163,8 +181,8 @@ def _walk(msg: Message, out: ParsedMail) -> None:
             continue
         filename = _filename(part)
         disposition = (part.get_content_disposition() or "").lower()
-        data = _payload(part)
-        if is_pdf(ctype, filename, data):
+        if is_pdf(ctype, filename, _prefix(part)):
+            data = _payload(part)  # decoded in full only now: big non-PDF attachments never are
             digest = hashlib.sha256(data).hexdigest()
             if digest not in seen_pdfs:  # the same PDF attached twice is one order
                 seen_pdfs.add(digest)
@@ -212,13 +230,13 @@ def read_headers(source: bytes | Path) -> ParsedMail:
     return out
 
 
-def read_mail(source: bytes | BinaryIO) -> ParsedMail:
+def read_mail(source: bytes | Path) -> ParsedMail:
     """Headers, first text and HTML bodies, and every PDF of a raw message; never raises."""
     out = ParsedMail()
     try:
         msg = parse_message(source)
     except Exception as exc:  # e.g. RecursionError on thousands of nested multiparts: keep the headers at least
-        out = read_headers(source) if isinstance(source, bytes) else out
+        out = read_headers(source)
         out.problems.append(f"malformed MIME: {type(exc).__name__}: {exc}"[:300])
         return out
     _fill_headers(msg, out)

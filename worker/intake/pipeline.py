@@ -16,7 +16,7 @@ from pathlib import Path
 
 from worker.env import Env, iso
 from worker.intake.analyze import analyze_pdf
-from worker.intake.mime import read_mail
+from worker.intake.isolated import read_mail_bounded
 from worker.intake.record import AnalysedPdf, Context, record_email
 from worker.names import email_domain
 from worker.pricing import ProgramTerms
@@ -61,18 +61,17 @@ def _context(env: Env) -> Context:
                    today=now.astimezone(env.settings.timezone).date(), now=iso(now))
 
 
-async def _raw(env: Env, raw_key: str | None, source: Path | bytes | None) -> bytes:
-    if isinstance(source, bytes):
-        return source
-    if isinstance(source, Path) and source.exists():
-        return await asyncio.to_thread(source.read_bytes)
+async def _raw(env: Env, raw_key: str | None, source: Path | bytes | None) -> Path | bytes:
+    if isinstance(source, bytes) or (isinstance(source, Path) and source.exists()):
+        return source  # a file is parsed in chunks: a 25 MB message is never held twice
     if raw_key is None:
         raise RuntimeError("the raw message is not in the bucket yet")
     return await env.bucket.get(raw_key)
 
 
 async def _process(env: Env, email_id: int, raw_key: str | None, source: Path | bytes | None) -> str:
-    mail = await asyncio.to_thread(read_mail, await _raw(env, raw_key, source))
+    raw = await _raw(env, raw_key, source)
+    mail = await asyncio.to_thread(read_mail_bounded, raw, env.settings.state_dir / "incoming")
     parts, skipped = mail.pdfs[:MAX_PDFS_PER_EMAIL], max(0, len(mail.pdfs) - MAX_PDFS_PER_EMAIL)
     ctx = _context(env)
     pdfs = []
