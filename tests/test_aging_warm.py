@@ -215,3 +215,29 @@ async def test_sql_agrees_with_the_pure_reference_on_random_histories(acme):
             k: (v.bucket, v.since) for k, v in current.items()}
     got = [(e["invoice_id"], e["from"], e["to"]) for e in await bucket_events(env)]
     assert sorted(got) == sorted(expected) and len(expected) > 10
+
+
+async def test_worker_cron_warm_as_of_via_subprocess(acme, settings):
+    """The command an operator runs: `worker cron warm --as-of ...` ages the mirror and records the run."""
+    import asyncio
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = acme
+    await fx.write(env, fx.invoice, "1", "100", tran_date="2026-04-01", due_date="2026-05-01", total=10)
+    await refresh_aging(env, tick("2026-06-29"))  # 59 days: 31-60
+    environ = {**os.environ, "WORKER_DB_PATH": str(settings.db.path)}
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "worker.cli", "cron", "warm", "--as-of", "2026-07-01T00:15:00Z"],
+        env=environ, capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "cron warm: ok" in done.stdout
+    [event] = await bucket_events(env)
+    assert (event["from"], event["to"], event["as_of"]) == ("31-60", "61-90", "2026-07-01")
+    run = await env.db.fetchone("SELECT status, scheduled_at, counts_json FROM cron_runs WHERE tier = 'warm'")
+    assert run["status"] == "ok" and run["scheduled_at"] == "2026-07-01T00:15:00.000Z"
+    counts = json.loads(run["counts_json"])
+    assert counts["refresh_aging"]["transitions"] == 1 and counts["action_plans"]["ok"] == 1
+    assert (await env.db.fetchone("SELECT count(*) FROM proposed_actions"))[0] == 2

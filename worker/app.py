@@ -11,7 +11,7 @@ from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
-from handlers import health, ns_webhook, scheduled
+from handlers import customers, health, ns_webhook, scheduled
 from handlers import inbound_email as inbound_email_door
 from handlers.smtp import start_smtp
 from worker.intake import pipeline as intake
@@ -36,6 +36,8 @@ ROUTES = [
     proposed_actions.propose,
     proposed_actions.list_proposed_actions,
     review_api.list_review_items,
+    customers.find_customers,
+    customers.customer_360,
     review_router,
     static_router,
 ]

@@ -1,0 +1,202 @@
+"""Customer 360 and customer search: GET /api/customers/{ns_id}, GET /api/customers?q= (bearer or review session).
+
+Search resolves names the way order intake does: name_synonyms on normalized names and their leading-word
+variants ("Driscoll" finds Driscoll Foods), then prefix and substring matches on the company name, ranked.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from litestar import Request, get
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import FromQuery, QueryParameter
+
+from handlers.review_api import api_caller
+from worker.env import Env
+from worker.names import name_variants, normalize_name
+
+RECENT = 10
+TREND = 12
+MAX_OPEN_INVOICES = 200
+PROFILE = """
+SELECT ns_id, entity_id, company_name, email, phone, terms, credit_limit, is_inactive, date_created, last_modified,
+       deleted_at FROM customers WHERE ns_id = ?
+"""
+CONTACTS = """
+SELECT ns_id, name, email, phone, title, is_inactive, deleted_at FROM customer_contacts
+WHERE customer_id = ? ORDER BY deleted_at IS NOT NULL, is_inactive, name
+"""
+PROGRAM = "SELECT program, markup_pct, freight_terms, payment_terms_days, usda_eligible FROM customer_program WHERE customer_id = ?"
+AGING = "SELECT as_of, current, b1_30, b31_60, b61_90, b90_plus, total_open FROM v_customer_ar_aging WHERE customer_id = ?"
+OPEN_INVOICES = """
+SELECT s.invoice_id, s.tran_id, i.tran_date, s.due_date, s.days_past_due, s.bucket, i.total, s.amount_remaining,
+       i.other_ref_num AS po_number
+FROM ar_aging_snapshot s LEFT JOIN customer_invoice i ON i.ns_id = s.invoice_id
+WHERE s.as_of = (SELECT max(as_of) FROM ar_aging_runs) AND s.customer_id = ?
+ORDER BY s.days_past_due DESC, s.invoice_id LIMIT ?
+"""
+HEALTH = """
+SELECT as_of, score, tier, is_neutral, signals_json, computed_at FROM customer_health_scores
+WHERE customer_id = ? ORDER BY as_of DESC LIMIT ?
+"""
+ORDERS = """
+SELECT ns_id, tran_id, tran_date, ship_date, status, other_ref_num AS po_number, total FROM transactions
+WHERE customer_id = ? AND deleted_at IS NULL ORDER BY tran_date DESC, ns_id DESC LIMIT ?
+"""
+SHIPMENTS = """
+SELECT f.ns_id AS fulfillment_id, f.tran_id, f.tran_date, f.ship_status, f.created_from AS order_id,
+       (SELECT json_group_array(s.tracking_number) FROM shipments s WHERE s.fulfillment_id = f.ns_id) AS tracking
+FROM item_fulfillment f WHERE f.customer_id = ? AND f.deleted_at IS NULL
+ORDER BY f.tran_date DESC, f.ns_id DESC LIMIT ?
+"""
+REVIEW_ITEMS = """
+SELECT id, status, po_number, total, line_count, confidence, created_at FROM review_items
+WHERE customer_id = ? AND status IN ('pending', 'needs_manual') ORDER BY created_at DESC, id DESC
+"""
+ACTIONS = """
+SELECT id, kind, status, risk, source, created_at, payload_json FROM proposed_actions
+WHERE customer_id = ? AND status = 'staged' ORDER BY created_at DESC, id DESC
+"""
+RUNS = """
+SELECT id, workflow, trigger_event_id, status, started_at, finished_at, error FROM workflow_run_log
+WHERE customer_id = ? ORDER BY started_at DESC, id DESC LIMIT ?
+"""
+SYNONYMS = """
+SELECT customer_id, synonym, normalized FROM name_synonyms
+WHERE kind = 'customer' AND (normalized IN ({marks}) OR normalized LIKE :prefix ESCAPE '\\')
+"""
+NAME_CANDIDATES = """
+SELECT ns_id, entity_id, company_name, email FROM customers
+WHERE deleted_at IS NULL AND (lower(company_name) LIKE :word ESCAPE '\\' OR ns_id = :q OR lower(entity_id) = :lq)
+LIMIT 2000
+"""
+BY_IDS = "SELECT ns_id, entity_id, company_name, email FROM customers WHERE deleted_at IS NULL AND ns_id IN ({marks})"
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def rank_name(query: str, company_name: str | None) -> tuple[int, str] | None:
+    """(score, why) of a company name against a query, or None when it does not match."""
+    wanted, name = normalize_name(query), normalize_name(company_name)
+    if not wanted or not name:
+        return None
+    if name == wanted:
+        return 95, "name"
+    if name.startswith(wanted + " ") or name.startswith(wanted):
+        return 80, "name prefix"
+    if f" {wanted}" in f" {name}":
+        return 70, "word prefix"
+    return (60, "substring") if wanted in name else None
+
+
+def rank_synonym(query: str, normalized_synonym: str) -> tuple[int, str] | None:
+    """(score, why) of a name_synonyms entry against a query."""
+    wanted = normalize_name(query)
+    if normalized_synonym == wanted:
+        return 100, "synonym"
+    if normalized_synonym in name_variants(query):
+        return 90, "synonym (leading words)"
+    return (75, "synonym prefix") if normalized_synonym.startswith(wanted) else None
+
+
+async def _rows(conn: Any, sql: str, params: Any) -> list[dict[str, Any]]:
+    async with conn.execute(sql, params) as cursor:
+        return [dict(r) for r in await cursor.fetchall()]
+
+
+async def search(env: Env, query: str, limit: int) -> list[dict[str, Any]]:
+    """Live customers matching a query, best first."""
+    variants = name_variants(query) or [query.strip().lower()]
+    best: dict[str, tuple[int, str, str | None]] = {}
+
+    def offer(cid: str, score: int, why: str, matched: str | None) -> None:
+        if cid not in best or score > best[cid][0]:
+            best[cid] = (score, why, matched)
+
+    async with env.db.read() as conn:
+        synonyms = await _rows(conn, SYNONYMS.format(marks=",".join(f":v{n}" for n in range(len(variants)))),
+                               {**{f"v{n}": v for n, v in enumerate(variants)},
+                                "prefix": _like(normalize_name(query) or query.lower()) + "%"})
+        word = (normalize_name(query).split() or [query.strip().lower()])[0]
+        candidates = await _rows(conn, NAME_CANDIDATES, {"word": f"%{_like(word)}%", "q": query.strip(),
+                                                         "lq": query.strip().lower()})
+        for s in synonyms:
+            if hit := rank_synonym(query, s["normalized"]):
+                offer(s["customer_id"], *hit, s["synonym"])
+        profiles = {c["ns_id"]: c for c in candidates}
+        for c in candidates:
+            if query.strip() in (c["ns_id"], c["entity_id"]) or query.strip().lower() == (c["entity_id"] or "").lower():
+                offer(c["ns_id"], 100, "id", c["ns_id"])
+            elif hit := rank_name(query, c["company_name"]):
+                offer(c["ns_id"], *hit, c["company_name"])
+        missing = [cid for cid in best if cid not in profiles]
+        if missing:
+            for c in await _rows(conn, BY_IDS.format(marks=",".join("?" * len(missing))), missing):
+                profiles[c["ns_id"]] = c
+    ranked = sorted((cid for cid in best if cid in profiles),
+                    key=lambda cid: (-best[cid][0], (profiles[cid]["company_name"] or "").lower(), cid))
+    return [{**profiles[cid], "score": best[cid][0], "matched_by": best[cid][1], "matched": best[cid][2]}
+            for cid in ranked[:limit]]
+
+
+@get("/api/customers", summary="Find customers by name, synonym or id")
+async def find_customers(
+    request: Request[Any, Any, Any], env: Env,
+    q: Annotated[str, QueryParameter(description="a name, synonym or id")] = "",
+    limit: FromQuery[int] = 20,
+) -> dict[str, Any]:
+    """Ranked matches: synonym > exact name > prefix > word prefix > substring."""
+    await api_caller(request, env)
+    q = q.strip()
+    if not q or len(q) > 100:
+        raise ValidationException("q: give a name, synonym or id of 1 to 100 characters")
+    if not 1 <= limit <= 50:
+        raise ValidationException(f"limit: must be between 1 and 50 (got {limit})")
+    return {"query": q, "normalized": normalize_name(q), "results": await search(env, q, limit)}
+
+
+def _program(env: Env, row: dict[str, Any] | None) -> dict[str, Any]:
+    if row:
+        return {**row, "usda_eligible": bool(row["usda_eligible"]), "source": "customer_program"}
+    standard = env.settings.programs["standard"]
+    return {"program": "standard", **standard.model_dump(), "source": "standard"}
+
+
+@get("/api/customers/{ns_id:str}", summary="Customer 360")
+async def customer_360(request: Request[Any, Any, Any], env: Env, ns_id: str) -> dict[str, Any]:
+    """Profile, contacts, program, aging, open invoices, health and trend, orders, shipments, queue, runs."""
+    await api_caller(request, env)
+    async with env.db.read() as conn:
+        profile = await _rows(conn, PROFILE, (ns_id,))
+        if not profile:
+            raise NotFoundException(f"no customer with ns_id {ns_id!r} in the mirror")
+        program = await _rows(conn, PROGRAM, (ns_id,))
+        aging = await _rows(conn, AGING, (ns_id,))
+        health = await _rows(conn, HEALTH, (ns_id, TREND))
+        actions = await _rows(conn, ACTIONS, (ns_id,))
+        body = {
+            "profile": profile[0],
+            "contacts": await _rows(conn, CONTACTS, (ns_id,)),
+            "program": _program(env, program[0] if program else None),
+            "aging": aging[0] if aging else None,
+            "open_invoices": await _rows(conn, OPEN_INVOICES, (ns_id, MAX_OPEN_INVOICES)),
+            "health": None,
+            "recent_orders": await _rows(conn, ORDERS, (ns_id, RECENT)),
+            "recent_shipments": await _rows(conn, SHIPMENTS, (ns_id, RECENT)),
+            "open_review_items": await _rows(conn, REVIEW_ITEMS, (ns_id,)),
+            "proposed_actions": [{**{k: v for k, v in a.items() if k != "payload_json"},
+                                  "payload": json.loads(a["payload_json"])} for a in actions],
+            "workflow_runs": await _rows(conn, RUNS, (ns_id, RECENT)),
+        }
+    for shipment in body["recent_shipments"]:
+        shipment["tracking"] = [t for t in json.loads(shipment["tracking"] or "[]") if t]
+    if health:
+        latest = health[0]
+        body["health"] = {"as_of": latest["as_of"], "score": latest["score"], "tier": latest["tier"],
+                          "is_neutral": bool(latest["is_neutral"]), "signals": json.loads(latest["signals_json"]),
+                          "trend": [{k: h[k] for k in ("as_of", "score", "tier")} for h in reversed(health)]}
+    return body

@@ -1,0 +1,122 @@
+"""Customer 360 and customer search over real HTTP against the running app."""
+
+import json
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from cron.aging import action_plans, refresh_aging
+from cron.health import score_customers
+from tests import ar_fixtures as fx
+from tests.helpers import TEST_INTAKE_TOKEN
+
+AUTH = {"Authorization": f"Bearer {TEST_INTAKE_TOKEN}"}
+
+
+def seed(conn):
+    fx.customer(conn, "1187", "Driscoll Foods", email="orders@driscollfoods.com", credit_limit=50_000)
+    fx.customer(conn, "2001", "Driscoll Brothers Bakery")
+    fx.customer(conn, "2002", "Seaside Frozen Foods Inc.")
+    fx.customer(conn, "2003", "Old Driscoll Depot", deleted_at="2026-01-01T00:00:00Z")
+    fx.customer(conn, "2004", "Fresh Foods Co")
+    conn.executemany("INSERT INTO name_synonyms (kind, normalized, synonym, customer_id) VALUES ('customer', ?, ?, ?)",
+                     [("driscoll", "Driscoll", "1187"), ("df distribution", "DF Distribution", "1187")])
+    fx.program(conn, "1187", 45, name="driscoll-usda")
+    fx.contact(conn, "c1", "1187", "Maria Lopez", "maria@driscollfoods.com", title="Accounts Payable")
+    fx.contact(conn, "c2", "1187", "Old Buyer", "old@driscollfoods.com", inactive=True)
+    fx.invoice(conn, "9001", "1187", tran_date="2026-03-01", due_date="2026-03-31", total=12_840.5)
+    fx.invoice(conn, "9002", "1187", tran_date="2026-06-01", due_date="2026-07-01", total=2_000, remaining=500)
+    fx.order(conn, "so1", "1187", "2026-05-02", total=4_100)
+    conn.execute("INSERT INTO item_fulfillment (ns_id, tran_id, customer_id, created_from, tran_date, ship_status,"
+                 " last_modified) VALUES ('if1', 'IF100', '1187', 'so1', '2026-05-03', 'shipped', ?)", (fx.MODIFIED,))
+    conn.execute("INSERT INTO shipments (fulfillment_id, package_no, tracking_number, carrier) "
+                 "VALUES ('if1', 1, '1Z999AA10123456784', 'UPS')")
+    conn.execute("INSERT INTO review_items (status, customer_id, po_number, created_at, updated_at, total, line_count)"
+                 " VALUES ('pending', '1187', 'PO-77120', '2026-06-01T10:00:00Z', '2026-06-01T10:00:00Z', 980.0, 3)")
+
+
+@pytest.fixture
+def live(server):
+    env = server.env
+    server.run(env.db.write(seed))
+    for day in ("2026-05-30", "2026-05-31"):  # 9001 reaches 61-90 on May 31st
+        server.run(refresh_aging(env, datetime.fromisoformat(day).replace(hour=12, tzinfo=UTC)))
+    server.run(score_customers(env, datetime(2026, 5, 31, 13, tzinfo=UTC)))
+    server.run(action_plans(env, datetime(2026, 5, 31, 13, tzinfo=UTC)))
+    return server
+
+
+def test_customer_data_needs_the_bearer_token(server):
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TEST_INTAKE_TOKEN}"}):
+        response = httpx.get(server.url + "/api/customers/1187", headers=headers)
+        assert response.status_code == 401, headers
+        assert response.headers["content-type"].startswith("application/problem+json")
+    assert httpx.get(server.url + "/api/customers", params={"q": "x"}).status_code == 401
+
+
+def test_unknown_customer_is_a_clear_404(server):
+    response = httpx.get(server.url + "/api/customers/nope-42", headers=AUTH)
+    assert response.status_code == 404
+    assert response.json()["detail"] == "no customer with ns_id 'nope-42' in the mirror"
+
+
+def test_customer_360(live):
+    response = httpx.get(live.url + "/api/customers/1187", headers=AUTH, timeout=30)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["profile"]["company_name"] == "Driscoll Foods" and body["profile"]["credit_limit"] == 50_000
+    assert [c["name"] for c in body["contacts"]] == ["Maria Lopez", "Old Buyer"]
+    assert body["program"]["program"] == "driscoll-usda" and body["program"]["payment_terms_days"] == 45
+    assert body["aging"] == {"as_of": "2026-05-31", "current": 500.0, "b1_30": 0.0, "b31_60": 0.0, "b61_90": 12840.5,
+                             "b90_plus": 0.0, "total_open": 13340.5}
+    assert [(i["invoice_id"], i["bucket"], i["days_past_due"]) for i in body["open_invoices"]] == [
+        ("9001", "61-90", 61), ("9002", "current", -31)]
+    health = body["health"]
+    assert health["as_of"] == "2026-05-31" and health["tier"] in ("green", "yellow", "orange", "red")
+    assert set(health["signals"]) >= {"ar_aging", "dispute_count", "contact_churn"}
+    assert health["trend"] == [{"as_of": "2026-05-31", "score": health["score"], "tier": health["tier"]}]
+    assert body["recent_orders"][0]["ns_id"] == "so1"
+    assert body["recent_shipments"][0]["tracking"] == ["1Z999AA10123456784"]
+    assert body["open_review_items"][0]["po_number"] == "PO-77120"
+    kinds = [a["kind"] for a in body["proposed_actions"]]
+    assert sorted(kinds) == ["schedule_collection_call", "send_collection_email"]
+    assert body["workflow_runs"][0]["workflow"] == "ar_aging_action_plan"
+
+
+def test_customer_without_program_or_history_gets_the_standard_program(live):
+    body = httpx.get(live.url + "/api/customers/2004", headers=AUTH).json()
+    assert body["program"]["program"] == "standard" and body["program"]["source"] == "standard"
+    assert body["aging"] is None and body["open_invoices"] == [] and body["health"]["is_neutral"] is True
+
+
+@pytest.mark.parametrize(("q", "first", "why"), [
+    ("Driscoll", "1187", "synonym"),
+    ("DRISCOLL FOODS INC.", "1187", "name"),
+    ("df distribution", "1187", "synonym"),
+    ("C2002", "2002", "id"),
+    ("seaside", "2002", "name prefix"),
+])
+def test_search_resolves_names(live, q, first, why):
+    response = httpx.get(live.url + "/api/customers", params={"q": q}, headers=AUTH)
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert results[0]["ns_id"] == first and results[0]["matched_by"] == why
+
+
+def test_search_ranks_and_hides_deleted_customers(live):
+    results = httpx.get(live.url + "/api/customers", params={"q": "driscoll"}, headers=AUTH).json()["results"]
+    assert [r["ns_id"] for r in results] == ["1187", "2001"]  # 2003 is deleted in NetSuite
+    foods = httpx.get(live.url + "/api/customers", params={"q": "foods"}, headers=AUTH).json()["results"]
+    assert [r["ns_id"] for r in foods] == ["1187", "2004", "2002"]  # equal rank: by name
+    fr = httpx.get(live.url + "/api/customers", params={"q": "Fr"}, headers=AUTH).json()["results"]
+    assert [(r["ns_id"], r["matched_by"]) for r in fr] == [("2004", "name prefix"), ("2002", "word prefix")]
+    odd = httpx.get(live.url + "/api/customers", params={"q": "100%_"}, headers=AUTH)
+    assert odd.status_code == 200 and odd.json()["results"] == []
+
+
+def test_search_rejects_bad_parameters(server):
+    empty = httpx.get(server.url + "/api/customers", params={"q": "  "}, headers=AUTH)
+    assert empty.status_code == 400 and "q:" in empty.json()["detail"]
+    big = httpx.get(server.url + "/api/customers", params={"q": "x", "limit": 500}, headers=AUTH)
+    assert big.status_code == 400 and "limit: must be between 1 and 50" in json.dumps(big.json())
