@@ -48,10 +48,12 @@ def run_in_transaction(conn: sqlite3.Connection, fn: Callable[..., T], *args: An
     conn.execute("BEGIN IMMEDIATE")
     try:
         result = fn(conn, *args, **kwargs)
+        conn.execute("COMMIT")  # inside the try: a failed COMMIT must not leave the writer inside a transaction
     except BaseException:
-        conn.execute("ROLLBACK")
+        # On disk full or I/O errors SQLite has already rolled back; a second ROLLBACK would hide the real cause.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
     return result
 
 
