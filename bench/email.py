@@ -34,12 +34,12 @@ from rich.table import Table
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.po.hostile import raw_pdf  # noqa: E402
-from tests.po.layouts import build  # noqa: E402
-from tests.test_email_fixtures import order_email, seed_reference  # noqa: E402
-from worker.db import connect  # noqa: E402
-from worker.migrations import apply_schema  # noqa: E402
-from worker.seaweed import free_port  # noqa: E402
+from tests.po.hostile import raw_pdf
+from tests.po.layouts import build
+from tests.test_email_fixtures import order_email, seed_reference
+from worker.db import connect
+from worker.migrations import apply_schema
+from worker.seaweed import free_port
 
 TOKEN = "bench-intake-token"
 HEADERS = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "message/rfc822"}
@@ -197,7 +197,7 @@ def main() -> None:
     for name, size, before, top, seconds, status in mem:
         mtable.add_row(f"{name} ({status})", f"{size / MB:.1f}", f"{before / 1000:.0f}", f"{top / 1000:.0f}",
                        f"{(top - before) / 1000:.0f}", f"{top * 1000 / size:.2f}x", f"{seconds:.2f}")
-    mtable.add_row(f"parse child, same message (outside the server)", f"{len(big_plain) / MB:.1f}", f"{child[0] / 1000:.0f}",
+    mtable.add_row("parse child, same message (outside the server)", f"{len(big_plain) / MB:.1f}", f"{child[0] / 1000:.0f}",
                    f"{child[1] / 1000:.0f}", f"{(child[1] - child[0]) / 1000:.0f}", f"{child[1] * 1000 / len(big_plain):.2f}x", "")
     Console(width=140).print(mtable)
 

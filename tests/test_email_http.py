@@ -9,8 +9,17 @@ import httpx
 import pytest
 
 from tests.helpers import LiveServer
-from tests.test_email_fixtures import (AUTH, DRISCOLL, forwarded_email, order_email, order_pdf, post_mail,
-                                       scanned_pdf, seed_reference, wait_for)
+from tests.test_email_fixtures import (
+    AUTH,
+    DRISCOLL,
+    forwarded_email,
+    order_email,
+    order_pdf,
+    post_mail,
+    scanned_pdf,
+    seed_reference,
+    wait_for,
+)
 from worker.intake.store import raw_key
 from worker.storage import content_key
 

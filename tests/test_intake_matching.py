@@ -8,7 +8,7 @@ import pytest
 
 from tests.test_email_fixtures import DRISCOLL, HARBOR, NOW, seed_reference
 from worker.env import Env
-from worker.intake.customers import match_customer, customer_flags
+from worker.intake.customers import customer_flags, match_customer
 from worker.intake.lines import LineMatcher, quantity_outlier, similarity
 from worker.po.model import POLine, PurchaseOrder
 from worker.pricing import ProgramTerms

@@ -106,7 +106,11 @@ def test_headers_only_read_matches_full_read_and_truncates_hostile_headers(tmp_p
 
 
 def test_big_messages_are_parsed_in_a_child_with_limits(tmp_path: Path) -> None:
-    from worker.intake.isolated import IN_PROCESS_MAX_BYTES, read_mail_bounded, read_mail_in_child
+    from worker.intake.isolated import (
+        IN_PROCESS_MAX_BYTES,
+        read_mail_bounded,
+        read_mail_in_child,
+    )
 
     msg = EmailMessage()
     msg["From"] = "buyer@driscollfoods.com"

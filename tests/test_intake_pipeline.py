@@ -10,7 +10,14 @@ import httpx2
 import pytest
 
 from cron.intake import retry_failed_intake, upload_spooled_mail
-from tests.test_email_fixtures import DRISCOLL, order_email, order_pdf, refusing_s3, scanned_pdf, seed_reference
+from tests.test_email_fixtures import (
+    DRISCOLL,
+    order_email,
+    order_pdf,
+    refusing_s3,
+    scanned_pdf,
+    seed_reference,
+)
 from worker.config import Secrets
 from worker.env import Env
 from worker.intake import pipeline
@@ -105,8 +112,9 @@ async def test_spooled_mail_is_uploaded_and_processed_by_the_hot_tier(seeded: En
 
 
 async def test_spool_file_without_log_row_is_logged_when_uploaded(seeded: Env) -> None:
-    from worker.intake.store import spool_dir, write_spool
     import hashlib
+
+    from worker.intake.store import spool_dir, write_spool
 
     raw = order_email([])
     write_spool(spool_dir(seeded), hashlib.sha256(raw).hexdigest(), raw)  # the DB failed right after the fsync

@@ -13,10 +13,10 @@ from datetime import date
 from typing import Any
 
 from worker.env import Env
+from worker.po.model import PurchaseOrder
 from worker.po.parser import ParseHints, parse_purchase_order
 from worker.po.pdftext import NO_TEXT_LAYER, ExtractLimits, PdfExtractor, PdfRejected
 from worker.po.vision import VisionError, parse_with_claude
-from worker.po.model import PurchaseOrder
 
 VISION_MODEL = "claude-sonnet-4-5"  # override per env with env.extras["anthropic_model"]
 VISION_TIMEOUT_SECONDS = 90.0
