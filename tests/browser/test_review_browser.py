@@ -86,12 +86,14 @@ def test_reviewer_works_the_queue(server, browser, size):
     assert pdf.value.status == 200 and pdf.value.headers["content-type"] == "application/pdf"
     page.wait_for_load_state("networkidle")
     page.wait_for_timeout(1000)  # let the PDF viewer paint before the screenshot (nothing is timed)
+    page.press("input[name=l0_qty]", "Enter")  # Enter while editing must not approve anything
+    assert one(server, "SELECT status FROM review_items WHERE id = ?", (first,)) == ("pending",)
     page.fill("input[name=l1_item]", "CHS-MOZZ-LMPS")
     page.fill("input[name=l1_price]", "61.00")
     shot(page, f"{size}-03-order-detail")
     if size == "phone":  # the lines table scrolls inside its box; the page itself fits the phone
         assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1
-    page.click("#approve button[type=submit]")
+    page.click("#approve button.primary")
     page.wait_for_url("**/review/orders")
     assert "queued for NetSuite" in page.inner_text(".notice")
     status, = one(server, "SELECT status FROM review_items WHERE id = ?", (first,))
@@ -109,6 +111,8 @@ def test_reviewer_works_the_queue(server, browser, size):
     # Approve the collection email after rewording its subject.
     page.click("nav >> text=Actions")
     page.fill(f"#action-{email} input[name=subject]", "Two invoices now past 60 days")
+    page.press(f"#action-{email} input[name=subject]", "Enter")
+    assert one(server, "SELECT status FROM proposed_actions WHERE id = ?", (email,)) == ("staged",)
     shot(page, f"{size}-04-actions")
     page.click(f"#action-{email} button[value=approve]")
     page.wait_for_url("**/review/actions")
