@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-# Replace (not prepend to) the script's own directory: a bench/email.py would otherwise shadow the stdlib.
+# Run as a script: import the project (and its tests' generators) from the repository root.
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from rich.console import Console  # noqa: E402

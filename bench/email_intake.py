@@ -5,7 +5,7 @@ reference data seeded so every line is matched and priced), posts one-page PO em
 polls the SQLite file (read-only) until the review item exists. Baseline, same PDFs, same run: pypdf's
 PdfReader + extract_text in this process, no sandbox, no parsing, no storage. Then peak memory: one
 message of --big-mb MB (a PO plus a big attachment) and the server's peak RSS (VmHWM, reset before).
-Usage: python bench/email.py [--emails 30] [--big-mb 25]
+Usage: python bench/email_intake.py [--emails 30] [--big-mb 25]
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# This file is named email.py (the brief's name); drop its folder from the path so `import email` finds the stdlib.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse
 import io
