@@ -19,13 +19,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
+from rich.console import Console
+from rich.table import Table
 
-from worker.config import Secrets, load_settings  # noqa: E402
-from worker.db import connect  # noqa: E402
-from worker.env import build_env  # noqa: E402
-from worker.migrations import apply_schema  # noqa: E402
+from worker.config import Secrets, load_settings
+from worker.db import connect
+from worker.env import build_env
+from worker.migrations import apply_schema
 
 AS_OF = date(2026, 6, 30)
 MODIFIED = "2026-06-01T00:00:00.000Z"
@@ -48,7 +48,7 @@ def generate(path: Path, invoices: int, customers: int, seed: int = 7) -> dict[s
     apply_schema(conn)
     conn.execute("PRAGMA synchronous = OFF")  # generation only; the benchmarked runs use the worker's pragmas
     conn.execute("BEGIN")
-    cust = lambda i: (str(i), f"C{i}", f"Customer {i} Foods", f"ap{i}@example.com", "Net 30",  # noqa: E731
+    cust = lambda i: (str(i), f"C{i}", f"Customer {i} Foods", f"ap{i}@example.com", "Net 30",
                       rng.choice([None, 25_000.0, 100_000.0]), MODIFIED)
     conn.executemany("INSERT INTO customers (ns_id, entity_id, company_name, email, terms, credit_limit,"
                      " last_modified) VALUES (?, ?, ?, ?, ?, ?, ?)", _rows(customers, cust))

@@ -28,7 +28,8 @@ CREATE_NEW = """
 CREATE TEMP TABLE IF NOT EXISTS aging_new (
     invoice_id TEXT PRIMARY KEY, customer_id TEXT, tran_id TEXT, due_date TEXT, days INTEGER NOT NULL,
     bucket TEXT GENERATED ALWAYS AS ({bucket_case}) STORED,
-    amount REAL NOT NULL, prev_bucket TEXT, prev_since TEXT
+    amount REAL NOT NULL, prev_bucket TEXT, prev_since TEXT,
+    prev_customer TEXT, prev_tran TEXT, prev_due TEXT, prev_days INTEGER, prev_amount REAL
 ) WITHOUT ROWID
 """
 CLEAR_NEW = "DELETE FROM temp.aging_new"
@@ -43,10 +44,12 @@ REFERENCE = {
 # NOT INDEXED: one sequential table scan beats walking the partial open-invoice index (customer order,
 # one random row fetch per invoice) by about 3x at a million open invoices (bench/cron.py).
 FILL_NEW = """
-INSERT INTO temp.aging_new (invoice_id, customer_id, tran_id, due_date, days, amount, prev_bucket, prev_since)
+INSERT INTO temp.aging_new (invoice_id, customer_id, tran_id, due_date, days, amount, prev_bucket, prev_since,
+                            prev_customer, prev_tran, prev_due, prev_days, prev_amount)
 SELECT i.ns_id, i.customer_id, i.tran_id, i.due_date,
        coalesce(CAST(julianday(:as_of) - julianday({reference}) AS INTEGER), 0),
-       round(i.amount_remaining, 2), p.bucket, p.bucket_since
+       round(i.amount_remaining, 2), p.bucket, p.bucket_since,
+       p.customer_id, p.tran_id, p.due_date, p.days_past_due, p.amount_remaining
 FROM customer_invoice i NOT INDEXED
 LEFT JOIN ar_aging_snapshot p ON p.as_of = :prev_as_of AND p.invoice_id = i.ns_id
 WHERE i.amount_remaining > 0 AND i.deleted_at IS NULL
@@ -74,21 +77,19 @@ INSERT_SNAPSHOT = """
 INSERT INTO ar_aging_snapshot (as_of, invoice_id, customer_id, tran_id, due_date, days_past_due, bucket,
                                amount_remaining, bucket_since)
 """ + SNAPSHOT_COLUMNS
-# Same date again: only rows whose values changed are written.
+# Same date again: the temp table already holds this date's stored values (prev_*), so only new or
+# changed rows are written; an unchanged million-invoice ledger costs one scan and no B-tree writes.
 UPSERT_SNAPSHOT = """
 INSERT INTO ar_aging_snapshot (as_of, invoice_id, customer_id, tran_id, due_date, days_past_due, bucket,
                                amount_remaining, bucket_since)
 """ + SNAPSHOT_COLUMNS + """
+  AND (n.prev_bucket IS NULL OR n.prev_bucket IS NOT n.bucket OR n.prev_amount IS NOT n.amount
+       OR n.prev_days IS NOT n.days OR n.prev_due IS NOT n.due_date OR n.prev_customer IS NOT n.customer_id
+       OR n.prev_tran IS NOT n.tran_id)
 ON CONFLICT (as_of, invoice_id) DO UPDATE SET
     customer_id = excluded.customer_id, tran_id = excluded.tran_id, due_date = excluded.due_date,
     days_past_due = excluded.days_past_due, bucket = excluded.bucket,
     amount_remaining = excluded.amount_remaining, bucket_since = excluded.bucket_since
-WHERE ar_aging_snapshot.bucket_since IS NOT excluded.bucket_since
-   OR ar_aging_snapshot.amount_remaining IS NOT excluded.amount_remaining
-   OR ar_aging_snapshot.days_past_due IS NOT excluded.days_past_due
-   OR ar_aging_snapshot.customer_id IS NOT excluded.customer_id
-   OR ar_aging_snapshot.due_date IS NOT excluded.due_date
-   OR ar_aging_snapshot.tran_id IS NOT excluded.tran_id
 """
 # Paid off, deleted or voided since the last tick of this date: they leave the snapshot quietly.
 DELETE_CLOSED = """
@@ -150,6 +151,7 @@ async def refresh_aging(env: Env, as_of: datetime) -> dict[str, object]:
 
 async def action_plans(env: Env, as_of: datetime) -> dict[str, int]:
     """Run ar_aging_action_plan on the events this tier just appended (the hot tier would, a minute later)."""
-    from worker.flows.ar_aging_action_plan import WORKFLOW  # late: flows import cron-free worker modules only
+    # Imported late: the workflow pulls in drafting and the anthropic client, which only this job needs.
+    from worker.flows.ar_aging_action_plan import WORKFLOW
 
     return await drain(env, [WORKFLOW])

@@ -86,7 +86,7 @@ def rank_name(query: str, company_name: str | None) -> tuple[int, str] | None:
         return None
     if name == wanted:
         return 95, "name"
-    if name.startswith(wanted + " ") or name.startswith(wanted):
+    if name.startswith(wanted):
         return 80, "name prefix"
     if f" {wanted}" in f" {name}":
         return 70, "word prefix"

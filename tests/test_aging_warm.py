@@ -196,10 +196,11 @@ async def test_sql_agrees_with_the_pure_reference_on_random_histories(acme):
             if change == "due":
                 new_due = day + timedelta(days=rng.randint(-100, 40))
                 await fx.write(env, fx.update_invoice, n, due_date=new_due.isoformat())
-            else:
-                await fx.write(env, fx.update_invoice, n, amount_remaining=0.0 if change == "pay" else 50.0)
+            else:  # paid off, or (re)opened / partly paid with a new amount
+                amount = 0.0 if change == "pay" else float(rng.randint(1, 99))
+                await fx.write(env, fx.update_invoice, n, amount_remaining=amount)
         at = tick(day.isoformat(), 12, step)
-        rows = await env.db.fetchall("SELECT ns_id, customer_id, due_date FROM customer_invoice "
+        rows = await env.db.fetchall("SELECT ns_id, customer_id, due_date, amount_remaining FROM customer_invoice "
                                      "WHERE amount_remaining > 0 AND deleted_at IS NULL")
         current = {}
         for r in rows:
@@ -213,6 +214,8 @@ async def test_sql_agrees_with_the_pure_reference_on_random_histories(acme):
         snap = await snapshot(env, day.isoformat())
         assert {k: (v["bucket"], v["bucket_since"]) for k, v in snap.items()} == {
             k: (v.bucket, v.since) for k, v in current.items()}
+        assert {k: (v["amount_remaining"], v["due_date"]) for k, v in snap.items()} == {
+            r["ns_id"]: (r["amount_remaining"], r["due_date"]) for r in rows}
     got = [(e["invoice_id"], e["from"], e["to"]) for e in await bucket_events(env)]
     assert sorted(got) == sorted(expected) and len(expected) > 10
 

@@ -5,7 +5,12 @@ import json
 import anthropic
 import httpx2 as httpx  # anthropic 2.x is built on httpx2 (same API) and refuses plain httpx clients
 
-from worker.drafting import TOOL_NAME, CollectionContext, draft_collection_email, template_draft
+from worker.drafting import (
+    TOOL_NAME,
+    CollectionContext,
+    draft_collection_email,
+    template_draft,
+)
 
 CTX = CollectionContext(
     customer_id="1187", company="Driscoll Foods", to_email="ap@driscollfoods.com", to_name="Maria Lopez",

@@ -16,7 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from worker.aging import ACTION_BUCKETS, SEVERITY
-from worker.drafting import CollectionContext, approved_examples, client_for, draft_collection_email, money
+from worker.drafting import (
+    CollectionContext,
+    approved_examples,
+    client_for,
+    draft_collection_email,
+    money,
+)
 from worker.env import Env
 from worker.flows.invoice_dispute import CONTACTS, pick_recipient
 from worker.flows.reads import read_snapshot
@@ -141,7 +147,7 @@ async def handle(env: Env, event: Event) -> WorkflowResult | None:
     if event.type == "ar.bucket_changed" and not s.severe:
         return WorkflowResult(customer_id, f"{s.company}: invoice {p.get('tran_id') or p.get('invoice_id')} reached "
                               f"{p.get('to')} but nothing is 61+ days past due now; no plan proposed.")
-    key = lambda kind: proposal_key(customer_id, s.state, kind)  # noqa: E731
+    key = lambda kind: proposal_key(customer_id, s.state, kind)
     worst = max((i["bucket"] for i in s.invoices), key=SEVERITY.__getitem__, default="current")
     common = {"customer_id": customer_id, "company": s.company, "trigger": event.type, "trigger_event_id": event.id,
               "worst_bucket": worst, "plan": s.state}
