@@ -19,7 +19,7 @@ from worker.demo import load_demo_if_empty
 from worker.env import Env
 from worker.logs import ensure_request_id_header, request_id_middleware
 from worker.problems import EXCEPTION_HANDLERS
-from worker.tiers import run_scheduler
+from worker.tiers import run_scheduler, run_tier
 from handlers import proposed_actions, review_api
 from handlers.review import review_router, static_router
 from handlers.review.headers import security_headers
@@ -54,8 +54,10 @@ def create_app(env: Env) -> Litestar:
         tasks = []
         smtp = None
         try:
-            if env.extras.get("load_demo_data"):  # `worker dev`: a year of demo data into an empty database
-                await load_demo_if_empty(env)
+            # `worker dev`: a year of demo data into an empty database, then one warm tick so the aging
+            # view is populated now rather than at the next quarter hour.
+            if env.extras.get("load_demo_data") and await load_demo_if_empty(env):
+                await run_tier(env, "warm")
             if env.smtp_port:
                 smtp = await start_smtp(env)  # 127.0.0.1 only: a relay in front terminates public SMTP
             if env.scheduler:
