@@ -115,8 +115,7 @@ def record_run(conn: sqlite3.Connection, workflow: Workflow, event: Event, resul
     return {"ok": 1, "proposed": proposed, "deduplicated": len(result.proposals) - proposed}
 
 
-async def run_workflow(env: Env, workflow: Workflow, event: Event) -> dict[str, int]:
-    """Handle one event with one workflow and commit its effects."""
+async def _decide(env: Env, workflow: Workflow, event: Event) -> tuple[Event, WorkflowResult | None, str | None, str, str]:
     started = iso(env.clock())
     result: WorkflowResult | None = None
     error: str | None = None
@@ -125,26 +124,63 @@ async def run_workflow(env: Env, workflow: Workflow, event: Event) -> dict[str, 
     except Exception as exc:  # recorded in workflow_run_log and retried on later ticks
         log.exception("workflow failed", extra={"workflow": workflow.name, "event_id": event.id})
         error = f"{type(exc).__name__}: {exc}"
-    return await env.db.write(record_run, workflow, event, result, error, started, iso(env.clock()))
+    return event, result, error, started, iso(env.clock())
+
+
+def record_runs(conn: sqlite3.Connection, workflow: Workflow,
+                decided: list[tuple[Event, WorkflowResult | None, str | None, str, str]]) -> dict[str, int]:
+    """Write several handled events' effects in one transaction (one fsync for the whole batch)."""
+    totals: dict[str, int] = {}
+    for event, result, error, started, finished in decided:
+        for key, value in record_run(conn, workflow, event, result, error, started, finished).items():
+            totals[key] = totals.get(key, 0) + value
+    return totals
+
+
+async def run_workflow(env: Env, workflow: Workflow, event: Event) -> dict[str, int]:
+    """Handle one event with one workflow and commit its effects."""
+    return await env.db.write(record_runs, workflow, [await _decide(env, workflow, event)])
+
+
+def _customer_of(event: Event) -> str:
+    return str(event.payload.get("customer_id") or f"{event.entity_type}:{event.entity_id}")
 
 
 async def drain(env: Env, workflows: Sequence[Workflow], *, batch: int = 200, max_events: int = 5000) -> dict[str, int]:
-    """Feed each workflow the events after its cursor; stop a workflow at a failure to retry it next tick."""
+    """Feed each workflow the events after its cursor, committing decisions in batches.
+
+    Handlers may read their own earlier effects (e.g. "is this situation already planned?"), so a batch
+    is committed before a second event of the same customer is decided. A failing event ends the
+    workflow's turn (after committing what came before it), so it is retried first on the next tick.
+    """
     totals: dict[str, int] = {}
+
+    async def commit(workflow: Workflow, decided: list[Any]) -> dict[str, int]:
+        counts = await env.db.write(record_runs, workflow, decided) if decided else {}
+        for key, value in counts.items():
+            totals[key] = totals.get(key, 0) + value
+        return counts
+
     for workflow in workflows:
         handled = 0
         while handled < max_events:
             events = await env.db.write(_pending, workflow, batch)
             if not events:
                 break
+            decided: list[Any] = []
+            customers: set[str] = set()
+            failed = False
             for event in events:
-                counts = await run_workflow(env, workflow, event)
+                if _customer_of(event) in customers:
+                    await commit(workflow, decided)
+                    decided, customers = [], set()
+                customers.add(_customer_of(event))
+                decided.append(await _decide(env, workflow, event))
                 handled += 1
-                for key, value in counts.items():
-                    totals[key] = totals.get(key, 0) + value
-                if counts.get("retry_later"):
+                if decided[-1][2] is not None:
+                    failed = True
                     break
-            else:
-                continue
-            break
+            counts = await commit(workflow, decided)
+            if failed and counts.get("retry_later"):
+                break
     return totals
