@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import hmac
 import os
 import tempfile
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 from litestar import Request, Response, post
 from litestar.exceptions import HTTPException, NotAuthorizedException
 
+from worker.auth import bearer_ok
 from worker.env import Env
 from worker.intake.pipeline import schedule
 from worker.intake.store import SpoolUnavailable, accept_raw
@@ -48,9 +48,7 @@ def authorize(request: Request[Any, Any, Any], env: Env) -> None:
     if env.secrets.intake_token is None:
         raise IntakeUnavailable("inbound email is not configured: INTAKE_TOKEN is not set",
                                 headers={"Retry-After": "60"})
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    expected = env.secrets.intake_token.get_secret_value().encode()
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected):
+    if not bearer_ok(env, request.headers.get("authorization")):
         raise NotAuthorizedException("missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
 
 
