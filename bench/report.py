@@ -1,0 +1,125 @@
+"""Run every bench script and print one table of their figures, each beside the baseline its script measured.
+
+Each `bench/*.py` (except this one) is a standalone script that prints its own rich table(s) with a baseline
+measured in the same run. This runs them one after another as subprocesses (with a timeout; quick arguments
+by default, the scripts' own defaults with --full), reads the rows of every table they print, and shows
+them together with each script's exit status and wall time, so the README's Performance section can quote
+one report with its date and machine.
+Usage: python bench/report.py [--full] [--only webhook,cron] [--timeout 900] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+BENCH = Path(__file__).resolve().parent
+# Arguments that keep each script to a minute or two on 2 cores; --full runs the scripts' own defaults.
+QUICK = {
+    "backfill": ["--events", "10000"],
+    "cron": ["--invoices", "100000", "--customers", "5000"],
+    "email_intake": ["--emails", "10", "--big-mb", "5"],
+    "load": ["--seconds", "20", "--idle-seconds", "2"],
+    "po_holdout": ["--seeds", "1"],
+    "review": ["--items", "2000", "--requests", "100"],
+    "servers": ["--seconds", "2"],
+    "webhook": ["--events", "5000"],
+}
+VERTICAL, HEAVY_VERTICAL = "│", "┃"
+
+
+def scripts(only: set[str] | None) -> list[Path]:
+    """The bench scripts to run, in name order."""
+    found = [p for p in sorted(BENCH.glob("*.py")) if p.stem not in ("report", "__init__")]
+    return [p for p in found if only is None or p.stem in only]
+
+
+def table_rows(output: str) -> list[dict[str, str]]:
+    """Every data row of every rich table in `output`, as {header: cell}."""
+    rows: list[dict[str, str]] = []
+    header: list[str] = []
+    for line in output.splitlines():
+        stripped = line.strip()
+        if stripped.startswith(HEAVY_VERTICAL):
+            header = [cell.strip() for cell in stripped.strip(HEAVY_VERTICAL).split(HEAVY_VERTICAL)]
+        elif stripped.startswith(VERTICAL) and header:
+            cells = [cell.strip() for cell in stripped.strip(VERTICAL).split(VERTICAL)]
+            if any(cells):
+                rows.append(dict(zip(header, cells, strict=False)))
+    return rows
+
+
+def run(script: Path, full: bool, timeout: float) -> dict[str, object]:
+    """Run one script; its status, wall time, table rows and the tail of its output."""
+    args = [] if full else QUICK.get(script.stem, [])
+    environ = {**os.environ, "COLUMNS": "220", "PYTHONPATH": str(BENCH.parent)}  # rich: no wrapped cells
+    started = time.monotonic()
+    try:
+        done = subprocess.run([sys.executable, str(script), *args], cwd=BENCH.parent, env=environ,
+                              capture_output=True, text=True, timeout=timeout)
+        status, output = ("ok" if done.returncode == 0 else f"exit {done.returncode}"), done.stdout + done.stderr
+    except subprocess.TimeoutExpired as exc:
+        status = f"timed out after {timeout:.0f} s"
+        output = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+    return {"script": script.name, "args": " ".join(args), "status": status,
+            "seconds": round(time.monotonic() - started, 1), "rows": table_rows(output),
+            "tail": output.strip().splitlines()[-5:]}
+
+
+def machine() -> str:
+    """Where the figures were measured."""
+    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"SQLite {sqlite3.sqlite_version}, {datetime.now(UTC):%Y-%m-%d}")
+
+
+def render(results: list[dict[str, object]]) -> None:
+    """One table: per script, each of its rows (first cell as the label, the other cells as figures)."""
+    table = Table(title=f"bench/report.py: {machine()}", show_lines=True)
+    for column in ("script", "status", "s", "row", "figures (as the script labels them, baseline included)"):
+        table.add_column(column, overflow="fold")
+    for result in results:
+        rows = result["rows"] or [{"": "(no table printed)"}]
+        for n, row in enumerate(rows):  # type: ignore[union-attr]
+            label, *rest = list(row.items())
+            figures = "; ".join(f"{k}: {v}" for k, v in rest if v)
+            first = n == 0
+            table.add_row(str(result["script"]) if first else "", str(result["status"]) if first else "",
+                          str(result["seconds"]) if first else "", label[1], figures)
+    Console(width=200).print(table)
+    for result in results:
+        if result["status"] != "ok":
+            print(f"{result['script']} {result['status']}:", *result["tail"], sep="\n  ")  # type: ignore[misc]
+
+
+def main() -> int:
+    """Run the scripts, print the table; exit 1 if any script failed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="each script's default (long) sizes")
+    parser.add_argument("--only", help="comma-separated script names without .py")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds per script")
+    parser.add_argument("--json", type=Path, help="also write the results as JSON")
+    args = parser.parse_args()
+    only = set(args.only.split(",")) if args.only else None
+    results = []
+    for script in scripts(only):
+        print(f"running {script.name} {' '.join([] if args.full else QUICK.get(script.stem, []))}", flush=True)
+        results.append(run(script, args.full, args.timeout))
+    render(results)
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine(), "results": results}, indent=2))
+    return 0 if all(r["status"] == "ok" for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
