@@ -37,6 +37,25 @@ QUICK = {
     "webhook": ["--events", "5000"],
 }
 VERTICAL, HEAVY_VERTICAL = "│", "┃"
+MAX_ROWS = 12  # a script with more rows (per-layout scores) is shown by its summary rows
+SUMMARY = ("all ", "baseline", "bare", "raw ", "total", "overall", "worker serve", "post ", "smtp", "cron")
+TABLE_CHARS = set("│┃┏┓┗┛┡┩└┘┌┐├┤┼━─╇┳┻╋")
+
+
+def notes(output: str) -> list[str]:
+    """Plain lines after the last table (or the last lines when a script prints no table): its own summary."""
+    lines = [line.rstrip() for line in output.splitlines() if line.strip()]
+    last_table = max((i for i, line in enumerate(lines) if set(line.strip()[:1]) & TABLE_CHARS), default=None)
+    tail = lines[last_table + 1:] if last_table is not None else lines
+    return tail[-5:]
+
+
+def shown(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """All rows, or the summary rows (plus a count of the others) when there are many."""
+    if len(rows) <= MAX_ROWS:
+        return rows
+    picked = [r for r in rows if any(word in next(iter(r.values()), "").lower() for word in SUMMARY)] or rows[:MAX_ROWS]
+    return [*picked[:MAX_ROWS], {"": f"(+{len(rows) - len(picked[:MAX_ROWS])} more rows: run the script)"}]
 
 
 def scripts(only: set[str] | None) -> list[Path]:
@@ -73,7 +92,7 @@ def run(script: Path, full: bool, timeout: float) -> dict[str, object]:
         status = f"timed out after {timeout:.0f} s"
         output = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
     return {"script": script.name, "args": " ".join(args), "status": status,
-            "seconds": round(time.monotonic() - started, 1), "rows": table_rows(output),
+            "seconds": round(time.monotonic() - started, 1), "rows": table_rows(output), "notes": notes(output),
             "tail": output.strip().splitlines()[-5:]}
 
 
@@ -89,10 +108,11 @@ def render(results: list[dict[str, object]]) -> None:
     for column in ("script", "status", "s", "row", "figures (as the script labels them, baseline included)"):
         table.add_column(column, overflow="fold")
     for result in results:
-        rows = result["rows"] or [{"": "(no table printed)"}]
-        for n, row in enumerate(rows):  # type: ignore[union-attr]
+        rows = shown(result["rows"])  # type: ignore[arg-type]
+        rows += [{"": "(printed)", "text": line} for line in result["notes"]]  # type: ignore[union-attr]
+        for n, row in enumerate(rows):
             label, *rest = list(row.items())
-            figures = "; ".join(f"{k}: {v}" for k, v in rest if v)
+            figures = "; ".join(f"{k}: {v}" if k != "text" else v for k, v in rest if v)
             first = n == 0
             table.add_row(str(result["script"]) if first else "", str(result["status"]) if first else "",
                           str(result["seconds"]) if first else "", label[1], figures)
