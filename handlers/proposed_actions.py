@@ -21,6 +21,8 @@ from worker.env import Env, iso
 from worker.ledger import append_event
 from worker.names import normalize_name
 
+# SQLite rowids are signed 64-bit; a larger cursor must be a 400 here, not an OverflowError in sqlite3.
+MAX_ROWID = 2**63 - 1
 log = logging.getLogger("worker.proposals")
 EMAIL = r"^[^@\s<>,;]+@[^@\s<>,;]+\.[A-Za-z0-9-]{2,}$"
 PHONE = r"^[0-9+()\-. x]{7,32}$"
@@ -175,7 +177,7 @@ async def list_proposed_actions(
     request: Request[Any, Any, Any], env: Env,
     status: FromQuery[str] = "", kind: FromQuery[str] = "", customer_id: FromQuery[str] = "",
     limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
-    cursor: Annotated[int, QueryParameter(ge=0, description="the next_cursor of the previous page")] = 0,
+    cursor: Annotated[int, QueryParameter(ge=0, le=MAX_ROWID, description="the next_cursor of the previous page")] = 0,
 ) -> dict[str, Any]:
     """Newest first; filter by status, kind and customer_id; bearer INTAKE_TOKEN or a review session."""
     await api_caller(request, env)

@@ -13,6 +13,8 @@ from handlers.review import queries as q
 from worker.auth import COOKIE, bearer_ok, current_session
 from worker.env import Env
 
+# SQLite rowids are signed 64-bit; a larger cursor must be a 400 here, not an OverflowError in sqlite3.
+MAX_ROWID = 2**63 - 1
 REVIEW_STATUSES = ("pending", "needs_manual", "approved", "rejected")
 
 
@@ -50,7 +52,7 @@ async def list_review_items(
     request: Request[Any, Any, Any], env: Env,
     status: FromQuery[str] = "", customer_id: FromQuery[str] = "",
     limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
-    cursor: Annotated[int, QueryParameter(ge=0, description="the next_cursor of the previous page")] = 0,
+    cursor: Annotated[int, QueryParameter(ge=0, le=MAX_ROWID, description="the next_cursor of the previous page")] = 0,
 ) -> dict[str, Any]:
     """Newest first; filter by status and customer_id; page with cursor (keyset on id)."""
     await api_caller(request, env)

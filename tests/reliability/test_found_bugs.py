@@ -16,15 +16,11 @@ BEARER = {"Authorization": f"Bearer {TEST_INTAKE_TOKEN}"}
 TOO_BIG = str(2**63)  # one past SQLite's INTEGER range
 
 
-@pytest.mark.xfail(strict=True, reason="handlers/review_api.py list_review_items: `cursor` has ge=0 but no upper "
-                                       "bound; 2**63 reaches SQLite and raises OverflowError -> 500 (needs le=2**63-1)")
 def test_review_items_cursor_beyond_sqlite_integer_is_400(server: LiveServer) -> None:
     reply = httpx.get(server.url + "/api/review-items", params={"cursor": TOO_BIG}, headers=BEARER, timeout=30)
     assert reply.status_code == 400, reply.text
 
 
-@pytest.mark.xfail(strict=True, reason="handlers/proposed_actions.py list_proposed_actions: `cursor` has no upper "
-                                       "bound; 2**63 raises OverflowError in SQLite -> 500 (needs le=2**63-1)")
 def test_proposed_actions_cursor_beyond_sqlite_integer_is_400(server: LiveServer) -> None:
     reply = httpx.get(server.url + "/api/proposed-actions", params={"cursor": TOO_BIG}, headers=BEARER, timeout=30)
     assert reply.status_code == 400, reply.text
