@@ -1,0 +1,254 @@
+"""Strict msgspec twins of the record models: the fast gate for CDC events in NetSuite REST's usual shape.
+
+models.py (pydantic) stays the authority. These Structs accept a strict subset of what it accepts (REST
+camelCase spellings, references as objects, ISO dates, JSON numbers where numbers are meant) and expose
+the same attributes with the same values, so the mirror code reads either. A key the pydantic model would
+read under another spelling (SuiteQL lower case, a later alias choice) is declared `Absent`: any value
+there fails the gate, and such an event, like any coercion or odd shape, fails here and takes the pydantic path,
+which accepts it or names what is wrong. tests/test_cdc_fast.py checks that the two agree.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from datetime import date
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, Struct, UnsetType, field
+
+from worker.cdc.fast_lines import (
+    _S,
+    Absent,
+    ApplyLine,
+    ItemLine,
+    Label,
+    Package,
+    Ref,
+    _label,
+)
+from worker.cdc.models import SHIP_STATUS
+
+
+class CustomerRecord(_S):
+    """models.CustomerRecord."""
+
+    entity_id: str | None = field(default=None, name="entityId")
+    entityid: Absent = UNSET
+    company_name: str | None = field(default=None, name="companyName")
+    companyname: Absent = UNSET
+    email: str | None = None
+    phone: str | None = None
+    terms_label: Label = field(default=None, name="terms")
+    credit_limit: float | None = field(default=None, name="creditLimit")
+    creditlimit: Absent = UNSET
+    is_inactive: bool = field(default=False, name="isInactive")
+    isinactive: Absent = UNSET
+    date_created: str | None = field(default=None, name="dateCreated")
+    datecreated: Absent = UNSET
+
+    @property
+    def terms(self) -> str | None:
+        """The terms' text."""
+        return _label(self.terms_label)
+
+
+class ContactRecord(_S):
+    """models.ContactRecord."""
+
+    company: Ref | None = None
+    entity_id: str | None = field(default=None, name="entityId")
+    entityid: Absent = UNSET
+    first_name: str | None = field(default=None, name="firstName")
+    firstname: Absent = UNSET
+    last_name: str | None = field(default=None, name="lastName")
+    lastname: Absent = UNSET
+    email: str | None = None
+    phone: str | None = None
+    title: str | None = None
+    is_inactive: bool = field(default=False, name="isInactive")
+    isinactive: Absent = UNSET
+    date_created: str | None = field(default=None, name="dateCreated")
+    datecreated: Absent = UNSET
+
+
+class _Transaction(_S):
+    tran_id: str | None = field(default=None, name="tranId")
+    tranid: Absent = UNSET
+    tran_date: date | None = field(default=None, name="tranDate")
+    trandate: Absent = UNSET
+    entity: Ref | None = None
+    status_label: Label = field(default=None, name="status")
+    currency_label: Label = field(default=None, name="currency")
+    total: float | None = None
+    memo: str | None = None
+
+    @property
+    def status(self) -> str | None:
+        """The status text."""
+        return _label(self.status_label)
+
+    @property
+    def currency(self) -> str | None:
+        """The currency text."""
+        return _label(self.currency_label)
+
+
+class _Items(_S):
+    items: list[ItemLine] = field(default_factory=list)
+
+
+class _WithLines(_Transaction):
+    item: _Items | None = None
+
+    @property
+    def lines(self) -> list[ItemLine]:
+        """item.items[] (empty when the sublist was not expanded)."""
+        return self.item.items if self.item is not None else []
+
+
+class SalesOrderRecord(_WithLines):
+    """models.SalesOrderRecord."""
+
+    ship_date: date | None = field(default=None, name="shipDate")
+    shipdate: Absent = UNSET
+    other_ref_num: str | None = field(default=None, name="otherRefNum")
+    otherrefnum: Absent = UNSET
+
+
+class InvoiceRecord(_WithLines):
+    """models.InvoiceRecord."""
+
+    created_from: Ref | None = field(default=None, name="createdFrom")
+    createdfrom: Absent = UNSET
+    due_date: date | None = field(default=None, name="dueDate")
+    duedate: Absent = UNSET
+    terms_label: Label = field(default=None, name="terms")
+    amount_remaining: float | None = field(default=None, name="amountRemaining")
+    amountremaining: Absent = UNSET
+    other_ref_num: str | None = field(default=None, name="otherRefNum")
+    otherrefnum: Absent = UNSET
+
+    @property
+    def terms(self) -> str | None:
+        """The terms' text."""
+        return _label(self.terms_label)
+
+
+class _PackageList(_S):
+    packages: list[Package] | UnsetType = UNSET
+    package: Absent = UNSET
+    items: Absent = UNSET
+
+
+class _PackageItems(_S):
+    items: list[Package] | UnsetType = UNSET
+
+
+class FulfillmentRecord(_WithLines):
+    """models.FulfillmentRecord: packages from packageList.packages, else package.items (REST)."""
+
+    created_from: Ref | None = field(default=None, name="createdFrom")
+    createdfrom: Absent = UNSET
+    ship_status_label: Label = field(default=None, name="shipStatus")
+    shipstatus: Absent = UNSET
+    carrier_label: Label = field(default=None, name="shipCarrier")
+    shipcarrier: Absent = UNSET
+    carrier_other: Absent = field(default=UNSET, name="carrier")
+    package_list: _PackageList | UnsetType = field(default=UNSET, name="packageList")
+    packagelist: Absent = UNSET
+    package_node: _PackageItems | UnsetType = field(default=UNSET, name="package")
+
+    @property
+    def ship_status(self) -> str | None:
+        """shipStatus as given."""
+        return _label(self.ship_status_label)
+
+    @property
+    def carrier(self) -> str | None:
+        """The carrier's text."""
+        return _label(self.carrier_label)
+
+    @property
+    def packages(self) -> list[Package]:
+        """The packages, read in the pydantic model's alias order."""
+        if self.package_list is not UNSET and self.package_list.packages is not UNSET:
+            return self.package_list.packages
+        if self.package_node is not UNSET and self.package_node.items is not UNSET:
+            return self.package_node.items
+        return []  # absent, or a `package` object without items (models._as_list gives [] too)
+
+    @property
+    def status_word(self) -> str | None:
+        """shipStatus in one spelling (models.FulfillmentRecord.status_word)."""
+        status = self.ship_status
+        if status is None:
+            return None
+        return SHIP_STATUS.get(status.strip().lower(), status.strip().lower())
+
+
+class _Apply(_S):
+    items: list[ApplyLine] = field(default_factory=list)
+
+
+class _WithApply(_Transaction):
+    apply_node: _Apply | None = field(default=None, name="apply")
+
+    @property
+    def applications(self) -> list[ApplyLine]:
+        """apply.items[]."""
+        return self.apply_node.items if self.apply_node is not None else []
+
+    @property
+    def applied(self) -> list[ApplyLine]:
+        """Only the lines actually applied (apply: true)."""
+        return [a for a in self.applications if a.apply]
+
+
+class PaymentRecord(_WithApply):
+    """models.PaymentRecord."""
+
+    customer: Ref | None = None
+    payment: float | None = None
+    unapplied: float | None = None
+
+
+class CreditMemoRecord(_WithApply):
+    """models.CreditMemoRecord."""
+
+    created_from: Ref | None = field(default=None, name="createdFrom")
+    createdfrom: Absent = UNSET
+    amount_remaining: float | None = field(default=None, name="amountRemaining")
+    amountremaining: Absent = UNSET
+    unapplied: Absent = UNSET
+
+
+EventId = Annotated[str, Meta(min_length=1, max_length=200)]
+RecordId = Annotated[str, Meta(min_length=1, max_length=64)]
+
+
+class _Event(Struct, frozen=True, gc=False, tag_field="record_type"):
+    event_id: EventId
+    record_id: RecordId
+    operation: Literal["create", "update", "delete"]
+    last_modified: str  # checked and normalised by intake (canonical ISO-8601 only)
+
+
+def _event(record_type: str, record: type[_S]) -> type[_Event]:
+    return msgspec.defstruct(f"{record.__name__}Event", [("record", record | None, None)], bases=(_Event,),
+                             tag=record_type, frozen=True, gc=False)
+
+
+# The pydantic model each twin stands for: the gate is used only while RECORD_MODELS holds that model.
+TWINS: dict[str, tuple[str, type[_S]]] = {
+    "customer": ("CustomerRecord", CustomerRecord),
+    "contact": ("ContactRecord", ContactRecord),
+    "salesorder": ("SalesOrderRecord", SalesOrderRecord),
+    "itemfulfillment": ("FulfillmentRecord", FulfillmentRecord),
+    "invoice": ("InvoiceRecord", InvoiceRecord),
+    "customerpayment": ("PaymentRecord", PaymentRecord),
+    "creditmemo": ("CreditMemoRecord", CreditMemoRecord),
+}
+EVENTS = {record_type: _event(record_type, twin) for record_type, (_, twin) in TWINS.items()}
+EVENT_UNION: Any = functools.reduce(operator.or_, EVENTS.values())  # tagged on record_type

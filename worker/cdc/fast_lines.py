@@ -1,0 +1,99 @@
+"""msgspec twins of the nested parts of records: references, select-field labels, lines, packages.
+
+See fast.py: each twin accepts a subset of what its pydantic model (models.py) accepts, with equal values.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from msgspec import UNSET, Struct, UnsetType, field
+
+# A key the pydantic model may read instead: any value under it (even null) fails the gate.
+Absent = UnsetType
+
+
+class _S(Struct, frozen=True, gc=False):
+    """Base: immutable, and untracked by the cycle collector (these never form cycles)."""
+
+
+class Ref(_S):
+    """A reference object {"id", "refName"} (a bare id takes the pydantic path)."""
+
+    id: str | None = None
+    refName: str | None = None
+    refname: Absent = UNSET
+
+
+class _LabelRef(_S):
+    id: str | None = None
+    refName: str | None = None
+    refname: str | None = None
+
+
+Label = str | _LabelRef | None
+
+
+def _label(value: Any) -> str | None:
+    # models._as_label: a select field's text is its refName, else refname, else id.
+    if value is None or value.__class__ is str:
+        return value  # type: ignore[no-any-return]
+    return value.refName or value.refname or value.id  # type: ignore[no-any-return]
+
+
+class ItemLine(_S):
+    """models.ItemLine."""
+
+    line: int | None = None
+    item: Ref | None = None
+    description: str | None = None
+    quantity: float | None = None
+    units_label: Label = field(default=None, name="units")
+    rate: float | None = None
+    amount: float | None = None
+    order_line: int | None = field(default=None, name="orderLine")
+    orderline: Absent = UNSET
+
+    @property
+    def units(self) -> str | None:
+        """The unit's text."""
+        return _label(self.units_label)
+
+
+class ApplyLine(_S):
+    """models.ApplyLine."""
+
+    line: int | None = None
+    apply: bool = False
+    doc: Ref | None = None
+    amount: float | None = None
+    type_label: Label = field(default=None, name="type")
+    apply_date: date | None = field(default=None, name="applyDate")
+    applydate: Absent = UNSET
+
+    @property
+    def type(self) -> str | None:
+        """The applied document's type text."""
+        return _label(self.type_label)
+
+
+class Package(_S):
+    """models.Package."""
+
+    tracking_number: str | None = field(default=None, name="packageTrackingNumber")
+    packagetrackingnumber: Absent = UNSET
+    trackingNumber: Absent = UNSET
+    trackingnumber: Absent = UNSET
+    weight: float | None = field(default=None, name="packageWeight")
+    packageweight: Absent = UNSET
+    weight_other: Absent = field(default=UNSET, name="weight")
+    description: str | None = field(default=None, name="packageDescr")
+    packagedescr: Absent = UNSET
+    description_other: Absent = field(default=UNSET, name="description")
+    carrier_label: Label = field(default=None, name="carrier")
+
+    @property
+    def carrier(self) -> str | None:
+        """The package's carrier text."""
+        return _label(self.carrier_label)
