@@ -19,13 +19,15 @@ from worker.cdc.mirror import MIRRORS, Mirror, dumps
 from worker.cdc.shipping import record_statuses
 from worker.cdc.versions import APPLIED, DUPLICATE, STALE, Held, RecordPlan, Step, legacy_key, plan_record
 from worker.deadletters import store_dead_letter
-from worker.ledger import append_event
+from worker.ledger import INSERT_EVENT
 
 SEEN_RECEIPTS = "SELECT event_id FROM webhook_receipts WHERE event_id IN (SELECT value FROM json_each(?))"
 INSERT_RECEIPT = """
 INSERT INTO webhook_receipts (event_id, record_type, record_id, operation, last_modified, outcome, source, received_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 """
+# ledger.append_event's encoding (compact, ASCII, str() for the odd value), built once instead of per event.
+_payload_json = json.JSONEncoder(separators=(",", ":"), default=str).encode
 
 
 @dataclass
@@ -64,14 +66,14 @@ def apply_batch(conn: sqlite3.Connection, accepted: list[Accepted], rejected: li
     by_type: dict[str, dict[str, list[Accepted]]] = defaultdict(lambda: defaultdict(list))
     for acc in fresh:
         by_type[acc.event.record_type][acc.event.record_id].append(acc)
-    receipts: list[tuple[Any, ...]] = []
+    ledger: list[tuple[Any, ...]] = []  # ledger.append_event's rows, written with one executemany
     for record_type, records in by_type.items():
-        _apply_type(conn, MIRRORS[record_type], records, result, received_at)
-    for acc in fresh:
-        ev = acc.event
-        receipts.append((ev.event_id, ev.record_type, ev.record_id, ev.operation, acc.last_modified,
-                         result.outcomes[acc.index], source, received_at))
-    conn.executemany(INSERT_RECEIPT, receipts)
+        _apply_type(conn, MIRRORS[record_type], records, result, received_at, ledger)
+    conn.executemany(INSERT_EVENT, ledger)
+    outcomes = result.outcomes
+    conn.executemany(INSERT_RECEIPT, [
+        (acc.event.event_id, acc.event.record_type, acc.event.record_id, acc.event.operation, acc.last_modified,
+         outcomes[acc.index], source, received_at) for acc in fresh])
     return result
 
 
@@ -100,7 +102,7 @@ def _load_held(conn: sqlite3.Connection, mirror: Mirror, record_ids: list[str]) 
 
 
 def _apply_type(conn: sqlite3.Connection, mirror: Mirror, records: dict[str, list[Accepted]], result: BatchResult,
-                received_at: str) -> None:
+                received_at: str, ledger: list[tuple[Any, ...]]) -> None:
     held_rows = _load_held(conn, mirror, list(records))
     upserts: list[tuple[Any, ...]] = []
     tombstones: list[tuple[Any, ...]] = []
@@ -112,7 +114,7 @@ def _apply_type(conn: sqlite3.Connection, mirror: Mirror, records: dict[str, lis
         plan = plan_record(held, [Step(a.index, a.key, a.record is None, a.last_modified) for a in events])
         _count(plan, result)
         _write_plan(mirror, record_id, plan, by_index, upserts, tombstones, replaced)
-        _ledger(conn, mirror, record_id, plan, by_index, customer, received_at)
+        _ledger(mirror, record_id, plan, by_index, customer, received_at, ledger)
         if mirror.record_type == "itemfulfillment":
             observations += [(record_id, a.key, a.record.status_word, a.last_modified, a.event.event_id)  # type: ignore[union-attr]
                              for a in events if a.record is not None and a.record.status_word]  # type: ignore[attr-defined]
@@ -150,8 +152,8 @@ def _write_plan(mirror: Mirror, record_id: str, plan: RecordPlan, by_index: dict
         tombstones.append((record_id, final.version, final.last_modified, final.deleted_at))
 
 
-def _ledger(conn: sqlite3.Connection, mirror: Mirror, record_id: str, plan: RecordPlan, by_index: dict[int, Accepted],
-            held_customer: str | None, received_at: str) -> None:
+def _ledger(mirror: Mirror, record_id: str, plan: RecordPlan, by_index: dict[int, Accepted],
+            held_customer: str | None, received_at: str, rows: list[tuple[Any, ...]]) -> None:
     for index, kind in plan.ledger:
         acc = by_index[index]
         ev = acc.event
@@ -162,5 +164,5 @@ def _ledger(conn: sqlite3.Connection, mirror: Mirror, record_id: str, plan: Reco
             payload.update(mirror.payload(acc.record))
         else:
             payload["customer_id"] = held_customer
-        append_event(conn, mirror.ledger[kind], ev.record_type, record_id, payload,
-                     dedupe_key=f"cdc:{ev.event_id}", created_at=received_at)
+        rows.append((mirror.ledger[kind], ev.record_type, record_id, _payload_json(payload), received_at,
+                     f"cdc:{ev.event_id}"))
