@@ -63,4 +63,4 @@ def test_no_route_answers_5xx(server: LiveServer, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_no_route_answers_5xx_long(server: LiveServer, tmp_path: Path) -> None:
-    check(server, tmp_path, max_examples=1000, max_time=300)
+    check(server, tmp_path, max_examples=1000, max_time=180)
