@@ -19,7 +19,7 @@ from typing import Any
 from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
 
 from worker.cdc.apply import BatchResult, apply_batch
-from worker.cdc.intake import Accepted, Rejected, validate_event
+from worker.cdc.intake import Rejected, read_json, validate_events
 from worker.db import connect, run_in_transaction
 from worker.deadletters import store_dead_letter
 from worker.migrations import apply_schema
@@ -32,22 +32,20 @@ def _now() -> str:
 
 
 def _apply_chunk(conn: sqlite3.Connection, chunk: list[Item], source: str) -> BatchResult:
-    accepted: list[Accepted] = []
-    rejected: list[Rejected] = []
     received_at = _now()
-    for number, label, raw, error in chunk:
+    readable = [at for at, item in enumerate(chunk) if item[3] is None]
+    accepted, invalid = validate_events([chunk[at][2] for at in readable], batch=False)
+    rejected: dict[int, Rejected] = {}  # by position in the chunk, so letters keep the file's order
+    for rej in invalid:
+        number, label = chunk[readable[rej.index]][:2]
+        rejected[readable[rej.index]] = replace(rej, index=number, reason=f"{label}: {rej.reason}")
+    for at, (number, label, raw, error) in enumerate(chunk):
         if error is not None:
-            rejected.append(Rejected(number, None, f"{label}: {error}", raw))
-            continue
-        outcome = validate_event(number, raw)
-        if isinstance(outcome, Accepted):
-            accepted.append(outcome)
-        else:
-            rejected.append(replace(outcome, reason=f"{label}: {outcome.reason}"))
+            rejected[at] = Rejected(number, None, f"{label}: {error}", raw)
     result = apply_batch(conn, accepted, [], source=source, received_at=received_at)
-    for rej in rejected:  # kept with the line number; the payload is the line (or event) as read
-        store_dead_letter(conn, source, rej.reason, rej.payload, received_at)
-    result.rejected.extend(rejected)
+    for at in sorted(rejected):  # kept with the line number; the payload is the line (or event) as read
+        store_dead_letter(conn, source, rejected[at].reason, rejected[at].payload, received_at)
+        result.rejected.append(rejected[at])
     return result
 
 
@@ -107,7 +105,7 @@ def _lines(path: Path) -> Iterator[tuple[int, str, Any, str | None]]:
             if not text:
                 continue
             try:
-                yield offset, f"line {number}", json.loads(text.decode("utf-8")), None
+                yield offset, f"line {number}", read_json(text), None
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 yield offset, f"line {number}", text.decode("utf-8", "replace"), f"not a JSON event: {exc}"
 

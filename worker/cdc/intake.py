@@ -80,9 +80,11 @@ class Rejected:
 def split_body(body: bytes, *, max_events: int | None = None) -> tuple[list[Any], bool]:
     """The raw events of a body and whether it was a batch; raises BodyError naming the problem."""
     try:
-        data = msgspec.json.decode(body)
-    except Exception:  # noqa: BLE001 (refused, e.g. NaN or lone surrogates: the stdlib decides and words the error)
-        data = _stdlib_decode(body)
+        data = read_json(body)
+    except UnicodeDecodeError as exc:
+        raise BodyError(f"body is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+    except json.JSONDecodeError as exc:
+        raise BodyError(f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     if not isinstance(data, dict):
         raise BodyError(f"body must be a JSON object (one event or {{\"events\": [...]}}), got {type(data).__name__}")
     if "events" not in data:
@@ -95,14 +97,13 @@ def split_body(body: bytes, *, max_events: int | None = None) -> tuple[list[Any]
     return events, True
 
 
-def _stdlib_decode(body: bytes) -> Any:
+def read_json(data: bytes) -> Any:
+    """UTF-8 JSON bytes as Python values, exactly as json.loads reads them (and its errors when it refuses)."""
     try:
+        return msgspec.json.decode(data)
+    except Exception:  # noqa: BLE001 (refused, e.g. NaN or lone surrogates: the stdlib decides and words the error)
         # RFC 8259: JSON on the wire is UTF-8 (json.loads would also guess UTF-16/32 from bytes).
-        return json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise BodyError(f"body is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
-    except json.JSONDecodeError as exc:
-        raise BodyError(f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        return json.loads(data.decode("utf-8"))
 
 
 def _where(prefix: str, loc: tuple[Any, ...]) -> str:
