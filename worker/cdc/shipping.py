@@ -8,19 +8,23 @@ of unchanged shipping_events stay stable.
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections import defaultdict
 from collections.abc import Iterable
 
 INSERT_OBSERVATION = """
 INSERT OR IGNORE INTO item_fulfillment_status_log (fulfillment_id, version_key, status, occurred_at, source_event_id)
 VALUES (?, ?, ?, ?, ?)
 """
+# One JSON array of fulfillment ids per query: a batch's fulfillments are read in two statements.
 SELECT_OBSERVATIONS = """
-SELECT status, occurred_at, source_event_id FROM item_fulfillment_status_log
-WHERE fulfillment_id = ? ORDER BY version_key
+SELECT fulfillment_id, status, occurred_at, source_event_id FROM item_fulfillment_status_log
+WHERE fulfillment_id IN (SELECT value FROM json_each(?)) ORDER BY fulfillment_id, version_key
 """
 SELECT_EVENTS = """
-SELECT source_event_id, from_status, to_status, occurred_at FROM shipping_events WHERE fulfillment_id = ?
+SELECT fulfillment_id, source_event_id, from_status, to_status, occurred_at FROM shipping_events
+WHERE fulfillment_id IN (SELECT value FROM json_each(?))
 """
 DELETE_EVENT = "DELETE FROM shipping_events WHERE fulfillment_id = ? AND source_event_id = ?"
 UPSERT_EVENT = """
@@ -49,15 +53,19 @@ def record_statuses(conn: sqlite3.Connection, observations: list[tuple[str, str,
     if not observations:
         return
     conn.executemany(INSERT_OBSERVATION, observations)
-    for fulfillment_id in dict.fromkeys(obs[0] for obs in observations):
-        _refresh(conn, fulfillment_id)
-
-
-def _refresh(conn: sqlite3.Connection, fulfillment_id: str) -> None:
-    wanted = transitions(tuple(row) for row in conn.execute(SELECT_OBSERVATIONS, (fulfillment_id,)))
-    held = {row[0]: (row[1], row[2], row[3]) for row in conn.execute(SELECT_EVENTS, (fulfillment_id,))}
-    for event_id in held.keys() - wanted.keys():
-        conn.execute(DELETE_EVENT, (fulfillment_id, event_id))
-    for event_id, change in wanted.items():
-        if held.get(event_id) != change:
-            conn.execute(UPSERT_EVENT, (fulfillment_id, *change, event_id))
+    order = list(dict.fromkeys(obs[0] for obs in observations))
+    ids = json.dumps(order)
+    seen: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    for fulfillment_id, status, occurred_at, event_id in conn.execute(SELECT_OBSERVATIONS, (ids,)):
+        seen[fulfillment_id].append((status, occurred_at, event_id))
+    held: dict[str, dict[str, Transition]] = defaultdict(dict)
+    for fulfillment_id, event_id, from_status, to_status, occurred_at in conn.execute(SELECT_EVENTS, (ids,)):
+        held[fulfillment_id][event_id] = (from_status, to_status, occurred_at)
+    stale: list[tuple[str, str]] = []
+    changed: list[tuple[str, str | None, str, str, str]] = []
+    for fulfillment_id in order:
+        wanted, had = transitions(seen[fulfillment_id]), held[fulfillment_id]
+        stale += [(fulfillment_id, event_id) for event_id in had.keys() - wanted.keys()]
+        changed += [(fulfillment_id, *change, event_id) for event_id, change in wanted.items() if had.get(event_id) != change]
+    conn.executemany(DELETE_EVENT, stale)
+    conn.executemany(UPSERT_EVENT, changed)
