@@ -62,5 +62,6 @@ def test_no_route_answers_5xx(server: LiveServer, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # the run itself is bounded by --max-time 180
 def test_no_route_answers_5xx_long(server: LiveServer, tmp_path: Path) -> None:
     check(server, tmp_path, max_examples=1000, max_time=180)
