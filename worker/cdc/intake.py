@@ -11,6 +11,7 @@ any event the gate refuses is validated by the pydantic models, which decide and
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -167,17 +168,27 @@ def _lines_unique(lines: list[Any]) -> bool:
     return len(numbers) == len(lines)
 
 
-def _through_gate(index: int, raw: dict[str, Any], typed: Any) -> Accepted | None:
-    """The Accepted the pydantic path would build, or None when that path must decide (and word it)."""
-    record_type = raw["record_type"]
-    if RECORD_MODELS.get(record_type) is not _TWIN_OF[record_type]:
-        return None  # another model is deployed for this type (a fix, or a test): only it may judge
-    moment = _CANONICAL_TIME.fullmatch(typed.last_modified)
+@functools.lru_cache(maxsize=4096)  # a batch's events often share a timestamp
+def _canonical_time(text: str) -> tuple[str, str] | None:
+    """(version key prefix, column text) of a canonical UTC time; None sends the event the pydantic way."""
+    moment = _CANONICAL_TIME.fullmatch(text)
     if moment is None:
         return None
     try:
         datetime.fromisoformat(moment[1])  # a real calendar time (month 13, Feb 30, 24:00 go the slow way)
     except ValueError:
+        return None
+    fraction = moment[2] or ""
+    return f"{moment[1]}.{fraction.ljust(6, '0')}Z|", f"{moment[1]}.{fraction[:3].ljust(3, '0')}Z"
+
+
+def _through_gate(index: int, raw: dict[str, Any], typed: Any) -> Accepted | None:
+    """The Accepted the pydantic path would build, or None when that path must decide (and word it)."""
+    record_type = raw["record_type"]
+    if RECORD_MODELS.get(record_type) is not _TWIN_OF[record_type]:
+        return None  # another model is deployed for this type (a fix, or a test): only it may judge
+    time = _canonical_time(typed.last_modified)
+    if time is None:
         return None
     raw_record = raw.get("record")
     operation = typed.operation
@@ -188,10 +199,9 @@ def _through_gate(index: int, raw: dict[str, Any], typed: Any) -> Accepted | Non
         return None
     if record is not None and isinstance(record, _LINED) and not _lines_unique(record.lines):
         return None
-    fraction = moment[2] or ""
-    key = f"{moment[1]}.{fraction.ljust(6, '0')}Z|{'1' if operation == 'delete' else '0'}|{typed.event_id}"
-    envelope = Envelope(typed.event_id, record_type, typed.record_id, operation, raw_record)
-    return Accepted(index, envelope, record, key, f"{moment[1]}.{fraction[:3].ljust(3, '0')}Z")
+    key = f"{time[0]}{'1' if operation == 'delete' else '0'}|{typed.event_id}"
+    return Accepted(index, Envelope(typed.event_id, record_type, typed.record_id, operation, raw_record), record, key,
+                    time[1])
 
 
 def validate_events(raw_events: list[Any], *, batch: bool = True, start: int = 0) -> tuple[list[Accepted], list[Rejected]]:
