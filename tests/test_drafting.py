@@ -95,7 +95,7 @@ async def test_unreachable_api_falls_back():
     client = anthropic.AsyncAnthropic(api_key="k", max_retries=0,
                                       http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)))
     draft = await draft_collection_email(CTX, client)
-    assert draft.drafted_by == "template" and draft.fallback_reason == "Anthropic API unavailable: APIConnectionError"
+    assert draft.drafted_by == "template" and draft.fallback_reason == "Anthropic API unreachable: Connection error."
 
 
 def test_template_has_no_undefined_or_template_syntax():

@@ -12,10 +12,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import anthropic
 from jinja2 import Environment, StrictUndefined
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from worker.claude import api_reason, sdk
 from worker.env import Env
 
 DRAFT_MODEL = "claude-sonnet-4-6"
@@ -124,23 +124,15 @@ def claude_request(ctx: CollectionContext, model: str) -> dict[str, Any]:
             "messages": [{"role": "user", "content": prompt}]}
 
 
-def _api_reason(exc: anthropic.APIError) -> str:
-    if isinstance(exc, anthropic.APIStatusError):
-        body = exc.body if isinstance(exc.body, dict) else {}
-        err = body.get("error") if isinstance(body.get("error"), dict) else {}
-        return f"Anthropic API error {exc.status_code} {err.get('type', 'unknown_error')}: {err.get('message', '')}"
-    return f"Anthropic API unavailable: {type(exc).__name__}"
-
-
-async def draft_collection_email(ctx: CollectionContext, client: anthropic.AsyncAnthropic | None, *,
+async def draft_collection_email(ctx: CollectionContext, client: Any, *,
                                  model: str = DRAFT_MODEL, timeout: float = 30) -> Draft:
     """Draft with Claude when a client is given, else (or on any failure) with the template."""
     if client is None:
         return template_draft(ctx)
     try:
         msg = await client.messages.create(**claude_request(ctx, model), timeout=timeout)
-    except anthropic.APIError as exc:
-        return template_draft(ctx, _api_reason(exc))
+    except sdk().APIError as exc:
+        return template_draft(ctx, api_reason(exc))
     block = next((b for b in msg.content if b.type == "tool_use" and b.name == TOOL_NAME), None)
     if block is None:
         return template_draft(ctx, f"no {TOOL_NAME} tool call in the response (stop_reason={msg.stop_reason})")
@@ -150,19 +142,6 @@ async def draft_collection_email(ctx: CollectionContext, client: anthropic.Async
         fields = ", ".join(sorted({".".join(map(str, e["loc"])) or "(root)" for e in exc.errors()}))
         return template_draft(ctx, f"model output failed validation: {fields}")
     return Draft(wording.subject.strip(), _assemble(wording.message, ctx), "claude", model=msg.model)
-
-
-def client_for(env: Env) -> anthropic.AsyncAnthropic | None:
-    """The Anthropic client: one the lifespan or a test put in env.extras, else one from the key, else None."""
-    injected = env.extras.get("anthropic_client")
-    if isinstance(injected, anthropic.AsyncAnthropic):
-        return injected
-    key = env.secrets.anthropic_api_key
-    if key is None:
-        return None
-    client = anthropic.AsyncAnthropic(api_key=key.get_secret_value(), max_retries=1)
-    env.extras["anthropic_client"] = client  # one connection pool per process, not per draft
-    return client
 
 
 async def approved_examples(env: Env, customer_id: str, workflow: str) -> list[str]:

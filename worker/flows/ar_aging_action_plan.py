@@ -19,10 +19,10 @@ from worker.aging import ACTION_BUCKETS, SEVERITY
 from worker.drafting import (
     CollectionContext,
     approved_examples,
-    client_for,
     draft_collection_email,
     money,
 )
+from worker.claude import client_for
 from worker.env import Env
 from worker.flows.invoice_dispute import CONTACTS, pick_recipient
 from worker.flows.reads import read_snapshot

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
+from worker.claude import client_for
 from worker.env import Env
 from worker.po.model import PurchaseOrder
 from worker.po.parser import ParseHints, parse_purchase_order
@@ -50,22 +50,12 @@ def extractor(env: Env) -> PdfExtractor:
     return made
 
 
-def _anthropic(env: Env) -> Any:
-    client = env.extras.get("anthropic_client")
-    if client is None:
-        import anthropic
-
-        key = env.secrets.anthropic_api_key.get_secret_value() if env.secrets.anthropic_api_key else None
-        client = env.extras["anthropic_client"] = anthropic.AsyncAnthropic(api_key=key, max_retries=2)
-    return client
-
-
 async def _vision(env: Env, data: bytes) -> Analysis:
     if env.secrets.anthropic_api_key is None:
         return Analysis(None, f"{NO_TEXT_LAYER}; ANTHROPIC_API_KEY is not set, so it needs manual entry", "none")
     model = str(env.extras.get("anthropic_model") or VISION_MODEL)
     try:
-        po = await parse_with_claude(_anthropic(env), data, model=model, timeout=VISION_TIMEOUT_SECONDS)
+        po = await parse_with_claude(client_for(env), data, model=model, timeout=VISION_TIMEOUT_SECONDS)
     except VisionError as exc:
         return Analysis(None, f"{NO_TEXT_LAYER}; Claude could not read it: {exc.reason}", "vision")
     return _judge(po, "vision")

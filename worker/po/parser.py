@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 
 from worker.po.doc import Line, doc_lines
 from worker.po.header import find_blocks, find_dates, find_letterhead, find_po_number, norm_name

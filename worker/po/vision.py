@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import base64
 import copy
+from typing import Any
 
-import anthropic
 from pydantic import ValidationError
+
+from worker.claude import api_reason, sdk
 
 from worker.po.model import PurchaseOrder, validate_order
 
@@ -62,19 +64,6 @@ def _request(pdf_bytes: bytes, model: str) -> dict:
     }
 
 
-def _api_reason(exc: anthropic.APIError) -> str:
-    if isinstance(exc, anthropic.APITimeoutError):
-        return "Anthropic API timed out"
-    if isinstance(exc, anthropic.APIConnectionError):
-        return f"Anthropic API unreachable: {exc}"
-    if isinstance(exc, anthropic.APIStatusError):
-        body = exc.body if isinstance(exc.body, dict) else {}
-        err = body.get("error", {}) if isinstance(body.get("error"), dict) else {}
-        kind = err.get("type", "unknown_error")
-        return f"Anthropic API error {exc.status_code} {kind}: {err.get('message', exc.message)}"
-    return f"Anthropic API error: {exc}"
-
-
 def _to_order(tool_input: object) -> PurchaseOrder:
     try:
         po = PurchaseOrder.model_validate(tool_input)
@@ -86,13 +75,13 @@ def _to_order(tool_input: object) -> PurchaseOrder:
     return po
 
 
-async def parse_with_claude(client: anthropic.AsyncAnthropic, pdf_bytes: bytes, *, model: str,
+async def parse_with_claude(client: Any, pdf_bytes: bytes, *, model: str,
                             timeout: float) -> PurchaseOrder:
     """Read a (scanned) PDF purchase order with Claude; raises VisionError with a clear reason."""
     try:
         msg = await client.messages.create(**_request(pdf_bytes, model), timeout=timeout)
-    except anthropic.APIError as exc:
-        raise VisionError(_api_reason(exc)) from exc
+    except sdk().APIError as exc:
+        raise VisionError(api_reason(exc)) from exc
     block = next((b for b in msg.content if b.type == "tool_use" and b.name == TOOL_NAME), None)
     if block is None:
         raise VisionError(f"no {TOOL_NAME} tool_use block in the response (stop_reason={msg.stop_reason})")

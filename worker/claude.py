@@ -1,0 +1,47 @@
+"""The Anthropic client, shared by PO vision and email drafting.
+
+The SDK takes about a second to import (far more under load), which every restart after a crash would
+pay before serving webhooks; so it is imported only when Claude is actually used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import anthropic
+
+    from worker.env import Env
+
+
+def sdk() -> Any:
+    """The `anthropic` module, imported on first use."""
+    import anthropic
+
+    return anthropic
+
+
+def client_for(env: Env, *, max_retries: int = 2) -> anthropic.AsyncAnthropic | None:
+    """The process's client: one a test or the lifespan put in env.extras, else one from the key, else None."""
+    injected = env.extras.get("anthropic_client")
+    if injected is not None:
+        return injected  # type: ignore[return-value]
+    if env.secrets.anthropic_api_key is None:
+        return None
+    client = sdk().AsyncAnthropic(api_key=env.secrets.anthropic_api_key.get_secret_value(), max_retries=max_retries)
+    env.extras["anthropic_client"] = client  # one connection pool per process, not per call
+    return client
+
+
+def api_reason(exc: Exception) -> str:
+    """A clear, secret-free sentence for an Anthropic API failure."""
+    api = sdk()
+    if isinstance(exc, api.APITimeoutError):
+        return "Anthropic API timed out"
+    if isinstance(exc, api.APIConnectionError):
+        return f"Anthropic API unreachable: {exc}"
+    if isinstance(exc, api.APIStatusError):
+        body = exc.body if isinstance(exc.body, dict) else {}
+        err = body.get("error") if isinstance(body.get("error"), dict) else {}
+        return f"Anthropic API error {exc.status_code} {err.get('type', 'unknown_error')}: {err.get('message', exc.message)}"
+    return f"Anthropic API error: {type(exc).__name__}: {exc}"
