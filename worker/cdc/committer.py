@@ -39,7 +39,7 @@ def apply_group(conn: sqlite3.Connection, batches: list[tuple[list[Accepted], li
                                        dead_letter_source=dead_letter_source))
         except sqlite3.OperationalError:
             raise  # disk full, I/O error...: the whole transaction fails and every request gets 503
-        except Exception as exc:  # this batch's own failure; the group goes on without it
+        except Exception as exc:  # noqa: BLE001 (this batch's own failure; the group goes on without it)
             conn.execute("ROLLBACK TO cdc_batch")
             results.append(exc)
         conn.execute("RELEASE cdc_batch")
