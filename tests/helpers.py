@@ -47,14 +47,16 @@ class LiveServer:
             self._error = exc
 
     def start(self, timeout: float = 30) -> LiveServer:
-        """Start serving and wait until /healthz answers at all (any status)."""
+        """Start serving and wait until the app answers at all (the lifespan has run)."""
         self._thread.start()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._error is not None:
                 raise RuntimeError("live server failed to start") from self._error
             try:
-                httpx.get(self.url + "/healthz", timeout=2)
+                # Not /healthz: with a dependency down it rightly takes seconds. The router's own 404
+                # proves the server is up and the lifespan (database open) has completed.
+                httpx.get(self.url + "/__live", timeout=2)
                 return self
             except httpx.HTTPError:
                 time.sleep(0.05)
