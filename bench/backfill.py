@@ -7,12 +7,8 @@ the real path. Target: at least 0.5x. Usage: python bench/backfill.py [--events 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-# bench/ holds an email.py: keep this folder behind the stdlib on sys.path, or it shadows `email`.
-_BENCH = str(Path(__file__).resolve().parent)
-sys.path[:] = [p for p in sys.path if p not in (_BENCH, "")] + [_BENCH]
 
 import argparse  # noqa: E402
 import json  # noqa: E402

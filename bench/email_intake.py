@@ -18,7 +18,6 @@ import argparse
 import io
 import os
 import random
-import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -33,11 +32,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from tests.po.hostile import raw_pdf
+from bench.worker_process import start_worker_serve
 from tests.po.layouts import build
 from tests.test_email_fixtures import order_email, seed_reference
 from worker.db import connect
 from worker.migrations import apply_schema
-from worker.seaweed import free_port
 
 TOKEN = "bench-intake-token"
 HEADERS = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "message/rfc822"}
@@ -45,8 +44,7 @@ MB = 1_000_000
 
 
 def start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
-    """`worker serve` on a free port with its own config copy and a seeded database."""
-    shutil.copy(REPO / "wrangler-like.toml", tmp / "wrangler-like.toml")
+    """`worker serve` with a seeded database (every line of the bench's PO matches and is priced)."""
     db = tmp / "serve.sqlite3"
     conn = connect(db)
     apply_schema(conn)
@@ -54,24 +52,8 @@ def start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
     seed_reference(conn)
     conn.execute("COMMIT")
     conn.close()
-    port = free_port()
-    env = {**os.environ, "INTAKE_TOKEN": TOKEN, "WORKER_DB_PATH": str(db), "WORKER_CONFIG": str(tmp / "wrangler-like.toml")}
-    for var in ("WORKER_S3_ENDPOINT", "ANTHROPIC_API_KEY"):
-        env.pop(var, None)
-    proc = subprocess.Popen([sys.executable, "-m", "worker.cli", "--log-level", "WARNING", "serve", "--port", str(port),
-                             "--embedded-s3", "--smtp-port", "0", "--no-cron"], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                return proc, url, db
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("worker serve did not become healthy in 90 s")
+    proc, url = start_worker_serve(tmp, {"INTAKE_TOKEN": TOKEN}, db=db)
+    return proc, url, db
 
 
 def send_and_wait(client: httpx.Client, reader: sqlite3.Connection, raw: bytes) -> tuple[float, float, str]:

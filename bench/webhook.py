@@ -13,20 +13,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# bench/ holds an email.py: keep this folder behind the stdlib on sys.path, or it shadows `email`.
-_BENCH = str(Path(__file__).resolve().parent)
-sys.path[:] = [p for p in sys.path if p not in (_BENCH, "")] + [_BENCH]
-
 import argparse
 import asyncio
 import base64
 import json
 import os
 import secrets
-import shutil
-import sqlite3
 import statistics
-import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -39,11 +32,11 @@ from rich.table import Table
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.worker_process import start_worker_serve  # noqa: E402
 from worker.cdc.intake import validate_events  # noqa: E402
 from worker.cdc.mirror import MIRRORS  # noqa: E402
 from worker.db import connect  # noqa: E402
 from worker.migrations import apply_schema  # noqa: E402
-from worker.seaweed import free_port  # noqa: E402
 from worker.webhooks import decode_secret, sign  # noqa: E402
 
 
@@ -127,29 +120,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start_server(tmp: Path, secret: str) -> tuple[subprocess.Popen[bytes], str]:
-    """`worker serve` on a free port with its own config copy (so state lands in tmp)."""
-    shutil.copy(REPO / "wrangler-like.toml", tmp / "wrangler-like.toml")
-    port = free_port()
-    env = {**os.environ, "NS_WEBHOOK_SECRET": secret, "WORKER_DB_PATH": str(tmp / "serve.sqlite3"),
-           "WORKER_CONFIG": str(tmp / "wrangler-like.toml")}
-    env.pop("WORKER_S3_ENDPOINT", None)
-    proc = subprocess.Popen([sys.executable, "-m", "worker.cli", "--log-level", "WARNING", "serve", "--port", str(port),
-                             "--embedded-s3", "--smtp-port", "0", "--no-cron"], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("worker serve did not become healthy in 90 s")
-
-
 async def send(url: str, bodies: list[bytes], key: bytes, inflight: int) -> tuple[float, list[float], dict[str, int]]:
     """Post every body with `inflight` requests in flight; returns wall time, latencies and summed counts."""
     latencies: list[float] = []
@@ -189,7 +159,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-webhook-") as tmp_name:
         tmp = Path(tmp_name)
         base_rate = baseline(tmp / "baseline.sqlite3", events, args.batch)
-        proc, url = start_server(tmp, secret)
+        proc, url = start_worker_serve(tmp, {"NS_WEBHOOK_SECRET": secret})
         try:
             cpu_before = cpu_seconds(proc.pid)
             wall, latencies, totals = asyncio.run(send(url, bodies, decode_secret(secret), args.inflight))
