@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from handlers.review import queries as q
 from handlers.review_api import api_caller, check_choice
 from worker.auth import bearer_ok
+from worker.deadletters import store_dead_letter
 from worker.env import Env, iso
 from worker.ledger import append_event
 from worker.names import normalize_name
@@ -122,10 +123,10 @@ def _describe(err: Any) -> dict[str, str]:
     return {"field": loc or "body", "message": str(err["msg"]).removeprefix("Value error, ")}
 
 
-def unprocessable(errors: list[dict[str, str]]) -> HTTPException:
+def unprocessable(errors: list[dict[str, str]], **extra: object) -> HTTPException:
     """A 422 whose detail names every field and reason."""
     detail = "invalid proposal: " + "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-    return HTTPException(detail=detail, status_code=422, extra={"errors": errors})
+    return HTTPException(detail=detail, status_code=422, extra={"errors": errors, **extra})
 
 
 def stage(conn: sqlite3.Connection, proposal: Any, dedupe_key: str | None, now: str) -> tuple[int, bool]:
@@ -160,8 +161,11 @@ async def propose(request: Request[Any, Any, Any], env: Env) -> Response[dict[st
         proposal = PROPOSAL.validate_json(body)
     except ValidationError as exc:
         errors = [_describe(e) for e in exc.errors()]
-        log.info("proposal rejected", extra={"errors": errors})
-        raise unprocessable(errors) from None
+        reason = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        # Nothing is lost: the rejected body is kept (audit only; the caller re-sends a corrected one).
+        letter = await env.db.write(store_dead_letter, "proposed-actions", reason, body, iso(env.clock()))
+        log.info("proposal rejected", extra={"errors": errors, "dead_letter_id": letter})
+        raise unprocessable(errors, dead_letter_id=letter) from None
     key = request.headers.get("idempotency-key")
     if key is not None and not 1 <= len(key) <= 128:
         raise unprocessable([{"field": "Idempotency-Key", "message": "must be 1 to 128 characters"}])

@@ -86,6 +86,29 @@ def test_invalid_proposals_get_422_naming_the_field(api, body, field, message):
     assert server.run(server.env.db.fetchone("SELECT count(*) FROM proposed_actions"))[0] == 0
 
 
+def test_rejected_proposals_are_kept_but_never_replayed_as_changes(api):
+    from worker.db import connect
+    from worker.deadletters import replay_dead_letters
+
+    server, client = api
+    body = {"kind": "propose_create_customer", "companyName": "", "email": "not-an-email"}
+    response = post(client, body)
+    assert response.status_code == 422
+    letter_id = response.json()["dead_letter_id"]
+    row = server.run(server.env.db.fetchone("SELECT source, reason, payload FROM dead_letters WHERE id = ?",
+                                            (letter_id,)))
+    assert row["source"] == "proposed-actions" and json.loads(bytes(row["payload"])) == body
+    assert response.json()["detail"].removeprefix("invalid proposal: ") == row["reason"]
+    conn = connect(server.env.settings.db.path)
+    try:
+        assert replay_dead_letters(conn, now=lambda: "2026-11-22T00:00:00Z") == []  # pending CDC letters only
+        [outcome] = replay_dead_letters(conn, letter_id=letter_id, now=lambda: "2026-11-22T00:00:00Z")
+    finally:
+        conn.close()
+    assert outcome == {"id": letter_id, "ok": False,
+                       "result": "a proposed-actions letter is kept for the record, not replayed"}
+
+
 def test_not_json_is_422(api):
     _, client = api
     response = client.post("/api/proposed-actions", content=b"{nope", headers=AUTH)

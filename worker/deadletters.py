@@ -16,7 +16,13 @@ from typing import Any
 INSERT_DEAD_LETTER = """
 INSERT INTO dead_letters (source, reason, payload, headers_json, received_at) VALUES (?, ?, ?, ?, ?)
 """
-SELECT_PENDING = "SELECT id, source, payload FROM dead_letters WHERE replayed_at IS NULL ORDER BY id"
+# Rejected API proposals are kept for the record, but they are not change events: the caller re-sends a
+# corrected proposal, so replay never touches them.
+AUDIT_ONLY_SOURCES = ("proposed-actions",)
+SELECT_PENDING = (
+    "SELECT id, source, payload FROM dead_letters WHERE replayed_at IS NULL"
+    f" AND source NOT IN ({', '.join(repr(s) for s in AUDIT_ONLY_SOURCES)}) ORDER BY id"
+)
 SELECT_ONE = "SELECT id, source, payload FROM dead_letters WHERE id = ?"
 MARK_REPLAYED = """
 UPDATE dead_letters SET replayed_at = ?, replay_result = ?, attempts = attempts + 1 WHERE id = ?
@@ -70,7 +76,10 @@ def replay_dead_letters(conn: sqlite3.Connection, *, letter_id: int | None = Non
     from worker.db import run_in_transaction
 
     outcomes = []
-    for ident, _source, payload in letters_to_replay(conn, letter_id):
+    for ident, source, payload in letters_to_replay(conn, letter_id):
+        if source in AUDIT_ONLY_SOURCES:
+            outcomes.append({"id": ident, "ok": False, "result": f"a {source} letter is kept for the record, not replayed"})
+            continue
         outcomes.append(run_in_transaction(conn, replay_letter, ident, payload, now=now()))
     if letter_id is not None and not outcomes:
         raise LookupError(f"no dead letter with id {letter_id}")
