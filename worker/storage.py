@@ -13,11 +13,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import boto3
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 T = TypeVar("T")
 _MISSING = {"404", "NoSuchKey", "NotFound"}
+# Two 8 MB parts in flight, not boto3's default ten: a 25 MB message must not cost 80 MB of buffers.
+_UPLOADS = TransferConfig(multipart_threshold=8 * 1024 * 1024, multipart_chunksize=8 * 1024 * 1024, max_concurrency=2)
 
 
 class StorageError(Exception):
@@ -91,7 +94,7 @@ class Bucket:
     async def put_file(self, key: str, path: Path, content_type: str = "application/octet-stream") -> str:
         """Stream a local file to key (multipart for large files) without reading it into memory."""
         extra = {"ContentType": content_type}
-        await self._call(self._client.upload_file, str(path), self.bucket, key, ExtraArgs=extra)
+        await self._call(self._client.upload_file, str(path), self.bucket, key, ExtraArgs=extra, Config=_UPLOADS)
         return key
 
     async def get(self, key: str) -> bytes:
