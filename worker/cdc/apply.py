@@ -16,6 +16,7 @@ from typing import Any
 
 from worker.cdc.intake import Accepted, Rejected
 from worker.cdc.mirror import MIRRORS, Mirror, dumps
+from worker.cdc.payload_json import payload_json
 from worker.cdc.shipping import record_statuses
 from worker.cdc.versions import APPLIED, DUPLICATE, STALE, Held, RecordPlan, Step, legacy_key, plan_record
 from worker.deadletters import store_dead_letter
@@ -26,8 +27,6 @@ INSERT_RECEIPT = """
 INSERT INTO webhook_receipts (event_id, record_type, record_id, operation, last_modified, outcome, source, received_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 """
-# ledger.append_event's encoding (compact, ASCII, str() for the odd value), built once instead of per event.
-_payload_json = json.JSONEncoder(separators=(",", ":"), default=str).encode
 
 
 @dataclass
@@ -164,5 +163,5 @@ def _ledger(mirror: Mirror, record_id: str, plan: RecordPlan, by_index: dict[int
             payload.update(mirror.payload(acc.record))
         else:
             payload["customer_id"] = held_customer
-        rows.append((mirror.ledger[kind], ev.record_type, record_id, _payload_json(payload), received_at,
+        rows.append((mirror.ledger[kind], ev.record_type, record_id, payload_json(payload), received_at,
                      f"cdc:{ev.event_id}"))
