@@ -108,12 +108,11 @@ def _apply_type(conn: sqlite3.Connection, mirror: Mirror, records: dict[str, lis
     replaced: list[tuple[str, Any, dict[str, Any]]] = []
     observations: list[tuple[str, str, str, str, str]] = []
     for record_id, events in records.items():
-        held, customer = held_rows.get(record_id, (Held(), None))
-        by_index = {acc.index: acc for acc in events}
-        plan = plan_record(held, [Step(a.index, a.key, a.record is None, a.last_modified) for a in events])
-        _count(plan, result)
-        _write_plan(mirror, record_id, plan, by_index, upserts, tombstones, replaced)
-        _ledger(mirror, record_id, plan, by_index, customer, received_at, ledger)
+        if len(events) == 1 and record_id not in held_rows and events[0].record is not None:
+            _apply_new(mirror, record_id, events[0], result, received_at, upserts, replaced, ledger)
+        else:
+            _apply_planned(mirror, record_id, events, held_rows, result, received_at, upserts, tombstones, replaced,
+                           ledger)
         if mirror.record_type == "itemfulfillment":
             observations += [(record_id, a.key, a.record.status_word, a.last_modified, a.event.event_id)  # type: ignore[union-attr]
                              for a in events if a.record is not None and a.record.status_word]  # type: ignore[attr-defined]
@@ -126,6 +125,32 @@ def _apply_type(conn: sqlite3.Connection, mirror: Mirror, records: dict[str, lis
         conn.executemany(child.insert_sql, [(record_id, *row) for record_id, model, raw in replaced
                                             for row in child.rows(model, raw)])
     record_statuses(conn, observations)
+
+
+def _apply_new(mirror: Mirror, record_id: str, acc: Accepted, result: BatchResult, received_at: str,
+               upserts: list[tuple[Any, ...]], replaced: list[tuple[str, Any, dict[str, Any]]],
+               ledger: list[tuple[Any, ...]]) -> None:
+    # The common backfill case, what plan_record decides for one update of an unseen record: it is
+    # applied, its data and version are written, and the ledger says created (test_cdc_property checks).
+    result.outcomes[acc.index] = APPLIED
+    result.applied += 1
+    raw = acc.event.record or {}
+    upserts.append((record_id, *mirror.row(acc.record), dumps(raw), acc.key, acc.key, acc.last_modified, None))
+    replaced.append((record_id, acc.record, raw))
+    ledger.append(_ledger_row(mirror, record_id, acc, "created", None, received_at))
+
+
+def _apply_planned(mirror: Mirror, record_id: str, events: list[Accepted],
+                   held_rows: dict[str, tuple[Held, str | None]], result: BatchResult, received_at: str,
+                   upserts: list[tuple[Any, ...]], tombstones: list[tuple[Any, ...]],
+                   replaced: list[tuple[str, Any, dict[str, Any]]], ledger: list[tuple[Any, ...]]) -> None:
+    held, customer = held_rows.get(record_id, (Held(), None))
+    by_index = {acc.index: acc for acc in events}
+    plan = plan_record(held, [Step(a.index, a.key, a.record is None, a.last_modified) for a in events])
+    _count(plan, result)
+    _write_plan(mirror, record_id, plan, by_index, upserts, tombstones, replaced)
+    for index, kind in plan.ledger:
+        ledger.append(_ledger_row(mirror, record_id, by_index[index], kind, customer, received_at))
 
 
 def _count(plan: RecordPlan, result: BatchResult) -> None:
@@ -151,17 +176,14 @@ def _write_plan(mirror: Mirror, record_id: str, plan: RecordPlan, by_index: dict
         tombstones.append((record_id, final.version, final.last_modified, final.deleted_at))
 
 
-def _ledger(mirror: Mirror, record_id: str, plan: RecordPlan, by_index: dict[int, Accepted],
-            held_customer: str | None, received_at: str, rows: list[tuple[Any, ...]]) -> None:
-    for index, kind in plan.ledger:
-        acc = by_index[index]
-        ev = acc.event
-        payload: dict[str, Any] = {"record_id": record_id, "event_id": ev.event_id, "operation": ev.operation,
-                                   "last_modified": acc.last_modified}
-        if acc.record is not None:
-            payload["customer_id"] = mirror.customer(record_id, acc.record)
-            payload.update(mirror.payload(acc.record))
-        else:
-            payload["customer_id"] = held_customer
-        rows.append((mirror.ledger[kind], ev.record_type, record_id, payload_json(payload), received_at,
-                     f"cdc:{ev.event_id}"))
+def _ledger_row(mirror: Mirror, record_id: str, acc: Accepted, kind: str, held_customer: str | None,
+                received_at: str) -> tuple[Any, ...]:
+    ev = acc.event
+    payload: dict[str, Any] = {"record_id": record_id, "event_id": ev.event_id, "operation": ev.operation,
+                               "last_modified": acc.last_modified}
+    if acc.record is not None:
+        payload["customer_id"] = mirror.customer(record_id, acc.record)
+        payload.update(mirror.payload(acc.record))
+    else:
+        payload["customer_id"] = held_customer
+    return (mirror.ledger[kind], ev.record_type, record_id, payload_json(payload), received_at, f"cdc:{ev.event_id}")
