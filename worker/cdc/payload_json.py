@@ -16,20 +16,32 @@ import msgspec
 
 _stdlib = json.JSONEncoder(separators=(",", ":"), default=str).encode
 _encode = msgspec.json.Encoder().encode
-_PLAIN = (str, int, bool, type(None))
+_PLAIN = frozenset((str, int, bool, type(None)))
 
 
 def _plain(value: Any) -> bool:
     """True when msgspec's text of value is the stdlib's (strings are checked on the output instead)."""
     cls = value.__class__
+    if cls is dict:
+        for key, item in value.items():
+            if key.__class__ is not str:
+                return False
+            kind = item.__class__
+            if kind is float:  # inline: most of a payload is scalars, and a call per value costs more than the check
+                if not (item == 0.0 or 1e-4 <= abs(item) < 1e16):
+                    return False
+            elif kind not in _PLAIN and not _plain(item):
+                return False
+        return True
     if cls is float:
         return value == 0.0 or 1e-4 <= abs(value) < 1e16  # False for NaN and infinities too
     if cls in _PLAIN:
         return True
-    if cls is dict:
-        return all(k.__class__ is str and _plain(v) for k, v in value.items())
     if cls is list:
-        return all(_plain(v) for v in value)
+        for item in value:
+            if not _plain(item):
+                return False
+        return True
     return False  # dates, tuples, subclasses...: default=str and friends decide
 
 
