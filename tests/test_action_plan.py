@@ -3,12 +3,12 @@
 import json
 from datetime import UTC, datetime
 
-import anthropic
 import httpx2 as httpx
 
 from cron.aging import action_plans, refresh_aging
 from cron.health import score_customers
 from tests import ar_fixtures as fx
+from tests.claude_support import mock_claude
 from worker.drafting import TOOL_NAME
 from worker.flows.ar_aging_action_plan import NAME
 
@@ -121,8 +121,7 @@ async def test_claude_drafts_when_a_client_is_configured(env):
                      "subject": "Driscoll Foods: past-due invoices", "message": "Dear Maria,\n\nAs discussed on "
                      "the phone last month, two invoices are now more than 60 days past due."}}]}
         return httpx.Response(200, json=reply)
-    env.extras["anthropic_client"] = anthropic.AsyncAnthropic(
-        api_key="test-key", max_retries=0, http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)))
+    env.extras["anthropic_client"] = mock_claude(handler)
     await driscoll(env)
     await env.db.write(lambda c: c.execute(
         "INSERT INTO reflexion_log (entity_type, entity_id, tags_json, observation, status, created_at) VALUES "

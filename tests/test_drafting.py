@@ -2,9 +2,9 @@
 
 import json
 
-import anthropic
 import httpx2 as httpx  # anthropic 2.x is built on httpx2 (same API) and refuses plain httpx clients
 
+from tests.claude_support import mock_claude, replying
 from worker.drafting import (
     TOOL_NAME,
     CollectionContext,
@@ -36,12 +36,6 @@ def _tool_use(inp):
     return _message([{"type": "tool_use", "id": "toolu_01D7FLrfh4GYq7yT1ULFeyMV", "name": TOOL_NAME, "input": inp}])
 
 
-def _client(status, body, seen):
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(status, json=body, headers={"request-id": "req_011CSHoEeqs5C35K2UUqR7Fy"})
-    return anthropic.AsyncAnthropic(api_key="test-key", max_retries=0,
-                                    http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)))
 
 
 def assert_table(body):
@@ -60,7 +54,7 @@ async def test_template_by_default():
 
 async def test_claude_writes_the_wording_and_we_append_the_table():
     seen = []
-    draft = await draft_collection_email(CTX, _client(200, _tool_use(WORDING), seen), model="claude-test")
+    draft = await draft_collection_email(CTX, replying(200, _tool_use(WORDING), seen), model="claude-test")
     assert draft.drafted_by == "claude" and draft.model == "claude-sonnet-4-6"
     assert draft.subject == WORDING["subject"] and draft.body.startswith("Dear Maria,")
     assert_table(draft.body)
@@ -74,26 +68,25 @@ async def test_claude_writes_the_wording_and_we_append_the_table():
 
 async def test_overloaded_529_falls_back_to_the_template():
     body = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
-    draft = await draft_collection_email(CTX, _client(529, body, []))
+    draft = await draft_collection_email(CTX, replying(529, body, []))
     assert draft.drafted_by == "template"
     assert draft.fallback_reason == "Anthropic API error 529 overloaded_error: Overloaded"
     assert_table(draft.body)
 
 
 async def test_malformed_output_falls_back_with_the_reason():
-    bad = await draft_collection_email(CTX, _client(200, _tool_use({"subject": "Hi\nthere", "body": "x"}), []))
+    bad = await draft_collection_email(CTX, replying(200, _tool_use({"subject": "Hi\nthere", "body": "x"}), []))
     assert bad.drafted_by == "template"
     assert bad.fallback_reason == "model output failed validation: body, message, subject"
     text_only = _message([{"type": "text", "text": "Sure! Here is an email..."}], stop_reason="end_turn")
-    none = await draft_collection_email(CTX, _client(200, text_only, []))
+    none = await draft_collection_email(CTX, replying(200, text_only, []))
     assert none.fallback_reason == f"no {TOOL_NAME} tool call in the response (stop_reason=end_turn)"
 
 
 async def test_unreachable_api_falls_back():
     def handler(request):
         raise httpx.ConnectError("connection refused")
-    client = anthropic.AsyncAnthropic(api_key="k", max_retries=0,
-                                      http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)))
+    client = mock_claude(handler)
     draft = await draft_collection_email(CTX, client)
     assert draft.drafted_by == "template" and draft.fallback_reason == "Anthropic API unreachable: Connection error."
 

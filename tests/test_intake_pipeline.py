@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-import anthropic
-import httpx2
 import pytest
 
 from cron.intake import retry_failed_intake, upload_spooled_mail
@@ -18,6 +16,7 @@ from tests.test_email_fixtures import (
     scanned_pdf,
     seed_reference,
 )
+from tests.claude_support import replying
 from worker.config import Secrets
 from worker.env import Env
 from worker.intake import pipeline
@@ -35,13 +34,6 @@ VISION_ORDER = {
     "subtotal": 546.0, "freight": None, "tax": None, "total": 546.0, "other_charges": []}
 
 
-def _claude(status: int, body: dict, seen: list) -> anthropic.AsyncAnthropic:
-    def handler(request: httpx2.Request) -> httpx2.Response:
-        seen.append(request)
-        return httpx2.Response(status, json=body, headers={"request-id": "req_011CSHoEeqs5C35K2UUqR7Fy"})
-
-    return anthropic.AsyncAnthropic(api_key="test-key", max_retries=0,
-                                    http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(handler)))
 
 
 def _tool_reply(tool_input: dict) -> dict:
@@ -67,7 +59,7 @@ async def seeded(env: Env) -> Env:
 async def test_scanned_pdf_goes_to_claude_when_a_key_is_set(seeded: Env) -> None:
     seen: list = []
     seeded.secrets = Secrets(anthropic_api_key="test-key")
-    seeded.extras["anthropic_client"] = _claude(200, _tool_reply(VISION_ORDER), seen)
+    seeded.extras["anthropic_client"] = replying(200, _tool_reply(VISION_ORDER), seen)
     pdf = scanned_pdf()
     received = await accept_raw(seeded, order_email([("scan.pdf", pdf)]), door="http")
     assert await process_email(seeded, received.email_id) == "processed"
@@ -83,7 +75,7 @@ async def test_scanned_pdf_goes_to_claude_when_a_key_is_set(seeded: Env) -> None
 async def test_claude_error_makes_a_needs_manual_item_with_the_reason(seeded: Env) -> None:
     seeded.secrets = Secrets(anthropic_api_key="test-key")
     overloaded = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
-    seeded.extras["anthropic_client"] = _claude(529, overloaded, [])
+    seeded.extras["anthropic_client"] = replying(529, overloaded, [])
     received = await accept_raw(seeded, order_email([("scan.pdf", scanned_pdf())]), door="http")
     assert await process_email(seeded, received.email_id) == "needs_manual"
     item = await _row(seeded, "SELECT * FROM review_items WHERE email_id = ?", received.email_id)

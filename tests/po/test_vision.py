@@ -2,10 +2,10 @@
 import base64
 import json
 
-import anthropic
 import httpx2 as httpx  # anthropic 2.x is built on httpx2 (same API) and refuses plain httpx clients
 import pytest
 
+from tests.claude_support import mock_claude, replying
 from worker.po.vision import TOOL_NAME, VisionError, parse_with_claude
 
 PDF = b"%PDF-1.7\n% a scanned purchase order\n"
@@ -29,18 +29,12 @@ def _tool_use(inp):
     return _message([{"type": "tool_use", "id": "toolu_01A09q90qw90lq917835lq9", "name": TOOL_NAME, "input": inp}])
 
 
-def _client(status, body, seen):
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(status, json=body, headers={"request-id": "req_011CSHoEeqs5C35K2UUqR7Fy"})
-    return anthropic.AsyncAnthropic(api_key="test-key", max_retries=0,
-                                    http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)))
 
 
 @pytest.mark.asyncio
 async def test_success_and_request_shape():
     seen = []
-    po = await parse_with_claude(_client(200, _tool_use(TOOL_INPUT), seen), PDF, model="claude-test-model", timeout=30)
+    po = await parse_with_claude(replying(200, _tool_use(TOOL_INPUT), seen), PDF, model="claude-test-model", timeout=30)
     assert po.po_number == "PO-77120" and str(po.total) == "571.0" and po.lines[0].uom == "CS"
     assert po.findings == [] or all(f.severity != "error" for f in po.findings)
     assert 0 < po.confidence["lines"] <= 0.6
@@ -61,7 +55,7 @@ async def test_overloaded_529():
     body = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"},
             "request_id": "req_011CSHoEeqs5C35K2UUqR7Fy"}
     with pytest.raises(VisionError) as info:
-        await parse_with_claude(_client(529, body, []), PDF, model="m", timeout=5)
+        await parse_with_claude(replying(529, body, []), PDF, model="m", timeout=5)
     assert info.value.reason == "Anthropic API error 529 overloaded_error: Overloaded"
 
 
@@ -70,7 +64,7 @@ async def test_bad_request_400():
     body = {"type": "error", "error": {"type": "invalid_request_error",
                                        "message": "messages.0.content.0.document.source: PDF has too many pages"}}
     with pytest.raises(VisionError) as info:
-        await parse_with_claude(_client(400, body, []), PDF, model="m", timeout=5)
+        await parse_with_claude(replying(400, body, []), PDF, model="m", timeout=5)
     assert info.value.reason.startswith("Anthropic API error 400 invalid_request_error: messages.0")
 
 
@@ -78,7 +72,7 @@ async def test_bad_request_400():
 async def test_malformed_tool_input_names_fields():
     bad = {**TOOL_INPUT, "po_date": "next tuesday", "lines": [{"description": "no line number", "quantity": "lots"}]}
     with pytest.raises(VisionError) as info:
-        await parse_with_claude(_client(200, _tool_use(bad), []), PDF, model="m", timeout=5)
+        await parse_with_claude(replying(200, _tool_use(bad), []), PDF, model="m", timeout=5)
     assert info.value.reason == "tool output failed validation: lines.0.line_no, lines.0.quantity, po_date"
 
 
@@ -86,7 +80,7 @@ async def test_malformed_tool_input_names_fields():
 async def test_missing_tool_use_block():
     text_only = _message([{"type": "text", "text": "I cannot read this document."}], stop_reason="end_turn")
     with pytest.raises(VisionError) as info:
-        await parse_with_claude(_client(200, text_only, []), PDF, model="m", timeout=5)
+        await parse_with_claude(replying(200, text_only, []), PDF, model="m", timeout=5)
     assert "no record_purchase_order tool_use block" in info.value.reason and "end_turn" in info.value.reason
 
 
@@ -94,8 +88,7 @@ async def test_missing_tool_use_block():
 async def test_timeout_is_a_vision_error():
     def handler(request):
         raise httpx.ReadTimeout("read timed out", request=request)
-    client = anthropic.AsyncAnthropic(api_key="k", max_retries=0,
-                                      http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)))
+    client = mock_claude(handler)
     with pytest.raises(VisionError) as info:
         await parse_with_claude(client, PDF, model="m", timeout=1)
     assert info.value.reason == "Anthropic API timed out"
