@@ -13,7 +13,6 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,17 +22,14 @@ from worker.cdc.apply import BatchResult, apply_batch
 from worker.cdc.intake import Rejected, read_json, validate_events
 from worker.db import connect, run_in_transaction
 from worker.deadletters import store_dead_letter
+from worker.env import iso, utcnow
 from worker.migrations import apply_schema
 
 Item = tuple[int, str, Any, str | None]  # (position, label, raw event or line text, error for unreadable lines)
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def _apply_chunk(conn: sqlite3.Connection, chunk: list[Item], source: str) -> BatchResult:
-    received_at = _now()
+    received_at = iso(utcnow())
     readable = [at for at, item in enumerate(chunk) if item[3] is None]
     accepted, invalid = validate_events([chunk[at][2] for at in readable], batch=False)
     rejected: dict[int, Rejected] = {}  # by position in the chunk, so letters keep the file's order

@@ -10,8 +10,9 @@ import json
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
+
+from worker.env import iso, utcnow
 
 INSERT_EVENT = """
 INSERT OR IGNORE INTO events (type, entity_type, entity_id, payload_json, created_at, dedupe_key)
@@ -37,10 +38,6 @@ class Event:
     created_at: str
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def append_event(
     conn: sqlite3.Connection,
     type: str,
@@ -55,7 +52,7 @@ def append_event(
     cursor = conn.execute(
         INSERT_EVENT,
         (type, entity_type, str(entity_id), json.dumps(payload or {}, default=str, separators=(",", ":")),
-         created_at or _now(), dedupe_key),
+         created_at or iso(utcnow()), dedupe_key),
     )
     return cursor.lastrowid if cursor.rowcount else None
 
@@ -68,7 +65,7 @@ def read_cursor(conn: sqlite3.Connection, consumer: str) -> int:
 
 def advance_cursor(conn: sqlite3.Connection, consumer: str, event_id: int) -> None:
     """Move the consumer's cursor forward (never backward)."""
-    conn.execute(SET_CURSOR, (consumer, event_id, _now()))
+    conn.execute(SET_CURSOR, (consumer, event_id, iso(utcnow())))
 
 
 def events_after(conn: sqlite3.Connection, after_id: int, types: Iterable[str], limit: int = 500) -> list[Event]:

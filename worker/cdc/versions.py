@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+from worker.env import iso
+
 APPLIED, STALE, DUPLICATE, REJECTED = "applied", "stale", "duplicate", "rejected"
 
 
@@ -26,9 +28,8 @@ def version_key(last_modified: datetime, operation: str, event_id: str) -> str:
     return f"{last_modified.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%fZ}|{rank}|{event_id}"
 
 
-def iso_utc(moment: datetime) -> str:
-    """The `last_modified` / `deleted_at` column text: ISO-8601 UTC with milliseconds and Z."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+# The `last_modified` / `deleted_at` column text: the worker's one timestamp format (ISO-8601 UTC, ms, Z).
+iso_utc = iso
 
 
 def legacy_key(last_modified: str | None) -> str | None:
