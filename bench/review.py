@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# Run as `python bench/review.py`, sys.path[0] is bench/, whose email.py would shadow the stdlib package.
+# Run as a script: import the project and its tests' seed helpers from the repository root.
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 import argparse
