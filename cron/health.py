@@ -9,12 +9,10 @@ customer and night (UNIQUE(customer_id, as_of): a re-run the same night replaces
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 from collections import defaultdict
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from worker.aging import company_date
@@ -110,17 +108,6 @@ def gather(conn: sqlite3.Connection, params: dict[str, str]) -> dict[str, Signal
     return inputs
 
 
-def read_signals(path: Path, busy_timeout_ms: int, params: dict[str, str]) -> dict[str, SignalInputs]:
-    """gather() on a private read-only connection inside one read transaction (a consistent snapshot)."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        conn.execute("BEGIN")
-        return gather(conn, params)
-    finally:
-        conn.close()
-
-
 def store(conn: sqlite3.Connection, day: str, rows: list[tuple[Any, ...]], now: str) -> dict[str, int]:
     """Write the night's scores and tier-change events in the caller's transaction."""
     previous_night = conn.execute(PREVIOUS_NIGHT, (day,)).fetchone()[0]
@@ -143,7 +130,7 @@ async def score_customers(env: Env, as_of: datetime) -> dict[str, object]:
     """Cold job: score every live customer as of the tick's company date."""
     day = company_date(as_of, env.settings.timezone)
     params = windows(day)
-    inputs = await asyncio.to_thread(read_signals, env.db.path, env.db.busy_timeout_ms, params)
+    inputs = await env.db.read_sync(gather, params)
     weights = env.settings.health.weights
     now = iso(env.clock())
     rows, tiers = [], defaultdict(int)

@@ -86,3 +86,18 @@ async def test_read_only_database_file_is_unavailable_not_a_crash(tmp_path):
     with pytest.raises(DatabaseUnavailable, match="database unavailable"):
         await uri_db.write(insert, "x", 1)
     await uri_db.close()
+
+
+async def test_read_sync_runs_plain_functions_on_a_read_only_snapshot(tmp_path):
+    """Sync helpers (pricing, scoring) read through read_sync, even from a path URIs would mangle."""
+    db = Database(tmp_path / "odd #name?.sqlite3")
+    await db.open()
+    try:
+        await db.write(insert, "seen", 3)
+        count = await db.read_sync(lambda conn, t: conn.execute("SELECT count(*) FROM events WHERE type = ?",
+                                                                 (t,)).fetchone()[0], "seen")
+        assert count == 3
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            await db.read_sync(insert, "sneaky", 1)
+    finally:
+        await db.close()

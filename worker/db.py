@@ -133,6 +133,26 @@ class Database:
             async with conn.execute(sql, params) as cursor:
                 return await cursor.fetchone()
 
+    async def read_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run fn(conn, *args) on a short-lived read-only sqlite3 connection in a thread, in one snapshot.
+
+        For plain functions of a sqlite3 connection (pricing, scoring inputs) that the aiosqlite readers
+        cannot run; the read transaction makes everything fn reads come from one committed state.
+        """
+        return await asyncio.to_thread(self._in_snapshot, fn, args)
+
+    def _in_snapshot(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        conn = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+            conn.execute("BEGIN")  # deferred: a snapshot, no write lock taken
+            try:
+                return fn(conn, *args)
+            finally:
+                conn.execute("ROLLBACK")
+        finally:
+            conn.close()
+
     async def ping(self) -> None:
         """Raise if the database does not answer a trivial read."""
         await self.fetchone("SELECT count(*) FROM sqlite_master")

@@ -103,7 +103,7 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
         on = date.fromisoformat(form["tran_date"])
     except ValueError:
         on = today
-    checks = await q.sync_read(env, price_checks, form["customer_id"] or None, kept_rows(rows), resolved, on,
+    checks = await env.db.read_sync(price_checks, form["customer_id"] or None, kept_rows(rows), resolved, on,
                                _standard(env), env.settings.pricing.tolerance_pct)
     needle = find.strip().lower()[:64]
     customers = await q.rows(env, q.FIND_CUSTOMERS, {"q": f"%{needle}%" if needle else "", "raw": find.strip()})

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 from worker.env import Env
@@ -95,20 +92,6 @@ ORDER BY r.id DESC LIMIT :limit
 async def rows(env: Env, sql: str, params: Any) -> list[dict[str, Any]]:
     """Run a read query; rows as dicts (templates and JSON both want mappings)."""
     return [dict(r) for r in await env.db.fetchall(sql, params)]
-
-
-async def sync_read(env: Env, fn: Callable[..., T], *args: Any) -> T:
-    """Run fn(conn, ...) on a short-lived read-only sqlite3 connection in a thread (for sync helpers like pricing)."""
-
-    def run() -> T:
-        conn = sqlite3.connect(f"file:{env.db.path}?mode=ro", uri=True)
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {int(env.db.busy_timeout_ms)}")
-            return fn(conn, *args)
-        finally:
-            conn.close()
-
-    return await asyncio.to_thread(run)
 
 
 def next_cursor(page: list[dict[str, Any]], limit: int) -> int | None:

@@ -25,7 +25,6 @@ from worker.drafting import (
 from worker.claude import client_for
 from worker.env import Env
 from worker.flows.invoice_dispute import CONTACTS, pick_recipient
-from worker.flows.reads import read_snapshot
 from worker.ledger import Event
 from worker.workflow_runner import Proposal, Workflow, WorkflowResult
 
@@ -141,7 +140,7 @@ async def handle(env: Env, event: Event) -> WorkflowResult | None:
         return None
     customer_id = str(p.get("customer_id") or event.entity_id)
     red_on = p.get("as_of") if event.type == "customer.health_tier_changed" else None
-    s = await read_snapshot(env, examine, customer_id, red_on)
+    s = await env.db.read_sync(examine, customer_id, red_on)
     if s is None or s.already_planned:
         return None  # unknown customer, or this very situation already has a plan
     if event.type == "ar.bucket_changed" and not s.severe:

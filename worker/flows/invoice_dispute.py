@@ -14,7 +14,7 @@ from typing import Any
 from jinja2 import Environment, StrictUndefined
 
 from worker.env import Env
-from worker.flows.reads import read_snapshot, record_id
+from worker.flows.reads import record_id
 from worker.ledger import Event
 from worker.workflow_runner import Proposal, Workflow, WorkflowResult
 
@@ -139,7 +139,7 @@ def examine(conn: sqlite3.Connection, memo_id: str) -> WorkflowResult | None:
 
 async def handle(env: Env, event: Event) -> WorkflowResult | None:
     """Log one posted credit memo as a dispute and draft its confirmation."""
-    return await read_snapshot(env, examine, record_id(event))
+    return await env.db.read_sync(examine, record_id(event))
 
 
 WORKFLOW = Workflow(NAME, ("creditmemo.posted",), handle)

@@ -1,43 +1,15 @@
-"""Read helpers for workflow handlers: a consistent read-only snapshot off the event loop.
+"""Small helpers shared by the order workflows: the standard program, event record ids, raw records.
 
-The shared pricing helpers (worker/pricing.py) are plain functions of a sqlite3 connection, like every
-writer function; aiosqlite's pooled readers cannot run them. A workflow therefore reads through a short-lived
-read-only sqlite3 connection in a worker thread, inside one read transaction, so a sales order, its lines and
-the prices it is compared with all come from the same committed state.
+Workflows read plain-function snapshots through `env.db.read_sync` (see worker/db.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import sqlite3
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from worker.env import Env
 from worker.pricing import ProgramTerms
-
-T = TypeVar("T")
-
-
-def _in_snapshot(path: str, busy_timeout_ms: int, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-    conn = sqlite3.connect(path, uri=True, isolation_level=None)
-    try:
-        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        conn.execute("BEGIN")  # deferred: one snapshot for every query fn makes, no write lock taken
-        try:
-            return fn(conn, *args)
-        finally:
-            conn.execute("ROLLBACK")
-    finally:
-        conn.close()
-
-
-async def read_snapshot(env: Env, fn: Callable[..., T], *args: Any) -> T:
-    """Run fn(conn, *args) on a read-only connection to env's database, in a thread, in one snapshot."""
-    uri = env.db.path.resolve().as_uri() + "?mode=ro"
-    return await asyncio.to_thread(_in_snapshot, uri, env.db.busy_timeout_ms, fn, args)
-
 
 def standard_program(env: Env) -> ProgramTerms:
     """The configured `standard` program (customers without a customer_program row)."""
