@@ -10,6 +10,8 @@ import sqlite3
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from worker.config import Program, Settings
+
 PRICE_ROWS = """
 SELECT customer_id, unit_price, uom FROM pricing_master
 WHERE item_id = :item_id AND customer_id IN (:customer_id, '')
@@ -30,6 +32,11 @@ class ProgramTerms:
     payment_terms_days: int | None
     usda_eligible: bool
 
+    @classmethod
+    def from_config(cls, program: Program, name: str = "standard") -> ProgramTerms:
+        """Terms from a `[programs.NAME]` block of the toml."""
+        return cls(name, program.markup_pct, program.freight_terms, program.payment_terms_days, program.usda_eligible)
+
 
 @dataclass(frozen=True)
 class ExpectedPrice:
@@ -47,6 +54,11 @@ class PriceCheck:
     expected: ExpectedPrice | None
     deviation_pct: float | None
     within_tolerance: bool
+
+
+def standard_program(settings: Settings) -> ProgramTerms:
+    """The configured `standard` program: what a customer without a customer_program row gets."""
+    return ProgramTerms.from_config(settings.programs["standard"])
 
 
 def program_for(conn: sqlite3.Connection, customer_id: str | None, standard: ProgramTerms) -> ProgramTerms:

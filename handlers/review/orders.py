@@ -23,7 +23,7 @@ from handlers.review.web import checked_form, redirect_with_notice, render
 from worker.auth import Session
 from worker.decisions import DecisionError, NotFound, approve_order, reject_order
 from worker.env import Env, iso
-from worker.pricing import ProgramTerms
+from worker.pricing import standard_program
 from worker.storage import ObjectNotFound
 
 STATUSES = ("", "pending", "needs_manual")
@@ -76,11 +76,6 @@ def _parsed(item: dict[str, Any]) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {}
 
 
-def _standard(env: Env) -> ProgramTerms:
-    p = env.settings.programs["standard"]
-    return ProgramTerms("standard", p.markup_pct, p.freight_terms, p.payment_terms_days, p.usda_eligible)
-
-
 async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, item_id: int, *,
                   rows: list[dict[str, str]] | None = None, header: Any = None, errors: list[str] | None = None,
                   find: str = "", status: int = 200) -> Response[Any]:
@@ -104,7 +99,7 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
     except ValueError:
         on = today
     checks = await env.db.read_sync(price_checks, form["customer_id"] or None, kept_rows(rows), resolved, on,
-                               _standard(env), env.settings.pricing.tolerance_pct)
+                               standard_program(env.settings), env.settings.pricing.tolerance_pct)
     needle = find.strip().lower()[:64]
     customers = await q.rows(env, q.FIND_CUSTOMERS, {"q": f"%{needle}%" if needle else "", "raw": find.strip()})
     if item["customer_id"] and all(c["ns_id"] != item["customer_id"] for c in customers):

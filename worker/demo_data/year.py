@@ -133,9 +133,7 @@ class PriceBook:
         report = import_reference(self.conn, reference_dir)
         if not report.ok:
             raise ValueError(f"demo reference files are invalid: {[str(e) for e in report.errors]}")
-        standard = Program()
-        self.standard = ProgramTerms("standard", standard.markup_pct, standard.freight_terms,
-                                     standard.payment_terms_days, standard.usda_eligible)
+        self.standard = ProgramTerms.from_config(Program())
         self.items = {r[0]: r[1:] for r in self.conn.execute(
             "SELECT item_id, item_code, description, uom, is_assembly FROM spec_items ORDER BY item_id")}
 

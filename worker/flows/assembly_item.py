@@ -10,9 +10,9 @@ from __future__ import annotations
 import sqlite3
 
 from worker.env import Env
-from worker.flows.reads import record_id, standard_program
+from worker.flows.reads import record_id
 from worker.ledger import Event
-from worker.pricing import ProgramTerms, expected_price, program_for
+from worker.pricing import ProgramTerms, expected_price, program_for, standard_program
 from worker.workflow_runner import Proposal, Workflow, WorkflowResult
 
 NAME = "new_assembly_item"
@@ -65,7 +65,7 @@ def find_unpriced(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, 
 async def handle(env: Env, event: Event) -> WorkflowResult | None:
     """Look for unpriced assembly items on one new sales order."""
     today = env.clock().astimezone(env.settings.timezone).date().isoformat()
-    return await env.db.read_sync(find_unpriced, record_id(event), standard_program(env), today)
+    return await env.db.read_sync(find_unpriced, record_id(event), standard_program(env.settings), today)
 
 
 WORKFLOW = Workflow(NAME, ("salesorder.created",), handle)

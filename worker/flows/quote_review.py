@@ -14,9 +14,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from worker.env import Env
-from worker.flows.reads import label, raw_record, record_id, standard_program
+from worker.flows.reads import label, raw_record, record_id
 from worker.ledger import Event
-from worker.pricing import ProgramTerms, check_price, expected_price, program_for
+from worker.pricing import ProgramTerms, check_price, expected_price, program_for, standard_program
 from worker.workflow_runner import Proposal, Workflow, WorkflowResult
 
 NAME = "customer_quote_review"
@@ -136,7 +136,7 @@ def _describe(name: str, program: ProgramTerms, tolerance: float, lines: list[Li
 async def handle(env: Env, event: Event) -> WorkflowResult | None:
     """Review one new sales order."""
     today = env.clock().astimezone(env.settings.timezone).date().isoformat()
-    return await env.db.read_sync(review_order, record_id(event), standard_program(env),
+    return await env.db.read_sync(review_order, record_id(event), standard_program(env.settings),
                                env.settings.pricing.tolerance_pct, today)
 
 

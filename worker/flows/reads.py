@@ -8,15 +8,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from worker.env import Env
-from worker.pricing import ProgramTerms
-
-def standard_program(env: Env) -> ProgramTerms:
-    """The configured `standard` program (customers without a customer_program row)."""
-    standard = env.settings.programs["standard"]
-    return ProgramTerms("standard", standard.markup_pct, standard.freight_terms, standard.payment_terms_days,
-                        standard.usda_eligible)
-
 
 def record_id(event: Any) -> str:
     """The NetSuite id of the record an event is about."""

@@ -19,7 +19,7 @@ from worker.intake.analyze import analyze_pdf
 from worker.intake.isolated import read_mail_bounded
 from worker.intake.record import AnalysedPdf, Context, record_email
 from worker.names import email_domain
-from worker.pricing import ProgramTerms
+from worker.pricing import standard_program
 from worker.storage import content_key
 
 log = logging.getLogger("worker.intake")
@@ -52,9 +52,7 @@ def failure_reason(error: str, attempts: int) -> str:
 
 
 def _context(env: Env) -> Context:
-    standard = env.settings.programs["standard"]
-    terms = ProgramTerms("standard", standard.markup_pct, standard.freight_terms, standard.payment_terms_days,
-                         standard.usda_eligible)
+    terms = standard_program(env.settings)
     now = env.clock()
     return Context(standard=terms, tolerance_pct=env.settings.pricing.tolerance_pct,
                    own_domains=frozenset(email_domain(r) for r in env.settings.email.routes),
