@@ -76,3 +76,90 @@ def test_cli_backfill(tmp_path: Path) -> None:
     missing = subprocess.run([*run[:4], str(tmp_path / "nope.jsonl")], cwd=REPO, env=env, capture_output=True,
                              text=True, timeout=120)
     assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+def bench_mix(n: int) -> list[dict[str, Any]]:
+    """bench/webhook.py's mix (every record type, lines, packages, payments) with stale repeats."""
+    sys.path.insert(0, str(REPO / "bench"))
+    from webhook import stream as bench_stream  # noqa: PLC0415
+    return list(bench_stream(n))
+
+
+# Columns stamped with the time of the run differ between two runs; everything else must be equal. A
+# batch applied slice by slice appends the same ledger events, grouped by record type per slice.
+COMPARED = {"customers": "*", "transactions": "*", "transaction_lines": "*", "item_fulfillment": "*",
+            "item_fulfillment_lines": "*", "shipments": "*", "shipping_events": "*", "customer_invoice": "*",
+            "customer_invoice_lines": "*", "customer_payment": "*", "payment_application": "*",
+            "events": "dedupe_key, type, entity_type, entity_id, payload_json",  # ids follow apply order
+            "webhook_receipts": "event_id, record_type, record_id, operation, last_modified, outcome, source",
+            "dead_letters": "id, source, reason, payload"}
+
+
+def snapshot(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+    with sqlite3.connect(db) as conn:
+        return {table: conn.execute(f"SELECT {columns} FROM {table} ORDER BY 1, 2").fetchall()
+                for table, columns in COMPARED.items()}
+
+
+def export_with_bad_lines(path: Path, n: int) -> None:
+    lines = [json.dumps(e) for e in bench_mix(n)]
+    lines.insert(1234, '{"event_id": "torn')
+    lines.insert(2500, json.dumps({**json.loads(lines[10]), "event_id": "bad-op", "operation": "merge"}))
+    lines.insert(4000, "")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_two_processes_write_exactly_what_one_does(tmp_path: Path) -> None:
+    export = tmp_path / "export.jsonl"
+    export_with_bad_lines(export, 6000)
+    # 2,500 per transaction: the reader sends slices of 1,000, so batches are applied slice by slice.
+    one = backfill_file(tmp_path / "one.sqlite3", export, progress=False, batch_size=2500, parallel=False)
+    two = backfill_file(tmp_path / "two.sqlite3", export, progress=False, batch_size=2500, parallel=True)
+    assert one == two
+    assert (two["applied"] + two["stale"], two["rejected"], two["batches"]) == (6000, 2, 3)
+    assert snapshot(tmp_path / "one.sqlite3") == snapshot(tmp_path / "two.sqlite3")
+    reasons = [row[2] for row in snapshot(tmp_path / "two.sqlite3")["dead_letters"]]
+    assert reasons[0].startswith("line 1235: not a JSON event") and reasons[1].startswith("line 2501: operation:")
+    again = backfill_file(tmp_path / "two.sqlite3", export, progress=False, batch_size=2500, parallel=True)
+    assert (again["applied"], again["duplicate"]) == (0, 6000)
+
+
+def test_writer_failure_stops_the_reader_and_a_rerun_resumes(tmp_path: Path, monkeypatch: Any) -> None:
+    import multiprocessing
+
+    import worker.backfill as backfill
+
+    export = tmp_path / "export.jsonl"
+    export.write_text("".join(json.dumps(e) + "\n" for e in bench_mix(5000)))
+    real, calls = backfill.apply_prepared, []
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 4:  # the second slice of the second transaction
+            raise OSError("disk on fire")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(backfill, "apply_prepared", failing)
+    db = tmp_path / "db.sqlite3"
+    try:
+        backfill_file(db, export, progress=False, batch_size=2000, parallel=True)
+        raise AssertionError("the failure was swallowed")
+    except OSError as exc:
+        assert str(exc) == "disk on fire"
+    assert multiprocessing.active_children() == []  # the reader was stopped, not left behind
+    assert count(db, "webhook_receipts") == 2000  # the first transaction only: the second rolled back whole
+    monkeypatch.setattr(backfill, "apply_prepared", real)
+    resumed = backfill_file(db, export, progress=False, batch_size=2000, parallel=True)
+    assert (resumed["duplicate"], resumed["applied"] + resumed["stale"]) == (2000, 3000)
+    clean = tmp_path / "clean.sqlite3"
+    backfill_file(clean, export, progress=False, batch_size=2000, parallel=False)
+    assert snapshot(db)["customer_invoice_lines"] == snapshot(clean)["customer_invoice_lines"]
+
+
+def test_reader_failure_is_reported_with_its_cause(tmp_path: Path) -> None:
+    import pytest
+
+    from worker.backfill import BackfillError
+
+    with pytest.raises(BackfillError, match="IsADirectoryError"):
+        backfill_file(tmp_path / "db.sqlite3", tmp_path, progress=False, parallel=True)

@@ -47,7 +47,7 @@ def test_shortcut_matches_the_plan(monkeypatch: pytest.MonkeyPatch) -> None:
     fast = _run(batches)
     assert len(taken) > 300  # the shortcut really ran
 
-    def planned(mirror, record_id, acc, result, received_at, upserts, replaced, ledger):  # type: ignore[no-untyped-def]
-        apply._apply_planned(mirror, record_id, [acc], {}, result, received_at, upserts, [], replaced, ledger)
+    def planned(mirror, ev, result, received_at, upserts, replaced, ledger):  # type: ignore[no-untyped-def]
+        apply._apply_planned(mirror, ev.record_id, [ev], {}, result, received_at, upserts, [], replaced, ledger)
     monkeypatch.setattr(apply, "_apply_new", planned)
     assert fast == _run(batches)

@@ -3,33 +3,52 @@
 Events go in large transactions (batch_size per commit); receipts make a re-run harmless, so an
 interrupted backfill is resumed by running it again. A line that is not JSON, or an event that fails
 validation, is kept in dead_letters with its line number in the reason and the rest goes on.
+
+A file of more than a few megabytes is read by two processes: a reader parses, validates and prepares
+each chunk (cdc/prepare.py: pure work) while this process applies the previous one (the version
+checks and every write). The writer stays single; the second core only takes the parsing.
 """
 
 from __future__ import annotations
 
 import gc
 import json
+import multiprocessing
+import queue
+import signal
 import sqlite3
+import threading
+import traceback
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import closing, contextmanager, nullcontext
 from dataclasses import replace
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
 
-from worker.cdc.apply import BatchResult, apply_batch
+from worker.cdc.apply import BatchResult, apply_prepared
 from worker.cdc.intake import Rejected, read_json, validate_events
+from worker.cdc.prepare import Prepared, decode_chunk, encode_chunk, prepare
 from worker.db import connect, run_in_transaction
 from worker.deadletters import store_dead_letter
 from worker.env import iso, utcnow
 from worker.migrations import apply_schema
 
 Item = tuple[int, str, Any, str | None]  # (position, label, raw event or line text, error for unreadable lines)
+Ready = tuple[list[Prepared], list[Rejected], int]  # a chunk's prepared events, its rejections, its last position
+PARALLEL_FROM_BYTES = 4 << 20  # below this a second process costs more than it saves
+SLICE = 1000  # events per message from the reader: a transaction of batch_size is applied slice by slice
+AHEAD = 8  # slices the reader may have ready beyond the one being applied
 
 
-def _apply_chunk(conn: sqlite3.Connection, chunk: list[Item], source: str) -> BatchResult:
-    received_at = iso(utcnow())
+class BackfillError(RuntimeError):
+    """The reading process failed; everything committed before stays, and a re-run resumes."""
+
+
+def _prepare_chunk(chunk: list[Item]) -> Ready:
+    """Validate and prepare a chunk (pure); rejections keep the file's order and name their line."""
     readable = [at for at, item in enumerate(chunk) if item[3] is None]
     accepted, invalid = validate_events([chunk[at][2] for at in readable], batch=False)
     rejected: dict[int, Rejected] = {}  # by position in the chunk, so letters keep the file's order
@@ -39,11 +58,27 @@ def _apply_chunk(conn: sqlite3.Connection, chunk: list[Item], source: str) -> Ba
     for at, (number, label, raw, error) in enumerate(chunk):
         if error is not None:
             rejected[at] = Rejected(number, None, f"{label}: {error}", raw)
-    result = apply_batch(conn, accepted, [], source=source, received_at=received_at)
-    for at in sorted(rejected):  # kept with the line number; the payload is the line (or event) as read
-        store_dead_letter(conn, source, rejected[at].reason, rejected[at].payload, received_at)
-        result.rejected.append(rejected[at])
-    return result
+    return [prepare(acc) for acc in accepted], [rejected[at] for at in sorted(rejected)], chunk[-1][0]
+
+
+def _apply_batch(conn: sqlite3.Connection, slices: Iterator[Ready], batch_size: int,
+                 source: str) -> tuple[BatchResult, int | None]:
+    """Apply slices in the caller's transaction until it holds batch_size items (or the slices end).
+
+    Returns the result and the last slice's position (None when there was no slice left). Applying a
+    batch slice by slice writes what one call would: the mirror does not depend on batching.
+    """
+    received_at = iso(utcnow())
+    result, items, position = BatchResult(), 0, None
+    for prepared, rejected, position in slices:
+        result.add(apply_prepared(conn, prepared, [], source=source, received_at=received_at))
+        for rej in rejected:  # kept with the line number; the payload is the line (or event) as read
+            store_dead_letter(conn, source, rej.reason, rej.payload, received_at)
+            result.rejected.append(rej)
+        items += len(prepared) + len(rejected)
+        if items >= batch_size:
+            break
+    return result, position
 
 
 def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
@@ -77,21 +112,25 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _run(db_path: Path, items: Iterable[Item], *, source: str, progress: bool, batch_size: int,
+def _run(db_path: Path, slices: Iterable[Ready], *, batch_size: int, source: str, progress: bool,
          total: float | None = None, unit: str = "events") -> dict[str, Any]:
     db_path.parent.mkdir(parents=True, exist_ok=True)
     conn = connect(db_path)
     totals = BatchResult()
     batches = 0
+    pending = iter(slices)
     try:
         apply_schema(conn)
         with _progress(progress, unit) as bar, _collector_paused():
             task = bar.add_task("backfill", total=total, counts="") if bar else None
-            for chunk in _chunks(items, batch_size):
-                totals.add(run_in_transaction(conn, _apply_chunk, chunk, source))
+            while True:
+                result, position = run_in_transaction(conn, _apply_batch, pending, batch_size, source)
+                if position is None:
+                    break
+                totals.add(result)
                 batches += 1
-                if bar is not None:  # an item's number is its position: events so far, or bytes read
-                    bar.update(task, completed=chunk[-1][0],
+                if bar is not None:  # a position counts events so far, or bytes read
+                    bar.update(task, completed=position,
                                counts=" ".join(f"{k} {v}" for k, v in totals.counts().items()))
     finally:
         conn.close()
@@ -102,10 +141,11 @@ def backfill_events(db_path: Path, events: Iterable[dict[str, Any]], *, source: 
                     progress: bool = True, batch_size: int = 5000) -> dict[str, Any]:
     """Apply webhook-format events (dicts) in transactions of batch_size; returns the counts."""
     items = ((n, f"event {n}", raw, None) for n, raw in enumerate(events, start=1))
-    return _run(Path(db_path), items, source=source, progress=progress, batch_size=batch_size)
+    return _run(Path(db_path), map(_prepare_chunk, _chunks(items, batch_size)), batch_size=batch_size, source=source,
+                progress=progress)
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str, Any, str | None]]:
+def _lines(path: Path) -> Iterator[Item]:
     # The position is the byte offset after the line, so the bar shows bytes of the file done.
     offset = 0
     with path.open("rb") as handle:
@@ -120,8 +160,94 @@ def _lines(path: Path) -> Iterator[tuple[int, str, Any, str | None]]:
                 yield offset, f"line {number}", text.decode("utf-8", "replace"), f"not a JSON event: {exc}"
 
 
+# Messages from the reader: a tag byte, then a chunk (encode_chunk), an error text, or nothing (done).
+_CHUNK, _FAILED, _DONE = b"C", b"E", b"D"
+
+
+def _read_file(path: Path, batch_size: int, sender: Connection) -> None:
+    """The reading process: prepare each chunk of the file and send it; the writer decides the rest."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the writer's to handle; it stops this process
+    try:
+        with _collector_paused():
+            for chunk in _chunks(_lines(path), batch_size):
+                for piece in _chunks(chunk, SLICE):  # the writer starts on a batch before all of it is ready
+                    sender.send_bytes(_CHUNK + encode_chunk(*_prepare_chunk(piece)))
+        sender.send_bytes(_DONE)
+    except BrokenPipeError:
+        pass  # the writer is gone (it failed or was stopped): nothing to tell it
+    except BaseException:  # noqa: BLE001 (reported to the writer, which raises it)
+        sender.send_bytes(_FAILED + traceback.format_exc().encode())
+    finally:
+        sender.close()
+
+
+@contextmanager
+def _reader(path: Path, batch_size: int) -> Iterator[Iterator[Ready]]:
+    """Start the reading process; yields its prepared chunks in file order, and stops it on the way out."""
+    # fork shares the imported modules (spawn re-imports them: ~1 s) but is only safe in a single-threaded process.
+    context = multiprocessing.get_context("fork" if threading.active_count() == 1 else "spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_read_file, args=(path, batch_size, sender), name="backfill-reader", daemon=True)
+    process.start()
+    sender.close()
+
+    # A thread drains the pipe into a small queue, so the reader can run a few chunks ahead of the
+    # writer instead of waiting at each hand-over (a pipe holds only 64 KiB; a chunk is megabytes).
+    messages: queue.Queue[bytes] = queue.Queue(maxsize=AHEAD)
+    stop = threading.Event()
+
+    def pump() -> None:
+        message = b""
+        while not stop.is_set() and message[:1] not in (_DONE, _FAILED):
+            try:
+                message = receiver.recv_bytes()
+            except (EOFError, OSError):
+                message = _FAILED  # the reader is gone without a word: chunks() reports its exit code
+            while not stop.is_set():
+                try:
+                    messages.put(message, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+
+    def chunks() -> Iterator[Ready]:
+        while True:
+            message = messages.get()
+            tag, body = message[:1], message[1:]
+            if tag == _DONE:
+                return
+            if tag == _FAILED:
+                if not body:
+                    process.join()
+                    raise BackfillError(f"the backfill reader stopped unexpectedly (exit code {process.exitcode})")
+                raise BackfillError(f"the backfill reader failed:\n{body.decode()}")
+            yield decode_chunk(body)
+
+    pumping = threading.Thread(target=pump, name="backfill-pump", daemon=True)
+    pumping.start()
+    try:
+        with closing(chunks()) as ready:
+            yield ready
+    finally:
+        stop.set()
+        process.join(timeout=0.5)  # done (normal end), or still preparing: then it is stopped below
+        if process.is_alive():
+            process.terminate()
+            process.join()
+        receiver.close()
+        pumping.join()
+
+
 def backfill_file(db_path: Path, path: Path, *, source: str = "backfill", progress: bool = True,
-                  batch_size: int = 5000) -> dict[str, Any]:
-    """Apply a JSON-lines export (one event per line) with a progress bar in bytes; returns the counts."""
-    return _run(Path(db_path), _lines(Path(path)), source=source, progress=progress, batch_size=batch_size,
-                total=Path(path).stat().st_size, unit="bytes")
+                  batch_size: int = 5000, parallel: bool | None = None) -> dict[str, Any]:
+    """Apply a JSON-lines export (one event per line) with a progress bar in bytes; returns the counts.
+
+    parallel: prepare in a second process (default: for files of PARALLEL_FROM_BYTES or more).
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    options: dict[str, Any] = {"batch_size": batch_size, "source": source, "progress": progress, "total": size, "unit": "bytes"}
+    if parallel if parallel is not None else size >= PARALLEL_FROM_BYTES:
+        with _reader(path, batch_size) as chunks:  # started before the database and the bar's thread
+            return _run(Path(db_path), chunks, **options)
+    return _run(Path(db_path), map(_prepare_chunk, _chunks(_lines(path), batch_size)), **options)

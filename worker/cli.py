@@ -222,8 +222,10 @@ async def cmd_backfill(args: argparse.Namespace, settings: Settings, secrets: Se
     if not args.file.is_file():
         print(f"worker: {args.file}: no such file", file=sys.stderr)
         return 2
-    counts = await asyncio.to_thread(backfill_file, settings.db.path, args.file, batch_size=max(1, args.batch_size),
-                                     progress=sys.stderr.isatty())
+    # Called on this thread, not to_thread: the loop has nothing else to run, Ctrl-C stops the backfill at
+    # once, and a single-threaded process may fork its reader (see worker/backfill.py).
+    counts = backfill_file(settings.db.path, args.file, batch_size=max(1, args.batch_size),
+                           progress=sys.stderr.isatty())
     for reason in counts["rejected_reasons"]:
         print(f"  dead-lettered {reason}", flush=True)
     print("backfill {}: applied {applied}, duplicate {duplicate}, stale {stale}, rejected {rejected} "

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from worker.cdc.intake import Accepted, Rejected
-from worker.cdc.mirror import MIRRORS, Mirror, dumps
-from worker.cdc.payload_json import payload_json
+from worker.cdc.mirror import MIRRORS, Mirror
+from worker.cdc.prepare import Prepared, delete_payload, prepare
 from worker.cdc.shipping import record_statuses
 from worker.cdc.versions import APPLIED, DUPLICATE, STALE, Held, RecordPlan, Step, legacy_key, plan_record
 from worker.deadletters import store_dead_letter
@@ -56,37 +56,44 @@ class BatchResult:
 def apply_batch(conn: sqlite3.Connection, accepted: list[Accepted], rejected: list[Rejected], *, source: str,
                 received_at: str, dead_letter_source: str | None = None) -> BatchResult:
     """Apply accepted events and keep rejected ones (when dead_letter_source is given); returns the result."""
+    return apply_prepared(conn, [prepare(acc) for acc in accepted], rejected, source=source, received_at=received_at,
+                          dead_letter_source=dead_letter_source)
+
+
+def apply_prepared(conn: sqlite3.Connection, prepared: list[Prepared], rejected: list[Rejected], *, source: str,
+                   received_at: str, dead_letter_source: str | None = None) -> BatchResult:
+    """apply_batch for events already prepared (possibly by another process, see backfill.py)."""
     result = BatchResult(rejected=list(rejected))
     if dead_letter_source is not None:
         for rej in rejected:
             result.dead_letter_ids[rej.index] = store_dead_letter(conn, dead_letter_source, rej.reason, rej.payload,
                                                                   received_at)
-    fresh = _drop_duplicates(conn, accepted, result)
-    by_type: dict[str, dict[str, list[Accepted]]] = defaultdict(lambda: defaultdict(list))
-    for acc in fresh:
-        by_type[acc.event.record_type][acc.event.record_id].append(acc)
+    fresh = _drop_duplicates(conn, prepared, result)
+    by_type: dict[str, dict[str, list[Prepared]]] = defaultdict(lambda: defaultdict(list))
+    for ev in fresh:
+        by_type[ev.record_type][ev.record_id].append(ev)
     ledger: list[tuple[Any, ...]] = []  # ledger.append_event's rows, written with one executemany
     for record_type, records in by_type.items():
         _apply_type(conn, MIRRORS[record_type], records, result, received_at, ledger)
     conn.executemany(INSERT_EVENT, ledger)
     outcomes = result.outcomes
     conn.executemany(INSERT_RECEIPT, [
-        (acc.event.event_id, acc.event.record_type, acc.event.record_id, acc.event.operation, acc.last_modified,
-         outcomes[acc.index], source, received_at) for acc in fresh])
+        (ev.event_id, ev.record_type, ev.record_id, ev.operation, ev.last_modified, outcomes[ev.index], source,
+         received_at) for ev in fresh])
     return result
 
 
-def _drop_duplicates(conn: sqlite3.Connection, accepted: list[Accepted], result: BatchResult) -> list[Accepted]:
-    ids = [acc.event.event_id for acc in accepted]
+def _drop_duplicates(conn: sqlite3.Connection, prepared: list[Prepared], result: BatchResult) -> list[Prepared]:
+    ids = [ev.event_id for ev in prepared]
     seen = {row[0] for row in conn.execute(SEEN_RECEIPTS, (json.dumps(ids),))} if ids else set()
     fresh = []
-    for acc in accepted:
-        if acc.event.event_id in seen:
-            result.outcomes[acc.index] = DUPLICATE
+    for ev in prepared:
+        if ev.event_id in seen:
+            result.outcomes[ev.index] = DUPLICATE
             result.duplicate += 1
         else:
-            seen.add(acc.event.event_id)
-            fresh.append(acc)
+            seen.add(ev.event_id)
+            fresh.append(ev)
     return fresh
 
 
@@ -100,57 +107,58 @@ def _load_held(conn: sqlite3.Connection, mirror: Mirror, record_ids: list[str]) 
     return held
 
 
-def _apply_type(conn: sqlite3.Connection, mirror: Mirror, records: dict[str, list[Accepted]], result: BatchResult,
+def _apply_type(conn: sqlite3.Connection, mirror: Mirror, records: dict[str, list[Prepared]], result: BatchResult,
                 received_at: str, ledger: list[tuple[Any, ...]]) -> None:
     held_rows = _load_held(conn, mirror, list(records))
     upserts: list[tuple[Any, ...]] = []
     tombstones: list[tuple[Any, ...]] = []
-    replaced: list[tuple[str, Any, dict[str, Any]]] = []
+    replaced: list[Prepared] = []  # records whose data (header and children) is written
+    new: set[str] = set()  # ...of those, records with no row yet, so with no child rows to delete
     observations: list[tuple[str, str, str, str, str]] = []
     for record_id, events in records.items():
-        if len(events) == 1 and record_id not in held_rows and events[0].record is not None:
-            _apply_new(mirror, record_id, events[0], result, received_at, upserts, replaced, ledger)
+        if len(events) == 1 and record_id not in held_rows and events[0].row is not None:
+            _apply_new(mirror, events[0], result, received_at, upserts, replaced, ledger)
+            new.add(record_id)
         else:
             _apply_planned(mirror, record_id, events, held_rows, result, received_at, upserts, tombstones, replaced,
                            ledger)
         if mirror.record_type == "itemfulfillment":
-            observations += [(record_id, a.key, a.record.status_word, a.last_modified, a.event.event_id)  # type: ignore[union-attr]
-                             for a in events if a.record is not None and a.record.status_word]  # type: ignore[attr-defined]
+            observations += [(record_id, ev.key, ev.status_word, ev.last_modified, ev.event_id)
+                             for ev in events if ev.status_word]
     if upserts:
         conn.executemany(mirror.upsert_sql, upserts)
     if tombstones:
         conn.executemany(mirror.tombstone_sql, tombstones)
-    for child in mirror.children:
-        conn.executemany(child.delete_sql, [(record_id,) for record_id, _, _ in replaced])
-        conn.executemany(child.insert_sql, [(record_id, *row) for record_id, model, raw in replaced
-                                            for row in child.rows(model, raw)])
+    for at, child in enumerate(mirror.children):
+        # Children exist only beside their header row (both are written in one transaction), so a
+        # record that had no row has none to delete.
+        conn.executemany(child.delete_sql, [(ev.record_id,) for ev in replaced if ev.record_id not in new])
+        conn.executemany(child.insert_sql, [row for ev in replaced for row in ev.children[at]])
     record_statuses(conn, observations)
 
 
-def _apply_new(mirror: Mirror, record_id: str, acc: Accepted, result: BatchResult, received_at: str,
-               upserts: list[tuple[Any, ...]], replaced: list[tuple[str, Any, dict[str, Any]]],
-               ledger: list[tuple[Any, ...]]) -> None:
+def _apply_new(mirror: Mirror, ev: Prepared, result: BatchResult, received_at: str, upserts: list[tuple[Any, ...]],
+               replaced: list[Prepared], ledger: list[tuple[Any, ...]]) -> None:
     # The common backfill case, what plan_record decides for one update of an unseen record: it is
-    # applied, its data and version are written, and the ledger says created (test_cdc_property checks).
-    result.outcomes[acc.index] = APPLIED
+    # applied, its data and version are written, and the ledger says created (test_cdc_apply_shortcut checks).
+    result.outcomes[ev.index] = APPLIED
     result.applied += 1
-    raw = acc.event.record or {}
-    upserts.append((record_id, *mirror.row(acc.record), dumps(raw), acc.key, acc.key, acc.last_modified, None))
-    replaced.append((record_id, acc.record, raw))
-    ledger.append(_ledger_row(mirror, record_id, acc, "created", None, received_at))
+    upserts.append((*ev.row, ev.key, ev.key, ev.last_modified, None))  # type: ignore[misc]
+    replaced.append(ev)
+    ledger.append(_ledger_row(mirror, ev, "created", None, received_at))
 
 
-def _apply_planned(mirror: Mirror, record_id: str, events: list[Accepted],
+def _apply_planned(mirror: Mirror, record_id: str, events: list[Prepared],
                    held_rows: dict[str, tuple[Held, str | None]], result: BatchResult, received_at: str,
                    upserts: list[tuple[Any, ...]], tombstones: list[tuple[Any, ...]],
-                   replaced: list[tuple[str, Any, dict[str, Any]]], ledger: list[tuple[Any, ...]]) -> None:
+                   replaced: list[Prepared], ledger: list[tuple[Any, ...]]) -> None:
     held, customer = held_rows.get(record_id, (Held(), None))
-    by_index = {acc.index: acc for acc in events}
-    plan = plan_record(held, [Step(a.index, a.key, a.record is None, a.last_modified) for a in events])
+    by_index = {ev.index: ev for ev in events}
+    plan = plan_record(held, [Step(ev.index, ev.key, ev.row is None, ev.last_modified) for ev in events])
     _count(plan, result)
-    _write_plan(mirror, record_id, plan, by_index, upserts, tombstones, replaced)
+    _write_plan(record_id, plan, by_index, upserts, tombstones, replaced)
     for index, kind in plan.ledger:
-        ledger.append(_ledger_row(mirror, record_id, by_index[index], kind, customer, received_at))
+        ledger.append(_ledger_row(mirror, by_index[index], kind, customer, received_at))
 
 
 def _count(plan: RecordPlan, result: BatchResult) -> None:
@@ -162,28 +170,18 @@ def _count(plan: RecordPlan, result: BatchResult) -> None:
             result.stale += 1
 
 
-def _write_plan(mirror: Mirror, record_id: str, plan: RecordPlan, by_index: dict[int, Accepted],
-                upserts: list[tuple[Any, ...]], tombstones: list[tuple[Any, ...]],
-                replaced: list[tuple[str, Any, dict[str, Any]]]) -> None:
+def _write_plan(record_id: str, plan: RecordPlan, by_index: dict[int, Prepared], upserts: list[tuple[Any, ...]],
+                tombstones: list[tuple[Any, ...]], replaced: list[Prepared]) -> None:
     final = plan.final
     if plan.data_from is not None:
-        acc = by_index[plan.data_from]
-        raw = acc.event.record or {}
-        upserts.append((record_id, *mirror.row(acc.record), dumps(raw),
-                        final.data_version, final.version, final.last_modified, final.deleted_at))
-        replaced.append((record_id, acc.record, raw))
+        ev = by_index[plan.data_from]
+        upserts.append((*ev.row, final.data_version, final.version, final.last_modified, final.deleted_at))  # type: ignore[misc]
+        replaced.append(ev)
     elif plan.version_changed:
         tombstones.append((record_id, final.version, final.last_modified, final.deleted_at))
 
 
-def _ledger_row(mirror: Mirror, record_id: str, acc: Accepted, kind: str, held_customer: str | None,
+def _ledger_row(mirror: Mirror, ev: Prepared, kind: str, held_customer: str | None,
                 received_at: str) -> tuple[Any, ...]:
-    ev = acc.event
-    payload: dict[str, Any] = {"record_id": record_id, "event_id": ev.event_id, "operation": ev.operation,
-                               "last_modified": acc.last_modified}
-    if acc.record is not None:
-        payload["customer_id"] = mirror.customer(record_id, acc.record)
-        payload.update(mirror.payload(acc.record))
-    else:
-        payload["customer_id"] = held_customer
-    return (mirror.ledger[kind], ev.record_type, record_id, payload_json(payload), received_at, f"cdc:{ev.event_id}")
+    payload = ev.payload if ev.payload is not None else delete_payload(ev, held_customer)
+    return (mirror.ledger[kind], ev.record_type, ev.record_id, payload, received_at, f"cdc:{ev.event_id}")

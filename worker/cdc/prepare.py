@@ -1,0 +1,83 @@
+"""A validated CDC event as the rows it would write: pure, so it can run in another process.
+
+Everything the mirror, the ledger and shipping_events need from an event's record is computed here,
+before the write transaction looks at what the database holds. Which of these rows are written
+(applied, stale, duplicate) is decided later by apply.py. A `Prepared` carries plain values only, so a
+backfill can prepare in one process and apply in another (`encode_chunk` / `decode_chunk`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from worker.cdc.intake import Accepted, Rejected
+from worker.cdc.mirror import MIRRORS, dumps
+from worker.cdc.payload_json import payload_json
+
+Row = tuple[Any, ...]
+
+
+class Prepared(msgspec.Struct, array_like=True, gc=False, frozen=True):
+    """One accepted event and what it would write."""
+
+    index: int  # position in the batch
+    event_id: str
+    record_type: str
+    record_id: str
+    operation: str
+    key: str  # version key (versions.version_key)
+    last_modified: str  # column text
+    row: Row | None  # the header's ns_id and data columns, raw_json last; None for a delete
+    children: tuple[list[Row], ...]  # per Mirror.children, its rows as inserted (parent id first)
+    payload: str | None  # ledger payload text (a delete's names the customer the row held: apply builds it)
+    status_word: str | None  # a fulfillment's shipStatus in one spelling
+
+
+def prepare(acc: Accepted) -> Prepared:
+    """The rows an accepted event would write."""
+    ev = acc.event
+    record = acc.record
+    if record is None:
+        return Prepared(acc.index, ev.event_id, ev.record_type, ev.record_id, ev.operation, acc.key,
+                        acc.last_modified, None, (), None, None)
+    mirror = MIRRORS[ev.record_type]
+    raw = ev.record or {}
+    payload = {"record_id": ev.record_id, "event_id": ev.event_id, "operation": ev.operation,
+               "last_modified": acc.last_modified, "customer_id": mirror.customer(ev.record_id, record),
+               **mirror.payload(record)}
+    return Prepared(acc.index, ev.event_id, ev.record_type, ev.record_id, ev.operation, acc.key, acc.last_modified,
+                    (ev.record_id, *mirror.row(record), dumps(raw)),
+                    tuple([(ev.record_id, *row) for row in child.rows(record, raw)] for child in mirror.children),
+                    payload_json(payload), getattr(record, "status_word", None))
+
+
+def delete_payload(prepared: Prepared, customer: str | None) -> str:
+    """The ledger payload of a delete: the record's customer is the one its row held."""
+    return payload_json({"record_id": prepared.record_id, "event_id": prepared.event_id,
+                         "operation": prepared.operation, "last_modified": prepared.last_modified,
+                         "customer_id": customer})
+
+
+class Chunk(msgspec.Struct, array_like=True, gc=False):
+    """A backfill chunk on its way from the reading process to the writing one."""
+
+    prepared: list[Prepared]
+    rejected: list[tuple[int, str | None, str, str]]  # Rejected's fields
+    position: int  # the progress bar's position after this chunk (bytes read)
+
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(Chunk)
+
+
+def encode_chunk(prepared: list[Prepared], rejected: list[Rejected], position: int) -> bytes:
+    """A chunk as bytes for a pipe."""
+    return _encoder.encode(Chunk(prepared, [(r.index, r.event_id, r.reason, r.payload) for r in rejected], position))
+
+
+def decode_chunk(data: bytes) -> tuple[list[Prepared], list[Rejected], int]:
+    """encode_chunk's inverse."""
+    chunk = _decoder.decode(data)
+    return chunk.prepared, [Rejected(*fields) for fields in chunk.rejected], chunk.position
