@@ -15,7 +15,8 @@ def test_healthz_names_what_is_down(settings, secrets):
     assert response.status_code == 503
     body = response.json()
     assert body["ok"] is False and body["db"] == "ok"
-    assert body["bucket"].startswith("StorageUnavailable") and body["detail"] == "unavailable: bucket"
+    # boto3 retries a refused connection with backoff; on a loaded machine the 5 s probe limit can come first.
+    assert body["bucket"].startswith(("StorageUnavailable", "TimeoutError")) and body["detail"] == "unavailable: bucket"
 
 
 def test_errors_are_problem_details_with_request_id(server):
