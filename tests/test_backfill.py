@@ -163,3 +163,19 @@ def test_reader_failure_is_reported_with_its_cause(tmp_path: Path) -> None:
 
     with pytest.raises(BackfillError, match="IsADirectoryError"):
         backfill_file(tmp_path / "db.sqlite3", tmp_path, progress=False, parallel=True)
+
+
+def test_cli_backfill_of_a_large_file_uses_the_reader_process(tmp_path: Path) -> None:
+    from worker.backfill import PARALLEL_FROM_BYTES
+
+    db, export = tmp_path / "db.sqlite3", tmp_path / "export.jsonl"
+    export.write_text("".join(json.dumps(e) + "\n" for e in bench_mix(12_000)))
+    assert export.stat().st_size >= PARALLEL_FROM_BYTES
+    env = {**os.environ, "WORKER_DB_PATH": str(db)}
+    # Past the size threshold the CLI (single-threaded) forks its reader; it must write what one process writes.
+    done = subprocess.run([sys.executable, "-m", "worker.cli", "backfill", str(export), "--batch-size", "4000"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "rejected 0 in 3 transactions" in done.stdout
+    backfill_file(tmp_path / "one.sqlite3", export, progress=False, batch_size=4000, parallel=False)
+    assert snapshot(db) == snapshot(tmp_path / "one.sqlite3")
