@@ -32,7 +32,6 @@ from worker.cdc.apply import BatchResult, apply_prepared
 from worker.cdc.intake import Rejected, read_json, validate_events
 from worker.cdc.prepare import Prepared, decode_chunk, encode_chunk, prepare
 from worker.db import connect, run_in_transaction
-from worker.deadletters import store_dead_letter
 from worker.env import iso, utcnow
 from worker.migrations import apply_schema
 
@@ -71,10 +70,9 @@ def _apply_batch(conn: sqlite3.Connection, slices: Iterator[Ready], batch_size: 
     received_at = iso(utcnow())
     result, items, position = BatchResult(), 0, None
     for prepared, rejected, position in slices:
-        result.add(apply_prepared(conn, prepared, [], source=source, received_at=received_at))
-        for rej in rejected:  # kept with the line number; the payload is the line (or event) as read
-            store_dead_letter(conn, source, rej.reason, rej.payload, received_at)
-            result.rejected.append(rej)
+        # Rejections are kept with their line number; the payload is the line (or event) as read.
+        result.add(apply_prepared(conn, prepared, rejected, source=source, received_at=received_at,
+                                  dead_letter_source=source))
         items += len(prepared) + len(rejected)
         if items >= batch_size:
             break

@@ -64,7 +64,7 @@ class Chunk(msgspec.Struct, array_like=True, gc=False):
     """A backfill chunk on its way from the reading process to the writing one."""
 
     prepared: list[Prepared]
-    rejected: list[tuple[int, str | None, str, str]]  # Rejected's fields
+    rejected: list[Rejected]
     position: int  # the progress bar's position after this chunk (bytes read)
 
 
@@ -74,10 +74,10 @@ _decoder = msgspec.msgpack.Decoder(Chunk)
 
 def encode_chunk(prepared: list[Prepared], rejected: list[Rejected], position: int) -> bytes:
     """A chunk as bytes for a pipe."""
-    return _encoder.encode(Chunk(prepared, [(r.index, r.event_id, r.reason, r.payload) for r in rejected], position))
+    return _encoder.encode(Chunk(prepared, rejected, position))
 
 
 def decode_chunk(data: bytes) -> tuple[list[Prepared], list[Rejected], int]:
     """encode_chunk's inverse."""
     chunk = _decoder.decode(data)
-    return chunk.prepared, [Rejected(*fields) for fields in chunk.rejected], chunk.position
+    return chunk.prepared, chunk.rejected, chunk.position
