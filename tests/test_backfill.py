@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from bench.webhook import stream as bench_stream
 from tests.cdc_support import customer, event, sales_order
 from worker.backfill import backfill_events, backfill_file
 
@@ -82,8 +83,6 @@ def test_cli_backfill(tmp_path: Path) -> None:
 
 def bench_mix(n: int) -> list[dict[str, Any]]:
     """bench/webhook.py's mix (every record type, lines, packages, payments) with stale repeats."""
-    sys.path.insert(0, str(REPO / "bench"))
-    from webhook import stream as bench_stream
     return list(bench_stream(n))
 
 

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import sqlite3
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bench.webhook import stream  # the bench's realistic mix: every record type, lines, packages
 from worker.cdc import apply
 from worker.cdc.apply import apply_batch
 from worker.cdc.intake import validate_events
 from worker.db import connect, run_in_transaction
 from worker.migrations import apply_schema
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from webhook import stream  # noqa: E402  (the bench's realistic mix: every record type, lines, packages)
 
 TABLES = ("customers", "transactions", "transaction_lines", "item_fulfillment", "item_fulfillment_lines", "shipments",
           "customer_invoice", "customer_invoice_lines", "customer_payment", "payment_application", "events",
