@@ -362,7 +362,10 @@ CREATE INDEX IF NOT EXISTS review_items_customer ON review_items (customer_id, s
 ------------------------------------------------------------------------------------------------
 -- Event ledger, workflows, proposed actions, reflexion.
 ------------------------------------------------------------------------------------------------
--- dedupe_key makes appends idempotent (e.g. one ar.bucket_changed per invoice transition).
+-- dedupe_key makes appends idempotent (e.g. one ar.bucket_changed per invoice transition). CDC events
+-- carry none: webhook_receipts already admits each event_id once, in the same transaction, so a
+-- second unique key per change would only slow every backfill. Rows are read by id (workflow cursors),
+-- so no index by entity is kept.
 CREATE TABLE IF NOT EXISTS events (
     id            INTEGER PRIMARY KEY,
     type          TEXT NOT NULL,
@@ -370,9 +373,9 @@ CREATE TABLE IF NOT EXISTS events (
     entity_id     TEXT NOT NULL,
     payload_json  TEXT NOT NULL DEFAULT '{}',
     created_at    TEXT NOT NULL,
-    dedupe_key    TEXT UNIQUE
+    dedupe_key    TEXT
 );
-CREATE INDEX IF NOT EXISTS events_entity ON events (entity_type, entity_id);
+CREATE UNIQUE INDEX IF NOT EXISTS events_dedupe ON events (dedupe_key) WHERE dedupe_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS events_type ON events (type, id);
 
 -- One cursor per consumer (workflow): the last event id it has fully handled.

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from worker.db import connect
-from worker.migrations import LATEST, SchemaTooNew, apply_schema, schema_version
+from worker.migrations import LATEST, MIGRATIONS, SchemaTooNew, apply_schema, schema_version
 
 MIRRORED = ["customers", "customer_contacts", "transactions", "item_fulfillment", "customer_invoice",
             "customer_payment", "credit_memo"]
@@ -73,22 +73,58 @@ def test_pragmas_wal_foreign_keys_full_sync(tmp_path):
 
 def test_forward_migration_runs_once_and_in_order(tmp_path):
     conn = connect(tmp_path / "db.sqlite3")
-    apply_schema(conn)  # version 1
-    migrations = [(1, ""), (2, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;"),
-                  (3, "CREATE INDEX IF NOT EXISTS customers_rep ON customers (sales_rep);")]
-    assert apply_schema(conn, migrations) == 3
+    apply_schema(conn)  # the newest version
+    migrations = [*MIGRATIONS, (LATEST + 1, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;"),
+                  (LATEST + 2, "CREATE INDEX IF NOT EXISTS customers_rep ON customers (sales_rep);")]
+    assert apply_schema(conn, migrations) == LATEST + 2
     assert "sales_rep" in columns(conn, "customers")
-    assert apply_schema(conn, migrations) == 3  # again: no duplicate-column error
+    assert apply_schema(conn, migrations) == LATEST + 2  # again: no duplicate-column error
 
 
 def test_failed_migration_rolls_back_everything(tmp_path):
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
-    bad = [(1, ""), (2, "ALTER TABLE customers ADD COLUMN a TEXT; ALTER TABLE nope ADD COLUMN b TEXT;")]
+    bad = [*MIGRATIONS, (LATEST + 1, "ALTER TABLE customers ADD COLUMN a TEXT; ALTER TABLE nope ADD COLUMN b TEXT;")]
     with pytest.raises(sqlite3.OperationalError, match="no such table: nope"):
         apply_schema(conn, bad)
     assert "a" not in columns(conn, "customers")
-    assert schema_version(conn) == 1
+    assert schema_version(conn) == LATEST
+
+
+V1_EVENTS = """
+CREATE TABLE events (id INTEGER PRIMARY KEY, type TEXT NOT NULL, entity_type TEXT NOT NULL, entity_id TEXT NOT NULL,
+                     payload_json TEXT NOT NULL DEFAULT '{}', created_at TEXT NOT NULL, dedupe_key TEXT UNIQUE);
+CREATE INDEX events_entity ON events (entity_type, entity_id);
+CREATE INDEX events_type ON events (type, id);
+"""
+
+
+def test_version_1_ledger_migrates_keeping_ids_and_non_cdc_keys(tmp_path):
+    conn = connect(tmp_path / "db.sqlite3")
+    apply_schema(conn)
+    conn.executescript(f"DROP TABLE events; {V1_EVENTS} PRAGMA user_version = 1;")  # the ledger as version 1 made it
+    conn.executemany("INSERT INTO events (id, type, entity_type, entity_id, created_at, dedupe_key) VALUES (?, ?, ?, ?, ?, ?)",
+                     [(7, "invoice.created", "invoice", "i1", "t", "cdc:ev-1"),
+                      (9, "ar.bucket_changed", "invoice", "i1", "t", "ar.bucket_changed:i1:current@t>1-30")])
+    assert apply_schema(conn) == LATEST
+    rows = conn.execute("SELECT id, type, dedupe_key FROM events ORDER BY id").fetchall()
+    assert [tuple(r) for r in rows] == [(7, "invoice.created", None),
+                                        (9, "ar.bucket_changed", "ar.bucket_changed:i1:current@t>1-30")]
+    indexes = {r[1] for r in conn.execute("PRAGMA index_list(events)")}
+    assert indexes == {"events_dedupe", "events_type"}
+    # the partial index still makes keyed appends idempotent, and lets any number of unkeyed ones in
+    insert = "INSERT OR IGNORE INTO events (type, entity_type, entity_id, created_at, dedupe_key) VALUES ('x', 'x', 'x', 't', ?)"
+    for key in ("ar.bucket_changed:i1:current@t>1-30", None, None):
+        conn.execute(insert, (key,))
+    assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 4
+    shape = "PRAGMA table_info(events)"
+    assert conn.execute(shape).fetchall() == _fresh(tmp_path).execute(shape).fetchall()
+
+
+def _fresh(tmp_path):
+    conn = connect(tmp_path / "fresh.sqlite3")
+    apply_schema(conn)
+    return conn
 
 
 def test_newer_database_is_refused(tmp_path):

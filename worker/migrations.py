@@ -12,6 +12,25 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
 # Example for the next change: (2, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
 MIGRATIONS: list[tuple[int, str]] = [
     (1, ""),  # the first versioned schema: everything is in schema.sql
+    # events.dedupe_key: a partial unique index instead of a UNIQUE column (SQLite cannot drop that in
+    # place), CDC rows' keys dropped (webhook_receipts dedupes them), and no events_entity index.
+    (2, """
+CREATE TABLE events_v2 (
+    id            INTEGER PRIMARY KEY,
+    type          TEXT NOT NULL,
+    entity_type   TEXT NOT NULL,
+    entity_id     TEXT NOT NULL,
+    payload_json  TEXT NOT NULL DEFAULT '{}',
+    created_at    TEXT NOT NULL,
+    dedupe_key    TEXT
+);
+INSERT INTO events_v2 (id, type, entity_type, entity_id, payload_json, created_at, dedupe_key)
+SELECT id, type, entity_type, entity_id, payload_json, created_at,
+       CASE WHEN dedupe_key LIKE 'cdc:%' THEN NULL ELSE dedupe_key END
+FROM events;
+DROP TABLE events;
+ALTER TABLE events_v2 RENAME TO events;
+"""),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -184,4 +184,4 @@ def _write_plan(record_id: str, plan: RecordPlan, by_index: dict[int, Prepared],
 def _ledger_row(mirror: Mirror, ev: Prepared, kind: str, held_customer: str | None,
                 received_at: str) -> tuple[Any, ...]:
     payload = ev.payload if ev.payload is not None else delete_payload(ev, held_customer)
-    return (mirror.ledger[kind], ev.record_type, ev.record_id, payload, received_at, f"cdc:{ev.event_id}")
+    return (mirror.ledger[kind], ev.record_type, ev.record_id, payload, received_at, None)
