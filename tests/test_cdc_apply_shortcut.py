@@ -1,4 +1,4 @@
-"""apply._apply_new (one update of an unseen record) writes exactly what the general plan path writes."""
+"""apply._apply_new (single updates of unseen records, list by list) writes exactly what the general plan path writes."""
 
 from __future__ import annotations
 
@@ -38,11 +38,12 @@ def test_shortcut_matches_the_plan(monkeypatch: pytest.MonkeyPatch) -> None:
     batches = [events[:250], events[250:], events[100:300]]  # new records, held records, and duplicates
     taken = []
     real_new = apply._apply_new
-    monkeypatch.setattr(apply, "_apply_new", lambda *a: (taken.append(a[1]), real_new(*a)))
+    monkeypatch.setattr(apply, "_apply_new", lambda *a: (taken.extend(a[1]), real_new(*a)))
     fast = _run(batches)
     assert len(taken) > 300  # the shortcut really ran
 
-    def planned(mirror, ev, result, received_at, upserts, replaced, ledger):  # type: ignore[no-untyped-def]
-        apply._apply_planned(mirror, ev.record_id, [ev], {}, result, received_at, upserts, [], replaced, ledger)
+    def planned(mirror, unseen, result, received_at, upserts, replaced, ledger):  # type: ignore[no-untyped-def]
+        for ev in unseen:
+            apply._apply_planned(mirror, ev.record_id, [ev], {}, result, received_at, upserts, [], replaced, ledger)
     monkeypatch.setattr(apply, "_apply_new", planned)
     assert fast == _run(batches)
