@@ -120,6 +120,40 @@ def test_partial_loads_valid_rows_and_keeps_the_previous_version_of_rejected_key
         ("1187", 9.0), ("2001", 15.0), ("3001", 5.0)]
 
 
+def test_a_file_that_would_delete_more_than_half_its_table_is_refused_unless_allowed(conn, tmp_path):
+    directory = write_reference(tmp_path / "ref", **good_files())
+    import_reference(conn, directory)
+    # a truncated export: the header survived, the rows did not
+    write_reference(directory, pricing_master__csv=PRICING_HEADER,
+                    customer_program__csv=PROGRAM_HEADER + "1187,driscoll,9,prepaid,30,yes\n")
+    report = import_reference(conn, directory)
+    files = report.by_file()
+    assert not report.ok and not files["pricing_master.csv"].loaded
+    assert files["pricing_master.csv"].deleted == 0
+    assert str(files["pricing_master.csv"].errors[0]) == (
+        "pricing_master.csv: would delete 2 of the 2 rows in pricing_master (more than half); nothing was changed: "
+        "is the file truncated? Pass --allow-deletes if the removal is intended")
+    assert table(conn, "SELECT count(*) FROM pricing_master") == [(2,)]
+    # removing exactly half is an ordinary edit
+    assert files["customer_program.csv"].loaded and files["customer_program.csv"].deleted == 1
+    assert table(conn, "SELECT customer_id, markup_pct FROM customer_program") == [("1187", 9.0)]
+
+    allowed = import_reference(conn, directory, allow_deletes=True).by_file()["pricing_master.csv"]
+    assert allowed.loaded and allowed.deleted == 2
+    assert table(conn, "SELECT count(*) FROM pricing_master") == [(0,)]
+
+
+def test_review_taught_rows_do_not_count_toward_the_delete_guard(conn, tmp_path):
+    directory = write_reference(tmp_path / "ref", **good_files())
+    import_reference(conn, directory)
+    conn.executemany("INSERT INTO customer_item_xref (customer_id, customer_item_code, item_id, source, updated_at) "
+                     "VALUES ('1187', ?, '501', 'review', '2026-11-01T00:00:00Z')", [(f"R-{n}",) for n in range(5)])
+    write_reference(directory, customer_item_xref__csv="customer_id,customer_item_code,item_id\n")
+    xref = import_reference(conn, directory).by_file()["customer_item_xref.csv"]
+    assert not xref.loaded and "would delete 1 of the 1 rows" in xref.errors[0].reason
+    assert table(conn, "SELECT count(*) FROM customer_item_xref") == [(6,)]
+
+
 def test_file_level_problems_are_never_partially_loaded(conn, tmp_path):
     directory = write_reference(tmp_path / "ref", customer_program__csv="customer_id,progam,markup_pct\n1,x,1\n",
                                 name_synonyms__json='{"customers": {"1187": ["Driscoll",]}}')
@@ -182,6 +216,14 @@ def test_cli_prints_a_summary_and_signals_rejections_by_exit_status(tmp_path):
     assert partial.returncode == 1
     assert "spec_items.csv -> spec_items: loaded: inserted 1, updated 0, deleted 1, unchanged 0, rejected 1" \
         in partial.stdout
+
+    write_reference(directory, spec_items__csv="item_id,item_code,description,uom,is_assembly,pack_size\n")
+    refused = run_cli(tmp_path, str(directory))
+    assert refused.returncode == 1 and "spec_items.csv -> spec_items: NOT LOADED" in refused.stdout
+    assert "rejected spec_items.csv: would delete 2 of the 2 rows in spec_items" in refused.stdout
+    allowed = run_cli(tmp_path, str(directory), "--allow-deletes")
+    assert allowed.returncode == 0, allowed.stdout
+    assert "spec_items.csv -> spec_items: loaded: inserted 0, updated 0, deleted 2, unchanged 0" in allowed.stdout
 
     missing = run_cli(tmp_path, str(tmp_path / "nowhere"))
     assert missing.returncode == 2 and "no reference files" in missing.stderr

@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     ref = sub.add_parser("import-reference", help="load the curated reference files in DIR (SPEC 10)")
     ref.add_argument("directory", type=Path, metavar="DIR")
     ref.add_argument("--partial", action="store_true", help="load a file's valid rows even if some are rejected")
+    ref.add_argument("--allow-deletes", action="store_true",
+                     help="load a file even if it removes more than half of its table's rows")
 
     backfill = sub.add_parser("backfill", help="bulk-load CDC events (webhook format, one per line) with a progress bar")
     backfill.add_argument("file", type=Path, metavar="FILE.jsonl")
@@ -205,7 +207,7 @@ async def cmd_import_reference(args: argparse.Namespace, settings: Settings, sec
     conn = connect(settings.db.path, busy_timeout_ms=settings.db.busy_timeout_ms)
     try:
         apply_schema(conn)
-        report = import_reference(conn, args.directory, partial=args.partial)
+        report = import_reference(conn, args.directory, partial=args.partial, allow_deletes=args.allow_deletes)
     finally:
         conn.close()
     for file_report in report.files:

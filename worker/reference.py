@@ -6,6 +6,8 @@ A file loads inside its own SAVEPOINT: all or nothing by default; with `partial`
 the rejected ones are reported (a rejected row whose key could still be read keeps its previous version).
 customer_item_xref is shared with the review page, which teaches it mappings (source 'review'): an import
 overrides the keys it names but only deletes rows that an import wrote.
+A file that would delete more than half of the rows an import owns in its table is refused unless
+`allow_deletes`: a truncated or half-exported file must not silently empty a price list.
 """
 
 from __future__ import annotations
@@ -119,7 +121,12 @@ class Report:
         return {f.file: f for f in self.files}
 
 
-def import_reference(conn: sqlite3.Connection, directory: Path | str, *, partial: bool = False) -> Report:
+class MassDelete(Exception):
+    """The file would delete more than half of its table's import-owned rows."""
+
+
+def import_reference(conn: sqlite3.Connection, directory: Path | str, *, partial: bool = False,
+                     allow_deletes: bool = False) -> Report:
     """Load whichever reference files DIR holds, each in its own savepoint; returns what happened."""
     directory = Path(directory)
     if not directory.is_dir():
@@ -128,11 +135,12 @@ def import_reference(conn: sqlite3.Connection, directory: Path | str, *, partial
     for spec in SPECS:
         path = directory / spec.file
         if path.is_file():
-            report.files.append(_import_file(conn, spec, path, partial))
+            report.files.append(_import_file(conn, spec, path, partial, allow_deletes))
     return report
 
 
-def _import_file(conn: sqlite3.Connection, spec: TableSpec, path: Path, partial: bool) -> FileReport:
+def _import_file(conn: sqlite3.Connection, spec: TableSpec, path: Path, partial: bool,
+                 allow_deletes: bool) -> FileReport:
     result = FileReport(spec.file, spec.table)
     parsed = spec.parse(spec.file, path.read_bytes())
     result.errors = parsed.errors
@@ -140,10 +148,11 @@ def _import_file(conn: sqlite3.Connection, spec: TableSpec, path: Path, partial:
         return result
     conn.execute("SAVEPOINT import_reference")
     try:
-        _sync(conn, spec, parsed, result)
-    except sqlite3.IntegrityError as exc:
+        _sync(conn, spec, parsed, result, allow_deletes)
+    except (sqlite3.IntegrityError, MassDelete) as exc:
         conn.execute("ROLLBACK TO import_reference")
-        result.errors.append(RowError(spec.file, None, f"database refused the file: {exc}"))
+        reason = str(exc) if isinstance(exc, MassDelete) else f"database refused the file: {exc}"
+        result.errors.append(RowError(spec.file, None, reason))
         result.inserted = result.updated = result.deleted = result.unchanged = 0
     else:
         result.loaded = True
@@ -156,17 +165,22 @@ def _db_value(value: Any) -> Any:
     return int(value) if isinstance(value, bool) else value
 
 
-def _sync(conn: sqlite3.Connection, spec: TableSpec, parsed: Parsed, result: FileReport) -> None:
+def _sync(conn: sqlite3.Connection, spec: TableSpec, parsed: Parsed, result: FileReport,
+          allow_deletes: bool) -> None:
     width = len(spec.key)
     existing: dict[tuple[str, ...], tuple[tuple[Any, ...], bool]] = {}
     for row in map(tuple, conn.execute(spec.select_sql())):
         existing[tuple(str(v) for v in row[:width])] = (tuple(row[width:-1]), bool(row[-1]))
+    named = {tuple(str(row[c]) for c in spec.key) for row in parsed.rows}
+    owned = [key for key, (_values, is_owned) in existing.items() if is_owned]
+    doomed = [key for key in owned if key not in named and key not in parsed.rejected_keys]
+    if len(doomed) * 2 > len(owned) and not allow_deletes:
+        raise MassDelete(f"would delete {len(doomed)} of the {len(owned)} rows in {spec.table} (more than half); "
+                         "nothing was changed: is the file truncated? Pass --allow-deletes if the removal is intended")
     stamp = {"source": "import", "updated_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")}
-    named: set[tuple[str, ...]] = set()
     for row in parsed.rows:
         params = {c: _db_value(v) for c, v in row.items()} | (stamp if spec.stamp else {})
         key = tuple(str(row[c]) for c in spec.key)
-        named.add(key)
         if key not in existing:
             conn.execute(spec.insert_sql(), params)
             result.inserted += 1
@@ -175,7 +189,6 @@ def _sync(conn: sqlite3.Connection, spec: TableSpec, parsed: Parsed, result: Fil
             result.updated += 1
         else:
             result.unchanged += 1
-    for key, (_values, owned) in existing.items():
-        if owned and key not in named and key not in parsed.rejected_keys:
-            conn.execute(spec.delete_sql(), dict(zip(spec.key, key, strict=True)))
-            result.deleted += 1
+    for key in doomed:
+        conn.execute(spec.delete_sql(), dict(zip(spec.key, key, strict=True)))
+        result.deleted += 1
