@@ -161,6 +161,29 @@ def test_reader_failure_is_reported_with_its_cause(tmp_path: Path) -> None:
         backfill_file(tmp_path / "db.sqlite3", tmp_path, progress=False, parallel=True)
 
 
+def test_a_slice_that_cannot_be_decoded_stops_the_backfill_with_its_cause(tmp_path: Path, monkeypatch: Any) -> None:
+    import multiprocessing
+
+    from worker import backfill
+
+    export = tmp_path / "export.jsonl"
+    export.write_text("".join(json.dumps(e) + "\n" for e in bench_mix(3000)))
+    real, calls = backfill.decode_chunk, []
+
+    def corrupt(data: bytes) -> Any:  # the writer's side decodes; the second slice arrives damaged
+        calls.append(1)
+        if len(calls) == 2:
+            raise ValueError("truncated msgpack")
+        return real(data)
+
+    monkeypatch.setattr(backfill, "decode_chunk", corrupt)
+    db = tmp_path / "db.sqlite3"
+    with pytest.raises(backfill.BackfillError, match="(?s)could not be decoded.*truncated msgpack"):
+        backfill_file(db, export, progress=False, batch_size=1000, parallel=True)
+    assert multiprocessing.active_children() == []
+    assert count(db, "webhook_receipts") == 1000  # the first slice's transaction stays; a re-run resumes
+
+
 def test_cli_backfill_of_a_large_file_uses_the_reader_process(tmp_path: Path) -> None:
     from worker.backfill import PARALLEL_FROM_BYTES
 
