@@ -28,6 +28,7 @@ JOBS: dict[str, list[tuple[str, Job]]] = {
         ("health_scores", health.score_customers),
         ("red_action_plans", aging.action_plans),
         ("expire_reflexion", reflexion.expire_observations),
+        ("prune_receipts", housekeeping.prune_receipts),
         ("database_maintenance", housekeeping.database_maintenance),
     ],
 }

@@ -121,6 +121,10 @@ class Reflexion(_Strict):
     needs_review_expiry_days: int = Field(30, ge=1)
 
 
+class Retention(_Strict):
+    webhook_receipts_days: int = Field(180, ge=1)
+
+
 class Program(_Strict):
     markup_pct: float = 0.0
     freight_terms: str = "prepaid"
@@ -146,6 +150,7 @@ class Settings(_Strict):
     health: Health
     aging: Aging = Aging()
     reflexion: Reflexion = Reflexion()
+    retention: Retention = Retention()
     programs: dict[str, Program] = {"standard": Program()}
     pricing: Pricing = Pricing()
 
