@@ -114,7 +114,10 @@ async def test_turning_red_triggers_a_plan_through_the_cold_tier(env):
 
 
 async def test_claude_drafts_when_a_client_is_configured(env):
+    sent = []
+
     def handler(request):
+        sent.append(json.loads(request.content))
         reply = {"id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-4-6",
                  "stop_reason": "tool_use", "stop_sequence": None, "usage": {"input_tokens": 700, "output_tokens": 90},
                  "content": [{"type": "tool_use", "id": "toolu_01", "name": TOOL_NAME, "input": {
@@ -133,3 +136,4 @@ async def test_claude_drafts_when_a_client_is_configured(env):
     email = (await staged(env))[0]["payload"]
     assert email["drafted_by"] == "claude" and email["model"] == "claude-sonnet-4-6"
     assert email["body"].startswith("Dear Maria,") and "INV9002" in email["body"]
+    assert [r["model"] for r in sent] == [env.settings.anthropic.draft_model]  # [anthropic] draft_model

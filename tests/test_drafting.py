@@ -45,7 +45,7 @@ def assert_table(body):
 
 
 async def test_template_by_default():
-    draft = await draft_collection_email(CTX, None)
+    draft = await draft_collection_email(CTX, None, model="claude-test")
     assert draft.drafted_by == "template" and draft.fallback_reason is None
     assert draft.subject == "Driscoll Foods: 2 past-due invoices, $15,140.50 outstanding"
     assert draft.body.startswith("Dear Maria Lopez,") and "91 days past its due date" in draft.body
@@ -68,18 +68,19 @@ async def test_claude_writes_the_wording_and_we_append_the_table():
 
 async def test_overloaded_529_falls_back_to_the_template():
     body = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
-    draft = await draft_collection_email(CTX, replying(529, body, []))
+    draft = await draft_collection_email(CTX, replying(529, body, []), model="claude-test")
     assert draft.drafted_by == "template"
     assert draft.fallback_reason == "Anthropic API error 529 overloaded_error: Overloaded"
     assert_table(draft.body)
 
 
 async def test_malformed_output_falls_back_with_the_reason():
-    bad = await draft_collection_email(CTX, replying(200, _tool_use({"subject": "Hi\nthere", "body": "x"}), []))
+    bad = await draft_collection_email(CTX, replying(200, _tool_use({"subject": "Hi\nthere", "body": "x"}), []),
+                                       model="claude-test")
     assert bad.drafted_by == "template"
     assert bad.fallback_reason == "model output failed validation: body, message, subject"
     text_only = _message([{"type": "text", "text": "Sure! Here is an email..."}], stop_reason="end_turn")
-    none = await draft_collection_email(CTX, replying(200, text_only, []))
+    none = await draft_collection_email(CTX, replying(200, text_only, []), model="claude-test")
     assert none.fallback_reason == f"no {TOOL_NAME} tool call in the response (stop_reason=end_turn)"
 
 
@@ -87,7 +88,7 @@ async def test_unreachable_api_falls_back():
     def handler(request):
         raise httpx.ConnectError("connection refused")
     client = mock_claude(handler)
-    draft = await draft_collection_email(CTX, client)
+    draft = await draft_collection_email(CTX, client, model="claude-test")
     assert draft.drafted_by == "template" and draft.fallback_reason == "Anthropic API unreachable: Connection error."
 
 

@@ -38,7 +38,7 @@ VISION_ORDER = {
 
 def _tool_reply(tool_input: dict) -> dict:
     return {"id": "msg_01XFDUDYJgAACzvnptvVoYEL", "type": "message", "role": "assistant",
-            "model": "claude-sonnet-4-5-20250929", "stop_reason": "tool_use", "stop_sequence": None,
+            "model": "claude-sonnet-4-6", "stop_reason": "tool_use", "stop_sequence": None,
             "usage": {"input_tokens": 2095, "output_tokens": 503},
             "content": [{"type": "tool_use", "id": "toolu_01A09q90qw90lq917835lq9", "name": TOOL_NAME,
                          "input": tool_input}]}
@@ -70,6 +70,7 @@ async def test_scanned_pdf_goes_to_claude_when_a_key_is_set(seeded: Env) -> None
     assert "read_by_vision" in {f["code"] for f in json.loads(item["flags_json"])}
     sent = json.loads(seen[0].content)
     assert sent["messages"][0]["content"][0]["type"] == "document" and sent["tool_choice"]["name"] == TOOL_NAME
+    assert sent["model"] == seeded.settings.anthropic.vision_model  # [anthropic] vision_model
 
 
 async def test_claude_error_makes_a_needs_manual_item_with_the_reason(seeded: Env) -> None:

@@ -121,6 +121,12 @@ class Reflexion(_Strict):
     needs_review_expiry_days: int = Field(30, ge=1)
 
 
+class Anthropic(_Strict):
+    # Anthropic retires models on announced dates; a retired name makes every call fail, so both are config.
+    vision_model: str = Field("claude-sonnet-4-6", min_length=1)
+    draft_model: str = Field("claude-sonnet-4-6", min_length=1)
+
+
 class Retention(_Strict):
     webhook_receipts_days: int = Field(180, ge=1)
 
@@ -151,6 +157,7 @@ class Settings(_Strict):
     aging: Aging = Aging()
     reflexion: Reflexion = Reflexion()
     retention: Retention = Retention()
+    anthropic: Anthropic = Anthropic()
     programs: dict[str, Program] = {"standard": Program()}
     pricing: Pricing = Pricing()
 

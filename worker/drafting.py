@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from worker.claude import api_reason, sdk
 from worker.env import Env
 
-DRAFT_MODEL = "claude-sonnet-4-6"
 TOOL_NAME = "write_collection_email"
 MAX_EXAMPLES = 3
 EXAMPLES = """
@@ -125,7 +124,7 @@ def claude_request(ctx: CollectionContext, model: str) -> dict[str, Any]:
 
 
 async def draft_collection_email(ctx: CollectionContext, client: Any, *,
-                                 model: str = DRAFT_MODEL, timeout: float = 30) -> Draft:
+                                 model: str, timeout: float = 30) -> Draft:
     """Draft with Claude when a client is given, else (or on any failure) with the template."""
     if client is None:
         return template_draft(ctx)

@@ -155,7 +155,7 @@ async def handle(env: Env, event: Event) -> WorkflowResult | None:
     if s.past_due:
         ctx = CollectionContext(customer_id, s.company, s.email, s.to_name, s.past_due,
                                 await approved_examples(env, customer_id, NAME))
-        draft = await draft_collection_email(ctx, client_for(env))
+        draft = await draft_collection_email(ctx, client_for(env), model=env.settings.anthropic.draft_model)
         drafted = f"email drafted by {draft.drafted_by}" + (f" ({draft.fallback_reason})" if draft.fallback_reason else "")
         proposals.append(Proposal("send_collection_email", {
             **common, "to": s.email, "to_name": s.to_name, "subject": draft.subject, "body": draft.body,

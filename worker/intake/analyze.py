@@ -18,7 +18,6 @@ from worker.po.parser import ParseHints, parse_purchase_order
 from worker.po.pdftext import NO_TEXT_LAYER, ExtractLimits, PdfExtractor, PdfRejected
 from worker.po.vision import VisionError, parse_with_claude
 
-VISION_MODEL = "claude-sonnet-4-5"  # override per env with env.extras["anthropic_model"]
 VISION_TIMEOUT_SECONDS = 90.0
 EXTRACTOR_WORKERS = 2  # the machine has 2 cores; more warm children only cost memory
 
@@ -53,9 +52,9 @@ def extractor(env: Env) -> PdfExtractor:
 async def _vision(env: Env, data: bytes) -> Analysis:
     if env.secrets.anthropic_api_key is None:
         return Analysis(None, f"{NO_TEXT_LAYER}; ANTHROPIC_API_KEY is not set, so it needs manual entry", "none")
-    model = str(env.extras.get("anthropic_model") or VISION_MODEL)
     try:
-        po = await parse_with_claude(client_for(env), data, model=model, timeout=VISION_TIMEOUT_SECONDS)
+        po = await parse_with_claude(client_for(env), data, model=env.settings.anthropic.vision_model,
+                                     timeout=VISION_TIMEOUT_SECONDS)
     except VisionError as exc:
         return Analysis(None, f"{NO_TEXT_LAYER}; Claude could not read it: {exc.reason}", "vision")
     return _judge(po, "vision")
