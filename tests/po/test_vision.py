@@ -21,7 +21,7 @@ TOOL_INPUT = {
 
 def _message(content, stop_reason="tool_use"):
     return {"id": "msg_01XFDUDYJgAACzvnptvVoYEL", "type": "message", "role": "assistant",
-            "model": "claude-sonnet-4-5-20250929", "content": content, "stop_reason": stop_reason,
+            "model": "claude-sonnet-4-6", "content": content, "stop_reason": stop_reason,
             "stop_sequence": None, "usage": {"input_tokens": 2095, "output_tokens": 503}}
 
 
