@@ -354,8 +354,11 @@ CREATE TABLE IF NOT EXISTS review_items (
     decided_by      TEXT,
     decided_at      TEXT,
     decision_reason TEXT,
+    email_text      TEXT,  -- an email without a PDF: its text, which is then the order to enter (schema v3)
     UNIQUE (email_id, attachment_id)
 );
+-- At most one text-only item per email (UNIQUE above treats NULL attachment ids as all different).
+CREATE UNIQUE INDEX IF NOT EXISTS review_items_email_text ON review_items (email_id) WHERE attachment_id IS NULL;
 CREATE INDEX IF NOT EXISTS review_items_queue ON review_items (status, created_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS review_items_customer ON review_items (customer_id, status);
 

@@ -56,7 +56,8 @@ def seed_reference(conn: sqlite3.Connection) -> None:
 
 def add_review_item(conn: sqlite3.Connection, *, parsed: dict[str, Any] | None = None, customer_id: str | None = "1187",
                     status: str = "pending", pdf_key: str | None = None, created_at: str = NOW,
-                    sender: str = "purchasing@driscollfoods.com", flags: list[Any] | None = None) -> int:
+                    sender: str = "purchasing@driscollfoods.com", flags: list[Any] | None = None,
+                    email_text: str | None = None) -> int:
     """One review item (with its email log row), as the intake would create it."""
     parsed = parsed_po() if parsed is None else parsed
     email_id = conn.execute(
@@ -66,10 +67,10 @@ def add_review_item(conn: sqlite3.Connection, *, parsed: dict[str, Any] | None =
          "raw/ab/abc.eml", f"sha-{created_at}-{id(parsed)}")).lastrowid
     return int(conn.execute(
         "INSERT INTO review_items (status, email_id, customer_id, po_number, parsed_json, pdf_key, flags_json, confidence,"
-        " line_count, total, sender, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0.86, ?, ?, ?, ?, ?)",
+        " line_count, total, sender, email_text, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0.86, ?, ?, ?, ?, ?, ?)",
         (status, email_id, customer_id, parsed.get("po_number"), json.dumps(parsed), pdf_key,
          json.dumps(flags if flags is not None else ["unknown_item"]), len(parsed.get("lines") or []),
-         parsed.get("total"), sender, created_at, created_at)).lastrowid)
+         parsed.get("total"), sender, email_text, created_at, created_at)).lastrowid)
 
 
 def add_action(conn: sqlite3.Connection, kind: str, payload: dict[str, Any], customer_id: str = "1187",

@@ -101,11 +101,26 @@ def test_same_message_id_or_same_bytes_is_a_duplicate_not_processed_twice(seeded
     assert len(_rows(seeded, "SELECT id FROM review_items")) == 1
 
 
-def test_email_without_pdf_is_processed_with_reason(seeded: LiveServer) -> None:
-    email_id = post_mail(seeded.url, order_email([], body="Can you quote 10 cases of fries?")).json()["email_id"]
+def test_email_without_pdf_becomes_a_review_item_showing_its_text(seeded: LiveServer) -> None:
+    body = "Please send 10 cases of DF-10023 by Friday.\n<b>thanks</b>"
+    email_id = post_mail(seeded.url, order_email([], body=body, subject="order for Friday")).json()["email_id"]
     log = wait_for(lambda: _done(seeded, email_id))
-    assert (log["status"], log["reason"]) == ("processed", "no PDF attachment")
-    assert log["customer_id"] == DRISCOLL and _items(seeded, email_id) == []
+    assert (log["status"], log["reason"]) == ("needs_manual", "no PDF attachment: the email text is on a review item")
+    [item] = _items(seeded, email_id)
+    assert (item["status"], item["attachment_id"], item["customer_id"]) == ("needs_manual", None, DRISCOLL)
+    assert item["email_text"] == body and item["reason"].startswith("no PDF attachment: the order, if there is one")
+    assert json.loads(item["flags_json"])[0]["code"] == "needs_manual"
+
+
+def test_automatic_replies_and_empty_mail_without_pdf_are_not_queued(seeded: LiveServer) -> None:
+    auto = b"Auto-Submitted: auto-replied\r\n" + order_email([], body="I am out of the office until Monday.")
+    empty = order_email([], body="   ")
+    auto_id, empty_id = (post_mail(seeded.url, raw).json()["email_id"] for raw in (auto, empty))
+    assert wait_for(lambda: _done(seeded, auto_id))["reason"] == \
+        "no PDF attachment; Auto-Submitted: auto-replied, not queued"
+    assert wait_for(lambda: _done(seeded, empty_id))["reason"] == "no PDF attachment; no text either"
+    assert _email(seeded, auto_id)["status"] == _email(seeded, empty_id)["status"] == "processed"
+    assert _items(seeded, auto_id) == _items(seeded, empty_id) == []
 
 
 def test_scanned_pdf_without_api_key_needs_manual_entry_with_pdf_attached(seeded: LiveServer) -> None:

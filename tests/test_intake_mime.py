@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_email_fixtures import forwarded_email, order_email
-from worker.intake.mime import MAX_PARTS, is_pdf, read_headers, read_mail
+from worker.intake.mime import MAX_PARTS, html_text, is_pdf, read_headers, read_mail
 
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n"
 
@@ -128,3 +128,37 @@ def test_big_messages_are_parsed_in_a_child_with_limits(tmp_path: Path) -> None:
     slow = read_mail_in_child(path, timeout=0.001)  # the child cannot even start in 1 ms: bounded, explained
     assert slow.pdfs == [] and slow.sender == "buyer@driscollfoods.com"
     assert slow.problems == ["malformed MIME: parsing timed out after 0.001s"]
+
+
+@pytest.mark.parametrize(("headers", "expected"), [
+    ("Auto-Submitted: auto-replied\r\n", "Auto-Submitted: auto-replied"),
+    ("Auto-Submitted: no\r\n", None),
+    ("Precedence: bulk\r\n", "Precedence: bulk"),
+    ("X-Autoreply: yes\r\n", "an automatic reply"),
+    ("", None),
+])
+def test_machine_mail_is_recognised_by_its_headers(headers, expected):
+    assert read_mail(headers.encode() + order_email([], body="hello")).auto_generated == expected
+
+
+def test_bounces_and_reports_are_machine_mail():
+    bounce = order_email([], sender="MAILER-DAEMON@mx.example.com", body="Delivery failed")
+    assert read_mail(bounce).auto_generated == "sent by mailer-daemon@mx.example.com"
+    report = EmailMessage()
+    report["From"] = "buyer@driscollfoods.com"  # a read receipt from a person's mailbox
+    report.set_content("read")
+    report.add_alternative("<p>read</p>", subtype="html")
+    report.replace_header("Content-Type", 'multipart/report; report-type=disposition-notification; boundary="b"')
+    assert read_mail(report.as_bytes()).auto_generated == "a delivery or read report"
+
+
+def test_body_text_prefers_the_plain_part_and_reads_html_otherwise():
+    html = ("<html><head><style>p {color: red}</style><title>t</title></head><body><p>Please send<br>"
+            "10 cs <b>DF-10023</b></p><table><tr><td>qty</td><td>12 &amp; 4</td></tr></table>"
+            "<script>alert(1)</script></body></html>")
+    assert html_text(html) == "Please send\n10 cs DF-10023\n\nqty 12 & 4"
+    msg = EmailMessage()
+    msg["From"] = "buyer@driscollfoods.com"
+    msg.set_content(html, subtype="html")
+    assert read_mail(msg.as_bytes()).body_text(1000) == "Please send\n10 cs DF-10023\n\nqty 12 & 4"
+    assert read_mail(order_email([], body="  Send 10 cases  \n")).body_text(7) == "Send 10"

@@ -114,7 +114,8 @@ async def test_spool_file_without_log_row_is_logged_when_uploaded(seeded: Env) -
     counts = await upload_spooled_mail(seeded, seeded.clock())
     assert counts["uploaded"] == 1
     log = await _row(seeded, "SELECT * FROM inbound_email_log")
-    assert log["door"] == "spool" and log["status"] == "processed" and log["sender"] == "buyer@driscollfoods.com"
+    # processed through the pipeline: no PDF, so its text went to the review queue
+    assert log["door"] == "spool" and log["status"] == "needs_manual" and log["sender"] == "buyer@driscollfoods.com"
 
 
 async def test_failed_processing_is_retried_with_bounded_attempts(seeded: Env) -> None:
@@ -145,11 +146,12 @@ async def test_abandoned_claims_and_unstarted_mail_are_picked_up(seeded: Env) ->
     await seeded.db.write(lambda c: c.execute(
         "UPDATE inbound_email_log SET status = 'processing', attempts = 1, claimed_at = ? WHERE id = ?",
         ("2020-01-01T00:00:00.000Z", stuck.email_id)))
-    assert await process_email(seeded, unstarted.email_id) == "processed"  # a live claim is not taken twice:
+    assert await process_email(seeded, unstarted.email_id) == "needs_manual"  # a live claim is not taken twice:
     assert await process_email(seeded, unstarted.email_id) == "skipped"
     await seeded.db.write(lambda c: c.execute("UPDATE inbound_email_log SET status = 'received', received_at = ? "
                                               "WHERE id = ?", ("2020-01-01T00:00:00.000Z", unstarted.email_id)))
     counts = await retry_failed_intake(seeded, seeded.clock())
     assert counts["retried"] == 2
-    items = await seeded.db.fetchall("SELECT email_id FROM review_items")
-    assert [r[0] for r in items] == [stuck.email_id]  # reprocessing never duplicates review items
+    items = await seeded.db.fetchall("SELECT email_id FROM review_items ORDER BY email_id")
+    # reprocessing never duplicates review items: the PDF's, and the text-only one of the mail without a PDF
+    assert [r[0] for r in items] == sorted([stuck.email_id, unstarted.email_id])

@@ -102,7 +102,7 @@ CREATE INDEX events_type ON events (type, id);
 def test_version_1_ledger_migrates_keeping_ids_and_non_cdc_keys(tmp_path):
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
-    conn.executescript(f"DROP TABLE events; {V1_EVENTS} PRAGMA user_version = 1;")  # the ledger as version 1 made it
+    conn.executescript(f"DROP TABLE events; {V1_EVENTS} {DROP_V3} PRAGMA user_version = 1;")  # as version 1 made it
     conn.executemany("INSERT INTO events (id, type, entity_type, entity_id, created_at, dedupe_key) VALUES (?, ?, ?, ?, ?, ?)",
                      [(7, "invoice.created", "invoice", "i1", "t", "cdc:ev-1"),
                       (9, "ar.bucket_changed", "invoice", "i1", "t", "ar.bucket_changed:i1:current@t>1-30")])
@@ -119,6 +119,22 @@ def test_version_1_ledger_migrates_keeping_ids_and_non_cdc_keys(tmp_path):
     assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 4
     shape = "PRAGMA table_info(events)"
     assert conn.execute(shape).fetchall() == _fresh(tmp_path).execute(shape).fetchall()
+
+
+DROP_V3 = "ALTER TABLE review_items DROP COLUMN email_text;"  # what version 3 added
+
+
+def test_version_2_review_items_gain_email_text_and_keep_their_rows(tmp_path):
+    conn = connect(tmp_path / "db.sqlite3")
+    apply_schema(conn)
+    conn.executescript(f"{DROP_V3} PRAGMA user_version = 2;")
+    conn.execute("INSERT INTO review_items (status, email_id, attachment_id, created_at, updated_at) "
+                 "VALUES ('pending', NULL, NULL, 't', 't')")
+    assert apply_schema(conn) == LATEST == 3
+    assert [tuple(r) for r in conn.execute("SELECT id, status, email_text FROM review_items")] == [(1, "pending", None)]
+    shape = "PRAGMA table_info(review_items)"
+    assert conn.execute(shape).fetchall() == _fresh(tmp_path).execute(shape).fetchall()
+    assert "review_items_email_text" in {r[1] for r in conn.execute("PRAGMA index_list(review_items)")}
 
 
 def _fresh(tmp_path):

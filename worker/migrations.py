@@ -9,7 +9,7 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
 
 # (version, SQL) in ascending order. Each brings a database at version-1 up to version; schema.sql
 # always describes the newest shape, so a fresh database only runs schema.sql.
-# Example for the next change: (3, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
+# Example for the next change: (4, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
 MIGRATIONS: list[tuple[int, str]] = [
     (1, ""),  # the first versioned schema: everything is in schema.sql
     # events.dedupe_key: a partial unique index instead of a UNIQUE column (SQLite cannot drop that in
@@ -31,6 +31,8 @@ FROM events;
 DROP TABLE events;
 ALTER TABLE events_v2 RENAME TO events;
 """),
+    # review_items.email_text: an order email without a PDF becomes a review item showing its text.
+    (3, "ALTER TABLE review_items ADD COLUMN email_text TEXT;"),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -130,3 +130,30 @@ def test_reviewer_works_the_queue(server, browser, size):
         ("approved_for_reuse", "mike")
     assert not [e for e in errors if "Content Security Policy" in e], errors
     context.close()
+
+
+@pytest.mark.parametrize("size", list(WIDTHS))
+def test_an_email_without_pdf_shows_its_text_as_written(server, browser, size):
+    text = "Hi, please send 12 cs DF-10023 and 4 cs CHS-MOZZ-LMPS by Friday.\n<script>alert('x')</script> Thanks, Maria"
+    item = server.run(server.env.db.write(lambda conn: (seed_reference(conn), add_review_item(
+        conn, parsed={"lines": [], "findings": []}, status="needs_manual", flags=[], email_text=text))[1]))
+    context = browser.new_context(viewport=WIDTHS[size])
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(server.url + "/review/login")
+    page.fill("input[name=username]", TEST_REVIEWER[0])
+    page.fill("input[name=password]", TEST_REVIEWER[1])
+    page.click("button[type=submit]")
+    page.wait_for_url("**/review")
+    page.goto(f"{server.url}/review/orders/{item}")
+    assert page.inner_text("pre.email-text") == text  # shown as written: the markup is text, not HTML
+    assert dialogs == [] and page.locator(".pdf iframe").count() == 0
+    shot(page, f"{size}-06-email-text")
+    if size == "phone":
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1
+    page.fill("textarea[name=reason]", "A question, not an order: answered by phone")
+    page.click("form.reject button[type=submit]")
+    page.wait_for_url("**/review/orders")
+    assert one(server, "SELECT status FROM review_items WHERE id = ?", (item,)) == ("rejected",)
+    context.close()

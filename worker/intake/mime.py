@@ -18,6 +18,7 @@ from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import BinaryIO
 
@@ -57,6 +58,11 @@ class ParsedMail:
     html: str = ""
     pdfs: list[PdfPart] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    auto_generated: str | None = None  # why the message is an automatic one (auto-reply, bounce, list), if it is
+
+    def body_text(self, limit: int) -> str:
+        """The message's text for a reader: the plain part, else the HTML part's text; at most limit chars."""
+        return (self.text.strip() or html_text(self.html))[:limit].strip()
 
     def recipients_json(self) -> str:
         """Recipients as a JSON array for the log."""
@@ -198,6 +204,58 @@ def _fill_headers(msg: Message, out: ParsedMail) -> None:
     out.sender = address(msg, "From") or address(msg, "Sender")
     out.recipients = addresses(msg, "To", "Cc")
     out.subject = header(msg, "Subject")
+    out.auto_generated = auto_generated(msg, out.sender)
+
+
+def auto_generated(msg: Message, sender: str | None) -> str | None:
+    """Why msg was sent by a machine rather than a person (RFC 3834 and common practice), or None."""
+    submitted = (header(msg, "Auto-Submitted") or "no").lower()
+    if submitted != "no":
+        return f"Auto-Submitted: {submitted}"
+    precedence = (header(msg, "Precedence") or "").lower()
+    if precedence in ("bulk", "junk", "list", "auto_reply"):
+        return f"Precedence: {precedence}"
+    if msg.get_content_type() == "multipart/report":
+        return "a delivery or read report"
+    if any(msg.get(name) is not None for name in ("X-Autoreply", "X-Autorespond")):
+        return "an automatic reply"
+    if sender and sender.split("@")[0] in ("mailer-daemon", "postmaster"):
+        return f"sent by {sender}"
+    return None
+
+
+class _TextOfHtml(HTMLParser):
+    _SKIPPED = frozenset(("script", "style", "head", "title"))
+    _BREAKS = frozenset(("br", "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "table"))
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIPPED:
+            self.skipping += 1
+        self.parts.append("\n" if tag in self._BREAKS else " " if tag in ("td", "th") else "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIPPED and self.skipping:
+            self.skipping -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping:
+            self.parts.append(data)
+
+
+def html_text(html: str) -> str:
+    """The readable text of an HTML body (tags dropped, scripts and styles skipped, blank lines folded)."""
+    if not html:
+        return ""
+    reader = _TextOfHtml()
+    reader.feed(html)
+    reader.close()
+    lines = (" ".join(line.split()) for line in "".join(reader.parts).splitlines())
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 def _header_block(fp: BinaryIO) -> bytes:

@@ -25,12 +25,13 @@ VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (email_id, sha256) DO UPDATE SET object_key = excluded.object_key
 RETURNING id
 """
+# Any conflict means this email's item exists already: one per (email, PDF), one text-only item per email.
 INSERT_ITEM = """
 INSERT INTO review_items (status, email_id, attachment_id, customer_id, po_number, parsed_json, pdf_key, reason,
-                          flags_json, confidence, line_count, total, sender, created_at, updated_at)
+                          flags_json, confidence, line_count, total, sender, email_text, created_at, updated_at)
 VALUES (:status, :email_id, :attachment_id, :customer_id, :po_number, :parsed_json, :pdf_key, :reason,
-        :flags_json, :confidence, :line_count, :total, :sender, :now, :now)
-ON CONFLICT (email_id, attachment_id) DO NOTHING
+        :flags_json, :confidence, :line_count, :total, :sender, :email_text, :now, :now)
+ON CONFLICT DO NOTHING
 RETURNING id
 """
 FINISH = """
@@ -38,6 +39,8 @@ UPDATE inbound_email_log SET status = ?, reason = ?, customer_id = ?, processed_
 WHERE id = ? AND status = 'processing'
 """
 HEADLINE_FIELDS = ("po_number", "lines", "total")
+EMAIL_TEXT_CHARS = 20_000  # of an email without a PDF, kept on its review item
+TEXT_ONLY_REASON = "no PDF attachment: the order, if there is one, is in the email text; enter it by hand or reject"
 
 
 @dataclass(frozen=True)
@@ -76,12 +79,9 @@ def _item_row(conn: sqlite3.Connection, email_id: int, sender: str | None, sende
               fallback: CustomerMatch, ctx: Context) -> dict[str, object]:
     analysis, po = pdf.analysis, pdf.analysis.po
     row: dict[str, object] = {"status": analysis.status, "email_id": email_id, "pdf_key": pdf.key,
-                              "reason": analysis.reason, "sender": sender, "now": ctx.now}
+                              "reason": analysis.reason, "sender": sender, "email_text": None, "now": ctx.now}
     if po is None:
-        manual = PurchaseOrder(findings=[Finding(code="needs_manual", severity="error", message=analysis.reason or "")])
-        flags = [{"code": "needs_manual", "severity": "error", "message": analysis.reason}] + customer_flags(conn, fallback, None)
-        return {**row, "customer_id": fallback.customer_id, "po_number": None, "parsed_json": manual.model_dump_json(),
-                "flags_json": json.dumps(flags), "confidence": 0.0, "line_count": 0, "total": None}
+        return _manual_row(conn, row, analysis.reason or "", fallback)
     customer = match_customer(conn, senders, po, ctx.own_domains)
     program = program_for(conn, customer.customer_id, ctx.standard)
     on = (po.po_date or ctx.today).isoformat()
@@ -96,13 +96,41 @@ def _item_row(conn: sqlite3.Connection, email_id: int, sender: str | None, sende
             "line_count": len(po.lines), "total": float(po.total) if po.total is not None else None}
 
 
-def _email_outcome(mail: ParsedMail, pdfs: list[AnalysedPdf], skipped: int) -> tuple[str, str]:
-    fatal = [p for p in mail.problems if p.startswith("malformed MIME")]
+def _manual_row(conn: sqlite3.Connection, row: dict[str, object], reason: str,
+                customer: CustomerMatch) -> dict[str, object]:
+    """A needs_manual item: nothing parsed, the reason as its finding and flag."""
+    manual = PurchaseOrder(findings=[Finding(code="needs_manual", severity="error", message=reason)])
+    flags = [{"code": "needs_manual", "severity": "error", "message": reason}] + customer_flags(conn, customer, None)
+    return {**row, "status": "needs_manual", "reason": reason, "customer_id": customer.customer_id, "po_number": None,
+            "parsed_json": manual.model_dump_json(), "flags_json": json.dumps(flags), "confidence": 0.0,
+            "line_count": 0, "total": None}
+
+
+def _fatal(mail: ParsedMail) -> list[str]:
+    return [p for p in mail.problems if p.startswith("malformed MIME")]
+
+
+def _text_only_item(conn: sqlite3.Connection, email_id: int, mail: ParsedMail, customer: CustomerMatch,
+                    ctx: Context) -> dict[str, object] | None:
+    """The review item of an email without a PDF whose text may be an order; None for machine mail or no text."""
+    text = mail.body_text(EMAIL_TEXT_CHARS)
+    if mail.pdfs or _fatal(mail) or mail.auto_generated or not text:
+        return None
+    row: dict[str, object] = {"email_id": email_id, "attachment_id": None, "pdf_key": None, "sender": mail.sender,
+                              "email_text": text, "now": ctx.now}
+    return _manual_row(conn, row, TEXT_ONLY_REASON, customer)
+
+
+def _email_outcome(mail: ParsedMail, pdfs: list[AnalysedPdf], skipped: int, text_item: bool) -> tuple[str, str]:
+    fatal = _fatal(mail)
     if not pdfs:
         if fatal:
             return "needs_manual", f"no PDF attachment found; {fatal[0]}"
+        if text_item:
+            return "needs_manual", "no PDF attachment: the email text is on a review item"
+        why = f"; {mail.auto_generated}, not queued" if mail.auto_generated else "; no text either"
         defects = f" (MIME defects: {', '.join(p.removeprefix('MIME defect: ') for p in mail.problems[:3])})" if mail.problems else ""
-        return "processed", f"no PDF attachment{defects}"
+        return "processed", f"no PDF attachment{why}{defects}"
     manual = [p for p in pdfs if p.analysis.status == "needs_manual"]
     more = f"; {skipped} more PDFs not examined" if skipped else ""
     if manual:
@@ -118,19 +146,24 @@ def record_email(conn: sqlite3.Connection, email_id: int, mail: ParsedMail, pdfs
     email_match = match_customer(conn, senders, None, ctx.own_domains)
     items: list[int] = []
     customer_id = email_match.customer_id
+    rows: list[dict[str, object]] = []
     for pdf in pdfs:
         part = pdf.part
         attachment_id = conn.execute(INSERT_ATTACHMENT, (email_id, part.filename, part.content_type, len(part.data),
                                                          part.sha256, pdf.key)).fetchone()[0]
-        row = _item_row(conn, email_id, mail.sender, senders, pdf, email_match, ctx)
+        rows.append({**_item_row(conn, email_id, mail.sender, senders, pdf, email_match, ctx),
+                     "attachment_id": attachment_id})
+    text_item = _text_only_item(conn, email_id, mail, email_match, ctx)
+    rows += [text_item] if text_item else []
+    for row in rows:
         customer_id = customer_id or row["customer_id"]  # type: ignore[assignment]
-        inserted = conn.execute(INSERT_ITEM, {**row, "attachment_id": attachment_id}).fetchone()
+        inserted = conn.execute(INSERT_ITEM, row).fetchone()
         if inserted is None:
             continue  # this email's items exist already (a retry after a crash between commit and reply)
         items.append(inserted[0])
         append_event(conn, "review_item.created", "review_item", str(inserted[0]),
                      {"email_id": email_id, "status": row["status"], "customer_id": row["customer_id"],
                       "po_number": row["po_number"]}, dedupe_key=f"review_item.created:{inserted[0]}")
-    status, reason = _email_outcome(mail, pdfs, skipped)
+    status, reason = _email_outcome(mail, pdfs, skipped, text_item is not None)
     conn.execute(FINISH, (status, reason, customer_id, ctx.now, email_id))
     return status, items
