@@ -110,6 +110,8 @@ def test_email_without_pdf_becomes_a_review_item_showing_its_text(seeded: LiveSe
     assert (item["status"], item["attachment_id"], item["customer_id"]) == ("needs_manual", None, DRISCOLL)
     assert item["email_text"] == body and item["reason"].startswith("no PDF attachment: the order, if there is one")
     assert json.loads(item["flags_json"])[0]["code"] == "needs_manual"
+    listed = httpx.get(seeded.url + "/api/review-items?status=needs_manual", headers=AUTH).json()["items"]
+    assert [(i["id"], i["email_text"]) for i in listed] == [(item["id"], body)]  # the JSON twin carries the text too
 
 
 def test_automatic_replies_and_empty_mail_without_pdf_are_not_queued(seeded: LiveServer) -> None:
