@@ -171,16 +171,16 @@ def _sync(conn: sqlite3.Connection, spec: TableSpec, parsed: Parsed, result: Fil
     existing: dict[tuple[str, ...], tuple[tuple[Any, ...], bool]] = {}
     for row in map(tuple, conn.execute(spec.select_sql())):
         existing[tuple(str(v) for v in row[:width])] = (tuple(row[width:-1]), bool(row[-1]))
-    named = {tuple(str(row[c]) for c in spec.key) for row in parsed.rows}
+    keyed = [(tuple(str(row[c]) for c in spec.key), row) for row in parsed.rows]
+    named = {key for key, _row in keyed}
     owned = [key for key, (_values, is_owned) in existing.items() if is_owned]
     doomed = [key for key in owned if key not in named and key not in parsed.rejected_keys]
     if len(doomed) * 2 > len(owned) and not allow_deletes:
         raise MassDelete(f"would delete {len(doomed)} of the {len(owned)} rows in {spec.table} (more than half); "
                          "nothing was changed: is the file truncated? Pass --allow-deletes if the removal is intended")
     stamp = {"source": "import", "updated_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")}
-    for row in parsed.rows:
+    for key, row in keyed:
         params = {c: _db_value(v) for c, v in row.items()} | (stamp if spec.stamp else {})
-        key = tuple(str(row[c]) for c in spec.key)
         if key not in existing:
             conn.execute(spec.insert_sql(), params)
             result.inserted += 1
