@@ -44,9 +44,8 @@ def prepare(acc: Accepted) -> Prepared:
                         acc.last_modified, None, (), None, None)
     mirror = MIRRORS[ev.record_type]
     raw = ev.record or {}
-    payload = {"record_id": ev.record_id, "event_id": ev.event_id, "operation": ev.operation,
-               "last_modified": acc.last_modified, "customer_id": mirror.customer(ev.record_id, record),
-               **mirror.payload(record)}
+    payload = _payload_head(ev.record_id, ev.event_id, ev.operation, acc.last_modified,
+                            mirror.customer(ev.record_id, record)) | mirror.payload(record)
     return Prepared(acc.index, ev.event_id, ev.record_type, ev.record_id, ev.operation, acc.key, acc.last_modified,
                     (ev.record_id, *mirror.row(record), dumps(raw)),
                     tuple([(ev.record_id, *row) for row in child.rows(record, raw)] for child in mirror.children),
@@ -55,9 +54,15 @@ def prepare(acc: Accepted) -> Prepared:
 
 def delete_payload(prepared: Prepared, customer: str | None) -> str:
     """The ledger payload of a delete: the record's customer is the one its row held."""
-    return payload_json({"record_id": prepared.record_id, "event_id": prepared.event_id,
-                         "operation": prepared.operation, "last_modified": prepared.last_modified,
-                         "customer_id": customer})
+    return payload_json(_payload_head(prepared.record_id, prepared.event_id, prepared.operation,
+                                      prepared.last_modified, customer))
+
+
+def _payload_head(record_id: str, event_id: str, operation: str, last_modified: str,
+                  customer: str | None) -> dict[str, Any]:
+    """The fields every CDC ledger payload starts with, in one order, so every path writes the same text."""
+    return {"record_id": record_id, "event_id": event_id, "operation": operation, "last_modified": last_modified,
+            "customer_id": customer}
 
 
 class Chunk(msgspec.Struct, array_like=True, gc=False):
