@@ -108,10 +108,36 @@ def test_email_without_pdf_becomes_a_review_item_showing_its_text(seeded: LiveSe
     assert (log["status"], log["reason"]) == ("needs_manual", "no PDF attachment: the email text is on a review item")
     [item] = _items(seeded, email_id)
     assert (item["status"], item["attachment_id"], item["customer_id"]) == ("needs_manual", None, DRISCOLL)
-    assert item["email_text"] == body and item["reason"].startswith("no PDF attachment: the order, if there is one")
+    assert item["email_text"] == body and item["reason"].startswith("no PDF attachment: 1 line read from the email text")
     assert json.loads(item["flags_json"])[0]["code"] == "needs_manual"
+    [line] = json.loads(item["parsed_json"])["lines"]  # the sentence's "10 cases of DF-10023", through Driscoll's xref
+    assert (line["customer_item_code"], line["item_id"], line["quantity"], line["uom"]) == ("DF-10023", "I448812", 10, "CS")
     listed = httpx.get(seeded.url + "/api/review-items?status=needs_manual", headers=AUTH).json()["items"]
     assert [(i["id"], i["email_text"]) for i in listed] == [(item["id"], body)]  # the JSON twin carries the text too
+
+
+def test_an_order_typed_into_the_email_prefills_the_lines_of_known_items(seeded: LiveServer) -> None:
+    body = ("Hi team,\n\nPlease deliver Thursday:\n"
+            "- 12 cs DF-10023\n- GFS-117650 x 4 @ 70.00\n- 3 cases romaine hearts\n- 2 cs XYZ-999 special order\n\n"
+            "Call me at 555 1234 if anything is short.\n-- \nBob, Driscoll Foods\n5 cs DF-41152")
+    email_id = post_mail(seeded.url, order_email([], body=body, subject="PO 4471 for Thursday")).json()["email_id"]
+    wait_for(lambda: _done(seeded, email_id))
+    [item] = _items(seeded, email_id)
+    assert (item["status"], item["po_number"], item["line_count"]) == ("needs_manual", "4471", 4)
+    assert item["reason"] == ("no PDF attachment: 4 lines read from the email text; check each against the text "
+                              "and add any that were missed")
+    parsed = json.loads(item["parsed_json"])
+    assert [(ln["line_no"], ln["item_id"], ln["quantity"], ln["uom"], ln["unit_price"]) for ln in parsed["lines"]] == [
+        (1, "I448812", 12, "CS", None),  # Driscoll's own code, through customer_item_xref
+        (2, "I117650", 4, None, 70.0),  # our item code
+        (3, "I551209", 3, "CS", None),  # described: the closest item, flagged for a check
+        (4, None, 2, "CS", None)]  # a code we do not know yet, on an order line: the reviewer maps it
+    # A phone number in a sentence and what follows the signature are no lines.
+    flags = {f["code"]: f for f in json.loads(item["flags_json"])}
+    assert flags["unknown_item"]["line_no"] == 4 and "XYZ-999" in flags["unknown_item"]["message"]
+    assert flags["needs_manual"]["message"] == item["reason"]
+    assert flags["price_deviation"]["line_no"] == 2 and flags["price_deviation"]["expected"] == 62.75
+    assert flags["uncertain_item"]["line_no"] == 3
 
 
 def test_automatic_replies_and_empty_mail_without_pdf_are_not_queued(seeded: LiveServer) -> None:

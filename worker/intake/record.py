@@ -16,7 +16,9 @@ from worker.intake.customers import CustomerMatch, customer_flags, match_custome
 from worker.intake.lines import LineMatcher
 from worker.intake.mime import ParsedMail, PdfPart
 from worker.ledger import append_event
-from worker.po.model import Finding, PurchaseOrder
+from worker.po.header import po_number_in_text
+from worker.po.model import Finding, POLine, PurchaseOrder
+from worker.po.typed import order_text_lines, typed_lines
 from worker.pricing import ProgramTerms, program_for
 
 INSERT_ATTACHMENT = """
@@ -41,6 +43,8 @@ WHERE id = ? AND status = 'processing'
 HEADLINE_FIELDS = ("po_number", "lines", "total")
 EMAIL_TEXT_CHARS = 20_000  # of an email without a PDF, kept on its review item
 TEXT_ONLY_REASON = "no PDF attachment: the order, if there is one, is in the email text; enter it by hand or reject"
+TYPED_REASON = ("no PDF attachment: {n} line{s} read from the email text; check each against the text and add "
+                "any that were missed")
 
 
 @dataclass(frozen=True)
@@ -96,18 +100,40 @@ def _item_row(conn: sqlite3.Connection, email_id: int, sender: str | None, sende
             "line_count": len(po.lines), "total": float(po.total) if po.total is not None else None}
 
 
-def _manual_row(conn: sqlite3.Connection, row: dict[str, object], reason: str,
-                customer: CustomerMatch) -> dict[str, object]:
-    """A needs_manual item: nothing parsed, the reason as its finding and flag."""
-    manual = PurchaseOrder(findings=[Finding(code="needs_manual", severity="error", message=reason)])
+def _manual_row(conn: sqlite3.Connection, row: dict[str, object], reason: str, customer: CustomerMatch,
+                typed: PurchaseOrder | None = None, line_flags: list[dict[str, object]] | None = None) -> dict[str, object]:
+    """A needs_manual item: the reason as its finding and flag, and the lines read from a typed order, if any."""
+    manual = typed or PurchaseOrder()
+    manual.findings = [Finding(code="needs_manual", severity="error", message=reason)]
     flags = [{"code": "needs_manual", "severity": "error", "message": reason}] + customer_flags(conn, customer, None)
-    return {**row, "status": "needs_manual", "reason": reason, "customer_id": customer.customer_id, "po_number": None,
-            "parsed_json": manual.model_dump_json(), "flags_json": json.dumps(flags), "confidence": 0.0,
-            "line_count": 0, "total": None}
+    return {**row, "status": "needs_manual", "reason": reason, "customer_id": customer.customer_id,
+            "po_number": manual.po_number, "parsed_json": manual.model_dump_json(),
+            "flags_json": json.dumps(flags + (line_flags or []), default=str), "confidence": 0.0,
+            "line_count": len(manual.lines), "total": None}
 
 
 def _fatal(mail: ParsedMail) -> list[str]:
     return [p for p in mail.problems if p.startswith("malformed MIME")]
+
+
+def _typed_order(conn: sqlite3.Connection, text: str, subject: str | None, customer: CustomerMatch,
+                 ctx: Context) -> tuple[PurchaseOrder, list[dict[str, object]]]:
+    """The lines typed into an email that name one of our items (by code, or a close description) or look like
+    order lines, checked like a PDF's (an unknown code is flagged for the reviewer to map)."""
+    matcher = LineMatcher(conn, customer.customer_id, program_for(conn, customer.customer_id, ctx.standard),
+                          ctx.tolerance_pct)
+    order = PurchaseOrder(po_number=po_number_in_text([subject or "", *order_text_lines(text)]))
+    flags: list[dict[str, object]] = []
+    for typed in typed_lines(text):
+        line = POLine(line_no=len(order.lines) + 1, customer_item_code=typed.code, description=typed.description,
+                      quantity=typed.quantity, uom=typed.uom, unit_price=typed.unit_price)
+        found = matcher.match(line)
+        if found.item_id is None and not typed.listed:
+            continue  # a number in prose ("call 555 1234") is not an order line
+        line.item_id = found.item_id
+        order.lines.append(line)
+        flags += matcher.check(line, found, ctx.today.isoformat())
+    return order, flags
 
 
 def _text_only_item(conn: sqlite3.Connection, email_id: int, mail: ParsedMail, customer: CustomerMatch,
@@ -118,7 +144,10 @@ def _text_only_item(conn: sqlite3.Connection, email_id: int, mail: ParsedMail, c
         return None
     row: dict[str, object] = {"email_id": email_id, "attachment_id": None, "pdf_key": None, "sender": mail.sender,
                               "email_text": text, "now": ctx.now}
-    return _manual_row(conn, row, TEXT_ONLY_REASON, customer)
+    order, line_flags = _typed_order(conn, text, mail.subject, customer, ctx)
+    reason = TYPED_REASON.format(n=len(order.lines), s="" if len(order.lines) == 1 else "s") if order.lines \
+        else TEXT_ONLY_REASON
+    return _manual_row(conn, row, reason, customer, order, line_flags)
 
 
 def _email_outcome(mail: ParsedMail, pdfs: list[AnalysedPdf], skipped: int, text_item: bool) -> tuple[str, str]:

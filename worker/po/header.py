@@ -56,6 +56,17 @@ def find_po_number(lines: list[Line]) -> tuple[str | None, float]:
     return best
 
 
+def po_number_in_text(texts: list[str]) -> str | None:
+    """The first PO number written after a PO-number label in running text (an email's subject and body)."""
+    for text in texts:
+        for label in _PO_LABEL.finditer(text):
+            value = text[label.end():].strip().lstrip(":#.-–").strip()
+            token = value.split()[0].rstrip(".,;:)") if value else ""
+            if (label.start() == 0 or not text[label.start() - 1].isalnum()) and token and _po_ok(token):
+                return token
+    return None
+
+
 def _find_date(lines: list[Line], label: re.Pattern[str], exclude: re.Pattern[str] | None,
                day_first: bool | None) -> tuple[date | None, float]:
     scored: list[tuple[float, date]] = []

@@ -1,0 +1,87 @@
+"""Order lines typed into an email's text: candidates (pure) and the PO number of running text."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from worker.po.header import po_number_in_text
+from worker.po.typed import MAX_CANDIDATES, order_text_lines, typed_lines
+
+
+def _read(text: str) -> list[tuple[str, str | None, str | None, str | None, str | None]]:
+    return [(str(t.quantity), t.uom, t.code, t.description, None if t.unit_price is None else str(t.unit_price))
+            for t in typed_lines(text)]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("12 cs DF-10023 Fries 4/5#", [("12", "CS", "DF-10023", "Fries 4/5#", None)]),
+    ("Please send 10 cases of DF-10023 by Friday.", [("10", "CS", "DF-10023", None, None)]),  # prose is no description
+    ("- 10 cs DF-10023, 4 cs df-20011 @ 31.50", [("10", "CS", "DF-10023", None, None),
+                                                 ("4", "CS", "DF-20011", None, "31.50")]),
+    ("DF-10023 - Fries 4/5#: 12 cs", [("12", "CS", "DF-10023", "Fries 4/5#", None)]),
+    ("DF-10023 x 12, DF-20011 x 4", [("12", None, "DF-10023", None, None), ("4", None, "DF-20011", None, None)]),
+    ("item DF-10023 qty 12 cases at $31.50", [("12", "CS", "DF-10023", None, "31.50")]),
+    ("2. 4 cs 10023", [("4", "CS", "10023", None, None)]),  # a numbered list's number is not a quantity
+    ("12x GFS-448812", [("12", None, "GFS-448812", None, None)]),
+    ("1.5 lb AB12", [("1.5", "LB", "AB12", None, None)]),
+    ("3 cases romaine hearts", [("3", "CS", None, "romaine hearts", None)]),  # described, not coded
+])
+def test_typed_order_lines_are_read_in_their_usual_spellings(text, expected):
+    assert _read(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "3 days ago the truck was late",
+    "We need 2 cases got damaged",  # not at the start of a line: prose
+    "See you on 12/05",
+    "0 cs DF-10023",  # nothing to order
+    "Thanks, Bob",
+    "2026-11-22 - 3 pallets",  # a date is not a code
+])
+def test_prose_gives_no_line(text):
+    assert typed_lines(text) == []
+
+
+def test_a_number_in_prose_is_only_a_candidate_and_carries_its_line():
+    [candidate] = typed_lines("Call me at 555 1234 if anything is missing")
+    assert (candidate.quantity, candidate.code) == (Decimal(555), "1234")  # the intake drops it: no such item
+    assert candidate.text == "Call me at 555 1234 if anything is missing" and not candidate.listed
+
+
+@pytest.mark.parametrize(("text", "listed"), [
+    ("2 cs XYZ-999 special order", True),  # quantity and unit first: an order line even with an unknown code
+    ("- XYZ-999 x 2", True),  # a code and its quantity
+    ("12 XYZ-999", False),  # no unit: only a known item makes it a line
+    ("please send 10 cases of XYZ-999", False),  # in a sentence
+])
+def test_order_line_shape(text, listed):
+    [candidate] = typed_lines(text)
+    assert candidate.listed is listed
+
+
+def test_quoted_replies_signatures_and_reply_headers_are_not_this_messages_order():
+    text = ("Hi,\n\n10 cs DF-10023\n> 4 cs DF-20011\n-- \nBob\n5 cs DF-99999\n")
+    assert [t.code for t in typed_lines(text)] == ["DF-10023"]
+    assert order_text_lines("12 cs A1\nOn Mon, 3 Nov 2026 at 09:12, Ann <a@x.com> wrote:\n12 cs B2") == ["12 cs A1"]
+    assert order_text_lines("12 cs A1\n-----Original Message-----\n12 cs B2") == ["12 cs A1"]
+
+
+def test_a_pasted_catalogue_is_cut_at_the_candidate_limit():
+    assert len(typed_lines("\n".join(f"1 cs A{n:04d}" for n in range(MAX_CANDIDATES + 50)))) == MAX_CANDIDATES
+
+
+@pytest.mark.parametrize(("texts", "expected"), [
+    (["PO 4471 - order for Friday"], "4471"),
+    (["Our PO# A-55812, thanks"], "A-55812"),
+    (["Re: Purchase Order No. 77-1203."], "77-1203"),
+    (["order # 5566 for next week"], "5566"),
+    (["", "no number here", "PO: 88123"], "88123"),  # the subject first, then the body's lines
+    (["PO Box 1234"], None),
+    (["TPO 1234"], None),  # a label inside a word is no label
+    (["PO: 12/05/2026"], None),  # a date is not a PO number
+    (["see photo 12"], None),
+])
+def test_po_number_in_running_text(texts, expected):
+    assert po_number_in_text(texts) == expected

@@ -1,0 +1,100 @@
+"""Order lines typed into an email's text ("12 cs DF-10023", "DF-10023 x 4 @ 31.50"): pure candidates.
+
+A candidate is only a guess: the intake keeps one when its code is a known item (or its description is
+close to one) or when the line has an order line's shape ("2 cs XYZ-9": a code the customer has not used
+before, for the reviewer to map), so a phone number in a sentence never becomes an order line. Quoted replies
+('> ...') and what follows a reply header are skipped: they repeat an older message.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from worker.po.values import _UOMS, normalize_uom, parse_number
+
+MAX_CANDIDATES = 200  # an order typed by hand is short; a pasted catalogue is not an order
+
+_UOM = "|".join(sorted((re.escape(u) for u in _UOMS), key=len, reverse=True))
+_QTY = r"(?P<qty>\d{1,6}(?:\.\d{1,3})?)"
+_UNIT = rf"(?:\s*(?P<uom>{_UOM})\.?)"
+# A code has a digit (a word is a description) and is not a date.
+_CODE = r"(?P<code>(?=[A-Z0-9./-]*\d)(?!\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?![A-Z0-9]))[A-Z0-9][A-Z0-9./-]{1,30}[A-Z0-9])"
+_PRICE = r"(?:\s*(?:@|at)\s*\$?\s*(?P<price>\d{1,7}(?:\.\d{1,4})?)(?:\s*/\s*[A-Z]{1,6})?)?"
+_END = r"(?![A-Z0-9./-])"
+_STOP = r"\s*(?:[,;+]|\band\b)\s*\d|\s*(?:@|\bat\b)\s*\$?\s*\d"  # the next line's quantity, or a price
+_REST = rf"(?P<rest>(?:(?!{_STOP})[^\n])*)"
+# 12 cs DF-10023 ... | 12 x DF-10023 | 12 cases of DF-10023 (anywhere in a sentence)
+_QTY_FIRST = re.compile(rf"(?<![\w.$/-]){_QTY}{_UNIT}?\s*(?:x|×|of)?\s+#?{_CODE}{_END}{_REST}{_PRICE}", re.I)
+# DF-10023 - Fries 4/5#: 12 cs | DF-10023 x 12 | item DF-10023 qty 12 cases | DF-10023 12 cs
+_CODE_FIRST = re.compile(rf"(?<![\w.$/-])#?{_CODE}{_END}(?P<rest>[^@\n]*?)(?:\s*(?:x|×|qty:?|quantity:?|[-–:=,])\s*|\s+)"
+                         rf"{_QTY}{_UNIT}?{_END}{_PRICE}", re.I)
+# 3 cases romaine hearts (a line that starts with a quantity and a unit: described, not coded)
+_DESCRIBED = re.compile(rf"^{_QTY}{_UNIT}\s+(?:of\s+)?(?P<desc>[A-Z][^@\n]{{2,80}}?){_PRICE}\s*$", re.I)
+_BULLET = re.compile(r"^\s*(?:[-*•·]|\d{1,3}[.)](?!\d))\s*")
+_REPLY = re.compile(r"^(?:on .{4,200} wrote:|-{2,}\s*original message\s*-{2,}|_{10,})\s*$", re.I)
+_SIGNATURE = "-- "
+
+
+@dataclass(frozen=True)
+class TypedLine:
+    """One order line as typed: a code or a description, a quantity, maybe a unit and a price."""
+
+    quantity: Decimal
+    uom: str | None
+    code: str | None
+    description: str | None
+    unit_price: Decimal | None
+    text: str  # the line it was read from
+    listed: bool  # the line is an order line by its shape (it starts with a quantity and unit, or a code and quantity)
+
+
+def order_text_lines(text: str) -> list[str]:
+    """The lines of a message that are its own: no quoted reply, nothing after a signature or reply header."""
+    own = []
+    for line in text.splitlines():
+        if line == _SIGNATURE or _REPLY.match(line.strip()):
+            break
+        if not line.lstrip().startswith(">"):
+            own.append(line.strip())
+    return own
+
+
+def _description(rest: str) -> str | None:
+    text = rest.strip(" \t-–:,;.()")
+    return text or None
+
+
+def _typed(match: re.Match[str], line: str, code: str | None, description: str | None,
+           listed: bool) -> TypedLine | None:
+    quantity = parse_number(match["qty"], False)
+    if quantity is None or quantity <= 0:
+        return None
+    uom = normalize_uom(match["uom"]) if match["uom"] else None
+    price = parse_number(match["price"], False) if match["price"] else None
+    return TypedLine(quantity, uom, code.upper() if code else None, description, price, line, listed)
+
+
+def _read_line(line: str) -> list[TypedLine]:
+    body = _BULLET.sub("", line)
+    # A typed list line ("12 cs DF-10023 Fries 4/5#") describes its item after the code; in a sentence
+    # ("send 10 cases of DF-10023 by Friday") what follows is prose.
+    found = [_typed(m, line, m["code"], _description(m["rest"]) if m.start() == 0 else None,
+                    m.start() == 0 and m["uom"] is not None) for m in _QTY_FIRST.finditer(body)]
+    if not any(found):
+        found = [_typed(m, line, m["code"], _description(m["rest"]), m.start() == 0)
+                 for m in _CODE_FIRST.finditer(body)]
+    if not any(found) and (m := _DESCRIBED.match(body)):
+        found = [_typed(m, line, None, _description(m["desc"]), False)]  # kept only when it resembles an item
+    return [t for t in found if t is not None]
+
+
+def typed_lines(text: str) -> list[TypedLine]:
+    """Candidate order lines of an email's own text, in order (at most MAX_CANDIDATES)."""
+    out: list[TypedLine] = []
+    for line in order_text_lines(text):
+        out += _read_line(line)
+        if len(out) >= MAX_CANDIDATES:
+            return out[:MAX_CANDIDATES]
+    return out
