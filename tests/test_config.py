@@ -58,7 +58,12 @@ def test_env_section_overrides(tmp_path):
         ("pdf_max_pages = 50", "pdf_max_pages = 50\npdf_max_pagez = 3", "limits.pdf_max_pagez: unknown key (check the spelling)"),
         ('routes = ["orders@gfs.local",', 'routes = ["orders-at-gfs",', "route 'orders-at-gfs' is not an email address"),
         ("[programs.standard]", "[programs.premium]", "[programs.standard] is required"),
-        ("ar_aging = 0.30", "ar_aging = -1.0", "health.weights: weights must be non-negative"),
+        ("ar_aging = 0.30", "ar_aging = -1.0", "health.weights: ar_aging = -1.0: a weight must be a finite number >= 0"),
+        ("ar_aging = 0.30", "ar_aging = inf", "health.weights: ar_aging = inf: a weight must be a finite number >= 0"),
+        ("ar_aging = 0.30", "ar_aging = nan", "health.weights: ar_aging = nan: a weight must be a finite number >= 0"),
+        ("hot = 300", "hot = -5", "triggers.lease_seconds: hot = -5: a lease must last at least 1 second"),
+        ("warm = 900", "warm = 0", "triggers.lease_seconds: warm = 0: a lease must last at least 1 second"),
+        ("cold = 7200", "cold = inf", "triggers.lease_seconds.cold: Input should be a finite number"),
     ],
 )
 def test_bad_config_names_the_key_and_problem(tmp_path, old, new, message):
@@ -67,6 +72,14 @@ def test_bad_config_names_the_key_and_problem(tmp_path, old, new, message):
         load_settings(write(tmp_path, TOML.replace(old, new, 1)), environ={})
     assert message in str(err.value)
     assert str(tmp_path) in str(err.value)
+
+
+def test_all_zero_health_weights_are_refused(tmp_path):
+    text = TOML
+    for line in TOML.partition("[health.weights]")[2].strip().split("\n\n")[0].splitlines():
+        text = text.replace(line, line.split("=")[0] + "= 0.0", 1)
+    with pytest.raises(ConfigError, match="health.weights: no weight is above 0: at least one signal must count"):
+        load_settings(write(tmp_path, text), environ={})
 
 
 def test_unknown_env_name_missing_file_and_bad_toml(tmp_path):

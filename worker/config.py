@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -68,6 +69,15 @@ class Triggers(_Strict):
                 raise ValueError(f"[triggers.tiers] names {cron!r}, which is not in crons")
         return self
 
+    @field_validator("lease_seconds")
+    @classmethod
+    def _leases_last(cls, leases: dict[str, int]) -> dict[str, int]:
+        # A lease of 0 or less has expired when taken, so every tick could run the tier concurrently.
+        for tier, seconds in leases.items():
+            if seconds <= 0:
+                raise ValueError(f"{tier} = {seconds!r}: a lease must last at least 1 second")
+        return leases
+
 
 class Email(_Strict):
     routes: list[str] = Field(min_length=1)
@@ -107,8 +117,12 @@ class Health(_Strict):
     @field_validator("weights")
     @classmethod
     def _positive(cls, weights: dict[str, float]) -> dict[str, float]:
-        if any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
-            raise ValueError("weights must be non-negative and not all zero")
+        # inf or nan would turn every score into 0 or nan, and all zero leaves nothing to normalize by.
+        for signal, weight in weights.items():
+            if not math.isfinite(weight) or weight < 0:
+                raise ValueError(f"{signal} = {weight!r}: a weight must be a finite number >= 0")
+        if not any(weights.values()):
+            raise ValueError("no weight is above 0: at least one signal must count")
         return weights
 
 
