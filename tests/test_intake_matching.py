@@ -9,7 +9,7 @@ import pytest
 from tests.test_email_fixtures import DRISCOLL, HARBOR, NOW, seed_reference
 from worker.env import Env
 from worker.intake.customers import customer_flags, match_customer
-from worker.intake.lines import LineMatcher, quantity_outlier, similarity
+from worker.intake.lines import LineMatcher, quantity_outlier, similarity, unlike
 from worker.po.model import POLine, PurchaseOrder
 from worker.pricing import ProgramTerms
 
@@ -96,6 +96,50 @@ async def test_line_matching_order_and_checks(db: Env) -> None:
     assert codes == {("quantity_outlier", 1), ("price_deviation", 3), ("unknown_item", 4)}
     deviation = next(f for f in flags if f["code"] == "price_deviation")
     assert deviation["expected"] == 38.20 and deviation["deviation_pct"] == 17.8
+
+
+async def test_customer_code_is_never_read_as_our_item_id(db: Env) -> None:
+    def seed(conn):  # numeric internal ids, as NetSuite has them
+        conn.executemany("INSERT INTO spec_items (item_id, item_code, description, uom) VALUES (?,?,?,?)",
+                         [("5001", "CHS-CHED-40", "Cheddar block, mild, 40 lb", "CS"),
+                          ("5003", "OIL-CAN-35", "Canola oil, 35 lb jug", "EA")])
+    await db.db.write(seed)
+    po = _po(lines=[_line(1, code="5001", desc="Canola oil 35 lb jug"),  # the customer's SKU, not our 5001
+                    _line(2, vendor="5001", desc="Cheddar block mild 40 lb")])  # our id printed as vendor code
+
+    def run(conn):
+        return LineMatcher(conn, DRISCOLL, STANDARD, 2.0).apply(po, "2026-03-01")
+
+    flags, _ = await db.db.write(run)
+    assert [ln.item_id for ln in po.lines] == ["5003", "5001"]
+    assert not [f for f in flags if f["code"] == "uncertain_item"]
+
+
+async def test_code_match_with_an_unlike_description_is_flagged(db: Env) -> None:
+    def seed(conn):  # a wrong mapping: Driscoll's napkin code points at our chicken
+        conn.execute("INSERT INTO customer_item_xref (customer_id, customer_item_code, item_id) VALUES (?,?,?)",
+                     (DRISCOLL, "DF-90045", "I448812"))
+    await db.db.write(seed)
+    po = _po(lines=[_line(1, code="DF-90045", desc="Napkin dinner 2 ply white"),
+                    _line(2, vendor="GFS-902214", desc="TOMATO DICED IN JUICE #10"),
+                    _line(3, code="DF-10023", desc="Chicken breast 4oz"),  # terse but the same product
+                    _line(4, code="DF-10023", desc=None)])  # nothing printed to compare
+
+    def run(conn):
+        return LineMatcher(conn, DRISCOLL, STANDARD, 2.0).apply(po, "2026-03-01")
+
+    flags, _ = await db.db.write(run)
+    unsure = {f["line_no"]: f for f in flags if f["code"] == "uncertain_item"}
+    assert sorted(unsure) == [1, 2] and unsure[1]["severity"] == "warning" and unsure[1]["item_id"] == "I448812"
+    assert "CHICKEN BREAST BNLS 4OZ IQF 10# CS" in unsure[1]["message"]
+    assert "Napkin dinner 2 ply white" in unsure[1]["message"]
+    assert "BEEF GROUND 80/20 CHUB 10LB" in unsure[2]["message"]
+
+
+def test_unlike_needs_both_descriptions() -> None:
+    assert unlike("Napkin dinner white", "CHICKEN BREAST BNLS 4OZ IQF 10# CS")
+    assert not unlike("Chicken breast", "CHICKEN BREAST BNLS 4OZ IQF 10# CS")
+    assert not unlike(None, "CHICKEN BREAST") and not unlike("--", "CHICKEN BREAST") and not unlike("NAPKIN", "")
 
 
 async def test_customer_price_and_program_markup(db: Env) -> None:
