@@ -80,6 +80,15 @@ def test_pagination_is_keyset_newest_first(queue):
     assert "P-009" in second and "P-000" in second and "DF-40412" in second and "P-010" not in second
 
 
+@pytest.mark.parametrize("path", ["/review/orders", "/review/actions", "/review/observations"])
+def test_a_cursor_beyond_sqlite_integers_is_a_400_that_names_it(queue, path):
+    _server, _, client = queue
+    too_big = client.get(f"{path}?cursor=99999999999999999999")  # was a 500 (OverflowError in sqlite3)
+    assert too_big.status_code == 400 and "cursor: Expected `int` &lt;= 9223372036854775807" in too_big.text
+    assert client.get(f"{path}?cursor=-1").status_code == 400
+    assert client.get(f"{path}?cursor=9223372036854775807").status_code == 200
+
+
 def test_detail_escapes_po_text_and_shows_price_checks(queue):
     _server, item, client = queue
     response = client.get(f"/review/orders/{item}")

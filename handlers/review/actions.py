@@ -11,7 +11,7 @@ from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromQuery
 
 from handlers.review import queries as q
-from handlers.review.web import checked_form, redirect_with_notice, render
+from handlers.review.web import Cursor, checked_form, redirect_with_notice, render
 from worker.auth import Session
 from worker.decisions import (
     EDITABLE_FIELDS,
@@ -50,11 +50,11 @@ def describe_payload(kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
 
 @get("/actions", include_in_schema=False)
 async def actions_list(request: Request[Any, Any, Any], env: Env, session: Session, status: FromQuery[str] = "staged",
-                       kind: FromQuery[str] = "", customer: FromQuery[str] = "", cursor: FromQuery[int] = 0) -> Response[Any]:
+                       kind: FromQuery[str] = "", customer: FromQuery[str] = "", cursor: Cursor = 0) -> Response[Any]:
     """Proposed actions (staged by default), newest first, 30 a page."""
     if status not in STATUSES:
         raise ValidationException(f"status: must be one of {', '.join(STATUSES)} (got {status!r})")
-    params = {"status": status, "kind": kind[:64], "customer": customer.strip()[:32], "cursor": max(cursor, 0),
+    params = {"status": status, "kind": kind[:64], "customer": customer.strip()[:32], "cursor": cursor,
               "limit": 30}
     page = await q.rows(env, q.ACTIONS, params)
     for row in page:

@@ -10,7 +10,7 @@ from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromQuery
 
 from handlers.review import queries as q
-from handlers.review.web import checked_form, redirect_with_notice, render
+from handlers.review.web import Cursor, checked_form, redirect_with_notice, render
 from worker.auth import Session
 from worker.decisions import TRIAGE, NotFound, triage_observations
 from worker.env import Env, iso
@@ -21,11 +21,11 @@ MAX_BULK = 200
 
 @get("/observations", include_in_schema=False)
 async def observations_list(request: Request[Any, Any, Any], env: Env, session: Session, status: FromQuery[str] = "needs_review",
-                            cursor: FromQuery[int] = 0) -> Response[Any]:
+                            cursor: Cursor = 0) -> Response[Any]:
     """Observations with a status (needs_review by default), newest first, 50 a page."""
     if status not in STATUSES:
         raise ValidationException(f"status: must be one of {', '.join(STATUSES)} (got {status!r})")
-    params = {"status": status, "cursor": max(cursor, 0), "limit": q.PAGE_SIZE}
+    params = {"status": status, "cursor": cursor, "limit": q.PAGE_SIZE}
     page = await q.rows(env, q.OBSERVATIONS, params)
     for row in page:
         row["tags"] = json.loads(row["tags_json"] or "[]")

@@ -19,7 +19,7 @@ from handlers.review.order_form import (
     rows_from_form,
     rows_from_parsed,
 )
-from handlers.review.web import checked_form, redirect_with_notice, render
+from handlers.review.web import Cursor, checked_form, redirect_with_notice, render
 from worker.auth import Session
 from worker.decisions import DecisionError, NotFound, approve_order, reject_order
 from worker.env import Env, iso
@@ -31,11 +31,11 @@ STATUSES = ("", "pending", "needs_manual")
 
 @get(["/", "/orders"], include_in_schema=False)
 async def orders_list(request: Request[Any, Any, Any], env: Env, session: Session, status: FromQuery[str] = "",
-                      customer: FromQuery[str] = "", cursor: FromQuery[int] = 0) -> Response[Any]:
+                      customer: FromQuery[str] = "", cursor: Cursor = 0) -> Response[Any]:
     """Pending and needs-manual orders, newest first, 50 a page (keyset), filterable by status and customer."""
     if status not in STATUSES:
         raise ValidationException(f"status: must be one of pending, needs_manual (got {status!r})")
-    params = {"status": status, "customer": customer.strip()[:32], "cursor": max(cursor, 0), "limit": q.PAGE_SIZE}
+    params = {"status": status, "customer": customer.strip()[:32], "cursor": cursor, "limit": q.PAGE_SIZE}
     # Three independent reads on three pooled connections at once.
     page, count_rows, customers = await asyncio.gather(q.rows(env, q.open_orders_sql(params), params),
                                                        q.rows(env, q.OPEN_COUNTS, ()), q.rows(env, q.OPEN_CUSTOMERS, ()))

@@ -6,12 +6,13 @@ import base64
 import json
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, PermissionDeniedException
+from litestar.params import QueryParameter
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
@@ -31,6 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 TEMPLATES = ROOT / "templates"
 STATIC = ROOT / "static"
 NOTICE_COOKIE = "gfs_notice"
+# SQLite rowids are signed 64-bit; a larger cursor must be a 400 here, not an OverflowError in sqlite3.
+MAX_ROWID = 2**63 - 1
+Cursor = Annotated[int, QueryParameter(ge=0, le=MAX_ROWID, description="the next page's cursor (a row id)")]
 
 
 class SignInRequired(Exception):
@@ -123,9 +127,17 @@ def _signin_redirect(request: Request[Any, Any, Any], exc: SignInRequired) -> Re
     return Redirect(f"/review/login?next={quote(target, safe='')}", status_code=303)
 
 
+def error_detail(exc: HTTPException) -> str:
+    """The error's detail, plus which parameter was wrong and why (Litestar keeps that in `extra`, not `detail`)."""
+    found = exc.extra if isinstance(exc.extra, list) else []
+    problems = [f"{e['key']}: {e.get('message')}" if e.get("key") else str(e.get("message"))
+                for e in found if isinstance(e, dict)]
+    return f"{exc.detail} ({'; '.join(problems)})" if problems else exc.detail
+
+
 def _error_page(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     return Template(template_name="error.html", status_code=exc.status_code,
-                    context={"status": exc.status_code, "detail": exc.detail, "session": None, "csrf": "",
+                    context={"status": exc.status_code, "detail": error_detail(exc), "session": None, "csrf": "",
                              "notice": None, "path": request.url.path},
                     headers={"Cache-Control": "no-store", **(exc.headers or {})})
 
