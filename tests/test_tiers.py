@@ -13,6 +13,7 @@ import pytest
 import cron
 from worker.db import Database
 from worker.env import iso
+from worker import tiers
 from worker.tiers import _acquire, run_tier, tier_for_cron
 
 REPO = Path(__file__).resolve().parent.parent
@@ -113,3 +114,47 @@ async def test_two_worker_cron_processes_at_once(settings, env):
     procs = await asyncio.gather(*(asyncio.to_thread(worker_cron, settings, "cold") for _ in range(2)))
     assert sorted(p.returncode for p in procs) in ([0, 0], [0, 75]), [p.stderr for p in procs]
     assert "database is locked" not in "".join(p.stderr for p in procs)
+
+
+async def test_a_cancelled_run_is_recorded_and_lets_go_of_its_lease(env, monkeypatch):
+    """Shutdown cancelling a run mid-job: the run is `failed` ("cancelled") and the next run is not blocked."""
+    started = asyncio.Event()
+
+    async def stuck(env_, as_of):
+        started.set()
+        await asyncio.Event().wait()
+
+    monkeypatch.setitem(cron.JOBS, "hot", [("stuck", stuck)])
+    task = asyncio.create_task(run_tier(env, "hot"))
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    row = await env.db.fetchone("SELECT status, error, finished_at FROM cron_runs")
+    assert row["status"] == "failed" and row["error"] == "cancelled during stuck" and row["finished_at"]
+    assert (await env.db.fetchone("SELECT count(*) FROM cron_leases"))[0] == 0
+    monkeypatch.setitem(cron.JOBS, "hot", [])
+    assert (await run_tier(env, "hot")).status == "ok"
+
+
+async def test_scheduler_stop_cancels_unfinished_runs_before_returning(env, monkeypatch):
+    """After the grace period the scheduler cancels its running tiers, so none is left `running` with a lease."""
+    started = asyncio.Event()
+
+    async def stuck(env_, as_of):
+        started.set()
+        await asyncio.Event().wait()
+
+    monkeypatch.setitem(cron.JOBS, "hot", [("stuck", stuck)])
+    monkeypatch.setattr(tiers, "SHUTDOWN_GRACE_SECONDS", 0.01)
+    triggers = env.settings.triggers.model_copy(update={"crons": ["* * * * *"], "tiers": {"* * * * *": "hot"}})
+    env.settings = env.settings.model_copy(update={"triggers": triggers})
+    env.clock = lambda: datetime(2026, 7, 1, 12, 0, 59, 950000, tzinfo=UTC)  # the hot tick is 50 ms away
+    stop = asyncio.Event()
+    scheduler = asyncio.create_task(tiers.run_scheduler(env, stop))
+    await started.wait()
+    stop.set()
+    await scheduler
+    row = await env.db.fetchone("SELECT status, error FROM cron_runs")
+    assert (row["status"], row["error"]) == ("failed", "cancelled during stuck")
+    assert (await env.db.fetchone("SELECT count(*) FROM cron_leases"))[0] == 0

@@ -14,7 +14,7 @@ import os
 import socket
 import sqlite3
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from croniter import croniter
@@ -82,8 +82,6 @@ def _finish(conn: sqlite3.Connection, run_id: int, tier: str, holder: str, now: 
 async def run_tier(env: Env, tier: str, *, scheduled_at: datetime | None = None, cron: str | None = None,
                    holder: str | None = None) -> TierRun:
     """Run every job of a tier once under its lease; a failing job does not stop the others."""
-    from cron import JOBS  # the job table; imported late so cron/ may import worker/ freely
-
     holder = holder or new_holder()
     started = env.clock()
     scheduled_at = scheduled_at or started
@@ -92,20 +90,49 @@ async def run_tier(env: Env, tier: str, *, scheduled_at: datetime | None = None,
     if not got:
         log.info("cron tier skipped: lease held", extra={"tier": tier, "run_id": run_id})
         return TierRun(run_id, tier, "skipped", {}, "tier already running")
-    counts: dict[str, object] = {}
-    errors: list[str] = []
+    progress = _Progress()
+    try:
+        await _run_jobs(env, tier, holder, ttl, scheduled_at, progress)
+    except asyncio.CancelledError:
+        progress.errors.append(f"cancelled during {progress.job}")
+        raise
+    except Exception as exc:
+        progress.errors.append(f"{type(exc).__name__} during {progress.job}: {exc}")
+        raise
+    finally:
+        # Also when cancelled (shutdown) or crashed: a run left `running` with its lease held would block
+        # the tier for lease_seconds. Shielded so the cancellation cannot drop the write from the queue.
+        status = "failed" if progress.errors else "ok"
+        error = "; ".join(progress.errors) or None
+        await asyncio.shield(env.db.write(_finish, run_id, tier, holder, env.clock(), status, progress.counts, error))
+        log.info("cron tier finished", extra={"tier": tier, "run_id": run_id, "status": status})
+    return TierRun(run_id, tier, status, progress.counts, error)
+
+
+@dataclass
+class _Progress:
+    """How far a run got: counts and errors per finished job, and the job under way."""
+
+    counts: dict[str, object] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    job: str | None = None
+
+
+async def _run_jobs(env: Env, tier: str, holder: str, ttl: int, scheduled_at: datetime, progress: _Progress) -> None:
+    from cron import JOBS  # the job table; imported late so cron/ may import worker/ freely
+
     for name, job in JOBS[tier]:
+        progress.job = name
         try:
-            counts[name] = await job(env, scheduled_at) or {}
+            progress.counts[name] = await job(env, scheduled_at) or {}
         except Exception as exc:  # one job's failure is recorded; the tier goes on with the rest
             log.exception("cron job failed", extra={"tier": tier, "job": name})
-            errors.append(f"{name}: {type(exc).__name__}: {exc}")
+            progress.errors.append(f"{name}: {type(exc).__name__}: {exc}")
         await env.db.write(lambda c: c.execute(RENEW_LEASE, (iso(env.clock() + timedelta(seconds=ttl)), tier, holder)))
-    status = "failed" if errors else "ok"
-    error = "; ".join(errors) or None
-    await env.db.write(_finish, run_id, tier, holder, env.clock(), status, counts, error)
-    log.info("cron tier finished", extra={"tier": tier, "run_id": run_id, "status": status})
-    return TierRun(run_id, tier, status, counts, error)
+    progress.job = None
+
+
+SHUTDOWN_GRACE_SECONDS = 30  # then running tiers are cancelled: they record themselves and let go of their leases
 
 
 async def run_scheduler(env: Env, stop: asyncio.Event) -> None:
@@ -113,22 +140,30 @@ async def run_scheduler(env: Env, stop: asyncio.Event) -> None:
     crons = env.settings.triggers.crons
     schedule = {cron: croniter(cron, env.clock()) for cron in crons}
     due = {cron: it.get_next(datetime) for cron, it in schedule.items()}
-    running: set[asyncio.Task[TierRun]] = set()
-    while not stop.is_set():
-        cron = min(due, key=due.__getitem__)
-        delay = (due[cron] - env.clock()).total_seconds()
-        if delay > 0:
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=delay)
-                break
-            except TimeoutError:
-                pass
-        task = asyncio.create_task(_scheduled(env, cron, due[cron]))
-        running.add(task)
-        task.add_done_callback(running.discard)
-        due[cron] = schedule[cron].get_next(datetime)
-    for task in list(running):
-        await asyncio.wait({task}, timeout=30)
+    running: set[asyncio.Task[TierRun | None]] = set()
+    try:
+        while not stop.is_set():
+            cron = min(due, key=due.__getitem__)
+            delay = (due[cron] - env.clock()).total_seconds()
+            if delay > 0:
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=delay)
+                    break
+                except TimeoutError:
+                    pass
+            task = asyncio.create_task(_scheduled(env, cron, due[cron]))
+            running.add(task)
+            task.add_done_callback(running.discard)
+            due[cron] = schedule[cron].get_next(datetime)
+        if running:
+            await asyncio.wait(set(running), timeout=SHUTDOWN_GRACE_SECONDS)
+    finally:
+        # Wait for the cancelled runs' final writes, so the caller closes the database only after them.
+        leftover = set(running)
+        for task in leftover:
+            task.cancel()
+        if leftover:
+            await asyncio.wait(leftover)
 
 
 async def _scheduled(env: Env, cron: str, at: datetime) -> TierRun | None:
