@@ -32,7 +32,7 @@ DATE = (["2026-11-20", None, "2024-02-29"],
 SCALARS: dict[Any, tuple[list[Any], list[Any]]] = {
     str: (["SO-1", "", "é", None], [5, 2.5, True, {"a": 1}, []]),
     float: ([12.5, 3, 0, -1.25, None, 1e300], ["10.50", "x", True, "", [], 10**30]),
-    int: ([1, 2, 0, None, -4], [1.0, 1.5, "3", True]),
+    int: ([1, 2, 0, None, -4], [1.0, 1.5, "3", True, 2**31, 2**63, -(2**63) - 1]),
     bool: ([True, False], ["T", "false", 0, 1, None, "x"]),
 }
 TIMES = (["2026-11-20T14:03:11Z", "2026-11-20T14:03:11.5Z", "2026-11-20T14:03:11.123456Z", "2024-02-29T23:59:59.001Z"],
@@ -70,7 +70,8 @@ def _value(draw: st.DrawFn, info: Any, odd: int, respell: int) -> Any:
     if item_model is not None or kind is m._as_list:  # a sublist
         items = draw(st.lists(record_dict(item_model or m.Package, odd, respell), max_size=3))
         return _pick(draw, odd, ([{"items": items}, {"items": items}, {"links": []}], [items, None, "x"]))
-    scalar = next(t for t in (bool, int, float, str) if kind is t or t in args)
+    bases = [getattr(a, "__origin__", a) for a in args]  # Annotated[int, bounds] is an int
+    scalar = next(t for t in (bool, int, float, str) if kind is t or t in bases)
     return _pick(draw, odd, SCALARS[scalar])
 
 
@@ -206,7 +207,8 @@ def _distinct(info: Any, i: int) -> Any:
     item_model = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), None)
     if item_model is not None or kind is m._as_list:
         return {"items": [{"line": i} if item_model is not m.Package and item_model else {"packageTrackingNumber": f"T{i}"}]}
-    scalar = next(t for t in (bool, int, float, str) if kind is t or t in args)
+    bases = [getattr(a, "__origin__", a) for a in args]  # Annotated[int, bounds] is an int
+    scalar = next(t for t in (bool, int, float, str) if kind is t or t in bases)
     return {bool: i % 2 == 1, int: i + 1, float: i + 0.5, str: f"v{i}"}[scalar]
 
 

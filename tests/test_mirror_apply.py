@@ -129,7 +129,7 @@ def test_credit_memo_posted_names_invoice_and_memo(conn: sqlite3.Connection) -> 
     assert json.loads(payload).items() >= {"record_id": "300", "customer_id": "7", "created_from": "55",
                                         "applied_invoice_ids": ["55"], "memo": "2 cases damaged in transit"}.items()
     assert [tuple(r) for r in conn.execute("SELECT * FROM credit_memo_application")] == [
-        ("300", 0, "55", "Invoice", 84.0)]
+        ("300", 1, "55", "Invoice", 84.0)]  # numbered by position: `line` is the invoice's line
 
 
 def test_payment_applications_only_where_applied(conn: sqlite3.Connection) -> None:
@@ -190,7 +190,14 @@ def test_fulfillment_packages_and_status_changes_in_any_order(conn: sqlite3.Conn
     ({"operation": "upsert"}, "operation: Input should be 'create', 'update' or 'delete'"),
     ({"record": None}, "record is required for operation 'update'"),
     ({"record_type": "salesorder", "record": {"item": {"items": [{"line": 1}, {"line": 1}]}}},
-     "record: item.items: line 1 appears twice"),
+     "record: item.items: line 1 appears twice, at positions 1 and 2"),
+    ({"record_type": "salesorder", "record": {"item": {"items": [{"line": 2}, {"quantity": 1}]}}},
+     "record: item.items: line 2 appears twice, at positions 1 and 2 (position 2 has no line number, so it takes "
+     "its position)"),
+    ({"record_type": "salesorder", "record": {"item": {"items": [{"line": 2**63}]}}},
+     "record.item.items[0].line: Input should be less than or equal to 2147483647"),
+    ({"record_type": "itemfulfillment", "record": {"item": {"items": [{"line": 1, "orderLine": -1}]}}},
+     "record.item.items[0].orderLine: Input should be greater than or equal to 0"),
 ])
 def test_rejections_name_the_problem(change: dict[str, Any], reason: str) -> None:
     raw = {**event("sn-1", "customer", "7", "2026-11-20T10:00:00Z", {"id": "7"}), **change}

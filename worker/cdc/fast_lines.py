@@ -6,9 +6,11 @@ See fast.py: each twin accepts a subset of what its pydantic model (models.py) a
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from msgspec import UNSET, Struct, UnsetType, field
+from msgspec import UNSET, Meta, Struct, UnsetType, field
+
+from worker.cdc.models import MAX_LINE
 
 # A key the pydantic model may read instead: any value under it (even null) fails the gate.
 Absent = UnsetType
@@ -33,6 +35,7 @@ class _LabelRef(_S):
 
 
 Label = str | _LabelRef | None
+LineNumber = Annotated[int, Meta(ge=0, le=MAX_LINE)]
 
 
 def _label(value: Any) -> str | None:
@@ -45,14 +48,14 @@ def _label(value: Any) -> str | None:
 class ItemLine(_S):
     """models.ItemLine."""
 
-    line: int | None = None
+    line: LineNumber | None = None
     item: Ref | None = None
     description: str | None = None
     quantity: float | None = None
     units_label: Label = field(default=None, name="units")
     rate: float | None = None
     amount: float | None = None
-    order_line: int | None = field(default=None, name="orderLine")
+    order_line: LineNumber | None = field(default=None, name="orderLine")
     orderline: Absent = UNSET
 
     @property

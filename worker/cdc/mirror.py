@@ -119,9 +119,9 @@ def _packages(rec: m.FulfillmentRecord, raw: dict[str, Any]) -> list[tuple[Any, 
 
 
 def _applications(rec: m._WithApply, raw: dict[str, Any]) -> list[tuple[Any, ...]]:
-    applied = rec.applied
-    return [(a.line if a.line is not None else pos, _id(a.doc), a.type, a.amount)
-            for pos, a in enumerate(applied, start=1)]
+    # Numbered by position: an apply line's `line` is the line of the document applied to (0 for most
+    # invoices), so a payment applied to two invoices carries line 0 twice.
+    return [(pos, _id(a.doc), a.type, a.amount) for pos, a in enumerate(rec.applied, start=1)]
 
 
 def _payment_applications(rec: m.PaymentRecord, raw: dict[str, Any]) -> list[tuple[Any, ...]]:

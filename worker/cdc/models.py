@@ -18,6 +18,7 @@ RECORD_TYPES: tuple[str, ...] = RecordType.__args__  # type: ignore[attr-defined
 _US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 # NetSuite's shipStatus codes (SuiteQL gives the code, REST the object); stored as one spelling.
 SHIP_STATUS = {"a": "picked", "b": "packed", "c": "shipped"}
+MAX_LINE = 2**31 - 1  # a line number: far beyond any order's lines, and within SQLite's INTEGER
 
 
 def _as_ref(value: Any) -> Any:
@@ -85,17 +86,20 @@ def sublist(*paths: tuple[str, ...]) -> Any:
     return Field(default_factory=list, validation_alias=AliasChoices(*choices))
 
 
+LineNumber = Annotated[int, Field(ge=0, le=MAX_LINE)]
+
+
 class ItemLine(_Model):
     """One line of item.items[] (sales order, invoice, fulfillment)."""
 
-    line: int | None = None
+    line: LineNumber | None = None
     item: RefField = None
     description: str | None = None
     quantity: float | None = None
     units: Label = None
     rate: float | None = None
     amount: float | None = None
-    order_line: int | None = Field(None, validation_alias=names("orderLine"))
+    order_line: LineNumber | None = Field(None, validation_alias=names("orderLine"))
 
 
 class ApplyLine(_Model):
@@ -119,12 +123,14 @@ class Package(_Model):
 
 
 def _unique_lines(lines: list[Any], where: str) -> None:
-    seen: set[int] = set()
+    seen: dict[int, int] = {}  # line number -> position (1-based) that holds it
     for position, line in enumerate(lines, start=1):
         number = line.line if line.line is not None else position
         if number in seen:
-            raise ValueError(f"{where}: line {number} appears twice")
-        seen.add(number)
+            unnumbered = [p for p in (seen[number], position) if lines[p - 1].line is None]
+            why = f" (position {unnumbered[0]} has no line number, so it takes its position)" if unnumbered else ""
+            raise ValueError(f"{where}: line {number} appears twice, at positions {seen[number]} and {position}{why}")
+        seen[number] = position
 
 
 class CustomerRecord(_Model):
