@@ -15,6 +15,7 @@ import pytest
 from bench.webhook import stream as bench_stream
 from tests.cdc_support import customer, event, sales_order
 from worker.backfill import backfill_events, backfill_file
+from worker.migrations import apply_schema
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -123,6 +124,24 @@ def test_two_processes_write_exactly_what_one_does(tmp_path: Path) -> None:
     assert reasons[0].startswith("line 1235: not a JSON event") and reasons[1].startswith("line 2501: operation:")
     again = backfill_file(tmp_path / "two.sqlite3", export, progress=False, batch_size=2500, parallel=True)
     assert (again["applied"], again["duplicate"]) == (0, 6000)
+
+
+def test_an_event_the_database_refuses_is_dead_lettered_and_the_backfill_goes_on(tmp_path: Path) -> None:
+    db = tmp_path / "db.sqlite3"
+    with sqlite3.connect(db) as conn:  # a constraint the data breaks (a trigger standing in for one)
+        apply_schema(conn)
+        conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON customers WHEN NEW.ns_id = '1' "
+                     "BEGIN SELECT RAISE(ABORT, 'refused by a constraint'); END")
+    path = tmp_path / "export.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + "".join(json.dumps(e) + "\n" for e in stream(3)).encode())  # with a BOM
+    counts = backfill_file(db, path, progress=False, batch_size=4)
+    assert (counts["applied"], counts["rejected"]) == (5, 1)  # line 1 is read despite the BOM
+    with sqlite3.connect(db) as conn:
+        [(source, reason, payload)] = conn.execute("SELECT source, reason, payload FROM dead_letters").fetchall()
+        assert (source, reason) == ("backfill", "could not be written: IntegrityError: refused by a constraint")
+        assert json.loads(payload)["event_id"] == "c-1"
+        assert [r[0] for r in conn.execute("SELECT ns_id FROM customers ORDER BY ns_id")] == ["0", "2"]
+        assert count(db, "transactions") == 3  # the order of the refused customer still mirrors
 
 
 def test_writer_failure_stops_the_reader_and_a_rerun_resumes(tmp_path: Path, monkeypatch: Any) -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -181,3 +184,51 @@ def test_missing_secret_is_our_503(make_env: Any, secrets: Any) -> None:
         assert response.status_code == 503
         assert response.json()["detail"] == "webhook secret not configured"
         nothing_stored(server)
+
+
+def _payment(ns_id: str, customer_id: str, applied: list[tuple[str, float]]) -> dict[str, Any]:
+    # NetSuite's apply lines carry `line` = the line of the document applied to: 0 for an invoice.
+    return {"id": ns_id, "tranId": f"PYMT{ns_id}", "tranDate": "2026-11-20", "customer": {"id": customer_id},
+            "payment": sum(amount for _, amount in applied),
+            "apply": {"items": [{"doc": {"id": inv}, "line": 0, "apply": True, "amount": amount, "type": "Invoice"}
+                                for inv, amount in applied] + [{"doc": {"id": "999"}, "line": 0, "apply": False}]}}
+
+
+def test_a_payment_applied_to_two_invoices_keeps_both_applications(server: LiveServer) -> None:
+    pay = event("sn-7", "customerpayment", "501", "2026-11-20T15:00:00Z", _payment("501", "1187", [("11", 60.0), ("12", 40.0)]))
+    response = post_events(httpx, server.url, [CUSTOMER, pay])
+    assert response.status_code == 200, response.text
+    assert rows(server, "SELECT line_no, invoice_id, amount FROM payment_application ORDER BY line_no") == [
+        (1, "11", 60.0), (2, "12", 40.0)]  # numbered by position: both `line` values are 0
+
+
+REFUSE = ("CREATE TRIGGER refuse_acme BEFORE INSERT ON customers WHEN NEW.company_name = 'Refused Co' "
+          "BEGIN SELECT RAISE(ABORT, 'refused by a constraint'); END")
+
+
+def test_an_event_the_database_refuses_is_dead_lettered_and_the_rest_applies(server: LiveServer) -> None:
+    # A constraint the data breaks (here a trigger standing in for one) must not cost the batch: the
+    # refused event is named and kept, the others commit, and a replay after the fix applies it.
+    server.run(server.env.db.write(lambda conn: conn.execute(REFUSE)))
+    refused = event("sn-8", "customer", "1188", "2026-11-20T14:05:00Z", customer("1188", "Refused Co"), "create")
+    so = event("sn-9", "salesorder", "78", "2026-11-20T15:00:00Z", sales_order("78", "1187", [("5", 2, 3.5)]), "create")
+    response = post_events(httpx, server.url, [CUSTOMER, refused, so])
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert (body["applied"], body["rejected"]) == (2, 1)
+    [rejection] = body["rejected_events"]
+    assert (rejection["index"], rejection["event_id"]) == (1, "sn-8")
+    assert rejection["reason"] == "could not be written: IntegrityError: refused by a constraint"
+    [(letter, reason, payload)] = rows(server, "SELECT id, reason, payload FROM dead_letters")
+    assert (letter, reason) == (rejection["dead_letter_id"], rejection["reason"])
+    assert json.loads(payload) == {**refused, "last_modified": "2026-11-20T14:05:00.000Z"}  # a replayable event
+    assert rows(server, "SELECT ns_id FROM customers") == [("1187",)]
+    assert rows(server, "SELECT event_id FROM webhook_receipts ORDER BY event_id") == [("sn-1",), ("sn-9",)]
+
+    server.run(server.env.db.write(lambda conn: conn.execute("DROP TRIGGER refuse_acme")))  # the fix
+    done = subprocess.run([sys.executable, "-m", "worker.cli", "replay-dead-letters"], capture_output=True, text=True,
+                          env={**os.environ, "WORKER_DB_PATH": str(server.env.settings.db.path)}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert f"dead letter {letter}: replayed: applied 1" in done.stdout
+    assert rows(server, "SELECT ns_id, company_name FROM customers ORDER BY ns_id") == [
+        ("1187", "Driscoll Foods"), ("1188", "Refused Co")]

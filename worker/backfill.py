@@ -40,6 +40,7 @@ Ready = tuple[list[Prepared], list[Rejected], int]  # a chunk's prepared events,
 PARALLEL_FROM_BYTES = 4 << 20  # below this a second process costs more than it saves
 SLICE = 1000  # events per message from the reader: a transaction of batch_size is applied slice by slice
 AHEAD = 8  # slices the reader may have ready beyond the one being applied
+UTF8_BOM = b"\xef\xbb\xbf"  # Excel and PowerShell start their UTF-8 exports with one
 
 
 class BackfillError(RuntimeError):
@@ -149,7 +150,7 @@ def _lines(path: Path) -> Iterator[Item]:
     with path.open("rb") as handle:
         for number, line in enumerate(handle, start=1):
             offset += len(line)
-            text = line.strip()
+            text = line.strip().removeprefix(UTF8_BOM) if number == 1 else line.strip()
             if not text:
                 continue
             try:

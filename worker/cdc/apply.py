@@ -16,7 +16,7 @@ from typing import Any
 
 from worker.cdc.intake import Accepted, Rejected
 from worker.cdc.mirror import MIRRORS, Mirror
-from worker.cdc.prepare import Prepared, delete_payload, prepare
+from worker.cdc.prepare import Prepared, delete_payload, envelope_json, prepare
 from worker.cdc.shipping import record_statuses
 from worker.cdc.versions import APPLIED, DUPLICATE, STALE, Held, RecordPlan, Step, legacy_key, plan_record
 from worker.deadletters import store_dead_letter
@@ -62,7 +62,51 @@ def apply_batch(conn: sqlite3.Connection, accepted: list[Accepted], rejected: li
 
 def apply_prepared(conn: sqlite3.Connection, prepared: list[Prepared], rejected: list[Rejected], *, source: str,
                    received_at: str, dead_letter_source: str | None = None) -> BatchResult:
-    """apply_batch for events already prepared (possibly by another process, see backfill.py)."""
+    """apply_batch for events already prepared (possibly by another process, see backfill.py).
+
+    An event the database refuses (a constraint its data breaks) must not sink the batch, nor be retried
+    forever by its sender: the batch is then applied event by event, and each refused event is rejected
+    with the database's reason (kept in dead_letters when dead_letter_source is given, for a replay after
+    a fix). Disk full, I/O errors and locks (OperationalError) still fail the whole transaction.
+    """
+    conn.execute("SAVEPOINT cdc_apply")
+    try:
+        result = _apply_all(conn, prepared, rejected, source, received_at, dead_letter_source)
+    except sqlite3.OperationalError:
+        raise
+    except Exception:  # noqa: BLE001 (isolated below: the refused event is named, the others apply)
+        conn.execute("ROLLBACK TO cdc_apply")
+        result = _apply_one_by_one(conn, prepared, rejected, source, received_at, dead_letter_source)
+    conn.execute("RELEASE cdc_apply")
+    return result
+
+
+def _apply_one_by_one(conn: sqlite3.Connection, prepared: list[Prepared], rejected: list[Rejected], source: str,
+                      received_at: str, dead_letter_source: str | None) -> BatchResult:
+    result = _apply_all(conn, [], rejected, source, received_at, dead_letter_source)
+    for ev in prepared:
+        conn.execute("SAVEPOINT cdc_event")
+        try:
+            one = _apply_all(conn, [ev], [], source, received_at, None)
+        except sqlite3.OperationalError:
+            raise
+        except Exception as exc:  # noqa: BLE001 (this event's own failure, reported as its rejection)
+            conn.execute("ROLLBACK TO cdc_event")
+            refused = Rejected(ev.index, ev.event_id, f"could not be written: {exc.__class__.__name__}: {exc}",
+                               envelope_json(ev))
+            one = BatchResult(rejected=[refused])
+            if dead_letter_source is not None:
+                one.dead_letter_ids[ev.index] = store_dead_letter(conn, dead_letter_source, refused.reason,
+                                                                  refused.payload, received_at)
+        conn.execute("RELEASE cdc_event")
+        result.add(one)
+        result.outcomes.update(one.outcomes)
+        result.dead_letter_ids.update(one.dead_letter_ids)
+    return result
+
+
+def _apply_all(conn: sqlite3.Connection, prepared: list[Prepared], rejected: list[Rejected], source: str,
+               received_at: str, dead_letter_source: str | None) -> BatchResult:
     result = BatchResult(rejected=list(rejected))
     if dead_letter_source is not None:
         for rej in rejected:

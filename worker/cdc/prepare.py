@@ -8,6 +8,7 @@ backfill can prepare in one process and apply in another (`encode_chunk` / `deco
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import msgspec
@@ -50,6 +51,16 @@ def prepare(acc: Accepted) -> Prepared:
                     (ev.record_id, *mirror.row(record), dumps(raw)),
                     tuple([(ev.record_id, *row) for row in child.rows(record, raw)] for child in mirror.children),
                     payload_json(payload), getattr(record, "status_word", None))
+
+
+def envelope_json(prepared: Prepared) -> str:
+    """The event as JSON again (its record as applied), for a dead letter that a replay can read."""
+    event: dict[str, Any] = {"event_id": prepared.event_id, "record_type": prepared.record_type,
+                             "record_id": prepared.record_id, "operation": prepared.operation,
+                             "last_modified": prepared.last_modified}
+    if prepared.row is not None:
+        event["record"] = msgspec.json.decode(prepared.row[-1])
+    return json.dumps(event)
 
 
 def delete_payload(prepared: Prepared, customer: str | None) -> str:
