@@ -184,6 +184,21 @@ def test_fulfillment_packages_and_status_changes_in_any_order(conn: sqlite3.Conn
     assert one(conn, "SELECT order_line, quantity FROM item_fulfillment_lines") == (1, 3.0)
 
 
+def test_carrier_package_sublists_keep_their_tracking_numbers(conn: sqlite3.Connection) -> None:
+    # With an integrated carrier, NetSuite REST keeps packages in packageUps / packageFedex / packageUsps.
+    shipped = {"id": "61", "tranId": "IF-61", "entity": ref("customer", "7"), "shipStatus": "C",
+               "shipCarrier": {"id": "nonups", "refName": "FedEx/USPS/More"},
+               "packageFedex": {"items": [{"packageTrackingNumberFedEx": "7946", "packageWeightFedEx": 4.5,
+                                           "reference1FedEx": "PO-18"}]},
+               "packageUps": {"items": [{"packageTrackingNumberUps": "1Z77", "packageDescrUps": "frozen"}]},
+               "packageusps": {"items": [{"packagetrackingnumberusps": "9400"}]}}  # SuiteQL spelling
+    deliver(conn, event("sn-1", "itemfulfillment", "61", "2026-11-21T15:00:00Z", shipped))
+    assert [tuple(r) for r in conn.execute("SELECT package_no, tracking_number, carrier, weight, description "
+                                           "FROM shipments ORDER BY package_no")] == [
+        (1, "1Z77", "UPS", None, "frozen"), (2, "7946", "FedEx", 4.5, "PO-18"), (3, "9400", "USPS", None, None)]
+    assert json.loads(one(conn, "SELECT payload_json FROM events")[0])["tracking_numbers"] == ["1Z77", "7946", "9400"]
+
+
 @pytest.mark.parametrize(("change", "reason"), [
     ({"last_modified": "2026-11-20T10:00:00"}, "last_modified: Input should have timezone info"),
     ({"record": {"id": "8"}}, "record.id '8' does not match record_id '7'"),

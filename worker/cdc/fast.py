@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import operator
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType, field
@@ -159,6 +159,20 @@ class FulfillmentRecord(_WithLines):
     package_list: _PackageList | UnsetType = field(default=UNSET, name="packageList")
     packagelist: Absent = UNSET
     package_node: _PackageItems | UnsetType = field(default=UNSET, name="package")
+    # Carrier sublists (rare: an integrated carrier's fulfillments) take the pydantic path.
+    packageUps: Absent = UNSET
+    packageups: Absent = UNSET
+    packageFedex: Absent = UNSET
+    packagefedex: Absent = UNSET
+    packageFedEx: Absent = UNSET
+    packageUsps: Absent = UNSET
+    packageusps: Absent = UNSET
+
+    # models.FulfillmentRecord's carrier package lists: always empty here.
+    ups_packages: ClassVar[list[Any]] = []
+    fedex_packages: ClassVar[list[Any]] = []
+    usps_packages: ClassVar[list[Any]] = []
+    carrier_packages: ClassVar[list[Any]] = []
 
     @property
     def ship_status(self) -> str | None:

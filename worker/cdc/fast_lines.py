@@ -95,6 +95,25 @@ class Package(_S):
     packagedescr: Absent = UNSET
     description_other: Absent = field(default=UNSET, name="description")
     carrier_label: Label = field(default=None, name="carrier")
+    # A carrier sublist's spellings (models.Package reads them too): the pydantic path takes such events.
+    packagetrackingnumberups: Absent = UNSET
+    packageTrackingNumberUps: Absent = UNSET
+    packagetrackingnumberfedex: Absent = UNSET
+    packageTrackingNumberFedEx: Absent = UNSET
+    packagetrackingnumberusps: Absent = UNSET
+    packageTrackingNumberUsps: Absent = UNSET
+    packageweightups: Absent = UNSET
+    packageWeightUps: Absent = UNSET
+    packageweightfedex: Absent = UNSET
+    packageWeightFedEx: Absent = UNSET
+    packageweightusps: Absent = UNSET
+    packageWeightUsps: Absent = UNSET
+    packagedescrups: Absent = UNSET
+    packageDescrUps: Absent = UNSET
+    packagedescrusps: Absent = UNSET
+    packageDescrUsps: Absent = UNSET
+    reference1fedex: Absent = UNSET
+    reference1FedEx: Absent = UNSET
 
     @property
     def carrier(self) -> str | None:

@@ -113,9 +113,13 @@ def _fulfillment_lines(rec: m.FulfillmentRecord, raw: dict[str, Any]) -> list[tu
              dumps(raws[i]) if i < len(raws) else None) for i, (no, ln) in enumerate(_numbered(rec.lines))]
 
 
+def _all_packages(rec: m.FulfillmentRecord) -> list[tuple[str | None, m.Package]]:
+    return [(p.carrier or rec.carrier, p) for p in rec.packages] + rec.carrier_packages
+
+
 def _packages(rec: m.FulfillmentRecord, raw: dict[str, Any]) -> list[tuple[Any, ...]]:
-    return [(no, p.tracking_number, p.carrier or rec.carrier, p.weight, p.description)
-            for no, p in enumerate(rec.packages, start=1)]
+    return [(no, p.tracking_number, carrier, p.weight, p.description)
+            for no, (carrier, p) in enumerate(_all_packages(rec), start=1)]
 
 
 def _applications(rec: m._WithApply, raw: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -173,7 +177,7 @@ MIRRORS: dict[str, Mirror] = {mirror.record_type: mirror for mirror in (
            ledger={"created": "itemfulfillment.created", "updated": "itemfulfillment.updated",
                    "deleted": "itemfulfillment.deleted"},
            payload=lambda r: {**_txn_payload(r), "created_from": _id(r.created_from), "ship_status": r.status_word,
-                              "tracking_numbers": [p.tracking_number for p in r.packages if p.tracking_number]},
+                              "tracking_numbers": [p.tracking_number for _, p in _all_packages(r) if p.tracking_number]},
            children=(Child("item_fulfillment_lines", "fulfillment_id",
                            ("line_no", "item_id", "item_name", "description", "quantity", "order_line", "raw_json"),
                            _fulfillment_lines),

@@ -114,11 +114,15 @@ class ApplyLine(_Model):
 
 
 class Package(_Model):
-    """One package of a fulfillment's package list."""
+    """One package of a fulfillment's package list (or of a carrier's: packageUps, packageFedex, packageUsps)."""
 
-    tracking_number: str | None = Field(None, validation_alias=names("packageTrackingNumber", "trackingNumber"))
-    weight: float | None = Field(None, validation_alias=names("packageWeight", "weight"))
-    description: str | None = Field(None, validation_alias=names("packageDescr", "description"))
+    tracking_number: str | None = Field(None, validation_alias=names(
+        "packageTrackingNumber", "trackingNumber", "packageTrackingNumberUps", "packageTrackingNumberFedEx",
+        "packageTrackingNumberUsps"))
+    weight: float | None = Field(None, validation_alias=names("packageWeight", "weight", "packageWeightUps",
+                                                               "packageWeightFedEx", "packageWeightUsps"))
+    description: str | None = Field(None, validation_alias=names("packageDescr", "description", "packageDescrUps",
+                                                                  "packageDescrUsps", "reference1FedEx"))
     carrier: Label = None
 
 
@@ -205,6 +209,16 @@ class FulfillmentRecord(_WithLines):
     packages: Annotated[list[Package], BeforeValidator(_as_list)] = sublist(
         ("packageList", "packages"), ("packageList", "package"), ("packageList", "items"), ("package", "items"),
         ("package",))
+    # With a carrier integration NetSuite keeps the packages in that carrier's own sublist.
+    ups_packages: list[Package] = sublist(("packageUps", "items"))
+    fedex_packages: list[Package] = sublist(("packageFedex", "items"), ("packageFedEx", "items"))
+    usps_packages: list[Package] = sublist(("packageUsps", "items"))
+
+    @property
+    def carrier_packages(self) -> list[tuple[str, Package]]:
+        """The packages of the carrier sublists, with the carrier each implies."""
+        return ([("UPS", p) for p in self.ups_packages] + [("FedEx", p) for p in self.fedex_packages]
+                + [("USPS", p) for p in self.usps_packages])
 
     @property
     def status_word(self) -> str | None:
