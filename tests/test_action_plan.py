@@ -10,7 +10,9 @@ from cron.health import score_customers
 from tests import ar_fixtures as fx
 from tests.claude_support import mock_claude
 from worker.drafting import TOOL_NAME
-from worker.flows.ar_aging_action_plan import NAME
+from worker.flows import ar_aging_action_plan as plan
+from worker.flows.ar_aging_action_plan import NAME, net_exposure
+from worker.ledger import advance_cursor, append_event, last_event_id
 
 
 def at(day: str, hour: int = 12, minute: int = 0) -> datetime:
@@ -64,14 +66,13 @@ async def test_unchanged_situation_is_not_reproposed_but_90_plus_is_a_new_plan(e
         await refresh_aging(env, at("2026-05-31", 12, minute))
         await action_plans(env, at("2026-05-31"))
     assert len(await staged(env)) == 2
+    first_plan = (await staged(env))[0]["payload"]["plan"]
     await refresh_aging(env, at("2026-06-30"))  # both move on to 90+ (91 days): a new situation
     await action_plans(env, at("2026-06-30"))
     actions = await staged(env)
-    kinds = [a["kind"] for a in actions]
-    assert kinds == ["send_collection_email", "schedule_collection_call",
-                     "send_collection_email", "schedule_collection_call", "service_hold"]
+    assert [a["kind"] for a in actions] == ["send_collection_email", "schedule_collection_call", "service_hold"]
     assert actions[-1]["payload"]["reason"] == "75% of open AR is more than 90 days past due"
-    assert len({a["payload"]["plan"] for a in actions}) == 2
+    assert actions[0]["payload"]["plan"] != first_plan
 
 
 async def test_over_credit_limit_adds_a_service_hold(env):
@@ -103,7 +104,9 @@ async def test_turning_red_triggers_a_plan_through_the_cold_tier(env):
         fx.payment(conn, "pm1", "1187", "2026-05-20", [("8001", 900)])  # 50 days late
     await env.db.write(trouble)
     night = at("2026-07-15", 3)
-    await refresh_aging(env, night)  # first snapshot: a baseline, no bucket events
+    await refresh_aging(env, night)  # first snapshot: 9001/9002 arrive in 90+
+    # Only the red event may plan here: the arrivals' own plan is test_an_invoice_first_seen_in_90_plus_...
+    await env.db.write(lambda conn: advance_cursor(conn, NAME, last_event_id(conn)))
     await score_customers(env, night)
     assert (await env.db.fetchone("SELECT tier FROM customer_health_scores"))[0] == "red"
     await action_plans(env, night)
@@ -137,3 +140,162 @@ async def test_claude_drafts_when_a_client_is_configured(env):
     assert email["drafted_by"] == "claude" and email["model"] == "claude-sonnet-4-6"
     assert email["body"].startswith("Dear Maria,") and "INV9002" in email["body"]
     assert [r["model"] for r in sent] == [env.settings.anthropic.draft_model]  # [anthropic] draft_model
+
+
+async def decided(env):
+    rows = await env.db.fetchall("SELECT id, kind, status, decided_by, decision_reason FROM proposed_actions "
+                                 "WHERE status <> 'staged' ORDER BY id")
+    return [tuple(r) for r in rows]
+
+
+async def test_a_new_plan_supersedes_the_staged_one_so_one_email_is_approvable(env):
+    await driscoll(env)
+    await refresh_aging(env, at("2026-05-30"))
+    await refresh_aging(env, at("2026-05-31"))
+    await action_plans(env, at("2026-05-31"))
+    first_plan = (await staged(env))[0]["payload"]["plan"]
+    await refresh_aging(env, at("2026-06-30"))  # a new situation: both move on to 90+
+    await action_plans(env, at("2026-06-30"))
+    reason = f"superseded by plan {(await staged(env))[0]['payload']['plan']}"
+    assert await decided(env) == [(1, "send_collection_email", "rejected", NAME, reason),
+                                  (2, "schedule_collection_call", "rejected", NAME, reason)]
+    assert len([a for a in await staged(env) if a["kind"] == "send_collection_email"]) == 1
+    events = await env.db.fetchall("SELECT type, entity_id, payload_json FROM events WHERE type = 'action.rejected'")
+    assert [(e[0], e[1], json.loads(e[2])["reason"]) for e in events] == [("action.rejected", "1", reason),
+                                                                         ("action.rejected", "2", reason)]
+    obs = await env.db.fetchall("SELECT observation FROM reflexion_log ORDER BY id")
+    assert "superseded staged proposal(s) #1, #2 of earlier plans" in obs[-1][0]
+    run = await env.db.fetchone("SELECT output_json FROM workflow_run_log ORDER BY id DESC LIMIT 1")
+    assert json.loads(run[0])["superseded"] == [1, 2] and first_plan not in reason  # names the new plan
+
+
+async def test_superseding_leaves_decided_proposals_other_flows_and_other_customers_alone(env):
+    await driscoll(env)
+    def others(conn):
+        fx.customer(conn, "11", "Eleven Foods", email="ap@eleven.test")
+        fx.invoice(conn, "7001", "11", tran_date="2026-03-01", due_date="2026-03-31", total=1_000.0)
+        conn.execute("INSERT INTO proposed_actions (kind, status, customer_id, payload_json, dedupe_key, created_at,"
+                     " updated_at) VALUES ('log_dispute', 'staged', '1187', '{}', 'invoice_dispute:1187:x', 'now', 'now')")
+    await env.db.write(others)
+    await refresh_aging(env, at("2026-05-30"))
+    await refresh_aging(env, at("2026-05-31"))
+    await action_plans(env, at("2026-05-31"))
+    email = await env.db.fetchone("SELECT id FROM proposed_actions WHERE kind = 'send_collection_email' "
+                                  "AND customer_id = '1187'")
+    await env.db.write(lambda conn: conn.execute(
+        "UPDATE proposed_actions SET status = 'approved', decided_by = 'maria' WHERE id = ?", (email[0],)))
+    await env.db.write(fx.update_invoice, "7001", amount_remaining=0)  # paid: "11" gets no new plan
+    await refresh_aging(env, at("2026-06-30"))
+    await action_plans(env, at("2026-06-30"))
+    rows = await env.db.fetchall("SELECT customer_id, kind, status, decided_by FROM proposed_actions ORDER BY id")
+    assert [tuple(r) for r in rows] == [
+        ("1187", "log_dispute", "staged", None),  # another flow's proposal
+        ("11", "send_collection_email", "staged", None),  # "11" is a prefix of "1187"
+        ("11", "schedule_collection_call", "staged", None),
+        ("1187", "send_collection_email", "approved", "maria"),  # approved: never touched
+        ("1187", "schedule_collection_call", "rejected", NAME),
+        ("1187", "send_collection_email", "staged", None),
+        ("1187", "schedule_collection_call", "staged", None),
+        ("1187", "service_hold", "staged", None)]
+
+
+async def test_a_failing_handler_leaves_the_staged_plan_live(env, monkeypatch):
+    await driscoll(env)
+    await refresh_aging(env, at("2026-05-30"))
+    await refresh_aging(env, at("2026-05-31"))
+    await action_plans(env, at("2026-05-31"))
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("template store unavailable")
+    monkeypatch.setattr(plan, "draft_collection_email", broken)
+    await refresh_aging(env, at("2026-06-30"))
+    counts = await action_plans(env, at("2026-06-30"))
+    assert counts["failed"] == 1 and await decided(env) == []
+    assert [a["kind"] for a in await staged(env)] == ["send_collection_email", "schedule_collection_call"]
+
+
+async def test_an_invoice_first_seen_in_90_plus_with_from_null_starts_a_plan(env):
+    await driscoll(env)
+    await refresh_aging(env, at("2026-07-01"))  # first snapshot: 9001/9002 are 92 days past due
+    def first_seen(conn):
+        append_event(conn, "ar.bucket_changed", "invoice", "9001", {
+            "invoice_id": "9001", "customer_id": "1187", "from": None, "to": "90+", "as_of": "2026-07-01",
+            "tran_id": "INV9001", "days_past_due": 92, "amount_remaining": 12_840.5})
+    await env.db.write(first_seen)
+    counts = await action_plans(env, at("2026-07-01"))  # the aging job may have added its own arrivals
+    assert counts["ok"] == 1 and counts["proposed"] == 3 and "failed" not in counts
+    actions = await staged(env)
+    assert [a["kind"] for a in actions] == ["send_collection_email", "schedule_collection_call", "service_hold"]
+    trigger = await env.db.fetchone("SELECT payload_json FROM events WHERE id = ?",
+                                    (actions[0]["payload"]["trigger_event_id"],))
+    assert json.loads(trigger[0])["from"] is None
+
+
+async def acme(env, *, unapplied=0.0, credit=0.0, deleted_at=None):
+    """A $60,000 invoice due 2026-05-01 against a $50,000 limit, with money on account."""
+    def rows(conn):
+        fx.customer(conn, "100", "Acme", email="ap@acme.test", credit_limit=50_000)
+        fx.invoice(conn, "A", "100", tran_date="2026-04-01", due_date="2026-05-01", total=60_000)
+        conn.execute("INSERT INTO customer_payment (ns_id, customer_id, tran_date, total, unapplied, last_modified,"
+                     " deleted_at) VALUES ('P1', '100', '2026-06-25', ?, ?, '2026-06-25T00:00:00Z', ?)",
+                     (unapplied, unapplied, deleted_at))
+        conn.execute("INSERT INTO credit_memo (ns_id, customer_id, tran_date, total, amount_remaining, last_modified,"
+                     " deleted_at) VALUES ('CM1', '100', '2026-06-20', ?, ?, '2026-06-20T00:00:00Z', ?)",
+                     (credit, credit, deleted_at))
+    await env.db.write(rows)
+    await refresh_aging(env, at("2026-06-30"))  # 60 days past due
+    await refresh_aging(env, at("2026-07-01"))  # 61: reaches 61-90
+    await action_plans(env, at("2026-07-01"))
+    return await staged(env)
+
+
+async def test_cash_on_account_covering_past_due_proposes_no_email_or_hold(env):
+    actions = await acme(env, unapplied=45_000, credit=15_000)
+    assert [a["kind"] for a in actions] == ["schedule_collection_call"]
+    points = actions[0]["payload"]["talking_points"]
+    assert points[0] == ("Unapplied cash and credits on account ($60,000.00) cover the past-due $60,000.00: apply "
+                         "them to the open invoices in NetSuite; do not ask for payment.")
+    assert not any("credit limit" in p for p in points)
+    obs = (await env.db.fetchone("SELECT observation FROM reflexion_log"))[0]
+    assert "no email or hold: $60,000.00 unapplied cash and credits on account cover the past-due amount" in obs
+
+
+async def test_partial_cash_on_account_nets_the_credit_limit_test_and_flags_the_email(env):
+    actions = await acme(env, unapplied=15_000)  # net $45,000: under the $50,000 limit
+    assert [a["kind"] for a in actions] == ["send_collection_email", "schedule_collection_call"]
+    email, call = (a["payload"] for a in actions)
+    assert email["on_account"] == 15_000 and email["problems"] == [(
+        "$15,000.00 unapplied cash and credits on account: apply them first; the email lists invoice balances "
+        "before they are applied")]
+    assert call["talking_points"][0] == ("Apply the unapplied cash and credits on account ($15,000.00) first: "
+                                         "past due net of them is $45,000.00.")
+
+
+async def test_net_exposure_over_the_limit_still_holds_and_says_what_was_netted(env):
+    actions = await acme(env, credit=5_000)  # net $55,000
+    hold = next(a["payload"] for a in actions if a["kind"] == "service_hold")
+    assert hold["reason"] == ("open AR $55,000.00 net of $5,000.00 unapplied cash and credits is over the credit "
+                              "limit $50,000.00")
+    assert hold["net_exposure"] == 55_000
+
+
+async def test_deleted_payments_and_credit_memos_do_not_count(env):
+    actions = await acme(env, unapplied=60_000, credit=60_000, deleted_at="2026-06-28T00:00:00Z")
+    assert [a["kind"] for a in actions] == ["send_collection_email", "schedule_collection_call", "service_hold"]
+    assert actions[2]["payload"]["reason"] == "open AR $60,000.00 is over the credit limit $50,000.00"
+    assert actions[0]["payload"]["problems"] == []
+
+
+def test_net_exposure_sums_to_the_cent_and_ignores_missing_and_non_positive_amounts():
+    e = net_exposure([100.004, 200.0, None], [50.0, None, -20.0, 0.0], [0.1, 0.2])
+    assert (e.open_invoices, e.unapplied_payments, e.open_credits) == (300.0, 50.0, 0.3)  # 0.1 + 0.2 is 0.3 here
+    assert e.on_account == 50.3 and e.net == 249.7
+    assert net_exposure([100.0], [150.0], []).net == -50.0  # in credit
+    assert net_exposure([], [], []) == plan.Exposure(0.0, 0.0, 0.0)
+
+
+def test_money_on_account_covers_an_amount_only_in_full():
+    e = net_exposure([500.0], [300.0], [200.0])
+    assert e.covers(500.0) and e.covers(499.999) and not e.covers(500.01)
+    assert not e.covers(0.0)  # nothing past due: nothing to cover
+    assert not net_exposure([500.0], [], []).covers(1.0)
