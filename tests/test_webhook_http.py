@@ -72,6 +72,11 @@ def test_mixed_batch_applies_valid_and_dead_letters_invalid(server: LiveServer) 
     assert [r["dead_letter_id"] for r in body["rejected_events"]] == [row[0] for row in letters]
     assert rows(server, "SELECT ns_id FROM transactions") == [("78",)]
     assert rows(server, "SELECT type FROM events ORDER BY id") == [("customer.created",), ("salesorder.created",)]
+    # The sender retries the 422: the valid events are duplicates, the rejected ones keep their letters.
+    again = post_events(httpx, server.url, [CUSTOMER, bad_type, bad_qty, no_id, good_so]).json()
+    assert (again["duplicate"], again["rejected"]) == (2, 3)
+    assert [r["dead_letter_id"] for r in again["rejected_events"]] == [row[0] for row in letters]
+    assert rows(server, "SELECT count(*) FROM dead_letters") == [(3,)]
 
 
 def test_unparseable_body_is_kept_whole(server: LiveServer) -> None:

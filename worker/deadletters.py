@@ -13,6 +13,11 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
+# A sender retries a refused delivery (Standard Webhooks retries any non-2xx), a backfill is re-run:
+# the same payload refused for the same reason is kept once while it waits for a replay.
+SAME_PENDING = """
+SELECT id FROM dead_letters WHERE source = ? AND replayed_at IS NULL AND reason = ? AND payload = ? LIMIT 1
+"""
 INSERT_DEAD_LETTER = """
 INSERT INTO dead_letters (source, reason, payload, headers_json, received_at) VALUES (?, ?, ?, ?, ?)
 """
@@ -32,8 +37,11 @@ MARK_FAILED = "UPDATE dead_letters SET replay_result = ?, attempts = attempts + 
 
 def store_dead_letter(conn: sqlite3.Connection, source: str, reason: str, payload: bytes | str, received_at: str,
                       headers: dict[str, str] | None = None) -> int:
-    """Keep a payload we could not process, in the caller's transaction; returns its id."""
+    """Keep a payload we could not process, in the caller's transaction; returns its id (an identical
+    pending letter's, when there is one)."""
     data = payload.encode() if isinstance(payload, str) else bytes(payload)
+    if (same := conn.execute(SAME_PENDING, (source, reason, data)).fetchone()) is not None:
+        return int(same[0])
     cursor = conn.execute(INSERT_DEAD_LETTER, (source, reason, data, json.dumps(headers) if headers else None,
                                                received_at))
     return int(cursor.lastrowid or 0)
