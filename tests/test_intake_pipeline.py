@@ -155,3 +155,23 @@ async def test_abandoned_claims_and_unstarted_mail_are_picked_up(seeded: Env) ->
     items = await seeded.db.fetchall("SELECT email_id FROM review_items ORDER BY email_id")
     # reprocessing never duplicates review items: the PDF's, and the text-only one of the mail without a PDF
     assert [r[0] for r in items] == sorted([stuck.email_id, unstarted.email_id])
+
+
+async def test_pdfs_past_the_per_email_limit_are_stored_and_queued_unread(seeded: Env) -> None:
+    from worker.intake.pipeline import MAX_PDFS_PER_EMAIL
+
+    pdfs = [(f"po-{n:02}.pdf", order_pdf("classic_grid", seed=100 + n)[0]) for n in range(MAX_PDFS_PER_EMAIL + 2)]
+    received = await accept_raw(seeded, order_email(pdfs), door="http")
+    # The first 25 parse cleanly, yet the email is not "processed": two of its PDFs still need a person.
+    assert await process_email(seeded, received.email_id) == "needs_manual"
+    items = [dict(r) for r in await seeded.db.fetchall(
+        "SELECT ri.*, ea.filename FROM review_items ri JOIN email_attachments ea ON ea.id = ri.attachment_id "
+        "WHERE ri.email_id = ? ORDER BY ea.filename", (received.email_id,))]
+    assert [i["filename"] for i in items] == [name for name, _ in pdfs]  # every PDF has its item, none dropped
+    assert [i["status"] for i in items] == ["pending"] * MAX_PDFS_PER_EMAIL + ["needs_manual"] * 2
+    for item, (_, data) in zip(items[MAX_PDFS_PER_EMAIL:], pdfs[MAX_PDFS_PER_EMAIL:], strict=True):
+        assert item["reason"] == pipeline.OVER_LIMIT.reason and "limit of 25 PDFs read per email" in item["reason"]
+        assert item["line_count"] == 0 and json.loads(item["flags_json"])[0]["code"] == "needs_manual"
+        assert await seeded.bucket.get(item["pdf_key"]) == data
+    log = await _row(seeded, "SELECT * FROM inbound_email_log WHERE id = ?", received.email_id)
+    assert log["reason"].startswith("2 of 27 PDFs need manual entry: po-25.pdf: not examined: over the limit")

@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from worker.env import Env, iso
-from worker.intake.analyze import analyze_pdf
+from worker.intake.analyze import Analysis, analyze_pdf
 from worker.intake.isolated import read_mail_bounded
 from worker.intake.record import AnalysedPdf, Context, record_email
 from worker.names import email_domain
@@ -29,6 +29,10 @@ PROCESSING_LEASE = timedelta(minutes=5)  # a claim older than this is considered
 EMAIL_TIMEOUT_SECONDS = 240.0  # belt and braces above the per-PDF limits
 MAX_PDFS_PER_EMAIL = 25
 CONCURRENT_EMAILS = 2
+# PDFs past the limit are stored and queued unread: nothing accepted is dropped (SPEC 9), and the parts limit
+# of the MIME reader bounds how many there can be.
+OVER_LIMIT = Analysis(None, f"not examined: over the limit of {MAX_PDFS_PER_EMAIL} PDFs read per email; open it and "
+                            "enter it by hand", "none")
 
 CLAIM = """
 UPDATE inbound_email_log SET status = 'processing', attempts = attempts + 1, claimed_at = :now
@@ -70,13 +74,13 @@ async def _raw(env: Env, raw_key: str | None, source: Path | bytes | None) -> Pa
 async def _process(env: Env, email_id: int, raw_key: str | None, source: Path | bytes | None) -> str:
     raw = await _raw(env, raw_key, source)
     mail = await asyncio.to_thread(read_mail_bounded, raw, env.settings.state_dir / "incoming")
-    parts, skipped = mail.pdfs[:MAX_PDFS_PER_EMAIL], max(0, len(mail.pdfs) - MAX_PDFS_PER_EMAIL)
     ctx = _context(env)
     pdfs = []
-    for part in parts:
+    for n, part in enumerate(mail.pdfs):
         key = await env.bucket.put(content_key("pdf", part.data, ".pdf"), part.data, "application/pdf")
-        pdfs.append(AnalysedPdf(part, key, await analyze_pdf(env, part.data, ctx.today)))
-    status, items = await env.db.write(record_email, email_id, mail, pdfs, skipped, ctx)
+        analysis = await analyze_pdf(env, part.data, ctx.today) if n < MAX_PDFS_PER_EMAIL else OVER_LIMIT
+        pdfs.append(AnalysedPdf(part, key, analysis))
+    status, items = await env.db.write(record_email, email_id, mail, pdfs, ctx)
     log.info("inbound mail processed", extra={"email_id": email_id, "status": status, "review_items": items})
     return status
 

@@ -150,7 +150,7 @@ def _text_only_item(conn: sqlite3.Connection, email_id: int, mail: ParsedMail, c
     return _manual_row(conn, row, reason, customer, order, line_flags)
 
 
-def _email_outcome(mail: ParsedMail, pdfs: list[AnalysedPdf], skipped: int, text_item: bool) -> tuple[str, str]:
+def _email_outcome(mail: ParsedMail, pdfs: list[AnalysedPdf], text_item: bool) -> tuple[str, str]:
     fatal = _fatal(mail)
     if not pdfs:
         if fatal:
@@ -161,14 +161,13 @@ def _email_outcome(mail: ParsedMail, pdfs: list[AnalysedPdf], skipped: int, text
         defects = f" (MIME defects: {', '.join(p.removeprefix('MIME defect: ') for p in mail.problems[:3])})" if mail.problems else ""
         return "processed", f"no PDF attachment{why}{defects}"
     manual = [p for p in pdfs if p.analysis.status == "needs_manual"]
-    more = f"; {skipped} more PDFs not examined" if skipped else ""
     if manual:
         reasons = "; ".join(f"{p.part.filename or 'unnamed PDF'}: {p.analysis.reason}" for p in manual[:3])
-        return "needs_manual", f"{len(manual)} of {len(pdfs)} PDFs need manual entry: {reasons}{more}"[:1000]
-    return "processed", f"{len(pdfs)} review item{'s' if len(pdfs) != 1 else ''} created{more}"
+        return "needs_manual", f"{len(manual)} of {len(pdfs)} PDFs need manual entry: {reasons}"[:1000]
+    return "processed", f"{len(pdfs)} review item{'s' if len(pdfs) != 1 else ''} created"
 
 
-def record_email(conn: sqlite3.Connection, email_id: int, mail: ParsedMail, pdfs: list[AnalysedPdf], skipped: int,
+def record_email(conn: sqlite3.Connection, email_id: int, mail: ParsedMail, pdfs: list[AnalysedPdf],
                  ctx: Context) -> tuple[str, list[int]]:
     """Store attachments and review items, finish the log row; returns (email status, review item ids)."""
     senders = [s for s in [mail.sender, *mail.forwarded_senders] if s]
@@ -180,8 +179,8 @@ def record_email(conn: sqlite3.Connection, email_id: int, mail: ParsedMail, pdfs
         part = pdf.part
         attachment_id = conn.execute(INSERT_ATTACHMENT, (email_id, part.filename, part.content_type, len(part.data),
                                                          part.sha256, pdf.key)).fetchone()[0]
-        rows.append({**_item_row(conn, email_id, mail.sender, senders, pdf, email_match, ctx),
-                     "attachment_id": attachment_id})
+        row = {**_item_row(conn, email_id, mail.sender, senders, pdf, email_match, ctx), "attachment_id": attachment_id}
+        rows.append(row)
     text_item = _text_only_item(conn, email_id, mail, email_match, ctx)
     rows += [text_item] if text_item else []
     for row in rows:
@@ -193,6 +192,6 @@ def record_email(conn: sqlite3.Connection, email_id: int, mail: ParsedMail, pdfs
         append_event(conn, "review_item.created", "review_item", str(inserted[0]),
                      {"email_id": email_id, "status": row["status"], "customer_id": row["customer_id"],
                       "po_number": row["po_number"]}, dedupe_key=f"review_item.created:{inserted[0]}")
-    status, reason = _email_outcome(mail, pdfs, skipped, text_item is not None)
+    status, reason = _email_outcome(mail, pdfs, text_item is not None)
     conn.execute(FINISH, (status, reason, customer_id, ctx.now, email_id))
     return status, items
