@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 
 import pytest
 
 from handlers.review.actions import describe_payload
+from handlers.review.web import NOTICE_COOKIE, redirect_with_notice
 from tests.review_seed import (
     COLLECTION_EMAIL,
     add_action,
@@ -14,6 +17,7 @@ from tests.review_seed import (
     seed_reference,
     sign_in,
 )
+from worker.auth import session_key, unsign
 
 
 @pytest.fixture
@@ -31,6 +35,13 @@ def staged(server):
 def row(server, sql, params=()):
     found = server.run(server.env.db.fetchone(sql, params))
     return tuple(found) if found else None
+
+
+def version(page: str, action_id: int) -> str:
+    """The version (updated_at) an action's form on this page was rendered at."""
+    match = re.search(rf'id="action-{action_id}".*?name="version" value="([^"]*)"', page, re.DOTALL)
+    assert match, f"no version field for action {action_id}"
+    return match.group(1)
 
 
 def test_describe_payload_shows_an_email_as_an_email():
@@ -53,7 +64,8 @@ def test_actions_page_renders_email_and_call_task(staged):
 def test_approve_collection_email_with_an_edit(staged):
     server, (email, *_), client = staged
     response = client.post(f"/review/actions/{email}", data={
-        "csrf": client.csrf, "op": "approve", "subject": "Two invoices past 60 days", "body": COLLECTION_EMAIL["body"]})
+        "csrf": client.csrf, "version": version(client.get("/review/actions").text, email), "op": "approve",
+        "subject": "Two invoices past 60 days", "body": COLLECTION_EMAIL["body"]})
     assert response.status_code == 303
     status, payload, by = row(server, "SELECT status, payload_json, decided_by FROM proposed_actions WHERE id = ?",
                               (email,))
@@ -66,15 +78,52 @@ def test_approve_collection_email_with_an_edit(staged):
 
 def test_save_edit_then_reject_needs_reason(staged):
     server, (_, call, *_), client = staged
-    client.post(f"/review/actions/{call}", data={"csrf": client.csrf, "op": "save", "note": "Call Dana in AP first"})
+    client.post(f"/review/actions/{call}", data={"csrf": client.csrf, "op": "save", "note": "Call Dana in AP first",
+                                                 "version": version(client.get("/review/actions").text, call)})
     assert json.loads(row(server, "SELECT payload_json FROM proposed_actions WHERE id = ?", (call,))[0])["note"] == \
         "Call Dana in AP first"
     blank = client.post(f"/review/actions/{call}", data={"csrf": client.csrf, "op": "reject", "reason": ""})
     assert "a reason is required to reject" in client.get(blank.headers["location"]).text
     assert row(server, "SELECT status FROM proposed_actions WHERE id = ?", (call,)) == ("staged",)
-    client.post(f"/review/actions/{call}", data={"csrf": client.csrf, "op": "reject", "reason": "paid this morning"})
+    client.post(f"/review/actions/{call}", data={"csrf": client.csrf, "op": "reject", "reason": "paid this morning",
+                                                 "version": version(client.get("/review/actions").text, call)})
     assert row(server, "SELECT status, decision_reason FROM proposed_actions WHERE id = ?", (call,)) == \
         ("rejected", "paid this morning")
+
+
+def test_approve_from_a_page_loaded_before_a_saved_edit_is_refused_and_keeps_the_edit(staged):
+    server, (email, *_), anna = staged
+    mike = sign_in(server.url)
+    mikes_page = mike.get("/review/actions").text  # both reviewers have the action open
+    saved = anna.post(f"/review/actions/{email}", data={
+        "csrf": anna.csrf, "version": version(anna.get("/review/actions").text, email), "op": "save",
+        "subject": COLLECTION_EMAIL["subject"], "body": "Corrected: one invoice past 60 days ($4,220.18)."})
+    assert saved.status_code == 303
+    stale = {"csrf": mike.csrf, "version": version(mikes_page, email), "subject": COLLECTION_EMAIL["subject"],
+             "body": COLLECTION_EMAIL["body"]}
+    refused = mike.post(f"/review/actions/{email}", data={**stale, "op": "approve"})
+    assert refused.status_code == 303 and refused.headers["location"] == f"/review/actions#action-{email}"
+    shown = mike.get(refused.headers["location"]).text
+    assert re.search(rf"Action {email}: changed by mike at \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d UTC after you loaded the "
+                     r"page; nothing was saved or decided. Review it again", shown)
+    assert "Corrected: one invoice past 60 days" in shown  # the page now shows the saved text
+    for op in ("reject", "save"):
+        mike.post(f"/review/actions/{email}", data={**stale, "op": op, "reason": "wrong amount", "body": "Other"})
+    status, payload = row(server, "SELECT status, payload_json FROM proposed_actions WHERE id = ?", (email,))
+    assert (status, json.loads(payload)["body"]) == ("staged", "Corrected: one invoice past 60 days ($4,220.18).")
+    # Reviewed again from the current page, the approval goes through with the saved edit.
+    mike.post(f"/review/actions/{email}", data={**stale, "version": version(shown, email), "op": "approve",
+                                                 "body": "Corrected: one invoice past 60 days ($4,220.18)."})
+    status, payload = row(server, "SELECT status, payload_json FROM proposed_actions WHERE id = ?", (email,))
+    assert (status, json.loads(payload)["body"]) == ("approved", "Corrected: one invoice past 60 days ($4,220.18).")
+
+
+def test_a_long_notice_is_cut_to_fit_its_signed_cookie_not_dropped(make_env):
+    env = make_env()
+    response = redirect_with_notice(env, "/review/actions", "é" * 200)  # 400 bytes; a token over 256 chars is refused
+    token = next(c.value for c in response.cookies if c.key == NOTICE_COOKIE)
+    value = unsign(session_key(env), token, "notice")
+    assert value is not None and base64.urlsafe_b64decode(value).decode() == "é" * 79  # no half character
 
 
 def test_action_forms_need_csrf(staged):

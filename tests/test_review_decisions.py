@@ -12,6 +12,7 @@ import pytest
 
 from tests.review_seed import (
     COLLECTION_EMAIL,
+    NOW,
     add_action,
     add_observation,
     add_review_item,
@@ -23,6 +24,7 @@ from worker.decisions import (
     NotFound,
     apply_edits,
     approve_order,
+    changed_since_loaded,
     decide_action,
     edit_action,
     reject_order,
@@ -114,21 +116,43 @@ def test_reject_needs_a_reason_and_is_idempotent(conn):
 
 def test_action_edit_approve_reject(conn):
     email = tx(conn, add_action, "collection_email", COLLECTION_EMAIL)
-    saved = tx(conn, edit_action, email, "mike", {"subject": "Two invoices past due"}, T1)
+    saved = tx(conn, edit_action, email, "mike", {"subject": "Two invoices past due"}, T1, seen=NOW)
     assert saved.changed
-    decided = tx(conn, decide_action, email, "mike", True, T2, changes={"body": "Hello,\r\nPlease call us."})
+    decided = tx(conn, decide_action, email, "mike", True, T2, seen=T1, changes={"body": "Hello,\r\nPlease call us."})
     assert decided.changed and decided.status == "approved"
     row = conn.execute("SELECT status, payload_json, decided_by FROM proposed_actions WHERE id = ?", (email,)).fetchone()
     payload = json.loads(row[1])
     assert (row[0], row[2], payload["subject"], payload["body"]) == ("approved", "mike", "Two invoices past due",
                                                                      "Hello,\nPlease call us.")
     assert payload["to"] == COLLECTION_EMAIL["to"]
-    assert not tx(conn, decide_action, email, "mike", False, T2, reason="no").changed
+    assert not tx(conn, decide_action, email, "mike", False, T2, seen=T2, reason="no").changed
     call = tx(conn, add_action, "call_task", {"note": "Call AP"})
     with pytest.raises(DecisionError, match="reason is required"):
-        tx(conn, decide_action, call, "mike", False, T1, reason="")
-    assert tx(conn, decide_action, call, "mike", False, T1, reason="customer paid today").status == "rejected"
+        tx(conn, decide_action, call, "mike", False, T1, seen=NOW, reason="")
+    assert tx(conn, decide_action, call, "mike", False, T1, seen=NOW, reason="customer paid today").status == "rejected"
     assert [e["kind"] for e in events(conn, "action.approved")] == ["collection_email"]
+
+
+def test_a_decision_from_a_page_older_than_the_last_edit_changes_nothing(conn):
+    email = tx(conn, add_action, "collection_email", COLLECTION_EMAIL)
+    tx(conn, edit_action, email, "anna", {"body": "Corrected: $4,220.18"}, T1, seen=NOW)
+    before = conn.execute("SELECT * FROM proposed_actions WHERE id = ?", (email,)).fetchone()
+    stale = "changed by anna at 2026-11-20 15:00:00 UTC after you loaded the page; nothing was saved or decided"
+    with pytest.raises(DecisionError, match=stale):
+        tx(conn, decide_action, email, "mike", True, T2, seen=NOW, changes={"body": COLLECTION_EMAIL["body"]})
+    with pytest.raises(DecisionError, match=stale):
+        tx(conn, decide_action, email, "mike", False, T2, seen=NOW, reason="wrong amount")
+    with pytest.raises(DecisionError, match=stale):
+        tx(conn, edit_action, email, "mike", {"subject": "Other"}, T2, seen=NOW)
+    with pytest.raises(DecisionError, match="does not say which version"):
+        tx(conn, decide_action, email, "mike", True, T2, seen="")
+    assert conn.execute("SELECT * FROM proposed_actions WHERE id = ?", (email,)).fetchone() == before
+    assert events(conn, "action.approved") == [] and len(events(conn, "action.edited")) == 1
+
+
+def test_changed_since_loaded_says_who_and_when_when_known():
+    assert changed_since_loaded(NOW, None, T1).startswith("changed at 2026-11-20 15:00:00 UTC after you loaded")
+    assert changed_since_loaded(NOW, "anna", T1).startswith("changed by anna at 2026-11-20 15:00:00 UTC")
 
 
 def test_only_text_fields_can_be_edited():

@@ -40,13 +40,23 @@ WHERE customer_item_xref.item_id IS NOT excluded.item_id
 """
 LIVE_CUSTOMER = "SELECT 1 FROM customers WHERE ns_id = ? AND deleted_at IS NULL"
 KNOWN_ITEM = "SELECT 1 FROM spec_items WHERE item_id = ?"
-GET_ACTION = "SELECT status, kind, payload_json, decided_by, decided_at FROM proposed_actions WHERE id = ?"
+GET_ACTION = "SELECT status, kind, payload_json, decided_by, decided_at, updated_at FROM proposed_actions WHERE id = ?"
+# `updated_at = :seen`: the row is still the version the reviewer's page showed (optimistic concurrency).
 DECIDE_ACTION = """
 UPDATE proposed_actions SET status = :status, payload_json = :payload, decided_by = :by, decided_at = :at,
     decision_reason = :reason, updated_at = :at
-WHERE id = :id AND status = 'staged'
+WHERE id = :id AND status = 'staged' AND updated_at = :seen
 """
-EDIT_ACTION = "UPDATE proposed_actions SET payload_json = ?, updated_at = ? WHERE id = ? AND status = 'staged'"
+EDIT_ACTION = """
+UPDATE proposed_actions SET payload_json = :payload, updated_at = :at
+WHERE id = :id AND status = 'staged' AND updated_at = :seen
+"""
+# Who saved the action's current version (an edit's event carries the row's new updated_at as created_at).
+EDITED_BY = """
+SELECT json_extract(payload_json, '$.reviewer') FROM events
+WHERE type = 'action.edited' AND entity_type = 'proposed_action' AND entity_id = ? AND created_at = ?
+ORDER BY id DESC LIMIT 1
+"""
 GET_OBSERVATION = "SELECT status, decided_by, decided_at FROM reflexion_log WHERE id = ?"
 DECIDE_OBSERVATION = """
 UPDATE reflexion_log SET status = ?, decided_by = ?, decided_at = ? WHERE id = ? AND status = 'needs_review'
@@ -166,31 +176,50 @@ def _staged_action(conn: sqlite3.Connection, action_id: int) -> tuple[Any, ...]:
     return tuple(row)
 
 
-def edit_action(conn: sqlite3.Connection, action_id: int, reviewer: str, changes: Mapping[str, str], now: str) -> Decision:
-    """Save a reviewer's rewording of a staged action (subject, body, note) without deciding it."""
-    status, kind, payload_json, by, at = _staged_action(conn, action_id)
+def changed_since_loaded(seen: str, by: str | None, at: str) -> str:
+    """Why a form from an older page was refused (pure): who changed the action and when, if known."""
+    if not seen:
+        return "the form does not say which version of the action it showed; nothing was done. Reload and review it"
+    who = f" by {by}" if by else ""
+    return (f"changed{who} at {at[:19].replace('T', ' ')} UTC after you loaded the page; nothing was saved or decided. "
+            "Review it again")
+
+
+def _check_unchanged(conn: sqlite3.Connection, action_id: int, updated_at: str, seen: str) -> None:
+    # A form from an older page would overwrite (or approve without seeing) someone else's saved edit.
+    if seen != updated_at:
+        row = conn.execute(EDITED_BY, (str(action_id), updated_at)).fetchone()
+        raise DecisionError(changed_since_loaded(seen, row[0] if row else None, updated_at))
+
+
+def edit_action(conn: sqlite3.Connection, action_id: int, reviewer: str, changes: Mapping[str, str], now: str, *,
+                seen: str) -> Decision:
+    """Save a reviewer's rewording of a staged action (subject, body, note), if it is still at version `seen`."""
+    status, kind, payload_json, by, at, updated_at = _staged_action(conn, action_id)
     if status != "staged":
         return _already("this action", status, by, at)
+    _check_unchanged(conn, action_id, updated_at, seen)
     payload, changed = apply_edits(json.loads(payload_json), changes)
     if not changed:
         return Decision(False, status, "nothing to save: the text is unchanged")
-    conn.execute(EDIT_ACTION, (json.dumps(payload), now, action_id))
+    conn.execute(EDIT_ACTION, {"payload": json.dumps(payload), "at": now, "id": action_id, "seen": seen})
     append_event(conn, "action.edited", "proposed_action", str(action_id),
                  {"reviewer": reviewer, "kind": kind, "fields": changed}, created_at=now)
     return Decision(True, status, f"saved {', '.join(changed)}")
 
 
-def decide_action(conn: sqlite3.Connection, action_id: int, reviewer: str, approve: bool, now: str, *,
+def decide_action(conn: sqlite3.Connection, action_id: int, reviewer: str, approve: bool, now: str, *, seen: str,
                   reason: str | None = None, changes: Mapping[str, str] | None = None) -> Decision:
-    """Approve (with any last edits) or reject (with a reason) a staged proposed action."""
+    """Approve (with any last edits) or reject (with a reason) a staged action still at version `seen`."""
     text = None if approve else _reason(reason)
-    status, kind, payload_json, by, at = _staged_action(conn, action_id)
+    status, kind, payload_json, by, at, updated_at = _staged_action(conn, action_id)
     if status != "staged":
         return _already("this action", status, by, at)
+    _check_unchanged(conn, action_id, updated_at, seen)
     payload, changed = apply_edits(json.loads(payload_json), changes if approve else None)
     new_status = "approved" if approve else "rejected"
     conn.execute(DECIDE_ACTION, {"status": new_status, "payload": json.dumps(payload), "by": reviewer, "at": now,
-                                 "reason": text, "id": action_id})
+                                 "reason": text, "id": action_id, "seen": seen})
     event = {"reviewer": reviewer, "kind": kind, "edited": changed} if approve else \
         {"reviewer": reviewer, "kind": kind, "reason": text}
     append_event(conn, f"action.{new_status}", "proposed_action", str(action_id), event,

@@ -68,16 +68,21 @@ async def actions_list(request: Request[Any, Any, Any], env: Env, session: Sessi
 
 @post("/actions/{action_id:int}", include_in_schema=False, status_code=303)
 async def action_decide(request: Request[Any, Any, Any], env: Env, session: Session, action_id: int) -> Response[Any]:
-    """One form per action: op=save (edits only), approve (with edits) or reject (reason required)."""
+    """One form per action: op=save (edits only), approve (with edits) or reject (reason required).
+
+    The form carries the version it was loaded at; if the action changed since, nothing is done and the
+    reviewer is sent back to its current text.
+    """
     form = await checked_form(request, session)
     op = str(form.get("op") or "")
     changes = {name: str(form.get(name)) for name in EDITABLE_FIELDS if form.get(name) is not None}
+    seen = str(form.get("version") or "")  # the action's updated_at when the page was rendered
     now = iso(env.clock())
     try:
         if op == "save":
-            decision = await env.db.write(edit_action, action_id, session.reviewer, changes, now)
+            decision = await env.db.write(edit_action, action_id, session.reviewer, changes, now, seen=seen)
         elif op in ("approve", "reject"):
-            decision = await env.db.write(decide_action, action_id, session.reviewer, op == "approve", now,
+            decision = await env.db.write(decide_action, action_id, session.reviewer, op == "approve", now, seen=seen,
                                           reason=str(form.get("reason") or ""), changes=changes)
         else:
             raise ValidationException("op: must be save, approve or reject")

@@ -32,6 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 TEMPLATES = ROOT / "templates"
 STATIC = ROOT / "static"
 NOTICE_COOKIE = "gfs_notice"
+# worker.auth.unsign refuses tokens over 256 characters: base64 of 159 bytes, ".", a 43-character signature.
+NOTICE_MAX_BYTES = 159
 # SQLite rowids are signed 64-bit; a larger cursor must be a 400 here, not an OverflowError in sqlite3.
 MAX_ROWID = 2**63 - 1
 Cursor = Annotated[int, QueryParameter(ge=0, le=MAX_ROWID, description="the next page's cursor (a row id)")]
@@ -109,7 +111,9 @@ def redirect_with_notice(env: Env, path: str, message: str) -> Redirect:
     """303 to path, carrying a one-time notice in a signed cookie (no user text in URLs)."""
     response = Redirect(path, status_code=303)
     key = session_key(env)
-    token = sign(key, base64.urlsafe_b64encode(message[:500].encode()).decode(), "notice")
+    # Cut a long notice to what fits in the token rather than have it dropped silently when read back.
+    text = message.encode()[:NOTICE_MAX_BYTES].decode(errors="ignore").encode()
+    token = sign(key, base64.urlsafe_b64encode(text).decode(), "notice")
     response.set_cookie(NOTICE_COOKIE, token, path="/review", httponly=True, samesite="lax", max_age=60)
     return response
 
