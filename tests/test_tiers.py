@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 import cron
+from worker import tiers
 from worker.db import Database
 from worker.env import iso
-from worker import tiers
 from worker.tiers import _acquire, run_tier, tier_for_cron
 
 REPO = Path(__file__).resolve().parent.parent
@@ -158,3 +158,100 @@ async def test_scheduler_stop_cancels_unfinished_runs_before_returning(env, monk
     row = await env.db.fetchone("SELECT status, error FROM cron_runs")
     assert (row["status"], row["error"]) == ("failed", "cancelled during stuck")
     assert (await env.db.fetchone("SELECT count(*) FROM cron_leases"))[0] == 0
+
+
+T0 = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+
+
+def with_lease(env, tier, seconds):
+    """The env with a short lease for one tier: its heartbeat beats every seconds/3 of wall time."""
+    triggers = env.settings.triggers
+    leases = {**triggers.lease_seconds, tier: seconds}
+    env.settings = env.settings.model_copy(update={"triggers": triggers.model_copy(update={"lease_seconds": leases})})
+
+
+async def lease_expires_at(env, tier, expected):
+    """Poll (briefly) until the tier's lease expires at `expected`; False if it never does."""
+    for _ in range(250):
+        row = await env.db.fetchone("SELECT expires_at FROM cron_leases WHERE tier = ?", (tier,))
+        if row and row[0] == iso(expected):
+            return True
+        await asyncio.sleep(0.02)
+    return False
+
+
+async def test_a_job_longer_than_the_lease_keeps_the_tier(env, monkeypatch):
+    """The heartbeat renews the lease while the job runs, so a tick after the first expiry is skipped."""
+    now = [T0]
+    env.clock = lambda: now[0]
+    with_lease(env, "warm", 1)
+    entered, release = [], asyncio.Event()
+
+    async def slow(env_, as_of):
+        entered.append(as_of)
+        if len(entered) == 1:
+            await release.wait()
+        return {}
+
+    monkeypatch.setitem(cron.JOBS, "warm", [("slow", slow)])
+    first = asyncio.create_task(run_tier(env, "warm"))
+    while not entered:
+        await asyncio.sleep(0.01)
+    now[0] = T0 + timedelta(seconds=0.9)
+    assert await lease_expires_at(env, "warm", now[0] + timedelta(seconds=1)), "no heartbeat renewed the lease"
+    now[0] = T0 + timedelta(seconds=1.5)  # past the lease as taken: only the renewal holds the tier
+    second = await run_tier(env, "warm")
+    release.set()
+    assert (second.status, second.error) == ("skipped", "tier already running")
+    assert (await first).status == "ok" and len(entered) == 1
+
+
+async def test_a_run_whose_lease_is_taken_stops_its_job(env, monkeypatch):
+    """A renewal that finds another holder cancels the job and fails the run with the reason."""
+    env.clock = lambda: T0
+    with_lease(env, "warm", 1)
+    started, stopped = asyncio.Event(), []
+
+    async def stuck(env_, as_of):
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            stopped.append(as_of)
+            raise
+
+    monkeypatch.setitem(cron.JOBS, "warm", [("stuck", stuck)])
+    first = asyncio.create_task(run_tier(env, "warm"))
+    await started.wait()
+    await env.db.write(lambda c: c.execute("UPDATE cron_leases SET holder = 'other-host:1:beef' WHERE tier = 'warm'"))
+    result = await asyncio.wait_for(first, timeout=10)
+    assert result.status == "failed" and stopped == [T0]
+    assert result.error == ("lease lost during stuck: the warm lease expired and another run or "
+                            "expire_stale_leases took it; the run stopped")
+    row = await env.db.fetchone("SELECT status, error FROM cron_runs WHERE id = ?", (result.run_id,))
+    assert (row["status"], row["error"]) == ("failed", result.error)
+    assert (await env.db.fetchone("SELECT holder FROM cron_leases"))[0] == "other-host:1:beef"  # not released
+
+
+async def test_a_run_that_lost_its_lease_between_beats_does_not_finish_ok(env, monkeypatch):
+    """No beat was due (fake clock jumped past the lease), another run took the tier: the first fails, not `ok`."""
+    now = [T0]
+    env.clock = lambda: now[0]
+    entered, release = [], asyncio.Event()
+
+    async def slow(env_, as_of):
+        entered.append(as_of)
+        if len(entered) == 1:
+            await release.wait()
+        return {}
+
+    monkeypatch.setitem(cron.JOBS, "warm", [("slow", slow), ("after", slow)])
+    first = asyncio.create_task(run_tier(env, "warm"))
+    while not entered:
+        await asyncio.sleep(0.01)
+    now[0] = T0 + timedelta(seconds=901)  # warm's lease is 900 s
+    assert (await run_tier(env, "warm")).status == "ok"
+    release.set()
+    result = await first
+    assert result.status == "failed" and result.error.startswith("lease lost during slow:")
+    assert len(entered) == 3  # slow and after in the second run; the first stopped before `after`

@@ -2,7 +2,8 @@
 
 The jobs themselves live in `cron/` (JOBS: tier -> ordered jobs). A tier never runs twice at once:
 the lease row in `cron_leases` belongs to one holder until released or expired, so a crashed run
-lets go by itself and the next tick takes over.
+lets go by itself and the next tick takes over. A live run renews its lease from a heartbeat while a job
+runs; a run that finds its lease gone stops, since another run may already have the tier.
 """
 
 from __future__ import annotations
@@ -14,14 +15,18 @@ import os
 import socket
 import sqlite3
 import uuid
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from croniter import croniter
 
+from worker.db import DatabaseUnavailable
 from worker.env import Env, iso
 
 log = logging.getLogger("worker.cron")
+T = TypeVar("T")
 
 ACQUIRE_LEASE = """
 INSERT INTO cron_leases (tier, holder, acquired_at, expires_at) VALUES (:tier, :holder, :now, :expires)
@@ -37,6 +42,12 @@ INSERT INTO cron_runs (tier, cron, scheduled_at, started_at, status, holder, fin
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 """
 FINISH_RUN = "UPDATE cron_runs SET finished_at = ?, status = ?, counts_json = ?, error = ? WHERE id = ?"
+
+HEARTBEATS_PER_LEASE = 3  # renewals per lease period: two may come late before the lease lapses
+
+
+class LeaseLost(Exception):
+    """The tier's lease is no longer this run's: it expired and another run or the hot tier took it."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,10 @@ def _acquire(conn: sqlite3.Connection, tier: str, cron: str | None, holder: str,
     return cursor.lastrowid, got
 
 
+def _renew(conn: sqlite3.Connection, tier: str, holder: str, expires: datetime) -> bool:
+    return conn.execute(RENEW_LEASE, (iso(expires), tier, holder)).rowcount == 1
+
+
 def _finish(conn: sqlite3.Connection, run_id: int, tier: str, holder: str, now: datetime, status: str,
             counts: dict[str, object], error: str | None) -> None:
     conn.execute(FINISH_RUN, (iso(now), status, json.dumps(counts, default=str), error, run_id))
@@ -92,7 +107,10 @@ async def run_tier(env: Env, tier: str, *, scheduled_at: datetime | None = None,
         return TierRun(run_id, tier, "skipped", {}, "tier already running")
     progress = _Progress()
     try:
-        await _run_jobs(env, tier, holder, ttl, scheduled_at, progress)
+        await _holding_lease(env, tier, holder, ttl, _run_jobs(env, tier, holder, ttl, scheduled_at, progress))
+    except LeaseLost as exc:
+        log.error("cron tier stopped: lease lost", extra={"tier": tier, "run_id": run_id, "job": progress.job})
+        progress.errors.append(f"lease lost during {progress.job}: {exc}")
     except asyncio.CancelledError:
         progress.errors.append(f"cancelled during {progress.job}")
         raise
@@ -128,8 +146,38 @@ async def _run_jobs(env: Env, tier: str, holder: str, ttl: int, scheduled_at: da
         except Exception as exc:  # one job's failure is recorded; the tier goes on with the rest
             log.exception("cron job failed", extra={"tier": tier, "job": name})
             progress.errors.append(f"{name}: {type(exc).__name__}: {exc}")
-        await env.db.write(lambda c: c.execute(RENEW_LEASE, (iso(env.clock() + timedelta(seconds=ttl)), tier, holder)))
+        await _renew_lease(env, tier, holder, ttl)  # also a check: a lease lost between beats stops the next job
     progress.job = None
+
+
+async def _holding_lease(env: Env, tier: str, holder: str, ttl: int, work: Coroutine[Any, Any, T]) -> T:
+    """Await work while a heartbeat renews the lease; if a renewal finds it lost, stop work, raise LeaseLost."""
+    work_task = asyncio.ensure_future(work)
+    heartbeat = asyncio.create_task(_heartbeat(env, tier, holder, ttl))
+    try:
+        await asyncio.wait({work_task, heartbeat}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        heartbeat.cancel()
+        work_task.cancel()
+        await asyncio.wait({work_task, heartbeat})  # the job has stopped before the run lets go of the lease
+    if not heartbeat.cancelled():
+        heartbeat.result()  # raises LeaseLost (the heartbeat only ends by raising)
+    return work_task.result()
+
+
+async def _heartbeat(env: Env, tier: str, holder: str, ttl: int) -> None:
+    while True:
+        await asyncio.sleep(ttl / HEARTBEATS_PER_LEASE)
+        try:
+            await _renew_lease(env, tier, holder, ttl)
+        except DatabaseUnavailable:  # a busy moment: the next beat comes before the lease lapses
+            log.warning("cron lease renewal failed; retrying at the next beat", extra={"tier": tier})
+
+
+async def _renew_lease(env: Env, tier: str, holder: str, ttl: int) -> None:
+    """Push the lease's expiry to now + ttl, or raise LeaseLost when it is no longer this run's."""
+    if not await env.db.write(_renew, tier, holder, env.clock() + timedelta(seconds=ttl)):
+        raise LeaseLost(f"the {tier} lease expired and another run or expire_stale_leases took it; the run stopped")
 
 
 SHUTDOWN_GRACE_SECONDS = 30  # then running tiers are cancelled: they record themselves and let go of their leases
