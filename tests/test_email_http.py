@@ -12,6 +12,7 @@ from tests.helpers import LiveServer
 from tests.test_email_fixtures import (
     AUTH,
     DRISCOLL,
+    HARBOR,
     forwarded_email,
     order_email,
     order_pdf,
@@ -99,6 +100,53 @@ def test_same_message_id_or_same_bytes_is_a_duplicate_not_processed_twice(seeded
     rows = _rows(seeded, "SELECT status, duplicate_of FROM inbound_email_log ORDER BY id")
     assert [r["status"] for r in rows] == ["processed", "duplicate", "duplicate"]
     assert len(_rows(seeded, "SELECT id FROM review_items")) == 1
+
+
+def _flags(item: dict) -> dict[str, dict]:
+    return {f["code"]: f for f in json.loads(item["flags_json"])}
+
+
+def test_the_same_po_in_a_new_email_is_flagged_duplicate_po_naming_the_earlier_item(seeded: LiveServer) -> None:
+    pdf, expected = order_pdf("classic_grid", seed=5)
+    first = post_mail(seeded.url, order_email([("PO.pdf", pdf)], subject="PO")).json()["email_id"]
+    wait_for(lambda: _done(seeded, first))
+    [original] = _items(seeded, first)
+    assert "duplicate_po" not in _flags(original)
+    # The customer re-sends the same PDF in a new email (new Message-ID): not a duplicate email, but the same order.
+    again = post_mail(seeded.url, order_email([("PO.pdf", pdf)], subject="RE: PO (resend)")).json()["email_id"]
+    wait_for(lambda: _done(seeded, again))
+    [resent] = _items(seeded, again)
+    flag = _flags(resent)["duplicate_po"]
+    assert resent["status"] == "pending" and flag["severity"] == "warning" and flag["earlier_items"] == [original["id"]]
+    assert flag["message"] == (f"PO {expected.po_number} may have been received before: review item {original['id']} "
+                               "(pending; same PO number and same PDF); approving both would create two sales orders")
+    # Typed into an email, in other case and with spaces, once the first has been approved: the same PO number.
+    seeded.run(seeded.env.db.write(lambda c: c.execute("UPDATE review_items SET status = 'approved' WHERE id = ?",
+                                                       (original["id"],))))
+    typed = post_mail(seeded.url, order_email([], subject=f"PO {expected.po_number.lower()} ",
+                                              body="- 12 cs DF-10023")).json()["email_id"]
+    wait_for(lambda: _done(seeded, typed))
+    [text_item] = _items(seeded, typed)
+    assert text_item["po_number"].upper() == expected.po_number
+    assert _flags(text_item)["duplicate_po"]["earlier_items"] == [original["id"], resent["id"]]
+    assert f"{original['id']} (approved; same PO number), {resent['id']} (pending; same PO number)" in \
+        _flags(text_item)["duplicate_po"]["message"]
+
+
+def test_other_orders_and_other_customers_po_numbers_are_not_duplicates(seeded: LiveServer) -> None:
+    pdf, expected = order_pdf("classic_grid", seed=6)
+    other, _ = order_pdf("classic_grid", seed=11)
+    first = post_mail(seeded.url, order_email([("PO.pdf", pdf)])).json()["email_id"]
+    wait_for(lambda: _done(seeded, first))
+    ids = [post_mail(seeded.url, raw).json()["email_id"] for raw in (
+        order_email([("PO.pdf", other)]),  # the same customer's next order
+        order_email([], sender="ap@harborgrill.com", subject=f"PO {expected.po_number}", body="- 2 cs GFS-117650"))]
+    for email_id in ids:  # Harbor's PO number happens to equal Driscoll's: another customer, another order
+        wait_for(lambda email_id=email_id: _done(seeded, email_id))
+        [item] = _items(seeded, email_id)
+        assert "duplicate_po" not in _flags(item), item["flags_json"]
+    assert (_items(seeded, ids[1])[0]["customer_id"], _items(seeded, ids[1])[0]["po_number"]) == \
+        (HARBOR, expected.po_number)
 
 
 def test_email_without_pdf_becomes_a_review_item_showing_its_text(seeded: LiveServer) -> None:

@@ -36,6 +36,17 @@ VALUES (:status, :email_id, :attachment_id, :customer_id, :po_number, :parsed_js
 ON CONFLICT DO NOTHING
 RETURNING id
 """
+# Earlier items of other emails for the same order: the customer's PO number again (a re-send), or the same
+# PDF bytes whoever sent them (the earlier item's customer may since have been corrected by a reviewer).
+EARLIER_SAME_ORDER = """
+SELECT id, status, 'same PO number' AS why FROM review_items
+WHERE customer_id = :customer_id AND trim(:po_number) <> ''
+  AND upper(trim(po_number)) = upper(trim(:po_number)) AND email_id IS NOT :email_id
+UNION ALL
+SELECT ri.id, ri.status, 'same PDF' FROM email_attachments ea JOIN review_items ri ON ri.attachment_id = ea.id
+WHERE ea.sha256 = :sha256 AND ri.email_id IS NOT :email_id
+ORDER BY 1
+"""
 FINISH = """
 UPDATE inbound_email_log SET status = ?, reason = ?, customer_id = ?, processed_at = ?
 WHERE id = ? AND status = 'processing'
@@ -72,6 +83,28 @@ def overall_confidence(po: PurchaseOrder, matched_fraction: float, customer: Cus
     fields = sum(po.confidence.get(k, 0.0) for k in HEADLINE_FIELDS) / len(HEADLINE_FIELDS)
     customer_factor = customer.confidence if customer.customer_id else 0.5
     return round(fields * (0.5 + 0.5 * matched_fraction) * customer_factor, 3)
+
+
+def duplicate_flag(po_number: str | None, earlier: list[tuple[int, str, str]]) -> dict[str, object] | None:
+    """The warning that this order came before, naming the earlier items from (id, status, why) rows; None if not."""
+    found: dict[int, tuple[str, list[str]]] = {}
+    for item_id, status, why in earlier:
+        found.setdefault(item_id, (status, []))[1].append(why)
+    if not found:
+        return None
+    named = ", ".join(f"{i} ({status}; {' and '.join(whys)})" for i, (status, whys) in found.items())
+    return {"code": "duplicate_po", "severity": "warning", "earlier_items": list(found),
+            "message": f"PO {po_number or '(no number)'} may have been received before: review "
+                       f"item{'s' if len(found) > 1 else ''} {named}; approving both would create two sales orders"}
+
+
+def _with_duplicate_flag(conn: sqlite3.Connection, row: dict[str, object], sha256: str | None) -> dict[str, object]:
+    params = {"customer_id": row["customer_id"], "po_number": row["po_number"], "email_id": row["email_id"],
+              "sha256": sha256}
+    earlier = [(int(i), str(status), str(why)) for i, status, why in conn.execute(EARLIER_SAME_ORDER, params)]
+    if (flag := duplicate_flag(str(row["po_number"] or ""), earlier)) is None:
+        return row
+    return {**row, "flags_json": json.dumps([*json.loads(str(row["flags_json"])), flag], default=str)}
 
 
 def _finding_flags(po: PurchaseOrder) -> list[dict[str, object]]:
@@ -180,9 +213,9 @@ def record_email(conn: sqlite3.Connection, email_id: int, mail: ParsedMail, pdfs
         attachment_id = conn.execute(INSERT_ATTACHMENT, (email_id, part.filename, part.content_type, len(part.data),
                                                          part.sha256, pdf.key)).fetchone()[0]
         row = {**_item_row(conn, email_id, mail.sender, senders, pdf, email_match, ctx), "attachment_id": attachment_id}
-        rows.append(row)
+        rows.append(_with_duplicate_flag(conn, row, part.sha256))
     text_item = _text_only_item(conn, email_id, mail, email_match, ctx)
-    rows += [text_item] if text_item else []
+    rows += [_with_duplicate_flag(conn, text_item, None)] if text_item else []
     for row in rows:
         customer_id = customer_id or row["customer_id"]  # type: ignore[assignment]
         inserted = conn.execute(INSERT_ITEM, row).fetchone()
