@@ -149,6 +149,21 @@ def test_approve_with_an_unknown_item_re_renders_with_the_reason(queue):
     assert db(server, "SELECT status FROM review_items WHERE id = ?", (item,)) == [("pending",)]
 
 
+def test_an_order_whose_parse_repeats_a_line_number_can_be_approved(queue):
+    server, _, client = queue
+    parsed = parsed_po()
+    parsed["lines"] = [dict(parsed["lines"][0], line_no=1), dict(parsed["lines"][0], line_no=2, quantity=3),
+                       dict(parsed["lines"][0], line_no=2, quantity=5)]  # an older parse of "1, blank, 2"
+    item = server.run(server.env.db.write(lambda conn: add_review_item(conn, parsed=parsed)))
+    form = approve_form(client, item)
+    assert [form[f"l{i}_no"] for i in range(3)] == ["1", "2", "3"]
+    stale = {**form, "l2_no": "2"}  # as a page rendered before the renumbering posts it
+    response = client.post(f"/review/orders/{item}/approve", data=stale)
+    assert response.status_code == 303, response.text  # was 422 "lines: line numbers repeat"
+    (payload_json,), = db(server, "SELECT payload_json FROM proposed_actions WHERE review_item_id = ?", (item,))
+    assert [ln["quantity"] for ln in json.loads(payload_json)["item"]["items"]] == [12, 3, 5]
+
+
 def test_customer_reassignment(queue):
     server, item, client = queue
     found = client.get(f"/review/orders/{item}?find=harbor").text

@@ -21,6 +21,25 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _line_no(text: str) -> int:
+    # Up to 6 digits, as the parser reads them; anything else (blank, "²", thousands of digits) is 0: numbered anew.
+    return int(text) if text.isdecimal() and len(text) <= 6 else 0
+
+
+def unique_line_numbers(numbers: list[str], reserved: list[str]) -> list[int]:
+    """Line numbers as given, except blank ones and repeats of an earlier row's, which take the next number
+    above all of `numbers` and `reserved` (pure)."""
+    next_no = max((_line_no(n) for n in (*numbers, *reserved)), default=0) + 1
+    taken: set[int] = set()
+    out = []
+    for line_no in map(_line_no, numbers):
+        if line_no < 1 or line_no in taken:
+            line_no, next_no = next_no, next_no + 1
+        taken.add(line_no)
+        out.append(line_no)
+    return out
+
+
 def rows_from_parsed(parsed: Mapping[str, Any], item_codes: Mapping[str, str]) -> list[dict[str, str]]:
     """The parser's lines as form rows (strings), items shown by our item code when we know it."""
     rows = []
@@ -34,6 +53,9 @@ def rows_from_parsed(parsed: Mapping[str, Any], item_codes: Mapping[str, str]) -
             "qty": _text(line.get("quantity")), "uom": _text(line.get("uom")),
             "price": _text(line.get("unit_price")), "parsed_item": item_id, "drop": "",
         })
+    # Older parses could repeat a number (1, blank, 2 read as 1, 2, 2): show the numbers the order will get.
+    for row, line_no in zip(rows, unique_line_numbers([r["no"] for r in rows], []), strict=True):
+        row["no"] = str(line_no)
     return rows
 
 
@@ -64,13 +86,10 @@ def reviewed_order(header: Mapping[str, Any], rows: list[dict[str, str]],
     """Validate the header and kept rows into a ReviewedOrder, or return one message per problem."""
     errors: list[str] = []
     lines = []
-    used = {int(r["no"]) for r in rows if r["no"].isdigit()}
-    next_no = max(used, default=0) + 1
-    for row in kept_rows(rows):
-        if row["no"].isdigit():
-            line_no = int(row["no"])
-        else:
-            line_no, next_no = next_no, next_no + 1
+    kept = kept_rows(rows)
+    # A new row, or one repeating a kept row's number (a stale parse), is numbered rather than refused.
+    numbers = unique_line_numbers([r["no"] for r in kept], [r["no"] for r in rows])
+    for row, line_no in zip(kept, numbers, strict=True):
         item_id = resolved.get(row["item"].upper()) if row["item"] else None
         if not row["item"]:
             errors.append(f"line {line_no}: choose an item")

@@ -48,17 +48,32 @@ def _buyer(blocks: dict[str, list[str]], letterhead: str | None, hints: ParseHin
     return bill, 0.7
 
 
+def line_numbers(printed: list[int | None]) -> list[int]:
+    """Printed line numbers as printed; a row without one gets its row index, or the next number no row uses."""
+    used = {p for p in printed if p is not None}
+    out = []
+    for n, p in enumerate(printed, 1):
+        if p is None:  # a row index can equal a printed number (1, blank, 2): never repeat one
+            p = n
+            while p in used:
+                p += 1
+            used.add(p)
+        out.append(p)
+    return out
+
+
 def _lines(table: TableResult | None) -> list[POLine]:
     if table is None:
         return []
+    printed = [r.cells.get("line_no", "").strip().rstrip(".") for r in table.rows]
+    numbers = line_numbers([int(p) if re.fullmatch(r"\d{1,6}", p) else None for p in printed])
     out = []
-    for n, r in enumerate(table.rows, 1):
+    for line_no, r in zip(numbers, table.rows, strict=True):
         desc = " ".join([r.cells.get("description", "")] + r.desc_extra).strip() or None
         generic = r.cells.get("code") or None
         cust = r.cells.get("customer_code") or generic
-        ln_no = r.cells.get("line_no", "").strip().rstrip(".")
         out.append(POLine(
-            line_no=int(ln_no) if re.fullmatch(r"\d{1,6}", ln_no) else n,
+            line_no=line_no,
             customer_item_code=cust, vendor_item_code=r.cells.get("vendor_code") or None,
             description=desc, quantity=r.qty, uom=r.uom, unit_price=r.price, amount=r.amount))
     return out

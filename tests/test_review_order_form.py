@@ -1,0 +1,36 @@
+"""The order form's pure parts: line numbering of parsed and submitted rows."""
+
+from __future__ import annotations
+
+from handlers.review.order_form import (
+    reviewed_order,
+    rows_from_parsed,
+    unique_line_numbers,
+)
+
+HEADER = {"customer_id": "1187", "po_number": "DF-40412", "tran_date": "2026-11-19", "ship_date": "", "memo": ""}
+RESOLVED = {"OIL-CAN-35": "5003", "FLR-AP-50": "5004", "CHS-CHED-40": "5001"}
+
+
+def row(no: str, item: str, drop: str = "") -> dict[str, str]:
+    return {"no": no, "code": "", "item": item, "desc": "", "qty": "2", "uom": "EA", "price": "10.00",
+            "parsed_item": "", "drop": drop}
+
+
+def test_blank_and_repeated_numbers_take_the_next_unused_one():
+    assert unique_line_numbers(["1", "2", "2"], []) == [1, 2, 3]
+    assert unique_line_numbers(["2", "", "2", "1"], ["7"]) == [2, 8, 9, 1]  # above every number on the form
+    assert unique_line_numbers(["0", "²", "5", "9" * 5000], []) == [6, 7, 5, 8]  # unusable: numbered, never a crash
+
+
+def test_kept_rows_repeating_a_number_are_renumbered_not_refused():
+    rows = [row("1", "OIL-CAN-35"), row("2", "FLR-AP-50"), row("2", "CHS-CHED-40"), row("4", "OIL-CAN-35", drop="1")]
+    order, errors = reviewed_order(HEADER, rows, RESOLVED)  # was: "lines: line numbers repeat"
+    assert errors == [] and order is not None
+    assert [(ln.line_no, ln.item_id) for ln in order.lines] == [(1, "5003"), (2, "5004"), (5, "5001")]
+
+
+def test_parsed_lines_are_shown_with_the_numbers_the_order_will_get():
+    parsed = {"lines": [{"line_no": 1, "item_id": "5003"}, {"line_no": 2, "item_id": "5004"},
+                        {"line_no": 2, "item_id": "5001"}, {"item_id": "5001"}]}
+    assert [r["no"] for r in rows_from_parsed(parsed, {})] == ["1", "2", "5", "4"]  # a line without one: its index
