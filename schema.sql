@@ -62,7 +62,8 @@ CREATE TABLE IF NOT EXISTS transactions (
     deleted_at     TEXT,
     raw_json       TEXT,
     cdc_version    TEXT,  -- version key of the newest CDC event (worker/cdc/versions.py)
-    cdc_data_version TEXT  -- version key of the event whose data the row holds
+    cdc_data_version TEXT, -- version key of the event whose data the row holds
+    cdc_lines_version TEXT  -- version key of the event whose lines rows are held ('' none yet; NULL: the data's)
 );
 CREATE INDEX IF NOT EXISTS transactions_customer ON transactions (customer_id, tran_date);
 
@@ -93,7 +94,9 @@ CREATE TABLE IF NOT EXISTS item_fulfillment (
     deleted_at     TEXT,
     raw_json       TEXT,
     cdc_version    TEXT,  -- version key of the newest CDC event (worker/cdc/versions.py)
-    cdc_data_version TEXT  -- version key of the event whose data the row holds
+    cdc_data_version TEXT, -- version key of the event whose data the row holds
+    cdc_lines_version TEXT,  -- version key of the event whose lines rows are held ('' none yet; NULL: the data's)
+    cdc_packages_version TEXT  -- version key of the event whose packages rows are held ('' none yet; NULL: the data's)
 );
 CREATE INDEX IF NOT EXISTS item_fulfillment_customer ON item_fulfillment (customer_id, tran_date);
 CREATE INDEX IF NOT EXISTS item_fulfillment_order ON item_fulfillment (created_from);
@@ -162,7 +165,8 @@ CREATE TABLE IF NOT EXISTS customer_invoice (
     deleted_at       TEXT,
     raw_json         TEXT,
     cdc_version      TEXT,  -- version key of the newest CDC event (worker/cdc/versions.py)
-    cdc_data_version TEXT   -- version key of the event whose data the row holds
+    cdc_data_version TEXT,  -- version key of the event whose data the row holds
+    cdc_lines_version TEXT  -- version key of the event whose lines rows are held ('' none yet; NULL: the data's)
 );
 CREATE INDEX IF NOT EXISTS customer_invoice_customer ON customer_invoice (customer_id, tran_date);
 -- The warm tier scans open invoices only.
@@ -197,7 +201,8 @@ CREATE TABLE IF NOT EXISTS customer_payment (
     deleted_at     TEXT,
     raw_json       TEXT,
     cdc_version    TEXT,  -- version key of the newest CDC event (worker/cdc/versions.py)
-    cdc_data_version TEXT  -- version key of the event whose data the row holds
+    cdc_data_version TEXT, -- version key of the event whose data the row holds
+    cdc_apply_version TEXT  -- version key of the event whose apply rows are held ('' none yet; NULL: the data's)
 );
 CREATE INDEX IF NOT EXISTS customer_payment_customer ON customer_payment (customer_id, tran_date);
 
@@ -227,7 +232,8 @@ CREATE TABLE IF NOT EXISTS credit_memo (
     deleted_at       TEXT,
     raw_json         TEXT,
     cdc_version      TEXT,  -- version key of the newest CDC event (worker/cdc/versions.py)
-    cdc_data_version TEXT   -- version key of the event whose data the row holds
+    cdc_data_version TEXT,  -- version key of the event whose data the row holds
+    cdc_apply_version TEXT  -- version key of the event whose apply rows are held ('' none yet; NULL: the data's)
 );
 CREATE INDEX IF NOT EXISTS credit_memo_customer ON credit_memo (customer_id, tran_date);
 
@@ -333,6 +339,7 @@ CREATE TABLE IF NOT EXISTS email_attachments (
     object_key    TEXT NOT NULL,
     UNIQUE (email_id, sha256)
 );
+CREATE INDEX IF NOT EXISTS email_attachments_sha256 ON email_attachments (sha256);  -- the same PDF in another email
 
 CREATE TABLE IF NOT EXISTS review_items (
     id              INTEGER PRIMARY KEY,

@@ -94,7 +94,7 @@ def baseline(db: Path, events: list[dict[str, Any]], batch: int) -> float:
             raw = acc.event.record or {}
             sql = per_table.setdefault(mirror.record_type, {"upsert": [], "del": [], **{c.table: [] for c in mirror.children}})
             sql["upsert"].append((acc.event.record_id, *mirror.row(acc.record), json.dumps(raw), acc.key, acc.key,
-                                  acc.last_modified, None))
+                                  acc.last_modified, None, *[acc.key] * len(mirror.children)))
             sql["del"].append((acc.event.record_id,))
             for child in mirror.children:
                 sql[child.table] += [(acc.event.record_id, *row) for row in child.rows(acc.record, raw)]

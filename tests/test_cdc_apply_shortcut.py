@@ -42,8 +42,8 @@ def test_shortcut_matches_the_plan(monkeypatch: pytest.MonkeyPatch) -> None:
     fast = _run(batches)
     assert len(taken) > 300  # the shortcut really ran
 
-    def planned(mirror, unseen, result, received_at, upserts, replaced, ledger):  # type: ignore[no-untyped-def]
+    def planned(mirror, unseen, result, received_at, writes, ledger):  # type: ignore[no-untyped-def]
         for ev in unseen:
-            apply._apply_planned(mirror, ev.record_id, [ev], {}, result, received_at, upserts, [], replaced, ledger)
+            apply._apply_planned(mirror, ev.record_id, [ev], {}, result, received_at, writes, ledger)
     monkeypatch.setattr(apply, "_apply_new", planned)
     assert fast == _run(batches)

@@ -36,6 +36,35 @@ def test_real_sales_order_without_expanded_lines(corpora: Path) -> None:
         "1", "2020-07-29", "110", 39.95, [])
 
 
+def test_a_sales_order_without_expanded_lines_keeps_the_lines_it_had(corpora: Path, tmp_path: Path) -> None:
+    # NetSuite REST leaves `item` as {"links": [...]} unless expandSubResources was asked for: such an
+    # event updates the header and says nothing about the lines, whatever order the events come in.
+    conn = fresh_db(tmp_path / "db.sqlite3")
+    retrieved = load(corpora, SO_CASE)
+    with_lines = {**retrieved, "total": 30.0, "item": {"items": [
+        {"line": 1, "item": {"id": "5"}, "quantity": 2, "rate": 15.0, "amount": 30.0}]}}
+    newer = event("sn-2", "salesorder", "18", "2020-07-29T09:00:00Z", retrieved)
+    older = event("sn-1", "salesorder", "18", "2020-07-29T08:34:00Z", with_lines)
+
+    def lines() -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in conn.execute("SELECT line_no, item_id, quantity FROM transaction_lines")]
+
+    for batch in ([older], [newer]):
+        run_in_transaction(conn, apply_batch, *validate_events(batch), source="t", received_at="2026-01-01T00:00:00.000Z")
+    assert lines() == [(1, "5", 2.0)]
+    assert conn.execute("SELECT total FROM transactions").fetchone()[0] == 39.95  # the header is the newer event's
+    payloads = [json.loads(r[0]) for r in conn.execute("SELECT payload_json FROM events ORDER BY id")]
+    assert [p["line_count"] for p in payloads] == [1, None]  # not "no lines": unknown
+
+    again = fresh_db(tmp_path / "again.sqlite3")  # the other order: the older event is stale, its lines are not
+    for batch in ([newer], [older]):
+        result = run_in_transaction(again, apply_batch, *validate_events(batch), source="t",
+                                    received_at="2026-01-01T00:00:00.000Z")
+    assert result.counts()["stale"] == 1
+    assert [tuple(r) for r in again.execute("SELECT line_no, item_id, quantity FROM transaction_lines")] == lines()
+    assert again.execute("SELECT total FROM transactions").fetchone()[0] == 39.95
+
+
 @pytest.mark.parametrize("name", ["ledger_sync_2020__customer.json", "ledger_sync-netsuite__customer.json"])
 def test_real_customers(corpora: Path, name: str) -> None:
     record = load(corpora, name)

@@ -39,11 +39,19 @@ def change(draw: st.DrawFn, n: int) -> dict[str, Any]:
     elif kind == "salesorder":
         lines = [(str(i), float(draw(st.integers(1, 5))), 2.5) for i in range(draw(st.integers(0, 3)))]
         record = sales_order(record_id, "1", lines)
+        if draw(st.integers(0, 2)) == 0:
+            record["item"] = {"links": []}  # REST without expandSubResources: the lines are not in this event
     else:
         status = draw(st.sampled_from(["A", "B", "C", {"id": "C", "refName": "Shipped"}]))
         packages = [{"packageTrackingNumber": f"1Z{event_id}{i}", "packageWeight": 1.5} for i in range(draw(st.integers(0, 2)))]
         record = {"id": record_id, "tranId": f"IF{event_id}", "entity": {"id": "1"}, "shipStatus": status,
-                  "packageList": {"packages": packages}, "item": {"items": [{"item": {"id": "9"}, "quantity": 1}]}}
+                  "packageList": {"packages": packages},
+                  "item": {"items": [{"item": {"id": "9"}, "quantity": draw(st.integers(1, 3))}]}}
+        # A sublist not expanded, or not sent at all: its rows stay as the newest event that had them left them.
+        if draw(st.booleans()):
+            record["item"] = {"links": []}
+        if draw(st.booleans()):
+            del record["packageList"]
     return event(event_id, kind, record_id, when, record, draw(st.sampled_from(["create", "update"])))
 
 

@@ -102,7 +102,7 @@ CREATE INDEX events_type ON events (type, id);
 def test_version_1_ledger_migrates_keeping_ids_and_non_cdc_keys(tmp_path):
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
-    conn.executescript(f"DROP TABLE events; {V1_EVENTS} {DROP_V3} PRAGMA user_version = 1;")  # as version 1 made it
+    conn.executescript(f"DROP TABLE events; {V1_EVENTS} {DROP_V3} {DROP_V4} PRAGMA user_version = 1;")  # as version 1 made it
     conn.executemany("INSERT INTO events (id, type, entity_type, entity_id, created_at, dedupe_key) VALUES (?, ?, ?, ?, ?, ?)",
                      [(7, "invoice.created", "invoice", "i1", "t", "cdc:ev-1"),
                       (9, "ar.bucket_changed", "invoice", "i1", "t", "ar.bucket_changed:i1:current@t>1-30")])
@@ -122,19 +122,53 @@ def test_version_1_ledger_migrates_keeping_ids_and_non_cdc_keys(tmp_path):
 
 
 DROP_V3 = "ALTER TABLE review_items DROP COLUMN email_text;"  # what version 3 added
+DROP_V4 = "".join(f"ALTER TABLE {table} DROP COLUMN {column};" for table, column in (  # what version 4 added
+    ("transactions", "cdc_lines_version"), ("item_fulfillment", "cdc_lines_version"),
+    ("item_fulfillment", "cdc_packages_version"), ("customer_invoice", "cdc_lines_version"),
+    ("customer_payment", "cdc_apply_version"), ("credit_memo", "cdc_apply_version")))
 
 
 def test_version_2_review_items_gain_email_text_and_keep_their_rows(tmp_path):
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
-    conn.executescript(f"{DROP_V3} PRAGMA user_version = 2;")
+    conn.executescript(f"{DROP_V3} {DROP_V4} PRAGMA user_version = 2;")
     conn.execute("INSERT INTO review_items (status, email_id, attachment_id, created_at, updated_at) "
                  "VALUES ('pending', NULL, NULL, 't', 't')")
-    assert apply_schema(conn) == LATEST == 3
+    assert apply_schema(conn) == LATEST
     assert [tuple(r) for r in conn.execute("SELECT id, status, email_text FROM review_items")] == [(1, "pending", None)]
     shape = "PRAGMA table_info(review_items)"
     assert conn.execute(shape).fetchall() == _fresh(tmp_path).execute(shape).fetchall()
     assert "review_items_email_text" in {r[1] for r in conn.execute("PRAGMA index_list(review_items)")}
+
+
+def test_version_3_lines_written_with_the_data_stay_until_an_event_carries_newer_ones(tmp_path):
+    from tests.cdc_support import event, sales_order
+    from worker.cdc.apply import apply_batch
+    from worker.cdc.intake import validate_events
+    from worker.db import run_in_transaction
+
+    conn = connect(tmp_path / "db.sqlite3")
+    apply_schema(conn)
+    conn.executescript(f"{DROP_V4} PRAGMA user_version = 3;")
+    key = "2026-11-20T10:00:00.000000Z|0|sn-5"  # an order as version 3 wrote it: lines beside their data
+    conn.execute("INSERT INTO transactions (ns_id, type, customer_id, last_modified, cdc_version, cdc_data_version) "
+                 "VALUES ('18', 'salesorder', '7', '2026-11-20T10:00:00.000Z', ?, ?)", (key, key))
+    conn.execute("INSERT INTO transaction_lines (transaction_id, line_no, item_id, quantity) VALUES ('18', 1, '5', 2)")
+    assert apply_schema(conn) == LATEST == 4
+    assert conn.execute("SELECT cdc_lines_version FROM transactions").fetchone()[0] is None  # written with the data
+
+    def apply(event_id, when, record):
+        run_in_transaction(conn, apply_batch, *validate_events([event(event_id, "salesorder", "18", when, record)]),
+                           source="t", received_at="t")
+        return [tuple(r) for r in conn.execute("SELECT item_id, quantity FROM transaction_lines")]
+
+    unexpanded = {**sales_order("18", "7", []), "item": {"links": []}}
+    assert apply("sn-6", "2026-11-20T11:00:00Z", unexpanded) == [("5", 2.0)]  # NULL counted as the data's version
+    assert apply("sn-4", "2026-11-20T09:00:00Z", sales_order("18", "7", [("6", 9, 1.0)])) == [("5", 2.0)]  # older
+    assert apply("sn-7", "2026-11-20T12:00:00Z", sales_order("18", "7", [("6", 9, 1.0)])) == [("6", 9.0)]
+    for table in ("transactions", "item_fulfillment", "customer_invoice", "customer_payment", "credit_memo"):
+        shape = f"PRAGMA table_info({table})"
+        assert conn.execute(shape).fetchall() == _fresh(tmp_path).execute(shape).fetchall(), table
 
 
 def _fresh(tmp_path):

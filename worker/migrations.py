@@ -9,7 +9,7 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
 
 # (version, SQL) in ascending order. Each brings a database at version-1 up to version; schema.sql
 # always describes the newest shape, so a fresh database only runs schema.sql.
-# Example for the next change: (4, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
+# Example for the next change: (5, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
 MIGRATIONS: list[tuple[int, str]] = [
     (1, ""),  # the first versioned schema: everything is in schema.sql
     # events.dedupe_key: a partial unique index instead of a UNIQUE column (SQLite cannot drop that in
@@ -33,6 +33,16 @@ ALTER TABLE events_v2 RENAME TO events;
 """),
     # review_items.email_text: an order email without a PDF becomes a review item showing its text.
     (3, "ALTER TABLE review_items ADD COLUMN email_text TEXT;"),
+    # Each sublist (lines, packages, applications) has its own version: an event without it (REST leaves a
+    # sublist out unless expanded) keeps the rows. NULL on existing rows means "written with the data".
+    (4, """
+ALTER TABLE transactions ADD COLUMN cdc_lines_version TEXT;
+ALTER TABLE item_fulfillment ADD COLUMN cdc_lines_version TEXT;
+ALTER TABLE item_fulfillment ADD COLUMN cdc_packages_version TEXT;
+ALTER TABLE customer_invoice ADD COLUMN cdc_lines_version TEXT;
+ALTER TABLE customer_payment ADD COLUMN cdc_apply_version TEXT;
+ALTER TABLE credit_memo ADD COLUMN cdc_apply_version TEXT;
+"""),
 ]
 LATEST = MIGRATIONS[-1][0]
 

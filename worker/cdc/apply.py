@@ -18,7 +18,17 @@ from worker.cdc.intake import Accepted, Rejected
 from worker.cdc.mirror import MIRRORS, Mirror
 from worker.cdc.prepare import Prepared, delete_payload, envelope_json, prepare
 from worker.cdc.shipping import record_statuses
-from worker.cdc.versions import APPLIED, DUPLICATE, STALE, Held, RecordPlan, Step, legacy_key, plan_record
+from worker.cdc.versions import (
+    APPLIED,
+    DUPLICATE,
+    NO_SUBLIST,
+    STALE,
+    Held,
+    RecordPlan,
+    Step,
+    legacy_key,
+    plan_record,
+)
 from worker.deadletters import store_dead_letter
 from worker.ledger import INSERT_EVENT
 
@@ -145,66 +155,80 @@ def _drop_duplicates(conn: sqlite3.Connection, prepared: list[Prepared], result:
 
 def _load_held(conn: sqlite3.Connection, mirror: Mirror, record_ids: list[str]) -> dict[str, tuple[Held, str | None]]:
     held = {}
-    for ns_id, version, data_version, last_modified, deleted_at, customer in conn.execute(
+    for ns_id, version, data_version, last_modified, deleted_at, customer, *sublists in conn.execute(
             mirror.held_sql, (json.dumps(record_ids),)):
         if version is None:  # a row written without versions: its last_modified is all we know
             version = data_version = legacy_key(last_modified)
-        held[ns_id] = (Held(version, data_version, last_modified, deleted_at), customer)
+        # NULL: a row from before sublists had versions, whose rows were written with its data.
+        held[ns_id] = (Held(version, data_version, last_modified, deleted_at,
+                            tuple(data_version if v is None else v for v in sublists)), customer)
     return held
 
 
 def _apply_type(conn: sqlite3.Connection, mirror: Mirror, records: dict[str, list[Prepared]], result: BatchResult,
                 received_at: str, ledger: list[tuple[Any, ...]]) -> None:
     held_rows = _load_held(conn, mirror, list(records))
-    upserts: list[tuple[Any, ...]] = []
-    tombstones: list[tuple[Any, ...]] = []
-    replaced: list[Prepared] = []  # records whose data (header and children) is written
+    writes = _Writes(mirror)
     unseen = [events[0] for record_id, events in records.items()
               if len(events) == 1 and record_id not in held_rows and events[0].row is not None]
-    _apply_new(mirror, unseen, result, received_at, upserts, replaced, ledger)
+    _apply_new(mirror, unseen, result, received_at, writes, ledger)
     new = {ev.record_id for ev in unseen}  # records with no row yet, so with no child rows to delete
     for record_id, events in records.items():
         if record_id not in new:
-            _apply_planned(mirror, record_id, events, held_rows, result, received_at, upserts, tombstones, replaced,
-                           ledger)
+            _apply_planned(mirror, record_id, events, held_rows, result, received_at, writes, ledger)
     observations: list[tuple[str, str, str, str, str]] = []
     if mirror.record_type == "itemfulfillment":
         observations = [(ev.record_id, ev.key, ev.status_word, ev.last_modified, ev.event_id)  # type: ignore[misc]
                         for events in records.values() for ev in events if ev.status_word]
-    if upserts:
-        conn.executemany(mirror.upsert_sql, upserts)
-    if tombstones:
-        conn.executemany(mirror.tombstone_sql, tombstones)
+    if writes.upserts:
+        conn.executemany(mirror.upsert_sql, writes.upserts)
+    if writes.tombstones:
+        conn.executemany(mirror.tombstone_sql, writes.tombstones)
+    if writes.sublist_versions:
+        conn.executemany(mirror.sublists_sql, writes.sublist_versions)
     for at, child in enumerate(mirror.children):
         # Children exist only beside their header row (both are written in one transaction), so a
         # record that had no row has none to delete.
-        conn.executemany(child.delete_sql, [(ev.record_id,) for ev in replaced if ev.record_id not in new])
-        conn.executemany(child.insert_sql, [row for ev in replaced for row in ev.children[at]])
+        sources = writes.children[at]
+        conn.executemany(child.delete_sql, [(ev.record_id,) for ev in sources if ev.record_id not in new])
+        conn.executemany(child.insert_sql, [row for ev in sources for row in ev.children[at]])  # type: ignore[union-attr]
     record_statuses(conn, observations)
 
 
-def _apply_new(mirror: Mirror, unseen: list[Prepared], result: BatchResult, received_at: str,
-               upserts: list[tuple[Any, ...]], replaced: list[Prepared], ledger: list[tuple[Any, ...]]) -> None:
+class _Writes:
+    """One record type's rows to write after a batch is planned."""
+
+    def __init__(self, mirror: Mirror) -> None:
+        self.upserts: list[tuple[Any, ...]] = []
+        self.tombstones: list[tuple[Any, ...]] = []
+        self.sublist_versions: list[tuple[Any, ...]] = []  # (versions..., ns_id): a stale event's newer sublist
+        self.children: list[list[Prepared]] = [[] for _ in mirror.children]  # per child: events whose rows win
+
+
+def _apply_new(mirror: Mirror, unseen: list[Prepared], result: BatchResult, received_at: str, writes: _Writes,
+               ledger: list[tuple[Any, ...]]) -> None:
     # The common backfill case, what plan_record decides for one update of an unseen record: it is
-    # applied, its data and version are written, and the ledger says created (test_cdc_apply_shortcut
-    # checks). List by list rather than event by event: this is the writer's hottest loop.
+    # applied, its data, version and sublists are written, and the ledger says created
+    # (test_cdc_apply_shortcut checks). List by list rather than event by event: the writer's hottest loop.
     result.outcomes.update(dict.fromkeys([ev.index for ev in unseen], APPLIED))
     result.applied += len(unseen)
-    upserts += [(*ev.row, ev.key, ev.key, ev.last_modified, None) for ev in unseen]  # type: ignore[misc]
-    replaced += unseen
+    writes.upserts += [(*ev.row, ev.key, ev.key, ev.last_modified, None,  # type: ignore[misc]
+                        *[NO_SUBLIST if rows is None else ev.key for rows in ev.children]) for ev in unseen]
+    for at, sources in enumerate(writes.children):
+        sources += [ev for ev in unseen if ev.children[at] is not None]
     created, record_type = mirror.ledger["created"], mirror.record_type
     ledger += [(created, record_type, ev.record_id, ev.payload, received_at, None) for ev in unseen]
 
 
 def _apply_planned(mirror: Mirror, record_id: str, events: list[Prepared],
                    held_rows: dict[str, tuple[Held, str | None]], result: BatchResult, received_at: str,
-                   upserts: list[tuple[Any, ...]], tombstones: list[tuple[Any, ...]],
-                   replaced: list[Prepared], ledger: list[tuple[Any, ...]]) -> None:
+                   writes: _Writes, ledger: list[tuple[Any, ...]]) -> None:
     held, customer = held_rows.get(record_id, (Held(), None))
     by_index = {ev.index: ev for ev in events}
-    plan = plan_record(held, [Step(ev.index, ev.key, ev.row is None, ev.last_modified) for ev in events])
+    plan = plan_record(held, [Step(ev.index, ev.key, ev.row is None, ev.last_modified,
+                                   tuple(rows is not None for rows in ev.children)) for ev in events])
     _count(plan, result)
-    _write_plan(record_id, plan, by_index, upserts, tombstones, replaced)
+    _write_plan(record_id, plan, by_index, len(mirror.children), writes)
     for index, kind in plan.ledger:
         ledger.append(_ledger_row(mirror, by_index[index], kind, customer, received_at))
 
@@ -218,15 +242,21 @@ def _count(plan: RecordPlan, result: BatchResult) -> None:
             result.stale += 1
 
 
-def _write_plan(record_id: str, plan: RecordPlan, by_index: dict[int, Prepared], upserts: list[tuple[Any, ...]],
-                tombstones: list[tuple[Any, ...]], replaced: list[Prepared]) -> None:
+def _write_plan(record_id: str, plan: RecordPlan, by_index: dict[int, Prepared], sublists: int,
+                writes: _Writes) -> None:
     final = plan.final
+    versions = [NO_SUBLIST if v is None else v for v in (*final.sublists, *[None] * (sublists - len(final.sublists)))]
     if plan.data_from is not None:
         ev = by_index[plan.data_from]
-        upserts.append((*ev.row, final.data_version, final.version, final.last_modified, final.deleted_at))  # type: ignore[misc]
-        replaced.append(ev)
-    elif plan.version_changed:
-        tombstones.append((record_id, final.version, final.last_modified, final.deleted_at))
+        writes.upserts.append((*ev.row, final.data_version, final.version, final.last_modified,  # type: ignore[misc]
+                               final.deleted_at, *versions))
+    else:
+        if plan.version_changed:
+            writes.tombstones.append((record_id, final.version, final.last_modified, final.deleted_at))
+        if plan.sublists_from:
+            writes.sublist_versions.append((*versions, record_id))
+    for at, index in plan.sublists_from.items():
+        writes.children[at].append(by_index[index])
 
 
 def _ledger_row(mirror: Mirror, ev: Prepared, kind: str, held_customer: str | None,

@@ -96,7 +96,7 @@ class _Transaction(_S):
 
 
 class _Items(_S):
-    items: list[ItemLine] = field(default_factory=list)
+    items: list[ItemLine] | UnsetType = UNSET  # unset: {"links": [...]} only, the sublist was not expanded
 
 
 class _WithLines(_Transaction):
@@ -105,7 +105,12 @@ class _WithLines(_Transaction):
     @property
     def lines(self) -> list[ItemLine]:
         """item.items[] (empty when the sublist was not expanded)."""
-        return self.item.items if self.item is not None else []
+        return self.item.items if self.lines_given else []  # type: ignore[union-attr,return-value]
+
+    @property
+    def lines_given(self) -> bool:
+        """models._WithLines.lines_given."""
+        return self.item is not None and self.item.items is not UNSET
 
 
 class SalesOrderRecord(_WithLines):
@@ -185,13 +190,23 @@ class FulfillmentRecord(_WithLines):
         return _label(self.carrier_label)
 
     @property
-    def packages(self) -> list[Package]:
-        """The packages, read in the pydantic model's alias order."""
+    def package_items(self) -> list[Package] | None:
+        """The packages, read in the pydantic model's alias order; None when no package list was given."""
         if self.package_list is not UNSET and self.package_list.packages is not UNSET:
             return self.package_list.packages
         if self.package_node is not UNSET and self.package_node.items is not UNSET:
             return self.package_node.items
-        return []  # absent, or a `package` object without items (models._as_list gives [] too)
+        return None  # absent, or a `package` object without items (models._as_list gives None too)
+
+    @property
+    def packages(self) -> list[Package]:
+        """models.FulfillmentRecord.packages."""
+        return self.package_items or []
+
+    @property
+    def packages_given(self) -> bool:
+        """models.FulfillmentRecord.packages_given (carrier sublists never pass this gate)."""
+        return self.package_items is not None
 
     @property
     def status_word(self) -> str | None:
@@ -203,7 +218,7 @@ class FulfillmentRecord(_WithLines):
 
 
 class _Apply(_S):
-    items: list[ApplyLine] = field(default_factory=list)
+    items: list[ApplyLine] | UnsetType = UNSET
 
 
 class _WithApply(_Transaction):
@@ -212,7 +227,12 @@ class _WithApply(_Transaction):
     @property
     def applications(self) -> list[ApplyLine]:
         """apply.items[]."""
-        return self.apply_node.items if self.apply_node is not None else []
+        return self.apply_node.items if self.applications_given else []  # type: ignore[union-attr,return-value]
+
+    @property
+    def applications_given(self) -> bool:
+        """models._WithApply.applications_given."""
+        return self.apply_node is not None and self.apply_node.items is not UNSET
 
     @property
     def applied(self) -> list[ApplyLine]:

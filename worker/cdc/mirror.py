@@ -32,6 +32,8 @@ class Child:
     parent_column: str
     columns: tuple[str, ...]  # after the parent column
     rows: Callable[[Any, dict[str, Any]], list[tuple[Any, ...]]]
+    given: Callable[[Any], bool]  # did the record carry this sublist (REST leaves it out unless expanded)?
+    version_column: str  # the header's column holding the version of the event whose rows these are
     delete_sql: str = field(init=False)
     insert_sql: str = field(init=False)
 
@@ -59,8 +61,11 @@ class Mirror:
     tombstone_sql: str = field(init=False)
     held_sql: str = field(init=False)
 
+    sublists_sql: str = field(init=False)
+
     def __post_init__(self) -> None:
-        cols = ("ns_id", *self.columns, *VERSION_COLUMNS)
+        sublist_columns = tuple(child.version_column for child in self.children)
+        cols = ("ns_id", *self.columns, *VERSION_COLUMNS, *sublist_columns)
         updates = ", ".join(f"{c} = excluded.{c}" for c in cols[1:])
         object.__setattr__(self, "upsert_sql", f"INSERT INTO {self.table} ({', '.join(cols)}) "
                                                f"VALUES ({', '.join('?' * len(cols))}) "
@@ -72,8 +77,12 @@ class Mirror:
                                                   "deleted_at = excluded.deleted_at")
         # One JSON array parameter instead of a variable-length IN list keeps the statement constant.
         object.__setattr__(self, "held_sql", f"SELECT ns_id, cdc_version, cdc_data_version, last_modified, "
-                                             f"deleted_at, {self.customer_column} FROM {self.table} "
-                                             "WHERE ns_id IN (SELECT value FROM json_each(?))")
+                                             f"deleted_at, {', '.join((self.customer_column, *sublist_columns))} "
+                                             f"FROM {self.table} WHERE ns_id IN (SELECT value FROM json_each(?))")
+        # A stale event may still carry the newest sublist: its rows are written, and this version.
+        object.__setattr__(self, "sublists_sql", f"UPDATE {self.table} SET "
+                                                 f"{', '.join(f'{c} = ?' for c in sublist_columns)} WHERE ns_id = ?"
+                                                 if sublist_columns else "")
 
 
 def _id(ref: m.Ref | None) -> str | None:
@@ -140,8 +149,18 @@ def _txn_payload(rec: Any) -> dict[str, Any]:
     return {"tran_id": rec.tran_id, "tran_date": _day(rec.tran_date), "status": rec.status, "total": rec.total}
 
 
-def _applied_payload(rec: m._WithApply) -> list[dict[str, Any]]:
+def _applied_payload(rec: m._WithApply) -> list[dict[str, Any]] | None:
+    if not rec.applications_given:
+        return None  # not expanded: unknown, not "applied to nothing"
     return [{"invoice_id": _id(a.doc), "amount": a.amount, "type": a.type} for a in rec.applied]
+
+
+def _lines_given(rec: m._WithLines) -> bool:
+    return rec.lines_given
+
+
+def _applications_given(rec: m._WithApply) -> bool:
+    return rec.applications_given
 
 
 MIRRORS: dict[str, Mirror] = {mirror.record_type: mirror for mirror in (
@@ -168,8 +187,10 @@ MIRRORS: dict[str, Mirror] = {mirror.record_type: mirror for mirror in (
                       r.other_ref_num, r.memo, r.currency, r.total),
            customer=lambda rid, r: _id(r.entity),
            ledger={"created": "salesorder.created", "updated": "salesorder.updated", "deleted": "salesorder.deleted"},
-           payload=lambda r: {**_txn_payload(r), "other_ref_num": r.other_ref_num, "line_count": len(r.lines)},
-           children=(Child("transaction_lines", "transaction_id", ITEM_LINE_COLUMNS, _item_lines),)),
+           payload=lambda r: {**_txn_payload(r), "other_ref_num": r.other_ref_num,
+                              "line_count": len(r.lines) if r.lines_given else None},
+           children=(Child("transaction_lines", "transaction_id", ITEM_LINE_COLUMNS, _item_lines, _lines_given,
+                           "cdc_lines_version"),)),
     Mirror("itemfulfillment", "item_fulfillment",
            ("tran_id", "customer_id", "created_from", "tran_date", "ship_status", "memo", "raw_json"),
            lambda r: (r.tran_id, _id(r.entity), _id(r.created_from), _day(r.tran_date), r.status_word, r.memo),
@@ -177,12 +198,14 @@ MIRRORS: dict[str, Mirror] = {mirror.record_type: mirror for mirror in (
            ledger={"created": "itemfulfillment.created", "updated": "itemfulfillment.updated",
                    "deleted": "itemfulfillment.deleted"},
            payload=lambda r: {**_txn_payload(r), "created_from": _id(r.created_from), "ship_status": r.status_word,
-                              "tracking_numbers": [p.tracking_number for _, p in _all_packages(r) if p.tracking_number]},
+                              "tracking_numbers": [p.tracking_number for _, p in _all_packages(r) if p.tracking_number]
+                              if r.packages_given else None},
            children=(Child("item_fulfillment_lines", "fulfillment_id",
                            ("line_no", "item_id", "item_name", "description", "quantity", "order_line", "raw_json"),
-                           _fulfillment_lines),
+                           _fulfillment_lines, _lines_given, "cdc_lines_version"),
                      Child("shipments", "fulfillment_id",
-                           ("package_no", "tracking_number", "carrier", "weight", "description"), _packages))),
+                           ("package_no", "tracking_number", "carrier", "weight", "description"), _packages,
+                           lambda r: r.packages_given, "cdc_packages_version"))),
     Mirror("invoice", "customer_invoice",
            ("tran_id", "customer_id", "created_from", "tran_date", "due_date", "terms", "status", "currency", "total",
             "amount_remaining", "other_ref_num", "raw_json"),
@@ -192,7 +215,8 @@ MIRRORS: dict[str, Mirror] = {mirror.record_type: mirror for mirror in (
            ledger={"created": "invoice.created", "updated": "invoice.updated", "deleted": "invoice.deleted"},
            payload=lambda r: {**_txn_payload(r), "due_date": _day(r.due_date), "created_from": _id(r.created_from),
                               "amount_remaining": r.amount_remaining, "other_ref_num": r.other_ref_num},
-           children=(Child("customer_invoice_lines", "invoice_id", ITEM_LINE_COLUMNS, _item_lines),)),
+           children=(Child("customer_invoice_lines", "invoice_id", ITEM_LINE_COLUMNS, _item_lines, _lines_given,
+                           "cdc_lines_version"),)),
     Mirror("customerpayment", "customer_payment",
            ("tran_id", "customer_id", "tran_date", "status", "currency", "total", "unapplied", "memo", "raw_json"),
            lambda r: (r.tran_id, _id(r.customer or r.entity), _day(r.tran_date), r.status, r.currency,
@@ -202,7 +226,7 @@ MIRRORS: dict[str, Mirror] = {mirror.record_type: mirror for mirror in (
            payload=lambda r: {**_txn_payload(r), "total": r.payment if r.payment is not None else r.total,
                               "unapplied": r.unapplied, "applied": _applied_payload(r)},
            children=(Child("payment_application", "payment_id", (*APPLY_COLUMNS, "apply_date"),
-                           _payment_applications),)),
+                           _payment_applications, _applications_given, "cdc_apply_version"),)),
     Mirror("creditmemo", "credit_memo",
            ("tran_id", "customer_id", "created_from", "tran_date", "status", "currency", "total", "amount_remaining",
             "memo", "raw_json"),
@@ -212,6 +236,8 @@ MIRRORS: dict[str, Mirror] = {mirror.record_type: mirror for mirror in (
            ledger={"created": "creditmemo.posted", "updated": "creditmemo.updated", "deleted": "creditmemo.deleted"},
            payload=lambda r: {**_txn_payload(r), "created_from": _id(r.created_from), "memo": r.memo,
                               "amount_remaining": r.amount_remaining, "applied": _applied_payload(r),
-                              "applied_invoice_ids": [_id(a.doc) for a in r.applied if a.doc]},
-           children=(Child("credit_memo_application", "credit_memo_id", APPLY_COLUMNS, _applications),)),
+                              "applied_invoice_ids": [_id(a.doc) for a in r.applied if a.doc]
+                              if r.applications_given else None},
+           children=(Child("credit_memo_application", "credit_memo_id", APPLY_COLUMNS, _applications,
+                           _applications_given, "cdc_apply_version"),)),
 )}

@@ -43,9 +43,9 @@ def _as_date(value: Any) -> Any:
 
 
 def _as_list(value: Any) -> Any:
-    # A sublist is {"items": [...]} in REST (or only {"links": [...]} when not expanded).
+    # A sublist is {"items": [...]} in REST, or only {"links": [...]} when not expanded: then it is not given.
     if isinstance(value, dict):
-        return value.get("items", [])
+        return value.get("items")
     return value
 
 
@@ -182,6 +182,11 @@ class _WithLines(_Transaction):
         _unique_lines(self.lines, "item.items")
         return self
 
+    @property
+    def lines_given(self) -> bool:
+        """False when the record came without item.items (REST leaves a sublist out unless expanded)."""
+        return "lines" in self.model_fields_set
+
 
 class SalesOrderRecord(_WithLines):
     """salesorder → transactions + transaction_lines."""
@@ -206,13 +211,24 @@ class FulfillmentRecord(_WithLines):
     created_from: RefField = Field(None, validation_alias=names("createdFrom"))
     ship_status: Label = Field(None, validation_alias=names("shipStatus"))
     carrier: Label = Field(None, validation_alias=names("shipCarrier", "carrier"))
-    packages: Annotated[list[Package], BeforeValidator(_as_list)] = sublist(
+    package_items: Annotated[list[Package] | None, BeforeValidator(_as_list)] = Field(None, validation_alias=sublist(
         ("packageList", "packages"), ("packageList", "package"), ("packageList", "items"), ("package", "items"),
-        ("package",))
+        ("package",)).validation_alias)  # None: no package list given
     # With a carrier integration NetSuite keeps the packages in that carrier's own sublist.
     ups_packages: list[Package] = sublist(("packageUps", "items"))
     fedex_packages: list[Package] = sublist(("packageFedex", "items"), ("packageFedEx", "items"))
     usps_packages: list[Package] = sublist(("packageUsps", "items"))
+
+    @property
+    def packages(self) -> list[Package]:
+        """The package list's packages (none when it was not given)."""
+        return self.package_items or []
+
+    @property
+    def packages_given(self) -> bool:
+        """True when some package sublist came with its items."""
+        return self.package_items is not None or bool(
+            self.model_fields_set & {"ups_packages", "fedex_packages", "usps_packages"})
 
     @property
     def carrier_packages(self) -> list[tuple[str, Package]]:
@@ -235,6 +251,11 @@ class _WithApply(_Transaction):
     def applied(self) -> list[ApplyLine]:
         """Only the lines actually applied (apply: true)."""
         return [a for a in self.applications if a.apply]
+
+    @property
+    def applications_given(self) -> bool:
+        """False when the record came without apply.items."""
+        return "applications" in self.model_fields_set
 
 
 class PaymentRecord(_WithApply):

@@ -31,7 +31,7 @@ class Prepared(msgspec.Struct, array_like=True, gc=False, frozen=True):
     key: str  # version key (versions.version_key)
     last_modified: str  # column text
     row: Row | None  # the header's ns_id and data columns, raw_json last; None for a delete
-    children: tuple[list[Row], ...]  # per Mirror.children, its rows as inserted (parent id first)
+    children: tuple[list[Row] | None, ...]  # per Mirror.children, its rows as inserted (parent id first); None: not given
     payload: str | None  # ledger payload text (a delete's names the customer the row held: apply builds it)
     status_word: str | None  # a fulfillment's shipStatus in one spelling
 
@@ -49,7 +49,8 @@ def prepare(acc: Accepted) -> Prepared:
                             mirror.customer(ev.record_id, record)) | mirror.payload(record)
     return Prepared(acc.index, ev.event_id, ev.record_type, ev.record_id, ev.operation, acc.key, acc.last_modified,
                     (ev.record_id, *mirror.row(record), dumps(raw)),
-                    tuple([(ev.record_id, *row) for row in child.rows(record, raw)] for child in mirror.children),
+                    tuple([(ev.record_id, *row) for row in child.rows(record, raw)] if child.given(record) else None
+                          for child in mirror.children),
                     payload_json(payload), getattr(record, "status_word", None))
 
 

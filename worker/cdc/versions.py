@@ -5,9 +5,13 @@ Every event gets a version key `(last_modified, rank, event_id)` as one sortable
 greater `event_id` (plain string order) wins. Each mirrored row is then two last-writer-wins registers:
 
 * the *version* (`last_modified`, `deleted_at`): the greatest key of all events seen for the record;
-* the *data* (mapped columns, lines, `raw_json`): the greatest key among its non-delete events.
+* the *data* (mapped columns, `raw_json`): the greatest key among its non-delete events;
 
-Both are maxima over a set, so any permutation, batching or duplication of the same events gives the
+and each sublist (lines, packages, applications) is one more: the greatest key among the events that
+carried it. NetSuite REST leaves a sublist out (`"item": {"links": [...]}`) unless it was expanded, and
+such an event says nothing about the lines: they stay as the newest event that had them left them.
+
+All are maxima over a set, so any permutation, batching or duplication of the same events gives the
 same row. An update older than a tombstone therefore never resurrects the record (it is counted stale),
 but a tombstone still holds the newest data NetSuite sent before the delete, whatever the arrival order.
 """
@@ -43,6 +47,9 @@ def legacy_key(last_modified: str | None) -> str | None:
     return version_key(moment if moment.tzinfo else moment.replace(tzinfo=UTC), "update", "")
 
 
+NO_SUBLIST = ""  # a sublist's version while no event has carried it: below every key
+
+
 @dataclass(frozen=True)
 class Held:
     """A record's state as far as ordering goes."""
@@ -51,6 +58,7 @@ class Held:
     data_version: str | None = None  # key of the event whose data the row holds (None: no data yet)
     last_modified: str | None = None
     deleted_at: str | None = None
+    sublists: tuple[str | None, ...] = ()  # per sublist, key of the event whose rows are held (None: never seen)
 
     @property
     def live(self) -> bool:
@@ -66,6 +74,7 @@ class Step:
     key: str
     is_delete: bool
     last_modified: str  # iso_utc text
+    sublists: tuple[bool, ...] = ()  # per sublist of the record type: did this event carry it?
 
 
 @dataclass
@@ -77,6 +86,7 @@ class RecordPlan:
     outcomes: dict[int, str] = field(default_factory=dict)
     ledger: list[tuple[int, str]] = field(default_factory=list)  # (index, created|updated|deleted)
     data_from: int | None = None  # index of the event whose data must be written
+    sublists_from: dict[int, int] = field(default_factory=dict)  # sublist number -> index of the event whose rows win
 
     @property
     def version_changed(self) -> bool:
@@ -100,7 +110,8 @@ def plan_record(held: Held, steps: list[Step]) -> RecordPlan:
             continue
         if newest:
             plan.ledger.append((step.index, "created" if state.data_version is None else "updated"))
-            state = Held(step.key, step.key, step.last_modified, None)
+            state = replace(state, version=step.key, data_version=step.key, last_modified=step.last_modified,
+                            deleted_at=None)
             plan.data_from = step.index
             plan.outcomes[step.index] = APPLIED
         else:
@@ -109,5 +120,18 @@ def plan_record(held: Held, steps: list[Step]) -> RecordPlan:
                 state = replace(state, data_version=step.key)
                 plan.data_from = step.index
             plan.outcomes[step.index] = STALE
+        state = _sublists(state, step, plan)
     plan.final = state
     return plan
+
+
+def _sublists(state: Held, step: Step, plan: RecordPlan) -> Held:
+    """The sublists this (non-delete) event carries that are newer than the held ones: its rows win.
+
+    Even a stale event may hold the newest lines, when the newer events left them out."""
+    held = list(state.sublists) + [None] * (len(step.sublists) - len(state.sublists))
+    for at, carried in enumerate(step.sublists):
+        if carried and (held[at] is None or step.key > held[at]):  # type: ignore[operator]
+            held[at] = step.key
+            plan.sublists_from[at] = step.index
+    return replace(state, sublists=tuple(held))
