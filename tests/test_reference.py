@@ -120,6 +120,18 @@ def test_partial_loads_valid_rows_and_keeps_the_previous_version_of_rejected_key
         ("1187", 9.0), ("2001", 15.0), ("3001", 5.0)]
 
 
+def test_a_failure_midway_through_a_file_keeps_nothing_of_it(conn, tmp_path):
+    # Not a refused row but a failing database (here an unknown function in a trigger stands in for a
+    # lock or a full disk) after the first row was written: the error is raised and no row stays.
+    conn.execute("CREATE TRIGGER fail_midway AFTER INSERT ON pricing_master WHEN NEW.customer_id = '1187' "
+                 "BEGIN SELECT no_such_function(); END")
+    directory = write_reference(tmp_path / "ref", pricing_master__csv=good_files()["pricing_master__csv"])
+    with pytest.raises(Exception, match="no such function"):
+        import_reference(conn, directory)
+    assert not conn.in_transaction
+    assert table(conn, "SELECT count(*) FROM pricing_master") == [(0,)]
+
+
 def test_a_file_that_would_delete_more_than_half_its_table_is_refused_unless_allowed(conn, tmp_path):
     directory = write_reference(tmp_path / "ref", **good_files())
     import_reference(conn, directory)

@@ -154,10 +154,16 @@ def _import_file(conn: sqlite3.Connection, spec: TableSpec, path: Path, partial:
         reason = str(exc) if isinstance(exc, MassDelete) else f"database refused the file: {exc}"
         result.errors.append(RowError(spec.file, None, reason))
         result.inserted = result.updated = result.deleted = result.unchanged = 0
+    except BaseException:
+        # Anything else (locked, disk full, a bug) fails the import, and nothing of this file may stay:
+        # releasing the savepoint now would commit the rows written so far.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK TO import_reference")
+            conn.execute("RELEASE import_reference")
+        raise
     else:
         result.loaded = True
-    finally:
-        conn.execute("RELEASE import_reference")
+    conn.execute("RELEASE import_reference")
     return result
 
 
