@@ -2,6 +2,7 @@
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -121,12 +122,12 @@ def test_partial_loads_valid_rows_and_keeps_the_previous_version_of_rejected_key
 
 
 def test_a_failure_midway_through_a_file_keeps_nothing_of_it(conn, tmp_path):
-    # Not a refused row but a failing database (here an unknown function in a trigger stands in for a
-    # lock or a full disk) after the first row was written: the error is raised and no row stays.
+    # Not a refused row but a failing database (a runtime error in a trigger stands in for a lock or a
+    # full disk) after the first row was written: the error is raised and no row stays.
     conn.execute("CREATE TRIGGER fail_midway AFTER INSERT ON pricing_master WHEN NEW.customer_id = '1187' "
-                 "BEGIN SELECT no_such_function(); END")
+                 "BEGIN SELECT json('not json'); END")
     directory = write_reference(tmp_path / "ref", pricing_master__csv=good_files()["pricing_master__csv"])
-    with pytest.raises(Exception, match="no such function"):
+    with pytest.raises(sqlite3.OperationalError, match="malformed JSON"):
         import_reference(conn, directory)
     assert not conn.in_transaction
     assert table(conn, "SELECT count(*) FROM pricing_master") == [(0,)]
