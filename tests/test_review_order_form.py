@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from handlers.review.order_form import (
     reviewed_order,
+    rows_from_form,
     rows_from_parsed,
     unique_line_numbers,
 )
@@ -34,3 +35,12 @@ def test_parsed_lines_are_shown_with_the_numbers_the_order_will_get():
     parsed = {"lines": [{"line_no": 1, "item_id": "5003"}, {"line_no": 2, "item_id": "5004"},
                         {"line_no": 2, "item_id": "5001"}, {"item_id": "5001"}]}
     assert [r["no"] for r in rows_from_parsed(parsed, {})] == ["1", "2", "5", "4"]  # a line without one: its index
+
+
+def test_a_form_with_more_rows_than_can_be_approved_is_refused_not_cut():
+    form = {**HEADER, "n": "501", **{f"l{i}_{k}": v for i in range(501) for k, v in
+                                     (("no", str(i + 1)), ("item", "OIL-CAN-35"), ("qty", "1"), ("price", "1"))}}
+    order, errors = reviewed_order(form, rows_from_form(form), RESOLVED)
+    assert order is None
+    assert errors[0] == ("the order has 501 rows; at most 500 can be approved from this page: enter it in NetSuite "
+                         "or split it")

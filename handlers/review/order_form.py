@@ -85,6 +85,10 @@ def reviewed_order(header: Mapping[str, Any], rows: list[dict[str, str]],
                    resolved: Mapping[str, str | None]) -> tuple[ReviewedOrder | None, list[str]]:
     """Validate the header and kept rows into a ReviewedOrder, or return one message per problem."""
     errors: list[str] = []
+    submitted = _text(header.get("n")).strip()
+    if submitted.isdigit() and int(submitted) > MAX_ROWS:  # rows_from_form read only the first MAX_ROWS
+        errors.append(f"the order has {int(submitted):,} rows; at most {MAX_ROWS} can be approved from this page: "
+                      "enter it in NetSuite or split it")
     lines = []
     kept = kept_rows(rows)
     # A new row, or one repeating a kept row's number (a stale parse), is numbered rather than refused.
