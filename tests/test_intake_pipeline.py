@@ -175,3 +175,16 @@ async def test_pdfs_past_the_per_email_limit_are_stored_and_queued_unread(seeded
         assert await seeded.bucket.get(item["pdf_key"]) == data
     log = await _row(seeded, "SELECT * FROM inbound_email_log WHERE id = ?", received.email_id)
     assert log["reason"].startswith("2 of 27 PDFs need manual entry: po-25.pdf: not examined: over the limit")
+
+
+async def test_pdfs_left_when_the_reading_time_runs_out_are_queued_unread(seeded: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Slow PDFs (extraction limits, Claude calls) must not make every attempt time out with nothing queued:
+    # once the reading time is spent, the rest are stored and queued for a person, like those over the cap.
+    monkeypatch.setattr(pipeline, "READING_BUDGET_SECONDS", 0.0)
+    pdfs = [(f"po-{n}.pdf", order_pdf("classic_grid", seed=200 + n)[0]) for n in range(2)]
+    received = await accept_raw(seeded, order_email(pdfs), door="http")
+    assert await process_email(seeded, received.email_id) == "needs_manual"
+    items = [dict(r) for r in await seeded.db.fetchall(
+        "SELECT status, reason, pdf_key FROM review_items WHERE email_id = ? ORDER BY id", (received.email_id,))]
+    assert [(i["status"], i["reason"]) for i in items] == [("needs_manual", pipeline.OUT_OF_TIME.reason)] * 2
+    assert [await seeded.bucket.get(i["pdf_key"]) for i in items] == [data for _, data in pdfs]

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,12 +28,18 @@ log = logging.getLogger("worker.intake")
 MAX_ATTEMPTS = 5
 PROCESSING_LEASE = timedelta(minutes=5)  # a claim older than this is considered abandoned (crash, restart)
 EMAIL_TIMEOUT_SECONDS = 240.0  # belt and braces above the per-PDF limits
+# No PDF is started after this long: each one may take its extraction limit plus a Claude call (90 s), and
+# the email must be recorded well inside EMAIL_TIMEOUT_SECONDS, else every attempt times out and even its
+# good PDFs never reach the queue.
+READING_BUDGET_SECONDS = 120.0
 MAX_PDFS_PER_EMAIL = 25
 CONCURRENT_EMAILS = 2
 # PDFs past the limit are stored and queued unread: nothing accepted is dropped (SPEC 9), and the parts limit
 # of the MIME reader bounds how many there can be.
 OVER_LIMIT = Analysis(None, f"not examined: over the limit of {MAX_PDFS_PER_EMAIL} PDFs read per email; open it and "
                             "enter it by hand", "none")
+OUT_OF_TIME = Analysis(None, "not examined: the email's other PDFs took the time allowed for reading them; open it "
+                             "and enter it by hand", "none")
 
 CLAIM = """
 UPDATE inbound_email_log SET status = 'processing', attempts = attempts + 1, claimed_at = :now
@@ -76,9 +83,15 @@ async def _process(env: Env, email_id: int, raw_key: str | None, source: Path | 
     mail = await asyncio.to_thread(read_mail_bounded, raw, env.settings.state_dir / "incoming")
     ctx = _context(env)
     pdfs = []
+    reading_ends = time.monotonic() + READING_BUDGET_SECONDS
     for n, part in enumerate(mail.pdfs):
         key = await env.bucket.put(content_key("pdf", part.data, ".pdf"), part.data, "application/pdf")
-        analysis = await analyze_pdf(env, part.data, ctx.today) if n < MAX_PDFS_PER_EMAIL else OVER_LIMIT
+        if n >= MAX_PDFS_PER_EMAIL:
+            analysis = OVER_LIMIT
+        elif time.monotonic() >= reading_ends:
+            analysis = OUT_OF_TIME
+        else:
+            analysis = await analyze_pdf(env, part.data, ctx.today)
         pdfs.append(AnalysedPdf(part, key, analysis))
     status, items = await env.db.write(record_email, email_id, mail, pdfs, ctx)
     log.info("inbound mail processed", extra={"email_id": email_id, "status": status, "review_items": items})
