@@ -8,8 +8,10 @@ refreshes that date's rows in place, comparing against them first, so a re-run f
 
 Decisions (documented in the README): an invoice that is paid off or deleted simply leaves the
 snapshot, with no event (the mirror already logged payment.applied); an invoice seen for the first
-time is a baseline, not a transition; a tick older than the latest snapshot date is skipped, since
-the mirror no longer holds that day's state.
+time is a baseline, not a transition, unless it is already 61+ days past due: then it gets one event
+from null, since it may never move again (90+ is the last bucket) and a bucket >= 61 must start a
+collection plan (SPEC 6). A tick older than the latest snapshot date is skipped, since the mirror no
+longer holds that day's state.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime, timedelta
 
-from worker.aging import bucket_case_sql, company_date
+from worker.aging import ACTION_BUCKETS, bucket_case_sql, company_date
 from worker.env import Env, iso
 from worker.workflow_runner import drain
 
@@ -55,7 +57,9 @@ LEFT JOIN ar_aging_snapshot p ON p.as_of = :prev_as_of AND p.invoice_id = i.ns_i
 WHERE i.amount_remaining > 0 AND i.deleted_at IS NULL
 """
 # One event per stay left: the key names the invoice, the bucket it left, when it entered that bucket,
-# and where it went (worker.aging.transition_key builds the same string).
+# and where it went (worker.aging.transition_key builds the same string). An invoice entering the snapshot
+# already in an action bucket is an arrival, "from" null, keyed "new@<this tick>": a re-tick of the date
+# finds it in the snapshot and stays quiet; earlier buckets stay a quiet baseline.
 INSERT_EVENTS = """
 INSERT OR IGNORE INTO events (type, entity_type, entity_id, payload_json, created_at, dedupe_key)
 SELECT 'ar.bucket_changed', 'invoice', n.invoice_id,
@@ -63,11 +67,12 @@ SELECT 'ar.bucket_changed', 'invoice', n.invoice_id,
                    'to', n.bucket, 'as_of', :as_of, 'tran_id', n.tran_id, 'days_past_due', n.days,
                    'amount_remaining', n.amount, 'tick', :tick),
        :now,
-       'ar.bucket_changed:' || n.invoice_id || ':' || n.prev_bucket || '@' || n.prev_since || '>' || n.bucket
+       'ar.bucket_changed:' || n.invoice_id || ':' || coalesce(n.prev_bucket, 'new') || '@'
+           || coalesce(n.prev_since, :tick) || '>' || n.bucket
 FROM temp.aging_new n
-WHERE n.prev_bucket IS NOT NULL AND n.prev_bucket <> n.bucket
+WHERE CASE WHEN n.prev_bucket IS NULL THEN n.bucket IN ({action_buckets}) ELSE n.prev_bucket <> n.bucket END
 ORDER BY n.customer_id, n.invoice_id
-"""
+""".format(action_buckets=", ".join(f"'{b}'" for b in sorted(ACTION_BUCKETS)))
 SNAPSHOT_COLUMNS = """
 SELECT :as_of, n.invoice_id, n.customer_id, n.tran_id, n.due_date, n.days, n.bucket, n.amount,
        CASE WHEN n.prev_bucket = n.bucket THEN n.prev_since ELSE :tick END

@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from cron.aging import refresh_aging
+from cron.aging import action_plans, refresh_aging
 from tests import ar_fixtures as fx
-from worker.aging import AgingState, bucket_for, transitions
+from worker.aging import ACTION_BUCKETS, AgingState, bucket_for, transitions
 from worker.config import Vars
 from worker.env import build_env
 
@@ -46,7 +46,7 @@ async def test_buckets_at_boundary_days_and_the_view(acme):
         await fx.write(env, fx.invoice, f"d{days:03d}", "100", tran_date=before(today, days + 30),
                        due_date=before(today, days), total=100.0 + days)
     counts = await refresh_aging(env, tick(today))
-    assert counts["open_invoices"] == 8 and counts["transitions"] == 0
+    assert counts["open_invoices"] == 8 and counts["transitions"] == 3  # first seen 61+: d061, d090, d091
     snap = await snapshot(env, today)
     got = {inv: (row["days_past_due"], row["bucket"]) for inv, row in snap.items()}
     assert got == {"d000": (0, "current"), "d001": (1, "1-30"), "d030": (30, "1-30"), "d031": (31, "31-60"),
@@ -209,6 +209,7 @@ async def test_sql_agrees_with_the_pure_reference_on_random_histories(acme):
             since = keep.since if keep and keep.bucket == bucket else f"{at:%Y-%m-%dT%H:%M}:00.000Z"
             current[r["ns_id"]] = AgingState(r["customer_id"], bucket, since)
         expected += [(t.invoice_id, t.from_bucket, t.to_bucket) for t in transitions(state, current)]
+        expected += [(k, None, v.bucket) for k, v in current.items() if k not in state and v.bucket in ACTION_BUCKETS]
         state = current
         await refresh_aging(env, at)
         snap = await snapshot(env, day.isoformat())
@@ -217,7 +218,30 @@ async def test_sql_agrees_with_the_pure_reference_on_random_histories(acme):
         assert {k: (v["amount_remaining"], v["due_date"]) for k, v in snap.items()} == {
             r["ns_id"]: (r["amount_remaining"], r["due_date"]) for r in rows}
     got = [(e["invoice_id"], e["from"], e["to"]) for e in await bucket_events(env)]
-    assert sorted(got) == sorted(expected) and len(expected) > 10
+    assert sorted(got, key=str) == sorted(expected, key=str) and len(expected) > 10
+    assert any(e[1] is None for e in expected)  # the history does include invoices first seen 61+
+
+
+async def test_an_invoice_first_seen_61_plus_is_one_event_from_null_and_starts_a_plan(env):
+    today = "2026-07-01"
+    await fx.write(env, fx.customer, "100", "Acme Grocers", email="ap@acme.test", credit_limit=50_000)
+    await fx.write(env, fx.invoice, "old", "100", tran_date="2026-02-01", due_date="2026-03-01", total=40_000)
+    for days in (-5, 15, 45):  # earlier buckets first seen stay a quiet baseline
+        await fx.write(env, fx.invoice, f"d{days}", "100", tran_date=before(today, days + 30),
+                       due_date=before(today, days), total=10)
+    first = await refresh_aging(env, tick(today))
+    again = await refresh_aging(env, tick(today))
+    later = await refresh_aging(env, tick(today, 12, 15))
+    next_day = await refresh_aging(env, tick("2026-07-02"))
+    assert [c["transitions"] for c in (first, again, later, next_day)] == [1, 0, 0, 0]
+    [event] = await bucket_events(env)
+    assert (event["invoice_id"], event["from"], event["to"], event["days_past_due"]) == ("old", None, "90+", 122)
+    key = (await env.db.fetchone("SELECT dedupe_key FROM events WHERE type = 'ar.bucket_changed'"))[0]
+    assert key == "ar.bucket_changed:old:new@2026-07-01T12:00:00.000Z>90+"
+    plans = await action_plans(env, tick(today))
+    assert plans["ok"] == 1
+    kinds = [r[0] for r in await env.db.fetchall("SELECT kind FROM proposed_actions WHERE status = 'staged' ORDER BY id")]
+    assert kinds == ["send_collection_email", "schedule_collection_call", "service_hold"]  # 99.9% of AR is 90+
 
 
 async def test_worker_cron_warm_as_of_via_subprocess(acme, settings):

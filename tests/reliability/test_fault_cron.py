@@ -24,7 +24,7 @@ import cron
 from cron.aging import refresh_aging
 from tests import ar_fixtures as fx
 from tests.reliability.support import REPO, WorkerProcess
-from worker.aging import bucket_for
+from worker.aging import ACTION_BUCKETS, bucket_for
 from worker.config import Secrets, Settings
 from worker.db import connect
 from worker.env import Env, build_env
@@ -49,6 +49,11 @@ def expected_moves() -> set[tuple[str, str, str]]:
         if before != after:
             moves.add((f"inv{days}", before, after))
     return moves
+
+
+def arrivals() -> set[tuple[str, str | None, str]]:
+    """(invoice, None, bucket) for every invoice already 61+ days past due when first aged at D1."""
+    return {(f"inv{days}", None, bucket_for(days)) for days in DAYS_AT_D1 if bucket_for(days) in ACTION_BUCKETS}
 
 
 def seed(path: Path) -> None:
@@ -116,9 +121,9 @@ def bucket_events(path: Path) -> list[tuple[str, str, str]]:
 
 async def killed_then_recovered(worker: WorkerProcess, env: Env, at: str) -> None:
     """The whole story for one kill position, with its assertions."""
-    assert (await refresh_aging(env, tick(D1)))["transitions"] == 0  # the baseline snapshot
+    assert (await refresh_aging(env, tick(D1)))["transitions"] == len(arrivals())  # the baseline snapshot
     kill_mid_run(worker, at)
-    committed = len(expected_moves()) if at == "after" else 0  # the aging job commits in one transaction
+    committed = len(arrivals()) + (len(expected_moves()) if at == "after" else 0)  # aging commits in one transaction
     assert len(bucket_events(worker.db_path)) == committed
     second = await run_tier(env, "warm", scheduled_at=tick(D2))
     assert second.status == "skipped", "the killed run's lease must hold off another run until it expires"
@@ -129,7 +134,7 @@ async def killed_then_recovered(worker: WorkerProcess, env: Env, at: str) -> Non
     assert hot.counts["expire_stale_leases"]["runs_abandoned"] == 1, hot.counts
     events = bucket_events(worker.db_path)
     assert len(events) == len(set(events)), f"duplicate ar.bucket_changed events: {events}"
-    assert set(events) == expected_moves()
+    assert set(events) == expected_moves() | arrivals()
     runs = await env.db.fetchall("SELECT status, error FROM cron_runs WHERE tier = 'warm' ORDER BY id")
     assert [(r["status"], r["error"]) for r in runs] == [
         ("failed", "abandoned: the process died mid-run"), ("skipped", "tier already running"), ("ok", None)]
