@@ -11,7 +11,7 @@ snapshot, with no event (the mirror already logged payment.applied); an invoice 
 time is a baseline, not a transition, unless it is already 61+ days past due: then it gets one event
 from null, since it may never move again (90+ is the last bucket) and a bucket >= 61 must start a
 collection plan (SPEC 6). A tick older than the latest snapshot date is skipped, since the mirror no
-longer holds that day's state.
+longer holds that day's state, and the job fails saying so rather than report a tick it did not age.
 """
 
 from __future__ import annotations
@@ -116,6 +116,10 @@ EXPIRE_SNAPSHOTS = "DELETE FROM ar_aging_snapshot WHERE as_of < :cutoff"
 EXPIRE_RUNS = "DELETE FROM ar_aging_runs WHERE as_of < :cutoff"
 
 
+class SkippedTick(RuntimeError):
+    """The tick's date is older than the latest snapshot: nothing was aged."""
+
+
 def materialize(conn: sqlite3.Connection, as_of: str, tick: str, now: str, basis: str, standard_terms: int,
                 retention_days: int) -> dict[str, object]:
     """Age every open invoice as of a company date, in the caller's transaction; returns counts."""
@@ -158,10 +162,15 @@ async def refresh_aging(env: Env, as_of: datetime) -> dict[str, object]:
     settings = env.settings
     day = company_date(as_of, settings.timezone).isoformat()
     await env.db.write_unlocked(_temp_in_memory)
-    return await env.db.write(
+    counts = await env.db.write(
         materialize, day, iso(as_of), iso(env.clock()), settings.aging.basis,
         settings.programs["standard"].payment_terms_days, settings.aging.snapshot_retention_days,
     )
+    # Raised, not returned: the tier records a job's counts as "ok", and a tick that aged nothing must not
+    # read as a fresh snapshot (e.g. every real tick after a snapshot dated in the future).
+    if "skipped" in counts:
+        raise SkippedTick(f"skipped: {counts['skipped']}")
+    return counts
 
 
 async def action_plans(env: Env, as_of: datetime) -> dict[str, int]:

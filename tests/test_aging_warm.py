@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from cron.aging import action_plans, refresh_aging
+from cron.aging import SkippedTick, action_plans, refresh_aging
 from tests import ar_fixtures as fx
 from worker.aging import ACTION_BUCKETS, AgingState, bucket_for, transitions
 from worker.config import Vars
@@ -171,8 +171,8 @@ async def test_stale_tick_is_skipped_and_retention_bounds_history(acme):
     await fx.write(env, fx.invoice, "1", "100", tran_date="2026-01-01", due_date="2026-01-31", total=10)
     for day in ("2026-01-01", "2026-03-01", "2026-05-01", "2026-05-20"):
         await refresh_aging(env, tick(day))
-    stale = await refresh_aging(env, tick("2026-05-10"))
-    assert "older than the latest snapshot 2026-05-20" in stale["skipped"]
+    with pytest.raises(SkippedTick, match="skipped: as_of 2026-05-10 is older than the latest snapshot 2026-05-20"):
+        await refresh_aging(env, tick("2026-05-10"))
     dates = [r[0] for r in await env.db.fetchall("SELECT DISTINCT as_of FROM ar_aging_snapshot ORDER BY 1")]
     assert dates == ["2026-03-01", "2026-05-01", "2026-05-20"]  # retention 120 days: 2026-01-20 onwards
     runs = [r[0] for r in await env.db.fetchall("SELECT as_of FROM ar_aging_runs ORDER BY 1")]
@@ -242,6 +242,20 @@ async def test_an_invoice_first_seen_61_plus_is_one_event_from_null_and_starts_a
     assert plans["ok"] == 1
     kinds = [r[0] for r in await env.db.fetchall("SELECT kind FROM proposed_actions WHERE status = 'staged' ORDER BY id")]
     assert kinds == ["send_collection_email", "schedule_collection_call", "service_hold"]  # 99.9% of AR is 90+
+
+
+async def test_a_tick_older_than_the_latest_snapshot_fails_the_tier_saying_skipped(acme):
+    from worker.tiers import run_tier
+
+    env = acme
+    await fx.write(env, fx.invoice, "1", "100", tran_date="2026-05-31", due_date="2026-06-30", total=10)
+    assert (await run_tier(env, "warm", scheduled_at=tick("2026-09-15"))).status == "ok"
+    stale = await run_tier(env, "warm", scheduled_at=tick("2026-07-01"))
+    assert stale.status == "failed" and "refresh_aging" not in stale.counts
+    assert stale.error == ("refresh_aging: SkippedTick: skipped: as_of 2026-07-01 is older than the latest "
+                           "snapshot 2026-09-15")
+    run = await env.db.fetchone("SELECT status, error FROM cron_runs WHERE id = ?", (stale.run_id,))
+    assert tuple(run) == ("failed", stale.error)
 
 
 async def test_worker_cron_warm_as_of_via_subprocess(acme, settings):

@@ -8,11 +8,11 @@ import gc
 import getpass
 import os
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, tzinfo
 from pathlib import Path
 
 from worker.config import ConfigError, Secrets, Settings, load_settings
-from worker.env import Env, build_env
+from worker.env import Env, build_env, iso, utcnow
 from worker.logs import configure_logging
 
 EX_TEMPFAIL = 75  # `worker cron` when the tier is already running elsewhere
@@ -41,7 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     cron = sub.add_parser("cron", help="run one cron tier once and exit")
     cron.add_argument("tier", choices=["hot", "warm", "cold"])
-    cron.add_argument("--as-of", type=_iso_datetime, help="ISO datetime the run is for (default: now)")
+    cron.add_argument("--as-of", type=_as_of_syntax, metavar="ISO-DATETIME",
+                      help="ISO date or datetime the run is for, not later than now (default: now); a date alone "
+                           "is its midnight and a time without an offset is local, both in TIMEZONE")
 
     db = sub.add_parser("db", help="database commands")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -64,12 +66,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _iso_datetime(text: str) -> datetime:
+def parse_as_of(text: str, tz: tzinfo) -> datetime:
+    """The UTC instant an --as-of value names: a date alone is its midnight in `tz`, a naive time is in `tz`."""
+    # In the company's zone, not UTC: as-of dates are company calendar dates (SPEC 3.4), and UTC midnight
+    # is the previous day anywhere west of Greenwich. Midnight rather than noon keeps today's date usable.
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return datetime.combine(date.fromisoformat(text), time(), tz).astimezone(UTC)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO-8601 datetime: {text!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"not an ISO-8601 datetime: {text!r}") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=tz)).astimezone(UTC)
+
+
+def check_as_of(text: str, moment: datetime, now: datetime) -> str | None:
+    """Why a run may not be made as of `moment`, or None: a future run would write ahead of the real ticks."""
+    if moment <= now:
+        return None
+    return (f"--as-of {text} ({iso(moment)}) is later than now ({iso(now)}): a run in the future would write "
+            "aging snapshots, events and proposals ahead of the real ticks, and aging would stand still until then")
+
+
+def _as_of_syntax(text: str) -> str:
+    # Checked at parse time for a usage error; the zone (from the config) is applied in cmd_cron.
+    try:
+        parse_as_of(text, UTC)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,13 +177,19 @@ def _print_urls(host: str, port: int, smtp_port: int, endpoint: str, settings: S
 
 
 async def cmd_cron(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
-    """Run one tier once; 0 ok, 1 failed, 75 when the tier is already running elsewhere."""
+    """Run one tier once; 0 ok, 1 failed, 2 for an --as-of in the future, 75 when the tier is already running elsewhere."""
     from worker.tiers import run_tier
 
+    as_of = None
+    if args.as_of is not None:
+        as_of = parse_as_of(args.as_of, settings.timezone)
+        if problem := check_as_of(args.as_of, as_of, utcnow()):
+            print(f"worker: {problem}", file=sys.stderr)
+            return 2
     env = build_env(settings, secrets)
     await env.db.open(readers=1)
     try:
-        result = await run_tier(env, args.tier, scheduled_at=args.as_of)
+        result = await run_tier(env, args.tier, scheduled_at=as_of)
     finally:
         await env.db.close()
     print(f"cron {result.tier}: {result.status} (run {result.run_id}) {result.counts}"
