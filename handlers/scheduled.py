@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
 from typing import Any
 
 from litestar import Response, route
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromQuery
 
+from worker.as_of import check_as_of, parse_as_of
 from worker.env import Env
 from worker.tiers import run_tier, tier_for_cron
 
@@ -23,9 +23,13 @@ async def trigger_scheduled(env: Env, cron: FromQuery[str], as_of: FromQuery[str
         tier = tier_for_cron(env, cron)
     except KeyError as exc:
         raise NotFoundException(str(exc.args[0])) from None
-    try:
-        at = datetime.fromisoformat(as_of) if as_of else None
-    except ValueError:
-        raise ValidationException(f"as_of: not an ISO-8601 datetime: {as_of!r}") from None
+    at = None
+    if as_of:  # read like `worker cron --as-of`: in the company's zone, never in the future
+        try:
+            at = parse_as_of(as_of, env.settings.timezone)
+        except ValueError as exc:
+            raise ValidationException(f"as_of: {exc}") from None
+        if problem := check_as_of(as_of, at, env.clock(), name="as_of"):
+            raise ValidationException(problem)
     result = await run_tier(env, tier, scheduled_at=at, cron=cron)
     return Response(asdict(result), status_code=200 if result.status != "failed" else 500)

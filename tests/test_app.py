@@ -55,9 +55,12 @@ def test_scheduled_trigger_runs_the_tier_in_dev(make_env):
                         timeout=60)
         unknown = httpx.get(live.url + "/__scheduled", params={"cron": "1 2 3 4 5"})
         bad_date = httpx.get(live.url + "/__scheduled", params={"cron": "* * * * *", "as_of": "yesterday"})
+        future = httpx.get(live.url + "/__scheduled", params={"cron": "* * * * *", "as_of": "2999-01-01"})
         runs = live.run(env.db.fetchall("SELECT tier, status, scheduled_at FROM cron_runs"))
     assert ok.status_code == 200, ok.text
     assert ok.json()["tier"] == "cold" and ok.json()["status"] == "ok"
     assert [tuple(r) for r in runs] == [("cold", "ok", "2026-11-20T03:00:00.000Z")]
     assert unknown.status_code == 404 and "no tier is configured for cron '1 2 3 4 5'" in unknown.json()["detail"]
     assert bad_date.status_code == 400 and "as_of" in bad_date.json()["detail"]
+    assert future.status_code == 400 and future.json()["detail"].startswith("as_of 2999-01-01 (")  # nothing run
+    assert "is later than now" in future.json()["detail"]

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests import ar_fixtures as fx
-from worker.cli import check_as_of, parse_as_of
+from worker.as_of import check_as_of, parse_as_of
 from worker.passwords import verify_password
 from worker.seaweed import free_port
 

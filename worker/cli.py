@@ -8,9 +8,10 @@ import gc
 import getpass
 import os
 import sys
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import UTC
 from pathlib import Path
 
+from worker.as_of import check_as_of, parse_as_of
 from worker.config import ConfigError, Secrets, Settings, load_settings
 from worker.env import Env, build_env, iso, utcnow
 from worker.logs import configure_logging
@@ -64,29 +65,6 @@ def build_parser() -> argparse.ArgumentParser:
     replay = sub.add_parser("replay-dead-letters", help="re-apply dead-lettered payloads after a fix")
     replay.add_argument("--id", type=int, dest="letter_id", help="only this dead letter (even if replayed before)")
     return parser
-
-
-def parse_as_of(text: str, tz: tzinfo) -> datetime:
-    """The UTC instant an --as-of value names: a date alone is its midnight in `tz`, a naive time is in `tz`."""
-    # In the company's zone, not UTC: as-of dates are company calendar dates (SPEC 3.4), and UTC midnight
-    # is the previous day anywhere west of Greenwich. Midnight rather than noon keeps today's date usable.
-    try:
-        return datetime.combine(date.fromisoformat(text), time(), tz).astimezone(UTC)
-    except ValueError:
-        pass
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"not an ISO-8601 datetime: {text!r}") from None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=tz)).astimezone(UTC)
-
-
-def check_as_of(text: str, moment: datetime, now: datetime) -> str | None:
-    """Why a run may not be made as of `moment`, or None: a future run would write ahead of the real ticks."""
-    if moment <= now:
-        return None
-    return (f"--as-of {text} ({iso(moment)}) is later than now ({iso(now)}): a run in the future would write "
-            "aging snapshots, events and proposals ahead of the real ticks, and aging would stand still until then")
 
 
 def _as_of_syntax(text: str) -> str:
@@ -271,7 +249,6 @@ async def cmd_replay_dead_letters(args: argparse.Namespace, settings: Settings, 
     """Replay pending dead letters (or --id N); 0 when all replayed, 1 when some still fail, 2 for an unknown id."""
     from worker.db import connect
     from worker.deadletters import replay_dead_letters
-    from worker.env import iso, utcnow
     from worker.migrations import apply_schema
 
     settings.db.path.parent.mkdir(parents=True, exist_ok=True)
