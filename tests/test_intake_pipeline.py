@@ -73,14 +73,33 @@ async def test_scanned_pdf_goes_to_claude_when_a_key_is_set(seeded: Env) -> None
     assert sent["model"] == seeded.settings.anthropic.vision_model  # [anthropic] vision_model
 
 
-async def test_claude_error_makes_a_needs_manual_item_with_the_reason(seeded: Env) -> None:
+async def test_claude_overloaded_is_retried_and_the_last_attempt_queues_the_pdf(seeded: Env) -> None:
+    # 529 overloaded is Claude's moment, not the PDF's: each attempt fails (the hot tier retries it) until
+    # the last, which queues the PDF for a person with the reason.
     seeded.secrets = Secrets(anthropic_api_key="test-key")
     overloaded = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
     seeded.extras["anthropic_client"] = replying(529, overloaded, [])
     received = await accept_raw(seeded, order_email([("scan.pdf", scanned_pdf())]), door="http")
+    for attempt in range(1, pipeline.MAX_ATTEMPTS):
+        assert await process_email(seeded, received.email_id) == "failed"
+        log = await _row(seeded, "SELECT status, reason FROM inbound_email_log WHERE id = ?", received.email_id)
+        assert log["reason"].startswith(f"attempt {attempt} of {pipeline.MAX_ATTEMPTS} failed (retried by the hot "
+                                        "tier): ClaudeUnavailable: Claude could not read a scanned PDF now: ")
+        assert "overloaded_error" in log["reason"]
+        assert not await _row(seeded, "SELECT * FROM review_items WHERE email_id = ?", received.email_id)
     assert await process_email(seeded, received.email_id) == "needs_manual"
     item = await _row(seeded, "SELECT * FROM review_items WHERE email_id = ?", received.email_id)
     assert item["status"] == "needs_manual" and "overloaded_error" in item["reason"]
+
+
+async def test_claude_refusing_the_request_queues_the_pdf_at_once(seeded: Env) -> None:
+    seeded.secrets = Secrets(anthropic_api_key="test-key")
+    invalid = {"type": "error", "error": {"type": "invalid_request_error", "message": "PDF too large"}}
+    seeded.extras["anthropic_client"] = replying(400, invalid, [])
+    received = await accept_raw(seeded, order_email([("scan.pdf", scanned_pdf())]), door="http")
+    assert await process_email(seeded, received.email_id) == "needs_manual"  # a retry would meet the same answer
+    item = await _row(seeded, "SELECT * FROM review_items WHERE email_id = ?", received.email_id)
+    assert item["status"] == "needs_manual" and "invalid_request_error: PDF too large" in item["reason"]
 
 
 async def test_spooled_mail_is_uploaded_and_processed_by_the_hot_tier(seeded: Env) -> None:

@@ -45,3 +45,10 @@ def api_reason(exc: Exception) -> str:
         err = body.get("error") if isinstance(body.get("error"), dict) else {}
         return f"Anthropic API error {exc.status_code} {err.get('type', 'unknown_error')}: {err.get('message', exc.message)}"
     return f"Anthropic API error: {type(exc).__name__}: {exc}"
+
+
+def is_transient(exc: Exception) -> bool:
+    """True for failures that a later attempt may not meet: unreachable, timed out, rate limited, overloaded, 5xx."""
+    api = sdk()
+    return isinstance(exc, api.APIConnectionError | api.RateLimitError | api.RequestTimeoutError
+                      | api.InternalServerError)

@@ -49,13 +49,19 @@ def extractor(env: Env) -> PdfExtractor:
     return made
 
 
-async def _vision(env: Env, data: bytes) -> Analysis:
+class ClaudeUnavailable(Exception):
+    """Claude failed in a way a later attempt may not (overloaded, rate limited, unreachable, timed out)."""
+
+
+async def _vision(env: Env, data: bytes, retry_later: bool) -> Analysis:
     if env.secrets.anthropic_api_key is None:
         return Analysis(None, f"{NO_TEXT_LAYER}; ANTHROPIC_API_KEY is not set, so it needs manual entry", "none")
     try:
         po = await parse_with_claude(client_for(env), data, model=env.settings.anthropic.vision_model,
                                      timeout=VISION_TIMEOUT_SECONDS)
     except VisionError as exc:
+        if exc.transient and retry_later:
+            raise ClaudeUnavailable(f"Claude could not read a scanned PDF now: {exc.reason}") from exc
         return Analysis(None, f"{NO_TEXT_LAYER}; Claude could not read it: {exc.reason}", "vision")
     return _judge(po, "vision")
 
@@ -67,14 +73,18 @@ def _judge(po: PurchaseOrder, source: str) -> Analysis:
     return Analysis(po, None, source)
 
 
-async def analyze_pdf(env: Env, data: bytes, today: date) -> Analysis:
-    """Extract, parse (or read with Claude) one PDF; bad PDFs come back with a reason, never an exception."""
+async def analyze_pdf(env: Env, data: bytes, today: date, *, retry_later: bool = False) -> Analysis:
+    """Extract, parse (or read with Claude) one PDF; bad PDFs come back with a reason, never an exception.
+
+    retry_later: a transient Claude failure raises ClaudeUnavailable (the email's attempt fails and the
+    hot tier tries again) instead of making the PDF a needs_manual item.
+    """
     try:
         extracted = await extractor(env).extract_async(data)
     except PdfRejected as exc:
         return Analysis(None, exc.reason, "none")
     if not extracted.has_text:
-        return await _vision(env, data)
+        return await _vision(env, data, retry_later)
     try:
         po = await asyncio.to_thread(parse_purchase_order, extracted, ParseHints(today=today))
     except Exception as exc:  # a parser bug on one odd layout must not stop the rest of the email

@@ -78,7 +78,7 @@ async def _raw(env: Env, raw_key: str | None, source: Path | bytes | None) -> Pa
     return await env.bucket.get(raw_key)
 
 
-async def _process(env: Env, email_id: int, raw_key: str | None, source: Path | bytes | None) -> str:
+async def _process(env: Env, email_id: int, raw_key: str | None, source: Path | bytes | None, attempts: int) -> str:
     raw = await _raw(env, raw_key, source)
     mail = await asyncio.to_thread(read_mail_bounded, raw, env.settings.state_dir / "incoming")
     ctx = _context(env)
@@ -91,7 +91,8 @@ async def _process(env: Env, email_id: int, raw_key: str | None, source: Path | 
         elif time.monotonic() >= reading_ends:
             analysis = OUT_OF_TIME
         else:
-            analysis = await analyze_pdf(env, part.data, ctx.today)
+            # Claude overloaded or unreachable: fail this attempt (retried), except the last, which queues the PDF.
+            analysis = await analyze_pdf(env, part.data, ctx.today, retry_later=attempts < MAX_ATTEMPTS)
         pdfs.append(AnalysedPdf(part, key, analysis))
     status, items = await env.db.write(record_email, email_id, mail, pdfs, ctx)
     log.info("inbound mail processed", extra={"email_id": email_id, "status": status, "review_items": items})
@@ -106,7 +107,7 @@ async def process_email(env: Env, email_id: int, source: Path | bytes | None = N
         return "skipped"
     raw_key, attempts = claimed
     try:
-        return await asyncio.wait_for(_process(env, email_id, raw_key, source), EMAIL_TIMEOUT_SECONDS)
+        return await asyncio.wait_for(_process(env, email_id, raw_key, source, attempts), EMAIL_TIMEOUT_SECONDS)
     except Exception as exc:  # recorded with the reason; the hot tier retries (bounded by MAX_ATTEMPTS)
         error = "processing timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
         log.warning("inbound mail processing failed", extra={"email_id": email_id, "error": error})

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from worker.claude import api_reason, sdk
+from worker.claude import api_reason, is_transient, sdk
 
 from worker.po.model import PurchaseOrder, validate_order
 
@@ -20,11 +20,12 @@ VISION_CONFIDENCE = 0.6  # a model's reading of a scan deserves review, however 
 
 
 class VisionError(Exception):
-    """Claude could not produce a valid PurchaseOrder; `reason` says why."""
+    """Claude could not produce a valid PurchaseOrder; `reason` says why, `transient` whether a retry may work."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, *, transient: bool = False):
         super().__init__(reason)
         self.reason = reason
+        self.transient = transient
 
 
 def _inline_refs(node, defs):
@@ -81,7 +82,7 @@ async def parse_with_claude(client: Any, pdf_bytes: bytes, *, model: str,
     try:
         msg = await client.messages.create(**_request(pdf_bytes, model), timeout=timeout)
     except sdk().APIError as exc:
-        raise VisionError(api_reason(exc)) from exc
+        raise VisionError(api_reason(exc), transient=is_transient(exc)) from exc
     block = next((b for b in msg.content if b.type == "tool_use" and b.name == TOOL_NAME), None)
     if block is None:
         raise VisionError(f"no {TOOL_NAME} tool_use block in the response (stop_reason={msg.stop_reason})")
