@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from handlers.review.order_form import (
     reviewed_order,
     rows_from_form,
@@ -44,3 +46,15 @@ def test_a_form_with_more_rows_than_can_be_approved_is_refused_not_cut():
     assert order is None
     assert errors[0] == ("the order has 501 rows; at most 500 can be approved from this page: enter it in NetSuite "
                          "or split it")
+
+
+def test_a_comma_is_only_a_thousands_separator():
+    def line(qty: str, price: str) -> tuple[object, list[str]]:
+        rows = [{**row("1", "OIL-CAN-35"), "qty": qty, "price": price}]
+        order, errors = reviewed_order(HEADER, rows, RESOLVED)
+        return (order.lines[0].quantity, order.lines[0].unit_price) if order else None, errors
+
+    assert line("1,200", "$1,234.50") == ((Decimal("1200"), Decimal("1234.50")), [])
+    # "1,5" (a decimal comma) was read as 15; now the reviewer is told, nothing is guessed.
+    assert line("1,5", "98.50") == (None, ["line 1: quantity: Input should be a valid decimal"])
+    assert line("2", "98,5") == (None, ["line 1: price: Input should be a valid decimal"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Mapping
 from datetime import date
@@ -76,8 +77,14 @@ def kept_rows(rows: list[dict[str, str]]) -> list[dict[str, str]]:
     return [r for r in rows if not r["drop"] and any(r[k] for k in ("item", "qty", "price"))]
 
 
+_THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+(\.\d*)?")  # 1,234.5: the only commas a number may carry
+
+
 def _number(text: str) -> str:
-    cleaned = text.replace(",", "").replace("$", "").strip()
+    # "1,5" is not 15: a comma that is not a thousands separator stays, so validation names the field.
+    cleaned = text.replace("$", "").strip()
+    if _THOUSANDS.fullmatch(cleaned):
+        cleaned = cleaned.replace(",", "")
     return cleaned if cleaned else "missing"
 
 
