@@ -60,3 +60,27 @@ async def test_a_failing_event_is_retried_then_given_up_without_blocking_forever
     row = await env.db.fetchone("SELECT status, attempts, error FROM workflow_run_log WHERE customer_id = 'BAD'")
     assert tuple(row) == ("failed", MAX_ATTEMPTS, "RuntimeError: NetSuite said no")
     assert calls.count(1) == 1 and calls.count(3) == 1  # A and C were decided once each
+
+
+async def test_a_run_given_up_for_a_customer_leaves_one_observation_naming_the_failure(env):
+    async def broken(env_, event):
+        raise RuntimeError(f"boom {event.payload.get('customer_id')}")
+
+    workflow = Workflow("broken", ("test.happened",), broken)
+    await add_events(env, "1187")
+    await env.db.write(lambda conn: append_event(conn, "test.happened", "invoice", "9", {"n": 9}))  # no customer
+    observations = "SELECT entity_type, entity_id, tags_json, observation, status, workflow_run_id FROM reflexion_log"
+    for _ in range(MAX_ATTEMPTS - 1):
+        assert (await drain(env, [workflow]))["retry_later"] == 1
+        assert await env.db.fetchall(observations) == []  # retried later: the run has not concluded yet
+    counts = await drain(env, [workflow])
+    assert counts["gave_up"] == 1
+    [row] = await env.db.fetchall(observations)
+    run_id = (await env.db.fetchone("SELECT id FROM workflow_run_log WHERE customer_id = '1187'"))[0]
+    assert tuple(row) == ("customer", "1187", '["broken"]',
+                          f"run failed {MAX_ATTEMPTS} times and was skipped: RuntimeError: boom 1187",
+                          "needs_review", run_id)
+    for _ in range(MAX_ATTEMPTS):  # the event without a customer is given up too, with no observation
+        await drain(env, [workflow])
+    assert len(await env.db.fetchall(observations)) == 1
+    assert (await env.db.fetchone("SELECT count(*) FROM workflow_run_log WHERE status = 'failed'"))[0] == 2

@@ -4,7 +4,9 @@ A workflow's handler is async and side-effect free: it reads what it needs and r
 WorkflowResult. The runner then writes, in ONE transaction, the workflow_run_log row (unique per
 workflow and event), the proposed actions (INSERT OR IGNORE on their dedupe keys, so an unchanged
 situation is never proposed twice), the reflexion observation and the consumer's cursor. A crash
-before that commit means the event is handled again; after it, never.
+before that commit means the event is handled again; after it, never. A failing event is retried; the
+attempt that gives up writes its run log row, a `needs_review` observation naming the failure (when the
+event names a customer) and the cursor in one transaction as well.
 """
 
 from __future__ import annotations
@@ -81,6 +83,11 @@ def _pending(conn: sqlite3.Connection, workflow: Workflow, limit: int) -> list[E
     return events_after(conn, read_cursor(conn, workflow.name), workflow.triggers, limit)
 
 
+def gave_up_observation(attempts: int, error: str) -> str:
+    """The reflexion observation of a run skipped after its last failed attempt."""
+    return f"run failed {attempts} times and was skipped: {error}"
+
+
 def record_run(conn: sqlite3.Connection, workflow: Workflow, event: Event, result: WorkflowResult | None,
                error: str | None, started: str, finished: str) -> dict[str, int]:
     """Write one handled event's effects and move the cursor; returns counts. Runs in one transaction."""
@@ -98,6 +105,12 @@ def record_run(conn: sqlite3.Connection, workflow: Workflow, event: Event, resul
     }).fetchone()
     if error:
         if attempts >= MAX_ATTEMPTS:
+            # The run has concluded (skipped): like an ok run it leaves one observation (SPEC 8), so a reviewer
+            # sees the customer's workflow failed. A failure still to be retried has not concluded yet.
+            customer = event.payload.get("customer_id")
+            if workflow.reflexion and customer:
+                conn.execute(INSERT_REFLEXION, (str(customer), json.dumps([workflow.name]),
+                                                gave_up_observation(attempts, error), run_id, finished))
             advance_cursor(conn, workflow.name, event.id)
             return {"failed": 1, "gave_up": 1}
         return {"failed": 1, "retry_later": 1}
