@@ -122,3 +122,13 @@ def test_failed_sign_ins_are_rate_limited_per_ip(server):
     for i in range(20):
         assert _attempt(server, f"nobody{i}", "guess").status_code == 401
     assert _attempt(server, "mike", TEST_REVIEWER[1]).status_code == 429
+
+
+def test_parallel_guesses_cannot_pass_the_limit_together(server):
+    # Each attempt is counted before its (slow) password check: 40 guesses at once, not 40 tries.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        codes = list(pool.map(lambda _: _attempt(server, "mike", "wrong").status_code, range(40)))
+    assert codes.count(401) == 5 and codes.count(429) == 35, codes
+    assert server.run(server.env.db.fetchone("SELECT count(*) FROM login_attempts WHERE reviewer = 'mike'"))[0] == 5

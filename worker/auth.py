@@ -152,14 +152,18 @@ async def current_session(env: Env, cookie: str | None) -> Session | None:
     return Session(row["reviewer"], sid, csrf_for(key, sid))
 
 
-def _failures(conn: sqlite3.Connection, name: str, ip: str, since: str) -> tuple[int, int]:
+def _claim_attempt(conn: sqlite3.Connection, name: str, ip: str, since: str, now: str, purge_before: str) -> bool:
+    """Count the recent failures and, under the limits, record this attempt as one in the same transaction.
+
+    Recorded before the (slow) password check, so parallel guesses cannot all pass a count taken before
+    any of them was written; a successful sign-in then clears the reviewer's failures, this one included.
+    """
     row = conn.execute(COUNT_FAILURES, {"reviewer": name, "ip": ip, "since": since}).fetchone()
-    return int(row[0]), int(row[1])
-
-
-def _record_failure(conn: sqlite3.Connection, name: str, ip: str, now: str, purge_before: str) -> None:
+    if int(row[0]) >= MAX_FAILURES_PER_USER or int(row[1]) >= MAX_FAILURES_PER_IP:
+        return False
     conn.execute(INSERT_FAILURE, (name, ip, now))
     conn.execute(PURGE_FAILURES, (purge_before,))
+    return True
 
 
 def _open_session(conn: sqlite3.Connection, name: str, sid: str, now: str, expires: str) -> None:
@@ -172,11 +176,10 @@ _DUMMY_HASH: list[str] = []
 
 
 async def sign_in(env: Env, name: str, password: str, ip: str) -> SignIn:
-    """Check the rate limit, then the password (scrypt in a thread); open a session on success."""
+    """Claim an attempt under the rate limits, then check the password (scrypt in a thread); open a session on success."""
     now = env.clock()
     name = name.strip()[:64]
-    per_user, per_ip = await env.db.write(_failures, name, ip, iso(now - WINDOW))
-    if per_user >= MAX_FAILURES_PER_USER or per_ip >= MAX_FAILURES_PER_IP:
+    if not await env.db.write(_claim_attempt, name, ip, iso(now - WINDOW), iso(now), iso(now - 2 * WINDOW)):
         log.warning("sign-in rate limited", extra={"reviewer": name, "ip": ip})
         return SignIn(retry_after=int(WINDOW.total_seconds()))
     encoded = reviewers(env).get(name)
@@ -185,8 +188,7 @@ async def sign_in(env: Env, name: str, password: str, ip: str) -> SignIn:
             _DUMMY_HASH.append(await asyncio.to_thread(hash_password, "not-a-reviewer"))
         encoded = _DUMMY_HASH[0]
     ok = await asyncio.to_thread(verify_password, password, encoded) and name in reviewers(env)
-    if not ok:
-        await env.db.write(_record_failure, name, ip, iso(now), iso(now - 2 * WINDOW))
+    if not ok:  # the attempt is already recorded as a failure
         log.info("sign-in failed", extra={"reviewer": name, "ip": ip})
         return SignIn()
     sid = secrets.token_urlsafe(32)
