@@ -123,10 +123,30 @@ def _describe(err: Any) -> dict[str, str]:
     return {"field": loc or "body", "message": str(err["msg"]).removeprefix("Value error, ")}
 
 
+def reason_of(errors: list[dict[str, str]]) -> str:
+    """Every field and reason, as one line (the 422's detail and the dead letter's reason)."""
+    return "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+
+
 def unprocessable(errors: list[dict[str, str]], **extra: object) -> HTTPException:
     """A 422 whose detail names every field and reason."""
-    detail = "invalid proposal: " + "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-    return HTTPException(detail=detail, status_code=422, extra={"errors": errors, **extra})
+    return HTTPException(detail="invalid proposal: " + reason_of(errors), status_code=422,
+                         extra={"errors": errors, **extra})
+
+
+class Refused(Exception):
+    """A well-formed proposal that cannot be staged as asked (raised in the write transaction, which rolls back)."""
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        super().__init__(reason_of(errors))
+        self.errors = errors
+
+
+def key_errors(key: str | None) -> list[dict[str, str]]:
+    """What is wrong with an Idempotency-Key header (nothing when it is absent)."""
+    if key is None or 1 <= len(key) <= 128:
+        return []
+    return [{"field": "Idempotency-Key", "message": f"must be 1 to 128 characters, got {len(key)}"}]
 
 
 def stage(conn: sqlite3.Connection, proposal: Any, dedupe_key: str | None, now: str) -> tuple[int, bool]:
@@ -134,7 +154,7 @@ def stage(conn: sqlite3.Connection, proposal: Any, dedupe_key: str | None, now: 
     kind, risk = STAGED_AS[proposal.kind]
     customer_id = getattr(proposal, "customer_id", None)
     if customer_id and conn.execute(LIVE_CUSTOMER, (customer_id,)).fetchone() is None:
-        raise unprocessable([{"field": "customer_id", "message": f"no customer with ns_id {customer_id!r} in the mirror"}])
+        raise Refused([{"field": "customer_id", "message": f"no customer with ns_id {customer_id!r} in the mirror"}])
     payload = proposal.model_dump(mode="json", exclude={"kind", "customer_id"}, exclude_none=True)
     if kind == "create_customer":
         same = conn.execute(SAME_NAME, {"name": proposal.companyName,
@@ -157,19 +177,22 @@ async def propose(request: Request[Any, Any, Any], env: Env) -> Response[dict[st
         raise NotAuthorizedException("send Authorization: Bearer <INTAKE_TOKEN>",
                                      headers={"WWW-Authenticate": 'Bearer realm="gfs-worker"'})
     body = await request.body()
+    key = request.headers.get("idempotency-key")
+    errors = key_errors(key)
     try:
         proposal = PROPOSAL.validate_json(body)
     except ValidationError as exc:
-        errors = [_describe(e) for e in exc.errors()]
-        reason = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        # Nothing is lost: the rejected body is kept (audit only; the caller re-sends a corrected one).
-        letter = await env.db.write(store_dead_letter, "proposed-actions", reason, body, iso(env.clock()))
-        log.info("proposal rejected", extra={"errors": errors, "dead_letter_id": letter})
-        raise unprocessable(errors, dead_letter_id=letter) from None
-    key = request.headers.get("idempotency-key")
-    if key is not None and not 1 <= len(key) <= 128:
-        raise unprocessable([{"field": "Idempotency-Key", "message": "must be 1 to 128 characters"}])
-    action_id, created = await env.db.write(stage, proposal, f"api:{key}" if key else None, iso(env.clock()))
+        errors += [_describe(e) for e in exc.errors()]
+    try:
+        if errors:
+            raise Refused(errors)
+        action_id, created = await env.db.write(stage, proposal, f"api:{key}" if key else None, iso(env.clock()))
+    except Refused as exc:
+        # Nothing is lost: every refused body is kept (audit only; the caller re-sends a corrected one).
+        letter = await env.db.write(store_dead_letter, "proposed-actions", reason_of(exc.errors), body,
+                                    iso(env.clock()), {"Idempotency-Key": key} if key is not None else None)
+        log.info("proposal rejected", extra={"errors": exc.errors, "dead_letter_id": letter})
+        raise unprocessable(exc.errors, dead_letter_id=letter) from None
     row = await env.db.fetchone("SELECT id, kind, status FROM proposed_actions WHERE id = ?", (action_id,))
     body_out = {"id": action_id, "kind": row["kind"], "status": row["status"], "duplicate": not created,
                 "review_url": f"/review/actions?kind={row['kind']}#action-{action_id}"}

@@ -109,6 +109,36 @@ def test_rejected_proposals_are_kept_but_never_replayed_as_changes(api):
                        "result": "a proposed-actions letter is kept for the record, not replayed"}
 
 
+@pytest.mark.parametrize("body, key, field, message", [
+    ({"kind": "propose_credit_hold", "customer_id": "9999", "reason": "90+ days"}, None, "customer_id",
+     "no customer with ns_id '9999' in the mirror"),
+    ({"kind": "propose_credit_hold", "customer_id": "1187", "reason": "90+ days"}, "x" * 200, "Idempotency-Key",
+     "must be 1 to 128 characters, got 200"),
+    ({"kind": "propose_credit_hold", "customer_id": "1187", "reason": "90+ days"}, "", "Idempotency-Key",
+     "must be 1 to 128 characters, got 0"),
+])
+def test_every_refused_proposal_is_kept_with_its_dead_letter_id(api, body, key, field, message):
+    server, client = api
+    response = post(client, body, AUTH if key is None else {**AUTH, "Idempotency-Key": key})
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["errors"] == [{"field": field, "message": message}]
+    row = server.run(server.env.db.fetchone("SELECT source, reason, payload, headers_json FROM dead_letters WHERE id = ?",
+                                            (problem["dead_letter_id"],)))
+    assert row["source"] == "proposed-actions" and row["reason"] == f"{field}: {message}"
+    assert json.loads(bytes(row["payload"])) == body
+    assert json.loads(row["headers_json"] or "{}") == ({} if key is None else {"Idempotency-Key": key})
+    assert server.run(server.env.db.fetchone("SELECT count(*) FROM proposed_actions"))[0] == 0
+
+
+def test_a_bad_key_and_a_bad_body_are_named_together(api):
+    server, client = api
+    response = post(client, {**CUSTOMER, "companyName": ""}, {**AUTH, "Idempotency-Key": "x" * 129})
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["Idempotency-Key", "companyName"]
+    assert server.run(server.env.db.fetchone("SELECT count(*) FROM dead_letters"))[0] == 1
+
+
 def test_not_json_is_422(api):
     _, client = api
     response = client.post("/api/proposed-actions", content=b"{nope", headers=AUTH)
