@@ -8,7 +8,7 @@ import json
 import httpx
 import pytest
 
-from tests.helpers import LiveServer
+from tests.helpers import LiveServer, live_server
 from tests.test_email_fixtures import (
     AUTH,
     DRISCOLL,
@@ -17,6 +17,7 @@ from tests.test_email_fixtures import (
     order_email,
     order_pdf,
     post_mail,
+    refusing_s3,
     scanned_pdf,
     seed_reference,
     wait_for,
@@ -257,3 +258,17 @@ def test_size_limit_413_from_content_length_and_from_streamed_bytes(make_env) ->
         assert streamed.status_code == 413
         assert live.run(env.db.fetchall("SELECT id FROM inbound_email_log")) == []
         assert list((env.settings.state_dir / "incoming").glob("*")) == []  # no temp file left behind
+
+
+def test_a_bucket_that_refuses_uploads_spools_and_answers_202(make_env) -> None:
+    # The HTTP door streams the body to a file and uploads that (boto3's upload_file), whose refusals are
+    # S3UploadFailedError, not ClientError: they must spool like an unreachable bucket, not answer 500.
+    raw = order_email([])
+    with refusing_s3() as endpoint:
+        env = make_env(bucket_endpoint=endpoint)
+        with live_server(env) as live:
+            reply = post_mail(live.url, raw)
+            [row] = [dict(r) for r in live.run(env.db.fetchall("SELECT * FROM inbound_email_log"))]
+    assert (reply.status_code, reply.json()["status"]) == (202, "spooled")
+    assert row["status"] == "spooled" and row["raw_key"] is None
+    assert (env.settings.state_dir / "spool" / f"{row['sha256']}.eml").read_bytes() == raw

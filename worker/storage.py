@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import boto3
+from boto3.exceptions import Boto3Error
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -143,3 +144,5 @@ class Bucket:
             raise StorageUnavailable(f"object storage refused the request ({code or 'error'})") from None
         except (BotoCoreError, OSError) as exc:
             raise StorageUnavailable(f"object storage unreachable: {type(exc).__name__}") from None
+        except Boto3Error as exc:  # upload_file wraps S3's refusals in S3UploadFailedError, not ClientError
+            raise StorageUnavailable(f"object storage refused the upload ({type(exc).__name__})") from None
