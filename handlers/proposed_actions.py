@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import sqlite3
@@ -103,11 +104,14 @@ STAGED_AS = {"propose_create_customer": ("create_customer", 2), "propose_credit_
              "propose_collection_call": ("call_task", 1), "propose_collection_email": ("collection_email", 3),
              "propose_pricing_review": ("pricing_review", 2)}
 INSERT_ACTION = """
-INSERT OR IGNORE INTO proposed_actions (kind, status, customer_id, payload_json, risk, source, dedupe_key, created_at,
-                                        updated_at)
+INSERT INTO proposed_actions (kind, status, customer_id, payload_json, risk, source, dedupe_key, created_at,
+                              updated_at)
 VALUES (?, 'staged', ?, ?, ?, 'api', ?, ?, ?)
 """
-BY_DEDUPE = "SELECT id, kind, status FROM proposed_actions WHERE dedupe_key = ?"
+BY_DEDUPE = "SELECT id FROM proposed_actions WHERE dedupe_key = ?"
+# The digest of the request that staged an action is kept in its action.proposed event (NULL for actions
+# staged before it was recorded: those keys keep answering as duplicates).
+REQUEST_DIGEST = "SELECT json_extract(payload_json, '$.request_sha256') FROM events WHERE dedupe_key = ?"
 LIVE_CUSTOMER = "SELECT 1 FROM customers WHERE ns_id = ? AND deleted_at IS NULL"
 SAME_NAME = """
 SELECT ns_id FROM customers WHERE deleted_at IS NULL AND lower(company_name) = lower(:name)
@@ -128,18 +132,18 @@ def reason_of(errors: list[dict[str, str]]) -> str:
     return "; ".join(f"{e['field']}: {e['message']}" for e in errors)
 
 
-def unprocessable(errors: list[dict[str, str]], **extra: object) -> HTTPException:
-    """A 422 whose detail names every field and reason."""
-    return HTTPException(detail="invalid proposal: " + reason_of(errors), status_code=422,
-                         extra={"errors": errors, **extra})
+def unprocessable(errors: list[dict[str, str]], status_code: int = 422, **extra: object) -> HTTPException:
+    """A 422 (409 for a reused Idempotency-Key) whose detail names every field and reason."""
+    prefix = "conflicting proposal: " if status_code == 409 else "invalid proposal: "
+    return HTTPException(detail=prefix + reason_of(errors), status_code=status_code, extra={"errors": errors, **extra})
 
 
 class Refused(Exception):
     """A well-formed proposal that cannot be staged as asked (raised in the write transaction, which rolls back)."""
 
-    def __init__(self, errors: list[dict[str, str]]) -> None:
+    def __init__(self, errors: list[dict[str, str]], status_code: int = 422) -> None:
         super().__init__(reason_of(errors))
-        self.errors = errors
+        self.errors, self.status_code = errors, status_code
 
 
 def key_errors(key: str | None) -> list[dict[str, str]]:
@@ -149,8 +153,26 @@ def key_errors(key: str | None) -> list[dict[str, str]]:
     return [{"field": "Idempotency-Key", "message": f"must be 1 to 128 characters, got {len(key)}"}]
 
 
-def stage(conn: sqlite3.Connection, proposal: Any, dedupe_key: str | None, now: str) -> tuple[int, bool]:
-    """Stage the proposal (source 'api') with a ledger event; returns (action id, created)."""
+def request_digest(proposal: Any) -> str:
+    """SHA-256 of the proposal as validated, so key order, spacing and spelled-out defaults do not change it."""
+    canonical = json.dumps(proposal.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def stage(conn: sqlite3.Connection, proposal: Any, key: str | None, digest: str, now: str) -> tuple[int, bool]:
+    """Stage the proposal (source 'api') with a ledger event; returns (action id, created).
+
+    A key seen before answers with its action when the request is the same (a retry), and is refused
+    when it is not: the second proposal would otherwise be reported as a duplicate and lost.
+    """
+    dedupe_key = f"api:{key}" if key else None
+    if dedupe_key and (same := conn.execute(BY_DEDUPE, (dedupe_key,)).fetchone()) is not None:
+        action_id = int(same[0])
+        earlier = conn.execute(REQUEST_DIGEST, (f"action.proposed:{action_id}",)).fetchone()
+        if earlier is not None and earlier[0] not in (None, digest):
+            raise Refused([{"field": "Idempotency-Key", "message": f"{key!r} was already used for proposed action "
+                            f"{action_id} with a different request body; send a new key for a new proposal"}], 409)
+        return action_id, False
     kind, risk = STAGED_AS[proposal.kind]
     customer_id = getattr(proposal, "customer_id", None)
     if customer_id and conn.execute(LIVE_CUSTOMER, (customer_id,)).fetchone() is None:
@@ -162,17 +184,17 @@ def stage(conn: sqlite3.Connection, proposal: Any, dedupe_key: str | None, now: 
         if same:
             payload["possible_duplicate_of"] = sorted({r[0] for r in same})
     cursor = conn.execute(INSERT_ACTION, (kind, customer_id, json.dumps(payload), risk, dedupe_key, now, now))
-    if not cursor.rowcount:
-        return int(conn.execute(BY_DEDUPE, (dedupe_key,)).fetchone()[0]), False
     action_id = int(cursor.lastrowid or 0)
     append_event(conn, "action.proposed", "proposed_action", str(action_id),
-                 {"kind": kind, "customer_id": customer_id, "source": "api"}, created_at=now)
+                 {"kind": kind, "customer_id": customer_id, "source": "api", "request_sha256": digest},
+                 dedupe_key=f"action.proposed:{action_id}", created_at=now)
     return action_id, True
 
 
 @post("/api/proposed-actions", summary="Propose an action for human review", tags=["review"], status_code=201)
 async def propose(request: Request[Any, Any, Any], env: Env) -> Response[dict[str, Any]]:
-    """Bearer INTAKE_TOKEN; body: one proposal (discriminated on `kind`); an Idempotency-Key header dedupes."""
+    """Bearer INTAKE_TOKEN; body: one proposal (discriminated on `kind`); an Idempotency-Key header dedupes
+    (the same key with a different body is a 409)."""
     if not bearer_ok(env, request.headers.get("authorization")):
         raise NotAuthorizedException("send Authorization: Bearer <INTAKE_TOKEN>",
                                      headers={"WWW-Authenticate": 'Bearer realm="gfs-worker"'})
@@ -186,13 +208,13 @@ async def propose(request: Request[Any, Any, Any], env: Env) -> Response[dict[st
     try:
         if errors:
             raise Refused(errors)
-        action_id, created = await env.db.write(stage, proposal, f"api:{key}" if key else None, iso(env.clock()))
+        action_id, created = await env.db.write(stage, proposal, key, request_digest(proposal), iso(env.clock()))
     except Refused as exc:
         # Nothing is lost: every refused body is kept (audit only; the caller re-sends a corrected one).
         letter = await env.db.write(store_dead_letter, "proposed-actions", reason_of(exc.errors), body,
                                     iso(env.clock()), {"Idempotency-Key": key} if key is not None else None)
         log.info("proposal rejected", extra={"errors": exc.errors, "dead_letter_id": letter})
-        raise unprocessable(exc.errors, dead_letter_id=letter) from None
+        raise unprocessable(exc.errors, exc.status_code, dead_letter_id=letter) from None
     row = await env.db.fetchone("SELECT id, kind, status FROM proposed_actions WHERE id = ?", (action_id,))
     body_out = {"id": action_id, "kind": row["kind"], "status": row["status"], "duplicate": not created,
                 "review_url": f"/review/actions?kind={row['kind']}#action-{action_id}"}

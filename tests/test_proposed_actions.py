@@ -62,6 +62,44 @@ def test_idempotency_key_stages_once(api):
     assert server.run(server.env.db.fetchone("SELECT count(*) FROM proposed_actions"))[0] == 1
 
 
+def test_idempotency_key_reused_with_a_different_body_is_409_and_kept(api):
+    server, client = api
+    hold = {"kind": "propose_credit_hold", "customer_id": "1187", "reason": "90+ days"}
+    call = {"kind": "propose_collection_call", "customer_id": "2201", "note": "call them about INV-9"}
+    first = post(client, hold, {**AUTH, "Idempotency-Key": "k1"})
+    assert first.status_code == 201
+    # The same request spelled differently (key order, spacing, blanks the model strips) is still a retry.
+    retry = client.post("/api/proposed-actions", content=b'{ "reason": " 90+ days", "customer_id": "1187",'
+                        b' "kind": "propose_credit_hold" }', headers={**AUTH, "Idempotency-Key": "k1"})
+    assert retry.status_code == 200 and retry.json()["id"] == first.json()["id"] and retry.json()["duplicate"]
+    second = post(client, call, {**AUTH, "Idempotency-Key": "k1"})
+    assert second.status_code == 409, second.text
+    problem = second.json()
+    assert second.headers["content-type"].startswith("application/problem+json")
+    message = (f"'k1' was already used for proposed action {first.json()['id']} with a different request body; "
+               "send a new key for a new proposal")
+    assert problem["errors"] == [{"field": "Idempotency-Key", "message": message}]
+    assert problem["detail"] == f"conflicting proposal: Idempotency-Key: {message}"
+    letter = server.run(server.env.db.fetchone("SELECT source, reason, payload FROM dead_letters WHERE id = ?",
+                                               (problem["dead_letter_id"],)))
+    assert (letter["source"], letter["reason"]) == ("proposed-actions", f"Idempotency-Key: {message}")
+    assert json.loads(bytes(letter["payload"])) == call
+    rows = server.run(server.env.db.fetchall("SELECT kind, customer_id FROM proposed_actions"))
+    assert [tuple(r) for r in rows] == [("service_hold", "1187")]
+    # A new key stages it.
+    assert post(client, call, {**AUTH, "Idempotency-Key": "k2"}).status_code == 201
+
+
+def test_a_key_staged_before_digests_were_kept_still_answers_as_a_duplicate(api):
+    server, client = api
+    first = post(client, CUSTOMER, {**AUTH, "Idempotency-Key": "old"}).json()
+    server.run(server.env.db.write(lambda conn: conn.execute(
+        "UPDATE events SET payload_json = json_remove(payload_json, '$.request_sha256'), dedupe_key = NULL"
+        " WHERE type = 'action.proposed'")))
+    again = post(client, {**CUSTOMER, "note": "something else"}, {**AUTH, "Idempotency-Key": "old"})
+    assert again.status_code == 200 and again.json()["id"] == first["id"]
+
+
 @pytest.mark.parametrize("body, field, message", [
     ({**CUSTOMER, "kind": "propose_wire_transfer"}, "kind", ("unknown kind 'propose_wire_transfer'; allowed: "
                                                             "propose_create_customer")),
