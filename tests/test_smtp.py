@@ -112,3 +112,46 @@ def test_database_down_is_451(smtp_server: LiveServer) -> None:
         with pytest.raises(smtplib.SMTPDataError) as failed:
             client.sendmail("buyer@driscollfoods.com", ["orders@gfs.local"], order_email([]))
     assert failed.value.smtp_code == 451
+
+
+def test_long_lines_are_accepted(smtp_server: LiveServer) -> None:
+    # RFC 5321 says 1,000 bytes, but senders emit longer lines; aiosmtpd's default refused them with a
+    # permanent 500, so the sender bounced an order the HTTP door would take.
+    raw = b"X-Tracking: " + b"a" * 5000 + b"\r\n" + order_email([])  # one unfolded 5,012-byte line
+    with _smtp(smtp_server) as client:
+        assert client.sendmail("buyer@driscollfoods.com", ["orders@gfs.local"], raw) == {}
+    [row] = _log(smtp_server)
+    assert smtp_server.run(smtp_server.env.bucket.get(row["raw_key"])) == raw
+
+
+def test_a_slow_sender_is_not_cut_off_while_data_keeps_coming(make_env, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+    import time
+
+    from handlers import smtp
+
+    monkeypatch.setattr(smtp, "IDLE_TIMEOUT_SECONDS", 1.0)  # the idle limit, not the length of a transfer
+    env = make_env(smtp_port=free_port())
+    with live_server(env) as live:
+        live.run(env.bucket.ensure_bucket())
+        with socket.create_connection(("127.0.0.1", env.smtp_port), timeout=10) as sock:
+            replies = sock.makefile("rb")
+
+            def command(line: bytes) -> bytes:
+                sock.sendall(line + b"\r\n")
+                while (reply := replies.readline())[3:4] == b"-":
+                    pass
+                return reply
+
+            replies.readline()  # greeting
+            for line in (b"EHLO slow.example", b"MAIL FROM:<buyer@driscollfoods.com>", b"RCPT TO:<orders@gfs.local>"):
+                assert command(line).startswith(b"250"), line
+            assert command(b"DATA").startswith(b"354")
+            lines = order_email([], body="\n".join(f"12 cs DF-10023, line {n}" for n in range(50))).split(b"\r\n")
+            for line in lines:  # 2.5 s of DATA, more than the idle limit, each line well inside it
+                sock.sendall(line + b"\r\n")
+                time.sleep(2.5 / len(lines))
+            assert command(b".").startswith(b"250")
+            assert command(b"QUIT").startswith(b"221")
+        [row] = _log(live)
+    assert row["status"] in ("received", "processing", "processed")
