@@ -123,6 +123,26 @@ async def test_spooled_mail_is_uploaded_and_processed_by_the_hot_tier(seeded: En
     assert item["po_number"] == expected.po_number
 
 
+async def test_a_spool_that_moved_with_its_state_directory_is_still_caught_up(seeded: Env, tmp_path) -> None:
+    # The row recorded the spool file's old path; the file is found by its content (its name is its sha256).
+    import shutil
+
+    raw = order_email([])
+    real_bucket = seeded.bucket
+    with refusing_s3() as endpoint:
+        seeded.bucket = Bucket(endpoint, real_bucket.bucket)
+        received = await accept_raw(seeded, raw, door="smtp")
+    moved = tmp_path / "new-release-state"
+    shutil.move(str(seeded.settings.state_dir), str(moved))
+    seeded.settings = seeded.settings.model_copy(update={"state_dir": moved})
+    seeded.bucket = real_bucket
+    counts = await upload_spooled_mail(seeded, seeded.clock())
+    assert counts["uploaded"] == 1 and counts["processed"] == 1
+    logs = [dict(r) for r in await seeded.db.fetchall("SELECT id, status, raw_key FROM inbound_email_log")]
+    assert [(r["id"], r["status"]) for r in logs] == [(received.email_id, "needs_manual")]  # no second row
+    assert await seeded.bucket.get(logs[0]["raw_key"]) == raw
+
+
 async def test_spool_file_without_log_row_is_logged_when_uploaded(seeded: Env) -> None:
     import hashlib
 

@@ -37,7 +37,7 @@ UNSPOOL = """
 UPDATE inbound_email_log SET raw_key = :raw_key, spool_path = NULL,
     status = CASE status WHEN 'spooled' THEN 'received' ELSE status END,
     reason = CASE status WHEN 'spooled' THEN 'uploaded from spool: ' || coalesce(reason, '') ELSE reason END
-WHERE spool_path = :spool_path
+WHERE sha256 = :sha256 AND raw_key IS NULL AND spool_path IS NOT NULL
 RETURNING id, status
 """
 
@@ -137,8 +137,10 @@ async def accept_raw(env: Env, source: Path | bytes, *, door: str, sha256_hex: s
     return received
 
 
-def _unspool(conn: sqlite3.Connection, spool_path: str, key: str, row: dict[str, object]) -> list[int]:
-    updated = conn.execute(UNSPOOL, {"raw_key": key, "spool_path": spool_path}).fetchall()
+def _unspool(conn: sqlite3.Connection, key: str, row: dict[str, object]) -> list[int]:
+    # By content, not by path: the spool file's name is its sha256, but the state directory may have moved
+    # (a new release directory, another mount) since the row recorded where it was.
+    updated = conn.execute(UNSPOOL, {"raw_key": key, "sha256": row["sha256"]}).fetchall()
     if not updated:  # a spool file without a log row: the database failed after the fsync. Log it now.
         received = _log(conn, {**row, "raw_key": key, "reason": "found in spool without a log row"})
         updated = [(received.email_id, received.status)]
@@ -164,7 +166,7 @@ async def flush_spool(env: Env) -> tuple[list[int], dict[str, int]]:
             counts["still_spooled"] += 1
             continue
         row = _row(read_headers(data), sha, len(data), "spool", iso(env.clock()), None)
-        ready += await env.db.write(_unspool, str(path), key, row)
+        ready += await env.db.write(_unspool, key, row)
         path.unlink()
         counts["uploaded"] += 1
     return ready, counts
