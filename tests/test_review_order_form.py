@@ -58,3 +58,12 @@ def test_a_comma_is_only_a_thousands_separator():
     # "1,5" (a decimal comma) was read as 15; now the reviewer is told, nothing is guessed.
     assert line("1,5", "98.50") == (None, ["line 1: quantity: Input should be a valid decimal"])
     assert line("2", "98,5") == (None, ["line 1: price: Input should be a valid decimal"])
+
+
+def test_dates_must_be_plausible_and_the_ship_date_not_before_the_order():
+    rows = [row("1", "OIL-CAN-35")]
+    assert reviewed_order({**HEADER, "ship_date": "2026-11-18"}, rows, RESOLVED)[1] == [
+        "ship date: 2026-11-18 is before the order date 2026-11-19"]
+    assert reviewed_order({**HEADER, "tran_date": "0001-01-01"}, rows, RESOLVED)[1] == [
+        "order date: Input should be greater than or equal to 2000-01-01"]
+    assert reviewed_order({**HEADER, "ship_date": "2026-11-19"}, rows, RESOLVED)[1] == []  # same day is fine

@@ -6,9 +6,10 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 CENT = Decimal("0.01")
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)  # the dates an order of ours can carry
 
 
 class ReviewedLine(BaseModel):
@@ -37,8 +38,8 @@ class ReviewedOrder(BaseModel):
 
     customer_id: str = Field(min_length=1, max_length=32)
     po_number: str | None = Field(None, max_length=64)
-    tran_date: date
-    ship_date: date | None = None
+    tran_date: date = Field(ge=EARLIEST, le=LATEST)  # a typo like 0001-01-01 is not an order date
+    ship_date: date | None = Field(None, ge=EARLIEST, le=LATEST)
     memo: str | None = Field(None, max_length=1000)
     lines: list[ReviewedLine] = Field(min_length=1, max_length=500)
 
@@ -49,6 +50,14 @@ class ReviewedOrder(BaseModel):
         if len(seen) != len(set(seen)):
             raise ValueError("line numbers repeat")
         return lines
+
+    @field_validator("ship_date")
+    @classmethod
+    def _ships_after_the_order(cls, ship_date: date | None, info: ValidationInfo) -> date | None:
+        ordered = info.data.get("tran_date")
+        if ship_date is not None and ordered is not None and ship_date < ordered:
+            raise ValueError(f"{ship_date.isoformat()} is before the order date {ordered.isoformat()}")
+        return ship_date
 
     @property
     def total(self) -> Decimal:
