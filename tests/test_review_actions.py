@@ -49,6 +49,8 @@ def test_describe_payload_shows_an_email_as_an_email():
     assert view["is_email"] and view["headers"] == [("To", "ap@driscollfoods.com")]
     assert view["editable"] == ["subject", "body"] and view["fields"] == [("invoices", "INV-88121, INV-88140")]
     call = describe_payload("call_task", {"note": "x", "phone": "1"})
+    assert describe_payload("send_collection_email", COLLECTION_EMAIL)["label"] == view["label"] == "Collection email"
+    assert describe_payload("schedule_collection_call", {"note": "x"})["label"] == "Call task"
     assert not call["is_email"] and call["editable"] == ["note"] and call["label"] == "Call task"
 
 

@@ -24,8 +24,12 @@ from worker.env import Env, iso
 
 STATUSES = ("staged", "approved", "rejected", "executed")
 EMAIL_HEADERS = ("to", "cc", "bcc", "reply_to")
+# The API stages collection_email / call_task, the workflows send_collection_email / schedule_collection_call /
+# send_dispute_confirmation: one label for each pair, so a reviewer sees one kind of thing under one name.
 LABELS = {"create_sales_order": "Sales order for NetSuite", "collection_email": "Collection email",
-          "call_task": "Call task", "service_hold": "Service hold", "dispute_confirmation": "Dispute confirmation",
+          "send_collection_email": "Collection email", "call_task": "Call task",
+          "schedule_collection_call": "Call task", "service_hold": "Service hold",
+          "dispute_confirmation": "Dispute confirmation", "send_dispute_confirmation": "Dispute confirmation",
           "create_customer": "New customer", "pricing_review": "Pricing review"}
 
 
