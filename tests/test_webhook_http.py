@@ -230,6 +230,11 @@ def test_an_event_the_database_refuses_is_dead_lettered_and_the_rest_applies(ser
     assert rows(server, "SELECT ns_id FROM customers") == [("1187",)]
     assert rows(server, "SELECT event_id FROM webhook_receipts ORDER BY event_id") == [("sn-1",), ("sn-9",)]
 
+    env = {**os.environ, "WORKER_DB_PATH": str(server.env.settings.db.path)}
+    still = subprocess.run([sys.executable, "-m", "worker.cli", "replay-dead-letters"], capture_output=True, text=True,
+                           env=env, timeout=120)  # before the fix: refused again, so the letter stays pending
+    assert "refused by a constraint" in still.stdout + still.stderr, still.stdout + still.stderr
+    assert rows(server, "SELECT replayed_at, attempts FROM dead_letters") == [(None, 1)]
     server.run(server.env.db.write(lambda conn: conn.execute("DROP TRIGGER refuse_acme")))  # the fix
     done = subprocess.run([sys.executable, "-m", "worker.cli", "replay-dead-letters"], capture_output=True, text=True,
                           env={**os.environ, "WORKER_DB_PATH": str(server.env.settings.db.path)}, timeout=120)

@@ -70,8 +70,8 @@ def replay_letter(conn: sqlite3.Connection, letter_id: int, payload: bytes, *, n
     result = apply_batch(conn, accepted, rejected, source="replay", received_at=now)
     counts = result.counts()
     summary = ", ".join(f"{key} {value}" for key, value in counts.items())
-    if rejected:
-        text = f"{summary}; still rejected: " + "; ".join(r.reason for r in rejected)
+    if result.rejected:  # invalid still, or refused by the database again: the letter stays pending
+        text = f"{summary}; still rejected: " + "; ".join(r.reason for r in result.rejected)
         conn.execute(MARK_FAILED, (text, letter_id))
         return {"id": letter_id, "ok": False, "result": text, **counts}
     conn.execute(MARK_REPLAYED, (now, summary, letter_id))
