@@ -45,9 +45,24 @@ def test_prose_gives_no_line(text):
 
 
 def test_a_number_in_prose_is_only_a_candidate_and_carries_its_line():
-    [candidate] = typed_lines("Call me at 555 1234 if anything is missing")
-    assert (candidate.quantity, candidate.code) == (Decimal(555), "1234")  # the intake drops it: no such item
-    assert candidate.text == "Call me at 555 1234 if anything is missing" and not candidate.listed
+    [candidate] = typed_lines("Call me about 2 x DF-1234 if anything is missing")
+    assert (candidate.quantity, candidate.code) == (Decimal(2), "DF-1234")  # the intake keeps it only if DF-1234 is ours
+    assert candidate.text == "Call me about 2 x DF-1234 if anything is missing" and not candidate.listed
+
+
+@pytest.mark.parametrize("text", [
+    "Call me at 555 1234 if anything is missing",  # digits after digits in prose: a phone number
+    "Date: Mon, 01 Dec 1997 12:24:00 -0500",
+    "Mobile: +39 335 7368459",
+    "Zero termico: 2200 m; T 1500 m",
+])
+def test_numbers_in_prose_are_not_codes(text):
+    assert typed_lines(text) == []
+
+
+def test_a_numeric_code_counts_after_a_unit_or_on_an_order_line():
+    assert [(t.code, t.listed) for t in typed_lines("please send 10 cases of 5001 too")] == [("5001", False)]
+    assert [(t.code, t.listed) for t in typed_lines("5001 x 10")] == [("5001", True)]
 
 
 @pytest.mark.parametrize(("text", "listed"), [
