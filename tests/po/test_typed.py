@@ -55,6 +55,8 @@ def test_a_number_in_prose_is_only_a_candidate_and_carries_its_line():
     "Date: Mon, 01 Dec 1997 12:24:00 -0500",
     "Mobile: +39 335 7368459",
     "Zero termico: 2200 m; T 1500 m",
+    "Cap. Soc. euro 347.256.998,80",  # an amount
+    "ore 7.00: 1021 hPa",
 ])
 def test_numbers_in_prose_are_not_codes(text):
     assert typed_lines(text) == []
@@ -100,3 +102,14 @@ def test_a_pasted_catalogue_is_cut_at_the_candidate_limit():
 ])
 def test_po_number_in_running_text(texts, expected):
     assert po_number_in_text(texts) == expected
+
+
+def test_real_mail_without_orders_gives_no_candidates(corpora):
+    # 51 real-world messages (lists, bounces, newsletters, Outlook forwards): dates, phone numbers, amounts
+    # and times in their text must not look like order lines.
+    from worker.intake.mime import read_mail
+
+    messages = [p for p in sorted((corpora / "emails").rglob("*")) if p.is_file()]
+    assert len(messages) > 40
+    found = {p.name: typed_lines(read_mail(p.read_bytes()).body_text(20_000)) for p in messages}
+    assert {name: lines for name, lines in found.items() if lines} == {}

@@ -87,9 +87,13 @@ def _read_line(line: str) -> list[TypedLine]:
                  for m in _CODE_FIRST.finditer(body)]
     if not any(found) and (m := _DESCRIBED.match(body)):
         found = [_typed(m, line, None, _description(m["desc"]), False)]  # kept only when it resembles an item
-    # In prose, "<number> <number>" is a date, a time or a phone number far more often than an order line:
-    # a code of digits only counts there after a unit ("10 cases of 5001").
-    return [t for t in found if t is not None and (t.listed or t.uom is not None or not (t.code or "x").isdigit())]
+    # In prose, "<number> <number>" is a date, a time, an amount or a phone number far more often than an
+    # order line: a code without letters counts there only after a unit ("10 cases of 5001").
+    return [t for t in found if t is not None and (t.listed or t.uom is not None or _has_letter(t.code))]
+
+
+def _has_letter(code: str | None) -> bool:
+    return code is None or any(c.isalpha() for c in code)
 
 
 def typed_lines(text: str) -> list[TypedLine]:
