@@ -97,6 +97,9 @@ def test_detail_escapes_po_text_and_shows_price_checks(queue):
     csp = response.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
     assert response.headers["x-content-type-options"] == "nosniff" and response.headers["referrer-policy"]
+    assert "strict-transport-security" not in response.headers  # plain HTTP: the header would mean nothing
+    behind_tls = client.get(f"/review/orders/{item}", headers={"X-Forwarded-Proto": "https"})
+    assert behind_tls.headers["strict-transport-security"] == "max-age=31536000"
     assert "98.50 (+0.0%)" in response.text and "customer price" in response.text  # line 1 checked against pricing
     assert f'src="/review/orders/{item}/pdf"' in response.text
     assert 'value="CHS-MOZZ-LMPS"' in response.text  # the item picker offers our items
