@@ -18,13 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from handlers.review import queries as q
 from handlers.review_api import api_caller, check_choice
 from worker.auth import bearer_ok
+from worker.db import MAX_ROWID
 from worker.deadletters import store_dead_letter
 from worker.env import Env, iso
 from worker.ledger import append_event
 from worker.names import normalize_name
 
 # SQLite rowids are signed 64-bit; a larger cursor must be a 400 here, not an OverflowError in sqlite3.
-MAX_ROWID = 2**63 - 1
 log = logging.getLogger("worker.proposals")
 EMAIL = r"^[^@\s<>,;]+@[^@\s<>,;]+\.[A-Za-z0-9-]{2,}$"
 PHONE = r"^[0-9+()\-. x]{7,32}$"

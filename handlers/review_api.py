@@ -11,10 +11,9 @@ from litestar.params import FromQuery, QueryParameter
 
 from handlers.review import queries as q
 from worker.auth import COOKIE, bearer_ok, current_session
+from worker.db import MAX_ROWID
 from worker.env import Env
 
-# SQLite rowids are signed 64-bit; a larger cursor must be a 400 here, not an OverflowError in sqlite3.
-MAX_ROWID = 2**63 - 1
 REVIEW_STATUSES = ("pending", "needs_manual", "approved", "rejected")
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "wrangler-like.toml"
 Tier = Literal["hot", "warm", "cold"]
+MAX_LEASE_SECONDS = 86_400  # the longest tier lease: a crashed run blocks its tier at most this long
 
 
 class ConfigError(Exception):
@@ -76,6 +77,8 @@ class Triggers(_Strict):
         for tier, seconds in leases.items():
             if seconds <= 0:
                 raise ValueError(f"{tier} = {seconds!r}: a lease must last at least 1 second")
+            if seconds > MAX_LEASE_SECONDS:  # and a crashed run's lease must expire some day (no datetime overflow)
+                raise ValueError(f"{tier} = {seconds!r}: a lease may last at most {MAX_LEASE_SECONDS} seconds (a day)")
         return leases
 
 

@@ -21,6 +21,7 @@ import aiosqlite
 from worker.migrations import apply_schema
 
 T = TypeVar("T")
+MAX_ROWID = 2**63 - 1  # SQLite's largest INTEGER: a bound for ids taken from requests (cursors)
 
 
 class DatabaseUnavailable(Exception):

@@ -26,6 +26,7 @@ from worker.auth import (
     sign,
     unsign,
 )
+from worker.db import MAX_ROWID
 from worker.env import Env
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -35,7 +36,6 @@ NOTICE_COOKIE = "gfs_notice"
 # worker.auth.unsign refuses tokens over 256 characters: base64 of 159 bytes, ".", a 43-character signature.
 NOTICE_MAX_BYTES = 159
 # SQLite rowids are signed 64-bit; a larger cursor must be a 400 here, not an OverflowError in sqlite3.
-MAX_ROWID = 2**63 - 1
 Cursor = Annotated[int, QueryParameter(ge=0, le=MAX_ROWID, description="the next page's cursor (a row id)")]
 
 
