@@ -12,6 +12,7 @@ from tests.review_seed import hidden, sign_in
 from worker.auth import (
     ReviewUsersError,
     bearer_ok,
+    client_address,
     csrf_for,
     csrf_ok,
     parse_review_users,
@@ -132,3 +133,39 @@ def test_parallel_guesses_cannot_pass_the_limit_together(server):
         codes = list(pool.map(lambda _: _attempt(server, "mike", "wrong").status_code, range(40)))
     assert codes.count(401) == 5 and codes.count(429) == 35, codes
     assert server.run(server.env.db.fetchone("SELECT count(*) FROM login_attempts WHERE reviewer = 'mike'"))[0] == 5
+
+
+
+@pytest.mark.parametrize(("peer", "forwarded", "expected"), [
+    ("10.1.2.3", "203.0.113.5", "203.0.113.5"),  # through our load balancer
+    ("10.1.2.3", "6.6.6.6, 203.0.113.5, 10.0.0.7", "203.0.113.5"),  # a client's own prefix is not believed
+    ("198.51.100.9", "203.0.113.5", "198.51.100.9"),  # not a trusted proxy: its header is not believed
+    ("10.1.2.3", None, "10.1.2.3"),
+    ("10.1.2.3", "10.0.0.5", "10.0.0.5"),  # only trusted hops: the first of them
+    ("10.1.2.3", "not-an-ip, 203.0.113.5", "203.0.113.5"),
+])
+def test_client_address_believes_only_trusted_proxies(peer, forwarded, expected):
+    assert client_address(peer, forwarded, ["10.0.0.0/8"]) == expected
+
+
+def test_behind_a_trusted_proxy_the_ip_limit_counts_each_client(make_env):
+    # Every request reaches us from the proxy (here 127.0.0.1): its own address must not be the one limited.
+    # Served by granian, the production default, which (unlike uvicorn) does not read X-Forwarded-For itself.
+    from tests.helpers import live_server
+
+    env = make_env()
+    env.settings = env.settings.model_copy(update={"review": env.settings.review.model_copy(
+        update={"trusted_proxies": ["127.0.0.1/32"]})})
+    with live_server(env, server="granian") as live:
+        def attempt(client_ip, n):
+            client = httpx.Client(base_url=live.url)
+            page = client.get("/review/login")
+            return client.post("/review/login", headers={"X-Forwarded-For": client_ip},
+                               data={"csrf": hidden(page.text, "csrf"), "username": f"nobody{n}",
+                                     "password": "guess"}).status_code
+
+        assert [attempt("203.0.113.5", n) for n in range(20)] == [401] * 20  # 20 per IP, 5 per name
+        assert attempt("203.0.113.5", 20) == 429  # that client is limited
+        assert attempt("198.51.100.9", 21) == 401  # another client behind the same proxy is not
+        ips = live.run(live.env.db.fetchall("SELECT DISTINCT ip FROM login_attempts ORDER BY ip"))
+    assert [r[0] for r in ips] == ["198.51.100.9", "203.0.113.5"]

@@ -98,3 +98,12 @@ def test_secrets_come_from_the_environment_and_never_print():
     assert secrets.ns_webhook_secret.get_secret_value() == "whsec_abc"
     assert secrets.intake_token is None
     assert "whsec_abc" not in repr(secrets) and "whsec_abc" not in str(secrets.model_dump())
+
+
+def test_trusted_proxies_must_be_networks(tmp_path):
+    assert "trusted_proxies = []" in TOML
+    text = TOML.replace("trusted_proxies = []", 'trusted_proxies = ["10.0.0.0/8", "proxy.example"]')
+    with pytest.raises(ConfigError, match="review.trusted_proxies: 'proxy.example' is not an IP address or network"):
+        load_settings(write(tmp_path, text), environ={})
+    text = TOML.replace("trusted_proxies = []", 'trusted_proxies = ["10.0.0.0/8", "::1"]')
+    assert load_settings(write(tmp_path, text), environ={}).review.trusted_proxies == ["10.0.0.0/8", "::1"]

@@ -11,10 +11,12 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import ipaddress
 import logging
 import os
 import secrets
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -201,6 +203,30 @@ async def sign_in(env: Env, name: str, password: str, ip: str) -> SignIn:
 async def sign_out(env: Env, session: Session) -> None:
     """End the session server-side (the cookie stops working even if someone kept a copy)."""
     await env.db.write(lambda conn: conn.execute(END_SESSION, (iso(env.clock()), _id_hash(session.sid))))
+
+
+def client_address(peer: str, forwarded_for: str | None, trusted_proxies: Sequence[str]) -> str:
+    """The address a request came from: the peer, or, from a trusted proxy, the nearest untrusted hop.
+
+    X-Forwarded-For is read from the right, since a client can prepend anything but each trusted proxy
+    appends the address it saw; the first address not in a trusted network is the client.
+    """
+    networks = [ipaddress.ip_network(p, strict=False) for p in trusted_proxies]
+
+    def trusted(address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in networks)
+
+    if not forwarded_for or not trusted(peer):
+        return peer
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not trusted(hop):
+            return hop
+    return hops[0] if hops else peer
 
 
 def is_https(scheme: str, headers: Any) -> bool:

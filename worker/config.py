@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import tomllib
@@ -94,6 +95,22 @@ class Email(_Strict):
         return [r.lower() for r in routes]
 
 
+class Review(_Strict):
+    # Proxies (CIDRs) whose X-Forwarded-For is believed, e.g. a load balancer's subnet or Cloudflare's
+    # ranges: without them every sign-in behind the proxy counts against the proxy's own address.
+    trusted_proxies: list[str] = []
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, proxies: list[str]) -> list[str]:
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(f"{proxy!r} is not an IP address or network (CIDR)") from None
+        return proxies
+
+
 class Limits(_Strict):
     webhook_body_bytes: int = Field(8_000_000, gt=0)
     webhook_batch_events: int = Field(1000, gt=0)
@@ -170,6 +187,7 @@ class Settings(_Strict):
     triggers: Triggers
     email: Email
     limits: Limits = Limits()
+    review: Review = Review()
     health: Health
     aging: Aging = Aging()
     reflexion: Reflexion = Reflexion()

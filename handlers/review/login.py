@@ -16,6 +16,7 @@ from worker.auth import (
     LOGIN_COOKIE,
     SESSION_HOURS,
     Session,
+    client_address,
     csrf_ok,
     is_https,
     reviewers,
@@ -46,7 +47,8 @@ async def login_submit(request: Request[Any, Any, Any], env: Env) -> Response[An
     if not csrf_ok(request.cookies.get(LOGIN_COOKIE, ""), form.get("csrf")):
         raise PermissionDeniedException("the sign-in form expired; reload the page and try again")
     reviewers(env)  # fail loudly on a malformed REVIEW_USERS before counting anyone's attempts
-    ip = request.client.host if request.client else "unknown"
+    ip = client_address(request.client.host if request.client else "unknown", request.headers.get("x-forwarded-for"),
+                        env.settings.review.trusted_proxies)
     result = await sign_in(env, str(form.get("username") or ""), str(form.get("password") or ""), ip)
     target = safe_next(form.get("next"))
     if result.cookie is None:
