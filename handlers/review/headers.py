@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from litestar.datastructures import Headers
+
+from worker.auth import is_https
+
 # No inline script or style anywhere: one same-origin stylesheet, forms posting to ourselves.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
        "frame-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
@@ -17,13 +21,8 @@ HEADERS = {
 }
 # Litestar's own OpenAPI viewers load their scripts from a CDN; the strict policy would blank them.
 EXEMPT_PREFIXES = ("/schema",)
-# Only over HTTPS (ours or a proxy's, as auth.is_https reads it): browsers ignore it on plain HTTP anyway.
+# Only over HTTPS (ours or a proxy's): browsers ignore it on plain HTTP anyway.
 HSTS = (b"strict-transport-security", b"max-age=31536000")
-
-
-def _https(scope: Any) -> bool:
-    forwarded = dict(scope.get("headers") or []).get(b"x-forwarded-proto", b"")
-    return scope.get("scheme") == "https" or forwarded.split(b",")[0].strip().lower() == b"https"
 
 
 async def security_headers(message: Any, scope: Any) -> None:
@@ -34,6 +33,6 @@ async def security_headers(message: Any, scope: Any) -> None:
     exempt = str(scope.get("path", "")).startswith(EXEMPT_PREFIXES)
     extra = [(name, value) for name, value in HEADERS.items()
              if name not in present and not (exempt and name in (b"content-security-policy", b"x-frame-options"))]
-    if _https(scope) and HSTS[0] not in present:
+    if HSTS[0] not in present and is_https(scope.get("scheme", ""), Headers.from_scope(scope)):
         extra.append(HSTS)
     message["headers"] = [*message.get("headers", []), *extra]
