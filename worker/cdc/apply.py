@@ -228,7 +228,7 @@ def _apply_planned(mirror: Mirror, record_id: str, events: list[Prepared],
     plan = plan_record(held, [Step(ev.index, ev.key, ev.row is None, ev.last_modified,
                                    tuple(rows is not None for rows in ev.children)) for ev in events])
     _count(plan, result)
-    _write_plan(record_id, plan, by_index, len(mirror.children), writes)
+    _write_plan(record_id, plan, by_index, writes)
     for index, kind in plan.ledger:
         ledger.append(_ledger_row(mirror, by_index[index], kind, customer, received_at))
 
@@ -242,10 +242,10 @@ def _count(plan: RecordPlan, result: BatchResult) -> None:
             result.stale += 1
 
 
-def _write_plan(record_id: str, plan: RecordPlan, by_index: dict[int, Prepared], sublists: int,
-                writes: _Writes) -> None:
+def _write_plan(record_id: str, plan: RecordPlan, by_index: dict[int, Prepared], writes: _Writes) -> None:
     final = plan.final
-    versions = [NO_SUBLIST if v is None else v for v in (*final.sublists, *[None] * (sublists - len(final.sublists)))]
+    # Read only when an event carried data, and each such event gives final.sublists every sublist's place.
+    versions = [NO_SUBLIST if v is None else v for v in final.sublists]
     if plan.data_from is not None:
         ev = by_index[plan.data_from]
         writes.upserts.append((*ev.row, final.data_version, final.version, final.last_modified,  # type: ignore[misc]
