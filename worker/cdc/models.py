@@ -75,14 +75,19 @@ Label = Annotated[str | None, BeforeValidator(_as_label)]
 CalDate = Annotated[date | None, BeforeValidator(_as_date)]
 
 
-def sublist(*paths: tuple[str, ...]) -> Any:
-    """A Field reading a sublist from the first of several nested spellings (e.g. item.items)."""
+def sublist(*paths: tuple[str, ...], optional: bool = False) -> Any:
+    """A Field reading a sublist from the first of several nested spellings (e.g. item.items).
+
+    optional: the field is None when no spelling is present (the sublist was not given), not an empty list.
+    """
     choices: list[str | AliasPath] = []
     for path in paths:
         for variant in (path, tuple(p.lower() for p in path)):
             alias: str | AliasPath = AliasPath(*variant) if len(variant) > 1 else variant[0]
             if alias not in choices:
                 choices.append(alias)
+    if optional:
+        return Field(None, validation_alias=AliasChoices(*choices))
     return Field(default_factory=list, validation_alias=AliasChoices(*choices))
 
 
@@ -211,9 +216,9 @@ class FulfillmentRecord(_WithLines):
     created_from: RefField = Field(None, validation_alias=names("createdFrom"))
     ship_status: Label = Field(None, validation_alias=names("shipStatus"))
     carrier: Label = Field(None, validation_alias=names("shipCarrier", "carrier"))
-    package_items: Annotated[list[Package] | None, BeforeValidator(_as_list)] = Field(None, validation_alias=sublist(
+    package_items: Annotated[list[Package] | None, BeforeValidator(_as_list)] = sublist(
         ("packageList", "packages"), ("packageList", "package"), ("packageList", "items"), ("package", "items"),
-        ("package",)).validation_alias)  # None: no package list given
+        ("package",), optional=True)
     # With a carrier integration NetSuite keeps the packages in that carrier's own sublist.
     ups_packages: list[Package] = sublist(("packageUps", "items"))
     fedex_packages: list[Package] = sublist(("packageFedex", "items"), ("packageFedEx", "items"))
