@@ -24,7 +24,6 @@ from worker.env import Env, iso
 from worker.ledger import append_event
 from worker.names import normalize_name
 
-# SQLite rowids are signed 64-bit; a larger cursor must be a 400 here, not an OverflowError in sqlite3.
 log = logging.getLogger("worker.proposals")
 EMAIL = r"^[^@\s<>,;]+@[^@\s<>,;]+\.[A-Za-z0-9-]{2,}$"
 PHONE = r"^[0-9+()\-. x]{7,32}$"

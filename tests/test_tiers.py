@@ -116,8 +116,8 @@ async def test_two_worker_cron_processes_at_once(settings, env):
     assert "database is locked" not in "".join(p.stderr for p in procs)
 
 
-async def test_a_cancelled_run_is_recorded_and_lets_go_of_its_lease(env, monkeypatch):
-    """Shutdown cancelling a run mid-job: the run is `failed` ("cancelled") and the next run is not blocked."""
+def stuck_hot_job(monkeypatch) -> asyncio.Event:
+    """Make the hot tier one job, "stuck", that never ends; the event is set once it has started."""
     started = asyncio.Event()
 
     async def stuck(env_, as_of):
@@ -125,6 +125,12 @@ async def test_a_cancelled_run_is_recorded_and_lets_go_of_its_lease(env, monkeyp
         await asyncio.Event().wait()
 
     monkeypatch.setitem(cron.JOBS, "hot", [("stuck", stuck)])
+    return started
+
+
+async def test_a_cancelled_run_is_recorded_and_lets_go_of_its_lease(env, monkeypatch):
+    """Shutdown cancelling a run mid-job: the run is `failed` ("cancelled") and the next run is not blocked."""
+    started = stuck_hot_job(monkeypatch)
     task = asyncio.create_task(run_tier(env, "hot"))
     await started.wait()
     task.cancel()
@@ -139,13 +145,7 @@ async def test_a_cancelled_run_is_recorded_and_lets_go_of_its_lease(env, monkeyp
 
 async def test_scheduler_stop_cancels_unfinished_runs_before_returning(env, monkeypatch):
     """After the grace period the scheduler cancels its running tiers, so none is left `running` with a lease."""
-    started = asyncio.Event()
-
-    async def stuck(env_, as_of):
-        started.set()
-        await asyncio.Event().wait()
-
-    monkeypatch.setitem(cron.JOBS, "hot", [("stuck", stuck)])
+    started = stuck_hot_job(monkeypatch)
     monkeypatch.setattr(tiers, "SHUTDOWN_GRACE_SECONDS", 0.01)
     triggers = env.settings.triggers.model_copy(update={"crons": ["* * * * *"], "tiers": {"* * * * *": "hot"}})
     env.settings = env.settings.model_copy(update={"triggers": triggers})
