@@ -15,6 +15,7 @@ from handlers import customers, health, ns_webhook, scheduled
 from handlers import inbound_email as inbound_email_door
 from handlers.smtp import start_smtp
 from worker.intake import pipeline as intake
+from worker.body_timeout import body_idle_timeout
 from worker.demo import load_demo_if_empty
 from worker.env import Env
 from worker.logs import ensure_request_id_header, request_id_middleware
@@ -81,7 +82,7 @@ def create_app(env: Env) -> Litestar:
         dependencies={"env": Provide(provide_env, sync_to_thread=False)},
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_id_middleware],
+        middleware=[request_id_middleware, body_idle_timeout(env.settings.limits.body_idle_seconds)],
         before_send=[ensure_request_id_header, security_headers],
         template_config=template_config(),
         openapi_config=OpenAPIConfig(title="GFS edge worker", version="0.1.0", path="/schema"),

@@ -1,0 +1,88 @@
+"""A request body that stalls is answered 408 and its connection closed, under both servers; a slow but
+steady body still arrives (the limit is the gap between chunks, limits.body_idle_seconds)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.cdc_support import customer, event, signed_headers
+from tests.helpers import TEST_INTAKE_TOKEN, live_server
+from worker.env import Env
+
+IDLE = 0.5
+
+
+def with_idle(make_env: Callable[..., Env], seconds: float) -> Env:
+    env = make_env()
+    env.settings = env.settings.model_copy(
+        update={"limits": env.settings.limits.model_copy(update={"body_idle_seconds": seconds})})
+    return env
+
+
+def request_head(path: str, headers: dict[str, str], length: int) -> bytes:
+    lines = [f"POST {path} HTTP/1.1", "Host: test", *(f"{k}: {v}" for k, v in headers.items()), f"Content-Length: {length}"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def read_until_closed(sock: socket.socket, timeout: float) -> bytes:
+    """Everything the server sends until it closes the connection (raises if it stays open past timeout)."""
+    sock.settimeout(timeout)
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data
+
+
+@pytest.mark.parametrize("server", ["granian", "uvicorn"])
+def test_stalled_webhook_body_gets_408_and_nothing_is_applied(make_env: Callable[..., Env], server: str) -> None:
+    env = with_idle(make_env, IDLE)
+    body = json.dumps(event("sn-1", "customer", "1187", "2026-11-20T14:03:11Z", customer("1187", "Driscoll Foods"))).encode()
+    with live_server(env, server=server) as live:
+        live.run(env.bucket.ensure_bucket())
+        with socket.create_connection(("127.0.0.1", live.port)) as sock:
+            started = time.monotonic()
+            sock.sendall(request_head("/api/ns-webhook", signed_headers(body), len(body)) + body[:20])
+            reply = read_until_closed(sock, timeout=10)  # closed: a later request must not read the body's rest
+        waited = time.monotonic() - started
+        head, _, payload = reply.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 408"), reply
+        assert b"limits.body_idle_seconds" in payload
+        assert IDLE <= waited < 10
+        assert live.run(env.db.fetchall("SELECT count(*) FROM webhook_receipts"))[0][0] == 0
+
+
+def test_stalled_email_body_gets_408_and_leaves_no_file(make_env: Callable[..., Env]) -> None:
+    env = with_idle(make_env, IDLE)
+    headers = {"Authorization": f"Bearer {TEST_INTAKE_TOKEN}", "Content-Type": "message/rfc822"}
+    with live_server(env) as live:
+        live.run(env.bucket.ensure_bucket())
+        with socket.create_connection(("127.0.0.1", live.port)) as sock:
+            sock.sendall(request_head("/api/inbound-email", headers, 10_000) + b"From: buyer@example.com\r\n")
+            reply = read_until_closed(sock, timeout=10)
+        assert reply.startswith(b"HTTP/1.1 408"), reply
+        incoming = Path(env.settings.state_dir) / "incoming"
+        assert not incoming.exists() or list(incoming.iterdir()) == []
+        assert live.run(env.db.fetchall("SELECT count(*) FROM inbound_email_log"))[0][0] == 0
+
+
+def test_slow_but_steady_body_is_accepted(make_env: Callable[..., Env]) -> None:
+    # Five chunks 0.3 s apart: 1.2 s in all, more than the idle limit, but no gap reaches it.
+    env = with_idle(make_env, IDLE)
+    body = json.dumps(event("sn-1", "customer", "1187", "2026-11-20T14:03:11Z", customer("1187", "Driscoll Foods"))).encode()
+    with live_server(env, server="granian") as live:
+        live.run(env.bucket.ensure_bucket())
+        with socket.create_connection(("127.0.0.1", live.port)) as sock:
+            sock.sendall(request_head("/api/ns-webhook", {**signed_headers(body), "Connection": "close"}, len(body)))
+            step = -(-len(body) // 5)
+            for at in range(0, len(body), step):
+                time.sleep(0.3)
+                sock.sendall(body[at:at + step])
+            reply = read_until_closed(sock, timeout=10)
+        assert reply.startswith(b"HTTP/1.1 200"), reply
+        assert live.run(env.db.fetchall("SELECT company_name FROM customers"))[0][0] == "Driscoll Foods"
