@@ -63,16 +63,17 @@ async def receive_body(request: Request[Any, Any, Any], limit: int, directory: P
         raise _too_large(limit)
     directory.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix="mail-", suffix=".eml", dir=directory)
-    path, digest, size = Path(name), hashlib.sha256(), 0
+    path, digest, size, blank = Path(name), hashlib.sha256(), 0, True
     try:
         with os.fdopen(fd, "wb") as out:
             async for chunk in request.stream():
                 size += len(chunk)
                 if size > limit:
                     raise _too_large(limit)
+                blank = blank and not chunk.strip()
                 digest.update(chunk)
                 out.write(chunk)
-        if size == 0:
+        if blank:  # no bytes, or only blank lines: no message to keep or read
             raise HTTPException("empty body: expected one raw RFC 822 message", status_code=400)
     except BaseException:
         path.unlink(missing_ok=True)

@@ -1,7 +1,8 @@
 """The SMTP door (aiosmtpd on the app's event loop): the same pipeline as POST /api/inbound-email.
 
 Answers like a good mail server: 550 for a recipient we do not route, 552 over the size limit (SIZE is
-advertised), 451 for our own failures so the sender retries, and 250 only once the raw message is durable.
+advertised), 554 for an empty message, 451 for our own failures so the sender retries, and 250 only once
+the raw message is durable.
 """
 
 from __future__ import annotations
@@ -55,10 +56,12 @@ class IntakeHandler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        """250 once the raw message is durable and logged; 451 when we cannot keep it."""
+        """250 once the raw message is durable and logged; 451 when we cannot keep it; 554 for no message."""
         data = envelope.original_content or b""
         if isinstance(data, str):
             data = data.encode("utf-8", errors="surrogateescape")
+        if not data.strip():  # as the HTTP door's 400: there is nothing to keep or to read
+            return "554 5.6.0 empty message: expected one RFC 822 message"
         try:
             received = await accept_raw(self.env, bytes(data), door="smtp", envelope_recipients=list(envelope.rcpt_tos))
         except (SpoolUnavailable, DatabaseUnavailable) as exc:

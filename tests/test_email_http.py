@@ -223,9 +223,11 @@ def test_rejections_name_the_problem_and_store_nothing(server: LiveServer, heade
     assert _rows(server, "SELECT id FROM inbound_email_log") == []
 
 
-def test_empty_body_is_400(server: LiveServer) -> None:
-    reply = post_mail(server.url, b"")
+@pytest.mark.parametrize("body", [b"", b"\r\n", b" \r\n\t\r\n"])
+def test_empty_body_is_400(server: LiveServer, body: bytes) -> None:
+    reply = post_mail(server.url, body)
     assert reply.status_code == 400 and "empty body" in reply.json()["detail"]
+    assert _rows(server, "SELECT id FROM inbound_email_log") == []
 
 
 def test_not_configured_is_503(make_env) -> None:

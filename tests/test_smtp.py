@@ -62,6 +62,14 @@ def test_size_is_advertised_and_unknown_recipient_is_550(smtp_server: LiveServer
     assert _log(smtp_server) == []
 
 
+def test_empty_message_is_554_and_nothing_is_logged(smtp_server: LiveServer) -> None:
+    with _smtp(smtp_server) as client:
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            client.sendmail("buyer@driscollfoods.com", ["orders@gfs.local"], b"")
+    assert refused.value.smtp_code == 554 and b"empty message" in refused.value.smtp_error
+    assert _log(smtp_server) == []
+
+
 def test_too_big_is_552_both_announced_and_in_data(make_env) -> None:
     env = make_env(smtp_port=free_port())
     env.settings = env.settings.model_copy(update={"limits": env.settings.limits.model_copy(update={"email_bytes": 40_000})})
