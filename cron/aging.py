@@ -19,7 +19,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime, timedelta
 
-from worker.aging import ACTION_BUCKETS, bucket_case_sql, company_date
+from worker.aging import ACTION_BUCKETS, bucket_case_sql, company_date, terms_days
 from worker.env import Env, iso
 from worker.workflow_runner import drain
 
@@ -35,14 +35,20 @@ CREATE TEMP TABLE IF NOT EXISTS aging_new (
 ) WITHOUT ROWID
 """
 CLEAR_NEW = "DELETE FROM temp.aging_new"
-# Reference date per basis; an invoice without a due date uses its date + the customer's program terms
-# (the correlated lookup only runs for those rows, thanks to coalesce's short-circuit).
+# Reference date per basis. An invoice without a due date uses its date + the customer's payment terms
+# (SPEC 6): the program's days, else the invoice's own terms, else the customer's, else the standard
+# program's. terms_days() is worker.aging.terms_days; the lookups run only for such rows (coalesce
+# short-circuits).
 REFERENCE = {
     "due_date": """coalesce(date(i.due_date), date(i.tran_date, '+' || coalesce(
         (SELECT cp.payment_terms_days FROM customer_program cp WHERE cp.customer_id = i.customer_id),
+        terms_days(i.terms),
+        (SELECT terms_days(c.terms) FROM customers c WHERE c.ns_id = i.customer_id),
         :standard_terms) || ' days'))""",
     "invoice_date": "coalesce(date(i.tran_date), date(i.due_date))",
 }
+# Open = at least a cent remaining (stored rounded to cents): a sub-cent remainder is paid, and must not
+# become a $0.00 collection plan.
 # NOT INDEXED: one sequential table scan beats walking the partial open-invoice index (customer order,
 # one random row fetch per invoice) by about 3x at a million open invoices (bench/cron.py).
 FILL_NEW = """
@@ -54,7 +60,7 @@ SELECT i.ns_id, i.customer_id, i.tran_id, i.due_date,
        p.customer_id, p.tran_id, p.due_date, p.days_past_due, p.amount_remaining
 FROM customer_invoice i NOT INDEXED
 LEFT JOIN ar_aging_snapshot p ON p.as_of = :prev_as_of AND p.invoice_id = i.ns_id
-WHERE i.amount_remaining > 0 AND i.deleted_at IS NULL
+WHERE round(i.amount_remaining, 2) > 0 AND i.deleted_at IS NULL
 """
 # One event per stay left: the key names the invoice, the bucket it left, when it entered that bucket,
 # and where it went (worker.aging.transition_key builds the same string). An invoice entering the snapshot
@@ -127,6 +133,7 @@ def materialize(conn: sqlite3.Connection, as_of: str, tick: str, now: str, basis
     if latest is not None and as_of < latest:
         return {"skipped": f"as_of {as_of} is older than the latest snapshot {latest}"}
     prev_as_of = conn.execute(PREVIOUS_AS_OF, (as_of,)).fetchone()[0]
+    conn.create_function("terms_days", 1, terms_days, deterministic=True)
     conn.execute(CREATE_NEW.format(bucket_case=bucket_case_sql("days")))
     conn.execute(CLEAR_NEW)
     fill = FILL_NEW.format(reference=REFERENCE[basis])

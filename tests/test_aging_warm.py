@@ -82,6 +82,39 @@ async def test_no_due_date_uses_the_customers_program_terms_or_the_standard(acme
     assert (snap["std"]["days_past_due"], snap["std"]["bucket"]) == (45, "31-60")  # standard program: 30 days
 
 
+async def test_no_due_date_and_no_program_uses_the_invoices_then_the_customers_terms(acme):
+    # SPEC 6: "its date plus the customer's payment terms". All four invoices are dated 45 days ago.
+    env, today = acme, "2026-06-30"
+    await fx.write(env, fx.customer, "300", "Cash Only Cafe", terms="Due on receipt")
+    await fx.write(env, fx.customer, "400", "Odd Terms Deli", terms="Special arrangement")
+    for ns_id, customer_id, terms in (("n60", "100", "Net 60"), ("r0", "300", None), ("n45", "100", "1% 10 Net 45"),
+                                      ("odd", "400", "see contract")):
+        await fx.write(env, fx.invoice, ns_id, customer_id, tran_date=before(today, 45), due_date=None, total=10,
+                       terms=terms)
+    await fx.write(env, fx.customer, "500", "Program Foods", terms="Net 10")
+    await fx.write(env, fx.program, "500", 20)
+    await fx.write(env, fx.invoice, "prog", "500", tran_date=before(today, 45), due_date=None, total=10, terms="Net 90")
+    await refresh_aging(env, tick(today))
+    got = {inv: (row["days_past_due"], row["bucket"]) for inv, row in (await snapshot(env, today)).items()}
+    assert got == {"n60": (-15, "current"),  # the invoice's own terms
+                   "r0": (45, "31-60"),  # no invoice terms: the customer's ("Due on receipt" = 0 days)
+                   "n45": (0, "current"),  # "1% 10 Net 45": due in 45
+                   "odd": (15, "1-30"),  # neither readable: the standard program's 30 days
+                   "prog": (25, "1-30")}  # the program's days win (reference data the team keeps)
+
+
+async def test_a_sub_cent_remainder_is_paid_not_a_zero_dollar_collection(acme):
+    env, today = acme, "2026-06-30"
+    await fx.write(env, fx.invoice, "dust", "100", tran_date="2026-01-01", due_date="2026-01-31", total=500,
+                   remaining=0.004)
+    await fx.write(env, fx.invoice, "cent", "100", tran_date="2026-01-01", due_date="2026-01-31", total=500,
+                   remaining=0.005)
+    counts = await refresh_aging(env, tick(today))
+    snap = await snapshot(env, today)
+    assert list(snap) == ["cent"] and snap["cent"]["amount_remaining"] == 0.01 and counts["open_invoices"] == 1
+    assert [e["invoice_id"] for e in await bucket_events(env)] == ["cent"]
+
+
 async def test_invoice_date_basis(make_env, settings):
     aging = settings.aging.model_copy(update={"basis": "invoice_date"})
     env = make_env()

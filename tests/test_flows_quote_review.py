@@ -6,7 +6,7 @@ import pytest
 
 from tests.flows_support import PRICING_HEADER, apply, customer, load_reference, proposals, rows, sales_order
 from worker.flows import WORKFLOWS, quote_review
-from worker.flows.quote_review import terms_days
+from worker.aging import terms_days
 from worker.ledger import append_event
 from worker.workflow_runner import drain
 

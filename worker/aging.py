@@ -6,6 +6,7 @@ generated from BUCKETS below, so the two can never disagree on a boundary, and a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -46,6 +47,18 @@ def bucket_case_sql(days_expr: str) -> str:
     """A SQL CASE expression giving the bucket of `days_expr` (generated from BUCKETS)."""
     arms = [f"WHEN {days_expr} <= {upper} THEN '{name}'" for name, upper in BUCKETS if upper is not None]
     return f"CASE {' '.join(arms)} ELSE '{BUCKETS[-1][0]}' END"
+
+
+_NET_DAYS = re.compile(r"net\s*(\d{1,3})", re.IGNORECASE)
+
+
+def terms_days(terms: str | None) -> int | None:
+    """Days until due from a NetSuite terms name ('Net 30', '1% 10 Net 30' -> 30; 'Due on receipt' -> 0)."""
+    if not terms:
+        return None
+    if match := _NET_DAYS.search(terms):
+        return int(match.group(1))
+    return 0 if re.search(r"receipt|cod|cash", terms, re.IGNORECASE) else None
 
 
 def reference_date(due_date: date | None, tran_date: date | None, terms_days: int, basis: Basis) -> date | None:

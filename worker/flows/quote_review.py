@@ -8,11 +8,11 @@ compared with the program. Deviations become one `review_quote_pricing` proposal
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from worker.aging import terms_days
 from worker.env import Env
 from worker.flows.reads import label, raw_record, record_id
 from worker.ledger import Event
@@ -30,18 +30,6 @@ SELECT line_no, item_id, item_name, quantity, units, rate FROM transaction_lines
 WHERE transaction_id = ? ORDER BY line_no
 """
 FREIGHT_FIELDS = ("custbody_freight_terms", "freightTerms", "freightterms")
-_NET_DAYS = re.compile(r"net\s*(\d{1,3})", re.IGNORECASE)
-
-
-def terms_days(terms: str | None) -> int | None:
-    """Days until due from a NetSuite terms name ('Net 30', '1% 10 Net 30' -> 30; 'Due on receipt' -> 0)."""
-    if not terms:
-        return None
-    if match := _NET_DAYS.search(terms):
-        return int(match.group(1))
-    return 0 if re.search(r"receipt|cod|cash", terms, re.IGNORECASE) else None
-
-
 @dataclass(frozen=True)
 class LineFinding:
     """A line whose rate is outside tolerance."""
