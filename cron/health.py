@@ -4,7 +4,7 @@ Signals are gathered with one GROUP BY query each (set-based, one consistent rea
 scored in Python by worker.health (pure), and written in one write transaction: a history row per
 customer and night (UNIQUE(customer_id, as_of): a re-run the same night replaces it) plus one
 `customer.health_tier_changed` event per customer whose tier differs from the previous night's
-(or who is red on the first night scored), deduplicated per customer and night.
+(or who is red on the first night scored), deduplicated per customer, night and tier reached.
 """
 
 from __future__ import annotations
@@ -38,29 +38,40 @@ CREDIT_MEMOS = """
 SELECT customer_id, count(*) FROM credit_memo
 WHERE deleted_at IS NULL AND tran_date > :d365 AND tran_date <= :d GROUP BY customer_id
 """
-# Days late per applied invoice (early counts as 0, so early payments cannot hide late ones).
+# Days late per applied invoice (early counts as 0, so early payments cannot hide late ones), and per
+# invoice still unpaid past its due date as of the night (late so far, in the recent window): not paying
+# at all must not look better than paying late.
 LATENESS = """
-SELECT p.customer_id, p.tran_date > :d90 AS recent,
-       avg(max(0, julianday(coalesce(pa.apply_date, p.tran_date)) - julianday(i.due_date)))
-FROM customer_payment p
-JOIN payment_application pa ON pa.payment_id = p.ns_id
-JOIN customer_invoice i ON i.ns_id = pa.invoice_id
-WHERE p.deleted_at IS NULL AND p.tran_date > :d180 AND p.tran_date <= :d AND i.due_date IS NOT NULL
-GROUP BY p.customer_id, recent
+SELECT customer_id, recent, avg(days_late) FROM (
+    SELECT p.customer_id, p.tran_date > :d90 AS recent,
+           max(0, julianday(coalesce(pa.apply_date, p.tran_date)) - julianday(i.due_date)) AS days_late
+    FROM customer_payment p
+    JOIN payment_application pa ON pa.payment_id = p.ns_id
+    JOIN customer_invoice i ON i.ns_id = pa.invoice_id
+    WHERE p.deleted_at IS NULL AND p.tran_date > :d180 AND p.tran_date <= :d AND i.due_date IS NOT NULL
+    UNION ALL
+    SELECT customer_id, 1, julianday(:d) - julianday(due_date) FROM ar_aging_snapshot
+    WHERE as_of = (SELECT max(as_of) FROM ar_aging_runs WHERE as_of <= :d) AND due_date < :d
+)
+GROUP BY customer_id, recent
 """
 ORDERS = """
 SELECT customer_id, sum(tran_date > :d90), sum(tran_date <= :d90) FROM transactions
 WHERE type = 'salesorder' AND deleted_at IS NULL AND tran_date > :d360 AND tran_date <= :d
 GROUP BY customer_id
 """
-# Churned = deleted or inactivated within 90 days; contacts that left before the window do not count.
+# Churned = deleted or inactivated within the 90 days up to the night; contacts that left before the
+# window do not count, and the night is reproducible (--as-of): a contact that left after it was still
+# there, and one created after it (by an ISO dateCreated) was not yet.
 CONTACTS = """
 SELECT customer_id,
        sum(NOT ((deleted_at IS NOT NULL AND deleted_at < :d90) OR
                 (deleted_at IS NULL AND is_inactive = 1 AND last_modified < :d90))),
-       sum((deleted_at IS NOT NULL AND deleted_at >= :d90) OR
-           (deleted_at IS NULL AND is_inactive = 1 AND last_modified >= :d90))
-FROM customer_contacts GROUP BY customer_id
+       sum((deleted_at IS NOT NULL AND deleted_at >= :d90 AND deleted_at < :d_end) OR
+           (deleted_at IS NULL AND is_inactive = 1 AND last_modified >= :d90 AND last_modified < :d_end))
+FROM customer_contacts
+WHERE NOT coalesce(date_created GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*' AND substr(date_created, 1, 10) > :d, 0)
+GROUP BY customer_id
 """
 HISTORY = """
 SELECT customer_id FROM customer_invoice WHERE tran_date <= :d
@@ -80,7 +91,7 @@ ON CONFLICT (customer_id, as_of) DO UPDATE SET score = excluded.score, tier = ex
 def windows(day: date) -> dict[str, str]:
     """The as-of date and the window starts every query uses, as ISO dates."""
     back = {f"d{n}": (day - timedelta(days=n)).isoformat() for n in (90, 180, 360, 365)}
-    return {"d": day.isoformat(), **back}
+    return {"d": day.isoformat(), "d_end": (day + timedelta(days=1)).isoformat(), **back}
 
 
 def gather(conn: sqlite3.Connection, params: dict[str, str]) -> dict[str, SignalInputs]:
@@ -119,8 +130,10 @@ def store(conn: sqlite3.Connection, day: str, rows: list[tuple[Any, ...]], now: 
         if (was is None and tier != "red") or was == tier or neutral:
             continue
         payload = {"customer_id": cid, "from": was, "to": tier, "score": value, "as_of": day}
+        # Keyed by the tier reached too: a re-run of the night that lands on another tier (late CDC data)
+        # is news, e.g. turning red, which starts a collection plan.
         if append_event(conn, "customer.health_tier_changed", "customer", cid, payload,
-                        dedupe_key=f"customer.health_tier_changed:{cid}:{day}", created_at=now):
+                        dedupe_key=f"customer.health_tier_changed:{cid}:{day}:{tier}", created_at=now):
             changed += 1
             red += tier == "red"
     return {"tier_changes": changed, "turned_red": red, "previous_night": previous_night or ""}

@@ -61,7 +61,8 @@ async def test_clean_payer_green_troubled_red_newcomer_neutral(env):
     signals = got["2"]["signals"]
     assert signals["dispute_count"]["raw"] == 2 and signals["credit_memo_count"]["raw"] == 2
     assert signals["ar_aging"]["open_by_bucket"] == {"90+": 40000.0, "current": 2000.0}
-    assert signals["payment_lateness_trend"]["recent_avg_days_late"] == 76.0
+    # Recent lateness: t3 paid 76 days late, and t1 still unpaid 136 days after its due date.
+    assert signals["payment_lateness_trend"]["recent_avg_days_late"] == 106.0
     assert signals["payment_lateness_trend"]["prior_avg_days_late"] == 5.0
     assert signals["order_frequency_drop"]["raw"] == 1.0  # no orders in 90 days after 4 before
     assert signals["contact_churn"]["raw"] == 0.5 and signals["contact_churn"]["churned_90d"] == 1
@@ -91,6 +92,66 @@ async def test_rerun_same_night_replaces_and_a_tier_change_is_one_event(env):
     assert [(e["entity_id"], json.loads(e["payload_json"])["from"]) for e in events] == [("2", None), ("1", "green")]
     history = await env.db.fetchall("SELECT as_of FROM customer_health_scores WHERE customer_id = '1' ORDER BY as_of")
     assert [r[0] for r in history] == ["2026-06-30", "2026-07-01"]
+
+
+async def test_not_paying_at_all_scores_no_better_than_paying_late(env):
+    # Both owe 1,000 due 2026-05-16; A paid it 44 days late, B never paid (SPEC 6: worse never scores higher).
+    def rows(conn):
+        for cid, name in (("A", "Late Payer"), ("B", "Non Payer")):
+            fx.customer(conn, cid, name)
+            fx.order(conn, f"o-{cid}", cid, "2026-04-16")
+            fx.invoice(conn, f"i-{cid}", cid, tran_date="2026-04-16", due_date="2026-05-16", total=1000,
+                       remaining=0 if cid == "A" else None)
+        fx.payment(conn, "p-A", "A", "2026-06-29", [("i-A", 1000)])
+    await env.db.write(rows)
+    await refresh_aging(env, NIGHT)
+    await score_customers(env, NIGHT)
+    got = await scores(env)
+    assert got["B"]["signals"]["payment_lateness_trend"]["recent_avg_days_late"] == 45.0  # late so far
+    assert got["B"]["score"] <= got["A"]["score"]
+
+
+async def test_a_same_night_rerun_that_turns_red_is_news(env):
+    # The first run sees the troubled customer yellow-ish; late CDC data the same night makes it red.
+    def rows(conn):
+        fx.customer(conn, "9", "Slipping Foods")
+        fx.order(conn, "o9", "9", "2026-06-01")
+        fx.invoice(conn, "i9", "9", tran_date="2026-06-01", due_date="2026-07-01", total=1000)
+    await env.db.write(rows)
+    await refresh_aging(env, NIGHT)
+    await score_customers(env, NIGHT.replace(day=29))  # the night before: the baseline tier
+    first = await score_customers(env, NIGHT)
+    await fx.write(env, fx.update_invoice, "i9", due_date="2026-01-01")  # arrives late: 180 days past due
+    for n in range(3):  # and three disputed invoices, as old
+        await fx.write(env, fx.invoice, f"d{n}", "9", tran_date="2025-12-01", due_date="2026-01-01", total=100)
+        await fx.write(env, fx.credit_memo, f"cm{n}", "9", "2026-06-20", 10, invoice_id=f"d{n}")
+    await refresh_aging(env, NIGHT.replace(hour=4))
+    second = await score_customers(env, NIGHT.replace(hour=5))
+    assert (await scores(env))["9"]["tier"] == "red" and second["turned_red"] == 1, (first, second)
+    events = await env.db.fetchall("SELECT payload_json FROM events WHERE type = 'customer.health_tier_changed'")
+    assert json.loads(events[-1]["payload_json"])["to"] == "red"
+
+
+async def test_contact_churn_as_of_a_night_ignores_what_happened_after_it(env):
+    def rows(conn):
+        fx.customer(conn, "7", "Steady Co")
+        fx.order(conn, "o7", "7", "2026-06-01")
+        fx.contact(conn, "c1", "7", "Stays", "stays@example.com")
+        fx.contact(conn, "c2", "7", "Leaves later", "later@example.com")
+    await env.db.write(rows)
+    await score_customers(env, NIGHT)
+    before = (await scores(env))["7"]
+    # Later news: c2 leaves on 07-10, c3 joins on 07-05. Re-running 06-30 must give the same night.
+    await env.db.write(lambda conn: conn.execute(
+        "UPDATE customer_contacts SET deleted_at = '2026-07-10T09:00:00.000Z' WHERE ns_id = 'c2'"))
+    await fx.write(env, fx.contact, "c3", "7", "Joins later", "new@example.com")
+    await env.db.write(lambda conn: conn.execute(
+        "UPDATE customer_contacts SET date_created = '2026-07-05T10:00:00Z' WHERE ns_id = 'c3'"))
+    await score_customers(env, NIGHT.replace(hour=6))
+    after = (await scores(env))["7"]
+    assert before["signals"]["contact_churn"]["raw"] == 0 and before["signals"]["contact_churn"]["contacts"] == 2
+    assert after["signals"]["contact_churn"] == before["signals"]["contact_churn"]
+    assert after["score"] == before["score"]
 
 
 async def test_old_unreviewed_observations_expire(env):
