@@ -60,10 +60,40 @@ def test_file_with_bad_lines_dead_letters_them_with_line_numbers(tmp_path: Path)
     assert (counts["applied"], counts["rejected"]) == (6, 2)
     with sqlite3.connect(db) as conn:
         dead = conn.execute("SELECT source, reason, payload FROM dead_letters ORDER BY id").fetchall()
-    assert dead[0][0] == "backfill" and dead[0][1].startswith("line 3: not a JSON event: Expecting property name")
+    assert dead[0][0] == "backfill"
+    assert dead[0][1].startswith("line 3: not a JSON event: the line is not valid JSON: Expecting property name")
     assert dead[0][2] == b'{"event_id": "broken",'
     assert dead[1][1] == "line 5: operation: Input should be 'create', 'update' or 'delete'"
     assert json.loads(dead[1][2])["event_id"] == "bad-1"
+
+
+def test_odd_lines_are_dead_lettered_byte_for_byte_and_never_crash_the_run(tmp_path: Path) -> None:
+    # Valid JSON syntax Python cannot hold as text, and a line that is not UTF-8: each is one dead letter
+    # naming its line, the good lines around them apply, and a replay refuses the bytes again rather than
+    # applying a "repaired" line.
+    db = tmp_path / "db.sqlite3"
+    good = [json.dumps(e).encode() for e in stream(2)]
+    odd = [b'{"event_id": "big", "n": ' + b"7" * 5000 + b"}",  # past Python's 4,300-digit int limit
+           b"[" * 50_000 + b"]" * 50_000,  # deeper than any decoder recurses
+           b'{"event_id": "s", "record_type": "customer", "record": {"companyName": "\\ud800"}}',  # a lone surrogate
+           json.dumps(event("l1", "customer", "9", "2026-11-20T10:00:00Z", customer("9", "Caf\u00e9"))).encode()
+           .replace(b"Caf\\u00e9", b"Caf\xe9")]  # Latin-1, not UTF-8
+    path = tmp_path / "export.jsonl"
+    path.write_bytes(b"\n".join([good[0], *odd, *good[1:]]) + b"\n")
+    counts = backfill_file(db, path, progress=False, batch_size=3)
+    assert (counts["applied"], counts["rejected"]) == (4, 4)
+    with sqlite3.connect(db) as conn:
+        dead = conn.execute("SELECT id, reason, payload FROM dead_letters ORDER BY id").fetchall()
+    assert [reason.split(": ", 2)[:2] for _, reason, _ in dead] == [[f"line {n}", "not a JSON event"] for n in (2, 3, 4, 5)]
+    assert "4300 digits" in dead[0][1] and "nested too deeply" in dead[1][1]
+    assert "unpaired surrogate escape (\\ud800)" in dead[2][1] and "not UTF-8 text" in dead[3][1]
+    assert [payload for _, _, payload in dead] == odd
+    from worker.deadletters import replay_dead_letters
+    conn = sqlite3.connect(db, isolation_level=None)
+    outcomes = replay_dead_letters(conn, letter_id=dead[3][0], now=lambda: "2026-11-22T00:00:00.000Z")
+    assert not outcomes[0]["ok"] and "still unreadable: body is not UTF-8 text" in outcomes[0]["result"], outcomes
+    assert count(db, "customers") == 2
+    assert conn.execute("SELECT replayed_at FROM dead_letters WHERE id = ?", (dead[3][0],)).fetchone() == (None,)
 
 
 def test_cli_backfill(tmp_path: Path) -> None:

@@ -87,6 +87,17 @@ def test_unparseable_body_is_kept_whole(server: LiveServer) -> None:
     assert rows(server, "SELECT source, payload FROM dead_letters") == [("ns-webhook", body)]
 
 
+@pytest.mark.parametrize(("body", "detail"), [
+    (b'{"event_id": "sn-1", "record": {"companyName": "\\udc80"}}', "body contains an unpaired surrogate escape"),
+    (b'{"event_id": ' + b"9" * 5000 + b"}", "body cannot be read: Exceeds the limit (4300 digits)"),
+    (b'{"events": ' + b"[" * 20_000 + b"]" * 20_000 + b"}", "body is nested too deeply to read"),
+])
+def test_json_python_cannot_hold_is_a_400_not_a_500(server: LiveServer, body: bytes, detail: str) -> None:
+    response = httpx.post(server.url + "/api/ns-webhook", content=body, headers=signed_headers(body))
+    assert response.status_code == 400 and response.json()["detail"].startswith(detail), response.text
+    assert rows(server, "SELECT payload FROM dead_letters") == [(body,)]
+
+
 def test_wrong_shape_is_kept_whole(server: LiveServer) -> None:
     body = b'[1, 2, 3]'
     response = httpx.post(server.url + "/api/ns-webhook", content=body, headers=signed_headers(body))

@@ -12,7 +12,6 @@ checks and every write). The writer stays single; the second core only takes the
 from __future__ import annotations
 
 import gc
-import json
 import multiprocessing
 import queue
 import signal
@@ -29,13 +28,13 @@ from typing import Any
 from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
 
 from worker.cdc.apply import BatchResult, apply_prepared
-from worker.cdc.intake import Rejected, read_json, validate_events
+from worker.cdc.intake import Rejected, read_json, unreadable, validate_events
 from worker.cdc.prepare import Prepared, decode_chunk, encode_chunk, prepare
 from worker.db import connect, run_in_transaction
 from worker.env import iso, utcnow
 from worker.migrations import apply_schema
 
-Item = tuple[int, str, Any, str | None]  # (position, label, raw event or line text, error for unreadable lines)
+Item = tuple[int, str, Any, str | None]  # (position, label, raw event or the line's bytes, error for unreadable lines)
 Ready = tuple[list[Prepared], list[Rejected], int]  # a chunk's prepared events, its rejections, its last position
 PARALLEL_FROM_BYTES = 4 << 20  # below this a second process costs more than it saves
 SLICE = 1000  # events per message from the reader: a transaction of batch_size is applied slice by slice
@@ -155,8 +154,8 @@ def _lines(path: Path) -> Iterator[Item]:
                 continue
             try:
                 yield offset, f"line {number}", read_json(text), None
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                yield offset, f"line {number}", text.decode("utf-8", "replace"), f"not a JSON event: {exc}"
+            except ValueError as exc:  # kept as read, byte for byte: a replay must not apply an altered line
+                yield offset, f"line {number}", text, f"not a JSON event: the line {unreadable(exc)}"
 
 
 # Messages from the reader: a tag byte, then a chunk (encode_chunk), an error text, or nothing (done).

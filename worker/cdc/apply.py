@@ -103,7 +103,7 @@ def _apply_one_by_one(conn: sqlite3.Connection, prepared: list[Prepared], reject
         except Exception as exc:  # noqa: BLE001 (this event's own failure, reported as its rejection)
             conn.execute("ROLLBACK TO cdc_event")
             refused = Rejected(ev.index, ev.event_id, f"could not be written: {exc.__class__.__name__}: {exc}",
-                               envelope_json(ev))
+                               envelope_json(ev).encode())
             one = BatchResult(rejected=[refused])
             if dead_letter_source is not None:
                 one.dead_letter_ids[ev.index] = store_dead_letter(conn, dead_letter_source, refused.reason,

@@ -71,7 +71,7 @@ class Rejected:
     index: int
     event_id: str | None
     reason: str
-    payload: str
+    payload: bytes  # as received when it could not be read (a backfill line), else the event as JSON text
 
     def as_reply(self) -> dict[str, Any]:
         """The JSON naming this rejection in a reply."""
@@ -82,10 +82,8 @@ def split_body(body: bytes, *, max_events: int | None = None) -> tuple[list[Any]
     """The raw events of a body and whether it was a batch; raises BodyError naming the problem."""
     try:
         data = read_json(body)
-    except UnicodeDecodeError as exc:
-        raise BodyError(f"body is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
-    except json.JSONDecodeError as exc:
-        raise BodyError(f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except ValueError as exc:
+        raise BodyError(f"body {unreadable(exc)}") from None
     if not isinstance(data, dict):
         raise BodyError(f"body must be a JSON object (one event or {{\"events\": [...]}}), got {type(data).__name__}")
     if "events" not in data:
@@ -98,13 +96,50 @@ def split_body(body: bytes, *, max_events: int | None = None) -> tuple[list[Any]
     return events, True
 
 
+class Unrepresentable(ValueError):
+    """Valid JSON syntax that cannot be kept or compared as text: too deep, a huge number, a lone surrogate."""
+
+
 def read_json(data: bytes) -> Any:
-    """UTF-8 JSON bytes as Python values, exactly as json.loads reads them (and its errors when it refuses)."""
+    """UTF-8 JSON bytes as Python values, exactly as json.loads reads them.
+
+    Raises a ValueError when it refuses: UnicodeDecodeError, json.JSONDecodeError, or Unrepresentable
+    (`unreadable` words each). Never anything else, so one odd line or body cannot crash its caller.
+    """
     try:
         return msgspec.json.decode(data)
     except Exception:  # noqa: BLE001 (refused, e.g. NaN or lone surrogates: the stdlib decides and words the error)
-        # RFC 8259: JSON on the wire is UTF-8 (json.loads would also guess UTF-16/32 from bytes).
-        return json.loads(data.decode("utf-8"))
+        return _stdlib_json(data)
+
+
+def _stdlib_json(data: bytes) -> Any:
+    # RFC 8259: JSON on the wire is UTF-8 (json.loads would also guess UTF-16/32 from bytes).
+    text = data.decode("utf-8")
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise Unrepresentable("is nested too deeply to read") from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise Unrepresentable(f"cannot be read: {exc}") from None
+    try:  # "\ud800" alone is valid JSON syntax but no text: it could be neither stored nor replayed
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise Unrepresentable(f"contains an unpaired surrogate escape (\\u{ord(exc.object[exc.start]):04x}), "
+                              "which is not text") from None
+    except (RecursionError, ValueError) as exc:
+        raise Unrepresentable(f"cannot be kept as JSON: {exc.__class__.__name__}") from None
+    return value
+
+
+def unreadable(exc: ValueError) -> str:
+    """read_json's refusal as the rest of a sentence ("body ...", "line 7 ...")."""
+    if isinstance(exc, UnicodeDecodeError):
+        return f"is not UTF-8 text: {exc.reason} at byte {exc.start}"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+    return str(exc)
 
 
 def _where(prefix: str, loc: tuple[Any, ...]) -> str:
@@ -136,14 +171,15 @@ def validate_event(index: int, raw: Any, where: str = "") -> Accepted | Rejected
     try:
         event = CdcEvent.model_validate(raw)
     except ValidationError as exc:
-        return Rejected(index, _event_id(raw), _describe(where, exc), _dumps(raw))
+        return Rejected(index, _event_id(raw), _describe(where, exc), _dumps(raw).encode())
     record = None
     if event.operation != "delete":
         assert event.record is not None
         try:
             record = RECORD_MODELS[event.record_type].model_validate(event.record)
         except ValidationError as exc:
-            return Rejected(index, event.event_id, _describe(f"{where}.record" if where else "record", exc), _dumps(raw))
+            return Rejected(index, event.event_id, _describe(f"{where}.record" if where else "record", exc),
+                            _dumps(raw).encode())
     return Accepted(index, event, record, version_key(event.last_modified, event.operation, event.event_id),
                     iso_utc(event.last_modified))
 
