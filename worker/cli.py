@@ -6,8 +6,11 @@ import argparse
 import asyncio
 import gc
 import getpass
+import inspect
 import os
+import sqlite3
 import sys
+from contextlib import closing
 from datetime import UTC
 from pathlib import Path
 
@@ -90,7 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     secrets = Secrets.from_environ(os.environ)
     handler = COMMANDS[args.command if args.command != "db" else f"db {args.db_command}"]
     try:
-        return asyncio.run(handler(args, settings, secrets))
+        # Only the commands that need an event loop get one: inside asyncio.run, Ctrl-C merely cancels the
+        # task, which a synchronous command (a backfill) would not notice until it had finished.
+        if inspect.iscoroutinefunction(handler):
+            return asyncio.run(handler(args, settings, secrets))
+        return handler(args, settings, secrets)
     except KeyboardInterrupt:
         return 130
 
@@ -175,7 +182,7 @@ async def cmd_cron(args: argparse.Namespace, settings: Settings, secrets: Secret
     return {"ok": 0, "skipped": EX_TEMPFAIL}.get(result.status, 1)
 
 
-async def cmd_db_init(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
+def cmd_db_init(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
     """Create or migrate the database file and say which version it is at."""
     from worker.db import connect
     from worker.migrations import apply_schema
@@ -203,7 +210,7 @@ def cmd_hash_password() -> int:
     return 0
 
 
-async def cmd_import_reference(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
+def cmd_import_reference(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
     """Load reference files; 0 when all loaded cleanly, 1 when any row or file was rejected, 2 for a bad DIR."""
     from worker.db import connect
     from worker.migrations import apply_schema
@@ -227,17 +234,24 @@ async def cmd_import_reference(args: argparse.Namespace, settings: Settings, sec
     return 0 if report.ok else 1
 
 
-async def cmd_backfill(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
+def cmd_backfill(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
     """Apply a JSON-lines file of CDC events; 0 when every line applied, 1 when some went to dead_letters."""
     from worker.backfill import backfill_file
 
     if not args.file.is_file():
         print(f"worker: {args.file}: no such file", file=sys.stderr)
         return 2
-    # Called on this thread, not to_thread: the loop has nothing else to run, Ctrl-C stops the backfill at
-    # once, and a single-threaded process may fork its reader (see worker/backfill.py).
-    counts = backfill_file(settings.db.path, args.file, batch_size=max(1, args.batch_size),
-                           progress=sys.stderr.isatty())
+    mark = _backfill_mark(settings.db.path)
+    try:
+        # On this thread, outside any event loop: Ctrl-C interrupts it at once (the transaction in progress
+        # rolls back, the reader process is stopped), and a single-threaded process may fork its reader.
+        counts = backfill_file(settings.db.path, args.file, batch_size=max(1, args.batch_size),
+                               progress=sys.stderr.isatty())
+    except KeyboardInterrupt:
+        transactions, events = _backfilled_since(settings.db.path, mark)
+        print(f"worker: interrupted after {transactions} transactions ({events} events committed); "
+              "run the same command again to resume", file=sys.stderr)
+        return 130
     for reason in counts["rejected_reasons"]:
         print(f"  dead-lettered {reason}", flush=True)
     print("backfill {}: applied {applied}, duplicate {duplicate}, stale {stale}, rejected {rejected} "
@@ -245,7 +259,38 @@ async def cmd_backfill(args: argparse.Namespace, settings: Settings, secrets: Se
     return 1 if counts["rejected"] else 0
 
 
-async def cmd_replay_dead_letters(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
+# What a backfill wrote is counted in the database (its counters die with the interrupted call): receipts and
+# dead letters after the marks taken before it started; one transaction shares one received_at.
+BACKFILL_MARK = "SELECT (SELECT max(rowid) FROM webhook_receipts), (SELECT max(id) FROM dead_letters)"
+BACKFILLED_SINCE = """
+SELECT count(*), count(DISTINCT received_at) FROM (
+    SELECT received_at FROM webhook_receipts WHERE rowid > :receipt AND source = 'backfill'
+    UNION ALL
+    SELECT received_at FROM dead_letters WHERE id > :letter AND source = 'backfill')
+"""
+
+
+def _backfill_mark(db_path: Path) -> tuple[int, int]:
+    """The last receipt and dead letter before a backfill (0, 0 for a new database)."""
+    try:
+        with closing(sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            receipt, letter = conn.execute(BACKFILL_MARK).fetchone()
+    except sqlite3.Error:  # no database, or no tables yet
+        return 0, 0
+    return receipt or 0, letter or 0
+
+
+def _backfilled_since(db_path: Path, mark: tuple[int, int]) -> tuple[int, int]:
+    """(transactions, events) a backfill committed after mark."""
+    try:
+        with closing(sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            events, transactions = conn.execute(BACKFILLED_SINCE, {"receipt": mark[0], "letter": mark[1]}).fetchone()
+    except sqlite3.Error:  # interrupted before the schema was created
+        return 0, 0
+    return transactions, events
+
+
+def cmd_replay_dead_letters(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
     """Replay pending dead letters (or --id N); 0 when all replayed, 1 when some still fail, 2 for an unknown id."""
     from worker.db import connect
     from worker.deadletters import replay_dead_letters

@@ -1,0 +1,81 @@
+"""Ctrl-C (a real SIGINT) during `worker backfill`: it stops at once, says how far it got, and a re-run resumes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.webhook import stream
+
+REPO = Path(__file__).resolve().parent.parent
+INTERRUPTED = re.compile(r"worker: interrupted after (\d+) transactions \((\d+) events committed\); "
+                         r"run the same command again to resume")
+
+
+def receipts(db: Path) -> int:
+    """Receipts committed so far, read beside the writer (WAL); 0 while the schema is not there yet."""
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            return conn.execute("SELECT count(*) FROM webhook_receipts").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def children(pid: int) -> list[int]:
+    """Processes whose parent is pid (the backfill's reader), from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_ctrl_c_stops_a_backfill_at_once_and_a_rerun_resumes(tmp_path: Path) -> None:
+    total = 60_000  # ~37 MB: several seconds of work, read by the second process
+    db, export = tmp_path / "db.sqlite3", tmp_path / "export.jsonl"
+    export.write_text("".join(json.dumps(e) + "\n" for e in stream(total)))
+    command = [sys.executable, "-m", "worker.cli", "backfill", str(export), "--batch-size", "2000"]
+    env = {**os.environ, "WORKER_DB_PATH": str(db)}
+    proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (receipts(db) and children(proc.pid)) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        readers = children(proc.pid)
+        assert readers and proc.poll() is None, "no transaction committed with the reader running"
+        proc.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        out, err = proc.communicate(timeout=120)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    committed = receipts(db)
+    assert proc.returncode == 130, err
+    assert 0 < committed < total, f"not stopped part-way: {committed} of {total} events committed"
+    assert took < 5, f"{took:.1f} s from Ctrl-C to exit"
+    assert out == ""
+    match = INTERRUPTED.fullmatch(err.strip())
+    assert match, err
+    transactions, events = int(match[1]), int(match[2])
+    assert events == committed == transactions * 2000  # whole transactions only: the one in progress rolled back
+    assert not any(Path(f"/proc/{pid}").exists() for pid in readers), "the reader process was left running"
+
+    again = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert again.returncode == 0, again.stderr
+    counts = {k: int(v) for k, v in re.findall(r"(applied|duplicate|stale|rejected) (\d+)", again.stdout)}
+    assert counts["duplicate"] == committed and counts["rejected"] == 0, again.stdout
+    assert counts["applied"] + counts["stale"] + counts["duplicate"] == total, again.stdout
+    assert receipts(db) == total
