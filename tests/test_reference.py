@@ -5,6 +5,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -240,3 +241,102 @@ def test_cli_prints_a_summary_and_signals_rejections_by_exit_status(tmp_path):
 
     missing = run_cli(tmp_path, str(tmp_path / "nowhere"))
     assert missing.returncode == 2 and "no reference files" in missing.stderr
+
+
+# --- unreadable files: reported per file like any other refusal, the other files still load ---
+
+def test_an_unreadable_file_is_reported_and_changes_nothing_while_the_others_load(conn, tmp_path):
+    directory = write_reference(tmp_path / "ref", **good_files())
+    import_reference(conn, directory)
+    before = {t: table(conn, f"SELECT * FROM {t} ORDER BY 1, 2") for t in ("spec_items", "customer_program",
+                                                                            "pricing_master")}
+    # Real failures as root (chmod 0 does not stop root): a read that fails with EIO, a directory and a FIFO
+    # (which must not block the import) named like reference files.
+    (directory / "spec_items.csv").unlink()
+    (directory / "spec_items.csv").symlink_to("/proc/self/mem")
+    (directory / "customer_program.csv").unlink()
+    (directory / "customer_program.csv").mkdir()
+    (directory / "pricing_master.csv").unlink()
+    os.mkfifo(directory / "pricing_master.csv")
+    write_reference(directory, customer_item_xref__csv="customer_id,customer_item_code,item_id\n1187,DF-88812,502\n")
+    report = import_reference(conn, directory, partial=True)
+    files = report.by_file()
+    assert not report.ok
+    assert [str(e) for e in report.errors] == ["customer_program.csv: cannot read: not a regular file",
+                                               "spec_items.csv: cannot read: Input/output error",
+                                               "pricing_master.csv: cannot read: not a regular file"]
+    assert [f.file for f in report.files if not f.loaded] == ["customer_program.csv", "spec_items.csv",
+                                                              "pricing_master.csv"]
+    assert files["customer_item_xref.csv"].loaded and files["customer_item_xref.csv"].updated == 1
+    assert {t: table(conn, f"SELECT * FROM {t} ORDER BY 1, 2") for t in before} == before
+
+
+def test_cli_reports_a_permission_denied_file_and_goes_on_with_the_others(tmp_path):
+    directory = write_reference(tmp_path / "ref", **good_files())
+    (directory / "pricing_master.csv").chmod(0)
+    command = []
+    if os.geteuid() == 0:  # root reads any file; a user namespace keeps root the owner but without that power
+        if subprocess.run(["unshare", "--user", "true"], capture_output=True, timeout=30).returncode != 0:
+            pytest.skip("needs `unshare --user` to meet a real permission error as root")
+        command = ["unshare", "--user"]
+    environ = {**os.environ, "WORKER_DB_PATH": str(tmp_path / "cli.sqlite3")}
+    result = subprocess.run([*command, sys.executable, "-m", "worker.cli", "--config", str(REPO / "wrangler-like.toml"),
+                             "import-reference", str(directory)], env=environ, capture_output=True, text=True,
+                            timeout=60, cwd=REPO)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    lines = result.stdout.splitlines()
+    assert "pricing_master.csv -> pricing_master: NOT LOADED: inserted 0, updated 0, deleted 0, unchanged 0, " \
+           "rejected 1" in lines
+    assert "  rejected pricing_master.csv: cannot read: Permission denied" in lines
+    # the files after it were still imported
+    assert "customer_item_xref.csv -> customer_item_xref: loaded: inserted 1, updated 0, deleted 0, unchanged 0, " \
+           "rejected 0" in lines
+    with closing(sqlite3.connect(tmp_path / "cli.sqlite3")) as db:
+        assert db.execute("SELECT count(*) FROM pricing_master").fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM customer_item_xref").fetchone() == (1,)
+
+
+# --- --partial: a rejected line never deletes the row it was probably meant to update ---
+
+def test_partial_keeps_rows_that_a_line_rejected_for_a_bad_key_column_may_update(conn, tmp_path):
+    directory = write_reference(tmp_path / "ref", pricing_master__csv=PRICING_HEADER + (
+        "501,,40.00,CS,,\n504,,61.10,CS,,\n504,1187,58.00,CS,2026-01-01,\n504,2001,59.00,CS,,\n505,,32.50,CS,,\n"
+        "506,,10,CS,,\n"))
+    import_reference(conn, directory)
+    write_reference(directory, pricing_master__csv=PRICING_HEADER + (
+        "501,,40.00,CS,,\n"
+        "504,,61.10,CS,notadate,\n"  # a typo in a key column: the row it meant to update is kept
+        "504,1187,lots,CS,2026-01-01T00:00:00,\n"  # readable key, written another way pydantic accepts
+        "506,,10,CS,,\n"))
+    pricing = import_reference(conn, directory, partial=True).by_file()["pricing_master.csv"]
+    # 504's price for 2001 and 505 are no longer in the file and no rejected line can mean them
+    assert table(conn, "SELECT item_id, customer_id, unit_price, effective_from FROM pricing_master "
+                       "ORDER BY item_id, customer_id") == [
+        ("501", "", 40.0, ""), ("504", "", 61.1, ""), ("504", "1187", 58.0, "2026-01-01"), ("506", "", 10.0, "")]
+    assert pricing.loaded and pricing.rejected == 2
+    assert (pricing.inserted, pricing.updated, pricing.deleted, pricing.unchanged, pricing.kept) == (0, 0, 2, 2, 2)
+    assert pricing.summary() == ("pricing_master.csv -> pricing_master: loaded: inserted 0, updated 0, deleted 2, "
+                                 "unchanged 2, rejected 2, kept 2 (not deleted: a rejected line may update them)")
+
+
+def test_partial_keeps_every_row_when_a_line_cannot_be_split_into_columns(conn, tmp_path):
+    directory = write_reference(tmp_path / "ref", **good_files())
+    import_reference(conn, directory)
+    # a cut-off last line: its fields cannot be matched to columns, so any row may be the one it meant
+    write_reference(directory, spec_items__csv="item_id,item_code,description,uom,is_assembly,pack_size\n"
+                                               "501,CHZ-AM-160,Melt Mates American Slices,CS,0,4/160ct\n502,KIT")
+    spec = import_reference(conn, directory, partial=True).by_file()["spec_items.csv"]
+    assert table(conn, "SELECT item_id FROM spec_items ORDER BY 1") == [("501",), ("502",)]
+    assert spec.loaded and (spec.deleted, spec.unchanged, spec.kept, spec.rejected) == (0, 1, 1, 1)
+
+
+def test_partial_keeps_a_synonym_whose_new_entry_names_no_customer(conn, tmp_path):
+    directory = write_reference(tmp_path / "ref", **good_files())
+    import_reference(conn, directory)
+    write_reference(directory, name_synonyms__json=json.dumps(
+        {"customers": {"1187": ["Driscoll", "Driscoll Foods"], " ": ["Harbor Bistro"]}, "brand_prefixes": {}}))
+    synonyms = import_reference(conn, directory, partial=True).by_file()["name_synonyms.json"]
+    # the brand prefix is gone from the file and is deleted; the rejected entry keeps Harbor Bistro
+    assert table(conn, "SELECT normalized, customer_id FROM name_synonyms ORDER BY 1") == [
+        ("driscoll", "1187"), ("driscoll foods", "1187"), ("harbor bistro", "2001")]
+    assert synonyms.loaded and (synonyms.deleted, synonyms.kept, synonyms.rejected) == (1, 1, 1)

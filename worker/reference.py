@@ -3,7 +3,9 @@
 Each file present in DIR is the source of truth for its table: rows are upserted on their natural key,
 rows the file no longer names are deleted, unchanged rows are not touched (a re-run changes nothing).
 A file loads inside its own SAVEPOINT: all or nothing by default; with `partial` the valid rows load and
-the rejected ones are reported (a rejected row whose key could still be read keeps its previous version).
+the rejected ones are reported, and no row a rejected line may be meant to update is deleted (see `_sync`).
+A file that cannot be read (permissions, a directory, an I/O error) is reported like a refused file: nothing of
+it changes and the other files still load.
 customer_item_xref is shared with the review page, which teaches it mappings (source 'review'): an import
 overrides the keys it names but only deletes rows that an import wrote.
 A file that would delete more than half of the rows an import owns in its table is refused unless
@@ -12,7 +14,10 @@ A file that would delete more than half of the rows an import owns in its table 
 
 from __future__ import annotations
 
+import errno
+import os
 import sqlite3
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -86,6 +91,7 @@ class FileReport:
     updated: int = 0
     deleted: int = 0
     unchanged: int = 0
+    kept: int = 0  # rows absent from the file but not deleted: a rejected line may be meant to update them
     errors: list[RowError] = field(default_factory=list)
 
     @property
@@ -96,8 +102,9 @@ class FileReport:
     def summary(self) -> str:
         """One line for the operator."""
         state = "loaded" if self.loaded else "NOT LOADED"
+        kept = f", kept {self.kept} (not deleted: a rejected line may update them)" if self.kept else ""
         return (f"{self.file} -> {self.table}: {state}: inserted {self.inserted}, updated {self.updated}, "
-                f"deleted {self.deleted}, unchanged {self.unchanged}, rejected {self.rejected}")
+                f"deleted {self.deleted}, unchanged {self.unchanged}, rejected {self.rejected}{kept}")
 
 
 @dataclass
@@ -134,7 +141,7 @@ def import_reference(conn: sqlite3.Connection, directory: Path | str, *, partial
     report = Report()
     for spec in SPECS:
         path = directory / spec.file
-        if path.is_file():
+        if os.path.lexists(path):  # whatever carries the name: a directory or a broken link is reported, not skipped
             report.files.append(_import_file(conn, spec, path, partial, allow_deletes))
     return report
 
@@ -142,7 +149,12 @@ def import_reference(conn: sqlite3.Connection, directory: Path | str, *, partial
 def _import_file(conn: sqlite3.Connection, spec: TableSpec, path: Path, partial: bool,
                  allow_deletes: bool) -> FileReport:
     result = FileReport(spec.file, spec.table)
-    parsed = spec.parse(spec.file, path.read_bytes())
+    try:
+        data = _read_regular_file(path)
+    except OSError as exc:
+        result.errors.append(RowError(spec.file, None, f"cannot read: {exc.strerror or exc}"))
+        return result
+    parsed = spec.parse(spec.file, data)
     result.errors = parsed.errors
     if parsed.fatal or (parsed.errors and not partial):
         return result
@@ -153,7 +165,7 @@ def _import_file(conn: sqlite3.Connection, spec: TableSpec, path: Path, partial:
         conn.execute("ROLLBACK TO import_reference")
         reason = str(exc) if isinstance(exc, MassDelete) else f"database refused the file: {exc}"
         result.errors.append(RowError(spec.file, None, reason))
-        result.inserted = result.updated = result.deleted = result.unchanged = 0
+        result.inserted = result.updated = result.deleted = result.unchanged = result.kept = 0
     except BaseException:
         # Anything else (locked, disk full, a bug) fails the import, and nothing of this file may stay:
         # releasing the savepoint now would commit the rows written so far.
@@ -165,6 +177,18 @@ def _import_file(conn: sqlite3.Connection, spec: TableSpec, path: Path, partial:
         result.loaded = True
     conn.execute("RELEASE import_reference")
     return result
+
+
+def _read_regular_file(path: Path) -> bytes:
+    # O_NONBLOCK: opening a FIFO must not wait for a writer; it is then refused like any other non-file.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        with open(fd, "rb", closefd=False) as file:
+            return file.read()
+    finally:
+        os.close(fd)
 
 
 def _db_value(value: Any) -> Any:
@@ -180,7 +204,11 @@ def _sync(conn: sqlite3.Connection, spec: TableSpec, parsed: Parsed, result: Fil
     keyed = [(tuple(str(row[c]) for c in spec.key), row) for row in parsed.rows]
     named = {key for key, _row in keyed}
     owned = [key for key, (_values, is_owned) in existing.items() if is_owned]
-    doomed = [key for key in owned if key not in named and key not in parsed.rejected_keys]
+    absent = [key for key in owned if key not in named]
+    # With --partial, a row absent from the file may be the one a rejected line was meant to update (a typo in
+    # its date, say): deleting it would lose data the operator never meant to remove, so it is kept, and counted.
+    doomed = [key for key in absent if not parsed.may_mean(key)]
+    result.kept = len(absent) - len(doomed)
     if len(doomed) * 2 > len(owned) and not allow_deletes:
         raise MassDelete(f"would delete {len(doomed)} of the {len(owned)} rows in {spec.table} (more than half); "
                          "nothing was changed: is the file truncated? Pass --allow-deletes if the removal is intended")

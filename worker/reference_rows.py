@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -25,6 +25,8 @@ MAX_FILE_BYTES = 20_000_000  # a curated list, not a data dump: refuse anything 
 
 class _Row(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # The required columns of some valid row: a rejected row's key columns are validated one at a time against it.
+    EXAMPLE: ClassVar[dict[str, str]] = {}
 
 
 def _flag(value: Any) -> Any:
@@ -42,6 +44,7 @@ def _blank_none(value: Any) -> Any:
 
 
 class CustomerProgramRow(_Row):
+    EXAMPLE = {"customer_id": "1", "program": "standard", "markup_pct": "0"}
     customer_id: str = Field(min_length=1)
     program: str = Field(min_length=1)
     markup_pct: float = Field(ge=-100, le=1000)
@@ -54,6 +57,7 @@ class CustomerProgramRow(_Row):
 
 
 class SpecItemRow(_Row):
+    EXAMPLE = {"item_id": "1", "item_code": "X"}
     item_id: str = Field(min_length=1)
     item_code: str = Field(min_length=1)
     description: str | None = None
@@ -66,6 +70,7 @@ class SpecItemRow(_Row):
 
 
 class PricingRow(_Row):
+    EXAMPLE = {"item_id": "1", "unit_price": "0"}
     item_id: str = Field(min_length=1)
     customer_id: str = ""  # '' = list price
     unit_price: Decimal = Field(ge=0, max_digits=14, decimal_places=4)
@@ -83,6 +88,7 @@ class PricingRow(_Row):
 
 
 class XrefRow(_Row):
+    EXAMPLE = {"customer_id": "1", "customer_item_code": "X", "item_id": "1"}
     customer_id: str = Field(min_length=1)
     customer_item_code: str = Field(min_length=1)
     item_id: str = Field(min_length=1)
@@ -108,12 +114,23 @@ class RowError:
 
 @dataclass
 class Parsed:
-    """A file's valid rows as column dicts, its errors, and the keys of rejected rows we could still read."""
+    """A file's valid rows as column dicts, its errors, and what we could read of the rejected rows' keys."""
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     fatal: bool = False  # the file as a whole is unusable (size, encoding, header, JSON syntax)
-    rejected_keys: set[tuple[str, ...]] = field(default_factory=set)
+    # Rejected keys grouped by which key columns could be read (mask), holding the values of those columns.
+    rejected_keys: dict[tuple[bool, ...], set[tuple[str, ...]]] = field(default_factory=dict)
+
+    def reject_key(self, key: tuple[str | None, ...]) -> None:
+        """Remember a rejected row's key; None marks a column we could not read, which matches any value."""
+        mask = tuple(value is not None for value in key)
+        self.rejected_keys.setdefault(mask, set()).add(tuple(value for value in key if value is not None))
+
+    def may_mean(self, key: tuple[str, ...]) -> bool:
+        """True when some rejected row may have been meant to write the row with this key."""
+        return any(tuple(v for v, known in zip(key, mask, strict=True) if known) in values
+                   for mask, values in self.rejected_keys.items())
 
 
 def describe(exc: ValidationError) -> str:
@@ -142,6 +159,25 @@ def _decode(name: str, data: bytes, parsed: Parsed) -> str | None:
     return None
 
 
+def _stored(row: dict[str, Any]) -> dict[str, Any]:
+    # Dates as ISO text ('' = open-ended), decimals as floats: the form the tables hold.
+    row = {c: ("" if v is None and c in ("effective_from", "effective_to") else v) for c, v in row.items()}
+    return {c: (v.isoformat() if isinstance(v, date) else float(v) if isinstance(v, Decimal) else v)
+            for c, v in row.items()}
+
+
+def _rejected_key(model: type[_Row], raw: dict[str, Any], key: tuple[str, ...]) -> tuple[str | None, ...]:
+    # Each key column in its stored form when it is valid on its own (so '2026-01-01T00:00' finds '2026-01-01'),
+    # None when the column itself is bad: the row it was meant to update may have any value there.
+    def column(name: str) -> str | None:
+        try:
+            row = model.model_validate(model.EXAMPLE | {c: raw[c] for c in (name,) if c in raw})
+        except ValidationError:
+            return None
+        return str(_stored(row.model_dump())[name])
+    return tuple(column(name) for name in key)
+
+
 def parse_csv(name: str, data: bytes, model: type[_Row], key: tuple[str, ...]) -> Parsed:
     """Validate every row of a reference CSV; duplicates of a key are errors on the later line."""
     parsed = Parsed()
@@ -164,23 +200,21 @@ def parse_csv(name: str, data: bytes, model: type[_Row], key: tuple[str, ...]) -
     seen: dict[tuple[str, ...], int] = {}
     for raw in reader:
         line = reader.line_num
-        if None in raw:
-            parsed.errors.append(RowError(name, line, f"{len(raw[None])} more field(s) than the header has"))
-            continue
         absent = [c for c, v in raw.items() if v is None]
-        if absent:
-            parsed.errors.append(RowError(name, line, f"too few fields: missing {', '.join(absent)}"))
+        if None in raw or absent:
+            problem = (f"{len(raw[None])} more field(s) than the header has" if None in raw
+                       else f"too few fields: missing {', '.join(absent)}")
+            parsed.errors.append(RowError(name, line, problem))
+            # A comma too many or too few shifts the columns, so no field is surely the one it sits under:
+            # this line may mean any row (a cut-off last line of a truncated export, typically).
+            parsed.reject_key((None,) * len(key))
             continue
-        raw_key = tuple((raw.get(c) or "").strip() for c in key)
         try:
-            row = model.model_validate(raw).model_dump()
+            row = _stored(model.model_validate(raw).model_dump())
         except ValidationError as exc:
             parsed.errors.append(RowError(name, line, describe(exc)))
-            parsed.rejected_keys.add(raw_key)
+            parsed.reject_key(_rejected_key(model, raw, key))
             continue
-        row = {c: ("" if v is None and c in ("effective_from", "effective_to") else v) for c, v in row.items()}
-        row = {c: (v.isoformat() if isinstance(v, date) else float(v) if isinstance(v, Decimal) else v)
-               for c, v in row.items()}
         row_key = tuple(str(row[c]) for c in key)
         if row_key in seen:
             parsed.errors.append(RowError(name, line, f"duplicate of line {seen[row_key]} ({', '.join(key)} = "
@@ -224,12 +258,14 @@ def parse_synonyms(name: str, data: bytes) -> Parsed:
         if not customer_id or not normalized:
             what = "customer id is empty" if not customer_id else f"{synonym!r} normalizes to nothing"
             parsed.errors.append(RowError(name, line, f"{kind} {synonym!r}: {what}"))
+            if normalized:
+                parsed.reject_key((kind, normalized))
             continue
         previous = owner.get((kind, normalized))
         if previous and previous[0] != customer_id:
             parsed.errors.append(RowError(name, line, f"{kind} {synonym!r} means {normalized!r}, already given to "
                                                       f"customer {previous[0]} (line {previous[1]})"))
-            parsed.rejected_keys.add((kind, normalized))
+            parsed.reject_key((kind, normalized))
             continue
         if previous:
             continue  # the same name spelled twice for the same customer: harmless
