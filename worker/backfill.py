@@ -111,9 +111,9 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _run(db_path: Path, slices: Iterable[Ready], *, batch_size: int, source: str, progress: bool,
-         total: float | None = None, unit: str = "events") -> dict[str, Any]:
+         total: float | None = None, unit: str = "events", busy_timeout_ms: int = 30000) -> dict[str, Any]:
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    conn = connect(db_path)
+    conn = connect(db_path, busy_timeout_ms=busy_timeout_ms)
     totals = BatchResult()
     batches = 0
     pending = iter(slices)
@@ -248,14 +248,15 @@ def _reader(path: Path, batch_size: int) -> Iterator[Iterator[Ready]]:
 
 
 def backfill_file(db_path: Path, path: Path, *, source: str = "backfill", progress: bool = True,
-                  batch_size: int = 5000, parallel: bool | None = None) -> dict[str, Any]:
+                  batch_size: int = 5000, parallel: bool | None = None, busy_timeout_ms: int = 30000) -> dict[str, Any]:
     """Apply a JSON-lines export (one event per line) with a progress bar in bytes; returns the counts.
 
     parallel: prepare in a second process (default: for files of PARALLEL_FROM_BYTES or more).
     """
     path = Path(path)
     size = path.stat().st_size
-    options: dict[str, Any] = {"batch_size": batch_size, "source": source, "progress": progress, "total": size, "unit": "bytes"}
+    options: dict[str, Any] = {"batch_size": batch_size, "source": source, "progress": progress, "total": size, "unit": "bytes",
+                               "busy_timeout_ms": busy_timeout_ms}
     if parallel if parallel is not None else size >= PARALLEL_FROM_BYTES:
         with _reader(path, batch_size) as chunks:  # started before the database and the bar's thread
             return _run(Path(db_path), chunks, **options)

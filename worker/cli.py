@@ -246,7 +246,7 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings, secrets: Secrets)
         # On this thread, outside any event loop: Ctrl-C interrupts it at once (the transaction in progress
         # rolls back, the reader process is stopped), and a single-threaded process may fork its reader.
         counts = backfill_file(settings.db.path, args.file, batch_size=max(1, args.batch_size),
-                               progress=sys.stderr.isatty())
+                               progress=sys.stderr.isatty(), busy_timeout_ms=settings.db.busy_timeout_ms)
     except KeyboardInterrupt:
         transactions, events = _backfilled_since(settings.db.path, mark)
         print(f"worker: interrupted after {transactions} transactions ({events} events committed); "
