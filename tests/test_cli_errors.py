@@ -62,4 +62,79 @@ def test_backfill_waits_for_a_locked_database_only_as_long_as_configured(tmp_pat
         holder.execute("ROLLBACK")
         holder.close()
     assert took < 15, f"waited {took:.1f} s, not the configured 0.3 s"
-    assert done.returncode == 1 and "database is locked" in done.stderr
+    assert done.returncode == 1
+    assert one_line(done) == f"worker: {db}: database is locked (still busy after [db] busy_timeout_ms = 300)"
+
+
+DATABASE_COMMANDS = [["db", "init"], ["cron", "hot"], ["backfill", "{export}"], ["replay-dead-letters"],
+                     ["import-reference", "{reference}"]]
+
+
+@pytest.fixture
+def reference(tmp_path: Path) -> Path:
+    from worker.reference import FILE_NAMES
+
+    directory = tmp_path / "reference"
+    directory.mkdir()
+    (directory / FILE_NAMES[0]).write_text("")
+    return directory
+
+
+@pytest.mark.parametrize("command", DATABASE_COMMANDS, ids=lambda c: " ".join(c))
+def test_a_file_that_is_not_a_database_is_one_line(tmp_path: Path, export: Path, reference: Path,
+                                                   command: list[str]) -> None:
+    db = tmp_path / "notes.sqlite3"
+    db.write_bytes(b"these are my notes, not a database\n" * 200)
+    done = run_worker(*(a.format(export=export, reference=reference) for a in command), db=db)
+    assert done.returncode == 1
+    assert one_line(done) == f"worker: {db}: file is not a database"
+
+
+@pytest.mark.parametrize("command", DATABASE_COMMANDS, ids=lambda c: " ".join(c))
+def test_a_database_from_a_newer_worker_is_refused_in_one_line(tmp_path: Path, export: Path, reference: Path,
+                                                              command: list[str]) -> None:
+    from worker.migrations import LATEST
+
+    db = tmp_path / "newer.sqlite3"
+    with sqlite3.connect(db) as conn:
+        conn.execute(f"PRAGMA user_version = {LATEST + 1}")
+    done = run_worker(*(a.format(export=export, reference=reference) for a in command), db=db)
+    assert done.returncode == 1
+    assert one_line(done) == (f"worker: {db}: database schema version {LATEST + 1} is newer than this worker's "
+                              f"({LATEST})")
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST + 1
+        assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0  # untouched
+
+
+def test_an_unusable_configuration_file_is_a_usage_error(tmp_path: Path) -> None:
+    db = tmp_path / "db.sqlite3"
+    directory = run_worker("db", "init", db=db, config=tmp_path)
+    assert directory.returncode == 2
+    assert one_line(directory) == f"worker: {tmp_path}: cannot read the configuration: Is a directory"
+    latin1 = tmp_path / "latin1.toml"
+    latin1.write_bytes((REPO / "wrangler-like.toml").read_bytes() + "# Caf\u00e9\n".encode("latin-1"))
+    undecodable = run_worker("db", "init", db=db, config=latin1)
+    assert undecodable.returncode == 2
+    assert one_line(undecodable).startswith(f"worker: {latin1}: not UTF-8 text: byte 0xe9 at offset ")
+    assert not db.exists()
+
+
+def test_an_unknown_log_level_is_a_usage_error(tmp_path: Path) -> None:
+    done = run_worker("--log-level", "bogus", "db", "init", db=tmp_path / "db.sqlite3")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "argument --log-level: unknown level 'bogus'" in done.stderr
+    assert run_worker("--log-level", "debug", "db", "init", db=tmp_path / "db.sqlite3").returncode == 0
+
+
+def test_only_the_operator_s_problems_become_one_line() -> None:
+    """A failure of our own code (a bug) keeps its traceback: failure_message has no line for it."""
+    from worker.cli import failure_message
+    from worker.config import load_settings
+
+    settings = load_settings(REPO / "wrangler-like.toml", environ={"WORKER_DB_PATH": "/data/gfs.sqlite3"})
+    assert failure_message(sqlite3.OperationalError("disk I/O error"), settings) == "/data/gfs.sqlite3: disk I/O error"
+    assert failure_message(PermissionError(13, "Permission denied", "/data"), settings) == "/data: Permission denied"
+    assert failure_message(sqlite3.ProgrammingError("Incorrect number of bindings supplied"), settings) is None
+    assert failure_message(KeyError("applied"), settings) is None
+    assert failure_message(ValueError("bad"), settings) is None

@@ -7,6 +7,7 @@ import asyncio
 import gc
 import getpass
 import inspect
+import logging
 import os
 import sqlite3
 import sys
@@ -15,9 +16,11 @@ from datetime import UTC
 from pathlib import Path
 
 from worker.as_of import check_as_of, parse_as_of
-from worker.config import ConfigError, Secrets, Settings, load_settings
+from worker.config import DEFAULT_CONFIG, ConfigError, Secrets, Settings, load_settings
+from worker.db import DatabaseUnavailable
 from worker.env import Env, build_env, iso, utcnow
 from worker.logs import configure_logging
+from worker.migrations import SchemaTooNew
 
 EX_TEMPFAIL = 75  # `worker cron` when the tier is already running elsewhere
 
@@ -27,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="worker", description="GFS edge worker")
     parser.add_argument("--config", type=Path, help="path to wrangler-like.toml (default: the repo's)")
     parser.add_argument("--env", dest="env_name", help="use the [env.NAME] overrides")
-    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--log-level", default="INFO", type=_log_level, help="DEBUG, INFO, WARNING or ERROR")
     sub = parser.add_subparsers(dest="command", required=True)
 
     dev = sub.add_parser("dev", help="the main job on embedded defaults (SQLite, SeaweedFS, demo data)")
@@ -70,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _log_level(text: str) -> str:
+    if text.upper() not in logging.getLevelNamesMapping():
+        raise argparse.ArgumentTypeError(f"unknown level {text!r} (DEBUG, INFO, WARNING, ERROR or CRITICAL)")
+    return text.upper()
+
+
 def _as_of_syntax(text: str) -> str:
     # Checked at parse time for a usage error; the zone (from the config) is applied in cmd_cron.
     try:
@@ -86,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "hash-password":
         return cmd_hash_password()
     try:
-        settings = load_settings(args.config, args.env_name)
+        settings = _load_settings(args.config, args.env_name)
     except ConfigError as exc:
         print(f"worker: {exc}", file=sys.stderr)
         return 2
@@ -100,6 +109,35 @@ def main(argv: list[str] | None = None) -> int:
         return handler(args, settings, secrets)
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        if (message := failure_message(exc, settings)) is None:
+            raise  # a bug: its traceback is the report
+        print(f"worker: {message}", file=sys.stderr)
+        return 1
+
+
+def _load_settings(path: Path | None, env_name: str | None) -> Settings:
+    """load_settings, with a file that cannot be read as text reported as the configuration error it is."""
+    try:
+        return load_settings(path, env_name)
+    except OSError as exc:
+        raise ConfigError(f"{exc.filename}: cannot read the configuration: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        where = Path(path or os.environ.get("WORKER_CONFIG") or DEFAULT_CONFIG).resolve()  # as load_settings reads it
+        raise ConfigError(f"{where}: not UTF-8 text: byte {exc.object[exc.start]:#04x} at offset {exc.start}") from exc
+
+
+def failure_message(exc: BaseException, settings: Settings) -> str | None:
+    """One line for a failure the operator must fix (the database file, a lock, a path); None for a bug."""
+    if isinstance(exc, sqlite3.Error) and not isinstance(exc, (sqlite3.ProgrammingError, sqlite3.InterfaceError)):
+        busy = any(word in str(exc) for word in ("locked", "busy"))
+        wait = f" (still busy after [db] busy_timeout_ms = {settings.db.busy_timeout_ms})" if busy else ""
+        return f"{settings.db.path}: {exc}{wait}"
+    if isinstance(exc, (SchemaTooNew, DatabaseUnavailable)):
+        return f"{settings.db.path}: {exc}"
+    if isinstance(exc, OSError):
+        return f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc)
+    return None
 
 
 async def cmd_dev(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
@@ -172,11 +210,11 @@ async def cmd_cron(args: argparse.Namespace, settings: Settings, secrets: Secret
             print(f"worker: {problem}", file=sys.stderr)
             return 2
     env = build_env(settings, secrets)
-    await env.db.open(readers=1)
     try:
+        await env.db.open(readers=1)
         result = await run_tier(env, args.tier, scheduled_at=as_of)
     finally:
-        await env.db.close()
+        await env.db.close()  # also after a failed open: nothing it started may keep the process alive
     print(f"cron {result.tier}: {result.status} (run {result.run_id}) {result.counts}"
           + (f" error: {result.error}" if result.error else ""), flush=True)
     return {"ok": 0, "skipped": EX_TEMPFAIL}.get(result.status, 1)
