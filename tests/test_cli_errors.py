@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import select
 import sqlite3
 import subprocess
 import sys
@@ -138,3 +140,61 @@ def test_only_the_operator_s_problems_become_one_line() -> None:
     assert failure_message(sqlite3.ProgrammingError("Incorrect number of bindings supplied"), settings) is None
     assert failure_message(KeyError("applied"), settings) is None
     assert failure_message(ValueError("bad"), settings) is None
+
+
+def hash_password_on_a_terminal(keys: bytes) -> tuple[int, str]:
+    """Run `worker hash-password` on a real pseudo-terminal, type keys at its prompt; (exit code, screen)."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the terminal is its controlling tty, so Ctrl-C there is a real SIGINT
+        os.chdir(REPO)
+        os.execv(sys.executable, [sys.executable, "-m", "worker.cli", "hash-password"])
+    screen = b""
+    try:
+        deadline = time.monotonic() + 60
+        while b"Password: " not in screen and time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.2)[0]:
+                screen += os.read(fd, 4096)
+        time.sleep(0.2)  # the prompt is written before echo is turned off
+        os.write(fd, keys)
+        while time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.2)[0]:
+                try:
+                    data = os.read(fd, 4096)
+                except OSError:  # EIO: the child has exited and closed the terminal
+                    break
+                if not data:
+                    break
+                screen += data
+    finally:
+        os.close(fd)
+        _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), screen.decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize(("keys", "code", "message"), [
+    (b"\x03", 130, "worker: interrupted: no password read"),
+    (b"\x04", 1, "worker: no password: end of input"),
+    (b"hunter\xff2\r", 1, "worker: the password is not valid UTF-8 text"),
+], ids=["ctrl-c", "ctrl-d", "not-utf-8"])
+def test_hash_password_at_a_terminal_fails_in_one_line_without_the_password(keys: bytes, code: int,
+                                                                           message: str) -> None:
+    exit_code, screen = hash_password_on_a_terminal(keys)
+    assert exit_code == code, screen
+    assert "Traceback" not in screen and "hunter" not in screen and "position" not in screen, screen
+    assert screen.strip().splitlines()[-1] == message, screen
+    assert screen.count("worker: ") == 1
+
+
+def test_hash_password_from_a_pipe_refuses_a_byte_that_is_not_utf_8_without_naming_it() -> None:
+    done = subprocess.run([sys.executable, "-m", "worker.cli", "hash-password"], input=b"hunter\xff2\n", cwd=REPO,
+                          capture_output=True, timeout=60, check=False)
+    assert done.returncode == 1 and done.stdout == b""
+    assert done.stderr == b"worker: the password is not valid UTF-8 text\n"
+
+
+def test_hash_password_names_no_part_of_a_password_it_cannot_hash() -> None:
+    from worker.passwords import hash_password
+
+    with pytest.raises(ValueError, match="^the password is not valid UTF-8 text$") as raised:
+        hash_password("hunter\udcff2")
+    assert raised.value.__context__ is None and raised.value.__cause__ is None  # no UnicodeError holding it

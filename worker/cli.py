@@ -240,12 +240,32 @@ def cmd_hash_password() -> int:
     """Read a password (no echo on a terminal) and print its hash."""
     from worker.passwords import hash_password
 
-    password = getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\r\n")
+    # No message may carry any part of the password: not a character, not a byte, not a position.
+    newline = "\n" if sys.stdin.isatty() else ""  # the terminal's cursor is still after the prompt
+    try:
+        password = _read_password()
+        encoded = hash_password(password) if password else ""
+    except KeyboardInterrupt:
+        print(f"{newline}worker: interrupted: no password read", file=sys.stderr)
+        return 130
+    except EOFError:
+        print(f"{newline}worker: no password: end of input", file=sys.stderr)
+        return 1
+    except ValueError:  # undecodable input (UnicodeDecodeError is a ValueError), or hash_password refused it
+        print(f"{newline}worker: the password is not valid UTF-8 text", file=sys.stderr)
+        return 1
     if not password:
         print("worker: empty password", file=sys.stderr)
         return 2
-    print(hash_password(password))
+    print(encoded)
     return 0
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        return getpass.getpass("Password: ")
+    # As bytes: a text stdin may carry an undecodable byte on as a surrogate, which is then named in errors.
+    return sys.stdin.buffer.readline().decode("utf-8").rstrip("\r\n")
 
 
 def cmd_import_reference(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:

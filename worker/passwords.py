@@ -14,8 +14,11 @@ def hash_password(password: str) -> str:
     """`scrypt$n$r$p$salt$hash` (base64url, no padding: safe inside REVIEW_USERS's `name:hash` pairs)."""
     if not password:
         raise ValueError("empty password")
+    secret = password.encode("utf-8", "replace")  # not strict: the codec's error would quote the password
+    if secret.decode("utf-8") != password:  # a lone surrogate, carried in from undecodable input
+        raise ValueError("the password is not valid UTF-8 text")
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
+    digest = hashlib.scrypt(secret, salt=salt, n=_N, r=_R, p=_P, dklen=32)
     return f"scrypt${_N}${_R}${_P}${_b64(salt)}${_b64(digest)}"
 
 
