@@ -10,8 +10,9 @@ import json
 from typing import Annotated, Any
 
 from litestar import Request, get
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, ValidationException
-from litestar.params import FromQuery, QueryParameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from handlers.review_api import api_caller
 from worker.env import Env
@@ -145,7 +146,7 @@ async def search(env: Env, query: str, limit: int) -> list[dict[str, Any]]:
 
 @get("/api/customers", summary="Find customers by name, synonym or id")
 async def find_customers(
-    request: Request[Any, Any, Any], env: Env,
+    request: Request[Any, Any, Any], env: NamedDependency[Env],
     q: Annotated[str, QueryParameter(description="a name, synonym or id")] = "",
     limit: FromQuery[int] = 20,
 ) -> dict[str, Any]:
@@ -167,7 +168,8 @@ def _program(env: Env, row: dict[str, Any] | None) -> dict[str, Any]:
 
 
 @get("/api/customers/{ns_id:str}", summary="Customer 360")
-async def customer_360(request: Request[Any, Any, Any], env: Env, ns_id: str) -> dict[str, Any]:
+async def customer_360(request: Request[Any, Any, Any], env: NamedDependency[Env],
+                       ns_id: FromPath[str]) -> dict[str, Any]:
     """Profile, contacts, program, aging, open invoices, health and trend, orders, shipments, queue, runs."""
     await api_caller(request, env)
     async with env.db.read() as conn:

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from litestar import Response, get
+from litestar.di import NamedDependency
 
 from worker.env import Env
 from worker.migrations import LATEST
@@ -20,7 +21,7 @@ async def _check(probe: Any) -> str | None:
 
 
 @get("/healthz", summary="Liveness and dependency check")
-async def healthz(env: Env) -> Response[dict[str, Any]]:
+async def healthz(env: NamedDependency[Env]) -> Response[dict[str, Any]]:
     """Check the DB and the bucket concurrently."""
     db_error, bucket_error = await asyncio.gather(_check(env.db.ping), _check(env.bucket.ping))
     body: dict[str, Any] = {

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Request, Response, post
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotAuthorizedException
 
 from worker.auth import bearer_ok
@@ -82,7 +83,7 @@ async def receive_body(request: Request[Any, Any, Any], limit: int, directory: P
 
 
 @post("/api/inbound-email", request_max_body_size=None, status_code=202, summary="Receive one raw order email")
-async def inbound_email(request: Request[Any, Any, Any], env: Env) -> Response[dict[str, Any]]:
+async def inbound_email(request: Request[Any, Any, Any], env: NamedDependency[Env]) -> Response[dict[str, Any]]:
     """Store the raw message durably, log it, reply 202 {email_id, status, duplicate_of?}; process afterwards."""
     authorize(request, env)
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()

@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from litestar import Request, Response, post
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotAuthorizedException
 
 from worker.cdc.apply import BatchResult
@@ -81,7 +82,7 @@ def _reply(result: BatchResult, total: int) -> Response[dict[str, Any]]:
 
 
 @post("/api/ns-webhook", request_max_body_size=BODY_CEILING, summary="NetSuite change events (Standard Webhooks)")
-async def ns_webhook(request: Request[Any, Any, Any], env: Env) -> Response[dict[str, Any]]:
+async def ns_webhook(request: Request[Any, Any, Any], env: NamedDependency[Env]) -> Response[dict[str, Any]]:
     """Verify, then apply one event or {"events": [...]} in one transaction; reply with what happened."""
     keys = _keys(env)
     body = await _read_body(request, env.settings.limits.webhook_body_bytes)

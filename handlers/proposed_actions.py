@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.params import FromQuery, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -191,7 +192,7 @@ def stage(conn: sqlite3.Connection, proposal: Any, key: str | None, digest: str,
 
 
 @post("/api/proposed-actions", summary="Propose an action for human review", tags=["review"], status_code=201)
-async def propose(request: Request[Any, Any, Any], env: Env) -> Response[dict[str, Any]]:
+async def propose(request: Request[Any, Any, Any], env: NamedDependency[Env]) -> Response[dict[str, Any]]:
     """Bearer INTAKE_TOKEN; body: one proposal (discriminated on `kind`); an Idempotency-Key header dedupes
     (the same key with a different body is a 409)."""
     if not bearer_ok(env, request.headers.get("authorization")):
@@ -222,7 +223,7 @@ async def propose(request: Request[Any, Any, Any], env: Env) -> Response[dict[st
 
 @get("/api/proposed-actions", summary="Proposed actions", tags=["review"])
 async def list_proposed_actions(
-    request: Request[Any, Any, Any], env: Env,
+    request: Request[Any, Any, Any], env: NamedDependency[Env],
     status: FromQuery[str] = "", kind: FromQuery[str] = "", customer_id: FromQuery[str] = "",
     limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     cursor: Annotated[int, QueryParameter(ge=0, le=MAX_ROWID, description="the next_cursor of the previous page")] = 0,

@@ -6,6 +6,7 @@ import json
 from typing import Annotated, Any
 
 from litestar import Request, get
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, ValidationException
 from litestar.params import FromQuery, QueryParameter
 
@@ -48,7 +49,7 @@ def _item(row: dict[str, Any]) -> dict[str, Any]:
 
 @get("/api/review-items", summary="Review items (purchase orders awaiting or past review)", tags=["review"])
 async def list_review_items(
-    request: Request[Any, Any, Any], env: Env,
+    request: Request[Any, Any, Any], env: NamedDependency[Env],
     status: FromQuery[str] = "", customer_id: FromQuery[str] = "",
     limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     cursor: Annotated[int, QueryParameter(ge=0, le=MAX_ROWID, description="the next_cursor of the previous page")] = 0,

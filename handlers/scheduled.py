@@ -6,6 +6,7 @@ from dataclasses import asdict
 from typing import Any
 
 from litestar import Response, route
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromQuery
 
@@ -15,7 +16,8 @@ from worker.tiers import run_tier, tier_for_cron
 
 
 @route("/__scheduled", http_method=["GET", "POST"], include_in_schema=False)
-async def trigger_scheduled(env: Env, cron: FromQuery[str], as_of: FromQuery[str | None] = None) -> Response[dict[str, Any]]:
+async def trigger_scheduled(env: NamedDependency[Env], cron: FromQuery[str],
+                            as_of: FromQuery[str | None] = None) -> Response[dict[str, Any]]:
     """Run the tier configured for `cron` (optionally as of an ISO datetime) and return its run."""
     if not env.dev:
         raise NotFoundException("not found")

@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, ValidationException
-from litestar.params import FromQuery
+from litestar.params import FromPath, FromQuery
 
 from handlers.review import queries as q
 from handlers.review.web import Cursor, checked_form, redirect_with_notice, render
@@ -53,8 +54,9 @@ def describe_payload(kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @get("/actions", include_in_schema=False)
-async def actions_list(request: Request[Any, Any, Any], env: Env, session: Session, status: FromQuery[str] = "staged",
-                       kind: FromQuery[str] = "", customer: FromQuery[str] = "", cursor: Cursor = 0) -> Response[Any]:
+async def actions_list(request: Request[Any, Any, Any], env: NamedDependency[Env], session: NamedDependency[Session],
+                       status: FromQuery[str] = "staged", kind: FromQuery[str] = "", customer: FromQuery[str] = "",
+                       cursor: Cursor = 0) -> Response[Any]:
     """Proposed actions (staged by default), newest first, 30 a page."""
     if status not in STATUSES:
         raise ValidationException(f"status: must be one of {', '.join(STATUSES)} (got {status!r})")
@@ -71,7 +73,8 @@ async def actions_list(request: Request[Any, Any, Any], env: Env, session: Sessi
 
 
 @post("/actions/{action_id:int}", include_in_schema=False, status_code=303)
-async def action_decide(request: Request[Any, Any, Any], env: Env, session: Session, action_id: int) -> Response[Any]:
+async def action_decide(request: Request[Any, Any, Any], env: NamedDependency[Env], session: NamedDependency[Session],
+                        action_id: FromPath[int]) -> Response[Any]:
     """One form per action: op=save (edits only), approve (with edits) or reject (reason required).
 
     The form carries the version it was loaded at; if the action changed since, nothing is done and the

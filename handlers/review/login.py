@@ -6,6 +6,7 @@ import secrets
 from typing import Any
 
 from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromQuery
 from litestar.response import Redirect
@@ -31,7 +32,8 @@ def _secure(request: Request[Any, Any, Any]) -> bool:
 
 
 @get("/login", include_in_schema=False)
-async def login_page(request: Request[Any, Any, Any], env: Env, next: FromQuery[str | None] = None) -> Response[Any]:
+async def login_page(request: Request[Any, Any, Any], env: NamedDependency[Env],
+                     next: FromQuery[str | None] = None) -> Response[Any]:
     """The sign-in form, with a double-submit CSRF token (there is no session yet)."""
     token = secrets.token_urlsafe(24)
     response = render(request, env, "login.html", None, login_csrf=token, next=safe_next(next), error=None)
@@ -41,7 +43,7 @@ async def login_page(request: Request[Any, Any, Any], env: Env, next: FromQuery[
 
 
 @post("/login", include_in_schema=False, status_code=303)
-async def login_submit(request: Request[Any, Any, Any], env: Env) -> Response[Any]:
+async def login_submit(request: Request[Any, Any, Any], env: NamedDependency[Env]) -> Response[Any]:
     """Check the token, the rate limit and the password; on success set the session cookie."""
     form = await request.form()
     if not csrf_ok(request.cookies.get(LOGIN_COOKIE, ""), form.get("csrf")):
@@ -69,7 +71,8 @@ async def login_submit(request: Request[Any, Any, Any], env: Env) -> Response[An
 
 
 @post("/logout", include_in_schema=False, status_code=303)
-async def logout(request: Request[Any, Any, Any], env: Env, session: Session) -> Response[Any]:
+async def logout(request: Request[Any, Any, Any], env: NamedDependency[Env],
+                 session: NamedDependency[Session]) -> Response[Any]:
     """End the session (server-side too) and drop the cookie."""
     await checked_form(request, session)
     await sign_out(env, session)

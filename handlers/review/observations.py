@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromQuery
 
@@ -20,7 +21,8 @@ MAX_BULK = 200
 
 
 @get("/observations", include_in_schema=False)
-async def observations_list(request: Request[Any, Any, Any], env: Env, session: Session, status: FromQuery[str] = "needs_review",
+async def observations_list(request: Request[Any, Any, Any], env: NamedDependency[Env],
+                            session: NamedDependency[Session], status: FromQuery[str] = "needs_review",
                             cursor: Cursor = 0) -> Response[Any]:
     """Observations with a status (needs_review by default), newest first, 50 a page."""
     if status not in STATUSES:
@@ -52,7 +54,8 @@ def selection(form: Any) -> tuple[list[int], str]:
 
 
 @post("/observations", include_in_schema=False, status_code=303)
-async def observations_triage(request: Request[Any, Any, Any], env: Env, session: Session) -> Response[Any]:
+async def observations_triage(request: Request[Any, Any, Any], env: NamedDependency[Env],
+                              session: NamedDependency[Session]) -> Response[Any]:
     """Triage the selected observations (already-triaged ones are left as they are and reported)."""
     form = await checked_form(request, session)
     ids, decision = selection(form)

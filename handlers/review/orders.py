@@ -8,8 +8,9 @@ from datetime import date
 from typing import Any
 
 from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, ValidationException
-from litestar.params import FromQuery
+from litestar.params import FromPath, FromQuery
 
 from handlers.review import queries as q
 from handlers.review.order_form import (
@@ -30,8 +31,8 @@ STATUSES = ("", "pending", "needs_manual")
 
 
 @get(["/", "/orders"], include_in_schema=False)
-async def orders_list(request: Request[Any, Any, Any], env: Env, session: Session, status: FromQuery[str] = "",
-                      customer: FromQuery[str] = "", cursor: Cursor = 0) -> Response[Any]:
+async def orders_list(request: Request[Any, Any, Any], env: NamedDependency[Env], session: NamedDependency[Session],
+                      status: FromQuery[str] = "", customer: FromQuery[str] = "", cursor: Cursor = 0) -> Response[Any]:
     """Pending and needs-manual orders, newest first, 50 a page (keyset), filterable by status and customer."""
     if status not in STATUSES:
         raise ValidationException(f"status: must be one of pending, needs_manual (got {status!r})")
@@ -112,14 +113,15 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
 
 
 @get("/orders/{item_id:int}", include_in_schema=False)
-async def order_detail(request: Request[Any, Any, Any], env: Env, session: Session, item_id: int,
-                       find: FromQuery[str] = "") -> Response[Any]:
+async def order_detail(request: Request[Any, Any, Any], env: NamedDependency[Env], session: NamedDependency[Session],
+                       item_id: FromPath[int], find: FromQuery[str] = "") -> Response[Any]:
     """One order: the PDF beside its editable lines, price checks, customer reassignment, approve / reject."""
     return await _detail(request, env, session, item_id, find=find)
 
 
 @post("/orders/{item_id:int}/approve", include_in_schema=False, status_code=303)
-async def order_approve(request: Request[Any, Any, Any], env: Env, session: Session, item_id: int) -> Response[Any]:
+async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[Env], session: NamedDependency[Session],
+                        item_id: FromPath[int]) -> Response[Any]:
     """Approve the order as edited: queue a create_sales_order action and remember corrected item codes."""
     form = await checked_form(request, session)
     rows = rows_from_form(form)
@@ -139,7 +141,8 @@ async def order_approve(request: Request[Any, Any, Any], env: Env, session: Sess
 
 
 @post("/orders/{item_id:int}/reject", include_in_schema=False, status_code=303)
-async def order_reject(request: Request[Any, Any, Any], env: Env, session: Session, item_id: int) -> Response[Any]:
+async def order_reject(request: Request[Any, Any, Any], env: NamedDependency[Env], session: NamedDependency[Session],
+                       item_id: FromPath[int]) -> Response[Any]:
     """Reject the order; a reason is required."""
     form = await checked_form(request, session)
     try:
@@ -154,7 +157,8 @@ async def order_reject(request: Request[Any, Any, Any], env: Env, session: Sessi
 
 
 @get("/orders/{item_id:int}/pdf", include_in_schema=False)
-async def order_pdf(env: Env, session: Session, item_id: int) -> Response[bytes]:
+async def order_pdf(env: NamedDependency[Env], session: NamedDependency[Session],
+                    item_id: FromPath[int]) -> Response[bytes]:
     """The order's PDF, from the bucket through the app (signed-in reviewers only), shown inline."""
     item = await _item(env, item_id)
     if not item["pdf_object"]:

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Request, Response
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, PermissionDeniedException
 from litestar.params import QueryParameter
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -78,7 +79,7 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(jinja_environment()))
 
 
-async def page_session(request: Request[Any, Any, Any], env: Env) -> Session:
+async def page_session(request: Request[Any, Any, Any], env: NamedDependency[Env]) -> Session:
     """Dependency for pages: the reviewer's session, or a redirect to the sign-in page."""
     session = await current_session(env, request.cookies.get(COOKIE))
     if session is None:
