@@ -49,12 +49,14 @@ def create_app(env: Env) -> Litestar:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        await env.db.open()
         reviewers(env)  # fails fast on a malformed REVIEW_USERS; in dev prints the `dev` reviewer's password
         stop = asyncio.Event()
         tasks = []
         smtp = None
+        # Everything opened is closed in `finally`, on a failed startup too: the database's reader threads
+        # would otherwise keep the process alive after the server has given up.
         try:
+            await env.db.open()
             # `worker dev`: a year of demo data into an empty database, then one warm tick so the aging
             # view is populated now rather than at the next quarter hour.
             if env.extras.get("load_demo_data") and await load_demo_if_empty(env):

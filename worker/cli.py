@@ -11,6 +11,7 @@ import logging
 import os
 import sqlite3
 import sys
+import traceback
 from contextlib import closing
 from datetime import UTC
 from pathlib import Path
@@ -21,6 +22,7 @@ from worker.db import DatabaseUnavailable
 from worker.env import Env, build_env, iso, utcnow
 from worker.logs import configure_logging
 from worker.migrations import SchemaTooNew
+from worker.serving import StartupError
 
 EX_TEMPFAIL = 75  # `worker cron` when the tier is already running elsewhere
 
@@ -34,14 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     dev = sub.add_parser("dev", help="the main job on embedded defaults (SQLite, SeaweedFS, demo data)")
-    dev.add_argument("--port", type=int, default=8787)
-    dev.add_argument("--smtp-port", type=int, default=2525)
+    dev.add_argument("--port", type=_port, default=8787)
+    dev.add_argument("--smtp-port", type=_smtp_port, default=2525)
     dev.add_argument("--server", choices=["granian", "uvicorn"], default="granian")
 
     serve = sub.add_parser("serve", help="production serving: no demo data, no embedded S3 unless asked")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8787)
-    serve.add_argument("--smtp-port", type=int, default=2525, help="0 disables SMTP")
+    serve.add_argument("--port", type=_port, default=8787)
+    serve.add_argument("--smtp-port", type=_smtp_port, default=2525, help="0 disables SMTP")
     serve.add_argument("--server", choices=["granian", "uvicorn"], default="granian")
     serve.add_argument("--embedded-s3", action="store_true", help="start SeaweedFS when no endpoint is configured")
     serve.add_argument("--no-cron", action="store_true", help="do not run the cron tiers in this process")
@@ -71,6 +73,16 @@ def build_parser() -> argparse.ArgumentParser:
     replay = sub.add_parser("replay-dead-letters", help="re-apply dead-lettered payloads after a fix")
     replay.add_argument("--id", type=int, dest="letter_id", help="only this dead letter (even if replayed before)")
     return parser
+
+
+def _port(text: str, lowest: int = 1) -> int:
+    if not text.isdigit() or not lowest <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a port ({lowest}-65535)")
+    return int(text)
+
+
+def _smtp_port(text: str) -> int:
+    return _port(text, lowest=0)  # 0: no SMTP
 
 
 def _log_level(text: str) -> str:
@@ -109,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
         return handler(args, settings, secrets)
     except KeyboardInterrupt:
         return 130
+    except StartupError as exc:
+        print(f"worker: cannot start: {_startup_failure(exc, settings)}", file=sys.stderr)
+        return 1
     except Exception as exc:
         if (message := failure_message(exc, settings)) is None:
             raise  # a bug: its traceback is the report
@@ -140,6 +155,16 @@ def failure_message(exc: BaseException, settings: Settings) -> str | None:
     return None
 
 
+def _startup_failure(exc: StartupError, settings: Settings) -> str:
+    """Why the server did not start, in one line (after the traceback when the app's startup has a bug)."""
+    if exc.app_error is None:
+        return str(exc)
+    if (message := failure_message(exc.app_error, settings)) is not None:
+        return message
+    traceback.print_exception(exc.app_error)
+    return f"{type(exc.app_error).__name__}: {exc.app_error}"
+
+
 async def cmd_dev(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
     """Embedded defaults: SeaweedFS when no endpoint, demo data when empty, HTTP + SMTP + cron."""
     return await _run_server(args, settings, secrets, host="127.0.0.1", dev=True, embedded_s3=True)
@@ -153,9 +178,15 @@ async def cmd_serve(args: argparse.Namespace, settings: Settings, secrets: Secre
 async def _run_server(args: argparse.Namespace, settings: Settings, secrets: Secrets, *, host: str, dev: bool,
                       embedded_s3: bool) -> int:
     from worker.app import create_app
+    from worker.auth import ReviewUsersError, parse_review_users
     from worker.seaweed import EmbeddedS3
     from worker.serving import serve
 
+    try:  # before anything starts: the lifespan would find it only after the S3 server and the database
+        parse_review_users(secrets.review_users.get_secret_value() if secrets.review_users else "")
+    except ReviewUsersError as exc:
+        print(f"worker: {exc}", file=sys.stderr)
+        return 2
     s3 = None
     endpoint = settings.bucket.endpoint
     if not endpoint:

@@ -6,22 +6,82 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 from typing import Any
 
 log = logging.getLogger("worker.serve")
 
 
+class StartupError(Exception):
+    """The server never served: the port could not be bound, or the app's lifespan failed (app_error)."""
+
+    def __init__(self, message: str, app_error: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.app_error = app_error
+
+
 async def serve(app: Any, host: str, port: int, *, server: str = "granian", stop: asyncio.Event | None = None) -> None:
-    """Serve until SIGINT/SIGTERM (or `stop` is set); the app's lifespan runs inside."""
+    """Serve until SIGINT/SIGTERM (or `stop` is set); the app's lifespan runs inside.
+
+    Raises StartupError, from the cause, when the server cannot start; both servers would otherwise
+    report only that the lifespan failed (granian) or log the whole traceback (uvicorn).
+    """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
-    if server == "uvicorn":
-        await _serve_uvicorn(app, host, port, stop)
-    else:
-        await _serve_granian(app, host, port, stop)
+    lifespan = _Lifespan(app)
+    try:
+        await (_serve_uvicorn if server == "uvicorn" else _serve_granian)(lifespan, host, port, stop)
+    except Exception as exc:
+        if lifespan.started:
+            raise
+        if lifespan.error is not None:
+            raise StartupError(_one_line(lifespan.error), lifespan.error) from lifespan.error
+        if isinstance(exc, StartupError):
+            raise
+        raise StartupError(f"http://{host}:{port}: {_one_line(exc)}") from exc
+
+
+class _Lifespan:
+    """The app, watching its lifespan: whether startup completed, and the exception when it did not."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.started = False
+        self.error: BaseException | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def watched_send(message: Any) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                self.started = True
+            elif message["type"] == "lifespan.startup.failed":
+                message = {**message, "message": ""}  # the servers would log its traceback; serve() names the cause
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched_send)
+        except BaseException as exc:
+            if not self.started:
+                self.error = _innermost(exc)
+            raise
+
+
+def _innermost(exc: BaseException) -> BaseException:
+    # Litestar runs the lifespan in a task group: the cause arrives wrapped in a group of one.
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()  # granian's bind error carries a Rust backtrace after its first line
+    return text[0] if text else type(exc).__name__
 
 
 async def _serve_granian(app: Any, host: str, port: int, stop: asyncio.Event) -> None:
@@ -34,7 +94,7 @@ async def _serve_granian(app: Any, host: str, port: int, stop: asyncio.Event) ->
     done, _ = await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
     if task not in done:
         server.stop()
-        await task
+        await asyncio.wait({task})
     waiter.cancel()
     task.result()
 
@@ -42,14 +102,31 @@ async def _serve_granian(app: Any, host: str, port: int, stop: asyncio.Event) ->
 async def _serve_uvicorn(app: Any, host: str, port: int, stop: asyncio.Event) -> None:
     import uvicorn
 
+    # Bound here, before the lifespan: a port in use is an OSError of ours, not uvicorn's log line and exit.
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+        sock = socket.create_server((host, port), family=family, backlog=1024)
+    except OSError as exc:
+        raise StartupError(f"http://{host}:{port}: {exc.strerror or exc}") from exc
     config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # we own the signals
-    task = asyncio.create_task(server.serve())
+
+    async def run() -> None:
+        try:
+            await server.serve(sockets=[sock])
+        except SystemExit:  # uvicorn's way of saying the lifespan failed: serve() has the cause
+            pass
+        finally:
+            sock.close()
+
+    task = asyncio.create_task(run())
     waiter = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
     if task not in done:
         server.should_exit = True
-        await task
+        await asyncio.wait({task})
     waiter.cancel()
     task.result()
+    if not server.started and not stop.is_set():
+        raise StartupError(f"http://{host}:{port}: the server stopped while starting")

@@ -1,0 +1,117 @@
+"""`worker serve` / `worker dev` that cannot start: one line naming the cause, a non-zero exit, at once.
+
+Each case runs the real command in a subprocess against the session's SeaweedFS; a run that hangs
+(as one did while the database's reader threads outlived a failed startup) fails on its timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from worker.seaweed import EmbeddedS3, free_port
+
+REPO = Path(__file__).resolve().parent.parent
+SERVERS = ["granian", "uvicorn"]
+
+
+@pytest.fixture
+def environ(tmp_path: Path, s3: EmbeddedS3, bucket_name: str) -> dict[str, str]:
+    return {**os.environ, "WORKER_DB_PATH": str(tmp_path / "serve.sqlite3"), "WORKER_S3_ENDPOINT": s3.endpoint,
+            "WORKER_S3_BUCKET": bucket_name}
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    """A port another program is listening on."""
+    with socket.create_server(("127.0.0.1", 0)) as holder:
+        yield holder.getsockname()[1]
+
+
+def start(command: str, *options: str, environ: dict[str, str], server: str = "granian") -> subprocess.CompletedProcess:
+    """Run `worker COMMAND` expecting it to give up by itself: the timeout is the test of 'promptly'."""
+    return subprocess.run([sys.executable, "-m", "worker.cli", command, "--server", server, "--no-cron", *options]
+                          if command == "serve" else
+                          [sys.executable, "-m", "worker.cli", command, "--server", server, *options],
+                          env=environ, cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
+
+
+def last_line(done: subprocess.CompletedProcess) -> str:
+    """The command's own message: the last line of stderr; no traceback anywhere (log lines are JSON)."""
+    assert "Traceback" not in done.stderr, done.stderr
+    plain = [line for line in done.stderr.splitlines() if not line.startswith("{")]
+    assert len(plain) == 1, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == plain[0]
+    return plain[0]
+
+
+@pytest.mark.parametrize("command", ["serve", "dev"])
+def test_a_malformed_review_users_is_refused_before_anything_starts(environ: dict[str, str], command: str) -> None:
+    environ["REVIEW_USERS"] = "alice:notahash"
+    done = start(command, "--port", str(free_port()), "--smtp-port", str(free_port()), environ=environ)
+    assert done.returncode == 2
+    assert last_line(done) == "worker: REVIEW_USERS entry 1 (alice): not a hash from `worker hash-password`"
+    assert done.stdout == "" and not Path(environ["WORKER_DB_PATH"]).exists()
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_a_taken_smtp_port_stops_the_server_in_one_line(environ: dict[str, str], taken_port: int, server: str) -> None:
+    done = start("serve", "--port", str(free_port()), "--smtp-port", str(taken_port), environ=environ, server=server)
+    assert done.returncode == 1
+    line = last_line(done)
+    assert line.startswith("worker: cannot start: ") and f"('127.0.0.1', {taken_port})" in line, line
+    assert "address already in use" in line.lower()
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_a_taken_http_port_stops_the_server_in_one_line(environ: dict[str, str], taken_port: int, server: str) -> None:
+    done = start("serve", "--port", str(taken_port), "--smtp-port", "0", environ=environ, server=server)
+    assert done.returncode == 1
+    line = last_line(done)
+    assert line.startswith(f"worker: cannot start: http://127.0.0.1:{taken_port}: "), line
+    assert "address already in use" in line.lower()
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_a_database_from_a_newer_worker_stops_the_server_in_one_line(environ: dict[str, str], server: str) -> None:
+    from worker.migrations import LATEST
+
+    db = Path(environ["WORKER_DB_PATH"])
+    with sqlite3.connect(db) as conn:
+        conn.execute(f"PRAGMA user_version = {LATEST + 1}")
+    done = start("serve", "--port", str(free_port()), "--smtp-port", "0", environ=environ, server=server)
+    assert done.returncode == 1
+    assert last_line(done) == (f"worker: cannot start: {db}: database schema version {LATEST + 1} is newer than "
+                               f"this worker's ({LATEST})")
+
+
+def test_a_port_out_of_range_is_a_usage_error(environ: dict[str, str]) -> None:
+    done = start("serve", "--port", "99999", environ=environ)
+    assert done.returncode == 2 and "argument --port: 99999 is not a port (1-65535)" in done.stderr
+    smtp = start("serve", "--port", str(free_port()), "--smtp-port", "-1", environ=environ)
+    assert smtp.returncode == 2 and "argument --smtp-port: -1 is not a port (0-65535)" in smtp.stderr
+
+
+def test_a_bug_in_the_app_s_startup_keeps_its_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    """Only the operator's problems are reduced to a line: a bug is shown with its traceback, then named."""
+    from worker.cli import _startup_failure
+    from worker.config import load_settings
+    from worker.serving import StartupError
+
+    settings = load_settings(REPO / "wrangler-like.toml", environ={})
+    try:
+        {}["missing"]
+    except KeyError as exc:
+        bug = exc
+    assert _startup_failure(StartupError("'missing'", bug), settings) == "KeyError: 'missing'"
+    assert "Traceback" in capsys.readouterr().err
+    port = StartupError("http://127.0.0.1:1: Address already in use")
+    assert _startup_failure(port, settings) == "http://127.0.0.1:1: Address already in use"
+    assert capsys.readouterr().err == ""
