@@ -31,13 +31,18 @@ WHERE customer_id = ? ORDER BY deleted_at IS NOT NULL, is_inactive, name
 """
 PROGRAM = "SELECT program, markup_pct, freight_terms, payment_terms_days, usda_eligible FROM customer_program WHERE customer_id = ?"
 AGING = "SELECT as_of, current, b1_30, b31_60, b61_90, b90_plus, total_open FROM v_customer_ar_aging WHERE customer_id = ?"
-OPEN_INVOICES = """
-SELECT s.invoice_id, s.tran_id, i.tran_date, s.due_date, s.days_past_due, s.bucket, i.total, s.amount_remaining,
-       i.other_ref_num AS po_number
-FROM ar_aging_snapshot s LEFT JOIN customer_invoice i ON i.ns_id = s.invoice_id
-WHERE s.as_of = (SELECT max(as_of) FROM ar_aging_runs) AND s.customer_id = ?
-ORDER BY s.days_past_due DESC, s.invoice_id LIMIT ?
+# The latest snapshot's invoices (days and bucket as of aging.as_of) that are still open in the mirror now:
+# one deleted or paid off since the last warm tick is not chased; the amount is the mirror's, today's.
+OPEN_INVOICES_FROM = """
+FROM ar_aging_snapshot s JOIN customer_invoice i ON i.ns_id = s.invoice_id
+WHERE s.as_of = (SELECT max(as_of) FROM ar_aging_runs) AND s.customer_id = :customer
+  AND i.deleted_at IS NULL AND round(i.amount_remaining, 2) > 0
 """
+OPEN_INVOICES = """
+SELECT s.invoice_id, s.tran_id, i.tran_date, s.due_date, s.days_past_due, s.bucket, i.total,
+       round(i.amount_remaining, 2) AS amount_remaining, i.other_ref_num AS po_number
+""" + OPEN_INVOICES_FROM + "ORDER BY s.days_past_due DESC, s.invoice_id LIMIT :limit"
+OPEN_INVOICE_COUNT = "SELECT count(*) AS n, round(coalesce(sum(i.amount_remaining), 0), 2) AS total " + OPEN_INVOICES_FROM
 HEALTH = """
 SELECT as_of, score, tier, is_neutral, signals_json, computed_at FROM customer_health_scores
 WHERE customer_id = ? ORDER BY as_of DESC LIMIT ?
@@ -68,10 +73,11 @@ SYNONYMS = """
 SELECT customer_id, synonym, normalized FROM name_synonyms
 WHERE kind = 'customer' AND (normalized IN ({marks}) OR normalized LIKE :prefix ESCAPE '\\')
 """
+# Every live customer whose search key holds the whole query's: exactly the names rank_name can match, so
+# no cap can cut off a better match. search_key is registered on the connection (a scan: thousands of rows).
 NAME_CANDIDATES = """
 SELECT ns_id, entity_id, company_name, email FROM customers
-WHERE deleted_at IS NULL AND (lower(company_name) LIKE :word ESCAPE '\\' OR ns_id = :q OR lower(entity_id) = :lq)
-LIMIT 2000
+WHERE deleted_at IS NULL AND (instr(search_key(company_name), :wanted) > 0 OR ns_id = :q OR lower(entity_id) = :lq)
 """
 BY_IDS = "SELECT ns_id, entity_id, company_name, email FROM customers WHERE deleted_at IS NULL AND ns_id IN ({marks})"
 
@@ -80,9 +86,15 @@ def _like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def search_key(text: str | None) -> str:
+    """A name as search compares it: normalized (accents, apostrophes and legal suffixes away), or, for a
+    name that leaves nothing that way (Hangul, Cyrillic...), its case-folded words."""
+    return normalize_name(text) or " ".join((text or "").casefold().split())
+
+
 def rank_name(query: str, company_name: str | None) -> tuple[int, str] | None:
     """(score, why) of a company name against a query, or None when it does not match."""
-    wanted, name = normalize_name(query), normalize_name(company_name)
+    wanted, name = search_key(query), search_key(company_name)
     if not wanted or not name:
         return None
     if name == wanted:
@@ -99,8 +111,8 @@ def rank_synonym(query: str, normalized_synonym: str) -> tuple[int, str] | None:
     wanted = normalize_name(query)
     if normalized_synonym == wanted:
         return 100, "synonym"
-    if normalized_synonym in name_variants(query):
-        return 90, "synonym (leading words)"
+    if normalized_synonym in name_variants(query):  # only the query's first words: below any whole-query name match
+        return 65, "synonym (leading words)"
     return (75, "synonym prefix") if normalized_synonym.startswith(wanted) else None
 
 
@@ -122,8 +134,8 @@ async def search(env: Env, query: str, limit: int) -> list[dict[str, Any]]:
         synonyms = await _rows(conn, SYNONYMS.format(marks=",".join(f":v{n}" for n in range(len(variants)))),
                                {**{f"v{n}": v for n, v in enumerate(variants)},
                                 "prefix": _like(normalize_name(query) or query.lower()) + "%"})
-        word = (normalize_name(query).split() or [query.strip().lower()])[0]
-        candidates = await _rows(conn, NAME_CANDIDATES, {"word": f"%{_like(word)}%", "q": query.strip(),
+        await conn.create_function("search_key", 1, search_key, deterministic=True)
+        candidates = await _rows(conn, NAME_CANDIDATES, {"wanted": search_key(query), "q": query.strip(),
                                                          "lq": query.strip().lower()})
         for s in synonyms:
             if hit := rank_synonym(query, s["normalized"]):
@@ -150,7 +162,8 @@ async def find_customers(
     q: Annotated[str, QueryParameter(description="a name, synonym or id")] = "",
     limit: FromQuery[int] = 20,
 ) -> dict[str, Any]:
-    """Ranked matches: synonym > exact name > prefix > word prefix > substring."""
+    """Ranked matches: synonym > exact name > name prefix > synonym prefix > word prefix > a synonym of the
+    query's first words only > substring."""
     await api_caller(request, env)
     q = q.strip()
     if not q or len(q) > 100:
@@ -185,7 +198,8 @@ async def customer_360(request: Request[Any, Any, Any], env: NamedDependency[Env
             "contacts": await _rows(conn, CONTACTS, (ns_id,)),
             "program": _program(env, program[0] if program else None),
             "aging": aging[0] if aging else None,
-            "open_invoices": await _rows(conn, OPEN_INVOICES, (ns_id, MAX_OPEN_INVOICES)),
+            "open_invoices": await _rows(conn, OPEN_INVOICES, {"customer": ns_id, "limit": MAX_OPEN_INVOICES}),
+            "open_invoice_summary": (await _rows(conn, OPEN_INVOICE_COUNT, {"customer": ns_id}))[0],
             "health": None,
             "recent_orders": await _rows(conn, ORDERS, (ns_id, RECENT)),
             "recent_shipments": await _rows(conn, SHIPMENTS, (ns_id, RECENT)),
@@ -194,6 +208,11 @@ async def customer_360(request: Request[Any, Any, Any], env: NamedDependency[Env
                                   "payload": json.loads(a["payload_json"])} for a in actions],
             "workflow_runs": await _rows(conn, RUNS, (ns_id, RECENT)),
         }
+    # The list stops at MAX_OPEN_INVOICES, most overdue first; the summary says what it holds in full.
+    summary = body["open_invoice_summary"]
+    body["open_invoice_summary"] = {"count": summary["n"], "amount_remaining": summary["total"],
+                                    "listed": len(body["open_invoices"]),
+                                    "truncated": summary["n"] > len(body["open_invoices"])}
     for shipment in body["recent_shipments"]:
         shipment["tracking"] = [t for t in json.loads(shipment["tracking"] or "[]") if t]
     if health:

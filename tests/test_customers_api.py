@@ -82,6 +82,33 @@ def test_customer_360(live):
     kinds = [a["kind"] for a in body["proposed_actions"]]
     assert sorted(kinds) == ["schedule_collection_call", "send_collection_email"]
     assert body["workflow_runs"][0]["workflow"] == "ar_aging_action_plan"
+    assert body["open_invoice_summary"] == {"count": 2, "amount_remaining": 13340.5, "listed": 2, "truncated": False}
+
+
+def test_360_does_not_list_invoices_deleted_or_paid_since_the_last_aging(live):
+    # After the warm tick, NetSuite deletes 9001 and 9002 is paid down: the list follows the mirror now.
+    live.run(live.env.db.write(lambda conn: fx.update_invoice(conn, "9001", deleted_at="2026-06-01T09:00:00.000Z")))
+    live.run(live.env.db.write(lambda conn: fx.update_invoice(conn, "9002", amount_remaining=120.25)))
+    body = httpx.get(live.url + "/api/customers/1187", headers=AUTH).json()
+    assert [(i["invoice_id"], i["amount_remaining"]) for i in body["open_invoices"]] == [("9002", 120.25)]
+    assert body["open_invoice_summary"] == {"count": 1, "amount_remaining": 120.25, "listed": 1, "truncated": False}
+    live.run(live.env.db.write(lambda conn: fx.update_invoice(conn, "9002", amount_remaining=0.004)))
+    assert httpx.get(live.url + "/api/customers/1187", headers=AUTH).json()["open_invoices"] == []
+
+
+def test_360_says_when_its_open_invoice_list_is_cut(server):
+    from handlers.customers import MAX_OPEN_INVOICES
+
+    def rows(conn):
+        fx.customer(conn, "77", "Big Account")
+        for n in range(MAX_OPEN_INVOICES + 5):
+            fx.invoice(conn, f"b{n:03d}", "77", tran_date="2026-04-01", due_date="2026-05-01", total=10.0)
+    server.run(server.env.db.write(rows))
+    server.run(refresh_aging(server.env, datetime(2026, 5, 31, 12, tzinfo=UTC)))
+    body = httpx.get(server.url + "/api/customers/77", headers=AUTH).json()
+    assert len(body["open_invoices"]) == MAX_OPEN_INVOICES
+    assert body["open_invoice_summary"] == {"count": MAX_OPEN_INVOICES + 5, "amount_remaining": 2050.0,
+                                            "listed": MAX_OPEN_INVOICES, "truncated": True}
 
 
 def test_customer_without_program_or_history_gets_the_standard_program(live):
@@ -113,6 +140,30 @@ def test_search_ranks_and_hides_deleted_customers(live):
     assert [(r["ns_id"], r["matched_by"]) for r in fr] == [("2004", "name prefix"), ("2002", "word prefix")]
     odd = httpx.get(live.url + "/api/customers", params={"q": "100%_"}, headers=AUTH)
     assert odd.status_code == 200 and odd.json()["results"] == []
+
+
+def test_search_finds_names_with_apostrophes_accents_and_other_scripts(server):
+    names = {"31": "Driscoll's Market", "32": "Café Olé", "33": "ÉPICERIE FINE", "34": "한국마트", "35": "Trader Joe's"}
+    server.run(server.env.db.write(lambda conn: [fx.customer(conn, k, v) for k, v in names.items()]))
+    for q, expected in [("Driscoll's Market", ("31", "name")), ("driscolls", ("31", "name prefix")),
+                        ("Café Olé", ("32", "name")), ("cafe", ("32", "name prefix")), ("épicerie", ("33", "name prefix")),
+                        ("한국마트", ("34", "name")), ("한국", ("34", "name prefix")), ("joe's", ("35", "word prefix"))]:
+        results = httpx.get(server.url + "/api/customers", params={"q": q}, headers=AUTH).json()["results"]
+        assert [(r["ns_id"], r["matched_by"]) for r in results][:1] == [expected], q
+
+
+def test_search_ranks_every_matching_customer_however_many_share_a_word(server):
+    # 2,200 franchises share their first word; the exact one must still be found (a cap once cut it off).
+    server.run(server.env.db.write(lambda conn: [fx.customer(conn, str(5000 + n), f"Subway #{n}")
+                                                 for n in range(1, 2201)]))
+    results = httpx.get(server.url + "/api/customers", params={"q": "Subway #2150"}, headers=AUTH).json()["results"]
+    assert (results[0]["company_name"], results[0]["matched_by"]) == ("Subway #2150", "name")
+
+
+def test_a_synonym_of_the_first_words_only_ranks_below_a_whole_name_match(live):
+    results = httpx.get(live.url + "/api/customers", params={"q": "Driscoll Brothers"}, headers=AUTH).json()["results"]
+    assert [(r["ns_id"], r["matched_by"]) for r in results] == [("2001", "name prefix"),
+                                                                ("1187", "synonym (leading words)")]
 
 
 def test_search_rejects_bad_parameters(server):
