@@ -460,7 +460,8 @@ CREATE TABLE IF NOT EXISTS review_sessions (
     reviewer    TEXT NOT NULL,
     created_at  TEXT NOT NULL,
     expires_at  TEXT NOT NULL,
-    ended_at    TEXT
+    ended_at    TEXT,
+    credential  TEXT  -- keyed digest of the reviewer's password hash at sign-in (auth.credential_of)
 );
 CREATE INDEX IF NOT EXISTS review_sessions_expiry ON review_sessions (expires_at);
 

@@ -96,6 +96,31 @@ def test_sign_in_cookie_attributes_and_sign_out(server):
     assert httpx.get(server.url + "/review/orders", cookies={"gfs_review": stolen}).status_code == 303
 
 
+def test_a_new_password_ends_the_sessions_opened_with_the_old_one(settings, monkeypatch):
+    # A cookie on a lost laptop: the operator changes the reviewer's hash in REVIEW_USERS and restarts.
+    from tests.helpers import TEST_INTAKE_TOKEN, TEST_WEBHOOK_SECRET, live_server
+    from worker.config import Secrets
+    from worker.env import build_env
+    from worker.passwords import hash_password
+
+    def env_with(users: str):
+        return build_env(settings, Secrets.from_environ({"NS_WEBHOOK_SECRET": TEST_WEBHOOK_SECRET,
+                                                        "INTAKE_TOKEN": TEST_INTAKE_TOKEN, "REVIEW_USERS": users}))
+
+    monkeypatch.setenv("SESSION_SECRET", "a-long-persistent-session-secret")  # sessions survive restarts
+    name, password = TEST_REVIEWER
+    same = f"{name}:{hash_password(password)}"
+    with live_server(env_with(same)) as live:
+        live.run(live.env.bucket.ensure_bucket())
+        kept = sign_in(live.url).cookies["gfs_review"]
+    with live_server(env_with(same)) as live:  # same password: the session is still good after a restart
+        assert httpx.get(live.url + "/api/review-items", cookies={"gfs_review": kept}).status_code == 200
+    with live_server(env_with(f"{name}:{hash_password('a brand new password')}")) as live:
+        assert httpx.get(live.url + "/api/review-items", cookies={"gfs_review": kept}).status_code == 401
+        assert httpx.get(live.url + "/review/orders", cookies={"gfs_review": kept}).status_code == 303
+        assert sign_in(live.url, password="a brand new password").get("/review/orders").status_code == 200
+
+
 def test_login_form_needs_its_csrf_token(server):
     client = httpx.Client(base_url=server.url)
     client.get("/review/login")

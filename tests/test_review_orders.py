@@ -117,6 +117,21 @@ def test_pdf_is_served_through_the_app(queue):
     assert client.get("/review/orders/999/pdf").status_code == 404
 
 
+@pytest.mark.parametrize(("filename", "ascii_name"), [
+    ("PO.pdf", "PO.pdf"), ("Bestellung_Müller.pdf", "Bestellung_Mller.pdf"), ("Заказ_4471.pdf", "_4471.pdf"),
+    ("注文書.pdf", "po.pdf"), ('a"b\r\nSet-Cookie: x=1.pdf', "abSet-Cookiex1.pdf")])
+def test_the_pdfs_name_survives_any_script_and_cannot_break_the_header(filename, ascii_name):
+    # Headers are Latin-1: a Cyrillic attachment name made the PDF route answer 500.
+    from urllib.parse import unquote
+
+    from handlers.review.orders import content_disposition
+
+    header = content_disposition(filename)
+    header.encode("latin-1")
+    assert header.startswith(f'inline; filename="{ascii_name}"; filename*=UTF-8\'\'')
+    assert unquote(header.rpartition("''")[2]) == filename and "\n" not in header
+
+
 def test_approve_after_editing_a_line_queues_the_order_and_remembers_the_code(queue):
     server, item, client = queue
     form = approve_form(client, item, l1_item="CHS-MOZZ-LMPS", l1_price="61.00", l1_qty="18", memo="dock 4")

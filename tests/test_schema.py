@@ -102,7 +102,7 @@ CREATE INDEX events_type ON events (type, id);
 def test_version_1_ledger_migrates_keeping_ids_and_non_cdc_keys(tmp_path):
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
-    conn.executescript(f"DROP TABLE events; {V1_EVENTS} {DROP_V3} {DROP_V4} PRAGMA user_version = 1;")  # as version 1 made it
+    conn.executescript(f"DROP TABLE events; {V1_EVENTS} {DROP_V3} {DROP_V4} {DROP_V5} PRAGMA user_version = 1;")  # as version 1 made it
     conn.executemany("INSERT INTO events (id, type, entity_type, entity_id, created_at, dedupe_key) VALUES (?, ?, ?, ?, ?, ?)",
                      [(7, "invoice.created", "invoice", "i1", "t", "cdc:ev-1"),
                       (9, "ar.bucket_changed", "invoice", "i1", "t", "ar.bucket_changed:i1:current@t>1-30")])
@@ -126,12 +126,13 @@ DROP_V4 = "".join(f"ALTER TABLE {table} DROP COLUMN {column};" for table, column
     ("transactions", "cdc_lines_version"), ("item_fulfillment", "cdc_lines_version"),
     ("item_fulfillment", "cdc_packages_version"), ("customer_invoice", "cdc_lines_version"),
     ("customer_payment", "cdc_apply_version"), ("credit_memo", "cdc_apply_version")))
+DROP_V5 = "ALTER TABLE review_sessions DROP COLUMN credential;"  # what version 5 added
 
 
 def test_version_2_review_items_gain_email_text_and_keep_their_rows(tmp_path):
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
-    conn.executescript(f"{DROP_V3} {DROP_V4} PRAGMA user_version = 2;")
+    conn.executescript(f"{DROP_V3} {DROP_V4} {DROP_V5} PRAGMA user_version = 2;")
     conn.execute("INSERT INTO review_items (status, email_id, attachment_id, created_at, updated_at) "
                  "VALUES ('pending', NULL, NULL, 't', 't')")
     assert apply_schema(conn) == LATEST
@@ -149,12 +150,12 @@ def test_version_3_lines_written_with_the_data_stay_until_an_event_carries_newer
 
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
-    conn.executescript(f"{DROP_V4} PRAGMA user_version = 3;")
+    conn.executescript(f"{DROP_V4} {DROP_V5} PRAGMA user_version = 3;")
     key = "2026-11-20T10:00:00.000000Z|0|sn-5"  # an order as version 3 wrote it: lines beside their data
     conn.execute("INSERT INTO transactions (ns_id, type, customer_id, last_modified, cdc_version, cdc_data_version) "
                  "VALUES ('18', 'salesorder', '7', '2026-11-20T10:00:00.000Z', ?, ?)", (key, key))
     conn.execute("INSERT INTO transaction_lines (transaction_id, line_no, item_id, quantity) VALUES ('18', 1, '5', 2)")
-    assert apply_schema(conn) == LATEST == 4
+    assert apply_schema(conn) == LATEST == 5
     assert conn.execute("SELECT cdc_lines_version FROM transactions").fetchone()[0] is None  # written with the data
 
     def apply(event_id, when, record):
@@ -169,6 +170,17 @@ def test_version_3_lines_written_with_the_data_stay_until_an_event_carries_newer
     for table in ("transactions", "item_fulfillment", "customer_invoice", "customer_payment", "credit_memo"):
         shape = f"PRAGMA table_info({table})"
         assert conn.execute(shape).fetchall() == _fresh(tmp_path).execute(shape).fetchall(), table
+
+
+def test_version_4_sessions_gain_a_credential_and_old_ones_no_longer_sign_anyone_in(tmp_path):
+    conn = connect(tmp_path / "db.sqlite3")
+    apply_schema(conn)
+    conn.executescript(f"{DROP_V5} PRAGMA user_version = 4;")
+    conn.execute("INSERT INTO review_sessions (id_hash, reviewer, created_at, expires_at) VALUES ('h', 'mike', 't', 'u')")
+    assert apply_schema(conn) == LATEST
+    assert [tuple(r) for r in conn.execute("SELECT reviewer, credential FROM review_sessions")] == [("mike", None)]
+    shape = "PRAGMA table_info(review_sessions)"
+    assert conn.execute(shape).fetchall() == _fresh(tmp_path).execute(shape).fetchall()
 
 
 def _fresh(tmp_path):

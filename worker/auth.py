@@ -33,8 +33,10 @@ MAX_FAILURES_PER_USER = 5
 MAX_FAILURES_PER_IP = 20
 _NAME_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@")
 
-INSERT_SESSION = "INSERT INTO review_sessions (id_hash, reviewer, created_at, expires_at) VALUES (?, ?, ?, ?)"
-GET_SESSION = "SELECT reviewer, expires_at FROM review_sessions WHERE id_hash = ? AND ended_at IS NULL"
+INSERT_SESSION = """
+INSERT INTO review_sessions (id_hash, reviewer, created_at, expires_at, credential) VALUES (?, ?, ?, ?, ?)
+"""
+GET_SESSION = "SELECT reviewer, expires_at, credential FROM review_sessions WHERE id_hash = ? AND ended_at IS NULL"
 END_SESSION = "UPDATE review_sessions SET ended_at = ? WHERE id_hash = ? AND ended_at IS NULL"
 PURGE_SESSIONS = "DELETE FROM review_sessions WHERE expires_at < ?"
 INSERT_FAILURE = "INSERT INTO login_attempts (reviewer, ip, at) VALUES (?, ?, ?)"
@@ -133,6 +135,12 @@ def csrf_for(key: bytes, sid: str) -> str:
     return sign(key, sid, "csrf").rpartition(".")[2]
 
 
+def credential_of(key: bytes, encoded_hash: str) -> str:
+    """What a session remembers of the password it was opened with: a keyed digest of the reviewer's
+    REVIEW_USERS hash, so a new password (a new hash) ends every session opened with the old one."""
+    return sign(key, encoded_hash, "credential").rpartition(".")[2]
+
+
 def csrf_ok(expected: str, given: Any) -> bool:
     """Constant-time comparison of a submitted CSRF token with the expected one."""
     return isinstance(given, str) and bool(given) and hmac.compare_digest(expected.encode(), given.encode())
@@ -143,13 +151,16 @@ def _id_hash(sid: str) -> str:
 
 
 async def current_session(env: Env, cookie: str | None) -> Session | None:
-    """The live session a cookie names, or None (unsigned, ended, expired, or reviewer removed)."""
+    """The live session a cookie names, or None (unsigned, ended, expired, reviewer removed or password changed)."""
     key = session_key(env)
     sid = unsign(key, cookie)
     if sid is None:
         return None
     row = await env.db.fetchone(GET_SESSION, (_id_hash(sid),))
-    if row is None or row["expires_at"] <= iso(env.clock()) or row["reviewer"] not in reviewers(env):
+    if row is None or row["expires_at"] <= iso(env.clock()):
+        return None
+    encoded = reviewers(env).get(row["reviewer"])  # None: the reviewer was removed
+    if encoded is None or not hmac.compare_digest(row["credential"] or "", credential_of(key, encoded)):
         return None
     return Session(row["reviewer"], sid, csrf_for(key, sid))
 
@@ -168,10 +179,10 @@ def _claim_attempt(conn: sqlite3.Connection, name: str, ip: str, since: str, now
     return True
 
 
-def _open_session(conn: sqlite3.Connection, name: str, sid: str, now: str, expires: str) -> None:
+def _open_session(conn: sqlite3.Connection, name: str, sid: str, now: str, expires: str, credential: str) -> None:
     conn.execute(PURGE_SESSIONS, (now,))
     conn.execute(CLEAR_FAILURES, (name,))
-    conn.execute(INSERT_SESSION, (_id_hash(sid), name, now, expires))
+    conn.execute(INSERT_SESSION, (_id_hash(sid), name, now, expires, credential))
 
 
 _DUMMY_HASH: list[str] = []
@@ -194,8 +205,9 @@ async def sign_in(env: Env, name: str, password: str, ip: str) -> SignIn:
         log.info("sign-in failed", extra={"reviewer": name, "ip": ip})
         return SignIn()
     sid = secrets.token_urlsafe(32)
-    await env.db.write(_open_session, name, sid, iso(now), iso(now + timedelta(hours=SESSION_HOURS)))
     key = session_key(env)
+    await env.db.write(_open_session, name, sid, iso(now), iso(now + timedelta(hours=SESSION_HOURS)),
+                       credential_of(key, encoded))
     log.info("signed in", extra={"reviewer": name})
     return SignIn(session=Session(name, sid, csrf_for(key, sid)), cookie=sign(key, sid))
 

@@ -9,7 +9,7 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
 
 # (version, SQL) in ascending order. Each brings a database at version-1 up to version; schema.sql
 # always describes the newest shape, so a fresh database only runs schema.sql.
-# Example for the next change: (5, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
+# Example for the next change: (6, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
 MIGRATIONS: list[tuple[int, str]] = [
     (1, ""),  # the first versioned schema: everything is in schema.sql
     # events.dedupe_key: a partial unique index instead of a UNIQUE column (SQLite cannot drop that in
@@ -43,6 +43,9 @@ ALTER TABLE customer_invoice ADD COLUMN cdc_lines_version TEXT;
 ALTER TABLE customer_payment ADD COLUMN cdc_apply_version TEXT;
 ALTER TABLE credit_memo ADD COLUMN cdc_apply_version TEXT;
 """),
+    # review_sessions.credential: a session ends when its reviewer's password changes. Sessions opened
+    # before (NULL) end at once: their reviewers sign in again.
+    (5, "ALTER TABLE review_sessions ADD COLUMN credential TEXT;"),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -6,6 +6,7 @@ import asyncio
 import json
 from datetime import date
 from typing import Any
+from urllib.parse import quote
 
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
@@ -28,6 +29,15 @@ from worker.pricing import standard_program
 from worker.storage import ObjectNotFound
 
 STATUSES = ("", "pending", "needs_manual")
+
+
+def content_disposition(filename: str) -> str:
+    """`inline` with the sender's file name: an ASCII fallback (headers are Latin-1) and RFC 6266's UTF-8
+    `filename*`, so "Заказ_4471.pdf" is shown as such rather than breaking the response."""
+    ascii_name = "".join(ch for ch in filename if ch.isascii() and (ch.isalnum() or ch in "._-"))[:80]
+    if not ascii_name.removesuffix(".pdf"):
+        ascii_name = "po.pdf"
+    return f"inline; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename[:120], safe='')}"
 
 
 @get(["/", "/orders"], include_in_schema=False)
@@ -167,9 +177,9 @@ async def order_pdf(env: NamedDependency[Env], session: NamedDependency[Session]
         data = await env.bucket.get(item["pdf_object"])
     except ObjectNotFound:
         raise NotFoundException(f"the PDF of review item {item_id} is missing from the bucket") from None
-    name = "".join(ch for ch in (item["pdf_filename"] or f"po-{item_id}.pdf") if ch.isalnum() or ch in "._-")[:80]
     return Response(data, media_type="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="{name or "po.pdf"}"', "X-Content-Type-Options": "nosniff",
+        "Content-Disposition": content_disposition(item["pdf_filename"] or f"po-{item_id}.pdf"),
+        "X-Content-Type-Options": "nosniff",
         "Cache-Control": "private, no-store", "X-Frame-Options": "SAMEORIGIN",
         "Content-Security-Policy": "default-src 'none'; frame-ancestors 'self'",
     })
