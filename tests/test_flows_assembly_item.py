@@ -55,3 +55,22 @@ async def test_orders_without_assembly_lines_are_not_its_business(env, tmp_path)
                                                                                    "602,,61.00,CS,2027-01-01,"))
     await apply(env, sales_order("7012", "1187", [("602", 1, 61.0)]))
     assert (await drain(env, [assembly_item.WORKFLOW]))["proposed"] == 1
+
+
+async def test_an_order_sent_without_lines_is_checked_on_the_update_that_brings_them(env, tmp_path):
+    await load_reference(env, tmp_path / "ref", spec_items__csv=ITEMS, pricing_master__csv=PRICES)
+    await apply(env, customer("3001", "Riverside Unified School District"))
+    order = sales_order("7020", "3001", [("601", 10, 55.0)])
+    links = {**order, "record": {**order["record"], "item": {"links": [{"rel": "self", "href": "…/item"}]}}}
+    await apply(env, links)
+    assert await drain(env, [assembly_item.WORKFLOW]) == {"ok": 1, "proposed": 0, "deduplicated": 0}
+    [note] = await rows(env, "SELECT observation FROM reflexion_log")
+    assert note["observation"] == ("SO-7020 for Riverside Unified School District: NetSuite sent the order without "
+                                   "its lines (item sublist not expanded); the assembly item check waits for the "
+                                   "update that brings them.")
+    for n, when in enumerate(("2026-11-02T15:05:00Z", "2026-11-02T15:10:00Z")):  # lines arrive, then a plain update
+        await apply(env, {**order, "event_id": f"test-7020-u{n}", "operation": "update", "last_modified": when})
+        await drain(env, [assembly_item.WORKFLOW])
+    [proposal] = await proposals(env)
+    assert (proposal["payload"]["item_id"], proposal["payload"]["sales_order_id"]) == ("601", "7020")
+    assert len(await rows(env, "SELECT * FROM workflow_run_log WHERE status = 'ok'")) == 2

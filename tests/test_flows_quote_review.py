@@ -99,3 +99,59 @@ async def test_a_deleted_order_is_logged_not_reviewed(priced):
     assert await proposals(env) == []
     [note] = await rows(env, "SELECT observation FROM reflexion_log")
     assert "was deleted in NetSuite" in note["observation"]
+
+
+def without_lines(order: dict) -> dict:
+    """The order as NetSuite REST sends it when the item sublist was not expanded."""
+    record = {k: v for k, v in order["record"].items() if k != "item"}
+    return {**order, "record": {**record, "item": {"links": [{"rel": "self", "href": "…/item"}]}}}
+
+
+def updated(order: dict, when: str) -> dict:
+    """The same record as a later `update` event."""
+    return {**order, "event_id": f"{order['event_id']}-{when}", "operation": "update", "last_modified": when}
+
+
+async def test_an_order_sent_without_lines_is_reviewed_on_the_update_that_brings_them(priced):
+    env = priced
+    order = sales_order("9201", "1187", [("501", 10, 20.00)])  # list 40.00 + 15% = 46.00: -56.52%
+    await apply(env, without_lines(order))
+    assert await drain(env, [quote_review.WORKFLOW]) == {"ok": 1, "proposed": 0, "deduplicated": 0}
+    [run] = await rows(env, "SELECT output_json FROM workflow_run_log")
+    assert json.loads(run["output_json"])["lines_pending"] is True
+    [note] = await rows(env, "SELECT observation FROM reflexion_log")
+    assert note["observation"] == ("SO-9201 for Driscoll Foods: NetSuite sent the order without its lines (item "
+                                   "sublist not expanded); the price review waits for the update that brings them.")
+    # an update that still leaves the lines out changes nothing; the first one that brings them is the review
+    await apply(env, updated(without_lines(order), "2026-11-02T15:05:00Z"))
+    assert await drain(env, [quote_review.WORKFLOW]) == {"not_applicable": 1}
+    await apply(env, updated(order, "2026-11-02T15:10:00Z"))
+    assert await drain(env, [quote_review.WORKFLOW]) == {"ok": 1, "proposed": 1, "deduplicated": 0}
+    [proposal] = await proposals(env)
+    assert [(f["quoted"], f["expected"], f["deviation_pct"]) for f in proposal["payload"]["lines"]] == [
+        (20.0, 46.0, -56.52)]
+    # later updates of the reviewed order are not reviewed again
+    await apply(env, updated(sales_order("9201", "1187", [("501", 10, 19.00)]), "2026-11-02T15:20:00Z"))
+    assert await drain(env, [quote_review.WORKFLOW]) == {"not_applicable": 1}
+    assert len(await proposals(env)) == 1 and len(await rows(env, "SELECT * FROM workflow_run_log")) == 2
+    assert not [n for n in await rows(env, "SELECT observation FROM reflexion_log")
+                if "all within program" in n["observation"]]
+
+
+async def test_lines_that_arrive_before_the_drain_are_reviewed_once_on_the_created_event(priced):
+    env = priced
+    order = sales_order("9202", "1187", [("501", 10, 20.00)])
+    await apply(env, without_lines(order), updated(order, "2026-11-02T15:05:00Z"))
+    assert await drain(env, [quote_review.WORKFLOW]) == {"ok": 1, "proposed": 1, "deduplicated": 0,
+                                                          "not_applicable": 1}
+    [note] = await rows(env, "SELECT observation FROM reflexion_log")
+    assert "1 outside tolerance: 501 quoted 20.00 vs 46.00" in note["observation"]
+
+
+async def test_an_update_of_a_reviewed_order_is_not_reviewed_again(priced):
+    env = priced
+    await apply(env, sales_order("9203", "1187", [("501", 1, 46.00)]))
+    await drain(env, [quote_review.WORKFLOW])
+    await apply(env, updated(sales_order("9203", "1187", [("501", 1, 30.00)]), "2026-11-02T15:05:00Z"))
+    assert await drain(env, [quote_review.WORKFLOW]) == {"not_applicable": 1}
+    assert await proposals(env) == [] and len(await rows(env, "SELECT * FROM workflow_run_log")) == 1

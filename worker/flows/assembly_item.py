@@ -2,7 +2,8 @@
 
 Each such item becomes one `price_new_assembly_item` proposal per item and customer (its dedupe key), so the
 team is asked once to price it, however many orders use it before they do. Orders without assembly lines
-are not this workflow's business (no run, no observation).
+are not this workflow's business (no run, no observation). An order NetSuite sent without its lines is
+checked on the update that brings them (worker/flows/order_lines.py).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 
 from worker.env import Env
+from worker.flows.order_lines import gate, order_name
 from worker.flows.reads import record_id
 from worker.ledger import Event
 from worker.pricing import ProgramTerms, expected_price, program_for, standard_program
@@ -51,7 +53,7 @@ def find_unpriced(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, 
                    "quantity": quantity, "quoted_rate": rate, "program": program.program}
         proposals[item_id] = Proposal("price_new_assembly_item", payload, risk=2, customer_id=customer_id,
                                       dedupe_key=f"price_new_assembly_item:{item_id}:{customer_id}")
-    name = f"{tran_id or 'sales order ' + so_id} for {company or 'customer ' + str(customer_id)}"
+    name = order_name(tran_id, so_id, company, customer_id)
     distinct = len({line[1] for line in lines})
     if proposals:
         listed = ", ".join(f"{p.payload['item_code']} (quoted {p.payload['quoted_rate']})" for p in proposals.values())
@@ -62,10 +64,19 @@ def find_unpriced(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, 
     return WorkflowResult(customer_id, observation, list(proposals.values()), output=output)
 
 
+def check_event(conn: sqlite3.Connection, event: Event, standard: ProgramTerms, today: str) -> WorkflowResult | None:
+    """The check an order event calls for: once per order, when its lines are known."""
+    # Awaited lines without an assembly item leave no run, so the order stays awaited: an update that adds one
+    # later is still checked.
+    so_id = record_id(event)
+    ready = gate(conn, NAME, event, so_id, "assembly item check")
+    return find_unpriced(conn, so_id, standard, today) if ready.proceed else ready.instead
+
+
 async def handle(env: Env, event: Event) -> WorkflowResult | None:
-    """Look for unpriced assembly items on one new sales order."""
+    """Look for unpriced assembly items on a new sales order (or the update that first brings its lines)."""
     today = env.clock().astimezone(env.settings.timezone).date().isoformat()
-    return await env.db.read_sync(find_unpriced, record_id(event), standard_program(env.settings), today)
+    return await env.db.read_sync(check_event, event, standard_program(env.settings), today)
 
 
-WORKFLOW = Workflow(NAME, ("salesorder.created",), handle)
+WORKFLOW = Workflow(NAME, ("salesorder.created", "salesorder.updated"), handle)

@@ -4,6 +4,7 @@ Each line's rate is compared with worker.pricing.expected_price (a customer pric
 up by the customer's program) within settings.pricing.tolerance_pct; the order's payment terms (its own, or
 the customer's default that NetSuite would apply) and freight terms (when the order carries them) are
 compared with the program. Deviations become one `review_quote_pricing` proposal (risk 2) per order.
+An order NetSuite sent without its lines is reviewed on the update that brings them (worker/flows/order_lines.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from worker.aging import terms_days
 from worker.env import Env
+from worker.flows.order_lines import gate, order_name
 from worker.flows.reads import label, raw_record, record_id
 from worker.ledger import Event
 from worker.pricing import ProgramTerms, check_price, expected_price, program_for, standard_program
@@ -84,7 +86,7 @@ def review_order(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, t
     if order is None:
         return None
     tran_id, customer_id, tran_date, deleted_at, raw_json, company, customer_terms = order
-    name = f"{tran_id or 'sales order ' + so_id} for {company or 'customer ' + str(customer_id)}"
+    name = order_name(tran_id, so_id, company, customer_id)
     if deleted_at:
         return WorkflowResult(customer_id, f"{name} was deleted in NetSuite before it could be reviewed.",
                               output={"sales_order_id": so_id, "deleted": True})
@@ -121,11 +123,19 @@ def _describe(name: str, program: ProgramTerms, tolerance: float, lines: list[Li
     return "; ".join(parts) + "."
 
 
+def review_event(conn: sqlite3.Connection, event: Event, standard: ProgramTerms, tolerance: float,
+                 today: str) -> WorkflowResult | None:
+    """The review an order event calls for: once per order, when its lines are known."""
+    so_id = record_id(event)
+    ready = gate(conn, NAME, event, so_id, "price review")
+    return review_order(conn, so_id, standard, tolerance, today) if ready.proceed else ready.instead
+
+
 async def handle(env: Env, event: Event) -> WorkflowResult | None:
-    """Review one new sales order."""
+    """Review a new sales order (or the update that first brings its lines)."""
     today = env.clock().astimezone(env.settings.timezone).date().isoformat()
-    return await env.db.read_sync(review_order, record_id(event), standard_program(env.settings),
-                               env.settings.pricing.tolerance_pct, today)
+    return await env.db.read_sync(review_event, event, standard_program(env.settings),
+                                  env.settings.pricing.tolerance_pct, today)
 
 
-WORKFLOW = Workflow(NAME, ("salesorder.created",), handle)
+WORKFLOW = Workflow(NAME, ("salesorder.created", "salesorder.updated"), handle)

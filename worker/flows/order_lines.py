@@ -1,0 +1,64 @@
+"""When an order workflow may look at a sales order's lines: once NetSuite has sent them (SPEC 4).
+
+NetSuite REST leaves the item sublist out unless it was expanded (`"item": {"links": [...]}`), and the
+mirror keeps that apart from "no lines": `transactions.cdc_lines_version` is '' while no event has
+carried the lines (NULL: written with the data, worker/cdc/versions.py). An order workflow handles
+`salesorder.created`; when the lines are not known yet it records a run that waits (its output says
+`lines_pending`), and the first `salesorder.updated` handled once they are known does the work. Every
+other update is not its business, so an order is looked at once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from worker.ledger import Event
+from worker.workflow_runner import WorkflowResult
+
+ORDER = """
+SELECT o.tran_id, o.customer_id, o.deleted_at, o.cdc_lines_version, c.company_name
+FROM transactions o LEFT JOIN customers c ON c.ns_id = o.customer_id
+WHERE o.ns_id = ?
+"""
+# 1 when every concluded run of the workflow on this order waited for lines, 0 when one did the work,
+# NULL when there was none. The customer index narrows the runs; the event names the order.
+WAITED = """
+SELECT min(coalesce(json_extract(r.output_json, '$.lines_pending'), 0))
+FROM workflow_run_log r JOIN events e ON e.id = r.trigger_event_id
+WHERE r.customer_id = ? AND r.workflow = ? AND r.status = 'ok'
+  AND e.entity_type = 'salesorder' AND e.entity_id = ?
+"""
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Whether to look at the order now; when not, what to record instead (None: not this workflow's business)."""
+
+    proceed: bool
+    instead: WorkflowResult | None = None
+
+
+def order_name(tran_id: str | None, so_id: str, company: str | None, customer_id: str | None) -> str:
+    """How observations name an order: 'SO-9201 for Driscoll Foods'."""
+    return f"{tran_id or 'sales order ' + so_id} for {company or 'customer ' + str(customer_id)}"
+
+
+def gate(conn: sqlite3.Connection, workflow: str, event: Event, so_id: str, work: str) -> Gate:
+    """Decide whether `workflow` (doing `work`, e.g. 'price review') looks at the order for this event."""
+    order = conn.execute(ORDER, (so_id,)).fetchone()
+    if order is None or order[2]:
+        return Gate(event.type == "salesorder.created")  # the workflow says what a missing or deleted order means
+    tran_id, customer_id, _deleted, lines_version, company = order
+    lines_known = lines_version != ""  # NULL (written with the data) counts as given
+    if event.type == "salesorder.created":
+        if lines_known:
+            return Gate(True)
+        name = order_name(tran_id, so_id, company, customer_id)
+        observation = (f"{name}: NetSuite sent the order without its lines (item sublist not expanded); "
+                       f"the {work} waits for the update that brings them.")
+        return Gate(False, WorkflowResult(customer_id, observation, output={
+            "sales_order_id": so_id, "tran_id": tran_id, "customer_id": customer_id, "lines_pending": True}))
+    if not lines_known:
+        return Gate(False)  # still waiting: the pending run already said why
+    return Gate(conn.execute(WAITED, (customer_id, workflow, so_id)).fetchone()[0] == 1)
