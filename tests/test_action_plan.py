@@ -4,6 +4,7 @@ import json
 from datetime import UTC, datetime
 
 import httpx2 as httpx
+import pytest
 
 from cron.aging import action_plans, refresh_aging
 from cron.health import score_customers
@@ -82,6 +83,20 @@ async def test_over_credit_limit_adds_a_service_hold(env):
     await action_plans(env, at("2026-05-31"))
     hold = [a for a in await staged(env) if a["kind"] == "service_hold"]
     assert hold[0]["payload"]["reason"] == "open AR $20,140.50 is over the credit limit $10,000.00"
+
+
+@pytest.mark.parametrize("credit_limit, hold", [
+    (0.0, "open AR $20,140.50 is over the credit limit $0.00"),  # a zero limit (cash only) is a limit
+    (None, None)])  # a blank NetSuite limit: no limit
+async def test_a_zero_credit_limit_is_a_limit_and_none_is_no_limit(env, credit_limit, hold):
+    await driscoll(env, credit_limit=credit_limit)
+    await refresh_aging(env, at("2026-05-30"))
+    await refresh_aging(env, at("2026-05-31"))
+    await action_plans(env, at("2026-05-31"))
+    actions = {a["kind"]: a["payload"] for a in await staged(env)}
+    assert actions.get("service_hold", {}).get("reason") == hold
+    over = [p for p in actions["schedule_collection_call"]["talking_points"] if "credit limit" in p]
+    assert over == (["Open AR $20,140.50 exceeds the credit limit $0.00."] if hold else [])
 
 
 async def test_moves_below_61_and_other_events_are_not_its_business(env):

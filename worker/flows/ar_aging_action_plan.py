@@ -208,6 +208,12 @@ def on_account_point(s: Situation) -> str | None:
             f"{money(round(s.past_due_total - s.exposure.on_account, 2))}.")
 
 
+def over_credit_limit(s: Situation) -> bool:
+    """True when net exposure is over the customer's credit limit."""
+    # A blank NetSuite limit is NULL (no limit); 0 is a real limit of nothing (cash-only customers).
+    return s.credit_limit is not None and s.exposure.net > s.credit_limit
+
+
 def talking_points(s: Situation) -> list[str]:
     """What the caller should cover, most important first."""
     past_due = s.past_due
@@ -216,7 +222,7 @@ def talking_points(s: Situation) -> list[str]:
         oldest = past_due[0]
         points.append(f"{len(past_due)} invoice(s) past due, {money(s.past_due_total)}; "
                       f"oldest {oldest['number']} is {oldest['days_past_due']} days past due.")
-    if s.credit_limit and s.exposure.net > s.credit_limit:
+    if over_credit_limit(s):
         text = open_ar_text(s.exposure)
         points.append(f"{text[0].upper()}{text[1:]} exceeds the credit limit {money(s.credit_limit)}.")
     if s.health:
@@ -242,7 +248,7 @@ def hold_reason(s: Situation) -> str | None:
     """Why a service hold is warranted, or None (never when money on account pays everything past due)."""
     if s.paid_on_account:
         return None
-    if s.credit_limit and s.exposure.net > s.credit_limit:
+    if over_credit_limit(s):
         return f"{open_ar_text(s.exposure)} is over the credit limit {money(s.credit_limit)}"
     total_open = s.exposure.open_invoices
     share = sum(i["amount_remaining"] for i in s.invoices if i["bucket"] == "90+") / total_open if total_open else 0
