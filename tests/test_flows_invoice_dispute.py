@@ -68,8 +68,55 @@ async def test_missing_reason_recipient_and_invoice_are_named_as_problems(env):
     mail = (await proposals(env, "send_dispute_confirmation"))[0]["payload"]
     assert mail["to"] is None
     assert mail["problems"] == ["no email address on file for the customer or its contacts",
-                                "the credit memo has no memo: no reason recorded", "not linked to any mirrored invoice"]
+                                "the credit memo has no memo: no reason recorded", "not linked to any mirrored invoice",
+                                "the credit memo is not applied to any invoice: $25.00 stays as credit on account"]
     assert mail["subject"] == "Credit memo CM-8002 issued" and "Dear Harbor Bistro team," in mail["body"]
+
+
+async def test_a_memo_issued_against_an_invoice_but_not_applied_is_credit_on_account(env):
+    await apply(env, customer("1187", "Driscoll Foods", email="ap@driscoll.example"),
+                invoice("7001", "1187", 1000.0, 1000.0, "DF-7001"))
+    memo = credit_memo("8010", "1187", 250.0, "price adjustment", [], created_from="7001")
+    memo["record"]["amountRemaining"] = 250.0
+    memo["record"]["apply"]["items"] = [{"doc": {"id": "7001"}, "apply": False, "amount": 0, "type": "Invoice"}]
+    await apply(env, memo)
+    await drain(env, [invoice_dispute.WORKFLOW])
+    by_kind = {p["kind"]: p["payload"] for p in await proposals(env)}
+    mail, log = by_kind["send_dispute_confirmation"], by_kind["log_dispute"]
+    assert "credit memo CM-8010 for $250.00 to Driscoll Foods against invoice INV-7001 (your PO DF-7001)." in mail["body"]
+    assert "applied to:" not in mail["body"] and "credited" not in mail["body"]
+    assert "It is not applied to an invoice yet: $250.00 stays as credit on your account." in mail["body"]
+    assert mail["problems"] == ["the credit memo is not applied to any invoice: $250.00 stays as credit on account"]
+    assert (log["issued_against"], log["applied_total"], log["unapplied"]) == ("7001", 0.0, 250.0)
+    assert [(i["invoice_id"], i["applied"], i["issued_against"]) for i in log["invoices"]] == [("7001", 0.0, True)]
+    [note] = await rows(env, "SELECT observation FROM reflexion_log")
+    assert "$250.00 against INV-7001, $250.00 of it unapplied (credit on account)" in note["observation"]
+
+
+async def test_a_partly_applied_memo_shows_what_each_invoice_got_and_the_rest_on_account(env):
+    await apply(env, customer("1187", "Driscoll Foods", email="ap@driscoll.example"),
+                invoice("7001", "1187", 1000.0, 800.0, "DF-7001"))
+    memo = credit_memo("8011", "1187", 300.0, "short shipped", [("7001", 200.0)], created_from="7001")
+    memo["record"]["amountRemaining"] = 100.0
+    await apply(env, memo)
+    await drain(env, [invoice_dispute.WORKFLOW])
+    mail = (await proposals(env, "send_dispute_confirmation"))[0]["payload"]
+    assert "It is applied to:\n  - invoice INV-7001 (your PO DF-7001): $200.00 credited, $800.00 still open\n" in mail["body"]
+    assert "$100.00 of it is not applied to an invoice: it stays as credit on your account." in mail["body"]
+    assert mail["problems"] == [] and (mail["applied_total"], mail["unapplied"]) == (200.0, 100.0)
+
+
+async def test_a_memo_sent_without_its_apply_list_asks_the_reviewer_to_check(env):
+    await apply(env, customer("1187", "Driscoll Foods", email="ap@driscoll.example"),
+                invoice("7001", "1187", 1000.0, 1000.0, "DF-7001"))
+    memo = credit_memo("8012", "1187", 300.0, "short shipped", [], created_from="7001")
+    memo["record"]["apply"] = {"links": [{"rel": "self", "href": "…/apply"}]}  # REST, not expanded
+    await apply(env, memo)
+    await drain(env, [invoice_dispute.WORKFLOW])
+    mail = (await proposals(env, "send_dispute_confirmation"))[0]["payload"]
+    assert "credited" not in mail["body"] and "credit on your account" not in mail["body"]
+    assert mail["problems"] == [("NetSuite sent the credit memo without its apply list: "
+                                 "check which invoices it is applied to")]
 
 
 def test_pick_recipient_prefers_accounts_payable_then_the_customer_email():

@@ -1,7 +1,9 @@
 """customer_invoice_dispute: a posted credit memo is a resolved dispute (SPEC 4, fan-out 2).
 
-Logs the reason (the memo's `memo`), links the invoice(s) it was applied to (and `createdFrom` when that is
-an invoice), and drafts a confirmation email from a Jinja2 template. Proposes `log_dispute` (risk 1) and
+Logs the reason (the memo's `memo`), links the invoice it was issued against (`createdFrom`, when that is
+an invoice) and the invoice(s) it is applied to, and drafts a confirmation email from a Jinja2 template:
+the amount applied to each invoice, and what is left unapplied as credit on account (a memo issued against
+an invoice is not necessarily applied to it). Proposes `log_dispute` (risk 1) and
 `send_dispute_confirmation` (risk 3: a person reads every email before it goes to a customer).
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import Environment, StrictUndefined
@@ -21,7 +24,8 @@ from worker.workflow_runner import Proposal, Workflow, WorkflowResult
 NAME = "customer_invoice_dispute"
 MEMO = """
 SELECT m.tran_id, m.customer_id, m.created_from, m.tran_date, m.total, m.memo, m.deleted_at,
-       c.company_name, c.email
+       c.company_name, c.email, m.amount_remaining, m.cdc_apply_version,
+       (SELECT sum(a.amount) FROM credit_memo_application a WHERE a.credit_memo_id = m.ns_id)
 FROM credit_memo m LEFT JOIN customers c ON c.ns_id = m.customer_id
 WHERE m.ns_id = ?
 """
@@ -40,6 +44,7 @@ ORDER BY ns_id
 # Accounts-payable people handle credits; anyone else only when the customer has no AP contact or email.
 _AP_TITLE = re.compile(r"payable|accounts|billing|finance|controller|bookkeep", re.IGNORECASE)
 _LINE_BREAKS = re.compile(r"[\r\n]+")
+CENT = 0.005  # below half a cent an amount is nothing
 
 _TEMPLATES = Environment(undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True,
                          keep_trailing_newline=True)  # plain-text email: nothing is HTML here
@@ -49,15 +54,20 @@ SUBJECT = _TEMPLATES.from_string("Credit memo {{ memo_number }} issued{% if invo
 BODY = _TEMPLATES.from_string("""\
 Dear {{ greeting }},
 
-Thank you for raising this with us. We have issued credit memo {{ memo_number }} for {{ amount }} to {{ company }}.
-{% if invoices %}
+Thank you for raising this with us. We have issued credit memo {{ memo_number }} for {{ amount }} to {{ company }}
+{%- if against %} against invoice {{ against.number }}{% if against.po %} (your PO {{ against.po }}){% endif %}{% endif %}.
+{% if applied %}
 
 It is applied to:
-{% for inv in invoices %}
+{% for inv in applied %}
   - invoice {{ inv.number }}{% if inv.po %} (your PO {{ inv.po }}){% endif %}: {{ inv.applied }} credited
 {%- if inv.remaining is not none %}, {{ inv.remaining }} still open{% endif %}
 
 {% endfor %}
+{% endif %}
+{% if on_account %}
+
+{{ on_account }}
 {% endif %}
 {% if reason %}
 
@@ -91,15 +101,63 @@ def pick_recipient(customer_email: str | None, contacts: list[tuple[str, str, st
     return (contacts[0][0], contacts[0][1]) if contacts else (None, None)
 
 
+@dataclass(frozen=True)
+class Credit:
+    """How much of a credit memo is applied to invoices, and how much is left as credit on account."""
+
+    applied: float | None  # None: unknown (sent without its apply list and without amountRemaining)
+    unapplied: float | None
+
+    @property
+    def nothing_applied(self) -> bool:
+        """True when the memo is known to be applied to no invoice."""
+        return self.applied is not None and abs(self.applied) < CENT
+
+
+def credit_split(total: float | None, remaining: float | None, apply_version: str | None,
+                 applied_sum: float | None) -> Credit:
+    """The memo's applied and unapplied amounts; NetSuite's own `amountRemaining` wins where it is known."""
+    if apply_version != "":  # the apply list was given ('' = never sent, worker/cdc/versions.py)
+        applied: float | None = applied_sum or 0.0
+    else:
+        applied = round(total - remaining, 2) if total is not None and remaining is not None else None
+    if remaining is None and total is not None and applied is not None:
+        remaining = round(total - applied, 2)
+    return Credit(applied, remaining)
+
+
+def on_account_text(credit: Credit) -> str | None:
+    """The email's sentence about the credit left on account (None when none is)."""
+    if credit.unapplied is None or credit.unapplied < CENT:
+        return None
+    if credit.nothing_applied:
+        return f"It is not applied to an invoice yet: {money(credit.unapplied)} stays as credit on your account."
+    return f"{money(credit.unapplied)} of it is not applied to an invoice: it stays as credit on your account."
+
+
+def credit_problems(credit: Credit, total: float | None) -> list[str]:
+    """What the reviewer must know about where the credit went before the email goes."""
+    if credit.applied is None:
+        return ["NetSuite sent the credit memo without its apply list: check which invoices it is applied to"]
+    if credit.nothing_applied:
+        left = credit.unapplied if credit.unapplied is not None else total
+        return [f"the credit memo is not applied to any invoice: {money(left)} stays as credit on account"]
+    return []
+
+
 def draft(memo_number: str, company: str, amount: float | None, reason: str | None, invoices: list[dict[str, Any]],
-          greeting: str | None) -> tuple[str, str]:
+          greeting: str | None, credit: Credit | None = None) -> tuple[str, str]:
     """Subject and plain-text body of the confirmation email."""
     shown = [{"number": one_line(i["tran_id"] or i["invoice_id"]), "po": one_line(i.get("po")),
-              "applied": money(i["applied"]), "remaining": None if i["remaining"] is None else money(i["remaining"])}
+              "applied": money(i["applied"]), "remaining": None if i["remaining"] is None else money(i["remaining"]),
+              "is_applied": abs(i["applied"] or 0) >= CENT, "issued_against": i.get("issued_against", False)}
              for i in invoices]
     subject = one_line(SUBJECT.render(memo_number=one_line(memo_number), invoices=shown))
     body = BODY.render(greeting=one_line(greeting) or f"{company} team", memo_number=one_line(memo_number),
-                       amount=money(amount), company=company, invoices=shown, reason=(reason or "").strip())
+                       amount=money(amount), company=company, reason=(reason or "").strip(),
+                       against=next((i for i in shown if i["issued_against"]), None),
+                       applied=[i for i in shown if i["is_applied"]],
+                       on_account=on_account_text(credit) if credit else None)
     return subject, body
 
 
@@ -108,31 +166,37 @@ def examine(conn: sqlite3.Connection, memo_id: str) -> WorkflowResult | None:
     row = conn.execute(MEMO, (memo_id,)).fetchone()
     if row is None:
         return None
-    tran_id, customer_id, created_from, tran_date, total, reason, deleted_at, company, customer_email = row
+    (tran_id, customer_id, created_from, tran_date, total, reason, deleted_at, company, customer_email,
+     remaining, apply_version, applied_sum) = row
     number = tran_id or f"#{memo_id}"
     company = company or f"customer {customer_id}"
     if deleted_at:
         return WorkflowResult(customer_id, f"Credit memo {number} for {company} was deleted before it was reviewed.",
                               output={"credit_memo_id": memo_id, "deleted": True})
     invoices = [{"invoice_id": r[0], "tran_id": r[1], "tran_date": r[2], "total": r[3], "remaining": r[4],
-                 "po": r[5], "applied": r[6] or 0.0}
+                 "po": r[5], "applied": r[6] or 0.0, "issued_against": r[0] == created_from}
                 for r in conn.execute(INVOICES, {"memo": memo_id, "created": created_from})]
+    credit = credit_split(total, remaining, apply_version, applied_sum)
     contacts = [tuple(r) for r in conn.execute(CONTACTS, (customer_id,))]
     to_name, to_email = pick_recipient(customer_email, contacts)
-    subject, body = draft(number, company, total, reason, invoices, to_name)
+    subject, body = draft(number, company, total, reason, invoices, to_name, credit)
     problems = ([] if to_email else ["no email address on file for the customer or its contacts"]) + (
         [] if reason else ["the credit memo has no memo: no reason recorded"]) + (
-        [] if invoices else ["not linked to any mirrored invoice"])
+        [] if invoices else ["not linked to any mirrored invoice"]) + credit_problems(credit, total)
     common = {"credit_memo_id": memo_id, "credit_memo_number": tran_id, "customer_id": customer_id,
               "tran_date": tran_date, "amount": total, "reason": reason,
-              "invoice_ids": [i["invoice_id"] for i in invoices]}
+              "invoice_ids": [i["invoice_id"] for i in invoices],
+              "issued_against": next((i["invoice_id"] for i in invoices if i["issued_against"]), None),
+              "applied_total": credit.applied, "unapplied": credit.unapplied}
     log = Proposal("log_dispute", {**common, "invoices": invoices, "problems": problems}, risk=1,
                    customer_id=customer_id, dedupe_key=f"log_dispute:{memo_id}")
     email = Proposal("send_dispute_confirmation", {**common, "to": to_email, "to_name": to_name, "subject": subject,
                                                    "body": body, "problems": problems},
                      risk=3, customer_id=customer_id, dedupe_key=f"send_dispute_confirmation:{memo_id}")
     linked = ", ".join(i["tran_id"] or i["invoice_id"] for i in invoices) or "no invoice"
-    observation = (f"Credit memo {number} for {company}, {money(total)} against {linked}: "
+    on_account = (f", {money(credit.unapplied)} of it unapplied (credit on account)"
+                  if credit.unapplied is not None and credit.unapplied >= CENT else "")
+    observation = (f"Credit memo {number} for {company}, {money(total)} against {linked}{on_account}: "
                    f"{one_line(reason) or 'no reason given'}; confirmation drafted to {to_email or 'nobody (no email)'}.")
     return WorkflowResult(customer_id, observation, [log, email], output={**common, "problems": problems})
 
