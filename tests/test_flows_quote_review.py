@@ -155,3 +155,41 @@ async def test_an_update_of_a_reviewed_order_is_not_reviewed_again(priced):
     await apply(env, updated(sales_order("9203", "1187", [("501", 1, 30.00)]), "2026-11-02T15:05:00Z"))
     assert await drain(env, [quote_review.WORKFLOW]) == {"not_applicable": 1}
     assert await proposals(env) == [] and len(await rows(env, "SELECT * FROM workflow_run_log")) == 1
+
+
+def with_units(ev, *units):
+    for item, unit in zip(ev["record"]["item"]["items"], units, strict=True):
+        item["units"] = unit
+    return ev
+
+
+async def test_lines_are_priced_in_their_own_unit_never_another_units_price(env, tmp_path):
+    await load_reference(env, tmp_path / "ref", customer_program__csv=PROGRAMS,
+                         spec_items__csv="item_id,item_code,description,uom,is_assembly,pack_size\n"
+                                         "802,X-802,Widget,CS,0,12 ea\n",
+                         pricing_master__csv=PRICING_HEADER + "802,,24.00,CS,,\n803,,4.00,EA,,\n803,,48.00,CS,,\n"
+                                                              "804,,50.00,,,\n804,1187,40.00,CS,2026-01-01,\n")
+    await apply(env, customer("1187", "Driscoll Foods"))
+    # 802 by the each: 24.00 / 12 + 15% = 2.30 (was compared with the case price, -91.67%); 803 in NetSuite's
+    # "Each": the EA row, 4.60 (was the CS row); 804 in "Case": Driscoll's contract 40.00 (was list 50 + 15%)
+    await apply(env, with_units(sales_order("9401", "1187", [("802", 12, 2.30), ("803", 6, 4.60), ("804", 1, 40.00),
+                                                             ("803", 1, 50.00)]), "EA", "Each", "Case", "Case"))
+    await drain(env, [quote_review.WORKFLOW])
+    [proposal] = await proposals(env)
+    assert proposal["payload"]["lines"] == [{"line": 4, "item_id": "803", "item_name": "803", "quantity": 1.0,
+                                             "units": "Case", "quoted": 50.0, "expected": 55.2,
+                                             "deviation_pct": -9.42, "basis": "list_plus_markup"}]
+
+
+async def test_sub_cent_prices_and_free_items_are_compared_exactly(env, tmp_path):
+    await load_reference(env, tmp_path / "ref", customer_program__csv=PROGRAMS,
+                         pricing_master__csv=PRICING_HEADER + "830,,0.0300,CS,,\n801,,0.00,CS,,\n")
+    await apply(env, customer("1187", "Driscoll Foods"))
+    # 0.0300 + 15% = 0.0345: quoted exactly was flagged +15.00% (expected rounded to 0.03); 0.0300 passed
+    await apply(env, sales_order("9301", "1187", [("830", 5000, 0.0345), ("801", 5, 0.0)]))
+    await apply(env, sales_order("9302", "1187", [("830", 5000, 0.0300)]))
+    await drain(env, [quote_review.WORKFLOW])
+    [proposal] = await proposals(env)
+    assert proposal["payload"]["sales_order_id"] == "9302"
+    [line] = proposal["payload"]["lines"]
+    assert (line["quoted"], line["expected"], line["deviation_pct"]) == (0.03, 0.0345, -13.04)

@@ -172,3 +172,23 @@ def test_similarity_prefers_the_right_item() -> None:
 ])
 def test_quantity_outlier(qty, history, flagged) -> None:
     assert (quantity_outlier(Decimal(qty), history) is not None) is flagged
+
+
+async def test_price_checks_compare_like_units_only(db: Env) -> None:
+    def free_eggs(conn):
+        conn.execute("UPDATE pricing_master SET unit_price = 0 WHERE item_id = 'I118803'")
+    await db.db.write(free_eggs)
+    po = _po(lines=[_line(1, vendor="GFS-117650", uom="EA", price="15.69"),  # 62.75 a case of 4/5 LB: 15.6875 each
+                    _line(2, vendor="GFS-551209", uom="LB", price="41.00"),  # priced per case of 48 CT only
+                    _line(3, vendor="GFS-118803", price="5.00")])           # a free item, quoted at a price
+
+    def run(conn):
+        return LineMatcher(conn, DRISCOLL, STANDARD, 2.0).apply(po, "2026-03-01")
+
+    flags, _ = await db.db.write(run)
+    by_line = {f["line_no"]: f for f in flags}
+    assert sorted(by_line) == [2, 3]  # line 1 was a -75% deviation against the case price
+    assert (by_line[2]["code"], by_line[2]["severity"]) == ("price_not_comparable", "info")
+    assert by_line[2]["message"] == "line 2: item I551209: no price per LB: priced per CS; check the price by hand"
+    assert (by_line[3]["code"], by_line[3]["deviation_pct"], by_line[3]["expected"]) == ("price_deviation", None, 0.0)
+    assert by_line[3]["message"] == "line 3: quoted 5.00 vs expected 0.00 per CS (free item)"

@@ -1,16 +1,23 @@
 """Expected prices: pricing_master plus the customer's program, shared by order intake and quote review.
 
 A customer-specific row wins; otherwise the list price (customer_id '') marked up by the customer's
-program. Rows apply on dates within [effective_from, effective_to] (blank = open-ended).
+program. Rows apply on dates within [effective_from, effective_to] (blank = open-ended). Units compare as
+codes (NetSuite's 'Each' and a PO's 'ea' are both EA); a row in the line's unit wins, a row in another
+unit is converted only through the item's pack count (spec_items.pack_size), and otherwise there is no
+comparable price: a case price is never compared with a price per each. Prices keep their four decimals
+(list 0.0300 + 15% = 0.0345); only display rounds.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from worker.config import Program, Settings
+from worker.po.values import normalize_uom
 
 PRICE_ROWS = """
 SELECT customer_id, unit_price, uom FROM pricing_master
@@ -18,8 +25,18 @@ WHERE item_id = :item_id AND customer_id IN (:customer_id, '')
   AND (effective_from = '' OR effective_from <= :on) AND (effective_to = '' OR effective_to >= :on)
 ORDER BY customer_id = '' , effective_from DESC
 """
+ITEM_PACK = "SELECT uom, pack_size FROM spec_items WHERE item_id = ?"
 PROGRAM = "SELECT program, markup_pct, freight_terms, payment_terms_days, usda_eligible FROM customer_program WHERE customer_id = ?"
-CENT = Decimal("0.01")
+EACH = "EA"
+EXACT = Decimal("1E-8")  # far below the list's 4 decimals: converted prices (48.00 / 7) stay comparable
+HUNDREDTH = Decimal("0.01")
+SHOWN = Decimal("0.0001")
+# '4/5lb', '6/#10', '10/100': foodservice pack/size, the pack (bags, cans, boxes) is what an each is.
+_PACK_SIZE = re.compile(r"\s*(\d+)\s*/")
+# '48ct', '24 kits', '12 ea': a count of eaches. A weight or volume ('40lb', '15dz') is not one.
+_COUNT = re.compile(r"\s*(\d+)\s*([A-Za-z]+)\.?\s*")
+COUNT_WORDS = frozenset({"CT", "CNT", "COUNT", "EA", "EACH", "PC", "PCS", "PIECE", "PIECES", "KIT", "KITS",
+                         "PLATTER", "PLATTERS", "ROLL", "ROLLS"})
 
 
 @dataclass(frozen=True)
@@ -40,20 +57,80 @@ class ProgramTerms:
 
 @dataclass(frozen=True)
 class ExpectedPrice:
-    """What we expect to charge, and why."""
+    """What we expect to charge per `uom`, and why; unit_price None when no row is in a comparable unit."""
 
-    unit_price: Decimal
+    unit_price: Decimal | None
     uom: str
-    basis: str  # 'customer_price' | 'list_plus_markup'
+    basis: str  # 'customer_price' | 'list_plus_markup' | 'no_comparable_price'
+    note: str | None = None  # how a price in another unit was converted, or why none compares
 
 
 @dataclass(frozen=True)
 class PriceCheck:
-    """A quoted price against the expected one."""
+    """A quoted price against the expected one; within_tolerance is False only for a price to flag."""
 
     expected: ExpectedPrice | None
     deviation_pct: float | None
     within_tolerance: bool
+    reason: str | None = None  # why there is no percentage (no comparable price, a free item quoted at a price)
+
+
+@dataclass(frozen=True)
+class PriceRow:
+    """One applicable pricing_master row, its unit as a code ('' = not stated)."""
+
+    customer_id: str
+    unit_price: Decimal
+    uom: str
+
+
+@dataclass(frozen=True)
+class Pack:
+    """An item's own unit (spec_items.uom, as a code) and how many eaches one of it holds."""
+
+    unit: str = ""
+    each: int | None = None
+
+    def factor(self, from_unit: str, to_unit: str) -> Decimal | None:
+        """What a price per from_unit is multiplied by to be per to_unit; None when they do not convert."""
+        if from_unit == to_unit:
+            return Decimal(1)
+        if not self.each or self.unit in ("", EACH):
+            return None
+        if (from_unit, to_unit) == (self.unit, EACH):
+            return 1 / Decimal(self.each)
+        if (from_unit, to_unit) == (EACH, self.unit):
+            return Decimal(self.each)
+        return None
+
+
+def unit_code(name: str | None) -> str:
+    """A unit as the price list spells it: 'Each', 'ea' -> 'EA'; 'Case', 'cs' -> 'CS'; '' for none (pure)."""
+    text = (name or "").strip()
+    return (normalize_uom(text) or text.upper()) if text else ""
+
+
+def pack_count(pack_size: str | None) -> int | None:
+    """Eaches in one of the item's units: '4/5lb' -> 4, '48ct' -> 48, '24 kits' -> 24; None for '40lb' (pure)."""
+    text = pack_size or ""
+    if not (m := _PACK_SIZE.match(text)):
+        m = _COUNT.fullmatch(text)
+        if not m or m[2].upper() not in COUNT_WORDS:
+            return None
+    return int(m[1]) or None
+
+
+def price_text(value: Decimal | float) -> str:
+    """A price for people: cents, or up to four decimals when it has them (0.0345, not 0.03) (pure)."""
+    try:
+        number = Decimal(str(value))
+        text = f"{number.quantize(SHOWN, ROUND_HALF_UP):f}" if number.is_finite() else str(value)
+    except (InvalidOperation, ValueError):
+        return str(value)
+    if "." not in text:
+        return text
+    whole, _, fraction = text.partition(".")
+    return f"{whole}.{fraction.rstrip('0').ljust(2, '0')}"
 
 
 def standard_program(settings: Settings) -> ProgramTerms:
@@ -71,22 +148,65 @@ def program_for(conn: sqlite3.Connection, customer_id: str | None, standard: Pro
 
 def expected_price(conn: sqlite3.Connection, item_id: str, customer_id: str | None, on: str, program: ProgramTerms,
                    uom: str | None = None) -> ExpectedPrice | None:
-    """The expected unit price of an item for a customer on a date (YYYY-MM-DD), or None if unpriced."""
-    rows = conn.execute(PRICE_ROWS, {"item_id": item_id, "customer_id": customer_id or "", "on": on}).fetchall()
-    if uom:
-        rows = sorted(rows, key=lambda r: (r[2] or "").upper() not in ("", uom.upper()))
-    for cust, price, row_uom in rows:
-        if cust:
-            return ExpectedPrice(Decimal(str(price)).quantize(CENT, ROUND_HALF_UP), row_uom or "", "customer_price")
-        marked_up = Decimal(str(price)) * (1 + Decimal(str(program.markup_pct)) / 100)
-        return ExpectedPrice(marked_up.quantize(CENT, ROUND_HALF_UP), row_uom or "", "list_plus_markup")
-    return None
+    """The expected price of an item per the line's unit for a customer on a date (YYYY-MM-DD); None if unpriced."""
+    found = conn.execute(PRICE_ROWS, {"item_id": item_id, "customer_id": customer_id or "", "on": on}).fetchall()
+    rows = [PriceRow(cust, Decimal(str(price)), unit_code(row_uom)) for cust, price, row_uom in found]
+    item = conn.execute(ITEM_PACK, (item_id,)).fetchone() if rows else None
+    pack = Pack(unit_code(item[0]), pack_count(item[1])) if item else Pack()
+    return choose_price(rows, unit_code(uom), pack, program)
+
+
+def choose_price(rows: Sequence[PriceRow], line_unit: str, pack: Pack, program: ProgramTerms) -> ExpectedPrice | None:
+    """The expected price per line_unit from rows ordered customer first, newest first (pure).
+
+    A line without a unit is in the item's own unit. A row without a unit is in the item's own unit too,
+    or in any unit when the item's is unknown (how such rows have always been read). Rows in the line's
+    unit come first (customer before list), then rows converted through the pack count.
+    """
+    if not rows:
+        return None
+    unit = line_unit or pack.unit
+    if not unit:  # neither the line nor the item names a unit: nothing to tell rows apart by
+        return _expected(rows[0], rows[0].uom, Decimal(1), program, None)
+    priced = [(row, row.uom or pack.unit or unit) for row in rows]
+    for row, row_unit in sorted(priced, key=lambda p: p[1] != unit):  # stable: customer, newest first
+        factor = pack.factor(row_unit, unit)
+        if factor is not None:
+            note = None if factor == 1 else (f"from {price_text(row.unit_price)} per {row_unit}, "
+                                              f"{pack.each} {EACH} per {pack.unit}")
+            return _expected(row, unit, factor, program, note)
+    units = "/".join(sorted({row_unit for _, row_unit in priced}))
+    why = "" if pack.each else "; spec_items gives no pack count to convert"
+    return ExpectedPrice(None, unit, "no_comparable_price", f"no price per {unit}: priced per {units}{why}")
+
+
+def _expected(row: PriceRow, unit: str, factor: Decimal, program: ProgramTerms, note: str | None) -> ExpectedPrice:
+    price = row.unit_price * factor
+    if row.customer_id:
+        return ExpectedPrice(price.quantize(EXACT, ROUND_HALF_UP), unit, "customer_price", note)
+    marked_up = price * (1 + Decimal(str(program.markup_pct)) / 100)
+    return ExpectedPrice(marked_up.quantize(EXACT, ROUND_HALF_UP), unit, "list_plus_markup", note)
 
 
 def check_price(quoted: Decimal | float | None, expected: ExpectedPrice | None, tolerance_pct: float) -> PriceCheck:
-    """Compare a quoted unit price with the expected one (pure)."""
-    if expected is None or quoted is None or expected.unit_price == 0:
-        return PriceCheck(expected, None, expected is not None and quoted is None)
-    deviation = (Decimal(str(quoted)) - expected.unit_price) / expected.unit_price * 100
-    deviation_pct = float(deviation.quantize(Decimal("0.01"), ROUND_HALF_UP))
+    """Compare a quoted unit price with the expected one at full precision (pure)."""
+    if expected is None or quoted is None:
+        return PriceCheck(expected, None, expected is not None)
+    if expected.unit_price is None:
+        return PriceCheck(expected, None, True, expected.note)
+    quote = Decimal(str(quoted))
+    if not quote.is_finite():
+        return PriceCheck(expected, None, False, f"the quoted price {quoted} is not a finite number")
+    if expected.unit_price == 0:
+        if quote == 0:
+            return PriceCheck(expected, 0.0, True)
+        return PriceCheck(expected, None, False, "free item")
+    deviation_pct = _percent((quote - expected.unit_price) / expected.unit_price * 100)
     return PriceCheck(expected, deviation_pct, abs(deviation_pct) <= tolerance_pct)
+
+
+def _percent(value: Decimal) -> float:
+    try:
+        return float(value.quantize(HUNDREDTH, ROUND_HALF_UP))
+    except InvalidOperation:  # over 26 digits before the point: far outside any tolerance anyway
+        return float(value)

@@ -19,7 +19,7 @@ from decimal import Decimal
 from difflib import SequenceMatcher
 
 from worker.po.model import POLine, PurchaseOrder
-from worker.pricing import ProgramTerms, check_price, expected_price
+from worker.pricing import ProgramTerms, check_price, expected_price, price_text
 
 BY_XREF = """
 SELECT item_id FROM customer_item_xref
@@ -153,23 +153,35 @@ class LineMatcher:
                 flags.append({"code": "uncertain_item", "severity": "warning", "line_no": n, "item_id": match.item_id,
                               "message": f"line {n}: the code matched item {match.item_id} {ours!r}, but the line "
                                          f"reads {line.description!r}; please confirm"})
-        expected = expected_price(self.conn, match.item_id, self.customer_id, on, self.program, line.uom)
-        price = check_price(line.unit_price, expected, self.tolerance)
-        if expected is None:
-            flags.append({"code": "unpriced_item", "severity": "info", "line_no": n,
-                          "message": f"line {n}: item {match.item_id} has no price in pricing_master on {on}"})
-        elif price.deviation_pct is not None and not price.within_tolerance:
-            flags.append({"code": "price_deviation", "severity": "warning", "line_no": n,
-                          "expected": float(expected.unit_price), "quoted": float(line.unit_price or 0),
-                          "deviation_pct": price.deviation_pct, "basis": expected.basis,
-                          "message": f"line {n}: quoted {line.unit_price} vs expected {expected.unit_price} "
-                                     f"({price.deviation_pct:+.2f}%, tolerance {self.tolerance:g}%)"})
+        flags += self._price_flags(line, match.item_id, on)
         if self.customer_id and line.quantity is not None:
             history = [r[0] for r in self.conn.execute(HISTORY, (self.customer_id, match.item_id))]
             if why := quantity_outlier(line.quantity, history):
                 flags.append({"code": "quantity_outlier", "severity": "warning", "line_no": n,
                               "message": f"line {n}: {why}"})
         return flags
+
+    def _price_flags(self, line: POLine, item_id: str, on: str) -> list[dict[str, object]]:
+        n = line.line_no
+        expected = expected_price(self.conn, item_id, self.customer_id, on, self.program, line.uom)
+        price = check_price(line.unit_price, expected, self.tolerance)
+        if expected is None:
+            return [{"code": "unpriced_item", "severity": "info", "line_no": n,
+                     "message": f"line {n}: item {item_id} has no price in pricing_master on {on}"}]
+        if expected.unit_price is None:  # priced, but in a unit the line's cannot be converted to
+            return [{"code": "price_not_comparable", "severity": "info", "line_no": n,
+                     "message": f"line {n}: item {item_id}: {expected.note}; check the price by hand"}]
+        if price.within_tolerance or line.unit_price is None:
+            return []
+        how = (f"{price.deviation_pct:+.2f}%, tolerance {self.tolerance:g}%" if price.deviation_pct is not None
+               else price.reason)
+        per = f" per {expected.uom}" if expected.uom else ""
+        converted = f"; {expected.note}" if expected.note else ""
+        return [{"code": "price_deviation", "severity": "warning", "line_no": n,
+                 "expected": float(expected.unit_price), "quoted": float(line.unit_price),
+                 "deviation_pct": price.deviation_pct, "basis": expected.basis,
+                 "message": f"line {n}: quoted {price_text(line.unit_price)} vs expected "
+                            f"{price_text(expected.unit_price)}{per} ({how}{converted})"}]
 
     def apply(self, po: PurchaseOrder, on: str) -> tuple[list[dict[str, object]], float]:
         """Fill item_id on every line; returns the flags and the fraction of lines matched."""

@@ -1,0 +1,135 @@
+"""worker.pricing: units, pack counts and the comparison math tested directly; expected_price on a real SQLite file."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from tests.flows_support import PRICING_HEADER, load_reference
+from worker.pricing import (
+    ExpectedPrice,
+    Pack,
+    PriceRow,
+    ProgramTerms,
+    check_price,
+    choose_price,
+    expected_price,
+    pack_count,
+    price_text,
+    unit_code,
+)
+
+DRISCOLL = ProgramTerms("driscoll", 15.0, "prepaid", 30, True)
+SPEC_HEADER = "item_id,item_code,description,uom,is_assembly,pack_size\n"
+
+
+def row(price: str, uom: str = "CS", customer: str = "") -> PriceRow:
+    return PriceRow(customer, Decimal(price), uom)
+
+
+@pytest.mark.parametrize(("name", "code"), [("Each", "EA"), ("ea", "EA"), (" EA ", "EA"), ("Case", "CS"),
+                                            ("cs", "CS"), ("Cases", "CS"), ("Bag", "BG"), ("Pallet", "PALLET"),
+                                            ("", ""), (None, "")])
+def test_unit_names_become_the_price_lists_codes(name, code):
+    assert unit_code(name) == code
+
+
+@pytest.mark.parametrize(("pack_size", "each"), [
+    ("4/5lb", 4), ("4/160ct", 4), ("6/#10", 6), ("10/100", 10), ("1/10 LB", 1),  # pack/size: the pack
+    ("48ct", 48), ("3000 CT", 3000), ("24 kits", 24), ("12 platters", 12), ("12 ea", 12), ("1 roll", 1),
+    ("40lb", None), ("35 LB", None), ("15dz", None), ("0/5lb", None), ("", None), (None, None)])  # no count
+def test_pack_count_reads_eaches_per_unit(pack_size, each):
+    assert pack_count(pack_size) == each
+
+
+def test_a_row_in_the_lines_unit_wins_customer_before_list():
+    rows = [row("40.00", "CS", "1187"), row("4.00", "EA"), row("48.00", "CS")]
+    each = choose_price(rows, "EA", Pack(), DRISCOLL)
+    assert (each.unit_price, each.uom, each.basis, each.note) == (Decimal("4.60"), "EA", "list_plus_markup", None)
+    case = choose_price(rows, "CS", Pack(), DRISCOLL)
+    assert (case.unit_price, case.basis) == (Decimal("40.00"), "customer_price")
+
+
+def test_another_units_price_is_converted_through_the_pack_count():
+    per_each = choose_price([row("24.00", "CS")], "EA", Pack("CS", 12), DRISCOLL)
+    assert per_each == ExpectedPrice(Decimal("2.30"), "EA", "list_plus_markup", "from 24.00 per CS, 12 EA per CS")
+    per_case = choose_price([row("3.50", "EA", "1187")], "CS", Pack("CS", 12), DRISCOLL)
+    assert (per_case.unit_price, per_case.basis) == (Decimal("42.00"), "customer_price")
+    odd = choose_price([row("48.00", "CS")], "EA", Pack("CS", 7), ProgramTerms("standard", 0, None, None, False))
+    assert check_price(Decimal("6.8571"), odd, 2.0).deviation_pct == 0.0  # 48 / 7 kept beyond cents
+
+
+def test_without_a_comparable_unit_there_is_no_price_to_compare():
+    # was: the case price compared with a price per each (-91.67%)
+    found = choose_price([row("24.00", "CS")], "EA", Pack(), DRISCOLL)
+    assert found == ExpectedPrice(None, "EA", "no_comparable_price",
+                                  "no price per EA: priced per CS; spec_items gives no pack count to convert")
+    check = check_price(Decimal("2.30"), found, 2.0)
+    assert (check.deviation_pct, check.within_tolerance, check.reason) == (None, True, found.note)
+    by_weight = choose_price([row("24.00", "CS")], "LB", Pack("CS", 4), DRISCOLL)  # 4/5lb: eaches, not pounds
+    assert by_weight.unit_price is None and by_weight.note == "no price per LB: priced per CS"
+
+
+def test_a_row_without_a_unit_is_in_the_items_unit_or_any_unit_when_that_is_unknown():
+    # the customer's contract case price beats a blank-unit list price for a 'Case' line (was: list + 15%)
+    rows = [row("40.00", "CS", "1187"), row("50.00", "")]
+    assert choose_price(rows, unit_code("Case"), Pack(), DRISCOLL).basis == "customer_price"
+    assert choose_price([row("50.00", "")], "EA", Pack(), DRISCOLL).unit_price == Decimal("57.50")  # item unit unknown
+    assert choose_price([row("24.00", "")], "EA", Pack("CS", 12), DRISCOLL).unit_price == Decimal("2.30")
+    assert choose_price([row("24.00", "")], "EA", Pack("CS"), DRISCOLL).unit_price is None
+    # a line without a unit is in the item's unit; with neither, the first row as listed
+    assert choose_price([row("4.00", "EA"), row("48.00", "CS")], "", Pack("CS", 12), DRISCOLL).uom == "CS"
+    assert choose_price([row("4.00", "EA"), row("48.00", "CS")], "", Pack(), DRISCOLL).uom == "EA"
+    assert choose_price([], "EA", Pack(), DRISCOLL) is None
+
+
+def test_prices_are_compared_at_their_four_decimals():
+    expected = choose_price([row("0.0300", "EA")], "EA", Pack(), DRISCOLL)
+    assert expected.unit_price == Decimal("0.0345")  # was rounded to 0.03 before comparing
+    assert check_price(Decimal("0.0345"), expected, 2.0).within_tolerance  # was flagged +15.00%
+    under = check_price(Decimal("0.0300"), expected, 2.0)  # was passed as within tolerance
+    assert (under.deviation_pct, under.within_tolerance) == (-13.04, False)
+    assert check_price(0.14375, choose_price([row("0.1250")], "CS", Pack(), DRISCOLL), 2.0).deviation_pct == 0.0
+
+
+def test_a_free_item_quoted_free_is_within_tolerance_and_priced_is_a_deviation_without_percentage():
+    free = ExpectedPrice(Decimal(0), "CS", "list_plus_markup")
+    assert check_price(Decimal("0.00"), free, 2.0).within_tolerance  # was flagged "+0.00%"
+    priced = check_price(Decimal(5), free, 2.0)
+    assert (priced.deviation_pct, priced.within_tolerance) == (None, False)
+    assert priced.reason == "free item"
+
+
+def test_absurd_quotes_never_raise():
+    expected = ExpectedPrice(Decimal("46.00"), "CS", "list_plus_markup")
+    for quoted in (Decimal("Infinity"), Decimal("-Infinity"), Decimal("NaN")):
+        check = check_price(quoted, expected, 2.0)
+        assert (check.deviation_pct, check.within_tolerance) == (None, False) and "not a finite number" in check.reason
+    huge = check_price(Decimal("1e30"), expected, 2.0)  # was InvalidOperation quantizing the percentage
+    assert huge.deviation_pct > 1e30 and not huge.within_tolerance
+    assert check_price(None, expected, 2.0).within_tolerance and not check_price(Decimal(1), None, 2.0).within_tolerance
+
+
+@pytest.mark.parametrize(("value", "text"), [(Decimal("0.0345"), "0.0345"), (Decimal("46.0000"), "46.00"), (2.3, "2.30"),
+                                             (Decimal("0.14375"), "0.1438"), (Decimal("11.615"), "11.615"),
+                                             (Decimal("1E+40"), "1E+40"), (Decimal("NaN"), "NaN"),
+                                             (float("inf"), "inf")])
+def test_price_text_shows_cents_or_the_decimals_a_price_has(value, text):
+    assert price_text(value) == text
+
+
+async def test_expected_price_reads_units_and_pack_sizes_from_the_reference_tables(env, tmp_path):
+    await load_reference(env, tmp_path / "ref", spec_items__csv=SPEC_HEADER + "802,X-802,Widget,CS,0,12 ea\n",
+                         pricing_master__csv=PRICING_HEADER + "802,,24.00,cs,,\n803,,4.00,EA,,\n803,,48.00,CS,,\n"
+                         "804,,50.00,,,\n804,1187,40.00,CS,2026-01-01,\n")
+
+    async def price(item, units):
+        return await env.db.read_sync(expected_price, item, "1187", "2026-11-02", DRISCOLL, units)
+
+    assert (await price("802", "EA")).unit_price == Decimal("2.30")  # was 27.60, the case price
+    assert (await price("803", "Each")).unit_price == Decimal("4.60")  # was 55.20, the CS row
+    assert (await price("803", "Case")).unit_price == Decimal("55.20")
+    assert (await price("804", "Case")).basis == "customer_price"  # was the blank-unit list price + 15%
+    assert (await price("803", "LB")).note == "no price per LB: priced per CS/EA; spec_items gives no pack count to convert"
+    assert await price("999", "EA") is None
