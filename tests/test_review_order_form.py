@@ -1,15 +1,19 @@
-"""The order form's pure parts: line numbering of parsed and submitted rows."""
+"""The order form's pure parts (line numbering of parsed and submitted rows), and typed prices over real HTTP."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from handlers.review.order_form import (
+    quoted_price,
     reviewed_order,
     rows_from_form,
     rows_from_parsed,
     unique_line_numbers,
 )
+from tests.test_review_orders import approve_form, queue  # noqa: F401  (the live server with one PO)
 
 HEADER = {"customer_id": "1187", "po_number": "DF-40412", "tran_date": "2026-11-19", "ship_date": "", "memo": ""}
 RESOLVED = {"OIL-CAN-35": "5003", "FLR-AP-50": "5004", "CHS-CHED-40": "5001"}
@@ -67,3 +71,33 @@ def test_dates_must_be_plausible_and_the_ship_date_not_before_the_order():
     assert reviewed_order({**HEADER, "tran_date": "0001-01-01"}, rows, RESOLVED)[1] == [
         "order date: Input should be greater than or equal to 2000-01-01"]
     assert reviewed_order({**HEADER, "ship_date": "2026-11-19"}, rows, RESOLVED)[1] == []  # same day is fine
+
+
+@pytest.mark.parametrize(("text", "price"), [("$1,234.50", Decimal("1234.50")), ("0.0345", Decimal("0.0345")),
+                                             ("Infinity", None), ("-Infinity", None), ("NaN", None), ("1e30", None),
+                                             ("12.5.1", None), ("", None)])
+def test_only_a_finite_price_within_the_orders_limit_is_checked(text, price):
+    assert quoted_price(text) == price
+
+
+@pytest.mark.parametrize("price, message", [
+    ("Infinity", "line 2: price: Input should be a finite number"),  # these three were a 500
+    ("-Infinity", "line 2: price: Input should be a finite number"),
+    ("1e30", "line 2: price: Decimal input should have no more than 14 digits in total"),
+    ("NaN", "line 2: price: Input should be a finite number"),
+    ("12.5.1", "line 2: price: Input should be a valid decimal")])
+def test_an_unusable_typed_price_is_a_422_naming_the_line_and_field(queue, price, message):  # noqa: F811
+    server, item, client = queue
+    response = client.post(f"/review/orders/{item}/approve",
+                           data=approve_form(client, item, l1_item="CHS-MOZZ-LMPS", l1_price=price))
+    assert response.status_code == 422 and message in response.text
+    status = server.run(server.env.db.fetchone("SELECT status FROM review_items WHERE id = ?", (item,)))
+    assert status[0] == "pending"
+
+
+def test_the_price_check_says_when_no_price_is_in_the_lines_unit(queue):  # noqa: F811
+    _server, item, client = queue
+    form = approve_form(client, item, l1_item="CHS-MOZZ-LMPS", l1_price="10.17", l1_uom="EA", l1_qty="0")
+    response = client.post(f"/review/orders/{item}/approve", data=form)
+    assert response.status_code == 422  # the quantity keeps the form open; mozzarella is priced per case only
+    assert "no price per EA: priced per CS; spec_items gives no pack count to convert" in response.text

@@ -12,10 +12,17 @@ from typing import Any
 from pydantic import ValidationError
 
 from worker.netsuite_shape import ReviewedOrder
-from worker.pricing import ProgramTerms, check_price, expected_price, program_for
+from worker.pricing import (
+    ExpectedPrice,
+    ProgramTerms,
+    check_price,
+    expected_price,
+    program_for,
+)
 
 LINE_FIELDS = ("no", "code", "item", "desc", "qty", "uom", "price")
 MAX_ROWS = 500
+MAX_PRICE = Decimal(1_000_000)  # ReviewedLine.unit_price's bound
 
 
 def _text(value: Any) -> str:
@@ -147,19 +154,32 @@ def price_checks(conn: sqlite3.Connection, customer_id: str | None, rows: list[d
         if not item_id:
             continue
         expected = expected_price(conn, item_id, customer_id, on.isoformat(), program, row["uom"] or None)
-        cleaned = row["price"].replace(",", "").replace("$", "").strip()
-        result = check_price(Decimal(cleaned) if cleaned and _is_num(cleaned) else None, expected, tolerance_pct)
+        result = check_price(quoted_price(row["price"]), expected, tolerance_pct)
         checks[row["no"]] = {
             "expected": expected.unit_price if expected else None,
-            "basis": expected.basis.replace("_", " ") if expected else "no price on file",
+            "basis": _basis(expected, result.reason),
             "deviation_pct": result.deviation_pct, "ok": result.within_tolerance,
         }
     return checks
 
 
-def _is_num(text: Any) -> bool:
+def _basis(expected: ExpectedPrice | None, reason: str | None) -> str:
+    if expected is None:
+        return "no price on file"
+    if expected.unit_price is None:
+        return expected.note or "no comparable price"
+    return "; ".join(filter(None, (expected.basis.replace("_", " "), expected.note, reason)))
+
+
+def quoted_price(text: str) -> Decimal | None:
+    """A typed price worth checking: a finite number within the order's limit, else None (pure).
+
+    Anything else ("Infinity", "1e30", "12.5.1") is refused by ReviewedOrder naming the line and field;
+    the price check just leaves it out.
+    """
+    cleaned = text.replace(",", "").replace("$", "").strip()
     try:
-        Decimal(str(text))
+        price = Decimal(cleaned)
     except ArithmeticError:
-        return False
-    return True
+        return None
+    return price if price.is_finite() and abs(price) <= MAX_PRICE else None
