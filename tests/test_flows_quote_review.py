@@ -40,7 +40,8 @@ async def test_deviating_lines_and_terms_become_one_review_proposal(priced):
     payload = proposal["payload"]
     # 501: list 40.00 + 15% = 46.00; 46.50 is +1.09%, inside the 2% tolerance. 502: the customer price wins.
     assert payload["lines"] == [{"line": 2, "item_id": "502", "item_name": "502", "quantity": 4.0, "units": "CS",
-                                 "quoted": 18.0, "expected": 20.0, "deviation_pct": -10.0, "basis": "customer_price"}]
+                                 "quoted": 18.0, "expected": 20.0, "deviation_pct": -10.0, "basis": "customer_price",
+                                 "reason": None}]
     assert payload["terms"] == [
         {"field": "payment_terms", "quoted": "Net 45", "quoted_days": 45, "source": "sales order", "expected_days": 30},
         {"field": "freight_terms", "quoted": "Collect", "expected": "prepaid"}]
@@ -178,7 +179,7 @@ async def test_lines_are_priced_in_their_own_unit_never_another_units_price(env,
     [proposal] = await proposals(env)
     assert proposal["payload"]["lines"] == [{"line": 4, "item_id": "803", "item_name": "803", "quantity": 1.0,
                                              "units": "Case", "quoted": 50.0, "expected": 55.2,
-                                             "deviation_pct": -9.42, "basis": "list_plus_markup"}]
+                                             "deviation_pct": -9.42, "basis": "list_plus_markup", "reason": None}]
 
 
 async def test_sub_cent_prices_and_free_items_are_compared_exactly(env, tmp_path):
@@ -193,3 +194,21 @@ async def test_sub_cent_prices_and_free_items_are_compared_exactly(env, tmp_path
     assert proposal["payload"]["sales_order_id"] == "9302"
     [line] = proposal["payload"]["lines"]
     assert (line["quoted"], line["expected"], line["deviation_pct"]) == (0.03, 0.0345, -13.04)
+
+
+async def test_lines_without_a_comparable_price_or_priced_free_items_are_named_not_given_a_percentage(env, tmp_path):
+    await load_reference(env, tmp_path / "ref", customer_program__csv=PROGRAMS,
+                         pricing_master__csv=PRICING_HEADER + "830,,0.0300,CS,,\n801,,0.00,CS,,\n802,,24.00,CS,,\n")
+    await apply(env, customer("1187", "Driscoll Foods"))
+    await apply(env, with_units(sales_order("9501", "1187", [("830", 5000, 0.0300), ("801", 5, 2.50), ("802", 12, 2.30)]),
+                                "CS", "CS", "EA"))
+    await drain(env, [quote_review.WORKFLOW])
+    [proposal] = await proposals(env)
+    assert [(f["line"], f["expected"], f["deviation_pct"], f["basis"], f["reason"]) for f in proposal["payload"]["lines"]] == [
+        (1, 0.0345, -13.04, "list_plus_markup", None), (2, 0.0, None, "list_plus_markup", "free item"),
+        (3, None, None, "no_comparable_price", "no price per EA: priced per CS; spec_items gives no pack count to convert")]
+    assert proposal["payload"]["lines_checked"] == 2
+    [note] = await rows(env, "SELECT observation FROM reflexion_log")
+    assert ("3 outside tolerance: 830 quoted 0.03 vs 0.0345 (-13.04%, list_plus_markup), 801 quoted 2.50 vs 0.00 "
+            "(free item, list_plus_markup), 802 quoted 2.30: no price per EA: priced per CS; spec_items gives no pack "
+            "count to convert") in note["observation"]

@@ -18,7 +18,7 @@ from worker.env import Env
 from worker.flows.order_lines import gate, order_name
 from worker.flows.reads import label, raw_record, record_id
 from worker.ledger import Event
-from worker.pricing import ProgramTerms, check_price, expected_price, program_for, standard_program
+from worker.pricing import ProgramTerms, check_price, expected_price, price_text, program_for, standard_program
 from worker.workflow_runner import Proposal, Workflow, WorkflowResult
 
 NAME = "customer_quote_review"
@@ -32,9 +32,11 @@ SELECT line_no, item_id, item_name, quantity, units, rate FROM transaction_lines
 WHERE transaction_id = ? ORDER BY line_no
 """
 FREIGHT_FIELDS = ("custbody_freight_terms", "freightTerms", "freightterms")
+
+
 @dataclass(frozen=True)
 class LineFinding:
-    """A line whose rate is outside tolerance."""
+    """A line whose rate is outside tolerance, or has no price in a comparable unit (expected None)."""
 
     line: int
     item_id: str
@@ -42,9 +44,10 @@ class LineFinding:
     quantity: float | None
     units: str | None
     quoted: float
-    expected: float
-    deviation_pct: float
+    expected: float | None
+    deviation_pct: float | None  # None: no percentage (a free item quoted at a price, no comparable price)
     basis: str
+    reason: str | None = None
 
 
 def _price_lines(conn: sqlite3.Connection, so_id: str, customer_id: str, on: str, program: ProgramTerms,
@@ -54,14 +57,18 @@ def _price_lines(conn: sqlite3.Connection, so_id: str, customer_id: str, on: str
         if not item_id or rate is None:
             continue  # description-only or subtotal lines carry no price to check
         expected = expected_price(conn, item_id, customer_id, on, program, uom=units)
-        check = check_price(rate, expected, tolerance)
         if expected is None:
             unpriced.append(item_name or item_id)
             continue
+        if expected.unit_price is None:  # priced, but in no unit this line's converts to: a person checks it
+            findings.append(LineFinding(line_no, item_id, item_name, quantity, units, float(rate), None, None,
+                                        expected.basis, expected.note))
+            continue
         checked += 1
+        check = check_price(rate, expected, tolerance)
         if not check.within_tolerance:
             findings.append(LineFinding(line_no, item_id, item_name, quantity, units, float(rate),
-                                        float(expected.unit_price), check.deviation_pct or 0.0, expected.basis))
+                                        float(expected.unit_price), check.deviation_pct, expected.basis, check.reason))
     return findings, unpriced, checked
 
 
@@ -108,8 +115,7 @@ def _describe(name: str, program: ProgramTerms, tolerance: float, lines: list[Li
               terms: list[dict[str, Any]], unpriced: list[str], checked: int) -> str:
     parts = [f"{name}: {checked} priced line(s) checked against the {program.program} program (±{tolerance:g}%)"]
     if lines:
-        shown = ", ".join(f"{f.item_name or f.item_id} quoted {f.quoted:.2f} vs {f.expected:.2f} "
-                          f"({f.deviation_pct:+.2f}%, {f.basis})" for f in lines[:5])
+        shown = ", ".join(_finding(f) for f in lines[:5])
         parts.append(f"{len(lines)} outside tolerance: {shown}" + (" …" if len(lines) > 5 else ""))
     for t in terms:
         if t["field"] == "payment_terms":
@@ -129,6 +135,14 @@ def review_event(conn: sqlite3.Connection, event: Event, standard: ProgramTerms,
     so_id = record_id(event)
     ready = gate(conn, NAME, event, so_id, "price review")
     return review_order(conn, so_id, standard, tolerance, today) if ready.proceed else ready.instead
+
+
+def _finding(f: LineFinding) -> str:
+    name = f"{f.item_name or f.item_id} quoted {price_text(f.quoted)}"
+    if f.expected is None:
+        return f"{name}: {f.reason}"
+    how = f"{f.deviation_pct:+.2f}%" if f.deviation_pct is not None else f.reason
+    return f"{name} vs {price_text(f.expected)} ({how}, {f.basis})"
 
 
 async def handle(env: Env, event: Event) -> WorkflowResult | None:
