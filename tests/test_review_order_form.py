@@ -101,3 +101,10 @@ def test_the_price_check_says_when_no_price_is_in_the_lines_unit(queue):  # noqa
     response = client.post(f"/review/orders/{item}/approve", data=form)
     assert response.status_code == 422  # the quantity keeps the form open; mozzarella is priced per case only
     assert "no price per EA: priced per CS; spec_items gives no pack count to convert" in response.text
+
+
+def test_unit_prices_on_the_page_keep_their_sub_cent_digits():
+    from handlers.review.web import jinja_environment
+
+    render = jinja_environment().from_string("{{ a | unit_price }}|{{ b | unit_price }}|{{ c | unit_price }}").render
+    assert render(a=0.0345, b=12.5, c=None) == "0.0345|12.50|"

@@ -29,6 +29,7 @@ from worker.auth import (
 )
 from worker.db import MAX_ROWID
 from worker.env import Env
+from worker.pricing import price_text
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TEMPLATES = ROOT / "templates"
@@ -54,6 +55,11 @@ def money(value: Any) -> str:
         return str(value)
 
 
+def unit_price(value: Any) -> str:
+    """A unit price: cents, or up to four decimals when it has them (0.0345, not money's 0.03)."""
+    return "" if value is None or value == "" else price_text(value)
+
+
 def percent(value: Any) -> str:
     """0.934 -> '93%' (blank for None)."""
     return "" if value is None else f"{float(value) * 100:.0f}%"
@@ -70,7 +76,7 @@ def jinja_environment() -> Environment:
     """The Jinja2 environment of the review pages (autoescape on for every template)."""
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True, default_for_string=True),
                       trim_blocks=True, lstrip_blocks=True, auto_reload=False)
-    env.filters.update(money=money, percent=percent, flag_text=flag_text)
+    env.filters.update(money=money, unit_price=unit_price, percent=percent, flag_text=flag_text)
     return env
 
 
