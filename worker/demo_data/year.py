@@ -142,9 +142,9 @@ class PriceBook:
         return program_for(self.conn, customer_id, self.standard)
 
     def price(self, item_id: str, customer_id: str, on: str) -> float | None:
-        """The expected unit price, or None for an unpriced item."""
+        """The expected unit price in cents, as a sales rep quotes it, or None for an unpriced item."""
         found = expected_price(self.conn, item_id, customer_id, on, self.program(customer_id))
-        return float(found.unit_price) if found else None
+        return round(float(found.unit_price), 2) if found and found.unit_price is not None else None
 
     def staples(self) -> list[str]:
         """Items any customer may buy: not private label, not assemblies."""
