@@ -46,14 +46,6 @@ class BackfillError(RuntimeError):
     """The reading process failed; everything committed before stays, and a re-run resumes."""
 
 
-class BackfillInterrupted(KeyboardInterrupt):
-    """Ctrl-C: the transaction in progress rolled back; `batches` transactions of `events` events committed."""
-
-    def __init__(self, batches: int, events: int) -> None:
-        super().__init__(f"interrupted after {batches} transactions ({events} events committed)")
-        self.batches, self.events = batches, events
-
-
 def _prepare_chunk(chunk: list[Item]) -> Ready:
     """Validate and prepare a chunk (pure); rejections keep the file's order and name their line."""
     readable = [at for at, item in enumerate(chunk) if item[3] is None]
@@ -138,8 +130,6 @@ def _run(db_path: Path, slices: Iterable[Ready], *, batch_size: int, source: str
                 if bar is not None:  # a position counts events so far, or bytes read
                     bar.update(task, completed=position,
                                counts=" ".join(f"{k} {v}" for k, v in totals.counts().items()))
-    except KeyboardInterrupt:
-        raise BackfillInterrupted(batches, sum(totals.counts().values())) from None
     finally:
         conn.close()
     return {**totals.counts(), "batches": batches, "rejected_reasons": [r.reason for r in totals.rejected][:50]}

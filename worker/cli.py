@@ -12,6 +12,7 @@ import os
 import sqlite3
 import sys
 import traceback
+from contextlib import closing
 from datetime import UTC
 from pathlib import Path
 
@@ -324,24 +325,58 @@ def cmd_import_reference(args: argparse.Namespace, settings: Settings, secrets: 
 
 def cmd_backfill(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
     """Apply a JSON-lines file of CDC events; 0 when every line applied, 1 when some went to dead_letters."""
-    from worker.backfill import BackfillInterrupted, backfill_file
+    from worker.backfill import backfill_file
 
     if not args.file.is_file():
         print(f"worker: {args.file}: no such file", file=sys.stderr)
         return 2
+    mark = _backfill_mark(settings.db.path)
     try:
         # On this thread, outside any event loop: Ctrl-C interrupts it at once (the transaction in progress
         # rolls back, the reader process is stopped), and a single-threaded process may fork its reader.
         counts = backfill_file(settings.db.path, args.file, batch_size=max(1, args.batch_size),
                                progress=sys.stderr.isatty(), busy_timeout_ms=settings.db.busy_timeout_ms)
-    except BackfillInterrupted as stopped:
-        print(f"worker: {stopped}; run the same command again to resume", file=sys.stderr)
+    except KeyboardInterrupt:
+        transactions, events = _backfilled_since(settings.db.path, mark)
+        print(f"worker: interrupted after {transactions} transactions ({events} events committed); "
+              "run the same command again to resume", file=sys.stderr)
         return 130
     for reason in counts["rejected_reasons"]:
         print(f"  dead-lettered {reason}", flush=True)
     print("backfill {}: applied {applied}, duplicate {duplicate}, stale {stale}, rejected {rejected} "
           "in {batches} transactions".format(args.file, **counts), flush=True)
     return 1 if counts["rejected"] else 0
+
+
+# What a backfill wrote is counted in the database (its counters die with the interrupted call): receipts and
+# dead letters after the marks taken before it started; one transaction shares one received_at.
+BACKFILL_MARK = "SELECT (SELECT max(rowid) FROM webhook_receipts), (SELECT max(id) FROM dead_letters)"
+BACKFILLED_SINCE = """
+SELECT count(*), count(DISTINCT received_at) FROM (
+    SELECT received_at FROM webhook_receipts WHERE rowid > :receipt AND source = 'backfill'
+    UNION ALL
+    SELECT received_at FROM dead_letters WHERE id > :letter AND source = 'backfill')
+"""
+
+
+def _backfill_mark(db_path: Path) -> tuple[int, int]:
+    """The last receipt and dead letter before a backfill (0, 0 for a new database)."""
+    try:
+        with closing(sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            receipt, letter = conn.execute(BACKFILL_MARK).fetchone()
+    except sqlite3.Error:  # no database, or no tables yet
+        return 0, 0
+    return receipt or 0, letter or 0
+
+
+def _backfilled_since(db_path: Path, mark: tuple[int, int]) -> tuple[int, int]:
+    """(transactions, events) a backfill committed after mark."""
+    try:
+        with closing(sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            events, transactions = conn.execute(BACKFILLED_SINCE, {"receipt": mark[0], "letter": mark[1]}).fetchone()
+    except sqlite3.Error:  # interrupted before the schema was created
+        return 0, 0
+    return transactions, events
 
 
 def cmd_replay_dead_letters(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
