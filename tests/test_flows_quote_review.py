@@ -209,6 +209,20 @@ async def test_lines_without_a_comparable_price_or_priced_free_items_are_named_n
         (3, None, None, "no_comparable_price", "no price per EA: priced per CS; spec_items gives no pack count to convert")]
     assert proposal["payload"]["lines_checked"] == 2
     [note] = await rows(env, "SELECT observation FROM reflexion_log")
-    assert ("3 outside tolerance: 830 quoted 0.03 vs 0.0345 (-13.04%, list_plus_markup), 801 quoted 2.50 vs 0.00 "
-            "(free item, list_plus_markup), 802 quoted 2.30: no price per EA: priced per CS; spec_items gives no pack "
-            "count to convert") in note["observation"]
+    assert ("2 outside tolerance: 830 quoted 0.03 vs 0.0345 (-13.04%, list_plus_markup), 801 quoted 2.50 vs 0.00 "
+            "(free item, list_plus_markup); 1 with no comparable price: 802 quoted 2.30: no price per EA: priced per "
+            "CS; spec_items gives no pack count to convert") in note["observation"]
+
+
+async def test_an_order_deleted_while_waiting_for_its_lines_ends_in_a_note(priced):
+    env = priced
+    order = sales_order("9601", "1187", [("501", 1, 20.00)])
+    await apply(env, without_lines(order))
+    await drain(env, [quote_review.WORKFLOW])
+    await apply(env, updated(order, "2026-11-02T15:05:00Z"))
+    await apply(env, {k: v for k, v in updated(order, "2026-11-02T15:10:00Z").items() if k != "record"}
+                | {"operation": "delete", "event_id": "del-9601"})
+    await drain(env, [quote_review.WORKFLOW])
+    notes = [r["observation"] for r in await rows(env, "SELECT observation FROM reflexion_log ORDER BY id")]
+    assert len(notes) == 2 and "waits for the update" in notes[0] and "deleted in NetSuite" in notes[1], notes
+    assert await proposals(env) == []

@@ -133,3 +133,14 @@ async def test_expected_price_reads_units_and_pack_sizes_from_the_reference_tabl
     assert (await price("804", "Case")).basis == "customer_price"  # was the blank-unit list price + 15%
     assert (await price("803", "LB")).note == "no price per LB: priced per CS/EA; spec_items gives no pack count to convert"
     assert await price("999", "EA") is None
+
+
+def test_a_deviation_just_over_the_tolerance_is_flagged_though_shown_rounded():
+    from decimal import Decimal
+
+    from worker.pricing import ExpectedPrice, check_price
+
+    expected = ExpectedPrice(Decimal("250.00"), "CS", "customer_price")
+    over = check_price(255.01, expected, 2.0)  # +2.004%
+    assert (over.deviation_pct, over.within_tolerance) == (2.0, False)
+    assert check_price(255.00, expected, 2.0).within_tolerance  # exactly +2%: the boundary is inclusive

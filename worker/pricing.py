@@ -201,8 +201,9 @@ def check_price(quoted: Decimal | float | None, expected: ExpectedPrice | None, 
         if quote == 0:
             return PriceCheck(expected, 0.0, True)
         return PriceCheck(expected, None, False, "free item")
-    deviation_pct = _percent((quote - expected.unit_price) / expected.unit_price * 100)
-    return PriceCheck(expected, deviation_pct, abs(deviation_pct) <= tolerance_pct)
+    deviation = (quote - expected.unit_price) / expected.unit_price * 100
+    # Judged unrounded: +2.004% is outside a 2% tolerance even though it is shown as +2.00%.
+    return PriceCheck(expected, _percent(deviation), abs(deviation) <= Decimal(str(tolerance_pct)))
 
 
 def _percent(value: Decimal) -> float:

@@ -47,8 +47,10 @@ def order_name(tran_id: str | None, so_id: str, company: str | None, customer_id
 def gate(conn: sqlite3.Connection, workflow: str, event: Event, so_id: str, work: str) -> Gate:
     """Decide whether `workflow` (doing `work`, e.g. 'price review') looks at the order for this event."""
     order = conn.execute(ORDER, (so_id,)).fetchone()
-    if order is None or order[2]:
-        return Gate(event.type == "salesorder.created")  # the workflow says what a missing or deleted order means
+    if order is None or order[2]:  # the workflow says what a missing or deleted order means: on its created
+        # event, or on the first update after a run that waited for lines, so that the wait ends in a note
+        waited = order is not None and conn.execute(WAITED, (order[1], workflow, so_id)).fetchone()[0] == 1
+        return Gate(event.type == "salesorder.created" or waited)
     tran_id, customer_id, _deleted, lines_version, company = order
     lines_known = lines_version != ""  # NULL (written with the data) counts as given
     if event.type == "salesorder.created":

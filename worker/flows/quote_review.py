@@ -114,9 +114,11 @@ def review_order(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, t
 def _describe(name: str, program: ProgramTerms, tolerance: float, lines: list[LineFinding],
               terms: list[dict[str, Any]], unpriced: list[str], checked: int) -> str:
     parts = [f"{name}: {checked} priced line(s) checked against the {program.program} program (±{tolerance:g}%)"]
-    if lines:
-        shown = ", ".join(_finding(f) for f in lines[:5])
-        parts.append(f"{len(lines)} outside tolerance: {shown}" + (" …" if len(lines) > 5 else ""))
+    for findings, what in (([f for f in lines if f.expected is not None], "outside tolerance"),
+                           ([f for f in lines if f.expected is None], "with no comparable price")):
+        if findings:
+            shown = ", ".join(_finding(f) for f in findings[:5])
+            parts.append(f"{len(findings)} {what}: {shown}" + (" …" if len(findings) > 5 else ""))
     for t in terms:
         if t["field"] == "payment_terms":
             parts.append(f"payment terms {t['quoted']} ({t['source']}) vs program {t['expected_days']} days")
