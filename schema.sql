@@ -409,6 +409,8 @@ CREATE TABLE IF NOT EXISTS workflow_run_log (
     dedupe_key        TEXT UNIQUE
 );
 CREATE INDEX IF NOT EXISTS workflow_run_log_customer ON workflow_run_log (customer_id, started_at);
+-- An order workflow's runs on one sales order (worker/flows/order_lines.py: did they all wait for its lines?).
+CREATE INDEX IF NOT EXISTS workflow_run_log_order ON workflow_run_log (workflow, json_extract(output_json, '$.sales_order_id'));
 
 CREATE TABLE IF NOT EXISTS proposed_actions (
     id               INTEGER PRIMARY KEY,

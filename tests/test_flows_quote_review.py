@@ -226,3 +226,25 @@ async def test_an_order_deleted_while_waiting_for_its_lines_ends_in_a_note(price
     notes = [r["observation"] for r in await rows(env, "SELECT observation FROM reflexion_log ORDER BY id")]
     assert len(notes) == 2 and "waits for the update" in notes[0] and "deleted in NetSuite" in notes[1], notes
     assert await proposals(env) == []
+
+
+async def test_an_order_reassigned_while_waiting_for_its_lines_is_still_reviewed(priced):
+    env = priced
+    await apply(env, customer("2001", "Driscoll Brothers Bakery"))
+    await apply(env, without_lines(sales_order("9701", "1187", [("501", 1, 20.00)])))
+    await drain(env, [quote_review.WORKFLOW])  # waits, logged under 1187
+    await apply(env, updated(sales_order("9701", "2001", [("501", 10, 20.00)]), "2026-11-02T15:05:00Z"))
+    await drain(env, [quote_review.WORKFLOW])
+    [proposal] = await proposals(env)
+    assert proposal["payload"]["sales_order_id"] == "9701" and proposal["payload"]["customer_id"] == "2001"
+
+
+def test_the_waiting_runs_of_an_order_are_found_through_an_index(tmp_path):
+    from worker.db import connect
+    from worker.flows.order_lines import WAITED
+    from worker.migrations import apply_schema
+
+    conn = connect(tmp_path / "db.sqlite3")
+    apply_schema(conn)
+    plan = " ".join(row[-1] for row in conn.execute(f"EXPLAIN QUERY PLAN {WAITED}", ("w", "9701")))
+    assert "USING INDEX workflow_run_log_order" in plan, plan

@@ -22,12 +22,11 @@ FROM transactions o LEFT JOIN customers c ON c.ns_id = o.customer_id
 WHERE o.ns_id = ?
 """
 # 1 when every concluded run of the workflow on this order waited for lines, 0 when one did the work,
-# NULL when there was none. The customer index narrows the runs; the event names the order.
+# NULL when there was none. Found by the order its runs name (index workflow_run_log_order), not by the
+# order's customer: an order reassigned while it waited is still the same order.
 WAITED = """
-SELECT min(coalesce(json_extract(r.output_json, '$.lines_pending'), 0))
-FROM workflow_run_log r JOIN events e ON e.id = r.trigger_event_id
-WHERE r.customer_id = ? AND r.workflow = ? AND r.status = 'ok'
-  AND e.entity_type = 'salesorder' AND e.entity_id = ?
+SELECT min(coalesce(json_extract(output_json, '$.lines_pending'), 0)) FROM workflow_run_log
+WHERE workflow = ? AND json_extract(output_json, '$.sales_order_id') = ? AND status = 'ok'
 """
 
 
@@ -49,7 +48,7 @@ def gate(conn: sqlite3.Connection, workflow: str, event: Event, so_id: str, work
     order = conn.execute(ORDER, (so_id,)).fetchone()
     if order is None or order[2]:  # the workflow says what a missing or deleted order means: on its created
         # event, or on the first update after a run that waited for lines, so that the wait ends in a note
-        waited = order is not None and conn.execute(WAITED, (order[1], workflow, so_id)).fetchone()[0] == 1
+        waited = order is not None and conn.execute(WAITED, (workflow, so_id)).fetchone()[0] == 1
         return Gate(event.type == "salesorder.created" or waited)
     tran_id, customer_id, _deleted, lines_version, company = order
     lines_known = lines_version != ""  # NULL (written with the data) counts as given
@@ -63,4 +62,4 @@ def gate(conn: sqlite3.Connection, workflow: str, event: Event, so_id: str, work
             "sales_order_id": so_id, "tran_id": tran_id, "customer_id": customer_id, "lines_pending": True}))
     if not lines_known:
         return Gate(False)  # still waiting: the pending run already said why
-    return Gate(conn.execute(WAITED, (customer_id, workflow, so_id)).fetchone()[0] == 1)
+    return Gate(conn.execute(WAITED, (workflow, so_id)).fetchone()[0] == 1)
