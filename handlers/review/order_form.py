@@ -174,12 +174,11 @@ def _basis(expected: ExpectedPrice | None, reason: str | None) -> str:
 def quoted_price(text: str) -> Decimal | None:
     """A typed price worth checking: a finite number within the order's limit, else None (pure).
 
-    Anything else ("Infinity", "1e30", "12.5.1") is refused by ReviewedOrder naming the line and field;
-    the price check just leaves it out.
+    Anything else ("Infinity", "1e30", "12.5.1", "1,5") is refused by ReviewedOrder naming the line and
+    field; the price check just leaves it out. Read as the form reads it (_number).
     """
-    cleaned = text.replace(",", "").replace("$", "").strip()
     try:
-        price = Decimal(cleaned)
+        price = Decimal(_number(text))
     except ArithmeticError:
         return None
     return price if price.is_finite() and abs(price) <= MAX_PRICE else None
