@@ -18,7 +18,7 @@ from pathlib import Path
 
 from worker.as_of import check_as_of, parse_as_of
 from worker.config import DEFAULT_CONFIG, ConfigError, Secrets, Settings, load_settings
-from worker.db import DatabaseUnavailable
+from worker.db import DatabaseUnavailable, connect_read_only
 from worker.env import Env, build_env, iso, utcnow
 from worker.logs import configure_logging
 from worker.migrations import SchemaTooNew
@@ -330,14 +330,15 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings, secrets: Secrets)
     if not args.file.is_file():
         print(f"worker: {args.file}: no such file", file=sys.stderr)
         return 2
-    mark = _backfill_mark(settings.db.path)
+    mark = _backfill_counts(settings.db.path, BACKFILL_MARK, {})
     try:
         # On this thread, outside any event loop: Ctrl-C interrupts it at once (the transaction in progress
         # rolls back, the reader process is stopped), and a single-threaded process may fork its reader.
         counts = backfill_file(settings.db.path, args.file, batch_size=max(1, args.batch_size),
                                progress=sys.stderr.isatty(), busy_timeout_ms=settings.db.busy_timeout_ms)
     except KeyboardInterrupt:
-        transactions, events = _backfilled_since(settings.db.path, mark)
+        since = {"receipt": mark[0], "letter": mark[1]}
+        events, transactions = _backfill_counts(settings.db.path, BACKFILLED_SINCE, since)
         print(f"worker: interrupted after {transactions} transactions ({events} events committed); "
               "run the same command again to resume", file=sys.stderr)
         return 130
@@ -359,24 +360,14 @@ SELECT count(*), count(DISTINCT received_at) FROM (
 """
 
 
-def _backfill_mark(db_path: Path) -> tuple[int, int]:
-    """The last receipt and dead letter before a backfill (0, 0 for a new database)."""
+def _backfill_counts(db_path: Path, sql: str, params: dict[str, int]) -> tuple[int, int]:
+    """The two numbers sql reads from the database ((0, 0) for none: no database, or no tables yet)."""
     try:
-        with closing(sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
-            receipt, letter = conn.execute(BACKFILL_MARK).fetchone()
-    except sqlite3.Error:  # no database, or no tables yet
+        with closing(connect_read_only(db_path)) as conn:
+            first, second = conn.execute(sql, params).fetchone()
+    except sqlite3.Error:
         return 0, 0
-    return receipt or 0, letter or 0
-
-
-def _backfilled_since(db_path: Path, mark: tuple[int, int]) -> tuple[int, int]:
-    """(transactions, events) a backfill committed after mark."""
-    try:
-        with closing(sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
-            events, transactions = conn.execute(BACKFILLED_SINCE, {"receipt": mark[0], "letter": mark[1]}).fetchone()
-    except sqlite3.Error:  # interrupted before the schema was created
-        return 0, 0
-    return transactions, events
+    return first or 0, second or 0
 
 
 def cmd_replay_dead_letters(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:

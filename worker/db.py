@@ -36,6 +36,13 @@ def connect(path: Path | str, *, busy_timeout_ms: int = 30000) -> sqlite3.Connec
     return conn
 
 
+def connect_read_only(path: Path | str, *, busy_timeout_ms: int = 30000) -> sqlite3.Connection:
+    """A read-only sqlite3 connection (autocommit): it can neither write nor create the file."""
+    conn = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None)
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    return conn
+
+
 def _pragmas(conn: sqlite3.Connection, busy_timeout_ms: int) -> None:
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     conn.execute("PRAGMA journal_mode = WAL")
@@ -143,9 +150,8 @@ class Database:
         return await asyncio.to_thread(self._in_snapshot, fn, args)
 
     def _in_snapshot(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        conn = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None)
+        conn = connect_read_only(self.path, busy_timeout_ms=self.busy_timeout_ms)
         try:
-            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
             conn.execute("BEGIN")  # deferred: a snapshot, no write lock taken
             try:
                 return fn(conn, *args)
