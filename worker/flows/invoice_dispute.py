@@ -109,6 +109,11 @@ class Credit:
     unapplied: float | None
 
     @property
+    def on_account(self) -> float | None:
+        """The credit left on the customer's account, when there is any (half a cent or more)."""
+        return self.unapplied if self.unapplied is not None and self.unapplied >= CENT else None
+
+    @property
     def nothing_applied(self) -> bool:
         """True when the memo is known to be applied to no invoice."""
         return self.applied is not None and abs(self.applied) < CENT
@@ -128,11 +133,11 @@ def credit_split(total: float | None, remaining: float | None, apply_version: st
 
 def on_account_text(credit: Credit) -> str | None:
     """The email's sentence about the credit left on account (None when none is)."""
-    if credit.unapplied is None or credit.unapplied < CENT:
+    if credit.on_account is None:
         return None
     if credit.nothing_applied:
-        return f"It is not applied to an invoice yet: {money(credit.unapplied)} stays as credit on your account."
-    return f"{money(credit.unapplied)} of it is not applied to an invoice: it stays as credit on your account."
+        return f"It is not applied to an invoice yet: {money(credit.on_account)} stays as credit on your account."
+    return f"{money(credit.on_account)} of it is not applied to an invoice: it stays as credit on your account."
 
 
 def credit_problems(credit: Credit, total: float | None) -> list[str]:
@@ -194,8 +199,7 @@ def examine(conn: sqlite3.Connection, memo_id: str) -> WorkflowResult | None:
                                                    "body": body, "problems": problems},
                      risk=3, customer_id=customer_id, dedupe_key=f"send_dispute_confirmation:{memo_id}")
     linked = ", ".join(i["tran_id"] or i["invoice_id"] for i in invoices) or "no invoice"
-    on_account = (f", {money(credit.unapplied)} of it unapplied (credit on account)"
-                  if credit.unapplied is not None and credit.unapplied >= CENT else "")
+    on_account = f", {money(credit.on_account)} of it unapplied (credit on account)" if credit.on_account else ""
     observation = (f"Credit memo {number} for {company}, {money(total)} against {linked}{on_account}: "
                    f"{one_line(reason) or 'no reason given'}; confirmation drafted to {to_email or 'nobody (no email)'}.")
     return WorkflowResult(customer_id, observation, [log, email], output={**common, "problems": problems})
