@@ -201,11 +201,11 @@ def _reader(path: Path, batch_size: int) -> Iterator[Iterator[Ready]]:
             message = receiver.recv_bytes()
         except (EOFError, OSError):
             return _FAILED, b""  # the reader is gone without a word: chunks() reports its exit code
-        tag, body = message[:1], message[1:]
+        tag = message[:1]
         if tag != _CHUNK:
-            return tag, body
+            return tag, message[1:]
         try:
-            return tag, decode_chunk(body)
+            return tag, decode_chunk(memoryview(message)[1:])  # a view: a chunk is megabytes, not copied again
         except Exception:  # noqa: BLE001 (reported by chunks(), on the writer's thread)
             return _FAILED, f"a chunk from the reader could not be decoded:\n{traceback.format_exc()}".encode()
 

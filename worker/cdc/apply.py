@@ -8,14 +8,13 @@ events and fulfillment status changes. One call = one transaction, so a batch is
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from worker.cdc.intake import Accepted, Rejected
-from worker.cdc.mirror import MIRRORS, Mirror
+from worker.cdc.mirror import MIRRORS, Mirror, dumps
 from worker.cdc.prepare import Prepared, delete_payload, envelope_json, prepare
 from worker.cdc.shipping import record_statuses
 from worker.cdc.versions import (
@@ -139,7 +138,7 @@ def _apply_all(conn: sqlite3.Connection, prepared: list[Prepared], rejected: lis
 
 def _drop_duplicates(conn: sqlite3.Connection, prepared: list[Prepared], result: BatchResult) -> list[Prepared]:
     ids = [ev.event_id for ev in prepared]
-    seen = {row[0] for row in conn.execute(SEEN_RECEIPTS, (json.dumps(ids),))} if ids else set()
+    seen = {row[0] for row in conn.execute(SEEN_RECEIPTS, (dumps(ids),))} if ids else set()
     if not seen and len(set(ids)) == len(ids):
         return prepared  # the usual case (a backfill, a first delivery): nothing to sort out
     fresh = []
@@ -156,7 +155,7 @@ def _drop_duplicates(conn: sqlite3.Connection, prepared: list[Prepared], result:
 def _load_held(conn: sqlite3.Connection, mirror: Mirror, record_ids: list[str]) -> dict[str, tuple[Held, str | None]]:
     held = {}
     for ns_id, version, data_version, last_modified, deleted_at, customer, *sublists in conn.execute(
-            mirror.held_sql, (json.dumps(record_ids),)):
+            mirror.held_sql, (dumps(record_ids),)):
         if version is None:  # a row written without versions: its last_modified is all we know
             version = data_version = legacy_key(last_modified)
         # NULL: a row from before sublists had versions, whose rows were written with its data.
@@ -192,7 +191,7 @@ def _apply_type(conn: sqlite3.Connection, mirror: Mirror, records: dict[str, lis
         sources = writes.children[at]
         conn.executemany(child.delete_sql, [(ev.record_id,) for ev in sources if ev.record_id not in new])
         conn.executemany(child.insert_sql, [row for ev in sources for row in ev.children[at]])  # type: ignore[union-attr]
-    record_statuses(conn, observations)
+    record_statuses(conn, observations, first_seen=new)
 
 
 class _Writes:

@@ -94,7 +94,7 @@ def encode_chunk(prepared: list[Prepared], rejected: list[Rejected], position: i
     return _encoder.encode(Chunk(prepared, rejected, position))
 
 
-def decode_chunk(data: bytes) -> tuple[list[Prepared], list[Rejected], int]:
+def decode_chunk(data: bytes | memoryview) -> tuple[list[Prepared], list[Rejected], int]:
     """encode_chunk's inverse."""
     chunk = _decoder.decode(data)
     return chunk.prepared, chunk.rejected, chunk.position

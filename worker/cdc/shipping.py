@@ -8,10 +8,11 @@ of unchanged shipping_events stay stable.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+
+from worker.cdc.mirror import dumps
 
 INSERT_OBSERVATION = """
 INSERT OR IGNORE INTO item_fulfillment_status_log (fulfillment_id, version_key, status, occurred_at, source_event_id)
@@ -48,19 +49,29 @@ def transitions(observations: Iterable[tuple[str, str, str]]) -> dict[str, Trans
     return changes
 
 
-def record_statuses(conn: sqlite3.Connection, observations: list[tuple[str, str, str, str, str]]) -> None:
-    """Keep (fulfillment_id, version_key, status, occurred_at, event_id) observations; refresh the changes."""
+def record_statuses(conn: sqlite3.Connection, observations: list[tuple[str, str, str, str, str]],
+                    first_seen: Collection[str] = ()) -> None:
+    """Keep (fulfillment_id, version_key, status, occurred_at, event_id) observations; refresh the changes.
+
+    first_seen: fulfillments that had no row before this batch, so no observations or changes either
+    (a backfill's usual case): theirs are not read back.
+    """
     if not observations:
         return
     conn.executemany(INSERT_OBSERVATION, observations)
     order = list(dict.fromkeys(obs[0] for obs in observations))
-    ids = json.dumps(order)
     seen: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
-    for fulfillment_id, status, occurred_at, event_id in conn.execute(SELECT_OBSERVATIONS, (ids,)):
-        seen[fulfillment_id].append((status, occurred_at, event_id))
     held: dict[str, dict[str, Transition]] = defaultdict(dict)
-    for fulfillment_id, event_id, from_status, to_status, occurred_at in conn.execute(SELECT_EVENTS, (ids,)):
-        held[fulfillment_id][event_id] = (from_status, to_status, occurred_at)
+    known = [fulfillment_id for fulfillment_id in order if fulfillment_id not in first_seen]
+    if known:
+        ids = dumps(known)
+        for fulfillment_id, status, occurred_at, event_id in conn.execute(SELECT_OBSERVATIONS, (ids,)):
+            seen[fulfillment_id].append((status, occurred_at, event_id))
+        for fulfillment_id, event_id, from_status, to_status, occurred_at in conn.execute(SELECT_EVENTS, (ids,)):
+            held[fulfillment_id][event_id] = (from_status, to_status, occurred_at)
+    for fulfillment_id, _, status, occurred_at, event_id in observations:
+        if fulfillment_id in first_seen:  # its one event: INSERT OR IGNORE above kept it
+            seen[fulfillment_id].append((status, occurred_at, event_id))
     stale: list[tuple[str, str]] = []
     changed: list[tuple[str, str | None, str, str, str]] = []
     for fulfillment_id in order:

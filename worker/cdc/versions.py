@@ -18,7 +18,7 @@ but a tombstone still holds the newest data NetSuite sent before the delete, wha
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from worker.env import iso
@@ -104,20 +104,21 @@ def plan_record(held: Held, steps: list[Step]) -> RecordPlan:
             if newest:
                 if state.live:
                     plan.ledger.append((step.index, "deleted"))
-                state = replace(state, version=step.key, last_modified=step.last_modified,
-                                deleted_at=step.last_modified)
+                state = Held(version=step.key, data_version=state.data_version, last_modified=step.last_modified,
+                             deleted_at=step.last_modified, sublists=state.sublists)
             plan.outcomes[step.index] = APPLIED if newest else STALE
             continue
         if newest:
             plan.ledger.append((step.index, "created" if state.data_version is None else "updated"))
-            state = replace(state, version=step.key, data_version=step.key, last_modified=step.last_modified,
-                            deleted_at=None)
+            state = Held(version=step.key, data_version=step.key, last_modified=step.last_modified, deleted_at=None,
+                         sublists=state.sublists)
             plan.data_from = step.index
             plan.outcomes[step.index] = APPLIED
         else:
             if state.data_version is None or step.key > state.data_version:
                 # Older than a tombstone but newer than its data: the tombstone keeps this data.
-                state = replace(state, data_version=step.key)
+                state = Held(version=state.version, data_version=step.key, last_modified=state.last_modified,
+                             deleted_at=state.deleted_at, sublists=state.sublists)
                 plan.data_from = step.index
             plan.outcomes[step.index] = STALE
         state = _sublists(state, step, plan)
@@ -130,8 +131,13 @@ def _sublists(state: Held, step: Step, plan: RecordPlan) -> Held:
 
     Even a stale event may hold the newest lines, when the newer events left them out."""
     held = list(state.sublists) + [None] * (len(step.sublists) - len(state.sublists))
+    won = False  # most events bring no newer sublist (a customer has none): the state then stays as it is
     for at, carried in enumerate(step.sublists):
         if carried and (held[at] is None or step.key > held[at]):  # type: ignore[operator]
             held[at] = step.key
             plan.sublists_from[at] = step.index
-    return replace(state, sublists=tuple(held))
+            won = True
+    if not won and len(held) == len(state.sublists):
+        return state
+    return Held(version=state.version, data_version=state.data_version, last_modified=state.last_modified,
+                deleted_at=state.deleted_at, sublists=tuple(held))
