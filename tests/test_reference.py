@@ -340,3 +340,22 @@ def test_partial_keeps_a_synonym_whose_new_entry_names_no_customer(conn, tmp_pat
     assert table(conn, "SELECT normalized, customer_id FROM name_synonyms ORDER BY 1") == [
         ("driscoll", "1187"), ("driscoll foods", "1187"), ("harbor bistro", "2001")]
     assert synonyms.loaded and (synonyms.deleted, synonyms.kept, synonyms.rejected) == (1, 1, 1)
+
+
+def test_a_file_over_the_size_limit_is_refused_by_its_size_before_it_is_read(conn, tmp_path, monkeypatch):
+    import builtins
+
+    from worker import reference
+    directory = write_reference(tmp_path / "ref", **good_files())
+    monkeypatch.setattr(reference, "MAX_FILE_BYTES", 100)  # the real limit is 20 MB; the files here are bigger than 100
+    opened = []
+    real_open = builtins.open
+    monkeypatch.setattr(builtins, "open", lambda file, *a, **k: opened.append(file) or real_open(file, *a, **k))
+    report = import_reference(conn, directory)
+    size = (directory / "customer_program.csv").stat().st_size
+    assert f"customer_program.csv: cannot read: file is {size} bytes, over the 100 limit" in [str(e) for e in report.errors]
+    small = {f.name for f in directory.iterdir() if f.stat().st_size <= 100}
+    assert small == {"customer_item_xref.csv"}  # the one under the limit is read and loaded
+    assert {f.file for f in report.files if f.loaded} == small
+    assert len(opened) == len(small)  # the others were refused without being read
+    assert table(conn, "SELECT count(*) FROM customer_program") == [(0,)]

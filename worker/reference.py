@@ -24,8 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from worker.reference_rows import (CustomerProgramRow, Parsed, PricingRow, RowError, SpecItemRow, XrefRow,
-                                   parse_csv, parse_synonyms)
+from worker.reference_rows import (MAX_FILE_BYTES, CustomerProgramRow, Parsed, PricingRow, RowError, SpecItemRow,
+                                   XrefRow, parse_csv, parse_synonyms)
 
 
 @dataclass(frozen=True)
@@ -183,10 +183,13 @@ def _read_regular_file(path: Path) -> bytes:
     # O_NONBLOCK: opening a FIFO must not wait for a writer; it is then refused like any other non-file.
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             raise OSError(errno.EINVAL, "not a regular file")
+        if info.st_size > MAX_FILE_BYTES:  # refused by its size, before a byte of it is held in memory
+            raise OSError(errno.EFBIG, f"file is {info.st_size} bytes, over the {MAX_FILE_BYTES} limit")
         with open(fd, "rb", closefd=False) as file:
-            return file.read()
+            return file.read(MAX_FILE_BYTES + 1)  # a file still growing is cut there, and refused by the parser
     finally:
         os.close(fd)
 
