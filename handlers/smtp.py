@@ -83,8 +83,12 @@ def smtp_factory(env: Env) -> Any:
                               hostname=HOSTNAME, ident="GFS edge worker", timeout=IDLE_TIMEOUT_SECONDS, loop=loop)
 
 
-async def start_smtp(env: Env, host: str = "127.0.0.1") -> asyncio.Server:
-    """Listen for SMTP on host:env.smtp_port on the running loop (the app's lifespan stops it)."""
-    server = await asyncio.get_running_loop().create_server(smtp_factory(env), host=host, port=env.smtp_port)
+async def bind_smtp(env: Env, host: str = "127.0.0.1") -> asyncio.Server:
+    """Bind host:env.smtp_port on the running loop without accepting yet (the app's lifespan starts and stops it).
+
+    Binding first makes a taken port fail the start at once, before `worker dev` spends seconds on demo data.
+    """
+    server = await asyncio.get_running_loop().create_server(smtp_factory(env), host=host, port=env.smtp_port,
+                                                            start_serving=False)
     log.info("smtp listening", extra={"host": host, "port": env.smtp_port})
     return server

@@ -70,6 +70,14 @@ def test_a_taken_smtp_port_stops_the_server_in_one_line(environ: dict[str, str],
     assert "address already in use" in line.lower()
 
 
+def test_dev_with_a_taken_smtp_port_stops_before_loading_the_demo(environ: dict[str, str], taken_port: int) -> None:
+    done = start("dev", "--port", str(free_port()), "--smtp-port", str(taken_port), environ=environ)
+    assert done.returncode == 1
+    assert "address already in use" in last_line(done).lower()
+    with sqlite3.connect(environ["WORKER_DB_PATH"]) as conn:  # the port is bound before the demo year is loaded
+        assert conn.execute("SELECT count(*) FROM customers").fetchone() == (0,)
+
+
 @pytest.mark.parametrize("server", SERVERS)
 def test_a_taken_http_port_stops_the_server_in_one_line(environ: dict[str, str], taken_port: int, server: str) -> None:
     done = start("serve", "--port", str(taken_port), "--smtp-port", "0", environ=environ, server=server)

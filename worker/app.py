@@ -13,7 +13,7 @@ from litestar.openapi import OpenAPIConfig
 
 from handlers import customers, health, ns_webhook, scheduled
 from handlers import inbound_email as inbound_email_door
-from handlers.smtp import start_smtp
+from handlers.smtp import bind_smtp
 from worker.intake import pipeline as intake
 from worker.body_timeout import body_idle_timeout
 from worker.demo import load_demo_if_empty
@@ -57,12 +57,14 @@ def create_app(env: Env) -> Litestar:
         # would otherwise keep the process alive after the server has given up.
         try:
             await env.db.open()
+            if env.smtp_port:
+                smtp = await bind_smtp(env)  # 127.0.0.1 only: a relay in front terminates public SMTP
             # `worker dev`: a year of demo data into an empty database, then one warm tick so the aging
             # view is populated now rather than at the next quarter hour.
             if env.extras.get("load_demo_data") and await load_demo_if_empty(env):
                 await run_tier(env, "warm")
-            if env.smtp_port:
-                smtp = await start_smtp(env)  # 127.0.0.1 only: a relay in front terminates public SMTP
+            if smtp is not None:
+                await smtp.start_serving()
             if env.scheduler:
                 tasks.append(asyncio.create_task(run_scheduler(env, stop), name="cron-scheduler"))
             yield
