@@ -97,3 +97,21 @@ def test_cli_replays_a_whole_body_letter(tmp_path: Path) -> None:
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT company_name FROM customers").fetchone()[0] == "Acme"
     assert conn.execute("SELECT replayed_at IS NOT NULL FROM dead_letters").fetchone()[0] == 1
+
+
+def test_a_refused_event_replayed_after_an_older_one_still_wins(tmp_path: Path) -> None:
+    # The letter of an event the database refused keeps its time to the microsecond: written as the column's
+    # milliseconds, its replay ordered below an older event applied in between, and was counted stale.
+    conn = fresh_db(tmp_path / "db.sqlite3")
+    conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON customers WHEN NEW.company_name = 'Newest Name' "
+                 "BEGIN SELECT RAISE(ABORT, 'refused by a constraint'); END")
+    assert receive(conn, event("sn-8", "customer", "1188", "2026-11-20T14:05:00.123900Z",
+                               customer("1188", "Newest Name")))["rejected"] == 1
+    [payload] = [bytes(r[0]) for r in conn.execute("SELECT payload FROM dead_letters")]
+    assert json.loads(payload)["last_modified"] == "2026-11-20T14:05:00.123900Z"
+    assert receive(conn, event("sn-9", "customer", "1188", "2026-11-20T14:05:00.123100Z",
+                               customer("1188", "Older Name")))["applied"] == 1
+    conn.execute("DROP TRIGGER refuse")  # the fix
+    [outcome] = replay_dead_letters(conn, now=lambda: next(CLOCK))
+    assert (outcome["ok"], outcome["applied"], outcome["stale"]) == (True, 1, 0)
+    assert conn.execute("SELECT company_name FROM customers").fetchone()[0] == "Newest Name"

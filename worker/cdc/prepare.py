@@ -16,6 +16,7 @@ import msgspec
 from worker.cdc.intake import Accepted, Rejected
 from worker.cdc.mirror import MIRRORS, dumps
 from worker.cdc.payload_json import payload_json
+from worker.cdc.versions import key_time
 
 Row = tuple[Any, ...]
 
@@ -56,9 +57,10 @@ def prepare(acc: Accepted) -> Prepared:
 
 def envelope_json(prepared: Prepared) -> str:
     """The event as JSON again (its record as applied), for a dead letter that a replay can read."""
+    # The key's time, not the column text: cut to milliseconds, a replay would order below the event it was.
     event: dict[str, Any] = {"event_id": prepared.event_id, "record_type": prepared.record_type,
                              "record_id": prepared.record_id, "operation": prepared.operation,
-                             "last_modified": prepared.last_modified}
+                             "last_modified": key_time(prepared.key)}
     if prepared.row is not None:
         event["record"] = msgspec.json.decode(prepared.row[-1])
     return json.dumps(event)

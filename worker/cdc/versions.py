@@ -32,6 +32,11 @@ def version_key(last_modified: datetime, operation: str, event_id: str) -> str:
     return f"{last_modified.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%fZ}|{rank}|{event_id}"
 
 
+def key_time(key: str) -> str:
+    """The UTC instant of a version key at its full precision (microseconds; the column text keeps milliseconds)."""
+    return key.split("|", 1)[0]
+
+
 # The `last_modified` / `deleted_at` column text: the worker's one timestamp format (ISO-8601 UTC, ms, Z).
 iso_utc = iso
 
