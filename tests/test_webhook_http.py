@@ -87,10 +87,18 @@ def test_unparseable_body_is_kept_whole(server: LiveServer) -> None:
     assert rows(server, "SELECT source, payload FROM dead_letters") == [("ns-webhook", body)]
 
 
+VALID_CUSTOMER = (b'{"event_id": "sn-1", "record_type": "customer", "record_id": "7", "operation": "update", '
+                  b'"last_modified": "2026-11-20T14:03:11Z", "record": {"companyName": "Acme", "creditLimit": 50000}}')
+
+
 @pytest.mark.parametrize(("body", "detail"), [
     (b'{"event_id": "sn-1", "record": {"companyName": "\\udc80"}}', "body contains an unpaired surrogate escape"),
     (b'{"event_id": ' + b"9" * 5000 + b"}", "body cannot be read: Exceeds the limit (4300 digits)"),
     (b'{"events": ' + b"[" * 20_000 + b"]" * 20_000 + b"}", "body is nested too deeply to read"),
+    # Not JSON (RFC 8259) although json.loads reads them: they were applied, stored as inf and as null in raw_json.
+    (VALID_CUSTOMER.replace(b"50000", b"NaN"), "body contains NaN, which is not a JSON value"),
+    (VALID_CUSTOMER.replace(b"50000", b"-Infinity"), "body contains -Infinity, which is not a JSON value"),
+    (VALID_CUSTOMER.replace(b"50000", b"1e400"), "body contains the number 1e400, too large to hold"),
 ])
 def test_json_python_cannot_hold_is_a_400_not_a_500(server: LiveServer, body: bytes, detail: str) -> None:
     response = httpx.post(server.url + "/api/ns-webhook", content=body, headers=signed_headers(body))

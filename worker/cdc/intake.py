@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -116,8 +117,8 @@ def _stdlib_json(data: bytes) -> Any:
     # RFC 8259: JSON on the wire is UTF-8 (json.loads would also guess UTF-16/32 from bytes).
     text = data.decode("utf-8")
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
+        value = json.loads(text, parse_constant=_not_json, parse_float=_finite)
+    except (json.JSONDecodeError, Unrepresentable):
         raise
     except RecursionError:
         raise Unrepresentable("is nested too deeply to read") from None
@@ -130,6 +131,18 @@ def _stdlib_json(data: bytes) -> Any:
                               "which is not text") from None
     except (RecursionError, ValueError) as exc:
         raise Unrepresentable(f"cannot be kept as JSON: {exc.__class__.__name__}") from None
+    return value
+
+
+def _not_json(constant: str) -> Any:
+    # json.loads takes NaN and Infinity by default; RFC 8259 does not, and no amount or raw_json can hold them.
+    raise Unrepresentable(f"contains {constant}, which is not a JSON value")
+
+
+def _finite(number: str) -> float:
+    value = float(number)
+    if math.isinf(value):  # 1e400: json.loads would read infinity
+        raise Unrepresentable(f"contains the number {number[:40]}, too large to hold")
     return value
 
 
