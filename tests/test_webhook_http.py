@@ -106,6 +106,17 @@ def test_json_python_cannot_hold_is_a_400_not_a_500(server: LiveServer, body: by
     assert rows(server, "SELECT payload FROM dead_letters") == [(body,)]
 
 
+def test_an_event_with_a_stray_events_key_is_refused_and_kept_not_dropped(server: LiveServer) -> None:
+    # It was read as an empty batch: 200 with nothing applied and nothing kept.
+    body = VALID_CUSTOMER[:-1] + b', "events": []}'
+    response = httpx.post(server.url + "/api/ns-webhook", content=body, headers=signed_headers(body))
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith('body has both "events" and an event\'s event_id, record_type, '
+                                                'record_id, operation, last_modified, record: send one event, or '
+                                                '{"events": [...]}')
+    assert rows(server, "SELECT payload FROM dead_letters") == [(body,)]
+
+
 def test_wrong_shape_is_kept_whole(server: LiveServer) -> None:
     body = b'[1, 2, 3]'
     response = httpx.post(server.url + "/api/ns-webhook", content=body, headers=signed_headers(body))
@@ -245,7 +256,8 @@ def test_an_event_the_database_refuses_is_dead_lettered_and_the_rest_applies(ser
     assert rejection["reason"] == "could not be written: IntegrityError: refused by a constraint"
     [(letter, reason, payload)] = rows(server, "SELECT id, reason, payload FROM dead_letters")
     assert (letter, reason) == (rejection["dead_letter_id"], rejection["reason"])
-    assert json.loads(payload) == {**refused, "last_modified": "2026-11-20T14:05:00.000Z"}  # a replayable event
+    # A replayable event, its time to the microsecond (the version key's), so a replay orders where it did.
+    assert json.loads(payload) == {**refused, "last_modified": "2026-11-20T14:05:00.000000Z"}
     assert rows(server, "SELECT ns_id FROM customers") == [("1187",)]
     assert rows(server, "SELECT event_id FROM webhook_receipts ORDER BY event_id") == [("sn-1",), ("sn-9",)]
 

@@ -79,6 +79,9 @@ class Rejected:
         return {"index": self.index, "event_id": self.event_id, "reason": self.reason}
 
 
+_ENVELOPE = ("event_id", "record_type", "record_id", "operation", "last_modified", "record")
+
+
 def split_body(body: bytes, *, max_events: int | None = None) -> tuple[list[Any], bool]:
     """The raw events of a body and whether it was a batch; raises BodyError naming the problem."""
     try:
@@ -89,6 +92,9 @@ def split_body(body: bytes, *, max_events: int | None = None) -> tuple[list[Any]
         raise BodyError(f"body must be a JSON object (one event or {{\"events\": [...]}}), got {type(data).__name__}")
     if "events" not in data:
         return [data], False
+    if fields := [key for key in _ENVELOPE if key in data]:  # one event with a stray "events" key, or a mix-up
+        raise BodyError(f"body has both \"events\" and an event's {', '.join(fields)}: send one event, or "
+                        "{\"events\": [...]}")
     events = data["events"]
     if not isinstance(events, list):
         raise BodyError(f"events must be a list, got {type(events).__name__}")
