@@ -59,8 +59,10 @@ def test_replay_after_a_fix_applies_and_marks(tmp_path: Path, monkeypatch: pytes
     # Pending-only by default: nothing left; by id it runs again and changes nothing.
     assert replay_dead_letters(conn, now=lambda: next(CLOCK)) == []
     again = replay_dead_letters(conn, letter_id=1, now=lambda: next(CLOCK))
-    assert (again[0]["ok"], again[0]["applied"], again[0]["duplicate"]) == (True, 0, 1)
+    assert (again[0]["ok"], again[0]["state"], again[0]["applied"], again[0]["duplicate"]) == (True, "replayed again", 0, 1)
     assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 1
+    # The letter keeps the record of the replay that applied it; the re-run is counted.
+    assert letters(conn) == [(1, 1, "applied 1, duplicate 0, stale 0, rejected 0", 2)]
 
 
 def test_still_failing_letters_stay_pending(tmp_path: Path) -> None:
@@ -115,3 +117,23 @@ def test_a_refused_event_replayed_after_an_older_one_still_wins(tmp_path: Path) 
     [outcome] = replay_dead_letters(conn, now=lambda: next(CLOCK))
     assert (outcome["ok"], outcome["applied"], outcome["stale"]) == (True, 1, 0)
     assert conn.execute("SELECT company_name FROM customers").fetchone()[0] == "Newest Name"
+
+
+def test_a_letter_another_run_replayed_meanwhile_is_left_alone(tmp_path: Path) -> None:
+    # Two replays at once (two `worker replay-dead-letters`): both list the same pending letters; the second
+    # to reach a letter, in its own transaction, finds it replayed and neither re-applies nor re-marks it.
+    from worker.deadletters import letters_to_replay, replay_letter
+
+    conn = fresh_db(tmp_path / "db.sqlite3")
+    body = json.dumps({"events": [event("sn-1", "customer", "7", "2026-11-20T10:00:00Z", customer("7", "Acme"))]})
+    run_in_transaction(conn, store_dead_letter, "ns-webhook", "database was read-only", body, "now")
+    listed_by_the_second_run = letters_to_replay(conn)
+    [first] = replay_dead_letters(conn, now=lambda: "2026-11-21T00:00:01.000Z")
+    assert first["state"] == "replayed"
+    [(ident, _, payload)] = listed_by_the_second_run
+    second = run_in_transaction(conn, replay_letter, ident, payload, now="2026-11-21T00:00:02.000Z")
+    assert (second["ok"], second["state"]) == (True, "already replayed")
+    assert second["result"] == ("replayed at 2026-11-21T00:00:01.000Z (applied 1, duplicate 0, stale 0, rejected 0) "
+                                "by another run")
+    assert letters(conn) == [(1, 1, "applied 1, duplicate 0, stale 0, rejected 0", 1)]
+    assert conn.execute("SELECT count(*) FROM webhook_receipts").fetchone()[0] == 1

@@ -387,8 +387,7 @@ def cmd_replay_dead_letters(args: argparse.Namespace, settings: Settings, secret
     finally:
         conn.close()
     for outcome in outcomes:
-        print(f"dead letter {outcome['id']}: {'replayed' if outcome['ok'] else 'still failing'}: {outcome['result']}",
-              flush=True)
+        print(f"dead letter {outcome['id']}: {outcome['state']}: {outcome['result']}", flush=True)
     print(f"{sum(o['ok'] for o in outcomes)} of {len(outcomes)} dead letters replayed", flush=True)
     return 0 if all(o["ok"] for o in outcomes) else 1
 

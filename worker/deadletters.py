@@ -33,6 +33,9 @@ MARK_REPLAYED = """
 UPDATE dead_letters SET replayed_at = ?, replay_result = ?, attempts = attempts + 1 WHERE id = ?
 """
 MARK_FAILED = "UPDATE dead_letters SET replay_result = ?, attempts = attempts + 1 WHERE id = ?"
+# A letter replayed before keeps the time and result of the replay that applied it; a re-run only counts.
+MARK_RERUN = "UPDATE dead_letters SET attempts = attempts + 1 WHERE id = ?"
+REPLAYED = "SELECT replayed_at, replay_result FROM dead_letters WHERE id = ?"
 
 
 def store_dead_letter(conn: sqlite3.Connection, source: str, reason: str, payload: bytes | str, received_at: str,
@@ -56,26 +59,47 @@ def letters_to_replay(conn: sqlite3.Connection, letter_id: int | None = None) ->
     return [(row[0], row[1], bytes(row[2])) for row in rows]
 
 
-def replay_letter(conn: sqlite3.Connection, letter_id: int, payload: bytes, *, now: str) -> dict[str, Any]:
-    """Re-apply one letter's payload in the caller's transaction and mark the letter; returns the outcome."""
+def replay_letter(conn: sqlite3.Connection, letter_id: int, payload: bytes, *, now: str,
+                  again: bool = False) -> dict[str, Any]:
+    """Re-apply one letter's payload in the caller's transaction and mark the letter; returns the outcome.
+
+    A letter found replayed already (by a concurrent run, since it was listed) is left alone, unless again
+    (`--id`): then it is re-applied, harmlessly, and keeps the record of the replay that applied it.
+    """
     from worker.cdc.apply import apply_batch
     from worker.cdc.intake import BodyError, split_body, validate_events
 
+    replayed_at, first = conn.execute(REPLAYED, (letter_id,)).fetchone()
+    before = f"replayed at {replayed_at} ({first})" if replayed_at else None
+    if before and not again:
+        return {"id": letter_id, "ok": True, "state": "already replayed", "result": f"{before} by another run"}
     try:
         raw_events, batch = split_body(payload)
     except BodyError as exc:
-        conn.execute(MARK_FAILED, (f"still unreadable: {exc}", letter_id))
-        return {"id": letter_id, "ok": False, "result": f"still unreadable: {exc}"}
+        _mark_failed(conn, letter_id, f"still unreadable: {exc}", before)
+        return {"id": letter_id, "ok": False, "state": "still failing", "result": f"still unreadable: {exc}"}
     accepted, rejected = validate_events(raw_events, batch=batch)
     result = apply_batch(conn, accepted, rejected, source="replay", received_at=now)
     counts = result.counts()
     summary = ", ".join(f"{key} {value}" for key, value in counts.items())
     if result.rejected:  # invalid still, or refused by the database again: the letter stays pending
         text = f"{summary}; still rejected: " + "; ".join(r.reason for r in result.rejected)
-        conn.execute(MARK_FAILED, (text, letter_id))
-        return {"id": letter_id, "ok": False, "result": text, **counts}
+        _mark_failed(conn, letter_id, text, before)
+        return {"id": letter_id, "ok": False, "state": "still failing", "result": text, **counts}
+    if before:
+        conn.execute(MARK_RERUN, (letter_id,))
+        return {"id": letter_id, "ok": True, "state": "replayed again", "result": f"{summary}; first {before}",
+                **counts}
     conn.execute(MARK_REPLAYED, (now, summary, letter_id))
-    return {"id": letter_id, "ok": True, "result": summary, **counts}
+    return {"id": letter_id, "ok": True, "state": "replayed", "result": summary, **counts}
+
+
+def _mark_failed(conn: sqlite3.Connection, letter_id: int, text: str, before: str | None) -> None:
+    """Record a failed attempt; a letter replayed before keeps that replay's record."""
+    if before:
+        conn.execute(MARK_RERUN, (letter_id,))
+    else:
+        conn.execute(MARK_FAILED, (text, letter_id))
 
 
 def replay_dead_letters(conn: sqlite3.Connection, *, letter_id: int | None = None,
@@ -86,9 +110,10 @@ def replay_dead_letters(conn: sqlite3.Connection, *, letter_id: int | None = Non
     outcomes = []
     for ident, source, payload in letters_to_replay(conn, letter_id):
         if source in AUDIT_ONLY_SOURCES:
-            outcomes.append({"id": ident, "ok": False, "result": f"a {source} letter is kept for the record, not replayed"})
+            outcomes.append({"id": ident, "ok": False, "state": "not replayed",
+                             "result": f"a {source} letter is kept for the record, not replayed"})
             continue
-        outcomes.append(run_in_transaction(conn, replay_letter, ident, payload, now=now()))
+        outcomes.append(run_in_transaction(conn, replay_letter, ident, payload, now=now(), again=letter_id is not None))
     if letter_id is not None and not outcomes:
         raise LookupError(f"no dead letter with id {letter_id}")
     return outcomes
