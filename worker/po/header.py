@@ -112,6 +112,26 @@ def _loose_date(lines: list[Line], day_first: bool | None) -> tuple[date | None,
     return (found.pop(), 0.6) if len(found) == 1 else (None, 0.0)
 
 
+# A numeric date standing alone or after a label ("Delivery Date: 14/04/2026"), not a pack size inside a
+# description ("CHEESE 6/16/12 OZ").
+_NUMERIC_DATE = re.compile(r"(?<![\w/.,-])(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?![\w/-]|[.,]\d)")
+_DATE_CONTEXT = re.compile(r"(?:^|:|\bdat\w*|\bby|\bon)\s*$", re.IGNORECASE)
+
+
+def document_day_first(lines: list[Line]) -> bool | None:
+    """Day-first (True) or month-first (False) as the document's own unambiguous dates prove; None if they don't."""
+    votes: set[bool] = set()
+    for ln in lines:
+        for f in ln.frags:
+            for m in _NUMERIC_DATE.finditer(f.text):
+                first, second = int(m[1]), int(m[3])
+                if (first > 12) == (second > 12) or not _DATE_CONTEXT.search(f.text[:m.start()]):
+                    continue  # 03/04/2026 proves nothing; 14/14/2026 is no date
+                if parse_date(m[0]) is not None:
+                    votes.add(first > 12)
+    return votes.pop() if len(votes) == 1 else None  # both orders printed: the document proves nothing
+
+
 def find_dates(lines: list[Line], day_first: bool | None) -> dict[str, tuple[date | None, float]]:
     """PO date and requested ship/delivery date from their labels (an uncaptioned date as a last resort)."""
     po_date = _find_date(lines, _DATE_LABEL, _SHIP_LABEL, day_first)

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from worker.po.doc import Line, doc_lines
-from worker.po.header import find_blocks, find_dates, find_letterhead, find_po_number, norm_name
+from worker.po.header import (document_day_first, find_blocks, find_dates, find_letterhead, find_po_number,
+                              norm_name)
 from worker.po.model import Charge, POLine, PurchaseOrder, validate_order
 from worker.po.table import TableResult, parse_table
 from worker.po.textlayer import ExtractedPdf
@@ -103,7 +104,10 @@ def parse_purchase_order(pdf: ExtractedPdf, hints: ParseHints | None = None) -> 
     texts = [ln.text for ln in lines]
     dc = hints.decimal_comma if hints.decimal_comma is not None else decimal_comma_style(texts)
     currency, cur_conf = (hints.currency, 0.99) if hints.currency else detect_currency(texts)
-    day_first = hints.day_first if hints.day_first is not None else (True if dc or currency in ("EUR", "GBP") else None)
+    # An unambiguous date in the document ("Delivery Date: 14/04/2026") settles how its other dates read,
+    # over a customer's hint and over the guess from its number style or currency.
+    guess = hints.day_first if hints.day_first is not None else (True if dc or currency in ("EUR", "GBP") else None)
+    day_first = proven if (proven := document_day_first(lines)) is not None else guess
     table = parse_table(lines, dc, hints.column_aliases)
     head_end = table.start if table else len(lines)
     conf: dict[str, float] = {}

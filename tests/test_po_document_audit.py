@@ -1,0 +1,79 @@
+"""Whole-document evidence in PO parsing: a date order the document proves, totals-area text that is not money,
+and several purchase orders in one PDF."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from tests.po.layouts import Page
+from worker.po.doc import Line
+from worker.po.header import document_day_first
+from worker.po.parser import ParseHints, parse_purchase_order
+from worker.po.textlayer import Fragment, extract_pdf
+
+ROWS = [("A-100", "CHICKEN BREAST", "12", "45.50", "546.00"), ("A-200", "CHEESE SLICED", "3", "10.00", "30.00")]
+XS, RIGHT = (40, 110, 380, 450, 520), (False, False, True, True, True)
+
+
+def _po(head: list[str], totals: list[tuple[str, str]], rows=ROWS) -> bytes:
+    """One page: letterhead, header lines at the right, bill/ship blocks, a five-column table, totals."""
+    p = Page()
+    p.t(40, 45, "Acme Restaurants Inc", font=("Helvetica-Bold", 16))
+    for i, text in enumerate(head):
+        p.t(400, 70 + 12 * i, text)
+    p.block(40, 110, "Bill To:", ["Acme Restaurants Inc", "1 Main St", "Austin, TX 78701"])
+    p.block(300, 110, "Ship To:", ["Acme Kitchen", "2 Side St", "Austin, TX 78702"])
+    for x, h, r in zip(XS, ("Item", "Description", "Qty", "Unit Price", "Amount"), RIGHT, strict=True):
+        p.t(x + (50 if r else 0), 180, h, right=r, font=("Helvetica-Bold", 8))
+    y = 180
+    for row in rows:
+        y += 13
+        for x, s, r in zip(XS, row, RIGHT, strict=True):
+            p.t(x + (50 if r else 0), y, s, right=r)
+    y += 25
+    for label, value in totals:
+        p.t(400, y, label)
+        p.t(570, y, value, right=True)
+        y += 13
+    return p.done()
+
+
+def _parse(pdf: bytes, today: date = date(2026, 4, 5)):
+    return parse_purchase_order(extract_pdf(pdf, 50), ParseHints(today=today))
+
+
+TOTALS = [("Subtotal:", "576.00"), ("Total:", "$576.00")]
+
+
+# 7. An ambiguous date is read the way the same document's unambiguous dates are written.
+
+@pytest.mark.parametrize("order_date,delivery,po_date,ship", [
+    ("03/04/2026", "14/04/2026", date(2026, 4, 3), date(2026, 4, 14)),  # was 2026-03-04: read US-style
+    ("03/04/26", "14/04/26", date(2026, 4, 3), date(2026, 4, 14)),
+    ("03/04/2026", "04/14/2026", date(2026, 3, 4), date(2026, 4, 14)),  # month-first proven: unchanged
+])
+def test_an_ambiguous_date_follows_the_documents_unambiguous_one(order_date, delivery, po_date, ship):
+    po = _parse(_po(["PO #: PO-55501", f"Order Date: {order_date}", f"Delivery Date: {delivery}"], TOTALS))
+    assert (po.po_date, po.requested_ship_date) == (po_date, ship)
+    assert po.confidence["po_date"] == 0.95  # the document settled the order: no longer a guess
+    assert not po.findings
+
+
+def test_a_document_proving_nothing_keeps_the_ambiguous_reading_and_its_lower_confidence():
+    po = _parse(_po(["PO #: PO-55501", "Order Date: 03/04/2026", "Delivery Date: 05/04/2026"], TOTALS))
+    assert po.po_date == date(2026, 3, 4)
+    assert po.confidence["po_date"] < 0.7
+
+
+def _frags(*texts: str) -> list[Line]:
+    return [Line(0, i, [Fragment(40, 200, 700 - 12 * i, t)]) for i, t in enumerate(texts)]
+
+
+def test_document_day_first_reads_only_dates_that_prove_an_order():
+    assert document_day_first(_frags("Order Date: 03/04/2026", "Delivery Date: 14/04/2026")) is True
+    assert document_day_first(_frags("03/04/2026", "04/14/2026")) is False
+    assert document_day_first(_frags("Date 14.04.26")) is True
+    assert document_day_first(_frags("03/04/2026", "05/04/2026")) is None  # nothing unambiguous
+    assert document_day_first(_frags("Date: 14/04/2026", "Ship by 04/15/2026")) is None  # both orders printed
+    assert document_day_first(_frags("CHEESE 6/16/12 OZ", "PO 13-04-2026X")) is None  # a pack size, a code
