@@ -77,3 +77,28 @@ def test_document_day_first_reads_only_dates_that_prove_an_order():
     assert document_day_first(_frags("03/04/2026", "05/04/2026")) is None  # nothing unambiguous
     assert document_day_first(_frags("Date: 14/04/2026", "Ship by 04/15/2026")) is None  # both orders printed
     assert document_day_first(_frags("CHEESE 6/16/12 OZ", "PO 13-04-2026X")) is None  # a pack size, a code
+
+
+# 11. Numbers in the totals area that are not money stay out of the totals.
+
+@pytest.mark.parametrize("label,value", [
+    ("Total Gross Weight:", "250 kg"),  # was total 250
+    ("Total Net Weight:", "240.5"),
+    ("Total Cartons:", "15"),
+    ("GST/HST No.", "123456789"),  # was tax 123456789
+    ("Delivery Window:", "6 - 8 am"),  # was freight -8
+    ("2% Discount if paid within", "10 days"),  # was a charge of -10
+    ("Total Savings:", "20.00"),  # a later "Total <something>" replaced the plain Total
+])
+def test_a_number_that_is_not_money_leaves_the_totals_alone(label, value):
+    po = _parse(_po(["PO #: PO-55501", "Date: 03/20/2026"], TOTALS + [(label, value)]))
+    assert (po.subtotal, po.freight, po.tax, po.total, po.other_charges) == (576, None, None, 576, [])
+    assert not po.findings
+
+
+def test_amounts_beside_quantities_and_later_plain_totals_are_still_read():
+    po = _parse(_po(["PO #: PO-55501", "Date: 03/20/2026"],
+                    [("Subtotal:", "576.00"), ("Freight (3 pallets):", "25.00"), ("Total Savings:", "20.00"),
+                     ("Total:", "601.00"), ("Total Amount Due (USD):", "$601.00")]))
+    assert (po.freight, po.total) == (25, 601)
+    assert not po.findings

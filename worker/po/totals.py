@@ -27,6 +27,19 @@ _PCT = re.compile(r"\d+(?:[.,]\d+)?\s*%")
 
 
 _DATE = re.compile(r"\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4}")
+# Words between a label and its number that make the number something other than money: a weight or a
+# count ("Total Gross Weight: 250 kg"), a registration or account number ("GST/HST No. 123456789"), a
+# time ("Delivery Window 6 - 8 am") or payment terms ("2% Discount if paid within 10 days").
+_NOT_MONEY_WORDS = re.compile(
+    r"\b(?:weight|kgs?|lbs?|pounds|cartons?|ctns?|cases|boxes|pallets?|pieces|pcs|units|items|lines|count|qty|"
+    r"quantity|volume|cube|no|nr|number|reg(?:istration)?|account|acct|id|window|time|hours?|days?|if\s+paid|within|"
+    r"terms)\b|#", re.IGNORECASE)
+# A number with a unit is a quantity, not an amount ("250 kg", "10 days", "6 - 8 am").
+_WITH_UNIT = re.compile(r"(?:\d[\d.,:]*\s*(?:-|–|to)\s*)?\d[\d.,:]*\s*(?:kgs?|lbs?|am|pm|a\.m\.|p\.m\.|hrs?|hours?|days?|"
+                        r"cartons?|ctns?|cases?|pcs|pieces|pallets?|units?)(?![\w.])", re.IGNORECASE)
+# What may follow "Total" and still name the order's total ("Total Amount Due (USD)").
+_PLAIN_TOTAL_WORDS = re.compile(r"\b(?:amount|due|payable|order|po|value|gross|brutto|incl\w*|usd|eur|cad|gbp|chf|"
+                                r"mxn|aud)\b|[^A-Za-z]", re.IGNORECASE)
 
 
 def _amount(text: str, dc: bool | None) -> Decimal | None:
@@ -47,18 +60,26 @@ def _match(text: str) -> tuple[str, re.Match[str], int] | None:
     return None
 
 
-def _label_value(ln: Line, dc: bool | None) -> tuple[str, str, Decimal] | None:
+def _label_value(ln: Line, dc: bool | None) -> tuple[str, str, Decimal, bool] | None:
+    """(kind, label, amount, qualified): qualified when more words than a plain "Total" stand before the amount."""
     for j, f in enumerate(ln.frags):
         text = f.text.strip()
         if (hit := _match(text)) is None:
             continue
         kind, m, pos = hit
-        # Value: the rightmost number after the label on this line (not a percentage).
         after = text[pos + m.end():] + " " + " ".join(g.text for g in ln.frags[j + 1:])
-        if (v := _amount(after, dc)) is not None:
-            return kind, m.group(0).strip().rstrip(":"), v
+        words = re.split(r"[\d$€£(]", after, maxsplit=1)[0]  # the rest of the label, up to its value
+        if _NOT_MONEY_WORDS.search(words):
+            return None
+        # Value: the rightmost number after the label on this line (not a percentage, not a quantity).
+        if (v := _amount(_WITH_UNIT.sub(" ", after), dc)) is not None:
+            return kind, m.group(0).strip().rstrip(":"), v, bool(_PLAIN_TOTAL_WORDS.sub("", words))
         return None
     return None
+
+
+def _total_rank(label: str, qualified: bool) -> int:
+    return 2 if "grand" in label else 0 if qualified else 1
 
 
 def parse_totals(lines: list[Line], dc: bool | None) -> dict:
@@ -67,13 +88,15 @@ def parse_totals(lines: list[Line], dc: bool | None) -> dict:
     for ln in lines:
         if (hit := _label_value(ln, dc)) is None:
             continue
-        kind, label, v = hit
+        kind, label, v, qualified = hit
         if kind == "charge":
             out["charges"].append((label, -abs(v) if _NEGATIVE.search(label) else v))
         elif kind == "total":
-            # The last, and a "grand" total over a plain one, is the amount the buyer will pay.
-            if "total" not in out or "grand" in label.lower() or "grand" not in out.get("total_label", ""):
-                out["total"], out["total_label"] = v, label.lower()
+            # The last is the amount the buyer will pay, but a "grand" total beats a plain one and a plain
+            # "Total" beats a later "Total <something>" ("Total Savings").
+            rank = _total_rank(label.lower(), qualified)
+            if rank >= out.get("total_rank", 0):
+                out["total"], out["total_rank"] = v, rank
         elif kind == "tax" and "tax" in out and label.lower() not in out["tax_labels"]:
             out["tax"] += v  # GST + QST, state + county: separately printed taxes add up
             out["tax_labels"].add(label.lower())
