@@ -3,6 +3,7 @@ and several purchase orders in one PDF."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
@@ -102,3 +103,10 @@ def test_amounts_beside_quantities_and_later_plain_totals_are_still_read():
                      ("Total:", "601.00"), ("Total Amount Due (USD):", "$601.00")]))
     assert (po.freight, po.total) == (25, 601)
     assert not po.findings
+
+
+def test_a_later_total_that_adds_tax_still_replaces_the_plain_total():
+    po = _parse(_po(["PO #: PO-55501", "Date: 03/20/2026"],
+                    [("Subtotal:", "576.00"), ("Total:", "576.00"), ("Sales Tax:", "28.80"),
+                     ("Total with tax:", "604.80")]))
+    assert (po.tax, po.total) == (Decimal("28.80"), Decimal("604.80"))

@@ -38,8 +38,8 @@ _NOT_MONEY_WORDS = re.compile(
 _WITH_UNIT = re.compile(r"(?:\d[\d.,:]*\s*(?:-|–|to)\s*)?\d[\d.,:]*\s*(?:kgs?|lbs?|am|pm|a\.m\.|p\.m\.|hrs?|hours?|days?|"
                         r"cartons?|ctns?|cases?|pcs|pieces|pallets?|units?)(?![\w.])", re.IGNORECASE)
 # What may follow "Total" and still name the order's total ("Total Amount Due (USD)").
-_PLAIN_TOTAL_WORDS = re.compile(r"\b(?:amount|due|payable|order|po|value|gross|brutto|incl\w*|usd|eur|cad|gbp|chf|"
-                                r"mxn|aud)\b|[^A-Za-z]", re.IGNORECASE)
+_PLAIN_TOTAL_WORDS = re.compile(r"\b(?:amount|due|payable|order|po|value|gross|brutto|incl\w*|inkl\w*|with|tax|vat|"
+                                r"gst|mwst|ttc|usd|eur|cad|gbp|chf|mxn|aud)\b|[^A-Za-z]", re.IGNORECASE)
 
 
 def _amount(text: str, dc: bool | None) -> Decimal | None:
