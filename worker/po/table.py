@@ -5,18 +5,28 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from worker.po.columns import CODE_ROLES, Placer, base, header_at
+from worker.po.columns import CODE_ROLES, Column, Placer, base, header_at
 from worker.po.doc import Line
 from worker.po.refine import refine
 from worker.po.totals import is_totals_label
 from worker.po.values import normalize_uom, parse_date, parse_number, split_qty_uom
 
-_CHARGE = re.compile(r"freight|shipping|delivery\s*(charge|fee)|fuel|surcharge|discount|rabatt|skonto|handling|"
-                     r"pallet|deposit|allowance|rebate|promo|fracht|versand", re.I)
+_CHARGE_WORDS = ("freight", "shipping", "delivery", "fuel", "surcharge", "discount", "rabatt", "skonto", "handling",
+                 "pallet", "deposit", "allowance", "rebate", "promo", "fracht", "versand")
+# A charge row names the charge first ("Fuel Surcharge", "Less 2% discount"); "CHAFING FUEL 2HR" is an item.
+_CHARGE_FIRST = re.compile(rf"^\W*((less|plus|add)\b\W*)?([\d.,]+\s*%\s*)?({'|'.join(_CHARGE_WORDS)})", re.IGNORECASE)
+_CHARGE_LAST = re.compile(r"\b(surcharge|discount|allowance|rebate|deposit|charge|fee)\W*$", re.IGNORECASE)  # "Early pay discount"
+# Words that, beside charge words, still leave a label only a charge's name: "Freight Charge", "Bottle deposit".
+_CHARGE_FILLER = {"charge", "charges", "fee", "fees", "cost", "costs", "kosten", "fsc", "less", "plus", "add", "and",
+                  "on", "per", "small", "minimum", "min", "order", "early", "pay", "payment", "prompt", "volume",
+                  "bottle", "keg", "case", "crate", "container", "s"}
 _END = re.compile(r"^(sub\s*-?\s*total|total|grand\s*total|order\s*total|zwischensumme|summe|gesamt|nettobetrag|"
-                  r"merchandise\s*total|amount\s*due)\b", re.I)
+                  r"merchandise\s*total|amount\s*due)\b", re.IGNORECASE)
+# Page subtotals and forward balances repeat a running sum inside the table: neither items nor its end.
 _SKIP = re.compile(r"^(page\s*\d+(\s*(of|/)\s*\d+)?|\(?continued|cont'?d|continued\s*on|seite\s*\d+|"
-                   r"carried\s*forward|\.\.\.)", re.I)
+                   r"(carried|brought|balance|bal\.?)\s*(forward|fwd|over)|übertrag|\.\.\.|"
+                   r"page\s*(sub\s*-?\s*)?total|(sub\s*-?\s*)?total\b[\w\s.#]{0,16}\bpage\b|seitensumme)", re.IGNORECASE)
+_MONEY = re.compile(r"\d[.,]\d{2}\)?-?$")
 
 
 _RULE = re.compile(r"[-=_*.\s]+")  # ASCII rules drawn with dashes
@@ -57,6 +67,9 @@ class TableResult:
     start: int  # index of the first header line
     end: int  # index of the first line after the table
     roles: set[str]
+    # Lines shaped like item rows (a description, a quantity, an amount) that no table read: rows on a page the
+    # columns do not fit, a second order after the first. Lines may be missing from this order.
+    unread: list[Line] = field(default_factory=list)
 
 
 def _is_note(text: str) -> bool:
@@ -67,40 +80,99 @@ def _is_code(role: str) -> bool:
     return base(role) in CODE_ROLES
 
 
+def _is_charge(label: str, qty: Decimal | None) -> bool:
+    """A charge, not an item: a label that is only a charge's name, or one that starts (or ends) with it and no quantity."""
+    words = re.findall(r"[^\W\d_]+", label.lower())
+    named = [w for w in words if w.startswith(_CHARGE_WORDS) or w in ("charge", "charges", "fee", "fees", "fsc")]
+    if named and all(w in _CHARGE_FILLER or w in named for w in words):
+        return True  # "Freight 1 EA 35.00": charges are never item lines, whatever quantity they print
+    return qty is None and bool(_CHARGE_FIRST.match(label) or _CHARGE_LAST.search(label))
+
+
+def _item_like(ln: Line, dc: bool | None) -> bool:
+    """Shaped like an item row whatever its columns: words, a quantity and an amount, and not a total or charge."""
+    texts = [f.text.strip() for f in ln.frags]
+    if len(texts) < 3 or any(_SKIP.match(t) or _END.match(t) or is_totals_label(t) for t in texts):
+        return False
+    words = [t for t in texts if re.search(r"[^\W\d_]{3}", t)]
+    money = [t for t in texts if _MONEY.search(t) and parse_number(t, dc) is not None]
+    qty = [t for t in texts if t not in money and split_qty_uom(t, dc)[0] is not None]
+    return bool(words and money and qty) and not _is_charge(words[0], Decimal(1))
+
+
+def _header_on_page(lines: list[Line], i: int, aliases: dict[str, str]) -> bool:
+    page, j = lines[i].page, i
+    while j < len(lines) and lines[j].page == page:
+        if header_at(lines, j, aliases):
+            return True
+        j += 1
+    return False
+
+
+def _fits(ln: Line, cols: list[Column], edges: set[int]) -> bool:
+    """Every fragment under a header cell, or on an edge the table's rows already used (same printer, same columns)."""
+    def placed(x0: float, x1: float) -> bool:
+        return any(x0 < c.x1 + 3 and c.x0 - 3 < x1 for c in cols) or \
+            any(round(x) + d in edges for x in (x0, x1) for d in (-1, 0, 1))
+    return all(placed(f.x0, f.x1) for f in ln.frags)
+
+
+def _resumes(row: Row | None, has_item: bool, label: str, ln: Line, cols: list[Column], edges: set[int]) -> bool:
+    """A headerless page goes on with the table from a complete item row that sits in the table's columns."""
+    priced = any(base(c.role) in ("unit_price", "amount") for c in cols)  # order guides print no prices
+    return row is not None and row.qty is not None and has_item and not _is_charge(label, row.qty) \
+        and (not priced or row.price is not None or row.amount is not None) and _fits(ln, cols, edges)
+
+
 def _read(lines: list[Line], start: int, dc: bool | None, aliases: dict[str, str], placer: Placer) -> TableResult:
     cols, used = header_at(lines, start, aliases)  # type: ignore[misc]
     roles = {base(c.role) for c in cols}
     rows: list[Row] = []
     charges: list[tuple[str, Decimal]] = []
+    unread: list[Line] = []
+    edges: set[int] = set()
     i, page, in_table, last_y = start + used, lines[start].page, True, lines[start].y
-    end = len(lines)
+    end, brk = len(lines), None  # brk: first line of a page that did not repeat the header
     while i < len(lines):
         ln = lines[i]
-        if ln.page != page:  # page break: wait for the repeated header, skipping letterhead and footers
+        if ln.page != page:  # page break: wait for the repeated header, or, without one, for rows that go on
             page, in_table = ln.page, False
+            brk = None if _header_on_page(lines, i, aliases) else i
         if (h := header_at(lines, i, aliases)) is not None:
             cols, used = h
             roles |= {base(c.role) for c in cols}
-            in_table, last_y, i = True, ln.y, i + used
+            in_table, last_y, i, brk = True, ln.y, i + used, None
             continue
         first = ln.frags[0].text
-        if _SKIP.match(first) or _SKIP.match(ln.text.strip()) or _RULE.fullmatch(ln.text) or not in_table:
+        if _SKIP.match(first) or _SKIP.match(ln.text.strip()) or _RULE.fullmatch(ln.text) or \
+                (not in_table and brk is None):
+            unread += [ln] if not in_table and _item_like(ln, dc) else []
             i += 1
             continue
+        learn, placer.learn = placer.learn, placer.learn and in_table  # letterhead must not teach column edges
         cells = placer.assign(ln.frags, cols)
+        placer.learn = learn
         code = " ".join(v for k, v in cells.items() if _is_code(k) and v)
         label = cells.get("description") or code or first
         row = _numbers(cells, dc)
-        if any(_END.match(f.text) or is_totals_label(f.text) for f in ln.frags) and not (code and cells.get("qty")):
-            end = i
+        totals = any(_END.match(f.text) or is_totals_label(f.text) for f in ln.frags) and not (code and cells.get("qty"))
+        if totals and (in_table or _MONEY.search(ln.text.strip())):
+            end = i if in_table or brk is None else brk  # totals on a headerless page: read all of that page
             break
-        if row is not None and _CHARGE.search(label) and not code:
+        if not in_table:
+            if not _resumes(row, bool(cells.get("description") or code), label, ln, cols, edges):
+                unread += [ln] if _item_like(ln, dc) else []
+                i += 1
+                continue
+            in_table, brk = True, None
+        if row is not None and not code and _is_charge(label, row.qty):
             if (amt := row.amount if row.amount is not None else row.price) is not None:
                 charges.append((label.strip(), amt))
             last_y = ln.y
         elif row is not None and (cells.get("description") or code):
             row.line = ln
             rows.append(row)
+            edges |= {round(x) for f in ln.frags for x in (f.x0, f.x1)}
             last_y = ln.y
         elif row is None and rows and {base(k) for k in cells} <= {"description", "pack", "other"} \
                 and last_y - ln.y < 2.4 * ln.size:
@@ -111,11 +183,14 @@ def _read(lines: list[Line], start: int, dc: bool | None, aliases: dict[str, str
             end = i  # a gap and a line that is not a row: the table is over
             break
         i += 1
-    return TableResult(rows, charges, start, end, roles)
+    else:
+        if brk is not None:  # the last headerless page never went on with the table: it ended at the break
+            end = brk
+    return TableResult(rows, charges, start, end, roles, [ln for ln in unread if ln.idx < end])
 
 
 def parse_table(lines: list[Line], dc: bool | None, aliases: dict[str, str] | None = None) -> TableResult | None:
-    """Find the item table and read its rows until the totals area."""
+    """Find the item table and read its rows until the totals area; item-shaped lines it could not read are unread."""
     aliases = {k.lower(): v for k, v in (aliases or {}).items()}
     start = next((i for i in range(len(lines)) if header_at(lines, i, aliases)), None)
     if start is None:
@@ -124,5 +199,6 @@ def parse_table(lines: list[Line], dc: bool | None, aliases: dict[str, str] | No
     _read(lines, start, dc, aliases, placer)  # first pass only learns which column each cell edge belongs to
     placer.learn = False
     table = _read(lines, start, dc, aliases, placer)
+    table.unread += [ln for ln in lines[table.end:] if _item_like(ln, dc)]
     refine(table.rows)
     return table
