@@ -1,7 +1,8 @@
 """Pure MIME walking with the stdlib `email` package (policy default): headers, bodies and PDF attachments.
 
 Senders mislabel PDFs, so a part is a PDF by content type, by file name (RFC 2231 and encoded-word names
-are decoded by the policy) or by `%PDF-` magic, including inside forwarded message/rfc822 parts.
+are decoded by the policy) or by `%PDF-` magic, including inside forwarded message/rfc822 parts (also
+when the forward itself was sent base64, quoted-printable or uuencoded) and in x-uuencode attachments.
 Malformed input never raises out of this module: problems are reported in `ParsedMail.problems`.
 """
 
@@ -14,7 +15,7 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
-from email import policy
+from email import errors, policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr
@@ -28,6 +29,12 @@ MAX_HEADER_CHARS = 998  # RFC 5322 line limit: longer header values are truncate
 MAX_RAW_HEADER_CHARS = 8192  # decoded only up to this much (hostile headers are megabytes long)
 MAX_HEADER_LINES = 2000  # header lines kept for the log; the raw message keeps them all
 _MAGIC_WINDOW = 1024  # readers accept a little junk before %PDF-, so do we
+MAX_DECODED_FORWARDS = 4  # encoded forwards inside encoded forwards: each level is decoded and parsed again
+_UUENCODE = frozenset({"x-uuencode", "uuencode", "uue", "x-uue"})  # the names the stdlib decodes
+_ENCODED = frozenset({"base64", "quoted-printable"}) | _UUENCODE
+_UU_BEGIN = re.compile(r"^begin [0-7]{1,4} +(.+?)\s*$", re.MULTILINE)
+# Regenerates a parsed part as it arrived: headers are not refolded, so encoded text survives intact.
+_VERBATIM = policy.default.clone(refold_source="none")
 
 
 @dataclass(frozen=True)
@@ -116,16 +123,35 @@ def addresses(msg: Message, *names: str) -> list[str]:
     return seen
 
 
+def _cte(part: Message) -> str:
+    return str(part.get("content-transfer-encoding") or "").strip().lower()
+
+
+def _clean_name(name: str) -> str | None:
+    # Keep only the last path component and printable characters: names end up in logs and the UI.
+    name = re.split(r"[\\/]", name)[-1]
+    return "".join(ch for ch in name if ch.isprintable())[:255] or None
+
+
 def _filename(part: Message) -> str | None:
     try:
         name = part.get_filename()
     except Exception:  # undecodable RFC 2231 parameters
         return None
-    if not name:
-        return None
-    # Keep only the last path component and printable characters: names end up in logs and the UI.
-    name = re.split(r"[\\/]", str(name))[-1]
-    return "".join(ch for ch in name if ch.isprintable())[:255] or None
+    if not name and _cte(part) in _UUENCODE:  # uuencode carries its own name on the "begin 644 name" line
+        raw = part.get_payload()
+        found = _UU_BEGIN.search(raw[:_MAGIC_WINDOW]) if isinstance(raw, str) else None
+        name = found.group(1) if found else None
+    return _clean_name(str(name)) if name else None
+
+
+def _decode(cte: str, text: str) -> bytes:
+    """text decoded from transfer encoding cte by the stdlib's lenient decoders (undecodable text comes back as is)."""
+    holder = Message()
+    holder["Content-Transfer-Encoding"] = cte
+    holder.set_payload(text)
+    data = holder.get_payload(decode=True)
+    return data if isinstance(data, bytes) else b""
 
 
 def _payload(part: Message) -> bytes:
@@ -142,12 +168,15 @@ def _prefix(part: Message) -> bytes:
     if not isinstance(raw, str):
         return b""
     head = raw[:_MAGIC_WINDOW * 2]
-    if (part.get("content-transfer-encoding") or "").strip().lower() == "base64":
+    cte = _cte(part)
+    if cte == "base64":
         compact = "".join(head.split())
         try:
             return base64.b64decode(compact[:len(compact) // 4 * 4])
         except (binascii.Error, ValueError):
             return b""
+    if cte in _UUENCODE:
+        return _decode(cte, "\n".join(head.splitlines()[:-1]))  # whole lines only: the last may be cut
     return head.encode("utf-8", errors="surrogateescape")
 
 
@@ -168,35 +197,76 @@ def _text(part: Message) -> str:
         return _payload(part).decode("utf-8", errors="replace")
 
 
+def _as_sent(msg: Message) -> str:
+    """A parsed message's text as it arrived. Encoded text read as a message has lines taken for headers and
+    no blank line after them (a defect), which the generator would add: it is taken out again."""
+    head = "".join(_VERBATIM.fold_binary(k, v).decode("ascii", errors="surrogateescape") for k, v in msg.raw_items())
+    text = msg.as_bytes(policy=_VERBATIM).decode("ascii", errors="surrogateescape")
+    glued = any(isinstance(d, errors.MissingHeaderBodySeparatorDefect) for d in msg.defects)
+    return head + text[len(head) + 1:] if glued and text.startswith(head + "\n") else text
+
+
+def _forwarded(part: Message, decoded: int, out: ParsedMail) -> Message | None:
+    """The message inside a message/rfc822 part. RFC 2046 allows no transfer encoding there, yet some clients
+    send it base64 or quoted-printable, which the stdlib parses as a headerless text: decode and parse it again."""
+    inner = part.get_payload()
+    child = inner[0] if isinstance(inner, list) and inner else inner
+    cte = _cte(part)
+    if not isinstance(child, Message) or cte not in _ENCODED:
+        return child if isinstance(child, Message) else None
+    if cte != "quoted-printable" and child.keys():
+        return child  # base64 and uuencoded text has no "name:" line: this forward was labelled so but sent plain
+    if decoded >= MAX_DECODED_FORWARDS:
+        out.problems.append(f"forwarded messages encoded more than {MAX_DECODED_FORWARDS} deep; the rest were not examined")
+        return None
+    try:
+        return parse_message(_decode(cte, _as_sent(child)))
+    except Exception as exc:  # e.g. RecursionError regenerating a hostile tree: the rest of the mail still counts
+        out.problems.append(f"a {cte} forwarded message could not be decoded: {type(exc).__name__}"[:300])
+        return None
+
+
+def _leaf(part: Message, forwarded: bool, out: ParsedMail, seen_pdfs: set[str]) -> None:
+    ctype = part.get_content_type()
+    filename = _filename(part)
+    disposition = (part.get_content_disposition() or "").lower()
+    if is_pdf(ctype, filename, _prefix(part)):
+        data = _payload(part)  # decoded in full only now: big non-PDF attachments never are
+        if _cte(part) in _UUENCODE and b"%PDF-" not in data[:_MAGIC_WINDOW]:
+            out.problems.append(f"uuencoded attachment {filename or '(unnamed)'} did not decode to a PDF")
+        digest = hashlib.sha256(data).hexdigest()
+        if digest not in seen_pdfs:  # the same PDF attached twice is one order
+            seen_pdfs.add(digest)
+            out.pdfs.append(PdfPart(filename, ctype, data, forwarded))
+    elif ctype == "text/plain" and disposition != "attachment" and not out.text:
+        out.text = _text(part)
+    elif ctype == "text/html" and disposition != "attachment" and not out.html:
+        out.html = _text(part)
+
+
 def _walk(msg: Message, out: ParsedMail) -> None:
-    forwarded: set[int] = set()
     seen_pdfs: set[str] = set()
-    for count, part in enumerate(msg.walk()):
+    # Depth first in document order, as Message.walk(), but a forward is replaced by its decoded message.
+    # Entries: (part, inside a forwarded message, encoded forwards decoded above it).
+    stack: list[tuple[Message, bool, int]] = [(msg, False, 0)]
+    count = 0
+    while stack:
         if count >= MAX_PARTS:
             out.problems.append(f"more than {MAX_PARTS} MIME parts; the rest were not examined")
             return
-        ctype = part.get_content_type()
-        if ctype == "message/rfc822" or part.is_multipart():
+        count += 1
+        part, forwarded, decoded = stack.pop()
+        if part.get_content_type() == "message/rfc822":
+            if (child := _forwarded(part, decoded, out)) is not None:
+                if fwd := address(child, "From"):
+                    out.forwarded_senders.append(fwd)
+                stack.append((child, True, decoded + (_cte(part) in _ENCODED)))
+        elif part.is_multipart():
             inner = part.get_payload()
             children = inner if isinstance(inner, list) else [inner]
-            for child in children:
-                if ctype == "message/rfc822" and isinstance(child, Message):
-                    if fwd := address(child, "From"):
-                        out.forwarded_senders.append(fwd)
-                    forwarded.update(id(p) for p in child.walk())
-            continue
-        filename = _filename(part)
-        disposition = (part.get_content_disposition() or "").lower()
-        if is_pdf(ctype, filename, _prefix(part)):
-            data = _payload(part)  # decoded in full only now: big non-PDF attachments never are
-            digest = hashlib.sha256(data).hexdigest()
-            if digest not in seen_pdfs:  # the same PDF attached twice is one order
-                seen_pdfs.add(digest)
-                out.pdfs.append(PdfPart(filename, ctype, data, id(part) in forwarded))
-        elif ctype == "text/plain" and disposition != "attachment" and not out.text:
-            out.text = _text(part)
-        elif ctype == "text/html" and disposition != "attachment" and not out.html:
-            out.html = _text(part)
+            stack += [(c, forwarded, decoded) for c in reversed(children) if isinstance(c, Message)]
+        else:
+            _leaf(part, forwarded, out, seen_pdfs)
 
 
 def _fill_headers(msg: Message, out: ParsedMail) -> None:

@@ -36,15 +36,17 @@ VALUES (:status, :email_id, :attachment_id, :customer_id, :po_number, :parsed_js
 ON CONFLICT DO NOTHING
 RETURNING id
 """
-# Earlier items of other emails for the same order: the customer's PO number again (a re-send), or the same
-# PDF bytes whoever sent them (the earlier item's customer may since have been corrected by a reviewer).
+# Earlier items for the same order: the customer's PO number again (a re-send, or a second copy attached to
+# the same email), or the same PDF bytes whoever sent them (the earlier item's customer may since have been
+# corrected by a reviewer). An email's items are inserted one by one, so its earlier ones are found too.
 EARLIER_SAME_ORDER = """
-SELECT id, status, 'same PO number' AS why FROM review_items
+SELECT id, status, 'same PO number' || iif(email_id IS :email_id, ' in the same email', '') AS why
+FROM review_items
 WHERE customer_id = :customer_id AND trim(:po_number) <> ''
-  AND upper(trim(po_number)) = upper(trim(:po_number)) AND email_id IS NOT :email_id
+  AND upper(trim(po_number)) = upper(trim(:po_number))
 UNION ALL
 SELECT ri.id, ri.status, 'same PDF' FROM email_attachments ea JOIN review_items ri ON ri.attachment_id = ea.id
-WHERE ea.sha256 = :sha256 AND ri.email_id IS NOT :email_id
+WHERE ea.sha256 = :sha256
 ORDER BY 1
 """
 FINISH = """
@@ -200,31 +202,38 @@ def _email_outcome(mail: ParsedMail, pdfs: list[AnalysedPdf], text_item: bool) -
     return "processed", f"{len(pdfs)} review item{'s' if len(pdfs) != 1 else ''} created"
 
 
+def _insert_item(conn: sqlite3.Connection, email_id: int, row: dict[str, object]) -> int | None:
+    inserted = conn.execute(INSERT_ITEM, row).fetchone()
+    if inserted is None:
+        return None  # this email's items exist already (a retry after a crash between commit and reply)
+    append_event(conn, "review_item.created", "review_item", str(inserted[0]),
+                 {"email_id": email_id, "status": row["status"], "customer_id": row["customer_id"],
+                  "po_number": row["po_number"]}, dedupe_key=f"review_item.created:{inserted[0]}")
+    return int(inserted[0])
+
+
 def record_email(conn: sqlite3.Connection, email_id: int, mail: ParsedMail, pdfs: list[AnalysedPdf],
                  ctx: Context) -> tuple[str, list[int]]:
     """Store attachments and review items, finish the log row; returns (email status, review item ids)."""
     senders = [s for s in [mail.sender, *mail.forwarded_senders] if s]
     email_match = match_customer(conn, senders, None, ctx.own_domains)
+    rows: list[tuple[dict[str, object], str | None]] = []  # (item row, its PDF's sha256)
     items: list[int] = []
     customer_id = email_match.customer_id
-    rows: list[dict[str, object]] = []
     for pdf in pdfs:
         part = pdf.part
         attachment_id = conn.execute(INSERT_ATTACHMENT, (email_id, part.filename, part.content_type, len(part.data),
                                                          part.sha256, pdf.key)).fetchone()[0]
-        row = {**_item_row(conn, email_id, mail.sender, senders, pdf, email_match, ctx), "attachment_id": attachment_id}
-        rows.append(_with_duplicate_flag(conn, row, part.sha256))
+        rows.append(({**_item_row(conn, email_id, mail.sender, senders, pdf, email_match, ctx),
+                      "attachment_id": attachment_id}, part.sha256))
     text_item = _text_only_item(conn, email_id, mail, email_match, ctx)
-    rows += [_with_duplicate_flag(conn, text_item, None)] if text_item else []
-    for row in rows:
+    rows += [(text_item, None)] if text_item else []
+    for row, sha256 in rows:
+        # Flagged just before its insert: the same order attached twice to this email finds its first copy.
+        row = _with_duplicate_flag(conn, row, sha256)
         customer_id = customer_id or row["customer_id"]  # type: ignore[assignment]
-        inserted = conn.execute(INSERT_ITEM, row).fetchone()
-        if inserted is None:
-            continue  # this email's items exist already (a retry after a crash between commit and reply)
-        items.append(inserted[0])
-        append_event(conn, "review_item.created", "review_item", str(inserted[0]),
-                     {"email_id": email_id, "status": row["status"], "customer_id": row["customer_id"],
-                      "po_number": row["po_number"]}, dedupe_key=f"review_item.created:{inserted[0]}")
+        if (item_id := _insert_item(conn, email_id, row)) is not None:
+            items.append(item_id)
     status, reason = _email_outcome(mail, pdfs, text_item is not None)
     conn.execute(FINISH, (status, reason, customer_id, ctx.now, email_id))
     return status, items

@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 _RUN_OF_SPACES = re.compile(r"\S+(?: \S+)*")  # words joined by single spaces; 2+ spaces split columns
+MAX_FORM_DEPTH = 8  # Form XObjects drawn inside Form XObjects
+MAX_FORM_USES = 200  # per page: a form drawn many times inside one drawn many times multiplies
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +70,86 @@ def _split_runs(x0: float, x1: float, y: float, text: str, size: float) -> list[
             for m in _RUN_OF_SPACES.finditer(text)]
 
 
+@dataclass(slots=True)
+class _Forms:
+    """What drawing one page's Form XObjects may still spend, and the forms being drawn (a cycle guard)."""
+
+    fonts: dict[str, Any]  # the page's layout-mode fonts, plus each form's own under a key of its own
+    pdf: Any
+    uses: int = 0
+    drawing: set[int] = field(default_factory=set)
+
+
+def _form_named(resources: Any, operands: list[Any]) -> Any:
+    # The Form XObject a Do operator draws, or None (an image, a missing or broken entry).
+    from pypdf.generic import DictionaryObject, StreamObject
+
+    xobjects = resources.get("/XObject") if isinstance(resources, DictionaryObject) and operands else None
+    xobjects = xobjects.get_object() if xobjects is not None else None
+    xobj = xobjects.get(operands[0]) if isinstance(xobjects, DictionaryObject) else None
+    xobj = xobj.get_object() if xobj is not None else None
+    return xobj if isinstance(xobj, StreamObject) and xobj.get("/Subtype") == "/Form" else None
+
+
+def _form_fonts(resources: Any, forms: _Forms, key: int) -> dict[Any, str]:
+    # A form's fonts may reuse the page's names (/F1) for other fonts: each is registered under its own key.
+    from pypdf.generic import DictionaryObject
+    from pypdf.generic._font import Font
+
+    fonts = resources.get("/Font")
+    fonts = fonts.get_object() if fonts is not None else None
+    renamed: dict[Any, str] = {}
+    for name, ref in (fonts.items() if isinstance(fonts, DictionaryObject) else ()):
+        font = ref.get_object()
+        if isinstance(font, DictionaryObject):
+            renamed[name] = f"{key}:{name}"  # real names start with "/": no clash
+            forms.fonts[renamed[name]] = Font.from_font_resource(font)
+    return renamed
+
+
+def _drawn(ops: Iterator[tuple[list[Any], bytes]], resources: Any, renamed: dict[Any, str],
+           forms: _Forms) -> Iterator[tuple[list[Any], bytes]]:
+    """The operators with each Form XObject drawn (Do) replaced by its own, so text inside forms is read."""
+    for operands, op in ops:
+        if op == b"Tf" and operands and operands[0] in renamed:
+            operands = [renamed[operands[0]], *operands[1:]]
+        elif op == b"Do" and (form := _form_named(resources, operands)) is not None:
+            yield from _form_ops(form, resources, renamed, forms)
+            continue
+        yield operands, op
+
+
+def _form_ops(form: Any, resources: Any, renamed: dict[Any, str], forms: _Forms) -> Iterator[tuple[list[Any], bytes]]:
+    # A form is drawn as q, its /Matrix, its operators, Q; inside it, its own /Resources (else the caller's).
+    from pypdf.generic import ArrayObject, ContentStream, DictionaryObject
+
+    key = id(form)  # pypdf resolves an indirect object once, so a form reached twice is the same object
+    if key in forms.drawing or len(forms.drawing) >= MAX_FORM_DEPTH or forms.uses >= MAX_FORM_USES:
+        return
+    forms.uses += 1
+    own = form.get("/Resources")
+    own = own.get_object() if own is not None else None
+    try:
+        ops = ContentStream(form, forms.pdf, "bytes").operations
+        if isinstance(own, DictionaryObject):
+            resources, renamed = own, _form_fonts(own, forms, key)
+    except MemoryError:
+        raise  # the sandbox reports it and replaces the worker
+    except Exception:  # a broken form loses its own text, as a broken image would, not the page's
+        return
+    matrix = form.get("/Matrix")
+    matrix = matrix.get_object() if matrix is not None else None
+    forms.drawing.add(key)
+    try:
+        yield [], b"q"
+        if isinstance(matrix, ArrayObject) and len(matrix) == 6 and all(isinstance(v, (int, float)) for v in matrix):
+            yield list(matrix), b"cm"
+        yield from _drawn(iter(ops), resources, renamed, forms)
+        yield [], b"Q"
+    finally:
+        forms.drawing.discard(key)
+
+
 def _tj_fragments(page) -> list[Fragment]:
     # pypdf's layout-mode internals expose each text-show op with its start and end x, which the
     # public visitor API does not; the fallback below keeps us working if they move.
@@ -79,7 +163,10 @@ def _tj_fragments(page) -> list[Fragment]:
     if not isinstance(contents, (ArrayObject, StreamObject)):
         return []
     fonts = page._layout_mode_fonts()
-    ops = iter(ContentStream(contents, page.pdf, "bytes").operations)
+    resources = page.get("/Resources")
+    forms = _Forms(fonts, page.pdf)
+    ops = _drawn(iter(ContentStream(contents, page.pdf, "bytes").operations),
+                 resources.get_object() if resources is not None else None, {}, forms)
     state = TextStateManager()
     tjs = []
     for operands, op in ops:

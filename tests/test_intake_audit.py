@@ -1,0 +1,245 @@
+"""Intake audit fixes: forwards sent base64/quoted-printable/uuencoded, uuencoded PDFs, the same PO twice in one
+email, and page text drawn inside Form XObjects (real MIME bytes, real PDFs, the real pipeline on SQLite)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import json
+import quopri
+import time
+from email import policy
+from email.message import EmailMessage
+
+import pytest
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import (
+    ArrayObject,
+    DecodedStreamObject,
+    DictionaryObject,
+    FloatObject,
+    NameObject,
+)
+
+from tests.po import hostile
+from tests.test_email_fixtures import DRISCOLL, order_email, order_pdf, seed_reference
+from worker.env import Env
+from worker.intake import pipeline
+from worker.intake.mime import MAX_DECODED_FORWARDS, read_mail
+from worker.intake.pipeline import process_email
+from worker.intake.store import accept_raw
+from worker.po.textlayer import MAX_FORM_USES, extract_pdf
+
+PDF = b"%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n"
+
+
+@pytest.fixture
+async def seeded(env: Env) -> Env:
+    await env.db.write(seed_reference)
+    yield env
+    await pipeline.shutdown(env)
+
+
+# --- MIME -------------------------------------------------------------------------------------------------
+
+
+def _customer_mail(pdf: bytes) -> bytes:
+    inner = EmailMessage()
+    inner["From"] = "Buyer <buyer@driscollfoods.com>"
+    inner["To"] = "rep@gfs.local"
+    inner["Subject"] = "PO " + "with a subject long enough to be folded by a quoted-printable encoder " * 2
+    inner.set_content("order attached")
+    inner.add_attachment(pdf, maintype="application", subtype="pdf", filename="po.pdf")
+    return inner.as_bytes(policy=policy.SMTP)
+
+
+def _uuencode(data: bytes, name: str) -> str:
+    lines = [f"begin 644 {name}"] + [binascii.b2a_uu(data[i:i + 45]).decode().rstrip("\n")
+                                     for i in range(0, len(data), 45)]
+    return "\r\n".join([*lines, "`", "end"])
+
+
+def _encode(cte: str, data: bytes) -> str:
+    if cte == "base64":
+        return base64.encodebytes(data).decode()
+    if cte == "quoted-printable":
+        return quopri.encodestring(data).decode()
+    if cte == "x-uuencode":
+        return _uuencode(data, "forwarded.eml")
+    return data.decode()
+
+
+def _forward(message: bytes, cte: str, boundary: str = "fwd") -> bytes:
+    """A rep's forward of message as an attached message/rfc822 part sent with transfer encoding cte (as
+    some clients do, though RFC 2046 allows only 7bit, 8bit or binary there)."""
+    return (f"From: rep@gfs.local\r\nTo: orders@gfs.local\r\nSubject: Fw: PO\r\nMIME-Version: 1.0\r\n"
+            f"Content-Type: multipart/mixed; boundary={boundary}\r\n\r\n--{boundary}\r\n"
+            f"Content-Type: text/plain\r\n\r\nFYI\r\n--{boundary}\r\n"
+            f"Content-Type: message/rfc822; name=\"PO.eml\"\r\nContent-Disposition: attachment; filename=\"PO.eml\"\r\n"
+            f"Content-Transfer-Encoding: {cte}\r\n\r\n{_encode(cte, message)}\r\n--{boundary}--\r\n").encode()
+
+
+@pytest.mark.parametrize("cte", ["7bit", "base64", "quoted-printable", "x-uuencode"])
+def test_a_pdf_inside_an_encoded_forward_is_found(cte: str) -> None:
+    mail = read_mail(_forward(_customer_mail(PDF), cte))
+    assert [(p.filename, p.data, p.forwarded) for p in mail.pdfs] == [("po.pdf", PDF, True)]
+    assert mail.forwarded_senders == ["buyer@driscollfoods.com"] and mail.problems == []
+    assert mail.text.strip() == "FYI"  # the rep's own text, not the forwarded one
+
+
+def test_a_forward_labelled_base64_but_sent_plain_is_read_as_sent() -> None:
+    raw = _forward(_customer_mail(PDF), "7bit").replace(b"Transfer-Encoding: 7bit", b"Transfer-Encoding: base64")
+    mail = read_mail(raw)
+    assert [(p.filename, p.data) for p in mail.pdfs] == [("po.pdf", PDF)] and mail.problems == []
+
+
+def test_encoded_forwards_are_decoded_only_so_deep() -> None:
+    raw = _customer_mail(PDF)
+    for depth in range(1, MAX_DECODED_FORWARDS + 2):
+        raw = _forward(raw, "base64", boundary=f"b{depth}")
+        mail = read_mail(raw)
+        if depth <= MAX_DECODED_FORWARDS:
+            assert [p.data for p in mail.pdfs] == [PDF] and mail.problems == []
+        else:
+            assert mail.pdfs == []
+            assert mail.problems == [(f"forwarded messages encoded more than {MAX_DECODED_FORWARDS} deep; "
+                                      "the rest were not examined")]
+
+
+def _uuencoded_mail(headers: str, body: str) -> bytes:
+    return ("From: buyer@driscollfoods.com\r\nTo: orders@gfs.local\r\nSubject: PO\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: multipart/mixed; boundary=BB\r\n\r\n--BB\r\nContent-Type: text/plain\r\n\r\nattached\r\n"
+            f"--BB\r\n{headers}\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\n{body}\r\n--BB--\r\n").encode()
+
+
+def test_a_uuencoded_pdf_is_found_and_named_by_its_begin_line() -> None:
+    pdf, _ = order_pdf("classic_grid", seed=11)
+    mail = read_mail(_uuencoded_mail("Content-Type: application/octet-stream", _uuencode(pdf, "PO 77.pdf")))
+    assert [(p.filename, p.data) for p in mail.pdfs] == [("PO 77.pdf", pdf)] and mail.problems == []
+
+
+def test_a_uuencoded_pdf_that_cannot_be_decoded_is_reported() -> None:
+    headers = 'Content-Type: application/pdf; name="po.pdf"'
+    mail = read_mail(_uuencoded_mail(headers, "no begin line here\r\nM4\u0000garbage"))
+    assert [p.filename for p in mail.pdfs] == ["po.pdf"]  # still queued: a person sees what came
+    assert mail.problems == ["uuencoded attachment po.pdf did not decode to a PDF"]
+
+
+async def test_a_base64_forward_becomes_a_review_item(seeded: Env) -> None:
+    pdf, expected = order_pdf("classic_grid", seed=12)
+    received = await accept_raw(seeded, _forward(_customer_mail(pdf), "base64"), door="http")
+    assert await process_email(seeded, received.email_id) == "processed"
+    item = dict(await seeded.db.fetchone("SELECT * FROM review_items WHERE email_id = ?", (received.email_id,)))
+    assert (item["status"], item["po_number"], item["customer_id"]) == ("pending", expected.po_number, DRISCOLL)
+    assert await seeded.bucket.get(item["pdf_key"]) == pdf
+
+
+# --- the same PO twice in one email ----------------------------------------------------------------------------
+
+
+async def _flags(env: Env, email_id: int) -> list[tuple[int, str, list[dict]]]:
+    rows = await env.db.fetchall("SELECT id, po_number, flags_json FROM review_items WHERE email_id = ? ORDER BY id",
+                                 (email_id,))
+    return [(r[0], r[1], [f for f in json.loads(r[2]) if f["code"] == "duplicate_po"]) for r in rows]
+
+
+async def test_the_same_po_attached_twice_flags_the_second_copy(seeded: Env) -> None:
+    # The PO and a printout of it in another layout: different bytes, the same customer and PO number.
+    first, expected = order_pdf("classic_grid", seed=3)
+    copy, same = order_pdf("side_by_side", seed=3)
+    other, different = order_pdf("classic_grid", seed=4)
+    assert first != copy and expected.po_number == same.po_number != different.po_number
+    received = await accept_raw(seeded, order_email([("PO.pdf", first), ("other.pdf", other),
+                                                     ("PO copy.pdf", copy)]), door="http")
+    await process_email(seeded, received.email_id)
+    (one, po1, dup1), (_, po2, dup2), (three, po3, dup3) = await _flags(seeded, received.email_id)
+    assert (po1, po2, po3) == (expected.po_number, different.po_number, expected.po_number)
+    assert dup1 == [] and dup2 == []
+    [flag] = dup3
+    assert flag["earlier_items"] == [one] and flag["severity"] == "warning"
+    assert f"review item {one} (pending; same PO number in the same email)" in flag["message"]
+    # A later email with the same order names both earlier items.
+    again = await accept_raw(seeded, order_email([("PO.pdf", order_pdf("classic_grid", seed=3)[0])]), door="http")
+    await process_email(seeded, again.email_id)
+    [(_, _, [later])] = await _flags(seeded, again.email_id)
+    assert later["earlier_items"] == [one, three] and "same email" not in later["message"]
+
+
+# --- text inside Form XObjects ---------------------------------------------------------------------------------
+
+
+def _page_as_form(pdf: bytes) -> bytes:
+    """Each page's drawing moved into a Form XObject the page draws with Do, as pdfpages, qpdf --overlay and
+    stamping tools produce (shifted by a /Matrix the page's cm undoes, so positions must compose)."""
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    for page in writer.pages:
+        form = DecodedStreamObject()
+        form.set_data(page.get_contents().get_data())
+        form.update({NameObject("/Type"): NameObject("/XObject"), NameObject("/Subtype"): NameObject("/Form"),
+                     NameObject("/BBox"): ArrayObject(page.mediabox),
+                     NameObject("/Matrix"): ArrayObject(FloatObject(v) for v in (1, 0, 0, 1, 0, 50)),
+                     NameObject("/Resources"): page["/Resources"]})
+        page[NameObject("/Resources")] = DictionaryObject(
+            {NameObject("/XObject"): DictionaryObject({NameObject("/Pg"): writer._add_object(form)})})
+        contents = DecodedStreamObject()
+        contents.set_data(b"q 1 0 0 1 0 -50 cm /Pg Do Q")
+        page[NameObject("/Contents")] = writer._add_object(contents)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_text_drawn_inside_a_form_xobject_is_read_in_place() -> None:
+    pdf, expected = order_pdf("two_page", seed=5)
+    wrapped = _page_as_form(pdf)
+    assert PdfReader(io.BytesIO(wrapped)).pages[0].get_contents().get_data().strip() == b"q 1 0 0 1 0 -50 cm /Pg Do Q"
+    direct, drawn = extract_pdf(pdf, 50), extract_pdf(wrapped, 50)
+    assert drawn.has_text and expected.po_number in drawn.text
+    assert [[(round(f.x0, 1), round(f.y, 1), f.text) for f in line] for p in drawn.pages for line in p.lines] == \
+           [[(round(f.x0, 1), round(f.y, 1), f.text) for f in line] for p in direct.pages for line in p.lines]
+
+
+async def test_a_po_drawn_inside_a_form_xobject_is_not_queued_as_a_scan(seeded: Env) -> None:
+    pdf, expected = order_pdf("classic_grid", seed=6)
+    received = await accept_raw(seeded, order_email([("po.pdf", _page_as_form(pdf))]), door="http")
+    assert await process_email(seeded, received.email_id) == "processed"
+    item = dict(await seeded.db.fetchone("SELECT * FROM review_items WHERE email_id = ?", (received.email_id,)))
+    assert (item["status"], item["po_number"], item["line_count"]) == ("pending", expected.po_number,
+                                                                        len(expected.lines))
+
+
+def _stream(data: bytes, extra: bytes = b"") -> bytes:
+    return b"<< /Length %d %s >>\nstream\n" % (len(data), extra) + data + b"\nendstream"
+
+
+def _form_pdf(forms: list[tuple[bytes, bytes]]) -> bytes:
+    """A one-page PDF drawing form object 6 (/X0); forms are (content, XObject dictionary body), objects 6 on."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+                b"/Resources << /Font << /F1 5 0 R >> /XObject << /X0 6 0 R >> >> >>"),
+               _stream(b"q /X0 Do Q"), b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    for content, xobjects in forms:
+        objects.append(_stream(content, b"/Type /XObject /Subtype /Form /BBox [0 0 612 792] "
+                                        b"/Resources << /Font << /F1 5 0 R >> /XObject << " + xobjects + b" >> >>"))
+    return hostile.raw_pdf(objects)
+
+
+def test_form_xobjects_drawing_themselves_are_drawn_once() -> None:
+    # Form A draws itself and form B, which draws A again: each is drawn once, and nothing loops.
+    pdf = _form_pdf([(b"BT /F1 12 Tf 72 700 Td (PO-CYCLE-1) Tj ET /Fa Do /Fb Do", b"/Fa 6 0 R /Fb 7 0 R"),
+                     (b"BT /F1 12 Tf 72 650 Td (Inside B) Tj ET /Fa Do", b"/Fa 6 0 R")])
+    texts = [f.text for p in extract_pdf(pdf, 5).pages for line in p.lines for f in line]
+    assert texts == ["PO-CYCLE-1", "Inside B"]
+
+
+def test_form_xobjects_fanning_out_are_bounded() -> None:
+    # Each form draws the next ten times, six levels deep: a million drawings unbounded, MAX_FORM_USES here.
+    levels = 6
+    forms = [(b" ".join([b"/N Do"] * 10), b"/N %d 0 R" % (7 + n)) for n in range(levels)]
+    forms.append((b"BT /F1 12 Tf 72 700 Td (deep) Tj ET", b""))
+    started = time.monotonic()
+    out = extract_pdf(_form_pdf(forms), 5)
+    assert time.monotonic() - started < 5
+    [[line]] = [[f.text for f in line] for p in out.pages for line in p.lines]  # the same place each time
+    assert line.startswith("deep") and line.count("deep") < MAX_FORM_USES < 10 ** levels
