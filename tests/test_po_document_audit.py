@@ -2,15 +2,28 @@
 and several purchase orders in one PDF."""
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from tests.po.layouts import Page
+from tests.test_email_fixtures import order_email, seed_reference
+from worker.env import Env
+from worker.intake import pipeline
+from worker.intake.pipeline import process_email
+from worker.intake.store import accept_raw
 from worker.po.doc import Line
 from worker.po.header import document_day_first
-from worker.po.parser import ParseHints, parse_purchase_order
+from worker.po.parser import (
+    SEVERAL_POS,
+    ParseHints,
+    parse_purchase_order,
+    parse_purchase_orders,
+    split_orders,
+)
 from worker.po.textlayer import Fragment, extract_pdf
 
 ROWS = [("A-100", "CHICKEN BREAST", "12", "45.50", "546.00"), ("A-200", "CHEESE SLICED", "3", "10.00", "30.00")]
@@ -20,6 +33,11 @@ XS, RIGHT = (40, 110, 380, 450, 520), (False, False, True, True, True)
 def _po(head: list[str], totals: list[tuple[str, str]], rows=ROWS) -> bytes:
     """One page: letterhead, header lines at the right, bill/ship blocks, a five-column table, totals."""
     p = Page()
+    _draw(p, head, totals, rows)
+    return p.done()
+
+
+def _draw(p: Page, head: list[str], totals: list[tuple[str, str]], rows) -> None:
     p.t(40, 45, "Acme Restaurants Inc", font=("Helvetica-Bold", 16))
     for i, text in enumerate(head):
         p.t(400, 70 + 12 * i, text)
@@ -37,7 +55,6 @@ def _po(head: list[str], totals: list[tuple[str, str]], rows=ROWS) -> bytes:
         p.t(400, y, label)
         p.t(570, y, value, right=True)
         y += 13
-    return p.done()
 
 
 def _parse(pdf: bytes, today: date = date(2026, 4, 5)):
@@ -110,3 +127,79 @@ def test_a_later_total_that_adds_tax_still_replaces_the_plain_total():
                     [("Subtotal:", "576.00"), ("Total:", "576.00"), ("Sales Tax:", "28.80"),
                      ("Total with tax:", "604.80")]))
     assert (po.tax, po.total) == (Decimal("28.80"), Decimal("604.80"))
+
+
+# 3. Two purchase orders in one PDF are split where a page's header names a new PO number.
+
+R1 = [("DF-10023", "CHICKEN BREAST BNLS 4OZ IQF 10# CS", "12", "45.50", "546.00"),
+      ("DF-20417", "MELT MATES AMERICAN CHEESE SLICED 4/5#", "3", "62.75", "188.25")]
+R2 = [("DF-41152", "POTATO FRY 3/8 STRAIGHT CUT FROZEN 6/5#", "5", "38.20", "191.00"),
+      ("DF-50963", "LETTUCE ROMAINE HEARTS 48CT", "2", "41.00", "82.00")]
+
+
+def _pages(*pages: tuple[list[str], list, list[tuple[str, str]]]) -> bytes:
+    p = Page()
+    for n, (head, rows, totals) in enumerate(pages):
+        if n:
+            p.c.showPage()
+            p.font("Helvetica", 9)
+        _draw(p, head, totals, rows)
+    return p.done()
+
+
+def _two_pos() -> bytes:
+    return _pages((["PO #: PO-1001", "Date: 03/20/2026"], R1, [("Subtotal:", "734.25"), ("Total:", "$734.25")]),
+                  (["PO #: PO-1002", "Date: 03/20/2026"], R2, [("Subtotal:", "273.00"), ("Total:", "$273.00")]))
+
+
+def test_each_purchase_order_in_a_pdf_is_parsed_from_its_own_pages():
+    pdf = extract_pdf(_two_pos(), 50)
+    assert split_orders(pdf) == [range(1), range(1, 2)]
+    first, second = parse_purchase_orders(pdf, ParseHints(today=date(2026, 3, 25)))
+    assert (first.po_number, first.total, [ln.customer_item_code for ln in first.lines]) == \
+        ("PO-1001", Decimal("734.25"), ["DF-10023", "DF-20417"])
+    assert (second.po_number, second.total, [ln.customer_item_code for ln in second.lines]) == \
+        ("PO-1002", Decimal("273.00"), ["DF-41152", "DF-50963"])
+    assert not first.findings and not second.findings
+
+
+def test_a_pdf_with_several_orders_gives_the_first_flagged_for_a_person():
+    po = parse_purchase_order(extract_pdf(_two_pos(), 50), ParseHints(today=date(2026, 3, 25)))
+    # Was one order with PO-1001's lines, PO-1002's total and a total_mismatch; PO-1002's lines were lost.
+    assert (po.po_number, po.total, len(po.lines)) == ("PO-1001", Decimal("734.25"), 2)
+    [flag] = po.findings
+    assert (flag.code, flag.severity) == (SEVERAL_POS, "error")
+    assert "PO-1001 (page 1), PO-1002 (page 2)" in flag.message
+
+
+def test_later_pages_of_one_order_are_not_split():
+    same_header = _pages((["PO #: PO-1001", "Order No.: 555"], R1, []),
+                         (["PO #: PO-1001"], R2, [("Total:", "$1,007.25")]))
+    other_label_only = _pages((["PO #: PO-1001", "Order No.: 555"], R1, []),
+                              (["Order No.: 555"], R2, [("Total:", "$1,007.25")]))
+    no_header = _pages((["PO #: PO-1001"], R1, []), ([], R2, [("Total:", "$1,007.25")]))
+    for pdf in (same_header, other_label_only, no_header):
+        extracted = extract_pdf(pdf, 50)
+        assert split_orders(extracted) == [range(2)]
+        assert SEVERAL_POS not in {f.code for f in parse_purchase_order(extracted).findings}
+
+
+@pytest.fixture
+async def seeded(env: Env) -> AsyncIterator[Env]:
+    await env.db.write(seed_reference)
+    yield env
+    await pipeline.shutdown(env)
+
+
+async def test_a_pdf_with_two_orders_becomes_a_needs_manual_item_naming_both(seeded: Env) -> None:
+    received = await accept_raw(seeded, order_email([("orders.pdf", _two_pos())]), door="http")
+    assert await process_email(seeded, received.email_id) == "needs_manual"
+    [item] = [dict(r) for r in await seeded.db.fetchall("SELECT * FROM review_items WHERE email_id = ?",
+                                                         (received.email_id,))]
+    assert (item["status"], item["po_number"], item["total"], item["line_count"]) == \
+        ("needs_manual", "PO-1001", 734.25, 2)
+    assert "PO-1002 (page 2)" in item["reason"]
+    codes = [f["code"] for f in json.loads(item["flags_json"])]
+    assert "several_po_numbers" in codes and "total_mismatch" not in codes
+    log = await seeded.db.fetchone("SELECT status, reason FROM inbound_email_log WHERE id = ?", (received.email_id,))
+    assert log["status"] == "needs_manual" and "PO-1002" in log["reason"]

@@ -14,7 +14,7 @@ from datetime import date
 from worker.claude import client_for
 from worker.env import Env
 from worker.po.model import PurchaseOrder
-from worker.po.parser import ParseHints, parse_purchase_order
+from worker.po.parser import SEVERAL_POS, ParseHints, parse_purchase_order
 from worker.po.pdftext import NO_TEXT_LAYER, ExtractLimits, PdfExtractor, PdfRejected
 from worker.po.vision import VisionError, parse_with_claude
 
@@ -70,6 +70,9 @@ def _judge(po: PurchaseOrder, source: str) -> Analysis:
     if not po.lines:
         # Text that is not an order (a brochure, a statement) or a layout the parser cannot read.
         return Analysis(po, "no order lines found in the PDF (not a purchase order, or an unreadable layout)", source)
+    if several := [f.message for f in po.findings if f.code == SEVERAL_POS]:
+        # The item carries the first order only; approving it as it stands would drop the others.
+        return Analysis(po, several[0], source)
     return Analysis(po, None, source)
 
 

@@ -42,18 +42,30 @@ def _po_ok(v: str) -> bool:
             and parse_date(tok) is None)
 
 
-def find_po_number(lines: list[Line]) -> tuple[str | None, float]:
-    """The PO number next to or under a PO-number label."""
-    best: tuple[str | None, float] = (None, 0.0)
+def _po_values(lines: list[Line]) -> list[tuple[str, float]]:
+    """Each PO-number label's value with its confidence, in reading order."""
+    out = []
     for hit in find_labels(lines, _PO_LABEL):
         for v in values_near(hit, lines):
             v = re.sub(r",\s*\d{1,2}$", "", v.strip().lstrip(":#").strip())  # Oracle prints "1165299, 0" (revision)
             if _po_ok(v):
-                conf = 0.95 if _STRONG_PO.search(hit.label) else 0.75
-                if conf > best[1]:
-                    best = (v.rstrip("."), conf)
+                out.append((v.rstrip("."), 0.95 if _STRONG_PO.search(hit.label) else 0.75))
                 break
+    return out
+
+
+def find_po_number(lines: list[Line]) -> tuple[str | None, float]:
+    """The PO number next to or under a PO-number label."""
+    best: tuple[str | None, float] = (None, 0.0)
+    for value, conf in _po_values(lines):
+        if conf > best[1]:
+            best = (value, conf)
     return best
+
+
+def po_numbers(lines: list[Line]) -> set[str]:
+    """Every value written beside or under a PO-number label, upper-cased for comparison."""
+    return {value.upper() for value, _ in _po_values(lines)}
 
 
 def po_number_in_text(texts: list[str]) -> str | None:

@@ -2,19 +2,20 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from worker.po.doc import Line, doc_lines
 from worker.po.header import (document_day_first, find_blocks, find_dates, find_letterhead, find_po_number,
-                              norm_name)
-from worker.po.model import Charge, POLine, PurchaseOrder, validate_order
+                              norm_name, po_numbers)
+from worker.po.model import Charge, Finding, POLine, PurchaseOrder, validate_order
 from worker.po.table import TableResult, parse_table
-from worker.po.textlayer import ExtractedPdf
+from worker.po.textlayer import ExtractedPdf, PageText
 from worker.po.totals import parse_totals
 from worker.po.values import currency_by_address, decimal_comma_style, detect_currency
 
 OUR_NAMES = ("gfs", "gulf food service", "gulf foodservice", "gulf food services")
+SEVERAL_POS = "several_po_numbers"  # one PDF, several purchase orders: the finding that sends it to a person
 
 
 @dataclass(frozen=True)
@@ -97,9 +98,75 @@ def _confidence(po: PurchaseOrder, conf: dict[str, float]) -> dict[str, float]:
     return {k: v for k, v in conf.items() if v > 0}
 
 
+def _page_po_numbers(page: PageText, dc: bool | None) -> set[str]:
+    """The PO numbers in a page's header, the lines above its item table (a PO column is not a header)."""
+    lines = doc_lines(ExtractedPdf([page], 1, True))
+    if not po_numbers(lines):
+        return set()  # the common case, without looking for the table
+    table = parse_table(lines, dc)
+    return po_numbers(lines[:table.start] if table else lines)
+
+
+def split_orders(pdf: ExtractedPdf) -> list[range]:
+    """The page ranges of the purchase orders in a PDF, one range for an ordinary order.
+
+    A page starts a new order when its header names PO numbers and none of them is one the pages before
+    it (back to the last start) name: a repeated header naming the same PO is a continuation.
+    """
+    if len(pdf.pages) < 2:
+        return [range(len(pdf.pages))]
+    dc = decimal_comma_style([ln.text for ln in doc_lines(pdf)])
+    starts: list[int] = [0]
+    seen: set[str] = set()
+    for p, page in enumerate(pdf.pages):
+        numbers = _page_po_numbers(page, dc)
+        if p and numbers and seen and not numbers & seen:
+            starts.append(p)
+            seen = set()
+        seen |= numbers
+    return [range(a, b) for a, b in zip(starts, [*starts[1:], len(pdf.pages)], strict=True)]
+
+
+def _pages(pdf: ExtractedPdf, pages: range) -> ExtractedPdf:
+    return ExtractedPdf(pdf.pages[pages.start:pages.stop], len(pages), pdf.has_text)
+
+
+def _split_parse(pdf: ExtractedPdf, hints: ParseHints) -> list[tuple[range, PurchaseOrder]]:
+    parts = split_orders(pdf)
+    if len(parts) == 1:
+        return [(parts[0], _parse_one(pdf, hints))]
+    if (proven := document_day_first(doc_lines(pdf))) is not None:
+        hints = replace(hints, day_first=proven)  # one order's unambiguous date tells how all are written
+    return [(part, _parse_one(_pages(pdf, part), hints)) for part in parts]
+
+
+def parse_purchase_orders(pdf: ExtractedPdf, hints: ParseHints | None = None) -> list[PurchaseOrder]:
+    """One proposed PurchaseOrder per purchase order in the PDF, each parsed from its own pages."""
+    return [po for _, po in _split_parse(pdf, hints or ParseHints())]
+
+
+def _pages_text(pages: range) -> str:
+    return f"page {pages.start + 1}" if len(pages) == 1 else f"pages {pages.start + 1}-{pages.stop}"
+
+
 def parse_purchase_order(pdf: ExtractedPdf, hints: ParseHints | None = None) -> PurchaseOrder:
-    """Parse a text-layer PDF into a proposed PurchaseOrder with per-field confidence and findings."""
-    hints = hints or ParseHints()
+    """Parse a text-layer PDF into a proposed PurchaseOrder with per-field confidence and findings.
+
+    A PDF holding several orders gives its first, with a several_po_numbers error naming the others: one
+    review item cannot carry two orders, and a mix of them (one's lines, another's total) is worse.
+    """
+    parts = _split_parse(pdf, hints or ParseHints())
+    first = parts[0][1]
+    if len(parts) > 1:
+        named = ", ".join(f"{po.po_number or '(no number)'} ({_pages_text(pages)})" for pages, po in parts)
+        first.findings.append(Finding(
+            code=SEVERAL_POS, severity="error",
+            message=f"this PDF holds {len(parts)} purchase orders: {named}; only the first is read here, "
+                    "enter the others by hand"))
+    return first
+
+
+def _parse_one(pdf: ExtractedPdf, hints: ParseHints) -> PurchaseOrder:
     lines: list[Line] = doc_lines(pdf)
     texts = [ln.text for ln in lines]
     dc = hints.decimal_comma if hints.decimal_comma is not None else decimal_comma_style(texts)
