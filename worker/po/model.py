@@ -6,10 +6,13 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, PlainSerializer
+from pydantic.json_schema import SkipJsonSchema
 
 # JSON consumers (review UI, pipeline) expect numbers, not strings; Decimal stays exact in Python.
 Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 CENT = Decimal("0.01")
+# Findings that say a line was not read as printed: each such line lowers the confidence in the lines.
+LINE_PROBLEMS = frozenset({"line_amount_mismatch", "unreadable_cell", "missing_quantity"})
 
 
 class Finding(BaseModel):
@@ -40,6 +43,9 @@ class POLine(BaseModel):
     uom: str | None = None
     unit_price: Money | None = None
     amount: Money | None = None
+    # Number cells printed on the line that could not be read (role -> text): the parser's note for
+    # validate_order, kept out of the JSON and of the vision tool's schema.
+    unread: SkipJsonSchema[dict[str, str]] = Field(default_factory=dict, exclude=True)
 
 
 class PurchaseOrder(BaseModel):
@@ -66,9 +72,26 @@ def _close(a: Decimal, b: Decimal, tol: Decimal = CENT) -> bool:
     return abs(a - b) <= tol
 
 
+_ROLE_NAMES = {"qty": "quantity", "unit_price": "unit price", "amount": "amount"}
+
+
+def _check_cells(ln: POLine) -> list[Finding]:
+    out = [Finding(code="unreadable_cell", severity="warning", line_no=ln.line_no,
+                   message=f"line {ln.line_no}: {_ROLE_NAMES.get(role, role)} {text!r} could not be read as a number")
+           for role, text in ln.unread.items()]
+    if ln.quantity is None and "qty" not in ln.unread and (ln.amount is not None or ln.unit_price is not None):
+        out.append(Finding(code="missing_quantity", severity="warning", line_no=ln.line_no,
+                           message=f"line {ln.line_no}: a price or amount but no quantity"))
+    if ln.quantity is not None and ln.quantity <= 0:
+        out.append(Finding(code="nonpositive_quantity", severity="warning", line_no=ln.line_no,
+                           message=f"line {ln.line_no}: quantity {ln.quantity} is not positive"))
+    return out
+
+
 def _check_lines(po: PurchaseOrder) -> list[Finding]:
     out: list[Finding] = []
     for ln in po.lines:
+        out += _check_cells(ln)
         if ln.quantity is None or ln.unit_price is None or ln.amount is None:
             continue
         expected = (ln.quantity * ln.unit_price).quantize(CENT)
@@ -77,25 +100,38 @@ def _check_lines(po: PurchaseOrder) -> list[Finding]:
             out.append(Finding(code="line_amount_mismatch", severity="warning", line_no=ln.line_no,
                                message=f"line {ln.line_no}: {ln.quantity} x {ln.unit_price} = {expected}, "
                                        f"printed amount {ln.amount}"))
-        if ln.quantity <= 0:
-            out.append(Finding(code="nonpositive_quantity", severity="warning", line_no=ln.line_no,
-                               message=f"line {ln.line_no}: quantity {ln.quantity} is not positive"))
     return out
+
+
+def _lines_sum(po: PurchaseOrder) -> tuple[Decimal, int] | None:
+    """The lines' amounts summed, quantity x unit price standing in for an amount not read; None if one is unknown."""
+    total, computed = Decimal(0), 0
+    for ln in po.lines:
+        if ln.amount is not None:
+            total += ln.amount
+        elif ln.quantity is not None and ln.unit_price is not None:
+            # Without this, one unread amount would switch the check off and hide a missed line.
+            total, computed = total + (ln.quantity * ln.unit_price).quantize(CENT), computed + 1
+        else:
+            return None
+    return (total, computed) if po.lines else None
 
 
 def _check_totals(po: PurchaseOrder) -> list[Finding]:
     out: list[Finding] = []
-    amounts = [ln.amount for ln in po.lines]
-    if po.subtotal is not None and amounts and None not in amounts:
-        lines_sum = sum(amounts, Decimal(0))
-        # A few cents of drift per line is rounding; more means a missed or misread line.
-        if not _close(lines_sum, po.subtotal, CENT * max(1, len(amounts) // 10)):
+    summed = _lines_sum(po)
+    if po.subtotal is not None and summed is not None:
+        lines_sum, computed = summed
+        # A few cents of drift per line is rounding; more means a missed or misread line. An amount we
+        # computed may round differently from the customer's by half a cent.
+        if not _close(lines_sum, po.subtotal, CENT * max(1, len(po.lines) // 10) + CENT / 2 * computed):
+            how = f" ({computed} as quantity x unit price)" if computed else ""
             out.append(Finding(code="subtotal_mismatch", severity="error",
-                               message=f"lines sum to {lines_sum}, subtotal printed {po.subtotal}"))
+                               message=f"lines sum to {lines_sum}{how}, subtotal printed {po.subtotal}"))
     if po.total is not None:
         base = po.subtotal
-        if base is None and amounts and None not in amounts:
-            base = sum(amounts, Decimal(0))
+        if base is None and summed is not None:
+            base = summed[0]
         if base is not None:
             expected = base + (po.freight or 0) + (po.tax or 0) + sum((c.amount for c in po.other_charges), Decimal(0))
             if not _close(expected, po.total):

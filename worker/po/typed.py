@@ -17,11 +17,13 @@ from worker.po.values import _UOMS, normalize_uom, parse_number
 MAX_CANDIDATES = 200  # an order typed by hand is short; a pasted catalogue is not an order
 
 _UOM = "|".join(sorted((re.escape(u) for u in _UOMS), key=len, reverse=True))
-_QTY = r"(?P<qty>\d{1,6}(?:\.\d{1,3})?)"
+# 1,200 | 1.234,50 | 45,50 | 12: read by parse_number; never part of a longer number ("1,2000" is not 2000).
+_NUM = r"(?:\d{1,3}(?:,\d{3})+(?:\.\d{1,4})?|\d{1,3}(?:\.\d{3})+(?:,\d{1,4})?|\d{1,7}(?:\.\d{1,4}|,\d{1,2})?)(?![.,]?\d)"
+_QTY = rf"(?P<qty>{_NUM})"
 _UNIT = rf"(?:\s*(?P<uom>{_UOM})\.?)"
 # A code has a digit (a word is a description) and is not a date.
 _CODE = r"(?P<code>(?=[A-Z0-9./-]*\d)(?!\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?![A-Z0-9]))[A-Z0-9][A-Z0-9./-]{1,30}[A-Z0-9])"
-_PRICE = r"(?:\s*(?:@|at)\s*\$?\s*(?P<price>\d{1,7}(?:\.\d{1,4})?)(?:\s*/\s*[A-Z]{1,6})?)?"
+_PRICE = rf"(?:\s*(?:@|at)\s*\$?\s*(?P<price>{_NUM})(?:\s*/\s*[A-Z]{{1,6}})?)?"
 _END = r"(?![A-Z0-9./-])"
 _STOP = r"\s*(?:[,;+]|\band\b)\s*\d|\s*(?:@|\bat\b)\s*\$?\s*\d"  # the next line's quantity, or a price
 _REST = rf"(?P<rest>(?:(?!{_STOP})[^\n])*)"
@@ -35,6 +37,7 @@ _DESCRIBED = re.compile(rf"^{_QTY}{_UNIT}\s+(?:of\s+)?(?P<desc>[A-Z][^@\n]{{2,80
 _BULLET = re.compile(r"^\s*(?:[-*•·]|\d{1,3}[.)](?!\d))\s*")
 _REPLY = re.compile(r"^(?:on .{4,200} wrote:|-{2,}\s*original message\s*-{2,}|_{10,})\s*$", re.I)
 _SIGNATURE = "-- "
+_AFTER_NUMBER = re.compile(r"(?:^|[^\w.,/-])\d[\d.,]*,$")  # "1," of "1,2000": a number, not a list separator
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,8 @@ def _description(rest: str) -> str | None:
 
 def _typed(match: re.Match[str], line: str, code: str | None, description: str | None,
            listed: bool) -> TypedLine | None:
+    if _AFTER_NUMBER.search(match.string[:match.start("qty")]):
+        return None  # the tail of a malformed number ("1,2000" is not 2000); "DF-10023,4 cs" is a list
     quantity = parse_number(match["qty"], False)
     if quantity is None or quantity <= 0:
         return None

@@ -25,9 +25,16 @@ def decimal_comma_style(texts: list[str]) -> bool | None:
     return eu > us
 
 
+# "45.50/CS", "$45.50 per case": a price per unit. A bare "12/CS" stays unread: it reads as a pack size.
+_PER_UNIT = re.compile(r"(?P<num>[^/]*\d)\s*(?:/|\bper\s)\s*(?P<unit>[A-Za-z]{1,8}\.?)", re.IGNORECASE)
+_PRICE_LIKE = re.compile(r"[$€£]|\d[.,]\d{1,4}$")
+
+
 def parse_number(text: str, decimal_comma: bool | None = None) -> Decimal | None:
-    """Parse '1,234.56', '1.234,56', '$ 12', '(5.00)', '-5,00 €' into a Decimal; None if not a number."""
+    """Parse '1,234.56', '1.234,56', '$ 12', '(5.00)', '-5,00 €', '45.50/CS' into a Decimal; None if not a number."""
     s = text.strip().replace("\u2212", "-").replace("\u00a0", " ")
+    if (m := _PER_UNIT.fullmatch(s)) and normalize_uom(m["unit"]) and _PRICE_LIKE.search(m["num"]):
+        s = m["num"]
     s = re.sub(r"^(USD|EUR|CAD|GBP|US\$|CA\$|C\$)\s*|\s*(USD|EUR|CAD|GBP)$", "", s)
     s = s.strip().strip("$€£").strip()
     neg = False
@@ -151,13 +158,36 @@ def normalize_uom(text: str) -> str | None:
     return _UOMS.get(t)
 
 
+# Printed for "nothing here" ("-", "N/C"): an empty cell, not one we failed to read.
+_PLACEHOLDER = re.compile(r"[-–—*.]*|n/?a|n/?c|none|free|tbd", re.IGNORECASE)
+
+
+def _accounting(text: str) -> tuple[bool, str]:
+    """(negative, rest) for a quantity printed as '(2)', '(2) CS' or '(2 CS)'."""
+    if m := re.fullmatch(r"\(([^()]+)\)\s*([^()]*)", text.strip()):
+        return True, f"{m[1].strip()} {m[2]}".strip()
+    return False, text
+
+
 def split_qty_uom(text: str, decimal_comma: bool | None) -> tuple[Decimal | None, str | None]:
-    """Split a quantity cell like '12 CS', '4 cases', '10.5LB' into (quantity, unit)."""
-    m = re.fullmatch(r"\s*(\d[\d.,]*)\s*([A-Za-zÄÖÜäöü()]{1,8}\.?)?\s*", text)
-    if not m:
+    """Split a quantity cell like '12 CS', '4 cases', '10.5LB', '-2', '(2) CS' into (quantity, unit)."""
+    neg, s = _accounting(text.replace("\u2212", "-"))
+    # A trailing minus ("2-") is an ERP's credit; "2-PK" is not a number.
+    m = re.fullmatch(r"\s*(-)?\s*(\d[\d.,]*)(-(?![A-Za-z]))?\s*([A-Za-zÄÖÜäöü()]{1,8}\.?)?\s*", s)
+    if not m or (neg and (m[1] or m[3])) or (m[1] and m[3]):
         return None, None
-    qty = parse_number(m[1], decimal_comma)
-    uom = normalize_uom(m[2]) if m[2] else None
-    if m[2] and uom is None:
+    qty = parse_number(m[2], decimal_comma)
+    uom = normalize_uom(m[4]) if m[4] else None
+    if m[4] and uom is None:
         return None, None
+    if qty is not None and (neg or m[1] or m[3]):
+        qty = -qty
     return qty, uom
+
+
+def unread_cells(cells: dict[str, str], qty: Decimal | None, price: Decimal | None,
+                 amount: Decimal | None) -> dict[str, str]:
+    """A row's number cells (role -> text) that hold printed text which was not read as a number."""
+    read = {"qty": qty, "unit_price": price, "amount": amount}
+    return {role: text for role, value in read.items()
+            if value is None and (text := cells.get(role, "").strip()) and not _PLACEHOLDER.fullmatch(text)}
