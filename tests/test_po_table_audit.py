@@ -153,6 +153,9 @@ def test_rows_that_do_not_fit_the_columns_end_the_table_at_the_break_and_are_rep
     assert "subtotal_mismatch" in _codes(po)
     unread = _table(pdf).unread
     assert [ln.text.split("  ")[1][:8] for ln in unread] == ["DF-41152", "DF-50963"]
+    [outside] = [f for f in po.findings if f.code == "lines_outside_table"]  # the item is flagged, never silent
+    assert outside.severity == "warning" and outside.message.startswith("2 item-like line(s) outside the item table")
+    assert po.confidence["lines"] <= 0.45
 
 
 def test_a_second_order_after_the_table_is_reported_unread():

@@ -16,6 +16,7 @@ from worker.po.values import currency_by_address, decimal_comma_style, detect_cu
 
 OUR_NAMES = ("gfs", "gulf food service", "gulf foodservice", "gulf food services")
 SEVERAL_POS = "several_po_numbers"  # one PDF, several purchase orders: the finding that sends it to a person
+LINES_OUTSIDE_TABLE = "lines_outside_table"
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def _confidence(po: PurchaseOrder, conf: dict[str, float]) -> dict[str, float]:
     bad_lines = {f.line_no for f in po.findings if f.code == "line_amount_mismatch"}
     if po.lines:
         ok = 1 - len(bad_lines) / len(po.lines)
-        conf["lines"] = round(0.9 * ok * (0.5 if "subtotal_mismatch" in codes else 1.0), 3)
+        conf["lines"] = round(0.9 * ok * (0.5 if codes & {"subtotal_mismatch", LINES_OUTSIDE_TABLE} else 1.0), 3)
     for k in ("subtotal", "freight", "tax", "total", "other_charges"):
         if k in conf and "total_mismatch" in codes:
             conf[k] = round(conf[k] * 0.5, 3)
@@ -201,5 +202,10 @@ def _parse_one(pdf: ExtractedPdf, hints: ParseHints) -> PurchaseOrder:
     if charges:
         conf["other_charges"] = 0.8
     po.findings = validate_order(po, today=hints.today)
+    if table and table.unread:  # rows shaped like items that no table read: never let missing lines pass silently
+        shown = "; ".join(ln.text[:60] for ln in table.unread[:3]) + ("; …" if len(table.unread) > 3 else "")
+        po.findings.append(Finding(code=LINES_OUTSIDE_TABLE, severity="warning",
+                                   message=f"{len(table.unread)} item-like line(s) outside the item table, lines may be "
+                                           f"missing: {shown}"))
     po.confidence = _confidence(po, conf)
     return po
