@@ -216,3 +216,9 @@ async def test_a_typed_order_with_thousands_keeps_every_line(seeded: Env) -> Non
     # Before: the 1,200 lb line was read as 200 starting mid-number and dropped; 1,000 became 1; $1,234.50 became 1.
     assert lines == [("DF-30088", 1200.0, "LB", None), ("DF-10023", 1000.0, None, None),
                      ("DF-20417", 2.0, "CS", 1234.5)]
+def test_a_cell_the_parser_cannot_read_is_named_and_lowers_confidence() -> None:
+    po = _parse(_pdf([(*CHICKEN, "12", "45.50", "546.00 T"), (*CHEESE, "3", "62.75", "188.25")], "734.25"))
+    [found] = [f for f in po.findings if f.code == "unreadable_cell"]
+    assert found.line_no == 1 and "'546.00 T'" in found.message
+    assert "subtotal_mismatch" not in {f.code for f in po.findings}  # 12 x 45.50 stands in for it
+    assert po.confidence["lines"] == 0.45  # one line of two not read as printed

@@ -8,11 +8,11 @@ from datetime import date
 from worker.po.doc import Line, doc_lines
 from worker.po.header import (document_day_first, find_blocks, find_dates, find_letterhead, find_po_number,
                               norm_name, po_numbers)
-from worker.po.model import Charge, Finding, POLine, PurchaseOrder, validate_order
+from worker.po.model import LINE_PROBLEMS, Charge, Finding, POLine, PurchaseOrder, validate_order
 from worker.po.table import TableResult, parse_table
 from worker.po.textlayer import ExtractedPdf, PageText
 from worker.po.totals import parse_totals
-from worker.po.values import currency_by_address, decimal_comma_style, detect_currency
+from worker.po.values import currency_by_address, decimal_comma_style, detect_currency, unread_cells
 
 OUR_NAMES = ("gfs", "gulf food service", "gulf foodservice", "gulf food services")
 SEVERAL_POS = "several_po_numbers"  # one PDF, several purchase orders: the finding that sends it to a person
@@ -78,13 +78,14 @@ def _lines(table: TableResult | None) -> list[POLine]:
         out.append(POLine(
             line_no=line_no,
             customer_item_code=cust, vendor_item_code=r.cells.get("vendor_code") or None,
-            description=desc, quantity=r.qty, uom=r.uom, unit_price=r.price, amount=r.amount))
+            description=desc, quantity=r.qty, uom=r.uom, unit_price=r.price, amount=r.amount,
+            unread=unread_cells(r.cells, r.qty, r.price, r.amount)))
     return out
 
 
 def _confidence(po: PurchaseOrder, conf: dict[str, float]) -> dict[str, float]:
     codes = {f.code for f in po.findings}
-    bad_lines = {f.line_no for f in po.findings if f.code == "line_amount_mismatch"}
+    bad_lines = {f.line_no for f in po.findings if f.code in LINE_PROBLEMS}
     if po.lines:
         ok = 1 - len(bad_lines) / len(po.lines)
         conf["lines"] = round(0.9 * ok * (0.5 if codes & {"subtotal_mismatch", LINES_OUTSIDE_TABLE} else 1.0), 3)
