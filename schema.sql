@@ -362,7 +362,11 @@ CREATE TABLE IF NOT EXISTS review_items (
     decided_at      TEXT,
     decision_reason TEXT,
     email_text      TEXT,  -- an email without a PDF: its text, which is then the order to enter (schema v3)
-    UNIQUE (email_id, attachment_id)
+    -- A PDF holding several purchase orders gives one item per order (schema v6): part 0, 1, ... in page order,
+    -- and pages ("3-4", "5") says where in the PDF this one is; NULL when the order is the whole PDF.
+    part            INTEGER NOT NULL DEFAULT 0,
+    pages           TEXT,
+    UNIQUE (email_id, attachment_id, part)
 );
 -- At most one text-only item per email (UNIQUE above treats NULL attachment ids as all different).
 CREATE UNIQUE INDEX IF NOT EXISTS review_items_email_text ON review_items (email_id) WHERE attachment_id IS NULL;

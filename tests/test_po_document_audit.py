@@ -155,7 +155,8 @@ def _two_pos() -> bytes:
 def test_each_purchase_order_in_a_pdf_is_parsed_from_its_own_pages():
     pdf = extract_pdf(_two_pos(), 50)
     assert split_orders(pdf) == [range(1), range(1, 2)]
-    first, second = parse_purchase_orders(pdf, ParseHints(today=date(2026, 3, 25)))
+    (pages1, first), (pages2, second) = parse_purchase_orders(pdf, ParseHints(today=date(2026, 3, 25)))
+    assert (pages1, pages2) == (range(1), range(1, 2))
     assert (first.po_number, first.total, [ln.customer_item_code for ln in first.lines]) == \
         ("PO-1001", Decimal("734.25"), ["DF-10023", "DF-20417"])
     assert (second.po_number, second.total, [ln.customer_item_code for ln in second.lines]) == \
@@ -163,13 +164,13 @@ def test_each_purchase_order_in_a_pdf_is_parsed_from_its_own_pages():
     assert not first.findings and not second.findings
 
 
-def test_a_pdf_with_several_orders_gives_the_first_flagged_for_a_person():
+def test_parse_purchase_order_given_several_orders_gives_the_first_naming_them_all():
     po = parse_purchase_order(extract_pdf(_two_pos(), 50), ParseHints(today=date(2026, 3, 25)))
     # Was one order with PO-1001's lines, PO-1002's total and a total_mismatch; PO-1002's lines were lost.
     assert (po.po_number, po.total, len(po.lines)) == ("PO-1001", Decimal("734.25"), 2)
     [flag] = po.findings
     assert (flag.code, flag.severity) == (SEVERAL_POS, "error")
-    assert "PO-1001 (page 1), PO-1002 (page 2)" in flag.message
+    assert "PO-1001 (page 1), PO-1002 (page 2)" in flag.message and "only the first is read here" in flag.message
 
 
 def test_later_pages_of_one_order_are_not_split():
@@ -191,15 +192,17 @@ async def seeded(env: Env) -> AsyncIterator[Env]:
     await pipeline.shutdown(env)
 
 
-async def test_a_pdf_with_two_orders_becomes_a_needs_manual_item_naming_both(seeded: Env) -> None:
+async def test_a_pdf_with_two_orders_becomes_two_pending_items(seeded: Env) -> None:
+    # Was one needs_manual item carrying PO-1001 and a several_po_numbers error asking for PO-1002 by hand.
+    # More on one review item per order: tests/test_several_pos_per_pdf.py.
     received = await accept_raw(seeded, order_email([("orders.pdf", _two_pos())]), door="http")
-    assert await process_email(seeded, received.email_id) == "needs_manual"
-    [item] = [dict(r) for r in await seeded.db.fetchall("SELECT * FROM review_items WHERE email_id = ?",
-                                                         (received.email_id,))]
-    assert (item["status"], item["po_number"], item["total"], item["line_count"]) == \
-        ("needs_manual", "PO-1001", 734.25, 2)
-    assert "PO-1002 (page 2)" in item["reason"]
-    codes = [f["code"] for f in json.loads(item["flags_json"])]
-    assert "several_po_numbers" in codes and "total_mismatch" not in codes
+    assert await process_email(seeded, received.email_id) == "processed"
+    items = [dict(r) for r in await seeded.db.fetchall("SELECT * FROM review_items WHERE email_id = ? ORDER BY part",
+                                                       (received.email_id,))]
+    assert [(i["status"], i["po_number"], i["total"], i["line_count"], i["part"], i["pages"]) for i in items] == \
+        [("pending", "PO-1001", 734.25, 2, 0, "1"), ("pending", "PO-1002", 273.0, 2, 1, "2")]
+    for item in items:
+        codes = [f["code"] for f in json.loads(item["flags_json"])]
+        assert "several_po_numbers" not in codes and "total_mismatch" not in codes and "needs_manual" not in codes
     log = await seeded.db.fetchone("SELECT status, reason FROM inbound_email_log WHERE id = ?", (received.email_id,))
-    assert log["status"] == "needs_manual" and "PO-1002" in log["reason"]
+    assert (log["status"], log["reason"]) == ("processed", "2 review items created")

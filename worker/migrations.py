@@ -9,7 +9,7 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
 
 # (version, SQL) in ascending order. Each brings a database at version-1 up to version; schema.sql
 # always describes the newest shape, so a fresh database only runs schema.sql.
-# Example for the next change: (6, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
+# Example for the next change: (7, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
 MIGRATIONS: list[tuple[int, str]] = [
     (1, ""),  # the first versioned schema: everything is in schema.sql
     # events.dedupe_key: a partial unique index instead of a UNIQUE column (SQLite cannot drop that in
@@ -46,6 +46,44 @@ ALTER TABLE credit_memo ADD COLUMN cdc_apply_version TEXT;
     # review_sessions.credential: a session ends when its reviewer's password changes. Sessions opened
     # before (NULL) end at once: their reviewers sign in again.
     (5, "ALTER TABLE review_sessions ADD COLUMN credential TEXT;"),
+    # review_items.part and .pages: one item per purchase order of a PDF, so UNIQUE (email_id, attachment_id)
+    # becomes (email_id, attachment_id, part). A table-level UNIQUE cannot be dropped in place: the table is
+    # rebuilt keeping every row and id (proposed_actions point at them); schema.sql then recreates its indexes.
+    (6, """
+CREATE TABLE review_items_v6 (
+    id              INTEGER PRIMARY KEY,
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'needs_manual', 'approved', 'rejected')),
+    email_id        INTEGER REFERENCES inbound_email_log (id),
+    attachment_id   INTEGER REFERENCES email_attachments (id),
+    customer_id     TEXT,
+    po_number       TEXT,
+    parsed_json     TEXT,
+    pdf_key         TEXT,
+    reason          TEXT,
+    flags_json      TEXT NOT NULL DEFAULT '[]',
+    confidence      REAL,
+    line_count      INTEGER NOT NULL DEFAULT 0,
+    total           REAL,
+    sender          TEXT,
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL,
+    decided_by      TEXT,
+    decided_at      TEXT,
+    decision_reason TEXT,
+    email_text      TEXT,
+    part            INTEGER NOT NULL DEFAULT 0,
+    pages           TEXT,
+    UNIQUE (email_id, attachment_id, part)
+);
+INSERT INTO review_items_v6 (id, status, email_id, attachment_id, customer_id, po_number, parsed_json, pdf_key, reason,
+                             flags_json, confidence, line_count, total, sender, created_at, updated_at, decided_by,
+                             decided_at, decision_reason, email_text)
+SELECT id, status, email_id, attachment_id, customer_id, po_number, parsed_json, pdf_key, reason, flags_json,
+       confidence, line_count, total, sender, created_at, updated_at, decided_by, decided_at, decision_reason, email_text
+FROM review_items;
+DROP TABLE review_items;
+ALTER TABLE review_items_v6 RENAME TO review_items;
+"""),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -66,23 +104,37 @@ def apply_schema(
     migrations = MIGRATIONS if migrations is None else migrations
     latest = migrations[-1][0]
     schema_sql = SCHEMA_PATH.read_text(encoding="utf-8") if schema_sql is None else schema_sql
+    # A migration that rebuilds a table others reference (create, copy, drop, rename) needs foreign keys off,
+    # else DROP TABLE deletes through them; the pragma is ignored inside a transaction, so it is set around it.
+    enforced = conn.execute("PRAGMA foreign_keys").fetchone()[0]
+    conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        _apply(conn, migrations, latest, schema_sql, check_keys=bool(enforced))
+    finally:
+        conn.execute(f"PRAGMA foreign_keys = {int(enforced)}")
+    return latest
+
+
+def _apply(conn: sqlite3.Connection, migrations: list[tuple[int, str]], latest: int, schema_sql: str,
+           *, check_keys: bool) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
         current = schema_version(conn)
         if current > latest:
             raise SchemaTooNew(f"database schema version {current} is newer than this worker's ({latest})")
         is_new = not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'customers'").fetchone()
-        if not is_new:
-            for version, sql in migrations:
-                if version > current and sql.strip():
-                    _execute_statements(conn, sql)
+        pending = [sql for version, sql in migrations if version > current and sql.strip()] if not is_new else []
+        for sql in pending:
+            _execute_statements(conn, sql)
         _execute_statements(conn, schema_sql)
+        if pending and check_keys and (broken := conn.execute("PRAGMA foreign_key_check").fetchone()):
+            # Every connection enforces foreign keys, so a dangling reference can only be the migration's doing.
+            raise sqlite3.IntegrityError(f"a migration broke a foreign key: {broken[0]} row {broken[1]} -> {broken[2]}")
         conn.execute(f"PRAGMA user_version = {int(latest)}")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
-    return latest
 
 
 def _execute_statements(conn: sqlite3.Connection, script: str) -> None:

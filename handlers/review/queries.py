@@ -81,7 +81,7 @@ ORDER BY o.id DESC LIMIT :limit
 REVIEW_ITEMS_API = """
 SELECT r.id, r.status, r.email_id, r.customer_id, c.company_name AS customer_name, r.po_number, r.sender,
        r.line_count, r.total, r.confidence, r.flags_json, r.parsed_json, r.reason, r.created_at, r.updated_at,
-       r.decided_by, r.decided_at, r.decision_reason, r.email_text
+       r.decided_by, r.decided_at, r.decision_reason, r.email_text, r.pages
 FROM review_items r LEFT JOIN customers c ON c.ns_id = r.customer_id
 WHERE (:status = '' OR r.status = :status) AND (:customer = '' OR r.customer_id = :customer)
   AND (:cursor = 0 OR r.id < :cursor)

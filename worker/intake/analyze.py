@@ -1,4 +1,4 @@
-"""One PDF attachment -> a PurchaseOrder, or the reason a person has to enter it by hand.
+"""One PDF attachment -> a PurchaseOrder per order it holds, or the reason a person has to enter it by hand.
 
 Text-layer PDFs go through the sandboxed extractor (page, size, time and memory limits from
 settings.limits) and the offline layout-aware parser; image-only PDFs go to Claude's PDF input when
@@ -14,7 +14,7 @@ from datetime import date
 from worker.claude import client_for
 from worker.env import Env
 from worker.po.model import PurchaseOrder
-from worker.po.parser import SEVERAL_POS, ParseHints, parse_purchase_order
+from worker.po.parser import ParseHints, page_span, parse_purchase_orders
 from worker.po.pdftext import NO_TEXT_LAYER, ExtractLimits, PdfExtractor, PdfRejected
 from worker.po.vision import VisionError, parse_with_claude
 
@@ -24,11 +24,13 @@ EXTRACTOR_WORKERS = 2  # the machine has 2 cores; more warm children only cost m
 
 @dataclass(frozen=True)
 class Analysis:
-    """What became of one PDF: a parsed order (pending) or a reason (needs_manual)."""
+    """What became of one PDF, or of one order in a PDF holding several: a parsed order (pending) or a reason
+    (needs_manual)."""
 
     po: PurchaseOrder | None
     reason: str | None
     source: str  # text | vision | none
+    pages: range | None = None  # the PDF's pages (0-based) this order is on; None: the whole PDF
 
     @property
     def status(self) -> str:
@@ -66,18 +68,18 @@ async def _vision(env: Env, data: bytes, retry_later: bool) -> Analysis:
     return _judge(po, "vision")
 
 
-def _judge(po: PurchaseOrder, source: str) -> Analysis:
+def _judge(po: PurchaseOrder, source: str, pages: range | None = None) -> Analysis:
     if not po.lines:
         # Text that is not an order (a brochure, a statement) or a layout the parser cannot read.
-        return Analysis(po, "no order lines found in the PDF (not a purchase order, or an unreadable layout)", source)
-    if several := [f.message for f in po.findings if f.code == SEVERAL_POS]:
-        # The item carries the first order only; approving it as it stands would drop the others.
-        return Analysis(po, several[0], source)
-    return Analysis(po, None, source)
+        where = "in the PDF" if pages is None else f"on page{'s' if len(pages) > 1 else ''} {page_span(pages)} of the PDF"
+        return Analysis(po, f"no order lines found {where} (not a purchase order, or an unreadable layout)", source,
+                        pages)
+    return Analysis(po, None, source, pages)
 
 
-async def analyze_pdf(env: Env, data: bytes, today: date, *, retry_later: bool = False) -> Analysis:
-    """Extract, parse (or read with Claude) one PDF; bad PDFs come back with a reason, never an exception.
+async def analyze_orders(env: Env, data: bytes, today: date, *, retry_later: bool = False) -> list[Analysis]:
+    """Extract, parse (or read with Claude) one PDF: an Analysis per purchase order in it, in page order (one for
+    an ordinary PDF, a scanned one or a bad one). Bad PDFs come back with a reason, never an exception.
 
     retry_later: a transient Claude failure raises ClaudeUnavailable (the email's attempt fails and the
     hot tier tries again) instead of making the PDF a needs_manual item.
@@ -85,11 +87,18 @@ async def analyze_pdf(env: Env, data: bytes, today: date, *, retry_later: bool =
     try:
         extracted = await extractor(env).extract_async(data)
     except PdfRejected as exc:
-        return Analysis(None, exc.reason, "none")
+        return [Analysis(None, exc.reason, "none")]
     if not extracted.has_text:
-        return await _vision(env, data, retry_later)
+        return [await _vision(env, data, retry_later)]
     try:
-        po = await asyncio.to_thread(parse_purchase_order, extracted, ParseHints(today=today))
+        parts = await asyncio.to_thread(parse_purchase_orders, extracted, ParseHints(today=today))
     except Exception as exc:  # a parser bug on one odd layout must not stop the rest of the email
-        return Analysis(None, f"parser error: {type(exc).__name__}: {exc}"[:300], "text")
-    return _judge(po, "text")
+        return [Analysis(None, f"parser error: {type(exc).__name__}: {exc}"[:300], "text")]
+    if len(parts) == 1:
+        return [_judge(parts[0].po, "text")]
+    return [_judge(part.po, "text", part.pages) for part in parts]
+
+
+async def analyze_pdf(env: Env, data: bytes, today: date, *, retry_later: bool = False) -> Analysis:
+    """The first (usually the only) order's analysis of analyze_orders, for callers that judge a PDF as one."""
+    return (await analyze_orders(env, data, today, retry_later=retry_later))[0]

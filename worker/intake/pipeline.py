@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from worker.env import Env, iso
-from worker.intake.analyze import Analysis, analyze_pdf
+from worker.intake.analyze import Analysis, analyze_orders
 from worker.intake.isolated import read_mail_bounded
 from worker.intake.record import AnalysedPdf, Context, record_email
 from worker.names import email_domain
@@ -87,13 +87,13 @@ async def _process(env: Env, email_id: int, raw_key: str | None, source: Path | 
     for n, part in enumerate(mail.pdfs):
         key = await env.bucket.put(content_key("pdf", part.data, ".pdf"), part.data, "application/pdf")
         if n >= MAX_PDFS_PER_EMAIL:
-            analysis = OVER_LIMIT
+            analyses = [OVER_LIMIT]
         elif time.monotonic() >= reading_ends:
-            analysis = OUT_OF_TIME
+            analyses = [OUT_OF_TIME]
         else:
             # Claude overloaded or unreachable: fail this attempt (retried), except the last, which queues the PDF.
-            analysis = await analyze_pdf(env, part.data, ctx.today, retry_later=attempts < MAX_ATTEMPTS)
-        pdfs.append(AnalysedPdf(part, key, analysis))
+            analyses = await analyze_orders(env, part.data, ctx.today, retry_later=attempts < MAX_ATTEMPTS)
+        pdfs.append(AnalysedPdf(part, key, tuple(analyses)))
     status, items = await env.db.write(record_email, email_id, mail, pdfs, ctx)
     log.info("inbound mail processed", extra={"email_id": email_id, "status": status, "review_items": items})
     return status

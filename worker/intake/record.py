@@ -18,6 +18,7 @@ from worker.intake.mime import ParsedMail, PdfPart
 from worker.ledger import append_event
 from worker.po.header import po_number_in_text
 from worker.po.model import Finding, POLine, PurchaseOrder
+from worker.po.parser import page_span
 from worker.po.typed import order_text_lines, typed_lines
 from worker.pricing import ProgramTerms, program_for
 
@@ -27,26 +28,30 @@ VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (email_id, sha256) DO UPDATE SET object_key = excluded.object_key
 RETURNING id
 """
-# Any conflict means this email's item exists already: one per (email, PDF), one text-only item per email.
+# Any conflict means this email's item exists already: one per (email, PDF, order in the PDF), one text-only
+# item per email.
 INSERT_ITEM = """
-INSERT INTO review_items (status, email_id, attachment_id, customer_id, po_number, parsed_json, pdf_key, reason,
-                          flags_json, confidence, line_count, total, sender, email_text, created_at, updated_at)
-VALUES (:status, :email_id, :attachment_id, :customer_id, :po_number, :parsed_json, :pdf_key, :reason,
-        :flags_json, :confidence, :line_count, :total, :sender, :email_text, :now, :now)
+INSERT INTO review_items (status, email_id, attachment_id, part, pages, customer_id, po_number, parsed_json, pdf_key,
+                          reason, flags_json, confidence, line_count, total, sender, email_text, created_at, updated_at)
+VALUES (:status, :email_id, :attachment_id, :part, :pages, :customer_id, :po_number, :parsed_json, :pdf_key,
+        :reason, :flags_json, :confidence, :line_count, :total, :sender, :email_text, :now, :now)
 ON CONFLICT DO NOTHING
 RETURNING id
 """
 # Earlier items for the same order: the customer's PO number again (a re-send, or a second copy attached to
-# the same email), or the same PDF bytes whoever sent them (the earlier item's customer may since have been
-# corrected by a reviewer). An email's items are inserted one by one, so its earlier ones are found too.
+# the same email or printed twice in one PDF), or the same order of the same PDF bytes whoever sent them (the
+# earlier item's customer may since have been corrected by a reviewer; the PDF's other orders are other
+# orders). An email's items are inserted one by one, so its earlier ones are found too.
 EARLIER_SAME_ORDER = """
-SELECT id, status, 'same PO number' || iif(email_id IS :email_id, ' in the same email', '') AS why
+SELECT id, status, 'same PO number' || CASE WHEN email_id IS NOT :email_id THEN ''
+                                            WHEN attachment_id = :attachment_id THEN ' in the same PDF'
+                                            ELSE ' in the same email' END AS why
 FROM review_items
 WHERE customer_id = :customer_id AND trim(:po_number) <> ''
   AND upper(trim(po_number)) = upper(trim(:po_number))
 UNION ALL
 SELECT ri.id, ri.status, 'same PDF' FROM email_attachments ea JOIN review_items ri ON ri.attachment_id = ea.id
-WHERE ea.sha256 = :sha256
+WHERE ea.sha256 = :sha256 AND ri.part = :part
 ORDER BY 1
 """
 FINISH = """
@@ -62,11 +67,12 @@ TYPED_REASON = ("no PDF attachment: {n} line{s} read from the email text; check 
 
 @dataclass(frozen=True)
 class AnalysedPdf:
-    """One PDF of the email: its bytes' metadata, where it is stored and what the analysis made of it."""
+    """One PDF of the email: its bytes' metadata, where it is stored and what the analysis made of each order in it
+    (one Analysis for an ordinary PDF)."""
 
     part: PdfPart
     key: str
-    analysis: Analysis
+    analyses: tuple[Analysis, ...]
 
 
 @dataclass(frozen=True)
@@ -102,7 +108,7 @@ def duplicate_flag(po_number: str | None, earlier: list[tuple[int, str, str]]) -
 
 def _with_duplicate_flag(conn: sqlite3.Connection, row: dict[str, object], sha256: str | None) -> dict[str, object]:
     params = {"customer_id": row["customer_id"], "po_number": row["po_number"], "email_id": row["email_id"],
-              "sha256": sha256}
+              "attachment_id": row["attachment_id"], "part": row["part"], "sha256": sha256}
     earlier = [(int(i), str(status), str(why)) for i, status, why in conn.execute(EARLIER_SAME_ORDER, params)]
     if (flag := duplicate_flag(str(row["po_number"] or ""), earlier)) is None:
         return row
@@ -114,10 +120,11 @@ def _finding_flags(po: PurchaseOrder) -> list[dict[str, object]]:
             for f in po.findings if f.severity != "info"]
 
 
-def _item_row(conn: sqlite3.Connection, email_id: int, sender: str | None, senders: list[str], pdf: AnalysedPdf,
-              fallback: CustomerMatch, ctx: Context) -> dict[str, object]:
-    analysis, po = pdf.analysis, pdf.analysis.po
-    row: dict[str, object] = {"status": analysis.status, "email_id": email_id, "pdf_key": pdf.key,
+def _item_row(conn: sqlite3.Connection, email_id: int, sender: str | None, senders: list[str], key: str,
+              analysis: Analysis, fallback: CustomerMatch, ctx: Context) -> dict[str, object]:
+    po = analysis.po
+    row: dict[str, object] = {"status": analysis.status, "email_id": email_id, "pdf_key": key,
+                              "pages": page_span(analysis.pages) if analysis.pages is not None else None,
                               "reason": analysis.reason, "sender": sender, "email_text": None, "now": ctx.now}
     if po is None:
         return _manual_row(conn, row, analysis.reason or "", fallback)
@@ -177,8 +184,8 @@ def _text_only_item(conn: sqlite3.Connection, email_id: int, mail: ParsedMail, c
     text = mail.body_text(EMAIL_TEXT_CHARS)
     if mail.pdfs or _fatal(mail) or mail.auto_generated or not text:
         return None
-    row: dict[str, object] = {"email_id": email_id, "attachment_id": None, "pdf_key": None, "sender": mail.sender,
-                              "email_text": text, "now": ctx.now}
+    row: dict[str, object] = {"email_id": email_id, "attachment_id": None, "part": 0, "pages": None, "pdf_key": None,
+                              "sender": mail.sender, "email_text": text, "now": ctx.now}
     order, line_flags = _typed_order(conn, text, mail.subject, customer, ctx)
     reason = TYPED_REASON.format(n=len(order.lines), s="" if len(order.lines) == 1 else "s") if order.lines \
         else TEXT_ONLY_REASON
@@ -195,11 +202,14 @@ def _email_outcome(mail: ParsedMail, pdfs: list[AnalysedPdf], text_item: bool) -
         why = f"; {mail.auto_generated}, not queued" if mail.auto_generated else "; no text either"
         defects = f" (MIME defects: {', '.join(p.removeprefix('MIME defect: ') for p in mail.problems[:3])})" if mail.problems else ""
         return "processed", f"no PDF attachment{why}{defects}"
-    manual = [p for p in pdfs if p.analysis.status == "needs_manual"]
+    orders = [(p, a) for p in pdfs for a in p.analyses]
+    manual = [(p, a) for p, a in orders if a.status == "needs_manual"]
     if manual:
-        reasons = "; ".join(f"{p.part.filename or 'unnamed PDF'}: {p.analysis.reason}" for p in manual[:3])
-        return "needs_manual", f"{len(manual)} of {len(pdfs)} PDFs need manual entry: {reasons}"[:1000]
-    return "processed", f"{len(pdfs)} review item{'s' if len(pdfs) != 1 else ''} created"
+        # Counted in PDFs while each holds one order (the usual case), else in orders.
+        counted = "PDFs" if len(orders) == len(pdfs) else "orders"
+        reasons = "; ".join(f"{p.part.filename or 'unnamed PDF'}: {a.reason}" for p, a in manual[:3])
+        return "needs_manual", f"{len(manual)} of {len(orders)} {counted} need manual entry: {reasons}"[:1000]
+    return "processed", f"{len(orders)} review item{'s' if len(orders) != 1 else ''} created"
 
 
 def _insert_item(conn: sqlite3.Connection, email_id: int, row: dict[str, object]) -> int | None:
@@ -224,8 +234,9 @@ def record_email(conn: sqlite3.Connection, email_id: int, mail: ParsedMail, pdfs
         part = pdf.part
         attachment_id = conn.execute(INSERT_ATTACHMENT, (email_id, part.filename, part.content_type, len(part.data),
                                                          part.sha256, pdf.key)).fetchone()[0]
-        rows.append(({**_item_row(conn, email_id, mail.sender, senders, pdf, email_match, ctx),
-                      "attachment_id": attachment_id}, part.sha256))
+        for n, analysis in enumerate(pdf.analyses):  # part n: the PDF's orders in page order
+            rows.append(({**_item_row(conn, email_id, mail.sender, senders, pdf.key, analysis, email_match, ctx),
+                          "attachment_id": attachment_id, "part": n}, part.sha256))
     text_item = _text_only_item(conn, email_id, mail, email_match, ctx)
     rows += [(text_item, None)] if text_item else []
     for row, sha256 in rows:

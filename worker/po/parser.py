@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import NamedTuple
 
 from worker.po.doc import Line, doc_lines
 from worker.po.header import (document_day_first, find_blocks, find_dates, find_letterhead, find_po_number,
@@ -15,7 +16,7 @@ from worker.po.totals import parse_totals
 from worker.po.values import currency_by_address, decimal_comma_style, detect_currency, unread_cells
 
 OUR_NAMES = ("gfs", "gulf food service", "gulf foodservice", "gulf food services")
-SEVERAL_POS = "several_po_numbers"  # one PDF, several purchase orders: the finding that sends it to a person
+SEVERAL_POS = "several_po_numbers"  # parse_purchase_order given a PDF holding several orders
 LINES_OUTSIDE_TABLE = "lines_outside_table"
 
 
@@ -133,38 +134,44 @@ def _pages(pdf: ExtractedPdf, pages: range) -> ExtractedPdf:
     return ExtractedPdf(pdf.pages[pages.start:pages.stop], len(pages), pdf.has_text)
 
 
-def _split_parse(pdf: ExtractedPdf, hints: ParseHints) -> list[tuple[range, PurchaseOrder]]:
+class OrderPart(NamedTuple):
+    """One purchase order of a PDF: the pages it is on (0-based) and what was read from them."""
+
+    pages: range
+    po: PurchaseOrder
+
+
+def parse_purchase_orders(pdf: ExtractedPdf, hints: ParseHints | None = None) -> list[OrderPart]:
+    """One proposed PurchaseOrder per purchase order in the PDF, each parsed from its own pages, in page order."""
+    hints = hints or ParseHints()
     parts = split_orders(pdf)
     if len(parts) == 1:
-        return [(parts[0], _parse_one(pdf, hints))]
+        return [OrderPart(parts[0], _parse_one(pdf, hints))]
     if (proven := document_day_first(doc_lines(pdf))) is not None:
         hints = replace(hints, day_first=proven)  # one order's unambiguous date tells how all are written
-    return [(part, _parse_one(_pages(pdf, part), hints)) for part in parts]
+    return [OrderPart(part, _parse_one(_pages(pdf, part), hints)) for part in parts]
 
 
-def parse_purchase_orders(pdf: ExtractedPdf, hints: ParseHints | None = None) -> list[PurchaseOrder]:
-    """One proposed PurchaseOrder per purchase order in the PDF, each parsed from its own pages."""
-    return [po for _, po in _split_parse(pdf, hints or ParseHints())]
-
-
-def _pages_text(pages: range) -> str:
-    return f"page {pages.start + 1}" if len(pages) == 1 else f"pages {pages.start + 1}-{pages.stop}"
+def page_span(pages: range) -> str:
+    """A part's pages as printed page numbers: "3" or "3-4"."""
+    return f"{pages.start + 1}" if len(pages) == 1 else f"{pages.start + 1}-{pages.stop}"
 
 
 def parse_purchase_order(pdf: ExtractedPdf, hints: ParseHints | None = None) -> PurchaseOrder:
-    """Parse a text-layer PDF into a proposed PurchaseOrder with per-field confidence and findings.
+    """Parse a text-layer PDF holding one purchase order into a proposed PurchaseOrder with per-field confidence
+    and findings.
 
-    A PDF holding several orders gives its first, with a several_po_numbers error naming the others: one
-    review item cannot carry two orders, and a mix of them (one's lines, another's total) is worse.
+    Given a PDF holding several, it returns the first with a several_po_numbers error naming them all, so that
+    a caller reading one order per PDF (the benchmarks) sees it; the intake reads each with parse_purchase_orders.
     """
-    parts = _split_parse(pdf, hints or ParseHints())
-    first = parts[0][1]
+    parts = parse_purchase_orders(pdf, hints)
+    first = parts[0].po
     if len(parts) > 1:
-        named = ", ".join(f"{po.po_number or '(no number)'} ({_pages_text(pages)})" for pages, po in parts)
+        named = ", ".join(f"{po.po_number or '(no number)'} (page{'s' if len(pages) > 1 else ''} {page_span(pages)})"
+                          for pages, po in parts)
         first.findings.append(Finding(
             code=SEVERAL_POS, severity="error",
-            message=f"this PDF holds {len(parts)} purchase orders: {named}; only the first is read here, "
-                    "enter the others by hand"))
+            message=f"this PDF holds {len(parts)} purchase orders: {named}; only the first is read here"))
     return first
 
 
