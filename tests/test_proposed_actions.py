@@ -143,7 +143,7 @@ def test_rejected_proposals_are_kept_but_never_replayed_as_changes(api):
         [outcome] = replay_dead_letters(conn, letter_id=letter_id, now=lambda: "2026-11-22T00:00:00Z")
     finally:
         conn.close()
-    assert outcome == {"id": letter_id, "ok": False,
+    assert outcome == {"id": letter_id, "ok": False, "state": "not replayed",
                        "result": "a proposed-actions letter is kept for the record, not replayed"}
 
 
