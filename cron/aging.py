@@ -185,4 +185,6 @@ async def action_plans(env: Env, as_of: datetime) -> dict[str, int]:
     # Imported late: the workflow pulls in drafting and the anthropic client, which only this job needs.
     from worker.flows.ar_aging_action_plan import WORKFLOW
 
-    return await drain(env, [WORKFLOW])
+    # Under the workflow's lease, and with this tick: if the hot tier is draining it right now, or already tried
+    # a failing event this tick, this job leaves the event to it instead of deciding it a second time.
+    return await drain(env, [WORKFLOW], tick=as_of)

@@ -10,5 +10,5 @@ from worker.workflow_runner import drain
 
 
 async def drain_ledger(env: Env, as_of: datetime) -> dict[str, int]:
-    """Feed every workflow the events after its cursor."""
-    return await drain(env, WORKFLOWS)
+    """Feed every workflow the events after its cursor (a failure is retried once per tick)."""
+    return await drain(env, WORKFLOWS, tick=as_of)

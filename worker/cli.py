@@ -231,7 +231,10 @@ def _print_urls(host: str, port: int, smtp_port: int, endpoint: str, settings: S
 
 
 async def cmd_cron(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
-    """Run one tier once; 0 ok, 1 failed, 2 for an --as-of in the future, 75 when the tier is already running elsewhere."""
+    """Run one tier once; 0 ok, 1 failed, 2 for an --as-of in the future, 75 when the tier is already running
+    elsewhere, 143 when stopped by SIGTERM."""
+    import signal
+
     from worker.tiers import run_tier
 
     as_of = None
@@ -241,10 +244,28 @@ async def cmd_cron(args: argparse.Namespace, settings: Settings, secrets: Secret
             print(f"worker: {problem}", file=sys.stderr)
             return 2
     env = build_env(settings, secrets)
+    # asyncio.run turns only SIGINT into a cancellation. SIGTERM (systemd stop, a CronJob deadline, `timeout`)
+    # would kill the process mid-run, leaving the run `running` and the tier's lease held until it expires.
+    # Cancelled instead, the run records itself failed and lets go; a second SIGTERM kills at once.
+    loop, main_task = asyncio.get_running_loop(), asyncio.current_task()
+    terminated = []
+
+    def on_sigterm() -> None:
+        terminated.append(signal.SIGTERM)
+        loop.remove_signal_handler(signal.SIGTERM)
+        main_task.cancel()
+
+    loop.add_signal_handler(signal.SIGTERM, on_sigterm)
     try:
         await env.db.open(readers=1)
         result = await run_tier(env, args.tier, scheduled_at=as_of)
+    except asyncio.CancelledError:
+        if not terminated:
+            raise  # SIGINT: asyncio.run makes it a KeyboardInterrupt (exit 130)
+        print(f"worker: cron {args.tier}: stopped by SIGTERM", file=sys.stderr)
+        return 128 + signal.SIGTERM
     finally:
+        loop.remove_signal_handler(signal.SIGTERM)  # from here a SIGTERM kills, as before: only closing is left
         await env.db.close()  # also after a failed open: nothing it started may keep the process alive
     print(f"cron {result.tier}: {result.status} (run {result.run_id}) {result.counts}"
           + (f" error: {result.error}" if result.error else ""), flush=True)

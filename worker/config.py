@@ -7,11 +7,12 @@ import math
 import os
 import tomllib
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "wrangler-like.toml"
@@ -54,6 +55,15 @@ class BucketBinding(_Strict):
     region: str = "us-east-1"
 
 
+def _fires(cron: str) -> bool:
+    """Whether the cron has a next tick; e.g. "0 4 30 2 *" (Feb 30) passes is_valid but never fires."""
+    try:
+        croniter(cron, datetime.now(UTC)).get_next(datetime)
+    except CroniterBadDateError:
+        return False
+    return True
+
+
 class Triggers(_Strict):
     crons: list[str]
     tiers: dict[str, Tier]
@@ -64,6 +74,8 @@ class Triggers(_Strict):
         for cron in self.crons:
             if not croniter.is_valid(cron):
                 raise ValueError(f"invalid cron expression {cron!r}")
+            if not _fires(cron):
+                raise ValueError(f"cron {cron!r} never fires: no date matches it")
             if cron not in self.tiers:
                 raise ValueError(f"cron {cron!r} has no tier in [triggers.tiers]")
         for cron in self.tiers:
@@ -164,6 +176,7 @@ class Anthropic(_Strict):
 
 class Retention(_Strict):
     webhook_receipts_days: int = Field(180, ge=1)
+    cron_runs_days: int = Field(90, ge=1)  # the hot tier alone records 1,440 runs a day
 
 
 class Program(_Strict):

@@ -3,7 +3,8 @@
 The jobs themselves live in `cron/` (JOBS: tier -> ordered jobs). A tier never runs twice at once:
 the lease row in `cron_leases` belongs to one holder until released or expired, so a crashed run
 lets go by itself and the next tick takes over. A live run renews its lease from a heartbeat while a job
-runs; a run that finds its lease gone stops, since another run may already have the tier.
+runs; a run that finds its lease gone stops, since another run may already have the tier. The same
+leases, keyed `workflow:NAME`, keep two tiers from draining one workflow at once (hold_lease).
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ import logging
 import os
 import socket
 import sqlite3
+import time
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from croniter import croniter
+from croniter import CroniterError, croniter
 
 from worker.db import DatabaseUnavailable
 from worker.env import Env, iso
@@ -43,7 +45,14 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 """
 FINISH_RUN = "UPDATE cron_runs SET finished_at = ?, status = ?, counts_json = ?, error = ? WHERE id = ?"
 
+# Runs are appended in time order, so the oldest are the lowest ids: a prune reads from the start and stops at
+# the first young run instead of scanning the table (started_at has no index of its own).
+OLDEST_RUNS = "SELECT id, started_at FROM cron_runs ORDER BY id LIMIT ?"
+DELETE_RUNS_THROUGH = "DELETE FROM cron_runs WHERE id <= ?"
+PRUNE_CHUNK = 10_000  # runs per transaction: the writer is never held for long
+
 HEARTBEATS_PER_LEASE = 3  # renewals per lease period: two may come late before the lease lapses
+RETRY_FIRST_DELAY, RETRY_MAX_DELAY = 0.5, 30.0  # seconds between tries of a write that lets go of a lease
 
 
 class LeaseLost(Exception):
@@ -74,11 +83,19 @@ def new_holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def _take_lease(conn: sqlite3.Connection, key: str, holder: str, now: datetime, ttl: int) -> bool:
+    params = {"tier": key, "holder": holder, "now": iso(now), "expires": iso(now + timedelta(seconds=ttl))}
+    conn.execute(ACQUIRE_LEASE, params)
+    return conn.execute(LEASE_HOLDER, (key,)).fetchone()[0] == holder
+
+
+def _release(conn: sqlite3.Connection, key: str, holder: str) -> None:
+    conn.execute(RELEASE_LEASE, (key, holder))
+
+
 def _acquire(conn: sqlite3.Connection, tier: str, cron: str | None, holder: str, now: datetime,
              scheduled_at: datetime, ttl: int) -> tuple[int, bool]:
-    params = {"tier": tier, "holder": holder, "now": iso(now), "expires": iso(now + timedelta(seconds=ttl))}
-    conn.execute(ACQUIRE_LEASE, params)
-    got = conn.execute(LEASE_HOLDER, (tier,)).fetchone()[0] == holder
+    got = _take_lease(conn, tier, holder, now, ttl)
     status, finished, error = ("running", None, None) if got else ("skipped", iso(now), "tier already running")
     cursor = conn.execute(INSERT_RUN, (tier, cron, iso(scheduled_at), iso(now), status, holder, finished, error))
     return cursor.lastrowid, got
@@ -91,7 +108,7 @@ def _renew(conn: sqlite3.Connection, tier: str, holder: str, expires: datetime) 
 def _finish(conn: sqlite3.Connection, run_id: int, tier: str, holder: str, now: datetime, status: str,
             counts: dict[str, object], error: str | None) -> None:
     conn.execute(FINISH_RUN, (iso(now), status, json.dumps(counts, default=str), error, run_id))
-    conn.execute(RELEASE_LEASE, (tier, holder))
+    _release(conn, tier, holder)
 
 
 async def run_tier(env: Env, tier: str, *, scheduled_at: datetime | None = None, cron: str | None = None,
@@ -119,10 +136,12 @@ async def run_tier(env: Env, tier: str, *, scheduled_at: datetime | None = None,
         raise
     finally:
         # Also when cancelled (shutdown) or crashed: a run left `running` with its lease held would block
-        # the tier for lease_seconds. Shielded so the cancellation cannot drop the write from the queue.
+        # the tier for lease_seconds. Shielded so the cancellation cannot drop the write from the queue;
+        # retried, since a busy database at this moment would otherwise leave exactly that.
         status = "failed" if progress.errors else "ok"
         error = "; ".join(progress.errors) or None
-        await asyncio.shield(env.db.write(_finish, run_id, tier, holder, env.clock(), status, progress.counts, error))
+        await asyncio.shield(_write_until_done(env, ttl, {"tier": tier, "run_id": run_id}, _finish, run_id, tier,
+                                               holder, env.clock(), status, progress.counts, error))
         log.info("cron tier finished", extra={"tier": tier, "run_id": run_id, "status": status})
     return TierRun(run_id, tier, status, progress.counts, error)
 
@@ -146,8 +165,52 @@ async def _run_jobs(env: Env, tier: str, holder: str, ttl: int, scheduled_at: da
         except Exception as exc:  # one job's failure is recorded; the tier goes on with the rest
             log.exception("cron job failed", extra={"tier": tier, "job": name})
             progress.errors.append(f"{name}: {type(exc).__name__}: {exc}")
-        await _renew_lease(env, tier, holder, ttl)  # also a check: a lease lost between beats stops the next job
+        try:
+            await _renew_lease(env, tier, holder, ttl)  # also a check: a lease lost between beats stops the next job
+        except DatabaseUnavailable:  # a busy moment, as in the heartbeat: the next beat renews it in time
+            log.warning("cron lease renewal failed; the heartbeat retries", extra={"tier": tier, "job": name})
     progress.job = None
+
+
+async def hold_lease(env: Env, key: str, ttl: int, work: Coroutine[Any, Any, T]) -> T | None:
+    """Await work holding the lease `key`, renewed while it runs; None, work not run, when another holder has it.
+
+    Raises LeaseLost (work stopped) when a renewal finds the lease taken over. `key` must not be a tier name.
+    """
+    holder = new_holder()
+    try:
+        got = await env.db.write(_take_lease, key, holder, env.clock(), ttl)
+    except BaseException:
+        work.close()
+        raise
+    if not got:
+        work.close()
+        return None
+    try:
+        return await _holding_lease(env, key, holder, ttl, work)
+    finally:
+        await asyncio.shield(_write_until_done(env, ttl, {"lease": key}, _release, key, holder))
+
+
+async def _write_until_done(env: Env, ttl: int, about: dict[str, object], fn: Callable[..., object],
+                            *args: Any) -> bool:
+    """env.db.write(fn, *args), retried with backoff while the database is busy, for at most ttl seconds.
+
+    For the writes that let go of a lease: until one lands, the lease blocks its tier or workflow. After
+    ttl the lease has expired anyway (and the hot tier marks the run abandoned), so giving up then costs nothing.
+    """
+    deadline, delay = time.monotonic() + ttl, RETRY_FIRST_DELAY
+    while True:
+        try:
+            await env.db.write(fn, *args)
+            return True
+        except DatabaseUnavailable as exc:
+            if time.monotonic() + delay > deadline:
+                log.error("cron could not let go of a lease; it expires by itself", extra={**about, "error": str(exc)})
+                return False
+            log.warning("cron could not let go of a lease yet; retrying", extra={**about, "error": str(exc)})
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, RETRY_MAX_DELAY)
 
 
 async def _holding_lease(env: Env, tier: str, holder: str, ttl: int, work: Coroutine[Any, Any, T]) -> T:
@@ -180,17 +243,37 @@ async def _renew_lease(env: Env, tier: str, holder: str, ttl: int) -> None:
         raise LeaseLost(f"the {tier} lease expired and another run or expire_stale_leases took it; the run stopped")
 
 
+def prune_runs_before(conn: sqlite3.Connection, cutoff: str, limit: int = PRUNE_CHUNK) -> int:
+    """Delete up to `limit` of the oldest cron_runs rows started before cutoff; returns how many."""
+    last = None
+    for run_id, started_at in conn.execute(OLDEST_RUNS, (limit,)):
+        if started_at >= cutoff:
+            break
+        last = run_id
+    return conn.execute(DELETE_RUNS_THROUGH, (last,)).rowcount if last is not None else 0
+
+
+async def prune_cron_runs(env: Env, as_of: datetime) -> dict[str, int]:
+    """Cold job: drop cron_runs rows older than [retention] cron_runs_days, a chunk per transaction."""
+    cutoff = iso(as_of - timedelta(days=env.settings.retention.cron_runs_days))
+    pruned = 0
+    while deleted := await env.db.write(prune_runs_before, cutoff):
+        pruned += deleted
+    return {"cron_runs_pruned": pruned}
+
+
 SHUTDOWN_GRACE_SECONDS = 30  # then running tiers are cancelled: they record themselves and let go of their leases
 
 
 async def run_scheduler(env: Env, stop: asyncio.Event) -> None:
     """Fire each configured cron on its schedule (UTC, like Cloudflare) until `stop` is set."""
-    crons = env.settings.triggers.crons
-    schedule = {cron: croniter(cron, env.clock()) for cron in crons}
-    due = {cron: it.get_next(datetime) for cron, it in schedule.items()}
+    due = {cron: at for cron in env.settings.triggers.crons if (at := _next_tick(cron, env.clock()))}
     running: set[asyncio.Task[TierRun | None]] = set()
     try:
         while not stop.is_set():
+            if not due:  # every cron was dropped (_next_tick logged why): idle until shutdown
+                await stop.wait()
+                break
             cron = min(due, key=due.__getitem__)
             delay = (due[cron] - env.clock()).total_seconds()
             if delay > 0:
@@ -199,12 +282,22 @@ async def run_scheduler(env: Env, stop: asyncio.Event) -> None:
                     break
                 except TimeoutError:
                     pass
-            task = asyncio.create_task(_scheduled(env, cron, due[cron]))
+            now = env.clock()
+            at = _latest_tick(cron, due[cron], now)
+            task = asyncio.create_task(_scheduled(env, cron, at))
             running.add(task)
             task.add_done_callback(running.discard)
-            due[cron] = schedule[cron].get_next(datetime)
+            # From now, not from the tick fired: after the wall clock jumps (a suspended machine, an NTP
+            # step) the missed ticks are not replayed, each cron fires once, as of its latest tick.
+            if (following := _next_tick(cron, max(now, at))) is None:
+                del due[cron]
+            else:
+                due[cron] = following
         if running:
             await asyncio.wait(set(running), timeout=SHUTDOWN_GRACE_SECONDS)
+    except Exception:
+        log.exception("cron scheduler stopped: no tier runs until the worker restarts")
+        raise
     finally:
         # Wait for the cancelled runs' final writes, so the caller closes the database only after them.
         leftover = set(running)
@@ -212,6 +305,20 @@ async def run_scheduler(env: Env, stop: asyncio.Event) -> None:
             task.cancel()
         if leftover:
             await asyncio.wait(leftover)
+
+
+def _next_tick(cron: str, after: datetime) -> datetime | None:
+    """The cron's first tick after `after`; None (logged) when it never fires again, so the others go on."""
+    try:
+        return croniter(cron, after).get_next(datetime)
+    except CroniterError as exc:  # config refuses such a cron; this guards the scheduler's other crons
+        log.error("cron never fires; not scheduled", extra={"cron": cron, "error": str(exc)})
+        return None
+
+
+def _latest_tick(cron: str, due: datetime, now: datetime) -> datetime:
+    """The tick to fire: `due`, or when the clock has run past later ticks too, the latest of them."""
+    return max(due, croniter(cron, now).get_prev(datetime))
 
 
 async def _scheduled(env: Env, cron: str, at: datetime) -> TierRun | None:

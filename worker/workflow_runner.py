@@ -7,6 +7,11 @@ situation is never proposed twice), the reflexion observation and the consumer's
 before that commit means the event is handled again; after it, never. A failing event is retried; the
 attempt that gives up writes its run log row, a `needs_review` observation naming the failure (when the
 event names a customer) and the cursor in one transaction as well.
+
+Every tier drains some workflows (hot all of them, warm and cold ar_aging_action_plan), so a workflow is
+drained under a lease (`workflow:NAME` in cron_leases, see worker/tiers.py): one drain at a time across tiers
+and processes, or the same event would be decided twice at once (a collection email drafted twice, one
+failure counted once per tier).
 """
 
 from __future__ import annotations
@@ -16,13 +21,16 @@ import logging
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from worker.env import Env, iso
 from worker.ledger import Event, advance_cursor, events_after, read_cursor
+from worker.tiers import hold_lease
 
 log = logging.getLogger("worker.workflows")
 MAX_ATTEMPTS = 3  # a failing event is retried on the next ticks, then skipped (its failure stays logged)
+WORKFLOW_LEASE_SECONDS = 300  # renewed every 100 s while a drain runs: a crashed drain holds its workflow 5 min
 
 UPSERT_RUN = """
 INSERT INTO workflow_run_log (workflow, customer_id, trigger_event_id, status, started_at, finished_at, error,
@@ -34,6 +42,7 @@ ON CONFLICT (dedupe_key) DO UPDATE SET status = excluded.status, customer_id = e
 RETURNING id, attempts
 """
 RUN_DONE = "SELECT 1 FROM workflow_run_log WHERE dedupe_key = ? AND status = 'ok'"
+FAILED_SINCE = "SELECT 1 FROM workflow_run_log WHERE dedupe_key = ? AND status = 'failed' AND started_at >= ?"
 INSERT_PROPOSAL = """
 INSERT OR IGNORE INTO proposed_actions (kind, status, customer_id, payload_json, risk, source, workflow_run_id,
                                         dedupe_key, created_at, updated_at)
@@ -79,8 +88,15 @@ class Workflow:
     reflexion: bool = True
 
 
-def _pending(conn: sqlite3.Connection, workflow: Workflow, limit: int) -> list[Event]:
-    return events_after(conn, read_cursor(conn, workflow.name), workflow.triggers, limit)
+def _pending(conn: sqlite3.Connection, workflow: Workflow, limit: int, tick: str | None = None) -> list[Event] | None:
+    """The events after the workflow's cursor; None when the first one already failed at or after `tick`.
+
+    A failed event stays first in line (the cursor waits before it), so only the first needs the check.
+    """
+    events = events_after(conn, read_cursor(conn, workflow.name), workflow.triggers, limit)
+    if tick and events and conn.execute(FAILED_SINCE, (f"{workflow.name}:{events[0].id}", tick)).fetchone():
+        return None
+    return events
 
 
 def gave_up_observation(attempts: int, error: str) -> str:
@@ -159,41 +175,64 @@ def _customer_of(event: Event) -> str:
     return str(event.payload.get("customer_id") or f"{event.entity_type}:{event.entity_id}")
 
 
-async def drain(env: Env, workflows: Sequence[Workflow], *, batch: int = 200, max_events: int = 5000) -> dict[str, int]:
+async def drain(env: Env, workflows: Sequence[Workflow], *, tick: datetime | None = None, batch: int = 200,
+                max_events: int = 5000) -> dict[str, int]:
     """Feed each workflow the events after its cursor, committing decisions in batches.
 
     Handlers may read their own earlier effects (e.g. "is this situation already planned?"), so a batch
     is committed before a second event of the same customer is decided. A failing event ends the
     workflow's turn (after committing what came before it), so it is retried first on the next tick.
+    A workflow another drain holds is left to it (counted `busy`). With `tick` (a cron run's scheduled
+    time), an event that already failed at or after it waits for a later tick (`retry_next_tick`): the
+    tiers that fire together spend one of its MAX_ATTEMPTS, not one each.
     """
     totals: dict[str, int] = {}
+    since = iso(tick) if tick else None
+    for workflow in workflows:
+        if not await env.db.write(_pending, workflow, 1):
+            continue  # nothing to do: no lease taken, no write spent
+        turn = _drain_one(env, workflow, since, batch, max_events)
+        counts = await hold_lease(env, f"workflow:{workflow.name}", WORKFLOW_LEASE_SECONDS, turn)
+        _add(totals, {"busy": 1} if counts is None else counts)
+    return totals
 
-    async def commit(workflow: Workflow, decided: list[Any]) -> dict[str, int]:
+
+def _add(totals: dict[str, int], counts: dict[str, int]) -> None:
+    for key, value in counts.items():
+        totals[key] = totals.get(key, 0) + value
+
+
+async def _drain_one(env: Env, workflow: Workflow, since: str | None, batch: int, max_events: int) -> dict[str, int]:
+    """One workflow's turn of drain(), under its lease."""
+    totals: dict[str, int] = {}
+
+    async def commit(decided: list[Any]) -> dict[str, int]:
         counts = await env.db.write(record_runs, workflow, decided) if decided else {}
-        for key, value in counts.items():
-            totals[key] = totals.get(key, 0) + value
+        _add(totals, counts)
         return counts
 
-    for workflow in workflows:
-        handled = 0
-        while handled < max_events:
-            events = await env.db.write(_pending, workflow, batch)
-            if not events:
+    handled = 0
+    while handled < max_events:
+        events = await env.db.write(_pending, workflow, batch, since)
+        if events is None:
+            _add(totals, {"retry_next_tick": 1})
+            break
+        if not events:
+            break
+        decided: list[Any] = []
+        customers: set[str] = set()
+        failed = False
+        for event in events:
+            if _customer_of(event) in customers:
+                await commit(decided)
+                decided, customers = [], set()
+            customers.add(_customer_of(event))
+            decided.append(await _decide(env, workflow, event))
+            handled += 1
+            if decided[-1][2] is not None:
+                failed = True
                 break
-            decided: list[Any] = []
-            customers: set[str] = set()
-            failed = False
-            for event in events:
-                if _customer_of(event) in customers:
-                    await commit(workflow, decided)
-                    decided, customers = [], set()
-                customers.add(_customer_of(event))
-                decided.append(await _decide(env, workflow, event))
-                handled += 1
-                if decided[-1][2] is not None:
-                    failed = True
-                    break
-            counts = await commit(workflow, decided)
-            if failed and counts.get("retry_later"):
-                break
+        counts = await commit(decided)
+        if failed and counts.get("retry_later"):
+            break
     return totals
