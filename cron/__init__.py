@@ -29,6 +29,7 @@ JOBS: dict[str, list[tuple[str, Job]]] = {
         ("red_action_plans", aging.action_plans),
         ("expire_reflexion", reflexion.expire_observations),
         ("prune_receipts", housekeeping.prune_receipts),
+        ("prune_cron_runs", housekeeping.prune_cron_runs),
         ("database_maintenance", housekeeping.database_maintenance),
     ],
 }

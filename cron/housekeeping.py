@@ -1,8 +1,9 @@
-"""Housekeeping jobs: stale leases and abandoned runs (hot), receipt retention and database maintenance (cold)."""
+"""Housekeeping jobs: stale leases and abandoned runs (hot), receipt and run retention and database maintenance (cold)."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from worker.env import Env, iso
@@ -27,21 +28,39 @@ async def expire_stale_leases(env: Env, as_of: datetime) -> dict[str, int]:
     return await env.db.write(_expire, iso(env.clock()))
 
 
-# Receipts are appended in time order, so the oldest are the lowest rowids: a prune reads from the start
-# and stops at the first young receipt instead of scanning the table (received_at has no index).
+# Receipts and runs are appended in time order, so the oldest are the lowest ids: a prune reads from the start
+# and stops at the first young row instead of scanning the table (received_at / started_at have no index).
 OLDEST_RECEIPTS = "SELECT rowid, received_at FROM webhook_receipts ORDER BY rowid LIMIT ?"
 DELETE_RECEIPTS_THROUGH = "DELETE FROM webhook_receipts WHERE rowid <= ?"
-PRUNE_CHUNK = 10_000  # receipts per transaction: the writer is never held for long
+OLDEST_RUNS = "SELECT id, started_at FROM cron_runs ORDER BY id LIMIT ?"
+DELETE_RUNS_THROUGH = "DELETE FROM cron_runs WHERE id <= ?"
+PRUNE_CHUNK = 10_000  # rows per transaction: the writer is never held for long
+
+
+def _delete_oldest(conn: sqlite3.Connection, oldest: str, delete_through: str, cutoff: str, limit: int) -> int:
+    last = None
+    for rowid, stamped_at in conn.execute(oldest, (limit,)):
+        if stamped_at >= cutoff:
+            break
+        last = rowid
+    return conn.execute(delete_through, (last,)).rowcount if last is not None else 0
 
 
 def prune_receipts_before(conn: sqlite3.Connection, cutoff: str, limit: int = PRUNE_CHUNK) -> int:
     """Delete up to `limit` of the oldest receipts received before cutoff; returns how many."""
-    last = None
-    for rowid, received_at in conn.execute(OLDEST_RECEIPTS, (limit,)):
-        if received_at >= cutoff:
-            break
-        last = rowid
-    return conn.execute(DELETE_RECEIPTS_THROUGH, (last,)).rowcount if last is not None else 0
+    return _delete_oldest(conn, OLDEST_RECEIPTS, DELETE_RECEIPTS_THROUGH, cutoff, limit)
+
+
+def prune_runs_before(conn: sqlite3.Connection, cutoff: str, limit: int = PRUNE_CHUNK) -> int:
+    """Delete up to `limit` of the oldest cron_runs rows started before cutoff; returns how many."""
+    return _delete_oldest(conn, OLDEST_RUNS, DELETE_RUNS_THROUGH, cutoff, limit)
+
+
+async def _prune(env: Env, chunk: Callable[[sqlite3.Connection, str], int], cutoff: str) -> int:
+    pruned = 0
+    while deleted := await env.db.write(chunk, cutoff):
+        pruned += deleted
+    return pruned
 
 
 async def prune_receipts(env: Env, as_of: datetime) -> dict[str, int]:
@@ -51,10 +70,13 @@ async def prune_receipts(env: Env, as_of: datetime) -> dict[str, int]:
     already holds, so the version guard answers it as stale and writes nothing but a new receipt.
     """
     cutoff = iso(as_of - timedelta(days=env.settings.retention.webhook_receipts_days))
-    pruned = 0
-    while deleted := await env.db.write(prune_receipts_before, cutoff):
-        pruned += deleted
-    return {"receipts_pruned": pruned}
+    return {"receipts_pruned": await _prune(env, prune_receipts_before, cutoff)}
+
+
+async def prune_cron_runs(env: Env, as_of: datetime) -> dict[str, int]:
+    """Drop cron_runs rows older than [retention] cron_runs_days (the hot tier alone records 1,440 a day)."""
+    cutoff = iso(as_of - timedelta(days=env.settings.retention.cron_runs_days))
+    return {"cron_runs_pruned": await _prune(env, prune_runs_before, cutoff)}
 
 
 def _maintain(conn: sqlite3.Connection) -> dict[str, int]:

@@ -18,13 +18,13 @@ import pytest
 import cron
 from cron.aging import refresh_aging
 from tests import ar_fixtures as fx
-from worker import tiers
 from worker.claude import sdk
 from worker.config import ConfigError, load_settings
 from worker.db import Database
 from worker.env import iso
 from worker.ledger import append_event
-from worker.tiers import prune_cron_runs, prune_runs_before, run_scheduler, run_tier
+from cron.housekeeping import prune_cron_runs, prune_runs_before
+from worker.tiers import run_scheduler, run_tier
 from worker.workflow_runner import Workflow, WorkflowResult, drain
 
 REPO = Path(__file__).resolve().parent.parent
@@ -352,6 +352,5 @@ async def test_prune_cron_runs_drops_runs_older_than_the_retention_in_chunks(env
     assert [r[0] for r in rows] == [iso(today - timedelta(days=89)), iso(today)]
 
 
-@pytest.mark.xfail(strict=True, reason="wiring pending: ('prune_cron_runs', tiers.prune_cron_runs) in cron/__init__.py")
 async def test_the_cold_tier_prunes_cron_runs(env):
-    assert ("prune_cron_runs", tiers.prune_cron_runs) in cron.JOBS["cold"]
+    assert ("prune_cron_runs", prune_cron_runs) in cron.JOBS["cold"]

@@ -45,11 +45,6 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 """
 FINISH_RUN = "UPDATE cron_runs SET finished_at = ?, status = ?, counts_json = ?, error = ? WHERE id = ?"
 
-# Runs are appended in time order, so the oldest are the lowest ids: a prune reads from the start and stops at
-# the first young run instead of scanning the table (started_at has no index of its own).
-OLDEST_RUNS = "SELECT id, started_at FROM cron_runs ORDER BY id LIMIT ?"
-DELETE_RUNS_THROUGH = "DELETE FROM cron_runs WHERE id <= ?"
-PRUNE_CHUNK = 10_000  # runs per transaction: the writer is never held for long
 
 HEARTBEATS_PER_LEASE = 3  # renewals per lease period: two may come late before the lease lapses
 RETRY_FIRST_DELAY, RETRY_MAX_DELAY = 0.5, 30.0  # seconds between tries of a write that lets go of a lease
@@ -241,25 +236,6 @@ async def _renew_lease(env: Env, tier: str, holder: str, ttl: int) -> None:
     """Push the lease's expiry to now + ttl, or raise LeaseLost when it is no longer this run's."""
     if not await env.db.write(_renew, tier, holder, env.clock() + timedelta(seconds=ttl)):
         raise LeaseLost(f"the {tier} lease expired and another run or expire_stale_leases took it; the run stopped")
-
-
-def prune_runs_before(conn: sqlite3.Connection, cutoff: str, limit: int = PRUNE_CHUNK) -> int:
-    """Delete up to `limit` of the oldest cron_runs rows started before cutoff; returns how many."""
-    last = None
-    for run_id, started_at in conn.execute(OLDEST_RUNS, (limit,)):
-        if started_at >= cutoff:
-            break
-        last = run_id
-    return conn.execute(DELETE_RUNS_THROUGH, (last,)).rowcount if last is not None else 0
-
-
-async def prune_cron_runs(env: Env, as_of: datetime) -> dict[str, int]:
-    """Cold job: drop cron_runs rows older than [retention] cron_runs_days, a chunk per transaction."""
-    cutoff = iso(as_of - timedelta(days=env.settings.retention.cron_runs_days))
-    pruned = 0
-    while deleted := await env.db.write(prune_runs_before, cutoff):
-        pruned += deleted
-    return {"cron_runs_pruned": pruned}
 
 
 SHUTDOWN_GRACE_SECONDS = 30  # then running tiers are cancelled: they record themselves and let go of their leases
