@@ -45,7 +45,6 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 """
 FINISH_RUN = "UPDATE cron_runs SET finished_at = ?, status = ?, counts_json = ?, error = ? WHERE id = ?"
 
-
 HEARTBEATS_PER_LEASE = 3  # renewals per lease period: two may come late before the lease lapses
 RETRY_FIRST_DELAY, RETRY_MAX_DELAY = 0.5, 30.0  # seconds between tries of a write that lets go of a lease
 

@@ -161,8 +161,7 @@ def record_runs(conn: sqlite3.Connection, workflow: Workflow,
     """Write several handled events' effects in one transaction (one fsync for the whole batch)."""
     totals: dict[str, int] = {}
     for event, result, error, started, finished in decided:
-        for key, value in record_run(conn, workflow, event, result, error, started, finished).items():
-            totals[key] = totals.get(key, 0) + value
+        _add(totals, record_run(conn, workflow, event, result, error, started, finished))
     return totals
 
 

@@ -1,5 +1,5 @@
 """Hostile PDFs: hypothesis mutations of generated purchase orders and of the shared bad-PDF corpus through
-`analyze_pdf`, the pipeline's own entry (sandboxed extraction with page/size/time/memory limits, then the parser).
+`analyze_orders`, the pipeline's own entry (sandboxed extraction with page/size/time/memory limits, then the parser).
 
 Whatever the bytes: no exception, no hang past the extractor's time limit, and an explained outcome: a
 parsed order with lines, or `needs_manual` with a reason a person can act on.
@@ -22,7 +22,7 @@ from tests.conftest import CORPORA
 from tests.po.layouts import build
 from tests.reliability.conftest import FUZZ_LARGE, FUZZ_SMALL
 from worker.env import Env
-from worker.intake.analyze import analyze_pdf, extractor
+from worker.intake.analyze import analyze_orders, extractor
 from worker.po.parser import ParseHints, parse_purchase_order
 from worker.po.textlayer import ExtractedPdf, PageText
 
@@ -75,12 +75,14 @@ def pdf_env(make_env: Callable[..., Env]) -> Iterator[Env]:
 
 def analysed(env: Env, data: bytes) -> None:
     """The outcome is explained, whatever the bytes."""
-    result = asyncio.run(analyze_pdf(env, data, TODAY))
-    if result.status == "pending":
-        assert result.po is not None and result.po.lines
-    else:
-        assert result.reason and result.reason.strip(), result
-        assert not result.reason.startswith("parser error"), f"the PO parser crashed: {result.reason}"
+    results = asyncio.run(analyze_orders(env, data, TODAY))
+    assert results
+    for result in results:
+        if result.status == "pending":
+            assert result.po is not None and result.po.lines
+        else:
+            assert result.reason and result.reason.strip(), result
+            assert not result.reason.startswith("parser error"), f"the PO parser crashed: {result.reason}"
 
 
 sources = st.one_of(st.integers(1, 6).map(lambda seed: ("generated", seed)),

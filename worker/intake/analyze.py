@@ -14,7 +14,7 @@ from datetime import date
 from worker.claude import client_for
 from worker.env import Env
 from worker.po.model import PurchaseOrder
-from worker.po.parser import ParseHints, page_span, parse_purchase_orders
+from worker.po.parser import ParseHints, pages_text, parse_purchase_orders
 from worker.po.pdftext import NO_TEXT_LAYER, ExtractLimits, PdfExtractor, PdfRejected
 from worker.po.vision import VisionError, parse_with_claude
 
@@ -71,7 +71,7 @@ async def _vision(env: Env, data: bytes, retry_later: bool) -> Analysis:
 def _judge(po: PurchaseOrder, source: str, pages: range | None = None) -> Analysis:
     if not po.lines:
         # Text that is not an order (a brochure, a statement) or a layout the parser cannot read.
-        where = "in the PDF" if pages is None else f"on page{'s' if len(pages) > 1 else ''} {page_span(pages)} of the PDF"
+        where = "in the PDF" if pages is None else f"on {pages_text(pages)} of the PDF"
         return Analysis(po, f"no order lines found {where} (not a purchase order, or an unreadable layout)", source,
                         pages)
     return Analysis(po, None, source, pages)
@@ -97,8 +97,3 @@ async def analyze_orders(env: Env, data: bytes, today: date, *, retry_later: boo
     if len(parts) == 1:
         return [_judge(parts[0].po, "text")]
     return [_judge(part.po, "text", part.pages) for part in parts]
-
-
-async def analyze_pdf(env: Env, data: bytes, today: date, *, retry_later: bool = False) -> Analysis:
-    """The first (usually the only) order's analysis of analyze_orders, for callers that judge a PDF as one."""
-    return (await analyze_orders(env, data, today, retry_later=retry_later))[0]

@@ -157,6 +157,11 @@ def page_span(pages: range) -> str:
     return f"{pages.start + 1}" if len(pages) == 1 else f"{pages.start + 1}-{pages.stop}"
 
 
+def pages_text(pages: range) -> str:
+    """A part's pages in a sentence: "page 3" or "pages 3-4"."""
+    return f"page{'s' if len(pages) > 1 else ''} {page_span(pages)}"
+
+
 def parse_purchase_order(pdf: ExtractedPdf, hints: ParseHints | None = None) -> PurchaseOrder:
     """Parse a text-layer PDF holding one purchase order into a proposed PurchaseOrder with per-field confidence
     and findings.
@@ -167,8 +172,7 @@ def parse_purchase_order(pdf: ExtractedPdf, hints: ParseHints | None = None) -> 
     parts = parse_purchase_orders(pdf, hints)
     first = parts[0].po
     if len(parts) > 1:
-        named = ", ".join(f"{po.po_number or '(no number)'} (page{'s' if len(pages) > 1 else ''} {page_span(pages)})"
-                          for pages, po in parts)
+        named = ", ".join(f"{po.po_number or '(no number)'} ({pages_text(pages)})" for pages, po in parts)
         first.findings.append(Finding(
             code=SEVERAL_POS, severity="error",
             message=f"this PDF holds {len(parts)} purchase orders: {named}; only the first is read here"))
