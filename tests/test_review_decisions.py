@@ -21,6 +21,7 @@ from tests.review_seed import (
 from worker.db import connect, run_in_transaction
 from worker.decisions import (
     DecisionError,
+    DuplicateOrder,
     NotFound,
     apply_edits,
     approve_order,
@@ -101,6 +102,55 @@ def test_approve_rejects_unknown_customer_and_item_and_rolls_back(conn):
     assert conn.execute("SELECT count(*) FROM proposed_actions").fetchone()[0] == 0
     with pytest.raises(NotFound):
         tx(conn, approve_order, 999, "mike", order(), T1)
+
+
+def test_the_same_po_approved_twice_needs_the_reviewers_say_so(conn):
+    first, second = tx(conn, add_review_item), tx(conn, add_review_item)
+    tx(conn, approve_order, first, "mike", order(), T1)
+    # The same customer and PO number, spelled with other case and spaces on the second copy's form.
+    again = order().model_copy(update={"po_number": " df-40412 "})
+    with pytest.raises(DuplicateOrder, match=rf"PO  df-40412  exists already: review item {first} \(same PO number\), "
+                                             r"approved by mike at 2026-11-20 15:00\. Approving it again creates a second"):
+        tx(conn, approve_order, second, "ann", again, T2)
+    assert conn.execute("SELECT status FROM review_items WHERE id = ?", (second,)).fetchone()[0] == "pending"
+    assert conn.execute("SELECT count(*) FROM proposed_actions").fetchone()[0] == 1
+    decision = tx(conn, approve_order, second, "ann", again, T2, allow_duplicate=True)
+    assert decision.changed and conn.execute("SELECT count(*) FROM proposed_actions").fetchone()[0] == 2
+    assert events(conn, "review.approved")[1]["approved_despite"] == [
+        f"review item {first} (same PO number), approved by mike at 2026-11-20 15:00"]
+    assert events(conn, "review.approved")[0]["approved_despite"] is None
+
+
+def test_a_rejected_copy_or_another_customers_po_does_not_block(conn):
+    rejected, other_customer, mine = (tx(conn, add_review_item) for _ in range(3))
+    tx(conn, approve_order, rejected, "mike", order(), T1)
+    conn.execute("UPDATE proposed_actions SET status = 'rejected'")  # the queued sales order was called off
+    tx(conn, approve_order, other_customer, "mike", order(customer="2201"), T1)
+    assert tx(conn, approve_order, mine, "ann", order(), T2).changed
+
+
+def test_a_po_already_in_netsuite_is_a_duplicate(conn):
+    item = tx(conn, add_review_item)
+    conn.execute("INSERT INTO transactions (ns_id, type, tran_id, customer_id, tran_date, other_ref_num, last_modified) "
+                 "VALUES ('so77', 'salesorder', 'SO-1009', '1187', '2026-11-18', 'DF-40412 ', '2026-11-18T10:00:00Z')")
+    conn.execute("INSERT INTO transactions (ns_id, type, tran_id, customer_id, tran_date, other_ref_num, last_modified,"
+                 " deleted_at) VALUES ('so78', 'salesorder', 'SO-1010', '1187', '2026-11-18', 'DF-40412',"
+                 " '2026-11-18T10:00:00Z', '2026-11-18T11:00:00Z')")  # deleted in NetSuite: not an order any more
+    with pytest.raises(DuplicateOrder, match=r"exists already: sales order SO-1009 in NetSuite\. Approving"):
+        tx(conn, approve_order, item, "ann", order(), T2)
+    assert tx(conn, approve_order, item, "ann", order().model_copy(update={"po_number": "DF-40413"}), T2).changed
+
+
+def test_the_same_pdf_approved_under_another_po_number_is_a_duplicate(conn):
+    first, second = tx(conn, add_review_item), tx(conn, add_review_item)
+    for item in (first, second):  # the same bytes, forwarded twice
+        email_id = conn.execute("SELECT email_id FROM review_items WHERE id = ?", (item,)).fetchone()[0]
+        attachment = conn.execute("INSERT INTO email_attachments (email_id, size_bytes, sha256, object_key) "
+                                  "VALUES (?, 100, 'samebytes', 'pdf/x')", (email_id,)).lastrowid
+        conn.execute("UPDATE review_items SET attachment_id = ? WHERE id = ?", (attachment, item))
+    tx(conn, approve_order, first, "mike", order().model_copy(update={"po_number": "DF-4O412"}), T1)  # misread O
+    with pytest.raises(DuplicateOrder, match=rf"review item {first} \(same PDF\), approved by mike"):
+        tx(conn, approve_order, second, "ann", order(), T2)
 
 
 def test_reject_needs_a_reason_and_is_idempotent(conn):

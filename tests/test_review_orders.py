@@ -156,6 +156,24 @@ def test_approve_after_editing_a_line_queues_the_order_and_remembers_the_code(qu
     assert db(server, "SELECT count(*) FROM proposed_actions") == [(1,)]
 
 
+def test_a_second_copy_of_an_approved_po_is_refused_until_the_reviewer_ticks_approve_anyway(queue):
+    server, item, client = queue
+    copy = server.run(server.env.db.write(add_review_item, parsed=parsed_po(), pdf_key="po/df-40412.pdf"))
+    first = approve_form(client, item, l1_item="CHS-MOZZ-LMPS")
+    assert client.post(f"/review/orders/{item}/approve", data=first).status_code == 303
+    page = client.get(f"/review/orders/{copy}").text
+    assert 'name="approve_duplicate"' not in page  # offered only once the server has said what it repeats
+    form = approve_form(client, copy, l1_item="CHS-MOZZ-LMPS")
+    refused = client.post(f"/review/orders/{copy}/approve", data=form)
+    assert refused.status_code == 422
+    assert f"PO DF-40412 exists already: review item {item} (same PO number), approved by mike" in refused.text
+    assert 'name="approve_duplicate" value="1"' in refused.text
+    assert db(server, "SELECT status FROM review_items WHERE id = ?", (copy,)) == [("pending",)]
+    assert db(server, "SELECT count(*) FROM proposed_actions") == [(1,)]
+    assert client.post(f"/review/orders/{copy}/approve", data={**form, "approve_duplicate": "1"}).status_code == 303
+    assert db(server, "SELECT count(*) FROM proposed_actions WHERE kind = 'create_sales_order'") == [(2,)]
+
+
 def test_approve_with_an_unknown_item_re_renders_with_the_reason(queue):
     server, item, client = queue
     response = client.post(f"/review/orders/{item}/approve", data=approve_form(client, item, l1_item="NO-SUCH",

@@ -39,6 +39,29 @@ ON CONFLICT (customer_id, customer_item_code) DO UPDATE SET item_id = excluded.i
 WHERE customer_item_xref.item_id IS NOT excluded.item_id
 """
 LIVE_CUSTOMER = "SELECT 1 FROM customers WHERE ns_id = ? AND deleted_at IS NULL"
+# The same order approved before: the customer's sales-order actions with this PO number, or another item of
+# the same PDF bytes (the same order of them). Checked when approving, not only at intake, because the
+# earlier copy may have been approved after this one was queued.
+EARLIER_APPROVALS = """
+SELECT review_item_id, decided_by, decided_at, 'same PO number' FROM proposed_actions
+WHERE customer_id = :customer_id AND kind = 'create_sales_order' AND status IN ('approved', 'executed')
+  AND review_item_id IS NOT :id AND trim(:po) <> ''
+  AND upper(trim(json_extract(payload_json, '$.otherRefNum'))) = upper(trim(:po))
+UNION ALL
+SELECT other.id, other.decided_by, other.decided_at, 'same PDF' FROM review_items me
+JOIN email_attachments mine ON mine.id = me.attachment_id
+JOIN email_attachments copy ON copy.sha256 = mine.sha256
+JOIN review_items other ON other.attachment_id = copy.id AND other.part = me.part
+WHERE me.id = :id AND other.id <> :id AND other.status = 'approved'
+ORDER BY 1
+"""
+# ... or already a sales order in NetSuite (entered there by hand, or by an approval synced back).
+MIRRORED_ORDERS = """
+SELECT coalesce(tran_id, ns_id) FROM transactions
+WHERE customer_id = :customer_id AND type = 'salesorder' AND deleted_at IS NULL AND trim(:po) <> ''
+  AND upper(trim(other_ref_num)) = upper(trim(:po))
+ORDER BY tran_date, ns_id
+"""
 KNOWN_ITEM = "SELECT 1 FROM spec_items WHERE item_id = ?"
 GET_ACTION = "SELECT status, kind, payload_json, decided_by, decided_at, updated_at FROM proposed_actions WHERE id = ?"
 # `updated_at = :seen`: the row is still the version the reviewer's page showed (optimistic concurrency).
@@ -65,6 +88,10 @@ UPDATE reflexion_log SET status = ?, decided_by = ?, decided_at = ? WHERE id = ?
 
 class DecisionError(ValueError):
     """The decision cannot be made as asked (the message says what to fix)."""
+
+
+class DuplicateOrder(DecisionError):
+    """The order was approved before or is already in NetSuite; approving again needs the reviewer's say-so."""
 
 
 class NotFound(LookupError):
@@ -107,8 +134,22 @@ def _remember_items(conn: sqlite3.Connection, customer_id: str, order: ReviewedO
     return remembered
 
 
-def approve_order(conn: sqlite3.Connection, item_id: int, reviewer: str, order: ReviewedOrder, now: str) -> Decision:
-    """Close a review item as approved and queue its `create_sales_order` action (NetSuite REST shape)."""
+def earlier_copies(conn: sqlite3.Connection, item_id: int, order: ReviewedOrder) -> list[str]:
+    """Where this order exists already, one phrase each ("review item 12 (same PO number), approved by ...")."""
+    params = {"id": item_id, "customer_id": order.customer_id, "po": order.po_number or ""}
+    found = [f"review item {other} ({why}), approved by {by or 'someone'} at {(at or '?')[:16].replace('T', ' ')}"
+             for other, by, at, why in conn.execute(EARLIER_APPROVALS, params)]
+    found += [f"sales order {number} in NetSuite" for (number,) in conn.execute(MIRRORED_ORDERS, params)]
+    return found
+
+
+def approve_order(conn: sqlite3.Connection, item_id: int, reviewer: str, order: ReviewedOrder, now: str, *,
+                  allow_duplicate: bool = False) -> Decision:
+    """Close a review item as approved and queue its `create_sales_order` action (NetSuite REST shape).
+
+    An order that exists already (earlier_copies) raises DuplicateOrder unless allow_duplicate: the
+    reviewer confirms a second sales order on purpose, and the ledger event records what it repeats.
+    """
     row = conn.execute(GET_ITEM, (item_id,)).fetchone()
     if row is None:
         raise NotFound(f"review item {item_id} does not exist")
@@ -119,6 +160,11 @@ def approve_order(conn: sqlite3.Connection, item_id: int, reviewer: str, order: 
     for line in order.lines:
         if conn.execute(KNOWN_ITEM, (line.item_id,)).fetchone() is None:
             raise DecisionError(f"line {line.line_no}: item {line.item_id!r} is not in spec_items")
+    copies = earlier_copies(conn, item_id, order)
+    if copies and not allow_duplicate:
+        raise DuplicateOrder(f"PO {order.po_number or '(no number)'} exists already: {'; '.join(copies)}. "
+                             "Approving it again creates a second sales order; tick \"approve anyway\" if that "
+                             "is meant, or reject this copy")
     parsed = json.loads(row[2]) if row[2] else {}
     payload = salesorder_payload(order, external_id=f"gfs-review-{item_id}")
     action_id = conn.execute(INSERT_ORDER_ACTION, (
@@ -130,7 +176,8 @@ def approve_order(conn: sqlite3.Connection, item_id: int, reviewer: str, order: 
     append_event(conn, "review.approved", "review_item", str(item_id),
                  {"action_id": action_id, "customer_id": order.customer_id, "reviewer": reviewer,
                   "total": float(order.total), "xref_remembered": remembered,
-                  "reassigned_from": row[1] if row[1] != order.customer_id else None},
+                  "reassigned_from": row[1] if row[1] != order.customer_id else None,
+                  "approved_despite": copies or None},
                  dedupe_key=f"review.approved:{item_id}", created_at=now)
     note = f"; remembered {remembered} item code(s) for next time" if remembered else ""
     return Decision(True, "approved", f"order approved and queued for NetSuite as action {action_id}{note}", action_id)

@@ -23,7 +23,7 @@ from handlers.review.order_form import (
 )
 from handlers.review.web import Cursor, checked_form, redirect_with_notice, render
 from worker.auth import Session
-from worker.decisions import DecisionError, NotFound, approve_order, reject_order
+from worker.decisions import DecisionError, DuplicateOrder, NotFound, approve_order, reject_order
 from worker.env import Env, iso
 from worker.pricing import standard_program
 from worker.storage import ObjectNotFound
@@ -89,7 +89,7 @@ def _parsed(item: dict[str, Any]) -> dict[str, Any]:
 
 async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, item_id: int, *,
                   rows: list[dict[str, str]] | None = None, header: Any = None, errors: list[str] | None = None,
-                  find: str = "", status: int = 200) -> Response[Any]:
+                  find: str = "", status: int = 200, offer_duplicate: bool = False) -> Response[Any]:
     item = await _item(env, item_id)
     parsed = _parsed(item)
     if rows is None:
@@ -119,7 +119,7 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
     return render(request, env, "order_detail.html", session, code=status, tab="orders", item=item, parsed=parsed,
                   rows=rows, form=form, errors=errors or [], checks=checks, customers=customers, find=find,
                   item_choices=choices, flags=json.loads(item.get("flags_json") or "[]"),
-                  is_open=item["status"] in ("pending", "needs_manual"))
+                  is_open=item["status"] in ("pending", "needs_manual"), offer_duplicate=offer_duplicate)
 
 
 @get("/orders/{item_id:int}", include_in_schema=False)
@@ -137,17 +137,20 @@ async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[En
     rows = rows_from_form(form)
     resolved = await _resolve(env, {r["item"] for r in kept_rows(rows) if r["item"]})
     order, errors = reviewed_order(form, rows, resolved)
+    duplicate = False
     if order is not None:
         try:
-            decision = await env.db.write(approve_order, item_id, session.reviewer, order, iso(env.clock()))
+            decision = await env.db.write(approve_order, item_id, session.reviewer, order, iso(env.clock()),
+                                          allow_duplicate=form.get("approve_duplicate") == "1")
         except NotFound as exc:
             raise NotFoundException(str(exc)) from None
         except DecisionError as exc:
-            errors = [str(exc)]
+            errors, duplicate = [str(exc)], isinstance(exc, DuplicateOrder)
         else:
             target = "/review/orders" if decision.changed else f"/review/orders/{item_id}"
             return redirect_with_notice(env, target, f"Order {item_id}: {decision.message}")
-    return await _detail(request, env, session, item_id, rows=rows, header=form, errors=errors, status=422)
+    return await _detail(request, env, session, item_id, rows=rows, header=form, errors=errors, status=422,
+                         offer_duplicate=duplicate)
 
 
 @post("/orders/{item_id:int}/reject", include_in_schema=False, status_code=303)
