@@ -26,7 +26,8 @@ from tests.po import hostile
 from tests.test_email_fixtures import DRISCOLL, order_email, order_pdf, seed_reference
 from worker.env import Env
 from worker.intake import pipeline
-from worker.intake.mime import MAX_DECODED_FORWARDS, read_mail
+from worker.intake.forwards import MAX_DECODED_FORWARDS
+from worker.intake.mime import read_mail
 from worker.intake.pipeline import process_email
 from worker.intake.store import accept_raw
 from worker.po.textlayer import MAX_FORM_USES, extract_pdf

@@ -1,8 +1,9 @@
-"""Pure MIME walking with the stdlib `email` package (policy default): headers, bodies and PDF attachments.
+"""Pure MIME walking with the stdlib `email` package (policy default): a message's bodies and PDF attachments,
+with its header fields read by `headers`.
 
 Senders mislabel PDFs, so a part is a PDF by content type, by file name (RFC 2231 and encoded-word names
-are decoded by the policy) or by `%PDF-` magic, including inside forwarded message/rfc822 parts (also
-when the forward itself was sent base64, quoted-printable or uuencoded) and in x-uuencode attachments.
+are decoded by the policy) or by `%PDF-` magic, including inside forwarded message/rfc822 parts (decoded
+by `forwards` when the forward itself was sent encoded) and in x-uuencode attachments.
 Malformed input never raises out of this module: problems are reported in `ParsedMail.problems`.
 """
 
@@ -15,26 +16,19 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
-from email import errors, policy
+from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
-from email.utils import getaddresses, parseaddr
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import BinaryIO
+
+from worker.intake.forwards import UUENCODE, decode, decoded_levels, forwarded_message, is_forward, transfer_encoding
+from worker.intake.headers import address, addresses, auto_generated, header, header_block
 
 PDF_TYPES = frozenset({"application/pdf", "application/x-pdf", "application/acrobat", "applications/vnd.pdf"})
 MAX_PARTS = 500  # a message with more parts than this is hostile or broken; we stop looking
-MAX_HEADER_CHARS = 998  # RFC 5322 line limit: longer header values are truncated for the log
-MAX_RAW_HEADER_CHARS = 8192  # decoded only up to this much (hostile headers are megabytes long)
-MAX_HEADER_LINES = 2000  # header lines kept for the log; the raw message keeps them all
 _MAGIC_WINDOW = 1024  # readers accept a little junk before %PDF-, so do we
-MAX_DECODED_FORWARDS = 4  # encoded forwards inside encoded forwards: each level is decoded and parsed again
-_UUENCODE = frozenset({"x-uuencode", "uuencode", "uue", "x-uue"})  # the names the stdlib decodes
-_ENCODED = frozenset({"base64", "quoted-printable"}) | _UUENCODE
 _UU_BEGIN = re.compile(r"^begin [0-7]{1,4} +(.+?)\s*$", re.MULTILINE)
-# Regenerates a parsed part as it arrived: headers are not refolded, so encoded text survives intact.
-_VERBATIM = policy.default.clone(refold_source="none")
 
 
 @dataclass(frozen=True)
@@ -85,48 +79,6 @@ def parse_message(source: bytes | Path) -> EmailMessage:
     return parser.parsebytes(source)  # type: ignore[return-value]
 
 
-def header(msg: Message, name: str) -> str | None:
-    """A header's decoded value (first occurrence), or its raw text when the policy cannot parse it."""
-    raw = next((str(v) for k, v in msg.raw_items() if k.lower() == name.lower()), None)
-    if raw is None:
-        return None
-    # Decoding cost grows faster than linearly with length (a 200 kB Subject takes half a second).
-    raw = raw[:MAX_RAW_HEADER_CHARS]
-    try:
-        text = str(policy.default.header_factory(name, raw))
-    except Exception:  # the policy's structured parsers choke on some hostile headers
-        text = raw
-    text = re.sub(r"[\r\n\x00]+", " ", text).strip()
-    return text[:MAX_HEADER_CHARS] or None
-
-
-def address(msg: Message, name: str) -> str | None:
-    """The lower-cased first address of an address header (From), or None."""
-    raw = header(msg, name)
-    if not raw:
-        return None
-    addr = parseaddr(raw)[1].strip().lower()
-    return addr if "@" in addr else None
-
-
-def addresses(msg: Message, *names: str) -> list[str]:
-    """Every lower-cased address in the given headers (To, Cc), without duplicates, in order."""
-    seen: list[str] = []
-    for name in names:
-        raw = header(msg, name)
-        if not raw:
-            continue
-        for _, addr in getaddresses([raw]):
-            addr = addr.strip().lower()
-            if "@" in addr and addr not in seen:
-                seen.append(addr)
-    return seen
-
-
-def _cte(part: Message) -> str:
-    return str(part.get("content-transfer-encoding") or "").strip().lower()
-
-
 def _clean_name(name: str) -> str | None:
     # Keep only the last path component and printable characters: names end up in logs and the UI.
     name = re.split(r"[\\/]", name)[-1]
@@ -138,20 +90,11 @@ def _filename(part: Message) -> str | None:
         name = part.get_filename()
     except Exception:  # undecodable RFC 2231 parameters
         return None
-    if not name and _cte(part) in _UUENCODE:  # uuencode carries its own name on the "begin 644 name" line
+    if not name and transfer_encoding(part) in UUENCODE:  # uuencode names its file on the "begin 644 name" line
         raw = part.get_payload()
         found = _UU_BEGIN.search(raw[:_MAGIC_WINDOW]) if isinstance(raw, str) else None
         name = found.group(1) if found else None
     return _clean_name(str(name)) if name else None
-
-
-def _decode(cte: str, text: str) -> bytes:
-    """text decoded from transfer encoding cte by the stdlib's lenient decoders (undecodable text comes back as is)."""
-    holder = Message()
-    holder["Content-Transfer-Encoding"] = cte
-    holder.set_payload(text)
-    data = holder.get_payload(decode=True)
-    return data if isinstance(data, bytes) else b""
 
 
 def _payload(part: Message) -> bytes:
@@ -168,15 +111,15 @@ def _prefix(part: Message) -> bytes:
     if not isinstance(raw, str):
         return b""
     head = raw[:_MAGIC_WINDOW * 2]
-    cte = _cte(part)
+    cte = transfer_encoding(part)
     if cte == "base64":
         compact = "".join(head.split())
         try:
             return base64.b64decode(compact[:len(compact) // 4 * 4])
         except (binascii.Error, ValueError):
             return b""
-    if cte in _UUENCODE:
-        return _decode(cte, "\n".join(head.splitlines()[:-1]))  # whole lines only: the last may be cut
+    if cte in UUENCODE:
+        return decode(cte, "\n".join(head.splitlines()[:-1]))  # whole lines only: the last may be cut
     return head.encode("utf-8", errors="surrogateescape")
 
 
@@ -197,42 +140,13 @@ def _text(part: Message) -> str:
         return _payload(part).decode("utf-8", errors="replace")
 
 
-def _as_sent(msg: Message) -> str:
-    """A parsed message's text as it arrived. Encoded text read as a message has lines taken for headers and
-    no blank line after them (a defect), which the generator would add: it is taken out again."""
-    head = "".join(_VERBATIM.fold_binary(k, v).decode("ascii", errors="surrogateescape") for k, v in msg.raw_items())
-    text = msg.as_bytes(policy=_VERBATIM).decode("ascii", errors="surrogateescape")
-    glued = any(isinstance(d, errors.MissingHeaderBodySeparatorDefect) for d in msg.defects)
-    return head + text[len(head) + 1:] if glued and text.startswith(head + "\n") else text
-
-
-def _forwarded(part: Message, decoded: int, out: ParsedMail) -> Message | None:
-    """The message inside a message/rfc822 part. RFC 2046 allows no transfer encoding there, yet some clients
-    send it base64 or quoted-printable, which the stdlib parses as a headerless text: decode and parse it again."""
-    inner = part.get_payload()
-    child = inner[0] if isinstance(inner, list) and inner else inner
-    cte = _cte(part)
-    if not isinstance(child, Message) or cte not in _ENCODED:
-        return child if isinstance(child, Message) else None
-    if cte != "quoted-printable" and child.keys():
-        return child  # base64 and uuencoded text has no "name:" line: this forward was labelled so but sent plain
-    if decoded >= MAX_DECODED_FORWARDS:
-        out.problems.append(f"forwarded messages encoded more than {MAX_DECODED_FORWARDS} deep; the rest were not examined")
-        return None
-    try:
-        return parse_message(_decode(cte, _as_sent(child)))
-    except Exception as exc:  # e.g. RecursionError regenerating a hostile tree: the rest of the mail still counts
-        out.problems.append(f"a {cte} forwarded message could not be decoded: {type(exc).__name__}"[:300])
-        return None
-
-
 def _leaf(part: Message, forwarded: bool, out: ParsedMail, seen_pdfs: set[str]) -> None:
     ctype = part.get_content_type()
     filename = _filename(part)
     disposition = (part.get_content_disposition() or "").lower()
     if is_pdf(ctype, filename, _prefix(part)):
         data = _payload(part)  # decoded in full only now: big non-PDF attachments never are
-        if _cte(part) in _UUENCODE and b"%PDF-" not in data[:_MAGIC_WINDOW]:
+        if transfer_encoding(part) in UUENCODE and b"%PDF-" not in data[:_MAGIC_WINDOW]:
             out.problems.append(f"uuencoded attachment {filename or '(unnamed)'} did not decode to a PDF")
         digest = hashlib.sha256(data).hexdigest()
         if digest not in seen_pdfs:  # the same PDF attached twice is one order
@@ -256,11 +170,11 @@ def _walk(msg: Message, out: ParsedMail) -> None:
             return
         count += 1
         part, forwarded, decoded = stack.pop()
-        if part.get_content_type() == "message/rfc822":
-            if (child := _forwarded(part, decoded, out)) is not None:
+        if is_forward(part):
+            if (child := forwarded_message(part, decoded, out.problems)) is not None:
                 if fwd := address(child, "From"):
                     out.forwarded_senders.append(fwd)
-                stack.append((child, True, decoded + (_cte(part) in _ENCODED)))
+                stack.append((child, True, decoded_levels(part, decoded)))
         elif part.is_multipart():
             inner = part.get_payload()
             children = inner if isinstance(inner, list) else [inner]
@@ -275,23 +189,6 @@ def _fill_headers(msg: Message, out: ParsedMail) -> None:
     out.recipients = addresses(msg, "To", "Cc")
     out.subject = header(msg, "Subject")
     out.auto_generated = auto_generated(msg, out.sender)
-
-
-def auto_generated(msg: Message, sender: str | None) -> str | None:
-    """Why msg was sent by a machine rather than a person (RFC 3834 and common practice), or None."""
-    submitted = (header(msg, "Auto-Submitted") or "no").lower()
-    if submitted != "no":
-        return f"Auto-Submitted: {submitted}"
-    precedence = (header(msg, "Precedence") or "").lower()
-    if precedence in ("bulk", "junk", "list", "auto_reply"):
-        return f"Precedence: {precedence}"
-    if msg.get_content_type() == "multipart/report":
-        return "a delivery or read report"
-    if any(msg.get(name) is not None for name in ("X-Autoreply", "X-Autorespond")):
-        return "an automatic reply"
-    if sender and sender.split("@")[0] in ("mailer-daemon", "postmaster"):
-        return f"sent by {sender}"
-    return None
 
 
 class _TextOfHtml(HTMLParser):
@@ -328,30 +225,15 @@ def html_text(html: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
-def _header_block(fp: BinaryIO) -> bytes:
-    # The header section with each field cut to MAX_RAW_HEADER_CHARS, so a giant Subject can neither
-    # blow up memory nor hide the Message-ID that follows it.
-    kept: list[bytes] = []
-    field_size = 0
-    for line in fp:
-        if line in (b"\r\n", b"\n"):
-            break
-        continuation = line[:1] in (b" ", b"\t")
-        field_size = field_size + len(line) if continuation else len(line)
-        if field_size <= MAX_RAW_HEADER_CHARS and len(kept) < MAX_HEADER_LINES:
-            kept.append(line)
-    return b"".join(kept) + b"\r\n"
-
-
 def read_headers(source: bytes | Path) -> ParsedMail:
     """Only the header fields the log needs, read line by line without the body; never raises."""
     out = ParsedMail()
     try:
         if isinstance(source, Path):
             with open(source, "rb") as fp:
-                head = _header_block(fp)
+                head = header_block(fp)
         else:
-            head = _header_block(io.BytesIO(source))
+            head = header_block(io.BytesIO(source))
         _fill_headers(BytesParser(policy=policy.default).parsebytes(head, headersonly=True), out)
     except Exception as exc:  # reported, never raised: the raw bytes are what we must keep
         out.problems.append(f"malformed headers: {type(exc).__name__}")
