@@ -30,6 +30,8 @@ JOBS: dict[str, list[tuple[str, Job]]] = {
         ("expire_reflexion", reflexion.expire_observations),
         ("prune_receipts", housekeeping.prune_receipts),
         ("prune_cron_runs", housekeeping.prune_cron_runs),
+        ("prune_workflow_runs", housekeeping.prune_workflow_runs),
+        ("prune_health_scores", housekeeping.prune_health_scores),
         ("database_maintenance", housekeeping.database_maintenance),
     ],
 }

@@ -1,4 +1,5 @@
-"""Housekeeping jobs: stale leases and abandoned runs (hot), receipt and run retention and database maintenance (cold)."""
+"""Housekeeping jobs: stale leases and abandoned runs (hot); retention of receipts, cron and workflow runs and
+health scores, and database maintenance (cold)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import sqlite3
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from worker.aging import company_date
 from worker.env import Env, iso
 
 EXPIRE_LEASES = "DELETE FROM cron_leases WHERE expires_at <= ?"
@@ -30,19 +32,48 @@ async def expire_stale_leases(env: Env, as_of: datetime) -> dict[str, int]:
 
 # Receipts and runs are appended in time order, so the oldest are the lowest ids: a prune reads from the start
 # and stops at the first young row instead of scanning the table (received_at / started_at have no index).
+# Nearly in order is enough: a young row among old ones only makes those behind it wait, never go early.
 OLDEST_RECEIPTS = "SELECT rowid, received_at FROM webhook_receipts ORDER BY rowid LIMIT ?"
 DELETE_RECEIPTS_THROUGH = "DELETE FROM webhook_receipts WHERE rowid <= ?"
 OLDEST_RUNS = "SELECT id, started_at FROM cron_runs ORDER BY id LIMIT ?"
 DELETE_RUNS_THROUGH = "DELETE FROM cron_runs WHERE id <= ?"
+# Workflow runs are nearly in order too: a retry keeps its row's id and restamps started_at, and two workflows
+# drained at once commit a batch apart. Their observations and proposals outlive them (SPEC 8: the reflexion log
+# is what is curated and reused), so the foreign keys to a run about to go are cleared first.
+OLDEST_WORKFLOW_RUNS = "SELECT id, started_at FROM workflow_run_log ORDER BY id LIMIT ?"
+DETACH_WORKFLOW_RUNS_THROUGH = (
+    "UPDATE reflexion_log SET workflow_run_id = NULL WHERE workflow_run_id <= ?",
+    "UPDATE proposed_actions SET workflow_run_id = NULL WHERE workflow_run_id <= ?",
+)
+DELETE_WORKFLOW_RUNS_THROUGH = "DELETE FROM workflow_run_log WHERE id <= ?"
+# Health scores are not in as_of order by id (a night re-scored with --as-of is appended late), so they are
+# found by their as_of index. A customer's newest SCORES_KEPT rows stay whatever their age: the customer 360
+# shows that many as its trend (handlers/customers.py TREND), the collection plan reads the newest, and the
+# nightly tier comparison the previous night's. Only customers no longer scored (deleted) keep old rows.
+SCORES_KEPT = 12
+DELETE_OLD_SCORES = """
+DELETE FROM customer_health_scores WHERE id IN (
+    SELECT h.id FROM customer_health_scores h
+    WHERE h.as_of < :cutoff AND h.as_of < (
+        SELECT n.as_of FROM customer_health_scores n WHERE n.customer_id = h.customer_id
+        ORDER BY n.as_of DESC LIMIT 1 OFFSET :keep - 1)
+    ORDER BY h.as_of LIMIT :limit)
+"""
 PRUNE_CHUNK = 10_000  # rows per transaction: the writer is never held for long
 
 
-def _delete_oldest(conn: sqlite3.Connection, oldest: str, delete_through: str, cutoff: str, limit: int) -> int:
+def _last_old(conn: sqlite3.Connection, oldest: str, cutoff: str, limit: int) -> int | None:
+    """The id of the last of the oldest rows before the first one stamped at or after cutoff."""
     last = None
     for rowid, stamped_at in conn.execute(oldest, (limit,)):
         if stamped_at >= cutoff:
             break
         last = rowid
+    return last
+
+
+def _delete_oldest(conn: sqlite3.Connection, oldest: str, delete_through: str, cutoff: str, limit: int) -> int:
+    last = _last_old(conn, oldest, cutoff, limit)
     return conn.execute(delete_through, (last,)).rowcount if last is not None else 0
 
 
@@ -54,6 +85,24 @@ def prune_receipts_before(conn: sqlite3.Connection, cutoff: str, limit: int = PR
 def prune_runs_before(conn: sqlite3.Connection, cutoff: str, limit: int = PRUNE_CHUNK) -> int:
     """Delete up to `limit` of the oldest cron_runs rows started before cutoff; returns how many."""
     return _delete_oldest(conn, OLDEST_RUNS, DELETE_RUNS_THROUGH, cutoff, limit)
+
+
+def prune_workflow_runs_before(conn: sqlite3.Connection, cutoff: str, limit: int = PRUNE_CHUNK) -> int:
+    """Delete up to `limit` of the oldest workflow_run_log rows started before cutoff; returns how many.
+
+    The observations and proposed actions they wrote are kept, with workflow_run_id cleared.
+    """
+    last = _last_old(conn, OLDEST_WORKFLOW_RUNS, cutoff, limit)
+    if last is None:
+        return 0
+    for detach in DETACH_WORKFLOW_RUNS_THROUGH:
+        conn.execute(detach, (last,))
+    return conn.execute(DELETE_WORKFLOW_RUNS_THROUGH, (last,)).rowcount
+
+
+def prune_health_scores_before(conn: sqlite3.Connection, cutoff: str, limit: int = PRUNE_CHUNK) -> int:
+    """Delete up to `limit` health scores dated before cutoff, but never a customer's newest SCORES_KEPT."""
+    return conn.execute(DELETE_OLD_SCORES, {"cutoff": cutoff, "keep": SCORES_KEPT, "limit": limit}).rowcount
 
 
 async def _prune(env: Env, chunk: Callable[[sqlite3.Connection, str], int], cutoff: str) -> int:
@@ -77,6 +126,19 @@ async def prune_cron_runs(env: Env, as_of: datetime) -> dict[str, int]:
     """Drop cron_runs rows older than [retention] cron_runs_days (the hot tier alone records 1,440 a day)."""
     cutoff = iso(as_of - timedelta(days=env.settings.retention.cron_runs_days))
     return {"cron_runs_pruned": await _prune(env, prune_runs_before, cutoff)}
+
+
+async def prune_workflow_runs(env: Env, as_of: datetime) -> dict[str, int]:
+    """Drop workflow_run_log rows older than [retention] workflow_run_log_days; their observations stay."""
+    cutoff = iso(as_of - timedelta(days=env.settings.retention.workflow_run_log_days))
+    return {"workflow_runs_pruned": await _prune(env, prune_workflow_runs_before, cutoff)}
+
+
+async def prune_health_scores(env: Env, as_of: datetime) -> dict[str, int]:
+    """Drop health scores dated over [retention] customer_health_scores_days before the company date."""
+    day = company_date(as_of, env.settings.timezone)
+    cutoff = (day - timedelta(days=env.settings.retention.customer_health_scores_days)).isoformat()
+    return {"health_scores_pruned": await _prune(env, prune_health_scores_before, cutoff)}
 
 
 def _maintain(conn: sqlite3.Connection) -> dict[str, int]:

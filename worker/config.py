@@ -177,6 +177,9 @@ class Anthropic(_Strict):
 class Retention(_Strict):
     webhook_receipts_days: int = Field(180, ge=1)
     cron_runs_days: int = Field(90, ge=1)  # the hot tier alone records 1,440 runs a day
+    workflow_run_log_days: int = Field(365, ge=1)
+    # A customer's newest scores (the 360's trend) are kept past this (cron/housekeeping.py SCORES_KEPT).
+    customer_health_scores_days: int = Field(365, ge=1)
 
 
 class Program(_Strict):
