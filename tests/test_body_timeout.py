@@ -1,5 +1,5 @@
-"""A request body that stalls is answered 408 and its connection closed, under both servers; a slow but
-steady body still arrives (the limit is the gap between chunks, limits.body_idle_seconds)."""
+"""A request body that stalls or trickles is answered 408 and its connection closed, under both servers; a
+slow but steady body still arrives (limits.body_idle_seconds between chunks, body_min_bytes_per_second overall)."""
 
 from __future__ import annotations
 
@@ -13,15 +13,17 @@ import pytest
 
 from tests.cdc_support import customer, event, signed_headers
 from tests.helpers import TEST_INTAKE_TOKEN, live_server
+from worker.body_timeout import body_deadline
 from worker.env import Env
 
 IDLE = 0.5
+MIN_RATE = 100  # bytes/s: a ~250-byte event sent in five chunks 0.3 s apart averages ~170
 
 
-def with_idle(make_env: Callable[..., Env], seconds: float) -> Env:
+def with_idle(make_env: Callable[..., Env], seconds: float, min_rate: float = MIN_RATE) -> Env:
     env = make_env()
-    env.settings = env.settings.model_copy(
-        update={"limits": env.settings.limits.model_copy(update={"body_idle_seconds": seconds})})
+    env.settings = env.settings.model_copy(update={"limits": env.settings.limits.model_copy(
+        update={"body_idle_seconds": seconds, "body_min_bytes_per_second": min_rate})})
     return env
 
 
@@ -86,3 +88,36 @@ def test_slow_but_steady_body_is_accepted(make_env: Callable[..., Env]) -> None:
             reply = read_until_closed(sock, timeout=10)
         assert reply.startswith(b"HTTP/1.1 200"), reply
         assert live.run(env.db.fetchall("SELECT company_name FROM customers"))[0][0] == "Driscoll Foods"
+
+
+@pytest.mark.parametrize("server", ["granian", "uvicorn"])
+def test_a_body_trickling_in_under_the_minimum_rate_gets_408(make_env: Callable[..., Env], server: str) -> None:
+    # A byte every 0.3 s: no gap reaches the idle limit, but 0.5 s of grace plus 1/100 s a byte runs out fast.
+    env = with_idle(make_env, IDLE)
+    body = json.dumps(event("sn-1", "customer", "1187", "2026-11-20T14:03:11Z", customer("1187", "Driscoll Foods"))).encode()
+    with live_server(env, server=server) as live:
+        live.run(env.bucket.ensure_bucket())
+        with socket.create_connection(("127.0.0.1", live.port)) as sock:
+            sock.sendall(request_head("/api/ns-webhook", signed_headers(body), len(body)))
+            started, sent, reply = time.monotonic(), 0, b""
+            sock.settimeout(0.3)
+            while sent < len(body) and not reply:
+                try:
+                    sock.sendall(body[sent:sent + 1])
+                    sent += 1
+                    reply = sock.recv(65536)
+                except TimeoutError:
+                    continue
+                except OSError:  # closed by the server mid-send
+                    break
+            reply += read_until_closed(sock, timeout=10)
+        head, _, payload = reply.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 408"), reply
+        assert b"arrived at under 100 bytes/s" in payload and b"limits.body_min_bytes_per_second" in payload
+        assert sent < 20 and time.monotonic() - started < 10
+        assert live.run(env.db.fetchall("SELECT count(*) FROM webhook_receipts"))[0][0] == 0
+
+
+def test_body_deadline_is_the_grace_plus_what_the_minimum_rate_allows() -> None:
+    assert body_deadline(100.0, 60, 500, 0) == 160.0
+    assert body_deadline(100.0, 60, 500, 25_000_000) == 100.0 + 60 + 50_000  # 25 MB at 500 B/s: about 14 h

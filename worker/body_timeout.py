@@ -1,10 +1,12 @@
-"""A request body that stops arriving is answered 408 instead of holding its connection forever.
+"""A request body that stops arriving, or trickles in, is answered 408 instead of holding its connection.
 
 Neither granian nor uvicorn times out a body that stalls after its headers: a sender (or a slow-loris
-attack) holds the connection, and the handler waiting on it, for as long as it likes. Like nginx's
-client_body_timeout, the limit is on the gap between two reads, not on the whole body, so a 25 MB
-email on a slow link still arrives. Nothing of a timed-out body is kept: it was never acknowledged,
-and an unfinished webhook body cannot even be authenticated, so the sender's retry is the recovery.
+attack) holds the connection, and the handler waiting on it, for as long as it likes. Two limits, like
+Apache's mod_reqtimeout (`body=60,MinRate=500`): a gap between two reads of at most idle_seconds (nginx's
+client_body_timeout), and a whole body that averages at least min_rate bytes a second after an
+idle_seconds grace, so one byte every 59 s cannot hold a connection for hours while a 25 MB email on a
+slow link still arrives. Nothing of a timed-out body is kept: it was never acknowledged, and an
+unfinished webhook body cannot even be authenticated, so the sender's retry is the recovery.
 """
 
 from __future__ import annotations
@@ -26,30 +28,47 @@ class BodyTimeout(HTTPException):
     status_code = 408
 
 
-def body_idle_timeout(idle_seconds: float) -> Callable[[ASGIApp], ASGIApp]:
-    """ASGI middleware factory: a body read waits at most idle_seconds for its next chunk."""
+def body_deadline(started: float, idle_seconds: float, min_rate: float, received: int) -> float:
+    """When a body that began at `started` and has brought `received` bytes must be done: the grace plus the
+    time min_rate allows for what came (pure; loop time in seconds)."""
+    return started + idle_seconds + received / min_rate
+
+
+def body_idle_timeout(idle_seconds: float, min_rate: float) -> Callable[[ASGIApp], ASGIApp]:
+    """ASGI middleware factory: a body read waits at most idle_seconds for its next chunk, and no longer than
+    the body's deadline (body_deadline) allows."""
 
     def wrap(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Any, receive: Any, send: Any) -> None:
             if scope["type"] != "http":
                 await app(scope, receive, send)
                 return
-            body_done = False
+            loop = asyncio.get_running_loop()
+            started, received, body_done = loop.time(), 0, False
+
+            def refuse(event: str, detail: str) -> BodyTimeout:
+                client = scope.get("client")
+                log.warning(event, extra={"path": scope.get("path"), "bytes": received,
+                                          "client": client[0] if client else None})
+                # close: the rest of the body may still come, and must not be read as the next request
+                return BodyTimeout(detail=f"{detail}; send the request again", headers={"Connection": "close"})
 
             async def receive_in_time() -> Any:
-                nonlocal body_done
+                nonlocal body_done, received
                 if body_done:  # later waits (for a disconnect) are not body reads
                     return await receive()
+                left = body_deadline(started, idle_seconds, min_rate, received) - loop.time()
                 try:
-                    async with asyncio.timeout(idle_seconds):
+                    async with asyncio.timeout(min(idle_seconds, max(left, 0))):
                         message = await receive()
                 except TimeoutError:
-                    client = scope.get("client")
-                    log.warning("request body stalled", extra={"path": scope.get("path"), "seconds": idle_seconds,
-                                                               "client": client[0] if client else None})
-                    # close: the rest of the body may still come, and must not be read as the next request
-                    raise BodyTimeout(detail=f"no request body data for {idle_seconds:g} s (limits.body_idle_seconds); "
-                                             "send the request again", headers={"Connection": "close"}) from None
+                    if left < idle_seconds:
+                        raise refuse("request body too slow", f"the request body arrived at under {min_rate:g} "
+                                     f"bytes/s ({received} bytes in {loop.time() - started:.1f} s; "
+                                     "limits.body_min_bytes_per_second)") from None
+                    raise refuse("request body stalled", f"no request body data for {idle_seconds:g} s "
+                                 "(limits.body_idle_seconds)") from None
+                received += len(message.get("body", b""))
                 body_done = message["type"] != "http.request" or not message.get("more_body", False)
                 return message
 

@@ -129,6 +129,7 @@ class Limits(_Strict):
     email_bytes: int = Field(25_000_000, gt=0)
     api_body_bytes: int = Field(1_000_000, gt=0)
     body_idle_seconds: float = Field(60, gt=0, le=3600)  # longest gap between two chunks of a request body
+    body_min_bytes_per_second: float = Field(500, gt=0)  # a body's average rate after body_idle_seconds of grace
     pdf_max_pages: int = Field(50, gt=0)
     pdf_timeout_seconds: float = Field(10, gt=0)
     pdf_memory_mb: int = Field(512, ge=64)
