@@ -15,6 +15,7 @@ from worker.aging import (
     carry_since,
     company_date,
     days_past_due,
+    invoice_remaining,
     reference_date,
     transition_key,
     transitions,
@@ -78,3 +79,22 @@ def test_dedupe_key_distinguishes_a_genuine_later_move():
     assert carry_since(AgingState("c", "1-30", "t1"), "1-30", "t5") == "t1"
     assert carry_since(AgingState("c", "1-30", "t1"), "31-60", "t5") == "t5"
     assert carry_since(None, "current", "t5") == "t5"
+
+
+@pytest.mark.parametrize(("given", "total", "paid", "status", "remaining"), [
+    (120.5, 1000.0, 0.0, "Paid In Full", 120.5),  # NetSuite's own amountRemaining always wins
+    (0.0, 1000.0, None, "Open", 0.0),
+    (None, 1000.0, 400.0, "Open", 600.0),  # REST left it out: total less amountPaid, as NetSuite computes it
+    (None, 100.3, 100.1, None, 0.2),  # to the cent, not 0.19999999999998863
+    (None, 1000.0, None, "Paid In Full", 0.0),  # a settled status owes nothing, in any spelling
+    (None, 1000.0, None, "paidInFull", 0.0),
+    (None, 1000.0, None, "CustInvc:B", 0.0),
+    (None, 1000.0, None, "B", 0.0),
+    (None, 1000.0, None, "Voided", 0.0),
+    (None, 1000.0, None, "Open", None),  # "Open" says nothing about partial payments: unknown, never 0
+    (None, 1000.0, None, "A", None),
+    (None, None, 400.0, "Open", None),
+    (None, None, None, None, None),
+])
+def test_invoice_remaining_is_given_derived_when_safe_or_unknown(given, total, paid, status, remaining):
+    assert invoice_remaining(given, total, paid, status) == remaining

@@ -154,6 +154,27 @@ def test_suiteql_spellings(conn: sqlite3.Connection) -> None:
                      "FROM customer_invoice") == ("INV-55", "2026-11-20", "2026-12-20", "7", "Net 30", 120.5, "PO-1")
 
 
+def test_an_invoice_without_amount_remaining_is_accepted_derived_when_safe_else_unknown(
+        conn: sqlite3.Connection, corpora: Path) -> None:
+    # REST leaves out a field that is null or not requested. The real LedgerSync invoice (lower-case amountpaid,
+    # total 2010) without its amountremaining: total less amountPaid, as NetSuite computes it.
+    real = json.loads((corpora / "netsuite" / "ledger_sync_2020__invoice.json").read_text())
+    real = {k: v for k, v in real.items() if k not in ("amountremaining", "amountremainingtotalbox")}
+    base = {"entity": ref("customer", "7"), "tranDate": "2026-11-20", "total": 500.0}
+    records = {real["id"]: real,
+               "56": {**base, "id": "56", "amountPaid": 120.25, "status": "Open"},
+               "57": {**base, "id": "57", "status": {"id": "B", "refName": "Paid In Full"}},
+               "58": {**base, "id": "58", "status": {"id": "A", "refName": "Open"}},
+               "59": {**base, "id": "59", "amountRemaining": None, "status": "Open"}}
+    result = deliver(conn, *(event(f"sn-{i}", "invoice", i, "2026-11-20T10:00:00Z", r) for i, r in records.items()))
+    assert result.counts()["applied"] == 5  # the webhook's contract: still accepted
+    stored = dict(conn.execute("SELECT ns_id, amount_remaining FROM customer_invoice"))
+    assert stored == {real["id"]: 2010.0, "56": 379.75, "57": 0.0, "58": None, "59": None}  # NULL: unknown, not paid
+    payloads = {e: json.loads(p)["amount_remaining"] for e, p in conn.execute(
+        "SELECT entity_id, payload_json FROM events WHERE type = 'invoice.created'")}
+    assert payloads == stored
+
+
 def test_contact_links_its_company(conn: sqlite3.Connection) -> None:
     contact = {"id": "900", "firstName": "Dana", "lastName": "Ruiz", "email": "dana@driscoll.example",
                "title": "AP Manager", "company": ref("customer", "7", "Driscoll Foods")}

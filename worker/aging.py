@@ -35,6 +35,30 @@ def company_date(moment: datetime, tz: ZoneInfo) -> date:
     return moment.astimezone(tz).date()
 
 
+# Invoice statuses that owe nothing, with case, spaces and punctuation dropped: REST's refName ("Paid In Full",
+# "Voided"), SuiteScript's ids ("paidInFull"), SuiteQL's codes ("B", "V", "CustInvc:B"). "Open" says nothing
+# about partial payments, so it never implies an amount.
+SETTLED_STATUSES = frozenset({"paidinfull", "b", "custinvcb", "voided", "v", "custinvcv"})
+
+
+def invoice_remaining(amount_remaining: float | None, total: float | None, amount_paid: float | None,
+                      status: str | None) -> float | None:
+    """What an invoice still owes: NetSuite's amountRemaining, else derived where that is safe, else None (unknown).
+
+    REST leaves out a field that is null or not requested, so a record may come without amountRemaining.
+    A settled status owes 0; total less amountPaid is how NetSuite computes amountRemaining itself. Anything
+    else is unknown, never 0: the mirror's own application rows only bound it (payments from before the
+    mirror, discounts taken and journal entries are not in them).
+    """
+    if amount_remaining is not None:
+        return amount_remaining
+    if status is not None and re.sub(r"[^a-z]", "", status.lower()) in SETTLED_STATUSES:
+        return 0.0
+    if total is not None and amount_paid is not None:
+        return round(total - amount_paid, 2)
+    return None
+
+
 def bucket_for(days_past_due: int) -> str:
     """The aging bucket of a number of days past due (<= 0 is current, > 90 is 90+)."""
     for name, upper in BUCKETS:

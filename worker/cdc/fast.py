@@ -132,6 +132,8 @@ class InvoiceRecord(_WithLines):
     terms_label: Label = field(default=None, name="terms")
     amount_remaining: float | None = field(default=None, name="amountRemaining")
     amountremaining: Absent = UNSET
+    amount_paid: float | None = field(default=None, name="amountPaid")
+    amountpaid: Absent = UNSET
     other_ref_num: str | None = field(default=None, name="otherRefNum")
     otherrefnum: Absent = UNSET
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 
+from worker.aging import invoice_remaining
 from worker.cdc import models as m
 
 VERSION_COLUMNS = ("cdc_data_version", "cdc_version", "last_modified", "deleted_at")
@@ -155,6 +156,11 @@ def _applied_payload(rec: m._WithApply) -> list[dict[str, Any]] | None:
     return [{"invoice_id": _id(a.doc), "amount": a.amount, "type": a.type} for a in rec.applied]
 
 
+def _remaining(rec: m.InvoiceRecord) -> float | None:
+    # Stored as the invoice's amount_remaining, derived when REST left it out; NULL is "unknown", never paid.
+    return invoice_remaining(rec.amount_remaining, rec.total, rec.amount_paid, rec.status)
+
+
 def _lines_given(rec: m._WithLines) -> bool:
     return rec.lines_given
 
@@ -210,11 +216,11 @@ MIRRORS: dict[str, Mirror] = {mirror.record_type: mirror for mirror in (
            ("tran_id", "customer_id", "created_from", "tran_date", "due_date", "terms", "status", "currency", "total",
             "amount_remaining", "other_ref_num", "raw_json"),
            lambda r: (r.tran_id, _id(r.entity), _id(r.created_from), _day(r.tran_date), _day(r.due_date), r.terms,
-                      r.status, r.currency, r.total, r.amount_remaining, r.other_ref_num),
+                      r.status, r.currency, r.total, _remaining(r), r.other_ref_num),
            customer=lambda rid, r: _id(r.entity),
            ledger={"created": "invoice.created", "updated": "invoice.updated", "deleted": "invoice.deleted"},
            payload=lambda r: {**_txn_payload(r), "due_date": _day(r.due_date), "created_from": _id(r.created_from),
-                              "amount_remaining": r.amount_remaining, "other_ref_num": r.other_ref_num},
+                              "amount_remaining": _remaining(r), "other_ref_num": r.other_ref_num},
            children=(Child("customer_invoice_lines", "invoice_id", ITEM_LINE_COLUMNS, _item_lines, _lines_given,
                            "cdc_lines_version"),)),
     Mirror("customerpayment", "customer_payment",

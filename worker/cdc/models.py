@@ -207,6 +207,7 @@ class InvoiceRecord(_WithLines):
     due_date: CalDate = Field(None, validation_alias=names("dueDate"))
     terms: Label = None
     amount_remaining: float | None = Field(None, validation_alias=names("amountRemaining"))
+    amount_paid: float | None = Field(None, validation_alias=names("amountPaid"))  # derives a missing remainder
     other_ref_num: str | None = Field(None, validation_alias=names("otherRefNum"))
 
 
