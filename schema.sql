@@ -172,6 +172,9 @@ CREATE INDEX IF NOT EXISTS customer_invoice_customer ON customer_invoice (custom
 -- The warm tier scans open invoices only.
 CREATE INDEX IF NOT EXISTS customer_invoice_open ON customer_invoice (customer_id)
     WHERE amount_remaining > 0 AND deleted_at IS NULL;
+-- ... and reports the few whose remaining amount NetSuite did not send (NULL: unknown), without a table scan.
+CREATE INDEX IF NOT EXISTS customer_invoice_remaining_unknown ON customer_invoice (customer_id)
+    WHERE amount_remaining IS NULL AND deleted_at IS NULL;
 
 CREATE TABLE IF NOT EXISTS customer_invoice_lines (
     invoice_id     TEXT NOT NULL REFERENCES customer_invoice (ns_id) ON DELETE CASCADE,

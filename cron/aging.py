@@ -11,18 +11,23 @@ snapshot, with no event (the mirror already logged payment.applied); an invoice 
 time is a baseline, not a transition, unless it is already 61+ days past due: then it gets one event
 from null, since it may never move again (90+ is the last bucket) and a bucket >= 61 must start a
 collection plan (SPEC 6). A tick older than the latest snapshot date is skipped, since the mirror no
-longer holds that day's state, and the job fails saying so rather than report a tick it did not age.
+longer holds that day's state, and the job fails saying so rather than report a tick it did not age. An
+open invoice whose remaining amount the mirror does not know is not aged and not counted as closed: every
+tick counts and names it in its result and log, and the ledger gets one ar.remaining_unknown per version.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from datetime import datetime, timedelta
+from typing import Any
 
 from worker.aging import ACTION_BUCKETS, bucket_case_sql, company_date, terms_days
 from worker.env import Env, iso
 from worker.workflow_runner import drain
 
+log = logging.getLogger("worker.cron")
 LATEST_RUN = "SELECT max(as_of) FROM ar_aging_runs"
 PREVIOUS_AS_OF = "SELECT max(as_of) FROM ar_aging_runs WHERE as_of <= ?"
 # bucket is a stored generated column so the days expression is evaluated once per invoice.
@@ -102,6 +107,36 @@ ON CONFLICT (as_of, invoice_id) DO UPDATE SET
     days_past_due = excluded.days_past_due, bucket = excluded.bucket,
     amount_remaining = excluded.amount_remaining, bucket_since = excluded.bucket_since
 """
+# Not deleted, but NetSuite sent neither amountRemaining nor what derives it (worker.aging.invoice_remaining):
+# the mirror holds NULL, so the invoice cannot be aged (an amount would be a guess) but must not vanish either.
+# Each tick counts and names them; with the bucket and amount the previous snapshot last knew, and what the
+# mirror's applications (live payments and credit memos) show applied, which only bounds what is left.
+UNKNOWN_FROM = """
+FROM customer_invoice i
+LEFT JOIN ar_aging_snapshot p ON p.as_of = :prev_as_of AND p.invoice_id = i.ns_id
+WHERE i.amount_remaining IS NULL AND i.deleted_at IS NULL
+"""
+COUNT_UNKNOWN = "SELECT count(*), count(p.invoice_id)" + UNKNOWN_FROM
+NAME_UNKNOWN = ("SELECT coalesce(i.tran_id, i.ns_id) || ' (id ' || i.ns_id || ')'" + UNKNOWN_FROM
+                + "ORDER BY i.customer_id, i.ns_id LIMIT :limit")
+# One ar.remaining_unknown per invoice and mirrored version: a re-tick adds nothing, a new CDC event that
+# still leaves it unknown is a new one.
+INSERT_UNKNOWN_EVENTS = """
+INSERT OR IGNORE INTO events (type, entity_type, entity_id, payload_json, created_at, dedupe_key)
+SELECT 'ar.remaining_unknown', 'invoice', i.ns_id,
+       json_object('invoice_id', i.ns_id, 'customer_id', i.customer_id, 'tran_id', i.tran_id, 'status', i.status,
+                   'total', i.total, 'last_bucket', p.bucket, 'last_amount_remaining', p.amount_remaining,
+                   'applied_in_mirror', round(
+                       (SELECT coalesce(sum(a.amount), 0) FROM payment_application a
+                        JOIN customer_payment c ON c.ns_id = a.payment_id AND c.deleted_at IS NULL
+                        WHERE a.invoice_id = i.ns_id)
+                     + (SELECT coalesce(sum(a.amount), 0) FROM credit_memo_application a
+                        JOIN credit_memo c ON c.ns_id = a.credit_memo_id AND c.deleted_at IS NULL
+                        WHERE a.invoice_id = i.ns_id), 2),
+                   'as_of', :as_of, 'tick', :tick),
+       :now, 'ar.remaining_unknown:' || i.ns_id || ':' || coalesce(i.cdc_data_version, i.last_modified)
+""" + UNKNOWN_FROM + "ORDER BY i.customer_id, i.ns_id"
+NAMED_UNKNOWN = 20  # invoices named in the job's result and log; the count covers the rest
 # Paid off, deleted or voided since the last tick of this date: they leave the snapshot quietly.
 DELETE_CLOSED = """
 DELETE FROM ar_aging_snapshot
@@ -139,10 +174,12 @@ def materialize(conn: sqlite3.Connection, as_of: str, tick: str, now: str, basis
     fill = FILL_NEW.format(reference=REFERENCE[basis])
     invoices = conn.execute(fill, {"as_of": as_of, "prev_as_of": prev_as_of, "standard_terms": standard_terms}).rowcount
     moved = conn.execute(INSERT_EVENTS, {"as_of": as_of, "tick": tick, "now": now}).rowcount
+    unknown = _remaining_unknown(conn, as_of, prev_as_of, tick, now)
     previous = conn.execute(PREVIOUS_COUNT, (prev_as_of,)).fetchone() if prev_as_of else None
-    closed = (previous[0] - conn.execute(STILL_OPEN).fetchone()[0]) if previous else 0
-    if prev_as_of == as_of:  # a later tick of the same date: update in place, drop what closed
-        if closed:
+    left = (previous[0] - conn.execute(STILL_OPEN).fetchone()[0]) if previous else 0
+    closed = left - unknown["left"]  # an invoice whose remainder became unknown has not been paid
+    if prev_as_of == as_of:  # a later tick of the same date: update in place, drop what left
+        if left:
             conn.execute(DELETE_CLOSED, {"as_of": as_of})
         written = conn.execute(UPSERT_SNAPSHOT, {"as_of": as_of, "tick": tick}).rowcount
     else:  # a new date starts empty: plain appends in key order
@@ -154,7 +191,20 @@ def materialize(conn: sqlite3.Connection, as_of: str, tick: str, now: str, basis
                               "transitions": moved, "closed": closed})
     conn.execute(CLEAR_NEW)
     return {"as_of": as_of, "open_invoices": invoices, "transitions": moved, "closed": closed,
-            "rows_written": written, "expired_rows": expired}
+            "rows_written": written, "expired_rows": expired, "remaining_unknown": unknown["count"],
+            "remaining_unknown_invoices": unknown["named"]}
+
+
+def _remaining_unknown(conn: sqlite3.Connection, as_of: str, prev_as_of: str | None, tick: str,
+                       now: str) -> dict[str, Any]:
+    """Count and name the open invoices of unknown remainder, and append their ar.remaining_unknown events."""
+    params = {"prev_as_of": prev_as_of}
+    count, left = conn.execute(COUNT_UNKNOWN, params).fetchone()
+    if not count:
+        return {"count": 0, "left": 0, "named": []}
+    named = [row[0] for row in conn.execute(NAME_UNKNOWN, {**params, "limit": NAMED_UNKNOWN})]
+    conn.execute(INSERT_UNKNOWN_EVENTS, {**params, "as_of": as_of, "tick": tick, "now": now})
+    return {"count": count, "left": left, "named": named}
 
 
 def _temp_in_memory(conn: sqlite3.Connection) -> None:
@@ -177,6 +227,10 @@ async def refresh_aging(env: Env, as_of: datetime) -> dict[str, object]:
     # read as a fresh snapshot (e.g. every real tick after a snapshot dated in the future).
     if "skipped" in counts:
         raise SkippedTick(f"skipped: {counts['skipped']}")
+    if counts["remaining_unknown"]:
+        log.warning("open invoices without a known amount remaining are not aged; check them in NetSuite",
+                    extra={"as_of": day, "remaining_unknown": counts["remaining_unknown"],
+                           "invoices": counts["remaining_unknown_invoices"]})
     return counts
 
 

@@ -29,14 +29,15 @@ def contact(conn: sqlite3.Connection, ns_id: str, customer_id: str, name: str, e
 
 def invoice(conn: sqlite3.Connection, ns_id: str, customer_id: str, *, tran_date: str | None, due_date: str | None,
             total: float, remaining: float | None = None, deleted_at: str | None = None,
-            terms: str | None = None) -> None:
-    """An invoice row (amount_remaining defaults to the total)."""
-    remaining = total if remaining is None else remaining
+            terms: str | None = None, remaining_unknown: bool = False) -> None:
+    """An invoice row (amount_remaining defaults to the total; NULL when remaining_unknown)."""
+    remaining = None if remaining_unknown else total if remaining is None else remaining
     conn.execute(
         "INSERT INTO customer_invoice (ns_id, tran_id, customer_id, tran_date, due_date, terms, status, currency, total,"
         " amount_remaining, last_modified, deleted_at, raw_json) VALUES (?, ?, ?, ?, ?, ?, ?, 'USD', ?, ?, ?, ?, ?)",
-        (ns_id, f"INV{ns_id}", customer_id, tran_date, due_date, terms, "open" if remaining else "paidInFull", total,
-         remaining, MODIFIED, deleted_at, json.dumps({"id": ns_id, "dueDate": due_date})))
+        (ns_id, f"INV{ns_id}", customer_id, tran_date, due_date, terms,
+         "open" if remaining or remaining_unknown else "paidInFull", total, remaining, MODIFIED, deleted_at,
+         json.dumps({"id": ns_id, "dueDate": due_date})))
 
 
 def update_invoice(conn: sqlite3.Connection, ns_id: str, **columns: Any) -> None:

@@ -60,6 +60,20 @@ async def test_reaching_61_proposes_email_and_call_once_for_two_invoices(env):
     assert "worst 61-90" in obs["observation"]
 
 
+async def test_an_invoice_of_unknown_remainder_is_named_in_the_plan_not_left_out_silently(env):
+    await driscoll(env)
+    await fx.write(env, fx.invoice, "9004", "1187", tran_date="2026-03-01", due_date="2026-03-31", total=9_999.0,
+                   remaining_unknown=True)  # NetSuite sent it without amountRemaining
+    await refresh_aging(env, at("2026-05-31"))
+    await action_plans(env, at("2026-05-31"))
+    email, call = (a["payload"] for a in await staged(env))
+    assert [i["invoice_id"] for i in email["invoices"]] == ["9001", "9002"] and "$15,140.50" in email["subject"]
+    unknown = ("amount remaining unknown for INV9004 (NetSuite sent no amountRemaining): not in these invoices or "
+               "totals; check in NetSuite")
+    assert email["problems"] == [unknown]
+    assert f"{unknown[0].upper()}{unknown[1:]}." in call["talking_points"]
+
+
 async def test_unchanged_situation_is_not_reproposed_but_90_plus_is_a_new_plan(env):
     await driscoll(env)
     await refresh_aging(env, at("2026-05-30"))

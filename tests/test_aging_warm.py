@@ -115,6 +115,73 @@ async def test_a_sub_cent_remainder_is_paid_not_a_zero_dollar_collection(acme):
     assert [e["invoice_id"] for e in await bucket_events(env)] == ["cent"]
 
 
+async def deliver(env, *events):
+    """CDC events through the webhook's own validation and apply path."""
+    from worker.cdc.apply import apply_batch
+    from worker.cdc.intake import validate_events
+
+    accepted, rejected = validate_events(json.loads(json.dumps(list(events))))
+    assert not rejected, [r.reason for r in rejected]
+    await env.db.write(apply_batch, accepted, [], source="test", received_at="2026-06-30T00:00:00.000Z")
+
+
+def invoice_event(event_id, ns_id, modified, **fields):
+    """An update of invoice ns_id of customer 100 (March, due 2026-03-31, $1,000) with these REST fields."""
+    record = {"id": ns_id, "tranId": f"INV-{ns_id}", "entity": {"id": "100"}, "tranDate": "2026-03-01",
+              "dueDate": "2026-03-31", "total": 1000.0, **fields}
+    return {"event_id": event_id, "record_type": "invoice", "record_id": ns_id, "operation": "update",
+            "last_modified": modified, "record": record}
+
+
+async def unknown_events(env):
+    rows = await env.db.fetchall("SELECT payload_json, dedupe_key FROM events WHERE type = 'ar.remaining_unknown' "
+                                 "ORDER BY id")
+    return [(json.loads(r["payload_json"]), r["dedupe_key"]) for r in rows]
+
+
+async def test_an_invoice_sent_without_amount_remaining_never_leaves_ar_silently(acme):
+    # REST leaves out fields that are null or not requested: derived when safe, else reported, never 0.
+    env, today, at = acme, "2026-06-30", "2026-06-01T10:00:00Z"
+    await deliver(env, invoice_event("e1", "part", at, amountPaid=400.0, status="Open"),
+                  invoice_event("e2", "paid", at, status={"id": "B", "refName": "Paid In Full"}),
+                  invoice_event("e3", "blind", at, status="Open"),
+                  invoice_event("e4", "given", at, amountRemaining=250.0, status="Open"))
+    counts = await refresh_aging(env, tick(today))
+    snap = await snapshot(env, today)
+    assert {i: (r["amount_remaining"], r["bucket"]) for i, r in snap.items()} == {
+        "given": (250.0, "90+"), "part": (600.0, "90+")}
+    assert counts["open_invoices"] == 2 and counts["closed"] == 0
+    assert (counts["remaining_unknown"], counts["remaining_unknown_invoices"]) == (1, ["INV-blind (id blind)"])
+    [(payload, key)] = await unknown_events(env)
+    assert {k: payload[k] for k in ("invoice_id", "customer_id", "tran_id", "status", "total", "last_bucket",
+                                    "applied_in_mirror", "as_of")} == {
+        "invoice_id": "blind", "customer_id": "100", "tran_id": "INV-blind", "status": "Open", "total": 1000.0,
+        "last_bucket": None, "applied_in_mirror": 0.0, "as_of": today}
+    assert key.startswith("ar.remaining_unknown:blind:")  # and the mirrored version
+    again = await refresh_aging(env, tick(today, 12, 15))  # reported every tick, one event per mirrored version
+    assert again["remaining_unknown"] == 1 and len(await unknown_events(env)) == 1
+    await deliver(env, invoice_event("e5", "blind", "2026-06-30T13:00:00Z", amountRemaining=700.0, status="Open"))
+    known = await refresh_aging(env, tick(today, 13, 30))
+    assert known["remaining_unknown"] == 0 and (await snapshot(env, today))["blind"]["amount_remaining"] == 700.0
+
+
+async def test_a_known_invoice_whose_remainder_turns_unknown_is_reported_not_closed(acme):
+    env, today = acme, "2026-06-30"
+    await deliver(env, invoice_event("e1", "9", "2026-06-01T10:00:00Z", amountRemaining=1000.0, status="Open"))
+    await refresh_aging(env, tick(today))
+    await fx.write(env, fx.payment, "p1", "100", "2026-06-30", [("9", 300.0)])
+    await deliver(env, invoice_event("e2", "9", "2026-06-30T13:00:00Z", status="Open"))  # sent without it
+    same_day = await refresh_aging(env, tick(today, 13, 30))
+    assert (same_day["open_invoices"], same_day["closed"], same_day["remaining_unknown"]) == (0, 0, 1)
+    assert await snapshot(env, today) == {}  # its stale amount does not stay in the day's snapshot
+    [(payload, key)] = await unknown_events(env)
+    assert (payload["last_bucket"], payload["last_amount_remaining"], payload["applied_in_mirror"]) == (
+        "90+", 1000.0, 300.0)
+    assert key.startswith("ar.remaining_unknown:9:")
+    next_day = await refresh_aging(env, tick("2026-07-01"))
+    assert (next_day["closed"], next_day["remaining_unknown"]) == (0, 1) and len(await unknown_events(env)) == 1
+
+
 async def test_invoice_date_basis(make_env, settings):
     aging = settings.aging.model_copy(update={"basis": "invoice_date"})
     env = make_env()

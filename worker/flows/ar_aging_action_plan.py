@@ -49,6 +49,12 @@ FROM ar_aging_snapshot s LEFT JOIN customer_invoice i ON i.ns_id = s.invoice_id
 WHERE s.as_of = (SELECT max(as_of) FROM ar_aging_runs) AND s.customer_id = ?
 ORDER BY s.days_past_due DESC, s.invoice_id
 """
+# Open invoices whose remaining amount NetSuite did not send (cron/aging.py reports them): not in the snapshot,
+# so the plan names them rather than let its totals look complete.
+REMAINING_UNKNOWN = """
+SELECT coalesce(tran_id, ns_id) FROM customer_invoice
+WHERE customer_id = ? AND amount_remaining IS NULL AND deleted_at IS NULL ORDER BY tran_date, ns_id
+"""
 HEALTH = "SELECT score, tier, signals_json FROM customer_health_scores WHERE customer_id = ? ORDER BY as_of DESC LIMIT 1"
 ALREADY_PLANNED = "SELECT 1 FROM proposed_actions WHERE dedupe_key = ?"
 CONTACT_PHONE = "SELECT phone FROM customer_contacts WHERE customer_id = ? AND lower(email) = lower(?) LIMIT 1"
@@ -118,6 +124,7 @@ class Situation:
     state: str
     already_planned: bool
     exposure: Exposure
+    remaining_unknown: tuple[str, ...] = ()  # numbers of open invoices whose remaining amount is unknown
 
     @property
     def past_due(self) -> list[dict[str, Any]]:
@@ -171,9 +178,10 @@ def examine(conn: sqlite3.Connection, customer_id: str, red_on: str | None) -> S
     exposure = net_exposure((i["amount_remaining"] for i in invoices),
                             (a for source, a in on_account if source == "payment"),
                             (a for source, a in on_account if source == "credit"))
+    unknown = tuple(r[0] for r in conn.execute(REMAINING_UNKNOWN, (customer_id,)))
     return Situation(customer_id, company or f"customer {customer_id}", to_email, to_name,
                      (contact_phone[0] if contact_phone else None) or phone, credit_limit, invoices, health, state,
-                     planned is not None, exposure)
+                     planned is not None, exposure, unknown)
 
 
 def supersede_older_plans(conn: sqlite3.Connection, customer_id: str, state: str, now: str) -> list[int]:
@@ -208,6 +216,14 @@ def on_account_point(s: Situation) -> str | None:
             f"{money(round(s.past_due_total - s.exposure.on_account, 2))}.")
 
 
+def unknown_remaining_text(s: Situation) -> str | None:
+    """The invoices left out of every figure because their remaining amount is unknown, if any."""
+    if not s.remaining_unknown:
+        return None
+    return (f"amount remaining unknown for {', '.join(s.remaining_unknown)} (NetSuite sent no amountRemaining): "
+            "not in these invoices or totals; check in NetSuite")
+
+
 def over_credit_limit(s: Situation) -> bool:
     """True when net exposure is over the customer's credit limit."""
     # A blank NetSuite limit is NULL (no limit); 0 is a real limit of nothing (cash-only customers).
@@ -229,6 +245,8 @@ def talking_points(s: Situation) -> list[str]:
         weakest = sorted(s.health["signals"].items(), key=lambda kv: kv[1]["sub_score"])[:2]
         why = ", ".join(f"{name} ({v['sub_score']:.0f}/100)" for name, v in weakest)
         points.append(f"Health score {s.health['score']:.0f} ({s.health['tier']}); weakest signals: {why}.")
+    if unknown := unknown_remaining_text(s):
+        points.append(f"{unknown[0].upper()}{unknown[1:]}.")
     points.append("Ask for the remittance detail the cash on account is for; note any invoice they dispute and why."
                   if s.paid_on_account else
                   "Ask for a payment date and remittance reference; note any invoice they dispute and why.")
@@ -241,6 +259,8 @@ def email_problems(s: Situation) -> list[str]:
     if s.exposure.on_account:
         problems.append(f"{money(s.exposure.on_account)} unapplied cash and credits on account: apply them first; "
                         "the email lists invoice balances before they are applied")
+    if unknown := unknown_remaining_text(s):
+        problems.append(unknown)
     return problems
 
 
