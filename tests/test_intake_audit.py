@@ -27,8 +27,9 @@ from tests.test_email_fixtures import DRISCOLL, order_email, order_pdf, seed_ref
 from worker.env import Env
 from worker.intake import pipeline
 from worker.intake.forwards import MAX_DECODED_FORWARDS
-from worker.intake.mime import read_mail
+from worker.intake.mime import MAX_PARTS, read_mail
 from worker.intake.pipeline import process_email
+from worker.intake.record import TEXT_ONLY_REASON
 from worker.intake.store import accept_raw
 from worker.po.textlayer import MAX_FORM_USES, extract_pdf
 
@@ -134,6 +135,49 @@ async def test_a_base64_forward_becomes_a_review_item(seeded: Env) -> None:
     item = dict(await seeded.db.fetchone("SELECT * FROM review_items WHERE email_id = ?", (received.email_id,)))
     assert (item["status"], item["po_number"], item["customer_id"]) == ("pending", expected.po_number, DRISCOLL)
     assert await seeded.bucket.get(item["pdf_key"]) == pdf
+
+
+def _too_deep_forward(note: bytes = b"FYI") -> bytes:
+    raw = _customer_mail(order_pdf("classic_grid", seed=13)[0])
+    for depth in range(MAX_DECODED_FORWARDS + 1):
+        raw = _forward(raw, "base64", boundary=f"b{depth}").replace(b"FYI", note)
+    return raw
+
+
+def _many_parts() -> bytes:
+    parts = "".join(f"--P\r\nContent-Type: text/plain\r\n\r\n{'order below' if n == 0 else n}\r\n"
+                    for n in range(MAX_PARTS + 1))
+    return ("From: buyer@driscollfoods.com\r\nTo: orders@gfs.local\r\nSubject: PO\r\nMIME-Version: 1.0\r\n"
+            f"Content-Type: multipart/mixed; boundary=P\r\n\r\n{parts}--P--\r\n").encode()
+
+
+@pytest.mark.parametrize(("raw", "problem"), [
+    (_too_deep_forward(), (f"forwarded messages encoded more than {MAX_DECODED_FORWARDS} deep; the rest were not "
+                           "examined")),
+    (_many_parts(), f"more than {MAX_PARTS} MIME parts; the rest were not examined"),
+], ids=["forward too deep", "too many parts"])
+async def test_what_could_not_be_read_is_shown_on_a_text_only_email(seeded: Env, raw: bytes, problem: str) -> None:
+    # No PDF was found, but part of the email was never looked at: the reviewer must not read only "no PDF".
+    received = await accept_raw(seeded, raw, door="http")
+    assert await process_email(seeded, received.email_id) == "needs_manual"
+    log = await seeded.db.fetchone("SELECT reason FROM inbound_email_log WHERE id = ?", (received.email_id,))
+    assert log["reason"] == f"no PDF attachment: the email text is on a review item; part of the email could not be " \
+                            f"read: {problem}"
+    [item] = await seeded.db.fetchall("SELECT * FROM review_items WHERE email_id = ?", (received.email_id,))
+    assert item["status"] == "needs_manual" and item["email_text"]
+    assert item["reason"] == f"{TEXT_ONLY_REASON}; part of the email could not be read: {problem}"
+    flags = {f["code"]: f for f in json.loads(item["flags_json"])}
+    assert flags["unread_part"] == {"code": "unread_part", "severity": "warning",
+                                    "message": f"part of the email could not be read: {problem}"}
+    assert flags["needs_manual"]["message"] == item["reason"]
+
+
+async def test_what_could_not_be_read_is_not_called_a_mime_defect(seeded: Env) -> None:
+    received = await accept_raw(seeded, _too_deep_forward(note=b""), door="http")  # no text at any level
+    assert await process_email(seeded, received.email_id) == "processed"
+    log = await seeded.db.fetchone("SELECT reason FROM inbound_email_log WHERE id = ?", (received.email_id,))
+    assert log["reason"] == ("no PDF attachment; no text either; part of the email could not be read: forwarded "
+                             f"messages encoded more than {MAX_DECODED_FORWARDS} deep; the rest were not examined")
 
 
 # --- the same PO twice in one email ----------------------------------------------------------------------------

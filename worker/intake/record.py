@@ -63,6 +63,8 @@ EMAIL_TEXT_CHARS = 20_000  # of an email without a PDF, kept on its review item
 TEXT_ONLY_REASON = "no PDF attachment: the order, if there is one, is in the email text; enter it by hand or reject"
 TYPED_REASON = ("no PDF attachment: {n} line{s} read from the email text; check each against the text and add "
                 "any that were missed")
+UNREAD = "part of the email could not be read: {}"  # a forward, or parts past the limit, never looked at
+MAX_NOTED_PROBLEMS = 3
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,20 @@ def _fatal(mail: ParsedMail) -> list[str]:
     return [p for p in mail.problems if p.startswith("malformed MIME")]
 
 
+def _unread(mail: ParsedMail) -> str:
+    """What of the email was not read, as a note ('' if it was read whole). Fatal problems are reported on their own
+    and MIME defects only in the log: the corpus has them on ordinary mail whose text is all there."""
+    unread = [p for p in mail.problems if not p.startswith(("malformed MIME", "MIME defect: "))]
+    return UNREAD.format("; ".join(unread[:MAX_NOTED_PROBLEMS])) if unread else ""
+
+
+def _problems_note(mail: ParsedMail) -> str:
+    """The log's note of what was not read and the message's MIME defects, after a '; ' ('' for neither)."""
+    defects = [p.removeprefix("MIME defect: ") for p in mail.problems if p.startswith("MIME defect: ")]
+    unread = f"; {note}" if (note := _unread(mail)) else ""
+    return unread + (f" (MIME defects: {', '.join(defects[:MAX_NOTED_PROBLEMS])})" if defects else "")
+
+
 def _typed_order(conn: sqlite3.Connection, text: str, subject: str | None, customer: CustomerMatch,
                  ctx: Context) -> tuple[PurchaseOrder, list[dict[str, object]]]:
     """The lines typed into an email that name one of our items (by code, or a close description) or look like
@@ -189,6 +205,9 @@ def _text_only_item(conn: sqlite3.Connection, email_id: int, mail: ParsedMail, c
     order, line_flags = _typed_order(conn, text, mail.subject, customer, ctx)
     reason = TYPED_REASON.format(n=len(order.lines), s="" if len(order.lines) == 1 else "s") if order.lines \
         else TEXT_ONLY_REASON
+    if unread := _unread(mail):  # a PDF may be in the part not read: the reviewer must know
+        reason = f"{reason}; {unread}"
+        line_flags = [{"code": "unread_part", "severity": "warning", "message": unread}, *line_flags]
     return _manual_row(conn, row, reason, customer, order, line_flags)
 
 
@@ -198,10 +217,9 @@ def _email_outcome(mail: ParsedMail, pdfs: list[AnalysedPdf], text_item: bool) -
         if fatal:
             return "needs_manual", f"no PDF attachment found; {fatal[0]}"
         if text_item:
-            return "needs_manual", "no PDF attachment: the email text is on a review item"
+            return "needs_manual", f"no PDF attachment: the email text is on a review item{_problems_note(mail)}"[:1000]
         why = f"; {mail.auto_generated}, not queued" if mail.auto_generated else "; no text either"
-        defects = f" (MIME defects: {', '.join(p.removeprefix('MIME defect: ') for p in mail.problems[:3])})" if mail.problems else ""
-        return "processed", f"no PDF attachment{why}{defects}"
+        return "processed", f"no PDF attachment{why}{_problems_note(mail)}"[:1000]
     orders = [(p, a) for p in pdfs for a in p.analyses]
     manual = [(p, a) for p, a in orders if a.status == "needs_manual"]
     if manual:
