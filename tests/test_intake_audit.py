@@ -137,6 +137,39 @@ async def test_a_base64_forward_becomes_a_review_item(seeded: Env) -> None:
     assert await seeded.bucket.get(item["pdf_key"]) == pdf
 
 
+def _global_mail(pdf: bytes | None = None, text: str = "Bestellung anbei") -> bytes:
+    """A customer's message with UTF-8 headers (RFC 6532), as forwarded in a message/global part."""
+    inner = EmailMessage()
+    inner["From"] = "Jürgen Müller <buyer@driscollfoods.com>"
+    inner["To"] = "rep@gfs.local"
+    inner["Subject"] = "Bestellung für März"
+    inner.set_content(text)
+    if pdf is not None:
+        inner.add_attachment(pdf, maintype="application", subtype="pdf", filename="Bestellung März.pdf")
+    return inner.as_bytes(policy=policy.SMTPUTF8)
+
+
+def _global_forward(message: bytes, cte: str) -> bytes:
+    return _forward(message, cte).replace(b"Content-Type: message/rfc822", b"Content-Type: message/global")
+
+
+@pytest.mark.parametrize("cte", ["8bit", "base64", "quoted-printable"])  # RFC 6532 allows all three here
+def test_a_message_global_forward_is_a_forward(cte: str) -> None:
+    mail = read_mail(_global_forward(_global_mail(PDF), cte))
+    assert [(p.filename, p.data, p.forwarded) for p in mail.pdfs] == [("Bestellung März.pdf", PDF, True)]
+    assert mail.forwarded_senders == ["buyer@driscollfoods.com"] and mail.problems == []
+    assert mail.text.strip() == "FYI"
+
+
+async def test_the_sender_of_a_message_global_forward_names_the_customer(seeded: Env) -> None:
+    # The rep's own address says nothing (our domain): the customer comes from the forwarded message's From.
+    raw = _global_forward(_global_mail(text="12 cs DF-10023"), "8bit")
+    received = await accept_raw(seeded, raw, door="http")
+    assert await process_email(seeded, received.email_id) == "needs_manual"
+    [item] = await seeded.db.fetchall("SELECT * FROM review_items WHERE email_id = ?", (received.email_id,))
+    assert (item["sender"], item["customer_id"]) == ("rep@gfs.local", DRISCOLL)
+
+
 def _too_deep_forward(note: bytes = b"FYI") -> bytes:
     raw = _customer_mail(order_pdf("classic_grid", seed=13)[0])
     for depth in range(MAX_DECODED_FORWARDS + 1):

@@ -1,8 +1,9 @@
-"""Forwarded messages inside a mail (message/rfc822 parts), decoded again when they were sent encoded.
+"""Forwarded messages inside a mail (message/rfc822 and message/global parts), decoded again when sent encoded.
 
 RFC 2046 allows no transfer encoding on message/rfc822, yet some clients send a forward base64,
-quoted-printable or uuencoded, which the stdlib parses as a headerless text: such a forward is decoded and
-parsed again, at most MAX_DECODED_FORWARDS levels deep. Nothing here raises: problems go to the caller's list.
+quoted-printable or uuencoded; message/global (RFC 6532, UTF-8 headers) may be sent base64 or quoted-printable
+by design. The stdlib parses such a forward as a headerless text: it is decoded and parsed again, at most
+MAX_DECODED_FORWARDS levels deep. Nothing here raises: problems go to the caller's list.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from email.parser import BytesParser
 MAX_DECODED_FORWARDS = 4  # encoded forwards inside encoded forwards: each level is decoded and parsed again
 UUENCODE = frozenset({"x-uuencode", "uuencode", "uue", "x-uue"})  # the names the stdlib decodes
 ENCODED = frozenset({"base64", "quoted-printable"}) | UUENCODE
-FORWARD_TYPES = frozenset({"message/rfc822"})
+FORWARD_TYPES = frozenset({"message/rfc822", "message/global"})  # a forwarded message, RFC 5322 or RFC 6532
 # Regenerates a parsed part as it arrived: headers are not refolded, so encoded text survives intact.
 _VERBATIM = policy.default.clone(refold_source="none")
 

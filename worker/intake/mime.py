@@ -2,8 +2,8 @@
 with its header fields read by `headers`.
 
 Senders mislabel PDFs, so a part is a PDF by content type, by file name (RFC 2231 and encoded-word names
-are decoded by the policy) or by `%PDF-` magic, including inside forwarded message/rfc822 parts (decoded
-by `forwards` when the forward itself was sent encoded) and in x-uuencode attachments.
+are decoded by the policy) or by `%PDF-` magic, including inside forwarded message/rfc822 and message/global
+parts (decoded by `forwards` when the forward itself was sent encoded) and in x-uuencode attachments.
 Malformed input never raises out of this module: problems are reported in `ParsedMail.problems`.
 """
 
@@ -38,7 +38,7 @@ class PdfPart:
     filename: str | None
     content_type: str
     data: bytes
-    forwarded: bool  # found inside a message/rfc822 part
+    forwarded: bool  # found inside a forwarded message (message/rfc822 or message/global part)
 
     @property
     def sha256(self) -> str:
