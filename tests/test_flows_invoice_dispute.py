@@ -1,11 +1,18 @@
 """customer_invoice_dispute through the real runner: log + drafted confirmation for each posted credit memo."""
 
+import itertools
 import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from tests.flows_support import apply, contact, customer, event, proposals, ref, rows
+from worker.decisions import DecisionError, decide_action, edit_action
 from worker.flows import WORKFLOWS, invoice_dispute
 from worker.flows.invoice_dispute import pick_recipient
 from worker.workflow_runner import drain
+
+NO_APPLY_LIST = "NetSuite sent the credit memo without its apply list: check which invoices it is applied to"
 
 
 def invoice(ns_id: str, customer_id: str, total: float, remaining: float, po: str) -> dict:
@@ -47,8 +54,8 @@ async def test_a_credit_memo_fans_out_to_a_dispute_log_and_a_drafted_confirmatio
     assert (mail["to"], mail["to_name"]) == ("ap@driscollfoods.example", "Dana Ortiz")  # the AP contact
     assert mail["subject"] == "Credit memo CM-8001 issued for invoices INV-5001, INV-5002"
     assert mail["body"].startswith("Dear Dana Ortiz,\n")
-    for phrase in ("credit memo CM-8001 for $432.50 to Driscoll Foods", "invoice INV-5001 (your PO DF-4410): "
-                   "$412.50 credited, $1,427.50 still open", "Reason recorded: Short shipped 3 cs Melt Mates slices"):
+    for phrase in ("credit memo CM-8001 for $432.50 to Driscoll Foods", ("invoice INV-5001 (your PO DF-4410): "
+                   "$412.50 credited, $1,427.50 still open"), "Reason recorded: Short shipped 3 cs Melt Mates slices"):
         assert phrase in mail["body"]
     assert mail["problems"] == []
     [note] = await rows(env, "SELECT * FROM reflexion_log")
@@ -115,8 +122,151 @@ async def test_a_memo_sent_without_its_apply_list_asks_the_reviewer_to_check(env
     await drain(env, [invoice_dispute.WORKFLOW])
     mail = (await proposals(env, "send_dispute_confirmation"))[0]["payload"]
     assert "credited" not in mail["body"] and "credit on your account" not in mail["body"]
-    assert mail["problems"] == [("NetSuite sent the credit memo without its apply list: "
-                                 "check which invoices it is applied to")]
+    assert mail["problems"] == [NO_APPLY_LIST] and mail["apply_pending"] is True
+    # drafted at once all the same: a memo whose apply list never comes is not left without a draft
+    [note] = await rows(env, "SELECT observation FROM reflexion_log")
+    assert note["observation"].endswith("; NetSuite sent no apply list: the draft is redone when it does.")
+
+
+@pytest.fixture
+async def ticking(make_env):
+    """An env whose clock moves a second at each reading: every run and decision has its own timestamp."""
+    moments = (datetime(2026, 11, 2, 16, tzinfo=UTC) + timedelta(seconds=n) for n in itertools.count())
+    env = make_env(clock=lambda: next(moments))
+    await env.db.open()
+    yield env
+    await env.db.close()
+
+
+def without_apply_list(memo: dict) -> dict:
+    """The memo as NetSuite REST sends it when the apply sublist was not expanded."""
+    return {**memo, "record": {**memo["record"], "apply": {"links": [{"rel": "self", "href": "…/apply"}]}}}
+
+
+def updated(memo: dict, when: str) -> dict:
+    """The same record as a later `update` event."""
+    return {**memo, "event_id": f"{memo['event_id']}-{when}", "operation": "update", "last_modified": when}
+
+
+async def memo_posted_without_apply_list(env, memo_id: str) -> dict:
+    """Driscoll, invoice INV-7001, and credit memo `memo_id` for $300 posted without its apply list, drafted."""
+    await apply(env, customer("1187", "Driscoll Foods", email="ap@driscoll.example"),
+                invoice("7001", "1187", 1000.0, 700.0, "DF-7001"))
+    memo = credit_memo(memo_id, "1187", 300.0, "short shipped", [("7001", 300.0)], created_from="7001")
+    await apply(env, without_apply_list(memo))
+    assert await drain(env, [invoice_dispute.WORKFLOW]) == {"ok": 1, "proposed": 2, "deduplicated": 0}
+    return memo
+
+
+async def drafts(env) -> dict[str, dict]:
+    return {p["kind"]: p for p in await proposals(env)}
+
+
+async def test_a_memo_posted_without_its_apply_list_is_redrafted_in_place_when_the_list_arrives(ticking):
+    env = ticking
+    memo = await memo_posted_without_apply_list(env, "8020")
+    first = await drafts(env)
+    assert first["send_dispute_confirmation"]["payload"]["problems"] == [NO_APPLY_LIST]
+    # an update that still leaves the apply list out changes nothing
+    await apply(env, updated(without_apply_list(memo), "2026-11-02T15:05:00Z"))
+    assert await drain(env, [invoice_dispute.WORKFLOW]) == {"not_applicable": 1}
+    # the first update that brings it redrafts both proposals: the same rows, still staged, now naming the invoice
+    await apply(env, updated(memo, "2026-11-02T15:10:00Z"))
+    assert await drain(env, [invoice_dispute.WORKFLOW]) == {"ok": 1, "proposed": 0, "deduplicated": 0,
+                                                             "redrafted": 2}
+    now = await drafts(env)
+    assert {k: (p["id"], p["status"]) for k, p in now.items()} == {k: (p["id"], "staged") for k, p in first.items()}
+    mail, log = now["send_dispute_confirmation"]["payload"], now["log_dispute"]["payload"]
+    assert mail["subject"] == "Credit memo CM-8020 issued for invoice INV-7001"
+    assert "It is applied to:\n  - invoice INV-7001 (your PO DF-7001): $300.00 credited" in mail["body"]
+    assert mail["problems"] == [] and mail["apply_pending"] is False and mail["applied_total"] == 300.0
+    assert [(i["invoice_id"], i["applied"]) for i in log["invoices"]] == [("7001", 300.0)] and log["problems"] == []
+    notes = [r["observation"] for r in await rows(env, "SELECT observation FROM reflexion_log ORDER BY id")]
+    assert notes[-1] == ("Credit memo CM-8020 for Driscoll Foods: NetSuite sent its apply list (applied to INV-7001); "
+                         "dispute log and confirmation redrafted with it.")
+    # a reviewer whose page still shows the first draft cannot approve it unseen
+    old = first["send_dispute_confirmation"]
+    with pytest.raises(DecisionError, match="after you loaded the page"):
+        await env.db.write(decide_action, old["id"], "mike", True, "2026-11-02T17:00:00.000Z", seen=old["updated_at"])
+    # later updates (even another apply list) are not this workflow's business: redrafted once
+    await apply(env, updated(credit_memo("8020", "1187", 300.0, "short shipped", [("7001", 250.0)],
+                                         created_from="7001"), "2026-11-02T15:20:00Z"))
+    assert await drain(env, [invoice_dispute.WORKFLOW]) == {"not_applicable": 1}
+    assert [p["payload_json"] for p in await proposals(env)] == [p["payload_json"] for p in now.values()]
+    assert len(await rows(env, "SELECT * FROM workflow_run_log")) == 2
+
+
+async def touch(env, action: dict, how: str) -> None:
+    at = "2026-11-02T17:00:00.000Z"
+    if how == "edited":
+        await env.db.write(edit_action, action["id"], "mike", {"subject": "Your credit for INV-7001"}, at,
+                           seen=action["updated_at"])
+    else:
+        await env.db.write(decide_action, action["id"], "mike", how == "approved", at, seen=action["updated_at"],
+                           reason=None if how == "approved" else "we call this customer instead")
+
+
+@pytest.mark.parametrize("how, left", [("edited", "edited by a reviewer"), ("approved", "approved by mike"),
+                                       ("rejected", "rejected by mike")])
+async def test_a_confirmation_a_person_edited_or_decided_is_never_redrafted(ticking, how, left):
+    env = ticking
+    memo = await memo_posted_without_apply_list(env, "8021")
+    await touch(env, (await drafts(env))["send_dispute_confirmation"], how)
+    touched = (await drafts(env))["send_dispute_confirmation"]
+    await apply(env, updated(memo, "2026-11-02T15:10:00Z"))
+    # the untouched dispute log is redrafted; the confirmation stays exactly as the person left it
+    assert await drain(env, [invoice_dispute.WORKFLOW]) == {"ok": 1, "proposed": 0, "deduplicated": 1,
+                                                             "redrafted": 1}
+    now = await drafts(env)
+    assert len(await proposals(env)) == 2 and now["send_dispute_confirmation"] == touched
+    assert now["log_dispute"]["payload"]["invoice_ids"] == ["7001"] and now["log_dispute"]["status"] == "staged"
+    notes = [r["observation"] for r in await rows(env, "SELECT observation FROM reflexion_log ORDER BY id")]
+    assert notes[-1] == ("Credit memo CM-8021 for Driscoll Foods: NetSuite sent its apply list (applied to INV-7001); "
+                         f"dispute log redrafted with it; confirmation left as it is ({left}); "
+                         "check the confirmation names the right invoices.")
+    # said once: later updates carrying the apply list add nothing
+    await apply(env, updated(memo, "2026-11-02T15:20:00Z"))
+    assert await drain(env, [invoice_dispute.WORKFLOW]) == {"not_applicable": 1}
+    assert (await drafts(env))["send_dispute_confirmation"] == touched
+
+
+async def test_an_apply_list_that_arrives_empty_redrafts_the_memo_as_credit_on_account(ticking):
+    env = ticking
+    await memo_posted_without_apply_list(env, "8022")
+    empty = credit_memo("8022", "1187", 300.0, "short shipped", [], created_from="7001")
+    empty["record"]["amountRemaining"] = 300.0
+    await apply(env, updated(empty, "2026-11-02T15:10:00Z"))
+    assert (await drain(env, [invoice_dispute.WORKFLOW]))["redrafted"] == 2
+    mail = (await drafts(env))["send_dispute_confirmation"]["payload"]
+    assert "It is not applied to an invoice yet: $300.00 stays as credit on your account." in mail["body"]
+    assert mail["problems"] == ["the credit memo is not applied to any invoice: $300.00 stays as credit on account"]
+    [*_, note] = await rows(env, "SELECT observation FROM reflexion_log ORDER BY id")
+    assert note["observation"].startswith("Credit memo CM-8022 for Driscoll Foods: NetSuite sent its apply list "
+                                          "(applied to no invoice); dispute log and confirmation redrafted")
+
+
+async def test_an_apply_list_that_arrives_before_the_drain_is_drafted_once_on_the_posted_event(env):
+    await apply(env, customer("1187", "Driscoll Foods", email="ap@driscoll.example"),
+                invoice("7001", "1187", 1000.0, 700.0, "DF-7001"))
+    memo = credit_memo("8023", "1187", 300.0, "short shipped", [("7001", 300.0)], created_from="7001")
+    await apply(env, without_apply_list(memo), updated(memo, "2026-11-02T15:10:00Z"))
+    assert await drain(env, [invoice_dispute.WORKFLOW]) == {"ok": 1, "proposed": 2, "deduplicated": 0,
+                                                             "not_applicable": 1}
+    mail = (await drafts(env))["send_dispute_confirmation"]["payload"]
+    assert mail["invoice_ids"] == ["7001"] and mail["problems"] == [] and mail["apply_pending"] is False
+
+
+async def test_an_update_of_a_memo_drafted_with_its_apply_list_is_not_redrafted(env):
+    await apply(env, customer("1187", "Driscoll Foods", email="ap@driscoll.example"),
+                invoice("7001", "1187", 1000.0, 700.0, "DF-7001"), invoice("7002", "1187", 500.0, 500.0, "DF-7002"))
+    memo = credit_memo("8024", "1187", 300.0, "short shipped", [("7001", 300.0)], created_from="7001")
+    await apply(env, memo)
+    await drain(env, [invoice_dispute.WORKFLOW])
+    before = await proposals(env)
+    await apply(env, updated(credit_memo("8024", "1187", 300.0, "short shipped", [("7002", 300.0)]),
+                             "2026-11-02T15:10:00Z"))
+    assert await drain(env, [invoice_dispute.WORKFLOW]) == {"not_applicable": 1}
+    assert await proposals(env) == before
 
 
 def test_pick_recipient_prefers_accounts_payable_then_the_customer_email():

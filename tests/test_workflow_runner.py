@@ -2,6 +2,7 @@
 
 import json
 
+from worker.decisions import decide_action, edit_action
 from worker.ledger import append_event
 from worker.workflow_runner import MAX_ATTEMPTS, Proposal, Workflow, WorkflowResult, drain
 
@@ -84,3 +85,31 @@ async def test_a_run_given_up_for_a_customer_leaves_one_observation_naming_the_f
         await drain(env, [workflow])
     assert len(await env.db.fetchall(observations)) == 1
     assert (await env.db.fetchone("SELECT count(*) FROM workflow_run_log WHERE status = 'failed'"))[0] == 2
+
+
+async def test_a_redraft_replaces_only_a_staged_draft_nobody_touched(env):
+    bodies = iter(["first", "second", "third", "fourth"])
+
+    async def drafting(env_, event):
+        return WorkflowResult("A", "drafted", [Proposal("send_dispute_confirmation", {"body": next(bodies)},
+                                                        dedupe_key="email:A", redraft=True)])
+
+    workflow = Workflow("drafting", ("test.happened",), drafting)
+    draft = "SELECT id, status, json_extract(payload_json, '$.body'), workflow_run_id FROM proposed_actions"
+    runs = "SELECT id FROM workflow_run_log ORDER BY id"
+    await add_events(env, "A")
+    assert await drain(env, [workflow]) == {"ok": 1, "proposed": 1, "deduplicated": 0}  # nothing to replace yet
+    [(action, *_)] = await env.db.fetchall(draft)
+    await add_events(env, "A")
+    assert await drain(env, [workflow]) == {"ok": 1, "proposed": 0, "deduplicated": 0, "redrafted": 1}
+    assert [tuple(r) for r in await env.db.fetchall(draft)] == [
+        (action, "staged", "second", (await env.db.fetchall(runs))[-1][0])]  # the same row, never a second draft
+    # a person's edit (like a decision) moves updated_at: the draft is theirs from then on
+    seen = (await env.db.fetchone("SELECT updated_at FROM proposed_actions"))[0]
+    await env.db.write(edit_action, action, "mike", {"body": "mine"}, "2030-01-01T00:00:00.000Z", seen=seen)
+    await add_events(env, "A")
+    assert await drain(env, [workflow]) == {"ok": 1, "proposed": 0, "deduplicated": 1}
+    await env.db.write(decide_action, action, "mike", True, "2030-01-01T00:01:00.000Z", seen="2030-01-01T00:00:00.000Z")
+    await add_events(env, "A")
+    assert await drain(env, [workflow]) == {"ok": 1, "proposed": 0, "deduplicated": 1}
+    assert [tuple(r)[:3] for r in await env.db.fetchall(draft)] == [(action, "approved", "mine")]

@@ -3,7 +3,8 @@
 A workflow's handler is async and side-effect free: it reads what it needs and returns a
 WorkflowResult. The runner then writes, in ONE transaction, the workflow_run_log row (unique per
 workflow and event), the proposed actions (INSERT OR IGNORE on their dedupe keys, so an unchanged
-situation is never proposed twice), the reflexion observation and the consumer's cursor. A crash
+situation is never proposed twice; a `redraft` proposal instead replaces its key's draft while no person
+has touched it), the reflexion observation and the consumer's cursor. A crash
 before that commit means the event is handled again; after it, never. A failing event is retried; the
 attempt that gives up writes its run log row, a `needs_review` observation naming the failure (when the
 event names a customer) and the cursor in one transaction as well.
@@ -48,6 +49,14 @@ INSERT OR IGNORE INTO proposed_actions (kind, status, customer_id, payload_json,
                                         dedupe_key, created_at, updated_at)
 VALUES (?, 'staged', ?, ?, ?, 'workflow', ?, ?, ?, ?)
 """
+# A draft nobody touched: still staged, and updated_at still its created_at (an edit or a decision moves
+# updated_at, worker/decisions.py). The redraft is a new draft, so it keeps that mark: both are set anew.
+# Checked here, in the commit, not by the handler: a person may act between the handler's read and this write.
+REDRAFT = """
+UPDATE proposed_actions SET payload_json = ?, risk = ?, customer_id = ?, workflow_run_id = ?, created_at = ?,
+    updated_at = ?
+WHERE dedupe_key = ? AND status = 'staged' AND updated_at = created_at
+"""
 INSERT_REFLEXION = """
 INSERT INTO reflexion_log (entity_type, entity_id, tags_json, observation, status, workflow_run_id, created_at)
 VALUES ('customer', ?, ?, ?, 'needs_review', ?, ?)
@@ -56,13 +65,18 @@ VALUES ('customer', ?, ?, ?, 'needs_review', ?, ?)
 
 @dataclass(frozen=True)
 class Proposal:
-    """A proposed action for a person to approve; equal dedupe keys are proposed once."""
+    """A proposed action for a person to approve; equal dedupe keys are proposed once.
+
+    With `redraft`, a staged draft of the same key that no person has edited or decided is replaced by
+    this one (the same row: never two live drafts); a touched draft is left as the person left it.
+    """
 
     kind: str
     payload: dict[str, Any]
     risk: int = 3
     customer_id: str | None = None
     dedupe_key: str | None = None
+    redraft: bool = False
 
 
 @dataclass(frozen=True)
@@ -131,17 +145,22 @@ def record_run(conn: sqlite3.Connection, workflow: Workflow, event: Event, resul
             return {"failed": 1, "gave_up": 1}
         return {"failed": 1, "retry_later": 1}
     assert result is not None
-    proposed = 0
+    proposed = redrafted = 0
     for p in result.proposals:
         payload = json.dumps(p.payload, default=str)
         customer = p.customer_id or result.customer_id
+        if p.redraft and p.dedupe_key and conn.execute(REDRAFT, (payload, p.risk, customer, run_id, finished, finished,
+                                                                 p.dedupe_key)).rowcount:
+            redrafted += 1
+            continue
         proposed += conn.execute(INSERT_PROPOSAL, (p.kind, customer, payload, p.risk, run_id, p.dedupe_key,
                                                    finished, finished)).rowcount
     if workflow.reflexion and result.customer_id:
         conn.execute(INSERT_REFLEXION, (result.customer_id, json.dumps([workflow.name]), result.observation, run_id,
                                         finished))
     advance_cursor(conn, workflow.name, event.id)
-    return {"ok": 1, "proposed": proposed, "deduplicated": len(result.proposals) - proposed}
+    counts = {"ok": 1, "proposed": proposed, "deduplicated": len(result.proposals) - proposed - redrafted}
+    return counts | ({"redrafted": redrafted} if redrafted else {})
 
 
 async def _decide(env: Env, workflow: Workflow, event: Event) -> tuple[Event, WorkflowResult | None, str | None, str, str]:

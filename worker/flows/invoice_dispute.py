@@ -5,18 +5,24 @@ an invoice) and the invoice(s) it is applied to, and drafts a confirmation email
 the amount applied to each invoice, and what is left unapplied as credit on account (a memo issued against
 an invoice is not necessarily applied to it). Proposes `log_dispute` (risk 1) and
 `send_dispute_confirmation` (risk 3: a person reads every email before it goes to a customer).
+
+A memo NetSuite sent without its apply list is drafted at once all the same (amount, reason, the invoice it
+was issued against, `amountRemaining`; `problems` asks the reviewer to check the invoices), and redrafted in
+place, once, by the first event that finds the list (worker/flows/memo_apply.py): the same rows, never a
+second live draft, and never a draft a person has edited or decided, which the observation names instead.
 """
 
 from __future__ import annotations
 
 import re
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from jinja2 import Environment, StrictUndefined
 
 from worker.env import Env
+from worker.flows.memo_apply import REDRAFTED, Draft, arrival, outcomes
 from worker.flows.reads import record_id
 from worker.ledger import Event
 from worker.workflow_runner import Proposal, Workflow, WorkflowResult
@@ -36,6 +42,8 @@ FROM customer_invoice i
 WHERE i.ns_id IN (SELECT invoice_id FROM credit_memo_application WHERE credit_memo_id = :memo) OR i.ns_id = :created
 ORDER BY i.tran_date, i.ns_id
 """
+KINDS = {"log_dispute": "dispute log", "send_dispute_confirmation": "confirmation"}  # how notes name them
+EMAIL = "send_dispute_confirmation"
 CONTACTS = """
 SELECT name, email, title FROM customer_contacts
 WHERE customer_id = ? AND deleted_at IS NULL AND is_inactive = 0 AND coalesce(email, '') <> ''
@@ -182,6 +190,7 @@ def examine(conn: sqlite3.Connection, memo_id: str) -> WorkflowResult | None:
                  "po": r[5], "applied": r[6] or 0.0, "issued_against": r[0] == created_from}
                 for r in conn.execute(INVOICES, {"memo": memo_id, "created": created_from})]
     credit = credit_split(total, remaining, apply_version, applied_sum)
+    pending = apply_version == ""  # never sent: redrafted when it is (NULL, written with the data, is given)
     contacts = [tuple(r) for r in conn.execute(CONTACTS, (customer_id,))]
     to_name, to_email = pick_recipient(customer_email, contacts)
     subject, body = draft(number, company, total, reason, invoices, to_name, credit)
@@ -192,7 +201,7 @@ def examine(conn: sqlite3.Connection, memo_id: str) -> WorkflowResult | None:
               "tran_date": tran_date, "amount": total, "reason": reason,
               "invoice_ids": [i["invoice_id"] for i in invoices],
               "issued_against": next((i["invoice_id"] for i in invoices if i["issued_against"]), None),
-              "applied_total": credit.applied, "unapplied": credit.unapplied}
+              "applied_total": credit.applied, "unapplied": credit.unapplied, "apply_pending": pending}
     log = Proposal("log_dispute", {**common, "invoices": invoices, "problems": problems}, risk=1,
                    customer_id=customer_id, dedupe_key=f"log_dispute:{memo_id}")
     email = Proposal("send_dispute_confirmation", {**common, "to": to_email, "to_name": to_name, "subject": subject,
@@ -201,13 +210,48 @@ def examine(conn: sqlite3.Connection, memo_id: str) -> WorkflowResult | None:
     linked = ", ".join(i["tran_id"] or i["invoice_id"] for i in invoices) or "no invoice"
     on_account = f", {money(credit.on_account)} of it unapplied (credit on account)" if credit.on_account else ""
     observation = (f"Credit memo {number} for {company}, {money(total)} against {linked}{on_account}: "
-                   f"{one_line(reason) or 'no reason given'}; confirmation drafted to {to_email or 'nobody (no email)'}.")
-    return WorkflowResult(customer_id, observation, [log, email], output={**common, "problems": problems})
+                   f"{one_line(reason) or 'no reason given'}; confirmation drafted to {to_email or 'nobody (no email)'}"
+                   + ("; NetSuite sent no apply list: the draft is redone when it does" if pending else "") + ".")
+    return WorkflowResult(customer_id, observation, [log, email],
+                          output={**common, "company": company, "problems": problems})
+
+
+def redraft_note(number: str, company: str, applied: list[str], outcomes: dict[str, str]) -> str:
+    """The observation of a redraft: where the credit went, what was redrafted, what a person had taken over."""
+    found = f"applied to {', '.join(applied)}" if applied else "applied to no invoice"
+    done = [KINDS[k] for k, o in outcomes.items() if o == REDRAFTED]
+    parts = [f"{' and '.join(done)} redrafted with it"] if done else []
+    parts += [f"{KINDS[k]} left as it is ({o})" for k, o in outcomes.items() if o != REDRAFTED]
+    if outcomes[EMAIL] != REDRAFTED:
+        parts.append("check the confirmation names the right invoices")
+    return f"Credit memo {number} for {company}: NetSuite sent its apply list ({found}); {'; '.join(parts)}."
+
+
+def redraft(conn: sqlite3.Connection, memo_id: str, drafts: dict[str, Draft]) -> WorkflowResult | None:
+    """The memo's proposals drafted again with its apply list; the runner replaces only untouched drafts."""
+    result = examine(conn, memo_id)
+    if result is None:
+        return None
+    out = result.output
+    log = next(p for p in result.proposals if p.kind == "log_dispute")
+    applied = [i["tran_id"] or i["invoice_id"] for i in log.payload["invoices"] if abs(i["applied"] or 0) >= CENT]
+    done = outcomes(drafts, list(KINDS))
+    observation = redraft_note(out["credit_memo_number"] or f"#{memo_id}", out["company"], applied, done)
+    return WorkflowResult(result.customer_id, observation, [replace(p, redraft=True) for p in result.proposals],
+                          output={**out, "apply_arrived": True, "drafts": done})
+
+
+def decide(conn: sqlite3.Connection, event: Event) -> WorkflowResult | None:
+    """What one credit memo event calls for: the first draft, the redraft its apply list brings, or nothing."""
+    memo_id = record_id(event)
+    if (drafts := arrival(conn, NAME, memo_id, list(KINDS), EMAIL)) is not None:
+        return redraft(conn, memo_id, drafts)
+    return examine(conn, memo_id) if event.type == "creditmemo.posted" else None
 
 
 async def handle(env: Env, event: Event) -> WorkflowResult | None:
-    """Log one posted credit memo as a dispute and draft its confirmation."""
-    return await env.db.read_sync(examine, record_id(event))
+    """Log one posted credit memo as a dispute and draft its confirmation (again when its apply list comes)."""
+    return await env.db.read_sync(decide, event)
 
 
-WORKFLOW = Workflow(NAME, ("creditmemo.posted",), handle)
+WORKFLOW = Workflow(NAME, ("creditmemo.posted", "creditmemo.updated"), handle)
