@@ -58,6 +58,18 @@ def test_older_update_is_stale_and_equal_time_breaks_ties_by_event_id(conn: sqli
     assert ledger(conn) == [("customer.created", "7"), ("customer.updated", "7")]
 
 
+@pytest.mark.parametrize("arrival", [("sn-9", "sn-10"), ("sn-10", "sn-9")])
+@pytest.mark.parametrize("when", ["2026-11-20T10:00:00Z", "2026-11-20T10:00:00+00:00"])  # the gate's and pydantic's path
+def test_a_tie_goes_to_the_later_sequence_number_not_the_greater_string(conn: sqlite3.Connection,
+                                                                        arrival: tuple[str, str], when: str) -> None:
+    # NetSuite's lastModifiedDate has minute precision: two edits in one minute are ordered by event_id alone,
+    # and sn-10 is the later change although "sn-10" < "sn-9" as strings.
+    names = {"sn-9": "Ninth", "sn-10": "Tenth"}
+    for event_id in arrival:
+        deliver(conn, event(event_id, "customer", "7", when, customer("7", names[event_id])))
+    assert one(conn, "SELECT company_name FROM customers") == ("Tenth",)
+
+
 def test_delete_is_a_tombstone_an_older_update_cannot_resurrect(conn: sqlite3.Connection) -> None:
     deliver(conn, event("sn-1", "customer", "7", "2026-11-20T10:00:00Z", customer("7", "Acme")))
     assert deliver(conn, event("sn-3", "customer", "7", "2026-11-20T12:00:00Z", operation="delete")).applied == 1

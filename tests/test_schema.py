@@ -155,7 +155,7 @@ def test_version_3_lines_written_with_the_data_stay_until_an_event_carries_newer
     conn.execute("INSERT INTO transactions (ns_id, type, customer_id, last_modified, cdc_version, cdc_data_version) "
                  "VALUES ('18', 'salesorder', '7', '2026-11-20T10:00:00.000Z', ?, ?)", (key, key))
     conn.execute("INSERT INTO transaction_lines (transaction_id, line_no, item_id, quantity) VALUES ('18', 1, '5', 2)")
-    assert apply_schema(conn) == LATEST == 6
+    assert apply_schema(conn) == LATEST == 7
     assert conn.execute("SELECT cdc_lines_version FROM transactions").fetchone()[0] is None  # written with the data
 
     def apply(event_id, when, record):
@@ -181,6 +181,34 @@ def test_version_4_sessions_gain_a_credential_and_old_ones_no_longer_sign_anyone
     assert [tuple(r) for r in conn.execute("SELECT reviewer, credential FROM review_sessions")] == [("mike", None)]
     shape = "PRAGMA table_info(review_sessions)"
     assert conn.execute(shape).fetchall() == _fresh(tmp_path).execute(shape).fetchall()
+
+
+def test_version_6_keys_are_respelled_so_a_later_sequence_number_in_the_same_minute_wins(tmp_path):
+    from tests.cdc_support import customer, event
+    from worker.cdc.apply import apply_batch
+    from worker.cdc.intake import validate_events
+    from worker.db import run_in_transaction
+
+    conn = connect(tmp_path / "db.sqlite3")
+    apply_schema(conn)
+    conn.execute("PRAGMA user_version = 6")
+    old = "2026-11-20T10:00:00.000000Z|0|sn-9"  # as version 6 spelled the key of event sn-9
+    conn.execute("INSERT INTO customers (ns_id, company_name, last_modified, cdc_version, cdc_data_version) "
+                 "VALUES ('7', 'Ninth', '2026-11-20T10:00:00.000Z', ?, ?)", (old, old))
+    conn.execute("INSERT INTO item_fulfillment (ns_id, last_modified, cdc_version, cdc_data_version, cdc_lines_version,"
+                 " cdc_packages_version) VALUES ('f1', '2026-11-20T10:00:00.000Z', ?, ?, '', NULL)", (old, old))
+    conn.execute("INSERT INTO item_fulfillment_status_log (fulfillment_id, version_key, status, occurred_at, source_event_id)"
+                 " VALUES ('f1', ?, 'shipped', '2026-11-20T10:00:00.000Z', 'sn-9')", (old,))
+    assert apply_schema(conn) == LATEST == 7
+    new = "2026-11-20T10:00:00.000000Z|0|sn-0019000"
+    assert tuple(conn.execute("SELECT cdc_version, cdc_data_version FROM customers").fetchone()) == (new, new)
+    assert tuple(conn.execute("SELECT cdc_version, cdc_lines_version, cdc_packages_version FROM item_fulfillment")
+                 .fetchone()) == (new, "", None)  # '' (no sublist yet) and NULL (written with the data) keep their meaning
+    assert conn.execute("SELECT version_key FROM item_fulfillment_status_log").fetchone()[0] == new
+    later = event("sn-10", "customer", "7", "2026-11-20T10:00:00Z", customer("7", "Tenth"))
+    result = run_in_transaction(conn, apply_batch, *validate_events([later]), source="t", received_at="t")
+    assert result.applied == 1  # against the old spelling, "sn-10" < "sn-9" would have made it stale
+    assert conn.execute("SELECT company_name FROM customers").fetchone()[0] == "Tenth"
 
 
 def _fresh(tmp_path):

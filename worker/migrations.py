@@ -9,7 +9,7 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
 
 # (version, SQL) in ascending order. Each brings a database at version-1 up to version; schema.sql
 # always describes the newest shape, so a fresh database only runs schema.sql.
-# Example for the next change: (7, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
+# Example for the next change: (8, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
 MIGRATIONS: list[tuple[int, str]] = [
     (1, ""),  # the first versioned schema: everything is in schema.sql
     # events.dedupe_key: a partial unique index instead of a UNIQUE column (SQLite cannot drop that in
@@ -84,6 +84,32 @@ FROM review_items;
 DROP TABLE review_items;
 ALTER TABLE review_items_v6 RENAME TO review_items;
 """),
+    # Version keys order event ids naturally (sn-9 < sn-10): keys stored before are respelled, or an event
+    # in the same minute as a held one would be compared across two spellings. respell_key is
+    # versions.respelled_key, registered on the connection by apply_schema.
+    (7, """
+UPDATE customers SET cdc_version = respell_key(cdc_version),
+    cdc_data_version = respell_key(cdc_data_version);
+UPDATE customer_contacts SET cdc_version = respell_key(cdc_version),
+    cdc_data_version = respell_key(cdc_data_version);
+UPDATE transactions SET cdc_version = respell_key(cdc_version),
+    cdc_data_version = respell_key(cdc_data_version),
+    cdc_lines_version = respell_key(cdc_lines_version);
+UPDATE item_fulfillment SET cdc_version = respell_key(cdc_version),
+    cdc_data_version = respell_key(cdc_data_version),
+    cdc_lines_version = respell_key(cdc_lines_version),
+    cdc_packages_version = respell_key(cdc_packages_version);
+UPDATE customer_invoice SET cdc_version = respell_key(cdc_version),
+    cdc_data_version = respell_key(cdc_data_version),
+    cdc_lines_version = respell_key(cdc_lines_version);
+UPDATE customer_payment SET cdc_version = respell_key(cdc_version),
+    cdc_data_version = respell_key(cdc_data_version),
+    cdc_apply_version = respell_key(cdc_apply_version);
+UPDATE credit_memo SET cdc_version = respell_key(cdc_version),
+    cdc_data_version = respell_key(cdc_data_version),
+    cdc_apply_version = respell_key(cdc_apply_version);
+UPDATE item_fulfillment_status_log SET version_key = respell_key(version_key);
+"""),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -106,6 +132,9 @@ def apply_schema(
     schema_sql = SCHEMA_PATH.read_text(encoding="utf-8") if schema_sql is None else schema_sql
     # A migration that rebuilds a table others reference (create, copy, drop, rename) needs foreign keys off,
     # else DROP TABLE deletes through them; the pragma is ignored inside a transaction, so it is set around it.
+    from worker.cdc.versions import respelled_key  # here: versions -> env -> db imports this module
+
+    conn.create_function("respell_key", 1, respelled_key, deterministic=True)
     enforced = conn.execute("PRAGMA foreign_keys").fetchone()[0]
     conn.execute("PRAGMA foreign_keys = OFF")
     try:

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 from worker.cdc import fast
 from worker.cdc import models as _models
 from worker.cdc.models import RECORD_MODELS, CdcEvent
-from worker.cdc.versions import iso_utc, version_key
+from worker.cdc.versions import iso_utc, natural_id, version_key
 
 # last_modified as the gate takes it: UTC with Z, 0-6 fraction digits, year >= 1000 (strftime's %Y pads no
 # further, so this is exactly where the string and the datetime spellings of a version key agree).
@@ -254,7 +254,7 @@ def _through_gate(index: int, raw: dict[str, Any], typed: Any) -> Accepted | Non
         return None
     if record is not None and isinstance(record, _LINED) and not _lines_unique(record.lines):
         return None
-    key = f"{time[0]}{'1' if operation == 'delete' else '0'}|{typed.event_id}"
+    key = f"{time[0]}{'1' if operation == 'delete' else '0'}|{natural_id(typed.event_id)}"
     return Accepted(index, Envelope(typed.event_id, record_type, typed.record_id, operation, raw_record), record, key,
                     time[1])
 

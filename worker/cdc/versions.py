@@ -2,7 +2,8 @@
 
 Every event gets a version key `(last_modified, rank, event_id)` as one sortable string: the newer
 `last_modified` wins; at equal `last_modified` a delete beats an update (rank 1 > 0); at equal rank the
-greater `event_id` (plain string order) wins. Each mirrored row is then two last-writer-wins registers:
+greater `event_id` wins, in natural order (`sn-9` < `sn-10`: NetSuite's lastModifiedDate has minute
+precision, so a record's edits within a minute are ordered by their sequence numbers alone). Each mirrored row is then two last-writer-wins registers:
 
 * the *version* (`last_modified`, `deleted_at`): the greatest key of all events seen for the record;
 * the *data* (mapped columns, `raw_json`): the greatest key among its non-delete events;
@@ -18,6 +19,7 @@ but a tombstone still holds the newest data NetSuite sent before the delete, wha
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -26,10 +28,35 @@ from worker.env import iso
 APPLIED, STALE, DUPLICATE, REJECTED = "applied", "stale", "duplicate", "rejected"
 
 
+_DIGIT_RUN = re.compile(r"[0-9]+")  # ASCII digits only: \d would take other scripts' digits too
+
+
+def _spelled_for_order(run: re.Match[str]) -> str:
+    # Significant digits behind their count, so a longer number sorts later; the leading zeros' count last
+    # keeps "09" and "9" apart (and in that order). 3 digits each: an event_id is at most 200 characters.
+    digits = run[0]
+    significant = digits.lstrip("0")
+    return f"{len(significant):03d}{significant}{len(digits) - len(significant):03d}"
+
+
+def natural_id(event_id: str) -> str:
+    """event_id spelled so that plain string order is natural order: digit runs compare as numbers
+    (`sn-9` < `sn-10`, `sn-0009` < `sn-0010` as before); one-to-one, so two different ids never tie."""
+    return _DIGIT_RUN.sub(_spelled_for_order, event_id)
+
+
 def version_key(last_modified: datetime, operation: str, event_id: str) -> str:
     """The total order of events of one record, as a string that sorts correctly."""
     rank = "1" if operation == "delete" else "0"
-    return f"{last_modified.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%fZ}|{rank}|{event_id}"
+    return f"{last_modified.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%fZ}|{rank}|{natural_id(event_id)}"
+
+
+def respelled_key(key: str | None) -> str | None:
+    """A key stored before schema version 7 (plain event_id) in today's spelling; '' and None stay as they are."""
+    if not key or key.count("|") < 2:
+        return key
+    moment, rank, event_id = key.split("|", 2)
+    return f"{moment}|{rank}|{natural_id(event_id)}"
 
 
 def key_time(key: str) -> str:
