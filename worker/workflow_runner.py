@@ -4,7 +4,8 @@ A workflow's handler is async and side-effect free: it reads what it needs and r
 WorkflowResult. The runner then writes, in ONE transaction, the workflow_run_log row (unique per
 workflow and event), the proposed actions (INSERT OR IGNORE on their dedupe keys, so an unchanged
 situation is never proposed twice; a `redraft` proposal instead replaces its key's draft while no person
-has touched it), the reflexion observation and the consumer's cursor. A crash
+has touched it; a `Withdrawal` closes a staged draft whose record is gone), the reflexion observation and the
+consumer's cursor. A crash
 before that commit means the event is handled again; after it, never. A failing event is retried; the
 attempt that gives up writes its run log row, a `needs_review` observation naming the failure (when the
 event names a customer) and the cursor in one transaction as well.
@@ -26,8 +27,8 @@ from datetime import datetime
 from typing import Any
 
 from worker.env import Env, iso
-from worker.ledger import Event, advance_cursor, events_after, read_cursor
-from worker.tiers import hold_lease
+from worker.ledger import Event, advance_cursor, append_event, events_after, read_cursor
+from worker.leases import hold_lease
 
 log = logging.getLogger("worker.workflows")
 MAX_ATTEMPTS = 3  # a failing event is retried on the next ticks, then skipped (its failure stays logged)
@@ -57,6 +58,16 @@ UPDATE proposed_actions SET payload_json = ?, risk = ?, customer_id = ?, workflo
     updated_at = ?
 WHERE dedupe_key = ? AND status = 'staged' AND updated_at = created_at
 """
+# A draft withdrawn because what it is about is gone (deleted in NetSuite): closed as a reviewer's rejection
+# would be (worker.decisions), decided by the workflow, so the queue shows who closed it and why. Only while
+# still staged, edited or not; checked here, in the commit, like REDRAFT. A released key is renamed, so the
+# same need arising again from another record is proposed afresh instead of deduplicated against this row.
+WITHDRAW = """
+UPDATE proposed_actions SET status = 'rejected', decided_by = :by, decided_at = :now, decision_reason = :reason,
+    updated_at = :now, dedupe_key = CASE WHEN :release THEN dedupe_key || ':withdrawn:' || id ELSE dedupe_key END
+WHERE dedupe_key = :key AND status = 'staged'
+RETURNING id, kind
+"""
 INSERT_REFLEXION = """
 INSERT INTO reflexion_log (entity_type, entity_id, tags_json, observation, status, workflow_run_id, created_at)
 VALUES ('customer', ?, ?, ?, 'needs_review', ?, ?)
@@ -80,6 +91,19 @@ class Proposal:
 
 
 @dataclass(frozen=True)
+class Withdrawal:
+    """A draft to take back because its record is gone: rejected with `reason` if it is still staged.
+
+    Approved, rejected and executed proposals are never touched. With `release_key` the row gives up its
+    dedupe key, for keys that name a need rather than the gone record (an item to price for a customer).
+    """
+
+    dedupe_key: str
+    reason: str
+    release_key: bool = False
+
+
+@dataclass(frozen=True)
 class WorkflowResult:
     """What a workflow concluded about one event."""
 
@@ -87,6 +111,7 @@ class WorkflowResult:
     observation: str
     proposals: Sequence[Proposal] = ()
     output: dict[str, Any] = field(default_factory=dict)
+    withdrawals: Sequence[Withdrawal] = ()
 
 
 Handler = Callable[[Env, Event], Awaitable[WorkflowResult | None]]
@@ -118,6 +143,26 @@ def gave_up_observation(attempts: int, error: str) -> str:
     return f"run failed {attempts} times and was skipped: {error}"
 
 
+def withdraw(conn: sqlite3.Connection, workflow: str, withdrawals: Sequence[Withdrawal], now: str) -> list[tuple[int, str]]:
+    """Reject the still-staged drafts named, each with an action.rejected event; returns (id, kind) of each."""
+    closed = []
+    for w in withdrawals:
+        for action_id, kind in conn.execute(WITHDRAW, {"by": workflow, "now": now, "reason": w.reason,
+                                                       "release": w.release_key, "key": w.dedupe_key}).fetchall():
+            append_event(conn, "action.rejected", "proposed_action", str(action_id),
+                         {"reviewer": workflow, "kind": kind, "reason": w.reason},
+                         dedupe_key=f"action.decided:{action_id}", created_at=now)
+            closed.append((action_id, kind))
+    return closed
+
+
+def withdrawn_note(closed: list[tuple[int, str]]) -> str:
+    """The sentence the runner adds to an observation about the drafts it withdrew (what the commit found)."""
+    if not closed:
+        return "No draft was still staged to withdraw."
+    return "Withdrawn: " + ", ".join(f"#{action_id} {kind}" for action_id, kind in closed) + "."
+
+
 def record_run(conn: sqlite3.Connection, workflow: Workflow, event: Event, result: WorkflowResult | None,
                error: str | None, started: str, finished: str) -> dict[str, int]:
     """Write one handled event's effects and move the cursor; returns counts. Runs in one transaction."""
@@ -128,10 +173,12 @@ def record_run(conn: sqlite3.Connection, workflow: Workflow, event: Event, resul
     if result is None and error is None:
         advance_cursor(conn, workflow.name, event.id)
         return {"not_applicable": 1}
+    closed = withdraw(conn, workflow.name, result.withdrawals, finished) if result and not error else []
+    output = (result.output | ({"withdrawn": [i for i, _ in closed]} if result.withdrawals else {})) if result else {}
     run_id, attempts = conn.execute(UPSERT_RUN, {
         "workflow": workflow.name, "customer_id": result.customer_id if result else event.payload.get("customer_id"),
         "event_id": event.id, "status": "failed" if error else "ok", "started": started, "finished": finished,
-        "error": error, "output": json.dumps(result.output if result else {}, default=str), "dedupe_key": dedupe_key,
+        "error": error, "output": json.dumps(output, default=str), "dedupe_key": dedupe_key,
     }).fetchone()
     if error:
         if attempts >= MAX_ATTEMPTS:
@@ -156,11 +203,11 @@ def record_run(conn: sqlite3.Connection, workflow: Workflow, event: Event, resul
         proposed += conn.execute(INSERT_PROPOSAL, (p.kind, customer, payload, p.risk, run_id, p.dedupe_key,
                                                    finished, finished)).rowcount
     if workflow.reflexion and result.customer_id:
-        conn.execute(INSERT_REFLEXION, (result.customer_id, json.dumps([workflow.name]), result.observation, run_id,
-                                        finished))
+        observation = f"{result.observation} {withdrawn_note(closed)}" if result.withdrawals else result.observation
+        conn.execute(INSERT_REFLEXION, (result.customer_id, json.dumps([workflow.name]), observation, run_id, finished))
     advance_cursor(conn, workflow.name, event.id)
     counts = {"ok": 1, "proposed": proposed, "deduplicated": len(result.proposals) - proposed - redrafted}
-    return counts | ({"redrafted": redrafted} if redrafted else {})
+    return counts | ({"redrafted": redrafted} if redrafted else {}) | ({"withdrawn": len(closed)} if closed else {})
 
 
 async def _decide(env: Env, workflow: Workflow, event: Event) -> tuple[Event, WorkflowResult | None, str | None, str, str]:
