@@ -74,3 +74,49 @@ async def test_an_order_sent_without_lines_is_checked_on_the_update_that_brings_
     [proposal] = await proposals(env)
     assert (proposal["payload"]["item_id"], proposal["payload"]["sales_order_id"]) == ("601", "7020")
     assert len(await rows(env, "SELECT * FROM workflow_run_log WHERE status = 'ok'")) == 2
+
+
+def deleted(order: dict, when: str = "2026-11-03T10:00:00Z") -> dict:
+    """The order's deletion as NetSuite sends it: no record."""
+    return {**order, "event_id": f"{order['event_id']}-deleted", "operation": "delete", "record": None,
+            "last_modified": when}
+
+
+async def test_a_deleted_order_withdraws_its_pricing_request_unless_another_order_still_needs_it(env, tmp_path):
+    await load_reference(env, tmp_path / "ref", spec_items__csv=ITEMS, pricing_master__csv=PRICES)
+    await apply(env, customer("3001", "Riverside Unified School District"))
+    first = sales_order("7030", "3001", [("601", 10, 55.0)])
+    second = sales_order("7031", "3001", [("601", 2, 55.0)])
+    await apply(env, first, second)
+    assert await drain(env, [assembly_item.WORKFLOW]) == {"ok": 2, "proposed": 1, "deduplicated": 1}
+    [request] = await proposals(env)
+    assert request["payload"]["sales_order_id"] == "7030"
+    # the order the request names is deleted, but SO-7031 still uses the kit: the request stays
+    await apply(env, deleted(first))
+    assert await drain(env, [assembly_item.WORKFLOW]) == {"ok": 1, "proposed": 0, "deduplicated": 0}
+    assert [p["status"] for p in await proposals(env)] == ["staged"]
+    [*_, note] = await rows(env, "SELECT observation FROM reflexion_log ORDER BY id")
+    assert note["observation"] == ("Sales order SO-7030 for Riverside Unified School District was deleted in NetSuite "
+                                   "at 2026-11-03 10:00 UTC. The request to price KIT-RS-BRK stays: SO-7031 uses it too.")
+    # once SO-7031 is deleted too, no live order needs the kit: the request is withdrawn
+    await apply(env, deleted(second, "2026-11-03T11:00:00Z"))
+    assert await drain(env, [assembly_item.WORKFLOW]) == {"ok": 1, "proposed": 0, "deduplicated": 0, "withdrawn": 1}
+    assert [(p["status"], p["decision_reason"]) for p in await proposals(env)] == [
+        ("rejected", "withdrawn: sales order SO-7031 was deleted in NetSuite at 2026-11-03 11:00 UTC")]
+
+    # a withdrawn request gives up its key
+    third = sales_order("7032", "3001", [("602", 1, 70.0)])
+    await load_reference(env, tmp_path / "ref", pricing_master__csv=PRICING_HEADER + "501,,40.00,CS,,\n")
+    await apply(env, third)
+    await drain(env, [assembly_item.WORKFLOW])
+    await apply(env, deleted(third, "2026-11-03T12:00:00Z"))
+    assert await drain(env, [assembly_item.WORKFLOW]) == {"ok": 1, "proposed": 0, "deduplicated": 0, "withdrawn": 1}
+    kit = [p for p in await proposals(env) if p["payload"]["item_id"] == "602"]
+    assert [(p["status"], p["decision_reason"], p["dedupe_key"]) for p in kit] == [
+        ("rejected", "withdrawn: sales order SO-7032 was deleted in NetSuite at 2026-11-03 12:00 UTC",
+         f"price_new_assembly_item:602:3001:withdrawn:{kit[0]['id']}")]
+    # so an order that uses the kit later asks again, rather than being deduplicated against the withdrawn one
+    await apply(env, sales_order("7033", "3001", [("602", 3, 70.0)]))
+    assert await drain(env, [assembly_item.WORKFLOW]) == {"ok": 1, "proposed": 1, "deduplicated": 0}
+    assert [(p["status"], p["payload"]["sales_order_id"]) for p in await proposals(env)
+            if p["payload"]["item_id"] == "602"] == [("rejected", "7032"), ("staged", "7033")]

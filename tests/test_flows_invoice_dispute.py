@@ -10,6 +10,7 @@ from tests.flows_support import apply, contact, customer, event, proposals, ref,
 from worker.decisions import DecisionError, decide_action, edit_action
 from worker.flows import WORKFLOWS, invoice_dispute
 from worker.flows.invoice_dispute import pick_recipient
+from worker.ledger import append_event
 from worker.workflow_runner import drain
 
 NO_APPLY_LIST = "NetSuite sent the credit memo without its apply list: check which invoices it is applied to"
@@ -285,3 +286,86 @@ async def test_header_injection_in_a_memo_number_cannot_reach_the_subject(env):
     await drain(env, [invoice_dispute.WORKFLOW])
     mail = (await proposals(env, "send_dispute_confirmation"))[0]["payload"]
     assert "\n" not in mail["subject"] and "\r" not in mail["subject"]
+
+
+def deleted(memo: dict, when: str = "2026-11-03T10:00:00Z") -> dict:
+    """The memo's deletion as NetSuite sends it: no record."""
+    return {**memo, "event_id": f"{memo['event_id']}-deleted", "operation": "delete", "record": None,
+            "last_modified": when}
+
+
+WITHDRAWN_8030 = "withdrawn: credit memo CM-8030 was deleted in NetSuite at 2026-11-03 10:00 UTC"
+
+
+async def test_a_deleted_memo_withdraws_its_staged_drafts_even_an_edited_one(ticking):
+    env = ticking
+    await apply(env, customer("1187", "Driscoll Foods", email="ap@driscoll.example"),
+                invoice("7001", "1187", 1000.0, 700.0, "DF-7001"))
+    memo = credit_memo("8030", "1187", 300.0, "short shipped", [("7001", 300.0)], created_from="7001")
+    await apply(env, memo)
+    await drain(env, [invoice_dispute.WORKFLOW])
+    await touch(env, (await drafts(env))["send_dispute_confirmation"], "edited")
+    page = await drafts(env)  # what a reviewer's open page shows
+    await apply(env, deleted(memo))
+    assert await drain(env, [invoice_dispute.WORKFLOW]) == {"ok": 1, "proposed": 0, "deduplicated": 0, "withdrawn": 2}
+    now = await drafts(env)
+    assert {k: (p["status"], p["decided_by"], p["decision_reason"]) for k, p in now.items()} == {
+        k: ("rejected", "customer_invoice_dispute", WITHDRAWN_8030) for k in ("log_dispute", "send_dispute_confirmation")}
+    assert now["send_dispute_confirmation"]["payload"]["subject"] == "Your credit for INV-7001"  # the edit is kept
+    events = await rows(env, "SELECT entity_id, payload_json FROM events WHERE type = 'action.rejected' ORDER BY id")
+    assert [(e["entity_id"], json.loads(e["payload_json"])) for e in events] == [
+        (str(now[k]["id"]), {"reviewer": "customer_invoice_dispute", "kind": k, "reason": WITHDRAWN_8030})
+        for k in ("log_dispute", "send_dispute_confirmation")]
+    [*_, note] = await rows(env, "SELECT entity_id, observation FROM reflexion_log ORDER BY id")
+    log_id, mail_id = now["log_dispute"]["id"], now["send_dispute_confirmation"]["id"]
+    assert (note["entity_id"], note["observation"]) == ("1187", (
+        "Credit memo CM-8030 for Driscoll Foods was deleted in NetSuite at 2026-11-03 10:00 UTC. Edited by a "
+        f"reviewer, not decided: #{mail_id} send_dispute_confirmation. Withdrawn: #{log_id} log_dispute, "
+        f"#{mail_id} send_dispute_confirmation."))
+    [*_, run] = await rows(env, "SELECT output_json FROM workflow_run_log ORDER BY id")
+    assert json.loads(run["output_json"])["withdrawn"] == [log_id, mail_id]
+    # the reviewer's open page can no longer send the confirmation of a memo NetSuite no longer has
+    mail = page["send_dispute_confirmation"]
+    decision = await env.db.write(decide_action, mail["id"], "mike", True, "2026-11-03T11:00:00.000Z",
+                                  seen=mail["updated_at"])
+    assert not decision.changed and "already rejected by customer_invoice_dispute" in decision.message
+    # at least once, effects once: a second drain, even a second deletion event, changes nothing
+    assert await drain(env, WORKFLOWS) == {}
+    [gone] = await rows(env, "SELECT type, entity_type, entity_id, payload_json FROM events "
+                              "WHERE type = 'creditmemo.deleted'")
+    await env.db.write(lambda conn: append_event(conn, gone["type"], gone["entity_type"], gone["entity_id"],
+                                                 json.loads(gone["payload_json"])))  # as if delivered twice
+    assert await drain(env, [invoice_dispute.WORKFLOW]) == {"not_applicable": 1}
+    assert await drafts(env) == now and len(events) == len(
+        await rows(env, "SELECT id FROM events WHERE type = 'action.rejected'"))
+
+
+@pytest.mark.parametrize("how", ["approved", "rejected"])
+async def test_a_deleted_memo_leaves_what_a_person_decided_and_names_it(ticking, how):
+    env = ticking
+    await apply(env, customer("1187", "Driscoll Foods", email="ap@driscoll.example"),
+                invoice("7001", "1187", 1000.0, 700.0, "DF-7001"))
+    memo = credit_memo("8030", "1187", 300.0, "short shipped", [("7001", 300.0)], created_from="7001")
+    await apply(env, memo)
+    await drain(env, [invoice_dispute.WORKFLOW])
+    await touch(env, (await drafts(env))["send_dispute_confirmation"], how)
+    decided = (await drafts(env))["send_dispute_confirmation"]
+    await apply(env, deleted(memo))
+    assert await drain(env, [invoice_dispute.WORKFLOW]) == {"ok": 1, "proposed": 0, "deduplicated": 0, "withdrawn": 1}
+    now = await drafts(env)
+    assert now["send_dispute_confirmation"] == decided  # untouched: status, reason, who and when
+    assert (now["log_dispute"]["status"], now["log_dispute"]["decision_reason"]) == ("rejected", WITHDRAWN_8030)
+    [*_, note] = await rows(env, "SELECT observation FROM reflexion_log ORDER BY id")
+    assert (f"Already decided, left as it is: #{decided['id']} send_dispute_confirmation ({how} by mike). "
+            f"Withdrawn: #{now['log_dispute']['id']} log_dispute.") in note["observation"]
+
+
+async def test_a_memo_deleted_before_it_was_drafted_has_nothing_to_withdraw(env):
+    await apply(env, customer("1187", "Driscoll Foods", email="ap@driscoll.example"))
+    memo = credit_memo("8031", "1187", 50.0, "damaged", [])
+    await apply(env, memo, deleted(memo))
+    assert await drain(env, [invoice_dispute.WORKFLOW]) == {"ok": 1, "proposed": 0, "deduplicated": 0,
+                                                             "not_applicable": 1}
+    assert await proposals(env) == []
+    [note] = await rows(env, "SELECT observation FROM reflexion_log")
+    assert note["observation"] == "Credit memo CM-8031 for Driscoll Foods was deleted before it was reviewed."

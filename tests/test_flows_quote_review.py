@@ -248,3 +248,58 @@ def test_the_waiting_runs_of_an_order_are_found_through_an_index(tmp_path):
     apply_schema(conn)
     plan = " ".join(row[-1] for row in conn.execute(f"EXPLAIN QUERY PLAN {WAITED}", ("w", "9701")))
     assert "USING INDEX workflow_run_log_order" in plan, plan
+
+
+def deleted(order: dict, when: str = "2026-11-03T10:00:00Z") -> dict:
+    """The order's deletion as NetSuite sends it: no record."""
+    return {**order, "event_id": f"{order['event_id']}-deleted", "operation": "delete", "record": None,
+            "last_modified": when}
+
+
+async def test_a_deleted_order_withdraws_its_staged_review(priced):
+    env = priced
+    order = sales_order("9801", "1187", [("502", 4, 18.00)])  # customer price 20.00: -10%
+    await apply(env, order)
+    await drain(env, [quote_review.WORKFLOW])
+    await apply(env, deleted(order))
+    assert await drain(env, [quote_review.WORKFLOW]) == {"ok": 1, "proposed": 0, "deduplicated": 0, "withdrawn": 1}
+    [review] = await proposals(env)
+    reason = "withdrawn: sales order SO-9801 was deleted in NetSuite at 2026-11-03 10:00 UTC"
+    assert (review["status"], review["decided_by"], review["decision_reason"]) == (
+        "rejected", "customer_quote_review", reason)
+    [event] = await rows(env, "SELECT entity_id, payload_json FROM events WHERE type = 'action.rejected'")
+    assert (event["entity_id"], json.loads(event["payload_json"])) == (
+        str(review["id"]), {"reviewer": "customer_quote_review", "kind": "review_quote_pricing", "reason": reason})
+    [*_, note] = await rows(env, "SELECT observation FROM reflexion_log ORDER BY id")
+    assert note["observation"] == ("Sales order SO-9801 for Driscoll Foods was deleted in NetSuite at 2026-11-03 "
+                                   f"10:00 UTC. Withdrawn: #{review['id']} review_quote_pricing.")
+
+
+async def test_a_deleted_order_leaves_an_approved_review_as_it_is(priced):
+    from worker.decisions import decide_action
+
+    env = priced
+    order = sales_order("9802", "1187", [("502", 4, 18.00)])
+    await apply(env, order)
+    await drain(env, [quote_review.WORKFLOW])
+    [review] = await proposals(env)
+    await env.db.write(decide_action, review["id"], "mike", True, "2026-11-03T09:00:00.000Z",
+                       seen=review["updated_at"])
+    [approved] = await proposals(env)
+    await apply(env, deleted(order))
+    assert await drain(env, [quote_review.WORKFLOW]) == {"ok": 1, "proposed": 0, "deduplicated": 0}
+    assert await proposals(env) == [approved]
+    [*_, note] = await rows(env, "SELECT observation FROM reflexion_log ORDER BY id")
+    assert note["observation"].endswith(f"Already decided, left as it is: #{review['id']} review_quote_pricing "
+                                        "(approved by mike).")
+
+
+async def test_an_order_deleted_while_waiting_for_its_lines_ends_the_wait_on_its_deletion(priced):
+    env = priced
+    order = sales_order("9803", "1187", [("501", 1, 20.00)])
+    await apply(env, without_lines(order))
+    await drain(env, [quote_review.WORKFLOW])
+    await apply(env, deleted(order))
+    assert await drain(env, [quote_review.WORKFLOW]) == {"ok": 1, "proposed": 0, "deduplicated": 0}
+    [*_, note] = await rows(env, "SELECT observation FROM reflexion_log ORDER BY id")
+    assert note["observation"] == "SO-9803 for Driscoll Foods was deleted in NetSuite before it could be reviewed."

@@ -113,3 +113,31 @@ async def test_a_redraft_replaces_only_a_staged_draft_nobody_touched(env):
     await add_events(env, "A")
     assert await drain(env, [workflow]) == {"ok": 1, "proposed": 0, "deduplicated": 1}
     assert [tuple(r)[:3] for r in await env.db.fetchall(draft)] == [(action, "approved", "mine")]
+
+
+async def test_a_withdrawal_closes_only_a_draft_still_staged_when_the_run_commits(env):
+    from worker.workflow_runner import Withdrawal
+
+    async def drafting(env_, event):
+        return WorkflowResult("A", "drafted", [Proposal("call_task", {"note": "call"}, dedupe_key=f"call:{event.id}")])
+
+    async def withdrawing(env_, event):  # decided from a read: a person may approve before the commit
+        keys = [f"call:{n}" for n in (1, 2)]
+        return WorkflowResult("A", "Record deleted.", withdrawals=[Withdrawal(k, "withdrawn: gone") for k in keys])
+
+    await add_events(env, "A", "A")
+    await drain(env, [Workflow("drafting", ("test.happened",), drafting)])
+    calls = "SELECT id, status, decided_by, decision_reason FROM proposed_actions ORDER BY id"
+    [(first, *_), (second, *_)] = await env.db.fetchall(calls)
+    seen = (await env.db.fetchone("SELECT updated_at FROM proposed_actions WHERE id = ?", (second,)))[0]
+    await env.db.write(decide_action, second, "mike", True, "2030-01-01T00:00:00.000Z", seen=seen)
+    await add_events(env, "A")
+    counts = await drain(env, [Workflow("withdrawing", ("test.happened",), withdrawing)])
+    assert counts == {"ok": 3, "proposed": 0, "deduplicated": 0, "withdrawn": 1}
+    assert [tuple(r) for r in await env.db.fetchall(calls)] == [
+        (first, "rejected", "withdrawing", "withdrawn: gone"), (second, "approved", "mike", None)]
+    notes = [r[0] for r in await env.db.fetchall("SELECT observation FROM reflexion_log ORDER BY id")][-3:]
+    nothing = "Record deleted. No draft was still staged to withdraw."
+    assert notes == [f"Record deleted. Withdrawn: #{first} call_task.", nothing, nothing]
+    events = await env.db.fetchall("SELECT entity_id FROM events WHERE type = 'action.rejected'")
+    assert [r[0] for r in events] == [str(first)]

@@ -4,6 +4,11 @@ Each such item becomes one `price_new_assembly_item` proposal per item and custo
 team is asked once to price it, however many orders use it before they do. Orders without assembly lines
 are not this workflow's business (no run, no observation). An order NetSuite sent without its lines is
 checked on the update that brings them (worker/flows/order_lines.py).
+
+An order deleted in NetSuite withdraws the staged requests for its items (worker/flows/withdrawals.py), unless
+another live order of the customer still uses the item: that order's need is the same request (it was
+deduplicated against it), so it stays. A withdrawn request gives up its dedupe key, so an order that uses the
+item later asks afresh.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import sqlite3
 from worker.env import Env
 from worker.flows.order_lines import gate, order_name
 from worker.flows.reads import record_id
+from worker.flows.withdrawals import drafts, withdraw_order_drafts
 from worker.ledger import Event
 from worker.pricing import ProgramTerms, expected_price, program_for, standard_program
 from worker.workflow_runner import Proposal, Workflow, WorkflowResult
@@ -30,6 +36,38 @@ FROM transaction_lines l JOIN spec_items s ON s.item_id = l.item_id
 WHERE l.transaction_id = ? AND s.is_assembly = 1
 ORDER BY l.line_no
 """
+
+# The staged requests for the items of a deleted order (its lines stay in the mirror), by their dedupe keys;
+# each names the first order that needed it, maybe another one, and says whether it names this one.
+STAGED_FOR_ORDER = """
+SELECT p.dedupe_key, json_extract(p.payload_json, '$.item_id'), json_extract(p.payload_json, '$.item_code'),
+       p.customer_id, json_extract(p.payload_json, '$.sales_order_id') = :so
+FROM proposed_actions p
+WHERE p.status = 'staged' AND p.dedupe_key IN (
+    SELECT 'price_new_assembly_item:' || l.item_id || ':' || o.customer_id
+    FROM transactions o JOIN transaction_lines l ON l.transaction_id = o.ns_id WHERE o.ns_id = :so)
+ORDER BY p.id
+"""
+# Another live order of the customer that uses the item, newest first.
+STILL_ORDERED = """
+SELECT coalesce(o.tran_id, o.ns_id) FROM transaction_lines l JOIN transactions o ON o.ns_id = l.transaction_id
+WHERE l.item_id = ? AND o.customer_id = ? AND o.ns_id <> ? AND o.type = 'salesorder' AND o.deleted_at IS NULL
+ORDER BY o.tran_date DESC, o.ns_id DESC LIMIT 1
+"""
+
+
+def withdraw_for_order(conn: sqlite3.Connection, event: Event, so_id: str) -> WorkflowResult | None:
+    """A deleted order's staged requests: withdrawn, or kept where another live order still uses the item."""
+    gone, kept = [], []
+    for key, item_id, code, customer_id, names_it in conn.execute(STAGED_FOR_ORDER, {"so": so_id}).fetchall():
+        other = conn.execute(STILL_ORDERED, (item_id, customer_id, so_id)).fetchone()
+        if other is None:
+            gone.append(key)
+        elif names_it:  # one naming another live order is that order's request: nothing to say
+            kept.append(f"The request to price {code or item_id} stays: {other[0]} uses it too.")
+    if not gone and not kept:
+        return None
+    return withdraw_order_drafts(conn, event, so_id, drafts(conn, gone), release_key=True, notes=kept)
 
 
 def find_unpriced(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, today: str) -> WorkflowResult | None:
@@ -65,10 +103,12 @@ def find_unpriced(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, 
 
 
 def check_event(conn: sqlite3.Connection, event: Event, standard: ProgramTerms, today: str) -> WorkflowResult | None:
-    """The check an order event calls for: once per order, when its lines are known."""
+    """The check an order event calls for: once per order, when its lines are known; withdrawn if it is deleted."""
     # Awaited lines without an assembly item leave no run, so the order stays awaited: an update that adds one
     # later is still checked.
     so_id = record_id(event)
+    if event.type == "salesorder.deleted" and (withdrawn := withdraw_for_order(conn, event, so_id)):
+        return withdrawn
     ready = gate(conn, NAME, event, so_id, "assembly item check")
     return find_unpriced(conn, so_id, standard, today) if ready.proceed else ready.instead
 
@@ -79,4 +119,4 @@ async def handle(env: Env, event: Event) -> WorkflowResult | None:
     return await env.db.read_sync(check_event, event, standard_program(env.settings), today)
 
 
-WORKFLOW = Workflow(NAME, ("salesorder.created", "salesorder.updated"), handle)
+WORKFLOW = Workflow(NAME, ("salesorder.created", "salesorder.updated", "salesorder.deleted"), handle)

@@ -10,6 +10,9 @@ A memo NetSuite sent without its apply list is drafted at once all the same (amo
 was issued against, `amountRemaining`; `problems` asks the reviewer to check the invoices), and redrafted in
 place, once, by the first event that finds the list (worker/flows/memo_apply.py): the same rows, never a
 second live draft, and never a draft a person has edited or decided, which the observation names instead.
+
+A memo deleted in NetSuite (`creditmemo.deleted`) withdraws its drafts still staged, edited or not
+(worker/flows/withdrawals.py): a confirmation for a memo that no longer exists must not stay approvable.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from jinja2 import Environment, StrictUndefined
 from worker.env import Env
 from worker.flows.memo_apply import REDRAFTED, Draft, arrival, outcomes
 from worker.flows.reads import record_id
+from worker.flows.withdrawals import drafts, withdraw_drafts
 from worker.ledger import Event
 from worker.workflow_runner import Proposal, Workflow, WorkflowResult
 
@@ -41,6 +45,10 @@ SELECT i.ns_id, i.tran_id, i.tran_date, i.total, i.amount_remaining, i.other_ref
 FROM customer_invoice i
 WHERE i.ns_id IN (SELECT invoice_id FROM credit_memo_application WHERE credit_memo_id = :memo) OR i.ns_id = :created
 ORDER BY i.tran_date, i.ns_id
+"""
+NAMED = """
+SELECT m.tran_id, m.customer_id, c.company_name FROM credit_memo m LEFT JOIN customers c ON c.ns_id = m.customer_id
+WHERE m.ns_id = ?
 """
 KINDS = {"log_dispute": "dispute log", "send_dispute_confirmation": "confirmation"}  # how notes name them
 EMAIL = "send_dispute_confirmation"
@@ -241,17 +249,28 @@ def redraft(conn: sqlite3.Connection, memo_id: str, drafts: dict[str, Draft]) ->
                           output={**out, "apply_arrived": True, "drafts": done})
 
 
+def withdraw(conn: sqlite3.Connection, memo_id: str, event: Event) -> WorkflowResult | None:
+    """The memo was deleted in NetSuite: its drafts still staged are withdrawn (None when it has none at all)."""
+    tran_id, customer_id, company = conn.execute(NAMED, (memo_id,)).fetchone() or (None, None, None)
+    customer_id = event.payload.get("customer_id") or customer_id
+    found = drafts(conn, [f"{kind}:{memo_id}" for kind in KINDS])
+    return withdraw_drafts(customer_id, f"credit memo {tran_id or '#' + memo_id}", company or f"customer {customer_id}",
+                           event, found, {"credit_memo_id": memo_id, "credit_memo_number": tran_id})
+
+
 def decide(conn: sqlite3.Connection, event: Event) -> WorkflowResult | None:
-    """What one credit memo event calls for: the first draft, the redraft its apply list brings, or nothing."""
+    """What one credit memo event calls for: the first draft, the redraft its apply list brings, its withdrawal."""
     memo_id = record_id(event)
+    if event.type == "creditmemo.deleted":
+        return withdraw(conn, memo_id, event)
     if (drafts := arrival(conn, NAME, memo_id, list(KINDS), EMAIL)) is not None:
         return redraft(conn, memo_id, drafts)
     return examine(conn, memo_id) if event.type == "creditmemo.posted" else None
 
 
 async def handle(env: Env, event: Event) -> WorkflowResult | None:
-    """Log one posted credit memo as a dispute and draft its confirmation (again when its apply list comes)."""
+    """Log a posted credit memo as a dispute and draft its confirmation; redraft or withdraw them as it changes."""
     return await env.db.read_sync(decide, event)
 
 
-WORKFLOW = Workflow(NAME, ("creditmemo.posted", "creditmemo.updated"), handle)
+WORKFLOW = Workflow(NAME, ("creditmemo.posted", "creditmemo.updated", "creditmemo.deleted"), handle)

@@ -5,6 +5,7 @@ up by the customer's program) within settings.pricing.tolerance_pct; the order's
 the customer's default that NetSuite would apply) and freight terms (when the order carries them) are
 compared with the program. Deviations become one `review_quote_pricing` proposal (risk 2) per order.
 An order NetSuite sent without its lines is reviewed on the update that brings them (worker/flows/order_lines.py).
+An order deleted in NetSuite withdraws its review still staged (worker/flows/withdrawals.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from worker.aging import terms_days
 from worker.env import Env
 from worker.flows.order_lines import gate, order_name
 from worker.flows.reads import label, raw_record, record_id
+from worker.flows.withdrawals import drafts, withdraw_order_drafts
 from worker.ledger import Event
 from worker.pricing import ProgramTerms, check_price, expected_price, price_text, program_for, standard_program
 from worker.workflow_runner import Proposal, Workflow, WorkflowResult
@@ -133,8 +135,10 @@ def _describe(name: str, program: ProgramTerms, tolerance: float, lines: list[Li
 
 def review_event(conn: sqlite3.Connection, event: Event, standard: ProgramTerms, tolerance: float,
                  today: str) -> WorkflowResult | None:
-    """The review an order event calls for: once per order, when its lines are known."""
+    """The review an order event calls for: once per order, when its lines are known; withdrawn if it is deleted."""
     so_id = record_id(event)
+    if event.type == "salesorder.deleted" and (found := drafts(conn, [f"review_quote_pricing:{so_id}"])):
+        return withdraw_order_drafts(conn, event, so_id, found)
     ready = gate(conn, NAME, event, so_id, "price review")
     return review_order(conn, so_id, standard, tolerance, today) if ready.proceed else ready.instead
 
@@ -154,4 +158,4 @@ async def handle(env: Env, event: Event) -> WorkflowResult | None:
                                   env.settings.pricing.tolerance_pct, today)
 
 
-WORKFLOW = Workflow(NAME, ("salesorder.created", "salesorder.updated"), handle)
+WORKFLOW = Workflow(NAME, ("salesorder.created", "salesorder.updated", "salesorder.deleted"), handle)

@@ -1,0 +1,108 @@
+"""Taking back a workflow's drafts when the NetSuite record they are about is deleted.
+
+A workflow subscribes to its record's `*.deleted` event and answers with `Withdrawal`s; the runner closes
+each draft that is still `staged` in the commit that records the run (worker/workflow_runner.py WITHDRAW):
+rejected, decided by the workflow, the reason naming the deletion, an `action.rejected` event, like the
+collection plan's "superseded by plan" (worker/flows/ar_aging_action_plan.py). So it is at least once,
+idempotent, and judged on the row as it is at that commit.
+
+A staged draft is withdrawn even when a reviewer edited it: unlike a redraft, which must not overwrite a
+person's wording of a record that still exists, a deletion makes every undecided draft about the record
+wrong whoever wrote it, and left staged it stays approvable (a dispute confirmation for a memo NetSuite no
+longer has). The edit stays readable on the rejected row, and the observation names it. What a person
+already decided (approved, rejected, executed) is never touched; the observation names it too.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from worker.flows.order_lines import ORDER
+from worker.ledger import Event
+from worker.workflow_runner import Withdrawal, WorkflowResult
+
+# The drafts behind some dedupe keys (unique), whatever their status; `edited`: a person saved a change.
+DRAFTS = """
+SELECT id, kind, dedupe_key, status, status = 'staged' AND updated_at <> created_at, decided_by, decision_reason
+FROM proposed_actions WHERE dedupe_key IN (SELECT value FROM json_each(?)) ORDER BY id
+"""
+WITHDRAWN = "withdrawn: "  # how the reason of a draft withdrawn by a deletion starts
+
+
+@dataclass(frozen=True)
+class Draft:
+    """One proposal about the deleted record, as the handler found it."""
+
+    id: int
+    kind: str
+    dedupe_key: str
+    status: str
+    edited: bool
+    decided_by: str | None
+    decision_reason: str | None
+
+    @property
+    def withdrawn(self) -> bool:
+        """Already withdrawn by a deletion (a second deletion event has nothing to say about it)."""
+        return self.status == "rejected" and (self.decision_reason or "").startswith(WITHDRAWN)
+
+    def named(self) -> str:
+        """How observations name it: '#12 send_dispute_confirmation'."""
+        return f"#{self.id} {self.kind}"
+
+
+def drafts(conn: sqlite3.Connection, keys: Sequence[str]) -> list[Draft]:
+    """The proposals holding these dedupe keys, oldest first."""
+    found = conn.execute(DRAFTS, (json.dumps(list(keys)),))
+    return [Draft(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6]) for r in found]
+
+
+def deleted_at(event: Event) -> str:
+    """When NetSuite deleted the record, for people ('2026-11-03 10:00 UTC'; lastModifiedDate is to the minute)."""
+    when = str(event.payload.get("last_modified") or event.created_at)
+    return f"{when[:16].replace('T', ' ')} UTC"
+
+
+def withdrawn_reason(record: str, event: Event) -> str:
+    """The decision_reason of a withdrawn draft: 'withdrawn: credit memo CM-12 was deleted in NetSuite at …'."""
+    return f"{WITHDRAWN}{record} was deleted in NetSuite at {deleted_at(event)}"
+
+
+def withdraw_drafts(customer_id: str | None, record: str, owner: str, event: Event, found: Sequence[Draft],
+                    output: dict[str, Any], *, release_key: bool = False,
+                    notes: Sequence[str] = ()) -> WorkflowResult | None:
+    """The run of a deletion: withdraw the staged drafts, name the decided ones (None when there is neither).
+
+    `record` names the deleted record ('credit memo CM-12'), `owner` its customer; `notes` add sentences
+    (drafts kept for a reason of the workflow's own). The runner adds which drafts it did withdraw.
+    """
+    found = [d for d in found if not d.withdrawn]
+    if not found and not notes:
+        return None
+    staged = [d for d in found if d.status == "staged"]
+    decided = [d for d in found if d.status != "staged"]
+    parts = [f"{record[:1].upper()}{record[1:]} for {owner} was deleted in NetSuite at {deleted_at(event)}."]
+    if edited := [d.named() for d in staged if d.edited]:
+        parts.append(f"Edited by a reviewer, not decided: {', '.join(edited)}.")
+    if decided:
+        shown = [f"{d.named()} ({d.status}{f' by {d.decided_by}' if d.decided_by else ''})" for d in decided]
+        parts.append(f"Already decided, left as it is: {', '.join(shown)}.")
+    reason = withdrawn_reason(record, event)
+    return WorkflowResult(customer_id, " ".join([*parts, *notes]), output={**output, "deleted": True},
+                          withdrawals=[Withdrawal(d.dedupe_key, reason, release_key) for d in staged])
+
+
+def withdraw_order_drafts(conn: sqlite3.Connection, event: Event, so_id: str, found: Sequence[Draft], *,
+                          release_key: bool = False, notes: Sequence[str] = ()) -> WorkflowResult | None:
+    """The run of a sales order's deletion for an order workflow: its drafts `found` withdrawn or named."""
+    row = conn.execute(ORDER, (so_id,)).fetchone()
+    tran_id, customer_id, company = (row[0], row[1], row[4]) if row else (None, None, None)
+    customer_id = event.payload.get("customer_id") or customer_id
+    # sales_order_id in the output: a run that waited for the order's lines is over (order_lines.WAITED)
+    return withdraw_drafts(customer_id, f"sales order {tran_id or so_id}", company or f"customer {customer_id}",
+                           event, found, {"sales_order_id": so_id, "tran_id": tran_id}, release_key=release_key,
+                           notes=notes)
