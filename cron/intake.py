@@ -7,7 +7,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from worker.env import Env, iso
-from worker.intake.pipeline import MAX_ATTEMPTS, PROCESSING_LEASE, process_email
+from worker.intake.given_up import give_up_stalled
+from worker.intake.pipeline import (
+    MAX_ATTEMPTS,
+    PROCESSING_LEASE,
+    context,
+    process_email,
+)
 from worker.intake.store import flush_spool
 
 BATCH = 20  # per tick: the hot tier runs every minute and must stay short
@@ -20,11 +26,6 @@ WHERE (status = 'received' AND received_at < :not_started)
    OR (status = 'failed' AND attempts < :max_attempts AND claimed_at < :backoff)
    OR (status = 'processing' AND claimed_at < :stale AND attempts < :max_attempts)
 ORDER BY id LIMIT :batch
-"""
-GIVE_UP_STALLED = """
-UPDATE inbound_email_log SET status = 'failed',
-    reason = 'gave up after ' || attempts || ' attempts: processing never finished (worker crash or restart)'
-WHERE status = 'processing' AND claimed_at < :stale AND attempts >= :max_attempts
 """
 
 
@@ -52,7 +53,8 @@ async def retry_failed_intake(env: Env, as_of: datetime) -> dict[str, Any]:
     now = env.clock()
     params = {"not_started": iso(now - NOT_STARTED_AFTER), "stale": iso(now - PROCESSING_LEASE),
               "backoff": iso(now - timedelta(minutes=1)), "max_attempts": MAX_ATTEMPTS, "batch": BATCH}
-    gave_up = await env.db.write(lambda c: c.execute(GIVE_UP_STALLED, params).rowcount)
+    # Failed for good, and queued for a person: the review queue is what people read, not the log.
+    gave_up = await env.db.write(give_up_stalled, params["stale"], MAX_ATTEMPTS, context(env))
     rows = await env.db.fetchall(DUE, params)
     statuses = [await process_email(env, row[0]) for row in rows]
     return {"retried": len(statuses), "failed": statuses.count("failed"), "gave_up_stalled": gave_up,

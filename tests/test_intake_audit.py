@@ -1,5 +1,6 @@
-"""Intake audit fixes: forwards sent base64/quoted-printable/uuencoded, uuencoded PDFs, the same PO twice in one
-email, and page text drawn inside Form XObjects (real MIME bytes, real PDFs, the real pipeline on SQLite)."""
+"""Intake audit fixes: forwards sent base64/quoted-printable/uuencoded, uuencoded PDFs, unread parts and mail given
+up on reaching the review queue, the same PO twice in one email, and page text drawn inside Form XObjects (real MIME
+bytes, real PDFs, the real pipeline on SQLite)."""
 
 from __future__ import annotations
 
@@ -22,16 +23,26 @@ from pypdf.generic import (
     NameObject,
 )
 
+from cron.intake import retry_failed_intake
 from tests.po import hostile
-from tests.test_email_fixtures import DRISCOLL, order_email, order_pdf, seed_reference
+from tests.test_email_fixtures import (
+    DRISCOLL,
+    order_email,
+    order_pdf,
+    refusing_s3,
+    scanned_pdf,
+    seed_reference,
+)
 from worker.env import Env
 from worker.intake import pipeline
 from worker.intake.forwards import MAX_DECODED_FORWARDS
 from worker.intake.mime import MAX_PARTS, read_mail
 from worker.intake.pipeline import process_email
+from worker.intake.problems import NOTHING_READ_REASON
 from worker.intake.record import TEXT_ONLY_REASON
 from worker.intake.store import accept_raw
 from worker.po.textlayer import MAX_FORM_USES, extract_pdf
+from worker.storage import Bucket
 
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n"
 
@@ -205,12 +216,174 @@ async def test_what_could_not_be_read_is_shown_on_a_text_only_email(seeded: Env,
     assert flags["needs_manual"]["message"] == item["reason"]
 
 
-async def test_what_could_not_be_read_is_not_called_a_mime_defect(seeded: Env) -> None:
-    received = await accept_raw(seeded, _too_deep_forward(note=b""), door="http")  # no text at any level
-    assert await process_email(seeded, received.email_id) == "processed"
-    log = await seeded.db.fetchone("SELECT reason FROM inbound_email_log WHERE id = ?", (received.email_id,))
-    assert log["reason"] == ("no PDF attachment; no text either; part of the email could not be read: forwarded "
-                             f"messages encoded more than {MAX_DECODED_FORWARDS} deep; the rest were not examined")
+# --- nothing that may hold an order is left in the log only -----------------------------------------------------
+
+
+def _many_parts_without_text() -> bytes:
+    parts = "".join(f"--P\r\nContent-Type: application/octet-stream\r\n\r\n{n}\r\n" for n in range(MAX_PARTS + 1))
+    return ("From: buyer@driscollfoods.com\r\nTo: orders@gfs.local\r\nSubject: PO\r\nMIME-Version: 1.0\r\n"
+            f"Content-Type: multipart/mixed; boundary=P\r\n\r\n{parts}--P--\r\n").encode()
+
+
+def _nested(depth: int, text: str = "12 cs DF-10023") -> str:
+    parts = "".join(f"Content-Type: multipart/mixed; boundary=b{i}\r\n\r\n--b{i}\r\n" for i in range(depth))
+    return f"MIME-Version: 1.0\r\n{parts}Content-Type: text/plain\r\n\r\n{text}\r\n"
+
+
+def _breaks_the_parser(extra_headers: str = "") -> bytes:
+    """An order email nested so deep that the stdlib parser gives up: only its header fields can be read."""
+    return (f"From: Buyer <buyer@driscollfoods.com>\r\nTo: orders@gfs.local\r\nSubject: PO 4471\r\n{extra_headers}"
+            f"{_nested(2000)}").encode()
+
+
+def _undecodable_forward(own_pdf: bytes) -> bytes:
+    """The customer's own PDF, read, beside a base64 forward whose message breaks the parser once decoded."""
+    inner = base64.encodebytes(f"From: buyer@driscollfoods.com\r\n{_nested(2000)}".encode()).decode()
+    return ("From: buyer@driscollfoods.com\r\nTo: orders@gfs.local\r\nSubject: PO\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: multipart/mixed; boundary=M\r\n\r\n--M\r\nContent-Type: text/plain\r\n\r\nPO attached\r\n"
+            "--M\r\nContent-Type: application/pdf; name=po.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+            f"{base64.encodebytes(own_pdf).decode()}\r\n--M\r\nContent-Type: message/rfc822\r\n"
+            f"Content-Transfer-Encoding: base64\r\n\r\n{inner}\r\n--M--\r\n").encode()
+
+
+async def _log_and_items(env: Env, email_id: int) -> tuple[dict, list[dict]]:
+    log = dict(await env.db.fetchone("SELECT * FROM inbound_email_log WHERE id = ?", (email_id,)))
+    items = [dict(r) for r in await env.db.fetchall("SELECT * FROM review_items WHERE email_id = ? ORDER BY id",
+                                                    (email_id,))]
+    return log, items
+
+
+async def _reprocessed(env: Env, email_id: int) -> str:
+    # As after an operator resets the row (or a retry after a crash): the email is read and recorded again.
+    await env.db.write(lambda c: c.execute("UPDATE inbound_email_log SET status = 'received', attempts = 0 "
+                                           "WHERE id = ?", (email_id,)))
+    return await process_email(env, email_id)
+
+
+@pytest.mark.parametrize(("raw", "problem", "sender", "customer"), [
+    (_too_deep_forward(note=b""), (f"forwarded messages encoded more than {MAX_DECODED_FORWARDS} deep; the rest were "
+                                   "not examined"), "rep@gfs.local", None),  # the customer's From is in the unread part
+    (_many_parts_without_text(), f"more than {MAX_PARTS} MIME parts; the rest were not examined",
+     "buyer@driscollfoods.com", DRISCOLL),
+], ids=["forward too deep", "too many parts"])
+async def test_an_email_without_text_whose_unread_part_may_hold_a_pdf_is_queued(seeded: Env, raw: bytes, problem: str,
+                                                                                sender: str, customer: str) -> None:
+    # Was: logged 'processed' ("no text either") with no review item, so nobody ever looked at it.
+    received = await accept_raw(seeded, raw, door="http")
+    assert await process_email(seeded, received.email_id) == "needs_manual"
+    log, [item] = await _log_and_items(seeded, received.email_id)
+    unread = f"part of the email could not be read: {problem}"
+    assert log["reason"] == f"no PDF attachment: no text either: the email is on a review item; {unread}"
+    assert (item["status"], item["attachment_id"], item["email_text"], item["sender"], item["customer_id"]) == \
+        ("needs_manual", None, None, sender, customer)
+    assert item["reason"] == NOTHING_READ_REASON.format(unread=unread)
+    flags = {f["code"]: f for f in json.loads(item["flags_json"])}
+    assert flags["unread_part"] == {"code": "unread_part", "severity": "warning", "message": unread}
+    assert flags["needs_manual"]["message"] == item["reason"]
+    assert await _reprocessed(seeded, received.email_id) == "needs_manual"
+    assert [i["id"] for i in (await _log_and_items(seeded, received.email_id))[1]] == [item["id"]]  # still one
+
+
+async def test_mail_that_breaks_the_mime_parser_is_queued_with_what_was_read(seeded: Env) -> None:
+    # Was: logged needs_manual ("no PDF attachment found; malformed MIME: ...") and shown nowhere a person looks.
+    received = await accept_raw(seeded, _breaks_the_parser(), door="http")
+    assert await process_email(seeded, received.email_id) == "needs_manual"
+    log, [item] = await _log_and_items(seeded, received.email_id)
+    assert log["reason"].startswith("no PDF attachment: no text either: the email is on a review item; part of the "
+                                    "email could not be read: malformed MIME: RecursionError")
+    assert (item["status"], item["attachment_id"], item["pdf_key"], item["sender"], item["customer_id"]) == \
+        ("needs_manual", None, None, "buyer@driscollfoods.com", DRISCOLL)
+    assert item["reason"].startswith("no PDF attachment or text found, and part of the email could not be read: "
+                                     "malformed MIME: RecursionError")
+    assert item["reason"].endswith("; open the original email and enter any order by hand, or reject")
+    assert [f["code"] for f in json.loads(item["flags_json"])] == ["needs_manual", "unread_part"]
+    assert await _reprocessed(seeded, received.email_id) == "needs_manual"
+    assert [i["id"] for i in (await _log_and_items(seeded, received.email_id))[1]] == [item["id"]]
+
+
+async def test_machine_mail_that_cannot_be_read_stays_not_queued(seeded: Env) -> None:
+    for raw in (_breaks_the_parser("Auto-Submitted: auto-replied\r\n"),
+                b"Auto-Submitted: auto-generated\r\n" + _many_parts_without_text()):
+        received = await accept_raw(seeded, raw, door="http")
+        assert await process_email(seeded, received.email_id) == "processed"
+        log, items = await _log_and_items(seeded, received.email_id)
+        assert log["reason"].startswith("no PDF attachment; Auto-Submitted: auto-") and "not queued; part of" in \
+            log["reason"] and items == []
+
+
+@pytest.mark.parametrize("scanned", [False, True], ids=["pending", "needs manual"])
+async def test_an_unread_part_beside_a_read_pdf_is_said_on_its_item_and_in_the_log(seeded: Env,
+                                                                                   scanned: bool) -> None:
+    # Was: "1 review item created" and a clean item: the email looked complete though its forward was never read.
+    pdf = scanned_pdf() if scanned else order_pdf("classic_grid", seed=14)[0]
+    received = await accept_raw(seeded, _undecodable_forward(pdf), door="http")
+    assert await process_email(seeded, received.email_id) == ("needs_manual" if scanned else "processed")
+    log, [item] = await _log_and_items(seeded, received.email_id)
+    unread = "part of the email could not be read: a base64 forwarded message could not be decoded: RecursionError"
+    assert log["reason"].endswith(f"; {unread}")
+    flags = json.loads(item["flags_json"])
+    assert {"code": "unread_part", "severity": "warning", "message": unread} in flags
+    if scanned:
+        assert log["reason"].startswith("1 of 1 PDFs need manual entry: po.pdf: ")
+        assert item["status"] == "needs_manual" and item["reason"].endswith(f"; {unread}")
+        assert [f["code"] for f in flags[:2]] == ["needs_manual", "unread_part"]
+    else:
+        assert log["reason"] == f"1 review item created; {unread}"
+        assert (item["status"], item["reason"], item["customer_id"]) == ("pending", unread, DRISCOLL)
+        assert item["pdf_key"] and item["line_count"] > 0  # the PDF that was read is still the order
+
+
+# --- failed for good ----------------------------------------------------------------------------------------------
+
+
+async def _fail_every_attempt(env: Env, raw: bytes) -> int:
+    """Process raw (read from the door's bytes) while the bucket refuses everything, until the attempts run out."""
+    received = await accept_raw(env, raw, door="http")
+    real_bucket = env.bucket
+    with refusing_s3() as endpoint:
+        env.bucket = Bucket(endpoint, real_bucket.bucket)  # the PDF cannot be stored: each attempt fails
+        try:
+            for _ in range(pipeline.MAX_ATTEMPTS):
+                assert await process_email(env, received.email_id, raw) == "failed"
+        finally:
+            env.bucket = real_bucket
+    return received.email_id
+
+
+async def test_an_email_given_up_on_is_queued_with_its_text_sender_and_customer(seeded: Env) -> None:
+    # Was: 'failed' ("gave up after 5 attempts: ...") in the log only.
+    email_id = await _fail_every_attempt(seeded, order_email([("po.pdf", PDF)], body="PO 4471 attached, thanks"))
+    log, [item] = await _log_and_items(seeded, email_id)
+    assert log["status"] == "failed" and log["reason"].startswith("gave up after 5 attempts: StorageUnavailable")
+    assert log["reason"].endswith("; the email is on a review item") and log["customer_id"] == DRISCOLL
+    assert (item["status"], item["attachment_id"], item["email_text"], item["sender"], item["customer_id"]) == \
+        ("needs_manual", None, "PO 4471 attached, thanks", "buyer@driscollfoods.com", DRISCOLL)
+    assert item["reason"].startswith("gave up after 5 attempts: StorageUnavailable")
+    assert item["reason"].endswith("; open the original email and enter any order by hand, or reject")
+    assert await process_email(seeded, email_id) == "skipped"  # given up: no sixth attempt
+
+
+async def test_machine_mail_given_up_on_stays_not_queued(seeded: Env) -> None:
+    raw = b"Auto-Submitted: auto-replied\r\n" + order_email([("po.pdf", PDF)])
+    email_id = await _fail_every_attempt(seeded, raw)
+    log, items = await _log_and_items(seeded, email_id)
+    assert log["status"] == "failed" and log["reason"].endswith("; Auto-Submitted: auto-replied, not queued")
+    assert items == []
+
+
+async def test_a_claim_that_never_finishes_is_queued_once_when_the_hot_tier_gives_up(seeded: Env) -> None:
+    # Each attempt killed the worker (its claim expired): the hot tier gives up, and the email reaches the queue.
+    received = await accept_raw(seeded, order_email([("po.pdf", PDF)]), door="http")
+    await seeded.db.write(lambda c: c.execute(
+        "UPDATE inbound_email_log SET status = 'processing', attempts = ?, claimed_at = ? WHERE id = ?",
+        (pipeline.MAX_ATTEMPTS, "2020-01-01T00:00:00.000Z", received.email_id)))
+    assert (await retry_failed_intake(seeded, seeded.clock()))["gave_up_stalled"] == 1
+    assert (await retry_failed_intake(seeded, seeded.clock()))["gave_up_stalled"] == 0
+    log, [item] = await _log_and_items(seeded, received.email_id)
+    failure = "gave up after 5 attempts: processing never finished (worker crash or restart)"
+    assert (log["status"], log["reason"]) == ("failed", f"{failure}; the email is on a review item")
+    assert (item["status"], item["reason"], item["email_text"], item["customer_id"]) == \
+        ("needs_manual", f"{failure}; open the original email and enter any order by hand, or reject", None, DRISCOLL)
 
 
 # --- the same PO twice in one email ----------------------------------------------------------------------------

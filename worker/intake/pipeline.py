@@ -2,7 +2,8 @@
 
 Both doors call `schedule` after the raw message is durable; the hot tier calls `process_email` for
 anything left behind ('received' too long, 'failed' with attempts left, 'processing' past its lease).
-A claim is a conditional UPDATE, so a background task and the cron tier never process one email twice.
+A claim is a conditional UPDATE, so a background task and the cron tier never process one email twice. The
+last attempt, if it fails too, puts the email in the review queue (`given_up`): nobody reads the log.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from pathlib import Path
 
 from worker.env import Env, iso
 from worker.intake.analyze import Analysis, analyze_orders
+from worker.intake.given_up import give_up
 from worker.intake.isolated import read_mail_bounded
+from worker.intake.mime import ParsedMail
 from worker.intake.record import AnalysedPdf, Context, record_email
 from worker.names import email_domain
 from worker.pricing import standard_program
@@ -62,7 +65,8 @@ def failure_reason(error: str, attempts: int) -> str:
     return f"attempt {attempts} of {MAX_ATTEMPTS} failed (retried by the hot tier): {error}"[:1000]
 
 
-def _context(env: Env) -> Context:
+def context(env: Env) -> Context:
+    """The settings a recording transaction needs, as of now."""
     terms = standard_program(env.settings)
     now = env.clock()
     return Context(standard=terms, tolerance_pct=env.settings.pricing.tolerance_pct,
@@ -78,10 +82,12 @@ async def _raw(env: Env, raw_key: str | None, source: Path | bytes | None) -> Pa
     return await env.bucket.get(raw_key)
 
 
-async def _process(env: Env, email_id: int, raw_key: str | None, source: Path | bytes | None, attempts: int) -> str:
+async def _process(env: Env, email_id: int, raw_key: str | None, source: Path | bytes | None, attempts: int,
+                   read: list[ParsedMail]) -> str:
     raw = await _raw(env, raw_key, source)
     mail = await asyncio.to_thread(read_mail_bounded, raw, env.settings.state_dir / "incoming")
-    ctx = _context(env)
+    read.append(mail)  # for the review item if this attempt fails for good
+    ctx = context(env)
     pdfs = []
     reading_ends = time.monotonic() + READING_BUDGET_SECONDS
     for n, part in enumerate(mail.pdfs):
@@ -106,13 +112,18 @@ async def process_email(env: Env, email_id: int, source: Path | bytes | None = N
     if claimed is None:
         return "skipped"
     raw_key, attempts = claimed
+    read: list[ParsedMail] = []
     try:
-        return await asyncio.wait_for(_process(env, email_id, raw_key, source, attempts), EMAIL_TIMEOUT_SECONDS)
+        return await asyncio.wait_for(_process(env, email_id, raw_key, source, attempts, read), EMAIL_TIMEOUT_SECONDS)
     except Exception as exc:  # recorded with the reason; the hot tier retries (bounded by MAX_ATTEMPTS)
         error = "processing timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
         log.warning("inbound mail processing failed", extra={"email_id": email_id, "error": error})
         with contextlib.suppress(Exception):  # if even this write fails, the lease expiry brings it back
-            await env.db.write(lambda c: c.execute(FAIL, (failure_reason(error, attempts), email_id)))
+            if attempts >= MAX_ATTEMPTS:  # failed for good: a person must see it in the queue, not only in the log
+                await env.db.write(give_up, email_id, failure_reason(error, attempts), read[0] if read else None,
+                                   context(env))
+            else:
+                await env.db.write(lambda c: c.execute(FAIL, (failure_reason(error, attempts), email_id)))
         return "failed"
 
 

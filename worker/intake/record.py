@@ -15,6 +15,14 @@ from worker.intake.analyze import Analysis
 from worker.intake.customers import CustomerMatch, customer_flags, match_customer
 from worker.intake.lines import LineMatcher
 from worker.intake.mime import ParsedMail, PdfPart
+from worker.intake.problems import (
+    NOTHING_READ_REASON,
+    noted,
+    problems_note,
+    unread_flag,
+    unread_note,
+    with_unread,
+)
 from worker.ledger import append_event
 from worker.po.header import po_number_in_text
 from worker.po.model import Finding, POLine, PurchaseOrder
@@ -63,8 +71,6 @@ EMAIL_TEXT_CHARS = 20_000  # of an email without a PDF, kept on its review item
 TEXT_ONLY_REASON = "no PDF attachment: the order, if there is one, is in the email text; enter it by hand or reject"
 TYPED_REASON = ("no PDF attachment: {n} line{s} read from the email text; check each against the text and add "
                 "any that were missed")
-UNREAD = "part of the email could not be read: {}"  # a forward, or parts past the limit, never looked at
-MAX_NOTED_PROBLEMS = 3
 
 
 @dataclass(frozen=True)
@@ -129,7 +135,7 @@ def _item_row(conn: sqlite3.Connection, email_id: int, sender: str | None, sende
                               "pages": page_span(analysis.pages) if analysis.pages is not None else None,
                               "reason": analysis.reason, "sender": sender, "email_text": None, "now": ctx.now}
     if po is None:
-        return _manual_row(conn, row, analysis.reason or "", fallback)
+        return manual_row(conn, row, analysis.reason or "", fallback)
     customer = match_customer(conn, senders, po, ctx.own_domains)
     program = program_for(conn, customer.customer_id, ctx.standard)
     on = (po.po_date or ctx.today).isoformat()
@@ -144,8 +150,8 @@ def _item_row(conn: sqlite3.Connection, email_id: int, sender: str | None, sende
             "line_count": len(po.lines), "total": float(po.total) if po.total is not None else None}
 
 
-def _manual_row(conn: sqlite3.Connection, row: dict[str, object], reason: str, customer: CustomerMatch,
-                typed: PurchaseOrder | None = None, line_flags: list[dict[str, object]] | None = None) -> dict[str, object]:
+def manual_row(conn: sqlite3.Connection, row: dict[str, object], reason: str, customer: CustomerMatch,
+               typed: PurchaseOrder | None = None, line_flags: list[dict[str, object]] | None = None) -> dict[str, object]:
     """A needs_manual item: the reason as its finding and flag, and the lines read from a typed order, if any."""
     manual = typed or PurchaseOrder()
     manual.findings = [Finding(code="needs_manual", severity="error", message=reason)]
@@ -154,24 +160,6 @@ def _manual_row(conn: sqlite3.Connection, row: dict[str, object], reason: str, c
             "po_number": manual.po_number, "parsed_json": manual.model_dump_json(),
             "flags_json": json.dumps(flags + (line_flags or []), default=str), "confidence": 0.0,
             "line_count": len(manual.lines), "total": None}
-
-
-def _fatal(mail: ParsedMail) -> list[str]:
-    return [p for p in mail.problems if p.startswith("malformed MIME")]
-
-
-def _unread(mail: ParsedMail) -> str:
-    """What of the email was not read, as a note ('' if it was read whole). Fatal problems are reported on their own
-    and MIME defects only in the log: the corpus has them on ordinary mail whose text is all there."""
-    unread = [p for p in mail.problems if not p.startswith(("malformed MIME", "MIME defect: "))]
-    return UNREAD.format("; ".join(unread[:MAX_NOTED_PROBLEMS])) if unread else ""
-
-
-def _problems_note(mail: ParsedMail) -> str:
-    """The log's note of what was not read and the message's MIME defects, after a '; ' ('' for neither)."""
-    defects = [p.removeprefix("MIME defect: ") for p in mail.problems if p.startswith("MIME defect: ")]
-    unread = f"; {note}" if (note := _unread(mail)) else ""
-    return unread + (f" (MIME defects: {', '.join(defects[:MAX_NOTED_PROBLEMS])})" if defects else "")
 
 
 def _typed_order(conn: sqlite3.Connection, text: str, subject: str | None, customer: CustomerMatch,
@@ -196,41 +184,44 @@ def _typed_order(conn: sqlite3.Connection, text: str, subject: str | None, custo
 
 def _text_only_item(conn: sqlite3.Connection, email_id: int, mail: ParsedMail, customer: CustomerMatch,
                     ctx: Context) -> dict[str, object] | None:
-    """The review item of an email without a PDF whose text may be an order; None for machine mail or no text."""
-    text = mail.body_text(EMAIL_TEXT_CHARS)
-    if mail.pdfs or _fatal(mail) or mail.auto_generated or not text:
+    """The review item of an email without a PDF whose text, or whose unread part, may be an order; None for machine
+    mail, and for an email read whole without text."""
+    text, unread = mail.body_text(EMAIL_TEXT_CHARS), unread_note(mail)
+    if mail.pdfs or mail.auto_generated or not (text or unread):
         return None
     row: dict[str, object] = {"email_id": email_id, "attachment_id": None, "part": 0, "pages": None, "pdf_key": None,
-                              "sender": mail.sender, "email_text": text, "now": ctx.now}
+                              "sender": mail.sender, "email_text": text or None, "now": ctx.now}
+    if not text:  # e.g. malformed MIME, or a forward that could not be decoded: only the original email tells
+        return manual_row(conn, row, NOTHING_READ_REASON.format(unread=unread), customer, None, [unread_flag(unread)])
     order, line_flags = _typed_order(conn, text, mail.subject, customer, ctx)
     reason = TYPED_REASON.format(n=len(order.lines), s="" if len(order.lines) == 1 else "s") if order.lines \
         else TEXT_ONLY_REASON
-    if unread := _unread(mail):  # a PDF may be in the part not read: the reviewer must know
+    if unread:  # a PDF may be in the part not read: the reviewer must know
         reason = f"{reason}; {unread}"
-        line_flags = [{"code": "unread_part", "severity": "warning", "message": unread}, *line_flags]
-    return _manual_row(conn, row, reason, customer, order, line_flags)
+        line_flags = [unread_flag(unread), *line_flags]
+    return manual_row(conn, row, reason, customer, order, line_flags)
 
 
-def _email_outcome(mail: ParsedMail, pdfs: list[AnalysedPdf], text_item: bool) -> tuple[str, str]:
-    fatal = _fatal(mail)
+def _email_outcome(mail: ParsedMail, pdfs: list[AnalysedPdf], text_item: dict[str, object] | None) -> tuple[str, str]:
+    note = problems_note(mail)
     if not pdfs:
-        if fatal:
-            return "needs_manual", f"no PDF attachment found; {fatal[0]}"
-        if text_item:
-            return "needs_manual", f"no PDF attachment: the email text is on a review item{_problems_note(mail)}"[:1000]
+        if text_item is not None:
+            what = "the email text is" if text_item["email_text"] else "no text either: the email is"
+            return "needs_manual", noted(f"no PDF attachment: {what} on a review item", note)
         why = f"; {mail.auto_generated}, not queued" if mail.auto_generated else "; no text either"
-        return "processed", f"no PDF attachment{why}{_problems_note(mail)}"[:1000]
+        return "processed", noted(f"no PDF attachment{why}", note)
     orders = [(p, a) for p in pdfs for a in p.analyses]
     manual = [(p, a) for p, a in orders if a.status == "needs_manual"]
     if manual:
         # Counted in PDFs while each holds one order (the usual case), else in orders.
         counted = "PDFs" if len(orders) == len(pdfs) else "orders"
         reasons = "; ".join(f"{p.part.filename or 'unnamed PDF'}: {a.reason}" for p, a in manual[:3])
-        return "needs_manual", f"{len(manual)} of {len(orders)} {counted} need manual entry: {reasons}"[:1000]
-    return "processed", f"{len(orders)} review item{'s' if len(orders) != 1 else ''} created"
+        return "needs_manual", noted(f"{len(manual)} of {len(orders)} {counted} need manual entry: {reasons}", note)
+    return "processed", noted(f"{len(orders)} review item{'s' if len(orders) != 1 else ''} created", note)
 
 
-def _insert_item(conn: sqlite3.Connection, email_id: int, row: dict[str, object]) -> int | None:
+def insert_item(conn: sqlite3.Connection, email_id: int, row: dict[str, object]) -> int | None:
+    """Insert one review item and its ledger event; None if this email's item exists already."""
     inserted = conn.execute(INSERT_ITEM, row).fetchone()
     if inserted is None:
         return None  # this email's items exist already (a retry after a crash between commit and reply)
@@ -248,21 +239,22 @@ def record_email(conn: sqlite3.Connection, email_id: int, mail: ParsedMail, pdfs
     rows: list[tuple[dict[str, object], str | None]] = []  # (item row, its PDF's sha256)
     items: list[int] = []
     customer_id = email_match.customer_id
+    unread = unread_note(mail)  # its own PDFs were read, but another may be in what was not: every item says so
     for pdf in pdfs:
         part = pdf.part
         attachment_id = conn.execute(INSERT_ATTACHMENT, (email_id, part.filename, part.content_type, len(part.data),
                                                          part.sha256, pdf.key)).fetchone()[0]
         for n, analysis in enumerate(pdf.analyses):  # part n: the PDF's orders in page order
-            rows.append(({**_item_row(conn, email_id, mail.sender, senders, pdf.key, analysis, email_match, ctx),
-                          "attachment_id": attachment_id, "part": n}, part.sha256))
+            row = _item_row(conn, email_id, mail.sender, senders, pdf.key, analysis, email_match, ctx)
+            rows.append(({**with_unread(row, unread), "attachment_id": attachment_id, "part": n}, part.sha256))
     text_item = _text_only_item(conn, email_id, mail, email_match, ctx)
     rows += [(text_item, None)] if text_item else []
     for row, sha256 in rows:
         # Flagged just before its insert: the same order attached twice to this email finds its first copy.
         row = _with_duplicate_flag(conn, row, sha256)
         customer_id = customer_id or row["customer_id"]  # type: ignore[assignment]
-        if (item_id := _insert_item(conn, email_id, row)) is not None:
+        if (item_id := insert_item(conn, email_id, row)) is not None:
             items.append(item_id)
-    status, reason = _email_outcome(mail, pdfs, text_item is not None)
+    status, reason = _email_outcome(mail, pdfs, text_item)
     conn.execute(FINISH, (status, reason, customer_id, ctx.now, email_id))
     return status, items
