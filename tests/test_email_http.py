@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.helpers import LiveServer, live_server
+from tests.review_seed import sign_in
 from tests.test_email_fixtures import (
     AUTH,
     DRISCOLL,
@@ -198,6 +199,27 @@ def test_automatic_replies_and_empty_mail_without_pdf_are_not_queued(seeded: Liv
     assert wait_for(lambda: _done(seeded, empty_id))["reason"] == "no PDF attachment; no text either"
     assert _email(seeded, auto_id)["status"] == _email(seeded, empty_id)["status"] == "processed"
     assert _items(seeded, auto_id) == _items(seeded, empty_id) == []
+
+
+def test_mail_that_cannot_be_read_reaches_the_review_queue_with_its_original(seeded: LiveServer) -> None:
+    # A MIME structure the parser gives up on: only the header fields are read. Was: needs_manual in the log only.
+    parts = "".join(f"Content-Type: multipart/mixed; boundary=b{i}\r\n\r\n--b{i}\r\n" for i in range(2000))
+    raw = (f"From: Buyer <buyer@driscollfoods.com>\r\nTo: orders@gfs.local\r\nSubject: PO 4471\r\n"
+           f"MIME-Version: 1.0\r\n{parts}Content-Type: text/plain\r\n\r\n12 cs DF-10023\r\n").encode()
+    email_id = post_mail(seeded.url, raw).json()["email_id"]
+    assert wait_for(lambda: _done(seeded, email_id))["status"] == "needs_manual"
+    [item] = _items(seeded, email_id)
+    assert (item["status"], item["customer_id"], item["sender"]) == ("needs_manual", DRISCOLL, "buyer@driscollfoods.com")
+    client = sign_in(seeded.url)
+    assert f'href="/review/orders/{item["id"]}"' in client.get("/review/orders?status=needs_manual").text
+    page = client.get(f"/review/orders/{item['id']}").text
+    assert "malformed MIME: RecursionError" in page and f'href="/review/orders/{item["id"]}/email"' in page
+    original = client.get(f"/review/orders/{item['id']}/email")
+    assert original.status_code == 200 and original.content == raw  # the message as received, to open elsewhere
+    assert original.headers["content-type"].startswith("message/rfc822")
+    assert original.headers["content-disposition"] == f'attachment; filename="email-{email_id}.eml"'
+    assert httpx.get(f"{seeded.url}/review/orders/{item['id']}/email").status_code != 200  # reviewers only
+    assert client.get("/review/orders/999/email").status_code == 404
 
 
 def test_scanned_pdf_without_api_key_needs_manual_entry_with_pdf_attached(seeded: LiveServer) -> None:

@@ -14,6 +14,7 @@ review_router = Router(
     route_handlers=[
         login.login_page, login.login_submit, login.logout,
         orders.orders_list, orders.order_detail, orders.order_approve, orders.order_reject, orders.order_pdf,
+        orders.order_email,
         actions.actions_list, actions.action_decide,
         observations.observations_list, observations.observations_triage,
     ],

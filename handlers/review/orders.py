@@ -1,4 +1,5 @@
-"""Orders tab: the open purchase orders, one order's detail (PDF beside editable lines), approve, reject, PDF."""
+"""Orders tab: the open purchase orders, one order's detail (PDF beside editable lines), approve, reject, PDF,
+the original email."""
 
 from __future__ import annotations
 
@@ -185,4 +186,23 @@ async def order_pdf(env: NamedDependency[Env], session: NamedDependency[Session]
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "private, no-store", "X-Frame-Options": "SAMEORIGIN",
         "Content-Security-Policy": "default-src 'none'; frame-ancestors 'self'",
+    })
+
+
+@get("/orders/{item_id:int}/email", include_in_schema=False)
+async def order_email(env: NamedDependency[Env], session: NamedDependency[Session],
+                      item_id: FromPath[int]) -> Response[bytes]:
+    """The order's original email as received (the raw message from the bucket), a .eml download for reviewers."""
+    item = await _item(env, item_id)
+    if not item["raw_key"]:
+        raise NotFoundException(f"review item {item_id} has no stored email")
+    try:
+        data = await env.bucket.get(item["raw_key"])
+    except ObjectNotFound:
+        raise NotFoundException(f"the email of review item {item_id} is missing from the bucket") from None
+    # An attachment, never rendered: the message is the sender's, hostile HTML included.
+    return Response(data, media_type="message/rfc822", headers={
+        "Content-Disposition": f'attachment; filename="email-{item["email_id"]}.eml"',
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
     })

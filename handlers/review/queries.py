@@ -41,7 +41,7 @@ LEFT JOIN customers c ON c.ns_id = r.customer_id
 ORDER BY name LIMIT 200
 """
 REVIEW_ITEM = """
-SELECT r.*, c.company_name AS customer_name, e.subject, e.received_at, e.message_id,
+SELECT r.*, c.company_name AS customer_name, e.subject, e.received_at, e.message_id, e.raw_key,
        coalesce(r.pdf_key, a.object_key) AS pdf_object, a.filename AS pdf_filename
 FROM review_items r
 LEFT JOIN customers c ON c.ns_id = r.customer_id
