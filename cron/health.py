@@ -15,9 +15,10 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from worker.aging import company_date
+from cron.aging import REFERENCE
+from worker.aging import bucket_for, company_date, terms_days
 from worker.env import Env, iso
-from worker.health import SignalInputs, score
+from worker.health import SignalInputs, UnknownRemainder, score
 from worker.ledger import append_event
 
 LIVE_CUSTOMERS = "SELECT ns_id FROM customers WHERE deleted_at IS NULL ORDER BY ns_id"
@@ -25,6 +26,23 @@ AGING = """
 SELECT customer_id, bucket, sum(amount_remaining) FROM ar_aging_snapshot
 WHERE as_of = (SELECT max(as_of) FROM ar_aging_runs WHERE as_of <= :d)
 GROUP BY customer_id, bucket
+"""
+# Open invoices whose remaining amount NetSuite did not send (not in the snapshot: cron/aging.py reports
+# them), aged like the warm tier ages (cron.aging.REFERENCE), with the most each can still owe: its total less
+# what the mirror's live payments and credit memos applied. Scored at their worst (worker.health.worst_ar_aging).
+REMAINING_UNKNOWN = """
+SELECT i.customer_id, coalesce(i.tran_id, i.ns_id), i.total, i.due_date,
+       coalesce(CAST(julianday(:d) - julianday({reference}) AS INTEGER), 0),
+       max(0, round(coalesce(i.total, 0)
+                    - (SELECT coalesce(sum(a.amount), 0) FROM payment_application a
+                       JOIN customer_payment p ON p.ns_id = a.payment_id AND p.deleted_at IS NULL
+                       WHERE a.invoice_id = i.ns_id)
+                    - (SELECT coalesce(sum(a.amount), 0) FROM credit_memo_application a
+                       JOIN credit_memo m ON m.ns_id = a.credit_memo_id AND m.deleted_at IS NULL
+                       WHERE a.invoice_id = i.ns_id), 2))
+FROM customer_invoice i
+WHERE i.amount_remaining IS NULL AND i.deleted_at IS NULL AND coalesce(i.tran_date, :d) <= :d
+ORDER BY i.customer_id, 5 DESC, i.ns_id
 """
 # A dispute is a credit memo issued against an invoice; count the distinct invoices disputed.
 DISPUTES = """
@@ -94,11 +112,23 @@ def windows(day: date) -> dict[str, str]:
     return {"d": day.isoformat(), "d_end": (day + timedelta(days=1)).isoformat(), **back}
 
 
-def gather(conn: sqlite3.Connection, params: dict[str, str]) -> dict[str, SignalInputs]:
+def remaining_unknown(conn: sqlite3.Connection, params: dict[str, Any],
+                      basis: str) -> dict[str, tuple[UnknownRemainder, ...]]:
+    """Each customer's open invoices of unknown remainder as of the night, most overdue first."""
+    conn.create_function("terms_days", 1, terms_days, deterministic=True)
+    found: dict[str, list[UnknownRemainder]] = defaultdict(list)
+    for cid, number, total, due, days, at_most in conn.execute(REMAINING_UNKNOWN.format(reference=REFERENCE[basis]),
+                                                                params):
+        found[cid].append(UnknownRemainder(number, bucket_for(days), at_most, total, due))
+    return {cid: tuple(invoices) for cid, invoices in found.items()}
+
+
+def gather(conn: sqlite3.Connection, params: dict[str, Any], basis: str) -> dict[str, SignalInputs]:
     """Every live customer's signal inputs, read in one transaction."""
     ar: dict[str, dict[str, float]] = defaultdict(dict)
     for cid, bucket, amount in conn.execute(AGING, params):
         ar[cid][bucket] = round(amount, 2)
+    unknown = remaining_unknown(conn, params, basis)
     disputes = dict(conn.execute(DISPUTES, params).fetchall())
     memos = dict(conn.execute(CREDIT_MEMOS, params).fetchall())
     late: dict[str, dict[int, float]] = defaultdict(dict)
@@ -115,7 +145,8 @@ def gather(conn: sqlite3.Connection, params: dict[str, str]) -> dict[str, Signal
             ar_by_bucket=ar.get(cid, {}), disputes_90d=disputes.get(cid, 0),
             late_days_recent=late.get(cid, {}).get(1), late_days_prior=late.get(cid, {}).get(0),
             orders_recent=recent, orders_prior=prior, credit_memos_12m=memos.get(cid, 0),
-            contacts_total=total, contacts_churned=churned, has_history=cid in history)
+            contacts_total=total, contacts_churned=churned, has_history=cid in history,
+            ar_remaining_unknown=unknown.get(cid, ()))
     return inputs
 
 
@@ -142,8 +173,8 @@ def store(conn: sqlite3.Connection, day: str, rows: list[tuple[Any, ...]], now: 
 async def score_customers(env: Env, as_of: datetime) -> dict[str, object]:
     """Cold job: score every live customer as of the tick's company date."""
     day = company_date(as_of, env.settings.timezone)
-    params = windows(day)
-    inputs = await env.db.read_sync(gather, params)
+    params = {**windows(day), "standard_terms": env.settings.programs["standard"].payment_terms_days}
+    inputs = await env.db.read_sync(gather, params, env.settings.aging.basis)
     weights = env.settings.health.weights
     now = iso(env.clock())
     rows, tiers = [], defaultdict(int)

@@ -43,6 +43,21 @@ SELECT s.invoice_id, s.tran_id, i.tran_date, s.due_date, s.days_past_due, s.buck
        round(i.amount_remaining, 2) AS amount_remaining, i.other_ref_num AS po_number
 """ + OPEN_INVOICES_FROM + "ORDER BY s.days_past_due DESC, s.invoice_id LIMIT :limit"
 OPEN_INVOICE_COUNT = "SELECT count(*) AS n, round(coalesce(sum(i.amount_remaining), 0), 2) AS total " + OPEN_INVOICES_FROM
+# Open invoices whose remaining amount NetSuite did not send (NULL, not deleted; cron/aging.py reports them):
+# never aged, never summed into the balance above, but listed apart so the 360 does not look settled. The
+# partial index customer_invoice_remaining_unknown finds them.
+REMAINING_UNKNOWN_FROM = """
+FROM customer_invoice i WHERE i.customer_id = :customer AND i.amount_remaining IS NULL AND i.deleted_at IS NULL
+"""
+REMAINING_UNKNOWN = """
+SELECT i.ns_id AS invoice_id, i.tran_id, i.tran_date, i.due_date, i.total, i.status, i.other_ref_num AS po_number,
+       NULL AS amount_remaining
+""" + REMAINING_UNKNOWN_FROM + "ORDER BY i.due_date IS NULL, i.due_date, i.ns_id LIMIT :limit"
+REMAINING_UNKNOWN_COUNT = ("SELECT count(*) AS n, round(coalesce(sum(i.total), 0), 2) AS totals "
+                           + REMAINING_UNKNOWN_FROM)
+UNKNOWN_NOTE = ("NetSuite sent these open invoices without amountRemaining, so what they still owe is unknown: "
+                "they are not in open_invoices, the aging or open_invoice_summary.amount_remaining; invoice_totals "
+                "is what they were invoiced for, not what is owed. Check them in NetSuite.")
 HEALTH = """
 SELECT as_of, score, tier, is_neutral, signals_json, computed_at FROM customer_health_scores
 WHERE customer_id = ? ORDER BY as_of DESC LIMIT ?
@@ -180,10 +195,20 @@ def _program(env: Env, row: dict[str, Any] | None) -> dict[str, Any]:
     return {"program": "standard", **standard.model_dump(), "source": "standard"}
 
 
+async def _remaining_unknown(conn: Any, ns_id: str) -> dict[str, Any]:
+    """The customer's open invoices of unknown remainder: count, invoice totals, the first MAX_OPEN_INVOICES."""
+    invoices = await _rows(conn, REMAINING_UNKNOWN, {"customer": ns_id, "limit": MAX_OPEN_INVOICES})
+    summary = (await _rows(conn, REMAINING_UNKNOWN_COUNT, {"customer": ns_id}))[0]
+    return {"count": summary["n"], "invoice_totals": summary["totals"], "listed": len(invoices),
+            "truncated": summary["n"] > len(invoices), "note": UNKNOWN_NOTE if invoices else None,
+            "invoices": invoices}
+
+
 @get("/api/customers/{ns_id:str}", summary="Customer 360")
 async def customer_360(request: Request[Any, Any, Any], env: NamedDependency[Env],
                        ns_id: FromPath[str]) -> dict[str, Any]:
-    """Profile, contacts, program, aging, open invoices, health and trend, orders, shipments, queue, runs."""
+    """Profile, contacts, program, aging, open invoices (apart: those of unknown remainder), health and trend,
+    orders, shipments, queue, runs."""
     await api_caller(request, env)
     async with env.db.read() as conn:
         profile = await _rows(conn, PROFILE, (ns_id,))
@@ -200,6 +225,7 @@ async def customer_360(request: Request[Any, Any, Any], env: NamedDependency[Env
             "aging": aging[0] if aging else None,
             "open_invoices": await _rows(conn, OPEN_INVOICES, {"customer": ns_id, "limit": MAX_OPEN_INVOICES}),
             "open_invoice_summary": (await _rows(conn, OPEN_INVOICE_COUNT, {"customer": ns_id}))[0],
+            "open_invoices_remaining_unknown": await _remaining_unknown(conn, ns_id),
             "health": None,
             "recent_orders": await _rows(conn, ORDERS, (ns_id, RECENT)),
             "recent_shipments": await _rows(conn, SHIPMENTS, (ns_id, RECENT)),
@@ -212,7 +238,8 @@ async def customer_360(request: Request[Any, Any, Any], env: NamedDependency[Env
     summary = body["open_invoice_summary"]
     body["open_invoice_summary"] = {"count": summary["n"], "amount_remaining": summary["total"],
                                     "listed": len(body["open_invoices"]),
-                                    "truncated": summary["n"] > len(body["open_invoices"])}
+                                    "truncated": summary["n"] > len(body["open_invoices"]),
+                                    "remaining_unknown": body["open_invoices_remaining_unknown"]["count"]}
     for shipment in body["recent_shipments"]:
         shipment["tracking"] = [t for t in json.loads(shipment["tracking"] or "[]") if t]
     if health:

@@ -82,7 +82,33 @@ def test_customer_360(live):
     kinds = [a["kind"] for a in body["proposed_actions"]]
     assert sorted(kinds) == ["schedule_collection_call", "send_collection_email"]
     assert body["workflow_runs"][0]["workflow"] == "ar_aging_action_plan"
-    assert body["open_invoice_summary"] == {"count": 2, "amount_remaining": 13340.5, "listed": 2, "truncated": False}
+    assert body["open_invoice_summary"] == {"count": 2, "amount_remaining": 13340.5, "listed": 2, "truncated": False,
+                                            "remaining_unknown": 0}
+    assert body["open_invoices_remaining_unknown"] == {"count": 0, "invoice_totals": 0.0, "listed": 0,
+                                                       "truncated": False, "note": None, "invoices": []}
+
+
+def test_360_lists_open_invoices_of_unknown_remainder_apart_from_the_balance(live):
+    # NetSuite sent two open invoices without amountRemaining (and deleted a third): they are shown, named as
+    # such, and never summed into the known open balance or listed among the aged invoices.
+    def rows(conn):
+        fx.invoice(conn, "9003", "1187", tran_date="2026-02-01", due_date="2026-03-03", total=700.0,
+                   remaining_unknown=True)
+        fx.invoice(conn, "9004", "1187", tran_date="2026-05-20", due_date=None, total=80.25, remaining_unknown=True)
+        fx.invoice(conn, "9005", "1187", tran_date="2026-01-10", due_date="2026-02-09", total=55.0,
+                   remaining_unknown=True, deleted_at="2026-03-01T00:00:00Z")
+    live.run(live.env.db.write(rows))
+    body = httpx.get(live.url + "/api/customers/1187", headers=AUTH).json()
+    assert [i["invoice_id"] for i in body["open_invoices"]] == ["9001", "9002"]
+    assert body["open_invoice_summary"] == {"count": 2, "amount_remaining": 13340.5, "listed": 2, "truncated": False,
+                                            "remaining_unknown": 2}
+    unknown = body["open_invoices_remaining_unknown"]
+    assert (unknown["count"], unknown["invoice_totals"], unknown["listed"], unknown["truncated"]) == (
+        2, 780.25, 2, False)
+    assert [(i["invoice_id"], i["tran_id"], i["due_date"], i["total"], i["amount_remaining"], i["status"])
+            for i in unknown["invoices"]] == [("9003", "INV9003", "2026-03-03", 700.0, None, "open"),
+                                              ("9004", "INV9004", None, 80.25, None, "open")]
+    assert unknown["note"].startswith("NetSuite sent these open invoices without amountRemaining")
 
 
 def test_360_does_not_list_invoices_deleted_or_paid_since_the_last_aging(live):
@@ -91,7 +117,8 @@ def test_360_does_not_list_invoices_deleted_or_paid_since_the_last_aging(live):
     live.run(live.env.db.write(lambda conn: fx.update_invoice(conn, "9002", amount_remaining=120.25)))
     body = httpx.get(live.url + "/api/customers/1187", headers=AUTH).json()
     assert [(i["invoice_id"], i["amount_remaining"]) for i in body["open_invoices"]] == [("9002", 120.25)]
-    assert body["open_invoice_summary"] == {"count": 1, "amount_remaining": 120.25, "listed": 1, "truncated": False}
+    assert body["open_invoice_summary"] == {"count": 1, "amount_remaining": 120.25, "listed": 1, "truncated": False,
+                                            "remaining_unknown": 0}
     live.run(live.env.db.write(lambda conn: fx.update_invoice(conn, "9002", amount_remaining=0.004)))
     assert httpx.get(live.url + "/api/customers/1187", headers=AUTH).json()["open_invoices"] == []
 
@@ -108,7 +135,7 @@ def test_360_says_when_its_open_invoice_list_is_cut(server):
     body = httpx.get(server.url + "/api/customers/77", headers=AUTH).json()
     assert len(body["open_invoices"]) == MAX_OPEN_INVOICES
     assert body["open_invoice_summary"] == {"count": MAX_OPEN_INVOICES + 5, "amount_remaining": 2050.0,
-                                            "listed": MAX_OPEN_INVOICES, "truncated": True}
+                                            "listed": MAX_OPEN_INVOICES, "truncated": True, "remaining_unknown": 0}
 
 
 def test_customer_without_program_or_history_gets_the_standard_program(live):

@@ -1,18 +1,29 @@
 """Pure health scoring: monotone in every signal (hypothesis), tier boundaries, neutral score, explanations."""
 
 from dataclasses import replace
+from itertools import combinations
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from worker.health import NEUTRAL_SCORE, SIGNALS, SignalInputs, score, tier_for
+from worker.health import (
+    BUCKET_SEVERITY,
+    NEUTRAL_SCORE,
+    SIGNALS,
+    SignalInputs,
+    UnknownRemainder,
+    score,
+    tier_for,
+)
 
 WEIGHTS = {"ar_aging": 0.30, "dispute_count": 0.15, "payment_lateness_trend": 0.20, "order_frequency_drop": 0.15,
            "credit_memo_count": 0.10, "contact_churn": 0.10}
 BUCKETS = ["current", "1-30", "31-60", "61-90", "90+"]
 money = st.floats(min_value=0, max_value=1e6, allow_nan=False)
 late = st.one_of(st.none(), st.floats(min_value=0, max_value=200, allow_nan=False))
+unknowns = st.lists(st.builds(UnknownRemainder, st.just("INV-1"), st.sampled_from(BUCKETS), money),
+                    max_size=4).map(tuple)
 
 
 @st.composite
@@ -23,7 +34,7 @@ def inputs(draw):
         disputes_90d=draw(st.integers(0, 10)), late_days_recent=draw(late), late_days_prior=draw(late),
         orders_recent=draw(st.integers(0, 50)), orders_prior=draw(st.integers(0, 150)),
         credit_memos_12m=draw(st.integers(0, 30)), contacts_total=total,
-        contacts_churned=draw(st.integers(0, total)))
+        contacts_churned=draw(st.integers(0, total)), ar_remaining_unknown=draw(unknowns))
 
 
 weights = st.fixed_dictionaries({name: st.floats(min_value=0, max_value=5, allow_nan=False) for name in SIGNALS}).filter(
@@ -103,3 +114,40 @@ def test_weights_are_normalized():
     s = SignalInputs(ar_by_bucket={"90+": 100.0})
     doubled = {k: v * 2 for k, v in WEIGHTS.items()}
     assert score(s, WEIGHTS).score == score(s, doubled).score == 70.0
+
+
+def share(amounts: list[tuple[str, float]]) -> float:
+    """The severity-weighted past-due share of some (bucket, amount) pairs, by the book."""
+    total = sum(a for _, a in amounts)
+    return sum(BUCKET_SEVERITY[b] * a for b, a in amounts) / total if total > 0 else 0.0
+
+
+@settings(max_examples=300, deadline=None)
+@given(inputs(), weights, unknowns)
+def test_invoices_of_unknown_remainder_never_score_better_and_take_the_worst_they_can_be(base, w, unknown):
+    known = replace(base, ar_remaining_unknown=())
+    scored = score(replace(base, ar_remaining_unknown=unknown), w)
+    assert scored.score <= score(known, w).score
+    # each may owe 0 to at_most; a weighted share is worst at one of those ends for each, so try them all
+    pairs = [(b, a) for b, a in known.ar_by_bucket.items()]
+    extremes = [share(pairs + [(u.bucket, u.at_most) for u in chosen])
+                for n in range(len(unknown) + 1) for chosen in combinations(unknown, n)]
+    assert scored.signals["ar_aging"]["raw"] == pytest.approx(max(extremes), abs=1e-4)
+
+
+def test_an_invoice_of_unknown_remainder_is_named_in_the_ar_signal():
+    unknown = (UnknownRemainder("INV-77", "90+", 4000.0, 5000.0, "2026-03-27"),
+               UnknownRemainder("INV-78", "current", 900.0, 900.0, "2026-07-15"))
+    result = score(SignalInputs(ar_by_bucket={"current": 8000.0}, ar_remaining_unknown=unknown), WEIGHTS)
+    ar = result.signals["ar_aging"]
+    assert (ar["raw"], ar["sub_score"], ar["open_by_bucket"]) == (0.3333, 66.67, {"current": 8000.0})
+    assert ar["remaining_unknown"]["invoices"] == [
+        {"invoice": "INV-77", "bucket": "90+", "due_date": "2026-03-27", "total": 5000.0, "at_most": 4000.0,
+         "counted": True},
+        {"invoice": "INV-78", "bucket": "current", "due_date": "2026-07-15", "total": 900.0, "at_most": 900.0,
+         "counted": False}]  # counting a current invoice would only make the share look better
+    assert (ar["remaining_unknown"]["count"], ar["remaining_unknown"]["counted"]) == (2, 1)
+    assert "amountRemaining" in ar["remaining_unknown"]["note"]
+    clean = score(SignalInputs(ar_by_bucket={"current": 8000.0}), WEIGHTS).signals["ar_aging"]
+    assert clean == {"raw": 0.0, "sub_score": 100.0, "weight": 0.3, "contribution": 30.0,
+                     "open_by_bucket": {"current": 8000.0}}  # nothing unknown: the signal as before

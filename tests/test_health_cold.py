@@ -165,3 +165,28 @@ async def test_old_unreviewed_observations_expire(env):
     assert await expire_observations(env, NIGHT) == {"expired": 1}
     rows = await env.db.fetchall("SELECT observation, status FROM reflexion_log ORDER BY id")
     assert [tuple(r) for r in rows] == [("obs 0", "expired"), ("obs 1", "needs_review"), ("kept", "approved_for_reuse")]
+
+
+async def test_an_open_invoice_of_unknown_remainder_is_never_scored_as_clean(env):
+    # K and U both have a current 8,000 invoice; U also has two invoices NetSuite sent without amountRemaining:
+    # one 95 days past due (5,000, of which the mirror saw 1,000 paid: at most 4,000 left) and one not yet due.
+    def rows(conn):
+        for cid in ("K", "U"):
+            fx.customer(conn, cid, f"Customer {cid}")
+            fx.invoice(conn, f"{cid}-1", cid, tran_date="2026-06-15", due_date="2026-07-15", total=8000)
+        fx.invoice(conn, "U-2", "U", tran_date="2026-02-25", due_date="2026-03-27", total=5000, remaining_unknown=True)
+        fx.payment(conn, "U-p", "U", "2026-03-20", [("U-2", 1000)])
+        fx.invoice(conn, "U-3", "U", tran_date="2026-06-20", due_date="2026-07-20", total=900, remaining_unknown=True)
+        fx.invoice(conn, "U-4", "U", tran_date="2026-01-02", due_date="2026-02-01", total=70, remaining_unknown=True,
+                   deleted_at="2026-03-01T00:00:00Z")  # deleted in NetSuite: not open
+    await env.db.write(rows)
+    await refresh_aging(env, NIGHT)
+    await score_customers(env, NIGHT)
+    got = await scores(env)
+    clean, unsure = got["K"]["signals"]["ar_aging"], got["U"]["signals"]["ar_aging"]
+    assert (clean["sub_score"], "remaining_unknown" in clean) == (100.0, False)
+    assert unsure["open_by_bucket"] == {"current": 8000.0}  # the known balance is never mixed with them
+    assert (unsure["raw"], unsure["sub_score"]) == (0.3333, 66.67)  # 4,000 at 90+ out of 12,000
+    assert [(i["invoice"], i["bucket"], i["at_most"], i["counted"]) for i in unsure["remaining_unknown"]["invoices"]] == [
+        ("INVU-2", "90+", 4000.0, True), ("INVU-3", "current", 900.0, False)]
+    assert got["U"]["score"] < got["K"]["score"]

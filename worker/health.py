@@ -1,7 +1,8 @@
 """Customer health score, pure: six signals -> sub-scores (0-100) -> weighted score -> tier.
 
 Every sub-score is a non-increasing function of its raw signal (more risk never scores higher) and
-weights are non-negative, so a worse signal never raises the score. Thresholds are named here so a
+weights are non-negative, so a worse signal never raises the score. An open invoice whose remaining amount
+is unknown is never scored as clean: the AR signal takes the worst it can be (worst_ar_aging). Thresholds are named here so a
 person reading signals_json can redo the arithmetic.
 """
 
@@ -24,6 +25,20 @@ NEUTRAL_SCORE = 70.0  # no history: neither trusted nor suspected
 TIERS = ((80.0, "green"), (60.0, "yellow"), (40.0, "orange"), (0.0, "red"))
 
 
+UNKNOWN_LISTED = 20  # invoices of unknown remainder named in a signal; the count covers the rest
+
+
+@dataclass(frozen=True)
+class UnknownRemainder:
+    """An open invoice whose remaining amount NetSuite did not send (worker.aging.invoice_remaining: None)."""
+
+    invoice: str  # its number, for people
+    bucket: str  # where its days past due put it on the night
+    at_most: float  # the most it can still owe: its total less what the mirror saw applied to it
+    total: float | None = None
+    due_date: str | None = None
+
+
 @dataclass(frozen=True)
 class SignalInputs:
     """What the cold tier measured for one customer (windows relative to the as-of date)."""
@@ -38,6 +53,7 @@ class SignalInputs:
     contacts_total: int = 0  # contacts ever, including those churned
     contacts_churned: int = 0  # deleted or inactivated in the last 90 days
     has_history: bool = True  # any invoice, order or payment ever
+    ar_remaining_unknown: tuple[UnknownRemainder, ...] = ()  # open invoices left out of ar_by_bucket
 
 
 @dataclass(frozen=True)
@@ -62,12 +78,33 @@ def _linear(raw: float, zero_at: float) -> float:
     return 100.0 * min(1.0, max(0.0, 1.0 - raw / zero_at))
 
 
-def ar_aging_raw(ar_by_bucket: Mapping[str, float]) -> float:
-    """Share of open AR past due, weighted by bucket severity (0 = all current, 1 = all 90+)."""
+def worst_ar_aging(ar_by_bucket: Mapping[str, float],
+                   unknown: tuple[UnknownRemainder, ...]) -> tuple[float, list[UnknownRemainder]]:
+    """Share of open AR past due, weighted by bucket severity (0 = all current, 1 = all 90+), at its worst.
+
+    Invoices of unknown remainder may owe anything from 0 to `at_most`. A share is made worse only by adding
+    money more severe than it, so the worst is reached by counting them at `at_most`, most severe first,
+    while each is more severe than the share so far. Returns the share and the invoices counted.
+    """
     total = sum(max(0.0, v) for v in ar_by_bucket.values())
-    if total <= 0:
-        return 0.0
-    return sum(max(0.0, v) * BUCKET_SEVERITY[b] for b, v in ar_by_bucket.items()) / total
+    weighted = sum(max(0.0, v) * BUCKET_SEVERITY[b] for b, v in ar_by_bucket.items())
+    counted = []
+    for u in sorted(unknown, key=lambda u: -BUCKET_SEVERITY[u.bucket]):
+        if u.at_most > 0 and BUCKET_SEVERITY[u.bucket] > (weighted / total if total > 0 else 0.0):
+            total += u.at_most
+            weighted += u.at_most * BUCKET_SEVERITY[u.bucket]
+            counted.append(u)
+    return (weighted / total if total > 0 else 0.0), counted
+
+
+def unknown_detail(unknown: tuple[UnknownRemainder, ...], counted: list[UnknownRemainder]) -> dict[str, Any]:
+    """What the ar_aging signal says about the invoices it could not weigh exactly."""
+    weighed = {id(u) for u in counted}
+    shown = [{"invoice": u.invoice, "bucket": u.bucket, "due_date": u.due_date, "total": u.total,
+              "at_most": u.at_most, "counted": id(u) in weighed} for u in unknown[:UNKNOWN_LISTED]]
+    return {"count": len(unknown), "counted": len(counted), "listed": len(shown), "invoices": shown,
+            "note": "NetSuite sent no amountRemaining for these open invoices: each counts at the most it can "
+                    "still owe where that makes this signal worse, else not at all"}
 
 
 def lateness_trend(recent: float | None, prior: float | None) -> float:
@@ -86,11 +123,14 @@ def order_drop(recent: int, prior: int) -> float:
 def raw_signals(s: SignalInputs) -> dict[str, tuple[float, float, dict[str, Any]]]:
     """Per signal: (raw value, sub-score 0-100, details)."""
     churn = s.contacts_churned / s.contacts_total if s.contacts_total else 0.0
-    aging = ar_aging_raw(s.ar_by_bucket)
+    aging, counted = worst_ar_aging(s.ar_by_bucket, s.ar_remaining_unknown)
+    ar_detail: dict[str, Any] = {"open_by_bucket": dict(s.ar_by_bucket)}
+    if s.ar_remaining_unknown:
+        ar_detail["remaining_unknown"] = unknown_detail(s.ar_remaining_unknown, counted)
     trend = lateness_trend(s.late_days_recent, s.late_days_prior)
     drop = order_drop(s.orders_recent, s.orders_prior)
     return {
-        "ar_aging": (aging, 100.0 * (1.0 - aging), {"open_by_bucket": dict(s.ar_by_bucket)}),
+        "ar_aging": (aging, 100.0 * (1.0 - aging), ar_detail),
         "dispute_count": (s.disputes_90d, _linear(s.disputes_90d, DISPUTES_FOR_ZERO), {"window_days": 90}),
         "payment_lateness_trend": (trend, _linear(max(0.0, trend), LATENESS_DAYS_FOR_ZERO),
                                    {"recent_avg_days_late": s.late_days_recent,
