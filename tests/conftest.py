@@ -22,7 +22,8 @@ CORPORA = REPO.parent / "shared" / "corpora"
 @pytest.fixture(scope="session")
 def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedS3]:
     """One real SeaweedFS for the whole run (S3 over HTTP, through boto3)."""
-    server = EmbeddedS3(tmp_path_factory.mktemp("seaweed"), "worker-test").start()
+    # A fresh bucket per test: room for far more buckets than the ~1,100 tests (volumes are sparse files).
+    server = EmbeddedS3(tmp_path_factory.mktemp("seaweed"), "worker-test", max_volumes=5000).start()
     yield server
     server.stop()
 

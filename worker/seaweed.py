@@ -42,9 +42,12 @@ def free_port() -> int:
 class EmbeddedS3:
     """Start, wait for, and stop one SeaweedFS; `endpoint` is its S3 URL once started."""
 
-    def __init__(self, data_dir: Path, bucket: str, *, s3_port: int | None = None) -> None:
+    def __init__(self, data_dir: Path, bucket: str, *, s3_port: int | None = None, max_volumes: int = 0) -> None:
         self.data_dir = Path(data_dir)
         self.bucket = bucket
+        # Each bucket written to takes a volume of its own; 0 lets SeaweedFS allow free disk / 1 GiB of them,
+        # which a test session making a bucket per test outgrows ("No writable volumes and no free volumes left").
+        self.max_volumes = max_volumes
         self.ports = {flag: free_port() for flag in _PORT_FLAGS}
         if s3_port:
             self.ports["s3.port"] = s3_port
@@ -72,6 +75,7 @@ class EmbeddedS3:
             "-admin.ui=false",
             "-webdav=false",
             f"-bucket={self.bucket}",
+            f"-volume.max={self.max_volumes}",
             *(f"-{flag}={port}" for flag, port in self.ports.items()),
         ]
         log = open(self.data_dir / "weed.log", "ab")  # noqa: SIM115 - owned by the child process
