@@ -18,6 +18,7 @@ from worker.env import Env
 
 IDLE = 0.5
 MIN_RATE = 100  # bytes/s: a ~250-byte event sent in five chunks 0.3 s apart averages ~170
+BODY = json.dumps(event("sn-1", "customer", "1187", "2026-11-20T14:03:11Z", customer("1187", "Driscoll Foods"))).encode()
 
 
 def with_idle(make_env: Callable[..., Env], seconds: float, min_rate: float = MIN_RATE) -> Env:
@@ -44,7 +45,7 @@ def read_until_closed(sock: socket.socket, timeout: float) -> bytes:
 @pytest.mark.parametrize("server", ["granian", "uvicorn"])
 def test_stalled_webhook_body_gets_408_and_nothing_is_applied(make_env: Callable[..., Env], server: str) -> None:
     env = with_idle(make_env, IDLE)
-    body = json.dumps(event("sn-1", "customer", "1187", "2026-11-20T14:03:11Z", customer("1187", "Driscoll Foods"))).encode()
+    body = BODY
     with live_server(env, server=server) as live:
         live.run(env.bucket.ensure_bucket())
         with socket.create_connection(("127.0.0.1", live.port)) as sock:
@@ -76,7 +77,7 @@ def test_stalled_email_body_gets_408_and_leaves_no_file(make_env: Callable[..., 
 def test_slow_but_steady_body_is_accepted(make_env: Callable[..., Env]) -> None:
     # Five chunks 0.3 s apart: 1.2 s in all, more than the idle limit, but no gap reaches it.
     env = with_idle(make_env, IDLE)
-    body = json.dumps(event("sn-1", "customer", "1187", "2026-11-20T14:03:11Z", customer("1187", "Driscoll Foods"))).encode()
+    body = BODY
     with live_server(env, server="granian") as live:
         live.run(env.bucket.ensure_bucket())
         with socket.create_connection(("127.0.0.1", live.port)) as sock:
@@ -94,7 +95,7 @@ def test_slow_but_steady_body_is_accepted(make_env: Callable[..., Env]) -> None:
 def test_a_body_trickling_in_under_the_minimum_rate_gets_408(make_env: Callable[..., Env], server: str) -> None:
     # A byte every 0.3 s: no gap reaches the idle limit, but 0.5 s of grace plus 1/100 s a byte runs out fast.
     env = with_idle(make_env, IDLE)
-    body = json.dumps(event("sn-1", "customer", "1187", "2026-11-20T14:03:11Z", customer("1187", "Driscoll Foods"))).encode()
+    body = BODY
     with live_server(env, server=server) as live:
         live.run(env.bucket.ensure_bucket())
         with socket.create_connection(("127.0.0.1", live.port)) as sock:

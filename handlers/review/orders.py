@@ -170,17 +170,22 @@ async def order_reject(request: Request[Any, Any, Any], env: NamedDependency[Env
     return redirect_with_notice(env, target, f"Order {item_id}: {decision.message}")
 
 
+async def _stored(env: Env, item_id: int, key: str | None, what: str) -> bytes:
+    """An object of the item from the bucket; 404 naming `what` when the item has none or the bucket lost it."""
+    if not key:
+        raise NotFoundException(f"review item {item_id} has no {what}")
+    try:
+        return await env.bucket.get(key)
+    except ObjectNotFound:
+        raise NotFoundException(f"the {what} of review item {item_id} is missing from the bucket") from None
+
+
 @get("/orders/{item_id:int}/pdf", include_in_schema=False)
 async def order_pdf(env: NamedDependency[Env], session: NamedDependency[Session],
                     item_id: FromPath[int]) -> Response[bytes]:
     """The order's PDF, from the bucket through the app (signed-in reviewers only), shown inline."""
     item = await _item(env, item_id)
-    if not item["pdf_object"]:
-        raise NotFoundException(f"review item {item_id} has no PDF")
-    try:
-        data = await env.bucket.get(item["pdf_object"])
-    except ObjectNotFound:
-        raise NotFoundException(f"the PDF of review item {item_id} is missing from the bucket") from None
+    data = await _stored(env, item_id, item["pdf_object"], "PDF")
     return Response(data, media_type="application/pdf", headers={
         "Content-Disposition": content_disposition(item["pdf_filename"] or f"po-{item_id}.pdf"),
         "X-Content-Type-Options": "nosniff",
@@ -194,12 +199,7 @@ async def order_email(env: NamedDependency[Env], session: NamedDependency[Sessio
                       item_id: FromPath[int]) -> Response[bytes]:
     """The order's original email as received (the raw message from the bucket), a .eml download for reviewers."""
     item = await _item(env, item_id)
-    if not item["raw_key"]:
-        raise NotFoundException(f"review item {item_id} has no stored email")
-    try:
-        data = await env.bucket.get(item["raw_key"])
-    except ObjectNotFound:
-        raise NotFoundException(f"the email of review item {item_id} is missing from the bucket") from None
+    data = await _stored(env, item_id, item["raw_key"], "stored email")
     # An attachment, never rendered: the message is the sender's, hostile HTML included.
     return Response(data, media_type="message/rfc822", headers={
         "Content-Disposition": f'attachment; filename="email-{item["email_id"]}.eml"',
