@@ -14,6 +14,9 @@ collection plan (SPEC 6). A tick older than the latest snapshot date is skipped,
 longer holds that day's state, and the job fails saying so rather than report a tick it did not age. An
 open invoice whose remaining amount the mirror does not know is not aged and not counted as closed: every
 tick counts and names it in its result and log, and the ledger gets one ar.remaining_unknown per version.
+In the same transaction, a staged collection plan that names an invoice no longer owed as named (closed, partly
+paid, deleted, of unknown remainder) gets one ar.plan_stale (worker/stale_plans.py): the plan is redrawn or
+withdrawn in this tier's next job, since a closed invoice has no event of its own.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 
 from worker.aging import ACTION_BUCKETS, bucket_case_sql, company_date, terms_days
 from worker.env import Env, iso
+from worker.stale_plans import flag_stale_plans
 from worker.workflow_runner import drain
 
 log = logging.getLogger("worker.cron")
@@ -190,9 +194,10 @@ def materialize(conn: sqlite3.Connection, as_of: str, tick: str, now: str, basis
     conn.execute(RECORD_RUN, {"as_of": as_of, "now": now, "invoices": invoices, "tick": tick,
                               "transitions": moved, "closed": closed})
     conn.execute(CLEAR_NEW)
+    stale = flag_stale_plans(conn, as_of, tick, now)
     return {"as_of": as_of, "open_invoices": invoices, "transitions": moved, "closed": closed,
             "rows_written": written, "expired_rows": expired, "remaining_unknown": unknown["count"],
-            "remaining_unknown_invoices": unknown["named"]}
+            "remaining_unknown_invoices": unknown["named"], "stale_plans": stale}
 
 
 def _remaining_unknown(conn: sqlite3.Connection, as_of: str, prev_as_of: str | None, tick: str,
@@ -235,7 +240,11 @@ async def refresh_aging(env: Env, as_of: datetime) -> dict[str, object]:
 
 
 async def action_plans(env: Env, as_of: datetime) -> dict[str, int]:
-    """Run ar_aging_action_plan on the events this tier just appended (the hot tier would, a minute later)."""
+    """Run ar_aging_action_plan on the events this tier just appended (the hot tier would, a minute later).
+
+    Those are bucket moves to 61+ and stale plans (ar.plan_stale), so a plan naming an invoice paid since it was
+    drafted is redrawn or withdrawn in the same warm run that saw the invoice close.
+    """
     # Imported late: the workflow pulls in drafting and the anthropic client, which only this job needs.
     from worker.flows.ar_aging_action_plan import WORKFLOW
 

@@ -213,7 +213,9 @@ async def test_superseding_leaves_decided_proposals_other_flows_and_other_custom
                                   "AND customer_id = '1187'")
     await env.db.write(lambda conn: conn.execute(
         "UPDATE proposed_actions SET status = 'approved', decided_by = 'maria' WHERE id = ?", (email[0],)))
-    await env.db.write(fx.update_invoice, "7001", amount_remaining=0)  # paid: "11" gets no new plan
+    # Terms extended: still 61-90 on 06-30, so "11" gets no new plan (paid, its plan would be withdrawn instead:
+    # tests/test_stale_plans.py).
+    await env.db.write(fx.update_invoice, "7001", due_date="2026-04-30")
     await refresh_aging(env, at("2026-06-30"))
     await action_plans(env, at("2026-06-30"))
     rows = await env.db.fetchall("SELECT customer_id, kind, status, decided_by FROM proposed_actions ORDER BY id")

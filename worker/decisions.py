@@ -15,10 +15,12 @@ from typing import Any
 
 from worker.ledger import append_event
 from worker.netsuite_shape import ReviewedOrder, salesorder_payload
+from worker.stale_plans import action_not_owed, what_changed
 
 OPEN_ORDER = ("pending", "needs_manual")
 EDITABLE_FIELDS = ("subject", "body", "note")  # text a person may reword; never amounts or recipients
 TRIAGE = {"approved_for_reuse": "reflexion.approved", "rejected": "reflexion.rejected"}
+DUNNING_KINDS = ("send_collection_email",)  # approving one asks the customer for the money its invoices name
 
 GET_ITEM = "SELECT status, customer_id, parsed_json, decided_by, decided_at FROM review_items WHERE id = ?"
 CLOSE_ITEM = """
@@ -255,6 +257,15 @@ def edit_action(conn: sqlite3.Connection, action_id: int, reviewer: str, changes
     return Decision(True, status, f"saved {', '.join(changed)}")
 
 
+def _check_still_owed(conn: sqlite3.Connection, action_id: int) -> None:
+    # The warm tick redraws or withdraws such a plan (worker/stale_plans.py); until it has run, the mirror is
+    # ahead of the draft, and an approval would send a demand for money already paid.
+    if gone := action_not_owed(conn, action_id):
+        raise DecisionError(f"{what_changed(gone)} since this email was drafted: approving it would ask for money "
+                            "the customer does not owe. Reject it, or leave it: the next warm tick redraws or "
+                            "withdraws the customer's collection plan")
+
+
 def decide_action(conn: sqlite3.Connection, action_id: int, reviewer: str, approve: bool, now: str, *, seen: str,
                   reason: str | None = None, changes: Mapping[str, str] | None = None) -> Decision:
     """Approve (with any last edits) or reject (with a reason) a staged action still at version `seen`."""
@@ -263,6 +274,8 @@ def decide_action(conn: sqlite3.Connection, action_id: int, reviewer: str, appro
     if status != "staged":
         return _already("this action", status, by, at)
     _check_unchanged(conn, action_id, updated_at, seen)
+    if approve and kind in DUNNING_KINDS:
+        _check_still_owed(conn, action_id)
     payload, changed = apply_edits(json.loads(payload_json), changes if approve else None)
     new_status = "approved" if approve else "rejected"
     conn.execute(DECIDE_ACTION, {"status": new_status, "payload": json.dumps(payload), "by": reviewer, "at": now,

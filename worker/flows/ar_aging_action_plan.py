@@ -12,6 +12,10 @@ approvable twice; approved or decided ones are left alone. That write happens at
 after drafting, because the runner has no hook to close rows in its own transaction: if the runner's
 commit is then lost, the event is handled again and the (idempotent) supersede finds nothing left to close.
 
+A plan that names invoices no longer owed (paid, credited, voided, deleted, partly paid or of unknown remainder
+since it was drafted) is redrawn from what is still open, or withdrawn, on `ar.plan_stale`
+(worker/flows/plan_redraw.py, worker/stale_plans.py).
+
 Aging buckets are over invoices (SPEC 6), but the credit-limit hold and the dunning use the net exposure:
 open invoices less unapplied payments and open credit memos. When the cash and credits on account cover
 everything past due, the plan proposes no email or hold, only the call whose talking points say to apply them.
@@ -37,6 +41,7 @@ from worker.drafting import (
 from worker.env import Env, iso
 from worker.flows.invoice_dispute import CONTACTS, pick_recipient
 from worker.ledger import Event, append_event
+from worker.stale_plans import EVENT as STALE
 from worker.workflow_runner import Proposal, Workflow, WorkflowResult
 
 NAME = "ar_aging_action_plan"
@@ -147,10 +152,16 @@ class Situation:
         return self.exposure.covers(self.past_due_total)
 
 
-def trigger_state(invoices: list[dict[str, Any]], red_on: str | None) -> str:
-    """A short hash of what the plan answers: the 61+ invoices and their buckets (or the red night)."""
+def trigger_state(invoices: list[dict[str, Any]], red_on: str | None, redraw_of: int | None = None) -> str:
+    """A short hash of what the plan answers: the 61+ invoices and their buckets (or the red night).
+
+    A redraw (`redraw_of`: its ar.plan_stale event) is a plan of its own whatever the set: the same set was
+    likely planned before (the stale plan itself, or one it superseded), and must not deduplicate it away.
+    """
     severe = sorted((i["invoice_id"], i["bucket"]) for i in invoices if i["bucket"] in ACTION_BUCKETS)
     basis: Any = severe if severe else f"red:{red_on}"
+    if redraw_of is not None:
+        basis = [basis, f"redraw:{redraw_of}"]
     return hashlib.sha256(json.dumps(basis).encode()).hexdigest()[:16]
 
 
@@ -159,7 +170,8 @@ def proposal_key(customer_id: str, state: str, kind: str) -> str:
     return f"{NAME}:{customer_id}:{state}:{kind}"
 
 
-def examine(conn: sqlite3.Connection, customer_id: str, red_on: str | None) -> Situation | None:
+def examine(conn: sqlite3.Connection, customer_id: str, red_on: str | None,
+            redraw_of: int | None = None) -> Situation | None:
     """Read the customer's situation in one snapshot (None for an unknown or deleted customer)."""
     row = conn.execute(CUSTOMER, (customer_id,)).fetchone()
     if row is None or row[4]:
@@ -172,7 +184,7 @@ def examine(conn: sqlite3.Connection, customer_id: str, red_on: str | None) -> S
     contact_phone = conn.execute(CONTACT_PHONE, (customer_id, to_email)).fetchone() if to_email else None
     h = conn.execute(HEALTH, (customer_id,)).fetchone()
     health = {"score": h[0], "tier": h[1], "signals": json.loads(h[2])} if h else None
-    state = trigger_state(invoices, red_on)
+    state = trigger_state(invoices, red_on, redraw_of)
     planned = conn.execute(ALREADY_PLANNED, (proposal_key(customer_id, state, "schedule_collection_call"),)).fetchone()
     on_account = conn.execute(ON_ACCOUNT, {"customer_id": customer_id}).fetchall()
     exposure = net_exposure((i["amount_remaining"] for i in invoices),
@@ -277,8 +289,62 @@ def hold_reason(s: Situation) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Drawn:
+    """A plan's proposals, how its email was drafted, and the fields every proposal carries."""
+
+    proposals: list[Proposal]
+    drafted: str
+    common: dict[str, Any]
+
+
+async def draw(env: Env, s: Situation, event: Event, *, skip: frozenset[str] = frozenset(),
+               notes: tuple[str, ...] = (), extra: dict[str, Any] | None = None) -> Drawn:
+    """The plan's proposals for a situation, but none of the kinds in `skip`.
+
+    `notes` go under the email's problems, `extra` into every proposal's payload.
+    """
+    key = lambda kind: proposal_key(s.customer_id, s.state, kind)
+    worst = max((i["bucket"] for i in s.invoices), key=SEVERITY.__getitem__, default="current")
+    common = {"customer_id": s.customer_id, "company": s.company, "trigger": event.type, "trigger_event_id": event.id,
+              "worst_bucket": worst, "plan": s.state, **(extra or {})}
+    proposals = []
+    drafted = "no email (nothing past due)"
+    if s.paid_on_account:
+        drafted = (f"no email or hold: {money(s.exposure.on_account)} unapplied cash and credits on account cover "
+                   f"the past-due amount and should be applied")
+    elif "send_collection_email" in skip:
+        drafted = "no email (a reviewer decided the stale plan's email)"
+    elif s.past_due:
+        ctx = CollectionContext(s.customer_id, s.company, s.email, s.to_name, s.past_due,
+                                await approved_examples(env, s.customer_id, NAME))
+        draft = await draft_collection_email(ctx, client_for(env), model=env.settings.anthropic.draft_model)
+        drafted = f"email drafted by {draft.drafted_by}" + (f" ({draft.fallback_reason})" if draft.fallback_reason else "")
+        proposals.append(Proposal("send_collection_email", {
+            **common, "to": s.email, "to_name": s.to_name, "subject": draft.subject, "body": draft.body,
+            "invoices": s.past_due, "past_due_total": ctx.total, "drafted_by": draft.drafted_by, "model": draft.model,
+            "fallback_reason": draft.fallback_reason, "on_account": s.exposure.on_account,
+            "problems": [*email_problems(s), *notes]},
+            risk=3, customer_id=s.customer_id, dedupe_key=key("send_collection_email")))
+    # The call names the invoices too, so a plan without an email still goes stale when they close.
+    proposals.append(Proposal("schedule_collection_call", {
+        **common, "contact_name": s.to_name, "phone": s.phone, "email": s.email, "talking_points": talking_points(s),
+        "invoices": s.past_due},
+        risk=3, customer_id=s.customer_id, dedupe_key=key("schedule_collection_call")))
+    if reason := hold_reason(s):
+        proposals.append(Proposal("service_hold", {**common, "reason": reason, "credit_limit": s.credit_limit,
+                                                   "net_exposure": s.exposure.net},
+                                  risk=3, customer_id=s.customer_id, dedupe_key=key("service_hold")))
+    return Drawn([p for p in proposals if p.kind not in skip], drafted, common)
+
+
 async def handle(env: Env, event: Event) -> WorkflowResult | None:
     """Plan collections for the customer behind a bucket move to 61+ or a turn to red."""
+    if event.type == STALE:
+        # Imported here: the redraw builds on this module (examine, draw), which would make a cycle at import.
+        from worker.flows.plan_redraw import redraw_stale
+
+        return await redraw_stale(env, event)
     p = event.payload
     if event.type == "ar.bucket_changed" and p.get("to") not in ACTION_BUCKETS:
         return None
@@ -292,42 +358,17 @@ async def handle(env: Env, event: Event) -> WorkflowResult | None:
     if event.type == "ar.bucket_changed" and not s.severe:
         return WorkflowResult(customer_id, f"{s.company}: invoice {p.get('tran_id') or p.get('invoice_id')} reached "
                               f"{p.get('to')} but nothing is 61+ days past due now; no plan proposed.")
-    key = lambda kind: proposal_key(customer_id, s.state, kind)
-    worst = max((i["bucket"] for i in s.invoices), key=SEVERITY.__getitem__, default="current")
-    common = {"customer_id": customer_id, "company": s.company, "trigger": event.type, "trigger_event_id": event.id,
-              "worst_bucket": worst, "plan": s.state}
-    proposals = []
-    drafted = "no email (nothing past due)"
-    if s.paid_on_account:
-        drafted = (f"no email or hold: {money(s.exposure.on_account)} unapplied cash and credits on account cover "
-                   f"the past-due amount and should be applied")
-    elif s.past_due:
-        ctx = CollectionContext(customer_id, s.company, s.email, s.to_name, s.past_due,
-                                await approved_examples(env, customer_id, NAME))
-        draft = await draft_collection_email(ctx, client_for(env), model=env.settings.anthropic.draft_model)
-        drafted = f"email drafted by {draft.drafted_by}" + (f" ({draft.fallback_reason})" if draft.fallback_reason else "")
-        proposals.append(Proposal("send_collection_email", {
-            **common, "to": s.email, "to_name": s.to_name, "subject": draft.subject, "body": draft.body,
-            "invoices": s.past_due, "past_due_total": ctx.total, "drafted_by": draft.drafted_by, "model": draft.model,
-            "fallback_reason": draft.fallback_reason, "on_account": s.exposure.on_account,
-            "problems": email_problems(s)},
-            risk=3, customer_id=customer_id, dedupe_key=key("send_collection_email")))
-    proposals.append(Proposal("schedule_collection_call", {
-        **common, "contact_name": s.to_name, "phone": s.phone, "email": s.email, "talking_points": talking_points(s)},
-        risk=3, customer_id=customer_id, dedupe_key=key("schedule_collection_call")))
-    if reason := hold_reason(s):
-        proposals.append(Proposal("service_hold", {**common, "reason": reason, "credit_limit": s.credit_limit,
-                                                   "net_exposure": s.exposure.net},
-                                  risk=3, customer_id=customer_id, dedupe_key=key("service_hold")))
+    plan = await draw(env, s, event)
     # Last, after everything that can fail: a handler that raises must not have closed the old plan.
     superseded = await env.db.write(supersede_older_plans, customer_id, s.state, iso(env.clock()))
-    observation = (f"{s.company}: {len(s.past_due)} invoice(s) past due ({money(s.past_due_total)}), worst {worst}, "
-                   f"after {event.type}; proposed {', '.join(pr.kind for pr in proposals)}; {drafted}"
+    observation = (f"{s.company}: {len(s.past_due)} invoice(s) past due ({money(s.past_due_total)}), worst "
+                   f"{plan.common['worst_bucket']}, after {event.type}; proposed "
+                   f"{', '.join(pr.kind for pr in plan.proposals)}; {plan.drafted}"
                    + (f"; superseded staged proposal(s) {', '.join(f'#{i}' for i in superseded)} of earlier plans"
                       if superseded else "") + ".")
-    return WorkflowResult(customer_id, observation, proposals,
-                          output={**common, "proposals": len(proposals), "superseded": superseded,
+    return WorkflowResult(customer_id, observation, plan.proposals,
+                          output={**plan.common, "proposals": len(plan.proposals), "superseded": superseded,
                                   "net_exposure": s.exposure.net, "on_account": s.exposure.on_account})
 
 
-WORKFLOW = Workflow(NAME, ("ar.bucket_changed", "customer.health_tier_changed"), handle)
+WORKFLOW = Workflow(NAME, ("ar.bucket_changed", "customer.health_tier_changed", STALE), handle)

@@ -1,0 +1,101 @@
+"""ar_aging_action_plan on `ar.plan_stale`: a staged plan naming invoices no longer owed is redrawn or withdrawn.
+
+The warm tick appends the event (worker/stale_plans.py); the handler looks again, since the plan may have been
+replaced or decided, or the invoice reopened, since then. When something is still 61+ days past due (or the
+customer's latest score is red), a fresh plan of what is still open supersedes the stale one; else the stale one
+is withdrawn. Either way the stale rows are closed in the runner's commit (`Withdrawal`), rejected by the flow
+with a reason naming the invoices, and give up their dedupe keys so the situation they answered, if it comes
+back, is planned afresh. The redraw's keys carry the event (trigger_state's `redraw_of`): the same 61+ set was
+likely planned before, by the stale plan itself or one it superseded, and must not deduplicate the redraw away.
+
+A staged draft a reviewer edited but did not decide goes too: its amounts are wrong now, and left staged it stays
+approvable. Its text stays readable on the closed row, the observation names it and the new email's problems
+point to it. What a person decided in the stale plan (an approved email, a rejected hold) stands, and the redraw
+does not propose that kind again.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+
+from worker.env import Env
+from worker.flows.ar_aging_action_plan import NAME, Situation, draw, examine, money
+from worker.flows.withdrawals import WITHDRAWN
+from worker.ledger import Event
+from worker.stale_plans import NotOwed, staged_not_owed, what_changed
+from worker.workflow_runner import Withdrawal, WorkflowResult
+
+# The customer's still-staged proposals of this flow (edited: a person saved a change; decided_earlier: what a
+# redraw carries from the plans before it), and the kinds a person decided in a plan (the flow's own closings
+# excluded), which a redraw does not propose again.
+STAGED = """
+SELECT id, kind, dedupe_key, updated_at <> created_at, json_extract(payload_json, '$.decided_earlier')
+FROM proposed_actions
+WHERE customer_id = :customer_id AND status = 'staged' AND substr(dedupe_key, 1, length(:prefix)) = :prefix
+ORDER BY id
+"""
+PERSON_DECIDED = """
+SELECT DISTINCT kind FROM proposed_actions
+WHERE substr(dedupe_key, 1, length(:plan)) = :plan AND status <> 'staged' AND decided_by IS NOT :flow
+"""
+LATEST_TIER = "SELECT tier, as_of FROM customer_health_scores WHERE customer_id = ? ORDER BY as_of DESC LIMIT 1"
+
+
+@dataclass(frozen=True)
+class StalePlan:
+    """A customer's staged plan as ar.plan_stale finds it when handled."""
+
+    not_owed: list[NotOwed]  # what it names that is no longer owed so (empty: nothing to do any more)
+    drafts: list[tuple[int, str, str, bool]]  # the staged proposals: id, kind, dedupe key, edited
+    decided: frozenset[str]  # kinds a person decided in that plan
+    red_on: str | None  # the night of the customer's latest score, when it is red
+
+
+def read_stale_plan(conn: sqlite3.Connection, customer_id: str, redraw_of: int) -> tuple[StalePlan, Situation | None]:
+    """The customer's staged plan, what it names no longer owed, and the situation a redraw would answer."""
+    not_owed = staged_not_owed(conn, customer_id)
+    rows = conn.execute(STAGED, {"customer_id": customer_id, "prefix": f"{NAME}:{customer_id}:"}).fetchall()
+    drafts = [(r[0], r[1], r[2], bool(r[3])) for r in rows]
+    plans = {key.rsplit(":", 1)[0] + ":" for _, _, key, _ in drafts}
+    decided = {r[0] for plan in plans for r in conn.execute(PERSON_DECIDED, {"plan": plan, "flow": NAME})}
+    decided.update(kind for r in rows if r[4] for kind in json.loads(r[4]))  # an approved email stays sent
+    tier = conn.execute(LATEST_TIER, (customer_id,)).fetchone()
+    red_on = tier[1] if tier and tier[0] == "red" else None
+    situation = examine(conn, customer_id, red_on, redraw_of) if not_owed else None
+    return StalePlan(not_owed, drafts, frozenset(decided), red_on), situation
+
+
+async def redraw_stale(env: Env, event: Event) -> WorkflowResult | None:
+    """Bring a staged plan naming invoices no longer owed up to date: redraw it from what is open, or withdraw it."""
+    customer_id = str(event.payload.get("customer_id") or event.entity_id)
+    stale, s = await env.db.read_sync(read_stale_plan, customer_id, event.id)
+    if not stale.not_owed:
+        return None  # replaced, decided, or owed again since the tick saw it
+    changed = f"{what_changed(stale.not_owed)} since the plan was drafted"
+    parts = [f"{s.company if s else f'customer {customer_id}'}: {changed}."]
+    edited = [f"#{i} {kind}" for i, kind, _, was_edited in stale.drafts if was_edited]
+    if edited:
+        parts.append(f"Edited by a reviewer, not decided (the text stays on the closed row): {', '.join(edited)}.")
+    output = {"customer_id": customer_id, "stale_plan_actions": [d[0] for d in stale.drafts],
+              "not_owed": sorted({n.invoice_id for n in stale.not_owed}), "changed": changed}
+    if s is None or not (s.severe or stale.red_on):
+        why = "the customer is no longer in the mirror" if s is None else \
+            "nothing is 61+ days past due now and the customer is not red"
+        parts.append(f"Withdrawn, as {why}.")
+        return WorkflowResult(customer_id, " ".join(parts), output={**output, "plan": None},
+                              withdrawals=[Withdrawal(key, f"{WITHDRAWN}{changed}", release_key=True)
+                                           for _, _, key, _ in stale.drafts])
+    note = f"redrawn: {changed}; the earlier draft {', '.join(edited)} was edited by a reviewer, see it for their wording"
+    notes = (note,) if edited else ()
+    plan = await draw(env, s, event, skip=stale.decided, notes=notes,
+                      extra={"decided_earlier": sorted(stale.decided)} if stale.decided else {})
+    parts.append(f"Redrawn as plan {s.state}: {len(s.past_due)} invoice(s) past due ({money(s.past_due_total)}); "
+                 f"proposed {', '.join(p.kind for p in plan.proposals) or 'nothing'}; {plan.drafted}.")
+    if stale.decided:
+        parts.append(f"Not proposed again, a reviewer decided them: {', '.join(sorted(stale.decided))}.")
+    reason = f"superseded by plan {s.state}: {changed}"
+    return WorkflowResult(customer_id, " ".join(parts), plan.proposals,
+                          output={**output, **plan.common, "proposals": len(plan.proposals)},
+                          withdrawals=[Withdrawal(key, reason, release_key=True) for _, _, key, _ in stale.drafts])
