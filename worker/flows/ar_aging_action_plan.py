@@ -9,8 +9,8 @@ situation seen again, produce one plan; a new invoice crossing 61 or one moving 
 One live plan per customer: staging a new plan rejects the customer's older proposals of this flow that are
 still `staged` ("superseded by plan …", an `action.rejected` event), so the same dunning email is never
 approvable twice; approved or decided ones are left alone. That write happens at the end of the handler,
-after drafting, because the runner has no hook to close rows in its own transaction: if the runner's
-commit is then lost, the event is handled again and the (idempotent) supersede finds nothing left to close.
+after drafting (it predates the runner's Withdrawal, which plan_redraw uses): if the runner's commit is
+then lost, the event is handled again and the (idempotent) supersede finds nothing left to close.
 
 A plan that names invoices no longer owed (paid, credited, voided, deleted, partly paid or of unknown remainder
 since it was drafted) is redrawn from what is still open, or withdrawn, on `ar.plan_stale`
