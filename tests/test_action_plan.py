@@ -12,7 +12,7 @@ from tests import ar_fixtures as fx
 from tests.claude_support import mock_claude
 from worker.drafting import TOOL_NAME
 from worker.flows import ar_aging_action_plan as plan
-from worker.flows.ar_aging_action_plan import NAME, net_exposure
+from worker.flows.collection_situation import NAME, Exposure, net_exposure
 from worker.ledger import advance_cursor, append_event, last_event_id
 
 
@@ -322,7 +322,7 @@ def test_net_exposure_sums_to_the_cent_and_ignores_missing_and_non_positive_amou
     assert (e.open_invoices, e.unapplied_payments, e.open_credits) == (300.0, 50.0, 0.3)  # 0.1 + 0.2 is 0.3 here
     assert e.on_account == 50.3 and e.net == 249.7
     assert net_exposure([100.0], [150.0], []).net == -50.0  # in credit
-    assert net_exposure([], [], []) == plan.Exposure(0.0, 0.0, 0.0)
+    assert net_exposure([], [], []) == Exposure(0.0, 0.0, 0.0)
 
 
 def test_money_on_account_covers_an_amount_only_in_full():

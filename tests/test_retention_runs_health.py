@@ -28,7 +28,7 @@ from handlers.customers import TREND
 from worker.config import ConfigError, load_settings
 from worker.db import connect
 from worker.env import iso
-from worker.flows.ar_aging_action_plan import HEALTH as PLAN_HEALTH
+from worker.flows.collection_queries import HEALTH as PLAN_HEALTH
 from worker.ledger import append_event
 from worker.migrations import apply_schema
 from worker.workflow_runner import Proposal, Workflow, WorkflowResult, drain

@@ -12,7 +12,7 @@ from cron.aging import action_plans, refresh_aging
 from tests import ar_fixtures as fx
 from worker.decisions import DecisionError, decide_action, edit_action
 from worker.flows import ar_aging_action_plan as plan
-from worker.flows.ar_aging_action_plan import NAME
+from worker.flows.collection_situation import NAME
 from worker.ledger import append_event
 from worker.stale_plans import FLOW, NotOwed, what_changed, why_not_owed
 from worker.tiers import run_tier

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from worker.ledger import append_event
 
-FLOW = "ar_aging_action_plan"  # worker.flows.ar_aging_action_plan.NAME (importing it pulls in drafting)
+FLOW = "ar_aging_action_plan"  # worker.flows.collection_situation.NAME (importing it pulls in drafting)
 EVENT = "ar.plan_stale"
 # Each invoice a still-staged proposal names, with the mirror's view of it where it no longer owes what is named.
 # A sub-cent remainder counts as paid, as in the aging (cron/aging.py FILL_NEW).

@@ -20,8 +20,11 @@ import json
 import sqlite3
 from dataclasses import dataclass
 
+from worker.drafting import money
 from worker.env import Env
-from worker.flows.ar_aging_action_plan import NAME, Situation, draw, examine, money
+from worker.flows.ar_aging_action_plan import draw
+from worker.flows.collection_queries import examine
+from worker.flows.collection_situation import NAME, Situation
 from worker.flows.withdrawals import WITHDRAWN
 from worker.ledger import Event
 from worker.stale_plans import NotOwed, staged_not_owed, what_changed

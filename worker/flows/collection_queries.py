@@ -1,0 +1,95 @@
+"""The collection plan's SQL: reading a customer's AR situation in one snapshot, and closing its older plans.
+
+Plain functions of a connection (worker/db.py runs them), used by worker/flows/ar_aging_action_plan.py and
+worker/flows/plan_redraw.py; what the situation means is worker/flows/collection_situation.py.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from worker.flows.collection_situation import (
+    NAME,
+    Situation,
+    net_exposure,
+    proposal_key,
+    trigger_state,
+)
+from worker.flows.invoice_dispute import CONTACTS, pick_recipient
+from worker.ledger import append_event
+
+CUSTOMER = "SELECT company_name, email, phone, credit_limit, deleted_at FROM customers WHERE ns_id = ?"
+OPEN_INVOICES = """
+SELECT s.invoice_id, coalesce(s.tran_id, s.invoice_id), i.other_ref_num, s.due_date, s.days_past_due, s.bucket,
+       s.amount_remaining
+FROM ar_aging_snapshot s LEFT JOIN customer_invoice i ON i.ns_id = s.invoice_id
+WHERE s.as_of = (SELECT max(as_of) FROM ar_aging_runs) AND s.customer_id = ?
+ORDER BY s.days_past_due DESC, s.invoice_id
+"""
+# Open invoices whose remaining amount NetSuite did not send (cron/aging.py reports them): not in the snapshot,
+# so the plan names them rather than let its totals look complete.
+REMAINING_UNKNOWN = """
+SELECT coalesce(tran_id, ns_id) FROM customer_invoice
+WHERE customer_id = ? AND amount_remaining IS NULL AND deleted_at IS NULL ORDER BY tran_date, ns_id
+"""
+HEALTH = "SELECT score, tier, signals_json FROM customer_health_scores WHERE customer_id = ? ORDER BY as_of DESC LIMIT 1"
+ALREADY_PLANNED = "SELECT 1 FROM proposed_actions WHERE dedupe_key = ?"
+CONTACT_PHONE = "SELECT phone FROM customer_contacts WHERE customer_id = ? AND lower(email) = lower(?) LIMIT 1"
+# Money the customer already has on account, by source; deleted mirror rows are gone from NetSuite.
+ON_ACCOUNT = """
+SELECT 'payment', unapplied FROM customer_payment
+WHERE customer_id = :customer_id AND deleted_at IS NULL AND unapplied > 0
+UNION ALL
+SELECT 'credit', amount_remaining FROM credit_memo
+WHERE customer_id = :customer_id AND deleted_at IS NULL AND amount_remaining > 0
+"""
+# Close the customer's still-staged proposals of this flow from any plan but the current one, as a reviewer's
+# rejection would (worker.decisions), so the queue shows who closed them and why.
+SUPERSEDE_OLDER = """
+UPDATE proposed_actions SET status = 'rejected', decided_by = :by, decided_at = :now, decision_reason = :reason,
+    updated_at = :now
+WHERE customer_id = :customer_id AND status = 'staged'
+  AND substr(dedupe_key, 1, length(:flow_prefix)) = :flow_prefix
+  AND substr(dedupe_key, 1, length(:plan_prefix)) <> :plan_prefix
+RETURNING id, kind
+"""
+
+
+def examine(conn: sqlite3.Connection, customer_id: str, red_on: str | None,
+            redraw_of: int | None = None) -> Situation | None:
+    """Read the customer's situation in one snapshot (None for an unknown or deleted customer)."""
+    row = conn.execute(CUSTOMER, (customer_id,)).fetchone()
+    if row is None or row[4]:
+        return None
+    company, email, phone, credit_limit, _ = row
+    cols = ("invoice_id", "number", "po", "due_date", "days_past_due", "bucket", "amount_remaining")
+    invoices = [dict(zip(cols, r, strict=True)) for r in conn.execute(OPEN_INVOICES, (customer_id,))]
+    contacts = [tuple(r) for r in conn.execute(CONTACTS, (customer_id,))]
+    to_name, to_email = pick_recipient(email, contacts)
+    contact_phone = conn.execute(CONTACT_PHONE, (customer_id, to_email)).fetchone() if to_email else None
+    h = conn.execute(HEALTH, (customer_id,)).fetchone()
+    health = {"score": h[0], "tier": h[1], "signals": json.loads(h[2])} if h else None
+    state = trigger_state(invoices, red_on, redraw_of)
+    planned = conn.execute(ALREADY_PLANNED, (proposal_key(customer_id, state, "schedule_collection_call"),)).fetchone()
+    on_account = conn.execute(ON_ACCOUNT, {"customer_id": customer_id}).fetchall()
+    exposure = net_exposure((i["amount_remaining"] for i in invoices),
+                            (a for source, a in on_account if source == "payment"),
+                            (a for source, a in on_account if source == "credit"))
+    unknown = tuple(r[0] for r in conn.execute(REMAINING_UNKNOWN, (customer_id,)))
+    return Situation(customer_id, company or f"customer {customer_id}", to_email, to_name,
+                     (contact_phone[0] if contact_phone else None) or phone, credit_limit, invoices, health, state,
+                     planned is not None, exposure, unknown)
+
+
+def supersede_older_plans(conn: sqlite3.Connection, customer_id: str, state: str, now: str) -> list[int]:
+    """Reject the customer's still-staged proposals of earlier plans, each with an action.rejected event."""
+    reason = f"superseded by plan {state}"
+    closed = sorted(tuple(r) for r in conn.execute(SUPERSEDE_OLDER, {
+        "by": NAME, "now": now, "reason": reason, "customer_id": customer_id,
+        "flow_prefix": f"{NAME}:{customer_id}:", "plan_prefix": f"{NAME}:{customer_id}:{state}:"}))
+    for action_id, kind in closed:
+        append_event(conn, "action.rejected", "proposed_action", str(action_id),
+                     {"reviewer": NAME, "kind": kind, "reason": reason},
+                     dedupe_key=f"action.decided:{action_id}", created_at=now)
+    return [action_id for action_id, _ in closed]
