@@ -10,7 +10,7 @@ from worker.po.doc import Line, doc_lines
 from worker.po.header import (document_day_first, find_blocks, find_dates, find_letterhead, find_po_number,
                               norm_name, po_numbers)
 from worker.po.model import LINE_PROBLEMS, Charge, Finding, POLine, PurchaseOrder, validate_order
-from worker.po.table import TableResult, parse_table
+from worker.po.table import TableResult, parse_table, table_start
 from worker.po.textlayer import ExtractedPdf, PageText
 from worker.po.totals import parse_totals
 from worker.po.values import currency_by_address, decimal_comma_style, detect_currency, unread_cells
@@ -101,13 +101,13 @@ def _confidence(po: PurchaseOrder, conf: dict[str, float]) -> dict[str, float]:
     return {k: v for k, v in conf.items() if v > 0}
 
 
-def _page_po_numbers(page: PageText, dc: bool | None) -> set[str]:
+def _page_po_numbers(page: PageText) -> set[str]:
     """The PO numbers in a page's header, the lines above its item table (a PO column is not a header)."""
     lines = doc_lines(ExtractedPdf([page], 1, True))
     if not po_numbers(lines):
         return set()  # the common case, without looking for the table
-    table = parse_table(lines, dc)
-    return po_numbers(lines[:table.start] if table else lines)
+    start = table_start(lines)
+    return po_numbers(lines[:start] if start is not None else lines)
 
 
 def split_orders(pdf: ExtractedPdf) -> list[range]:
@@ -118,11 +118,10 @@ def split_orders(pdf: ExtractedPdf) -> list[range]:
     """
     if len(pdf.pages) < 2:
         return [range(len(pdf.pages))]
-    dc = decimal_comma_style([ln.text for ln in doc_lines(pdf)])
     starts: list[int] = [0]
     seen: set[str] = set()
     for p, page in enumerate(pdf.pages):
-        numbers = _page_po_numbers(page, dc)
+        numbers = _page_po_numbers(page)
         if p and numbers and seen and not numbers & seen:
             starts.append(p)
             seen = set()

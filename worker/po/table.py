@@ -189,10 +189,15 @@ def _read(lines: list[Line], start: int, dc: bool | None, aliases: dict[str, str
     return TableResult(rows, charges, start, end, roles, [ln for ln in unread if ln.idx < end])
 
 
+def table_start(lines: list[Line], aliases: dict[str, str] | None = None) -> int | None:
+    """The index of the item table's header line (None: no table); `aliases` keys are lower case."""
+    return next((i for i in range(len(lines)) if header_at(lines, i, aliases or {})), None)
+
+
 def parse_table(lines: list[Line], dc: bool | None, aliases: dict[str, str] | None = None) -> TableResult | None:
     """Find the item table and read its rows until the totals area; item-shaped lines it could not read are unread."""
     aliases = {k.lower(): v for k, v in (aliases or {}).items()}
-    start = next((i for i in range(len(lines)) if header_at(lines, i, aliases)), None)
+    start = table_start(lines, aliases)
     if start is None:
         return None
     placer = Placer()
