@@ -86,7 +86,7 @@ async def hold_lease(env: Env, key: str, ttl: int, work: Coroutine[Any, Any, T])
 
 
 async def write_until_done(env: Env, ttl: int, about: dict[str, object], fn: Callable[..., object],
-                           *args: Any) -> bool:
+                           *args: Any) -> None:
     """env.db.write(fn, *args), retried with backoff while the database is busy, for at most ttl seconds.
 
     For the writes that let go of a lease: until one lands, the lease blocks its tier or workflow. After
@@ -96,11 +96,11 @@ async def write_until_done(env: Env, ttl: int, about: dict[str, object], fn: Cal
     while True:
         try:
             await env.db.write(fn, *args)
-            return True
+            return
         except DatabaseUnavailable as exc:
             if time.monotonic() + delay > deadline:
                 log.error("cron could not let go of a lease; it expires by itself", extra={**about, "error": str(exc)})
-                return False
+                return
             log.warning("cron could not let go of a lease yet; retrying", extra={**about, "error": str(exc)})
         await asyncio.sleep(delay)
         delay = min(delay * 2, RETRY_MAX_DELAY)
@@ -124,13 +124,18 @@ async def holding_lease(env: Env, key: str, holder: str, ttl: int, work: Corouti
 async def _heartbeat(env: Env, key: str, holder: str, ttl: int) -> None:
     while True:
         await asyncio.sleep(ttl / HEARTBEATS_PER_LEASE)
-        try:
-            await renew_lease(env, key, holder, ttl)
-        except DatabaseUnavailable:  # a busy moment: the next beat comes before the lease lapses
-            log.warning("cron lease renewal failed; retrying at the next beat", extra={"tier": key})
+        await renew_lease(env, key, holder, ttl)
 
 
-async def renew_lease(env: Env, key: str, holder: str, ttl: int) -> None:
-    """Push the lease's expiry to now + ttl, or raise LeaseLost when it is no longer this holder's."""
-    if not await env.db.write(renew, key, holder, env.clock() + timedelta(seconds=ttl)):
+async def renew_lease(env: Env, key: str, holder: str, ttl: int, **about: object) -> None:
+    """Push the lease's expiry to now + ttl, or raise LeaseLost when it is no longer this holder's.
+
+    A busy database is only logged: the heartbeat's next beat comes before the lease lapses.
+    """
+    try:
+        renewed = await env.db.write(renew, key, holder, env.clock() + timedelta(seconds=ttl))
+    except DatabaseUnavailable:
+        log.warning("cron lease renewal failed; the next beat retries", extra={"tier": key, **about})
+        return
+    if not renewed:
         raise LeaseLost(f"the {key} lease expired and another run or expire_stale_leases took it; the run stopped")

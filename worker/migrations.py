@@ -130,11 +130,11 @@ def apply_schema(
     migrations = MIGRATIONS if migrations is None else migrations
     latest = migrations[-1][0]
     schema_sql = SCHEMA_PATH.read_text(encoding="utf-8") if schema_sql is None else schema_sql
-    # A migration that rebuilds a table others reference (create, copy, drop, rename) needs foreign keys off,
-    # else DROP TABLE deletes through them; the pragma is ignored inside a transaction, so it is set around it.
     from worker.cdc.versions import respelled_key  # here: versions -> env -> db imports this module
 
-    conn.create_function("respell_key", 1, respelled_key, deterministic=True)
+    conn.create_function("respell_key", 1, respelled_key, deterministic=True)  # migration 7
+    # A migration that rebuilds a table others reference (create, copy, drop, rename) needs foreign keys off,
+    # else DROP TABLE deletes through them; the pragma is ignored inside a transaction, so it is set around it.
     enforced = conn.execute("PRAGMA foreign_keys").fetchone()[0]
     conn.execute("PRAGMA foreign_keys = OFF")
     try:

@@ -16,7 +16,6 @@ from datetime import datetime
 
 from croniter import CroniterError, croniter
 
-from worker.db import DatabaseUnavailable
 from worker.env import Env, iso
 from worker.leases import (
     LeaseLost,
@@ -124,10 +123,7 @@ async def _run_jobs(env: Env, tier: str, holder: str, ttl: int, scheduled_at: da
         except Exception as exc:  # one job's failure is recorded; the tier goes on with the rest
             log.exception("cron job failed", extra={"tier": tier, "job": name})
             progress.errors.append(f"{name}: {type(exc).__name__}: {exc}")
-        try:
-            await renew_lease(env, tier, holder, ttl)  # also a check: a lease lost between beats stops the next job
-        except DatabaseUnavailable:  # a busy moment, as in the heartbeat: the next beat renews it in time
-            log.warning("cron lease renewal failed; the heartbeat retries", extra={"tier": tier, "job": name})
+        await renew_lease(env, tier, holder, ttl, job=name)  # also a check: a lease lost between beats stops the next job
     progress.job = None
 
 
