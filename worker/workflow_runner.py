@@ -143,15 +143,20 @@ def gave_up_observation(attempts: int, error: str) -> str:
     return f"run failed {attempts} times and was skipped: {error}"
 
 
+def note_rejected(conn: sqlite3.Connection, workflow: str, action_id: int, kind: str, reason: str, now: str) -> None:
+    """The action.rejected event of a draft a workflow closed, keyed like a reviewer's decision (worker.decisions)."""
+    append_event(conn, "action.rejected", "proposed_action", str(action_id),
+                 {"reviewer": workflow, "kind": kind, "reason": reason},
+                 dedupe_key=f"action.decided:{action_id}", created_at=now)
+
+
 def withdraw(conn: sqlite3.Connection, workflow: str, withdrawals: Sequence[Withdrawal], now: str) -> list[tuple[int, str]]:
     """Reject the still-staged drafts named, each with an action.rejected event; returns (id, kind) of each."""
     closed = []
     for w in withdrawals:
         for action_id, kind in conn.execute(WITHDRAW, {"by": workflow, "now": now, "reason": w.reason,
                                                        "release": w.release_key, "key": w.dedupe_key}).fetchall():
-            append_event(conn, "action.rejected", "proposed_action", str(action_id),
-                         {"reviewer": workflow, "kind": kind, "reason": w.reason},
-                         dedupe_key=f"action.decided:{action_id}", created_at=now)
+            note_rejected(conn, workflow, action_id, kind, w.reason, now)
             closed.append((action_id, kind))
     return closed
 

@@ -17,7 +17,7 @@ from worker.flows.collection_situation import (
     trigger_state,
 )
 from worker.flows.invoice_dispute import CONTACTS, pick_recipient
-from worker.ledger import append_event
+from worker.workflow_runner import note_rejected
 
 CUSTOMER = "SELECT company_name, email, phone, credit_limit, deleted_at FROM customers WHERE ns_id = ?"
 OPEN_INVOICES = """
@@ -89,7 +89,5 @@ def supersede_older_plans(conn: sqlite3.Connection, customer_id: str, state: str
         "by": NAME, "now": now, "reason": reason, "customer_id": customer_id,
         "flow_prefix": f"{NAME}:{customer_id}:", "plan_prefix": f"{NAME}:{customer_id}:{state}:"}))
     for action_id, kind in closed:
-        append_event(conn, "action.rejected", "proposed_action", str(action_id),
-                     {"reviewer": NAME, "kind": kind, "reason": reason},
-                     dedupe_key=f"action.decided:{action_id}", created_at=now)
+        note_rejected(conn, NAME, action_id, kind, reason, now)
     return [action_id for action_id, _ in closed]
