@@ -94,6 +94,4 @@ async def analyze_orders(env: Env, data: bytes, today: date, *, retry_later: boo
         parts = await asyncio.to_thread(parse_purchase_orders, extracted, ParseHints(today=today))
     except Exception as exc:  # a parser bug on one odd layout must not stop the rest of the email
         return [Analysis(None, f"parser error: {type(exc).__name__}: {exc}"[:300], "text")]
-    if len(parts) == 1:
-        return [_judge(parts[0].po, "text")]
-    return [_judge(part.po, "text", part.pages) for part in parts]
+    return [_judge(part.po, "text", part.pages if len(parts) > 1 else None) for part in parts]

@@ -14,7 +14,14 @@ import sqlite3
 from worker.intake.customers import match_customer
 from worker.intake.mime import ParsedMail
 from worker.intake.problems import noted
-from worker.intake.record import EMAIL_TEXT_CHARS, Context, insert_item, manual_row
+from worker.intake.record import (
+    EMAIL_TEXT_CHARS,
+    Context,
+    insert_item,
+    manual_row,
+    senders_of,
+    text_row,
+)
 
 GAVE_UP_REASON = "{failure}; open the original email and enter any order by hand, or reject"
 PROCESSING = "SELECT sender FROM inbound_email_log WHERE id = ? AND status = 'processing'"
@@ -33,14 +40,12 @@ def give_up(conn: sqlite3.Connection, email_id: int, failure: str, mail: ParsedM
     if found is None:
         return None  # finished meanwhile (a claim that expired while its attempt still ran)
     sender = found[0]
-    senders = [s for s in [sender, *(mail.forwarded_senders if mail else [])] if s]
-    customer = match_customer(conn, senders, None, ctx.own_domains)
+    customer = match_customer(conn, senders_of(sender, mail), None, ctx.own_domains)
     if mail is not None and mail.auto_generated:
         conn.execute(FAIL, (noted(failure, f"; {mail.auto_generated}, not queued"), customer.customer_id, email_id))
         return None
     text = mail.body_text(EMAIL_TEXT_CHARS) if mail else ""
-    row: dict[str, object] = {"email_id": email_id, "attachment_id": None, "part": 0, "pages": None, "pdf_key": None,
-                              "sender": sender, "email_text": text or None, "now": ctx.now}
+    row = text_row(email_id, sender, text, ctx.now)
     item = insert_item(conn, email_id, manual_row(conn, row, GAVE_UP_REASON.format(failure=failure), customer))
     conn.execute(FAIL, (noted(failure, "; the email is on a review item"), customer.customer_id, email_id))
     return item

@@ -182,6 +182,17 @@ def _typed_order(conn: sqlite3.Connection, text: str, subject: str | None, custo
     return order, flags
 
 
+def senders_of(sender: str | None, mail: ParsedMail | None) -> list[str]:
+    """Who may name the customer: the email's sender, then the senders of the messages it forwards."""
+    return [s for s in [sender, *(mail.forwarded_senders if mail else [])] if s]
+
+
+def text_row(email_id: int, sender: str | None, text: str, now: str) -> dict[str, object]:
+    """The review item row of an email's text (no attachment: one per email, by a partial unique index)."""
+    return {"email_id": email_id, "attachment_id": None, "part": 0, "pages": None, "pdf_key": None,
+            "sender": sender, "email_text": text or None, "now": now}
+
+
 def _text_only_item(conn: sqlite3.Connection, email_id: int, mail: ParsedMail, customer: CustomerMatch,
                     ctx: Context) -> dict[str, object] | None:
     """The review item of an email without a PDF whose text, or whose unread part, may be an order; None for machine
@@ -189,8 +200,7 @@ def _text_only_item(conn: sqlite3.Connection, email_id: int, mail: ParsedMail, c
     text, unread = mail.body_text(EMAIL_TEXT_CHARS), unread_note(mail)
     if mail.pdfs or mail.auto_generated or not (text or unread):
         return None
-    row: dict[str, object] = {"email_id": email_id, "attachment_id": None, "part": 0, "pages": None, "pdf_key": None,
-                              "sender": mail.sender, "email_text": text or None, "now": ctx.now}
+    row = text_row(email_id, mail.sender, text, ctx.now)
     if not text:  # e.g. malformed MIME, or a forward that could not be decoded: only the original email tells
         return manual_row(conn, row, NOTHING_READ_REASON.format(unread=unread), customer, None, [unread_flag(unread)])
     order, line_flags = _typed_order(conn, text, mail.subject, customer, ctx)
@@ -234,7 +244,7 @@ def insert_item(conn: sqlite3.Connection, email_id: int, row: dict[str, object])
 def record_email(conn: sqlite3.Connection, email_id: int, mail: ParsedMail, pdfs: list[AnalysedPdf],
                  ctx: Context) -> tuple[str, list[int]]:
     """Store attachments and review items, finish the log row; returns (email status, review item ids)."""
-    senders = [s for s in [mail.sender, *mail.forwarded_senders] if s]
+    senders = senders_of(mail.sender, mail)
     email_match = match_customer(conn, senders, None, ctx.own_domains)
     rows: list[tuple[dict[str, object], str | None]] = []  # (item row, its PDF's sha256)
     items: list[int] = []
