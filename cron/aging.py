@@ -123,6 +123,13 @@ WHERE i.amount_remaining IS NULL AND i.deleted_at IS NULL
 COUNT_UNKNOWN = "SELECT count(*), count(p.invoice_id)" + UNKNOWN_FROM
 NAME_UNKNOWN = ("SELECT coalesce(i.tran_id, i.ns_id) || ' (id ' || i.ns_id || ')'" + UNKNOWN_FROM
                 + "ORDER BY i.customer_id, i.ns_id LIMIT :limit")
+# What the mirror's live payments and credit memos applied to invoice `i`, an expression: it only bounds what
+# is left (payments from before the mirror, discounts taken and journal entries are not in it).
+APPLIED_IN_MIRROR = """(
+    (SELECT coalesce(sum(a.amount), 0) FROM payment_application a
+     JOIN customer_payment c ON c.ns_id = a.payment_id AND c.deleted_at IS NULL WHERE a.invoice_id = i.ns_id)
+  + (SELECT coalesce(sum(a.amount), 0) FROM credit_memo_application a
+     JOIN credit_memo c ON c.ns_id = a.credit_memo_id AND c.deleted_at IS NULL WHERE a.invoice_id = i.ns_id))"""
 # One ar.remaining_unknown per invoice and mirrored version: a re-tick adds nothing, a new CDC event that
 # still leaves it unknown is a new one.
 INSERT_UNKNOWN_EVENTS = """
@@ -130,13 +137,7 @@ INSERT OR IGNORE INTO events (type, entity_type, entity_id, payload_json, create
 SELECT 'ar.remaining_unknown', 'invoice', i.ns_id,
        json_object('invoice_id', i.ns_id, 'customer_id', i.customer_id, 'tran_id', i.tran_id, 'status', i.status,
                    'total', i.total, 'last_bucket', p.bucket, 'last_amount_remaining', p.amount_remaining,
-                   'applied_in_mirror', round(
-                       (SELECT coalesce(sum(a.amount), 0) FROM payment_application a
-                        JOIN customer_payment c ON c.ns_id = a.payment_id AND c.deleted_at IS NULL
-                        WHERE a.invoice_id = i.ns_id)
-                     + (SELECT coalesce(sum(a.amount), 0) FROM credit_memo_application a
-                        JOIN credit_memo c ON c.ns_id = a.credit_memo_id AND c.deleted_at IS NULL
-                        WHERE a.invoice_id = i.ns_id), 2),
+                   'applied_in_mirror', round(""" + APPLIED_IN_MIRROR + """, 2),
                    'as_of', :as_of, 'tick', :tick),
        :now, 'ar.remaining_unknown:' || i.ns_id || ':' || coalesce(i.cdc_data_version, i.last_modified)
 """ + UNKNOWN_FROM + "ORDER BY i.customer_id, i.ns_id"

@@ -15,7 +15,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from cron.aging import REFERENCE
+from cron.aging import APPLIED_IN_MIRROR, REFERENCE
 from worker.aging import bucket_for, company_date, terms_days
 from worker.env import Env, iso
 from worker.health import SignalInputs, UnknownRemainder, score
@@ -29,17 +29,12 @@ GROUP BY customer_id, bucket
 """
 # Open invoices whose remaining amount NetSuite did not send (not in the snapshot: cron/aging.py reports
 # them), aged like the warm tier ages (cron.aging.REFERENCE), with the most each can still owe: its total less
-# what the mirror's live payments and credit memos applied. Scored at their worst (worker.health.worst_ar_aging).
+# what the mirror's live payments and credit memos applied (cron.aging.APPLIED_IN_MIRROR). Scored at their
+# worst (worker.health.worst_ar_aging).
 REMAINING_UNKNOWN = """
 SELECT i.customer_id, coalesce(i.tran_id, i.ns_id), i.total, i.due_date,
        coalesce(CAST(julianday(:d) - julianday({reference}) AS INTEGER), 0),
-       max(0, round(coalesce(i.total, 0)
-                    - (SELECT coalesce(sum(a.amount), 0) FROM payment_application a
-                       JOIN customer_payment p ON p.ns_id = a.payment_id AND p.deleted_at IS NULL
-                       WHERE a.invoice_id = i.ns_id)
-                    - (SELECT coalesce(sum(a.amount), 0) FROM credit_memo_application a
-                       JOIN credit_memo m ON m.ns_id = a.credit_memo_id AND m.deleted_at IS NULL
-                       WHERE a.invoice_id = i.ns_id), 2))
+       max(0, round(coalesce(i.total, 0) - {applied}, 2))
 FROM customer_invoice i
 WHERE i.amount_remaining IS NULL AND i.deleted_at IS NULL AND coalesce(i.tran_date, :d) <= :d
 ORDER BY i.customer_id, 5 DESC, i.ns_id
@@ -117,8 +112,8 @@ def remaining_unknown(conn: sqlite3.Connection, params: dict[str, Any],
     """Each customer's open invoices of unknown remainder as of the night, most overdue first."""
     conn.create_function("terms_days", 1, terms_days, deterministic=True)
     found: dict[str, list[UnknownRemainder]] = defaultdict(list)
-    for cid, number, total, due, days, at_most in conn.execute(REMAINING_UNKNOWN.format(reference=REFERENCE[basis]),
-                                                                params):
+    sql = REMAINING_UNKNOWN.format(reference=REFERENCE[basis], applied=APPLIED_IN_MIRROR)
+    for cid, number, total, due, days, at_most in conn.execute(sql, params):
         found[cid].append(UnknownRemainder(number, bucket_for(days), at_most, total, due))
     return {cid: tuple(invoices) for cid, invoices in found.items()}
 
