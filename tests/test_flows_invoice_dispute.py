@@ -197,6 +197,26 @@ async def test_a_memo_posted_without_its_apply_list_is_redrafted_in_place_when_t
     assert len(await rows(env, "SELECT * FROM workflow_run_log")) == 2
 
 
+async def test_an_apply_list_an_older_event_brings_after_a_newer_header_redrafts_the_memo(ticking):
+    # The later edit (apply list left out) is delivered first, the earlier event that carried the list last:
+    # stale for the header, newest for the list, so the memo is redrafted with it.
+    env = ticking
+    await apply(env, customer("1187", "Driscoll Foods", email="ap@driscoll.example"),
+                invoice("7001", "1187", 1000.0, 700.0, "DF-7001"))
+    memo = credit_memo("8030", "1187", 300.0, "short shipped", [("7001", 300.0)], created_from="7001")
+    await apply(env, updated(without_apply_list(memo), "2026-11-02T15:10:00Z"))
+    assert await drain(env, [invoice_dispute.WORKFLOW]) == {"ok": 1, "proposed": 2, "deduplicated": 0}
+    assert (await apply(env, memo))["stale"] == 1
+    [news] = await rows(env, "SELECT type, payload_json FROM events WHERE type = 'creditmemo.sublists_updated'")
+    payload = json.loads(news["payload_json"])
+    assert payload["sublists"] == ["credit_memo_application"] and payload["applied_invoice_ids"] == ["7001"]
+    assert "total" not in payload  # the stale header's fields are not reported as news
+    assert await drain(env, [invoice_dispute.WORKFLOW]) == {"ok": 1, "proposed": 0, "deduplicated": 0,
+                                                             "redrafted": 2}
+    mail = (await drafts(env))["send_dispute_confirmation"]["payload"]
+    assert mail["problems"] == [] and mail["invoice_ids"] == ["7001"] and mail["applied_total"] == 300.0
+
+
 async def touch(env, action: dict, how: str) -> None:
     at = "2026-11-02T17:00:00.000Z"
     if how == "edited":

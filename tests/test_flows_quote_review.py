@@ -139,6 +139,25 @@ async def test_an_order_sent_without_lines_is_reviewed_on_the_update_that_brings
                 if "all within program" in n["observation"]]
 
 
+async def test_lines_an_older_event_brings_after_a_newer_header_are_reviewed(priced):
+    # NetSuite's later edit (lines left out) is delivered first; the earlier event that carried the lines comes
+    # last. It is stale for the header but its lines are the newest known, so the ledger says so and the wait ends.
+    env = priced
+    order = sales_order("9205", "1187", [("501", 10, 20.00)])
+    await apply(env, updated(without_lines(order), "2026-11-02T15:10:00Z"))
+    assert await drain(env, [quote_review.WORKFLOW]) == {"ok": 1, "proposed": 0, "deduplicated": 0}
+    assert await apply(env, order) == {"applied": 0, "duplicate": 0, "stale": 1, "rejected": 0}
+    [news] = await rows(env, "SELECT type, entity_id, payload_json FROM events WHERE type LIKE '%sublists%'")
+    assert (news["type"], news["entity_id"]) == ("salesorder.sublists_updated", "9205")
+    assert json.loads(news["payload_json"]) == {
+        "record_id": "9205", "event_id": order["event_id"], "operation": "create",
+        "last_modified": "2026-11-02T15:00:00.000Z", "customer_id": "1187", "sublists": ["transaction_lines"],
+        "line_count": 1}
+    assert await drain(env, [quote_review.WORKFLOW]) == {"ok": 1, "proposed": 1, "deduplicated": 0}
+    [proposal] = await proposals(env)
+    assert [(f["quoted"], f["expected"]) for f in proposal["payload"]["lines"]] == [(20.0, 46.0)]
+
+
 async def test_lines_that_arrive_before_the_drain_are_reviewed_once_on_the_created_event(priced):
     env = priced
     order = sales_order("9202", "1187", [("501", 10, 20.00)])

@@ -232,6 +232,24 @@ def test_carrier_package_sublists_keep_their_tracking_numbers(conn: sqlite3.Conn
     assert json.loads(one(conn, "SELECT payload_json FROM events")[0])["tracking_numbers"] == ["1Z77", "7946", "9400"]
 
 
+def test_packages_an_older_event_brings_in_the_same_batch_are_news_for_the_rows_customer(conn: sqlite3.Connection) -> None:
+    # The newer event (packages left out, reassigned to customer 8) and the older one that carried them, in one
+    # batch: the ledger's news names the row's customer (the newer event's) and the packages, not the old header.
+    older = {"id": "62", "tranId": "IF-62", "entity": ref("customer", "7"), "shipStatus": "C",
+             "packageList": {"packages": [{"packageTrackingNumber": "1Z88"}]}}
+    newer = {**{k: v for k, v in older.items() if k != "packageList"}, "entity": ref("customer", "8")}
+    result = deliver(conn, event("sn-2", "itemfulfillment", "62", "2026-11-21T16:00:00Z", newer),
+                     event("sn-1", "itemfulfillment", "62", "2026-11-21T15:00:00Z", older))
+    assert (result.applied, result.stale) == (1, 1)
+    assert ledger(conn) == [("itemfulfillment.created", "62"), ("itemfulfillment.sublists_updated", "62")]
+    news = json.loads(one(conn, "SELECT payload_json FROM events WHERE type LIKE '%sublists%'")[0])
+    assert news == {"record_id": "62", "event_id": "sn-1", "operation": "update",
+                    "last_modified": "2026-11-21T15:00:00.000Z", "customer_id": "8", "sublists": ["shipments"],
+                    "tracking_numbers": ["1Z88"]}
+    assert one(conn, "SELECT customer_id, tracking_number FROM item_fulfillment JOIN shipments "
+                     "ON fulfillment_id = ns_id") == ("8", "1Z88")
+
+
 @pytest.mark.parametrize(("change", "reason"), [
     ({"last_modified": "2026-11-20T10:00:00"}, "last_modified: Input should have timezone info"),
     ({"record": {"id": "8"}}, "record.id '8' does not match record_id '7'"),

@@ -13,9 +13,17 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from worker.cdc.intake import Accepted, Rejected
 from worker.cdc.mirror import MIRRORS, Mirror, dumps
-from worker.cdc.prepare import Prepared, delete_payload, envelope_json, prepare
+from worker.cdc.prepare import (
+    Prepared,
+    delete_payload,
+    envelope_json,
+    prepare,
+    sublists_payload,
+)
 from worker.cdc.shipping import record_statuses
 from worker.cdc.versions import (
     APPLIED,
@@ -229,7 +237,22 @@ def _apply_planned(mirror: Mirror, record_id: str, events: list[Prepared],
     _count(plan, result)
     _write_plan(record_id, plan, by_index, writes)
     for index, kind in plan.ledger:
-        ledger.append(_ledger_row(mirror, by_index[index], kind, customer, received_at))
+        if kind == "sublists":
+            ledger.append(_sublists_row(mirror, plan, by_index, index, customer, received_at))
+        else:
+            ledger.append(_ledger_row(mirror, by_index[index], kind, customer, received_at))
+
+
+def _sublists_row(mirror: Mirror, plan: RecordPlan, by_index: dict[int, Prepared], index: int,
+                  held_customer: str | None, received_at: str) -> tuple[Any, ...]:
+    """The ledger row of a stale event whose sublists won; it names the customer of the row as this batch
+    leaves it (its data event's, else the one held)."""
+    customer = held_customer if plan.data_from is None else \
+        msgspec.json.decode(by_index[plan.data_from].payload or "{}").get("customer_id")
+    children = [mirror.children[at] for at in plan.sublists_won[index]]
+    payload = sublists_payload(by_index[index], customer, [child.table for child in children],
+                               tuple(key for child in children for key in child.payload_keys))
+    return (mirror.ledger["sublists"], mirror.record_type, by_index[index].record_id, payload, received_at, None)
 
 
 def _count(plan: RecordPlan, result: BatchResult) -> None:

@@ -35,6 +35,7 @@ class Child:
     rows: Callable[[Any, dict[str, Any]], list[tuple[Any, ...]]]
     given: Callable[[Any], bool]  # did the record carry this sublist (REST leaves it out unless expanded)?
     version_column: str  # the header's column holding the version of the event whose rows these are
+    payload_keys: tuple[str, ...] = ()  # the ledger payload's fields that describe these rows
     delete_sql: str = field(init=False)
     insert_sql: str = field(init=False)
 
@@ -54,7 +55,7 @@ class Mirror:
     columns: tuple[str, ...]  # data columns after ns_id, ending with raw_json
     row: Callable[[Any], tuple[Any, ...]]  # data values except raw_json
     customer: Callable[[str, Any], str | None]  # (record_id, model) -> customer id
-    ledger: dict[str, str]  # created / updated / deleted -> event type
+    ledger: dict[str, str]  # created / updated / deleted (/ sublists, with children) -> event type
     payload: Callable[[Any], dict[str, Any]]
     customer_column: str = "customer_id"
     children: tuple[Child, ...] = ()
@@ -192,17 +193,18 @@ MIRRORS: dict[str, Mirror] = {mirror.record_type: mirror for mirror in (
            lambda r: ("salesorder", r.tran_id, _id(r.entity), _day(r.tran_date), _day(r.ship_date), r.status,
                       r.other_ref_num, r.memo, r.currency, r.total),
            customer=lambda rid, r: _id(r.entity),
-           ledger={"created": "salesorder.created", "updated": "salesorder.updated", "deleted": "salesorder.deleted"},
+           ledger={"created": "salesorder.created", "updated": "salesorder.updated", "deleted": "salesorder.deleted",
+                   "sublists": "salesorder.sublists_updated"},
            payload=lambda r: {**_txn_payload(r), "other_ref_num": r.other_ref_num,
                               "line_count": len(r.lines) if r.lines_given else None},
            children=(Child("transaction_lines", "transaction_id", ITEM_LINE_COLUMNS, _item_lines, _lines_given,
-                           "cdc_lines_version"),)),
+                           "cdc_lines_version", ("line_count",)),)),
     Mirror("itemfulfillment", "item_fulfillment",
            ("tran_id", "customer_id", "created_from", "tran_date", "ship_status", "memo", "raw_json"),
            lambda r: (r.tran_id, _id(r.entity), _id(r.created_from), _day(r.tran_date), r.status_word, r.memo),
            customer=lambda rid, r: _id(r.entity),
            ledger={"created": "itemfulfillment.created", "updated": "itemfulfillment.updated",
-                   "deleted": "itemfulfillment.deleted"},
+                   "deleted": "itemfulfillment.deleted", "sublists": "itemfulfillment.sublists_updated"},
            payload=lambda r: {**_txn_payload(r), "created_from": _id(r.created_from), "ship_status": r.status_word,
                               "tracking_numbers": [p.tracking_number for _, p in _all_packages(r) if p.tracking_number]
                               if r.packages_given else None},
@@ -211,14 +213,15 @@ MIRRORS: dict[str, Mirror] = {mirror.record_type: mirror for mirror in (
                            _fulfillment_lines, _lines_given, "cdc_lines_version"),
                      Child("shipments", "fulfillment_id",
                            ("package_no", "tracking_number", "carrier", "weight", "description"), _packages,
-                           lambda r: r.packages_given, "cdc_packages_version"))),
+                           lambda r: r.packages_given, "cdc_packages_version", ("tracking_numbers",)))),
     Mirror("invoice", "customer_invoice",
            ("tran_id", "customer_id", "created_from", "tran_date", "due_date", "terms", "status", "currency", "total",
             "amount_remaining", "other_ref_num", "raw_json"),
            lambda r: (r.tran_id, _id(r.entity), _id(r.created_from), _day(r.tran_date), _day(r.due_date), r.terms,
                       r.status, r.currency, r.total, _remaining(r), r.other_ref_num),
            customer=lambda rid, r: _id(r.entity),
-           ledger={"created": "invoice.created", "updated": "invoice.updated", "deleted": "invoice.deleted"},
+           ledger={"created": "invoice.created", "updated": "invoice.updated", "deleted": "invoice.deleted",
+                   "sublists": "invoice.sublists_updated"},
            payload=lambda r: {**_txn_payload(r), "due_date": _day(r.due_date), "created_from": _id(r.created_from),
                               "amount_remaining": _remaining(r), "other_ref_num": r.other_ref_num},
            children=(Child("customer_invoice_lines", "invoice_id", ITEM_LINE_COLUMNS, _item_lines, _lines_given,
@@ -228,22 +231,24 @@ MIRRORS: dict[str, Mirror] = {mirror.record_type: mirror for mirror in (
            lambda r: (r.tran_id, _id(r.customer or r.entity), _day(r.tran_date), r.status, r.currency,
                       r.payment if r.payment is not None else r.total, r.unapplied, r.memo),
            customer=lambda rid, r: _id(r.customer or r.entity),
-           ledger={"created": "payment.applied", "updated": "payment.applied", "deleted": "payment.deleted"},
+           ledger={"created": "payment.applied", "updated": "payment.applied", "deleted": "payment.deleted",
+                   "sublists": "payment.sublists_updated"},
            payload=lambda r: {**_txn_payload(r), "total": r.payment if r.payment is not None else r.total,
                               "unapplied": r.unapplied, "applied": _applied_payload(r)},
            children=(Child("payment_application", "payment_id", (*APPLY_COLUMNS, "apply_date"),
-                           _payment_applications, _applications_given, "cdc_apply_version"),)),
+                           _payment_applications, _applications_given, "cdc_apply_version", ("applied",)),)),
     Mirror("creditmemo", "credit_memo",
            ("tran_id", "customer_id", "created_from", "tran_date", "status", "currency", "total", "amount_remaining",
             "memo", "raw_json"),
            lambda r: (r.tran_id, _id(r.entity), _id(r.created_from), _day(r.tran_date), r.status, r.currency, r.total,
                       r.amount_remaining, r.memo),
            customer=lambda rid, r: _id(r.entity),
-           ledger={"created": "creditmemo.posted", "updated": "creditmemo.updated", "deleted": "creditmemo.deleted"},
+           ledger={"created": "creditmemo.posted", "updated": "creditmemo.updated", "deleted": "creditmemo.deleted",
+                   "sublists": "creditmemo.sublists_updated"},
            payload=lambda r: {**_txn_payload(r), "created_from": _id(r.created_from), "memo": r.memo,
                               "amount_remaining": r.amount_remaining, "applied": _applied_payload(r),
                               "applied_invoice_ids": [_id(a.doc) for a in r.applied if a.doc]
                               if r.applications_given else None},
            children=(Child("credit_memo_application", "credit_memo_id", APPLY_COLUMNS, _applications,
-                           _applications_given, "cdc_apply_version"),)),
+                           _applications_given, "cdc_apply_version", ("applied", "applied_invoice_ids")),)),
 )}

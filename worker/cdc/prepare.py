@@ -72,6 +72,17 @@ def delete_payload(prepared: Prepared, customer: str | None) -> str:
                                       prepared.last_modified, customer))
 
 
+def sublists_payload(prepared: Prepared, customer: str | None, sublists: list[str], keys: tuple[str, ...]) -> str:
+    """The ledger payload of a stale event whose sublists won: its rows are news, its header is not.
+
+    Names the tables written and keeps only the event payload's fields that describe those rows; the customer
+    is the one the record's row holds."""
+    described = msgspec.json.decode(prepared.payload) if prepared.payload is not None else {}
+    return payload_json(_payload_head(prepared.record_id, prepared.event_id, prepared.operation,
+                                      prepared.last_modified, customer)
+                        | {"sublists": sublists} | {key: described.get(key) for key in keys})
+
+
 def _payload_head(record_id: str, event_id: str, operation: str, last_modified: str,
                   customer: str | None) -> dict[str, Any]:
     """The fields every CDC ledger payload starts with, in one order, so every path writes the same text."""

@@ -13,7 +13,8 @@ carried it. NetSuite REST leaves a sublist out (`"item": {"links": [...]}`) unle
 such an event says nothing about the lines: they stay as the newest event that had them left them.
 
 All are maxima over a set, so any permutation, batching or duplication of the same events gives the
-same row. An update older than a tombstone therefore never resurrects the record (it is counted stale),
+same row. A stale event whose sublist wins still changes what the record holds, so it gets a ledger
+event of its own (kind `sublists`: its header is old news, its rows are not) unless the record is deleted. An update older than a tombstone therefore never resurrects the record (it is counted stale),
 but a tombstone still holds the newest data NetSuite sent before the delete, whatever the arrival order.
 """
 
@@ -116,7 +117,8 @@ class RecordPlan:
     held: Held
     final: Held
     outcomes: dict[int, str] = field(default_factory=dict)
-    ledger: list[tuple[int, str]] = field(default_factory=list)  # (index, created|updated|deleted)
+    ledger: list[tuple[int, str]] = field(default_factory=list)  # (index, created|updated|deleted|sublists)
+    sublists_won: dict[int, tuple[int, ...]] = field(default_factory=dict)  # index of a `sublists` entry -> its sublists
     data_from: int | None = None  # index of the event whose data must be written
     sublists_from: dict[int, int] = field(default_factory=dict)  # sublist number -> index of the event whose rows win
 
@@ -153,23 +155,27 @@ def plan_record(held: Held, steps: list[Step]) -> RecordPlan:
                              deleted_at=state.deleted_at, sublists=state.sublists)
                 plan.data_from = step.index
             plan.outcomes[step.index] = STALE
-        state = _sublists(state, step, plan)
+        state, won = _sublists(state, step, plan)
+        if won and not newest and state.deleted_at is None:
+            plan.ledger.append((step.index, "sublists"))  # e.g. an order's lines a newer header left out
+            plan.sublists_won[step.index] = won
     plan.final = state
     return plan
 
 
-def _sublists(state: Held, step: Step, plan: RecordPlan) -> Held:
+def _sublists(state: Held, step: Step, plan: RecordPlan) -> tuple[Held, tuple[int, ...]]:
     """The sublists this (non-delete) event carries that are newer than the held ones: its rows win.
 
-    Even a stale event may hold the newest lines, when the newer events left them out."""
+    Even a stale event may hold the newest lines, when the newer events left them out. Returns the state
+    and the numbers of the sublists won."""
     held = list(state.sublists) + [None] * (len(step.sublists) - len(state.sublists))
-    won = False  # most events bring no newer sublist (a customer has none): the state then stays as it is
+    won = []  # most events bring no newer sublist (a customer has none): the state then stays as it is
     for at, carried in enumerate(step.sublists):
         if carried and (held[at] is None or step.key > held[at]):  # type: ignore[operator]
             held[at] = step.key
             plan.sublists_from[at] = step.index
-            won = True
+            won.append(at)
     if not won and len(held) == len(state.sublists):
-        return state
+        return state, ()
     return Held(version=state.version, data_version=state.data_version, last_modified=state.last_modified,
-                deleted_at=state.deleted_at, sublists=tuple(held))
+                deleted_at=state.deleted_at, sublists=tuple(held)), tuple(won)

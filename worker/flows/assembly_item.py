@@ -119,4 +119,5 @@ async def handle(env: Env, event: Event) -> WorkflowResult | None:
     return await env.db.read_sync(check_event, event, standard_program(env.settings), today)
 
 
-WORKFLOW = Workflow(NAME, ("salesorder.created", "salesorder.updated", "salesorder.deleted"), handle)
+WORKFLOW = Workflow(NAME, ("salesorder.created", "salesorder.updated", "salesorder.sublists_updated",
+                                 "salesorder.deleted"), handle)

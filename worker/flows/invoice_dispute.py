@@ -273,4 +273,5 @@ async def handle(env: Env, event: Event) -> WorkflowResult | None:
     return await env.db.read_sync(decide, event)
 
 
-WORKFLOW = Workflow(NAME, ("creditmemo.posted", "creditmemo.updated", "creditmemo.deleted"), handle)
+WORKFLOW = Workflow(NAME, ("creditmemo.posted", "creditmemo.updated", "creditmemo.sublists_updated",
+                                 "creditmemo.deleted"), handle)

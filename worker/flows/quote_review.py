@@ -158,4 +158,5 @@ async def handle(env: Env, event: Event) -> WorkflowResult | None:
                                   env.settings.pricing.tolerance_pct, today)
 
 
-WORKFLOW = Workflow(NAME, ("salesorder.created", "salesorder.updated", "salesorder.deleted"), handle)
+WORKFLOW = Workflow(NAME, ("salesorder.created", "salesorder.updated", "salesorder.sublists_updated",
+                                 "salesorder.deleted"), handle)
