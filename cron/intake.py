@@ -54,7 +54,7 @@ async def retry_failed_intake(env: Env, as_of: datetime) -> dict[str, Any]:
     params = {"not_started": iso(now - NOT_STARTED_AFTER), "stale": iso(now - PROCESSING_LEASE),
               "backoff": iso(now - timedelta(minutes=1)), "max_attempts": MAX_ATTEMPTS, "batch": BATCH}
     # Failed for good, and queued for a person: the review queue is what people read, not the log.
-    gave_up = await env.db.write(give_up_stalled, params["stale"], MAX_ATTEMPTS, context(env))
+    gave_up = await env.db.write(give_up_stalled, params["stale"], MAX_ATTEMPTS, context(env), BATCH)
     rows = await env.db.fetchall(DUE, params)
     statuses = [await process_email(env, row[0]) for row in rows]
     return {"retried": len(statuses), "failed": statuses.count("failed"), "gave_up_stalled": gave_up,

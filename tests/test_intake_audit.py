@@ -23,6 +23,7 @@ from pypdf.generic import (
     NameObject,
 )
 
+import cron.intake as cron_intake
 from cron.intake import retry_failed_intake
 from tests.po import hostile
 from tests.test_email_fixtures import (
@@ -384,6 +385,18 @@ async def test_a_claim_that_never_finishes_is_queued_once_when_the_hot_tier_give
     assert (log["status"], log["reason"]) == ("failed", f"{failure}; the email is on a review item")
     assert (item["status"], item["reason"], item["email_text"], item["customer_id"]) == \
         ("needs_manual", f"{failure}; open the original email and enter any order by hand, or reject", None, DRISCOLL)
+
+
+async def test_stalled_claims_are_given_up_a_batch_per_tick(seeded: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A crashed fleet can leave many: each tick gives up a bounded batch in one short write, the next the rest.
+    monkeypatch.setattr(cron_intake, "BATCH", 2)
+    ids = [(await accept_raw(seeded, order_email([("po.pdf", PDF)], body=f"PO {n}"), door="http")).email_id
+           for n in range(3)]
+    await seeded.db.write(lambda c: c.executemany(
+        "UPDATE inbound_email_log SET status = 'processing', attempts = ?, claimed_at = ? WHERE id = ?",
+        [(pipeline.MAX_ATTEMPTS, "2020-01-01T00:00:00.000Z", email_id) for email_id in ids]))
+    assert [(await retry_failed_intake(seeded, seeded.clock()))["gave_up_stalled"] for _ in range(3)] == [2, 1, 0]
+    assert [len((await _log_and_items(seeded, email_id))[1]) for email_id in ids] == [1, 1, 1]
 
 
 # --- the same PO twice in one email ----------------------------------------------------------------------------

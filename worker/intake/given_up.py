@@ -29,6 +29,7 @@ FAIL = "UPDATE inbound_email_log SET status = 'failed', reason = ?, customer_id 
 STALLED = """
 SELECT id, attempts FROM inbound_email_log
 WHERE status = 'processing' AND claimed_at < :stale AND attempts >= :max_attempts
+ORDER BY id LIMIT :batch
 """
 STALLED_FAILURE = "gave up after {attempts} attempts: processing never finished (worker crash or restart)"
 
@@ -51,9 +52,10 @@ def give_up(conn: sqlite3.Connection, email_id: int, failure: str, mail: ParsedM
     return item
 
 
-def give_up_stalled(conn: sqlite3.Connection, stale: str, max_attempts: int, ctx: Context) -> int:
-    """Give up on claims that expired on the last attempt (the worker died each time); how many there were."""
-    rows = conn.execute(STALLED, {"stale": stale, "max_attempts": max_attempts}).fetchall()
+def give_up_stalled(conn: sqlite3.Connection, stale: str, max_attempts: int, ctx: Context, batch: int) -> int:
+    """Give up on claims that expired on the last attempt (the worker died each time), at most `batch` of them
+    (one write transaction, kept short; the next tick takes the rest); how many there were."""
+    rows = conn.execute(STALLED, {"stale": stale, "max_attempts": max_attempts, "batch": batch}).fetchall()
     for email_id, attempts in rows:
         give_up(conn, email_id, STALLED_FAILURE.format(attempts=attempts), None, ctx)
     return len(rows)
