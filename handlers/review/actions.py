@@ -9,10 +9,10 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, ValidationException
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromQuery
 
 from handlers.review import queries as q
-from handlers.review.web import Cursor, checked_form, redirect_with_notice, render
+from handlers.review.web import Cursor, RowId, checked_form, redirect_with_notice, render
 from worker.auth import Session
 from worker.decisions import (
     EDITABLE_FIELDS,
@@ -74,7 +74,7 @@ async def actions_list(request: Request[Any, Any, Any], env: NamedDependency[Env
 
 @post("/actions/{action_id:int}", include_in_schema=False, status_code=303)
 async def action_decide(request: Request[Any, Any, Any], env: NamedDependency[Env], session: NamedDependency[Session],
-                        action_id: FromPath[int]) -> Response[Any]:
+                        action_id: RowId) -> Response[Any]:
     """One form per action: op=save (edits only), approve (with edits) or reject (reason required).
 
     The form carries the version it was loaded at; if the action changed since, nothing is done and the

@@ -12,7 +12,7 @@ from urllib.parse import quote
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, ValidationException
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromQuery
 
 from handlers.review import queries as q
 from handlers.review.order_form import (
@@ -22,7 +22,7 @@ from handlers.review.order_form import (
     rows_from_form,
     rows_from_parsed,
 )
-from handlers.review.web import Cursor, checked_form, redirect_with_notice, render
+from handlers.review.web import Cursor, RowId, checked_form, redirect_with_notice, render
 from worker.auth import Session
 from worker.decisions import DecisionError, DuplicateOrder, NotFound, approve_order, reject_order
 from worker.env import Env, iso
@@ -125,14 +125,14 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
 
 @get("/orders/{item_id:int}", include_in_schema=False)
 async def order_detail(request: Request[Any, Any, Any], env: NamedDependency[Env], session: NamedDependency[Session],
-                       item_id: FromPath[int], find: FromQuery[str] = "") -> Response[Any]:
+                       item_id: RowId, find: FromQuery[str] = "") -> Response[Any]:
     """One order: the PDF beside its editable lines, price checks, customer reassignment, approve / reject."""
     return await _detail(request, env, session, item_id, find=find)
 
 
 @post("/orders/{item_id:int}/approve", include_in_schema=False, status_code=303)
 async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[Env], session: NamedDependency[Session],
-                        item_id: FromPath[int]) -> Response[Any]:
+                        item_id: RowId) -> Response[Any]:
     """Approve the order as edited: queue a create_sales_order action and remember corrected item codes."""
     form = await checked_form(request, session)
     rows = rows_from_form(form)
@@ -156,7 +156,7 @@ async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[En
 
 @post("/orders/{item_id:int}/reject", include_in_schema=False, status_code=303)
 async def order_reject(request: Request[Any, Any, Any], env: NamedDependency[Env], session: NamedDependency[Session],
-                       item_id: FromPath[int]) -> Response[Any]:
+                       item_id: RowId) -> Response[Any]:
     """Reject the order; a reason is required."""
     form = await checked_form(request, session)
     try:
@@ -182,7 +182,7 @@ async def _stored(env: Env, item_id: int, key: str | None, what: str) -> bytes:
 
 @get("/orders/{item_id:int}/pdf", include_in_schema=False)
 async def order_pdf(env: NamedDependency[Env], session: NamedDependency[Session],
-                    item_id: FromPath[int]) -> Response[bytes]:
+                    item_id: RowId) -> Response[bytes]:
     """The order's PDF, from the bucket through the app (signed-in reviewers only), shown inline."""
     item = await _item(env, item_id)
     data = await _stored(env, item_id, item["pdf_object"], "PDF")
@@ -196,7 +196,7 @@ async def order_pdf(env: NamedDependency[Env], session: NamedDependency[Session]
 
 @get("/orders/{item_id:int}/email", include_in_schema=False)
 async def order_email(env: NamedDependency[Env], session: NamedDependency[Session],
-                      item_id: FromPath[int]) -> Response[bytes]:
+                      item_id: RowId) -> Response[bytes]:
     """The order's original email as received (the raw message from the bucket), a .eml download for reviewers."""
     item = await _item(env, item_id)
     data = await _stored(env, item_id, item["raw_key"], "stored email")

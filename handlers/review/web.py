@@ -13,7 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Request, Response
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, PermissionDeniedException
-from litestar.params import QueryParameter
+from litestar.params import PathParameter, QueryParameter
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
@@ -39,6 +39,7 @@ NOTICE_COOKIE = "gfs_notice"
 NOTICE_MAX_BYTES = 159
 # SQLite rowids are signed 64-bit; a larger cursor must be a 400 here, not an OverflowError in sqlite3.
 Cursor = Annotated[int, QueryParameter(ge=0, le=MAX_ROWID, description="the next page's cursor (a row id)")]
+RowId = Annotated[int, PathParameter(ge=0, le=MAX_ROWID, description="a row id")]  # an item's or an action's
 
 
 class SignInRequired(Exception):
