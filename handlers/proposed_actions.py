@@ -86,6 +86,9 @@ class ProposeCollectionEmail(_ForCustomer):
     to: list[Annotated[str, Field(max_length=254, pattern=EMAIL)]] = Field(min_length=1, max_length=10)
     subject: str = Field(min_length=1, max_length=200)
     body: str = Field(min_length=1, max_length=20_000)
+    invoices: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        None, max_length=50, description="NetSuite ids of the invoices the email asks to be paid: checked as owed now, "
+                                         "and again when a reviewer approves")
 
 
 class ProposePricingReview(_ForCustomer):
@@ -113,6 +116,11 @@ BY_DEDUPE = "SELECT id FROM proposed_actions WHERE dedupe_key = ?"
 # staged before it was recorded: those keys keep answering as duplicates).
 REQUEST_DIGEST = "SELECT json_extract(payload_json, '$.request_sha256') FROM events WHERE dedupe_key = ?"
 LIVE_CUSTOMER = "SELECT 1 FROM customers WHERE ns_id = ? AND deleted_at IS NULL"
+# The invoices a collection email names, as the mirror has them (a sub-cent remainder is paid, as in the aging).
+NAMED_INVOICES = """
+SELECT ns_id, tran_id, customer_id, round(amount_remaining, 2), deleted_at IS NOT NULL FROM customer_invoice
+WHERE ns_id IN (SELECT value FROM json_each(?))
+"""
 SAME_NAME = """
 SELECT ns_id FROM customers WHERE deleted_at IS NULL AND lower(company_name) = lower(:name)
 UNION SELECT customer_id FROM name_synonyms WHERE kind = 'customer' AND normalized = :normalized
@@ -178,6 +186,8 @@ def stage(conn: sqlite3.Connection, proposal: Any, key: str | None, digest: str,
     if customer_id and conn.execute(LIVE_CUSTOMER, (customer_id,)).fetchone() is None:
         raise Refused([{"field": "customer_id", "message": f"no customer with ns_id {customer_id!r} in the mirror"}])
     payload = proposal.model_dump(mode="json", exclude={"kind", "customer_id"}, exclude_none=True)
+    if kind == "collection_email" and proposal.invoices:
+        payload["invoices"] = owed_invoices(conn, customer_id, proposal.invoices)
     if kind == "create_customer":
         same = conn.execute(SAME_NAME, {"name": proposal.companyName,
                                         "normalized": normalize_name(proposal.companyName)}).fetchall()
@@ -189,6 +199,31 @@ def stage(conn: sqlite3.Connection, proposal: Any, key: str | None, digest: str,
                  {"kind": kind, "customer_id": customer_id, "source": "api", "request_sha256": digest},
                  dedupe_key=f"action.proposed:{action_id}", created_at=now)
     return action_id, True
+
+
+def owed_invoices(conn: sqlite3.Connection, customer_id: str, ids: list[str]) -> list[dict[str, Any]]:
+    """The named invoices as the email's payload names them (id, number, amount remaining), the way the collection
+    plan names its own, so approval checks them again (worker/stale_plans.py); Refused naming each one not owed."""
+    found = {row[0]: row[1:] for row in conn.execute(NAMED_INVOICES, (json.dumps(ids),))}
+    named: dict[str, dict[str, Any]] = {}
+    errors = []
+    for at, invoice_id in enumerate(ids):
+        if invoice_id in named:
+            continue  # named twice: once is enough
+        if invoice_id not in found:
+            errors.append({"field": f"invoices.{at}", "message": f"invoice {invoice_id} is not in the mirror"})
+            continue
+        number, owner, remaining, deleted = found[invoice_id]
+        problem = ("was deleted in NetSuite" if deleted else
+                   f"belongs to customer {owner}, not {customer_id}" if owner != customer_id else
+                   "has no known amount remaining (NetSuite sent none)" if remaining is None else
+                   "is paid or closed (nothing remaining)" if remaining <= 0 else None)
+        if problem:
+            errors.append({"field": f"invoices.{at}", "message": f"invoice {invoice_id} {problem}"})
+        named[invoice_id] = {"invoice_id": invoice_id, "number": number or invoice_id, "amount_remaining": remaining}
+    if errors:
+        raise Refused(errors)
+    return list(named.values())
 
 
 @post("/api/proposed-actions", summary="Propose an action for human review", tags=["review"], status_code=201)

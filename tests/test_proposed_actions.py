@@ -7,6 +7,7 @@ import json
 import httpx
 import pytest
 
+from tests.ar_fixtures import invoice
 from tests.helpers import TEST_INTAKE_TOKEN
 from tests.review_seed import add_action, add_review_item, seed_reference, sign_in
 
@@ -212,3 +213,34 @@ def test_json_twins_filter_and_page(api):
     # A review session works too (the page's cookie), instead of the bearer token.
     reviewer = sign_in(server.url)
     assert len(reviewer.get("/api/review-items").json()["items"]) == 2
+
+
+def test_a_collection_email_names_only_invoices_owed_now_and_keeps_their_amounts(api):
+    server, client = api
+
+    def invoices(conn):
+        invoice(conn, "9101", "1187", tran_date="2026-08-01", due_date="2026-08-31", total=1200.0, remaining=800.0)
+        invoice(conn, "9102", "1187", tran_date="2026-08-01", due_date="2026-08-31", total=300.0, remaining=0.004)
+        invoice(conn, "9103", "2201", tran_date="2026-08-01", due_date="2026-08-31", total=50.0)
+        invoice(conn, "9104", "1187", tran_date="2026-08-01", due_date="2026-08-31", total=70.0, remaining_unknown=True)
+        invoice(conn, "9105", "1187", tran_date="2026-08-01", due_date="2026-08-31", total=90.0,
+                deleted_at="2026-11-01T00:00:00.000Z")
+
+    server.run(server.env.db.write(invoices))
+    email = {"kind": "propose_collection_email", "customer_id": "1187", "to": ["ap@driscollfoods.com"],
+             "subject": "Past due", "body": "Please pay INV9101."}
+    refused = post(client, {**email, "invoices": ["9101", "9102", "9103", "9104", "9105", "9199"]})
+    assert refused.status_code == 422
+    assert [(e["field"], e["message"]) for e in refused.json()["errors"]] == [
+        ("invoices.1", "invoice 9102 is paid or closed (nothing remaining)"),
+        ("invoices.2", "invoice 9103 belongs to customer 2201, not 1187"),
+        ("invoices.3", "invoice 9104 has no known amount remaining (NetSuite sent none)"),
+        ("invoices.4", "invoice 9105 was deleted in NetSuite"),
+        ("invoices.5", "invoice 9199 is not in the mirror")]
+    staged = post(client, {**email, "invoices": ["9101", "9101"]})
+    assert staged.status_code == 201, staged.text
+    payload = json.loads(server.run(server.env.db.fetchone(
+        "SELECT payload_json FROM proposed_actions WHERE id = ?", (staged.json()["id"],)))[0])
+    assert payload["invoices"] == [{"invoice_id": "9101", "number": "INV9101", "amount_remaining": 800.0}]
+    assert "invoices" not in json.loads(server.run(server.env.db.fetchone(  # without the list: free text, as before
+        "SELECT payload_json FROM proposed_actions WHERE id = ?", (post(client, email).json()["id"],)))[0])
