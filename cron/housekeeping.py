@@ -40,12 +40,35 @@ DELETE_RUNS_THROUGH = "DELETE FROM cron_runs WHERE id <= ?"
 # Workflow runs are nearly in order too: a retry keeps its row's id and restamps started_at, and two workflows
 # drained at once commit a batch apart. Their observations and proposals outlive them (SPEC 8: the reflexion log
 # is what is curated and reused), so the foreign keys to a run about to go are cleared first.
-OLDEST_WORKFLOW_RUNS = "SELECT id, started_at FROM workflow_run_log ORDER BY id LIMIT ?"
+# A run that waited for a sublist stays whatever its age while its order or memo still waits (cdc_lines_version /
+# cdc_apply_version '', not deleted), or while an event on it is still ahead of its workflow's cursor (the one
+# that brought the sublist, or the deletion, not yet handled): worker/flows/order_lines.py and memo_apply.py read
+# its output then, and without it the order would never be reviewed nor the memo redrafted. Only runs whose
+# output says they waited are looked up (primary keys, and events by type and id), so the scan stays one pass
+# over the oldest rows; it skips kept rows, so they never stop the prune of old rows after them.
+_NOT_HANDLED = """EXISTS (SELECT 1 FROM events e WHERE e.type IN ({types}) AND e.id > coalesce(
+        (SELECT c.last_event_id FROM event_cursors c WHERE c.consumer = workflow_run_log.workflow), 0)
+        AND e.entity_id = json_extract(output_json, '$.{key}'))"""
+_STILL_WAITING = """EXISTS (SELECT 1 FROM {table} t WHERE t.ns_id = json_extract(output_json, '$.{key}')
+        AND t.{version} = '' AND t.deleted_at IS NULL)"""
+_WAITED = [  # (output flag, output id key, mirror table, sublist version column, the entity's event types)
+    ("lines_pending", "sales_order_id", "transactions", "cdc_lines_version",
+     ("salesorder.created", "salesorder.updated", "salesorder.sublists_updated", "salesorder.deleted")),
+    ("apply_pending", "credit_memo_id", "credit_memo", "cdc_apply_version",
+     ("creditmemo.posted", "creditmemo.updated", "creditmemo.sublists_updated", "creditmemo.deleted")),
+]
+WAITING_RUN = "CASE {} ELSE 0 END".format(" ".join(
+    f"WHEN json_extract(output_json, '$.{flag}') THEN "
+    + _STILL_WAITING.format(table=table, key=key, version=version) + " OR "
+    + _NOT_HANDLED.format(types=", ".join(f"'{t}'" for t in types), key=key)
+    for flag, key, table, version, types in _WAITED))
+OLDEST_WORKFLOW_RUNS = f"SELECT id, started_at FROM workflow_run_log WHERE NOT ({WAITING_RUN}) ORDER BY id LIMIT ?"
+PRUNED_WORKFLOW_RUNS = f"SELECT id FROM workflow_run_log WHERE id <= ? AND NOT ({WAITING_RUN})"
 DETACH_WORKFLOW_RUNS_THROUGH = (
-    "UPDATE reflexion_log SET workflow_run_id = NULL WHERE workflow_run_id <= ?",
-    "UPDATE proposed_actions SET workflow_run_id = NULL WHERE workflow_run_id <= ?",
+    f"UPDATE reflexion_log SET workflow_run_id = NULL WHERE workflow_run_id IN ({PRUNED_WORKFLOW_RUNS})",
+    f"UPDATE proposed_actions SET workflow_run_id = NULL WHERE workflow_run_id IN ({PRUNED_WORKFLOW_RUNS})",
 )
-DELETE_WORKFLOW_RUNS_THROUGH = "DELETE FROM workflow_run_log WHERE id <= ?"
+DELETE_WORKFLOW_RUNS_THROUGH = f"DELETE FROM workflow_run_log WHERE id IN ({PRUNED_WORKFLOW_RUNS})"
 # Health scores are not in as_of order by id (a night re-scored with --as-of is appended late), so they are
 # found by their as_of index. A customer's newest SCORES_KEPT rows stay whatever their age: the customer 360
 # shows that many as its trend (handlers/customers.py TREND), the collection plan reads the newest, and the
@@ -90,7 +113,8 @@ def prune_runs_before(conn: sqlite3.Connection, cutoff: str, limit: int = PRUNE_
 def prune_workflow_runs_before(conn: sqlite3.Connection, cutoff: str, limit: int = PRUNE_CHUNK) -> int:
     """Delete up to `limit` of the oldest workflow_run_log rows started before cutoff; returns how many.
 
-    The observations and proposed actions they wrote are kept, with workflow_run_id cleared.
+    The observations and proposed actions they wrote are kept, with workflow_run_id cleared. Runs an order or
+    memo still waits on are kept (WAITING_RUN).
     """
     last = _last_old(conn, OLDEST_WORKFLOW_RUNS, cutoff, limit)
     if last is None:

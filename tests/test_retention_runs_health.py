@@ -25,9 +25,12 @@ from cron.housekeeping import (
 )
 from handlers.customers import HEALTH as CUSTOMER_360_HEALTH
 from handlers.customers import TREND
+from tests import flows_support as flows
+from tests.test_flows_quote_review import PRICES, PROGRAMS, updated, without_lines
 from worker.config import ConfigError, load_settings
 from worker.db import connect
 from worker.env import iso
+from worker.flows import quote_review
 from worker.flows.collection_queries import HEALTH as PLAN_HEALTH
 from worker.ledger import append_event
 from worker.migrations import apply_schema
@@ -115,6 +118,56 @@ async def test_the_run_job_prunes_more_than_one_chunk(env):
     assert tuple(left[0]) == (7, young)
     kept = await env.db.fetchall("SELECT count(*), count(workflow_run_id) FROM reflexion_log")
     assert tuple(kept[0]) == (len(range(1, count + 1, 97)), 0)
+
+
+async def test_an_order_still_waiting_for_its_lines_keeps_its_run_until_they_come_and_are_handled(env, tmp_path):
+    # The run that waited says lines_pending: order_lines.WAITED reads it when the lines come. Pruned, the
+    # update with the lines was none of the workflow's business and the order was never price-reviewed.
+    await flows.load_reference(env, tmp_path / "ref", customer_program__csv=PROGRAMS, pricing_master__csv=PRICES)
+    await flows.apply(env, flows.customer("1187", "Driscoll Foods"))
+    order = flows.sales_order("9201", "1187", [("501", 10, 20.00)])
+    await flows.apply(env, without_lines(order))
+    await drain(env, [quote_review.WORKFLOW])
+    later = "2999-01-01T00:00:00.000Z"  # every run is old
+    assert await env.db.write(prune_workflow_runs_before, later) == 0  # the order still waits
+    await flows.apply(env, updated(order, "2026-11-02T15:10:00Z"))
+    assert await env.db.write(prune_workflow_runs_before, later) == 0  # the lines came, not yet handled
+    await drain(env, [quote_review.WORKFLOW])
+    assert [p["kind"] for p in await flows.proposals(env)] == ["review_quote_pricing"]
+    assert await env.db.write(prune_workflow_runs_before, later) == 2  # the wait is over: both runs go
+
+
+def test_runs_a_memo_or_order_still_waits_on_stay_without_stopping_the_prune_of_older_ones(tmp_path):
+    conn = database(tmp_path)
+    old, young = iso(NIGHT - timedelta(days=400)), iso(NIGHT - timedelta(days=10))
+    conn.executemany("INSERT INTO credit_memo (ns_id, last_modified, deleted_at, cdc_apply_version) "
+                     "VALUES (?, 'x', ?, ?)", [("M-WAIT", None, ""), ("M-GOT", None, "v2"), ("M-DEL", "x", "")])
+    conn.executemany("INSERT INTO transactions (ns_id, last_modified, cdc_lines_version) VALUES (?, 'x', ?)",
+                     [("SO-WAIT", ""), ("SO-GOT", "v2")])
+    handled = append_event(conn, "creditmemo.updated", "creditmemo", "M-GOT", {})
+    conn.execute("INSERT INTO event_cursors (consumer, last_event_id) VALUES ('memo_w', ?)", (handled,))
+    append_event(conn, "salesorder.updated", "salesorder", "SO-GOT", {})  # ahead of order_w's cursor (none yet)
+    runs = [("memo_w", {"credit_memo_id": "M-WAIT", "apply_pending": True}, old),  # kept: still waiting
+            ("memo_w", {"credit_memo_id": "M-GOT", "apply_pending": True}, old),  # goes: arrived and handled
+            ("order_w", {"sales_order_id": "SO-WAIT", "lines_pending": True}, old),  # kept: still waiting
+            ("memo_w", {"credit_memo_id": "M-DEL", "apply_pending": True}, old),  # goes: memo deleted
+            ("order_w", {"sales_order_id": "SO-GOT", "lines_pending": True}, old),  # kept: the update is unhandled
+            ("memo_w", {"credit_memo_id": "M-GOT", "apply_pending": False}, old),  # goes
+            ("memo_w", {"credit_memo_id": "M-GOT", "apply_pending": False}, young),  # young
+            ("order_w", {"sales_order_id": "SO-GOT", "lines_pending": False}, old)]  # waits behind the young one
+    conn.executemany("INSERT INTO workflow_run_log (workflow, status, started_at, output_json, dedupe_key) "
+                     "VALUES (?, 'ok', ?, ?, ?)",
+                     [(w, at, json.dumps(out), f"r{n}") for n, (w, out, at) in enumerate(runs, 1)])
+    conn.executemany(OBSERVATION, [("C1", n, old) for n in range(1, len(runs) + 1)])
+    cutoff = iso(NIGHT - timedelta(days=365))
+    assert prune_workflow_runs_before(conn, cutoff, limit=2) == 2  # runs 2 and 4: kept ones are passed over
+    assert prune_workflow_runs_before(conn, cutoff, limit=2) == 1  # run 6, then the young run 7 stops it
+    assert prune_workflow_runs_before(conn, cutoff, limit=2) == 0
+    assert [r[0] for r in conn.execute("SELECT id FROM workflow_run_log ORDER BY id")] == [1, 3, 5, 7, 8]
+    runs_named = [r[0] for r in conn.execute("SELECT workflow_run_id FROM reflexion_log ORDER BY id")]
+    assert runs_named == [1, None, 3, None, 5, None, 7, 8]
+    assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    conn.close()
 
 
 # 2. customer_health_scores.
