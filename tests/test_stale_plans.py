@@ -154,7 +154,7 @@ async def test_what_a_reviewer_decided_stands_and_is_not_proposed_again(env):
                                        (2, "schedule_collection_call", "rejected", NAME,
                                         (f"superseded by plan {new_call['payload']['plan']}: INV9003 was paid or "
                                         "closed in NetSuite since the plan was drafted"))]
-    assert "Not proposed again, a reviewer decided them: send_collection_email." in (await observations(env))[-1]
+    assert "Not proposed again, a reviewer approved them: send_collection_email." in (await observations(env))[-1]
     # A later change redraws the redraw; the approved email still is not proposed again.
     await fx.write(env, fx.update_invoice, "9002", amount_remaining=300.0)
     await refresh_aging(env, at("2026-05-31", 12, 30))
@@ -275,3 +275,73 @@ def test_why_not_owed_and_the_reason_text():
                                    "known amount remaining (NetSuite sent none); INV-1080 ($4.00 left of $10.00) was "
                                    "partly paid")
     assert FLOW == NAME
+
+
+async def test_the_same_change_made_again_in_netsuite_is_flagged_again(env):
+    """Paid, flagged, the payment bounces before the flow runs (nothing to do), paid again: flagged again."""
+    await driscoll(env)
+    await planned(env)
+
+    async def cdc(version, **columns):  # as CDC leaves it: every NetSuite change moves the row's version
+        await fx.write(env, fx.update_invoice, "9003", cdc_version=version, last_modified=version[:24], **columns)
+    await cdc("2026-05-31T12:10:00.000000Z|0|sn-1", amount_remaining=0.0, status="paidInFull")
+    assert (await refresh_aging(env, at("2026-05-31", 12, 15)))["stale_plans"] == 1
+    await cdc("2026-05-31T12:12:00.000000Z|0|sn-2", amount_remaining=5_000.0, status="open")  # bounced
+    assert await action_plans(env, at("2026-05-31", 12, 15)) == {"not_applicable": 1}
+    await cdc("2026-05-31T12:20:00.000000Z|0|sn-3", amount_remaining=0.0, status="paidInFull")
+    assert (await refresh_aging(env, at("2026-05-31", 12, 30)))["stale_plans"] == 1
+    assert (await action_plans(env, at("2026-05-31", 12, 30)))["ok"] == 1
+    assert [named(a) for a in await staged(env)] == [["9001", "9002"]] * 2
+    assert (await refresh_aging(env, at("2026-05-31", 12, 45)))["stale_plans"] == 0  # a re-tick still adds nothing
+
+
+async def test_rejecting_a_stale_email_as_advised_still_gets_a_corrected_one(env):
+    await driscoll(env)
+    email, _call = await planned(env)
+    await fx.write(env, fx.update_invoice, "9003", amount_remaining=0.0, status="paidInFull")
+    with pytest.raises(DecisionError, match=r"Reject it, or leave it: the next warm tick redraws"):
+        await env.db.write(decide_action, email["id"], "maria", True, "2026-05-31T12:05:00.000Z",
+                           seen=email["updated_at"])
+    await env.db.write(decide_action, email["id"], "maria", False, "2026-05-31T12:06:00.000Z",
+                       seen=email["updated_at"], reason="names INV9003, which is paid")
+    await refresh_aging(env, at("2026-05-31", 12, 15))
+    await action_plans(env, at("2026-05-31", 12, 15))
+    new_email, new_call = await staged(env)
+    assert (new_email["kind"], new_call["kind"]) == ("send_collection_email", "schedule_collection_call")
+    assert named(new_email) == ["9001", "9002"] and "decided_earlier" not in new_email["payload"]
+    assert "Not proposed again" not in (await observations(env))[-1]
+
+
+async def test_a_redraw_stays_the_plan_of_its_situation(env):
+    """After a redraw the same 61+ set seen again (a red night) is already planned: the reviewer's edit stays."""
+    await driscoll(env)
+    await planned(env)
+    await fx.write(env, fx.update_invoice, "9003", amount_remaining=0.0, status="paidInFull")  # not 61+
+    await refresh_aging(env, at("2026-05-31", 12, 15))
+    await action_plans(env, at("2026-05-31", 12, 15))
+    email, call = await staged(env)
+    await env.db.write(edit_action, email["id"], "maria", {"body": "Dear Maria, my own careful wording."},
+                       "2026-05-31T12:20:00.000Z", seen=email["updated_at"])
+
+    def red(conn):
+        conn.execute("INSERT INTO customer_health_scores (customer_id, as_of, score, tier, signals_json, computed_at)"
+                     " VALUES ('1187', '2026-06-01', 31, 'red', ?, '2026-06-01T03:00:00Z')",
+                     (json.dumps({"ar_aging": {"sub_score": 20}}),))
+        append_event(conn, "customer.health_tier_changed", "customer", "1187",
+                     {"customer_id": "1187", "from": "orange", "to": "red", "score": 31, "as_of": "2026-06-01"})
+    await env.db.write(red)
+    assert await action_plans(env, at("2026-06-01", 3, 5)) == {"not_applicable": 1}
+    assert [a["id"] for a in await staged(env)] == [email["id"], call["id"]]
+    assert (await staged(env))[0]["payload"]["body"] == "Dear Maria, my own careful wording."
+    # Withdrawn, the redraw reserves nothing: the same invoices owed again are planned afresh.
+    await env.db.write(lambda conn: conn.execute("UPDATE customer_health_scores SET tier = 'orange'"))
+    for ns_id in ("9001", "9002"):
+        await fx.write(env, fx.update_invoice, ns_id, amount_remaining=0.0, status="paidInFull")
+    await refresh_aging(env, at("2026-06-01", 12, 15))
+    await action_plans(env, at("2026-06-01", 12, 15))
+    assert await staged(env) == []
+    await fx.write(env, fx.update_invoice, "9001", amount_remaining=12_840.5, status="open")
+    await fx.write(env, fx.update_invoice, "9002", amount_remaining=2_300.0, status="open")
+    await refresh_aging(env, at("2026-06-02"))
+    await action_plans(env, at("2026-06-02"))
+    assert [named(a) for a in await staged(env)] == [["9001", "9002"]] * 2

@@ -4,7 +4,8 @@ A plan of ar_aging_action_plan names the past-due invoices it was drawn from, wi
 (`invoices` in the email's and the call's payloads). When one of them is since paid, credited, voided, deleted,
 partly paid, moved to another customer, or its remainder became unknown, the plan asks for money the customer
 does not owe. Each warm tick compares every still-staged plan with the mirror, in the transaction that writes
-the snapshot, and appends one `ar.plan_stale` per customer and situation (a re-tick adds nothing); the flow
+the snapshot, and appends one `ar.plan_stale` per customer and situation as of the invoices' NetSuite versions
+(a re-tick adds nothing; the same change made again in NetSuite is news); the flow
 then redraws or withdraws the plan (worker/flows/ar_aging_action_plan.py). Approving such an email before
 the tick has run is refused (worker/decisions.py).
 
@@ -29,7 +30,8 @@ NAMED_NOT_OWED = """
 SELECT a.customer_id, a.id, json_extract(n.value, '$.invoice_id'),
        coalesce(json_extract(n.value, '$.number'), json_extract(n.value, '$.invoice_id')),
        json_extract(n.value, '$.amount_remaining'),
-       i.ns_id IS NOT NULL, i.customer_id, round(i.amount_remaining, 2), i.deleted_at IS NOT NULL
+       i.ns_id IS NOT NULL, i.customer_id, round(i.amount_remaining, 2), i.deleted_at IS NOT NULL,
+       coalesce(i.cdc_version, i.last_modified)
 FROM proposed_actions a
 JOIN json_each(a.payload_json, '$.invoices') n ON n.type = 'object'
 LEFT JOIN customer_invoice i ON i.ns_id = json_extract(n.value, '$.invoice_id')
@@ -63,6 +65,7 @@ class NotOwed:
     named: float
     why: str  # a key of PHRASES
     remaining: float | None  # what the mirror says is left (None: unknown, deleted or gone)
+    version: str | None = None  # the mirror row's CDC version (last_modified before CDC): a NetSuite change moves it
 
 
 def why_not_owed(named: float, plan_customer: str | None, found: bool, customer_id: str | None,
@@ -83,11 +86,11 @@ def why_not_owed(named: float, plan_customer: str | None, found: bool, customer_
 
 def _read(conn: sqlite3.Connection, which: str, params: dict[str, object]) -> list[NotOwed]:
     found = []
-    for cid, action_id, inv, number, named, hit, owner, remaining, deleted in conn.execute(
+    for cid, action_id, inv, number, named, hit, owner, remaining, deleted, version in conn.execute(
             NAMED_NOT_OWED.format(which=which), params):
         if why := why_not_owed(named or 0.0, cid, bool(hit), owner, remaining, bool(deleted)):
             found.append(NotOwed(cid, action_id, str(inv), str(number), named or 0.0, why,
-                                 remaining if why == "partly_paid" else None))
+                                 remaining if why == "partly_paid" else None, version))
     return found
 
 
@@ -133,8 +136,10 @@ def flag_stale_plans(conn: sqlite3.Connection, as_of: str, tick: str, now: str) 
         by_customer.setdefault(n.customer_id, []).append(n)
     appended = 0
     for customer_id, found in by_customer.items():
-        # Keyed by what was found: the same stale plan seen again adds nothing; a further change is news.
-        state = sorted((n.action_id, n.invoice_id, n.why, n.remaining) for n in found)
+        # Keyed by what was found, as of each invoice's version: the same stale plan seen again adds nothing; a
+        # further change is news, and so is the same change made again in NetSuite (paid, bounced, paid again:
+        # the handler of the first event may have found it owed again and done nothing).
+        state = sorted((n.action_id, n.invoice_id, n.why, n.remaining, n.version) for n in found)
         digest = hashlib.sha256(json.dumps(state).encode()).hexdigest()[:16]
         payload = {"customer_id": customer_id, "actions": sorted({n.action_id for n in found}),
                    "invoices": sorted({n.invoice_id for n in found}), "changed": what_changed(found),

@@ -77,7 +77,7 @@ async def draw(env: Env, s: Situation, event: Event, *, skip: frozenset[str] = f
         drafted = (f"no email or hold: {money(s.exposure.on_account)} unapplied cash and credits on account cover "
                    f"the past-due amount and should be applied")
     elif "send_collection_email" in skip:
-        drafted = "no email (a reviewer decided the stale plan's email)"
+        drafted = "no email (a reviewer approved the stale plan's email)"
     elif s.past_due:
         ctx = CollectionContext(s.customer_id, s.company, s.email, s.to_name, s.past_due,
                                 await approved_examples(env, s.customer_id, NAME))

@@ -34,7 +34,17 @@ SELECT coalesce(tran_id, ns_id) FROM customer_invoice
 WHERE customer_id = ? AND amount_remaining IS NULL AND deleted_at IS NULL ORDER BY tran_date, ns_id
 """
 HEALTH = "SELECT score, tier, signals_json FROM customer_health_scores WHERE customer_id = ? ORDER BY as_of DESC LIMIT 1"
-ALREADY_PLANNED = "SELECT 1 FROM proposed_actions WHERE dedupe_key = ?"
+# A situation is planned when a plan of it holds its key, or when a redraw answering it (a plan of its own key,
+# worker/flows/plan_redraw.py, with `answers` in the payload) still holds that own key: the stale plan gave its
+# keys up, yet the redraw is the plan of the same situation now. A withdrawn redraw (key released) reserves nothing.
+ALREADY_PLANNED = """
+SELECT 1 FROM proposed_actions WHERE dedupe_key = :key
+UNION ALL
+SELECT 1 FROM proposed_actions
+WHERE customer_id = :customer_id AND json_extract(payload_json, '$.answers') = :state
+  AND dedupe_key = :prefix || json_extract(payload_json, '$.plan') || ':' || kind
+LIMIT 1
+"""
 CONTACT_PHONE = "SELECT phone FROM customer_contacts WHERE customer_id = ? AND lower(email) = lower(?) LIMIT 1"
 # Money the customer already has on account, by source; deleted mirror rows are gone from NetSuite.
 ON_ACCOUNT = """
@@ -70,8 +80,11 @@ def examine(conn: sqlite3.Connection, customer_id: str, red_on: str | None,
     contact_phone = conn.execute(CONTACT_PHONE, (customer_id, to_email)).fetchone() if to_email else None
     h = conn.execute(HEALTH, (customer_id,)).fetchone()
     health = {"score": h[0], "tier": h[1], "signals": json.loads(h[2])} if h else None
-    state = trigger_state(invoices, red_on, redraw_of)
-    planned = conn.execute(ALREADY_PLANNED, (proposal_key(customer_id, state, "schedule_collection_call"),)).fetchone()
+    answers = trigger_state(invoices, red_on)
+    state = answers if redraw_of is None else trigger_state(invoices, red_on, redraw_of)
+    planned = conn.execute(ALREADY_PLANNED, {
+        "key": proposal_key(customer_id, answers, "schedule_collection_call"), "customer_id": customer_id,
+        "state": answers, "prefix": f"{NAME}:{customer_id}:"}).fetchone()
     on_account = conn.execute(ON_ACCOUNT, {"customer_id": customer_id}).fetchall()
     exposure = net_exposure((i["amount_remaining"] for i in invoices),
                             (a for source, a in on_account if source == "payment"),
@@ -79,7 +92,7 @@ def examine(conn: sqlite3.Connection, customer_id: str, red_on: str | None,
     unknown = tuple(r[0] for r in conn.execute(REMAINING_UNKNOWN, (customer_id,)))
     return Situation(customer_id, company or f"customer {customer_id}", to_email, to_name,
                      (contact_phone[0] if contact_phone else None) or phone, credit_limit, invoices, health, state,
-                     planned is not None, exposure, unknown)
+                     planned is not None, exposure, unknown, answers)
 
 
 def supersede_older_plans(conn: sqlite3.Connection, customer_id: str, state: str, now: str) -> list[int]:

@@ -67,6 +67,7 @@ class Situation:
     already_planned: bool
     exposure: Exposure
     remaining_unknown: tuple[str, ...] = ()  # numbers of open invoices whose remaining amount is unknown
+    answers: str = ""  # the trigger state without a redraw's mark: the situation itself (a redraw reserves it)
 
     @property
     def past_due(self) -> list[dict[str, Any]]:

@@ -7,11 +7,14 @@ is withdrawn. Either way the stale rows are closed in the runner's commit (`With
 with a reason naming the invoices, and give up their dedupe keys so the situation they answered, if it comes
 back, is planned afresh. The redraw's keys carry the event (trigger_state's `redraw_of`): the same 61+ set was
 likely planned before, by the stale plan itself or one it superseded, and must not deduplicate the redraw away.
+Its payload's `answers` (the state without that mark) keeps the situation reserved while the redraw holds its
+keys, so the same situation seen again is not planned anew over it (and over a reviewer's edit of it).
 
 A staged draft a reviewer edited but did not decide goes too: its amounts are wrong now, and left staged it stays
 approvable. Its text stays readable on the closed row, the observation names it and the new email's problems
-point to it. What a person decided in the stale plan (an approved email, a rejected hold) stands, and the redraw
-does not propose that kind again.
+point to it. What a person decided in the stale plan stands; the redraw does not propose a kind a person approved
+(an approved email stays sent) but does propose one a person rejected, corrected (a rejected draft asks for
+nothing, and rejecting a stale email is what the refusal to approve it advises).
 """
 
 from __future__ import annotations
@@ -31,8 +34,9 @@ from worker.stale_plans import NotOwed, staged_not_owed, what_changed
 from worker.workflow_runner import Withdrawal, WorkflowResult
 
 # The customer's still-staged proposals of this flow (edited: a person saved a change; decided_earlier: what a
-# redraw carries from the plans before it), and the kinds a person decided in a plan (the flow's own closings
-# excluded), which a redraw does not propose again.
+# redraw carries from the plans before it), and the kinds a person approved in a plan, which a redraw does not
+# propose again. A rejection asks for nothing: rejecting a stale email, as the refusal to approve it advises
+# (worker/decisions.py), must not stop the redraw from drafting the corrected one.
 STAGED = """
 SELECT id, kind, dedupe_key, updated_at <> created_at, json_extract(payload_json, '$.decided_earlier')
 FROM proposed_actions
@@ -41,7 +45,7 @@ ORDER BY id
 """
 PERSON_DECIDED = """
 SELECT DISTINCT kind FROM proposed_actions
-WHERE substr(dedupe_key, 1, length(:plan)) = :plan AND status <> 'staged' AND decided_by IS NOT :flow
+WHERE substr(dedupe_key, 1, length(:plan)) = :plan AND status IN ('approved', 'executed')
 """
 LATEST_TIER = "SELECT tier, as_of FROM customer_health_scores WHERE customer_id = ? ORDER BY as_of DESC LIMIT 1"
 
@@ -52,7 +56,7 @@ class StalePlan:
 
     not_owed: list[NotOwed]  # what it names that is no longer owed so (empty: nothing to do any more)
     drafts: list[tuple[int, str, str, bool]]  # the staged proposals: id, kind, dedupe key, edited
-    decided: frozenset[str]  # kinds a person decided in that plan
+    decided: frozenset[str]  # kinds a person approved in that plan (or in the plans it redrew)
     red_on: str | None  # the night of the customer's latest score, when it is red
 
 
@@ -62,7 +66,7 @@ def read_stale_plan(conn: sqlite3.Connection, customer_id: str, redraw_of: int) 
     rows = conn.execute(STAGED, {"customer_id": customer_id, "prefix": f"{NAME}:{customer_id}:"}).fetchall()
     drafts = [(r[0], r[1], r[2], bool(r[3])) for r in rows]
     plans = {key.rsplit(":", 1)[0] + ":" for _, _, key, _ in drafts}
-    decided = {r[0] for plan in plans for r in conn.execute(PERSON_DECIDED, {"plan": plan, "flow": NAME})}
+    decided = {r[0] for plan in plans for r in conn.execute(PERSON_DECIDED, {"plan": plan})}
     decided.update(kind for r in rows if r[4] for kind in json.loads(r[4]))  # an approved email stays sent
     tier = conn.execute(LATEST_TIER, (customer_id,)).fetchone()
     red_on = tier[1] if tier and tier[0] == "red" else None
@@ -92,12 +96,14 @@ async def redraw_stale(env: Env, event: Event) -> WorkflowResult | None:
                                            for _, _, key, _ in stale.drafts])
     note = f"redrawn: {changed}; the earlier draft {', '.join(edited)} was edited by a reviewer, see it for their wording"
     notes = (note,) if edited else ()
-    plan = await draw(env, s, event, skip=stale.decided, notes=notes,
-                      extra={"decided_earlier": sorted(stale.decided)} if stale.decided else {})
+    # `answers`: the redraw keeps the situation reserved (collection_queries.ALREADY_PLANNED) although the stale
+    # plan gives its keys up, so the same 61+ set seen again (a red night) does not supersede it.
+    extra = {"answers": s.answers, **({"decided_earlier": sorted(stale.decided)} if stale.decided else {})}
+    plan = await draw(env, s, event, skip=stale.decided, notes=notes, extra=extra)
     parts.append(f"Redrawn as plan {s.state}: {len(s.past_due)} invoice(s) past due ({money(s.past_due_total)}); "
                  f"proposed {', '.join(p.kind for p in plan.proposals) or 'nothing'}; {plan.drafted}.")
     if stale.decided:
-        parts.append(f"Not proposed again, a reviewer decided them: {', '.join(sorted(stale.decided))}.")
+        parts.append(f"Not proposed again, a reviewer approved them: {', '.join(sorted(stale.decided))}.")
     reason = f"superseded by plan {s.state}: {changed}"
     return WorkflowResult(customer_id, " ".join(parts), plan.proposals,
                           output={**output, **plan.common, "proposals": len(plan.proposals)},
