@@ -29,12 +29,13 @@ GROUP BY customer_id, bucket
 """
 # Open invoices whose remaining amount NetSuite did not send (not in the snapshot: cron/aging.py reports
 # them), aged like the warm tier ages (cron.aging.REFERENCE), with the most each can still owe: its total less
-# what the mirror's live payments and credit memos applied (cron.aging.APPLIED_IN_MIRROR). Scored at their
-# worst (worker.health.worst_ar_aging).
+# what the mirror's live payments and credit memos applied (cron.aging.APPLIED_IN_MIRROR), or NULL when the
+# invoice has no total either (no bound: not 0, which would score it clean). Scored at their worst
+# (worker.health.worst_ar_aging).
 REMAINING_UNKNOWN = """
 SELECT i.customer_id, coalesce(i.tran_id, i.ns_id), i.total, i.due_date,
        coalesce(CAST(julianday(:d) - julianday({reference}) AS INTEGER), 0),
-       max(0, round(coalesce(i.total, 0) - {applied}, 2))
+       CASE WHEN i.total IS NOT NULL THEN max(0, round(i.total - {applied}, 2)) END
 FROM customer_invoice i
 WHERE i.amount_remaining IS NULL AND i.deleted_at IS NULL AND coalesce(i.tran_date, :d) <= :d
 ORDER BY i.customer_id, 5 DESC, i.ns_id

@@ -22,8 +22,10 @@ WEIGHTS = {"ar_aging": 0.30, "dispute_count": 0.15, "payment_lateness_trend": 0.
 BUCKETS = ["current", "1-30", "31-60", "61-90", "90+"]
 money = st.floats(min_value=0, max_value=1e6, allow_nan=False)
 late = st.one_of(st.none(), st.floats(min_value=0, max_value=200, allow_nan=False))
-unknowns = st.lists(st.builds(UnknownRemainder, st.just("INV-1"), st.sampled_from(BUCKETS), money),
-                    max_size=4).map(tuple)
+# at_most None: an invoice with no total either, which may owe any amount
+unknowns = st.lists(st.builds(UnknownRemainder, st.just("INV-1"), st.sampled_from(BUCKETS),
+                              st.one_of(money, st.none())), max_size=4).map(tuple)
+UNBOUNDED = 1e15  # stands for an unbounded amount: it outweighs everything else by 1e8
 
 
 @st.composite
@@ -130,9 +132,34 @@ def test_invoices_of_unknown_remainder_never_score_better_and_take_the_worst_the
     assert scored.score <= score(known, w).score
     # each may owe 0 to at_most; a weighted share is worst at one of those ends for each, so try them all
     pairs = [(b, a) for b, a in known.ar_by_bucket.items()]
-    extremes = [share(pairs + [(u.bucket, u.at_most) for u in chosen])
+    extremes = [share(pairs + [(u.bucket, UNBOUNDED if u.at_most is None else u.at_most) for u in chosen])
                 for n in range(len(unknown) + 1) for chosen in combinations(unknown, n)]
     assert scored.signals["ar_aging"]["raw"] == pytest.approx(max(extremes), abs=1e-4)
+
+
+@settings(max_examples=200, deadline=None)
+@given(inputs(), weights, unknowns, st.data())
+def test_an_invoice_with_no_total_scores_no_better_than_any_amount_it_could_owe(base, w, unknown, data):
+    if not unknown:
+        return
+    n = data.draw(st.integers(0, len(unknown) - 1))
+    unbounded = unknown[:n] + (replace(unknown[n], at_most=None),) + unknown[n + 1:]
+    assert score(replace(base, ar_remaining_unknown=unbounded), w).score <= \
+        score(replace(base, ar_remaining_unknown=unknown), w).score
+
+
+def test_an_overdue_invoice_with_no_total_counts_at_its_buckets_severity():
+    # NetSuite sent neither amountRemaining nor total: it may owe anything, so it is not 0 (clean) but the
+    # share tends to its bucket's severity as its amount grows.
+    no_total = UnknownRemainder("INV-9", "90+", None, None, "2026-01-31")
+    alone = score(SignalInputs(ar_remaining_unknown=(no_total,)), WEIGHTS).signals["ar_aging"]
+    assert (alone["raw"], alone["sub_score"], alone["remaining_unknown"]["counted"]) == (1.0, 0.0, 1)
+    assert alone["remaining_unknown"]["invoices"][0]["at_most"] is None
+    mixed = (UnknownRemainder("INV-8", "31-60", None, None, None), UnknownRemainder("INV-7", "90+", 500.0))
+    ar = score(SignalInputs(ar_by_bucket={"current": 1000.0}, ar_remaining_unknown=mixed), WEIGHTS)
+    assert ar.signals["ar_aging"]["raw"] == 0.5  # 500 at 90+ makes 0.333; the unbounded 31-60 one, 0.5
+    worse = SignalInputs(ar_by_bucket={"90+": 1000.0}, ar_remaining_unknown=mixed)
+    assert score(worse, WEIGHTS).signals["ar_aging"]["raw"] == 1.0  # already worse than 0.5: not counted
 
 
 def test_an_invoice_of_unknown_remainder_is_named_in_the_ar_signal():

@@ -190,3 +190,26 @@ async def test_an_open_invoice_of_unknown_remainder_is_never_scored_as_clean(env
     assert [(i["invoice"], i["bucket"], i["at_most"], i["counted"]) for i in unsure["remaining_unknown"]["invoices"]] == [
         ("INVU-2", "90+", 4000.0, True), ("INVU-3", "current", 900.0, False)]
     assert got["U"]["score"] < got["K"]["score"]
+
+
+async def test_an_overdue_invoice_with_neither_remainder_nor_total_is_not_scored_as_clean(env):
+    # N's only open invoice, 150 days past due, came without amountRemaining and without total: the most it can
+    # still owe is unknown, not 0, so it counts at its bucket's severity (the worst it can be), like a 90+ one
+    # of known total does.
+    def rows(conn):
+        for cid in ("N", "T"):
+            fx.customer(conn, cid, f"Customer {cid}")
+            for n, day in enumerate(["2025-09-01", "2025-12-01", "2026-03-01", "2026-06-01"]):
+                fx.order(conn, f"o{cid}{n}", cid, day)
+            fx.invoice(conn, f"{cid}-1", cid, tran_date="2026-01-01", due_date="2026-01-31", total=1000,
+                       remaining_unknown=True)
+        conn.execute("UPDATE customer_invoice SET total = NULL WHERE ns_id = 'N-1'")
+    await env.db.write(rows)
+    await refresh_aging(env, NIGHT)
+    await score_customers(env, NIGHT)
+    got = await scores(env)
+    no_total, known_total = got["N"]["signals"]["ar_aging"], got["T"]["signals"]["ar_aging"]
+    assert (no_total["raw"], no_total["sub_score"]) == (1.0, 0.0) == (known_total["raw"], known_total["sub_score"])
+    assert [(i["invoice"], i["bucket"], i["total"], i["at_most"], i["counted"])
+            for i in no_total["remaining_unknown"]["invoices"]] == [("INVN-1", "90+", None, None, True)]
+    assert got["N"]["score"] == got["T"]["score"] < 100

@@ -34,7 +34,8 @@ class UnknownRemainder:
 
     invoice: str  # its number, for people
     bucket: str  # where its days past due put it on the night
-    at_most: float  # the most it can still owe: its total less what the mirror saw applied to it
+    at_most: float | None  # the most it can still owe: its total less what the mirror saw applied to it (None:
+    # no total either, so no bound)
     total: float | None = None
     due_date: str | None = None
 
@@ -84,15 +85,21 @@ def worst_ar_aging(ar_by_bucket: Mapping[str, float],
 
     Invoices of unknown remainder may owe anything from 0 to `at_most`. A share is made worse only by adding
     money more severe than it, so the worst is reached by counting them at `at_most`, most severe first,
-    while each is more severe than the share so far. Returns the share and the invoices counted.
+    while each is more severe than the share so far. One with no bound (at_most None: no total either) can
+    owe so much that the share reaches its bucket's severity, and no further: it counts at that severity,
+    which no invoice counted after it (less severe) can raise. Returns the share and the invoices counted.
     """
     total = sum(max(0.0, v) for v in ar_by_bucket.values())
     weighted = sum(max(0.0, v) * BUCKET_SEVERITY[b] for b, v in ar_by_bucket.items())
     counted = []
     for u in sorted(unknown, key=lambda u: -BUCKET_SEVERITY[u.bucket]):
-        if u.at_most > 0 and BUCKET_SEVERITY[u.bucket] > (weighted / total if total > 0 else 0.0):
+        severity = BUCKET_SEVERITY[u.bucket]
+        share = weighted / total if total > 0 else 0.0
+        if u.at_most is None and severity > share:
+            return severity, [*counted, u]
+        if u.at_most is not None and u.at_most > 0 and severity > share:
             total += u.at_most
-            weighted += u.at_most * BUCKET_SEVERITY[u.bucket]
+            weighted += u.at_most * severity
             counted.append(u)
     return (weighted / total if total > 0 else 0.0), counted
 
@@ -104,7 +111,8 @@ def unknown_detail(unknown: tuple[UnknownRemainder, ...], counted: list[UnknownR
               "at_most": u.at_most, "counted": id(u) in weighed} for u in unknown[:UNKNOWN_LISTED]]
     return {"count": len(unknown), "counted": len(counted), "listed": len(shown), "invoices": shown,
             "note": "NetSuite sent no amountRemaining for these open invoices: each counts at the most it can "
-                    "still owe where that makes this signal worse, else not at all"}
+                    "still owe where that makes this signal worse, else not at all (at_most null: no total "
+                    "either, so it counts as if it outweighed the rest)"}
 
 
 def lateness_trend(recent: float | None, prior: float | None) -> float:
