@@ -141,6 +141,37 @@ def test_a_po_already_in_netsuite_is_a_duplicate(conn):
     assert tx(conn, approve_order, item, "ann", order().model_copy(update={"po_number": "DF-40413"}), T2).changed
 
 
+def executed_then_deleted(conn, item: int, ns_id: str, *, deleted: bool = True) -> None:
+    """The item's sales order created in NetSuite (externalId gfs-review-<item>), mirrored back, maybe deleted."""
+    conn.execute("UPDATE proposed_actions SET status = 'executed' WHERE review_item_id = ?", (item,))
+    conn.execute("INSERT INTO transactions (ns_id, type, tran_id, customer_id, tran_date, other_ref_num, last_modified,"
+                 " raw_json, deleted_at) VALUES (?, 'salesorder', ?, '1187', '2026-11-18', 'DF-40412',"
+                 " '2026-11-20T16:00:00Z', ?, ?)", (ns_id, f"SO-{ns_id}", json.dumps({"externalId": f"gfs-review-{item}"}),
+                                                  "2026-11-20T17:00:00Z" if deleted else None))
+
+
+def test_an_earlier_approval_whose_sales_order_was_deleted_in_netsuite_does_not_block(conn):
+    first, second, third = (tx(conn, add_review_item) for _ in range(3))
+    tx(conn, approve_order, first, "mike", order(), T1)
+    executed_then_deleted(conn, first, "so77")
+    assert tx(conn, approve_order, second, "ann", order(), T2).changed
+    executed_then_deleted(conn, second, "so78", deleted=False)  # this one stands: the next copy is a duplicate
+    with pytest.raises(DuplicateOrder, match=rf"exists already: review item {second} \(same PO number\)"):
+        tx(conn, approve_order, third, "ann", order(), T2)
+
+
+def test_the_same_pdf_whose_sales_order_was_deleted_in_netsuite_does_not_block(conn):
+    first, second = tx(conn, add_review_item), tx(conn, add_review_item)
+    for item in (first, second):  # the same bytes, forwarded twice
+        email_id = conn.execute("SELECT email_id FROM review_items WHERE id = ?", (item,)).fetchone()[0]
+        attachment = conn.execute("INSERT INTO email_attachments (email_id, size_bytes, sha256, object_key) "
+                                  "VALUES (?, 100, 'samebytes', 'pdf/x')", (email_id,)).lastrowid
+        conn.execute("UPDATE review_items SET attachment_id = ? WHERE id = ?", (attachment, item))
+    tx(conn, approve_order, first, "mike", order().model_copy(update={"po_number": "DF-4O412"}), T1)
+    executed_then_deleted(conn, first, "so77")
+    assert tx(conn, approve_order, second, "ann", order(), T2).changed
+
+
 def test_the_same_pdf_approved_under_another_po_number_is_a_duplicate(conn):
     first, second = tx(conn, add_review_item), tx(conn, add_review_item)
     for item in (first, second):  # the same bytes, forwarded twice

@@ -345,3 +345,31 @@ async def test_a_redraw_stays_the_plan_of_its_situation(env):
     await refresh_aging(env, at("2026-06-02"))
     await action_plans(env, at("2026-06-02"))
     assert [named(a) for a in await staged(env)] == [["9001", "9002"]] * 2
+
+
+async def test_a_service_hold_goes_with_its_plan_when_everything_is_paid(env):
+    def rows(conn):
+        fx.customer(conn, "1187", "Driscoll Foods", email="orders@driscollfoods.com", credit_limit=10_000.0)
+        fx.contact(conn, "c1", "1187", "Maria Lopez", "maria@driscollfoods.com", title="Accounts Payable")
+        fx.invoice(conn, "9001", "1187", tran_date="2026-03-01", due_date="2026-03-31", total=12_840.5)
+        fx.invoice(conn, "9002", "1187", tran_date="2026-03-01", due_date="2026-03-31", total=2_300.0)
+    await env.db.write(rows)
+    await refresh_aging(env, at("2026-05-30"))
+    await refresh_aging(env, at("2026-05-31"))
+    await action_plans(env, at("2026-05-31"))
+    email, call, hold = await staged(env)
+    assert hold["kind"] == "service_hold" and named(hold) == ["9001", "9002"]
+    for action in (email, call):
+        await env.db.write(decide_action, action["id"], "maria", True, "2026-05-31T12:05:00.000Z",
+                           seen=action["updated_at"])
+    await fx.write(env, fx.update_invoice, "9001", amount_remaining=0.0, status="paidInFull")
+    with pytest.raises(DecisionError, match=r"^INV9001 was paid or closed in NetSuite since this hold was drafted: "
+                                            r"approving it would hold the customer's service on a reason worked out"):
+        await env.db.write(decide_action, hold["id"], "ann", True, "2026-06-02T12:05:00.000Z",
+                           seen=hold["updated_at"])
+    await fx.write(env, fx.update_invoice, "9002", amount_remaining=0.0, status="paidInFull")
+    assert (await refresh_aging(env, at("2026-06-02", 13)))["stale_plans"] == 1
+    await action_plans(env, at("2026-06-02", 13))
+    assert await staged(env) == []
+    reason = "withdrawn: INV9001 and INV9002 were paid or closed in NetSuite since the plan was drafted"
+    assert (await closed(env))[2] == (3, "service_hold", "rejected", NAME, reason)

@@ -20,7 +20,11 @@ from worker.stale_plans import action_not_owed, what_changed
 OPEN_ORDER = ("pending", "needs_manual")
 EDITABLE_FIELDS = ("subject", "body", "note")  # text a person may reword; never amounts or recipients
 TRIAGE = {"approved_for_reuse": "reflexion.approved", "rejected": "reflexion.rejected"}
-DUNNING_KINDS = ("send_collection_email",)  # approving one asks the customer for the money its invoices name
+# Kinds whose approval rests on the invoices they name (`invoices`), and what approving one would do were they
+# no longer owed as named: the email asks for the money, the hold's reason was worked out from those amounts.
+OWED_KINDS = {"send_collection_email": ("email", "ask for money the customer does not owe"),
+              "service_hold": ("hold", ("hold the customer's service on a reason worked out from money it no "
+                                        "longer owes"))}
 
 GET_ITEM = "SELECT status, customer_id, parsed_json, decided_by, decided_at FROM review_items WHERE id = ?"
 CLOSE_ITEM = """
@@ -41,20 +45,30 @@ ON CONFLICT (customer_id, customer_item_code) DO UPDATE SET item_id = excluded.i
 WHERE customer_item_xref.item_id IS NOT excluded.item_id
 """
 LIVE_CUSTOMER = "SELECT 1 FROM customers WHERE ns_id = ? AND deleted_at IS NULL"
+# An executed sales-order action `a` whose sales order (found by its externalId) the mirror holds only as
+# deleted: deleted in NetSuite, it is not an order any more (as MIRRORED_ORDERS has it).
+SO_DELETED = """(a.status = 'executed'
+  AND EXISTS (SELECT 1 FROM transactions t WHERE t.type = 'salesorder' AND t.deleted_at IS NOT NULL
+              AND json_extract(t.raw_json, '$.externalId') = json_extract(a.payload_json, '$.externalId'))
+  AND NOT EXISTS (SELECT 1 FROM transactions t WHERE t.type = 'salesorder' AND t.deleted_at IS NULL
+                  AND json_extract(t.raw_json, '$.externalId') = json_extract(a.payload_json, '$.externalId')))"""
 # The same order approved before: the customer's sales-order actions with this PO number, or another item of
-# the same PDF bytes (the same order of them). Checked when approving, not only at intake, because the
-# earlier copy may have been approved after this one was queued.
-EARLIER_APPROVALS = """
-SELECT review_item_id, decided_by, decided_at, 'same PO number' FROM proposed_actions
-WHERE customer_id = :customer_id AND kind = 'create_sales_order' AND status IN ('approved', 'executed')
-  AND review_item_id IS NOT :id AND trim(:po) <> ''
-  AND upper(trim(json_extract(payload_json, '$.otherRefNum'))) = upper(trim(:po))
+# the same PDF bytes (the same order of them), but not one whose sales order was since deleted in NetSuite.
+# Checked when approving, not only at intake, because the earlier copy may have been approved after this one
+# was queued.
+EARLIER_APPROVALS = f"""
+SELECT a.review_item_id, a.decided_by, a.decided_at, 'same PO number' FROM proposed_actions a
+WHERE a.customer_id = :customer_id AND a.kind = 'create_sales_order' AND a.status IN ('approved', 'executed')
+  AND a.review_item_id IS NOT :id AND trim(:po) <> ''
+  AND upper(trim(json_extract(a.payload_json, '$.otherRefNum'))) = upper(trim(:po)) AND NOT {SO_DELETED}
 UNION ALL
 SELECT other.id, other.decided_by, other.decided_at, 'same PDF' FROM review_items me
 JOIN email_attachments mine ON mine.id = me.attachment_id
 JOIN email_attachments copy ON copy.sha256 = mine.sha256
 JOIN review_items other ON other.attachment_id = copy.id AND other.part = me.part
 WHERE me.id = :id AND other.id <> :id AND other.status = 'approved'
+  AND NOT EXISTS (SELECT 1 FROM proposed_actions a WHERE a.review_item_id = other.id
+                  AND a.kind = 'create_sales_order' AND {SO_DELETED})
 ORDER BY 1
 """
 # ... or already a sales order in NetSuite (entered there by hand, or by an approval synced back).
@@ -257,13 +271,14 @@ def edit_action(conn: sqlite3.Connection, action_id: int, reviewer: str, changes
     return Decision(True, status, f"saved {', '.join(changed)}")
 
 
-def _check_still_owed(conn: sqlite3.Connection, action_id: int) -> None:
+def _check_still_owed(conn: sqlite3.Connection, action_id: int, kind: str) -> None:
     # The warm tick redraws or withdraws such a plan (worker/stale_plans.py); until it has run, the mirror is
-    # ahead of the draft, and an approval would send a demand for money already paid.
+    # ahead of the draft, and an approval would send a demand for money already paid (or hold service for it).
     if gone := action_not_owed(conn, action_id):
-        raise DecisionError(f"{what_changed(gone)} since this email was drafted: approving it would ask for money "
-                            "the customer does not owe. Reject it, or leave it: the next warm tick redraws or "
-                            "withdraws the customer's collection plan")
+        what, would = OWED_KINDS[kind]
+        raise DecisionError(f"{what_changed(gone)} since this {what} was drafted: approving it would {would}. "
+                            "Reject it, or leave it: the next warm tick redraws or withdraws the customer's "
+                            "collection plan")
 
 
 def decide_action(conn: sqlite3.Connection, action_id: int, reviewer: str, approve: bool, now: str, *, seen: str,
@@ -274,8 +289,8 @@ def decide_action(conn: sqlite3.Connection, action_id: int, reviewer: str, appro
     if status != "staged":
         return _already("this action", status, by, at)
     _check_unchanged(conn, action_id, updated_at, seen)
-    if approve and kind in DUNNING_KINDS:
-        _check_still_owed(conn, action_id)
+    if approve and kind in OWED_KINDS:
+        _check_still_owed(conn, action_id, kind)
     payload, changed = apply_edits(json.loads(payload_json), changes if approve else None)
     new_status = "approved" if approve else "rejected"
     conn.execute(DECIDE_ACTION, {"status": new_status, "payload": json.dumps(payload), "by": reviewer, "at": now,

@@ -94,9 +94,11 @@ async def draw(env: Env, s: Situation, event: Event, *, skip: frozenset[str] = f
         **common, "contact_name": s.to_name, "phone": s.phone, "email": s.email, "talking_points": talking_points(s),
         "invoices": s.past_due},
         risk=3, customer_id=s.customer_id, dedupe_key=key("schedule_collection_call")))
+    # The hold names the open invoices its reason was worked out from, so that it too goes stale (and is
+    # redrawn or withdrawn, worker/stale_plans.py) when they are paid, and is refused approval until then.
     if reason := hold_reason(s):
         proposals.append(Proposal("service_hold", {**common, "reason": reason, "credit_limit": s.credit_limit,
-                                                   "net_exposure": s.exposure.net},
+                                                   "net_exposure": s.exposure.net, "invoices": s.invoices},
                                   risk=3, customer_id=s.customer_id, dedupe_key=key("service_hold")))
     return Drawn([p for p in proposals if p.kind not in skip], drafted, common)
 
