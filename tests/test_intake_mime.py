@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.test_email_fixtures import forwarded_email, order_email
+from worker.intake.boundary import GUESSED, NOT_READ, PREAMBLE_NOT_READ
 from worker.intake.mime import MAX_PARTS, html_text, is_pdf, read_headers, read_mail
+from worker.intake.problems import unread_note
 
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n"
 
@@ -162,3 +164,46 @@ def test_body_text_prefers_the_plain_part_and_reads_html_otherwise():
     msg.set_content(html, subtype="html")
     assert read_mail(msg.as_bytes()).body_text(1000) == "Please send\n10 cs DF-10023\n\nqty 12 & 4"
     assert read_mail(order_email([], body="  Send 10 cases  \n")).body_text(7) == "Send 10"
+
+
+# --- a multipart whose declared boundary is not in its body -----------------------------------------------------
+
+
+def _multipart(ctype_params: str, body: str) -> bytes:
+    return (f"From: buyer@driscollfoods.com\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed{ctype_params}\r\n\r\n"
+            f"{body}").encode()
+
+
+_PARTS = ("--used\r\nContent-Type: text/plain\r\n\r\nPO 4471 attached\r\n"
+          "--used\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+          "JVBERi0xLjQKJSVFT0YK\r\n--used--\r\n")
+
+
+@pytest.mark.parametrize("params", ['; boundary="declared"', ""], ids=["another boundary", "no boundary"])
+def test_a_multipart_is_read_with_the_boundary_its_body_uses(params: str) -> None:
+    # Was: no parts, no text, no PDF, and nothing said but the stdlib's defects in the log.
+    mail = read_mail(_multipart(params, "This is a multi-part message in MIME format.\r\n\r\n" + _PARTS))
+    assert mail.text.strip() == "PO 4471 attached" and [p.data for p in mail.pdfs] == [b"%PDF-1.4\n%%EOF\n"]
+    assert GUESSED in mail.problems and unread_note(mail) == ""  # log only: everything was read
+
+
+def test_text_before_the_guessed_parts_is_an_unread_part() -> None:
+    mail = read_mail(_multipart('; boundary="declared"', "Please send 10 cs DF-10023\r\n" + _PARTS))
+    assert mail.pdfs and unread_note(mail) == f"part of the email could not be read: {PREAMBLE_NOT_READ}"
+
+
+@pytest.mark.parametrize("body", ["Hi there,\r\n\r\nSend 10 cs DF-10023\r\n",
+                                  "Send 10 cs\r\n------------------\r\nthanks\r\n"],
+                         ids=["no delimiter line", "a rule, not a delimiter"])
+def test_a_multipart_body_without_a_usable_boundary_is_an_unread_part(body: str) -> None:
+    mail = read_mail(_multipart('; boundary="declared"', body))
+    assert (mail.text, mail.pdfs) == ("", []) and unread_note(mail) == f"part of the email could not be read: {NOT_READ}"
+
+
+def test_bodies_read_again_are_bounded_per_message() -> None:
+    # Nested multiparts each with a wrong boundary: each is parsed again (copying its text), so only a few are.
+    body = "--outer\r\nContent-Type: text/plain\r\n\r\ndone\r\n--outer--\r\n"
+    for n in range(12):
+        body = (f"--b{n}\r\nContent-Type: multipart/mixed; boundary=\"nope{n}\"\r\n\r\n{body}--b{n}--\r\n")
+    mail = read_mail(_multipart('; boundary="declared"', body))
+    assert mail.problems.count(GUESSED) == 8 and NOT_READ in unread_note(mail) and mail.text == ""

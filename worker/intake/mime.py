@@ -1,6 +1,7 @@
 """Pure MIME walking with the stdlib `email` package (policy default): a message's bodies and PDF attachments,
 with its header fields read by `headers`.
 
+A multipart whose declared boundary is not in its body is read with the one used (`boundary`).
 Senders mislabel PDFs, so a part is a PDF by content type, by file name (RFC 2231 and encoded-word names
 are decoded by the policy) or by `%PDF-` magic, including inside forwarded message/rfc822 and message/global
 parts (decoded by `forwards` when the forward itself was sent encoded) and in x-uuencode attachments.
@@ -22,6 +23,7 @@ from email.parser import BytesParser
 from html.parser import HTMLParser
 from pathlib import Path
 
+from worker.intake.boundary import recovered, unparsed
 from worker.intake.forwards import UUENCODE, decode, decoded_levels, forwarded_message, is_forward, transfer_encoding
 from worker.intake.headers import address, addresses, auto_generated, header, header_block
 
@@ -175,6 +177,9 @@ def _walk(msg: Message, out: ParsedMail) -> None:
                 if fwd := address(child, "From"):
                     out.forwarded_senders.append(fwd)
                 stack.append((child, True, decoded_levels(part, decoded)))
+        elif (body := unparsed(part)) is not None:  # its boundary was not found: read with the one used, if any
+            if (found := recovered(part, body, out.problems)) is not None:
+                stack.append((found, forwarded, decoded))
         elif part.is_multipart():
             inner = part.get_payload()
             children = inner if isinstance(inner, list) else [inner]
