@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from worker.env import Env, iso
-from worker.intake.given_up import give_up_stalled
+from worker.intake.given_up import give_up_stalled, queue_given_up
 from worker.intake.pipeline import (
     MAX_ATTEMPTS,
     PROCESSING_LEASE,
@@ -55,7 +55,10 @@ async def retry_failed_intake(env: Env, as_of: datetime) -> dict[str, Any]:
               "backoff": iso(now - timedelta(minutes=1)), "max_attempts": MAX_ATTEMPTS, "batch": BATCH}
     # Failed for good, and queued for a person: the review queue is what people read, not the log.
     gave_up = await env.db.write(give_up_stalled, params["stale"], MAX_ATTEMPTS, context(env), BATCH)
+    # Given up on by a release that left them in the log only: queued now, a batch per tick like the above.
+    queued_late = await env.db.write(queue_given_up, MAX_ATTEMPTS, context(env), BATCH)
     rows = await env.db.fetchall(DUE, params)
     statuses = [await process_email(env, row[0]) for row in rows]
     return {"retried": len(statuses), "failed": statuses.count("failed"), "gave_up_stalled": gave_up,
+            "queued_given_up": queued_late,
             **{s: statuses.count(s) for s in ("processed", "needs_manual") if s in statuses}}

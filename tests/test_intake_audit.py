@@ -365,7 +365,12 @@ async def test_an_email_given_up_on_is_queued_with_its_text_sender_and_customer(
 
 
 async def test_machine_mail_given_up_on_stays_not_queued(seeded: Env) -> None:
-    raw = b"Auto-Submitted: auto-replied\r\n" + order_email([("po.pdf", PDF)])
+    # Without a PDF, as when processing succeeds (with one it is queued: tests/test_intake_give_up.py). Each
+    # attempt fails as it records the read mail (the database refuses to finish it).
+    await seeded.db.write(lambda c: c.execute(
+        "CREATE TEMP TRIGGER refuse_finish BEFORE UPDATE OF processed_at ON inbound_email_log "
+        "BEGIN SELECT RAISE(ABORT, 'database refused'); END"))
+    raw = b"Auto-Submitted: auto-replied\r\n" + order_email([], body="I am out of the office")
     email_id = await _fail_every_attempt(seeded, raw)
     log, items = await _log_and_items(seeded, email_id)
     assert log["status"] == "failed" and log["reason"].endswith("; Auto-Submitted: auto-replied, not queued")

@@ -13,7 +13,8 @@ import contextlib
 import logging
 import sqlite3
 import time
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from worker.env import Env, iso
@@ -21,7 +22,7 @@ from worker.intake.analyze import Analysis, analyze_orders
 from worker.intake.given_up import give_up
 from worker.intake.isolated import read_mail_bounded
 from worker.intake.mime import ParsedMail
-from worker.intake.record import AnalysedPdf, Context, record_email
+from worker.intake.record import CLAIM_LOST, AnalysedPdf, Context, record_email
 from worker.names import email_domain
 from worker.pricing import standard_program
 from worker.storage import content_key
@@ -50,11 +51,14 @@ WHERE id = :id AND (status IN ('received', 'failed') OR (status = 'processing' A
   AND attempts < :max_attempts
 RETURNING raw_key, attempts
 """
-FAIL = "UPDATE inbound_email_log SET status = 'failed', reason = ? WHERE id = ? AND status = 'processing'"
+FAIL = "UPDATE inbound_email_log SET status = 'failed', reason = ? WHERE id = ? AND status = 'processing' AND attempts = ?"
 
 
-def _claim(conn: sqlite3.Connection, email_id: int, now: str, stale: str) -> tuple[str | None, int] | None:
-    row = conn.execute(CLAIM, {"id": email_id, "now": now, "stale": stale, "max_attempts": MAX_ATTEMPTS}).fetchone()
+def _claim(conn: sqlite3.Connection, email_id: int, clock: Callable[[], datetime]) -> tuple[str | None, int] | None:
+    # The time is read inside the write: a claim that waited in the writer's queue must not start its lease early.
+    now = clock()
+    row = conn.execute(CLAIM, {"id": email_id, "now": iso(now), "stale": iso(now - PROCESSING_LEASE),
+                               "max_attempts": MAX_ATTEMPTS}).fetchone()
     return (row[0], int(row[1])) if row else None
 
 
@@ -100,15 +104,18 @@ async def _process(env: Env, email_id: int, raw_key: str | None, source: Path | 
             # Claude overloaded or unreachable: fail this attempt (retried), except the last, which queues the PDF.
             analyses = await analyze_orders(env, part.data, ctx.today, retry_later=attempts < MAX_ATTEMPTS)
         pdfs.append(AnalysedPdf(part, key, tuple(analyses)))
-    status, items = await env.db.write(record_email, email_id, mail, pdfs, ctx)
-    log.info("inbound mail processed", extra={"email_id": email_id, "status": status, "review_items": items})
+    status, items = await env.db.write(record_email, email_id, attempts, mail, pdfs, ctx)
+    if status == CLAIM_LOST:  # given up on, or claimed again, while this attempt ran: that one owns the email
+        log.warning("inbound mail claim lost before recording", extra={"email_id": email_id, "attempt": attempts})
+    else:
+        log.info("inbound mail processed", extra={"email_id": email_id, "status": status, "review_items": items})
     return status
 
 
 async def process_email(env: Env, email_id: int, source: Path | bytes | None = None) -> str:
-    """Process one logged email if it can be claimed; returns its new status ('skipped' if not claimable)."""
-    now = env.clock()
-    claimed = await env.db.write(_claim, email_id, iso(now), iso(now - PROCESSING_LEASE))
+    """Process one logged email if it can be claimed; returns its new status ('skipped' if not claimable, or if
+    its claim was lost before the attempt could record it)."""
+    claimed = await env.db.write(_claim, email_id, env.clock)
     if claimed is None:
         return "skipped"
     raw_key, attempts = claimed
@@ -123,7 +130,7 @@ async def process_email(env: Env, email_id: int, source: Path | bytes | None = N
                 await env.db.write(give_up, email_id, failure_reason(error, attempts), read[0] if read else None,
                                    context(env))
             else:
-                await env.db.write(lambda c: c.execute(FAIL, (failure_reason(error, attempts), email_id)))
+                await env.db.write(lambda c: c.execute(FAIL, (failure_reason(error, attempts), email_id, attempts)))
         return "failed"
 
 

@@ -62,6 +62,10 @@ SELECT ri.id, ri.status, 'same PDF' FROM email_attachments ea JOIN review_items 
 WHERE ea.sha256 = :sha256 AND ri.part = :part
 ORDER BY 1
 """
+# The claim this attempt took is still its own: the hot tier may have given the email up (its lease ran out
+# while the attempt still ran) or another attempt may have claimed it since; then this one records nothing.
+STILL_CLAIMED = "SELECT 1 FROM inbound_email_log WHERE id = ? AND status = 'processing' AND attempts = ?"
+CLAIM_LOST = "skipped"
 FINISH = """
 UPDATE inbound_email_log SET status = ?, reason = ?, customer_id = ?, processed_at = ?
 WHERE id = ? AND status = 'processing'
@@ -241,9 +245,12 @@ def insert_item(conn: sqlite3.Connection, email_id: int, row: dict[str, object])
     return int(inserted[0])
 
 
-def record_email(conn: sqlite3.Connection, email_id: int, mail: ParsedMail, pdfs: list[AnalysedPdf],
+def record_email(conn: sqlite3.Connection, email_id: int, attempt: int, mail: ParsedMail, pdfs: list[AnalysedPdf],
                  ctx: Context) -> tuple[str, list[int]]:
-    """Store attachments and review items, finish the log row; returns (email status, review item ids)."""
+    """Store attachments and review items, finish the log row; returns (email status, review item ids), or
+    (CLAIM_LOST, []) with nothing written when claim `attempt` is no longer this email's."""
+    if conn.execute(STILL_CLAIMED, (email_id, attempt)).fetchone() is None:
+        return CLAIM_LOST, []
     senders = senders_of(mail.sender, mail)
     email_match = match_customer(conn, senders, None, ctx.own_domains)
     rows: list[tuple[dict[str, object], str | None]] = []  # (item row, its PDF's sha256)
