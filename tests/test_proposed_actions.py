@@ -7,9 +7,10 @@ import json
 import httpx
 import pytest
 
-from tests.ar_fixtures import invoice
+from tests.ar_fixtures import invoice, update_invoice
 from tests.helpers import TEST_INTAKE_TOKEN
 from tests.review_seed import add_action, add_review_item, seed_reference, sign_in
+from worker.decisions import DecisionError, decide_action
 
 AUTH = {"Authorization": f"Bearer {TEST_INTAKE_TOKEN}"}
 CUSTOMER = {"kind": "propose_create_customer", "companyName": "Bayside Bistro LLC", "email": "ap@baysidebistro.com",
@@ -244,3 +245,23 @@ def test_a_collection_email_names_only_invoices_owed_now_and_keeps_their_amounts
     assert payload["invoices"] == [{"invoice_id": "9101", "number": "INV9101", "amount_remaining": 800.0}]
     assert "invoices" not in json.loads(server.run(server.env.db.fetchone(  # without the list: free text, as before
         "SELECT payload_json FROM proposed_actions WHERE id = ?", (post(client, email).json()["id"],)))[0])
+
+
+def test_approving_a_proposed_email_whose_invoice_was_paid_since_is_refused(api):
+    server, client = api
+    server.run(server.env.db.write(lambda conn: invoice(conn, "9111", "1187", tran_date="2026-08-01",
+                                                        due_date="2026-08-31", total=500.0)))
+    staged = post(client, {"kind": "propose_collection_email", "customer_id": "1187", "to": ["ap@driscollfoods.com"],
+                           "subject": "Past due", "body": "Please pay INV9111.", "invoices": ["9111"]}).json()
+    seen = server.run(server.env.db.fetchone("SELECT updated_at FROM proposed_actions WHERE id = ?",
+                                             (staged["id"],)))[0]
+    server.run(server.env.db.write(lambda conn: update_invoice(conn, "9111", amount_remaining=0.0,
+                                                               last_modified="2026-11-21T10:00:00.000Z")))
+    with pytest.raises(DecisionError) as refused:
+        server.run(server.env.db.write(decide_action, staged["id"], "mike", True, "2026-11-22T09:00:00.000Z",
+                                       seen=seen))
+    assert str(refused.value) == ("INV9111 was paid or closed in NetSuite since this email was drafted: approving "
+                                  "it would ask for money the customer does not owe. Reject it, and propose it "
+                                  "again naming what is still owed")
+    assert server.run(server.env.db.fetchone("SELECT status FROM proposed_actions WHERE id = ?",
+                                             (staged["id"],)))[0] == "staged"

@@ -20,11 +20,15 @@ from worker.stale_plans import action_not_owed, what_changed
 OPEN_ORDER = ("pending", "needs_manual")
 EDITABLE_FIELDS = ("subject", "body", "note")  # text a person may reword; never amounts or recipients
 TRIAGE = {"approved_for_reuse": "reflexion.approved", "rejected": "reflexion.rejected"}
-# Kinds whose approval rests on the invoices they name (`invoices`), and what approving one would do were they
-# no longer owed as named: the email asks for the money, the hold's reason was worked out from those amounts.
-OWED_KINDS = {"send_collection_email": ("email", "ask for money the customer does not owe"),
+# Kinds whose approval rests on the invoices they name (`invoices`), what approving one would do were they no
+# longer owed as named (the email asks for the money, the hold's reason was worked out from those amounts), and
+# what the reviewer can do: the plan's drafts are redrawn by the warm tick, an API proposal is not.
+REDRAWN = "Reject it, or leave it: the next warm tick redraws or withdraws the customer's collection plan"
+DUNNING = "ask for money the customer does not owe"
+OWED_KINDS = {"send_collection_email": ("email", DUNNING, REDRAWN),
               "service_hold": ("hold", ("hold the customer's service on a reason worked out from money it no "
-                                        "longer owes"))}
+                                        "longer owes"), REDRAWN),
+              "collection_email": ("email", DUNNING, "Reject it, and propose it again naming what is still owed")}
 
 GET_ITEM = "SELECT status, customer_id, parsed_json, decided_by, decided_at FROM review_items WHERE id = ?"
 CLOSE_ITEM = """
@@ -272,13 +276,12 @@ def edit_action(conn: sqlite3.Connection, action_id: int, reviewer: str, changes
 
 
 def _check_still_owed(conn: sqlite3.Connection, action_id: int, kind: str) -> None:
-    # The warm tick redraws or withdraws such a plan (worker/stale_plans.py); until it has run, the mirror is
-    # ahead of the draft, and an approval would send a demand for money already paid (or hold service for it).
+    # The warm tick redraws or withdraws a stale plan (worker/stale_plans.py); until it has run, and for an API
+    # proposal ever, the mirror is ahead of the draft, and an approval would demand money already paid (or hold
+    # service for it).
     if gone := action_not_owed(conn, action_id):
-        what, would = OWED_KINDS[kind]
-        raise DecisionError(f"{what_changed(gone)} since this {what} was drafted: approving it would {would}. "
-                            "Reject it, or leave it: the next warm tick redraws or withdraws the customer's "
-                            "collection plan")
+        what, would, then = OWED_KINDS[kind]
+        raise DecisionError(f"{what_changed(gone)} since this {what} was drafted: approving it would {would}. {then}")
 
 
 def decide_action(conn: sqlite3.Connection, action_id: int, reviewer: str, approve: bool, now: str, *, seen: str,
