@@ -22,22 +22,26 @@ from worker.health import SignalInputs, UnknownRemainder, score
 from worker.ledger import append_event
 
 LIVE_CUSTOMERS = "SELECT ns_id FROM customers WHERE deleted_at IS NULL ORDER BY ns_id"
-AGING = """
+# The latest aging snapshot up to the night (the warm tier's: a cold tick may come before that night's warm one).
+SNAPSHOT = "(SELECT max(as_of) FROM ar_aging_runs WHERE as_of <= :d)"
+AGING = f"""
 SELECT customer_id, bucket, sum(amount_remaining) FROM ar_aging_snapshot
-WHERE as_of = (SELECT max(as_of) FROM ar_aging_runs WHERE as_of <= :d)
+WHERE as_of = {SNAPSHOT}
 GROUP BY customer_id, bucket
 """
 # Open invoices whose remaining amount NetSuite did not send (not in the snapshot: cron/aging.py reports
 # them), aged like the warm tier ages (cron.aging.REFERENCE), with the most each can still owe: its total less
 # what the mirror's live payments and credit memos applied (cron.aging.APPLIED_IN_MIRROR), or NULL when the
 # invoice has no total either (no bound: not 0, which would score it clean). Scored at their worst
-# (worker.health.worst_ar_aging).
+# (worker.health.worst_ar_aging). One whose remainder went unknown after that snapshot was taken is in AGING
+# at the amount the snapshot knew: it is left out here, so that each invoice counts once.
 REMAINING_UNKNOWN = """
 SELECT i.customer_id, coalesce(i.tran_id, i.ns_id), i.total, i.due_date,
        coalesce(CAST(julianday(:d) - julianday({reference}) AS INTEGER), 0),
        CASE WHEN i.total IS NOT NULL THEN max(0, round(i.total - {applied}, 2)) END
 FROM customer_invoice i
 WHERE i.amount_remaining IS NULL AND i.deleted_at IS NULL AND coalesce(i.tran_date, :d) <= :d
+  AND NOT EXISTS (SELECT 1 FROM ar_aging_snapshot s WHERE s.as_of = {snapshot} AND s.invoice_id = i.ns_id)
 ORDER BY i.customer_id, 5 DESC, i.ns_id
 """
 # A dispute is a credit memo issued against an invoice; count the distinct invoices disputed.
@@ -55,7 +59,7 @@ WHERE deleted_at IS NULL AND tran_date > :d365 AND tran_date <= :d GROUP BY cust
 # Days late per applied invoice (early counts as 0, so early payments cannot hide late ones), and per
 # invoice still unpaid past its due date as of the night (late so far, in the recent window): not paying
 # at all must not look better than paying late.
-LATENESS = """
+LATENESS = f"""
 SELECT customer_id, recent, avg(days_late) FROM (
     SELECT p.customer_id, p.tran_date > :d90 AS recent,
            max(0, julianday(coalesce(pa.apply_date, p.tran_date)) - julianday(i.due_date)) AS days_late
@@ -65,7 +69,7 @@ SELECT customer_id, recent, avg(days_late) FROM (
     WHERE p.deleted_at IS NULL AND p.tran_date > :d180 AND p.tran_date <= :d AND i.due_date IS NOT NULL
     UNION ALL
     SELECT customer_id, 1, julianday(:d) - julianday(due_date) FROM ar_aging_snapshot
-    WHERE as_of = (SELECT max(as_of) FROM ar_aging_runs WHERE as_of <= :d) AND due_date < :d
+    WHERE as_of = {SNAPSHOT} AND due_date < :d
 )
 GROUP BY customer_id, recent
 """
@@ -113,7 +117,7 @@ def remaining_unknown(conn: sqlite3.Connection, params: dict[str, Any],
     """Each customer's open invoices of unknown remainder as of the night, most overdue first."""
     conn.create_function("terms_days", 1, terms_days, deterministic=True)
     found: dict[str, list[UnknownRemainder]] = defaultdict(list)
-    sql = REMAINING_UNKNOWN.format(reference=REFERENCE[basis], applied=APPLIED_IN_MIRROR)
+    sql = REMAINING_UNKNOWN.format(reference=REFERENCE[basis], applied=APPLIED_IN_MIRROR, snapshot=SNAPSHOT)
     for cid, number, total, due, days, at_most in conn.execute(sql, params):
         found[cid].append(UnknownRemainder(number, bucket_for(days), at_most, total, due))
     return {cid: tuple(invoices) for cid, invoices in found.items()}

@@ -213,3 +213,25 @@ async def test_an_overdue_invoice_with_neither_remainder_nor_total_is_not_scored
     assert [(i["invoice"], i["bucket"], i["total"], i["at_most"], i["counted"])
             for i in no_total["remaining_unknown"]["invoices"]] == [("INVN-1", "90+", None, None, True)]
     assert got["N"]["score"] == got["T"]["score"] < 100
+
+
+async def test_an_invoice_whose_remainder_went_unknown_after_the_snapshot_counts_once(env):
+    # I1 is current, I2 90+ (1,000 each). The warm tick at 02:45 ages both; then a CDC event leaves I2's
+    # amountRemaining out. The night's score reads the 02:45 snapshot, which already holds I2: counting it again
+    # as unknown made the share 2,000 of 3,000 at 90+ (0.667), worse than it can be (at most 0.5).
+    def rows(conn):
+        fx.customer(conn, "A", "Customer A")
+        for n, day in enumerate(["2025-09-01", "2025-12-01", "2026-03-01", "2026-06-01"]):
+            fx.order(conn, f"o{n}", "A", day)
+        fx.invoice(conn, "I1", "A", tran_date="2026-06-20", due_date="2026-07-20", total=1000)
+        fx.invoice(conn, "I2", "A", tran_date="2026-01-01", due_date="2026-01-31", total=1000)
+    await env.db.write(rows)
+    await refresh_aging(env, NIGHT.replace(hour=2, minute=45))
+    await env.db.write(lambda conn: conn.execute("UPDATE customer_invoice SET amount_remaining = NULL WHERE ns_id = 'I2'"))
+    await score_customers(env, NIGHT)
+    ar = (await scores(env))["A"]["signals"]["ar_aging"]
+    assert (ar["raw"], ar["open_by_bucket"], "remaining_unknown" in ar) == (0.5, {"current": 1000.0, "90+": 1000.0}, False)
+    await refresh_aging(env, NIGHT)  # the next warm tick leaves I2 out of its snapshot: now it is the unknown one
+    await score_customers(env, NIGHT)
+    ar = (await scores(env))["A"]["signals"]["ar_aging"]
+    assert (ar["raw"], ar["open_by_bucket"], ar["remaining_unknown"]["counted"]) == (0.5, {"current": 1000.0}, 1)
