@@ -13,7 +13,7 @@ import pytest
 
 from tests.cdc_support import customer, event, signed_headers
 from tests.helpers import TEST_INTAKE_TOKEN, live_server
-from worker.body_timeout import body_deadline
+from worker.body_timeout import body_deadline, too_slow
 from worker.env import Env
 
 IDLE = 0.5
@@ -58,6 +58,21 @@ def test_stalled_webhook_body_gets_408_and_nothing_is_applied(make_env: Callable
         assert b"limits.body_idle_seconds" in payload
         assert IDLE <= waited < 10
         assert live.run(env.db.fetchall("SELECT count(*) FROM webhook_receipts"))[0][0] == 0
+
+
+@pytest.mark.parametrize("server", ["granian", "uvicorn"])
+def test_headers_then_nothing_names_the_idle_limit(make_env: Callable[..., Env], server: str) -> None:
+    # No byte of the body ever comes: the grace and the gap end together, and the gap is what happened (the
+    # 408 named the minimum rate, pointing at the wrong setting).
+    env = with_idle(make_env, IDLE)
+    with live_server(env, server=server) as live:
+        live.run(env.bucket.ensure_bucket())
+        with socket.create_connection(("127.0.0.1", live.port)) as sock:
+            sock.sendall(request_head("/api/ns-webhook", signed_headers(BODY), len(BODY)))
+            reply = read_until_closed(sock, timeout=10)
+        head, _, payload = reply.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 408"), reply
+        assert b"limits.body_idle_seconds" in payload and b"body_min_bytes_per_second" not in payload
 
 
 def test_stalled_email_body_gets_408_and_leaves_no_file(make_env: Callable[..., Env]) -> None:
@@ -122,3 +137,9 @@ def test_a_body_trickling_in_under_the_minimum_rate_gets_408(make_env: Callable[
 def test_body_deadline_is_the_grace_plus_what_the_minimum_rate_allows() -> None:
     assert body_deadline(100.0, 60, 500, 0) == 160.0
     assert body_deadline(100.0, 60, 500, 25_000_000) == 100.0 + 60 + 50_000  # 25 MB at 500 B/s: about 14 h
+
+
+def test_the_minimum_rate_is_named_only_when_the_bytes_came_slower_than_it_allows() -> None:
+    assert not too_slow(100.0, 100.0, 0, 500)  # nothing came: a stall
+    assert not too_slow(100.0, 100.5, 20, 10)  # 20 bytes by 100.5 at 10 B/s was fast enough (2 s allowed)
+    assert too_slow(100.0, 103.0, 20, 10)  # 20 bytes took 3 s: the deadline came before a gap could

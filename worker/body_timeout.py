@@ -34,6 +34,13 @@ def body_deadline(started: float, idle_seconds: float, min_rate: float, received
     return started + idle_seconds + received / min_rate
 
 
+def too_slow(started: float, last_data: float, received: int, min_rate: float) -> bool:
+    """Whether a body that timed out was cut off by its minimum rate rather than by a gap: the `received` bytes
+    took longer than min_rate allows (its deadline came before idle_seconds without data). A body that brought
+    nothing, or stalled after arriving fast enough, names the gap (pure; loop time in seconds)."""
+    return started + received / min_rate < last_data
+
+
 def body_idle_timeout(idle_seconds: float, min_rate: float) -> Callable[[ASGIApp], ASGIApp]:
     """ASGI middleware factory: a body read waits at most idle_seconds for its next chunk, and no longer than
     the body's deadline (body_deadline) allows."""
@@ -45,6 +52,7 @@ def body_idle_timeout(idle_seconds: float, min_rate: float) -> Callable[[ASGIApp
                 return
             loop = asyncio.get_running_loop()
             started, received, body_done = loop.time(), 0, False
+            last_data = started  # when the last bytes came: a gap is counted from there
 
             def refuse(event: str, detail: str) -> BodyTimeout:
                 client = scope.get("client")
@@ -54,7 +62,7 @@ def body_idle_timeout(idle_seconds: float, min_rate: float) -> Callable[[ASGIApp
                 return BodyTimeout(detail=f"{detail}; send the request again", headers={"Connection": "close"})
 
             async def receive_in_time() -> Any:
-                nonlocal body_done, received
+                nonlocal body_done, received, last_data
                 if body_done:  # later waits (for a disconnect) are not body reads
                     return await receive()
                 left = body_deadline(started, idle_seconds, min_rate, received) - loop.time()
@@ -62,13 +70,14 @@ def body_idle_timeout(idle_seconds: float, min_rate: float) -> Callable[[ASGIApp
                     async with asyncio.timeout(min(idle_seconds, max(left, 0))):
                         message = await receive()
                 except TimeoutError:
-                    if left < idle_seconds:
+                    if too_slow(started, last_data, received, min_rate):
                         raise refuse("request body too slow", f"the request body arrived at under {min_rate:g} "
                                      f"bytes/s ({received} bytes in {loop.time() - started:.1f} s; "
                                      "limits.body_min_bytes_per_second)") from None
                     raise refuse("request body stalled", f"no request body data for {idle_seconds:g} s "
                                  "(limits.body_idle_seconds)") from None
-                received += len(message.get("body", b""))
+                if size := len(message.get("body", b"")):
+                    received, last_data = received + size, loop.time()
                 body_done = message["type"] != "http.request" or not message.get("more_body", False)
                 return message
 
