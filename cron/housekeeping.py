@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from worker.aging import company_date
+from worker.cdc.mirror import MIRRORS
 from worker.env import Env, iso
 
 EXPIRE_LEASES = "DELETE FROM cron_leases WHERE expires_at <= ?"
@@ -53,9 +54,9 @@ _STILL_WAITING = """EXISTS (SELECT 1 FROM {table} t WHERE t.ns_id = json_extract
         AND t.{version} = '' AND t.deleted_at IS NULL)"""
 _WAITED = [  # (output flag, output id key, mirror table, sublist version column, the entity's event types)
     ("lines_pending", "sales_order_id", "transactions", "cdc_lines_version",
-     ("salesorder.created", "salesorder.updated", "salesorder.sublists_updated", "salesorder.deleted")),
+     tuple(MIRRORS["salesorder"].ledger.values())),
     ("apply_pending", "credit_memo_id", "credit_memo", "cdc_apply_version",
-     ("creditmemo.posted", "creditmemo.updated", "creditmemo.sublists_updated", "creditmemo.deleted")),
+     tuple(MIRRORS["creditmemo"].ledger.values())),
 ]
 WAITING_RUN = "CASE {} ELSE 0 END".format(" ".join(
     f"WHEN json_extract(output_json, '$.{flag}') THEN "
