@@ -21,6 +21,10 @@ import httpx
 from tests.helpers import TEST_INTAKE_TOKEN
 from tests.po import hostile
 from tests.po.layouts import build
+from worker.env import Env
+from worker.intake import pipeline
+from worker.intake.store import accept_raw
+from worker.storage import Bucket
 
 DRISCOLL = "1187"
 HARBOR = "2044"
@@ -147,3 +151,17 @@ def refusing_s3() -> Iterator[str]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+async def fail_every_attempt(env: Env, raw: bytes) -> int:
+    """Process raw (read from the door's bytes) while the bucket refuses everything, until the attempts run out."""
+    received = await accept_raw(env, raw, door="http")
+    real_bucket = env.bucket
+    with refusing_s3() as endpoint:
+        env.bucket = Bucket(endpoint, real_bucket.bucket)  # the PDF cannot be stored: each attempt fails
+        try:
+            for _ in range(pipeline.MAX_ATTEMPTS):
+                assert await pipeline.process_email(env, received.email_id, raw) == "failed"
+        finally:
+            env.bucket = real_bucket
+    return received.email_id

@@ -28,9 +28,9 @@ from cron.intake import retry_failed_intake
 from tests.po import hostile
 from tests.test_email_fixtures import (
     DRISCOLL,
+    fail_every_attempt,
     order_email,
     order_pdf,
-    refusing_s3,
     scanned_pdf,
     seed_reference,
 )
@@ -43,7 +43,6 @@ from worker.intake.problems import NOTHING_READ_REASON
 from worker.intake.record import TEXT_ONLY_REASON
 from worker.intake.store import accept_raw
 from worker.po.textlayer import MAX_FORM_USES, extract_pdf
-from worker.storage import Bucket
 
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n"
 
@@ -337,23 +336,9 @@ async def test_an_unread_part_beside_a_read_pdf_is_said_on_its_item_and_in_the_l
 # --- failed for good ----------------------------------------------------------------------------------------------
 
 
-async def _fail_every_attempt(env: Env, raw: bytes) -> int:
-    """Process raw (read from the door's bytes) while the bucket refuses everything, until the attempts run out."""
-    received = await accept_raw(env, raw, door="http")
-    real_bucket = env.bucket
-    with refusing_s3() as endpoint:
-        env.bucket = Bucket(endpoint, real_bucket.bucket)  # the PDF cannot be stored: each attempt fails
-        try:
-            for _ in range(pipeline.MAX_ATTEMPTS):
-                assert await process_email(env, received.email_id, raw) == "failed"
-        finally:
-            env.bucket = real_bucket
-    return received.email_id
-
-
 async def test_an_email_given_up_on_is_queued_with_its_text_sender_and_customer(seeded: Env) -> None:
     # Was: 'failed' ("gave up after 5 attempts: ...") in the log only.
-    email_id = await _fail_every_attempt(seeded, order_email([("po.pdf", PDF)], body="PO 4471 attached, thanks"))
+    email_id = await fail_every_attempt(seeded, order_email([("po.pdf", PDF)], body="PO 4471 attached, thanks"))
     log, [item] = await _log_and_items(seeded, email_id)
     assert log["status"] == "failed" and log["reason"].startswith("gave up after 5 attempts: StorageUnavailable")
     assert log["reason"].endswith("; the email is on a review item") and log["customer_id"] == DRISCOLL
@@ -371,7 +356,7 @@ async def test_machine_mail_given_up_on_stays_not_queued(seeded: Env) -> None:
         "CREATE TEMP TRIGGER refuse_finish BEFORE UPDATE OF processed_at ON inbound_email_log "
         "BEGIN SELECT RAISE(ABORT, 'database refused'); END"))
     raw = b"Auto-Submitted: auto-replied\r\n" + order_email([], body="I am out of the office")
-    email_id = await _fail_every_attempt(seeded, raw)
+    email_id = await fail_every_attempt(seeded, raw)
     log, items = await _log_and_items(seeded, email_id)
     assert log["status"] == "failed" and log["reason"].endswith("; Auto-Submitted: auto-replied, not queued")
     assert items == []

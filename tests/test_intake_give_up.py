@@ -14,13 +14,18 @@ import pytest
 
 import cron.intake as cron_intake
 from cron.intake import retry_failed_intake
-from tests.test_email_fixtures import DRISCOLL, order_email, order_pdf, refusing_s3, seed_reference
+from tests.test_email_fixtures import (
+    DRISCOLL,
+    fail_every_attempt,
+    order_email,
+    order_pdf,
+    seed_reference,
+)
 from worker.env import Env, utcnow
 from worker.intake import pipeline
 from worker.intake.boundary import NOT_READ
 from worker.intake.pipeline import process_email
 from worker.intake.store import accept_raw
-from worker.storage import Bucket
 
 
 @pytest.fixture
@@ -88,26 +93,12 @@ async def test_a_real_message_with_a_wrong_boundary_has_its_body_read(seeded: En
 # --- failed for good ------------------------------------------------------------------------------------------
 
 
-async def _fail_every_attempt(env: Env, raw: bytes) -> int:
-    """Process raw while the bucket refuses everything, until the attempts run out."""
-    received = await accept_raw(env, raw, door="http")
-    real_bucket = env.bucket
-    with refusing_s3() as endpoint:
-        env.bucket = Bucket(endpoint, real_bucket.bucket)  # the PDF cannot be stored: each attempt fails
-        try:
-            for _ in range(pipeline.MAX_ATTEMPTS):
-                assert await process_email(env, received.email_id, raw) == "failed"
-        finally:
-            env.bucket = real_bucket
-    return received.email_id
-
-
 async def test_machine_mail_with_a_pdf_given_up_on_is_queued(seeded: Env) -> None:
     # A purchasing system's PO (Auto-Submitted: auto-generated) is queued when processing succeeds; was dropped
     # from the queue when every attempt failed.
     pdf, _ = order_pdf("classic_grid", seed=6)
     raw = b"Auto-Submitted: auto-generated\r\n" + order_email([("PO-2.pdf", pdf)], message_id="<a2@driscollfoods.com>")
-    email_id = await _fail_every_attempt(seeded, raw)
+    email_id = await fail_every_attempt(seeded, raw)
     log, [item] = await _log_and_items(seeded, email_id)
     assert log["status"] == "failed" and log["reason"].endswith("; the email is on a review item")
     assert (item["status"], item["attachment_id"], item["customer_id"]) == ("needs_manual", None, DRISCOLL)
@@ -168,7 +159,7 @@ async def test_emails_given_up_on_in_the_log_only_are_queued_once_a_batch_per_ti
     failure = "gave up after 5 attempts: StorageUnavailable: x"
     old = [await _given_up_by_an_old_release(seeded, f"PO {n}", failure) for n in range(3)]
     machine = await _given_up_by_an_old_release(seeded, "auto", f"{failure}; Auto-Submitted: auto-replied, not queued")
-    queued = await _fail_every_attempt(seeded, order_email([("po.pdf", b"%PDF-1.4\n%%EOF\n")], body="queued"))
+    queued = await fail_every_attempt(seeded, order_email([("po.pdf", b"%PDF-1.4\n%%EOF\n")], body="queued"))
     ticks = [(await retry_failed_intake(seeded, seeded.clock()))["queued_given_up"] for _ in range(3)]
     assert ticks == [2, 1, 0]
     for email_id in old:
