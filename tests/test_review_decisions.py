@@ -160,25 +160,26 @@ def test_an_earlier_approval_whose_sales_order_was_deleted_in_netsuite_does_not_
         tx(conn, approve_order, third, "ann", order(), T2)
 
 
-def test_the_same_pdf_whose_sales_order_was_deleted_in_netsuite_does_not_block(conn):
-    first, second = tx(conn, add_review_item), tx(conn, add_review_item)
-    for item in (first, second):  # the same bytes, forwarded twice
+def same_pdf_twice(conn) -> tuple[int, int]:
+    """Two review items of the same PDF bytes (forwarded twice)."""
+    items = tx(conn, add_review_item), tx(conn, add_review_item)
+    for item in items:
         email_id = conn.execute("SELECT email_id FROM review_items WHERE id = ?", (item,)).fetchone()[0]
         attachment = conn.execute("INSERT INTO email_attachments (email_id, size_bytes, sha256, object_key) "
                                   "VALUES (?, 100, 'samebytes', 'pdf/x')", (email_id,)).lastrowid
         conn.execute("UPDATE review_items SET attachment_id = ? WHERE id = ?", (attachment, item))
+    return items
+
+
+def test_the_same_pdf_whose_sales_order_was_deleted_in_netsuite_does_not_block(conn):
+    first, second = same_pdf_twice(conn)
     tx(conn, approve_order, first, "mike", order().model_copy(update={"po_number": "DF-4O412"}), T1)
     executed_then_deleted(conn, first, "so77")
     assert tx(conn, approve_order, second, "ann", order(), T2).changed
 
 
 def test_the_same_pdf_approved_under_another_po_number_is_a_duplicate(conn):
-    first, second = tx(conn, add_review_item), tx(conn, add_review_item)
-    for item in (first, second):  # the same bytes, forwarded twice
-        email_id = conn.execute("SELECT email_id FROM review_items WHERE id = ?", (item,)).fetchone()[0]
-        attachment = conn.execute("INSERT INTO email_attachments (email_id, size_bytes, sha256, object_key) "
-                                  "VALUES (?, 100, 'samebytes', 'pdf/x')", (email_id,)).lastrowid
-        conn.execute("UPDATE review_items SET attachment_id = ? WHERE id = ?", (attachment, item))
+    first, second = same_pdf_twice(conn)
     tx(conn, approve_order, first, "mike", order().model_copy(update={"po_number": "DF-4O412"}), T1)  # misread O
     with pytest.raises(DuplicateOrder, match=rf"review item {first} \(same PDF\), approved by mike"):
         tx(conn, approve_order, second, "ann", order(), T2)
