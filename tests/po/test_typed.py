@@ -39,6 +39,8 @@ def test_typed_order_lines_are_read_in_their_usual_spellings(text, expected):
     "0 cs DF-10023",  # nothing to order
     "Thanks, Bob",
     "2026-11-22 - 3 pallets",  # a date is not a code
+    "554 Too many hops 19 (17 max): from <admin@www.example.org>",  # a bounce's status line names an address
+    "5001 Romaine 12 - questions to buyer@driscollfoods.com",
 ])
 def test_prose_gives_no_line(text):
     assert typed_lines(text) == []

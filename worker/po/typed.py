@@ -38,6 +38,9 @@ _BULLET = re.compile(r"^\s*(?:[-*•·]|\d{1,3}[.)](?!\d))\s*")
 _REPLY = re.compile(r"^(?:on .{4,200} wrote:|-{2,}\s*original message\s*-{2,}|_{10,})\s*$", re.I)
 _SIGNATURE = "-- "
 _AFTER_NUMBER = re.compile(r"(?:^|[^\w.,/-])\d[\d.,]*,$")  # "1," of "1,2000": a number, not a list separator
+# A mail address: a line naming one is a header, a bounce or a signature ("554 Too many hops 19 (17 max): from
+# <admin@example.org>"), never an order line ("@ 31.50" is a price, not an address).
+_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,8 @@ def _typed(match: re.Match[str], line: str, code: str | None, description: str |
 
 
 def _read_line(line: str) -> list[TypedLine]:
+    if _ADDRESS.search(line):
+        return []
     body = _BULLET.sub("", line)
     # A typed list line ("12 cs DF-10023 Fries 4/5#") describes its item after the code; in a sentence
     # ("send 10 cases of DF-10023 by Friday") what follows is prose.
