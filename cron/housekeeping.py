@@ -3,6 +3,7 @@ health scores, and database maintenance (cold)."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -64,12 +65,13 @@ WAITING_RUN = "CASE {} ELSE 0 END".format(" ".join(
     + _NOT_HANDLED.format(types=", ".join(f"'{t}'" for t in types), key=key)
     for flag, key, table, version, types in _WAITED))
 OLDEST_WORKFLOW_RUNS = f"SELECT id, started_at FROM workflow_run_log WHERE NOT ({WAITING_RUN}) ORDER BY id LIMIT ?"
-PRUNED_WORKFLOW_RUNS = f"SELECT id FROM workflow_run_log WHERE id <= ? AND NOT ({WAITING_RUN})"
-DETACH_WORKFLOW_RUNS_THROUGH = (
-    f"UPDATE reflexion_log SET workflow_run_id = NULL WHERE workflow_run_id IN ({PRUNED_WORKFLOW_RUNS})",
-    f"UPDATE proposed_actions SET workflow_run_id = NULL WHERE workflow_run_id IN ({PRUNED_WORKFLOW_RUNS})",
+# The chosen runs, one JSON array of ids: WAITING_RUN is judged once, by the scan above.
+CHOSEN = "(SELECT value FROM json_each(?))"
+DETACH_WORKFLOW_RUNS = (
+    f"UPDATE reflexion_log SET workflow_run_id = NULL WHERE workflow_run_id IN {CHOSEN}",
+    f"UPDATE proposed_actions SET workflow_run_id = NULL WHERE workflow_run_id IN {CHOSEN}",
 )
-DELETE_WORKFLOW_RUNS_THROUGH = f"DELETE FROM workflow_run_log WHERE id IN ({PRUNED_WORKFLOW_RUNS})"
+DELETE_WORKFLOW_RUNS = f"DELETE FROM workflow_run_log WHERE id IN {CHOSEN}"
 # Health scores are not in as_of order by id (a night re-scored with --as-of is appended late), so they are
 # found by their as_of index. A customer's newest SCORES_KEPT rows stay whatever their age: the customer 360
 # shows that many as its trend (handlers/customers.py TREND), the collection plan reads the newest, and the
@@ -86,19 +88,19 @@ DELETE FROM customer_health_scores WHERE id IN (
 PRUNE_CHUNK = 10_000  # rows per transaction: the writer is never held for long
 
 
-def _last_old(conn: sqlite3.Connection, oldest: str, cutoff: str, limit: int) -> int | None:
-    """The id of the last of the oldest rows before the first one stamped at or after cutoff."""
-    last = None
+def _old_ids(conn: sqlite3.Connection, oldest: str, cutoff: str, limit: int) -> list[int]:
+    """The ids of the oldest rows up to the first one stamped at or after cutoff."""
+    ids = []
     for rowid, stamped_at in conn.execute(oldest, (limit,)):
         if stamped_at >= cutoff:
             break
-        last = rowid
-    return last
+        ids.append(rowid)
+    return ids
 
 
 def _delete_oldest(conn: sqlite3.Connection, oldest: str, delete_through: str, cutoff: str, limit: int) -> int:
-    last = _last_old(conn, oldest, cutoff, limit)
-    return conn.execute(delete_through, (last,)).rowcount if last is not None else 0
+    ids = _old_ids(conn, oldest, cutoff, limit)
+    return conn.execute(delete_through, (ids[-1],)).rowcount if ids else 0
 
 
 def prune_receipts_before(conn: sqlite3.Connection, cutoff: str, limit: int = PRUNE_CHUNK) -> int:
@@ -117,12 +119,13 @@ def prune_workflow_runs_before(conn: sqlite3.Connection, cutoff: str, limit: int
     The observations and proposed actions they wrote are kept, with workflow_run_id cleared. Runs an order or
     memo still waits on are kept (WAITING_RUN).
     """
-    last = _last_old(conn, OLDEST_WORKFLOW_RUNS, cutoff, limit)
-    if last is None:
+    ids = _old_ids(conn, OLDEST_WORKFLOW_RUNS, cutoff, limit)
+    if not ids:
         return 0
-    for detach in DETACH_WORKFLOW_RUNS_THROUGH:
-        conn.execute(detach, (last,))
-    return conn.execute(DELETE_WORKFLOW_RUNS_THROUGH, (last,)).rowcount
+    chosen = (json.dumps(ids),)
+    for detach in DETACH_WORKFLOW_RUNS:
+        conn.execute(detach, chosen)
+    return conn.execute(DELETE_WORKFLOW_RUNS, chosen).rowcount
 
 
 def prune_health_scores_before(conn: sqlite3.Connection, cutoff: str, limit: int = PRUNE_CHUNK) -> int:
