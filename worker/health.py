@@ -94,10 +94,11 @@ def worst_ar_aging(ar_by_bucket: Mapping[str, float],
     counted = []
     for u in sorted(unknown, key=lambda u: -BUCKET_SEVERITY[u.bucket]):
         severity = BUCKET_SEVERITY[u.bucket]
-        share = weighted / total if total > 0 else 0.0
-        if u.at_most is None and severity > share:
+        if severity <= (weighted / total if total > 0 else 0.0):
+            continue
+        if u.at_most is None:
             return severity, [*counted, u]
-        if u.at_most is not None and u.at_most > 0 and severity > share:
+        if u.at_most > 0:
             total += u.at_most
             weighted += u.at_most * severity
             counted.append(u)

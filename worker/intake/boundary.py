@@ -36,7 +36,7 @@ def unparsed(part: Message) -> str | None:
 def _candidates(body: str) -> list[str]:
     found: list[str] = []
     for match in _DELIMITER.finditer(body):
-        boundary = match.group(1).removesuffix("--") if match.group(1).endswith("--") else match.group(1)
+        boundary = match.group(1).removesuffix("--")  # the closing delimiter names it too
         if boundary and boundary not in found:
             found.append(boundary)
         if len(found) >= MAX_CANDIDATES:
