@@ -149,11 +149,16 @@ def updated(memo: dict, when: str) -> dict:
     return {**memo, "event_id": f"{memo['event_id']}-{when}", "operation": "update", "last_modified": when}
 
 
-async def memo_posted_without_apply_list(env, memo_id: str) -> dict:
-    """Driscoll, invoice INV-7001, and credit memo `memo_id` for $300 posted without its apply list, drafted."""
+async def driscoll_and_memo(env, memo_id: str) -> dict:
+    """Driscoll owing $700 of INV-7001 (applied); credit memo `memo_id` for $300 applied to it, not yet delivered."""
     await apply(env, customer("1187", "Driscoll Foods", email="ap@driscoll.example"),
                 invoice("7001", "1187", 1000.0, 700.0, "DF-7001"))
-    memo = credit_memo(memo_id, "1187", 300.0, "short shipped", [("7001", 300.0)], created_from="7001")
+    return credit_memo(memo_id, "1187", 300.0, "short shipped", [("7001", 300.0)], created_from="7001")
+
+
+async def memo_posted_without_apply_list(env, memo_id: str) -> dict:
+    """Driscoll, invoice INV-7001, and credit memo `memo_id` for $300 posted without its apply list, drafted."""
+    memo = await driscoll_and_memo(env, memo_id)
     await apply(env, without_apply_list(memo))
     assert await drain(env, [invoice_dispute.WORKFLOW]) == {"ok": 1, "proposed": 2, "deduplicated": 0}
     return memo
@@ -201,9 +206,7 @@ async def test_an_apply_list_an_older_event_brings_after_a_newer_header_redrafts
     # The later edit (apply list left out) is delivered first, the earlier event that carried the list last:
     # stale for the header, newest for the list, so the memo is redrafted with it.
     env = ticking
-    await apply(env, customer("1187", "Driscoll Foods", email="ap@driscoll.example"),
-                invoice("7001", "1187", 1000.0, 700.0, "DF-7001"))
-    memo = credit_memo("8030", "1187", 300.0, "short shipped", [("7001", 300.0)], created_from="7001")
+    memo = await driscoll_and_memo(env, "8030")
     await apply(env, updated(without_apply_list(memo), "2026-11-02T15:10:00Z"))
     assert await drain(env, [invoice_dispute.WORKFLOW]) == {"ok": 1, "proposed": 2, "deduplicated": 0}
     assert (await apply(env, memo))["stale"] == 1
@@ -267,9 +270,7 @@ async def test_an_apply_list_that_arrives_empty_redrafts_the_memo_as_credit_on_a
 
 
 async def test_an_apply_list_that_arrives_before_the_drain_is_drafted_once_on_the_posted_event(env):
-    await apply(env, customer("1187", "Driscoll Foods", email="ap@driscoll.example"),
-                invoice("7001", "1187", 1000.0, 700.0, "DF-7001"))
-    memo = credit_memo("8023", "1187", 300.0, "short shipped", [("7001", 300.0)], created_from="7001")
+    memo = await driscoll_and_memo(env, "8023")
     await apply(env, without_apply_list(memo), updated(memo, "2026-11-02T15:10:00Z"))
     assert await drain(env, [invoice_dispute.WORKFLOW]) == {"ok": 1, "proposed": 2, "deduplicated": 0,
                                                              "not_applicable": 1}
@@ -319,9 +320,7 @@ WITHDRAWN_8030 = "withdrawn: credit memo CM-8030 was deleted in NetSuite at 2026
 
 async def test_a_deleted_memo_withdraws_its_staged_drafts_even_an_edited_one(ticking):
     env = ticking
-    await apply(env, customer("1187", "Driscoll Foods", email="ap@driscoll.example"),
-                invoice("7001", "1187", 1000.0, 700.0, "DF-7001"))
-    memo = credit_memo("8030", "1187", 300.0, "short shipped", [("7001", 300.0)], created_from="7001")
+    memo = await driscoll_and_memo(env, "8030")
     await apply(env, memo)
     await drain(env, [invoice_dispute.WORKFLOW])
     await touch(env, (await drafts(env))["send_dispute_confirmation"], "edited")
@@ -363,9 +362,7 @@ async def test_a_deleted_memo_withdraws_its_staged_drafts_even_an_edited_one(tic
 @pytest.mark.parametrize("how", ["approved", "rejected"])
 async def test_a_deleted_memo_leaves_what_a_person_decided_and_names_it(ticking, how):
     env = ticking
-    await apply(env, customer("1187", "Driscoll Foods", email="ap@driscoll.example"),
-                invoice("7001", "1187", 1000.0, 700.0, "DF-7001"))
-    memo = credit_memo("8030", "1187", 300.0, "short shipped", [("7001", 300.0)], created_from="7001")
+    memo = await driscoll_and_memo(env, "8030")
     await apply(env, memo)
     await drain(env, [invoice_dispute.WORKFLOW])
     await touch(env, (await drafts(env))["send_dispute_confirmation"], how)
