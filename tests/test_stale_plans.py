@@ -186,17 +186,22 @@ async def test_an_edited_draft_is_superseded_too_and_the_new_email_points_to_it(
             in (await observations(env))[-1])
 
 
+def turned_red(conn, night: str) -> None:
+    """Driscoll scored red on `night` (from orange), with the ledger event the cold tier appends."""
+    conn.execute("INSERT INTO customer_health_scores (customer_id, as_of, score, tier, signals_json, computed_at)"
+                 " VALUES ('1187', ?, 31, 'red', ?, ?)", (night, json.dumps({"ar_aging": {"sub_score": 20}}),
+                                                          f"{night}T03:00:00Z"))
+    append_event(conn, "customer.health_tier_changed", "customer", "1187",
+                 {"customer_id": "1187", "from": "orange", "to": "red", "score": 31, "as_of": night})
+
+
 @pytest.mark.parametrize("latest_tier, outcome", [("red", "redrawn"), ("orange", "withdrawn")])
 async def test_a_red_plan_is_redrawn_while_the_customer_is_red(env, latest_tier, outcome):
     def rows(conn):
         fx.customer(conn, "1187", "Driscoll Foods", email="orders@driscollfoods.com")
         fx.invoice(conn, "9101", "1187", tran_date="2026-03-21", due_date="2026-04-20", total=700.0)  # 41 days
         fx.invoice(conn, "9102", "1187", tran_date="2026-04-10", due_date="2026-05-10", total=300.0)  # 21 days
-        conn.execute("INSERT INTO customer_health_scores (customer_id, as_of, score, tier, signals_json, computed_at)"
-                     " VALUES ('1187', '2026-05-31', 31, 'red', ?, '2026-05-31T03:00:00Z')",
-                     (json.dumps({"ar_aging": {"sub_score": 20}}),))
-        append_event(conn, "customer.health_tier_changed", "customer", "1187",
-                     {"customer_id": "1187", "from": "orange", "to": "red", "score": 31, "as_of": "2026-05-31"})
+        turned_red(conn, "2026-05-31")
     await env.db.write(rows)
     await refresh_aging(env, at("2026-05-31"))
     await action_plans(env, at("2026-05-31"))
@@ -323,13 +328,7 @@ async def test_a_redraw_stays_the_plan_of_its_situation(env):
     await env.db.write(edit_action, email["id"], "maria", {"body": "Dear Maria, my own careful wording."},
                        "2026-05-31T12:20:00.000Z", seen=email["updated_at"])
 
-    def red(conn):
-        conn.execute("INSERT INTO customer_health_scores (customer_id, as_of, score, tier, signals_json, computed_at)"
-                     " VALUES ('1187', '2026-06-01', 31, 'red', ?, '2026-06-01T03:00:00Z')",
-                     (json.dumps({"ar_aging": {"sub_score": 20}}),))
-        append_event(conn, "customer.health_tier_changed", "customer", "1187",
-                     {"customer_id": "1187", "from": "orange", "to": "red", "score": 31, "as_of": "2026-06-01"})
-    await env.db.write(red)
+    await env.db.write(turned_red, "2026-06-01")
     assert await action_plans(env, at("2026-06-01", 3, 5)) == {"not_applicable": 1}
     assert [a["id"] for a in await staged(env)] == [email["id"], call["id"]]
     assert (await staged(env))[0]["payload"]["body"] == "Dear Maria, my own careful wording."
