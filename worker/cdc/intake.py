@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 from worker.cdc import fast
 from worker.cdc import models as _models
 from worker.cdc.models import RECORD_MODELS, CdcEvent
-from worker.cdc.versions import iso_utc, natural_id, version_key
+from worker.cdc.versions import iso_utc, spelled_key, version_key
 
 # last_modified as the gate takes it: UTC with Z, 0-6 fraction digits, year >= 1000 (strftime's %Y pads no
 # further, so this is exactly where the string and the datetime spellings of a version key agree).
@@ -225,7 +225,7 @@ def _lines_unique(lines: list[Any]) -> bool:
 
 @functools.lru_cache(maxsize=4096)  # a batch's events often share a timestamp
 def _canonical_time(text: str) -> tuple[str, str] | None:
-    """(version key prefix, column text) of a canonical UTC time; None sends the event the pydantic way."""
+    """(the key's instant, column text) of a canonical UTC time; None sends the event the pydantic way."""
     moment = _CANONICAL_TIME.fullmatch(text)
     if moment is None:
         return None
@@ -234,7 +234,7 @@ def _canonical_time(text: str) -> tuple[str, str] | None:
     except ValueError:
         return None
     fraction = moment[2] or ""
-    return f"{moment[1]}.{fraction.ljust(6, '0')}Z|", f"{moment[1]}.{fraction[:3].ljust(3, '0')}Z"
+    return f"{moment[1]}.{fraction.ljust(6, '0')}Z", f"{moment[1]}.{fraction[:3].ljust(3, '0')}Z"
 
 
 def _through_gate(index: int, raw: dict[str, Any], typed: Any) -> Accepted | None:
@@ -254,9 +254,8 @@ def _through_gate(index: int, raw: dict[str, Any], typed: Any) -> Accepted | Non
         return None
     if record is not None and isinstance(record, _LINED) and not _lines_unique(record.lines):
         return None
-    key = f"{time[0]}{'1' if operation == 'delete' else '0'}|{natural_id(typed.event_id)}"
-    return Accepted(index, Envelope(typed.event_id, record_type, typed.record_id, operation, raw_record), record, key,
-                    time[1])
+    return Accepted(index, Envelope(typed.event_id, record_type, typed.record_id, operation, raw_record), record,
+                    spelled_key(time[0], operation, typed.event_id), time[1])
 
 
 def validate_events(raw_events: list[Any], *, batch: bool = True, start: int = 0) -> tuple[list[Accepted], list[Rejected]]:

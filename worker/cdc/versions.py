@@ -48,8 +48,12 @@ def natural_id(event_id: str) -> str:
 
 def version_key(last_modified: datetime, operation: str, event_id: str) -> str:
     """The total order of events of one record, as a string that sorts correctly."""
-    rank = "1" if operation == "delete" else "0"
-    return f"{last_modified.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%fZ}|{rank}|{natural_id(event_id)}"
+    return spelled_key(f"{last_modified.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%fZ}", operation, event_id)
+
+
+def spelled_key(moment: str, operation: str, event_id: str) -> str:
+    """version_key from the instant already spelled as UTC with microseconds (`…T…:…:….ffffffZ`)."""
+    return f"{moment}|{'1' if operation == 'delete' else '0'}|{natural_id(event_id)}"
 
 
 def respelled_key(key: str | None) -> str | None:
