@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.server
 import sqlite3
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -77,6 +78,46 @@ def forwarded_email(pdf: bytes, *, original_sender: str = "buyer@driscollfoods.c
     outer.set_content("FYI, forwarding the customer's order.")
     outer.add_attachment(inner)  # message/rfc822
     return outer.as_bytes(policy=policy.SMTP)
+
+
+def tnef(files: list[tuple[str, bytes]], body: str = "") -> bytes:
+    """An Outlook winmail.dat (MS-OXTNEF) as Outlook writes one: the version, code page and plain body at message level,
+    then per file its rendering data, title and data attributes at attachment level."""
+    def attribute(level: int, kind: int, ident: int, data: bytes) -> bytes:  # checksum: the data's byte sum, mod 2^16
+        return struct.pack("<BHHI", level, ident, kind, len(data)) + data + struct.pack("<H", sum(data) & 0xFFFF)
+
+    out = struct.pack("<IH", 0x223E9F78, 0x4B1D)  # signature, legacy key
+    out += attribute(1, 0x0008, 0x9006, struct.pack("<I", 0x00010000))  # attTnefVersion
+    out += attribute(1, 0x0006, 0x9007, struct.pack("<II", 1252, 0))  # attOemCodepage
+    if body:
+        out += attribute(1, 0x0002, 0x800C, body.encode("cp1252"))  # attBody
+    for name, data in files:
+        out += attribute(2, 0x0006, 0x9002, struct.pack("<HiIIH", 1, -1, 0, 0, 0))  # attAttachRendData: a file
+        out += attribute(2, 0x0001, 0x8010, name.encode("cp1252") + b"\0")  # attAttachTitle
+        out += attribute(2, 0x0006, 0x800F, data)  # attAttachData
+    return out
+
+
+def outlook_email(pdf: bytes, *, name: str = "PO 4471.pdf", text: str | None = "Order attached.", body: str = "",
+                  sender: str = "buyer@driscollfoods.com") -> bytes:
+    """Outlook in rich-text mode: a text/plain part (or none) and the PDF inside winmail.dat (application/ms-tnef)."""
+    return winmail_email(tnef([(name, pdf)], body), text=text, sender=sender)
+
+
+def winmail_email(wrapped: bytes, *, text: str | None = None, sender: str = "buyer@driscollfoods.com") -> bytes:
+    """An email carrying `wrapped` as winmail.dat, after a text/plain part or (text None) as the whole message."""
+    msg = EmailMessage()
+    msg["From"] = f"Buyer <{sender}>"
+    msg["To"] = "orders@gfs.local"
+    msg["Subject"] = "Purchase order"
+    msg["Message-ID"] = make_msgid(domain="driscollfoods.com")
+    if text is None:
+        msg.set_content(wrapped, maintype="application", subtype="ms-tnef", disposition="attachment",
+                        filename="winmail.dat")
+    else:
+        msg.set_content(text)
+        msg.add_attachment(wrapped, maintype="application", subtype="ms-tnef", filename="winmail.dat")
+    return msg.as_bytes(policy=policy.SMTP)
 
 
 def seed_reference(conn: sqlite3.Connection) -> None:

@@ -31,8 +31,10 @@ from tests.test_email_fixtures import (
     fail_every_attempt,
     order_email,
     order_pdf,
+    outlook_email,
     scanned_pdf,
     seed_reference,
+    winmail_email,
 )
 from worker.env import Env
 from worker.intake import pipeline
@@ -265,7 +267,10 @@ async def _reprocessed(env: Env, email_id: int) -> str:
                                    "not examined"), "rep@gfs.local", None),  # the customer's From is in the unread part
     (_many_parts_without_text(), f"more than {MAX_PARTS} MIME parts; the rest were not examined",
      "buyer@driscollfoods.com", DRISCOLL),
-], ids=["forward too deep", "too many parts"])
+    (winmail_email(b"\x89PNG\r\n\x1a\n" + bytes(64)),  # a winmail.dat holding a PNG, as in the corpus
+     "Outlook attachment wrapper winmail.dat could not be decoded (ValueError: Wrong TNEF signature: 0x474e5089)",
+     "buyer@driscollfoods.com", DRISCOLL),
+], ids=["forward too deep", "too many parts", "winmail.dat not decoded"])
 async def test_an_email_without_text_whose_unread_part_may_hold_a_pdf_is_queued(seeded: Env, raw: bytes, problem: str,
                                                                                 sender: str, customer: str) -> None:
     # Was: logged 'processed' ("no text either") with no review item, so nobody ever looked at it.
@@ -497,3 +502,15 @@ def test_form_xobjects_fanning_out_are_bounded() -> None:
     assert time.monotonic() - started < 5
     [[line]] = [[f.text for f in line] for p in out.pages for line in p.lines]  # the same place each time
     assert line.startswith("deep") and line.count("deep") < MAX_FORM_USES < 10 ** levels
+
+
+async def test_an_order_sent_by_outlook_inside_winmail_dat_becomes_its_review_item(seeded: Env) -> None:
+    # Was: winmail.dat was a non-PDF attachment, and the email was logged 'processed' with the text's candidates only.
+    pdf, expected = order_pdf()
+    received = await accept_raw(seeded, outlook_email(pdf, name="PO 4471.pdf"), door="http")
+    assert await process_email(seeded, received.email_id) == "processed"
+    _, [item] = await _log_and_items(seeded, received.email_id)
+    assert (item["status"], item["customer_id"], item["po_number"]) == ("pending", DRISCOLL, expected.po_number)
+    assert len(json.loads(item["parsed_json"])["lines"]) == len(expected.lines)
+    stored = await seeded.db.fetchone("SELECT filename FROM email_attachments WHERE email_id = ?", (received.email_id,))
+    assert stored["filename"] == "PO 4471.pdf"

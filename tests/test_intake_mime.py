@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_email_fixtures import forwarded_email, order_email
+from tests.test_email_fixtures import forwarded_email, order_email, outlook_email, tnef, winmail_email
 from worker.intake.boundary import GUESSED, NOT_READ, PREAMBLE_NOT_READ
 from worker.intake.mime import MAX_PARTS, html_text, is_pdf, read_headers, read_mail
 from worker.intake.problems import unread_note
+from worker.intake.tnef import unwrap
 
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n"
+REAL_TNEF = Path(__file__).parent / "data" / "tnef"
 
 
 def test_plain_order_email() -> None:
@@ -207,3 +209,46 @@ def test_bodies_read_again_are_bounded_per_message() -> None:
         body = (f"--b{n}\r\nContent-Type: multipart/mixed; boundary=\"nope{n}\"\r\n\r\n{body}--b{n}--\r\n")
     mail = read_mail(_multipart('; boundary="declared"', body))
     assert mail.problems.count(GUESSED) == 8 and NOT_READ in unread_note(mail) and mail.text == ""
+
+
+def test_a_pdf_inside_outlooks_winmail_dat_is_read() -> None:
+    mail = read_mail(outlook_email(PDF, name="PO 4471.pdf"))
+    [pdf] = mail.pdfs
+    assert (pdf.filename, pdf.content_type, pdf.data, pdf.forwarded) == ("PO 4471.pdf", "application/pdf", PDF, False)
+    assert mail.text.strip() == "Order attached." and mail.problems == []
+
+
+def test_a_message_that_is_only_winmail_dat_reads_its_body_and_files() -> None:
+    mail = read_mail(outlook_email(PDF, text=None, body="Order 4471 attached, ship Tuesday."))
+    assert [p.data for p in mail.pdfs] == [PDF] and mail.text == "Order 4471 attached, ship Tuesday."
+
+
+def test_the_same_pdf_inside_and_beside_winmail_dat_is_one_order() -> None:
+    msg = EmailMessage()
+    msg["From"] = "buyer@driscollfoods.com"
+    msg.set_content("two copies")
+    msg.add_attachment(PDF, maintype="application", subtype="pdf", filename="PO.pdf")
+    msg.add_attachment(tnef([("PO copy.pdf", PDF), ("notes.txt", b"not an order")]), maintype="application",
+                       subtype="octet-stream", filename="WINMAIL.DAT")  # relabelled by a gateway
+    assert [p.filename for p in read_mail(msg.as_bytes()).pdfs] == ["PO.pdf"]
+
+
+def test_real_outlook_tnef_streams_are_unwrapped() -> None:
+    files = unwrap((REAL_TNEF / "two-files.tnef").read_bytes()).files
+    assert [name for name, _ in files] == ["AUTHORS", "README"] and all(data.strip() for _, data in files)
+    html = unwrap((REAL_TNEF / "body.tnef").read_bytes())
+    assert html.files == [] and "THE BILL OF RIGHTS" in html_text(html.html)
+
+
+@pytest.mark.parametrize("data", [b"", b"\x78\x9f\x3e\x22", b"\x78\x9f\x3e\x22\x00\x00" + b"\x02" * 40,
+                                  b"\x89PNG\r\n\x1a\n"])
+def test_a_winmail_dat_that_does_not_decode_is_an_unread_part(data: bytes) -> None:
+    mail = read_mail(winmail_email(data))
+    [problem] = mail.problems
+    assert problem.startswith("Outlook attachment wrapper winmail.dat could not be decoded (") and mail.pdfs == []
+    assert unread_note(mail)  # so the email gets an item to read by hand, not a silent "no order"
+
+
+def test_the_corpus_winmail_dat_holding_a_png_is_an_unread_part(corpora: Path) -> None:
+    mail = read_mail((corpora / "emails" / "zbateson__m4006.eml").read_bytes())
+    assert mail.pdfs == [] and "Wrong TNEF signature" in unread_note(mail)

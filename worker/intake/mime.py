@@ -4,7 +4,8 @@ with its header fields read by `headers`.
 A multipart whose declared boundary is not in its body is read with the one used (`boundary`).
 Senders mislabel PDFs, so a part is a PDF by content type, by file name (RFC 2231 and encoded-word names
 are decoded by the policy) or by `%PDF-` magic, including inside forwarded message/rfc822 and message/global
-parts (decoded by `forwards` when the forward itself was sent encoded) and in x-uuencode attachments.
+parts (decoded by `forwards` when the forward itself was sent encoded), in x-uuencode attachments and inside
+Outlook's winmail.dat (`tnef`).
 Malformed input never raises out of this module: problems are reported in `ParsedMail.problems`.
 """
 
@@ -26,6 +27,7 @@ from pathlib import Path
 from worker.intake.boundary import recovered, unparsed
 from worker.intake.forwards import UUENCODE, decode, decoded_levels, forwarded_message, is_forward, transfer_encoding
 from worker.intake.headers import address, addresses, auto_generated, header, header_block
+from worker.intake.tnef import is_tnef, unwrap
 
 PDF_TYPES = frozenset({"application/pdf", "application/x-pdf", "application/acrobat", "applications/vnd.pdf"})
 MAX_PARTS = 500  # a message with more parts than this is hostile or broken; we stop looking
@@ -142,18 +144,38 @@ def _text(part: Message) -> str:
         return _payload(part).decode("utf-8", errors="replace")
 
 
+def _add_pdf(pdf: PdfPart, out: ParsedMail, seen_pdfs: set[str]) -> None:
+    if (digest := pdf.sha256) not in seen_pdfs:  # the same PDF attached twice is one order
+        seen_pdfs.add(digest)
+        out.pdfs.append(pdf)
+
+
+def _unwrap_tnef(name: str, data: bytes, forwarded: bool, out: ParsedMail, seen_pdfs: set[str]) -> None:
+    """The PDFs and bodies inside Outlook's winmail.dat; one that does not decode is reported unread."""
+    try:
+        inner = unwrap(data)
+    except ValueError as exc:
+        out.problems.append(f"Outlook attachment wrapper {name} could not be decoded ({exc})")
+        return
+    for filename, content in inner.files:
+        filename = _clean_name(filename) if filename else None
+        if is_pdf("", filename, content):
+            _add_pdf(PdfPart(filename, "application/pdf", content, forwarded), out, seen_pdfs)
+    out.text = out.text or inner.text
+    out.html = out.html or inner.html
+
+
 def _leaf(part: Message, forwarded: bool, out: ParsedMail, seen_pdfs: set[str]) -> None:
     ctype = part.get_content_type()
     filename = _filename(part)
     disposition = (part.get_content_disposition() or "").lower()
-    if is_pdf(ctype, filename, _prefix(part)):
+    if is_tnef(ctype, filename):  # before the magic test: a PDF inside starts within its first kilobyte
+        _unwrap_tnef(filename or "winmail.dat", _payload(part), forwarded, out, seen_pdfs)
+    elif is_pdf(ctype, filename, _prefix(part)):
         data = _payload(part)  # decoded in full only now: big non-PDF attachments never are
         if transfer_encoding(part) in UUENCODE and b"%PDF-" not in data[:_MAGIC_WINDOW]:
             out.problems.append(f"uuencoded attachment {filename or '(unnamed)'} did not decode to a PDF")
-        digest = hashlib.sha256(data).hexdigest()
-        if digest not in seen_pdfs:  # the same PDF attached twice is one order
-            seen_pdfs.add(digest)
-            out.pdfs.append(PdfPart(filename, ctype, data, forwarded))
+        _add_pdf(PdfPart(filename, ctype, data, forwarded), out, seen_pdfs)
     elif ctype == "text/plain" and disposition != "attachment" and not out.text:
         out.text = _text(part)
     elif ctype == "text/html" and disposition != "attachment" and not out.html:
