@@ -67,6 +67,16 @@ async def test_ambiguous_domain_and_mismatch_are_flagged(db: Env) -> None:
     assert flag["code"] == "customer_mismatch" and flag["printed_customer_id"] == HARBOR
 
 
+async def test_a_deleted_customers_contacts_match_nobody(db: Env) -> None:
+    def delete_driscoll(conn):
+        conn.execute("UPDATE customers SET deleted_at = ? WHERE ns_id = ?", (NOW, DRISCOLL))
+    await db.db.write(delete_driscoll)
+    # buyer@driscollfoods.com is a live contact of Driscoll: neither the address nor its domain may name it
+    for sender in ("buyer@driscollfoods.com", "someone.new@driscollfoods.com"):
+        match = await db.db.write(match_customer, [sender], None, OWN)
+        assert (match.customer_id, match.method) == (None, "none")
+
+
 def _line(n, code=None, vendor=None, desc=None, qty="10", price="45.50", uom="CS") -> POLine:
     return POLine(line_no=n, customer_item_code=code, vendor_item_code=vendor, description=desc,
                   quantity=Decimal(qty), unit_price=Decimal(price) if price else None, uom=uom)

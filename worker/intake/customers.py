@@ -15,17 +15,18 @@ from dataclasses import dataclass, field
 from worker.names import email_domain, name_variants, normalize_name
 from worker.po.model import PurchaseOrder
 
+# A contact speaks for its company only while the company itself is live (not deleted, already mirrored).
 BY_EMAIL = """
 SELECT ns_id, 'email' FROM customers WHERE lower(email) = :addr AND deleted_at IS NULL
 UNION
-SELECT customer_id, 'contact' FROM customer_contacts
-WHERE lower(email) = :addr AND deleted_at IS NULL AND customer_id IS NOT NULL
+SELECT k.customer_id, 'contact' FROM customer_contacts k JOIN customers c ON c.ns_id = k.customer_id
+WHERE lower(k.email) = :addr AND k.deleted_at IS NULL AND c.deleted_at IS NULL
 """
 BY_DOMAIN = """
 SELECT ns_id FROM customers WHERE lower(email) LIKE '%@' || :domain AND deleted_at IS NULL
 UNION
-SELECT customer_id FROM customer_contacts
-WHERE lower(email) LIKE '%@' || :domain AND deleted_at IS NULL AND customer_id IS NOT NULL
+SELECT k.customer_id FROM customer_contacts k JOIN customers c ON c.ns_id = k.customer_id
+WHERE lower(k.email) LIKE '%@' || :domain AND k.deleted_at IS NULL AND c.deleted_at IS NULL
 """
 BY_SYNONYM = "SELECT DISTINCT customer_id FROM name_synonyms WHERE kind = 'customer' AND normalized = ?"
 CUSTOMER_NAMES = "SELECT ns_id, company_name, entity_id FROM customers WHERE deleted_at IS NULL"
