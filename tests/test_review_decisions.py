@@ -160,6 +160,16 @@ def test_an_earlier_approval_whose_sales_order_was_deleted_in_netsuite_does_not_
         tx(conn, approve_order, third, "ann", order(), T2)
 
 
+def test_an_approval_sent_to_netsuite_but_not_mirrored_back_yet_blocks(conn):
+    # Was: 'executed' with no mirror row made the deleted test NULL, NOT NULL dropped the approval, and a
+    # second copy was approved and queued under another externalId: two sales orders in NetSuite.
+    first, second = (tx(conn, add_review_item) for _ in range(2))
+    tx(conn, approve_order, first, "mike", order(), T1)
+    conn.execute("UPDATE proposed_actions SET status = 'executed' WHERE review_item_id = ?", (first,))
+    with pytest.raises(DuplicateOrder, match=rf"exists already: review item {first} \(same PO number\)"):
+        tx(conn, approve_order, second, "ann", order(), T2)
+
+
 def same_pdf_twice(conn) -> tuple[int, int]:
     """Two review items of the same PDF bytes (forwarded twice)."""
     items = tx(conn, add_review_item), tx(conn, add_review_item)

@@ -51,10 +51,11 @@ WHERE customer_item_xref.item_id IS NOT excluded.item_id
 LIVE_CUSTOMER = "SELECT 1 FROM customers WHERE ns_id = ? AND deleted_at IS NULL"
 # An executed sales-order action `a` whose sales order (found by its externalId) the mirror holds only as
 # deleted: deleted in NetSuite, it is not an order any more (as MIRRORED_ORDERS has it). min() is 1 when every
-# such row is deleted, NULL when there is none.
+# such row is deleted, NULL when there is none (not mirrored back yet): coalesce keeps that false, not NULL,
+# which `NOT` would leave NULL and so drop the approval from the duplicate check.
 SO_DELETED = """(a.status = 'executed'
-  AND (SELECT min(t.deleted_at IS NOT NULL) FROM transactions t WHERE t.type = 'salesorder'
-       AND json_extract(t.raw_json, '$.externalId') = json_extract(a.payload_json, '$.externalId')) = 1)"""
+  AND coalesce((SELECT min(t.deleted_at IS NOT NULL) FROM transactions t WHERE t.type = 'salesorder'
+       AND json_extract(t.raw_json, '$.externalId') = json_extract(a.payload_json, '$.externalId')), 0) = 1)"""
 # The same order approved before: the customer's sales-order actions with this PO number, or another item of
 # the same PDF bytes (the same order of them), but not one whose sales order was since deleted in NetSuite.
 # Checked when approving, not only at intake, because the earlier copy may have been approved after this one
