@@ -196,6 +196,18 @@ def test_row_shape_duplicates_and_conflicting_synonyms_are_reported(conn, tmp_pa
         (3, "customer 'driscoll' means 'driscoll', already given to customer 1187 (line 2)")]
 
 
+def test_a_customer_listed_twice_in_the_synonyms_refuses_the_file(conn, tmp_path):
+    # JSON keeps the last of two equal keys: "Driscoll" would vanish without a word, so nothing loads.
+    synonyms = '{"customers": {\n  "1187": ["Driscoll"],\n  "2001": ["Harbor Bistro"],\n  "1187": ["DFI"]\n}}'
+    directory = write_reference(tmp_path / "ref", name_synonyms__json=synonyms)
+    report = import_reference(conn, directory, partial=True)
+    synonyms_file = report.by_file()["name_synonyms.json"]
+    assert not synonyms_file.loaded
+    [error] = synonyms_file.errors
+    assert error.line == 4 and error.reason.startswith("key '1187' is given twice in one object (lines 2 and 4)")
+    assert table(conn, "SELECT count(*) FROM name_synonyms") == [(0,)]
+
+
 def test_review_learned_xref_rows_survive_an_import(conn, tmp_path):
     conn.execute("INSERT INTO customer_item_xref (customer_id, customer_item_code, item_id, source) "
                  "VALUES ('2001', 'HB-7', '502', 'review')")

@@ -230,6 +230,34 @@ def _line_of(text: str, needle: str) -> int | None:
     return text.count("\n", 0, at) + 1 if at >= 0 else None
 
 
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _value in pairs]
+    if len(set(keys)) != len(keys):
+        raise _DuplicateKey(next(key for n, key in enumerate(keys) if key in keys[:n]))
+    return dict(pairs)
+
+
+def _duplicate_key(name: str, text: str) -> RowError | None:
+    """A key named twice in one JSON object: JSON keeps only the last, so the first entry would be lost unseen."""
+    try:
+        json.loads(text, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as dup:
+        # Located by its spelling as a key; a key written with other escapes is still named, without a line.
+        spelled = "|".join(re.escape(json.dumps(dup.key, ensure_ascii=escaped)) for escaped in (False, True))
+        lines = [text.count("\n", 0, m.start()) + 1 for m in re.finditer(rf"(?:{spelled})\s*:", text)]
+        where = f" (lines {lines[0]} and {lines[1]})" if len(lines) > 1 else ""
+        return RowError(name, lines[1] if len(lines) > 1 else None,
+                        f"key {dup.key!r} is given twice in one object{where}: JSON keeps only the last, "
+                        "so the first would be lost; merge them into one entry")
+    return None
+
+
 def parse_synonyms(name: str, data: bytes) -> Parsed:
     """name_synonyms.json as name_synonyms rows; one normalized name may mean one customer only."""
     parsed = Parsed()
@@ -248,6 +276,10 @@ def parse_synonyms(name: str, data: bytes) -> Parsed:
             line = _line_of(text, str(first["loc"][-1])) if first["loc"] else None
             parsed.errors.append(RowError(name, line, describe(exc)))
         parsed.fatal = True
+        return parsed
+    if duplicate := _duplicate_key(name, text):
+        parsed.errors.append(duplicate)
+        parsed.fatal = True  # which entry was meant is unknowable: nothing of the file loads, even with partial
         return parsed
     entries = [("customer", synonym, str(cid).strip()) for cid, names in model.customers.items() for synonym in names]
     entries += [("brand_prefix", brand, str(cid).strip()) for brand, cid in model.brand_prefixes.items()]
