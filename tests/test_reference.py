@@ -196,6 +196,26 @@ def test_row_shape_duplicates_and_conflicting_synonyms_are_reported(conn, tmp_pa
         (3, "customer 'driscoll' means 'driscoll', already given to customer 1187 (line 2)")]
 
 
+def test_keys_that_differ_only_in_case_or_unit_spelling_are_duplicates(conn, tmp_path):
+    # The lookups compare codes ignoring case and units by their code: both rows would load, one picked at random.
+    directory = write_reference(
+        tmp_path / "ref",
+        spec_items__csv="item_id,item_code,description,uom,is_assembly,pack_size\n"
+                        "501,MM-1,Cheese,CS,0,4/5lb\n502,mm-1,Mozzarella,CS,0,4/5lb\n",
+        pricing_master__csv=PRICING_HEADER + "501,,40.00,CS,,\n501,,45.00,Case,,\n501,1187,47.00,cs,,\n",
+        customer_item_xref__csv="customer_id,customer_item_code,item_id\n1187,AB-7,501\n1187,ab-7,502\n")
+    report = import_reference(conn, directory)
+    assert {f.file: [(e.line, e.reason) for e in f.errors] for f in report.files} == {
+        "spec_items.csv": [(3, "duplicate of line 2 (item_code = mm-1, which lookups read as line 2's MM-1)")],
+        "pricing_master.csv": [(3, "duplicate of line 2 (item_id, customer_id, uom, effective_from = 501, , Case, , "
+                                   "which lookups read as line 2's 501, , CS, )")],  # 1187's own price is no repeat
+        "customer_item_xref.csv": [(3, "duplicate of line 2 (customer_id, customer_item_code = 1187, ab-7, "
+                                       "which lookups read as line 2's 1187, AB-7)")]}
+    assert not any(f.loaded for f in report.files)
+    assert table(conn, "SELECT (SELECT count(*) FROM spec_items) + (SELECT count(*) FROM pricing_master)"
+                       " + (SELECT count(*) FROM customer_item_xref)") == [(0,)]
+
+
 def test_a_customer_listed_twice_in_the_synonyms_refuses_the_file(conn, tmp_path):
     # JSON keeps the last of two equal keys: "Driscoll" would vanish without a word, so nothing loads.
     synonyms = '{"customers": {\n  "1187": ["Driscoll"],\n  "2001": ["Harbor Bistro"],\n  "1187": ["DFI"]\n}}'

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -19,6 +20,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from worker.names import normalize_name
+from worker.pricing import unit_code
 
 MAX_FILE_BYTES = 20_000_000  # a curated list, not a data dump: refuse anything bigger before parsing
 
@@ -27,6 +29,11 @@ class _Row(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
     # The required columns of some valid row: a rejected row's key columns are validated one at a time against it.
     EXAMPLE: ClassVar[dict[str, str]] = {}
+    # How the lookups compare a column (codes ignoring case, units by their code): rows equal under these are
+    # duplicates, or a lookup would pick one of them at random.
+    COMPARED: ClassVar[dict[str, Callable[[str], str]]] = {}
+    # Columns the lookups read as unique besides the file's key (an item's code).
+    UNIQUE: ClassVar[tuple[tuple[str, ...], ...]] = ()
 
 
 def _flag(value: Any) -> Any:
@@ -58,6 +65,8 @@ class CustomerProgramRow(_Row):
 
 class SpecItemRow(_Row):
     EXAMPLE = {"item_id": "1", "item_code": "X"}
+    COMPARED = {"item_code": str.upper}
+    UNIQUE = (("item_code",),)
     item_id: str = Field(min_length=1)
     item_code: str = Field(min_length=1)
     description: str | None = None
@@ -71,6 +80,7 @@ class SpecItemRow(_Row):
 
 class PricingRow(_Row):
     EXAMPLE = {"item_id": "1", "unit_price": "0"}
+    COMPARED = {"uom": unit_code}
     item_id: str = Field(min_length=1)
     customer_id: str = ""  # '' = list price
     unit_price: Decimal = Field(ge=0, max_digits=14, decimal_places=4)
@@ -89,6 +99,7 @@ class PricingRow(_Row):
 
 class XrefRow(_Row):
     EXAMPLE = {"customer_id": "1", "customer_item_code": "X", "item_id": "1"}
+    COMPARED = {"customer_item_code": str.upper}
     customer_id: str = Field(min_length=1)
     customer_item_code: str = Field(min_length=1)
     item_id: str = Field(min_length=1)
@@ -179,7 +190,7 @@ def _rejected_key(model: type[_Row], raw: dict[str, Any], key: tuple[str, ...]) 
 
 
 def parse_csv(name: str, data: bytes, model: type[_Row], key: tuple[str, ...]) -> Parsed:
-    """Validate every row of a reference CSV; duplicates of a key are errors on the later line."""
+    """Validate every row of a reference CSV; a key given again (as lookups compare it) is an error there."""
     parsed = Parsed()
     text = _decode(name, data, parsed)
     if text is None:
@@ -197,7 +208,7 @@ def parse_csv(name: str, data: bytes, model: type[_Row], key: tuple[str, ...]) -
         parsed.fatal = True
         return parsed
     reader.fieldnames = header
-    seen: dict[tuple[str, ...], int] = {}
+    seen: dict[tuple[str, ...], dict[tuple[str, ...], tuple[int, tuple[str, ...]]]] = {}
     for raw in reader:
         line = reader.line_num
         absent = [c for c, v in raw.items() if v is None]
@@ -215,14 +226,28 @@ def parse_csv(name: str, data: bytes, model: type[_Row], key: tuple[str, ...]) -
             parsed.errors.append(RowError(name, line, describe(exc)))
             parsed.reject_key(_rejected_key(model, raw, key))
             continue
-        row_key = tuple(str(row[c]) for c in key)
-        if row_key in seen:
-            parsed.errors.append(RowError(name, line, f"duplicate of line {seen[row_key]} ({', '.join(key)} = "
-                                                      f"{', '.join(row_key)})"))
+        if duplicate := _duplicate(model, key, row, line, seen):
+            parsed.errors.append(RowError(name, line, duplicate))
             continue
-        seen[row_key] = line
         parsed.rows.append(row)
     return parsed
+
+
+def _duplicate(model: type[_Row], key: tuple[str, ...], row: dict[str, Any], line: int,
+               seen: dict[tuple[str, ...], dict[tuple[str, ...], tuple[int, tuple[str, ...]]]]) -> str | None:
+    """Why the row repeats an earlier line's key or unique columns as the lookups compare them; None if new."""
+    found = []
+    for columns in (key, *model.UNIQUE):
+        written = tuple(str(row[c]) for c in columns)
+        compared = tuple(model.COMPARED.get(c, str)(value) for c, value in zip(columns, written, strict=True))
+        if earlier := seen.get(columns, {}).get(compared):
+            first, spelled = earlier
+            read = "" if spelled == written else f", which lookups read as line {first}'s {', '.join(spelled)}"
+            return f"duplicate of line {first} ({', '.join(columns)} = {', '.join(written)}{read})"
+        found.append((columns, compared, written))
+    for columns, compared, written in found:  # remembered only once the row is accepted
+        seen.setdefault(columns, {})[compared] = (line, written)
+    return None
 
 
 def _line_of(text: str, needle: str) -> int | None:
