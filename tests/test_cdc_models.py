@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from tests.cdc_support import event, fresh_db
+from tests.cdc_support import customer, event, fresh_db
 from worker.cdc.apply import apply_batch
 from worker.cdc.intake import BodyError, split_body, validate_events
 from worker.cdc.models import CustomerRecord, FulfillmentRecord, InvoiceRecord, SalesOrderRecord
@@ -126,3 +126,37 @@ def test_single_event_errors_have_no_batch_prefix() -> None:
     raws, batch = split_body(b'{"event_id": "x", "record_type": "customer", "operation": "delete"}')
     _, rejected = validate_events(raws, batch=batch)
     assert rejected[0].reason == "record_id: Field required; last_modified: Field required"
+
+
+def test_a_last_modified_before_year_1000_is_older_than_every_real_one(tmp_path: Path) -> None:
+    # Was: strftime wrote year 0026 as "26-11-20…", which sorts after "2026-…" as text: a typo year outranked
+    # every real change, and the newer update and the delete after it were counted stale.
+    conn = fresh_db(tmp_path / "m.sqlite3")
+    stream = [event("e1", "customer", "42", "2026-11-20T14:00:00Z", customer("42", "Real name")),
+              event("e2", "customer", "42", "0026-11-20T14:05:00Z", customer("42", "typo year 0026")),
+              event("e3", "customer", "42", "2026-11-21T09:00:00Z", customer("42", "Renamed")),
+              event("e4", "customer", "42", "2027-01-05T00:00:00Z", operation="delete")]
+    outcomes = []
+    for one in stream:
+        accepted, rejected = validate_events([one], batch=False)
+        result = run_in_transaction(conn, apply_batch, accepted, rejected, source="test", received_at="now")
+        outcomes.append(result.outcomes[0])
+    assert outcomes == ["applied", "stale", "applied", "applied"]
+    row = conn.execute("SELECT entity_id, last_modified, deleted_at FROM customers WHERE ns_id = '42'").fetchone()
+    assert tuple(row) == ("Renamed", "2027-01-05T00:00:00.000Z", "2027-01-05T00:00:00.000Z")
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_a_last_modified_outside_utc_is_rejected_by_name(moment: str) -> None:
+    # Was: OverflowError out of validate_events: a 500 for the whole batch, a backfill that crashed on each re-run.
+    accepted, rejected = validate_events([event("ok", "customer", "1", "2026-11-20T14:00:00Z", customer("1", "A")),
+                                          event("odd", "customer", "2", moment, customer("2", "B"))])
+    assert [a.event.event_id for a in accepted] == ["ok"]
+    assert rejected[0].reason == "events[1].last_modified: is out of range once converted to UTC"
+
+
+def test_null_is_inactive_is_not_inactive() -> None:
+    assert CustomerRecord.model_validate({"isInactive": None}).is_inactive is False
+    accepted, rejected = validate_events([event("e", "customer", "1", "2026-11-20T14:00:00Z",
+                                                customer("1", "A", isinactive=None))])
+    assert rejected == [] and accepted[0].record.is_inactive is False

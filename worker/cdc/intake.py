@@ -27,8 +27,8 @@ from worker.cdc import models as _models
 from worker.cdc.models import RECORD_MODELS, CdcEvent
 from worker.cdc.versions import iso_utc, spelled_key, version_key
 
-# last_modified as the gate takes it: UTC with Z, 0-6 fraction digits, year >= 1000 (strftime's %Y pads no
-# further, so this is exactly where the string and the datetime spellings of a version key agree).
+# last_modified as the gate takes it: UTC with Z, 0-6 fraction digits, year >= 1000 (other years, rare enough,
+# take the pydantic path).
 _CANONICAL_TIME = re.compile(r"([1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.([0-9]{1,6}))?Z")
 _TWIN_OF = {record_type: getattr(_models, name) for record_type, (name, _) in fast.TWINS.items()}
 _LINED = (fast.SalesOrderRecord, fast.InvoiceRecord, fast.FulfillmentRecord)
@@ -157,7 +157,7 @@ def unreadable(exc: ValueError) -> str:
     if isinstance(exc, UnicodeDecodeError):
         return f"is not UTF-8 text: {exc.reason} at byte {exc.start}"
     if isinstance(exc, json.JSONDecodeError):
-        return f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        return f"is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
     return str(exc)
 
 

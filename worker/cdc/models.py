@@ -8,10 +8,20 @@ declared: everything else stays in `raw_json`, which is the record dict exactly 
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, AliasPath, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    AliasPath,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 RecordType = Literal["customer", "contact", "salesorder", "itemfulfillment", "invoice", "customerpayment", "creditmemo"]
 RECORD_TYPES: tuple[str, ...] = RecordType.__args__  # type: ignore[attr-defined]
@@ -70,7 +80,17 @@ class Ref(_Model):
     refName: str | None = Field(None, validation_alias=names("refName"))
 
 
+def _in_utc(value: datetime) -> datetime:
+    # 0001-01-01T00:00+01:00 is a valid datetime whose UTC instant is not: refused by name, not a 500.
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range once converted to UTC") from None
+
+
 RefField = Annotated[Ref | None, BeforeValidator(_as_ref)]
+Flag = Annotated[bool, BeforeValidator(lambda value: False if value is None else value)]  # null: not flagged
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 Label = Annotated[str | None, BeforeValidator(_as_label)]
 CalDate = Annotated[date | None, BeforeValidator(_as_date)]
 
@@ -151,7 +171,7 @@ class CustomerRecord(_Model):
     phone: str | None = None
     terms: Label = None
     credit_limit: float | None = Field(None, validation_alias=names("creditLimit"))
-    is_inactive: bool = Field(False, validation_alias=names("isInactive"))
+    is_inactive: Flag = Field(False, validation_alias=names("isInactive"))
     date_created: str | None = Field(None, validation_alias=names("dateCreated"))
 
 
@@ -165,7 +185,7 @@ class ContactRecord(_Model):
     email: str | None = None
     phone: str | None = None
     title: str | None = None
-    is_inactive: bool = Field(False, validation_alias=names("isInactive"))
+    is_inactive: Flag = Field(False, validation_alias=names("isInactive"))
     date_created: str | None = Field(None, validation_alias=names("dateCreated"))
 
 
@@ -299,7 +319,7 @@ class CdcEvent(BaseModel):
     record_type: RecordType
     record_id: str = Field(min_length=1, max_length=64)
     operation: Literal["create", "update", "delete"]
-    last_modified: AwareDatetime
+    last_modified: UtcDatetime
     record: dict[str, Any] | None = None
 
     @model_validator(mode="after")

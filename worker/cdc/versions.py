@@ -48,7 +48,8 @@ def natural_id(event_id: str) -> str:
 
 def version_key(last_modified: datetime, operation: str, event_id: str) -> str:
     """The total order of events of one record, as a string that sorts correctly."""
-    return spelled_key(f"{last_modified.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%fZ}", operation, event_id)
+    moment = last_modified.astimezone(UTC)  # the year padded by hand: strftime's %Y writes year 26 as "26"
+    return spelled_key(f"{moment.year:04d}{moment:-%m-%dT%H:%M:%S.%fZ}", operation, event_id)
 
 
 def spelled_key(moment: str, operation: str, event_id: str) -> str:
