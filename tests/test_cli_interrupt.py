@@ -79,3 +79,36 @@ def test_ctrl_c_stops_a_backfill_at_once_and_a_rerun_resumes(tmp_path: Path) -> 
     assert counts["duplicate"] == committed and counts["rejected"] == 0, again.stdout
     assert counts["applied"] + counts["stale"] + counts["duplicate"] == total, again.stdout
     assert receipts(db) == total
+
+
+def test_a_killed_backfill_does_not_leave_its_reader_running(tmp_path: Path) -> None:
+    # Was: the reader kept its inherited copy of the pipe's read end, so after SIGKILL (or SIGTERM, the OOM
+    # killer) of the writer its writes blocked for good, holding the export open and ~55 MB.
+    db, export = tmp_path / "db.sqlite3", tmp_path / "export.jsonl"
+    export.write_text("".join(json.dumps(e) + "\n" for e in stream(60_000)))
+    command = [sys.executable, "-m", "worker.cli", "backfill", str(export), "--batch-size", "2000"]
+    proc = subprocess.Popen(command, cwd=REPO, env={**os.environ, "WORKER_DB_PATH": str(db)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not (receipts(db) and children(proc.pid)) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        [reader] = children(proc.pid)
+        proc.kill()
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while running(reader) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not running(reader), "the reader outlived its killed writer"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def running(pid: int) -> bool:
+    """The process exists and is not a zombie (one reparented to a PID 1 that does not reap stays a zombie)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -162,9 +162,12 @@ def _lines(path: Path) -> Iterator[Item]:
 _CHUNK, _FAILED, _DONE = b"C", b"E", b"D"
 
 
-def _read_file(path: Path, batch_size: int, sender: Connection) -> None:
+def _read_file(path: Path, batch_size: int, sender: Connection, receiver: Connection) -> None:
     """The reading process: prepare each chunk of the file and send it; the writer decides the rest."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the writer's to handle; it stops this process
+    # Our copy of the pipe's read end (forked with us) would keep the pipe open after the writer died without
+    # stopping us (SIGKILL, SIGTERM, the OOM killer): closed, its death is our BrokenPipeError.
+    receiver.close()
     try:
         with _collector_paused():
             for chunk in _chunks(_lines(path), batch_size):
@@ -185,7 +188,8 @@ def _reader(path: Path, batch_size: int) -> Iterator[Iterator[Ready]]:
     # fork shares the imported modules (spawn re-imports them: ~1 s) but is only safe in a single-threaded process.
     context = multiprocessing.get_context("fork" if threading.active_count() == 1 else "spawn")
     receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_read_file, args=(path, batch_size, sender), name="backfill-reader", daemon=True)
+    process = context.Process(target=_read_file, args=(path, batch_size, sender, receiver), name="backfill-reader",
+                              daemon=True)
     process.start()
     sender.close()
 
