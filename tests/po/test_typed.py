@@ -32,6 +32,19 @@ def test_typed_order_lines_are_read_in_their_usual_spellings(text, expected):
     assert _read(text) == expected
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Diced tomato 6/#10 DF-72014 x 3", ("3", None, "DF-72014")),  # '#10' is a can size
+    ("4/5# fries DF-10023 x 2", ("2", None, "DF-10023")),  # '4/5' is a pack, not a code
+    ("Fries 4/5lb DF-10023 2 cs", ("2", "CS", "DF-10023")),  # 10023 is part of the code, not a quantity
+    ("12/1 qt DF-50001 x 2", ("2", None, "DF-50001")),
+    ("Ranch 4/1 gal DF-60001 qty 5", ("5", None, "DF-60001")),
+    ("DF-40001 6/#10 tomato sauce: 3", ("3", None, "DF-40001")),
+    ("DF-10023 Fries 4/5# - 2", ("2", None, "DF-10023")),  # a dash between spaces still separates
+])
+def test_pack_sizes_and_code_parts_are_never_quantities(text, expected):
+    assert [(str(t.quantity), t.uom, t.code) for t in typed_lines(text)] == [expected]
+
+
 @pytest.mark.parametrize("text", [
     "3 days ago the truck was late",
     "We need 2 cases got damaged",  # not at the start of a line: prose

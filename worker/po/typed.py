@@ -19,10 +19,12 @@ MAX_CANDIDATES = 200  # an order typed by hand is short; a pasted catalogue is n
 _UOM = "|".join(sorted((re.escape(u) for u in _UOMS), key=len, reverse=True))
 # 1,200 | 1.234,50 | 45,50 | 12: read by parse_number; never part of a longer number ("1,2000" is not 2000).
 _NUM = r"(?:\d{1,3}(?:,\d{3})+(?:\.\d{1,4})?|\d{1,3}(?:\.\d{3})+(?:,\d{1,4})?|\d{1,7}(?:\.\d{1,4}|,\d{1,2})?)(?![.,]?\d)"
-_QTY = rf"(?P<qty>{_NUM})"
+_QTY = rf"(?<![#/])(?P<qty>{_NUM})"  # '#10' is a can size and the 5 of '4/5' a pack's size: no quantity
 _UNIT = rf"(?:\s*(?P<uom>{_UOM})\.?)"
-# A code has a digit (a word is a description) and is not a date.
-_CODE = r"(?P<code>(?=[A-Z0-9./-]*\d)(?!\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?![A-Z0-9]))[A-Z0-9][A-Z0-9./-]{1,30}[A-Z0-9])"
+# A code has a digit (a word is a description), is not a date and is not a pack/size ('4/5#', '4/5lb', '12/1 qt').
+_PACK = r"\d{1,3}/\d{1,4}(?:\.\d{1,2})?[A-Z]{0,4}(?![A-Z0-9./-])"
+_CODE = (r"(?P<code>(?=[A-Z0-9./-]*\d)(?!\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?![A-Z0-9]))"
+         rf"(?!{_PACK})[A-Z0-9][A-Z0-9./-]{{1,30}}[A-Z0-9])")
 _PRICE = rf"(?:\s*(?:@|at)\s*\$?\s*(?P<price>{_NUM})(?:\s*/\s*[A-Z]{{1,6}})?)?"
 _END = r"(?![A-Z0-9./-])"
 _STOP = r"\s*(?:[,;+]|\band\b)\s*\d|\s*(?:@|\bat\b)\s*\$?\s*\d"  # the next line's quantity, or a price
@@ -30,7 +32,9 @@ _REST = rf"(?P<rest>(?:(?!{_STOP})[^\n])*)"
 # 12 cs DF-10023 ... | 12 x DF-10023 | 12 cases of DF-10023 (anywhere in a sentence)
 _QTY_FIRST = re.compile(rf"(?<![\w.$/-]){_QTY}{_UNIT}?\s*(?:x|×|of)?\s+#?{_CODE}{_END}{_REST}{_PRICE}", re.I)
 # DF-10023 - Fries 4/5#: 12 cs | DF-10023 x 12 | item DF-10023 qty 12 cases | DF-10023 12 cs
-_CODE_FIRST = re.compile(rf"(?<![\w.$/-])#?{_CODE}{_END}(?P<rest>[^@\n]*?)(?:\s*(?:x|×|qty:?|quantity:?|[-–:=,])\s*|\s+)"
+# A dash separates only between spaces: in 'Fries DF-10023' it is part of a code, and 10023 no quantity.
+_CODE_FIRST = re.compile(rf"(?<![\w.$/-])#?{_CODE}{_END}(?P<rest>[^@\n]*?)"
+                         r"(?:\s*(?:x|×|qty:?|quantity:?|[:=,])\s*|\s+[-–]\s+|\s+)"
                          rf"{_QTY}{_UNIT}?{_END}{_PRICE}", re.I)
 # 3 cases romaine hearts (a line that starts with a quantity and a unit: described, not coded)
 _DESCRIBED = re.compile(rf"^{_QTY}{_UNIT}\s+(?:of\s+)?(?P<desc>[A-Z][^@\n]{{2,80}}?){_PRICE}\s*$", re.I)
