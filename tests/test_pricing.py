@@ -60,6 +60,20 @@ def test_another_units_price_is_converted_through_the_pack_count():
     assert check_price(Decimal("6.8571"), odd, 2.0).deviation_pct == 0.0  # 48 / 7 kept beyond cents
 
 
+def test_the_customers_row_wins_over_a_list_row_in_the_lines_unit():
+    # was: the list's 5.00 per EA + 6% = 5.30, ignoring the contract's 48.00 per case of 12 (4.00 per EA)
+    contract = ProgramTerms("driscoll_contract", 6.0, "prepaid", 30, False)
+    rows = [row("48.00", "CS", "1187"), row("5.00", "EA")]
+    each = choose_price(rows, "EA", Pack("CS", 12), contract)
+    assert each == ExpectedPrice(Decimal("4.00"), "EA", "customer_price", "from 48.00 per CS, 12 EA per CS")
+    assert check_price(Decimal("4.00"), each, 2.0).within_tolerance
+    # the customer's row in the line's unit before its converted one; the list only when none converts
+    in_unit = choose_price([row("3.50", "CS", "1187"), row("0.25", "EA", "1187"), row("5.00", "EA")], "EA",
+                           Pack("CS", 12), contract)
+    assert (in_unit.unit_price, in_unit.note) == (Decimal("0.25"), None)
+    assert choose_price(rows, "EA", Pack(), contract).basis == "list_plus_markup"
+
+
 def test_without_a_comparable_unit_there_is_no_price_to_compare():
     # was: the case price compared with a price per each (-91.67%)
     found = choose_price([row("24.00", "CS")], "EA", Pack(), DRISCOLL)

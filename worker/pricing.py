@@ -2,9 +2,9 @@
 
 A customer-specific row wins; otherwise the list price (customer_id '') marked up by the customer's
 program. Rows apply on dates within [effective_from, effective_to] (blank = open-ended). Units compare as
-codes (NetSuite's 'Each' and a PO's 'ea' are both EA); a row in the line's unit wins, a row in another
-unit is converted only through the item's pack count (spec_items.pack_size), and otherwise there is no
-comparable price: a case price is never compared with a price per each. Prices keep their four decimals
+codes (NetSuite's 'Each' and a PO's 'ea' are both EA); a row in another unit than the line's is converted
+only through the item's pack count (spec_items.pack_size), and otherwise there is no comparable price: a
+case price is never compared with a price per each. Prices keep their four decimals
 (list 0.0300 + 15% = 0.0345); only display rounds.
 """
 
@@ -151,17 +151,22 @@ def expected_price(conn: sqlite3.Connection, item_id: str, customer_id: str | No
     """The expected price of an item per the line's unit for a customer on a date (YYYY-MM-DD); None if unpriced."""
     found = conn.execute(PRICE_ROWS, {"item_id": item_id, "customer_id": customer_id or "", "on": on}).fetchall()
     rows = [PriceRow(cust, Decimal(str(price)), unit_code(row_uom)) for cust, price, row_uom in found]
-    item = conn.execute(ITEM_PACK, (item_id,)).fetchone() if rows else None
-    pack = Pack(unit_code(item[0]), pack_count(item[1])) if item else Pack()
-    return choose_price(rows, unit_code(uom), pack, program)
+    return choose_price(rows, unit_code(uom), item_pack(conn, item_id) if rows else Pack(), program)
+
+
+def item_pack(conn: sqlite3.Connection, item_id: str) -> Pack:
+    """The item's own unit and pack count from spec_items; an empty Pack for an unknown item."""
+    item = conn.execute(ITEM_PACK, (item_id,)).fetchone()
+    return Pack(unit_code(item[0]), pack_count(item[1])) if item else Pack()
 
 
 def choose_price(rows: Sequence[PriceRow], line_unit: str, pack: Pack, program: ProgramTerms) -> ExpectedPrice | None:
     """The expected price per line_unit from rows ordered customer first, newest first (pure).
 
     A line without a unit is in the item's own unit. A row without a unit is in the item's own unit too,
-    or in any unit when the item's is unknown (how such rows have always been read). Rows in the line's
-    unit come first (customer before list), then rows converted through the pack count.
+    or in any unit when the item's is unknown (how such rows have always been read). The customer's rows
+    come before any list row (its contract price per case is its price per each too), each in the line's
+    unit first, then converted through the pack count.
     """
     if not rows:
         return None
@@ -169,7 +174,8 @@ def choose_price(rows: Sequence[PriceRow], line_unit: str, pack: Pack, program: 
     if not unit:  # neither the line nor the item names a unit: nothing to tell rows apart by
         return _expected(rows[0], rows[0].uom, Decimal(1), program, None)
     priced = [(row, row.uom or pack.unit or unit) for row in rows]
-    for row, row_unit in sorted(priced, key=lambda p: p[1] != unit):  # stable: customer, newest first
+    # Stable: newest first within customer-in-unit, customer-converted, list-in-unit, list-converted.
+    for row, row_unit in sorted(priced, key=lambda p: (not p[0].customer_id, p[1] != unit)):
         factor = pack.factor(row_unit, unit)
         if factor is not None:
             note = None if factor == 1 else (f"from {price_text(row.unit_price)} per {row_unit}, "
