@@ -9,9 +9,16 @@ import pytest
 from tests.test_email_fixtures import DRISCOLL, HARBOR, NOW, seed_reference
 from worker.env import Env
 from worker.intake.customers import customer_flags, match_customer
-from worker.intake.lines import LineMatcher, quantity_outlier, similarity, unlike
+from worker.intake.lines import (
+    LineMatcher,
+    conflict,
+    in_unit,
+    quantity_outlier,
+    similarity,
+    unlike,
+)
 from worker.po.model import POLine, PurchaseOrder
-from worker.pricing import ProgramTerms
+from worker.pricing import Pack, ProgramTerms
 
 STANDARD = ProgramTerms("standard", 0.0, "prepaid", 30, False)
 OWN = frozenset({"gfs.local"})
@@ -202,3 +209,92 @@ async def test_price_checks_compare_like_units_only(db: Env) -> None:
     assert by_line[2]["message"] == "line 2: item I551209: no price per LB: priced per CS; check the price by hand"
     assert (by_line[3]["code"], by_line[3]["deviation_pct"], by_line[3]["expected"]) == ("price_deviation", None, 0.0)
     assert by_line[3]["message"] == "line 3: quoted 5.00 vs expected 0.00 per CS (free item)"
+
+
+@pytest.mark.parametrize(("printed", "ours", "why"), [
+    ("CHICKEN BREAST BNLS 8OZ IQF 10# CS", "CHICKEN BREAST BNLS 4OZ IQF 10# CS", "8OZ where the item has 4OZ"),
+    ("BEEF GROUND 73/27 CHUB 10LB", "BEEF GROUND 80/20 CHUB 10LB", "73/27 where the item has 80/20"),
+    ("EGGS MEDIUM GRADE A WHITE LOOSE 15DZ", "EGGS LARGE GRADE A WHITE LOOSE 15DZ", "MEDIUM where the item has LARGE"),
+    ("EGGS LARGE GRADE A BROWN LOOSE 15DZ", "EGGS LARGE GRADE A WHITE LOOSE 15DZ", "BROWN where the item has WHITE"),
+    ("EGGS X-LARGE WHITE 30 DOZ", "EGGS LARGE GRADE A WHITE LOOSE 15DZ", "30DZ XL where the item has 15DZ LARGE"),
+    ("FLOUR ALL PURPOSE 25 LBS", "FLOUR ALL PURPOSE BLEACHED ENRICHED 50LB BAG", "25LB where the item has 50LB"),
+    ("NAPKIN DINNER 3PLY 15X17", "NAPKIN DINNER 2PLY WHITE 15X17 3000CT", "3PLY where the item has 2PLY"),
+    # the same item, spelled otherwise or tersely: nothing differs
+    ("POTATO FRY 3/8 STRAIGHT CUT FROZEN 6/5 LB", "POTATO FRY 3/8 STRAIGHT CUT FROZEN 6/5#", None),
+    ("Chicken breast 4 oz", "CHICKEN BREAST BNLS 4OZ IQF 10# CS", None),
+    ("BEEF GROUND CHUB", "BEEF GROUND 80/20 CHUB 10LB", None),
+    ("OIL FRYER 35.0 LB", "OIL FRYER CLEAR LIQUID SOYBEAN 35LB JIB", None),
+    ("TOMATO DICED #10", "TOMATO DICED IN JUICE FANCY #10 CAN 6/CS", None),
+])
+def test_a_different_size_ratio_or_grade_is_a_conflict(printed, ours, why) -> None:
+    assert conflict(printed, ours) == why
+
+
+async def test_a_description_match_of_another_size_or_grade_is_flagged(db: Env) -> None:
+    po = _po(lines=[_line(1, code="X-1", desc="CHICKEN BREAST BNLS 8OZ IQF 10# CS"),         # 0.91 to the 4OZ item
+                    _line(2, code="X-2", desc="BEEF GROUND 73/27 CHUB 10LB", uom="LB", price="3.89"),
+                    _line(3, code="X-3", desc="EGGS MEDIUM GRADE A WHITE LOOSE 15DZ", price="52.30"),
+                    _line(4, code="X-4", desc="EGGS LARGE GRADE A BROWN LOOSE 15DZ", price="52.30"),
+                    _line(5, code="X-5", desc="EGGS LARGE GRADE A WHITE LOOSE 15DZ", price="52.30"),  # exact
+                    _line(6, vendor="GFS-448812", desc="CHICKEN BREAST BNLS 8OZ IQF 10# CS")])  # by code
+
+    def run(conn):
+        return LineMatcher(conn, HARBOR, STANDARD, 2.0).apply(po, "2026-03-01")
+
+    flags, matched = await db.db.write(run)
+    assert [ln.item_id for ln in po.lines] == ["I448812", "I902214", "I118803", "I118803", "I118803", "I448812"]
+    unsure = {f["line_no"]: f for f in flags if f["code"] == "uncertain_item"}  # were none: all scored >= 0.84
+    assert sorted(unsure) == [1, 2, 3, 4] and matched == 1.0
+    assert unsure[1]["severity"] == "warning" and unsure[1]["item_id"] == "I448812"
+    assert unsure[1]["message"].startswith("line 1: item I448812 'CHICKEN BREAST BNLS 4OZ IQF 10# CS' proposed "
+                                           "from the description (similarity 0.91)")
+    assert unsure[1]["message"].endswith(", but the line reads 8OZ where the item has 4OZ; please confirm")
+    assert "73/27 where the item has 80/20" in unsure[2]["message"]
+
+
+def test_past_quantities_are_compared_in_the_lines_unit() -> None:
+    cases = [(10.0, "Case"), (10.0, "Case"), (10.0, "cs")]
+    assert in_unit(cases, "EA", Pack("CS", 40)) == [400.0] * 3
+    assert in_unit([(400.0, "Each"), (10.0, "Case")], "Case", Pack("CS", 40)) == [10.0, 10.0]
+    assert in_unit(cases, "EA", Pack("CS")) == []  # no pack count: only past orders in the same unit count
+    assert in_unit([(10.0, None), (40.0, "EA")], None, Pack("CS", 40)) == [10.0, 1.0]  # blank = the item's unit
+    assert in_unit([(10.0, None), (12.0, "LB")], "LB", Pack()) == [10.0, 12.0]  # item unit unknown: any unit
+    assert in_unit([(10.0, "Case"), (12.0, "LB")], None, Pack()) == [10.0, 12.0]  # nothing to tell apart by
+
+
+async def test_quantity_outlier_converts_units_through_the_pack(db: Env) -> None:
+    def seed_history(conn):  # 10 cases of 48 romaine hearts, three times
+        for n in range(3):
+            conn.execute("INSERT INTO transactions (ns_id, customer_id, tran_date, last_modified) VALUES (?,?,?,?)",
+                         (f"so{n}", DRISCOLL, f"2025-0{n + 1}-01", NOW))
+            conn.execute("INSERT INTO transaction_lines (transaction_id, line_no, item_id, quantity, units) "
+                         "VALUES (?,?,?,?,?)", (f"so{n}", 1, "I551209", 10, "Case"))
+    await db.db.write(seed_history)
+    po = _po(lines=[_line(1, vendor="GFS-551209", qty="480", uom="EA", price=None),  # the usual 10 cases
+                    _line(2, vendor="GFS-551209", qty="10", uom="EA", price=None),   # a 48th of it
+                    _line(3, vendor="GFS-551209", qty="10", uom="CS", price=None),
+                    _line(4, vendor="GFS-551209", qty="100", uom="CS", price=None)])
+
+    def run(conn):
+        return LineMatcher(conn, DRISCOLL, STANDARD, 2.0).apply(po, "2026-03-01")
+
+    flags, _ = await db.db.write(run)
+    outliers = {f["line_no"]: f["message"] for f in flags if f["code"] == "quantity_outlier"}
+    assert outliers == {  # were lines 1 ("48.0x the usual 10") and 4
+        2: "line 2: quantity 10 EA is far below the usual 480 EA (min 480 in 3 orders)",
+        4: "line 4: quantity 100 CS is 10.0x the usual 10 CS (max 10 in 3 orders)"}
+
+
+async def test_the_customers_contract_price_is_checked_per_each_through_the_pack(db: Env) -> None:
+    def seed(conn):  # list 1.00 per head; Driscoll's contract 36.00 per case of 48 = 0.75 per head
+        conn.executemany("INSERT INTO pricing_master (item_id, customer_id, unit_price, uom) VALUES (?,?,?,?)",
+                         [("I551209", "", 1.00, "EA"), ("I551209", DRISCOLL, 36.00, "CS")])
+    await db.db.write(seed)
+    po = _po(lines=[_line(1, vendor="GFS-551209", qty="48", uom="EA", price="0.75"),
+                    _line(2, vendor="GFS-551209", qty="1", uom="CS", price="36.00")])
+
+    def run(conn):
+        return LineMatcher(conn, DRISCOLL, STANDARD, 2.0).apply(po, "2026-03-01")
+
+    flags, _ = await db.db.write(run)
+    assert flags == []  # was line 1: "quoted 0.75 vs expected 1.00 per EA (-25.00%, ...)"

@@ -3,9 +3,10 @@
 Matching order (SPEC 5.6): the customer's own code through `customer_item_xref`, then our item code
 (printed as vendor code or, often, in the customer-code column; our internal item id only in the vendor
 column), then description similarity against `spec_items`. A code match whose printed description is
-clearly unlike the item's is flagged: a code can be mistyped or mapped to the wrong item. Functions take a
-sqlite3 connection (writer thread, inside the intake transaction); similarity and the quantity-outlier rule
-are pure.
+clearly unlike the item's is flagged: a code can be mistyped or mapped to the wrong item. So is a description
+match that differs from the item in a size, ratio or grade (8OZ for 4OZ, 73/27 for 80/20, MEDIUM for LARGE):
+similarity alone ranks those near 0.9. Functions take a sqlite3 connection (writer thread, inside the intake
+transaction); similarity, the distinguishing tokens and the quantity-outlier rule are pure.
 """
 
 from __future__ import annotations
@@ -19,7 +20,15 @@ from decimal import Decimal
 from difflib import SequenceMatcher
 
 from worker.po.model import POLine, PurchaseOrder
-from worker.pricing import ProgramTerms, check_price, expected_price, price_text
+from worker.pricing import (
+    Pack,
+    ProgramTerms,
+    check_price,
+    expected_price,
+    item_pack,
+    price_text,
+    unit_code,
+)
 
 BY_XREF = """
 SELECT item_id FROM customer_item_xref
@@ -30,7 +39,7 @@ BY_ITEM_ID = "SELECT item_id FROM spec_items WHERE item_id = ?"
 ITEM_DESCRIPTION = "SELECT description FROM spec_items WHERE item_id = ?"
 ALL_ITEMS = "SELECT item_id, item_code, description FROM spec_items"
 HISTORY = """
-SELECT tl.quantity FROM transaction_lines tl JOIN transactions t ON t.ns_id = tl.transaction_id
+SELECT tl.quantity, tl.units FROM transaction_lines tl JOIN transactions t ON t.ns_id = tl.transaction_id
 WHERE t.customer_id = ? AND tl.item_id = ? AND t.deleted_at IS NULL AND tl.quantity > 0
 ORDER BY t.tran_date DESC LIMIT 50
 """
@@ -42,6 +51,23 @@ UNLIKE = 0.2
 OUTLIER_RATIO = 3.0
 MIN_HISTORY = 3
 _WORD = re.compile(r"[A-Z0-9]+(?:[./][A-Z0-9]+)*")
+# What tells two otherwise alike items apart. A measure is a number and its unit ('8OZ', '10 #', '15DZ',
+# '2PLY'), an '80/20' ratio (also a pack/size's '4/5'), a '15X17' dimension, a '#10' can; words come from
+# small explicit groups. A group conflicts only when both descriptions name it and each has a value the
+# other lacks: a terse line ('CHICKEN BREAST 4OZ') is no conflict with a fuller item description.
+_MEASURE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(OZ|LBS?|#|DZ|DOZ|CT|CNT|KG|GR?|GAL|QT|PT|ML|LTR?|L|IN|PLY)(?![A-Z0-9])")
+_RATIO = re.compile(r"(?<![\w.])\d+(?:\.\d+)?/\d+(?:\.\d+)?(?![\w.])")
+_DIMENSION = re.compile(r"(?<![\w.])\d+(?:\.\d+)?X\d+(?:\.\d+)?(?![\w.])")
+_CAN = re.compile(r"#\s*(\d+)(?![\w.])")
+_GRADE = re.compile(r"\bGRADE\s+(AA|A|B)\b")
+_XL = re.compile(r"\b(?:EXTRA|X)[\s-]?LARGE\b|\bXLG?\b")
+UNIT_ALIASES = {"LBS": "LB", "#": "LB", "DOZ": "DZ", "CNT": "CT", "GR": "G", "LT": "L", "LTR": "L"}
+WORD_GROUPS = {
+    "size": {"SMALL": "SMALL", "SM": "SMALL", "MEDIUM": "MEDIUM", "MED": "MEDIUM", "LARGE": "LARGE",
+             "LG": "LARGE", "LRG": "LARGE", "XL": "XL", "JUMBO": "JUMBO", "PEEWEE": "PEEWEE"},
+    "colour": {c: c for c in ("WHITE", "BROWN", "YELLOW", "RED", "GREEN", "BLACK", "CLEAR")},
+    "quality": {g: g for g in ("PRIME", "CHOICE", "SELECT")},
+}
 
 
 @dataclass(frozen=True)
@@ -90,20 +116,72 @@ class ItemIndex:
         return item_id, score
 
 
+def distinguishing(text: str | None) -> dict[str, set[str]]:
+    """A description's sizes, ratios and grade words by group: '8OZ IQF 10#' -> {'OZ': {'8OZ'}, 'LB': {'10LB'}} (pure)."""
+    upper = _XL.sub(" XL ", (text or "").upper())
+    found: dict[str, set[str]] = {}
+    for number, unit in _MEASURE.findall(upper):
+        unit = UNIT_ALIASES.get(unit, unit)
+        found.setdefault(unit, set()).add(f"{float(number):g}{unit}")
+    for group, pattern in (("ratio", _RATIO), ("dimension", _DIMENSION)):
+        if values := {m.replace(" ", "") for m in pattern.findall(upper)}:
+            found[group] = values
+    if cans := set(_CAN.findall(upper)):
+        found["can"] = {f"#{n}" for n in cans}
+    if grades := set(_GRADE.findall(upper)):
+        found["grade"] = {f"GRADE {g}" for g in grades}
+    tokens = set(words(upper))
+    for group, names in WORD_GROUPS.items():
+        if values := {names[t] for t in tokens if t in names}:
+            found[group] = values
+    return found
+
+
+def conflict(printed: str | None, ours: str | None) -> str | None:
+    """How a printed description names another size, ratio or grade than the item's ('8OZ where ... 4OZ'), or None."""
+    a, b = distinguishing(printed), distinguishing(ours)
+    theirs: list[str] = []
+    mine: list[str] = []
+    for group in sorted(a.keys() & b.keys()):
+        if a[group] - b[group] and b[group] - a[group]:
+            theirs += sorted(a[group] - b[group])
+            mine += sorted(b[group] - a[group])
+    return f"{' '.join(theirs)} where the item has {' '.join(mine)}" if theirs else None
+
+
 def unlike(printed: str | None, ours: str | None) -> bool:
     """Whether a line's printed description clearly names another product than the matched item's (both needed)."""
     return bool(words(printed) and words(ours)) and similarity(printed, ours) < UNLIKE
 
 
-def quantity_outlier(quantity: Decimal | float, history: Sequence[float]) -> str | None:
-    """Why a quantity is far outside what the customer usually orders of this item, or None."""
+def in_unit(history: Sequence[tuple[float, str | None]], line_unit: str | None, pack: Pack) -> list[float]:
+    """Past quantities in the line's unit, through the item's pack count; those that do not convert left out (pure).
+
+    As with prices, a line or past order without a unit is in the item's own unit (a past order's in the
+    line's when that is unknown too); with no unit for the line at all there is nothing to tell them apart by.
+    """
+    unit = unit_code(line_unit) or pack.unit
+    if not unit:
+        return [float(qty) for qty, _ in history]
+    converted = []
+    for qty, units in history:
+        factor = pack.factor(unit, unit_code(units) or pack.unit or unit)  # line units per past unit
+        if factor is not None:
+            converted.append(float(Decimal(str(qty)) * factor))
+    return converted
+
+
+def quantity_outlier(quantity: Decimal | float, history: Sequence[float], unit: str = "") -> str | None:
+    """Why a quantity is far outside what the customer usually orders of this item, or None (history in its unit)."""
     if len(history) < MIN_HISTORY or quantity <= 0:
         return None
-    qty, median = float(quantity), statistics.median(history)
+    qty, median, per = float(quantity), statistics.median(history), f" {unit}" if unit else ""
     if qty > OUTLIER_RATIO * median and qty > max(history):
-        return f"quantity {qty:g} is {qty / median:.1f}x the usual {median:g} (max {max(history):g} in {len(history)} orders)"
+        return (f"quantity {qty:g}{per} is {qty / median:.1f}x the usual {median:g}{per} "
+                f"(max {max(history):g} in {len(history)} orders)")
     if qty < median / OUTLIER_RATIO and qty < min(history):
-        return f"quantity {qty:g} is far below the usual {median:g} (min {min(history):g} in {len(history)} orders)"
+        return (f"quantity {qty:g}{per} is far below the usual {median:g}{per} "
+                f"(min {min(history):g} in {len(history)} orders)")
     return None
 
 
@@ -143,11 +221,15 @@ class LineMatcher:
                      "message": f"line {n}: no item matches code {line.customer_item_code or '-'} "
                                 f"or description {line.description or '-'!r}"}]
         flags: list[dict[str, object]] = []
-        if match.method == "description" and match.score < ACCEPT:
-            flags.append({"code": "uncertain_item", "severity": "warning", "line_no": n, "item_id": match.item_id,
-                          "message": f"line {n}: item {match.item_id} proposed from the description "
-                                     f"(similarity {match.score:.2f}); please confirm"})
-        elif match.method != "description" and line.description:
+        if match.method == "description":
+            ours = self._first(ITEM_DESCRIPTION, match.item_id)
+            if (differs := conflict(line.description, ours)) or match.score < ACCEPT:
+                item = f"item {match.item_id} {ours!r}" if differs else f"item {match.item_id}"
+                why = f", but the line reads {differs}" if differs else ""
+                flags.append({"code": "uncertain_item", "severity": "warning", "line_no": n, "item_id": match.item_id,
+                              "message": f"line {n}: {item} proposed from the description "
+                                         f"(similarity {match.score:.2f}){why}; please confirm"})
+        elif line.description:
             ours = self._first(ITEM_DESCRIPTION, match.item_id)
             if unlike(line.description, ours):
                 flags.append({"code": "uncertain_item", "severity": "warning", "line_no": n, "item_id": match.item_id,
@@ -155,8 +237,9 @@ class LineMatcher:
                                          f"reads {line.description!r}; please confirm"})
         flags += self._price_flags(line, match.item_id, on)
         if self.customer_id and line.quantity is not None:
-            history = [r[0] for r in self.conn.execute(HISTORY, (self.customer_id, match.item_id))]
-            if why := quantity_outlier(line.quantity, history):
+            pack = item_pack(self.conn, match.item_id)
+            history = in_unit(self.conn.execute(HISTORY, (self.customer_id, match.item_id)).fetchall(), line.uom, pack)
+            if why := quantity_outlier(line.quantity, history, unit_code(line.uom) or pack.unit):
                 flags.append({"code": "quantity_outlier", "severity": "warning", "line_no": n,
                               "message": f"line {n}: {why}"})
         return flags
