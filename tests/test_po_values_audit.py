@@ -92,9 +92,11 @@ def test_quantity_times_price_stands_in_for_a_missing_amount() -> None:
     # Without a subtotal the total is checked against the lines, computed ones included.
     assert {f.code for f in validate_order(_order(lines, total=Decimal("925.25")), today=TODAY)} == {"total_mismatch"}
     assert validate_order(_order(lines, total=Decimal("734.25")), today=TODAY) == []
-    # A line with neither an amount nor a price leaves the sum unknown: no guess, no finding.
+    # A line with neither an amount nor a price is named, and the others are still summed: a subtotal below
+    # them is a mismatch whatever the unpriced line costs (tests/test_po_totals_audit.py has the rest).
     lines[0].unit_price = None
-    assert "subtotal_mismatch" not in {f.code for f in validate_order(_order(lines, subtotal=Decimal(1)), today=TODAY)}
+    assert {(f.code, f.line_no) for f in validate_order(_order(lines, subtotal=Decimal(1)), today=TODAY)} == {
+        ("missing_price", 1), ("subtotal_mismatch", None)}
 
 
 def test_an_unread_cell_is_a_finding_kept_out_of_the_json_and_the_vision_schema() -> None:
@@ -167,8 +169,8 @@ def test_quantity_findings_without_a_price() -> None:
              POLine(line_no=3, unit_price=Decimal("2.30")), POLine(line_no=4, description="note only"),
              POLine(line_no=5, amount=Decimal(5), unread={"qty": "5 @ 1"})]
     found = {(f.code, f.line_no) for f in validate_order(_order(lines), today=TODAY)}
-    assert found == {("nonpositive_quantity", 1), ("missing_quantity", 2), ("missing_quantity", 3),
-                     ("unreadable_cell", 5)}  # an unread quantity is said once
+    assert found == {("nonpositive_quantity", 1), ("missing_price", 1), ("missing_quantity", 2),
+                     ("missing_quantity", 3), ("unreadable_cell", 5)}  # an unread quantity is said once
 
 
 # --- typed orders: grouped numbers and decimal commas ---------------------------------------------------------

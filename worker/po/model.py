@@ -3,16 +3,18 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 
 from pydantic import BaseModel, Field, PlainSerializer
 from pydantic.json_schema import SkipJsonSchema
+
+from worker.po.values import price_unit
 
 # JSON consumers (review UI, pipeline) expect numbers, not strings; Decimal stays exact in Python.
 Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 CENT = Decimal("0.01")
 # Findings that say a line was not read as printed: each such line lowers the confidence in the lines.
-LINE_PROBLEMS = frozenset({"line_amount_mismatch", "unreadable_cell", "missing_quantity"})
+LINE_PROBLEMS = frozenset({"line_amount_mismatch", "unreadable_cell", "missing_quantity", "price_unit_differs"})
 
 
 class Finding(BaseModel):
@@ -46,6 +48,9 @@ class POLine(BaseModel):
     # Number cells printed on the line that could not be read (role -> text): the parser's note for
     # validate_order, kept out of the JSON and of the vision tool's schema.
     unread: SkipJsonSchema[dict[str, str]] = Field(default_factory=dict, exclude=True)
+    # A unit price printed per another unit than the quantity's ('3.89/LB' on a CS line), as printed: not a price
+    # per the line's unit, so unit_price stays empty and validate_order asks a person to check it.
+    price_in_other_unit: SkipJsonSchema[str | None] = Field(default=None, exclude=True)
 
 
 class PurchaseOrder(BaseModel):
@@ -75,13 +80,25 @@ def _close(a: Decimal, b: Decimal, tol: Decimal = CENT) -> bool:
 _ROLE_NAMES = {"qty": "quantity", "unit_price": "unit price", "amount": "amount"}
 
 
-def _check_cells(ln: POLine) -> list[Finding]:
+def _check_cells(ln: POLine, priced: bool) -> list[Finding]:
+    """Findings about one line's cells; priced says whether the order prints prices on any line."""
     out = [Finding(code="unreadable_cell", severity="warning", line_no=ln.line_no,
                    message=f"line {ln.line_no}: {_ROLE_NAMES.get(role, role)} {text!r} could not be read as a number")
            for role, text in ln.unread.items()]
+    if ln.price_in_other_unit:
+        unit = price_unit(ln.price_in_other_unit)
+        out.append(Finding(code="price_unit_differs", severity="warning", line_no=ln.line_no,
+                           message=f"line {ln.line_no}: unit price {ln.price_in_other_unit!r} is per {unit}, the "
+                                   f"quantity is in {ln.uom}; not taken as a price per {ln.uom}, please check it"))
     if ln.quantity is None and "qty" not in ln.unread and (ln.amount is not None or ln.unit_price is not None):
         out.append(Finding(code="missing_quantity", severity="warning", line_no=ln.line_no,
                            message=f"line {ln.line_no}: a price or amount but no quantity"))
+    # An item ordered without a price on an order that prices its other lines ("market price"); order guides
+    # and orders that print no prices at all are not flagged line by line.
+    if (priced and ln.quantity is not None and ln.unit_price is None and ln.amount is None
+            and not ln.price_in_other_unit and not {"unit_price", "amount"} & ln.unread.keys()):
+        out.append(Finding(code="missing_price", severity="warning", line_no=ln.line_no,
+                           message=f"line {ln.line_no}: a quantity but no unit price or amount"))
     if ln.quantity is not None and ln.quantity <= 0:
         out.append(Finding(code="nonpositive_quantity", severity="warning", line_no=ln.line_no,
                            message=f"line {ln.line_no}: quantity {ln.quantity} is not positive"))
@@ -90,8 +107,9 @@ def _check_cells(ln: POLine) -> list[Finding]:
 
 def _check_lines(po: PurchaseOrder) -> list[Finding]:
     out: list[Finding] = []
+    priced = any(ln.unit_price is not None or ln.amount is not None for ln in po.lines)
     for ln in po.lines:
-        out += _check_cells(ln)
+        out += _check_cells(ln, priced)
         if ln.quantity is None or ln.unit_price is None or ln.amount is None:
             continue
         expected = (ln.quantity * ln.unit_price).quantize(CENT)
@@ -103,9 +121,17 @@ def _check_lines(po: PurchaseOrder) -> list[Finding]:
     return out
 
 
-def _lines_sum(po: PurchaseOrder) -> tuple[Decimal, int] | None:
-    """The lines' amounts summed, quantity x unit price standing in for an amount not read; None if one is unknown."""
-    total, computed = Decimal(0), 0
+class _Sum(NamedTuple):
+    """The line amounts that are known (`computed` of them as quantity x unit price) and the lines whose is not."""
+
+    total: Decimal
+    computed: int
+    unknown: list[int]
+
+
+def _lines_sum(po: PurchaseOrder) -> _Sum | None:
+    """The lines' amounts summed, quantity x unit price standing in for an amount not read; None if none is known."""
+    total, computed, unknown = Decimal(0), 0, []
     for ln in po.lines:
         if ln.amount is not None:
             total += ln.amount
@@ -113,30 +139,53 @@ def _lines_sum(po: PurchaseOrder) -> tuple[Decimal, int] | None:
             # Without this, one unread amount would switch the check off and hide a missed line.
             total, computed = total + (ln.quantity * ln.unit_price).quantize(CENT), computed + 1
         else:
-            return None
-    return (total, computed) if po.lines else None
+            unknown.append(ln.line_no)
+    return _Sum(total, computed, unknown) if len(unknown) < len(po.lines) else None
+
+
+def _unpriced(line_nos: list[int]) -> str:
+    s = "s" if len(line_nos) > 1 else ""
+    shown = ", ".join(map(str, line_nos[:5])) + (", …" if len(line_nos) > 5 else "")
+    return f"{len(line_nos)} line{s} without a price (line{s} {shown})"
+
+
+def _compare(kind: str, stated: str, expected: Decimal, printed: Decimal, tol: Decimal,
+             unknown: list[int]) -> list[Finding]:
+    """A `kind`_mismatch when the printed value is not the expected one. With lines of unknown amount in the
+    expected value, only a printed value below it is a mismatch; above it, it is a `kind`_gap: those lines
+    may account for the difference, or a line was not read, and nothing here can tell which."""
+    if _close(expected, printed, tol):
+        return []
+    if not unknown:
+        return [Finding(code=f"{kind}_mismatch", severity="error", message=f"{stated}, {kind} printed {printed}")]
+    if printed < expected:
+        return [Finding(code=f"{kind}_mismatch", severity="error",
+                        message=f"{stated}, {kind} printed {printed}: less, and {_unpriced(unknown)} not counted")]
+    return [Finding(code=f"{kind}_gap", severity="warning",
+                    message=f"{stated}, {kind} printed {printed}: {printed - expected} not explained; "
+                            f"{_unpriced(unknown)} may account for it, or a line was not read")]
 
 
 def _check_totals(po: PurchaseOrder) -> list[Finding]:
     out: list[Finding] = []
     summed = _lines_sum(po)
     if po.subtotal is not None and summed is not None:
-        lines_sum, computed = summed
         # A few cents of drift per line is rounding; more means a missed or misread line. An amount we
         # computed may round differently from the customer's by half a cent.
-        if not _close(lines_sum, po.subtotal, CENT * max(1, len(po.lines) // 10) + CENT / 2 * computed):
-            how = f" ({computed} as quantity x unit price)" if computed else ""
-            out.append(Finding(code="subtotal_mismatch", severity="error",
-                               message=f"lines sum to {lines_sum}{how}, subtotal printed {po.subtotal}"))
+        tol = CENT * max(1, len(po.lines) // 10) + CENT / 2 * summed.computed
+        how = f" ({summed.computed} as quantity x unit price)" if summed.computed else ""
+        which = "lines with a price" if summed.unknown else "lines"
+        out += _compare("subtotal", f"{which} sum to {summed.total}{how}", summed.total, po.subtotal, tol,
+                        summed.unknown)
     if po.total is not None:
-        base = po.subtotal
-        if base is None and summed is not None:
-            base = summed[0]
-        if base is not None:
-            expected = base + (po.freight or 0) + (po.tax or 0) + sum((c.amount for c in po.other_charges), Decimal(0))
-            if not _close(expected, po.total):
-                out.append(Finding(code="total_mismatch", severity="error",
-                                   message=f"subtotal + freight + charges + tax = {expected}, total printed {po.total}"))
+        extra = (po.freight or 0) + (po.tax or 0) + sum((c.amount for c in po.other_charges), Decimal(0))
+        if po.subtotal is not None:
+            out += _compare("total", f"subtotal + freight + charges + tax = {po.subtotal + extra}",
+                            po.subtotal + extra, po.total, CENT, [])
+        elif summed is not None:
+            base = "subtotal" if not summed.unknown else "lines with a price"
+            out += _compare("total", f"{base} + freight + charges + tax = {summed.total + extra}",
+                            summed.total + extra, po.total, CENT, summed.unknown)
     return out
 
 

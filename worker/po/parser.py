@@ -13,7 +13,7 @@ from worker.po.model import LINE_PROBLEMS, Charge, Finding, POLine, PurchaseOrde
 from worker.po.table import TableResult, parse_table, table_start
 from worker.po.textlayer import ExtractedPdf, PageText
 from worker.po.totals import parse_totals
-from worker.po.values import currency_by_address, decimal_comma_style, detect_currency, unread_cells
+from worker.po.values import currency_by_address, decimal_comma_style, detect_currency, price_unit, unread_cells
 
 OUR_NAMES = ("gfs", "gulf food service", "gulf foodservice", "gulf food services")
 SEVERAL_POS = "several_po_numbers"  # parse_purchase_order given a PDF holding several orders
@@ -76,11 +76,16 @@ def _lines(table: TableResult | None) -> list[POLine]:
         desc = " ".join([r.cells.get("description", "")] + r.desc_extra).strip() or None
         generic = r.cells.get("code") or None
         cust = r.cells.get("customer_code") or generic
+        price, other_unit = r.price, None
+        printed = r.cells.get("unit_price", "").strip()
+        if price is not None and r.uom and (unit := price_unit(printed)) and unit != r.uom:
+            # '3.89/LB' on a CS line (catch weight) is no price per CS: downstream checks would compare it as one.
+            price, other_unit = None, printed
         out.append(POLine(
             line_no=line_no,
             customer_item_code=cust, vendor_item_code=r.cells.get("vendor_code") or None,
-            description=desc, quantity=r.qty, uom=r.uom, unit_price=r.price, amount=r.amount,
-            unread=unread_cells(r.cells, r.qty, r.price, r.amount)))
+            description=desc, quantity=r.qty, uom=r.uom, unit_price=price, amount=r.amount,
+            unread=unread_cells(r.cells, r.qty, r.price, r.amount), price_in_other_unit=other_unit))
     return out
 
 
@@ -89,7 +94,8 @@ def _confidence(po: PurchaseOrder, conf: dict[str, float]) -> dict[str, float]:
     bad_lines = {f.line_no for f in po.findings if f.code in LINE_PROBLEMS}
     if po.lines:
         ok = 1 - len(bad_lines) / len(po.lines)
-        conf["lines"] = round(0.9 * ok * (0.5 if codes & {"subtotal_mismatch", LINES_OUTSIDE_TABLE} else 1.0), 3)
+        doubt = {"subtotal_mismatch", "subtotal_gap", "total_gap", LINES_OUTSIDE_TABLE}  # lines may be missing
+        conf["lines"] = round(0.9 * ok * (0.5 if codes & doubt else 1.0), 3)
     for k in ("subtotal", "freight", "tax", "total", "other_charges"):
         if k in conf and "total_mismatch" in codes:
             conf[k] = round(conf[k] * 0.5, 3)

@@ -30,11 +30,28 @@ _PER_UNIT = re.compile(r"(?P<num>[^/]*\d)\s*(?:/|\bper\s)\s*(?P<unit>[A-Za-z]{1,
 _PRICE_LIKE = re.compile(r"[$€£]|\d[.,]\d{1,4}$")
 
 
+def _per_unit(s: str) -> tuple[str, str] | None:
+    """(number text, unit code) of a price printed per a known unit; None for anything else."""
+    if (m := _PER_UNIT.fullmatch(s)) and (unit := normalize_uom(m["unit"])) and _PRICE_LIKE.search(m["num"]):
+        return m["num"], unit
+    return None
+
+
+def _cleaned(text: str) -> str:
+    return text.strip().replace("\u2212", "-").replace("\u00a0", " ")
+
+
+def price_unit(text: str) -> str | None:
+    """The unit code a price cell is printed per ('3.89/LB' -> 'LB'); None when it names no unit."""
+    found = _per_unit(_cleaned(text))
+    return found[1] if found else None
+
+
 def parse_number(text: str, decimal_comma: bool | None = None) -> Decimal | None:
     """Parse '1,234.56', '1.234,56', '$ 12', '(5.00)', '-5,00 €', '45.50/CS' into a Decimal; None if not a number."""
-    s = text.strip().replace("\u2212", "-").replace("\u00a0", " ")
-    if (m := _PER_UNIT.fullmatch(s)) and normalize_uom(m["unit"]) and _PRICE_LIKE.search(m["num"]):
-        s = m["num"]
+    s = _cleaned(text)
+    if found := _per_unit(s):
+        s = found[0]
     s = re.sub(r"^(USD|EUR|CAD|GBP|US\$|CA\$|C\$)\s*|\s*(USD|EUR|CAD|GBP)$", "", s)
     s = s.strip().strip("$€£").strip()
     neg = False
