@@ -13,6 +13,7 @@ from litestar.params import FromQuery
 from handlers.review import queries as q
 from handlers.review.web import Cursor, checked_form, redirect_with_notice, render
 from worker.auth import Session
+from worker.db import MAX_ROWID
 from worker.decisions import TRIAGE, NotFound, triage_observations
 from worker.env import Env, iso
 
@@ -41,16 +42,24 @@ def selection(form: Any) -> tuple[list[int], str]:
     row = str(form.get("row") or "")
     if row:
         obs_id, _, decision = row.partition(":")
-        ids = [obs_id]
+        field, ids = "row", [obs_id]
     else:
-        ids, decision = form.getall("id", []), str(form.get("op") or "")
+        field, ids, decision = "id", form.getall("id", []), str(form.get("op") or "")
     if decision not in TRIAGE:
         raise ValidationException("choose approve for reuse or reject")
     if not ids:
         raise ValidationException("select at least one observation")
-    if len(ids) > MAX_BULK or not all(str(i).isdigit() for i in ids):
+    if len(ids) > MAX_BULK:
         raise ValidationException(f"select between 1 and {MAX_BULK} observations")
-    return [int(i) for i in ids], decision
+    return [_observation_id(field, str(i)) for i in ids], decision
+
+
+def _observation_id(field: str, text: str) -> int:
+    # ASCII digits within SQLite's integers: "²" passes isdigit() but not int(), 2^63 overflows sqlite3.
+    if text.isascii() and text.isdecimal() and len(text) <= len(str(MAX_ROWID)) and int(text) <= MAX_ROWID:
+        return int(text)
+    shown = text if len(text) <= 24 else f"{text[:24]}…"
+    raise ValidationException(f"{field}: {shown!r} is not an observation id (a whole number up to {MAX_ROWID})")
 
 
 @post("/observations", include_in_schema=False, status_code=303)

@@ -67,9 +67,28 @@ def rows_from_parsed(parsed: Mapping[str, Any], item_codes: Mapping[str, str]) -
     return rows
 
 
+class BadRowCount(ValueError):
+    """The form's row count `n` is not a whole number (a hand-made or damaged post, not a reviewer's typo)."""
+
+
+def row_count(form: Any) -> int:
+    """The number of rows the page says it posted (`n`), blank as 0; BadRowCount naming the field otherwise (pure).
+
+    ASCII digits only ("²" passes isdigit but not int()) and at most 9 of them (5,000 digits pass the check but
+    exceed int()'s limit): a count above MAX_ROWS is then refused by reviewed_order with the limit.
+    """
+    text = _text(form.get("n")).strip() or "0"
+    if not (text.isascii() and text.isdecimal() and len(text) <= 9):
+        shown = text if len(text) <= 20 else f"{text[:20]}… ({len(text):,} characters)"
+        raise BadRowCount(f"n (the number of rows on the form): must be a whole number of rows, at most {MAX_ROWS} "
+                          f"(got {shown!r})")
+    return int(text)
+
+
 def rows_from_form(form: Any) -> list[dict[str, str]]:
-    """The submitted rows (strings, as typed), including dropped and blank ones, so a re-render keeps them."""
-    count = min(int(form.get("n") or 0) if str(form.get("n") or "0").isdigit() else 0, MAX_ROWS)
+    """The submitted rows (strings, as typed), including dropped and blank ones, so a re-render keeps them;
+    at most MAX_ROWS. BadRowCount when `n` is not a number."""
+    count = min(row_count(form), MAX_ROWS)
     rows = []
     for i in range(count):
         row = {name: str(form.get(f"l{i}_{name}") or "").strip() for name in LINE_FIELDS}
@@ -84,7 +103,10 @@ def kept_rows(rows: list[dict[str, str]]) -> list[dict[str, str]]:
     return [r for r in rows if not r["drop"] and any(r[k] for k in ("item", "qty", "price"))]
 
 
-_THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+(\.\d*)?")  # 1,234.5: the only commas a number may carry
+_THOUSANDS = re.compile(r"[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?")  # 1,234.5: the only commas a number may carry
+# What Decimal() reads beyond this ("6_1.00" as 61, "١٢" as 12) is refused, not guessed. Infinity and NaN go
+# through so ReviewedOrder says they are not finite.
+_PLAIN = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?(inf|infinity|nan)", re.IGNORECASE)
 
 
 def _number(text: str) -> str:
@@ -92,16 +114,18 @@ def _number(text: str) -> str:
     cleaned = text.replace("$", "").strip()
     if _THOUSANDS.fullmatch(cleaned):
         cleaned = cleaned.replace(",", "")
-    return cleaned if cleaned else "missing"
+    if not cleaned:
+        return "missing"
+    return cleaned if _PLAIN.fullmatch(cleaned) else "not a number"
 
 
 def reviewed_order(header: Mapping[str, Any], rows: list[dict[str, str]],
                    resolved: Mapping[str, str | None]) -> tuple[ReviewedOrder | None, list[str]]:
     """Validate the header and kept rows into a ReviewedOrder, or return one message per problem."""
     errors: list[str] = []
-    submitted = _text(header.get("n")).strip()
-    if submitted.isdigit() and int(submitted) > MAX_ROWS:  # rows_from_form read only the first MAX_ROWS
-        errors.append(f"the order has {int(submitted):,} rows; at most {MAX_ROWS} can be approved from this page: "
+    submitted = row_count(header)
+    if submitted > MAX_ROWS:  # rows_from_form read only the first MAX_ROWS
+        errors.append(f"the order has {submitted:,} rows; at most {MAX_ROWS} can be approved from this page: "
                       "enter it in NetSuite or split it")
     lines = []
     kept = kept_rows(rows)

@@ -16,6 +16,7 @@ from litestar.params import FromQuery
 
 from handlers.review import queries as q
 from handlers.review.order_form import (
+    BadRowCount,
     kept_rows,
     price_checks,
     reviewed_order,
@@ -30,6 +31,8 @@ from worker.pricing import standard_program
 from worker.storage import ObjectNotFound
 
 STATUSES = ("", "pending", "needs_manual")
+# The customer a re-rendered form posted: it may lie outside the page's 50 names (found with ?find= earlier).
+POSTED_CUSTOMER = "SELECT ns_id, company_name FROM customers WHERE ns_id = ? AND deleted_at IS NULL"
 
 
 def content_disposition(filename: str) -> str:
@@ -116,6 +119,9 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
     customers = await q.rows(env, q.FIND_CUSTOMERS, {"q": f"%{needle}%" if needle else "", "raw": find.strip()})
     if item["customer_id"] and all(c["ns_id"] != item["customer_id"] for c in customers):
         customers.insert(0, {"ns_id": item["customer_id"], "company_name": item["customer_name"] or "(not in mirror)"})
+    if form["customer_id"] and all(c["ns_id"] != form["customer_id"] for c in customers):
+        # Else no option is selected, the picker falls back to "— choose —" and a resubmit loses the customer.
+        customers[:0] = await q.rows(env, POSTED_CUSTOMER, (form["customer_id"],))
     choices = await q.rows(env, q.ITEM_CHOICES, {"customer": form["customer_id"]})
     return render(request, env, "order_detail.html", session, code=status, tab="orders", item=item, parsed=parsed,
                   rows=rows, form=form, errors=errors or [], checks=checks, customers=customers, find=find,
@@ -135,7 +141,10 @@ async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[En
                         item_id: RowId) -> Response[Any]:
     """Approve the order as edited: queue a create_sales_order action and remember corrected item codes."""
     form = await checked_form(request, session)
-    rows = rows_from_form(form)
+    try:
+        rows = rows_from_form(form)
+    except BadRowCount as exc:
+        raise ValidationException(str(exc)) from None
     resolved = await _resolve(env, {r["item"] for r in kept_rows(rows) if r["item"]})
     order, errors = reviewed_order(form, rows, resolved)
     duplicate = False
