@@ -54,6 +54,13 @@ def test_env_section_overrides(tmp_path):
         ('"*/15 * * * *" = "warm"', '"*/15 * * * *" = "tepid"', "triggers.tiers.*/15 * * * *: Input should be 'hot', 'warm' or 'cold'"),
         ('crons = ["* * * * *",', 'crons = ["61 * * * *", "* * * * *",', "invalid cron expression '61 * * * *'"),
         ('"0 3 * * *" = "cold"\n', "", "cron '0 3 * * *' has no tier in [triggers.tiers]"),
+        # Quartz style (seconds first), meant as 03:00 daily: croniter would fire it every second on the 3rd.
+        ('"0 3 * * *"]', '"0 0 3 * * *"]',
+         "triggers: cron '0 0 3 * * *' has 6 fields: use 5 (minute hour day-of-month month day-of-week)"),
+        ('"0 3 * * *"]', '"0 0 3 * * * 2026"]', "cron '0 0 3 * * * 2026' has 7 fields: use 5"),
+        ('"0 3 * * *"]', '"0 3 * *"]', "cron '0 3 * *' has 4 fields: use 5"),
+        ('"0 3 * * *"]', '"@daily"]',
+         "triggers: cron '@daily' is a nickname: use 5 fields (minute hour day-of-month month day-of-week): '0 0 * * *'"),
         ("email_bytes = 25_000_000", 'email_bytes = "lots"', "limits.email_bytes: Input should be a valid integer"),
         ("pdf_max_pages = 50", "pdf_max_pages = 50\npdf_max_pagez = 3", "limits.pdf_max_pagez: unknown key (check the spelling)"),
         ('routes = ["orders@gfs.local",', 'routes = ["orders-at-gfs",', "route 'orders-at-gfs' is not an email address"),

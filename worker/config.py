@@ -55,6 +55,24 @@ class BucketBinding(_Strict):
     region: str = "us-east-1"
 
 
+# Cloudflare's cron triggers take five fields; croniter also takes a seconds field (and a year) and nicknames
+# (@daily), so a Quartz-style "0 0 3 * * *" meant as 03:00 daily would fire every second on the 3rd of the month.
+CRON_FIELDS = "minute hour day-of-month month day-of-week"
+_NICKNAMES = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *", "@weekly": "0 0 * * 0",
+              "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *"}
+
+
+def _five_fields(cron: str) -> str | None:
+    """Why the cron is not a five-field string as Cloudflare reads it, or None."""
+    if cron.strip().startswith("@"):
+        spelled = _NICKNAMES.get(cron.strip().lower())
+        hint = f": {spelled!r}" if spelled else ""
+        return f"cron {cron!r} is a nickname: use 5 fields ({CRON_FIELDS}){hint}"
+    if (count := len(cron.split())) != 5:
+        return f"cron {cron!r} has {count} fields: use 5 ({CRON_FIELDS})"
+    return None
+
+
 def _fires(cron: str) -> bool:
     """Whether the cron has a next tick; e.g. "0 4 30 2 *" (Feb 30) passes is_valid but never fires."""
     try:
@@ -72,6 +90,8 @@ class Triggers(_Strict):
     @model_validator(mode="after")
     def _every_cron_has_a_valid_tier(self) -> Triggers:
         for cron in self.crons:
+            if problem := _five_fields(cron):
+                raise ValueError(problem)
             if not croniter.is_valid(cron):
                 raise ValueError(f"invalid cron expression {cron!r}")
             if not _fires(cron):
