@@ -31,8 +31,6 @@ from worker.pricing import standard_program
 from worker.storage import ObjectNotFound
 
 STATUSES = ("", "pending", "needs_manual")
-# The customer a re-rendered form posted: it may lie outside the page's 50 names (found with ?find= earlier).
-POSTED_CUSTOMER = "SELECT ns_id, company_name FROM customers WHERE ns_id = ? AND deleted_at IS NULL"
 
 
 def content_disposition(filename: str) -> str:
@@ -121,7 +119,7 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
         customers.insert(0, {"ns_id": item["customer_id"], "company_name": item["customer_name"] or "(not in mirror)"})
     if form["customer_id"] and all(c["ns_id"] != form["customer_id"] for c in customers):
         # Else no option is selected, the picker falls back to "— choose —" and a resubmit loses the customer.
-        customers[:0] = await q.rows(env, POSTED_CUSTOMER, (form["customer_id"],))
+        customers[:0] = await q.rows(env, q.POSTED_CUSTOMER, (form["customer_id"],))
     choices = await q.rows(env, q.ITEM_CHOICES, {"customer": form["customer_id"]})
     return render(request, env, "order_detail.html", session, code=status, tab="orders", item=item, parsed=parsed,
                   rows=rows, form=form, errors=errors or [], checks=checks, customers=customers, find=find,

@@ -54,6 +54,8 @@ SELECT ns_id, company_name FROM customers
 WHERE deleted_at IS NULL AND (:q = '' OR ns_id = :raw OR lower(company_name) LIKE :q OR lower(entity_id) LIKE :q)
 ORDER BY company_name LIMIT 50
 """
+# The customer a re-rendered form posted: it may lie outside the page's 50 names (found with ?find= earlier).
+POSTED_CUSTOMER = "SELECT ns_id, company_name FROM customers WHERE ns_id = ? AND deleted_at IS NULL"
 ITEM_CHOICES = """
 SELECT s.item_id, s.item_code, s.description, s.uom FROM spec_items s
 ORDER BY (s.item_id IN (SELECT item_id FROM customer_item_xref WHERE customer_id = :customer)
