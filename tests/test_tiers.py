@@ -5,6 +5,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -255,3 +257,34 @@ async def test_a_run_that_lost_its_lease_between_beats_does_not_finish_ok(env, m
     result = await first
     assert result.status == "failed" and result.error.startswith("lease lost during slow:")
     assert len(entered) == 3  # slow and after in the second run; the first stopped before `after`
+
+
+def stepping_clock(start: datetime) -> tuple[list[timedelta], Callable[[], datetime]]:
+    """A wall clock that runs from `start` at real speed, and the step to apply to it (as NTP would)."""
+    step, began = [timedelta(0)], time.monotonic()
+    return step, lambda: start + timedelta(seconds=time.monotonic() - began) + step[0]
+
+
+async def test_after_the_clock_steps_back_the_scheduler_fires_on_the_next_tick(env, monkeypatch):
+    """NTP steps the clock back ~59 min while the scheduler waits for 12:01: it fires at 11:02, not at 12:01 now
+    (a run dated an hour ahead of the clock) and then nothing until the clock reaches 12:02 again."""
+    monkeypatch.setitem(cron.JOBS, "hot", [])
+    triggers = env.settings.triggers.model_copy(update={"crons": ["* * * * *"], "tiers": {"* * * * *": "hot"}})
+    env.settings = env.settings.model_copy(update={"triggers": triggers})
+    step, env.clock = stepping_clock(datetime(2026, 7, 1, 12, 0, 59, 900000, tzinfo=UTC))
+    stop = asyncio.Event()
+    scheduler = asyncio.create_task(tiers.run_scheduler(env, stop))
+    try:
+        await asyncio.sleep(0)  # the scheduler is waiting 0.1 s for 12:01 ...
+        step[0] = -timedelta(minutes=59, seconds=0.5)  # ... and wakes at 11:01:59.5
+        for _ in range(250):
+            if await env.db.fetchone("SELECT 1 FROM cron_runs WHERE status <> 'running'"):
+                break
+            await asyncio.sleep(0.02)
+        fired_by = env.clock()
+    finally:
+        stop.set()
+        await scheduler
+    rows = [tuple(r) for r in await env.db.fetchall("SELECT scheduled_at, status FROM cron_runs")]
+    assert rows == [("2026-07-01T11:02:00.000Z", "ok")]
+    assert fired_by < datetime(2026, 7, 1, 11, 2, 5, tzinfo=UTC)

@@ -12,7 +12,7 @@ import json
 import logging
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from croniter import CroniterError, croniter
 
@@ -128,6 +128,9 @@ async def _run_jobs(env: Env, tier: str, holder: str, ttl: int, scheduled_at: da
 
 
 SHUTDOWN_GRACE_SECONDS = 30  # then running tiers are cancelled: they record themselves and let go of their leases
+# How far before its tick the clock may read when the scheduler wakes for it, and the tick still fire (timer and
+# clock granularity); earlier than that, the wall clock has stepped back.
+CLOCK_STEP_TOLERANCE = timedelta(seconds=1)
 
 
 async def run_scheduler(env: Env, stop: asyncio.Event) -> None:
@@ -148,6 +151,12 @@ async def run_scheduler(env: Env, stop: asyncio.Event) -> None:
                 except TimeoutError:
                     pass
             now = env.clock()
+            if now < due[cron] - CLOCK_STEP_TOLERANCE:
+                # Woken by the elapsed time, yet the wall clock is before the tick: it stepped back while we
+                # slept (an NTP step). Kept, the dues would fire nothing for the length of the step, then a
+                # run dated ahead of the clock; so every cron is rescheduled from now, and fires on its next tick.
+                due = {c: following for c in due if (following := _next_tick(c, now))}
+                continue
             at = _latest_tick(cron, due[cron], now)
             task = asyncio.create_task(_scheduled(env, cron, at))
             running.add(task)
