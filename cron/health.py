@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from cron.aging import APPLIED_IN_MIRROR, REFERENCE
 from worker.aging import bucket_for, company_date, terms_days
+from worker.as_of import local_midnight
 from worker.env import Env, iso
 from worker.health import SignalInputs, UnknownRemainder, score
 from worker.ledger import append_event
@@ -80,13 +81,14 @@ GROUP BY customer_id
 """
 # Churned = deleted or inactivated within the 90 days up to the night; contacts that left before the
 # window do not count, and the night is reproducible (--as-of): a contact that left after it was still
-# there, and one created after it (by an ISO dateCreated) was not yet.
+# there, and one created after it (by an ISO dateCreated) was not yet. deleted_at and last_modified are UTC
+# instants, so the window's bounds are too (:t90, :t_end: the company dates' local midnights).
 CONTACTS = """
 SELECT customer_id,
-       sum(NOT ((deleted_at IS NOT NULL AND deleted_at < :d90) OR
-                (deleted_at IS NULL AND is_inactive = 1 AND last_modified < :d90))),
-       sum((deleted_at IS NOT NULL AND deleted_at >= :d90 AND deleted_at < :d_end) OR
-           (deleted_at IS NULL AND is_inactive = 1 AND last_modified >= :d90 AND last_modified < :d_end))
+       sum(NOT ((deleted_at IS NOT NULL AND deleted_at < :t90) OR
+                (deleted_at IS NULL AND is_inactive = 1 AND last_modified < :t90))),
+       sum((deleted_at IS NOT NULL AND deleted_at >= :t90 AND deleted_at < :t_end) OR
+           (deleted_at IS NULL AND is_inactive = 1 AND last_modified >= :t90 AND last_modified < :t_end))
 FROM customer_contacts
 WHERE NOT coalesce(date_created GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*' AND substr(date_created, 1, 10) > :d, 0)
 GROUP BY customer_id
@@ -106,10 +108,13 @@ ON CONFLICT (customer_id, as_of) DO UPDATE SET score = excluded.score, tier = ex
 """
 
 
-def windows(day: date) -> dict[str, str]:
-    """The as-of date and the window starts every query uses, as ISO dates."""
+def windows(day: date, tz: tzinfo) -> dict[str, str]:
+    """The as-of date and the window starts every query uses, as ISO dates; for timestamp columns, the
+    contact window's start and end as UTC instants (`tz` is the company's zone, in which dates are read)."""
     back = {f"d{n}": (day - timedelta(days=n)).isoformat() for n in (90, 180, 360, 365)}
-    return {"d": day.isoformat(), "d_end": (day + timedelta(days=1)).isoformat(), **back}
+    instants = {"t90": iso(local_midnight(day - timedelta(days=90), tz)),
+                "t_end": iso(local_midnight(day + timedelta(days=1), tz))}
+    return {"d": day.isoformat(), **back, **instants}
 
 
 def remaining_unknown(conn: sqlite3.Connection, params: dict[str, Any],
@@ -173,7 +178,7 @@ def store(conn: sqlite3.Connection, day: str, rows: list[tuple[Any, ...]], now: 
 async def score_customers(env: Env, as_of: datetime) -> dict[str, object]:
     """Cold job: score every live customer as of the tick's company date."""
     day = company_date(as_of, env.settings.timezone)
-    params = {**windows(day), "standard_terms": env.settings.programs["standard"].payment_terms_days}
+    params = {**windows(day, env.settings.timezone), "standard_terms": env.settings.programs["standard"].payment_terms_days}
     inputs = await env.db.read_sync(gather, params, env.settings.aging.basis)
     weights = env.settings.health.weights
     now = iso(env.clock())

@@ -7,6 +7,7 @@ from cron.aging import refresh_aging
 from cron.health import score_customers
 from cron.reflexion import expire_observations
 from tests import ar_fixtures as fx
+from worker.config import Vars
 
 NIGHT = datetime(2026, 6, 30, 3, 0, tzinfo=UTC)
 
@@ -153,6 +154,29 @@ async def test_contact_churn_as_of_a_night_ignores_what_happened_after_it(env):
     assert after["signals"]["contact_churn"] == before["signals"]["contact_churn"]
     assert after["score"] == before["score"]
 
+
+
+async def test_contact_churn_window_is_the_company_days_in_its_time_zone(env):
+    """deleted_at / last_modified are UTC instants; the 90-day window is of Chicago dates, ending on July 1st's night."""
+    env.settings = env.settings.model_copy(update={"vars": Vars(TIMEZONE="America/Chicago")})
+
+    def rows(conn):
+        fx.customer(conn, "7", "Steady Co")
+        fx.order(conn, "o7", "7", "2026-06-01")
+        fx.contact(conn, "k1", "7", "Stays", "stays@example.com")
+        at = "2026-07-02T01:00:00.000Z"  # July 1st, 20:00 in Chicago: left on the night's date
+        fx.contact(conn, "k2", "7", "Left tonight", "k2@example.com", deleted_at=at, modified=at)
+        fx.contact(conn, "k3", "7", "Inactivated tonight", "k3@example.com", inactive=True,
+                   modified="2026-07-02T04:30:00.000Z")  # July 1st, 23:30 in Chicago
+        at = "2026-04-02T04:00:00.000Z"  # April 1st, 23:00 in Chicago: the day before the window
+        fx.contact(conn, "k4", "7", "Left long ago", "k4@example.com", deleted_at=at, modified=at)
+        at = "2026-07-02T05:30:00.000Z"  # July 2nd, 00:30 in Chicago: after the night, so still there on it
+        fx.contact(conn, "k5", "7", "Leaves tomorrow", "k5@example.com", deleted_at=at, modified=at)
+    await env.db.write(rows)
+    counts = await score_customers(env, datetime(2026, 7, 2, 3, 0, tzinfo=UTC))  # the 03:00 UTC tick: July 1st
+    assert counts["as_of"] == "2026-07-01"
+    churn = (await scores(env, "2026-07-01"))["7"]["signals"]["contact_churn"]
+    assert (churn["contacts"], churn["churned_90d"]) == (4, 2)  # k1, k2, k3, k5; k2 and k3 left
 
 async def test_old_unreviewed_observations_expire(env):
     def rows(conn):

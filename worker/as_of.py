@@ -7,12 +7,17 @@ from datetime import UTC, date, datetime, time, tzinfo
 from worker.env import iso
 
 
+def local_midnight(day: date, tz: tzinfo) -> datetime:
+    """The UTC instant a company date begins: its midnight in `tz`."""
+    return datetime.combine(day, time(), tz).astimezone(UTC)
+
+
 def parse_as_of(text: str, tz: tzinfo) -> datetime:
     """The UTC instant an --as-of value names: a date alone is its midnight in `tz`, a naive time is in `tz`."""
     # In the company's zone, not UTC: as-of dates are company calendar dates (SPEC 3.4), and UTC midnight
     # is the previous day anywhere west of Greenwich. Midnight rather than noon keeps today's date usable.
     try:
-        return datetime.combine(date.fromisoformat(text), time(), tz).astimezone(UTC)
+        return local_midnight(date.fromisoformat(text), tz)
     except ValueError:
         pass
     try:
