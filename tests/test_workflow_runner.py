@@ -87,6 +87,26 @@ async def test_a_run_given_up_for_a_customer_leaves_one_observation_naming_the_f
     assert (await env.db.fetchone("SELECT count(*) FROM workflow_run_log WHERE status = 'failed'"))[0] == 2
 
 
+
+async def test_a_failed_event_found_not_applicable_on_its_retry_concludes_its_run(env):
+    """Failed once, then not the workflow's business (e.g. already planned meanwhile): the run row says so."""
+    attempts = []
+
+    async def handle(env_, event):
+        attempts.append(event.id)
+        if len(attempts) == 1:
+            raise RuntimeError("database is locked")
+        # then None: not this workflow's business any more
+
+    workflow = Workflow("flaky_na", ("test.happened",), handle)
+    await add_events(env, "A")
+    assert await drain(env, [workflow]) == {"failed": 1, "retry_later": 1}
+    assert await drain(env, [workflow]) == {"not_applicable": 1}
+    row = await env.db.fetchone("SELECT status, error, finished_at, attempts FROM workflow_run_log")
+    assert (row["status"], row["error"], row["attempts"]) == ("not_applicable", None, 2) and row["finished_at"]
+    assert await drain(env, [workflow]) == {} and len(attempts) == 2
+    assert await env.db.fetchall("SELECT * FROM reflexion_log") == []  # no observation: nothing was concluded about A
+
 async def test_a_redraft_replaces_only_a_staged_draft_nobody_touched(env):
     bodies = iter(["first", "second", "third", "fourth"])
 

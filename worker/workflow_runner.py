@@ -44,6 +44,13 @@ ON CONFLICT (dedupe_key) DO UPDATE SET status = excluded.status, customer_id = e
 RETURNING id, attempts
 """
 RUN_DONE = "SELECT 1 FROM workflow_run_log WHERE dedupe_key = ? AND status = 'ok'"
+# An event that failed before and is not the workflow's business on a retry (the situation changed meanwhile):
+# its run concluded, so the row left `failed` by the earlier attempt says so (the customer 360 lists it).
+CONCLUDE_NOT_APPLICABLE = """
+UPDATE workflow_run_log SET status = 'not_applicable', started_at = ?, finished_at = ?, error = NULL,
+    attempts = attempts + 1
+WHERE dedupe_key = ?
+"""
 FAILED_SINCE = "SELECT 1 FROM workflow_run_log WHERE dedupe_key = ? AND status = 'failed' AND started_at >= ?"
 INSERT_PROPOSAL = """
 INSERT OR IGNORE INTO proposed_actions (kind, status, customer_id, payload_json, risk, source, workflow_run_id,
@@ -176,6 +183,7 @@ def record_run(conn: sqlite3.Connection, workflow: Workflow, event: Event, resul
         advance_cursor(conn, workflow.name, event.id)
         return {"already_done": 1}
     if result is None and error is None:
+        conn.execute(CONCLUDE_NOT_APPLICABLE, (started, finished, dedupe_key))
         advance_cursor(conn, workflow.name, event.id)
         return {"not_applicable": 1}
     closed = withdraw(conn, workflow.name, result.withdrawals, finished) if result and not error else []
