@@ -198,3 +198,18 @@ def test_hash_password_names_no_part_of_a_password_it_cannot_hash() -> None:
     with pytest.raises(ValueError, match="^the password is not valid UTF-8 text$") as raised:
         hash_password("hunter\udcff2")
     assert raised.value.__context__ is None and raised.value.__cause__ is None  # no UnicodeError holding it
+
+
+@pytest.mark.parametrize(("value", "zone"), [
+    ("9999-12-31T23:00-06:00", "UTC"),  # year 10000 in UTC: was an OverflowError traceback, exit 1
+    ("9999-12-31T23:00", "America/Chicago"),  # fine in UTC (the syntax check), year 10000 read in TIMEZONE
+    ("0001-01-01", "Asia/Tokyo"),  # local midnight of datetime's first day is in year 0 in UTC
+])
+def test_cron_as_of_out_of_datetimes_range_is_a_usage_error(tmp_path: Path, value: str, zone: str) -> None:
+    db = tmp_path / "db.sqlite3"
+    config = config_with(tmp_path, 'TIMEZONE = "UTC"', f'TIMEZONE = "{zone}"')
+    done = run_worker("cron", "cold", "--as-of", value, db=db, config=config)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    assert f"argument --as-of: out of range: {value!r} (a date from 0001-01-02 to 9999-12-30)" in done.stderr
+    assert not db.exists()

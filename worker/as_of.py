@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from worker.env import iso
+
+_DAY = timedelta(days=1)
 
 
 def local_midnight(day: date, tz: tzinfo) -> datetime:
@@ -17,14 +19,21 @@ def parse_as_of(text: str, tz: tzinfo) -> datetime:
     # In the company's zone, not UTC: as-of dates are company calendar dates (SPEC 3.4), and UTC midnight
     # is the previous day anywhere west of Greenwich. Midnight rather than noon keeps today's date usable.
     try:
-        return local_midnight(date.fromisoformat(text), tz)
+        moment = datetime.combine(date.fromisoformat(text), time())
     except ValueError:
-        pass
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"not an ISO-8601 datetime: {text!r}") from None
+    # On datetime's first or last day, an offset (or the zone) can push the instant out of its range
+    # (9999-12-31T23:00-06:00 is in year 10000): refused whatever the zone, so the CLI's syntax check (in
+    # UTC) and the run (in TIMEZONE) agree, and a usage error rather than an OverflowError.
+    if moment.date() in (date.min, date.max):
+        raise ValueError(f"out of range: {text!r} (a date from {date.min + _DAY} to {date.max - _DAY})")
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"not an ISO-8601 datetime: {text!r}") from None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=tz)).astimezone(UTC)
+        return (moment if moment.tzinfo else moment.replace(tzinfo=tz)).astimezone(UTC)
+    except OverflowError:  # not expected after the check above (offsets are under a day); still a usage error
+        raise ValueError(f"out of range: {text!r}") from None
 
 
 def check_as_of(text: str, moment: datetime, now: datetime, name: str = "--as-of") -> str | None:
