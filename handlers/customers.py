@@ -32,9 +32,10 @@ WHERE customer_id = ? ORDER BY deleted_at IS NOT NULL, is_inactive, name
 PROGRAM = "SELECT program, markup_pct, freight_terms, payment_terms_days, usda_eligible FROM customer_program WHERE customer_id = ?"
 AGING = "SELECT as_of, current, b1_30, b31_60, b61_90, b90_plus, total_open FROM v_customer_ar_aging WHERE customer_id = ?"
 # The latest snapshot's invoices (days and bucket as of aging.as_of) that are still open in the mirror now:
-# one deleted or paid off since the last warm tick is not chased; the amount is the mirror's, today's.
+# one deleted or paid off since the last warm tick is not chased; the amount is the mirror's, today's. One
+# moved to another customer since is not this customer's any more (it reaches the other's 360 at the next tick).
 OPEN_INVOICES_FROM = """
-FROM ar_aging_snapshot s JOIN customer_invoice i ON i.ns_id = s.invoice_id
+FROM ar_aging_snapshot s JOIN customer_invoice i ON i.ns_id = s.invoice_id AND i.customer_id = s.customer_id
 WHERE s.as_of = (SELECT max(as_of) FROM ar_aging_runs) AND s.customer_id = :customer
   AND i.deleted_at IS NULL AND round(i.amount_remaining, 2) > 0
 """

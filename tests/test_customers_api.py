@@ -123,6 +123,17 @@ def test_360_does_not_list_invoices_deleted_or_paid_since_the_last_aging(live):
     assert httpx.get(live.url + "/api/customers/1187", headers=AUTH).json()["open_invoices"] == []
 
 
+def test_360_does_not_list_an_invoice_moved_to_another_customer_since_the_last_aging(live):
+    # NetSuite reassigns 9001 to another customer after the warm tick: it is not 1187's to chase any more.
+    live.run(live.env.db.write(lambda conn: fx.update_invoice(conn, "9001", customer_id="2001")))
+    body = httpx.get(live.url + "/api/customers/1187", headers=AUTH).json()
+    assert [i["invoice_id"] for i in body["open_invoices"]] == ["9002"]
+    assert body["open_invoice_summary"] == {"count": 1, "amount_remaining": 500.0, "listed": 1, "truncated": False,
+                                            "remaining_unknown": 0}
+    other = httpx.get(live.url + "/api/customers/2001", headers=AUTH).json()
+    assert other["open_invoices"] == []  # the other customer's 360 shows it from its next aging snapshot
+
+
 def test_360_says_when_its_open_invoice_list_is_cut(server):
     from handlers.customers import MAX_OPEN_INVOICES
 
