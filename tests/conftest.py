@@ -81,6 +81,18 @@ async def env(make_env: Callable[..., Env]) -> AsyncIterator[Env]:
 
 
 @pytest.fixture
+async def seeded(env: Env) -> AsyncIterator[Env]:
+    """env with the intake tests' reference data (customers, items, prices); mail still being read is awaited
+    at the end. (tests/test_email_http.py has its own `seeded`: a live server.)"""
+    from tests.test_email_fixtures import seed_reference
+    from worker.intake import pipeline
+
+    await env.db.write(seed_reference)
+    yield env
+    await pipeline.shutdown(env)
+
+
+@pytest.fixture
 def server(make_env: Callable[..., Env]) -> Iterator[LiveServer]:
     """The app on a real port, over real HTTP (dev mode off)."""
     env = make_env()

@@ -33,7 +33,6 @@ from tests.test_email_fixtures import (
     order_pdf,
     outlook_email,
     scanned_pdf,
-    seed_reference,
     winmail_email,
 )
 from worker.env import Env
@@ -48,12 +47,6 @@ from worker.po.textlayer import MAX_FORM_USES, extract_pdf
 
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n"
 
-
-@pytest.fixture
-async def seeded(env: Env) -> Env:
-    await env.db.write(seed_reference)
-    yield env
-    await pipeline.shutdown(env)
 
 
 # --- MIME -------------------------------------------------------------------------------------------------

@@ -19,20 +19,12 @@ from tests.test_email_fixtures import (
     fail_every_attempt,
     order_email,
     order_pdf,
-    seed_reference,
 )
 from worker.env import Env, utcnow
 from worker.intake import pipeline
 from worker.intake.boundary import NOT_READ
 from worker.intake.pipeline import process_email
 from worker.intake.store import accept_raw
-
-
-@pytest.fixture
-async def seeded(env: Env) -> Env:
-    await env.db.write(seed_reference)
-    yield env
-    await pipeline.shutdown(env)
 
 
 async def _log_and_items(env: Env, email_id: int) -> tuple[dict, list[dict]]:

@@ -14,7 +14,6 @@ from tests.test_email_fixtures import (
     order_pdf,
     refusing_s3,
     scanned_pdf,
-    seed_reference,
 )
 from tests.claude_support import replying
 from worker.config import Secrets
@@ -48,12 +47,6 @@ async def _row(env: Env, sql: str, *params: object) -> dict:
     found = await env.db.fetchone(sql, params)
     return dict(found) if found else {}
 
-
-@pytest.fixture
-async def seeded(env: Env) -> Env:
-    await env.db.write(seed_reference)
-    yield env
-    await pipeline.shutdown(env)
 
 
 async def test_scanned_pdf_goes_to_claude_when_a_key_is_set(seeded: Env) -> None:

@@ -3,16 +3,14 @@ and several purchase orders in one PDF."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from tests.po.layouts import Page
-from tests.test_email_fixtures import order_email, seed_reference
+from tests.test_email_fixtures import order_email
 from worker.env import Env
-from worker.intake import pipeline
 from worker.intake.pipeline import process_email
 from worker.intake.store import accept_raw
 from worker.po.doc import Line
@@ -184,12 +182,6 @@ def test_later_pages_of_one_order_are_not_split():
         assert split_orders(extracted) == [range(2)]
         assert SEVERAL_POS not in {f.code for f in parse_purchase_order(extracted).findings}
 
-
-@pytest.fixture
-async def seeded(env: Env) -> AsyncIterator[Env]:
-    await env.db.write(seed_reference)
-    yield env
-    await pipeline.shutdown(env)
 
 
 async def test_a_pdf_with_two_orders_becomes_two_pending_items(seeded: Env) -> None:

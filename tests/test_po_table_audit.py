@@ -9,8 +9,7 @@ from decimal import Decimal
 import pytest
 
 from tests.po.layouts import Page
-from tests.test_email_fixtures import order_email, seed_reference
-from worker.intake import pipeline
+from tests.test_email_fixtures import order_email
 from worker.intake.pipeline import process_email
 from worker.intake.store import accept_raw
 from worker.po.doc import doc_lines
@@ -265,12 +264,6 @@ def test_page_subtotal_and_forward_rows_are_neither_items_nor_the_end(separator)
     assert (po.subtotal, po.total) == (Decimal("1007.25"), Decimal("1007.25"))
     assert _codes(po) == []
 
-
-@pytest.fixture
-async def seeded(env):
-    await env.db.write(seed_reference)
-    yield env
-    await pipeline.shutdown(env)
 
 
 async def test_pipeline_keeps_the_lines_of_a_headerless_page(seeded):

@@ -11,9 +11,8 @@ from decimal import Decimal
 import pytest
 
 from tests.po.layouts import Page
-from tests.test_email_fixtures import order_email, seed_reference
+from tests.test_email_fixtures import order_email
 from worker.env import Env
-from worker.intake import pipeline
 from worker.intake.pipeline import process_email
 from worker.intake.store import accept_raw
 from worker.po import values
@@ -178,12 +177,6 @@ def test_a_price_per_the_lines_own_unit_is_read() -> None:
     assert [ln.unit_price for ln in po.lines] == [Decimal("45.50"), Decimal("62.75")]
     assert po.findings == []
 
-
-@pytest.fixture
-async def seeded(env: Env) -> Env:
-    await env.db.write(seed_reference)
-    yield env
-    await pipeline.shutdown(env)
 
 
 async def test_the_intake_price_check_does_not_compare_a_per_pound_price_with_a_case_price(seeded: Env) -> None:

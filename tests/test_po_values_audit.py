@@ -10,9 +10,8 @@ from decimal import Decimal
 import pytest
 
 from tests.po.layouts import Page
-from tests.test_email_fixtures import order_email, seed_reference
+from tests.test_email_fixtures import order_email
 from worker.env import Env
-from worker.intake import pipeline
 from worker.intake.pipeline import process_email
 from worker.intake.store import accept_raw
 from worker.po.model import LINE_PROBLEMS, POLine, PurchaseOrder, validate_order
@@ -199,12 +198,6 @@ def _read(text: str) -> list[tuple[str, str | None, str | None, str | None]]:
 def test_typed_numbers_are_read_whole(text, expected) -> None:
     assert _read(text) == expected
 
-
-@pytest.fixture
-async def seeded(env: Env) -> Env:
-    await env.db.write(seed_reference)
-    yield env
-    await pipeline.shutdown(env)
 
 
 async def test_a_typed_order_with_thousands_keeps_every_line(seeded: Env) -> None:

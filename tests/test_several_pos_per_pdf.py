@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -14,7 +13,6 @@ from tests.test_po_document_audit import R1, R2, _pages
 from tests.test_review_orders import approve_form
 from worker.db import connect
 from worker.env import Env
-from worker.intake import pipeline
 from worker.intake.pipeline import process_email
 from worker.intake.store import accept_raw
 from worker.migrations import LATEST, apply_schema, schema_version
@@ -32,12 +30,6 @@ def _three_orders_on_four_pages() -> bytes:
     return _pages(_order("PO-1001", R1, "734.25"), _order("PO-1002", R2, None), _order("PO-1002", R3, "392.80"),
                   _order("PO-1003", R3, "119.80"))
 
-
-@pytest.fixture
-async def seeded(env: Env) -> AsyncIterator[Env]:
-    await env.db.write(seed_reference)
-    yield env
-    await pipeline.shutdown(env)
 
 
 async def _receive(env: Env, pdfs: list[tuple[str, bytes]]) -> int:
