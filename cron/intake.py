@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from worker.env import Env, iso
@@ -14,11 +16,11 @@ from worker.intake.pipeline import (
     context,
     process_email,
 )
-from worker.intake.store import flush_spool
+from worker.intake.store import flush_spool, incoming_dir, spool_dir
 
 BATCH = 20  # per tick: the hot tier runs every minute and must stay short
 NOT_STARTED_AFTER = timedelta(minutes=2)  # a 'received' row this old lost its background task (restart, crash)
-INCOMING_MAX_AGE_SECONDS = 3600  # temp files of requests that died mid-upload
+TEMP_MAX_AGE_SECONDS = 3600  # temp files of requests that died mid-upload, of spool writes that died mid-write
 
 DUE = """
 SELECT id FROM inbound_email_log
@@ -29,14 +31,14 @@ ORDER BY id LIMIT :batch
 """
 
 
-def _sweep_incoming(env: Env) -> int:
-    # Requests that died mid-upload leave temp files; nothing references them (no log row was written).
-    directory = env.settings.state_dir / "incoming"
-    cutoff, removed = time.time() - INCOMING_MAX_AGE_SECONDS, 0
-    for path in directory.glob("mail-*.eml") if directory.is_dir() else []:
-        if path.stat().st_mtime < cutoff:
-            path.unlink(missing_ok=True)
-            removed += 1
+def _sweep(directory: Path, pattern: str) -> int:
+    # Nothing references these temp files (no log row was written for them): remove them once they are old.
+    cutoff, removed = time.time() - TEMP_MAX_AGE_SECONDS, 0
+    for path in directory.glob(pattern) if directory.is_dir() else []:
+        with contextlib.suppress(FileNotFoundError):  # a request or another sweep finished with it meanwhile
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
     return removed
 
 
@@ -44,8 +46,10 @@ async def upload_spooled_mail(env: Env, as_of: datetime) -> dict[str, Any]:
     """Upload mail spooled while the bucket was down, then process it."""
     ready, counts = await flush_spool(env)
     statuses = [await process_email(env, email_id) for email_id in ready]
+    # Requests that died mid-upload leave mail-*.eml in incoming/; spool writes that died (a crash, a full
+    # disk before write_spool cleaned up after itself) leave .*.tmp, which would keep a full disk full.
     return {**counts, "processed": len(statuses), "failed": statuses.count("failed"),
-            "incoming_swept": _sweep_incoming(env)}
+            "incoming_swept": _sweep(incoming_dir(env), "mail-*.eml"), "spool_swept": _sweep(spool_dir(env), ".*.tmp")}
 
 
 async def retry_failed_intake(env: Env, as_of: datetime) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""GET /healthz: 200 when the database and the bucket answer, 503 naming what is down."""
+"""GET /healthz: 200 when the database, the bucket and the state directories take work, 503 naming what is down."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from litestar import Response, get
 from litestar.di import NamedDependency
 
 from worker.env import Env
+from worker.intake.store import check_writable, disk_cause, incoming_dir, spool_dir
 from worker.migrations import LATEST
 
 
@@ -20,18 +21,31 @@ async def _check(probe: Any) -> str | None:
     return None
 
 
+def _state_dirs_writable(env: Env) -> None:
+    # The HTTP door streams mail to incoming/ and both doors spool when the bucket is down: a full or
+    # read-only state directory refuses mail while the database and the bucket answer.
+    problems = []
+    for directory in (incoming_dir(env), spool_dir(env)):
+        try:
+            check_writable(directory)
+        except OSError as exc:
+            problems.append(f"{directory.name}: {disk_cause(exc)}")
+    if problems:
+        raise OSError("; ".join(problems))
+
+
 @get("/healthz", summary="Liveness and dependency check")
 async def healthz(env: NamedDependency[Env]) -> Response[dict[str, Any]]:
-    """Check the DB and the bucket concurrently."""
-    db_error, bucket_error = await asyncio.gather(_check(env.db.ping), _check(env.bucket.ping))
+    """Check the DB (a read and the writer's lock), the bucket and the state directories concurrently."""
+    errors = dict(zip(("db", "bucket", "state_dir"), await asyncio.gather(
+        _check(env.db.ping), _check(env.bucket.ping), _check(lambda: asyncio.to_thread(_state_dirs_writable, env))),
+        strict=True))
     body: dict[str, Any] = {
-        "ok": db_error is None and bucket_error is None,
+        "ok": not any(errors.values()),
         "name": env.settings.name,
         "schema_version": LATEST,
-        "db": "ok" if db_error is None else db_error,
-        "bucket": "ok" if bucket_error is None else bucket_error,
+        **{name: error or "ok" for name, error in errors.items()},
     }
     if not body["ok"]:
-        down = [name for name, err in (("db", db_error), ("bucket", bucket_error)) if err]
-        body["detail"] = f"unavailable: {', '.join(down)}"
+        body["detail"] = f"unavailable: {', '.join(name for name, error in errors.items() if error)}"
     return Response(body, status_code=200 if body["ok"] else 503)

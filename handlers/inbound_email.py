@@ -21,7 +21,7 @@ from litestar.exceptions import HTTPException, NotAuthorizedException
 from worker.auth import bearer_ok
 from worker.env import Env
 from worker.intake.pipeline import schedule
-from worker.intake.store import SpoolUnavailable, accept_raw
+from worker.intake.store import SpoolUnavailable, accept_raw, disk_cause, incoming_dir
 
 ACCEPTED_TYPES = ("message/rfc822",)
 
@@ -58,12 +58,18 @@ def _too_large(limit: int) -> PayloadTooLarge:
 
 
 async def receive_body(request: Request[Any, Any, Any], limit: int, directory: Path) -> tuple[Path, str]:
-    """Stream the body into a temp file under `directory`; returns (path, sha256); 413 past the limit."""
+    """Stream the body into a temp file under `directory`; returns (path, sha256).
+
+    413 past the limit; 503 + Retry-After when the directory cannot take it (full, read-only): our outage.
+    """
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix="mail-", suffix=".eml", dir=directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix="mail-", suffix=".eml", dir=directory)
+    except OSError as exc:
+        raise _cannot_store(exc) from None
     path, digest, size, blank = Path(name), hashlib.sha256(), 0, True
     try:
         with os.fdopen(fd, "wb") as out:
@@ -76,10 +82,17 @@ async def receive_body(request: Request[Any, Any, Any], limit: int, directory: P
                 out.write(chunk)
         if blank:  # no bytes, or only blank lines: no message to keep or read
             raise HTTPException("empty body: expected one raw RFC 822 message", status_code=400)
+    except OSError as exc:  # the write or the close (buffered bytes are flushed there)
+        path.unlink(missing_ok=True)
+        raise _cannot_store(exc) from None
     except BaseException:
         path.unlink(missing_ok=True)
         raise
     return path, digest.hexdigest()
+
+
+def _cannot_store(exc: OSError) -> IntakeUnavailable:
+    return IntakeUnavailable(f"cannot receive the message now: {disk_cause(exc)}", headers={"Retry-After": "30"})
 
 
 @post("/api/inbound-email", request_max_body_size=None, status_code=202, summary="Receive one raw order email")
@@ -90,7 +103,7 @@ async def inbound_email(request: Request[Any, Any, Any], env: NamedDependency[En
     if media_type not in ACCEPTED_TYPES:
         raise UnsupportedMediaType(f"Content-Type must be message/rfc822 (one raw email), got {media_type or 'none'!r}")
     limit = env.settings.limits.email_bytes
-    path, sha = await receive_body(request, limit, env.settings.state_dir / "incoming")
+    path, sha = await receive_body(request, limit, incoming_dir(env))
     try:
         received = await accept_raw(env, path, door="http", sha256_hex=sha)
     except SpoolUnavailable as exc:

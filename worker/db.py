@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +23,7 @@ from worker.migrations import apply_schema
 
 T = TypeVar("T")
 MAX_ROWID = 2**63 - 1  # SQLite's largest INTEGER: a bound for ids taken from requests (cursors)
+WRITER_BUSY_AFTER = 2.0  # seconds: a write probe still queued then means the writer is busy writing, not down
 
 
 class DatabaseUnavailable(Exception):
@@ -75,6 +77,7 @@ class Database:
         self._writer: sqlite3.Connection | None = None
         self._readers: asyncio.Queue[aiosqlite.Connection] | None = None
         self._all_readers: list[aiosqlite.Connection] = []
+        self._write_probe: asyncio.Future[str | None] | None = None
 
     async def open(self, *, readers: int = 4) -> None:
         """Create or migrate the schema, start the write thread and the reader pool."""
@@ -161,12 +164,45 @@ class Database:
             conn.close()
 
     async def ping(self) -> None:
-        """Raise if the database does not answer a trivial read."""
+        """Raise if the database does not answer a trivial read, or DatabaseUnavailable if it cannot write now."""
         await self.fetchone("SELECT count(*) FROM sqlite_master")
+        if self._writer is None:
+            raise DatabaseUnavailable("database is not open")
+        # A read answers on a full disk or a read-only file while every write fails: probe what writes need.
+        if shutil.disk_usage(self.path.parent).free == 0:
+            raise DatabaseUnavailable("database unavailable: database or disk is full")
+        # One probe at a time, queued behind real writes; still queued after WRITER_BUSY_AFTER, the writer is
+        # busy writing (working), and the probe finishes later for nobody (it waits for no lock, so it is quick).
+        if self._write_probe is None or self._write_probe.done():
+            self._write_probe = asyncio.ensure_future(self._on_writer(_probe_write, self._writer))
+        done, _ = await asyncio.wait({self._write_probe}, timeout=WRITER_BUSY_AFTER)
+        error = self._write_probe.result() if done else None
+        if error is not None:
+            raise DatabaseUnavailable(f"database unavailable: {error}")
 
     async def _on_writer(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
+
+
+def _probe_write(conn: sqlite3.Connection) -> str | None:
+    """On the write thread: take the write lock and give it back; the reason it cannot be taken, or None.
+
+    BEGIN IMMEDIATE fails at once on a read-only file or a query_only connection. It waits for no one
+    (busy_timeout 0): another process holding the lock is writing, so the file takes writes.
+    """
+    if conn.in_transaction:  # cannot happen between writes; never touch a transaction that is not ours
+        return None
+    timeout = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+    except sqlite3.Error as exc:
+        return None if getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY else str(exc)
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout)}")
+    return None
 
 
 def _translate(exc: sqlite3.OperationalError) -> Exception:

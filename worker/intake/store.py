@@ -7,10 +7,12 @@ duplicate). `flush_spool` is the hot tier's half: upload spooled files and turn 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
 import sqlite3
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +67,30 @@ def spool_dir(env: Env) -> Path:
     return env.settings.state_dir / "spool"
 
 
+def incoming_dir(env: Env) -> Path:
+    """Where the HTTP door streams a message before it is durable."""
+    return env.settings.state_dir / "incoming"
+
+
+def disk_cause(exc: OSError) -> str:
+    """Why a local write failed, in the words the database's refusals use ("disk is full")."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "disk is full"
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def check_writable(directory: Path) -> None:
+    """Raise OSError unless `directory` takes a byte now: it can be made, is not read-only, is not full."""
+    directory.mkdir(parents=True, exist_ok=True)
+    # .tmp: a probe left behind by a crash is swept with the spool's other temp files.
+    fd, name = tempfile.mkstemp(prefix=".probe-", suffix=".tmp", dir=directory)
+    try:
+        os.write(fd, b"\n")  # creating a file needs an inode only; a byte needs a block, as mail does
+    finally:
+        os.close(fd)
+        os.unlink(name)
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -74,20 +100,27 @@ def _fsync_dir(path: Path) -> None:
 
 
 def write_spool(directory: Path, sha256_hex: str, source: Path | bytes) -> Path:
-    """Write + fsync + rename into the spool (atomic: a crash leaves a .tmp file or the whole message)."""
+    """Write + fsync + rename into the spool (atomic: a crash leaves a .tmp file or the whole message).
+
+    A failed write removes its .tmp file: left behind, a partial copy kept a full disk full.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     final = directory / f"{sha256_hex}.eml"
     tmp = directory / f".{sha256_hex}.{os.getpid()}.tmp"
-    with open(tmp, "wb") as out:
-        if isinstance(source, Path):
-            with open(source, "rb") as src:
-                while chunk := src.read(1 << 20):
-                    out.write(chunk)
-        else:
-            out.write(source)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, final)
+    try:
+        with open(tmp, "wb") as out:
+            if isinstance(source, Path):
+                with open(source, "rb") as src:
+                    while chunk := src.read(1 << 20):
+                        out.write(chunk)
+            else:
+                out.write(source)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     _fsync_dir(directory)
     return final
 
@@ -129,7 +162,7 @@ async def accept_raw(env: Env, source: Path | bytes, *, door: str, sha256_hex: s
             path = write_spool(spool_dir(env), sha256_hex, source)
         except OSError as spool_exc:
             log.error("cannot store raw mail anywhere", extra={"bucket": str(exc), "spool": str(spool_exc)})
-            raise SpoolUnavailable(f"{exc}; local spool failed too: {spool_exc.strerror or spool_exc}") from None
+            raise SpoolUnavailable(f"{exc}; local spool failed too: {disk_cause(spool_exc)}") from None
         row.update(status="spooled", spool_path=str(path), reason=f"bucket unavailable, spooled locally: {exc}")
     received = await env.db.write(_log, row)
     log.info("inbound mail stored", extra={"email_id": received.email_id, "status": received.status, "door": door,
