@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -169,7 +169,7 @@ class Database:
         if self._writer is None:
             raise DatabaseUnavailable("database is not open")
         # A read answers on a full disk or a read-only file while every write fails: probe what writes need.
-        if shutil.disk_usage(self.path.parent).free == 0:
+        if _free_bytes(self.path.parent) == 0:
             raise DatabaseUnavailable("database unavailable: database or disk is full")
         # One probe at a time, queued behind real writes; still queued after WRITER_BUSY_AFTER, the writer is
         # busy writing (working), and the probe finishes later for nobody (it waits for no lock, so it is quick).
@@ -183,6 +183,12 @@ class Database:
     async def _on_writer(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
+
+
+def _free_bytes(directory: Path) -> int:
+    """Bytes this process may still write there: root may use the blocks ext4 reserves for it, others not."""
+    stat = os.statvfs(directory)
+    return (stat.f_bfree if os.geteuid() == 0 else stat.f_bavail) * stat.f_frsize
 
 
 def _probe_write(conn: sqlite3.Connection) -> str | None:
