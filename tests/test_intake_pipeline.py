@@ -220,3 +220,24 @@ async def test_pdfs_left_when_the_reading_time_runs_out_are_queued_unread(seeded
         "SELECT status, reason, pdf_key FROM review_items WHERE email_id = ? ORDER BY id", (received.email_id,))]
     assert [(i["status"], i["reason"]) for i in items] == [("needs_manual", pipeline.OUT_OF_TIME.reason)] * 2
     assert [await seeded.bucket.get(i["pdf_key"]) for i in items] == [data for _, data in pdfs]
+
+
+async def test_spooling_writes_and_fsyncs_off_the_event_loop(seeded: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    # On the loop, a 24 MB message's write and fsync held every other request up for ~70 ms.
+    import os
+    import threading
+
+    fsynced_on: list[threading.Thread] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        fsynced_on.append(threading.current_thread())
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    real_bucket = seeded.bucket
+    with refusing_s3() as endpoint:
+        seeded.bucket = Bucket(endpoint, real_bucket.bucket)
+        received = await accept_raw(seeded, order_email([]), door="smtp")
+    assert received.status == "spooled"
+    assert fsynced_on and threading.main_thread() not in fsynced_on

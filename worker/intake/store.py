@@ -7,6 +7,7 @@ duplicate). `flush_spool` is the hot tier's half: upload spooled files and turn 
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import hashlib
 import logging
@@ -125,6 +126,13 @@ def write_spool(directory: Path, sha256_hex: str, source: Path | bytes) -> Path:
     return final
 
 
+def _sha256(source: Path | bytes) -> str:
+    if isinstance(source, bytes):
+        return hashlib.sha256(source).hexdigest()
+    with open(source, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
 def _log(conn: sqlite3.Connection, row: dict[str, object]) -> Received:
     original = conn.execute(FIND_ORIGINAL, row).fetchone()
     if original is not None:
@@ -147,7 +155,7 @@ async def accept_raw(env: Env, source: Path | bytes, *, door: str, sha256_hex: s
                      envelope_recipients: list[str] | None = None) -> Received:
     """Make a raw message durable (bucket, else spool) and log it; raises SpoolUnavailable or DatabaseUnavailable."""
     if sha256_hex is None:
-        sha256_hex = hashlib.sha256(source if isinstance(source, bytes) else source.read_bytes()).hexdigest()
+        sha256_hex = await asyncio.to_thread(_sha256, source)
     size = len(source) if isinstance(source, bytes) else source.stat().st_size
     mail = read_headers(source)
     row = _row(mail, sha256_hex, size, door, iso(env.clock()), envelope_recipients)
@@ -159,7 +167,8 @@ async def accept_raw(env: Env, source: Path | bytes, *, door: str, sha256_hex: s
         row["raw_key"] = key
     except StorageUnavailable as exc:
         try:
-            path = write_spool(spool_dir(env), sha256_hex, source)
+            # In a thread: writing and fsyncing a large message held every other request up.
+            path = await asyncio.to_thread(write_spool, spool_dir(env), sha256_hex, source)
         except OSError as spool_exc:
             log.error("cannot store raw mail anywhere", extra={"bucket": str(exc), "spool": str(spool_exc)})
             raise SpoolUnavailable(f"{exc}; local spool failed too: {disk_cause(spool_exc)}") from None
@@ -186,8 +195,8 @@ async def flush_spool(env: Env) -> tuple[list[int], dict[str, int]]:
     ready: list[int] = []
     directory = spool_dir(env)
     for path in sorted(directory.glob("*.eml")) if directory.is_dir() else []:
-        data = path.read_bytes()
-        sha = hashlib.sha256(data).hexdigest()
+        data = await asyncio.to_thread(path.read_bytes)
+        sha = await asyncio.to_thread(_sha256, data)  # megabytes: off the loop, like the write
         if sha != path.stem:  # never delete what we cannot account for: leave it for a person
             counts["corrupt"] += 1
             log.error("spool file does not match its name", extra={"path": str(path)})
