@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -38,3 +39,18 @@ def worker_process(tmp_path: Path, s3: EmbeddedS3, bucket_name: str,
     yield make
     for process in made:
         process.kill()
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 16 MiB tmpfs (needs root, which CI has)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], capture_output=True, text=True,
+                          check=False)
+    if done.returncode:
+        pytest.skip(f"cannot mount a tmpfs ({done.stderr.strip()}): the disk-full test needs root")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)

@@ -7,6 +7,7 @@ state dir, spool and lease lengths are the test's), the session SeaweedFS and a 
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import signal
@@ -162,3 +163,16 @@ def object_exists(client: Any, bucket: str, key: str) -> bool:
 def lock_errors(log_text: str) -> list[str]:
     """Log lines that mention SQLite lock errors (the app must never surface them)."""
     return [line for line in log_text.splitlines() if any(m in line.lower() for m in LOCK_MESSAGES)]
+
+
+def fill(directory: Path) -> Path:
+    """Write a file until the disk refuses another byte."""
+    filler = directory / "filler"
+    with open(filler, "wb", buffering=0) as out:
+        for chunk in (1 << 16, 4096, 512):  # big writes first, then top up what is left
+            try:
+                while True:
+                    out.write(b"\0" * chunk)
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC, exc
+    return filler

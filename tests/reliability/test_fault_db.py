@@ -11,10 +11,8 @@ read-only while the database is open (the kernel answers EBUSY).
 
 from __future__ import annotations
 
-import errno
 import json
 import smtplib
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ import httpx
 import pytest
 
 from tests.helpers import LiveServer, live_server
+from tests.reliability.support import fill
 from tests.reliability.traffic import MAIL_HEADERS, order_mail, signed_headers
 from worker.config import Secrets, Settings
 from worker.env import build_env
@@ -30,20 +29,6 @@ from worker.seaweed import free_port
 
 COUNTED = ("webhook_receipts", "customers", "transactions", "transaction_lines", "events", "dead_letters",
            "inbound_email_log")
-
-
-@pytest.fixture
-def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 16 MiB tmpfs (needs root, which CI has)."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], capture_output=True, text=True)
-    if done.returncode:
-        pytest.skip(f"cannot mount a tmpfs ({done.stderr.strip()}): the disk-full test needs root")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 @pytest.fixture
@@ -70,19 +55,6 @@ def big_batch(prefix: str, size: int = 300) -> bytes:
 def counts(server: LiveServer) -> dict[str, int]:
     """Row counts of every table a refused request could have touched."""
     return {t: server.run(server.env.db.fetchone(f"SELECT count(*) FROM {t}"))[0] for t in COUNTED}
-
-
-def fill(directory: Path) -> Path:
-    """Write a file until the disk refuses another byte."""
-    filler = directory / "filler"
-    with open(filler, "wb", buffering=0) as out:
-        for chunk in (1 << 16, 4096, 512):  # big writes first, then top up what is left
-            try:
-                while True:
-                    out.write(b"\0" * chunk)
-            except OSError as exc:
-                assert exc.errno == errno.ENOSPC, exc
-    return filler
 
 
 def post(server: LiveServer, body: bytes) -> httpx.Response:

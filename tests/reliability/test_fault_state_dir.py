@@ -23,13 +23,11 @@ import pytest
 
 from cron.intake import upload_spooled_mail
 from tests.helpers import LiveServer, live_server
-from tests.reliability import test_fault_db
-from tests.reliability.test_fault_db import fill
+from tests.reliability.support import fill
 from tests.test_email_fixtures import AUTH, order_email, refusing_s3
 from worker.env import Env
 from worker.seaweed import free_port
 
-tiny_disk = test_fault_db.tiny_disk  # the 16 MiB tmpfs fixture, shared
 BIG = 200_000  # bytes of body: more than the 64 KiB left free
 LEFT = 64 * 1024
 

@@ -8,7 +8,6 @@ operation taken out of KNOWN_BROKEN in test_schemathesis.py, so schemathesis cov
 from __future__ import annotations
 
 import httpx
-import pytest
 
 from tests.helpers import TEST_INTAKE_TOKEN, LiveServer
 
