@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from tests.cdc_support import customer, event, fresh_db
 from worker.cdc.apply import apply_batch
 from worker.cdc.intake import BodyError, split_body, validate_events
-from worker.cdc.models import CustomerRecord, FulfillmentRecord, InvoiceRecord, SalesOrderRecord
+from worker.cdc.models import CustomerRecord, FulfillmentRecord, InvoiceRecord, PaymentRecord, SalesOrderRecord
 from worker.db import run_in_transaction
 
 SO_CASE = "oracle_devrel_tutorials__extracted_json__sales-order-use-cases__case-3-retrieve-sales-order__block1.json"
@@ -160,3 +160,26 @@ def test_null_is_inactive_is_not_inactive() -> None:
     accepted, rejected = validate_events([event("e", "customer", "1", "2026-11-20T14:00:00Z",
                                                 customer("1", "A", isinactive=None))])
     assert rejected == [] and accepted[0].record.is_inactive is False
+
+
+@pytest.mark.parametrize(("model", "record", "given"), [
+    (SalesOrderRecord, {"item": {"items": None}}, "lines_given"),
+    (InvoiceRecord, {"item": {"items": None, "links": []}}, "lines_given"),
+    (FulfillmentRecord, {"item": {"items": None}, "packageUps": {"items": None}}, "packages_given"),
+    (FulfillmentRecord, {"packageList": {"packages": None}}, "packages_given"),
+    (PaymentRecord, {"apply": {"items": None}}, "applications_given"),
+])
+def test_a_null_sublist_is_not_given_rather_than_refused(model: Any, record: dict[str, Any], given: str) -> None:
+    assert getattr(model.model_validate(record), given) is False
+
+
+def test_a_null_sublist_keeps_the_lines_the_record_had(tmp_path: Path) -> None:
+    conn = fresh_db(tmp_path / "db.sqlite3")
+    line = {"line": 1, "item": {"id": "5"}, "quantity": 2, "rate": 15.0, "amount": 30.0}
+    batch = [event("sn-1", "salesorder", "18", "2026-11-20T08:00:00Z", {"item": {"items": [line]}}),
+             event("sn-2", "salesorder", "18", "2026-11-20T09:00:00Z", {"total": 31.0, "item": {"items": None}})]
+    accepted, rejected = validate_events(batch)
+    assert not rejected
+    run_in_transaction(conn, apply_batch, accepted, rejected, source="t", received_at="2026-11-20T09:00:01.000Z")
+    assert [tuple(r) for r in conn.execute("SELECT line_no, item_id FROM transaction_lines")] == [(1, "5")]
+    assert conn.execute("SELECT total FROM transactions").fetchone()[0] == 31.0

@@ -59,6 +59,18 @@ def _as_list(value: Any) -> Any:
     return value
 
 
+def _null_items_not_given(data: Any, parents: tuple[str, ...]) -> Any:
+    # {"items": null} under a sublist's parent says no more than {"links": [...]} or a null parent: the
+    # sublist was not given (its rows stay), rather than a record refused for a null list.
+    if not isinstance(data, dict):
+        return data
+    for parent in parents:
+        node = data.get(parent)
+        if isinstance(node, dict) and "items" in node and node["items"] is None:
+            data = {**data, parent: {key: value for key, value in node.items() if key != "items"}}
+    return data
+
+
 def names(*spellings: str) -> AliasChoices:
     """The accepted spellings of one field: as given plus each one in lower case."""
     choices: list[str] = []
@@ -202,6 +214,11 @@ class _Transaction(_Model):
 class _WithLines(_Transaction):
     lines: list[ItemLine] = sublist(("item", "items"))
 
+    @model_validator(mode="before")
+    @classmethod
+    def _null_lines(cls, data: Any) -> Any:
+        return _null_items_not_given(data, ("item",))
+
     @model_validator(mode="after")
     def _lines_unique(self) -> _WithLines:
         _unique_lines(self.lines, "item.items")
@@ -245,6 +262,12 @@ class FulfillmentRecord(_WithLines):
     fedex_packages: list[Package] = sublist(("packageFedex", "items"), ("packageFedEx", "items"))
     usps_packages: list[Package] = sublist(("packageUsps", "items"))
 
+    @model_validator(mode="before")
+    @classmethod
+    def _null_packages(cls, data: Any) -> Any:
+        return _null_items_not_given(data, ("packageUps", "packageups", "packageFedex", "packagefedex", "packageFedEx",
+                                            "packageUsps", "packageusps"))
+
     @property
     def packages(self) -> list[Package]:
         """The package list's packages (none when it was not given)."""
@@ -272,6 +295,11 @@ class FulfillmentRecord(_WithLines):
 
 class _WithApply(_Transaction):
     applications: list[ApplyLine] = sublist(("apply", "items"))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_applications(cls, data: Any) -> Any:
+        return _null_items_not_given(data, ("apply",))
 
     @property
     def applied(self) -> list[ApplyLine]:
