@@ -172,11 +172,16 @@ async def test_contact_churn_window_is_the_company_days_in_its_time_zone(env):
         fx.contact(conn, "k4", "7", "Left long ago", "k4@example.com", deleted_at=at, modified=at)
         at = "2026-07-02T05:30:00.000Z"  # July 2nd, 00:30 in Chicago: after the night, so still there on it
         fx.contact(conn, "k5", "7", "Leaves tomorrow", "k5@example.com", deleted_at=at, modified=at)
+        # NetSuite's dateCreated is an instant too: k6 joined on July 1st, 22:00 in Chicago (already July 2nd
+        # in UTC), so it was there on the night; k7 joined at 01:00 on July 2nd, k8 on that date.
+        for ns_id, created in (("k6", "2026-07-02T03:00:00Z"), ("k7", "2026-07-02T01:00:00-05:00"), ("k8", "2026-07-02")):
+            fx.contact(conn, ns_id, "7", f"Joined {created}", f"{ns_id}@example.com")
+            conn.execute("UPDATE customer_contacts SET date_created = ? WHERE ns_id = ?", (created, ns_id))
     await env.db.write(rows)
     counts = await score_customers(env, datetime(2026, 7, 2, 3, 0, tzinfo=UTC))  # the 03:00 UTC tick: July 1st
     assert counts["as_of"] == "2026-07-01"
     churn = (await scores(env, "2026-07-01"))["7"]["signals"]["contact_churn"]
-    assert (churn["contacts"], churn["churned_90d"]) == (4, 2)  # k1, k2, k3, k5; k2 and k3 left
+    assert (churn["contacts"], churn["churned_90d"]) == (5, 2)  # k1, k2, k3, k5, k6; k2 and k3 left
 
 async def test_old_unreviewed_observations_expire(env):
     def rows(conn):
