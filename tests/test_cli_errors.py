@@ -192,6 +192,17 @@ def test_hash_password_from_a_pipe_refuses_a_byte_that_is_not_utf_8_without_nami
     assert done.stderr == b"worker: the password is not valid UTF-8 text\n"
 
 
+@pytest.mark.parametrize(("stdin", "code", "stderr"), [
+    (b"", 1, b"worker: no password: end of input\n"),  # `printf "" | worker hash-password`: no line at all
+    (b"\n", 2, b"worker: empty password\n"),
+], ids=["end-of-input", "empty-line"])
+def test_hash_password_from_a_pipe_tells_end_of_input_from_an_empty_line(stdin: bytes, code: int,
+                                                                         stderr: bytes) -> None:
+    done = subprocess.run([sys.executable, "-m", "worker.cli", "hash-password"], input=stdin, cwd=REPO,
+                          capture_output=True, timeout=60, check=False)
+    assert (done.returncode, done.stderr, done.stdout) == (code, stderr, b"")
+
+
 def test_hash_password_names_no_part_of_a_password_it_cannot_hash() -> None:
     from worker.passwords import hash_password
 

@@ -317,7 +317,10 @@ def _read_password() -> str:
     if sys.stdin.isatty():
         return getpass.getpass("Password: ")
     # As bytes: a text stdin may carry an undecodable byte on as a surrogate, which is then named in errors.
-    return sys.stdin.buffer.readline().decode("utf-8").rstrip("\r\n")
+    line = sys.stdin.buffer.readline()
+    if not line:  # not even a newline: end of input, as getpass reports Ctrl-D (an empty line is an empty password)
+        raise EOFError
+    return line.decode("utf-8").rstrip("\r\n")
 
 
 def cmd_import_reference(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
