@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 
 import httpx
@@ -20,8 +22,11 @@ from worker.auth import (
     sign,
     unsign,
 )
+from worker.passwords import hash_password
 
-HASH = "scrypt$16384$8$1$c2FsdA$aGFzaA"
+# Shaped as `worker hash-password` writes it: 16-byte salt, 32-byte digest, unpadded base64url.
+HASH = f"scrypt$16384$8$1${base64.urlsafe_b64encode(b'salt' * 4).rstrip(b'=').decode()}$" \
+       f"{base64.urlsafe_b64encode(b'hash' * 8).rstrip(b'=').decode()}"
 
 
 def test_parse_review_users_names_the_bad_entry():
@@ -32,6 +37,62 @@ def test_parse_review_users_names_the_bad_entry():
         with pytest.raises(ReviewUsersError, match=re.escape(message)) as caught:
             parse_review_users(text)
         assert HASH not in str(caught.value)
+
+
+def test_a_name_sign_in_would_cut_short_is_refused_at_startup():
+    # Sign-in reads 64 characters of the name typed: a longer configured name could never sign in.
+    longest = "ar-operations-lead." + "x" * 27 + "@gfs-foods.example"
+    assert len(longest) == 64 and parse_review_users(f"{longest}:{HASH}") == {longest: HASH}
+    with pytest.raises(ReviewUsersError, match=re.escape(f"entry 2 ({longest}x): the name is longer than 64")) as caught:
+        parse_review_users(f"ann:{HASH},{longest}x:{HASH}")
+    assert HASH not in str(caught.value)
+
+
+def _with(encoded: str, **parts: str) -> str:
+    """encoded with some of its fields (n, r, p, salt, digest) replaced."""
+    fields = dict(zip(("scheme", "n", "r", "p", "salt", "digest"), encoded.split("$"), strict=True))
+    return "$".join({**fields, **parts}.values())
+
+
+@pytest.mark.parametrize("damage", [
+    lambda h: h[:-1], lambda h: h[:-2], lambda h: h + "A",  # digest cut short or grown: not 32 bytes
+    lambda h: _with(h, n="1638"), lambda h: _with(h, n="16385"), lambda h: _with(h, n="1"), lambda h: _with(h, n="0"),
+    lambda h: _with(h, r="0"), lambda h: _with(h, p="0"), lambda h: _with(h, r="-8"), lambda h: _with(h, p="1.0"),
+    lambda h: _with(h, n="9" * 5000),  # int() of it would raise ValueError, not ReviewUsersError
+    lambda h: _with(h, n=str(2**15)),  # 32 MiB and a bit: more than OpenSSL's scrypt will allocate
+    lambda h: _with(h, salt=""), lambda h: _with(h, salt="c2Fsd"), lambda h: _with(h, salt="c2Fs+A"),
+    lambda h: _with(h, digest=h.split("$")[5][:-1] + "!"), lambda h: h.replace("scrypt$", "scrypt$$", 1),
+], ids=["cut-1", "cut-2", "grown", "n-typo", "n-odd", "n-1", "n-0", "r-0", "p-0", "r-negative", "p-float",
+        "n-5000-digits", "n-over-memory", "salt-empty", "salt-not-base64", "salt-plus", "digest-bang", "extra-field"])
+def test_a_damaged_hash_is_refused_at_startup_naming_the_user_not_the_hash(damage):
+    # A hash damaged in transit used to pass (prefix and five `$` checked), then refuse every password.
+    good = hash_password("pw-correct-123")
+    assert parse_review_users(f"ann:{good}") == {"ann": good}
+    damaged = damage(good)
+    with pytest.raises(ReviewUsersError, match=re.escape("entry 1 (ann): not a hash from `worker hash-password`")) as caught:
+        parse_review_users(f"ann:{damaged}")
+    assert damaged not in str(caught.value) and good.split("$")[4] not in str(caught.value)
+
+
+@pytest.mark.parametrize(("n", "r", "p", "runs"), [
+    (2**14, 8, 1, True), (2**15, 8, 1, False),  # 16 MiB; 32 MiB and a bit, over OpenSSL's limit
+    (2**15, 1, 1, True), (2**16, 1, 1, False),  # OpenSSL also wants n < 2 ** (16 * r)
+    (2**13, 16, 1, True), (2**14, 16, 1, False), (2, 1, 1, True), (4, 1, 4096, True),
+])
+def test_the_costs_accepted_are_the_costs_scrypt_runs(n, r, p, runs):
+    # Startup must agree with hashlib.scrypt as verify_password calls it (default memory limit).
+    try:
+        hashlib.scrypt(b"pw", salt=b"salt" * 4, n=n, r=r, p=p, dklen=32)
+    except ValueError:
+        assert not runs
+    else:
+        assert runs
+    encoded = _with(HASH, n=str(n), r=str(r), p=str(p))
+    if runs:
+        assert parse_review_users(f"ann:{encoded}") == {"ann": encoded}
+    else:
+        with pytest.raises(ReviewUsersError, match=re.escape("entry 1 (ann): not a hash")):
+            parse_review_users(f"ann:{encoded}")
 
 
 def test_signatures_and_csrf_tokens():

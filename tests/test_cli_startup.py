@@ -61,6 +61,24 @@ def test_a_malformed_review_users_is_refused_before_anything_starts(environ: dic
     assert done.stdout == "" and not Path(environ["WORKER_DB_PATH"]).exists()
 
 
+@pytest.mark.parametrize("damage", ["cut short", "cost mistyped", "name too long"])
+def test_a_review_users_entry_nobody_could_sign_in_with_is_refused_before_anything_starts(
+        environ: dict[str, str], damage: str) -> None:
+    # Accepted before, then every sign-in failed: a hash damaged in transit, a name sign-in cuts to 64 characters.
+    from worker.passwords import hash_password
+
+    good = hash_password("pw-correct-123")
+    name, encoded = {"cut short": ("ann", good[:-2]), "cost mistyped": ("ann", good.replace("$16384$", "$1638$", 1)),
+                     "name too long": ("a" * 65, good)}[damage]
+    environ["REVIEW_USERS"] = f"mike:{good},{name}:{encoded}"
+    done = start("serve", "--port", str(free_port()), "--smtp-port", str(free_port()), environ=environ)
+    assert done.returncode == 2
+    reason = "the name is longer than 64 characters" if damage == "name too long" else \
+        "not a hash from `worker hash-password`"
+    assert last_line(done) == f"worker: REVIEW_USERS entry 2 ({name}): {reason}"
+    assert good.split("$")[4] not in done.stderr and done.stdout == "" and not Path(environ["WORKER_DB_PATH"]).exists()
+
+
 @pytest.mark.parametrize("server", SERVERS)
 def test_a_taken_smtp_port_stops_the_server_in_one_line(environ: dict[str, str], taken_port: int, server: str) -> None:
     done = start("serve", "--port", str(free_port()), "--smtp-port", str(taken_port), environ=environ, server=server)
