@@ -150,9 +150,12 @@ def updated(memo: dict, when: str) -> dict:
 
 
 async def driscoll_and_memo(env, memo_id: str) -> dict:
-    """Driscoll owing $700 of INV-7001 (applied); credit memo `memo_id` for $300 applied to it, not yet delivered."""
+    """Driscoll owing $700 of INV-7001 (applied); credit memo `memo_id` for $300 applied to it, not yet delivered.
+
+    The invoice's row is its update after the credit (15:10, when the memo's apply list is sent), so the
+    confirmation can state what is still open."""
     await apply(env, customer("1187", "Driscoll Foods", email="ap@driscoll.example"),
-                invoice("7001", "1187", 1000.0, 700.0, "DF-7001"))
+                {**invoice("7001", "1187", 1000.0, 700.0, "DF-7001"), "last_modified": "2026-11-02T15:10:00Z"})
     return credit_memo(memo_id, "1187", 300.0, "short shipped", [("7001", 300.0)], created_from="7001")
 
 
@@ -386,3 +389,85 @@ async def test_a_memo_deleted_before_it_was_drafted_has_nothing_to_withdraw(env)
     assert await proposals(env) == []
     [note] = await rows(env, "SELECT observation FROM reflexion_log")
     assert note["observation"] == "Credit memo CM-8031 for Driscoll Foods was deleted before it was reviewed."
+
+
+async def test_credit_applied_to_a_document_not_in_the_mirror_is_named_not_dropped(env):
+    # $100: $60 to INV-1227 (mirrored), $40 to internal id 1100, which the mirror has never seen
+    await apply(env, customer("7938", "Ryan Test Co.", email="ap@ryan.example"),
+                invoice("1227", "7938", 500.0, 440.0, "RT-1"))
+    memo = credit_memo("3001", "7938", 100.0, "Short shipped", [("1227", 60.0), ("1100", 40.0)], created_from="1227")
+    memo["record"]["amountRemaining"] = 0.0
+    await apply(env, memo)
+    await drain(env, [invoice_dispute.WORKFLOW])
+    mail = (await proposals(env, "send_dispute_confirmation"))[0]["payload"]
+    assert ("It is applied to:\n  - invoice INV-1227 (your PO RT-1): $60.00 credited, $440.00 still open\n"
+            "  - document 1100: $40.00 credited\n") in mail["body"]
+    assert mail["problems"] == [("$40.00 of the credit is applied to documents not in the mirror (1100 (Invoice): "
+                                 "$40.00): the email names them by NetSuite internal id only")]
+    assert mail["unmirrored"] == [{"document_id": "1100", "doc_type": "Invoice", "applied": 40.0}]
+    [note] = await rows(env, "SELECT observation FROM reflexion_log")
+    assert "$100.00 against INV-1227, document 1100 (not in the mirror):" in note["observation"]
+
+
+async def test_still_open_is_left_out_when_the_mirrored_invoice_predates_the_credit(env):
+    # The invoice's own update (1,200 → 950 open) has not arrived: its mirrored 1,200 ignores this credit.
+    await apply(env, customer("7938", "Ryan Test Co.", email="ap@ryan.example"))
+    inv = invoice("1227", "7938", 1200.0, 1200.0, "RT-1")
+    await apply(env, {**inv, "last_modified": "2026-10-01T10:00:00Z"})
+    memo = credit_memo("3001", "7938", 250.0, "Short shipped", [("1227", 250.0)], created_from="1227")
+    await apply(env, {**memo, "last_modified": "2026-11-02T15:00:00Z"})
+    await drain(env, [invoice_dispute.WORKFLOW])
+    mail = (await proposals(env, "send_dispute_confirmation"))[0]["payload"]
+    assert "  - invoice INV-1227 (your PO RT-1): $250.00 credited\n" in mail["body"]
+    assert "still open" not in mail["body"]
+    assert mail["problems"] == [("invoice INV-1227 was last updated in the mirror before the credit memo: its "
+                                 "$1,200.00 open may not include this credit, so the email does not say what is "
+                                 "still open")]
+    log = (await proposals(env, "log_dispute"))[0]["payload"]
+    assert [(i["invoice_id"], i["remaining"]) for i in log["invoices"]] == [("1227", None)]
+    # once the invoice's update is in the mirror (later than the memo), its figure is stated
+    await apply(env, credit_memo("3002", "7938", 50.0, "Pricing", [("1227", 50.0)], created_from="1227"),
+                {**invoice("1227", "7938", 1200.0, 900.0, "RT-1"), "operation": "update",
+                 "last_modified": "2026-11-02T15:00:30Z"})
+    await drain(env, [invoice_dispute.WORKFLOW])
+    second = [p for p in await proposals(env, "send_dispute_confirmation") if p["payload"]["credit_memo_id"] == "3002"]
+    assert "  - invoice INV-1227 (your PO RT-1): $50.00 credited, $900.00 still open\n" in second[0]["payload"]["body"]
+    assert second[0]["payload"]["problems"] == []
+
+
+async def test_a_later_edit_of_the_memo_without_its_apply_list_does_not_hide_what_is_still_open(env):
+    # The credit was applied by 15:00 (the apply list the mirror holds is that version's); the invoice row from
+    # 15:00 includes it, whatever the memo's header says since.
+    await apply(env, customer("1187", "Driscoll Foods", email="ap@driscoll.example"),
+                invoice("7001", "1187", 1000.0, 700.0, "DF-7001"))  # 15:00
+    memo = credit_memo("8040", "1187", 300.0, "short shipped", [("7001", 300.0)], created_from="7001")
+    await apply(env, memo, updated(without_apply_list(memo), "2026-11-02T15:10:00Z"))
+    await drain(env, [invoice_dispute.WORKFLOW])
+    mail = (await drafts(env))["send_dispute_confirmation"]["payload"]
+    assert "invoice INV-7001 (your PO DF-7001): $300.00 credited, $700.00 still open\n" in mail["body"]
+    assert mail["problems"] == []
+
+
+async def test_a_memo_in_another_currency_is_stated_in_that_currency(env):
+    await apply(env, customer("4100", "Feinkost Müller GmbH", email="buchhaltung@mueller.example"))
+    inv = invoice("5100", "4100", 1200.0, 950.0, "FM-1")
+    inv["record"]["currency"] = ref("4", "EUR")
+    memo = credit_memo("5200", "4100", 300.0, "Beschädigte Ware", [("5100", 250.0)], created_from="5100")
+    memo["record"] |= {"currency": ref("4", "EUR"), "amountRemaining": 50.0}
+    await apply(env, inv, memo)
+    await drain(env, [invoice_dispute.WORKFLOW])
+    mail = (await proposals(env, "send_dispute_confirmation"))[0]["payload"]
+    assert "$" not in mail["body"] and mail["currency"] == "EUR"
+    for phrase in ("credit memo CM-5200 for EUR 300.00 to Feinkost Müller GmbH",
+                   "invoice INV-5100 (your PO FM-1): EUR 250.00 credited, EUR 950.00 still open",
+                   "EUR 50.00 of it is not applied to an invoice"):
+        assert phrase in mail["body"]
+    [note] = await rows(env, "SELECT observation FROM reflexion_log")
+    assert "EUR 300.00 against INV-5100, EUR 50.00 of it unapplied" in note["observation"]
+
+
+@pytest.mark.parametrize("currency, text", [(None, "$1,234.50"), ("", "$1,234.50"), ("USA", "$1,234.50"),
+                                            ("US Dollar", "$1,234.50"), ("usd", "$1,234.50"),
+                                            ("EUR", "EUR 1,234.50"), ("British pound", "British pound 1,234.50")])
+def test_money_is_dollars_only_in_the_base_currency(currency, text):
+    assert invoice_dispute.money(1234.5, currency) == text

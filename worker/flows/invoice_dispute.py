@@ -6,6 +6,12 @@ the amount applied to each invoice, and what is left unapplied as credit on acco
 an invoice is not necessarily applied to it). Proposes `log_dispute` (risk 1) and
 `send_dispute_confirmation` (risk 3: a person reads every email before it goes to a customer).
 
+Amounts are in the memo's currency: "$" for US dollars (or no currency), else its NetSuite name ("EUR 250.00").
+Credit applied to a document the mirror does not hold is listed by its NetSuite id and named in `problems`,
+never left out. An invoice's "still open" is stated only when its mirrored row is not older than the memo
+version whose apply list the mirror holds: an older row may predate this credit (NetSuite's update of the
+invoice has not arrived yet), so the figure is left out and `problems` says why.
+
 A memo NetSuite sent without its apply list is drafted at once all the same (amount, reason, the invoice it
 was issued against, `amountRemaining`; `problems` asks the reviewer to check the invoices), and redrafted in
 place, once, by the first event that finds the list (worker/flows/memo_apply.py): the same rows, never a
@@ -20,10 +26,12 @@ from __future__ import annotations
 import re
 import sqlite3
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from jinja2 import Environment, StrictUndefined
 
+from worker.cdc.versions import key_time
 from worker.env import Env
 from worker.flows.memo_apply import REDRAFTED, Draft, arrival, outcomes
 from worker.flows.reads import record_id
@@ -35,16 +43,26 @@ NAME = "customer_invoice_dispute"
 MEMO = """
 SELECT m.tran_id, m.customer_id, m.created_from, m.tran_date, m.total, m.memo, m.deleted_at,
        c.company_name, c.email, m.amount_remaining, m.cdc_apply_version,
-       (SELECT sum(a.amount) FROM credit_memo_application a WHERE a.credit_memo_id = m.ns_id)
+       (SELECT sum(a.amount) FROM credit_memo_application a WHERE a.credit_memo_id = m.ns_id),
+       m.currency, coalesce(m.cdc_apply_version, m.cdc_data_version), m.last_modified
 FROM credit_memo m LEFT JOIN customers c ON c.ns_id = m.customer_id
 WHERE m.ns_id = ?
 """
 INVOICES = """
 SELECT i.ns_id, i.tran_id, i.tran_date, i.total, i.amount_remaining, i.other_ref_num,
-       (SELECT sum(a.amount) FROM credit_memo_application a WHERE a.credit_memo_id = :memo AND a.invoice_id = i.ns_id)
+       (SELECT sum(a.amount) FROM credit_memo_application a WHERE a.credit_memo_id = :memo AND a.invoice_id = i.ns_id),
+       i.cdc_data_version, i.last_modified
 FROM customer_invoice i
 WHERE i.ns_id IN (SELECT invoice_id FROM credit_memo_application WHERE credit_memo_id = :memo) OR i.ns_id = :created
 ORDER BY i.tran_date, i.ns_id
+"""
+# The memo's applications to documents INVOICES cannot list (not mirrored, or applied with no document id).
+UNMIRRORED = """
+SELECT a.invoice_id, a.doc_type, sum(a.amount)
+FROM credit_memo_application a
+WHERE a.credit_memo_id = ? AND (a.invoice_id IS NULL OR a.invoice_id NOT IN (SELECT ns_id FROM customer_invoice))
+GROUP BY a.invoice_id, a.doc_type
+ORDER BY min(a.line_no)
 """
 NAMED = """
 SELECT m.tran_id, m.customer_id, c.company_name FROM credit_memo m LEFT JOIN customers c ON c.ns_id = m.customer_id
@@ -60,6 +78,11 @@ ORDER BY ns_id
 # Accounts-payable people handle credits; anyone else only when the customer has no AP contact or email.
 _AP_TITLE = re.compile(r"payable|accounts|billing|finance|controller|bookkeep", re.IGNORECASE)
 _LINE_BREAKS = re.compile(r"[\r\n]+")
+# No setting names the base currency and the price list has none: US dollars, however NetSuite spells the
+# currency record's name ("USA" in a default account, "US Dollar"), or its ISO code; letters compared only.
+_BASE_CURRENCY = frozenset({"", "us", "usd", "usa", "usdollar", "usdollars", "unitedstatesdollar",
+                            "unitedstatesdollars"})
+_NOT_LETTERS = re.compile(r"[^a-z]+")
 CENT = 0.005  # below half a cent an amount is nothing
 
 _TEMPLATES = Environment(undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True,
@@ -72,13 +95,16 @@ Dear {{ greeting }},
 
 Thank you for raising this with us. We have issued credit memo {{ memo_number }} for {{ amount }} to {{ company }}
 {%- if against %} against invoice {{ against.number }}{% if against.po %} (your PO {{ against.po }}){% endif %}{% endif %}.
-{% if applied %}
+{% if applied or others %}
 
 It is applied to:
 {% for inv in applied %}
   - invoice {{ inv.number }}{% if inv.po %} (your PO {{ inv.po }}){% endif %}: {{ inv.applied }} credited
 {%- if inv.remaining is not none %}, {{ inv.remaining }} still open{% endif %}
 
+{% endfor %}
+{% for doc in others %}
+  - document {{ doc.number }}: {{ doc.applied }} credited
 {% endfor %}
 {% endif %}
 {% if on_account %}
@@ -97,9 +123,16 @@ Accounts Receivable
 """)
 
 
-def money(value: float | None) -> str:
-    """US dollars for people ('$1,234.50')."""
-    return f"${value or 0:,.2f}"
+def is_base_currency(currency: str | None) -> bool:
+    """True for US dollars (the price list's and the "$" currency) and for no currency at all."""
+    return _NOT_LETTERS.sub("", (currency or "").lower()) in _BASE_CURRENCY
+
+
+def money(value: float | None, currency: str | None = None) -> str:
+    """An amount for people: '$1,234.50' in US dollars, else behind the currency's name ('EUR 1,234.50')."""
+    if is_base_currency(currency):
+        return f"${value or 0:,.2f}"
+    return f"{one_line(currency)} {value or 0:,.2f}"
 
 
 def one_line(text: str | None) -> str:
@@ -147,39 +180,93 @@ def credit_split(total: float | None, remaining: float | None, apply_version: st
     return Credit(applied, remaining)
 
 
-def on_account_text(credit: Credit) -> str | None:
+def on_account_text(credit: Credit, currency: str | None = None) -> str | None:
     """The email's sentence about the credit left on account (None when none is)."""
     if credit.on_account is None:
         return None
+    left = money(credit.on_account, currency)
     if credit.nothing_applied:
-        return f"It is not applied to an invoice yet: {money(credit.on_account)} stays as credit on your account."
-    return f"{money(credit.on_account)} of it is not applied to an invoice: it stays as credit on your account."
+        return f"It is not applied to an invoice yet: {left} stays as credit on your account."
+    return f"{left} of it is not applied to an invoice: it stays as credit on your account."
 
 
-def credit_problems(credit: Credit, total: float | None) -> list[str]:
+def credit_problems(credit: Credit, total: float | None, currency: str | None = None) -> list[str]:
     """What the reviewer must know about where the credit went before the email goes."""
     if credit.applied is None:
         return ["NetSuite sent the credit memo without its apply list: check which invoices it is applied to"]
     if credit.nothing_applied:
         left = credit.unapplied if credit.unapplied is not None else total
-        return [f"the credit memo is not applied to any invoice: {money(left)} stays as credit on account"]
+        return [f"the credit memo is not applied to any invoice: {money(left, currency)} stays as credit on account"]
     return []
 
 
+def unmirrored_problem(others: list[dict[str, Any]], currency: str | None) -> list[str]:
+    """The credit the email can name only by NetSuite id: the reviewer must know it is there and whose it is."""
+    if not others:
+        return []
+    named = ", ".join(f"{o['document_id'] or 'no id'}{' (' + o['doc_type'] + ')' if o['doc_type'] else ''}: "
+                      f"{money(o['applied'], currency)}" for o in others)
+    amount = money(sum(o["applied"] for o in others), currency)
+    return [(f"{amount} of the credit is applied to documents not in the mirror ({named}): the email names them "
+             "by NetSuite internal id only")]
+
+
+def moment(version: str | None, last_modified: str | None) -> datetime | None:
+    """When a row's data (or sublist) was current in NetSuite: its version key's time, else its last_modified."""
+    try:
+        found = datetime.fromisoformat(key_time(version) if version else last_modified or "")
+    except ValueError:
+        return None
+    return found if found.tzinfo else found.replace(tzinfo=UTC)  # a zone-less time is UTC, as in versions.py
+
+
+def stale_open(invoice_at: datetime | None, applied_at: datetime | None) -> bool:
+    """True when the invoice's mirrored amountRemaining may predate the memo's credit (or a time is unknown).
+
+    NetSuite lowers an invoice's amountRemaining when a memo is applied to it, in the invoice's own update,
+    which may reach the mirror after the memo's. `applied_at` is the time of the memo version whose apply list
+    the mirror holds: the credit was applied by then, so an invoice row from then or later includes it. An
+    older row may or may not (the memo may have been applied in that later edit), and subtracting this memo's
+    amount from it could count the credit twice: only the first case gives a figure that is provably right.
+    """
+    return invoice_at is None or applied_at is None or invoice_at < applied_at
+
+
 def draft(memo_number: str, company: str, amount: float | None, reason: str | None, invoices: list[dict[str, Any]],
-          greeting: str | None, credit: Credit | None = None) -> tuple[str, str]:
-    """Subject and plain-text body of the confirmation email."""
+          greeting: str | None, credit: Credit | None = None, currency: str | None = None,
+          others: list[dict[str, Any]] | None = None) -> tuple[str, str]:
+    """Subject and plain-text body of the confirmation email (`others`: credit to documents not mirrored)."""
     shown = [{"number": one_line(i["tran_id"] or i["invoice_id"]), "po": one_line(i.get("po")),
-              "applied": money(i["applied"]), "remaining": None if i["remaining"] is None else money(i["remaining"]),
+              "applied": money(i["applied"], currency),
+              "remaining": None if i["remaining"] is None else money(i["remaining"], currency),
               "is_applied": abs(i["applied"] or 0) >= CENT, "issued_against": i.get("issued_against", False)}
              for i in invoices]
     subject = one_line(SUBJECT.render(memo_number=one_line(memo_number), invoices=shown))
     body = BODY.render(greeting=one_line(greeting) or f"{company} team", memo_number=one_line(memo_number),
-                       amount=money(amount), company=company, reason=(reason or "").strip(),
+                       amount=money(amount, currency), company=company, reason=(reason or "").strip(),
                        against=next((i for i in shown if i["issued_against"]), None),
                        applied=[i for i in shown if i["is_applied"]],
-                       on_account=on_account_text(credit) if credit else None)
+                       others=[{"number": one_line(o["document_id"]) or "without an id",
+                                "applied": money(o["applied"], currency)} for o in others or []],
+                       on_account=on_account_text(credit, currency) if credit else None)
     return subject, body
+
+
+def linked_invoices(conn: sqlite3.Connection, memo_id: str, created_from: str | None, applied_at: datetime | None,
+                    currency: str | None) -> tuple[list[dict[str, Any]], list[str]]:
+    """The mirrored invoices the memo is applied to or issued against, and a problem for each whose open amount
+    may predate the credit (its `remaining` is then None: the email leaves it out)."""
+    invoices, stale = [], []
+    for r in conn.execute(INVOICES, {"memo": memo_id, "created": created_from}):
+        invoice = {"invoice_id": r[0], "tran_id": r[1], "tran_date": r[2], "total": r[3], "remaining": r[4],
+                   "po": r[5], "applied": r[6] or 0.0, "issued_against": r[0] == created_from}
+        if abs(invoice["applied"]) >= CENT and r[4] is not None and stale_open(moment(r[7], r[8]), applied_at):
+            stale.append(f"invoice {r[1] or r[0]} was last updated in the mirror before the credit memo: its "
+                         f"{money(r[4], currency)} open may not include this credit, so the email does not say "
+                         "what is still open")
+            invoice["remaining"] = None
+        invoices.append(invoice)
+    return invoices, stale
 
 
 def examine(conn: sqlite3.Connection, memo_id: str) -> WorkflowResult | None:
@@ -188,36 +275,42 @@ def examine(conn: sqlite3.Connection, memo_id: str) -> WorkflowResult | None:
     if row is None:
         return None
     (tran_id, customer_id, created_from, tran_date, total, reason, deleted_at, company, customer_email,
-     remaining, apply_version, applied_sum) = row
+     remaining, apply_version, applied_sum, currency, applied_key, memo_modified) = row
+    applied_at = moment(applied_key, memo_modified)
     number = tran_id or f"#{memo_id}"
     company = company or f"customer {customer_id}"
     if deleted_at:
         return WorkflowResult(customer_id, f"Credit memo {number} for {company} was deleted before it was reviewed.",
                               output={"credit_memo_id": memo_id, "deleted": True})
-    invoices = [{"invoice_id": r[0], "tran_id": r[1], "tran_date": r[2], "total": r[3], "remaining": r[4],
-                 "po": r[5], "applied": r[6] or 0.0, "issued_against": r[0] == created_from}
-                for r in conn.execute(INVOICES, {"memo": memo_id, "created": created_from})]
+    invoices, stale = linked_invoices(conn, memo_id, created_from, applied_at, currency)
+    others = [{"document_id": r[0], "doc_type": r[1], "applied": r[2]}
+              for r in conn.execute(UNMIRRORED, (memo_id,)) if abs(r[2] or 0) >= CENT]
     credit = credit_split(total, remaining, apply_version, applied_sum)
     pending = apply_version == ""  # never sent: redrafted when it is (NULL, written with the data, is given)
     contacts = [tuple(r) for r in conn.execute(CONTACTS, (customer_id,))]
     to_name, to_email = pick_recipient(customer_email, contacts)
-    subject, body = draft(number, company, total, reason, invoices, to_name, credit)
+    subject, body = draft(number, company, total, reason, invoices, to_name, credit, currency, others)
     problems = ([] if to_email else ["no email address on file for the customer or its contacts"]) + (
         [] if reason else ["the credit memo has no memo: no reason recorded"]) + (
-        [] if invoices else ["not linked to any mirrored invoice"]) + credit_problems(credit, total)
+        [] if invoices else ["not linked to any mirrored invoice"]) + credit_problems(credit, total, currency) + (
+        unmirrored_problem(others, currency)) + stale
     common = {"credit_memo_id": memo_id, "credit_memo_number": tran_id, "customer_id": customer_id,
-              "tran_date": tran_date, "amount": total, "reason": reason,
+              "tran_date": tran_date, "amount": total, "currency": currency, "reason": reason,
               "invoice_ids": [i["invoice_id"] for i in invoices],
               "issued_against": next((i["invoice_id"] for i in invoices if i["issued_against"]), None),
-              "applied_total": credit.applied, "unapplied": credit.unapplied, "apply_pending": pending}
+              "applied_total": credit.applied, "unapplied": credit.unapplied, "apply_pending": pending,
+              "unmirrored": others}
     log = Proposal("log_dispute", {**common, "invoices": invoices, "problems": problems}, risk=1,
                    customer_id=customer_id, dedupe_key=f"log_dispute:{memo_id}")
     email = Proposal("send_dispute_confirmation", {**common, "to": to_email, "to_name": to_name, "subject": subject,
                                                    "body": body, "problems": problems},
                      risk=3, customer_id=customer_id, dedupe_key=f"send_dispute_confirmation:{memo_id}")
-    linked = ", ".join(i["tran_id"] or i["invoice_id"] for i in invoices) or "no invoice"
-    on_account = f", {money(credit.on_account)} of it unapplied (credit on account)" if credit.on_account else ""
-    observation = (f"Credit memo {number} for {company}, {money(total)} against {linked}{on_account}: "
+    linked = ", ".join([i["tran_id"] or i["invoice_id"] for i in invoices]
+                       + [f"document {o['document_id'] or 'without an id'} (not in the mirror)" for o in others])
+    on_account = (f", {money(credit.on_account, currency)} of it unapplied (credit on account)"
+                  if credit.on_account else "")
+    observation = (f"Credit memo {number} for {company}, {money(total, currency)} against {linked or 'no invoice'}"
+                   f"{on_account}: "
                    f"{one_line(reason) or 'no reason given'}; confirmation drafted to {to_email or 'nobody (no email)'}"
                    + ("; NetSuite sent no apply list: the draft is redone when it does" if pending else "") + ".")
     return WorkflowResult(customer_id, observation, [log, email],
@@ -243,6 +336,7 @@ def redraft(conn: sqlite3.Connection, memo_id: str, drafts: dict[str, Draft]) ->
     out = result.output
     log = next(p for p in result.proposals if p.kind == "log_dispute")
     applied = [i["tran_id"] or i["invoice_id"] for i in log.payload["invoices"] if abs(i["applied"] or 0) >= CENT]
+    applied += [f"document {o['document_id'] or 'without an id'}" for o in log.payload["unmirrored"]]
     done = outcomes(drafts, list(KINDS))
     observation = redraft_note(out["credit_memo_number"] or f"#{memo_id}", out["company"], applied, done)
     return WorkflowResult(result.customer_id, observation, [replace(p, redraft=True) for p in result.proposals],
