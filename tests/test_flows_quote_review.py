@@ -322,3 +322,18 @@ async def test_an_order_deleted_while_waiting_for_its_lines_ends_the_wait_on_its
     assert await drain(env, [quote_review.WORKFLOW]) == {"ok": 1, "proposed": 0, "deduplicated": 0}
     [*_, note] = await rows(env, "SELECT observation FROM reflexion_log ORDER BY id")
     assert note["observation"] == "SO-9803 for Driscoll Foods was deleted in NetSuite before it could be reviewed."
+
+
+async def test_an_order_in_another_currency_has_no_comparable_price(priced):
+    # 46.00 EUR vs the list's 40.00 + 15% = 46.00 (US dollars): not "within program", and not a deviation either
+    await apply(priced, sales_order("9201", "1187", [("501", 10, 46.00)], currency={"id": "4", "refName": "EUR"}),
+                sales_order("9202", "1187", [("501", 10, 46.00)], currency={"id": "1", "refName": "USA"}))
+    assert await drain(priced, [quote_review.WORKFLOW]) == {"ok": 2, "proposed": 1, "deduplicated": 0}
+    [proposal] = await proposals(priced)
+    payload = proposal["payload"]
+    assert (payload["sales_order_id"], payload["currency"], payload["lines_checked"]) == ("9201", "EUR", 0)
+    assert [(f["line"], f["expected"], f["deviation_pct"], f["basis"], f["reason"]) for f in payload["lines"]] == [
+        (1, None, None, "no_comparable_price", "the order is in EUR; prices on file are in US dollars")]
+    notes = [r["observation"] for r in await rows(priced, "SELECT observation FROM reflexion_log ORDER BY id")]
+    assert "1 with no comparable price: 501 quoted 46.00: the order is in EUR" in notes[0]
+    assert notes[1].endswith("all within program.")  # the USD order ("USA", NetSuite's name) is compared as ever

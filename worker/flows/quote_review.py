@@ -4,6 +4,8 @@ Each line's rate is compared with worker.pricing.expected_price (a customer pric
 up by the customer's program) within settings.pricing.tolerance_pct; the order's payment terms (its own, or
 the customer's default that NetSuite would apply) and freight terms (when the order carries them) are
 compared with the program. Deviations become one `review_quote_pricing` proposal (risk 2) per order.
+The price list has no currency (it is in US dollars): the priced lines of an order in another currency have
+no comparable price (a person checks them), never "within program".
 An order NetSuite sent without its lines is reviewed on the update that brings them (worker/flows/order_lines.py).
 An order deleted in NetSuite withdraws its review still staged (worker/flows/withdrawals.py).
 """
@@ -16,6 +18,7 @@ from typing import Any
 
 from worker.aging import terms_days
 from worker.env import Env
+from worker.flows.invoice_dispute import is_base_currency
 from worker.flows.order_lines import gate, order_name
 from worker.flows.reads import label, raw_record, record_id
 from worker.flows.withdrawals import drafts, withdraw_order_drafts
@@ -25,7 +28,8 @@ from worker.workflow_runner import Proposal, Workflow, WorkflowResult
 
 NAME = "customer_quote_review"
 ORDER = """
-SELECT o.tran_id, o.customer_id, o.tran_date, o.deleted_at, o.raw_json, c.company_name, c.terms AS customer_terms
+SELECT o.tran_id, o.customer_id, o.tran_date, o.deleted_at, o.raw_json, c.company_name, c.terms AS customer_terms,
+       o.currency
 FROM transactions o LEFT JOIN customers c ON c.ns_id = o.customer_id
 WHERE o.ns_id = ?
 """
@@ -34,6 +38,7 @@ SELECT line_no, item_id, item_name, quantity, units, rate FROM transaction_lines
 WHERE transaction_id = ? ORDER BY line_no
 """
 FREIGHT_FIELDS = ("custbody_freight_terms", "freightTerms", "freightterms")
+NO_COMPARABLE_PRICE = "no_comparable_price"  # worker.pricing's basis for a price no line's rate compares with
 
 
 @dataclass(frozen=True)
@@ -53,8 +58,10 @@ class LineFinding:
 
 
 def _price_lines(conn: sqlite3.Connection, so_id: str, customer_id: str, on: str, program: ProgramTerms,
-                 tolerance: float) -> tuple[list[LineFinding], list[str], int]:
+                 tolerance: float, currency: str | None) -> tuple[list[LineFinding], list[str], int]:
     findings, unpriced, checked = [], [], 0
+    # No exchange rate is mirrored: a rate in another currency is not comparable with the list's dollars.
+    foreign = None if is_base_currency(currency) else f"the order is in {currency}; prices on file are in US dollars"
     for line_no, item_id, item_name, quantity, units, rate in conn.execute(LINES, (so_id,)):
         if not item_id or rate is None:
             continue  # description-only or subtotal lines carry no price to check
@@ -65,6 +72,10 @@ def _price_lines(conn: sqlite3.Connection, so_id: str, customer_id: str, on: str
         if expected.unit_price is None:  # priced, but in no unit this line's converts to: a person checks it
             findings.append(LineFinding(line_no, item_id, item_name, quantity, units, float(rate), None, None,
                                         expected.basis, expected.note))
+            continue
+        if foreign:
+            findings.append(LineFinding(line_no, item_id, item_name, quantity, units, float(rate), None, None,
+                                        NO_COMPARABLE_PRICE, foreign))
             continue
         checked += 1
         check = check_price(rate, expected, tolerance)
@@ -94,16 +105,17 @@ def review_order(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, t
     order = conn.execute(ORDER, (so_id,)).fetchone()
     if order is None:
         return None
-    tran_id, customer_id, tran_date, deleted_at, raw_json, company, customer_terms = order
+    tran_id, customer_id, tran_date, deleted_at, raw_json, company, customer_terms, currency = order
     name = order_name(tran_id, so_id, company, customer_id)
     if deleted_at:
         return WorkflowResult(customer_id, f"{name} was deleted in NetSuite before it could be reviewed.",
                               output={"sales_order_id": so_id, "deleted": True})
     program = program_for(conn, customer_id, standard)
-    lines, unpriced, checked = _price_lines(conn, so_id, customer_id, tran_date or today, program, tolerance)
+    lines, unpriced, checked = _price_lines(conn, so_id, customer_id, tran_date or today, program, tolerance,
+                                            currency)
     terms = _terms_findings(raw_record(raw_json), customer_terms, program)
     output = {"sales_order_id": so_id, "tran_id": tran_id, "customer_id": customer_id, "tran_date": tran_date,
-              "program": program.program, "tolerance_pct": tolerance, "lines_checked": checked,
+              "currency": currency, "program": program.program, "tolerance_pct": tolerance, "lines_checked": checked,
               "lines": [asdict(f) for f in lines], "terms": terms, "unpriced_items": unpriced}
     observation = _describe(name, program, tolerance, lines, terms, unpriced, checked)
     if not lines and not terms:
