@@ -120,3 +120,22 @@ async def test_a_deleted_order_withdraws_its_pricing_request_unless_another_orde
     assert await drain(env, [assembly_item.WORKFLOW]) == {"ok": 1, "proposed": 1, "deduplicated": 0}
     assert [(p["status"], p["payload"]["sales_order_id"]) for p in await proposals(env)
             if p["payload"]["item_id"] == "602"] == [("rejected", "7032"), ("staged", "7033")]
+
+
+async def test_a_line_netsuite_marks_as_an_assembly_is_one_even_when_spec_items_does_not_say_so(env, tmp_path):
+    await load_reference(env, tmp_path / "ref", spec_items__csv=ITEMS, pricing_master__csv=PRICES)
+    await apply(env, customer("1187", "Driscoll Foods"))
+    order = sales_order("7020", "1187", [("812", 5, 60.0), ("813", 1, 10.0), ("501", 1, 40.0), ("814", 1, 9.0)])
+    lines = order["record"]["item"]["items"]
+    lines[0] |= {"itemType": "Assembly", "item": {"id": "812", "refName": "Holiday Platter Kit"}}  # not in spec_items
+    lines[1]["itemType"] = {"id": "Assembly", "refName": "assembly"}  # select form, other case
+    lines[2]["itemType"] = "InvtPart"
+    lines[3]["itemType"] = "NonInvtPart"
+    await apply(env, order)
+    assert await drain(env, [assembly_item.WORKFLOW]) == {"ok": 1, "proposed": 2, "deduplicated": 0}
+    found = [p["payload"] for p in await proposals(env)]
+    assert [(p["item_id"], p["item_code"], p["item_name"], p["uom"]) for p in found] == [
+        ("812", None, "Holiday Platter Kit", "CS"), ("813", None, "813", "CS")]
+    [note] = await rows(env, "SELECT observation FROM reflexion_log")
+    assert note["observation"] == ("SO-7020 for Driscoll Foods: 2 of 2 assembly item(s) have no price on file: "
+                                   "Holiday Platter Kit (quoted 60.0), 813 (quoted 10.0).")

@@ -1,4 +1,8 @@
-"""new_assembly_item: a sales order uses an assembly item (spec_items.is_assembly) that has no price yet.
+"""new_assembly_item: a sales order uses an assembly item that has no price yet.
+
+An assembly item is one spec_items marks `is_assembly`, or one NetSuite sent on the order line with itemType
+"Assembly" (any case, plain or as a select's id/refName, kept in transaction_lines.raw_json): an item NetSuite
+knows as an assembly may not be in spec_items yet, and a new one is the likeliest to have no price.
 
 Each such item becomes one `price_new_assembly_item` proposal per item and customer (its dedupe key), so the
 team is asked once to price it, however many orders use it before they do. Orders without assembly lines
@@ -32,8 +36,11 @@ WHERE o.ns_id = ?
 ASSEMBLY_LINES = """
 SELECT l.line_no, l.item_id, l.item_name, l.quantity, l.units, l.rate,
        s.item_code, s.description, s.uom, s.pack_size
-FROM transaction_lines l JOIN spec_items s ON s.item_id = l.item_id
-WHERE l.transaction_id = ? AND s.is_assembly = 1
+FROM transaction_lines l LEFT JOIN spec_items s ON s.item_id = l.item_id
+WHERE l.transaction_id = ? AND l.item_id IS NOT NULL AND (s.is_assembly = 1 OR CASE WHEN json_valid(l.raw_json)
+      THEN 'assembly' IN (lower(json_extract(l.raw_json, '$.itemType')),
+                          lower(json_extract(l.raw_json, '$.itemType.refName')),
+                          lower(json_extract(l.raw_json, '$.itemType.id'))) END)
 ORDER BY l.line_no
 """
 
@@ -94,7 +101,8 @@ def find_unpriced(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, 
     name = order_name(tran_id, so_id, company, customer_id)
     distinct = len({line[1] for line in lines})
     if proposals:
-        listed = ", ".join(f"{p.payload['item_code']} (quoted {p.payload['quoted_rate']})" for p in proposals.values())
+        listed = ", ".join(f"{p.payload['item_code'] or p.payload['item_name'] or p.payload['item_id']} "
+                           f"(quoted {p.payload['quoted_rate']})" for p in proposals.values())
         observation = f"{name}: {len(proposals)} of {distinct} assembly item(s) have no price on file: {listed}."
     else:
         observation = f"{name}: all {distinct} assembly item(s) already priced."
