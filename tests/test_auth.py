@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import re
+import traceback
 
 import httpx
 import pytest
 
+from handlers.review.web import signin_next
 from tests.helpers import TEST_REVIEWER
-from tests.review_seed import hidden, sign_in
+from tests.review_seed import (
+    COLLECTION_EMAIL,
+    add_action,
+    add_observation,
+    add_review_item,
+    hidden,
+    seed_reference,
+    sign_in,
+)
 from worker.auth import (
     ReviewUsersError,
     bearer_ok,
@@ -137,6 +148,80 @@ def test_pages_need_a_session_and_json_gets_401(server):
         response = client.get(path)
         assert response.status_code == 401 and response.headers["www-authenticate"].startswith("Bearer")
         assert "sign in" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(("method", "path", "query", "page"), [
+    ("GET", "/review/orders/7", "", "/review/orders/7"),
+    ("GET", "/review/actions", "status=approved&kind=x", "/review/actions?status=approved&kind=x"),
+    ("HEAD", "/review/orders", "", "/review/orders"),
+    ("POST", "/review/orders/7/approve", "", "/review/orders/7"),
+    ("POST", "/review/orders/7/reject", "", "/review/orders/7"),
+    ("POST", "/review/actions/12", "", "/review/actions"),
+    ("POST", "/review/observations", "", "/review/observations"),
+    ("POST", "/review/logout", "", "/review"),
+    ("POST", "/review/orders/7/reject/x", "", "/review"),
+])
+def test_after_sign_in_the_reviewer_returns_to_a_page_never_to_a_form_s_post_only_path(method, path, query, page):
+    assert signin_next(method, path, query) == page
+
+
+def test_a_form_sent_after_the_session_ended_leads_back_to_its_page_not_to_a_405(server):
+    # Restart without SESSION_SECRET, 12 hours, sign-out in another tab: the next form sent has no session.
+    def seed(conn):
+        seed_reference(conn)
+        add_review_item(conn)
+        add_action(conn, "send_collection_email", COLLECTION_EMAIL)
+        add_observation(conn, "Driscoll pays on the 45th day, not the 30th")
+
+    server.run(server.env.db.write(seed))
+    for form, fields, page in [("/review/orders/1/reject", {"reason": "duplicate"}, "/review/orders/1"),
+                               ("/review/orders/1/approve", {}, "/review/orders/1"),
+                               ("/review/actions/1", {"op": "reject", "reason": "no"}, "/review/actions"),
+                               ("/review/observations", {"ids": "1", "decision": "dismissed"}, "/review/observations")]:
+        client = httpx.Client(base_url=server.url)
+        ended = client.post(form, data={"csrf": "from-the-ended-session", **fields})
+        assert ended.status_code == 303, form
+        login = client.get(ended.headers["location"])
+        assert hidden(login.text, "next") == page
+        signed_in = client.post("/review/login", data={"csrf": hidden(login.text, "csrf"), "username": TEST_REVIEWER[0],
+                                                       "password": TEST_REVIEWER[1], "next": hidden(login.text, "next")})
+        assert signed_in.headers["location"] == page
+        back = client.get(page)
+        assert back.status_code == 200 and back.headers["content-type"].startswith("text/html"), (form, back.text[:200])
+    states = server.run(server.env.db.fetchone(
+        "SELECT (SELECT status FROM review_items), (SELECT status FROM proposed_actions), (SELECT status FROM reflexion_log)"))
+    assert tuple(states) == ("pending", "staged", "needs_review")  # the forms sent without a session did nothing
+
+
+def _logged(caplog) -> str:
+    return "\n".join(record.getMessage() + "".join(traceback.format_exception(*record.exc_info) if record.exc_info else [])
+                     for record in caplog.records)
+
+
+@pytest.mark.parametrize("part", [(None, b"\xffsecretpw"), (None, b"secretpw", "text/plain; charset=no-such-charset")],
+                         ids=["not-utf-8", "unknown-charset"])
+def test_a_sign_in_form_that_is_not_utf_8_is_a_400_that_describes_no_part_of_it(server, caplog, part):
+    caplog.set_level(logging.DEBUG)
+    client = httpx.Client(base_url=server.url)
+    page = client.get("/review/login")
+    response = client.post("/review/login", data={"csrf": hidden(page.text, "csrf"), "username": TEST_REVIEWER[0]},
+                           files={"password": part})
+    assert response.status_code == 400 and "form is not UTF-8 text" in response.text
+    logged = _logged(caplog)
+    for told in (response.text, logged):
+        assert "secretpw" not in told and "0xff" not in told and "position" not in told and "Traceback" not in told
+
+
+def test_a_review_form_that_is_not_utf_8_is_a_400_and_changes_nothing(server, caplog):
+    caplog.set_level(logging.DEBUG)
+    server.run(server.env.db.write(lambda conn: add_action(conn, "send_collection_email", COLLECTION_EMAIL)))
+    client = sign_in(server.url)
+    response = client.post("/review/actions/1", data={"csrf": client.csrf, "op": "save"},
+                           files={"subject": (None, b"Caf\xe9 invoices")})
+    assert response.status_code == 400 and "form is not UTF-8 text" in response.text
+    assert "Caf" not in response.text and "Caf" not in _logged(caplog) and "Traceback" not in _logged(caplog)
+    payload = server.run(server.env.db.fetchone("SELECT payload_json FROM proposed_actions"))[0]
+    assert COLLECTION_EMAIL["subject"] in payload
 
 
 def test_sign_in_cookie_attributes_and_sign_out(server):

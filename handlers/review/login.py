@@ -11,7 +11,7 @@ from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromQuery
 from litestar.response import Redirect
 
-from handlers.review.web import checked_form, render, safe_next
+from handlers.review.web import checked_form, read_form, render, safe_next
 from worker.auth import (
     COOKIE,
     LOGIN_COOKIE,
@@ -45,7 +45,7 @@ async def login_page(request: Request[Any, Any, Any], env: NamedDependency[Env],
 @post("/login", include_in_schema=False, status_code=303)
 async def login_submit(request: Request[Any, Any, Any], env: NamedDependency[Env]) -> Response[Any]:
     """Check the token, the rate limit and the password; on success set the session cookie."""
-    form = await request.form()
+    form = await read_form(request)
     if not csrf_ok(request.cookies.get(LOGIN_COOKIE, ""), form.get("csrf")):
         raise PermissionDeniedException("the sign-in form expired; reload the page and try again")
     reviewers(env)  # fail loudly on a malformed REVIEW_USERS before counting anyone's attempts

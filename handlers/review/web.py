@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,7 +13,11 @@ from urllib.parse import quote
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Request, Response
 from litestar.di import NamedDependency
-from litestar.exceptions import HTTPException, PermissionDeniedException
+from litestar.exceptions import (
+    ClientException,
+    HTTPException,
+    PermissionDeniedException,
+)
 from litestar.params import PathParameter, QueryParameter
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
@@ -94,9 +99,21 @@ async def page_session(request: Request[Any, Any, Any], env: NamedDependency[Env
     return session
 
 
+async def read_form(request: Request[Any, Any, Any]) -> Any:
+    """The POSTed form; 400 when a field is not text in its charset (UTF-8 unless the part names another).
+
+    Litestar lets the codec's error escape as a 500, and its message and the logged traceback describe
+    the field's bytes, which may be a password: neither is passed on.
+    """
+    try:
+        return await request.form()
+    except (UnicodeDecodeError, LookupError):  # LookupError: a multipart part named a charset Python lacks
+        raise ClientException("form is not UTF-8 text") from None
+
+
 async def checked_form(request: Request[Any, Any, Any], session: Session) -> Any:
     """The POSTed form, once its CSRF token matched the session's (403 otherwise, before anything is done)."""
-    form = await request.form()
+    form = await read_form(request)
     if not csrf_ok(session.csrf, form.get("csrf")):
         raise PermissionDeniedException("the form's security token is missing or out of date; reload the page and try again")
     return form
@@ -134,8 +151,25 @@ def _take_notice(request: Request[Any, Any, Any], env: Env) -> str | None:
         return None
 
 
+# The page each review form is on. After signing in the browser GETs `next`, and a form's own path
+# answers only POST: a form sent after its session ended must lead back to its page, not to a 405.
+FORM_PAGES = ((re.compile(r"/review/orders/(\d+)/(?:approve|reject)"), "/review/orders/{0}"),
+              (re.compile(r"/review/actions/\d+"), "/review/actions"),
+              (re.compile(r"/review/observations"), "/review/observations"))
+
+
+def signin_next(method: str, path: str, query: str) -> str:
+    """Where to go after signing in: the page that was asked for, or for a form POST the page the form is on."""
+    if method in ("GET", "HEAD"):
+        return path + (f"?{query}" if query else "")
+    for pattern, page in FORM_PAGES:
+        if found := pattern.fullmatch(path):
+            return page.format(*found.groups())
+    return "/review"
+
+
 def _signin_redirect(request: Request[Any, Any, Any], exc: SignInRequired) -> Response[Any]:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    target = signin_next(request.method, request.url.path, request.url.query)
     return Redirect(f"/review/login?next={quote(target, safe='')}", status_code=303)
 
 
