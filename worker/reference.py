@@ -2,7 +2,9 @@
 
 Each file present in DIR is the source of truth for its table: rows are upserted on their natural key,
 rows the file no longer names are deleted, unchanged rows are not touched (a re-run changes nothing).
-A file loads inside its own SAVEPOINT: all or nothing by default; with `partial` the valid rows load and
+A file loads in its own transaction, begun IMMEDIATE so a concurrent writer makes it wait (busy_timeout) rather
+than fail, or in a SAVEPOINT of the caller's transaction, which must then hold the write lock (BEGIN IMMEDIATE,
+as the write thread's do): all or nothing by default; with `partial` the valid rows load and
 the rejected ones are reported, and no row a rejected line may be meant to update is deleted (see `_sync`).
 A file that cannot be read (permissions, a directory, an I/O error) is reported like a refused file: nothing of
 it changes and the other files still load.
@@ -158,7 +160,32 @@ def _import_file(conn: sqlite3.Connection, spec: TableSpec, path: Path, partial:
     result.errors = parsed.errors
     if parsed.fatal or (parsed.errors and not partial):
         return result
-    conn.execute("SAVEPOINT import_reference")
+    # The write lock before the first read: a transaction that reads, then writes after another connection
+    # committed, cannot be upgraded (SQLite answers "locked" at once, without waiting busy_timeout).
+    # Inside a caller's transaction (the demo loader's BEGIN IMMEDIATE) that transaction is left to the caller.
+    own = not conn.in_transaction
+    if own:
+        conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("SAVEPOINT import_reference")
+        _sync_or_refuse(conn, spec, parsed, result, allow_deletes)
+        conn.execute("RELEASE import_reference")
+        if own:
+            conn.execute("COMMIT")
+    except BaseException:
+        # Anything else (locked, disk full, a bug) fails the import, and nothing of this file may stay:
+        # releasing the savepoint now would keep (and in our own transaction commit) the rows written so far.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK" if own else "ROLLBACK TO import_reference")
+            if not own:
+                conn.execute("RELEASE import_reference")
+        raise
+    return result
+
+
+def _sync_or_refuse(conn: sqlite3.Connection, spec: TableSpec, parsed: Parsed, result: FileReport,
+                    allow_deletes: bool) -> None:
+    """Sync the file; a refusal (constraint, mass delete) undoes it to the savepoint and is reported."""
     try:
         _sync(conn, spec, parsed, result, allow_deletes)
     except (sqlite3.IntegrityError, MassDelete) as exc:
@@ -166,17 +193,8 @@ def _import_file(conn: sqlite3.Connection, spec: TableSpec, path: Path, partial:
         reason = str(exc) if isinstance(exc, MassDelete) else f"database refused the file: {exc}"
         result.errors.append(RowError(spec.file, None, reason))
         result.inserted = result.updated = result.deleted = result.unchanged = result.kept = 0
-    except BaseException:
-        # Anything else (locked, disk full, a bug) fails the import, and nothing of this file may stay:
-        # releasing the savepoint now would commit the rows written so far.
-        if conn.in_transaction:
-            conn.execute("ROLLBACK TO import_reference")
-            conn.execute("RELEASE import_reference")
-        raise
     else:
         result.loaded = True
-    conn.execute("RELEASE import_reference")
-    return result
 
 
 def _read_regular_file(path: Path) -> bytes:
