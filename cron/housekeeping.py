@@ -45,14 +45,23 @@ DELETE_RUNS_THROUGH = "DELETE FROM cron_runs WHERE id <= ?"
 # A run that waited for a sublist stays whatever its age while its order or memo still waits (cdc_lines_version /
 # cdc_apply_version '', not deleted), or while an event on it is still ahead of its workflow's cursor (the one
 # that brought the sublist, or the deletion, not yet handled): worker/flows/order_lines.py and memo_apply.py read
-# its output then, and without it the order would never be reviewed nor the memo redrafted. Only runs whose
-# output says they waited are looked up (primary keys, and events by type and id), so the scan stays one pass
-# over the oldest rows; it skips kept rows, so they never stop the prune of old rows after them.
+# its output then, and without it the order would never be reviewed nor the memo redrafted. But once a run of
+# the workflow on the same order or memo did the work (ok, its output not waiting), the wait is over and the run
+# that waited is pruned like any other: kept beside it, it would outlive the run that did the work (pruned as
+# old), and WAITED, which reads 1 when every run left waited, would have the next update review the order again
+# (a year after its review) or redraft the memo. Pruned with or before it (lower id, started no later), WAITED
+# reads 0 or nothing, and the order is reviewed once. Only runs whose output says they waited are looked up
+# (primary keys, events by type and id, the workflow's runs on the order by index workflow_run_log_order; on the
+# memo, only while an event on it is unhandled), so the scan stays one pass over the oldest rows; it skips kept
+# rows, so they never stop the prune of old rows after them.
 _NOT_HANDLED = """EXISTS (SELECT 1 FROM events e WHERE e.type IN ({types}) AND e.id > coalesce(
         (SELECT c.last_event_id FROM event_cursors c WHERE c.consumer = workflow_run_log.workflow), 0)
         AND e.entity_id = json_extract(output_json, '$.{key}'))"""
 _STILL_WAITING = """EXISTS (SELECT 1 FROM {table} t WHERE t.ns_id = json_extract(output_json, '$.{key}')
         AND t.{version} = '' AND t.deleted_at IS NULL)"""
+_CONCLUDED = """EXISTS (SELECT 1 FROM workflow_run_log d WHERE d.workflow = workflow_run_log.workflow
+        AND json_extract(d.output_json, '$.{key}') = json_extract(workflow_run_log.output_json, '$.{key}')
+        AND d.status = 'ok' AND NOT coalesce(json_extract(d.output_json, '$.{flag}'), 0))"""
 _WAITED = [  # (output flag, output id key, mirror table, sublist version column, the entity's event types)
     ("lines_pending", "sales_order_id", "transactions", "cdc_lines_version",
      tuple(MIRRORS["salesorder"].ledger.values())),
@@ -61,8 +70,9 @@ _WAITED = [  # (output flag, output id key, mirror table, sublist version column
 ]
 WAITING_RUN = "CASE {} ELSE 0 END".format(" ".join(
     f"WHEN json_extract(output_json, '$.{flag}') THEN "
-    + _STILL_WAITING.format(table=table, key=key, version=version) + " OR "
+    + _STILL_WAITING.format(table=table, key=key, version=version) + " OR ("
     + _NOT_HANDLED.format(types=", ".join(f"'{t}'" for t in types), key=key)
+    + " AND NOT " + _CONCLUDED.format(key=key, flag=flag) + ")"
     for flag, key, table, version, types in _WAITED))
 OLDEST_WORKFLOW_RUNS = f"SELECT id, started_at FROM workflow_run_log WHERE NOT ({WAITING_RUN}) ORDER BY id LIMIT ?"
 # The chosen runs, one JSON array of ids: WAITING_RUN is judged once, by the scan above.

@@ -154,7 +154,7 @@ def test_runs_a_memo_or_order_still_waits_on_stay_without_stopping_the_prune_of_
             ("order_w", {"sales_order_id": "SO-GOT", "lines_pending": True}, old),  # kept: the update is unhandled
             ("memo_w", {"credit_memo_id": "M-GOT", "apply_pending": False}, old),  # goes
             ("memo_w", {"credit_memo_id": "M-GOT", "apply_pending": False}, young),  # young
-            ("order_w", {"sales_order_id": "SO-GOT", "lines_pending": False}, old)]  # waits behind the young one
+            ("order_w", {"sales_order_id": "SO-DONE", "lines_pending": False}, old)]  # waits behind the young one
     conn.executemany("INSERT INTO workflow_run_log (workflow, status, started_at, output_json, dedupe_key) "
                      "VALUES (?, 'ok', ?, ?, ?)",
                      [(w, at, json.dumps(out), f"r{n}") for n, (w, out, at) in enumerate(runs, 1)])
@@ -168,6 +168,56 @@ def test_runs_a_memo_or_order_still_waits_on_stay_without_stopping_the_prune_of_
     assert runs_named == [1, None, 3, None, 5, None, 7, 8]
     assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
     conn.close()
+
+
+def test_a_run_that_waited_goes_once_a_run_did_the_work_even_while_a_later_event_is_unhandled(tmp_path):
+    # Kept beside an unhandled event while the run that did the work goes, the run that waited would be all
+    # WAITED reads: 1, and the next update would review the order (or redraft the memo) a second time.
+    conn = database(tmp_path)
+    old = iso(NIGHT - timedelta(days=400))
+    conn.execute("INSERT INTO transactions (ns_id, last_modified, cdc_lines_version) VALUES ('SO-1', 'x', 'v2')")
+    conn.execute("INSERT INTO credit_memo (ns_id, last_modified, cdc_apply_version) VALUES ('M-1', 'x', 'v2')")
+    append_event(conn, "salesorder.updated", "salesorder", "SO-1", {})  # ahead of both cursors (none yet)
+    append_event(conn, "creditmemo.updated", "creditmemo", "M-1", {})
+    runs = [("order_w", {"sales_order_id": "SO-1", "lines_pending": True}, "ok"),
+            ("memo_w", {"credit_memo_id": "M-1", "apply_pending": True}, "ok"),
+            ("order_w", {"sales_order_id": "SO-1", "lines_pending": True}, "ok"),  # another wait, same order
+            ("order_w", {"sales_order_id": "SO-2", "lines_pending": False}, "ok"),  # another order's review
+            ("memo_w", {"credit_memo_id": "M-1"}, "failed"),  # a failed run did no work
+            ("order_w", {"sales_order_id": "SO-1"}, "ok"),  # the review: the wait is over
+            ("memo_w", {"credit_memo_id": "M-1", "apply_pending": False}, "ok")]  # the redraft
+    conn.executemany("INSERT INTO workflow_run_log (workflow, status, started_at, output_json, dedupe_key) "
+                     "VALUES (?, ?, ?, ?, ?)",
+                     [(w, status, old, json.dumps(out), f"r{n}") for n, (w, out, status) in enumerate(runs, 1)])
+    assert prune_workflow_runs_before(conn, iso(NIGHT)) == 7
+    # Without the work done, the runs that waited stay while the events are unhandled.
+    conn.execute("DELETE FROM workflow_run_log")
+    conn.executemany("INSERT INTO workflow_run_log (workflow, status, started_at, output_json, dedupe_key) "
+                     "VALUES (?, ?, ?, ?, ?)",
+                     [(w, status, old, json.dumps(out), f"s{n}") for n, (w, out, status) in enumerate(runs[:5], 1)])
+    assert prune_workflow_runs_before(conn, iso(NIGHT)) == 2  # SO-2's review and the failed run
+    assert [r[0] for r in conn.execute("SELECT dedupe_key FROM workflow_run_log ORDER BY id")] == ["s1", "s2", "s3"]
+    conn.close()
+
+
+async def test_retention_never_has_a_year_old_order_reviewed_again(env, tmp_path):
+    await flows.load_reference(env, tmp_path / "ref", customer_program__csv=PROGRAMS, pricing_master__csv=PRICES)
+    env.clock = lambda: datetime(2026, 11, 2, 15, 30, tzinfo=UTC)
+    await flows.apply(env, flows.customer("1187", "Driscoll Foods"))
+    order = flows.sales_order("9201", "1187", [("501", 10, 20.00)])
+    await flows.apply(env, without_lines(order))
+    await drain(env, [quote_review.WORKFLOW])  # the run that waits for the lines
+    await flows.apply(env, updated(order, "2026-11-02T15:10:00Z"))
+    assert (await drain(env, [quote_review.WORKFLOW]))["proposed"] == 1  # the review
+    # Thirteen months on, NetSuite bills the order; the cold tier runs before the hot tier drains the update.
+    env.clock = lambda: datetime(2027, 12, 3, 3, 0, tzinfo=UTC)
+    billed = {**order, "record": {**order["record"], "status": {"id": "G", "refName": "Billed"}}}
+    await flows.apply(env, updated(billed, "2027-12-03T02:59:00Z"))
+    pruned = await prune_workflow_runs(env, env.clock())
+    assert await drain(env, [quote_review.WORKFLOW]) == {"not_applicable": 1}  # not the business of an update
+    assert pruned == {"workflow_runs_pruned": 2}  # the run that waited went with the review
+    reviews = await flows.rows(env, "SELECT 1 FROM reflexion_log WHERE observation LIKE '%priced line(s) checked%'")
+    assert len(reviews) == 1
 
 
 # 2. customer_health_scores.
