@@ -8,8 +8,9 @@ as the write thread's do): all or nothing by default; with `partial` the valid r
 the rejected ones are reported, and no row a rejected line may be meant to update is deleted (see `_sync`).
 A file that cannot be read (permissions, a directory, an I/O error) is reported like a refused file: nothing of
 it changes and the other files still load.
-customer_item_xref is shared with the review page, which teaches it mappings (source 'review'): an import
-overrides the keys it names but only deletes rows that an import wrote.
+customer_item_xref is shared with the review page, which teaches it mappings (source 'reviewer'): an import
+overrides the keys it names, however a row spells them (codes compare ignoring case, as the lookup does), but
+only deletes rows that an import wrote when the file no longer names them.
 A file that would delete more than half of the rows an import owns in its table is refused unless
 `allow_deletes`: a truncated or half-exported file must not silently empty a price list.
 """
@@ -20,7 +21,7 @@ import errno
 import os
 import sqlite3
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +42,12 @@ class TableSpec:
     parse: Callable[[str, bytes], Parsed]
     owned: str = "1"  # SQL condition for rows this import may delete
     stamp: bool = False  # write source='import' and updated_at on insert/update
+    # How the lookups compare the key columns (the row model's COMPARED): rows equal under it are one key.
+    compared: Mapping[str, Callable[[str], str]] = field(default_factory=dict)
+
+    def fold(self, key: tuple[str, ...]) -> tuple[str, ...]:
+        """The key as the lookups compare it ('df-1' and 'DF-1' alike)."""
+        return tuple(self.compared.get(c, str)(v) for c, v in zip(self.key, key, strict=True))
 
     def select_sql(self) -> str:
         """All rows' key and value columns."""
@@ -75,9 +82,11 @@ SPECS = (
     TableSpec("spec_items.csv", "spec_items", ("item_id",), ("item_code", "description", "uom", "is_assembly",
                                                              "pack_size"), _csv(SpecItemRow, ("item_id",))),
     TableSpec("pricing_master.csv", "pricing_master", ("item_id", "customer_id", "uom", "effective_from"),
-              ("unit_price", "effective_to"), _csv(PricingRow, ("item_id", "customer_id", "uom", "effective_from"))),
+              ("unit_price", "effective_to"), _csv(PricingRow, ("item_id", "customer_id", "uom", "effective_from")),
+              compared=PricingRow.COMPARED),
     TableSpec("customer_item_xref.csv", "customer_item_xref", ("customer_id", "customer_item_code"), ("item_id",),
-              _csv(XrefRow, ("customer_id", "customer_item_code")), owned="source = 'import'", stamp=True),
+              _csv(XrefRow, ("customer_id", "customer_item_code")), owned="source = 'import'", stamp=True,
+              compared=XrefRow.COMPARED),
 )
 FILE_NAMES = tuple(spec.file for spec in SPECS)
 
@@ -224,16 +233,24 @@ def _sync(conn: sqlite3.Connection, spec: TableSpec, parsed: Parsed, result: Fil
         existing[tuple(str(v) for v in row[:width])] = (tuple(row[width:-1]), bool(row[-1]))
     keyed = [(tuple(str(row[c]) for c in spec.key), row) for row in parsed.rows]
     named = {key for key, _row in keyed}
+    named_as_compared = {spec.fold(key) for key in named}
+    # A row spelling a named key otherwise ('DF-1' for the file's 'df-1', 'Case' for 'CS') is that key to the
+    # lookups, which would pick either: the file's row replaces it, whoever wrote it (an import overrides the
+    # keys it names). A replacement, not a removal, so it does not count toward the mass-delete guard.
+    respelled = [key for key in existing if key not in named and spec.fold(key) in named_as_compared]
     owned = [key for key, (_values, is_owned) in existing.items() if is_owned]
-    absent = [key for key in owned if key not in named]
+    absent = [key for key in owned if spec.fold(key) not in named_as_compared]
     # With --partial, a row absent from the file may be the one a rejected line was meant to update (a typo in
     # its date, say): deleting it would lose data the operator never meant to remove, so it is kept, and counted.
-    doomed = [key for key in absent if not parsed.may_mean(key)]
+    doomed = [key for key in absent if not parsed.may_mean(spec.fold(key))]
     result.kept = len(absent) - len(doomed)
     if len(doomed) * 2 > len(owned) and not allow_deletes:
         raise MassDelete(f"would delete {len(doomed)} of the {len(owned)} rows in {spec.table} (more than half); "
                          "nothing was changed: is the file truncated? Pass --allow-deletes if the removal is intended")
     stamp = {"source": "import", "updated_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")}
+    for key in respelled:
+        conn.execute(spec.delete_sql(), dict(zip(spec.key, key, strict=True)))
+        result.deleted += 1
     for key, row in keyed:
         params = {c: _db_value(v) for c, v in row.items()} | (stamp if spec.stamp else {})
         if key not in existing:

@@ -11,7 +11,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -130,7 +130,8 @@ class Parsed:
     rows: list[dict[str, Any]] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     fatal: bool = False  # the file as a whole is unusable (size, encoding, header, JSON syntax)
-    # Rejected keys grouped by which key columns could be read (mask), holding the values of those columns.
+    # Rejected keys grouped by which key columns could be read (mask), holding the values of those columns as
+    # the lookups compare them (compared_key): a rejected 'ab-7' may be meant to update the table's 'AB-7'.
     rejected_keys: dict[tuple[bool, ...], set[tuple[str, ...]]] = field(default_factory=dict)
 
     def reject_key(self, key: tuple[str | None, ...]) -> None:
@@ -139,7 +140,7 @@ class Parsed:
         self.rejected_keys.setdefault(mask, set()).add(tuple(value for value in key if value is not None))
 
     def may_mean(self, key: tuple[str, ...]) -> bool:
-        """True when some rejected row may have been meant to write the row with this key."""
+        """True when some rejected row may have been meant to write the row with this key (as lookups compare it)."""
         return any(tuple(v for v, known in zip(key, mask, strict=True) if known) in values
                    for mask, values in self.rejected_keys.items())
 
@@ -165,7 +166,8 @@ def _decode(name: str, data: bytes, parsed: Parsed) -> str | None:
         try:
             return data.decode("utf-8-sig")  # Excel writes a BOM
         except UnicodeDecodeError as exc:
-            parsed.errors.append(RowError(name, None, f"not UTF-8 text: {exc}"))
+            line = exc.object[:exc.start].count(b"\n") + 1  # the line an editor shows the bad byte on
+            parsed.errors.append(RowError(name, line, f"not UTF-8 text: {exc}"))
     parsed.fatal = True
     return None
 
@@ -195,9 +197,11 @@ def parse_csv(name: str, data: bytes, model: type[_Row], key: tuple[str, ...]) -
     text = _decode(name, data, parsed)
     if text is None:
         return parsed
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    records = _records(name, text, parsed)
     expected = list(model.model_fields)
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    header = [h.strip() for h in next(records, (1, []))[1]]
+    if parsed.fatal:
+        return parsed
     missing = [c for c in expected if c not in header and model.model_fields[c].is_required()]
     unknown = [c for c in header if c not in expected]
     if missing or unknown or len(set(header)) != len(header):
@@ -207,30 +211,56 @@ def parse_csv(name: str, data: bytes, model: type[_Row], key: tuple[str, ...]) -
         parsed.errors.append(RowError(name, 1, f"bad header ({'; '.join(problems)}); expected {','.join(expected)}"))
         parsed.fatal = True
         return parsed
-    reader.fieldnames = header
     seen: dict[tuple[str, ...], dict[tuple[str, ...], tuple[int, tuple[str, ...]]]] = {}
-    for raw in reader:
-        line = reader.line_num
-        absent = [c for c, v in raw.items() if v is None]
-        if None in raw or absent:
-            problem = (f"{len(raw[None])} more field(s) than the header has" if None in raw
-                       else f"too few fields: missing {', '.join(absent)}")
+    for line, fields in records:
+        if not any(f.strip() for f in fields):
+            continue  # a blank line, or the empty row a spreadsheet leaves (",,,,,")
+        if len(fields) != len(header):
+            problem = (f"{len(fields) - len(header)} more field(s) than the header has" if len(fields) > len(header)
+                       else f"too few fields: missing {', '.join(header[len(fields):])}")
             parsed.errors.append(RowError(name, line, problem))
             # A comma too many or too few shifts the columns, so no field is surely the one it sits under:
             # this line may mean any row (a cut-off last line of a truncated export, typically).
             parsed.reject_key((None,) * len(key))
             continue
+        raw = dict(zip(header, fields, strict=True))
         try:
             row = _stored(model.model_validate(raw).model_dump())
         except ValidationError as exc:
             parsed.errors.append(RowError(name, line, describe(exc)))
-            parsed.reject_key(_rejected_key(model, raw, key))
+            parsed.reject_key(compared_key(model, key, _rejected_key(model, raw, key)))
             continue
         if duplicate := _duplicate(model, key, row, line, seen):
             parsed.errors.append(RowError(name, line, duplicate))
+            # Valid but refused: the row it names (a code typed as another item's, say) is meant, not gone.
+            parsed.reject_key(compared_key(model, key, tuple(str(row[c]) for c in key)))
             continue
         parsed.rows.append(row)
     return parsed
+
+
+def _records(name: str, text: str, parsed: Parsed) -> Iterator[tuple[int, list[str]]]:
+    """Each CSV record with the line it starts on; a record the csv module cannot split makes the file fatal."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    while True:
+        line = reader.line_num + 1  # line_num is the last line read: a quoted record may span several
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            # A quote that never closes swallows the rest of the file (up to the csv module's field limit):
+            # nothing after it can be told apart, so the file is refused, even with partial.
+            parsed.errors.append(RowError(name, line, f"cannot split into fields from this line on: {exc} "
+                                                      "(a quote opened here that never closes?)"))
+            parsed.fatal = True
+            return
+        yield line, fields
+
+
+def compared_key(model: type[_Row], columns: tuple[str, ...], values: tuple[str | None, ...]) -> tuple[str | None, ...]:
+    """A key as the lookups compare it (codes ignoring case, units by their code); None stays None."""
+    return tuple(None if v is None else model.COMPARED.get(c, str)(v) for c, v in zip(columns, values, strict=True))
 
 
 def _duplicate(model: type[_Row], key: tuple[str, ...], row: dict[str, Any], line: int,
@@ -239,7 +269,7 @@ def _duplicate(model: type[_Row], key: tuple[str, ...], row: dict[str, Any], lin
     found = []
     for columns in (key, *model.UNIQUE):
         written = tuple(str(row[c]) for c in columns)
-        compared = tuple(model.COMPARED.get(c, str)(value) for c, value in zip(columns, written, strict=True))
+        compared = compared_key(model, columns, written)
         if earlier := seen.get(columns, {}).get(compared):
             first, spelled = earlier
             read = "" if spelled == written else f", which lookups read as line {first}'s {', '.join(spelled)}"
