@@ -30,9 +30,12 @@ from worker.pricing import (
     unit_code,
 )
 
+# Codes compare ignoring case, so a code may have rows in several spellings (an import's 'df-1', a reviewer's
+# 'DF-1'): the newest mapping wins, then the spelling printed, never the table's order.
 BY_XREF = """
 SELECT item_id FROM customer_item_xref
-WHERE customer_id = ? AND (customer_item_code = ? OR upper(customer_item_code) = upper(?))
+WHERE customer_id = ?1 AND (customer_item_code = ?2 OR upper(customer_item_code) = upper(?3))
+ORDER BY updated_at IS NULL, updated_at DESC, customer_item_code = ?2 DESC, customer_item_code
 """
 BY_CODE = "SELECT item_id FROM spec_items WHERE upper(item_code) = upper(?)"
 BY_ITEM_ID = "SELECT item_id FROM spec_items WHERE item_id = ?"
