@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import re
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -285,6 +286,31 @@ def _line_of(text: str, needle: str) -> int | None:
     return text.count("\n", 0, at) + 1 if at >= 0 else None
 
 
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"(\s*:)?')
+
+
+class _Lines:
+    """The line of every string in a valid JSON text, keys apart from values, found in one pass.
+
+    Each occurrence is handed out once, in file order, so a name given twice is located at each of its
+    lines; escapes are decoded, so 'Café' is found however the file writes it.
+    """
+
+    def __init__(self, text: str) -> None:
+        self._found: dict[tuple[bool, str], deque[int]] = defaultdict(deque)
+        line, at = 1, 0
+        for match in _JSON_STRING.finditer(text):  # in valid JSON every '"' outside a string opens one
+            line += text.count("\n", at, match.start())
+            at = match.start()
+            literal = match.group(0)[:-len(match.group(1))] if match.group(1) else match.group(0)
+            self._found[(match.group(1) is not None, json.loads(literal))].append(line)
+
+    def take(self, value: str, *, key: bool) -> int | None:
+        """The line of the next unclaimed occurrence of this string (an object key or a value)."""
+        lines = self._found.get((key, value))
+        return lines.popleft() if lines else None
+
+
 class _DuplicateKey(ValueError):
     def __init__(self, key: str) -> None:
         super().__init__(key)
@@ -339,8 +365,9 @@ def parse_synonyms(name: str, data: bytes) -> Parsed:
     entries = [("customer", synonym, str(cid).strip()) for cid, names in model.customers.items() for synonym in names]
     entries += [("brand_prefix", brand, str(cid).strip()) for brand, cid in model.brand_prefixes.items()]
     owner: dict[tuple[str, str], tuple[str, int | None]] = {}
+    lines = _Lines(text)
     for kind, synonym, customer_id in entries:
-        line = _line_of(text, synonym)
+        line = lines.take(synonym, key=kind == "brand_prefix")  # brands are keys, customers' names values
         normalized = normalize_name(synonym)
         if not customer_id or not normalized:
             what = "customer id is empty" if not customer_id else f"{synonym!r} normalizes to nothing"
