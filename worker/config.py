@@ -189,6 +189,13 @@ class Reflexion(_Strict):
     needs_review_expiry_days: int = Field(30, ge=1)
 
 
+class Workflows(_Strict):
+    # A workflow acts on changes made within this many days before its drain (the record's last_modified);
+    # older ones are history, marked handled without a run (worker/workflow_runner.py). Absent: 30. 0 is refused:
+    # it would make every change history, a webhook's too; to act on all history, give a large number.
+    history_days: int = Field(30, ge=1, le=36_500)
+
+
 class Anthropic(_Strict):
     # Anthropic retires models on announced dates; a retired name makes every call fail, so both are config.
     vision_model: str = Field("claude-sonnet-4-6", min_length=1)
@@ -229,6 +236,7 @@ class Settings(_Strict):
     health: Health
     aging: Aging = Aging()
     reflexion: Reflexion = Reflexion()
+    workflows: Workflows = Workflows()
     retention: Retention = Retention()
     anthropic: Anthropic = Anthropic()
     programs: dict[str, Program] = {"standard": Program()}

@@ -10,6 +10,14 @@ before that commit means the event is handled again; after it, never. A failing 
 attempt that gives up writes its run log row, a `needs_review` observation naming the failure (when the
 event names a customer) and the cursor in one transaction as well.
 
+A workflow acts on changes made recently, not on history: an event whose payload carries the record's
+`last_modified` (every CDC event does) more than `[workflows] history_days` before the drain's clock is marked
+handled without a run (`history_skipped`). So a first backfill of years of records (a created event each)
+proposes nothing about them, while the recent changes a backfill catches up on after missed webhooks, and a
+webhook that arrives while it runs, are acted on as usual. Not a cursor moved to the ledger's head, which would
+skip those too. A record the workflow already has a run on is never history: what it started (an order waiting
+for its lines, a memo's draft to redo or withdraw) is finished.
+
 Every tier drains some workflows (hot all of them, warm and cold ar_aging_action_plan), so a workflow is
 drained under a lease (`workflow:NAME` in cron_leases, see worker/tiers.py): one drain at a time across tiers
 and processes, or the same event would be decided twice at once (a collection email drafted twice, one
@@ -23,7 +31,7 @@ import logging
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from worker.env import Env, iso
@@ -75,6 +83,13 @@ UPDATE proposed_actions SET status = 'rejected', decided_by = :by, decided_at = 
 WHERE dedupe_key = :key AND status = 'staged'
 RETURNING id, kind
 """
+# A record's runs are found by the id their output names: the order and memo workflows name theirs so
+# (worker/flows/order_lines.py WAITED, memo_apply.py; index workflow_run_log_order for orders).
+RECORD_KEYS = {"salesorder": "sales_order_id", "creditmemo": "credit_memo_id"}
+ACTED_ON = """
+SELECT 1 FROM workflow_run_log WHERE workflow = ? AND json_extract(output_json, '$.{key}') = ? AND status = 'ok'
+LIMIT 1
+"""
 INSERT_REFLEXION = """
 INSERT INTO reflexion_log (entity_type, entity_id, tags_json, observation, status, workflow_run_id, created_at)
 VALUES ('customer', ?, ?, ?, 'needs_review', ?, ?)
@@ -122,6 +137,8 @@ class WorkflowResult:
 
 
 Handler = Callable[[Env, Event], Awaitable[WorkflowResult | None]]
+# What _decide returns for an event that is history: no handler ran, so record_run writes nothing of it.
+HISTORY = WorkflowResult(None, "history: the record changed before [workflows] history_days")
 
 
 @dataclass(frozen=True)
@@ -143,6 +160,36 @@ def _pending(conn: sqlite3.Connection, workflow: Workflow, limit: int, tick: str
     if tick and events and conn.execute(FAILED_SINCE, (f"{workflow.name}:{events[0].id}", tick)).fetchone():
         return None
     return events
+
+
+def history_cutoff(env: Env) -> datetime:
+    """Changes made before this instant are history to a drain starting now."""
+    return env.clock() - timedelta(days=env.settings.workflows.history_days)
+
+
+def changed_before(event: Event, cutoff: datetime) -> bool:
+    """Whether the event's payload dates its record's last change before cutoff (False when it has no date)."""
+    text = event.payload.get("last_modified")
+    if not isinstance(text, str):
+        return False  # not a CDC change (a tier change, an aging move): always news
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)) < cutoff
+
+
+async def is_history(env: Env, workflow: Workflow, event: Event, cutoff: datetime) -> bool:
+    """Whether the workflow leaves the event alone as history: an old change of a record it never acted on.
+
+    A record it has a run on is its business still, however old the change: the lines an order's review waits
+    for, a memo's apply list or deletion after its draft (order_lines.py, memo_apply.py). Skipped, the order would
+    wait until a later update and be reviewed then, or the draft would stay staged for a deleted memo.
+    """
+    if not changed_before(event, cutoff):
+        return False
+    key = RECORD_KEYS.get(event.entity_type)
+    return key is None or await env.db.fetchone(ACTED_ON.format(key=key), (workflow.name, event.entity_id)) is None
 
 
 def gave_up_observation(attempts: int, error: str) -> str:
@@ -182,6 +229,10 @@ def record_run(conn: sqlite3.Connection, workflow: Workflow, event: Event, resul
     if conn.execute(RUN_DONE, (dedupe_key,)).fetchone():
         advance_cursor(conn, workflow.name, event.id)
         return {"already_done": 1}
+    if result is HISTORY:  # an earlier attempt's failed row, if any, concludes; nothing else is written
+        conn.execute(CONCLUDE_NOT_APPLICABLE, (started, finished, dedupe_key))
+        advance_cursor(conn, workflow.name, event.id)
+        return {"history_skipped": 1}
     if result is None and error is None:
         conn.execute(CONCLUDE_NOT_APPLICABLE, (started, finished, dedupe_key))
         advance_cursor(conn, workflow.name, event.id)
@@ -223,8 +274,11 @@ def record_run(conn: sqlite3.Connection, workflow: Workflow, event: Event, resul
     return counts | ({"redrafted": redrafted} if redrafted else {}) | ({"withdrawn": len(closed)} if closed else {})
 
 
-async def _decide(env: Env, workflow: Workflow, event: Event) -> tuple[Event, WorkflowResult | None, str | None, str, str]:
+async def _decide(env: Env, workflow: Workflow, event: Event,
+                  cutoff: datetime) -> tuple[Event, WorkflowResult | None, str | None, str, str]:
     started = iso(env.clock())
+    if await is_history(env, workflow, event, cutoff):
+        return event, HISTORY, None, started, started
     result: WorkflowResult | None = None
     error: str | None = None
     try:
@@ -246,19 +300,23 @@ def record_runs(conn: sqlite3.Connection, workflow: Workflow,
 
 async def run_workflow(env: Env, workflow: Workflow, event: Event) -> dict[str, int]:
     """Handle one event with one workflow and commit its effects."""
-    return await env.db.write(record_runs, workflow, [await _decide(env, workflow, event)])
+    return await env.db.write(record_runs, workflow, [await _decide(env, workflow, event, history_cutoff(env))])
 
 
-def _customer_of(event: Event) -> str:
-    return str(event.payload.get("customer_id") or f"{event.entity_type}:{event.entity_id}")
+def _keys_of(event: Event) -> set[str]:
+    """What an event's decision may read earlier effects of: its customer's, and its record's runs."""
+    record = f"{event.entity_type}:{event.entity_id}"
+    return {str(event.payload.get("customer_id") or record), record}
 
 
 async def drain(env: Env, workflows: Sequence[Workflow], *, tick: datetime | None = None, batch: int = 200,
                 max_events: int = 5000) -> dict[str, int]:
     """Feed each workflow the events after its cursor, committing decisions in batches.
 
-    Handlers may read their own earlier effects (e.g. "is this situation already planned?"), so a batch
-    is committed before a second event of the same customer is decided. A failing event ends the
+    Handlers may read their own earlier effects (e.g. "is this situation already planned?"), and an event is
+    judged history by its record's runs (is_history), so a batch is committed before a second event of the
+    same customer or record is decided (an order reassigned between two events is still one order). Events
+    older than [workflows] history_days are counted `history_skipped`. A failing event ends the
     workflow's turn (after committing what came before it), so it is retried first on the next tick.
     A workflow another drain holds is left to it (counted `busy`). With `tick` (a cron run's scheduled
     time), an event that already failed at or after it waits for a later tick (`retry_next_tick`): the
@@ -283,6 +341,7 @@ def _add(totals: dict[str, int], counts: dict[str, int]) -> None:
 async def _drain_one(env: Env, workflow: Workflow, since: str | None, batch: int, max_events: int) -> dict[str, int]:
     """One workflow's turn of drain(), under its lease."""
     totals: dict[str, int] = {}
+    cutoff = history_cutoff(env)
 
     async def commit(decided: list[Any]) -> dict[str, int]:
         counts = await env.db.write(record_runs, workflow, decided) if decided else {}
@@ -298,14 +357,15 @@ async def _drain_one(env: Env, workflow: Workflow, since: str | None, batch: int
         if not events:
             break
         decided: list[Any] = []
-        customers: set[str] = set()
+        seen: set[str] = set()
         failed = False
         for event in events:
-            if _customer_of(event) in customers:
+            if _keys_of(event) & seen:
                 await commit(decided)
-                decided, customers = [], set()
-            customers.add(_customer_of(event))
-            decided.append(await _decide(env, workflow, event))
+                decided, seen = [], set()
+            decided.append(await _decide(env, workflow, event, cutoff))
+            if decided[-1][1] is not HISTORY:  # history writes nothing a later decision reads: no commit for it
+                seen |= _keys_of(event)
             handled += 1
             if decided[-1][2] is not None:
                 failed = True
