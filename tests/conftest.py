@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import TEST_INTAKE_TOKEN, TEST_REVIEWER, TEST_WEBHOOK_SECRET, LiveServer, live_server
-from worker.config import Secrets, Settings, load_settings
+from worker.config import Secrets, Settings, Workflows, load_settings
 from worker.env import Env, build_env
 from worker.passwords import hash_password
 from worker.seaweed import EmbeddedS3
@@ -46,7 +46,9 @@ def settings(tmp_path: Path, s3: EmbeddedS3, bucket_name: str) -> Settings:
     environ = {"WORKER_DB_PATH": str(tmp_path / "gfs.sqlite3"), "WORKER_S3_ENDPOINT": s3.endpoint,
                "WORKER_S3_BUCKET": bucket_name}
     loaded = load_settings(REPO / "wrangler-like.toml", environ=environ)
-    return loaded.model_copy(update={"state_dir": tmp_path / "state"})
+    # The fixtures' CDC events carry fixed dates (flows_support.event: 2026-11-02) and the clock is the real one:
+    # under the 30-day history gate they would turn into history a month on. Tests of the gate set their own.
+    return loaded.model_copy(update={"state_dir": tmp_path / "state", "workflows": Workflows(history_days=36_500)})
 
 
 @pytest.fixture
