@@ -114,3 +114,25 @@ def test_trusted_proxies_must_be_networks(tmp_path):
         load_settings(write(tmp_path, text), environ={})
     text = TOML.replace("trusted_proxies = []", 'trusted_proxies = ["10.0.0.0/8", "::1"]')
     assert load_settings(write(tmp_path, text), environ={}).review.trusted_proxies == ["10.0.0.0/8", "::1"]
+
+
+def test_an_env_section_with_its_own_crons_replaces_the_schedule(tmp_path):
+    # Merged key by key, the file's [triggers.tiers] kept its crons and refused the new schedule.
+    text = TOML + """
+[env.quiet.triggers]
+crons = ["*/5 * * * *", "30 2 * * *"]
+
+[env.quiet.triggers.tiers]
+"*/5 * * * *" = "hot"
+"30 2 * * *" = "cold"
+"""
+    settings = load_settings(write(tmp_path, text), env_name="quiet", environ={})
+    assert settings.triggers.crons == ["*/5 * * * *", "30 2 * * *"]
+    assert settings.triggers.tiers == {"*/5 * * * *": "hot", "30 2 * * *": "cold"}
+    assert settings.triggers.lease_seconds == load_settings(REPO / "wrangler-like.toml", environ={}).triggers.lease_seconds
+
+
+def test_a_relative_path_in_worker_db_path_is_the_shell_s_not_the_toml_s(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(REPO / "wrangler-like.toml", environ={"WORKER_DB_PATH": "mine.sqlite3"})
+    assert settings.db.path == tmp_path / "mine.sqlite3"

@@ -287,6 +287,7 @@ ENV_OVERRIDES = {
     "WORKER_S3_BUCKET": "bucket.bucket",
     "AWS_REGION": "bucket.region",
 }
+PATH_VARIABLES = frozenset({"WORKER_DB_PATH"})
 
 
 def load_settings(
@@ -305,10 +306,18 @@ def load_settings(
     if env_name:
         if env_name not in envs:
             raise ConfigError(f"{path}: --env {env_name!r} has no [env.{env_name}] section")
-        raw = _deep_merge(raw, envs[env_name])
+        override = envs[env_name]
+        if isinstance(override.get("triggers"), dict) and "crons" in override["triggers"] and \
+                isinstance(raw.get("triggers"), dict):
+            # A new schedule names its own tiers: merged, the file's tier map would keep crons it no longer has.
+            raw = {**raw, "triggers": {key: value for key, value in raw["triggers"].items() if key != "tiers"}}
+        raw = _deep_merge(raw, override)
     for var, dotted in ENV_OVERRIDES.items():
         if environ.get(var):
-            raw = _deep_merge(raw, _nest(dotted, environ[var]))
+            value = environ[var]
+            if var in PATH_VARIABLES:  # a path typed in a shell means the shell's directory, not the toml's
+                value = str(Path(value).absolute())
+            raw = _deep_merge(raw, _nest(dotted, value))
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
