@@ -105,6 +105,27 @@ def test_a_taken_http_port_stops_the_server_in_one_line(environ: dict[str, str],
     assert "address already in use" in line.lower()
 
 
+@pytest.fixture
+def shared_port() -> Iterator[int]:
+    """A port a server that binds as granian does (SO_REUSEPORT) is listening on."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield holder.getsockname()[1]
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_a_port_another_worker_shares_out_is_taken_too(environ: dict[str, str], shared_port: int, server: str) -> None:
+    # Granian binds with SO_REUSEPORT: a second worker on the port started, and the kernel split webhooks and
+    # mail between two databases.
+    done = start("serve", "--port", str(shared_port), "--smtp-port", "0", environ=environ, server=server)
+    assert done.returncode == 1
+    line = last_line(done)
+    assert line.startswith(f"worker: cannot start: http://127.0.0.1:{shared_port}: "), line
+    assert "address already in use" in line.lower()
+
+
 @pytest.mark.parametrize("server", SERVERS)
 def test_a_database_from_a_newer_worker_stops_the_server_in_one_line(environ: dict[str, str], server: str) -> None:
     from worker.migrations import LATEST

@@ -84,10 +84,22 @@ def _one_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening socket on (host, port), or StartupError naming the address (a port in use is ours to say)."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+        return socket.create_server((host, port), family=family, backlog=1024)
+    except OSError as exc:
+        raise StartupError(f"http://{host}:{port}: {exc.strerror or exc}") from exc
+
+
 async def _serve_granian(app: Any, host: str, port: int, stop: asyncio.Event) -> None:
     from granian.constants import Interfaces
     from granian.server.embed import Server
 
+    # Granian binds with SO_REUSEPORT: beside another granian worker on the port it starts all the same, and
+    # the kernel splits the traffic between two databases. A plain bind first refuses a port anyone listens on.
+    _bind(host, port).close()
     server = Server(app, address=host, port=port, interface=Interfaces.ASGI, log_enabled=False, backlog=1024)
     task = asyncio.create_task(server.serve())
     waiter = asyncio.create_task(stop.wait())
@@ -103,11 +115,7 @@ async def _serve_uvicorn(app: Any, host: str, port: int, stop: asyncio.Event) ->
     import uvicorn
 
     # Bound here, before the lifespan: a port in use is an OSError of ours, not uvicorn's log line and exit.
-    try:
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
-        sock = socket.create_server((host, port), family=family, backlog=1024)
-    except OSError as exc:
-        raise StartupError(f"http://{host}:{port}: {exc.strerror or exc}") from exc
+    sock = _bind(host, port)
     config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # we own the signals
