@@ -14,7 +14,8 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, FromQuery, QueryParameter
 
-from handlers.review_api import api_caller
+from handlers.responses import BAD_REQUEST, UNAUTHORIZED, UNAVAILABLE, problems
+from handlers.review_api import READ_ERRORS, api_caller
 from worker.env import Env
 from worker.names import name_variants, normalize_name
 
@@ -172,7 +173,7 @@ async def search(env: Env, query: str, limit: int) -> list[dict[str, Any]]:
             for cid in ranked[:limit]]
 
 
-@get("/api/customers", summary="Find customers by name, synonym or id")
+@get("/api/customers", summary="Find customers by name, synonym or id", responses=READ_ERRORS)
 async def find_customers(
     request: Request[Any, Any, Any], env: NamedDependency[Env],
     q: Annotated[str, QueryParameter(description="a name, synonym or id")] = "",
@@ -205,7 +206,8 @@ async def _remaining_unknown(conn: Any, ns_id: str) -> dict[str, Any]:
             "invoices": invoices}
 
 
-@get("/api/customers/{ns_id:str}", summary="Customer 360")
+@get("/api/customers/{ns_id:str}", summary="Customer 360", responses=problems(
+    {400: BAD_REQUEST, 401: UNAUTHORIZED, 404: "no customer with that ns_id in the mirror", 503: UNAVAILABLE}))
 async def customer_360(request: Request[Any, Any, Any], env: NamedDependency[Env],
                        ns_id: FromPath[str]) -> dict[str, Any]:
     """Profile, contacts, program, aging, open invoices (apart: those of unknown remainder), health and trend,

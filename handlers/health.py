@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Response, get
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 
 from worker.env import Env
 from worker.intake.store import check_writable, disk_cause, incoming_dir, spool_dir
@@ -34,7 +35,11 @@ def _state_dirs_writable(env: Env) -> None:
         raise OSError("; ".join(problems))
 
 
-@get("/healthz", summary="Liveness and dependency check")
+DOWN = ResponseSpec(data_container=dict[str, Any], generate_examples=False,
+                    description="something is down: the same body, ok false, and detail naming what")
+
+
+@get("/healthz", summary="Liveness and dependency check", responses={503: DOWN})
 async def healthz(env: NamedDependency[Env]) -> Response[dict[str, Any]]:
     """Check the DB (a read and the writer's lock), the bucket and the state directories concurrently."""
     errors = dict(zip(("db", "bucket", "state_dir"), await asyncio.gather(

@@ -18,6 +18,7 @@ from litestar import Request, Response, post
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotAuthorizedException
 
+from handlers.responses import UNAVAILABLE, problems
 from worker.auth import bearer_ok
 from worker.env import Env
 from worker.intake.pipeline import schedule
@@ -95,7 +96,17 @@ def _cannot_store(exc: OSError) -> IntakeUnavailable:
     return IntakeUnavailable(f"cannot receive the message now: {disk_cause(exc)}", headers={"Retry-After": "30"})
 
 
-@post("/api/inbound-email", request_max_body_size=None, status_code=202, summary="Receive one raw order email")
+ERRORS = problems({
+    400: "empty body: no message",
+    401: "missing or wrong bearer INTAKE_TOKEN",
+    413: "the message is over limits.email_bytes",
+    415: "Content-Type is not message/rfc822",
+    503: UNAVAILABLE,
+})
+
+
+@post("/api/inbound-email", request_max_body_size=None, status_code=202, responses=ERRORS,
+      summary="Receive one raw order email")
 async def inbound_email(request: Request[Any, Any, Any], env: NamedDependency[Env]) -> Response[dict[str, Any]]:
     """Store the raw message durably, log it, reply 202 {email_id, status, duplicate_of?}; process afterwards."""
     authorize(request, env)

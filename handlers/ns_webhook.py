@@ -15,6 +15,7 @@ from litestar import Request, Response, post
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotAuthorizedException
 
+from handlers.responses import UNAVAILABLE, problems
 from worker.cdc.apply import BatchResult
 from worker.cdc.committer import committer_for
 from worker.cdc.intake import BodyError, TooManyEvents, split_body, validate_events
@@ -81,7 +82,18 @@ def _reply(result: BatchResult, total: int) -> Response[dict[str, Any]]:
     return problem(422, detail, title="Some events were rejected", **body)
 
 
-@post("/api/ns-webhook", request_max_body_size=BODY_CEILING, summary="NetSuite change events (Standard Webhooks)")
+ERRORS = problems({
+    400: "the body is not one event or {\"events\": [...]} (kept as a dead letter: dead_letter_id)",
+    401: "the Standard Webhooks signature, id or timestamp does not verify",
+    413: "the body is over limits.webhook_body_bytes, or the batch over limits.webhook_batch_events (kept)",
+    422: "some events were rejected (kept one by one); the others applied: counts and rejected_events",
+    503: UNAVAILABLE,
+})
+
+
+# 200 whatever the batch did (applied, unchanged, stale): nothing is created that a 201 would point to.
+@post("/api/ns-webhook", request_max_body_size=BODY_CEILING, status_code=200, responses=ERRORS,
+      summary="NetSuite change events (Standard Webhooks)")
 async def ns_webhook(request: Request[Any, Any, Any], env: NamedDependency[Env]) -> Response[dict[str, Any]]:
     """Verify, then apply one event or {"events": [...]} in one transaction; reply with what happened."""
     keys = _keys(env)

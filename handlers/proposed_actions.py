@@ -13,11 +13,14 @@ from typing import Annotated, Any, Literal
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromQuery, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from handlers.responses import UNAUTHORIZED, UNAVAILABLE, problems
 from handlers.review import queries as q
-from handlers.review_api import api_caller, check_choice
+from handlers.review_api import READ_ERRORS, api_caller, check_choice
 from worker.auth import bearer_ok
 from worker.db import MAX_ROWID
 from worker.deadletters import store_dead_letter
@@ -226,14 +229,30 @@ def owed_invoices(conn: sqlite3.Connection, customer_id: str, ids: list[str]) ->
     return list(named.values())
 
 
-@post("/api/proposed-actions", summary="Propose an action for human review", tags=["review"], status_code=201)
+PROPOSE_RESPONSES = {
+    200: ResponseSpec(data_container=dict[str, Any], generate_examples=False,
+                      description="a retry (Idempotency-Key seen with the same body): the action it staged, duplicate"),
+    **problems({401: UNAUTHORIZED,
+                409: "the Idempotency-Key was used before with a different body (kept as a dead letter)",
+                413: "the body is over limits.api_body_bytes",
+                422: "the proposal is not valid or cannot be staged: errors names each field (kept: dead_letter_id)",
+                503: UNAVAILABLE}),
+}
+
+
+@post("/api/proposed-actions", summary="Propose an action for human review", tags=["review"], status_code=201,
+      responses=PROPOSE_RESPONSES)
 async def propose(request: Request[Any, Any, Any], env: NamedDependency[Env]) -> Response[dict[str, Any]]:
     """Bearer INTAKE_TOKEN; body: one proposal (discriminated on `kind`); an Idempotency-Key header dedupes
     (the same key with a different body is a 409)."""
     if not bearer_ok(env, request.headers.get("authorization")):
         raise NotAuthorizedException("send Authorization: Bearer <INTAKE_TOKEN>",
                                      headers={"WWW-Authenticate": 'Bearer realm="gfs-worker"'})
-    body = await request.body()
+    try:
+        body = await request.body()
+    except RequestEntityTooLarge:  # the app-wide limit (Litestar's own 413 does not say which)
+        limit = env.settings.limits.api_body_bytes
+        raise RequestEntityTooLarge(detail=f"body exceeds the limit of {limit} bytes (limits.api_body_bytes)") from None
     key = request.headers.get("idempotency-key")
     errors = key_errors(key)
     try:
@@ -256,7 +275,7 @@ async def propose(request: Request[Any, Any, Any], env: NamedDependency[Env]) ->
     return Response(body_out, status_code=201 if created else 200)
 
 
-@get("/api/proposed-actions", summary="Proposed actions", tags=["review"])
+@get("/api/proposed-actions", summary="Proposed actions", tags=["review"], responses=READ_ERRORS)
 async def list_proposed_actions(
     request: Request[Any, Any, Any], env: NamedDependency[Env],
     status: FromQuery[str] = "", kind: FromQuery[str] = "", customer_id: FromQuery[str] = "",

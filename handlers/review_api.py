@@ -10,12 +10,15 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, ValidationException
 from litestar.params import FromQuery, QueryParameter
 
+from handlers.responses import BAD_REQUEST, UNAUTHORIZED, UNAVAILABLE, problems
 from handlers.review import queries as q
 from worker.auth import COOKIE, bearer_ok, current_session
 from worker.db import MAX_ROWID
 from worker.env import Env
 
 REVIEW_STATUSES = ("pending", "needs_manual", "approved", "rejected")
+# The errors of the JSON read routes (api_caller, check_choice, the database).
+READ_ERRORS = problems({400: BAD_REQUEST, 401: UNAUTHORIZED, 503: UNAVAILABLE})
 
 
 async def api_caller(request: Request[Any, Any, Any], env: Env) -> str:
@@ -47,7 +50,8 @@ def _item(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@get("/api/review-items", summary="Review items (purchase orders awaiting or past review)", tags=["review"])
+@get("/api/review-items", summary="Review items (purchase orders awaiting or past review)", tags=["review"],
+     responses=READ_ERRORS)
 async def list_review_items(
     request: Request[Any, Any, Any], env: NamedDependency[Env],
     status: FromQuery[str] = "", customer_id: FromQuery[str] = "",
