@@ -37,6 +37,16 @@ _PACK_SIZE = re.compile(r"\s*(\d+)\s*/")
 _COUNT = re.compile(r"\s*(\d+)\s*([A-Za-z]+)\.?\s*")
 COUNT_WORDS = frozenset({"CT", "CNT", "COUNT", "EA", "EACH", "PC", "PCS", "PIECE", "PIECES", "KIT", "KITS",
                          "PLATTER", "PLATTERS", "ROLL", "ROLLS"})
+# No setting names the base currency and the price list has none: US dollars, however NetSuite spells the
+# currency record's name ("USA" in a default account, "US Dollar"), or its ISO code; letters compared only.
+_BASE_CURRENCY = frozenset({"", "us", "usd", "usa", "usdollar", "usdollars", "unitedstatesdollar",
+                            "unitedstatesdollars"})
+_NOT_LETTERS = re.compile(r"[^a-z]+")
+
+
+def is_base_currency(currency: str | None) -> bool:
+    """True for US dollars (the price list's and the "$" currency) and for no currency at all."""
+    return _NOT_LETTERS.sub("", (currency or "").lower()) in _BASE_CURRENCY
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from worker.flows.memo_apply import REDRAFTED, Draft, arrival, outcomes
 from worker.flows.reads import record_id
 from worker.flows.withdrawals import drafts, withdraw_drafts
 from worker.ledger import Event
+from worker.pricing import is_base_currency
 from worker.workflow_runner import Proposal, Workflow, WorkflowResult
 
 NAME = "customer_invoice_dispute"
@@ -78,11 +79,6 @@ ORDER BY ns_id
 # Accounts-payable people handle credits; anyone else only when the customer has no AP contact or email.
 _AP_TITLE = re.compile(r"payable|accounts|billing|finance|controller|bookkeep", re.IGNORECASE)
 _LINE_BREAKS = re.compile(r"[\r\n]+")
-# No setting names the base currency and the price list has none: US dollars, however NetSuite spells the
-# currency record's name ("USA" in a default account, "US Dollar"), or its ISO code; letters compared only.
-_BASE_CURRENCY = frozenset({"", "us", "usd", "usa", "usdollar", "usdollars", "unitedstatesdollar",
-                            "unitedstatesdollars"})
-_NOT_LETTERS = re.compile(r"[^a-z]+")
 CENT = 0.005  # below half a cent an amount is nothing
 
 _TEMPLATES = Environment(undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True,
@@ -121,11 +117,6 @@ If anything here does not match your records, simply reply to this email and we 
 Kind regards,
 Accounts Receivable
 """)
-
-
-def is_base_currency(currency: str | None) -> bool:
-    """True for US dollars (the price list's and the "$" currency) and for no currency at all."""
-    return _NOT_LETTERS.sub("", (currency or "").lower()) in _BASE_CURRENCY
 
 
 def money(value: float | None, currency: str | None = None) -> str:

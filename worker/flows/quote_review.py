@@ -18,12 +18,19 @@ from typing import Any
 
 from worker.aging import terms_days
 from worker.env import Env
-from worker.flows.invoice_dispute import is_base_currency
 from worker.flows.order_lines import gate, order_name
 from worker.flows.reads import label, raw_record, record_id
 from worker.flows.withdrawals import drafts, withdraw_order_drafts
 from worker.ledger import Event
-from worker.pricing import ProgramTerms, check_price, expected_price, price_text, program_for, standard_program
+from worker.pricing import (
+    ProgramTerms,
+    check_price,
+    expected_price,
+    is_base_currency,
+    price_text,
+    program_for,
+    standard_program,
+)
 from worker.workflow_runner import Proposal, Workflow, WorkflowResult
 
 NAME = "customer_quote_review"
