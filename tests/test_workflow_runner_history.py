@@ -179,10 +179,13 @@ async def test_a_draft_for_a_memo_is_withdrawn_however_old_its_deletion(ryan):
 def test_history_days_defaults_to_30_and_must_be_a_positive_number_of_days(tmp_path):
     assert load_settings(REPO / "wrangler-like.toml", environ={}).workflows.history_days == 30
     toml = (REPO / "wrangler-like.toml").read_text()
+    assert "\n[workflows]\nhistory_days = 30\n" in toml
     path = tmp_path / "wrangler-like.toml"
-    path.write_text(toml + "\n[workflows]\nhistory_days = 7\n")
+    path.write_text(toml.replace("\n[workflows]\nhistory_days = 30\n", "\n"))  # a file without the block
+    assert load_settings(path, environ={}).workflows.history_days == 30
+    path.write_text(toml.replace("history_days = 30", "history_days = 7"))
     assert load_settings(path, environ={}).workflows.history_days == 7
     for bad in ("0", "-1", "1.5", "36501"):
-        path.write_text(toml + f"\n[workflows]\nhistory_days = {bad}\n")
+        path.write_text(toml.replace("history_days = 30", f"history_days = {bad}"))
         with pytest.raises(ConfigError, match="workflows.history_days"):
             load_settings(path, environ={})
