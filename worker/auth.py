@@ -22,7 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 from worker.env import Env, iso
-from worker.passwords import hash_password, verify_password
+from worker.passwords import hash_password, verify_password, well_formed
 
 log = logging.getLogger("worker.auth")
 COOKIE = "gfs_review"
@@ -32,11 +32,7 @@ WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_USER = 5
 MAX_FAILURES_PER_IP = 20
 _NAME_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@")
-_B64URL = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 MAX_NAME = 64  # characters of a reviewer name
-DIGEST_BYTES = 32  # the scrypt output length worker.passwords writes
-# verify_password leaves hashlib.scrypt's maxmem at 0, which is OpenSSL's 32 MiB limit.
-SCRYPT_MAX_MEMORY = 32 * 1024 * 1024
 
 INSERT_SESSION = """
 INSERT INTO review_sessions (id_hash, reviewer, created_at, expires_at, credential) VALUES (?, ?, ?, ?, ?)
@@ -88,40 +84,12 @@ def parse_review_users(text: str) -> dict[str, str]:
             raise ReviewUsersError(f"REVIEW_USERS entry {position}: name {name!r} has characters other than a-z 0-9 . _ - @")
         if len(name) > MAX_NAME:  # sign-in reads at most MAX_NAME characters of the name typed
             raise ReviewUsersError(f"REVIEW_USERS entry {position} ({name}): the name is longer than {MAX_NAME} characters")
-        if not _well_formed_hash(encoded):
+        if not well_formed(encoded):  # damaged in transit, it would refuse every password
             raise ReviewUsersError(f"REVIEW_USERS entry {position} ({name}): not a hash from `worker hash-password`")
         if name in users:
             raise ReviewUsersError(f"REVIEW_USERS entry {position}: {name!r} is listed twice")
         users[name] = encoded
     return users
-
-
-def _well_formed_hash(encoded: str) -> bool:
-    """True for `scrypt$n$r$p$salt$hash` that verify_password can check; a hash damaged in transit
-    (cut short, a cost mistyped) would otherwise be accepted here and then refuse every password."""
-    parts = encoded.split("$")
-    if len(parts) != 6 or parts[0] != "scrypt":
-        return False
-    if not all(0 < len(cost) <= 10 and cost.isascii() and cost.isdigit() for cost in parts[1:4]):
-        return False  # (10 digits: any cost within the memory limit; int() of thousands of digits raises)
-    n, r, p = (int(cost) for cost in parts[1:4])
-    salt, digest = _b64url(parts[4]), _b64url(parts[5])
-    costs_ok = n > 1 and n & (n - 1) == 0 and r > 0 and p > 0 and _scrypt_memory(n, r, p) <= SCRYPT_MAX_MEMORY
-    # OpenSSL also refuses n >= 2 ** (16 * r).
-    return costs_ok and n.bit_length() <= 16 * r and bool(salt) and digest is not None and len(digest) == DIGEST_BYTES
-
-
-def _scrypt_memory(n: int, r: int, p: int) -> int:
-    """The bytes OpenSSL's scrypt allocates for these costs (it refuses more than its limit)."""
-    return 128 * r * p + 128 * r * (n + 2)
-
-
-def _b64url(text: str) -> bytes | None:
-    """Unpadded base64url as `worker hash-password` writes it, decoded; None for anything else."""
-    if not text or len(text) % 4 == 1 or not set(text) <= _B64URL:
-        return None
-    decoded = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    return decoded if base64.urlsafe_b64encode(decoded).rstrip(b"=").decode() == text else None
 
 
 def reviewers(env: Env) -> dict[str, str]:

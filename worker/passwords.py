@@ -8,6 +8,10 @@ import hmac
 import secrets
 
 _N, _R, _P = 2**14, 8, 1
+DIGEST_BYTES = 32
+# verify_password leaves hashlib.scrypt's maxmem at 0, which is OpenSSL's 32 MiB limit.
+SCRYPT_MAX_MEMORY = 32 * 1024 * 1024
+_B64URL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
 
 def hash_password(password: str) -> str:
@@ -18,7 +22,7 @@ def hash_password(password: str) -> str:
     if secret.decode("utf-8") != password:  # a lone surrogate, carried in from undecodable input
         raise ValueError("the password is not valid UTF-8 text")
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(secret, salt=salt, n=_N, r=_R, p=_P, dklen=32)
+    digest = hashlib.scrypt(secret, salt=salt, n=_N, r=_R, p=_P, dklen=DIGEST_BYTES)
     return f"scrypt${_N}${_R}${_P}${_b64(salt)}${_b64(digest)}"
 
 
@@ -34,6 +38,34 @@ def verify_password(password: str, encoded: str) -> bool:
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(digest, _unb64(expected))
+
+
+def well_formed(encoded: str) -> bool:
+    """True for `scrypt$n$r$p$salt$hash` as hash_password writes it, with costs verify_password can run: a hash
+    cut short or a cost mistyped would otherwise refuse every password."""
+    parts = encoded.split("$")
+    if len(parts) != 6 or parts[0] != "scrypt":
+        return False
+    if not all(0 < len(cost) <= 10 and cost.isascii() and cost.isdigit() for cost in parts[1:4]):
+        return False  # (10 digits: any cost within the memory limit; int() of thousands of digits raises)
+    n, r, p = (int(cost) for cost in parts[1:4])
+    salt, digest = _canonical_unb64(parts[4]), _canonical_unb64(parts[5])
+    costs_ok = n > 1 and n & (n - 1) == 0 and r > 0 and p > 0 and _scrypt_memory(n, r, p) <= SCRYPT_MAX_MEMORY
+    # OpenSSL also refuses n >= 2 ** (16 * r).
+    return costs_ok and n.bit_length() <= 16 * r and bool(salt) and digest is not None and len(digest) == DIGEST_BYTES
+
+
+def _scrypt_memory(n: int, r: int, p: int) -> int:
+    """The bytes OpenSSL's scrypt allocates for these costs (it refuses more than its limit)."""
+    return 128 * r * p + 128 * r * (n + 2)
+
+
+def _canonical_unb64(text: str) -> bytes | None:
+    """Unpadded base64url exactly as _b64 writes it, decoded; None for anything else."""
+    if not text or len(text) % 4 == 1 or not set(text) <= _B64URL:
+        return None
+    decoded = _unb64(text)
+    return decoded if _b64(decoded) == text else None
 
 
 def _b64(data: bytes) -> str:
