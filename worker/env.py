@@ -21,6 +21,15 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def parse_iso(text: str) -> datetime | None:
+    """A timestamp's ISO-8601 text as an aware datetime (a zone-less one is UTC); None when it is not one."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 @dataclass
 class Env:
     """Bindings as in a Cloudflare Worker: passed in, never imported as globals."""

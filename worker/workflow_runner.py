@@ -31,10 +31,10 @@ import logging
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from worker.env import Env, iso
+from worker.env import Env, iso, parse_iso
 from worker.ledger import Event, advance_cursor, append_event, events_after, read_cursor
 from worker.leases import hold_lease
 
@@ -172,11 +172,8 @@ def changed_before(event: Event, cutoff: datetime) -> bool:
     text = event.payload.get("last_modified")
     if not isinstance(text, str):
         return False  # not a CDC change (a tier change, an aging move): always news
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return False
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)) < cutoff
+    moment = parse_iso(text)
+    return moment is not None and moment < cutoff
 
 
 async def is_history(env: Env, workflow: Workflow, event: Event, cutoff: datetime) -> bool:

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from worker.env import iso
+from worker.env import iso, parse_iso
 
 APPLIED, STALE, DUPLICATE, REJECTED = "applied", "stale", "duplicate", "rejected"
 
@@ -78,11 +78,8 @@ def legacy_key(last_modified: str | None) -> str | None:
     """A version key for a row written without one (e.g. by a test or an older loader)."""
     if not last_modified:
         return None
-    try:
-        moment = datetime.fromisoformat(last_modified.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return version_key(moment if moment.tzinfo else moment.replace(tzinfo=UTC), "update", "")
+    moment = parse_iso(last_modified)
+    return None if moment is None else version_key(moment, "update", "")
 
 
 NO_SUBLIST = ""  # a sublist's version while no event has carried it: below every key

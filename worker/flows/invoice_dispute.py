@@ -26,13 +26,13 @@ from __future__ import annotations
 import re
 import sqlite3
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from jinja2 import Environment, StrictUndefined
 
 from worker.cdc.versions import key_time
-from worker.env import Env
+from worker.env import Env, parse_iso
 from worker.flows.memo_apply import REDRAFTED, Draft, arrival, outcomes
 from worker.flows.reads import record_id
 from worker.flows.withdrawals import drafts, withdraw_drafts
@@ -204,11 +204,7 @@ def unmirrored_problem(others: list[dict[str, Any]], currency: str | None) -> li
 
 def moment(version: str | None, last_modified: str | None) -> datetime | None:
     """When a row's data (or sublist) was current in NetSuite: its version key's time, else its last_modified."""
-    try:
-        found = datetime.fromisoformat(key_time(version) if version else last_modified or "")
-    except ValueError:
-        return None
-    return found if found.tzinfo else found.replace(tzinfo=UTC)  # a zone-less time is UTC, as in versions.py
+    return parse_iso(key_time(version) if version else last_modified or "")
 
 
 def stale_open(invoice_at: datetime | None, applied_at: datetime | None) -> bool:
