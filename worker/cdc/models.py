@@ -7,6 +7,7 @@ declared: everything else stays in `raw_json`, which is the record dict exactly 
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
@@ -59,18 +60,6 @@ def _as_list(value: Any) -> Any:
     return value
 
 
-def _null_items_not_given(data: Any, parents: tuple[str, ...]) -> Any:
-    # {"items": null} under a sublist's parent says no more than {"links": [...]} or a null parent: the
-    # sublist was not given (its rows stay), rather than a record refused for a null list.
-    if not isinstance(data, dict):
-        return data
-    for parent in parents:
-        node = data.get(parent)
-        if isinstance(node, dict) and "items" in node and node["items"] is None:
-            data = {**data, parent: {key: value for key, value in node.items() if key != "items"}}
-    return data
-
-
 def names(*spellings: str) -> AliasChoices:
     """The accepted spellings of one field: as given plus each one in lower case."""
     choices: list[str] = []
@@ -83,6 +72,32 @@ def names(*spellings: str) -> AliasChoices:
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True, frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_items_not_given(cls, data: Any) -> Any:
+        # {"items": null} under a sublist's parent says no more than {"links": [...]} or a null parent: the
+        # sublist was not given (its rows stay), rather than a record refused for a null list.
+        parents = _items_parents(cls)
+        if not parents or not isinstance(data, dict):
+            return data
+        for parent in parents:
+            node = data.get(parent)
+            if isinstance(node, dict) and "items" in node and node["items"] is None:
+                data = {**data, parent: {key: value for key, value in node.items() if key != "items"}}
+        return data
+
+
+@functools.cache
+def _items_parents(model: type[BaseModel]) -> tuple[str, ...]:
+    """The parents of the model's sublists read only as `<parent>.items` (every spelling sublist() made)."""
+    parents: list[str] = []
+    for info in model.model_fields.values():
+        choices = info.validation_alias.choices if isinstance(info.validation_alias, AliasChoices) else []
+        paths = [choice.path for choice in choices if isinstance(choice, AliasPath)]
+        if paths and len(paths) == len(choices) and all(len(p) == 2 and p[1] == "items" for p in paths):
+            parents += [str(p[0]) for p in paths if p[0] not in parents]
+    return tuple(parents)
 
 
 class Ref(_Model):
@@ -214,11 +229,6 @@ class _Transaction(_Model):
 class _WithLines(_Transaction):
     lines: list[ItemLine] = sublist(("item", "items"))
 
-    @model_validator(mode="before")
-    @classmethod
-    def _null_lines(cls, data: Any) -> Any:
-        return _null_items_not_given(data, ("item",))
-
     @model_validator(mode="after")
     def _lines_unique(self) -> _WithLines:
         _unique_lines(self.lines, "item.items")
@@ -262,12 +272,6 @@ class FulfillmentRecord(_WithLines):
     fedex_packages: list[Package] = sublist(("packageFedex", "items"), ("packageFedEx", "items"))
     usps_packages: list[Package] = sublist(("packageUsps", "items"))
 
-    @model_validator(mode="before")
-    @classmethod
-    def _null_packages(cls, data: Any) -> Any:
-        return _null_items_not_given(data, ("packageUps", "packageups", "packageFedex", "packagefedex", "packageFedEx",
-                                            "packageUsps", "packageusps"))
-
     @property
     def packages(self) -> list[Package]:
         """The package list's packages (none when it was not given)."""
@@ -295,11 +299,6 @@ class FulfillmentRecord(_WithLines):
 
 class _WithApply(_Transaction):
     applications: list[ApplyLine] = sublist(("apply", "items"))
-
-    @model_validator(mode="before")
-    @classmethod
-    def _null_applications(cls, data: Any) -> Any:
-        return _null_items_not_given(data, ("apply",))
 
     @property
     def applied(self) -> list[ApplyLine]:
