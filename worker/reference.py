@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from worker.reference_rows import (MAX_FILE_BYTES, CustomerProgramRow, Parsed, PricingRow, RowError, SpecItemRow,
-                                   XrefRow, parse_csv, parse_synonyms)
+                                   XrefRow, compared_key, parse_csv, parse_synonyms)
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class TableSpec:
 
     def fold(self, key: tuple[str, ...]) -> tuple[str, ...]:
         """The key as the lookups compare it ('df-1' and 'DF-1' alike)."""
-        return tuple(self.compared.get(c, str)(v) for c, v in zip(self.key, key, strict=True))
+        return compared_key(self.compared, self.key, key)  # type: ignore[return-value]  # no None in a table's key
 
     def select_sql(self) -> str:
         """All rows' key and value columns."""

@@ -12,7 +12,7 @@ import io
 import json
 import re
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -229,12 +229,12 @@ def parse_csv(name: str, data: bytes, model: type[_Row], key: tuple[str, ...]) -
             row = _stored(model.model_validate(raw).model_dump())
         except ValidationError as exc:
             parsed.errors.append(RowError(name, line, describe(exc)))
-            parsed.reject_key(compared_key(model, key, _rejected_key(model, raw, key)))
+            parsed.reject_key(compared_key(model.COMPARED, key, _rejected_key(model, raw, key)))
             continue
         if duplicate := _duplicate(model, key, row, line, seen):
             parsed.errors.append(RowError(name, line, duplicate))
             # Valid but refused: the row it names (a code typed as another item's, say) is meant, not gone.
-            parsed.reject_key(compared_key(model, key, tuple(str(row[c]) for c in key)))
+            parsed.reject_key(compared_key(model.COMPARED, key, tuple(str(row[c]) for c in key)))
             continue
         parsed.rows.append(row)
     return parsed
@@ -259,9 +259,11 @@ def _records(name: str, text: str, parsed: Parsed) -> Iterator[tuple[int, list[s
         yield line, fields
 
 
-def compared_key(model: type[_Row], columns: tuple[str, ...], values: tuple[str | None, ...]) -> tuple[str | None, ...]:
-    """A key as the lookups compare it (codes ignoring case, units by their code); None stays None."""
-    return tuple(None if v is None else model.COMPARED.get(c, str)(v) for c, v in zip(columns, values, strict=True))
+def compared_key(compared: Mapping[str, Callable[[str], str]], columns: tuple[str, ...],
+                 values: tuple[str | None, ...]) -> tuple[str | None, ...]:
+    """A key as the lookups compare it (a row model's COMPARED: codes ignoring case, units by their code);
+    None stays None."""
+    return tuple(None if v is None else compared.get(c, str)(v) for c, v in zip(columns, values, strict=True))
 
 
 def _duplicate(model: type[_Row], key: tuple[str, ...], row: dict[str, Any], line: int,
@@ -270,7 +272,7 @@ def _duplicate(model: type[_Row], key: tuple[str, ...], row: dict[str, Any], lin
     found = []
     for columns in (key, *model.UNIQUE):
         written = tuple(str(row[c]) for c in columns)
-        compared = compared_key(model, columns, written)
+        compared = compared_key(model.COMPARED, columns, written)
         if earlier := seen.get(columns, {}).get(compared):
             first, spelled = earlier
             read = "" if spelled == written else f", which lookups read as line {first}'s {', '.join(spelled)}"
