@@ -418,6 +418,8 @@ CREATE TABLE IF NOT EXISTS workflow_run_log (
 CREATE INDEX IF NOT EXISTS workflow_run_log_customer ON workflow_run_log (customer_id, started_at);
 -- An order workflow's runs on one sales order (worker/flows/order_lines.py: did they all wait for its lines?).
 CREATE INDEX IF NOT EXISTS workflow_run_log_order ON workflow_run_log (workflow, json_extract(output_json, '$.sales_order_id'));
+-- A dispute workflow's runs on one credit memo (the history gate: has it acted on this memo?).
+CREATE INDEX IF NOT EXISTS workflow_run_log_memo ON workflow_run_log (workflow, json_extract(output_json, '$.credit_memo_id'));
 
 CREATE TABLE IF NOT EXISTS proposed_actions (
     id               INTEGER PRIMARY KEY,

@@ -17,12 +17,13 @@ from pathlib import Path
 
 import pytest
 
+from cron.workflows import drain_ledger
 from tests import flows_support as flows
 from worker.config import ConfigError, Workflows, load_settings
 from worker.env import iso
 from worker.flows import WORKFLOWS, invoice_dispute, quote_review
 from worker.ledger import append_event
-from worker.workflow_runner import Workflow, WorkflowResult, drain
+from worker.workflow_runner import ACTED_ON, Workflow, WorkflowResult, drain
 
 REPO = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -174,6 +175,21 @@ async def test_a_draft_for_a_memo_is_withdrawn_however_old_its_deletion(ryan):
     env.clock = lambda: NOW + timedelta(days=45)
     assert (await drain(env, [invoice_dispute.WORKFLOW]))["withdrawn"] == 2
     assert {p["status"] for p in await flows.proposals(env)} == {"rejected"}
+
+
+async def test_a_run_as_of_an_earlier_day_judges_history_from_that_day_not_from_the_real_clock(ryan):
+    env = ryan
+    await flows.apply(env, at(ago(60), flows.customer("7938", "Ryan Test Co.")), order("9301", ago(40)))
+    as_of = NOW - timedelta(days=20)  # `worker cron --as-of`: the order is 20 days old then, 40 now
+    assert await drain_ledger(env, as_of) == {"ok": 1, "proposed": 1, "deduplicated": 0, "not_applicable": 1}
+    assert [p["payload"]["sales_order_id"] for p in await flows.proposals(env)] == ["9301"]
+    await flows.apply(env, order("9302", ago(40)))
+    assert await drain_ledger(env, NOW) == {"history_skipped": 2}  # as of now, the same age is history
+
+
+async def test_the_memo_lookup_of_the_history_gate_uses_an_index(ryan):
+    plan = await ryan.db.fetchall("EXPLAIN QUERY PLAN " + ACTED_ON.format(key="credit_memo_id"), ("x", "3001"))
+    assert any("USING INDEX workflow_run_log_memo" in row[-1] for row in plan), plan
 
 
 def test_history_days_defaults_to_30_and_must_be_a_positive_number_of_days(tmp_path):

@@ -11,9 +11,9 @@ attempt that gives up writes its run log row, a `needs_review` observation namin
 event names a customer) and the cursor in one transaction as well.
 
 A workflow acts on changes made recently, not on history: an event whose payload carries the record's
-`last_modified` (every CDC event does) more than `[workflows] history_days` before the drain's clock is marked
-handled without a run (`history_skipped`). So a first backfill of years of records (a created event each)
-proposes nothing about them, while the recent changes a backfill catches up on after missed webhooks, and a
+`last_modified` (every CDC event does) more than `[workflows] history_days` before the drain's tick (a cron
+run's time, so `--as-of`) is marked handled without a run (`history_skipped`). So a first backfill of years of
+records (a created event each) proposes nothing about them, while the recent changes a backfill catches up on after missed webhooks, and a
 webhook that arrives while it runs, are acted on as usual. Not a cursor moved to the ledger's head, which would
 skip those too. A record the workflow already has a run on is never history: what it started (an order waiting
 for its lines, a memo's draft to redo or withdraw) is finished.
@@ -162,9 +162,9 @@ def _pending(conn: sqlite3.Connection, workflow: Workflow, limit: int, tick: str
     return events
 
 
-def history_cutoff(env: Env) -> datetime:
-    """Changes made before this instant are history to a drain starting now."""
-    return env.clock() - timedelta(days=env.settings.workflows.history_days)
+def history_cutoff(env: Env, tick: datetime | None = None) -> datetime:
+    """Changes made before this instant are history to a drain at tick (a cron run's time, `--as-of`), else now."""
+    return (tick or env.clock()) - timedelta(days=env.settings.workflows.history_days)
 
 
 def changed_before(event: Event, cutoff: datetime) -> bool:
@@ -324,7 +324,7 @@ async def drain(env: Env, workflows: Sequence[Workflow], *, tick: datetime | Non
     for workflow in workflows:
         if not await env.db.write(_pending, workflow, 1):
             continue  # nothing to do: no lease taken, no write spent
-        turn = _drain_one(env, workflow, since, batch, max_events)
+        turn = _drain_one(env, workflow, since, history_cutoff(env, tick), batch, max_events)
         counts = await hold_lease(env, f"workflow:{workflow.name}", WORKFLOW_LEASE_SECONDS, turn)
         _add(totals, {"busy": 1} if counts is None else counts)
     return totals
@@ -335,10 +335,10 @@ def _add(totals: dict[str, int], counts: dict[str, int]) -> None:
         totals[key] = totals.get(key, 0) + value
 
 
-async def _drain_one(env: Env, workflow: Workflow, since: str | None, batch: int, max_events: int) -> dict[str, int]:
+async def _drain_one(env: Env, workflow: Workflow, since: str | None, cutoff: datetime, batch: int,
+                     max_events: int) -> dict[str, int]:
     """One workflow's turn of drain(), under its lease."""
     totals: dict[str, int] = {}
-    cutoff = history_cutoff(env)
 
     async def commit(decided: list[Any]) -> dict[str, int]:
         counts = await env.db.write(record_runs, workflow, decided) if decided else {}
