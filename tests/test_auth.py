@@ -71,10 +71,11 @@ def _with(encoded: str, **parts: str) -> str:
     lambda h: _with(h, r="0"), lambda h: _with(h, p="0"), lambda h: _with(h, r="-8"), lambda h: _with(h, p="1.0"),
     lambda h: _with(h, n="9" * 5000),  # int() of it would raise ValueError, not ReviewUsersError
     lambda h: _with(h, n=str(2**15)),  # 32 MiB and a bit: more than OpenSSL's scrypt will allocate
+    lambda h: _with(h, p="1000"),  # within the memory limit, but 41 s of work for every sign-in
     lambda h: _with(h, salt=""), lambda h: _with(h, salt="c2Fsd"), lambda h: _with(h, salt="c2Fs+A"),
     lambda h: _with(h, digest=h.split("$")[5][:-1] + "!"), lambda h: h.replace("scrypt$", "scrypt$$", 1),
 ], ids=["cut-1", "cut-2", "grown", "n-typo", "n-odd", "n-1", "n-0", "r-0", "p-0", "r-negative", "p-float",
-        "n-5000-digits", "n-over-memory", "salt-empty", "salt-not-base64", "salt-plus", "digest-bang", "extra-field"])
+        "n-5000-digits", "n-over-memory", "p-1000", "salt-empty", "salt-not-base64", "salt-plus", "digest-bang", "extra-field"])
 def test_a_damaged_hash_is_refused_at_startup_naming_the_user_not_the_hash(damage):
     # A hash damaged in transit used to pass (prefix and five `$` checked), then refuse every password.
     good = hash_password("pw-correct-123")
@@ -89,15 +90,17 @@ def test_a_damaged_hash_is_refused_at_startup_naming_the_user_not_the_hash(damag
     (2**14, 8, 1, True), (2**15, 8, 1, False),  # 16 MiB; 32 MiB and a bit, over OpenSSL's limit
     (2**15, 1, 1, True), (2**16, 1, 1, False),  # OpenSSL also wants n < 2 ** (16 * r)
     (2**13, 16, 1, True), (2**14, 16, 1, False), (2, 1, 1, True), (4, 1, 4096, True),
+    (2**14, 8, 16, True), (2**14, 8, 17, None),  # scrypt runs p=17, in ~1 s: startup refuses more than 16x our work
 ])
 def test_the_costs_accepted_are_the_costs_scrypt_runs(n, r, p, runs):
-    # Startup must agree with hashlib.scrypt as verify_password calls it (default memory limit).
+    # Startup must agree with hashlib.scrypt as verify_password calls it (default memory limit), and refuse
+    # (None) what it runs too slowly for a sign-in.
     try:
         hashlib.scrypt(b"pw", salt=b"salt" * 4, n=n, r=r, p=p, dklen=32)
     except ValueError:
         assert not runs
     else:
-        assert runs
+        assert runs is not False
     encoded = _with(HASH, n=str(n), r=str(r), p=str(p))
     if runs:
         assert parse_review_users(f"ann:{encoded}") == {"ann": encoded}

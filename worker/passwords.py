@@ -11,6 +11,8 @@ _N, _R, _P = 2**14, 8, 1
 DIGEST_BYTES = 32
 # verify_password leaves hashlib.scrypt's maxmem at 0, which is OpenSSL's 32 MiB limit.
 SCRYPT_MAX_MEMORY = 32 * 1024 * 1024
+# n*r*p is scrypt's work: a hash may cost 16 times ours (~1 s a sign-in), not p=1000 (41 s, a worker tied up).
+MAX_WORK = 16 * _N * _R * _P
 _B64URL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
 
@@ -41,8 +43,8 @@ def verify_password(password: str, encoded: str) -> bool:
 
 
 def well_formed(encoded: str) -> bool:
-    """True for `scrypt$n$r$p$salt$hash` as hash_password writes it, with costs verify_password can run: a hash
-    cut short or a cost mistyped would otherwise refuse every password."""
+    """True for `scrypt$n$r$p$salt$hash` as hash_password writes it, with costs verify_password can run in about a
+    second at most: a hash cut short or a cost mistyped would otherwise refuse every password, or take minutes."""
     parts = encoded.split("$")
     if len(parts) != 6 or parts[0] != "scrypt":
         return False
@@ -50,7 +52,8 @@ def well_formed(encoded: str) -> bool:
         return False  # (10 digits: any cost within the memory limit; int() of thousands of digits raises)
     n, r, p = (int(cost) for cost in parts[1:4])
     salt, digest = _canonical_unb64(parts[4]), _canonical_unb64(parts[5])
-    costs_ok = n > 1 and n & (n - 1) == 0 and r > 0 and p > 0 and _scrypt_memory(n, r, p) <= SCRYPT_MAX_MEMORY
+    costs_ok = (n > 1 and n & (n - 1) == 0 and r > 0 and p > 0 and _scrypt_memory(n, r, p) <= SCRYPT_MAX_MEMORY
+                and n * r * p <= MAX_WORK)
     # OpenSSL also refuses n >= 2 ** (16 * r).
     return costs_ok and n.bit_length() <= 16 * r and bool(salt) and digest is not None and len(digest) == DIGEST_BYTES
 
