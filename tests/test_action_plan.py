@@ -90,6 +90,20 @@ async def test_unchanged_situation_is_not_reproposed_but_90_plus_is_a_new_plan(e
     assert actions[0]["payload"]["plan"] != first_plan
 
 
+@pytest.mark.parametrize("ninety_plus", [(1_484.45,), (1_234.10, 250.35)])  # 1234.10 + 250.35 = 1484.4499999...
+async def test_exactly_half_of_open_ar_90_plus_holds_however_it_is_split(env, ninety_plus):
+    def rows(conn):
+        fx.customer(conn, "300", "Half Foods", email="ap@half.test")
+        for n, amount in enumerate(ninety_plus):
+            fx.invoice(conn, f"H{n}", "300", tran_date="2026-03-01", due_date="2026-03-31", total=amount)
+        fx.invoice(conn, "HC", "300", tran_date="2026-06-20", due_date="2026-07-20", total=1_484.45)  # current
+    await env.db.write(rows)
+    await refresh_aging(env, at("2026-07-01"))  # first snapshot: the old ones arrive in 90+
+    await action_plans(env, at("2026-07-01"))
+    hold = [a["payload"]["reason"] for a in await staged(env) if a["kind"] == "service_hold"]
+    assert hold == ["50% of open AR is more than 90 days past due"]
+
+
 async def test_over_credit_limit_adds_a_service_hold(env):
     await driscoll(env, credit_limit=10_000.0)
     await refresh_aging(env, at("2026-05-30"))

@@ -90,6 +90,11 @@ class Situation:
         return self.exposure.covers(self.past_due_total)
 
 
+def cents(amount: float) -> int:
+    """An amount in whole cents, for comparisons a float's last bit must not decide."""
+    return round(amount * 100)
+
+
 def trigger_state(invoices: list[dict[str, Any]], red_on: str | None, redraw_of: int | None = None) -> str:
     """A short hash of what the plan answers: the 61+ invoices and their buckets (or the red night).
 
@@ -182,8 +187,10 @@ def hold_reason(s: Situation) -> str | None:
     if over_credit_limit(s):
         return f"{open_ar_text(s.exposure)} is over the credit limit {money(s.credit_limit)}"
     total_open = s.exposure.open_invoices
-    share = sum(i["amount_remaining"] for i in s.invoices if i["bucket"] == "90+") / total_open if total_open else 0
-    if share >= HOLD_SHARE_90_PLUS:
-        return f"{share:.0%} of open AR is more than 90 days past due"
+    # Compared in whole cents, both sides summed to the cent: 1234.10 + 250.35 is 1484.4499999999998 in floats,
+    # which would put exactly half just under the line when split across two invoices.
+    ninety_plus = round(sum(i["amount_remaining"] for i in s.invoices if i["bucket"] == "90+"), 2)
+    if total_open and cents(ninety_plus) >= HOLD_SHARE_90_PLUS * cents(total_open):
+        return f"{ninety_plus / total_open:.0%} of open AR is more than 90 days past due"
     return None
 
