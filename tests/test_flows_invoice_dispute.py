@@ -114,6 +114,19 @@ async def test_a_partly_applied_memo_shows_what_each_invoice_got_and_the_rest_on
     assert mail["problems"] == [] and (mail["applied_total"], mail["unapplied"]) == (200.0, 100.0)
 
 
+async def test_applied_amounts_are_summed_to_the_cent(env):
+    await apply(env, customer("1187", "Driscoll Foods", email="ap@driscoll.example"),
+                invoice("7001", "1187", 500.0, 399.60, "DF-7001"), invoice("7002", "1187", 700.0, 499.80, "DF-7002"))
+    # 100.10 + 200.20 is 300.29999999999995 in floats, as SQLite's sum() returns it
+    await apply(env, credit_memo("8013", "1187", 300.60, "short shipped",
+                                 [("7001", 100.10), ("7001", 200.20), ("7002", 0.30)]))
+    await drain(env, [invoice_dispute.WORKFLOW])
+    for p in await proposals(env):
+        assert p["payload"]["applied_total"] == 300.6 and p["payload"]["unapplied"] == 0.0, p["kind"]
+    log = (await proposals(env, "log_dispute"))[0]["payload"]
+    assert [(i["invoice_id"], i["applied"]) for i in log["invoices"]] == [("7001", 300.3), ("7002", 0.3)]
+
+
 async def test_a_memo_sent_without_its_apply_list_asks_the_reviewer_to_check(env):
     await apply(env, customer("1187", "Driscoll Foods", email="ap@driscoll.example"),
                 invoice("7001", "1187", 1000.0, 1000.0, "DF-7001"))

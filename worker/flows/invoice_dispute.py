@@ -163,7 +163,7 @@ def credit_split(total: float | None, remaining: float | None, apply_version: st
                  applied_sum: float | None) -> Credit:
     """The memo's applied and unapplied amounts; NetSuite's own `amountRemaining` wins where it is known."""
     if apply_version != "":  # the apply list was given ('' = never sent, worker/cdc/versions.py)
-        applied: float | None = applied_sum or 0.0
+        applied: float | None = round(applied_sum or 0.0, 2)  # SQLite's sum(): 100.10 + 200.20 is 300.2999…
     else:
         applied = round(total - remaining, 2) if total is not None and remaining is not None else None
     if remaining is None and total is not None and applied is not None:
@@ -246,7 +246,7 @@ def linked_invoices(conn: sqlite3.Connection, memo_id: str, created_from: str | 
     invoices, stale = [], []
     for r in conn.execute(INVOICES, {"memo": memo_id, "created": created_from}):
         invoice = {"invoice_id": r[0], "tran_id": r[1], "tran_date": r[2], "total": r[3], "remaining": r[4],
-                   "po": r[5], "applied": r[6] or 0.0, "issued_against": r[0] == created_from}
+                   "po": r[5], "applied": round(r[6] or 0.0, 2), "issued_against": r[0] == created_from}
         if abs(invoice["applied"]) >= CENT and r[4] is not None and stale_open(moment(r[7], r[8]), applied_at):
             stale.append(f"invoice {r[1] or r[0]} was last updated in the mirror before the credit memo: its "
                          f"{money(r[4], currency)} open may not include this credit, so the email does not say "
@@ -270,7 +270,7 @@ def examine(conn: sqlite3.Connection, memo_id: str) -> WorkflowResult | None:
         return WorkflowResult(customer_id, f"Credit memo {number} for {company} was deleted before it was reviewed.",
                               output={"credit_memo_id": memo_id, "deleted": True})
     invoices, stale = linked_invoices(conn, memo_id, created_from, applied_at, currency)
-    others = [{"document_id": r[0], "doc_type": r[1], "applied": r[2]}
+    others = [{"document_id": r[0], "doc_type": r[1], "applied": round(r[2], 2)}
               for r in conn.execute(UNMIRRORED, (memo_id,)) if abs(r[2] or 0) >= CENT]
     credit = credit_split(total, remaining, apply_version, applied_sum)
     pending = apply_version == ""  # never sent: redrafted when it is (NULL, written with the data, is given)
