@@ -10,6 +10,7 @@ from cron.aging import action_plans, refresh_aging
 from cron.health import score_customers
 from tests import ar_fixtures as fx
 from tests.claude_support import mock_claude
+from tests.flows_support import apply, event, ref
 from worker.drafting import TOOL_NAME
 from worker.flows import ar_aging_action_plan as plan
 from worker.flows.collection_situation import NAME, Exposure, net_exposure
@@ -344,3 +345,58 @@ def test_money_on_account_covers_an_amount_only_in_full():
     assert e.covers(500.0) and e.covers(499.999) and not e.covers(500.01)
     assert not e.covers(0.0)  # nothing past due: nothing to cover
     assert not net_exposure([500.0], [], []).covers(1.0)
+
+
+def on_account_record(kind: str, applied: list[tuple[str, float]] | None) -> dict:
+    """A $1,000.00 credit memo or payment of customer 100 sent without its amount left on account
+    (`amountRemaining`, `unapplied`): with its apply list when `applied` is given, else without one."""
+    if kind == "memo":
+        record = {"id": "9", "tranId": "CM-9", "tranDate": "2026-06-28", "entity": ref("100"), "total": 1_000.0,
+                  "memo": "damaged goods"}
+    else:
+        record = {"id": "7", "tranId": "PMT-7", "tranDate": "2026-06-28", "customer": ref("100"), "payment": 1_000.0,
+                  "total": 1_000.0}
+    if applied is not None:
+        record["apply"] = {"items": [{"doc": {"id": doc}, "apply": True, "amount": amount, "type": "Invoice"}
+                                     for doc, amount in applied]}
+    return event("creditmemo" if kind == "memo" else "customerpayment", record, when="2026-06-28T15:00:00Z")
+
+
+async def plan_with_on_account(env, record):
+    """Customer 100 owes $1,000.00 90+ days past due (and a paid $400.00 invoice) against a $300.00 limit."""
+    def rows(conn):
+        fx.customer(conn, "100", "Acme", email="ap@acme.test", credit_limit=300.0)
+        fx.invoice(conn, "A", "100", tran_date="2026-03-01", due_date="2026-03-31", total=1_000.0)
+        fx.invoice(conn, "B", "100", tran_date="2026-06-01", due_date="2026-07-01", total=400.0, remaining=0.0)
+    await env.db.write(rows)
+    await apply(env, record)
+    await refresh_aging(env, at("2026-07-01"))  # first snapshot: A arrives in 90+
+    await action_plans(env, at("2026-07-01"))
+    return {a["kind"]: a["payload"] for a in await staged(env)}
+
+
+@pytest.mark.parametrize("kind", ["memo", "payment"])
+async def test_money_on_account_sent_without_its_amount_is_the_total_less_the_apply_list(env, kind):
+    actions = await plan_with_on_account(env, on_account_record(kind, []))  # applied to nothing: all on account
+    assert list(actions) == ["schedule_collection_call"]  # it covers the $1,000.00: apply it, do not dun or hold
+    assert actions["schedule_collection_call"]["talking_points"][0].startswith(
+        "Unapplied cash and credits on account ($1,000.00) cover the past-due $1,000.00")
+
+
+@pytest.mark.parametrize("kind", ["memo", "payment"])
+async def test_money_on_account_sent_without_its_amount_nets_only_what_the_apply_list_leaves(env, kind):
+    actions = await plan_with_on_account(env, on_account_record(kind, [("B", 400.0)]))
+    email, hold = actions["send_collection_email"], actions["service_hold"]
+    assert email["on_account"] == 600.0 and email["problems"][0].startswith("$600.00 unapplied cash and credits")
+    assert hold["reason"] == ("open AR $400.00 net of $600.00 unapplied cash and credits is over the credit limit "
+                              "$300.00") and hold["net_exposure"] == 400.0
+
+
+@pytest.mark.parametrize("kind, named", [("memo", "credit memo CM-9"), ("payment", "payment PMT-7")])
+async def test_money_on_account_of_unknown_amount_is_named_not_counted_as_nothing_silently(env, kind, named):
+    actions = await plan_with_on_account(env, on_account_record(kind, None))  # no amount, no apply list
+    email, call = actions["send_collection_email"], actions["schedule_collection_call"]
+    unknown = (f"amount on account unknown for {named} (NetSuite sent neither the amount left on account nor the "
+               "apply list): counted as nothing on account; check in NetSuite")
+    assert email["on_account"] == 0 and email["problems"] == [unknown]
+    assert f"{unknown[0].upper()}{unknown[1:]}." in call["talking_points"]

@@ -16,7 +16,7 @@ from worker.flows.collection_situation import (
     proposal_key,
     trigger_state,
 )
-from worker.flows.invoice_dispute import CONTACTS, pick_recipient
+from worker.flows.invoice_dispute import CONTACTS, credit_split, pick_recipient
 from worker.workflow_runner import note_rejected
 
 CUSTOMER = "SELECT company_name, email, phone, credit_limit, deleted_at FROM customers WHERE ns_id = ?"
@@ -46,14 +46,20 @@ WHERE customer_id = :customer_id AND json_extract(payload_json, '$.answers') = :
 LIMIT 1
 """
 CONTACT_PHONE = "SELECT phone FROM customer_contacts WHERE customer_id = ? AND lower(email) = lower(?) LIMIT 1"
-# Money the customer already has on account, by source; deleted mirror rows are gone from NetSuite.
+# Money the customer already has on account, by source; deleted mirror rows are gone from NetSuite. A payment
+# sent without `unapplied` (a memo without `amountRemaining`) is read with its applications: see on_account_left.
 ON_ACCOUNT = """
-SELECT 'payment', unapplied FROM customer_payment
-WHERE customer_id = :customer_id AND deleted_at IS NULL AND unapplied > 0
+SELECT 'payment', coalesce(p.tran_id, p.ns_id), p.total, p.unapplied, p.cdc_apply_version,
+       (SELECT sum(a.amount) FROM payment_application a WHERE a.payment_id = p.ns_id)
+FROM customer_payment p
+WHERE p.customer_id = :customer_id AND p.deleted_at IS NULL AND (p.unapplied > 0 OR p.unapplied IS NULL)
 UNION ALL
-SELECT 'credit', amount_remaining FROM credit_memo
-WHERE customer_id = :customer_id AND deleted_at IS NULL AND amount_remaining > 0
+SELECT 'credit', coalesce(m.tran_id, m.ns_id), m.total, m.amount_remaining, m.cdc_apply_version,
+       (SELECT sum(a.amount) FROM credit_memo_application a WHERE a.credit_memo_id = m.ns_id)
+FROM credit_memo m
+WHERE m.customer_id = :customer_id AND m.deleted_at IS NULL AND (m.amount_remaining > 0 OR m.amount_remaining IS NULL)
 """
+SOURCE_NAMES = {"payment": "payment", "credit": "credit memo"}
 # Close the customer's still-staged proposals of this flow from any plan but the current one, as a reviewer's
 # rejection would (worker.decisions), so the queue shows who closed them and why.
 SUPERSEDE_OLDER = """
@@ -85,14 +91,25 @@ def examine(conn: sqlite3.Connection, customer_id: str, red_on: str | None,
     planned = conn.execute(ALREADY_PLANNED, {
         "key": proposal_key(customer_id, answers, "schedule_collection_call"), "customer_id": customer_id,
         "state": answers, "prefix": f"{NAME}:{customer_id}:"}).fetchone()
-    on_account = conn.execute(ON_ACCOUNT, {"customer_id": customer_id}).fetchall()
+    on_account = [(source, number, on_account_left(total, left, apply_version, applied))
+                  for source, number, total, left, apply_version, applied
+                  in conn.execute(ON_ACCOUNT, {"customer_id": customer_id})]
     exposure = net_exposure((i["amount_remaining"] for i in invoices),
-                            (a for source, a in on_account if source == "payment"),
-                            (a for source, a in on_account if source == "credit"))
+                            (a for source, _, a in on_account if source == "payment"),
+                            (a for source, _, a in on_account if source == "credit"))
     unknown = tuple(r[0] for r in conn.execute(REMAINING_UNKNOWN, (customer_id,)))
     return Situation(customer_id, company or f"customer {customer_id}", to_email, to_name,
                      (contact_phone[0] if contact_phone else None) or phone, credit_limit, invoices, health, state,
-                     planned is not None, exposure, unknown, answers)
+                     planned is not None, exposure, unknown, answers,
+                     on_account_unknown=tuple(f"{SOURCE_NAMES[source]} {number}"
+                                              for source, number, a in on_account if a is None))
+
+
+def on_account_left(total: float | None, left: float | None, apply_version: str | None,
+                    applied: float | None) -> float | None:
+    """What a payment or credit memo leaves on account: NetSuite's `unapplied` / `amountRemaining` when it sent
+    it, else its total less its apply list (as the dispute confirmation works it out); None when neither came."""
+    return credit_split(total, left, apply_version, applied).unapplied
 
 
 def supersede_older_plans(conn: sqlite3.Connection, customer_id: str, state: str, now: str) -> list[int]:

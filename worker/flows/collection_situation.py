@@ -68,6 +68,7 @@ class Situation:
     exposure: Exposure
     remaining_unknown: tuple[str, ...] = ()  # numbers of open invoices whose remaining amount is unknown
     answers: str = ""  # the trigger state without a redraw's mark: the situation itself (a redraw reserves it)
+    on_account_unknown: tuple[str, ...] = ()  # payments and credit memos whose amount on account is unknown
 
     @property
     def past_due(self) -> list[dict[str, Any]]:
@@ -140,6 +141,14 @@ def unknown_remaining_text(s: Situation) -> str | None:
             "not in these invoices or totals; check in NetSuite")
 
 
+def unknown_on_account_text(s: Situation) -> str | None:
+    """The payments and credit memos counted as nothing on account because their amount is unknown, if any."""
+    if not s.on_account_unknown:
+        return None
+    return (f"amount on account unknown for {', '.join(s.on_account_unknown)} (NetSuite sent neither the amount "
+            "left on account nor the apply list): counted as nothing on account; check in NetSuite")
+
+
 def over_credit_limit(s: Situation) -> bool:
     """True when net exposure is over the customer's credit limit."""
     # A blank NetSuite limit is NULL (no limit); 0 is a real limit of nothing (cash-only customers).
@@ -161,8 +170,9 @@ def talking_points(s: Situation) -> list[str]:
         weakest = sorted(s.health["signals"].items(), key=lambda kv: kv[1]["sub_score"])[:2]
         why = ", ".join(f"{name} ({v['sub_score']:.0f}/100)" for name, v in weakest)
         points.append(f"Health score {s.health['score']:.0f} ({s.health['tier']}); weakest signals: {why}.")
-    if unknown := unknown_remaining_text(s):
-        points.append(f"{unknown[0].upper()}{unknown[1:]}.")
+    for unknown in (unknown_remaining_text(s), unknown_on_account_text(s)):
+        if unknown:
+            points.append(f"{unknown[0].upper()}{unknown[1:]}.")
     points.append("Ask for the remittance detail the cash on account is for; note any invoice they dispute and why."
                   if s.paid_on_account else
                   "Ask for a payment date and remittance reference; note any invoice they dispute and why.")
@@ -175,9 +185,7 @@ def email_problems(s: Situation) -> list[str]:
     if s.exposure.on_account:
         problems.append(f"{money(s.exposure.on_account)} unapplied cash and credits on account: apply them first; "
                         "the email lists invoice balances before they are applied")
-    if unknown := unknown_remaining_text(s):
-        problems.append(unknown)
-    return problems
+    return problems + [t for t in (unknown_remaining_text(s), unknown_on_account_text(s)) if t]
 
 
 def hold_reason(s: Situation) -> str | None:

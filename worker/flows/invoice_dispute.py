@@ -161,7 +161,10 @@ class Credit:
 
 def credit_split(total: float | None, remaining: float | None, apply_version: str | None,
                  applied_sum: float | None) -> Credit:
-    """The memo's applied and unapplied amounts; NetSuite's own `amountRemaining` wins where it is known."""
+    """The memo's applied and unapplied amounts; NetSuite's own `amountRemaining` wins where it is known.
+
+    A payment's (`unapplied`) are the same sum: worker/flows/collection_queries.py reads money on account with it.
+    """
     if apply_version != "":  # the apply list was given ('' = never sent, worker/cdc/versions.py)
         applied: float | None = round(applied_sum or 0.0, 2)  # SQLite's sum(): 100.10 + 200.20 is 300.2999…
     else:
