@@ -27,11 +27,11 @@ def run_worker(*args, env=None, input=None, timeout=60):
 
 
 def test_serve_with_an_external_s3_answers_healthz(tmp_path, s3, bucket_name):
-    port = free_port()
+    port, smtp_port = free_port(), free_port()
     environ = {**os.environ, "WORKER_DB_PATH": str(tmp_path / "serve.sqlite3"), "WORKER_S3_ENDPOINT": s3.endpoint,
                "WORKER_S3_BUCKET": bucket_name}
-    proc = subprocess.Popen([sys.executable, "-m", "worker.cli", "serve", "--port", str(port), "--smtp-port", "0",
-                             "--no-cron"], env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    proc = subprocess.Popen([sys.executable, "-m", "worker.cli", "serve", "--host", "0.0.0.0", "--port", str(port),
+                             "--smtp-port", str(smtp_port), "--no-cron"], env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             cwd=REPO)
     try:
         deadline = time.monotonic() + 60
@@ -49,7 +49,8 @@ def test_serve_with_an_external_s3_answers_healthz(tmp_path, s3, bucket_name):
         proc.terminate()
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
-    assert f"http://127.0.0.1:{port}" in out
+    assert f"http://0.0.0.0:{port}" in out
+    assert f"smtp:     127.0.0.1:{smtp_port} for" in out  # SMTP listens on 127.0.0.1 only, whatever --host is
     assert "whsec" not in out + err
 
 

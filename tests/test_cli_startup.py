@@ -96,6 +96,16 @@ def test_dev_with_a_taken_smtp_port_stops_before_loading_the_demo(environ: dict[
         assert conn.execute("SELECT count(*) FROM customers").fetchone() == (0,)
 
 
+def test_an_s3_endpoint_that_does_not_answer_stops_the_server_in_one_line(environ: dict[str, str]) -> None:
+    # It was a traceback ending in StorageUnavailable.
+    endpoint = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    done = start("serve", "--port", str(free_port()), "--smtp-port", "0", environ={**environ, "WORKER_S3_ENDPOINT": endpoint})
+    assert done.returncode == 1
+    line = last_line(done)
+    assert line.startswith(f"worker: cannot start: {endpoint}: object storage unreachable"), line
+    assert line.endswith(f"(bucket {environ['WORKER_S3_BUCKET']})"), line
+
+
 @pytest.mark.parametrize("server", SERVERS)
 def test_a_taken_http_port_stops_the_server_in_one_line(environ: dict[str, str], taken_port: int, server: str) -> None:
     done = start("serve", "--port", str(taken_port), "--smtp-port", "0", environ=environ, server=server)

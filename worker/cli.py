@@ -23,6 +23,7 @@ from worker.env import Env, build_env, iso, utcnow
 from worker.logs import configure_logging
 from worker.migrations import SchemaTooNew
 from worker.serving import StartupError
+from worker.storage import StorageUnavailable
 
 EX_TEMPFAIL = 75  # `worker cron` when the tier is already running elsewhere
 
@@ -198,7 +199,10 @@ async def _run_server(args: argparse.Namespace, settings: Settings, secrets: Sec
     try:
         env = build_env(settings, secrets, bucket_endpoint=endpoint, dev=dev, scheduler=not getattr(args, "no_cron", False),
                         smtp_port=args.smtp_port or None)
-        await env.bucket.ensure_bucket()
+        try:
+            await env.bucket.ensure_bucket()
+        except StorageUnavailable as exc:  # a wrong endpoint far more often than an outage: said in one line
+            raise StartupError(f"{endpoint}: {exc} (bucket {settings.bucket.bucket})") from exc
         if dev:
             await _prepare_dev(env)
         _print_urls(host, args.port, args.smtp_port, endpoint, settings)
@@ -224,8 +228,8 @@ def _print_urls(host: str, port: int, smtp_port: int, endpoint: str, settings: S
     print(f"  health:   http://{host}:{port}/healthz", flush=True)
     print(f"  review:   http://{host}:{port}/review", flush=True)
     print(f"  openapi:  http://{host}:{port}/schema", flush=True)
-    if smtp_port:
-        print(f"  smtp:     {host}:{smtp_port} for {', '.join(settings.email.routes)}", flush=True)
+    if smtp_port:  # bind_smtp listens on 127.0.0.1 whatever --host is: a relay in front takes public mail
+        print(f"  smtp:     127.0.0.1:{smtp_port} for {', '.join(settings.email.routes)}", flush=True)
     print(f"  s3:       {endpoint} bucket {settings.bucket.bucket}", flush=True)
     print(f"  database: {settings.db.path}", flush=True)
 
