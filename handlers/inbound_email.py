@@ -18,7 +18,7 @@ from litestar import Request, Response, post
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotAuthorizedException
 
-from handlers.responses import UNAVAILABLE, problems
+from handlers.responses import BODY_TIMEOUT, UNAVAILABLE, problems
 from worker.auth import bearer_ok
 from worker.env import Env
 from worker.intake.pipeline import schedule
@@ -99,6 +99,7 @@ def _cannot_store(exc: OSError) -> IntakeUnavailable:
 ERRORS = problems({
     400: "empty body: no message",
     401: "missing or wrong bearer INTAKE_TOKEN",
+    408: BODY_TIMEOUT,
     413: "the message is over limits.email_bytes",
     415: "Content-Type is not message/rfc822",
     503: UNAVAILABLE,

@@ -15,7 +15,7 @@ from litestar import Request, Response, post
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotAuthorizedException
 
-from handlers.responses import UNAVAILABLE, problems
+from handlers.responses import BODY_TIMEOUT, UNAVAILABLE, problems
 from worker.cdc.apply import BatchResult
 from worker.cdc.committer import committer_for
 from worker.cdc.intake import BodyError, TooManyEvents, split_body, validate_events
@@ -85,6 +85,7 @@ def _reply(result: BatchResult, total: int) -> Response[dict[str, Any]]:
 ERRORS = problems({
     400: "the body is not one event or {\"events\": [...]} (kept as a dead letter: dead_letter_id)",
     401: "the Standard Webhooks signature, id or timestamp does not verify",
+    408: BODY_TIMEOUT,
     413: "the body is over limits.webhook_body_bytes, or the batch over limits.webhook_batch_events (kept)",
     422: "some events were rejected (kept one by one); the others applied: counts and rejected_events",
     503: UNAVAILABLE,

@@ -18,7 +18,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromQuery, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from handlers.responses import UNAUTHORIZED, UNAVAILABLE, problems
+from handlers.responses import BODY_TIMEOUT, UNAUTHORIZED, UNAVAILABLE, problems
 from handlers.review import queries as q
 from handlers.review_api import READ_ERRORS, api_caller, check_choice
 from worker.auth import bearer_ok
@@ -233,6 +233,7 @@ PROPOSE_RESPONSES = {
     200: ResponseSpec(data_container=dict[str, Any], generate_examples=False,
                       description="a retry (Idempotency-Key seen with the same body): the action it staged, duplicate"),
     **problems({401: UNAUTHORIZED,
+                408: BODY_TIMEOUT,
                 409: "the Idempotency-Key was used before with a different body (kept as a dead letter)",
                 413: "the body is over limits.api_body_bytes",
                 422: "the proposal is not valid or cannot be staged: errors names each field (kept: dead_letter_id)",

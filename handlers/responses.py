@@ -28,6 +28,7 @@ class Problem:
 BAD_REQUEST = "a query or path parameter is not valid (the detail names it)"
 UNAUTHORIZED = "no valid bearer INTAKE_TOKEN (or review session, where one is accepted)"
 UNAVAILABLE = "a dependency is down (the database, the bucket or disk, or a secret not configured); Retry-After"
+BODY_TIMEOUT = "the body stopped arriving for limits.body_idle_seconds, or came slower than body_min_bytes_per_second"
 
 
 def problems(described: dict[int, str]) -> dict[int, ResponseSpec]:

@@ -55,6 +55,7 @@ def test_stalled_webhook_body_gets_408_and_nothing_is_applied(make_env: Callable
         waited = time.monotonic() - started
         head, _, payload = reply.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 408"), reply
+        assert b"content-type: application/problem+json" in head.lower()  # as /schema/openapi.json says
         assert b"limits.body_idle_seconds" in payload
         assert IDLE <= waited < 10
         assert live.run(env.db.fetchall("SELECT count(*) FROM webhook_receipts"))[0][0] == 0

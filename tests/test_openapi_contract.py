@@ -19,9 +19,9 @@ REPO = Path(__file__).resolve().parent.parent
 # 400 on a route with parameters is Litestar's own validation (its schema adds it whenever there are any).
 ANSWERS = {
     ("GET", "/healthz"): {200, 503},
-    ("POST", "/api/ns-webhook"): {200, 400, 401, 413, 422, 503},
-    ("POST", "/api/inbound-email"): {202, 400, 401, 413, 415, 503},
-    ("POST", "/api/proposed-actions"): {200, 201, 401, 409, 413, 422, 503},
+    ("POST", "/api/ns-webhook"): {200, 400, 401, 408, 413, 422, 503},  # 408: worker/body_timeout.py, any body
+    ("POST", "/api/inbound-email"): {202, 400, 401, 408, 413, 415, 503},
+    ("POST", "/api/proposed-actions"): {200, 201, 401, 408, 409, 413, 422, 503},
     ("GET", "/api/proposed-actions"): {200, 400, 401, 503},
     ("GET", "/api/review-items"): {200, 400, 401, 503},
     ("GET", "/api/customers"): {200, 400, 401, 503},
