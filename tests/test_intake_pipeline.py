@@ -95,6 +95,21 @@ async def test_claude_refusing_the_request_queues_the_pdf_at_once(seeded: Env) -
     assert item["status"] == "needs_manual" and "invalid_request_error: PDF too large" in item["reason"]
 
 
+async def test_an_order_cut_off_at_max_tokens_is_queued_for_manual_entry_with_its_pdf(seeded: Env) -> None:
+    # A 160-line scan whose tool call stopped at max_tokens after 120 lines was a pending order with lines missing.
+    cut = {**VISION_ORDER, "lines": [{**VISION_ORDER["lines"][0], "line_no": n} for n in range(1, 121)]}
+    reply = {**_tool_reply(cut), "stop_reason": "max_tokens", "usage": {"input_tokens": 2095, "output_tokens": 8192}}
+    seeded.secrets = Secrets(anthropic_api_key="test-key")
+    seeded.extras["anthropic_client"] = replying(200, reply, [])
+    pdf = scanned_pdf()
+    received = await accept_raw(seeded, order_email([("scan.pdf", pdf)]), door="http")
+    assert await process_email(seeded, received.email_id) == "needs_manual"  # at once: a retry meets the same cut
+    item = await _row(seeded, "SELECT * FROM review_items WHERE email_id = ?", received.email_id)
+    assert item["status"] == "needs_manual" and item["line_count"] == 0
+    assert "cut off at max_tokens (8192): the order is too long to read whole" in item["reason"]
+    assert await seeded.bucket.get(item["pdf_key"]) == pdf
+
+
 async def test_spooled_mail_is_uploaded_and_processed_by_the_hot_tier(seeded: Env) -> None:
     pdf, expected = order_pdf("classic_grid", seed=7)
     raw = order_email([("po.pdf", pdf)])

@@ -92,3 +92,20 @@ async def test_timeout_is_a_vision_error():
     with pytest.raises(VisionError) as info:
         await parse_with_claude(client, PDF, model="m", timeout=1)
     assert info.value.reason == "Anthropic API timed out"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(("stop_reason", "said"), [
+    ("max_tokens", "the answer was cut off at max_tokens (8192): the order is too long to read whole"),
+    ("model_context_window_exceeded", "cut off at the model's context window"),
+    ("refusal", "declined to read it"),
+])
+async def test_an_answer_cut_off_is_never_an_order(stop_reason, said):
+    # A tool call cut off at max_tokens still comes back as a tool_use block with what was written so far
+    # (here 120 of the lines, no totals): before, it became an order with lines missing and no finding.
+    cut = {k: v for k, v in TOOL_INPUT.items() if k not in ("subtotal", "freight", "tax", "total", "other_charges")}
+    cut["lines"] = [{**TOOL_INPUT["lines"][0], "line_no": n} for n in range(1, 121)]
+    reply = _message([{"type": "tool_use", "id": "toolu_01", "name": TOOL_NAME, "input": cut}], stop_reason)
+    with pytest.raises(VisionError) as info:
+        await parse_with_claude(replying(200, reply, []), PDF, model="m", timeout=5)
+    assert said in info.value.reason and not info.value.transient  # a retry would be cut off at the same place

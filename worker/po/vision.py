@@ -17,6 +17,14 @@ PROMPT = ("This PDF is a purchase order sent to us, Gulf Food Service (GFS), by 
           "numbers without currency symbols or thousands separators. Freight, surcharges, discounts (negative) and "
           "tax are never item lines. Use null for anything not printed; do not guess.")
 VISION_CONFIDENCE = 0.6  # a model's reading of a scan deserves review, however plausible it looks
+MAX_OUTPUT_TOKENS = 8192
+# A tool call cut off here still arrives as a tool_use block holding what was written so far (lines missing,
+# no totals): it must never become an order. Not transient: a retry would be cut off at the same place.
+CUT_OFF = {"max_tokens": f"the answer was cut off at max_tokens ({MAX_OUTPUT_TOKENS}): the order is too long to "
+                         "read whole",
+           "model_context_window_exceeded": "the answer was cut off at the model's context window: the order is too "
+                                            "long to read whole",
+           "refusal": "Claude declined to read it (stop_reason=refusal)"}
 
 
 class VisionError(Exception):
@@ -52,7 +60,7 @@ def tool_input_schema() -> dict:
 def _request(pdf_bytes: bytes, model: str) -> dict:
     return {
         "model": model,
-        "max_tokens": 8192,
+        "max_tokens": MAX_OUTPUT_TOKENS,
         "tools": [{"name": TOOL_NAME, "description": "Record the purchase order exactly as printed.",
                    "input_schema": tool_input_schema()}],
         "tool_choice": {"type": "tool", "name": TOOL_NAME},
@@ -83,6 +91,8 @@ async def parse_with_claude(client: Any, pdf_bytes: bytes, *, model: str,
         msg = await client.messages.create(**_request(pdf_bytes, model), timeout=timeout)
     except sdk().APIError as exc:
         raise VisionError(api_reason(exc), transient=is_transient(exc)) from exc
+    if msg.stop_reason in CUT_OFF:
+        raise VisionError(CUT_OFF[msg.stop_reason])
     block = next((b for b in msg.content if b.type == "tool_use" and b.name == TOOL_NAME), None)
     if block is None:
         raise VisionError(f"no {TOOL_NAME} tool_use block in the response (stop_reason={msg.stop_reason})")
