@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 
+import anthropic
+import httpx2
 import pytest
 
 from cron.intake import retry_failed_intake, upload_spooled_mail
@@ -18,7 +21,7 @@ from tests.test_email_fixtures import (
 from tests.claude_support import replying
 from worker.config import Secrets
 from worker.env import Env
-from worker.intake import pipeline
+from worker.intake import analyze, pipeline
 from worker.intake.pipeline import MAX_ATTEMPTS, process_email
 from worker.intake.store import accept_raw
 from worker.po.vision import TOOL_NAME
@@ -108,6 +111,36 @@ async def test_an_order_cut_off_at_max_tokens_is_queued_for_manual_entry_with_it
     assert item["status"] == "needs_manual" and item["line_count"] == 0
     assert "cut off at max_tokens (8192): the order is too long to read whole" in item["reason"]
     assert await seeded.bucket.get(item["pdf_key"]) == pdf
+
+
+async def test_a_hung_claude_api_fails_the_attempt_in_time_and_the_last_queues_every_pdf(
+        seeded: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The vision deadline covers the SDK's retries: before, three 90 s requests and their backoff outlasted the
+    # email's 240 s, every attempt timed out with nothing queued, and the last lost even the text PDF's order.
+    monkeypatch.setattr(analyze, "VISION_TIMEOUT_SECONDS", 0.5)
+    monkeypatch.setattr(pipeline, "EMAIL_TIMEOUT_SECONDS", 15.0)  # so the old behaviour fails in seconds, not hangs
+
+    async def never_answers(request):
+        await asyncio.sleep(3600)  # a server that keeps the connection open (a trickle resets the read timeout)
+
+    seeded.secrets = Secrets(anthropic_api_key="test-key")
+    seeded.extras["anthropic_client"] = anthropic.AsyncAnthropic(  # with the SDK's two retries, as client_for
+        api_key="test-key", max_retries=2, http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(never_answers)))
+    scan, (good, expected) = scanned_pdf(), order_pdf("classic_grid", seed=7)
+    received = await accept_raw(seeded, order_email([("scan.pdf", scan), ("po.pdf", good)]), door="http")
+    assert await process_email(seeded, received.email_id) == "failed"
+    log = await _row(seeded, "SELECT reason FROM inbound_email_log WHERE id = ?", received.email_id)
+    assert log["reason"] == ("attempt 1 of 5 failed (retried by the hot tier): ClaudeUnavailable: Claude could not "
+                             "read a scanned PDF now: the Anthropic API did not answer within 0.5 s")
+    await seeded.db.write(lambda c: c.execute("UPDATE inbound_email_log SET status = 'failed', attempts = ? "
+                                              "WHERE id = ?", (MAX_ATTEMPTS - 1, received.email_id)))
+    assert await process_email(seeded, received.email_id) == "needs_manual"
+    items = [dict(r) for r in await seeded.db.fetchall(
+        "SELECT status, po_number, reason, pdf_key FROM review_items WHERE email_id = ? ORDER BY id",
+        (received.email_id,))]
+    assert [(i["status"], i["po_number"]) for i in items] == [("needs_manual", None), ("pending", expected.po_number)]
+    assert items[0]["reason"].endswith("Claude could not read it: the Anthropic API did not answer within 0.5 s")
+    assert await seeded.bucket.get(items[0]["pdf_key"]) == scan
 
 
 async def test_spooled_mail_is_uploaded_and_processed_by_the_hot_tier(seeded: Env) -> None:

@@ -18,6 +18,10 @@ from worker.po.parser import ParseHints, pages_text, parse_purchase_orders
 from worker.po.pdftext import NO_TEXT_LAYER, ExtractLimits, PdfExtractor, PdfRejected
 from worker.po.vision import VisionError, parse_with_claude
 
+# One PDF's whole Claude reading, the SDK's retries and backoff included (parse_with_claude's deadline). A PDF
+# started just before pipeline.READING_BUDGET_SECONDS (120 s) runs out may take its extraction limit (10 s) and
+# this, and must still be recorded inside pipeline.EMAIL_TIMEOUT_SECONDS (240 s): as 90 s per request, three
+# requests did not fit, and a hung API failed every attempt with nothing queued.
 VISION_TIMEOUT_SECONDS = 90.0
 EXTRACTOR_WORKERS = 2  # the machine has 2 cores; more warm children only cost memory
 

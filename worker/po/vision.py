@@ -1,6 +1,7 @@
 """Scanned (image-only) purchase orders read by Claude's PDF input, forced through one typed tool."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import copy
 from typing import Any
@@ -86,9 +87,16 @@ def _to_order(tool_input: object) -> PurchaseOrder:
 
 async def parse_with_claude(client: Any, pdf_bytes: bytes, *, model: str,
                             timeout: float) -> PurchaseOrder:
-    """Read a (scanned) PDF purchase order with Claude; raises VisionError with a clear reason."""
+    """Read a (scanned) PDF purchase order with Claude; raises VisionError with a clear reason.
+
+    timeout bounds the whole call, the SDK's retries and their backoff included (a per-request timeout alone let
+    three requests and the waits between them, or a long retry-after, outlast the email's time).
+    """
     try:
-        msg = await client.messages.create(**_request(pdf_bytes, model), timeout=timeout)
+        async with asyncio.timeout(timeout):
+            msg = await client.messages.create(**_request(pdf_bytes, model), timeout=timeout)
+    except TimeoutError as exc:
+        raise VisionError(f"the Anthropic API did not answer within {timeout:g} s", transient=True) from exc
     except sdk().APIError as exc:
         raise VisionError(api_reason(exc), transient=is_transient(exc)) from exc
     if msg.stop_reason in CUT_OFF:
