@@ -400,3 +400,59 @@ async def test_money_on_account_of_unknown_amount_is_named_not_counted_as_nothin
                "apply list): counted as nothing on account; check in NetSuite")
     assert email["on_account"] == 0 and email["problems"] == [unknown]
     assert f"{unknown[0].upper()}{unknown[1:]}." in call["talking_points"]
+
+
+async def two_currencies(env, credit_limit, dollars_on_account=0.0):
+    """Customer 100 owes $10,000.00 and EUR 20,000.00, both 90+, and has EUR 500.00 of credit on account
+    (and `dollars_on_account` unapplied cash)."""
+    def rows(conn):
+        fx.customer(conn, "100", "Acme Grocers", email="ap@acme.test", credit_limit=credit_limit)
+        fx.invoice(conn, "1", "100", tran_date="2026-03-01", due_date="2026-03-31", total=10_000.0)
+        fx.update_invoice(conn, "1", currency="USA")  # NetSuite's name for US dollars in a default account
+        fx.invoice(conn, "2", "100", tran_date="2026-03-01", due_date="2026-03-31", total=20_000.0)
+        fx.update_invoice(conn, "2", currency="EUR")
+        conn.execute("INSERT INTO credit_memo (ns_id, tran_id, customer_id, tran_date, currency, total, "
+                     "amount_remaining, last_modified) VALUES ('9', 'CM-9', '100', '2026-06-20', 'EUR', 500, 500, "
+                     "'2026-06-20T00:00:00Z')")
+        conn.execute("INSERT INTO customer_payment (ns_id, tran_id, customer_id, tran_date, currency, total, unapplied,"
+                     " last_modified) VALUES ('7', 'PMT-7', '100', '2026-06-25', 'US Dollar', ?, ?, "
+                     "'2026-06-25T00:00:00Z')", (dollars_on_account, dollars_on_account))
+    await env.db.write(rows)
+    await refresh_aging(env, at("2026-07-01"))  # first snapshot: both arrive in 90+
+    await action_plans(env, at("2026-07-01"))
+    return {a["kind"]: a["payload"] for a in await staged(env)}
+
+
+OTHER_CURRENCIES = [
+    ("EUR 20,000.00 open in other currencies: not compared with the credit limit or counted in the 90+ share, "
+     "which are in US dollars"),
+    "EUR 500.00 unapplied cash and credits on account in other currencies: not netted against US-dollar invoices"]
+
+
+async def test_amounts_in_other_currencies_are_never_added_into_a_dollar_figure(env):
+    actions = await two_currencies(env, credit_limit=25_000.0)  # $30,000 "open" only if EUR were dollars
+    email, call, hold = (actions[k] for k in ("send_collection_email", "schedule_collection_call", "service_hold"))
+    assert email["subject"] == "Acme Grocers: 2 past-due invoices, $10,000.00 and EUR 20,000.00 outstanding"
+    assert "INV2" in email["body"] and "EUR 20,000.00" in email["body"] and "$20,000.00" not in email["body"]
+    assert email["problems"] == OTHER_CURRENCIES and email["on_account"] == 0
+    assert (email["past_due_total"], email["past_due_totals"]) == (10_000.0, {"USD": 10_000.0, "EUR": 20_000.0})
+    assert call["talking_points"][0] == "2 invoice(s) past due, $10,000.00 and EUR 20,000.00; oldest INV1 is 92 days past due."
+    assert [f"{p[0].upper()}{p[1:]}." for p in OTHER_CURRENCIES] == call["talking_points"][1:3]
+    assert hold["reason"] == "100% of open AR in US dollars is more than 90 days past due"  # not over the limit
+    assert hold["net_exposure"] == 10_000.0
+    everything = json.dumps(list(actions.values())) + (await env.db.fetchone("SELECT observation FROM reflexion_log"))[0]
+    assert "30,000" not in everything and "29,500" not in everything and "$20,000.00" not in everything
+
+
+async def test_only_us_dollars_are_compared_with_the_credit_limit(env):
+    hold = (await two_currencies(env, credit_limit=5_000.0))["service_hold"]
+    assert hold["reason"] == "open AR in US dollars $10,000.00 is over the credit limit $5,000.00"
+
+
+async def test_dollars_on_account_covering_the_dollar_invoices_still_leave_the_euro_ones_to_collect(env):
+    actions = await two_currencies(env, credit_limit=None, dollars_on_account=12_000.0)
+    assert list(actions) == ["send_collection_email", "schedule_collection_call"]  # no hold: the dollars are paid
+    assert actions["send_collection_email"]["on_account"] == 12_000.0
+    assert actions["schedule_collection_call"]["talking_points"][0] == (
+        "Apply the unapplied cash and credits on account ($12,000.00) first: past due net of them is $0.00 and "
+        "EUR 20,000.00.")

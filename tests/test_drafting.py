@@ -96,3 +96,32 @@ def test_template_has_no_undefined_or_template_syntax():
     draft = template_draft(CollectionContext("1", "Acme", None, None, CTX.invoices[:1]))
     assert "{{" not in draft.body and "Dear Acme team," in draft.body
     assert draft.subject == "Acme: 1 past-due invoice, $12,840.50 outstanding"
+
+
+TWO_CURRENCIES = CollectionContext("100", "Acme Grocers", "ap@acme.example", None, [
+    {"invoice_id": "1", "number": "INV-1", "po": None, "due_date": "2026-07-01", "days_past_due": 124, "bucket": "90+",
+     "amount_remaining": 10_000.0, "currency": "USA"},
+    {"invoice_id": "2", "number": "INV-2", "po": None, "due_date": "2026-07-01", "days_past_due": 124, "bucket": "90+",
+     "amount_remaining": 20_000.0, "currency": "EUR"},
+    {"invoice_id": "3", "number": "INV-3", "po": None, "due_date": "2026-08-01", "days_past_due": 93, "bucket": "90+",
+     "amount_remaining": 0.1, "currency": "EUR"},
+    {"invoice_id": "4", "number": "INV-4", "po": None, "due_date": "2026-08-01", "days_past_due": 93, "bucket": "90+",
+     "amount_remaining": 0.2, "currency": "EUR"}])
+
+
+def open_column(body, number):
+    return next(line for line in body.splitlines() if line.startswith(number)).split("  ")[-1].strip()
+
+
+async def test_each_invoice_is_in_its_own_currency_and_the_total_is_per_currency():
+    seen = []
+    for client in (None, replying(200, _tool_use(WORDING), seen)):
+        draft = await draft_collection_email(TWO_CURRENCIES, client, model="claude-test")
+        assert [open_column(draft.body, n) for n in ("INV-1", "INV-2", "INV-3")] == [
+            "$10,000.00", "EUR 20,000.00", "EUR 0.10"]  # the table is ours whoever wrote the wording
+        assert "30,000" not in draft.subject + draft.body
+    template = template_draft(TWO_CURRENCIES)
+    assert template.subject == "Acme Grocers: 4 past-due invoices, $10,000.00 and EUR 20,000.30 outstanding"
+    assert "past due, $10,000.00 and EUR 20,000.30 in total," in template.body
+    facts = json.loads(seen[0].content)["messages"][0]["content"]
+    assert '"past_due_total": "$10,000.00 and EUR 20,000.30"' in facts

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.flows_support import apply, contact, customer, event, proposals, ref, rows
+from worker import drafting, pricing
 from worker.decisions import DecisionError, decide_action, edit_action
 from worker.flows import WORKFLOWS, invoice_dispute
 from worker.flows.invoice_dispute import pick_recipient
@@ -483,4 +484,5 @@ async def test_a_memo_in_another_currency_is_stated_in_that_currency(env):
                                             ("US Dollar", "$1,234.50"), ("usd", "$1,234.50"),
                                             ("EUR", "EUR 1,234.50"), ("British pound", "British pound 1,234.50")])
 def test_money_is_dollars_only_in_the_base_currency(currency, text):
-    assert invoice_dispute.money(1234.5, currency) == text
+    assert pricing.money(1234.5, currency) == text
+    assert invoice_dispute.money is pricing.money is drafting.money  # one formatter for every email

@@ -3,7 +3,8 @@
 Claude writes only the wording (subject and message, through one forced tool call), guided by the
 customer's approved reflexion observations; the table of open invoices is always rendered by us from
 the mirror, so amounts and numbers in the email are never a model's. Any API error or unusable output
-falls back to the template, and the draft records why.
+falls back to the template, and the draft records why. Each invoice is shown in its own currency and the
+total is per currency ("$10,000.00 and EUR 20,000.00"): amounts in two currencies are never added up.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from worker.claude import api_reason, sdk
 from worker.env import Env
+from worker.pricing import amounts_text, money, totals_by_currency
 
 TOOL_NAME = "write_collection_email"
 MAX_EXAMPLES = 3
@@ -62,13 +64,13 @@ class CollectionContext:
     company: str
     to_email: str | None
     to_name: str | None
-    invoices: list[dict[str, Any]]  # number, po, due_date, days_past_due, bucket, amount_remaining
+    invoices: list[dict[str, Any]]  # number, po, due_date, days_past_due, bucket, amount_remaining, currency
     examples: list[str] = field(default_factory=list)
 
     @property
-    def total(self) -> float:
-        """The past-due total."""
-        return round(sum(i["amount_remaining"] for i in self.invoices), 2)
+    def totals(self) -> dict[str, float]:
+        """The past-due total of each currency (US dollars as 'USD', first)."""
+        return totals_by_currency((i["amount_remaining"], i.get("currency")) for i in self.invoices)
 
 
 @dataclass(frozen=True)
@@ -82,20 +84,15 @@ class Draft:
     fallback_reason: str | None = None
 
 
-def money(value: float) -> str:
-    """US dollars for people."""
-    return f"${value:,.2f}"
-
-
 def invoice_table(ctx: CollectionContext) -> str:
     """The fixed-width table of past-due invoices."""
-    rows = [{**i, "open": money(i["amount_remaining"])} for i in ctx.invoices]
+    rows = [{**i, "open": money(i["amount_remaining"], i.get("currency"))} for i in ctx.invoices]
     return TABLE.render(invoices=rows)
 
 
 def template_draft(ctx: CollectionContext, fallback_reason: str | None = None) -> Draft:
     """The Jinja2 draft (the default, and the fallback)."""
-    count, total = len(ctx.invoices), money(ctx.total)
+    count, total = len(ctx.invoices), amounts_text(ctx.totals)
     subject = SUBJECT.render(company=ctx.company, count=count, total=total)
     oldest = max((i["days_past_due"] for i in ctx.invoices), default=0)
     message = MESSAGE.render(greeting=ctx.to_name or f"{ctx.company} team", count=count, total=total,
@@ -109,7 +106,7 @@ def _assemble(message: str, ctx: CollectionContext) -> str:
 
 def claude_request(ctx: CollectionContext, model: str) -> dict[str, Any]:
     """The Messages API request: facts as JSON, approved notes as guidance, one forced tool."""
-    facts = {"customer": ctx.company, "recipient_name": ctx.to_name, "past_due_total": money(ctx.total),
+    facts = {"customer": ctx.company, "recipient_name": ctx.to_name, "past_due_total": amounts_text(ctx.totals),
              "invoices": [{k: i.get(k) for k in ("number", "po", "due_date", "days_past_due")} for i in ctx.invoices]}
     notes = "\n".join(f"- {e}" for e in ctx.examples) or "- (none yet)"
     prompt = (f"Write a short, courteous collection email from Gulf Food Service accounts receivable. Facts:\n"

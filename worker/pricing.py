@@ -6,13 +6,16 @@ codes (NetSuite's 'Each' and a PO's 'ea' are both EA); a row in another unit tha
 only through the item's pack count (spec_items.pack_size), and otherwise there is no comparable price: a
 case price is never compared with a price per each. Prices keep their four decimals
 (list 0.0300 + 15% = 0.0345); only display rounds.
+
+The base currency (US dollars, `is_base_currency`) lives here, and with it the one formatter of amounts for
+people (`money`) and the per-currency totals every email uses: amounts in two currencies are never added up.
 """
 
 from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -42,11 +45,41 @@ COUNT_WORDS = frozenset({"CT", "CNT", "COUNT", "EA", "EACH", "PC", "PCS", "PIECE
 _BASE_CURRENCY = frozenset({"", "us", "usd", "usa", "usdollar", "usdollars", "unitedstatesdollar",
                             "unitedstatesdollars"})
 _NOT_LETTERS = re.compile(r"[^a-z]+")
+BASE_CURRENCY = "USD"  # how amounts in US dollars are keyed when totalled per currency
 
 
 def is_base_currency(currency: str | None) -> bool:
     """True for US dollars (the price list's and the "$" currency) and for no currency at all."""
     return _NOT_LETTERS.sub("", (currency or "").lower()) in _BASE_CURRENCY
+
+
+# Amounts for people, in every email and note: one formatter, so no draft can print another currency as "$".
+def currency_name(currency: str | None) -> str:
+    """The currency as one line of text: 'USD' for US dollars however NetSuite spells them, else its own name."""
+    return BASE_CURRENCY if is_base_currency(currency) else " ".join((currency or "").split())
+
+
+def money(value: float | None, currency: str | None = None) -> str:
+    """An amount for people: '$1,234.50' in US dollars, else behind the currency's name ('EUR 1,234.50')."""
+    if is_base_currency(currency):
+        return f"${value or 0:,.2f}"
+    return f"{currency_name(currency)} {value or 0:,.2f}"
+
+
+def totals_by_currency(amounts: Iterable[tuple[float | None, str | None]]) -> dict[str, float]:
+    """(amount, currency) pairs summed per currency to the cent, US dollars first: amounts in two currencies
+    are never one figure (there is no exchange rate here)."""
+    totals: dict[str, float] = {}
+    for amount, currency in amounts:
+        name = currency_name(currency)
+        totals[name] = totals.get(name, 0.0) + (amount or 0.0)
+    return {name: round(totals[name], 2) for name in sorted(totals, key=lambda n: (n != BASE_CURRENCY, n))}
+
+
+def amounts_text(totals: dict[str, float]) -> str:
+    """Per-currency totals for people: '$10,000.00 and EUR 20,000.00' ('$0.00' when there are none)."""
+    shown = [money(amount, name) for name, amount in totals.items()] or [money(0.0)]
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
 
 
 @dataclass(frozen=True)

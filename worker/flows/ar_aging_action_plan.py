@@ -19,6 +19,8 @@ since it was drafted) is redrawn from what is still open, or withdrawn, on `ar.p
 Aging buckets are over invoices (SPEC 6), but the credit-limit hold and the dunning use the net exposure:
 open invoices less unapplied payments and open credit memos. When the cash and credits on account cover
 everything past due, the plan proposes no email or hold, only the call whose talking points say to apply them.
+Amounts keep their currency: the email shows each invoice in its own and totals per currency, and the exposure,
+the credit limit and the 90+ share are in US dollars only, with other currencies named under `problems`.
 
 This module drafts the plan and handles its events; the situation, its keys and the plan's wording are pure
 (worker/flows/collection_situation.py), the reads and the supersede write are SQL (worker/flows/collection_queries.py).
@@ -35,7 +37,6 @@ from worker.drafting import (
     CollectionContext,
     approved_examples,
     draft_collection_email,
-    money,
 )
 from worker.env import Env, iso
 from worker.flows.collection_queries import examine, supersede_older_plans
@@ -48,6 +49,7 @@ from worker.flows.collection_situation import (
     talking_points,
 )
 from worker.ledger import Event
+from worker.pricing import amounts_text, money
 from worker.stale_plans import EVENT as STALE
 from worker.workflow_runner import Proposal, Workflow, WorkflowResult
 
@@ -85,7 +87,8 @@ async def draw(env: Env, s: Situation, event: Event, *, skip: frozenset[str] = f
         drafted = f"email drafted by {draft.drafted_by}" + (f" ({draft.fallback_reason})" if draft.fallback_reason else "")
         proposals.append(Proposal("send_collection_email", {
             **common, "to": s.email, "to_name": s.to_name, "subject": draft.subject, "body": draft.body,
-            "invoices": s.past_due, "past_due_total": ctx.total, "drafted_by": draft.drafted_by, "model": draft.model,
+            "invoices": s.past_due, "past_due_total": s.past_due_total,
+            "past_due_totals": ctx.totals, "drafted_by": draft.drafted_by, "model": draft.model,
             "fallback_reason": draft.fallback_reason, "on_account": s.exposure.on_account,
             "problems": [*email_problems(s), *notes]},
             risk=3, customer_id=s.customer_id, dedupe_key=key("send_collection_email")))
@@ -126,7 +129,7 @@ async def handle(env: Env, event: Event) -> WorkflowResult | None:
     plan = await draw(env, s, event)
     # Last, after everything that can fail: a handler that raises must not have closed the old plan.
     superseded = await env.db.write(supersede_older_plans, customer_id, s.state, iso(env.clock()))
-    observation = (f"{s.company}: {len(s.past_due)} invoice(s) past due ({money(s.past_due_total)}), worst "
+    observation = (f"{s.company}: {len(s.past_due)} invoice(s) past due ({amounts_text(s.past_due_totals)}), worst "
                    f"{plan.common['worst_bucket']}, after {event.type}; proposed "
                    f"{', '.join(pr.kind for pr in plan.proposals)}; {plan.drafted}"
                    + (f"; superseded staged proposal(s) {', '.join(f'#{i}' for i in superseded)} of earlier plans"

@@ -17,12 +17,13 @@ from worker.flows.collection_situation import (
     trigger_state,
 )
 from worker.flows.invoice_dispute import CONTACTS, credit_split, pick_recipient
+from worker.pricing import is_base_currency, totals_by_currency
 from worker.workflow_runner import note_rejected
 
 CUSTOMER = "SELECT company_name, email, phone, credit_limit, deleted_at FROM customers WHERE ns_id = ?"
 OPEN_INVOICES = """
 SELECT s.invoice_id, coalesce(s.tran_id, s.invoice_id), i.other_ref_num, s.due_date, s.days_past_due, s.bucket,
-       s.amount_remaining
+       s.amount_remaining, i.currency
 FROM ar_aging_snapshot s LEFT JOIN customer_invoice i ON i.ns_id = s.invoice_id
 WHERE s.as_of = (SELECT max(as_of) FROM ar_aging_runs) AND s.customer_id = ?
 ORDER BY s.days_past_due DESC, s.invoice_id
@@ -49,12 +50,12 @@ CONTACT_PHONE = "SELECT phone FROM customer_contacts WHERE customer_id = ? AND l
 # Money the customer already has on account, by source; deleted mirror rows are gone from NetSuite. A payment
 # sent without `unapplied` (a memo without `amountRemaining`) is read with its applications: see on_account_left.
 ON_ACCOUNT = """
-SELECT 'payment', coalesce(p.tran_id, p.ns_id), p.total, p.unapplied, p.cdc_apply_version,
+SELECT 'payment', coalesce(p.tran_id, p.ns_id), p.currency, p.total, p.unapplied, p.cdc_apply_version,
        (SELECT sum(a.amount) FROM payment_application a WHERE a.payment_id = p.ns_id)
 FROM customer_payment p
 WHERE p.customer_id = :customer_id AND p.deleted_at IS NULL AND (p.unapplied > 0 OR p.unapplied IS NULL)
 UNION ALL
-SELECT 'credit', coalesce(m.tran_id, m.ns_id), m.total, m.amount_remaining, m.cdc_apply_version,
+SELECT 'credit', coalesce(m.tran_id, m.ns_id), m.currency, m.total, m.amount_remaining, m.cdc_apply_version,
        (SELECT sum(a.amount) FROM credit_memo_application a WHERE a.credit_memo_id = m.ns_id)
 FROM credit_memo m
 WHERE m.customer_id = :customer_id AND m.deleted_at IS NULL AND (m.amount_remaining > 0 OR m.amount_remaining IS NULL)
@@ -79,7 +80,7 @@ def examine(conn: sqlite3.Connection, customer_id: str, red_on: str | None,
     if row is None or row[4]:
         return None
     company, email, phone, credit_limit, _ = row
-    cols = ("invoice_id", "number", "po", "due_date", "days_past_due", "bucket", "amount_remaining")
+    cols = ("invoice_id", "number", "po", "due_date", "days_past_due", "bucket", "amount_remaining", "currency")
     invoices = [dict(zip(cols, r, strict=True)) for r in conn.execute(OPEN_INVOICES, (customer_id,))]
     contacts = [tuple(r) for r in conn.execute(CONTACTS, (customer_id,))]
     to_name, to_email = pick_recipient(email, contacts)
@@ -91,18 +92,23 @@ def examine(conn: sqlite3.Connection, customer_id: str, red_on: str | None,
     planned = conn.execute(ALREADY_PLANNED, {
         "key": proposal_key(customer_id, answers, "schedule_collection_call"), "customer_id": customer_id,
         "state": answers, "prefix": f"{NAME}:{customer_id}:"}).fetchone()
-    on_account = [(source, number, on_account_left(total, left, apply_version, applied))
-                  for source, number, total, left, apply_version, applied
+    on_account = [(source, number, currency, on_account_left(total, left, apply_version, applied))
+                  for source, number, currency, total, left, apply_version, applied
                   in conn.execute(ON_ACCOUNT, {"customer_id": customer_id})]
-    exposure = net_exposure((i["amount_remaining"] for i in invoices),
-                            (a for source, _, a in on_account if source == "payment"),
-                            (a for source, _, a in on_account if source == "credit"))
+    # In US dollars only (the credit limit's currency); the rest is stated per currency (collection_situation.py).
+    dollars = [a for a in on_account if is_base_currency(a[2])]
+    exposure = net_exposure((i["amount_remaining"] for i in invoices if is_base_currency(i["currency"])),
+                            (a for source, _, _, a in dollars if source == "payment"),
+                            (a for source, _, _, a in dollars if source == "credit"))
+    other_on_account = totals_by_currency((a, currency) for _, _, currency, a in on_account
+                                          if a is not None and a > 0 and not is_base_currency(currency))
     unknown = tuple(r[0] for r in conn.execute(REMAINING_UNKNOWN, (customer_id,)))
     return Situation(customer_id, company or f"customer {customer_id}", to_email, to_name,
                      (contact_phone[0] if contact_phone else None) or phone, credit_limit, invoices, health, state,
                      planned is not None, exposure, unknown, answers,
                      on_account_unknown=tuple(f"{SOURCE_NAMES[source]} {number}"
-                                              for source, number, a in on_account if a is None))
+                                              for source, number, _, a in on_account if a is None),
+                     other_on_account=other_on_account)
 
 
 def on_account_left(total: float | None, left: float | None, apply_version: str | None,

@@ -3,6 +3,10 @@
 worker/flows/collection_queries.py reads a `Situation`; worker/flows/ar_aging_action_plan.py (and plan_redraw.py)
 draw it into proposals with the talking points, email problems and hold reason worded here. The hold and the
 dunning use the net exposure (open invoices less unapplied payments and open credit memos), not the buckets.
+
+Every amount keeps its currency (`customer_invoice.currency`): with no exchange rate, the net exposure, the
+credit-limit comparison and the 90+ share are in US dollars (the credit limit's currency) only; what is open or
+on account in other currencies is stated per currency and named under the email's problems, never added in.
 """
 
 from __future__ import annotations
@@ -10,11 +14,17 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from worker.aging import ACTION_BUCKETS
-from worker.drafting import money
+from worker.pricing import (
+    BASE_CURRENCY,
+    amounts_text,
+    is_base_currency,
+    money,
+    totals_by_currency,
+)
 
 NAME = "ar_aging_action_plan"
 HOLD_SHARE_90_PLUS = 0.5  # share of open AR 90+ days past due at which a service hold is proposed
@@ -22,7 +32,7 @@ HOLD_SHARE_90_PLUS = 0.5  # share of open AR 90+ days past due at which a servic
 
 @dataclass(frozen=True)
 class Exposure:
-    """What a customer owes net of money on account (unapplied payments, open credit memos)."""
+    """What a customer owes net of money on account (unapplied payments, open credit memos), in US dollars."""
 
     open_invoices: float
     unapplied_payments: float
@@ -69,6 +79,7 @@ class Situation:
     remaining_unknown: tuple[str, ...] = ()  # numbers of open invoices whose remaining amount is unknown
     answers: str = ""  # the trigger state without a redraw's mark: the situation itself (a redraw reserves it)
     on_account_unknown: tuple[str, ...] = ()  # payments and credit memos whose amount on account is unknown
+    other_on_account: dict[str, float] = field(default_factory=dict)  # on account in other currencies, by currency
 
     @property
     def past_due(self) -> list[dict[str, Any]]:
@@ -81,14 +92,35 @@ class Situation:
         return [i for i in self.invoices if i["bucket"] in ACTION_BUCKETS]
 
     @property
+    def past_due_totals(self) -> dict[str, float]:
+        """What is past due in each currency, gross of anything on account."""
+        return totals_by_currency((i["amount_remaining"], i.get("currency")) for i in self.past_due)
+
+    @property
     def past_due_total(self) -> float:
-        """What is past due, gross of anything on account."""
-        return round(sum(i["amount_remaining"] for i in self.past_due), 2)
+        """What is past due in US dollars, gross of anything on account (other currencies: past_due_totals)."""
+        return self.past_due_totals.get(BASE_CURRENCY, 0.0)
+
+    @property
+    def past_due_other(self) -> dict[str, float]:
+        """What is past due in currencies other than US dollars."""
+        return {name: amount for name, amount in self.past_due_totals.items() if name != BASE_CURRENCY}
+
+    @property
+    def other_open(self) -> dict[str, float]:
+        """Open AR in currencies other than US dollars: left out of the exposure, the limit and the 90+ share."""
+        return totals_by_currency((i["amount_remaining"], i.get("currency")) for i in self.invoices
+                                  if not is_base_currency(i.get("currency")))
+
+    @property
+    def dollars_paid_on_account(self) -> bool:
+        """Unapplied cash and credits cover everything past due in US dollars."""
+        return self.exposure.covers(self.past_due_total)
 
     @property
     def paid_on_account(self) -> bool:
         """Unapplied cash and credits cover everything past due: apply them, do not dun."""
-        return self.exposure.covers(self.past_due_total)
+        return not self.past_due_other and self.dollars_paid_on_account
 
 
 def cents(amount: float) -> int:
@@ -114,11 +146,17 @@ def proposal_key(customer_id: str, state: str, kind: str) -> str:
     return f"{NAME}:{customer_id}:{state}:{kind}"
 
 
-def open_ar_text(e: Exposure) -> str:
+def open_ar_label(s: Situation) -> str:
+    """'open AR', saying it is the US-dollar part when the customer owes in other currencies too."""
+    return "open AR in US dollars" if s.other_open else "open AR"
+
+
+def open_ar_text(s: Situation) -> str:
     """The open AR the credit limit is compared with, saying what was netted."""
+    e = s.exposure
     if not e.on_account:
-        return f"open AR {money(e.open_invoices)}"
-    return f"open AR {money(e.net)} net of {money(e.on_account)} unapplied cash and credits"
+        return f"{open_ar_label(s)} {money(e.open_invoices)}"
+    return f"{open_ar_label(s)} {money(e.net)} net of {money(e.on_account)} unapplied cash and credits"
 
 
 def on_account_point(s: Situation) -> str | None:
@@ -129,8 +167,10 @@ def on_account_point(s: Situation) -> str | None:
     if s.paid_on_account:
         return (f"Unapplied cash and credits on account ({on_account}) cover the past-due "
                 f"{money(s.past_due_total)}: apply them to the open invoices in NetSuite; do not ask for payment.")
+    # Dollars on account may pay more than the dollar invoices past due while other currencies are still owed.
+    net = {BASE_CURRENCY: max(round(s.past_due_total - s.exposure.on_account, 2), 0.0), **s.past_due_other}
     return (f"Apply the unapplied cash and credits on account ({on_account}) first: past due net of them is "
-            f"{money(round(s.past_due_total - s.exposure.on_account, 2))}.")
+            f"{amounts_text(net)}.")
 
 
 def unknown_remaining_text(s: Situation) -> str | None:
@@ -149,8 +189,20 @@ def unknown_on_account_text(s: Situation) -> str | None:
             "left on account nor the apply list): counted as nothing on account; check in NetSuite")
 
 
+def other_currencies_texts(s: Situation) -> list[str]:
+    """What is open or on account in other currencies than US dollars, which no dollar figure includes."""
+    texts = []
+    if s.other_open:
+        texts.append(f"{amounts_text(s.other_open)} open in other currencies: not compared with the credit limit or "
+                     "counted in the 90+ share, which are in US dollars")
+    if s.other_on_account:
+        texts.append(f"{amounts_text(s.other_on_account)} unapplied cash and credits on account in other currencies: "
+                     "not netted against US-dollar invoices")
+    return texts
+
+
 def over_credit_limit(s: Situation) -> bool:
-    """True when net exposure is over the customer's credit limit."""
+    """True when net exposure (in US dollars) is over the customer's credit limit."""
     # A blank NetSuite limit is NULL (no limit); 0 is a real limit of nothing (cash-only customers).
     return s.credit_limit is not None and s.exposure.net > s.credit_limit
 
@@ -161,18 +213,18 @@ def talking_points(s: Situation) -> list[str]:
     points = [p] if (p := on_account_point(s)) else []
     if past_due:
         oldest = past_due[0]
-        points.append(f"{len(past_due)} invoice(s) past due, {money(s.past_due_total)}; "
+        points.append(f"{len(past_due)} invoice(s) past due, {amounts_text(s.past_due_totals)}; "
                       f"oldest {oldest['number']} is {oldest['days_past_due']} days past due.")
     if over_credit_limit(s):
-        text = open_ar_text(s.exposure)
+        text = open_ar_text(s)
         points.append(f"{text[0].upper()}{text[1:]} exceeds the credit limit {money(s.credit_limit)}.")
     if s.health:
         weakest = sorted(s.health["signals"].items(), key=lambda kv: kv[1]["sub_score"])[:2]
         why = ", ".join(f"{name} ({v['sub_score']:.0f}/100)" for name, v in weakest)
         points.append(f"Health score {s.health['score']:.0f} ({s.health['tier']}); weakest signals: {why}.")
-    for unknown in (unknown_remaining_text(s), unknown_on_account_text(s)):
-        if unknown:
-            points.append(f"{unknown[0].upper()}{unknown[1:]}.")
+    for text in (unknown_remaining_text(s), unknown_on_account_text(s), *other_currencies_texts(s)):
+        if text:
+            points.append(f"{text[0].upper()}{text[1:]}.")
     points.append("Ask for the remittance detail the cash on account is for; note any invoice they dispute and why."
                   if s.paid_on_account else
                   "Ask for a payment date and remittance reference; note any invoice they dispute and why.")
@@ -185,20 +237,23 @@ def email_problems(s: Situation) -> list[str]:
     if s.exposure.on_account:
         problems.append(f"{money(s.exposure.on_account)} unapplied cash and credits on account: apply them first; "
                         "the email lists invoice balances before they are applied")
-    return problems + [t for t in (unknown_remaining_text(s), unknown_on_account_text(s)) if t]
+    return problems + [t for t in (unknown_remaining_text(s), unknown_on_account_text(s)) if t] + (
+        other_currencies_texts(s))
 
 
 def hold_reason(s: Situation) -> str | None:
-    """Why a service hold is warranted, or None (never when money on account pays everything past due)."""
-    if s.paid_on_account:
+    """Why a service hold is warranted, or None (never when money on account pays everything past due in
+    US dollars, the only currency it is worked out in)."""
+    if s.dollars_paid_on_account:
         return None
     if over_credit_limit(s):
-        return f"{open_ar_text(s.exposure)} is over the credit limit {money(s.credit_limit)}"
-    total_open = s.exposure.open_invoices
+        return f"{open_ar_text(s)} is over the credit limit {money(s.credit_limit)}"
+    total_open = s.exposure.open_invoices  # US dollars only, as the 90+ amount below
     # Compared in whole cents, both sides summed to the cent: 1234.10 + 250.35 is 1484.4499999999998 in floats,
     # which would put exactly half just under the line when split across two invoices.
-    ninety_plus = round(sum(i["amount_remaining"] for i in s.invoices if i["bucket"] == "90+"), 2)
+    ninety_plus = round(sum(i["amount_remaining"] for i in s.invoices
+                            if i["bucket"] == "90+" and is_base_currency(i.get("currency"))), 2)
     if total_open and cents(ninety_plus) >= HOLD_SHARE_90_PLUS * cents(total_open):
-        return f"{ninety_plus / total_open:.0%} of open AR is more than 90 days past due"
+        return f"{ninety_plus / total_open:.0%} of {open_ar_label(s)} is more than 90 days past due"
     return None
 

@@ -37,7 +37,7 @@ from worker.flows.memo_apply import REDRAFTED, Draft, arrival, outcomes
 from worker.flows.reads import record_id
 from worker.flows.withdrawals import drafts, withdraw_drafts
 from worker.ledger import Event
-from worker.pricing import is_base_currency
+from worker.pricing import money
 from worker.workflow_runner import Proposal, Workflow, WorkflowResult
 
 NAME = "customer_invoice_dispute"
@@ -117,13 +117,6 @@ If anything here does not match your records, simply reply to this email and we 
 Kind regards,
 Accounts Receivable
 """)
-
-
-def money(value: float | None, currency: str | None = None) -> str:
-    """An amount for people: '$1,234.50' in US dollars, else behind the currency's name ('EUR 1,234.50')."""
-    if is_base_currency(currency):
-        return f"${value or 0:,.2f}"
-    return f"{one_line(currency)} {value or 0:,.2f}"
 
 
 def one_line(text: str | None) -> str:
