@@ -372,3 +372,16 @@ async def test_a_service_hold_goes_with_its_plan_when_everything_is_paid(env):
     assert await staged(env) == []
     reason = "withdrawn: INV9001 and INV9002 were paid or closed in NetSuite since the plan was drafted"
     assert (await closed(env))[2] == (3, "service_hold", "rejected", NAME, reason)
+
+
+async def test_a_redraw_names_amounts_in_their_own_currency(env):
+    await driscoll(env)
+    await fx.write(env, fx.update_invoice, "9002", currency="EUR")
+    await planned(env)
+    await fx.write(env, fx.update_invoice, "9002", amount_remaining=1_000.0)  # partly paid
+    await refresh_aging(env, at("2026-05-31", 12, 15))
+    await action_plans(env, at("2026-05-31", 12, 15))
+    old = await env.db.fetchone("SELECT decision_reason FROM proposed_actions WHERE id = 1")
+    assert old[0].endswith("INV9002 (EUR 1,000.00 left of EUR 2,300.00) was partly paid since the plan was drafted")
+    [note] = await env.db.fetchall("SELECT observation FROM reflexion_log WHERE observation LIKE '%Redrawn as plan%'")
+    assert "3 invoice(s) past due ($17,840.50 and EUR 1,000.00)" in note[0], note[0]

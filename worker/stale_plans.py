@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from worker.ledger import append_event
+from worker.pricing import money
 
 FLOW = "ar_aging_action_plan"  # worker.flows.collection_situation.NAME (importing it pulls in drafting)
 EVENT = "ar.plan_stale"
@@ -31,7 +32,7 @@ SELECT a.customer_id, a.id, json_extract(n.value, '$.invoice_id'),
        coalesce(json_extract(n.value, '$.number'), json_extract(n.value, '$.invoice_id')),
        json_extract(n.value, '$.amount_remaining'),
        i.ns_id IS NOT NULL, i.customer_id, round(i.amount_remaining, 2), i.deleted_at IS NOT NULL,
-       coalesce(i.cdc_version, i.last_modified)
+       coalesce(i.cdc_version, i.last_modified), i.currency
 FROM proposed_actions a
 JOIN json_each(a.payload_json, '$.invoices') n ON n.type = 'object'
 LEFT JOIN customer_invoice i ON i.ns_id = json_extract(n.value, '$.invoice_id')
@@ -66,6 +67,7 @@ class NotOwed:
     why: str  # a key of PHRASES
     remaining: float | None  # what the mirror says is left (None: unknown, deleted or gone)
     version: str | None = None  # the mirror row's CDC version (last_modified before CDC): a NetSuite change moves it
+    currency: str | None = None  # the invoice's (None: US dollars)
 
 
 def why_not_owed(named: float, plan_customer: str | None, found: bool, customer_id: str | None,
@@ -86,11 +88,11 @@ def why_not_owed(named: float, plan_customer: str | None, found: bool, customer_
 
 def _read(conn: sqlite3.Connection, which: str, params: dict[str, object]) -> list[NotOwed]:
     found = []
-    for cid, action_id, inv, number, named, hit, owner, remaining, deleted, version in conn.execute(
+    for cid, action_id, inv, number, named, hit, owner, remaining, deleted, version, currency in conn.execute(
             NAMED_NOT_OWED.format(which=which), params):
         if why := why_not_owed(named or 0.0, cid, bool(hit), owner, remaining, bool(deleted)):
             found.append(NotOwed(cid, action_id, str(inv), str(number), named or 0.0, why,
-                                 remaining if why == "partly_paid" else None, version))
+                                 remaining if why == "partly_paid" else None, version, currency))
     return found
 
 
@@ -103,10 +105,6 @@ def staged_not_owed(conn: sqlite3.Connection, customer_id: str | None = None) ->
 def action_not_owed(conn: sqlite3.Connection, action_id: int) -> list[NotOwed]:
     """What one staged proposal names but is no longer owed as named."""
     return _read(conn, OF_ACTION, {"action_id": action_id})
-
-
-def _money(value: float) -> str:
-    return f"${value:,.2f}"  # worker.drafting.money, without importing the drafting stack
 
 
 def _names(items: Sequence[str]) -> str:
@@ -122,7 +120,8 @@ def what_changed(found: Sequence[NotOwed]) -> str:
         if not group:
             continue
         if why == "partly_paid":
-            numbers = [f"{n.number} ({_money(n.remaining or 0)} left of {_money(n.named)})" for n in group]
+            numbers = [f"{n.number} ({money(n.remaining, n.currency)} left of {money(n.named, n.currency)})"
+                       for n in group]
         else:
             numbers = [n.number for n in group]
         parts.append(f"{_names(numbers)} {one if len(group) == 1 else several}")

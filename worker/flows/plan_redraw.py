@@ -23,13 +23,13 @@ import json
 import sqlite3
 from dataclasses import dataclass
 
-from worker.drafting import money
 from worker.env import Env
 from worker.flows.ar_aging_action_plan import draw
 from worker.flows.collection_queries import examine
 from worker.flows.collection_situation import NAME, Situation
 from worker.flows.withdrawals import WITHDRAWN
 from worker.ledger import Event
+from worker.pricing import amounts_text
 from worker.stale_plans import NotOwed, staged_not_owed, what_changed
 from worker.workflow_runner import Withdrawal, WorkflowResult
 
@@ -100,7 +100,8 @@ async def redraw_stale(env: Env, event: Event) -> WorkflowResult | None:
     # plan gives its keys up, so the same 61+ set seen again (a red night) does not supersede it.
     extra = {"answers": s.answers, **({"decided_earlier": sorted(stale.decided)} if stale.decided else {})}
     plan = await draw(env, s, event, skip=stale.decided, notes=notes, extra=extra)
-    parts.append(f"Redrawn as plan {s.state}: {len(s.past_due)} invoice(s) past due ({money(s.past_due_total)}); "
+    parts.append(f"Redrawn as plan {s.state}: {len(s.past_due)} invoice(s) past due "
+                 f"({amounts_text(s.past_due_totals)}); "
                  f"proposed {', '.join(p.kind for p in plan.proposals) or 'nothing'}; {plan.drafted}.")
     if stale.decided:
         parts.append(f"Not proposed again, a reviewer approved them: {', '.join(sorted(stale.decided))}.")
