@@ -18,7 +18,7 @@ from tests.test_email_fixtures import (
     refusing_s3,
     scanned_pdf,
 )
-from tests.claude_support import replying
+from tests.claude_support import mock_claude, replying
 from worker.config import Secrets
 from worker.env import Env
 from worker.intake import analyze, pipeline
@@ -141,6 +141,44 @@ async def test_a_hung_claude_api_fails_the_attempt_in_time_and_the_last_queues_e
     assert [(i["status"], i["po_number"]) for i in items] == [("needs_manual", None), ("pending", expected.po_number)]
     assert items[0]["reason"].endswith("Claude could not read it: the Anthropic API did not answer within 0.5 s")
     assert await seeded.bucket.get(items[0]["pdf_key"]) == scan
+
+
+async def test_an_absurd_quantity_read_by_claude_is_an_error_finding_not_a_crash(seeded: Env) -> None:
+    # 1e27 cases x 45.50 is beyond Decimal's 28 digits: validate_order raised, the email failed all 5 attempts
+    # (Claude billed each time) and ended as an item with no lines and no PDF.
+    absurd = {**VISION_ORDER, "lines": [{**VISION_ORDER["lines"][0], "quantity": 1e27, "amount": 4.55e28}],
+              "subtotal": 4.55e28, "total": 4.55e28}
+    seen: list = []
+    seeded.secrets = Secrets(anthropic_api_key="test-key")
+    seeded.extras["anthropic_client"] = replying(200, _tool_reply(absurd), seen)
+    received = await accept_raw(seeded, order_email([("scan.pdf", scanned_pdf())]), door="http")
+    assert await process_email(seeded, received.email_id) == "processed" and len(seen) == 1
+    item = await _row(seeded, "SELECT * FROM review_items WHERE email_id = ?", received.email_id)
+    flags = {(f["code"], f["severity"], f.get("line_no")) for f in json.loads(item["flags_json"])}
+    assert item["status"] == "pending" and ("implausible_number", "error", 1) in flags  # for a person to correct
+
+
+async def test_an_html_page_instead_of_claude_is_retried_then_queued_with_its_pdf(seeded: Env) -> None:
+    # A proxy's HTML page with status 200 came back from the SDK as a str: AttributeError, no reason a person can use.
+    def proxy_page(request):
+        return httpx2.Response(200, content=b"<html><body>Access denied</body></html>",
+                               headers={"content-type": "text/html"})
+
+    seeded.secrets = Secrets(anthropic_api_key="test-key")
+    seeded.extras["anthropic_client"] = mock_claude(proxy_page)
+    scan = scanned_pdf()
+    received = await accept_raw(seeded, order_email([("scan.pdf", scan)]), door="http")
+    assert await process_email(seeded, received.email_id) == "failed"
+    said = "unexpected response from the Anthropic API: str '<html><body>Access denied</body></html>'"
+    log = await _row(seeded, "SELECT reason FROM inbound_email_log WHERE id = ?", received.email_id)
+    assert log["reason"].startswith("attempt 1 of 5 failed (retried by the hot tier): ClaudeUnavailable: ")
+    assert log["reason"].endswith(said)
+    await seeded.db.write(lambda c: c.execute("UPDATE inbound_email_log SET status = 'failed', attempts = ? "
+                                              "WHERE id = ?", (MAX_ATTEMPTS - 1, received.email_id)))
+    assert await process_email(seeded, received.email_id) == "needs_manual"
+    item = await _row(seeded, "SELECT * FROM review_items WHERE email_id = ?", received.email_id)
+    assert item["status"] == "needs_manual" and item["reason"].endswith(said)
+    assert await seeded.bucket.get(item["pdf_key"]) == scan
 
 
 async def test_spooled_mail_is_uploaded_and_processed_by_the_hot_tier(seeded: Env) -> None:

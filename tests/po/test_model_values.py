@@ -52,6 +52,16 @@ def test_line_math_finding_names_the_line():
     assert [f.line_no for f in found] == [2]
 
 
+@pytest.mark.parametrize("amount", [Decimal("4.55E+28"), None])
+def test_a_product_too_large_for_money_is_an_error_finding_not_an_exception(amount):
+    # quantize raised decimal.InvalidOperation past 28 digits, although validate_order never raises.
+    po = _po()
+    po.lines[0].quantity, po.lines[0].amount = Decimal("1E+27"), amount
+    found = [f for f in validate_order(po, today=date(2026, 3, 3)) if f.code == "implausible_number"]
+    assert [(f.severity, f.line_no) for f in found] == [("error", 1)]
+    assert "quantity 1E+27 x unit price 45.50 is too large to be an amount of money" in found[0].message
+
+
 @pytest.mark.parametrize("text,dc,value", [
     ("1,234.56", None, "1234.56"), ("1.234,56", None, "1234.56"), ("$ 12.00", None, "12.00"),
     ("(5.00)", None, "-5.00"), ("-5,00 €", True, "-5.00"), ("1.234", True, "1234"), ("1,5", True, "1.5"),

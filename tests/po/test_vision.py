@@ -141,3 +141,20 @@ async def test_timeout_bounds_the_whole_call_retries_included(handler):
     assert info.value.reason == "the Anthropic API did not answer within 0.5 s"
     assert info.value.transient  # the hot tier tries again; the last attempt queues the PDF
     assert time.monotonic() - started < 5
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(("response", "said"), [
+    (httpx.Response(200, content=b"<html>Access denied</html>", headers={"content-type": "text/html"}),
+     "str '<html>Access denied</html>'"),
+    (httpx.Response(200, json={}), "a message without content (type=None, stop_reason=None)"),
+    (httpx.Response(200, json={"type": "error", "error": {"type": "api_error", "message": "upstream reset"}}),
+     "error api_error: upstream reset"),
+    (httpx.Response(200, json=_message(None)), "a message without content (type='message', stop_reason='tool_use')"),
+], ids=["html", "empty", "error-envelope", "content-null"])
+async def test_a_response_that_is_not_a_message_is_a_vision_error(response, said):
+    # The SDK does not validate a 200's body: these escaped as AttributeError / TypeError and crashed the attempt.
+    with pytest.raises(VisionError) as info:
+        await parse_with_claude(mock_claude(lambda request: response), PDF, model="m", timeout=5)
+    assert info.value.reason == f"unexpected response from the Anthropic API: {said}"
+    assert info.value.transient  # a proxy's or gateway's moment: the hot tier tries again

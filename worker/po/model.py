@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Literal, NamedTuple
 
 from pydantic import BaseModel, Field, PlainSerializer
@@ -105,14 +105,29 @@ def _check_cells(ln: POLine, priced: bool) -> list[Finding]:
     return out
 
 
+def _extended(ln: POLine) -> Decimal | None:
+    """quantity x unit price to the cent; None when either is missing or the product is too large for Decimal's
+    28 digits (quantize raises there: a model's reading of 1e27 cases made the whole email fail)."""
+    if ln.quantity is None or ln.unit_price is None:
+        return None
+    try:
+        return (ln.quantity * ln.unit_price).quantize(CENT)
+    except InvalidOperation:
+        return None
+
+
 def _check_lines(po: PurchaseOrder) -> list[Finding]:
     out: list[Finding] = []
     priced = any(ln.unit_price is not None or ln.amount is not None for ln in po.lines)
     for ln in po.lines:
         out += _check_cells(ln, priced)
-        if ln.quantity is None or ln.unit_price is None or ln.amount is None:
+        expected = _extended(ln)
+        if expected is None and ln.quantity is not None and ln.unit_price is not None:
+            out.append(Finding(code="implausible_number", severity="error", line_no=ln.line_no,
+                               message=f"line {ln.line_no}: quantity {ln.quantity} x unit price {ln.unit_price} is "
+                                       "too large to be an amount of money; misread?"))
+        if expected is None or ln.amount is None:
             continue
-        expected = (ln.quantity * ln.unit_price).quantize(CENT)
         # Unit prices with 3-4 decimals round per line; allow a cent plus half a cent per unit rounding.
         if not _close(expected, ln.amount, CENT + CENT):
             out.append(Finding(code="line_amount_mismatch", severity="warning", line_no=ln.line_no,
@@ -135,9 +150,9 @@ def _lines_sum(po: PurchaseOrder) -> _Sum | None:
     for ln in po.lines:
         if ln.amount is not None:
             total += ln.amount
-        elif ln.quantity is not None and ln.unit_price is not None:
+        elif (extended := _extended(ln)) is not None:
             # Without this, one unread amount would switch the check off and hide a missed line.
-            total, computed = total + (ln.quantity * ln.unit_price).quantize(CENT), computed + 1
+            total, computed = total + extended, computed + 1
         else:
             unknown.append(ln.line_no)
     return _Sum(total, computed, unknown) if len(unknown) < len(po.lines) else None
