@@ -62,6 +62,22 @@ def test_a_product_too_large_for_money_is_an_error_finding_not_an_exception(amou
     assert "quantity 1E+27 x unit price 45.50 is too large to be an amount of money" in found[0].message
 
 
+@pytest.mark.parametrize(("quantity", "price", "amount", "said"), [
+    ("12", "-45.50", "-546.00", "line 1: unit price -45.50 is negative"),
+    (None, None, "-546.00", "line 1: amount -546.00 is negative"),
+    ("12", None, "-546.00", "line 1: amount -546.00 is negative"),
+    ("-12", "-45.50", "546.00", "line 1: unit price -45.50 is negative"),
+    ("-2", "62.75", "-125.50", None),  # a credit line: its negative quantity is the finding (nonpositive_quantity)
+])
+def test_a_negative_price_or_amount_on_an_item_line_is_flagged(quantity, price, amount, said):
+    # Discounts belong in other_charges (SPEC 5): a scan read with a negative price went to review unflagged.
+    po = _po()
+    po.lines[0] = POLine(line_no=1, quantity=quantity and Decimal(quantity), unit_price=price and Decimal(price),
+                         amount=Decimal(amount))
+    found = [f for f in validate_order(po, today=date(2026, 3, 3)) if f.code == "negative_price"]
+    assert [(f.severity, f.message) for f in found] == ([("warning", said)] if said else [])
+
+
 @pytest.mark.parametrize("text,dc,value", [
     ("1,234.56", None, "1234.56"), ("1.234,56", None, "1234.56"), ("$ 12.00", None, "12.00"),
     ("(5.00)", None, "-5.00"), ("-5,00 €", True, "-5.00"), ("1.234", True, "1234"), ("1,5", True, "1.5"),

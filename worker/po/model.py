@@ -102,6 +102,15 @@ def _check_cells(ln: POLine, priced: bool) -> list[Finding]:
     if ln.quantity is not None and ln.quantity <= 0:
         out.append(Finding(code="nonpositive_quantity", severity="warning", line_no=ln.line_no,
                            message=f"line {ln.line_no}: quantity {ln.quantity} is not positive"))
+    # Discounts are other_charges (SPEC 5), never item lines. A credit line's negative amount comes with its
+    # negative quantity, flagged above; a negative price, or amount on a line ordered, is a misreading or a
+    # discount taken for an item.
+    if ln.unit_price is not None and ln.unit_price < 0:
+        out.append(Finding(code="negative_price", severity="warning", line_no=ln.line_no,
+                           message=f"line {ln.line_no}: unit price {ln.unit_price} is negative"))
+    elif ln.amount is not None and ln.amount < 0 and not (ln.quantity is not None and ln.quantity < 0):
+        out.append(Finding(code="negative_price", severity="warning", line_no=ln.line_no,
+                           message=f"line {ln.line_no}: amount {ln.amount} is negative"))
     return out
 
 
