@@ -1,10 +1,18 @@
 """Collection-email drafting: the template, and the real anthropic client over recorded Messages API replies."""
 
+import asyncio
 import json
+import time
 
 import httpx2 as httpx  # anthropic 2.x is built on httpx2 (same API) and refuses plain httpx clients
+import pytest
 
-from tests.claude_support import mock_claude, replying
+from tests.claude_support import (
+    mock_claude,
+    never_answers,
+    rate_limited_for_an_hour,
+    replying,
+)
 from worker.drafting import (
     TOOL_NAME,
     CollectionContext,
@@ -125,3 +133,22 @@ async def test_each_invoice_is_in_its_own_currency_and_the_total_is_per_currency
     assert "past due, $10,000.00 and EUR 20,000.30 in total," in template.body
     facts = json.loads(seen[0].content)["messages"][0]["content"]
     assert '"past_due_total": "$10,000.00 and EUR 20,000.30"' in facts
+
+
+@pytest.mark.parametrize("handler", [never_answers, rate_limited_for_an_hour], ids=["hung", "retry-after"])
+async def test_the_whole_call_is_bounded_retries_included(handler):
+    # The timeout was per request: three hung requests and their backoff, or any retry-after, held the drain.
+    started = time.monotonic()
+    draft = await asyncio.wait_for(draft_collection_email(CTX, mock_claude(handler, max_retries=2),
+                                                          model="claude-test", timeout=0.5), 30)
+    assert draft.drafted_by == "template" and draft.fallback_reason == "the Anthropic API did not answer within 0.5 s"
+    assert time.monotonic() - started < 5
+    assert_table(draft.body)
+
+
+async def test_a_response_that_is_not_a_message_falls_back_with_the_reason():
+    # A proxy's page came back from the SDK as a str: AttributeError, and the workflow run failed.
+    page = httpx.Response(200, content=b"<html>Access denied</html>", headers={"content-type": "text/html"})
+    draft = await draft_collection_email(CTX, mock_claude(lambda request: page), model="claude-test")
+    assert draft.drafted_by == "template"
+    assert draft.fallback_reason == "unexpected response from the Anthropic API: str '<html>Access denied</html>'"

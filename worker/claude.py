@@ -52,3 +52,16 @@ def is_transient(exc: Exception) -> bool:
     api = sdk()
     return isinstance(exc, api.APIConnectionError | api.RateLimitError | api.RequestTimeoutError
                       | api.InternalServerError)
+
+
+def unexpected_response(msg: object) -> str | None:
+    """What a response is when it is not a Message with a list of content blocks (the SDK hands back an HTML 200
+    as a str and `{}` as a Message of Nones, without validating), else None."""
+    if not isinstance(msg, sdk().types.Message):
+        return f"{type(msg).__name__} {' '.join(str(msg)[:1000].split())[:100]!r}"
+    if isinstance(msg.content, list):
+        return None
+    error = getattr(msg, "error", None)  # an error envelope sent with status 200
+    if isinstance(error, dict):
+        return f"error {error.get('type')}: {str(error.get('message'))[:200]}"
+    return f"a message without content (type={msg.type!r}, stop_reason={msg.stop_reason!r})"

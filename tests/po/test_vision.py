@@ -4,11 +4,15 @@ import base64
 import json
 import time
 
-import anthropic
 import httpx2 as httpx  # anthropic 2.x is built on httpx2 (same API) and refuses plain httpx clients
 import pytest
 
-from tests.claude_support import mock_claude, replying
+from tests.claude_support import (
+    mock_claude,
+    never_answers,
+    rate_limited_for_an_hour,
+    replying,
+)
 from worker.po.vision import TOOL_NAME, VisionError, parse_with_claude
 
 PDF = b"%PDF-1.7\n% a scanned purchase order\n"
@@ -114,30 +118,14 @@ async def test_an_answer_cut_off_is_never_an_order(stop_reason, said):
     assert said in info.value.reason and not info.value.transient  # a retry would be cut off at the same place
 
 
-def _as_client_for_builds_it(handler):
-    """The real client with the SDK's two retries, as worker.claude.client_for builds it."""
-    return anthropic.AsyncAnthropic(api_key="test-key", max_retries=2,
-                                    http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)))
-
-
-async def _never_answers(request):
-    await asyncio.sleep(request.extensions["timeout"]["read"])  # each request reaches its read timeout
-    raise httpx.ReadTimeout("read timed out", request=request)
-
-
-def _rate_limited(request):
-    return httpx.Response(429, headers={"retry-after": "3600"},  # the SDK would wait the hour it is told to
-                          json={"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}})
-
-
 @pytest.mark.asyncio
-@pytest.mark.parametrize("handler", [_never_answers, _rate_limited], ids=["hung", "retry-after"])
+@pytest.mark.parametrize("handler", [never_answers, rate_limited_for_an_hour], ids=["hung", "retry-after"])
 async def test_timeout_bounds_the_whole_call_retries_included(handler):
     # Before, timeout was per request: three hung requests and the backoff between them (or a retry-after)
     # outlasted the email's 240 s, so every attempt timed out with nothing queued.
     started = time.monotonic()
     with pytest.raises(VisionError) as info:
-        await asyncio.wait_for(parse_with_claude(_as_client_for_builds_it(handler), PDF, model="m", timeout=0.5), 30)
+        await asyncio.wait_for(parse_with_claude(mock_claude(handler, max_retries=2), PDF, model="m", timeout=0.5), 30)
     assert info.value.reason == "the Anthropic API did not answer within 0.5 s"
     assert info.value.transient  # the hot tier tries again; the last attempt queues the PDF
     assert time.monotonic() - started < 5

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from worker.claude import api_reason, is_transient, sdk
+from worker.claude import api_reason, is_transient, sdk, unexpected_response
 
 from worker.po.model import PurchaseOrder, validate_order
 
@@ -85,19 +85,6 @@ def _to_order(tool_input: object) -> PurchaseOrder:
     return po
 
 
-def _unexpected(msg: object) -> str | None:
-    """What a response is when it is not a Message with a list of content blocks (the SDK hands back an HTML 200
-    as a str and `{}` as a Message of Nones, without validating), else None."""
-    if not isinstance(msg, sdk().types.Message):
-        return f"{type(msg).__name__} {' '.join(str(msg)[:1000].split())[:100]!r}"
-    if isinstance(msg.content, list):
-        return None
-    error = getattr(msg, "error", None)  # an error envelope sent with status 200
-    if isinstance(error, dict):
-        return f"error {error.get('type')}: {str(error.get('message'))[:200]}"
-    return f"a message without content (type={msg.type!r}, stop_reason={msg.stop_reason!r})"
-
-
 async def parse_with_claude(client: Any, pdf_bytes: bytes, *, model: str,
                             timeout: float) -> PurchaseOrder:
     """Read a (scanned) PDF purchase order with Claude; raises VisionError with a clear reason.
@@ -112,7 +99,7 @@ async def parse_with_claude(client: Any, pdf_bytes: bytes, *, model: str,
         raise VisionError(f"the Anthropic API did not answer within {timeout:g} s", transient=True) from exc
     except sdk().APIError as exc:
         raise VisionError(api_reason(exc), transient=is_transient(exc)) from exc
-    if (odd := _unexpected(msg)) is not None:
+    if (odd := unexpected_response(msg)) is not None:
         # A proxy's page or a gateway's envelope, not Claude's answer: a later attempt may well get through.
         raise VisionError(f"unexpected response from the Anthropic API: {odd}", transient=True)
     if msg.stop_reason in CUT_OFF:
