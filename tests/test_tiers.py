@@ -3,6 +3,7 @@
 import asyncio
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ import cron
 from worker import tiers
 from worker.db import Database
 from worker.env import iso
+from worker.leases import hold_lease
 from worker.tiers import _acquire, run_tier, tier_for_cron
 
 REPO = Path(__file__).resolve().parent.parent
@@ -143,6 +145,54 @@ async def test_a_cancelled_run_is_recorded_and_lets_go_of_its_lease(env, monkeyp
     assert (await env.db.fetchone("SELECT count(*) FROM cron_leases"))[0] == 0
     monkeypatch.setitem(cron.JOBS, "hot", [])
     assert (await run_tier(env, "hot")).status == "ok"
+
+
+class WriteLock:
+    """Another process's write transaction on the test database: our writes wait for it (busy_timeout)."""
+
+    def __init__(self, env):
+        self.conn = sqlite3.connect(env.settings.db.path, isolation_level=None)
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def release(self):
+        self.conn.execute("ROLLBACK")
+        self.conn.close()
+
+
+async def cancel_while_the_lease_write_waits(env, coro):
+    """Start coro, cancel it while its lease-taking write waits for the lock, then let the write land."""
+    lock = WriteLock(env)
+    task = asyncio.create_task(coro)
+    await asyncio.sleep(0.3)  # the write is on the write thread, waiting for the lock
+    task.cancel()
+    await asyncio.sleep(0.1)
+    lock.release()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await env.db.write(lambda conn: None)  # the write queue is FIFO: any write left behind has landed by now
+
+
+async def test_a_run_cancelled_while_taking_its_lease_is_recorded_and_lets_go(env, monkeypatch):
+    """SIGTERM or shutdown while the lease write waits for another process's lock: that write still lands,
+    so the run it recorded is marked failed and its lease released; the tier is not blocked until expiry."""
+    monkeypatch.setitem(cron.JOBS, "warm", [])
+    await cancel_while_the_lease_write_waits(env, run_tier(env, "warm"))
+    row = await env.db.fetchone("SELECT status, error, finished_at FROM cron_runs")
+    assert (row["status"], row["error"]) == ("failed", "cancelled before it started") and row["finished_at"]
+    assert (await env.db.fetchone("SELECT count(*) FROM cron_leases"))[0] == 0
+    assert (await run_tier(env, "warm")).status == "ok"
+
+
+async def test_a_workflow_lease_cancelled_while_being_taken_is_let_go(env):
+    ran = []
+
+    async def work():
+        ran.append(1)
+        return "done"
+
+    await cancel_while_the_lease_write_waits(env, hold_lease(env, "workflow:w", 60, work()))
+    assert ran == [] and (await env.db.fetchone("SELECT count(*) FROM cron_leases"))[0] == 0
+    assert await hold_lease(env, "workflow:w", 60, work()) == "done"
 
 
 async def test_scheduler_stop_cancels_unfinished_runs_before_returning(env, monkeypatch):

@@ -15,7 +15,7 @@ import socket
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -71,8 +71,13 @@ async def hold_lease(env: Env, key: str, ttl: int, work: Coroutine[Any, Any, T])
     Raises LeaseLost (work stopped) when a renewal finds the lease taken over. `key` must not be a tier name.
     """
     holder = new_holder()
+
+    async def let_go(got: bool) -> None:
+        if got:
+            await write_until_done(env, ttl, {"lease": key}, release, key, holder)
+
     try:
-        got = await env.db.write(take_lease, key, holder, env.clock(), ttl)
+        got = await acquire(env, let_go, take_lease, key, holder, env.clock(), ttl)
     except BaseException:
         work.close()
         raise
@@ -83,6 +88,29 @@ async def hold_lease(env: Env, key: str, ttl: int, work: Coroutine[Any, Any, T])
         return await holding_lease(env, key, holder, ttl, work)
     finally:
         await asyncio.shield(write_until_done(env, ttl, {"lease": key}, release, key, holder))
+
+
+async def acquire(env: Env, let_go: Callable[[T], Awaitable[None]], fn: Callable[..., T], *args: Any) -> T:
+    """env.db.write(fn, *args) for a write that takes a lease; if cancelled meanwhile, let_go(its result).
+
+    Cancelling the await does not stop the write: on the write thread (waiting for another process's lock,
+    say) it commits anyway, and the lease it took would block its tier or workflow until it expires. So a
+    cancellation waits for the write to land, and only then passes on, after let_go undid what it took.
+    """
+    write = asyncio.ensure_future(env.db.write(fn, *args))
+    try:
+        return await asyncio.shield(write)
+    except asyncio.CancelledError:
+        await asyncio.shield(_let_go_once_written(write, let_go))
+        raise
+
+
+async def _let_go_once_written(write: asyncio.Future[T], let_go: Callable[[T], Awaitable[None]]) -> None:
+    try:
+        result = await write
+    except Exception:  # the write failed and rolled back: it took nothing
+        return
+    await let_go(result)
 
 
 async def write_until_done(env: Env, ttl: int, about: dict[str, object], fn: Callable[..., object],

@@ -19,6 +19,7 @@ from croniter import CroniterError, croniter
 from worker.env import Env, iso
 from worker.leases import (
     LeaseLost,
+    acquire,
     holding_lease,
     new_holder,
     release,
@@ -76,7 +77,13 @@ async def run_tier(env: Env, tier: str, *, scheduled_at: datetime | None = None,
     started = env.clock()
     scheduled_at = scheduled_at or started
     ttl = env.settings.triggers.lease_seconds.get(tier, 900)
-    run_id, got = await env.db.write(_acquire, tier, cron, holder, started, scheduled_at, ttl)
+
+    async def let_go(taken: tuple[int, bool]) -> None:  # cancelled before the run began: it failed, lease released
+        if taken[1]:
+            await write_until_done(env, ttl, {"tier": tier, "run_id": taken[0]}, _finish, taken[0], tier, holder,
+                                   env.clock(), "failed", {}, "cancelled before it started")
+
+    run_id, got = await acquire(env, let_go, _acquire, tier, cron, holder, started, scheduled_at, ttl)
     if not got:
         log.info("cron tier skipped: lease held", extra={"tier": tier, "run_id": run_id})
         return TierRun(run_id, tier, "skipped", {}, "tier already running")
