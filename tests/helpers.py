@@ -38,7 +38,7 @@ class LiveServer:
         asyncio.set_event_loop(self._loop)
 
         async def main() -> None:
-            self._stop = asyncio.Event()
+            self._stop = self.env.extras["stopping"] = asyncio.Event()  # as worker serve shares it (cli.py)
             await serve(create_app(self.env), "127.0.0.1", self.port, server=self._server, stop=self._stop)
 
         try:
@@ -66,10 +66,14 @@ class LiveServer:
         """Run a coroutine on the server's event loop (e.g. a direct env.db call) and return its result."""
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
-    def stop(self) -> None:
-        """Stop serving; the app's lifespan closes the database."""
+    def request_stop(self) -> None:
+        """What SIGTERM does to `worker serve`: stop, without waiting for requests in flight to end."""
         if self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
+
+    def stop(self) -> None:
+        """Stop serving; the app's lifespan closes the database."""
+        self.request_stop()
         self._thread.join(30)
         if self._error is not None:
             raise self._error

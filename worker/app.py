@@ -50,7 +50,9 @@ def create_app(env: Env) -> Litestar:
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         reviewers(env)  # fails fast on a malformed REVIEW_USERS; in dev prints the `dev` reviewer's password
-        stop = asyncio.Event()
+        # The server's own stop (set by SIGTERM/SIGINT) when the caller shares it: the scheduler then stops firing at
+        # the signal, not after the last in-flight request, which a slow upload can hold for hours.
+        stop = env.extras.get("stopping") or asyncio.Event()
         tasks = []
         smtp = None
         # Everything opened is closed in `finally`, on a failed startup too: the database's reader threads

@@ -211,7 +211,8 @@ async def _run_server(args: argparse.Namespace, settings: Settings, secrets: Sec
         # from rescanning ~200k objects every few hundred requests (~14 us per CDC event, bench/webhook.py).
         gc.collect()
         gc.freeze()
-        await serve(app, host, args.port, server=args.server)
+        env.extras["stopping"] = stopping = asyncio.Event()  # a signal stops the server and the scheduler at once
+        await serve(app, host, args.port, server=args.server, stop=stopping)
     finally:
         if s3 is not None:
             await asyncio.to_thread(s3.stop)
