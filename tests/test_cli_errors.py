@@ -215,6 +215,8 @@ def test_hash_password_names_no_part_of_a_password_it_cannot_hash() -> None:
     ("9999-12-31T23:00-06:00", "UTC"),  # year 10000 in UTC: was an OverflowError traceback, exit 1
     ("9999-12-31T23:00", "America/Chicago"),  # fine in UTC (the syntax check), year 10000 read in TIMEZONE
     ("0001-01-01", "Asia/Tokyo"),  # local midnight of datetime's first day is in year 0 in UTC
+    ("0001-01-02", "UTC"),  # warm and cold look back up to a year from as-of: was an OverflowError, a failed run
+    ("1899-12-31T23:59", "UTC"),  # the day before the floor
 ])
 def test_cron_as_of_out_of_datetimes_range_is_a_usage_error(tmp_path: Path, value: str, zone: str) -> None:
     db = tmp_path / "db.sqlite3"
@@ -222,5 +224,14 @@ def test_cron_as_of_out_of_datetimes_range_is_a_usage_error(tmp_path: Path, valu
     done = run_worker("cron", "cold", "--as-of", value, db=db, config=config)
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr, done.stderr
-    assert f"argument --as-of: out of range: {value!r} (a date from 0001-01-02 to 9999-12-30)" in done.stderr
+    assert f"argument --as-of: out of range: {value!r} (a date from 1900-01-01 to 9999-12-30)" in done.stderr
     assert not db.exists()
+
+
+@pytest.mark.parametrize("tier", ["warm", "cold"])
+def test_cron_as_of_on_the_earliest_date_runs(tmp_path: Path, tier: str) -> None:
+    """1900-01-01 is accepted and every job's look-back from it (retention, history) stays in datetime's range."""
+    db = tmp_path / "db.sqlite3"
+    done = run_worker("cron", tier, "--as-of", "1900-01-01", db=db, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"cron {tier}: ok" in done.stdout

@@ -7,6 +7,9 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from worker.env import iso
 
 _DAY = timedelta(days=1)
+# Warm and cold jobs look back from as-of (retention windows, workflows.history_days up to 36,500 days): an
+# earlier as-of would take them below year 1 (an OverflowError, a failed run). 1900 leaves them over 1,800 years.
+EARLIEST = date(1900, 1, 1)
 
 
 def local_midnight(day: date, tz: tzinfo) -> datetime:
@@ -25,11 +28,12 @@ def parse_as_of(text: str, tz: tzinfo) -> datetime:
             moment = datetime.fromisoformat(text)
         except ValueError:
             raise ValueError(f"not an ISO-8601 datetime: {text!r}") from None
-    # On datetime's first or last day, an offset (or the zone) can push the instant out of its range
+    # On datetime's last day, an offset (or the zone) can push the instant out of its range
     # (9999-12-31T23:00-06:00 is in year 10000): refused whatever the zone, so the CLI's syntax check (in
-    # UTC) and the run (in TIMEZONE) agree, and a usage error rather than an OverflowError.
-    if moment.date() in (date.min, date.max):
-        raise ValueError(f"out of range: {text!r} (a date from {date.min + _DAY} to {date.max - _DAY})")
+    # UTC) and the run (in TIMEZONE) agree, and a usage error rather than an OverflowError. So are dates
+    # before EARLIEST, whose look-backs would overflow in the jobs.
+    if moment.date() < EARLIEST or moment.date() == date.max:
+        raise ValueError(f"out of range: {text!r} (a date from {EARLIEST} to {date.max - _DAY})")
     try:
         return (moment if moment.tzinfo else moment.replace(tzinfo=tz)).astimezone(UTC)
     except OverflowError:  # not expected after the check above (offsets are under a day); still a usage error
