@@ -50,10 +50,9 @@ def create_app(env: Env) -> Litestar:
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         reviewers(env)  # fails fast on a malformed REVIEW_USERS; in dev prints the `dev` reviewer's password
-        # The server's own stop (set by SIGTERM/SIGINT) when the caller shares it: the scheduler then stops firing at
-        # the signal, not after the last in-flight request, which a slow upload can hold for hours.
-        stop = env.extras.get("stopping") or asyncio.Event()
+        stop = asyncio.Event()  # the scheduler's; never the server's own, which a failed startup must not set
         tasks = []
+        relay: asyncio.Task[bool] | None = None
         smtp = None
         # Everything opened is closed in `finally`, on a failed startup too: the database's reader threads
         # would otherwise keep the process alive after the server has given up.
@@ -69,9 +68,16 @@ def create_app(env: Env) -> Litestar:
                 await smtp.start_serving()
             if env.scheduler:
                 tasks.append(asyncio.create_task(run_scheduler(env, stop), name="cron-scheduler"))
+                if (stopping := env.extras.get("stopping")) is not None:
+                    # The server's stop (SIGTERM/SIGINT), shared by worker serve: the scheduler stops firing at the
+                    # signal, not after the last request in flight, which a slow upload can hold for hours.
+                    relay = asyncio.create_task(stopping.wait(), name="scheduler-stop-relay")
+                    relay.add_done_callback(lambda _: stop.set())
             yield
         finally:
             stop.set()
+            if relay is not None:
+                relay.cancel()
             if smtp is not None:
                 smtp.close()
             await intake.shutdown(env)  # unfinished mail stays claimed; the hot tier retries it
