@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.cdc_support import fresh_db
 from tests.helpers import TEST_INTAKE_TOKEN, TEST_REVIEWER, TEST_WEBHOOK_SECRET, LiveServer, live_server
 from worker.config import Secrets, Settings, Workflows, load_settings
 from worker.env import Env, build_env
@@ -116,3 +118,11 @@ def pytest_configure(config: pytest.Config) -> None:
     for var in ("NS_WEBHOOK_SECRET", "INTAKE_TOKEN", "REVIEW_USERS", "ANTHROPIC_API_KEY", "WORKER_DB_PATH",
                 "WORKER_S3_ENDPOINT", "WORKER_S3_BUCKET", "WORKER_CONFIG"):
         os.environ.pop(var, None)
+
+
+@pytest.fixture
+def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
+    """A migrated SQLite file (tmp_path / "conn.sqlite3") with the worker's pragmas, for synchronous tests."""
+    db = fresh_db(tmp_path / "conn.sqlite3")
+    yield db
+    db.close()

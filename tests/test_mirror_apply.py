@@ -9,15 +9,10 @@ from typing import Any
 
 import pytest
 
-from tests.cdc_support import customer, event, fresh_db, ref, sales_order
+from tests.cdc_support import customer, event, ref, sales_order
 from worker.cdc.apply import BatchResult, apply_batch
 from worker.cdc.intake import validate_events
 from worker.db import run_in_transaction
-
-
-@pytest.fixture
-def conn(tmp_path: Path) -> sqlite3.Connection:
-    return fresh_db(tmp_path / "mirror.sqlite3")
 
 
 def deliver(conn: sqlite3.Connection, *events: dict[str, Any]) -> BatchResult:

@@ -10,21 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from worker.db import connect
-from worker.migrations import apply_schema
 from worker.reference import import_reference
 
 REPO = Path(__file__).resolve().parent.parent
 PROGRAM_HEADER = "customer_id,program,markup_pct,freight_terms,payment_terms_days,usda_eligible\n"
 PRICING_HEADER = "item_id,customer_id,unit_price,uom,effective_from,effective_to\n"
-
-
-@pytest.fixture
-def conn(tmp_path):
-    db = connect(tmp_path / "ref.sqlite3")
-    apply_schema(db)
-    yield db
-    db.close()
 
 
 def write_reference(directory: Path, **files: str) -> Path:

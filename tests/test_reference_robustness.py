@@ -3,13 +3,10 @@
 import json
 import sqlite3
 
-import pytest
-
 from tests.test_reference import PRICING_HEADER, good_files, run_cli, table, write_reference
 from worker.db import connect, run_in_transaction
 from worker.decisions import REMEMBER_XREF
 from worker.intake.lines import BY_XREF
-from worker.migrations import apply_schema
 from worker.reference import import_reference
 from worker.reference_rows import parse_synonyms
 
@@ -19,21 +16,13 @@ LOG_ROW = ("INSERT INTO reflexion_log (entity_type, entity_id, tags_json, observ
            "VALUES ('x', '1', '[]', 'o', 'needs_review', '2026-01-01T00:00:00Z')")
 
 
-@pytest.fixture
-def conn(tmp_path):
-    db = connect(tmp_path / "ref.sqlite3")
-    apply_schema(db)
-    yield db
-    db.close()
-
-
 # --- another connection writing while a file loads (the server's webhooks and cron) ---
 
 def test_a_commit_by_another_connection_during_an_import_waits_for_the_lock_instead_of_failing(conn, tmp_path):
     directory = write_reference(tmp_path / "ref", pricing_master__csv=PRICING_HEADER + "501,,40.00,CS,,\n")
     import_reference(conn, directory)
     write_reference(directory, pricing_master__csv=PRICING_HEADER + "501,,41.00,CS,,\n")
-    other = connect(tmp_path / "ref.sqlite3", busy_timeout_ms=0)
+    other = connect(tmp_path / "conn.sqlite3", busy_timeout_ms=0)  # the conn fixture's file
     attempts: list[str] = []
 
     def commit_in_between(sql: str) -> None:
