@@ -99,20 +99,12 @@ def test_dev_with_a_taken_smtp_port_stops_before_loading_the_demo(environ: dict[
 def test_an_s3_endpoint_that_does_not_answer_stops_the_server_in_one_line(environ: dict[str, str]) -> None:
     # It was a traceback ending in StorageUnavailable.
     endpoint = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    done = start("serve", "--port", str(free_port()), "--smtp-port", "0", environ={**environ, "WORKER_S3_ENDPOINT": endpoint})
+    done = start("serve", "--port", str(free_port()), "--smtp-port", "0",
+                 environ={**environ, "WORKER_S3_ENDPOINT": endpoint})
     assert done.returncode == 1
     line = last_line(done)
     assert line.startswith(f"worker: cannot start: {endpoint}: object storage unreachable"), line
     assert line.endswith(f"(bucket {environ['WORKER_S3_BUCKET']})"), line
-
-
-@pytest.mark.parametrize("server", SERVERS)
-def test_a_taken_http_port_stops_the_server_in_one_line(environ: dict[str, str], taken_port: int, server: str) -> None:
-    done = start("serve", "--port", str(taken_port), "--smtp-port", "0", environ=environ, server=server)
-    assert done.returncode == 1
-    line = last_line(done)
-    assert line.startswith(f"worker: cannot start: http://127.0.0.1:{taken_port}: "), line
-    assert "address already in use" in line.lower()
 
 
 @pytest.fixture
@@ -126,13 +118,16 @@ def shared_port() -> Iterator[int]:
 
 
 @pytest.mark.parametrize("server", SERVERS)
-def test_a_port_another_worker_shares_out_is_taken_too(environ: dict[str, str], shared_port: int, server: str) -> None:
-    # Granian binds with SO_REUSEPORT: a second worker on the port started, and the kernel split webhooks and
-    # mail between two databases.
-    done = start("serve", "--port", str(shared_port), "--smtp-port", "0", environ=environ, server=server)
+@pytest.mark.parametrize("holder", ["taken_port", "shared_port"])
+def test_a_taken_http_port_stops_the_server_in_one_line(environ: dict[str, str], holder: str, server: str,
+                                                       request: pytest.FixtureRequest) -> None:
+    # shared_port: granian binds with SO_REUSEPORT, so a second worker on the port started, and the kernel split
+    # webhooks and mail between two databases.
+    port = request.getfixturevalue(holder)
+    done = start("serve", "--port", str(port), "--smtp-port", "0", environ=environ, server=server)
     assert done.returncode == 1
     line = last_line(done)
-    assert line.startswith(f"worker: cannot start: http://127.0.0.1:{shared_port}: "), line
+    assert line.startswith(f"worker: cannot start: http://127.0.0.1:{port}: "), line
     assert "address already in use" in line.lower()
 
 
