@@ -10,7 +10,7 @@ from tests.flows_support import apply, contact, customer, event, proposals, ref,
 from worker import drafting, pricing
 from worker.decisions import DecisionError, decide_action, edit_action
 from worker.flows import WORKFLOWS, invoice_dispute
-from worker.flows.invoice_dispute import pick_recipient
+from worker.flows.recipients import pick_recipient
 from worker.ledger import append_event
 from worker.workflow_runner import drain
 

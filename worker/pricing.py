@@ -8,7 +8,8 @@ case price is never compared with a price per each. Prices keep their four decim
 (list 0.0300 + 15% = 0.0345); only display rounds.
 
 The base currency (US dollars, `is_base_currency`) lives here, and with it the one formatter of amounts for
-people (`money`) and the per-currency totals every email uses: amounts in two currencies are never added up.
+people (`money`), the per-currency totals every email uses (amounts in two currencies are never added up), and
+how a credit memo's or payment's money splits into applied and left on account (`credit_split`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ _BASE_CURRENCY = frozenset({"", "us", "usd", "usa", "usdollar", "usdollars", "un
                             "unitedstatesdollars"})
 _NOT_LETTERS = re.compile(r"[^a-z]+")
 BASE_CURRENCY = "USD"  # how amounts in US dollars are keyed when totalled per currency
+HALF_CENT = 0.005  # below half a cent an amount is nothing
 
 
 def is_base_currency(currency: str | None) -> bool:
@@ -80,6 +82,39 @@ def amounts_text(totals: dict[str, float]) -> str:
     """Per-currency totals for people: '$10,000.00 and EUR 20,000.00' ('$0.00' when there are none)."""
     shown = [money(amount, name) for name, amount in totals.items()] or [money(0.0)]
     return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+
+
+@dataclass(frozen=True)
+class Credit:
+    """How much of a credit memo is applied to invoices, and how much is left as credit on account."""
+
+    applied: float | None  # None: unknown (sent without its apply list and without amountRemaining)
+    unapplied: float | None
+
+    @property
+    def on_account(self) -> float | None:
+        """The credit left on the customer's account, when there is any (half a cent or more)."""
+        return self.unapplied if self.unapplied is not None and self.unapplied >= HALF_CENT else None
+
+    @property
+    def nothing_applied(self) -> bool:
+        """True when the memo is known to be applied to no invoice."""
+        return self.applied is not None and abs(self.applied) < HALF_CENT
+
+
+def credit_split(total: float | None, remaining: float | None, apply_version: str | None,
+                 applied_sum: float | None) -> Credit:
+    """The memo's applied and unapplied amounts; NetSuite's own `amountRemaining` wins where it is known.
+
+    A payment's (`unapplied`) are the same sum: the collection plan reads money on account with it.
+    """
+    if apply_version != "":  # the apply list was given ('' = never sent, worker/cdc/versions.py)
+        applied: float | None = round(applied_sum or 0.0, 2)  # SQLite's sum(): 100.10 + 200.20 is 300.2999…
+    else:
+        applied = round(total - remaining, 2) if total is not None and remaining is not None else None
+    if remaining is None and total is not None and applied is not None:
+        remaining = round(total - applied, 2)
+    return Credit(applied, remaining)
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from worker.flows.collection_situation import (
     proposal_key,
     trigger_state,
 )
-from worker.flows.invoice_dispute import CONTACTS, credit_split, pick_recipient
-from worker.pricing import is_base_currency, totals_by_currency
+from worker.flows.recipients import CONTACTS, pick_recipient
+from worker.pricing import credit_split, is_base_currency, totals_by_currency
 from worker.workflow_runner import note_rejected
 
 CUSTOMER = "SELECT company_name, email, phone, credit_limit, deleted_at FROM customers WHERE ns_id = ?"

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -35,9 +35,10 @@ from worker.cdc.versions import key_time
 from worker.env import Env, parse_iso
 from worker.flows.memo_apply import REDRAFTED, Draft, arrival, outcomes
 from worker.flows.reads import record_id
+from worker.flows.recipients import CONTACTS, pick_recipient
 from worker.flows.withdrawals import drafts, withdraw_drafts
 from worker.ledger import Event
-from worker.pricing import money
+from worker.pricing import HALF_CENT, Credit, credit_split, money
 from worker.workflow_runner import Proposal, Workflow, WorkflowResult
 
 NAME = "customer_invoice_dispute"
@@ -71,15 +72,7 @@ WHERE m.ns_id = ?
 """
 KINDS = {"log_dispute": "dispute log", "send_dispute_confirmation": "confirmation"}  # how notes name them
 EMAIL = "send_dispute_confirmation"
-CONTACTS = """
-SELECT name, email, title FROM customer_contacts
-WHERE customer_id = ? AND deleted_at IS NULL AND is_inactive = 0 AND coalesce(email, '') <> ''
-ORDER BY ns_id
-"""
-# Accounts-payable people handle credits; anyone else only when the customer has no AP contact or email.
-_AP_TITLE = re.compile(r"payable|accounts|billing|finance|controller|bookkeep", re.IGNORECASE)
 _LINE_BREAKS = re.compile(r"[\r\n]+")
-CENT = 0.005  # below half a cent an amount is nothing
 
 _TEMPLATES = Environment(undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True,
                          keep_trailing_newline=True)  # plain-text email: nothing is HTML here
@@ -122,49 +115,6 @@ Accounts Receivable
 def one_line(text: str | None) -> str:
     """Text safe for a header or a single line (line breaks folded to spaces)."""
     return _LINE_BREAKS.sub(" ", text or "").strip()
-
-
-def pick_recipient(customer_email: str | None, contacts: list[tuple[str, str, str]]) -> tuple[str | None, str | None]:
-    """(name, email) to write to: an accounts-payable contact, else the customer's email, else any contact."""
-    for name, email, title in contacts:
-        if title and _AP_TITLE.search(title):
-            return name, email
-    if customer_email:
-        return None, customer_email
-    return (contacts[0][0], contacts[0][1]) if contacts else (None, None)
-
-
-@dataclass(frozen=True)
-class Credit:
-    """How much of a credit memo is applied to invoices, and how much is left as credit on account."""
-
-    applied: float | None  # None: unknown (sent without its apply list and without amountRemaining)
-    unapplied: float | None
-
-    @property
-    def on_account(self) -> float | None:
-        """The credit left on the customer's account, when there is any (half a cent or more)."""
-        return self.unapplied if self.unapplied is not None and self.unapplied >= CENT else None
-
-    @property
-    def nothing_applied(self) -> bool:
-        """True when the memo is known to be applied to no invoice."""
-        return self.applied is not None and abs(self.applied) < CENT
-
-
-def credit_split(total: float | None, remaining: float | None, apply_version: str | None,
-                 applied_sum: float | None) -> Credit:
-    """The memo's applied and unapplied amounts; NetSuite's own `amountRemaining` wins where it is known.
-
-    A payment's (`unapplied`) are the same sum: worker/flows/collection_queries.py reads money on account with it.
-    """
-    if apply_version != "":  # the apply list was given ('' = never sent, worker/cdc/versions.py)
-        applied: float | None = round(applied_sum or 0.0, 2)  # SQLite's sum(): 100.10 + 200.20 is 300.2999…
-    else:
-        applied = round(total - remaining, 2) if total is not None and remaining is not None else None
-    if remaining is None and total is not None and applied is not None:
-        remaining = round(total - applied, 2)
-    return Credit(applied, remaining)
 
 
 def on_account_text(credit: Credit, currency: str | None = None) -> str | None:
@@ -222,7 +172,7 @@ def draft(memo_number: str, company: str, amount: float | None, reason: str | No
     shown = [{"number": one_line(i["tran_id"] or i["invoice_id"]), "po": one_line(i.get("po")),
               "applied": money(i["applied"], currency),
               "remaining": None if i["remaining"] is None else money(i["remaining"], currency),
-              "is_applied": abs(i["applied"] or 0) >= CENT, "issued_against": i.get("issued_against", False)}
+              "is_applied": abs(i["applied"] or 0) >= HALF_CENT, "issued_against": i.get("issued_against", False)}
              for i in invoices]
     subject = one_line(SUBJECT.render(memo_number=one_line(memo_number), invoices=shown))
     body = BODY.render(greeting=one_line(greeting) or f"{company} team", memo_number=one_line(memo_number),
@@ -243,7 +193,7 @@ def linked_invoices(conn: sqlite3.Connection, memo_id: str, created_from: str | 
     for r in conn.execute(INVOICES, {"memo": memo_id, "created": created_from}):
         invoice = {"invoice_id": r[0], "tran_id": r[1], "tran_date": r[2], "total": r[3], "remaining": r[4],
                    "po": r[5], "applied": round(r[6] or 0.0, 2), "issued_against": r[0] == created_from}
-        if abs(invoice["applied"]) >= CENT and r[4] is not None and stale_open(moment(r[7], r[8]), applied_at):
+        if abs(invoice["applied"]) >= HALF_CENT and r[4] is not None and stale_open(moment(r[7], r[8]), applied_at):
             stale.append(f"invoice {r[1] or r[0]} was last updated in the mirror before the credit memo: its "
                          f"{money(r[4], currency)} open may not include this credit, so the email does not say "
                          "what is still open")
@@ -267,7 +217,7 @@ def examine(conn: sqlite3.Connection, memo_id: str) -> WorkflowResult | None:
                               output={"credit_memo_id": memo_id, "deleted": True})
     invoices, stale = linked_invoices(conn, memo_id, created_from, applied_at, currency)
     others = [{"document_id": r[0], "doc_type": r[1], "applied": round(r[2], 2)}
-              for r in conn.execute(UNMIRRORED, (memo_id,)) if abs(r[2] or 0) >= CENT]
+              for r in conn.execute(UNMIRRORED, (memo_id,)) if abs(r[2] or 0) >= HALF_CENT]
     credit = credit_split(total, remaining, apply_version, applied_sum)
     pending = apply_version == ""  # never sent: redrafted when it is (NULL, written with the data, is given)
     contacts = [tuple(r) for r in conn.execute(CONTACTS, (customer_id,))]
@@ -318,7 +268,7 @@ def redraft(conn: sqlite3.Connection, memo_id: str, drafts: dict[str, Draft]) ->
         return None
     out = result.output
     log = next(p for p in result.proposals if p.kind == "log_dispute")
-    applied = [i["tran_id"] or i["invoice_id"] for i in log.payload["invoices"] if abs(i["applied"] or 0) >= CENT]
+    applied = [i["tran_id"] or i["invoice_id"] for i in log.payload["invoices"] if abs(i["applied"] or 0) >= HALF_CENT]
     applied += [f"document {o['document_id'] or 'without an id'}" for o in log.payload["unmirrored"]]
     done = outcomes(drafts, list(KINDS))
     observation = redraft_note(out["credit_memo_number"] or f"#{memo_id}", out["company"], applied, done)
