@@ -155,7 +155,7 @@ def test_version_3_lines_written_with_the_data_stay_until_an_event_carries_newer
     conn.execute("INSERT INTO transactions (ns_id, type, customer_id, last_modified, cdc_version, cdc_data_version) "
                  "VALUES ('18', 'salesorder', '7', '2026-11-20T10:00:00.000Z', ?, ?)", (key, key))
     conn.execute("INSERT INTO transaction_lines (transaction_id, line_no, item_id, quantity) VALUES ('18', 1, '5', 2)")
-    assert apply_schema(conn) == LATEST == 7
+    assert apply_schema(conn) == LATEST
     assert conn.execute("SELECT cdc_lines_version FROM transactions").fetchone()[0] is None  # written with the data
 
     def apply(event_id, when, record):
@@ -199,7 +199,7 @@ def test_version_6_keys_are_respelled_so_a_later_sequence_number_in_the_same_min
                  " cdc_packages_version) VALUES ('f1', '2026-11-20T10:00:00.000Z', ?, ?, '', NULL)", (old, old))
     conn.execute("INSERT INTO item_fulfillment_status_log (fulfillment_id, version_key, status, occurred_at, source_event_id)"
                  " VALUES ('f1', ?, 'shipped', '2026-11-20T10:00:00.000Z', 'sn-9')", (old,))
-    assert apply_schema(conn) == LATEST == 7
+    assert apply_schema(conn) == LATEST
     new = "2026-11-20T10:00:00.000000Z|0|sn-0019000"
     assert tuple(conn.execute("SELECT cdc_version, cdc_data_version FROM customers").fetchone()) == (new, new)
     assert tuple(conn.execute("SELECT cdc_version, cdc_lines_version, cdc_packages_version FROM item_fulfillment")
@@ -210,6 +210,27 @@ def test_version_6_keys_are_respelled_so_a_later_sequence_number_in_the_same_min
     assert result.applied == 1  # against the old spelling, "sn-10" < "sn-9" would have made it stale
     assert conn.execute("SELECT company_name FROM customers").fetchone()[0] == "Tenth"
 
+
+
+def test_version_7_synonyms_are_renormalized_so_letters_like_o_slash_are_folded_not_dropped(tmp_path):
+    from worker.intake.customers import BY_SYNONYM
+
+    conn = connect(tmp_path / "db.sqlite3")
+    apply_schema(conn)
+    conn.execute("PRAGMA user_version = 7")
+    conn.executemany("INSERT INTO name_synonyms (kind, normalized, synonym, customer_id) VALUES (?, ?, ?, ?)", [
+        ("customer", "sren smrrebrd aps", "Søren Smørrebrød ApS", "36"),  # as version 7 normalized them
+        ("customer", "smith and", "Smith & Co", "38"),
+        ("brand_prefix", "strae", "Straße", "39"),
+        ("customer", "lodz", "Lodz", "40"),
+        ("customer", "odz", "Łódź", "41"),  # its new form is Lodz's: both rows stay, Lodz's answers for it
+        ("customer", "driscoll", "Driscoll", "1187"),
+    ])
+    assert apply_schema(conn) == LATEST == 8
+    assert sorted(tuple(r) for r in conn.execute("SELECT normalized, customer_id FROM name_synonyms")) == [
+        ("driscoll", "1187"), ("lodz", "40"), ("odz", "41"), ("smith", "38"), ("soren smorrebrod aps", "36"),
+        ("strasse", "39")]
+    assert [r[0] for r in conn.execute(BY_SYNONYM, ("soren smorrebrod aps",))] == ["36"]
 
 def _fresh(tmp_path):
     conn = connect(tmp_path / "fresh.sqlite3")

@@ -5,11 +5,13 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from worker.names import normalize_name
+
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
 
 # (version, SQL) in ascending order. Each brings a database at version-1 up to version; schema.sql
 # always describes the newest shape, so a fresh database only runs schema.sql.
-# Example for the next change: (8, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
+# Example for the next change: (9, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
 MIGRATIONS: list[tuple[int, str]] = [
     (1, ""),  # the first versioned schema: everything is in schema.sql
     # events.dedupe_key: a partial unique index instead of a UNIQUE column (SQLite cannot drop that in
@@ -110,6 +112,14 @@ UPDATE credit_memo SET cdc_version = respell_key(cdc_version),
     cdc_apply_version = respell_key(cdc_apply_version);
 UPDATE item_fulfillment_status_log SET version_key = respell_key(version_key);
 """),
+    # Names fold letters without a decomposition (ß, ø, ł, æ, ...) instead of dropping them ("Søren" was
+    # "sren"): imported synonyms are renormalized by normalize_name (worker/names.py), registered by
+    # apply_schema. A synonym whose new form another row already holds keeps its old one (OR IGNORE): both
+    # stay, and the row holding the new form answers for it.
+    (8, """
+UPDATE OR IGNORE name_synonyms SET normalized = normalize_name(synonym)
+WHERE normalized <> normalize_name(synonym) AND normalize_name(synonym) <> '';
+"""),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -133,6 +143,7 @@ def apply_schema(
     from worker.cdc.versions import respelled_key  # here: versions -> env -> db imports this module
 
     conn.create_function("respell_key", 1, respelled_key, deterministic=True)  # migration 7
+    conn.create_function("normalize_name", 1, normalize_name, deterministic=True)  # migration 8
     # A migration that rebuilds a table others reference (create, copy, drop, rename) needs foreign keys off,
     # else DROP TABLE deletes through them; the pragma is ignored inside a transaction, so it is set around it.
     enforced = conn.execute("PRAGMA foreign_keys").fetchone()[0]

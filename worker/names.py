@@ -2,6 +2,9 @@
 
 "Driscoll", "Driscoll Foods" and "DRISCOLL FOODS INC." must meet: case, accents, punctuation,
 '&'/'and' and legal suffixes (Inc, LLC, Co, Corp, Ltd, ...) are folded away.
+
+name_synonyms stores normalized names: a change here needs a migration that renormalizes them
+(worker/migrations.py registers normalize_name for that, as in version 8).
 """
 
 from __future__ import annotations
@@ -14,16 +17,21 @@ LEGAL_SUFFIXES = frozenset({
     "plc", "gmbh", "ag", "sa", "sarl", "bv", "nv", "pty", "pc", "the",
 })
 _NON_WORD = re.compile(r"[^a-z0-9]+")
+# Letters that NFKD does not decompose into a base letter and an accent, so ASCII-folding would drop them
+# ("Søren" -> "sren"): spelled as their readers type them without the key.
+_WHOLE_LETTERS = str.maketrans({"ß": "ss", "ẞ": "ss", "ø": "o", "Ø": "o", "ł": "l", "Ł": "l", "æ": "ae", "Æ": "ae",
+                                "œ": "oe", "Œ": "oe", "đ": "d", "Đ": "d", "ð": "d", "Ð": "d", "þ": "th", "Þ": "th",
+                                "ı": "i", "ħ": "h", "Ħ": "h"})
 
 
 def normalize_name(name: str | None) -> str:
     """Lower-case ASCII words without punctuation or legal suffixes, single-spaced ('' for nothing)."""
     if not name:
         return ""
-    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    text = unicodedata.normalize("NFKD", name.translate(_WHOLE_LETTERS)).encode("ascii", "ignore").decode().lower()
     text = text.replace("&", " and ").replace("'", "")
     words = [w for w in _NON_WORD.split(text) if w]
-    while words and words[-1] in LEGAL_SUFFIXES:
+    while words and (words[-1] in LEGAL_SUFFIXES or words[-1] == "and"):  # "Smith & Co." is "smith"
         words.pop()
     while words and words[0] == "the":
         words.pop(0)

@@ -1,0 +1,27 @@
+"""worker/names.py: company names folded so that the spellings people type meet the ones NetSuite holds."""
+
+import pytest
+
+from worker.names import name_variants, normalize_name
+
+
+@pytest.mark.parametrize(("name", "normalized"), [
+    ("DRISCOLL FOODS INC.", "driscoll foods"),
+    ("The Driscoll Company", "driscoll"),
+    ("Ben & Jerry's", "ben and jerrys"),
+    ("Smith & Co.", "smith"),  # "& Co" is a legal suffix too: "Smith" and "Smith & Co." meet
+    ("Café Crème", "cafe creme"),
+    # letters NFKD keeps whole were dropped ("sren"); they are spelled as typed without the key
+    ("Søren Smørrebrød ApS", "soren smorrebrod aps"),
+    ("Łódź Foods", "lodz foods"),
+    ("Straße Deli GmbH", "strasse deli"),
+    ("Æble Œuvre", "aeble oeuvre"),
+    ("한국마트", ""),
+    (None, ""),
+])
+def test_normalize_name(name, normalized):
+    assert normalize_name(name) == normalized
+
+
+def test_name_variants_are_leading_word_prefixes():
+    assert name_variants("Søren Smørrebrød ApS") == ["soren smorrebrod aps", "soren smorrebrod", "soren"]
