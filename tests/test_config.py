@@ -73,6 +73,13 @@ def test_env_section_overrides(tmp_path):
         ("cold = 7200", "cold = 100000000000",
          "triggers.lease_seconds: cold = 100000000000: a lease may last at most 86400 seconds (a day)"),
         ("cold = 7200", "cold = inf", "triggers.lease_seconds.cold: Input should be a finite number"),
+        # a century at most: more overflows the cold tier's look-backs (a date before year 1) every night
+        ("webhook_receipts_days = 180", "webhook_receipts_days = 10000000",
+         "retention.webhook_receipts_days: Input should be less than or equal to 36500"),
+        ("snapshot_retention_days = 120", "snapshot_retention_days = 999999999",
+         "aging.snapshot_retention_days: Input should be less than or equal to 36500"),
+        ("needs_review_expiry_days = 30", "needs_review_expiry_days = 1000000",
+         "reflexion.needs_review_expiry_days: Input should be less than or equal to 36500"),
     ],
 )
 def test_bad_config_names_the_key_and_problem(tmp_path, old, new, message):

@@ -180,20 +180,24 @@ class Health(_Strict):
         return weights
 
 
+# Day counts beyond a century overflow the look-backs (a date before year 1): refused at load, not at 3 a.m.
+MAX_DAYS = 36_500
+
+
 class Aging(_Strict):
     basis: Literal["due_date", "invoice_date"] = "due_date"
-    snapshot_retention_days: int = Field(120, ge=1)
+    snapshot_retention_days: int = Field(120, ge=1, le=MAX_DAYS)
 
 
 class Reflexion(_Strict):
-    needs_review_expiry_days: int = Field(30, ge=1)
+    needs_review_expiry_days: int = Field(30, ge=1, le=MAX_DAYS)
 
 
 class Workflows(_Strict):
     # A workflow acts on changes made within this many days before its drain (the record's last_modified);
     # older ones are history, marked handled without a run (worker/workflow_runner.py). Absent: 30. 0 is refused:
     # it would make every change history, a webhook's too; to act on all history, give a large number.
-    history_days: int = Field(30, ge=1, le=36_500)
+    history_days: int = Field(30, ge=1, le=MAX_DAYS)
 
 
 class Anthropic(_Strict):
@@ -203,17 +207,17 @@ class Anthropic(_Strict):
 
 
 class Retention(_Strict):
-    webhook_receipts_days: int = Field(180, ge=1)
-    cron_runs_days: int = Field(90, ge=1)  # the hot tier alone records 1,440 runs a day
-    workflow_run_log_days: int = Field(365, ge=1)
+    webhook_receipts_days: int = Field(180, ge=1, le=MAX_DAYS)
+    cron_runs_days: int = Field(90, ge=1, le=MAX_DAYS)  # the hot tier alone records 1,440 runs a day
+    workflow_run_log_days: int = Field(365, ge=1, le=MAX_DAYS)
     # A customer's newest scores (the 360's trend) are kept past this (cron/housekeeping.py SCORES_KEPT).
-    customer_health_scores_days: int = Field(365, ge=1)
+    customer_health_scores_days: int = Field(365, ge=1, le=MAX_DAYS)
 
 
 class Program(_Strict):
     markup_pct: float = 0.0
     freight_terms: str = "prepaid"
-    payment_terms_days: int = Field(30, ge=0)
+    payment_terms_days: int = Field(30, ge=0, le=365)  # as customer_program.csv allows
     usda_eligible: bool = False
 
 
