@@ -4,7 +4,9 @@ All of it is set-based SQL in ONE write transaction (a snapshot and its events e
 not at all): the open invoices are aged into a temp table joined to the previous state, transitions
 become events with INSERT ... SELECT, the date's snapshot is upserted, closed invoices and expired
 history are deleted. The snapshot is per company calendar date: a later tick of the same date
-refreshes that date's rows in place, comparing against them first, so a re-run finds nothing moved.
+refreshes that date's rows in place, comparing against them first, so a re-run finds nothing moved. A past
+date (--as-of) ages what the mirror shows was owed that day: invoices dated after it are left out, and what
+payments and credit memos dated after it applied is added back.
 
 Decisions (documented in the README): an invoice that is paid off or deleted simply leaves the
 snapshot, with no event (the mirror already logged payment.applied); an invoice seen for the first
@@ -56,20 +58,31 @@ REFERENCE = {
         :standard_terms) || ' days'))""",
     "invoice_date": "coalesce(date(i.tran_date), date(i.due_date))",
 }
-# Open = at least a cent remaining (stored rounded to cents): a sub-cent remainder is paid, and must not
-# become a $0.00 collection plan.
+# What invoice `i` owed at the end of a past day (--as-of): the mirror holds today's amount_remaining, so add
+# back what live payments and credit memos dated after that day applied to it (an invoice paid in full since
+# was open that day). A tick of today adds back nothing (the CASE skips the lookups): a payment NetSuite dates
+# in the future but has already applied is paid today. Payments the mirror never saw cannot be added back.
+OWED_ON_AS_OF = """(i.amount_remaining + CASE WHEN :as_of < :today THEN
+    (SELECT coalesce(sum(a.amount), 0) FROM payment_application a
+     JOIN customer_payment c ON c.ns_id = a.payment_id AND c.deleted_at IS NULL AND c.tran_date > :as_of
+     WHERE a.invoice_id = i.ns_id)
+  + (SELECT coalesce(sum(a.amount), 0) FROM credit_memo_application a
+     JOIN credit_memo c ON c.ns_id = a.credit_memo_id AND c.deleted_at IS NULL AND c.tran_date > :as_of
+     WHERE a.invoice_id = i.ns_id) ELSE 0 END)"""
+# Open = at least a cent owed (stored rounded to cents): a sub-cent remainder is paid, and must not become a
+# $0.00 collection plan. An invoice dated after the as-of day did not exist yet (as in cron/health.py).
 # NOT INDEXED: one sequential table scan beats walking the partial open-invoice index (customer order,
 # one random row fetch per invoice) by about 3x at a million open invoices (bench/cron.py).
-FILL_NEW = """
+FILL_NEW = f"""
 INSERT INTO temp.aging_new (invoice_id, customer_id, tran_id, due_date, days, amount, prev_bucket, prev_since,
                             prev_customer, prev_tran, prev_due, prev_days, prev_amount)
 SELECT i.ns_id, i.customer_id, i.tran_id, i.due_date,
-       coalesce(CAST(julianday(:as_of) - julianday({reference}) AS INTEGER), 0),
-       round(i.amount_remaining, 2), p.bucket, p.bucket_since,
+       coalesce(CAST(julianday(:as_of) - julianday({{reference}}) AS INTEGER), 0),
+       round({OWED_ON_AS_OF}, 2), p.bucket, p.bucket_since,
        p.customer_id, p.tran_id, p.due_date, p.days_past_due, p.amount_remaining
 FROM customer_invoice i NOT INDEXED
 LEFT JOIN ar_aging_snapshot p ON p.as_of = :prev_as_of AND p.invoice_id = i.ns_id
-WHERE round(i.amount_remaining, 2) > 0 AND i.deleted_at IS NULL
+WHERE round({OWED_ON_AS_OF}, 2) > 0 AND i.deleted_at IS NULL AND coalesce(i.tran_date, :as_of) <= :as_of
 """
 # One event per stay left: the key names the invoice, the bucket it left, when it entered that bucket,
 # and where it went (worker.aging.transition_key builds the same string). An invoice entering the snapshot
@@ -167,8 +180,9 @@ class SkippedTick(RuntimeError):
 
 
 def materialize(conn: sqlite3.Connection, as_of: str, tick: str, now: str, basis: str, standard_terms: int,
-                retention_days: int) -> dict[str, object]:
-    """Age every open invoice as of a company date, in the caller's transaction; returns counts."""
+                retention_days: int, today: str) -> dict[str, object]:
+    """Age every invoice open on a company date, in the caller's transaction; returns counts (`today`: the
+    company date now, after which a past as-of date's later payments are added back)."""
     latest = conn.execute(LATEST_RUN).fetchone()[0]
     if latest is not None and as_of < latest:
         return {"skipped": f"as_of {as_of} is older than the latest snapshot {latest}"}
@@ -177,7 +191,8 @@ def materialize(conn: sqlite3.Connection, as_of: str, tick: str, now: str, basis
     conn.execute(CREATE_NEW.format(bucket_case=bucket_case_sql("days")))
     conn.execute(CLEAR_NEW)
     fill = FILL_NEW.format(reference=REFERENCE[basis])
-    invoices = conn.execute(fill, {"as_of": as_of, "prev_as_of": prev_as_of, "standard_terms": standard_terms}).rowcount
+    invoices = conn.execute(fill, {"as_of": as_of, "today": today, "prev_as_of": prev_as_of,
+                                   "standard_terms": standard_terms}).rowcount
     moved = conn.execute(INSERT_EVENTS, {"as_of": as_of, "tick": tick, "now": now}).rowcount
     unknown = _remaining_unknown(conn, as_of, prev_as_of, tick, now)
     previous = conn.execute(PREVIOUS_COUNT, (prev_as_of,)).fetchone() if prev_as_of else None
@@ -228,6 +243,7 @@ async def refresh_aging(env: Env, as_of: datetime) -> dict[str, object]:
     counts = await env.db.write(
         materialize, day, iso(as_of), iso(env.clock()), settings.aging.basis,
         settings.programs["standard"].payment_terms_days, settings.aging.snapshot_retention_days,
+        company_date(env.clock(), settings.timezone).isoformat(),
     )
     # Raised, not returned: the tier records a job's counts as "ok", and a tick that aged nothing must not
     # read as a fresh snapshot (e.g. every real tick after a snapshot dated in the future).

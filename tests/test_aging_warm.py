@@ -301,7 +301,8 @@ async def test_sql_agrees_with_the_pure_reference_on_random_histories(acme):
                 await fx.write(env, fx.update_invoice, n, amount_remaining=amount)
         at = tick(day.isoformat(), 12, step)
         rows = await env.db.fetchall("SELECT ns_id, customer_id, due_date, amount_remaining FROM customer_invoice "
-                                     "WHERE amount_remaining > 0 AND deleted_at IS NULL")
+                                     "WHERE amount_remaining > 0 AND deleted_at IS NULL AND tran_date <= ?",
+                                     (day.isoformat(),))  # not yet issued: not aged
         current = {}
         for r in rows:
             bucket = bucket_for((day - date.fromisoformat(r["due_date"])).days)
@@ -382,3 +383,57 @@ async def test_worker_cron_warm_as_of_via_subprocess(acme, settings):
     counts = json.loads(run["counts_json"])
     assert counts["refresh_aging"]["transitions"] == 1 and counts["action_plans"]["ok"] == 1
     assert (await env.db.fetchone("SELECT count(*) FROM proposed_actions"))[0] == 2
+
+
+TODAY = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def on_june_30(make_env):
+    """An opened env whose clock reads 2026-06-30 (the company's today), with customer 100."""
+    env = make_env(clock=lambda: TODAY)
+    await env.db.open()
+    await fx.write(env, fx.customer, "100", "Acme Grocers")
+    yield env
+    await env.db.close()
+
+
+async def test_a_past_as_of_ages_what_was_owed_that_day(on_june_30):
+    # `worker cron warm --as-of 2026-06-10` run on June 30th: the mirror holds today's balances.
+    env = on_june_30
+
+    def rows(conn):
+        fx.invoice(conn, "paid", "100", tran_date="2026-04-01", due_date="2026-05-01", total=1000, remaining=0)
+        fx.payment(conn, "p-after", "100", "2026-06-15", [("paid", 1000)])  # after the day: still owed then
+        fx.invoice(conn, "part", "100", tran_date="2026-04-01", due_date="2026-05-01", total=1000, remaining=200)
+        fx.payment(conn, "p-before", "100", "2026-05-20", [("part", 500)])  # before the day: already paid then
+        fx.credit_memo(conn, "cm-after", "100", "2026-06-20", 300, invoice_id="part")  # after: owed then
+        fx.invoice(conn, "void", "100", tran_date="2026-04-01", due_date="2026-05-01", total=50, remaining=0)
+        fx.payment(conn, "p-gone", "100", "2026-06-12", [("void", 50)])
+        conn.execute("UPDATE customer_payment SET deleted_at = '2026-06-13T00:00:00Z' WHERE ns_id = 'p-gone'")
+        fx.invoice(conn, "later", "100", tran_date="2026-06-20", due_date="2026-07-20", total=500)  # not issued yet
+    await env.db.write(rows)
+    past = await refresh_aging(env, tick("2026-06-10"))
+    got = {i: (r["days_past_due"], r["bucket"], r["amount_remaining"]) for i, r in (await snapshot(env, "2026-06-10")).items()}
+    assert got == {"paid": (40, "31-60", 1000.0), "part": (40, "31-60", 500.0)}
+    assert past["open_invoices"] == 2
+    # Today's tick ages today's balances: nothing is added back, and the paid invoice leaves quietly.
+    now = await refresh_aging(env, tick("2026-06-30"))
+    got = {i: (r["days_past_due"], r["bucket"], r["amount_remaining"]) for i, r in (await snapshot(env, "2026-06-30")).items()}
+    assert got == {"part": (60, "31-60", 200.0), "later": (-20, "current", 500.0)}
+    assert (now["closed"], now["transitions"]) == (1, 0) and await bucket_events(env) == []
+
+
+async def test_todays_tick_counts_a_payment_dated_later_as_paid_and_ages_no_invoice_dated_later(on_june_30):
+    env = on_june_30
+
+    def rows(conn):
+        fx.invoice(conn, "paid", "100", tran_date="2026-04-01", due_date="2026-05-01", total=1000, remaining=0)
+        fx.payment(conn, "p-dated-later", "100", "2026-07-05", [("paid", 1000)])  # NetSuite already applied it
+        fx.invoice(conn, "open", "100", tran_date="2026-06-30", due_date="2026-07-30", total=70)
+        fx.invoice(conn, "post-dated", "100", tran_date="2026-07-01", due_date="2026-07-31", total=90)
+    await env.db.write(rows)
+    await refresh_aging(env, tick("2026-06-30"))
+    assert list(await snapshot(env, "2026-06-30")) == ["open"]
+    await refresh_aging(env, tick("2026-07-01"))  # the post-dated invoice exists from its date on
+    assert list(await snapshot(env, "2026-07-01")) == ["open", "post-dated"]
