@@ -232,6 +232,21 @@ def test_version_7_synonyms_are_renormalized_so_letters_like_o_slash_are_folded_
         ("strasse", "39")]
     assert [r[0] for r in conn.execute(BY_SYNONYM, ("soren smorrebrod aps",))] == ["36"]
 
+
+@pytest.mark.parametrize("order", [1, -1])
+def test_version_8_takes_new_forms_whatever_the_row_order(tmp_path, order):
+    # "BG Foods & Co." becomes "bg foods", which "Bøg Foods" held before it became "bog foods": the outcome
+    # must not depend on which row SQLite updates first.
+    conn = connect(tmp_path / "db.sqlite3")
+    apply_schema(conn)
+    conn.execute("PRAGMA user_version = 7")
+    rows = [("customer", "bg foods and", "BG Foods & Co.", "10"), ("customer", "bg foods", "Bøg Foods", "20")]
+    conn.executemany("INSERT INTO name_synonyms (kind, normalized, synonym, customer_id) VALUES (?, ?, ?, ?)",
+                     rows[::order])
+    apply_schema(conn)
+    assert sorted(tuple(r) for r in conn.execute("SELECT normalized, customer_id FROM name_synonyms")) == [
+        ("bg foods", "10"), ("bog foods", "20")]
+
 def _fresh(tmp_path):
     conn = connect(tmp_path / "fresh.sqlite3")
     apply_schema(conn)
@@ -243,6 +258,19 @@ def test_newer_database_is_refused(tmp_path):
     conn.execute("PRAGMA user_version = 99")
     with pytest.raises(SchemaTooNew, match="version 99 is newer"):
         apply_schema(conn)
+
+
+def test_a_newer_database_is_refused_before_anything_touches_it(tmp_path):
+    path = tmp_path / "newer.sqlite3"
+    with sqlite3.connect(path) as made:  # as a newer worker might leave it: a rollback journal, say
+        made.execute("PRAGMA journal_mode = DELETE")
+        made.execute("CREATE TABLE customers (ns_id TEXT)")
+        made.execute(f"PRAGMA user_version = {LATEST + 1}")
+    made.close()
+    before = path.read_bytes()
+    with pytest.raises(SchemaTooNew, match=f"version {LATEST + 1} is newer"):
+        connect(path)
+    assert path.read_bytes() == before  # PRAGMA journal_mode = WAL used to rewrite its header first
 
 
 def test_worker_db_init_twice_from_the_cli(tmp_path):

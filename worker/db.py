@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from worker.migrations import apply_schema
+from worker.migrations import apply_schema, refuse_newer
 
 T = TypeVar("T")
 MAX_ROWID = 2**63 - 1  # SQLite's largest INTEGER: a bound for ids taken from requests (cursors)
@@ -31,10 +31,19 @@ class DatabaseUnavailable(Exception):
 
 
 def connect(path: Path | str, *, busy_timeout_ms: int = 30000) -> sqlite3.Connection:
-    """Open a sqlite3 connection with the worker's pragmas (WAL, FULL sync, foreign keys)."""
+    """Open a sqlite3 connection with the worker's pragmas (WAL, FULL sync, foreign keys).
+
+    A database a newer worker wrote is refused (SchemaTooNew) before the pragmas: WAL mode rewrites its header.
+    """
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
-    _pragmas(conn, busy_timeout_ms)
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    try:
+        refuse_newer(conn)
+        _pragmas(conn)
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
@@ -45,8 +54,7 @@ def connect_read_only(path: Path | str, *, busy_timeout_ms: int = 30000) -> sqli
     return conn
 
 
-def _pragmas(conn: sqlite3.Connection, busy_timeout_ms: int) -> None:
-    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+def _pragmas(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA journal_mode = WAL")
     # FULL: a 2xx promises the change survives power loss, not just a process crash.
     conn.execute("PRAGMA synchronous = FULL")

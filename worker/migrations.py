@@ -114,11 +114,16 @@ UPDATE item_fulfillment_status_log SET version_key = respell_key(version_key);
 """),
     # Names fold letters without a decomposition (ß, ø, ł, æ, ...) instead of dropping them ("Søren" was
     # "sren"): imported synonyms are renormalized by normalize_name (worker/names.py), registered by
-    # apply_schema. A synonym whose new form another row already holds keeps its old one (OR IGNORE): both
-    # stay, and the row holding the new form answers for it.
+    # apply_schema. The rows that change first step aside (a \x01 prefix no name has), so which form is
+    # taken never depends on row order; a synonym whose new form another row holds gets its old one back,
+    # or, when that is taken too, keeps the prefixed key: kept, never deleted.
     (8, """
-UPDATE OR IGNORE name_synonyms SET normalized = normalize_name(synonym)
+UPDATE name_synonyms SET normalized = char(1) || normalized
 WHERE normalized <> normalize_name(synonym) AND normalize_name(synonym) <> '';
+UPDATE OR IGNORE name_synonyms SET normalized = normalize_name(synonym)
+WHERE substr(normalized, 1, 1) = char(1);
+UPDATE OR IGNORE name_synonyms SET normalized = substr(normalized, 2)
+WHERE substr(normalized, 1, 1) = char(1);
 """),
 ]
 LATEST = MIGRATIONS[-1][0]
@@ -131,6 +136,14 @@ class SchemaTooNew(Exception):
 def schema_version(conn: sqlite3.Connection) -> int:
     """The database's PRAGMA user_version (0 for a new file)."""
     return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def refuse_newer(conn: sqlite3.Connection, latest: int = LATEST) -> int:
+    """The database's version, or SchemaTooNew when a newer worker wrote it (checked before anything is set)."""
+    current = schema_version(conn)
+    if current > latest:
+        raise SchemaTooNew(f"database schema version {current} is newer than this worker's ({latest})")
+    return current
 
 
 def apply_schema(
@@ -159,9 +172,7 @@ def _apply(conn: sqlite3.Connection, migrations: list[tuple[int, str]], latest: 
            *, check_keys: bool) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
-        current = schema_version(conn)
-        if current > latest:
-            raise SchemaTooNew(f"database schema version {current} is newer than this worker's ({latest})")
+        current = refuse_newer(conn, latest)
         is_new = not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'customers'").fetchone()
         pending = [sql for version, sql in migrations if version > current and sql.strip()] if not is_new else []
         for sql in pending:
