@@ -71,8 +71,39 @@ def worsen(s: SignalInputs, which: str, amount: int, data) -> SignalInputs:
 def test_a_worse_signal_never_raises_the_score(base, w, which, amount, data):
     before = score(base, w)
     after = score(worsen(base, which, amount, data), w)
+    assert after.signals[which]["sub_score"] <= before.signals[which]["sub_score"]
     assert after.score <= before.score
     assert 0 <= after.score <= 100
+
+
+@settings(max_examples=300, deadline=None)
+@given(late, late, st.floats(min_value=0, max_value=200, allow_nan=False))
+def test_paying_later_recently_never_raises_the_lateness_sub_score(recent, prior, more):
+    def sub(r):
+        return score(SignalInputs(late_days_recent=r, late_days_prior=prior), WEIGHTS).signals[
+            "payment_lateness_trend"]["sub_score"]
+    later = (recent or 0.0) + more  # later than before, or the first recent payment at all
+    assert sub(later) <= sub(recent)
+
+
+def lateness(recent, prior):
+    return score(SignalInputs(late_days_recent=recent, late_days_prior=prior), WEIGHTS).signals[
+        "payment_lateness_trend"]
+
+
+def test_a_chronic_late_payer_is_not_scored_punctual_and_a_rise_scores_worse_than_the_level():
+    # Before: the signal was recent - prior, so 20 days late after 20 (or after 70) scored a perfect 100.
+    chronic, improved, slipped = lateness(20.0, 20.0), lateness(20.0, 70.0), lateness(20.0, 0.0)
+    assert (chronic["raw"], chronic["sub_score"]) == (20.0, 33.33)
+    assert (improved["raw"], improved["sub_score"]) == (20.0, 33.33)  # the level counts, whatever came before
+    assert (slipped["raw"], slipped["sub_score"]) == (40.0, 0.0)  # 20 days late, 20 later than before
+    assert slipped["sub_score"] < chronic["sub_score"] < 100
+    assert {k: slipped[k] for k in ("recent_avg_days_late", "prior_avg_days_late", "level_days_late",
+                                    "deterioration_days")} == {
+        "recent_avg_days_late": 20.0, "prior_avg_days_late": 0.0, "level_days_late": 20.0, "deterioration_days": 20.0}
+    first = lateness(15.0, None)  # no prior payments: no evidence of a rise, the level alone
+    assert (first["raw"], first["level_days_late"], first["deterioration_days"]) == (15.0, 15.0, 0.0)
+    assert lateness(None, 70.0)["sub_score"] == 100.0  # no recent payments: no evidence
 
 
 @given(inputs(), weights)
@@ -102,7 +133,7 @@ def test_clean_payer_is_green_and_the_worst_is_red():
     result = score(worst, WEIGHTS)
     assert result.tier == "red" and result.score < 5
     assert result.signals["ar_aging"]["raw"] == pytest.approx(50 / 51, abs=1e-4)
-    assert result.signals["payment_lateness_trend"]["raw"] == 40.0
+    assert result.signals["payment_lateness_trend"]["raw"] == 85.0  # 45 days late, 40 later than before
     assert result.signals["dispute_count"]["sub_score"] == 0
 
 

@@ -17,7 +17,8 @@ SIGNALS = ("ar_aging", "dispute_count", "payment_lateness_trend", "order_frequen
 # How bad each aging bucket is: the share of open AR weighted by these is the ar_aging signal.
 BUCKET_SEVERITY = {"current": 0.0, "1-30": 0.25, "31-60": 0.5, "61-90": 0.75, "90+": 1.0}
 DISPUTES_FOR_ZERO = 4  # disputes in 90 days at which the sub-score reaches 0
-LATENESS_DAYS_FOR_ZERO = 30.0  # paying this many days later than before scores 0
+LATENESS_DAYS_FOR_ZERO = 30.0  # lateness signal (average days late now, plus any rise over the 90 days
+# before) at which the sub-score reaches 0: 30 days late steadily, or 15 late after paying on time
 CREDIT_MEMOS_FOR_ZERO = 12  # credit memos in 12 months at which the sub-score reaches 0
 CHURN_SHARE_FOR_ZERO = 0.5  # losing half the contacts in 90 days scores 0
 PRIOR_ORDER_PERIODS = 3  # the run rate is the previous 270 days, per 90 days
@@ -116,11 +117,17 @@ def unknown_detail(unknown: tuple[UnknownRemainder, ...], counted: list[UnknownR
                     "either, so it counts as if it outweighed the rest)"}
 
 
-def lateness_trend(recent: float | None, prior: float | None) -> float:
-    """Days later than before (no recent payments: no evidence of a trend; no prior: on time was the norm)."""
+def lateness_trend(recent: float | None, prior: float | None) -> tuple[float, float]:
+    """(level, deterioration): average days late in the last 90 days, and how much later than in the 90 before.
+
+    The signal is their sum: the level counts too, so a chronic late payer, or one even later before, does not
+    score as punctual. No recent payments: no evidence, 0. No prior ones: no evidence of a rise, the level
+    alone. Non-decreasing in `recent`.
+    """
     if recent is None:
-        return 0.0
-    return recent - (prior if prior is not None else 0.0)
+        return 0.0, 0.0
+    level = max(0.0, recent)
+    return level, max(0.0, level - prior) if prior is not None else 0.0
 
 
 def order_drop(recent: int, prior: int) -> float:
@@ -136,14 +143,16 @@ def raw_signals(s: SignalInputs) -> dict[str, tuple[float, float, dict[str, Any]
     ar_detail: dict[str, Any] = {"open_by_bucket": dict(s.ar_by_bucket)}
     if s.ar_remaining_unknown:
         ar_detail["remaining_unknown"] = unknown_detail(s.ar_remaining_unknown, counted)
-    trend = lateness_trend(s.late_days_recent, s.late_days_prior)
+    level, deterioration = lateness_trend(s.late_days_recent, s.late_days_prior)
     drop = order_drop(s.orders_recent, s.orders_prior)
     return {
         "ar_aging": (aging, 100.0 * (1.0 - aging), ar_detail),
         "dispute_count": (s.disputes_90d, _linear(s.disputes_90d, DISPUTES_FOR_ZERO), {"window_days": 90}),
-        "payment_lateness_trend": (trend, _linear(max(0.0, trend), LATENESS_DAYS_FOR_ZERO),
+        "payment_lateness_trend": (level + deterioration, _linear(level + deterioration, LATENESS_DAYS_FOR_ZERO),
                                    {"recent_avg_days_late": s.late_days_recent,
-                                    "prior_avg_days_late": s.late_days_prior}),
+                                    "prior_avg_days_late": s.late_days_prior,
+                                    "level_days_late": round(level, 2),
+                                    "deterioration_days": round(deterioration, 2)}),
         "order_frequency_drop": (drop, 100.0 * (1.0 - drop),
                                  {"orders_last_90d": s.orders_recent, "orders_prior_270d": s.orders_prior}),
         "credit_memo_count": (s.credit_memos_12m, _linear(s.credit_memos_12m, CREDIT_MEMOS_FOR_ZERO),
