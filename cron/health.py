@@ -59,18 +59,25 @@ WHERE deleted_at IS NULL AND tran_date > :d365 AND tran_date <= :d GROUP BY cust
 """
 # Days late per applied invoice (early counts as 0, so early payments cannot hide late ones), and per
 # invoice still unpaid past its due date as of the night (late so far, in the recent window): not paying
-# at all must not look better than paying late.
+# at all must not look better than paying late. The due date is the warm tier's (cron.aging.REFERENCE on the
+# due-date basis, whatever basis ages): one without a dueDate is due its date plus the payment terms. An
+# unpaid one keeps the due date its snapshot row holds, as the night's aging does (the invoice is looked up
+# only when that is NULL).
+DUE = REFERENCE["due_date"]
 LATENESS = f"""
 SELECT customer_id, recent, avg(days_late) FROM (
     SELECT p.customer_id, p.tran_date > :d90 AS recent,
-           max(0, julianday(coalesce(pa.apply_date, p.tran_date)) - julianday(i.due_date)) AS days_late
+           max(0, julianday(coalesce(pa.apply_date, p.tran_date)) - julianday({DUE})) AS days_late
     FROM customer_payment p
     JOIN payment_application pa ON pa.payment_id = p.ns_id
     JOIN customer_invoice i ON i.ns_id = pa.invoice_id
-    WHERE p.deleted_at IS NULL AND p.tran_date > :d180 AND p.tran_date <= :d AND i.due_date IS NOT NULL
+    WHERE p.deleted_at IS NULL AND p.tran_date > :d180 AND p.tran_date <= :d
     UNION ALL
-    SELECT customer_id, 1, julianday(:d) - julianday(due_date) FROM ar_aging_snapshot
-    WHERE as_of = {SNAPSHOT} AND due_date < :d
+    SELECT customer_id, 1, julianday(:d) - julianday(due) FROM (
+        SELECT s.customer_id,
+               coalesce(date(s.due_date), (SELECT {DUE} FROM customer_invoice i WHERE i.ns_id = s.invoice_id)) AS due
+        FROM ar_aging_snapshot s WHERE s.as_of = {SNAPSHOT})
+    WHERE due < :d
 )
 GROUP BY customer_id, recent
 """
@@ -132,6 +139,7 @@ def remaining_unknown(conn: sqlite3.Connection, params: dict[str, Any],
 
 def gather(conn: sqlite3.Connection, params: dict[str, Any], basis: str) -> dict[str, SignalInputs]:
     """Every live customer's signal inputs, read in one transaction."""
+    conn.create_function("terms_days", 1, terms_days, deterministic=True)  # in cron.aging.REFERENCE
     ar: dict[str, dict[str, float]] = defaultdict(dict)
     for cid, bucket, amount in conn.execute(AGING, params):
         ar[cid][bucket] = round(amount, 2)

@@ -264,3 +264,25 @@ async def test_an_invoice_whose_remainder_went_unknown_after_the_snapshot_counts
     await score_customers(env, NIGHT)
     ar = (await scores(env))["A"]["signals"]["ar_aging"]
     assert (ar["raw"], ar["open_by_bucket"], ar["remaining_unknown"]["counted"]) == (0.5, {"current": 1000.0}, 1)
+
+
+async def test_an_invoice_without_a_due_date_is_late_from_its_date_plus_terms(env):
+    # M's invoices carry a dueDate; N's the same ones with terms only (Net 30), P's too, under a 45-day program.
+    # The lateness signal dates them as the warm tier ages them, paid or not (it skipped N's, and P's).
+    def rows(conn):
+        for cid in ("M", "N", "P"):
+            fx.customer(conn, cid, f"Customer {cid}", terms="Net 30")
+            fx.invoice(conn, f"{cid}-open", cid, tran_date="2026-02-20", due_date="2026-03-22" if cid == "M" else None,
+                       total=1000, terms=None if cid == "M" else "Net 30")
+            fx.invoice(conn, f"{cid}-paid", cid, tran_date="2026-04-01", due_date="2026-05-01" if cid == "M" else None,
+                       total=500, remaining=0)
+            fx.payment(conn, f"{cid}-pay", cid, "2026-05-21", [(f"{cid}-paid", 500)])
+        fx.program(conn, "P", 45)
+    await env.db.write(rows)
+    await refresh_aging(env, NIGHT)
+    await score_customers(env, NIGHT)
+    got = await scores(env)
+    late = {cid: got[cid]["signals"]["payment_lateness_trend"]["recent_avg_days_late"] for cid in ("M", "N", "P")}
+    assert late == {"M": 60.0, "N": 60.0, "P": 45.0}  # (100 + 20) / 2; P: due 15 days later, (85 + 5) / 2
+    assert got["N"]["score"] == got["M"]["score"] < 100
+
