@@ -57,7 +57,7 @@ CREDIT_MEMOS = """
 SELECT customer_id, count(*) FROM credit_memo
 WHERE deleted_at IS NULL AND tran_date > :d365 AND tran_date <= :d GROUP BY customer_id
 """
-# Days late per applied invoice (early counts as 0, so early payments cannot hide late ones), and per
+# Days late per applied live invoice (early counts as 0, so early payments cannot hide late ones), and per
 # invoice still unpaid past its due date as of the night (late so far, in the recent window): not paying
 # at all must not look better than paying late. The due date is the warm tier's (cron.aging.REFERENCE on the
 # due-date basis, whatever basis ages): one without a dueDate is due its date plus the payment terms. An
@@ -70,7 +70,7 @@ SELECT customer_id, recent, avg(days_late) FROM (
            max(0, julianday(coalesce(pa.apply_date, p.tran_date)) - julianday({DUE})) AS days_late
     FROM customer_payment p
     JOIN payment_application pa ON pa.payment_id = p.ns_id
-    JOIN customer_invoice i ON i.ns_id = pa.invoice_id
+    JOIN customer_invoice i ON i.ns_id = pa.invoice_id AND i.deleted_at IS NULL
     WHERE p.deleted_at IS NULL AND p.tran_date > :d180 AND p.tran_date <= :d
     UNION ALL
     SELECT customer_id, 1, julianday(:d) - julianday(due) FROM (
@@ -102,10 +102,11 @@ WHERE NOT coalesce(CASE WHEN length(date_created) > 10 THEN julianday(date_creat
                         ELSE date_created GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' AND date_created > :d END, 0)
 GROUP BY customer_id
 """
+# A record deleted in NetSuite is no history: a customer whose only invoice was deleted is still new (neutral).
 HISTORY = """
-SELECT customer_id FROM customer_invoice WHERE tran_date <= :d
-UNION SELECT customer_id FROM transactions WHERE tran_date <= :d
-UNION SELECT customer_id FROM customer_payment WHERE tran_date <= :d
+SELECT customer_id FROM customer_invoice WHERE tran_date <= :d AND deleted_at IS NULL
+UNION SELECT customer_id FROM transactions WHERE tran_date <= :d AND deleted_at IS NULL
+UNION SELECT customer_id FROM customer_payment WHERE tran_date <= :d AND deleted_at IS NULL
 """
 PREVIOUS_NIGHT = "SELECT max(as_of) FROM customer_health_scores WHERE as_of < ?"
 TIERS_ON = "SELECT customer_id, tier FROM customer_health_scores WHERE as_of = ?"

@@ -286,3 +286,27 @@ async def test_an_invoice_without_a_due_date_is_late_from_its_date_plus_terms(en
     assert late == {"M": 60.0, "N": 60.0, "P": 45.0}  # (100 + 20) / 2; P: due 15 days later, (85 + 5) / 2
     assert got["N"]["score"] == got["M"]["score"] < 100
 
+
+async def test_deleted_records_are_neither_history_nor_lateness(env):
+    # Q, O and Y each had one record, deleted in NetSuite: new customers, scored neutral. R's only late payment
+    # paid an invoice deleted since: it is not R's lateness.
+    def rows(conn):
+        for cid in ("Q", "O", "Y", "R", "S"):
+            fx.customer(conn, cid, f"Customer {cid}")
+        fx.invoice(conn, "IQ", "Q", tran_date="2026-06-01", due_date="2026-07-01", total=1000,
+                   deleted_at="2026-06-02T00:00:00Z")
+        fx.order(conn, "SO", "O", "2026-06-01")
+        fx.payment(conn, "PY", "Y", "2026-06-01", [])
+        conn.execute("UPDATE transactions SET deleted_at = '2026-06-02T00:00:00Z' WHERE ns_id = 'SO'")
+        conn.execute("UPDATE customer_payment SET deleted_at = '2026-06-02T00:00:00Z' WHERE ns_id = 'PY'")
+        fx.invoice(conn, "IR", "R", tran_date="2026-03-01", due_date="2026-03-31", total=1000, remaining=0,
+                   deleted_at="2026-06-25T00:00:00Z")
+        fx.payment(conn, "PR", "R", "2026-06-29", [("IR", 1000)])  # 90 days late, on a deleted invoice
+    await env.db.write(rows)
+    await refresh_aging(env, NIGHT)
+    await score_customers(env, NIGHT)
+    got = await scores(env)
+    for cid in ("Q", "O", "Y", "S"):
+        assert (got[cid]["score"], got[cid]["is_neutral"]) == (70.0, 1), cid
+    lateness = got["R"]["signals"]["payment_lateness_trend"]
+    assert (lateness["recent_avg_days_late"], lateness["sub_score"], got["R"]["is_neutral"]) == (None, 100.0, 0)
