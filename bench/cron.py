@@ -113,11 +113,15 @@ async def run_tiers(path: Path) -> list[tuple[str, float, object]]:
     env = build_env(settings, Secrets(), bucket_endpoint="http://127.0.0.1:9")
     await env.db.open(readers=1)
     at = datetime(AS_OF.year, AS_OF.month, AS_OF.day, 12, tzinfo=UTC)
+    now = [at]
+    env.clock = lambda: now[0]  # each tick is "today", as in production (a past day adds back later payments)
     results = []
     try:
         results.append(("warm: first tick of a day", *await timed(refresh_aging(env, at))))
-        results.append(("warm: next tick, same day", *await timed(refresh_aging(env, at + timedelta(minutes=15)))))
-        results.append(("warm: next day (transitions)", *await timed(refresh_aging(env, at + timedelta(days=1)))))
+        now[0] = at + timedelta(minutes=15)
+        results.append(("warm: next tick, same day", *await timed(refresh_aging(env, now[0]))))
+        now[0] = at + timedelta(days=1)
+        results.append(("warm: next day (transitions)", *await timed(refresh_aging(env, now[0]))))
         results.append(("cold: health scores", *await timed(score_customers(env, at + timedelta(days=1)))))
         results.append(("cold: re-run same night", *await timed(score_customers(env, at + timedelta(days=1)))))
     finally:

@@ -26,7 +26,7 @@ def seed(conn):
     fx.contact(conn, "c1", "1187", "Maria Lopez", "maria@driscollfoods.com", title="Accounts Payable")
     fx.contact(conn, "c2", "1187", "Old Buyer", "old@driscollfoods.com", inactive=True)
     fx.invoice(conn, "9001", "1187", tran_date="2026-03-01", due_date="2026-03-31", total=12_840.5)
-    fx.invoice(conn, "9002", "1187", tran_date="2026-06-01", due_date="2026-07-01", total=2_000, remaining=500)
+    fx.invoice(conn, "9002", "1187", tran_date="2026-05-01", due_date="2026-07-01", total=2_000, remaining=500)
     fx.order(conn, "so1", "1187", "2026-05-02", total=4_100)
     conn.execute("INSERT INTO item_fulfillment (ns_id, tran_id, customer_id, created_from, tran_date, ship_status,"
                  " last_modified) VALUES ('if1', 'IF100', '1187', 'so1', '2026-05-03', 'shipped', ?)", (fx.MODIFIED,))
