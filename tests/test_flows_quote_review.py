@@ -337,3 +337,19 @@ async def test_an_order_in_another_currency_has_no_comparable_price(priced):
     notes = [r["observation"] for r in await rows(priced, "SELECT observation FROM reflexion_log ORDER BY id")]
     assert "1 with no comparable price: 501 quoted 46.00: the order is in EUR" in notes[0]
     assert notes[1].endswith("all within program.")  # the USD order ("USA", NetSuite's name) is compared as ever
+
+
+async def test_an_order_is_priced_on_its_own_date_not_the_day_it_is_reviewed(env, tmp_path):
+    # 520 cost Driscoll 10.00 through 2025 and 12.00 since: an order dated 2025-06-01 quoted at 12.00 is 20% over
+    # what applied that day, though 12.00 is today's price; the order dated 2026 at 12.00 is within program.
+    await load_reference(env, tmp_path / "ref", customer_program__csv=PROGRAMS,
+                         pricing_master__csv=PRICING_HEADER + "520,1187,10.00,CS,2025-01-01,2025-12-31\n"
+                                                              "520,1187,12.00,CS,2026-01-01,\n")
+    await apply(env, customer("1187", "Driscoll Foods"))
+    await apply(env, sales_order("9701", "1187", [("520", 3, 12.00)], tran_date="2025-06-01"),
+                sales_order("9702", "1187", [("520", 3, 12.00)]))
+    assert await drain(env, [quote_review.WORKFLOW]) == {"ok": 2, "proposed": 1, "deduplicated": 0}
+    [proposal] = await proposals(env)
+    assert (proposal["payload"]["sales_order_id"], proposal["payload"]["tran_date"]) == ("9701", "2025-06-01")
+    assert [(f["item_id"], f["quoted"], f["expected"], f["deviation_pct"], f["basis"])
+            for f in proposal["payload"]["lines"]] == [("520", 12.0, 10.0, 20.0, "customer_price")]

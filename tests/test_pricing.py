@@ -158,3 +158,30 @@ def test_a_deviation_just_over_the_tolerance_is_flagged_though_shown_rounded():
     over = check_price(255.01, expected, 2.0)  # +2.004%
     assert (over.deviation_pct, over.within_tolerance) == (2.0, False)
     assert check_price(255.00, expected, 2.0).within_tolerance  # exactly +2%: the boundary is inclusive
+
+
+async def test_a_dated_row_applies_only_within_its_dates_and_the_newest_started_wins(env, tmp_path):
+    # 810: 10.00 through 2025, 12.00 from 2026 (open-ended). 811: an open-ended 10.00 from 2025 overlapped by
+    # 12.00 from 2026: the newer row wins once both apply. 812: the customer's rows end the day before or start
+    # the day after 2026-03-01: neither applies, the list price (+ 15%) does.
+    await load_reference(env, tmp_path / "ref", pricing_master__csv=PRICING_HEADER
+                         + "810,1187,10.00,CS,2025-01-01,2025-12-31\n810,1187,12.00,CS,2026-01-01,\n"
+                         "811,1187,10.00,CS,2025-01-01,\n811,1187,12.00,CS,2026-01-01,\n"
+                         "812,1187,7.00,CS,2025-01-01,2026-02-28\n812,1187,8.00,CS,2026-03-02,\n812,,20.00,CS,,\n"
+                         "813,1187,9.00,CS,2026-01-01,2026-02-28\n")
+
+    async def price(item, on):
+        found = await env.db.read_sync(expected_price, item, "1187", on, DRISCOLL, "CS")
+        return found and (found.unit_price, found.basis)
+
+    assert await price("810", "2026-03-01") == (Decimal("12.00"), "customer_price")
+    assert await price("810", "2025-06-01") == (Decimal("10.00"), "customer_price")
+    assert await price("810", "2025-12-31") == (Decimal("10.00"), "customer_price")  # both ends inclusive
+    assert await price("810", "2026-01-01") == (Decimal("12.00"), "customer_price")
+    assert await price("810", "2024-12-31") is None  # before any row
+    assert await price("811", "2026-03-01") == (Decimal("12.00"), "customer_price")
+    assert await price("811", "2025-06-01") == (Decimal("10.00"), "customer_price")
+    assert await price("812", "2026-03-01") == (Decimal("23.00"), "list_plus_markup")  # ended yesterday, starts tomorrow
+    assert await price("812", "2026-03-02") == (Decimal("8.00"), "customer_price")
+    assert await price("812", "2026-02-28") == (Decimal("7.00"), "customer_price")
+    assert await price("813", "2026-03-01") is None  # its only row ended the day before: no price at all
