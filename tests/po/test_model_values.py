@@ -1,6 +1,6 @@
 """Model contract (JSON numbers, round trip), validate_order findings, and value parsers."""
 import json
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -101,3 +101,17 @@ def test_decimal_style_and_qty_cells():
     assert split_qty_uom("4 cases", False) == (Decimal(4), "CS")
     assert split_qty_uom("10.5LB", False) == (Decimal("10.5"), "LB")
     assert split_qty_uom("12 boxes of joy", False) == (None, None)
+
+
+def test_a_quantity_of_zero_is_not_positive():
+    line = POLine(line_no=1, quantity=Decimal("0"), unit_price=Decimal("45.50"), amount=Decimal("0.00"))
+    found = [f for f in validate_order(_po(lines=[line], subtotal=None, total=None), today=date(2026, 3, 3))
+             if f.code == "nonpositive_quantity"]
+    assert [(f.line_no, f.message) for f in found] == [(1, "line 1: quantity 0 is not positive")]
+
+
+@pytest.mark.parametrize(("ahead", "flagged"), [(30, False), (31, False), (32, True)])
+def test_a_po_date_more_than_31_days_ahead_is_flagged(ahead, flagged):
+    today = date(2026, 3, 3)
+    po = _po(po_date=today + timedelta(days=ahead), requested_ship_date=None)
+    assert ("po_date_future" in {f.code for f in validate_order(po, today=today)}) is flagged
