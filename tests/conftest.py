@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.cdc_support import fresh_db
-from tests.helpers import TEST_INTAKE_TOKEN, TEST_REVIEWER, TEST_WEBHOOK_SECRET, LiveServer, live_server
+from tests.helpers import TEST_INTAKE_TOKEN, TEST_REVIEWER, TEST_WEBHOOK_SECRET, LiveServer, live_server, needs
 from worker.config import Secrets, Settings, Workflows, load_settings
 from worker.env import Env, build_env
 from worker.passwords import hash_password
@@ -108,8 +108,7 @@ def server(make_env: Callable[..., Env]) -> Iterator[LiveServer]:
 @pytest.fixture
 def corpora() -> Path:
     """The shared real-world corpora, or skip when this checkout has none beside it."""
-    if not CORPORA.is_dir():
-        pytest.skip(f"shared corpora not found at {CORPORA}")
+    needs(CORPORA.is_dir(), f"shared corpora not found at {CORPORA}", installed_by_ci=False)
     return CORPORA
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import TEST_REVIEWER
+from tests.helpers import TEST_REVIEWER, needs
 from tests.review_seed import (
     COLLECTION_EMAIL,
     add_action,
@@ -29,9 +29,11 @@ WIDTHS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 375, "he
 
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    try:
+        from playwright import sync_api
+    except ImportError:
+        needs(False, "playwright is not installed (pip install -e '.[test]')")
+    needs(Path(CHROMIUM).exists(), "Debian's chromium is not installed (apt-get install chromium)")
     with sync_api.sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         yield chromium

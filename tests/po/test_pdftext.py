@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import needs
 from tests.po import hostile
 from tests.po.layouts import build
 from worker.po.pdftext import ExtractLimits, PdfExtractor, PdfRejected
@@ -127,8 +128,7 @@ async def test_async_api_runs_off_the_loop(extractor):
 
 
 def test_bad_pdf_corpus_is_bounded(extractor):
-    if not CORPUS.is_dir():
-        pytest.skip(f"bad_pdfs corpus not found at {CORPUS}")
+    needs(CORPUS.is_dir(), f"bad_pdfs corpus not found at {CORPUS}", installed_by_ci=False)
     for path in sorted(CORPUS.iterdir()):
         t = time.perf_counter()
         try:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests.helpers import needs
 from tests.reliability.support import WorkerProcess
 from worker.seaweed import EmbeddedS3
 
@@ -48,8 +49,7 @@ def tiny_disk(tmp_path: Path) -> Iterator[Path]:
     mount.mkdir()
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], capture_output=True, text=True,
                           check=False)
-    if done.returncode:
-        pytest.skip(f"cannot mount a tmpfs ({done.stderr.strip()}): the disk-full test needs root")
+    needs(not done.returncode, f"cannot mount a tmpfs ({done.stderr.strip()}): the disk-full test needs root")
     try:
         yield mount
     finally:
