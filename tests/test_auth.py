@@ -7,6 +7,7 @@ import hashlib
 import logging
 import re
 import traceback
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -33,6 +34,7 @@ from worker.auth import (
     sign,
     unsign,
 )
+from worker.env import utcnow
 from worker.passwords import hash_password
 
 # Shaped as `worker hash-password` writes it: 16-byte salt, 32-byte digest, unpadded base64url.
@@ -117,6 +119,19 @@ def test_signatures_and_csrf_tokens():
     assert unsign(key, sign(key, "abc", "notice")) is None  # a notice cookie is not a session cookie
     assert csrf_ok(csrf_for(key, "s1"), csrf_for(key, "s1"))
     assert not csrf_ok(csrf_for(key, "s1"), csrf_for(key, "s2")) and not csrf_ok(csrf_for(key, "s1"), None)
+
+
+def test_the_csrf_token_is_not_the_session_cookie_s_signature():
+    # The CSRF token sits in every page's HTML: were it the cookie's signature, a page leaked (cache, screenshot,
+    # a copy sent to support) would hand over the httponly session cookie, whose value is `sid.signature`.
+    key = b"k" * 32
+    assert csrf_for(key, "s1") != sign(key, "s1").rpartition(".")[2]
+
+
+def test_the_page_s_csrf_token_is_not_the_session_cookie_s_signature(server):
+    client = sign_in(server.url)
+    sid, _, signature = client.cookies["gfs_review"].rpartition(".")
+    assert client.csrf and client.csrf != signature and sid not in client.csrf
 
 
 def test_dev_reviewer_only_in_dev(make_env, capsys):
@@ -270,6 +285,22 @@ def test_a_new_password_ends_the_sessions_opened_with_the_old_one(settings, monk
         assert sign_in(live.url, password="a brand new password").get("/review/orders").status_code == 200
 
 
+def test_a_session_lasts_12_hours(server):
+    now = utcnow()
+    server.env.clock = lambda: now
+    cookie = sign_in(server.url).cookies["gfs_review"]
+
+    def with_cookie(path: str) -> httpx.Response:  # a fresh client each time: the session cookie and nothing else
+        return httpx.get(server.url + path, cookies={"gfs_review": cookie})
+
+    server.env.clock = lambda: now + timedelta(hours=12, seconds=-1)
+    assert with_cookie("/review/orders").status_code == 200 and with_cookie("/api/review-items").status_code == 200
+    server.env.clock = lambda: now + timedelta(hours=12, seconds=1)
+    expired = with_cookie("/review/orders")
+    assert expired.status_code == 303 and expired.headers["location"].startswith("/review/login?next=%2Freview%2Forders")
+    assert with_cookie("/api/review-items").status_code == 401
+
+
 def test_login_form_needs_its_csrf_token(server):
     client = httpx.Client(base_url=server.url)
     client.get("/review/login")
@@ -291,6 +322,24 @@ def test_failed_sign_ins_are_rate_limited_per_user(server):
     assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
     assert "Too many failed sign-ins" in limited.text
     assert server.run(server.env.db.fetchone("SELECT count(*) FROM review_sessions"))[0] == 0
+
+
+def test_the_user_limit_lasts_15_minutes(server):
+    now = utcnow()
+    server.env.clock = lambda: now
+    for _ in range(5):
+        assert _attempt(server, TEST_REVIEWER[0], "wrong").status_code == 401
+    assert _attempt(server, TEST_REVIEWER[0], TEST_REVIEWER[1]).status_code == 429
+    server.env.clock = lambda: now + timedelta(minutes=16)  # the failures are now older than the window
+    assert _attempt(server, TEST_REVIEWER[0], TEST_REVIEWER[1]).status_code == 303
+
+
+def test_a_successful_sign_in_clears_the_reviewer_s_failures(server):
+    # A reviewer who mistypes a few times, then signs in, starts afresh: their next typos do not lock them out.
+    for _ in range(4):
+        assert _attempt(server, TEST_REVIEWER[0], "wrong").status_code == 401
+    assert _attempt(server, TEST_REVIEWER[0], TEST_REVIEWER[1]).status_code == 303
+    assert [_attempt(server, TEST_REVIEWER[0], "wrong").status_code for _ in range(6)] == [401] * 5 + [429]
 
 
 def test_failed_sign_ins_are_rate_limited_per_ip(server):
