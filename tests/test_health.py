@@ -209,3 +209,18 @@ def test_an_invoice_of_unknown_remainder_is_named_in_the_ar_signal():
     clean = score(SignalInputs(ar_by_bucket={"current": 8000.0}), WEIGHTS).signals["ar_aging"]
     assert clean == {"raw": 0.0, "sub_score": 100.0, "weight": 0.3, "contribution": 30.0,
                      "open_by_bucket": {"current": 8000.0}}  # nothing unknown: the signal as before
+
+
+def test_one_customer_scored_by_hand():
+    # ar_aging: 4,000 of 10,000 in 61-90 (severity 0.75) = 0.3 -> 70; one dispute of 4 -> 75; 6 days late after 3
+    # (level 6 + rise 3 = 9 of 30) -> 70; 8 orders against 30 / 3 = 10 -> 80; 2 memos of 12 -> 83.33; 1 of 10
+    # contacts churned, 0.1 of the 0.5 that scores 0 -> 80.
+    s = SignalInputs(ar_by_bucket={"current": 6000.0, "61-90": 4000.0}, disputes_90d=1, late_days_recent=6.0,
+                     late_days_prior=3.0, orders_recent=8, orders_prior=30, credit_memos_12m=2, contacts_total=10,
+                     contacts_churned=1)
+    result = score(s, WEIGHTS)
+    assert {name: signal["sub_score"] for name, signal in result.signals.items()} == {
+        "ar_aging": 70.0, "dispute_count": 75.0, "payment_lateness_trend": 70.0, "order_frequency_drop": 80.0,
+        "credit_memo_count": 83.33, "contact_churn": 80.0}
+    # 0.30*70 + 0.15*75 + 0.20*70 + 0.15*80 + 0.10*83.33 + 0.10*80 = 74.58
+    assert (result.score, result.tier, result.is_neutral) == (74.6, "yellow", False)
