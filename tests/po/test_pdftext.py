@@ -1,6 +1,5 @@
 """The sandboxed extractor: normal PDFs fast, hostile ones bounded, every outcome a clear reason."""
 import asyncio
-import statistics
 import time
 from pathlib import Path
 
@@ -27,16 +26,17 @@ def _reason(ex: PdfExtractor, data: bytes) -> str:
     return info.value.reason
 
 
-def test_text_pdf_is_extracted_quickly(extractor):
+def test_text_pdfs_are_read_by_one_warm_process(extractor):
+    # What keeps a normal PDF fast is the warm child: no process is spawned per PDF (the speed itself is
+    # bench material, not a test's). Every read gives the same text, and the same child served them all.
     pdf, _ = build("classic_grid", seed=1)
-    extractor.extract(pdf)  # warm
-    times = []
-    for _ in range(15):
-        t = time.perf_counter()
-        out = extractor.extract(pdf)
-        times.append(time.perf_counter() - t)
-    assert out.has_text and out.page_count == 1 and "PURCHASE ORDER" in out.text
-    assert statistics.median(times) < 0.1
+    first = extractor.extract(pdf)
+    [worker] = extractor._all
+    pid, jobs = worker.proc.pid, worker.jobs
+    outs = [extractor.extract(pdf) for _ in range(15)]
+    assert first.has_text and first.page_count == 1 and "PURCHASE ORDER" in first.text
+    assert all(out.text == first.text and out.page_count == 1 for out in outs)
+    assert [(w.proc.pid, w.jobs) for w in extractor._all] == [(pid, jobs + 15)]
 
 
 @pytest.mark.parametrize("data,reason", [
@@ -133,7 +133,8 @@ def test_bad_pdf_corpus_is_bounded(extractor):
         t = time.perf_counter()
         try:
             out = extractor.extract(path.read_bytes())
-            assert out.page_count >= 0
+            # read: every page it counts was read, and no more than the limit allows
+            assert out.page_count == len(out.pages) and 1 <= out.page_count <= extractor.limits.max_pages, path.name
         except PdfRejected as exc:
             assert exc.reason, path.name
         assert time.perf_counter() - t < extractor.limits.timeout_s + 2, path.name
