@@ -6,6 +6,7 @@ pay before serving webhooks; so it is imported only when Claude is actually used
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -52,6 +53,37 @@ def is_transient(exc: Exception) -> bool:
     api = sdk()
     return isinstance(exc, api.APIConnectionError | api.RateLimitError | api.RequestTimeoutError
                       | api.InternalServerError)
+
+
+class ClaudeFailure(Exception):
+    """A call that gave no usable message: why, in a sentence, and whether a later attempt may get one."""
+
+    def __init__(self, reason: str, *, transient: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.transient = transient
+
+
+async def create_message(client: Any, request: dict[str, Any], timeout: float) -> Any:
+    """`client.messages.create(**request)` under one deadline for the whole call (the SDK's retries, their backoff
+    and any retry-after included); ClaudeFailure when no answer came in time, the API failed, or the response is
+    not a message (a proxy's page, a gateway's envelope: a later attempt may well get through)."""
+    try:
+        async with asyncio.timeout(timeout):
+            msg = await client.messages.create(**request, timeout=timeout)
+    except TimeoutError as exc:
+        raise ClaudeFailure(f"the Anthropic API did not answer within {timeout:g} s", transient=True) from exc
+    except sdk().APIError as exc:
+        raise ClaudeFailure(api_reason(exc), transient=is_transient(exc)) from exc
+    if (odd := unexpected_response(msg)) is not None:
+        raise ClaudeFailure(f"unexpected response from the Anthropic API: {odd}", transient=True)
+    return msg
+
+
+def tool_call(msg: Any, name: str) -> Any:
+    """The message's tool_use block calling `name`, or None (blocks of odd shapes are skipped, not trusted)."""
+    return next((b for b in msg.content if getattr(b, "type", None) == "tool_use"
+                 and getattr(b, "name", None) == name), None)
 
 
 def unexpected_response(msg: object) -> str | None:

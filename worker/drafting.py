@@ -9,7 +9,6 @@ total is per currency ("$10,000.00 and EUR 20,000.00"): amounts in two currencie
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 from jinja2 import Environment, StrictUndefined
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from worker.claude import api_reason, sdk, unexpected_response
+from worker.claude import ClaudeFailure, create_message, tool_call
 from worker.env import Env
 from worker.pricing import amounts_text, money, totals_by_currency
 
@@ -127,16 +126,10 @@ async def draft_collection_email(ctx: CollectionContext, client: Any, *,
     if client is None:
         return template_draft(ctx)
     try:
-        async with asyncio.timeout(timeout):  # the whole call: the SDK's retries, their backoff and a retry-after
-            msg = await client.messages.create(**claude_request(ctx, model), timeout=timeout)
-    except TimeoutError:
-        return template_draft(ctx, f"the Anthropic API did not answer within {timeout:g} s")
-    except sdk().APIError as exc:
-        return template_draft(ctx, api_reason(exc))
-    if (odd := unexpected_response(msg)) is not None:
-        return template_draft(ctx, f"unexpected response from the Anthropic API: {odd}")
-    block = next((b for b in msg.content if getattr(b, "type", None) == "tool_use"
-                  and getattr(b, "name", None) == TOOL_NAME), None)
+        msg = await create_message(client, claude_request(ctx, model), timeout)
+    except ClaudeFailure as exc:
+        return template_draft(ctx, exc.reason)
+    block = tool_call(msg, TOOL_NAME)
     if block is None:
         return template_draft(ctx, f"no {TOOL_NAME} tool call in the response (stop_reason={msg.stop_reason})")
     try:

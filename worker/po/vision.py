@@ -1,14 +1,13 @@
 """Scanned (image-only) purchase orders read by Claude's PDF input, forced through one typed tool."""
 from __future__ import annotations
 
-import asyncio
 import base64
 import copy
 from typing import Any
 
 from pydantic import ValidationError
 
-from worker.claude import api_reason, is_transient, sdk, unexpected_response
+from worker.claude import ClaudeFailure, create_message, tool_call
 
 from worker.po.model import PurchaseOrder, validate_order
 
@@ -93,19 +92,12 @@ async def parse_with_claude(client: Any, pdf_bytes: bytes, *, model: str,
     three requests and the waits between them, or a long retry-after, outlast the email's time).
     """
     try:
-        async with asyncio.timeout(timeout):
-            msg = await client.messages.create(**_request(pdf_bytes, model), timeout=timeout)
-    except TimeoutError as exc:
-        raise VisionError(f"the Anthropic API did not answer within {timeout:g} s", transient=True) from exc
-    except sdk().APIError as exc:
-        raise VisionError(api_reason(exc), transient=is_transient(exc)) from exc
-    if (odd := unexpected_response(msg)) is not None:
-        # A proxy's page or a gateway's envelope, not Claude's answer: a later attempt may well get through.
-        raise VisionError(f"unexpected response from the Anthropic API: {odd}", transient=True)
+        msg = await create_message(client, _request(pdf_bytes, model), timeout)
+    except ClaudeFailure as exc:
+        raise VisionError(exc.reason, transient=exc.transient) from exc
     if msg.stop_reason in CUT_OFF:
         raise VisionError(CUT_OFF[msg.stop_reason])
-    block = next((b for b in msg.content if getattr(b, "type", None) == "tool_use"
-                  and getattr(b, "name", None) == TOOL_NAME), None)
+    block = tool_call(msg, TOOL_NAME)
     if block is None:
         raise VisionError(f"no {TOOL_NAME} tool_use block in the response (stop_reason={msg.stop_reason})")
     po = _to_order(block.input)
