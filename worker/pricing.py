@@ -78,10 +78,14 @@ def totals_by_currency(amounts: Iterable[tuple[float | None, str | None]]) -> di
     return {name: round(totals[name], 2) for name in sorted(totals, key=lambda n: (n != BASE_CURRENCY, n))}
 
 
+def listed(items: Sequence[str]) -> str:
+    """Items as a sentence lists them: 'A', 'A and B', 'A, B and C'."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
 def amounts_text(totals: dict[str, float]) -> str:
     """Per-currency totals for people: '$10,000.00 and EUR 20,000.00' ('$0.00' when there are none)."""
-    shown = [money(amount, name) for name, amount in totals.items()] or [money(0.0)]
-    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+    return listed([money(amount, name) for name, amount in totals.items()] or [money(0.0)])
 
 
 @dataclass(frozen=True)

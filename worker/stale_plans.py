@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from worker.ledger import append_event
-from worker.pricing import money
+from worker.pricing import listed, money
 
 FLOW = "ar_aging_action_plan"  # worker.flows.collection_situation.NAME (importing it pulls in drafting)
 EVENT = "ar.plan_stale"
@@ -107,10 +107,6 @@ def action_not_owed(conn: sqlite3.Connection, action_id: int) -> list[NotOwed]:
     return _read(conn, OF_ACTION, {"action_id": action_id})
 
 
-def _names(items: Sequence[str]) -> str:
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
-
-
 def what_changed(found: Sequence[NotOwed]) -> str:
     """'INV-1042 and INV-1077 were paid or closed in NetSuite; INV-9 was partly paid ($5.00 left of $9.00)' (pure)."""
     by_invoice = {n.invoice_id: n for n in found}  # the email and the call name the same invoices
@@ -124,7 +120,7 @@ def what_changed(found: Sequence[NotOwed]) -> str:
                        for n in group]
         else:
             numbers = [n.number for n in group]
-        parts.append(f"{_names(numbers)} {one if len(group) == 1 else several}")
+        parts.append(f"{listed(numbers)} {one if len(group) == 1 else several}")
     return "; ".join(parts)
 
 
