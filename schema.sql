@@ -166,7 +166,8 @@ CREATE TABLE IF NOT EXISTS customer_invoice (
     raw_json         TEXT,
     cdc_version      TEXT,  -- version key of the newest CDC event (worker/cdc/versions.py)
     cdc_data_version TEXT,  -- version key of the event whose data the row holds
-    cdc_lines_version TEXT  -- version key of the event whose lines rows are held ('' none yet; NULL: the data's)
+    cdc_lines_version TEXT, -- version key of the event whose lines rows are held ('' none yet; NULL: the data's)
+    exchange_rate    REAL   -- US dollars per unit of its currency (worker.currency.base_rate); NULL: no base amount
 );
 CREATE INDEX IF NOT EXISTS customer_invoice_customer ON customer_invoice (customer_id, tran_date);
 -- The warm tier scans open invoices only.
@@ -515,20 +516,25 @@ CREATE TABLE IF NOT EXISTS ar_aging_snapshot (
     amount_remaining  REAL NOT NULL,
     -- the tick (ISO UTC) at which the invoice entered this bucket: part of ar.bucket_changed's dedupe key
     bucket_since      TEXT NOT NULL DEFAULT '',
+    currency          TEXT,  -- the currency of amount_remaining (the invoice currency)
+    amount_base       REAL,  -- amount_remaining in US dollars at the exchange_rate of the invoice (NULL: none)
     PRIMARY KEY (as_of, invoice_id)
 ) WITHOUT ROWID;  -- clustered by date then invoice: the warm tier reads and writes a date's rows in order
 CREATE INDEX IF NOT EXISTS ar_aging_snapshot_customer ON ar_aging_snapshot (as_of, customer_id);
 
+-- In US dollars: invoices in other currencies at their exchange rates, never added in at face value. One
+-- without a rate is in no bucket's sum; `unconverted` counts them (ar_aging_snapshot still holds each).
 DROP VIEW IF EXISTS v_customer_ar_aging;
 CREATE VIEW v_customer_ar_aging AS
 SELECT s.customer_id,
        s.as_of,
-       round(sum(CASE WHEN s.bucket = 'current' THEN s.amount_remaining ELSE 0 END), 2) AS current,
-       round(sum(CASE WHEN s.bucket = '1-30'    THEN s.amount_remaining ELSE 0 END), 2) AS b1_30,
-       round(sum(CASE WHEN s.bucket = '31-60'   THEN s.amount_remaining ELSE 0 END), 2) AS b31_60,
-       round(sum(CASE WHEN s.bucket = '61-90'   THEN s.amount_remaining ELSE 0 END), 2) AS b61_90,
-       round(sum(CASE WHEN s.bucket = '90+'     THEN s.amount_remaining ELSE 0 END), 2) AS b90_plus,
-       round(sum(s.amount_remaining), 2) AS total_open
+       round(total(CASE WHEN s.bucket = 'current' THEN s.amount_base END), 2) AS current,
+       round(total(CASE WHEN s.bucket = '1-30'    THEN s.amount_base END), 2) AS b1_30,
+       round(total(CASE WHEN s.bucket = '31-60'   THEN s.amount_base END), 2) AS b31_60,
+       round(total(CASE WHEN s.bucket = '61-90'   THEN s.amount_base END), 2) AS b61_90,
+       round(total(CASE WHEN s.bucket = '90+'     THEN s.amount_base END), 2) AS b90_plus,
+       round(total(s.amount_base), 2) AS total_open,
+       count(*) - count(s.amount_base) AS unconverted
 FROM ar_aging_snapshot s
 WHERE s.as_of = (SELECT max(as_of) FROM ar_aging_runs)
 GROUP BY s.customer_id, s.as_of;

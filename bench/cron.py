@@ -59,7 +59,8 @@ def generate(path: Path, invoices: int, customers: int, seed: int = 7) -> dict[s
         return (f"{i:08d}", f"INV{i}", str(i % customers), _day(due - 30), None if i % 50 == 0 else _day(due),
                 "open", total, round(total * rng.choice([1, 1, 1, 0.5]), 2), MODIFIED)
     conn.executemany("INSERT INTO customer_invoice (ns_id, tran_id, customer_id, tran_date, due_date, status, total,"
-                     " amount_remaining, last_modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", _rows(invoices, inv))
+                     " amount_remaining, last_modified, exchange_rate) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1.0)",
+                     _rows(invoices, inv))
     orders = customers * 6
     conn.executemany("INSERT INTO transactions (ns_id, customer_id, tran_date, total, last_modified)"
                      " VALUES (?, ?, ?, 1000, ?)",

@@ -18,7 +18,9 @@ open invoice whose remaining amount the mirror does not know is not aged and not
 tick counts and names it in its result and log, and the ledger gets one ar.remaining_unknown per version.
 In the same transaction, a staged collection plan that names an invoice no longer owed as named (closed, partly
 paid, deleted, of unknown remainder) gets one ar.plan_stale (worker/stale_plans.py): the plan is redrawn or
-withdrawn in this tier's next job, since a closed invoice has no event of its own.
+withdrawn in this tier's next job, since a closed invoice has no event of its own. Amounts stay in the
+invoice's currency, each beside its US-dollar amount at the invoice's exchange rate (amount_base, which
+v_customer_ar_aging sums); one in another currency without a rate has none, and each tick counts and names it.
 """
 
 from __future__ import annotations
@@ -41,8 +43,10 @@ CREATE_NEW = """
 CREATE TEMP TABLE IF NOT EXISTS aging_new (
     invoice_id TEXT PRIMARY KEY, customer_id TEXT, tran_id TEXT, due_date TEXT, days INTEGER NOT NULL,
     bucket TEXT GENERATED ALWAYS AS ({bucket_case}) STORED,
-    amount REAL NOT NULL, prev_bucket TEXT, prev_since TEXT,
-    prev_customer TEXT, prev_tran TEXT, prev_due TEXT, prev_days INTEGER, prev_amount REAL
+    amount REAL NOT NULL, currency TEXT, rate REAL,
+    amount_base REAL GENERATED ALWAYS AS (round(amount * rate, 2)) STORED,
+    prev_bucket TEXT, prev_since TEXT, prev_customer TEXT, prev_tran TEXT, prev_due TEXT, prev_days INTEGER,
+    prev_amount REAL, prev_currency TEXT, prev_base REAL
 ) WITHOUT ROWID
 """
 CLEAR_NEW = "DELETE FROM temp.aging_new"
@@ -74,12 +78,13 @@ OWED_ON_AS_OF = """(i.amount_remaining + CASE WHEN :as_of < :today THEN
 # NOT INDEXED: one sequential table scan beats walking the partial open-invoice index (customer order,
 # one random row fetch per invoice) by about 3x at a million open invoices (bench/cron.py).
 FILL_NEW = f"""
-INSERT INTO temp.aging_new (invoice_id, customer_id, tran_id, due_date, days, amount, prev_bucket, prev_since,
-                            prev_customer, prev_tran, prev_due, prev_days, prev_amount)
+INSERT INTO temp.aging_new (invoice_id, customer_id, tran_id, due_date, days, amount, currency, rate, prev_bucket,
+                            prev_since, prev_customer, prev_tran, prev_due, prev_days, prev_amount, prev_currency,
+                            prev_base)
 SELECT i.ns_id, i.customer_id, i.tran_id, i.due_date,
        coalesce(CAST(julianday(:as_of) - julianday({{reference}}) AS INTEGER), 0),
-       round({OWED_ON_AS_OF}, 2), p.bucket, p.bucket_since,
-       p.customer_id, p.tran_id, p.due_date, p.days_past_due, p.amount_remaining
+       round({OWED_ON_AS_OF}, 2), i.currency, i.exchange_rate, p.bucket, p.bucket_since,
+       p.customer_id, p.tran_id, p.due_date, p.days_past_due, p.amount_remaining, p.currency, p.amount_base
 FROM customer_invoice i NOT INDEXED
 LEFT JOIN ar_aging_snapshot p ON p.as_of = :prev_as_of AND p.invoice_id = i.ns_id
 WHERE round({OWED_ON_AS_OF}, 2) > 0 AND i.deleted_at IS NULL AND coalesce(i.tran_date, :as_of) <= :as_of
@@ -93,7 +98,8 @@ INSERT OR IGNORE INTO events (type, entity_type, entity_id, payload_json, create
 SELECT 'ar.bucket_changed', 'invoice', n.invoice_id,
        json_object('invoice_id', n.invoice_id, 'customer_id', n.customer_id, 'from', n.prev_bucket,
                    'to', n.bucket, 'as_of', :as_of, 'tran_id', n.tran_id, 'days_past_due', n.days,
-                   'amount_remaining', n.amount, 'tick', :tick),
+                   'amount_remaining', n.amount, 'currency', n.currency, 'amount_base', n.amount_base,
+                   'tick', :tick),
        :now,
        'ar.bucket_changed:' || n.invoice_id || ':' || coalesce(n.prev_bucket, 'new') || '@'
            || coalesce(n.prev_since, :tick) || '>' || n.bucket
@@ -103,26 +109,27 @@ ORDER BY n.customer_id, n.invoice_id
 """.format(action_buckets=", ".join(f"'{b}'" for b in sorted(ACTION_BUCKETS)))
 SNAPSHOT_COLUMNS = """
 SELECT :as_of, n.invoice_id, n.customer_id, n.tran_id, n.due_date, n.days, n.bucket, n.amount,
-       CASE WHEN n.prev_bucket = n.bucket THEN n.prev_since ELSE :tick END
+       CASE WHEN n.prev_bucket = n.bucket THEN n.prev_since ELSE :tick END, n.currency, n.amount_base
 FROM temp.aging_new n WHERE true
 """
 INSERT_SNAPSHOT = """
 INSERT INTO ar_aging_snapshot (as_of, invoice_id, customer_id, tran_id, due_date, days_past_due, bucket,
-                               amount_remaining, bucket_since)
+                               amount_remaining, bucket_since, currency, amount_base)
 """ + SNAPSHOT_COLUMNS
 # Same date again: the temp table already holds this date's stored values (prev_*), so only new or
 # changed rows are written; an unchanged million-invoice ledger costs one scan and no B-tree writes.
 UPSERT_SNAPSHOT = """
 INSERT INTO ar_aging_snapshot (as_of, invoice_id, customer_id, tran_id, due_date, days_past_due, bucket,
-                               amount_remaining, bucket_since)
+                               amount_remaining, bucket_since, currency, amount_base)
 """ + SNAPSHOT_COLUMNS + """
   AND (n.prev_bucket IS NULL OR n.prev_bucket IS NOT n.bucket OR n.prev_amount IS NOT n.amount
        OR n.prev_days IS NOT n.days OR n.prev_due IS NOT n.due_date OR n.prev_customer IS NOT n.customer_id
-       OR n.prev_tran IS NOT n.tran_id)
+       OR n.prev_tran IS NOT n.tran_id OR n.prev_currency IS NOT n.currency OR n.prev_base IS NOT n.amount_base)
 ON CONFLICT (as_of, invoice_id) DO UPDATE SET
     customer_id = excluded.customer_id, tran_id = excluded.tran_id, due_date = excluded.due_date,
     days_past_due = excluded.days_past_due, bucket = excluded.bucket,
-    amount_remaining = excluded.amount_remaining, bucket_since = excluded.bucket_since
+    amount_remaining = excluded.amount_remaining, bucket_since = excluded.bucket_since,
+    currency = excluded.currency, amount_base = excluded.amount_base
 """
 # Not deleted, but NetSuite sent neither amountRemaining nor what derives it (worker.aging.invoice_remaining):
 # the mirror holds NULL, so the invoice cannot be aged (an amount would be a guess) but must not vanish either.
@@ -155,6 +162,12 @@ SELECT 'ar.remaining_unknown', 'invoice', i.ns_id,
        :now, 'ar.remaining_unknown:' || i.ns_id || ':' || coalesce(i.cdc_data_version, i.last_modified)
 """ + UNKNOWN_FROM + "ORDER BY i.customer_id, i.ns_id"
 NAMED_UNKNOWN = 20  # invoices named in the job's result and log; the count covers the rest
+# Aged in another currency without an exchange rate: in the snapshot at their own amount, in no US-dollar sum.
+UNCONVERTED = "SELECT count(*) FROM temp.aging_new WHERE amount_base IS NULL"
+NAME_UNCONVERTED = """
+SELECT coalesce(tran_id, invoice_id) || ' (id ' || invoice_id || ', ' || coalesce(currency, 'no currency') || ')'
+FROM temp.aging_new WHERE amount_base IS NULL ORDER BY customer_id, invoice_id LIMIT :limit
+"""
 # Paid off, deleted or voided since the last tick of this date: they leave the snapshot quietly.
 DELETE_CLOSED = """
 DELETE FROM ar_aging_snapshot
@@ -195,6 +208,8 @@ def materialize(conn: sqlite3.Connection, as_of: str, tick: str, now: str, basis
                                    "standard_terms": standard_terms}).rowcount
     moved = conn.execute(INSERT_EVENTS, {"as_of": as_of, "tick": tick, "now": now}).rowcount
     unknown = _remaining_unknown(conn, as_of, prev_as_of, tick, now)
+    unconverted = conn.execute(UNCONVERTED).fetchone()[0]
+    unconverted_named = [row[0] for row in conn.execute(NAME_UNCONVERTED, {"limit": NAMED_UNKNOWN})] if unconverted else []
     previous = conn.execute(PREVIOUS_COUNT, (prev_as_of,)).fetchone() if prev_as_of else None
     left = (previous[0] - conn.execute(STILL_OPEN).fetchone()[0]) if previous else 0
     closed = left - unknown["left"]  # an invoice whose remainder became unknown has not been paid
@@ -213,7 +228,8 @@ def materialize(conn: sqlite3.Connection, as_of: str, tick: str, now: str, basis
     stale = flag_stale_plans(conn, as_of, tick, now)
     return {"as_of": as_of, "open_invoices": invoices, "transitions": moved, "closed": closed,
             "rows_written": written, "expired_rows": expired, "remaining_unknown": unknown["count"],
-            "remaining_unknown_invoices": unknown["named"], "stale_plans": stale}
+            "remaining_unknown_invoices": unknown["named"], "unconverted": unconverted,
+            "unconverted_invoices": unconverted_named, "stale_plans": stale}
 
 
 def _remaining_unknown(conn: sqlite3.Connection, as_of: str, prev_as_of: str | None, tick: str,
@@ -253,6 +269,10 @@ async def refresh_aging(env: Env, as_of: datetime) -> dict[str, object]:
         log.warning("open invoices without a known amount remaining are not aged; check them in NetSuite",
                     extra={"as_of": day, "remaining_unknown": counts["remaining_unknown"],
                            "invoices": counts["remaining_unknown_invoices"]})
+    if counts["unconverted"]:
+        log.warning("open invoices in another currency without an exchange rate are in no US-dollar total; "
+                    "check them in NetSuite", extra={"as_of": day, "unconverted": counts["unconverted"],
+                                                    "invoices": counts["unconverted_invoices"]})
     return counts
 
 

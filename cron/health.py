@@ -26,9 +26,15 @@ LIVE_CUSTOMERS = "SELECT ns_id FROM customers WHERE deleted_at IS NULL ORDER BY 
 # The latest aging snapshot up to the night (the warm tier's: a cold tick may come before that night's warm one).
 SNAPSHOT = "(SELECT max(as_of) FROM ar_aging_runs WHERE as_of <= :d)"
 AGING = f"""
-SELECT customer_id, bucket, sum(amount_remaining) FROM ar_aging_snapshot
-WHERE as_of = {SNAPSHOT}
+SELECT customer_id, bucket, sum(amount_base) FROM ar_aging_snapshot
+WHERE as_of = {SNAPSHOT} AND amount_base IS NOT NULL
 GROUP BY customer_id, bucket
+"""
+# In US dollars, like the aging view: an invoice in another currency without an exchange rate has no amount in
+# them, so it is weighed at its worst with those of unknown remainder (no bound: at_most NULL).
+UNCONVERTED = f"""
+SELECT customer_id, coalesce(tran_id, invoice_id), amount_remaining, due_date, days_past_due, currency
+FROM ar_aging_snapshot WHERE as_of = {SNAPSHOT} AND amount_base IS NULL
 """
 # Open invoices whose remaining amount NetSuite did not send (not in the snapshot: cron/aging.py reports
 # them), aged like the warm tier ages (cron.aging.REFERENCE), with the most each can still owe: its total less
@@ -129,13 +135,16 @@ def windows(day: date, tz: tzinfo) -> dict[str, str]:
 
 def remaining_unknown(conn: sqlite3.Connection, params: dict[str, Any],
                       basis: str) -> dict[str, tuple[UnknownRemainder, ...]]:
-    """Each customer's open invoices of unknown remainder as of the night, most overdue first."""
+    """Each customer's open invoices of unknown remainder, or in another currency without an exchange rate, as
+    of the night, most overdue first."""
     conn.create_function("terms_days", 1, terms_days, deterministic=True)
-    found: dict[str, list[UnknownRemainder]] = defaultdict(list)
+    found: dict[str, list[tuple[int, UnknownRemainder]]] = defaultdict(list)
     sql = REMAINING_UNKNOWN.format(reference=REFERENCE[basis], applied=APPLIED_IN_MIRROR, snapshot=SNAPSHOT)
     for cid, number, total, due, days, at_most in conn.execute(sql, params):
-        found[cid].append(UnknownRemainder(number, bucket_for(days), at_most, total, due))
-    return {cid: tuple(invoices) for cid, invoices in found.items()}
+        found[cid].append((days, UnknownRemainder(number, bucket_for(days), at_most, total, due)))
+    for cid, number, owed, due, days, currency in conn.execute(UNCONVERTED, params):
+        found[cid].append((days, UnknownRemainder(number, bucket_for(days), None, owed, due, currency)))
+    return {cid: tuple(u for _, u in sorted(invoices, key=lambda pair: -pair[0])) for cid, invoices in found.items()}
 
 
 def gather(conn: sqlite3.Connection, params: dict[str, Any], basis: str) -> dict[str, SignalInputs]:

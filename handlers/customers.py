@@ -31,10 +31,13 @@ SELECT ns_id, name, email, phone, title, is_inactive, deleted_at FROM customer_c
 WHERE customer_id = ? ORDER BY deleted_at IS NOT NULL, is_inactive, name
 """
 PROGRAM = "SELECT program, markup_pct, freight_terms, payment_terms_days, usda_eligible FROM customer_program WHERE customer_id = ?"
-AGING = "SELECT as_of, current, b1_30, b31_60, b61_90, b90_plus, total_open FROM v_customer_ar_aging WHERE customer_id = ?"
+AGING = ("SELECT as_of, current, b1_30, b31_60, b61_90, b90_plus, total_open, unconverted FROM v_customer_ar_aging"
+         " WHERE customer_id = ?")
 # The latest snapshot's invoices (days and bucket as of aging.as_of) that are still open in the mirror now:
 # one deleted or paid off since the last warm tick is not chased; the amount is the mirror's, today's. One
 # moved to another customer since is not this customer's any more (it reaches the other's 360 at the next tick).
+# Each keeps its currency; amount_base is it in US dollars at the invoice's exchange rate (NULL: none came), and
+# the summary adds up only those, as the aging does, counting the rest as unconverted.
 OPEN_INVOICES_FROM = """
 FROM ar_aging_snapshot s JOIN customer_invoice i ON i.ns_id = s.invoice_id AND i.customer_id = s.customer_id
 WHERE s.as_of = (SELECT max(as_of) FROM ar_aging_runs) AND s.customer_id = :customer
@@ -42,9 +45,11 @@ WHERE s.as_of = (SELECT max(as_of) FROM ar_aging_runs) AND s.customer_id = :cust
 """
 OPEN_INVOICES = """
 SELECT s.invoice_id, s.tran_id, i.tran_date, s.due_date, s.days_past_due, s.bucket, i.total,
-       round(i.amount_remaining, 2) AS amount_remaining, i.other_ref_num AS po_number
+       round(i.amount_remaining, 2) AS amount_remaining, i.currency,
+       round(round(i.amount_remaining, 2) * i.exchange_rate, 2) AS amount_base, i.other_ref_num AS po_number
 """ + OPEN_INVOICES_FROM + "ORDER BY s.days_past_due DESC, s.invoice_id LIMIT :limit"
-OPEN_INVOICE_COUNT = "SELECT count(*) AS n, round(coalesce(sum(i.amount_remaining), 0), 2) AS total " + OPEN_INVOICES_FROM
+OPEN_INVOICE_COUNT = ("SELECT count(*) AS n, round(total(round(i.amount_remaining, 2) * i.exchange_rate), 2) AS total,"
+                      " count(*) - count(i.exchange_rate) AS unconverted " + OPEN_INVOICES_FROM)
 # Open invoices whose remaining amount NetSuite did not send (NULL, not deleted; cron/aging.py reports them):
 # never aged, never summed into the balance above, but listed apart so the 360 does not look settled. The
 # partial index customer_invoice_remaining_unknown finds them.
@@ -242,7 +247,8 @@ async def customer_360(request: Request[Any, Any, Any], env: NamedDependency[Env
     body["open_invoice_summary"] = {"count": summary["n"], "amount_remaining": summary["total"],
                                     "listed": len(body["open_invoices"]),
                                     "truncated": summary["n"] > len(body["open_invoices"]),
-                                    "remaining_unknown": body["open_invoices_remaining_unknown"]["count"]}
+                                    "remaining_unknown": body["open_invoices_remaining_unknown"]["count"],
+                                    "unconverted": summary["unconverted"]}
     for shipment in body["recent_shipments"]:
         shipment["tracking"] = [t for t in json.loads(shipment["tracking"] or "[]") if t]
     if health:

@@ -6,6 +6,8 @@ import json
 import sqlite3
 from typing import Any
 
+from worker.currency import base_rate
+
 MODIFIED = "2026-01-01T00:00:00.000Z"
 
 
@@ -29,15 +31,18 @@ def contact(conn: sqlite3.Connection, ns_id: str, customer_id: str, name: str, e
 
 def invoice(conn: sqlite3.Connection, ns_id: str, customer_id: str, *, tran_date: str | None, due_date: str | None,
             total: float, remaining: float | None = None, deleted_at: str | None = None,
-            terms: str | None = None, remaining_unknown: bool = False) -> None:
-    """An invoice row (amount_remaining defaults to the total; NULL when remaining_unknown)."""
+            terms: str | None = None, remaining_unknown: bool = False, currency: str = "USD",
+            exchange_rate: float | None = None) -> None:
+    """An invoice row (amount_remaining defaults to the total; NULL when remaining_unknown), stored as the mirror
+    stores it: US dollars at a rate of 1, another currency at `exchange_rate` (None: sent without one)."""
     remaining = None if remaining_unknown else total if remaining is None else remaining
     conn.execute(
         "INSERT INTO customer_invoice (ns_id, tran_id, customer_id, tran_date, due_date, terms, status, currency, total,"
-        " amount_remaining, last_modified, deleted_at, raw_json) VALUES (?, ?, ?, ?, ?, ?, ?, 'USD', ?, ?, ?, ?, ?)",
+        " amount_remaining, last_modified, deleted_at, raw_json, exchange_rate)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (ns_id, f"INV{ns_id}", customer_id, tran_date, due_date, terms,
-         "open" if remaining or remaining_unknown else "paidInFull", total, remaining, MODIFIED, deleted_at,
-         json.dumps({"id": ns_id, "dueDate": due_date})))
+         "open" if remaining or remaining_unknown else "paidInFull", currency, total, remaining, MODIFIED, deleted_at,
+         json.dumps({"id": ns_id, "dueDate": due_date}), base_rate(exchange_rate, currency)))
 
 
 def update_invoice(conn: sqlite3.Connection, ns_id: str, **columns: Any) -> None:

@@ -53,7 +53,7 @@ async def test_buckets_at_boundary_days_and_the_view(acme):
                    "d060": (60, "31-60"), "d061": (61, "61-90"), "d090": (90, "61-90"), "d091": (91, "90+")}
     view = dict(await env.db.fetchone("SELECT * FROM v_customer_ar_aging WHERE customer_id = '100'"))
     assert view == {"customer_id": "100", "as_of": today, "current": 100.0, "b1_30": 231.0, "b31_60": 291.0,
-                    "b61_90": 351.0, "b90_plus": 191.0, "total_open": 1164.0}
+                    "b61_90": 351.0, "b90_plus": 191.0, "total_open": 1164.0, "unconverted": 0}
 
 
 async def test_partially_paid_deleted_and_zero_invoices(acme):

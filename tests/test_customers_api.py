@@ -69,7 +69,7 @@ def test_customer_360(live):
     assert [c["name"] for c in body["contacts"]] == ["Maria Lopez", "Old Buyer"]
     assert body["program"]["program"] == "driscoll-usda" and body["program"]["payment_terms_days"] == 45
     assert body["aging"] == {"as_of": "2026-05-31", "current": 500.0, "b1_30": 0.0, "b31_60": 0.0, "b61_90": 12840.5,
-                             "b90_plus": 0.0, "total_open": 13340.5}
+                             "b90_plus": 0.0, "total_open": 13340.5, "unconverted": 0}
     assert [(i["invoice_id"], i["bucket"], i["days_past_due"]) for i in body["open_invoices"]] == [
         ("9001", "61-90", 61), ("9002", "current", -31)]
     health = body["health"]
@@ -83,7 +83,7 @@ def test_customer_360(live):
     assert sorted(kinds) == ["schedule_collection_call", "send_collection_email"]
     assert body["workflow_runs"][0]["workflow"] == "ar_aging_action_plan"
     assert body["open_invoice_summary"] == {"count": 2, "amount_remaining": 13340.5, "listed": 2, "truncated": False,
-                                            "remaining_unknown": 0}
+                                            "remaining_unknown": 0, "unconverted": 0}
     assert body["open_invoices_remaining_unknown"] == {"count": 0, "invoice_totals": 0.0, "listed": 0,
                                                        "truncated": False, "note": None, "invoices": []}
 
@@ -101,7 +101,7 @@ def test_360_lists_open_invoices_of_unknown_remainder_apart_from_the_balance(liv
     body = httpx.get(live.url + "/api/customers/1187", headers=AUTH).json()
     assert [i["invoice_id"] for i in body["open_invoices"]] == ["9001", "9002"]
     assert body["open_invoice_summary"] == {"count": 2, "amount_remaining": 13340.5, "listed": 2, "truncated": False,
-                                            "remaining_unknown": 2}
+                                            "remaining_unknown": 2, "unconverted": 0}
     unknown = body["open_invoices_remaining_unknown"]
     assert (unknown["count"], unknown["invoice_totals"], unknown["listed"], unknown["truncated"]) == (
         2, 780.25, 2, False)
@@ -118,7 +118,7 @@ def test_360_does_not_list_invoices_deleted_or_paid_since_the_last_aging(live):
     body = httpx.get(live.url + "/api/customers/1187", headers=AUTH).json()
     assert [(i["invoice_id"], i["amount_remaining"]) for i in body["open_invoices"]] == [("9002", 120.25)]
     assert body["open_invoice_summary"] == {"count": 1, "amount_remaining": 120.25, "listed": 1, "truncated": False,
-                                            "remaining_unknown": 0}
+                                            "remaining_unknown": 0, "unconverted": 0}
     live.run(live.env.db.write(lambda conn: fx.update_invoice(conn, "9002", amount_remaining=0.004)))
     assert httpx.get(live.url + "/api/customers/1187", headers=AUTH).json()["open_invoices"] == []
 
@@ -129,9 +129,28 @@ def test_360_does_not_list_an_invoice_moved_to_another_customer_since_the_last_a
     body = httpx.get(live.url + "/api/customers/1187", headers=AUTH).json()
     assert [i["invoice_id"] for i in body["open_invoices"]] == ["9002"]
     assert body["open_invoice_summary"] == {"count": 1, "amount_remaining": 500.0, "listed": 1, "truncated": False,
-                                            "remaining_unknown": 0}
+                                            "remaining_unknown": 0, "unconverted": 0}
     other = httpx.get(live.url + "/api/customers/2001", headers=AUTH).json()
     assert other["open_invoices"] == []  # the other customer's 360 shows it from its next aging snapshot
+
+
+def test_360_states_each_invoice_in_its_currency_and_totals_in_dollars(live):
+    # Two more invoices in other currencies: one with its exchange rate, one sent without.
+    def rows(conn):
+        fx.invoice(conn, "9006", "1187", tran_date="2026-04-01", due_date="2026-05-01", total=100.0, currency="Euro",
+                   exchange_rate=1.2)
+        fx.invoice(conn, "9007", "1187", tran_date="2026-04-01", due_date="2026-05-01", total=300.0,
+                   currency="British pound")
+    live.run(live.env.db.write(rows))
+    live.run(refresh_aging(live.env, datetime(2026, 5, 31, 14, tzinfo=UTC)))
+    body = httpx.get(live.url + "/api/customers/1187", headers=AUTH).json()
+    assert {i["invoice_id"]: (i["amount_remaining"], i["currency"], i["amount_base"]) for i in body["open_invoices"]} == {
+        "9001": (12840.5, "USD", 12840.5), "9002": (500.0, "USD", 500.0), "9006": (100.0, "Euro", 120.0),
+        "9007": (300.0, "British pound", None)}
+    assert body["open_invoice_summary"] == {"count": 4, "amount_remaining": 13460.5, "listed": 4, "truncated": False,
+                                            "remaining_unknown": 0, "unconverted": 1}
+    assert body["aging"] == {"as_of": "2026-05-31", "current": 500.0, "b1_30": 120.0, "b31_60": 0.0,
+                             "b61_90": 12840.5, "b90_plus": 0.0, "total_open": 13460.5, "unconverted": 1}
 
 
 def test_360_says_when_its_open_invoice_list_is_cut(server):
@@ -146,7 +165,8 @@ def test_360_says_when_its_open_invoice_list_is_cut(server):
     body = httpx.get(server.url + "/api/customers/77", headers=AUTH).json()
     assert len(body["open_invoices"]) == MAX_OPEN_INVOICES
     assert body["open_invoice_summary"] == {"count": MAX_OPEN_INVOICES + 5, "amount_remaining": 2050.0,
-                                            "listed": MAX_OPEN_INVOICES, "truncated": True, "remaining_unknown": 0}
+                                            "listed": MAX_OPEN_INVOICES, "truncated": True, "remaining_unknown": 0,
+                                            "unconverted": 0}
 
 
 def test_customer_without_program_or_history_gets_the_standard_program(live):

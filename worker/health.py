@@ -2,7 +2,7 @@
 
 Every sub-score is a non-increasing function of its raw signal (more risk never scores higher) and
 weights are non-negative, so a worse signal never raises the score. An open invoice whose remaining amount
-is unknown is never scored as clean: the AR signal takes the worst it can be (worst_ar_aging). Thresholds are named here so a
+is unknown (or in another currency without an exchange rate) is never scored as clean: the AR signal takes the worst it can be (worst_ar_aging). Thresholds are named here so a
 person reading signals_json can redo the arithmetic.
 """
 
@@ -31,7 +31,8 @@ UNKNOWN_LISTED = 20  # invoices of unknown remainder named in a signal; the coun
 
 @dataclass(frozen=True)
 class UnknownRemainder:
-    """An open invoice whose remaining amount NetSuite did not send (worker.aging.invoice_remaining: None)."""
+    """An open invoice whose amount in US dollars is unknown: NetSuite did not send what it still owes
+    (worker.aging.invoice_remaining: None), or it is in another currency and came without an exchange rate."""
 
     invoice: str  # its number, for people
     bucket: str  # where its days past due put it on the night
@@ -39,6 +40,7 @@ class UnknownRemainder:
     # no total either, so no bound)
     total: float | None = None
     due_date: str | None = None
+    currency: str | None = None  # only for one in another currency without a rate (`total`: what it owes in it)
 
 
 @dataclass(frozen=True)
@@ -110,11 +112,13 @@ def unknown_detail(unknown: tuple[UnknownRemainder, ...], counted: list[UnknownR
     """What the ar_aging signal says about the invoices it could not weigh exactly."""
     weighed = {id(u) for u in counted}
     shown = [{"invoice": u.invoice, "bucket": u.bucket, "due_date": u.due_date, "total": u.total,
-              "at_most": u.at_most, "counted": id(u) in weighed} for u in unknown[:UNKNOWN_LISTED]]
+              "at_most": u.at_most, "counted": id(u) in weighed, **({"currency": u.currency} if u.currency else {})}
+             for u in unknown[:UNKNOWN_LISTED]]
     return {"count": len(unknown), "counted": len(counted), "listed": len(shown), "invoices": shown,
-            "note": "NetSuite sent no amountRemaining for these open invoices: each counts at the most it can "
-                    "still owe where that makes this signal worse, else not at all (at_most null: no total "
-                    "either, so it counts as if it outweighed the rest)"}
+            "note": "NetSuite sent no amountRemaining for these open invoices (one with a currency: no exchange "
+                    "rate, so its US-dollar amount is unknown; total is what it owes in that currency): each counts "
+                    "at the most it can still owe where that makes this signal worse, else not at all (at_most null: "
+                    "no bound, so it counts as if it outweighed the rest)"}
 
 
 def lateness_trend(recent: float | None, prior: float | None) -> tuple[float, float]:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from worker.currency import base_rate
 from worker.names import normalize_name
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
 
 # (version, SQL) in ascending order. Each brings a database at version-1 up to version; schema.sql
 # always describes the newest shape, so a fresh database only runs schema.sql.
-# Example for the next change: (9, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
+# Example for the next change: (10, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
 MIGRATIONS: list[tuple[int, str]] = [
     (1, ""),  # the first versioned schema: everything is in schema.sql
     # events.dedupe_key: a partial unique index instead of a UNIQUE column (SQLite cannot drop that in
@@ -125,6 +126,19 @@ WHERE substr(normalized, 1, 1) = char(1);
 UPDATE OR IGNORE name_synonyms SET normalized = substr(normalized, 2)
 WHERE substr(normalized, 1, 1) = char(1);
 """),
+    # AR aging in US dollars: invoices keep their rate to the base currency (base_rate is worker.currency's,
+    # registered by apply_schema) read from the record as applied, and snapshot rows their currency and base
+    # amount, so that aging no longer adds euros to dollars. Past snapshots take the invoice's rate of today.
+    (9, """
+ALTER TABLE customer_invoice ADD COLUMN exchange_rate REAL;
+UPDATE customer_invoice SET exchange_rate = base_rate(CASE WHEN json_valid(raw_json) THEN
+    coalesce(json_extract(raw_json, '$.exchangeRate'), json_extract(raw_json, '$.exchangerate')) END, currency);
+ALTER TABLE ar_aging_snapshot ADD COLUMN currency TEXT;
+ALTER TABLE ar_aging_snapshot ADD COLUMN amount_base REAL;
+UPDATE ar_aging_snapshot SET (currency, amount_base) = (
+    SELECT i.currency, round(ar_aging_snapshot.amount_remaining * i.exchange_rate, 2)
+    FROM customer_invoice i WHERE i.ns_id = ar_aging_snapshot.invoice_id);
+"""),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -157,6 +171,7 @@ def apply_schema(
 
     conn.create_function("respell_key", 1, respelled_key, deterministic=True)  # migration 7
     conn.create_function("normalize_name", 1, normalize_name, deterministic=True)  # migration 8
+    conn.create_function("base_rate", 2, base_rate, deterministic=True)  # migration 9
     # A migration that rebuilds a table others reference (create, copy, drop, rename) needs foreign keys off,
     # else DROP TABLE deletes through them; the pragma is ignored inside a transaction, so it is set around it.
     enforced = conn.execute("PRAGMA foreign_keys").fetchone()[0]

@@ -7,7 +7,7 @@ only through the item's pack count (spec_items.pack_size), and otherwise there i
 case price is never compared with a price per each. Prices keep their four decimals
 (list 0.0300 + 15% = 0.0345); only display rounds.
 
-The base currency (US dollars, `is_base_currency`) lives here, and with it the one formatter of amounts for
+With the base currency (US dollars, worker/currency.py) live the one formatter of amounts for
 people (`money`), the per-currency totals every email uses (amounts in two currencies are never added up), and
 how a credit memo's or payment's money splits into applied and left on account (`credit_split`).
 """
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from worker.config import Program, Settings
+from worker.currency import BASE_CURRENCY, is_base_currency
 from worker.po.values import normalize_uom
 
 PRICE_ROWS = """
@@ -41,18 +42,7 @@ _PACK_SIZE = re.compile(r"\s*(\d+)\s*/")
 _COUNT = re.compile(r"\s*(\d+)\s*([A-Za-z]+)\.?\s*")
 COUNT_WORDS = frozenset({"CT", "CNT", "COUNT", "EA", "EACH", "PC", "PCS", "PIECE", "PIECES", "KIT", "KITS",
                          "PLATTER", "PLATTERS", "ROLL", "ROLLS"})
-# No setting names the base currency and the price list has none: US dollars, however NetSuite spells the
-# currency record's name ("USA" in a default account, "US Dollar"), or its ISO code; letters compared only.
-_BASE_CURRENCY = frozenset({"", "us", "usd", "usa", "usdollar", "usdollars", "unitedstatesdollar",
-                            "unitedstatesdollars"})
-_NOT_LETTERS = re.compile(r"[^a-z]+")
-BASE_CURRENCY = "USD"  # how amounts in US dollars are keyed when totalled per currency
 HALF_CENT = 0.005  # below half a cent an amount is nothing
-
-
-def is_base_currency(currency: str | None) -> bool:
-    """True for US dollars (the price list's and the "$" currency) and for no currency at all."""
-    return _NOT_LETTERS.sub("", (currency or "").lower()) in _BASE_CURRENCY
 
 
 # Amounts for people, in every email and note: one formatter, so no draft can print another currency as "$".

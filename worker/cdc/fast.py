@@ -136,6 +136,8 @@ class InvoiceRecord(_WithLines):
     amountpaid: Absent = UNSET
     other_ref_num: str | None = field(default=None, name="otherRefNum")
     otherrefnum: Absent = UNSET
+    exchange_rate: float | None = field(default=None, name="exchangeRate")
+    exchangerate: Absent = UNSET
 
     @property
     def terms(self) -> str | None:

@@ -16,6 +16,7 @@ import msgspec
 
 from worker.aging import invoice_remaining
 from worker.cdc import models as m
+from worker.currency import base_rate
 
 VERSION_COLUMNS = ("cdc_data_version", "cdc_version", "last_modified", "deleted_at")
 
@@ -216,9 +217,9 @@ MIRRORS: dict[str, Mirror] = {mirror.record_type: mirror for mirror in (
                            lambda r: r.packages_given, "cdc_packages_version", ("tracking_numbers",)))),
     Mirror("invoice", "customer_invoice",
            ("tran_id", "customer_id", "created_from", "tran_date", "due_date", "terms", "status", "currency", "total",
-            "amount_remaining", "other_ref_num", "raw_json"),
+            "amount_remaining", "other_ref_num", "exchange_rate", "raw_json"),
            lambda r: (r.tran_id, _id(r.entity), _id(r.created_from), _day(r.tran_date), _day(r.due_date), r.terms,
-                      r.status, r.currency, r.total, _remaining(r), r.other_ref_num),
+                      r.status, r.currency, r.total, _remaining(r), r.other_ref_num, base_rate(r.exchange_rate, r.currency)),
            customer=lambda rid, r: _id(r.entity),
            ledger={"created": "invoice.created", "updated": "invoice.updated", "deleted": "invoice.deleted",
                    "sublists": "invoice.sublists_updated"},

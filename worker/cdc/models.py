@@ -256,6 +256,7 @@ class InvoiceRecord(_WithLines):
     amount_remaining: float | None = Field(None, validation_alias=names("amountRemaining"))
     amount_paid: float | None = Field(None, validation_alias=names("amountPaid"))  # derives a missing remainder
     other_ref_num: str | None = Field(None, validation_alias=names("otherRefNum"))
+    exchange_rate: float | None = Field(None, validation_alias=names("exchangeRate"))  # to the base currency
 
 
 class FulfillmentRecord(_WithLines):

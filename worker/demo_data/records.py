@@ -89,8 +89,8 @@ def invoice(o: Any, remaining: float, modified: str) -> dict[str, Any]:
     return {"links": _links("invoice", o.invoice_id), "id": o.invoice_id, "tranId": o.invoice_tran_id,
             "tranDate": o.ship_date, "dueDate": o.due_date, "entity": ref(o.customer.ns_id, o.customer.company),
             "createdFrom": ref(o.ns_id, o.tran_id), "otherRefNum": o.po_number, "terms": terms(o.terms_days),
-            "status": ref(code, name), "currency": CURRENCY, "subtotal": o.total, "total": o.total,
-            "amountPaid": round(o.total - remaining, 2), "amountRemaining": round(remaining, 2),
+            "status": ref(code, name), "currency": CURRENCY, "exchangeRate": 1.0, "subtotal": o.total,
+            "total": o.total, "amountPaid": round(o.total - remaining, 2), "amountRemaining": round(remaining, 2),
             "item": item_lines(o.lines), "subsidiary": SUBSIDIARY, "lastModifiedDate": modified}
 
 
