@@ -16,7 +16,7 @@ import pytest
 from worker.app import create_app
 from worker.env import Env
 from worker.seaweed import free_port
-from worker.serving import serve
+from worker.serving import SHUTDOWN_GRACE_SECONDS, serve
 
 
 def needs(available: bool, what: str, *, installed_by_ci: bool = True) -> None:
@@ -38,8 +38,9 @@ TEST_REVIEWER = ("mike", "correct horse battery staple")
 class LiveServer:
     """The app served over real HTTP by the production serving code, on its own event loop thread."""
 
-    def __init__(self, env: Env, *, server: str = "uvicorn") -> None:
+    def __init__(self, env: Env, *, server: str = "uvicorn", grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
         self.env = env
+        self._grace = grace
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._server = server
@@ -53,7 +54,8 @@ class LiveServer:
 
         async def main() -> None:
             self._stop = self.env.extras["stopping"] = asyncio.Event()  # as worker serve shares it (cli.py)
-            await serve(create_app(self.env), "127.0.0.1", self.port, server=self._server, stop=self._stop)
+            await serve(create_app(self.env), "127.0.0.1", self.port, server=self._server, stop=self._stop,
+                        grace=self._grace)
 
         try:
             self._loop.run_until_complete(main())
@@ -84,6 +86,11 @@ class LiveServer:
         """What SIGTERM does to `worker serve`: stop, without waiting for requests in flight to end."""
         if self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
+
+    def stopped(self, timeout: float) -> bool:
+        """Whether serving has ended (serve() returned, the app's shutdown done), waiting up to `timeout`."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
 
     def stop(self) -> None:
         """Stop serving; the app's lifespan closes the database."""

@@ -10,6 +10,11 @@ import socket
 from typing import Any
 
 log = logging.getLogger("worker.serve")
+# After a stop, requests still in flight get this long to end (as running tiers do: worker/tiers.py), then they
+# are cancelled so that the app's own shutdown (writer, SMTP) runs: a slow upload could otherwise hold the
+# process for hours, until a supervisor's SIGKILL skipped that shutdown altogether. A second signal cuts at once.
+# Nothing acknowledged is lost: a batch commits before its 2xx, so a cut request is one its sender retries.
+SHUTDOWN_GRACE_SECONDS = 30.0
 
 
 class StartupError(Exception):
@@ -20,18 +25,26 @@ class StartupError(Exception):
         self.app_error = app_error
 
 
-async def serve(app: Any, host: str, port: int, *, server: str = "granian", stop: asyncio.Event | None = None) -> None:
-    """Serve until SIGINT/SIGTERM (or `stop` is set); the app's lifespan runs inside.
+async def serve(app: Any, host: str, port: int, *, server: str = "granian", stop: asyncio.Event | None = None,
+                grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
+    """Serve until SIGINT/SIGTERM (or `stop` is set); the app's lifespan runs inside. Requests in flight at the
+    stop get `grace` seconds, or until a second signal, before they are cancelled.
 
     Raises StartupError, from the cause, when the server cannot start; both servers would otherwise
     report only that the lifespan failed (granian) or log the whole traceback (uvicorn).
     """
     stop = stop or asyncio.Event()
+    cut_now = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        (cut_now if stop.is_set() else stop).set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal)
     lifespan = _Lifespan(app)
+    deadline = asyncio.create_task(_cut_after_grace(lifespan, stop, cut_now, grace), name="shutdown-grace")
     try:
         await (_serve_uvicorn if server == "uvicorn" else _serve_granian)(lifespan, host, port, stop)
     except Exception as exc:
@@ -42,19 +55,52 @@ async def serve(app: Any, host: str, port: int, *, server: str = "granian", stop
         if isinstance(exc, StartupError):
             raise
         raise StartupError(f"http://{host}:{port}: {_one_line(exc)}") from exc
+    finally:
+        deadline.cancel()
+        await asyncio.wait({deadline})
+
+
+async def _cut_after_grace(lifespan: _Lifespan, stop: asyncio.Event, cut_now: asyncio.Event, grace: float) -> None:
+    await stop.wait()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(cut_now.wait(), grace)
+    lifespan.cut_requests("a second signal" if cut_now.is_set() else f"{grace:g} s after the stop")
 
 
 class _Lifespan:
-    """The app, watching its lifespan: whether startup completed, and the exception when it did not."""
+    """The app, watching its lifespan (whether startup completed, and the exception when it did not) and the
+    requests in flight, which a stop may cut."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
         self.started = False
         self.error: BaseException | None = None
+        self.in_flight: set[asyncio.Task[Any]] = set()
+        self.cut = False
+
+    def cut_requests(self, why: str) -> None:
+        """Cancel the requests in flight, and refuse (503) any that a kept-alive connection still sends."""
+        self.cut = True
+        if self.in_flight:
+            log.warning("stopping: requests still in flight are cancelled",
+                        extra={"requests": len(self.in_flight), "why": why})
+        for task in list(self.in_flight):
+            task.cancel()
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "lifespan":
-            await self.app(scope, receive, send)
+            if self.cut:
+                await send({"type": "http.response.start", "status": 503,
+                            "headers": [(b"content-type", b"text/plain"), (b"connection", b"close")]})
+                await send({"type": "http.response.body", "body": b"the server is stopping\n"})
+                return
+            task = asyncio.current_task()  # each request runs in its own task under both servers
+            if task is not None:
+                self.in_flight.add(task)
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                self.in_flight.discard(task)  # type: ignore[arg-type]
             return
 
         async def watched_send(message: Any) -> None:
