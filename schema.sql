@@ -577,9 +577,11 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     received_at   TEXT NOT NULL,
     replayed_at   TEXT,
     replay_result TEXT,
-    attempts      INTEGER NOT NULL DEFAULT 0
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    digest        BLOB  -- worker.deadletters.letter_digest: finds an identical pending letter by index
 );
 CREATE INDEX IF NOT EXISTS dead_letters_pending ON dead_letters (source, replayed_at);
+CREATE INDEX IF NOT EXISTS dead_letters_pending_digest ON dead_letters (digest) WHERE replayed_at IS NULL;
 
 CREATE TABLE IF NOT EXISTS cron_runs (
     id            INTEGER PRIMARY KEY,

@@ -8,18 +8,22 @@ duplicate/stale) gets `replayed_at`; one that still fails keeps `replayed_at` NU
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Callable
 from typing import Any
 
 # A sender retries a refused delivery (Standard Webhooks retries any non-2xx), a backfill is re-run:
-# the same payload refused for the same reason is kept once while it waits for a replay.
+# the same payload refused for the same reason is kept once while it waits for a replay. Found by its digest
+# (the partial index dead_letters_pending_digest): comparing payloads with every pending letter made each
+# rejection cost time in proportion to the backlog, inside the write transaction everything else waits for.
 SAME_PENDING = """
-SELECT id FROM dead_letters WHERE source = ? AND replayed_at IS NULL AND reason = ? AND payload = ? LIMIT 1
+SELECT id FROM dead_letters
+WHERE digest = ? AND replayed_at IS NULL AND source = ? AND reason = ? AND payload = ? LIMIT 1
 """
 INSERT_DEAD_LETTER = """
-INSERT INTO dead_letters (source, reason, payload, headers_json, received_at) VALUES (?, ?, ?, ?, ?)
+INSERT INTO dead_letters (source, reason, payload, headers_json, received_at, digest) VALUES (?, ?, ?, ?, ?, ?)
 """
 # Rejected API proposals are kept for the record, but they are not change events: the caller re-sends a
 # corrected proposal, so replay never touches them.
@@ -38,15 +42,22 @@ MARK_RERUN = "UPDATE dead_letters SET attempts = attempts + 1 WHERE id = ?"
 REPLAYED = "SELECT replayed_at, replay_result FROM dead_letters WHERE id = ?"
 
 
+def letter_digest(source: str, reason: str, payload: bytes | str) -> bytes:
+    """SHA-256 of a letter's source, reason and payload: what makes two pending letters the same."""
+    data = payload.encode() if isinstance(payload, str) else bytes(payload)
+    return hashlib.sha256(b"\0".join((source.encode(), reason.encode(), data))).digest()
+
+
 def store_dead_letter(conn: sqlite3.Connection, source: str, reason: str, payload: bytes | str, received_at: str,
                       headers: dict[str, str] | None = None) -> int:
     """Keep a payload we could not process, in the caller's transaction; returns its id (an identical
     pending letter's, when there is one)."""
     data = payload.encode() if isinstance(payload, str) else bytes(payload)
-    if (same := conn.execute(SAME_PENDING, (source, reason, data)).fetchone()) is not None:
+    digest = letter_digest(source, reason, data)
+    if (same := conn.execute(SAME_PENDING, (digest, source, reason, data)).fetchone()) is not None:
         return int(same[0])
     cursor = conn.execute(INSERT_DEAD_LETTER, (source, reason, data, json.dumps(headers) if headers else None,
-                                               received_at))
+                                               received_at, digest))
     return int(cursor.lastrowid or 0)
 
 

@@ -6,13 +6,14 @@ import sqlite3
 from pathlib import Path
 
 from worker.currency import base_rate
+from worker.deadletters import letter_digest
 from worker.names import normalize_name
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
 
 # (version, SQL) in ascending order. Each brings a database at version-1 up to version; schema.sql
 # always describes the newest shape, so a fresh database only runs schema.sql.
-# Example for the next change: (10, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
+# Example for the next change: (11, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
 MIGRATIONS: list[tuple[int, str]] = [
     (1, ""),  # the first versioned schema: everything is in schema.sql
     # events.dedupe_key: a partial unique index instead of a UNIQUE column (SQLite cannot drop that in
@@ -139,6 +140,12 @@ UPDATE ar_aging_snapshot SET (currency, amount_base) = (
     SELECT i.currency, round(ar_aging_snapshot.amount_remaining * i.exchange_rate, 2)
     FROM customer_invoice i WHERE i.ns_id = ar_aging_snapshot.invoice_id);
 """),
+    # dead_letters.digest: an identical pending letter is found by index, not by comparing every pending payload
+    # (letter_digest is worker.deadletters', registered by apply_schema; schema.sql then builds the index).
+    (10, """
+ALTER TABLE dead_letters ADD COLUMN digest BLOB;
+UPDATE dead_letters SET digest = letter_digest(source, reason, payload) WHERE replayed_at IS NULL;
+"""),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -172,6 +179,7 @@ def apply_schema(
     conn.create_function("respell_key", 1, respelled_key, deterministic=True)  # migration 7
     conn.create_function("normalize_name", 1, normalize_name, deterministic=True)  # migration 8
     conn.create_function("base_rate", 2, base_rate, deterministic=True)  # migration 9
+    conn.create_function("letter_digest", 3, letter_digest, deterministic=True)  # migration 10
     # A migration that rebuilds a table others reference (create, copy, drop, rename) needs foreign keys off,
     # else DROP TABLE deletes through them; the pragma is ignored inside a transaction, so it is set around it.
     enforced = conn.execute("PRAGMA foreign_keys").fetchone()[0]
