@@ -85,6 +85,15 @@ async def env(make_env: Callable[..., Env]) -> AsyncIterator[Env]:
 
 
 @pytest.fixture
+async def acme(env: Env) -> Env:
+    """env with one customer, 100 Acme Grocers (credit limit 50,000), for the AR tests' invoices."""
+    from tests import ar_fixtures as fx
+
+    await fx.write(env, fx.customer, "100", "Acme Grocers", credit_limit=50_000)
+    return env
+
+
+@pytest.fixture
 async def seeded(env: Env) -> AsyncIterator[Env]:
     """env with the intake tests' reference data (customers, items, prices); mail still being read is awaited
     at the end. (tests/test_email_http.py has its own `seeded`: a live server.)"""

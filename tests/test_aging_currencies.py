@@ -40,12 +40,6 @@ async def test_the_mirror_keeps_each_invoices_rate_from_either_spelling(acme):
                                         ("usd", "USA", 1.0), ("zero", "Euro", None)]
 
 
-@pytest.fixture
-async def acme(env):
-    await fx.write(env, fx.customer, "100", "Acme Grocers", credit_limit=50_000)
-    return env
-
-
 async def test_the_view_adds_other_currencies_at_their_rate_and_counts_those_without_one(acme):
     env, at = acme, "2026-06-01T10:00:00Z"
     await deliver(env,

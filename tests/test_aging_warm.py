@@ -34,12 +34,6 @@ async def bucket_events(env):
     return [json.loads(r["payload_json"]) for r in rows]
 
 
-@pytest.fixture
-async def acme(env):
-    await fx.write(env, fx.customer, "100", "Acme Grocers", credit_limit=50_000)
-    return env
-
-
 async def test_buckets_at_boundary_days_and_the_view(acme):
     env, today = acme, "2026-06-30"
     for days in (0, 1, 30, 31, 60, 61, 90, 91):
