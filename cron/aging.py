@@ -134,11 +134,12 @@ ON CONFLICT (as_of, invoice_id) DO UPDATE SET
 # Not deleted, but NetSuite sent neither amountRemaining nor what derives it (worker.aging.invoice_remaining):
 # the mirror holds NULL, so the invoice cannot be aged (an amount would be a guess) but must not vanish either.
 # Each tick counts and names them; with the bucket and amount the previous snapshot last knew, and what the
-# mirror's applications (live payments and credit memos) show applied, which only bounds what is left.
+# mirror's applications (live payments and credit memos) show applied, which only bounds what is left. One
+# dated after the as-of day did not exist yet, as in FILL_NEW.
 UNKNOWN_FROM = """
 FROM customer_invoice i
 LEFT JOIN ar_aging_snapshot p ON p.as_of = :prev_as_of AND p.invoice_id = i.ns_id
-WHERE i.amount_remaining IS NULL AND i.deleted_at IS NULL
+WHERE i.amount_remaining IS NULL AND i.deleted_at IS NULL AND coalesce(i.tran_date, :as_of) <= :as_of
 """
 COUNT_UNKNOWN = "SELECT count(*), count(p.invoice_id)" + UNKNOWN_FROM
 NAME_UNKNOWN = ("SELECT coalesce(i.tran_id, i.ns_id) || ' (id ' || i.ns_id || ')'" + UNKNOWN_FROM
@@ -235,12 +236,12 @@ def materialize(conn: sqlite3.Connection, as_of: str, tick: str, now: str, basis
 def _remaining_unknown(conn: sqlite3.Connection, as_of: str, prev_as_of: str | None, tick: str,
                        now: str) -> dict[str, Any]:
     """Count and name the open invoices of unknown remainder, and append their ar.remaining_unknown events."""
-    params = {"prev_as_of": prev_as_of}
+    params = {"prev_as_of": prev_as_of, "as_of": as_of}
     count, left = conn.execute(COUNT_UNKNOWN, params).fetchone()
     if not count:
         return {"count": 0, "left": 0, "named": []}
     named = [row[0] for row in conn.execute(NAME_UNKNOWN, {**params, "limit": NAMED_UNKNOWN})]
-    conn.execute(INSERT_UNKNOWN_EVENTS, {**params, "as_of": as_of, "tick": tick, "now": now})
+    conn.execute(INSERT_UNKNOWN_EVENTS, {**params, "tick": tick, "now": now})
     return {"count": count, "left": left, "named": named}
 
 

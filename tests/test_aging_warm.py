@@ -406,16 +406,22 @@ async def test_a_past_as_of_ages_what_was_owed_that_day(on_june_30):
         fx.payment(conn, "p-gone", "100", "2026-06-12", [("void", 50)])
         conn.execute("UPDATE customer_payment SET deleted_at = '2026-06-13T00:00:00Z' WHERE ns_id = 'p-gone'")
         fx.invoice(conn, "later", "100", tran_date="2026-06-20", due_date="2026-07-20", total=500)  # not issued yet
+        fx.invoice(conn, "blind", "100", tran_date="2026-04-01", due_date="2026-05-01", total=70,
+                   remaining_unknown=True)
+        fx.invoice(conn, "blind-later", "100", tran_date="2026-06-20", due_date="2026-07-20", total=80,
+                   remaining_unknown=True)  # of unknown remainder, and not issued yet either
     await env.db.write(rows)
     past = await refresh_aging(env, tick("2026-06-10"))
     got = {i: (r["days_past_due"], r["bucket"], r["amount_remaining"]) for i, r in (await snapshot(env, "2026-06-10")).items()}
     assert got == {"paid": (40, "31-60", 1000.0), "part": (40, "31-60", 500.0)}
     assert past["open_invoices"] == 2
+    assert (past["remaining_unknown"], past["remaining_unknown_invoices"]) == (1, ["INVblind (id blind)"])
     # Today's tick ages today's balances: nothing is added back, and the paid invoice leaves quietly.
     now = await refresh_aging(env, tick("2026-06-30"))
     got = {i: (r["days_past_due"], r["bucket"], r["amount_remaining"]) for i, r in (await snapshot(env, "2026-06-30")).items()}
     assert got == {"part": (60, "31-60", 200.0), "later": (-20, "current", 500.0)}
     assert (now["closed"], now["transitions"]) == (1, 0) and await bucket_events(env) == []
+    assert now["remaining_unknown_invoices"] == ["INVblind (id blind)", "INVblind-later (id blind-later)"]
 
 
 async def test_todays_tick_counts_a_payment_dated_later_as_paid_and_ages_no_invoice_dated_later(on_june_30):
