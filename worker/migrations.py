@@ -13,7 +13,19 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
 
 # (version, SQL) in ascending order. Each brings a database at version-1 up to version; schema.sql
 # always describes the newest shape, so a fresh database only runs schema.sql.
-# Example for the next change: (11, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
+# Example for the next change: (12, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
+# Imported synonyms take the forms worker/names.py gives now: normalize_name is registered by apply_schema. The rows
+# that change first step aside (a \x01 prefix no name has), so which form is taken never depends on row order; a
+# synonym whose new form another row holds gets its old one back, or, when that is taken too, keeps the prefixed
+# key: kept, never deleted.
+RENORMALIZE_SYNONYMS = """
+UPDATE name_synonyms SET normalized = char(1) || normalized
+WHERE normalized <> normalize_name(synonym) AND normalize_name(synonym) <> '';
+UPDATE OR IGNORE name_synonyms SET normalized = normalize_name(synonym)
+WHERE substr(normalized, 1, 1) = char(1);
+UPDATE OR IGNORE name_synonyms SET normalized = substr(normalized, 2)
+WHERE substr(normalized, 1, 1) = char(1);
+"""
 MIGRATIONS: list[tuple[int, str]] = [
     (1, ""),  # the first versioned schema: everything is in schema.sql
     # events.dedupe_key: a partial unique index instead of a UNIQUE column (SQLite cannot drop that in
@@ -115,18 +127,8 @@ UPDATE credit_memo SET cdc_version = respell_key(cdc_version),
 UPDATE item_fulfillment_status_log SET version_key = respell_key(version_key);
 """),
     # Names fold letters without a decomposition (ß, ø, ł, æ, ...) instead of dropping them ("Søren" was
-    # "sren"): imported synonyms are renormalized by normalize_name (worker/names.py), registered by
-    # apply_schema. The rows that change first step aside (a \x01 prefix no name has), so which form is
-    # taken never depends on row order; a synonym whose new form another row holds gets its old one back,
-    # or, when that is taken too, keeps the prefixed key: kept, never deleted.
-    (8, """
-UPDATE name_synonyms SET normalized = char(1) || normalized
-WHERE normalized <> normalize_name(synonym) AND normalize_name(synonym) <> '';
-UPDATE OR IGNORE name_synonyms SET normalized = normalize_name(synonym)
-WHERE substr(normalized, 1, 1) = char(1);
-UPDATE OR IGNORE name_synonyms SET normalized = substr(normalized, 2)
-WHERE substr(normalized, 1, 1) = char(1);
-"""),
+    # "sren"): imported synonyms are renormalized (RENORMALIZE_SYNONYMS).
+    (8, RENORMALIZE_SYNONYMS),
     # AR aging in US dollars: invoices keep their rate to the base currency (base_rate is worker.currency's,
     # registered by apply_schema) read from the record as applied, and snapshot rows their currency and base
     # amount, so that aging no longer adds euros to dollars. Past snapshots take the invoice's rate of today.
@@ -146,6 +148,8 @@ UPDATE ar_aging_snapshot SET (currency, amount_base) = (
 ALTER TABLE dead_letters ADD COLUMN digest BLOB;
 UPDATE dead_letters SET digest = letter_digest(source, reason, payload) WHERE replayed_at IS NULL;
 """),
+    # More legal suffixes (ApS, A/S, AB, Oy, S.p.A., S.L., ...) and dotted initials as one word ("S.A." is "sa").
+    (11, RENORMALIZE_SYNONYMS),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -177,7 +181,7 @@ def apply_schema(
     from worker.cdc.versions import respelled_key  # here: versions -> env -> db imports this module
 
     conn.create_function("respell_key", 1, respelled_key, deterministic=True)  # migration 7
-    conn.create_function("normalize_name", 1, normalize_name, deterministic=True)  # migration 8
+    conn.create_function("normalize_name", 1, normalize_name, deterministic=True)  # migrations 8 and 11
     conn.create_function("base_rate", 2, base_rate, deterministic=True)  # migration 9
     conn.create_function("letter_digest", 3, letter_digest, deterministic=True)  # migration 10
     # A migration that rebuilds a table others reference (create, copy, drop, rename) needs foreign keys off,

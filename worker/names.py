@@ -14,9 +14,12 @@ import unicodedata
 
 LEGAL_SUFFIXES = frozenset({
     "inc", "incorporated", "llc", "llp", "lp", "ltd", "limited", "co", "company", "corp", "corporation",
-    "plc", "gmbh", "ag", "sa", "sarl", "bv", "nv", "pty", "pc", "the",
+    "plc", "gmbh", "ag", "kg", "sa", "sas", "sarl", "bv", "nv", "bvba", "pty", "pc", "the",
+    "aps", "as", "asa", "ab", "oy", "oyj", "spa", "srl", "sl", "sro",  # Nordic, Italian, Spanish, Czech
 })
 _NON_WORD = re.compile(r"[^a-z0-9]+")
+# Single letters joined by dots or a slash are one word: "S.p.A." is "spa", "A/S" is "as", "S.A." is "sa".
+_ABBREVIATION = re.compile(r"\b[a-z](?:[./][a-z])+\b")
 # Letters that NFKD does not decompose into a base letter and an accent, so ASCII-folding would drop them
 # ("Søren" -> "sren"): spelled as their readers type them without the key.
 _WHOLE_LETTERS = str.maketrans({"ß": "ss", "ẞ": "ss", "ø": "o", "Ø": "o", "ł": "l", "Ł": "l", "æ": "ae", "Æ": "ae",
@@ -30,6 +33,7 @@ def normalize_name(name: str | None) -> str:
         return ""
     text = unicodedata.normalize("NFKD", name.translate(_WHOLE_LETTERS)).encode("ascii", "ignore").decode().lower()
     text = text.replace("&", " and ").replace("'", "")
+    text = _ABBREVIATION.sub(lambda m: _NON_WORD.sub("", m.group()), text)
     words = [w for w in _NON_WORD.split(text) if w]
     while words and (words[-1] in LEGAL_SUFFIXES or words[-1] == "and"):  # "Smith & Co." is "smith"
         words.pop()
