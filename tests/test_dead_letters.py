@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -137,3 +139,66 @@ def test_a_letter_another_run_replayed_meanwhile_is_left_alone(tmp_path: Path) -
                                 "by another run")
     assert letters(conn) == [(1, 1, "applied 1, duplicate 0, stale 0, rejected 0", 1)]
     assert conn.execute("SELECT count(*) FROM webhook_receipts").fetchone()[0] == 1
+
+
+def blocked_writing(proc: subprocess.Popen, deadline: float) -> bool:
+    """Whether proc is (or, by deadline, gets) blocked writing to a full pipe."""
+    while time.monotonic() < deadline and proc.poll() is None:
+        if Path(f"/proc/{proc.pid}/wchan").read_text().endswith("pipe_write"):  # or anon_pipe_write
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def replay_meeting_a_held_lock(tmp_path: Path) -> tuple[subprocess.CompletedProcess, sqlite3.Connection]:
+    """`worker replay-dead-letters` over 500 pending letters, stopped midway by another writer holding the lock
+    past the command's busy timeout. Returns the run and the database.
+
+    Midway for sure: its stdout is a pipe of one page that nobody reads until the command is blocked writing
+    to it, so a command reporting as it goes is between two letters, well before the last one, when the other
+    writer takes the lock (before the fix it wrote nothing until every letter was replayed)."""
+    db = tmp_path / "db.sqlite3"
+    conn = fresh_db(db)
+    conn.execute("BEGIN")
+    for i in range(1, 501):
+        body = json.dumps({"events": [event(f"sn-{i}", "customer", str(i), "2026-11-20T10:00:00Z",
+                                            customer(str(i), f"C{i}"))]})
+        store_dead_letter(conn, "ns-webhook", "database was read-only", body, "now")
+    conn.execute("COMMIT")
+    conn.close()
+    config = tmp_path / "wrangler-like.toml"
+    config.write_text((REPO / "wrangler-like.toml").read_text().replace("busy_timeout_ms = 30000",
+                                                                         "busy_timeout_ms = 200"))
+    command = [sys.executable, "-m", "worker.cli", "--config", str(config), "replay-dead-letters"]
+    proc = subprocess.Popen(command, cwd=REPO, env={**os.environ, "WORKER_DB_PATH": str(db)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    fcntl.fcntl(proc.stdout.fileno(), fcntl.F_SETPIPE_SZ, 4096)  # about 55 lines of outcomes
+    holder = sqlite3.connect(db, isolation_level=None)
+    try:
+        assert blocked_writing(proc, time.monotonic() + 120), "never blocked writing its report"
+        holder.execute("BEGIN IMMEDIATE")  # free at once: the command is between two letters
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if holder.in_transaction:
+            holder.execute("ROLLBACK")
+        holder.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return subprocess.CompletedProcess(command, proc.returncode, out, err), sqlite3.connect(db)
+
+
+def test_cli_reports_the_letters_replayed_before_a_database_error(tmp_path: Path) -> None:
+    # Outcomes used to be printed after the last letter: a database error on letter k (a lock held past the
+    # busy timeout, a full disk) left the k-1 letters replayed and committed before it unreported.
+    done, conn = replay_meeting_a_held_lock(tmp_path)
+    assert done.returncode == 1, done.stdout[-500:] + done.stderr
+    *lines, summary = done.stdout.splitlines()
+    committed = [row[0] for row in conn.execute("SELECT id FROM dead_letters WHERE replayed_at IS NOT NULL ORDER BY id")]
+    assert 0 < len(committed) < 500
+    assert lines == [f"dead letter {i}: replayed: applied 1, duplicate 0, stale 0, rejected 0" for i in committed]
+    assert summary == f"{len(committed)} of 500 dead letters replayed before the error"
+    assert conn.execute("SELECT count(*) FROM customers").fetchone()[0] == len(committed)
+    db = tmp_path / "db.sqlite3"
+    assert done.stderr == f"worker: {db}: database is locked (still busy after [db] busy_timeout_ms = 200)\n"

@@ -400,25 +400,33 @@ def _backfill_counts(db_path: Path, sql: str, params: dict[str, int]) -> tuple[i
 
 
 def cmd_replay_dead_letters(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
-    """Replay pending dead letters (or --id N); 0 when all replayed, 1 when some still fail, 2 for an unknown id."""
+    """Replay pending dead letters (or --id N); 0 when all replayed, 1 when some still fail, 2 for an unknown id.
+
+    Each letter is reported as its transaction commits: when a later one fails (a lock held past the busy
+    timeout, a full disk), the letters it committed before have been reported, then how many of all those listed.
+    """
     from worker.db import connect
-    from worker.deadletters import replay_dead_letters
+    from worker.deadletters import letters_to_replay, replay_each
     from worker.migrations import apply_schema
 
     settings.db.path.parent.mkdir(parents=True, exist_ok=True)
-    conn = connect(settings.db.path, busy_timeout_ms=settings.db.busy_timeout_ms)
-    try:
+    with closing(connect(settings.db.path, busy_timeout_ms=settings.db.busy_timeout_ms)) as conn:
         apply_schema(conn)
-        outcomes = replay_dead_letters(conn, letter_id=args.letter_id, now=lambda: iso(utcnow()))
-    except LookupError as exc:
-        print(f"worker: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        conn.close()
-    for outcome in outcomes:
-        print(f"dead letter {outcome['id']}: {outcome['state']}: {outcome['result']}", flush=True)
-    print(f"{sum(o['ok'] for o in outcomes)} of {len(outcomes)} dead letters replayed", flush=True)
-    return 0 if all(o["ok"] for o in outcomes) else 1
+        letters = letters_to_replay(conn, args.letter_id)
+        if args.letter_id is not None and not letters:
+            print(f"worker: no dead letter with id {args.letter_id}", file=sys.stderr)
+            return 2
+        replayed = failing = 0
+        try:
+            for outcome in replay_each(conn, letters, now=lambda: iso(utcnow()), again=args.letter_id is not None):
+                print(f"dead letter {outcome['id']}: {outcome['state']}: {outcome['result']}", flush=True)
+                replayed += outcome["ok"]
+                failing += not outcome["ok"]
+        except Exception:  # the error itself is main's one line (or a bug's traceback), after what was done
+            print(f"{replayed} of {len(letters)} dead letters replayed before the error", flush=True)
+            raise
+    print(f"{replayed} of {len(letters)} dead letters replayed", flush=True)
+    return 1 if failing else 0
 
 
 COMMANDS = {

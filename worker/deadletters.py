@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 # A sender retries a refused delivery (Standard Webhooks retries any non-2xx), a backfill is re-run:
@@ -113,18 +113,25 @@ def _mark_failed(conn: sqlite3.Connection, letter_id: int, text: str, before: st
         conn.execute(MARK_FAILED, (text, letter_id))
 
 
+def replay_each(conn: sqlite3.Connection, letters: list[tuple[int, str, bytes]], *, now: Callable[[], str],
+                again: bool = False) -> Iterator[dict[str, Any]]:
+    """Replay letters (from letters_to_replay), one transaction per letter, yielding each outcome once its
+    transaction has committed: a caller reporting as it goes has reported every committed letter when a
+    later one fails (a lock held too long, a full disk)."""
+    from worker.db import run_in_transaction
+
+    for ident, source, payload in letters:
+        if source in AUDIT_ONLY_SOURCES:
+            yield {"id": ident, "ok": False, "state": "not replayed",
+                   "result": f"a {source} letter is kept for the record, not replayed"}
+            continue
+        yield run_in_transaction(conn, replay_letter, ident, payload, now=now(), again=again)
+
+
 def replay_dead_letters(conn: sqlite3.Connection, *, letter_id: int | None = None,
                         now: Callable[[], str]) -> list[dict[str, Any]]:
     """Replay pending letters (or one by id), one transaction per letter; returns each outcome."""
-    from worker.db import run_in_transaction
-
-    outcomes = []
-    for ident, source, payload in letters_to_replay(conn, letter_id):
-        if source in AUDIT_ONLY_SOURCES:
-            outcomes.append({"id": ident, "ok": False, "state": "not replayed",
-                             "result": f"a {source} letter is kept for the record, not replayed"})
-            continue
-        outcomes.append(run_in_transaction(conn, replay_letter, ident, payload, now=now(), again=letter_id is not None))
-    if letter_id is not None and not outcomes:
+    letters = letters_to_replay(conn, letter_id)
+    if letter_id is not None and not letters:
         raise LookupError(f"no dead letter with id {letter_id}")
-    return outcomes
+    return list(replay_each(conn, letters, now=now, again=letter_id is not None))
