@@ -9,7 +9,6 @@ import binascii
 import io
 import json
 import quopri
-import time
 from email import policy
 from email.message import EmailMessage
 
@@ -486,15 +485,16 @@ def test_form_xobjects_drawing_themselves_are_drawn_once() -> None:
 
 
 def test_form_xobjects_fanning_out_are_bounded() -> None:
-    # Each form draws the next ten times, six levels deep: a million drawings unbounded, MAX_FORM_USES here.
+    # Each form prints its mark, then draws the next ten times, six levels deep: a million drawings unbounded.
+    # The marks count the drawings: they stop at MAX_FORM_USES.
     levels = 6
-    forms = [(b" ".join([b"/N Do"] * 10), b"/N %d 0 R" % (7 + n)) for n in range(levels)]
-    forms.append((b"BT /F1 12 Tf 72 700 Td (deep) Tj ET", b""))
-    started = time.monotonic()
+    forms = [(b"BT /F1 12 Tf 72 %d Td (L%d) Tj ET " % (700 - 20 * n, n) + b" ".join([b"/N Do"] * 10),
+              b"/N %d 0 R" % (7 + n)) for n in range(levels)]
+    forms.append((b"BT /F1 12 Tf 72 500 Td (deep) Tj ET", b""))
     out = extract_pdf(_form_pdf(forms), 5)
-    assert time.monotonic() - started < 5
-    [[line]] = [[f.text for f in line] for p in out.pages for line in p.lines]  # the same place each time
-    assert line.startswith("deep") and line.count("deep") < MAX_FORM_USES < 10 ** levels
+    text = "\n".join(f.text for p in out.pages for line in p.lines for f in line)
+    drawn = {mark: text.count(mark) for mark in [*(f"L{n}" for n in range(levels)), "deep"]}
+    assert drawn["deep"] > 0 and sum(drawn.values()) == MAX_FORM_USES < 10 ** levels, drawn
 
 
 async def test_an_order_sent_by_outlook_inside_winmail_dat_becomes_its_review_item(seeded: Env) -> None:

@@ -1,6 +1,5 @@
 """The sandboxed extractor: normal PDFs fast, hostile ones bounded, every outcome a clear reason."""
 import asyncio
-import time
 from pathlib import Path
 
 import pytest
@@ -75,12 +74,11 @@ def test_page_tree_loop(extractor):
 
 
 def test_deep_nesting_is_bounded(extractor):
-    t = time.perf_counter()
-    try:
-        extractor.extract(hostile.deep_nesting())
-    except PdfRejected as exc:
-        assert exc.reason
-    assert time.perf_counter() - t < 6
+    # Bounded by the parser itself: refused as corrupt by the child (not the timeout's kill, not a dead child),
+    # and the pool still reads the next PDF.
+    assert _reason(extractor, hostile.deep_nesting()).startswith("truncated or corrupt PDF: ")
+    pdf, _ = build("classic_grid", seed=1)
+    assert extractor.extract(pdf).has_text
 
 
 def test_decompression_bomb_hits_memory_limit_and_worker_is_replaced():
@@ -98,7 +96,10 @@ def test_timeout_kills_and_replaces_worker():
     ex = PdfExtractor(ExtractLimits(timeout_s=0.001))
     pdf, _ = build("two_page", seed=1)
     try:
+        ex._start()
+        [late] = ex._all
         assert _reason(ex, pdf) == "timed out after 0.001s"
+        assert late.proc.exitcode is not None and late not in ex._all  # retired: ended and out of the pool
         ex.limits = ExtractLimits(timeout_s=10)
         assert ex.extract(pdf).page_count == 2
     finally:
@@ -129,12 +130,15 @@ async def test_async_api_runs_off_the_loop(extractor):
 
 def test_bad_pdf_corpus_is_bounded(extractor):
     needs(CORPUS.is_dir(), f"bad_pdfs corpus not found at {CORPUS}", installed_by_ci=False)
+    extractor._start()
     for path in sorted(CORPUS.iterdir()):
-        t = time.perf_counter()
+        [before] = extractor._all
         try:
             out = extractor.extract(path.read_bytes())
             # read: every page it counts was read, and no more than the limit allows
             assert out.page_count == len(out.pages) and 1 <= out.page_count <= extractor.limits.max_pages, path.name
         except PdfRejected as exc:
             assert exc.reason, path.name
-        assert time.perf_counter() - t < extractor.limits.timeout_s + 2, path.name
+        # bounded: the child answered, or it was killed (timeout, memory) and a live one replaced it
+        [after] = extractor._all
+        assert after.proc.is_alive() and (after is before or before.proc.exitcode is not None), path.name
