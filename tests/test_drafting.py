@@ -1,8 +1,8 @@
 """Collection-email drafting: the template, and the real anthropic client over recorded Messages API replies."""
 
 import asyncio
+import inspect
 import json
-import time
 
 import httpx2 as httpx  # anthropic 2.x is built on httpx2 (same API) and refuses plain httpx clients
 import pytest
@@ -32,6 +32,19 @@ CTX = CollectionContext(
 WORDING = {"subject": "Driscoll Foods: two invoices past due",
            "message": "Dear Maria,\n\nA quick note about two invoices that are now past due. As before, one "
                       "consolidated note: could you let us know when payment is scheduled?"}
+
+
+def counting(handler, seen, cut):
+    """handler, appending each request to seen, and to cut when the caller abandons it before its answer."""
+    async def wrapped(request):
+        seen.append(request)
+        try:
+            reply = handler(request)
+            return await reply if inspect.isawaitable(reply) else reply
+        except asyncio.CancelledError:
+            cut.append(request)
+            raise
+    return wrapped
 
 
 def _message(content, stop_reason="tool_use"):
@@ -135,14 +148,17 @@ async def test_each_invoice_is_in_its_own_currency_and_the_total_is_per_currency
     assert '"past_due_total": "$10,000.00 and EUR 20,000.30"' in facts
 
 
-@pytest.mark.parametrize("handler", [never_answers, rate_limited_for_an_hour], ids=["hung", "retry-after"])
-async def test_the_whole_call_is_bounded_retries_included(handler):
+@pytest.mark.parametrize(("handler", "mid_request"), [(never_answers, True), (rate_limited_for_an_hour, False)],
+                         ids=["hung", "retry-after"])
+async def test_the_whole_call_is_bounded_retries_included(handler, mid_request):
     # The timeout was per request: three hung requests and their backoff, or any retry-after, held the drain.
-    started = time.monotonic()
-    draft = await asyncio.wait_for(draft_collection_email(CTX, mock_claude(handler, max_retries=2),
-                                                          model="claude-test", timeout=0.5), 30)
+    seen, cut = [], []
+    client = mock_claude(counting(handler, seen, cut), max_retries=2)
+    draft = await asyncio.wait_for(draft_collection_email(CTX, client, model="claude-test", timeout=0.5), 30)
     assert draft.drafted_by == "template" and draft.fallback_reason == "the Anthropic API did not answer within 0.5 s"
-    assert time.monotonic() - started < 5
+    # One deadline for the whole call: it cut the first request (hung) or the wait before a retry (retry-after),
+    # so no retry was ever sent.
+    assert len(seen) == 1 and (cut == seen) == mid_request
     assert_table(draft.body)
 
 
