@@ -54,10 +54,9 @@ def test_ctrl_c_stops_a_backfill_at_once_and_a_rerun_resumes(tmp_path: Path) -> 
             time.sleep(0.05)
         readers = children(proc.pid)
         assert readers and proc.poll() is None, "no transaction committed with the reader running"
+        before = receipts(db)
         proc.send_signal(signal.SIGINT)
-        sent = time.monotonic()
         out, err = proc.communicate(timeout=120)
-        took = time.monotonic() - sent
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -65,7 +64,9 @@ def test_ctrl_c_stops_a_backfill_at_once_and_a_rerun_resumes(tmp_path: Path) -> 
     committed = receipts(db)
     assert proc.returncode == 130, err
     assert 0 < committed < total, f"not stopped part-way: {committed} of {total} events committed"
-    assert took < 5, f"{took:.1f} s from Ctrl-C to exit"
+    # At once: nothing committed after Ctrl-C but the one transaction that may have landed between counting
+    # and the signal (a backfill that went on would commit a few more of its 2000-event transactions).
+    assert committed - before in (0, 2000), f"{committed - before} events committed after Ctrl-C"
     assert out == ""
     match = INTERRUPTED.fullmatch(err.strip())
     assert match, err
