@@ -167,20 +167,21 @@ def test_healthz_is_503_while_the_database_is_read_only(server: LiveServer) -> N
 def test_a_busy_writer_does_not_make_healthz_fail(server: LiveServer) -> None:
     # A long write (a big webhook batch, a cron tier) holds the one write thread: the probe waits a moment,
     # then counts the writer as working rather than queueing health behind it.
-    started = threading.Event()
+    started, answered, finished = threading.Event(), threading.Event(), threading.Event()
 
     def long_write(conn: Any) -> None:
         started.set()
-        time.sleep(6)
+        answered.wait(20)  # held until /healthz has answered (20 s: only so a probe stuck behind it fails)
+        finished.set()
 
     writing = threading.Thread(target=server.run, args=(server.env.db.write(long_write),))
     writing.start()
     try:
         assert started.wait(10)
-        began = time.monotonic()
         busy = healthz(server)
-        waited = time.monotonic() - began
+        still_writing = not finished.is_set()
     finally:
+        answered.set()
         writing.join(30)
     assert busy.status_code == 200 and busy.json()["db"] == "ok", busy.text
-    assert waited < 5
+    assert still_writing, "/healthz answered only once the write had finished"
