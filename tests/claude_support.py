@@ -4,6 +4,7 @@ exercise the SDK itself against recorded-style responses."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -39,3 +40,17 @@ def replying(status: int, body: dict[str, Any], seen: list[httpx2.Request] | Non
         return httpx2.Response(status, json=body, headers={"request-id": "req_011CSHoEeqs5C35K2UUqR7Fy"})
 
     return mock_claude(handler)
+
+
+def counting(handler: Callable[[httpx2.Request], Any], seen: list[httpx2.Request],
+             cut: list[httpx2.Request]) -> Callable[[httpx2.Request], Any]:
+    """handler, appending each request to seen, and to cut when the caller abandons it before its answer."""
+    async def wrapped(request: httpx2.Request) -> Any:
+        seen.append(request)
+        try:
+            reply = handler(request)
+            return await reply if inspect.isawaitable(reply) else reply
+        except asyncio.CancelledError:
+            cut.append(request)
+            raise
+    return wrapped

@@ -1,13 +1,13 @@
 """Collection-email drafting: the template, and the real anthropic client over recorded Messages API replies."""
 
 import asyncio
-import inspect
 import json
 
 import httpx2 as httpx  # anthropic 2.x is built on httpx2 (same API) and refuses plain httpx clients
 import pytest
 
 from tests.claude_support import (
+    counting,
     mock_claude,
     never_answers,
     rate_limited_for_an_hour,
@@ -32,19 +32,6 @@ CTX = CollectionContext(
 WORDING = {"subject": "Driscoll Foods: two invoices past due",
            "message": "Dear Maria,\n\nA quick note about two invoices that are now past due. As before, one "
                       "consolidated note: could you let us know when payment is scheduled?"}
-
-
-def counting(handler, seen, cut):
-    """handler, appending each request to seen, and to cut when the caller abandons it before its answer."""
-    async def wrapped(request):
-        seen.append(request)
-        try:
-            reply = handler(request)
-            return await reply if inspect.isawaitable(reply) else reply
-        except asyncio.CancelledError:
-            cut.append(request)
-            raise
-    return wrapped
 
 
 def _message(content, stop_reason="tool_use"):

@@ -1,13 +1,13 @@
 """parse_with_claude against the real anthropic client over httpx.MockTransport with recorded-style responses."""
 import asyncio
 import base64
-import inspect
 import json
 
 import httpx2 as httpx  # anthropic 2.x is built on httpx2 (same API) and refuses plain httpx clients
 import pytest
 
 from tests.claude_support import (
+    counting,
     mock_claude,
     never_answers,
     rate_limited_for_an_hour,
@@ -24,19 +24,6 @@ TOOL_INPUT = {
                "description": "CHICKEN BREAST BNLS 4OZ IQF 10# CS", "quantity": 12, "uom": "CS",
                "unit_price": 45.5, "amount": 546.0}],
     "subtotal": 546.0, "freight": 25.0, "tax": None, "total": 571.0, "other_charges": []}
-
-
-def counting(handler, seen, cut):
-    """handler, appending each request to seen, and to cut when the caller abandons it before its answer."""
-    async def wrapped(request):
-        seen.append(request)
-        try:
-            reply = handler(request)
-            return await reply if inspect.isawaitable(reply) else reply
-        except asyncio.CancelledError:
-            cut.append(request)
-            raise
-    return wrapped
 
 
 def _message(content, stop_reason="tool_use"):
