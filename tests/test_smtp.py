@@ -163,3 +163,37 @@ def test_a_slow_sender_is_not_cut_off_while_data_keeps_coming(make_env, monkeypa
             assert command(b"QUIT").startswith(b"221")
         [row] = _log(live)
     assert row["status"] in ("received", "processing", "processed")
+
+
+def dotted_email(size: int, line: bytes) -> bytes:
+    """An order email of exactly size bytes, made up mostly of the given line beginning with "." (quoted
+    replies, some signatures): a sender doubles each such dot in DATA (RFC 5321 4.5.2)."""
+    head = order_email([])
+    last = 3 + (size - len(head) - 3) % len(line)  # a last line of "x"s makes up the rest
+    raw = head + line * ((size - len(head) - last) // len(line)) + b"x" * (last - 2) + b"\r\n"
+    assert len(raw) == size
+    return raw
+
+
+def test_the_limit_counts_the_message_as_stored_not_its_doubled_dots(make_env) -> None:
+    # aiosmtpd counted DATA before removing the doubled dots: a message within the advertised SIZE (and taken
+    # by the HTTP door) made mostly of lines beginning with "." was refused a permanent 552, and bounced.
+    limit = 40_000
+    env = make_env(smtp_port=free_port())
+    env.settings = env.settings.model_copy(update={"limits": env.settings.limits.model_copy(update={"email_bytes": limit})})
+    at_limit = dotted_email(limit, b".\r\n")  # the worst case: every line a lone dot, sent as "..", 4/3 the size
+    over = dotted_email(limit + 1, b". quoted reply line\r\n")
+    with live_server(env) as live:
+        live.run(env.bucket.ensure_bucket())
+        with _smtp(live) as client:
+            client.ehlo()
+            assert client.esmtp_features["size"] == str(limit)  # the limit itself is advertised
+            assert client.sendmail("buyer@driscollfoods.com", ["orders@gfs.local"], at_limit) == {}
+        [row] = _log(live)
+        assert live.run(env.bucket.get(row["raw_key"])) == at_limit  # unescaped, byte for byte
+        with _smtp(live) as client:  # no SIZE= announced: refused in DATA, once unescaped
+            client.ehlo()
+            assert client.mail("buyer@driscollfoods.com")[0] == 250
+            assert client.rcpt("orders@gfs.local")[0] == 250
+            assert client.data(over) == (552, b"5.3.4 Message too big for system")
+        assert len(_log(live)) == 1
