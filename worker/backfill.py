@@ -1,8 +1,9 @@
 """`worker backfill FILE.jsonl`: CDC events from an export through the webhook's own apply code.
 
 Events go in large transactions (batch_size per commit); receipts make a re-run harmless, so an
-interrupted backfill is resumed by running it again. A line that is not JSON, or an event that fails
-validation, is kept in dead_letters with its line number in the reason and the rest goes on.
+interrupted backfill is resumed by running it again. A line that is not JSON, an event that fails
+validation and one the database refuses are each kept in dead_letters with the line's number in the reason
+and the line as read (see _lines) as the payload, and the rest goes on.
 
 A file of more than a few megabytes is read by two processes: a reader parses, validates and prepares
 each chunk (cdc/prepare.py: pure work) while this process applies the previous one (the version
@@ -12,6 +13,7 @@ checks and every write). The writer stays single; the second core only takes the
 from __future__ import annotations
 
 import gc
+import io
 import multiprocessing
 import queue
 import signal
@@ -23,19 +25,23 @@ from contextlib import closing, contextmanager, nullcontext
 from dataclasses import replace
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
 
-from worker.cdc.apply import BatchResult, apply_prepared
-from worker.cdc.intake import Rejected, read_json, unreadable, validate_events
+from worker.cdc.apply import BatchResult, RefusedLine, apply_prepared
+from worker.cdc.intake import Rejected, event_id_of, read_json, unreadable, validate_events
 from worker.cdc.prepare import Prepared, decode_chunk, encode_chunk, prepare
 from worker.db import connect, run_in_transaction
 from worker.env import iso, utcnow
 from worker.migrations import apply_schema
 
-Item = tuple[int, str, Any, str | None]  # (position, label, raw event or the line's bytes, error for unreadable lines)
-Ready = tuple[list[Prepared], list[Rejected], int]  # a chunk's prepared events, its rejections, its last position
+# (position, line or event number, raw event (None when unreadable), the line's bytes (None for an event given
+# as a dict), the error of an unreadable line). The bytes go no further than validation: only rejections keep them.
+Item = tuple[int, int, Any, bytes | None, str | None]
+Origin = tuple[int, int]  # where a chunk's reading began: (byte offset, number of the line there)
+# A chunk's prepared events, its rejections, its last position, and its origin (to find a refused event's line).
+Ready = tuple[list[Prepared], list[Rejected], int, Origin]
 PARALLEL_FROM_BYTES = 4 << 20  # below this a second process costs more than it saves
 SLICE = 1000  # events per message from the reader: a transaction of batch_size is applied slice by slice
 AHEAD = 8  # slices the reader may have ready beyond the one being applied
@@ -46,22 +52,62 @@ class BackfillError(RuntimeError):
     """The reading process failed; everything committed before stays, and a re-run resumes."""
 
 
-def _prepare_chunk(chunk: list[Item]) -> Ready:
-    """Validate and prepare a chunk (pure); rejections keep the file's order and name their line."""
-    readable = [at for at, item in enumerate(chunk) if item[3] is None]
+def _prepare_chunk(chunk: list[Item], origin: Origin, noun: str = "line") -> Ready:
+    """Validate and prepare a chunk (pure); rejections keep the file's order, name their line and keep its bytes.
+
+    An accepted event's index is its place among the chunk's readable items: _line_finder counts the same way.
+    """
+    readable = [at for at, item in enumerate(chunk) if item[4] is None]
     accepted, invalid = validate_events([chunk[at][2] for at in readable], batch=False)
     rejected: dict[int, Rejected] = {}  # by position in the chunk, so letters keep the file's order
     for rej in invalid:
-        number, label = chunk[readable[rej.index]][:2]
-        rejected[readable[rej.index]] = replace(rej, index=number, reason=f"{label}: {rej.reason}")
-    for at, (number, label, raw, error) in enumerate(chunk):
+        position, number, _, line, _ = chunk[readable[rej.index]]
+        # The line itself, not the event as intake re-encodes it (1.50 would become 1.5, 1E2 100.0).
+        rejected[readable[rej.index]] = replace(rej, index=position, reason=f"{noun} {number}: {rej.reason}",
+                                                payload=rej.payload if line is None else line)
+    for at, (position, number, _, line, error) in enumerate(chunk):
         if error is not None:
-            rejected[at] = Rejected(number, None, f"{label}: {error}", raw)
-    return [prepare(acc) for acc in accepted], [rejected[at] for at in sorted(rejected)], chunk[-1][0]
+            rejected[at] = Rejected(position, None, f"{noun} {number}: {error}", line or b"")
+    return [prepare(acc) for acc in accepted], [rejected[at] for at in sorted(rejected)], chunk[-1][0], origin
 
 
-def _apply_batch(conn: sqlite3.Connection, slices: Iterator[Ready], batch_size: int,
-                 source: str) -> tuple[BatchResult, int | None]:
+def _prepared(chunks: Iterable[list[Item]], noun: str = "line") -> Iterator[Ready]:
+    """Each chunk prepared, with its origin: the next chunk's reading begins right after this one's last line."""
+    origin = (0, 1)
+    for chunk in chunks:
+        yield _prepare_chunk(chunk, origin, noun)
+        position, number = chunk[-1][:2]
+        origin = (position, number + 1)
+
+
+def _line_finder(path: Path, origin: Origin, end: int) -> RefusedLine:
+    """For the dead letter of an event of this chunk that the database refuses: its line's label and bytes.
+
+    Read again from the file, and only when an event is refused, so a good event costs nothing: neither
+    process keeps its line, nor does the reader send it through the pipe. None (the letter is then the event
+    as applied, unlabelled) if the file is gone or changed meanwhile.
+    """
+    readable: list[Item] = []
+
+    def line_of(ev: Prepared) -> tuple[str, bytes] | None:
+        if not readable:  # once per chunk, however many of its events are refused
+            try:
+                with path.open("rb") as handle:
+                    handle.seek(origin[0])
+                    lines = io.BytesIO(handle.read(end - origin[0]))
+            except OSError:
+                return None
+            readable.extend(item for item in _lines(lines, *origin) if item[4] is None)
+        if ev.index >= len(readable):
+            return None
+        _, number, raw, line, _ = readable[ev.index]
+        return (f"line {number}", line) if event_id_of(raw) == ev.event_id and line is not None else None
+
+    return line_of
+
+
+def _apply_batch(conn: sqlite3.Connection, slices: Iterator[Ready], batch_size: int, source: str,
+                 path: Path | None) -> tuple[BatchResult, int | None]:
     """Apply slices in the caller's transaction until it holds batch_size items (or the slices end).
 
     Returns the result and the last slice's position (None when there was no slice left). Applying a
@@ -69,10 +115,11 @@ def _apply_batch(conn: sqlite3.Connection, slices: Iterator[Ready], batch_size: 
     """
     received_at = iso(utcnow())
     result, items, position = BatchResult(), 0, None
-    for prepared, rejected, position in slices:
-        # Rejections are kept with their line number; the payload is the line (or event) as read.
+    for prepared, rejected, position, origin in slices:
+        # Rejections and refused events are kept with their line number; the payload is the line as read.
         result.add(apply_prepared(conn, prepared, rejected, source=source, received_at=received_at,
-                                  dead_letter_source=source))
+                                  dead_letter_source=source,
+                                  refused_line=None if path is None else _line_finder(path, origin, position)))
         items += len(prepared) + len(rejected)
         if items >= batch_size:
             break
@@ -111,7 +158,8 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _run(db_path: Path, slices: Iterable[Ready], *, batch_size: int, source: str, progress: bool,
-         total: float | None = None, unit: str = "events", busy_timeout_ms: int = 30000) -> dict[str, Any]:
+         total: float | None = None, unit: str = "events", busy_timeout_ms: int = 30000,
+         path: Path | None = None) -> dict[str, Any]:
     db_path.parent.mkdir(parents=True, exist_ok=True)
     conn = connect(db_path, busy_timeout_ms=busy_timeout_ms)
     totals = BatchResult()
@@ -122,7 +170,7 @@ def _run(db_path: Path, slices: Iterable[Ready], *, batch_size: int, source: str
         with _progress(progress, unit) as bar, _collector_paused():
             task = bar.add_task("backfill", total=total, counts="") if bar else None
             while True:
-                result, position = run_in_transaction(conn, _apply_batch, pending, batch_size, source)
+                result, position = run_in_transaction(conn, _apply_batch, pending, batch_size, source, path)
                 if position is None:
                     break
                 totals.add(result)
@@ -138,24 +186,28 @@ def _run(db_path: Path, slices: Iterable[Ready], *, batch_size: int, source: str
 def backfill_events(db_path: Path, events: Iterable[dict[str, Any]], *, source: str = "backfill",
                     progress: bool = True, batch_size: int = 5000) -> dict[str, Any]:
     """Apply webhook-format events (dicts) in transactions of batch_size; returns the counts."""
-    items = ((n, f"event {n}", raw, None) for n, raw in enumerate(events, start=1))
-    return _run(Path(db_path), map(_prepare_chunk, _chunks(items, batch_size)), batch_size=batch_size, source=source,
+    items = ((n, n, raw, None, None) for n, raw in enumerate(events, start=1))
+    return _run(Path(db_path), _prepared(_chunks(items, batch_size), "event"), batch_size=batch_size, source=source,
                 progress=progress)
 
 
-def _lines(path: Path) -> Iterator[Item]:
-    # The position is the byte offset after the line, so the bar shows bytes of the file done.
-    offset = 0
-    with path.open("rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            offset += len(line)
-            text = line.strip().removeprefix(UTF8_BOM) if number == 1 else line.strip()
-            if not text:
-                continue
-            try:
-                yield offset, f"line {number}", read_json(text), None
-            except ValueError as exc:  # kept as read, byte for byte: a replay must not apply an altered line
-                yield offset, f"line {number}", text, f"not a JSON event: the line {unreadable(exc)}"
+def _lines(lines: IO[bytes], offset: int = 0, first: int = 1) -> Iterator[Item]:
+    """A file's lines from byte offset `offset`, where line number `first` begins; blank lines are skipped.
+
+    The position is the byte offset after the line, so the bar shows bytes of the file done. The bytes kept for a
+    dead letter (any line: unreadable, invalid or refused) are those the JSON decoder read: the line without its
+    line ending (LF or CRLF) and the whitespace around it, and line 1 without a UTF-8 BOM (which a replay would
+    refuse); everything between is kept byte for byte, so a replay reads exactly the event the file held.
+    """
+    for number, line in enumerate(lines, start=first):
+        offset += len(line)
+        text = line.removeprefix(UTF8_BOM).strip() if number == 1 else line.strip()  # a BOM is the file's first bytes
+        if not text:
+            continue
+        try:
+            yield offset, number, read_json(text), text, None
+        except ValueError as exc:
+            yield offset, number, None, text, f"not a JSON event: the line {unreadable(exc)}"
 
 
 # Messages from the reader: a tag byte, then a chunk (encode_chunk), an error text, or nothing (done).
@@ -169,10 +221,11 @@ def _read_file(path: Path, batch_size: int, sender: Connection, receiver: Connec
     # stopping us (SIGKILL, SIGTERM, the OOM killer): closed, its death is our BrokenPipeError.
     receiver.close()
     try:
-        with _collector_paused():
-            for chunk in _chunks(_lines(path), batch_size):
-                for piece in _chunks(chunk, SLICE):  # the writer starts on a batch before all of it is ready
-                    sender.send_bytes(_CHUNK + encode_chunk(*_prepare_chunk(piece)))
+        with _collector_paused(), path.open("rb") as handle:
+            # The writer starts on a batch before all of it is ready.
+            pieces = (piece for chunk in _chunks(_lines(handle), batch_size) for piece in _chunks(chunk, SLICE))
+            for ready in _prepared(pieces):
+                sender.send_bytes(_CHUNK + encode_chunk(*ready))
         sender.send_bytes(_DONE)
     except BrokenPipeError:
         pass  # the writer is gone (it failed or was stopped): nothing to tell it
@@ -260,8 +313,9 @@ def backfill_file(db_path: Path, path: Path, *, source: str = "backfill", progre
     path = Path(path)
     size = path.stat().st_size
     options: dict[str, Any] = {"batch_size": batch_size, "source": source, "progress": progress, "total": size, "unit": "bytes",
-                               "busy_timeout_ms": busy_timeout_ms}
+                               "busy_timeout_ms": busy_timeout_ms, "path": path}
     if parallel if parallel is not None else size >= PARALLEL_FROM_BYTES:
         with _reader(path, batch_size) as chunks:  # started before the database and the bar's thread
             return _run(Path(db_path), chunks, **options)
-    return _run(Path(db_path), map(_prepare_chunk, _chunks(_lines(path), batch_size)), **options)
+    with path.open("rb") as handle:
+        return _run(Path(db_path), _prepared(_chunks(_lines(handle), batch_size)), **options)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,9 @@ from worker.cdc.versions import (
 )
 from worker.deadletters import store_dead_letter
 from worker.ledger import INSERT_EVENT
+
+# A backfill's: a refused event's (label, bytes as read) for its dead letter, or None when it cannot say.
+RefusedLine = Callable[[Prepared], tuple[str, bytes] | None]
 
 SEEN_RECEIPTS = "SELECT event_id FROM webhook_receipts WHERE event_id IN (SELECT value FROM json_each(?))"
 INSERT_RECEIPT = """
@@ -78,13 +82,17 @@ def apply_batch(conn: sqlite3.Connection, accepted: list[Accepted], rejected: li
 
 
 def apply_prepared(conn: sqlite3.Connection, prepared: list[Prepared], rejected: list[Rejected], *, source: str,
-                   received_at: str, dead_letter_source: str | None = None) -> BatchResult:
+                   received_at: str, dead_letter_source: str | None = None,
+                   refused_line: RefusedLine | None = None) -> BatchResult:
     """apply_batch for events already prepared (possibly by another process, see backfill.py).
 
     An event the database refuses (a constraint its data breaks) must not sink the batch, nor be retried
     forever by its sender: the batch is then applied event by event, and each refused event is rejected
     with the database's reason (kept in dead_letters when dead_letter_source is given, for a replay after
     a fix). Disk full, I/O errors and locks (OperationalError) still fail the whole transaction.
+
+    refused_line (a backfill's) gives a refused event's label and its bytes as received, for its reason and
+    payload; without it, or when it returns None, the reason is unlabelled and the payload is envelope_json.
     """
     conn.execute("SAVEPOINT cdc_apply")
     try:
@@ -93,13 +101,14 @@ def apply_prepared(conn: sqlite3.Connection, prepared: list[Prepared], rejected:
         raise
     except Exception:  # noqa: BLE001 (isolated below: the refused event is named, the others apply)
         conn.execute("ROLLBACK TO cdc_apply")
-        result = _apply_one_by_one(conn, prepared, rejected, source, received_at, dead_letter_source)
+        result = _apply_one_by_one(conn, prepared, rejected, source, received_at, dead_letter_source, refused_line)
     conn.execute("RELEASE cdc_apply")
     return result
 
 
 def _apply_one_by_one(conn: sqlite3.Connection, prepared: list[Prepared], rejected: list[Rejected], source: str,
-                      received_at: str, dead_letter_source: str | None) -> BatchResult:
+                      received_at: str, dead_letter_source: str | None,
+                      refused_line: RefusedLine | None) -> BatchResult:
     result = _apply_all(conn, [], rejected, source, received_at, dead_letter_source)
     for ev in prepared:
         conn.execute("SAVEPOINT cdc_event")
@@ -109,8 +118,7 @@ def _apply_one_by_one(conn: sqlite3.Connection, prepared: list[Prepared], reject
             raise
         except Exception as exc:  # noqa: BLE001 (this event's own failure, reported as its rejection)
             conn.execute("ROLLBACK TO cdc_event")
-            refused = Rejected(ev.index, ev.event_id, f"could not be written: {exc.__class__.__name__}: {exc}",
-                               envelope_json(ev).encode())
+            refused = _refusal(ev, f"could not be written: {exc.__class__.__name__}: {exc}", refused_line)
             one = BatchResult(rejected=[refused])
             if dead_letter_source is not None:
                 one.dead_letter_ids[ev.index] = store_dead_letter(conn, dead_letter_source, refused.reason,
@@ -120,6 +128,16 @@ def _apply_one_by_one(conn: sqlite3.Connection, prepared: list[Prepared], reject
         result.outcomes.update(one.outcomes)
         result.dead_letter_ids.update(one.dead_letter_ids)
     return result
+
+
+def _refusal(ev: Prepared, reason: str,
+             refused_line: RefusedLine | None) -> Rejected:
+    """A refused event's rejection: with its line's label and bytes when the caller can say (a backfill)."""
+    found = refused_line(ev) if refused_line is not None else None
+    if found is None:
+        return Rejected(ev.index, ev.event_id, reason, envelope_json(ev).encode())
+    label, line = found
+    return Rejected(ev.index, ev.event_id, f"{label}: {reason}", line)
 
 
 def _apply_all(conn: sqlite3.Connection, prepared: list[Prepared], rejected: list[Rejected], source: str,

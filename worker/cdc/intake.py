@@ -72,7 +72,7 @@ class Rejected:
     index: int
     event_id: str | None
     reason: str
-    payload: bytes  # as received when it could not be read (a backfill line), else the event as JSON text
+    payload: bytes  # the event as JSON text; a backfill puts the line as read in its place (backfill._items)
 
     def as_reply(self) -> dict[str, Any]:
         """The JSON naming this rejection in a reply."""
@@ -176,7 +176,8 @@ def _describe(prefix: str, exc: ValidationError) -> str:
     return "; ".join(problems)
 
 
-def _event_id(raw: Any) -> str | None:
+def event_id_of(raw: Any) -> str | None:
+    """A raw event's event_id as text, when it has a usable one."""
     value = raw.get("event_id") if isinstance(raw, dict) else None
     return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
 
@@ -190,7 +191,7 @@ def validate_event(index: int, raw: Any, where: str = "") -> Accepted | Rejected
     try:
         event = CdcEvent.model_validate(raw)
     except ValidationError as exc:
-        return Rejected(index, _event_id(raw), _describe(where, exc), _dumps(raw).encode())
+        return Rejected(index, event_id_of(raw), _describe(where, exc), _dumps(raw).encode())
     record = None
     if event.operation != "delete":
         assert event.record is not None

@@ -96,18 +96,19 @@ class Chunk(msgspec.Struct, array_like=True, gc=False):
     prepared: list[Prepared]
     rejected: list[Rejected]
     position: int  # the progress bar's position after this chunk (bytes read)
+    origin: tuple[int, int]  # where its reading began: (byte offset, line number), to find a refused event's line
 
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(Chunk)
 
 
-def encode_chunk(prepared: list[Prepared], rejected: list[Rejected], position: int) -> bytes:
+def encode_chunk(prepared: list[Prepared], rejected: list[Rejected], position: int, origin: tuple[int, int]) -> bytes:
     """A chunk as bytes for a pipe."""
-    return _encoder.encode(Chunk(prepared, rejected, position))
+    return _encoder.encode(Chunk(prepared, rejected, position, origin))
 
 
-def decode_chunk(data: bytes | memoryview) -> tuple[list[Prepared], list[Rejected], int]:
+def decode_chunk(data: bytes | memoryview) -> tuple[list[Prepared], list[Rejected], int, tuple[int, int]]:
     """encode_chunk's inverse."""
     chunk = _decoder.decode(data)
-    return chunk.prepared, chunk.rejected, chunk.position
+    return chunk.prepared, chunk.rejected, chunk.position, chunk.origin
