@@ -48,7 +48,8 @@ SELECT s.invoice_id, s.tran_id, i.tran_date, s.due_date, s.days_past_due, s.buck
        round(i.amount_remaining, 2) AS amount_remaining, i.currency,
        round(round(i.amount_remaining, 2) * i.exchange_rate, 2) AS amount_base, i.other_ref_num AS po_number
 """ + OPEN_INVOICES_FROM + "ORDER BY s.days_past_due DESC, s.invoice_id LIMIT :limit"
-OPEN_INVOICE_COUNT = ("SELECT count(*) AS n, round(total(round(i.amount_remaining, 2) * i.exchange_rate), 2) AS total,"
+OPEN_INVOICE_COUNT = ("SELECT count(*) AS n, round(total(round(round(i.amount_remaining, 2) * i.exchange_rate, 2)), 2)"
+                      " AS total,"
                       " count(*) - count(i.exchange_rate) AS unconverted " + OPEN_INVOICES_FROM)
 # Open invoices whose remaining amount NetSuite did not send (NULL, not deleted; cron/aging.py reports them):
 # never aged, never summed into the balance above, but listed apart so the 360 does not look settled. The
