@@ -412,9 +412,10 @@ def cmd_replay_dead_letters(args: argparse.Namespace, settings: Settings, secret
     settings.db.path.parent.mkdir(parents=True, exist_ok=True)
     with closing(connect(settings.db.path, busy_timeout_ms=settings.db.busy_timeout_ms)) as conn:
         apply_schema(conn)
-        letters = letters_to_replay(conn, args.letter_id)
-        if args.letter_id is not None and not letters:
-            print(f"worker: no dead letter with id {args.letter_id}", file=sys.stderr)
+        try:
+            letters = letters_to_replay(conn, args.letter_id)
+        except LookupError as exc:
+            print(f"worker: {exc}", file=sys.stderr)
             return 2
         replayed = failing = 0
         try:

@@ -62,9 +62,12 @@ def store_dead_letter(conn: sqlite3.Connection, source: str, reason: str, payloa
 
 
 def letters_to_replay(conn: sqlite3.Connection, letter_id: int | None = None) -> list[tuple[int, str, bytes]]:
-    """The pending letters (replayed_at NULL), or exactly the one asked for (even if replayed before)."""
+    """The pending letters (replayed_at NULL), or exactly the one asked for (even if replayed before; LookupError
+    when there is none)."""
     if letter_id is not None:
         rows = conn.execute(SELECT_ONE, (letter_id,)).fetchall()
+        if not rows:
+            raise LookupError(f"no dead letter with id {letter_id}")
     else:
         rows = conn.execute(SELECT_PENDING).fetchall()
     return [(row[0], row[1], bytes(row[2])) for row in rows]
@@ -131,7 +134,4 @@ def replay_each(conn: sqlite3.Connection, letters: list[tuple[int, str, bytes]],
 def replay_dead_letters(conn: sqlite3.Connection, *, letter_id: int | None = None,
                         now: Callable[[], str]) -> list[dict[str, Any]]:
     """Replay pending letters (or one by id), one transaction per letter; returns each outcome."""
-    letters = letters_to_replay(conn, letter_id)
-    if letter_id is not None and not letters:
-        raise LookupError(f"no dead letter with id {letter_id}")
-    return list(replay_each(conn, letters, now=now, again=letter_id is not None))
+    return list(replay_each(conn, letters_to_replay(conn, letter_id), now=now, again=letter_id is not None))

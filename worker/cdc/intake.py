@@ -72,7 +72,7 @@ class Rejected:
     index: int
     event_id: str | None
     reason: str
-    payload: bytes  # the event as JSON text; a backfill puts the line as read in its place (backfill._items)
+    payload: bytes  # the event as JSON text; a backfill puts the line as read in its place (backfill._prepare_chunk)
 
     def as_reply(self) -> dict[str, Any]:
         """The JSON naming this rejection in a reply."""
