@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
+from worker.currency import is_base_currency
 from worker.flows.collection_situation import (
     NAME,
     Situation,
@@ -17,7 +18,7 @@ from worker.flows.collection_situation import (
     trigger_state,
 )
 from worker.flows.recipients import CONTACTS, pick_recipient
-from worker.pricing import credit_split, is_base_currency, totals_by_currency
+from worker.pricing import credit_split, totals_by_currency
 from worker.workflow_runner import note_rejected
 
 CUSTOMER = "SELECT company_name, email, phone, credit_limit, deleted_at FROM customers WHERE ns_id = ?"

@@ -18,13 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from worker.aging import ACTION_BUCKETS
-from worker.pricing import (
-    BASE_CURRENCY,
-    amounts_text,
-    is_base_currency,
-    money,
-    totals_by_currency,
-)
+from worker.currency import BASE_CURRENCY, is_base_currency
+from worker.pricing import amounts_text, money, totals_by_currency
 
 NAME = "ar_aging_action_plan"
 HOLD_SHARE_90_PLUS = 0.5  # share of open AR 90+ days past due at which a service hold is proposed

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from worker.aging import terms_days
+from worker.currency import is_base_currency
 from worker.env import Env
 from worker.flows.order_lines import gate, order_name
 from worker.flows.reads import label, raw_record, record_id
@@ -26,7 +27,6 @@ from worker.pricing import (
     ProgramTerms,
     check_price,
     expected_price,
-    is_base_currency,
     price_text,
     program_for,
     standard_program,
