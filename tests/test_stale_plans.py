@@ -385,3 +385,53 @@ async def test_a_redraw_names_amounts_in_their_own_currency(env):
     assert old[0].endswith("INV9002 (EUR 1,000.00 left of EUR 2,300.00) was partly paid since the plan was drafted")
     [note] = await env.db.fetchall("SELECT observation FROM reflexion_log WHERE observation LIKE '%Redrawn as plan%'")
     assert "3 invoice(s) past due ($17,840.50 and EUR 1,000.00)" in note[0], note[0]
+
+
+async def hold_plan(env):
+    """Driscoll over a $10,000 credit limit: the plan of 2026-05-31 is an email, a call and a service hold."""
+    def rows(conn):
+        fx.customer(conn, "1187", "Driscoll Foods", email="orders@driscollfoods.com", credit_limit=10_000.0)
+        fx.contact(conn, "c1", "1187", "Maria Lopez", "maria@driscollfoods.com", title="Accounts Payable")
+        fx.invoice(conn, "9001", "1187", tran_date="2026-03-01", due_date="2026-03-31", total=12_840.5)
+        fx.invoice(conn, "9002", "1187", tran_date="2026-03-01", due_date="2026-03-31", total=2_300.0)
+    await env.db.write(rows)
+    return await planned(env)
+
+
+async def test_a_hold_a_reviewer_rejected_while_owed_is_not_proposed_again_by_redraws(env):
+    _email, _call, hold = await hold_plan(env)
+    await env.db.write(decide_action, hold["id"], "ann", False, "2026-05-31T12:05:00.000Z",
+                       seen=hold["updated_at"], reason="a customer of 20 years: no hold")
+    rejected = await env.db.fetchone("SELECT payload_json FROM proposed_actions WHERE id = ?", (hold["id"],))
+    assert "rejected_as_stale" not in json.loads(rejected[0])
+    await fx.write(env, fx.update_invoice, "9002", amount_remaining=0.0, status="paidInFull")
+    await refresh_aging(env, at("2026-05-31", 12, 15))
+    await action_plans(env, at("2026-05-31", 12, 15))
+    email, call = await staged(env)  # still over the limit with 9001 alone, yet the judgment stands
+    assert (email["kind"], call["kind"]) == ("send_collection_email", "schedule_collection_call")
+    assert email["payload"]["rejected_earlier"] == ["service_hold"] and "decided_earlier" not in email["payload"]
+    assert ("Not proposed again, a reviewer rejected them while still owed as named: service_hold."
+            in (await observations(env))[-1])
+    # A redraw of the redraw carries the rejection on.
+    await fx.write(env, fx.update_invoice, "9001", amount_remaining=11_000.0)
+    await refresh_aging(env, at("2026-05-31", 12, 30))
+    await action_plans(env, at("2026-05-31", 12, 30))
+    assert [a["kind"] for a in await staged(env)] == ["send_collection_email", "schedule_collection_call"]
+    assert (await staged(env))[0]["payload"]["rejected_earlier"] == ["service_hold"]
+
+
+async def test_a_hold_rejected_as_stale_is_proposed_again_corrected(env):
+    _email, _call, hold = await hold_plan(env)
+    await fx.write(env, fx.update_invoice, "9002", amount_remaining=0.0, status="paidInFull")
+    with pytest.raises(DecisionError, match="since this hold was drafted"):
+        await env.db.write(decide_action, hold["id"], "ann", True, "2026-05-31T12:05:00.000Z",
+                           seen=hold["updated_at"])
+    await env.db.write(decide_action, hold["id"], "ann", False, "2026-05-31T12:06:00.000Z",
+                       seen=hold["updated_at"], reason="names INV9002, which is paid")
+    rejected = await env.db.fetchone("SELECT payload_json FROM proposed_actions WHERE id = ?", (hold["id"],))
+    assert json.loads(rejected[0])["rejected_as_stale"] == "INV9002 was paid or closed in NetSuite"
+    await refresh_aging(env, at("2026-05-31", 12, 15))
+    await action_plans(env, at("2026-05-31", 12, 15))
+    email, _call, new_hold = await staged(env)
+    assert new_hold["kind"] == "service_hold" and named(new_hold) == ["9001"]
+    assert "rejected_earlier" not in email["payload"] and "Not proposed again" not in (await observations(env))[-1]

@@ -295,6 +295,11 @@ def decide_action(conn: sqlite3.Connection, action_id: int, reviewer: str, appro
     if approve and kind in OWED_KINDS:
         _check_still_owed(conn, action_id, kind)
     payload, changed = apply_edits(json.loads(payload_json), changes if approve else None)
+    if not approve and (gone := action_not_owed(conn, action_id)):
+        # Rejected because it names money no longer owed (as the refusal to approve it advises): a request for
+        # the corrected draft, which a collection plan's redraw then proposes. Rejected while still owed as
+        # named, it is a reviewer's judgment the redraw respects (worker/flows/plan_redraw.py).
+        payload["rejected_as_stale"] = what_changed(gone)
     new_status = "approved" if approve else "rejected"
     conn.execute(DECIDE_ACTION, {"status": new_status, "payload": json.dumps(payload), "by": reviewer, "at": now,
                                  "reason": text, "id": action_id, "seen": seen})

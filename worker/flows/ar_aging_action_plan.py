@@ -28,6 +28,7 @@ This module drafts the plan and handles its events; the situation, its keys and 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,9 +64,9 @@ class Drawn:
     common: dict[str, Any]
 
 
-async def draw(env: Env, s: Situation, event: Event, *, skip: frozenset[str] = frozenset(),
+async def draw(env: Env, s: Situation, event: Event, *, skip: Mapping[str, str] | None = None,
                notes: tuple[str, ...] = (), extra: dict[str, Any] | None = None) -> Drawn:
-    """The plan's proposals for a situation, but none of the kinds in `skip`.
+    """The plan's proposals for a situation, but none of the kinds in `skip` (kind: how a reviewer decided it).
 
     `notes` go under the email's problems, `extra` into every proposal's payload.
     """
@@ -73,13 +74,14 @@ async def draw(env: Env, s: Situation, event: Event, *, skip: frozenset[str] = f
     worst = max((i["bucket"] for i in s.invoices), key=SEVERITY.__getitem__, default="current")
     common = {"customer_id": s.customer_id, "company": s.company, "trigger": event.type, "trigger_event_id": event.id,
               "worst_bucket": worst, "plan": s.state, **(extra or {})}
+    skip = skip or {}
     proposals = []
     drafted = "no email (nothing past due)"
     if s.paid_on_account:
         drafted = (f"no email or hold: {money(s.exposure.on_account)} unapplied cash and credits on account cover "
                    f"the past-due amount and should be applied")
     elif "send_collection_email" in skip:
-        drafted = "no email (a reviewer approved the stale plan's email)"
+        drafted = f"no email (a reviewer {skip['send_collection_email']} the stale plan's email)"
     elif s.past_due:
         ctx = CollectionContext(s.customer_id, s.company, s.email, s.to_name, s.past_due,
                                 await approved_examples(env, s.customer_id, NAME))

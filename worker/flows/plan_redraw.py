@@ -13,8 +13,9 @@ keys, so the same situation seen again is not planned anew over it (and over a r
 A staged draft a reviewer edited but did not decide goes too: its amounts are wrong now, and left staged it stays
 approvable. Its text stays readable on the closed row, the observation names it and the new email's problems
 point to it. What a person decided in the stale plan stands; the redraw does not propose a kind a person approved
-(an approved email stays sent) but does propose one a person rejected, corrected (a rejected draft asks for
-nothing, and rejecting a stale email is what the refusal to approve it advises).
+(an approved email stays sent) or rejected while it was still owed as named (a judgment: no hold for this
+customer), but does propose one a person rejected as stale, corrected (rejecting a stale draft is what the
+refusal to approve it advises; worker/decisions.py marks such a rejection `rejected_as_stale`).
 """
 
 from __future__ import annotations
@@ -33,19 +34,22 @@ from worker.pricing import amounts_text
 from worker.stale_plans import NotOwed, staged_not_owed, what_changed
 from worker.workflow_runner import Withdrawal, WorkflowResult
 
-# The customer's still-staged proposals of this flow (edited: a person saved a change; decided_earlier: what a
-# redraw carries from the plans before it), and the kinds a person approved in a plan, which a redraw does not
-# propose again. A rejection asks for nothing: rejecting a stale email, as the refusal to approve it advises
-# (worker/decisions.py), must not stop the redraw from drafting the corrected one.
+# The customer's still-staged proposals of this flow (edited: a person saved a change; decided_earlier and
+# rejected_earlier: what a redraw carries from the plans before it), and the kinds a person decided in a plan,
+# which a redraw does not propose again: approved, or rejected while still owed as named. A rejection as stale
+# (the flow's own withdrawals, or a person's as the refusal to approve advises) asks for the corrected draft.
 STAGED = """
-SELECT id, kind, dedupe_key, updated_at <> created_at, json_extract(payload_json, '$.decided_earlier')
+SELECT id, kind, dedupe_key, updated_at <> created_at, json_extract(payload_json, '$.decided_earlier'),
+       json_extract(payload_json, '$.rejected_earlier')
 FROM proposed_actions
 WHERE customer_id = :customer_id AND status = 'staged' AND substr(dedupe_key, 1, length(:prefix)) = :prefix
 ORDER BY id
 """
 PERSON_DECIDED = """
-SELECT DISTINCT kind FROM proposed_actions
-WHERE substr(dedupe_key, 1, length(:plan)) = :plan AND status IN ('approved', 'executed')
+SELECT DISTINCT kind, status = 'rejected' FROM proposed_actions
+WHERE substr(dedupe_key, 1, length(:plan)) = :plan
+  AND (status IN ('approved', 'executed')
+       OR (status = 'rejected' AND decided_by IS NOT :flow AND json_extract(payload_json, '$.rejected_as_stale') IS NULL))
 """
 LATEST_TIER = "SELECT tier, as_of FROM customer_health_scores WHERE customer_id = ? ORDER BY as_of DESC LIMIT 1"
 
@@ -56,7 +60,8 @@ class StalePlan:
 
     not_owed: list[NotOwed]  # what it names that is no longer owed so (empty: nothing to do any more)
     drafts: list[tuple[int, str, str, bool]]  # the staged proposals: id, kind, dedupe key, edited
-    decided: frozenset[str]  # kinds a person approved in that plan (or in the plans it redrew)
+    approved: frozenset[str]  # kinds a person approved in that plan (or in the plans it redrew)
+    rejected: frozenset[str]  # kinds a person rejected there while they were still owed as named (not approved)
     red_on: str | None  # the night of the customer's latest score, when it is red
 
 
@@ -66,12 +71,17 @@ def read_stale_plan(conn: sqlite3.Connection, customer_id: str, redraw_of: int) 
     rows = conn.execute(STAGED, {"customer_id": customer_id, "prefix": f"{NAME}:{customer_id}:"}).fetchall()
     drafts = [(r[0], r[1], r[2], bool(r[3])) for r in rows]
     plans = {key.rsplit(":", 1)[0] + ":" for _, _, key, _ in drafts}
-    decided = {r[0] for plan in plans for r in conn.execute(PERSON_DECIDED, {"plan": plan})}
-    decided.update(kind for r in rows if r[4] for kind in json.loads(r[4]))  # an approved email stays sent
+    decided = [(kind, bool(rejected)) for plan in plans
+               for kind, rejected in conn.execute(PERSON_DECIDED, {"plan": plan, "flow": NAME})]
+    # Carried from the plans a redraw replaced: an approved email stays sent, a rejected hold stays rejected.
+    decided += [(kind, rejected) for r in rows for rejected, carried in ((False, r[4]), (True, r[5])) if carried
+                for kind in json.loads(carried)]
+    approved = frozenset(kind for kind, rejected in decided if not rejected)
     tier = conn.execute(LATEST_TIER, (customer_id,)).fetchone()
     red_on = tier[1] if tier and tier[0] == "red" else None
     situation = examine(conn, customer_id, red_on, redraw_of) if not_owed else None
-    return StalePlan(not_owed, drafts, frozenset(decided), red_on), situation
+    return StalePlan(not_owed, drafts, approved, frozenset(k for k, rejected in decided if rejected) - approved,
+                     red_on), situation
 
 
 async def redraw_stale(env: Env, event: Event) -> WorkflowResult | None:
@@ -98,13 +108,18 @@ async def redraw_stale(env: Env, event: Event) -> WorkflowResult | None:
     notes = (note,) if edited else ()
     # `answers`: the redraw keeps the situation reserved (collection_queries.ALREADY_PLANNED) although the stale
     # plan gives its keys up, so the same 61+ set seen again (a red night) does not supersede it.
-    extra = {"answers": s.answers, **({"decided_earlier": sorted(stale.decided)} if stale.decided else {})}
-    plan = await draw(env, s, event, skip=stale.decided, notes=notes, extra=extra)
+    extra = {"answers": s.answers, **({"decided_earlier": sorted(stale.approved)} if stale.approved else {}),
+             **({"rejected_earlier": sorted(stale.rejected)} if stale.rejected else {})}
+    skip = dict.fromkeys(stale.rejected, "rejected") | dict.fromkeys(stale.approved, "approved")
+    plan = await draw(env, s, event, skip=skip, notes=notes, extra=extra)
     parts.append(f"Redrawn as plan {s.state}: {len(s.past_due)} invoice(s) past due "
                  f"({amounts_text(s.past_due_totals)}); "
                  f"proposed {', '.join(p.kind for p in plan.proposals) or 'nothing'}; {plan.drafted}.")
-    if stale.decided:
-        parts.append(f"Not proposed again, a reviewer approved them: {', '.join(sorted(stale.decided))}.")
+    if stale.approved:
+        parts.append(f"Not proposed again, a reviewer approved them: {', '.join(sorted(stale.approved))}.")
+    if stale.rejected:
+        parts.append(f"Not proposed again, a reviewer rejected them while still owed as named: "
+                     f"{', '.join(sorted(stale.rejected))}.")
     reason = f"superseded by plan {s.state}: {changed}"
     return WorkflowResult(customer_id, " ".join(parts), plan.proposals,
                           output={**output, **plan.common, "proposals": len(plan.proposals)},
