@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -46,7 +47,7 @@ def test_replay_after_a_fix_applies_and_marks(tmp_path: Path, monkeypatch: pytes
     conn = fresh_db(tmp_path / "db.sqlite3")
     good = event("sn-1", "customer", "7", "2026-11-20T10:00:00Z", customer("7", "Acme"))
     monkeypatch.setitem(models.RECORD_MODELS, "customer", StricterCustomer)
-    import worker.cdc.intake as intake
+    from worker.cdc import intake
     monkeypatch.setattr(intake, "RECORD_MODELS", models.RECORD_MODELS)
     assert receive(conn, good)["rejected"] == 1
     reason = conn.execute("SELECT reason FROM dead_letters").fetchone()[0]
@@ -132,8 +133,8 @@ def test_a_letter_another_run_replayed_meanwhile_is_left_alone(tmp_path: Path) -
     listed_by_the_second_run = letters_to_replay(conn)
     [first] = replay_dead_letters(conn, now=lambda: "2026-11-21T00:00:01.000Z")
     assert first["state"] == "replayed"
-    [(ident, _, payload)] = listed_by_the_second_run
-    second = run_in_transaction(conn, replay_letter, ident, payload, now="2026-11-21T00:00:02.000Z")
+    [(ident, _)] = listed_by_the_second_run
+    second = run_in_transaction(conn, replay_letter, ident, now="2026-11-21T00:00:02.000Z")
     assert (second["ok"], second["state"]) == (True, "already replayed")
     assert second["result"] == ("replayed at 2026-11-21T00:00:01.000Z (applied 1, duplicate 0, stale 0, rejected 0) "
                                 "by another run")
@@ -150,9 +151,10 @@ def blocked_writing(proc: subprocess.Popen, deadline: float) -> bool:
     return False
 
 
-def replay_meeting_a_held_lock(tmp_path: Path) -> tuple[subprocess.CompletedProcess, sqlite3.Connection]:
+def replay_meeting_a_held_lock(tmp_path: Path, *, interrupt: bool = False,
+                               ) -> tuple[subprocess.CompletedProcess, sqlite3.Connection]:
     """`worker replay-dead-letters` over 500 pending letters, stopped midway by another writer holding the lock
-    past the command's busy timeout. Returns the run and the database.
+    past the command's busy timeout (or by Ctrl-C: SIGINT, when interrupt). Returns the run and the database.
 
     Midway for sure: its stdout is a pipe of one page that nobody reads until the command is blocked writing
     to it, so a command reporting as it goes is between two letters, well before the last one, when the other
@@ -177,7 +179,10 @@ def replay_meeting_a_held_lock(tmp_path: Path) -> tuple[subprocess.CompletedProc
     holder = sqlite3.connect(db, isolation_level=None)
     try:
         assert blocked_writing(proc, time.monotonic() + 120), "never blocked writing its report"
-        holder.execute("BEGIN IMMEDIATE")  # free at once: the command is between two letters
+        if interrupt:
+            proc.send_signal(signal.SIGINT)
+        else:
+            holder.execute("BEGIN IMMEDIATE")  # free at once: the command is between two letters
         out, err = proc.communicate(timeout=120)
     finally:
         if holder.in_transaction:
@@ -202,3 +207,16 @@ def test_cli_reports_the_letters_replayed_before_a_database_error(tmp_path: Path
     assert conn.execute("SELECT count(*) FROM customers").fetchone()[0] == len(committed)
     db = tmp_path / "db.sqlite3"
     assert done.stderr == f"worker: {db}: database is locked (still busy after [db] busy_timeout_ms = 200)\n"
+
+
+def test_cli_says_how_many_letters_were_replayed_before_ctrl_c(tmp_path: Path) -> None:
+    # Ctrl-C used to end the run with no summary: the lines printed were true, but not how many were done.
+    done, conn = replay_meeting_a_held_lock(tmp_path, interrupt=True)
+    assert done.returncode == 130, done.stdout[-500:] + done.stderr
+    *lines, summary = done.stdout.splitlines()
+    committed = conn.execute("SELECT count(*) FROM dead_letters WHERE replayed_at IS NOT NULL").fetchone()[0]
+    assert 0 < committed < 500
+    assert lines == [f"dead letter {i}: replayed: applied 1, duplicate 0, stale 0, rejected 0"
+                     for i in range(1, committed + 1)]
+    assert summary == f"{committed} of 500 dead letters replayed before the interruption"
+    assert conn.execute("SELECT count(*) FROM customers").fetchone()[0] == committed

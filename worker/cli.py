@@ -403,7 +403,8 @@ def cmd_replay_dead_letters(args: argparse.Namespace, settings: Settings, secret
     """Replay pending dead letters (or --id N); 0 when all replayed, 1 when some still fail, 2 for an unknown id.
 
     Each letter is reported as its transaction commits: when a later one fails (a lock held past the busy
-    timeout, a full disk), the letters it committed before have been reported, then how many of all those listed.
+    timeout, a full disk) or Ctrl-C stops the run, the letters it committed before have been reported, then how
+    many of all those listed.
     """
     from worker.db import connect
     from worker.deadletters import letters_to_replay, replay_each
@@ -420,11 +421,14 @@ def cmd_replay_dead_letters(args: argparse.Namespace, settings: Settings, secret
         replayed = failing = 0
         try:
             for outcome in replay_each(conn, letters, now=lambda: iso(utcnow()), again=args.letter_id is not None):
-                print(f"dead letter {outcome['id']}: {outcome['state']}: {outcome['result']}", flush=True)
-                replayed += outcome["ok"]
+                replayed += outcome["ok"]  # counted before printing: Ctrl-C may land in the print,
                 failing += not outcome["ok"]
-        except Exception:  # the error itself is main's one line (or a bug's traceback), after what was done
-            print(f"{replayed} of {len(letters)} dead letters replayed before the error", flush=True)
+                # which writes the line in one piece (print writes `end` apart), so what follows starts a line.
+                print(f"dead letter {outcome['id']}: {outcome['state']}: {outcome['result']}\n", end="", flush=True)
+        except BaseException as exc:  # the error is main's one line (or a bug's traceback), after what was done
+            # Ctrl-C rolls back the letter in progress only (main exits 130): say so, as the backfill does.
+            cause = "the interruption" if isinstance(exc, KeyboardInterrupt) else "the error"
+            print(f"{replayed} of {len(letters)} dead letters replayed before {cause}", flush=True)
             raise
     print(f"{replayed} of {len(letters)} dead letters replayed", flush=True)
     return 1 if failing else 0

@@ -28,18 +28,19 @@ INSERT INTO dead_letters (source, reason, payload, headers_json, received_at, di
 # Rejected API proposals are kept for the record, but they are not change events: the caller re-sends a
 # corrected proposal, so replay never touches them.
 AUDIT_ONLY_SOURCES = ("proposed-actions",)
+# Ids and sources only: a payload (up to the body limit each, thousands pending) is read in its own transaction.
 SELECT_PENDING = (
-    "SELECT id, source, payload FROM dead_letters WHERE replayed_at IS NULL"
+    "SELECT id, source FROM dead_letters WHERE replayed_at IS NULL"
     f" AND source NOT IN ({', '.join(repr(s) for s in AUDIT_ONLY_SOURCES)}) ORDER BY id"
 )
-SELECT_ONE = "SELECT id, source, payload FROM dead_letters WHERE id = ?"
+SELECT_ONE = "SELECT id, source FROM dead_letters WHERE id = ?"
 MARK_REPLAYED = """
 UPDATE dead_letters SET replayed_at = ?, replay_result = ?, attempts = attempts + 1 WHERE id = ?
 """
 MARK_FAILED = "UPDATE dead_letters SET replay_result = ?, attempts = attempts + 1 WHERE id = ?"
 # A letter replayed before keeps the time and result of the replay that applied it; a re-run only counts.
 MARK_RERUN = "UPDATE dead_letters SET attempts = attempts + 1 WHERE id = ?"
-REPLAYED = "SELECT replayed_at, replay_result FROM dead_letters WHERE id = ?"
+REPLAYED = "SELECT replayed_at, replay_result, payload FROM dead_letters WHERE id = ?"
 
 
 def letter_digest(source: str, reason: str, payload: bytes | str) -> bytes:
@@ -61,20 +62,19 @@ def store_dead_letter(conn: sqlite3.Connection, source: str, reason: str, payloa
     return int(cursor.lastrowid or 0)
 
 
-def letters_to_replay(conn: sqlite3.Connection, letter_id: int | None = None) -> list[tuple[int, str, bytes]]:
-    """The pending letters (replayed_at NULL), or exactly the one asked for (even if replayed before; LookupError
-    when there is none)."""
+def letters_to_replay(conn: sqlite3.Connection, letter_id: int | None = None) -> list[tuple[int, str]]:
+    """The pending letters' (id, source) (replayed_at NULL), or exactly the one asked for (even if replayed before;
+    LookupError when there is none)."""
     if letter_id is not None:
         rows = conn.execute(SELECT_ONE, (letter_id,)).fetchall()
         if not rows:
             raise LookupError(f"no dead letter with id {letter_id}")
     else:
         rows = conn.execute(SELECT_PENDING).fetchall()
-    return [(row[0], row[1], bytes(row[2])) for row in rows]
+    return [(row[0], row[1]) for row in rows]
 
 
-def replay_letter(conn: sqlite3.Connection, letter_id: int, payload: bytes, *, now: str,
-                  again: bool = False) -> dict[str, Any]:
+def replay_letter(conn: sqlite3.Connection, letter_id: int, *, now: str, again: bool = False) -> dict[str, Any]:
     """Re-apply one letter's payload in the caller's transaction and mark the letter; returns the outcome.
 
     A letter found replayed already (by a concurrent run, since it was listed) is left alone, unless again
@@ -83,12 +83,12 @@ def replay_letter(conn: sqlite3.Connection, letter_id: int, payload: bytes, *, n
     from worker.cdc.apply import apply_batch
     from worker.cdc.intake import BodyError, split_body, validate_events
 
-    replayed_at, first = conn.execute(REPLAYED, (letter_id,)).fetchone()
+    replayed_at, first, payload = conn.execute(REPLAYED, (letter_id,)).fetchone()
     before = f"replayed at {replayed_at} ({first})" if replayed_at else None
     if before and not again:
         return {"id": letter_id, "ok": True, "state": "already replayed", "result": f"{before} by another run"}
     try:
-        raw_events, batch = split_body(payload)
+        raw_events, batch = split_body(bytes(payload))
     except BodyError as exc:
         _mark_failed(conn, letter_id, f"still unreadable: {exc}", before)
         return {"id": letter_id, "ok": False, "state": "still failing", "result": f"still unreadable: {exc}"}
@@ -116,19 +116,19 @@ def _mark_failed(conn: sqlite3.Connection, letter_id: int, text: str, before: st
         conn.execute(MARK_FAILED, (text, letter_id))
 
 
-def replay_each(conn: sqlite3.Connection, letters: list[tuple[int, str, bytes]], *, now: Callable[[], str],
+def replay_each(conn: sqlite3.Connection, letters: list[tuple[int, str]], *, now: Callable[[], str],
                 again: bool = False) -> Iterator[dict[str, Any]]:
     """Replay letters (from letters_to_replay), one transaction per letter, yielding each outcome once its
     transaction has committed: a caller reporting as it goes has reported every committed letter when a
     later one fails (a lock held too long, a full disk)."""
     from worker.db import run_in_transaction
 
-    for ident, source, payload in letters:
+    for ident, source in letters:
         if source in AUDIT_ONLY_SOURCES:
             yield {"id": ident, "ok": False, "state": "not replayed",
                    "result": f"a {source} letter is kept for the record, not replayed"}
             continue
-        yield run_in_transaction(conn, replay_letter, ident, payload, now=now(), again=again)
+        yield run_in_transaction(conn, replay_letter, ident, now=now(), again=again)
 
 
 def replay_dead_letters(conn: sqlite3.Connection, *, letter_id: int | None = None,
