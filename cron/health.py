@@ -18,6 +18,7 @@ from typing import Any
 from cron.aging import APPLIED_IN_MIRROR, REFERENCE
 from worker.aging import bucket_for, company_date, terms_days
 from worker.as_of import local_midnight
+from worker.currency import is_base_currency
 from worker.env import Env, iso
 from worker.health import SignalInputs, UnknownRemainder, score
 from worker.ledger import append_event
@@ -37,15 +38,18 @@ SELECT customer_id, coalesce(tran_id, invoice_id), amount_remaining, due_date, d
 FROM ar_aging_snapshot WHERE as_of = {SNAPSHOT} AND amount_base IS NULL
 """
 # Open invoices whose remaining amount NetSuite did not send (not in the snapshot: cron/aging.py reports
-# them), aged like the warm tier ages (cron.aging.REFERENCE), with the most each can still owe: its total less
-# what the mirror's live payments and credit memos applied (cron.aging.APPLIED_IN_MIRROR), or NULL when the
-# invoice has no total either (no bound: not 0, which would score it clean). Scored at their worst
-# (worker.health.worst_ar_aging). One whose remainder went unknown after that snapshot was taken is in AGING
-# at the amount the snapshot knew: it is left out here, so that each invoice counts once.
+# them), aged like the warm tier ages (cron.aging.REFERENCE), with the most each can still owe in US dollars,
+# as AGING weighs: its total less what the mirror's live payments and credit memos applied
+# (cron.aging.APPLIED_IN_MIRROR; both in the invoice's currency) at its exchange rate, or NULL when the invoice
+# has no total or is in another currency without a rate (no bound: not 0, which would score it clean, nor
+# its face value, which would weigh yen as dollars). Scored at their worst (worker.health.worst_ar_aging).
+# One whose remainder went unknown after that snapshot was taken is in AGING at the amount the snapshot knew:
+# it is left out here, so that each invoice counts once.
 REMAINING_UNKNOWN = """
 SELECT i.customer_id, coalesce(i.tran_id, i.ns_id), i.total, i.due_date,
        coalesce(CAST(julianday(:d) - julianday({reference}) AS INTEGER), 0),
-       CASE WHEN i.total IS NOT NULL THEN max(0, round(i.total - {applied}, 2)) END
+       CASE WHEN i.total IS NOT NULL THEN round(max(0, round(i.total - {applied}, 2)) * i.exchange_rate, 2) END,
+       i.currency
 FROM customer_invoice i
 WHERE i.amount_remaining IS NULL AND i.deleted_at IS NULL AND coalesce(i.tran_date, :d) <= :d
   AND NOT EXISTS (SELECT 1 FROM ar_aging_snapshot s WHERE s.as_of = {snapshot} AND s.invoice_id = i.ns_id)
@@ -140,8 +144,9 @@ def remaining_unknown(conn: sqlite3.Connection, params: dict[str, Any],
     conn.create_function("terms_days", 1, terms_days, deterministic=True)
     found: dict[str, list[tuple[int, UnknownRemainder]]] = defaultdict(list)
     sql = REMAINING_UNKNOWN.format(reference=REFERENCE[basis], applied=APPLIED_IN_MIRROR, snapshot=SNAPSHOT)
-    for cid, number, total, due, days, at_most in conn.execute(sql, params):
-        found[cid].append((days, UnknownRemainder(number, bucket_for(days), at_most, total, due)))
+    for cid, number, total, due, days, at_most, currency in conn.execute(sql, params):
+        found[cid].append((days, UnknownRemainder(number, bucket_for(days), at_most, total, due,
+                                                  None if is_base_currency(currency) else currency)))
     for cid, number, owed, due, days, currency in conn.execute(UNCONVERTED, params):
         found[cid].append((days, UnknownRemainder(number, bucket_for(days), None, owed, due, currency)))
     return {cid: tuple(u for _, u in sorted(invoices, key=lambda pair: -pair[0])) for cid, invoices in found.items()}
