@@ -152,12 +152,14 @@ APPLIED_IN_MIRROR = """(
   + (SELECT coalesce(sum(a.amount), 0) FROM credit_memo_application a
      JOIN credit_memo c ON c.ns_id = a.credit_memo_id AND c.deleted_at IS NULL WHERE a.invoice_id = i.ns_id))"""
 # One ar.remaining_unknown per invoice and mirrored version: a re-tick adds nothing, a new CDC event that
-# still leaves it unknown is a new one.
+# still leaves it unknown is a new one. Its amounts are in the invoice's currency, named with its rate to US
+# dollars (NULL: another currency without one).
 INSERT_UNKNOWN_EVENTS = """
 INSERT OR IGNORE INTO events (type, entity_type, entity_id, payload_json, created_at, dedupe_key)
 SELECT 'ar.remaining_unknown', 'invoice', i.ns_id,
        json_object('invoice_id', i.ns_id, 'customer_id', i.customer_id, 'tran_id', i.tran_id, 'status', i.status,
-                   'total', i.total, 'last_bucket', p.bucket, 'last_amount_remaining', p.amount_remaining,
+                   'total', i.total, 'currency', i.currency, 'exchange_rate', i.exchange_rate,
+                   'last_bucket', p.bucket, 'last_amount_remaining', p.amount_remaining,
                    'applied_in_mirror', round(""" + APPLIED_IN_MIRROR + """, 2),
                    'as_of', :as_of, 'tick', :tick),
        :now, 'ar.remaining_unknown:' || i.ns_id || ':' || coalesce(i.cdc_data_version, i.last_modified)

@@ -53,19 +53,23 @@ OPEN_INVOICE_COUNT = ("SELECT count(*) AS n, round(total(round(round(i.amount_re
                       " count(*) - count(i.exchange_rate) AS unconverted " + OPEN_INVOICES_FROM)
 # Open invoices whose remaining amount NetSuite did not send (NULL, not deleted; cron/aging.py reports them):
 # never aged, never summed into the balance above, but listed apart so the 360 does not look settled. The
-# partial index customer_invoice_remaining_unknown finds them.
+# partial index customer_invoice_remaining_unknown finds them. Each keeps its currency, with total_base its total
+# in US dollars (NULL: another currency without a rate); the summary adds those up as OPEN_INVOICE_COUNT does,
+# counting the rest as unconverted, so that no total in yen is added to one in dollars.
 REMAINING_UNKNOWN_FROM = """
 FROM customer_invoice i WHERE i.customer_id = :customer AND i.amount_remaining IS NULL AND i.deleted_at IS NULL
 """
 REMAINING_UNKNOWN = """
-SELECT i.ns_id AS invoice_id, i.tran_id, i.tran_date, i.due_date, i.total, i.status, i.other_ref_num AS po_number,
+SELECT i.ns_id AS invoice_id, i.tran_id, i.tran_date, i.due_date, i.total, i.currency,
+       round(round(i.total, 2) * i.exchange_rate, 2) AS total_base, i.status, i.other_ref_num AS po_number,
        NULL AS amount_remaining
 """ + REMAINING_UNKNOWN_FROM + "ORDER BY i.due_date IS NULL, i.due_date, i.ns_id LIMIT :limit"
-REMAINING_UNKNOWN_COUNT = ("SELECT count(*) AS n, round(coalesce(sum(i.total), 0), 2) AS totals "
-                           + REMAINING_UNKNOWN_FROM)
+REMAINING_UNKNOWN_COUNT = ("SELECT count(*) AS n, round(total(round(round(i.total, 2) * i.exchange_rate, 2)), 2)"
+                           " AS totals, count(*) - count(i.exchange_rate) AS unconverted " + REMAINING_UNKNOWN_FROM)
 UNKNOWN_NOTE = ("NetSuite sent these open invoices without amountRemaining, so what they still owe is unknown: "
                 "they are not in open_invoices, the aging or open_invoice_summary.amount_remaining; invoice_totals "
-                "is what they were invoiced for, not what is owed. Check them in NetSuite.")
+                "is what they were invoiced for in US dollars (each total_base), not what is owed, and leaves out "
+                "the unconverted ones (another currency without an exchange rate). Check them in NetSuite.")
 HEALTH = """
 SELECT as_of, score, tier, is_neutral, signals_json, computed_at FROM customer_health_scores
 WHERE customer_id = ? ORDER BY as_of DESC LIMIT ?
@@ -204,12 +208,13 @@ def _program(env: Env, row: dict[str, Any] | None) -> dict[str, Any]:
 
 
 async def _remaining_unknown(conn: Any, ns_id: str) -> dict[str, Any]:
-    """The customer's open invoices of unknown remainder: count, invoice totals, the first MAX_OPEN_INVOICES."""
+    """The customer's open invoices of unknown remainder: count, invoice totals in US dollars and how many
+    could not be converted, the first MAX_OPEN_INVOICES."""
     invoices = await _rows(conn, REMAINING_UNKNOWN, {"customer": ns_id, "limit": MAX_OPEN_INVOICES})
     summary = (await _rows(conn, REMAINING_UNKNOWN_COUNT, {"customer": ns_id}))[0]
-    return {"count": summary["n"], "invoice_totals": summary["totals"], "listed": len(invoices),
-            "truncated": summary["n"] > len(invoices), "note": UNKNOWN_NOTE if invoices else None,
-            "invoices": invoices}
+    return {"count": summary["n"], "invoice_totals": summary["totals"], "unconverted": summary["unconverted"],
+            "listed": len(invoices), "truncated": summary["n"] > len(invoices),
+            "note": UNKNOWN_NOTE if invoices else None, "invoices": invoices}
 
 
 @get("/api/customers/{ns_id:str}", summary="Customer 360", responses=problems(

@@ -84,7 +84,7 @@ def test_customer_360(live):
     assert body["workflow_runs"][0]["workflow"] == "ar_aging_action_plan"
     assert body["open_invoice_summary"] == {"count": 2, "amount_remaining": 13340.5, "listed": 2, "truncated": False,
                                             "remaining_unknown": 0, "unconverted": 0}
-    assert body["open_invoices_remaining_unknown"] == {"count": 0, "invoice_totals": 0.0, "listed": 0,
+    assert body["open_invoices_remaining_unknown"] == {"count": 0, "invoice_totals": 0.0, "unconverted": 0, "listed": 0,
                                                        "truncated": False, "note": None, "invoices": []}
 
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from cron.aging import refresh_aging
 from cron.health import score_customers
+from handlers.customers import _remaining_unknown
 from tests import ar_fixtures as fx
 
 NIGHT = datetime(2026, 6, 30, 3, 0, tzinfo=UTC)
@@ -41,3 +42,23 @@ async def test_health_bounds_an_unknown_remainder_in_dollars_at_its_rate_and_not
                      "U": [(1000.0, None)]}
     assert {cid: a["raw"] for cid, a in ar.items()} == {"G": 0.504, "N": 1.0, "Y": 0.8701, "U": 0.5}
 
+
+async def test_360_totals_invoices_of_unknown_remainder_in_dollars_and_counts_the_unconverted(env):
+    await seed(env)
+    await env.db.write(lambda conn: [fx.update_invoice(conn, f"{cid}-2", customer_id="G") for cid in "NYU"])
+    async with env.db.read() as conn:
+        unknown = await _remaining_unknown(conn, "G")
+    assert (unknown["count"], unknown["invoice_totals"], unknown["unconverted"]) == (4, 1270.0 + 6700.0 + 1000.0, 1)
+    assert {i["invoice_id"]: (i["total"], i["currency"], i["total_base"]) for i in unknown["invoices"]} == {
+        "G-2": (1000.0, "British pound", 1270.0), "N-2": (1000.0, "British pound", None),
+        "Y-2": (1_000_000.0, "Yen", 6700.0), "U-2": (1000.0, "USD", 1000.0)}
+    assert "unconverted" in unknown["note"]
+
+
+async def test_the_remaining_unknown_event_names_the_invoice_currency(env):
+    await seed(env)
+    rows = await env.db.fetchall("SELECT payload_json FROM events WHERE type = 'ar.remaining_unknown'")
+    payloads = {p["invoice_id"]: (p["total"], p["currency"], p["exchange_rate"])
+                for p in (json.loads(r["payload_json"]) for r in rows)}
+    assert payloads == {"G-2": (1000.0, "British pound", 1.27), "N-2": (1000.0, "British pound", None),
+                        "Y-2": (1_000_000.0, "Yen", 0.0067), "U-2": (1000.0, "USD", 1.0)}
