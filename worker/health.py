@@ -40,7 +40,7 @@ class UnknownRemainder:
     # no total either, so no bound)
     total: float | None = None
     due_date: str | None = None
-    currency: str | None = None  # only for one in another currency without a rate (`total`: what it owes in it)
+    currency: str | None = None  # one not in US dollars: `total` is in it, `at_most` in US dollars at its rate
 
 
 @dataclass(frozen=True)
@@ -115,8 +115,9 @@ def unknown_detail(unknown: tuple[UnknownRemainder, ...], counted: list[UnknownR
               "at_most": u.at_most, "counted": id(u) in weighed, **({"currency": u.currency} if u.currency else {})}
              for u in unknown[:UNKNOWN_LISTED]]
     return {"count": len(unknown), "counted": len(counted), "listed": len(shown), "invoices": shown,
-            "note": "NetSuite sent no amountRemaining for these open invoices (one with a currency: no exchange "
-                    "rate, so its US-dollar amount is unknown; total is what it owes in that currency): each counts "
+            "note": "NetSuite sent no amountRemaining for these open invoices, or one in another currency came "
+                    "without an exchange rate (one with a currency: total is what it owes in that currency, at_most "
+                    "in US dollars at its rate, null without one): each counts "
                     "at the most it can still owe where that makes this signal worse, else not at all (at_most null: "
                     "no bound, so it counts as if it outweighed the rest)"}
 
