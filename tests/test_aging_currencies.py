@@ -21,6 +21,7 @@ EURO = {"id": "4", "refName": "Euro"}
     (1.08, "Euro", 1.08), ("1.08", "EUR", 1.08), (2, "CAD", 2.0),
     (None, "Euro", None), (0, "Euro", None), (-1.1, "Euro", None), ("abc", "Euro", None),
     (True, "Euro", None), (math.inf, "Euro", None), (math.nan, "Euro", None),
+    (1.1, "4", 1.1), (None, "4", None), (None, "1", 1.0), (1.2, "€", 1.2), (1e306, "Euro", None),  # ids, symbols
 ])
 def test_base_rate(rate, currency, expected):
     assert base_rate(rate, currency) == expected

@@ -307,6 +307,34 @@ def test_version_11_synonyms_drop_the_legal_suffixes_added_since(tmp_path):
         ("driscoll", "1187"), ("kala", "3"), ("nordisk fisk", "1"), ("pasta fresca", "2")]
 
 
+def test_version_12_invoices_in_a_currency_without_letters_take_their_rate_and_absurd_rates_go(tmp_path):
+    # Version 12 changes data only (no DROP_V12): a database at 11 has every column, only the old rates.
+    conn = connect(tmp_path / "db.sqlite3")
+    apply_schema(conn)
+    conn.execute("PRAGMA user_version = 11")
+    invoices = [  # (ns_id, currency, rate as version 11 stored it, raw record)
+        ("id4", "4", 1.0, {"exchangerate": 1.1}), ("id2", "2", 1.0, {}), ("id1", "1", 1.0, {"exchangeRate": 1.3}),
+        ("euro_sign", "€", 1.0, {"exchangeRate": "1.2"}), ("dollar", "$", 1.0, {"exchangeRate": 9}),
+        ("nulled", "4", 1.0, {"exchangeRate": None, "exchangerate": 1.1}),  # the model reads the null: no rate
+        ("absurd", "Euro", 1e306, {"exchangeRate": 1e306}), ("eur", "Euro", 1.08, {"exchangeRate": 1.5}),
+        ("usd", "USA", 1.0, {}), ("bare", None, 1.0, {}), ("gone", "4", 1.0, None)]
+    conn.executemany("INSERT INTO customer_invoice (ns_id, currency, amount_remaining, last_modified, raw_json, "
+                     "exchange_rate) VALUES (?, ?, 100, 't', ?, ?)",
+                     [(i, c, None if raw is None else json.dumps({"id": i, **raw}), r) for i, c, r, raw in invoices])
+    conn.execute("INSERT INTO ar_aging_runs (as_of, computed_at, invoice_count) VALUES ('2026-06-30', 't', 11)")
+    conn.executemany("INSERT INTO ar_aging_snapshot (as_of, invoice_id, customer_id, days_past_due, bucket, "
+                     "amount_remaining, currency, amount_base) VALUES ('2026-06-30', ?, '1', 5, '1-30', 100, ?, ?)",
+                     [(i, c, 100 * r) for i, c, r, _ in invoices])
+    assert apply_schema(conn) == LATEST
+    rates = {"id4": 1.1, "id2": None, "id1": 1.0, "euro_sign": 1.2, "dollar": 1.0, "nulled": None, "absurd": None,
+             "eur": 1.08, "usd": 1.0, "bare": 1.0, "gone": None}  # eur keeps the rate it was stored with
+    assert dict(conn.execute("SELECT ns_id, exchange_rate FROM customer_invoice")) == rates
+    # Rows of invoices whose rate changed are recomputed; the others (eur: 108.0 at its rate then) are history.
+    assert dict(conn.execute("SELECT invoice_id, amount_base FROM ar_aging_snapshot")) == {
+        "id4": 110.0, "id2": None, "id1": 100.0, "euro_sign": 120.0, "dollar": 100.0, "nulled": None, "absurd": None,
+        "eur": 108.0, "usd": 100.0, "bare": 100.0, "gone": None}
+    assert tuple(conn.execute("SELECT total_open, unconverted FROM v_customer_ar_aging").fetchone()) == (738.0, 4)
+
 def _fresh(tmp_path):
     conn = connect(tmp_path / "fresh.sqlite3")
     apply_schema(conn)

@@ -2,24 +2,43 @@
 
 No setting names the base currency and the price list has none: US dollars, however NetSuite spells the
 currency record's name ("USA" in a default account, "US Dollar"), or its ISO code; letters compared only.
+A currency given only by its internal id (SuiteQL's "4", REST's {"id": "2"} without refName) is US dollars
+only when that id is the base currency's; a symbol alone only when it is "$".
 Pure, and light to import: the CDC mirror and the migrations use it as well as every email.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
-_BASE_CURRENCY = frozenset({"", "us", "usd", "usa", "usdollar", "usdollars", "unitedstatesdollar",
-                            "unitedstatesdollars"})
+_BASE_CURRENCY = frozenset({"us", "usd", "usa", "usdollar", "usdollars", "unitedstatesdollar", "unitedstatesdollars"})
+# NetSuite's currency internal ids: "1" is the first currency record, the base currency a US account is created
+# with. No setting names another yet; an account whose base is some other record would list its id here.
+BASE_CURRENCY_IDS = frozenset({"1"})
+_BASE_SYMBOL = "$"  # the price list's currency
 _NOT_LETTERS = re.compile(r"[^a-z]+")
+_ID = re.compile(r"[0-9]+")
 BASE_CURRENCY = "USD"  # how amounts in US dollars are keyed when totalled per currency
+# A rate is US dollars per unit of the foreign currency: the strongest currency is worth about 3.3 dollars and
+# the weakest a tiny fraction of a cent, so a rate above this is a typo or junk, never one to multiply by.
+MAX_RATE = 1e4
+
+
+def is_currency_id(currency: str | None) -> bool:
+    """True for a currency given only by its NetSuite internal id ("4")."""
+    return _ID.fullmatch((currency or "").strip()) is not None
 
 
 def is_base_currency(currency: str | None) -> bool:
     """True for US dollars (the price list's and the "$" currency) and for no currency at all."""
-    return _NOT_LETTERS.sub("", (currency or "").lower()) in _BASE_CURRENCY
+    text = (currency or "").strip()
+    if not text:
+        return True
+    if is_currency_id(text):
+        return text in BASE_CURRENCY_IDS
+    letters = _NOT_LETTERS.sub("", text.lower())
+    return letters in _BASE_CURRENCY if letters else text == _BASE_SYMBOL  # "€" or "£" alone is foreign
 
 
 def base_rate(exchange_rate: Any, currency: str | None) -> float | None:
@@ -27,7 +46,7 @@ def base_rate(exchange_rate: Any, currency: str | None) -> float | None:
 
     US dollars are worth 1 whatever rate came with them. Another currency is worth NetSuite's `exchangeRate`
     (to the base currency, fixed when the transaction was booked, as NetSuite's own A/R aging counts it) when
-    that is a positive number; without one its amounts have no base value, rather than a guessed one.
+    that is a number in (0, MAX_RATE]; without one its amounts have no base value, rather than a guessed one.
     """
     if is_base_currency(currency):
         return 1.0
@@ -37,4 +56,4 @@ def base_rate(exchange_rate: Any, currency: str | None) -> float | None:
         rate = float(exchange_rate)
     except (TypeError, ValueError):
         return None
-    return rate if math.isfinite(rate) and rate > 0 else None
+    return rate if 0 < rate <= MAX_RATE else None  # False for NaN and infinities too

@@ -13,7 +13,7 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
 
 # (version, SQL) in ascending order. Each brings a database at version-1 up to version; schema.sql
 # always describes the newest shape, so a fresh database only runs schema.sql.
-# Example for the next change: (12, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
+# Example for the next change: (13, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
 # Imported synonyms take the forms worker/names.py gives now: normalize_name is registered by apply_schema. The rows
 # that change first step aside (a \x01 prefix no name has), so which form is taken never depends on row order; a
 # synonym whose new form another row holds gets its old one back, or, when that is taken too, keeps the prefixed
@@ -150,6 +150,24 @@ UPDATE dead_letters SET digest = letter_digest(source, reason, payload) WHERE re
 """),
     # More legal suffixes (ApS, A/S, AB, Oy, S.p.A., S.L., ...) and dotted initials as one word ("S.A." is "sa").
     (11, RENORMALIZE_SYNONYMS),
+    # A currency given only by its internal id ("4") or a symbol ("€") counted as US dollars at face value, and a
+    # rate of any size was kept: such invoices take their rate from the record again (exchangeRate as the model
+    # reads it: the first spelling present, even null), the others keep theirs if base_rate still takes it
+    # (0 < rate <= MAX_RATE). Snapshot rows of the invoices whose rate changed are recomputed, as version 9 did.
+    (12, """
+CREATE TEMP TABLE rates_v11 AS SELECT ns_id, exchange_rate FROM customer_invoice;
+UPDATE customer_invoice SET exchange_rate = CASE WHEN lower(coalesce(currency, '')) GLOB '*[a-z]*'
+    THEN base_rate(exchange_rate, currency)
+    ELSE base_rate(CASE WHEN json_valid(raw_json) THEN CASE WHEN json_type(raw_json, '$.exchangeRate') IS NOT NULL
+        THEN json_extract(raw_json, '$.exchangeRate') ELSE json_extract(raw_json, '$.exchangerate') END END,
+        currency) END;
+UPDATE ar_aging_snapshot SET amount_base = (
+    SELECT round(ar_aging_snapshot.amount_remaining * i.exchange_rate, 2)
+    FROM customer_invoice i WHERE i.ns_id = ar_aging_snapshot.invoice_id)
+WHERE invoice_id IN (SELECT i.ns_id FROM customer_invoice i JOIN temp.rates_v11 o ON o.ns_id = i.ns_id
+                     WHERE i.exchange_rate IS NOT o.exchange_rate);
+DROP TABLE temp.rates_v11;
+"""),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -182,7 +200,7 @@ def apply_schema(
 
     conn.create_function("respell_key", 1, respelled_key, deterministic=True)  # migration 7
     conn.create_function("normalize_name", 1, normalize_name, deterministic=True)  # migrations 8 and 11
-    conn.create_function("base_rate", 2, base_rate, deterministic=True)  # migration 9
+    conn.create_function("base_rate", 2, base_rate, deterministic=True)  # migrations 9 and 12
     conn.create_function("letter_digest", 3, letter_digest, deterministic=True)  # migration 10
     # A migration that rebuilds a table others reference (create, copy, drop, rename) needs foreign keys off,
     # else DROP TABLE deletes through them; the pragma is ignored inside a transaction, so it is set around it.

@@ -28,7 +28,9 @@ from worker.cdc.fast_lines import (
     Ref,
     _label,
 )
-from worker.cdc.models import SHIP_STATUS
+from worker.cdc.models import MAX_AMOUNT, SHIP_STATUS
+
+Amount = Annotated[float, Meta(ge=-MAX_AMOUNT, le=MAX_AMOUNT)] | None  # models.Amount
 
 
 class CustomerRecord(_S):
@@ -81,7 +83,7 @@ class _Transaction(_S):
     entity: Ref | None = None
     status_label: Label = field(default=None, name="status")
     currency_label: Label = field(default=None, name="currency")
-    total: float | None = None
+    total: Amount = None
     memo: str | None = None
 
     @property
@@ -130,9 +132,9 @@ class InvoiceRecord(_WithLines):
     due_date: date | None = field(default=None, name="dueDate")
     duedate: Absent = UNSET
     terms_label: Label = field(default=None, name="terms")
-    amount_remaining: float | None = field(default=None, name="amountRemaining")
+    amount_remaining: Amount = field(default=None, name="amountRemaining")
     amountremaining: Absent = UNSET
-    amount_paid: float | None = field(default=None, name="amountPaid")
+    amount_paid: Amount = field(default=None, name="amountPaid")
     amountpaid: Absent = UNSET
     other_ref_num: str | None = field(default=None, name="otherRefNum")
     otherrefnum: Absent = UNSET
@@ -248,8 +250,8 @@ class PaymentRecord(_WithApply):
     """models.PaymentRecord."""
 
     customer: Ref | None = None
-    payment: float | None = None
-    unapplied: float | None = None
+    payment: Amount = None
+    unapplied: Amount = None
 
 
 class CreditMemoRecord(_WithApply):
@@ -257,7 +259,7 @@ class CreditMemoRecord(_WithApply):
 
     created_from: Ref | None = field(default=None, name="createdFrom")
     createdfrom: Absent = UNSET
-    amount_remaining: float | None = field(default=None, name="amountRemaining")
+    amount_remaining: Amount = field(default=None, name="amountRemaining")
     amountremaining: Absent = UNSET
     unapplied: Absent = UNSET
 

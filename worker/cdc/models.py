@@ -30,6 +30,9 @@ _US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 # NetSuite's shipStatus codes (SuiteQL gives the code, REST the object); stored as one spelling.
 SHIP_STATUS = {"a": "picked", "b": "packed", "c": "shipped"}
 MAX_LINE = 2**31 - 1  # a line number: far beyond any order's lines, and within SQLite's INTEGER
+# A transaction's amount: a thousand times any real one, yet so far below a float's limit that no sum of them,
+# nor one times an exchange rate (worker.currency.MAX_RATE), can overflow to infinity, which JSON cannot hold.
+MAX_AMOUNT = 1e15
 
 
 def _as_ref(value: Any) -> Any:
@@ -51,6 +54,13 @@ def _as_date(value: Any) -> Any:
     if isinstance(value, str) and (m := _US_DATE.match(value.strip())):
         return date(int(m[3]), int(m[1]), int(m[2]))
     return value or None
+
+
+def _amount(value: float | None) -> float | None:
+    # NaN fails the comparison too (the string "nan" parses as a float).
+    if value is not None and not -MAX_AMOUNT <= value <= MAX_AMOUNT:
+        raise ValueError(f"is {value:g}, out of range for an amount (at most {MAX_AMOUNT:g} either way)")
+    return value
 
 
 def _as_list(value: Any) -> Any:
@@ -120,6 +130,7 @@ Flag = Annotated[bool, BeforeValidator(lambda value: False if value is None else
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 Label = Annotated[str | None, BeforeValidator(_as_label)]
 CalDate = Annotated[date | None, BeforeValidator(_as_date)]
+Amount = Annotated[float | None, AfterValidator(_amount)]
 
 
 def sublist(*paths: tuple[str, ...], optional: bool = False) -> Any:
@@ -222,7 +233,7 @@ class _Transaction(_Model):
     entity: RefField = None
     status: Label = None
     currency: Label = None
-    total: float | None = None
+    total: Amount = None
     memo: str | None = None
 
 
@@ -253,8 +264,8 @@ class InvoiceRecord(_WithLines):
     created_from: RefField = Field(None, validation_alias=names("createdFrom"))
     due_date: CalDate = Field(None, validation_alias=names("dueDate"))
     terms: Label = None
-    amount_remaining: float | None = Field(None, validation_alias=names("amountRemaining"))
-    amount_paid: float | None = Field(None, validation_alias=names("amountPaid"))  # derives a missing remainder
+    amount_remaining: Amount = Field(None, validation_alias=names("amountRemaining"))
+    amount_paid: Amount = Field(None, validation_alias=names("amountPaid"))  # derives a missing remainder
     other_ref_num: str | None = Field(None, validation_alias=names("otherRefNum"))
     exchange_rate: float | None = Field(None, validation_alias=names("exchangeRate"))  # to the base currency
 
@@ -316,15 +327,15 @@ class PaymentRecord(_WithApply):
     """customerpayment → customer_payment + payment_application."""
 
     customer: RefField = None
-    payment: float | None = None
-    unapplied: float | None = None
+    payment: Amount = None
+    unapplied: Amount = None
 
 
 class CreditMemoRecord(_WithApply):
     """creditmemo → credit_memo + credit_memo_application."""
 
     created_from: RefField = Field(None, validation_alias=names("createdFrom"))
-    amount_remaining: float | None = Field(None, validation_alias=names("amountRemaining", "unapplied"))
+    amount_remaining: Amount = Field(None, validation_alias=names("amountRemaining", "unapplied"))
 
 
 RECORD_MODELS: dict[str, type[_Model]] = {
