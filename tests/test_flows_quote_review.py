@@ -353,3 +353,12 @@ async def test_an_order_is_priced_on_its_own_date_not_the_day_it_is_reviewed(env
     assert (proposal["payload"]["sales_order_id"], proposal["payload"]["tran_date"]) == ("9701", "2025-06-01")
     assert [(f["item_id"], f["quoted"], f["expected"], f["deviation_pct"], f["basis"])
             for f in proposal["payload"]["lines"]] == [("520", 12.0, 10.0, 20.0, "customer_price")]
+
+
+async def test_an_order_in_a_currency_given_by_id_names_it_readably(priced):
+    # SuiteQL sends the currency's internal id: "4" is not dollars, and "the order is in 4" would read as a number.
+    await apply(priced, sales_order("9203", "1187", [("501", 10, 46.00)], currency="4"))
+    assert await drain(priced, [quote_review.WORKFLOW]) == {"ok": 1, "proposed": 1, "deduplicated": 0}
+    [proposal] = await proposals(priced)
+    assert [f["reason"] for f in proposal["payload"]["lines"]] == [
+        "the order is in currency #4; prices on file are in US dollars"]

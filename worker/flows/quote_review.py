@@ -26,6 +26,7 @@ from worker.ledger import Event
 from worker.pricing import (
     ProgramTerms,
     check_price,
+    currency_name,
     expected_price,
     price_text,
     program_for,
@@ -68,7 +69,8 @@ def _price_lines(conn: sqlite3.Connection, so_id: str, customer_id: str, on: str
                  tolerance: float, currency: str | None) -> tuple[list[LineFinding], list[str], int]:
     findings, unpriced, checked = [], [], 0
     # No exchange rate is mirrored: a rate in another currency is not comparable with the list's dollars.
-    foreign = None if is_base_currency(currency) else f"the order is in {currency}; prices on file are in US dollars"
+    foreign = None if is_base_currency(currency) else \
+        f"the order is in {currency_name(currency)}; prices on file are in US dollars"
     for line_no, item_id, item_name, quantity, units, rate in conn.execute(LINES, (so_id,)):
         if not item_id or rate is None:
             continue  # description-only or subtotal lines carry no price to check
