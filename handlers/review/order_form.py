@@ -98,9 +98,14 @@ def rows_from_form(form: Any) -> list[dict[str, str]]:
     return rows
 
 
+def is_kept(row: Mapping[str, str]) -> bool:
+    """A row that becomes an order line: not dropped, not left blank."""
+    return not row["drop"] and any(row[k] for k in ("item", "qty", "price"))
+
+
 def kept_rows(rows: list[dict[str, str]]) -> list[dict[str, str]]:
     """Rows that become order lines: not dropped, not left blank."""
-    return [r for r in rows if not r["drop"] and any(r[k] for k in ("item", "qty", "price"))]
+    return [r for r in rows if is_kept(r)]
 
 
 _THOUSANDS = re.compile(r"[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?")  # 1,234.5: the only commas a number may carry
@@ -169,17 +174,21 @@ def _message(err: Mapping[str, Any], lines: list[dict[str, Any]]) -> str:
 
 def price_checks(conn: sqlite3.Connection, customer_id: str | None, rows: list[dict[str, str]],
                  resolved: Mapping[str, str | None], on: date, standard: ProgramTerms,
-                 tolerance_pct: float) -> dict[str, dict[str, Any]]:
-    """For each row (by line number) with a known item: expected price, basis and deviation."""
+                 tolerance_pct: float) -> dict[int, dict[str, Any]]:
+    """For each kept row with a known item, by its position in `rows`: expected price, basis and deviation.
+
+    By position, not line number: the rows a reviewer adds all have number "" until approved, so keyed by
+    number every new row showed the last new row's check.
+    """
     program = program_for(conn, customer_id, standard)
-    checks: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        item_id = resolved.get(row["item"].upper()) if row["item"] else None
+    checks: dict[int, dict[str, Any]] = {}
+    for i, row in enumerate(rows):
+        item_id = resolved.get(row["item"].upper()) if row["item"] and is_kept(row) else None
         if not item_id:
             continue
         expected = expected_price(conn, item_id, customer_id, on.isoformat(), program, row["uom"] or None)
         result = check_price(quoted_price(row["price"]), expected, tolerance_pct)
-        checks[row["no"]] = {
+        checks[i] = {
             "expected": expected.unit_price if expected else None,
             "basis": _basis(expected, result.reason),
             "deviation_pct": result.deviation_pct, "ok": result.within_tolerance,

@@ -91,7 +91,8 @@ def _parsed(item: dict[str, Any]) -> dict[str, Any]:
 
 async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, item_id: int, *,
                   rows: list[dict[str, str]] | None = None, header: Any = None, errors: list[str] | None = None,
-                  find: str = "", status: int = 200, offer_duplicate: bool = False) -> Response[Any]:
+                  find: str = "", status: int = 200, offer_duplicate: bool = False,
+                  reason: str = "") -> Response[Any]:
     item = await _item(env, item_id)
     parsed = _parsed(item)
     if rows is None:
@@ -111,7 +112,7 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
         on = date.fromisoformat(form["tran_date"])
     except ValueError:
         on = today
-    checks = await env.db.read_sync(price_checks, form["customer_id"] or None, kept_rows(rows), resolved, on,
+    checks = await env.db.read_sync(price_checks, form["customer_id"] or None, rows, resolved, on,
                                standard_program(env.settings), env.settings.pricing.tolerance_pct)
     needle = find.strip().lower()[:64]
     customers = await q.rows(env, q.FIND_CUSTOMERS, {"q": f"%{needle}%" if needle else "", "raw": find.strip()})
@@ -124,7 +125,8 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
     return render(request, env, "order_detail.html", session, code=status, tab="orders", item=item, parsed=parsed,
                   rows=rows, form=form, errors=errors or [], checks=checks, customers=customers, find=find,
                   item_choices=choices, flags=json.loads(item.get("flags_json") or "[]"),
-                  is_open=item["status"] in ("pending", "needs_manual"), offer_duplicate=offer_duplicate)
+                  is_open=item["status"] in ("pending", "needs_manual"), offer_duplicate=offer_duplicate,
+                  reason=reason)
 
 
 @get("/orders/{item_id:int}", include_in_schema=False)
@@ -137,12 +139,19 @@ async def order_detail(request: Request[Any, Any, Any], env: NamedDependency[Env
 @post("/orders/{item_id:int}/approve", include_in_schema=False, status_code=303)
 async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[Env], session: NamedDependency[Session],
                         item_id: RowId) -> Response[Any]:
-    """Approve the order as edited: queue a create_sales_order action and remember corrected item codes."""
+    """Approve the order as edited: queue a create_sales_order action and remember corrected item codes.
+
+    The form's Search button (`search`) posts here too: it only re-renders the form as typed with the customers
+    found, so edits survive a search (a GET from the parse would drop them).
+    """
     form = await checked_form(request, session)
     try:
         rows = rows_from_form(form)
     except BadRowCount as exc:
         raise ValidationException(str(exc)) from None
+    find = str(form.get("find") or "")
+    if form.get("search"):
+        return await _detail(request, env, session, item_id, rows=rows, header=form, find=find)
     resolved = await _resolve(env, {r["item"] for r in kept_rows(rows) if r["item"]})
     order, errors = reviewed_order(form, rows, resolved)
     duplicate = False
@@ -158,7 +167,7 @@ async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[En
             target = "/review/orders" if decision.changed else f"/review/orders/{item_id}"
             return redirect_with_notice(env, target, f"Order {item_id}: {decision.message}")
     return await _detail(request, env, session, item_id, rows=rows, header=form, errors=errors, status=422,
-                         offer_duplicate=duplicate)
+                         find=find, offer_duplicate=duplicate)
 
 
 @post("/orders/{item_id:int}/reject", include_in_schema=False, status_code=303)
@@ -166,13 +175,13 @@ async def order_reject(request: Request[Any, Any, Any], env: NamedDependency[Env
                        item_id: RowId) -> Response[Any]:
     """Reject the order; a reason is required."""
     form = await checked_form(request, session)
+    reason = str(form.get("reason") or "")
     try:
-        decision = await env.db.write(reject_order, item_id, session.reviewer, str(form.get("reason") or ""),
-                                      iso(env.clock()))
+        decision = await env.db.write(reject_order, item_id, session.reviewer, reason, iso(env.clock()))
     except NotFound as exc:
         raise NotFoundException(str(exc)) from None
-    except DecisionError as exc:
-        return await _detail(request, env, session, item_id, errors=[str(exc)], status=422)
+    except DecisionError as exc:  # the reason comes back to be shortened, not retyped
+        return await _detail(request, env, session, item_id, errors=[str(exc)], status=422, reason=reason)
     target = "/review/orders" if decision.changed else f"/review/orders/{item_id}"
     return redirect_with_notice(env, target, f"Order {item_id}: {decision.message}")
 

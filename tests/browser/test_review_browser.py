@@ -159,3 +159,44 @@ def test_an_email_without_pdf_shows_its_text_as_written(server, browser, size):
     page.wait_for_url("**/review/orders")
     assert one(server, "SELECT status FROM review_items WHERE id = ?", (item,)) == ("rejected",)
     context.close()
+
+
+def test_a_customer_search_keeps_every_edit_and_enter_in_a_field_submits_nothing(server, browser):
+    item = server.run(server.env.db.write(lambda conn: (seed_reference(conn), add_review_item(conn))[1]))
+    context = browser.new_context(viewport=WIDTHS["desktop"])
+    page = context.new_page()
+    page.goto(server.url + "/review/login")
+    page.fill("input[name=username]", TEST_REVIEWER[0])
+    page.fill("input[name=password]", TEST_REVIEWER[1])
+    page.click("button[type=submit]")
+    page.wait_for_url("**/review")
+    page.goto(f"{server.url}/review/orders/{item}")
+    typed = {"l1_item": "CHS-MOZZ-LMPS", "l1_price": "61.00", "l2_item": "OIL-CAN-35", "l2_qty": "3",
+             "l2_price": "42.25", "memo": "dock 4", "po_number": "DF-40412-R", "ship_date": "2026-11-27"}
+    for name, text in typed.items():
+        page.fill(f"[name={name}]", text)
+    page.evaluate("window.notReloaded = true")
+    # Enter in a line field, a header field or the search field submits nothing: no approval, nothing lost.
+    page.fill("input[name=find]", "harbor")
+    for name in ("l1_price", "memo", "find"):
+        page.press(f"input[name={name}]", "Enter")
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.notReloaded") is True and page.input_value("input[name=l1_price]") == "61.00"
+    assert one(server, "SELECT status FROM review_items WHERE id = ?", (item,)) == ("pending",)
+    # By keyboard: Tab from the search field to Search, Enter. The page comes back with every edit.
+    page.focus("input[name=find]")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Search"
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert {name: page.input_value(f"[name={name}]") for name in typed} == typed  # was: the PO's 64.0, no memo
+    assert page.input_value("input[name=find]") == "harbor" and page.locator(".error").count() == 0
+    assert one(server, "SELECT status FROM review_items WHERE id = ?", (item,)) == ("pending",)
+    page.select_option("select[name=customer_id]", "3302")  # found by the search
+    page.click("#approve button.primary")
+    page.wait_for_url("**/review/orders")
+    payload = json.loads(one(server, "SELECT payload_json FROM proposed_actions WHERE review_item_id = ?", (item,))[0])
+    assert payload["entity"] == {"id": "3302"} and payload["memo"] == "dock 4"
+    assert [(ln["item"]["id"], ln["rate"]) for ln in payload["item"]["items"]] == \
+        [("5001", 98.5), ("5002", 61), ("5003", 42.25)]
+    context.close()
