@@ -19,6 +19,9 @@ from worker.stale_plans import action_not_owed, what_changed
 
 OPEN_ORDER = ("pending", "needs_manual")
 EDITABLE_FIELDS = ("subject", "body", "note")  # text a person may reword; never amounts or recipients
+# Characters an edited field may have (the form's maxlength too); a subject as the proposed-actions API allows.
+MAX_EDIT = {"subject": 200, "body": 20_000, "note": 20_000}
+MAX_REASON = 1000  # characters of a rejection reason
 TRIAGE = {"approved_for_reuse": "reflexion.approved", "rejected": "reflexion.rejected"}
 # Kinds whose approval rests on the invoices they name (`invoices`), what approving one would do were they no
 # longer owed as named (the email asks for the money, the hold's reason was worked out from those amounts), and
@@ -134,12 +137,18 @@ def _already(kind: str, status: str, by: str | None, at: str | None) -> Decision
     return Decision(False, status, f"{kind} was already {status.replace('_', ' ')}{who}{when}; nothing changed")
 
 
+def plain_text(text: str) -> str:
+    """Text as a browser means it (pure): line ends as \n (a form posts \r\n), no surrounding whitespace."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
 def _reason(reason: str | None) -> str:
-    text = (reason or "").strip()
+    # Measured after plain_text: the form's maxlength counts a newline once, but the browser posts it as \r\n.
+    text = plain_text(reason or "")
     if not text:
         raise DecisionError("a reason is required to reject")
-    if len(text) > 1000:
-        raise DecisionError("the reason is longer than 1000 characters")
+    if len(text) > MAX_REASON:
+        raise DecisionError(f"the reason is longer than {MAX_REASON} characters")
     return text
 
 
@@ -225,14 +234,17 @@ def apply_edits(payload: Mapping[str, Any], changes: Mapping[str, str] | None) -
     for name, value in (changes or {}).items():
         if name not in EDITABLE_FIELDS or not isinstance(updated.get(name), str):
             raise DecisionError(f"{name!r} cannot be edited on this action")
-        value = value.replace("\r\n", "\n").strip()
+        value = plain_text(value)
         if not value:
             raise DecisionError(f"{name} cannot be empty")
-        if len(value) > 20_000:
-            raise DecisionError(f"{name} is longer than 20000 characters")
-        if value != updated[name]:
-            updated[name] = value
-            changed.append(name)
+        # Compared as the form shows it: a draft ending in a newline (a sign-off) posted back untouched is no
+        # edit, and keeps its text as drafted.
+        if value == plain_text(updated[name]):
+            continue
+        if len(value) > MAX_EDIT[name]:
+            raise DecisionError(f"{name} is longer than {MAX_EDIT[name]} characters")
+        updated[name] = value
+        changed.append(name)
     return updated, changed
 
 
