@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -16,10 +17,13 @@ from handlers.review.web import Cursor, RowId, checked_form, redirect_with_notic
 from worker.auth import Session
 from worker.decisions import (
     EDITABLE_FIELDS,
+    MAX_EDIT,
+    MAX_REASON,
     DecisionError,
     NotFound,
     decide_action,
     edit_action,
+    plain_text,
 )
 from worker.env import Env, iso
 
@@ -53,6 +57,60 @@ def describe_payload(kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
             "headers": headers, "editable": editable, "fields": other}
 
 
+@dataclass(frozen=True)
+class Refused:
+    """An action form the server refused, as posted: shown again so the reviewer's text is not lost."""
+
+    action_id: int
+    changes: Mapping[str, str]
+    reason: str
+    seen: str
+
+
+def form_values(row: Mapping[str, Any], refused: Refused | None) -> dict[str, Any]:
+    """What an action's form shows (pure): its stored text at its version, or for the refused form what was posted.
+
+    When the action changed after the refused form was loaded, the form shows the current text and version
+    (approving the posted text would overwrite an edit unseen), and the posted text beside it as `unsaved`.
+    """
+    editable = row["view"]["editable"]
+    values = {"fields": {name: row["payload"][name] for name in editable}, "version": row["updated_at"],
+              "reason": "", "unsaved": [], "refused": False}
+    if refused is None or refused.action_id != row["id"]:
+        return values
+    posted = {name: text for name, text in refused.changes.items() if name in editable}
+    values.update(reason=refused.reason, refused=True)
+    if refused.seen == row["updated_at"]:
+        values["fields"].update(posted)
+        values["version"] = refused.seen
+    else:
+        values["unsaved"] = [(name, text) for name, text in posted.items()
+                             if plain_text(text) != plain_text(row["payload"][name])]
+    return values
+
+
+async def _actions_page(request: Request[Any, Any, Any], env: Env, session: Session, *, status: str = "staged",
+                        kind: str = "", customer: str = "", cursor: int = 0, code: int = 200,
+                        notice: str | None = None, refused: Refused | None = None) -> Response[Any]:
+    params = {"status": status, "kind": kind[:64], "customer": customer.strip()[:32], "cursor": cursor,
+              "limit": 30}
+    page = await q.rows(env, q.ACTIONS, params)
+    if refused is not None and all(row["id"] != refused.action_id for row in page):
+        # Not on the first page of staged actions (or no longer staged): shown first, so its text is not lost.
+        one = {"status": "", "kind": "", "customer": "", "cursor": refused.action_id + 1, "limit": 1}
+        page[:0] = [row for row in await q.rows(env, q.ACTIONS, one) if row["id"] == refused.action_id]
+    for row in page:
+        row["payload"] = json.loads(row["payload_json"] or "{}")
+        row["view"] = describe_payload(row["kind"], row["payload"])
+        row["form"] = form_values(row, refused)
+    kinds = [r["kind"] for r in await q.rows(env, q.ACTION_KINDS, ())]
+    extra = {"notice": notice} if notice else {}
+    return render(request, env, "actions.html", session, code=code, tab="actions", actions=page, kinds=kinds,
+                  statuses=STATUSES, status=status, kind=params["kind"], customer=params["customer"],
+                  next_cursor=q.next_cursor(page, 30), first_page=not params["cursor"], max_edit=MAX_EDIT,
+                  max_reason=MAX_REASON, **extra)
+
+
 @get("/actions", include_in_schema=False)
 async def actions_list(request: Request[Any, Any, Any], env: NamedDependency[Env], session: NamedDependency[Session],
                        status: FromQuery[str] = "staged", kind: FromQuery[str] = "", customer: FromQuery[str] = "",
@@ -60,16 +118,7 @@ async def actions_list(request: Request[Any, Any, Any], env: NamedDependency[Env
     """Proposed actions (staged by default), newest first, 30 a page."""
     if status not in STATUSES:
         raise ValidationException(f"status: must be one of {', '.join(STATUSES)} (got {status!r})")
-    params = {"status": status, "kind": kind[:64], "customer": customer.strip()[:32], "cursor": cursor,
-              "limit": 30}
-    page = await q.rows(env, q.ACTIONS, params)
-    for row in page:
-        row["payload"] = json.loads(row["payload_json"] or "{}")
-        row["view"] = describe_payload(row["kind"], row["payload"])
-    kinds = [r["kind"] for r in await q.rows(env, q.ACTION_KINDS, ())]
-    return render(request, env, "actions.html", session, tab="actions", actions=page, kinds=kinds, statuses=STATUSES,
-                  status=status, kind=params["kind"], customer=params["customer"],
-                  next_cursor=q.next_cursor(page, 30), first_page=not params["cursor"])
+    return await _actions_page(request, env, session, status=status, kind=kind, customer=customer, cursor=cursor)
 
 
 @post("/actions/{action_id:int}", include_in_schema=False, status_code=303)
@@ -78,7 +127,7 @@ async def action_decide(request: Request[Any, Any, Any], env: NamedDependency[En
     """One form per action: op=save (edits only), approve (with edits) or reject (reason required).
 
     The form carries the version it was loaded at; if the action changed since, nothing is done and the
-    reviewer is sent back to its current text.
+    reviewer is shown its current text (and their own beside it). Any refusal answers 422 with the form as posted.
     """
     form = await checked_form(request, session)
     op = str(form.get("op") or "")
@@ -96,6 +145,10 @@ async def action_decide(request: Request[Any, Any, Any], env: NamedDependency[En
     except NotFound as exc:
         raise NotFoundException(str(exc)) from None
     except DecisionError as exc:
-        return redirect_with_notice(env, f"/review/actions#action-{action_id}", f"Action {action_id}: {exc}")
+        # Shown again as posted, like the order form on a validation error: a redirect would reload the stored
+        # text and lose the reviewer's rewrite.
+        refused = Refused(action_id, changes, str(form.get("reason") or ""), seen)
+        return await _actions_page(request, env, session, code=422, notice=f"Action {action_id}: {exc}",
+                                   refused=refused)
     anchor = f"#action-{action_id}" if op == "save" or not decision.changed else ""
     return redirect_with_notice(env, f"/review/actions{anchor}", f"Action {action_id}: {decision.message}")
