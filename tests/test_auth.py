@@ -246,9 +246,9 @@ def test_sign_in_cookie_attributes_and_sign_out(server):
     client = sign_in(server.url)
     cookie = next(h for h in client.cookies.jar if h.name == "gfs_review")
     assert not cookie.secure
-    raw = client.get("/review/login")  # fresh login page for a second sign-in over "https"
+    raw = client.get("/review/login")  # the login page again (its token reused) for a second sign-in over "https"
     response = httpx.post(server.url + "/review/login", headers={"X-Forwarded-Proto": "https"},
-                          cookies={"gfs_login": raw.cookies["gfs_login"]},
+                          cookies={"gfs_login": client.cookies["gfs_login"]},
                           data={"csrf": hidden(raw.text, "csrf"), "username": TEST_REVIEWER[0],
                                 "password": TEST_REVIEWER[1], "next": "//evil.example/x"})
     set_cookie = response.headers["set-cookie"].lower()

@@ -7,7 +7,6 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromQuery
 from litestar.response import Redirect
 
@@ -15,58 +14,99 @@ from handlers.review.web import checked_form, read_form, render, safe_next
 from worker.auth import (
     COOKIE,
     LOGIN_COOKIE,
+    MAX_NAME,
     SESSION_HOURS,
     Session,
     client_address,
     csrf_ok,
     is_https,
     reviewers,
+    session_key,
+    sign,
     sign_in,
     sign_out,
+    unsign,
 )
 from worker.env import Env
+
+LOGIN_TOKEN_SECONDS = 3600  # how long a sign-in form's token is good for
+# A token younger than this is shown again rather than replaced, so a page shown with it has the rest to go.
+LOGIN_TOKEN_REUSE = 1800
+EXPIRED = "The sign-in form had expired; sign in again."
 
 
 def _secure(request: Request[Any, Any, Any]) -> bool:
     return is_https(request.url.scheme, request.headers)
 
 
+def new_login_token(key: bytes, now: int) -> str:
+    """A sign-in form's double-submit token (pure but for the nonce): signed, saying when it was made."""
+    return sign(key, f"{secrets.token_urlsafe(24)}.{now}", "login")
+
+
+def login_token_age(key: bytes, token: str | None, now: int) -> int | None:
+    """Seconds since a token of new_login_token was made (pure), or None if it is not one (or is from the future)."""
+    value = unsign(key, token, "login")
+    issued = value.rpartition(".")[2] if value else ""
+    if not issued.isdigit() or int(issued) > now:
+        return None
+    return now - int(issued)
+
+
+def _fresh_form(request: Request[Any, Any, Any], env: Env, *, code: int, next: str, error: str | None,
+                username: str = "") -> Response[Any]:
+    # The one place a token is minted: a new cookie with the form that carries it.
+    token = new_login_token(session_key(env), int(env.clock().timestamp()))
+    response = render(request, env, "login.html", None, code=code, login_csrf=token, next=next, error=error,
+                      username=username)
+    response.set_cookie(LOGIN_COOKIE, token, path="/review", httponly=True, samesite="strict", secure=_secure(request),
+                        max_age=LOGIN_TOKEN_SECONDS)
+    return response
+
+
 @get("/login", include_in_schema=False)
 async def login_page(request: Request[Any, Any, Any], env: NamedDependency[Env],
                      next: FromQuery[str | None] = None) -> Response[Any]:
-    """The sign-in form, with a double-submit CSRF token (there is no session yet)."""
-    token = secrets.token_urlsafe(24)
-    response = render(request, env, "login.html", None, login_csrf=token, next=safe_next(next), error=None)
-    response.set_cookie(LOGIN_COOKIE, token, path="/review", httponly=True, samesite="strict", secure=_secure(request),
-                        max_age=3600)
-    return response
+    """The sign-in form, with a double-submit CSRF token (there is no session yet).
+
+    A recent token in the browser is reused, not replaced: two tabs on this page (a session that ended
+    under both) then carry the same token, and signing in from either works.
+    """
+    token = request.cookies.get(LOGIN_COOKIE)
+    age = login_token_age(session_key(env), token, int(env.clock().timestamp()))
+    if age is None or age >= LOGIN_TOKEN_REUSE:
+        return _fresh_form(request, env, code=200, next=safe_next(next), error=None)
+    return render(request, env, "login.html", None, login_csrf=token, next=safe_next(next), error=None, username="")
 
 
 @post("/login", include_in_schema=False, status_code=303)
 async def login_submit(request: Request[Any, Any, Any], env: NamedDependency[Env]) -> Response[Any]:
     """Check the token, the rate limit and the password; on success set the session cookie."""
     form = await read_form(request)
-    if not csrf_ok(request.cookies.get(LOGIN_COOKIE, ""), form.get("csrf")):
-        raise PermissionDeniedException("the sign-in form expired; reload the page and try again")
+    target = safe_next(form.get("next"))
+    username = str(form.get("username") or "").strip()[:MAX_NAME]
+    cookie = request.cookies.get(LOGIN_COOKIE, "")
+    age = login_token_age(session_key(env), cookie, int(env.clock().timestamp()))
+    if not csrf_ok(cookie, form.get("csrf")) or age is None or age >= LOGIN_TOKEN_SECONDS:
+        # Nothing is checked without the form's own token; the form comes back with a new one (not a dead end).
+        return _fresh_form(request, env, code=403, next=target, error=EXPIRED, username=username)
     reviewers(env)  # fail loudly on a malformed REVIEW_USERS before counting anyone's attempts
     ip = client_address(request.client.host if request.client else "unknown", request.headers.get("x-forwarded-for"),
                         env.settings.review.trusted_proxies)
     result = await sign_in(env, str(form.get("username") or ""), str(form.get("password") or ""), ip)
-    target = safe_next(form.get("next"))
     if result.cookie is None:
-        token = request.cookies.get(LOGIN_COOKIE, "")
         limited = result.retry_after is not None
         error = ("Too many failed sign-ins. Wait 15 minutes and try again." if limited
                  else "Wrong name or password.")
-        response = render(request, env, "login.html", None, code=429 if limited else 401, login_csrf=token,
-                          next=target, error=error)
+        response = render(request, env, "login.html", None, code=429 if limited else 401, login_csrf=cookie,
+                          next=target, error=error, username=username)
         if limited:
             response.headers["Retry-After"] = str(result.retry_after)
         return response
     response = Redirect(target, status_code=303)
     response.set_cookie(COOKIE, result.cookie, path="/", httponly=True, samesite="lax", secure=_secure(request),
                         max_age=SESSION_HOURS * 3600)
-    response.delete_cookie(LOGIN_COOKIE, path="/review")
+    # The sign-in token is kept until it expires: another tab's sign-in form carries it too.
     return response
 
 
