@@ -296,6 +296,17 @@ def _check_still_owed(conn: sqlite3.Connection, action_id: int, kind: str) -> No
         raise DecisionError(f"{what_changed(gone)} since this {what} was drafted: approving it would {would}. {then}")
 
 
+def _check_hold_warranted(conn: sqlite3.Connection, payload: dict[str, Any]) -> None:
+    # A plan's hold whose invoices are all still owed may have lost its reason to money on account (an unapplied
+    # payment, a credit memo), which moves no invoice and so makes no plan stale.
+    # Imported here: the flows are not the review queue's weight.
+    from worker.flows.collection_queries import hold_not_warranted
+
+    if why := hold_not_warranted(conn, str(payload.get("customer_id"))):
+        raise DecisionError(f"The reason for this hold no longer holds: {why}. Approving it would hold the "
+                            "customer's service for nothing. Reject it")
+
+
 def decide_action(conn: sqlite3.Connection, action_id: int, reviewer: str, approve: bool, now: str, *, seen: str,
                   reason: str | None = None, changes: Mapping[str, str] | None = None) -> Decision:
     """Approve (with any last edits) or reject (with a reason) a staged action still at version `seen`."""
@@ -307,6 +318,8 @@ def decide_action(conn: sqlite3.Connection, action_id: int, reviewer: str, appro
     if approve and kind in OWED_KINDS:
         _check_still_owed(conn, action_id, kind)
     payload, changed = apply_edits(json.loads(payload_json), changes if approve else None)
+    if approve and kind == "service_hold" and "plan" in payload:  # drawn by ar_aging_action_plan, not the API
+        _check_hold_warranted(conn, payload)
     if not approve and (gone := action_not_owed(conn, action_id)):
         # Rejected because it names money no longer owed (as the refusal to approve it advises): a request for
         # the corrected draft, which a collection plan's redraw then proposes. Rejected while still owed as

@@ -11,14 +11,17 @@ import sqlite3
 
 from worker.currency import is_base_currency
 from worker.flows.collection_situation import (
+    HOLD_SHARE_90_PLUS,
     NAME,
     Situation,
+    hold_reason,
     net_exposure,
+    open_ar_text,
     proposal_key,
     trigger_state,
 )
 from worker.flows.recipients import CONTACTS, pick_recipient
-from worker.pricing import credit_split, totals_by_currency
+from worker.pricing import credit_split, money, totals_by_currency
 from worker.workflow_runner import note_rejected
 
 CUSTOMER = "SELECT company_name, email, phone, credit_limit, deleted_at FROM customers WHERE ns_id = ?"
@@ -128,3 +131,22 @@ def supersede_older_plans(conn: sqlite3.Connection, customer_id: str, state: str
     for action_id, kind in closed:
         note_rejected(conn, NAME, action_id, kind, reason, now)
     return [action_id for action_id, _ in closed]
+
+
+def hold_not_warranted(conn: sqlite3.Connection, customer_id: str) -> str | None:
+    """Why a staged service hold no longer stands although every invoice it names is still owed, or None.
+
+    Money arriving on account (an unapplied payment, a credit memo) moves no invoice, so the warm tick does not
+    find the hold stale (worker/stale_plans.py); its reason, worked out again from the account as it is now,
+    may be gone all the same. Checked when a reviewer approves the hold (worker/decisions.py).
+    """
+    s = examine(conn, customer_id, None)
+    if s is None:
+        return "the customer is no longer in the mirror"
+    if hold_reason(s) is not None:
+        return None
+    if s.dollars_paid_on_account:
+        return (f"{money(s.exposure.on_account)} unapplied cash and credits on account now cover the "
+                f"{money(s.past_due_total)} past due")
+    limit = "" if s.credit_limit is None else f", within the credit limit {money(s.credit_limit)}"
+    return f"{open_ar_text(s)}{limit}, and less than {HOLD_SHARE_90_PLUS:.0%} of it is more than 90 days past due"
