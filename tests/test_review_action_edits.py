@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -19,7 +18,8 @@ from handlers.review.login import (
     login_token_age,
     new_login_token,
 )
-from tests.helpers import TEST_REVIEWER, needs
+from tests.browser_support import launched_chromium, sign_in_browser
+from tests.helpers import TEST_REVIEWER
 from tests.review_seed import (
     COLLECTION_EMAIL,
     add_action,
@@ -30,9 +30,6 @@ from tests.review_seed import (
 )
 from worker.decisions import DecisionError, _reason, apply_edits
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 # A drafted body ends with its sign-off's newline (collection SIGN_OFF, dispute templates keep_trailing_newline).
 DRAFT = dict(COLLECTION_EMAIL, body=COLLECTION_EMAIL["body"] + "\n")
 REASON = ("Line of reason text.\n" * 48)[:1000]  # 1000 characters as a browser counts them, 47 of them newlines
@@ -184,24 +181,12 @@ def test_an_old_or_foreign_sign_in_token_gets_a_fresh_form_not_a_dead_end(server
 
 @pytest.fixture(scope="module")
 def browser():
-    try:
-        from playwright import sync_api
-    except ImportError:
-        needs(False, "playwright is not installed (pip install -e '.[test]')")
-    needs(Path(CHROMIUM).exists(), "Debian's chromium is not installed (apt-get install chromium)")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield chromium
-        chromium.close()
+    yield from launched_chromium()
 
 
 def signed_in_page(browser, server):
     page = browser.new_context().new_page()
-    page.goto(server.url + "/review/login")
-    page.fill("input[name=username]", TEST_REVIEWER[0])
-    page.fill("input[name=password]", TEST_REVIEWER[1])
-    page.click("button[type=submit]")
-    page.wait_for_url("**/review")
+    sign_in_browser(page, server.url)
     return page
 
 

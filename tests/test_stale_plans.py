@@ -347,16 +347,7 @@ async def test_a_redraw_stays_the_plan_of_its_situation(env):
 
 
 async def test_a_service_hold_goes_with_its_plan_when_everything_is_paid(env):
-    def rows(conn):
-        fx.customer(conn, "1187", "Driscoll Foods", email="orders@driscollfoods.com", credit_limit=10_000.0)
-        fx.contact(conn, "c1", "1187", "Maria Lopez", "maria@driscollfoods.com", title="Accounts Payable")
-        fx.invoice(conn, "9001", "1187", tran_date="2026-03-01", due_date="2026-03-31", total=12_840.5)
-        fx.invoice(conn, "9002", "1187", tran_date="2026-03-01", due_date="2026-03-31", total=2_300.0)
-    await env.db.write(rows)
-    await refresh_aging(env, at("2026-05-30"))
-    await refresh_aging(env, at("2026-05-31"))
-    await action_plans(env, at("2026-05-31"))
-    email, call, hold = await staged(env)
+    email, call, hold = await hold_plan(env)
     assert hold["kind"] == "service_hold" and named(hold) == ["9001", "9002"]
     for action in (email, call):
         await env.db.write(decide_action, action["id"], "maria", True, "2026-05-31T12:05:00.000Z",

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import TEST_REVIEWER, needs
+from tests.browser_support import launched_chromium, sign_in_browser
+from tests.helpers import TEST_REVIEWER
 from tests.review_seed import (
     COLLECTION_EMAIL,
     add_action,
@@ -21,23 +22,12 @@ from tests.review_seed import (
 
 pytestmark = pytest.mark.browser
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 WIDTHS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 375, "height": 812}}
 
 
 @pytest.fixture(scope="module")
 def browser():
-    try:
-        from playwright import sync_api
-    except ImportError:
-        needs(False, "playwright is not installed (pip install -e '.[test]')")
-    needs(Path(CHROMIUM).exists(), "Debian's chromium is not installed (apt-get install chromium)")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield chromium
-        chromium.close()
+    yield from launched_chromium()
 
 
 def seed(server):
@@ -143,11 +133,7 @@ def test_an_email_without_pdf_shows_its_text_as_written(server, browser, size):
     page = context.new_page()
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.goto(server.url + "/review/login")
-    page.fill("input[name=username]", TEST_REVIEWER[0])
-    page.fill("input[name=password]", TEST_REVIEWER[1])
-    page.click("button[type=submit]")
-    page.wait_for_url("**/review")
+    sign_in_browser(page, server.url)
     page.goto(f"{server.url}/review/orders/{item}")
     assert page.inner_text("pre.email-text") == text  # shown as written: the markup is text, not HTML
     assert dialogs == [] and page.locator(".pdf iframe").count() == 0
@@ -165,11 +151,7 @@ def test_a_customer_search_keeps_every_edit_and_enter_in_a_field_submits_nothing
     item = server.run(server.env.db.write(lambda conn: (seed_reference(conn), add_review_item(conn))[1]))
     context = browser.new_context(viewport=WIDTHS["desktop"])
     page = context.new_page()
-    page.goto(server.url + "/review/login")
-    page.fill("input[name=username]", TEST_REVIEWER[0])
-    page.fill("input[name=password]", TEST_REVIEWER[1])
-    page.click("button[type=submit]")
-    page.wait_for_url("**/review")
+    sign_in_browser(page, server.url)
     page.goto(f"{server.url}/review/orders/{item}")
     typed = {"l1_item": "CHS-MOZZ-LMPS", "l1_price": "61.00", "l2_item": "OIL-CAN-35", "l2_qty": "3",
              "l2_price": "42.25", "memo": "dock 4", "po_number": "DF-40412-R", "ship_date": "2026-11-27"}
