@@ -180,7 +180,7 @@ async def _run_server(args: argparse.Namespace, settings: Settings, secrets: Sec
                       embedded_s3: bool) -> int:
     from worker.app import create_app
     from worker.auth import ReviewUsersError, parse_review_users
-    from worker.seaweed import EmbeddedS3
+    from worker.seaweed import EmbeddedS3, SeaweedError
     from worker.serving import serve
 
     try:  # before anything starts: the lifespan would find it only after the S3 server and the database
@@ -194,9 +194,17 @@ async def _run_server(args: argparse.Namespace, settings: Settings, secrets: Sec
         if not embedded_s3:
             print("worker: no S3 endpoint: set WORKER_S3_ENDPOINT (or pass --embedded-s3)", file=sys.stderr)
             return 2
-        s3 = await asyncio.to_thread(EmbeddedS3(settings.state_dir / "s3", settings.bucket.bucket).start)
+        # Launched on this thread (weed dies with it: seaweed.py) and waited for inside the try: a signal while
+        # SeaweedFS starts still stops it, which would otherwise hold the filer's lock against the next start.
+        s3 = EmbeddedS3(settings.state_dir / "s3", settings.bucket.bucket)
         endpoint = s3.endpoint
     try:
+        if s3 is not None:
+            try:
+                s3.launch()
+                await asyncio.to_thread(s3.wait_ready)
+            except SeaweedError as exc:  # its log names the cause (e.g. another weed on this state dir)
+                raise StartupError(str(exc)) from exc
         env = build_env(settings, secrets, bucket_endpoint=endpoint, dev=dev, scheduler=not getattr(args, "no_cron", False),
                         smtp_port=args.smtp_port or None)
         try:

