@@ -1,5 +1,6 @@
 """A stop (SIGTERM, SIGINT) ends the in-process cron scheduler at once, not after the last request in flight;
-requests still in flight after the grace period, or at a second signal, are cut so that the app shuts down.
+requests still in flight after the grace period, or at a second signal, are cut so that the app shuts down;
+one cut before its answer began gets a 503 with Retry-After and an X-Request-ID.
 
 The servers begin the app's lifespan shutdown only when every request has ended, and a slow upload may take
 hours (limits.body_min_bytes_per_second); tiers kept firing all that time. worker serve shares its stop event.
@@ -56,6 +57,24 @@ def cut_log(caplog: pytest.LogCaptureFixture) -> list[tuple[int, str]]:
             if r.getMessage() == "stopping: requests still in flight are cancelled"]
 
 
+def assert_refused_as_stopping(sock: socket.socket) -> None:
+    """A request cut before it was answered gets what one arriving after the cut gets: a 503 problem with
+    Retry-After and a request id, on a connection that closes."""
+    sock.settimeout(5)
+    reply = b""
+    while chunk := sock.recv(4096):  # to the end: the connection closes
+        reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
+    assert status.split(" ")[1] == "503", reply
+    assert headers["retry-after"] == "5" and headers["connection"] == "close"
+    assert headers["content-type"] == "application/problem+json"
+    assert len(headers["x-request-id"]) == 16
+    problem = json.loads(body)
+    assert (problem["status"], problem["request_id"]) == (503, headers["x-request-id"])
+
+
 @pytest.mark.parametrize("server", ["granian", "uvicorn"])
 def test_a_request_still_in_flight_after_the_grace_is_cut_so_the_app_shuts_down(
         make_env: Callable[..., Env], server: str, caplog: pytest.LogCaptureFixture) -> None:
@@ -67,9 +86,7 @@ def test_a_request_still_in_flight_after_the_grace_is_cut_so_the_app_shuts_down(
         time.sleep(0.3)
         live.request_stop()
         assert live.stopped(timeout=30)  # a guard: without the cut, serving ends with the body timeout's 408
-        sock.settimeout(5)
-        reply = sock.recv(4096)
-        assert b" 408 " not in reply  # cut (a 500 or a closed connection), not timed out
+        assert_refused_as_stopping(sock)  # cut, not timed out (408), nor the server's bare 500
         assert cut_log(caplog) == [(1, "0.5 s after the stop")]
         assert env.db._writer is None  # the app's own shutdown ran: the database is closed
 
@@ -100,6 +117,7 @@ def test_a_second_signal_cuts_the_requests_in_flight_at_once(tmp_path: Path, s3:
             assert proc.poll() is None  # the first signal lets the request in flight go on (for 30 s)
             proc.send_signal(signal.SIGTERM)
             _, err = proc.communicate(timeout=60)  # a guard: the body's timeout would end the request at 60 s
+            assert_refused_as_stopping(sock)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import socket
 from typing import Any
+
+from worker.logs import request_id_from, request_id_var
 
 log = logging.getLogger("worker.serve")
 # After a stop, requests still in flight get this long to end (as running tiers do: worker/tiers.py), then they
@@ -90,15 +93,33 @@ class _Lifespan:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "lifespan":
             if self.cut:
-                await send({"type": "http.response.start", "status": 503,
-                            "headers": [(b"content-type", b"text/plain"), (b"connection", b"close")]})
-                await send({"type": "http.response.body", "body": b"the server is stopping\n"})
+                await _refuse(send, request_id_from(dict(scope.get("headers") or ()).get(b"x-request-id")))
                 return
             task = asyncio.current_task()  # each request runs in its own task under both servers
             if task is not None:
                 self.in_flight.add(task)
+            started = False
+            rid: str | None = None
+
+            async def watched_receive() -> Any:
+                nonlocal rid
+                rid = rid or request_id_var.get()  # the id the app's middleware gave this request
+                return await receive()
+
+            async def watched_send(message: Any) -> None:
+                nonlocal started, rid
+                rid = rid or request_id_var.get()
+                started = started or message["type"] == "http.response.start"
+                await send(message)
+
             try:
-                await self.app(scope, receive, send)
+                await self.app(scope, watched_receive, watched_send)
+            except asyncio.CancelledError:
+                if not self.cut or started or scope["type"] != "http":
+                    raise
+                # Cut by the stop before answering: the server's own bare 500 would carry no request id and
+                # read as our bug; a 503 with Retry-After tells the sender to try again, as a new request would.
+                await _refuse(send, rid or request_id_from(dict(scope.get("headers") or ()).get(b"x-request-id")))
             finally:
                 self.in_flight.discard(task)  # type: ignore[arg-type]
             return
@@ -116,6 +137,16 @@ class _Lifespan:
             if not self.started:
                 self.error = _innermost(exc)
             raise
+
+
+async def _refuse(send: Any, rid: str) -> None:
+    """503 problem: the server is stopping; the connection closes, so the retry goes to a server still up."""
+    body = json.dumps({"type": "about:blank", "title": "Service Unavailable", "status": 503,
+                       "detail": "the server is stopping", "request_id": rid}).encode()
+    await send({"type": "http.response.start", "status": 503,
+                "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()),
+                            (b"retry-after", b"5"), (b"connection", b"close"), (b"x-request-id", rid.encode())]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _innermost(exc: BaseException) -> BaseException:
