@@ -51,6 +51,11 @@ def request_id_from(header: bytes | None) -> str:
     return secrets.token_hex(8)
 
 
+def request_id_of(scope: Any) -> str:
+    """request_id_from an ASGI scope's X-Request-ID header."""
+    return request_id_from(dict(scope.get("headers") or ()).get(b"x-request-id"))
+
+
 def request_id_middleware(app: Any) -> Any:
     """ASGI middleware: give every request an id, echo it in X-Request-ID, log one access line."""
     access = logging.getLogger("worker.access")
@@ -59,8 +64,7 @@ def request_id_middleware(app: Any) -> Any:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or ())
-        rid = request_id_from(headers.get(b"x-request-id"))
+        rid = request_id_of(scope)
         token = request_id_var.set(rid)
         started = time.perf_counter()
         status = 500
@@ -88,5 +92,5 @@ async def ensure_request_id_header(message: Any, scope: Any) -> None:
     if message["type"] == "http.response.start":
         headers = message.setdefault("headers", [])
         if not any(name.lower() == b"x-request-id" for name, _ in headers):
-            rid = request_id_from(dict(scope.get("headers") or ()).get(b"x-request-id"))
+            rid = request_id_of(scope)
             message["headers"] = [*headers, (b"x-request-id", rid.encode())]

@@ -10,7 +10,7 @@ import signal
 import socket
 from typing import Any
 
-from worker.logs import request_id_from, request_id_var
+from worker.logs import request_id_of, request_id_var
 
 log = logging.getLogger("worker.serve")
 # After a stop, requests still in flight get this long to end (as running tiers do: worker/tiers.py), then they
@@ -93,7 +93,7 @@ class _Lifespan:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "lifespan":
             if self.cut:
-                await _refuse(send, request_id_from(dict(scope.get("headers") or ()).get(b"x-request-id")))
+                await _refuse(send, request_id_of(scope))
                 return
             task = asyncio.current_task()  # each request runs in its own task under both servers
             if task is not None:
@@ -119,7 +119,7 @@ class _Lifespan:
                     raise
                 # Cut by the stop before answering: the server's own bare 500 would carry no request id and
                 # read as our bug; a 503 with Retry-After tells the sender to try again, as a new request would.
-                await _refuse(send, rid or request_id_from(dict(scope.get("headers") or ()).get(b"x-request-id")))
+                await _refuse(send, rid or request_id_of(scope))
             finally:
                 self.in_flight.discard(task)  # type: ignore[arg-type]
             return
