@@ -60,8 +60,9 @@ class StalePlan:
 
     not_owed: list[NotOwed]  # what it names that is no longer owed so (empty: nothing to do any more)
     drafts: list[tuple[int, str, str, bool]]  # the staged proposals: id, kind, dedupe key, edited
-    approved: frozenset[str]  # kinds a person approved in that plan (or in the plans it redrew)
-    rejected: frozenset[str]  # kinds a person rejected there while they were still owed as named (not approved)
+    # kind -> "approved" or "rejected" (while still owed as named), as a person decided it in that plan or the
+    # plans it redrew; an approval wins over a rejection of the same kind
+    decided: dict[str, str]
     red_on: str | None  # the night of the customer's latest score, when it is red
 
 
@@ -71,17 +72,21 @@ def read_stale_plan(conn: sqlite3.Connection, customer_id: str, redraw_of: int) 
     rows = conn.execute(STAGED, {"customer_id": customer_id, "prefix": f"{NAME}:{customer_id}:"}).fetchall()
     drafts = [(r[0], r[1], r[2], bool(r[3])) for r in rows]
     plans = {key.rsplit(":", 1)[0] + ":" for _, _, key, _ in drafts}
-    decided = [(kind, bool(rejected)) for plan in plans
-               for kind, rejected in conn.execute(PERSON_DECIDED, {"plan": plan, "flow": NAME})]
+    found = [(kind, "rejected" if rejected else "approved") for plan in plans
+             for kind, rejected in conn.execute(PERSON_DECIDED, {"plan": plan, "flow": NAME})]
     # Carried from the plans a redraw replaced: an approved email stays sent, a rejected hold stays rejected.
-    decided += [(kind, rejected) for r in rows for rejected, carried in ((False, r[4]), (True, r[5])) if carried
-                for kind in json.loads(carried)]
-    approved = frozenset(kind for kind, rejected in decided if not rejected)
+    found += [(kind, how) for r in rows for how, carried in (("approved", r[4]), ("rejected", r[5])) if carried
+              for kind in json.loads(carried)]
+    decided = {kind: how for kind, how in found if how == "rejected"} | \
+        {kind: how for kind, how in found if how == "approved"}
     tier = conn.execute(LATEST_TIER, (customer_id,)).fetchone()
     red_on = tier[1] if tier and tier[0] == "red" else None
     situation = examine(conn, customer_id, red_on, redraw_of) if not_owed else None
-    return StalePlan(not_owed, drafts, approved, frozenset(k for k, rejected in decided if rejected) - approved,
-                     red_on), situation
+    return StalePlan(not_owed, drafts, decided, red_on), situation
+
+
+def _kinds(decided: dict[str, str], how: str) -> list[str]:
+    return sorted(kind for kind, was in decided.items() if was == how)
 
 
 async def redraw_stale(env: Env, event: Event) -> WorkflowResult | None:
@@ -108,18 +113,17 @@ async def redraw_stale(env: Env, event: Event) -> WorkflowResult | None:
     notes = (note,) if edited else ()
     # `answers`: the redraw keeps the situation reserved (collection_queries.ALREADY_PLANNED) although the stale
     # plan gives its keys up, so the same 61+ set seen again (a red night) does not supersede it.
-    extra = {"answers": s.answers, **({"decided_earlier": sorted(stale.approved)} if stale.approved else {}),
-             **({"rejected_earlier": sorted(stale.rejected)} if stale.rejected else {})}
-    skip = dict.fromkeys(stale.rejected, "rejected") | dict.fromkeys(stale.approved, "approved")
-    plan = await draw(env, s, event, skip=skip, notes=notes, extra=extra)
+    approved, rejected = _kinds(stale.decided, "approved"), _kinds(stale.decided, "rejected")
+    extra = {"answers": s.answers, **({"decided_earlier": approved} if approved else {}),
+             **({"rejected_earlier": rejected} if rejected else {})}
+    plan = await draw(env, s, event, skip=stale.decided, notes=notes, extra=extra)
     parts.append(f"Redrawn as plan {s.state}: {len(s.past_due)} invoice(s) past due "
                  f"({amounts_text(s.past_due_totals)}); "
                  f"proposed {', '.join(p.kind for p in plan.proposals) or 'nothing'}; {plan.drafted}.")
-    if stale.approved:
-        parts.append(f"Not proposed again, a reviewer approved them: {', '.join(sorted(stale.approved))}.")
-    if stale.rejected:
-        parts.append(f"Not proposed again, a reviewer rejected them while still owed as named: "
-                     f"{', '.join(sorted(stale.rejected))}.")
+    if approved:
+        parts.append(f"Not proposed again, a reviewer approved them: {', '.join(approved)}.")
+    if rejected:
+        parts.append(f"Not proposed again, a reviewer rejected them while still owed as named: {', '.join(rejected)}.")
     reason = f"superseded by plan {s.state}: {changed}"
     return WorkflowResult(customer_id, " ".join(parts), plan.proposals,
                           output={**output, **plan.common, "proposals": len(plan.proposals)},
