@@ -25,7 +25,7 @@ from handlers.review.order_form import (
 )
 from handlers.review.web import Cursor, RowId, checked_form, redirect_with_notice, render
 from worker.auth import Session
-from worker.decisions import DecisionError, DuplicateOrder, NotFound, approve_order, reject_order
+from worker.decisions import MAX_REASON, DecisionError, DuplicateOrder, NotFound, approve_order, reject_order
 from worker.env import Env, iso
 from worker.pricing import standard_program
 from worker.storage import ObjectNotFound
@@ -126,7 +126,7 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
                   rows=rows, form=form, errors=errors or [], checks=checks, customers=customers, find=find,
                   item_choices=choices, flags=json.loads(item.get("flags_json") or "[]"),
                   is_open=item["status"] in ("pending", "needs_manual"), offer_duplicate=offer_duplicate,
-                  reason=reason)
+                  reason=reason, max_reason=MAX_REASON)
 
 
 @get("/orders/{item_id:int}", include_in_schema=False)
