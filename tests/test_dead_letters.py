@@ -20,6 +20,7 @@ from worker.cdc import models
 from worker.cdc.apply import apply_batch
 from worker.cdc.intake import validate_events
 from worker.db import run_in_transaction
+from worker.cli import _interrupt_between_steps
 from worker.deadletters import replay_dead_letters, store_dead_letter
 
 REPO = Path(__file__).resolve().parent.parent
@@ -220,3 +221,17 @@ def test_cli_says_how_many_letters_were_replayed_before_ctrl_c(tmp_path: Path) -
                      for i in range(1, committed + 1)]
     assert summary == f"{committed} of 500 dead letters replayed before the interruption"
     assert conn.execute("SELECT count(*) FROM customers").fetchone()[0] == committed
+
+
+def test_ctrl_c_stops_a_replay_between_two_letters_and_a_second_one_at_once() -> None:
+    # Raised where it landed, Ctrl-C could fall between a letter's commit and its report, whose line an
+    # interrupted write then lost (PYTHONUNBUFFERED): the summary counted a letter the lines did not show.
+    with _interrupt_between_steps() as interrupted:
+        assert not interrupted()
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0)  # a bytecode boundary, where Python runs the handler
+        assert interrupted()
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -9,10 +9,12 @@ import getpass
 import inspect
 import logging
 import os
+import signal
 import sqlite3
 import sys
 import traceback
-from contextlib import closing
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from datetime import UTC
 from pathlib import Path
 
@@ -246,8 +248,6 @@ def _print_urls(host: str, port: int, smtp_port: int, endpoint: str, settings: S
 async def cmd_cron(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
     """Run one tier once; 0 ok, 1 failed, 2 for an --as-of in the future, 75 when the tier is already running
     elsewhere, 143 when stopped by SIGTERM."""
-    import signal
-
     from worker.tiers import run_tier
 
     as_of = None
@@ -412,7 +412,8 @@ def cmd_replay_dead_letters(args: argparse.Namespace, settings: Settings, secret
 
     Each letter is reported as its transaction commits: when a later one fails (a lock held past the busy
     timeout, a full disk) or Ctrl-C stops the run, the letters it committed before have been reported, then how
-    many of all those listed.
+    many of all those listed. Ctrl-C stops the run after the letter in progress: raised where it landed, it could
+    fall between a letter's commit and its report (an interrupted write loses its line). A second one stops at once.
     """
     from worker.db import connect
     from worker.deadletters import letters_to_replay, replay_each
@@ -428,18 +429,40 @@ def cmd_replay_dead_letters(args: argparse.Namespace, settings: Settings, secret
             return 2
         replayed = failing = 0
         try:
-            for outcome in replay_each(conn, letters, now=lambda: iso(utcnow()), again=args.letter_id is not None):
-                replayed += outcome["ok"]  # counted before printing: Ctrl-C may land in the print,
-                failing += not outcome["ok"]
-                # which writes the line in one piece (print writes `end` apart), so what follows starts a line.
-                print(f"dead letter {outcome['id']}: {outcome['state']}: {outcome['result']}\n", end="", flush=True)
+            with _interrupt_between_steps() as interrupted:
+                for outcome in replay_each(conn, letters, now=lambda: iso(utcnow()),
+                                           again=args.letter_id is not None):
+                    replayed += outcome["ok"]  # counted before printing: a second Ctrl-C may land in the print,
+                    failing += not outcome["ok"]
+                    # which writes the line in one piece (print writes `end` apart), so what follows starts a line.
+                    print(f"dead letter {outcome['id']}: {outcome['state']}: {outcome['result']}\n", end="",
+                          flush=True)
+                    if interrupted():
+                        raise KeyboardInterrupt
         except BaseException as exc:  # the error is main's one line (or a bug's traceback), after what was done
-            # Ctrl-C rolls back the letter in progress only (main exits 130): say so, as the backfill does.
+            # Ctrl-C ends the run with how many were done (main exits 130), as the backfill does.
             cause = "the interruption" if isinstance(exc, KeyboardInterrupt) else "the error"
             print(f"{replayed} of {len(letters)} dead letters replayed before {cause}", flush=True)
             raise
     print(f"{replayed} of {len(letters)} dead letters replayed", flush=True)
     return 1 if failing else 0
+
+
+@contextmanager
+def _interrupt_between_steps() -> Iterator[Callable[[], bool]]:
+    """Within: Ctrl-C is noted, for the caller to stop at the end of the step in progress (the callable says
+    whether it came); a second Ctrl-C raises KeyboardInterrupt wherever it lands, as outside."""
+    came: list[int] = []
+
+    def note(signum: int, frame: object) -> None:
+        came.append(signum)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, note)
+    try:
+        yield lambda: bool(came)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 COMMANDS = {
