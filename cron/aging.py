@@ -17,8 +17,9 @@ longer holds that day's state, and the job fails saying so rather than report a 
 open invoice whose remaining amount the mirror does not know is not aged and not counted as closed: every
 tick counts and names it in its result and log, and the ledger gets one ar.remaining_unknown per version.
 In the same transaction, a staged collection plan that names an invoice no longer owed as named (closed, partly
-paid, deleted, of unknown remainder) gets one ar.plan_stale (worker/stale_plans.py): the plan is redrawn or
-withdrawn in this tier's next job, since a closed invoice has no event of its own. Amounts stay in the
+paid, deleted, of unknown remainder), or whose service hold lost its reason (money arrived on account), gets one
+ar.plan_stale (worker/stale_plans.py): the plan is redrawn or withdrawn in this tier's next job, since a closed
+invoice, or a payment left unapplied, has no event of its own. Amounts stay in the
 invoice's currency, each beside its US-dollar amount at the invoice's exchange rate (amount_base, which
 v_customer_ar_aging sums); one in another currency without a rate has none, and each tick counts and names it.
 """
@@ -283,7 +284,8 @@ async def action_plans(env: Env, as_of: datetime) -> dict[str, int]:
     """Run ar_aging_action_plan on the events this tier just appended (the hot tier would, a minute later).
 
     Those are bucket moves to 61+ and stale plans (ar.plan_stale), so a plan naming an invoice paid since it was
-    drafted is redrawn or withdrawn in the same warm run that saw the invoice close.
+    drafted (or holding service on a reason money on account took away) is redrawn or withdrawn in the same warm
+    run that saw the invoice close.
     """
     # Imported late: the workflow pulls in drafting and the anthropic client, which only this job needs.
     from worker.flows.ar_aging_action_plan import WORKFLOW

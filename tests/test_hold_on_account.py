@@ -1,22 +1,41 @@
-"""A staged service hold whose reason money on account has since taken away: refused at approval.
+"""A staged service hold whose reason money on account has since taken away: refused at approval, flagged stale.
 
-Real SQLite file, the real aging job, flow and decisions. A payment not yet applied moves no invoice, so the
-plan is not stale (worker/stale_plans.py); the hold's reason is worked out again when a reviewer approves it.
+Real SQLite file, the real aging job, flow and decisions. A payment not yet applied moves no invoice, yet the hold's
+reason is worked out again when a reviewer approves or rejects it, and by the warm tick, which flags the plan stale
+so that it is redrawn without the hold (worker/stale_plans.py, worker/flows/plan_redraw.py).
 """
+
+import json
 
 import pytest
 
+from cron.aging import action_plans, refresh_aging
 from tests import ar_fixtures as fx
-from tests.test_stale_plans import hold_plan
+from tests.test_stale_plans import at, closed, hold_plan, observations, staged
 from worker.decisions import DecisionError, decide_action
 from worker.flows.collection_queries import hold_not_warranted
+from worker.flows.collection_situation import NAME
+from worker.tiers import run_tier
+
+GONE = ("the reason for the service hold no longer holds: open AR $9,140.50 net of $6,000.00 unapplied cash and "
+        "credits, within the credit limit $10,000.00, and less than 50% of it is more than 90 days past due")
 
 
-def unapplied_payment(amount: float):
+def unapplied_payment(amount: float, ns_id: str = "p1"):
     def write(conn):
         conn.execute("INSERT INTO customer_payment (ns_id, customer_id, tran_date, total, unapplied, last_modified)"
-                     " VALUES ('p1', '1187', '2026-06-01', ?, ?, ?)", (amount, amount, fx.MODIFIED))
+                     " VALUES (?, '1187', '2026-06-01', ?, ?, ?)", (ns_id, amount, amount, fx.MODIFIED))
     return write
+
+
+def bounced(ns_id: str):
+    def write(conn):
+        conn.execute("UPDATE customer_payment SET deleted_at = '2026-05-31T12:20:00Z' WHERE ns_id = ?", (ns_id,))
+    return write
+
+
+async def kinds(env):
+    return [a["kind"] for a in await staged(env)]
 
 
 async def test_a_hold_is_refused_once_money_on_account_takes_its_reason_away(env):
@@ -48,3 +67,90 @@ async def test_a_hold_still_warranted_is_approved(env):
     decision = await env.db.write(decide_action, hold["id"], "ann", True, "2026-06-01T12:05:00.000Z",
                                   seen=hold["updated_at"])
     assert decision.status == "approved"
+
+
+async def test_the_warm_tick_redraws_a_plan_whose_hold_lost_its_reason_to_money_on_account(env):
+    email, call, hold = await hold_plan(env)
+    await env.db.write(unapplied_payment(6_000.0))  # no invoice moves
+    run = await run_tier(env, "warm", scheduled_at=at("2026-05-31", 12, 15))
+    assert run.status == "ok" and run.counts["refresh_aging"]["stale_plans"] == 1
+    new_email, new_call = await staged(env)  # redrawn without the hold
+    assert (new_email["kind"], new_call["kind"]) == ("send_collection_email", "schedule_collection_call")
+    new_plan = new_email["payload"]["plan"]
+    assert new_plan != email["payload"]["plan"] and new_email["payload"]["trigger"] == "ar.plan_stale"
+    assert "$6,000.00 unapplied cash and credits on account: apply them first" in new_email["payload"]["problems"][0]
+    reason = f"superseded by plan {new_plan}: {GONE}"
+    assert await closed(env) == [(email["id"], "send_collection_email", "rejected", NAME, reason),
+                                 (call["id"], "schedule_collection_call", "rejected", NAME, reason),
+                                 (hold["id"], "service_hold", "rejected", NAME, reason)]
+    obs = (await observations(env))[-1]
+    assert obs.startswith(f"Driscoll Foods: {GONE}. Redrawn as plan {new_plan}")
+    assert "proposed send_collection_email, schedule_collection_call;" in obs
+    [event] = await env.db.fetchall("SELECT payload_json FROM events WHERE type = 'ar.plan_stale'")
+    assert json.loads(event[0])["actions"] == [hold["id"]] and json.loads(event[0])["changed"] == GONE
+    # A re-tick of the same situation adds nothing; a later redraw does not put the hold back while money on
+    # account still takes its reason away.
+    again = await run_tier(env, "warm", scheduled_at=at("2026-05-31", 12, 30))
+    assert again.counts["refresh_aging"]["stale_plans"] == 0 and again.counts["action_plans"] == {}
+    await fx.write(env, fx.update_invoice, "9002", amount_remaining=2_000.0)  # partly paid: net $8,840.50
+    assert (await refresh_aging(env, at("2026-05-31", 12, 45)))["stale_plans"] == 1
+    assert (await action_plans(env, at("2026-05-31", 12, 45)))["ok"] == 1
+    assert await kinds(env) == ["send_collection_email", "schedule_collection_call"]
+    await env.db.write(bounced("p1"))  # the money is gone: the next redraw holds again
+    await fx.write(env, fx.update_invoice, "9002", amount_remaining=1_900.0)
+    await refresh_aging(env, at("2026-05-31", 13))
+    await action_plans(env, at("2026-05-31", 13))
+    assert await kinds(env) == ["send_collection_email", "schedule_collection_call", "service_hold"]
+
+
+async def test_a_hold_whose_reason_is_gone_again_after_a_bounce_is_flagged_again(env):
+    """Paid on account, flagged, the payment bounces before the flow runs (nothing to do), paid again: flagged."""
+    await hold_plan(env)
+    await env.db.write(unapplied_payment(6_000.0))
+    assert (await refresh_aging(env, at("2026-05-31", 12, 15)))["stale_plans"] == 1
+    await env.db.write(bounced("p1"))
+    assert await action_plans(env, at("2026-05-31", 12, 15)) == {"not_applicable": 1}  # warranted again
+    assert await kinds(env) == ["send_collection_email", "schedule_collection_call", "service_hold"]
+    await env.db.write(unapplied_payment(6_000.0, "p2"))  # the same amount: the same reason text
+    assert (await refresh_aging(env, at("2026-05-31", 12, 30)))["stale_plans"] == 1
+    assert (await action_plans(env, at("2026-05-31", 12, 30)))["ok"] == 1
+    assert await kinds(env) == ["send_collection_email", "schedule_collection_call"]
+    assert (await refresh_aging(env, at("2026-05-31", 12, 45)))["stale_plans"] == 0
+
+
+async def test_a_warranted_hold_is_not_flagged(env):
+    await hold_plan(env)
+    await env.db.write(unapplied_payment(1_000.0))  # net $14,140.50: still over the limit
+    assert (await refresh_aging(env, at("2026-05-31", 12, 15)))["stale_plans"] == 0
+    assert await kinds(env) == ["send_collection_email", "schedule_collection_call", "service_hold"]
+
+
+async def test_a_hold_rejected_because_its_reason_was_gone_may_be_proposed_again(env):
+    *_, hold = await hold_plan(env)
+    await env.db.write(unapplied_payment(6_000.0))
+    with pytest.raises(DecisionError, match="no longer holds"):
+        await env.db.write(decide_action, hold["id"], "ann", True, "2026-05-31T12:05:00.000Z",
+                           seen=hold["updated_at"])
+    await env.db.write(decide_action, hold["id"], "ann", False, "2026-05-31T12:06:00.000Z",
+                       seen=hold["updated_at"], reason="they paid on account")
+    rejected = await env.db.fetchone("SELECT payload_json FROM proposed_actions WHERE id = ?", (hold["id"],))
+    assert json.loads(rejected[0])["rejected_as_stale"] == GONE
+    assert (await refresh_aging(env, at("2026-05-31", 12, 15)))["stale_plans"] == 0  # no staged hold left
+    # The payment bounces and 9002 is partly paid: $14,840.50 open is over the limit again, and the redraw holds.
+    await env.db.write(bounced("p1"))
+    await fx.write(env, fx.update_invoice, "9002", amount_remaining=2_000.0)
+    await refresh_aging(env, at("2026-05-31", 12, 30))
+    await action_plans(env, at("2026-05-31", 12, 30))
+    email, _call, new_hold = await staged(env)
+    assert new_hold["kind"] == "service_hold" and "rejected_earlier" not in email["payload"]
+    assert "Not proposed again" not in (await observations(env))[-1]
+
+
+async def test_a_customer_deleted_in_netsuite_withdraws_its_plan_with_the_hold(env):
+    await hold_plan(env)
+    await env.db.write(lambda conn: conn.execute("UPDATE customers SET deleted_at = '2026-05-31T12:10:00Z'"))
+    assert (await refresh_aging(env, at("2026-05-31", 12, 15)))["stale_plans"] == 1
+    await action_plans(env, at("2026-05-31", 12, 15))
+    assert await staged(env) == []
+    reason = "withdrawn: the reason for the service hold no longer holds: the customer is no longer in the mirror"
+    assert {r[4] for r in await closed(env)} == {reason}

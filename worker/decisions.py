@@ -15,7 +15,7 @@ from typing import Any
 
 from worker.ledger import append_event
 from worker.netsuite_shape import ReviewedOrder, salesorder_payload
-from worker.stale_plans import action_not_owed, what_changed
+from worker.stale_plans import HOLD_GONE, action_not_owed, what_changed
 
 OPEN_ORDER = ("pending", "needs_manual")
 EDITABLE_FIELDS = ("subject", "body", "note")  # text a person may reword; never amounts or recipients
@@ -296,13 +296,17 @@ def _check_still_owed(conn: sqlite3.Connection, action_id: int, kind: str) -> No
         raise DecisionError(f"{what_changed(gone)} since this {what} was drafted: approving it would {would}. {then}")
 
 
-def _check_hold_warranted(conn: sqlite3.Connection, payload: dict[str, Any]) -> None:
+def _hold_not_warranted(conn: sqlite3.Connection, payload: dict[str, Any]) -> str | None:
     # A plan's hold whose invoices are all still owed may have lost its reason to money on account (an unapplied
-    # payment, a credit memo), which moves no invoice and so makes no plan stale.
+    # payment, a credit memo), which moves no invoice: the warm tick flags its plan stale, but may not have run yet.
     # Imported here: the flows are not the review queue's weight.
     from worker.flows.collection_queries import hold_not_warranted
 
-    if why := hold_not_warranted(conn, str(payload.get("customer_id"))):
+    return hold_not_warranted(conn, str(payload.get("customer_id")))
+
+
+def _check_hold_warranted(conn: sqlite3.Connection, payload: dict[str, Any]) -> None:
+    if why := _hold_not_warranted(conn, payload):
         raise DecisionError(f"The reason for this hold no longer holds: {why}. Approving it would hold the "
                             "customer's service for nothing. Reject it")
 
@@ -325,6 +329,10 @@ def decide_action(conn: sqlite3.Connection, action_id: int, reviewer: str, appro
         # the corrected draft, which a collection plan's redraw then proposes. Rejected while still owed as
         # named, it is a reviewer's judgment the redraw respects (worker/flows/plan_redraw.py).
         payload["rejected_as_stale"] = what_changed(gone)
+    elif not approve and kind == "service_hold" and "plan" in payload and (why := _hold_not_warranted(conn, payload)):
+        # Likewise a plan's hold whose reason is gone (as the refusal to approve it advises): no judgment against
+        # holding this customer, so a redraw may propose a hold again once a reason arises.
+        payload["rejected_as_stale"] = HOLD_GONE.format(why)
     new_status = "approved" if approve else "rejected"
     conn.execute(DECIDE_ACTION, {"status": new_status, "payload": json.dumps(payload), "by": reviewer, "at": now,
                                  "reason": text, "id": action_id, "seen": seen})

@@ -1,4 +1,4 @@
-"""Staged collection plans that name invoices no longer owed: found by the warm tick, refused at approval.
+"""Staged collection plans that name invoices no longer owed, or hold on a reason gone: found by the warm tick.
 
 A plan of ar_aging_action_plan names the past-due invoices it was drawn from, with the amounts it asks for
 (`invoices` in the email's and the call's payloads). When one of them is since paid, credited, voided, deleted,
@@ -6,10 +6,16 @@ partly paid, moved to another customer, or its remainder became unknown, the pla
 does not owe. Each warm tick compares every still-staged plan with the mirror, in the transaction that writes
 the snapshot, and appends one `ar.plan_stale` per customer and situation as of the invoices' NetSuite versions
 (a re-tick adds nothing; the same change made again in NetSuite is news); the flow
-then redraws or withdraws the plan (worker/flows/ar_aging_action_plan.py). Approving such an email before
+then redraws or withdraws the plan (worker/flows/plan_redraw.py). Approving such an email before
 the tick has run is refused (worker/decisions.py).
 
-Plain functions of a connection and pure text; no flow import, so the aging job and the review queue stay light.
+A plan's service hold whose invoices are all still owed can lose its reason all the same, to money arriving on
+account (an unapplied payment, a credit memo) or a raised credit limit, which move no invoice: the tick works the
+reason out again (worker/flows/collection_queries.py hold_not_warranted) and flags such a plan stale too, as of
+the NetSuite versions of the customer and of its money on account; the redraw drops the hold.
+
+Plain functions of a connection and pure text; no flow import at import time, so the aging job and the review
+queue stay light: the hold check imports the flows only when a plan's hold is staged.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 
 from worker.ledger import append_event
@@ -42,6 +48,28 @@ WHERE a.status = 'staged' AND {which}
        OR round(i.amount_remaining, 2) < round(json_extract(n.value, '$.amount_remaining'), 2))
 ORDER BY a.customer_id, a.id, n.key
 """
+# A plan's still-staged service holds ("plan": drawn by the flow, not proposed through the API).
+STAGED_PLAN_HOLDS = """
+SELECT customer_id, id FROM proposed_actions
+WHERE status = 'staged' AND kind = 'service_hold' AND substr(dedupe_key, 1, length(:prefix)) = :prefix
+  AND json_extract(payload_json, '$.plan') IS NOT NULL
+ORDER BY customer_id, id
+"""
+# What a hold's reason is worked out from besides its invoices, as of NetSuite versions: the customer (its credit
+# limit) and its money on account (as collection_queries.ON_ACCOUNT reads it). Keys the event of a hold whose reason
+# is gone, so paid, bounced and paid again is flagged again.
+HOLD_BASIS = """
+SELECT 'customer', ns_id, coalesce(cdc_version, last_modified) FROM customers WHERE ns_id = :customer_id
+UNION ALL
+SELECT 'payment', ns_id, coalesce(cdc_version, last_modified) FROM customer_payment
+WHERE customer_id = :customer_id AND deleted_at IS NULL AND (unapplied > 0 OR unapplied IS NULL)
+UNION ALL
+SELECT 'credit', ns_id, coalesce(cdc_version, last_modified) FROM credit_memo
+WHERE customer_id = :customer_id AND deleted_at IS NULL AND (amount_remaining > 0 OR amount_remaining IS NULL)
+ORDER BY 1, 2
+"""
+# How a stale plan's reason, and a hold rejected for it (decisions.py `rejected_as_stale`), say a hold lost it.
+HOLD_GONE = "the reason for the service hold no longer holds: {}"
 OF_FLOW = "substr(a.dedupe_key, 1, length(:prefix)) = :prefix AND (:customer_id IS NULL OR a.customer_id = :customer_id)"
 OF_ACTION = "a.id = :action_id"
 # Why an invoice is no longer owed as named, and how a reason says it of one invoice / of several.
@@ -124,20 +152,49 @@ def what_changed(found: Sequence[NotOwed]) -> str:
     return "; ".join(parts)
 
 
+def what_went_stale(found: Sequence[NotOwed], hold_gone: str | None, since: str = "") -> str:
+    """What made a plan stale (pure): what_changed(found) and `since`, then why its hold no longer stands."""
+    parts = [f"{what_changed(found)}{since}"] if found else []
+    return "; ".join(parts + ([HOLD_GONE.format(hold_gone)] if hold_gone else []))
+
+
+def holds_not_warranted(conn: sqlite3.Connection, stale: Container[int]) -> dict[str, tuple[list[int], str]]:
+    """customer -> its plan's staged holds whose reason is gone although they name nothing stale, and why."""
+    holds: dict[str, list[int]] = {}
+    for customer_id, action_id in conn.execute(STAGED_PLAN_HOLDS, {"prefix": f"{FLOW}:"}):
+        if action_id not in stale:  # naming invoices no longer owed, the plan is stale already
+            holds.setdefault(customer_id, []).append(action_id)
+    if not holds:
+        return {}
+    # Imported only now: the flows (drafting, the model client) weigh on no tick without a staged plan hold.
+    from worker.flows.collection_queries import hold_not_warranted
+
+    return {customer_id: (ids, why) for customer_id, ids in holds.items()
+            if (why := hold_not_warranted(conn, customer_id))}
+
+
 def flag_stale_plans(conn: sqlite3.Connection, as_of: str, tick: str, now: str) -> int:
-    """Append one ar.plan_stale per customer whose staged plan names invoices no longer owed; returns how many."""
+    """Append one ar.plan_stale per customer whose staged plan names invoices no longer owed, or holds on a reason
+    gone; returns how many."""
     by_customer: dict[str, list[NotOwed]] = {}
     for n in staged_not_owed(conn):
         by_customer.setdefault(n.customer_id, []).append(n)
+    holds = holds_not_warranted(conn, {n.action_id for found in by_customer.values() for n in found})
     appended = 0
-    for customer_id, found in by_customer.items():
+    for customer_id in sorted(by_customer.keys() | holds.keys()):
+        found = by_customer.get(customer_id, [])
+        hold_ids, hold_gone = holds.get(customer_id, ([], None))
         # Keyed by what was found, as of each invoice's version: the same stale plan seen again adds nothing; a
         # further change is news, and so is the same change made again in NetSuite (paid, bounced, paid again:
-        # the handler of the first event may have found it owed again and done nothing).
-        state = sorted((n.action_id, n.invoice_id, n.why, n.remaining, n.version) for n in found)
+        # the handler of the first event may have found it owed again and done nothing). A hold's lost reason is
+        # keyed likewise, as of the versions of what it is worked out from (HOLD_BASIS).
+        state: list[object] = sorted((n.action_id, n.invoice_id, n.why, n.remaining, n.version) for n in found)
+        if hold_gone:
+            state.append(["hold", hold_ids, hold_gone,
+                          [list(r) for r in conn.execute(HOLD_BASIS, {"customer_id": customer_id})]])
         digest = hashlib.sha256(json.dumps(state).encode()).hexdigest()[:16]
-        payload = {"customer_id": customer_id, "actions": sorted({n.action_id for n in found}),
-                   "invoices": sorted({n.invoice_id for n in found}), "changed": what_changed(found),
+        payload = {"customer_id": customer_id, "actions": sorted({n.action_id for n in found} | set(hold_ids)),
+                   "invoices": sorted({n.invoice_id for n in found}), "changed": what_went_stale(found, hold_gone),
                    "as_of": as_of, "tick": tick}
         if append_event(conn, EVENT, "customer", customer_id, payload,
                         dedupe_key=f"{EVENT}:{customer_id}:{digest}", created_at=now):

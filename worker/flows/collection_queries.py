@@ -136,11 +136,16 @@ def supersede_older_plans(conn: sqlite3.Connection, customer_id: str, state: str
 def hold_not_warranted(conn: sqlite3.Connection, customer_id: str) -> str | None:
     """Why a staged service hold no longer stands although every invoice it names is still owed, or None.
 
-    Money arriving on account (an unapplied payment, a credit memo) moves no invoice, so the warm tick does not
-    find the hold stale (worker/stale_plans.py); its reason, worked out again from the account as it is now,
-    may be gone all the same. Checked when a reviewer approves the hold (worker/decisions.py).
+    Money arriving on account (an unapplied payment, a credit memo) moves no invoice, so no named invoice makes
+    the plan stale; its reason, worked out again from the account as it is now, may be gone all the same.
+    Checked when a reviewer approves or rejects the hold (worker/decisions.py) and by the warm tick, which then
+    flags the plan stale (worker/stale_plans.py).
     """
-    s = examine(conn, customer_id, None)
+    return why_hold_not_warranted(examine(conn, customer_id, None))
+
+
+def why_hold_not_warranted(s: Situation | None) -> str | None:
+    """hold_not_warranted of a situation read already (pure): the redraw words it from the one it draws from."""
     if s is None:
         return "the customer is no longer in the mirror"
     if hold_reason(s) is not None:
