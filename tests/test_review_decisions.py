@@ -206,6 +206,21 @@ def test_reject_needs_a_reason_and_is_idempotent(conn):
     assert len(events(conn, "review.rejected")) == 1
 
 
+def test_without_a_reason_a_missing_or_decided_item_is_said_so_first(conn):
+    # Was: the reason was checked first, so rejecting an id that does not exist with no reason answered 422
+    # "a reason is required" instead of 404, and an already decided one asked for a reason it would not use.
+    with pytest.raises(NotFound, match="review item 999 does not exist"):
+        tx(conn, reject_order, 999, "mike", "", T1)
+    with pytest.raises(NotFound, match="proposed action 999 does not exist"):
+        tx(conn, decide_action, 999, "mike", False, T1, seen=NOW, reason="")
+    item = tx(conn, add_review_item)
+    tx(conn, reject_order, item, "mike", "duplicate", T1)
+    assert tx(conn, reject_order, item, "ann", "", T2).status == "rejected"
+    call = tx(conn, add_action, "call_task", {"note": "Call AP"})
+    tx(conn, decide_action, call, "mike", True, T1, seen=NOW)
+    assert not tx(conn, decide_action, call, "ann", False, T2, seen=T1, reason="").changed
+
+
 def test_action_edit_approve_reject(conn):
     email = tx(conn, add_action, "collection_email", COLLECTION_EMAIL)
     saved = tx(conn, edit_action, email, "mike", {"subject": "Two invoices past due"}, T1, seen=NOW)

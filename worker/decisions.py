@@ -214,12 +214,12 @@ def approve_order(conn: sqlite3.Connection, item_id: int, reviewer: str, order: 
 
 def reject_order(conn: sqlite3.Connection, item_id: int, reviewer: str, reason: str | None, now: str) -> Decision:
     """Close a review item as rejected, with the reviewer's reason."""
-    text = _reason(reason)
     row = conn.execute(GET_ITEM, (item_id,)).fetchone()
     if row is None:
         raise NotFound(f"review item {item_id} does not exist")
     if row[0] not in OPEN_ORDER:
         return _already("this order", row[0], row[3], row[4])
+    text = _reason(reason)  # after: no reason makes a missing or decided order anything else
     conn.execute(CLOSE_ITEM, {"status": "rejected", "customer_id": None, "by": reviewer, "at": now, "reason": text,
                               "id": item_id})
     append_event(conn, "review.rejected", "review_item", str(item_id), {"reviewer": reviewer, "reason": text},
@@ -314,10 +314,10 @@ def _check_hold_warranted(conn: sqlite3.Connection, payload: dict[str, Any]) -> 
 def decide_action(conn: sqlite3.Connection, action_id: int, reviewer: str, approve: bool, now: str, *, seen: str,
                   reason: str | None = None, changes: Mapping[str, str] | None = None) -> Decision:
     """Approve (with any last edits) or reject (with a reason) a staged action still at version `seen`."""
-    text = None if approve else _reason(reason)
     status, kind, payload_json, by, at, updated_at = _staged_action(conn, action_id)
     if status != "staged":
         return _already("this action", status, by, at)
+    text = None if approve else _reason(reason)  # after: no reason makes a missing or decided action anything else
     _check_unchanged(conn, action_id, updated_at, seen)
     if approve and kind in OWED_KINDS:
         _check_still_owed(conn, action_id, kind)
