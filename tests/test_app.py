@@ -1,8 +1,11 @@
 """The app over real HTTP: health with dependency checks, problem details, request ids, dev trigger."""
 
-import httpx
+import socket
 
-from tests.helpers import live_server
+import httpx
+import pytest
+
+from tests.helpers import TEST_INTAKE_TOKEN, live_server
 from worker.seaweed import free_port
 
 
@@ -64,3 +67,53 @@ def test_scheduled_trigger_runs_the_tier_in_dev(make_env):
     assert bad_date.status_code == 400 and "as_of" in bad_date.json()["detail"]
     assert future.status_code == 400 and future.json()["detail"].startswith("as_of 2999-01-01 (")  # nothing run
     assert "is later than now" in future.json()["detail"]
+
+
+def raw_head(port: int, path: str) -> tuple[str, bytes]:
+    """A HEAD request over a bare socket: the response head, and every byte the server sent after it."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(f"HEAD {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TEST_INTAKE_TOKEN}\r\n"
+                     "Connection: close\r\n\r\n".encode())
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    head, _, rest = received.partition(b"\r\n\r\n")
+    return head.decode("latin-1"), rest
+
+
+@pytest.mark.parametrize("kind", ["uvicorn", "granian"])
+def test_head_answers_as_get_without_the_body(make_env, kind):
+    # Uptime probes use HEAD (RFC 9110: general-purpose servers must support it); before, every GET route was a 405.
+    env = make_env()
+    with live_server(env, server=kind) as live:
+        live.run(env.bucket.ensure_bucket())
+        auth = {"Authorization": f"Bearer {TEST_INTAKE_TOKEN}"}
+        for path in ("/healthz", "/api/proposed-actions?limit=5", "/schema/openapi.json", "/no/such/route"):
+            got, head = httpx.get(live.url + path, headers=auth, timeout=30), httpx.head(live.url + path, headers=auth,
+                                                                                         timeout=30)
+            assert head.status_code == got.status_code != 405, path
+            for name in ("content-type", "content-length", "x-content-type-options"):
+                assert head.headers.get(name) == got.headers.get(name), (path, name)
+            status_line, rest = raw_head(live.port, path)
+            assert status_line.startswith(f"HTTP/1.1 {got.status_code}") and rest == b"", (path, rest[:80])
+        assert httpx.head(live.url + "/api/inbound-email", timeout=30).status_code == 405  # POST only, as for GET
+
+
+async def test_head_as_get_drops_the_body_whatever_the_server():
+    # uvicorn and granian drop a HEAD response's body themselves; the app does not count on a server doing so.
+    from worker.app import head_as_get
+
+    sent, seen = [], []
+
+    async def app(scope, receive, send):
+        seen.append(scope["method"])
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"6")]})
+        await send({"type": "http.response.body", "body": b"abc", "more_body": True})
+        await send({"type": "http.response.body", "body": b"def"})
+
+    async def send(message):
+        sent.append(message)
+
+    await head_as_get(app)({"type": "http", "method": "HEAD"}, None, send)
+    assert seen == ["GET"] and [m.get("body") for m in sent] == [None, b""]
+    assert sent[0]["headers"] == [(b"content-length", b"6")]

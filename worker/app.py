@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from handlers import customers, health, ns_webhook, scheduled
 from handlers import inbound_email as inbound_email_door
@@ -42,6 +43,30 @@ ROUTES = [
     review_router,
     static_router,
 ]
+
+
+def head_as_get(app: ASGIApp) -> ASGIApp:
+    """HEAD answered as the GET it names, without the body: same status and headers (RFC 9110 9.3.2).
+
+    Litestar routes HEAD only to explicit HEAD handlers (405 elsewhere) and its middleware runs after routing,
+    so this wraps the app's ASGI handler. The server keeps its own scope (HEAD) and so expects no body either.
+    """
+
+    async def handle(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] != "http.response.start":
+                if message.get("more_body"):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await app({**scope, "method": "GET"}, receive, headers_only)  # type: ignore[typeddict-item]
+
+    return handle
 
 
 def create_app(env: Env) -> Litestar:
@@ -89,7 +114,7 @@ def create_app(env: Env) -> Litestar:
     def provide_env() -> Env:
         return env
 
-    return Litestar(
+    app = Litestar(
         route_handlers=ROUTES,
         dependencies={"env": Provide(provide_env, sync_to_thread=False)},
         lifespan=[lifespan],
@@ -103,3 +128,5 @@ def create_app(env: Env) -> Litestar:
         logging_config=None,  # keep the worker's JSON logging
         debug=False,
     )
+    app.asgi_handler = head_as_get(app.asgi_handler)
+    return app
