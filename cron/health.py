@@ -5,6 +5,8 @@ scored in Python by worker.health (pure), and written in one write transaction: 
 customer and night (UNIQUE(customer_id, as_of): a re-run the same night replaces it) plus one
 `customer.health_tier_changed` event per customer whose tier differs from the previous night's
 (or who is red on the first night scored), deduplicated per customer, night and tier reached.
+The night's AR is the warm tier's aging snapshot; a night without one (pruned, or before the first warm tick)
+is aged here with the warm tier's own query, so a re-run (--as-of) never scores it without what was owed.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
-from cron.aging import APPLIED_IN_MIRROR, REFERENCE
-from worker.aging import bucket_for, company_date, terms_days
+from cron.aging import APPLIED_IN_MIRROR, CLEAR_NEW, CREATE_NEW, FILL_NEW, REFERENCE
+from worker.aging import bucket_case_sql, bucket_for, company_date, terms_days
 from worker.as_of import local_midnight
 from worker.currency import is_base_currency
 from worker.env import Env, iso
@@ -26,16 +28,25 @@ from worker.ledger import append_event
 LIVE_CUSTOMERS = "SELECT ns_id FROM customers WHERE deleted_at IS NULL ORDER BY ns_id"
 # The latest aging snapshot up to the night (the warm tier's: a cold tick may come before that night's warm one).
 SNAPSHOT = "(SELECT max(as_of) FROM ar_aging_runs WHERE as_of <= :d)"
-AGING = f"""
-SELECT customer_id, bucket, sum(amount_base) FROM ar_aging_snapshot
-WHERE as_of = {SNAPSHOT} AND amount_base IS NOT NULL
+SNAPSHOT_AS_OF = f"SELECT {SNAPSHOT}"
+# The night's aged open invoices ({aged} in the queries below): that snapshot's rows or, when there is none (pruned
+# after [aging] snapshot_retention_days, or none yet before the first warm tick), the open invoices aged as of the
+# night by the warm tier's own query (cron.aging.FILL_NEW: what the mirror shows was owed that day) into its temp
+# table, so that a re-run of an old night (--as-of) weighs what was owed then instead of scoring it clean.
+AGED_SNAPSHOT = f"""(SELECT customer_id, invoice_id, tran_id, due_date, days_past_due, bucket, amount_remaining,
+    currency, amount_base FROM ar_aging_snapshot WHERE as_of = {SNAPSHOT})"""
+AGED_ON_THE_NIGHT = """(SELECT customer_id, invoice_id, tran_id, due_date, days AS days_past_due, bucket,
+    amount AS amount_remaining, currency, amount_base FROM temp.aging_new)"""
+AGING = """
+SELECT customer_id, bucket, sum(amount_base) FROM {aged}
+WHERE amount_base IS NOT NULL
 GROUP BY customer_id, bucket
 """
 # In US dollars, like the aging view: an invoice in another currency without an exchange rate has no amount in
 # them, so it is weighed at its worst with those of unknown remainder (no bound: at_most NULL).
-UNCONVERTED = f"""
+UNCONVERTED = """
 SELECT customer_id, coalesce(tran_id, invoice_id), amount_remaining, due_date, days_past_due, currency
-FROM ar_aging_snapshot WHERE as_of = {SNAPSHOT} AND amount_base IS NULL
+FROM {aged} WHERE amount_base IS NULL
 """
 # Open invoices whose remaining amount NetSuite did not send (not in the snapshot: cron/aging.py reports
 # them), aged like the warm tier ages (cron.aging.REFERENCE), with the most each can still owe in US dollars,
@@ -52,7 +63,7 @@ SELECT i.customer_id, coalesce(i.tran_id, i.ns_id), i.total, i.due_date,
        i.currency
 FROM customer_invoice i
 WHERE i.amount_remaining IS NULL AND i.deleted_at IS NULL AND coalesce(i.tran_date, :d) <= :d
-  AND NOT EXISTS (SELECT 1 FROM ar_aging_snapshot s WHERE s.as_of = {snapshot} AND s.invoice_id = i.ns_id)
+  AND NOT EXISTS (SELECT 1 FROM {aged} s WHERE s.invoice_id = i.ns_id)
 ORDER BY i.customer_id, 5 DESC, i.ns_id
 """
 # A dispute is a credit memo issued against an invoice; count the distinct invoices disputed.
@@ -86,7 +97,7 @@ SELECT customer_id, recent, avg(days_late) FROM (
     SELECT customer_id, 1, julianday(:d) - julianday(due) FROM (
         SELECT s.customer_id,
                coalesce(date(s.due_date), (SELECT {DUE} FROM customer_invoice i WHERE i.ns_id = s.invoice_id)) AS due
-        FROM ar_aging_snapshot s WHERE s.as_of = {SNAPSHOT})
+        FROM {{aged}} s)
     WHERE due < :d
 )
 GROUP BY customer_id, recent
@@ -137,32 +148,48 @@ def windows(day: date, tz: tzinfo) -> dict[str, str]:
     return {"d": day.isoformat(), **back, **instants}
 
 
-def remaining_unknown(conn: sqlite3.Connection, params: dict[str, Any],
-                      basis: str) -> dict[str, tuple[UnknownRemainder, ...]]:
+def aged_source(conn: sqlite3.Connection, params: dict[str, Any], basis: str) -> tuple[str, str]:
+    """The night's aged open invoices as a FROM source, and where they came from ("snapshot <date>" or "mirror"):
+    without a snapshot on or before the night, they are aged here, as the warm tier would have that night."""
+    snapshot = conn.execute(SNAPSHOT_AS_OF, params).fetchone()[0]
+    if snapshot is not None:
+        return AGED_SNAPSHOT, f"snapshot {snapshot}"
+    conn.create_function("terms_days", 1, terms_days, deterministic=True)  # in cron.aging.REFERENCE
+    conn.execute(CREATE_NEW.format(bucket_case=bucket_case_sql("days")))  # a temp table: this read connection's
+    conn.execute(CLEAR_NEW)
+    conn.execute(FILL_NEW.format(reference=REFERENCE[basis]),
+                 {"as_of": params["d"], "today": params["today"], "prev_as_of": None,
+                  "standard_terms": params["standard_terms"]})
+    return AGED_ON_THE_NIGHT, "mirror"
+
+
+def remaining_unknown(conn: sqlite3.Connection, params: dict[str, Any], basis: str,
+                      aged: str) -> dict[str, tuple[UnknownRemainder, ...]]:
     """Each customer's open invoices of unknown remainder, or in another currency without an exchange rate, as
-    of the night, most overdue first."""
+    of the night, most overdue first (`aged`: the night's aged invoices, from aged_source)."""
     conn.create_function("terms_days", 1, terms_days, deterministic=True)
     found: dict[str, list[tuple[int, UnknownRemainder]]] = defaultdict(list)
-    sql = REMAINING_UNKNOWN.format(reference=REFERENCE[basis], applied=APPLIED_IN_MIRROR, snapshot=SNAPSHOT)
+    sql = REMAINING_UNKNOWN.format(reference=REFERENCE[basis], applied=APPLIED_IN_MIRROR, aged=aged)
     for cid, number, total, due, days, at_most, currency in conn.execute(sql, params):
         found[cid].append((days, UnknownRemainder(number, bucket_for(days), at_most, total, due,
                                                   None if is_base_currency(currency) else currency)))
-    for cid, number, owed, due, days, currency in conn.execute(UNCONVERTED, params):
+    for cid, number, owed, due, days, currency in conn.execute(UNCONVERTED.format(aged=aged), params):
         found[cid].append((days, UnknownRemainder(number, bucket_for(days), None, owed, due, currency)))
     return {cid: tuple(u for _, u in sorted(invoices, key=lambda pair: -pair[0])) for cid, invoices in found.items()}
 
 
-def gather(conn: sqlite3.Connection, params: dict[str, Any], basis: str) -> dict[str, SignalInputs]:
-    """Every live customer's signal inputs, read in one transaction."""
+def gather(conn: sqlite3.Connection, params: dict[str, Any], basis: str) -> tuple[dict[str, SignalInputs], str]:
+    """Every live customer's signal inputs, read in one transaction, and where the night's aging came from."""
     conn.create_function("terms_days", 1, terms_days, deterministic=True)  # in cron.aging.REFERENCE
+    aged, aged_from = aged_source(conn, params, basis)
     ar: dict[str, dict[str, float]] = defaultdict(dict)
-    for cid, bucket, amount in conn.execute(AGING, params):
+    for cid, bucket, amount in conn.execute(AGING.format(aged=aged), params):
         ar[cid][bucket] = round(amount, 2)
-    unknown = remaining_unknown(conn, params, basis)
+    unknown = remaining_unknown(conn, params, basis, aged)
     disputes = dict(conn.execute(DISPUTES, params).fetchall())
     memos = dict(conn.execute(CREDIT_MEMOS, params).fetchall())
     late: dict[str, dict[int, float]] = defaultdict(dict)
-    for cid, recent, avg_days in conn.execute(LATENESS, params):
+    for cid, recent, avg_days in conn.execute(LATENESS.format(aged=aged), params):
         late[cid][recent] = round(avg_days, 2)
     orders = {cid: (recent, prior) for cid, recent, prior in conn.execute(ORDERS, params)}
     contacts = {cid: (total, churned) for cid, total, churned in conn.execute(CONTACTS, params)}
@@ -177,7 +204,7 @@ def gather(conn: sqlite3.Connection, params: dict[str, Any], basis: str) -> dict
             orders_recent=recent, orders_prior=prior, credit_memos_12m=memos.get(cid, 0),
             contacts_total=total, contacts_churned=churned, has_history=cid in history,
             ar_remaining_unknown=unknown.get(cid, ()))
-    return inputs
+    return inputs, aged_from
 
 
 def store(conn: sqlite3.Connection, day: str, rows: list[tuple[Any, ...]], now: str) -> dict[str, int]:
@@ -202,9 +229,12 @@ def store(conn: sqlite3.Connection, day: str, rows: list[tuple[Any, ...]], now: 
 
 async def score_customers(env: Env, as_of: datetime) -> dict[str, object]:
     """Cold job: score every live customer as of the tick's company date."""
-    day = company_date(as_of, env.settings.timezone)
-    params = {**windows(day, env.settings.timezone), "standard_terms": env.settings.programs["standard"].payment_terms_days}
-    inputs = await env.db.read_sync(gather, params, env.settings.aging.basis)
+    tz = env.settings.timezone
+    day = company_date(as_of, tz)
+    # today: a night without an aging snapshot is aged from the mirror, adding back what was paid after it.
+    params = {**windows(day, tz), "standard_terms": env.settings.programs["standard"].payment_terms_days,
+              "today": company_date(env.clock(), tz).isoformat()}
+    inputs, aged_from = await env.db.read_sync(gather, params, env.settings.aging.basis)
     weights = env.settings.health.weights
     now = iso(env.clock())
     rows, tiers = [], defaultdict(int)
@@ -214,4 +244,4 @@ async def score_customers(env: Env, as_of: datetime) -> dict[str, object]:
         rows.append((cid, params["d"], result.score, result.tier,
                      json.dumps(result.signals, separators=(",", ":")), int(result.is_neutral), now))
     counts = await env.db.write(store, params["d"], rows, now)
-    return {"as_of": params["d"], "scored": len(rows), **dict(tiers), **counts}
+    return {"as_of": params["d"], "scored": len(rows), "aging": aged_from, **dict(tiers), **counts}

@@ -12,8 +12,8 @@ from worker.config import Vars
 NIGHT = datetime(2026, 6, 30, 3, 0, tzinfo=UTC)
 
 
-async def build_customers(env):
-    """A clean payer, a troubled customer, a newcomer without history, and a deleted customer."""
+async def build_customers(env, *, warm=True):
+    """A clean payer, a troubled customer, a newcomer without history, and a deleted customer (aged: `warm`)."""
     def rows(conn):
         fx.customer(conn, "1", "Clean Payer Co", credit_limit=100_000)
         fx.customer(conn, "2", "Troubled Foods", credit_limit=10_000)
@@ -42,7 +42,8 @@ async def build_customers(env):
         for n, day in enumerate(["2025-09-01", "2025-11-01", "2026-01-10", "2026-02-01"]):
             fx.order(conn, f"o2-{n}", "2", day)
     await env.db.write(rows)
-    await refresh_aging(env, NIGHT)
+    if warm:
+        await refresh_aging(env, NIGHT)
 
 
 async def scores(env, as_of="2026-06-30"):
@@ -93,6 +94,54 @@ async def test_rerun_same_night_replaces_and_a_tier_change_is_one_event(env):
     assert [(e["entity_id"], json.loads(e["payload_json"])["from"]) for e in events] == [("2", None), ("1", "green")]
     history = await env.db.fetchall("SELECT as_of FROM customer_health_scores WHERE customer_id = '1' ORDER BY as_of")
     assert [r[0] for r in history] == ["2026-06-30", "2026-07-01"]
+
+
+def night_of(row):
+    return row["score"], row["tier"], row["is_neutral"], row["signals"]
+
+
+async def test_a_rerun_of_a_night_whose_aging_snapshot_was_pruned_scores_what_was_owed_then(env):
+    """--as-of re-runs agree: once [aging] snapshot_retention_days (120) pruned the night's snapshot, the job ages
+    the open invoices as of the night itself, as the warm tier would, instead of scoring the customer clean."""
+    clock = {"now": datetime(2026, 3, 1, 3, 0, tzinfo=UTC)}
+    env.clock = lambda: clock["now"]
+
+    def rows(conn):
+        fx.customer(conn, "5", "Deadbeat Co", credit_limit=100_000)
+        fx.contact(conn, "c5", "5", "Payer", "payer@example.com")
+        fx.order(conn, "o5", "5", "2025-05-01")
+        fx.invoice(conn, "u1", "5", tran_date="2025-06-01", due_date="2025-07-01", total=40_000)  # never paid
+        fx.invoice(conn, "u2", "5", tran_date="2026-01-16", due_date="2026-02-15", total=10_000)  # paid after it
+    await env.db.write(rows)
+    night = clock["now"]
+    await refresh_aging(env, night)
+    first = await score_customers(env, night)
+    before = (await scores(env, "2026-03-01"))["5"]
+    assert before["tier"] == "red"
+    assert before["signals"]["ar_aging"]["open_by_bucket"] == {"90+": 40000.0, "1-30": 10000.0}
+    assert before["signals"]["payment_lateness_trend"]["recent_avg_days_late"] == 128.5  # (243 + 14) / 2, unpaid
+    await fx.write(env, fx.payment, "pay5", "5", "2026-04-01", [("u2", 10_000)])
+    await fx.write(env, fx.update_invoice, "u2", amount_remaining=0)
+    clock["now"] = datetime(2026, 7, 1, 3, 0, tzinfo=UTC)
+    assert (await refresh_aging(env, clock["now"]))["expired_rows"] == 2  # 122 days on: the night's snapshot
+    again = await score_customers(env, night)  # worker cron cold --as-of 2026-03-01
+    assert night_of((await scores(env, "2026-03-01"))["5"]) == night_of(before)
+    assert (first["aging"], again["aging"], again["tier_changes"]) == ("snapshot 2026-03-01", "mirror", 0)
+
+
+async def test_a_night_scored_before_the_first_warm_tick_ages_the_invoices_itself(env):
+    """Right after a backfill there is no aging snapshot yet: the night scores as it does once the warm tier ran."""
+    env.clock = lambda: NIGHT
+    await build_customers(env, warm=False)
+    first = await score_customers(env, NIGHT)
+    before = await scores(env)
+    assert before["2"]["tier"] == "red" and first["turned_red"] == 1
+    assert before["2"]["signals"]["ar_aging"]["open_by_bucket"] == {"90+": 40000.0, "current": 2000.0}
+    await refresh_aging(env, NIGHT)
+    second = await score_customers(env, NIGHT)
+    assert {cid: night_of(row) for cid, row in (await scores(env)).items()} == {
+        cid: night_of(row) for cid, row in before.items()}
+    assert (first["aging"], second["aging"], second["tier_changes"]) == ("mirror", "snapshot 2026-06-30", 0)
 
 
 async def test_not_paying_at_all_scores_no_better_than_paying_late(env):
