@@ -1,5 +1,6 @@
 """The app over real HTTP: health with dependency checks, problem details, request ids, dev trigger."""
 
+import logging
 import socket
 
 import httpx
@@ -117,3 +118,18 @@ async def test_head_as_get_drops_the_body_whatever_the_server():
     await head_as_get(app)({"type": "http", "method": "HEAD"}, None, send)
     assert seen == ["GET"] and [m.get("body") for m in sent] == [None, b""]
     assert sent[0]["headers"] == [(b"content-length", b"6")]
+
+
+def test_static_answers_404_for_anything_but_a_served_file(server, caplog):
+    # Before, names the file system refuses were 500s, and a NUL byte logged a traceback at ERROR per request.
+    caplog.set_level(logging.INFO)
+    for name in ("%00", "review.css%00", "review.css/x", "a" * 300, "nope.css", "..%2fREADME.md", ""):
+        response = httpx.get(f"{server.url}/static/{name}", timeout=30)
+        assert response.status_code == 404, (name, response.text[:200])
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert str(server.env.settings.state_dir.parent) not in response.text  # no server path in the detail
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    css = httpx.get(server.url + "/static/review.css", timeout=30)
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css") and "etag" in css.headers
+    head = httpx.head(server.url + "/static/review.css", timeout=30)
+    assert head.status_code == 200 and head.headers["content-length"] == css.headers["content-length"]

@@ -23,7 +23,7 @@ from worker.logs import ensure_request_id_header, request_id_middleware
 from worker.problems import EXCEPTION_HANDLERS
 from worker.tiers import run_scheduler, run_tier
 from handlers import proposed_actions, review_api
-from handlers.review import review_router, static_router
+from handlers.review import review_router, static_file
 from handlers.review.headers import security_headers
 from handlers.review.web import template_config
 from worker.auth import reviewers
@@ -41,7 +41,7 @@ ROUTES = [
     customers.find_customers,
     customers.customer_360,
     review_router,
-    static_router,
+    static_file,
 ]
 
 
