@@ -143,7 +143,9 @@ def windows(day: date, tz: tzinfo) -> dict[str, str]:
     """The as-of date and the window starts every query uses, as ISO dates; for timestamp columns, the
     contact window's start and end as UTC instants (`tz` is the company's zone, in which dates are read)."""
     back = {f"d{n}": (day - timedelta(days=n)).isoformat() for n in (90, 180, 360, 365)}
-    instants = {"t90": iso(local_midnight(day - timedelta(days=90), tz)),
+    # The 90 company days after d90 through the night, as the date windows (> :d90 AND <= :d): from the start
+    # of day-89 to the end of the night.
+    instants = {"t90": iso(local_midnight(day - timedelta(days=89), tz)),
                 "t_end": iso(local_midnight(day + timedelta(days=1), tz))}
     return {"d": day.isoformat(), **back, **instants}
 

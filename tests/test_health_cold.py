@@ -217,8 +217,12 @@ async def test_contact_churn_window_is_the_company_days_in_its_time_zone(env):
         fx.contact(conn, "k2", "7", "Left tonight", "k2@example.com", deleted_at=at, modified=at)
         fx.contact(conn, "k3", "7", "Inactivated tonight", "k3@example.com", inactive=True,
                    modified="2026-07-02T04:30:00.000Z")  # July 1st, 23:30 in Chicago
-        at = "2026-04-02T04:00:00.000Z"  # April 1st, 23:00 in Chicago: the day before the window
-        fx.contact(conn, "k4", "7", "Left long ago", "k4@example.com", deleted_at=at, modified=at)
+        # 90 days, as the date windows (> d90): April 3rd to July 1st. k4 left on April 2nd, 23:00 in Chicago
+        # (d90 itself: the day before the window), k9 on April 3rd, 00:30 (its first day).
+        at = "2026-04-03T04:00:00.000Z"
+        fx.contact(conn, "k4", "7", "Left the day before", "k4@example.com", deleted_at=at, modified=at)
+        at = "2026-04-03T05:30:00.000Z"
+        fx.contact(conn, "k9", "7", "Left on the window's first day", "k9@example.com", deleted_at=at, modified=at)
         at = "2026-07-02T05:30:00.000Z"  # July 2nd, 00:30 in Chicago: after the night, so still there on it
         fx.contact(conn, "k5", "7", "Leaves tomorrow", "k5@example.com", deleted_at=at, modified=at)
         # NetSuite's dateCreated is an instant too: k6 joined on July 1st, 22:00 in Chicago (already July 2nd
@@ -230,7 +234,7 @@ async def test_contact_churn_window_is_the_company_days_in_its_time_zone(env):
     counts = await score_customers(env, datetime(2026, 7, 2, 3, 0, tzinfo=UTC))  # the 03:00 UTC tick: July 1st
     assert counts["as_of"] == "2026-07-01"
     churn = (await scores(env, "2026-07-01"))["7"]["signals"]["contact_churn"]
-    assert (churn["contacts"], churn["churned_90d"]) == (5, 2)  # k1, k2, k3, k5, k6; k2 and k3 left
+    assert (churn["contacts"], churn["churned_90d"]) == (6, 3)  # k1, k2, k3, k5, k6, k9; k2, k3 and k9 left
 
 async def test_old_unreviewed_observations_expire(env):
     def rows(conn):
