@@ -15,6 +15,7 @@ from litestar.params import FromQuery
 from handlers.review import queries as q
 from handlers.review.web import Cursor, RowId, checked_form, redirect_with_notice, render
 from worker.auth import Session
+from worker.db import MAX_ROWID
 from worker.decisions import (
     EDITABLE_FIELDS,
     MAX_EDIT,
@@ -89,6 +90,13 @@ def form_values(row: Mapping[str, Any], refused: Refused | None) -> dict[str, An
     return values
 
 
+def one_action(action_id: int) -> dict[str, Any]:
+    """q.ACTIONS parameters for one row, the action `action_id` if it exists (pure; the caller checks the id)."""
+    # The newest below id + 1; the largest rowid has no id past it (SQLite would overflow): the newest of all.
+    return {"status": "", "kind": "", "customer": "", "cursor": action_id + 1 if action_id < MAX_ROWID else 0,
+            "limit": 1}
+
+
 async def _actions_page(request: Request[Any, Any, Any], env: Env, session: Session, *, status: str = "staged",
                         kind: str = "", customer: str = "", cursor: int = 0, code: int = 200,
                         notice: str | None = None, refused: Refused | None = None) -> Response[Any]:
@@ -97,8 +105,8 @@ async def _actions_page(request: Request[Any, Any, Any], env: Env, session: Sess
     page = await q.rows(env, q.ACTIONS, params)
     if refused is not None and all(row["id"] != refused.action_id for row in page):
         # Not on the first page of staged actions (or no longer staged): shown first, so its text is not lost.
-        one = {"status": "", "kind": "", "customer": "", "cursor": refused.action_id + 1, "limit": 1}
-        page[:0] = [row for row in await q.rows(env, q.ACTIONS, one) if row["id"] == refused.action_id]
+        page[:0] = [row for row in await q.rows(env, q.ACTIONS, one_action(refused.action_id))
+                    if row["id"] == refused.action_id]
     for row in page:
         row["payload"] = json.loads(row["payload_json"] or "{}")
         row["view"] = describe_payload(row["kind"], row["payload"])
