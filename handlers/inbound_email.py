@@ -45,11 +45,11 @@ class IntakeUnavailable(HTTPException):
     status_code = 503
 
 
-def authorize(request: Request[Any, Any, Any], env: Env) -> None:
-    """Bearer INTAKE_TOKEN, compared in constant time; 503 when the token is not configured."""
+def authorize(request: Request[Any, Any, Any], env: Env, door: str = "inbound email") -> None:
+    """Bearer INTAKE_TOKEN, compared in constant time; 503 naming the `door` when the token is not configured
+    (also POST /api/proposed-actions')."""
     if env.secrets.intake_token is None:
-        raise IntakeUnavailable("inbound email is not configured: INTAKE_TOKEN is not set",
-                                headers={"Retry-After": "60"})
+        raise IntakeUnavailable(f"{door} is not configured: INTAKE_TOKEN is not set", headers={"Retry-After": "60"})
     if not bearer_ok(env, request.headers.get("authorization")):
         raise NotAuthorizedException("missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
 

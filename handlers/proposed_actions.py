@@ -12,16 +12,16 @@ from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.exceptions import HTTPException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromQuery, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from handlers.inbound_email import authorize
 from handlers.responses import BODY_TIMEOUT, UNAUTHORIZED, UNAVAILABLE, problems
 from handlers.review import queries as q
 from handlers.review_api import READ_ERRORS, api_caller, check_choice
-from worker.auth import bearer_ok
 from worker.db import MAX_ROWID
 from worker.deadletters import store_dead_letter
 from worker.env import Env, iso
@@ -246,9 +246,7 @@ PROPOSE_RESPONSES = {
 async def propose(request: Request[Any, Any, Any], env: NamedDependency[Env]) -> Response[dict[str, Any]]:
     """Bearer INTAKE_TOKEN; body: one proposal (discriminated on `kind`); an Idempotency-Key header dedupes
     (the same key with a different body is a 409)."""
-    if not bearer_ok(env, request.headers.get("authorization")):
-        raise NotAuthorizedException("send Authorization: Bearer <INTAKE_TOKEN>",
-                                     headers={"WWW-Authenticate": 'Bearer realm="gfs-worker"'})
+    authorize(request, env, "proposing actions")  # as POST /api/inbound-email: 503 when INTAKE_TOKEN is not set
     try:
         body = await request.body()
     except RequestEntityTooLarge:  # the app-wide limit (Litestar's own 413 does not say which)

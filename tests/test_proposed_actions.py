@@ -192,6 +192,20 @@ def test_bearer_token_required(api, headers):
     assert server.run(server.env.db.fetchone("SELECT count(*) FROM proposed_actions"))[0] == 0
 
 
+def test_not_configured_is_503_naming_the_setting(make_env):
+    # As POST /api/inbound-email and the webhook: our configuration is missing, not the sender's credentials (401).
+    from tests.helpers import live_server
+    from worker.config import Secrets
+
+    env = make_env()
+    env.secrets = Secrets()
+    with live_server(env) as live:
+        reply = httpx.post(live.url + "/api/proposed-actions", json=CUSTOMER, headers=AUTH, timeout=30)
+        staged = live.run(env.db.fetchone("SELECT count(*) FROM proposed_actions"))[0]
+    assert reply.status_code == 503 and reply.headers["retry-after"] == "60"
+    assert reply.json()["detail"] == "proposing actions is not configured: INTAKE_TOKEN is not set" and staged == 0
+
+
 def test_json_twins_filter_and_page(api):
     server, client = api
     def seed(conn):
