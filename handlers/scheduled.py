@@ -3,16 +3,37 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from litestar import Response, route
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException, ValidationException
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.params import FromQuery
 
+from worker.aging import company_date
 from worker.as_of import check_as_of, parse_as_of
 from worker.env import Env
+from worker.problems import problem
 from worker.tiers import run_tier, tier_for_cron
+
+
+async def older_than_snapshot(env: Env, tier: str, as_of: str, at: datetime) -> str | None:
+    """Why `tier` may not run as of `at`, or None: its aging refresh skips (and fails) a day before the latest
+    snapshot's (cron/aging.py materialize), so such a run would age nothing."""
+    # Imported late, as worker/tiers.py does, so cron/ may import worker/ freely.
+    from cron import JOBS
+    from cron.aging import LATEST_RUN
+
+    if "refresh_aging" not in dict(JOBS[tier]):
+        return None
+    day = company_date(at, env.settings.timezone).isoformat()
+    row = await env.db.fetchone(LATEST_RUN)
+    latest = row[0] if row is not None else None
+    if latest is None or day >= latest:
+        return None
+    return (f"as_of {as_of} (company date {day}) is older than the latest aging snapshot ({latest}): the {tier} "
+            "tier would age nothing and fail; nothing was run")
 
 
 @route("/__scheduled", http_method=["GET", "POST"], include_in_schema=False)
@@ -31,7 +52,12 @@ async def trigger_scheduled(env: NamedDependency[Env], cron: FromQuery[str],
             at = parse_as_of(as_of, env.settings.timezone)
         except ValueError as exc:
             raise ValidationException(f"as_of: {exc}") from None
-        if problem := check_as_of(as_of, at, env.clock(), name="as_of"):
-            raise ValidationException(problem)
+        if problem_text := check_as_of(as_of, at, env.clock(), name="as_of"):
+            raise ValidationException(problem_text)
+        if stale := await older_than_snapshot(env, tier, as_of, at):
+            raise HTTPException(stale, status_code=409)
     result = await run_tier(env, tier, scheduled_at=at, cron=cron)
-    return Response(asdict(result), status_code=200 if result.status != "failed" else 500)
+    if result.status == "failed":  # a job failed: a problem like every other error, the run's record beside it
+        return problem(500, f"the {tier} run {result.run_id} failed: {result.error}", run_id=result.run_id,
+                       tier=tier, counts=result.counts)
+    return Response(asdict(result), status_code=200)

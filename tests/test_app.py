@@ -133,3 +133,32 @@ def test_static_answers_404_for_anything_but_a_served_file(server, caplog):
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css") and "etag" in css.headers
     head = httpx.head(server.url + "/static/review.css", timeout=30)
     assert head.status_code == 200 and head.headers["content-length"] == css.headers["content-length"]
+
+
+def test_scheduled_answers_a_tick_older_than_the_aging_snapshot_409_and_a_failed_run_a_problem(make_env, monkeypatch):
+    # Before, both were a 500 whose body was the bare run record; the stale tick also recorded a failed run.
+    import cron
+
+    env = make_env(dev=True)
+    with live_server(env) as live:
+        live.run(env.bucket.ensure_bucket())
+        assert httpx.post(live.url + "/__scheduled", params={"cron": "*/15 * * * *"}, timeout=60).status_code == 200
+        stale = httpx.post(live.url + "/__scheduled", params={"cron": "*/15 * * * *", "as_of": "1900-01-01"},
+                           timeout=60)
+        same_day = httpx.post(live.url + "/__scheduled", params={"cron": "*/15 * * * *",
+                                                                 "as_of": env.clock().isoformat()}, timeout=60)
+        cold = httpx.post(live.url + "/__scheduled", params={"cron": "0 3 * * *", "as_of": "1900-01-01"}, timeout=60)
+
+        async def boom(env, as_of):
+            raise RuntimeError("disk on fire")
+
+        monkeypatch.setitem(cron.JOBS, "warm", [("boom", boom)])
+        failed = httpx.post(live.url + "/__scheduled", params={"cron": "*/15 * * * *"}, timeout=60)
+        runs = live.run(env.db.fetchall("SELECT tier, status FROM cron_runs ORDER BY id"))
+    assert stale.status_code == 409 and stale.headers["content-type"].startswith("application/problem+json")
+    assert stale.json()["detail"].startswith("as_of 1900-01-01 (company date 1900-01-01) is older than the latest "
+                                             "aging snapshot (")
+    assert same_day.status_code == 200 and cold.status_code == 200  # the cold tier does not refresh the aging
+    assert failed.status_code == 500 and failed.headers["content-type"].startswith("application/problem+json")
+    assert "boom: RuntimeError: disk on fire" in failed.json()["detail"] and failed.json()["tier"] == "warm"
+    assert [tuple(r) for r in runs] == [("warm", "ok"), ("warm", "ok"), ("cold", "ok"), ("warm", "failed")]
