@@ -197,3 +197,35 @@ def test_the_limit_counts_the_message_as_stored_not_its_doubled_dots(make_env) -
             assert client.rcpt("orders@gfs.local")[0] == 250
             assert client.data(over) == (552, b"5.3.4 Message too big for system")
         assert len(_log(live)) == 1
+
+
+def test_an_email_being_read_does_not_hold_up_the_next_ones_250(smtp_server: LiveServer,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # The email's text work ran inside its write transaction: one 20,000-character line made the next email's
+    # 250 wait 45 s (and `worker cron hot` fail "database is locked"). A typed-line reading held up on purpose
+    # must now let another email be stored and answered meanwhile.
+    import threading
+
+    from worker.intake import analyze, record
+    from worker.po import typed
+
+    reading, answered, went_through = threading.Event(), threading.Event(), []
+    real = typed.typed_lines
+
+    def slow_typed_lines(text: str) -> list:
+        if "DF-10023" in text and not reading.is_set():  # the first email's reading only
+            reading.set()
+            went_through.append(answered.wait(10))  # False: nothing could be written while it was read
+        return real(text)
+
+    for module in (typed, analyze, record):
+        if hasattr(module, "typed_lines"):
+            monkeypatch.setattr(module, "typed_lines", slow_typed_lines)
+    with _smtp(smtp_server) as client:
+        assert client.sendmail("buyer@driscollfoods.com", ["orders@gfs.local"], order_email([], body="12 cs DF-10023")) == {}
+    assert reading.wait(30)
+    with _smtp(smtp_server) as client:  # stored and logged (a write) while the first is still being read
+        assert client.sendmail("buyer@driscollfoods.com", ["orders@gfs.local"], order_email([], body="hello")) == {}
+    answered.set()
+    rows = wait_for(lambda: (r := _log(smtp_server)) and all(x["status"] == "needs_manual" for x in r) and r)
+    assert went_through == [True] and len(rows) == 2

@@ -1,8 +1,10 @@
-"""One PDF attachment -> a PurchaseOrder per order it holds, or the reason a person has to enter it by hand.
+"""One PDF attachment -> a PurchaseOrder per order it holds, or the reason a person has to enter it by hand; and
+the email's own text and the order lines typed into it (`read_text`).
 
 Text-layer PDFs go through the sandboxed extractor (page, size, time and memory limits from
 settings.limits) and the offline layout-aware parser; image-only PDFs go to Claude's PDF input when
 ANTHROPIC_API_KEY is set. Every failure becomes a reason string; nothing here raises for bad input.
+All of it runs before the email's write transaction, never inside it: the write lock is every writer's.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ from datetime import date
 
 from worker.claude import client_for
 from worker.env import Env
+from worker.intake.mime import ParsedMail
+from worker.po.header import po_number_in_text
 from worker.po.model import PurchaseOrder
 from worker.po.parser import ParseHints, pages_text, parse_purchase_orders
 from worker.po.pdftext import NO_TEXT_LAYER, ExtractLimits, PdfExtractor, PdfRejected
+from worker.po.typed import TypedLine, order_text_lines, typed_lines
 from worker.po.vision import VisionError, parse_with_claude
 
 # One PDF's whole Claude reading, the SDK's retries and backoff included (parse_with_claude's deadline). A PDF
@@ -24,6 +29,7 @@ from worker.po.vision import VisionError, parse_with_claude
 # requests did not fit, and a hung API failed every attempt with nothing queued.
 VISION_TIMEOUT_SECONDS = 90.0
 EXTRACTOR_WORKERS = 2  # the machine has 2 cores; more warm children only cost memory
+EMAIL_TEXT_CHARS = 20_000  # of an email's text, kept on its review item and read for typed order lines
 
 
 @dataclass(frozen=True)
@@ -99,3 +105,23 @@ async def analyze_orders(env: Env, data: bytes, today: date, *, retry_later: boo
     except Exception as exc:  # a parser bug on one odd layout must not stop the rest of the email
         return [Analysis(None, f"parser error: {type(exc).__name__}: {exc}"[:300], "text")]
     return [_judge(part.po, "text", part.pages if len(parts) > 1 else None) for part in parts]
+
+
+@dataclass(frozen=True)
+class EmailText:
+    """An email's text and what may be an order typed into it, worked out before its write transaction: an HTML
+    body's text and the typed-line patterns are pure text work that took seconds (41 s for a 21 MB HTML body)
+    under the write lock, so every other write (the doors' 250s, the cron tiers) waited, or failed 'locked'."""
+
+    text: str = ""  # the plain part, else the HTML part's text, at most EMAIL_TEXT_CHARS
+    po_number: str | None = None  # after a PO label in the subject or the text's own lines
+    typed: tuple[TypedLine, ...] = ()  # candidates: the write keeps those naming our items or shaped like order lines
+
+
+def read_text(mail: ParsedMail) -> EmailText:
+    """The email's text for its review item, and the typed order it may hold (pure; call it from a thread). Typed
+    lines are read only where the write will want them: mail without a PDF that is not machine mail."""
+    text = mail.body_text(EMAIL_TEXT_CHARS)
+    if mail.pdfs or mail.auto_generated or not text:
+        return EmailText(text)
+    return EmailText(text, po_number_in_text([mail.subject or "", *order_text_lines(text)]), tuple(typed_lines(text)))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import sqlite3
 import time
@@ -18,7 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from worker.env import Env, iso
-from worker.intake.analyze import Analysis, analyze_orders
+from worker.intake.analyze import Analysis, EmailText, analyze_orders, read_text
 from worker.intake.given_up import give_up
 from worker.intake.isolated import read_mail_bounded
 from worker.intake.mime import ParsedMail
@@ -86,11 +87,21 @@ async def _raw(env: Env, raw_key: str | None, source: Path | bytes | None) -> Pa
     return await env.bucket.get(raw_key)
 
 
+def _read(raw: Path | bytes, spill_dir: Path, read: list[ParsedMail]) -> tuple[ParsedMail, EmailText]:
+    """Parse the message and do its text work (in a thread: none of it may hold the loop or the write lock)."""
+    mail = read_mail_bounded(raw, spill_dir)
+    # For the review item if this attempt fails for good. Its give-up write reads the mail's text: until the HTML's
+    # is worked out here that is the plain part only, then the text as read, so that write never parses HTML.
+    read.append(dataclasses.replace(mail, html=""))
+    text = read_text(mail)
+    read[-1] = dataclasses.replace(mail, text=text.text, html="")
+    return mail, text
+
+
 async def _process(env: Env, email_id: int, raw_key: str | None, source: Path | bytes | None, attempts: int,
                    read: list[ParsedMail]) -> str:
     raw = await _raw(env, raw_key, source)
-    mail = await asyncio.to_thread(read_mail_bounded, raw, env.settings.state_dir / "incoming")
-    read.append(mail)  # for the review item if this attempt fails for good
+    mail, text = await asyncio.to_thread(_read, raw, env.settings.state_dir / "incoming", read)
     ctx = context(env)
     pdfs = []
     reading_ends = time.monotonic() + READING_BUDGET_SECONDS
@@ -104,7 +115,7 @@ async def _process(env: Env, email_id: int, raw_key: str | None, source: Path | 
             # Claude overloaded or unreachable: fail this attempt (retried), except the last, which queues the PDF.
             analyses = await analyze_orders(env, part.data, ctx.today, retry_later=attempts < MAX_ATTEMPTS)
         pdfs.append(AnalysedPdf(part, key, tuple(analyses)))
-    status, items = await env.db.write(record_email, email_id, attempts, mail, pdfs, ctx)
+    status, items = await env.db.write(record_email, email_id, attempts, mail, pdfs, text, ctx)
     if status == CLAIM_LOST:  # given up on, or claimed again, while this attempt ran: that one owns the email
         log.warning("inbound mail claim lost before recording", extra={"email_id": email_id, "attempt": attempts})
     else:

@@ -2,6 +2,8 @@
 
 Runs on the writer thread: customer and line matching read the same snapshot they write into, and a
 crash leaves either all of an email's review items or none (the email stays claimed and is retried).
+Pure text work (the email's text, typed order lines) is done before, by `analyze.read_text`: here it would hold
+the write lock every other writer waits for.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import date
 
-from worker.intake.analyze import Analysis
+from worker.intake import analyze
+from worker.intake.analyze import Analysis, EmailText
 from worker.intake.customers import CustomerMatch, customer_flags, match_customer
 from worker.intake.lines import LineMatcher
 from worker.intake.mime import ParsedMail, PdfPart
@@ -24,10 +27,8 @@ from worker.intake.problems import (
     with_unread,
 )
 from worker.ledger import append_event
-from worker.po.header import po_number_in_text
 from worker.po.model import Finding, POLine, PurchaseOrder
 from worker.po.parser import page_span
-from worker.po.typed import order_text_lines, typed_lines
 from worker.pricing import ProgramTerms, program_for
 
 INSERT_ATTACHMENT = """
@@ -71,7 +72,7 @@ UPDATE inbound_email_log SET status = ?, reason = ?, customer_id = ?, processed_
 WHERE id = ? AND status = 'processing'
 """
 HEADLINE_FIELDS = ("po_number", "lines", "total")
-EMAIL_TEXT_CHARS = 20_000  # of an email without a PDF, kept on its review item
+EMAIL_TEXT_CHARS = analyze.EMAIL_TEXT_CHARS  # of an email's text: read before the write; given_up keeps as much
 TEXT_ONLY_REASON = "no PDF attachment: the order, if there is one, is in the email text; enter it by hand or reject"
 TYPED_REASON = ("no PDF attachment: {n} line{s} read from the email text; check each against the text and add "
                 "any that were missed")
@@ -166,15 +167,15 @@ def manual_row(conn: sqlite3.Connection, row: dict[str, object], reason: str, cu
             "line_count": len(manual.lines), "total": None}
 
 
-def _typed_order(conn: sqlite3.Connection, text: str, subject: str | None, customer: CustomerMatch,
+def _typed_order(conn: sqlite3.Connection, text: EmailText, customer: CustomerMatch,
                  ctx: Context) -> tuple[PurchaseOrder, list[dict[str, object]]]:
     """The lines typed into an email that name one of our items (by code, or a close description) or look like
     order lines, checked like a PDF's (an unknown code is flagged for the reviewer to map)."""
     matcher = LineMatcher(conn, customer.customer_id, program_for(conn, customer.customer_id, ctx.standard),
                           ctx.tolerance_pct)
-    order = PurchaseOrder(po_number=po_number_in_text([subject or "", *order_text_lines(text)]))
+    order = PurchaseOrder(po_number=text.po_number)
     flags: list[dict[str, object]] = []
-    for typed in typed_lines(text):
+    for typed in text.typed:
         line = POLine(line_no=len(order.lines) + 1, customer_item_code=typed.code, description=typed.description,
                       quantity=typed.quantity, uom=typed.uom, unit_price=typed.unit_price)
         found = matcher.match(line)
@@ -197,17 +198,17 @@ def text_row(email_id: int, sender: str | None, text: str, now: str) -> dict[str
             "sender": sender, "email_text": text or None, "now": now}
 
 
-def _text_only_item(conn: sqlite3.Connection, email_id: int, mail: ParsedMail, customer: CustomerMatch,
-                    ctx: Context) -> dict[str, object] | None:
+def _text_only_item(conn: sqlite3.Connection, email_id: int, mail: ParsedMail, text: EmailText,
+                    customer: CustomerMatch, ctx: Context) -> dict[str, object] | None:
     """The review item of an email without a PDF whose text, or whose unread part, may be an order; None for machine
     mail, and for an email read whole without text."""
-    text, unread = mail.body_text(EMAIL_TEXT_CHARS), unread_note(mail)
-    if mail.pdfs or mail.auto_generated or not (text or unread):
+    unread = unread_note(mail)
+    if mail.pdfs or mail.auto_generated or not (text.text or unread):
         return None
-    row = text_row(email_id, mail.sender, text, ctx.now)
-    if not text:  # e.g. malformed MIME, or a forward that could not be decoded: only the original email tells
+    row = text_row(email_id, mail.sender, text.text, ctx.now)
+    if not text.text:  # e.g. malformed MIME, or a forward that could not be decoded: only the original email tells
         return manual_row(conn, row, NOTHING_READ_REASON.format(unread=unread), customer, None, [unread_flag(unread)])
-    order, line_flags = _typed_order(conn, text, mail.subject, customer, ctx)
+    order, line_flags = _typed_order(conn, text, customer, ctx)
     reason = TYPED_REASON.format(n=len(order.lines), s="" if len(order.lines) == 1 else "s") if order.lines \
         else TEXT_ONLY_REASON
     if unread:  # a PDF may be in the part not read: the reviewer must know
@@ -246,9 +247,10 @@ def insert_item(conn: sqlite3.Connection, email_id: int, row: dict[str, object])
 
 
 def record_email(conn: sqlite3.Connection, email_id: int, attempt: int, mail: ParsedMail, pdfs: list[AnalysedPdf],
-                 ctx: Context) -> tuple[str, list[int]]:
+                 text: EmailText, ctx: Context) -> tuple[str, list[int]]:
     """Store attachments and review items, finish the log row; returns (email status, review item ids), or
-    (CLAIM_LOST, []) with nothing written when claim `attempt` is no longer this email's."""
+    (CLAIM_LOST, []) with nothing written when claim `attempt` is no longer this email's. `text` is the email's
+    text work, done before (`analyze.read_text`): nothing here reads the body."""
     if conn.execute(STILL_CLAIMED, (email_id, attempt)).fetchone() is None:
         return CLAIM_LOST, []
     senders = senders_of(mail.sender, mail)
@@ -264,7 +266,7 @@ def record_email(conn: sqlite3.Connection, email_id: int, attempt: int, mail: Pa
         for n, analysis in enumerate(pdf.analyses):  # part n: the PDF's orders in page order
             row = _item_row(conn, email_id, mail.sender, senders, pdf.key, analysis, email_match, ctx)
             rows.append(({**with_unread(row, unread), "attachment_id": attachment_id, "part": n}, part.sha256))
-    text_item = _text_only_item(conn, email_id, mail, email_match, ctx)
+    text_item = _text_only_item(conn, email_id, mail, text, email_match, ctx)
     rows += [(text_item, None)] if text_item else []
     for row, sha256 in rows:
         # Flagged just before its insert: the same order attached twice to this email finds its first copy.
