@@ -33,9 +33,22 @@ _REST = rf"(?P<rest>(?:(?!{_STOP})[^\n])*)"
 _QTY_FIRST = re.compile(rf"(?<![\w.$/-]){_QTY}{_UNIT}?\s*(?:x|×|of)?\s+#?{_CODE}{_END}{_REST}{_PRICE}", re.I)
 # DF-10023 - Fries 4/5#: 12 cs | DF-10023 x 12 | item DF-10023 qty 12 cases | DF-10023 12 cs
 # A dash separates only between spaces: in 'Fries DF-10023' it is part of a code, and 10023 no quantity.
-_CODE_FIRST = re.compile(rf"(?<![\w.$/-])#?{_CODE}{_END}(?P<rest>[^@\n]*?)"
-                         r"(?:\s*(?:x|×|qty:?|quantity:?|[:=,])\s*|\s+[-–]\s+|\s+)"
-                         rf"{_QTY}{_UNIT}?{_END}{_PRICE}", re.I)
+_MARK = r"\bx|×|\bqty:?|\bquantity:?|[:=]"  # '\b': the X of 'BOX 12' separates nothing
+_SEPARATOR = rf"\s*(?:{_MARK}|,)\s*|\s+[-–]\s+"
+# What may follow an item's quantity (and price): the end of the line or the next item of a list.
+_ITEM_END = r"(?=\s*(?:[,;+]|\band\b|$))"
+# No separator and number later in the item ("DF-13384 50 LB FLOUR x 6": 6 is the quantity, 50 LB a size).
+_NO_LATER = rf"(?!(?:(?!\band\b)[^,;+@\n])*?(?:\s*(?:{_MARK})\s*|\s+[-–]\s+)\d)"
+# The quantity is the number after the item's last separator; a pack size in the description is none. So a number
+# glued to a unit ('15DZ', '10LB', '10#': glued) set off by spaces alone (spaced) after description words
+# (described) is a size even at the end; any other number that does not end the item is a quantity only when
+# it is not glued, is not spaced after description words ('EGGS 15 DZ - 3 cs') and no separator and number
+# follow. A ratio ('80/20') never is: see _QTY and _END.
+_CODE_FIRST = re.compile(rf"(?<![\w.$/-])#?{_CODE}{_END}(?P<rest>(?:[^@\n]*?(?P<described>[^\s@\n]))??)"
+                         rf"(?:{_SEPARATOR}|(?P<spaced>\s+))"
+                         rf"{_QTY}(?:(?=[A-Z#])(?P<glued>)|(?![A-Z#])){_UNIT}?{_END}{_PRICE}"
+                         r"(?(glued)(?(spaced)(?(described)(?!))))"
+                         rf"(?:{_ITEM_END}|(?(glued)(?!))(?(spaced)(?(described)(?!))){_NO_LATER})", re.IGNORECASE)
 # 3 cases romaine hearts (a line that starts with a quantity and a unit: described, not coded)
 _DESCRIBED = re.compile(rf"^{_QTY}{_UNIT}\s+(?:of\s+)?(?P<desc>[A-Z][^@\n]{{2,80}}?){_PRICE}\s*$", re.I)
 _BULLET = re.compile(r"^\s*(?:[-*•·]|\d{1,3}[.)](?!\d))\s*")
