@@ -34,6 +34,7 @@ from typing import Any
 from worker.aging import ACTION_BUCKETS, bucket_case_sql, company_date, terms_days
 from worker.env import Env, iso
 from worker.stale_plans import flag_stale_plans
+from worker.tiers import JobDeclined
 from worker.workflow_runner import drain
 
 log = logging.getLogger("worker.cron")
@@ -192,7 +193,7 @@ EXPIRE_SNAPSHOTS = "DELETE FROM ar_aging_snapshot WHERE as_of < :cutoff"
 EXPIRE_RUNS = "DELETE FROM ar_aging_runs WHERE as_of < :cutoff"
 
 
-class SkippedTick(RuntimeError):
+class SkippedTick(JobDeclined):
     """The tick's date is older than the latest snapshot: nothing was aged."""
 
 

@@ -339,13 +339,17 @@ async def test_an_invoice_first_seen_61_plus_is_one_event_from_null_and_starts_a
     assert kinds == ["send_collection_email", "schedule_collection_call", "service_hold"]  # 99.9% of AR is 90+
 
 
-async def test_a_tick_older_than_the_latest_snapshot_fails_the_tier_saying_skipped(acme):
+async def test_a_tick_older_than_the_latest_snapshot_fails_the_tier_saying_skipped(acme, caplog):
     from worker.tiers import run_tier
 
     env = acme
     await fx.write(env, fx.invoice, "1", "100", tran_date="2026-05-31", due_date="2026-06-30", total=10)
     assert (await run_tier(env, "warm", scheduled_at=tick("2026-09-15"))).status == "ok"
+    caplog.clear()
     stale = await run_tier(env, "warm", scheduled_at=tick("2026-07-01"))
+    # A stated reason, not a bug: logged once as a warning, without the traceback it used to carry at ERROR.
+    [declined] = [r for r in caplog.records if getattr(r, "job", None) == "refresh_aging"]
+    assert (declined.levelname, declined.getMessage(), declined.exc_info) == ("WARNING", "cron job declined", None)
     assert stale.status == "failed" and "refresh_aging" not in stale.counts
     assert stale.error == ("refresh_aging: SkippedTick: skipped: as_of 2026-07-01 is older than the latest "
                            "snapshot 2026-09-15")

@@ -120,6 +120,11 @@ class _Progress:
     job: str | None = None
 
 
+class JobDeclined(RuntimeError):
+    """A job that did nothing for the reason its message states (a tick older than the data it would replace):
+    the run fails saying so, and the log says it without a traceback, which is for bugs."""
+
+
 async def _run_jobs(env: Env, tier: str, holder: str, ttl: int, scheduled_at: datetime, progress: _Progress) -> None:
     from cron import JOBS  # the job table; imported late so cron/ may import worker/ freely
 
@@ -128,7 +133,10 @@ async def _run_jobs(env: Env, tier: str, holder: str, ttl: int, scheduled_at: da
         try:
             progress.counts[name] = await job(env, scheduled_at) or {}
         except Exception as exc:  # one job's failure is recorded; the tier goes on with the rest
-            log.exception("cron job failed", extra={"tier": tier, "job": name})
+            if isinstance(exc, JobDeclined):
+                log.warning("cron job declined", extra={"tier": tier, "job": name, "error": str(exc)})
+            else:
+                log.exception("cron job failed", extra={"tier": tier, "job": name})
             progress.errors.append(f"{name}: {type(exc).__name__}: {exc}")
         await renew_lease(env, tier, holder, ttl, job=name)  # also a check: a lease lost between beats stops the next job
     progress.job = None
