@@ -10,7 +10,12 @@ from email.message import EmailMessage
 
 import pytest
 
-from tests.test_email_fixtures import DRISCOLL, order_email, order_pdf
+from tests.test_email_fixtures import (
+    DRISCOLL,
+    fail_every_attempt,
+    order_email,
+    order_pdf,
+)
 from worker.env import Env
 from worker.intake import analyze, mime, record
 from worker.intake.analyze import EMAIL_TEXT_CHARS, read_text
@@ -79,3 +84,18 @@ async def test_html_text_and_typed_lines_never_run_on_the_write_thread(seeded: E
     item = dict(await seeded.db.fetchone("SELECT * FROM review_items WHERE email_id = ?", (received.email_id,)))
     assert item["email_text"] == "Please send\n12 cs DF-10023" and item["customer_id"] == DRISCOLL
     assert [(ln["item_id"], ln["quantity"]) for ln in json.loads(item["parsed_json"])["lines"]] == [("I448812", 12)]
+
+
+async def test_an_email_given_up_on_keeps_the_text_read_before_without_reading_it_in_the_write(
+        seeded: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The give-up write reads the mail's text too: it gets the text worked out before, not the bodies to convert.
+    ran_on: list[str] = []
+    spy(monkeypatch, "html_text", lambda real: lambda html: ran_on.append(threading.current_thread().name) or real(html))
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "Buyer <buyer@driscollfoods.com>", "orders@gfs.local", "PO"
+    msg.set_content("<p>Order attached</p><p>Thanks</p>", subtype="html")
+    msg.add_attachment(order_pdf("classic_grid", seed=11)[0], maintype="application", subtype="pdf", filename="po.pdf")
+    email_id = await fail_every_attempt(seeded, msg.as_bytes(policy=policy.SMTP))
+    item = await seeded.db.fetchone("SELECT email_text FROM review_items WHERE email_id = ?", (email_id,))
+    assert item["email_text"] == "Order attached\nThanks"
+    assert ran_on and not [t for t in ran_on if t.startswith(WRITER)], ran_on

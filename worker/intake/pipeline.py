@@ -87,14 +87,29 @@ async def _raw(env: Env, raw_key: str | None, source: Path | bytes | None) -> Pa
     return await env.bucket.get(raw_key)
 
 
+@dataclasses.dataclass
+class _ReadMail(ParsedMail):
+    """The parsed mail a give-up write gets: its text as worked out before ('' until then), so that write never
+    converts HTML or reads bodies again."""
+
+    text_read: str = ""
+
+    def body_text(self, limit: int) -> str:
+        """The text worked out before the write, at most limit chars."""
+        return self.text_read[:limit].strip()
+
+    @classmethod
+    def of(cls, mail: ParsedMail, text: str) -> _ReadMail:
+        """mail, with its text as read."""
+        return cls(**{f.name: getattr(mail, f.name) for f in dataclasses.fields(ParsedMail)}, text_read=text)
+
+
 def _read(raw: Path | bytes, spill_dir: Path, read: list[ParsedMail]) -> tuple[ParsedMail, EmailText]:
     """Parse the message and do its text work (in a thread: none of it may hold the loop or the write lock)."""
     mail = read_mail_bounded(raw, spill_dir)
-    # For the review item if this attempt fails for good. Its give-up write reads the mail's text: until the HTML's
-    # is worked out here that is the plain part only, then the text as read, so that write never parses HTML.
-    read.append(dataclasses.replace(mail, html=""))
+    read.append(_ReadMail.of(mail, ""))  # for the review item if this attempt fails for good
     text = read_text(mail)
-    read[-1] = dataclasses.replace(mail, text=text.text, html="")
+    read[-1] = _ReadMail.of(mail, text.text)
     return mail, text
 
 
