@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from worker.po import typed
 from worker.po.header import po_number_in_text
 from worker.po.typed import MAX_CANDIDATES, order_text_lines, typed_lines
 
@@ -102,6 +103,34 @@ def test_quoted_replies_signatures_and_reply_headers_are_not_this_messages_order
 
 def test_a_pasted_catalogue_is_cut_at_the_candidate_limit():
     assert len(typed_lines("\n".join(f"1 cs A{n:04d}" for n in range(MAX_CANDIDATES + 50)))) == MAX_CANDIDATES
+
+
+def test_a_line_longer_than_an_order_line_is_not_read():
+    line = "12 cs DF-10023 Fries 4/5# frozen"
+    long = (line + " " + "x" * typed.MAX_LINE_CHARS)[:typed.MAX_LINE_CHARS]
+    assert [t.code for t in typed_lines(f"2 cs DF-20011\n{long}\n3 cs DF-30088")] == ["DF-20011", "DF-10023", "DF-30088"]
+    assert [t.code for t in typed_lines(f"2 cs DF-20011\n{long}x\n3 cs DF-30088")] == ["DF-20011", "DF-30088"]
+    assert typed_lines("A1 x 1/" * 2857) == []  # audit AF1b: this 20,000-character line took ~50 s
+
+
+# Audit AF1b: lines of these shapes took quadratic time in their length (a code's description scanned to the end
+# of the line; the look-back for "1,2000" and the address search tried every earlier character). With the line
+# bound lifted, each is now read in about a second at most; the timeout is a guard, not a measure (before: minutes).
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize(("unit", "size"), [("A1 x 1/", 40_000), ("A1 x", 40_000), (" 1, DF-1", 100_000),
+                                            ("11a\t1,@", 100_000), ("a", 100_000)])
+def test_hostile_lines_take_time_linear_in_their_length(monkeypatch, unit, size):
+    monkeypatch.setattr(typed, "MAX_LINE_CHARS", 10**6)
+    typed_lines(unit * (size // len(unit)))
+
+
+@pytest.mark.timeout(20)
+def test_a_worst_shaped_line_under_the_bound_is_read_quickly():
+    # Many codes, each followed by separators whose numbers are sizes: every code tries its whole description.
+    unit = "DF-1 EGGS 15DZ 80/20 10# x "
+    lines = [(unit * (typed.MAX_LINE_CHARS // len(unit) + 1))[:typed.MAX_LINE_CHARS] for _ in range(20)]
+    assert all(len(line) == typed.MAX_LINE_CHARS for line in lines)
+    typed_lines("\n".join(lines))
 
 
 @pytest.mark.parametrize(("texts", "expected"), [

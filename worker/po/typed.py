@@ -15,6 +15,10 @@ from decimal import Decimal
 from worker.po.values import _UOMS, normalize_uom, parse_number
 
 MAX_CANDIDATES = 200  # an order typed by hand is short; a pasted catalogue is not an order
+# A typed order line is an item or a short list of items ("10 cs DF-10023, 4 cs DF-20011"), tens of characters;
+# a longer line is a paragraph or a pasted blob, not read. The patterns are linear in a line's length (bounded
+# description and look-back), and this bound keeps whatever they miss cheap on hostile mail.
+MAX_LINE_CHARS = 1000
 
 _UOM = "|".join(sorted((re.escape(u) for u in _UOMS), key=len, reverse=True))
 # 1,200 | 1.234,50 | 45,50 | 12: read by parse_number; never part of a longer number ("1,2000" is not 2000).
@@ -33,18 +37,22 @@ _REST = rf"(?P<rest>(?:(?!{_STOP})[^\n])*)"
 _QTY_FIRST = re.compile(rf"(?<![\w.$/-]){_QTY}{_UNIT}?\s*(?:x|×|of)?\s+#?{_CODE}{_END}{_REST}{_PRICE}", re.I)
 # DF-10023 - Fries 4/5#: 12 cs | DF-10023 x 12 | item DF-10023 qty 12 cases | DF-10023 12 cs
 # A dash separates only between spaces: in 'Fries DF-10023' it is part of a code, and 10023 no quantity.
+# Characters between a code and its quantity: an item's description and sizes are far shorter. Unbounded, each
+# code scanned the rest of the line, so a line of many codes took quadratic time (20,000 characters: ~50 s).
+_MAX_DESCRIPTION = 120
 _MARK = r"\bx|×|\bqty:?|\bquantity:?|[:=]"  # '\b': the X of 'BOX 12' separates nothing
 _SEPARATOR = rf"\s*(?:{_MARK}|,)\s*|\s+[-–]\s+"
 # What may follow an item's quantity (and price): the end of the line or the next item of a list.
 _ITEM_END = r"(?=\s*(?:[,;+]|\band\b|$))"
 # No separator and number later in the item ("DF-13384 50 LB FLOUR x 6": 6 is the quantity, 50 LB a size).
-_NO_LATER = rf"(?!(?:(?!\band\b)[^,;+@\n])*?(?:\s*(?:{_MARK})\s*|\s+[-–]\s+)\d)"
+_NO_LATER = rf"(?!(?:(?!\band\b)[^,;+@\n]){{0,{_MAX_DESCRIPTION}}}?(?:\s*(?:{_MARK})\s*|\s+[-–]\s+)\d)"
 # The quantity is the number after the item's last separator; a pack size in the description is none. So a number
 # glued to a unit ('15DZ', '10LB', '10#': glued) set off by spaces alone (spaced) after description words
 # (described) is a size even at the end; any other number that does not end the item is a quantity only when
 # it is not glued, is not spaced after description words ('EGGS 15 DZ - 3 cs') and no separator and number
 # follow. A ratio ('80/20') never is: see _QTY and _END.
-_CODE_FIRST = re.compile(rf"(?<![\w.$/-])#?{_CODE}{_END}(?P<rest>(?:[^@\n]*?(?P<described>[^\s@\n]))??)"
+_CODE_FIRST = re.compile(rf"(?<![\w.$/-])#?{_CODE}{_END}"
+                         rf"(?P<rest>(?:[^@\n]{{0,{_MAX_DESCRIPTION}}}?(?P<described>[^\s@\n]))??)"
                          rf"(?:{_SEPARATOR}|(?P<spaced>\s+))"
                          rf"{_QTY}(?:(?=[A-Z#])(?P<glued>)|(?![A-Z#])){_UNIT}?{_END}{_PRICE}"
                          r"(?(glued)(?(spaced)(?(described)(?!))))"
@@ -54,10 +62,14 @@ _DESCRIBED = re.compile(rf"^{_QTY}{_UNIT}\s+(?:of\s+)?(?P<desc>[A-Z][^@\n]{{2,80
 _BULLET = re.compile(r"^\s*(?:[-*•·]|\d{1,3}[.)](?!\d))\s*")
 _REPLY = re.compile(r"^(?:on .{4,200} wrote:|-{2,}\s*original message\s*-{2,}|_{10,})\s*$", re.I)
 _SIGNATURE = "-- "
-_AFTER_NUMBER = re.compile(r"(?:^|[^\w.,/-])\d[\d.,]*,$")  # "1," of "1,2000": a number, not a list separator
+# "1," of "1,2000": a number, not a list separator. Searched only in the _NUMBER_TAIL characters before a quantity,
+# never the whole line before it (that made a line of many candidates quadratic); a number is never that long.
+_AFTER_NUMBER = re.compile(r"(?<![\w.,/-])\d[\d.,]*,$")
+_NUMBER_TAIL = 40
 # A mail address: a line naming one is a header, a bounce or a signature ("554 Too many hops 19 (17 max): from
-# <admin@example.org>"), never an order line ("@ 31.50" is a price, not an address).
-_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# <admin@example.org>"), never an order line ("@ 31.50" is a price, not an address). Tried only where a word
+# starts: tried at each character of a long word, it was quadratic.
+_ADDRESS = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 @dataclass(frozen=True)
@@ -91,7 +103,8 @@ def _description(rest: str) -> str | None:
 
 def _typed(match: re.Match[str], line: str, code: str | None, description: str | None,
            listed: bool) -> TypedLine | None:
-    if _AFTER_NUMBER.search(match.string[:match.start("qty")]):
+    start = match.start("qty")
+    if _AFTER_NUMBER.search(match.string, max(0, start - _NUMBER_TAIL), start):
         return None  # the tail of a malformed number ("1,2000" is not 2000); "DF-10023,4 cs" is a list
     quantity = parse_number(match["qty"], False)
     if quantity is None or quantity <= 0:
@@ -127,6 +140,8 @@ def typed_lines(text: str) -> list[TypedLine]:
     """Candidate order lines of an email's own text, in order (at most MAX_CANDIDATES)."""
     out: list[TypedLine] = []
     for line in order_text_lines(text):
+        if len(line) > MAX_LINE_CHARS:
+            continue
         out += _read_line(line)
         if len(out) >= MAX_CANDIDATES:
             return out[:MAX_CANDIDATES]
