@@ -11,7 +11,14 @@ import pytest
 
 from cron.aging import action_plans, refresh_aging
 from tests import ar_fixtures as fx
-from tests.test_stale_plans import at, closed, hold_plan, observations, staged
+from tests.test_stale_plans import (
+    at,
+    closed,
+    hold_plan,
+    observations,
+    rejected_after_refusal,
+    staged,
+)
 from worker.decisions import DecisionError, decide_action
 from worker.flows.collection_queries import hold_not_warranted
 from worker.flows.collection_situation import NAME
@@ -128,13 +135,8 @@ async def test_a_warranted_hold_is_not_flagged(env):
 async def test_a_hold_rejected_because_its_reason_was_gone_may_be_proposed_again(env):
     *_, hold = await hold_plan(env)
     await env.db.write(unapplied_payment(6_000.0))
-    with pytest.raises(DecisionError, match="no longer holds"):
-        await env.db.write(decide_action, hold["id"], "ann", True, "2026-05-31T12:05:00.000Z",
-                           seen=hold["updated_at"])
-    await env.db.write(decide_action, hold["id"], "ann", False, "2026-05-31T12:06:00.000Z",
-                       seen=hold["updated_at"], reason="they paid on account")
-    rejected = await env.db.fetchone("SELECT payload_json FROM proposed_actions WHERE id = ?", (hold["id"],))
-    assert json.loads(rejected[0])["rejected_as_stale"] == GONE
+    rejected = await rejected_after_refusal(env, hold, "no longer holds", "they paid on account")
+    assert rejected["rejected_as_stale"] == GONE
     assert (await refresh_aging(env, at("2026-05-31", 12, 15)))["stale_plans"] == 0  # no staged hold left
     # The payment bounces and 9002 is partly paid: $14,840.50 open is over the limit again, and the redraw holds.
     await env.db.write(bounced("p1"))

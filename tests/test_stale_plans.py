@@ -389,6 +389,17 @@ async def hold_plan(env):
     return await planned(env)
 
 
+async def rejected_after_refusal(env, action, refused: str, reason: str) -> dict:
+    """Approving the action is refused (`refused` matches why); rejecting it then: the payload it keeps."""
+    with pytest.raises(DecisionError, match=refused):
+        await env.db.write(decide_action, action["id"], "ann", True, "2026-05-31T12:05:00.000Z",
+                           seen=action["updated_at"])
+    await env.db.write(decide_action, action["id"], "ann", False, "2026-05-31T12:06:00.000Z",
+                       seen=action["updated_at"], reason=reason)
+    rejected = await env.db.fetchone("SELECT payload_json FROM proposed_actions WHERE id = ?", (action["id"],))
+    return json.loads(rejected[0])
+
+
 async def test_a_hold_a_reviewer_rejected_while_owed_is_not_proposed_again_by_redraws(env):
     _email, _call, hold = await hold_plan(env)
     await env.db.write(decide_action, hold["id"], "ann", False, "2026-05-31T12:05:00.000Z",
@@ -414,13 +425,8 @@ async def test_a_hold_a_reviewer_rejected_while_owed_is_not_proposed_again_by_re
 async def test_a_hold_rejected_as_stale_is_proposed_again_corrected(env):
     _email, _call, hold = await hold_plan(env)
     await fx.write(env, fx.update_invoice, "9002", amount_remaining=0.0, status="paidInFull")
-    with pytest.raises(DecisionError, match="since this hold was drafted"):
-        await env.db.write(decide_action, hold["id"], "ann", True, "2026-05-31T12:05:00.000Z",
-                           seen=hold["updated_at"])
-    await env.db.write(decide_action, hold["id"], "ann", False, "2026-05-31T12:06:00.000Z",
-                       seen=hold["updated_at"], reason="names INV9002, which is paid")
-    rejected = await env.db.fetchone("SELECT payload_json FROM proposed_actions WHERE id = ?", (hold["id"],))
-    assert json.loads(rejected[0])["rejected_as_stale"] == "INV9002 was paid or closed in NetSuite"
+    rejected = await rejected_after_refusal(env, hold, "since this hold was drafted", "names INV9002, which is paid")
+    assert rejected["rejected_as_stale"] == "INV9002 was paid or closed in NetSuite"
     await refresh_aging(env, at("2026-05-31", 12, 15))
     await action_plans(env, at("2026-05-31", 12, 15))
     email, _call, new_hold = await staged(env)
