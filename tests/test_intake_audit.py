@@ -92,7 +92,7 @@ def test_a_pdf_inside_an_encoded_forward_is_found(cte: str) -> None:
     mail = read_mail(_forward(_customer_mail(PDF), cte))
     assert [(p.filename, p.data, p.forwarded) for p in mail.pdfs] == [("po.pdf", PDF, True)]
     assert mail.forwarded_senders == ["buyer@driscollfoods.com"] and mail.problems == []
-    assert mail.text.strip() == "FYI"  # the rep's own text, not the forwarded one
+    assert mail.body_text(1000) == "FYI\n\norder attached"  # the rep's note, then the forwarded text
 
 
 def test_a_forward_labelled_base64_but_sent_plain_is_read_as_sent() -> None:
@@ -163,7 +163,7 @@ def test_a_message_global_forward_is_a_forward(cte: str) -> None:
     mail = read_mail(_global_forward(_global_mail(PDF), cte))
     assert [(p.filename, p.data, p.forwarded) for p in mail.pdfs] == [("Bestellung März.pdf", PDF, True)]
     assert mail.forwarded_senders == ["buyer@driscollfoods.com"] and mail.problems == []
-    assert mail.text.strip() == "FYI"
+    assert mail.body_text(1000) == "FYI\n\nBestellung anbei"
 
 
 async def test_the_sender_of_a_message_global_forward_names_the_customer(seeded: Env) -> None:
@@ -238,6 +238,19 @@ def _undecodable_forward(own_pdf: bytes) -> bytes:
             "--M\r\nContent-Type: application/pdf; name=po.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n"
             f"{base64.encodebytes(own_pdf).decode()}\r\n--M\r\nContent-Type: message/rfc822\r\n"
             f"Content-Transfer-Encoding: base64\r\n\r\n{inner}\r\n--M--\r\n").encode()
+
+
+async def test_an_order_typed_after_a_blank_text_part_and_a_logo_is_read(seeded: Env) -> None:
+    # Was: only the first (blank) text/plain part was read: logged "no PDF attachment; no text either", no item.
+    raw = ("From: Buyer <buyer@driscollfoods.com>\r\nTo: orders@gfs.local\r\nSubject: Order\r\nMIME-Version: 1.0\r\n"
+           'Content-Type: multipart/mixed; boundary="B1"\r\n\r\n--B1\r\nContent-Type: text/plain\r\n\r\n \r\n'
+           '--B1\r\nContent-Type: image/png; name="logo.png"\r\nContent-Disposition: inline\r\n'
+           "Content-Transfer-Encoding: base64\r\n\r\niVBORw0KGgoAAAAA\r\n--B1\r\nContent-Type: text/plain\r\n\r\n"
+           "Please ship:\r\n12 cs DF-10023\r\n4 cs DF-20417\r\n--B1--\r\n").encode()
+    received = await accept_raw(seeded, raw, door="http")
+    assert await process_email(seeded, received.email_id) == "needs_manual"
+    _, [item] = await _log_and_items(seeded, received.email_id)
+    assert (item["email_text"], item["line_count"]) == ("Please ship:\n12 cs DF-10023\n4 cs DF-20417", 2)
 
 
 async def _log_and_items(env: Env, email_id: int) -> tuple[dict, list[dict]]:

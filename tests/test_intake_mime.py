@@ -24,7 +24,7 @@ def test_plain_order_email() -> None:
                                                                             "PO 123", ["orders@gfs.local"])
     [pdf] = mail.pdfs
     assert (pdf.filename, pdf.content_type, pdf.data, pdf.forwarded) == ("PO 123.pdf", "application/pdf", PDF, False)
-    assert mail.text.strip() == "Please see the attached order." and mail.problems == []
+    assert mail.body_text(1000) == "Please see the attached order." and mail.problems == []
 
 
 def test_forwarded_rfc822_with_octet_stream_and_rfc2231_name() -> None:
@@ -77,7 +77,7 @@ def test_html_body_and_garbage_never_raise() -> None:
     msg.set_content("plain")
     msg.add_alternative("<p>order <b>attached</b></p>", subtype="html")
     mail = read_mail(bytes(msg))
-    assert "<b>attached</b>" in mail.html and mail.text.strip() == "plain"
+    assert [(b.content, b.html) for b in mail.bodies] == [("plain\n", False)]  # the HTML alternative is not read
     for junk in (b"", b"\x00\xff" * 1000, b"From: \r\n\r\n", b"Content-Type: multipart/mixed\r\n\r\nno boundary"):
         assert read_mail(junk).pdfs == []
 
@@ -168,6 +168,64 @@ def test_body_text_prefers_the_plain_part_and_reads_html_otherwise():
     assert read_mail(order_email([], body="  Send 10 cases  \n")).body_text(7) == "Send 10"
 
 
+CRLF = "\r\n"
+ORDER = "Please ship:\r\n12 cs DF-10023\r\n4 cs DF-20417\r\nThanks"
+LOGO = ['Content-Type: image/png; name="logo.png"', "Content-Disposition: inline", "Content-Transfer-Encoding: base64"]
+
+
+def _mime(ctype: str, parts: list[tuple[list[str], str]]) -> bytes:
+    body = "".join(f"--B1\r\n{''.join(h + CRLF for h in hdrs)}\r\n{payload}\r\n" for hdrs, payload in parts)
+    return (f"From: Buyer <buyer@driscollfoods.com>\r\nTo: orders@gfs.local\r\nSubject: PO\r\nMIME-Version: 1.0\r\n"
+            f'Content-Type: {ctype}; boundary="B1"\r\n\r\n{body}--B1--\r\n').encode()
+
+
+@pytest.mark.parametrize(("first", "expected"), [(" ", ""), ("Hi team,\r\n", "Hi team,\n\n")],
+                         ids=["blank", "greeting"])
+def test_every_text_part_is_read_in_order(first: str, expected: str) -> None:
+    # Was: only the first text/plain part was read: blank, nothing at all; "Hi team,", an item with 0 lines.
+    png = "iVBORw0KGgoAAAAA\r\n"
+    mail = read_mail(_mime("multipart/mixed", [(["Content-Type: text/plain"], first), (LOGO, png),
+                                               (["Content-Type: text/plain"], ORDER)]))
+    assert mail.body_text(1000) == expected + "Please ship:\n12 cs DF-10023\n4 cs DF-20417\nThanks"
+
+
+def test_the_text_of_a_forwarded_message_is_read_after_the_forwarders_note() -> None:
+    # Was: only the rep's note; the customer's typed order in the attached message was never read.
+    inner = EmailMessage()
+    inner["From"], inner["Subject"] = "Buyer <buyer@driscollfoods.com>", "Order for Thursday"
+    inner.set_content("Please send for Thursday:\n12 cs DF-10023\n4 cs DF-20417")
+    outer = EmailMessage()
+    outer["From"], outer["Subject"] = "Sam Rep <rep@gfs.local>", "Fwd: Order for Thursday"
+    outer.set_content("Please enter the attached order from Driscoll. -Sam")
+    outer.add_attachment(inner)
+    mail = read_mail(outer.as_bytes(policy=policy.SMTP))
+    assert mail.forwarded_senders == ["buyer@driscollfoods.com"]
+    assert mail.body_text(1000) == ("Please enter the attached order from Driscoll. -Sam\n\n"
+                                    "Please send for Thursday:\n12 cs DF-10023\n4 cs DF-20417")
+
+
+def _alternative(plain: str) -> tuple[list[str], str]:
+    return (['Content-Type: multipart/alternative; boundary="A"'],
+            f"--A\r\nContent-Type: text/plain\r\n\r\n{plain}\r\n--A\r\nContent-Type: text/html\r\n\r\n"
+            "<p>in <b>HTML</b></p>\r\n--A--")
+
+
+def test_an_alternative_is_read_once_plain_preferred_unless_blank() -> None:
+    html = ["Content-Type: text/html"]
+    mixed = _mime("multipart/mixed", [_alternative("in plain"), (html, "<p>a footer</p>")])
+    assert read_mail(mixed).body_text(1000) == "in plain\n\na footer"  # a lone HTML part is read
+    assert read_mail(_mime("multipart/mixed", [_alternative("  ")])).body_text(1000) == "in HTML"
+    assert read_mail(_mime("multipart/alternative", [(html, "<p>one</p>"), (html, "<p>richer</p>")])
+                     ).body_text(1000) == "richer"  # RFC 2046: the last alternative is the preferred one
+    twice = _mime("multipart/mixed", [(["Content-Type: text/plain"], "12 cs  DF-10023"),
+                                      (html, "<p>12 cs DF-10023</p>")])
+    assert read_mail(twice).body_text(1000) == "12 cs  DF-10023"  # plain and HTML outside an alternative: read once
+
+
+def test_winmail_dats_copy_of_the_body_is_not_read_twice() -> None:
+    assert read_mail(outlook_email(PDF, body="Order attached.")).body_text(1000) == "Order attached."
+
+
 # --- a multipart whose declared boundary is not in its body -----------------------------------------------------
 
 
@@ -185,7 +243,7 @@ _PARTS = ("--used\r\nContent-Type: text/plain\r\n\r\nPO 4471 attached\r\n"
 def test_a_multipart_is_read_with_the_boundary_its_body_uses(params: str) -> None:
     # Was: no parts, no text, no PDF, and nothing said but the stdlib's defects in the log.
     mail = read_mail(_multipart(params, "This is a multi-part message in MIME format.\r\n\r\n" + _PARTS))
-    assert mail.text.strip() == "PO 4471 attached" and [p.data for p in mail.pdfs] == [b"%PDF-1.4\n%%EOF\n"]
+    assert mail.body_text(1000) == "PO 4471 attached" and [p.data for p in mail.pdfs] == [b"%PDF-1.4\n%%EOF\n"]
     assert GUESSED in mail.problems and unread_note(mail) == ""  # log only: everything was read
 
 
@@ -199,7 +257,8 @@ def test_text_before_the_guessed_parts_is_an_unread_part() -> None:
                          ids=["no delimiter line", "a rule, not a delimiter"])
 def test_a_multipart_body_without_a_usable_boundary_is_an_unread_part(body: str) -> None:
     mail = read_mail(_multipart('; boundary="declared"', body))
-    assert (mail.text, mail.pdfs) == ("", []) and unread_note(mail) == f"part of the email could not be read: {NOT_READ}"
+    assert (mail.bodies, mail.pdfs) == ([], [])
+    assert unread_note(mail) == f"part of the email could not be read: {NOT_READ}"
 
 
 def test_bodies_read_again_are_bounded_per_message() -> None:
@@ -208,19 +267,19 @@ def test_bodies_read_again_are_bounded_per_message() -> None:
     for n in range(12):
         body = (f"--b{n}\r\nContent-Type: multipart/mixed; boundary=\"nope{n}\"\r\n\r\n{body}--b{n}--\r\n")
     mail = read_mail(_multipart('; boundary="declared"', body))
-    assert mail.problems.count(GUESSED) == 8 and NOT_READ in unread_note(mail) and mail.text == ""
+    assert mail.problems.count(GUESSED) == 8 and NOT_READ in unread_note(mail) and mail.bodies == []
 
 
 def test_a_pdf_inside_outlooks_winmail_dat_is_read() -> None:
     mail = read_mail(outlook_email(PDF, name="PO 4471.pdf"))
     [pdf] = mail.pdfs
     assert (pdf.filename, pdf.content_type, pdf.data, pdf.forwarded) == ("PO 4471.pdf", "application/pdf", PDF, False)
-    assert mail.text.strip() == "Order attached." and mail.problems == []
+    assert mail.body_text(1000) == "Order attached." and mail.problems == []
 
 
 def test_a_message_that_is_only_winmail_dat_reads_its_body_and_files() -> None:
     mail = read_mail(outlook_email(PDF, text=None, body="Order 4471 attached, ship Tuesday."))
-    assert [p.data for p in mail.pdfs] == [PDF] and mail.text == "Order 4471 attached, ship Tuesday."
+    assert [p.data for p in mail.pdfs] == [PDF] and mail.body_text(1000) == "Order 4471 attached, ship Tuesday."
 
 
 def test_the_same_pdf_inside_and_beside_winmail_dat_is_one_order() -> None:

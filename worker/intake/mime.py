@@ -6,6 +6,9 @@ Senders mislabel PDFs, so a part is a PDF by content type, by file name (RFC 223
 are decoded by the policy) or by `%PDF-` magic, including inside forwarded message/rfc822 and message/global
 parts (decoded by `forwards` when the forward itself was sent encoded), in x-uuencode attachments and inside
 Outlook's winmail.dat (`tnef`).
+Every body that is not an attachment is read for its text, in document order, forwarded messages' included (an
+order may be typed in any of them): text/plain, and text/html only where a multipart/alternative offers no plain
+text (or stands alone).
 Malformed input never raises out of this module: problems are reported in `ParsedMail.problems`.
 """
 
@@ -50,6 +53,14 @@ class PdfPart:
         return hashlib.sha256(self.data).hexdigest()
 
 
+@dataclass(frozen=True)
+class Body:
+    """One body read for its text: a text/plain part, or a text/html one (converted when the text is asked for)."""
+
+    content: str
+    html: bool = False
+
+
 @dataclass
 class ParsedMail:
     """What the pipeline needs from a raw message."""
@@ -59,15 +70,26 @@ class ParsedMail:
     recipients: list[str] = field(default_factory=list)
     subject: str | None = None
     forwarded_senders: list[str] = field(default_factory=list)  # From of forwarded messages, in order
-    text: str = ""
-    html: str = ""
+    bodies: list[Body] = field(default_factory=list)  # in document order
     pdfs: list[PdfPart] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     auto_generated: str | None = None  # why the message is an automatic one (auto-reply, bounce, list), if it is
 
     def body_text(self, limit: int) -> str:
-        """The message's text for a reader: the plain part, else the HTML part's text; at most limit chars."""
-        return (self.text.strip() or html_text(self.html))[:limit].strip()
+        """The text of every body, in order, blank-line separated (CRLF read as LF, repeats left out); at most limit
+        chars."""
+        texts: list[str] = []
+        seen: set[str] = set()
+        size = 0
+        for body in self.bodies:
+            if size >= limit:
+                break  # no more HTML is converted than is kept
+            text = (html_text(body.content) if body.html else body.content.replace("\r\n", "\n")).strip()
+            if text and (words := " ".join(text.split())) not in seen:  # a body sent twice (plain and HTML) is once
+                seen.add(words)
+                texts.append(text)
+                size += len(text) + 2
+        return "\n\n".join(texts)[:limit].strip()
 
     def recipients_json(self) -> str:
         """Recipients as a JSON array for the log."""
@@ -150,7 +172,32 @@ def _add_pdf(pdf: PdfPart, out: ParsedMail, seen_pdfs: set[str]) -> None:
         out.pdfs.append(pdf)
 
 
-def _unwrap_tnef(name: str, data: bytes, forwarded: bool, out: ParsedMail, seen_pdfs: set[str]) -> None:
+# Where a body lies: for each multipart/alternative above it (outermost first), (its number, the alternative's index).
+_Alts = tuple[tuple[int, int], ...]
+
+
+def _add_body(body: Body, alts: _Alts, found: list[tuple[Body, _Alts]]) -> None:
+    if body.content.strip():  # a blank body says nothing, nor does it stand for its alternative
+        found.append((body, alts))
+
+
+def _chosen(found: list[tuple[Body, _Alts]]) -> list[Body]:
+    """The bodies read for text: of each multipart/alternative, only the first alternative holding plain text, else
+    the last holding HTML (RFC 2046 puts the richest last)."""
+    plain: dict[int, int] = {}
+    html: dict[int, int] = {}
+    for body, alts in found:
+        for group, index in alts:
+            if body.html:
+                html[group] = max(html.get(group, index), index)
+            else:
+                plain[group] = min(plain.get(group, index), index)
+    pick = html | plain
+    return [body for body, alts in found if all(pick[group] == index for group, index in alts)]
+
+
+def _unwrap_tnef(name: str, data: bytes, forwarded: bool, alts: _Alts, found: list[tuple[Body, _Alts]],
+                 out: ParsedMail, seen_pdfs: set[str]) -> None:
     """The PDFs and bodies inside Outlook's winmail.dat; one that does not decode is reported unread."""
     try:
         inner = unwrap(data)
@@ -161,53 +208,66 @@ def _unwrap_tnef(name: str, data: bytes, forwarded: bool, out: ParsedMail, seen_
         filename = _clean_name(filename) if filename else None
         if is_pdf("", filename, content):
             _add_pdf(PdfPart(filename, "application/pdf", content, forwarded), out, seen_pdfs)
-    out.text = out.text or inner.text
-    out.html = out.html or inner.html
+    if not found:  # the wrapper's body is Outlook's copy of the one sent beside it: read only without that
+        _add_body(Body(inner.text) if inner.text.strip() else Body(inner.html, True), alts, found)
 
 
-def _leaf(part: Message, forwarded: bool, out: ParsedMail, seen_pdfs: set[str]) -> None:
+def _leaf(part: Message, forwarded: bool, alts: _Alts, found: list[tuple[Body, _Alts]], out: ParsedMail,
+          seen_pdfs: set[str]) -> None:
     ctype = part.get_content_type()
     filename = _filename(part)
     disposition = (part.get_content_disposition() or "").lower()
     if is_tnef(ctype, filename):  # before the magic test: a PDF inside starts within its first kilobyte
-        _unwrap_tnef(filename or "winmail.dat", _payload(part), forwarded, out, seen_pdfs)
+        _unwrap_tnef(filename or "winmail.dat", _payload(part), forwarded, alts, found, out, seen_pdfs)
     elif is_pdf(ctype, filename, _prefix(part)):
         data = _payload(part)  # decoded in full only now: big non-PDF attachments never are
         if transfer_encoding(part) in UUENCODE and b"%PDF-" not in data[:_MAGIC_WINDOW]:
             out.problems.append(f"uuencoded attachment {filename or '(unnamed)'} did not decode to a PDF")
         _add_pdf(PdfPart(filename, ctype, data, forwarded), out, seen_pdfs)
-    elif ctype == "text/plain" and disposition != "attachment" and not out.text:
-        out.text = _text(part)
-    elif ctype == "text/html" and disposition != "attachment" and not out.html:
-        out.html = _text(part)
+    elif ctype in ("text/plain", "text/html") and disposition != "attachment":
+        _add_body(Body(_text(part), ctype == "text/html"), alts, found)
+
+
+def _children(part: Message) -> list[Message]:
+    inner = part.get_payload()
+    return [c for c in (inner if isinstance(inner, list) else [inner]) if isinstance(c, Message)]
 
 
 def _walk(msg: Message, out: ParsedMail) -> None:
+    found: list[tuple[Body, _Alts]] = []
+    try:
+        _walk_parts(msg, out, found)
+    finally:  # what was found before a hostile part stopped the walk is read all the same
+        out.bodies = _chosen(found)
+
+
+def _walk_parts(msg: Message, out: ParsedMail, found: list[tuple[Body, _Alts]]) -> None:
     seen_pdfs: set[str] = set()
     # Depth first in document order, as Message.walk(), but a forward is replaced by its decoded message.
-    # Entries: (part, inside a forwarded message, encoded forwards decoded above it).
-    stack: list[tuple[Message, bool, int]] = [(msg, False, 0)]
-    count = 0
+    # Entries: (part, inside a forwarded message, encoded forwards decoded above it, alternatives it lies in).
+    stack: list[tuple[Message, bool, int, _Alts]] = [(msg, False, 0, ())]
+    count = groups = 0
     while stack:
         if count >= MAX_PARTS:
             out.problems.append(f"more than {MAX_PARTS} MIME parts; the rest were not examined")
             return
         count += 1
-        part, forwarded, decoded = stack.pop()
+        part, forwarded, decoded, alts = stack.pop()
         if is_forward(part):
             if (child := forwarded_message(part, decoded, out.problems)) is not None:
                 if fwd := address(child, "From"):
                     out.forwarded_senders.append(fwd)
-                stack.append((child, True, decoded_levels(part, decoded)))
+                stack.append((child, True, decoded_levels(part, decoded), alts))
         elif (body := unparsed(part)) is not None:  # its boundary was not found: read with the one used, if any
-            if (found := recovered(part, body, out.problems)) is not None:
-                stack.append((found, forwarded, decoded))
+            if (again := recovered(part, body, out.problems)) is not None:
+                stack.append((again, forwarded, decoded, alts))
         elif part.is_multipart():
-            inner = part.get_payload()
-            children = inner if isinstance(inner, list) else [inner]
-            stack += [(c, forwarded, decoded) for c in reversed(children) if isinstance(c, Message)]
+            children = _children(part)
+            groups += (alternative := part.get_content_type() == "multipart/alternative")
+            stack += [(c, forwarded, decoded, (*alts, (groups, i)) if alternative else alts)
+                      for i, c in reversed(list(enumerate(children)))]
         else:
-            _leaf(part, forwarded, out, seen_pdfs)
+            _leaf(part, forwarded, alts, found, out, seen_pdfs)
 
 
 def _fill_headers(msg: Message, out: ParsedMail) -> None:
@@ -268,7 +328,7 @@ def read_headers(source: bytes | Path) -> ParsedMail:
 
 
 def read_mail(source: bytes | Path) -> ParsedMail:
-    """Headers, first text and HTML bodies, and every PDF of a raw message; never raises."""
+    """Headers, bodies read for text, and every PDF of a raw message; never raises."""
     out = ParsedMail()
     try:
         msg = parse_message(source)
