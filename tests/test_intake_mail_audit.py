@@ -1,7 +1,10 @@
-"""Intake audit AF: text work outside the write transaction (AF1), real pipeline on SQLite and SeaweedFS."""
+"""Intake audit AF: text work outside the write transaction (AF1), orders sent as attachments other than PDFs
+(AF3); real MIME bytes, the real pipeline on SQLite and SeaweedFS."""
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import threading
 from collections.abc import Callable
@@ -18,9 +21,15 @@ from tests.test_email_fixtures import (
 )
 from worker.env import Env
 from worker.intake import analyze, mime, record
-from worker.intake.analyze import EMAIL_TEXT_CHARS, read_text
+from worker.intake.analyze import (
+    EMAIL_TEXT_CHARS,
+    attachments_in,
+    attachments_of,
+    read_text,
+)
 from worker.intake.mime import read_mail
 from worker.intake.pipeline import process_email
+from worker.intake.record import ATTACHMENTS_REASON
 from worker.intake.store import accept_raw
 from worker.po import typed
 
@@ -99,3 +108,106 @@ async def test_an_email_given_up_on_keeps_the_text_read_before_without_reading_i
     item = await seeded.db.fetchone("SELECT email_text FROM review_items WHERE email_id = ?", (email_id,))
     assert item["email_text"] == "Order attached\nThanks"
     assert ran_on and not [t for t in ran_on if t.startswith(WRITER)], ran_on
+
+
+# --- AF3: a PO sent as an attachment other than a PDF is queued, never dropped -------------------------------
+
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 3000 + b"\xff\xd9"
+
+
+def mime_email(parts: list[tuple[list[str], str]], *, subject: str = "PO", sender: str = "buyer@driscollfoods.com",
+               top: str = "multipart/mixed") -> bytes:
+    """A multipart email of (header lines, payload) parts, written as senders write them."""
+    body = "".join(f"--B1\r\n{''.join(h + chr(13) + chr(10) for h in headers)}\r\n{payload}\r\n"
+                   for headers, payload in parts)
+    return (f"From: Buyer <{sender}>\r\nTo: orders@gfs.local\r\nSubject: {subject}\r\nMessage-ID: <{subject}@x>\r\n"
+            f"MIME-Version: 1.0\r\nContent-Type: {top}; boundary=\"B1\"\r\n\r\n{body}--B1--\r\n").encode()
+
+
+def attached(name: str, ctype: str, data: bytes, disposition: str | None = "attachment") -> tuple[list[str], str]:
+    headers = [f'Content-Type: {ctype}; name="{name}"', "Content-Transfer-Encoding: base64"]
+    headers += [f'Content-Disposition: {disposition}; filename="{name}"'] if disposition else []
+    return headers, base64.encodebytes(data).decode()
+
+
+ORDER_TEXT = "Please ship:\r\n12 cs DF-10023\r\n4 cs DF-20417\r\n"
+# The audit's cases: each was logged "processed | no PDF attachment; no text either", with no item.
+AS_ATTACHMENTS = {
+    "PO 4471.jpg": mime_email([attached("PO 4471.jpg", "image/jpeg", JPEG)]),
+    "PO-4472.xlsx": mime_email([attached("PO-4472.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml"
+                                         ".sheet", b"PK\x03\x04" + b"x" * 2000)]),
+    "scan0001.tif": mime_email([(["Content-Type: text/plain"], ""),  # an empty body, a scan without a disposition
+                                attached("scan0001.tif", "image/tiff", b"II*\x00" + b"\x00" * 2000, None)]),
+    "PO-5511.txt": mime_email([(['Content-Type: text/plain; name="PO-5511.txt"',
+                                 'Content-Disposition: attachment; filename="PO-5511.txt"'], ORDER_TEXT)]),
+    "PO-5512.csv": mime_email([(['Content-Type: text/csv; name="PO-5512.csv"',
+                                 'Content-Disposition: attachment; filename="PO-5512.csv"'], "code,qty\r\nDF-10023,12")]),
+}
+
+
+@pytest.mark.parametrize("name", AS_ATTACHMENTS)
+def test_attachments_that_may_be_the_order_are_named(name: str) -> None:
+    assert attachments_in(AS_ATTACHMENTS[name]) == [name]
+
+
+def test_signatures_cards_invitations_and_pdfs_are_not_named_but_attachments_in_a_forward_are() -> None:
+    raw = mime_email([(["Content-Type: text/plain"], "Order attached"),
+                      (["Content-Type: image/png", "Content-Disposition: inline"], "iVBORw0KGgo="),  # unnamed, inline
+                      attached("Buyer.vcf", "text/vcard", b"BEGIN:VCARD"),
+                      attached("smime.p7s", "application/pkcs7-signature", b"0\x82"),
+                      attached("invite.ics", "text/calendar", b"BEGIN:VCALENDAR"),
+                      attached("po.pdf", "application/pdf", b"%PDF-1.4"),
+                      attached("winmail.dat", "application/ms-tnef", b"x\x9f>\x22")])
+    assert attachments_in(raw) == []
+    signature = ["Content-Type: image/png; name=image001.png", "Content-ID: <sig>",  # shown by the HTML body
+                 "Content-Disposition: inline; filename=image001.png"]
+    related = mime_email([(["Content-Type: text/html"], '<p>Regards</p><img src="cid:sig">'), (signature, "iVBORw0KGgo=")],
+                         top="multipart/related")
+    assert attachments_in(related) == []
+    forward = (b"Content-Type: message/rfc822\r\n\r\nFrom: a@b.example\r\nSubject: PO\r\n"
+               b'Content-Type: multipart/mixed; boundary="F"\r\n\r\n--F\r\nContent-Type: text/plain\r\n\r\nsee '
+               b"attached\r\n--F\r\nContent-Type: application/vnd.ms-excel\r\n"
+               b'Content-Disposition: attachment; filename="PO 88.xls"\r\n\r\nAAAA\r\n--F--\r\n')
+    assert attachments_of(io.BytesIO(forward)) == ["PO 88.xls"]
+    unnamed = (["Content-Type: image/tiff", "Content-Disposition: attachment"], "SUkqAA==")
+    assert attachments_in(mime_email([unnamed])) == ["an unnamed image/tiff attachment"]
+
+
+async def _outcome(env: Env, raw: bytes) -> tuple[str, dict, list[dict]]:
+    received = await accept_raw(env, raw, door="smtp")
+    status = await process_email(env, received.email_id)
+    log = dict(await env.db.fetchone("SELECT * FROM inbound_email_log WHERE id = ?", (received.email_id,)))
+    items = [dict(r) for r in await env.db.fetchall("SELECT * FROM review_items WHERE email_id = ?",
+                                                    (received.email_id,))]
+    return status, log, items
+
+
+@pytest.mark.parametrize("name", AS_ATTACHMENTS)
+async def test_a_po_sent_as_another_attachment_without_text_is_queued_for_a_person(seeded: Env, name: str) -> None:
+    status, log, items = await _outcome(seeded, AS_ATTACHMENTS[name])
+    assert status == "needs_manual" and log["status"] == "needs_manual"
+    assert log["reason"] == f"no PDF attachment or text: the email and its attachment ({name}) are on a review item"
+    [item] = items
+    assert item["status"] == "needs_manual" and item["customer_id"] == DRISCOLL and item["attachment_id"] is None
+    assert item["reason"] == ATTACHMENTS_REASON.format(s="", names=name)
+    flags = {f["code"]: f for f in json.loads(item["flags_json"])}
+    assert flags["unread_attachment"]["attachments"] == [name] and flags["needs_manual"]["message"] == item["reason"]
+    assert (await seeded.db.fetchone("SELECT raw_key FROM inbound_email_log WHERE id = ?", (item["email_id"],)))[0]
+
+
+async def test_an_order_in_the_text_names_the_attachments_beside_it(seeded: Env) -> None:
+    raw = mime_email([(["Content-Type: text/plain"], ORDER_TEXT), attached("PO-4472.xlsx", "application/vnd.ms-excel", b"PK"),
+                      attached("IMG_2.jpeg", "image/jpeg", JPEG, "inline")])  # a phone sends photos inline
+    status, log, [item] = await _outcome(seeded, raw)
+    assert status == "needs_manual"
+    assert log["reason"] == ("no PDF attachment: the email text is on a review item; attached, not read: PO-4472.xlsx, "
+                             "IMG_2.jpeg")
+    assert item["reason"].startswith("no PDF attachment: 2 lines read from the email text")
+    assert item["reason"].endswith("; attached, not read: PO-4472.xlsx, IMG_2.jpeg") and item["line_count"] == 2
+
+
+async def test_an_email_of_only_a_business_card_and_a_signature_is_still_not_queued(seeded: Env) -> None:
+    raw = mime_email([(["Content-Type: text/plain"], ""), attached("Buyer.vcf", "text/vcard", b"BEGIN:VCARD"),
+                      (["Content-Type: image/png", "Content-Disposition: inline"], "iVBORw0KGgo=")])
+    status, log, items = await _outcome(seeded, raw)
+    assert (status, log["reason"], items) == ("processed", "no PDF attachment; no text either", [])

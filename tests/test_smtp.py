@@ -229,3 +229,18 @@ def test_an_email_being_read_does_not_hold_up_the_next_ones_250(smtp_server: Liv
     answered.set()
     rows = wait_for(lambda: (r := _log(smtp_server)) and all(x["status"] == "needs_manual" for x in r) and r)
     assert went_through == [True] and len(rows) == 2
+
+
+def test_a_po_sent_as_a_scanned_image_without_text_reaches_the_review_queue(smtp_server: LiveServer) -> None:
+    # It was answered 250 and logged "processed | no PDF attachment; no text either" with no item: dropped.
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "Buyer <buyer@driscollfoods.com>", "orders@gfs.local", "PO 4471"
+    msg.add_attachment(b"\xff\xd8\xff\xe0" + b"\x00" * 3000, maintype="image", subtype="jpeg", filename="PO 4471.jpg")
+    with _smtp(smtp_server) as client:
+        assert client.sendmail("buyer@driscollfoods.com", ["orders@gfs.local"], msg.as_bytes()) == {}
+    row = wait_for(lambda: next((r for r in _log(smtp_server) if r["status"] not in ("received", "processing")), None))
+    assert row["status"] == "needs_manual" and "(PO 4471.jpg)" in row["reason"]
+    [item] = smtp_server.run(smtp_server.env.db.fetchall("SELECT * FROM review_items WHERE email_id = ?", (row["id"],)))
+    assert item["status"] == "needs_manual" and item["customer_id"] == DRISCOLL and "PO 4471.jpg" in item["reason"]

@@ -76,6 +76,13 @@ EMAIL_TEXT_CHARS = analyze.EMAIL_TEXT_CHARS  # of an email's text: read before t
 TEXT_ONLY_REASON = "no PDF attachment: the order, if there is one, is in the email text; enter it by hand or reject"
 TYPED_REASON = ("no PDF attachment: {n} line{s} read from the email text; check each against the text and add "
                 "any that were missed")
+# An email whose only content is attachments other than PDFs (a scan as an image, a spreadsheet, a .txt): the order
+# may be in them, and only a person can read them. Before, such an email was logged with no item: dropped.
+ATTACHED_NOTE = "attached, not read: {names}"
+ATTACHMENTS_REASON = ("no PDF attachment or text: the order may be in the attachment{s} ({names}); open the original "
+                      "email and enter any order by hand, or reject")
+MAX_NAMED = 5  # in a reason
+MAX_FLAGGED = 50  # in the flag's list (the parts limit allows 500)
 
 
 @dataclass(frozen=True)
@@ -192,6 +199,18 @@ def senders_of(sender: str | None, mail: ParsedMail | None) -> list[str]:
     return [s for s in [sender, *(mail.forwarded_senders if mail else [])] if s]
 
 
+def named(names: tuple[str, ...]) -> str:
+    """Attachment names for a reason: the first MAX_NAMED, and how many more."""
+    more = f" and {len(names) - MAX_NAMED} more" if len(names) > MAX_NAMED else ""
+    return ", ".join(names[:MAX_NAMED]) + more
+
+
+def attached_flag(names: tuple[str, ...]) -> dict[str, object]:
+    """The warning that the email has attachments that may hold the order and were not read."""
+    return {"code": "unread_attachment", "severity": "warning", "message": ATTACHED_NOTE.format(names=named(names)),
+            "attachments": list(names[:MAX_FLAGGED])}
+
+
 def text_row(email_id: int, sender: str | None, text: str, now: str) -> dict[str, object]:
     """The review item row of an email's text (no attachment: one per email, by a partial unique index)."""
     return {"email_id": email_id, "attachment_id": None, "part": 0, "pages": None, "pdf_key": None,
@@ -200,29 +219,39 @@ def text_row(email_id: int, sender: str | None, text: str, now: str) -> dict[str
 
 def _text_only_item(conn: sqlite3.Connection, email_id: int, mail: ParsedMail, text: EmailText,
                     customer: CustomerMatch, ctx: Context) -> dict[str, object] | None:
-    """The review item of an email without a PDF whose text, or whose unread part, may be an order; None for machine
-    mail, and for an email read whole without text."""
-    unread = unread_note(mail)
-    if mail.pdfs or mail.auto_generated or not (text.text or unread):
+    """The review item of an email without a PDF whose text, attachments or unread part may be an order; None for
+    machine mail, and for an email read whole with neither text nor attachments."""
+    unread, attached = unread_note(mail), text.attachments
+    if mail.pdfs or mail.auto_generated or not (text.text or attached or unread):
         return None
     row = text_row(email_id, mail.sender, text.text, ctx.now)
+    # A PDF may be in the part not read, the order in an attachment: the reviewer must know.
+    flags = ([attached_flag(attached)] if attached else []) + ([unread_flag(unread)] if unread else [])
+    if not text.text and attached:
+        reason = ATTACHMENTS_REASON.format(s="s" if len(attached) > 1 else "", names=named(attached))
+        return manual_row(conn, row, f"{reason}; {unread}" if unread else reason, customer, None, flags)
     if not text.text:  # e.g. malformed MIME, or a forward that could not be decoded: only the original email tells
-        return manual_row(conn, row, NOTHING_READ_REASON.format(unread=unread), customer, None, [unread_flag(unread)])
+        return manual_row(conn, row, NOTHING_READ_REASON.format(unread=unread), customer, None, flags)
     order, line_flags = _typed_order(conn, text, customer, ctx)
     reason = TYPED_REASON.format(n=len(order.lines), s="" if len(order.lines) == 1 else "s") if order.lines \
         else TEXT_ONLY_REASON
-    if unread:  # a PDF may be in the part not read: the reviewer must know
-        reason = f"{reason}; {unread}"
-        line_flags = [unread_flag(unread), *line_flags]
-    return manual_row(conn, row, reason, customer, order, line_flags)
+    notes = ([ATTACHED_NOTE.format(names=named(attached))] if attached else []) + ([unread] if unread else [])
+    return manual_row(conn, row, "; ".join([reason, *notes]), customer, order, flags + line_flags)
 
 
-def _email_outcome(mail: ParsedMail, pdfs: list[AnalysedPdf], text_item: dict[str, object] | None) -> tuple[str, str]:
+def _email_outcome(mail: ParsedMail, pdfs: list[AnalysedPdf], text: EmailText,
+                   text_item: dict[str, object] | None) -> tuple[str, str]:
     note = problems_note(mail)
     if not pdfs:
+        attached = f"; {ATTACHED_NOTE.format(names=named(text.attachments))}" if text.attachments else ""
+        if text_item is not None and text_item["email_text"]:
+            return "needs_manual", noted(f"no PDF attachment: the email text is on a review item{attached}", note)
+        if text_item is not None and text.attachments:
+            attachments = f"its attachment{'s' if len(text.attachments) > 1 else ''} ({named(text.attachments)})"
+            return "needs_manual", noted(f"no PDF attachment or text: the email and {attachments} are on a review "
+                                         "item", note)
         if text_item is not None:
-            what = "the email text is" if text_item["email_text"] else "no text either: the email is"
-            return "needs_manual", noted(f"no PDF attachment: {what} on a review item", note)
+            return "needs_manual", noted("no PDF attachment: no text either: the email is on a review item", note)
         why = f"; {mail.auto_generated}, not queued" if mail.auto_generated else "; no text either"
         return "processed", noted(f"no PDF attachment{why}", note)
     orders = [(p, a) for p in pdfs for a in p.analyses]
@@ -274,6 +303,6 @@ def record_email(conn: sqlite3.Connection, email_id: int, attempt: int, mail: Pa
         customer_id = customer_id or row["customer_id"]  # type: ignore[assignment]
         if (item_id := insert_item(conn, email_id, row)) is not None:
             items.append(item_id)
-    status, reason = _email_outcome(mail, pdfs, text_item)
+    status, reason = _email_outcome(mail, pdfs, text, text_item)
     conn.execute(FINISH, (status, reason, customer_id, ctx.now, email_id))
     return status, items
