@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -9,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.test_email_fixtures import forwarded_email, order_email, outlook_email, tnef, winmail_email
+from worker.intake import mime
 from worker.intake.boundary import GUESSED, NOT_READ, PREAMBLE_NOT_READ
-from worker.intake.mime import MAX_PARTS, html_text, is_pdf, read_headers, read_mail
+from worker.intake.mime import HTML_CUT, MAX_HTML_CHARS, MAX_PARTS, html_text, is_pdf, read_headers, read_mail
 from worker.intake.problems import unread_note
 from worker.intake.tnef import unwrap
 
@@ -224,6 +226,36 @@ def test_an_alternative_is_read_once_plain_preferred_unless_blank() -> None:
 
 def test_winmail_dats_copy_of_the_body_is_not_read_twice() -> None:
     assert read_mail(outlook_email(PDF, body="Order attached.")).body_text(1000) == "Order attached."
+
+
+def test_html_is_cut_before_it_is_converted(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Was: converted whole, however big: a 21 MB body took 41 s (and ran while the email was being recorded).
+    converted: list[int] = []
+    monkeypatch.setattr(mime, "html_text", lambda html: converted.append(len(html)) or html_text(html))
+    filler = "<div><td>a</td><br>x</div>\r\n" * (MAX_HTML_CHARS // 25)
+    msg = EmailMessage()
+    msg["From"] = "buyer@driscollfoods.com"
+    msg.set_content(f"<p>12 cs DF-10023</p>{filler}", subtype="html")
+    msg.add_attachment(f"<p>more</p>{filler}", subtype="html", disposition="inline")
+    mail = read_mail(msg.as_bytes())
+    assert mail.body_text(100).startswith("12 cs DF-10023\na") and 0 < sum(converted) <= MAX_HTML_CHARS
+    [body] = mail.bodies  # the second body is past the limit: not read at all
+    assert len(body.content) <= MAX_HTML_CHARS and body.content.rfind("<") < body.content.rfind(">")  # no half tag
+    assert unread_note(mail) == f"part of the email could not be read: {HTML_CUT}"
+
+
+@pytest.mark.parametrize("junk", ["<a " * 7_000, "<a\n" * 7_000, "<a/" * 7_000, "<!--" * 12_000],
+                         ids=["tag opened again", "across lines", "slash", "comments never closed"])
+def test_html_the_stdlib_parser_is_slow_on_converts_in_linear_time(junk: str) -> None:
+    # Was: 20 to 50 KB of these took 3 s to a minute (CPython's HTMLParser), under any cut to a few hundred KB.
+    started = time.monotonic()
+    text = html_text(f"<p>12 cs DF-10023</p>{junk}")
+    assert time.monotonic() - started < 1 and text.startswith("12 cs DF-10023")
+
+
+def test_html_text_of_stray_brackets_and_comments() -> None:
+    html = "<p>a < b</p><!--[if mso]>x<![endif]--><p>c</p><!--<![endif]--><p>d &lt; e</p><!-- unclosed <p>f"
+    assert html_text(html) == "a < b\nc\nd < e"  # an unclosed comment runs to the end, as browsers read it
 
 
 # --- a multipart whose declared boundary is not in its body -----------------------------------------------------

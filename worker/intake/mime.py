@@ -8,7 +8,7 @@ parts (decoded by `forwards` when the forward itself was sent encoded), in x-uue
 Outlook's winmail.dat (`tnef`).
 Every body that is not an attachment is read for its text, in document order, forwarded messages' included (an
 order may be typed in any of them): text/plain, and text/html only where a multipart/alternative offers no plain
-text (or stands alone).
+text (or stands alone). At most MAX_HTML_CHARS of HTML are converted; a cut is reported as a problem.
 Malformed input never raises out of this module: problems are reported in `ParsedMail.problems`.
 """
 
@@ -36,6 +36,11 @@ PDF_TYPES = frozenset({"application/pdf", "application/x-pdf", "application/acro
 MAX_PARTS = 500  # a message with more parts than this is hostile or broken; we stop looking
 _MAGIC_WINDOW = 1024  # readers accept a little junk before %PDF-, so do we
 _UU_BEGIN = re.compile(r"^begin [0-7]{1,4} +(.+?)\s*$", re.MULTILINE)
+# Of HTML converted to text per message, cut before parsing: HTML is slow to parse (a 21 MB body took 41 s).
+MAX_HTML_CHARS = 300_000
+HTML_CUT = f"its HTML past the first {MAX_HTML_CHARS:,} characters (too long to convert to text)"
+# A '<' that opens no tag: CPython's HTMLParser slows quadratically or worse on these ('<a <a <a ...', 40 KB: 60 s).
+_STRAY_LT = re.compile(r"<(?=[^<>]*(?:<|\Z))")
 
 
 @dataclass(frozen=True)
@@ -238,7 +243,25 @@ def _walk(msg: Message, out: ParsedMail) -> None:
     try:
         _walk_parts(msg, out, found)
     finally:  # what was found before a hostile part stopped the walk is read all the same
-        out.bodies = _chosen(found)
+        out.bodies = _bounded(_chosen(found), out.problems)
+
+
+def _bounded(bodies: list[Body], problems: list[str]) -> list[Body]:
+    """The bodies with their HTML cut to MAX_HTML_CHARS in all (at a tag's start), before any is parsed."""
+    room, kept = MAX_HTML_CHARS, []
+    for body in bodies:
+        if body.html and len(body.content) > room:
+            cut = body.content[:room]
+            if cut.rfind("<") > cut.rfind(">"):  # no half a tag read as text
+                cut = cut[:cut.rfind("<")]
+            if HTML_CUT not in problems:
+                problems.append(HTML_CUT)
+            body = Body(cut, True)
+        if body.html:
+            room -= len(body.content)
+        if body.content.strip():
+            kept.append(body)
+    return kept
 
 
 def _walk_parts(msg: Message, out: ParsedMail, found: list[tuple[Body, _Alts]]) -> None:
@@ -301,12 +324,23 @@ class _TextOfHtml(HTMLParser):
             self.parts.append(data)
 
 
+def _without_comments(html: str) -> str:
+    """html without its comments (an unclosed one runs to the end), found in one pass: HTMLParser takes quadratic
+    time over many unclosed ones."""
+    kept, at = [], 0
+    while (start := html.find("<!--", at)) >= 0:
+        kept.append(html[at:start])
+        end = html.find("-->", start + 4)
+        at = len(html) if end < 0 else end + 3
+    return "".join(kept) + html[at:]
+
+
 def html_text(html: str) -> str:
     """The readable text of an HTML body (tags dropped, scripts and styles skipped, blank lines folded)."""
     if not html:
         return ""
     reader = _TextOfHtml()
-    reader.feed(html)
+    reader.feed(_STRAY_LT.sub("&lt;", _without_comments(html)))  # both linear: what the parser is slow on
     reader.close()
     lines = (" ".join(line.split()) for line in "".join(reader.parts).splitlines())
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
