@@ -12,13 +12,15 @@ from typing import Annotated, Any
 from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, ValidationException
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromPath, QueryParameter
 
-from handlers.responses import BAD_REQUEST, UNAUTHORIZED, UNAVAILABLE, problems
+from handlers.responses import BAD_REQUEST, BEARER_OR_SESSION, UNAUTHORIZED, UNAVAILABLE, problems
 from handlers.review_api import READ_ERRORS, api_caller
 from worker.env import Env
 from worker.names import name_variants, normalize_name
 
+QUERY_CHARS = 100
+MAX_RESULTS = 50
 RECENT = 10
 TREND = 12
 MAX_OPEN_INVOICES = 200
@@ -183,20 +185,25 @@ async def search(env: Env, query: str, limit: int) -> list[dict[str, Any]]:
             for cid in ranked[:limit]]
 
 
-@get("/api/customers", summary="Find customers by name, synonym or id", responses=READ_ERRORS)
+# q is required (Litestar answers its absence); its length and limit's range are checked below, after
+# authentication, with messages that name them, and documented from the same constants (schema_extra).
+@get("/api/customers", summary="Find customers by name, synonym or id", responses=READ_ERRORS,
+     security=BEARER_OR_SESSION)
 async def find_customers(
     request: Request[Any, Any, Any], env: NamedDependency[Env],
-    q: Annotated[str, QueryParameter(description="a name, synonym or id")] = "",
-    limit: FromQuery[int] = 20,
+    q: Annotated[str, QueryParameter(
+        description=f"a name, synonym or id: 1 to {QUERY_CHARS} characters, not counting surrounding whitespace",
+        schema_extra={"min_length": 1, "max_length": QUERY_CHARS, "pattern": r"\S"})],
+    limit: Annotated[int, QueryParameter(schema_extra={"minimum": 1, "maximum": MAX_RESULTS})] = 20,
 ) -> dict[str, Any]:
     """Ranked matches: synonym > exact name > name prefix > synonym prefix > word prefix > a synonym of the
     query's first words only > substring."""
     await api_caller(request, env)
     q = q.strip()
-    if not q or len(q) > 100:
-        raise ValidationException("q: give a name, synonym or id of 1 to 100 characters")
-    if not 1 <= limit <= 50:
-        raise ValidationException(f"limit: must be between 1 and 50 (got {limit})")
+    if not q or len(q) > QUERY_CHARS:
+        raise ValidationException(f"q: give a name, synonym or id of 1 to {QUERY_CHARS} characters")
+    if not 1 <= limit <= MAX_RESULTS:
+        raise ValidationException(f"limit: must be between 1 and {MAX_RESULTS} (got {limit})")
     return {"query": q, "normalized": normalize_name(q), "results": await search(env, q, limit)}
 
 
@@ -217,7 +224,7 @@ async def _remaining_unknown(conn: Any, ns_id: str) -> dict[str, Any]:
             "note": UNKNOWN_NOTE if invoices else None, "invoices": invoices}
 
 
-@get("/api/customers/{ns_id:str}", summary="Customer 360", responses=problems(
+@get("/api/customers/{ns_id:str}", summary="Customer 360", security=BEARER_OR_SESSION, responses=problems(
     {400: BAD_REQUEST, 401: UNAUTHORIZED, 404: "no customer with that ns_id in the mirror", 503: UNAVAILABLE}))
 async def customer_360(request: Request[Any, Any, Any], env: NamedDependency[Env],
                        ns_id: FromPath[str]) -> dict[str, Any]:

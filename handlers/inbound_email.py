@@ -17,8 +17,9 @@ from typing import Any
 from litestar import Request, Response, post
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, RequestBody, Schema
 
-from handlers.responses import BODY_TIMEOUT, UNAVAILABLE, problems
+from handlers.responses import BEARER, BODY_TIMEOUT, UNAVAILABLE, documented, problems
 from worker.auth import bearer_ok
 from worker.env import Env
 from worker.intake.pipeline import schedule
@@ -106,8 +107,15 @@ ERRORS = problems({
 })
 
 
+# Streamed to disk as it arrives (never parsed here), so the body is documented, not inferred: bytes, as sent.
+EMAIL_OPERATION = documented(body=RequestBody(
+    required=True, description="one raw RFC 822 message, at most limits.email_bytes",
+    content={media_type: OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, content_media_type=media_type))
+             for media_type in ACCEPTED_TYPES}))
+
+
 @post("/api/inbound-email", request_max_body_size=None, status_code=202, responses=ERRORS,
-      summary="Receive one raw order email")
+      summary="Receive one raw order email", security=BEARER, operation_class=EMAIL_OPERATION)
 async def inbound_email(request: Request[Any, Any, Any], env: NamedDependency[Env]) -> Response[dict[str, Any]]:
     """Store the raw message durably, log it, reply 202 {email_id, status, duplicate_of?}; process afterwards."""
     authorize(request, env)

@@ -15,10 +15,11 @@ from litestar import Request, Response, post
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotAuthorizedException
 
-from handlers.responses import BODY_TIMEOUT, UNAVAILABLE, problems
+from handlers.responses import BODY_TIMEOUT, UNAVAILABLE, documented, header, json_body, json_schema, problems
 from worker.cdc.apply import BatchResult
 from worker.cdc.committer import committer_for
 from worker.cdc.intake import BodyError, TooManyEvents, split_body, validate_events
+from worker.cdc.models import CdcEvent
 from worker.deadletters import store_dead_letter
 from worker.env import Env, iso
 from worker.problems import problem
@@ -92,9 +93,24 @@ ERRORS = problems({
 })
 
 
+_EVENT = json_schema(CdcEvent)
+# Read raw (size limit, then the signature over the exact bytes, then parsing), so documented here: one event or
+# a batch, and the Standard Webhooks headers (any missing or wrong is a 401, not a 400: they authenticate).
+WEBHOOK_OPERATION = documented(
+    body=json_body({"oneOf": [_EVENT, {"type": "object", "required": ["events"],
+                                        "properties": {"events": {"type": "array", "items": _EVENT}}}]},
+                   "one event, or {\"events\": [...]} of at most limits.webhook_batch_events; `record` is the "
+                   "NetSuite record, checked by record_type"),
+    headers=[header("webhook-id", "the delivery's id (Standard Webhooks)", required=True),
+             header("webhook-timestamp", "unix time in whole seconds, within the tolerance of our clock",
+                    required=True, pattern=r"^[0-9]{1,12}$"),
+             header("webhook-signature", "space-separated v1,<base64 HMAC-SHA256 of id.timestamp.body> entries",
+                    required=True)])
+
+
 # 200 whatever the batch did (applied, unchanged, stale): nothing is created that a 201 would point to.
 @post("/api/ns-webhook", request_max_body_size=BODY_CEILING, status_code=200, responses=ERRORS,
-      summary="NetSuite change events (Standard Webhooks)")
+      summary="NetSuite change events (Standard Webhooks)", operation_class=WEBHOOK_OPERATION)
 async def ns_webhook(request: Request[Any, Any, Any], env: NamedDependency[Env]) -> Response[dict[str, Any]]:
     """Verify, then apply one event or {"events": [...]} in one transaction; reply with what happened."""
     keys = _keys(env)

@@ -19,10 +19,21 @@ from litestar.params import FromQuery, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from handlers.inbound_email import authorize
-from handlers.responses import BODY_TIMEOUT, UNAUTHORIZED, UNAVAILABLE, problems
+from handlers.responses import (
+    BEARER,
+    BEARER_OR_SESSION,
+    BODY_TIMEOUT,
+    UNAUTHORIZED,
+    UNAVAILABLE,
+    documented,
+    header,
+    int_query,
+    json_body,
+    json_schema,
+    problems,
+)
 from handlers.review import queries as q
-from handlers.review_api import READ_ERRORS, api_caller, check_choice
-from worker.db import MAX_ROWID
+from handlers.review_api import CURSOR, READ_ERRORS, api_caller
 from worker.deadletters import store_dead_letter
 from worker.env import Env, iso
 from worker.ledger import append_event
@@ -31,7 +42,8 @@ from worker.names import normalize_name
 log = logging.getLogger("worker.proposals")
 EMAIL = r"^[^@\s<>,;]+@[^@\s<>,;]+\.[A-Za-z0-9-]{2,}$"
 PHONE = r"^[0-9+()\-. x]{7,32}$"
-ACTION_STATUSES = ("staged", "approved", "rejected", "executed")
+ActionStatus = Literal["", "staged", "approved", "rejected", "executed"]  # "": every status (as ReviewStatus)
+IDEMPOTENCY_KEY_CHARS = 128
 
 
 class _Proposal(BaseModel):
@@ -159,9 +171,9 @@ class Refused(Exception):
 
 def key_errors(key: str | None) -> list[dict[str, str]]:
     """What is wrong with an Idempotency-Key header (nothing when it is absent)."""
-    if key is None or 1 <= len(key) <= 128:
+    if key is None or 1 <= len(key) <= IDEMPOTENCY_KEY_CHARS:
         return []
-    return [{"field": "Idempotency-Key", "message": f"must be 1 to 128 characters, got {len(key)}"}]
+    return [{"field": "Idempotency-Key", "message": f"must be 1 to {IDEMPOTENCY_KEY_CHARS} characters, got {len(key)}"}]
 
 
 def request_digest(proposal: Any) -> str:
@@ -241,8 +253,17 @@ PROPOSE_RESPONSES = {
 }
 
 
+# The handler reads the body itself (the size limit's 413, and every refused body kept as a dead letter), so the
+# body and the Idempotency-Key header are documented here rather than inferred from its signature.
+PROPOSE_OPERATION = documented(
+    body=json_body(json_schema(Proposal), "one proposal; `kind` says which (unknown fields are refused)"),
+    headers=[header("Idempotency-Key", "dedupes retries: the same key and body answer 200 with the action staged "
+                    "first; the same key with another body is a 409; empty or too long is a 422",
+                    min_length=1, max_length=IDEMPOTENCY_KEY_CHARS)])
+
+
 @post("/api/proposed-actions", summary="Propose an action for human review", tags=["review"], status_code=201,
-      responses=PROPOSE_RESPONSES)
+      responses=PROPOSE_RESPONSES, security=BEARER, operation_class=PROPOSE_OPERATION)
 async def propose(request: Request[Any, Any, Any], env: NamedDependency[Env]) -> Response[dict[str, Any]]:
     """Bearer INTAKE_TOKEN; body: one proposal (discriminated on `kind`); an Idempotency-Key header dedupes
     (the same key with a different body is a 409)."""
@@ -274,17 +295,24 @@ async def propose(request: Request[Any, Any, Any], env: NamedDependency[Env]) ->
     return Response(body_out, status_code=201 if created else 200)
 
 
-@get("/api/proposed-actions", summary="Proposed actions", tags=["review"], responses=READ_ERRORS)
+# Kinds are open: the workflows stage their own (send_collection_email, log_dispute...) and more come with new ones,
+# so `kind` is any text, named by example; an unknown kind is an empty page, not a 400.
+KIND = QueryParameter(description="empty: every kind; e.g. the kinds POST stages: " + ", ".join(
+    sorted({staged for staged, _ in STAGED_AS.values()})) + ", or a workflow's (any text: an unknown kind has none)")
+
+
+@get("/api/proposed-actions", summary="Proposed actions", tags=["review"], responses=READ_ERRORS,
+     security=BEARER_OR_SESSION)
 async def list_proposed_actions(
     request: Request[Any, Any, Any], env: NamedDependency[Env],
-    status: FromQuery[str] = "", kind: FromQuery[str] = "", customer_id: FromQuery[str] = "",
-    limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
-    cursor: Annotated[int, QueryParameter(ge=0, le=MAX_ROWID, description="the next_cursor of the previous page")] = 0,
+    status: Annotated[ActionStatus, QueryParameter(description="empty: every status")] = "",
+    kind: Annotated[str, KIND] = "", customer_id: FromQuery[str] = "",
+    limit: Annotated[int, int_query(1, 200)] = 50,
+    cursor: Annotated[int, CURSOR] = 0,
 ) -> dict[str, Any]:
     """Newest first; filter by status, kind and customer_id; bearer INTAKE_TOKEN or a review session."""
     await api_caller(request, env)
-    params = {"status": check_choice("status", status, ACTION_STATUSES), "kind": kind[:64],
-              "customer": customer_id[:32], "cursor": cursor, "limit": limit}
+    params = {"status": status, "kind": kind[:64], "customer": customer_id[:32], "cursor": cursor, "limit": limit}
     page = await q.rows(env, q.ACTIONS, params)
     for row in page:
         row["payload"] = json.loads(row.pop("payload_json") or "{}")

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from handlers import customers, health, ns_webhook, scheduled
@@ -25,6 +26,7 @@ from worker.tiers import run_scheduler, run_tier
 from handlers import proposed_actions, review_api
 from handlers.review import review_router, static_file
 from handlers.review.headers import security_headers
+from handlers.responses import SECURITY_SCHEMES
 from handlers.review.web import template_config
 from worker.auth import reviewers
 
@@ -123,7 +125,8 @@ def create_app(env: Env) -> Litestar:
                                                                       env.settings.limits.body_min_bytes_per_second)],
         before_send=[ensure_request_id_header, security_headers],
         template_config=template_config(),
-        openapi_config=OpenAPIConfig(title="GFS edge worker", version="0.1.0", path="/schema"),
+        openapi_config=OpenAPIConfig(title="GFS edge worker", version="0.1.0", path="/schema",
+                                     components=Components(security_schemes=SECURITY_SCHEMES)),
         request_max_body_size=env.settings.limits.api_body_bytes,
         logging_config=None,  # keep the worker's JSON logging
         debug=False,
