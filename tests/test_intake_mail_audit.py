@@ -1,5 +1,5 @@
 """Intake audit AF: text work outside the write transaction (AF1), orders sent as attachments other than PDFs
-(AF3); real MIME bytes, the real pipeline on SQLite and SeaweedFS."""
+(AF3), a Message-ID reused by another message (AF5); real MIME bytes, the real pipeline on SQLite and SeaweedFS."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable
 from email import policy
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 
@@ -30,7 +31,12 @@ from worker.intake.analyze import (
 from worker.intake.mime import read_mail
 from worker.intake.pipeline import process_email
 from worker.intake.record import ATTACHMENTS_REASON
-from worker.intake.store import accept_raw
+from worker.intake.store import (
+    SAME_MESSAGE_REASON,
+    accept_raw,
+    fingerprint,
+    same_message,
+)
 from worker.po import typed
 
 WRITER = "sqlite-writer"  # worker.db's write thread
@@ -211,3 +217,65 @@ async def test_an_email_of_only_a_business_card_and_a_signature_is_still_not_que
                       (["Content-Type: image/png", "Content-Disposition: inline"], "iVBORw0KGgo=")])
     status, log, items = await _outcome(seeded, raw)
     assert (status, log["reason"], items) == ("processed", "no PDF attachment; no text either", [])
+
+
+# --- AF5: a Message-ID is a duplicate only when the message is the same ------------------------------------------
+
+def relayed(raw: bytes) -> bytes:
+    """raw as another relay delivers it again: a Received and a DKIM-Signature header more, the rest unchanged."""
+    return (b"Received: from mx2.example.net by mx.gfs.local; Tue, 3 Mar 2026 09:00:01 +0000\r\n"
+            b"DKIM-Signature: v=1; a=rsa-sha256; d=driscollfoods.com; b=abc\r\n" + raw)
+
+
+def test_the_same_message_is_told_by_its_body_or_its_date_and_subject(corpora: Path) -> None:
+    pdf, _ = order_pdf("classic_grid", seed=21)
+    raw = order_email([("po.pdf", pdf)], message_id="<1@localhost>")
+    assert same_message(fingerprint(relayed(raw)), "PO attached", fingerprint(raw), "PO attached")
+    other = order_email([("po.pdf", order_pdf("classic_grid", seed=22)[0])], message_id="<1@localhost>")
+    assert not same_message(fingerprint(other), "PO attached", fingerprint(raw), "PO attached")  # no Date to tell
+    dated = b"Date: Tue, 3 Mar 2026 09:00:00 +0000\r\n"
+    assert not same_message(fingerprint(dated + other), "PO", fingerprint(dated + raw), "PO attached")
+    # The corpus's re-signed copy: its body wrapped in multipart/signed, its Date and Subject kept.
+    signed, original = (fingerprint((corpora / "emails" / f"zbateson__{n}.eml").read_bytes()) for n in ("m4002", "m0021"))
+    subject = "Test message from Microsoft Outlook 00"
+    assert signed.body_sha256 != original.body_sha256 and same_message(signed, subject, original, subject)
+
+
+async def _received(env: Env, raw: bytes) -> tuple[object, str]:
+    received = await accept_raw(env, raw, door="smtp")
+    return received, await process_email(env, received.email_id) if received.status == "received" else "duplicate"
+
+
+async def _items(env: Env, email_id: int) -> list[dict]:
+    return [dict(r) for r in await env.db.fetchall("SELECT * FROM review_items WHERE email_id = ?", (email_id,))]
+
+
+async def test_two_orders_under_one_broken_message_id_are_both_read_and_the_second_is_flagged(seeded: Env) -> None:
+    # The second was answered 250 "(duplicate)" and never read.
+    first_pdf, first = order_pdf("side_by_side", seed=21)
+    second_pdf, second = order_pdf("side_by_side", seed=22)
+    a, status_a = await _received(seeded, order_email([("a.pdf", first_pdf)], message_id="<1@localhost>"))
+    b, status_b = await _received(seeded, order_email([("b.pdf", second_pdf)], sender="ap@harborgrill.com",
+                                                      message_id="<1@localhost>"))
+    c, status_c = await _received(seeded, order_email([("c.pdf", order_pdf("classic_grid", seed=23)[0])],
+                                                      message_id="<1@localhost>"))  # the same sender, another PO
+    assert (a.status, b.status, c.status) == ("received", "received", "received")
+    assert "duplicate" not in (status_a, status_b, status_c)
+    [item_a], [item_b], [item_c] = [await _items(seeded, r.email_id) for r in (a, b, c)]
+    assert (item_a["po_number"], item_b["po_number"]) == (first.po_number, second.po_number)
+    assert "reused_message_id" not in item_a["flags_json"]
+    flag = next(f for f in json.loads(item_c["flags_json"]) if f["code"] == "reused_message_id")
+    assert flag["earlier_emails"] == [a.email_id, b.email_id] and "<1@localhost>" in flag["message"]
+
+
+async def test_the_same_message_again_under_its_message_id_is_still_a_duplicate(seeded: Env, corpora: Path) -> None:
+    raw = order_email([("po.pdf", order_pdf("classic_grid", seed=24)[0])], message_id="<po-24@driscollfoods.com>")
+    first, _ = await _received(seeded, raw)
+    again = await accept_raw(seeded, relayed(raw), door="smtp")
+    assert (again.status, again.duplicate_of) == ("duplicate", first.email_id)
+    log = await seeded.db.fetchone("SELECT reason FROM inbound_email_log WHERE id = ?", (again.email_id,))
+    assert log["reason"] == SAME_MESSAGE_REASON.format(id=first.email_id)
+    emails = corpora / "emails"
+    original = await accept_raw(seeded, (emails / "zbateson__m0021.eml").read_bytes(), door="http")
+    signed = await accept_raw(seeded, (emails / "zbateson__m4002.eml").read_bytes(), door="http")
+    assert (original.status, signed.status, signed.duplicate_of) == ("received", "duplicate", original.email_id)

@@ -244,3 +244,20 @@ def test_a_po_sent_as_a_scanned_image_without_text_reaches_the_review_queue(smtp
     assert row["status"] == "needs_manual" and "(PO 4471.jpg)" in row["reason"]
     [item] = smtp_server.run(smtp_server.env.db.fetchall("SELECT * FROM review_items WHERE email_id = ?", (row["id"],)))
     assert item["status"] == "needs_manual" and item["customer_id"] == DRISCOLL and "PO 4471.jpg" in item["reason"]
+
+
+def test_two_orders_from_two_senders_under_one_broken_message_id_are_both_read(smtp_server: LiveServer) -> None:
+    # The second was answered 250 "(duplicate)" and never read: a Message-ID alone does not make the same message.
+    replies, expected = [], []
+    for seed, sender in [(21, "buyer@driscollfoods.com"), (22, "ap@harborgrill.com")]:
+        pdf, po = order_pdf("side_by_side", seed=seed)
+        expected.append(po.po_number)
+        with _smtp(smtp_server) as client:
+            client.ehlo()
+            client.mail(sender)
+            client.rcpt("orders@gfs.local")
+            replies.append(client.data(order_email([("po.pdf", pdf)], sender=sender, message_id="<1@localhost>")))
+    assert [code for code, _ in replies] == [250, 250] and not [m for _, m in replies if b"duplicate" in m]
+    rows = wait_for(lambda: (r := _log(smtp_server)) and all(x["status"] == "processed" for x in r) and r)
+    items = smtp_server.run(smtp_server.env.db.fetchall("SELECT po_number FROM review_items ORDER BY email_id"))
+    assert len(rows) == 2 and [i["po_number"] for i in items] == expected

@@ -71,6 +71,14 @@ FINISH = """
 UPDATE inbound_email_log SET status = ?, reason = ?, customer_id = ?, processed_at = ?
 WHERE id = ? AND status = 'processing'
 """
+# Earlier emails under this one's Message-ID that it is not a duplicate of (store.py: another sender, or another
+# message from the same one): read all the same, and its items say so.
+REUSED_MESSAGE_ID = """
+SELECT earlier.id, this.message_id FROM inbound_email_log AS this
+JOIN inbound_email_log AS earlier ON earlier.message_id = this.message_id AND earlier.id < this.id
+WHERE this.id = ? AND earlier.status != 'duplicate'
+ORDER BY earlier.id LIMIT 5
+"""
 HEADLINE_FIELDS = ("po_number", "lines", "total")
 EMAIL_TEXT_CHARS = analyze.EMAIL_TEXT_CHARS  # of an email's text: read before the write; given_up keeps as much
 TEXT_ONLY_REASON = "no PDF attachment: the order, if there is one, is in the email text; enter it by hand or reject"
@@ -126,13 +134,26 @@ def duplicate_flag(po_number: str | None, earlier: list[tuple[int, str, str]]) -
                        f"item{'s' if len(found) > 1 else ''} {named}; approving both would create two sales orders"}
 
 
+def _with_flag(row: dict[str, object], flag: dict[str, object] | None) -> dict[str, object]:
+    if flag is None:
+        return row
+    return {**row, "flags_json": json.dumps([*json.loads(str(row["flags_json"])), flag], default=str)}
+
+
 def _with_duplicate_flag(conn: sqlite3.Connection, row: dict[str, object], sha256: str | None) -> dict[str, object]:
     params = {"customer_id": row["customer_id"], "po_number": row["po_number"], "email_id": row["email_id"],
               "attachment_id": row["attachment_id"], "part": row["part"], "sha256": sha256}
     earlier = [(int(i), str(status), str(why)) for i, status, why in conn.execute(EARLIER_SAME_ORDER, params)]
-    if (flag := duplicate_flag(str(row["po_number"] or ""), earlier)) is None:
-        return row
-    return {**row, "flags_json": json.dumps([*json.loads(str(row["flags_json"])), flag], default=str)}
+    return _with_flag(row, duplicate_flag(str(row["po_number"] or ""), earlier))
+
+
+def reused_message_id_flag(message_id: str, earlier: list[int]) -> dict[str, object]:
+    """The warning that an earlier, different email had this email's Message-ID (a sender that reuses one)."""
+    ids = ", ".join(map(str, earlier))
+    return {"code": "reused_message_id", "severity": "warning", "earlier_emails": earlier,
+            "message": f"Message-ID {message_id} was also on email{'s' if len(earlier) > 1 else ''} {ids}, a "
+                       "different message (another sender, or another body and date), so this one was read too: "
+                       "check it is not the same order again"}
 
 
 def _finding_flags(po: PurchaseOrder) -> list[dict[str, object]]:
@@ -297,9 +318,11 @@ def record_email(conn: sqlite3.Connection, email_id: int, attempt: int, mail: Pa
             rows.append(({**with_unread(row, unread), "attachment_id": attachment_id, "part": n}, part.sha256))
     text_item = _text_only_item(conn, email_id, mail, text, email_match, ctx)
     rows += [(text_item, None)] if text_item else []
+    reused = conn.execute(REUSED_MESSAGE_ID, (email_id,)).fetchall()
+    reused_flag = reused_message_id_flag(reused[0][1], [int(r[0]) for r in reused]) if reused else None
     for row, sha256 in rows:
         # Flagged just before its insert: the same order attached twice to this email finds its first copy.
-        row = _with_duplicate_flag(conn, row, sha256)
+        row = _with_flag(_with_duplicate_flag(conn, row, sha256), reused_flag)
         customer_id = customer_id or row["customer_id"]  # type: ignore[assignment]
         if (item_id := insert_item(conn, email_id, row)) is not None:
             items.append(item_id)

@@ -3,6 +3,10 @@
 `accept_raw` is what both doors call before they acknowledge: after it returns, the message is durable
 (bucket, or spool file fsynced and renamed) and logged in `inbound_email_log` (received / spooled /
 duplicate). `flush_spool` is the hot tier's half: upload spooled files and turn them into 'received'.
+
+A duplicate is the same bytes again, or the same message again under its Message-ID: from the same sender with the
+same body, or the same Date and Subject (a copy re-relayed or re-signed keeps those). A Message-ID alone is not
+enough: broken senders reuse one (`<1@localhost>`) for every message, and each of those orders must be read.
 """
 
 from __future__ import annotations
@@ -10,25 +14,35 @@ from __future__ import annotations
 import asyncio
 import errno
 import hashlib
+import io
 import logging
 import os
 import sqlite3
 import tempfile
 from dataclasses import dataclass
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
+from typing import BinaryIO
 
 from worker.env import Env, iso
+from worker.intake.headers import header, header_block
 from worker.intake.mime import ParsedMail, read_headers
 from worker.storage import StorageUnavailable
 
 log = logging.getLogger("worker.intake")
 RAW_PREFIX = "raw-mail"
 
-FIND_ORIGINAL = """
-SELECT id FROM inbound_email_log
-WHERE status != 'duplicate' AND (sha256 = :sha256 OR (:message_id IS NOT NULL AND message_id = :message_id))
-ORDER BY id LIMIT 1
+FIND_IDENTICAL = "SELECT id FROM inbound_email_log WHERE status != 'duplicate' AND sha256 = :sha256 ORDER BY id LIMIT 1"
+# Earlier messages under the same Message-ID from the same sender, that are not these bytes: each is compared with
+# this one (newest first, a few: a sender reusing one Message-ID for every message has many).
+SAME_MESSAGE_ID = """
+SELECT id, raw_key, spool_path, subject FROM inbound_email_log
+WHERE message_id = :message_id AND sender IS :sender AND status != 'duplicate' AND sha256 != :sha256
+ORDER BY id DESC LIMIT 3
 """
+IDENTICAL_REASON = "duplicate of email {id} (identical bytes)"
+SAME_MESSAGE_REASON = "duplicate of email {id} (same Message-ID and sender, and the same body or Date and Subject)"
 STORED_COPY = "SELECT raw_key FROM inbound_email_log WHERE sha256 = ? AND raw_key IS NOT NULL LIMIT 1"
 INSERT_LOG = """
 INSERT INTO inbound_email_log (message_id, sender, recipients, subject, received_at, raw_key, sha256, size_bytes,
@@ -133,11 +147,75 @@ def _sha256(source: Path | bytes) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def _log(conn: sqlite3.Connection, row: dict[str, object]) -> Received:
-    original = conn.execute(FIND_ORIGINAL, row).fetchone()
-    if original is not None:
-        row = {**row, "status": "duplicate", "duplicate_of": original[0],
-               "reason": f"duplicate of email {original[0]} (same Message-ID or identical bytes)"}
+@dataclass(frozen=True)
+class Fingerprint:
+    """What tells one message under a Message-ID from another: its Date header and the hash of its body."""
+
+    date: str | None
+    body_sha256: str
+
+
+def fingerprint_of(fp: BinaryIO) -> Fingerprint:
+    """A raw message's Fingerprint, read in chunks (the header block bounded as the log's)."""
+    head = header_block(fp)
+    try:
+        date = header(BytesParser(policy=policy.default).parsebytes(head, headersonly=True), "Date")
+    except Exception:  # noqa: BLE001 (hostile headers: no Date, so only the body can tell)
+        date = None
+    body = hashlib.sha256()
+    while chunk := fp.read(1 << 20):
+        body.update(chunk)
+    return Fingerprint(date, body.hexdigest())
+
+
+def fingerprint(source: Path | bytes) -> Fingerprint:
+    """fingerprint_of a raw message's bytes or file (call it from a thread)."""
+    if isinstance(source, bytes):
+        return fingerprint_of(io.BytesIO(source))
+    with open(source, "rb") as fp:
+        return fingerprint_of(fp)
+
+
+def same_message(new: Fingerprint, new_subject: object, old: Fingerprint, old_subject: object) -> bool:
+    """Whether two messages under one Message-ID from one sender are the same message: the same body (re-relayed,
+    or re-signed in its headers), or the same Date and Subject (re-signed around its body: multipart/signed)."""
+    return new.body_sha256 == old.body_sha256 or (new.date is not None and new.date == old.date
+                                                   and new_subject == old_subject)
+
+
+async def _stored(env: Env, raw_key: str | None, spool_path: str | None) -> Fingerprint | None:
+    """An earlier message's Fingerprint from the bucket or the spool; None when neither has it now."""
+    try:
+        if raw_key is not None:
+            return await asyncio.to_thread(fingerprint, await env.bucket.get(raw_key))
+        if spool_path is not None:
+            return await asyncio.to_thread(fingerprint, Path(spool_path))
+    except (StorageUnavailable, OSError) as exc:  # then it is read: better twice, flagged, than never
+        log.warning("cannot compare with an earlier message", extra={"raw_key": raw_key, "error": str(exc)})
+    return None
+
+
+async def _same_message_as(env: Env, source: Path | bytes, row: dict[str, object]) -> int | None:
+    """The earlier email this one is the same message as under its Message-ID, if any (identical bytes are found
+    in the write)."""
+    if row["message_id"] is None:
+        return None
+    earlier = await env.db.fetchall(SAME_MESSAGE_ID, row)
+    if not earlier:
+        return None
+    mine = await asyncio.to_thread(fingerprint, source)
+    for email_id, key, spool_path, subject in earlier:
+        theirs = await _stored(env, key, spool_path)
+        if theirs is not None and same_message(mine, row["subject"], theirs, subject):
+            return int(email_id)
+    return None
+
+
+def _log(conn: sqlite3.Connection, row: dict[str, object], same_as: int | None = None) -> Received:
+    identical = conn.execute(FIND_IDENTICAL, row).fetchone()
+    if (original := identical[0] if identical else same_as) is not None:
+        reason = (IDENTICAL_REASON if identical else SAME_MESSAGE_REASON).format(id=original)
+        row = {**row, "status": "duplicate", "duplicate_of": original, "reason": reason}
     cursor = conn.execute(INSERT_LOG, row)
     return Received(int(cursor.lastrowid or 0), str(row["status"]), row["duplicate_of"])  # type: ignore[arg-type]
 
@@ -173,7 +251,7 @@ async def accept_raw(env: Env, source: Path | bytes, *, door: str, sha256_hex: s
             log.error("cannot store raw mail anywhere", extra={"bucket": str(exc), "spool": str(spool_exc)})
             raise SpoolUnavailable(f"{exc}; local spool failed too: {disk_cause(spool_exc)}") from None
         row.update(status="spooled", spool_path=str(path), reason=f"bucket unavailable, spooled locally: {exc}")
-    received = await env.db.write(_log, row)
+    received = await env.db.write(_log, row, await _same_message_as(env, source, row))
     log.info("inbound mail stored", extra={"email_id": received.email_id, "status": received.status, "door": door,
                                            "bytes": size})
     return received
