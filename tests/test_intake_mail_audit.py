@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
 import threading
 from collections.abc import Callable
@@ -22,12 +21,7 @@ from tests.test_email_fixtures import (
 )
 from worker.env import Env
 from worker.intake import analyze, mime, record
-from worker.intake.analyze import (
-    EMAIL_TEXT_CHARS,
-    attachments_in,
-    attachments_of,
-    read_text,
-)
+from worker.intake.analyze import EMAIL_TEXT_CHARS, read_text
 from worker.intake.mime import read_mail
 from worker.intake.pipeline import process_email
 from worker.intake.record import ATTACHMENTS_REASON
@@ -153,7 +147,7 @@ AS_ATTACHMENTS = {
 
 @pytest.mark.parametrize("name", AS_ATTACHMENTS)
 def test_attachments_that_may_be_the_order_are_named(name: str) -> None:
-    assert attachments_in(AS_ATTACHMENTS[name]) == [name]
+    assert read_mail(AS_ATTACHMENTS[name]).attachments == [name]
 
 
 def test_signatures_cards_invitations_and_pdfs_are_not_named_but_attachments_in_a_forward_are() -> None:
@@ -164,19 +158,19 @@ def test_signatures_cards_invitations_and_pdfs_are_not_named_but_attachments_in_
                       attached("invite.ics", "text/calendar", b"BEGIN:VCALENDAR"),
                       attached("po.pdf", "application/pdf", b"%PDF-1.4"),
                       attached("winmail.dat", "application/ms-tnef", b"x\x9f>\x22")])
-    assert attachments_in(raw) == []
+    assert read_mail(raw).attachments == []
     signature = ["Content-Type: image/png; name=image001.png", "Content-ID: <sig>",  # shown by the HTML body
                  "Content-Disposition: inline; filename=image001.png"]
     related = mime_email([(["Content-Type: text/html"], '<p>Regards</p><img src="cid:sig">'), (signature, "iVBORw0KGgo=")],
                          top="multipart/related")
-    assert attachments_in(related) == []
+    assert read_mail(related).attachments == []
     forward = (b"Content-Type: message/rfc822\r\n\r\nFrom: a@b.example\r\nSubject: PO\r\n"
                b'Content-Type: multipart/mixed; boundary="F"\r\n\r\n--F\r\nContent-Type: text/plain\r\n\r\nsee '
                b"attached\r\n--F\r\nContent-Type: application/vnd.ms-excel\r\n"
                b'Content-Disposition: attachment; filename="PO 88.xls"\r\n\r\nAAAA\r\n--F--\r\n')
-    assert attachments_of(io.BytesIO(forward)) == ["PO 88.xls"]
+    assert read_mail(forward).attachments == ["PO 88.xls"]
     unnamed = (["Content-Type: image/tiff", "Content-Disposition: attachment"], "SUkqAA==")
-    assert attachments_in(mime_email([unnamed])) == ["an unnamed image/tiff attachment"]
+    assert read_mail(mime_email([unnamed])).attachments == ["an unnamed image/tiff attachment"]
 
 
 async def _outcome(env: Env, raw: bytes) -> tuple[str, dict, list[dict]]:
@@ -199,6 +193,22 @@ async def test_a_po_sent_as_another_attachment_without_text_is_queued_for_a_pers
     flags = {f["code"]: f for f in json.loads(item["flags_json"])}
     assert flags["unread_attachment"]["attachments"] == [name] and flags["needs_manual"]["message"] == item["reason"]
     assert (await seeded.db.fetchone("SELECT raw_key FROM inbound_email_log WHERE id = ?", (item["email_id"],)))[0]
+
+
+async def test_an_order_attached_inside_a_forwarded_message_is_named(seeded: Env) -> None:
+    # A forward sent base64-encoded (as Outlook and some gateways send it): its spreadsheet was never named, and the
+    # email was logged "processed | no PDF attachment; no text either" with no item: dropped.
+    inner = EmailMessage()
+    inner["From"], inner["To"], inner["Subject"] = "Chef <chef@driscollfoods.com>", "buyer@driscollfoods.com", "PO 88"
+    inner.add_attachment(b"PK\x03\x04" + b"x" * 2000, maintype="application",
+                         subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet", filename="PO 88.xlsx")
+    forward = (["Content-Type: message/rfc822", "Content-Transfer-Encoding: base64",
+                "Content-Disposition: attachment"], base64.encodebytes(inner.as_bytes()).decode())
+    raw = mime_email([(["Content-Type: text/plain"], ""), forward])
+    assert read_mail(raw).attachments == ["PO 88.xlsx"]
+    status, log, [item] = await _outcome(seeded, raw)
+    assert status == "needs_manual" and "(PO 88.xlsx)" in log["reason"]
+    assert item["reason"] == ATTACHMENTS_REASON.format(s="", names="PO 88.xlsx")
 
 
 async def test_an_order_in_the_text_names_the_attachments_beside_it(seeded: Env) -> None:

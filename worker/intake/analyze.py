@@ -1,5 +1,5 @@
 """One PDF attachment -> a PurchaseOrder per order it holds, or the reason a person has to enter it by hand; and
-the email's own text, the order lines typed into it and its other attachments (`read_text`, `attachments_in`).
+the email's own text, the order lines typed into it and its other attachments' names (`read_text`).
 
 Text-layer PDFs go through the sandboxed extractor (page, size, time and memory limits from
 settings.limits) and the offline layout-aware parser; image-only PDFs go to Claude's PDF input when
@@ -10,22 +10,12 @@ All of it runs before the email's write transaction, never inside it: the write 
 from __future__ import annotations
 
 import asyncio
-import io
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from email import policy
-from email.parser import BytesParser
-from pathlib import Path
-from typing import BinaryIO
 
 from worker.claude import client_for
 from worker.env import Env
-from worker.intake.forwards import ENCODED, FORWARD_TYPES, transfer_encoding
-from worker.intake.headers import header, header_block
-from worker.intake.mime import MAX_PARTS, ParsedMail, is_pdf
-from worker.intake.tnef import is_tnef
+from worker.intake.mime import ParsedMail
 from worker.po.header import po_number_in_text
 from worker.po.model import PurchaseOrder
 from worker.po.parser import ParseHints, pages_text, parse_purchase_orders
@@ -40,12 +30,6 @@ from worker.po.vision import VisionError, parse_with_claude
 VISION_TIMEOUT_SECONDS = 90.0
 EXTRACTOR_WORKERS = 2  # the machine has 2 cores; more warm children only cost memory
 EMAIL_TEXT_CHARS = 20_000  # of an email's text, kept on its review item and read for typed order lines
-# Attachments that are never an order: signatures, keys, business cards, calendar invitations, the control part of
-# an encrypted message (its encrypted.asc is listed: it may be one).
-NOT_ORDER_TYPES = frozenset({"application/pkcs7-signature", "application/x-pkcs7-signature", "application/pgp-signature",
-                             "application/pgp-keys", "application/pgp-encrypted", "text/vcard", "text/x-vcard",
-                             "text/directory", "text/calendar", "application/ics"})
-NOT_ORDER_SUFFIXES = (".vcf", ".ics", ".p7s")
 
 
 @dataclass(frozen=True)
@@ -135,74 +119,14 @@ class EmailText:
     attachments: tuple[str, ...] = ()  # names of attachments that may be the order and are not read (no PDF, no body)
 
 
-def read_text(mail: ParsedMail, attachments: Iterable[str] = ()) -> EmailText:
-    """The email's text for its review item, and the typed order it may hold (pure; call it from a thread). Typed
-    lines are read only where the write will want them: mail without a PDF that is not machine mail."""
+def read_text(mail: ParsedMail) -> EmailText:
+    """The email's text for its review item, the typed order it may hold and the attachments it may be in (pure; call
+    it from a thread). These are wanted only from mail without a PDF that is not machine mail."""
     text = mail.body_text(EMAIL_TEXT_CHARS)
     if mail.pdfs or mail.auto_generated:
         return EmailText(text)
+    attachments = tuple(mail.attachments)  # other attachments: a PO sent as a scan, a spreadsheet or a .txt
     if not text:
-        return EmailText(text, attachments=tuple(attachments))
+        return EmailText(text, attachments=attachments)
     return EmailText(text, po_number_in_text([mail.subject or "", *order_text_lines(text)]), tuple(typed_lines(text)),
-                     tuple(attachments))
-
-
-def _name(filename: str | None, content_type: str) -> str:
-    # As mime names PDFs: the last path component, printable characters only (names reach logs and the UI).
-    name = "".join(ch for ch in re.split(r"[\\/]", filename or "")[-1] if ch.isprintable())[:255]
-    return name or f"an unnamed {content_type} attachment"
-
-
-def _may_be_order(block: bytes, parent: str, found: list[str], multiparts: dict[bytes, str]) -> bool:
-    """Read one header block: note a multipart's boundary, or name a part that may be an order in `found`; whether
-    the lines after it are a message's header block again (an unencoded forward)."""
-    try:
-        part = BytesParser(policy=policy.default).parsebytes(block, headersonly=True)
-        ctype, disposition = part.get_content_type(), (part.get_content_disposition() or "").lower()
-        if part.get_content_maintype() == "multipart":
-            if boundary := part.get_param("boundary"):
-                multiparts[str(boundary).encode("utf-8", "surrogateescape")] = part.get_content_subtype()
-            return False
-        if ctype in FORWARD_TYPES:
-            return transfer_encoding(part) not in ENCODED  # an encoded forward is read (or reported) by mime
-        filename = part.get_filename()
-    except Exception:  # noqa: BLE001 (hostile headers: such a part goes unnamed, never a crash)
-        return False
-    if is_pdf(ctype, filename, b"") or is_tnef(ctype, filename) or ctype in NOT_ORDER_TYPES \
-            or part.get_content_maintype() == "message" or (filename or "").lower().endswith(NOT_ORDER_SUFFIXES):
-        return False  # PDFs and winmail.dat are read by mime; the rest (reports among them) are never orders
-    filename = filename or header(part, "Content-Description")
-    if disposition == "attachment":
-        found.append(_name(filename, ctype))
-    elif filename and not (parent == "related" and header(part, "Content-ID")):
-        # Named, and not shown inside an HTML body (a signature, a logo): a photo a phone sends inline is an order.
-        found.append(_name(filename, ctype))
-    return False  # an unnamed part sent neither as attachment nor for the HTML body is a body (or structure)
-
-
-def attachments_of(fp: BinaryIO) -> list[str]:
-    """The parts of a raw message that may be an order but are neither PDF nor body: attachments (a scan as an
-    image, a spreadsheet, a .txt or .csv), in order, named. Not parts shown in an HTML body (signatures, logos),
-    signatures, vCards, calendar invitations or winmail.dat. Reads header blocks only (each bounded as the log's),
-    a line at a time; forwards sent unencoded are read too. Never raises."""
-    multiparts: dict[bytes, str] = {}  # boundary -> the multipart's subtype
-    found: list[str] = []
-    parent, parts, at_head = "", 0, True  # the message's header block comes first
-    while True:
-        if at_head:
-            at_head = _may_be_order(header_block(fp), parent, found, multiparts)
-            continue
-        if not (line := fp.readline()):
-            return found
-        if line.startswith(b"--") and (subtype := multiparts.get(line.rstrip()[2:])) is not None:
-            if (parts := parts + 1) > MAX_PARTS:  # as mime: a message with more parts is hostile or broken
-                return found
-            at_head, parent = True, subtype
-
-
-def attachments_in(source: Path | bytes) -> list[str]:
-    """`attachments_of` a raw message, a file read in chunks (call it from a thread)."""
-    if isinstance(source, bytes):
-        return attachments_of(io.BytesIO(source))
-    with open(source, "rb") as fp:
-        return attachments_of(fp)
+                     attachments)

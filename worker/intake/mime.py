@@ -9,6 +9,8 @@ Outlook's winmail.dat (`tnef`).
 Every body that is not an attachment is read for its text, in document order, forwarded messages' included (an
 order may be typed in any of them): text/plain, and text/html only where a multipart/alternative offers no plain
 text (or stands alone). At most MAX_HTML_CHARS of HTML are converted; a cut is reported as a problem.
+Other attachments that may be the order (a scan as an image, a spreadsheet, a .txt or .csv) are named, not read
+(`ParsedMail.attachments`), forwarded ones and those inside winmail.dat included.
 Malformed input never raises out of this module: problems are reported in `ParsedMail.problems`.
 """
 
@@ -41,6 +43,12 @@ MAX_HTML_CHARS = 300_000
 HTML_CUT = f"its HTML past the first {MAX_HTML_CHARS:,} characters (too long to convert to text)"
 # A '<' that opens no tag: CPython's HTMLParser slows quadratically or worse on these ('<a <a <a ...', 40 KB: 60 s).
 _STRAY_LT = re.compile(r"<(?=[^<>]*(?:<|\Z))")
+# Attachments that are never an order: signatures, keys, business cards, calendar invitations, the control part of
+# an encrypted message (its encrypted.asc is named: it may be one).
+NOT_ORDER_TYPES = frozenset({"application/pkcs7-signature", "application/x-pkcs7-signature", "application/pgp-signature",
+                             "application/pgp-keys", "application/pgp-encrypted", "text/vcard", "text/x-vcard",
+                             "text/directory", "text/calendar", "application/ics"})
+NOT_ORDER_SUFFIXES = (".vcf", ".ics", ".p7s")
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,8 @@ class ParsedMail:
     forwarded_senders: list[str] = field(default_factory=list)  # From of forwarded messages, in order
     bodies: list[Body] = field(default_factory=list)  # in document order
     pdfs: list[PdfPart] = field(default_factory=list)
+    # Names of the other attachments that may hold the order (neither PDF nor body), in document order; not read.
+    attachments: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     auto_generated: str | None = None  # why the message is an automatic one (auto-reply, bounce, list), if it is
 
@@ -213,12 +223,27 @@ def _unwrap_tnef(name: str, data: bytes, forwarded: bool, alts: _Alts, found: li
         filename = _clean_name(filename) if filename else None
         if is_pdf("", filename, content):
             _add_pdf(PdfPart(filename, "application/pdf", content, forwarded), out, seen_pdfs)
+        elif not (filename or "").lower().endswith(NOT_ORDER_SUFFIXES):  # every file in the wrapper is attached
+            out.attachments.append(filename or f"an unnamed attachment in {name}")
     if not found:  # the wrapper's body is Outlook's copy of the one sent beside it: read only without that
         _add_body(Body(inner.text) if inner.text.strip() else Body(inner.html, True), alts, found)
 
 
-def _leaf(part: Message, forwarded: bool, alts: _Alts, found: list[tuple[Body, _Alts]], out: ParsedMail,
-          seen_pdfs: set[str]) -> None:
+def _attachment(part: Message, ctype: str, filename: str | None, disposition: str, related: bool) -> str | None:
+    """The name of a part neither PDF nor winmail.dat that may be the order: sent as an attachment, or named and not
+    shown inside an HTML body (a signature, a logo: multipart/related with a Content-ID), as a phone sends a photo
+    inline. None for the rest: signatures, cards, invitations; an unnamed part not attached is a body."""
+    if ctype in NOT_ORDER_TYPES or part.get_content_maintype() in ("message", "multipart") \
+            or (filename or "").lower().endswith(NOT_ORDER_SUFFIXES):
+        return None
+    filename = filename or _clean_name(header(part, "Content-Description") or "")
+    if disposition != "attachment" and (not filename or (related and header(part, "Content-ID"))):
+        return None
+    return filename or f"an unnamed {ctype} attachment"
+
+
+def _leaf(part: Message, forwarded: bool, related: bool, alts: _Alts, found: list[tuple[Body, _Alts]],
+          out: ParsedMail, seen_pdfs: set[str]) -> None:
     ctype = part.get_content_type()
     filename = _filename(part)
     disposition = (part.get_content_disposition() or "").lower()
@@ -229,8 +254,11 @@ def _leaf(part: Message, forwarded: bool, alts: _Alts, found: list[tuple[Body, _
         if transfer_encoding(part) in UUENCODE and b"%PDF-" not in data[:_MAGIC_WINDOW]:
             out.problems.append(f"uuencoded attachment {filename or '(unnamed)'} did not decode to a PDF")
         _add_pdf(PdfPart(filename, ctype, data, forwarded), out, seen_pdfs)
-    elif ctype in ("text/plain", "text/html") and disposition != "attachment":
-        _add_body(Body(_text(part), ctype == "text/html"), alts, found)
+    else:
+        if ctype in ("text/plain", "text/html") and disposition != "attachment":
+            _add_body(Body(_text(part), ctype == "text/html"), alts, found)
+        if (name := _attachment(part, ctype, filename, disposition, related)) is not None:
+            out.attachments.append(name)  # a named inline text part is read as a body and named too, as before
 
 
 def _children(part: Message) -> list[Message]:
@@ -267,30 +295,32 @@ def _bounded(bodies: list[Body], problems: list[str]) -> list[Body]:
 def _walk_parts(msg: Message, out: ParsedMail, found: list[tuple[Body, _Alts]]) -> None:
     seen_pdfs: set[str] = set()
     # Depth first in document order, as Message.walk(), but a forward is replaced by its decoded message.
-    # Entries: (part, inside a forwarded message, encoded forwards decoded above it, alternatives it lies in).
-    stack: list[tuple[Message, bool, int, _Alts]] = [(msg, False, 0, ())]
+    # Entries: (part, inside a forwarded message, encoded forwards decoded above it, whether its parent is
+    # multipart/related, alternatives it lies in).
+    stack: list[tuple[Message, bool, int, bool, _Alts]] = [(msg, False, 0, False, ())]
     count = groups = 0
     while stack:
         if count >= MAX_PARTS:
             out.problems.append(f"more than {MAX_PARTS} MIME parts; the rest were not examined")
             return
         count += 1
-        part, forwarded, decoded, alts = stack.pop()
+        part, forwarded, decoded, related, alts = stack.pop()
         if is_forward(part):
             if (child := forwarded_message(part, decoded, out.problems)) is not None:
                 if fwd := address(child, "From"):
                     out.forwarded_senders.append(fwd)
-                stack.append((child, True, decoded_levels(part, decoded), alts))
+                stack.append((child, True, decoded_levels(part, decoded), False, alts))
         elif (body := unparsed(part)) is not None:  # its boundary was not found: read with the one used, if any
             if (again := recovered(part, body, out.problems)) is not None:
-                stack.append((again, forwarded, decoded, alts))
+                stack.append((again, forwarded, decoded, related, alts))
         elif part.is_multipart():
             children = _children(part)
             groups += (alternative := part.get_content_type() == "multipart/alternative")
-            stack += [(c, forwarded, decoded, (*alts, (groups, i)) if alternative else alts)
+            inside = part.get_content_type() == "multipart/related"
+            stack += [(c, forwarded, decoded, inside, (*alts, (groups, i)) if alternative else alts)
                       for i, c in reversed(list(enumerate(children)))]
         else:
-            _leaf(part, forwarded, alts, found, out, seen_pdfs)
+            _leaf(part, forwarded, related, alts, found, out, seen_pdfs)
 
 
 def _fill_headers(msg: Message, out: ParsedMail) -> None:
@@ -362,7 +392,8 @@ def read_headers(source: bytes | Path) -> ParsedMail:
 
 
 def read_mail(source: bytes | Path) -> ParsedMail:
-    """Headers, bodies read for text, and every PDF of a raw message; never raises."""
+    """Headers, bodies read for text, every PDF and the names of other attachments of a raw message; never
+    raises."""
     out = ParsedMail()
     try:
         msg = parse_message(source)

@@ -19,13 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from worker.env import Env, iso
-from worker.intake.analyze import (
-    Analysis,
-    EmailText,
-    analyze_orders,
-    attachments_in,
-    read_text,
-)
+from worker.intake.analyze import Analysis, EmailText, analyze_orders, read_text
 from worker.intake.given_up import give_up
 from worker.intake.isolated import read_mail_bounded
 from worker.intake.mime import ParsedMail
@@ -114,8 +108,7 @@ def _read(raw: Path | bytes, spill_dir: Path, read: list[ParsedMail]) -> tuple[P
     """Parse the message and do its text work (in a thread: none of it may hold the loop or the write lock)."""
     mail = read_mail_bounded(raw, spill_dir)
     read.append(_ReadMail.of(mail, ""))  # for the review item if this attempt fails for good
-    # Other attachments matter where no PDF is: a PO sent as a scan, a spreadsheet or a .txt still needs a person.
-    text = read_text(mail, attachments_in(raw) if not (mail.pdfs or mail.auto_generated) else ())
+    text = read_text(mail)
     read[-1] = _ReadMail.of(mail, text.text)
     return mail, text
 
