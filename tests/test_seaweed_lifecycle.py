@@ -6,6 +6,7 @@ Each case runs the real command in a subprocess with its own state directory and
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -15,10 +16,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import boto3
 import httpx
 import pytest
 
 from tests.test_cli_startup import last_line
+from worker.cli import _start_embedded_s3
 from worker.config import DEFAULT_CONFIG
 from worker.seaweed import EmbeddedS3, SeaweedError, free_port
 
@@ -158,4 +161,42 @@ def test_stop_ends_a_wait_for_seaweed_in_another_thread(tmp_path: Path) -> None:
     s3.stop()
     waiter.join(10)
     assert not waiter.is_alive()
+    assert not weeds(tmp_path / "s3")
+
+
+class LosesAPortAtFirst(EmbeddedS3):
+    """Its first launch exits as weed does when a port chosen for it was taken before it bound it (the race can
+    not be staged: weed itself moves off a port that is taken when it checks)."""
+
+    launches = 0
+
+    def launch(self) -> None:
+        self.launches += 1
+        if self.launches > 1:
+            super().launch()
+            return
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.data_dir / "weed.log", "ab") as log:
+            self._log_start = log.tell()
+            line = (f"F1123 07:46:41.063280 s3.go:633 Lance Namespace listener on 127.0.0.1:{self.ports['s3.port.lance']}"
+                    " error: listen tcp: bind: address already in use")
+            self._process = subprocess.Popen(["sh", "-c", f"echo '{line}'; exit 255"], stdout=log)
+
+
+@pytest.mark.parametrize("starter", ["EmbeddedS3.start", "worker dev"])
+def test_a_port_taken_before_weed_binds_it_is_picked_again(tmp_path: Path, starter: str) -> None:
+    # free_port's ports are free when picked; one was taken before weed bound it (a CI run: "Lance Namespace
+    # listener on 127.0.0.1:34069 error: bind: address already in use", weed exited 255) and dev did not start.
+    s3 = LosesAPortAtFirst(tmp_path / "s3", "gfs-worker")
+    first = dict(s3.ports)
+    try:
+        if starter == "worker dev":
+            asyncio.run(_start_embedded_s3(s3))
+        else:
+            s3.start(60)
+        assert s3.launches == 2 and s3.ports != first
+        boto3.client("s3", endpoint_url=s3.endpoint, aws_access_key_id="worker", aws_secret_access_key="worker",
+                     region_name="us-east-1").head_bucket(Bucket="gfs-worker")
+    finally:
+        s3.stop()
     assert not weeds(tmp_path / "s3")

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from datetime import UTC
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from worker.as_of import check_as_of, parse_as_of
 from worker.config import DEFAULT_CONFIG, ConfigError, Secrets, Settings, load_settings
@@ -26,6 +27,9 @@ from worker.logs import configure_logging
 from worker.migrations import SchemaTooNew
 from worker.serving import StartupError
 from worker.storage import StorageUnavailable
+
+if TYPE_CHECKING:
+    from worker.seaweed import EmbeddedS3
 
 EX_TEMPFAIL = 75  # `worker cron` when the tier is already running elsewhere
 
@@ -199,14 +203,13 @@ async def _run_server(args: argparse.Namespace, settings: Settings, secrets: Sec
         # Launched on this thread (weed dies with it: seaweed.py) and waited for inside the try: a signal while
         # SeaweedFS starts still stops it, which would otherwise hold the filer's lock against the next start.
         s3 = EmbeddedS3(settings.state_dir / "s3", settings.bucket.bucket)
-        endpoint = s3.endpoint
     try:
         if s3 is not None:
             try:
-                s3.launch()
-                await asyncio.to_thread(s3.wait_ready)
+                await _start_embedded_s3(s3)
             except SeaweedError as exc:  # its log names the cause (e.g. another weed on this state dir)
                 raise StartupError(str(exc)) from exc
+            endpoint = s3.endpoint  # its ports are known once it started
         env = build_env(settings, secrets, bucket_endpoint=endpoint, dev=dev, scheduler=not getattr(args, "no_cron", False),
                         smtp_port=args.smtp_port or None)
         try:
@@ -227,6 +230,22 @@ async def _run_server(args: argparse.Namespace, settings: Settings, secrets: Sec
         if s3 is not None:
             await asyncio.to_thread(s3.stop)
     return 0
+
+
+async def _start_embedded_s3(s3: EmbeddedS3) -> None:
+    """EmbeddedS3.start for an event loop: each launch on this thread (weed dies with the thread that forked it),
+    the wait in another, on fresh ports when one chosen was taken before weed bound it."""
+    from worker.seaweed import PORT_ATTEMPTS, PortTaken
+
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        s3.launch()
+        try:
+            await asyncio.to_thread(s3.wait_ready)
+            return
+        except PortTaken:
+            if attempt == PORT_ATTEMPTS:
+                raise
+            s3.repick_ports()
 
 
 async def _prepare_dev(env: Env) -> None:

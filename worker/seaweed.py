@@ -32,8 +32,16 @@ _PORT_FLAGS = (
 )
 
 
+PORT_ATTEMPTS = 3  # launches on fresh ports when one chosen was taken before weed bound it
+
+
 class SeaweedError(Exception):
     """SeaweedFS could not be started."""
+
+
+class PortTaken(SeaweedError):
+    """weed could not bind a port chosen for it: free_port's ports are free when picked, and another process (an
+    outgoing connection's ephemeral port, weed's own admin port) may take one before weed binds it."""
 
 
 def _die_with_parent() -> Callable[[], None] | None:
@@ -73,10 +81,17 @@ class EmbeddedS3:
         # Each bucket written to takes a volume of its own; 0 lets SeaweedFS allow free disk / 1 GiB of them,
         # which a test session making a bucket per test outgrows ("No writable volumes and no free volumes left").
         self.max_volumes = max_volumes
-        self.ports = {flag: free_port() for flag in _PORT_FLAGS}
-        if s3_port:
-            self.ports["s3.port"] = s3_port
+        self._s3_port = s3_port
+        self.ports: dict[str, int] = {}
+        self.repick_ports()
         self._process: subprocess.Popen[bytes] | None = None
+        self._log_start = 0  # where this launch's lines begin in weed.log
+
+    def repick_ports(self) -> None:
+        """Fresh free ports for every listener (the S3 port a caller chose stays); call it before a relaunch."""
+        self.ports = {flag: free_port() for flag in _PORT_FLAGS}
+        if self._s3_port:
+            self.ports["s3.port"] = self._s3_port
 
     @property
     def endpoint(self) -> str:
@@ -84,9 +99,16 @@ class EmbeddedS3:
         return f"http://127.0.0.1:{self.ports['s3.port']}"
 
     def start(self, timeout: float = 60) -> EmbeddedS3:
-        """Launch `weed mini` and return once the bucket answers over S3."""
-        self.launch()
-        self.wait_ready(timeout)
+        """Launch `weed mini` and return once the bucket answers over S3 (on fresh ports when one was taken)."""
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            self.launch()
+            try:
+                self.wait_ready(timeout)
+                break
+            except PortTaken:
+                if attempt == PORT_ATTEMPTS:
+                    raise
+                self.repick_ports()
         return self
 
     def launch(self) -> None:
@@ -111,6 +133,7 @@ class EmbeddedS3:
             *(f"-{flag}={port}" for flag, port in self.ports.items()),
         ]
         log = open(self.data_dir / "weed.log", "ab")  # noqa: SIM115 - owned by the child process
+        self._log_start = log.tell()
         try:
             self._process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                              preexec_fn=_die_with_parent())  # noqa: PLW1509 - only calls prctl
@@ -152,7 +175,7 @@ class EmbeddedS3:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise SeaweedError(f"weed exited with {process.returncode}; see {self.data_dir / 'weed.log'}")
+                raise self._exited(process.returncode)
             try:
                 client.head_bucket(Bucket=self.bucket)
                 return
@@ -160,3 +183,14 @@ class EmbeddedS3:
                 time.sleep(0.1)
         self.stop()
         raise SeaweedError(f"SeaweedFS did not answer within {timeout:.0f}s; see {self.data_dir / 'weed.log'}")
+
+    def _exited(self, code: int) -> SeaweedError:
+        """Why weed exited, from what this launch wrote to its log: PortTaken when it could not bind a port."""
+        path = self.data_dir / "weed.log"
+        try:
+            with open(path, "rb") as log:
+                log.seek(self._log_start)
+                taken = b"address already in use" in log.read(1 << 20)
+        except OSError:
+            taken = False
+        return (PortTaken if taken else SeaweedError)(f"weed exited with {code}; see {path}")
