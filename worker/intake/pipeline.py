@@ -22,7 +22,7 @@ from worker.env import Env, iso
 from worker.intake.analyze import Analysis, EmailText, analyze_orders, read_text
 from worker.intake.given_up import give_up
 from worker.intake.isolated import read_mail_bounded
-from worker.intake.mime import ParsedMail
+from worker.intake.mime import Body, ParsedMail
 from worker.intake.record import CLAIM_LOST, AnalysedPdf, Context, record_email
 from worker.names import email_domain
 from worker.pricing import standard_program
@@ -87,29 +87,14 @@ async def _raw(env: Env, raw_key: str | None, source: Path | bytes | None) -> Pa
     return await env.bucket.get(raw_key)
 
 
-@dataclasses.dataclass
-class _ReadMail(ParsedMail):
-    """The parsed mail a give-up write gets: its text as worked out before ('' until then), so that write never
-    converts HTML or reads bodies again."""
-
-    text_read: str = ""
-
-    def body_text(self, limit: int) -> str:
-        """The text worked out before the write, at most limit chars."""
-        return self.text_read[:limit].strip()
-
-    @classmethod
-    def of(cls, mail: ParsedMail, text: str) -> _ReadMail:
-        """mail, with its text as read."""
-        return cls(**{f.name: getattr(mail, f.name) for f in dataclasses.fields(ParsedMail)}, text_read=text)
-
-
 def _read(raw: Path | bytes, spill_dir: Path, read: list[ParsedMail]) -> tuple[ParsedMail, EmailText]:
     """Parse the message and do its text work (in a thread: none of it may hold the loop or the write lock)."""
     mail = read_mail_bounded(raw, spill_dir)
-    read.append(_ReadMail.of(mail, ""))  # for the review item if this attempt fails for good
+    # For the review item if this attempt fails for good: the mail with its bodies as the text read here (none
+    # until then), so that the give-up write never converts HTML or reads bodies again.
+    read.append(dataclasses.replace(mail, bodies=[]))
     text = read_text(mail)
-    read[-1] = _ReadMail.of(mail, text.text)
+    read[-1] = dataclasses.replace(mail, bodies=[Body(text.text)])
     return mail, text
 
 
