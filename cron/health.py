@@ -152,11 +152,11 @@ def windows(day: date, tz: tzinfo) -> dict[str, str]:
 
 def aged_source(conn: sqlite3.Connection, params: dict[str, Any], basis: str) -> tuple[str, str]:
     """The night's aged open invoices as a FROM source, and where they came from ("snapshot <date>" or "mirror"):
-    without a snapshot on or before the night, they are aged here, as the warm tier would have that night."""
+    without a snapshot on or before the night, they are aged here, as the warm tier would have that night (with
+    gather's terms_days)."""
     snapshot = conn.execute(SNAPSHOT_AS_OF, params).fetchone()[0]
     if snapshot is not None:
         return AGED_SNAPSHOT, f"snapshot {snapshot}"
-    conn.create_function("terms_days", 1, terms_days, deterministic=True)  # in cron.aging.REFERENCE
     conn.execute(CREATE_NEW.format(bucket_case=bucket_case_sql("days")))  # a temp table: this read connection's
     conn.execute(CLEAR_NEW)
     conn.execute(FILL_NEW.format(reference=REFERENCE[basis]),
