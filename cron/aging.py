@@ -197,12 +197,17 @@ class SkippedTick(JobDeclined):
     """The tick's date is older than the latest snapshot: nothing was aged."""
 
 
+def newer_snapshot(conn: sqlite3.Connection, as_of: str) -> str | None:
+    """The latest snapshot's date when it is after the company date `as_of` (a tick of that day ages nothing)."""
+    latest = conn.execute(LATEST_RUN).fetchone()[0]
+    return latest if latest is not None and as_of < latest else None
+
+
 def materialize(conn: sqlite3.Connection, as_of: str, tick: str, now: str, basis: str, standard_terms: int,
                 retention_days: int, today: str) -> dict[str, object]:
     """Age every invoice open on a company date, in the caller's transaction; returns counts (`today`: the
     company date now, after which a past as-of date's later payments are added back)."""
-    latest = conn.execute(LATEST_RUN).fetchone()[0]
-    if latest is not None and as_of < latest:
+    if latest := newer_snapshot(conn, as_of):
         return {"skipped": f"as_of {as_of} is older than the latest snapshot {latest}"}
     prev_as_of = conn.execute(PREVIOUS_AS_OF, (as_of,)).fetchone()[0]
     conn.create_function("terms_days", 1, terms_days, deterministic=True)

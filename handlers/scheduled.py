@@ -23,14 +23,12 @@ async def older_than_snapshot(env: Env, tier: str, as_of: str, at: datetime) -> 
     snapshot's (cron/aging.py materialize), so such a run would age nothing."""
     # Imported late, as worker/tiers.py does, so cron/ may import worker/ freely.
     from cron import JOBS
-    from cron.aging import LATEST_RUN
+    from cron.aging import newer_snapshot
 
     if "refresh_aging" not in dict(JOBS[tier]):
         return None
     day = company_date(at, env.settings.timezone).isoformat()
-    row = await env.db.fetchone(LATEST_RUN)
-    latest = row[0] if row is not None else None
-    if latest is None or day >= latest:
+    if (latest := await env.db.read_sync(newer_snapshot, day)) is None:
         return None
     return (f"as_of {as_of} (company date {day}) is older than the latest aging snapshot ({latest}): the {tier} "
             "tier would age nothing and fail; nothing was run")
