@@ -160,6 +160,54 @@ async def test_turning_red_triggers_a_plan_through_the_cold_tier(env):
     assert any("Health score" in p for p in actions[1]["payload"]["talking_points"])
 
 
+async def red_history(env, scores, turns):
+    """Health as the cold tier leaves it: (night, tier) scores and a turn-to-red event for each night of turns."""
+    def rows(conn):
+        for night, tier in scores:
+            conn.execute("INSERT INTO customer_health_scores (customer_id, as_of, score, tier, signals_json, "
+                         "computed_at) VALUES ('1187', ?, ?, ?, '{}', ?)", (night, 30 if tier == "red" else 85,
+                                                                           tier, night))
+        for night in turns:
+            append_event(conn, "customer.health_tier_changed", "customer", "1187",
+                         {"customer_id": "1187", "from": "green", "to": "red", "score": 30, "as_of": night})
+    await env.db.write(rows)
+
+
+@pytest.mark.parametrize(("scores", "turns", "why"), [
+    # an --as-of re-run of an old night turned it red, but a later night scored it green
+    ([("2026-04-10", "red"), ("2026-04-14", "green")], ["2026-04-10"], "it was scored green on 2026-04-14 since"),
+    # red on the 10th, better on the 12th: that turn is over, though red again on the 14th (whose own event plans)
+    ([("2026-04-10", "red"), ("2026-04-12", "yellow"), ("2026-04-14", "red")], ["2026-04-10"],
+     "it was scored yellow on 2026-04-12 since"),
+])
+async def test_a_red_night_scored_better_since_proposes_no_plan(env, scores, turns, why):
+    await driscoll(env)
+    await refresh_aging(env, at("2026-04-15"))  # nothing 61+: a plan could only answer the red night
+    await env.db.write(lambda conn: advance_cursor(conn, NAME, last_event_id(conn)))
+    await red_history(env, scores, turns)
+    counts = await action_plans(env, at("2026-04-15"))
+    assert counts["ok"] == 1 and counts["proposed"] == 0 and await staged(env) == []
+    obs = await env.db.fetchone("SELECT observation FROM reflexion_log")
+    assert obs[0] == f"Driscoll Foods turned red on {turns[0]}, but {why}; no plan proposed."
+
+
+async def test_a_red_night_still_red_since_is_planned_and_a_later_turn_is_planned_once(env):
+    await driscoll(env)
+    await refresh_aging(env, at("2026-04-15"))
+    await env.db.write(lambda conn: advance_cursor(conn, NAME, last_event_id(conn)))
+    # Handled late (a backlog): red on the 10th and on every night since, which append no event of their own.
+    await red_history(env, [("2026-04-10", "red"), ("2026-04-11", "red"), ("2026-04-14", "red")], ["2026-04-10"])
+    assert (await action_plans(env, at("2026-04-15")))["proposed"] == 2
+    planned = {a["dedupe_key"] for a in await staged(env)}
+    # A re-run of the 9th now scores it red too: the turn on the 10th is the one planned, so nothing new.
+    await red_history(env, [("2026-04-09", "red")], ["2026-04-09"])
+    assert (await action_plans(env, at("2026-04-15")))["proposed"] == 0
+    assert {a["dedupe_key"] for a in await staged(env)} == planned
+    obs = await env.db.fetchall("SELECT observation FROM reflexion_log ORDER BY id")
+    assert obs[-1][0] == ("Driscoll Foods turned red on 2026-04-09, but its turn to red on 2026-04-10 is the one a "
+                          "plan answers; no plan proposed.")
+
+
 async def test_claude_drafts_when_a_client_is_configured(env):
     sent = []
 

@@ -40,7 +40,7 @@ from worker.drafting import (
     draft_collection_email,
 )
 from worker.env import Env, iso
-from worker.flows.collection_queries import examine, supersede_older_plans
+from worker.flows.collection_queries import examine, red_turn_overtaken, supersede_older_plans
 from worker.flows.collection_situation import (
     NAME,
     Situation,
@@ -125,6 +125,8 @@ async def handle(env: Env, event: Event) -> WorkflowResult | None:
     s = await env.db.read_sync(examine, customer_id, red_on)
     if s is None or s.already_planned:
         return None  # unknown customer, or this very situation already has a plan
+    if red_on and (overtaken := await env.db.read_sync(red_turn_overtaken, customer_id, red_on)):
+        return WorkflowResult(customer_id, f"{s.company} turned red on {red_on}, but {overtaken}; no plan proposed.")
     if event.type == "ar.bucket_changed" and not s.severe:
         return WorkflowResult(customer_id, f"{s.company}: invoice {p.get('tran_id') or p.get('invoice_id')} reached "
                               f"{p.get('to')} but nothing is 61+ days past due now; no plan proposed.")

@@ -32,6 +32,17 @@ FROM ar_aging_snapshot s LEFT JOIN customer_invoice i ON i.ns_id = s.invoice_id
 WHERE s.as_of = (SELECT max(as_of) FROM ar_aging_runs) AND s.customer_id = ?
 ORDER BY s.days_past_due DESC, s.invoice_id
 """
+# A turn to red is acted on while it is the customer's current one: not when a later night scored it better (a
+# re-run of an old night with --as-of, or a ledger backlog), nor when a later turn to red has its own event.
+SCORED_BETTER_SINCE = """
+SELECT tier, as_of FROM customer_health_scores WHERE customer_id = :customer_id AND as_of > :night AND tier <> 'red'
+ORDER BY as_of DESC LIMIT 1
+"""
+TURNED_RED_SINCE = """
+SELECT max(json_extract(payload_json, '$.as_of')) FROM events
+WHERE type = 'customer.health_tier_changed' AND entity_id = :customer_id
+  AND json_extract(payload_json, '$.to') = 'red' AND json_extract(payload_json, '$.as_of') > :night
+"""
 # Open invoices whose remaining amount NetSuite did not send (cron/aging.py reports them): not in the snapshot,
 # so the plan names them rather than let its totals look complete.
 REMAINING_UNKNOWN = """
@@ -113,6 +124,16 @@ def examine(conn: sqlite3.Connection, customer_id: str, red_on: str | None,
                      on_account_unknown=tuple(f"{SOURCE_NAMES[source]} {number}"
                                               for source, number, _, a in on_account if a is None),
                      other_on_account=other_on_account)
+
+
+def red_turn_overtaken(conn: sqlite3.Connection, customer_id: str, night: str) -> str | None:
+    """Why the customer's turn to red on `night` is no longer news, or None while it is its current one."""
+    args = {"customer_id": customer_id, "night": night}
+    if better := conn.execute(SCORED_BETTER_SINCE, args).fetchone():
+        return f"it was scored {better[0]} on {better[1]} since"
+    if later := conn.execute(TURNED_RED_SINCE, args).fetchone()[0]:
+        return f"its turn to red on {later} is the one a plan answers"
+    return None
 
 
 def on_account_left(total: float | None, left: float | None, apply_version: str | None,
