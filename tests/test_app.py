@@ -120,6 +120,15 @@ async def test_head_as_get_drops_the_body_whatever_the_server():
     assert sent[0]["headers"] == [(b"content-length", b"6")]
 
 
+def test_the_access_log_names_a_head_request_head(server, caplog):
+    # head_as_get hands the app a GET: the access line used to say GET for every uptime probe.
+    caplog.set_level(logging.INFO, logger="worker.access")
+    assert httpx.head(server.url + "/healthz", timeout=30).status_code == 200
+    assert httpx.get(server.url + "/healthz", timeout=30).status_code == 200
+    assert [(r.method, r.path) for r in caplog.records if r.name == "worker.access"] == [
+        ("HEAD", "/healthz"), ("GET", "/healthz")]
+
+
 def test_static_answers_404_for_anything_but_a_served_file(server, caplog):
     # Before, names the file system refuses were 500s, and a NUL byte logged a traceback at ERROR per request.
     caplog.set_level(logging.INFO)

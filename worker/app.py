@@ -20,7 +20,7 @@ from worker.intake import pipeline as intake
 from worker.body_timeout import body_idle_timeout
 from worker.demo import load_demo_if_empty
 from worker.env import Env
-from worker.logs import ensure_request_id_header, request_id_middleware
+from worker.logs import ASKED_METHOD, ensure_request_id_header, request_id_middleware
 from worker.problems import EXCEPTION_HANDLERS
 from worker.tiers import run_scheduler, run_tier
 from handlers import proposed_actions, review_api
@@ -66,7 +66,7 @@ def head_as_get(app: ASGIApp) -> ASGIApp:
                 message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 
-        await app({**scope, "method": "GET"}, receive, headers_only)  # type: ignore[typeddict-item]
+        await app({**scope, "method": "GET", ASKED_METHOD: "HEAD"}, receive, headers_only)  # type: ignore[typeddict-item]
 
     return handle
 

@@ -56,6 +56,10 @@ def request_id_of(scope: Any) -> str:
     return request_id_from(dict(scope.get("headers") or ()).get(b"x-request-id"))
 
 
+# The method the client sent, when the app serves the request as another (worker.app.head_as_get: HEAD as GET).
+ASKED_METHOD = "gfs.asked_method"
+
+
 def request_id_middleware(app: Any) -> Any:
     """ASGI middleware: give every request an id, echo it in X-Request-ID, log one access line."""
     access = logging.getLogger("worker.access")
@@ -80,7 +84,7 @@ def request_id_middleware(app: Any) -> Any:
             await app(scope, receive, send_with_id)
         finally:
             if access.isEnabledFor(logging.INFO):
-                access.info("request", extra={"method": scope["method"], "path": scope["path"], "status": status,
+                access.info("request", extra={"method": scope.get(ASKED_METHOD, scope["method"]), "path": scope["path"], "status": status,
                                               "ms": round((time.perf_counter() - started) * 1000, 2)})
             request_id_var.reset(token)
 
