@@ -79,6 +79,28 @@ def test_records_are_consistent_in_time_and_money(events):
             assert round(record["total"] - paid[ns_id], 2) == record["amountRemaining"]
 
 
+def test_payments_come_on_their_own_days_after_the_invoices_they_pay_by_payer_habit(events):
+    # Every payment used to be dated the day of the last one planned: one day for the whole year, some before the
+    # invoices they paid, and every customer's lateness the same (Driscoll, a prompt payer, 152 days late).
+    latest = {(e["record_type"], e["record_id"]): e["record"] for e in events}
+    invoices = {ns_id: r for (kind, ns_id), r in latest.items() if kind == "invoice"}
+    with CUSTOMERS_CSV.open(newline="", encoding="utf-8") as handle:
+        payer = {row["ns_id"]: row["payer"] for row in csv.DictReader(handle)}
+    days, late = set(), defaultdict(list)
+    for (kind, _id), record in latest.items():
+        if kind != "customerpayment":
+            continue
+        days.add(record["tranDate"])
+        paid_on = date.fromisoformat(record["tranDate"])
+        for applied in record["apply"]["items"]:
+            invoice = invoices[applied["doc"]["id"]]
+            assert paid_on > date.fromisoformat(invoice["tranDate"]), (record["tranDate"], invoice["tranDate"])
+            late[payer[record["customer"]["id"]]].append((paid_on - date.fromisoformat(invoice["dueDate"])).days)
+    assert len(days) > 150
+    mean = {habit: sum(d) / len(d) for habit, d in late.items()}
+    assert mean["prompt"] < 5 < mean["slow"] < mean["late"] < mean["very_late"]
+
+
 def test_reference_files_load_cleanly_and_agree_with_the_customers(tmp_path):
     conn = connect(tmp_path / "ref.sqlite3")
     apply_schema(conn)

@@ -154,7 +154,7 @@ class Story:
                 plans[(order.customer.ns_id, day)].append((order, share))
         moves: list[tuple[datetime, int, Any]] = [(at(d, 11, i), i, ("credit", o, d)) for i, (o, d) in
                                                   enumerate(credits.values())]
-        moves += [(at(day, 15, i % 60), 10_000 + i, ("payment", key, group))
+        moves += [(at(key[1], 15, i % 60), 10_000 + i, ("payment", key, group))
                   for i, (key, group) in enumerate(sorted(plans.items(), key=lambda kv: (kv[0][1], kv[0][0])))]
         for moment, _n, move in sorted(moves, key=lambda m: (m[0], m[1])):
             self.credit(moment, move[1], move[2]) if move[0] == "credit" else self.pay(moment, move[2])
