@@ -124,8 +124,10 @@ WHERE NOT coalesce(CASE WHEN length(date_created) > 10 THEN julianday(date_creat
 GROUP BY customer_id
 """
 # A record deleted in NetSuite is no history: a customer whose only invoice was deleted is still new (neutral).
+# An invoice sent without a date is history on any night, as the aging counts it (FILL_NEW): else a customer
+# owing only such an invoice, aged 90+, would score a neutral 70.
 HISTORY = """
-SELECT customer_id FROM customer_invoice WHERE tran_date <= :d AND deleted_at IS NULL
+SELECT customer_id FROM customer_invoice WHERE coalesce(tran_date, :d) <= :d AND deleted_at IS NULL
 UNION SELECT customer_id FROM transactions WHERE tran_date <= :d AND deleted_at IS NULL
 UNION SELECT customer_id FROM customer_payment WHERE tran_date <= :d AND deleted_at IS NULL
 """

@@ -363,3 +363,18 @@ async def test_deleted_records_are_neither_history_nor_lateness(env):
         assert (got[cid]["score"], got[cid]["is_neutral"]) == (70.0, 1), cid
     lateness = got["R"]["signals"]["payment_lateness_trend"]
     assert (lateness["recent_avg_days_late"], lateness["sub_score"], got["R"]["is_neutral"]) == (None, 100.0, 0)
+
+
+async def test_an_open_invoice_sent_without_a_date_is_history(env):
+    # D and N each owe 5,000 due 2026-01-15 (90+ on the night); N's invoice came without tranDate. The warm tier
+    # ages both (an undated invoice counts as of any night), so neither customer is new: N used to score neutral.
+    def rows(conn):
+        for cid, tran_date in (("D", "2025-12-16"), ("N", None)):
+            fx.customer(conn, cid, f"Customer {cid}")
+            fx.invoice(conn, f"{cid}-1", cid, tran_date=tran_date, due_date="2026-01-15", total=5000)
+    await env.db.write(rows)
+    await refresh_aging(env, NIGHT)
+    await score_customers(env, NIGHT)
+    got = await scores(env)
+    assert got["N"]["signals"]["ar_aging"]["open_by_bucket"] == {"90+": 5000.0}
+    assert night_of(got["N"]) == night_of(got["D"]) and got["N"]["is_neutral"] == 0 and got["N"]["score"] < 70
