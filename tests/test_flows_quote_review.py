@@ -39,13 +39,17 @@ async def test_deviating_lines_and_terms_become_one_review_proposal(priced):
         "review_quote_pricing", 2, "staged", "1187")
     payload = proposal["payload"]
     # 501: list 40.00 + 15% = 46.00; 46.50 is +1.09%, inside the 2% tolerance. 502: the customer price wins.
+    # 777 is no item on file at all: nothing to compare its rate with, so a person prices it.
     assert payload["lines"] == [{"line": 2, "item_id": "502", "item_name": "502", "quantity": 4.0, "units": "CS",
                                  "quoted": 18.0, "expected": 20.0, "deviation_pct": -10.0, "basis": "customer_price",
-                                 "reason": None}]
+                                 "reason": None},
+                                {"line": 3, "item_id": "777", "item_name": "777", "quantity": 1.0, "units": "CS",
+                                 "quoted": 9.99, "expected": None, "deviation_pct": None, "basis": "no_price_on_file",
+                                 "reason": "item not in spec_items; no pricing_master row applies on 2026-11-02"}]
     assert payload["terms"] == [
         {"field": "payment_terms", "quoted": "Net 45", "quoted_days": 45, "source": "sales order", "expected_days": 30},
         {"field": "freight_terms", "quoted": "Collect", "expected": "prepaid"}]
-    assert payload["unpriced_items"] == ["777"] and payload["lines_checked"] == 2
+    assert payload["unpriced_assembly_items"] == [] and payload["lines_checked"] == 2
     [run] = await rows(env, "SELECT * FROM workflow_run_log")
     assert (run["workflow"], run["customer_id"], run["status"]) == ("customer_quote_review", "1187", "ok")
     [note] = await rows(env, "SELECT * FROM reflexion_log")
@@ -362,3 +366,60 @@ async def test_an_order_in_a_currency_given_by_id_names_it_readably(priced):
     [proposal] = await proposals(priced)
     assert [f["reason"] for f in proposal["payload"]["lines"]] == [
         "the order is in currency #4; prices on file are in US dollars"]
+
+
+NO_PRICE_ITEMS = ("item_id,item_code,description,uom,is_assembly,pack_size\n"
+                  "501,X-501,Thing,CS,0,4/5lb\n777,X-777,New sauce,CS,0,6/#10\n810,K-810,Party kit,CS,1,1 kit\n")
+
+
+async def test_a_line_with_no_price_on_file_is_put_before_a_person_once(env, tmp_path):
+    # 777 is in spec_items, not an assembly, and has no pricing_master row: $0.01 a case reached nobody and the
+    # note said "all within program". 999 is no item on file at all.
+    await load_reference(env, tmp_path / "ref", spec_items__csv=NO_PRICE_ITEMS,
+                         pricing_master__csv=PRICING_HEADER + "501,,40.00,CS,,\n")
+    await apply(env, customer("2001", "Harbor Bistro"))
+    order = sales_order("9901", "2001", [("501", 2, 40.00), ("777", 10, 0.01), ("999", 1, 5.00)])
+    await apply(env, order)
+    assert await drain(env, [quote_review.WORKFLOW]) == {"ok": 1, "proposed": 1, "deduplicated": 0}
+    [proposal] = await proposals(env)
+    payload = proposal["payload"]
+    assert (proposal["kind"], proposal["risk"], payload["lines_checked"]) == ("review_quote_pricing", 2, 1)
+    assert [(f["line"], f["item_id"], f["quoted"], f["expected"], f["basis"], f["reason"])
+            for f in payload["lines"]] == [
+        (2, "777", 0.01, None, "no_price_on_file", "no pricing_master row applies on 2026-11-02"),
+        (3, "999", 5.0, None, "no_price_on_file",
+         "item not in spec_items; no pricing_master row applies on 2026-11-02")]
+    [note] = await rows(env, "SELECT observation FROM reflexion_log")
+    assert note["observation"] == (
+        "SO-9901 for Harbor Bistro: 1 priced line(s) checked against the standard program (±2%); 2 with no price "
+        "on file: 777 quoted 0.01: no pricing_master row applies on 2026-11-02, 999 quoted 5.00: item not in "
+        "spec_items; no pricing_master row applies on 2026-11-02.")
+    # the same order announced again: still one review
+    await env.db.write(lambda conn: append_event(conn, "salesorder.created", "salesorder", "9901",
+                                                 {"record_id": "9901", "customer_id": "2001"}))
+    assert await drain(env, [quote_review.WORKFLOW]) == {"ok": 1, "proposed": 0, "deduplicated": 1}
+    assert len(await proposals(env)) == 1
+
+
+async def test_an_unpriced_assembly_line_is_left_to_new_assembly_item_and_named(env, tmp_path):
+    # 810 is an assembly in spec_items; 812 is not in spec_items but NetSuite sends it as an Assembly line:
+    # new_assembly_item asks for both prices, so the review proposes nothing, yet never says "all within program".
+    await load_reference(env, tmp_path / "ref", spec_items__csv=NO_PRICE_ITEMS,
+                         pricing_master__csv=PRICING_HEADER + "501,,40.00,CS,,\n")
+    await apply(env, customer("2001", "Harbor Bistro"))
+    order = sales_order("9902", "2001", [("501", 2, 40.00), ("810", 1, 0.01), ("812", 1, 0.01), ("810", 2, 0.01)])
+    order["record"]["item"]["items"][2]["itemType"] = {"id": "Assembly", "refName": "Assembly"}
+    await apply(env, order, sales_order("9903", "2001", [("810", 1, 0.01)]))
+    assert await drain(env, WORKFLOWS) == {"ok": 4, "proposed": 2, "deduplicated": 1}
+    assert [(p["kind"], p["payload"]["item_id"]) for p in await proposals(env)] == [
+        ("price_new_assembly_item", "810"), ("price_new_assembly_item", "812")]
+    [run] = await rows(env, "SELECT output_json FROM workflow_run_log WHERE workflow = 'customer_quote_review' "
+                            "AND json_extract(output_json, '$.sales_order_id') = '9902'")
+    assert json.loads(run["output_json"])["unpriced_assembly_items"] == ["810", "812"]
+    notes = [r["observation"] for r in await rows(env, "SELECT observation FROM reflexion_log ORDER BY id")
+             if "program" in r["observation"]]
+    assert notes == [
+        ("SO-9902 for Harbor Bistro: 1 priced line(s) checked against the standard program (±2%); no price on file "
+         "for assembly item(s) 810, 812: new_assembly_item asks for a price; the checked lines are within program."),
+        ("SO-9903 for Harbor Bistro: 0 priced line(s) checked against the standard program (±2%); no price on file "
+         "for assembly item(s) 810: new_assembly_item asks for a price.")]

@@ -5,7 +5,9 @@ up by the customer's program) within settings.pricing.tolerance_pct; the order's
 the customer's default that NetSuite would apply) and freight terms (when the order carries them) are
 compared with the program. Deviations become one `review_quote_pricing` proposal (risk 2) per order.
 The price list has no currency (it is in US dollars): the priced lines of an order in another currency have
-no comparable price (a person checks them), never "within program".
+no comparable price (a person checks them), never "within program". A line whose item has no price on file
+(or is not in spec_items at all) is a deviation too (basis `no_price_on_file`), unless the item is an assembly:
+new_assembly_item asks for that price (its ASSEMBLY_LINES rule), so the review only names it.
 An order NetSuite sent without its lines is reviewed on the update that brings them (worker/flows/order_lines.py).
 An order deleted in NetSuite withdraws its review still staged (worker/flows/withdrawals.py).
 """
@@ -19,6 +21,7 @@ from typing import Any
 from worker.aging import terms_days
 from worker.currency import is_base_currency
 from worker.env import Env
+from worker.flows.assembly_item import ASSEMBLY_LINES
 from worker.flows.order_lines import gate, order_name
 from worker.flows.reads import label, raw_record, record_id
 from worker.flows.withdrawals import drafts, withdraw_order_drafts
@@ -42,16 +45,18 @@ FROM transactions o LEFT JOIN customers c ON c.ns_id = o.customer_id
 WHERE o.ns_id = ?
 """
 LINES = """
-SELECT line_no, item_id, item_name, quantity, units, rate FROM transaction_lines
-WHERE transaction_id = ? ORDER BY line_no
+SELECT l.line_no, l.item_id, l.item_name, l.quantity, l.units, l.rate, s.item_id IS NOT NULL AS known
+FROM transaction_lines l LEFT JOIN spec_items s ON s.item_id = l.item_id
+WHERE l.transaction_id = ? ORDER BY l.line_no
 """
 FREIGHT_FIELDS = ("custbody_freight_terms", "freightTerms", "freightterms")
 NO_COMPARABLE_PRICE = "no_comparable_price"  # worker.pricing's basis for a price no line's rate compares with
+NO_PRICE_ON_FILE = "no_price_on_file"  # no pricing_master row applies to the item: nothing to compare with
 
 
 @dataclass(frozen=True)
 class LineFinding:
-    """A line whose rate is outside tolerance, or has no price in a comparable unit (expected None)."""
+    """A line whose rate is outside tolerance, or has no price on file or in a comparable unit (expected None)."""
 
     line: int
     item_id: str
@@ -60,23 +65,31 @@ class LineFinding:
     units: str | None
     quoted: float
     expected: float | None
-    deviation_pct: float | None  # None: no percentage (a free item quoted at a price, no comparable price)
+    deviation_pct: float | None  # None: no percentage (a free item quoted at a price, no comparable price or none on file)
     basis: str
     reason: str | None = None
 
 
 def _price_lines(conn: sqlite3.Connection, so_id: str, customer_id: str, on: str, program: ProgramTerms,
                  tolerance: float, currency: str | None) -> tuple[list[LineFinding], list[str], int]:
-    findings, unpriced, checked = [], [], 0
+    findings, unpriced_assemblies, checked = [], [], 0
     # No exchange rate is mirrored: a rate in another currency is not comparable with the list's dollars.
     foreign = None if is_base_currency(currency) else \
         f"the order is in {currency_name(currency)}; prices on file are in US dollars"
-    for line_no, item_id, item_name, quantity, units, rate in conn.execute(LINES, (so_id,)):
+    # new_assembly_item's own rule (spec_items or the line's itemType) says which unpriced items it asks about.
+    assemblies = {row[1] for row in conn.execute(ASSEMBLY_LINES, (so_id,))}
+    for line_no, item_id, item_name, quantity, units, rate, known in conn.execute(LINES, (so_id,)):
         if not item_id or rate is None:
             continue  # description-only or subtotal lines carry no price to check
         expected = expected_price(conn, item_id, customer_id, on, program, uom=units)
-        if expected is None:
-            unpriced.append(item_name or item_id)
+        if expected is None and item_id in assemblies:
+            if (item_name or item_id) not in unpriced_assemblies:  # named once however many lines use it
+                unpriced_assemblies.append(item_name or item_id)
+            continue
+        if expected is None:  # nothing to compare the rate with: a person prices it, never "within program"
+            reason = ("" if known else "item not in spec_items; ") + f"no pricing_master row applies on {on}"
+            findings.append(LineFinding(line_no, item_id, item_name, quantity, units, float(rate), None, None,
+                                        NO_PRICE_ON_FILE, reason))
             continue
         if expected.unit_price is None:  # priced, but in no unit this line's converts to: a person checks it
             findings.append(LineFinding(line_no, item_id, item_name, quantity, units, float(rate), None, None,
@@ -91,7 +104,7 @@ def _price_lines(conn: sqlite3.Connection, so_id: str, customer_id: str, on: str
         if not check.within_tolerance:
             findings.append(LineFinding(line_no, item_id, item_name, quantity, units, float(rate),
                                         float(expected.unit_price), check.deviation_pct, expected.basis, check.reason))
-    return findings, unpriced, checked
+    return findings, unpriced_assemblies, checked
 
 
 def _terms_findings(raw: dict[str, Any], customer_terms: str | None, program: ProgramTerms) -> list[dict[str, Any]]:
@@ -125,7 +138,8 @@ def review_order(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, t
     terms = _terms_findings(raw_record(raw_json), customer_terms, program)
     output = {"sales_order_id": so_id, "tran_id": tran_id, "customer_id": customer_id, "tran_date": tran_date,
               "currency": currency, "program": program.program, "tolerance_pct": tolerance, "lines_checked": checked,
-              "lines": [asdict(f) for f in lines], "terms": terms, "unpriced_items": unpriced}
+              "lines": [asdict(f) for f in lines], "terms": terms,
+              "unpriced_assembly_items": unpriced}
     observation = _describe(name, program, tolerance, lines, terms, unpriced, checked)
     if not lines and not terms:
         return WorkflowResult(customer_id, observation, output=output)
@@ -137,8 +151,10 @@ def review_order(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, t
 def _describe(name: str, program: ProgramTerms, tolerance: float, lines: list[LineFinding],
               terms: list[dict[str, Any]], unpriced: list[str], checked: int) -> str:
     parts = [f"{name}: {checked} priced line(s) checked against the {program.program} program (±{tolerance:g}%)"]
+    unchecked = [f for f in lines if f.expected is None]
     for findings, what in (([f for f in lines if f.expected is not None], "outside tolerance"),
-                           ([f for f in lines if f.expected is None], "with no comparable price")):
+                           ([f for f in unchecked if f.basis != NO_PRICE_ON_FILE], "with no comparable price"),
+                           ([f for f in unchecked if f.basis == NO_PRICE_ON_FILE], "with no price on file")):
         if findings:
             shown = ", ".join(_finding(f) for f in findings[:5])
             parts.append(f"{len(findings)} {what}: {shown}" + (" …" if len(findings) > 5 else ""))
@@ -148,9 +164,12 @@ def _describe(name: str, program: ProgramTerms, tolerance: float, lines: list[Li
         else:
             parts.append(f"freight terms {t['quoted']} vs program {t['expected']}")
     if unpriced:
-        parts.append(f"no price on file for {', '.join(unpriced[:5])}")
-    if not lines and not terms:
+        shown = ", ".join(unpriced[:5]) + (" …" if len(unpriced) > 5 else "")
+        parts.append(f"no price on file for assembly item(s) {shown}: new_assembly_item asks for a price")
+    if not lines and not terms and not unpriced:
         parts.append("all within program")
+    elif not lines and not terms and checked:  # the unpriced assembly lines were not checked
+        parts.append("the checked lines are within program")
     return "; ".join(parts) + "."
 
 
