@@ -316,6 +316,18 @@ def test_pick_recipient_prefers_accounts_payable_then_the_customer_email():
     assert pick_recipient(None, []) == (None, None)
 
 
+@pytest.mark.parametrize("title", ["AP", "AP Clerk", "A/P Manager", "Sr. Accountant", "Comptroller", "Treasurer"])
+def test_accounts_payable_people_are_found_by_the_titles_they_sign_with(title):
+    # "AP" and "A/P" were not found: the email went to the generic address and the call had no name or phone.
+    contacts = [("Pat Lee", "pat@x.example", "Purchasing"), ("Maria Lopez", "maria@x.example", title)]
+    assert pick_recipient("main@x.example", contacts) == ("Maria Lopez", "maria@x.example")
+
+
+@pytest.mark.parametrize("title", ["Purchasing", "Chef", "Capital Projects", "Sales Rep", "Apprentice", "AR Clerk"])
+def test_other_titles_are_not_taken_for_accounts_payable(title):
+    assert pick_recipient("main@x.example", [("Pat Lee", "pat@x.example", title)]) == (None, "main@x.example")
+
+
 async def test_header_injection_in_a_memo_number_cannot_reach_the_subject(env):
     await apply(env, customer("2002", "Sunset Catering", email="books@sunset.example"))
     hostile = credit_memo("8003", "2002", 10.0, "Damaged\r\nBcc: everyone@evil.example", [])

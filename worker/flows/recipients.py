@@ -14,7 +14,9 @@ WHERE customer_id = ? AND deleted_at IS NULL AND is_inactive = 0 AND coalesce(em
 ORDER BY ns_id
 """
 # Accounts-payable people handle credits; anyone else only when the customer has no AP contact or email.
-_AP_TITLE = re.compile(r"payable|accounts|billing|finance|controller|bookkeep", re.IGNORECASE)
+# "AP" and "A/P" are how most of them sign ("AP Clerk", "A/P Manager"); "A/R" is the other side of the ledger.
+_AP_TITLE = re.compile(r"payable|accounts|accountant|billing|finance|controller|comptroller|bookkeep|treasur"
+                       r"|\bA/?P\b", re.IGNORECASE)
 
 
 def pick_recipient(customer_email: str | None, contacts: list[tuple[str, str, str]]) -> tuple[str | None, str | None]:
