@@ -55,15 +55,16 @@ FROM {aged} WHERE amount_base IS NULL
 # has no total or is in another currency without a rate (no bound: not 0, which would score it clean, nor
 # its face value, which would weigh yen as dollars). Scored at their worst (worker.health.worst_ar_aging).
 # One whose remainder went unknown after that snapshot was taken is in AGING at the amount the snapshot knew:
-# it is left out here, so that each invoice counts once.
-REMAINING_UNKNOWN = """
+# it is left out here, so that each invoice counts once. (LATENESS counts the same invoices late so far.)
+UNKNOWN_OPEN = """i.amount_remaining IS NULL AND i.deleted_at IS NULL AND coalesce(i.tran_date, :d) <= :d
+  AND NOT EXISTS (SELECT 1 FROM {aged} s WHERE s.invoice_id = i.ns_id)"""
+REMAINING_UNKNOWN = f"""
 SELECT i.customer_id, coalesce(i.tran_id, i.ns_id), i.total, i.due_date,
-       coalesce(CAST(julianday(:d) - julianday({reference}) AS INTEGER), 0),
-       CASE WHEN i.total IS NOT NULL THEN round(max(0, round(i.total - {applied}, 2)) * i.exchange_rate, 2) END,
+       coalesce(CAST(julianday(:d) - julianday({{reference}}) AS INTEGER), 0),
+       CASE WHEN i.total IS NOT NULL THEN round(max(0, round(i.total - {{applied}}, 2)) * i.exchange_rate, 2) END,
        i.currency
 FROM customer_invoice i
-WHERE i.amount_remaining IS NULL AND i.deleted_at IS NULL AND coalesce(i.tran_date, :d) <= :d
-  AND NOT EXISTS (SELECT 1 FROM {aged} s WHERE s.invoice_id = i.ns_id)
+WHERE {UNKNOWN_OPEN}
 ORDER BY i.customer_id, 5 DESC, i.ns_id
 """
 # A dispute is a credit memo issued against an invoice; count the distinct invoices disputed.
@@ -83,7 +84,8 @@ WHERE deleted_at IS NULL AND tran_date > :d365 AND tran_date <= :d GROUP BY cust
 # at all must not look better than paying late. The due date is the warm tier's (cron.aging.REFERENCE on the
 # due-date basis, whatever basis ages): one without a dueDate is due its date plus the payment terms. An
 # unpaid one keeps the due date its snapshot row holds, as the night's aging does (the invoice is looked up
-# only when that is NULL).
+# only when that is NULL). An open invoice of unknown remainder (not aged: UNKNOWN_OPEN) is unpaid too, so it
+# counts late so far from its own due date, else not paying it would score as punctual.
 DUE = REFERENCE["due_date"]
 LATENESS = f"""
 SELECT customer_id, recent, avg(days_late) FROM (
@@ -99,6 +101,9 @@ SELECT customer_id, recent, avg(days_late) FROM (
                coalesce(date(s.due_date), (SELECT {DUE} FROM customer_invoice i WHERE i.ns_id = s.invoice_id)) AS due
         FROM {{aged}} s)
     WHERE due < :d
+    UNION ALL
+    SELECT i.customer_id, 1, julianday(:d) - julianday({DUE}) FROM customer_invoice i
+    WHERE {UNKNOWN_OPEN} AND {DUE} < :d
 )
 GROUP BY customer_id, recent
 """

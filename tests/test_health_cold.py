@@ -378,3 +378,23 @@ async def test_an_open_invoice_sent_without_a_date_is_history(env):
     got = await scores(env)
     assert got["N"]["signals"]["ar_aging"]["open_by_bucket"] == {"90+": 5000.0}
     assert night_of(got["N"]) == night_of(got["D"]) and got["N"]["is_neutral"] == 0 and got["N"]["score"] < 70
+
+
+async def test_an_unpaid_invoice_of_unknown_remainder_is_late_so_far(env):
+    # K and U owe the same 5,000 invoice, 150 days past due, beside a current 50,000 one; NetSuite sent U's
+    # without amountRemaining. U's overdue invoice is not aged, but it is no less unpaid: it counts late so far,
+    # as K's does (it used to be left out, so U scored green where K scored yellow).
+    def rows(conn):
+        for cid in ("K", "U"):
+            fx.customer(conn, cid, f"Customer {cid}")
+            fx.invoice(conn, f"{cid}-big", cid, tran_date="2026-06-01", due_date="2026-07-01", total=50_000)
+            fx.invoice(conn, f"{cid}-old", cid, tran_date="2026-01-01", due_date="2026-01-31", total=5000,
+                       remaining_unknown=cid == "U")
+            fx.invoice(conn, f"{cid}-nodue", cid, tran_date="2026-06-20", due_date="2026-07-20", total=100,
+                       remaining_unknown=True)  # not yet due: not late
+    await env.db.write(rows)
+    await refresh_aging(env, NIGHT)
+    await score_customers(env, NIGHT)
+    got = await scores(env)
+    assert [got[cid]["signals"]["payment_lateness_trend"]["recent_avg_days_late"] for cid in ("K", "U")] == [150.0] * 2
+    assert got["U"]["score"] <= got["K"]["score"] and got["U"]["tier"] != "green"
