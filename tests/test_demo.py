@@ -101,6 +101,18 @@ def test_payments_come_on_their_own_days_after_the_invoices_they_pay_by_payer_ha
     assert mean["prompt"] < 5 < mean["slow"] < mean["late"] < mean["very_late"]
 
 
+@pytest.mark.parametrize("now", [NOW, datetime(2026, 11, 21, 3, tzinfo=UTC)])
+def test_credit_memo_lines_are_whole_cases_at_their_rate(now):
+    # A memo's quantity was rounded to whole cases and its rate to cents apart: 5 cs x 47.48 on a 237.38 memo.
+    memos = [e["record"] for e in generate(now) if e["record_type"] == "creditmemo"]
+    assert memos
+    for memo in memos:
+        (line,) = memo["item"]["items"]
+        assert line["quantity"] == int(line["quantity"]) >= 1
+        assert round(line["quantity"] * line["rate"], 2) == line["amount"] == memo["total"], memo["tranId"]
+        assert f"{int(line['quantity'])} cs" in memo["memo"] or "cs" not in memo["memo"]
+
+
 def test_reference_files_load_cleanly_and_agree_with_the_customers(tmp_path):
     conn = connect(tmp_path / "ref.sqlite3")
     apply_schema(conn)

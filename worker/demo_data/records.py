@@ -106,16 +106,15 @@ def payment(ns_id: str, c: Any, day: str, applies: list[tuple[Any, float]], modi
             "lastModifiedDate": modified}
 
 
-def credit_memo(ns_id: str, o: Any, day: str, line: dict[str, Any], amount: float, reason: str,
+def credit_memo(ns_id: str, o: Any, day: str, line: dict[str, Any], cases: int, amount: float, reason: str,
                 modified: str) -> dict[str, Any]:
-    """A credit memo raised from an invoice and applied to it."""
-    quantity = max(1.0, round(amount / line["rate"]))
+    """A credit memo raised from an invoice and applied to it: `cases` of the line, `amount` in all."""
     return {"links": _links("creditMemo", ns_id), "id": ns_id, "tranId": f"CM{ns_id}", "tranDate": day,
             "entity": ref(o.customer.ns_id, o.customer.company), "createdFrom": ref(o.invoice_id, o.invoice_tran_id),
             "memo": reason, "status": ref("B", "Fully Applied"), "currency": CURRENCY, "total": amount,
             "amountRemaining": 0.0, "applied": amount,
             "item": {"items": [{"line": 1, "item": ref(line["item_id"], line["code"]), "description": line["description"],
-                                "quantity": quantity, "units": line["uom"], "rate": round(amount / quantity, 2),
+                                "quantity": float(cases), "units": line["uom"], "rate": round(amount / cases, 2),
                                 "amount": amount}]},
             "apply": {"items": [{"line": 1, "doc": ref(o.invoice_id, o.invoice_tran_id), "apply": True,
                                  "amount": amount, "type": "Invoice"}]},

@@ -195,14 +195,16 @@ class Story:
     def credit(self, moment: datetime, order: Order, day: date) -> None:
         """A credit memo applied to its invoice."""
         line = self.rng.choice(order.lines)
-        amount = round(min(order.remaining, line["amount"] * self.rng.choice([0.1, 0.25, 0.5])), 2)
-        cases = max(1, round(amount / line["rate"]))
+        # Whole cases at the line's rate, so the memo's quantity x rate is its amount, as far as the invoice is owed.
+        cases = max(1, round(line["amount"] * self.rng.choice([0.1, 0.25, 0.5]) / line["rate"]))
+        cases = min(cases, max(1, int(order.remaining // line["rate"])))
+        amount = round(min(order.remaining, cases * line["rate"]), 2)
         reason = self.rng.choice(REASONS).format(n=cases, item=line["description"])
         ns_id = self.new_id("creditmemo")
         order.remaining = round(order.remaining - amount, 2)
         remaining = order.remaining
         self.timeline.add(moment, "creditmemo", ns_id, "create",
-                          lambda m: records.credit_memo(ns_id, order, day.isoformat(), line, amount, reason, m))
+                          lambda m: records.credit_memo(ns_id, order, day.isoformat(), line, cases, amount, reason, m))
         self.timeline.add(moment + timedelta(minutes=1), "invoice", order.invoice_id, "update",
                           lambda m: records.invoice(order, remaining, m))
 
