@@ -98,6 +98,24 @@ def test_a_row_without_a_unit_is_in_the_items_unit_or_any_unit_when_that_is_unkn
     assert choose_price([], "EA", Pack(), DRISCOLL) is None
 
 
+@pytest.mark.parametrize("blank_first", [False, True])
+def test_a_row_in_a_stated_unit_beats_a_blank_unit_row_of_the_same_standing(conn, blank_first):
+    # A database loaded before the import refused such a pair holds both: the CS row wins whatever the table's
+    # order (was: the blank-unit 45.00 came first, and a correct 40.00 quote was flagged)
+    conn.execute("INSERT INTO spec_items (item_id, item_code, uom, pack_size) VALUES ('501', 'X-1', 'CS', '4/5lb')")
+    prices = [("", 45.00, ""), ("", 40.00, "CS"), ("1187", 38.00, ""), ("1187", 37.00, "Case")]
+    for customer, price, uom in sorted(prices, key=lambda p: (p[2] != "") != blank_first):
+        conn.execute("INSERT INTO pricing_master (item_id, customer_id, unit_price, uom) VALUES ('501', ?, ?, ?)",
+                     (customer, price, uom))
+    standard = ProgramTerms("standard", 0.0, None, 30, False)
+    assert expected_price(conn, "501", "2001", "2026-11-02", standard, "CS").unit_price == Decimal("40.00")
+    assert expected_price(conn, "501", "1187", "2026-11-02", standard, "CS").unit_price == Decimal("37.00")
+    assert expected_price(conn, "501", "2001", "2026-11-02", standard).unit_price == Decimal("40.00")  # item's unit
+    # a row that started later still wins over an older one in a stated unit
+    conn.execute("INSERT INTO pricing_master (item_id, unit_price, effective_from) VALUES ('501', 41.00, '2026-06-01')")
+    assert expected_price(conn, "501", "2001", "2026-11-02", standard, "CS").unit_price == Decimal("41.00")
+
+
 def test_prices_are_compared_at_their_four_decimals():
     expected = choose_price([row("0.0300", "EA")], "EA", Pack(), DRISCOLL)
     assert expected.unit_price == Decimal("0.0345")  # was rounded to 0.03 before comparing

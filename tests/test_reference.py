@@ -206,6 +206,28 @@ def test_keys_that_differ_only_in_case_or_unit_spelling_are_duplicates(conn, tmp
                        " + (SELECT count(*) FROM customer_item_xref)") == [(0,)]
 
 
+def test_a_row_without_a_uom_repeats_the_row_in_the_items_own_unit(conn, tmp_path):
+    # A blank uom is the item's own unit: for 501 (sold per 'Case', i.e. CS) '501,,45.00,,,' is a second case price,
+    # and the lookup took it over 40.00 (was: both loaded). 502's unit is unknown: its blank row is its price in
+    # any unit without a row of its own, so it stands beside the CS row (the lookup prefers the stated unit).
+    items = "item_id,item_code,description,uom,is_assembly,pack_size\n501,X-1,Cheese,Case,0,4/5lb\n502,X-2,Kit,,0,\n"
+    directory = write_reference(tmp_path / "ref", spec_items__csv=items, pricing_master__csv=PRICING_HEADER
+                                + "501,,40.00,CS,,\n501,,45.00,,,\n502,,10.00,CS,,\n502,,12.00,,,\n"
+                                "503,,5.00,,,\n503,,6.00,EA,,\n")
+    report = import_reference(conn, directory, partial=True)
+    assert [(e.line, e.reason) for e in report.by_file()["pricing_master.csv"].errors] == [
+        (3, ("duplicate of line 2 (item_id, customer_id, uom, effective_from = 501, , , , which lookups read as "
+             "line 2's 501, , CS, : a blank uom is the item's own unit, CS in spec_items)"))]
+    assert table(conn, "SELECT item_id, unit_price, uom FROM pricing_master ORDER BY item_id, uom") == [
+        ("501", 40.0, "CS"), ("502", 12.0, ""), ("502", 10.0, "CS"), ("503", 5.0, ""), ("503", 6.0, "EA")]
+    # the other way round, and with the item's unit spelled otherwise in the price list
+    write_reference(directory, pricing_master__csv=PRICING_HEADER + "501,,45.00,,,\n501,,40.00,case,,\n")
+    errors = import_reference(conn, directory).by_file()["pricing_master.csv"].errors
+    assert [(e.line, e.reason) for e in errors] == [
+        (3, ("duplicate of line 2 (item_id, customer_id, uom, effective_from = 501, , case, , which lookups read "
+             "as line 2's 501, , , : a blank uom is the item's own unit, CS in spec_items)"))]
+
+
 def test_a_customer_listed_twice_in_the_synonyms_refuses_the_file(conn, tmp_path):
     # JSON keeps the last of two equal keys: "Driscoll" would vanish without a word, so nothing loads.
     synonyms = '{"customers": {\n  "1187": ["Driscoll"],\n  "2001": ["Harbor Bistro"],\n  "1187": ["DFI"]\n}}'

@@ -148,6 +148,24 @@ def test_partial_keeps_a_row_a_rejected_line_names_in_another_spelling(conn, tmp
         ("501", "CS"), ("502", "Case"), ("503", "CS")]
 
 
+def test_a_blank_unit_row_replaces_the_row_in_the_items_own_unit_without_counting_as_a_mass_delete(conn, tmp_path):
+    # 501 is sold per CS, so '501,,42,,,' is the same key to the lookup as the table's '501,,40,CS,,': it replaces
+    # it (was: the CS row counted as removed, 1 of 1, and the file was refused as a mass delete)
+    directory = write_reference(tmp_path / "ref", spec_items__csv=ITEMS_HEADER + "501,A1,Cheese,CS,0,4/5lb\n",
+                                pricing_master__csv=PRICING_HEADER + "501,,40,CS,,\n")
+    import_reference(conn, directory)
+    write_reference(directory, pricing_master__csv=PRICING_HEADER + "501,,42,,,\n")
+    prices = import_reference(conn, directory).by_file()["pricing_master.csv"]
+    assert prices.loaded and (prices.inserted, prices.deleted) == (1, 1)
+    assert table(conn, "SELECT item_id, unit_price, uom FROM pricing_master") == [("501", 42.0, "")]
+    # with --partial, a rejected line in the item's unit keeps the blank-unit row it may be meant to update
+    write_reference(directory, pricing_master__csv=PRICING_HEADER + "501,,lots,CS,,\n502,,1,CS,,\n")
+    prices = import_reference(conn, directory, partial=True).by_file()["pricing_master.csv"]
+    assert (prices.inserted, prices.deleted, prices.kept) == (1, 0, 1)
+    assert table(conn, "SELECT item_id, unit_price, uom FROM pricing_master ORDER BY 1") == [
+        ("501", 42.0, ""), ("502", 1.0, "CS")]
+
+
 # --- customer codes that differ only in case ---
 
 def lookup(conn, code: str) -> str:

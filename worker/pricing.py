@@ -24,11 +24,13 @@ from worker.config import Program, Settings
 from worker.currency import BASE_CURRENCY, is_base_currency, is_currency_id
 from worker.po.values import normalize_uom
 
+# Customer first, newest first; then a row in a stated unit before one without (the import refuses such a pair
+# for an item whose unit is known, but a database loaded before may hold both), then by spelling: never at random.
 PRICE_ROWS = """
 SELECT customer_id, unit_price, uom FROM pricing_master
 WHERE item_id = :item_id AND customer_id IN (:customer_id, '')
   AND (effective_from = '' OR effective_from <= :on) AND (effective_to = '' OR effective_to >= :on)
-ORDER BY customer_id = '' , effective_from DESC
+ORDER BY customer_id = '', effective_from DESC, uom = '', uom, id
 """
 ITEM_PACK = "SELECT uom, pack_size FROM spec_items WHERE item_id = ?"
 PROGRAM = "SELECT program, markup_pct, freight_terms, payment_terms_days, usda_eligible FROM customer_program WHERE customer_id = ?"

@@ -27,8 +27,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from worker.reference_rows import (MAX_FILE_BYTES, CustomerProgramRow, Parsed, PricingRow, RowError, SpecItemRow,
-                                   XrefRow, compared_key, parse_csv, parse_synonyms)
+from worker.pricing import unit_code
+from worker.reference_rows import (MAX_FILE_BYTES, CustomerProgramRow, ItemUnits, Parsed, PricingRow, RowError,
+                                   SpecItemRow, XrefRow, compared_key, parse_csv, parse_synonyms)
+
+# spec_items is imported before pricing_master (SPECS order), so this reads the units the prices will be looked up by.
+ITEM_UNITS = "SELECT item_id, uom FROM spec_items"
 
 
 @dataclass(frozen=True)
@@ -39,15 +43,16 @@ class TableSpec:
     table: str
     key: tuple[str, ...]
     values: tuple[str, ...]
-    parse: Callable[[str, bytes], Parsed]
+    parse: Callable[[str, bytes, ItemUnits | None], Parsed]
     owned: str = "1"  # SQL condition for rows this import may delete
     stamp: bool = False  # write source='import' and updated_at on insert/update
     # How the lookups compare the key columns (the row model's COMPARED): rows equal under it are one key.
     compared: Mapping[str, Callable[[str], str]] = field(default_factory=dict)
+    by_item_unit: bool = False  # a blank uom in the key is the item's own unit (spec_items), compared as that
 
-    def fold(self, key: tuple[str, ...]) -> tuple[str, ...]:
-        """The key as the lookups compare it ('df-1' and 'DF-1' alike)."""
-        return compared_key(self.compared, self.key, key)  # type: ignore[return-value]  # no None in a table's key
+    def fold(self, key: tuple[str, ...], units: ItemUnits | None = None) -> tuple[str, ...]:
+        """The key as the lookups compare it ('df-1' and 'DF-1' alike; a blank uom as the item's unit)."""
+        return compared_key(self.compared, self.key, key, units)  # type: ignore[return-value]  # no None in a key
 
     def select_sql(self) -> str:
         """All rows' key and value columns."""
@@ -69,13 +74,13 @@ class TableSpec:
         return f"DELETE FROM {self.table} WHERE " + " AND ".join(f"{c} = :{c}" for c in self.key)
 
 
-def _csv(model: Any, key: tuple[str, ...]) -> Callable[[str, bytes], Parsed]:
-    return lambda name, data: parse_csv(name, data, model, key)
+def _csv(model: Any, key: tuple[str, ...]) -> Callable[[str, bytes, ItemUnits | None], Parsed]:
+    return lambda name, data, units: parse_csv(name, data, model, key, units)
 
 
 SPECS = (
     TableSpec("name_synonyms.json", "name_synonyms", ("kind", "normalized"), ("synonym", "customer_id"),
-              parse_synonyms),
+              lambda name, data, _units: parse_synonyms(name, data)),
     TableSpec("customer_program.csv", "customer_program", ("customer_id",),
               ("program", "markup_pct", "freight_terms", "payment_terms_days", "usda_eligible"),
               _csv(CustomerProgramRow, ("customer_id",))),
@@ -83,7 +88,7 @@ SPECS = (
                                                              "pack_size"), _csv(SpecItemRow, ("item_id",))),
     TableSpec("pricing_master.csv", "pricing_master", ("item_id", "customer_id", "uom", "effective_from"),
               ("unit_price", "effective_to"), _csv(PricingRow, ("item_id", "customer_id", "uom", "effective_from")),
-              compared=PricingRow.COMPARED),
+              compared=PricingRow.COMPARED, by_item_unit=True),
     TableSpec("customer_item_xref.csv", "customer_item_xref", ("customer_id", "customer_item_code"), ("item_id",),
               _csv(XrefRow, ("customer_id", "customer_item_code")), owned="source = 'import'", stamp=True,
               compared=XrefRow.COMPARED),
@@ -165,7 +170,8 @@ def _import_file(conn: sqlite3.Connection, spec: TableSpec, path: Path, partial:
     except OSError as exc:
         result.errors.append(RowError(spec.file, None, f"cannot read: {exc.strerror or exc}"))
         return result
-    parsed = spec.parse(spec.file, data)
+    units = _item_units(conn) if spec.by_item_unit else None
+    parsed = spec.parse(spec.file, data, units)
     result.errors = parsed.errors
     if parsed.fatal or (parsed.errors and not partial):
         return result
@@ -177,7 +183,7 @@ def _import_file(conn: sqlite3.Connection, spec: TableSpec, path: Path, partial:
         conn.execute("BEGIN IMMEDIATE")
     try:
         conn.execute("SAVEPOINT import_reference")
-        _sync_or_refuse(conn, spec, parsed, result, allow_deletes)
+        _sync_or_refuse(conn, spec, parsed, result, allow_deletes, units)
         conn.execute("RELEASE import_reference")
         if own:
             conn.execute("COMMIT")
@@ -193,10 +199,10 @@ def _import_file(conn: sqlite3.Connection, spec: TableSpec, path: Path, partial:
 
 
 def _sync_or_refuse(conn: sqlite3.Connection, spec: TableSpec, parsed: Parsed, result: FileReport,
-                    allow_deletes: bool) -> None:
+                    allow_deletes: bool, units: ItemUnits | None) -> None:
     """Sync the file; a refusal (constraint, mass delete) undoes it to the savepoint and is reported."""
     try:
-        _sync(conn, spec, parsed, result, allow_deletes)
+        _sync(conn, spec, parsed, result, allow_deletes, units)
     except (sqlite3.IntegrityError, MassDelete) as exc:
         conn.execute("ROLLBACK TO import_reference")
         reason = str(exc) if isinstance(exc, MassDelete) else f"database refused the file: {exc}"
@@ -204,6 +210,11 @@ def _sync_or_refuse(conn: sqlite3.Connection, spec: TableSpec, parsed: Parsed, r
         result.inserted = result.updated = result.deleted = result.unchanged = result.kept = 0
     else:
         result.loaded = True
+
+
+def _item_units(conn: sqlite3.Connection) -> dict[str, str]:
+    """Each item's own unit as a code; items without one are left out (their blank-unit rows stay blank)."""
+    return {item_id: code for item_id, uom in conn.execute(ITEM_UNITS) if (code := unit_code(uom))}
 
 
 def _read_regular_file(path: Path) -> bytes:
@@ -226,23 +237,23 @@ def _db_value(value: Any) -> Any:
 
 
 def _sync(conn: sqlite3.Connection, spec: TableSpec, parsed: Parsed, result: FileReport,
-          allow_deletes: bool) -> None:
+          allow_deletes: bool, units: ItemUnits | None = None) -> None:
     width = len(spec.key)
     existing: dict[tuple[str, ...], tuple[tuple[Any, ...], bool]] = {}
     for row in map(tuple, conn.execute(spec.select_sql())):
         existing[tuple(str(v) for v in row[:width])] = (tuple(row[width:-1]), bool(row[-1]))
     keyed = [(tuple(str(row[c]) for c in spec.key), row) for row in parsed.rows]
     named = {key for key, _row in keyed}
-    named_as_compared = {spec.fold(key) for key in named}
+    named_as_compared = {spec.fold(key, units) for key in named}
     # A row spelling a named key otherwise ('DF-1' for the file's 'df-1', 'Case' for 'CS') is that key to the
     # lookups, which would pick either: the file's row replaces it, whoever wrote it (an import overrides the
     # keys it names). A replacement, not a removal, so it does not count toward the mass-delete guard.
-    respelled = [key for key in existing if key not in named and spec.fold(key) in named_as_compared]
+    respelled = [key for key in existing if key not in named and spec.fold(key, units) in named_as_compared]
     owned = [key for key, (_values, is_owned) in existing.items() if is_owned]
-    absent = [key for key in owned if spec.fold(key) not in named_as_compared]
+    absent = [key for key in owned if spec.fold(key, units) not in named_as_compared]
     # With --partial, a row absent from the file may be the one a rejected line was meant to update (a typo in
     # its date, say): deleting it would lose data the operator never meant to remove, so it is kept, and counted.
-    doomed = [key for key in absent if not parsed.may_mean(spec.fold(key))]
+    doomed = [key for key in absent if not parsed.may_mean(spec.fold(key, units))]
     result.kept = len(absent) - len(doomed)
     if len(doomed) * 2 > len(owned) and not allow_deletes:
         raise MassDelete(f"would delete {len(doomed)} of the {len(owned)} rows in {spec.table} (more than half); "

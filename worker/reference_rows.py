@@ -24,6 +24,8 @@ from worker.names import normalize_name
 from worker.pricing import unit_code
 
 MAX_FILE_BYTES = 20_000_000  # a curated list, not a data dump: refuse anything bigger before parsing
+# Each item's own unit (spec_items.uom as a code) by item_id: a pricing row without a uom is priced in it.
+ItemUnits = Mapping[str, str]
 
 
 class _Row(BaseModel):
@@ -192,8 +194,12 @@ def _rejected_key(model: type[_Row], raw: dict[str, Any], key: tuple[str, ...]) 
     return tuple(column(name) for name in key)
 
 
-def parse_csv(name: str, data: bytes, model: type[_Row], key: tuple[str, ...]) -> Parsed:
-    """Validate every row of a reference CSV; a key given again (as lookups compare it) is an error there."""
+def parse_csv(name: str, data: bytes, model: type[_Row], key: tuple[str, ...],
+              units: ItemUnits | None = None) -> Parsed:
+    """Validate every row of a reference CSV; a key given again (as lookups compare it) is an error there.
+
+    `units` are the items' own units, which a blank uom in the key compares as (see compared_key).
+    """
     parsed = Parsed()
     text = _decode(name, data, parsed)
     if text is None:
@@ -229,12 +235,12 @@ def parse_csv(name: str, data: bytes, model: type[_Row], key: tuple[str, ...]) -
             row = _stored(model.model_validate(raw).model_dump())
         except ValidationError as exc:
             parsed.errors.append(RowError(name, line, describe(exc)))
-            parsed.reject_key(compared_key(model.COMPARED, key, _rejected_key(model, raw, key)))
+            parsed.reject_key(compared_key(model.COMPARED, key, _rejected_key(model, raw, key), units))
             continue
-        if duplicate := _duplicate(model, key, row, line, seen):
+        if duplicate := _duplicate(model, key, row, line, seen, units):
             parsed.errors.append(RowError(name, line, duplicate))
             # Valid but refused: the row it names (a code typed as another item's, say) is meant, not gone.
-            parsed.reject_key(compared_key(model.COMPARED, key, tuple(str(row[c]) for c in key)))
+            parsed.reject_key(compared_key(model.COMPARED, key, tuple(str(row[c]) for c in key), units))
             continue
         parsed.rows.append(row)
     return parsed
@@ -260,22 +266,37 @@ def _records(name: str, text: str, parsed: Parsed) -> Iterator[tuple[int, list[s
 
 
 def compared_key(compared: Mapping[str, Callable[[str], str]], columns: tuple[str, ...],
-                 values: tuple[str | None, ...]) -> tuple[str | None, ...]:
+                 values: tuple[str | None, ...], units: ItemUnits | None = None) -> tuple[str | None, ...]:
     """A key as the lookups compare it (a row model's COMPARED: codes ignoring case, units by their code);
-    None stays None."""
-    return tuple(None if v is None else compared.get(c, str)(v) for c, v in zip(columns, values, strict=True))
+    None stays None.
+
+    Given the items' units, a blank uom beside an item_id is that item's own unit, as the price lookup reads it
+    (so '501,,45,,' repeats '501,,40,CS,' when 501 is sold per CS). It stays blank for an item of unknown unit,
+    where the lookup reads it as a price in any unit that has none of its own; and a blank uom of an unreadable
+    item_id may be any unit (None).
+    """
+    folded = [None if v is None else compared.get(c, str)(v) for c, v in zip(columns, values, strict=True)]
+    if units is not None and "uom" in columns and "item_id" in columns:
+        at, item = columns.index("uom"), folded[columns.index("item_id")]
+        if folded[at] == "":
+            folded[at] = None if item is None else units.get(item, "")
+    return tuple(folded)
 
 
 def _duplicate(model: type[_Row], key: tuple[str, ...], row: dict[str, Any], line: int,
-               seen: dict[tuple[str, ...], dict[tuple[str, ...], tuple[int, tuple[str, ...]]]]) -> str | None:
+               seen: dict[tuple[str, ...], dict[tuple[str, ...], tuple[int, tuple[str, ...]]]],
+               units: ItemUnits | None = None) -> str | None:
     """Why the row repeats an earlier line's key or unique columns as the lookups compare them; None if new."""
     found = []
     for columns in (key, *model.UNIQUE):
         written = tuple(str(row[c]) for c in columns)
-        compared = compared_key(model.COMPARED, columns, written)
+        compared = compared_key(model.COMPARED, columns, written, units)
         if earlier := seen.get(columns, {}).get(compared):
             first, spelled = earlier
             read = "" if spelled == written else f", which lookups read as line {first}'s {', '.join(spelled)}"
+            if read and "uom" in columns and "" in (row["uom"], spelled[columns.index("uom")]):
+                unit = compared[columns.index("uom")]
+                read += f": a blank uom is the item's own unit, {unit} in spec_items"
             return f"duplicate of line {first} ({', '.join(columns)} = {', '.join(written)}{read})"
         found.append((columns, compared, written))
     for columns, compared, written in found:  # remembered only once the row is accepted
