@@ -228,6 +228,41 @@ def test_a_row_without_a_uom_repeats_the_row_in_the_items_own_unit(conn, tmp_pat
              "as line 2's 501, , , : a blank uom is the item's own unit, CS in spec_items)"))]
 
 
+@pytest.mark.parametrize(("file", "header", "row"), [
+    ("customer_program.csv", PROGRAM_HEADER, "1187,driscoll,8.5,prepaid,30,yes"),
+    ("spec_items.csv", "item_id,item_code,description,uom,is_assembly,pack_size\n", "503,KIT-2,Kit,CS,1,4ct"),
+    ("pricing_master.csv", PRICING_HEADER, "502,1187,20.00,CS,2026-01-01,2026-03-31"),
+    ("customer_item_xref.csv", "customer_id,customer_item_code,item_id\n", "1187,DF-1,501")])
+def test_a_header_without_a_column_spec_10_lists_refuses_the_file(conn, tmp_path, file, header, row):
+    # was: only required columns had to be there, so a pricing file without customer_id and effective_to loaded
+    # a customer's contract price as an open-ended list price, and one without is_assembly unmarked assemblies
+    columns, values = header.strip().split(","), row.split(",")
+    directory = write_reference(tmp_path / "ref", **good_files())
+    import_reference(conn, directory)
+    before = table(conn, f"SELECT * FROM {file.removesuffix('.csv')} ORDER BY 1, 2")
+    for dropped in range(len(columns)):
+        kept = [n for n in range(len(columns)) if n != dropped]
+        text = ",".join(columns[n] for n in kept) + "\n" + ",".join(values[n] for n in kept) + "\n"
+        write_reference(directory, **{file.replace(".", "__"): text})
+        loaded = import_reference(conn, directory, partial=True).by_file()[file]
+        assert not loaded.loaded and [(e.line, e.reason) for e in loaded.errors] == [
+            (1, f"bad header (missing column(s) {columns[dropped]}); expected {header.strip()}")], columns[dropped]
+        assert table(conn, f"SELECT * FROM {file.removesuffix('.csv')} ORDER BY 1, 2") == before
+    # every column in another order is fine
+    order = list(reversed(range(len(columns))))
+    text = ",".join(columns[n] for n in order) + "\n" + ",".join(values[n] for n in order) + "\n"
+    write_reference(directory, **{file.replace(".", "__"): text})
+    assert import_reference(conn, directory, allow_deletes=True).by_file()[file].loaded
+
+
+def test_a_header_naming_only_the_required_columns_lists_every_missing_one(conn, tmp_path):
+    directory = write_reference(tmp_path / "ref", pricing_master__csv="item_id,unit_price,uom,effective_from\n"
+                                                                      "501,40.00,CS,\n")
+    [error] = import_reference(conn, directory, partial=True).by_file()["pricing_master.csv"].errors
+    assert str(error) == ("pricing_master.csv:1: bad header (missing column(s) customer_id, effective_to); "
+                          "expected item_id,customer_id,unit_price,uom,effective_from,effective_to")
+
+
 def test_a_customer_listed_twice_in_the_synonyms_refuses_the_file(conn, tmp_path):
     # JSON keeps the last of two equal keys: "Driscoll" would vanish without a word, so nothing loads.
     synonyms = '{"customers": {\n  "1187": ["Driscoll"],\n  "2001": ["Harbor Bistro"],\n  "1187": ["DFI"]\n}}'

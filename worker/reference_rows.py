@@ -209,7 +209,9 @@ def parse_csv(name: str, data: bytes, model: type[_Row], key: tuple[str, ...],
     header = [h.strip() for h in next(records, (1, []))[1]]
     if parsed.fatal:
         return parsed
-    missing = [c for c in expected if c not in header and model.model_fields[c].is_required()]
+    # Every column SPEC 10 lists, optional ones too: a file without customer_id or effective_to would load its
+    # contract prices as open-ended list prices, without a word.
+    missing = [c for c in expected if c not in header]
     unknown = [c for c in header if c not in expected]
     if missing or unknown or len(set(header)) != len(header):
         problems = ([f"missing column(s) {', '.join(missing)}"] if missing else []) + (
