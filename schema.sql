@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS customer_contacts (
     deleted_at     TEXT,
     raw_json       TEXT,
     cdc_version    TEXT,  -- version key of the newest CDC event (worker/cdc/versions.py)
-    cdc_data_version TEXT  -- version key of the event whose data the row holds
+    cdc_data_version TEXT, -- version key of the event whose data the row holds
+    inactivated_at TEXT    -- last_modified of the event that made the contact inactive, kept across edits; NULL: active
 );
 CREATE INDEX IF NOT EXISTS customer_contacts_customer ON customer_contacts (customer_id);
 CREATE INDEX IF NOT EXISTS customer_contacts_email ON customer_contacts (lower(email));

@@ -13,7 +13,7 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
 
 # (version, SQL) in ascending order. Each brings a database at version-1 up to version; schema.sql
 # always describes the newest shape, so a fresh database only runs schema.sql.
-# Example for the next change: (13, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
+# Example for the next change: (14, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
 # Imported synonyms take the forms worker/names.py gives now: normalize_name is registered by apply_schema. The rows
 # that change first step aside (a \x01 prefix no name has), so which form is taken never depends on row order; a
 # synonym whose new form another row holds gets its old one back, or, when that is taken too, keeps the prefixed
@@ -167,6 +167,12 @@ UPDATE ar_aging_snapshot SET amount_base = (
 WHERE invoice_id IN (SELECT i.ns_id FROM customer_invoice i JOIN temp.rates_v11 o ON o.ns_id = i.ns_id
                      WHERE i.exchange_rate IS NOT o.exchange_rate);
 DROP TABLE temp.rates_v11;
+"""),
+    # customer_contacts.inactivated_at: the contact churn signal dated a contact's leaving by its last_modified,
+    # which any later edit moves. Contacts already inactive take their last_modified, the best known.
+    (13, """
+ALTER TABLE customer_contacts ADD COLUMN inactivated_at TEXT;
+UPDATE customer_contacts SET inactivated_at = last_modified WHERE is_inactive = 1;
 """),
 ]
 LATEST = MIGRATIONS[-1][0]

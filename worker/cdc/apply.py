@@ -34,6 +34,7 @@ from worker.cdc.versions import (
     Held,
     RecordPlan,
     Step,
+    inactive_since,
     legacy_key,
     plan_record,
 )
@@ -178,15 +179,20 @@ def _drop_duplicates(conn: sqlite3.Connection, prepared: list[Prepared], result:
     return fresh
 
 
-def _load_held(conn: sqlite3.Connection, mirror: Mirror, record_ids: list[str]) -> dict[str, tuple[Held, str | None]]:
+# A record's held state, the customer its row names, and its inactivated_at (None: active, or not kept).
+HeldRow = tuple[Held, str | None, str | None]
+
+
+def _load_held(conn: sqlite3.Connection, mirror: Mirror, record_ids: list[str]) -> dict[str, HeldRow]:
     held = {}
     for ns_id, version, data_version, last_modified, deleted_at, customer, *sublists in conn.execute(
             mirror.held_sql, (dumps(record_ids),)):
+        since = sublists.pop() if mirror.inactivation else None  # held_sql's last column
         if version is None:  # a row written without versions: its last_modified is all we know
             version = data_version = legacy_key(last_modified)
         # NULL: a row from before sublists had versions, whose rows were written with its data.
         held[ns_id] = (Held(version, data_version, last_modified, deleted_at,
-                            tuple(data_version if v is None else v for v in sublists)), customer)
+                            tuple(data_version if v is None else v for v in sublists)), customer, since)
     return held
 
 
@@ -237,23 +243,32 @@ def _apply_new(mirror: Mirror, unseen: list[Prepared], result: BatchResult, rece
     # (test_cdc_apply_shortcut checks). List by list rather than event by event: the writer's hottest loop.
     result.outcomes.update(dict.fromkeys([ev.index for ev in unseen], APPLIED))
     result.applied += len(unseen)
-    writes.upserts += [(*ev.row, ev.key, ev.key, ev.last_modified, None,  # type: ignore[misc]
-                        *[NO_SUBLIST if rows is None else ev.key for rows in ev.children]) for ev in unseen]
+    upserts = [(*ev.row, ev.key, ev.key, ev.last_modified, None,  # type: ignore[misc]
+                *[NO_SUBLIST if rows is None else ev.key for rows in ev.children]) for ev in unseen]
+    if mirror.inactivation:  # inactive_since of one event on no row: inactive since this event, or active
+        at = mirror.inactive_at
+        upserts = [(*row, ev.last_modified if ev.row[at] else None)  # type: ignore[index]
+                   for row, ev in zip(upserts, unseen, strict=True)]
+    writes.upserts += upserts
     for at, sources in enumerate(writes.children):
         sources += [ev for ev in unseen if ev.children[at] is not None]
     created, record_type = mirror.ledger["created"], mirror.record_type
     ledger += [(created, record_type, ev.record_id, ev.payload, received_at, None) for ev in unseen]
 
 
-def _apply_planned(mirror: Mirror, record_id: str, events: list[Prepared],
-                   held_rows: dict[str, tuple[Held, str | None]], result: BatchResult, received_at: str,
-                   writes: _Writes, ledger: list[tuple[Any, ...]]) -> None:
-    held, customer = held_rows.get(record_id, (Held(), None))
+def _apply_planned(mirror: Mirror, record_id: str, events: list[Prepared], held_rows: dict[str, HeldRow],
+                   result: BatchResult, received_at: str, writes: _Writes, ledger: list[tuple[Any, ...]]) -> None:
+    held, customer, since = held_rows.get(record_id, (Held(), None, None))
     by_index = {ev.index: ev for ev in events}
     plan = plan_record(held, [Step(ev.index, ev.key, ev.row is None, ev.last_modified,
                                    tuple(rows is not None for rows in ev.children)) for ev in events])
     _count(plan, result)
-    _write_plan(record_id, plan, by_index, writes)
+    tracked: tuple[Any, ...] = ()
+    if mirror.inactivation:
+        at = mirror.inactive_at
+        tracked = (inactive_since(since, held.data_version, [(ev.key, bool(ev.row[at]), ev.last_modified)
+                                                             for ev in events if ev.row is not None]),)
+    _write_plan(record_id, plan, by_index, writes, tracked)
     for index, kind in plan.ledger:
         if kind == "sublists":
             ledger.append(_sublists_row(mirror, plan, by_index, index, customer, received_at))
@@ -282,14 +297,16 @@ def _count(plan: RecordPlan, result: BatchResult) -> None:
             result.stale += 1
 
 
-def _write_plan(record_id: str, plan: RecordPlan, by_index: dict[int, Prepared], writes: _Writes) -> None:
+def _write_plan(record_id: str, plan: RecordPlan, by_index: dict[int, Prepared], writes: _Writes,
+                tracked: tuple[Any, ...]) -> None:
+    """`tracked`: the upsert's values after the sublist versions (inactivated_at, for a record type that keeps it)."""
     final = plan.final
     # Read only when an event carried data, and each such event gives final.sublists every sublist's place.
     versions = [NO_SUBLIST if v is None else v for v in final.sublists]
     if plan.data_from is not None:
         ev = by_index[plan.data_from]
         writes.upserts.append((*ev.row, final.data_version, final.version, final.last_modified,  # type: ignore[misc]
-                               final.deleted_at, *versions))
+                               final.deleted_at, *versions, *tracked))
     else:
         if plan.version_changed:
             writes.tombstones.append((record_id, final.version, final.last_modified, final.deleted_at))

@@ -60,6 +60,8 @@ class Mirror:
     payload: Callable[[Any], dict[str, Any]]
     customer_column: str = "customer_id"
     children: tuple[Child, ...] = ()
+    # Keeps inactivated_at, when the record became inactive (apply.py works it out: the row holds no history).
+    inactivation: bool = False
     upsert_sql: str = field(init=False)
     tombstone_sql: str = field(init=False)
     held_sql: str = field(init=False)
@@ -68,7 +70,8 @@ class Mirror:
 
     def __post_init__(self) -> None:
         sublist_columns = tuple(child.version_column for child in self.children)
-        cols = ("ns_id", *self.columns, *VERSION_COLUMNS, *sublist_columns)
+        tracked = ("inactivated_at",) if self.inactivation else ()
+        cols = ("ns_id", *self.columns, *VERSION_COLUMNS, *sublist_columns, *tracked)
         updates = ", ".join(f"{c} = excluded.{c}" for c in cols[1:])
         object.__setattr__(self, "upsert_sql", f"INSERT INTO {self.table} ({', '.join(cols)}) "
                                                f"VALUES ({', '.join('?' * len(cols))}) "
@@ -80,12 +83,17 @@ class Mirror:
                                                   "deleted_at = excluded.deleted_at")
         # One JSON array parameter instead of a variable-length IN list keeps the statement constant.
         object.__setattr__(self, "held_sql", f"SELECT ns_id, cdc_version, cdc_data_version, last_modified, "
-                                             f"deleted_at, {', '.join((self.customer_column, *sublist_columns))} "
+                                             f"deleted_at, {', '.join((self.customer_column, *sublist_columns, *tracked))} "
                                              f"FROM {self.table} WHERE ns_id IN (SELECT value FROM json_each(?))")
         # A stale event may still carry the newest sublist: its rows are written, and this version.
         object.__setattr__(self, "sublists_sql", f"UPDATE {self.table} SET "
                                                  f"{', '.join(f'{c} = ?' for c in sublist_columns)} WHERE ns_id = ?"
                                                  if sublist_columns else "")
+
+    @property
+    def inactive_at(self) -> int:
+        """Where a prepared row (ns_id first) holds is_inactive."""
+        return 1 + self.columns.index("is_inactive")
 
 
 def _id(ref: m.Ref | None) -> str | None:
@@ -187,7 +195,7 @@ MIRRORS: dict[str, Mirror] = {mirror.record_type: mirror for mirror in (
                       r.email, r.phone, r.title, int(r.is_inactive), r.date_created),
            customer=lambda rid, r: _id(r.company),
            ledger={"created": "contact.created", "updated": "contact.updated", "deleted": "contact.deleted"},
-           payload=lambda r: {"email": r.email, "title": r.title, "is_inactive": r.is_inactive}),
+           payload=lambda r: {"email": r.email, "title": r.title, "is_inactive": r.is_inactive}, inactivation=True),
     Mirror("salesorder", "transactions",
            ("type", "tran_id", "customer_id", "tran_date", "ship_date", "status", "other_ref_num", "memo", "currency",
             "total", "raw_json"),

@@ -181,3 +181,18 @@ def _sublists(state: Held, step: Step, plan: RecordPlan) -> tuple[Held, tuple[in
         return state, ()
     return Held(version=state.version, data_version=state.data_version, last_modified=state.last_modified,
                 deleted_at=state.deleted_at, sublists=tuple(held)), tuple(won)
+
+
+def inactive_since(since: str | None, data_version: str | None, changes: list[tuple[str, bool, str]]) -> str | None:
+    """When a record became inactive (inactivated_at): the last_modified of the event whose data turned it
+    inactive, kept while it stays so, None while active. Unlike the registers above this is history, not a
+    maximum: `changes` (key, is_inactive, last_modified of each non-delete event of a batch) are taken in
+    key order, as one-by-one delivery would, from the data held (its version, its `since`); an event not
+    newer than the data is stale and changes nothing, so a later edit or re-delivery keeps the date. One
+    limit: a stale event of an earlier batch (a January inactivation arriving after a June edit) is lost."""
+    for key, inactive, last_modified in sorted(changes):
+        if data_version is not None and key <= data_version:
+            continue
+        data_version = key
+        since = (since or last_modified) if inactive else None
+    return since
