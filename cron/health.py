@@ -67,6 +67,20 @@ FROM customer_invoice i
 WHERE {UNKNOWN_OPEN}
 ORDER BY i.customer_id, 5 DESC, i.ns_id
 """
+# What the customer paid on its invoices (not deleted) by payments dated in the 90 days up to the night (not
+# deleted): the AR share is of open AR plus this, so paying an invoice moves it from open to paid and never raises
+# the share. In US dollars at the invoice's exchange rate, as AGING (an application is in the invoice's currency,
+# as in cron.aging.APPLIED_IN_MIRROR); one in another currency without a rate has none, is left out (counting
+# less paid only makes the share worse) and is counted apart. Dated by the night, so an --as-of re-run agrees.
+PAID = """
+SELECT i.customer_id, total(round(round(pa.amount, 2) * i.exchange_rate, 2)),
+       count(DISTINCT CASE WHEN i.exchange_rate IS NULL AND pa.amount > 0 THEN i.ns_id END)
+FROM customer_payment p
+JOIN payment_application pa ON pa.payment_id = p.ns_id
+JOIN customer_invoice i ON i.ns_id = pa.invoice_id AND i.deleted_at IS NULL
+WHERE p.deleted_at IS NULL AND p.tran_date > :d90 AND p.tran_date <= :d
+GROUP BY i.customer_id
+"""
 # A dispute is a credit memo issued against an invoice; count the distinct invoices disputed.
 DISPUTES = """
 SELECT m.customer_id, count(DISTINCT coalesce(a.invoice_id, m.created_from))
@@ -195,6 +209,7 @@ def gather(conn: sqlite3.Connection, params: dict[str, Any], basis: str) -> tupl
     for cid, bucket, amount in conn.execute(AGING.format(aged=aged), params):
         ar[cid][bucket] = round(amount, 2)
     unknown = remaining_unknown(conn, params, basis, aged)
+    paid = {cid: (round(amount, 2), unconverted) for cid, amount, unconverted in conn.execute(PAID, params)}
     disputes = dict(conn.execute(DISPUTES, params).fetchall())
     memos = dict(conn.execute(CREDIT_MEMOS, params).fetchall())
     late: dict[str, dict[int, float]] = defaultdict(dict)
@@ -207,8 +222,10 @@ def gather(conn: sqlite3.Connection, params: dict[str, Any], basis: str) -> tupl
     for (cid,) in conn.execute(LIVE_CUSTOMERS):
         recent, prior = orders.get(cid, (0, 0))
         total, churned = contacts.get(cid, (0, 0))
+        paid_90d, paid_unconverted = paid.get(cid, (0.0, 0))
         inputs[cid] = SignalInputs(
-            ar_by_bucket=ar.get(cid, {}), disputes_90d=disputes.get(cid, 0),
+            ar_by_bucket=ar.get(cid, {}), paid_90d=paid_90d, paid_unconverted=paid_unconverted,
+            disputes_90d=disputes.get(cid, 0),
             late_days_recent=late.get(cid, {}).get(1), late_days_prior=late.get(cid, {}).get(0),
             orders_recent=recent, orders_prior=prior, credit_memos_12m=memos.get(cid, 0),
             contacts_total=total, contacts_churned=churned, has_history=cid in history,

@@ -33,6 +33,7 @@ def inputs(draw):
     total = draw(st.integers(0, 30))
     return SignalInputs(
         ar_by_bucket={b: draw(money) for b in draw(st.sets(st.sampled_from(BUCKETS)))},
+        paid_90d=draw(st.one_of(st.just(0.0), money)),
         disputes_90d=draw(st.integers(0, 10)), late_days_recent=draw(late), late_days_prior=draw(late),
         orders_recent=draw(st.integers(0, 50)), orders_prior=draw(st.integers(0, 150)),
         credit_memos_12m=draw(st.integers(0, 30)), contacts_total=total,
@@ -74,6 +75,32 @@ def test_a_worse_signal_never_raises_the_score(base, w, which, amount, data):
     assert after.signals[which]["sub_score"] <= before.signals[which]["sub_score"]
     assert after.score <= before.score
     assert 0 <= after.score <= 100
+
+
+@settings(max_examples=300, deadline=None)
+@given(inputs(), weights, st.sampled_from(BUCKETS), money)
+def test_paying_an_invoice_never_lowers_the_score(base, w, bucket, amount):
+    # Paying moves money from an open bucket to paid. Over open AR alone, paying a less severe invoice raised the
+    # past-due share: 100 at 90+ beside 10,000 at 1-30 was 0.26; paying the 10,000 made it 1.0.
+    ar = dict(base.ar_by_bucket)
+    moved = min(ar.get(bucket, 0.0), amount)
+    ar[bucket] = ar.get(bucket, 0.0) - moved
+    after = score(replace(base, ar_by_bucket=ar, paid_90d=base.paid_90d + moved), w)
+    before = score(base, w)
+    assert after.signals["ar_aging"]["sub_score"] >= before.signals["ar_aging"]["sub_score"]
+    assert after.score >= before.score
+
+
+def test_paying_the_less_overdue_invoice_scores_better_and_the_paid_amount_is_shown():
+    owing = SignalInputs(ar_by_bucket={"90+": 100.0, "1-30": 10_000.0})
+    paid = SignalInputs(ar_by_bucket={"90+": 100.0}, paid_90d=10_000.0)
+    before, after = score(owing, WEIGHTS).signals["ar_aging"], score(paid, WEIGHTS).signals["ar_aging"]
+    assert before["raw"] == pytest.approx(2600 / 10_100, abs=1e-4)
+    assert after["raw"] == pytest.approx(100 / 10_100, abs=1e-4)  # of the customer's 10,100 billed, 100 is 90+
+    assert (after["open_by_bucket"], after["paid_90d"]) == ({"90+": 100.0}, 10_000.0)
+    # paid without open AR is clean; money paid in another currency without a rate is named, not counted
+    unconverted = score(SignalInputs(ar_by_bucket={"90+": 100.0}, paid_unconverted=2), WEIGHTS).signals["ar_aging"]
+    assert (unconverted["raw"], unconverted["paid_90d"], unconverted["paid_unconverted_invoices"]) == (1.0, 0.0, 2)
 
 
 @settings(max_examples=300, deadline=None)
@@ -149,9 +176,9 @@ def test_weights_are_normalized():
     assert score(s, WEIGHTS).score == score(s, doubled).score == 70.0
 
 
-def share(amounts: list[tuple[str, float]]) -> float:
-    """The severity-weighted past-due share of some (bucket, amount) pairs, by the book."""
-    total = sum(a for _, a in amounts)
+def share(amounts: list[tuple[str, float]], paid: float = 0.0) -> float:
+    """The severity-weighted past-due share of some (bucket, amount) pairs and an amount paid, by the book."""
+    total = sum(a for _, a in amounts) + paid
     return sum(BUCKET_SEVERITY[b] * a for b, a in amounts) / total if total > 0 else 0.0
 
 
@@ -163,7 +190,8 @@ def test_invoices_of_unknown_remainder_never_score_better_and_take_the_worst_the
     assert scored.score <= score(known, w).score
     # each may owe 0 to at_most; a weighted share is worst at one of those ends for each, so try them all
     pairs = [(b, a) for b, a in known.ar_by_bucket.items()]
-    extremes = [share(pairs + [(u.bucket, UNBOUNDED if u.at_most is None else u.at_most) for u in chosen])
+    extremes = [share(pairs + [(u.bucket, UNBOUNDED if u.at_most is None else u.at_most) for u in chosen],
+                      known.paid_90d)
                 for n in range(len(unknown) + 1) for chosen in combinations(unknown, n)]
     assert scored.signals["ar_aging"]["raw"] == pytest.approx(max(extremes), abs=1e-4)
 
@@ -208,7 +236,7 @@ def test_an_invoice_of_unknown_remainder_is_named_in_the_ar_signal():
     assert "amountRemaining" in ar["remaining_unknown"]["note"]
     clean = score(SignalInputs(ar_by_bucket={"current": 8000.0}), WEIGHTS).signals["ar_aging"]
     assert clean == {"raw": 0.0, "sub_score": 100.0, "weight": 0.3, "contribution": 30.0,
-                     "open_by_bucket": {"current": 8000.0}}  # nothing unknown: the signal as before
+                     "open_by_bucket": {"current": 8000.0}, "paid_90d": 0.0}  # nothing unknown: no more
 
 
 def test_one_customer_scored_by_hand():

@@ -398,3 +398,54 @@ async def test_an_unpaid_invoice_of_unknown_remainder_is_late_so_far(env):
     got = await scores(env)
     assert [got[cid]["signals"]["payment_lateness_trend"]["recent_avg_days_late"] for cid in ("K", "U")] == [150.0] * 2
     assert got["U"]["score"] <= got["K"]["score"] and got["U"]["tier"] != "green"
+
+
+async def test_paying_an_invoice_never_lowers_the_score(env):
+    # Customer 7 owes 100 at 90+ and 10,000 at 1-30, then pays the 10,000. Over open AR alone the past-due share
+    # rose from 0.26 to 1.0 and the customer turned red; over open AR plus what was paid in 90 days it falls.
+    def rows(conn):
+        fx.customer(conn, "7", "Pays Up Co")
+        fx.invoice(conn, "A", "7", tran_date="2026-02-01", due_date="2026-03-01", total=100)
+        fx.invoice(conn, "B", "7", tran_date="2026-05-11", due_date="2026-06-10", total=10_000)
+    await env.db.write(rows)
+    before_night = NIGHT.replace(day=28)
+    await refresh_aging(env, before_night)
+    await score_customers(env, before_night)
+    before = (await scores(env, "2026-06-28"))["7"]
+    assert (before["signals"]["ar_aging"]["raw"], before["signals"]["ar_aging"]["paid_90d"]) == (0.2574, 0.0)
+    await fx.write(env, fx.payment, "P1", "7", "2026-06-29", [("B", 10_000)])
+    await fx.write(env, fx.update_invoice, "B", amount_remaining=0)
+    await refresh_aging(env, NIGHT)
+    await score_customers(env, NIGHT)
+    after = (await scores(env))["7"]
+    ar = after["signals"]["ar_aging"]
+    assert (ar["raw"], ar["open_by_bucket"], ar["paid_90d"]) == (0.0099, {"90+": 100.0}, 10_000.0)
+    assert after["score"] >= before["score"]
+    events = await env.db.fetchall("SELECT payload_json FROM events WHERE type = 'customer.health_tier_changed'")
+    assert all(json.loads(e["payload_json"])["to"] != "red" for e in events)
+    await score_customers(env, before_night)  # --as-of: the payment dated after that night is not counted
+    assert night_of((await scores(env, "2026-06-28"))["7"]) == night_of(before)
+
+
+async def test_what_was_paid_counts_in_dollars_in_the_90_days_up_to_the_night(env):
+    # E owes 100 at 90+. In the 90 days up to the night it paid EUR 100 at 2.0 ($200) and CAD 10 without a rate
+    # (no dollar amount: left out, counted apart); a payment of $500 before the window and one deleted do not count.
+    def rows(conn):
+        fx.customer(conn, "E", "Euro Payer")
+        fx.invoice(conn, "open", "E", tran_date="2026-01-01", due_date="2026-01-31", total=100)
+        fx.invoice(conn, "eur", "E", tran_date="2026-05-01", due_date="2026-05-31", total=100, remaining=0,
+                   currency="EUR", exchange_rate=2.0)
+        fx.invoice(conn, "cad", "E", tran_date="2026-05-01", due_date="2026-05-31", total=10, remaining=0,
+                   currency="CAD")
+        fx.invoice(conn, "old", "E", tran_date="2026-02-01", due_date="2026-03-01", total=500, remaining=0)
+        fx.invoice(conn, "del", "E", tran_date="2026-05-01", due_date="2026-05-31", total=300, remaining=0)
+        fx.payment(conn, "p-eur", "E", "2026-05-20", [("eur", 100)])
+        fx.payment(conn, "p-cad", "E", "2026-05-20", [("cad", 10)])
+        fx.payment(conn, "p-old", "E", "2026-04-01", [("old", 500)])  # d90: the day before the window
+        fx.payment(conn, "p-del", "E", "2026-05-20", [("del", 300)])
+        conn.execute("UPDATE customer_payment SET deleted_at = '2026-06-01T00:00:00Z' WHERE ns_id = 'p-del'")
+    await env.db.write(rows)
+    await refresh_aging(env, NIGHT)
+    await score_customers(env, NIGHT)
+    ar = (await scores(env))["E"]["signals"]["ar_aging"]
+    assert (ar["paid_90d"], ar["paid_unconverted_invoices"], ar["raw"]) == (200.0, 1, 0.3333)

@@ -38,9 +38,10 @@ async def test_health_bounds_an_unknown_remainder_in_dollars_at_its_rate_and_not
              for cid, a in ar.items()}
     # G: at most 800 pounds = $1,016 at 90+ beside $1,000 current; N: no bound, so its bucket's severity (as
     # the same invoice of known remainder without a rate scores); Y: at most $6,700, not 1,000,000 "dollars".
+    # G's share is of its billing: 1,016 of 1,000 + 1,016 + the 200 pounds it paid in 90 days ($254).
     assert shown == {"G": [(1016.0, "British pound")], "N": [(None, "British pound")], "Y": [(6700.0, "Yen")],
                      "U": [(1000.0, None)]}
-    assert {cid: a["raw"] for cid, a in ar.items()} == {"G": 0.504, "N": 1.0, "Y": 0.8701, "U": 0.5}
+    assert {cid: a["raw"] for cid, a in ar.items()} == {"G": 0.4476, "N": 1.0, "Y": 0.8701, "U": 0.5}
 
 
 async def test_360_totals_invoices_of_unknown_remainder_in_dollars_and_counts_the_unconverted(env):

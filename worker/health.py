@@ -1,9 +1,10 @@
 """Customer health score, pure: six signals -> sub-scores (0-100) -> weighted score -> tier.
 
 Every sub-score is a non-increasing function of its raw signal (more risk never scores higher) and
-weights are non-negative, so a worse signal never raises the score. An open invoice whose remaining amount
-is unknown (or in another currency without an exchange rate) is never scored as clean: the AR signal takes the worst it can be (worst_ar_aging). Thresholds are named here so a
-person reading signals_json can redo the arithmetic.
+weights are non-negative, so a worse signal never raises the score, and paying an invoice never lowers it (the
+AR share is of open AR plus what was paid). An open invoice whose remaining amount is unknown (or in another
+currency without an exchange rate) is never scored as clean: the AR signal takes the worst it can be
+(worst_ar_aging). Thresholds are named here so a person reading signals_json can redo the arithmetic.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 
 SIGNALS = ("ar_aging", "dispute_count", "payment_lateness_trend", "order_frequency_drop", "credit_memo_count",
            "contact_churn")
-# How bad each aging bucket is: the share of open AR weighted by these is the ar_aging signal.
+# How bad each aging bucket is: the share of recent billing (open AR plus what was paid in 90 days) weighted by
+# these is the ar_aging signal.
 BUCKET_SEVERITY = {"current": 0.0, "1-30": 0.25, "31-60": 0.5, "61-90": 0.75, "90+": 1.0}
 DISPUTES_FOR_ZERO = 4  # disputes in 90 days at which the sub-score reaches 0
 LATENESS_DAYS_FOR_ZERO = 30.0  # lateness signal (average days late now, plus any rise over the 90 days
@@ -48,6 +50,8 @@ class SignalInputs:
     """What the cold tier measured for one customer (windows relative to the as-of date)."""
 
     ar_by_bucket: Mapping[str, float] = field(default_factory=dict)  # open AR per aging bucket
+    paid_90d: float = 0.0  # US dollars applied to invoices by payments dated in the last 90 days
+    paid_unconverted: int = 0  # invoices paid then in another currency without an exchange rate: not in paid_90d
     disputes_90d: int = 0  # distinct invoices credited (disputed) in the last 90 days
     late_days_recent: float | None = None  # average days late of payments, last 90 days
     late_days_prior: float | None = None  # the same, the 90 days before
@@ -82,9 +86,12 @@ def _linear(raw: float, zero_at: float) -> float:
     return 100.0 * min(1.0, max(0.0, 1.0 - raw / zero_at))
 
 
-def worst_ar_aging(ar_by_bucket: Mapping[str, float],
-                   unknown: tuple[UnknownRemainder, ...]) -> tuple[float, list[UnknownRemainder]]:
-    """Share of open AR past due, weighted by bucket severity (0 = all current, 1 = all 90+), at its worst.
+def worst_ar_aging(ar_by_bucket: Mapping[str, float], unknown: tuple[UnknownRemainder, ...],
+                   paid: float = 0.0) -> tuple[float, list[UnknownRemainder]]:
+    """Share of recent billing past due, weighted by bucket severity (0 = all current or paid, 1 = all 90+), at
+    its worst. Recent billing is open AR plus what was `paid` (in the last 90 days): paying an invoice moves its
+    amount from open to paid, so it lowers the share whatever its bucket (over open AR alone, paying a less
+    severe invoice raised it); a customer who pays nothing scores as before.
 
     Invoices of unknown remainder may owe anything from 0 to `at_most`. A share is made worse only by adding
     money more severe than it, so the worst is reached by counting them at `at_most`, most severe first,
@@ -92,7 +99,7 @@ def worst_ar_aging(ar_by_bucket: Mapping[str, float],
     owe so much that the share reaches its bucket's severity, and no further: it counts at that severity,
     which no invoice counted after it (less severe) can raise. Returns the share and the invoices counted.
     """
-    total = sum(max(0.0, v) for v in ar_by_bucket.values())
+    total = sum(max(0.0, v) for v in ar_by_bucket.values()) + max(0.0, paid)
     weighted = sum(max(0.0, v) * BUCKET_SEVERITY[b] for b, v in ar_by_bucket.items())
     counted = []
     for u in sorted(unknown, key=lambda u: -BUCKET_SEVERITY[u.bucket]):
@@ -144,8 +151,10 @@ def order_drop(recent: int, prior: int) -> float:
 def raw_signals(s: SignalInputs) -> dict[str, tuple[float, float, dict[str, Any]]]:
     """Per signal: (raw value, sub-score 0-100, details)."""
     churn = s.contacts_churned / s.contacts_total if s.contacts_total else 0.0
-    aging, counted = worst_ar_aging(s.ar_by_bucket, s.ar_remaining_unknown)
-    ar_detail: dict[str, Any] = {"open_by_bucket": dict(s.ar_by_bucket)}
+    aging, counted = worst_ar_aging(s.ar_by_bucket, s.ar_remaining_unknown, s.paid_90d)
+    ar_detail: dict[str, Any] = {"open_by_bucket": dict(s.ar_by_bucket), "paid_90d": s.paid_90d}
+    if s.paid_unconverted:
+        ar_detail["paid_unconverted_invoices"] = s.paid_unconverted
     if s.ar_remaining_unknown:
         ar_detail["remaining_unknown"] = unknown_detail(s.ar_remaining_unknown, counted)
     level, deterioration = lateness_trend(s.late_days_recent, s.late_days_prior)
