@@ -190,7 +190,10 @@ class EmbeddedS3:
         try:
             with open(path, "rb") as log:
                 log.seek(self._log_start)
-                taken = b"address already in use" in log.read(1 << 20)
+                text = log.read(1 << 20)
+            # A port taken before weed checks it ("Port allocation failed: port N for S3 (specified by flag s3.port)
+            # is not available"), or after it checked but before a listener bound it ("address already in use").
+            taken = b"Port allocation failed" in text or b"address already in use" in text
         except OSError:
             taken = False
         return (PortTaken if taken else SeaweedError)(f"weed exited with {code}; see {path}")
