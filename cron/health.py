@@ -128,16 +128,18 @@ GROUP BY customer_id
 """
 # Churned = deleted or inactivated within the 90 days up to the night; contacts that left before the
 # window do not count, and the night is reproducible (--as-of): a contact that left after it was still
-# there, and one created after it (by an ISO dateCreated) was not yet. deleted_at and last_modified are UTC
+# there, and one created after it (by an ISO dateCreated) was not yet. An inactive contact left when it was
+# inactivated (inactivated_at, kept by the CDC apply), not at its last_modified, which any later edit moves
+# (last_modified only for a row written without it, outside the CDC). deleted_at and inactivated_at are UTC
 # instants, so the window's bounds are too (:t90, :t_end: the company dates' local midnights); so is a
 # dateCreated with a time (SQLite reads its Z or offset), while a bare date is a company date.
 CONTACTS = """
 SELECT customer_id,
-       sum(NOT ((deleted_at IS NOT NULL AND deleted_at < :t90) OR
-                (deleted_at IS NULL AND is_inactive = 1 AND last_modified < :t90))),
+       sum(NOT ((deleted_at IS NOT NULL AND deleted_at < :t90) OR (left_at IS NOT NULL AND left_at < :t90))),
        sum((deleted_at IS NOT NULL AND deleted_at >= :t90 AND deleted_at < :t_end) OR
-           (deleted_at IS NULL AND is_inactive = 1 AND last_modified >= :t90 AND last_modified < :t_end))
-FROM customer_contacts
+           (left_at IS NOT NULL AND left_at >= :t90 AND left_at < :t_end))
+FROM (SELECT *, CASE WHEN deleted_at IS NULL AND is_inactive = 1 THEN coalesce(inactivated_at, last_modified) END
+                AS left_at FROM customer_contacts)
 WHERE NOT coalesce(CASE WHEN length(date_created) > 10 THEN julianday(date_created) >= julianday(:t_end)
                         ELSE date_created GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' AND date_created > :d END, 0)
 GROUP BY customer_id

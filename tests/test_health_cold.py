@@ -205,6 +205,36 @@ async def test_contact_churn_as_of_a_night_ignores_what_happened_after_it(env):
 
 
 
+async def test_contact_churn_dates_a_leaving_by_the_inactivation_not_by_a_later_edit(env):
+    """Contacts as the CDC mirrors them: a later edit of an inactive contact (a title, an email) moves its
+    last_modified, not the day it left, so neither tonight's score nor a re-run of an old night changes."""
+    from tests.cdc_support import event, ref
+    from worker.cdc.apply import apply_batch
+    from worker.cdc.intake import validate_events
+
+    def person(ns_id, *, inactive=False, **extra):
+        return {"id": ns_id, "firstName": "P", "lastName": ns_id, "email": f"{ns_id}@example.com", "title": "AP",
+                "company": ref("customer", "7"), "isInactive": inactive, **extra}
+
+    async def deliver(*events):
+        accepted, rejected = validate_events(list(events))
+        assert not rejected
+        await env.db.write(lambda conn: apply_batch(conn, accepted, [], source="t", received_at="t"))
+
+    await fx.write(env, fx.customer, "7", "Steady Co")
+    await fx.write(env, fx.order, "o7", "7", "2026-06-01")
+    await deliver(*(event(f"sn-{n}", "contact", f"c{n}", "2026-01-01T00:00:00Z", person(f"c{n}")) for n in (1, 2, 3)),
+                  event("sn-4", "contact", "c2", "2026-01-15T00:00:00Z", person("c2", inactive=True)),  # left in January
+                  event("sn-5", "contact", "c3", "2026-06-10T00:00:00Z", person("c3", inactive=True)))  # left in June
+    await deliver(event("sn-6", "contact", "c2", "2026-06-20T00:00:00Z", person("c2", inactive=True, title="ex-AP")))
+    await score_customers(env, NIGHT)
+    before = (await scores(env))["7"]["signals"]["contact_churn"]
+    assert (before["contacts"], before["churned_90d"]) == (2, 1)  # c1 and c3; c3 left. c2 left before the window.
+    await deliver(event("sn-7", "contact", "c3", "2026-07-15T00:00:00Z", person("c3", inactive=True, email="x@y.z")))
+    await score_customers(env, NIGHT.replace(hour=6))  # 06-30 again, after c3's July edit
+    assert (await scores(env))["7"]["signals"]["contact_churn"] == before
+
+
 async def test_contact_churn_window_is_the_company_days_in_its_time_zone(env):
     """deleted_at / last_modified are UTC instants; the 90-day window is of Chicago dates, ending on July 1st's night."""
     env.settings = env.settings.model_copy(update={"vars": Vars(TIMEZONE="America/Chicago")})
