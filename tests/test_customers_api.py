@@ -202,14 +202,19 @@ def test_search_ranks_and_hides_deleted_customers(live):
 
 def test_search_finds_names_with_apostrophes_accents_and_other_scripts(server):
     names = {"31": "Driscoll's Market", "32": "Café Olé", "33": "ÉPICERIE FINE", "34": "한국마트", "35": "Trader Joe's",
-             "36": "Søren Smørrebrød ApS", "37": "Łódź Foods", "38": "Straße Deli GmbH"}
+             "36": "Søren Smørrebrød ApS", "37": "Łódź Foods", "38": "Straße Deli GmbH", "39": "Golden Dragon 金龍",
+             "40": "Ромашка Trading LLC", "41": "Ελληνικό Taverna"}
     server.run(server.env.db.write(lambda conn: [fx.customer(conn, k, v) for k, v in names.items()]))
     for q, expected in [("Driscoll's Market", ("31", "name")), ("driscolls", ("31", "name prefix")),
                         ("Café Olé", ("32", "name")), ("cafe", ("32", "name prefix")), ("épicerie", ("33", "name prefix")),
                         ("한국마트", ("34", "name")), ("한국", ("34", "name prefix")), ("joe's", ("35", "word prefix")),
                         # letters NFKD does not decompose are folded, not dropped ("Søren" is not "sren")
                         ("soren", ("36", "name prefix")), ("Smørrebrød", ("36", "word prefix")),
-                        ("lodz foods", ("37", "name")), ("Strasse Deli", ("38", "name"))]:
+                        ("lodz foods", ("37", "name")), ("Strasse Deli", ("38", "name")),
+                        # the other script of a mixed name is kept (it was dropped: 金龍 found nothing)
+                        ("金龍", ("39", "word prefix")), ("golden dragon 金龍", ("39", "name")),
+                        ("Ромашка", ("40", "name prefix")), ("Ελληνικό", ("41", "name prefix")),
+                        ("Ελληνικό Taverna", ("41", "name"))]:
         results = httpx.get(server.url + "/api/customers", params={"q": q}, headers=AUTH).json()["results"]
         assert [(r["ns_id"], r["matched_by"]) for r in results][:1] == [expected], q
 

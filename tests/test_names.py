@@ -19,7 +19,9 @@ from worker.names import name_variants, normalize_name
     ("Łódź Foods", "lodz foods"),
     ("Straße Deli GmbH", "strasse deli"),
     ("Æble Œuvre", "aeble oeuvre"),
-    ("한국마트", ""),
+    ("한국마트", "한국마트"),  # letters of other scripts are kept, case-folded (they were dropped)
+    ("Golden Dragon 金龍", "golden dragon 金龍"), ("Ромашка Trading LLC", "ромашка trading"),
+    ("O’Brien Foods", "obrien foods"), ("ＡＢＣ Foods", "abc foods"), ("e\u0301clair", "eclair"),
     (None, ""),
 ])
 def test_normalize_name(name, normalized):

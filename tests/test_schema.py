@@ -308,6 +308,20 @@ def test_version_11_synonyms_drop_the_legal_suffixes_added_since(tmp_path):
         ("driscoll", "1187"), ("kala", "3"), ("nordisk fisk", "1"), ("pasta fresca", "2")]
 
 
+def test_version_14_synonyms_keep_the_letters_of_other_scripts(tmp_path):
+    conn = connect(tmp_path / "db.sqlite3")
+    apply_schema(conn)
+    conn.executescript("PRAGMA user_version = 13;")  # version 14 changes data only
+    conn.executemany("INSERT INTO name_synonyms (kind, normalized, synonym, customer_id) VALUES (?, ?, ?, ?)", [
+        ("customer", "golden dragon", "Golden Dragon 金龍", "1"),  # as version 13 normalized them
+        ("customer", "trading", "Ромашка Trading LLC", "2"),
+        ("customer", "driscoll", "Driscoll", "1187"),
+    ])
+    assert apply_schema(conn) == LATEST
+    assert sorted(tuple(r) for r in conn.execute("SELECT normalized, customer_id FROM name_synonyms")) == [
+        ("driscoll", "1187"), ("golden dragon 金龍", "1"), ("ромашка trading", "2")]
+
+
 def test_version_12_invoices_in_a_currency_without_letters_take_their_rate_and_absurd_rates_go(tmp_path):
     # Version 12 changes data only (no DROP_V12): a database at 11 has every column but 13's, only the old rates.
     conn = connect(tmp_path / "db.sqlite3")

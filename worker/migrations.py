@@ -13,7 +13,7 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
 
 # (version, SQL) in ascending order. Each brings a database at version-1 up to version; schema.sql
 # always describes the newest shape, so a fresh database only runs schema.sql.
-# Example for the next change: (14, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
+# Example for the next change: (15, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
 # Imported synonyms take the forms worker/names.py gives now: normalize_name is registered by apply_schema. The rows
 # that change first step aside (a \x01 prefix no name has), so which form is taken never depends on row order; a
 # synonym whose new form another row holds gets its old one back, or, when that is taken too, keeps the prefixed
@@ -174,6 +174,8 @@ DROP TABLE temp.rates_v11;
 ALTER TABLE customer_contacts ADD COLUMN inactivated_at TEXT;
 UPDATE customer_contacts SET inactivated_at = last_modified WHERE is_inactive = 1;
 """),
+    # Names keep letters of other scripts ("Golden Dragon 金龍" was "golden dragon", so 金龍 found nothing).
+    (14, RENORMALIZE_SYNONYMS),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -205,7 +207,7 @@ def apply_schema(
     from worker.cdc.versions import respelled_key  # here: versions -> env -> db imports this module
 
     conn.create_function("respell_key", 1, respelled_key, deterministic=True)  # migration 7
-    conn.create_function("normalize_name", 1, normalize_name, deterministic=True)  # migrations 8 and 11
+    conn.create_function("normalize_name", 1, normalize_name, deterministic=True)  # migrations 8, 11 and 14
     conn.create_function("base_rate", 2, base_rate, deterministic=True)  # migrations 9 and 12
     conn.create_function("letter_digest", 3, letter_digest, deterministic=True)  # migration 10
     # A migration that rebuilds a table others reference (create, copy, drop, rename) needs foreign keys off,

@@ -1,7 +1,7 @@
 """Company-name normalization, shared by customer matching, synonyms import and customer search.
 
 "Driscoll", "Driscoll Foods" and "DRISCOLL FOODS INC." must meet: case, accents, punctuation,
-'&'/'and' and legal suffixes (Inc, LLC, Co, Corp, Ltd, ...) are folded away.
+'&'/'and' and legal suffixes (Inc, LLC, Co, Corp, Ltd, ...) are folded away; letters of other scripts stay.
 
 name_synonyms stores normalized names: a change here needs a migration that renormalizes them
 (worker/migrations.py registers normalize_name for that, as in version 8).
@@ -17,7 +17,7 @@ LEGAL_SUFFIXES = frozenset({
     "plc", "gmbh", "ag", "kg", "sa", "sas", "sarl", "bv", "nv", "bvba", "pty", "pc", "the",
     "aps", "as", "asa", "ab", "oy", "oyj", "spa", "srl", "sl", "sro",  # Nordic, Italian, Spanish, Czech
 })
-_NON_WORD = re.compile(r"[^a-z0-9]+")
+_NON_WORD = re.compile(r"[\W_]+")  # letters and digits of any script make words (ASCII: [^a-z0-9] once lower-cased)
 # Single letters joined by dots or a slash are one word: "S.p.A." is "spa", "A/S" is "as", "S.A." is "sa".
 _ABBREVIATION = re.compile(r"\b[a-z](?:[./][a-z])+\b")
 # Letters that NFKD does not decompose into a base letter and an accent, so ASCII-folding would drop them
@@ -27,11 +27,21 @@ _WHOLE_LETTERS = str.maketrans({"ß": "ss", "ẞ": "ss", "ø": "o", "Ø": "o", "
                                 "ı": "i", "ħ": "h", "Ħ": "h"})
 
 
+def _fold(char: str) -> str:
+    """A character as names compare it: Latin letters without their accents (é -> e, ﬁ -> fi), other symbols
+    away, and a letter or digit of another script as it is ("金", "Ж"), where ASCII-folding left nothing."""
+    folded = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode()
+    return folded if folded or not char.isalnum() else char
+
+
 def normalize_name(name: str | None) -> str:
-    """Lower-case ASCII words without punctuation or legal suffixes, single-spaced ('' for nothing)."""
+    """Case-folded words without accents, punctuation or legal suffixes, single-spaced ('' for nothing).
+
+    Latin names come out as ASCII; letters of other scripts are kept ("Golden Dragon 金龍" is "golden dragon
+    金龍"; they used to be dropped, so a search for 金龍 found nothing)."""
     if not name:
         return ""
-    text = unicodedata.normalize("NFKD", name.translate(_WHOLE_LETTERS)).encode("ascii", "ignore").decode().lower()
+    text = "".join(map(_fold, unicodedata.normalize("NFC", name.translate(_WHOLE_LETTERS)))).casefold()
     text = text.replace("&", " and ").replace("'", "")
     text = _ABBREVIATION.sub(lambda m: _NON_WORD.sub("", m.group()), text)
     words = [w for w in _NON_WORD.split(text) if w]
