@@ -26,11 +26,13 @@ from worker.health import SignalInputs, UnknownRemainder, score
 from worker.ledger import append_event
 
 LIVE_CUSTOMERS = "SELECT ns_id FROM customers WHERE deleted_at IS NULL ORDER BY ns_id"
-# The latest aging snapshot up to the night (the warm tier's: a cold tick may come before that night's warm one).
+# The latest aging snapshot up to the night (the warm tier's: a cold tick may come before that night's warm one),
+# used when it is of the night or the day before; an older one (the warm tier down for days) is not what was owed.
 SNAPSHOT = "(SELECT max(as_of) FROM ar_aging_runs WHERE as_of <= :d)"
 SNAPSHOT_AS_OF = f"SELECT {SNAPSHOT}"
 # The night's aged open invoices ({aged} in the queries below): that snapshot's rows or, when there is none (pruned
-# after [aging] snapshot_retention_days, or none yet before the first warm tick), the open invoices aged as of the
+# after [aging] snapshot_retention_days, none yet before the first warm tick, or only one days older than the
+# night because the warm tier did not run), the open invoices aged as of the
 # night by the warm tier's own query (cron.aging.FILL_NEW: what the mirror shows was owed that day) into its temp
 # table, so that a re-run of an old night (--as-of) weighs what was owed then instead of scoring it clean.
 AGED_SNAPSHOT = f"""(SELECT customer_id, invoice_id, tran_id, due_date, days_past_due, bucket, amount_remaining,
@@ -165,7 +167,7 @@ ON CONFLICT (customer_id, as_of) DO UPDATE SET score = excluded.score, tier = ex
 def windows(day: date, tz: tzinfo) -> dict[str, str]:
     """The as-of date and the window starts every query uses, as ISO dates; for timestamp columns, the
     contact window's start and end as UTC instants (`tz` is the company's zone, in which dates are read)."""
-    back = {f"d{n}": (day - timedelta(days=n)).isoformat() for n in (90, 180, 360, 365)}
+    back = {f"d{n}": (day - timedelta(days=n)).isoformat() for n in (1, 90, 180, 360, 365)}
     # The 90 company days after d90 through the night, as the date windows (> :d90 AND <= :d): from the start
     # of day-89 to the end of the night.
     instants = {"t90": iso(local_midnight(day - timedelta(days=89), tz)),
@@ -175,17 +177,17 @@ def windows(day: date, tz: tzinfo) -> dict[str, str]:
 
 def aged_source(conn: sqlite3.Connection, params: dict[str, Any], basis: str) -> tuple[str, str]:
     """The night's aged open invoices as a FROM source, and where they came from ("snapshot <date>" or "mirror"):
-    without a snapshot on or before the night, they are aged here, as the warm tier would have that night (with
-    gather's terms_days)."""
+    without a snapshot of the night or the day before, they are aged here, as the warm tier would have that night
+    (with gather's terms_days)."""
     snapshot = conn.execute(SNAPSHOT_AS_OF, params).fetchone()[0]
-    if snapshot is not None:
+    if snapshot is not None and snapshot >= params["d1"]:
         return AGED_SNAPSHOT, f"snapshot {snapshot}"
     conn.execute(CREATE_NEW.format(bucket_case=bucket_case_sql("days")))  # a temp table: this read connection's
     conn.execute(CLEAR_NEW)
     conn.execute(FILL_NEW.format(reference=REFERENCE[basis]),
                  {"as_of": params["d"], "today": params["today"], "prev_as_of": None,
                   "standard_terms": params["standard_terms"]})
-    return AGED_ON_THE_NIGHT, "mirror"
+    return AGED_ON_THE_NIGHT, "mirror" if snapshot is None else f"mirror (latest snapshot {snapshot})"
 
 
 def remaining_unknown(conn: sqlite3.Connection, params: dict[str, Any], basis: str,

@@ -129,6 +129,26 @@ async def test_a_rerun_of_a_night_whose_aging_snapshot_was_pruned_scores_what_wa
     assert (first["aging"], again["aging"], again["tier_changes"]) == ("snapshot 2026-03-01", "mirror", 0)
 
 
+async def test_a_night_whose_latest_snapshot_is_days_old_ages_the_invoices_itself(env):
+    """The warm tier down for ten days: its last snapshot no longer says what is owed on the night."""
+    env.clock = lambda: NIGHT
+
+    def rows(conn):
+        fx.customer(conn, "6", "Slow Co", credit_limit=100_000)
+        fx.order(conn, "o6", "6", "2026-04-01")
+        fx.invoice(conn, "s1", "6", tran_date="2026-04-25", due_date="2026-05-25", total=10_000)  # 1-30 -> 31-60
+        fx.invoice(conn, "s2", "6", tran_date="2026-05-01", due_date="2026-05-31", total=5_000)  # paid since
+    await env.db.write(rows)
+    await refresh_aging(env, datetime(2026, 6, 20, 3, 0, tzinfo=UTC))  # the last warm tick
+    await fx.write(env, fx.payment, "pay6", "6", "2026-06-25", [("s2", 5_000)])
+    await fx.write(env, fx.update_invoice, "s2", amount_remaining=0)
+    result = await score_customers(env, NIGHT)
+    assert result["aging"] == "mirror (latest snapshot 2026-06-20)"
+    assert (await scores(env))["6"]["signals"]["ar_aging"]["open_by_bucket"] == {"31-60": 10000.0}
+    await refresh_aging(env, datetime(2026, 6, 29, 3, 0, tzinfo=UTC))  # the day before the night is recent enough
+    assert (await score_customers(env, NIGHT))["aging"] == "snapshot 2026-06-29"
+
+
 async def test_a_night_scored_before_the_first_warm_tick_ages_the_invoices_itself(env):
     """Right after a backfill there is no aging snapshot yet: the night scores as it does once the warm tier ran."""
     env.clock = lambda: NIGHT
