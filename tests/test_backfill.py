@@ -67,6 +67,27 @@ def test_file_with_bad_lines_dead_letters_them_with_line_numbers(tmp_path: Path)
     assert json.loads(dead[1][2])["event_id"] == "bad-1"
 
 
+@pytest.mark.parametrize("path", ["parallel", "one process"])
+def test_ids_with_control_characters_are_refused_not_looked_up_cut_short(tmp_path: Path, path: str) -> None:
+    # SQLite's json_each cuts a string at U+0000: "7\u0000" was looked up as "7", so an older event overwrote the
+    # newer one, and an event id "e\u0000" sent twice was a UNIQUE error dead-lettered for ever.
+    db = tmp_path / "db.sqlite3"
+    newer = event("n", "customer", "7\x00", "2026-11-20T12:00:00Z", customer("7\x00", "NEWER"))
+    older = event("o", "customer", "7\x00", "2026-11-20T08:00:00Z", customer("7\x00", "OLDER"))
+    twice = event("e\x00", "customer", "8", "2026-11-20T08:00:00Z", customer("8", "Eight"))
+    good = event("g", "customer", "9", "2026-11-20T08:00:00Z", customer("9", "Nine"))
+    export = tmp_path / "export.jsonl"
+    export.write_text("".join(json.dumps(e) + "\n" for e in [newer, older, twice, twice, good] * 300))
+    counts = backfill_file(db, export, progress=False, batch_size=2 if path == "one process" else 5000,
+                           parallel=path == "parallel")
+    assert (counts["applied"], counts["duplicate"], counts["rejected"]) == (1, 299, 1200)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT ns_id FROM customers").fetchall() == [("9",)]
+        reasons = {r[0].split(": ", 1)[1] for r in conn.execute("SELECT reason FROM dead_letters")}
+    assert reasons == {"record_id: must not contain control characters (U+0000 at 1)",
+                       "event_id: must not contain control characters (U+0000 at 1)"}
+
+
 def test_odd_lines_are_dead_lettered_byte_for_byte_and_never_crash_the_run(tmp_path: Path) -> None:
     # Valid JSON syntax Python cannot hold as text, and a line that is not UTF-8: each is one dead letter
     # naming its line, the good lines around them apply, and a replay refuses the bytes again rather than

@@ -264,8 +264,9 @@ class CreditMemoRecord(_WithApply):
     unapplied: Absent = UNSET
 
 
-EventId = Annotated[str, Meta(min_length=1, max_length=200)]
-RecordId = Annotated[str, Meta(min_length=1, max_length=64)]
+# No control characters (models._printable_id): such an id fails the gate and pydantic names the character.
+EventId = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+RecordId = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")]
 
 
 class _Event(Struct, frozen=True, gc=False, tag_field="record_type"):

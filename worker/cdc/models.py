@@ -349,14 +349,25 @@ RECORD_MODELS: dict[str, type[_Model]] = {
 }
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _printable_id(value: str) -> str:
+    """An id the SQL can look up: SQLite's json_each (id lists) cuts a string at U+0000, so "7\\u0000" was
+    looked up as "7", and such an event overwrote newer data and applied twice; no NetSuite id holds one."""
+    if found := _CONTROL.search(value):
+        raise ValueError(f"must not contain control characters (U+{ord(found.group()):04X} at {found.start()})")
+    return value
+
+
 class CdcEvent(BaseModel):
     """The envelope of one change (SPEC 4); `record` is kept as the raw dict for raw_json."""
 
     model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True, frozen=True)
 
-    event_id: str = Field(min_length=1, max_length=200)
+    event_id: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_printable_id)]
     record_type: RecordType
-    record_id: str = Field(min_length=1, max_length=64)
+    record_id: Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_printable_id)]
     operation: Literal["create", "update", "delete"]
     last_modified: UtcDatetime
     record: dict[str, Any] | None = None
