@@ -133,6 +133,29 @@ def test_cli_backfill(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "no such file" in missing.stderr
 
 
+def test_cli_refuses_an_export_that_is_not_json_lines_before_writing_anything(tmp_path: Path) -> None:
+    # A gzip export was read line by line: 5,621 dead letters of binary fragments that no replay could apply.
+    import gzip
+
+    db = tmp_path / "db.sqlite3"
+    text = "".join(json.dumps(e) + "\n" for e in stream(5))
+    exports = {"export.jsonl.gz": (gzip.compress(text.encode()), "gzip-compressed: decompress it first"),
+               "export-utf16.jsonl": (text.encode("utf-16"), "UTF-16 text: save it as UTF-8"),
+               "a-directory": (None, "a directory"),
+               "a-pipe": (None, "not a regular file (a pipe or device)")}
+    (tmp_path / "a-directory").mkdir()
+    os.mkfifo(tmp_path / "a-pipe")
+    env = {**os.environ, "WORKER_DB_PATH": str(db)}
+    for name, (content, why) in exports.items():
+        if content is not None:
+            (tmp_path / name).write_bytes(content)
+        done = subprocess.run([sys.executable, "-m", "worker.cli", "backfill", str(tmp_path / name)], cwd=REPO,
+                              env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2 and f"{name}: {why}" in done.stderr, (name, done.stderr)
+        assert "Traceback" not in done.stderr
+    assert not db.exists() or count(db, "dead_letters") == count(db, "webhook_receipts") == 0
+
+
 def bench_mix(n: int) -> list[dict[str, Any]]:
     """bench/webhook.py's mix (every record type, lines, packages, payments) with stale repeats."""
     return list(bench_stream(n))

@@ -46,6 +46,25 @@ PARALLEL_FROM_BYTES = 4 << 20  # below this a second process costs more than it 
 SLICE = 1000  # events per message from the reader: a transaction of batch_size is applied slice by slice
 AHEAD = 8  # slices the reader may have ready beyond the one being applied
 UTF8_BOM = b"\xef\xbb\xbf"  # Excel and PowerShell start their UTF-8 exports with one
+# Exports that are not JSON lines in UTF-8, told by their first bytes: read line by line, each would be thousands
+# of dead letters of binary fragments that no fix can replay (Windows PowerShell 5.1's `>` writes UTF-16).
+NOT_JSON_LINES = ((b"\x1f\x8b", "gzip-compressed: decompress it first (gunzip -k FILE)"),
+                  (b"PK\x03\x04", "a zip archive: extract the JSON-lines file first"),
+                  (b"BZh", "bzip2-compressed: decompress it first (bunzip2 -k FILE)"),
+                  (b"\xfd7zXZ\x00", "xz-compressed: decompress it first (unxz -k FILE)"),
+                  (b"\x28\xb5\x2f\xfd", "zstd-compressed: decompress it first (unzstd FILE)"),
+                  (b"\xff\xfe\x00\x00", "UTF-32 text: save it as UTF-8"), (b"\x00\x00\xfe\xff", "UTF-32 text: save it as UTF-8"),
+                  (b"\xff\xfe", "UTF-16 text: save it as UTF-8 (PowerShell: Out-File -Encoding utf8)"),
+                  (b"\xfe\xff", "UTF-16 text: save it as UTF-8 (PowerShell: Out-File -Encoding utf8)"))
+
+
+class NotJsonLines(ValueError):
+    """The file is not JSON lines in UTF-8 (compressed, an archive, UTF-16): refused before anything is written."""
+
+
+def not_json_lines(head: bytes) -> str | None:
+    """Why a file starting with `head` is no JSON-lines export, or None."""
+    return next((why for magic, why in NOT_JSON_LINES if head.startswith(magic)), None)
 
 
 class BackfillError(RuntimeError):
@@ -311,6 +330,10 @@ def backfill_file(db_path: Path, path: Path, *, source: str = "backfill", progre
     parallel: prepare in a second process (default: for files of PARALLEL_FROM_BYTES or more).
     """
     path = Path(path)
+    if path.is_file():
+        with path.open("rb") as handle:
+            if why := not_json_lines(handle.read(8)):
+                raise NotJsonLines(f"{path}: {why}; nothing was loaded")
     size = path.stat().st_size
     options: dict[str, Any] = {"batch_size": batch_size, "source": source, "progress": progress, "total": size, "unit": "bytes",
                                "busy_timeout_ms": busy_timeout_ms, "path": path}

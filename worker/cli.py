@@ -381,10 +381,13 @@ def cmd_import_reference(args: argparse.Namespace, settings: Settings, secrets: 
 
 def cmd_backfill(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
     """Apply a JSON-lines file of CDC events; 0 when every line applied, 1 when some went to dead_letters."""
-    from worker.backfill import backfill_file
+    from worker.backfill import NotJsonLines, backfill_file
 
     if not args.file.is_file():
-        print(f"worker: {args.file}: no such file", file=sys.stderr)
+        # A regular file only: the bar needs its size, and a re-run must read the same bytes to resume.
+        what = "no such file" if not args.file.exists() else "a directory" if args.file.is_dir() else \
+            "not a regular file (a pipe or device): save the export to a file first"
+        print(f"worker: {args.file}: {what}", file=sys.stderr)
         return 2
     mark = _backfill_counts(settings.db.path, BACKFILL_MARK, {})
     try:
@@ -392,6 +395,9 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings, secrets: Secrets)
         # rolls back, the reader process is stopped), and a single-threaded process may fork its reader.
         counts = backfill_file(settings.db.path, args.file, batch_size=max(1, args.batch_size),
                                progress=sys.stderr.isatty(), busy_timeout_ms=settings.db.busy_timeout_ms)
+    except NotJsonLines as refused:
+        print(f"worker: {refused}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         since = {"receipt": mark[0], "letter": mark[1]}
         events, transactions = _backfill_counts(settings.db.path, BACKFILLED_SINCE, since)
