@@ -134,3 +134,20 @@ def test_a_file_changed_since_it_was_read_gives_no_line(tmp_path: Path) -> None:
     assert backfill._line_finder(export, origin, position)(prepared[1]) is None
     export.unlink()
     assert backfill._line_finder(export, origin, position)(prepared[0]) is None
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["one process", "two processes"])
+def test_a_webhook_batch_on_one_line_is_named_as_such_and_replays_as_the_batch(tmp_path: Path, parallel: bool) -> None:
+    # Its letter said "event_id: Field required; record_type: Field required; …", yet replayed fine untouched.
+    db = tmp_path / "db.sqlite3"
+    batch = json.dumps({"events": [json.loads(line("c-8", "8")), json.loads(line("c-9", "9"))]}).encode()
+    export = tmp_path / "export.jsonl"
+    export.write_bytes(b"\n".join([line("c-1", "1"), batch, line("c-2", "2")]) + b"\n")
+    counts = backfill_file(db, export, progress=False, batch_size=2, parallel=parallel)
+    assert (counts["applied"], counts["rejected"]) == (2, 1)
+    assert reasons(db) == ['line 2: a batch of 2 events on one line ({"events": [...]}): a backfill reads one event '
+                           "per line; `worker replay-dead-letters` applies this letter as the batch it is"]
+    conn = fresh_db(db)
+    assert [o.get("applied") for o in replay_dead_letters(conn, now=lambda: next(CLOCK))] == [2]
+    assert [r[0] for r in conn.execute("SELECT ns_id FROM customers ORDER BY ns_id")] == ["1", "2", "8", "9"]
+    conn.close()

@@ -53,7 +53,8 @@ NOT_JSON_LINES = ((b"\x1f\x8b", "gzip-compressed: decompress it first (gunzip -k
                   (b"BZh", "bzip2-compressed: decompress it first (bunzip2 -k FILE)"),
                   (b"\xfd7zXZ\x00", "xz-compressed: decompress it first (unxz -k FILE)"),
                   (b"\x28\xb5\x2f\xfd", "zstd-compressed: decompress it first (unzstd FILE)"),
-                  (b"\xff\xfe\x00\x00", "UTF-32 text: save it as UTF-8"), (b"\x00\x00\xfe\xff", "UTF-32 text: save it as UTF-8"),
+                  (b"\xff\xfe\x00\x00", "UTF-32 text: save it as UTF-8"),
+                  (b"\x00\x00\xfe\xff", "UTF-32 text: save it as UTF-8"),
                   (b"\xff\xfe", "UTF-16 text: save it as UTF-8 (PowerShell: Out-File -Encoding utf8)"),
                   (b"\xfe\xff", "UTF-16 text: save it as UTF-8 (PowerShell: Out-File -Encoding utf8)"))
 
@@ -65,6 +66,14 @@ class NotJsonLines(ValueError):
 def not_json_lines(head: bytes) -> str | None:
     """Why a file starting with `head` is no JSON-lines export, or None."""
     return next((why for magic, why in NOT_JSON_LINES if head.startswith(magic)), None)
+
+
+def batch_line(raw: Any) -> str | None:
+    """The reason for a webhook batch written on one line (its letter replays as the batch it is), or None."""
+    if isinstance(raw, dict) and "event_id" not in raw and isinstance(events := raw.get("events"), list):
+        return (f"a batch of {len(events)} events on one line ({{\"events\": [...]}}): a backfill reads one event per "
+                "line; `worker replay-dead-letters` applies this letter as the batch it is")
+    return None
 
 
 class BackfillError(RuntimeError):
@@ -80,9 +89,10 @@ def _prepare_chunk(chunk: list[Item], origin: Origin, noun: str = "line") -> Rea
     accepted, invalid = validate_events([chunk[at][2] for at in readable], batch=False)
     rejected: dict[int, Rejected] = {}  # by position in the chunk, so letters keep the file's order
     for rej in invalid:
-        position, number, _, line, _ = chunk[readable[rej.index]]
+        position, number, raw, line, _ = chunk[readable[rej.index]]
         # The line itself, not the event as intake re-encodes it (1.50 would become 1.5, 1E2 100.0).
-        rejected[readable[rej.index]] = replace(rej, index=position, reason=f"{noun} {number}: {rej.reason}",
+        reason = f"{noun} {number}: {batch_line(raw) or rej.reason}"
+        rejected[readable[rej.index]] = replace(rej, index=position, reason=reason,
                                                 payload=rej.payload if line is None else line)
     for at, (position, number, _, line, error) in enumerate(chunk):
         if error is not None:
