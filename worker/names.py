@@ -41,7 +41,10 @@ def normalize_name(name: str | None) -> str:
     金龍"; they used to be dropped, so a search for 金龍 found nothing)."""
     if not name:
         return ""
-    text = "".join(map(_fold, unicodedata.normalize("NFC", name.translate(_WHOLE_LETTERS)))).casefold()
+    text = unicodedata.normalize("NFC", name.translate(_WHOLE_LETTERS))
+    if not text.isascii():  # ASCII folds to itself: search keys every live customer's name on each query
+        text = "".join(map(_fold, text))
+    text = text.casefold()
     text = text.replace("&", " and ").replace("'", "")
     text = _ABBREVIATION.sub(lambda m: _NON_WORD.sub("", m.group()), text)
     words = [w for w in _NON_WORD.split(text) if w]
