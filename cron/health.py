@@ -31,8 +31,8 @@ LIVE_CUSTOMERS = "SELECT ns_id FROM customers WHERE deleted_at IS NULL ORDER BY 
 SNAPSHOT = "(SELECT max(as_of) FROM ar_aging_runs WHERE as_of <= :d)"
 SNAPSHOT_AS_OF = f"SELECT {SNAPSHOT}"
 # The night's aged open invoices ({aged} in the queries below): that snapshot's rows or, when there is none (pruned
-# after [aging] snapshot_retention_days, none yet before the first warm tick, or only one days older than the
-# night because the warm tier did not run), the open invoices aged as of the
+# after [aging] snapshot_retention_days, none yet before the first warm tick, or only ones older than the day
+# before the night because the warm tier did not run), the open invoices aged as of the
 # night by the warm tier's own query (cron.aging.FILL_NEW: what the mirror shows was owed that day) into its temp
 # table, so that a re-run of an old night (--as-of) weighs what was owed then instead of scoring it clean.
 AGED_SNAPSHOT = f"""(SELECT customer_id, invoice_id, tran_id, due_date, days_past_due, bucket, amount_remaining,
