@@ -151,3 +151,25 @@ def test_a_webhook_batch_on_one_line_is_named_as_such_and_replays_as_the_batch(t
     assert [o.get("applied") for o in replay_dead_letters(conn, now=lambda: next(CLOCK))] == [2]
     assert [r[0] for r in conn.execute("SELECT ns_id FROM customers ORDER BY ns_id")] == ["1", "2", "8", "9"]
     conn.close()
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["one process", "two processes"])
+def test_an_event_id_reused_for_another_record_is_kept_with_its_line_and_stays_pending(tmp_path: Path,
+                                                                                     parallel: bool) -> None:
+    # Before, a reused event_id (in the same chunk or a later one) counted as a duplicate: the change was lost.
+    db = tmp_path / "db.sqlite3"
+    same_chunk, later_chunk = odd(line("c-1", "3")), line("c-2", "4")
+    export = tmp_path / "export.jsonl"
+    export.write_bytes(b"\n".join([line("c-1", "1"), same_chunk, line("c-2", "2"), line("c-1", "1"), later_chunk])
+                       + b"\n")
+    counts = backfill_file(db, export, progress=False, batch_size=2, parallel=parallel)
+    assert (counts["applied"], counts["duplicate"], counts["rejected"]) == (2, 1, 2)
+    assert letters(db) == {"line 2": same_chunk, "line 5": later_chunk}
+    assert reasons(db)[0].startswith("line 2: event_id c-1 was already received for customer 1 (update, "
+                                     "last_modified 2026-11-20T10:00:00.000Z); this event is customer 3 (update,")
+    conn = fresh_db(db)
+    outcomes = replay_dead_letters(conn, now=lambda: next(CLOCK))
+    assert [o["ok"] for o in outcomes] == [False, False]  # still refused, still kept for a person to settle
+    assert [r[0] for r in conn.execute("SELECT ns_id FROM customers ORDER BY ns_id")] == ["1", "2"]
+    assert conn.execute("SELECT count(*) FROM dead_letters WHERE replayed_at IS NULL").fetchone()[0] == 2
+    conn.close()

@@ -104,6 +104,32 @@ def test_duplicates_within_and_across_batches(conn: sqlite3.Connection) -> None:
     assert one(conn, "SELECT count(*) FROM webhook_receipts") == (1,)
 
 
+def test_an_event_id_reused_for_another_change_is_rejected_and_kept(conn: sqlite3.Connection) -> None:
+    # The same event_id with another record, operation or time is not a retry: dropping it as a duplicate
+    # lost the change unseen, so it is refused by name and kept in dead_letters.
+    deliver(conn, event("sn-1", "customer", "7", "2026-11-20T10:00:00Z", customer("7", "Acme")))
+    same_instant = event("sn-1", "customer", "7", "2026-11-20T10:00:00.000+00:00", customer("7", "Acme"))
+    edited = event("sn-1", "customer", "7", "2026-11-20T11:00:00Z", customer("7", "Acme Foods"))
+    other_record = event("sn-2", "customer", "8", "2026-11-20T10:00:00Z", customer("8", "Bolt"))
+    other_record_again = event("sn-2", "customer", "9", "2026-11-20T10:00:00Z", customer("9", "Cask"))
+    accepted, _ = validate_events(json.loads(json.dumps([same_instant, edited, other_record, other_record_again])))
+    result = run_in_transaction(conn, apply_batch, accepted, [], source="test", received_at="2026-11-21T00:00:00.000Z",
+                                dead_letter_source="webhook")
+    assert result.counts() == {"applied": 1, "duplicate": 1, "stale": 0, "rejected": 2}
+    assert [(r.index, r.event_id) for r in result.rejected] == [(1, "sn-1"), (3, "sn-2")]
+    assert result.rejected[0].reason == (
+        "event_id sn-1 was already received for customer 7 (update, last_modified 2026-11-20T10:00:00.000Z); this "
+        "event is customer 7 (update, last_modified 2026-11-20T11:00:00.000Z): a different change under a used "
+        "event_id is not applied")
+    assert "for customer 8 (update" in result.rejected[1].reason
+    assert [tuple(r) for r in conn.execute("SELECT ns_id, company_name FROM customers ORDER BY ns_id")] == [
+        ("7", "Acme"), ("8", "Bolt")]
+    letters = [(r[0], json.loads(r[1])) for r in conn.execute("SELECT reason, payload FROM dead_letters ORDER BY id")]
+    assert [(reason, p["record_id"], p["record"]["companyName"]) for reason, p in letters] == [
+        (result.rejected[0].reason, "7", "Acme Foods"), (result.rejected[1].reason, "9", "Cask")]
+    assert set(result.dead_letter_ids) == {1, 3}
+
+
 def test_lines_are_replaced_as_a_whole(conn: sqlite3.Connection) -> None:
     deliver(conn, event("sn-1", "salesorder", "18", "2026-11-20T10:00:00Z",
                         sales_order("18", "7", [("1", 1, 2.0), ("2", 2, 3.0), ("3", 3, 4.0)])))

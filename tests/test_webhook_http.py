@@ -49,6 +49,21 @@ def test_duplicate_and_stale_are_counted(server: LiveServer) -> None:
     assert rows(server, "SELECT count(*) FROM events") == [(1,)]
 
 
+def test_an_event_id_reused_for_an_edit_is_refused_by_name_not_counted_as_a_duplicate(server: LiveServer) -> None:
+    assert post_events(httpx, server.url, CUSTOMER).status_code == 200
+    edited = event("sn-1", "customer", "1187", "2026-11-20T15:00:00Z", customer("1187", "Driscoll Foods Inc"))
+    for _ in range(2):  # the sender retries the 422: the same letter, not a second one
+        response = post_events(httpx, server.url, edited)
+        assert response.status_code == 422, response.text
+        [refused] = response.json()["rejected_events"]
+        assert refused["reason"].startswith("event_id sn-1 was already received for customer 1187 (create, "
+                                            "last_modified 2026-11-20T14:03:11.000Z); this event is customer 1187 "
+                                            "(update, last_modified 2026-11-20T15:00:00.000Z)")
+    assert rows(server, "SELECT id, reason FROM dead_letters") == [(refused["dead_letter_id"], refused["reason"])]
+    assert rows(server, "SELECT company_name FROM customers") == [("Driscoll Foods",)]
+    assert post_events(httpx, server.url, CUSTOMER).json()["duplicate"] == 1  # a true retry is still a duplicate
+
+
 def test_mixed_batch_applies_valid_and_dead_letters_invalid(server: LiveServer) -> None:
     bad_type = event("sn-2", "vendor", "9", "2026-11-20T14:03:11Z", {"id": "9"})
     bad_qty = event("sn-3", "salesorder", "77", "2026-11-20T14:03:11Z", sales_order("77", "1187", [("5", 1, 2.0)]))

@@ -1,9 +1,9 @@
 """Apply a batch of validated CDC events in the caller's transaction (webhook, backfill, replay).
 
-Steps: dead-letter the rejected events; drop event_ids already receipted (or repeated in the batch);
-load the held version of every touched record with one query per table; plan each record (pure, see
-versions.py); write only each record's final state with executemany per table; then receipts, ledger
-events and fulfillment status changes. One call = one transaction, so a batch is all or nothing.
+Steps: drop event_ids already receipted (or repeated in the batch), rejecting an id reused for another
+change; dead-letter the rejected events; load the held version of every touched record with one query per
+table; plan each record (pure, see versions.py); write only each record's final state with executemany per
+table; then receipts, ledger events and fulfillment status changes. One call = one transaction, so a batch is all or nothing.
 """
 
 from __future__ import annotations
@@ -39,12 +39,16 @@ from worker.cdc.versions import (
     plan_record,
 )
 from worker.deadletters import store_dead_letter
+from worker.env import parse_iso
 from worker.ledger import INSERT_EVENT
 
 # A backfill's: a refused event's (label, bytes as read) for its dead letter, or None when it cannot say.
 RefusedLine = Callable[[Prepared], tuple[str, bytes] | None]
 
-SEEN_RECEIPTS = "SELECT event_id FROM webhook_receipts WHERE event_id IN (SELECT value FROM json_each(?))"
+SEEN_RECEIPTS = """
+SELECT event_id, record_type, record_id, operation, last_modified FROM webhook_receipts
+WHERE event_id IN (SELECT value FROM json_each(?))
+"""
 INSERT_RECEIPT = """
 INSERT INTO webhook_receipts (event_id, record_type, record_id, operation, last_modified, outcome, source, received_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -97,7 +101,7 @@ def apply_prepared(conn: sqlite3.Connection, prepared: list[Prepared], rejected:
     """
     conn.execute("SAVEPOINT cdc_apply")
     try:
-        result = _apply_all(conn, prepared, rejected, source, received_at, dead_letter_source)
+        result = _apply_all(conn, prepared, rejected, source, received_at, dead_letter_source, refused_line)
     except sqlite3.OperationalError:
         raise
     except Exception:  # noqa: BLE001 (isolated below: the refused event is named, the others apply)
@@ -110,11 +114,11 @@ def apply_prepared(conn: sqlite3.Connection, prepared: list[Prepared], rejected:
 def _apply_one_by_one(conn: sqlite3.Connection, prepared: list[Prepared], rejected: list[Rejected], source: str,
                       received_at: str, dead_letter_source: str | None,
                       refused_line: RefusedLine | None) -> BatchResult:
-    result = _apply_all(conn, [], rejected, source, received_at, dead_letter_source)
+    result = _apply_all(conn, [], rejected, source, received_at, dead_letter_source, refused_line)
     for ev in prepared:
         conn.execute("SAVEPOINT cdc_event")
         try:
-            one = _apply_all(conn, [ev], [], source, received_at, None)
+            one = _apply_all(conn, [ev], [], source, received_at, dead_letter_source, refused_line)
         except sqlite3.OperationalError:
             raise
         except Exception as exc:  # noqa: BLE001 (this event's own failure, reported as its rejection)
@@ -142,13 +146,14 @@ def _refusal(ev: Prepared, reason: str,
 
 
 def _apply_all(conn: sqlite3.Connection, prepared: list[Prepared], rejected: list[Rejected], source: str,
-               received_at: str, dead_letter_source: str | None) -> BatchResult:
-    result = BatchResult(rejected=list(rejected))
+               received_at: str, dead_letter_source: str | None, refused_line: RefusedLine | None) -> BatchResult:
+    result = BatchResult()
+    fresh, reused = _drop_duplicates(conn, prepared, result, refused_line)
+    result.rejected = [*rejected, *reused]
     if dead_letter_source is not None:
-        for rej in rejected:
+        for rej in result.rejected:
             result.dead_letter_ids[rej.index] = store_dead_letter(conn, dead_letter_source, rej.reason, rej.payload,
                                                                   received_at)
-    fresh = _drop_duplicates(conn, prepared, result)
     by_type: dict[str, dict[str, list[Prepared]]] = defaultdict(lambda: defaultdict(list))
     for ev in fresh:
         by_type[ev.record_type][ev.record_id].append(ev)
@@ -163,20 +168,42 @@ def _apply_all(conn: sqlite3.Connection, prepared: list[Prepared], rejected: lis
     return result
 
 
-def _drop_duplicates(conn: sqlite3.Connection, prepared: list[Prepared], result: BatchResult) -> list[Prepared]:
+# What a receipt says of its event: a repeat of the same event_id must say the same to be a duplicate.
+Change = tuple[str, str, str, str]  # record_type, record_id, operation, last_modified
+
+
+def _drop_duplicates(conn: sqlite3.Connection, prepared: list[Prepared], result: BatchResult,
+                     refused_line: RefusedLine | None) -> tuple[list[Prepared], list[Rejected]]:
+    """The events to apply, and the rejections of event_ids reused for another change; counts duplicates."""
     ids = [ev.event_id for ev in prepared]
-    seen = {row[0] for row in conn.execute(SEEN_RECEIPTS, (dumps(ids),))} if ids else set()
+    seen: dict[str, Change] = {row[0]: row[1:] for row in conn.execute(SEEN_RECEIPTS, (dumps(ids),))} if ids else {}
     if not seen and len(set(ids)) == len(ids):
-        return prepared  # the usual case (a backfill, a first delivery): nothing to sort out
-    fresh = []
+        return prepared, []  # the usual case (a backfill, a first delivery): nothing to sort out
+    fresh, reused = [], []
     for ev in prepared:
-        if ev.event_id in seen:
+        change = (ev.record_type, ev.record_id, ev.operation, ev.last_modified)
+        earlier = seen.get(ev.event_id)
+        if earlier is None:
+            seen[ev.event_id] = change
+            fresh.append(ev)
+        elif same_change(earlier, change):
             result.outcomes[ev.index] = DUPLICATE
             result.duplicate += 1
-        else:
-            seen.add(ev.event_id)
-            fresh.append(ev)
-    return fresh
+        else:  # the sender broke the id's promise: applying or dropping it would each lose a change unseen
+            reason = (f"event_id {ev.event_id} was already received for {_spelled(earlier)}; this event is "
+                      f"{_spelled(change)}: a different change under a used event_id is not applied")
+            reused.append(_refusal(ev, reason, refused_line))
+    return fresh, reused
+
+
+def same_change(earlier: Change, change: Change) -> bool:
+    """Whether two events under one event_id describe the same change (instants compared, not their spelling)."""
+    return earlier[:3] == change[:3] and (earlier[3] == change[3] or parse_iso(earlier[3]) == parse_iso(change[3]))
+
+
+def _spelled(change: Change) -> str:
+    record_type, record_id, operation, last_modified = change
+    return f"{record_type} {record_id} ({operation}, last_modified {last_modified})"
 
 
 # A record's held state, the customer its row names, and its inactivated_at (None: active, or not kept).
