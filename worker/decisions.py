@@ -195,7 +195,10 @@ def approve_order(conn: sqlite3.Connection, item_id: int, reviewer: str, order: 
                              "Approving it again creates a second sales order; tick \"approve anyway\" if that "
                              "is meant, or reject this copy")
     parsed = json.loads(row[2]) if row[2] else {}
-    payload = salesorder_payload(order, external_id=f"gfs-review-{item_id}")
+    # The PO's currency, from its parse (a reviewer does not edit it): NetSuite would book the customer's otherwise.
+    currency = parsed.get("currency") if isinstance(parsed, dict) else None
+    payload = salesorder_payload(order, external_id=f"gfs-review-{item_id}",
+                                 currency=currency if isinstance(currency, str) else None)
     action_id = conn.execute(INSERT_ORDER_ACTION, (
         order.customer_id, json.dumps(payload), item_id, f"review_item:{item_id}:create_sales_order",
         now, now, reviewer, now)).lastrowid

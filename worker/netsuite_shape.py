@@ -1,4 +1,9 @@
-"""A reviewed purchase order, and its NetSuite REST `salesorder` payload (pure)."""
+"""A reviewed purchase order, and its NetSuite REST `salesorder` payload (pure).
+
+Also the currency rule every sales order's price check shares (foreign_price_note): the price list has no
+currency (it is in US dollars) and no exchange rate is mirrored, so a rate in another currency compares with
+nothing on it.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from worker.currency import BASE_CURRENCY_IDS, is_base_currency, is_currency_id
+from worker.pricing import currency_name
 
 CENT = Decimal("0.01")
 EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)  # the dates an order of ours can carry
@@ -70,14 +78,44 @@ def _num(value: Decimal) -> float | int:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def salesorder_payload(order: ReviewedOrder, *, external_id: str) -> dict[str, Any]:
-    """The NetSuite REST record for POST /record/v1/salesOrder; externalId makes the post idempotent."""
+def foreign_price_note(currency: str | None) -> str | None:
+    """Why an order's rates have no comparable price on file, or None when they are in US dollars (or no
+    currency is named, as the price list's own). A person checks such rates, never "within program"."""
+    if is_base_currency(currency):
+        return None
+    return f"the order is in {currency_name(currency)}; prices on file are in US dollars"
+
+
+def currency_ref(currency: str | None) -> dict[str, str] | None:
+    """The PO's currency as a NetSuite REST reference; None when the PO names none (NetSuite then books the
+    order in the customer's currency)."""
+    text = " ".join((currency or "").split())
+    if not text:
+        return None
+    if is_base_currency(text):
+        return {"id": min(BASE_CURRENCY_IDS)}  # US dollars: the base currency record's internal id
+    if is_currency_id(text):
+        return {"id": text}
+    # Only the PO's code ("EUR") is known: no currency records are mirrored, so no internal id. NetSuite REST
+    # references carry the record's name as refName ({"id": "1", "refName": "USD"}); named so, a currency the
+    # account does not know is refused with the post, never booked as the customer's currency unseen.
+    return {"refName": text}
+
+
+def salesorder_payload(order: ReviewedOrder, *, external_id: str, currency: str | None = None) -> dict[str, Any]:
+    """The NetSuite REST record for POST /record/v1/salesOrder; externalId makes the post idempotent.
+
+    `currency` is the PO's: without it NetSuite books the order in the customer's currency, whatever the
+    PO's prices are in.
+    """
     body: dict[str, Any] = {
         "externalId": external_id,
         "entity": {"id": order.customer_id},
         "tranDate": order.tran_date.isoformat(),
         "item": {"items": [_line(ln) for ln in order.lines]},
     }
+    if ref := currency_ref(currency):
+        body["currency"] = ref
     if order.po_number:
         body["otherRefNum"] = order.po_number
     if order.ship_date:

@@ -1,21 +1,27 @@
-"""The order detail form: parsed PO -> editable rows, submitted rows -> ReviewedOrder, price checks (pure)."""
+"""The order detail form: parsed PO -> editable rows, submitted rows -> ReviewedOrder, price checks, the
+order's currency (pure but for the reads named so)."""
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
 
-from worker.netsuite_shape import ReviewedOrder
+from worker.currency import is_base_currency
+from worker.flows.reads import label
+from worker.netsuite_shape import ReviewedOrder, foreign_price_note
 from worker.pricing import (
     ExpectedPrice,
     ProgramTerms,
     check_price,
+    currency_name,
     expected_price,
     program_for,
 )
@@ -23,6 +29,11 @@ from worker.pricing import (
 LINE_FIELDS = ("no", "code", "item", "desc", "qty", "uom", "price")
 MAX_ROWS = 500
 MAX_PRICE = Decimal(1_000_000)  # ReviewedLine.unit_price's bound
+# The customer's currency in the mirror (its NetSuite record's `currency`, as JSON text), when it is live.
+CUSTOMER_CURRENCY = """
+SELECT CASE WHEN json_valid(raw_json) THEN raw_json -> '$.currency' END FROM customers
+WHERE ns_id = ? AND deleted_at IS NULL
+"""
 
 
 def _text(value: Any) -> str:
@@ -172,14 +183,70 @@ def _message(err: Mapping[str, Any], lines: list[dict[str, Any]]) -> str:
     return f"{_LABELS.get(str(loc[0]), str(loc[0]))}: {msg}"
 
 
+def po_currency(parsed: Mapping[str, Any]) -> str | None:
+    """The currency the PO names (the parser's `currency`), None when it names none."""
+    return " ".join(_text(parsed.get("currency")).split()) or None
+
+
+def currency_text(value: str | None) -> str | None:
+    """A mirrored record's currency (the JSON of {"id", "refName"} or of a plain name) as text."""
+    try:
+        return label(json.loads(value)) if value else None
+    except ValueError:
+        return None
+
+
+def customer_currency(conn: sqlite3.Connection, customer_id: str | None) -> str | None:
+    """The live customer's currency in the mirror, None when unknown."""
+    row = conn.execute(CUSTOMER_CURRENCY, (customer_id,)).fetchone() if customer_id else None
+    return currency_text(row[0]) if row else None
+
+
+def same_currency(a: str, b: str) -> bool:
+    """Both US dollars however spelled, or the same name (case and punctuation aside) (pure)."""
+    if is_base_currency(a) or is_base_currency(b):
+        return is_base_currency(a) and is_base_currency(b)
+    return re.sub(r"[^0-9a-z]", "", a.lower()) == re.sub(r"[^0-9a-z]", "", b.lower())
+
+
+@dataclass(frozen=True)
+class OrderCurrency:
+    """The currency of an order under review: what NetSuite books it in, how amounts are labelled, and why a
+    person should look (the PO and the customer disagree)."""
+
+    booked: str | None  # the PO's currency (approving sends it), else the customer's; None: US dollars
+    shown: str | None  # its name beside amounts; None for US dollars, which are shown bare as everywhere else
+    warning: str | None
+
+
+def order_currency(po: str | None, customer: str | None) -> OrderCurrency:
+    """The order's currency from the PO's and the customer's in the mirror (either may be unknown) (pure).
+
+    A PO in a currency other than the customer's is flagged: NetSuite takes it only for a customer set up to
+    buy in it and refuses the sales order otherwise, and a misread currency (a "$" on a Canadian PO) shows here.
+    """
+    booked = po or customer
+    shown = None if is_base_currency(booked) else currency_name(booked)
+    warning = None
+    if po and customer and not same_currency(po, customer):
+        warning = (f"The PO is in {currency_name(po)}, but this customer's currency in NetSuite is "
+                   f"{currency_name(customer)}: NetSuite books the order in {currency_name(po)} only if the customer "
+                   "may buy in it, and refuses it otherwise. Check the currency read from the PO.")
+    elif not po and shown:
+        warning = f"The PO names no currency: NetSuite books the order in this customer's currency, {shown}."
+    return OrderCurrency(booked, shown, warning)
+
+
 def price_checks(conn: sqlite3.Connection, customer_id: str | None, rows: list[dict[str, str]],
                  resolved: Mapping[str, str | None], on: date, standard: ProgramTerms,
-                 tolerance_pct: float) -> dict[int, dict[str, Any]]:
+                 tolerance_pct: float, currency: str | None = None) -> dict[int, dict[str, Any]]:
     """For each kept row with a known item, by its position in `rows`: expected price, basis and deviation.
 
     By position, not line number: the rows a reviewer adds all have number "" until approved, so keyed by
-    number every new row showed the last new row's check.
+    number every new row showed the last new row's check. An order in another currency than US dollars
+    (`currency`, the one it is booked in) has no comparable price: the list's dollars are not shown beside it.
     """
+    foreign = foreign_price_note(currency)
     program = program_for(conn, customer_id, standard)
     checks: dict[int, dict[str, Any]] = {}
     for i, row in enumerate(rows):
@@ -187,6 +254,10 @@ def price_checks(conn: sqlite3.Connection, customer_id: str | None, rows: list[d
         if not item_id:
             continue
         expected = expected_price(conn, item_id, customer_id, on.isoformat(), program, row["uom"] or None)
+        if foreign and expected is not None and expected.unit_price is not None:
+            checks[i] = {"expected": None, "basis": f"no comparable price: {foreign}", "deviation_pct": None,
+                         "ok": False}
+            continue
         result = check_price(quoted_price(row["price"]), expected, tolerance_pct)
         checks[i] = {
             "expected": expected.unit_price if expected else None,

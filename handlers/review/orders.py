@@ -17,7 +17,11 @@ from litestar.params import FromQuery
 from handlers.review import queries as q
 from handlers.review.order_form import (
     BadRowCount,
+    currency_text,
+    customer_currency,
     kept_rows,
+    order_currency,
+    po_currency,
     price_checks,
     reviewed_order,
     rows_from_form,
@@ -31,6 +35,13 @@ from worker.pricing import standard_program
 from worker.storage import ObjectNotFound
 
 STATUSES = ("", "pending", "needs_manual")
+# The currencies of a page of orders: the PO's (parsed) and its customer's (the mirrored record's, as JSON).
+ORDER_CURRENCIES = """
+SELECT r.id, CASE WHEN json_valid(r.parsed_json) THEN r.parsed_json ->> '$.currency' END AS po_currency,
+       CASE WHEN json_valid(c.raw_json) THEN c.raw_json -> '$.currency' END AS customer_currency
+FROM review_items r LEFT JOIN customers c ON c.ns_id = r.customer_id AND c.deleted_at IS NULL
+WHERE r.id IN (SELECT value FROM json_each(?))
+"""
 
 
 def content_disposition(filename: str) -> str:
@@ -53,6 +64,11 @@ async def orders_list(request: Request[Any, Any, Any], env: NamedDependency[Env]
     page, count_rows, customers = await asyncio.gather(q.rows(env, q.open_orders_sql(params), params),
                                                        q.rows(env, q.OPEN_COUNTS, ()), q.rows(env, q.OPEN_CUSTOMERS, ()))
     counts = {r["status"]: r["n"] for r in count_rows}
+    found = await q.rows(env, ORDER_CURRENCIES, (json.dumps([r["id"] for r in page]),))
+    currencies = {r["id"]: order_currency(str(r["po_currency"] or "").strip() or None,
+                                          currency_text(r["customer_currency"])).shown for r in found}
+    for row in page:
+        row["currency"] = currencies.get(row["id"])
     return render(request, env, "orders.html", session, **orders_context(page, counts, customers, params))
 
 
@@ -112,8 +128,11 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
         on = date.fromisoformat(form["tran_date"])
     except ValueError:
         on = today
+    # The form's customer: a reassigned order is booked in its new customer's currency when the PO names none.
+    currency = order_currency(po_currency(parsed), await env.db.read_sync(customer_currency, form["customer_id"]))
     checks = await env.db.read_sync(price_checks, form["customer_id"] or None, rows, resolved, on,
-                               standard_program(env.settings), env.settings.pricing.tolerance_pct)
+                                    standard_program(env.settings), env.settings.pricing.tolerance_pct,
+                                    currency.booked)
     needle = find.strip().lower()[:64]
     customers = await q.rows(env, q.FIND_CUSTOMERS, {"q": f"%{needle}%" if needle else "", "raw": find.strip()})
     if item["customer_id"] and all(c["ns_id"] != item["customer_id"] for c in customers):
@@ -124,7 +143,7 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
     choices = await q.rows(env, q.ITEM_CHOICES, {"customer": form["customer_id"]})
     return render(request, env, "order_detail.html", session, code=status, tab="orders", item=item, parsed=parsed,
                   rows=rows, form=form, errors=errors or [], checks=checks, customers=customers, find=find,
-                  item_choices=choices, flags=json.loads(item.get("flags_json") or "[]"),
+                  item_choices=choices, flags=json.loads(item.get("flags_json") or "[]"), currency=currency,
                   is_open=item["status"] in ("pending", "needs_manual"), offer_duplicate=offer_duplicate,
                   reason=reason, max_reason=MAX_REASON)
 

@@ -19,17 +19,16 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from worker.aging import terms_days
-from worker.currency import is_base_currency
 from worker.env import Env
 from worker.flows.assembly_item import ASSEMBLY_LINES
 from worker.flows.order_lines import gate, order_name
 from worker.flows.reads import label, raw_record, record_id
 from worker.flows.withdrawals import drafts, withdraw_order_drafts
 from worker.ledger import Event
+from worker.netsuite_shape import foreign_price_note
 from worker.pricing import (
     ProgramTerms,
     check_price,
-    currency_name,
     expected_price,
     price_text,
     program_for,
@@ -73,9 +72,7 @@ class LineFinding:
 def _price_lines(conn: sqlite3.Connection, so_id: str, customer_id: str, on: str, program: ProgramTerms,
                  tolerance: float, currency: str | None) -> tuple[list[LineFinding], list[str], int]:
     findings, unpriced_assemblies, checked = [], [], 0
-    # No exchange rate is mirrored: a rate in another currency is not comparable with the list's dollars.
-    foreign = None if is_base_currency(currency) else \
-        f"the order is in {currency_name(currency)}; prices on file are in US dollars"
+    foreign = foreign_price_note(currency)  # the price check on the review order page shares this rule
     # new_assembly_item's own rule (spec_items or the line's itemType) says which unpriced items it asks about.
     assemblies = {row[1] for row in conn.execute(ASSEMBLY_LINES, (so_id,))}
     for line_no, item_id, item_name, quantity, units, rate, known in conn.execute(LINES, (so_id,)):
