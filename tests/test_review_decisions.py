@@ -114,11 +114,25 @@ def test_the_same_po_approved_twice_needs_the_reviewers_say_so(conn):
         tx(conn, approve_order, second, "ann", again, T2)
     assert conn.execute("SELECT status FROM review_items WHERE id = ?", (second,)).fetchone()[0] == "pending"
     assert conn.execute("SELECT count(*) FROM proposed_actions").fetchone()[0] == 1
-    decision = tx(conn, approve_order, second, "ann", again, T2, allow_duplicate=True)
+    decision = tx(conn, approve_order, second, "ann", again, T2, approve_anyway={f"item:{first}"})
     assert decision.changed and conn.execute("SELECT count(*) FROM proposed_actions").fetchone()[0] == 2
     assert events(conn, "review.approved")[1]["approved_despite"] == [
         f"review item {first} (same PO number), approved by mike at 2026-11-20 15:00"]
     assert events(conn, "review.approved")[0]["approved_despite"] is None
+
+
+def test_approve_anyway_holds_for_the_copies_named_only(conn):
+    first, second, third = (tx(conn, add_review_item) for _ in range(3))
+    tx(conn, approve_order, first, "mike", order(), T1)
+    tx(conn, approve_order, second, "bob", order(), T1, approve_anyway={f"item:{first}"})
+    conn.execute("INSERT INTO transactions (ns_id, type, tran_id, customer_id, tran_date, other_ref_num, last_modified) "
+                 "VALUES ('so77', 'salesorder', 'SO-1009', '1187', '2026-11-18', 'DF-40412', '2026-11-18T10:00:00Z')")
+    with pytest.raises(DuplicateOrder, match=rf"Your page did not show review item {second} \(same PO number\), "
+                                             r"approved by bob at 2026-11-20 15:00; sales order SO-1009 in NetSuite\. "
+                                             r"Approving creates another") as refused:
+        tx(conn, approve_order, third, "ann", order(), T2, approve_anyway={f"item:{first}", "item:999"})
+    assert refused.value.copies == (f"item:{first}", f"item:{second}", "so:so77")
+    assert tx(conn, approve_order, third, "ann", order(), T2, approve_anyway=set(refused.value.copies)).changed
 
 
 def test_a_rejected_copy_or_another_customers_po_does_not_block(conn):

@@ -12,6 +12,7 @@ from tests.review_seed import (
     NOW,
     add_observation,
     add_review_item,
+    hidden,
     parsed_po,
     seed_reference,
     sign_in,
@@ -53,7 +54,7 @@ def test_a_reassigned_customer_stays_chosen_when_the_form_comes_back_with_errors
     assert refused.status_code == 422 and 'name="approve_duplicate"' in refused.text
     assert selected_customers(refused.text) == ["3302"]
     again = approve_form(client, copy, customer_id=selected_customers(refused.text)[0], l1_item="5002",
-                         approve_duplicate="1")
+                         approve_duplicate="1", duplicate_of=hidden(refused.text, "duplicate_of"))
     assert client.post(f"/review/orders/{copy}/approve", data=again).status_code == 303
     assert db(server, "SELECT customer_id FROM review_items WHERE id = ?", (copy,)) == [("3302",)]
 

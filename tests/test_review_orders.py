@@ -170,8 +170,46 @@ def test_a_second_copy_of_an_approved_po_is_refused_until_the_reviewer_ticks_app
     assert 'name="approve_duplicate" value="1"' in refused.text
     assert db(server, "SELECT status FROM review_items WHERE id = ?", (copy,)) == [("pending",)]
     assert db(server, "SELECT count(*) FROM proposed_actions") == [(1,)]
-    assert client.post(f"/review/orders/{copy}/approve", data={**form, "approve_duplicate": "1"}).status_code == 303
+    assert hidden(refused.text, "duplicate_of") == f"item:{item}"  # the copies the consent is for
+    anyway = {**form, "approve_duplicate": "1", "duplicate_of": hidden(refused.text, "duplicate_of")}
+    assert client.post(f"/review/orders/{copy}/approve", data=anyway).status_code == 303
     assert db(server, "SELECT count(*) FROM proposed_actions WHERE kind = 'create_sales_order'") == [(2,)]
+
+
+def test_approve_anyway_covers_only_the_copies_the_reviewer_was_shown(server):
+    # Was: the tick was a bare yes, so a copy approved by someone else after the refusal was repeated too,
+    # and the event said the reviewer approved despite copies never shown to them.
+    def seed(conn):
+        seed_reference(conn)
+        return [add_review_item(conn, parsed=parsed_po(), created_at=f"2026-11-20T1{i}:00:00.000Z") for i in range(3)]
+    one, two, three = server.run(server.env.db.write(seed))
+    ann, bob = sign_in(server.url), sign_in(server.url)
+    assert ann.post(f"/review/orders/{one}/approve", data=approve_form(ann, one, l1_item="5002")).status_code == 303
+    refused = ann.post(f"/review/orders/{three}/approve", data=approve_form(ann, three, l1_item="5002"))
+    assert refused.status_code == 422 and hidden(refused.text, "duplicate_of") == f"item:{one}"
+    shown = hidden(refused.text, "duplicate_of")
+    # Meanwhile Bob approves copy two anyway, having been shown copy one.
+    bob_refused = bob.post(f"/review/orders/{two}/approve", data=approve_form(bob, two, l1_item="5002"))
+    assert bob.post(f"/review/orders/{two}/approve", data=approve_form(
+        bob, two, l1_item="5002", approve_duplicate="1",
+        duplicate_of=hidden(bob_refused.text, "duplicate_of"))).status_code == 303
+    # Ann ticks "approve anyway" on the page that showed copy one only: refused afresh, naming copy two,
+    # with her edits kept on the form.
+    again = ann.post(f"/review/orders/{three}/approve", data=approve_form(
+        ann, three, l1_item="5002", memo="dock 4", approve_duplicate="1", duplicate_of=shown))
+    assert again.status_code == 422
+    assert f"Your page did not show review item {two} (same PO number), approved by mike" in again.text
+    assert hidden(again.text, "duplicate_of") == f"item:{one} item:{two}"
+    assert 'name="memo" value="dock 4"' in again.text and 'name="l1_item" value="5002"' in again.text
+    assert db(server, "SELECT count(*) FROM proposed_actions") == [(2,)]
+    assert db(server, "SELECT status FROM review_items WHERE id = ?", (three,)) == [("pending",)]
+    # Ticked on the page that shows both, it goes through, and the event names both.
+    assert ann.post(f"/review/orders/{three}/approve", data=approve_form(
+        ann, three, l1_item="5002", approve_duplicate="1",
+        duplicate_of=hidden(again.text, "duplicate_of"))).status_code == 303
+    despite = db(server, "SELECT json_extract(payload_json, '$.approved_despite') FROM events "
+                         "WHERE type = 'review.approved' AND entity_id = ?", (str(three),))[0][0]
+    assert [text.split(" (")[0] for text in json.loads(despite)] == [f"review item {one}", f"review item {two}"]
 
 
 def test_approve_with_an_unknown_item_re_renders_with_the_reason(queue):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,7 +80,7 @@ ORDER BY 1
 """
 # ... or already a sales order in NetSuite (entered there by hand, or by an approval synced back).
 MIRRORED_ORDERS = """
-SELECT coalesce(tran_id, ns_id) FROM transactions
+SELECT ns_id, coalesce(tran_id, ns_id) FROM transactions
 WHERE customer_id = :customer_id AND type = 'salesorder' AND deleted_at IS NULL AND trim(:po) <> ''
   AND upper(trim(other_ref_num)) = upper(trim(:po))
 ORDER BY tran_date, ns_id
@@ -114,7 +114,23 @@ class DecisionError(ValueError):
 
 
 class DuplicateOrder(DecisionError):
-    """The order was approved before or is already in NetSuite; approving again needs the reviewer's say-so."""
+    """The order was approved before or is already in NetSuite; approving again needs the reviewer's say-so.
+
+    `copies` are the keys of the earlier copies the message names (EarlierCopy.key): the page that shows them
+    posts them back with "approve anyway", and that consent covers those copies only.
+    """
+
+    def __init__(self, message: str, copies: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.copies = tuple(dict.fromkeys(copies))
+
+
+@dataclass(frozen=True)
+class EarlierCopy:
+    """Where the order exists already: `key` names it on a form ("item:12", "so:77"), `text` for people."""
+
+    key: str
+    text: str
 
 
 class NotFound(LookupError):
@@ -163,21 +179,36 @@ def _remember_items(conn: sqlite3.Connection, customer_id: str, order: ReviewedO
     return remembered
 
 
-def earlier_copies(conn: sqlite3.Connection, item_id: int, order: ReviewedOrder) -> list[str]:
-    """Where this order exists already, one phrase each ("review item 12 (same PO number), approved by ...")."""
+def earlier_copies(conn: sqlite3.Connection, item_id: int, order: ReviewedOrder) -> list[EarlierCopy]:
+    """Where this order exists already, one each ("review item 12 (same PO number), approved by ...")."""
     params = {"id": item_id, "customer_id": order.customer_id, "po": order.po_number or ""}
-    found = [f"review item {other} ({why}), approved by {by or 'someone'} at {(at or '?')[:16].replace('T', ' ')}"
+    found = [EarlierCopy(f"item:{other}", f"review item {other} ({why}), approved by {by or 'someone'} at "
+                                          f"{(at or '?')[:16].replace('T', ' ')}")
              for other, by, at, why in conn.execute(EARLIER_APPROVALS, params)]
-    found += [f"sales order {number} in NetSuite" for (number,) in conn.execute(MIRRORED_ORDERS, params)]
+    found += [EarlierCopy(f"so:{ns_id}", f"sales order {number} in NetSuite")
+              for ns_id, number in conn.execute(MIRRORED_ORDERS, params)]
     return found
 
 
+def _duplicate(order: ReviewedOrder, copies: list[EarlierCopy], unseen: list[EarlierCopy]) -> DuplicateOrder:
+    told = f"PO {order.po_number or '(no number)'} exists already: {'; '.join(c.text for c in copies)}. "
+    if len(unseen) < len(copies):  # the reviewer consented to the others; these came after (or were not shown)
+        told += (f"Your page did not show {'; '.join(c.text for c in unseen)}. Approving creates another sales "
+                 "order; tick \"approve anyway\" again if that is still meant, or reject this copy")
+    else:
+        told += ("Approving it again creates a second sales order; tick \"approve anyway\" if that is meant, or "
+                 "reject this copy")
+    return DuplicateOrder(told, (c.key for c in copies))
+
+
 def approve_order(conn: sqlite3.Connection, item_id: int, reviewer: str, order: ReviewedOrder, now: str, *,
-                  allow_duplicate: bool = False) -> Decision:
+                  approve_anyway: Collection[str] = ()) -> Decision:
     """Close a review item as approved and queue its `create_sales_order` action (NetSuite REST shape).
 
-    An order that exists already (earlier_copies) raises DuplicateOrder unless allow_duplicate: the
-    reviewer confirms a second sales order on purpose, and the ledger event records what it repeats.
+    An order that exists already (earlier_copies) raises DuplicateOrder unless every copy is among
+    `approve_anyway`, the keys of the copies the reviewer was shown and confirmed a second sales order
+    despite: a copy approved since (by someone else) needs its own say-so. The ledger event records what
+    the order repeats.
     """
     row = conn.execute(GET_ITEM, (item_id,)).fetchone()
     if row is None:
@@ -190,10 +221,9 @@ def approve_order(conn: sqlite3.Connection, item_id: int, reviewer: str, order: 
         if conn.execute(KNOWN_ITEM, (line.item_id,)).fetchone() is None:
             raise DecisionError(f"line {line.line_no}: item {line.item_id!r} is not in spec_items")
     copies = earlier_copies(conn, item_id, order)
-    if copies and not allow_duplicate:
-        raise DuplicateOrder(f"PO {order.po_number or '(no number)'} exists already: {'; '.join(copies)}. "
-                             "Approving it again creates a second sales order; tick \"approve anyway\" if that "
-                             "is meant, or reject this copy")
+    unseen = [c for c in copies if c.key not in approve_anyway]
+    if unseen:
+        raise _duplicate(order, copies, unseen)
     parsed = json.loads(row[2]) if row[2] else {}
     # The PO's currency, from its parse (a reviewer does not edit it): NetSuite would book the customer's otherwise.
     currency = parsed.get("currency") if isinstance(parsed, dict) else None
@@ -209,7 +239,7 @@ def approve_order(conn: sqlite3.Connection, item_id: int, reviewer: str, order: 
                  {"action_id": action_id, "customer_id": order.customer_id, "reviewer": reviewer,
                   "total": float(order.total), "xref_remembered": remembered,
                   "reassigned_from": row[1] if row[1] != order.customer_id else None,
-                  "approved_despite": copies or None},
+                  "approved_despite": [c.text for c in copies] or None},
                  dedupe_key=f"review.approved:{item_id}", created_at=now)
     note = f"; remembered {remembered} item code(s) for next time" if remembered else ""
     return Decision(True, "approved", f"order approved and queued for NetSuite as action {action_id}{note}", action_id)

@@ -107,7 +107,7 @@ def _parsed(item: dict[str, Any]) -> dict[str, Any]:
 
 async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, item_id: int, *,
                   rows: list[dict[str, str]] | None = None, header: Any = None, errors: list[str] | None = None,
-                  find: str = "", status: int = 200, offer_duplicate: bool = False,
+                  find: str = "", status: int = 200, offer_duplicate: tuple[str, ...] = (),
                   reason: str = "") -> Response[Any]:
     item = await _item(env, item_id)
     parsed = _parsed(item)
@@ -173,15 +173,17 @@ async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[En
         return await _detail(request, env, session, item_id, rows=rows, header=form, find=find)
     resolved = await _resolve(env, {r["item"] for r in kept_rows(rows) if r["item"]})
     order, errors = reviewed_order(form, rows, resolved)
-    duplicate = False
+    duplicate: tuple[str, ...] = ()
     if order is not None:
+        # "Approve anyway" consents to the copies the refusal showed (their keys, posted beside the box), no others.
+        shown = str(form.get("duplicate_of") or "").split() if form.get("approve_duplicate") == "1" else []
         try:
             decision = await env.db.write(approve_order, item_id, session.reviewer, order, iso(env.clock()),
-                                          allow_duplicate=form.get("approve_duplicate") == "1")
+                                          approve_anyway=frozenset(shown))
         except NotFound as exc:
             raise NotFoundException(str(exc)) from None
         except DecisionError as exc:
-            errors, duplicate = [str(exc)], isinstance(exc, DuplicateOrder)
+            errors, duplicate = [str(exc)], exc.copies if isinstance(exc, DuplicateOrder) else ()
         else:
             target = "/review/orders" if decision.changed else f"/review/orders/{item_id}"
             return redirect_with_notice(env, target, f"Order {item_id}: {decision.message}")
