@@ -74,8 +74,11 @@ def find_labels(lines: list[Line], pattern: re.Pattern[str]) -> list[LabelHit]:
     return hits
 
 
-def values_near(hit: LabelHit, lines: list[Line]) -> list[str]:
-    """Candidate values for a label: rest of its fragment, the fragment to its right, then the one below."""
+def values_near(hit: LabelHit, lines: list[Line], below_mark: re.Pattern[str] | None = None) -> list[str]:
+    """Candidate values for a label: rest of its fragment, the fragment to its right, then the one below.
+
+    With below_mark, a fragment below counts only when it starts with that mark, and is given without it.
+    """
     out = []
     if hit.rest:
         out.append(hit.rest)
@@ -84,5 +87,11 @@ def values_near(hit: LabelHit, lines: list[Line]) -> list[str]:
         out.append(right[0].text)
     below = [ln for ln in lines if ln.page == hit.line.page and 0 < hit.line.y - ln.y <= 2.6 * hit.line.size]
     for ln in below[:2]:
-        out += [f.text for f in ln.frags if overlaps(f, hit.frag)]
+        for f in ln.frags:
+            if not overlaps(f, hit.frag):
+                continue
+            if below_mark is None:
+                out.append(f.text)
+            elif m := below_mark.match(f.text):
+                out.append(f.text[m.end():])
     return out

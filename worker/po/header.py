@@ -13,6 +13,11 @@ _PO_LABEL = re.compile(
     r"|n°\s*de\s*commande)(?=[\s:#.]|$)", re.I)
 _STRONG_PO = re.compile(r"purchase|p\.?\s*o", re.I)
 _PO_VALUE = re.compile(r"[A-Z0-9][A-Z0-9\-/_.]{2,24}", re.I)
+# The document title alone ("Purchase Order") names no number: what is printed under it is often another
+# box's value (a "Customer ID" cell), so it takes only a value on its own line ("PURCHASE ORDER: 4500123")
+# or one below that carries the number mark itself ("#PO-1234"), and an explicit number label beats it.
+_BARE_TITLE = re.compile(r"purchase\s*order", re.IGNORECASE)
+_NUMBER_MARK = re.compile(r"\s*(?:#|n°|(?:no|nr)\b\.?|number\b)\s*:?", re.IGNORECASE)
 
 _SHIP_LABEL = re.compile(
     r"(?:requested\s*|req\.?\s*|required\s*|expected\s*|desired\s*)?(?:ship(?:ping)?|delivery|deliver|arrival|due|need(?:ed)?)"
@@ -46,10 +51,11 @@ def _po_values(lines: list[Line]) -> list[tuple[str, float]]:
     """Each PO-number label's value with its confidence, in reading order."""
     out = []
     for hit in find_labels(lines, _PO_LABEL):
-        for v in values_near(hit, lines):
+        title = bool(_BARE_TITLE.fullmatch(hit.label.strip()))
+        for v in values_near(hit, lines, _NUMBER_MARK if title else None):
             v = re.sub(r",\s*\d{1,2}$", "", v.strip().lstrip(":#").strip())  # Oracle prints "1165299, 0" (revision)
             if _po_ok(v):
-                out.append((v.rstrip("."), 0.95 if _STRONG_PO.search(hit.label) else 0.75))
+                out.append((v.rstrip("."), 0.9 if title else 0.95 if _STRONG_PO.search(hit.label) else 0.75))
                 break
     return out
 
