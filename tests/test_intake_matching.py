@@ -211,6 +211,28 @@ async def test_price_checks_compare_like_units_only(db: Env) -> None:
     assert by_line[3]["message"] == "line 3: quoted 5.00 vs expected 0.00 per CS (free item)"
 
 
+async def test_a_po_in_another_currency_is_never_price_checked_in_dollars(db: Env) -> None:
+    lines = [_line(1, code="DF-10023", price="45.50"),                 # the list's 45.50, but in euros
+             _line(2, vendor="GFS-117650", price="30.00"),             # list 62.75: was a -52% "deviation"
+             _line(3, vendor="GFS-551209", uom="LB", price="41.00"),   # no comparable unit: that note stays
+             _line(4, vendor="GFS-448812", price=None)]                # no price quoted: nothing to judge
+    euros, dollars = _po(currency="EUR", lines=lines), _po(currency="US Dollar", lines=[lines[1].model_copy()])
+
+    def run(conn):
+        matcher = LineMatcher(conn, DRISCOLL, STANDARD, 2.0)
+        return matcher.apply(euros, "2026-03-01")[0], matcher.apply(dollars, "2026-03-01")[0]
+
+    flags, usd_flags = await db.db.write(run)
+    by_line = {f["line_no"]: f for f in flags}
+    assert sorted(by_line) == [1, 2, 3] and {f["code"] for f in flags} == {"price_not_comparable"}
+    assert {f["severity"] for f in flags} == {"info"} and not any("expected" in f for f in flags)
+    assert by_line[1]["message"] == ("line 1: item I448812: the order is in EUR; prices on file are in US dollars; "
+                                     "check the price by hand")
+    assert by_line[2]["message"].startswith("line 2: item I117650: the order is in EUR;")
+    assert by_line[3]["message"] == "line 3: item I551209: no price per LB: priced per CS; check the price by hand"
+    assert [f["code"] for f in usd_flags] == ["price_deviation"]  # US dollars, however spelled, are still checked
+
+
 @pytest.mark.parametrize(("printed", "ours", "why"), [
     ("CHICKEN BREAST BNLS 8OZ IQF 10# CS", "CHICKEN BREAST BNLS 4OZ IQF 10# CS", "8OZ where the item has 4OZ"),
     ("BEEF GROUND 73/27 CHUB 10LB", "BEEF GROUND 80/20 CHUB 10LB", "73/27 where the item has 80/20"),

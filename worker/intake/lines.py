@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from difflib import SequenceMatcher
 
+from worker.netsuite_shape import foreign_price_note
 from worker.po.model import POLine, PurchaseOrder
 from worker.pricing import (
     Pack,
@@ -216,8 +217,12 @@ class LineMatcher:
         item, score = self._index.best(line.description)
         return LineMatch(item, "description", score) if item and score >= SUGGEST else LineMatch(None, "none", score)
 
-    def check(self, line: POLine, match: LineMatch, on: str) -> list[dict[str, object]]:
-        """Flags for one matched line: unknown or uncertain item, price deviation, quantity outlier."""
+    def check(self, line: POLine, match: LineMatch, on: str, currency: str | None = None) -> list[dict[str, object]]:
+        """Flags for one matched line: unknown or uncertain item, price deviation, quantity outlier.
+
+        `currency` is the order's (None: US dollars, as the price list's); a line in another has no price on
+        file to compare with.
+        """
         n = line.line_no
         if match.item_id is None:
             return [{"code": "unknown_item", "severity": "warning", "line_no": n,
@@ -238,7 +243,7 @@ class LineMatcher:
                 flags.append({"code": "uncertain_item", "severity": "warning", "line_no": n, "item_id": match.item_id,
                               "message": f"line {n}: the code matched item {match.item_id} {ours!r}, but the line "
                                          f"reads {line.description!r}; please confirm"})
-        flags += self._price_flags(line, match.item_id, on)
+        flags += self._price_flags(line, match.item_id, on, currency)
         if self.customer_id and line.quantity is not None:
             pack = item_pack(self.conn, match.item_id)
             history = in_unit(self.conn.execute(HISTORY, (self.customer_id, match.item_id)).fetchall(), line.uom, pack)
@@ -247,7 +252,7 @@ class LineMatcher:
                               "message": f"line {n}: {why}"})
         return flags
 
-    def _price_flags(self, line: POLine, item_id: str, on: str) -> list[dict[str, object]]:
+    def _price_flags(self, line: POLine, item_id: str, on: str, currency: str | None) -> list[dict[str, object]]:
         n = line.line_no
         expected = expected_price(self.conn, item_id, self.customer_id, on, self.program, line.uom)
         price = check_price(line.unit_price, expected, self.tolerance)
@@ -257,6 +262,10 @@ class LineMatcher:
         if expected.unit_price is None:  # priced, but in a unit the line's cannot be converted to
             return [{"code": "price_not_comparable", "severity": "info", "line_no": n,
                      "message": f"line {n}: item {item_id}: {expected.note}; check the price by hand"}]
+        # Quote review's and the review order page's rule: a price in another currency is never judged in dollars.
+        if line.unit_price is not None and (foreign := foreign_price_note(currency)):
+            return [{"code": "price_not_comparable", "severity": "info", "line_no": n,
+                     "message": f"line {n}: item {item_id}: {foreign}; check the price by hand"}]
         if price.within_tolerance or line.unit_price is None:
             return []
         how = (f"{price.deviation_pct:+.2f}%, tolerance {self.tolerance:g}%" if price.deviation_pct is not None
@@ -277,5 +286,5 @@ class LineMatcher:
             found = self.match(line)
             line.item_id = found.item_id
             matched += found.item_id is not None
-            flags += self.check(line, found, on)
+            flags += self.check(line, found, on, po.currency)
         return flags, (matched / len(po.lines)) if po.lines else 0.0
