@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 
 import pytest
 
 from tests.review_seed import (
+    NOW,
     add_review_item,
     hidden,
     parsed_po,
@@ -246,6 +249,44 @@ def test_customer_reassignment(queue):
     assert client.post(f"/review/orders/{item}/approve", data=form).status_code == 303
     assert db(server, "SELECT customer_id FROM review_items WHERE id = ?", (item,)) == [("3302",)]
     assert db(server, "SELECT customer_id FROM customer_item_xref WHERE customer_item_code = 'DF-207'") == [("3302",)]
+
+
+def picker(page):
+    """The customer picker's options (ns_id, text), in order, without the blank "choose" one."""
+    select = page[page.index('<select name="customer_id"'):]
+    return [(v, html.unescape(t)) for v, t in
+            re.findall(r'<option value="(\d+)"[^>]*>([^<]*)</option>', select[:select.index("</select>")])]
+
+
+def test_find_customer_finds_names_as_customer_search_does_in_any_script(queue):
+    server, item, client = queue
+    def more(conn):
+        for ns_id, entity, name in [("4401", "ECL", "Éclair Bakery"), ("4402", "OZ", "ÖZEL GIDA A.Ş."),
+                                    ("4403", "ECLPATIS", "Patisserie Éclair du Nord")]:
+            conn.execute("INSERT INTO customers (ns_id, entity_id, company_name, last_modified) VALUES (?, ?, ?, ?)",
+                         (ns_id, entity, name, NOW))
+        conn.execute("INSERT INTO name_synonyms (kind, normalized, synonym, customer_id) "
+                     "VALUES ('customer', 'hsd', 'HSD', '3302')")
+    server.run(server.env.db.write(more))
+    # SQLite's lower() and LIKE fold ASCII only: each of these found nothing, only "clair" or the id did.
+    for wanted, first in [("Éclair", "4401"), ("Éclair Bakery", "4401"), ("éclair", "4401"), ("ECLAIR", "4401"),
+                          ("ÖZEL", "4402"), ("Özel", "4402"), ("özel gida", "4402"), ("4401", "4401"),
+                          ("ecl", "4401"), ("HSD", "3302"), ("harbor", "3302")]:
+        found = picker(client.get(f"/review/orders/{item}", params={"find": wanted}).text)
+        assert found[0][0] == first, (wanted, found)  # the best match first, then the item's own customer
+        assert api_ids(client, wanted)[0] == first
+    # Both names hold the word: the exact name ranks above the one that only contains it (was: by name).
+    both = [v for v, _ in picker(client.get(f"/review/orders/{item}", params={"find": "éclair"}).text)]
+    assert both == ["4401", "4403", "1187"]
+    # Nothing searched: every live customer up to 50, by name; a posted search finds as the GET does.
+    assert [v for v, _ in picker(client.get(f"/review/orders/{item}").text)] == \
+        ["1187", "3302", "2201", "4403", "4401", "4402"]
+    posted = client.post(f"/review/orders/{item}/approve", data=approve_form(client, item, find="ÖZEL", search="1"))
+    assert [v for v, _ in picker(posted.text)] == ["4402", "1187"]
+
+
+def api_ids(client, wanted):
+    return [r["ns_id"] for r in client.get("/api/customers", params={"q": wanted}).json()["results"]]
 
 
 def test_reject_requires_a_reason(queue):

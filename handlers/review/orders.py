@@ -105,6 +105,18 @@ def _parsed(item: dict[str, Any]) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {}
 
 
+async def _picker(env: Env, find: str) -> list[dict[str, Any]]:
+    """The customers the order form offers: for a search, its matches best first as /api/customers finds them
+    (synonyms, names with accents and case folded in any script, ns_id or entity id), else the first by name."""
+    # Imported here: handlers.customers imports handlers.review_api, which imports this package.
+    from handlers.customers import QUERY_CHARS, search
+
+    wanted = find.strip()[:QUERY_CHARS]
+    if not wanted:
+        return await q.rows(env, q.BROWSE_CUSTOMERS, (q.PAGE_SIZE,))
+    return [{"ns_id": c["ns_id"], "company_name": c["company_name"]} for c in await search(env, wanted, q.PAGE_SIZE)]
+
+
 async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, item_id: int, *,
                   rows: list[dict[str, str]] | None = None, header: Any = None, errors: list[str] | None = None,
                   find: str = "", status: int = 200, offer_duplicate: tuple[str, ...] = (),
@@ -133,13 +145,13 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
     checks = await env.db.read_sync(price_checks, form["customer_id"] or None, rows, resolved, on,
                                     standard_program(env.settings), env.settings.pricing.tolerance_pct,
                                     currency.booked)
-    needle = find.strip().lower()[:64]
-    customers = await q.rows(env, q.FIND_CUSTOMERS, {"q": f"%{needle}%" if needle else "", "raw": find.strip()})
+    # The item's and the posted customer stay offered, after the matches (the best match stays first).
+    customers = await _picker(env, find)
     if item["customer_id"] and all(c["ns_id"] != item["customer_id"] for c in customers):
-        customers.insert(0, {"ns_id": item["customer_id"], "company_name": item["customer_name"] or "(not in mirror)"})
+        customers.append({"ns_id": item["customer_id"], "company_name": item["customer_name"] or "(not in mirror)"})
     if form["customer_id"] and all(c["ns_id"] != form["customer_id"] for c in customers):
         # Else no option is selected, the picker falls back to "— choose —" and a resubmit loses the customer.
-        customers[:0] = await q.rows(env, q.POSTED_CUSTOMER, (form["customer_id"],))
+        customers += await q.rows(env, q.POSTED_CUSTOMER, (form["customer_id"],))
     choices = await q.rows(env, q.ITEM_CHOICES, {"customer": form["customer_id"]})
     return render(request, env, "order_detail.html", session, code=status, tab="orders", item=item, parsed=parsed,
                   rows=rows, form=form, errors=errors or [], checks=checks, customers=customers, find=find,

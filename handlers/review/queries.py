@@ -49,11 +49,9 @@ LEFT JOIN inbound_email_log e ON e.id = r.email_id
 LEFT JOIN email_attachments a ON a.id = r.attachment_id
 WHERE r.id = ?
 """
-FIND_CUSTOMERS = """
-SELECT ns_id, company_name FROM customers
-WHERE deleted_at IS NULL AND (:q = '' OR ns_id = :raw OR lower(company_name) LIKE :q OR lower(entity_id) LIKE :q)
-ORDER BY company_name LIMIT 50
-"""
+# The customer picker before a search (a search is handlers.customers.search, as /api/customers): the first
+# names of the live customers.
+BROWSE_CUSTOMERS = "SELECT ns_id, company_name FROM customers WHERE deleted_at IS NULL ORDER BY company_name LIMIT ?"
 # The customer a re-rendered form posted: it may lie outside the page's 50 names (found with ?find= earlier).
 POSTED_CUSTOMER = "SELECT ns_id, company_name FROM customers WHERE ns_id = ? AND deleted_at IS NULL"
 ITEM_CHOICES = """
