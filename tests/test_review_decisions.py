@@ -104,6 +104,17 @@ def test_approve_rejects_unknown_customer_and_item_and_rolls_back(conn):
         tx(conn, approve_order, 999, "mike", order(), T1)
 
 
+def test_approve_refuses_a_customer_inactive_in_netsuite(conn):
+    item = tx(conn, add_review_item)
+    conn.execute("UPDATE customers SET is_inactive = 1 WHERE ns_id = '2201'")
+    conn.commit()
+    # NetSuite refuses new transactions on an inactive entity: the action would only fail there.
+    with pytest.raises(DecisionError, match=r"customer Melt Mates Kitchen Co \(2201\) is inactive in NetSuite"):
+        tx(conn, approve_order, item, "mike", order(customer="2201"), T1)
+    assert conn.execute("SELECT status FROM review_items WHERE id = ?", (item,)).fetchone()[0] == "pending"
+    assert conn.execute("SELECT count(*) FROM proposed_actions").fetchone()[0] == 0
+
+
 def test_the_same_po_approved_twice_needs_the_reviewers_say_so(conn):
     first, second = tx(conn, add_review_item), tx(conn, add_review_item)
     tx(conn, approve_order, first, "mike", order(), T1)

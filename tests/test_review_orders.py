@@ -285,6 +285,31 @@ def test_find_customer_finds_names_as_customer_search_does_in_any_script(queue):
     assert [v for v, _ in picker(posted.text)] == ["4402", "1187"]
 
 
+def test_an_inactive_customer_is_marked_in_the_picker_and_approving_for_it_is_refused(queue):
+    server, item, client = queue
+    server.run(server.env.db.write(lambda conn: conn.execute(
+        "UPDATE customers SET is_inactive = 1 WHERE ns_id IN ('2201', '1187')")))
+    # Nothing searched: marked, after the active ones; the item's own customer (1187) still offered, selected.
+    page = client.get(f"/review/orders/{item}").text
+    assert picker(page) == [("3302", "Harbor Street Deli (3302)"),
+                            ("1187", "Driscoll Foods (1187) · inactive in NetSuite"),
+                            ("2201", "Melt Mates Kitchen Co (2201) · inactive in NetSuite")]
+    assert '<option value="1187" selected>' in page and "Driscoll Foods (1187) is inactive in NetSuite" in page
+    found = picker(client.get(f"/review/orders/{item}", params={"find": "melt"}).text)
+    assert found[0] == ("2201", "Melt Mates Kitchen Co (2201) · inactive in NetSuite")
+    # Approving for it is refused (was queued for NetSuite, which refuses it), the reviewer's edits kept.
+    form = approve_form(client, item, customer_id="2201", l1_item="CHS-MOZZ-LMPS", memo="dock 4")
+    refused = client.post(f"/review/orders/{item}/approve", data=form)
+    assert refused.status_code == 422
+    assert "customer Melt Mates Kitchen Co (2201) is inactive in NetSuite" in html.unescape(refused.text)
+    assert '<option value="2201" selected>' in refused.text and 'name="memo" value="dock 4"' in refused.text
+    assert 'name="l1_item" value="CHS-MOZZ-LMPS"' in refused.text
+    assert db(server, "SELECT count(*) FROM proposed_actions") == [(0,)]
+    assert db(server, "SELECT status FROM review_items WHERE id = ?", (item,)) == [("pending",)]
+    # Another, active customer is approved as before.
+    assert client.post(f"/review/orders/{item}/approve", data={**form, "customer_id": "3302"}).status_code == 303
+
+
 def api_ids(client, wanted):
     return [r["ns_id"] for r in client.get("/api/customers", params={"q": wanted}).json()["results"]]
 

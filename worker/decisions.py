@@ -51,7 +51,8 @@ ON CONFLICT (customer_id, customer_item_code) DO UPDATE SET item_id = excluded.i
     updated_at = excluded.updated_at
 WHERE customer_item_xref.item_id IS NOT excluded.item_id
 """
-LIVE_CUSTOMER = "SELECT 1 FROM customers WHERE ns_id = ? AND deleted_at IS NULL"
+# The order's customer as the mirror has it: absent or deleted, or inactive (NetSuite refuses new transactions).
+ORDER_CUSTOMER = "SELECT company_name, is_inactive FROM customers WHERE ns_id = ? AND deleted_at IS NULL"
 # An executed sales-order action `a` whose sales order (found by its externalId) the mirror holds only as
 # deleted: deleted in NetSuite, it is not an order any more (as MIRRORED_ORDERS has it). min() is 1 when every
 # such row is deleted, NULL when there is none (not mirrored back yet): coalesce keeps that false, not NULL,
@@ -215,8 +216,13 @@ def approve_order(conn: sqlite3.Connection, item_id: int, reviewer: str, order: 
         raise NotFound(f"review item {item_id} does not exist")
     if row[0] not in OPEN_ORDER:
         return _already("this order", row[0], row[3], row[4])
-    if conn.execute(LIVE_CUSTOMER, (order.customer_id,)).fetchone() is None:
+    customer = conn.execute(ORDER_CUSTOMER, (order.customer_id,)).fetchone()
+    if customer is None:
         raise DecisionError(f"customer {order.customer_id!r} is not in the mirror (or was deleted)")
+    if customer[1]:
+        raise DecisionError(f"customer {customer[0] or '(no name)'} ({order.customer_id}) is inactive in NetSuite, "
+                            "which takes no new transactions for it: choose another customer, or reactivate it in "
+                            "NetSuite and approve once the mirror has the change")
     for line in order.lines:
         if conn.execute(KNOWN_ITEM, (line.item_id,)).fetchone() is None:
             raise DecisionError(f"line {line.line_no}: item {line.item_id!r} is not in spec_items")

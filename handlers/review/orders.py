@@ -107,14 +107,18 @@ def _parsed(item: dict[str, Any]) -> dict[str, Any]:
 
 async def _picker(env: Env, find: str) -> list[dict[str, Any]]:
     """The customers the order form offers: for a search, its matches best first as /api/customers finds them
-    (synonyms, names with accents and case folded in any script, ns_id or entity id), else the first by name."""
+    (synonyms, names with accents and case folded in any script, ns_id or entity id), else the first by name.
+    Each says whether it is inactive in NetSuite (offered, marked: approving for it is refused)."""
     # Imported here: handlers.customers imports handlers.review_api, which imports this package.
     from handlers.customers import QUERY_CHARS, search
 
     wanted = find.strip()[:QUERY_CHARS]
     if not wanted:
         return await q.rows(env, q.BROWSE_CUSTOMERS, (q.PAGE_SIZE,))
-    return [{"ns_id": c["ns_id"], "company_name": c["company_name"]} for c in await search(env, wanted, q.PAGE_SIZE)]
+    found = await search(env, wanted, q.PAGE_SIZE)
+    inactive = {r["ns_id"] for r in await q.rows(env, q.INACTIVE_AMONG, (json.dumps([c["ns_id"] for c in found]),))}
+    return [{"ns_id": c["ns_id"], "company_name": c["company_name"], "is_inactive": c["ns_id"] in inactive}
+            for c in found]
 
 
 async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, item_id: int, *,
@@ -148,7 +152,8 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
     # The item's and the posted customer stay offered, after the matches (the best match stays first).
     customers = await _picker(env, find)
     if item["customer_id"] and all(c["ns_id"] != item["customer_id"] for c in customers):
-        customers.append({"ns_id": item["customer_id"], "company_name": item["customer_name"] or "(not in mirror)"})
+        customers.append({"ns_id": item["customer_id"], "company_name": item["customer_name"] or "(not in mirror)",
+                          "is_inactive": item["customer_inactive"]})
     if form["customer_id"] and all(c["ns_id"] != form["customer_id"] for c in customers):
         # Else no option is selected, the picker falls back to "— choose —" and a resubmit loses the customer.
         customers += await q.rows(env, q.POSTED_CUSTOMER, (form["customer_id"],))

@@ -41,7 +41,7 @@ LEFT JOIN customers c ON c.ns_id = r.customer_id
 ORDER BY name LIMIT 200
 """
 REVIEW_ITEM = """
-SELECT r.*, c.company_name AS customer_name, e.subject, e.received_at, e.message_id, e.raw_key,
+SELECT r.*, c.company_name AS customer_name, c.is_inactive AS customer_inactive, e.subject, e.received_at, e.message_id, e.raw_key,
        coalesce(r.pdf_key, a.object_key) AS pdf_object, a.filename AS pdf_filename
 FROM review_items r
 LEFT JOIN customers c ON c.ns_id = r.customer_id
@@ -50,10 +50,15 @@ LEFT JOIN email_attachments a ON a.id = r.attachment_id
 WHERE r.id = ?
 """
 # The customer picker before a search (a search is handlers.customers.search, as /api/customers): the first
-# names of the live customers.
-BROWSE_CUSTOMERS = "SELECT ns_id, company_name FROM customers WHERE deleted_at IS NULL ORDER BY company_name LIMIT ?"
+# names of the live customers, those inactive in NetSuite (no new orders) after the others.
+BROWSE_CUSTOMERS = """
+SELECT ns_id, company_name, is_inactive FROM customers WHERE deleted_at IS NULL
+ORDER BY is_inactive, company_name LIMIT ?
+"""
+# Which of the customers a search found are inactive in NetSuite (the picker marks them).
+INACTIVE_AMONG = "SELECT ns_id FROM customers WHERE is_inactive AND ns_id IN (SELECT value FROM json_each(?))"
 # The customer a re-rendered form posted: it may lie outside the page's 50 names (found with ?find= earlier).
-POSTED_CUSTOMER = "SELECT ns_id, company_name FROM customers WHERE ns_id = ? AND deleted_at IS NULL"
+POSTED_CUSTOMER = "SELECT ns_id, company_name, is_inactive FROM customers WHERE ns_id = ? AND deleted_at IS NULL"
 ITEM_CHOICES = """
 SELECT s.item_id, s.item_code, s.description, s.uom FROM spec_items s
 ORDER BY (s.item_id IN (SELECT item_id FROM customer_item_xref WHERE customer_id = :customer)
