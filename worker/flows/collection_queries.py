@@ -61,7 +61,13 @@ WHERE customer_id = :customer_id AND json_extract(payload_json, '$.answers') = :
   AND dedupe_key = :prefix || json_extract(payload_json, '$.plan') || ':' || kind
 LIMIT 1
 """
-CONTACT_PHONE = "SELECT phone FROM customer_contacts WHERE customer_id = ? AND lower(email) = lower(?) LIMIT 1"
+# The phone of the live contact the call is addressed to (the email pick_recipient chose): a deleted or inactive
+# contact sharing that address (often the customer's own ap@ mailbox) is not someone to call.
+CONTACT_PHONE = """
+SELECT phone FROM customer_contacts
+WHERE customer_id = ? AND lower(email) = lower(?) AND deleted_at IS NULL AND is_inactive = 0
+ORDER BY ns_id LIMIT 1
+"""
 # Money the customer already has on account, by source; deleted mirror rows are gone from NetSuite. A payment
 # sent without `unapplied` (a memo without `amountRemaining`) is read with its applications: see on_account_left.
 ON_ACCOUNT = """
