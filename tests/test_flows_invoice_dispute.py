@@ -498,3 +498,25 @@ async def test_a_memo_in_another_currency_is_stated_in_that_currency(env):
 def test_money_is_dollars_only_in_the_base_currency(currency, text):
     assert pricing.money(1234.5, currency) == text
     assert invoice_dispute.money is pricing.money is drafting.money  # one formatter for every email
+
+
+async def test_an_invoice_of_another_customer_is_never_named_in_the_confirmation(env):
+    # Harbor's memo points (createdFrom and apply) at Driscoll's invoice: its number, PO and balance are not Harbor's
+    await apply(env, customer("1187", "Driscoll Foods", email="ap@driscoll.example"),
+                customer("2001", "Harbor Bistro", email="ap@harbor.example"),
+                invoice("5001", "1187", 1840.00, 1427.50, "DF-SECRET-4410"), invoice("5002", "2001", 600.0, 500.0, "HB-7"))
+    await apply(env, credit_memo("8001", "2001", 512.50, "short shipped", [("5001", 412.50), ("5002", 100.0)],
+                                 created_from="5001"))
+    await drain(env, [invoice_dispute.WORKFLOW])
+    by_kind = {p["kind"]: p["payload"] for p in await proposals(env)}
+    mail, log = by_kind["send_dispute_confirmation"], by_kind["log_dispute"]
+    assert mail["to"] == "ap@harbor.example" and mail["subject"] == "Credit memo CM-8001 issued for invoice INV-5002"
+    for secret in ("5001", "DF-SECRET", "1,427.50", "1,840.00", "412.50"):
+        assert secret not in mail["subject"] + mail["body"], secret
+    assert "credit memo CM-8001 for $512.50 to Harbor Bistro.\n" in mail["body"]
+    assert "  - invoice INV-5002 (your PO HB-7): $100.00 credited, $500.00 still open\n" in mail["body"]
+    assert mail["problems"] == log["problems"] == [
+        ("the credit memo names invoice INV-5001, which the mirror holds under another customer (1187): issued "
+         "against it, $412.50 applied to it; the email leaves that invoice out, check the memo's customer in NetSuite")]
+    assert (mail["invoice_ids"], mail["issued_against"]) == (["5002"], None)
+    assert [i["invoice_id"] for i in log["invoices"]] == ["5002"]

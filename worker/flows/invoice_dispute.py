@@ -10,7 +10,9 @@ Amounts are in the memo's currency: "$" for US dollars (or no currency), else it
 Credit applied to a document the mirror does not hold is listed by its NetSuite id and named in `problems`,
 never left out. An invoice's "still open" is stated only when its mirrored row is not older than the memo
 version whose apply list the mirror holds: an older row may predate this credit (NetSuite's update of the
-invoice has not arrived yet), so the figure is left out and `problems` says why.
+invoice has not arrived yet), so the figure is left out and `problems` says why. An invoice the mirror holds
+under another customer (a mis-keyed createdFrom or apply line, or an invoice since moved) is never named in
+the drafts, neither its number nor its PO nor its balance: `problems` names it for the reviewer.
 
 A memo NetSuite sent without its apply list is drafted at once all the same (amount, reason, the invoice it
 was issued against, `amountRemaining`; `problems` asks the reviewer to check the invoices), and redrafted in
@@ -53,7 +55,7 @@ WHERE m.ns_id = ?
 INVOICES = """
 SELECT i.ns_id, i.tran_id, i.tran_date, i.total, i.amount_remaining, i.other_ref_num,
        (SELECT sum(a.amount) FROM credit_memo_application a WHERE a.credit_memo_id = :memo AND a.invoice_id = i.ns_id),
-       i.cdc_data_version, i.last_modified
+       i.cdc_data_version, i.last_modified, i.customer_id
 FROM customer_invoice i
 WHERE i.ns_id IN (SELECT invoice_id FROM credit_memo_application WHERE credit_memo_id = :memo) OR i.ns_id = :created
 ORDER BY i.tran_date, i.ns_id
@@ -185,21 +187,35 @@ def draft(memo_number: str, company: str, amount: float | None, reason: str | No
     return subject, body
 
 
-def linked_invoices(conn: sqlite3.Connection, memo_id: str, created_from: str | None, applied_at: datetime | None,
-                    currency: str | None) -> tuple[list[dict[str, Any]], list[str]]:
-    """The mirrored invoices the memo is applied to or issued against, and a problem for each whose open amount
-    may predate the credit (its `remaining` is then None: the email leaves it out)."""
-    invoices, stale = [], []
+def foreign_problem(invoice: dict[str, Any], owner: str | None, currency: str | None) -> str:
+    """The problem naming an invoice of another customer that the memo points at (only the reviewer reads it)."""
+    how = (["issued against it"] if invoice["issued_against"] else []) + (
+        [f"{money(invoice['applied'], currency)} applied to it"] if abs(invoice["applied"]) >= HALF_CENT else [])
+    return (f"the credit memo names invoice {invoice['tran_id'] or invoice['invoice_id']}, which the mirror holds "
+            f"under another customer ({owner or 'none'}): {', '.join(how)}; the email leaves that invoice out, "
+            "check the memo's customer in NetSuite")
+
+
+def linked_invoices(conn: sqlite3.Connection, memo_id: str, customer_id: str | None, created_from: str | None,
+                    applied_at: datetime | None, currency: str | None) -> tuple[list[dict[str, Any]], list[str]]:
+    """The memo customer's mirrored invoices the memo is applied to or issued against, and the problems: one for
+    each whose open amount may predate the credit (its `remaining` is then None: the email leaves it out), one
+    for each invoice of another customer the memo names (left out of the drafts: its number, PO and balance are
+    not this customer's business)."""
+    invoices, problems = [], []
     for r in conn.execute(INVOICES, {"memo": memo_id, "created": created_from}):
         invoice = {"invoice_id": r[0], "tran_id": r[1], "tran_date": r[2], "total": r[3], "remaining": r[4],
                    "po": r[5], "applied": round(r[6] or 0.0, 2), "issued_against": r[0] == created_from}
+        if r[9] is None or r[9] != customer_id:
+            problems.append(foreign_problem(invoice, r[9], currency))
+            continue
         if abs(invoice["applied"]) >= HALF_CENT and r[4] is not None and stale_open(moment(r[7], r[8]), applied_at):
-            stale.append(f"invoice {r[1] or r[0]} was last updated in the mirror before the credit memo: its "
-                         f"{money(r[4], currency)} open may not include this credit, so the email does not say "
-                         "what is still open")
+            problems.append(f"invoice {r[1] or r[0]} was last updated in the mirror before the credit memo: its "
+                            f"{money(r[4], currency)} open may not include this credit, so the email does not say "
+                            "what is still open")
             invoice["remaining"] = None
         invoices.append(invoice)
-    return invoices, stale
+    return invoices, problems
 
 
 def examine(conn: sqlite3.Connection, memo_id: str) -> WorkflowResult | None:
@@ -215,7 +231,7 @@ def examine(conn: sqlite3.Connection, memo_id: str) -> WorkflowResult | None:
     if deleted_at:
         return WorkflowResult(customer_id, f"Credit memo {number} for {company} was deleted before it was reviewed.",
                               output={"credit_memo_id": memo_id, "deleted": True})
-    invoices, stale = linked_invoices(conn, memo_id, created_from, applied_at, currency)
+    invoices, linked_problems = linked_invoices(conn, memo_id, customer_id, created_from, applied_at, currency)
     others = [{"document_id": r[0], "doc_type": r[1], "applied": round(r[2], 2)}
               for r in conn.execute(UNMIRRORED, (memo_id,)) if abs(r[2] or 0) >= HALF_CENT]
     credit = credit_split(total, remaining, apply_version, applied_sum)
@@ -226,7 +242,7 @@ def examine(conn: sqlite3.Connection, memo_id: str) -> WorkflowResult | None:
     problems = ([] if to_email else ["no email address on file for the customer or its contacts"]) + (
         [] if reason else ["the credit memo has no memo: no reason recorded"]) + (
         [] if invoices else ["not linked to any mirrored invoice"]) + credit_problems(credit, total, currency) + (
-        unmirrored_problem(others, currency)) + stale
+        unmirrored_problem(others, currency)) + linked_problems
     common = {"credit_memo_id": memo_id, "credit_memo_number": tran_id, "customer_id": customer_id,
               "tran_date": tran_date, "amount": total, "currency": currency, "reason": reason,
               "invoice_ids": [i["invoice_id"] for i in invoices],
