@@ -217,7 +217,7 @@ async def test_claude_drafts_when_a_client_is_configured(env):
                  "stop_reason": "tool_use", "stop_sequence": None, "usage": {"input_tokens": 700, "output_tokens": 90},
                  "content": [{"type": "tool_use", "id": "toolu_01", "name": TOOL_NAME, "input": {
                      "subject": "Driscoll Foods: past-due invoices", "message": "Dear Maria,\n\nAs discussed on "
-                     "the phone last month, two invoices are now more than 60 days past due."}}]}
+                     "the phone last month, two invoices are now 61 days past due."}}]}
         return httpx.Response(200, json=reply)
     env.extras["anthropic_client"] = mock_claude(handler)
     await driscoll(env)
@@ -232,6 +232,29 @@ async def test_claude_drafts_when_a_client_is_configured(env):
     assert email["drafted_by"] == "claude" and email["model"] == "claude-sonnet-4-6"
     assert email["body"].startswith("Dear Maria,") and "INV9002" in email["body"]
     assert [r["model"] for r in sent] == [env.settings.anthropic.draft_model]  # [anthropic] draft_model
+
+
+async def test_claude_wording_with_figures_not_in_the_facts_gives_the_template_and_the_reason(env):
+    # Claude's $51,400.00 over "five invoices" reached the draft as drafted_by=claude, beside a $15,140.50 table.
+    def handler(request):
+        reply = {"id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-4-6",
+                 "stop_reason": "tool_use", "stop_sequence": None, "usage": {"input_tokens": 700, "output_tokens": 90},
+                 "content": [{"type": "tool_use", "id": "toolu_01", "name": TOOL_NAME, "input": {
+                     "subject": "Driscoll Foods: $51,400.00 past due - service suspended",
+                     "message": "Dear Maria,\n\nYou owe $51,400.00 across five invoices, 120 days late."}}]}
+        return httpx.Response(200, json=reply)
+    env.extras["anthropic_client"] = mock_claude(handler)
+    await driscoll(env)
+    await refresh_aging(env, at("2026-05-30"))
+    await refresh_aging(env, at("2026-05-31"))
+    await action_plans(env, at("2026-05-31"))
+    email = (await staged(env))[0]["payload"]
+    assert email["drafted_by"] == "template" and email["model"] is None
+    assert email["subject"] == "Driscoll Foods: 2 past-due invoices, $15,140.50 outstanding"
+    assert "51,400" not in email["body"] and "suspend" not in email["body"]
+    assert email["fallback_reason"].startswith("Claude's draft named $51,400.00, 120 and five, not among the computed")
+    obs = await env.db.fetchone("SELECT observation FROM reflexion_log ORDER BY id DESC LIMIT 1")
+    assert "email drafted by template (Claude's draft named $51,400.00" in obs[0]  # the run says why too
 
 
 async def decided(env):

@@ -17,7 +17,10 @@ from worker.drafting import (
     TOOL_NAME,
     CollectionContext,
     draft_collection_email,
+    refusal,
     template_draft,
+    unapproved_claims,
+    unsupported_figures,
 )
 
 CTX = CollectionContext(
@@ -155,3 +158,57 @@ async def test_a_response_that_is_not_a_message_falls_back_with_the_reason():
     draft = await draft_collection_email(CTX, mock_claude(lambda request: page), model="claude-test")
     assert draft.drafted_by == "template"
     assert draft.fallback_reason == "unexpected response from the Anthropic API: str '<html>Access denied</html>'"
+
+
+INVENTED = {"subject": "Driscoll Foods: $51,400.00 past due - service suspended",
+            "message": "Dear Maria,\n\nYou owe $51,400.00 across five invoices, 120 days late. Pay by Friday or your "
+                       "account is suspended."}
+
+
+@pytest.mark.parametrize("text", [
+    "Driscoll Foods: 2 past-due invoices, $15,140.50 outstanding",  # the facts as the template spells them
+    "Dear Maria Lopez, two past-due invoices (INV-20411 on PO-77120, due 2026-03-31, 91 days; INV-20588, 61-days late)",
+    "INV-20588 for $2,300.00 is 61 days past due. As before, one consolidated note: no one else is copied.",
+])
+def test_wording_with_only_computed_figures_is_accepted(text):
+    assert unsupported_figures(text, CTX) == [] and refusal(text, CTX) is None
+
+
+@pytest.mark.parametrize(("text", "refused"), [
+    (INVENTED["subject"] + "\n" + INVENTED["message"], ["$51,400.00", "120", "five"]),
+    ("$12,840.5 and $2,300.005 and $61 and 15,140.50", ["$12,840.5", "$2,300.005", "$61", "15,140.50"]),
+    ("INV-204110, INV-2058, 2026-03-30 and March 31", ["INV-204110", "INV-2058", "2026-03-30", "31"]),
+    ("Please pay 2 invoices within 2 weeks, 91 invoices, 61.5 days", ["2", "91", "61.5"]),  # a fact out of place
+    ("one invoice, twenty days, a dozen calls, Twenty-two invoices", ["one", "twenty", "dozen", "Twenty"]),
+])
+def test_any_other_figure_is_refused(text, refused):
+    assert unsupported_figures(text, CTX) == refused
+
+
+def test_numbers_in_the_customers_or_recipients_name_are_not_refused():
+    for company, to_name, text in [
+            ("Route 66 Diner", None, "Route 66 Diner: two past-due invoices. Dear Route 66 team, thank you."),
+            ("7-Eleven #4521", "Seven Seas Buyer", "Dear Seven Seas Buyer, 7-Eleven #4521 and 7-Eleven: 2 invoices"),
+            ("Court Street One Stop", None, "Court Street One Stop: a note on two invoices; One Stop team")]:
+        ctx = CollectionContext("1", company, None, to_name, CTX.invoices)
+        assert unsupported_figures(text, ctx) == [] and unapproved_claims(text, ctx) == [], company
+        # A number of the name is the name's only beside the rest of it: alone it is an invented figure.
+        assert unsupported_figures(text + " (66 days, #4521, seven invoices)", ctx) == ["66", "#4521", "seven"]
+
+
+def test_threats_no_reviewer_approved_are_refused():
+    text = "We will put your account on hold, add late fees and pass it to a collection agency or our attorney."
+    assert unapproved_claims(text, CTX) == ["on hold", "late fees", "collection agency", "attorney"]
+    assert unapproved_claims(f"{INVENTED['subject']}\n{INVENTED['message']}", CTX) == ["suspended"]
+    assert unapproved_claims(WORDING["message"], CTX) == []
+
+
+async def test_claude_wording_with_invented_figures_falls_back_to_the_template_and_says_why():
+    draft = await draft_collection_email(CTX, replying(200, _tool_use(INVENTED), []), model="claude-test")
+    assert draft.drafted_by == "template" and draft.model is None
+    assert draft.subject == "Driscoll Foods: 2 past-due invoices, $15,140.50 outstanding"
+    assert "51,400" not in draft.body and "suspend" not in draft.body
+    assert draft.fallback_reason == (
+        "Claude's draft named $51,400.00, 120 and five, not among the computed facts, and said 'suspended', a step "
+        "only a reviewer decides: the template was used")
+    assert_table(draft.body)

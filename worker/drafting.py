@@ -2,14 +2,19 @@
 
 Claude writes only the wording (subject and message, through one forced tool call), guided by the
 customer's approved reflexion observations; the table of open invoices is always rendered by us from
-the mirror, so amounts and numbers in the email are never a model's. Any API error or unusable output
-falls back to the template, and the draft records why. Each invoice is shown in its own currency and the
-total is per currency ("$10,000.00 and EUR 20,000.00"): amounts in two currencies are never added up.
+the mirror. So that amounts and numbers in the email are never a model's, its wording may hold no figure
+(digits, or a number spelled out) that is not one of the computed facts as we spell them, and no threat
+of a hold, suspension, fee or legal step (those are proposed separately, for a reviewer): such wording is
+refused. Any API error, unusable or refused output falls back to the template, and the draft records why.
+Each invoice is shown in its own currency and the total is per currency ("$10,000.00 and EUR 20,000.00"):
+amounts in two currencies are never added up.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from worker.claude import ClaudeFailure, create_message, tool_call
 from worker.env import Env
-from worker.pricing import amounts_text, money, totals_by_currency
+from worker.pricing import amounts_text, listed, money, totals_by_currency
 
 TOOL_NAME = "write_collection_email"
 MAX_EXAMPLES = 3
@@ -107,11 +112,14 @@ def _assemble(message: str, ctx: CollectionContext) -> str:
 def claude_request(ctx: CollectionContext, model: str) -> dict[str, Any]:
     """The Messages API request: facts as JSON, approved notes as guidance, one forced tool."""
     facts = {"customer": ctx.company, "recipient_name": ctx.to_name, "past_due_total": amounts_text(ctx.totals),
+             "invoice_count": len(ctx.invoices),
              "invoices": [{k: i.get(k) for k in ("number", "po", "due_date", "days_past_due")} for i in ctx.invoices]}
     notes = "\n".join(f"- {e}" for e in ctx.examples) or "- (none yet)"
     prompt = (f"Write a short, courteous collection email from Gulf Food Service accounts receivable. Facts:\n"
               f"{json.dumps(facts, indent=1)}\n\nNotes our team approved about this customer:\n{notes}\n\n"
-              f"Do not include a table of invoices or a sign-off: we append both. Use {TOOL_NAME}.")
+              f"Do not include a table of invoices or a sign-off: we append both. Write no number, amount or date that "
+              f"is not in the facts, and copy those exactly as given; do not mention holds, suspension, fees or legal "
+              f"steps (a reviewer decides those separately). A draft that does is discarded. Use {TOOL_NAME}.")
     schema = EmailWording.model_json_schema()
     return {"model": model, "max_tokens": 1024,
             "tools": [{"name": TOOL_NAME, "description": "Record the email's subject and message.",
@@ -137,7 +145,98 @@ async def draft_collection_email(ctx: CollectionContext, client: Any, *,
     except ValidationError as exc:
         fields = ", ".join(sorted({".".join(map(str, e["loc"])) or "(root)" for e in exc.errors()}))
         return template_draft(ctx, f"model output failed validation: {fields}")
+    if (refused := refusal(f"{wording.subject}\n{wording.message}", ctx)) is not None:
+        return template_draft(ctx, refused)
     return Draft(wording.subject.strip(), _assemble(wording.message, ctx), "claude", model=msg.model)
+
+
+# What the model's wording may not say unchecked. Figures: a whitespace-delimited chunk holding a digit, and numbers
+# spelled out. "one" is a number only before what it would count ("one invoice"), not in "one consolidated note".
+_NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+                 "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty")
+_TENS = ("thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety", "hundred", "thousand", "million",
+         "billion", "dozen")
+_SPELLED = re.compile(rf"\b(?:{'|'.join(_NUMBER_WORDS + _TENS)})\b", re.IGNORECASE)
+_COUNTED = re.compile(r"\W+(?:invoices?|bills?|days?|weeks?|months?|years?|payments?|dollars?|cents?)\b", re.IGNORECASE)
+_INVOICES_NEXT = re.compile(r"(?:[\s-]+[\w-]+){0,2}?[\s-]+invoices?\b", re.IGNORECASE)  # "two past-due invoices"
+_DAYS_NEXT = re.compile(r"[\s-]+days?\b", re.IGNORECASE)
+_CHUNK_EDGES = "()[]{}<>\"'.,;:!?*"
+# Steps a reviewer approves on their own (the plan's service_hold proposal) or that nobody has planned at all.
+_CLAIMS = re.compile(r"\b(?:suspend\w*|suspension|on (?:credit |service )?hold|(?:credit|service|account|shipping|delivery|"
+                     r"order) holds?|stop (?:shipping|shipments|deliver\w*|service|orders)|cut off|legal action|"
+                     r"attorneys?|lawyers?|lawsuit|court|collection agenc\w*|collections agenc\w*|late fees?|"
+                     r"interest charges?|penalt\w*|terminat\w*|credit bureaus?|credit report\w*)\b", re.IGNORECASE)
+
+
+def _mask(text: str, phrases: Iterable[str]) -> str:
+    """text with each occurrence of the phrases (longest first, any case) blanked, where it stands on its own:
+    not inside a longer word or number ('$2,300.00' in '$2,300.005', 'INV-1' in 'INV-10' are left)."""
+    for phrase in sorted({p.strip() for p in phrases if p and p.strip()}, key=len, reverse=True):
+        pattern = re.compile(rf"(?<![^\W_])(?<!\d[.,-]){re.escape(phrase)}(?![^\W_])(?![.,-]\d)", re.IGNORECASE)
+        text = pattern.sub(" ", text)
+    return text
+
+
+def _names(ctx: CollectionContext) -> list[str]:
+    """The customer's and recipient's names, and each run of two or more of their words ('Route 66'); a single word
+    only when it is no number ('7-Eleven', 'Diner', but not '66' or 'Seven'), which alone would be a figure."""
+    names = []
+    for name in filter(None, (ctx.company, ctx.to_name)):
+        words = name.split()
+        names += [" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 2, len(words) + 1)]
+        names += [w for w in words if any(c.isalpha() for c in w) and not _SPELLED.fullmatch(w.strip(_CHUNK_EDGES))]
+    return names
+
+
+def _verbatim_facts(ctx: CollectionContext) -> list[str]:
+    """The facts allowed anywhere, as we spell them: names, amounts, invoice and PO numbers, due dates."""
+    amounts = [money(amount, name) for name, amount in ctx.totals.items()]
+    amounts += [money(i["amount_remaining"], i.get("currency")) for i in ctx.invoices]
+    ids = [str(i.get(k) or "") for i in ctx.invoices for k in ("number", "po", "due_date")]
+    return [*_names(ctx), amounts_text(ctx.totals), *amounts, *ids]
+
+
+def unsupported_figures(text: str, ctx: CollectionContext) -> list[str]:
+    """The figures in text that are not computed facts (pure), in order, each once: amounts, numbers and spelled-out
+    numbers other than the facts as we spell them, the day counts before 'days', and the invoice count before
+    'invoices'. A number in the customer's or recipient's name ('Route 66 Diner', '7-Eleven') is part of the name."""
+    rest = _mask(text, _verbatim_facts(ctx))
+    days = {str(i["days_past_due"]) for i in ctx.invoices if i.get("days_past_due") is not None}
+    count = len(ctx.invoices)
+    counts = {str(count), *([_NUMBER_WORDS[count]] if count < len(_NUMBER_WORDS) else [])}
+    found: list[str] = []
+    for chunk in re.finditer(r"\S+", rest):
+        token = chunk.group().strip(_CHUNK_EDGES)
+        after = rest[chunk.start() + len(chunk.group().rstrip(_CHUNK_EDGES)):]
+        if not any(c.isdigit() for c in token):
+            continue
+        number, _, unit = token.partition("-")
+        if (number in days and (_DAYS_NEXT.match(after) or unit.lower() in ("day", "days"))) or (
+                token in counts and _INVOICES_NEXT.match(after)):
+            continue
+        found.append(token)
+    for word in _SPELLED.finditer(rest):
+        spelled, after = word.group().lower(), rest[word.end():]
+        if spelled == "one" and not _COUNTED.match(after):
+            continue
+        if spelled in counts and _INVOICES_NEXT.match(after):
+            continue
+        found.append(word.group())
+    return list(dict.fromkeys(found))
+
+
+def unapproved_claims(text: str, ctx: CollectionContext) -> list[str]:
+    """The threats of a hold, suspension, fee or legal step in text (pure), each once: no reviewer has approved one
+    when the email is drafted (a service hold is its own proposal). Words in the customer's name are not claims."""
+    return list(dict.fromkeys(m.group() for m in _CLAIMS.finditer(_mask(text, _names(ctx)))))
+
+
+def refusal(text: str, ctx: CollectionContext) -> str | None:
+    """Why the model's wording may not be sent (pure), or None when every figure and claim in it is supported."""
+    figures, claims = unsupported_figures(text, ctx), unapproved_claims(text, ctx)
+    why = ([f"named {listed(figures)}, not among the computed facts"] if figures else []) + (
+        [f"said {listed([repr(c) for c in claims])}, a step only a reviewer decides"] if claims else [])
+    return f"Claude's draft {', and '.join(why)}: the template was used" if why else None
 
 
 async def approved_examples(env: Env, customer_id: str, workflow: str) -> list[str]:
