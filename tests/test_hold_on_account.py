@@ -1,11 +1,14 @@
-"""A staged service hold whose reason money on account has since taken away: refused at approval, flagged stale.
+"""A staged service hold whose reason money on account has since taken away, or a staged email whose invoices it
+has since paid: refused at approval, flagged stale.
 
 Real SQLite file, the real aging job, flow and decisions. A payment not yet applied moves no invoice, yet the hold's
 reason is worked out again when a reviewer approves or rejects it, and by the warm tick, which flags the plan stale
-so that it is redrawn without the hold (worker/stale_plans.py, worker/flows/plan_redraw.py).
+so that it is redrawn without the hold (worker/stale_plans.py, worker/flows/plan_redraw.py). Likewise an email,
+once the money on account covers everything past due (the flow then drafts no email, only the call).
 """
 
 import json
+import re
 
 import pytest
 
@@ -14,8 +17,11 @@ from tests import ar_fixtures as fx
 from tests.test_stale_plans import (
     at,
     closed,
+    driscoll,
     hold_plan,
+    named,
     observations,
+    planned,
     rejected_after_refusal,
     staged,
 )
@@ -39,6 +45,10 @@ def bounced(ns_id: str):
     def write(conn):
         conn.execute("UPDATE customer_payment SET deleted_at = '2026-05-31T12:20:00Z' WHERE ns_id = ?", (ns_id,))
     return write
+
+
+PAID = ("INV9001, INV9002 and INV9003 were paid on account ($20,140.50 unapplied cash and credits on account cover "
+        "everything past due)")
 
 
 async def kinds(env):
@@ -156,3 +166,63 @@ async def test_a_customer_deleted_in_netsuite_withdraws_its_plan_with_the_hold(e
     assert await staged(env) == []
     reason = "withdrawn: the reason for the service hold no longer holds: the customer is no longer in the mirror"
     assert {r[4] for r in await closed(env)} == {reason}
+
+
+async def test_an_email_paid_on_account_is_refused_and_its_plan_redrawn_as_the_call_alone(env):
+    await driscoll(env)
+    email, call = await planned(env)  # 9001, 9002 (61+) and 9003 (11 days), $20,140.50 past due; no hold
+    await env.db.write(unapplied_payment(15_140.5))  # the 61+ invoices' worth: 9003 is still to chase
+    assert (await refresh_aging(env, at("2026-05-31", 12, 15)))["stale_plans"] == 0  # the flow drafts an email
+    await env.db.write(unapplied_payment(5_000.0, "p2"))  # everything past due is paid, applied to nothing yet
+    with pytest.raises(DecisionError, match=rf"^{re.escape(PAID)} since this email was drafted: approving it would "
+                                            r"ask for money the customer does not owe\. Reject it, or leave it"):
+        await env.db.write(decide_action, email["id"], "ann", True, "2026-05-31T12:20:00.000Z",
+                           seen=email["updated_at"])
+    run = await run_tier(env, "warm", scheduled_at=at("2026-05-31", 12, 30))
+    assert run.status == "ok" and run.counts["refresh_aging"]["stale_plans"] == 1
+    [new_call] = await staged(env)  # what the flow drafts now: no email, the call to apply the cash
+    assert new_call["kind"] == "schedule_collection_call" and new_call["payload"]["trigger"] == "ar.plan_stale"
+    assert new_call["payload"]["talking_points"][0].startswith("Unapplied cash and credits on account ($20,140.50) "
+                                                               "cover the past-due $20,140.50: apply them")
+    reason = f"superseded by plan {new_call['payload']['plan']}: {PAID} since the plan was drafted"
+    assert await closed(env) == [(email["id"], "send_collection_email", "rejected", NAME, reason),
+                                 (call["id"], "schedule_collection_call", "rejected", NAME, reason)]
+    assert "proposed schedule_collection_call; no email or hold" in (await observations(env))[-1]
+    [event] = await env.db.fetchall("SELECT payload_json FROM events WHERE type = 'ar.plan_stale'")
+    assert json.loads(event[0])["actions"] == [email["id"]]
+    assert json.loads(event[0])["invoices"] == ["9001", "9002", "9003"]
+    again = await run_tier(env, "warm", scheduled_at=at("2026-05-31", 12, 45))  # the call alone is what it drafts
+    assert again.counts["refresh_aging"]["stale_plans"] == 0 and again.counts["action_plans"] == {}
+
+
+async def test_an_email_paid_on_account_again_after_a_bounce_is_flagged_again(env):
+    await driscoll(env)
+    await planned(env)
+    await env.db.write(unapplied_payment(20_140.5))
+    assert (await refresh_aging(env, at("2026-05-31", 12, 15)))["stale_plans"] == 1
+    await env.db.write(bounced("p1"))
+    assert await action_plans(env, at("2026-05-31", 12, 15)) == {"not_applicable": 1}  # owed again
+    assert await kinds(env) == ["send_collection_email", "schedule_collection_call"]
+    await env.db.write(unapplied_payment(20_140.5, "p2"))
+    assert (await refresh_aging(env, at("2026-05-31", 12, 30)))["stale_plans"] == 1
+    assert (await action_plans(env, at("2026-05-31", 12, 30)))["ok"] == 1
+    assert await kinds(env) == ["schedule_collection_call"]
+
+
+async def test_an_email_rejected_as_paid_on_account_is_rejected_as_stale(env):
+    await driscoll(env)
+    email, _call = await planned(env)
+    await env.db.write(unapplied_payment(20_140.5))
+    rejected = await rejected_after_refusal(env, email, "were paid on account", "they paid, apply it")
+    assert rejected["rejected_as_stale"] == PAID  # no judgment against dunning: a later redraw may email again
+
+
+async def test_money_that_pays_everything_past_due_takes_the_email_and_the_hold_in_one_redraw(env):
+    email, call, hold = await hold_plan(env)
+    await env.db.write(unapplied_payment(20_000.0))
+    assert (await refresh_aging(env, at("2026-05-31", 12, 15)))["stale_plans"] == 1
+    [event] = await env.db.fetchall("SELECT payload_json FROM events WHERE type = 'ar.plan_stale'")
+    assert json.loads(event[0])["actions"] == [email["id"], hold["id"]]
+    assert (await action_plans(env, at("2026-05-31", 12, 15)))["ok"] == 1
+    [new_call] = await staged(env)
+    assert new_call["kind"] == "schedule_collection_call" and named(new_call) == named(call)

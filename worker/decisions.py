@@ -329,7 +329,8 @@ def edit_action(conn: sqlite3.Connection, action_id: int, reviewer: str, changes
 def _check_still_owed(conn: sqlite3.Connection, action_id: int, kind: str) -> None:
     # The warm tick redraws or withdraws a stale plan (worker/stale_plans.py); until it has run, and for an API
     # proposal ever, the mirror is ahead of the draft, and an approval would demand money already paid (or hold
-    # service for it).
+    # service for it). A plan's email counts as such once money on account, applied to nothing yet, covers
+    # everything past due (stale_plans._paid_on_account: the flow would draft no email then).
     if gone := action_not_owed(conn, action_id):
         what, would, then = OWED_KINDS[kind]
         raise DecisionError(f"{what_changed(gone)} since this {what} was drafted: approving it would {would}. {then}")

@@ -14,8 +14,15 @@ account (an unapplied payment, a credit memo) or a raised credit limit, which mo
 reason out again (worker/flows/collection_queries.py hold_not_warranted) and flags such a plan stale too, as of
 the NetSuite versions of the customer and of its money on account; the redraw drops the hold.
 
+So can a plan's email, whose invoices all still owe what it names: once unapplied cash and credits cover
+everything past due (the flow's own rule, collection_situation.Situation.paid_on_account), the flow would draft no
+email, only the call saying to apply them. Its invoices count as no longer owed as named ("paid on account"), as of
+the NetSuite versions of the customer's money on account: the tick flags the plan, the redraw draws it afresh
+(call only), and approval is refused until then.
+
 Plain functions of a connection and pure text; no flow import at import time, so the aging job and the review
-queue stay light: the hold check imports the flows only when a plan's hold is staged.
+queue stay light: the hold and email checks import the flows only when a plan's hold is staged, or a plan's email
+is staged for a customer with money on account.
 """
 
 from __future__ import annotations
@@ -55,18 +62,34 @@ WHERE status = 'staged' AND kind = 'service_hold' AND substr(dedupe_key, 1, leng
   AND json_extract(payload_json, '$.plan') IS NOT NULL
 ORDER BY customer_id, id
 """
-# What a hold's reason is worked out from besides its invoices, as of NetSuite versions: the customer (its credit
-# limit) and its money on account (as collection_queries.ON_ACCOUNT reads it). Keys the event of a hold whose reason
-# is gone, so paid, bounced and paid again is flagged again.
-HOLD_BASIS = """
-SELECT 'customer', ns_id, coalesce(cdc_version, last_modified) FROM customers WHERE ns_id = :customer_id
-UNION ALL
+# The customer's money on account (as collection_queries.ON_ACCOUNT reads it), as of NetSuite versions: none, and
+# no email can be paid on account. Keys the event of an email paid on account, so paid, bounced and paid again is
+# flagged again.
+ON_ACCOUNT_BASIS = """
 SELECT 'payment', ns_id, coalesce(cdc_version, last_modified) FROM customer_payment
 WHERE customer_id = :customer_id AND deleted_at IS NULL AND (unapplied > 0 OR unapplied IS NULL)
 UNION ALL
 SELECT 'credit', ns_id, coalesce(cdc_version, last_modified) FROM credit_memo
 WHERE customer_id = :customer_id AND deleted_at IS NULL AND (amount_remaining > 0 OR amount_remaining IS NULL)
 ORDER BY 1, 2
+"""
+# What a hold's reason is worked out from besides its invoices, as of NetSuite versions: the customer (its credit
+# limit) and its money on account (the ORDER BY above sorts the whole). Keys the event of a hold whose reason is
+# gone, likewise.
+HOLD_BASIS = f"""
+SELECT 'customer', ns_id, coalesce(cdc_version, last_modified) FROM customers WHERE ns_id = :customer_id
+UNION ALL{ON_ACCOUNT_BASIS}"""
+# Each invoice a plan's still-staged email names: once money on account covers everything past due, the flow would
+# not have drafted it (ar_aging_action_plan.draw).
+STAGED_PLAN_EMAILS = """
+SELECT a.customer_id, a.id, json_extract(n.value, '$.invoice_id'),
+       coalesce(json_extract(n.value, '$.number'), json_extract(n.value, '$.invoice_id')),
+       json_extract(n.value, '$.amount_remaining'), json_extract(n.value, '$.currency')
+FROM proposed_actions a
+JOIN json_each(a.payload_json, '$.invoices') n ON n.type = 'object'
+WHERE a.status = 'staged' AND a.kind = 'send_collection_email' AND {which}
+  AND substr(a.dedupe_key, 1, length(:flow)) = :flow AND json_extract(a.payload_json, '$.plan') IS NOT NULL
+ORDER BY a.customer_id, a.id, n.key
 """
 # How a stale plan's reason, and a hold rejected for it (decisions.py `rejected_as_stale`), say a hold lost it.
 HOLD_GONE = "the reason for the service hold no longer holds: {}"
@@ -80,6 +103,7 @@ PHRASES = {
     "unknown": ("no longer has a known amount remaining (NetSuite sent none)",
                 "no longer have a known amount remaining (NetSuite sent none)"),
     "partly_paid": ("was partly paid", "were partly paid"),
+    "paid_on_account": ("was paid on account", "were paid on account"),
 }
 
 
@@ -96,6 +120,7 @@ class NotOwed:
     remaining: float | None  # what the mirror says is left (None: unknown, deleted or gone)
     version: str | None = None  # the mirror row's CDC version (last_modified before CDC): a NetSuite change moves it
     currency: str | None = None  # the invoice's (None: US dollars)
+    on_account: float | None = None  # paid_on_account: the US dollars on account that now cover all past due
 
 
 def why_not_owed(named: float, plan_customer: str | None, found: bool, customer_id: str | None,
@@ -124,15 +149,45 @@ def _read(conn: sqlite3.Connection, which: str, params: dict[str, object]) -> li
     return found
 
 
+def _paid_on_account(conn: sqlite3.Connection, which: str, params: dict[str, object],
+                     stale: Container[int]) -> list[NotOwed]:
+    """What a plan's staged emails (but those in `stale`) name, once the customer's money on account covers
+    everything past due as the flow works it out: it then drafts no email, only the call to apply it."""
+    emails: dict[str, list[tuple[int, str, str, float, str | None]]] = {}
+    for customer_id, action_id, inv, number, named, currency in conn.execute(
+            STAGED_PLAN_EMAILS.format(which=which), {**params, "flow": f"{FLOW}:"}):
+        if action_id not in stale:  # naming invoices no longer owed, the plan is stale already
+            emails.setdefault(customer_id, []).append((action_id, str(inv), str(number), named or 0.0, currency))
+    found = []
+    for customer_id, named_invoices in emails.items():
+        basis = [list(r) for r in conn.execute(ON_ACCOUNT_BASIS, {"customer_id": customer_id})]
+        if not basis:
+            continue  # nothing on account, so nothing paid on account (and no flow import)
+        # Imported only now: the flows (drafting, the model client) weigh on no tick or review without money on
+        # account. The flow's own rule, read as the flow reads it: a second one would drift from it.
+        from worker.flows.collection_queries import examine
+
+        s = examine(conn, customer_id, None)
+        if s is None or not s.paid_on_account:
+            continue
+        version = json.dumps(basis)  # as of the money's NetSuite versions: paid, bounced, paid again is news
+        found += [NotOwed(customer_id, action_id, inv, number, named, "paid_on_account", None, version, currency,
+                          s.exposure.on_account) for action_id, inv, number, named, currency in named_invoices]
+    return found
+
+
 def staged_not_owed(conn: sqlite3.Connection, customer_id: str | None = None) -> list[NotOwed]:
     """What the flow's still-staged proposals (of one customer, or all) name but is no longer owed as named."""
     prefix = f"{FLOW}:{customer_id}:" if customer_id else f"{FLOW}:"
-    return _read(conn, OF_FLOW, {"prefix": prefix, "customer_id": customer_id})
+    params = {"prefix": prefix, "customer_id": customer_id}
+    found = _read(conn, OF_FLOW, params)
+    return found + _paid_on_account(conn, OF_FLOW, params, {n.action_id for n in found})
 
 
 def action_not_owed(conn: sqlite3.Connection, action_id: int) -> list[NotOwed]:
     """What one staged proposal names but is no longer owed as named."""
-    return _read(conn, OF_ACTION, {"action_id": action_id})
+    params = {"action_id": action_id}
+    return _read(conn, OF_ACTION, params) or _paid_on_account(conn, OF_ACTION, params, ())
 
 
 def what_changed(found: Sequence[NotOwed]) -> str:
@@ -148,7 +203,10 @@ def what_changed(found: Sequence[NotOwed]) -> str:
                        for n in group]
         else:
             numbers = [n.number for n in group]
-        parts.append(f"{listed(numbers)} {one if len(group) == 1 else several}")
+        text = f"{listed(numbers)} {one if len(group) == 1 else several}"
+        if why == "paid_on_account":  # the customer's money on account, the same for each
+            text += f" ({money(group[0].on_account)} unapplied cash and credits on account cover everything past due)"
+        parts.append(text)
     return "; ".join(parts)
 
 
