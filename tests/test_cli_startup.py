@@ -79,6 +79,21 @@ def test_a_review_users_entry_nobody_could_sign_in_with_is_refused_before_anythi
     assert good.split("$")[4] not in done.stderr and done.stdout == "" and not Path(environ["WORKER_DB_PATH"]).exists()
 
 
+@pytest.mark.parametrize("command", ["serve", "cron"])
+def test_a_token_with_a_space_inside_is_refused_by_name_before_anything_starts(environ: dict[str, str],
+                                                                               command: str) -> None:
+    # A trailing newline is trimmed (a secret mounted from a file); one inside cannot be meant, and no bearer
+    # request could ever match it: every POST /api/inbound-email was a 401 with nothing logged.
+    environ["INTAKE_TOKEN"] = "S3CR\nQZ9\n"
+    options = ("--port", str(free_port()), "--smtp-port", "0") if command == "serve" else ("hot",)
+    done = subprocess.run([sys.executable, "-m", "worker.cli", command, *options], env=environ, cwd=REPO,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2
+    assert last_line(done).startswith("worker: INTAKE_TOKEN: has a space, a control or a non-ASCII character inside")
+    assert "S3CR" not in done.stderr and "QZ9" not in done.stderr
+    assert done.stdout == "" and not Path(environ["WORKER_DB_PATH"]).exists()
+
+
 @pytest.mark.parametrize("server", SERVERS)
 def test_a_taken_smtp_port_stops_the_server_in_one_line(environ: dict[str, str], taken_port: int, server: str) -> None:
     done = start("serve", "--port", str(free_port()), "--smtp-port", str(taken_port), environ=environ, server=server)

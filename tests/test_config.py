@@ -114,6 +114,38 @@ def test_secrets_come_from_the_environment_and_never_print():
     assert "whsec_abc" not in repr(secrets) and "whsec_abc" not in str(secrets.model_dump())
 
 
+TOKEN_VARIABLES = ["INTAKE_TOKEN", "ANTHROPIC_API_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+
+
+def test_secrets_mounted_from_files_are_trimmed_and_blank_ones_unset():
+    # A Kubernetes secret from a file ends in a newline: INTAKE_TOKEN's made every bearer request a 401 forever,
+    # the API keys' made every call "unreachable"; a blank INTAKE_TOKEN counted as set (401, not the 503 "not set").
+    from types import SimpleNamespace
+
+    from worker.auth import bearer_ok
+
+    environ = {var: f"  tok-{var}\r\n" for var in TOKEN_VARIABLES}
+    environ |= {"NS_WEBHOOK_SECRET": "whsec_a2V5 whsec_b2xk\n", "REVIEW_USERS": "ann:h1,\nbob:h2\n"}
+    secrets = Secrets.from_environ(environ)
+    for field, var in [("intake_token", "INTAKE_TOKEN"), ("anthropic_api_key", "ANTHROPIC_API_KEY"),
+                       ("aws_access_key_id", "AWS_ACCESS_KEY_ID"), ("aws_secret_access_key", "AWS_SECRET_ACCESS_KEY")]:
+        assert getattr(secrets, field).get_secret_value() == f"tok-{var}"
+    assert secrets.ns_webhook_secret.get_secret_value() == "whsec_a2V5 whsec_b2xk"  # a rotation's two, kept
+    assert secrets.review_users.get_secret_value() == "ann:h1,\nbob:h2"  # its parser strips each entry
+    assert bearer_ok(SimpleNamespace(secrets=secrets), "Bearer tok-INTAKE_TOKEN")
+    blank = Secrets.from_environ({var: " \n\t" for var in [*TOKEN_VARIABLES, "NS_WEBHOOK_SECRET", "REVIEW_USERS"]})
+    assert blank == Secrets()
+
+
+@pytest.mark.parametrize("var", TOKEN_VARIABLES)
+@pytest.mark.parametrize("inside", [" ", "\n", "\t", "\x00", "\x1b", "\x7f", "ö", "\u00a0"])
+def test_a_token_no_request_could_carry_is_refused_by_name_never_by_value(var, inside):
+    with pytest.raises(ConfigError) as raised:
+        Secrets.from_environ({var: f"S3CR{inside}QZ9\n"})
+    assert str(raised.value).startswith(f"{var}: has a space, a control or a non-ASCII character inside")
+    assert "S3CR" not in str(raised.value) and "QZ9" not in str(raised.value)
+
+
 def test_trusted_proxies_must_be_networks(tmp_path):
     assert "trusted_proxies = []" in TOML
     text = TOML.replace("trusted_proxies = []", 'trusted_proxies = ["10.0.0.0/8", "proxy.example"]')

@@ -115,10 +115,10 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_hash_password()
     try:
         settings = _load_settings(args.config, args.env_name)
+        secrets = Secrets.from_environ(os.environ)
     except ConfigError as exc:
         print(f"worker: {exc}", file=sys.stderr)
         return 2
-    secrets = Secrets.from_environ(os.environ)
     handler = COMMANDS[args.command if args.command != "db" else f"db {args.db_command}"]
     try:
         # Only the commands that need an event loop get one: inside asyncio.run, Ctrl-C merely cancels the

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -272,16 +273,34 @@ class Secrets(BaseModel):
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Secrets:
-        """Read each secret from its environment variable (empty counts as unset)."""
-        names = {
-            "ns_webhook_secret": "NS_WEBHOOK_SECRET",
-            "intake_token": "INTAKE_TOKEN",
-            "review_users": "REVIEW_USERS",
-            "anthropic_api_key": "ANTHROPIC_API_KEY",
-            "aws_access_key_id": "AWS_ACCESS_KEY_ID",
-            "aws_secret_access_key": "AWS_SECRET_ACCESS_KEY",
-        }
-        return cls(**{field: environ.get(var) or None for field, var in names.items()})
+        """Read each secret from its environment variable, trimmed: a secret mounted from a file (a Kubernetes
+        secret) ends in a newline, which made every bearer token a 401 and every API key 'unreachable'. Empty
+        or blank counts as unset. Raises ConfigError naming a variable (never its value) no secret could hold."""
+        values = {}
+        for field, var in SECRET_VARIABLES.items():
+            value = (environ.get(var) or "").strip()
+            if not value:
+                continue
+            if var in TOKEN_SECRETS and not _TOKEN.fullmatch(value):
+                raise ConfigError(f"{var}: has a space, a control or a non-ASCII character inside: a token is one "
+                                  "word of printable ASCII (is the file it came from damaged?)")
+            values[field] = value
+        return cls(**values)
+
+
+SECRET_VARIABLES = {
+    "ns_webhook_secret": "NS_WEBHOOK_SECRET",
+    "intake_token": "INTAKE_TOKEN",
+    "review_users": "REVIEW_USERS",
+    "anthropic_api_key": "ANTHROPIC_API_KEY",
+    "aws_access_key_id": "AWS_ACCESS_KEY_ID",
+    "aws_secret_access_key": "AWS_SECRET_ACCESS_KEY",
+}
+# Secrets sent whole in an HTTP header or signed with, which no request could match if they held a space or a
+# control character (or a non-ASCII one: headers are Latin-1 at best). NS_WEBHOOK_SECRET (space-separated during
+# a rotation) and REVIEW_USERS (comma-separated) have their own formats, checked by their parsers.
+TOKEN_SECRETS = frozenset({"INTAKE_TOKEN", "ANTHROPIC_API_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"})
+_TOKEN = re.compile(r"[!-~]+")
 
 
 # Environment variable -> dotted settings key (SPEC 3.2).
