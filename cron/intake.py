@@ -48,7 +48,7 @@ async def upload_spooled_mail(env: Env, as_of: datetime) -> dict[str, Any]:
     statuses = [await process_email(env, email_id) for email_id in ready]
     # Requests that died mid-upload leave mail-*.eml in incoming/; spool writes that died (a crash, a full
     # disk before write_spool cleaned up after itself) leave .*.tmp, which would keep a full disk full.
-    return {**counts, "processed": len(statuses), "failed": statuses.count("failed"),
+    return {**counts, "processed": len(statuses), "failed": statuses.count("failed"), "outage": statuses.count("outage"),
             "incoming_swept": _sweep(incoming_dir(env), "mail-*.eml"), "spool_swept": _sweep(spool_dir(env), ".*.tmp")}
 
 
@@ -62,7 +62,12 @@ async def retry_failed_intake(env: Env, as_of: datetime) -> dict[str, Any]:
     # Given up on by a release that left them in the log only: queued now, a batch per tick like the above.
     queued_late = await env.db.write(queue_given_up, MAX_ATTEMPTS, context(env), BATCH)
     rows = await env.db.fetchall(DUE, params)
-    statuses = [await process_email(env, row[0]) for row in rows]
-    return {"retried": len(statuses), "failed": statuses.count("failed"), "gave_up_stalled": gave_up,
+    statuses: list[str] = []
+    for row in rows:
+        statuses.append(await process_email(env, row[0]))
+        if statuses[-1] == "outage":  # our bucket or database is down: the rest would wait on it too, uncounted
+            break
+    return {"retried": len(statuses), "failed": statuses.count("failed"), "outage": statuses.count("outage"),
+            "gave_up_stalled": gave_up,
             "queued_given_up": queued_late,
             **{s: statuses.count(s) for s in ("processed", "needs_manual") if s in statuses}}

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import http.server
 import json
+import threading
 from datetime import timedelta
 
 import anthropic
@@ -25,6 +28,7 @@ from worker.intake import analyze, pipeline
 from worker.intake.pipeline import MAX_ATTEMPTS, process_email
 from worker.intake.store import accept_raw
 from worker.po.vision import TOOL_NAME
+from worker.seaweed import EmbeddedS3, free_port
 from worker.storage import Bucket
 
 VISION_ORDER = {
@@ -255,6 +259,120 @@ async def test_failed_processing_is_retried_with_bounded_attempts(seeded: Env) -
         seeded.clock = lambda: clock() + timedelta(hours=1)
         assert (await retry_failed_intake(seeded, seeded.clock()))["retried"] == 0  # bounded: no more tries
     seeded.bucket, seeded.clock = real_bucket, clock
+
+
+async def test_a_bucket_outage_uses_no_attempts_and_the_email_is_read_when_the_bucket_is_back(
+        seeded: Env, tmp_path, bucket_name: str) -> None:
+    # Audit AM1: each claim during a ~5 minute SeaweedFS outage used an attempt, the 5th gave the acknowledged order
+    # up for manual entry with no PO number, and it was never read once the bucket came back.
+    private = EmbeddedS3(tmp_path / "private-s3", bucket_name).start()  # ours alone to stop
+    clock = seeded.clock
+    try:
+        seeded.bucket = Bucket(private.endpoint, bucket_name)
+        await seeded.bucket.ensure_bucket()
+        pdf, expected = order_pdf("classic_grid", seed=51)
+        raw = order_email([("po.pdf", pdf)])
+        received = await accept_raw(seeded, raw, door="http")
+        private.stop()  # down right after the 202: the door's own attempt cannot store the PDF
+        assert await process_email(seeded, received.email_id, raw) == "outage"
+        for n in range(1, MAX_ATTEMPTS + 1):  # with the door's, more claims than attempts, a hot-tier tick apart
+            later = clock() + timedelta(minutes=2 * n)
+            seeded.clock = lambda later=later: later
+            counts = await retry_failed_intake(seeded, later)
+            assert (counts["retried"], counts["outage"]) == (1, 1), counts  # the raw mail cannot be read back
+        log = await _row(seeded, "SELECT * FROM inbound_email_log WHERE id = ?", received.email_id)
+        assert log["status"] == "failed" and log["attempts"] == 0, log
+        assert log["reason"].startswith(f"outage, attempt not counted (0 of {MAX_ATTEMPTS} used; retried by the hot "
+                                        "tier until our bucket and database answer): StorageUnavailable: object "
+                                        "storage unreachable"), log["reason"]
+        assert not await _row(seeded, "SELECT * FROM review_items WHERE email_id = ?", received.email_id)
+
+        private.start()  # the same data directory: the raw mail stored before the outage is there again
+        seeded.bucket = Bucket(private.endpoint, bucket_name)
+        later = clock() + timedelta(minutes=30)
+        seeded.clock = lambda: later
+        counts = await retry_failed_intake(seeded, later)
+        assert (counts["retried"], counts.get("processed")) == (1, 1), counts
+        log = await _row(seeded, "SELECT * FROM inbound_email_log WHERE id = ?", received.email_id)
+        assert log["status"] == "processed" and log["attempts"] == 1
+        item = await _row(seeded, "SELECT * FROM review_items WHERE email_id = ?", received.email_id)
+        assert item["status"] == "pending" and item["po_number"] == expected.po_number
+        assert await seeded.bucket.get(item["pdf_key"]) == pdf
+    finally:
+        seeded.clock = clock
+        private.stop()
+
+
+class _PutsFail(http.server.BaseHTTPRequestHandler):
+    """An S3 that answers HEAD (the bucket is up) and fails every upload with `status`."""
+
+    status = 500
+
+    def do_HEAD(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_PUT(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        body = b"<Error><Code>EntityTooLarge</Code><Message>no</Message></Error>" if self.status < 500 else \
+            b"<Error><Code>InternalError</Code><Message>no</Message></Error>"
+        self.send_response(self.status)
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _puts_fail(status: int):
+    handler = type("PutsFail", (_PutsFail,), {"status": status})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+async def _attempts(env: Env, email_id: int) -> int:
+    return (await _row(env, "SELECT attempts FROM inbound_email_log WHERE id = ?", email_id))["attempts"]
+
+
+async def test_only_our_outages_go_uncounted_and_a_day_on_only_while_the_bucket_is_still_down(seeded: Env) -> None:
+    # A refusal of this message's own (4xx: too large) meets every retry again: it counts, and reaches a person. A
+    # 5xx may be the message's too: past OUTAGE_GRACE it counts unless the bucket does not answer a ping.
+    real_bucket = seeded.bucket
+    pdf, _ = order_pdf("classic_grid", seed=52)
+    raw = order_email([("po.pdf", pdf)])
+    received = await accept_raw(seeded, raw, door="http")
+    try:
+        with _puts_fail(413) as endpoint:
+            seeded.bucket = Bucket(endpoint, real_bucket.bucket)
+            assert await process_email(seeded, received.email_id, raw) == "failed"
+            assert await _attempts(seeded, received.email_id) == 1
+        with _puts_fail(500) as endpoint:
+            seeded.bucket = Bucket(endpoint, real_bucket.bucket)
+            assert await process_email(seeded, received.email_id, raw) == "outage"  # fresh mail: not counted
+            assert await _attempts(seeded, received.email_id) == 1
+            a_day_on = seeded.clock() + pipeline.OUTAGE_GRACE + timedelta(minutes=1)
+            seeded.clock = lambda: a_day_on
+            seeded.bucket = Bucket(f"http://127.0.0.1:{free_port()}", real_bucket.bucket)  # stopped: still down
+            assert await process_email(seeded, received.email_id, raw) == "outage"
+            assert await _attempts(seeded, received.email_id) == 1
+            seeded.bucket = Bucket(endpoint, real_bucket.bucket)  # answers, yet refuses this PDF: it counts now
+            for _ in range(2, MAX_ATTEMPTS + 1):
+                assert await process_email(seeded, received.email_id, raw) == "failed"
+            assert await _attempts(seeded, received.email_id) == MAX_ATTEMPTS
+        item = await _row(seeded, "SELECT * FROM review_items WHERE email_id = ?", received.email_id)
+        assert item["status"] == "needs_manual" and "(InternalError)" in item["reason"]
+        assert item["reason"].startswith(f"gave up after {MAX_ATTEMPTS} attempts: StorageUnavailable")
+    finally:
+        seeded.bucket = real_bucket
 
 
 async def test_abandoned_claims_and_unstarted_mail_are_picked_up(seeded: Env) -> None:

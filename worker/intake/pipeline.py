@@ -3,7 +3,10 @@
 Both doors call `schedule` after the raw message is durable; the hot tier calls `process_email` for
 anything left behind ('received' too long, 'failed' with attempts left, 'processing' past its lease).
 A claim is a conditional UPDATE, so a background task and the cron tier never process one email twice. The
-last attempt, if it fails too, puts the email in the review queue (`given_up`): nobody reads the log.
+last attempt, if it fails too, puts the email in the review queue (`given_up`): nobody reads the log. An attempt
+that failed on our own bucket or database (down, timing out, 5xx) is given back: an outage is not the message's
+fault, and the email is read once they answer again (SPEC 5). Past OUTAGE_GRACE it counts again unless the part
+that failed still does not answer, so a failure only this message causes still reaches a person.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from worker.env import Env, iso
+from worker.db import DatabaseUnavailable
+from worker.env import Env, iso, parse_iso
 from worker.intake.analyze import Analysis, EmailText, analyze_orders, read_text
 from worker.intake.given_up import give_up
 from worker.intake.isolated import read_mail_bounded
@@ -26,12 +30,17 @@ from worker.intake.mime import Body, ParsedMail
 from worker.intake.record import CLAIM_LOST, AnalysedPdf, Context, record_email
 from worker.names import email_domain
 from worker.pricing import standard_program
-from worker.storage import content_key
+from worker.storage import StorageUnavailable, content_key
 
 log = logging.getLogger("worker.intake")
 
 MAX_ATTEMPTS = 5
 PROCESSING_LEASE = timedelta(minutes=5)  # a claim older than this is considered abandoned (crash, restart)
+# Mail this old has waited a day on our bucket or database: from then on their failures count, unless the failing
+# part does not answer a ping (still down), so a 5xx or timeout of this message's own ends in the review queue.
+OUTAGE_GRACE = timedelta(hours=24)
+OUTAGE_PING_SECONDS = 30.0
+TRANSIENT_REFUSALS = frozenset({408, 429})  # 4xx answers that say "later", not "never for this request"
 EMAIL_TIMEOUT_SECONDS = 240.0  # belt and braces above the per-PDF limits
 # No PDF is started after this long: each one may take its extraction limit plus a Claude call (90 s), and
 # the email must be recorded well inside EMAIL_TIMEOUT_SECONDS, else every attempt times out and even its
@@ -50,17 +59,23 @@ CLAIM = """
 UPDATE inbound_email_log SET status = 'processing', attempts = attempts + 1, claimed_at = :now
 WHERE id = :id AND (status IN ('received', 'failed') OR (status = 'processing' AND claimed_at < :stale))
   AND attempts < :max_attempts
-RETURNING raw_key, attempts
+RETURNING raw_key, attempts, received_at
 """
 FAIL = "UPDATE inbound_email_log SET status = 'failed', reason = ? WHERE id = ? AND status = 'processing' AND attempts = ?"
+# The attempt is given back: the hot tier retries after its backoff, as often as the outage lasts.
+FAIL_UNCOUNTED = """
+UPDATE inbound_email_log SET status = 'failed', reason = ?, attempts = attempts - 1
+WHERE id = ? AND status = 'processing' AND attempts = ?
+"""
 
 
-def _claim(conn: sqlite3.Connection, email_id: int, clock: Callable[[], datetime]) -> tuple[str | None, int] | None:
+def _claim(conn: sqlite3.Connection, email_id: int,
+           clock: Callable[[], datetime]) -> tuple[str | None, int, str] | None:
     # The time is read inside the write: a claim that waited in the writer's queue must not start its lease early.
     now = clock()
     row = conn.execute(CLAIM, {"id": email_id, "now": iso(now), "stale": iso(now - PROCESSING_LEASE),
                                "max_attempts": MAX_ATTEMPTS}).fetchone()
-    return (row[0], int(row[1])) if row else None
+    return (row[0], int(row[1]), str(row[2])) if row else None
 
 
 def failure_reason(error: str, attempts: int) -> str:
@@ -68,6 +83,55 @@ def failure_reason(error: str, attempts: int) -> str:
     if attempts >= MAX_ATTEMPTS:
         return f"gave up after {attempts} attempts: {error}"[:1000]
     return f"attempt {attempts} of {MAX_ATTEMPTS} failed (retried by the hot tier): {error}"[:1000]
+
+
+def uncounted_reason(error: str, attempts: int) -> str:
+    """The log's reason for an attempt given back because our bucket or database failed it."""
+    return (f"outage, attempt not counted ({attempts - 1} of {MAX_ATTEMPTS} used; retried by the hot tier until our "
+            f"bucket and database answer): {error}")[:1000]
+
+
+def refusal_status(exc: StorageUnavailable) -> int | None:
+    """The HTTP status the bucket refused with; None when it gave no answer (unreachable, timed out, unconfigured).
+    storage.py raises `from None`, which hides boto's error from tracebacks but keeps it as the context."""
+    cause = exc.__context__
+    while cause is not None:
+        response = getattr(cause, "response", None)  # botocore's ClientError: the bucket answered with an error
+        if isinstance(response, dict):
+            status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            return status if isinstance(status, int) else None
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+def infrastructure_failure(exc: BaseException) -> bool:
+    """Whether an attempt failed on our own bucket or database rather than on the message. A 4xx refusal (an
+    object too large, access denied) would meet every retry again: that one counts, and ends in the review queue."""
+    if isinstance(exc, DatabaseUnavailable):
+        return True
+    if not isinstance(exc, StorageUnavailable):
+        return False
+    status = refusal_status(exc)
+    return status is None or status >= 500 or status in TRANSIENT_REFUSALS
+
+
+async def _still_down(env: Env, exc: BaseException) -> bool:
+    """Whether the part that failed the attempt does not answer a ping now."""
+    try:
+        await asyncio.wait_for(env.db.ping() if isinstance(exc, DatabaseUnavailable) else env.bucket.ping(),
+                               OUTAGE_PING_SECONDS)
+    except Exception:  # noqa: BLE001 - any failure to answer (refused, missing bucket, timeout) is "down"
+        return True
+    return False
+
+
+async def _uncounted(env: Env, exc: BaseException, received_at: str) -> bool:
+    if not infrastructure_failure(exc):
+        return False
+    received = parse_iso(received_at)
+    if received is not None and env.clock() - received < OUTAGE_GRACE:
+        return True
+    return await _still_down(env, exc)
 
 
 def context(env: Env) -> Context:
@@ -125,16 +189,24 @@ async def _process(env: Env, email_id: int, raw_key: str | None, source: Path | 
 
 async def process_email(env: Env, email_id: int, source: Path | bytes | None = None) -> str:
     """Process one logged email if it can be claimed; returns its new status ('skipped' if not claimable, or if
-    its claim was lost before the attempt could record it)."""
+    its claim was lost before the attempt could record it; 'outage' when our bucket or database failed the attempt,
+    which is then not counted: the row is 'failed' and retried)."""
     claimed = await env.db.write(_claim, email_id, env.clock)
     if claimed is None:
         return "skipped"
-    raw_key, attempts = claimed
+    raw_key, attempts, received_at = claimed
     read: list[ParsedMail] = []
     try:
         return await asyncio.wait_for(_process(env, email_id, raw_key, source, attempts, read), EMAIL_TIMEOUT_SECONDS)
     except Exception as exc:  # recorded with the reason; the hot tier retries (bounded by MAX_ATTEMPTS)
         error = "processing timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
+        if await _uncounted(env, exc, received_at):
+            log.warning("inbound mail processing met an outage of our bucket or database; attempt not counted",
+                        extra={"email_id": email_id, "error": error})
+            with contextlib.suppress(Exception):  # if even this write fails, the lease expiry brings it back
+                await env.db.write(lambda c: c.execute(FAIL_UNCOUNTED, (uncounted_reason(error, attempts), email_id,
+                                                                        attempts)))
+            return "outage"
         log.warning("inbound mail processing failed", extra={"email_id": email_id, "error": error})
         with contextlib.suppress(Exception):  # if even this write fails, the lease expiry brings it back
             if attempts >= MAX_ATTEMPTS:  # failed for good: a person must see it in the queue, not only in the log
