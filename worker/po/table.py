@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import re
+import statistics
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import pairwise
 
 from worker.po.columns import CODE_ROLES, Column, Placer, base, header_at
 from worker.po.doc import Line
@@ -43,6 +45,22 @@ class Row:
     price: Decimal | None = None
     amount: Decimal | None = None
     desc_extra: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Text:
+    """A table line without numbers: wrapped description, half of a vertically centred cell, an order guide's row
+    that was not ordered, or (charge) a charge row, which owns no text."""
+
+    line: Line
+    cells: dict[str, str]
+    gap: float  # how far below the line read before it
+    charge: bool = False
+
+
+# Cells a line without numbers may fill and still be table text; code, line number or unit make it a row of its own.
+_TEXT_ROLES = {"description", "pack", "other", "uom", "line_no", *CODE_ROLES}
+_OWN_ROLES = {"line_no", *CODE_ROLES}
 
 
 def _numbers(cells: dict[str, str], dc: bool | None) -> Row | None:
@@ -124,15 +142,112 @@ def _resumes(row: Row | None, has_item: bool, label: str, ln: Line, cols: list[C
         and (not priced or row.price is not None or row.amount is not None) and _fits(ln, cols, edges)
 
 
+def _own(t: _Text, packed: bool) -> bool:
+    """A row of its own that was not ordered (an order guide lists every item), never more text of another row:
+    a code or line number, or a description with a unit, or with a pack where the table's rows print one."""
+    keys = {base(k) for k, v in t.cells.items() if v.strip()}
+    return t.charge or bool(keys & _OWN_ROLES) or ("description" in keys and (
+        "uom" in keys or ("pack" in keys and packed)))
+
+
+def _text(t: _Text) -> list[str]:
+    extra = t.cells.get("description", "")
+    return [extra] if extra and not _is_note(extra) else []
+
+
+def _centred(entries: list[Row | _Text], packed: bool) -> list[tuple[Row | _Text, list[_Text], list[_Text]]] | None:
+    """Rows as a browser prints HTML cells (vertically centred): each row's line in the middle of its description's
+    lines, so text above a row can be its own. None unless every page's lines fit that exactly and some row's
+    description is only above and below it (with top-aligned cells, a row's text starts on its own line)."""
+    groups, seen = [], False
+    for pg in sorted({e.line.page for e in entries}):
+        seq = [e for e in entries if e.line.page == pg]
+        pending: list[_Text] = []
+        k = 0
+        while k < len(seq):
+            e = seq[k]
+            if isinstance(e, _Text) and not _own(e, packed):
+                pending.append(e)
+                k += 1
+                continue
+            n = len(pending)
+            below = seq[k + 1:k + 1 + n]
+            if len(below) < n or any(not isinstance(t, _Text) or _own(t, packed) for t in below):
+                return None
+            band = [t.line for t in pending] + [e.line] + [t.line for t in below]
+            size = max(ln.size for ln in band)
+            if any(a.y - b.y > 1.6 * size for a, b in pairwise(band)) or \
+                    (n and abs((band[0].y + band[-1].y) / 2 - e.line.y) > 0.25 * size):
+                return None
+            if isinstance(e, Row) and not e.cells.get("description"):
+                if not n:
+                    return None  # a row without any description is no centred row
+                seen = True
+            groups.append((e, pending, below))
+            pending, k = [], k + 1 + n
+        if pending:
+            return None
+    return groups if seen else None
+
+
+def _pitch(entries: list[Row | _Text], packed: bool) -> float | None:
+    """The distance between rows where two rows follow each other without text between; None if none do."""
+    gaps = [a.line.y - b.line.y for a, b in pairwise(entries) if a.line.page == b.line.page
+            and all(isinstance(e, Row) or _own(e, packed) for e in (a, b))]
+    return statistics.median(gaps) if gaps else None
+
+
+def _attach(entries: list[Row | _Text], priced: bool) -> tuple[list[Row], list[Line]]:
+    """Give each text line to the row whose cell holds it; returns the rows and the lines of rows found wanting.
+
+    One rule for every layout: a line is a row's text when it lies in that row's vertical band. With centred
+    cells (web portals) the band reaches above the row's line as far as below it; otherwise it starts at the
+    row's line, and a text line is a wrap of the row above unless it fills a cell of its own (code, unit, pack) or,
+    in a table without prices (an order guide), lies a whole row pitch below: an order guide's row left without a
+    quantity is not the row above's text. (Priced printouts, plain-text ones above all, wrap at the rows' own
+    leading, so there the pitch proves nothing.)
+    A quantity line with no description or code that no centred band explains is reported, not read as a line.
+    """
+    rows = [e for e in entries if isinstance(e, Row)]
+    packed = any(r.cells.get("pack") for r in rows)
+    if (groups := _centred(entries, packed)) is not None:
+        for e, above, below in groups:
+            if isinstance(e, Row):
+                before = [x for t in above for x in _text(t)]
+                if before:
+                    e.cells["description"] = " ".join(before + [e.cells.get("description", "")]).strip()
+                e.desc_extra += [x for t in below for x in _text(t)]
+        return rows, []
+    pitch = None if priced else _pitch(entries, packed)
+    owner: Row | _Text | None = None
+    for e in entries:
+        if isinstance(e, Row) or _own(e, packed):
+            owner = e
+        elif pitch is not None and e.gap >= 0.9 * pitch:
+            owner = e  # a row's distance below the last: a row without a quantity, not a wrap
+        elif isinstance(owner, Row):
+            owner.desc_extra += _text(e)
+    named = [bool(r.cells.get("description")) or any(v for k, v in r.cells.items() if _is_code(k)) for r in rows]
+    return [r for r, ok in zip(rows, named) if ok], [r.line for r, ok in zip(rows, named) if not ok]
+
+
+def _footer_only(lines: list[Line], i: int, nxt: int) -> bool:
+    """Lines i..nxt (the rest of a page) hold no money and no totals: a page footer, not the end of the order."""
+    return all(not _MONEY.search(f.text) and not _END.match(f.text) and not is_totals_label(f.text)
+               for ln in lines[i:nxt] for f in ln.frags)
+
+
 def _read(lines: list[Line], start: int, dc: bool | None, aliases: dict[str, str], placer: Placer) -> TableResult:
     cols, used = header_at(lines, start, aliases)  # type: ignore[misc]
     roles = {base(c.role) for c in cols}
-    rows: list[Row] = []
+    entries: list[Row | _Text] = []  # rows and text lines in reading order; _attach decides which text is whose
     charges: list[tuple[str, Decimal]] = []
     unread: list[Line] = []
     edges: set[int] = set()
     i, page, in_table, last_y = start + used, lines[start].page, True, lines[start].y
     end, brk = len(lines), None  # brk: first line of a page that did not repeat the header
+    cut = None  # where the table ends if the page after a footer does not go on with it
+    rows = False  # any row read yet
     while i < len(lines):
         ln = lines[i]
         if ln.page != page:  # page break: wait for the repeated header, or, without one, for rows that go on
@@ -141,7 +256,7 @@ def _read(lines: list[Line], start: int, dc: bool | None, aliases: dict[str, str
         if (h := header_at(lines, i, aliases)) is not None:
             cols, used = h
             roles |= {base(c.role) for c in cols}
-            in_table, last_y, i, brk = True, ln.y, i + used, None
+            in_table, last_y, i, brk, cut = True, ln.y, i + used, None, None
             continue
         first = ln.frags[0].text
         if _SKIP.match(first) or _SKIP.match(ln.text.strip()) or _RULE.fullmatch(ln.text) or \
@@ -157,36 +272,44 @@ def _read(lines: list[Line], start: int, dc: bool | None, aliases: dict[str, str
         row = _numbers(cells, dc)
         totals = any(_END.match(f.text) or is_totals_label(f.text) for f in ln.frags) and not (code and cells.get("qty"))
         if totals and (in_table or _MONEY.search(ln.text.strip())):
-            end = i if in_table or brk is None else brk  # totals on a headerless page: read all of that page
+            # Totals on a headerless page: read all of that page (from the footer before it, if one was skipped).
+            end = i if in_table or brk is None else brk if cut is None else cut
             break
         if not in_table:
             if not _resumes(row, bool(cells.get("description") or code), label, ln, cols, edges):
                 unread += [ln] if _item_like(ln, dc) else []
                 i += 1
                 continue
-            in_table, brk = True, None
+            in_table, brk, cut = True, None, None
         if row is not None and not code and _is_charge(label, row.qty):
             if (amt := row.amount if row.amount is not None else row.price) is not None:
                 charges.append((label.strip(), amt))
+            entries.append(_Text(ln, {}, last_y - ln.y, charge=True))
             last_y = ln.y
-        elif row is not None and (cells.get("description") or code):
-            row.line = ln
-            rows.append(row)
-            edges |= {round(x) for f in ln.frags for x in (f.x0, f.x1)}
+        elif row is not None and (cells.get("description") or code or (row.qty is not None and not (
+                rows and last_y - ln.y > 3 * ln.size))):  # numbers alone: a centred row, else _attach reports it
+            row.line, rows = ln, True
+            entries.append(row)
+            edges |= {round(x) for f in ln.frags for x in (f.x0, f.x1)} if cells.get("description") or code else set()
             last_y = ln.y
-        elif row is None and rows and {base(k) for k in cells} <= {"description", "pack", "other"} \
-                and last_y - ln.y < 2.4 * ln.size:
-            if (extra := cells.get("description", "")) and not _is_note(extra):
-                rows[-1].desc_extra.append(extra)  # wrapped description
+        elif row is None and {base(k) for k in cells} <= _TEXT_ROLES and (not entries or last_y - ln.y < 2.4 * ln.size):
+            entries.append(_Text(ln, cells, last_y - ln.y))
             last_y = ln.y
         elif rows and last_y - ln.y > 3 * ln.size:
-            end = i  # a gap and a line that is not a row: the table is over
-            break
+            # A gap and a line that is not a row: the table is over, unless that line is only the page's footer
+            # ("Printed 02/14/2026 by jsmith", the company's address) and the table goes on on the next page.
+            nxt = next((j for j in range(i, len(lines)) if lines[j].page != page), None)
+            if nxt is None or not _footer_only(lines, i, nxt):
+                end = i
+                break
+            cut, i = i, nxt
+            continue
         i += 1
     else:
         if brk is not None:  # the last headerless page never went on with the table: it ended at the break
-            end = brk
-    return TableResult(rows, charges, start, end, roles, [ln for ln in unread if ln.idx < end])
+            end = cut if cut is not None else brk
+    items, lost = _attach(entries, bool(roles & {"unit_price", "amount"}))
+    return TableResult(items, charges, start, end, roles, [ln for ln in unread + lost if ln.idx < end])
 
 
 def table_start(lines: list[Line], aliases: dict[str, str] | None = None) -> int | None:
