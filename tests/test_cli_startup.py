@@ -94,6 +94,24 @@ def test_a_token_with_a_space_inside_is_refused_by_name_before_anything_starts(e
     assert done.stdout == "" and not Path(environ["WORKER_DB_PATH"]).exists()
 
 
+@pytest.mark.parametrize(("command", "var", "value", "problem"), [
+    ("serve", "WORKER_S3_ENDPOINT", "127.0.0.1:9000", "bucket.endpoint: '127.0.0.1:9000' is not an http:// or https://"),
+    ("serve", "WORKER_S3_ENDPOINT", "http://[::1", "bucket.endpoint: 'http://[::1' is not a URL (Invalid IPv6 URL)"),
+    ("cron", "AWS_REGION", "us east 1", "bucket.region: 'us east 1' is not a region name"),
+])
+def test_an_s3_endpoint_or_region_boto3_cannot_use_is_a_configuration_error(
+        environ: dict[str, str], command: str, var: str, value: str, problem: str) -> None:
+    # They were boto3's ValueError / InvalidRegionError with a 40-50 line traceback.
+    environ[var] = value
+    options = ("--port", str(free_port()), "--smtp-port", "0") if command == "serve" else ("hot",)
+    done = subprocess.run([sys.executable, "-m", "worker.cli", command, *options], env=environ, cwd=REPO,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2
+    line = last_line(done)
+    assert line.startswith("worker: ") and f": invalid configuration: {problem}" in line, line
+    assert done.stdout == "" and not Path(environ["WORKER_DB_PATH"]).exists()
+
+
 @pytest.mark.parametrize("server", SERVERS)
 def test_a_taken_smtp_port_stops_the_server_in_one_line(environ: dict[str, str], taken_port: int, server: str) -> None:
     done = start("serve", "--port", str(free_port()), "--smtp-port", str(taken_port), environ=environ, server=server)

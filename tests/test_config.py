@@ -1,5 +1,6 @@
 """Configuration: the toml loads; every mistake fails at start with the key and the problem named."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,34 @@ def test_environment_variables_override_the_file(tmp_path):
     assert settings.db.path == tmp_path / "x.db"
     assert settings.bucket.endpoint == "http://s3.example:9000"
     assert settings.bucket.bucket == "other-bucket" and settings.bucket.region == "auto"
+
+
+@pytest.mark.parametrize(("var", "value", "problem"), [
+    ("WORKER_S3_ENDPOINT", "127.0.0.1:9000", "is not an http:// or https:// URL with a host"),
+    ("WORKER_S3_ENDPOINT", "not-a-url", "is not an http:// or https:// URL with a host"),
+    ("WORKER_S3_ENDPOINT", "ftp://s3.example", "is not an http:// or https:// URL with a host"),
+    ("WORKER_S3_ENDPOINT", "http://[::1", "is not a URL (Invalid IPv6 URL)"),
+    ("WORKER_S3_ENDPOINT", "http://s3.example:99999", "is not a URL (Port out of range"),
+    ("WORKER_S3_ENDPOINT", "http://s3_server:9000", "the host is not a valid host name"),
+    ("WORKER_S3_ENDPOINT", "http://s3.example:9000\n", "has a space or a control character"),
+    ("AWS_REGION", "us east 1", "is not a region name"),
+    ("AWS_REGION", "123", "is not a region name"),
+])
+def test_an_endpoint_or_region_boto3_cannot_use_is_refused_at_load(var, value, problem):
+    # They were a 40-line traceback from boto3 when a command first built its client, or an "unreachable" bucket.
+    key = {"WORKER_S3_ENDPOINT": "bucket.endpoint", "AWS_REGION": "bucket.region"}[var]
+    with pytest.raises(ConfigError, match=f"invalid configuration: {key}: {re.escape(repr(value))}:? {re.escape(problem)}"):
+        load_settings(REPO / "wrangler-like.toml", environ={var: value})
+
+
+@pytest.mark.parametrize("endpoint", ["http://127.0.0.1:8333", "https://acct.r2.cloudflarestorage.com", "http://[::1]:8333",
+                                      "http://localhost:8333/", "HTTP://S3.EXAMPLE"])
+@pytest.mark.parametrize("region", ["us-east-1", "auto", "eu-central-2"])
+def test_every_endpoint_and_region_accepted_builds_a_client(endpoint, region):
+    from worker.storage import Bucket
+
+    settings = load_settings(REPO / "wrangler-like.toml", environ={"WORKER_S3_ENDPOINT": endpoint, "AWS_REGION": region})
+    Bucket(settings.bucket.endpoint, settings.bucket.bucket, region=settings.bucket.region)  # boto3 raises on its own
 
 
 def test_env_section_overrides(tmp_path):

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadDateError, croniter
@@ -54,6 +55,39 @@ class BucketBinding(_Strict):
     endpoint: str = ""
     bucket: str = Field("gfs-worker", min_length=3, max_length=63, pattern=r"^[a-z0-9][a-z0-9.-]+[a-z0-9]$")
     region: str = "us-east-1"
+
+    # Refused here, so every command says so in one line: boto3 refused them only when the first command built
+    # its client, with a traceback (an endpoint without http://, a region with spaces), or never (ftp://, a port
+    # out of range), leaving the bucket "unreachable".
+    @field_validator("endpoint")
+    @classmethod
+    def _http_url(cls, endpoint: str) -> str:
+        if not endpoint:
+            return endpoint  # none: the embedded SeaweedFS in `worker dev`, unavailable elsewhere
+        from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url  # 80 ms: only when set
+
+        if not endpoint.isprintable() or " " in endpoint:  # urlsplit would drop a newline without a word
+            raise ValueError(f"{endpoint!r} has a space or a control character")
+        try:
+            parts = urlsplit(endpoint)
+            _ = parts.port  # raises for a port that is not a number from 0 to 65535
+        except ValueError as exc:
+            raise ValueError(f"{endpoint!r} is not a URL ({exc})") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{endpoint!r} is not an http:// or https:// URL with a host (e.g. http://127.0.0.1:8333)")
+        if not (is_valid_endpoint_url(endpoint) or is_valid_ipv6_endpoint_url(endpoint)):
+            raise ValueError(f"{endpoint!r}: the host is not a valid host name (letters, digits, - and dots) or address")
+        return endpoint
+
+    @field_validator("region")
+    @classmethod
+    def _region_name(cls, region: str) -> str:
+        if not _REGION.fullmatch(region):  # botocore's validate_region_name, and not empty
+            raise ValueError(f"{region!r} is not a region name (letters, digits and -, e.g. us-east-1, or auto for R2)")
+        return region
+
+
+_REGION = re.compile(r"(?![0-9]+$)(?!-)[a-zA-Z0-9-]{1,63}(?<!-)")
 
 
 # Cloudflare's cron triggers take five fields; croniter also takes a seconds field (and a year) and nicknames
