@@ -1,0 +1,84 @@
+"""--log-level and secrets: DEBUG is the worker's own, and no log line carries a credential (SPEC 3: secrets never
+appear in logs). The S3 calls are real ones, through the storage client, against the session's SeaweedFS."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from worker.logs import configure_logging, redact
+from worker.seaweed import EmbeddedS3
+from worker.storage import Bucket
+
+ACCESS_KEY, SECRET_KEY = "AKIDLOGTEST0123456789", "SKLOGTEST/abcdefghijklmnopqrstuvwxyz0123"
+SIGNATURE = re.compile(r"Signature=[0-9a-f]{16}")
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """configure_logging replaces the root's handlers: put pytest's back, and every level touched."""
+    root = logging.getLogger()
+    handlers, levels = root.handlers[:], {name: logging.getLogger(name).level for name in ("", "worker", "botocore")}
+    yield
+    root.handlers[:] = handlers
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+
+
+async def s3_round_trip(s3: EmbeddedS3, bucket_name: str) -> None:
+    bucket = Bucket(s3.endpoint, bucket_name, access_key=ACCESS_KEY, secret_key=SECRET_KEY)
+    await bucket.ensure_bucket()
+    await bucket.put("logs/x", b"body of the object")
+    assert await bucket.get("logs/x") == b"body of the object"
+
+
+def assert_no_credential(err: str) -> None:
+    assert ACCESS_KEY not in err and SECRET_KEY not in err and SECRET_KEY.split("/")[1] not in err
+    assert not SIGNATURE.search(err), err
+
+
+@pytest.mark.usefixtures("restore_logging")
+async def test_debug_is_the_worker_s_own_and_an_s3_call_logs_no_signature(s3: EmbeddedS3, bucket_name: str,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    # At DEBUG, botocore logged every request's Authorization header: the access key and a signature an
+    # eavesdropper on the logs could replay within the clock-skew window, and the request bodies.
+    configure_logging("DEBUG")
+    logging.getLogger("worker.cron").debug("the worker's own debug line")
+    await s3_round_trip(s3, bucket_name)
+    err = capsys.readouterr().err
+    assert_no_credential(err)
+    loggers = {json.loads(line)["logger"] for line in err.splitlines()}
+    assert "worker.cron" in loggers
+    assert not {name for name in loggers if name.split(".")[0] in ("botocore", "boto3", "s3transfer", "urllib3")}
+
+
+@pytest.mark.usefixtures("restore_logging")
+async def test_a_library_logging_at_debug_anyway_has_its_credentials_redacted(
+        s3: EmbeddedS3, bucket_name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("INFO")
+    logging.getLogger("botocore").setLevel(logging.DEBUG)  # as a library's own setting could (ANTHROPIC_LOG=debug)
+    await s3_round_trip(s3, bucket_name)
+    err = capsys.readouterr().err
+    assert "Signature=[redacted]" in err and "Credential=[redacted]/" in err  # it did log the header
+    assert_no_credential(err)
+
+
+@pytest.mark.parametrize(("text", "kept"), [
+    ("headers={'x-api-key': 'sk-ant-api03-Zx_9-abc', 'X-Stainless-Lang': 'python'}", "'X-Stainless-Lang'"),
+    ('{"X-Api-Key": "plainkey123"}', '"X-Api-Key": "[redacted]"'),
+    ("Authorization: Bearer tok.123-abc", "Authorization: Bearer [redacted]"),
+    ("secrets whsec_MfKQ9r8G+/KYq== and whsec_b2xk", "secrets whsec_[redacted] and whsec_[redacted]"),
+])
+def test_credentials_lose_their_values_in_a_log_line(text: str, kept: str) -> None:
+    line = redact(json.dumps({"msg": text}))
+    assert kept in json.loads(line)["msg"]
+    assert not re.search(r"sk-ant-api|Zx_9|plainkey|tok\.123|MfKQ|b2xk", line), line
+
+
+def test_a_line_without_credentials_is_unchanged() -> None:
+    line = json.dumps({"msg": "request", "path": "/api/review-items", "status": 200, "note": "Signature checks"})
+    assert redact(line) is line
