@@ -520,3 +520,129 @@ async def test_an_invoice_of_another_customer_is_never_named_in_the_confirmation
          "against it, $412.50 applied to it; the email leaves that invoice out, check the memo's customer in NetSuite")]
     assert (mail["invoice_ids"], mail["issued_against"]) == (["5002"], None)
     assert [i["invoice_id"] for i in log["invoices"]] == ["5002"]
+
+
+def voided(memo: dict, how: str, when: str = "2026-11-03T15:00:00Z") -> dict:
+    """The memo as NetSuite sends it once voided (status Voided, nothing applied) or edited down to a total of 0."""
+    record = {**memo["record"], "total": 0.0, "apply": {"items": []}}
+    if how == "voided":
+        record["status"] = ref("V", "Voided")
+    return updated({**memo, "record": record}, when)
+
+
+@pytest.mark.parametrize("how, change", [("voided", "was voided"), ("zero", "was changed to a total of $0.00")])
+async def test_a_voided_memo_withdraws_its_staged_drafts_like_a_deleted_one(ticking, how, change):
+    env = ticking
+    memo = await driscoll_and_memo(env, "8030")
+    await apply(env, memo)
+    await drain(env, [invoice_dispute.WORKFLOW])
+    await touch(env, (await drafts(env))["send_dispute_confirmation"], "edited")
+    page = await drafts(env)
+    drafted = page["send_dispute_confirmation"]["payload"]  # what approval compares with the mirror
+    [held] = await rows(env, "SELECT cdc_data_version FROM credit_memo")
+    assert ((drafted["credit_memo_id"], drafted["customer_id"], drafted["amount"], drafted["memo_status"],
+             drafted["memo_version"]) == ("8030", "1187", 300.0, "Fully Applied", held["cdc_data_version"]))
+    await apply(env, voided(memo, how))
+    assert await drain(env, [invoice_dispute.WORKFLOW]) == {"ok": 1, "proposed": 0, "deduplicated": 0, "withdrawn": 2}
+    reason = f"withdrawn: credit memo CM-8030 {change} in NetSuite at 2026-11-03 15:00 UTC"
+    now = await drafts(env)
+    assert {k: (p["status"], p["decided_by"], p["decision_reason"]) for k, p in now.items()} == {
+        k: ("rejected", "customer_invoice_dispute", reason) for k in ("log_dispute", "send_dispute_confirmation")}
+    [*_, note] = await rows(env, "SELECT entity_id, observation FROM reflexion_log ORDER BY id")
+    mail_id = now["send_dispute_confirmation"]["id"]
+    assert (note["entity_id"], note["observation"]) == ("1187", (
+        f"Credit memo CM-8030 for Driscoll Foods {change} in NetSuite at 2026-11-03 15:00 UTC. Edited by a reviewer, "
+        f"not decided: #{mail_id} send_dispute_confirmation. Withdrawn: #{now['log_dispute']['id']} log_dispute, "
+        f"#{mail_id} send_dispute_confirmation."))
+    mail = page["send_dispute_confirmation"]
+    decision = await env.db.write(decide_action, mail["id"], "mike", True, "2026-11-03T16:00:00.000Z",
+                                  seen=mail["updated_at"])
+    assert not decision.changed and "already rejected by customer_invoice_dispute" in decision.message
+    # said once: a later update of the voided memo changes nothing, and is never redrafted
+    await apply(env, voided(memo, how, "2026-11-03T15:30:00Z"))
+    assert await drain(env, [invoice_dispute.WORKFLOW]) == {"not_applicable": 1}
+    assert await drafts(env) == now
+
+
+async def test_a_voided_memo_names_a_decided_confirmation_once(ticking):
+    env = ticking
+    memo = await driscoll_and_memo(env, "8030")
+    await apply(env, memo)
+    await drain(env, [invoice_dispute.WORKFLOW])
+    await touch(env, (await drafts(env))["send_dispute_confirmation"], "approved")
+    approved = (await drafts(env))["send_dispute_confirmation"]
+    await apply(env, voided(memo, "voided"))
+    assert await drain(env, [invoice_dispute.WORKFLOW]) == {"ok": 1, "proposed": 0, "deduplicated": 0, "withdrawn": 1}
+    assert (await drafts(env))["send_dispute_confirmation"] == approved
+    [*_, note] = await rows(env, "SELECT observation FROM reflexion_log ORDER BY id")
+    assert f"Already decided, left as it is: #{approved['id']} send_dispute_confirmation (approved by mike)." in (
+        note["observation"])
+    await apply(env, voided(memo, "voided", "2026-11-03T15:30:00Z"))
+    assert await drain(env, [invoice_dispute.WORKFLOW]) == {"not_applicable": 1}
+
+
+async def test_a_memo_voided_before_it_was_drafted_is_not_drafted(env):
+    memo = await driscoll_and_memo(env, "8031")
+    await apply(env, voided(memo, "voided"))
+    assert await drain(env, [invoice_dispute.WORKFLOW]) == {"ok": 1, "proposed": 0, "deduplicated": 0}
+    assert await proposals(env) == []
+    [note] = await rows(env, "SELECT observation FROM reflexion_log")
+    assert note["observation"] == "Credit memo CM-8031 for Driscoll Foods was voided before it was reviewed."
+
+
+def moved(memo: dict, customer_id: str, when: str = "2026-11-03T15:00:00Z") -> dict:
+    """The memo as NetSuite sends it once moved to another customer, nothing applied."""
+    return updated({**memo, "record": {**memo["record"], "entity": ref(customer_id), "apply": {"items": []}}}, when)
+
+
+async def test_a_memo_moved_to_another_customer_is_withdrawn_and_drafted_for_the_new_one(ticking):
+    env = ticking
+    memo = await driscoll_and_memo(env, "8030")
+    await apply(env, customer("2001", "Harbor Bistro", email="ap@harbor.example"), memo)
+    await drain(env, [invoice_dispute.WORKFLOW])
+    page = await drafts(env)
+    await apply(env, moved(memo, "2001"))
+    assert await drain(env, [invoice_dispute.WORKFLOW]) == {"ok": 1, "proposed": 2, "deduplicated": 0, "withdrawn": 2}
+    reason = "withdrawn: credit memo CM-8030 was moved to Harbor Bistro (2001) in NetSuite at 2026-11-03 15:00 UTC"
+    old = {p["id"]: p for p in await proposals(env) if p["customer_id"] == "1187"}
+    assert {(p["kind"], p["status"], p["decision_reason"]) for p in old.values()} == {
+        (k, "rejected", reason) for k in ("log_dispute", "send_dispute_confirmation")}
+    now = await drafts(env)  # the memo's keys now name the new customer's drafts
+    assert {k: (p["status"], p["customer_id"]) for k, p in now.items()} == {
+        k: ("staged", "2001") for k in ("log_dispute", "send_dispute_confirmation")}
+    mail = now["send_dispute_confirmation"]["payload"]
+    assert mail["to"] == "ap@harbor.example" and "Driscoll" not in mail["body"] and "INV-7001" not in mail["body"]
+    assert "credit memo CM-8030 for $300.00 to Harbor Bistro" in mail["body"] and mail["customer_id"] == "2001"
+    [*_, note] = await rows(env, "SELECT entity_id, observation FROM reflexion_log ORDER BY id")
+    assert note["entity_id"] == "2001" and note["observation"].startswith(
+        "Credit memo CM-8030 for Driscoll Foods was moved to Harbor Bistro (2001) in NetSuite at 2026-11-03 15:00 UTC. "
+        "Credit memo CM-8030 for Harbor Bistro, $300.00 against no invoice")
+    withdrawn = ", ".join(f"#{i} {p['kind']}" for i, p in old.items())
+    assert note["observation"].endswith(f"Withdrawn: {withdrawn}.")
+    stale = page["send_dispute_confirmation"]
+    decision = await env.db.write(decide_action, stale["id"], "mike", True, "2026-11-03T16:00:00.000Z",
+                                  seen=stale["updated_at"])
+    assert not decision.changed
+    # said once: a later update of the moved memo changes nothing
+    await apply(env, moved(memo, "2001", "2026-11-03T15:30:00Z"))
+    assert await drain(env, [invoice_dispute.WORKFLOW]) == {"not_applicable": 1}
+    assert await drafts(env) == now
+
+
+async def test_a_moved_memo_keeps_a_decided_confirmation_and_says_none_is_drafted_anew(ticking):
+    env = ticking
+    memo = await driscoll_and_memo(env, "8030")
+    await apply(env, customer("2001", "Harbor Bistro", email="ap@harbor.example"), memo)
+    await drain(env, [invoice_dispute.WORKFLOW])
+    await touch(env, (await drafts(env))["send_dispute_confirmation"], "approved")
+    approved = (await drafts(env))["send_dispute_confirmation"]
+    await apply(env, moved(memo, "2001"))
+    assert await drain(env, [invoice_dispute.WORKFLOW]) == {"ok": 1, "proposed": 1, "deduplicated": 0, "withdrawn": 1}
+    now = await drafts(env)
+    assert now["send_dispute_confirmation"] == approved
+    assert (now["log_dispute"]["status"], now["log_dispute"]["customer_id"]) == ("staged", "2001")
+    [*_, note] = await rows(env, "SELECT observation FROM reflexion_log ORDER BY id")
+    assert (f"No new confirmation is drafted for Harbor Bistro: #{approved['id']} keeps its place (approved); draft "
+            "one by hand if it is needed.") in note["observation"]
+    await apply(env, moved(memo, "2001", "2026-11-03T15:30:00Z"))
+    assert await drain(env, [invoice_dispute.WORKFLOW]) == {"not_applicable": 1}

@@ -21,6 +21,13 @@ second live draft, and never a draft a person has edited or decided, which the o
 
 A memo deleted in NetSuite (`creditmemo.deleted`) withdraws its drafts still staged, edited or not
 (worker/flows/withdrawals.py): a confirmation for a memo that no longer exists must not stay approvable.
+So does a memo voided (status Voided, or a total of 0) or moved to another customer, on whichever event
+finds it so: its confirmation would confirm a credit that is not there, or to a customer it is not for. A
+moved memo is drafted afresh for its new customer in the same run (the withdrawn drafts give up their dedupe
+keys); a kind whose draft a person already decided keeps its key, so none of that kind is drafted, and the
+observation says so. A change is named once: a later update finds the drafts withdrawn, or the run's
+`retracted` in the log. Each draft records the memo as drafted (`customer_id`, `amount`, `memo_status`,
+`memo_version`), what an approval compares with the mirror.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from worker.env import Env, parse_iso
 from worker.flows.memo_apply import REDRAFTED, Draft, arrival, outcomes
 from worker.flows.reads import record_id
 from worker.flows.recipients import CONTACTS, pick_recipient
+from worker.flows.withdrawals import Draft as WithdrawableDraft
 from worker.flows.withdrawals import drafts, withdraw_drafts
 from worker.ledger import Event
 from worker.pricing import HALF_CENT, Credit, credit_split, money
@@ -48,7 +56,7 @@ MEMO = """
 SELECT m.tran_id, m.customer_id, m.created_from, m.tran_date, m.total, m.memo, m.deleted_at,
        c.company_name, c.email, m.amount_remaining, m.cdc_apply_version,
        (SELECT sum(a.amount) FROM credit_memo_application a WHERE a.credit_memo_id = m.ns_id),
-       m.currency, coalesce(m.cdc_apply_version, m.cdc_data_version), m.last_modified
+       m.currency, coalesce(m.cdc_apply_version, m.cdc_data_version), m.last_modified, m.status, m.cdc_data_version
 FROM credit_memo m LEFT JOIN customers c ON c.ns_id = m.customer_id
 WHERE m.ns_id = ?
 """
@@ -69,9 +77,21 @@ GROUP BY a.invoice_id, a.doc_type
 ORDER BY min(a.line_no)
 """
 NAMED = """
-SELECT m.tran_id, m.customer_id, c.company_name FROM credit_memo m LEFT JOIN customers c ON c.ns_id = m.customer_id
+SELECT m.tran_id, m.customer_id, c.company_name, m.status, m.total, m.currency, m.deleted_at
+FROM credit_memo m LEFT JOIN customers c ON c.ns_id = m.customer_id
 WHERE m.ns_id = ?
 """
+COMPANY = "SELECT company_name FROM customers WHERE ns_id = ?"
+# A concluded run on the memo that already reported this change (`retracted` in its output): said once, even
+# when only drafts a person decided are left to name (index workflow_run_log_memo).
+RETRACTED = """
+SELECT 1 FROM workflow_run_log
+WHERE workflow = ? AND json_extract(output_json, '$.credit_memo_id') = ? AND status = 'ok'
+  AND json_extract(output_json, '$.retracted') = ?
+LIMIT 1
+"""
+# A voided memo's status with case, spaces and punctuation dropped: REST's "Voided", SuiteQL's "V", "CustCred:V".
+VOIDED = frozenset({"voided", "v", "custcredv"})
 KINDS = {"log_dispute": "dispute log", "send_dispute_confirmation": "confirmation"}  # how notes name them
 EMAIL = "send_dispute_confirmation"
 _LINE_BREAKS = re.compile(r"[\r\n]+")
@@ -218,19 +238,31 @@ def linked_invoices(conn: sqlite3.Connection, memo_id: str, customer_id: str | N
     return invoices, problems
 
 
+def void_change(status: str | None, total: float | None, currency: str | None) -> str | None:
+    """What voided the memo, as an observation says it ('was voided'), or None while its credit stands."""
+    if status is not None and re.sub(r"[^a-z]", "", status.lower()) in VOIDED:
+        return "was voided"
+    if total is not None and abs(total) < HALF_CENT:
+        return f"was changed to a total of {money(0.0, currency)}"
+    return None
+
+
 def examine(conn: sqlite3.Connection, memo_id: str) -> WorkflowResult | None:
     """The dispute log entry and the drafted confirmation for one credit memo (None if not mirrored)."""
     row = conn.execute(MEMO, (memo_id,)).fetchone()
     if row is None:
         return None
     (tran_id, customer_id, created_from, tran_date, total, reason, deleted_at, company, customer_email,
-     remaining, apply_version, applied_sum, currency, applied_key, memo_modified) = row
+     remaining, apply_version, applied_sum, currency, applied_key, memo_modified, status, data_version) = row
     applied_at = moment(applied_key, memo_modified)
     number = tran_id or f"#{memo_id}"
     company = company or f"customer {customer_id}"
     if deleted_at:
         return WorkflowResult(customer_id, f"Credit memo {number} for {company} was deleted before it was reviewed.",
                               output={"credit_memo_id": memo_id, "deleted": True})
+    if voided := void_change(status, total, currency):  # no credit to confirm (one that was drafted: retract)
+        return WorkflowResult(customer_id, f"Credit memo {number} for {company} {voided} before it was reviewed.",
+                              output={"credit_memo_id": memo_id, "retracted": "voided"})
     invoices, linked_problems = linked_invoices(conn, memo_id, customer_id, created_from, applied_at, currency)
     others = [{"document_id": r[0], "doc_type": r[1], "applied": round(r[2], 2)}
               for r in conn.execute(UNMIRRORED, (memo_id,)) if abs(r[2] or 0) >= HALF_CENT]
@@ -248,7 +280,7 @@ def examine(conn: sqlite3.Connection, memo_id: str) -> WorkflowResult | None:
               "invoice_ids": [i["invoice_id"] for i in invoices],
               "issued_against": next((i["invoice_id"] for i in invoices if i["issued_against"]), None),
               "applied_total": credit.applied, "unapplied": credit.unapplied, "apply_pending": pending,
-              "unmirrored": others}
+              "unmirrored": others, "memo_status": status, "memo_version": data_version}
     log = Proposal("log_dispute", {**common, "invoices": invoices, "problems": problems}, risk=1,
                    customer_id=customer_id, dedupe_key=f"log_dispute:{memo_id}")
     email = Proposal("send_dispute_confirmation", {**common, "to": to_email, "to_name": to_name, "subject": subject,
@@ -292,20 +324,76 @@ def redraft(conn: sqlite3.Connection, memo_id: str, drafts: dict[str, Draft]) ->
                           output={**out, "apply_arrived": True, "drafts": done})
 
 
+def memo_drafts(conn: sqlite3.Connection, memo_id: str) -> list[WithdrawableDraft]:
+    """The memo's drafts not yet withdrawn, whatever their status."""
+    return [d for d in drafts(conn, [f"{kind}:{memo_id}" for kind in KINDS]) if not d.withdrawn]
+
+
 def withdraw(conn: sqlite3.Connection, memo_id: str, event: Event) -> WorkflowResult | None:
     """The memo was deleted in NetSuite: its drafts still staged are withdrawn (None when it has none at all)."""
-    tran_id, customer_id, company = conn.execute(NAMED, (memo_id,)).fetchone() or (None, None, None)
+    tran_id, customer_id, company = (conn.execute(NAMED, (memo_id,)).fetchone() or (None, None, None))[:3]
     customer_id = event.payload.get("customer_id") or customer_id
     found = drafts(conn, [f"{kind}:{memo_id}" for kind in KINDS])
     return withdraw_drafts(customer_id, f"credit memo {tran_id or '#' + memo_id}", company or f"customer {customer_id}",
                            event, found, {"credit_memo_id": memo_id, "credit_memo_number": tran_id})
 
 
+def said(conn: sqlite3.Connection, memo_id: str, found: list[WithdrawableDraft], retracted: str) -> bool:
+    """True when nothing is left to withdraw and a run already named this change (decided drafts: once)."""
+    return (all(d.status != "staged" for d in found)
+            and conn.execute(RETRACTED, (NAME, memo_id, retracted)).fetchone() is not None)
+
+
+def void(conn: sqlite3.Connection, memo_id: str, event: Event, found: list[WithdrawableDraft],
+         change: str) -> WorkflowResult | None:
+    """The memo was voided (or its total became 0): its drafts still staged are withdrawn, as for a deletion."""
+    tran_id, customer_id, company = conn.execute(NAMED, (memo_id,)).fetchone()[:3]
+    if said(conn, memo_id, found, "voided"):
+        return None
+    return withdraw_drafts(customer_id, f"credit memo {tran_id or '#' + memo_id}", company or f"customer {customer_id}",
+                           event, found, {"credit_memo_id": memo_id, "credit_memo_number": tran_id,
+                                          "retracted": "voided"}, change=change)
+
+
+def move(conn: sqlite3.Connection, memo_id: str, event: Event, found: list[WithdrawableDraft]) -> WorkflowResult | None:
+    """The memo is now another customer's: the drafts for the old one are withdrawn (their keys released) and
+    the memo drafted afresh for the new one, in the same run; a kind a person decided keeps its key and its
+    draft, so none of that kind is drafted anew (the observation says so)."""
+    tran_id, customer_id, company = conn.execute(NAMED, (memo_id,)).fetchone()[:3]
+    moved = [d for d in found if d.customer_id != customer_id]
+    retracted = f"moved:{customer_id}"
+    fresh = examine(conn, memo_id)
+    if fresh is None or said(conn, memo_id, moved, retracted):
+        return None
+    before = moved[0].customer_id
+    old = (conn.execute(COMPANY, (before,)).fetchone() or (None,))[0] or f"customer {before}"
+    new = company or f"customer {customer_id}"
+    record = f"credit memo {tran_id or '#' + memo_id}"
+    held = {d.kind: d for d in moved if d.status != "staged"}
+    notes = [f"No new {KINDS[k]} is drafted for {new}: #{d.id} keeps its place ({d.status}); draft one by hand if "
+             "it is needed." for k, d in held.items()]
+    change = f"was moved to {new} ({customer_id})" if customer_id else "was left without a customer"
+    gone = withdraw_drafts(fresh.customer_id, record, old, event, moved, {}, release_key=True, notes=notes,
+                           change=change)
+    assert gone is not None  # `moved` is never empty here
+    return WorkflowResult(fresh.customer_id, f"{gone.observation} {fresh.observation}",
+                          [p for p in fresh.proposals if p.kind not in held],
+                          output={**fresh.output, "retracted": retracted, "moved_from": before},
+                          withdrawals=gone.withdrawals)
+
+
 def decide(conn: sqlite3.Connection, event: Event) -> WorkflowResult | None:
-    """What one credit memo event calls for: the first draft, the redraft its apply list brings, its withdrawal."""
+    """What one credit memo event calls for: the first draft, the redraft its apply list brings, its withdrawal
+    (deleted, voided, moved to another customer)."""
     memo_id = record_id(event)
     if event.type == "creditmemo.deleted":
         return withdraw(conn, memo_id, event)
+    memo = conn.execute(NAMED, (memo_id,)).fetchone()
+    if memo is not None and not memo[6] and (found := memo_drafts(conn, memo_id)):
+        if change := void_change(memo[3], memo[4], memo[5]):
+            return void(conn, memo_id, event, found, change)
+        if any(d.customer_id != memo[1] for d in found) and (moved := move(conn, memo_id, event, found)):
+            return moved
     if (drafts := arrival(conn, NAME, memo_id, list(KINDS), EMAIL)) is not None:
         return redraft(conn, memo_id, drafts)
     return examine(conn, memo_id) if event.type == "creditmemo.posted" else None

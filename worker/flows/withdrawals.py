@@ -1,4 +1,5 @@
-"""Taking back a workflow's drafts when the NetSuite record they are about is deleted.
+"""Taking back a workflow's drafts when the NetSuite record they are about is deleted (or, for a credit memo,
+voided or moved to another customer: worker/flows/invoice_dispute.py).
 
 A workflow subscribes to its record's `*.deleted` event and answers with `Withdrawal`s; the runner closes
 each draft that is still `staged` in the commit that records the run (worker/workflow_runner.py WITHDRAW):
@@ -27,10 +28,12 @@ from worker.workflow_runner import Withdrawal, WorkflowResult
 
 # The drafts behind some dedupe keys (unique), whatever their status; `edited`: a person saved a change.
 DRAFTS = """
-SELECT id, kind, dedupe_key, status, status = 'staged' AND updated_at <> created_at, decided_by, decision_reason
+SELECT id, kind, dedupe_key, status, status = 'staged' AND updated_at <> created_at, decided_by, decision_reason,
+       customer_id
 FROM proposed_actions WHERE dedupe_key IN (SELECT value FROM json_each(?)) ORDER BY id
 """
 WITHDRAWN = "withdrawn: "  # how the reason of a draft withdrawn by a deletion starts
+DELETED = "was deleted"  # what happened to the record, as the observation and the reason say it
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class Draft:
     edited: bool
     decided_by: str | None
     decision_reason: str | None
+    customer_id: str | None = None  # whom it was drafted for
 
     @property
     def withdrawn(self) -> bool:
@@ -58,7 +62,7 @@ class Draft:
 def drafts(conn: sqlite3.Connection, keys: Sequence[str]) -> list[Draft]:
     """The proposals holding these dedupe keys, oldest first."""
     found = conn.execute(DRAFTS, (json.dumps(list(keys)),))
-    return [Draft(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6]) for r in found]
+    return [Draft(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6], r[7]) for r in found]
 
 
 def deleted_at(event: Event) -> str:
@@ -67,32 +71,34 @@ def deleted_at(event: Event) -> str:
     return f"{when[:16].replace('T', ' ')} UTC"
 
 
-def withdrawn_reason(record: str, event: Event) -> str:
+def withdrawn_reason(record: str, event: Event, change: str = DELETED) -> str:
     """The decision_reason of a withdrawn draft: 'withdrawn: credit memo CM-12 was deleted in NetSuite at …'."""
-    return f"{WITHDRAWN}{record} was deleted in NetSuite at {deleted_at(event)}"
+    return f"{WITHDRAWN}{record} {change} in NetSuite at {deleted_at(event)}"
 
 
 def withdraw_drafts(customer_id: str | None, record: str, owner: str, event: Event, found: Sequence[Draft],
-                    output: dict[str, Any], *, release_key: bool = False,
-                    notes: Sequence[str] = ()) -> WorkflowResult | None:
+                    output: dict[str, Any], *, release_key: bool = False, notes: Sequence[str] = (),
+                    change: str = DELETED) -> WorkflowResult | None:
     """The run of a deletion: withdraw the staged drafts, name the decided ones (None when there is neither).
 
     `record` names the deleted record ('credit memo CM-12'), `owner` its customer; `notes` add sentences
-    (drafts kept for a reason of the workflow's own). The runner adds which drafts it did withdraw.
+    (drafts kept for a reason of the workflow's own). The runner adds which drafts it did withdraw. `change`
+    says what became of the record when it still exists ('was voided'): the output then has no `deleted`.
     """
     found = [d for d in found if not d.withdrawn]
     if not found and not notes:
         return None
     staged = [d for d in found if d.status == "staged"]
     decided = [d for d in found if d.status != "staged"]
-    parts = [f"{record[:1].upper()}{record[1:]} for {owner} was deleted in NetSuite at {deleted_at(event)}."]
+    parts = [f"{record[:1].upper()}{record[1:]} for {owner} {change} in NetSuite at {deleted_at(event)}."]
     if edited := [d.named() for d in staged if d.edited]:
         parts.append(f"Edited by a reviewer, not decided: {', '.join(edited)}.")
     if decided:
         shown = [f"{d.named()} ({d.status}{f' by {d.decided_by}' if d.decided_by else ''})" for d in decided]
         parts.append(f"Already decided, left as it is: {', '.join(shown)}.")
-    reason = withdrawn_reason(record, event)
-    return WorkflowResult(customer_id, " ".join([*parts, *notes]), output={**output, "deleted": True},
+    reason = withdrawn_reason(record, event, change)
+    return WorkflowResult(customer_id, " ".join([*parts, *notes]),
+                          output={**output, "deleted": True} if change == DELETED else output,
                           withdrawals=[Withdrawal(d.dedupe_key, reason, release_key) for d in staged])
 
 
