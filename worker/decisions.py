@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from worker.ledger import append_event
+from worker.memo_checks import memo_not_as_drafted
 from worker.netsuite_shape import ReviewedOrder, salesorder_payload
 from worker.stale_plans import HOLD_GONE, action_not_owed, what_changed
 
@@ -32,6 +33,15 @@ OWED_KINDS = {"send_collection_email": ("email", DUNNING, REDRAWN),
               "service_hold": ("hold", ("hold the customer's service on a reason worked out from money it no "
                                         "longer owes"), REDRAWN),
               "collection_email": ("email", DUNNING, "Reject it, and propose it again naming what is still owed")}
+# A credit memo's dispute drafts (worker/flows/invoice_dispute.py): what approving one would do once the memo is
+# not what it says (worker/memo_checks.py).
+MEMO_KINDS = {"send_dispute_confirmation": ("confirmation", "confirm a credit to the customer that is not as it says"),
+              "log_dispute": ("dispute log", "log a dispute on a credit that is not as it says")}
+# What becomes of such a draft: a deleted, voided or moved memo's drafts are withdrawn (a moved one drafted
+# afresh for its new customer) when the workflow next runs; a new total is not redrafted.
+MEMO_NEXT = ("Reject it, or leave it: the workflow withdraws it when it next runs (and drafts a moved memo afresh "
+             "for its new customer)")
+MEMO_TOTAL = "Reject it, and confirm the new total by hand: the workflow does not redraft a memo whose total changed"
 
 GET_ITEM = "SELECT status, customer_id, parsed_json, decided_by, decided_at FROM review_items WHERE id = ?"
 CLOSE_ITEM = """
@@ -351,6 +361,14 @@ def _check_hold_warranted(conn: sqlite3.Connection, payload: dict[str, Any]) -> 
                             "customer's service for nothing. Reject it")
 
 
+def _check_memo_as_drafted(conn: sqlite3.Connection, kind: str, payload: dict[str, Any]) -> None:
+    if change := memo_not_as_drafted(conn, payload):
+        what, would = MEMO_KINDS[kind]
+        memo = payload.get("credit_memo_number") or f"#{payload.get('credit_memo_id')}"
+        raise DecisionError(f"Credit memo {memo} {change.text} since this {what} was drafted: approving it would "
+                            f"{would}. {MEMO_NEXT if change.withdrawn else MEMO_TOTAL}")
+
+
 def decide_action(conn: sqlite3.Connection, action_id: int, reviewer: str, approve: bool, now: str, *, seen: str,
                   reason: str | None = None, changes: Mapping[str, str] | None = None) -> Decision:
     """Approve (with any last edits) or reject (with a reason) a staged action still at version `seen`."""
@@ -364,6 +382,8 @@ def decide_action(conn: sqlite3.Connection, action_id: int, reviewer: str, appro
     payload, changed = apply_edits(json.loads(payload_json), changes if approve else None)
     if approve and kind == "service_hold" and "plan" in payload:  # drawn by ar_aging_action_plan, not the API
         _check_hold_warranted(conn, payload)
+    if approve and kind in MEMO_KINDS:
+        _check_memo_as_drafted(conn, kind, payload)
     if not approve and (gone := action_not_owed(conn, action_id)):
         # Rejected because it names money no longer owed (as the refusal to approve it advises): a request for
         # the corrected draft, which a collection plan's redraw then proposes. Rejected while still owed as

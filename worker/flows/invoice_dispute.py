@@ -48,6 +48,7 @@ from worker.flows.recipients import CONTACTS, pick_recipient
 from worker.flows.withdrawals import Draft as WithdrawableDraft
 from worker.flows.withdrawals import drafts, withdraw_drafts
 from worker.ledger import Event
+from worker.memo_checks import void_change
 from worker.pricing import HALF_CENT, Credit, credit_split, money
 from worker.workflow_runner import Proposal, Workflow, WorkflowResult
 
@@ -90,8 +91,6 @@ WHERE workflow = ? AND json_extract(output_json, '$.credit_memo_id') = ? AND sta
   AND json_extract(output_json, '$.retracted') = ?
 LIMIT 1
 """
-# A voided memo's status with case, spaces and punctuation dropped: REST's "Voided", SuiteQL's "V", "CustCred:V".
-VOIDED = frozenset({"voided", "v", "custcredv"})
 KINDS = {"log_dispute": "dispute log", "send_dispute_confirmation": "confirmation"}  # how notes name them
 EMAIL = "send_dispute_confirmation"
 _LINE_BREAKS = re.compile(r"[\r\n]+")
@@ -236,15 +235,6 @@ def linked_invoices(conn: sqlite3.Connection, memo_id: str, customer_id: str | N
             invoice["remaining"] = None
         invoices.append(invoice)
     return invoices, problems
-
-
-def void_change(status: str | None, total: float | None, currency: str | None) -> str | None:
-    """What voided the memo, as an observation says it ('was voided'), or None while its credit stands."""
-    if status is not None and re.sub(r"[^a-z]", "", status.lower()) in VOIDED:
-        return "was voided"
-    if total is not None and abs(total) < HALF_CENT:
-        return f"was changed to a total of {money(0.0, currency)}"
-    return None
 
 
 def examine(conn: sqlite3.Connection, memo_id: str) -> WorkflowResult | None:

@@ -1,0 +1,79 @@
+"""Whether a credit memo is still what its dispute drafts say: checked when a reviewer approves one.
+
+The dispute workflow withdraws a memo's staged drafts when the memo is deleted, voided or moved to another
+customer (worker/flows/invoice_dispute.py), but only when its ledger consumer runs: between the change reaching
+the mirror and that run, the draft is still staged, and approving it would confirm a credit that is not there,
+or to a customer it is not for. A memo whose total changed is not redrafted at all. So the approval compares the
+draft (`customer_id`, `amount`, `currency`, recorded by every draft) with the mirror, in the transaction that
+approves it (worker/decisions.py).
+
+Plain functions of a connection and pure text; the flows are not imported, so the review queue stays light.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from worker.pricing import HALF_CENT, money
+
+# A voided memo's status with case, spaces and punctuation dropped: REST's "Voided", SuiteQL's "V", "CustCred:V".
+VOIDED = frozenset({"voided", "v", "custcredv"})
+MEMO_NOW = "SELECT customer_id, total, currency, status, deleted_at FROM credit_memo WHERE ns_id = ?"
+COMPANY = "SELECT company_name FROM customers WHERE ns_id = ?"
+
+
+def void_change(status: str | None, total: float | None, currency: str | None) -> str | None:
+    """What voided the memo, as an observation says it ('was voided'), or None while its credit stands."""
+    if status is not None and re.sub(r"[^a-z]", "", status.lower()) in VOIDED:
+        return "was voided"
+    if total is not None and abs(total) < HALF_CENT:
+        return f"was changed to a total of {money(0.0, currency)}"
+    return None
+
+
+@dataclass(frozen=True)
+class MemoChange:
+    """How the memo changed ('was voided'); `withdrawn`: the workflow withdraws the drafts for it when it runs."""
+
+    text: str
+    withdrawn: bool = True
+
+
+def memo_change(drafted: Mapping[str, Any], now: tuple[Any, ...] | None,
+                company: str | None = None) -> MemoChange | None:
+    """How the mirror's memo (MEMO_NOW's row, None when absent) differs from the drafted one (pure), or None.
+
+    `company` names the memo's customer now, for a moved memo. The first difference that matters is named:
+    gone, voided, moved, then a new total (or currency).
+    """
+    if now is None:
+        return MemoChange("is no longer in the mirror")
+    customer_id, total, currency, status, deleted_at = now
+    if deleted_at:
+        return MemoChange(f"was deleted in NetSuite at {str(deleted_at)[:16].replace('T', ' ')} UTC")
+    if voided := void_change(status, total, currency):
+        return MemoChange(voided)
+    if customer_id != drafted.get("customer_id"):
+        whom = f"{company} ({customer_id})" if company else f"customer {customer_id}"
+        return MemoChange(f"was moved to {whom}" if customer_id else "was left without a customer")
+    amount = drafted.get("amount")
+    drafted_total = money(amount, drafted.get("currency")) if isinstance(amount, int | float) else None
+    total_now = money(total, currency) if total is not None else None
+    if total_now != drafted_total:  # to the cent, in the currency as people read it
+        return MemoChange(f"now totals {total_now or 'an unknown amount'}, not {drafted_total or 'an unknown amount'} "
+                          "as drafted", withdrawn=False)
+    return None
+
+
+def memo_not_as_drafted(conn: sqlite3.Connection, payload: Mapping[str, Any]) -> MemoChange | None:
+    """How the memo a dispute draft names has changed since it was drafted (None: it has not, as far as it says)."""
+    memo_id = payload.get("credit_memo_id")
+    if not memo_id:
+        return None
+    now = conn.execute(MEMO_NOW, (str(memo_id),)).fetchone()
+    company = conn.execute(COMPANY, (now[0],)).fetchone() if now is not None and now[0] else None
+    return memo_change(payload, tuple(now) if now is not None else None, company[0] if company else None)
