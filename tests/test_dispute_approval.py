@@ -42,7 +42,8 @@ def retotalled(memo: dict, total: float, when: str = "2026-11-03T15:00:00Z") -> 
     (lambda m: voided(m, "voided"), "was voided", "the workflow withdraws it"),
     (lambda m: voided(m, "zero"), "was changed to a total of $0.00", "the workflow withdraws it"),
     (lambda m: moved(m, "2001"), "was moved to Harbor Bistro (2001)", "drafts a moved memo afresh"),
-    (lambda m: retotalled(m, 250.0), "now totals $250.00, not $300.00 as drafted", "confirm the new total by hand"),
+    (lambda m: retotalled(m, 250.0), "now totals $250.00, not $300.00 as drafted",
+     "If nobody edited it, leave it: the workflow redrafts it with the new total when it next runs"),
 ])
 @pytest.mark.parametrize("kind, would", [("send_dispute_confirmation", "confirm a credit to the customer"),
                                          ("log_dispute", "log a dispute on a credit")])
@@ -97,9 +98,11 @@ DRAFT = {"customer_id": "1187", "amount": 300.0, "currency": None}
     (("1187", 300.004, "USD", "Open", None), None, None),  # the same to the cent, the same currency
     (("1187", 300.0, "1", "Open", None), None, None),  # US dollars by internal id
     (("1187", 300.0, "EUR", "Open", None), None,
-     MemoChange("now totals EUR 300.00, not $300.00 as drafted", withdrawn=False)),
+     MemoChange("now totals EUR 300.00, not $300.00 as drafted", withdrawn=False, drafted="$300.00",
+                now="EUR 300.00")),
     (("1187", None, None, "Open", None), None,
-     MemoChange("now totals an unknown amount, not $300.00 as drafted", withdrawn=False)),
+     MemoChange("now totals an unknown amount, not $300.00 as drafted", withdrawn=False, drafted="$300.00",
+                now="an unknown amount")),
 ])
 def test_memo_change_names_the_first_difference_that_matters(now, company, change):
     assert memo_change(DRAFT, now, company) == change

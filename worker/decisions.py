@@ -38,10 +38,12 @@ OWED_KINDS = {"send_collection_email": ("email", DUNNING, REDRAWN),
 MEMO_KINDS = {"send_dispute_confirmation": ("confirmation", "confirm a credit to the customer that is not as it says"),
               "log_dispute": ("dispute log", "log a dispute on a credit that is not as it says")}
 # What becomes of such a draft: a deleted, voided or moved memo's drafts are withdrawn (a moved one drafted
-# afresh for its new customer) when the workflow next runs; a new total is not redrafted.
+# afresh for its new customer) when the workflow next runs; for a new total it redrafts the drafts nobody edited,
+# and leaves (and names) an edited one, which can then only be rejected.
 MEMO_NEXT = ("Reject it, or leave it: the workflow withdraws it when it next runs (and drafts a moved memo afresh "
              "for its new customer)")
-MEMO_TOTAL = "Reject it, and confirm the new total by hand: the workflow does not redraft a memo whose total changed"
+MEMO_TOTAL = ("If nobody edited it, leave it: the workflow redrafts it with the new total when it next runs. "
+              "A draft a reviewer edited is never redrafted: reject it, and confirm the new total by hand")
 
 GET_ITEM = "SELECT status, customer_id, parsed_json, decided_by, decided_at FROM review_items WHERE id = ?"
 CLOSE_ITEM = """

@@ -1,11 +1,13 @@
 """Whether a credit memo is still what its dispute drafts say: checked when a reviewer approves one.
 
 The dispute workflow withdraws a memo's staged drafts when the memo is deleted, voided or moved to another
-customer (worker/flows/invoice_dispute.py), but only when its ledger consumer runs: between the change reaching
-the mirror and that run, the draft is still staged, and approving it would confirm a credit that is not there,
-or to a customer it is not for. A memo whose total changed is not redrafted at all. So the approval compares the
-draft (`customer_id`, `amount`, `currency`, recorded by every draft) with the mirror, in the transaction that
-approves it (worker/decisions.py).
+customer (worker/flows/invoice_dispute.py), and redrafts the drafts nobody touched of a memo whose total (or
+currency) changed, but only when its ledger consumer runs: between the change reaching the mirror and that run,
+the draft is still staged, and approving it would confirm a credit that is not there, or to a customer it is
+not for, or for another amount. A draft a reviewer edited is never redrafted, so it keeps the old total for
+good. So the approval compares the draft (`customer_id`, `amount`, `currency`, recorded by every draft) with
+the mirror, in the transaction that approves it (worker/decisions.py); the workflow's redraft compares with
+the same function (worker/flows/memo_apply.py).
 
 Plain functions of a connection and pure text; the flows are not imported, so the review queue stays light.
 """
@@ -37,10 +39,14 @@ def void_change(status: str | None, total: float | None, currency: str | None) -
 
 @dataclass(frozen=True)
 class MemoChange:
-    """How the memo changed ('was voided'); `withdrawn`: the workflow withdraws the drafts for it when it runs."""
+    """How the memo changed ('was voided'); `withdrawn`: the workflow withdraws the drafts for it when it runs
+    (else it redrafts those nobody touched). For a new total (or currency), `drafted` and `now` are the totals
+    as people read them ('$300.00', 'EUR 250.00')."""
 
     text: str
     withdrawn: bool = True
+    drafted: str | None = None
+    now: str | None = None
 
 
 def memo_change(drafted: Mapping[str, Any], now: tuple[Any, ...] | None,
@@ -64,8 +70,8 @@ def memo_change(drafted: Mapping[str, Any], now: tuple[Any, ...] | None,
     drafted_total = money(amount, drafted.get("currency")) if isinstance(amount, int | float) else None
     total_now = money(total, currency) if total is not None else None
     if total_now != drafted_total:  # to the cent, in the currency as people read it
-        return MemoChange(f"now totals {total_now or 'an unknown amount'}, not {drafted_total or 'an unknown amount'} "
-                          "as drafted", withdrawn=False)
+        was, now_text = drafted_total or "an unknown amount", total_now or "an unknown amount"
+        return MemoChange(f"now totals {now_text}, not {was} as drafted", withdrawn=False, drafted=was, now=now_text)
     return None
 
 

@@ -18,6 +18,9 @@ A memo NetSuite sent without its apply list is drafted at once all the same (amo
 was issued against, `amountRemaining`; `problems` asks the reviewer to check the invoices), and redrafted in
 place, once, by the first event that finds the list (worker/flows/memo_apply.py): the same rows, never a
 second live draft, and never a draft a person has edited or decided, which the observation names instead.
+A memo whose total (or currency) NetSuite changed after drafting ($300 to $250) is redrafted the same way by
+the first event that finds it (memo_apply.new_total): a draft a person kept at the old figure is named, and
+the reviewer asked to check it, once. An event that brings both the apply list and a new total redrafts once.
 
 A memo deleted in NetSuite (`creditmemo.deleted`) withdraws its drafts still staged, edited or not
 (worker/flows/withdrawals.py): a confirmation for a memo that no longer exists must not stay approvable.
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -42,13 +46,13 @@ from jinja2 import Environment, StrictUndefined
 
 from worker.cdc.versions import key_time
 from worker.env import Env, parse_iso
-from worker.flows.memo_apply import REDRAFTED, Draft, arrival, outcomes
+from worker.flows.memo_apply import REDRAFTED, Draft, arrival, new_total, outcomes
 from worker.flows.reads import record_id
 from worker.flows.recipients import CONTACTS, pick_recipient
 from worker.flows.withdrawals import Draft as WithdrawableDraft
 from worker.flows.withdrawals import drafts, withdraw_drafts
 from worker.ledger import Event
-from worker.memo_checks import void_change
+from worker.memo_checks import MemoChange, void_change
 from worker.pricing import HALF_CENT, Credit, credit_split, money
 from worker.workflow_runner import Proposal, Workflow, WorkflowResult
 
@@ -288,30 +292,49 @@ def examine(conn: sqlite3.Connection, memo_id: str) -> WorkflowResult | None:
                           output={**common, "company": company, "problems": problems})
 
 
-def redraft_note(number: str, company: str, applied: list[str], outcomes: dict[str, str]) -> str:
-    """The observation of a redraft: where the credit went, what was redrafted, what a person had taken over."""
-    found = f"applied to {', '.join(applied)}" if applied else "applied to no invoice"
+def redraft_note(number: str, company: str, applied: list[str] | None, outcomes: dict[str, str],
+                 change: MemoChange | None = None, kept: Sequence[str] = ()) -> str:
+    """The observation of a redraft: what NetSuite sent (the apply list, with where the credit went, `applied`;
+    a new total, `change`), what was redrafted, what a person had taken over; `kept`: those of the kinds a
+    person took over that still count (not rejected), whose figure the reviewer must check."""
+    news = []
+    if applied is not None:
+        news.append(f"NetSuite sent its apply list (applied to {', '.join(applied) if applied else 'no invoice'})")
+    if change is not None:
+        news.append(f"its total changed from {change.drafted} to {change.now}")
     done = [KINDS[k] for k, o in outcomes.items() if o == REDRAFTED]
-    parts = [f"{' and '.join(done)} redrafted with it"] if done else []
+    parts = [f"{' and '.join(done)} redrafted with {'it' if len(news) == 1 else 'them'}"] if done else []
     parts += [f"{KINDS[k]} left as it is ({o})" for k, o in outcomes.items() if o != REDRAFTED]
-    if outcomes[EMAIL] != REDRAFTED:
+    if applied is not None and outcomes[EMAIL] != REDRAFTED:
         parts.append("check the confirmation names the right invoices")
-    return f"Credit memo {number} for {company}: NetSuite sent its apply list ({found}); {'; '.join(parts)}."
+    if change is not None and kept:
+        parts.append(f"check the figure in the {' and '.join(KINDS[k] for k in kept)}: the memo now totals "
+                     f"{change.now}")
+    return f"Credit memo {number} for {company}: {' and '.join(news)}; {'; '.join(parts)}."
 
 
-def redraft(conn: sqlite3.Connection, memo_id: str, drafts: dict[str, Draft]) -> WorkflowResult | None:
-    """The memo's proposals drafted again with its apply list; the runner replaces only untouched drafts."""
+def redraft(conn: sqlite3.Connection, memo_id: str, drafts: dict[str, Draft], arrived: bool = True,
+            change: MemoChange | None = None) -> WorkflowResult | None:
+    """The memo's proposals drafted again, with its apply list (`arrived`) and/or its new total (`change`); the
+    runner replaces only untouched drafts."""
     result = examine(conn, memo_id)
     if result is None:
         return None
     out = result.output
     log = next(p for p in result.proposals if p.kind == "log_dispute")
-    applied = [i["tran_id"] or i["invoice_id"] for i in log.payload["invoices"] if abs(i["applied"] or 0) >= HALF_CENT]
-    applied += [f"document {o['document_id'] or 'without an id'}" for o in log.payload["unmirrored"]]
+    applied = None
+    if arrived:
+        applied = [i["tran_id"] or i["invoice_id"] for i in log.payload["invoices"]
+                   if abs(i["applied"] or 0) >= HALF_CENT]
+        applied += [f"document {o['document_id'] or 'without an id'}" for o in log.payload["unmirrored"]]
     done = outcomes(drafts, list(KINDS))
-    observation = redraft_note(out["credit_memo_number"] or f"#{memo_id}", out["company"], applied, done)
+    kept = [k for k, o in done.items() if o != REDRAFTED and drafts[k].status != "rejected"]
+    observation = redraft_note(out["credit_memo_number"] or f"#{memo_id}", out["company"], applied, done, change,
+                               kept)
+    output = {**out, "drafts": done} | ({"apply_arrived": True} if arrived else {}) | (
+        {"retotalled": change.now, "retotalled_from": change.drafted} if change else {})
     return WorkflowResult(result.customer_id, observation, [replace(p, redraft=True) for p in result.proposals],
-                          output={**out, "apply_arrived": True, "drafts": done})
+                          output=output)
 
 
 def memo_drafts(conn: sqlite3.Connection, memo_id: str) -> list[WithdrawableDraft]:
@@ -373,8 +396,8 @@ def move(conn: sqlite3.Connection, memo_id: str, event: Event, found: list[Withd
 
 
 def decide(conn: sqlite3.Connection, event: Event) -> WorkflowResult | None:
-    """What one credit memo event calls for: the first draft, the redraft its apply list brings, its withdrawal
-    (deleted, voided, moved to another customer)."""
+    """What one credit memo event calls for: the first draft, the redraft its apply list or a new total brings,
+    its withdrawal (deleted, voided, moved to another customer)."""
     memo_id = record_id(event)
     if event.type == "creditmemo.deleted":
         return withdraw(conn, memo_id, event)
@@ -384,8 +407,11 @@ def decide(conn: sqlite3.Connection, event: Event) -> WorkflowResult | None:
             return void(conn, memo_id, event, found, change)
         if any(d.customer_id != memo[1] for d in found) and (moved := move(conn, memo_id, event, found)):
             return moved
-    if (drafts := arrival(conn, NAME, memo_id, list(KINDS), EMAIL)) is not None:
-        return redraft(conn, memo_id, drafts)
+    arrived = arrival(conn, NAME, memo_id, list(KINDS), EMAIL)
+    retotalled = new_total(conn, NAME, memo_id, list(KINDS), EMAIL)
+    if arrived is not None or retotalled is not None:  # one redraft for both
+        current = arrived if arrived is not None else retotalled[0]
+        return redraft(conn, memo_id, current, arrived is not None, retotalled[1] if retotalled else None)
     return examine(conn, memo_id) if event.type == "creditmemo.posted" else None
 
 
