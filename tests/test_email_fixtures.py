@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from email import policy
 from email.message import EmailMessage
 from email.utils import make_msgid
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -161,14 +161,19 @@ def post_mail(url: str, raw: bytes, headers: dict[str, str] | None = None) -> ht
 
 
 class _Refuse(http.server.BaseHTTPRequestHandler):
-    """Answers every S3 request with 403 AccessDenied (botocore does not retry it, so tests stay fast)."""
+    """Answers every S3 request with `status` (botocore retries no 4xx, so tests stay fast): 403 AccessDenied, our
+    credentials refused (an outage of ours for the intake), or 400 InvalidRequest, a refusal of the request itself
+    (one that uses up the intake's attempts)."""
+
+    status = 403
+    CODES: ClassVar[dict[int, bytes]] = {403: b"AccessDenied", 400: b"InvalidRequest"}
 
     def _deny(self) -> None:
-        body = b"<Error><Code>AccessDenied</Code><Message>bucket is closed</Message></Error>"
+        body = b"<Error><Code>%s</Code><Message>bucket is closed</Message></Error>" % self.CODES[self.status]
         length = int(self.headers.get("content-length") or 0)
         if length:
             self.rfile.read(length)
-        self.send_response(403)
+        self.send_response(self.status)
         self.send_header("Content-Type", "application/xml")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -182,9 +187,9 @@ class _Refuse(http.server.BaseHTTPRequestHandler):
 
 
 @contextmanager
-def refusing_s3() -> Iterator[str]:
-    """A bogus S3 endpoint that refuses everything; yields its URL."""
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Refuse)
+def refusing_s3(status: int = 403) -> Iterator[str]:
+    """A bogus S3 endpoint that refuses everything with `status` (_Refuse); yields its URL."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), type("Refuse", (_Refuse,), {"status": status}))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
@@ -195,10 +200,11 @@ def refusing_s3() -> Iterator[str]:
 
 
 async def fail_every_attempt(env: Env, raw: bytes) -> int:
-    """Process raw (read from the door's bytes) while the bucket refuses everything, until the attempts run out."""
+    """Process raw (read from the door's bytes) while the bucket refuses everything as a bad request (no outage:
+    each attempt counts), until the attempts run out."""
     received = await accept_raw(env, raw, door="http")
     real_bucket = env.bucket
-    with refusing_s3() as endpoint:
+    with refusing_s3(400) as endpoint:
         env.bucket = Bucket(endpoint, real_bucket.bucket)  # the PDF cannot be stored: each attempt fails
         try:
             for _ in range(pipeline.MAX_ATTEMPTS):

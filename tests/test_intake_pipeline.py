@@ -8,6 +8,7 @@ import http.server
 import json
 import threading
 from datetime import timedelta
+from typing import ClassVar
 
 import anthropic
 import httpx2
@@ -244,7 +245,7 @@ async def test_failed_processing_is_retried_with_bounded_attempts(seeded: Env) -
     pdf, _ = order_pdf("classic_grid", seed=8)
     received = await accept_raw(seeded, order_email([("po.pdf", pdf)]), door="http")
     real_bucket, clock = seeded.bucket, seeded.clock
-    with refusing_s3() as endpoint:
+    with refusing_s3(400) as endpoint:  # a refusal of the request, not an outage: every attempt counts
         seeded.bucket = Bucket(endpoint, real_bucket.bucket)  # the raw mail cannot be read back
         assert await process_email(seeded, received.email_id) == "failed"
         log = await _row(seeded, "SELECT * FROM inbound_email_log WHERE id = ?", received.email_id)
@@ -304,19 +305,20 @@ async def test_a_bucket_outage_uses_no_attempts_and_the_email_is_read_when_the_b
 
 
 class _PutsFail(http.server.BaseHTTPRequestHandler):
-    """An S3 that answers HEAD (the bucket is up) and fails every upload with `status`."""
+    """An S3 that answers HEAD with `head_status` (200: the bucket is up) and fails every upload with `status`."""
 
     status = 500
+    head_status = 200
+    CODES: ClassVar[dict[int, bytes]] = {403: b"InvalidAccessKeyId", 413: b"EntityTooLarge", 500: b"InternalError"}
 
     def do_HEAD(self) -> None:
-        self.send_response(200)
+        self.send_response(self.head_status)
         self.send_header("Content-Length", "0")
         self.end_headers()
 
     def do_PUT(self) -> None:
         self.rfile.read(int(self.headers.get("content-length") or 0))
-        body = b"<Error><Code>EntityTooLarge</Code><Message>no</Message></Error>" if self.status < 500 else \
-            b"<Error><Code>InternalError</Code><Message>no</Message></Error>"
+        body = b"<Error><Code>%s</Code><Message>no</Message></Error>" % self.CODES[self.status]
         self.send_response(self.status)
         self.send_header("Content-Type", "application/xml")
         self.send_header("Content-Length", str(len(body)))
@@ -328,8 +330,8 @@ class _PutsFail(http.server.BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def _puts_fail(status: int):
-    handler = type("PutsFail", (_PutsFail,), {"status": status})
+def _puts_fail(status: int, head_status: int = 200):
+    handler = type("PutsFail", (_PutsFail,), {"status": status, "head_status": head_status})
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
@@ -372,6 +374,35 @@ async def test_only_our_outages_go_uncounted_and_a_day_on_only_while_the_bucket_
         assert item["status"] == "needs_manual" and "(InternalError)" in item["reason"]
         assert item["reason"].startswith(f"gave up after {MAX_ATTEMPTS} attempts: StorageUnavailable")
     finally:
+        seeded.bucket = real_bucket
+
+
+async def test_a_bucket_refusing_our_credentials_is_an_outage_for_as_long_as_it_lasts(seeded: Env) -> None:
+    # A bucket refusing every request with 403 (a rotated or mistyped key) is ours to fix, not the message's: it
+    # used up the 5 attempts and gave an acknowledged order up. A 403 for this upload alone, while the bucket
+    # answers our ping, still counts once a day has passed, like a 5xx.
+    real_bucket = seeded.bucket
+    pdf, _ = order_pdf("classic_grid", seed=53)
+    raw = order_email([("po.pdf", pdf)])
+    received = await accept_raw(seeded, raw, door="http")
+    clock = seeded.clock
+    try:
+        with _puts_fail(403, head_status=403) as endpoint:
+            seeded.bucket = Bucket(endpoint, real_bucket.bucket)
+            for days in range(MAX_ATTEMPTS + 2):  # the grace is long past: the ping is refused too, still down
+                later = clock() + days * pipeline.OUTAGE_GRACE
+                seeded.clock = lambda later=later: later
+                assert await process_email(seeded, received.email_id, raw) == "outage"
+            assert await _attempts(seeded, received.email_id) == 0
+            assert not await _row(seeded, "SELECT * FROM review_items WHERE email_id = ?", received.email_id)
+        with _puts_fail(403) as endpoint:  # the bucket answers: this refusal is the upload's own
+            seeded.bucket = Bucket(endpoint, real_bucket.bucket)
+            assert await process_email(seeded, received.email_id, raw) == "failed"
+            assert await _attempts(seeded, received.email_id) == 1
+        seeded.bucket = real_bucket
+        assert await process_email(seeded, received.email_id, raw) == "processed"
+    finally:
+        seeded.clock = clock
         seeded.bucket = real_bucket
 
 

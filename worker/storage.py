@@ -33,7 +33,15 @@ class ObjectNotFound(StorageError):
 
 
 class StorageUnavailable(StorageError):
-    """The store did not answer or refused the request; the caller should retry later."""
+    """The store did not answer or refused the request; the caller should retry later.
+
+    `status` is the HTTP status it refused with, None when it gave no answer (unreachable, timed out,
+    unconfigured): whether the request itself or the store is at fault (worker/intake/pipeline.py).
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def content_key(prefix: str, data: bytes, suffix: str = "") -> str:
@@ -141,8 +149,22 @@ class Bucket:
             code = str(exc.response.get("Error", {}).get("Code", ""))
             if code in _MISSING:
                 raise ObjectNotFound(f"{self.bucket}: object not found") from None
-            raise StorageUnavailable(f"object storage refused the request ({code or 'error'})") from None
+            raise StorageUnavailable(f"object storage refused the request ({code or 'error'})",
+                                     _refusal_status(exc)) from None
         except (BotoCoreError, OSError) as exc:
             raise StorageUnavailable(f"object storage unreachable: {type(exc).__name__}") from None
         except Boto3Error as exc:  # upload_file wraps S3's refusals in S3UploadFailedError, not ClientError
-            raise StorageUnavailable(f"object storage refused the upload ({type(exc).__name__})") from None
+            raise StorageUnavailable(f"object storage refused the upload ({type(exc).__name__})",
+                                     _refusal_status(exc)) from None
+
+
+def _refusal_status(exc: BaseException) -> int | None:
+    """The HTTP status of the S3 answer behind a boto error (a wrapper's is its ClientError's), None if none."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        response = getattr(cause, "response", None)  # botocore's ClientError: the bucket answered with an error
+        if isinstance(response, dict):
+            status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            return status if isinstance(status, int) else None
+        cause = cause.__cause__ or cause.__context__
+    return None

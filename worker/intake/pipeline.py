@@ -4,9 +4,10 @@ Both doors call `schedule` after the raw message is durable; the hot tier calls 
 anything left behind ('received' too long, 'failed' with attempts left, 'processing' past its lease).
 A claim is a conditional UPDATE, so a background task and the cron tier never process one email twice. The
 last attempt, if it fails too, puts the email in the review queue (`given_up`): nobody reads the log. An attempt
-that failed on our own bucket or database (down, timing out, 5xx) is given back: an outage is not the message's
-fault, and the email is read once they answer again (SPEC 5). Past OUTAGE_GRACE it counts again unless the part
-that failed still does not answer, so a failure only this message causes still reaches a person.
+that failed on our own bucket or database (down, timing out, 5xx, refusing our credentials) is given back: an
+outage is not the message's fault, and the email is read once they answer again (SPEC 5). Past OUTAGE_GRACE it
+counts again unless the part that failed still does not answer, so a failure only this message causes still
+reaches a person.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ PROCESSING_LEASE = timedelta(minutes=5)  # a claim older than this is considered
 # part does not answer a ping (still down), so a 5xx or timeout of this message's own ends in the review queue.
 OUTAGE_GRACE = timedelta(hours=24)
 OUTAGE_PING_SECONDS = 30.0
-TRANSIENT_REFUSALS = frozenset({408, 429})  # 4xx answers that say "later", not "never for this request"
+# 4xx answers that are not about the message: "later" (408, 429), or our own bucket's credentials or policy
+# (401, 403), which refuse every message alike until someone fixes them (a ping then fails too: still down).
+NOT_THE_MESSAGE = frozenset({401, 403, 408, 429})
 EMAIL_TIMEOUT_SECONDS = 240.0  # belt and braces above the per-PDF limits
 # No PDF is started after this long: each one may take its extraction limit plus a Claude call (90 s), and
 # the email must be recorded well inside EMAIL_TIMEOUT_SECONDS, else every attempt times out and even its
@@ -91,28 +94,14 @@ def uncounted_reason(error: str, attempts: int) -> str:
             f"bucket and database answer): {error}")[:1000]
 
 
-def refusal_status(exc: StorageUnavailable) -> int | None:
-    """The HTTP status the bucket refused with; None when it gave no answer (unreachable, timed out, unconfigured).
-    storage.py raises `from None`, which hides boto's error from tracebacks but keeps it as the context."""
-    cause = exc.__context__
-    while cause is not None:
-        response = getattr(cause, "response", None)  # botocore's ClientError: the bucket answered with an error
-        if isinstance(response, dict):
-            status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            return status if isinstance(status, int) else None
-        cause = cause.__cause__ or cause.__context__
-    return None
-
-
 def infrastructure_failure(exc: BaseException) -> bool:
-    """Whether an attempt failed on our own bucket or database rather than on the message. A 4xx refusal (an
-    object too large, access denied) would meet every retry again: that one counts, and ends in the review queue."""
+    """Whether an attempt failed on our own bucket or database rather than on the message. Another 4xx refusal
+    (an object too large) would meet every retry again: that one counts, and ends in the review queue."""
     if isinstance(exc, DatabaseUnavailable):
         return True
     if not isinstance(exc, StorageUnavailable):
         return False
-    status = refusal_status(exc)
-    return status is None or status >= 500 or status in TRANSIENT_REFUSALS
+    return exc.status is None or exc.status >= 500 or exc.status in NOT_THE_MESSAGE
 
 
 async def _still_down(env: Env, exc: BaseException) -> bool:
