@@ -262,7 +262,7 @@ def test_sign_in_cookie_attributes_and_sign_out(server):
     assert httpx.get(server.url + "/review/orders", cookies={"gfs_review": stolen}).status_code == 303
 
 
-def test_a_new_password_ends_the_sessions_opened_with_the_old_one(settings, monkeypatch):
+def test_a_new_password_ends_the_sessions_opened_with_the_old_one(settings):
     # A cookie on a lost laptop: the operator changes the reviewer's hash in REVIEW_USERS and restarts.
     from tests.helpers import TEST_INTAKE_TOKEN, TEST_WEBHOOK_SECRET, live_server
     from worker.config import Secrets
@@ -270,10 +270,10 @@ def test_a_new_password_ends_the_sessions_opened_with_the_old_one(settings, monk
     from worker.passwords import hash_password
 
     def env_with(users: str):
-        return build_env(settings, Secrets.from_environ({"NS_WEBHOOK_SECRET": TEST_WEBHOOK_SECRET,
-                                                        "INTAKE_TOKEN": TEST_INTAKE_TOKEN, "REVIEW_USERS": users}))
+        return build_env(settings, Secrets.from_environ({
+            "NS_WEBHOOK_SECRET": TEST_WEBHOOK_SECRET, "INTAKE_TOKEN": TEST_INTAKE_TOKEN, "REVIEW_USERS": users,
+            "SESSION_SECRET": "a-long-persistent-session-secret"}))  # sessions survive restarts
 
-    monkeypatch.setenv("SESSION_SECRET", "a-long-persistent-session-secret")  # sessions survive restarts
     name, password = TEST_REVIEWER
     same = f"{name}:{hash_password(password)}"
     with live_server(env_with(same)) as live:
@@ -285,6 +285,21 @@ def test_a_new_password_ends_the_sessions_opened_with_the_old_one(settings, monk
         assert httpx.get(live.url + "/api/review-items", cookies={"gfs_review": kept}).status_code == 401
         assert httpx.get(live.url + "/review/orders", cookies={"gfs_review": kept}).status_code == 303
         assert sign_in(live.url, password="a brand new password").get("/review/orders").status_code == 200
+
+
+def test_the_session_key_is_session_secret_as_mounted_from_a_file_or_typed(settings):
+    # A secret mounted from a file ends in a newline: a process reading it so and one given it typed must accept
+    # each other's cookies (before, the newline was part of the key, and sessions were not shared).
+    from worker.auth import session_key
+    from worker.config import Secrets
+    from worker.env import build_env
+
+    secret = "a-long-persistent-session-secret"
+    mounted, typed = (build_env(settings, Secrets.from_environ({"SESSION_SECRET": value}))
+                      for value in (secret + "\n", secret))
+    assert session_key(mounted) == session_key(typed)
+    unset = build_env(settings, Secrets.from_environ({"SESSION_SECRET": " \n"}))  # blank: unset, random per start
+    assert session_key(unset) != session_key(typed)
 
 
 def test_a_session_lasts_12_hours(server):

@@ -175,6 +175,18 @@ def test_a_token_no_request_could_carry_is_refused_by_name_never_by_value(var, i
     assert "S3CR" not in str(raised.value) and "QZ9" not in str(raised.value)
 
 
+def test_a_session_secret_short_enough_to_guess_is_refused_by_name_never_by_value():
+    # It keys the HMAC of every session cookie and CSRF token: from one cookie, a short one is found offline.
+    with pytest.raises(ConfigError) as raised:
+        Secrets.from_environ({"SESSION_SECRET": "hunter2-hunter2\n"})
+    assert str(raised.value).startswith("SESSION_SECRET: shorter than 32 characters")
+    assert "hunter2" not in str(raised.value)
+    phrase = "correct horse battery staple, twice"  # spaces inside are part of a passphrase
+    kept = Secrets.from_environ({"SESSION_SECRET": f" {phrase}\n"})
+    assert kept.session_secret.get_secret_value() == phrase
+    assert Secrets.from_environ({"SESSION_SECRET": "\n"}).session_secret is None  # blank: unset
+
+
 def test_trusted_proxies_must_be_networks(tmp_path):
     assert "trusted_proxies = []" in TOML
     text = TOML.replace("trusted_proxies = []", 'trusted_proxies = ["10.0.0.0/8", "proxy.example"]')

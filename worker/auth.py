@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import ipaddress
 import logging
-import os
 import secrets
 import sqlite3
 from collections.abc import Sequence
@@ -113,8 +112,9 @@ def session_key(env: Env) -> bytes:
     """HMAC key for cookies and CSRF tokens: SESSION_SECRET, else random per process."""
     key = env.extras.get("session_key")
     if key is None:
-        configured = os.environ.get("SESSION_SECRET", "")
-        key = hashlib.sha256(configured.encode()).digest() if configured else secrets.token_bytes(32)
+        configured = env.secrets.session_secret  # trimmed and checked at start (worker/config.py)
+        key = hashlib.sha256(configured.get_secret_value().encode()).digest() if configured else \
+            secrets.token_bytes(32)
         env.extras["session_key"] = key
     return key  # type: ignore[return-value]
 

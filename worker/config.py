@@ -304,6 +304,7 @@ class Secrets(BaseModel):
     anthropic_api_key: SecretStr | None = None
     aws_access_key_id: SecretStr | None = None
     aws_secret_access_key: SecretStr | None = None
+    session_secret: SecretStr | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Secrets:
@@ -318,6 +319,10 @@ class Secrets(BaseModel):
             if var in TOKEN_SECRETS and not _TOKEN.fullmatch(value):
                 raise ConfigError(f"{var}: has a space, a control or a non-ASCII character inside: a token is one "
                                   "word of printable ASCII (is the file it came from damaged?)")
+            if var in KEY_SECRETS and len(value) < MIN_KEY_LENGTH:
+                raise ConfigError(f"{var}: shorter than {MIN_KEY_LENGTH} characters: it signs every session cookie, "
+                                  "and a short one can be guessed offline from one cookie (make one with "
+                                  "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)")
             values[field] = value
         return cls(**values)
 
@@ -329,12 +334,16 @@ SECRET_VARIABLES = {
     "anthropic_api_key": "ANTHROPIC_API_KEY",
     "aws_access_key_id": "AWS_ACCESS_KEY_ID",
     "aws_secret_access_key": "AWS_SECRET_ACCESS_KEY",
+    "session_secret": "SESSION_SECRET",
 }
 # Secrets sent whole in an HTTP header or signed with, which no request could match if they held a space or a
 # control character (or a non-ASCII one: headers are Latin-1 at best). NS_WEBHOOK_SECRET (space-separated during
 # a rotation) and REVIEW_USERS (comma-separated) have their own formats, checked by their parsers.
 TOKEN_SECRETS = frozenset({"INTAKE_TOKEN", "ANTHROPIC_API_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"})
 _TOKEN = re.compile(r"[!-~]+")
+# Keys we sign with (HMAC) that no one else needs to know: long enough that a cookie cannot be brute-forced.
+KEY_SECRETS = frozenset({"SESSION_SECRET"})
+MIN_KEY_LENGTH = 32
 
 
 # Environment variable -> dotted settings key (SPEC 3.2).
