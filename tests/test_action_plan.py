@@ -279,7 +279,8 @@ async def test_a_new_plan_supersedes_the_staged_one_so_one_email_is_approvable(e
     assert [(e[0], e[1], json.loads(e[2])["reason"]) for e in events] == [("action.rejected", "1", reason),
                                                                          ("action.rejected", "2", reason)]
     obs = await env.db.fetchall("SELECT observation FROM reflexion_log ORDER BY id")
-    assert "superseded staged proposal(s) #1, #2 of earlier plans" in obs[-1][0]
+    assert obs[-1][0].endswith("; supersedes staged proposal(s) #1, #2 of earlier plans. "
+                               "Withdrawn: #1 send_collection_email, #2 schedule_collection_call.")
     run = await env.db.fetchone("SELECT output_json FROM workflow_run_log ORDER BY id DESC LIMIT 1")
     assert json.loads(run[0])["superseded"] == [1, 2] and first_plan not in reason  # names the new plan
 

@@ -8,9 +8,9 @@ situation seen again, produce one plan; a new invoice crossing 61 or one moving 
 
 One live plan per customer: staging a new plan rejects the customer's older proposals of this flow that are
 still `staged` ("superseded by plan …", an `action.rejected` event), so the same dunning email is never
-approvable twice; approved or decided ones are left alone. That write happens at the end of the handler,
-after drafting (it predates the runner's Withdrawal, which plan_redraw uses): if the runner's commit is
-then lost, the event is handled again and the (idempotent) supersede finds nothing left to close.
+approvable twice; approved or decided ones are left alone. The handler names them as `Withdrawal`s (keys kept:
+the situation they answered stays planned), which the runner closes in the commit that stages the new plan,
+only those still staged then (edited or not): a lost commit closes nothing, and the retry supersedes them anew.
 
 A plan that names invoices no longer owed (paid, credited, voided, deleted, partly paid or of unknown remainder
 since it was drafted) is redrawn from what is still open, or withdrawn, on `ar.plan_stale`
@@ -23,7 +23,7 @@ Amounts keep their currency: the email shows each invoice in its own and totals 
 the credit limit and the 90+ share are in US dollars only, with other currencies named under `problems`.
 
 This module drafts the plan and handles its events; the situation, its keys and the plan's wording are pure
-(worker/flows/collection_situation.py), the reads and the supersede write are SQL (worker/flows/collection_queries.py).
+(worker/flows/collection_situation.py), the reads are SQL (worker/flows/collection_queries.py).
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ from worker.drafting import (
     approved_examples,
     draft_collection_email,
 )
-from worker.env import Env, iso
-from worker.flows.collection_queries import examine, red_turn_overtaken, supersede_older_plans
+from worker.env import Env
+from worker.flows.collection_queries import examine, older_plans, red_turn_overtaken
 from worker.flows.collection_situation import (
     NAME,
     Situation,
@@ -52,7 +52,7 @@ from worker.flows.collection_situation import (
 from worker.ledger import Event
 from worker.pricing import amounts_text, money
 from worker.stale_plans import EVENT as STALE
-from worker.workflow_runner import Proposal, Workflow, WorkflowResult
+from worker.workflow_runner import Proposal, Withdrawal, Workflow, WorkflowResult
 
 
 @dataclass(frozen=True)
@@ -131,16 +131,19 @@ async def handle(env: Env, event: Event) -> WorkflowResult | None:
         return WorkflowResult(customer_id, f"{s.company}: invoice {p.get('tran_id') or p.get('invoice_id')} reached "
                               f"{p.get('to')} but nothing is 61+ days past due now; no plan proposed.")
     plan = await draw(env, s, event)
-    # Last, after everything that can fail: a handler that raises must not have closed the old plan.
-    superseded = await env.db.write(supersede_older_plans, customer_id, s.state, iso(env.clock()))
+    # Closed by the runner in the commit that stages this plan (only if still staged then), never before it.
+    superseded = await env.db.read_sync(older_plans, customer_id, s.state)
     observation = (f"{s.company}: {len(s.past_due)} invoice(s) past due ({amounts_text(s.past_due_totals)}), worst "
                    f"{plan.common['worst_bucket']}, after {event.type}; proposed "
                    f"{', '.join(pr.kind for pr in plan.proposals)}; {plan.drafted}"
-                   + (f"; superseded staged proposal(s) {', '.join(f'#{i}' for i in superseded)} of earlier plans"
+                   + (f"; supersedes staged proposal(s) {', '.join(f'#{i}' for i, _ in superseded)} of earlier plans"
                       if superseded else "") + ".")
+    reason = f"superseded by plan {s.state}"
     return WorkflowResult(customer_id, observation, plan.proposals,
-                          output={**plan.common, "proposals": len(plan.proposals), "superseded": superseded,
-                                  "net_exposure": s.exposure.net, "on_account": s.exposure.on_account})
+                          output={**plan.common, "proposals": len(plan.proposals),
+                                  "superseded": [i for i, _ in superseded],
+                                  "net_exposure": s.exposure.net, "on_account": s.exposure.on_account},
+                          withdrawals=[Withdrawal(key, reason) for _, key in superseded])
 
 
 WORKFLOW = Workflow(NAME, ("ar.bucket_changed", "customer.health_tier_changed", STALE), handle)

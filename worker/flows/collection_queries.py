@@ -1,4 +1,4 @@
-"""The collection plan's SQL: reading a customer's AR situation in one snapshot, and closing its older plans.
+"""The collection plan's SQL: reading a customer's AR situation in one snapshot, and the older plans it supersedes.
 
 Plain functions of a connection (worker/db.py runs them), used by worker/flows/ar_aging_action_plan.py and
 worker/flows/plan_redraw.py; what the situation means is worker/flows/collection_situation.py.
@@ -22,7 +22,6 @@ from worker.flows.collection_situation import (
 )
 from worker.flows.recipients import CONTACTS, pick_recipient
 from worker.pricing import credit_split, money, totals_by_currency
-from worker.workflow_runner import note_rejected
 
 CUSTOMER = "SELECT company_name, email, phone, credit_limit, deleted_at FROM customers WHERE ns_id = ?"
 OPEN_INVOICES = """
@@ -82,15 +81,15 @@ FROM credit_memo m
 WHERE m.customer_id = :customer_id AND m.deleted_at IS NULL AND (m.amount_remaining > 0 OR m.amount_remaining IS NULL)
 """
 SOURCE_NAMES = {"payment": "payment", "credit": "credit memo"}
-# Close the customer's still-staged proposals of this flow from any plan but the current one, as a reviewer's
-# rejection would (worker.decisions), so the queue shows who closed them and why.
-SUPERSEDE_OLDER = """
-UPDATE proposed_actions SET status = 'rejected', decided_by = :by, decided_at = :now, decision_reason = :reason,
-    updated_at = :now
+# The customer's still-staged proposals of this flow from any plan but the current one: a new plan supersedes them,
+# closed by the runner in the commit that stages it (worker/workflow_runner.py WITHDRAW), as a reviewer's
+# rejection would be (worker.decisions), so the queue shows who closed them and why.
+OLDER_STAGED = """
+SELECT id, dedupe_key FROM proposed_actions
 WHERE customer_id = :customer_id AND status = 'staged'
   AND substr(dedupe_key, 1, length(:flow_prefix)) = :flow_prefix
   AND substr(dedupe_key, 1, length(:plan_prefix)) <> :plan_prefix
-RETURNING id, kind
+ORDER BY id
 """
 
 
@@ -149,15 +148,11 @@ def on_account_left(total: float | None, left: float | None, apply_version: str 
     return credit_split(total, left, apply_version, applied).unapplied
 
 
-def supersede_older_plans(conn: sqlite3.Connection, customer_id: str, state: str, now: str) -> list[int]:
-    """Reject the customer's still-staged proposals of earlier plans, each with an action.rejected event."""
-    reason = f"superseded by plan {state}"
-    closed = sorted(tuple(r) for r in conn.execute(SUPERSEDE_OLDER, {
-        "by": NAME, "now": now, "reason": reason, "customer_id": customer_id,
-        "flow_prefix": f"{NAME}:{customer_id}:", "plan_prefix": f"{NAME}:{customer_id}:{state}:"}))
-    for action_id, kind in closed:
-        note_rejected(conn, NAME, action_id, kind, reason, now)
-    return [action_id for action_id, _ in closed]
+def older_plans(conn: sqlite3.Connection, customer_id: str, state: str) -> list[tuple[int, str]]:
+    """The customer's still-staged proposals of earlier plans (id, dedupe key), which plan `state` supersedes."""
+    return [(r[0], r[1]) for r in conn.execute(OLDER_STAGED, {
+        "customer_id": customer_id, "flow_prefix": f"{NAME}:{customer_id}:",
+        "plan_prefix": f"{NAME}:{customer_id}:{state}:"})]
 
 
 def hold_not_warranted(conn: sqlite3.Connection, customer_id: str) -> str | None:
