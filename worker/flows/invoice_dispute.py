@@ -31,6 +31,11 @@ keys); a kind whose draft a person already decided keeps its key, so none of tha
 observation says so. A change is named once: a later update finds the drafts withdrawn, or the run's
 `retracted` in the log. Each draft records the memo as drafted (`customer_id`, `amount`, `memo_status`,
 `memo_version`), what an approval compares with the mirror.
+
+A memo without a customer (no `entity`) is drafted nothing: a confirmation needs someone to confirm it to, and a
+run without a customer leaves no reflexion row. One left without a customer after drafting withdraws its drafts
+(the observation goes to the customer they were for) and drafts none afresh; the run's output says
+`awaiting_customer`, and the first event that finds the memo with a customer again drafts it as a posting would.
 """
 
 from __future__ import annotations
@@ -87,6 +92,13 @@ FROM credit_memo m LEFT JOIN customers c ON c.ns_id = m.customer_id
 WHERE m.ns_id = ?
 """
 COMPANY = "SELECT company_name FROM customers WHERE ns_id = ?"
+# The memo's latest concluded run drafted nothing for want of a customer (`awaiting_customer` in its output): the
+# first event finding it with one drafts it (index workflow_run_log_memo).
+AWAITING = """
+SELECT coalesce(json_extract(output_json, '$.awaiting_customer'), 0) FROM workflow_run_log
+WHERE workflow = ? AND json_extract(output_json, '$.credit_memo_id') = ? AND status = 'ok'
+ORDER BY id DESC LIMIT 1
+"""
 # A concluded run on the memo that already reported this change (`retracted` in its output): said once, even
 # when only drafts a person decided are left to name (index workflow_run_log_memo).
 RETRACTED = """
@@ -257,6 +269,13 @@ def examine(conn: sqlite3.Connection, memo_id: str) -> WorkflowResult | None:
     if voided := void_change(status, total, currency):  # no credit to confirm (one that was drafted: retract)
         return WorkflowResult(customer_id, f"Credit memo {number} for {company} {voided} before it was reviewed.",
                               output={"credit_memo_id": memo_id, "retracted": "voided"})
+    # Not "Dear customer None team": nobody to confirm it to. apply_pending as a drafting run states it, since
+    # memo_apply.WAITED reads it over every run on the memo.
+    if customer_id is None:
+        return WorkflowResult(None, f"Credit memo {number} has no customer in NetSuite: nothing is drafted until it "
+                              "has one.", output={"credit_memo_id": memo_id, "credit_memo_number": tran_id,
+                                                  "customer_id": None, "amount": total, "currency": currency,
+                                                  "apply_pending": apply_version == "", "awaiting_customer": True})
     invoices, linked_problems = linked_invoices(conn, memo_id, customer_id, created_from, applied_at, currency)
     others = [{"document_id": r[0], "doc_type": r[1], "applied": round(r[2], 2)}
               for r in conn.execute(UNMIRRORED, (memo_id,)) if abs(r[2] or 0) >= HALF_CENT]
@@ -318,8 +337,8 @@ def redraft(conn: sqlite3.Connection, memo_id: str, drafts: dict[str, Draft], ar
     """The memo's proposals drafted again, with its apply list (`arrived`) and/or its new total (`change`); the
     runner replaces only untouched drafts."""
     result = examine(conn, memo_id)
-    if result is None:
-        return None
+    if result is None or not result.proposals:
+        return None  # gone, or without a customer: nothing to redraft
     out = result.output
     log = next(p for p in result.proposals if p.kind == "log_dispute")
     applied = None
@@ -371,7 +390,8 @@ def void(conn: sqlite3.Connection, memo_id: str, event: Event, found: list[Withd
 def move(conn: sqlite3.Connection, memo_id: str, event: Event, found: list[WithdrawableDraft]) -> WorkflowResult | None:
     """The memo is now another customer's: the drafts for the old one are withdrawn (their keys released) and
     the memo drafted afresh for the new one, in the same run; a kind a person decided keeps its key and its
-    draft, so none of that kind is drafted anew (the observation says so)."""
+    draft, so none of that kind is drafted anew (the observation says so). Left without a customer, nothing is
+    drafted and the run is the old customer's."""
     tran_id, customer_id, company = conn.execute(NAMED, (memo_id,)).fetchone()[:3]
     moved = [d for d in found if d.customer_id != customer_id]
     retracted = f"moved:{customer_id}"
@@ -379,20 +399,50 @@ def move(conn: sqlite3.Connection, memo_id: str, event: Event, found: list[Withd
     if fresh is None or said(conn, memo_id, moved, retracted):
         return None
     before = moved[0].customer_id
-    old = (conn.execute(COMPANY, (before,)).fetchone() or (None,))[0] or f"customer {before}"
+    old = owner_name(conn, before)
     new = company or f"customer {customer_id}"
     record = f"credit memo {tran_id or '#' + memo_id}"
     held = {d.kind: d for d in moved if d.status != "staged"}
     notes = [f"No new {KINDS[k]} is drafted for {new}: #{d.id} keeps its place ({d.status}); draft one by hand if "
-             "it is needed." for k, d in held.items()]
+             "it is needed." for k, d in held.items()] if customer_id else []
     change = f"was moved to {new} ({customer_id})" if customer_id else "was left without a customer"
-    gone = withdraw_drafts(fresh.customer_id, record, old, event, moved, {}, release_key=True, notes=notes,
-                           change=change)
+    owner = customer_id or before  # left without one: the run (and its reflexion row) is the old customer's
+    gone = withdraw_drafts(owner, record, old, event, moved, {}, release_key=True, notes=notes, change=change)
     assert gone is not None  # `moved` is never empty here
-    return WorkflowResult(fresh.customer_id, f"{gone.observation} {fresh.observation}",
+    return WorkflowResult(owner, f"{gone.observation} {fresh.observation}",
                           [p for p in fresh.proposals if p.kind not in held],
                           output={**fresh.output, "retracted": retracted, "moved_from": before},
                           withdrawals=gone.withdrawals)
+
+
+def owner_name(conn: sqlite3.Connection, customer_id: str | None) -> str:
+    """How observations name whom drafts were for ('Driscoll Foods'; 'no customer' for drafts made before a
+    customerless memo was drafted nothing)."""
+    if customer_id is None:
+        return "no customer"
+    return (conn.execute(COMPANY, (customer_id,)).fetchone() or (None,))[0] or f"customer {customer_id}"
+
+
+def awaiting_customer(conn: sqlite3.Connection, memo_id: str) -> bool:
+    """Whether the memo's latest concluded run drafted nothing for want of a customer."""
+    row = conn.execute(AWAITING, (NAME, memo_id)).fetchone()
+    return row is not None and row[0] == 1
+
+
+def given(conn: sqlite3.Connection, memo_id: str, found: list[WithdrawableDraft]) -> WorkflowResult | None:
+    """The memo, drafted nothing while it had no customer, has one now: drafted as a posting would be, but not a
+    kind whose draft a person decided before (it keeps its key; the observation says so)."""
+    fresh = examine(conn, memo_id)
+    if fresh is None or not fresh.proposals:
+        return fresh
+    out = fresh.output
+    held = {d.kind: d for d in found}  # what keeps its key: decided (staged ones were withdrawn)
+    notes = [f"No new {KINDS[k]} is drafted: #{d.id} keeps its place ({d.status}); draft one by hand if it is "
+             "needed." for k, d in held.items()]
+    number = out["credit_memo_number"] or f"#{memo_id}"
+    now = f"Credit memo {number} now has a customer in NetSuite, {out['company']} ({fresh.customer_id})."
+    observation = " ".join([now, *notes, fresh.observation])
+    return replace(fresh, observation=observation, proposals=[p for p in fresh.proposals if p.kind not in held])
 
 
 def decide(conn: sqlite3.Connection, event: Event) -> WorkflowResult | None:
@@ -402,11 +452,14 @@ def decide(conn: sqlite3.Connection, event: Event) -> WorkflowResult | None:
     if event.type == "creditmemo.deleted":
         return withdraw(conn, memo_id, event)
     memo = conn.execute(NAMED, (memo_id,)).fetchone()
-    if memo is not None and not memo[6] and (found := memo_drafts(conn, memo_id)):
+    found = memo_drafts(conn, memo_id) if memo is not None and not memo[6] else []
+    if found:
         if change := void_change(memo[3], memo[4], memo[5]):
             return void(conn, memo_id, event, found, change)
         if any(d.customer_id != memo[1] for d in found) and (moved := move(conn, memo_id, event, found)):
             return moved
+    if memo is not None and not memo[6] and memo[1] and awaiting_customer(conn, memo_id):
+        return given(conn, memo_id, found)
     arrived = arrival(conn, NAME, memo_id, list(KINDS), EMAIL)
     retotalled = new_total(conn, NAME, memo_id, list(KINDS), EMAIL)
     if arrived is not None or retotalled is not None:  # one redraft for both
