@@ -22,15 +22,17 @@ from worker.cdc.fast_lines import (
     _S,
     Absent,
     ApplyLine,
+    Bounded,
+    Finite,
     ItemLine,
     Label,
     Package,
     Ref,
     _label,
 )
-from worker.cdc.models import MAX_AMOUNT, SHIP_STATUS
+from worker.cdc.models import SHIP_STATUS
 
-Amount = Annotated[float, Meta(ge=-MAX_AMOUNT, le=MAX_AMOUNT)] | None  # models.Amount
+Amount = Bounded  # models.Amount
 
 
 class CustomerRecord(_S):
@@ -43,7 +45,7 @@ class CustomerRecord(_S):
     email: str | None = None
     phone: str | None = None
     terms_label: Label = field(default=None, name="terms")
-    credit_limit: float | None = field(default=None, name="creditLimit")
+    credit_limit: Amount = field(default=None, name="creditLimit")
     creditlimit: Absent = UNSET
     is_inactive: bool = field(default=False, name="isInactive")
     isinactive: Absent = UNSET
@@ -138,7 +140,7 @@ class InvoiceRecord(_WithLines):
     amountpaid: Absent = UNSET
     other_ref_num: str | None = field(default=None, name="otherRefNum")
     otherrefnum: Absent = UNSET
-    exchange_rate: float | None = field(default=None, name="exchangeRate")
+    exchange_rate: Finite = field(default=None, name="exchangeRate")
     exchangerate: Absent = UNSET
 
     @property

@@ -5,12 +5,13 @@ See fast.py: each twin accepts a subset of what its pydantic model (models.py) a
 
 from __future__ import annotations
 
+import sys
 from datetime import date
 from typing import Annotated, Any
 
 from msgspec import UNSET, Meta, Struct, UnsetType, field
 
-from worker.cdc.models import MAX_LINE
+from worker.cdc.models import MAX_AMOUNT, MAX_LINE
 
 # A key the pydantic model may read instead: any value under it (even null) fails the gate.
 Absent = UnsetType
@@ -36,6 +37,9 @@ class _LabelRef(_S):
 
 Label = str | _LabelRef | None
 LineNumber = Annotated[int, Meta(ge=0, le=MAX_LINE)]
+# models.Amount, Quantity, Rate, Weight: a number beyond the bound fails the gate and pydantic words the refusal.
+Bounded = Annotated[float, Meta(ge=-MAX_AMOUNT, le=MAX_AMOUNT)] | None
+Finite = Annotated[float, Meta(ge=-sys.float_info.max, le=sys.float_info.max)] | None  # models.ExchangeRate
 
 
 def _label(value: Any) -> str | None:
@@ -51,10 +55,10 @@ class ItemLine(_S):
     line: LineNumber | None = None
     item: Ref | None = None
     description: str | None = None
-    quantity: float | None = None
+    quantity: Bounded = None
     units_label: Label = field(default=None, name="units")
-    rate: float | None = None
-    amount: float | None = None
+    rate: Bounded = None
+    amount: Bounded = None
     order_line: LineNumber | None = field(default=None, name="orderLine")
     orderline: Absent = UNSET
 
@@ -70,7 +74,7 @@ class ApplyLine(_S):
     line: int | None = None
     apply: bool = False
     doc: Ref | None = None
-    amount: float | None = None
+    amount: Bounded = None
     type_label: Label = field(default=None, name="type")
     apply_date: date | None = field(default=None, name="applyDate")
     applydate: Absent = UNSET
@@ -88,7 +92,7 @@ class Package(_S):
     packagetrackingnumber: Absent = UNSET
     trackingNumber: Absent = UNSET
     trackingnumber: Absent = UNSET
-    weight: float | None = field(default=None, name="packageWeight")
+    weight: Bounded = field(default=None, name="packageWeight")
     packageweight: Absent = UNSET
     weight_other: Absent = field(default=UNSET, name="weight")
     description: str | None = field(default=None, name="packageDescr")

@@ -8,7 +8,9 @@ declared: everything else stays in `raw_json`, which is the record dict exactly 
 from __future__ import annotations
 
 import functools
+import math
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
@@ -30,8 +32,9 @@ _US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 # NetSuite's shipStatus codes (SuiteQL gives the code, REST the object); stored as one spelling.
 SHIP_STATUS = {"a": "picked", "b": "packed", "c": "shipped"}
 MAX_LINE = 2**31 - 1  # a line number: far beyond any order's lines, and within SQLite's INTEGER
-# A transaction's amount: a thousand times any real one, yet so far below a float's limit that no sum of them,
-# nor one times an exchange rate (worker.currency.MAX_RATE), can overflow to infinity, which JSON cannot hold.
+# A transaction's amount (and the bound of every other number of a record but its exchange rate): a thousand
+# times any real one, yet so far below a float's limit that no sum of them, nor a product of two (quantity times
+# rate) or one times an exchange rate (worker.currency.MAX_RATE), can overflow to infinity, which JSON cannot hold.
 MAX_AMOUNT = 1e15
 
 
@@ -56,10 +59,21 @@ def _as_date(value: Any) -> Any:
     return value or None
 
 
-def _amount(value: float | None) -> float | None:
-    # NaN fails the comparison too (the string "nan" parses as a float).
-    if value is not None and not -MAX_AMOUNT <= value <= MAX_AMOUNT:
-        raise ValueError(f"is {value:g}, out of range for an amount (at most {MAX_AMOUNT:g} either way)")
+def _within(what: str) -> Callable[[float | None], float | None]:
+    """A check that a number is at most MAX_AMOUNT either way; `what` names it in the refusal ("a rate")."""
+
+    def check(value: float | None) -> float | None:
+        # NaN fails the comparison too ("nan", "Infinity" and "1e400" as strings parse as floats).
+        if value is not None and not -MAX_AMOUNT <= value <= MAX_AMOUNT:
+            raise ValueError(f"is {value:g}, out of range for {what} (at most {MAX_AMOUNT:g} either way)")
+        return value
+
+    return check
+
+
+def _finite(value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise ValueError(f"is {value:g}, not a finite number")
     return value
 
 
@@ -130,7 +144,15 @@ Flag = Annotated[bool, BeforeValidator(lambda value: False if value is None else
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 Label = Annotated[str | None, BeforeValidator(_as_label)]
 CalDate = Annotated[date | None, BeforeValidator(_as_date)]
-Amount = Annotated[float | None, AfterValidator(_amount)]
+# Every number of a record is bounded, so none stored can be infinite or NaN (which JSON cannot hold) or add up
+# to infinity; the fast gate (fast_lines.py) applies the same bounds.
+Amount = Annotated[float | None, AfterValidator(_within("an amount"))]
+Quantity = Annotated[float | None, AfterValidator(_within("a quantity"))]
+Rate = Annotated[float | None, AfterValidator(_within("a rate"))]  # a line's unit price
+Weight = Annotated[float | None, AfterValidator(_within("a weight"))]
+# Finite only: worker.currency.base_rate decides which rates are usable (0 < rate <= MAX_RATE) and keeps an
+# absurd one as no rate, so the invoice still mirrors and is reported as unconverted rather than refused.
+ExchangeRate = Annotated[float | None, AfterValidator(_finite)]
 
 
 def sublist(*paths: tuple[str, ...], optional: bool = False) -> Any:
@@ -158,10 +180,10 @@ class ItemLine(_Model):
     line: LineNumber | None = None
     item: RefField = None
     description: str | None = None
-    quantity: float | None = None
+    quantity: Quantity = None
     units: Label = None
-    rate: float | None = None
-    amount: float | None = None
+    rate: Rate = None
+    amount: Amount = None
     order_line: LineNumber | None = Field(None, validation_alias=names("orderLine"))
 
 
@@ -171,7 +193,7 @@ class ApplyLine(_Model):
     line: int | None = None
     apply: bool = False
     doc: RefField = None
-    amount: float | None = None
+    amount: Amount = None
     type: Label = None
     apply_date: CalDate = Field(None, validation_alias=names("applyDate"))
 
@@ -182,8 +204,8 @@ class Package(_Model):
     tracking_number: str | None = Field(None, validation_alias=names(
         "packageTrackingNumber", "trackingNumber", "packageTrackingNumberUps", "packageTrackingNumberFedEx",
         "packageTrackingNumberUsps"))
-    weight: float | None = Field(None, validation_alias=names("packageWeight", "weight", "packageWeightUps",
-                                                               "packageWeightFedEx", "packageWeightUsps"))
+    weight: Weight = Field(None, validation_alias=names("packageWeight", "weight", "packageWeightUps",
+                                                        "packageWeightFedEx", "packageWeightUsps"))
     description: str | None = Field(None, validation_alias=names("packageDescr", "description", "packageDescrUps",
                                                                   "packageDescrUsps", "reference1FedEx"))
     carrier: Label = None
@@ -208,7 +230,7 @@ class CustomerRecord(_Model):
     email: str | None = None
     phone: str | None = None
     terms: Label = None
-    credit_limit: float | None = Field(None, validation_alias=names("creditLimit"))
+    credit_limit: Amount = Field(None, validation_alias=names("creditLimit"))
     is_inactive: Flag = Field(False, validation_alias=names("isInactive"))
     date_created: str | None = Field(None, validation_alias=names("dateCreated"))
 
@@ -267,7 +289,7 @@ class InvoiceRecord(_WithLines):
     amount_remaining: Amount = Field(None, validation_alias=names("amountRemaining"))
     amount_paid: Amount = Field(None, validation_alias=names("amountPaid"))  # derives a missing remainder
     other_ref_num: str | None = Field(None, validation_alias=names("otherRefNum"))
-    exchange_rate: float | None = Field(None, validation_alias=names("exchangeRate"))  # to the base currency
+    exchange_rate: ExchangeRate = Field(None, validation_alias=names("exchangeRate"))  # to the base currency
 
 
 class FulfillmentRecord(_WithLines):
