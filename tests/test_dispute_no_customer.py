@@ -104,3 +104,17 @@ async def test_a_memo_posted_without_a_customer_is_drafted_once_it_has_one(ticki
                                                              "redrafted": 2}
     mail = (await proposals(env, "send_dispute_confirmation"))[0]["payload"]
     assert "invoice INV-7001 (your PO DF-7001): $300.00 credited" in mail["body"]
+
+
+async def test_a_memo_voided_and_left_without_a_customer_at_once_reports_to_the_old_one(ticking):  # noqa: F811
+    env = ticking
+    memo = await driscoll_and_memo(env, "8032")
+    await apply(env, memo)
+    await drain(env, [invoice_dispute.WORKFLOW])
+    gone = customerless(memo)
+    gone["record"] |= {"status": {"id": "V", "refName": "Voided"}, "total": 0.0}
+    await apply(env, gone)
+    assert await drain(env, [invoice_dispute.WORKFLOW]) == {"ok": 1, "proposed": 0, "deduplicated": 0, "withdrawn": 2}
+    [*_, (customer, note)] = await observations(env)
+    assert customer == "1187" and note.startswith("Credit memo CM-8032 for Driscoll Foods was voided in NetSuite")
+    assert [r["customer_id"] for r in await runs(env)][-1] == "1187"

@@ -378,10 +378,16 @@ def said(conn: sqlite3.Connection, memo_id: str, found: list[WithdrawableDraft],
 
 def void(conn: sqlite3.Connection, memo_id: str, event: Event, found: list[WithdrawableDraft],
          change: str) -> WorkflowResult | None:
-    """The memo was voided (or its total became 0): its drafts still staged are withdrawn, as for a deletion."""
+    """The memo was voided (or its total became 0): its drafts still staged are withdrawn, as for a deletion.
+
+    The run is the customer's the drafts were for, as a move's is: voided and moved (or left without a customer)
+    in one update, the memo's customer now is not whom the withdrawn drafts concerned."""
     tran_id, customer_id, company = conn.execute(NAMED, (memo_id,)).fetchone()[:3]
     if said(conn, memo_id, found, "voided"):
         return None
+    if found and found[0].customer_id and found[0].customer_id != customer_id:
+        customer_id = found[0].customer_id
+        company = (conn.execute(COMPANY, (customer_id,)).fetchone() or (None,))[0]
     return withdraw_drafts(customer_id, f"credit memo {tran_id or '#' + memo_id}", company or f"customer {customer_id}",
                            event, found, {"credit_memo_id": memo_id, "credit_memo_number": tran_id,
                                           "retracted": "voided"}, change=change)
