@@ -8,7 +8,10 @@ has touched it; a `Withdrawal` closes a staged draft whose record is gone), the 
 consumer's cursor. A crash
 before that commit means the event is handled again; after it, never. A failing event is retried; the
 attempt that gives up writes its run log row, a `needs_review` observation naming the failure (when the
-event names a customer) and the cursor in one transaction as well.
+event names a customer) and the cursor in one transaction as well. A result that is not JSON SQLite can read
+(a non-finite float: `Infinity`, `NaN`) is that event's failure, like a handler's exception; so is SQLite refusing
+one event's own rows in the commit (a savepoint per event undoes only them). A database outage (locked, busy, disk
+full) is nobody's event: the drain stops and every event waits for the next tick.
 
 A workflow acts on changes made recently, not on history: an event whose payload carries the record's
 `last_modified` (every CDC event does) more than `[workflows] history_days` before the drain's tick (a cron
@@ -32,11 +35,13 @@ import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
+from worker.db import DatabaseUnavailable
 from worker.env import Env, iso, parse_iso
-from worker.ledger import Event, advance_cursor, append_event, events_after, read_cursor
 from worker.leases import hold_lease
+from worker.ledger import Event, advance_cursor, append_event, events_after, read_cursor
 
 log = logging.getLogger("worker.workflows")
 MAX_ATTEMPTS = 3  # a failing event is retried on the next ticks, then skipped (its failure stays logged)
@@ -94,6 +99,12 @@ INSERT_REFLEXION = """
 INSERT INTO reflexion_log (entity_type, entity_id, tags_json, observation, status, workflow_run_id, created_at)
 VALUES ('customer', ?, ?, ?, 'needs_review', ?, ?)
 """
+# Each event's writes in a batch: undone alone when SQLite refuses one of its rows (record_runs).
+EVENT_SAVEPOINT, UNDO_EVENT, KEEP_EVENT = "SAVEPOINT event_run", "ROLLBACK TO event_run", "RELEASE event_run"
+# What an event's own rows can make SQLite refuse: malformed JSON under a json_extract index (SQLITE_ERROR), a
+# constraint, a value too big or of the wrong type. Busy, locked, full, read-only, I/O are the database's.
+EVENT_ERROR_CODES = frozenset({sqlite3.SQLITE_ERROR, sqlite3.SQLITE_CONSTRAINT, sqlite3.SQLITE_TOOBIG,
+                               sqlite3.SQLITE_MISMATCH, sqlite3.SQLITE_RANGE})
 
 
 @dataclass(frozen=True)
@@ -189,6 +200,25 @@ async def is_history(env: Env, workflow: Workflow, event: Event, cutoff: datetim
     return key is None or await env.db.fetchone(ACTED_ON.format(key=key), (workflow.name, event.entity_id)) is None
 
 
+def _json_default(value: Any) -> str:
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise ValueError(f"Out of range Decimal values are not JSON compliant: {value}")
+    return str(value)  # a date, a Decimal: their text
+
+
+def to_json(value: Any) -> str:
+    """JSON that SQLite's json functions read. A non-finite number raises ValueError: Python would write the bare
+    token `Infinity`/`NaN` (malformed for SQLite), and a string in its place would pass a wrong amount off as text."""
+    return json.dumps(value, default=_json_default, allow_nan=False)
+
+
+def check_result(result: WorkflowResult) -> None:
+    """Raise (ValueError, TypeError) when the run output or a proposal payload cannot be stored as JSON."""
+    to_json(result.output)
+    for p in result.proposals:
+        to_json(p.payload)
+
+
 def gave_up_observation(attempts: int, error: str) -> str:
     """The reflexion observation of a run skipped after its last failed attempt."""
     return f"run failed {attempts} times and was skipped: {error}"
@@ -239,7 +269,7 @@ def record_run(conn: sqlite3.Connection, workflow: Workflow, event: Event, resul
     run_id, attempts = conn.execute(UPSERT_RUN, {
         "workflow": workflow.name, "customer_id": result.customer_id if result else event.payload.get("customer_id"),
         "event_id": event.id, "status": "failed" if error else "ok", "started": started, "finished": finished,
-        "error": error, "output": json.dumps(output, default=str), "dedupe_key": dedupe_key,
+        "error": error, "output": to_json(output), "dedupe_key": dedupe_key,
     }).fetchone()
     if error:
         if attempts >= MAX_ATTEMPTS:
@@ -255,7 +285,7 @@ def record_run(conn: sqlite3.Connection, workflow: Workflow, event: Event, resul
     assert result is not None
     proposed = redrafted = 0
     for p in result.proposals:
-        payload = json.dumps(p.payload, default=str)
+        payload = to_json(p.payload)
         customer = p.customer_id or result.customer_id
         if p.redraft and p.dedupe_key and conn.execute(REDRAFT, (payload, p.risk, customer, run_id, finished, finished,
                                                                  p.dedupe_key)).rowcount:
@@ -280,18 +310,52 @@ async def _decide(env: Env, workflow: Workflow, event: Event,
     error: str | None = None
     try:
         result = await workflow.handler(env, event)
+        if result is not None:
+            check_result(result)  # checked before the commit, so it fails this event only
     except Exception as exc:  # recorded in workflow_run_log and retried on later ticks
         log.exception("workflow failed", extra={"workflow": workflow.name, "event_id": event.id})
-        error = f"{type(exc).__name__}: {exc}"
+        result, error = None, f"{type(exc).__name__}: {exc}"
     return event, result, error, started, iso(env.clock())
+
+
+def is_event_error(conn: sqlite3.Connection, exc: Exception) -> bool:
+    """Whether a write error is the event's (its own rows refused), not the database's (an outage, a lock).
+
+    When SQLite has already rolled the whole transaction back (disk full, I/O error), it is never the event's.
+    """
+    if not conn.in_transaction:
+        return False
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code is None:  # raised by the sqlite3 module: a value it cannot bind
+            return isinstance(exc, sqlite3.ProgrammingError | sqlite3.InterfaceError)
+        return code & 0xFF in EVENT_ERROR_CODES
+    return isinstance(exc, ValueError | TypeError | OverflowError)  # a value neither JSON nor SQLite can hold
 
 
 def record_runs(conn: sqlite3.Connection, workflow: Workflow,
                 decided: list[tuple[Event, WorkflowResult | None, str | None, str, str]]) -> dict[str, int]:
-    """Write several handled events' effects in one transaction (one fsync for the whole batch)."""
+    """Write several handled events' effects in one transaction (one fsync for the whole batch).
+
+    Each event's writes are under a savepoint: SQLite refusing one of its rows undoes only that event's writes,
+    and the refusal is recorded as its failed attempt, like a handler's exception. An event to retry later ends
+    the batch: the events after it are decided again next tick, as the cursor must not pass it.
+    """
     totals: dict[str, int] = {}
     for event, result, error, started, finished in decided:
-        _add(totals, record_run(conn, workflow, event, result, error, started, finished))
+        conn.execute(EVENT_SAVEPOINT)
+        try:
+            counts = record_run(conn, workflow, event, result, error, started, finished)
+        except Exception as exc:
+            if not is_event_error(conn, exc):
+                raise  # the database's: the whole batch rolls back and waits for the next tick
+            conn.execute(UNDO_EVENT)
+            log.exception("workflow failed", extra={"workflow": workflow.name, "event_id": event.id})
+            counts = record_run(conn, workflow, event, None, f"{type(exc).__name__}: {exc}", started, finished)
+        conn.execute(KEEP_EVENT)
+        _add(totals, counts)
+        if counts.get("retry_later"):
+            break
     return totals
 
 
@@ -318,15 +382,28 @@ async def drain(env: Env, workflows: Sequence[Workflow], *, tick: datetime | Non
     A workflow another drain holds is left to it (counted `busy`). With `tick` (a cron run's scheduled
     time), an event that already failed at or after it waits for a later tick (`retry_next_tick`): the
     tiers that fire together spend one of its MAX_ATTEMPTS, not one each.
+
+    A workflow whose turn fails unexpectedly (a bug, a lost lease) does not keep the others from theirs: each
+    failure is logged and the first is raised once all have drained. A database outage stops the drain at once.
     """
     totals: dict[str, int] = {}
     since = iso(tick) if tick else None
+    failure: Exception | None = None
     for workflow in workflows:
-        if not await env.db.write(_pending, workflow, 1):
-            continue  # nothing to do: no lease taken, no write spent
-        turn = _drain_one(env, workflow, since, history_cutoff(env, tick), batch, max_events)
-        counts = await hold_lease(env, f"workflow:{workflow.name}", WORKFLOW_LEASE_SECONDS, turn)
+        try:
+            if not await env.db.write(_pending, workflow, 1):
+                continue  # nothing to do: no lease taken, no write spent
+            turn = _drain_one(env, workflow, since, history_cutoff(env, tick), batch, max_events)
+            counts = await hold_lease(env, f"workflow:{workflow.name}", WORKFLOW_LEASE_SECONDS, turn)
+        except DatabaseUnavailable:
+            raise  # every workflow would meet it: all wait for the next tick
+        except Exception as exc:
+            log.exception("workflow drain failed", extra={"workflow": workflow.name})
+            failure = failure or exc
+            continue
         _add(totals, {"busy": 1} if counts is None else counts)
+    if failure is not None:
+        raise failure
     return totals
 
 
@@ -355,19 +432,20 @@ async def _drain_one(env: Env, workflow: Workflow, since: str | None, cutoff: da
             break
         decided: list[Any] = []
         seen: set[str] = set()
-        failed = False
+        waiting = False  # an event failed and is retried later: the turn ends, the cursor waits before it
         for event in events:
             if _keys_of(event) & seen:
-                await commit(decided)
+                waiting = bool((await commit(decided)).get("retry_later"))  # its commit may fail an event
                 decided, seen = [], set()
+                if waiting:
+                    break
             decided.append(await _decide(env, workflow, event, cutoff))
             if decided[-1][1] is not HISTORY:  # history writes nothing a later decision reads: no commit for it
                 seen |= _keys_of(event)
             handled += 1
             if decided[-1][2] is not None:
-                failed = True
-                break
+                break  # a failing event ends the batch, committed with what came before it
         counts = await commit(decided)
-        if failed and counts.get("retry_later"):
+        if waiting or counts.get("retry_later"):
             break
     return totals
