@@ -20,6 +20,7 @@ from worker.drafting import (
     refusal,
     template_draft,
     unapproved_claims,
+    unset_deadlines,
     unsupported_figures,
 )
 
@@ -203,6 +204,22 @@ def test_threats_no_reviewer_approved_are_refused():
     assert unapproved_claims(WORDING["message"], CTX) == []
 
 
+def test_deadlines_no_one_set_are_refused():
+    # "Pay by Friday" passed: no figure in it, no threat, yet a promise the company never made, in its name.
+    text = ("Could you pay by Friday? Otherwise before the end of the month, by COB tomorrow, or by month-end at "
+            "the latest; by friday is fine too.")
+    assert unset_deadlines(text, CTX) == ["by Friday", "before the end of the month", "by COB", "by month-end",
+                                          "by friday"]
+    assert refusal("Please settle these by tomorrow.", CTX) == (
+        "Claude's draft gave a deadline no one set ('by tomorrow'): the template was used")
+    # asking when, or thanking for a payment, sets nothing; a name is not a deadline
+    for text in [WORDING["message"], "Thank you for paying on time last month; we close early on Friday.",
+                 "Could you let us know by when payment is scheduled?"]:
+        assert unset_deadlines(text, CTX) == [] and refusal(text, CTX) is None, text
+    ctx = CollectionContext("1", "Open Until Sunday Cafe", None, None, CTX.invoices)
+    assert unset_deadlines("Dear Open Until Sunday Cafe team", ctx) == []
+
+
 async def test_claude_wording_with_invented_figures_falls_back_to_the_template_and_says_why():
     draft = await draft_collection_email(CTX, replying(200, _tool_use(INVENTED), []), model="claude-test")
     assert draft.drafted_by == "template" and draft.model is None
@@ -210,5 +227,5 @@ async def test_claude_wording_with_invented_figures_falls_back_to_the_template_a
     assert "51,400" not in draft.body and "suspend" not in draft.body
     assert draft.fallback_reason == (
         "Claude's draft named $51,400.00, 120 and five, not among the computed facts, and said 'suspended', a step "
-        "only a reviewer decides: the template was used")
+        "only a reviewer decides, and gave a deadline no one set ('by Friday'): the template was used")
     assert_table(draft.body)

@@ -167,6 +167,12 @@ _CLAIMS = re.compile(r"\b(?:suspend\w*|suspension|on (?:credit |service )?hold|(
                      r"attorneys?|lawyers?|lawsuit|court|collection agenc\w*|collections agenc\w*|late fees?|"
                      r"interest charges?|penalt\w*|terminat\w*|credit bureaus?|credit report\w*)\b", re.IGNORECASE)
 
+# Deadlines nobody set: the facts hold due dates past, never a date to pay by (a digit one is a figure already).
+_DEADLINES = re.compile(r"\b(?:by|before|no later than|until)\s+(?:this |next |the )?(?:monday|tuesday|wednesday|"
+                        r"thursday|friday|saturday|sunday|tomorrow|tonight|weekend|end of (?:the |this |next )?"
+                        r"(?:day|week|month|quarter|year)|(?:week|month|quarter|year)[- ]end|close of business|"
+                        r"cob|eod|eow|eom)\b", re.IGNORECASE)
+
 
 def _mask(text: str, phrases: Iterable[str]) -> str:
     """text with each occurrence of the phrases (longest first, any case) blanked, where it stands on its own:
@@ -231,11 +237,18 @@ def unapproved_claims(text: str, ctx: CollectionContext) -> list[str]:
     return list(dict.fromkeys(m.group() for m in _CLAIMS.finditer(_mask(text, _names(ctx)))))
 
 
+def unset_deadlines(text: str, ctx: CollectionContext) -> list[str]:
+    """The deadlines to pay by in text (pure), each once ('by Friday', 'before the end of the month'): the facts
+    have none, and a reviewer reading a draft would take one for the company's decision. Names are not claims."""
+    return list(dict.fromkeys(m.group() for m in _DEADLINES.finditer(_mask(text, _names(ctx)))))
+
+
 def refusal(text: str, ctx: CollectionContext) -> str | None:
     """Why the model's wording may not be sent (pure), or None when every figure and claim in it is supported."""
-    figures, claims = unsupported_figures(text, ctx), unapproved_claims(text, ctx)
+    figures, claims, deadlines = unsupported_figures(text, ctx), unapproved_claims(text, ctx), unset_deadlines(text, ctx)
     why = ([f"named {listed(figures)}, not among the computed facts"] if figures else []) + (
-        [f"said {listed([repr(c) for c in claims])}, a step only a reviewer decides"] if claims else [])
+        [f"said {listed([repr(c) for c in claims])}, a step only a reviewer decides"] if claims else []) + (
+        [f"gave a deadline no one set ({listed([repr(d) for d in deadlines])})"] if deadlines else [])
     return f"Claude's draft {', and '.join(why)}: the template was used" if why else None
 
 
