@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from worker.po.columns import CODE_ROLES, base
@@ -20,14 +21,15 @@ def _values(rows: list[Row], key: str) -> list[str]:
 
 
 def _is_sequence(vals: list[str]) -> bool:
-    # Line numbers count up evenly (1, 2, 3 or 0010, 0020); item codes never do across a whole order.
+    # Line numbers count up evenly from the start (1, 2, 3 or 0010, 0020); item codes may be consecutive
+    # (10231, 10232, 10233: products set up together) but never start where line numbers do.
     if not all(re.fullmatch(r"\d{1,6}", v) for v in vals):
         return False
     nums = [int(v) for v in vals]
-    steps = {b - a for a, b in zip(nums, nums[1:])}
+    steps = {b - a for a, b in pairwise(nums)}
     if len(nums) == 2:
         return nums[0] in (1, 10) and steps <= {1, 10} and nums[1] - nums[0] == nums[0]
-    return len(nums) >= 3 and len(steps) == 1 and steps.pop() > 0
+    return len(nums) >= 3 and len(steps) == 1 and (step := steps.pop()) > 0 and nums[0] in (1, step)
 
 
 def _rename(rows: list[Row], old: str, new: str) -> None:
