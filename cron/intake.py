@@ -46,10 +46,12 @@ async def upload_spooled_mail(env: Env, as_of: datetime) -> dict[str, Any]:
     """Upload mail spooled while the bucket was down, then process it."""
     ready, counts = await flush_spool(env)
     statuses = [await process_email(env, email_id) for email_id in ready]
-    # Requests that died mid-upload leave mail-*.eml in incoming/; spool writes that died (a crash, a full
+    # Requests that died mid-upload leave mail-*.eml in incoming/, and a process killed while a child parsed a big
+    # message leaves its copy, parse-*.eml (worker/intake/isolated.py); spool writes that died (a crash, a full
     # disk before write_spool cleaned up after itself) leave .*.tmp, which would keep a full disk full.
+    incoming = sum(_sweep(incoming_dir(env), pattern) for pattern in ("mail-*.eml", "parse-*.eml"))
     return {**counts, "processed": len(statuses), "failed": statuses.count("failed"), "outage": statuses.count("outage"),
-            "incoming_swept": _sweep(incoming_dir(env), "mail-*.eml"), "spool_swept": _sweep(spool_dir(env), ".*.tmp")}
+            "incoming_swept": incoming, "spool_swept": _sweep(spool_dir(env), ".*.tmp")}
 
 
 async def retry_failed_intake(env: Env, as_of: datetime) -> dict[str, Any]:

@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import http.server
 import json
+import os
 import threading
+import time
 from datetime import timedelta
 from typing import ClassVar
 
@@ -25,7 +27,7 @@ from tests.test_email_fixtures import (
 from tests.claude_support import mock_claude, replying
 from worker.config import Secrets
 from worker.env import Env
-from worker.intake import analyze, pipeline
+from worker.intake import analyze, isolated, pipeline
 from worker.intake.pipeline import MAX_ATTEMPTS, process_email
 from worker.intake.store import accept_raw
 from worker.po.vision import TOOL_NAME
@@ -476,3 +478,29 @@ async def test_spooling_writes_and_fsyncs_off_the_event_loop(seeded: Env, monkey
         received = await accept_raw(seeded, order_email([]), door="smtp")
     assert received.status == "spooled"
     assert fsynced_on and threading.main_thread() not in fsynced_on
+
+
+async def test_the_hot_tier_sweeps_a_parse_copy_left_by_a_killed_worker(seeded: Env, monkeypatch) -> None:
+    # A message over IN_PROCESS_MAX_BYTES is copied to incoming/ and parsed in a child; a worker killed meanwhile
+    # (kill -9, OOM, a deploy) never reaches the finally that removes the copy, and nothing swept it: each one
+    # 2-25 MB on the state disk for good.
+    copies: list[str] = []
+    real_child = isolated.read_mail_in_child
+
+    def child(path):
+        copies.append(path.name)
+        return real_child(path)
+
+    monkeypatch.setattr(isolated, "read_mail_in_child", child)
+    incoming = seeded.settings.state_dir / "incoming"
+    raw = order_email([("po.pdf", b"%PDF-1.4\n" + b"0" * (isolated.IN_PROCESS_MAX_BYTES + 1) + b"\n%%EOF\n")])
+    isolated.read_mail_bounded(raw, incoming)
+    [name] = copies
+    left, fresh = incoming / name, incoming / "parse-being-read.eml"  # as the kill left it; one being parsed now
+    left.write_bytes(raw)
+    fresh.write_bytes(raw)
+    two_hours_ago = time.time() - 2 * 3600
+    os.utime(left, (two_hours_ago, two_hours_ago))
+    counts = await upload_spooled_mail(seeded, seeded.clock())
+    assert counts["incoming_swept"] == 1
+    assert not left.exists() and fresh.exists()
