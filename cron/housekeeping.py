@@ -74,8 +74,35 @@ WAITING_RUN = "CASE {} ELSE 0 END".format(" ".join(
     + _NOT_HANDLED.format(types=", ".join(f"'{t}'" for t in types), key=key)
     + " AND NOT " + _CONCLUDED.format(key=key, flag=flag) + ")"
     for flag, key, table, version, types in _WAITED))
-OLDEST_WORKFLOW_RUNS = f"SELECT id, started_at FROM workflow_run_log WHERE NOT ({WAITING_RUN}) ORDER BY id LIMIT ?"
-# The chosen runs, one JSON array of ids: WAITING_RUN is judged once, by the scan above.
+# A memo's state that the dispute flow reads from the run log (not a wait): kept, whatever its age, while the memo
+# is in the mirror and not deleted (a deleted memo's events only withdraw). Per workflow and memo, each of these
+# runs (status ok) stays; every other run on the memo goes as old:
+#   - for each value of a "said once" marker in _SAID_ONCE, the newest run carrying it: invoice_dispute.RETRACTED
+#     (retracted: voided, moved:<customer>) and memo_apply.RETOTALLED (retotalled: the total named) ask whether
+#     any run carried that value; without it a later edit names the change again and redrafts untouched drafts;
+#   - the newest run on the memo (its latest word), when it says awaiting_customer (invoice_dispute.AWAITING
+#     reads the newest run: without it the memo given a customer is never drafted) or when the memo keeps a run
+#     for a marker: AWAITING must not read a kept older run instead (a move that left the memo without a
+#     customer says both retracted and awaiting_customer), nor memo_apply.WAITED one that waited alone.
+# A new marker a flow reads from the run log goes in _SAID_ONCE (read as "has any run said it") or needs a rule
+# here. Looked up by primary key and index workflow_run_log_memo, only for old runs that name a memo.
+_SAID_ONCE = ("retracted", "retotalled")
+_ON_MEMO = """SELECT 1 FROM workflow_run_log d WHERE d.workflow = workflow_run_log.workflow
+        AND json_extract(d.output_json, '$.credit_memo_id')
+            = json_extract(workflow_run_log.output_json, '$.credit_memo_id') AND d.status = 'ok'"""
+_MEMO_HELD = """EXISTS (SELECT 1 FROM credit_memo m WHERE m.ns_id = json_extract(output_json, '$.credit_memo_id')
+        AND m.deleted_at IS NULL)"""
+_NEWEST_SAYING = [f"(json_extract(output_json, '$.{key}') IS NOT NULL AND NOT EXISTS ({_ON_MEMO} "
+                  f"AND d.id > workflow_run_log.id AND json_extract(d.output_json, '$.{key}') = "
+                  f"json_extract(workflow_run_log.output_json, '$.{key}')))" for key in _SAID_ONCE]
+_ANY_SAID = " OR ".join(f"json_extract(d.output_json, '$.{key}') IS NOT NULL" for key in _SAID_ONCE)
+_LATEST_WORD = (f"(NOT EXISTS ({_ON_MEMO} AND d.id > workflow_run_log.id) AND (coalesce(json_extract(output_json, "
+                f"'$.awaiting_customer'), 0) OR EXISTS ({_ON_MEMO} AND ({_ANY_SAID}))))")
+MEMO_STATE_RUN = (f"CASE WHEN status = 'ok' AND {_MEMO_HELD} THEN "
+                  + " OR ".join([*_NEWEST_SAYING, _LATEST_WORD]) + " ELSE 0 END")
+KEPT_RUN = f"({WAITING_RUN}) OR ({MEMO_STATE_RUN})"
+OLDEST_WORKFLOW_RUNS = f"SELECT id, started_at FROM workflow_run_log WHERE NOT ({KEPT_RUN}) ORDER BY id LIMIT ?"
+# The chosen runs, one JSON array of ids: KEPT_RUN is judged once, by the scan above.
 CHOSEN = "(SELECT value FROM json_each(?))"
 DETACH_WORKFLOW_RUNS = (
     f"UPDATE reflexion_log SET workflow_run_id = NULL WHERE workflow_run_id IN {CHOSEN}",
@@ -127,7 +154,7 @@ def prune_workflow_runs_before(conn: sqlite3.Connection, cutoff: str, limit: int
     """Delete up to `limit` of the oldest workflow_run_log rows started before cutoff; returns how many.
 
     The observations and proposed actions they wrote are kept, with workflow_run_id cleared. Runs an order or
-    memo still waits on are kept (WAITING_RUN).
+    memo still waits on, and those holding a memo's state the dispute flow reads, are kept (KEPT_RUN).
     """
     ids = _old_ids(conn, OLDEST_WORKFLOW_RUNS, cutoff, limit)
     if not ids:
