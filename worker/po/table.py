@@ -191,9 +191,11 @@ def _centred(entries: list[Row | _Text], packed: bool) -> list[tuple[Row | _Text
 
 
 def _pitch(entries: list[Row | _Text], packed: bool) -> float | None:
-    """The distance between rows where two rows follow each other without text between; None if none do."""
+    """The distance between rows: from the line above a row (another row, or the last line of one) to the row's
+    line; None if no row has a line above it on its page. Rows start no nearer than that to the line above,
+    however the line above is read, so an order guide without two ordered rows in a row still has a pitch."""
     gaps = [a.line.y - b.line.y for a, b in pairwise(entries) if a.line.page == b.line.page
-            and all(isinstance(e, Row) or _own(e, packed) for e in (a, b))]
+            and (isinstance(b, Row) or _own(b, packed))]
     return statistics.median(gaps) if gaps else None
 
 
