@@ -76,6 +76,16 @@ def test_unordered_description_rows_between_ordered_ones_are_not_their_text(seed
     _lines(guide(random.Random(f"apart:{seed}"), pitch=14, size=9, lead=lead))
 
 
+@pytest.mark.parametrize(("pitch", "size"), [(20, 8), (24, 8), (28, 9)])
+@pytest.mark.parametrize("code", [False, True])
+@pytest.mark.parametrize("seed", range(3))
+def test_a_guide_with_tall_rows_reads_every_ordered_row(seed, code, pitch, size):
+    """Rows over 2.4 lines of type apart (room to write a quantity): the unordered rows were not taken as table
+    text, the first gap ended the table, and every ordered row after it was lost without a finding."""
+    _lines(guide(random.Random(f"tall:{seed}:{code}"), pitch=pitch, size=size, lead=size + 1.5, code=code,
+                 ordered_apart=False), code)
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_an_unpriced_order_keeps_its_wrapped_descriptions(seed):
     """Every row ordered: wrapped description lines, nearer than the rows, stay with their row."""

@@ -239,6 +239,19 @@ def _footer_only(lines: list[Line], i: int, nxt: int) -> bool:
                for ln in lines[i:nxt] for f in ln.frags)
 
 
+def _step(lines: list[Line], i: int) -> float | None:
+    """The row pitch from line i to its page's end or the totals: the widest distance between lines that recurs
+    (a quarter of them, at least twice), so wrapped lines between rows do not hide it. An order guide printed with
+    tall rows (room to write a quantity) spaces them well over twice its type size."""
+    ys = []
+    for ln in lines[i:]:
+        if ln.page != lines[i].page or any(_END.match(f.text) or is_totals_label(f.text) for f in ln.frags):
+            break
+        ys.append(ln.y)
+    gaps = [a - b for a, b in pairwise(ys)]
+    return max((g for g in gaps if sum(abs(g - h) <= 1 for h in gaps) >= max(2, len(gaps) / 4)), default=None)
+
+
 def _read(lines: list[Line], start: int, dc: bool | None, aliases: dict[str, str], placer: Placer) -> TableResult:
     cols, used = header_at(lines, start, aliases)  # type: ignore[misc]
     roles = {base(c.role) for c in cols}
@@ -250,16 +263,24 @@ def _read(lines: list[Line], start: int, dc: bool | None, aliases: dict[str, str
     end, brk = len(lines), None  # brk: first line of a page that did not repeat the header
     cut = None  # where the table ends if the page after a footer does not go on with it
     rows = False  # any row read yet
+    step = _step(lines, i)
     while i < len(lines):
         ln = lines[i]
         if ln.page != page:  # page break: wait for the repeated header, or, without one, for rows that go on
-            page, in_table = ln.page, False
+            page, in_table, step = ln.page, False, _step(lines, i)
             brk = None if _header_on_page(lines, i, aliases) else i
         if (h := header_at(lines, i, aliases)) is not None:
             cols, used = h
             roles |= {base(c.role) for c in cols}
             in_table, last_y, i, brk, cut = True, ln.y, i + used, None, None
             continue
+        # How far below the last line read a line may lie and still be in the table: a few lines of type, or, in
+        # a table without prices (an order guide: its rows are what keeps an unordered row from being read as
+        # the row above's text), a little more than its usual line distance.
+        reach, far = 2.4 * ln.size, 3 * ln.size
+        if step and not roles & {"unit_price", "amount"}:
+            pitch = min(step, 5 * ln.size)  # never so far that a page's notes and footers join the table
+            reach, far = max(reach, 1.3 * pitch), max(far, 1.6 * pitch)
         first = ln.frags[0].text
         if _SKIP.match(first) or _SKIP.match(ln.text.strip()) or _RULE.fullmatch(ln.text) or \
                 (not in_table and brk is None):
@@ -289,15 +310,15 @@ def _read(lines: list[Line], start: int, dc: bool | None, aliases: dict[str, str
             entries.append(_Text(ln, {}, last_y - ln.y, charge=True))
             last_y = ln.y
         elif row is not None and (cells.get("description") or code or (row.qty is not None and not (
-                rows and last_y - ln.y > 3 * ln.size))):  # numbers alone: a centred row, else _attach reports it
+                rows and last_y - ln.y > far))):  # numbers alone: a centred row, else _attach reports it
             row.line, rows = ln, True
             entries.append(row)
             edges |= {round(x) for f in ln.frags for x in (f.x0, f.x1)} if cells.get("description") or code else set()
             last_y = ln.y
-        elif row is None and {base(k) for k in cells} <= _TEXT_ROLES and (not entries or last_y - ln.y < 2.4 * ln.size):
+        elif row is None and {base(k) for k in cells} <= _TEXT_ROLES and (not entries or last_y - ln.y < reach):
             entries.append(_Text(ln, cells, last_y - ln.y))
             last_y = ln.y
-        elif rows and last_y - ln.y > 3 * ln.size:
+        elif rows and last_y - ln.y > far:
             # A gap and a line that is not a row: the table is over, unless that line is only the page's footer
             # ("Printed 02/14/2026 by jsmith", the company's address) and the table goes on on the next page.
             nxt = next((j for j in range(i, len(lines)) if lines[j].page != page), None)
