@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.flows_support import apply, customer, proposals
+from tests.flows_support import apply, customer, proposals, ref
 from tests.test_flows_invoice_dispute import (
     deleted,
     driscoll_and_memo,
@@ -16,6 +16,7 @@ from tests.test_flows_invoice_dispute import (
     updated,
     voided,
 )
+from worker.currency import may_be_same_currency
 from worker.decisions import DecisionError, decide_action
 from worker.flows import invoice_dispute
 from worker.memo_checks import MemoChange, memo_change
@@ -106,6 +107,38 @@ DRAFT = {"customer_id": "1187", "amount": 300.0, "currency": None}
 ])
 def test_memo_change_names_the_first_difference_that_matters(now, company, change):
     assert memo_change(DRAFT, now, company) == change
+
+
+@pytest.mark.parametrize("drafted, now, same", [
+    ("Euro", "4", True), ("4", "Euro", True),  # NetSuite sends a currency by name or by id alone: maybe one
+    ("Euro", "EURO ", True), ("4", "4", True), ("USD", "1", True), (None, "US Dollar", True),
+    ("Euro", "British pound", False), ("4", "5", False), ("Euro", "USD", False), ("1", "4", False),
+])
+def test_a_currency_re_spelled_is_not_a_new_total(drafted, now, same):
+    # A memo drafted as "Euro 300.00" whose update named the currency by id only ("4") was refused at approval
+    # as "now totals currency #4 300.00" and redrafted into the customer's email as such.
+    change = memo_change({**DRAFT, "currency": drafted}, ("1187", 300.0, now, "Open", None))
+    assert (change is None) == same, change
+    assert may_be_same_currency(drafted, now) == may_be_same_currency(now, drafted) == same
+
+
+async def test_a_memo_update_naming_its_currency_by_id_changes_nothing(make_env):
+    env = make_env()
+    await env.db.open()
+    try:
+        memo = await driscoll_and_memo(env, "8040")
+        memo["record"]["currency"] = ref("4", "Euro")
+        await apply(env, memo)
+        assert (await drain(env, [invoice_dispute.WORKFLOW]))["proposed"] == 2
+        later = updated(memo, "2026-11-03T15:00:00Z")
+        await apply(env, {**later, "record": {**later["record"], "currency": {"id": "4"}}})
+        assert await drain(env, [invoice_dispute.WORKFLOW]) == {"not_applicable": 1}  # nothing redrafted
+        mail = {p["kind"]: p for p in await proposals(env)}["send_dispute_confirmation"]
+        assert "Euro 300.00" in mail["payload"]["body"]
+        decision = await env.db.write(decide_action, mail["id"], "mike", True, AT, seen=mail["updated_at"])
+        assert decision.status == "approved"
+    finally:
+        await env.db.close()
 
 
 def test_a_deleted_memo_is_named_before_anything_else():

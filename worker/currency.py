@@ -41,6 +41,19 @@ def is_base_currency(currency: str | None) -> bool:
     return letters in _BASE_CURRENCY if letters else text == _BASE_SYMBOL  # "€" or "£" alone is foreign
 
 
+def may_be_same_currency(one: str | None, other: str | None) -> bool:
+    """False only when two spellings surely name different currencies: US dollars and another, two other ids,
+    two other names. An id and a name ("4" and "Euro") may be one record: NetSuite sends either for it."""
+    if is_base_currency(one) or is_base_currency(other):
+        return is_base_currency(one) == is_base_currency(other)
+    one, other = (one or "").strip(), (other or "").strip()
+    if is_currency_id(one) and is_currency_id(other):
+        return one == other
+    if is_currency_id(one) or is_currency_id(other):
+        return True
+    return _NOT_LETTERS.sub("", one.lower()) == _NOT_LETTERS.sub("", other.lower())
+
+
 def base_rate(exchange_rate: Any, currency: str | None) -> float | None:
     """What one unit of a transaction's currency is worth in US dollars, or None when that is unknown.
 

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from worker.currency import may_be_same_currency
 from worker.pricing import HALF_CENT, money
 
 # A voided memo's status with case, spaces and punctuation dropped: REST's "Voided", SuiteQL's "V", "CustCred:V".
@@ -66,11 +67,13 @@ def memo_change(drafted: Mapping[str, Any], now: tuple[Any, ...] | None,
     if customer_id != drafted.get("customer_id"):
         whom = f"{company} ({customer_id})" if company else f"customer {customer_id}"
         return MemoChange(f"was moved to {whom}" if customer_id else "was left without a customer")
-    amount = drafted.get("amount")
-    drafted_total = money(amount, drafted.get("currency")) if isinstance(amount, int | float) else None
-    total_now = money(total, currency) if total is not None else None
-    if total_now != drafted_total:  # to the cent, in the currency as people read it
-        was, now_text = drafted_total or "an unknown amount", total_now or "an unknown amount"
+    amount, drafted_currency = drafted.get("amount"), drafted.get("currency")
+    known = isinstance(amount, int | float), total is not None
+    same = (known == (True, True) and abs(total - amount) < HALF_CENT
+            and may_be_same_currency(currency, drafted_currency)) or known == (False, False)
+    if not same:  # to the cent; a currency re-spelled (its id for its name) is no change
+        was = money(amount, drafted_currency) if known[0] else "an unknown amount"
+        now_text = money(total, currency) if known[1] else "an unknown amount"
         return MemoChange(f"now totals {now_text}, not {was} as drafted", withdrawn=False, drafted=was, now=now_text)
     return None
 
