@@ -3,7 +3,7 @@ with the observation on the old customer; the first event that finds it with a c
 
 import json
 
-from tests.flows_support import apply, proposals, rows
+from tests.flows_support import apply, customer, proposals, rows
 from tests.test_flows_invoice_dispute import (
     driscoll_and_memo,
     moved,
@@ -118,3 +118,35 @@ async def test_a_memo_voided_and_left_without_a_customer_at_once_reports_to_the_
     [*_, (customer, note)] = await observations(env)
     assert customer == "1187" and note.startswith("Credit memo CM-8032 for Driscoll Foods was voided in NetSuite")
     assert [r["customer_id"] for r in await runs(env)][-1] == "1187"
+
+
+async def harbor_holds_the_memo_after_a_move(env) -> dict:
+    """CM-8033 drafted for Driscoll, whose dispute log a person approved, then moved to Harbor Bistro (2001),
+    which has the staged confirmation: the memo's oldest live draft is Driscoll's, the staged one Harbor's."""
+    memo = await driscoll_and_memo(env, "8033")
+    await apply(env, customer("2001", "Harbor Bistro", email="ap@harbor.example"), memo)
+    await drain(env, [invoice_dispute.WORKFLOW])
+    await touch(env, {p["kind"]: p for p in await proposals(env)}["log_dispute"], "approved")
+    await apply(env, moved(memo, "2001"))
+    await drain(env, [invoice_dispute.WORKFLOW])
+    return memo
+
+
+async def test_a_void_after_a_move_reports_to_the_customer_whose_draft_it_withdraws(ticking):  # noqa: F811
+    env = ticking
+    memo = await harbor_holds_the_memo_after_a_move(env)
+    gone = moved(memo, "2001", "2026-11-03T16:00:00Z")
+    gone["record"] |= {"status": {"id": "V", "refName": "Voided"}, "total": 0.0}
+    await apply(env, gone)
+    assert (await drain(env, [invoice_dispute.WORKFLOW]))["withdrawn"] == 1
+    [*_, (customer_id, note)] = await observations(env)
+    assert customer_id == "2001" and note.startswith("Credit memo CM-8033 for Harbor Bistro was voided"), note
+
+
+async def test_left_without_a_customer_after_a_move_reports_to_the_last_customer(ticking):  # noqa: F811
+    env = ticking
+    memo = await harbor_holds_the_memo_after_a_move(env)
+    await apply(env, customerless(memo, "2026-11-03T16:00:00Z"))
+    assert (await drain(env, [invoice_dispute.WORKFLOW]))["withdrawn"] == 1
+    [*_, (customer_id, note)] = await observations(env)
+    assert customer_id == "2001" and note.startswith("Credit memo CM-8033 for Harbor Bistro was left without"), note

@@ -385,9 +385,8 @@ def void(conn: sqlite3.Connection, memo_id: str, event: Event, found: list[Withd
     tran_id, customer_id, company = conn.execute(NAMED, (memo_id,)).fetchone()[:3]
     if said(conn, memo_id, found, "voided"):
         return None
-    if found and found[0].customer_id and found[0].customer_id != customer_id:
-        customer_id = found[0].customer_id
-        company = (conn.execute(COMPANY, (customer_id,)).fetchone() or (None,))[0]
+    if (owner := drafted_for(found)) and owner != customer_id:
+        customer_id, company = owner, (conn.execute(COMPANY, (owner,)).fetchone() or (None,))[0]
     return withdraw_drafts(customer_id, f"credit memo {tran_id or '#' + memo_id}", company or f"customer {customer_id}",
                            event, found, {"credit_memo_id": memo_id, "credit_memo_number": tran_id,
                                           "retracted": "voided"}, change=change)
@@ -404,7 +403,7 @@ def move(conn: sqlite3.Connection, memo_id: str, event: Event, found: list[Withd
     fresh = examine(conn, memo_id)
     if fresh is None or said(conn, memo_id, moved, retracted):
         return None
-    before = moved[0].customer_id
+    before = drafted_for(moved)
     old = owner_name(conn, before)
     new = company or f"customer {customer_id}"
     record = f"credit memo {tran_id or '#' + memo_id}"
@@ -419,6 +418,13 @@ def move(conn: sqlite3.Connection, memo_id: str, event: Event, found: list[Withd
                           [p for p in fresh.proposals if p.kind not in held],
                           output={**fresh.output, "retracted": retracted, "moved_from": before},
                           withdrawals=gone.withdrawals)
+
+
+def drafted_for(found: Sequence[WithdrawableDraft]) -> str | None:
+    """Whom the memo's live drafts are for: the newest still staged (what a withdrawal closes), else the newest.
+    An older draft a person decided may be an earlier customer's, from before a move."""
+    newest = ([d for d in found if d.status == "staged"] or list(found))[-1:]
+    return newest[0].customer_id if newest else None
 
 
 def owner_name(conn: sqlite3.Connection, customer_id: str | None) -> str:
