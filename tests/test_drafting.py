@@ -16,6 +16,7 @@ from tests.claude_support import (
 from worker.drafting import (
     TOOL_NAME,
     CollectionContext,
+    claude_request,
     draft_collection_email,
     refusal,
     template_draft,
@@ -206,10 +207,10 @@ def test_threats_no_reviewer_approved_are_refused():
 
 def test_deadlines_no_one_set_are_refused():
     # "Pay by Friday" passed: no figure in it, no threat, yet a promise the company never made, in its name.
-    text = ("Could you pay by Friday? Otherwise before the end of the month, by COB tomorrow, or by month-end at "
-            "the latest; by friday is fine too.")
-    assert unset_deadlines(text, CTX) == ["by Friday", "before the end of the month", "by COB", "by month-end",
-                                          "by friday"]
+    text = ("Could you pay by Friday? Please arrange payment before the end of the month, send it by COB tomorrow, "
+            "or remit by month-end at the latest; paying by friday is fine too.")
+    assert unset_deadlines(text, CTX) == ["by Friday", "before the end of the month", "by COB tomorrow",
+                                          "by month-end", "by friday"]
     assert refusal("Please settle these by tomorrow.", CTX) == (
         "Claude's draft gave a deadline no one set ('by tomorrow'): the template was used")
     # asking when, or thanking for a payment, sets nothing; a name is not a deadline
@@ -217,7 +218,60 @@ def test_deadlines_no_one_set_are_refused():
                  "Could you let us know by when payment is scheduled?"]:
         assert unset_deadlines(text, CTX) == [] and refusal(text, CTX) is None, text
     ctx = CollectionContext("1", "Open Until Sunday Cafe", None, None, CTX.invoices)
-    assert unset_deadlines("Dear Open Until Sunday Cafe team", ctx) == []
+    assert unset_deadlines("Please pay Open Until Sunday Cafe's invoices", ctx) == []
+
+
+@pytest.mark.parametrize(("text", "deadline"), [
+    # audit AS3: a request to pay with a time to pay by, in forms the first pattern did not know
+    ("Please settle these invoices by the end of November.", "by the end of November"),
+    ("Please arrange payment today.", "today"),
+    ("Please pay by end of business today.", "by end of business today"),
+    ("Please pay this week.", "this week"),
+    ("Kindly remit payment on Friday.", "on Friday"),
+    ("Please make sure payment reaches us before Christmas.", "before Christmas"),
+    ("Please pay by December.", "by December"),
+    ("We expect payment within the week.", "within the week"),
+    ("Could you arrange for these to be paid by the close of business on Thursday?",
+     "by the close of business on Thursday"),
+    ("We would appreciate payment no later than next Tuesday.", "no later than next Tuesday"),
+    ("Payment is due by month-end.", "by month-end"),
+    ("Please send it in the next few days.", "in the next few days"),
+    ("Thanks in advance for settling the balance before the holidays.", "before the holidays"),
+    ("Driscoll Foods: payment needed by New Year's Eve", "by New Year's Eve"),
+    ("This invoice was due before the end of the quarter, so please pay it this week.", "this week"),
+])
+def test_a_time_to_pay_by_is_a_deadline(text, deadline):
+    assert unset_deadlines(text, CTX) == [deadline]
+    assert refusal(text, CTX) == f"Claude's draft gave a deadline no one set ({deadline!r}): the template was used"
+
+
+@pytest.mark.parametrize("text", [
+    # audit AS3: a time phrase with no request to pay, or in words about the past or about us
+    "This invoice was due before the end of the quarter.",
+    "Thank you for settling the earlier balance before the end of the month.",
+    "We know the weeks before the end of the year are busy for your team, so we wanted to flag this early.",
+    "Our office is closed until Monday for the holiday, but replies to this email still reach us.",
+    "If it helps, our AR team is available until close of business if you would like to talk it through.",
+    "We would be grateful if you could take a look before the weekend.",
+    "The payment was due before the end of the quarter.",
+    "If you have questions about the payment, our AR team is available until close of business.",
+    "Payment questions can wait: our office is closed until Monday.",
+    "We received your payment on Monday, thank you.",
+    "Payment on INV-20588 is outstanding as of today.",
+    "Payment may take a few days to reach us.",
+    "Could we arrange a call before the end of the week?",
+    "Please let us know by Friday when payment is scheduled.",
+    "Please arrange payment when you can, and enjoy your weekend.",
+    "Please pay when you can. We are glad to talk it through on Friday.",  # the request is a sentence before
+])
+def test_a_time_phrase_that_asks_no_payment_is_no_deadline(text):
+    assert unset_deadlines(text, CTX) == [] and refusal(text, CTX) is None
+
+
+def test_the_prompt_asks_for_no_deadline():
+    # Claude was told only that threats discard a draft: an ordinary "please pay by Friday" was thrown away unasked.
+    prompt = claude_request(CTX, "claude-test")["messages"][0]["content"]
+    assert "set no deadline or date to pay by" in prompt and "do not mention holds" in prompt
 
 
 async def test_claude_wording_with_invented_figures_falls_back_to_the_template_and_says_why():

@@ -4,8 +4,9 @@ Claude writes only the wording (subject and message, through one forced tool cal
 customer's approved reflexion observations; the table of open invoices is always rendered by us from
 the mirror. So that amounts and numbers in the email are never a model's, its wording may hold no figure
 (digits, or a number spelled out) that is not one of the computed facts as we spell them, and no threat
-of a hold, suspension, fee or legal step (those are proposed separately, for a reviewer): such wording is
-refused. Any API error, unusable or refused output falls back to the template, and the draft records why.
+of a hold, suspension, fee or legal step (those are proposed separately, for a reviewer), and no deadline to
+pay by (the facts hold none): such wording is refused. Any API error, unusable or refused output falls back
+to the template, and the draft records why.
 Each invoice is shown in its own currency and the total is per currency ("$10,000.00 and EUR 20,000.00"):
 amounts in two currencies are never added up.
 """
@@ -118,8 +119,10 @@ def claude_request(ctx: CollectionContext, model: str) -> dict[str, Any]:
     prompt = (f"Write a short, courteous collection email from Gulf Food Service accounts receivable. Facts:\n"
               f"{json.dumps(facts, indent=1)}\n\nNotes our team approved about this customer:\n{notes}\n\n"
               f"Do not include a table of invoices or a sign-off: we append both. Write no number, amount or date that "
-              f"is not in the facts, and copy those exactly as given; do not mention holds, suspension, fees or legal "
-              f"steps (a reviewer decides those separately). A draft that does is discarded. Use {TOOL_NAME}.")
+              f"is not in the facts, and copy those exactly as given; set no deadline or date to pay by (not \"by "
+              f"Friday\", \"this week\" or \"before the end of the month\": we have set none); do not mention holds, "
+              f"suspension, fees or legal steps (a reviewer decides those separately). A draft that does any of these "
+              f"is discarded. Use {TOOL_NAME}.")
     schema = EmailWording.model_json_schema()
     return {"model": model, "max_tokens": 1024,
             "tools": [{"name": TOOL_NAME, "description": "Record the email's subject and message.",
@@ -167,11 +170,33 @@ _CLAIMS = re.compile(r"\b(?:suspend\w*|suspension|on (?:credit |service )?hold|(
                      r"attorneys?|lawyers?|lawsuit|court|collection agenc\w*|collections agenc\w*|late fees?|"
                      r"interest charges?|penalt\w*|terminat\w*|credit bureaus?|credit report\w*)\b", re.IGNORECASE)
 
-# Deadlines nobody set: the facts hold due dates past, never a date to pay by (a digit one is a figure already).
-_DEADLINES = re.compile(r"\b(?:by|before|no later than|until)\s+(?:this |next |the )?(?:monday|tuesday|wednesday|"
-                        r"thursday|friday|saturday|sunday|tomorrow|tonight|weekend|end of (?:the |this |next )?"
-                        r"(?:day|week|month|quarter|year)|(?:week|month|quarter|year)[- ]end|close of business|"
-                        r"cob|eod|eow|eom)\b", re.IGNORECASE)
+# Deadlines nobody set: the facts hold due dates past, never a time to pay by (a digit date is a figure already).
+# A time phrase is a deadline only when the same sentence asks for payment before it ("please settle these by the
+# end of November"): alone it sets none ("our office is closed until Monday", "the weeks before the end of the
+# year"), nor in words about the past or about us between the request and it ("the payment was due before the end
+# of the quarter", "thank you for settling it before...", "about the payment, our team is available until COB").
+_WEEKDAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
+_MONTH = r"(?:january|february|march|april|may|june|july|august|september|october|november|december)"
+_HOLIDAY = (r"(?:christmas(?: eve)?|xmas|new year(?:'s)?(?: day| eve)?|thanksgiving|easter|the holidays|"
+            r"labou?r day|memorial day|independence day)")
+_BY = r"(?:by|before|on|until|till|through|no later than|ahead of|at|in)"
+_WHEN = re.compile(
+    rf"(?<!as of )\b(?:{_BY}\s+)?(?:(?:the\s+)?(?:end|close)\s+of\s+(?:the\s+|this\s+|next\s+)?(?:business(?:\s+day)?"
+    rf"|day|week|month|quarter|year|{_MONTH})|(?:the\s+)?(?:week|month|quarter|year)[- ]end|cob|eod|eow|eom"
+    rf"|(?:this|next|the\s+coming)\s+(?:week(?:end)?|month|quarter|{_WEEKDAY})|today|tonight|tomorrow)"
+    rf"(?:\s+(?:today|tonight|tomorrow|on\s+{_WEEKDAY}))?\b"  # "by end of business today", "by COB on Friday"
+    rf"|\b{_BY}\s+(?:the\s+)?(?:(?:early|mid|late)[- ])?(?:{_WEEKDAY}|{_MONTH}|{_HOLIDAY}|weekend)\b"
+    rf"|\b(?:within|in|over)\s+(?:the\s+(?:next|coming)\s+(?:few\s+)?|a\s+few\s+|the\s+|a\s+|this\s+)"
+    rf"(?:days?|weeks?|months?|fortnight)\b", re.IGNORECASE)
+# A request to pay ("arrange payment", "send it"): not "arrange" alone, which arranges calls as well.
+_PAY = re.compile(r"\b(?:pay(?:s|ing|ment|ments|able)?|paid|settl\w*|remit\w*|send|sending|transfer\w*|wire|"
+                  r"clear(?:ed|ing)?|funds)\b", re.IGNORECASE)
+_NOT_ASKED = re.compile(r"\b(?:was|were|had|did|thanks?(?! in advance)|thank you(?! in advance)|(?:we|you|they) "
+                        r"(?:received|got|sent|paid|settled|remitted|made)|(?:we|we're|we'll|i|i'm|i'll|our (?:\w+ )?"
+                        r"(?:office|team|staff|department)) (?:(?:is|are|am|will be|be|remain|remains|stays?) )?"
+                        r"(?:closed|open|away|out|off|available|reachable|back|on (?:leave|holiday|vacation)))\b",
+                        re.IGNORECASE)
+_SENTENCES = re.compile(r"(?<=[.!?])\s+|[;\n]")
 
 
 def _mask(text: str, phrases: Iterable[str]) -> str:
@@ -240,7 +265,17 @@ def unapproved_claims(text: str, ctx: CollectionContext) -> list[str]:
 def unset_deadlines(text: str, ctx: CollectionContext) -> list[str]:
     """The deadlines to pay by in text (pure), each once ('by Friday', 'before the end of the month'): the facts
     have none, and a reviewer reading a draft would take one for the company's decision. Names are not claims."""
-    return list(dict.fromkeys(m.group() for m in _DEADLINES.finditer(_mask(text, _names(ctx)))))
+    found = []
+    for sentence in _SENTENCES.split(_mask(text, _names(ctx))):
+        for when in _WHEN.finditer(sentence):
+            asked = list(_PAY.finditer(sentence, 0, when.start()))
+            if not asked:
+                continue
+            # the request as said: from the last request to pay (and its own clause's opening) to the time phrase
+            said = sentence[sentence.rfind(",", 0, asked[-1].start()) + 1:when.start()]
+            if not _NOT_ASKED.search(said):
+                found.append(when.group())
+    return list(dict.fromkeys(found))
 
 
 def refusal(text: str, ctx: CollectionContext) -> str | None:
