@@ -32,6 +32,9 @@ _MONEY = re.compile(r"\d[.,]\d{2}\)?-?$")
 
 
 _RULE = re.compile(r"[-=_*.\s]+")  # ASCII rules drawn with dashes
+# A pack or size and nothing else ("6/5 LB", "4/5#", "6/#10 CAN", "48 CT", "12/32 FL OZ"): no product's name.
+_PACK = re.compile(r"(\d+\s*[/xX]\s*)?(#\d+|(\d+(\.\d+)?\s*)?(fl\.?\s*)?(lbs?|oz|ct|gal|dz|kg|g|gr|ml|l|lt|ltr|qt|pt|"
+                   r"ea|pk|in|can|#)\.?)(\s*(cans?|bag|box|jug|jar|btl|cs|case|tub|pail|ct|pc|ea))?", re.IGNORECASE)
 # "Delivery date: 03/18/2025" under an item is a schedule note, not more description ("Brand: Acme" is).
 _NOTE = re.compile(r"^[A-Za-z][A-Za-z .#/&-]{1,28}:\s*(.+)$")
 
@@ -142,12 +145,43 @@ def _resumes(row: Row | None, has_item: bool, label: str, ln: Line, cols: list[C
         and (not priced or row.price is not None or row.amount is not None) and _fits(ln, cols, edges)
 
 
-def _own(t: _Text, packed: bool) -> bool:
+def _own(t: _Text, packed: bool, above: Row | _Text | None = None) -> bool:
     """A row of its own that was not ordered (an order guide lists every item), never more text of another row:
-    a code or line number, or a description with a unit, or with a pack where the table's rows print one."""
+    a code or line number, or a description with a unit, or with a pack where the table's rows print one. A pack
+    without a digit ("LB" under "6/5", "CAN" under "6/#10"), or under one cut after its "/" ("2 LB" under "12/"),
+    is the rest of the pack above, wrapped in its cell."""
     keys = {base(k) for k, v in t.cells.items() if v.strip()}
-    return t.charge or bool(keys & _OWN_ROLES) or ("description" in keys and (
-        "uom" in keys or ("pack" in keys and packed)))
+    pack = packed and any(base(k) == "pack" and re.search(r"\d", v) and not (
+        above and above.cells.get(k, "").rstrip().endswith(("/", "x", "X", "-"))) for k, v in t.cells.items())
+    return t.charge or bool(keys & _OWN_ROLES) or ("description" in keys and ("uom" in keys or pack))
+
+
+def _rest(t: _Text) -> bool:
+    """The rest of the row above, whatever its distance: a line without a description, or whose description is only
+    a pack or size ("6/5 LB" printed under it)."""
+    desc = t.cells.get("description", "").strip()
+    return not desc or bool(_PACK.fullmatch(desc))
+
+
+def _unit_below(above: Row | _Text | None, t: _Text) -> str | None:
+    """The unit of the row above, wrapped onto the next line ("12" over "CS" in a narrow cell): the row has a
+    quantity and no unit, and the line holds a unit and no code of its own."""
+    keys = {base(k) for k, v in t.cells.items() if v.strip()}
+    if not isinstance(above, Row) or above.qty is None or above.uom or "uom" not in keys or keys & _OWN_ROLES:
+        return None
+    return normalize_uom(t.cells["uom"]) or t.cells["uom"].strip().upper()
+
+
+def _units(entries: list[Row | _Text]) -> dict[int, str]:
+    """Text lines (by id) that carry the unit of the row above them, wrapped below its quantity."""
+    out, row = {}, None
+    for e in entries:
+        if isinstance(e, Row) or e.charge:
+            row = e
+        elif (unit := _unit_below(row, e)) is not None:
+            out[id(e)] = unit
+            row = None
+    return out
 
 
 def _text(t: _Text) -> list[str]:
@@ -190,12 +224,12 @@ def _centred(entries: list[Row | _Text], packed: bool) -> list[tuple[Row | _Text
     return groups if seen else None
 
 
-def _pitch(entries: list[Row | _Text], packed: bool) -> float | None:
+def _pitch(entries: list[Row | _Text], packed: bool, units: dict[int, str]) -> float | None:
     """The distance between rows: from the line above a row (another row, or the last line of one) to the row's
     line; None if no row has a line above it on its page. Rows start no nearer than that to the line above,
     however the line above is read, so an order guide without two ordered rows in a row still has a pitch."""
     gaps = [a.line.y - b.line.y for a, b in pairwise(entries) if a.line.page == b.line.page
-            and (isinstance(b, Row) or _own(b, packed))]
+            and (isinstance(b, Row) or (_own(b, packed, a) and id(b) not in units))]
     return statistics.median(gaps) if gaps else None
 
 
@@ -206,7 +240,8 @@ def _attach(entries: list[Row | _Text], priced: bool) -> tuple[list[Row], list[L
     cells (web portals) the band reaches above the row's line as far as below it; otherwise it starts at the
     row's line, and a text line is a wrap of the row above unless it fills a cell of its own (code, unit, pack) or,
     in a table without prices (an order guide), lies a whole row pitch below: an order guide's row left without a
-    quantity is not the row above's text. (Priced printouts, plain-text ones above all, wrap at the rows' own
+    quantity is not the row above's text. The rest of a pack or unit wrapped in its cell ("LB" under "6/5", "CS"
+    under "12") and a line holding only a pack ("6/5 LB" under the description) are the row above's, at any pitch. (Priced printouts, plain-text ones above all, wrap at the rows' own
     leading, so there the pitch proves nothing.)
     A quantity line with no description or code that no centred band explains is reported, not read as a line.
     """
@@ -220,12 +255,16 @@ def _attach(entries: list[Row | _Text], priced: bool) -> tuple[list[Row], list[L
                     e.cells["description"] = " ".join(before + [e.cells.get("description", "")]).strip()
                 e.desc_extra += [x for t in below for x in _text(t)]
         return rows, []
-    pitch = None if priced else _pitch(entries, packed)
+    units = _units(entries)
+    pitch = None if priced else _pitch(entries, packed, units)
     owner: Row | _Text | None = None
-    for e in entries:
-        if isinstance(e, Row) or _own(e, packed):
+    for above, e in zip([None, *entries], entries):
+        if isinstance(e, _Text) and id(e) in units and isinstance(owner, Row):
+            owner.uom = units[id(e)]
+            owner.desc_extra += _text(e)
+        elif isinstance(e, Row) or _own(e, packed, above):
             owner = e
-        elif pitch is not None and e.gap >= 0.9 * pitch:
+        elif pitch is not None and e.gap >= 0.9 * pitch and not _rest(e):
             owner = e  # a row's distance below the last: a row without a quantity, not a wrap
         elif isinstance(owner, Row):
             owner.desc_extra += _text(e)
@@ -293,6 +332,8 @@ def _read(lines: list[Line], start: int, dc: bool | None, aliases: dict[str, str
         code = " ".join(v for k, v in cells.items() if _is_code(k) and v)
         label = cells.get("description") or code or first
         row = _numbers(cells, dc)
+        if row is None and (unit := cells.get("qty", "").strip()) and normalize_uom(unit) and not cells.get("uom"):
+            cells = {**{k: v for k, v in cells.items() if k != "qty"}, "uom": unit}  # "CS" wrapped under "12"
         totals = any(_END.match(f.text) or is_totals_label(f.text) for f in ln.frags) and not (code and cells.get("qty"))
         if totals and (in_table or _MONEY.search(ln.text.strip())):
             # Totals on a headerless page: read all of that page (from the footer before it, if one was skipped).
