@@ -189,24 +189,29 @@ def _text(t: _Text) -> list[str]:
     return [extra] if extra and not _is_note(extra) else []
 
 
-def _centred(entries: list[Row | _Text], packed: bool) -> list[tuple[Row | _Text, list[_Text], list[_Text]]] | None:
+def _centred(entries: list[Row | _Text]) -> list[tuple[Row | _Text, list[_Text], list[_Text]]] | None:
     """Rows as a browser prints HTML cells (vertically centred): each row's line in the middle of its description's
-    lines, so text above a row can be its own. None unless every page's lines fit that exactly and some row's
-    description is only above and below it (with top-aligned cells, a row's text starts on its own line)."""
-    groups, seen = [], False
+    lines, so text above a row can be its own. None unless every page's lines fit that exactly, with proof that
+    the cells are centred (with top-aligned cells, a row's text starts on its own line): some row's description is
+    only above and below it, or, where every row's line holds some of its description (1 or 3 lines, say), the
+    bands are set apart: on every page, rows (two or more) further apart than any two lines of one row, and some
+    row other than a page's first has lines above it. A pack wrapped in its cell sits in the band as the
+    description does."""
+    groups, seen, above, apart = [], False, False, None
     for pg in sorted({e.line.page for e in entries}):
         seq = [e for e in entries if e.line.page == pg]
         pending: list[_Text] = []
+        bands: list[list[Line]] = []
         k = 0
         while k < len(seq):
             e = seq[k]
-            if isinstance(e, _Text) and not _own(e, packed):
+            if isinstance(e, _Text) and not _own(e, False):
                 pending.append(e)
                 k += 1
                 continue
             n = len(pending)
             below = seq[k + 1:k + 1 + n]
-            if len(below) < n or any(not isinstance(t, _Text) or _own(t, packed) for t in below):
+            if len(below) < n or any(not isinstance(t, _Text) or _own(t, False) for t in below):
                 return None
             band = [t.line for t in pending] + [e.line] + [t.line for t in below]
             size = max(ln.size for ln in band)
@@ -217,11 +222,17 @@ def _centred(entries: list[Row | _Text], packed: bool) -> list[tuple[Row | _Text
                 if not n:
                     return None  # a row without any description is no centred row
                 seen = True
+            above |= n > 0 and bool(bands)  # above a page's first row: a heading, as much as a cell's first line
             groups.append((e, pending, below))
+            bands.append(band)
             pending, k = [], k + 1 + n
         if pending:
             return None
-    return groups if seen else None
+        if len(bands) > 1:
+            inner = max((a.y - b.y for band in bands for a, b in pairwise(band)), default=0.0)
+            size = max(ln.size for band in bands for ln in band)
+            apart = apart is not False and min(a[-1].y - b[0].y for a, b in pairwise(bands)) > inner + 0.15 * size
+    return groups if seen or (above and apart) else None
 
 
 def _pitch(entries: list[Row | _Text], packed: bool, units: dict[int, str]) -> float | None:
@@ -247,7 +258,7 @@ def _attach(entries: list[Row | _Text], priced: bool) -> tuple[list[Row], list[L
     """
     rows = [e for e in entries if isinstance(e, Row)]
     packed = any(r.cells.get("pack") for r in rows)
-    if (groups := _centred(entries, packed)) is not None:
+    if (groups := _centred(entries)) is not None:
         for e, above, below in groups:
             if isinstance(e, Row):
                 before = [x for t in above for x in _text(t)]
