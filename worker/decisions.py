@@ -162,7 +162,7 @@ class Decision:
 
 def _already(kind: str, status: str, by: str | None, at: str | None) -> Decision:
     who = f" by {by}" if by else ""
-    when = f" at {at}" if at else ""
+    when = f" at {at[:19].replace('T', ' ')} UTC" if at else ""  # as people read it, like changed_since_loaded
     return Decision(False, status, f"{kind} was already {status.replace('_', ' ')}{who}{when}; nothing changed")
 
 

@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
@@ -13,7 +14,13 @@ from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromQuery
 
 from handlers.review import queries as q
-from handlers.review.web import Cursor, RowId, checked_form, redirect_with_notice, render
+from handlers.review.web import (
+    Cursor,
+    RowId,
+    checked_form,
+    redirect_with_notice,
+    render,
+)
 from worker.auth import Session
 from worker.db import MAX_ROWID
 from worker.decisions import (
@@ -29,6 +36,9 @@ from worker.decisions import (
 from worker.env import Env, iso
 
 STATUSES = ("staged", "approved", "rejected", "executed")
+PAGE = 30  # actions a page
+# The statuses each decision leaves an action in (an approved action is executed later, still the same decision).
+DECIDED = {"approve": ("approved", "executed"), "reject": ("rejected",)}
 EMAIL_HEADERS = ("to", "cc", "bcc", "reply_to")
 # The API stages collection_email / call_task, the workflows send_collection_email / schedule_collection_call /
 # send_dispute_confirmation: one label for each pair, so a reviewer sees one kind of thing under one name.
@@ -81,13 +91,64 @@ def form_values(row: Mapping[str, Any], refused: Refused | None) -> dict[str, An
         return values
     posted = {name: text for name, text in refused.changes.items() if name in editable}
     values.update(reason=refused.reason, refused=True)
-    if refused.seen == row["updated_at"]:
+    closed = row.get("status", "staged") != "staged"
+    if refused.seen == row["updated_at"] and not closed:
         values["fields"].update(posted)
         values["version"] = refused.seen
     else:
         values["unsaved"] = [(name, text) for name, text in posted.items()
                              if plain_text(text) != plain_text(row["payload"][name])]
+        # A closed action's form has no reason field: a reason typed for it is kept beside it too.
+        if closed and plain_text(refused.reason) not in ("", row["decision_reason"] or ""):
+            values["unsaved"].append(("reason", refused.reason))
     return values
+
+
+def double_submit(row: Mapping[str, Any], decided_version: str | None, reviewer: str, op: str, refused: Refused) -> bool:
+    """Whether a form posted for a closed action is this reviewer's own decision sent again (pure).
+
+    Only then is "already decided" news and nothing of theirs lost: the action is closed by them with the same
+    decision, from the version their form shows, with the text they posted. Anything else (closed by someone
+    else, by a workflow, or from an older page) is a refusal that shows who, when and why, and keeps their text.
+    """
+    if row["decided_by"] != reviewer or row["status"] not in DECIDED.get(op, ()):
+        return False
+    if not refused.seen or refused.seen != decided_version:
+        return False
+    if op == "reject":  # a rejection keeps no edits: only its reason is the reviewer's
+        return plain_text(refused.reason) == (row["decision_reason"] or "")
+    payload = json.loads(row["payload_json"] or "{}")
+    return all(plain_text(text) == plain_text(payload[name]) for name, text in refused.changes.items()
+               if isinstance(payload.get(name), str))
+
+
+def closed_notice(row: Mapping[str, Any]) -> str:
+    """Why a form for an action closed since it was loaded did nothing (pure): who closed it, when and why."""
+    who = f" by {row['decided_by']}" if row["decided_by"] else ""
+    at = row["decided_at"] or row["updated_at"]
+    why = f": {row['decision_reason']}" if row["decision_reason"] else ""
+    return (f"{row['status']}{who} at {at[:19].replace('T', ' ')} UTC, before your form was sent{why}. "
+            "Nothing was saved or decided; your text is kept on its card, not saved")
+
+
+def page_filters(form: Mapping[str, Any]) -> dict[str, Any]:
+    """The list filters and page a form was posted from (its hidden fields), checked as the list's query is."""
+    status = str(form.get("status") or "staged")
+    if status not in STATUSES:
+        raise ValidationException(f"status: must be one of {', '.join(STATUSES)} (got {status!r})")
+    cursor = str(form.get("cursor") or "0")
+    if not cursor.isascii() or not cursor.isdigit() or int(cursor) > MAX_ROWID:
+        raise ValidationException(f"cursor: must be a row id (got {cursor[:32]!r})")
+    return {"status": status, "kind": str(form.get("kind") or "")[:64],
+            "customer": str(form.get("customer") or "").strip()[:32], "cursor": int(cursor)}
+
+
+def page_url(filters: Mapping[str, Any], anchor: int | None = None) -> str:
+    """The list page of these filters (defaults left out), at action `anchor`'s card if given (pure)."""
+    query = {name: filters[name] for name, default in (("status", "staged"), ("kind", ""), ("customer", ""),
+                                                       ("cursor", 0)) if filters[name] != default}
+    url = "/review/actions" + (f"?{urlencode(query)}" if query else "")
+    return url if anchor is None else f"{url}#action-{anchor}"
 
 
 def one_action(action_id: int) -> dict[str, Any]:
@@ -101,10 +162,11 @@ async def _actions_page(request: Request[Any, Any, Any], env: Env, session: Sess
                         kind: str = "", customer: str = "", cursor: int = 0, code: int = 200,
                         notice: str | None = None, refused: Refused | None = None) -> Response[Any]:
     params = {"status": status, "kind": kind[:64], "customer": customer.strip()[:32], "cursor": cursor,
-              "limit": 30}
+              "limit": PAGE}
     page = await q.rows(env, q.ACTIONS, params)
+    next_cursor = q.next_cursor(page, PAGE)  # of the page as listed, before a refused action is put in front
     if refused is not None and all(row["id"] != refused.action_id for row in page):
-        # Not on the first page of staged actions (or no longer staged): shown first, so its text is not lost.
+        # Not on this page (or no longer listed: closed, or outside the filters): shown first, so its text is not lost.
         page[:0] = [row for row in await q.rows(env, q.ACTIONS, one_action(refused.action_id))
                     if row["id"] == refused.action_id]
     for row in page:
@@ -114,8 +176,8 @@ async def _actions_page(request: Request[Any, Any, Any], env: Env, session: Sess
     kinds = [r["kind"] for r in await q.rows(env, q.ACTION_KINDS, ())]
     extra = {"notice": notice} if notice else {}
     return render(request, env, "actions.html", session, code=code, tab="actions", actions=page, kinds=kinds,
-                  statuses=STATUSES, status=status, kind=params["kind"], customer=params["customer"],
-                  next_cursor=q.next_cursor(page, 30), first_page=not params["cursor"], max_edit=MAX_EDIT,
+                  statuses=STATUSES, status=status, kind=params["kind"], customer=params["customer"], cursor=cursor,
+                  next_cursor=next_cursor, first_page=not params["cursor"], max_edit=MAX_EDIT,
                   max_reason=MAX_REASON, **extra)
 
 
@@ -129,25 +191,33 @@ async def actions_list(request: Request[Any, Any, Any], env: NamedDependency[Env
     return await _actions_page(request, env, session, status=status, kind=kind, customer=customer, cursor=cursor)
 
 
+async def _action_now(env: Env, action_id: int) -> dict[str, Any] | None:
+    found = await q.rows(env, q.ACTIONS, one_action(action_id))
+    return found[0] if found and found[0]["id"] == action_id else None
+
+
 @post("/actions/{action_id:int}", include_in_schema=False, status_code=303)
 async def action_decide(request: Request[Any, Any, Any], env: NamedDependency[Env], session: NamedDependency[Session],
                         action_id: RowId) -> Response[Any]:
     """One form per action: op=save (edits only), approve (with edits) or reject (reason required).
 
-    The form carries the version it was loaded at; if the action changed since, nothing is done and the
-    reviewer is shown its current text (and their own beside it). Any refusal answers 422 with the form as posted.
+    The form carries the version it was loaded at; if the action changed since (edited, or closed by someone
+    else or a workflow), nothing is done and the reviewer is shown it as it is now, who changed it, and their own
+    text beside it. Any refusal answers 422 with the form as posted, on the list page (filters, page) it came from.
     """
     form = await checked_form(request, session)
+    filters = page_filters(form)
     op = str(form.get("op") or "")
     changes = {name: str(form.get(name)) for name in EDITABLE_FIELDS if form.get(name) is not None}
     seen = str(form.get("version") or "")  # the action's updated_at when the page was rendered
+    refused = Refused(action_id, changes, str(form.get("reason") or ""), seen)
     now = iso(env.clock())
     try:
         if op == "save":
             decision = await env.db.write(edit_action, action_id, session.reviewer, changes, now, seen=seen)
         elif op in ("approve", "reject"):
             decision = await env.db.write(decide_action, action_id, session.reviewer, op == "approve", now, seen=seen,
-                                          reason=str(form.get("reason") or ""), changes=changes)
+                                          reason=refused.reason, changes=changes)
         else:
             raise ValidationException("op: must be save, approve or reject")
     except NotFound as exc:
@@ -155,8 +225,16 @@ async def action_decide(request: Request[Any, Any, Any], env: NamedDependency[En
     except DecisionError as exc:
         # Shown again as posted, like the order form on a validation error: a redirect would reload the stored
         # text and lose the reviewer's rewrite.
-        refused = Refused(action_id, changes, str(form.get("reason") or ""), seen)
         return await _actions_page(request, env, session, code=422, notice=f"Action {action_id}: {exc}",
-                                   refused=refused)
-    anchor = f"#action-{action_id}" if op == "save" or not decision.changed else ""
-    return redirect_with_notice(env, f"/review/actions{anchor}", f"Action {action_id}: {decision.message}")
+                                   refused=refused, **filters)
+    if not decision.changed and decision.status != "staged" and (action := await _action_now(env, action_id)):
+        # Closed before this form was sent. A decided row changes no more, so reading it after the write is safe.
+        decided = await env.db.fetchone(q.DECIDED_VERSION, {"id": action_id, "entity": str(action_id),
+                                                            "decided_at": action["decided_at"] or ""})
+        if not double_submit(action, decided[0] if decided else None, session.reviewer, op, refused):
+            return await _actions_page(request, env, session, code=422, refused=refused, **filters,
+                                       notice=f"Action {action_id}: {closed_notice(action)}")
+    # Back to the page the form was on, at the action's card if that page still lists it (an approved one has left).
+    listed = {row["id"] for row in await q.rows(env, q.ACTIONS, {**filters, "limit": PAGE})}
+    return redirect_with_notice(env, page_url(filters, action_id if action_id in listed else None),
+                                f"Action {action_id}: {decision.message}")

@@ -76,6 +76,13 @@ WHERE (:status = '' OR p.status = :status) AND (:kind = '' OR p.kind = :kind)
 ORDER BY p.id DESC LIMIT :limit
 """
 ACTION_KINDS = "SELECT DISTINCT kind FROM proposed_actions ORDER BY kind"
+# The version (updated_at) a closed action was decided at: an edit moves updated_at and its event carries the new
+# value (worker/decisions.py), a workflow redraft sets created_at anew, a decision moves updated_at to decided_at.
+DECIDED_VERSION = """
+SELECT max(v) FROM (SELECT created_at AS v FROM proposed_actions WHERE id = :id
+  UNION ALL SELECT created_at FROM events WHERE type = 'action.edited' AND entity_type = 'proposed_action'
+    AND entity_id = :entity AND created_at < :decided_at)
+"""
 OBSERVATIONS = """
 SELECT o.id, o.entity_type, o.entity_id, c.company_name AS customer_name, o.tags_json, o.observation, o.status,
        o.created_at, o.decided_by, o.decided_at

@@ -182,3 +182,41 @@ def test_a_customer_search_keeps_every_edit_and_enter_in_a_field_submits_nothing
     assert [(ln["item"]["id"], ln["rate"]) for ln in payload["item"]["items"]] == \
         [("5001", 98.5), ("5002", 61), ("5003", 42.25)]
     context.close()
+
+
+@pytest.mark.parametrize("size", list(WIDTHS))
+def test_a_rewrite_of_an_action_closed_meanwhile_stays_on_screen_and_the_filters_stay(server, browser, size):
+    from worker.decisions import decide_action
+    from worker.env import iso
+
+    def rows(conn):
+        seed_reference(conn)
+        calls = [add_action(conn, "call_task", {"note": f"call {i}"}, customer_id="2201") for i in range(32)]
+        return add_action(conn, "collection_email", COLLECTION_EMAIL), calls
+    email, calls = server.run(server.env.db.write(rows))
+    context = browser.new_context(viewport=WIDTHS[size])
+    page = context.new_page()
+    sign_in_browser(page, server.url)
+    # On a filtered second page, a Save comes back to it, at the saved card.
+    page.goto(server.url + "/review/actions?kind=call_task&customer=2201")
+    page.click("text=Older »")
+    page.fill(f"#action-{calls[0]} textarea[name=note]", "Call Dana first")
+    page.click(f"#action-{calls[0]} button[value=save]")
+    page.wait_for_url(f"**/review/actions?kind=call_task&customer=2201&cursor={calls[2]}#action-{calls[0]}")
+    # Someone else rejects the email while this reviewer rewrites it; Approve keeps the rewrite on screen.
+    page.goto(server.url + "/review/actions?kind=collection_email")
+    page.fill(f"#action-{email} textarea[name=body]", "My careful rewrite")
+    seen = page.input_value(f"#action-{email} input[name=version]")
+    server.run(server.env.db.write(decide_action, email, "anna", False, iso(server.env.clock()), seen=seen,
+                                   reason="wrong contact"))
+    page.click(f"#action-{email} button[value=approve]")
+    page.wait_for_load_state()
+    assert "rejected by anna at " in page.inner_text(".notice") and "wrong contact" in page.inner_text(".notice")
+    kept = page.locator(f"#action-{email} .unsaved")
+    assert kept.is_visible() and "My careful rewrite" in kept.inner_text()
+    assert page.locator("select[name=kind]").input_value() == "collection_email"
+    shot(page, f"{size}-07-closed-meanwhile")
+    if size == "phone":
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1
+    assert one(server, "SELECT status, decided_by FROM proposed_actions WHERE id = ?", (email,)) == ("rejected", "anna")
+    context.close()
