@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from bench.webhook import stream as bench_stream
 from tests.cdc_support import customer, event, sales_order
 from worker.backfill import backfill_events, backfill_file
+from worker.cli import BACKFILLED_SINCE, _backfill_counts
 from worker.migrations import apply_schema
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,6 +47,19 @@ def test_events_in_batches_and_rerun_is_harmless(tmp_path: Path) -> None:
     assert count(db, "events") == 60  # customer.created + salesorder.created, once each
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT DISTINCT source FROM webhook_receipts").fetchall() == [("backfill",)]
+
+
+def test_each_transaction_has_its_own_received_at_however_quick(tmp_path: Path, monkeypatch: Any) -> None:
+    # The interruption message counts transactions as distinct received_at: at --batch-size 1 several
+    # transactions fell in one millisecond, and 1,807 were reported of 2,155 committed.
+    monkeypatch.setattr("worker.backfill.utcnow", lambda: datetime(2026, 11, 23, 9, 0, tzinfo=UTC))  # a stopped clock
+    db = tmp_path / "db.sqlite3"
+    assert backfill_events(db, stream(10), progress=False, batch_size=1)["batches"] == 20
+    with sqlite3.connect(db) as conn:
+        stamps = [row[0] for row in conn.execute("SELECT received_at FROM webhook_receipts ORDER BY rowid")]
+    assert len(set(stamps)) == 20 and stamps == sorted(stamps)
+    assert stamps[0] == "2026-11-23T09:00:00.000Z"  # the clock as it is, when it moves on between transactions
+    assert _backfill_counts(db, BACKFILLED_SINCE, {"receipt": 0, "letter": 0}) == (20, 20)
 
 
 def test_file_with_bad_lines_dead_letters_them_with_line_numbers(tmp_path: Path) -> None:

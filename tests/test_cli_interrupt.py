@@ -113,3 +113,45 @@ def running(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def opened(pid: int, path: Path) -> bool:
+    """The process holds path open (from /proc)."""
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            if Path(os.readlink(fd)) == path:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def test_ctrl_c_stops_a_backfill_waiting_for_another_writers_lock(tmp_path: Path) -> None:
+    # Was: SQLite's busy handler sleeps through signals, so Ctrl-C took effect only when busy_timeout_ms ran out.
+    db, export = tmp_path / "db.sqlite3", tmp_path / "export.jsonl"
+    export.write_text("".join(json.dumps(e) + "\n" for e in stream(10)))
+    env = {**os.environ, "WORKER_DB_PATH": str(db)}
+    subprocess.run([sys.executable, "-m", "worker.cli", "db", "init"], cwd=REPO, env=env, check=True, timeout=60)
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process writing for longer than anyone would wait at a terminal
+    command = [sys.executable, "-m", "worker.cli", "backfill", str(export)]  # the default busy_timeout_ms: 30 s
+    proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not opened(proc.pid, db) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert proc.poll() is None, "the backfill ended without waiting for the lock"
+        time.sleep(1)  # well inside its wait for the lock
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)  # 10 s: a wait that ignored Ctrl-C would last 29 s more
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert proc.returncode == 130, err
+    assert out == ""
+    assert err.strip() == ("worker: interrupted after 0 transactions (0 events committed); "
+                           "run the same command again to resume"), err
+    assert receipts(db) == 0

@@ -23,6 +23,7 @@ import traceback
 from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager, nullcontext
 from dataclasses import replace
+from datetime import timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import IO, Any
@@ -33,7 +34,7 @@ from worker.cdc.apply import BatchResult, RefusedLine, apply_prepared
 from worker.cdc.intake import Rejected, event_id_of, read_json, unreadable, validate_events
 from worker.cdc.prepare import Prepared, decode_chunk, encode_chunk, prepare
 from worker.db import connect, run_in_transaction
-from worker.env import iso, utcnow
+from worker.env import iso, parse_iso, utcnow
 from worker.migrations import apply_schema
 
 # (position, line or event number, raw event (None when unreadable), the line's bytes (None for an event given
@@ -136,13 +137,12 @@ def _line_finder(path: Path, origin: Origin, end: int) -> RefusedLine:
 
 
 def _apply_batch(conn: sqlite3.Connection, slices: Iterator[Ready], batch_size: int, source: str,
-                 path: Path | None) -> tuple[BatchResult, int | None]:
+                 path: Path | None, received_at: str) -> tuple[BatchResult, int | None]:
     """Apply slices in the caller's transaction until it holds batch_size items (or the slices end).
 
     Returns the result and the last slice's position (None when there was no slice left). Applying a
     batch slice by slice writes what one call would: the mirror does not depend on batching.
     """
-    received_at = iso(utcnow())
     result, items, position = BatchResult(), 0, None
     for prepared, rejected, position, origin in slices:
         # Rejections and refused events are kept with their line number; the payload is the line as read.
@@ -153,6 +153,18 @@ def _apply_batch(conn: sqlite3.Connection, slices: Iterator[Ready], batch_size: 
         if items >= batch_size:
             break
     return result, position
+
+
+def _received_at(previous: str | None) -> str:
+    """A transaction's received_at: now, or just after the previous transaction's when that is not earlier.
+
+    The interruption message counts a backfill's transactions as its distinct received_at (its counters die
+    with the interrupted call), and transactions of a few events take less than the millisecond it shows.
+    """
+    now = utcnow()
+    if previous is not None and iso(now) <= previous:
+        now = parse_iso(previous) + timedelta(milliseconds=1)  # type: ignore[operator]
+    return iso(now)
 
 
 def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
@@ -198,8 +210,11 @@ def _run(db_path: Path, slices: Iterable[Ready], *, batch_size: int, source: str
         apply_schema(conn)
         with _progress(progress, unit) as bar, _collector_paused():
             task = bar.add_task("backfill", total=total, counts="") if bar else None
+            received_at = None
             while True:
-                result, position = run_in_transaction(conn, _apply_batch, pending, batch_size, source, path)
+                received_at = _received_at(received_at)
+                result, position = run_in_transaction(conn, _apply_batch, pending, batch_size, source, path,
+                                                      received_at)
                 if position is None:
                     break
                 totals.add(result)

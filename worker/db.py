@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from worker.migrations import apply_schema, refuse_newer
+from worker.write_lock import begin_immediate
 
 T = TypeVar("T")
 MAX_ROWID = 2**63 - 1  # SQLite's largest INTEGER: a bound for ids taken from requests (cursors)
@@ -63,7 +64,7 @@ def _pragmas(conn: sqlite3.Connection) -> None:
 
 def run_in_transaction(conn: sqlite3.Connection, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run fn(conn, ...) inside BEGIN IMMEDIATE; commit on success, roll back on any error."""
-    conn.execute("BEGIN IMMEDIATE")
+    begin_immediate(conn)
     try:
         result = fn(conn, *args, **kwargs)
         conn.execute("COMMIT")  # inside the try: a failed COMMIT must not leave the writer inside a transaction

@@ -8,6 +8,7 @@ from pathlib import Path
 from worker.currency import base_rate
 from worker.deadletters import letter_digest
 from worker.names import normalize_name
+from worker.write_lock import begin_immediate
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
 
@@ -223,7 +224,7 @@ def apply_schema(
 
 def _apply(conn: sqlite3.Connection, migrations: list[tuple[int, str]], latest: int, schema_sql: str,
            *, check_keys: bool) -> None:
-    conn.execute("BEGIN IMMEDIATE")
+    begin_immediate(conn)
     try:
         current = refuse_newer(conn, latest)
         is_new = not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'customers'").fetchone()

@@ -30,6 +30,7 @@ from typing import Any
 from worker.pricing import unit_code
 from worker.reference_rows import (MAX_FILE_BYTES, CustomerProgramRow, ItemUnits, Parsed, PricingRow, RowError,
                                    SpecItemRow, XrefRow, compared_key, parse_csv, parse_synonyms)
+from worker.write_lock import begin_immediate
 
 # spec_items is imported before pricing_master (SPECS order), so this reads the units the prices will be looked up by.
 ITEM_UNITS = "SELECT item_id, uom FROM spec_items"
@@ -180,7 +181,7 @@ def _import_file(conn: sqlite3.Connection, spec: TableSpec, path: Path, partial:
     # Inside a caller's transaction (the demo loader's BEGIN IMMEDIATE) that transaction is left to the caller.
     own = not conn.in_transaction
     if own:
-        conn.execute("BEGIN IMMEDIATE")
+        begin_immediate(conn)
     try:
         conn.execute("SAVEPOINT import_reference")
         _sync_or_refuse(conn, spec, parsed, result, allow_deletes, units)
