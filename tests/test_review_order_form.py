@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -108,3 +109,37 @@ def test_unit_prices_on_the_page_keep_their_sub_cent_digits():
 
     render = jinja_environment().from_string("{{ a | unit_price }}|{{ b | unit_price }}|{{ c | unit_price }}").render
     assert render(a=0.0345, b=12.5, c=None) == "0.0345|12.50|"
+
+
+def test_an_item_code_that_is_another_items_id_resolves_to_the_item_with_that_code(queue):  # noqa: F811
+    server, item, client = queue
+    def seed(conn):  # numeric item codes are common, and item ids are small numbers
+        conn.execute("INSERT INTO spec_items (item_id, item_code, description, uom) "
+                     "VALUES ('9001', '5002', 'Mozzarella LMPS 6/5#, private label', 'CS')")
+        conn.execute("UPDATE review_items SET parsed_json = json_set(parsed_json, '$.lines[1].item_id', '9001')")
+    server.run(server.env.db.write(seed))
+    page = client.get(f"/review/orders/{item}").text
+    assert 'name="l1_item" value="5002"' in page and '<option value="5002">Mozzarella LMPS 6/5#, private' in page
+    response = client.post(f"/review/orders/{item}/approve", data=approve_form(client, item))
+    assert response.status_code == 303, response.text  # was 422: "line 2: item '5002' is not in the item list"
+    payload = server.run(server.env.db.fetchone("SELECT payload_json FROM proposed_actions WHERE review_item_id = ?",
+                                                (item,)))
+    assert [ln["item"]["id"] for ln in json.loads(payload[0])["item"]["items"]] == ["5001", "9001"]
+
+
+def test_an_internal_id_resolves_when_no_code_matches_and_a_shared_code_is_refused(queue):  # noqa: F811
+    server, item, client = queue
+    server.run(server.env.db.write(lambda conn: conn.executemany(
+        "INSERT INTO spec_items (item_id, item_code, description, uom) VALUES (?, ?, 'Twin', 'CS')",
+        [("9101", "twin-1"), ("9102", "TWIN-1")])))
+    shared = client.post(f"/review/orders/{item}/approve", data=approve_form(client, item, l1_item="Twin-1"))
+    assert shared.status_code == 422 and "line 2: item &#39;Twin-1&#39; is not in the item list" in shared.text
+    by_id = client.post(f"/review/orders/{item}/approve", data=approve_form(client, item, l1_item="5003"))
+    assert by_id.status_code == 303, by_id.text
+    payload = server.run(server.env.db.fetchone("SELECT payload_json FROM proposed_actions WHERE review_item_id = ?",
+                                                (item,)))
+    assert [ln["item"]["id"] for ln in json.loads(payload[0])["item"]["items"]] == ["5001", "5003"]
+
+
+def test_a_parsed_item_without_a_code_is_shown_by_its_id_not_left_blank():
+    assert rows_from_parsed({"lines": [{"item_id": "77"}]}, {"77": ""})[0]["item"] == "77"  # was "": "choose an item"

@@ -60,7 +60,8 @@ def unique_line_numbers(numbers: list[str], reserved: list[str]) -> list[int]:
 
 
 def rows_from_parsed(parsed: Mapping[str, Any], item_codes: Mapping[str, str]) -> list[dict[str, str]]:
-    """The parser's lines as form rows (strings), items shown by our item code when we know it."""
+    """The parser's lines as form rows (strings), items shown by our item code when we know it (the form resolves
+    a code before an id, so the code posted back is the parser's item even when it is another item's id)."""
     rows = []
     for i, line in enumerate(parsed.get("lines") or [], start=1):
         if not isinstance(line, Mapping):
@@ -68,7 +69,7 @@ def rows_from_parsed(parsed: Mapping[str, Any], item_codes: Mapping[str, str]) -
         item_id = _text(line.get("item_id"))
         rows.append({
             "no": _text(line.get("line_no") or i), "code": _text(line.get("customer_item_code")),
-            "item": item_codes.get(item_id, item_id), "desc": _text(line.get("description")),
+            "item": item_codes.get(item_id) or item_id, "desc": _text(line.get("description")),
             "qty": _text(line.get("quantity")), "uom": _text(line.get("uom")),
             "price": _text(line.get("unit_price")), "parsed_item": item_id, "drop": "",
         })

@@ -92,7 +92,7 @@ async def _item(env: Env, item_id: int) -> dict[str, Any]:
 async def _resolve(env: Env, texts: set[str]) -> dict[str, str | None]:
     resolved: dict[str, str | None] = {}
     for text in list(texts)[:500]:
-        matches = await q.rows(env, q.RESOLVE_ITEM, (text, text))
+        matches = await q.rows(env, q.RESOLVE_ITEM, {"text": text})
         resolved[text.upper()] = matches[0]["item_id"] if len(matches) == 1 else None
     return resolved
 

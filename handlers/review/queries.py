@@ -65,7 +65,16 @@ ORDER BY (s.item_id IN (SELECT item_id FROM customer_item_xref WHERE customer_id
           OR s.item_id IN (SELECT item_id FROM pricing_master WHERE customer_id = :customer)) DESC, s.item_code
 LIMIT 250
 """
-RESOLVE_ITEM = "SELECT item_id, item_code, description, uom FROM spec_items WHERE item_id = ? OR upper(item_code) = upper(?) LIMIT 2"
+# An item as typed on the order form: by its item code (any case) first, by the internal id only when no code
+# matches, so an item whose numeric code is another item's id is found by its code. Two rows: a code two items
+# share, refused as unknown.
+RESOLVE_ITEM = """
+SELECT item_id, item_code, description, uom FROM spec_items WHERE upper(item_code) = upper(:text)
+UNION ALL
+SELECT item_id, item_code, description, uom FROM spec_items
+WHERE item_id = :text AND NOT EXISTS (SELECT 1 FROM spec_items WHERE upper(item_code) = upper(:text))
+LIMIT 2
+"""
 ITEMS_BY_ID = "SELECT item_id, item_code, description, uom FROM spec_items WHERE item_id IN (SELECT value FROM json_each(?))"
 ACTIONS = """
 SELECT p.id, p.kind, p.status, p.customer_id, c.company_name AS customer_name, p.payload_json, p.risk, p.source,
