@@ -218,6 +218,7 @@ CREATE TABLE IF NOT EXISTS payment_application (
     doc_type       TEXT,
     amount         REAL,
     apply_date     TEXT,
+    disc           REAL,  -- early-payment discount taken (apply line disc): settles the invoice beside amount
     PRIMARY KEY (payment_id, line_no)
 );
 CREATE INDEX IF NOT EXISTS payment_application_invoice ON payment_application (invoice_id);

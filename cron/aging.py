@@ -66,10 +66,11 @@ REFERENCE = {
 }
 # What invoice `i` owed at the end of a past day (--as-of): the mirror holds today's amount_remaining, so add
 # back what live payments and credit memos dated after that day applied to it (an invoice paid in full since
-# was open that day). A tick of today adds back nothing (the CASE skips the lookups): a payment NetSuite dates
-# in the future but has already applied is paid today. Payments the mirror never saw cannot be added back.
+# was open that day). A payment settles its amount plus the early-payment discount it took (disc): NetSuite
+# lowers the remainder by both. A tick of today adds back nothing (the CASE skips the lookups): a payment NetSuite
+# dates in the future but has already applied is paid today. Payments the mirror never saw cannot be added back.
 OWED_ON_AS_OF = """(i.amount_remaining + CASE WHEN :as_of < :today THEN
-    (SELECT coalesce(sum(a.amount), 0) FROM payment_application a
+    (SELECT coalesce(sum(coalesce(a.amount, 0) + coalesce(a.disc, 0)), 0) FROM payment_application a
      JOIN customer_payment c ON c.ns_id = a.payment_id AND c.deleted_at IS NULL AND c.tran_date > :as_of
      WHERE a.invoice_id = i.ns_id)
   + (SELECT coalesce(sum(a.amount), 0) FROM credit_memo_application a
@@ -146,10 +147,10 @@ WHERE i.amount_remaining IS NULL AND i.deleted_at IS NULL AND coalesce(i.tran_da
 COUNT_UNKNOWN = "SELECT count(*), count(p.invoice_id)" + UNKNOWN_FROM
 NAME_UNKNOWN = ("SELECT coalesce(i.tran_id, i.ns_id) || ' (id ' || i.ns_id || ')'" + UNKNOWN_FROM
                 + "ORDER BY i.customer_id, i.ns_id LIMIT :limit")
-# What the mirror's live payments and credit memos applied to invoice `i`, an expression: it only bounds what
-# is left (payments from before the mirror, discounts taken and journal entries are not in it).
+# What the mirror's live payments (with the discounts they took) and credit memos applied to invoice `i`, an
+# expression: it only bounds what is left (payments from before the mirror and journal entries are not in it).
 APPLIED_IN_MIRROR = """(
-    (SELECT coalesce(sum(a.amount), 0) FROM payment_application a
+    (SELECT coalesce(sum(coalesce(a.amount, 0) + coalesce(a.disc, 0)), 0) FROM payment_application a
      JOIN customer_payment c ON c.ns_id = a.payment_id AND c.deleted_at IS NULL WHERE a.invoice_id = i.ns_id)
   + (SELECT coalesce(sum(a.amount), 0) FROM credit_memo_application a
      JOIN credit_memo c ON c.ns_id = a.credit_memo_id AND c.deleted_at IS NULL WHERE a.invoice_id = i.ns_id))"""

@@ -71,12 +71,16 @@ ORDER BY i.customer_id, 5 DESC, i.ns_id
 """
 # What the customer paid on its invoices (not deleted) by payments dated in the 90 days up to the night (not
 # deleted): the AR share is of open AR plus this, so paying an invoice moves it from open to paid and never raises
-# the share. In US dollars at the invoice's exchange rate, as AGING (an application is in the invoice's currency,
-# as in cron.aging.APPLIED_IN_MIRROR); one in another currency without a rate has none, is left out (counting
-# less paid only makes the share worse) and is counted apart. Dated by the night, so an --as-of re-run agrees.
-PAID = """
-SELECT i.customer_id, total(round(round(pa.amount, 2) * i.exchange_rate, 2)),
-       count(DISTINCT CASE WHEN i.exchange_rate IS NULL AND pa.amount > 0 THEN i.ns_id END)
+# the share. An application settles its amount plus the early-payment discount taken (disc), as NetSuite lowers
+# the invoice's remainder by both (cron.aging.OWED_ON_AS_OF): else a discount taken would leave the share above
+# what it was before paying. In US dollars at the invoice's exchange rate, as AGING (an application is in the
+# invoice's currency, as in cron.aging.APPLIED_IN_MIRROR); one in another currency without a rate has none, is left
+# out (counting less paid only makes the share worse) and is counted apart. Dated by the night, so an --as-of
+# re-run agrees.
+SETTLED = "(coalesce(pa.amount, 0) + coalesce(pa.disc, 0))"
+PAID = f"""
+SELECT i.customer_id, total(round(round({SETTLED}, 2) * i.exchange_rate, 2)),
+       count(DISTINCT CASE WHEN i.exchange_rate IS NULL AND {SETTLED} > 0 THEN i.ns_id END)
 FROM customer_payment p
 JOIN payment_application pa ON pa.payment_id = p.ns_id
 JOIN customer_invoice i ON i.ns_id = pa.invoice_id AND i.deleted_at IS NULL

@@ -441,3 +441,44 @@ async def test_todays_tick_counts_a_payment_dated_later_as_paid_and_ages_no_invo
     assert list(await snapshot(env, "2026-06-30")) == ["open"]
     await refresh_aging(env, tick("2026-07-01"))  # the post-dated invoice exists from its date on
     assert list(await snapshot(env, "2026-07-01")) == ["open", "post-dated"]
+
+
+def discounted_payment_events(*, remaining_known=True):
+    """Invoice 1000.00 of 2026-06-01 on 1% 10 Net 30, paid on 2026-06-09 with 990 and the 10 discount taken
+    (NetSuite's apply line: amount 990, disc 10, applyDate the invoice's date), as NetSuite then sends both."""
+    def invoice(event_id, modified, **fields):
+        record = {"id": "70", "tranId": "INV-70", "entity": {"id": "100"}, "tranDate": "2026-06-01",
+                  "dueDate": "2026-07-01", "terms": {"id": "5", "refName": "1% 10 Net 30"}, "total": 1000.0, **fields}
+        return {"event_id": event_id, "record_type": "invoice", "record_id": "70", "operation": "update",
+                "last_modified": modified, "record": record}
+
+    payment = {"id": "80", "tranId": "PYMT-80", "tranDate": "2026-06-09", "customer": {"id": "100"},
+               "payment": 990.0, "unapplied": 0.0,
+               "apply": {"items": [{"doc": {"id": "70"}, "apply": True, "amount": 990.0, "disc": 10.0,
+                                    "total": 1000.0, "due": 0.0, "applyDate": "2026-06-01", "type": "Invoice"}]}}
+    open_, paid = {"id": "open", "refName": "Open"}, {"id": "paidInFull", "refName": "Paid In Full"}
+    # not remaining_known: sent Open without amountRemaining, so of unknown remainder
+    after = {"amountRemaining": 0.0, "status": paid} if remaining_known else {"status": open_}
+    return [invoice("d1", "2026-06-01T10:00:00Z", amountRemaining=1000.0, status=open_),
+            {"event_id": "d2", "record_type": "customerpayment", "record_id": "80", "operation": "update",
+             "last_modified": "2026-06-09T10:00:00Z", "record": payment},
+            invoice("d3", "2026-06-09T10:00:00Z", **after)]
+
+
+async def test_a_past_as_of_adds_back_the_discount_a_later_payment_took(on_june_30):
+    # NetSuite lowered the remainder by the 990 paid and the 10 discount taken: on June 5th all 1000 was owed.
+    env = on_june_30
+    await deliver(env, *discounted_payment_events())
+    past = await refresh_aging(env, tick("2026-06-05"))
+    assert {i: r["amount_remaining"] for i, r in (await snapshot(env, "2026-06-05")).items()} == {"70": 1000.0}
+    assert past["open_invoices"] == 1
+    await refresh_aging(env, tick("2026-06-30"))
+    assert await snapshot(env, "2026-06-30") == {}  # paid in full today
+
+
+async def test_what_the_mirror_applied_to_an_invoice_of_unknown_remainder_counts_the_discount(on_june_30):
+    env = on_june_30
+    await deliver(env, *discounted_payment_events(remaining_known=False))
+    await refresh_aging(env, tick("2026-06-30"))
+    (payload, _key), = await unknown_events(env)
+    assert payload["applied_in_mirror"] == 1000.0  # 990 paid + 10 discount: nothing can be left

@@ -499,3 +499,26 @@ async def test_what_was_paid_counts_in_dollars_in_the_90_days_up_to_the_night(en
     await score_customers(env, NIGHT)
     ar = (await scores(env))["E"]["signals"]["ar_aging"]
     assert (ar["paid_90d"], ar["paid_unconverted_invoices"], ar["raw"]) == (200.0, 1, 0.3333)
+
+
+async def test_a_discount_taken_counts_as_paid_on_the_night_and_as_owed_before_it(env):
+    # Invoice 70 (1000.00) was settled on June 9th by 990 paid and the 10 early-payment discount taken.
+    from tests.test_aging_warm import deliver, discounted_payment_events
+
+    env.clock = lambda: NIGHT
+
+    def rows(conn):
+        fx.customer(conn, "100", "Discount Taker")
+        fx.invoice(conn, "old", "100", tran_date="2026-01-01", due_date="2026-01-31", total=100)  # 90+ all along
+    await env.db.write(rows)
+    await deliver(env, *discounted_payment_events())
+    await refresh_aging(env, NIGHT)
+    await score_customers(env, NIGHT)
+    ar = (await scores(env))["100"]["signals"]["ar_aging"]
+    assert (ar["paid_90d"], ar["open_by_bucket"], ar["raw"]) == (1000.0, {"90+": 100.0}, 0.0909)  # 100 / 1100
+    # --as-of June 5th, a night without a snapshot: aged from the mirror, all 1000 owed and nothing paid yet.
+    early = await score_customers(env, NIGHT.replace(day=5))
+    ar = (await scores(env, "2026-06-05"))["100"]["signals"]["ar_aging"]
+    assert (early["aging"], ar["paid_90d"], ar["open_by_bucket"]) == (
+        "mirror", 0.0, {"90+": 100.0, "current": 1000.0})
+

@@ -179,6 +179,29 @@ def test_payment_applications_only_where_applied(conn: sqlite3.Connection) -> No
     assert ledger(conn) == [("payment.applied", "400")]
 
 
+def test_payment_applications_keep_the_discount_taken_on_either_parse_path(conn: sqlite3.Connection) -> None:
+    # An early-payment discount taken (apply line `disc`, one spelling in REST and SuiteQL) settles the invoice
+    # beside the amount; `discAmt` is only the discount available and is not read as taken.
+    from worker.cdc.intake import _gate_one
+
+    rest = {"id": "80", "tranId": "PYMT-80", "tranDate": "2026-06-09", "customer": ref("customer", "7"),
+            "payment": 990.0, "apply": {"items": [
+                {"doc": ref("invoice", "70"), "apply": True, "amount": 990.0, "disc": 10.0, "discAmt": 10.0,
+                 "applyDate": "2026-06-01", "type": "Invoice"},
+                {"doc": ref("invoice", "71"), "apply": True, "amount": 50.0, "discAmt": 0.5}]}}
+    suiteql = {"id": "81", "tranid": "PYMT-81", "trandate": "6/9/2026", "customer": "7", "payment": "495",
+               "apply": {"items": [{"doc": "72", "apply": True, "amount": "495", "disc": "5",
+                                    "applydate": "6/1/2026"}]}}
+    raws = [event("sn-1", "customerpayment", "80", "2026-06-09T10:00:00Z", rest),
+            event("sn-2", "customerpayment", "81", "2026-06-09T10:00:00Z", suiteql)]
+    assert [_gate_one(json.loads(json.dumps(r))) is not None for r in raws] == [True, False]  # msgspec, pydantic
+    deliver(conn, *raws)
+    assert [tuple(r) for r in conn.execute(
+        "SELECT payment_id, invoice_id, amount, disc, apply_date FROM payment_application ORDER BY 1, line_no")] == [
+        ("80", "70", 990.0, 10.0, "2026-06-01"), ("80", "71", 50.0, None, None),
+        ("81", "72", 495.0, 5.0, "2026-06-01")]
+
+
 def test_suiteql_spellings(conn: sqlite3.Connection) -> None:
     invoice = {"id": "55", "tranid": "INV-55", "trandate": "2026-11-20", "duedate": "2026-12-20", "entity": "7",
                "terms": "Net 30", "amountremaining": "120.50", "total": 120.5, "otherrefnum": "PO-1", "status": "A"}

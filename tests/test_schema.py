@@ -104,7 +104,7 @@ def test_version_1_ledger_migrates_keeping_ids_and_non_cdc_keys(tmp_path):
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
     conn.executescript(f"DROP TABLE events; {V1_EVENTS} {DROP_V3} {DROP_V4} {DROP_V5} {DROP_V9} {DROP_V10} {DROP_V13} "
-                       "PRAGMA user_version = 1;")  # as version 1 made it
+                       f"{DROP_V15} PRAGMA user_version = 1;")  # as version 1 made it
     conn.executemany("INSERT INTO events (id, type, entity_type, entity_id, created_at, dedupe_key) VALUES (?, ?, ?, ?, ?, ?)",
                      [(7, "invoice.created", "invoice", "i1", "t", "cdc:ev-1"),
                       (9, "ar.bucket_changed", "invoice", "i1", "t", "ar.bucket_changed:i1:current@t>1-30")])
@@ -134,12 +134,14 @@ DROP_V9 = ("DROP VIEW v_customer_ar_aging;"  # what version 9 added (schema.sql 
            "ALTER TABLE ar_aging_snapshot DROP COLUMN currency; ALTER TABLE ar_aging_snapshot DROP COLUMN amount_base;")
 DROP_V10 = "DROP INDEX dead_letters_pending_digest; ALTER TABLE dead_letters DROP COLUMN digest;"  # version 10's
 DROP_V13 = "ALTER TABLE customer_contacts DROP COLUMN inactivated_at;"  # version 13's
+DROP_V15 = "ALTER TABLE payment_application DROP COLUMN disc;"  # version 15's
 
 
 def test_version_2_review_items_gain_email_text_and_keep_their_rows(tmp_path):
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
-    conn.executescript(f"{DROP_V3} {DROP_V4} {DROP_V5} {DROP_V9} {DROP_V10} {DROP_V13} PRAGMA user_version = 2;")
+    conn.executescript(f"{DROP_V3} {DROP_V4} {DROP_V5} {DROP_V9} {DROP_V10} {DROP_V13} {DROP_V15} "
+                       "PRAGMA user_version = 2;")
     conn.execute("INSERT INTO review_items (status, email_id, attachment_id, created_at, updated_at) "
                  "VALUES ('pending', NULL, NULL, 't', 't')")
     assert apply_schema(conn) == LATEST
@@ -157,7 +159,7 @@ def test_version_3_lines_written_with_the_data_stay_until_an_event_carries_newer
 
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
-    conn.executescript(f"{DROP_V4} {DROP_V5} {DROP_V9} {DROP_V10} {DROP_V13} PRAGMA user_version = 3;")
+    conn.executescript(f"{DROP_V4} {DROP_V5} {DROP_V9} {DROP_V10} {DROP_V13} {DROP_V15} PRAGMA user_version = 3;")
     key = "2026-11-20T10:00:00.000000Z|0|sn-5"  # an order as version 3 wrote it: lines beside their data
     conn.execute("INSERT INTO transactions (ns_id, type, customer_id, last_modified, cdc_version, cdc_data_version) "
                  "VALUES ('18', 'salesorder', '7', '2026-11-20T10:00:00.000Z', ?, ?)", (key, key))
@@ -182,7 +184,7 @@ def test_version_3_lines_written_with_the_data_stay_until_an_event_carries_newer
 def test_version_4_sessions_gain_a_credential_and_old_ones_no_longer_sign_anyone_in(tmp_path):
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
-    conn.executescript(f"{DROP_V5} {DROP_V9} {DROP_V10} {DROP_V13} PRAGMA user_version = 4;")
+    conn.executescript(f"{DROP_V5} {DROP_V9} {DROP_V10} {DROP_V13} {DROP_V15} PRAGMA user_version = 4;")
     conn.execute("INSERT INTO review_sessions (id_hash, reviewer, created_at, expires_at) VALUES ('h', 'mike', 't', 'u')")
     assert apply_schema(conn) == LATEST
     assert [tuple(r) for r in conn.execute("SELECT reviewer, credential FROM review_sessions")] == [("mike", None)]
@@ -198,7 +200,7 @@ def test_version_6_keys_are_respelled_so_a_later_sequence_number_in_the_same_min
 
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
-    conn.executescript(f"{DROP_V9} {DROP_V10} {DROP_V13} PRAGMA user_version = 6;")
+    conn.executescript(f"{DROP_V9} {DROP_V10} {DROP_V13} {DROP_V15} PRAGMA user_version = 6;")
     old = "2026-11-20T10:00:00.000000Z|0|sn-9"  # as version 6 spelled the key of event sn-9
     conn.execute("INSERT INTO customers (ns_id, company_name, last_modified, cdc_version, cdc_data_version) "
                  "VALUES ('7', 'Ninth', '2026-11-20T10:00:00.000Z', ?, ?)", (old, old))
@@ -224,7 +226,7 @@ def test_version_7_synonyms_are_renormalized_so_letters_like_o_slash_are_folded_
 
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
-    conn.executescript(f"{DROP_V9} {DROP_V10} {DROP_V13} PRAGMA user_version = 7;")
+    conn.executescript(f"{DROP_V9} {DROP_V10} {DROP_V13} {DROP_V15} PRAGMA user_version = 7;")
     conn.executemany("INSERT INTO name_synonyms (kind, normalized, synonym, customer_id) VALUES (?, ?, ?, ?)", [
         ("customer", "sren smrrebrd aps", "Søren Smørrebrød ApS", "36"),  # as version 7 normalized them
         ("customer", "smith and", "Smith & Co", "38"),
@@ -246,7 +248,7 @@ def test_version_8_takes_new_forms_whatever_the_row_order(tmp_path, order):
     # must not depend on which row SQLite updates first.
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
-    conn.executescript(f"{DROP_V9} {DROP_V10} {DROP_V13} PRAGMA user_version = 7;")
+    conn.executescript(f"{DROP_V9} {DROP_V10} {DROP_V13} {DROP_V15} PRAGMA user_version = 7;")
     rows = [("customer", "bg foods and", "BG Foods & Co.", "10"), ("customer", "bg foods", "Bøg Foods", "20")]
     conn.executemany("INSERT INTO name_synonyms (kind, normalized, synonym, customer_id) VALUES (?, ?, ?, ?)",
                      rows[::order])
@@ -257,7 +259,7 @@ def test_version_8_takes_new_forms_whatever_the_row_order(tmp_path, order):
 def test_version_9_invoices_take_their_rate_from_the_record_and_snapshots_a_dollar_amount(tmp_path):
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
-    conn.executescript(f"{DROP_V9} {DROP_V10} {DROP_V13} PRAGMA user_version = 8;")
+    conn.executescript(f"{DROP_V9} {DROP_V10} {DROP_V13} {DROP_V15} PRAGMA user_version = 8;")
     invoices = [("eur", "Euro", {"exchangeRate": 1.1}), ("lower", "Euro", {"exchangerate": 0.5}),
                 ("blind", "Euro", {}), ("usd", "USA", {"exchangeRate": 1.0}), ("bare", None, {}),
                 ("gone", "Euro", None)]  # a tombstone without raw_json
@@ -282,7 +284,7 @@ def test_version_10_pending_dead_letters_take_a_digest_so_a_resent_one_is_found_
 
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
-    conn.executescript(f"{DROP_V10} {DROP_V13} PRAGMA user_version = 9;")
+    conn.executescript(f"{DROP_V10} {DROP_V13} {DROP_V15} PRAGMA user_version = 9;")
     conn.executemany("INSERT INTO dead_letters (source, reason, payload, received_at, replayed_at) VALUES (?, ?, ?, 't', ?)",
                      [("webhook", "bad", b"{1}", None), ("webhook", "bad", b"{2}", "t2")])
     assert apply_schema(conn) == LATEST
@@ -296,7 +298,7 @@ def test_version_10_pending_dead_letters_take_a_digest_so_a_resent_one_is_found_
 def test_version_11_synonyms_drop_the_legal_suffixes_added_since(tmp_path):
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
-    conn.executescript(f"{DROP_V13} PRAGMA user_version = 10;")
+    conn.executescript(f"{DROP_V13} {DROP_V15} PRAGMA user_version = 10;")
     conn.executemany("INSERT INTO name_synonyms (kind, normalized, synonym, customer_id) VALUES (?, ?, ?, ?)", [
         ("customer", "nordisk fisk a s", "Nordisk Fisk A/S", "1"),  # as version 10 normalized them
         ("customer", "pasta fresca s p a", "Pasta Fresca S.p.A.", "2"),
@@ -311,7 +313,7 @@ def test_version_11_synonyms_drop_the_legal_suffixes_added_since(tmp_path):
 def test_version_14_synonyms_keep_the_letters_of_other_scripts(tmp_path):
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
-    conn.executescript("PRAGMA user_version = 13;")  # version 14 changes data only
+    conn.executescript(f"{DROP_V15} PRAGMA user_version = 13;")  # version 14 changes data only
     conn.executemany("INSERT INTO name_synonyms (kind, normalized, synonym, customer_id) VALUES (?, ?, ?, ?)", [
         ("customer", "golden dragon", "Golden Dragon 金龍", "1"),  # as version 13 normalized them
         ("customer", "trading", "Ромашка Trading LLC", "2"),
@@ -322,11 +324,25 @@ def test_version_14_synonyms_keep_the_letters_of_other_scripts(tmp_path):
         ("driscoll", "1187"), ("golden dragon 金龍", "1"), ("ромашка trading", "2")]
 
 
+def test_version_15_payment_applications_keep_their_rows_with_no_discount_known(tmp_path):
+    conn = connect(tmp_path / "db.sqlite3")
+    apply_schema(conn)
+    conn.executescript(f"{DROP_V15} PRAGMA user_version = 14;")  # as version 14 left it
+    conn.execute("INSERT INTO customer_payment (ns_id, tran_date, last_modified) VALUES ('p1', '2026-06-09', 't')")
+    conn.execute("INSERT INTO payment_application (payment_id, line_no, invoice_id, doc_type, amount, apply_date) "
+                 "VALUES ('p1', 1, 'i1', 'Invoice', 990, '2026-06-01')")
+    assert apply_schema(conn) == LATEST
+    assert [tuple(r) for r in conn.execute("SELECT * FROM payment_application")] == [
+        ("p1", 1, "i1", "Invoice", 990.0, "2026-06-01", None)]
+    shape = "PRAGMA table_info(payment_application)"
+    assert conn.execute(shape).fetchall() == _fresh(tmp_path).execute(shape).fetchall()
+
+
 def test_version_12_invoices_in_a_currency_without_letters_take_their_rate_and_absurd_rates_go(tmp_path):
     # Version 12 changes data only (no DROP_V12): a database at 11 has every column but 13's, only the old rates.
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
-    conn.executescript(f"{DROP_V13} PRAGMA user_version = 11;")
+    conn.executescript(f"{DROP_V13} {DROP_V15} PRAGMA user_version = 11;")
     invoices = [  # (ns_id, currency, rate as version 11 stored it, raw record)
         ("id4", "4", 1.0, {"exchangerate": 1.1}), ("id2", "2", 1.0, {}), ("id1", "1", 1.0, {"exchangeRate": 1.3}),
         ("euro_sign", "€", 1.0, {"exchangeRate": "1.2"}), ("dollar", "$", 1.0, {"exchangeRate": 9}),

@@ -14,7 +14,7 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
 
 # (version, SQL) in ascending order. Each brings a database at version-1 up to version; schema.sql
 # always describes the newest shape, so a fresh database only runs schema.sql.
-# Example for the next change: (15, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
+# Example for the next change: (16, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
 # Imported synonyms take the forms worker/names.py gives now: normalize_name is registered by apply_schema. The rows
 # that change first step aside (a \x01 prefix no name has), so which form is taken never depends on row order; a
 # synonym whose new form another row holds gets its old one back, or, when that is taken too, keeps the prefixed
@@ -177,6 +177,9 @@ UPDATE customer_contacts SET inactivated_at = last_modified WHERE is_inactive = 
 """),
     # Names keep letters of other scripts ("Golden Dragon 金龍" was "golden dragon", so 金龍 found nothing).
     (14, RENORMALIZE_SYNONYMS),
+    # payment_application.disc: the early-payment discount an apply line took, which lowers the invoice's remainder
+    # as the amount does. Rows mirrored before keep NULL (no discount known) until their payment is sent again.
+    (15, "ALTER TABLE payment_application ADD COLUMN disc REAL;"),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -78,6 +78,7 @@ class ApplyLine(_S):
     type_label: Label = field(default=None, name="type")
     apply_date: date | None = field(default=None, name="applyDate")
     applydate: Absent = UNSET
+    disc: Bounded = None
 
     @property
     def type(self) -> str | None:

@@ -149,7 +149,9 @@ def _applications(rec: m._WithApply, raw: dict[str, Any]) -> list[tuple[Any, ...
 
 
 def _payment_applications(rec: m.PaymentRecord, raw: dict[str, Any]) -> list[tuple[Any, ...]]:
-    return [(*row, _day(a.apply_date)) for row, a in zip(_applications(rec, raw), rec.applied, strict=True)]
+    # apply_date as sent (the date of the invoice paid, in NetSuite); disc: the discount taken, which settles
+    # the invoice beside the amount.
+    return [(*row, _day(a.apply_date), a.disc) for row, a in zip(_applications(rec, raw), rec.applied, strict=True)]
 
 
 ITEM_LINE_COLUMNS = ("line_no", "item_id", "item_name", "description", "quantity", "units", "rate", "amount", "raw_json")
@@ -244,7 +246,7 @@ MIRRORS: dict[str, Mirror] = {mirror.record_type: mirror for mirror in (
                    "sublists": "payment.sublists_updated"},
            payload=lambda r: {**_txn_payload(r), "total": r.payment if r.payment is not None else r.total,
                               "unapplied": r.unapplied, "applied": _applied_payload(r)},
-           children=(Child("payment_application", "payment_id", (*APPLY_COLUMNS, "apply_date"),
+           children=(Child("payment_application", "payment_id", (*APPLY_COLUMNS, "apply_date", "disc"),
                            _payment_applications, _applications_given, "cdc_apply_version", ("applied",)),)),
     Mirror("creditmemo", "credit_memo",
            ("tran_id", "customer_id", "created_from", "tran_date", "status", "currency", "total", "amount_remaining",

@@ -196,6 +196,9 @@ class ApplyLine(_Model):
     amount: Amount = None
     type: Label = None
     apply_date: CalDate = Field(None, validation_alias=names("applyDate"))
+    # The early-payment discount taken: it lowers the invoice's remainder beside `amount` (discAmt is only the
+    # discount available). One spelling: SuiteQL's lower case is the same.
+    disc: Amount = None
 
 
 class Package(_Model):
