@@ -217,7 +217,7 @@ CREATE TABLE IF NOT EXISTS payment_application (
     invoice_id     TEXT,
     doc_type       TEXT,
     amount         REAL,
-    apply_date     TEXT,
+    apply_date     TEXT,  -- the applyDate of the line as sent: the date of the document paid, not of the payment
     disc           REAL,  -- early-payment discount taken (apply line disc): settles the invoice beside amount
     PRIMARY KEY (payment_id, line_no)
 );

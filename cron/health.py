@@ -99,7 +99,8 @@ CREDIT_MEMOS = """
 SELECT customer_id, count(*) FROM credit_memo
 WHERE deleted_at IS NULL AND tran_date > :d365 AND tran_date <= :d GROUP BY customer_id
 """
-# Days late per applied live invoice (early counts as 0, so early payments cannot hide late ones), and per
+# Days late per applied live invoice, from the payment's date (early counts as 0, so early payments cannot hide
+# late ones): not from the apply line's applyDate, which NetSuite sets to the date of the invoice paid. And per
 # invoice still unpaid past its due date as of the night (late so far, in the recent window): not paying
 # at all must not look better than paying late. The due date is the warm tier's (cron.aging.REFERENCE on the
 # due-date basis, whatever basis ages): one without a dueDate is due its date plus the payment terms. An
@@ -110,7 +111,7 @@ DUE = REFERENCE["due_date"]
 LATENESS = f"""
 SELECT customer_id, recent, avg(days_late) FROM (
     SELECT p.customer_id, p.tran_date > :d90 AS recent,
-           max(0, julianday(coalesce(pa.apply_date, p.tran_date)) - julianday({DUE})) AS days_late
+           max(0, julianday(p.tran_date) - julianday({DUE})) AS days_late
     FROM customer_payment p
     JOIN payment_application pa ON pa.payment_id = p.ns_id
     JOIN customer_invoice i ON i.ns_id = pa.invoice_id AND i.deleted_at IS NULL

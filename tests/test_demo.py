@@ -95,6 +95,7 @@ def test_payments_come_on_their_own_days_after_the_invoices_they_pay_by_payer_ha
         for applied in record["apply"]["items"]:
             invoice = invoices[applied["doc"]["id"]]
             assert paid_on > date.fromisoformat(invoice["tranDate"]), (record["tranDate"], invoice["tranDate"])
+            assert applied["applyDate"] == invoice["tranDate"]  # as NetSuite sends it: the invoice's date
             late[payer[record["customer"]["id"]]].append((paid_on - date.fromisoformat(invoice["dueDate"])).days)
     assert len(days) > 150
     mean = {habit: sum(d) / len(d) for habit, d in late.items()}

@@ -522,3 +522,23 @@ async def test_a_discount_taken_counts_as_paid_on_the_night_and_as_owed_before_i
     assert (early["aging"], ar["paid_90d"], ar["open_by_bucket"]) == (
         "mirror", 0.0, {"90+": 100.0, "current": 1000.0})
 
+
+async def test_days_late_count_from_the_payment_date_not_the_apply_lines_invoice_date(env):
+    # NetSuite's apply line carries applyDate = the date of the invoice paid (2026-05-01): paid on 2026-06-20,
+    # 20 days after the invoice fell due, is 20 days late, not 0.
+    from tests.test_aging_warm import deliver
+
+    env.clock = lambda: NIGHT
+    await fx.write(env, fx.customer, "L", "Late Payer")
+    invoice = {"id": "L1", "tranId": "INV-L1", "entity": {"id": "L"}, "tranDate": "2026-05-01", "dueDate": "2026-05-31",
+               "total": 500.0, "amountRemaining": 0.0, "status": {"id": "paidInFull", "refName": "Paid In Full"}}
+    payment = {"id": "LP", "tranId": "PYMT-LP", "tranDate": "2026-06-20", "customer": {"id": "L"}, "payment": 500.0,
+               "apply": {"items": [{"doc": {"id": "L1"}, "apply": True, "amount": 500.0, "applyDate": "2026-05-01",
+                                    "type": "Invoice"}]}}
+    await deliver(env, *({"event_id": f"l{n}", "record_type": kind, "record_id": record["id"], "operation": "update",
+                          "last_modified": "2026-06-20T10:00:00Z", "record": record}
+                         for n, (kind, record) in enumerate((("invoice", invoice), ("customerpayment", payment)))))
+    await refresh_aging(env, NIGHT)
+    await score_customers(env, NIGHT)
+    trend = (await scores(env))["L"]["signals"]["payment_lateness_trend"]
+    assert trend["recent_avg_days_late"] == 20.0

@@ -195,6 +195,7 @@ class ApplyLine(_Model):
     doc: RefField = None
     amount: Amount = None
     type: Label = None
+    # The date of the document applied to (the Apply subtab's Date column), not when it was paid.
     apply_date: CalDate = Field(None, validation_alias=names("applyDate"))
     # The early-payment discount taken: it lowers the invoice's remainder beside `amount` (discAmt is only the
     # discount available). One spelling: SuiteQL's lower case is the same.

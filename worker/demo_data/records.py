@@ -101,7 +101,8 @@ def payment(ns_id: str, c: Any, day: str, applies: list[tuple[Any, float]], modi
             "customer": ref(c.ns_id, c.company), "payment": total, "total": total, "unapplied": 0.0,
             "status": ref("C", "Deposited"), "currency": CURRENCY, "memo": f"Remittance {day}",
             "apply": {"items": [{"line": n, "doc": ref(o.invoice_id, o.invoice_tran_id), "apply": True,
-                                 "amount": amount, "type": "Invoice", "refNum": o.invoice_tran_id, "applyDate": day}
+                                 "amount": amount, "type": "Invoice", "refNum": o.invoice_tran_id,
+                                 "applyDate": o.ship_date}  # as NetSuite sends it: the invoice's date
                                 for n, (o, amount) in enumerate(applies, start=1)]},
             "lastModifiedDate": modified}
 
