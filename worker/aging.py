@@ -48,7 +48,7 @@ def invoice_remaining(amount_remaining: float | None, total: float | None, amoun
     REST leaves out a field that is null or not requested, so a record may come without amountRemaining.
     A settled status owes 0; total less amountPaid is how NetSuite computes amountRemaining itself. Anything
     else is unknown, never 0: the mirror's own application rows only bound it (payments from before the
-    mirror, discounts taken and journal entries are not in them).
+    mirror, discounts taken on lines mirrored before schema version 15 and journal entries are not in them).
     """
     if amount_remaining is not None:
         return amount_remaining
