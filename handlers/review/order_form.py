@@ -28,6 +28,7 @@ from worker.pricing import (
 
 LINE_FIELDS = ("no", "code", "item", "desc", "qty", "uom", "price")
 MAX_ROWS = 500
+ADD_ROWS = 5  # blank rows the form's Add rows button adds (the page has no script to add them one by one)
 MAX_PRICE = Decimal(1_000_000)  # ReviewedLine.unit_price's bound
 # The customer's currency in the mirror (its NetSuite record's `currency`, as JSON text), when it is live.
 CUSTOMER_CURRENCY = """
@@ -108,6 +109,22 @@ def rows_from_form(form: Any) -> list[dict[str, str]]:
         row["drop"] = "1" if form.get(f"l{i}_drop") else ""
         rows.append(row)
     return rows
+
+
+def blank_row() -> dict[str, str]:
+    """A row to fill by hand (no line number: it is numbered after the others on approval)."""
+    return dict.fromkeys((*LINE_FIELDS, "parsed_item", "drop"), "")
+
+
+def more_rows(rows: list[dict[str, str]], count: int) -> list[dict[str, str]]:
+    """The rows followed by `count` blank ones, never more than MAX_ROWS in all (pure)."""
+    return rows + [blank_row() for _ in range(min(count, MAX_ROWS - len(rows)))]
+
+
+def with_blank_rows(rows: list[dict[str, str]], wanted: int) -> list[dict[str, str]]:
+    """The rows with blank ones added until `wanted` are blank, within MAX_ROWS (pure): a form shown again
+    always has a row to fill, or Add rows to press, never a row count that approving would refuse."""
+    return more_rows(rows, wanted - sum(not any(row.values()) for row in rows))
 
 
 def is_kept(row: Mapping[str, str]) -> bool:

@@ -16,16 +16,21 @@ from litestar.params import FromQuery
 
 from handlers.review import queries as q
 from handlers.review.order_form import (
+    ADD_ROWS,
+    MAX_ROWS,
     BadRowCount,
     currency_text,
     customer_currency,
     kept_rows,
+    more_rows,
     order_currency,
     po_currency,
     price_checks,
     reviewed_order,
+    row_count,
     rows_from_form,
     rows_from_parsed,
+    with_blank_rows,
 )
 from handlers.review.web import Cursor, RowId, checked_form, redirect_with_notice, render
 from worker.auth import Session
@@ -131,8 +136,9 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
         ids = [str(ln.get("item_id")) for ln in parsed.get("lines") or [] if isinstance(ln, dict) and ln.get("item_id")]
         known = await q.rows(env, q.ITEMS_BY_ID, (json.dumps(ids),))
         rows = rows_from_parsed(parsed, {r["item_id"]: r["item_code"] for r in known})
-        rows += [dict.fromkeys((*("no", "code", "item", "desc", "qty", "uom", "price"), "parsed_item", "drop"), "")
-                 for _ in range(1 if rows else 3)]
+        rows = with_blank_rows(rows, 1 if rows else 3)
+    else:  # the posted rows: one blank row to fill whatever the reviewer typed (more with Add rows)
+        rows = with_blank_rows(rows, 1)
     today = env.clock().astimezone(env.settings.timezone).date()
     form = {"customer_id": item["customer_id"] or "", "po_number": item["po_number"] or parsed.get("po_number") or "",
             "tran_date": parsed.get("po_date") or today.isoformat(), "ship_date": parsed.get("requested_ship_date") or "",
@@ -162,7 +168,7 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
                   rows=rows, form=form, errors=errors or [], checks=checks, customers=customers, find=find,
                   item_choices=choices, flags=json.loads(item.get("flags_json") or "[]"), currency=currency,
                   is_open=item["status"] in ("pending", "needs_manual"), offer_duplicate=offer_duplicate,
-                  reason=reason, max_reason=MAX_REASON)
+                  reason=reason, max_reason=MAX_REASON, add_rows=ADD_ROWS)
 
 
 @get("/orders/{item_id:int}", include_in_schema=False)
@@ -178,7 +184,8 @@ async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[En
     """Approve the order as edited: queue a create_sales_order action and remember corrected item codes.
 
     The form's Search button (`search`) posts here too: it only re-renders the form as typed with the customers
-    found, so edits survive a search (a GET from the parse would drop them).
+    found, so edits survive a search (a GET from the parse would drop them). So does Add rows (`add_rows`): the
+    form as typed with ADD_ROWS blank rows more, up to MAX_ROWS (a full form is refused, 422); nothing is written.
     """
     form = await checked_form(request, session)
     try:
@@ -186,6 +193,13 @@ async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[En
     except BadRowCount as exc:
         raise ValidationException(str(exc)) from None
     find = str(form.get("find") or "")
+    if form.get("add_rows"):
+        if row_count(form) >= MAX_ROWS:
+            full = (f"no rows were added: this page can approve at most {MAX_ROWS} rows; enter a longer order in "
+                    "NetSuite or split it")
+            return await _detail(request, env, session, item_id, rows=rows, header=form, find=find, errors=[full],
+                                 status=422)
+        return await _detail(request, env, session, item_id, rows=more_rows(rows, ADD_ROWS), header=form, find=find)
     if form.get("search"):
         return await _detail(request, env, session, item_id, rows=rows, header=form, find=find)
     resolved = await _resolve(env, {r["item"] for r in kept_rows(rows) if r["item"]})

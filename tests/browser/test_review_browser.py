@@ -184,6 +184,22 @@ def test_a_customer_search_keeps_every_edit_and_enter_in_a_field_submits_nothing
     context.close()
 
 
+def test_add_rows_comes_back_at_the_lines_with_what_was_typed(server, browser):
+    item = server.run(server.env.db.write(lambda conn: (seed_reference(conn), add_review_item(
+        conn, parsed={"po_number": "M-1", "lines": []}, customer_id=None, status="needs_manual", flags=[]))[1]))
+    context = browser.new_context(viewport=WIDTHS["phone"])
+    page = context.new_page()
+    sign_in_browser(page, server.url)
+    page.goto(f"{server.url}/review/orders/{item}")
+    page.fill("[name=l2_item]", "OIL-CAN-35")
+    with page.expect_navigation():
+        page.click("button[name=add_rows]")  # no customer chosen: formnovalidate, as Search
+    assert page.locator("table.lines tbody tr").count() == 8 and page.input_value("[name=l2_item]") == "OIL-CAN-35"
+    assert page.url.endswith("#lines") and page.evaluate("window.scrollY") > 0  # the page opens at the lines
+    assert one(server, "SELECT status FROM review_items WHERE id = ?", (item,)) == ("needs_manual",)
+    context.close()
+
+
 @pytest.mark.parametrize("size", list(WIDTHS))
 def test_a_rewrite_of_an_action_closed_meanwhile_stays_on_screen_and_the_filters_stay(server, browser, size):
     from worker.decisions import decide_action
