@@ -87,19 +87,24 @@ JOIN customer_invoice i ON i.ns_id = pa.invoice_id AND i.deleted_at IS NULL
 WHERE p.deleted_at IS NULL AND p.tran_date > :d90 AND p.tran_date <= :d
 GROUP BY i.customer_id
 """
+# A voided memo (NetSuite's Voided, V or CustCred:V, as worker.memo_checks.VOIDED; or a total of 0, which is how a
+# void zeroes it) credited nothing: no dispute and no credit memo.
+CREDIT_STANDS = """m.deleted_at IS NULL AND abs(coalesce(m.total, 1)) >= 0.005
+  AND lower(replace(replace(coalesce(m.status, ''), ':', ''), ' ', '')) NOT IN ('voided', 'v', 'custcredv')"""
 # A dispute is a credit memo issued against an invoice; count the distinct invoices disputed.
-DISPUTES = """
+DISPUTES = f"""
 SELECT m.customer_id, count(DISTINCT coalesce(a.invoice_id, m.created_from))
 FROM credit_memo m LEFT JOIN credit_memo_application a ON a.credit_memo_id = m.ns_id
-WHERE m.deleted_at IS NULL AND m.tran_date > :d90 AND m.tran_date <= :d
+WHERE {CREDIT_STANDS} AND m.tran_date > :d90 AND m.tran_date <= :d
   AND coalesce(a.invoice_id, m.created_from) IS NOT NULL
 GROUP BY m.customer_id
 """
-CREDIT_MEMOS = """
-SELECT customer_id, count(*) FROM credit_memo
-WHERE deleted_at IS NULL AND tran_date > :d365 AND tran_date <= :d GROUP BY customer_id
+CREDIT_MEMOS = f"""
+SELECT m.customer_id, count(*) FROM credit_memo m
+WHERE {CREDIT_STANDS} AND m.tran_date > :d365 AND m.tran_date <= :d GROUP BY m.customer_id
 """
-# Days late per applied live invoice, from the payment's date (early counts as 0, so early payments cannot hide
+# Days late per applied live invoice, counted for the invoice's customer (a parent's consolidated payment pays its
+# subcustomers' invoices: their lateness, not the parent's), from the payment's date (early counts as 0, so early payments cannot hide
 # late ones): not from the apply line's applyDate, which NetSuite sets to the date of the invoice paid. And per
 # invoice still unpaid past its due date as of the night (late so far, in the recent window): not paying
 # at all must not look better than paying late. The due date is the warm tier's (cron.aging.REFERENCE on the
@@ -110,7 +115,7 @@ WHERE deleted_at IS NULL AND tran_date > :d365 AND tran_date <= :d GROUP BY cust
 DUE = REFERENCE["due_date"]
 LATENESS = f"""
 SELECT customer_id, recent, avg(days_late) FROM (
-    SELECT p.customer_id, p.tran_date > :d90 AS recent,
+    SELECT i.customer_id, p.tran_date > :d90 AS recent,
            max(0, julianday(p.tran_date) - julianday({DUE})) AS days_late
     FROM customer_payment p
     JOIN payment_application pa ON pa.payment_id = p.ns_id
@@ -128,9 +133,12 @@ SELECT customer_id, recent, avg(days_late) FROM (
 )
 GROUP BY customer_id, recent
 """
+# A cancelled order (stored as Cancelled; rows mirrored before the letters were named may hold C or SalesOrd:C) is
+# no order: counted, it hid a drop in ordering.
 ORDERS = """
 SELECT customer_id, sum(tran_date > :d90), sum(tran_date <= :d90) FROM transactions
 WHERE type = 'salesorder' AND deleted_at IS NULL AND tran_date > :d360 AND tran_date <= :d
+  AND lower(replace(coalesce(status, ''), ':', '')) NOT IN ('cancelled', 'canceled', 'c', 'salesordc')
 GROUP BY customer_id
 """
 # Churned = deleted or inactivated within the 90 days up to the night; contacts that left before the

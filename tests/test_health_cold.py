@@ -542,3 +542,58 @@ async def test_days_late_count_from_the_payment_date_not_the_apply_lines_invoice
     await score_customers(env, NIGHT)
     trend = (await scores(env))["L"]["signals"]["payment_lateness_trend"]
     assert trend["recent_avg_days_late"] == 20.0
+
+
+def cdc(n, kind, record, modified="2026-06-20T10:00:00Z"):
+    """One CDC update event of a REST-shaped record."""
+    return {"event_id": f"ax{n}", "record_type": kind, "record_id": record["id"], "operation": "update",
+            "last_modified": modified, "record": record}
+
+
+async def test_a_parents_consolidated_payment_makes_its_subcustomer_late_not_the_parent(env):
+    # NetSuite Consolidated Payments: parent P pays store C's invoice 60 days after it fell due. The payment's
+    # customer is the parent; the lateness is the store's (it was the parent's, which has no invoice at all).
+    from tests.test_aging_warm import deliver
+
+    env.clock = lambda: NIGHT
+    await fx.write(env, fx.customer, "P", "Parent Holdings")
+    await fx.write(env, fx.customer, "C", "Store 7")
+    invoice = {"id": "C1", "tranId": "INV-C1", "entity": {"id": "C"}, "tranDate": "2026-03-01", "dueDate": "2026-03-31",
+               "total": 800.0, "amountRemaining": 0.0, "status": {"id": "paidInFull", "refName": "Paid In Full"}}
+    payment = {"id": "PP", "tranId": "PYMT-PP", "tranDate": "2026-05-30", "customer": {"id": "P"}, "payment": 800.0,
+               "apply": {"items": [{"doc": {"id": "C1"}, "apply": True, "amount": 800.0, "type": "Invoice"}]}}
+    await deliver(env, cdc(1, "invoice", invoice), cdc(2, "customerpayment", payment))
+    await refresh_aging(env, NIGHT)
+    await score_customers(env, NIGHT)
+    got = await scores(env)
+    assert got["C"]["signals"]["payment_lateness_trend"]["recent_avg_days_late"] == 60.0
+    assert got["P"]["signals"]["payment_lateness_trend"]["recent_avg_days_late"] is None
+    assert got["P"]["score"] == 100.0
+
+
+async def test_voided_credit_memos_and_cancelled_orders_do_not_count(env):
+    # A memo voided (NetSuite zeroes it and says Voided) credited nothing: no dispute, no credit memo. Orders
+    # cancelled (status letter C, as SuiteQL sends it) are no orders: two of them hid a drop to none.
+    from tests.test_aging_warm import deliver
+
+    env.clock = lambda: NIGHT
+    await fx.write(env, fx.customer, "V", "Voided Memo Co")
+    invoice = {"id": "V1", "tranId": "INV-V1", "entity": {"id": "V"}, "tranDate": "2026-06-01", "dueDate": "2026-07-01",
+               "total": 300.0, "amountRemaining": 300.0}
+    events = [cdc(1, "invoice", invoice)]
+    for n, (status, total) in enumerate(((("V", "Voided"), 0.0), (("B", "Fully Applied"), 0.0),
+                                         (("voided", "Voided"), 25.0)), start=2):
+        memo = {"id": f"M{n}", "tranId": f"CM{n}", "entity": {"id": "V"}, "tranDate": "2026-06-10",
+                "createdFrom": {"id": "V1"}, "status": {"id": status[0], "refName": status[1]}, "total": total}
+        events.append(cdc(n, "creditmemo", memo))
+    for n, (day, status) in enumerate((("2026-01-10", "G"), ("2026-02-10", "G"), ("2026-03-10", "G"),
+                                       ("2026-05-10", "C"), ("2026-06-10", "SalesOrd:C")), start=10):
+        order = {"id": f"S{n}", "tranId": f"SO{n}", "entity": {"id": "V"}, "tranDate": day, "status": status,
+                 "total": 100.0}
+        events.append(cdc(n, "salesorder", order))
+    await deliver(env, *events)
+    await refresh_aging(env, NIGHT)
+    await score_customers(env, NIGHT)
+    signals = (await scores(env))["V"]["signals"]
+    assert (signals["dispute_count"]["raw"], signals["credit_memo_count"]["raw"]) == (0, 0)
+    assert signals["order_frequency_drop"]["raw"] == 1.0  # none in 90 days after 3 before

@@ -315,3 +315,13 @@ def test_rejections_name_the_problem(change: dict[str, Any], reason: str) -> Non
     assert not accepted
     assert reason in rejected[0].reason, rejected[0].reason
     assert rejected[0].reason.startswith("events[0]")
+
+
+@pytest.mark.parametrize(("status", "stored"), [
+    ("A", "Pending Approval"), ("SalesOrd:G", "Billed"), ("c", "Cancelled"),
+    ({"id": "B", "refName": "Pending Fulfillment"}, "Pending Fulfillment"), ("Something Custom", "Something Custom")])
+def test_a_sales_orders_status_letter_is_stored_by_name(conn: sqlite3.Connection, status: Any, stored: str) -> None:
+    # SuiteQL and NetSuite's own REST sample send the letter ("A"): the customer 360 showed "A" raw.
+    deliver(conn, event("so-1", "salesorder", "61", "2026-11-20T10:00:00Z", sales_order("61", "7", [], status=status)))
+    assert one(conn, "SELECT status FROM transactions WHERE ns_id = '61'") == (stored,)
+    assert json.loads(one(conn, "SELECT payload_json FROM events WHERE type = 'salesorder.created'")[0])["status"] == stored

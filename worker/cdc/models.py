@@ -31,6 +31,18 @@ RECORD_TYPES: tuple[str, ...] = RecordType.__args__  # type: ignore[attr-defined
 _US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 # NetSuite's shipStatus codes (SuiteQL gives the code, REST the object); stored as one spelling.
 SHIP_STATUS = {"a": "picked", "b": "packed", "c": "shipped"}
+# NetSuite's sales-order status letters (SuiteQL and some REST reads give "A" or "SalesOrd:A", refName-shaped
+# events the name): stored by name, so the customer 360 shows what NetSuite's own pages do.
+ORDER_STATUS = {"a": "Pending Approval", "b": "Pending Fulfillment", "c": "Cancelled", "d": "Partially Fulfilled",
+                "e": "Pending Billing/Partially Fulfilled", "f": "Pending Billing", "g": "Billed", "h": "Closed"}
+
+
+def order_status(status: str | None) -> str | None:
+    """A sales order's status by name: its letter named, any other text as sent."""
+    if status is None:
+        return None
+    letter = status.strip().lower().removeprefix("salesord:")
+    return ORDER_STATUS.get(letter, status)
 MAX_LINE = 2**31 - 1  # a line number: far beyond any order's lines, and within SQLite's INTEGER
 # A transaction's amount (and the bound of every other number of a record but its exchange rate): a thousand
 # times any real one, yet so far below a float's limit that no sum of them, nor a product of two (quantity times
