@@ -45,8 +45,9 @@ HASH = f"scrypt$16384$8$1${base64.urlsafe_b64encode(b'salt' * 4).rstrip(b'=').de
 def test_parse_review_users_names_the_bad_entry():
     assert parse_review_users(f"mike:{HASH}, ann:{HASH}") == {"mike": HASH, "ann": HASH}
     assert parse_review_users("") == {}
+    assert parse_review_users(f"Mike.O-Neil_2@gfs:{HASH}") == {"Mike.O-Neil_2@gfs": HASH}  # what the message allows
     for text, message in [("mike", "entry 1: expected name:hash"), (f"mike:{HASH},ann:plaintext", "entry 2 (ann)"),
-                          (f"mike:{HASH},mike:{HASH}", "listed twice"), (f"mi ke:{HASH}", "characters")]:
+                          (f"mike:{HASH},mike:{HASH}", "listed twice"), (f"mi ke:{HASH}", "characters other than a-z A-Z 0-9 . _ - @")]:
         with pytest.raises(ReviewUsersError, match=re.escape(message)) as caught:
             parse_review_users(text)
         assert HASH not in str(caught.value)

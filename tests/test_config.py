@@ -216,3 +216,13 @@ def test_a_relative_path_in_worker_db_path_is_the_shell_s_not_the_toml_s(tmp_pat
     monkeypatch.chdir(tmp_path)
     settings = load_settings(REPO / "wrangler-like.toml", environ={"WORKER_DB_PATH": "mine.sqlite3"})
     assert settings.db.path == tmp_path / "mine.sqlite3"
+
+
+def test_worker_state_dir_gives_an_instance_its_own_state_directory(tmp_path, monkeypatch):
+    # Two instances told apart by WORKER_DB_PATH alone shared the spool, incoming mail and embedded SeaweedFS.
+    monkeypatch.chdir(tmp_path)
+    relative = load_settings(REPO / "wrangler-like.toml", environ={"WORKER_STATE_DIR": "second"})
+    assert relative.state_dir == tmp_path / "second"  # the shell's directory, as WORKER_DB_PATH
+    absolute = load_settings(REPO / "wrangler-like.toml", environ={"WORKER_STATE_DIR": str(tmp_path / "third")})
+    assert absolute.state_dir == tmp_path / "third"
+    assert load_settings(REPO / "wrangler-like.toml", environ={}).state_dir == REPO / ".worker"

@@ -375,6 +375,19 @@ def test_cli_reports_a_permission_denied_file_and_goes_on_with_the_others(tmp_pa
         assert db.execute("SELECT count(*) FROM customer_item_xref").fetchone() == (1,)
 
 
+def test_cli_reports_a_fifo_named_like_the_only_reference_file_as_that_files_error(tmp_path):
+    # It was "no reference files" (exit 2): the check for any reference file counted regular files only.
+    directory = tmp_path / "ref"
+    directory.mkdir()
+    os.mkfifo(directory / "pricing_master.csv")
+    environ = {**os.environ, "WORKER_DB_PATH": str(tmp_path / "cli.sqlite3")}
+    result = subprocess.run([sys.executable, "-m", "worker.cli", "--config", str(REPO / "wrangler-like.toml"),
+                             "import-reference", str(directory)], env=environ, capture_output=True, text=True,
+                            timeout=60, cwd=REPO, check=False)
+    assert result.returncode == 1, result.stderr
+    assert "  rejected pricing_master.csv: cannot read: not a regular file" in result.stdout.splitlines()
+
+
 # --- --partial: a rejected line never deletes the row it was probably meant to update ---
 
 def test_partial_keeps_rows_that_a_line_rejected_for_a_bad_key_column_may_update(conn, tmp_path):

@@ -80,7 +80,7 @@ def parse_review_users(text: str) -> dict[str, str]:
         if not sep or not name or not encoded:
             raise ReviewUsersError(f"REVIEW_USERS entry {position}: expected name:hash")
         if not set(name) <= _NAME_OK:
-            raise ReviewUsersError(f"REVIEW_USERS entry {position}: name {name!r} has characters other than a-z 0-9 . _ - @")
+            raise ReviewUsersError(f"REVIEW_USERS entry {position}: name {name!r} has characters other than a-z A-Z 0-9 . _ - @")
         if len(name) > MAX_NAME:  # sign-in reads at most MAX_NAME characters of the name typed
             raise ReviewUsersError(f"REVIEW_USERS entry {position} ({name}): the name is longer than {MAX_NAME} characters")
         if not well_formed(encoded):  # damaged in transit, it would refuse every password

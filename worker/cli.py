@@ -361,7 +361,8 @@ def cmd_import_reference(args: argparse.Namespace, settings: Settings, secrets: 
     from worker.migrations import apply_schema
     from worker.reference import FILE_NAMES, import_reference
 
-    if not args.directory.is_dir() or not any((args.directory / n).is_file() for n in FILE_NAMES):
+    # Any entry under a reference file's name counts (a directory or FIFO is then reported as that file's error).
+    if not args.directory.is_dir() or not any(os.path.lexists(args.directory / n) for n in FILE_NAMES):
         print(f"worker: {args.directory}: no reference files (expected any of {', '.join(FILE_NAMES)})",
               file=sys.stderr)
         return 2

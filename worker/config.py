@@ -349,11 +349,12 @@ MIN_KEY_LENGTH = 32
 # Environment variable -> dotted settings key (SPEC 3.2).
 ENV_OVERRIDES = {
     "WORKER_DB_PATH": "db.path",
+    "WORKER_STATE_DIR": "state_dir",  # spool, incoming mail, embedded SeaweedFS: one per instance, as the database
     "WORKER_S3_ENDPOINT": "bucket.endpoint",
     "WORKER_S3_BUCKET": "bucket.bucket",
     "AWS_REGION": "bucket.region",
 }
-PATH_VARIABLES = frozenset({"WORKER_DB_PATH"})
+PATH_VARIABLES = frozenset({"WORKER_DB_PATH", "WORKER_STATE_DIR"})
 
 
 def load_settings(
