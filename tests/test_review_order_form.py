@@ -16,6 +16,8 @@ from handlers.review.order_form import (
 )
 from tests.test_review_orders import approve_form, queue  # noqa: F401  (the live server with one PO)
 
+# The seed PO's freight, left off (tests/test_review_order_charges.py covers carrying it).
+FREIGHT_OFF = {"cn": "1", "c0_desc": "Freight", "c0_amount": "35.00", "c0_off": "1"}
 HEADER = {"customer_id": "1187", "po_number": "DF-40412", "tran_date": "2026-11-19", "ship_date": "", "memo": ""}
 RESOLVED = {"OIL-CAN-35": "5003", "FLR-AP-50": "5004", "CHS-CHED-40": "5001"}
 
@@ -120,7 +122,7 @@ def test_an_item_code_that_is_another_items_id_resolves_to_the_item_with_that_co
     server.run(server.env.db.write(seed))
     page = client.get(f"/review/orders/{item}").text
     assert 'name="l1_item" value="5002"' in page and '<option value="5002">Mozzarella LMPS 6/5#, private' in page
-    response = client.post(f"/review/orders/{item}/approve", data=approve_form(client, item))
+    response = client.post(f"/review/orders/{item}/approve", data=approve_form(client, item, **FREIGHT_OFF))
     assert response.status_code == 303, response.text  # was 422: "line 2: item '5002' is not in the item list"
     payload = server.run(server.env.db.fetchone("SELECT payload_json FROM proposed_actions WHERE review_item_id = ?",
                                                 (item,)))
@@ -132,9 +134,11 @@ def test_an_internal_id_resolves_when_no_code_matches_and_a_shared_code_is_refus
     server.run(server.env.db.write(lambda conn: conn.executemany(
         "INSERT INTO spec_items (item_id, item_code, description, uom) VALUES (?, ?, 'Twin', 'CS')",
         [("9101", "twin-1"), ("9102", "TWIN-1")])))
-    shared = client.post(f"/review/orders/{item}/approve", data=approve_form(client, item, l1_item="Twin-1"))
-    assert shared.status_code == 422 and "line 2: item &#39;Twin-1&#39; is not in the item list" in shared.text
-    by_id = client.post(f"/review/orders/{item}/approve", data=approve_form(client, item, l1_item="5003"))
+    shared = client.post(f"/review/orders/{item}/approve",
+                         data=approve_form(client, item, l1_item="Twin-1", **FREIGHT_OFF))
+    assert shared.status_code == 422 and ("line 2: item &#39;Twin-1&#39; matches more than one item (twin-1 (id 9101), "
+                                          "TWIN-1 (id 9102)): type the internal id") in shared.text  # was "not in the item list"
+    by_id = client.post(f"/review/orders/{item}/approve", data=approve_form(client, item, l1_item="5003", **FREIGHT_OFF))
     assert by_id.status_code == 303, by_id.text
     payload = server.run(server.env.db.fetchone("SELECT payload_json FROM proposed_actions WHERE review_item_id = ?",
                                                 (item,)))

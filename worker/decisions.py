@@ -183,6 +183,7 @@ def _reason(reason: str | None) -> str:
 
 def _remember_items(conn: sqlite3.Connection, customer_id: str, order: ReviewedOrder, parsed: Mapping[str, Any],
                     now: str) -> int:
+    # Product lines only: a charge's item (a discount or other-charge item) is no customer's item code.
     codes = {ln.get("line_no"): ln.get("customer_item_code") for ln in parsed.get("lines") or [] if isinstance(ln, dict)}
     remembered = 0
     for line in order.lines:
@@ -238,6 +239,9 @@ def approve_order(conn: sqlite3.Connection, item_id: int, reviewer: str, order: 
     for line in order.lines:
         if conn.execute(KNOWN_ITEM, (line.item_id,)).fetchone() is None:
             raise DecisionError(f"line {line.line_no}: item {line.item_id!r} is not in spec_items")
+    for charge in order.charges:
+        if conn.execute(KNOWN_ITEM, (charge.item_id,)).fetchone() is None:
+            raise DecisionError(f"charge {charge.text}: item {charge.item_id!r} is not in spec_items")
     copies = earlier_copies(conn, item_id, order)
     unseen = [c for c in copies if c.key not in approve_anyway]
     if unseen:
@@ -256,6 +260,8 @@ def approve_order(conn: sqlite3.Connection, item_id: int, reviewer: str, order: 
     append_event(conn, "review.approved", "review_item", str(item_id),
                  {"action_id": action_id, "customer_id": order.customer_id, "reviewer": reviewer,
                   "total": float(order.total), "xref_remembered": remembered,
+                  "charges_left_off": [{"description": c.description, "amount": float(c.amount)}
+                                       for c in order.charges_left_off] or None,
                   "reassigned_from": row[1] if row[1] != order.customer_id else None,
                   "approved_despite": [c.text for c in copies] or None},
                  dedupe_key=f"review.approved:{item_id}", created_at=now)

@@ -11,12 +11,22 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from worker.currency import BASE_CURRENCY_IDS, is_base_currency, is_currency_id
 from worker.pricing import currency_name
 
 CENT = Decimal("0.01")
+MAX_MEMO = 1000  # characters of the sales order's memo, the reviewer's and the note of charges left off together
+LEFT_OFF = "PO charges left off: "
+MEMO_JOIN = " — "  # between the reviewer's memo and that note
 EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)  # the dates an order of ours can carry
 
 
@@ -39,8 +49,42 @@ class ReviewedLine(BaseModel):
         return (self.quantity * self.unit_price).quantize(CENT, ROUND_HALF_UP)
 
 
+def money_text(amount: Decimal) -> str:
+    """An amount as a memo or message names it: 2 decimals, thousands separated, an ASCII minus (pure)."""
+    return f"{amount:,.2f}"
+
+
+class ChargeLeftOff(BaseModel):
+    """A PO charge (freight, a surcharge; a discount is negative) as the reviewer left it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: str = Field(min_length=1, max_length=500)
+    amount: Decimal = Field(ge=-1_000_000, le=1_000_000, max_digits=9, decimal_places=2)
+
+    @field_validator("amount")
+    @classmethod
+    def _not_zero(cls, amount: Decimal) -> Decimal:
+        if amount == 0:
+            raise ValueError("must not be zero")
+        return amount
+
+    @property
+    def text(self) -> str:
+        """The charge as the memo and the messages name it ("Volume discount 2% -49.24")."""
+        return f"{self.description} {money_text(self.amount)}"
+
+
+class OrderCharge(ChargeLeftOff):
+    """A PO charge carried onto the sales order as an item line of the distributor's discount or other-charge
+    item (item_id), after the product lines."""
+
+    item_id: str = Field(min_length=1, max_length=64)
+
+
 class ReviewedOrder(BaseModel):
-    """The order a reviewer approves: customer, header fields and corrected lines."""
+    """The order a reviewer approves: customer, header fields, corrected lines, and the PO's charges: carried
+    (`charges`) or left off (`charges_left_off`, named in the sales order's memo)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -48,8 +92,10 @@ class ReviewedOrder(BaseModel):
     po_number: str | None = Field(None, max_length=64)
     tran_date: date = Field(ge=EARLIEST, le=LATEST)  # a typo like 0001-01-01 is not an order date
     ship_date: date | None = Field(None, ge=EARLIEST, le=LATEST)
-    memo: str | None = Field(None, max_length=1000)
+    memo: str | None = Field(None, max_length=MAX_MEMO)
     lines: list[ReviewedLine] = Field(min_length=1, max_length=500)
+    charges: list[OrderCharge] = Field(default_factory=list, max_length=50)
+    charges_left_off: list[ChargeLeftOff] = Field(default_factory=list, max_length=50)
 
     @field_validator("lines")
     @classmethod
@@ -67,10 +113,34 @@ class ReviewedOrder(BaseModel):
             raise ValueError(f"{ship_date.isoformat()} is before the order date {ordered.isoformat()}")
         return ship_date
 
+    @model_validator(mode="after")
+    def _memo_fits(self) -> ReviewedOrder:
+        if len(self.sales_order_memo or "") <= MAX_MEMO:
+            return self
+        note = self.left_off_note or ""
+        room = MAX_MEMO - len(note) - len(MEMO_JOIN)
+        if room < 1:
+            raise ValueError(f"memo: the charges left off take {len(note):,} characters to name, more than the "
+                             f"sales order's memo holds ({MAX_MEMO:,}): carry some of them or shorten their "
+                             "descriptions")
+        raise ValueError(f"memo: the sales order's memo also names the charges left off ({len(note):,} characters): "
+                         f"shorten your memo to at most {room:,} characters (it has {len(self.memo or ''):,})")
+
+    @property
+    def left_off_note(self) -> str | None:
+        """The memo's note of the charges left off ("PO charges left off: Freight 25.00; Volume discount 2% -49.24"),
+        None when none is."""
+        return LEFT_OFF + "; ".join(c.text for c in self.charges_left_off) if self.charges_left_off else None
+
+    @property
+    def sales_order_memo(self) -> str | None:
+        """The reviewer's memo, then the note of the charges left off: what the sales order was not charged."""
+        return MEMO_JOIN.join(filter(None, (self.memo, self.left_off_note))) or None
+
     @property
     def total(self) -> Decimal:
-        """Sum of the line amounts."""
-        return sum((ln.amount for ln in self.lines), Decimal(0))
+        """Sum of the line amounts and the carried charges (discounts negative): what NetSuite totals before tax."""
+        return sum((ln.amount for ln in self.lines), Decimal(0)) + sum((c.amount for c in self.charges), Decimal(0))
 
 
 def _num(value: Decimal) -> float | int:
@@ -112,7 +182,7 @@ def salesorder_payload(order: ReviewedOrder, *, external_id: str, currency: str 
         "externalId": external_id,
         "entity": {"id": order.customer_id},
         "tranDate": order.tran_date.isoformat(),
-        "item": {"items": [_line(ln) for ln in order.lines]},
+        "item": {"items": [*map(_line, order.lines), *map(_charge, order.charges)]},
     }
     if ref := currency_ref(currency):
         body["currency"] = ref
@@ -120,8 +190,8 @@ def salesorder_payload(order: ReviewedOrder, *, external_id: str, currency: str 
         body["otherRefNum"] = order.po_number
     if order.ship_date:
         body["shipDate"] = order.ship_date.isoformat()
-    if order.memo:
-        body["memo"] = order.memo
+    if memo := order.sales_order_memo:
+        body["memo"] = memo
     return body
 
 
@@ -137,3 +207,12 @@ def _line(line: ReviewedLine) -> dict[str, Any]:
     if line.uom:
         item["units"] = line.uom
     return item
+
+
+def _charge(charge: OrderCharge) -> dict[str, Any]:
+    # The amount is the rate. An other-charge item (freight, a surcharge) takes a quantity; a discount item does not.
+    line: dict[str, Any] = {"item": {"id": charge.item_id}, "rate": float(charge.amount), "amount": float(charge.amount),
+                            "description": charge.description}
+    if charge.amount > 0:
+        line["quantity"] = 1
+    return line

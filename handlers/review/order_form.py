@@ -9,14 +9,14 @@ import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from pydantic import ValidationError
 
 from worker.currency import is_base_currency
 from worker.flows.reads import label
-from worker.netsuite_shape import ReviewedOrder, foreign_price_note
+from worker.netsuite_shape import CENT, ReviewedOrder, foreign_price_note
 from worker.pricing import (
     ExpectedPrice,
     ProgramTerms,
@@ -30,6 +30,8 @@ LINE_FIELDS = ("no", "code", "item", "desc", "qty", "uom", "price")
 MAX_ROWS = 500
 ADD_ROWS = 5  # blank rows the form's Add rows button adds (the page has no script to add them one by one)
 MAX_PRICE = Decimal(1_000_000)  # ReviewedLine.unit_price's bound
+CHARGE_FIELDS = ("desc", "amount", "item")
+MAX_CHARGES = 50  # ReviewedOrder's bound on the PO's charges (freight, surcharges, discounts)
 # The customer's currency in the mirror (its NetSuite record's `currency`, as JSON text), when it is live.
 CUSTOMER_CURRENCY = """
 SELECT CASE WHEN json_valid(raw_json) THEN raw_json -> '$.currency' END FROM customers
@@ -84,18 +86,22 @@ class BadRowCount(ValueError):
     """The form's row count `n` is not a whole number (a hand-made or damaged post, not a reviewer's typo)."""
 
 
+def _count(form: Any, name: str, what: str, most: int) -> int:
+    text = _text(form.get(name)).strip() or "0"
+    if not (text.isascii() and text.isdecimal() and len(text) <= 9):
+        shown = text if len(text) <= 20 else f"{text[:20]}… ({len(text):,} characters)"
+        raise BadRowCount(f"{name} (the number of {what} on the form): must be a whole number of {what}, at most "
+                          f"{most} (got {shown!r})")
+    return int(text)
+
+
 def row_count(form: Any) -> int:
     """The number of rows the page says it posted (`n`), blank as 0; BadRowCount naming the field otherwise (pure).
 
     ASCII digits only ("²" passes isdigit but not int()) and at most 9 of them (5,000 digits pass the check but
     exceed int()'s limit): a count above MAX_ROWS is then refused by reviewed_order with the limit.
     """
-    text = _text(form.get("n")).strip() or "0"
-    if not (text.isascii() and text.isdecimal() and len(text) <= 9):
-        shown = text if len(text) <= 20 else f"{text[:20]}… ({len(text):,} characters)"
-        raise BadRowCount(f"n (the number of rows on the form): must be a whole number of rows, at most {MAX_ROWS} "
-                          f"(got {shown!r})")
-    return int(text)
+    return _count(form, "n", "rows", MAX_ROWS)
 
 
 def rows_from_form(form: Any) -> list[dict[str, str]]:
@@ -127,6 +133,50 @@ def with_blank_rows(rows: list[dict[str, str]], wanted: int) -> list[dict[str, s
     return more_rows(rows, wanted - sum(not any(row.values()) for row in rows))
 
 
+def _amount_text(value: Any) -> str:
+    # A parsed amount as the form shows it (2 decimals); anything else as it came, for the reviewer to correct.
+    try:
+        return f"{Decimal(str(value)):.2f}"
+    except ArithmeticError:
+        return _text(value)
+
+
+def _is_zero(value: Any) -> bool:
+    try:
+        return Decimal(str(value)) == 0
+    except ArithmeticError:
+        return False
+
+
+def charges_from_parsed(parsed: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The PO's charges as form rows (strings): its freight as "Freight", then its other charges (surcharges,
+    discounts negative) as parsed. No item yet: the reviewer names the NetSuite item each is booked as, or leaves
+    it off. Tax is not one: NetSuite computes the sales order's tax. Amounts of 0 are nothing to charge."""
+    found = [("Freight", parsed.get("freight"))]
+    found += [(_text(c.get("description")).strip() or "Charge", c.get("amount"))
+              for c in parsed.get("other_charges") or [] if isinstance(c, Mapping)]
+    return [{"desc": desc, "amount": _amount_text(amount), "item": "", "off": ""}
+            for desc, amount in found if amount is not None and amount != "" and not _is_zero(amount)]
+
+
+def charge_count(form: Any) -> int:
+    """The number of charge rows the page says it posted (`cn`); BadRowCount naming the field otherwise (pure)."""
+    return _count(form, "cn", "charges", MAX_CHARGES)
+
+
+def charges_from_form(form: Any, parsed: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The submitted charge rows as typed, at most MAX_CHARGES. A post without the section (`cn`; a page from
+    before it, a hand-made post) gets the PO's charges as parsed: they are decided, never forgotten."""
+    if "cn" not in form:
+        return charges_from_parsed(parsed)
+    rows = []
+    for i in range(min(charge_count(form), MAX_CHARGES)):
+        row = {name: _text(form.get(f"c{i}_{name}")).strip() for name in CHARGE_FIELDS}
+        row["off"] = "1" if form.get(f"c{i}_off") else ""
+        rows.append(row)
+    return rows
+
+
 def is_kept(row: Mapping[str, str]) -> bool:
     """A row that becomes an order line: not dropped, not left blank."""
     return not row["drop"] and any(row[k] for k in ("item", "qty", "price"))
@@ -137,15 +187,16 @@ def kept_rows(rows: list[dict[str, str]]) -> list[dict[str, str]]:
     return [r for r in rows if is_kept(r)]
 
 
-_THOUSANDS = re.compile(r"[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?")  # 1,234.5: the only commas a number may carry
+_THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?")  # 1,234.5: the only commas a number may carry
 # What Decimal() reads beyond this ("6_1.00" as 61, "١٢" as 12) is refused, not guessed. Infinity and NaN go
 # through so ReviewedOrder says they are not finite.
 _PLAIN = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?(inf|infinity|nan)", re.IGNORECASE)
 
 
 def _number(text: str) -> str:
-    # "1,5" is not 15: a comma that is not a thousands separator stays, so validation names the field.
-    cleaned = text.replace("$", "").strip()
+    # "1,5" is not 15: a comma that is not a thousands separator stays, so validation names the field. A
+    # typographic minus ("−49.24", as a PO prints a discount) is a minus.
+    cleaned = text.replace("$", "").replace("\u2212", "-").strip()
     if _THOUSANDS.fullmatch(cleaned):
         cleaned = cleaned.replace(",", "")
     if not cleaned:
@@ -153,14 +204,54 @@ def _number(text: str) -> str:
     return cleaned if _PLAIN.fullmatch(cleaned) else "not a number"
 
 
-def reviewed_order(header: Mapping[str, Any], rows: list[dict[str, str]],
-                   resolved: Mapping[str, str | None]) -> tuple[ReviewedOrder | None, list[str]]:
-    """Validate the header and kept rows into a ReviewedOrder, or return one message per problem."""
+def _unresolved(text: str, ambiguous: Mapping[str, str]) -> str:
+    """Why an item typed is not resolved: a code several items share (their internal ids tell them apart)."""
+    if shared := ambiguous.get(text.upper()):
+        return f"item {text!r} matches more than one item ({shared}): type the internal id"
+    return f"item {text!r} is not in the item list"
+
+
+CHOOSE_CHARGE_ITEM = ("choose the NetSuite item it is booked as — a discount or other-charge item from the item "
+                      "list — or tick leave off")
+
+
+def _charges(charges: list[dict[str, str]], resolved: Mapping[str, str | None],
+             ambiguous: Mapping[str, str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+    """The charge rows as the order's carried charges and charges left off (each with its row number `no`),
+    and one message per carried charge whose item is missing or unknown."""
+    carried, left_off, errors = [], [], []
+    for no, row in enumerate(charges, start=1):
+        charge = {"no": no, "description": row["desc"], "amount": _number(row["amount"])}
+        if row["off"]:
+            left_off.append(charge)
+            continue
+        item_id = resolved.get(row["item"].upper()) if row["item"] else None
+        named = f"charge {no} ({row['desc'] or 'no description'}, {row['amount'] or 'no amount'})"
+        if not row["item"]:
+            errors.append(f"{named}: {CHOOSE_CHARGE_ITEM}")
+        elif item_id is None:
+            errors.append(f"{named}: {_unresolved(row['item'], ambiguous)}; {CHOOSE_CHARGE_ITEM}")
+        carried.append(charge | {"item_id": item_id or "?"})
+    return carried, left_off, errors
+
+
+def reviewed_order(header: Mapping[str, Any], rows: list[dict[str, str]], resolved: Mapping[str, str | None],
+                   charges: list[dict[str, str]] | None = None,
+                   ambiguous: Mapping[str, str] | None = None) -> tuple[ReviewedOrder | None, list[str]]:
+    """Validate the header, kept rows and charge rows into a ReviewedOrder, or return one message per problem.
+
+    `resolved` maps each item typed (upper case) to its internal id, None when none or several match;
+    `ambiguous` describes the matches of a code several items share.
+    """
+    ambiguous = ambiguous or {}
     errors: list[str] = []
     submitted = row_count(header)
     if submitted > MAX_ROWS:  # rows_from_form read only the first MAX_ROWS
         errors.append(f"the order has {submitted:,} rows; at most {MAX_ROWS} can be approved from this page: "
                       "enter it in NetSuite or split it")
+    if "cn" in header and (posted := charge_count(header)) > MAX_CHARGES:  # charges_from_form read MAX_CHARGES
+        errors.append(f"the order has {posted:,} charges; at most {MAX_CHARGES} can be approved from this page: "
+                      "enter it in NetSuite")
     lines = []
     kept = kept_rows(rows)
     # A new row, or one repeating a kept row's number (a stale parse), is numbered rather than refused.
@@ -170,32 +261,47 @@ def reviewed_order(header: Mapping[str, Any], rows: list[dict[str, str]],
         if not row["item"]:
             errors.append(f"line {line_no}: choose an item")
         elif item_id is None:
-            errors.append(f"line {line_no}: item {row['item']!r} is not in the item list")
+            errors.append(f"line {line_no}: {_unresolved(row['item'], ambiguous)}")
         lines.append({"line_no": line_no, "item_id": item_id or "?", "customer_item_code": row["code"] or None,
                       "description": row["desc"] or None, "quantity": _number(row["qty"]), "uom": row["uom"] or None,
                       "unit_price": _number(row["price"])})
+    carried, left_off, charge_errors = _charges(charges or [], resolved, ambiguous)
+    errors += charge_errors
     data = {"customer_id": _text(header.get("customer_id")).strip(), "po_number": _text(header.get("po_number")).strip() or None,
             "tran_date": _text(header.get("tran_date")).strip() or "missing",
             "ship_date": _text(header.get("ship_date")).strip() or None, "memo": _text(header.get("memo")).strip() or None,
-            "lines": lines}
+            "lines": lines, "charges": [_without_no(c) for c in carried],
+            "charges_left_off": [_without_no(c) for c in left_off]}
     try:
         order = ReviewedOrder.model_validate(data)
     except ValidationError as exc:
-        errors += [_message(err, lines) for err in exc.errors()]
+        numbered = {"lines": [ln["line_no"] for ln in lines], "charges": [c["no"] for c in carried],
+                    "charges_left_off": [c["no"] for c in left_off]}
+        errors += [_message(err, numbered) for err in exc.errors()]
         return None, errors
     return (None, errors) if errors else (order, [])
 
 
+def _without_no(charge: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in charge.items() if k != "no"}
+
+
 _LABELS = {"customer_id": "customer", "tran_date": "order date", "ship_date": "ship date", "unit_price": "price",
            "po_number": "PO number"}
+_NUMBERED = {"lines": "line", "charges": "charge", "charges_left_off": "charge"}
 
 
-def _message(err: Mapping[str, Any], lines: list[dict[str, Any]]) -> str:
+def _message(err: Mapping[str, Any], numbered: Mapping[str, list[int]]) -> str:
+    """A validation error as the form names it: "line 2: price: …", "charge 1: amount: …" (by the numbers the
+    page shows: a line's number, a charge's row), "memo: …" for the order as a whole."""
     loc = list(err["loc"])
     msg = str(err["msg"]).removeprefix("Value error, ")
-    if loc[:1] == ["lines"] and len(loc) >= 3 and isinstance(loc[1], int) and loc[1] < len(lines):
+    if not loc:  # the order as a whole (ReviewedOrder's model validator), its message names the field
+        return msg
+    numbers = numbered.get(str(loc[0]), [])
+    if len(loc) >= 3 and isinstance(loc[1], int) and loc[1] < len(numbers):
         field = _LABELS.get(str(loc[2]), str(loc[2]))
-        return f"line {lines[loc[1]]['line_no']}: {field}: {msg}"
+        return f"{_NUMBERED[str(loc[0])]} {numbers[loc[1]]}: {field}: {msg}"
     if loc == ["lines"]:
         return "the order needs at least one line" if "at least 1" in msg else f"lines: {msg}"
     return f"{_LABELS.get(str(loc[0]), str(loc[0]))}: {msg}"
@@ -304,3 +410,38 @@ def quoted_price(text: str) -> Decimal | None:
     except ArithmeticError:
         return None
     return price if price.is_finite() and abs(price) <= MAX_PRICE else None
+
+
+def _amount(text: str) -> Decimal | None:
+    try:
+        value = Decimal(_number(text))
+    except ArithmeticError:
+        return None
+    return value if value.is_finite() and abs(value) <= MAX_PRICE else None  # beyond: refused on approval
+
+
+def form_total(rows: list[dict[str, str]], charges: list[dict[str, str]]) -> Decimal | None:
+    """What the sales order would total before tax as the form stands: its kept lines (quantity x price, to the
+    cent) and the charges carried; None while a line or charge is not yet a number (pure)."""
+    total = Decimal(0)
+    for row in kept_rows(rows):
+        qty, price = _amount(row["qty"]), _amount(row["price"])
+        if qty is None or price is None:
+            return None
+        total += (qty * price).quantize(CENT, ROUND_HALF_UP)
+    for charge in charges:
+        if not charge["off"]:
+            if (amount := _amount(charge["amount"])) is None:
+                return None
+            total += amount
+    return total
+
+
+def po_total_less_tax(parsed: Mapping[str, Any]) -> Decimal | None:
+    """The PO's printed total without its tax (NetSuite computes the sales order's own), None when unread."""
+    try:
+        total = Decimal(str(parsed["total"])) if parsed.get("total") not in (None, "") else None
+        tax = Decimal(str(parsed.get("tax") or 0))
+    except ArithmeticError:
+        return None
+    return total - tax if total is not None and total.is_finite() and tax.is_finite() else None

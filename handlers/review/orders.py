@@ -19,12 +19,16 @@ from handlers.review.order_form import (
     ADD_ROWS,
     MAX_ROWS,
     BadRowCount,
+    charges_from_form,
+    charges_from_parsed,
     currency_text,
     customer_currency,
+    form_total,
     kept_rows,
     more_rows,
     order_currency,
     po_currency,
+    po_total_less_tax,
     price_checks,
     reviewed_order,
     row_count,
@@ -94,12 +98,18 @@ async def _item(env: Env, item_id: int) -> dict[str, Any]:
     return found[0]
 
 
-async def _resolve(env: Env, texts: set[str]) -> dict[str, str | None]:
+async def _resolve(env: Env, texts: set[str]) -> tuple[dict[str, str | None], dict[str, str]]:
+    """Each item typed (upper case) as its internal id, None unless exactly one item matches; and, for a code
+    several items share, those items ("CHS-X (id 5001), chs-x (id 5009)") for the refusal to name."""
     resolved: dict[str, str | None] = {}
-    for text in list(texts)[:500]:
+    ambiguous: dict[str, str] = {}
+    for text in list(texts)[:600]:  # a full form's rows and charges
         matches = await q.rows(env, q.RESOLVE_ITEM, {"text": text})
         resolved[text.upper()] = matches[0]["item_id"] if len(matches) == 1 else None
-    return resolved
+        if len(matches) > 1:
+            ambiguous[text.upper()] = ", ".join(f"{m['item_code']} (id {m['item_id']})" for m in matches[:3]) + (
+                ", …" if len(matches) > 3 else "")
+    return resolved, ambiguous
 
 
 def _parsed(item: dict[str, Any]) -> dict[str, Any]:
@@ -127,7 +137,8 @@ async def _picker(env: Env, find: str) -> list[dict[str, Any]]:
 
 
 async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, item_id: int, *,
-                  rows: list[dict[str, str]] | None = None, header: Any = None, errors: list[str] | None = None,
+                  rows: list[dict[str, str]] | None = None, charges: list[dict[str, str]] | None = None,
+                  header: Any = None, errors: list[str] | None = None,
                   find: str = "", status: int = 200, offer_duplicate: tuple[str, ...] = (),
                   reason: str = "") -> Response[Any]:
     item = await _item(env, item_id)
@@ -139,13 +150,15 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
         rows = with_blank_rows(rows, 1 if rows else 3)
     else:  # the posted rows: one blank row to fill whatever the reviewer typed (more with Add rows)
         rows = with_blank_rows(rows, 1)
+    if charges is None:
+        charges = charges_from_parsed(parsed)
     today = env.clock().astimezone(env.settings.timezone).date()
     form = {"customer_id": item["customer_id"] or "", "po_number": item["po_number"] or parsed.get("po_number") or "",
             "tran_date": parsed.get("po_date") or today.isoformat(), "ship_date": parsed.get("requested_ship_date") or "",
             "memo": ""}
     if header is not None:
         form.update({k: str(header.get(k) or "") for k in form})
-    resolved = await _resolve(env, {r["item"] for r in rows if r["item"]})
+    resolved, _ambiguous = await _resolve(env, {r["item"] for r in rows if r["item"]})
     try:
         on = date.fromisoformat(form["tran_date"])
     except ValueError:
@@ -165,7 +178,9 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
         customers += await q.rows(env, q.POSTED_CUSTOMER, (form["customer_id"],))
     choices = await q.rows(env, q.ITEM_CHOICES, {"customer": form["customer_id"]})
     return render(request, env, "order_detail.html", session, code=status, tab="orders", item=item, parsed=parsed,
-                  rows=rows, form=form, errors=errors or [], checks=checks, customers=customers, find=find,
+                  rows=rows, charges=charges, order_total=form_total(rows, charges),
+                  po_total=po_total_less_tax(parsed), form=form, errors=errors or [], checks=checks,
+                  customers=customers, find=find,
                   item_choices=choices, flags=json.loads(item.get("flags_json") or "[]"), currency=currency,
                   is_open=item["status"] in ("pending", "needs_manual"), offer_duplicate=offer_duplicate,
                   reason=reason, max_reason=MAX_REASON, add_rows=ADD_ROWS)
@@ -186,10 +201,14 @@ async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[En
     The form's Search button (`search`) posts here too: it only re-renders the form as typed with the customers
     found, so edits survive a search (a GET from the parse would drop them). So does Add rows (`add_rows`): the
     form as typed with ADD_ROWS blank rows more, up to MAX_ROWS (a full form is refused, 422); nothing is written.
+    The PO's charges (its freight, surcharges, discounts) are rows too: each carried as a line of the NetSuite
+    item the reviewer names, or left off and named in the sales order's memo; none is dropped unsaid.
     """
     form = await checked_form(request, session)
+    parsed = _parsed(await _item(env, item_id))
     try:
         rows = rows_from_form(form)
+        charges = charges_from_form(form, parsed)
     except BadRowCount as exc:
         raise ValidationException(str(exc)) from None
     find = str(form.get("find") or "")
@@ -197,13 +216,15 @@ async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[En
         if row_count(form) >= MAX_ROWS:
             full = (f"no rows were added: this page can approve at most {MAX_ROWS} rows; enter a longer order in "
                     "NetSuite or split it")
-            return await _detail(request, env, session, item_id, rows=rows, header=form, find=find, errors=[full],
-                                 status=422)
-        return await _detail(request, env, session, item_id, rows=more_rows(rows, ADD_ROWS), header=form, find=find)
+            return await _detail(request, env, session, item_id, rows=rows, charges=charges, header=form, find=find,
+                                 errors=[full], status=422)
+        return await _detail(request, env, session, item_id, rows=more_rows(rows, ADD_ROWS), charges=charges,
+                             header=form, find=find)
     if form.get("search"):
-        return await _detail(request, env, session, item_id, rows=rows, header=form, find=find)
-    resolved = await _resolve(env, {r["item"] for r in kept_rows(rows) if r["item"]})
-    order, errors = reviewed_order(form, rows, resolved)
+        return await _detail(request, env, session, item_id, rows=rows, charges=charges, header=form, find=find)
+    typed = {r["item"] for r in kept_rows(rows) if r["item"]} | {c["item"] for c in charges if c["item"] and not c["off"]}
+    resolved, ambiguous = await _resolve(env, typed)
+    order, errors = reviewed_order(form, rows, resolved, charges, ambiguous)
     duplicate: tuple[str, ...] = ()
     if order is not None:
         # "Approve anyway" consents to the copies the refusal showed (their keys, posted beside the box), no others.
@@ -218,8 +239,8 @@ async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[En
         else:
             target = "/review/orders" if decision.changed else f"/review/orders/{item_id}"
             return redirect_with_notice(env, target, f"Order {item_id}: {decision.message}")
-    return await _detail(request, env, session, item_id, rows=rows, header=form, errors=errors, status=422,
-                         find=find, offer_duplicate=duplicate)
+    return await _detail(request, env, session, item_id, rows=rows, charges=charges, header=form, errors=errors,
+                         status=422, find=find, offer_duplicate=duplicate)
 
 
 @post("/orders/{item_id:int}/reject", include_in_schema=False, status_code=303)

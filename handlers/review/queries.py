@@ -66,14 +66,15 @@ ORDER BY (s.item_id IN (SELECT item_id FROM customer_item_xref WHERE customer_id
 LIMIT 250
 """
 # An item as typed on the order form: by its item code (any case) first, by the internal id only when no code
-# matches, so an item whose numeric code is another item's id is found by its code. Two rows: a code two items
-# share, refused as unknown.
-RESOLVE_ITEM = """
+# matches, so an item whose numeric code is another item's id is found by its code. More than one row: a code
+# several items share, refused naming them (the reviewer types the internal id).
+RESOLVE_LIMIT = 4  # a shared code: the first three named, and whether there are more
+RESOLVE_ITEM = f"""
 SELECT item_id, item_code, description, uom FROM spec_items WHERE upper(item_code) = upper(:text)
 UNION ALL
 SELECT item_id, item_code, description, uom FROM spec_items
 WHERE item_id = :text AND NOT EXISTS (SELECT 1 FROM spec_items WHERE upper(item_code) = upper(:text))
-LIMIT 2
+LIMIT {RESOLVE_LIMIT}
 """
 ITEMS_BY_ID = "SELECT item_id, item_code, description, uom FROM spec_items WHERE item_id IN (SELECT value FROM json_each(?))"
 ACTIONS = """

@@ -82,6 +82,7 @@ def test_reviewer_works_the_queue(server, browser, size):
     assert one(server, "SELECT status FROM review_items WHERE id = ?", (first,)) == ("pending",)
     page.fill("input[name=l1_item]", "CHS-MOZZ-LMPS")
     page.fill("input[name=l1_price]", "61.00")
+    page.check("input[name=c0_off]")  # the PO's freight: left off, named in the memo
     shot(page, f"{size}-03-order-detail")
     if size == "phone":  # the lines table scrolls inside its box; the page itself fits the phone
         assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1
@@ -91,6 +92,7 @@ def test_reviewer_works_the_queue(server, browser, size):
     status, = one(server, "SELECT status FROM review_items WHERE id = ?", (first,))
     payload = json.loads(one(server, "SELECT payload_json FROM proposed_actions WHERE review_item_id = ?", (first,))[0])
     assert status == "approved" and payload["item"]["items"][1]["rate"] == 61
+    assert payload["memo"] == "PO charges left off: Freight 35.00"
 
     # Reject the second one with a reason.
     page.goto(f"{server.url}/review/orders/{second}")
@@ -148,13 +150,18 @@ def test_an_email_without_pdf_shows_its_text_as_written(server, browser, size):
 
 
 def test_a_customer_search_keeps_every_edit_and_enter_in_a_field_submits_nothing(server, browser):
-    item = server.run(server.env.db.write(lambda conn: (seed_reference(conn), add_review_item(conn))[1]))
+    def rows(conn):
+        seed_reference(conn)
+        conn.execute("INSERT INTO spec_items (item_id, item_code, description) VALUES ('5090', 'FRT', 'Freight')")
+        return add_review_item(conn)
+    item = server.run(server.env.db.write(rows))
     context = browser.new_context(viewport=WIDTHS["desktop"])
     page = context.new_page()
     sign_in_browser(page, server.url)
     page.goto(f"{server.url}/review/orders/{item}")
     typed = {"l1_item": "CHS-MOZZ-LMPS", "l1_price": "61.00", "l2_item": "OIL-CAN-35", "l2_qty": "3",
-             "l2_price": "42.25", "memo": "dock 4", "po_number": "DF-40412-R", "ship_date": "2026-11-27"}
+             "l2_price": "42.25", "memo": "dock 4", "po_number": "DF-40412-R", "ship_date": "2026-11-27",
+             "c0_item": "FRT"}
     for name, text in typed.items():
         page.fill(f"[name={name}]", text)
     page.evaluate("window.notReloaded = true")
@@ -180,7 +187,7 @@ def test_a_customer_search_keeps_every_edit_and_enter_in_a_field_submits_nothing
     payload = json.loads(one(server, "SELECT payload_json FROM proposed_actions WHERE review_item_id = ?", (item,))[0])
     assert payload["entity"] == {"id": "3302"} and payload["memo"] == "dock 4"
     assert [(ln["item"]["id"], ln["rate"]) for ln in payload["item"]["items"]] == \
-        [("5001", 98.5), ("5002", 61), ("5003", 42.25)]
+        [("5001", 98.5), ("5002", 61), ("5003", 42.25), ("5090", 35)]  # the PO's freight, carried
     context.close()
 
 

@@ -7,7 +7,8 @@ compared with the program. Deviations become one `review_quote_pricing` proposal
 The price list has no currency (it is in US dollars): the priced lines of an order in another currency have
 no comparable price (a person checks them), never "within program". A line whose item has no price on file
 (or is not in spec_items at all) is a deviation too (basis `no_price_on_file`), unless the item is an assembly:
-new_assembly_item asks for that price (its ASSEMBLY_LINES rule), so the review only names it.
+new_assembly_item asks for that price (its ASSEMBLY_LINES rule), so the review only names it. A charge line
+(a discount, freight or a surcharge the review page booked from the PO) is no product: it is not checked.
 An order NetSuite sent without its lines is reviewed on the update that brings them (worker/flows/order_lines.py).
 An order deleted in NetSuite withdraws its review still staged (worker/flows/withdrawals.py).
 """
@@ -43,10 +44,19 @@ SELECT o.tran_id, o.customer_id, o.tran_date, o.deleted_at, o.raw_json, c.compan
 FROM transactions o LEFT JOIN customers c ON c.ns_id = o.customer_id
 WHERE o.ns_id = ?
 """
-LINES = """
+# The lines of products: not a PO's charge as the review page books it (worker/netsuite_shape.py), which no price
+# on file is for: a discount (a negative rate) or a line NetSuite types (itemType, plain or as a
+# select's id/refName) as a discount, other-charge (freight, a surcharge) or markup item.
+CHARGE_TYPES = "('discount', 'othcharge', 'other charge', 'markup')"
+LINES = f"""
 SELECT l.line_no, l.item_id, l.item_name, l.quantity, l.units, l.rate, s.item_id IS NOT NULL AS known
 FROM transaction_lines l LEFT JOIN spec_items s ON s.item_id = l.item_id
-WHERE l.transaction_id = ? ORDER BY l.line_no
+WHERE l.transaction_id = ? AND coalesce(l.rate, 0) >= 0
+  AND NOT coalesce(CASE WHEN json_valid(l.raw_json) THEN
+      lower(json_extract(l.raw_json, '$.itemType')) IN {CHARGE_TYPES}
+      OR lower(json_extract(l.raw_json, '$.itemType.id')) IN {CHARGE_TYPES}
+      OR lower(json_extract(l.raw_json, '$.itemType.refName')) IN {CHARGE_TYPES} END, 0)
+ORDER BY l.line_no
 """
 FREIGHT_FIELDS = ("custbody_freight_terms", "freightTerms", "freightterms")
 NO_COMPARABLE_PRICE = "no_comparable_price"  # worker.pricing's basis for a price no line's rate compares with
