@@ -41,6 +41,11 @@ def approve_form(client, item, **changes):
             match = f'name="l{i}_{field}" value="'
             start = page.index(match) + len(match)
             form[f"l{i}_{field}"] = page[start:page.index('"', start)]
+    # The PO's charges (the seed's freight, 35.00): left off, so named in the memo, unless a test says otherwise.
+    form["cn"] = hidden(page, "cn")
+    for i in range(int(form["cn"])):
+        form |= {f"c{i}_desc": hidden(page, f"c{i}_desc"), f"c{i}_amount": hidden(page, f"c{i}_amount"),
+                 f"c{i}_off": "1"}
     form.update(changes)
     return form
 
@@ -145,7 +150,8 @@ def test_approve_after_editing_a_line_queues_the_order_and_remembers_the_code(qu
         server, "SELECT kind, status, risk, source, review_item_id, payload_json, decided_by FROM proposed_actions")
     assert (kind, status, risk, source, review_item, by) == ("create_sales_order", "approved", 3, "review", item, "mike")
     payload = json.loads(payload_json)
-    assert payload["entity"] == {"id": "1187"} and payload["otherRefNum"] == "DF-40412" and payload["memo"] == "dock 4"
+    assert payload["entity"] == {"id": "1187"} and payload["otherRefNum"] == "DF-40412"
+    assert payload["memo"] == "dock 4 — PO charges left off: Freight 35.00"  # the seed PO's freight, left off
     assert payload["item"]["items"][1]["item"] == {"id": "5002"}
     assert payload["item"]["items"][1]["quantity"] == 18 and payload["item"]["items"][1]["amount"] == 1098.0
     assert db(server, "SELECT item_id, source FROM customer_item_xref WHERE customer_item_code = 'DF-207'") == \
