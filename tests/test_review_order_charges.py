@@ -312,3 +312,30 @@ async def test_the_price_review_skips_an_orders_discount_and_charge_lines(env, t
     assert await proposals(env) == []  # was: both flagged "no price on file", a pricing review for a clean order
     [note] = await rows(env, "SELECT observation FROM reflexion_log")
     assert "1 priced line(s) checked" in note["observation"] and "all within program" in note["observation"]
+
+
+def test_configured_charge_items_fill_the_rows_and_the_reviewer_may_change_them(freight_and_discount):
+    # [review] freight_item / discount_item: the item each PO's freight and discounts are booked as, filled in
+    # (it was blank on every PO, one more thing to type for each).
+    server, item, client = freight_and_discount
+    review = server.env.settings.review.model_copy(update={"freight_item": "FRT", "discount_item": "DISC-VOL"})
+    server.env.settings = server.env.settings.model_copy(update={"review": review})
+    page = client.get(f"/review/orders/{item}").text
+    assert (value(page, "c0_desc"), value(page, "c0_item")) == ("Freight", "FRT")
+    assert (value(page, "c1_desc"), value(page, "c1_item")) == ("Volume discount 2%", "DISC-VOL")
+    response = client.post(f"/review/orders/{item}/approve", data=mozzarella(client, page))
+    assert response.status_code == 303, response.text
+    payload, _ = approved(server, item)
+    assert [(ln["item"]["id"], ln["amount"]) for ln in payload["item"]["items"][2:]] == [("5090", 25.0),
+                                                                                         ("5091", -49.24)]
+
+
+def test_charge_items_by_sign_from_the_configuration():
+    from worker.config import Review
+
+    items = Review(freight_item="FRT", discount_item="DISC", charge_item="SURCH")
+    parsed = {"freight": "12.50", "other_charges": [{"description": "Fuel", "amount": 4}, DISCOUNT,
+                                                    {"description": "Odd", "amount": "n/a"}]}
+    assert [(c["desc"], c["item"]) for c in charges_from_parsed(parsed, items)] == [
+        ("Freight", "FRT"), ("Fuel", "SURCH"), ("Volume discount 2%", "DISC"), ("Odd", "SURCH")]
+    assert {c["item"] for c in charges_from_parsed(parsed)} == {""}  # none configured: the reviewer names one

@@ -166,6 +166,12 @@ class Review(_Strict):
     # Proxies (CIDRs) whose X-Forwarded-For is believed, e.g. a load balancer's subnet or Cloudflare's
     # ranges: without them every sign-in behind the proxy counts against the proxy's own address.
     trusted_proxies: list[str] = []
+    # The NetSuite items a PO's charges are booked as, filled into the order form's charge rows (item code or
+    # internal id, as typed there; checked against spec_items at approval like any typed item): freight, discounts
+    # (negative charges) and other surcharges. Empty: the reviewer names one each time, or leaves the charge off.
+    freight_item: str = Field("", max_length=64)
+    discount_item: str = Field("", max_length=64)
+    charge_item: str = Field("", max_length=64)
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from worker.config import Review
 from worker.currency import is_base_currency
 from worker.flows.reads import label
 from worker.netsuite_shape import CENT, ReviewedOrder, foreign_price_note
@@ -148,15 +149,27 @@ def _is_zero(value: Any) -> bool:
         return False
 
 
-def charges_from_parsed(parsed: Mapping[str, Any]) -> list[dict[str, str]]:
+def _below_zero(value: Any) -> bool:
+    try:
+        return Decimal(str(value)) < 0
+    except ArithmeticError:
+        return False
+
+
+def charges_from_parsed(parsed: Mapping[str, Any], items: Review | None = None) -> list[dict[str, str]]:
     """The PO's charges as form rows (strings): its freight as "Freight", then its other charges (surcharges,
-    discounts negative) as parsed. No item yet: the reviewer names the NetSuite item each is booked as, or leaves
-    it off. Tax is not one: NetSuite computes the sales order's tax. Amounts of 0 are nothing to charge."""
-    found = [("Freight", parsed.get("freight"))]
-    found += [(_text(c.get("description")).strip() or "Charge", c.get("amount"))
-              for c in parsed.get("other_charges") or [] if isinstance(c, Mapping)]
-    return [{"desc": desc, "amount": _amount_text(amount), "item": "", "off": ""}
-            for desc, amount in found if amount is not None and amount != "" and not _is_zero(amount)]
+    discounts negative) as parsed. The item each is booked as is `[review]`'s freight, discount or charge item
+    when configured (the reviewer may change it), else blank: the reviewer names one or leaves the charge off.
+    Tax is not one: NetSuite computes the sales order's tax. Amounts of 0 are nothing to charge."""
+    items = items or Review()
+    found = [("Freight", parsed.get("freight"), items.freight_item)]
+    for charge in parsed.get("other_charges") or []:
+        if isinstance(charge, Mapping):
+            amount = charge.get("amount")
+            found.append((_text(charge.get("description")).strip() or "Charge", amount,
+                          items.discount_item if _below_zero(amount) else items.charge_item))
+    return [{"desc": desc, "amount": _amount_text(amount), "item": item, "off": ""}
+            for desc, amount, item in found if amount is not None and amount != "" and not _is_zero(amount)]
 
 
 def charge_count(form: Any) -> int:

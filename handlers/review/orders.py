@@ -151,7 +151,7 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
     else:  # the posted rows: one blank row to fill whatever the reviewer typed (more with Add rows)
         rows = with_blank_rows(rows, 1)
     if charges is None:
-        charges = charges_from_parsed(parsed)
+        charges = charges_from_parsed(parsed, env.settings.review)
     today = env.clock().astimezone(env.settings.timezone).date()
     form = {"customer_id": item["customer_id"] or "", "po_number": item["po_number"] or parsed.get("po_number") or "",
             "tran_date": parsed.get("po_date") or today.isoformat(), "ship_date": parsed.get("requested_ship_date") or "",
