@@ -339,3 +339,43 @@ def test_charge_items_by_sign_from_the_configuration():
     assert [(c["desc"], c["item"]) for c in charges_from_parsed(parsed, items)] == [
         ("Freight", "FRT"), ("Fuel", "SURCH"), ("Volume discount 2%", "DISC"), ("Odd", "SURCH")]
     assert {c["item"] for c in charges_from_parsed(parsed)} == {""}  # none configured: the reviewer names one
+
+
+@pytest.fixture
+def typed_by_hand(server):
+    """A needs-manual PO (no parse: no charge rows) with the charge items on file, and a signed-in client."""
+    return po_queue(server, {"po_number": "M-2", "lines": [], "findings": []})
+
+
+def test_add_a_charge_gives_a_po_typed_by_hand_its_freight(typed_by_hand):
+    # A PO typed by hand had no way to carry its freight or a discount: rows came from the parse only.
+    server, item, client = typed_by_hand
+    page = client.get(f"/review/orders/{item}").text
+    assert hidden(page, "cn") == "0" and "Add a charge" in page
+    lines = {"customer_id": "1187", "l0_item": "CHS-CHED-40", "l0_qty": "2", "l0_price": "98.50"}
+    added = client.post(f"/review/orders/{item}/approve", data=page_form(client, page, **lines, add_charge="1"))
+    assert added.status_code == 200, added.text
+    page = added.text
+    assert hidden(page, "cn") == "1" and value(page, "c0_desc") == value(page, "c0_item") == ""
+    assert value(page, "l0_item") == "CHS-CHED-40"  # what was typed is kept; nothing decided
+    assert db(server, "SELECT count(*) FROM proposed_actions") == [(0,)]
+    # A second blank charge row, left empty, is nothing at approval.
+    page = client.post(f"/review/orders/{item}/approve", data=page_form(client, page, add_charge="1")).text
+    assert hidden(page, "cn") == "2"
+    response = client.post(f"/review/orders/{item}/approve", data=page_form(
+        client, page, c0_desc="Delivery", c0_amount="15", c0_item="FRT"))
+    assert response.status_code == 303, response.text
+    payload, event = approved(server, item)
+    assert payload["item"]["items"][-1] == {"item": {"id": "5090"}, "rate": 15.0, "amount": 15.0, "quantity": 1,
+                                            "description": "Delivery"}
+    assert event["total"] == 212.0
+
+
+def test_add_a_charge_stops_at_the_most_an_order_can_carry(typed_by_hand):
+    server, item, client = typed_by_hand
+    page = client.get(f"/review/orders/{item}").text
+    full = {"cn": "50"} | {f"c{i}_{k}": "" for i in range(50) for k in ("desc", "amount", "item")}
+    response = client.post(f"/review/orders/{item}/approve", data=page_form(client, page, **full, add_charge="1"))
+    assert response.status_code == 422
+    assert "no charge was added: this page can carry at most 50 charges" in html.unescape(response.text)
+    assert db(server, "SELECT count(*) FROM proposed_actions") == [(0,)]

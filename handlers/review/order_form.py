@@ -172,6 +172,19 @@ def charges_from_parsed(parsed: Mapping[str, Any], items: Review | None = None) 
             for desc, amount, item in found if amount is not None and amount != "" and not _is_zero(amount)]
 
 
+def is_blank_charge(row: Mapping[str, str]) -> bool:
+    """A charge row added and left empty (no description, amount or item): nothing to carry or leave off."""
+    return not any(row[k] for k in ("desc", "amount", "item"))
+
+
+def more_charges(charges: list[dict[str, str]]) -> list[dict[str, str]] | None:
+    """The charge rows and a blank one to fill (a charge the parse missed, or any on a PO typed by hand), or None
+    when the form holds MAX_CHARGES already (pure)."""
+    if len(charges) >= MAX_CHARGES:
+        return None
+    return [*charges, {"desc": "", "amount": "", "item": "", "off": ""}]
+
+
 def charge_count(form: Any) -> int:
     """The number of charge rows the page says it posted (`cn`); BadRowCount naming the field otherwise (pure)."""
     return _count(form, "cn", "charges", MAX_CHARGES)
@@ -234,6 +247,8 @@ def _charges(charges: list[dict[str, str]], resolved: Mapping[str, str | None],
     and one message per carried charge whose item is missing or unknown."""
     carried, left_off, errors = [], [], []
     for no, row in enumerate(charges, start=1):
+        if is_blank_charge(row):
+            continue
         charge = {"no": no, "description": row["desc"], "amount": _number(row["amount"])}
         if row["off"]:
             left_off.append(charge)
@@ -443,7 +458,7 @@ def form_total(rows: list[dict[str, str]], charges: list[dict[str, str]]) -> Dec
             return None
         total += (qty * price).quantize(CENT, ROUND_HALF_UP)
     for charge in charges:
-        if not charge["off"]:
+        if not charge["off"] and not is_blank_charge(charge):
             if (amount := _amount(charge["amount"])) is None:
                 return None
             total += amount

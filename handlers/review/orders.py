@@ -17,6 +17,7 @@ from litestar.params import FromQuery
 from handlers.review import queries as q
 from handlers.review.order_form import (
     ADD_ROWS,
+    MAX_CHARGES,
     MAX_ROWS,
     BadRowCount,
     charges_from_form,
@@ -25,6 +26,7 @@ from handlers.review.order_form import (
     customer_currency,
     form_total,
     kept_rows,
+    more_charges,
     more_rows,
     order_currency,
     po_currency,
@@ -201,6 +203,7 @@ async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[En
     The form's Search button (`search`) posts here too: it only re-renders the form as typed with the customers
     found, so edits survive a search (a GET from the parse would drop them). So does Add rows (`add_rows`): the
     form as typed with ADD_ROWS blank rows more, up to MAX_ROWS (a full form is refused, 422); nothing is written.
+    Add a charge (`add_charge`) does the same with one blank charge row more, up to MAX_CHARGES.
     The PO's charges (its freight, surcharges, discounts) are rows too: each carried as a line of the NetSuite
     item the reviewer names, or left off and named in the sales order's memo; none is dropped unsaid.
     """
@@ -220,6 +223,12 @@ async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[En
                                  errors=[full], status=422)
         return await _detail(request, env, session, item_id, rows=more_rows(rows, ADD_ROWS), charges=charges,
                              header=form, find=find)
+    if form.get("add_charge"):
+        if (added := more_charges(charges)) is None:
+            full = f"no charge was added: this page can carry at most {MAX_CHARGES} charges"
+            return await _detail(request, env, session, item_id, rows=rows, charges=charges, header=form, find=find,
+                                 errors=[full], status=422)
+        return await _detail(request, env, session, item_id, rows=rows, charges=added, header=form, find=find)
     if form.get("search"):
         return await _detail(request, env, session, item_id, rows=rows, charges=charges, header=form, find=find)
     typed = {r["item"] for r in kept_rows(rows) if r["item"]} | {c["item"] for c in charges if c["item"] and not c["off"]}
