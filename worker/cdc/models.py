@@ -35,6 +35,9 @@ SHIP_STATUS = {"a": "picked", "b": "packed", "c": "shipped"}
 # events the name): stored by name, so the customer 360 shows what NetSuite's own pages do.
 ORDER_STATUS = {"a": "Pending Approval", "b": "Pending Fulfillment", "c": "Cancelled", "d": "Partially Fulfilled",
                 "e": "Pending Billing/Partially Fulfilled", "f": "Pending Billing", "g": "Billed", "h": "Closed"}
+# SQL: the sales-order status `{status}` is cancelled, so no order (stored as Cancelled; rows mirrored before
+# the letters were named may hold C or SalesOrd:C). Use: ORDER_CANCELLED.format(status="o.status").
+ORDER_CANCELLED = "lower(replace(coalesce({status}, ''), ':', '')) IN ('cancelled', 'canceled', 'c', 'salesordc')"
 
 
 def order_status(status: str | None) -> str | None:

@@ -9,62 +9,72 @@ team is asked once to price it, however many orders use it before they do. Order
 are not this workflow's business (no run, no observation). An order NetSuite sent without its lines is
 checked on the update that brings them (worker/flows/order_lines.py).
 
-An order deleted in NetSuite withdraws the staged requests for its items (worker/flows/withdrawals.py), unless
-another live order of the customer still uses the item: that order's need is the same request (it was
-deduplicated against it), so it stays. A withdrawn request gives up its dedupe key, so an order that uses the
-item later asks afresh.
+An order deleted or cancelled in NetSuite withdraws the staged requests for its items (worker/flows/withdrawals.py;
+a cancelled order is no order: it asks for nothing either), unless another live order of the customer still uses
+the item: that order's need is the same request (it was deduplicated against it), so it stays. A withdrawn
+request gives up its dedupe key, so an order that uses the item later asks afresh.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
+from worker.cdc.models import ORDER_CANCELLED
 from worker.env import Env
-from worker.flows.order_lines import gate, order_name
+from worker.flows.order_lines import gate, newly_cancelled, order_name
 from worker.flows.reads import record_id
-from worker.flows.withdrawals import drafts, withdraw_order_drafts
+from worker.flows.withdrawals import CANCELLED, DELETED, drafts, withdraw_order_drafts
 from worker.ledger import Event
 from worker.pricing import ProgramTerms, expected_price, program_for, standard_program
 from worker.workflow_runner import Proposal, Workflow, WorkflowResult
 
 NAME = "new_assembly_item"
-ORDER = """
-SELECT o.tran_id, o.customer_id, o.tran_date, o.deleted_at, c.company_name
+# `gone`: deleted, or cancelled (no order either).
+ORDER = f"""
+SELECT o.tran_id, o.customer_id, o.tran_date,
+       o.deleted_at IS NOT NULL OR {ORDER_CANCELLED.format(status="o.status")} AS gone, c.company_name
 FROM transactions o LEFT JOIN customers c ON c.ns_id = o.customer_id
 WHERE o.ns_id = ?
 """
-ASSEMBLY_LINES = """
+# The types NetSuite gives an order line `l`, lower case: itemType as text or as a select's id/refName, in the
+# REST or the SuiteQL spelling (itemtype, refname): a one-column table (`type`) for IN and EXISTS. Shared with
+# customer_quote_review's charge lines, so the two read a line's type alike.
+_TYPE_PATHS = [f"$.{key}{part}" for key in ("itemType", "itemtype") for part in ("", ".id", ".refName", ".refname")]
+LINE_TYPES = ("(SELECT lower(value) AS type FROM json_each(CASE WHEN json_valid(l.raw_json) THEN json_array("
+              + ", ".join(f"json_extract(l.raw_json, '{path}')" for path in _TYPE_PATHS) + ") END))")
+ASSEMBLY_LINES = f"""
 SELECT l.line_no, l.item_id, l.item_name, l.quantity, l.units, l.rate,
        s.item_code, s.description, s.uom, s.pack_size
 FROM transaction_lines l LEFT JOIN spec_items s ON s.item_id = l.item_id
-WHERE l.transaction_id = ? AND l.item_id IS NOT NULL AND (s.is_assembly = 1 OR CASE WHEN json_valid(l.raw_json)
-      THEN 'assembly' IN (lower(json_extract(l.raw_json, '$.itemType')),
-                          lower(json_extract(l.raw_json, '$.itemType.refName')),
-                          lower(json_extract(l.raw_json, '$.itemType.id'))) END)
+WHERE l.transaction_id = ? AND l.item_id IS NOT NULL AND (s.is_assembly = 1 OR 'assembly' IN {LINE_TYPES})
 ORDER BY l.line_no
 """
 
-# The staged requests for the items of a deleted order (its lines stay in the mirror), by their dedupe keys;
-# each names the first order that needed it, maybe another one, and says whether it names this one.
+# The staged requests for the items of a deleted or cancelled order (its lines stay in the mirror): the one that
+# names it (asked for its customer then, which it may no longer be), and by their dedupe keys the ones for its
+# items and customer, which may name another order; says whether each names this one.
 STAGED_FOR_ORDER = """
 SELECT p.dedupe_key, json_extract(p.payload_json, '$.item_id'), json_extract(p.payload_json, '$.item_code'),
        p.customer_id, json_extract(p.payload_json, '$.sales_order_id') = :so
 FROM proposed_actions p
-WHERE p.status = 'staged' AND p.dedupe_key IN (
+WHERE p.status = 'staged' AND p.kind = 'price_new_assembly_item' AND (
+    json_extract(p.payload_json, '$.sales_order_id') = :so OR p.dedupe_key IN (
     SELECT 'price_new_assembly_item:' || l.item_id || ':' || o.customer_id
-    FROM transactions o JOIN transaction_lines l ON l.transaction_id = o.ns_id WHERE o.ns_id = :so)
+    FROM transactions o JOIN transaction_lines l ON l.transaction_id = o.ns_id WHERE o.ns_id = :so))
 ORDER BY p.id
 """
-# Another live order of the customer that uses the item, newest first.
-STILL_ORDERED = """
+# Another live (neither deleted nor cancelled) order of the request's customer that uses the item, newest first.
+STILL_ORDERED = f"""
 SELECT coalesce(o.tran_id, o.ns_id) FROM transaction_lines l JOIN transactions o ON o.ns_id = l.transaction_id
 WHERE l.item_id = ? AND o.customer_id = ? AND o.ns_id <> ? AND o.type = 'salesorder' AND o.deleted_at IS NULL
+  AND NOT {ORDER_CANCELLED.format(status="o.status")}
 ORDER BY o.tran_date DESC, o.ns_id DESC LIMIT 1
 """
 
 
-def withdraw_for_order(conn: sqlite3.Connection, event: Event, so_id: str) -> WorkflowResult | None:
-    """A deleted order's staged requests: withdrawn, or kept where another live order still uses the item."""
+def withdraw_for_order(conn: sqlite3.Connection, event: Event, so_id: str,
+                       change: str = DELETED) -> WorkflowResult | None:
+    """A deleted (or cancelled) order's staged requests: withdrawn, or kept where another live order uses the item."""
     gone, kept = [], []
     for key, item_id, code, customer_id, names_it in conn.execute(STAGED_FOR_ORDER, {"so": so_id}).fetchall():
         other = conn.execute(STILL_ORDERED, (item_id, customer_id, so_id)).fetchone()
@@ -74,15 +84,16 @@ def withdraw_for_order(conn: sqlite3.Connection, event: Event, so_id: str) -> Wo
             kept.append(f"The request to price {code or item_id} stays: {other[0]} uses it too.")
     if not gone and not kept:
         return None
-    return withdraw_order_drafts(conn, event, so_id, drafts(conn, gone), release_key=True, notes=kept)
+    return withdraw_order_drafts(conn, event, so_id, drafts(conn, gone), release_key=True, notes=kept,
+                                 change=change)
 
 
 def find_unpriced(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, today: str) -> WorkflowResult | None:
-    """Proposals for the order's unpriced assembly items (None when it has no assembly line)."""
+    """Proposals for the order's unpriced assembly items (None when it has no assembly line, or is no order)."""
     order = conn.execute(ORDER, (so_id,)).fetchone()
     if order is None or order[3]:
         return None
-    tran_id, customer_id, tran_date, _deleted, company = order
+    tran_id, customer_id, tran_date, _gone, company = order
     lines = conn.execute(ASSEMBLY_LINES, (so_id,)).fetchall()
     if not lines:
         return None
@@ -111,11 +122,14 @@ def find_unpriced(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, 
 
 
 def check_event(conn: sqlite3.Connection, event: Event, standard: ProgramTerms, today: str) -> WorkflowResult | None:
-    """The check an order event calls for: once per order, when its lines are known; withdrawn if it is deleted."""
+    """The check an order event calls for: once per order, when its lines are known; withdrawn if it is deleted
+    or cancelled."""
     # Awaited lines without an assembly item leave no run, so the order stays awaited: an update that adds one
     # later is still checked.
     so_id = record_id(event)
     if event.type == "salesorder.deleted" and (withdrawn := withdraw_for_order(conn, event, so_id)):
+        return withdrawn
+    if newly_cancelled(conn, NAME, event, so_id) and (withdrawn := withdraw_for_order(conn, event, so_id, CANCELLED)):
         return withdrawn
     ready = gate(conn, NAME, event, so_id, "assembly item check")
     return find_unpriced(conn, so_id, standard, today) if ready.proceed else ready.instead

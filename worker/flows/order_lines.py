@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from worker.cdc.models import ORDER_CANCELLED
 from worker.ledger import Event
 from worker.workflow_runner import WorkflowResult
 
@@ -29,6 +30,16 @@ SELECT min(coalesce(json_extract(output_json, '$.lines_pending'), 0)) FROM workf
 WHERE workflow = ? AND json_extract(output_json, '$.sales_order_id') = ? AND status = 'ok'
 """
 
+# The order is cancelled (still in NetSuite, but no order) and no run of the workflow on it said so yet: the update
+# that cancels it withdraws the workflow's staged drafts, once (a later update of the cancelled order is not news).
+NEWLY_CANCELLED = f"""
+SELECT 1 FROM transactions o
+WHERE o.ns_id = :so AND o.deleted_at IS NULL AND {ORDER_CANCELLED.format(status="o.status")}
+  AND NOT EXISTS (SELECT 1 FROM workflow_run_log WHERE workflow = :workflow
+                  AND json_extract(output_json, '$.sales_order_id') = :so AND status = 'ok'
+                  AND json_extract(output_json, '$.cancelled'))
+"""
+
 
 @dataclass(frozen=True)
 class Gate:
@@ -41,6 +52,12 @@ class Gate:
 def order_name(tran_id: str | None, so_id: str, company: str | None, customer_id: str | None) -> str:
     """How observations name an order: 'SO-9201 for Driscoll Foods'."""
     return f"{tran_id or 'sales order ' + so_id} for {company or 'customer ' + str(customer_id)}"
+
+
+def newly_cancelled(conn: sqlite3.Connection, workflow: str, event: Event, so_id: str) -> bool:
+    """Whether this update is the first `workflow` handles since NetSuite cancelled the order."""
+    return (event.type in ("salesorder.updated", "salesorder.sublists_updated")
+            and conn.execute(NEWLY_CANCELLED, {"so": so_id, "workflow": workflow}).fetchone() is not None)
 
 
 def gate(conn: sqlite3.Connection, workflow: str, event: Event, so_id: str, work: str) -> Gate:

@@ -10,21 +10,27 @@ no comparable price (a person checks them), never "within program". A line whose
 new_assembly_item asks for that price (its ASSEMBLY_LINES rule), so the review only names it. A charge line
 (a discount, freight or a surcharge the review page booked from the PO) is no product: it is not checked.
 An order NetSuite sent without its lines is reviewed on the update that brings them (worker/flows/order_lines.py).
-An order deleted in NetSuite withdraws its review still staged (worker/flows/withdrawals.py).
+An order deleted or cancelled in NetSuite withdraws its review still staged (worker/flows/withdrawals.py); a
+cancelled order is no order, so it is not reviewed. An order booked from the review page (its externalId names
+the approved create_sales_order action) is reviewed too, but a line its reviewer approved as it is (the same item
+at the same rate; the order form showed its price check) is named as "approved at review", not proposed again.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import sqlite3
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from worker.aging import terms_days
+from worker.cdc.models import ORDER_CANCELLED
 from worker.env import Env
-from worker.flows.assembly_item import ASSEMBLY_LINES
-from worker.flows.order_lines import gate, order_name
+from worker.flows.assembly_item import ASSEMBLY_LINES, LINE_TYPES
+from worker.flows.order_lines import gate, newly_cancelled, order_name
 from worker.flows.reads import label, raw_record, record_id
-from worker.flows.withdrawals import drafts, withdraw_order_drafts
+from worker.flows.withdrawals import CANCELLED, drafts, withdraw_order_drafts
 from worker.ledger import Event
 from worker.netsuite_shape import foreign_price_note
 from worker.pricing import (
@@ -38,25 +44,30 @@ from worker.pricing import (
 from worker.workflow_runner import Proposal, Workflow, WorkflowResult
 
 NAME = "customer_quote_review"
-ORDER = """
+ORDER = f"""
 SELECT o.tran_id, o.customer_id, o.tran_date, o.deleted_at, o.raw_json, c.company_name, c.terms AS customer_terms,
-       o.currency
+       o.currency, {ORDER_CANCELLED.format(status="o.status")}
 FROM transactions o LEFT JOIN customers c ON c.ns_id = o.customer_id
 WHERE o.ns_id = ?
 """
 # The lines of products: not a PO's charge as the review page books it (worker/netsuite_shape.py), which no price
-# on file is for: a discount (a negative rate) or a line NetSuite types (itemType, plain or as a
-# select's id/refName) as a discount, other-charge (freight, a surcharge) or markup item.
+# on file is for: a discount (a negative rate) or a line NetSuite types (its LINE_TYPES, read as new_assembly_item
+# reads them) as a discount, other-charge (freight, a surcharge) or markup item.
 CHARGE_TYPES = "('discount', 'othcharge', 'other charge', 'markup')"
 LINES = f"""
 SELECT l.line_no, l.item_id, l.item_name, l.quantity, l.units, l.rate, s.item_id IS NOT NULL AS known
 FROM transaction_lines l LEFT JOIN spec_items s ON s.item_id = l.item_id
 WHERE l.transaction_id = ? AND coalesce(l.rate, 0) >= 0
-  AND NOT coalesce(CASE WHEN json_valid(l.raw_json) THEN
-      lower(json_extract(l.raw_json, '$.itemType')) IN {CHARGE_TYPES}
-      OR lower(json_extract(l.raw_json, '$.itemType.id')) IN {CHARGE_TYPES}
-      OR lower(json_extract(l.raw_json, '$.itemType.refName')) IN {CHARGE_TYPES} END, 0)
+  AND NOT EXISTS (SELECT 1 FROM {LINE_TYPES} WHERE type IN {CHARGE_TYPES})
 ORDER BY l.line_no
+"""
+# The create_sales_order action (approved, or executed) an order was booked from on the review page: its
+# externalId (gfs-review-<review item>) names it. Its reviewer saw each row's price check on the order form.
+BOOKED_FROM_REVIEW = """
+SELECT a.id, a.review_item_id, a.decided_by, a.payload_json FROM proposed_actions a
+WHERE a.kind = 'create_sales_order' AND a.status IN ('approved', 'executed')
+  AND json_extract(a.payload_json, '$.externalId') = ?
+ORDER BY a.id DESC LIMIT 1
 """
 FREIGHT_FIELDS = ("custbody_freight_terms", "freightTerms", "freightterms")
 NO_COMPARABLE_PRICE = "no_comparable_price"  # worker.pricing's basis for a price no line's rate compares with
@@ -114,6 +125,36 @@ def _price_lines(conn: sqlite3.Connection, so_id: str, customer_id: str, on: str
     return findings, unpriced_assemblies, checked
 
 
+@dataclass(frozen=True)
+class Booking:
+    """The review-page approval an order was booked from: its action, who approved it, its lines' items and rates."""
+
+    action_id: int
+    review_item_id: int | None
+    approved_by: str | None
+    lines: tuple[tuple[str, float], ...]
+
+    def saw(self, finding: LineFinding) -> bool:
+        """Whether the approval booked this line as it is: the same item at the same rate."""
+        return any(item == finding.item_id and math.isclose(rate, finding.quoted, rel_tol=1e-9, abs_tol=1e-9)
+                   for item, rate in self.lines)
+
+
+def booked_from(conn: sqlite3.Connection, raw: dict[str, Any]) -> Booking | None:
+    """The approval the order was booked from (its externalId names it), or None for any other order."""
+    external = raw.get("externalId") or raw.get("externalid")
+    row = conn.execute(BOOKED_FROM_REVIEW, (str(external),)).fetchone() if external else None
+    if row is None:
+        return None
+    try:
+        items = json.loads(row[3])["item"]["items"]
+        lines = tuple((str(label(i.get("item"))), float(i["rate"])) for i in items
+                      if isinstance(i, dict) and i.get("item") and isinstance(i.get("rate"), (int, float)))
+    except (ValueError, KeyError, TypeError):
+        lines = ()
+    return Booking(row[0], row[1], row[2], lines)
+
+
 def _terms_findings(raw: dict[str, Any], customer_terms: str | None, program: ProgramTerms) -> list[dict[str, Any]]:
     findings = []
     so_terms = label(raw.get("terms"))
@@ -134,20 +175,33 @@ def review_order(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, t
     order = conn.execute(ORDER, (so_id,)).fetchone()
     if order is None:
         return None
-    tran_id, customer_id, tran_date, deleted_at, raw_json, company, customer_terms, currency = order
+    tran_id, customer_id, tran_date, deleted_at, raw_json, company, customer_terms, currency, cancelled = order
     name = order_name(tran_id, so_id, company, customer_id)
     if deleted_at:
         return WorkflowResult(customer_id, f"{name} was deleted in NetSuite before it could be reviewed.",
                               output={"sales_order_id": so_id, "deleted": True})
+    if cancelled:  # no order: nothing to review (the output's `cancelled` ends order_lines.NEWLY_CANCELLED)
+        return WorkflowResult(customer_id, f"{name} was cancelled in NetSuite before it could be reviewed.",
+                              output={"sales_order_id": so_id, "cancelled": True})
     program = program_for(conn, customer_id, standard)
-    lines, unpriced, checked = _price_lines(conn, so_id, customer_id, tran_date or today, program, tolerance,
+    found, unpriced, checked = _price_lines(conn, so_id, customer_id, tran_date or today, program, tolerance,
                                             currency)
-    terms = _terms_findings(raw_record(raw_json), customer_terms, program)
+    raw = raw_record(raw_json)
+    terms = _terms_findings(raw, customer_terms, program)
+    # An order booked from the review page: a row its reviewer approved as it is (the form showed its price check)
+    # is not proposed again; a rate changed since (in NetSuite, by anyone) still is.
+    booking = booked_from(conn, raw)
+    seen = [f for f in found if booking and booking.saw(f)]
+    lines = [f for f in found if f not in seen]
     output = {"sales_order_id": so_id, "tran_id": tran_id, "customer_id": customer_id, "tran_date": tran_date,
               "currency": currency, "program": program.program, "tolerance_pct": tolerance, "lines_checked": checked,
               "lines": [asdict(f) for f in lines], "terms": terms,
               "unpriced_assembly_items": unpriced}
-    observation = _describe(name, program, tolerance, lines, terms, unpriced, checked)
+    if booking:
+        output["approved_at_review"] = {"action_id": booking.action_id, "review_item_id": booking.review_item_id,
+                                        "approved_by": booking.approved_by, "lines": [asdict(f) for f in seen]}
+    approved_by = (booking.approved_by or "a reviewer") if booking else None
+    observation = _describe(name, program, tolerance, lines, terms, unpriced, checked, seen, approved_by)
     if not lines and not terms:
         return WorkflowResult(customer_id, observation, output=output)
     proposal = Proposal("review_quote_pricing", output, risk=2, customer_id=customer_id,
@@ -156,7 +210,8 @@ def review_order(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, t
 
 
 def _describe(name: str, program: ProgramTerms, tolerance: float, lines: list[LineFinding],
-              terms: list[dict[str, Any]], unpriced: list[str], checked: int) -> str:
+              terms: list[dict[str, Any]], unpriced: list[str], checked: int, seen: list[LineFinding],
+              approved_by: str | None) -> str:
     parts = [f"{name}: {checked} priced line(s) checked against the {program.program} program (±{tolerance:g}%)"]
     unchecked = [f for f in lines if f.expected is None]
     for findings, what in (([f for f in lines if f.expected is not None], "outside tolerance"),
@@ -173,8 +228,13 @@ def _describe(name: str, program: ProgramTerms, tolerance: float, lines: list[Li
     if unpriced:
         shown = ", ".join(unpriced[:5]) + (" …" if len(unpriced) > 5 else "")
         parts.append(f"no price on file for assembly item(s) {shown}: new_assembly_item asks for a price")
-    if not lines and not terms and not unpriced:
+    if seen:
+        shown = ", ".join(_finding(f) for f in seen[:5]) + (" …" if len(seen) > 5 else "")
+        parts.append(f"{len(seen)} approved at review by {approved_by}, not proposed again: {shown}")
+    if not lines and not terms and not unpriced and not seen:
         parts.append("all within program")
+    elif not lines and not terms and seen:
+        parts.append("nothing else to review")
     elif not lines and not terms and checked:  # the unpriced assembly lines were not checked
         parts.append("the checked lines are within program")
     return "; ".join(parts) + "."
@@ -182,10 +242,14 @@ def _describe(name: str, program: ProgramTerms, tolerance: float, lines: list[Li
 
 def review_event(conn: sqlite3.Connection, event: Event, standard: ProgramTerms, tolerance: float,
                  today: str) -> WorkflowResult | None:
-    """The review an order event calls for: once per order, when its lines are known; withdrawn if it is deleted."""
+    """The review an order event calls for: once per order, when its lines are known; withdrawn if it is deleted
+    or cancelled."""
     so_id = record_id(event)
     if event.type == "salesorder.deleted" and (found := drafts(conn, [f"review_quote_pricing:{so_id}"])):
         return withdraw_order_drafts(conn, event, so_id, found)
+    if newly_cancelled(conn, NAME, event, so_id) and (found := drafts(conn, [f"review_quote_pricing:{so_id}"])) and (
+            withdrawn := withdraw_order_drafts(conn, event, so_id, found, change=CANCELLED)):
+        return withdrawn
     ready = gate(conn, NAME, event, so_id, "price review")
     return review_order(conn, so_id, standard, tolerance, today) if ready.proceed else ready.instead
 

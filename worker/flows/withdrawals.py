@@ -34,6 +34,7 @@ FROM proposed_actions WHERE dedupe_key IN (SELECT value FROM json_each(?)) ORDER
 """
 WITHDRAWN = "withdrawn: "  # how the reason of a draft withdrawn by a deletion starts
 DELETED = "was deleted"  # what happened to the record, as the observation and the reason say it
+CANCELLED = "was cancelled"  # a sales order's: still in NetSuite, but no order (worker/flows/order_lines.py)
 
 
 @dataclass(frozen=True)
@@ -103,12 +104,14 @@ def withdraw_drafts(customer_id: str | None, record: str, owner: str, event: Eve
 
 
 def withdraw_order_drafts(conn: sqlite3.Connection, event: Event, so_id: str, found: Sequence[Draft], *,
-                          release_key: bool = False, notes: Sequence[str] = ()) -> WorkflowResult | None:
-    """The run of a sales order's deletion for an order workflow: its drafts `found` withdrawn or named."""
+                          release_key: bool = False, notes: Sequence[str] = (),
+                          change: str = DELETED) -> WorkflowResult | None:
+    """The run of a sales order's deletion (or cancellation) for an order workflow: its drafts `found` withdrawn
+    or named. A cancellation's output says `cancelled`, so that it is said once (order_lines.NEWLY_CANCELLED)."""
     row = conn.execute(ORDER, (so_id,)).fetchone()
     tran_id, customer_id, company = (row[0], row[1], row[4]) if row else (None, None, None)
     customer_id = event.payload.get("customer_id") or customer_id
     # sales_order_id in the output: a run that waited for the order's lines is over (order_lines.WAITED)
+    output = {"sales_order_id": so_id, "tran_id": tran_id, **({"cancelled": True} if change == CANCELLED else {})}
     return withdraw_drafts(customer_id, f"sales order {tran_id or so_id}", company or f"customer {customer_id}",
-                           event, found, {"sales_order_id": so_id, "tran_id": tran_id}, release_key=release_key,
-                           notes=notes)
+                           event, found, output, release_key=release_key, notes=notes, change=change)
