@@ -20,6 +20,7 @@ from typing import Any
 from cron.aging import APPLIED_IN_MIRROR, CLEAR_NEW, CREATE_NEW, FILL_NEW, REFERENCE
 from worker.aging import bucket_case_sql, bucket_for, company_date, terms_days
 from worker.as_of import local_midnight
+from worker.cdc.models import ORDER_CANCELLED
 from worker.currency import is_base_currency
 from worker.env import Env, iso
 from worker.health import SignalInputs, UnknownRemainder, score
@@ -138,9 +139,9 @@ GROUP BY customer_id, recent
 ORDERS = """
 SELECT customer_id, sum(tran_date > :d90), sum(tran_date <= :d90) FROM transactions
 WHERE type = 'salesorder' AND deleted_at IS NULL AND tran_date > :d360 AND tran_date <= :d
-  AND lower(replace(coalesce(status, ''), ':', '')) NOT IN ('cancelled', 'canceled', 'c', 'salesordc')
+  AND NOT {cancelled}
 GROUP BY customer_id
-"""
+""".format(cancelled=ORDER_CANCELLED.format(status="status"))
 # Churned = deleted or inactivated within the 90 days up to the night; contacts that left before the
 # window do not count, and the night is reproducible (--as-of): a contact that left after it was still
 # there, and one created after it (by an ISO dateCreated) was not yet. An inactive contact left when it was
