@@ -190,6 +190,22 @@ async def test_an_order_booked_as_approved_has_nothing_else_to_review(priced):
                          "customer_price); nothing else to review.")
 
 
+async def test_a_booked_line_covers_one_line_in_its_own_unit_only(priced):
+    # Was: matched on item and rate alone, so a line added in NetSuite in eaches at the approved case rate
+    # (20.00 EA against 5.00 on file: +300%) was never proposed, and the note said the reviewer had approved it.
+    env = priced
+    await _booked(env, status="executed", **{"502": "18"})  # 4 CS at 18.00: seen and approved on the form
+    order = sales_order("9512", "1187", [("502", 4, 18.0), ("502", 10, 20.0), ("502", 2, 18.0)],
+                        externalId="gfs-review-42")
+    order["record"]["item"]["items"][1]["units"] = "Each"  # added in NetSuite, per each at about the case rate
+    await apply(env, order)  # line 3 repeats the approved line: one approved line accounts for one line
+    assert await drain(env, [quote_review.WORKFLOW]) == {"ok": 1, "proposed": 1, "deduplicated": 0}
+    [review] = await proposals(env, "review_quote_pricing")
+    assert [(f["line"], f["units"], f["quoted"]) for f in review["payload"]["lines"]] == [(2, "Each", 20.0),
+                                                                                          (3, "CS", 18.0)]
+    assert [f["line"] for f in review["payload"]["approved_at_review"]["lines"]] == [1]
+
+
 async def test_an_order_naming_no_approved_action_is_reviewed_in_full(priced):
     env = priced
     await _booked(env, status="rejected", **{"502": "18"})

@@ -40,6 +40,7 @@ from worker.pricing import (
     price_text,
     program_for,
     standard_program,
+    unit_code,
 )
 from worker.workflow_runner import Proposal, Workflow, WorkflowResult
 
@@ -69,6 +70,8 @@ WHERE a.kind = 'create_sales_order' AND a.status IN ('approved', 'executed')
   AND json_extract(a.payload_json, '$.externalId') = ?
 ORDER BY a.id DESC LIMIT 1
 """
+# An item's own unit: that of a line without one, on the order form's price check as in this review.
+ITEM_UNIT = "SELECT uom FROM spec_items WHERE item_id = ?"
 FREIGHT_FIELDS = ("custbody_freight_terms", "freightTerms", "freightterms")
 NO_COMPARABLE_PRICE = "no_comparable_price"  # worker.pricing's basis for a price no line's rate compares with
 NO_PRICE_ON_FILE = "no_price_on_file"  # no pricing_master row applies to the item: nothing to compare with
@@ -127,17 +130,30 @@ def _price_lines(conn: sqlite3.Connection, so_id: str, customer_id: str, on: str
 
 @dataclass(frozen=True)
 class Booking:
-    """The review-page approval an order was booked from: its action, who approved it, its lines' items and rates."""
+    """The review-page approval an order was booked from: its action, who approved it, and its lines as (item, rate,
+    unit code), a line without a unit in its item's own (`units`: each item's, as the price check read it)."""
 
     action_id: int
     review_item_id: int | None
     approved_by: str | None
-    lines: tuple[tuple[str, float], ...]
+    lines: tuple[tuple[str, float, str], ...]
+    units: dict[str, str]
 
-    def saw(self, finding: LineFinding) -> bool:
-        """Whether the approval booked this line as it is: the same item at the same rate."""
-        return any(item == finding.item_id and math.isclose(rate, finding.quoted, rel_tol=1e-9, abs_tol=1e-9)
-                   for item, rate in self.lines)
+    def split(self, findings: list[LineFinding]) -> tuple[list[LineFinding], list[LineFinding]]:
+        """(seen, rest): the findings on lines the approval booked as they are (the same item, rate and unit), each
+        approved line accounting for one at most; the rest (a rate, a unit changed since, a line added in NetSuite)
+        are proposed."""
+        left, seen, rest = list(self.lines), [], []
+        for finding in findings:
+            unit = unit_code(finding.units) or self.units.get(finding.item_id, "")
+            match = next((line for line in left if line[0] == finding.item_id and line[2] == unit
+                          and math.isclose(line[1], finding.quoted, rel_tol=1e-9, abs_tol=1e-9)), None)
+            if match is None:
+                rest.append(finding)
+            else:
+                left.remove(match)
+                seen.append(finding)
+        return seen, rest
 
 
 def booked_from(conn: sqlite3.Connection, raw: dict[str, Any]) -> Booking | None:
@@ -147,12 +163,15 @@ def booked_from(conn: sqlite3.Connection, raw: dict[str, Any]) -> Booking | None
     if row is None:
         return None
     try:
-        items = json.loads(row[3])["item"]["items"]
-        lines = tuple((str(label(i.get("item"))), float(i["rate"])) for i in items
-                      if isinstance(i, dict) and i.get("item") and isinstance(i.get("rate"), (int, float)))
+        items = [(str(label(i.get("item"))), float(i["rate"]), unit_code(i.get("units") if isinstance(
+                  i.get("units"), str) else None)) for i in json.loads(row[3])["item"]["items"]
+                 if isinstance(i, dict) and i.get("item") and isinstance(i.get("rate"), (int, float))]
     except (ValueError, KeyError, TypeError):
-        lines = ()
-    return Booking(row[0], row[1], row[2], lines)
+        items = []
+    units = {item: unit_code(found[0]) for item in {i[0] for i in items}
+             if (found := conn.execute(ITEM_UNIT, (item,)).fetchone())}
+    lines = tuple((item, rate, unit or units.get(item, "")) for item, rate, unit in items)
+    return Booking(row[0], row[1], row[2], lines, units)
 
 
 def _terms_findings(raw: dict[str, Any], customer_terms: str | None, program: ProgramTerms) -> list[dict[str, Any]]:
@@ -191,8 +210,7 @@ def review_order(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, t
     # An order booked from the review page: a row its reviewer approved as it is (the form showed its price check)
     # is not proposed again; a rate changed since (in NetSuite, by anyone) still is.
     booking = booked_from(conn, raw)
-    seen = [f for f in found if booking and booking.saw(f)]
-    lines = [f for f in found if f not in seen]
+    seen, lines = booking.split(found) if booking else ([], found)
     output = {"sales_order_id": so_id, "tran_id": tran_id, "customer_id": customer_id, "tran_date": tran_date,
               "currency": currency, "program": program.program, "tolerance_pct": tolerance, "lines_checked": checked,
               "lines": [asdict(f) for f in lines], "terms": terms,
