@@ -2,17 +2,20 @@
 
 import csv
 import json
+import sqlite3
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
 
+from cron.health import gather, windows
 from tests.helpers import live_server
+from worker.aging import company_date, terms_days
 from worker.cdc.intake import validate_events
 from worker.db import connect
 from worker.demo import REFERENCE_DIR, RECENT_DAYS, generate, load_demo_if_empty, summarize
-from worker.demo_data.year import CUSTOMERS_CSV
+from worker.demo_data.year import CUSTOMERS_CSV, DISCOUNT_CUSTOMERS, PARENTS
 from worker.flows import WORKFLOWS
 from worker.migrations import apply_schema
 from worker.reference import import_reference
@@ -72,8 +75,8 @@ def test_records_are_consistent_in_time_and_money(events):
     paid = defaultdict(float)
     for (kind, _id), record in latest.items():
         if kind in ("customerpayment", "creditmemo"):
-            for applied in record["apply"]["items"]:
-                paid[applied["doc"]["id"]] += applied["amount"]
+            for applied in record["apply"]["items"]:  # an early-payment discount settles beside the amount
+                paid[applied["doc"]["id"]] += applied["amount"] + applied.get("disc", 0.0)
     for (kind, ns_id), record in latest.items():
         if kind == "invoice":
             assert round(record["total"] - paid[ns_id], 2) == record["amountRemaining"]
@@ -108,10 +111,60 @@ def test_credit_memo_lines_are_whole_cases_at_their_rate(now):
     memos = [e["record"] for e in generate(now) if e["record_type"] == "creditmemo"]
     assert memos
     for memo in memos:
+        if memo["status"]["refName"] == "Voided":  # a void zeroes the memo
+            assert memo["total"] == memo["item"]["items"][0]["amount"] == 0 and memo["apply"]["items"] == []
+            continue
         (line,) = memo["item"]["items"]
         assert line["quantity"] == int(line["quantity"]) >= 1
         assert round(line["quantity"] * line["rate"], 2) == line["amount"] == memo["total"], memo["tranId"]
         assert f"{int(line['quantity'])} cs" in memo["memo"] or "cs" not in memo["memo"]
+
+
+def test_some_customers_take_an_early_payment_discount_that_settles_the_invoice(events):
+    latest = {(e["record_type"], e["record_id"]): e["record"] for e in events}
+    for ns_id in DISCOUNT_CUSTOMERS:
+        assert terms_days(latest[("customer", ns_id)]["terms"]["refName"]) == 30  # "1% 10 Net 30", as the program
+    taken = defaultdict(int)
+    for (kind, _id), payment in latest.items():
+        for applied in payment["apply"]["items"] if kind == "customerpayment" else []:
+            invoice = latest[("invoice", applied["doc"]["id"])]
+            if "disc" not in applied:
+                continue
+            taken[invoice["entity"]["id"]] += 1
+            assert invoice["terms"]["refName"] == "1% 10 Net 30"
+            assert (date.fromisoformat(payment["tranDate"]) - date.fromisoformat(invoice["tranDate"])).days <= 10
+            assert applied["amount"] == round(invoice["total"] * 0.99, 2)
+            assert applied["disc"] == round(invoice["total"] - applied["amount"], 2) > 0
+            assert (invoice["amountRemaining"], invoice["status"]["refName"]) == (0, "Paid In Full")
+    assert set(taken) == DISCOUNT_CUSTOMERS and sum(taken.values()) >= 20
+
+
+def test_two_orders_are_cancelled_unshipped_and_a_memo_is_voided(events):
+    latest = {(e["record_type"], e["record_id"]): e["record"] for e in events}
+    cancelled = {ns_id for (kind, ns_id), r in latest.items() if kind == "salesorder" and r["status"]["id"] == "C"}
+    assert len(cancelled) == 2
+    assert not {r["createdFrom"]["id"] for (kind, _id), r in latest.items()
+                if kind in ("itemfulfillment", "invoice")} & cancelled  # never fulfilled or invoiced
+    cutoff = (NOW - timedelta(days=RECENT_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert any(e["last_modified"] >= cutoff for e in events if e["record_id"] in cancelled and
+               e["record_type"] == "salesorder" and e["operation"] == "create")  # one the workflows see
+    (voided,) = [r for (kind, _id), r in latest.items() if kind == "creditmemo" and r["status"]["id"] == "V"]
+    assert voided["total"] == 0 and voided["apply"]["items"] == []
+    invoice = latest[("invoice", voided["createdFrom"]["id"])]
+    assert invoice["amountRemaining"] == invoice["total"]  # the credit is gone: the invoice owes it all again
+    assert [e["record"]["status"]["id"] for e in events if e["record_type"] == "creditmemo"
+            and e["record_id"] == voided["id"]] == ["B", "V"]
+
+
+def test_a_parent_pays_its_subcustomers_invoice(events):
+    latest = {(e["record_type"], e["record_id"]): e["record"] for e in events}
+    for child, parent in PARENTS.items():
+        assert latest[("customer", child)]["parent"]["id"] == parent
+    consolidated = [(payment["customer"]["id"], latest[("invoice", a["doc"]["id"])]["entity"]["id"])
+                    for (kind, _id), payment in latest.items() if kind == "customerpayment"
+                    for a in payment["apply"]["items"]
+                    if latest[("invoice", a["doc"]["id"])]["entity"]["id"] != payment["customer"]["id"]]
+    assert consolidated == [(parent, child) for child, parent in PARENTS.items()]
 
 
 def test_reference_files_load_cleanly_and_agree_with_the_customers(tmp_path):
@@ -159,7 +212,61 @@ def test_worker_dev_loads_the_demo_once_and_leaves_only_recent_news_to_the_workf
             "SELECT min(t.tran_date) FROM workflow_run_log w JOIN transactions t ON t.ns_id = "
             "json_extract(w.output_json, '$.sales_order_id')"))[0]
         assert date.fromisoformat(oldest) >= (NOW - timedelta(days=RECENT_DAYS + 1)).date()
+        mirror_checks(server, env)
     again = make_env(clock=lambda: NOW)  # a restart of `worker dev` on the same database loads nothing more
     again.extras["load_demo_data"] = True
     with live_server(again) as server:
         assert server.run(again.db.fetchone("SELECT count(*) FROM events"))[0] == events
+
+
+def mirror_checks(server, env):
+    """What today's additions to the demo year leave in the mirror and the review queue."""
+    def rows(sql):
+        return [tuple(r) for r in server.run(env.db.fetchall(sql))]
+
+    # Early-payment discounts: the apply line's disc is kept, and with the amount settles the invoice.
+    discounts = rows("SELECT i.total, pa.amount, pa.disc, i.amount_remaining, i.status FROM payment_application pa "
+                     "JOIN customer_invoice i ON i.ns_id = pa.invoice_id WHERE pa.disc > 0")
+    assert len(discounts) >= 20
+    for total, amount, disc, remaining, status in discounts:
+        assert (amount, disc) == (round(total * 0.99, 2), round(total - round(total * 0.99, 2), 2))
+        assert (remaining, status) == (0, "Paid In Full")
+    # Cancelled orders: stored by name and not price-reviewed, though each has a mis-keyed price.
+    cancelled = [so for (so,) in rows("SELECT ns_id FROM transactions WHERE type = 'salesorder' "
+                                      "AND status = 'Cancelled'")]
+    assert len(cancelled) == 2
+    assert not rows("SELECT 1 FROM proposed_actions WHERE dedupe_key IN "
+                    f"({','.join(repr(f'review_quote_pricing:{so}') for so in cancelled)})")
+    said = rows("SELECT json_extract(output_json, '$.sales_order_id') FROM workflow_run_log "
+                "WHERE workflow = 'customer_quote_review' AND json_extract(output_json, '$.cancelled')")
+    assert len(said) == 1 and said[0][0] in cancelled  # the recent one: "cancelled before it could be reviewed"
+    # The voided memo: no credit applied, no dispute drafted, the workflow says it was voided.
+    ((memo_id, total),) = rows("SELECT ns_id, total FROM credit_memo WHERE status = 'Voided'")
+    assert total == 0
+    assert not rows(f"SELECT 1 FROM credit_memo_application WHERE credit_memo_id = '{memo_id}'")
+    assert not rows(f"SELECT 1 FROM proposed_actions WHERE dedupe_key LIKE '%:{memo_id}'")
+    assert rows("SELECT json_extract(output_json, '$.retracted') FROM workflow_run_log WHERE workflow = "
+                f"'customer_invoice_dispute' AND json_extract(output_json, '$.credit_memo_id') = '{memo_id}'") == [
+        ("voided",)]
+    # The consolidated payment: the parent paid, the lateness is the subcustomer's (health, cron/health.py).
+    ((payment_id, parent, child),) = rows(
+        "SELECT p.ns_id, p.customer_id, i.customer_id FROM customer_payment p JOIN payment_application pa "
+        "ON pa.payment_id = p.ns_id JOIN customer_invoice i ON i.ns_id = pa.invoice_id "
+        "WHERE i.customer_id <> p.customer_id")
+    assert PARENTS == {child: parent}
+    copy = sqlite3.connect(":memory:")
+    with sqlite3.connect(env.db.path) as live:
+        live.backup(copy)
+    tz = env.settings.timezone
+    params = {**windows(company_date(NOW, tz), tz), "today": company_date(NOW, tz).isoformat(),
+              "standard_terms": env.settings.programs["standard"].payment_terms_days}
+
+    def late():
+        inputs, _source = gather(copy, params, env.settings.aging.basis)
+        return {cid: (i.late_days_recent, i.late_days_prior) for cid, i in inputs.items()}
+
+    counted = late()
+    copy.execute("DELETE FROM payment_application WHERE payment_id = ?", (payment_id,))
+    without = late()
+    assert counted[child] != without[child] and counted[parent] == without[parent]
+    copy.close()

@@ -10,7 +10,8 @@ from typing import Any
 SUBSIDIARY = {"id": "1", "refName": "GFS Foodservice"}
 CURRENCY = {"id": "1", "refName": "USA"}
 TERMS = {15: ("1", "Net 15"), 30: ("2", "Net 30"), 45: ("3", "Net 45")}
-SO_STATUS = {"pending": ("B", "Pending Fulfillment"), "billed": ("G", "Billed")}
+DISCOUNT_TERMS = ("5", "1% 10 Net 30")  # 1% off when paid within 10 days of the invoice date, else due in 30
+SO_STATUS = {"pending": ("B", "Pending Fulfillment"), "billed": ("G", "Billed"), "cancelled": ("C", "Cancelled")}
 SEGMENTS = {"regional chain": "1", "restaurant": "2", "caterer": "3", "school": "4", "institution": "5", "club": "6"}
 INVOICE_STATUS = {"open": ("A", "Open"), "paid": ("B", "Paid In Full")}
 
@@ -20,9 +21,9 @@ def ref(ns_id: str, name: str) -> dict[str, str]:
     return {"id": ns_id, "refName": name}
 
 
-def terms(days: int) -> dict[str, str]:
-    """The terms select field for N days."""
-    ns_id, name = TERMS[days]
+def terms(days: int, discount: bool = False) -> dict[str, str]:
+    """The terms select field for N days (with the early-payment discount: 1% 10 Net 30)."""
+    ns_id, name = DISCOUNT_TERMS if discount and days == 30 else TERMS[days]
     return ref(ns_id, name)
 
 
@@ -30,13 +31,17 @@ def _links(kind: str, ns_id: str) -> list[dict[str, str]]:
     return [{"rel": "self", "href": f"https://gfs.suitetalk.api.netsuite.com/services/rest/record/v1/{kind}/{ns_id}"}]
 
 
-def customer(c: Any, created: str, modified: str, phone: str) -> dict[str, Any]:
-    """A customer record."""
-    return {"links": _links("customer", c.ns_id), "id": c.ns_id, "entityId": f"CUST{c.ns_id}",
-            "companyName": c.company, "isPerson": False, "email": f"ap@{c.domain}", "phone": phone,
-            "terms": terms(c.terms_days), "creditLimit": float(round(c.scale * 25000, -3)),
-            "category": ref(SEGMENTS.get(c.segment, "9"), c.segment.title()), "isInactive": False,
-            "subsidiary": SUBSIDIARY, "currency": CURRENCY, "dateCreated": created, "lastModifiedDate": modified}
+def customer(c: Any, created: str, modified: str, phone: str, discount: bool = False,
+             parent: Any = None) -> dict[str, Any]:
+    """A customer record (a subcustomer names its `parent`, as NetSuite does)."""
+    record = {"links": _links("customer", c.ns_id), "id": c.ns_id, "entityId": f"CUST{c.ns_id}",
+              "companyName": c.company, "isPerson": False, "email": f"ap@{c.domain}", "phone": phone,
+              "terms": terms(c.terms_days, discount), "creditLimit": float(round(c.scale * 25000, -3)),
+              "category": ref(SEGMENTS.get(c.segment, "9"), c.segment.title()), "isInactive": False,
+              "subsidiary": SUBSIDIARY, "currency": CURRENCY, "dateCreated": created, "lastModifiedDate": modified}
+    if parent is not None:
+        record["parent"] = ref(parent.ns_id, parent.company)
+    return record
 
 
 def contact(ns_id: str, c: Any, first: str, last: str, title: str, inactive: bool, created: str,
@@ -60,7 +65,7 @@ def sales_order(o: Any, status: str, modified: str) -> dict[str, Any]:
     code, name = SO_STATUS[status]
     return {"links": _links("salesOrder", o.ns_id), "id": o.ns_id, "tranId": o.tran_id, "tranDate": o.tran_date,
             "shipDate": o.ship_date, "entity": ref(o.customer.ns_id, o.customer.company),
-            "otherRefNum": o.po_number, "terms": terms(o.terms_days), "custbody_freight_terms": o.freight,
+            "otherRefNum": o.po_number, "terms": terms(o.terms_days, o.discount), "custbody_freight_terms": o.freight,
             "status": ref(code, name), "currency": CURRENCY, "subtotal": o.total, "total": o.total,
             "item": item_lines(o.lines), "subsidiary": SUBSIDIARY, "lastModifiedDate": modified}
 
@@ -88,34 +93,45 @@ def invoice(o: Any, remaining: float, modified: str) -> dict[str, Any]:
     code, name = INVOICE_STATUS["paid" if remaining <= 0 else "open"]
     return {"links": _links("invoice", o.invoice_id), "id": o.invoice_id, "tranId": o.invoice_tran_id,
             "tranDate": o.ship_date, "dueDate": o.due_date, "entity": ref(o.customer.ns_id, o.customer.company),
-            "createdFrom": ref(o.ns_id, o.tran_id), "otherRefNum": o.po_number, "terms": terms(o.terms_days),
+            "createdFrom": ref(o.ns_id, o.tran_id), "otherRefNum": o.po_number, "terms": terms(o.terms_days, o.discount),
             "status": ref(code, name), "currency": CURRENCY, "exchangeRate": 1.0, "subtotal": o.total,
             "total": o.total, "amountPaid": round(o.total - remaining, 2), "amountRemaining": round(remaining, 2),
             "item": item_lines(o.lines), "subsidiary": SUBSIDIARY, "lastModifiedDate": modified}
 
 
-def payment(ns_id: str, c: Any, day: str, applies: list[tuple[Any, float]], modified: str) -> dict[str, Any]:
-    """A customer payment applied to one or more invoices."""
-    total = round(sum(amount for _o, amount in applies), 2)
+def payment(ns_id: str, c: Any, day: str, applies: list[tuple[Any, float, float]], modified: str) -> dict[str, Any]:
+    """A customer payment applied to one or more invoices: (invoice's order, amount, early-payment discount taken).
+
+    `c` pays: a parent customer's consolidated payment may pay its subcustomers' invoices."""
+    total = round(sum(amount for _o, amount, _disc in applies), 2)
     return {"links": _links("customerPayment", ns_id), "id": ns_id, "tranId": f"PYMT{ns_id}", "tranDate": day,
             "customer": ref(c.ns_id, c.company), "payment": total, "total": total, "unapplied": 0.0,
             "status": ref("C", "Deposited"), "currency": CURRENCY, "memo": f"Remittance {day}",
             "apply": {"items": [{"line": n, "doc": ref(o.invoice_id, o.invoice_tran_id), "apply": True,
                                  "amount": amount, "type": "Invoice", "refNum": o.invoice_tran_id,
-                                 "applyDate": o.ship_date}  # as NetSuite sends it: the invoice's date
-                                for n, (o, amount) in enumerate(applies, start=1)]},
+                                 "applyDate": o.ship_date,  # as NetSuite sends it: the invoice's date
+                                 **({"disc": disc} if disc else {})}
+                                for n, (o, amount, disc) in enumerate(applies, start=1)]},
             "lastModifiedDate": modified}
 
 
 def credit_memo(ns_id: str, o: Any, day: str, line: dict[str, Any], cases: int, amount: float, reason: str,
-                modified: str) -> dict[str, Any]:
-    """A credit memo raised from an invoice and applied to it: `cases` of the line, `amount` in all."""
+                modified: str, voided: bool = False) -> dict[str, Any]:
+    """A credit memo raised from an invoice and applied to it: `cases` of the line, `amount` in all.
+
+    Voided, as NetSuite voids without a reversing journal: status Voided, memo VOID, amounts 0, nothing applied."""
+    if voided:
+        record = credit_memo(ns_id, o, day, line, 0, 0.0, "VOID", modified)
+        record["status"] = ref("V", "Voided")
+        record["apply"]["items"] = []
+        return record
     return {"links": _links("creditMemo", ns_id), "id": ns_id, "tranId": f"CM{ns_id}", "tranDate": day,
             "entity": ref(o.customer.ns_id, o.customer.company), "createdFrom": ref(o.invoice_id, o.invoice_tran_id),
             "memo": reason, "status": ref("B", "Fully Applied"), "currency": CURRENCY, "total": amount,
             "amountRemaining": 0.0, "applied": amount,
             "item": {"items": [{"line": 1, "item": ref(line["item_id"], line["code"]), "description": line["description"],
-                                "quantity": float(cases), "units": line["uom"], "rate": round(amount / cases, 2),
+                                "quantity": float(cases), "units": line["uom"],
+                                "rate": round(amount / cases, 2) if cases else line["rate"],
                                 "amount": amount}]},
             "apply": {"items": [{"line": 1, "doc": ref(o.invoice_id, o.invoice_tran_id), "apply": True,
                                  "amount": amount, "type": "Invoice"}]},

@@ -25,6 +25,11 @@ DRISCOLL = "1187"
 RIVERSIDE = "1203"
 BRAND_ITEMS = {DRISCOLL: ["501", "502", "503", "504", "560"], RIVERSIDE: ["505", "506", "507", "561"]}
 NEW_KITS = {"563": 79.50, "562": 84.00}  # assemblies without a price yet: (item, quoted rate)
+# Customers on 1% 10 Net 30 (due in 30 days, as their program says): now and then they pay within 10 days and
+# take the 1% early-payment discount.
+DISCOUNT_CUSTOMERS = frozenset({"1205", "1219", "1231"})
+EARLY_DISCOUNT, EARLY_DAYS, EARLY_SHARE = 0.01, 10, 0.3  # 1% off within 10 days; how often they take it
+PARENTS = {"1237": "1215"}  # subcustomer -> parent (NetSuite's customer `parent`): the district pays one of its bills
 FIRST = ["Dana", "Pat", "Morgan", "Luis", "Aisha", "Ken", "Priya", "Tom", "Grace", "Omar", "Elena", "Sam", "Nora",
          "Victor", "Hannah", "Raj", "Molly", "Andre", "Keiko", "Brian"]
 LAST = ["Ortiz", "Lee", "Nguyen", "Patel", "Johnson", "Kowalski", "Brennan", "Haddad", "Silva", "Fischer", "Okafor",
@@ -70,6 +75,7 @@ class Order:
     invoice_tran_id: str = ""
     due_date: str = ""
     remaining: float = 0.0
+    discount: bool = False  # on 1% 10 Net 30 terms
 
 
 def load_customers(path: Path = CUSTOMERS_CSV) -> list[DemoCustomer]:
