@@ -200,6 +200,12 @@ def test_payment_applications_keep_the_discount_taken_on_either_parse_path(conn:
         "SELECT payment_id, invoice_id, amount, disc, apply_date FROM payment_application ORDER BY 1, line_no")] == [
         ("80", "70", 990.0, 10.0, "2026-06-01"), ("80", "71", 50.0, None, None),
         ("81", "72", 495.0, 5.0, "2026-06-01")]
+    # The ledger's payment.applied names the discount beside the amount (a consumer would see 990 of 1,000 paid).
+    applied = [json.loads(r[0])["applied"] for r in conn.execute(
+        "SELECT payload_json FROM events WHERE type = 'payment.applied' ORDER BY id")]
+    assert applied == [[{"invoice_id": "70", "amount": 990.0, "type": "Invoice", "disc": 10.0},
+                        {"invoice_id": "71", "amount": 50.0, "type": None}],
+                       [{"invoice_id": "72", "amount": 495.0, "type": None, "disc": 5.0}]]
 
 
 def test_suiteql_spellings(conn: sqlite3.Connection) -> None:

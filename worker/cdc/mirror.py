@@ -165,7 +165,9 @@ def _txn_payload(rec: Any) -> dict[str, Any]:
 def _applied_payload(rec: m._WithApply) -> list[dict[str, Any]] | None:
     if not rec.applications_given:
         return None  # not expanded: unknown, not "applied to nothing"
-    return [{"invoice_id": _id(a.doc), "amount": a.amount, "type": a.type} for a in rec.applied]
+    # A payment's early-payment discount taken settles the invoice beside the amount: named when there is one.
+    return [{"invoice_id": _id(a.doc), "amount": a.amount, "type": a.type, **({"disc": a.disc} if a.disc else {})}
+            for a in rec.applied]
 
 
 def _remaining(rec: m.InvoiceRecord) -> float | None:
