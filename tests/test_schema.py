@@ -324,16 +324,28 @@ def test_version_14_synonyms_keep_the_letters_of_other_scripts(tmp_path):
         ("driscoll", "1187"), ("golden dragon 金龍", "1"), ("ромашка trading", "2")]
 
 
-def test_version_15_payment_applications_keep_their_rows_with_no_discount_known(tmp_path):
+def test_version_15_payment_applications_take_the_discount_their_record_names(tmp_path):
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
     conn.executescript(f"{DROP_V15} PRAGMA user_version = 14;")  # as version 14 left it
-    conn.execute("INSERT INTO customer_payment (ns_id, tran_date, last_modified) VALUES ('p1', '2026-06-09', 't')")
-    conn.execute("INSERT INTO payment_application (payment_id, line_no, invoice_id, doc_type, amount, apply_date) "
-                 "VALUES ('p1', 1, 'i1', 'Invoice', 990, '2026-06-01')")
+    lines = [{"doc": {"id": "i2"}, "apply": False, "amount": 5, "disc": 1},  # not applied: no row of its own
+             {"doc": {"id": "i2"}, "apply": True, "amount": 990, "disc": 10}, {"doc": "i3", "apply": True, "amount": 5}]
+    record = json.dumps({"id": "p2", "apply": {"items": lines}})
+    later = json.dumps({"id": "p3", "memo": "header only"})  # its rows came from an older event: not this record
+    conn.executemany("INSERT INTO customer_payment (ns_id, tran_date, last_modified, raw_json, cdc_apply_version) "
+                     "VALUES (?, '2026-06-09', 't', ?, ?)",
+                     [("p1", None, None), ("p2", record, None), ("p3", later, "2026-06-01T00:00:00.000000Z|0|sn-1"),
+                      ("p4", record.replace('"p2"', '"p4"'), "2026-06-01T00:00:00.000000Z|0|sn-2")])
+    conn.executemany("INSERT INTO payment_application (payment_id, line_no, invoice_id, doc_type, amount, apply_date) "
+                     "VALUES (?, ?, ?, 'Invoice', ?, '2026-06-01')",
+                     [("p1", 1, "i1", 990), ("p2", 1, "i2", 990), ("p2", 2, "i3", 5), ("p3", 1, "i4", 90),
+                      ("p4", 1, "i2", 990)])
     assert apply_schema(conn) == LATEST
-    assert [tuple(r) for r in conn.execute("SELECT * FROM payment_application")] == [
-        ("p1", 1, "i1", "Invoice", 990.0, "2026-06-01", None)]
+    # The discount its payment's record names, where that record wrote the rows (p4's rows are an older event's).
+    assert [tuple(r) for r in conn.execute("SELECT * FROM payment_application ORDER BY 1, 2")] == [
+        ("p1", 1, "i1", "Invoice", 990.0, "2026-06-01", None), ("p2", 1, "i2", "Invoice", 990.0, "2026-06-01", 10.0),
+        ("p2", 2, "i3", "Invoice", 5.0, "2026-06-01", None), ("p3", 1, "i4", "Invoice", 90.0, "2026-06-01", None),
+        ("p4", 1, "i2", "Invoice", 990.0, "2026-06-01", None)]
     shape = "PRAGMA table_info(payment_application)"
     assert conn.execute(shape).fetchall() == _fresh(tmp_path).execute(shape).fetchall()
 

@@ -178,8 +178,16 @@ UPDATE customer_contacts SET inactivated_at = last_modified WHERE is_inactive = 
     # Names keep letters of other scripts ("Golden Dragon 金龍" was "golden dragon", so 金龍 found nothing).
     (14, RENORMALIZE_SYNONYMS),
     # payment_application.disc: the early-payment discount an apply line took, which lowers the invoice's remainder
-    # as the amount does. Rows mirrored before keep NULL (no discount known) until their payment is sent again.
-    (15, "ALTER TABLE payment_application ADD COLUMN disc REAL;"),
+    # as the amount does. Rows mirrored before take it from their payment's record as applied (raw_json) when that
+    # record wrote them (cdc_apply_version NULL: the data's) and names a discount; the others keep NULL (none known).
+    (15, """
+ALTER TABLE payment_application ADD COLUMN disc REAL;
+UPDATE payment_application SET disc = (
+    SELECT applied_disc(p.raw_json, payment_application.line_no, payment_application.invoice_id)
+    FROM customer_payment p
+    WHERE p.ns_id = payment_application.payment_id AND p.cdc_apply_version IS NULL
+      AND instr(p.raw_json, '"disc"') > 0);
+"""),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -208,12 +216,14 @@ def apply_schema(
     migrations = MIGRATIONS if migrations is None else migrations
     latest = migrations[-1][0]
     schema_sql = SCHEMA_PATH.read_text(encoding="utf-8") if schema_sql is None else schema_sql
+    from worker.cdc.mirror import applied_disc  # here, as versions: both import modules that import this one
     from worker.cdc.versions import respelled_key  # here: versions -> env -> db imports this module
 
     conn.create_function("respell_key", 1, respelled_key, deterministic=True)  # migration 7
     conn.create_function("normalize_name", 1, normalize_name, deterministic=True)  # migrations 8, 11 and 14
     conn.create_function("base_rate", 2, base_rate, deterministic=True)  # migrations 9 and 12
     conn.create_function("letter_digest", 3, letter_digest, deterministic=True)  # migration 10
+    conn.create_function("applied_disc", 3, applied_disc, deterministic=True)  # migration 15
     # A migration that rebuilds a table others reference (create, copy, drop, rename) needs foreign keys off,
     # else DROP TABLE deletes through them; the pragma is ignored inside a transaction, so it is set around it.
     enforced = conn.execute("PRAGMA foreign_keys").fetchone()[0]

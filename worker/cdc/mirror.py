@@ -8,6 +8,8 @@ one place identifiers are put into SQL; every value is a `?` parameter).
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -168,6 +170,24 @@ def _applied_payload(rec: m._WithApply) -> list[dict[str, Any]] | None:
     # A payment's early-payment discount taken settles the invoice beside the amount: named when there is one.
     return [{"invoice_id": _id(a.doc), "amount": a.amount, "type": a.type, **({"disc": a.disc} if a.disc else {})}
             for a in rec.applied]
+
+
+@functools.lru_cache(maxsize=64)  # migration 15 asks once per row: a payment's lines are read once
+def _applied_discounts(raw_json: str) -> tuple[tuple[str | None, float | None], ...]:
+    try:
+        rec = m.PaymentRecord.model_validate(json.loads(raw_json))
+    except ValueError:  # not JSON, or not a payment the models read: no discount known
+        return ()
+    return tuple((_id(a.doc), a.disc) for a in rec.applied) if rec.applications_given else ()
+
+
+def applied_disc(raw_json: str | None, line_no: int | None, invoice_id: str | None) -> float | None:
+    """The early-payment discount of a payment's `line_no`-th applied line in its record as applied (raw_json),
+    when that line is the invoice's; else None (pure). Migration 15 fills payment_application.disc with it."""
+    lines = _applied_discounts(raw_json) if raw_json else ()
+    if line_no is None or not 1 <= line_no <= len(lines) or lines[line_no - 1][0] != invoice_id:
+        return None
+    return lines[line_no - 1][1]
 
 
 def _remaining(rec: m.InvoiceRecord) -> float | None:
