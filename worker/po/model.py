@@ -31,6 +31,9 @@ class Charge(BaseModel):
 
     description: str
     amount: Money
+    # Printed above the order's subtotal, so the subtotal may already include it: the parser's note for
+    # validate_order, kept out of the JSON and of the vision tool's schema.
+    above_subtotal: SkipJsonSchema[bool] = Field(default=False, exclude=True)
 
 
 class POLine(BaseModel):
@@ -190,19 +193,36 @@ def _compare(kind: str, stated: str, expected: Decimal, printed: Decimal, tol: D
                             f"{_unpriced(unknown)} may account for it, or a line was not read")]
 
 
+def _inside_subtotal(po: PurchaseOrder, summed: _Sum | None, tol: Decimal) -> Decimal:
+    """What the charges printed above the subtotal add to it: some POs sum the charge rows of their item table
+    into the subtotal ("Fuel surcharge", then "Subtotal"), others add them after it; the printed numbers say
+    which. Without a subtotal, or when they do not say, nothing (the charges are added after it)."""
+    above = sum((c.amount for c in po.other_charges if c.above_subtotal), Decimal(0))
+    if not above or po.subtotal is None:
+        return Decimal(0)
+    if summed is not None and not summed.unknown:
+        inside = _close(summed.total + above, po.subtotal, tol) and not _close(summed.total, po.subtotal, tol)
+    else:  # lines without an amount: only the total can tell
+        rest = (po.freight or 0) + (po.tax or 0) + sum((c.amount for c in po.other_charges), Decimal(0)) - above
+        inside = po.total is not None and _close(po.subtotal + rest, po.total, CENT)
+    return above if inside else Decimal(0)
+
+
 def _check_totals(po: PurchaseOrder) -> list[Finding]:
     out: list[Finding] = []
     summed = _lines_sum(po)
+    # A few cents of drift per line is rounding; more means a missed or misread line. An amount we
+    # computed may round differently from the customer's by half a cent.
+    tol = CENT * max(1, len(po.lines) // 10) + CENT / 2 * (summed.computed if summed else 0)
+    inside = _inside_subtotal(po, summed, tol)
     if po.subtotal is not None and summed is not None:
-        # A few cents of drift per line is rounding; more means a missed or misread line. An amount we
-        # computed may round differently from the customer's by half a cent.
-        tol = CENT * max(1, len(po.lines) // 10) + CENT / 2 * summed.computed
         how = f" ({summed.computed} as quantity x unit price)" if summed.computed else ""
         which = "lines with a price" if summed.unknown else "lines"
-        out += _compare("subtotal", f"{which} sum to {summed.total}{how}", summed.total, po.subtotal, tol,
-                        summed.unknown)
+        plus = f" + charges above it = {summed.total + inside}" if inside else ""
+        out += _compare("subtotal", f"{which} sum to {summed.total}{how}{plus}", summed.total + inside, po.subtotal,
+                        tol, summed.unknown)
     if po.total is not None:
-        extra = (po.freight or 0) + (po.tax or 0) + sum((c.amount for c in po.other_charges), Decimal(0))
+        extra = (po.freight or 0) + (po.tax or 0) + sum((c.amount for c in po.other_charges), Decimal(0)) - inside
         if po.subtotal is not None:
             out += _compare("total", f"subtotal + freight + charges + tax = {po.subtotal + extra}",
                             po.subtotal + extra, po.total, CENT, [])

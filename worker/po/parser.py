@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date
+from decimal import Decimal
 from typing import NamedTuple
 
 from worker.po.doc import Line, doc_lines
@@ -12,12 +13,13 @@ from worker.po.header import (document_day_first, find_blocks, find_dates, find_
 from worker.po.model import LINE_PROBLEMS, Charge, Finding, POLine, PurchaseOrder, validate_order
 from worker.po.table import TableResult, parse_table, table_start
 from worker.po.textlayer import ExtractedPdf, PageText
-from worker.po.totals import parse_totals
+from worker.po.totals import Printed, is_discount, parse_totals
 from worker.po.values import currency_by_address, decimal_comma_style, detect_currency, price_unit, unread_cells
 
 OUR_NAMES = ("gfs", "gulf food service", "gulf foodservice", "gulf food services")
 SEVERAL_POS = "several_po_numbers"  # parse_purchase_order given a PDF holding several orders
 LINES_OUTSIDE_TABLE = "lines_outside_table"
+PAYMENT_ON_PO = "payment_on_po"
 
 
 @dataclass(frozen=True)
@@ -202,10 +204,15 @@ def _parse_one(pdf: ExtractedPdf, hints: ParseHints) -> PurchaseOrder:
     buyer, conf["buyer"] = _buyer(blocks, find_letterhead(lines, head_end), hints)
     if currency is None:
         currency, cur_conf = currency_by_address(blocks.get("bill", []) + blocks.get("ship", []))
-    totals = parse_totals(lines[table.end:] if table else lines, dc)
-    charges = [Charge(description=d, amount=a) for d, a in (table.charges if table else []) + totals["charges"]]
+    copies = _earlier_copies(lines)
+    totals = parse_totals([ln for ln in (lines[table.end:] if table else lines) if ln.idx not in copies], dc)
+    printed = [c for c in (table.charges if table else []) + totals["charges"] if c.line not in copies]
+    sub_line = totals.get("subtotal_line")
+    charges = [Charge(description=c.label, amount=c.amount, above_subtotal=sub_line is not None and c.line < sub_line)
+               for c in printed]
     freight = totals.get("freight")
-    if freight is None and (f := [c for c in charges if re.search(r"^(freight|shipping|delivery)", c.description, re.I)]):
+    if freight is None and (f := [c for c in charges if re.search(r"^(freight|shipping|delivery)", c.description, re.I)
+                                  and not is_discount(c.description)]):
         freight = f[0].amount  # a freight row inside the item table is freight, not an "other" charge
         charges.remove(f[0])
     po = PurchaseOrder(
@@ -224,5 +231,31 @@ def _parse_one(pdf: ExtractedPdf, hints: ParseHints) -> PurchaseOrder:
         po.findings.append(Finding(code=LINES_OUTSIDE_TABLE, severity="warning",
                                    message=f"{len(table.unread)} item-like line(s) outside the item table, lines may be "
                                            f"missing: {shown}"))
+    payments = [p for p in (table.payments if table else []) + totals["payments"] if p.line not in copies]
+    if payments:
+        po.findings.append(_payment_finding(payments, totals.get("balance"), po.total))
     po.confidence = _confidence(po, conf)
     return po
+
+
+def _earlier_copies(lines: list[Line]) -> set[int]:
+    """Indexes of lines that a later page prints again, same text at the same place (a page footer's "Fuel
+    surcharge 12.50"): only the last copy is read, so a footer's charge is charged once, not once per page."""
+    last: dict[tuple, int] = {}
+    out: set[int] = set()
+    for ln in lines:
+        key = (round(ln.y), tuple((f.text.strip(), round(f.x0)) for f in ln.frags))
+        if (prev := last.get(key)) is not None and lines[prev].page != ln.page:
+            out.add(prev)
+        last[key] = ln.idx
+    return out
+
+
+def _payment_finding(payments: list[Printed], balance: Decimal | None, total: Decimal | None) -> Finding:
+    """A payment printed on the PO (a deposit, a payment received) is no discount: it is not taken off the order,
+    and what the PO says is left to pay after it is not the order's total."""
+    named = "; ".join(f"{p.label} {p.amount}" for p in payments)
+    left = f", balance after it {balance}" if balance is not None else ""
+    whose = "" if total is not None else "; the order's total (before payments) is not printed, so none is taken"
+    return Finding(code=PAYMENT_ON_PO, severity="warning",
+                   message=f"the PO shows a payment against the order, not taken off it: {named}{left}{whose}")

@@ -10,7 +10,7 @@ from itertools import pairwise
 from worker.po.columns import CODE_ROLES, Column, Placer, base, header_at
 from worker.po.doc import Line
 from worker.po.refine import refine
-from worker.po.totals import is_totals_label
+from worker.po.totals import Printed, is_payment, is_totals_label, read_charge
 from worker.po.values import normalize_uom, parse_date, parse_number, split_qty_uom
 
 _CHARGE_WORDS = ("freight", "shipping", "delivery", "fuel", "surcharge", "discount", "rabatt", "skonto", "handling",
@@ -84,13 +84,14 @@ def _numbers(cells: dict[str, str], dc: bool | None) -> Row | None:
 @dataclass
 class TableResult:
     rows: list[Row]
-    charges: list[tuple[str, Decimal]]
+    charges: list[Printed]
     start: int  # index of the first header line
     end: int  # index of the first line after the table
     roles: set[str]
     # Lines shaped like item rows (a description, a quantity, an amount) that no table read: rows on a page the
     # columns do not fit, a second order after the first. Lines may be missing from this order.
     unread: list[Line] = field(default_factory=list)
+    payments: list[Printed] = field(default_factory=list)  # "Deposit paid" rows: neither items nor charges
 
 
 def _is_note(text: str) -> bool:
@@ -306,7 +307,7 @@ def _read(lines: list[Line], start: int, dc: bool | None, aliases: dict[str, str
     cols, used = header_at(lines, start, aliases)  # type: ignore[misc]
     roles = {base(c.role) for c in cols}
     entries: list[Row | _Text] = []  # rows and text lines in reading order; _attach decides which text is whose
-    charges: list[tuple[str, Decimal]] = []
+    charged: dict[str, list[Printed]] = {"charge": [], "payment": []}
     unread: list[Line] = []
     edges: set[int] = set()
     i, page, in_table, last_y = start + used, lines[start].page, True, lines[start].y
@@ -356,9 +357,10 @@ def _read(lines: list[Line], start: int, dc: bool | None, aliases: dict[str, str
                 i += 1
                 continue
             in_table, brk, cut = True, None, None
-        if row is not None and not code and _is_charge(label, row.qty):
-            if (amt := row.amount if row.amount is not None else row.price) is not None:
-                charges.append((label.strip(), amt))
+        if row is not None and not code and (_is_charge(label, row.qty) or row.qty is None and is_payment(label)):
+            amt = row.amount if row.amount is not None else row.price
+            if amt is not None and (read := read_charge(label.strip(), amt)) is not None:
+                charged[read[0]].append(Printed(label.strip(), read[1], ln.idx))
             entries.append(_Text(ln, {}, last_y - ln.y, charge=True))
             last_y = ln.y
         elif row is not None and (cells.get("description") or code or (row.qty is not None and not (
@@ -384,7 +386,8 @@ def _read(lines: list[Line], start: int, dc: bool | None, aliases: dict[str, str
         if brk is not None:  # the last headerless page never went on with the table: it ended at the break
             end = cut if cut is not None else brk
     items, lost = _attach(entries, bool(roles & {"unit_price", "amount"}))
-    return TableResult(items, charges, start, end, roles, [ln for ln in unread + lost if ln.idx < end])
+    return TableResult(items, charged["charge"], start, end, roles, [ln for ln in unread + lost if ln.idx < end],
+                       charged["payment"])
 
 
 def table_start(lines: list[Line], aliases: dict[str, str] | None = None) -> int | None:

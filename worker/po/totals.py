@@ -3,13 +3,25 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from typing import NamedTuple
 
 from worker.po.doc import Line, label_starts
 from worker.po.values import parse_number
 
 _NOT_MONEY = r"(?!\s*(?:qty|quantity|cases|units|items|weight|lbs|pieces|pallets|lines|id|no\b|number|reg|#|date|" \
              r"address|to\b|instructions|via|method|terms|exempt))"
-_KINDS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p + _NOT_MONEY, re.I)) for k, p in [
+# A payment made against the order (a deposit, a payment received, a credit applied) lowers what is left to
+# pay, not the order's price: it is neither a charge nor a discount. Not one: a discount or fee that names a
+# payment ("Early payment discount", "Payment processing fee"), freight or tax terms ("Freight prepaid"), a
+# container deposit ("Bottle deposit"), and the balance after it.
+_PAYMENT_WORDS = r"paid|(?:pre)?payments?|applied|deposits?|(?:amount|cash|check|cheque)\s+received"
+_PAYMENT = re.compile(rf"\b(?:{_PAYMENT_WORDS})\b", re.IGNORECASE)
+_NOT_PAYMENT = re.compile(
+    r"\b(?:discount|rabatt|skonto|surcharges?|fees?|charges?)\b|^\W*(?:freight|shipping|delivery|carriage|"
+    r"(?:sales\s*)?tax|balance|amount\s+due|total\s+due)\b|\b(?:bottle|keg|can|crate|container|pallet)s?\s+deposit",
+    re.IGNORECASE)
+_KINDS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p + _NOT_MONEY, re.IGNORECASE)) for k, p in [
+    ("payment", rf"^(?:less\b\s*:?\s*)?(?:[^\W\d_][\w.'-]*\s+){{0,3}}?(?:{_PAYMENT_WORDS})\b"),
     ("subtotal", r"^(sub\s*-?\s*total|merchandise(\s*total)?|net\s*total|items?\s*total|zwischensumme|summe\s*netto|"
                  r"nettobetrag|netto(summe|betrag)?|total\s*before\s*tax|goods\s*total|product\s*total|total\s*net)"),
     ("total", r"^(grand\s*total|total(?!\s*(?:tax|vat|freight|discount|shipping|charges))(\s*(amount|due|order|po|eur|usd|cad|value|gross|brutto|incl\.?\s*\w+))?|"
@@ -18,11 +30,20 @@ _KINDS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p + _NOT_MONEY, re.I
     ("tax", r"^(sales\s*tax|tax|vat|mwst|ust|gst|hst|pst|qst|rst|tps|tvq|iva|tva|mehrwertsteuer|umsatzsteuer)"),
     ("freight", r"^(freight|shipping|delivery(\s*(charge|fee))?|transport(kosten)?|fracht(kosten)?|"
                 r"versand(kosten)?|carriage)"),
-    ("charge", r"^((less\s*:?\s*)?(fuel\s*surcharge|surcharge|[\w\s.%()-]*discount|rabatt|skonto|handling|pallet|"
-               r"deposit|allowance|rebate|promo|small\s*order|minimum\s*order|environmental|restocking|credit)"
-               r"|less\b)"),
+    # A discount's name may come after a few words ("Less 2% discount", "Early pay discount", "Delivery credit");
+    # as a whole word only ("Discounted subtotal" is no discount).
+    ("charge", r"^((less\b\s*:?\s*)?([^\W\d_][\w.'&/-]*\s+|\d+(?:[.,]\d+)?\s*%\s*){0,3}?"
+               r"(fuel\s*surcharges?|surcharges?|discounts?|rabatt|skonto|allowances?|rebates?|promo\w*|credits?)\b"
+               r"|(less\s*:?\s*)?(handling|pallet|small\s*order|minimum\s*order|environmental|restocking|"
+               r"(bottle|keg|can|crate|container)s?\s+deposit)|less\b)"),
 ]]
-_NEGATIVE = re.compile(r"discount|rabatt|skonto|allowance|rebate|promo|credit|less\b", re.I)
+# The word that names a charge row: the last of the discount and surcharge words in it, so "Promo credit" and
+# "Shipping discount" are discounts and "Credit card fee (3%)" is a surcharge.
+_HEAD = re.compile(r"\b(?:(discounts?|rabatt|skonto|allowances?|rebates?|promo\w*|credits?|coupons?|markdowns?)|"
+                   r"fees?|charges?|surcharges?)\b", re.IGNORECASE)
+# A net amount or a repeat of the discounts, not a charge: "Amount after discount", "Discounted subtotal",
+# "Subtotal less discount", "Discount savings".
+_NET = re.compile(r"\b(?:sub\s*-?\s*total|after|net\s+of|discounted|savings|saved)\b", re.IGNORECASE)
 _PCT = re.compile(r"\d+(?:[.,]\d+)?\s*%")
 
 
@@ -32,8 +53,8 @@ _DATE = re.compile(r"\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4}")
 # time ("Delivery Window 6 - 8 am") or payment terms ("2% Discount if paid within 10 days").
 _NOT_MONEY_WORDS = re.compile(
     r"\b(?:weight|kgs?|lbs?|pounds|cartons?|ctns?|cases|boxes|pallets?|pieces|pcs|units|items|lines|count|qty|"
-    r"quantity|volume|cube|no|nr|number|reg(?:istration)?|account|acct|id|window|time|hours?|days?|if\s+paid|within|"
-    r"terms)\b|#", re.IGNORECASE)
+    r"quantity|volume|cube|no|nr|number|reg(?:istration)?|account|acct|id|ref(?:erence)?|window|time|hours?|days?|"
+    r"if\s+paid|within|terms)\b|#", re.IGNORECASE)
 # A number with a unit is a quantity, not an amount ("250 kg", "10 days", "6 - 8 am").
 _WITH_UNIT = re.compile(r"(?:\d[\d.,:]*\s*(?:-|–|to)\s*)?\d[\d.,:]*\s*(?:kgs?|lbs?|am|pm|a\.m\.|p\.m\.|hrs?|hours?|days?|"
                         r"cartons?|ctns?|cases?|pcs|pieces|pallets?|units?)(?![\w.])", re.IGNORECASE)
@@ -42,26 +63,68 @@ _PLAIN_TOTAL_WORDS = re.compile(r"\b(?:amount|due|payable|order|po|value|gross|b
                                 r"gst|mwst|ttc|usd|eur|cad|gbp|chf|mxn|aud)\b|[^A-Za-z]", re.IGNORECASE)
 
 
-def _amount(text: str, dc: bool | None) -> Decimal | None:
+class Printed(NamedTuple):
+    """A charge or a payment as printed: its label, its amount (a charge's signed) and the index of its line."""
+
+    label: str
+    amount: Decimal
+    line: int
+
+
+def is_payment(label: str) -> bool:
+    """A payment against the order ("Deposit paid", "Less: payment received", "Credit applied")."""
+    return bool(_PAYMENT.search(label)) and not _NOT_PAYMENT.search(label)
+
+
+def is_discount(label: str) -> bool:
+    """A row that takes money off: "Less ...", or its last discount or surcharge word is a discount's."""
+    heads = _HEAD.findall(label)
+    return bool(re.match(r"\W*less\b", label, re.IGNORECASE) or (heads and heads[-1]))
+
+
+def read_charge(label: str, printed: Decimal) -> tuple[str, Decimal] | None:
+    """What a row labelled as a charge is: ("payment", amount paid), ("charge", amount signed as charged: a discount
+    negative whatever sign it is printed with), or None for a net amount that only looks like one. The item table
+    and the totals area both read their charge rows through this."""
+    if is_payment(label):
+        return "payment", abs(printed)
+    if _NET.search(label):
+        return None
+    return "charge", -abs(printed) if is_discount(label) else printed
+
+
+def _amount(text: str, dc: bool | None) -> tuple[Decimal, str] | None:
+    """The rightmost amount in text and the token it was read from."""
     # "1 881,10 $": French-Canadian and Swiss documents group thousands with spaces.
     toks = re.findall(r"[-(]?[$€£]?\s?\d{1,3}(?: \d{3})+[.,]\d{2}\b|[-(]?[$€£]?\s?\d[\d.,']*\)?-?",
                       _PCT.sub(" ", _DATE.sub(" ", text)))
     for tok in reversed(toks):
         if (v := parse_number(tok, dc)) is not None:
-            return v
+            return v, tok.strip()
     return None
 
 
 def _match(text: str) -> tuple[str, re.Match[str], int] | None:
     for kind, pat in _KINDS:
         for pos in label_starts(text):  # "Sous-total / Subtotal": the English half may carry the label
-            if m := pat.match(text[pos:]):
+            if (m := pat.match(text[pos:])) and (kind != "payment" or is_payment(text[pos:])):
                 return kind, m, pos
     return None
 
 
-def _label_value(ln: Line, dc: bool | None) -> tuple[str, str, Decimal, bool] | None:
-    """(kind, label, amount, qualified): qualified when more words than a plain "Total" stand before the amount."""
+_LABEL_END = re.compile(r"(?:[\s:=$€£-]|\b(?:usd|eur|cad|gbp|chf|mxn|aud)\b)+$", re.IGNORECASE)
+
+
+class _Hit(NamedTuple):
+    kind: str
+    label: str  # the label's matched words ("Total", "Sales Tax")
+    printed: str  # the whole label as printed, up to its amount ("Promo credit", "Credit card fee (3%)")
+    amount: Decimal
+    token: str  # the amount as printed
+    qualified: bool  # more words than a plain "Total" stand before the amount
+
+
+def _label_value(ln: Line, dc: bool | None) -> _Hit | None:
     for j, f in enumerate(ln.frags):
         text = f.text.strip()
         if (hit := _match(text)) is None:
@@ -72,9 +135,12 @@ def _label_value(ln: Line, dc: bool | None) -> tuple[str, str, Decimal, bool] | 
         if _NOT_MONEY_WORDS.search(words):
             return None
         # Value: the rightmost number after the label on this line (not a percentage, not a quantity).
-        if (v := _amount(_WITH_UNIT.sub(" ", after), dc)) is not None:
-            return kind, m.group(0).strip().rstrip(":"), v, bool(_PLAIN_TOTAL_WORDS.sub("", words))
-        return None
+        if (found := _amount(_WITH_UNIT.sub(" ", after), dc)) is None:
+            return None
+        v, tok = found
+        whole = text[pos:m.end() + pos] + after
+        printed = " ".join(_LABEL_END.sub("", whole[:whole.rfind(tok)]).split())
+        return _Hit(kind, m.group(0).strip().rstrip(":"), printed, v, tok, bool(_PLAIN_TOTAL_WORDS.sub("", words)))
     return None
 
 
@@ -83,19 +149,29 @@ def _total_rank(label: str, qualified: bool) -> int:
 
 
 def parse_totals(lines: list[Line], dc: bool | None) -> dict:
-    """Totals found in lines (already past the item table)."""
-    out: dict = {"charges": []}
+    """Totals found in lines (already past the item table): subtotal, freight, tax, total (each if printed),
+    subtotal_line (the subtotal's line index), charges and payments (lists of Printed) and balance (what the PO
+    says is left to pay after its payments, if it prints one)."""
+    out: dict = {"charges": [], "payments": []}
     for ln in lines:
         if (hit := _label_value(ln, dc)) is None:
             continue
-        kind, label, v, qualified = hit
-        if kind == "charge":
-            out["charges"].append((label, -abs(v) if _NEGATIVE.search(label) else v))
+        kind, label, v = hit.kind, hit.label, hit.amount
+        if kind == "freight" and is_discount(hit.printed):
+            kind = "charge"  # "Shipping discount", "Freight allowance", "Delivery credit"
+        if kind in ("charge", "payment"):
+            read = read_charge(hit.printed, v)
+            # A payment is money printed with its cents: "Payment: Net 30" is a term.
+            if read is not None and (read[0] == "charge" or re.search(r"\d[.,]\d{2}\b", hit.token)):
+                out[read[0] + "s"].append(Printed(hit.printed, read[1], ln.idx))
+        elif kind == "total" and out["payments"]:
+            # After a payment, a total is what is left to pay ("Balance due"): the order's total is before it.
+            out["balance"] = v
         elif kind == "total":
             # The last is the amount the buyer will pay, but a "grand" total beats a plain one and a plain
-            # "Total" beats a later "Total <something>" ("Total Savings").
-            rank = _total_rank(label.lower(), qualified)
-            if rank >= out.get("total_rank", 0):
+            # "Total" beats a later "Total <something>" ("Total Savings"); a balance never replaces a total.
+            rank = _total_rank(label.lower(), hit.qualified)
+            if rank >= out.get("total_rank", 0) and not ("total" in out and "balance" in label.lower()):
                 out["total"], out["total_rank"] = v, rank
         elif kind == "tax" and "tax" in out and label.lower() not in out["tax_labels"]:
             out["tax"] += v  # GST + QST, state + county: separately printed taxes add up
@@ -104,6 +180,8 @@ def parse_totals(lines: list[Line], dc: bool | None) -> dict:
             out[kind] = v
             if kind == "tax":
                 out["tax_labels"] = {label.lower()}
+            elif kind == "subtotal":
+                out["subtotal_line"] = ln.idx
     return out
 
 
