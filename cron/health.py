@@ -25,6 +25,8 @@ from worker.currency import is_base_currency
 from worker.env import Env, iso
 from worker.health import SignalInputs, UnknownRemainder, score
 from worker.ledger import append_event
+from worker.memo_checks import VOIDED
+from worker.pricing import HALF_CENT
 
 LIVE_CUSTOMERS = "SELECT ns_id FROM customers WHERE deleted_at IS NULL ORDER BY ns_id"
 # The latest aging snapshot up to the night (the warm tier's: a cold tick may come before that night's warm one),
@@ -90,8 +92,8 @@ GROUP BY i.customer_id
 """
 # A voided memo (NetSuite's Voided, V or CustCred:V, as worker.memo_checks.VOIDED; or a total of 0, which is how a
 # void zeroes it) credited nothing: no dispute and no credit memo.
-CREDIT_STANDS = """m.deleted_at IS NULL AND abs(coalesce(m.total, 1)) >= 0.005
-  AND lower(replace(replace(coalesce(m.status, ''), ':', ''), ' ', '')) NOT IN ('voided', 'v', 'custcredv')"""
+CREDIT_STANDS = f"""m.deleted_at IS NULL AND abs(coalesce(m.total, 1)) >= {HALF_CENT}
+  AND lower(replace(replace(coalesce(m.status, ''), ':', ''), ' ', '')) NOT IN ({", ".join(f"'{v}'" for v in sorted(VOIDED))})"""
 # A dispute is a credit memo issued against an invoice; count the distinct invoices disputed.
 DISPUTES = f"""
 SELECT m.customer_id, count(DISTINCT coalesce(a.invoice_id, m.created_from))

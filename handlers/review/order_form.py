@@ -142,18 +142,13 @@ def _amount_text(value: Any) -> str:
         return _text(value)
 
 
-def _is_zero(value: Any) -> bool:
+def _parsed_amount(value: Any) -> Decimal | None:
+    """An amount from the parse (a JSON number or text) to compare; None when it is no number (NaN included)."""
     try:
-        return Decimal(str(value)) == 0
+        amount = Decimal(str(value))
     except ArithmeticError:
-        return False
-
-
-def _below_zero(value: Any) -> bool:
-    try:
-        return Decimal(str(value)) < 0
-    except ArithmeticError:
-        return False
+        return None
+    return None if amount.is_nan() else amount
 
 
 def charges_from_parsed(parsed: Mapping[str, Any], items: Review | None = None) -> list[dict[str, str]]:
@@ -167,14 +162,14 @@ def charges_from_parsed(parsed: Mapping[str, Any], items: Review | None = None) 
         if isinstance(charge, Mapping):
             amount = charge.get("amount")
             found.append((_text(charge.get("description")).strip() or "Charge", amount,
-                          items.discount_item if _below_zero(amount) else items.charge_item))
+                          items.discount_item if (_parsed_amount(amount) or 0) < 0 else items.charge_item))
     return [{"desc": desc, "amount": _amount_text(amount), "item": item, "off": ""}
-            for desc, amount, item in found if amount is not None and amount != "" and not _is_zero(amount)]
+            for desc, amount, item in found if amount is not None and amount != "" and _parsed_amount(amount) != 0]
 
 
 def is_blank_charge(row: Mapping[str, str]) -> bool:
     """A charge row added and left empty (no description, amount or item): nothing to carry or leave off."""
-    return not any(row[k] for k in ("desc", "amount", "item"))
+    return not any(row[k] for k in CHARGE_FIELDS)
 
 
 def more_charges(charges: list[dict[str, str]]) -> list[dict[str, str]] | None:
@@ -182,7 +177,7 @@ def more_charges(charges: list[dict[str, str]]) -> list[dict[str, str]] | None:
     when the form holds MAX_CHARGES already (pure)."""
     if len(charges) >= MAX_CHARGES:
         return None
-    return [*charges, {"desc": "", "amount": "", "item": "", "off": ""}]
+    return [*charges, dict.fromkeys((*CHARGE_FIELDS, "off"), "")]
 
 
 def charge_count(form: Any) -> int:
