@@ -6,7 +6,7 @@ import asyncio
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -17,6 +17,16 @@ from worker.app import create_app
 from worker.env import Env
 from worker.seaweed import free_port
 from worker.serving import SHUTDOWN_GRACE_SECONDS, serve
+
+
+def wait_for(probe: Callable[[], Any], timeout: float = 60, interval: float = 0.05) -> Any:
+    """Poll until probe() returns something truthy; the value, or AssertionError after timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := probe():
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
 
 
 def needs(available: bool, what: str, *, installed_by_ci: bool = True) -> None:

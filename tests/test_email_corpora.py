@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.helpers import LiveServer
-from tests.test_email_fixtures import order_email, post_mail, wait_for
+from tests.helpers import LiveServer, wait_for
+from tests.test_email_fixtures import order_email, post_mail
 
 FINAL = ("processed", "needs_manual", "duplicate")
 

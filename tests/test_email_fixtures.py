@@ -9,8 +9,7 @@ import http.server
 import sqlite3
 import struct
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from email import policy
 from email.message import EmailMessage
@@ -143,16 +142,6 @@ def seed_reference(conn: sqlite3.Connection) -> None:
                      (item_id, "", float(price), uom))
     conn.execute("INSERT INTO customer_item_xref (customer_id, customer_item_code, item_id) VALUES (?,?,?)",
                  (DRISCOLL, "DF-10023", "I448812"))
-
-
-def wait_for(probe: Callable[[], Any], timeout: float = 60, interval: float = 0.05) -> Any:
-    """Poll until probe() returns something truthy; the value, or AssertionError after timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := probe():
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 def post_mail(url: str, raw: bytes, headers: dict[str, str] | None = None) -> httpx.Response:

@@ -8,7 +8,7 @@ import json
 import httpx
 import pytest
 
-from tests.helpers import LiveServer, live_server
+from tests.helpers import LiveServer, live_server, wait_for
 from tests.review_seed import sign_in
 from tests.test_email_fixtures import (
     AUTH,
@@ -21,7 +21,6 @@ from tests.test_email_fixtures import (
     refusing_s3,
     scanned_pdf,
     seed_reference,
-    wait_for,
 )
 from worker.intake.store import raw_key
 from worker.storage import content_key

@@ -8,14 +8,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.helpers import LiveServer, live_server
+from tests.helpers import LiveServer, live_server, wait_for
 from tests.test_email_fixtures import (
     DRISCOLL,
     order_email,
     order_pdf,
     refusing_s3,
     seed_reference,
-    wait_for,
 )
 from worker.seaweed import free_port
 
