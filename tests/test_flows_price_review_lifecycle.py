@@ -214,3 +214,23 @@ async def test_an_order_naming_no_approved_action_is_reviewed_in_full(priced):
     [review] = await proposals(env, "review_quote_pricing")
     assert [f["item_id"] for f in review["payload"]["lines"]] == ["502"]
     assert "approved_at_review" not in review["payload"]
+
+
+async def test_a_cancellation_is_still_said_once_after_the_run_log_is_pruned(priced):
+    # order_lines.NEWLY_CANCELLED reads the run whose output says `cancelled`, which the cold tier prunes as old:
+    # a later update of the year-old cancelled order then finds nothing staged to withdraw and no lines to review.
+    from datetime import UTC, datetime
+
+    from cron.housekeeping import prune_workflow_runs
+
+    env = priced
+    order = sales_order("9509", "1187", [("601", 1, 55.0), ("502", 4, 18.0)])
+    await apply(env, order)
+    await drain(env, FLOWS)
+    await apply(env, updated(order, "2026-11-03T09:30:00Z", status=ref("C", "Cancelled")))
+    assert (await drain(env, FLOWS))["withdrawn"] == 2
+    before = len(await notes(env))
+    assert (await prune_workflow_runs(env, datetime(2028, 1, 5, 3, 0, tzinfo=UTC)))["workflow_runs_pruned"] == 4
+    await apply(env, updated(order, "2027-12-20T11:00:00Z", status=ref("C", "Cancelled"), memo="archived"))
+    assert await drain(env, FLOWS) == {"not_applicable": 2}
+    assert (await notes(env))[before:] == []
