@@ -150,3 +150,31 @@ async def test_a_response_that_is_not_a_message_is_a_vision_error(response, said
         await parse_with_claude(mock_claude(lambda request: response), PDF, model="m", timeout=5)
     assert info.value.reason == f"unexpected response from the Anthropic API: {said}"
     assert info.value.transient  # a proxy's or gateway's moment: the hot tier tries again
+
+
+@pytest.mark.asyncio
+async def test_charges_are_signed_by_their_name_and_a_payment_is_no_charge():
+    # The text parser's rules (totals.read_charge) hold for the model's reading too: a discount given as a positive
+    # number is still taken off, and a deposit the model listed as a negative charge (with the balance after it as
+    # the total) is not taken off the order: a $500 deposit would have become a $500 discount on the sales order.
+    reading = {**TOOL_INPUT, "total": 60.08, "other_charges": [
+        {"description": "Less 2% discount", "amount": 10.92}, {"description": "Deposit paid", "amount": -500.0}]}
+    po = await parse_with_claude(replying(200, _tool_use(reading), []), PDF, model="m", timeout=30)
+    assert [(c.description, str(c.amount)) for c in po.other_charges] == [("Less 2% discount", "-10.92")]
+    assert po.total is None
+    [payment] = [f for f in po.findings if f.code == "payment_on_po"]
+    assert payment.message == ("the PO shows a payment against the order, not taken off it: Deposit paid 500.0, "
+                               "balance after it 60.08; the order's total (before payments) is not printed, so none "
+                               "is taken")
+    assert all(f.severity != "error" for f in po.findings)
+
+
+@pytest.mark.asyncio
+async def test_a_total_before_the_payment_is_kept():
+    reading = {**TOOL_INPUT, "total": 560.08, "other_charges": [
+        {"description": "Discount 2%", "amount": -10.92}, {"description": "Deposit paid", "amount": 500.0}]}
+    po = await parse_with_claude(replying(200, _tool_use(reading), []), PDF, model="m", timeout=30)
+    assert str(po.total) == "560.08" and [str(c.amount) for c in po.other_charges] == ["-10.92"]
+    assert [f.code for f in po.findings if f.severity == "error"] == []
+    assert [f.message for f in po.findings if f.code == "payment_on_po"] == [
+        "the PO shows a payment against the order, not taken off it: Deposit paid 500.0"]

@@ -233,7 +233,7 @@ def _parse_one(pdf: ExtractedPdf, hints: ParseHints) -> PurchaseOrder:
                                            f"missing: {shown}"))
     payments = [p for p in (table.payments if table else []) + totals["payments"] if p.line not in copies]
     if payments:
-        po.findings.append(_payment_finding(payments, totals.get("balance"), po.total))
+        po.findings.append(payment_finding(payments, totals.get("balance"), po.total))
     po.confidence = _confidence(po, conf)
     return po
 
@@ -251,7 +251,7 @@ def _earlier_copies(lines: list[Line]) -> set[int]:
     return out
 
 
-def _payment_finding(payments: list[Printed], balance: Decimal | None, total: Decimal | None) -> Finding:
+def payment_finding(payments: list[Printed], balance: Decimal | None, total: Decimal | None) -> Finding:
     """A payment printed on the PO (a deposit, a payment received) is no discount: it is not taken off the order,
     and what the PO says is left to pay after it is not the order's total."""
     named = "; ".join(f"{p.label} {p.amount}" for p in payments)

@@ -3,19 +3,23 @@ from __future__ import annotations
 
 import base64
 import copy
+from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
 
 from worker.claude import ClaudeFailure, create_message, tool_call
 
-from worker.po.model import PurchaseOrder, validate_order
+from worker.po.model import CENT, PurchaseOrder, validate_order
+from worker.po.parser import payment_finding
+from worker.po.totals import Printed, read_charge
 
 TOOL_NAME = "record_purchase_order"
 PROMPT = ("This PDF is a purchase order sent to us, Gulf Food Service (GFS), by a customer. Record it with the "
           f"{TOOL_NAME} tool. buyer is the ordering company, never GFS. Dates ISO (YYYY-MM-DD). Numbers as plain "
           "numbers without currency symbols or thousands separators. Freight, surcharges, discounts (negative) and "
-          "tax are never item lines. Use null for anything not printed; do not guess.")
+          "tax are never item lines. total is the order's total before any payment printed on it (a deposit paid, "
+          "a credit applied). Use null for anything not printed; do not guess.")
 VISION_CONFIDENCE = 0.6  # a model's reading of a scan deserves review, however plausible it looks
 MAX_OUTPUT_TOKENS = 8192
 # A tool call cut off here still arrives as a tool_use block holding what was written so far (lines missing,
@@ -84,6 +88,34 @@ def _to_order(tool_input: object) -> PurchaseOrder:
     return po
 
 
+def _read_charges(po: PurchaseOrder) -> tuple[list[Printed], Decimal | None]:
+    """Read the model's other_charges as the text parser reads charge rows (totals.read_charge): a discount is
+    negative whatever sign it came with, a net amount ("Discounted subtotal") no charge, and a payment (a deposit
+    paid, a credit applied) no charge at all: taken out, with the balance it leaves when the model gave that as the
+    total (then the order's total is not known). The payments, and that balance."""
+    payments: list[Printed] = []
+    charges = []
+    for n, charge in enumerate(po.other_charges):
+        read = read_charge(charge.description, charge.amount)
+        if read is None:
+            continue
+        if read[0] == "payment":
+            payments.append(Printed(charge.description, read[1], n))
+        else:
+            charges.append(charge.model_copy(update={"amount": read[1]}))
+    po.other_charges = charges
+    amounts = [ln.amount for ln in po.lines]
+    base = po.subtotal if po.subtotal is not None else None if None in amounts else sum(amounts, Decimal(0))
+    if not payments or po.total is None or base is None:
+        return payments, None
+    before = base + (po.freight or 0) + (po.tax or 0) + sum((c.amount for c in charges), Decimal(0))
+    paid = sum((p.amount for p in payments), Decimal(0))
+    if abs(po.total - before) > CENT >= abs(po.total - (before - paid)):
+        balance, po.total = po.total, None
+        return payments, balance
+    return payments, None
+
+
 async def parse_with_claude(client: Any, pdf_bytes: bytes, *, model: str,
                             timeout: float) -> PurchaseOrder:
     """Read a (scanned) PDF purchase order with Claude; raises VisionError with a clear reason.
@@ -101,7 +133,10 @@ async def parse_with_claude(client: Any, pdf_bytes: bytes, *, model: str,
     if block is None:
         raise VisionError(f"no {TOOL_NAME} tool_use block in the response (stop_reason={msg.stop_reason})")
     po = _to_order(block.input)
+    payments, balance = _read_charges(po)
     po.findings = validate_order(po)
+    if payments:
+        po.findings.append(payment_finding(payments, balance, po.total))
     bad = {f.code for f in po.findings if f.severity == "error"}
     conf = VISION_CONFIDENCE * (0.6 if bad else 1.0)
     po.confidence = {k: conf for k in ("po_number", "po_date", "requested_ship_date", "buyer", "bill_to", "ship_to",
