@@ -224,3 +224,18 @@ def test_a_charge_printed_after_the_subtotal_is_never_inside_it() -> None:
 
 def test_the_parser_note_stays_out_of_the_json() -> None:
     assert "above_subtotal" not in _order("110.00", "110.00").model_dump_json()
+
+
+# A fee in the totals is a charge ("Payment processing fee" was not read, so the total check flagged a gap), and a
+# customer's credit limit or available credit printed beside the totals is no credit given on this order.
+
+@pytest.mark.parametrize("label", ["Payment processing fee", "Service fee", "Fees"])
+def test_a_fee_in_the_totals_is_a_surcharge(label) -> None:
+    po = _parse(_pdf([SUB, (label, "12.00"), ("Total", "2,014.20")]))
+    assert (_charges(po), _codes(po)) == ([(label, Decimal("12.00"))], [])
+
+
+@pytest.mark.parametrize("label", ["Credit limit", "Credit limits", "Available credit"])
+def test_a_credit_limit_beside_the_totals_is_no_discount(label) -> None:
+    po = _parse(_pdf([SUB, (label, "5,000.00"), ("Total", "2,002.20")]))
+    assert (po.total, _charges(po), _codes(po)) == (Decimal("2002.20"), [], [])

@@ -33,7 +33,7 @@ _KINDS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p + _NOT_MONEY, re.I
     # A discount's name may come after a few words ("Less 2% discount", "Early pay discount", "Delivery credit");
     # as a whole word only ("Discounted subtotal" is no discount).
     ("charge", r"^((less\b\s*:?\s*)?([^\W\d_][\w.'&/-]*\s+|\d+(?:[.,]\d+)?\s*%\s*){0,3}?"
-               r"(fuel\s*surcharges?|surcharges?|discounts?|rabatt|skonto|allowances?|rebates?|promo\w*|credits?)\b"
+               r"(fuel\s*surcharges?|surcharges?|fees?|discounts?|rabatt|skonto|allowances?|rebates?|promo\w*|credits?)\b"
                r"|(less\s*:?\s*)?(handling|pallet|small\s*order|minimum\s*order|environmental|restocking|"
                r"(bottle|keg|can|crate|container)s?\s+deposit)|less\b)"),
 ]]
@@ -44,6 +44,10 @@ _HEAD = re.compile(r"\b(?:(discounts?|rabatt|skonto|allowances?|rebates?|promo\w
 # A net amount or a repeat of the discounts, not a charge: "Amount after discount", "Discounted subtotal",
 # "Subtotal less discount", "Discount savings".
 _NET = re.compile(r"\b(?:sub\s*-?\s*total|after|net\s+of|discounted|savings|saved)\b", re.IGNORECASE)
+# A customer's credit standing printed beside the totals ("Credit limit", "Available credit"), not a credit on
+# this order.
+_CREDIT_STANDING = re.compile(r"\b(?:available|remaining|open)\s+credit\b|"
+                              r"\bcredit\s+(?:limits?|lines?|available|remaining|hold|status|terms)\b", re.IGNORECASE)
 _PCT = re.compile(r"\d+(?:[.,]\d+)?\s*%")
 
 
@@ -84,11 +88,11 @@ def is_discount(label: str) -> bool:
 
 def read_charge(label: str, printed: Decimal) -> tuple[str, Decimal] | None:
     """What a row labelled as a charge is: ("payment", amount paid), ("charge", amount signed as charged: a discount
-    negative whatever sign it is printed with), or None for a net amount that only looks like one. The item table
-    and the totals area both read their charge rows through this."""
+    negative whatever sign it is printed with), or None for a net amount or a credit standing that only looks like
+    one. The item table and the totals area both read their charge rows through this."""
     if is_payment(label):
         return "payment", abs(printed)
-    if _NET.search(label):
+    if _NET.search(label) or _CREDIT_STANDING.search(label):
         return None
     return "charge", -abs(printed) if is_discount(label) else printed
 
