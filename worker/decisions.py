@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from worker.cdc.models import ORDER_CANCELLED
 from worker.ledger import append_event
 from worker.memo_checks import memo_not_as_drafted
 from worker.netsuite_shape import ReviewedOrder, salesorder_payload
@@ -44,6 +45,18 @@ MEMO_NEXT = ("Reject it, or leave it: the workflow withdraws it when it next run
              "for its new customer)")
 MEMO_TOTAL = ("If nobody edited it, leave it: the workflow redrafts it with the new total when it next runs. "
               "A draft a reviewer edited is never redrafted: reject it, and confirm the new total by hand")
+
+# A sales order's price drafts (worker/flows/quote_review.py, assembly_item.py) and what approving one would do once
+# NetSuite deleted or cancelled the order its payload names (`sales_order_id`): its workflow withdraws the draft
+# when it next runs, but until then (the hot tier's drain) it stays staged.
+ORDER_KINDS = {"review_quote_pricing": ("price review", "settle the prices of an order that is no order any more"),
+               "price_new_assembly_item": ("request to price a new assembly item",
+                                           "price an item for an order that is no order any more")}
+ORDER_NEXT = "Reject it, or leave it: the workflow withdraws it when it next runs"
+ORDER_NOW = f"""
+SELECT coalesce(tran_id, ns_id), deleted_at, {ORDER_CANCELLED.format(status="status")} FROM transactions
+WHERE ns_id = ?
+"""
 
 GET_ITEM = "SELECT status, customer_id, parsed_json, decided_by, decided_at FROM review_items WHERE id = ?"
 CLOSE_ITEM = """
@@ -377,6 +390,31 @@ def _check_memo_as_drafted(conn: sqlite3.Connection, kind: str, payload: dict[st
                             f"{would}. {MEMO_NEXT if change.withdrawn else MEMO_TOTAL}")
 
 
+def _order_gone(conn: sqlite3.Connection, kind: str, payload: dict[str, Any]) -> str | None:
+    """How the draft's sales order is no order any more ('was cancelled in NetSuite'), or None while it stands (or
+    the mirror never had it). A request to price an item that another live order of the customer uses stays, as
+    the workflow keeps it (worker/flows/assembly_item.py withdraw_for_order)."""
+    so_id = str(payload.get("sales_order_id") or "")
+    row = conn.execute(ORDER_NOW, (so_id,)).fetchone() if so_id else None
+    if row is None or not (row[1] or row[2]):
+        return None
+    if kind == "price_new_assembly_item":
+        # Imported here: the flows are not the review queue's weight.
+        from worker.flows.assembly_item import STILL_ORDERED
+
+        still = (str(payload.get("item_id")), str(payload.get("customer_id")), so_id)
+        if conn.execute(STILL_ORDERED, still).fetchone() is not None:
+            return None
+    when = f" at {str(row[1])[:16].replace('T', ' ')} UTC" if row[1] else ""
+    return f"Sales order {row[0]} was {'deleted' if row[1] else 'cancelled'} in NetSuite{when}"
+
+
+def _check_order_live(conn: sqlite3.Connection, kind: str, payload: dict[str, Any]) -> None:
+    if gone := _order_gone(conn, kind, payload):
+        what, would = ORDER_KINDS[kind]
+        raise DecisionError(f"{gone} since this {what} was drafted: approving it would {would}. {ORDER_NEXT}")
+
+
 def decide_action(conn: sqlite3.Connection, action_id: int, reviewer: str, approve: bool, now: str, *, seen: str,
                   reason: str | None = None, changes: Mapping[str, str] | None = None) -> Decision:
     """Approve (with any last edits) or reject (with a reason) a staged action still at version `seen`."""
@@ -392,6 +430,8 @@ def decide_action(conn: sqlite3.Connection, action_id: int, reviewer: str, appro
         _check_hold_warranted(conn, payload)
     if approve and kind in MEMO_KINDS:
         _check_memo_as_drafted(conn, kind, payload)
+    if approve and kind in ORDER_KINDS:
+        _check_order_live(conn, kind, payload)
     if not approve and (gone := action_not_owed(conn, action_id)):
         # Rejected because it names money no longer owed (as the refusal to approve it advises): a request for
         # the corrected draft, which a collection plan's redraw then proposes. Rejected while still owed as
