@@ -146,11 +146,12 @@ GROUP BY customer_id
 """.format(cancelled=ORDER_CANCELLED.format(status="status"))
 # Churned = deleted or inactivated within the 90 days up to the night; contacts that left before the
 # window do not count, and the night is reproducible (--as-of): a contact that left after it was still
-# there, and one created after it (by an ISO dateCreated) was not yet. An inactive contact left when it was
-# inactivated (inactivated_at, kept by the CDC apply), not at its last_modified, which any later edit moves
-# (last_modified only for a row written without it, outside the CDC). deleted_at and inactivated_at are UTC
-# instants, so the window's bounds are too (:t90, :t_end: the company dates' local midnights); so is a
-# dateCreated with a time (SQLite reads its Z or offset), while a bare date is a company date.
+# there, and one created after it (by its dateCreated, always ISO: the CDC stores SuiteQL's M/D/YYYY as its
+# date) was not yet. An inactive contact left when it was inactivated (inactivated_at, kept by the CDC apply),
+# not at its last_modified, which any later edit moves (last_modified only for a row written without it,
+# outside the CDC). deleted_at and inactivated_at are UTC instants, so the window's bounds are too (:t90,
+# :t_end: the company dates' local midnights); so is a dateCreated with a time (SQLite reads its Z or offset),
+# while a bare date is a company date.
 CONTACTS = """
 SELECT customer_id,
        sum(NOT ((deleted_at IS NOT NULL AND deleted_at < :t90) OR (left_at IS NOT NULL AND left_at < :t90))),

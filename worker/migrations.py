@@ -14,7 +14,7 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
 
 # (version, SQL) in ascending order. Each brings a database at version-1 up to version; schema.sql
 # always describes the newest shape, so a fresh database only runs schema.sql.
-# Example for the next change: (16, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
+# Example for the next change: (17, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
 # Imported synonyms take the forms worker/names.py gives now: normalize_name is registered by apply_schema. The rows
 # that change first step aside (a \x01 prefix no name has), so which form is taken never depends on row order; a
 # synonym whose new form another row holds gets its old one back, or, when that is taken too, keeps the prefixed
@@ -188,6 +188,13 @@ UPDATE payment_application SET disc = (
     WHERE p.ns_id = payment_application.payment_id AND p.cdc_apply_version IS NULL
       AND instr(p.raw_json, '"disc"') > 0);
 """),
+    # dateCreated in SuiteQL's M/D/YYYY (with a time of day or not) was stored as sent, which the contact churn
+    # signal read as no date: such a contact counted on nights before it was created. It becomes its ISO date
+    # (created_as_stored is worker.cdc.models', registered by apply_schema), as the CDC now stores it; raw_json stays.
+    (16, """
+UPDATE customers SET date_created = created_as_stored(date_created) WHERE instr(date_created, '/') > 0;
+UPDATE customer_contacts SET date_created = created_as_stored(date_created) WHERE instr(date_created, '/') > 0;
+"""),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -217,6 +224,7 @@ def apply_schema(
     latest = migrations[-1][0]
     schema_sql = SCHEMA_PATH.read_text(encoding="utf-8") if schema_sql is None else schema_sql
     from worker.cdc.mirror import applied_disc  # here, as versions: both import modules that import this one
+    from worker.cdc.models import created_as_stored
     from worker.cdc.versions import respelled_key  # here: versions -> env -> db imports this module
 
     conn.create_function("respell_key", 1, respelled_key, deterministic=True)  # migration 7
@@ -224,6 +232,7 @@ def apply_schema(
     conn.create_function("base_rate", 2, base_rate, deterministic=True)  # migrations 9 and 12
     conn.create_function("letter_digest", 3, letter_digest, deterministic=True)  # migration 10
     conn.create_function("applied_disc", 3, applied_disc, deterministic=True)  # migration 15
+    conn.create_function("created_as_stored", 1, created_as_stored, deterministic=True)  # migration 16
     # A migration that rebuilds a table others reference (create, copy, drop, rename) needs foreign keys off,
     # else DROP TABLE deletes through them; the pragma is ignored inside a transaction, so it is set around it.
     enforced = conn.execute("PRAGMA foreign_keys").fetchone()[0]

@@ -30,12 +30,23 @@ from worker.cdc.fast_lines import (
     Ref,
     _label,
 )
-from worker.cdc.models import SHIP_STATUS
+from worker.cdc.models import SHIP_STATUS, _as_created
 
 Amount = Bounded  # models.Amount
 
 
-class CustomerRecord(_S):
+class _Created(_S):
+    date_created: str | None = field(default=None, name="dateCreated")
+    datecreated: Absent = UNSET
+
+    def __post_init__(self) -> None:
+        # models.Created keeps only a real ISO date or time as sent: any other dateCreated (SuiteQL's M/D/YYYY,
+        # blank, unreadable) fails the gate, and the pydantic path converts or refuses it.
+        if self.date_created is not None and _as_created(self.date_created) != self.date_created:
+            raise ValueError("dateCreated is not ISO as the model keeps it")
+
+
+class CustomerRecord(_Created):
     """models.CustomerRecord."""
 
     entity_id: str | None = field(default=None, name="entityId")
@@ -49,8 +60,6 @@ class CustomerRecord(_S):
     creditlimit: Absent = UNSET
     is_inactive: bool = field(default=False, name="isInactive")
     isinactive: Absent = UNSET
-    date_created: str | None = field(default=None, name="dateCreated")
-    datecreated: Absent = UNSET
 
     @property
     def terms(self) -> str | None:
@@ -58,7 +67,7 @@ class CustomerRecord(_S):
         return _label(self.terms_label)
 
 
-class ContactRecord(_S):
+class ContactRecord(_Created):
     """models.ContactRecord."""
 
     company: Ref | None = None
@@ -73,8 +82,6 @@ class ContactRecord(_S):
     title: str | None = None
     is_inactive: bool = field(default=False, name="isInactive")
     isinactive: Absent = UNSET
-    date_created: str | None = field(default=None, name="dateCreated")
-    datecreated: Absent = UNSET
 
 
 class _Transaction(_S):

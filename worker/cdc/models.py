@@ -11,7 +11,7 @@ import functools
 import math
 import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -29,6 +29,12 @@ from pydantic import (
 RecordType = Literal["customer", "contact", "salesorder", "itemfulfillment", "invoice", "customerpayment", "creditmemo"]
 RECORD_TYPES: tuple[str, ...] = RecordType.__args__  # type: ignore[attr-defined]
 _US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+# dateCreated as the contact churn signal reads it (cron/health.py CONTACTS), kept as sent: an ISO date (a company
+# date) or an ISO time that SQLite's julianday reads (Z, +HH:MM, or no offset: UTC).
+_ISO_CREATED = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})?)?")
+# SuiteQL's M/D/YYYY, perhaps with the time of day it prints in the account's zone ("3/8/2026 10:15 am").
+_US_CREATED = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([ap])\.?m\.?)?)?",
+                         re.IGNORECASE)
 # NetSuite's shipStatus codes (SuiteQL gives the code, REST the object); stored as one spelling.
 SHIP_STATUS = {"a": "picked", "b": "packed", "c": "shipped"}
 # NetSuite's sales-order status letters (SuiteQL and some REST reads give "A" or "SalesOrd:A", refName-shaped
@@ -72,6 +78,36 @@ def _as_date(value: Any) -> Any:
     if isinstance(value, str) and (m := _US_DATE.match(value.strip())):
         return date(int(m[3]), int(m[1]), int(m[2]))
     return value or None
+
+
+def _as_created(value: str | None) -> str | None:
+    # A dateCreated: ISO as sent; SuiteQL's M/D/YYYY as its ISO date, also when it has a time: SuiteQL prints the
+    # account's local time, and the churn window runs between local midnights, so the printed date is the day.
+    # Anything else is refused by name: stored, it read as no date, and the contact counted as there forever.
+    text = (value or "").strip()
+    if not text:
+        return None
+    us = _US_CREATED.fullmatch(text)
+    try:
+        if us is None and _ISO_CREATED.fullmatch(text):
+            datetime.fromisoformat(text)  # a real calendar time (month 13, Feb 30, 24:00 are refused)
+            return text
+        if us is not None and (not us[7] or 1 <= int(us[4]) <= 12):  # 0:30 pm is no time
+            hour = int(us[4] or 0)
+            time(hour % 12 if us[7] else hour, int(us[5] or 0), int(us[6] or 0))
+            return date(int(us[3]), int(us[1]), int(us[2])).isoformat()
+    except ValueError:
+        pass
+    raise ValueError(f"{value!r} is not a date: expected YYYY-MM-DD, an ISO 8601 time, or M/D/YYYY with or without "
+                     "a time of day")
+
+
+def created_as_stored(value: Any) -> Any:
+    """A stored dateCreated as the CDC now stores it (migration 16): M/D/YYYY as its ISO date, others unchanged."""
+    try:
+        return _as_created(value) if isinstance(value, str) else value
+    except ValueError:
+        return value  # unreadable: kept for a person to see; a migration refuses nothing
 
 
 def _within(what: str) -> Callable[[float | None], float | None]:
@@ -159,6 +195,7 @@ Flag = Annotated[bool, BeforeValidator(lambda value: False if value is None else
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 Label = Annotated[str | None, BeforeValidator(_as_label)]
 CalDate = Annotated[date | None, BeforeValidator(_as_date)]
+Created = Annotated[str | None, AfterValidator(_as_created)]  # customers' and contacts' dateCreated
 # Every number of a record is bounded, so none stored can be infinite or NaN (which JSON cannot hold) or add up
 # to infinity; the fast gate (fast_lines.py) applies the same bounds.
 Amount = Annotated[float | None, AfterValidator(_within("an amount"))]
@@ -251,7 +288,7 @@ class CustomerRecord(_Model):
     terms: Label = None
     credit_limit: Amount = Field(None, validation_alias=names("creditLimit"))
     is_inactive: Flag = Field(False, validation_alias=names("isInactive"))
-    date_created: str | None = Field(None, validation_alias=names("dateCreated"))
+    date_created: Created = Field(None, validation_alias=names("dateCreated"))
 
 
 class ContactRecord(_Model):
@@ -265,7 +302,7 @@ class ContactRecord(_Model):
     phone: str | None = None
     title: str | None = None
     is_inactive: Flag = Field(False, validation_alias=names("isInactive"))
-    date_created: str | None = Field(None, validation_alias=names("dateCreated"))
+    date_created: Created = Field(None, validation_alias=names("dateCreated"))
 
 
 class _Transaction(_Model):
