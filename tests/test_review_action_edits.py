@@ -239,12 +239,24 @@ def test_in_chromium_a_1000_character_reason_with_newlines_is_taken_and_stored_w
 
 @pytest.mark.browser
 def test_in_chromium_two_tabs_on_the_sign_in_page_both_sign_in(server, browser):
+    item = server.run(server.env.db.write(lambda conn: (seed_reference(conn), add_review_item(conn))[1]))
     context = browser.new_context()
     tabs = [context.new_page(), context.new_page()]
-    tabs[0].goto(server.url + "/review/orders")  # a session that ended under two open tabs
+    tabs[0].goto(f"{server.url}/review/orders/{item}")  # a session that ended under two open tabs
     tabs[1].goto(server.url + "/review/actions")
-    for tab, landing in zip(tabs, ("/review/orders", "/review/actions"), strict=True):
+    for tab, landing in zip(tabs, (f"/review/orders/{item}", "/review/actions"), strict=True):
         tab.fill("input[name=username]", TEST_REVIEWER[0])
         tab.fill("input[name=password]", TEST_REVIEWER[1])
         submit(tab, "button[type=submit]")
         assert tab.url == server.url + landing and tab.locator(".error").count() == 0
+        if tab is tabs[0]:  # the order is typed into before the second tab signs in
+            tab.fill("input[name=l1_item]", "CHS-MOZZ-LMPS")
+            tab.check("input[name=c0_off]")
+            tab.fill("input[name=memo]", "dock 4")
+    # The second sign-in kept the session, so the first tab's form (and its token) still approves.
+    submit(tabs[0], "#approve button.primary")
+    assert tabs[0].url == server.url + "/review/orders" and "queued for NetSuite" in tabs[0].inner_text(".notice")
+    status, memo = server.run(server.env.db.fetchone(
+        "SELECT r.status, json_extract(a.payload_json, '$.memo') FROM review_items r JOIN proposed_actions a "
+        "ON a.review_item_id = r.id WHERE r.id = ?", (item,)))
+    assert status == "approved" and memo.startswith("dock 4")
