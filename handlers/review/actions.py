@@ -15,9 +15,10 @@ from litestar.params import FromQuery
 
 from handlers.review import queries as q
 from handlers.review.web import (
+    STALE_TOKEN,
     Cursor,
     RowId,
-    checked_form,
+    posted_form,
     redirect_with_notice,
     render,
 )
@@ -203,14 +204,18 @@ async def action_decide(request: Request[Any, Any, Any], env: NamedDependency[En
 
     The form carries the version it was loaded at; if the action changed since (edited, or closed by someone
     else or a workflow), nothing is done and the reviewer is shown it as it is now, who changed it, and their own
-    text beside it. Any refusal answers 422 with the form as posted, on the list page (filters, page) it came from.
+    text beside it. Any refusal answers 422 with the form as posted, on the list page (filters, page) it came from,
+    as does a form loaded under an earlier sign-in (its token not this session's; nothing is done).
     """
-    form = await checked_form(request, session)
+    form, current = await posted_form(request, session)
     filters = page_filters(form)
     op = str(form.get("op") or "")
     changes = {name: str(form.get(name)) for name in EDITABLE_FIELDS if form.get(name) is not None}
     seen = str(form.get("version") or "")  # the action's updated_at when the page was rendered
     refused = Refused(action_id, changes, str(form.get("reason") or ""), seen)
+    if not current:  # loaded under an earlier sign-in: shown again as posted, nothing done
+        return await _actions_page(request, env, session, code=422, notice=f"Action {action_id}: {STALE_TOKEN}",
+                                   refused=refused, **filters)
     now = iso(env.clock())
     try:
         if op == "save":

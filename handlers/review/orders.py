@@ -38,9 +38,23 @@ from handlers.review.order_form import (
     rows_from_parsed,
     with_blank_rows,
 )
-from handlers.review.web import Cursor, RowId, checked_form, redirect_with_notice, render
+from handlers.review.web import (
+    STALE_TOKEN,
+    Cursor,
+    RowId,
+    posted_form,
+    redirect_with_notice,
+    render,
+)
 from worker.auth import Session
-from worker.decisions import MAX_REASON, DecisionError, DuplicateOrder, NotFound, approve_order, reject_order
+from worker.decisions import (
+    MAX_REASON,
+    DecisionError,
+    DuplicateOrder,
+    NotFound,
+    approve_order,
+    reject_order,
+)
 from worker.env import Env, iso
 from worker.pricing import standard_program
 from worker.storage import ObjectNotFound
@@ -206,8 +220,9 @@ async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[En
     Add a charge (`add_charge`) does the same with one blank charge row more, up to MAX_CHARGES.
     The PO's charges (its freight, surcharges, discounts) are rows too: each carried as a line of the NetSuite
     item the reviewer names, or left off and named in the sales order's memo; none is dropped unsaid.
+    A form loaded under an earlier sign-in (its token not this session's) is only shown again as posted (422).
     """
-    form = await checked_form(request, session)
+    form, current = await posted_form(request, session)
     parsed = _parsed(await _item(env, item_id))
     try:
         rows = rows_from_form(form)
@@ -215,6 +230,9 @@ async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[En
     except BadRowCount as exc:
         raise ValidationException(str(exc)) from None
     find = str(form.get("find") or "")
+    if not current:
+        return await _detail(request, env, session, item_id, rows=rows, charges=charges, header=form, find=find,
+                             errors=[STALE_TOKEN], status=422)
     if form.get("add_rows"):
         if row_count(form) >= MAX_ROWS:
             full = (f"no rows were added: this page can approve at most {MAX_ROWS} rows; enter a longer order in "
@@ -255,9 +273,11 @@ async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[En
 @post("/orders/{item_id:int}/reject", include_in_schema=False, status_code=303)
 async def order_reject(request: Request[Any, Any, Any], env: NamedDependency[Env], session: NamedDependency[Session],
                        item_id: RowId) -> Response[Any]:
-    """Reject the order; a reason is required."""
-    form = await checked_form(request, session)
+    """Reject the order; a reason is required. A form from an earlier sign-in is shown again with its reason (422)."""
+    form, current = await posted_form(request, session)
     reason = str(form.get("reason") or "")
+    if not current:
+        return await _detail(request, env, session, item_id, errors=[STALE_TOKEN], status=422, reason=reason)
     try:
         decision = await env.db.write(reject_order, item_id, session.reviewer, reason, iso(env.clock()))
     except NotFound as exc:

@@ -47,6 +47,9 @@ Cursor = Annotated[int, QueryParameter(ge=0, le=MAX_ROWID, description="the next
 RowId = Annotated[int, PathParameter(ge=0, le=MAX_ROWID, description="a row id")]  # an item's or an action's
 
 
+BAD_TOKEN = "the form's security token is missing or out of date; reload the page and try again"
+
+
 class SignInRequired(Exception):
     """A review page was asked for without a live session."""
 
@@ -115,8 +118,30 @@ async def checked_form(request: Request[Any, Any, Any], session: Session) -> Any
     """The POSTed form, once its CSRF token matched the session's (403 otherwise, before anything is done)."""
     form = await read_form(request)
     if not csrf_ok(session.csrf, form.get("csrf")):
-        raise PermissionDeniedException("the form's security token is missing or out of date; reload the page and try again")
+        raise PermissionDeniedException(BAD_TOKEN)
     return form
+
+
+# A form loaded under an earlier sign-in (another tab's, or one since ended) carries a token shaped as ours
+# (auth.csrf_for: an unpadded base64url HMAC-SHA256) that is not this session's.
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
+STALE_TOKEN = ("Nothing was done: this form was loaded under an earlier sign-in, so its security token is out of "
+               "date. It is shown again as you sent it; check it and send it again.")
+
+
+async def posted_form(request: Request[Any, Any, Any], session: Session) -> tuple[Any, bool]:
+    """The POSTed form and whether its CSRF token is the session's; 403 when it carries no token shaped as ours.
+
+    On False the caller only shows the form again as posted (422, STALE_TOKEN), with this session's token, and
+    does nothing else: a stale token never applies a change, and the reviewer's typing is not lost.
+    """
+    form = await read_form(request)
+    token = form.get("csrf")
+    if csrf_ok(session.csrf, token):
+        return form, True
+    if not isinstance(token, str) or not TOKEN_SHAPE.fullmatch(token):
+        raise PermissionDeniedException(BAD_TOKEN)
+    return form, False
 
 
 def render(request: Request[Any, Any, Any], env: Env, name: str, session: Session | None, *, code: int = 200,
