@@ -149,7 +149,7 @@ def csrf_ok(expected: str, given: Any) -> bool:
     return isinstance(given, str) and bool(given) and hmac.compare_digest(expected.encode(), given.encode())
 
 
-def _id_hash(sid: str) -> str:
+def id_hash(sid: str) -> str:
     return hashlib.sha256(sid.encode()).hexdigest()
 
 
@@ -159,7 +159,7 @@ async def current_session(env: Env, cookie: str | None) -> Session | None:
     sid = unsign(key, cookie)
     if sid is None:
         return None
-    row = await env.db.fetchone(GET_SESSION, (_id_hash(sid),))
+    row = await env.db.fetchone(GET_SESSION, (id_hash(sid),))
     if row is None or row["expires_at"] <= iso(env.clock()):
         return None
     encoded = reviewers(env).get(row["reviewer"])  # None: the reviewer was removed
@@ -185,7 +185,7 @@ def _claim_attempt(conn: sqlite3.Connection, name: str, ip: str, since: str, now
 def _open_session(conn: sqlite3.Connection, name: str, sid: str, now: str, expires: str, credential: str) -> None:
     conn.execute(PURGE_SESSIONS, (now,))
     conn.execute(CLEAR_FAILURES, (name,))
-    conn.execute(INSERT_SESSION, (_id_hash(sid), name, now, expires, credential))
+    conn.execute(INSERT_SESSION, (id_hash(sid), name, now, expires, credential))
 
 
 _DUMMY_HASH: list[str] = []
@@ -217,7 +217,7 @@ async def sign_in(env: Env, name: str, password: str, ip: str) -> SignIn:
 
 async def sign_out(env: Env, session: Session) -> None:
     """End the session server-side (the cookie stops working even if someone kept a copy)."""
-    await env.db.write(lambda conn: conn.execute(END_SESSION, (iso(env.clock()), _id_hash(session.sid))))
+    await env.db.write(lambda conn: conn.execute(END_SESSION, (iso(env.clock()), id_hash(session.sid))))
 
 
 def client_address(peer: str, forwarded_for: str | None, trusted_proxies: Sequence[str]) -> str:

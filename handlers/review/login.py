@@ -19,7 +19,7 @@ from worker.auth import (
     MAX_NAME,
     SESSION_HOURS,
     Session,
-    _id_hash,
+    id_hash,
     client_address,
     csrf_ok,
     is_https,
@@ -135,7 +135,7 @@ async def login_submit(request: Request[Any, Any, Any], env: NamedDependency[Env
     # client chose (no session fixation).
     key = session_key(env)
     previous = unsign(key, request.cookies.get(COOKIE))
-    kept = await env.db.write(_settle_sessions, _id_hash(result.session.sid), _id_hash(previous) if previous else None,
+    kept = await env.db.write(_settle_sessions, id_hash(result.session.sid), id_hash(previous) if previous else None,
                               iso(env.clock()))
     response = Redirect(target, status_code=303)
     response.set_cookie(COOKIE, sign(key, previous) if kept and previous else result.cookie, path="/", httponly=True,
