@@ -65,11 +65,20 @@ def _die_with_parent() -> Callable[[], None] | None:
     return preexec
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nothing listens on right now, and not one this process was given before: the
+    kernel may offer the same free port twice in a row (about 1 in 17,000 pairs), and the callers bind the ports
+    they are given later, all together (SeaweedFS's four servers; the app's HTTP and SMTP)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 class EmbeddedS3:
