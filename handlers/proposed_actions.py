@@ -35,9 +35,9 @@ from handlers.responses import (
 from handlers.review import queries as q
 from handlers.review_api import CURSOR, READ_ERRORS, api_caller
 from worker.deadletters import store_dead_letter
+from worker.decisions import same_name_customers
 from worker.env import Env, iso
 from worker.ledger import append_event
-from worker.names import normalize_name
 
 log = logging.getLogger("worker.proposals")
 EMAIL = r"^[^@\s<>,;]+@[^@\s<>,;]+\.[A-Za-z0-9-]{2,}$"
@@ -136,10 +136,6 @@ NAMED_INVOICES = """
 SELECT ns_id, tran_id, customer_id, round(amount_remaining, 2), deleted_at IS NOT NULL FROM customer_invoice
 WHERE ns_id IN (SELECT value FROM json_each(?))
 """
-SAME_NAME = """
-SELECT ns_id FROM customers WHERE deleted_at IS NULL AND lower(company_name) = lower(:name)
-UNION SELECT customer_id FROM name_synonyms WHERE kind = 'customer' AND normalized = :normalized
-"""
 
 
 def _describe(err: Any) -> dict[str, str]:
@@ -203,11 +199,9 @@ def stage(conn: sqlite3.Connection, proposal: Any, key: str | None, digest: str,
     payload = proposal.model_dump(mode="json", exclude={"kind", "customer_id"}, exclude_none=True)
     if kind == "collection_email" and proposal.invoices:
         payload["invoices"] = owed_invoices(conn, customer_id, proposal.invoices)
-    if kind == "create_customer":
-        same = conn.execute(SAME_NAME, {"name": proposal.companyName,
-                                        "normalized": normalize_name(proposal.companyName)}).fetchall()
-        if same:
-            payload["possible_duplicate_of"] = sorted({r[0] for r in same})
+    # Checked again when a reviewer approves it (worker/decisions.py), with other approved new customers too.
+    if kind == "create_customer" and (same := same_name_customers(conn, proposal.companyName)):
+        payload["possible_duplicate_of"] = same
     cursor = conn.execute(INSERT_ACTION, (kind, customer_id, json.dumps(payload), risk, dedupe_key, now, now))
     action_id = int(cursor.lastrowid or 0)
     append_event(conn, "action.proposed", "proposed_action", str(action_id),

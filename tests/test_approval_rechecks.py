@@ -1,14 +1,24 @@
 """Approving a staged action re-checks, in the transaction that approves it, what the mirror says now.
 
 A price review (or a request to price an assembly item) whose sales order NetSuite deleted or cancelled is refused
-until its workflow withdraws it (worker/decisions.py ORDER_KINDS).
+until its workflow withdraws it (worker/decisions.py ORDER_KINDS). A new customer (create_customer) whose name is
+a live customer's, or another new customer's approved before, needs the reviewer's "approve anyway".
 """
+
+import json
+import re
+import sqlite3
+from pathlib import Path
 
 import pytest
 
+from handlers.proposed_actions import PROPOSAL, stage
 from tests.flows_support import apply, proposals, ref, sales_order
+from tests.review_seed import add_action, seed_reference, sign_in
 from tests.test_flows_price_review_lifecycle import FLOWS, deleted, priced, updated  # noqa: F401 (priced: fixture)
-from worker.decisions import DecisionError, decide_action
+from worker.db import connect, run_in_transaction
+from worker.decisions import DecisionError, DuplicateOrder, decide_action
+from worker.migrations import apply_schema
 from worker.workflow_runner import drain
 
 AT = "2026-11-03T16:00:00.000Z"
@@ -65,3 +75,116 @@ async def test_a_request_for_an_item_another_live_order_uses_stays_approvable(pr
     action = staged["price_new_assembly_item"]
     decision = await env.db.write(decide_action, action["id"], "mike", True, AT, seen=action["updated_at"])
     assert decision.changed and decision.status == "approved"
+
+
+# --- a new customer approved twice, or after NetSuite has it ------------------------------------------------------
+
+NOW = "2026-11-20T14:05:00.000Z"  # review_seed's: the version add_action gives a row
+T1, T2 = "2026-11-20T15:00:00.000Z", "2026-11-20T15:00:05.000Z"
+HARBOR = {"companyName": "Harbor Bistro", "email": "ap@harborbistro.com"}
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> sqlite3.Connection:
+    conn = connect(tmp_path / "d.sqlite3")
+    apply_schema(conn)
+    run_in_transaction(conn, seed_reference)
+    return conn
+
+
+def tx(conn, fn, *args, **kwargs):
+    return run_in_transaction(conn, fn, *args, **kwargs)
+
+
+def new_customer(conn, payload=HARBOR) -> int:
+    return tx(conn, add_action, "create_customer", payload, None)
+
+
+def mirrored(conn, ns_id: str, name: str, deleted_at: str | None = None) -> None:
+    tx(conn, lambda c: c.execute("INSERT INTO customers (ns_id, company_name, last_modified, deleted_at) "
+                                 "VALUES (?, ?, ?, ?)", (ns_id, name, NOW, deleted_at)))
+
+
+def approve(conn, action_id: int, **kwargs):
+    return tx(conn, decide_action, action_id, "anna", True, T2, seen=NOW, **kwargs)
+
+
+def status(conn, action_id: int) -> str:
+    return conn.execute("SELECT status FROM proposed_actions WHERE id = ?", (action_id,)).fetchone()[0]
+
+
+def test_a_new_customer_netsuite_has_since_is_approved_only_with_the_reviewers_say_so(db):
+    action = new_customer(db)
+    mirrored(db, "4410", "HARBOR BISTRO, LLC")  # entered in NetSuite by hand since; the name as names compare
+    with pytest.raises(DuplicateOrder) as refused:
+        approve(db, action)
+    assert str(refused.value).startswith("A customer named 'Harbor Bistro' exists already: customer HARBOR BISTRO, "
+                                         "LLC (4410) in NetSuite. Approving it again creates a second customer; "
+                                         'tick "approve anyway"')
+    assert refused.value.copies == ("customer:4410",) and status(db, action) == "staged"
+    decision = approve(db, action, approve_anyway={"customer:4410"})
+    assert decision.changed and status(db, action) == "approved"
+    [event] = [json.loads(r[0]) for r in db.execute("SELECT payload_json FROM events WHERE type = 'action.approved'")]
+    assert event["approved_despite"] == ["customer HARBOR BISTRO, LLC (4410) in NetSuite"]
+
+
+def test_the_same_new_customer_staged_twice_is_approved_once_unless_confirmed(db):
+    first, second = new_customer(db), new_customer(db, {**HARBOR, "companyName": "Harbor Bistro Inc."})
+    assert approve(db, first).status == "approved"
+    with pytest.raises(DuplicateOrder) as refused:
+        approve(db, second)
+    assert f"new customer action {first} (Harbor Bistro), approved by anna at 2026-11-20 15:00" in str(refused.value)
+    assert refused.value.copies == (f"action:{first}",)
+    # rejecting it is always possible
+    assert tx(db, decide_action, second, "anna", False, T2, seen=NOW, reason="a copy").status == "rejected"
+
+
+def test_consent_covers_the_copies_shown_only(db):
+    first, second = new_customer(db), new_customer(db)
+    approve(db, first)
+    mirrored(db, "4410", "Harbor Bistro")  # arrived after the refusal the reviewer read
+    with pytest.raises(DuplicateOrder) as refused:
+        approve(db, second, approve_anyway={f"action:{first}"})
+    assert "Your page did not show customer Harbor Bistro (4410) in NetSuite" in str(refused.value)
+    assert set(refused.value.copies) == {f"action:{first}", "customer:4410"}
+    assert approve(db, second, approve_anyway=set(refused.value.copies)).status == "approved"
+
+
+def test_a_deleted_customer_a_rejected_copy_or_another_name_is_no_duplicate(db):
+    mirrored(db, "4410", "Harbor Bistro", deleted_at=NOW)
+    rejected = new_customer(db)
+    tx(db, decide_action, rejected, "anna", False, T1, seen=NOW, reason="not yet")
+    new_customer(db, {**HARBOR, "companyName": "Harbor Bistro West"})  # staged only: not approved
+    assert approve(db, new_customer(db)).status == "approved"
+    other = new_customer(db, {**HARBOR, "companyName": "Harbor Street Deli West"})
+    assert approve(db, other).status == "approved"
+
+
+def test_staging_points_out_a_customer_of_the_same_name_as_approval_compares_it(db):
+    # "Driscoll Foods, Inc." is Driscoll Foods (1187) as names compare; it was only matched ignoring case.
+    proposal = PROPOSAL.validate_python({"kind": "propose_create_customer", "companyName": "Driscoll Foods, Inc."})
+    action_id, _ = tx(db, stage, proposal, None, "digest", T1)
+    payload = json.loads(db.execute("SELECT payload_json FROM proposed_actions WHERE id = ?", (action_id,)).fetchone()[0])
+    assert payload["possible_duplicate_of"] == ["1187"]
+
+
+def test_the_actions_page_offers_approve_anyway_after_the_refusal(server):
+    action = server.run(server.env.db.write(lambda c: (seed_reference(c), add_action(
+        c, "create_customer", {"companyName": "Driscoll Foods"}, None))[1]))
+    mike = sign_in(server.url)
+    page = mike.get("/review/actions").text
+    version = re.search(rf'id="action-{action}".*?name="version" value="([^"]*)"', page, re.DOTALL).group(1)
+    assert 'name="approve_duplicate"' not in page  # offered only after the server refused
+    form = {"csrf": mike.csrf, "version": version, "op": "approve"}
+    refused = mike.post(f"/review/actions/{action}", data=form)
+    assert refused.status_code == 422
+    assert "exists already: customer Driscoll Foods (1187) in NetSuite" in refused.text
+    assert re.search(r'name="approve_duplicate" value="1"', refused.text)
+    assert re.search(r'name="duplicate_of" value="customer:1187"', refused.text)
+    unticked = mike.post(f"/review/actions/{action}", data={**form, "duplicate_of": "customer:1187"})
+    assert unticked.status_code == 422
+    approved = mike.post(f"/review/actions/{action}", data={**form, "duplicate_of": "customer:1187",
+                                                            "approve_duplicate": "1"}, follow_redirects=False)
+    assert approved.status_code == 303
+    row = server.run(server.env.db.fetchone("SELECT status, decided_by FROM proposed_actions WHERE id = ?", (action,)))
+    assert tuple(row) == ("approved", "mike")

@@ -16,6 +16,7 @@ from typing import Any
 from worker.cdc.models import ORDER_CANCELLED
 from worker.ledger import append_event
 from worker.memo_checks import memo_not_as_drafted
+from worker.names import normalize_name
 from worker.netsuite_shape import ReviewedOrder, salesorder_payload
 from worker.stale_plans import HOLD_GONE, action_not_owed, what_changed
 
@@ -112,6 +113,20 @@ WHERE customer_id = :customer_id AND type = 'salesorder' AND deleted_at IS NULL 
 ORDER BY tran_date, ns_id
 """
 KNOWN_ITEM = "SELECT 1 FROM spec_items WHERE item_id = ?"
+# A new customer's namesakes (same_name_customers): live customers by their company name, and those a customer
+# synonym of the name points to; a synonym's `normalized` is normalize_name's form (worker/names.py).
+LIVE_CUSTOMER_NAMES = "SELECT ns_id, company_name FROM customers WHERE deleted_at IS NULL ORDER BY ns_id"
+SYNONYM_CUSTOMERS = """
+SELECT DISTINCT s.customer_id FROM name_synonyms s JOIN customers c ON c.ns_id = s.customer_id
+WHERE s.kind = 'customer' AND s.normalized = ? AND c.deleted_at IS NULL
+"""
+COMPANY_NAME = "SELECT company_name FROM customers WHERE ns_id = ?"
+# Other new customers approved (or sent to NetSuite) before: matched by name in Python, as the mirror's are.
+APPROVED_CUSTOMERS = """
+SELECT id, json_extract(payload_json, '$.companyName'), status, decided_by, decided_at FROM proposed_actions
+WHERE kind = 'create_customer' AND status IN ('approved', 'executed') AND id <> ?
+ORDER BY id
+"""
 GET_ACTION = "SELECT status, kind, payload_json, decided_by, decided_at, updated_at FROM proposed_actions WHERE id = ?"
 # `updated_at = :seen`: the row is still the version the reviewer's page showed (optimistic concurrency).
 DECIDE_ACTION = """
@@ -140,7 +155,8 @@ class DecisionError(ValueError):
 
 
 class DuplicateOrder(DecisionError):
-    """The order was approved before or is already in NetSuite; approving again needs the reviewer's say-so.
+    """The order (or new customer) was approved before or is already in NetSuite; approving again needs the
+    reviewer's say-so.
 
     `copies` are the keys of the earlier copies the message names (EarlierCopy.key): the page that shows them
     posts them back with "approve anyway", and that consent covers those copies only.
@@ -206,6 +222,40 @@ def _remember_items(conn: sqlite3.Connection, customer_id: str, order: ReviewedO
     return remembered
 
 
+def name_key(name: str | None) -> str:
+    """A company name as namesakes compare (pure): normalize_name's form, or for a name that is nothing but legal
+    words ('Inc.') its case-folded text, so that it still meets itself."""
+    return normalize_name(name) or " ".join((name or "").casefold().split())
+
+
+def same_name_customers(conn: sqlite3.Connection, name: str | None) -> list[str]:
+    """The live customers (ns_ids) whose company name, or a customer synonym, is `name` as names compare."""
+    key = name_key(name)
+    if not key:
+        return []
+    found = {ns_id for ns_id, company in conn.execute(LIVE_CUSTOMER_NAMES) if name_key(company) == key}
+    found |= {row[0] for row in conn.execute(SYNONYM_CUSTOMERS, (key,))}
+    return sorted(found)
+
+
+def customer_copies(conn: sqlite3.Connection, action_id: int, name: str | None) -> list[EarlierCopy]:
+    """Where a new customer exists already: in the mirror ('customer Harbor Bistro (4410) in NetSuite'), or
+    approved here before under the same name ('new customer action 12, approved by mike at ...')."""
+    found = []
+    for ns_id in same_name_customers(conn, name):
+        company = conn.execute(COMPANY_NAME, (ns_id,)).fetchone()
+        found.append(EarlierCopy(f"customer:{ns_id}", f"customer {(company and company[0]) or '(no name)'} ({ns_id}) "
+                                                      "in NetSuite"))
+    key = name_key(name)
+    for other, company, status, by, at in conn.execute(APPROVED_CUSTOMERS, (action_id,)):
+        if key and name_key(company) == key:
+            sent = ", sent to NetSuite" if status == "executed" else ""
+            found.append(EarlierCopy(f"action:{other}", f"new customer action {other} ({company}), approved by "
+                                                        f"{by or 'someone'} at {(at or '?')[:16].replace('T', ' ')}"
+                                                        f"{sent}"))
+    return found
+
+
 def earlier_copies(conn: sqlite3.Connection, item_id: int, order: ReviewedOrder) -> list[EarlierCopy]:
     """Where this order exists already, one each ("review item 12 (same PO number), approved by ...")."""
     params = {"id": item_id, "customer_id": order.customer_id, "po": order.po_number or ""}
@@ -217,13 +267,14 @@ def earlier_copies(conn: sqlite3.Connection, item_id: int, order: ReviewedOrder)
     return found
 
 
-def _duplicate(order: ReviewedOrder, copies: list[EarlierCopy], unseen: list[EarlierCopy]) -> DuplicateOrder:
-    told = f"PO {order.po_number or '(no number)'} exists already: {'; '.join(c.text for c in copies)}. "
+def _duplicate(exists: str, thing: str, copies: list[EarlierCopy], unseen: list[EarlierCopy]) -> DuplicateOrder:
+    # `exists` names what is there already ('PO DF-1'), `thing` what approving makes another of ('sales order').
+    told = f"{exists} exists already: {'; '.join(c.text for c in copies)}. "
     if len(unseen) < len(copies):  # the reviewer consented to the others; these came after (or were not shown)
-        told += (f"Your page did not show {'; '.join(c.text for c in unseen)}. Approving creates another sales "
-                 "order; tick \"approve anyway\" again if that is still meant, or reject this copy")
+        told += (f"Your page did not show {'; '.join(c.text for c in unseen)}. Approving creates another {thing}; "
+                 "tick \"approve anyway\" again if that is still meant, or reject this copy")
     else:
-        told += ("Approving it again creates a second sales order; tick \"approve anyway\" if that is meant, or "
+        told += (f"Approving it again creates a second {thing}; tick \"approve anyway\" if that is meant, or "
                  "reject this copy")
     return DuplicateOrder(told, (c.key for c in copies))
 
@@ -258,7 +309,7 @@ def approve_order(conn: sqlite3.Connection, item_id: int, reviewer: str, order: 
     copies = earlier_copies(conn, item_id, order)
     unseen = [c for c in copies if c.key not in approve_anyway]
     if unseen:
-        raise _duplicate(order, copies, unseen)
+        raise _duplicate(f"PO {order.po_number or '(no number)'}", "sales order", copies, unseen)
     parsed = json.loads(row[2]) if row[2] else {}
     # The PO's currency, from its parse (a reviewer does not edit it): NetSuite would book the customer's otherwise.
     currency = parsed.get("currency") if isinstance(parsed, dict) else None
@@ -415,9 +466,23 @@ def _check_order_live(conn: sqlite3.Connection, kind: str, payload: dict[str, An
         raise DecisionError(f"{gone} since this {what} was drafted: approving it would {would}. {ORDER_NEXT}")
 
 
+def _check_new_customer(conn: sqlite3.Connection, action_id: int, payload: dict[str, Any],
+                        approve_anyway: Collection[str]) -> list[EarlierCopy]:
+    # The same name checked when it was staged (possible_duplicate_of), again: the customer may have been entered
+    # in NetSuite since, or another copy of the proposal (a retry without Idempotency-Key) approved.
+    copies = customer_copies(conn, action_id, payload.get("companyName"))
+    if unseen := [c for c in copies if c.key not in approve_anyway]:
+        raise _duplicate(f"A customer named {payload.get('companyName')!r}", "customer", copies, unseen)
+    return copies
+
+
 def decide_action(conn: sqlite3.Connection, action_id: int, reviewer: str, approve: bool, now: str, *, seen: str,
-                  reason: str | None = None, changes: Mapping[str, str] | None = None) -> Decision:
-    """Approve (with any last edits) or reject (with a reason) a staged action still at version `seen`."""
+                  reason: str | None = None, changes: Mapping[str, str] | None = None,
+                  approve_anyway: Collection[str] = ()) -> Decision:
+    """Approve (with any last edits) or reject (with a reason) a staged action still at version `seen`.
+
+    A new customer (create_customer) whose name is a live customer's or another approved one's raises
+    DuplicateOrder unless each of those copies is among `approve_anyway` (as approve_order's)."""
     status, kind, payload_json, by, at, updated_at = _staged_action(conn, action_id)
     if status != "staged":
         return _already("this action", status, by, at)
@@ -432,6 +497,8 @@ def decide_action(conn: sqlite3.Connection, action_id: int, reviewer: str, appro
         _check_memo_as_drafted(conn, kind, payload)
     if approve and kind in ORDER_KINDS:
         _check_order_live(conn, kind, payload)
+    despite = _check_new_customer(conn, action_id, payload, approve_anyway) \
+        if approve and kind == "create_customer" else []
     if not approve and (gone := action_not_owed(conn, action_id)):
         # Rejected because it names money no longer owed (as the refusal to approve it advises): a request for
         # the corrected draft, which a collection plan's redraw then proposes. Rejected while still owed as
@@ -446,6 +513,8 @@ def decide_action(conn: sqlite3.Connection, action_id: int, reviewer: str, appro
                                  "reason": text, "id": action_id, "seen": seen})
     event = {"reviewer": reviewer, "kind": kind, "edited": changed} if approve else \
         {"reviewer": reviewer, "kind": kind, "reason": text}
+    if despite:
+        event["approved_despite"] = [c.text for c in despite]
     append_event(conn, f"action.{new_status}", "proposed_action", str(action_id), event,
                  dedupe_key=f"action.decided:{action_id}", created_at=now)
     return Decision(True, new_status, f"action {action_id} {new_status}", action_id)

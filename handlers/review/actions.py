@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,6 +29,7 @@ from worker.decisions import (
     MAX_EDIT,
     MAX_REASON,
     DecisionError,
+    DuplicateOrder,
     NotFound,
     decide_action,
     edit_action,
@@ -77,6 +78,7 @@ class Refused:
     changes: Mapping[str, str]
     reason: str
     seen: str
+    offer_duplicate: tuple[str, ...] = ()  # refused as existing already: the copies "approve anyway" would cover
 
 
 def form_values(row: Mapping[str, Any], refused: Refused | None) -> dict[str, Any]:
@@ -96,6 +98,8 @@ def form_values(row: Mapping[str, Any], refused: Refused | None) -> dict[str, An
     if refused.seen == row["updated_at"] and not closed:
         values["fields"].update(posted)
         values["version"] = refused.seen
+        if refused.offer_duplicate:  # the copies the notice names; a changed or closed action is reviewed again
+            values["offer_duplicate"] = refused.offer_duplicate
     else:
         values["unsaved"] = [(name, text) for name, text in posted.items()
                              if plain_text(text) != plain_text(row["payload"][name])]
@@ -221,15 +225,19 @@ async def action_decide(request: Request[Any, Any, Any], env: NamedDependency[En
         if op == "save":
             decision = await env.db.write(edit_action, action_id, session.reviewer, changes, now, seen=seen)
         elif op in ("approve", "reject"):
+            # "Approve anyway" consents to the copies the refusal showed (their keys, posted beside the box) only.
+            shown = str(form.get("duplicate_of") or "").split() if form.get("approve_duplicate") == "1" else []
             decision = await env.db.write(decide_action, action_id, session.reviewer, op == "approve", now, seen=seen,
-                                          reason=refused.reason, changes=changes)
+                                          reason=refused.reason, changes=changes, approve_anyway=frozenset(shown))
         else:
             raise ValidationException("op: must be save, approve or reject")
     except NotFound as exc:
         raise NotFoundException(str(exc)) from None
     except DecisionError as exc:
         # Shown again as posted, like the order form on a validation error: a redirect would reload the stored
-        # text and lose the reviewer's rewrite.
+        # text and lose the reviewer's rewrite. A copy refused as existing already is offered "approve anyway".
+        if isinstance(exc, DuplicateOrder):
+            refused = replace(refused, offer_duplicate=exc.copies)
         return await _actions_page(request, env, session, code=422, notice=f"Action {action_id}: {exc}",
                                    refused=refused, **filters)
     if not decision.changed and decision.status != "staged" and (action := await _action_now(env, action_id)):
