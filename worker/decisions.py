@@ -77,6 +77,14 @@ ON CONFLICT (customer_id, customer_item_code) DO UPDATE SET item_id = excluded.i
     updated_at = excluded.updated_at
 WHERE customer_item_xref.item_id IS NOT excluded.item_id
 """
+# A line approved as the page showed it: its code is remembered only when nothing maps it yet (in any case, as the
+# intake matches codes), so it never undoes a mapping made after the page was loaded.
+REMEMBER_NEW_XREF = """
+INSERT INTO customer_item_xref (customer_id, customer_item_code, item_id, source, updated_at)
+SELECT :customer, :code, :item, 'reviewer', :at
+WHERE NOT EXISTS (SELECT 1 FROM customer_item_xref WHERE customer_id = :customer
+                  AND upper(customer_item_code) = upper(:code))
+"""
 # The order's customer as the mirror has it: absent or deleted, or inactive (NetSuite refuses new transactions).
 ORDER_CUSTOMER = "SELECT company_name, is_inactive FROM customers WHERE ns_id = ? AND deleted_at IS NULL"
 # An executed sales-order action `a` whose sales order (found by its externalId) the mirror holds only as
@@ -211,14 +219,19 @@ def _reason(reason: str | None) -> str:
 
 
 def _remember_items(conn: sqlite3.Connection, customer_id: str, order: ReviewedOrder, parsed: Mapping[str, Any],
-                    now: str) -> int:
+                    now: str, shown: Mapping[int, str] | None) -> int:
     # Product lines only: a charge's item (a discount or other-charge item) is no customer's item code.
     codes = {ln.get("line_no"): ln.get("customer_item_code") for ln in parsed.get("lines") or [] if isinstance(ln, dict)}
     remembered = 0
     for line in order.lines:
         code = (line.customer_item_code or codes.get(line.line_no) or "").strip()
-        if code:
+        if not code:
+            continue
+        if shown is None or shown.get(line.line_no) != line.item_id:  # the reviewer chose this item
             remembered += conn.execute(REMEMBER_XREF, (customer_id, code, line.item_id, now)).rowcount
+        else:
+            remembered += conn.execute(REMEMBER_NEW_XREF, {"customer": customer_id, "code": code,
+                                                           "item": line.item_id, "at": now}).rowcount
     return remembered
 
 
@@ -280,13 +293,18 @@ def _duplicate(exists: str, thing: str, copies: list[EarlierCopy], unseen: list[
 
 
 def approve_order(conn: sqlite3.Connection, item_id: int, reviewer: str, order: ReviewedOrder, now: str, *,
-                  approve_anyway: Collection[str] = ()) -> Decision:
+                  approve_anyway: Collection[str] = (), shown: Mapping[int, str] | None = None) -> Decision:
     """Close a review item as approved and queue its `create_sales_order` action (NetSuite REST shape).
 
     An order that exists already (earlier_copies) raises DuplicateOrder unless every copy is among
     `approve_anyway`, the keys of the copies the reviewer was shown and confirmed a second sales order
     despite: a copy approved since (by someone else) needs its own say-so. The ledger event records what
     the order repeats.
+
+    Each line's customer item code is remembered as its item (customer_item_xref). `shown` gives, by line number,
+    the item the reviewer's page showed each line with: a line approved with that item is remembered only where
+    the code has no mapping yet, so a page loaded before another reviewer's correction does not undo it. Without
+    `shown` every line counts as chosen by the reviewer.
     """
     row = conn.execute(GET_ITEM, (item_id,)).fetchone()
     if row is None:
@@ -318,7 +336,7 @@ def approve_order(conn: sqlite3.Connection, item_id: int, reviewer: str, order: 
     action_id = conn.execute(INSERT_ORDER_ACTION, (
         order.customer_id, json.dumps(payload), item_id, f"review_item:{item_id}:create_sales_order",
         now, now, reviewer, now)).lastrowid
-    remembered = _remember_items(conn, order.customer_id, order, parsed, now)
+    remembered = _remember_items(conn, order.customer_id, order, parsed, now, shown)
     conn.execute(CLOSE_ITEM, {"status": "approved", "customer_id": order.customer_id, "by": reviewer, "at": now,
                               "reason": None, "id": item_id})
     append_event(conn, "review.approved", "review_item", str(item_id),

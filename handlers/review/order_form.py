@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from worker.config import Review
 from worker.currency import is_base_currency
 from worker.flows.reads import label
+from worker.intake.lines import BY_XREF
 from worker.netsuite_shape import CENT, ReviewedOrder, foreign_price_note
 from worker.pricing import (
     ExpectedPrice,
@@ -63,19 +64,36 @@ def unique_line_numbers(numbers: list[str], reserved: list[str]) -> list[int]:
     return out
 
 
-def rows_from_parsed(parsed: Mapping[str, Any], item_codes: Mapping[str, str]) -> list[dict[str, str]]:
+def remembered_items(conn: sqlite3.Connection, customer_id: str | None, codes: list[str]) -> dict[str, str]:
+    """The item each of the customer's codes is remembered as now (customer_item_xref, matched as the intake
+    matches it: any case, the newest mapping first); codes with none are left out."""
+    found = {}
+    for code in dict.fromkeys(c for c in codes if c):
+        if customer_id and (row := conn.execute(BY_XREF, (customer_id, code, code)).fetchone()):
+            found[code] = str(row[0])
+    return found
+
+
+def rows_from_parsed(parsed: Mapping[str, Any], item_codes: Mapping[str, str],
+                     remembered: Mapping[str, str] | None = None) -> list[dict[str, str]]:
     """The parser's lines as form rows (strings), items shown by our item code when we know it (the form resolves
-    a code before an id, so the code posted back is the parser's item even when it is another item's id)."""
+    a code before an id, so the code posted back is the parser's item even when it is another item's id).
+
+    A line whose code is `remembered` (remembered_items) as another item than the parse's (a reviewer corrected it
+    after this PO was read) shows that item, and says so (`remembered`). Each row carries the item it is shown with
+    (`shown_item`): approving remembers a code only for a line whose item the reviewer changed from it."""
+    remembered = remembered or {}
     rows = []
     for i, line in enumerate(parsed.get("lines") or [], start=1):
         if not isinstance(line, Mapping):
             continue
-        item_id = _text(line.get("item_id"))
+        item_id, code = _text(line.get("item_id")), _text(line.get("customer_item_code"))
+        shown = remembered.get(code) or item_id
         rows.append({
-            "no": _text(line.get("line_no") or i), "code": _text(line.get("customer_item_code")),
-            "item": item_codes.get(item_id) or item_id, "desc": _text(line.get("description")),
+            "no": _text(line.get("line_no") or i), "code": code,
+            "item": item_codes.get(shown) or shown, "desc": _text(line.get("description")),
             "qty": _text(line.get("quantity")), "uom": _text(line.get("uom")),
-            "price": _text(line.get("unit_price")), "parsed_item": item_id, "drop": "",
+            "price": _text(line.get("unit_price")), "parsed_item": item_id, "shown_item": shown, "drop": "",
         })
     # Older parses could repeat a number (1, blank, 2 read as 1, 2, 2): show the numbers the order will get.
     for row, line_no in zip(rows, unique_line_numbers([r["no"] for r in rows], []), strict=True):
@@ -113,6 +131,8 @@ def rows_from_form(form: Any) -> list[dict[str, str]]:
     for i in range(count):
         row = {name: str(form.get(f"l{i}_{name}") or "").strip() for name in LINE_FIELDS}
         row["parsed_item"] = str(form.get(f"l{i}_parsed") or "")
+        # A page from before `l{i}_shown` was rendered with the parse's item.
+        row["shown_item"] = str(form.get(f"l{i}_shown") if f"l{i}_shown" in form else row["parsed_item"])
         row["drop"] = "1" if form.get(f"l{i}_drop") else ""
         rows.append(row)
     return rows
@@ -120,7 +140,7 @@ def rows_from_form(form: Any) -> list[dict[str, str]]:
 
 def blank_row() -> dict[str, str]:
     """A row to fill by hand (no line number: it is numbered after the others on approval)."""
-    return dict.fromkeys((*LINE_FIELDS, "parsed_item", "drop"), "")
+    return dict.fromkeys((*LINE_FIELDS, "parsed_item", "shown_item", "drop"), "")
 
 
 def more_rows(rows: list[dict[str, str]], count: int) -> list[dict[str, str]]:
@@ -196,6 +216,13 @@ def charges_from_form(form: Any, parsed: Mapping[str, Any]) -> list[dict[str, st
         row["off"] = "1" if form.get(f"c{i}_off") else ""
         rows.append(row)
     return rows
+
+
+def remembered_note(row: Mapping[str, str], item_codes: Mapping[str, str]) -> str:
+    """What the line's code is remembered as, by item code ('CHS-MOZZ-LMPS'), when the page shows that item rather
+    than the parse's (rows_from_parsed), else '' (pure)."""
+    shown, parsed = row.get("shown_item") or "", row.get("parsed_item") or ""
+    return item_codes.get(shown) or shown if row.get("code") and shown and shown != parsed else ""
 
 
 def is_kept(row: Mapping[str, str]) -> bool:
@@ -303,6 +330,12 @@ def reviewed_order(header: Mapping[str, Any], rows: list[dict[str, str]], resolv
         errors += [_message(err, numbered) for err in exc.errors()]
         return None, errors
     return (None, errors) if errors else (order, [])
+
+
+def shown_items(order: ReviewedOrder, rows: list[dict[str, str]]) -> dict[int, str]:
+    """Each order line's item as the page showed it ('' for a row added by hand), by line number (pure): the
+    lines are the kept rows, in order (reviewed_order)."""
+    return {line.line_no: row.get("shown_item") or "" for line, row in zip(order.lines, kept_rows(rows), strict=True)}
 
 
 def _without_no(charge: dict[str, Any]) -> dict[str, Any]:

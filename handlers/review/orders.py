@@ -32,10 +32,13 @@ from handlers.review.order_form import (
     po_currency,
     po_total_less_tax,
     price_checks,
+    remembered_items,
+    remembered_note,
     reviewed_order,
     row_count,
     rows_from_form,
     rows_from_parsed,
+    shown_items,
     with_blank_rows,
 )
 from handlers.review.web import (
@@ -160,12 +163,21 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
     item = await _item(env, item_id)
     parsed = _parsed(item)
     if rows is None:
-        ids = [str(ln.get("item_id")) for ln in parsed.get("lines") or [] if isinstance(ln, dict) and ln.get("item_id")]
+        # Each code as remembered now: another reviewer may have corrected it since this PO was parsed.
+        lines = [ln for ln in parsed.get("lines") or [] if isinstance(ln, dict)]
+        remembered = await env.db.read_sync(remembered_items, item["customer_id"],
+                                            [str(ln.get("customer_item_code") or "") for ln in lines])
+        ids = [str(ln.get("item_id")) for ln in lines if ln.get("item_id")] + list(remembered.values())
         known = await q.rows(env, q.ITEMS_BY_ID, (json.dumps(ids),))
-        rows = rows_from_parsed(parsed, {r["item_id"]: r["item_code"] for r in known})
+        rows = rows_from_parsed(parsed, {r["item_id"]: r["item_code"] for r in known}, remembered)
         rows = with_blank_rows(rows, 1 if rows else 3)
     else:  # the posted rows: one blank row to fill whatever the reviewer typed (more with Add rows)
         rows = with_blank_rows(rows, 1)
+    # A line shown with the item its code is remembered as, not the parse's, says so (on every render of the form).
+    shown = [r["shown_item"] for r in rows if r.get("shown_item") and r["shown_item"] != r.get("parsed_item")]
+    codes = {r["item_id"]: r["item_code"] for r in await q.rows(env, q.ITEMS_BY_ID, (json.dumps(shown),))}
+    for r in rows:
+        r["remembered"] = remembered_note(r, codes)
     if charges is None:
         charges = charges_from_parsed(parsed, env.settings.review)
     today = env.clock().astimezone(env.settings.timezone).date()
@@ -258,7 +270,7 @@ async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[En
         shown = str(form.get("duplicate_of") or "").split() if form.get("approve_duplicate") == "1" else []
         try:
             decision = await env.db.write(approve_order, item_id, session.reviewer, order, iso(env.clock()),
-                                          approve_anyway=frozenset(shown))
+                                          approve_anyway=frozenset(shown), shown=shown_items(order, rows))
         except NotFound as exc:
             raise NotFoundException(str(exc)) from None
         except DecisionError as exc:
