@@ -28,10 +28,11 @@ READABLE = [
     ("3/8/2026 11:59 PM", "2026-03-08"), ("3/8/2026 12:05 a.m.", "2026-03-08"), ("3/8/2026 23:15:09", "2026-03-08"),
     (" 3/8/2026 ", "2026-03-08"), ("2026-03-08", "2026-03-08"), ("2026-03-08T18:15:00Z", "2026-03-08T18:15:00Z"),
     ("2026-03-08T18:15:00.250-08:00", "2026-03-08T18:15:00.250-08:00"), ("2026-03-08 18:15", "2026-03-08 18:15"),
+    ("2026-03-08T10:15:00-0800", "2026-03-08T10:15:00-08:00"), ("2026-03-08T10:15:00.5+0530", "2026-03-08T10:15:00.5+05:30"),
     ("", None), (None, None),
 ]
 UNREADABLE = ["garbage", "13/8/2026", "2/30/2026", "3/8/26", "3/8/2026 13:15 pm", "3/8/2026 10:75 am", "2026-02-30",
-              "2026-03-08T24:00:00Z", "2026-03-08T18:15:00+0100", "20260308", 20260308]
+              "2026-03-08T24:00:00Z", "2026-03-08T18:15:00+01000", "20260308", 20260308]
 
 
 def _contact(created: Any, key: str = "datecreated", ns_id: str = "c1") -> dict[str, Any]:
@@ -119,7 +120,7 @@ def test_version_16_converts_suiteql_dates_already_stored(tmp_path):
     apply_schema(conn)
     conn.execute("PRAGMA user_version = 15")
     values = {"c1": "3/8/2026", "c2": "3/8/2026 10:15 am", "c3": "2026-03-08T18:15:00Z", "c4": "garbage/x",
-              "c5": None, "c6": "12/31/2025 11:59 pm"}
+              "c5": None, "c6": "12/31/2025 11:59 pm", "c7": "2026-03-08T10:15:00-0800", "c8": "2026-03-08"}
     for ns_id, created in values.items():
         raw = json.dumps({"id": ns_id, "datecreated": created})
         conn.execute("INSERT INTO customer_contacts (ns_id, customer_id, date_created, last_modified, raw_json) "
@@ -130,7 +131,7 @@ def test_version_16_converts_suiteql_dates_already_stored(tmp_path):
     assert apply_schema(conn) == LATEST
     assert {r[0]: r[1] for r in conn.execute("SELECT ns_id, date_created FROM customer_contacts")} == {
         "c1": "2026-03-08", "c2": "2026-03-08", "c3": "2026-03-08T18:15:00Z", "c4": "garbage/x", "c5": None,
-        "c6": "2025-12-31"}
+        "c6": "2025-12-31", "c7": "2026-03-08T10:15:00-08:00", "c8": "2026-03-08"}
     assert tuple(conn.execute("SELECT date_created, raw_json FROM customers").fetchone()) == (
         "2025-01-02", '{"datecreated": "1/2/2025"}')
     assert {r[0]: json.loads(r[1])["datecreated"] for r in conn.execute(

@@ -188,12 +188,14 @@ UPDATE payment_application SET disc = (
     WHERE p.ns_id = payment_application.payment_id AND p.cdc_apply_version IS NULL
       AND instr(p.raw_json, '"disc"') > 0);
 """),
-    # dateCreated in SuiteQL's M/D/YYYY (with a time of day or not) was stored as sent, which the contact churn
-    # signal read as no date: such a contact counted on nights before it was created. It becomes its ISO date
+    # dateCreated in SuiteQL's M/D/YYYY (with a time of day or not), or with an offset without a colon (-0800), was
+    # stored as sent, which the contact churn signal read as no date: such a contact counted on nights before it was created. It becomes its ISO date
     # (created_as_stored is worker.cdc.models', registered by apply_schema), as the CDC now stores it; raw_json stays.
     (16, """
-UPDATE customers SET date_created = created_as_stored(date_created) WHERE instr(date_created, '/') > 0;
-UPDATE customer_contacts SET date_created = created_as_stored(date_created) WHERE instr(date_created, '/') > 0;
+UPDATE customers SET date_created = created_as_stored(date_created)
+WHERE instr(date_created, '/') > 0 OR date_created GLOB '*[+-][0-9][0-9][0-9][0-9]';
+UPDATE customer_contacts SET date_created = created_as_stored(date_created)
+WHERE instr(date_created, '/') > 0 OR date_created GLOB '*[+-][0-9][0-9][0-9][0-9]';
 """),
 ]
 LATEST = MIGRATIONS[-1][0]

@@ -32,6 +32,7 @@ _US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 # dateCreated as the contact churn signal reads it (cron/health.py CONTACTS), kept as sent: an ISO date (a company
 # date) or an ISO time that SQLite's julianday reads (Z, +HH:MM, or no offset: UTC).
 _ISO_CREATED = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})?)?")
+_BARE_OFFSET = re.compile(r"(?<=\d:\d{2})((?:\.\d+)?[+-]\d{2})(\d{2})$")  # ...T10:15:00-0800, ...T10:15-0800
 # SuiteQL's M/D/YYYY, perhaps with the time of day it prints in the account's zone ("3/8/2026 10:15 am").
 _US_CREATED = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([ap])\.?m\.?)?)?",
                          re.IGNORECASE)
@@ -87,6 +88,7 @@ def _as_created(value: str | None) -> str | None:
     text = (value or "").strip()
     if not text:
         return None
+    text = _BARE_OFFSET.sub(r"\1:\2", text)  # "-0800", accepted in last_modified too, as SQLite reads it: "-08:00"
     us = _US_CREATED.fullmatch(text)
     try:
         if us is None and _ISO_CREATED.fullmatch(text):
