@@ -239,3 +239,16 @@ def test_a_fee_in_the_totals_is_a_surcharge(label) -> None:
 def test_a_credit_limit_beside_the_totals_is_no_discount(label) -> None:
     po = _parse(_pdf([SUB, (label, "5,000.00"), ("Total", "2,002.20")]))
     assert (po.total, _charges(po), _codes(po)) == (Decimal("2002.20"), [], [])
+
+
+@pytest.mark.parametrize("label,value", [("Service fee waived", "10.00"), ("Card processing fee waived", "60.07"),
+                                         ("Late fee of", "$25.00 applies to past-due invoices")])
+def test_a_fee_waived_or_announced_is_no_charge(label, value) -> None:
+    po = _parse(_pdf([SUB, (label, value), ("Total", "2,002.20")]))
+    assert (po.total, _charges(po), _codes(po)) == (Decimal("2002.20"), [], [])
+
+
+@pytest.mark.parametrize("label", ["Coupon applied", "Credit line adjustment"])
+def test_a_coupon_applied_or_a_credit_line_adjustment_is_a_discount(label) -> None:
+    po = _parse(_pdf([SUB, (label, "-20.00"), ("Total", "1,982.20")]))
+    assert (po.total, _charges(po), _codes(po)) == (Decimal("1982.20"), [(label, Decimal("-20.00"))], [])

@@ -178,3 +178,14 @@ async def test_a_total_before_the_payment_is_kept():
     assert [f.code for f in po.findings if f.severity == "error"] == []
     assert [f.message for f in po.findings if f.code == "payment_on_po"] == [
         "the PO shows a payment against the order, not taken off it: Deposit paid 500.0"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("description", ["Coupon applied", "Promo code applied", "Rebate applied",
+                                         "2% discount on subtotal", "Volume discount after 50 cases"])
+async def test_a_discount_whose_words_name_a_payment_or_a_net_amount_is_still_a_discount(description):
+    reading = {**TOOL_INPUT, "total": 521.0, "other_charges": [{"description": description, "amount": 50.0}]}
+    po = await parse_with_claude(replying(200, _tool_use(reading), []), PDF, model="m", timeout=30)
+    assert (str(po.total), [(c.description, str(c.amount)) for c in po.other_charges]) == (
+        "521.0", [(description, "-50.0")])
+    assert [f.code for f in po.findings] == []

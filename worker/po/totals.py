@@ -17,7 +17,8 @@ _NOT_MONEY = r"(?!\s*(?:qty|quantity|cases|units|items|weight|lbs|pieces|pallets
 _PAYMENT_WORDS = r"paid|(?:pre)?payments?|applied|deposits?|(?:amount|cash|check|cheque)\s+received"
 _PAYMENT = re.compile(rf"\b(?:{_PAYMENT_WORDS})\b", re.IGNORECASE)
 _NOT_PAYMENT = re.compile(
-    r"\b(?:discount|rabatt|skonto|surcharges?|fees?|charges?)\b|^\W*(?:freight|shipping|delivery|carriage|"
+    r"\b(?:discounts?|rabatt|skonto|coupons?|promo\w*|rebates?|allowances?|markdowns?|surcharges?|fees?|charges?)\b|"
+    r"^\W*(?:freight|shipping|delivery|carriage|"
     r"(?:sales\s*)?tax|balance|amount\s+due|total\s+due)\b|\b(?:bottle|keg|can|crate|container|pallet)s?\s+deposit",
     re.IGNORECASE)
 _KINDS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p + _NOT_MONEY, re.IGNORECASE)) for k, p in [
@@ -33,7 +34,8 @@ _KINDS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p + _NOT_MONEY, re.I
     # A discount's name may come after a few words ("Less 2% discount", "Early pay discount", "Delivery credit");
     # as a whole word only ("Discounted subtotal" is no discount).
     ("charge", r"^((less\b\s*:?\s*)?([^\W\d_][\w.'&/-]*\s+|\d+(?:[.,]\d+)?\s*%\s*){0,3}?"
-               r"(fuel\s*surcharges?|surcharges?|fees?|discounts?|rabatt|skonto|allowances?|rebates?|promo\w*|credits?)\b"
+               r"(fuel\s*surcharges?|surcharges?|fees?|discounts?|rabatt|skonto|allowances?|rebates?|promo\w*|credits?|"
+               r"coupons?|markdowns?)\b"
                r"|(less\s*:?\s*)?(handling|pallet|small\s*order|minimum\s*order|environmental|restocking|"
                r"(bottle|keg|can|crate|container)s?\s+deposit)|less\b)"),
 ]]
@@ -44,10 +46,11 @@ _HEAD = re.compile(r"\b(?:(discounts?|rabatt|skonto|allowances?|rebates?|promo\w
 # A net amount or a repeat of the discounts, not a charge: "Amount after discount", "Discounted subtotal",
 # "Subtotal less discount", "Discount savings".
 _NET = re.compile(r"\b(?:sub\s*-?\s*total|after|net\s+of|discounted|savings|saved)\b", re.IGNORECASE)
-# A customer's credit standing printed beside the totals ("Credit limit", "Available credit"), not a credit on
-# this order.
-_CREDIT_STANDING = re.compile(r"\b(?:available|remaining|open)\s+credit\b|"
-                              r"\bcredit\s+(?:limits?|lines?|available|remaining|hold|status|terms)\b", re.IGNORECASE)
+# A customer's credit standing printed beside the totals ("Credit limit", "Available credit"), not a credit on this
+# order; nor is a fee waived or announced ("Service fee waived", "Late fee of $25.00 applies to past-due invoices").
+_NOT_CHARGED = re.compile(r"\b(?:available|remaining|open)\s+credit\b|\bcredit\s+lines?\s*$|"
+                          r"\bcredit\s+(?:limits?|available|remaining|hold|status|terms)\b|"
+                          r"\b(?:waived?|waiver|applies|apply|if|will)\b|\bof\s*$", re.IGNORECASE)
 _PCT = re.compile(r"\d+(?:[.,]\d+)?\s*%")
 
 
@@ -88,11 +91,11 @@ def is_discount(label: str) -> bool:
 
 def read_charge(label: str, printed: Decimal) -> tuple[str, Decimal] | None:
     """What a row labelled as a charge is: ("payment", amount paid), ("charge", amount signed as charged: a discount
-    negative whatever sign it is printed with), or None for a net amount or a credit standing that only looks like
-    one. The item table and the totals area both read their charge rows through this."""
+    negative whatever sign it is printed with), or None for a net amount, a credit standing or a fee not charged
+    that only looks like one. The item table and the totals area both read their charge rows through this."""
     if is_payment(label):
         return "payment", abs(printed)
-    if _NET.search(label) or _CREDIT_STANDING.search(label):
+    if _NET.search(label) or _NOT_CHARGED.search(label):
         return None
     return "charge", -abs(printed) if is_discount(label) else printed
 

@@ -12,7 +12,7 @@ from worker.claude import ClaudeFailure, create_message, tool_call
 
 from worker.po.model import CENT, PurchaseOrder, validate_order
 from worker.po.parser import payment_finding
-from worker.po.totals import Printed, read_charge
+from worker.po.totals import Printed, is_discount, is_payment
 
 TOOL_NAME = "record_purchase_order"
 PROMPT = ("This PDF is a purchase order sent to us, Gulf Food Service (GFS), by a customer. Record it with the "
@@ -89,20 +89,19 @@ def _to_order(tool_input: object) -> PurchaseOrder:
 
 
 def _read_charges(po: PurchaseOrder) -> tuple[list[Printed], Decimal | None]:
-    """Read the model's other_charges as the text parser reads charge rows (totals.read_charge): a discount is
-    negative whatever sign it came with, a net amount ("Discounted subtotal") no charge, and a payment (a deposit
-    paid, a credit applied) no charge at all: taken out, with the balance it leaves when the model gave that as the
-    total (then the order's total is not known). The payments, and that balance."""
+    """Sign the model's other_charges as the text parser signs charge rows (totals.is_discount, is_payment): a
+    discount is negative whatever sign it came with, and a payment (a deposit paid, a credit applied) no charge at
+    all: taken out, with the balance it leaves when the model gave that as the total (then the order's total is not
+    known). The model lists charges only, so the parser's net-row rules ("… after discount") do not apply. The
+    payments, and that balance."""
     payments: list[Printed] = []
     charges = []
     for n, charge in enumerate(po.other_charges):
-        read = read_charge(charge.description, charge.amount)
-        if read is None:
-            continue
-        if read[0] == "payment":
-            payments.append(Printed(charge.description, read[1], n))
+        if is_payment(charge.description):
+            payments.append(Printed(charge.description, abs(charge.amount), n))
         else:
-            charges.append(charge.model_copy(update={"amount": read[1]}))
+            signed = -abs(charge.amount) if is_discount(charge.description) else charge.amount
+            charges.append(charge.model_copy(update={"amount": signed}))
     po.other_charges = charges
     amounts = [ln.amount for ln in po.lines]
     base = po.subtotal if po.subtotal is not None else None if None in amounts else sum(amounts, Decimal(0))
