@@ -248,7 +248,13 @@ def test_a_fee_waived_or_announced_is_no_charge(label, value) -> None:
     assert (po.total, _charges(po), _codes(po)) == (Decimal("2002.20"), [], [])
 
 
-@pytest.mark.parametrize("label", ["Coupon applied", "Credit line adjustment"])
+@pytest.mark.parametrize("label", ["Coupon applied", "Credit line adjustment", "10% discount applies", "Discount of"])
 def test_a_coupon_applied_or_a_credit_line_adjustment_is_a_discount(label) -> None:
     po = _parse(_pdf([SUB, (label, "-20.00"), ("Total", "1,982.20")]))
     assert (po.total, _charges(po), _codes(po)) == (Decimal("1982.20"), [(label, Decimal("-20.00"))], [])
+
+
+@pytest.mark.parametrize("label", ["Will call fee", "Fuel surcharge (if applicable)"])
+def test_a_charge_whose_name_reads_like_a_condition_is_charged(label) -> None:
+    po = _parse(_pdf([SUB, (label, "15.00"), ("Total", "2,017.20")]))
+    assert (po.total, _charges(po), _codes(po)) == (Decimal("2017.20"), [(label, Decimal("15.00"))], [])

@@ -47,10 +47,10 @@ _HEAD = re.compile(r"\b(?:(discounts?|rabatt|skonto|allowances?|rebates?|promo\w
 # "Subtotal less discount", "Discount savings".
 _NET = re.compile(r"\b(?:sub\s*-?\s*total|after|net\s+of|discounted|savings|saved)\b", re.IGNORECASE)
 # A customer's credit standing printed beside the totals ("Credit limit", "Available credit"), not a credit on this
-# order; nor is a fee waived or announced ("Service fee waived", "Late fee of $25.00 applies to past-due invoices").
+# order; nor is a fee waived, or a late fee (a payment term: "Late fee of $25.00 applies to past-due invoices").
 _NOT_CHARGED = re.compile(r"\b(?:available|remaining|open)\s+credit\b|\bcredit\s+lines?\s*$|"
-                          r"\bcredit\s+(?:limits?|available|remaining|hold|status|terms)\b|"
-                          r"\b(?:waived?|waiver|applies|apply|if|will)\b|\bof\s*$", re.IGNORECASE)
+                          r"\bcredit\s+(?:limits?|available|remaining|hold|status|terms)\b|\b(?:waived?|waiver)\b|"
+                          r"\blate\s+(?:payment\s+)?(?:fees?|charges?)\b", re.IGNORECASE)
 _PCT = re.compile(r"\d+(?:[.,]\d+)?\s*%")
 
 
