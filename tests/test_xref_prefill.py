@@ -163,3 +163,21 @@ def test_a_line_approved_as_shown_is_remembered_only_where_no_mapping_exists_in_
     assert "remembered 1 item code(s)" in decision.message  # DF-207, which nothing maps now
     assert sorted(map(tuple, conn.execute("SELECT customer_item_code, item_id FROM customer_item_xref"))) == [
         ("DF-207", "5002"), ("df-118", "5003")]  # no DF-118 row beside it: the intake would take the newest
+
+
+def test_a_code_the_reviewer_changes_is_remembered_over_every_spelling_of_it(conn):
+    # DF-118 imported as 5001 long ago and df-118 remembered as 5003 since (the intake reads the newest): a reviewer
+    # choosing 5001 for DF-118 used to leave both rows as they were, so the intake went on reading 5003.
+    from tests.test_review_decisions import order
+    from worker.intake.lines import BY_XREF
+
+    run_in_transaction(conn, lambda c: c.execute(
+        "INSERT INTO customer_item_xref (customer_id, customer_item_code, item_id, source, updated_at) "
+        "VALUES ('1187', 'DF-118', '5001', 'import', '2026-11-01T00:00:00.000Z')"))
+    run_in_transaction(conn, xref, "df-118", "5003")
+    item = run_in_transaction(conn, add_review_item)
+    decision = run_in_transaction(conn, approve_order, item, "mike", order(), NOW, shown={1: "5003", 2: "5002"})
+    assert "remembered 2 item code(s)" in decision.message  # DF-118 (one code, two rows) and DF-207, new
+    assert conn.execute(BY_XREF, ("1187", "DF-118", "DF-118")).fetchone()[0] == "5001"
+    assert sorted(map(tuple, conn.execute("SELECT customer_item_code, item_id, source FROM customer_item_xref"))) == [
+        ("DF-118", "5001", "import"), ("DF-207", "5002", "reviewer"), ("df-118", "5001", "reviewer")]

@@ -70,13 +70,15 @@ INSERT INTO proposed_actions (kind, status, customer_id, payload_json, risk, sou
                               created_at, updated_at, decided_by, decided_at)
 VALUES ('create_sales_order', 'approved', ?, ?, 3, 'review', ?, ?, ?, ?, ?, ?)
 """
-REMEMBER_XREF = """
-INSERT INTO customer_item_xref (customer_id, customer_item_code, item_id, source, updated_at)
-VALUES (?, ?, ?, 'reviewer', ?)
-ON CONFLICT (customer_id, customer_item_code) DO UPDATE SET item_id = excluded.item_id, source = 'reviewer',
-    updated_at = excluded.updated_at
-WHERE customer_item_xref.item_id IS NOT excluded.item_id
-"""
+# A reviewer's choice for a code: every spelling of it the customer has (the intake matches codes in any case, the
+# newest first) now names the chosen item, so no other spelling's row can shadow it, and the code as printed is
+# mapped too.
+REMEMBER_XREF = (
+    """UPDATE customer_item_xref SET item_id = :item, source = 'reviewer', updated_at = :at
+WHERE customer_id = :customer AND upper(customer_item_code) = upper(:code) AND item_id IS NOT :item""",
+    """INSERT OR IGNORE INTO customer_item_xref (customer_id, customer_item_code, item_id, source, updated_at)
+VALUES (:customer, :code, :item, 'reviewer', :at)""",
+)
 # A line approved as the page showed it: its code is remembered only when nothing maps it yet (in any case, as the
 # intake matches codes), so it never undoes a mapping made after the page was loaded.
 REMEMBER_NEW_XREF = """
@@ -227,11 +229,11 @@ def _remember_items(conn: sqlite3.Connection, customer_id: str, order: ReviewedO
         code = (line.customer_item_code or codes.get(line.line_no) or "").strip()
         if not code:
             continue
+        named = {"customer": customer_id, "code": code, "item": line.item_id, "at": now}
         if shown is None or shown.get(line.line_no) != line.item_id:  # the reviewer chose this item
-            remembered += conn.execute(REMEMBER_XREF, (customer_id, code, line.item_id, now)).rowcount
+            remembered += any([conn.execute(sql, named).rowcount for sql in REMEMBER_XREF])
         else:
-            remembered += conn.execute(REMEMBER_NEW_XREF, {"customer": customer_id, "code": code,
-                                                           "item": line.item_id, "at": now}).rowcount
+            remembered += conn.execute(REMEMBER_NEW_XREF, named).rowcount
     return remembered
 
 
