@@ -11,10 +11,13 @@ import re
 import pytest
 
 from handlers.review.order_form import (
+    is_as_shown,
     remembered_note,
     reviewed_order,
+    rows_for_customer,
     rows_from_form,
     rows_from_parsed,
+    shown_for,
     shown_items,
 )
 from tests.review_seed import NOW, add_review_item, parsed_po, seed_reference, sign_in
@@ -25,10 +28,10 @@ from worker.migrations import apply_schema
 T1 = "2026-11-20T15:00:00.000Z"
 
 
-def xref(conn, code: str, item_id: str, source: str = "reviewer") -> None:
+def xref(conn, code: str, item_id: str, source: str = "reviewer", customer: str = "1187") -> None:
     conn.execute("INSERT INTO customer_item_xref (customer_id, customer_item_code, item_id, source, updated_at) "
-                 "VALUES ('1187', ?, ?, ?, ?) ON CONFLICT DO UPDATE SET item_id = excluded.item_id", (code, item_id,
-                                                                                                   source, T1))
+                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET item_id = excluded.item_id", (customer, code,
+                                                                                              item_id, source, T1))
 
 
 def form_of(client, page: str, item: int, **changes: str) -> dict[str, str]:
@@ -109,6 +112,74 @@ def test_a_search_keeps_what_the_page_first_showed_and_its_note(queued):
     assert re.search(r'name="l0_shown" value="5002"', again.text) and "DF-118 is now remembered as" in again.text
 
 
+def field(page: str, name: str) -> str:
+    return html.unescape(re.search(rf'name="{name}" value="([^"]*)"', page).group(1))
+
+
+def notes(page: str) -> list[str]:
+    return re.findall(r'class="remembered">([^<]*)<', page)
+
+
+@pytest.fixture
+def two_mappings(queued):
+    """DF-118 remembered as mozzarella 5002 for Driscoll (1187), as canola oil 5003 for Melt Mates (2201)."""
+    server, item, client = queued
+    server.run(server.env.db.write(xref, "DF-118", "5002"))
+    server.run(server.env.db.write(xref, "DF-118", "5003", "import", "2201"))
+    return server, item, client
+
+
+def test_another_customer_searched_shows_its_own_remembered_items(two_mappings):
+    server, item, client = two_mappings
+    page = client.get(f"/review/orders/{item}").text
+    assert field(page, "shown_for") == "1187"
+    # Line 2 typed by the reviewer before reassigning: theirs, kept.
+    form = form_of(client, page, item, customer_id="2201", search="1", find="melt", l1_item="FLR-AP-50")
+    again = client.post(f"/review/orders/{item}/approve", data=form)
+    assert again.status_code == 200
+    # Was: CHS-MOZZ-LMPS (5002), Driscoll's mapping, said to be "now remembered", and approved so for Melt Mates.
+    assert [field(again.text, n) for n in ("shown_for", "l0_item", "l0_shown", "l1_item", "l1_shown")] == [
+        "2201", "OIL-CAN-35", "5003", "FLR-AP-50", ""]
+    note = "DF-118 is now remembered as OIL-CAN-35 (for this customer, not the one the PO was read for)"
+    assert notes(again.text) == [note]
+    done = client.post(f"/review/orders/{item}/approve", data=form_of(client, again.text, item))
+    assert done.status_code == 303, done.text
+    assert lines_of(server, item) == ["5003", "5004"]
+
+
+def test_back_to_a_customer_without_a_mapping_shows_the_parses_item(two_mappings):
+    _server, item, client = two_mappings
+    page = client.get(f"/review/orders/{item}").text  # Driscoll's DF-118: mozzarella, with the note
+    form = form_of(client, page, item, customer_id="3302", search="1", find="")
+    again = client.post(f"/review/orders/{item}/approve", data=form)
+    assert [field(again.text, n) for n in ("shown_for", "l0_item", "l0_shown")] == ["3302", "CHS-CHED-40", "5001"]
+    assert notes(again.text) == []
+    back = client.post(f"/review/orders/{item}/approve", data=form_of(client, again.text, item, customer_id="1187",
+                                                                         search="1"))
+    assert (field(back.text, "l0_item"), len(notes(back.text))) == ("CHS-MOZZ-LMPS", 1)
+
+
+def test_approving_for_another_customer_without_a_search_shows_its_lines_first(two_mappings):
+    server, item, client = two_mappings
+    page = client.get(f"/review/orders/{item}").text
+    form = form_of(client, page, item, customer_id="2201", l1_item="FLR-AP-50")
+    refused = client.post(f"/review/orders/{item}/approve", data=form)
+    # Was: approved for Melt Mates with Driscoll's mozzarella, never shown Melt Mates' canola oil.
+    assert refused.status_code == 422
+    assert "not approved: 1 line(s) now show the item their code is remembered as" in html.unescape(refused.text)
+    assert (field(refused.text, "l0_item"), field(refused.text, "shown_for")) == ("OIL-CAN-35", "2201")
+    assert client.post(f"/review/orders/{item}/approve", data=form_of(client, refused.text, item)).status_code == 303
+    assert lines_of(server, item) == ["5003", "5004"]
+
+
+def test_a_form_without_shown_for_counts_as_shown_for_the_items_customer(two_mappings):
+    server, item, client = two_mappings
+    page = client.get(f"/review/orders/{item}").text
+    old = {k: v for k, v in form_of(client, page, item, l1_item="FLR-AP-50").items() if k != "shown_for"}
+    assert client.post(f"/review/orders/{item}/approve", data=old).status_code == 303  # nothing to show anew
+    assert lines_of(server, item) == ["5002", "5004"]
+
+
 # --- the pure parts, and approve_order's own rule ------------------------------------------------------------------
 
 def test_rows_carry_the_item_they_are_shown_with():
@@ -181,3 +252,27 @@ def test_a_code_the_reviewer_changes_is_remembered_over_every_spelling_of_it(con
     assert conn.execute(BY_XREF, ("1187", "DF-118", "DF-118")).fetchone()[0] == "5001"
     assert sorted(map(tuple, conn.execute("SELECT customer_item_code, item_id, source FROM customer_item_xref"))) == [
         ("DF-118", "5001", "import"), ("DF-207", "5002", "reviewer"), ("df-118", "5001", "reviewer")]
+
+
+def test_rows_for_another_customer_keep_only_what_the_reviewer_changed():
+    def row(code, item, parsed, shown):
+        return {"no": "1", "code": code, "item": item, "desc": "", "qty": "1", "uom": "", "price": "1",
+                "parsed_item": parsed, "shown_item": shown, "drop": ""}
+    rows = [row("DF-118", "CHS-MOZZ-LMPS", "5001", "5002"),  # as shown: the new customer's mapping
+            row("DF-207", "chs-mozz-lmps", "5001", "5002"),  # as shown, typed in another case: none, the parse's
+            row("DF-300", "FLR-AP-50", "5001", "5002"),      # the reviewer's: kept, shown anew
+            row("DF-400", "9999", "", "9999"),               # as shown, an id not in the mirror
+            row("", "", "", "")]                             # a blank row to fill
+    resolved = {"CHS-MOZZ-LMPS": "5002", "FLR-AP-50": "5004", "9999": None}
+    codes = {"5001": "CHS-CHED-40", "5003": "OIL-CAN-35"}
+    assert [is_as_shown(r, resolved) for r in rows] == [True, True, False, True, True]
+    new = rows_for_customer(rows, resolved, {"DF-118": "5003", "DF-300": "5003", "DF-400": "5003"}, codes)
+    assert [(r["item"], r["shown_item"]) for r in new] == [
+        ("OIL-CAN-35", "5003"), ("CHS-CHED-40", "5001"), ("FLR-AP-50", "5003"), ("OIL-CAN-35", "5003"), ("", "")]
+    assert [remembered_note(r, codes) for r in new] == ["OIL-CAN-35", "", "OIL-CAN-35", "OIL-CAN-35", ""]
+    assert rows[0]["item"] == "CHS-MOZZ-LMPS"  # the posted rows are left as they were
+
+
+def test_shown_for_is_the_items_customer_on_an_older_page():
+    assert (shown_for({"shown_for": " 2201 "}, "1187"), shown_for({}, "1187"), shown_for({}, None),
+            shown_for({"shown_for": ""}, "1187")) == ("2201", "1187", "", "")

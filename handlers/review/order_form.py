@@ -138,6 +138,37 @@ def rows_from_form(form: Any) -> list[dict[str, str]]:
     return rows
 
 
+def shown_for(form: Any, item_customer: str | None) -> str:
+    """The customer the posted rows' shown items were computed for (`shown_for`); a page from before that field
+    was computed for the review item's customer (pure)."""
+    return _text(form.get("shown_for") if "shown_for" in form else item_customer).strip()
+
+
+def is_as_shown(row: Mapping[str, str], resolved: Mapping[str, str | None]) -> bool:
+    """Whether the row's item is still the one the page showed it with (`shown_item`), as approving judges it:
+    the item typed resolves to it (`resolved`, upper case as _resolve gives it), or, not resolving (an item not
+    in the mirror is shown by its id), is its text (pure)."""
+    item, shown = row.get("item") or "", row.get("shown_item") or ""
+    found = resolved.get(item.upper()) if item else None
+    return found == shown if found else item == shown
+
+
+def rows_for_customer(rows: list[dict[str, str]], resolved: Mapping[str, str | None],
+                      remembered: Mapping[str, str], item_codes: Mapping[str, str]) -> list[dict[str, str]]:
+    """The rows shown for another customer than the one their shown items were computed for (pure): each line is
+    shown with the item its code is `remembered` as for that customer (remembered_items), else the parse's, as
+    rows_from_parsed shows it. A row the reviewer left as shown (is_as_shown) takes that item; a row whose item
+    the reviewer changed keeps it, so approving still remembers the reviewer's choice over the mapping."""
+    out = []
+    for row in rows:
+        shown = remembered.get(row.get("code") or "") or row.get("parsed_item") or ""
+        new = dict(row, shown_item=shown)
+        if is_as_shown(row, resolved):
+            new["item"] = item_codes.get(shown) or shown
+        out.append(new)
+    return out
+
+
 def blank_row() -> dict[str, str]:
     """A row to fill by hand (no line number: it is numbered after the others on approval)."""
     return dict.fromkeys((*LINE_FIELDS, "parsed_item", "shown_item", "drop"), "")

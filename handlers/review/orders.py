@@ -36,8 +36,10 @@ from handlers.review.order_form import (
     remembered_note,
     reviewed_order,
     row_count,
+    rows_for_customer,
     rows_from_form,
     rows_from_parsed,
+    shown_for,
     shown_items,
     with_blank_rows,
 )
@@ -139,6 +141,21 @@ def _parsed(item: dict[str, Any]) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {}
 
 
+async def _for_posted_customer(env: Env, item: dict[str, Any], form: Any,
+                               rows: list[dict[str, str]]) -> tuple[list[dict[str, str]], int]:
+    """The posted rows as shown for the customer posted: recomputed (rows_for_customer) when the page showed them
+    for another (the reviewer reassigned the order), with the number of lines (not dropped) whose item that changed."""
+    customer = str(form.get("customer_id") or "").strip()
+    if customer == shown_for(form, item["customer_id"]):
+        return rows, 0
+    remembered = await env.db.read_sync(remembered_items, customer or None, [r["code"] for r in rows])
+    resolved, _ambiguous = await _resolve(env, {r["item"] for r in rows if r["item"]})
+    ids = [r["parsed_item"] for r in rows if r["parsed_item"]] + list(remembered.values())
+    known = await q.rows(env, q.ITEMS_BY_ID, (json.dumps(ids),))
+    new = rows_for_customer(rows, resolved, remembered, {r["item_id"]: r["item_code"] for r in known})
+    return new, sum(a["item"] != b["item"] and not b["drop"] for a, b in zip(rows, new, strict=True))
+
+
 async def _picker(env: Env, find: str) -> list[dict[str, Any]]:
     """The customers the order form offers: for a search, its matches best first as /api/customers finds them
     (synonyms, names with accents and case folded in any script, ns_id or entity id), else the first by name.
@@ -233,14 +250,20 @@ async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[En
     The PO's charges (its freight, surcharges, discounts) are rows too: each carried as a line of the NetSuite
     item the reviewer names, or left off and named in the sales order's memo; none is dropped unsaid.
     A form loaded under an earlier sign-in (its token not this session's) is only shown again as posted (422).
+    A customer posted other than the one the lines were shown for (`shown_for`) shows them anew for it (the lines
+    left as shown take the item its codes are remembered as); an approval so changing a line's item is refused
+    (422) with the lines to check.
     """
     form, current = await posted_form(request, session)
-    parsed = _parsed(await _item(env, item_id))
+    item = await _item(env, item_id)
+    parsed = _parsed(item)
     try:
         rows = rows_from_form(form)
         charges = charges_from_form(form, parsed)
     except BadRowCount as exc:
         raise ValidationException(str(exc)) from None
+    # Another customer chosen: its lines show what that customer's codes are remembered as, not the first one's.
+    rows, refreshed = await _for_posted_customer(env, item, form, rows)
     find = str(form.get("find") or "")
     if not current:
         return await _detail(request, env, session, item_id, rows=rows, charges=charges, header=form, find=find,
@@ -261,6 +284,11 @@ async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[En
         return await _detail(request, env, session, item_id, rows=rows, charges=added, header=form, find=find)
     if form.get("search"):
         return await _detail(request, env, session, item_id, rows=rows, charges=charges, header=form, find=find)
+    if refreshed:  # not approved with items the reviewer never saw
+        check = (f"not approved: {refreshed} line(s) now show the item their code is remembered as for the customer "
+                 "chosen, not the one the page showed; check the lines and approve again")
+        return await _detail(request, env, session, item_id, rows=rows, charges=charges, header=form, find=find,
+                             errors=[check], status=422)
     typed = {r["item"] for r in kept_rows(rows) if r["item"]} | {c["item"] for c in charges if c["item"] and not c["off"]}
     resolved, ambiguous = await _resolve(env, typed)
     order, errors = reviewed_order(form, rows, resolved, charges, ambiguous)
