@@ -76,8 +76,10 @@ HEALTH = """
 SELECT as_of, score, tier, is_neutral, signals_json, computed_at FROM customer_health_scores
 WHERE customer_id = ? ORDER BY as_of DESC LIMIT ?
 """
+# Orders and purchase orders in their own currency, named beside each total: every other amount of the 360 is in US
+# dollars, and a CAD order's total read as dollars.
 ORDERS = """
-SELECT ns_id, tran_id, tran_date, ship_date, status, other_ref_num AS po_number, total FROM transactions
+SELECT ns_id, tran_id, tran_date, ship_date, status, other_ref_num AS po_number, total, currency FROM transactions
 WHERE customer_id = ? AND deleted_at IS NULL ORDER BY tran_date DESC, ns_id DESC LIMIT ?
 """
 SHIPMENTS = """
@@ -87,7 +89,8 @@ FROM item_fulfillment f WHERE f.customer_id = ? AND f.deleted_at IS NULL
 ORDER BY f.tran_date DESC, f.ns_id DESC LIMIT ?
 """
 REVIEW_ITEMS = """
-SELECT id, status, po_number, total, line_count, confidence, created_at FROM review_items
+SELECT id, status, po_number, total, json_extract(parsed_json, '$.currency') AS currency, line_count, confidence,
+       created_at FROM review_items
 WHERE customer_id = ? AND status IN ('pending', 'needs_manual') ORDER BY created_at DESC, id DESC
 """
 ACTIONS = """

@@ -28,12 +28,14 @@ def seed(conn):
     fx.invoice(conn, "9001", "1187", tran_date="2026-03-01", due_date="2026-03-31", total=12_840.5)
     fx.invoice(conn, "9002", "1187", tran_date="2026-05-01", due_date="2026-07-01", total=2_000, remaining=500)
     fx.order(conn, "so1", "1187", "2026-05-02", total=4_100)
+    conn.execute("UPDATE transactions SET currency = 'CAD' WHERE ns_id = 'so1'")
     conn.execute("INSERT INTO item_fulfillment (ns_id, tran_id, customer_id, created_from, tran_date, ship_status,"
                  " last_modified) VALUES ('if1', 'IF100', '1187', 'so1', '2026-05-03', 'shipped', ?)", (fx.MODIFIED,))
     conn.execute("INSERT INTO shipments (fulfillment_id, package_no, tracking_number, carrier) "
                  "VALUES ('if1', 1, '1Z999AA10123456784', 'UPS')")
-    conn.execute("INSERT INTO review_items (status, customer_id, po_number, created_at, updated_at, total, line_count)"
-                 " VALUES ('pending', '1187', 'PO-77120', '2026-06-01T10:00:00Z', '2026-06-01T10:00:00Z', 980.0, 3)")
+    conn.execute("INSERT INTO review_items (status, customer_id, po_number, created_at, updated_at, total, line_count,"
+                 " parsed_json) VALUES ('pending', '1187', 'PO-77120', '2026-06-01T10:00:00Z', '2026-06-01T10:00:00Z',"
+                 " 980.0, 3, '{\"currency\": \"CAD\"}')")
 
 
 @pytest.fixture
@@ -76,9 +78,11 @@ def test_customer_360(live):
     assert health["as_of"] == "2026-05-31" and health["tier"] in ("green", "yellow", "orange", "red")
     assert set(health["signals"]) >= {"ar_aging", "dispute_count", "contact_churn"}
     assert health["trend"] == [{"as_of": "2026-05-31", "score": health["score"], "tier": health["tier"]}]
-    assert body["recent_orders"][0]["ns_id"] == "so1"
+    # not in US dollars as the rest: each total names its currency
+    assert [(o["ns_id"], o["total"], o["currency"]) for o in body["recent_orders"]] == [("so1", 4100.0, "CAD")]
     assert body["recent_shipments"][0]["tracking"] == ["1Z999AA10123456784"]
-    assert body["open_review_items"][0]["po_number"] == "PO-77120"
+    assert [(r["po_number"], r["total"], r["currency"]) for r in body["open_review_items"]] == [
+        ("PO-77120", 980.0, "CAD")]
     kinds = [a["kind"] for a in body["proposed_actions"]]
     assert sorted(kinds) == ["schedule_collection_call", "send_collection_email"]
     assert body["workflow_runs"][0]["workflow"] == "ar_aging_action_plan"
