@@ -22,10 +22,20 @@ CREATE TABLE IF NOT EXISTS customers (
     deleted_at     TEXT,
     raw_json       TEXT,
     cdc_version    TEXT,  -- version key of the newest CDC event (worker/cdc/versions.py)
-    cdc_data_version TEXT  -- version key of the event whose data the row holds
+    cdc_data_version TEXT,  -- version key of the event whose data the row holds
+    name_key       TEXT   -- company_name as namesakes compare (worker/decisions.py name_key), NULL until computed
 );
 CREATE INDEX IF NOT EXISTS customers_email ON customers (lower(email));
 CREATE INDEX IF NOT EXISTS customers_name ON customers (lower(company_name));
+-- A new customer's namesakes are found by index, not by normalizing every name inside the write lock. The mirror
+-- writes names without their key: same_name_customers computes the missing ones (NULL) when next asked, and a
+-- rename sets the key back to NULL. A change to worker/names.py needs a migration setting every name_key to NULL.
+CREATE INDEX IF NOT EXISTS customers_name_key ON customers (name_key);
+CREATE TRIGGER IF NOT EXISTS customers_renamed AFTER UPDATE OF company_name ON customers
+WHEN new.company_name IS NOT old.company_name AND new.name_key IS NOT NULL
+BEGIN
+    UPDATE customers SET name_key = NULL WHERE ns_id = new.ns_id;
+END;
 
 CREATE TABLE IF NOT EXISTS customer_contacts (
     ns_id          TEXT PRIMARY KEY,

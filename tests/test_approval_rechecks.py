@@ -16,9 +16,17 @@ from handlers.proposed_actions import PROPOSAL, stage
 from tests.flows_support import apply, proposals, ref, sales_order
 from tests.review_seed import add_action, seed_reference, sign_in
 from tests.test_flows_price_review_lifecycle import FLOWS, deleted, priced, updated  # noqa: F401 (priced: fixture)
+from worker import decisions
 from worker.db import connect, run_in_transaction
-from worker.decisions import DecisionError, DuplicateOrder, decide_action
+from worker.decisions import (
+    DecisionError,
+    DuplicateOrder,
+    decide_action,
+    name_key,
+    same_name_customers,
+)
 from worker.migrations import apply_schema
+from worker.names import normalize_name
 from worker.workflow_runner import drain
 
 AT = "2026-11-03T16:00:00.000Z"
@@ -166,6 +174,51 @@ def test_staging_points_out_a_customer_of_the_same_name_as_approval_compares_it(
     action_id, _ = tx(db, stage, proposal, None, "digest", T1)
     payload = json.loads(db.execute("SELECT payload_json FROM proposed_actions WHERE id = ?", (action_id,)).fetchone()[0])
     assert payload["possible_duplicate_of"] == ["1187"]
+
+
+# Namesakes are found by customers.name_key (stored, computed when missing, cleared by a rename) instead of
+# normalizing every live customer's name inside the write lock: a key missed or stale would approve a second customer.
+NAMESAKES = {"4410": "Hárbor Bistro", "4411": "HARBOR BISTRO, L.L.C.", "4412": "The Harbor-Bistro Co.",
+             "4413": "harbor   bistro", "4414": "Harbour Bistro", "4415": "INC.", "4416": "Harbor Bistro West"}
+
+
+def every_namesake(conn, name: str) -> list[str]:
+    """What same_name_customers answered before it read stored keys: every live name normalized, and synonyms."""
+    key = name_key(name)
+    live = {r[0] for r in conn.execute("SELECT ns_id, company_name FROM customers WHERE deleted_at IS NULL")
+            if key and name_key(r[1]) == key}
+    return sorted(live | {r[0] for r in conn.execute("SELECT customer_id FROM name_synonyms WHERE kind = 'customer' "
+                                                      "AND normalized = ?", (key,))})
+
+
+def test_namesakes_are_found_however_written_and_after_a_rename(db):
+    for ns_id, name in NAMESAKES.items():
+        mirrored(db, ns_id, name)
+    tx(db, lambda c: c.execute("INSERT INTO name_synonyms (kind, normalized, synonym, customer_id) "
+                               "VALUES ('customer', 'harbor bistro', 'Harbor Bistro', '1187')"))
+    asked = ["Harbor Bistro", "harbor bistro inc", "Inc.", "Harbour Bistro", "Driscoll Foods"]
+    assert tx(db, same_name_customers, "Harbor Bistro") == ["1187", "4410", "4411", "4412", "4413"]  # keys computed
+    assert tx(db, same_name_customers, "HÁRBOR-BISTRO") == ["1187", "4410", "4411", "4412", "4413"]  # and stored
+    assert tx(db, same_name_customers, "inc.") == ["4415"]  # nothing but legal words: as case-folded text
+    assert [tx(db, same_name_customers, n) for n in asked] == [every_namesake(db, n) for n in asked]
+    tx(db, lambda c: c.executemany("UPDATE customers SET company_name = ? WHERE ns_id = ?", [
+        ("Harbour Bistro", "4410"), ("Harbor Bistro & Co", "4414"), ("Harbor Bistro, Inc.", "4416")]))
+    assert tx(db, same_name_customers, "Harbor Bistro") == ["1187", "4411", "4412", "4413", "4414", "4416"]
+    assert [tx(db, same_name_customers, n) for n in asked] == [every_namesake(db, n) for n in asked]
+    mirrored(db, "4417", "Harbor Bistro")  # written (by the mirror) after the keys were stored
+    tx(db, lambda c: c.execute("UPDATE customers SET deleted_at = ? WHERE ns_id = '4411'", (NOW,)))
+    assert tx(db, same_name_customers, "harbor bistro") == ["1187", "4412", "4413", "4414", "4416", "4417"]
+
+
+def test_namesakes_are_looked_up_without_normalizing_every_customer(db, monkeypatch):
+    for n in range(200):
+        mirrored(db, str(5000 + n), f"Customer {n} Foods, Inc.")
+    tx(db, same_name_customers, "Harbor Bistro")  # stores the keys the mirror wrote without
+    normalized = []
+    monkeypatch.setattr(decisions, "normalize_name", lambda name: normalized.append(name) or normalize_name(name))
+    mirrored(db, "4410", "Harbor Bistro LLC")
+    assert tx(db, same_name_customers, "Harbor Bistro") == ["4410"]
+    assert normalized == ["Harbor Bistro", "Harbor Bistro LLC"]  # the name asked and the one customer new since
 
 
 def test_the_actions_page_offers_approve_anyway_after_the_refusal(server):

@@ -123,9 +123,13 @@ WHERE customer_id = :customer_id AND type = 'salesorder' AND deleted_at IS NULL 
 ORDER BY tran_date, ns_id
 """
 KNOWN_ITEM = "SELECT 1 FROM spec_items WHERE item_id = ?"
-# A new customer's namesakes (same_name_customers): live customers by their company name, and those a customer
-# synonym of the name points to; a synonym's `normalized` is normalize_name's form (worker/names.py).
-LIVE_CUSTOMER_NAMES = "SELECT ns_id, company_name FROM customers WHERE deleted_at IS NULL ORDER BY ns_id"
+# A new customer's namesakes (same_name_customers): live customers by their name_key (schema.sql; NULL: not computed
+# since the row was written or renamed), and those a customer synonym of the name points to; a synonym's
+# `normalized` is normalize_name's form (worker/names.py).
+NAMESAKE_CANDIDATES = """
+SELECT ns_id, company_name, name_key FROM customers WHERE deleted_at IS NULL AND (name_key = ? OR name_key IS NULL)
+"""
+STORE_NAME_KEY = "UPDATE customers SET name_key = ? WHERE ns_id = ? AND name_key IS NULL"
 SYNONYM_CUSTOMERS = """
 SELECT DISTINCT s.customer_id FROM name_synonyms s JOIN customers c ON c.ns_id = s.customer_id
 WHERE s.kind = 'customer' AND s.normalized = ? AND c.deleted_at IS NULL
@@ -244,11 +248,22 @@ def name_key(name: str | None) -> str:
 
 
 def same_name_customers(conn: sqlite3.Connection, name: str | None) -> list[str]:
-    """The live customers (ns_ids) whose company name, or a customer synonym, is `name` as names compare."""
+    """The live customers (ns_ids) whose company name, or a customer synonym, is `name` as names compare.
+
+    In a transaction, the keys it computes (of customers written or renamed since the last call) are stored; outside
+    one they are not, which would cost a commit each."""
     key = name_key(name)
     if not key:
         return []
-    found = {ns_id for ns_id, company in conn.execute(LIVE_CUSTOMER_NAMES) if name_key(company) == key}
+    found, computed = set(), []
+    for ns_id, company, stored in conn.execute(NAMESAKE_CANDIDATES, (key,)).fetchall():
+        if stored is None:
+            stored = name_key(company)
+            computed.append((stored, ns_id))
+        if stored == key:
+            found.add(ns_id)
+    if computed and conn.in_transaction:
+        conn.executemany(STORE_NAME_KEY, computed)
     found |= {row[0] for row in conn.execute(SYNONYM_CUSTOMERS, (key,))}
     return sorted(found)
 

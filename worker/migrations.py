@@ -14,7 +14,7 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
 
 # (version, SQL) in ascending order. Each brings a database at version-1 up to version; schema.sql
 # always describes the newest shape, so a fresh database only runs schema.sql.
-# Example for the next change: (17, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
+# Example for the next change: (18, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
 # Imported synonyms take the forms worker/names.py gives now: normalize_name is registered by apply_schema. The rows
 # that change first step aside (a \x01 prefix no name has), so which form is taken never depends on row order; a
 # synonym whose new form another row holds gets its old one back, or, when that is taken too, keeps the prefixed
@@ -197,6 +197,13 @@ WHERE instr(date_created, '/') > 0 OR date_created GLOB '*[+-][0-9][0-9][0-9][0-
 UPDATE customer_contacts SET date_created = created_as_stored(date_created)
 WHERE instr(date_created, '/') > 0 OR date_created GLOB '*[+-][0-9][0-9][0-9][0-9]';
 """),
+    # customers.name_key: a new customer's namesakes (worker/decisions.py same_name_customers) by index instead of
+    # normalizing every live customer's name inside the write lock. A name that normalizes to nothing ('Inc.') keeps
+    # NULL: same_name_customers computes its key (the case-folded text) when next asked, as for names written since.
+    (17, """
+ALTER TABLE customers ADD COLUMN name_key TEXT;
+UPDATE customers SET name_key = normalize_name(company_name) WHERE normalize_name(company_name) <> '';
+"""),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -230,7 +237,7 @@ def apply_schema(
     from worker.cdc.versions import respelled_key  # here: versions -> env -> db imports this module
 
     conn.create_function("respell_key", 1, respelled_key, deterministic=True)  # migration 7
-    conn.create_function("normalize_name", 1, normalize_name, deterministic=True)  # migrations 8, 11 and 14
+    conn.create_function("normalize_name", 1, normalize_name, deterministic=True)  # migrations 8, 11, 14, 17
     conn.create_function("base_rate", 2, base_rate, deterministic=True)  # migrations 9 and 12
     conn.create_function("letter_digest", 3, letter_digest, deterministic=True)  # migration 10
     conn.create_function("applied_disc", 3, applied_disc, deterministic=True)  # migration 15
