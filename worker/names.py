@@ -3,8 +3,9 @@
 "Driscoll", "Driscoll Foods" and "DRISCOLL FOODS INC." must meet: case, accents, punctuation,
 '&'/'and' and legal suffixes (Inc, LLC, Co, Corp, Ltd, ...) are folded away; letters of other scripts stay.
 
-name_synonyms stores normalized names: a change here needs a migration that renormalizes them
-(worker/migrations.py registers normalize_name for that, as in version 8).
+name_synonyms and customers.name_key store normalized names: a change here needs a migration that renormalizes
+the synonyms (worker/migrations.py registers normalize_name for that, as in version 8) and sets every name_key to
+NULL (computed again when next read: worker/decisions.py same_name_customers).
 """
 
 from __future__ import annotations
