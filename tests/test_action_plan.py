@@ -506,10 +506,16 @@ async def test_amounts_in_other_currencies_are_never_added_into_a_dollar_figure(
     email, call, hold = (actions[k] for k in ("send_collection_email", "schedule_collection_call", "service_hold"))
     assert email["subject"] == "Acme Grocers: 2 past-due invoices, $10,000.00 and EUR 20,000.00 outstanding"
     assert "INV2" in email["body"] and "EUR 20,000.00" in email["body"] and "$20,000.00" not in email["body"]
-    assert email["problems"] == OTHER_CURRENCIES and email["on_account"] == 0
+    # The euro credit is netted against the euro invoices only (per currency), never in a dollar figure.
+    euro_credit = ("EUR 500.00 unapplied cash and credits on account: apply them first; the email lists invoice "
+                   "balances before they are applied")
+    assert email["problems"] == [euro_credit, *OTHER_CURRENCIES]
+    assert email["on_account"] == 0
     assert (email["past_due_total"], email["past_due_totals"]) == (10_000.0, {"USD": 10_000.0, "EUR": 20_000.0})
-    assert call["talking_points"][0] == "2 invoice(s) past due, $10,000.00 and EUR 20,000.00; oldest INV1 is 92 days past due."
-    assert [f"{p[0].upper()}{p[1:]}." for p in OTHER_CURRENCIES] == call["talking_points"][1:3]
+    assert call["talking_points"][0] == ("Apply the unapplied cash and credits on account (EUR 500.00) first: past due "
+                                         "net of them is $10,000.00 and EUR 19,500.00.")
+    assert call["talking_points"][1] == "2 invoice(s) past due, $10,000.00 and EUR 20,000.00; oldest INV1 is 92 days past due."
+    assert [f"{p[0].upper()}{p[1:]}." for p in OTHER_CURRENCIES] == call["talking_points"][2:4]
     assert hold["reason"] == "100% of open AR in US dollars is more than 90 days past due"  # not over the limit
     assert hold["net_exposure"] == 10_000.0
     everything = json.dumps(list(actions.values())) + (await env.db.fetchone("SELECT observation FROM reflexion_log"))[0]
@@ -526,5 +532,5 @@ async def test_dollars_on_account_covering_the_dollar_invoices_still_leave_the_e
     assert list(actions) == ["send_collection_email", "schedule_collection_call"]  # no hold: the dollars are paid
     assert actions["send_collection_email"]["on_account"] == 12_000.0
     assert actions["schedule_collection_call"]["talking_points"][0] == (
-        "Apply the unapplied cash and credits on account ($12,000.00) first: past due net of them is $0.00 and "
-        "EUR 20,000.00.")
+        "Apply the unapplied cash and credits on account ($12,000.00 and EUR 500.00) first: past due net of them is "
+        "$0.00 and EUR 19,500.00.")

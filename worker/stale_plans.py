@@ -34,7 +34,7 @@ from collections.abc import Container, Sequence
 from dataclasses import dataclass
 
 from worker.ledger import append_event
-from worker.pricing import listed, money
+from worker.pricing import amounts_text, listed, money
 
 FLOW = "ar_aging_action_plan"  # worker.flows.collection_situation.NAME (importing it pulls in drafting)
 EVENT = "ar.plan_stale"
@@ -120,7 +120,7 @@ class NotOwed:
     remaining: float | None  # what the mirror says is left (None: unknown, deleted or gone)
     version: str | None = None  # the mirror row's CDC version (last_modified before CDC): a NetSuite change moves it
     currency: str | None = None  # the invoice's (None: US dollars)
-    on_account: float | None = None  # paid_on_account: the US dollars on account that now cover all past due
+    on_account: dict[str, float] | None = None  # paid_on_account: the money on account, by currency, now covering it
 
 
 def why_not_owed(named: float, plan_customer: str | None, found: bool, customer_id: str | None,
@@ -172,7 +172,7 @@ def _paid_on_account(conn: sqlite3.Connection, which: str, params: dict[str, obj
             continue
         version = json.dumps(basis)  # as of the money's NetSuite versions: paid, bounced, paid again is news
         found += [NotOwed(customer_id, action_id, inv, number, named, "paid_on_account", None, version, currency,
-                          s.exposure.on_account) for action_id, inv, number, named, currency in named_invoices]
+                          s.on_account_totals) for action_id, inv, number, named, currency in named_invoices]
     return found
 
 
@@ -205,7 +205,8 @@ def what_changed(found: Sequence[NotOwed]) -> str:
             numbers = [n.number for n in group]
         text = f"{listed(numbers)} {one if len(group) == 1 else several}"
         if why == "paid_on_account":  # the customer's money on account, the same for each
-            text += f" ({money(group[0].on_account)} unapplied cash and credits on account cover everything past due)"
+            text += (f" ({amounts_text(group[0].on_account or {})} unapplied cash and credits on account cover "
+                     "everything past due)")
         parts.append(text)
     return "; ".join(parts)
 

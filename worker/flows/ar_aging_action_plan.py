@@ -50,7 +50,7 @@ from worker.flows.collection_situation import (
     talking_points,
 )
 from worker.ledger import Event
-from worker.pricing import amounts_text, money
+from worker.pricing import amounts_text
 from worker.stale_plans import EVENT as STALE
 from worker.workflow_runner import Proposal, Withdrawal, Workflow, WorkflowResult
 
@@ -78,7 +78,7 @@ async def draw(env: Env, s: Situation, event: Event, *, skip: Mapping[str, str] 
     proposals = []
     drafted = "no email (nothing past due)"
     if s.paid_on_account:
-        drafted = (f"no email or hold: {money(s.exposure.on_account)} unapplied cash and credits on account cover "
+        drafted = (f"no email or hold: {amounts_text(s.on_account_totals)} unapplied cash and credits on account cover "
                    f"the past-due amount and should be applied")
     elif "send_collection_email" in skip:
         drafted = f"no email (a reviewer {skip['send_collection_email']} the stale plan's email)"

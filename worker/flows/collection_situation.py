@@ -7,6 +7,8 @@ dunning use the net exposure (open invoices less unapplied payments and open cre
 Every amount keeps its currency (`customer_invoice.currency`): with no exchange rate, the net exposure, the
 credit-limit comparison and the 90+ share are in US dollars (the credit limit's currency) only; what is open or
 on account in other currencies is stated per currency and named under the email's problems, never added in.
+Whether money on account pays everything past due is decided per currency (a payment or credit memo applies only
+to invoices in its own currency): each currency past due against the money on account in that same currency.
 """
 
 from __future__ import annotations
@@ -97,15 +99,23 @@ class Situation:
         return self.past_due_totals.get(BASE_CURRENCY, 0.0)
 
     @property
-    def past_due_other(self) -> dict[str, float]:
-        """What is past due in currencies other than US dollars."""
-        return {name: amount for name, amount in self.past_due_totals.items() if name != BASE_CURRENCY}
-
-    @property
     def other_open(self) -> dict[str, float]:
         """Open AR in currencies other than US dollars: left out of the exposure, the limit and the 90+ share."""
         return totals_by_currency((i["amount_remaining"], i.get("currency")) for i in self.invoices
                                   if not is_base_currency(i.get("currency")))
+
+    @property
+    def on_account_totals(self) -> dict[str, float]:
+        """Unapplied cash and credits on account in each currency, US dollars first."""
+        dollars = {BASE_CURRENCY: self.exposure.on_account} if self.exposure.on_account else {}
+        return {**dollars, **self.other_on_account}
+
+    @property
+    def past_due_net(self) -> dict[str, float]:
+        """What is past due in each currency less the money on account in that same currency (none below 0)."""
+        on_account = self.on_account_totals
+        return {name: max(round(amount - on_account.get(name, 0.0), 2), 0.0)
+                for name, amount in self.past_due_totals.items()}
 
     @property
     def dollars_paid_on_account(self) -> bool:
@@ -114,8 +124,12 @@ class Situation:
 
     @property
     def paid_on_account(self) -> bool:
-        """Unapplied cash and credits cover everything past due: apply them, do not dun."""
-        return not self.past_due_other and self.dollars_paid_on_account
+        """Unapplied cash and credits cover everything past due: apply them, do not dun. Each currency past due
+        is covered by money on account in that same currency (NetSuite applies a payment or credit memo only to
+        invoices in its own), so no exchange rate is needed; money in another currency covers none of it."""
+        owed = {name: amount for name, amount in self.past_due_totals.items() if cents(amount) > 0}
+        on_account = self.on_account_totals
+        return bool(owed) and all(cents(on_account.get(name, 0.0)) >= cents(amount) for name, amount in owed.items())
 
 
 def cents(amount: float) -> int:
@@ -156,16 +170,16 @@ def open_ar_text(s: Situation) -> str:
 
 def on_account_point(s: Situation) -> str | None:
     """The talking point about money on account, if there is any."""
-    if not s.exposure.on_account:
+    if not s.on_account_totals:
         return None
-    on_account = money(s.exposure.on_account)
+    on_account = amounts_text(s.on_account_totals)
     if s.paid_on_account:
         return (f"Unapplied cash and credits on account ({on_account}) cover the past-due "
-                f"{money(s.past_due_total)}: apply them to the open invoices in NetSuite; do not ask for payment.")
-    # Dollars on account may pay more than the dollar invoices past due while other currencies are still owed.
-    net = {BASE_CURRENCY: max(round(s.past_due_total - s.exposure.on_account, 2), 0.0), **s.past_due_other}
+                f"{amounts_text(s.past_due_totals)}: apply them to the open invoices in NetSuite; do not ask for "
+                "payment.")
+    # Netted per currency: money in one currency may pay more than is past due in it while another is still owed.
     return (f"Apply the unapplied cash and credits on account ({on_account}) first: past due net of them is "
-            f"{amounts_text(net)}.")
+            f"{amounts_text(s.past_due_net)}.")
 
 
 def unknown_remaining_text(s: Situation) -> str | None:
@@ -190,7 +204,7 @@ def other_currencies_texts(s: Situation) -> list[str]:
     if s.other_open:
         texts.append(f"{amounts_text(s.other_open)} open in other currencies: not compared with the credit limit or "
                      "counted in the 90+ share, which are in US dollars")
-    if s.other_on_account:
+    if s.other_on_account and s.exposure.open_invoices:  # with no dollar invoices open, there is nothing to net
         texts.append(f"{amounts_text(s.other_on_account)} unapplied cash and credits on account in other currencies: "
                      "not netted against US-dollar invoices")
     return texts
@@ -229,8 +243,8 @@ def talking_points(s: Situation) -> list[str]:
 def email_problems(s: Situation) -> list[str]:
     """What the reviewer must sort out before the collection email can go."""
     problems = [] if s.email else ["no email address on file for the customer or its contacts"]
-    if s.exposure.on_account:
-        problems.append(f"{money(s.exposure.on_account)} unapplied cash and credits on account: apply them first; "
+    if s.on_account_totals:
+        problems.append(f"{amounts_text(s.on_account_totals)} unapplied cash and credits on account: apply them first; "
                         "the email lists invoice balances before they are applied")
     return problems + [t for t in (unknown_remaining_text(s), unknown_on_account_text(s)) if t] + (
         other_currencies_texts(s))
