@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from worker.config import Review
-from worker.currency import is_base_currency
+from worker.currency import is_base_currency, may_be_same_currency
 from worker.flows.reads import label
 from worker.intake.lines import BY_XREF
 from worker.netsuite_shape import CENT, ReviewedOrder, foreign_price_note
@@ -413,13 +413,6 @@ def customer_currency(conn: sqlite3.Connection, customer_id: str | None) -> str 
     return currency_text(row[0]) if row else None
 
 
-def same_currency(a: str, b: str) -> bool:
-    """Both US dollars however spelled, or the same name (case and punctuation aside) (pure)."""
-    if is_base_currency(a) or is_base_currency(b):
-        return is_base_currency(a) and is_base_currency(b)
-    return re.sub(r"[^0-9a-z]", "", a.lower()) == re.sub(r"[^0-9a-z]", "", b.lower())
-
-
 @dataclass(frozen=True)
 class OrderCurrency:
     """The currency of an order under review: what NetSuite books it in, how amounts are labelled, and why a
@@ -439,7 +432,8 @@ def order_currency(po: str | None, customer: str | None) -> OrderCurrency:
     booked = po or customer
     shown = None if is_base_currency(booked) else currency_name(booked)
     warning = None
-    if po and customer and not same_currency(po, customer):
+    # SuiteQL gives the customer's currency as its internal id ("3"): it may be the PO's "CAD", so no warning.
+    if po and customer and not may_be_same_currency(po, customer):
         warning = (f"The PO is in {currency_name(po)}, but this customer's currency in NetSuite is "
                    f"{currency_name(customer)}: NetSuite books the order in {currency_name(po)} only if the customer "
                    "may buy in it, and refuses it otherwise. Check the currency read from the PO.")
