@@ -5,6 +5,7 @@ invoices in its currency), so the "cash on account covers everything past due: n
 currency, without an exchange rate.
 """
 
+import json
 import re
 
 import pytest
@@ -127,3 +128,74 @@ def test_every_currency_past_due_must_be_covered_in_its_own_currency():
     assert on_account_point(situation(both, 1_000.0, {"CAD": 4_000.0})) == (
         "Unapplied cash and credits on account ($1,000.00 and CAD 4,000.00) cover the past-due $1,000.00 and "
         "CAD 4,000.00: apply them to the open invoices in NetSuite; do not ask for payment.")
+
+
+# BG3: NetSuite's creditLimit is in the customer's primary currency (customers.raw_json `currency`), the total limit
+# for all its transaction currencies. Only open AR in that currency is compared with it: an invoice's exchange rate
+# is to US dollars at its own date, no rate into the customer's currency.
+CAD = json.dumps({"id": "3", "refName": "CAD"})
+
+
+async def limited(env, customer_currency, invoices, *, on_account=(), due="2026-03-31"):
+    """Customer 920 with a 5,000.00 limit in `customer_currency` (raw JSON), owing `invoices` [(amount, currency)],
+    61 days past due on 2026-05-31, and money on account [(amount, currency)]."""
+    def rows(conn):
+        fx.customer(conn, "920", "Maple Leaf", email="ap@maple.test", credit_limit=5_000.0)
+        if customer_currency is not None:
+            conn.execute("UPDATE customers SET raw_json = json_set(raw_json, '$.currency', json(?))",
+                         (customer_currency,))
+        for n, (amount, currency) in enumerate(invoices):
+            fx.invoice(conn, f"A{n}", "920", tran_date="2026-01-01", due_date=due, total=amount,
+                       currency=currency, exchange_rate=None if currency == "USD" else 0.7345)
+    await env.db.write(rows)
+    for n, (amount, currency) in enumerate(on_account):
+        await env.db.write(unapplied("920", amount, currency, f"P{n}"))
+    return (await plans(env))["920"]
+
+
+async def test_a_cad_limit_is_not_compared_with_dollars_and_says_so(env):
+    actions = await limited(env, CAD, [(6_000.0, "USD")])
+    assert "service_hold" not in actions  # was "open AR $6,000.00 is over the credit limit $5,000.00"
+    assert ("$6,000.00 open in other currencies: not compared with the credit limit or counted in the 90+ share, "
+            "which are in CAD") in actions["send_collection_email"]["payload"]["problems"]
+
+
+async def test_a_cad_limit_is_compared_with_the_cad_invoices(env):
+    actions = await limited(env, CAD, [(6_000.0, "CAD")])
+    assert actions["service_hold"]["payload"]["reason"] == "open AR CAD 6,000.00 is over the credit limit CAD 5,000.00"
+    assert "Open AR CAD 6,000.00 exceeds the credit limit CAD 5,000.00." in (
+        actions["schedule_collection_call"]["payload"]["talking_points"])
+
+
+async def test_a_cad_limit_exceeded_by_the_cad_invoices_alone_names_what_was_not_compared(env):
+    actions = await limited(env, CAD, [(5_500.0, "CAD"), (4_000.0, "USD")], on_account=[(300.0, "CAD")])
+    assert actions["service_hold"]["payload"]["reason"] == (
+        "open AR CAD 5,200.00 net of CAD 300.00 unapplied cash and credits (not counting $4,000.00 open in other "
+        "currencies, with no exchange rate to CAD) is over the credit limit CAD 5,000.00")
+
+
+async def test_money_on_account_covering_the_cad_past_due_takes_the_hold_reason_away(env):
+    from worker.flows.collection_queries import hold_not_warranted
+
+    await limited(env, CAD, [(6_000.0, "CAD")])
+    await env.db.write(unapplied("920", 6_000.0, "CAD", "KP"))
+    assert await env.db.read_sync(hold_not_warranted, "920") == (
+        "CAD 6,000.00 unapplied cash and credits on account now cover the CAD 6,000.00 past due")
+
+
+@pytest.mark.parametrize("spelling", ['"1"', "1", '{"id": "1"}', '{"id": "1", "refName": "USA"}', None])
+async def test_a_us_dollar_customer_compares_dollars_as_before(env, spelling):
+    actions = await limited(env, spelling, [(6_000.0, "USD")])
+    assert actions["service_hold"]["payload"]["reason"] == "open AR $6,000.00 is over the credit limit $5,000.00"
+
+
+async def test_a_currency_sent_as_an_id_only_compares_invoices_sent_with_that_id(env):
+    actions = await limited(env, '"3"', [(6_000.0, "CAD")])  # SuiteQL's id: "CAD" may or may not be it
+    assert "service_hold" not in actions
+    assert ("CAD 6,000.00 open in other currencies: not compared with the credit limit or counted in the 90+ share, "
+            "which are in currency #3") in actions["send_collection_email"]["payload"]["problems"]
+
+
+async def test_the_90_plus_share_is_worked_out_in_the_customers_currency(env):
+    actions = await limited(env, CAD, [(1_000.0, "CAD"), (9_000.0, "USD")], due="2026-02-01")  # 119 days
+    assert actions["service_hold"]["payload"]["reason"] == "100% of open AR in CAD is more than 90 days past due"

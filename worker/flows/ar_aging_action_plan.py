@@ -20,7 +20,8 @@ Aging buckets are over invoices (SPEC 6), but the credit-limit hold and the dunn
 open invoices less unapplied payments and open credit memos. When the cash and credits on account cover
 everything past due, the plan proposes no email or hold, only the call whose talking points say to apply them.
 Amounts keep their currency: the email shows each invoice in its own and totals per currency, and the exposure,
-the credit limit and the 90+ share are in US dollars only, with other currencies named under `problems`.
+the credit limit and the 90+ share are in the customer's primary currency only (the limit's; US dollars when none
+is known), with other currencies named under `problems`. Money on account covers past due per currency.
 
 This module drafts the plan and handles its events; the situation, its keys and the plan's wording are pure
 (worker/flows/collection_situation.py), the reads are SQL (worker/flows/collection_queries.py).

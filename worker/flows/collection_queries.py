@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from worker.currency import is_base_currency
 from worker.flows.collection_situation import (
     HOLD_SHARE_90_PLUS,
     NAME,
     Situation,
+    customer_currency,
     hold_reason,
     net_exposure,
     open_ar_text,
@@ -21,9 +21,19 @@ from worker.flows.collection_situation import (
     trigger_state,
 )
 from worker.flows.recipients import CONTACTS, pick_recipient
-from worker.pricing import credit_split, money, totals_by_currency
+from worker.pricing import credit_split, currency_name, money, totals_by_currency
 
-CUSTOMER = "SELECT company_name, email, phone, credit_limit, deleted_at FROM customers WHERE ns_id = ?"
+# The customer's primary currency (its credit limit's) is only in the record: REST sends a ref {"id", "refName"}
+# (read as the mirror reads any, models._as_label: refName, else id), SuiteQL the internal id.
+CUSTOMER = """
+SELECT company_name, email, phone, credit_limit, deleted_at,
+       CASE WHEN json_valid(raw_json) THEN CASE json_type(raw_json, '$.currency')
+           WHEN 'object' THEN coalesce(nullif(json_extract(raw_json, '$.currency.refName'), ''),
+                                       nullif(json_extract(raw_json, '$.currency.refname'), ''),
+                                       json_extract(raw_json, '$.currency.id'))
+           ELSE json_extract(raw_json, '$.currency') END END
+FROM customers WHERE ns_id = ?
+"""
 OPEN_INVOICES = """
 SELECT s.invoice_id, coalesce(s.tran_id, s.invoice_id), i.other_ref_num, s.due_date, s.days_past_due, s.bucket,
        s.amount_remaining, i.currency
@@ -99,7 +109,8 @@ def examine(conn: sqlite3.Connection, customer_id: str, red_on: str | None,
     row = conn.execute(CUSTOMER, (customer_id,)).fetchone()
     if row is None or row[4]:
         return None
-    company, email, phone, credit_limit, _ = row
+    company, email, phone, credit_limit, _, label = row
+    home = customer_currency(label)
     cols = ("invoice_id", "number", "po", "due_date", "days_past_due", "bucket", "amount_remaining", "currency")
     invoices = [dict(zip(cols, r, strict=True)) for r in conn.execute(OPEN_INVOICES, (customer_id,))]
     contacts = [tuple(r) for r in conn.execute(CONTACTS, (customer_id,))]
@@ -115,20 +126,20 @@ def examine(conn: sqlite3.Connection, customer_id: str, red_on: str | None,
     on_account = [(source, number, currency, on_account_left(total, left, apply_version, applied))
                   for source, number, currency, total, left, apply_version, applied
                   in conn.execute(ON_ACCOUNT, {"customer_id": customer_id})]
-    # In US dollars only (the credit limit's currency); the rest is stated per currency (collection_situation.py).
-    dollars = [a for a in on_account if is_base_currency(a[2])]
-    exposure = net_exposure((i["amount_remaining"] for i in invoices if is_base_currency(i["currency"])),
-                            (a for source, _, _, a in dollars if source == "payment"),
-                            (a for source, _, _, a in dollars if source == "credit"))
+    # In the customer's currency only (the credit limit's); the rest is stated per currency (collection_situation.py).
+    same = [a for a in on_account if currency_name(a[2]) == home]
+    exposure = net_exposure((i["amount_remaining"] for i in invoices if currency_name(i["currency"]) == home),
+                            (a for source, _, _, a in same if source == "payment"),
+                            (a for source, _, _, a in same if source == "credit"))
     other_on_account = totals_by_currency((a, currency) for _, _, currency, a in on_account
-                                          if a is not None and a > 0 and not is_base_currency(currency))
+                                          if a is not None and a > 0 and currency_name(currency) != home)
     unknown = tuple(r[0] for r in conn.execute(REMAINING_UNKNOWN, (customer_id,)))
     return Situation(customer_id, company or f"customer {customer_id}", to_email, to_name,
                      (contact_phone[0] if contact_phone else None) or phone, credit_limit, invoices, health, state,
                      planned is not None, exposure, unknown, answers,
                      on_account_unknown=tuple(f"{SOURCE_NAMES[source]} {number}"
                                               for source, number, _, a in on_account if a is None),
-                     other_on_account=other_on_account)
+                     other_on_account=other_on_account, currency=home)
 
 
 def red_turn_overtaken(conn: sqlite3.Connection, customer_id: str, night: str) -> str | None:
@@ -172,8 +183,8 @@ def why_hold_not_warranted(s: Situation | None) -> str | None:
         return "the customer is no longer in the mirror"
     if hold_reason(s) is not None:
         return None
-    if s.dollars_paid_on_account:
-        return (f"{money(s.exposure.on_account)} unapplied cash and credits on account now cover the "
-                f"{money(s.past_due_total)} past due")
-    limit = "" if s.credit_limit is None else f", within the credit limit {money(s.credit_limit)}"
+    if s.home_paid_on_account:
+        return (f"{money(s.exposure.on_account, s.currency)} unapplied cash and credits on account now cover the "
+                f"{money(s.home_past_due, s.currency)} past due")
+    limit = "" if s.credit_limit is None else f", within the credit limit {money(s.credit_limit, s.currency)}"
     return f"{open_ar_text(s)}{limit}, and less than {HOLD_SHARE_90_PLUS:.0%} of it is more than 90 days past due"

@@ -4,9 +4,11 @@ worker/flows/collection_queries.py reads a `Situation`; worker/flows/ar_aging_ac
 draw it into proposals with the talking points, email problems and hold reason worded here. The hold and the
 dunning use the net exposure (open invoices less unapplied payments and open credit memos), not the buckets.
 
-Every amount keeps its currency (`customer_invoice.currency`): with no exchange rate, the net exposure, the
-credit-limit comparison and the 90+ share are in US dollars (the credit limit's currency) only; what is open or
-on account in other currencies is stated per currency and named under the email's problems, never added in.
+Every amount keeps its currency (`customer_invoice.currency`). NetSuite's credit limit is in the customer's
+primary currency (`Situation.currency`, US dollars when none is known), and with no exchange rate into it (an
+invoice's rate is to US dollars, at its own date) the net exposure, the credit-limit comparison and the 90+ share
+are in that currency only; what is open or on account in other currencies is stated per currency and named under
+the email's problems as not compared, never added in.
 Whether money on account pays everything past due is decided per currency (a payment or credit memo applies only
 to invoices in its own currency): each currency past due against the money on account in that same currency.
 """
@@ -21,7 +23,7 @@ from typing import Any
 
 from worker.aging import ACTION_BUCKETS
 from worker.currency import BASE_CURRENCY, is_base_currency
-from worker.pricing import amounts_text, money, totals_by_currency
+from worker.pricing import amounts_text, currency_name, money, totals_by_currency
 
 NAME = "ar_aging_action_plan"
 HOLD_SHARE_90_PLUS = 0.5  # share of open AR 90+ days past due at which a service hold is proposed
@@ -29,7 +31,7 @@ HOLD_SHARE_90_PLUS = 0.5  # share of open AR 90+ days past due at which a servic
 
 @dataclass(frozen=True)
 class Exposure:
-    """What a customer owes net of money on account (unapplied payments, open credit memos), in US dollars."""
+    """What a customer owes net of money on account (unapplied payments, open credit memos), in one currency."""
 
     open_invoices: float
     unapplied_payments: float
@@ -77,6 +79,8 @@ class Situation:
     answers: str = ""  # the trigger state without a redraw's mark: the situation itself (a redraw reserves it)
     on_account_unknown: tuple[str, ...] = ()  # payments and credit memos whose amount on account is unknown
     other_on_account: dict[str, float] = field(default_factory=dict)  # on account in other currencies, by currency
+    # The customer's primary currency (pricing.currency_name): its credit limit's, the exposure's and the 90+ share's.
+    currency: str = BASE_CURRENCY
 
     @property
     def past_due(self) -> list[dict[str, Any]]:
@@ -100,15 +104,16 @@ class Situation:
 
     @property
     def other_open(self) -> dict[str, float]:
-        """Open AR in currencies other than US dollars: left out of the exposure, the limit and the 90+ share."""
+        """Open AR in currencies other than the customer's: left out of the exposure, the limit and the 90+ share."""
         return totals_by_currency((i["amount_remaining"], i.get("currency")) for i in self.invoices
-                                  if not is_base_currency(i.get("currency")))
+                                  if currency_name(i.get("currency")) != self.currency)
 
     @property
     def on_account_totals(self) -> dict[str, float]:
         """Unapplied cash and credits on account in each currency, US dollars first."""
-        dollars = {BASE_CURRENCY: self.exposure.on_account} if self.exposure.on_account else {}
-        return {**dollars, **self.other_on_account}
+        totals = {**({self.currency: self.exposure.on_account} if self.exposure.on_account else {}),
+                  **self.other_on_account}
+        return {name: totals[name] for name in sorted(totals, key=lambda n: (n != BASE_CURRENCY, n))}
 
     @property
     def past_due_net(self) -> dict[str, float]:
@@ -118,9 +123,14 @@ class Situation:
                 for name, amount in self.past_due_totals.items()}
 
     @property
-    def dollars_paid_on_account(self) -> bool:
-        """Unapplied cash and credits cover everything past due in US dollars."""
-        return self.exposure.covers(self.past_due_total)
+    def home_past_due(self) -> float:
+        """What is past due in the customer's currency, gross of anything on account."""
+        return self.past_due_totals.get(self.currency, 0.0)
+
+    @property
+    def home_paid_on_account(self) -> bool:
+        """Unapplied cash and credits cover everything past due in the customer's currency (the hold's)."""
+        return self.exposure.covers(self.home_past_due)
 
     @property
     def paid_on_account(self) -> bool:
@@ -130,6 +140,12 @@ class Situation:
         owed = {name: amount for name, amount in self.past_due_totals.items() if cents(amount) > 0}
         on_account = self.on_account_totals
         return bool(owed) and all(cents(on_account.get(name, 0.0)) >= cents(amount) for name, amount in owed.items())
+
+
+def customer_currency(label: object) -> str:
+    """The customer's currency as amounts are keyed (pricing.currency_name): US dollars when none is recorded."""
+    text = None if label is None else str(label)  # SuiteQL may send an id as a number
+    return BASE_CURRENCY if is_base_currency(text) else currency_name(text)
 
 
 def cents(amount: float) -> int:
@@ -155,17 +171,29 @@ def proposal_key(customer_id: str, state: str, kind: str) -> str:
     return f"{NAME}:{customer_id}:{state}:{kind}"
 
 
+def currency_words(s: Situation) -> str:
+    """The customer's currency in a sentence: 'US dollars', 'CAD'."""
+    return "US dollars" if s.currency == BASE_CURRENCY else s.currency
+
+
 def open_ar_label(s: Situation) -> str:
-    """'open AR', saying it is the US-dollar part when the customer owes in other currencies too."""
-    return "open AR in US dollars" if s.other_open else "open AR"
+    """'open AR', saying it is the part in the customer's currency when the customer owes in others too."""
+    return f"open AR in {currency_words(s)}" if s.other_open else "open AR"
 
 
 def open_ar_text(s: Situation) -> str:
-    """The open AR the credit limit is compared with, saying what was netted."""
-    e = s.exposure
+    """The open AR the credit limit is compared with, saying what was netted (and what was not compared)."""
+    e, cur = s.exposure, s.currency
+    if cur == BASE_CURRENCY:
+        label, left_out = open_ar_label(s), ""
+    else:  # 'open AR in CAD CAD 6,000.00' would stutter: the amount names the currency, the rest is said after it
+        label = "open AR"
+        left_out = (f" (not counting {amounts_text(s.other_open)} open in other currencies, with no exchange rate "
+                    f"to {cur})" if s.other_open else "")
     if not e.on_account:
-        return f"{open_ar_label(s)} {money(e.open_invoices)}"
-    return f"{open_ar_label(s)} {money(e.net)} net of {money(e.on_account)} unapplied cash and credits"
+        return f"{label} {money(e.open_invoices, cur)}{left_out}"
+    return (f"{label} {money(e.net, cur)} net of {money(e.on_account, cur)} unapplied cash and credits"
+            f"{left_out}")
 
 
 def on_account_point(s: Situation) -> str | None:
@@ -199,19 +227,21 @@ def unknown_on_account_text(s: Situation) -> str | None:
 
 
 def other_currencies_texts(s: Situation) -> list[str]:
-    """What is open or on account in other currencies than US dollars, which no dollar figure includes."""
+    """What is open or on account in other currencies than the customer's, which none of its figures includes."""
     texts = []
+    words = currency_words(s)
     if s.other_open:
         texts.append(f"{amounts_text(s.other_open)} open in other currencies: not compared with the credit limit or "
-                     "counted in the 90+ share, which are in US dollars")
-    if s.other_on_account and s.exposure.open_invoices:  # with no dollar invoices open, there is nothing to net
+                     f"counted in the 90+ share, which are in {words}")
+    if s.other_on_account and s.exposure.open_invoices:  # with no invoices open in its currency, nothing to net
+        invoices = "US-dollar invoices" if s.currency == BASE_CURRENCY else f"{s.currency} invoices"
         texts.append(f"{amounts_text(s.other_on_account)} unapplied cash and credits on account in other currencies: "
-                     "not netted against US-dollar invoices")
+                     f"not netted against {invoices}")
     return texts
 
 
 def over_credit_limit(s: Situation) -> bool:
-    """True when net exposure (in US dollars) is over the customer's credit limit."""
+    """True when net exposure (in the customer's currency, the limit's) is over the customer's credit limit."""
     # A blank NetSuite limit is NULL (no limit); 0 is a real limit of nothing (cash-only customers).
     return s.credit_limit is not None and s.exposure.net > s.credit_limit
 
@@ -226,7 +256,7 @@ def talking_points(s: Situation) -> list[str]:
                       f"oldest {oldest['number']} is {oldest['days_past_due']} days past due.")
     if over_credit_limit(s):
         text = open_ar_text(s)
-        points.append(f"{text[0].upper()}{text[1:]} exceeds the credit limit {money(s.credit_limit)}.")
+        points.append(f"{text[0].upper()}{text[1:]} exceeds the credit limit {money(s.credit_limit, s.currency)}.")
     if s.health:
         weakest = sorted(s.health["signals"].items(), key=lambda kv: kv[1]["sub_score"])[:2]
         why = ", ".join(f"{name} ({v['sub_score']:.0f}/100)" for name, v in weakest)
@@ -252,16 +282,16 @@ def email_problems(s: Situation) -> list[str]:
 
 def hold_reason(s: Situation) -> str | None:
     """Why a service hold is warranted, or None (never when money on account pays everything past due in
-    US dollars, the only currency it is worked out in)."""
-    if s.dollars_paid_on_account:
+    the customer's currency, the only currency it is worked out in)."""
+    if s.home_paid_on_account:
         return None
     if over_credit_limit(s):
-        return f"{open_ar_text(s)} is over the credit limit {money(s.credit_limit)}"
-    total_open = s.exposure.open_invoices  # US dollars only, as the 90+ amount below
+        return f"{open_ar_text(s)} is over the credit limit {money(s.credit_limit, s.currency)}"
+    total_open = s.exposure.open_invoices  # the customer's currency only, as the 90+ amount below
     # Compared in whole cents, both sides summed to the cent: 1234.10 + 250.35 is 1484.4499999999998 in floats,
     # which would put exactly half just under the line when split across two invoices.
     ninety_plus = round(sum(i["amount_remaining"] for i in s.invoices
-                            if i["bucket"] == "90+" and is_base_currency(i.get("currency"))), 2)
+                            if i["bucket"] == "90+" and currency_name(i.get("currency")) == s.currency), 2)
     if total_open and cents(ninety_plus) >= HOLD_SHARE_90_PLUS * cents(total_open):
         return f"{ninety_plus / total_open:.0%} of {open_ar_label(s)} is more than 90 days past due"
     return None
