@@ -199,3 +199,19 @@ async def test_a_currency_sent_as_an_id_only_compares_invoices_sent_with_that_id
 async def test_the_90_plus_share_is_worked_out_in_the_customers_currency(env):
     actions = await limited(env, CAD, [(1_000.0, "CAD"), (9_000.0, "USD")], due="2026-02-01")  # 119 days
     assert actions["service_hold"]["payload"]["reason"] == "100% of open AR in CAD is more than 90 days past due"
+
+
+async def test_a_hold_is_refused_once_money_on_account_covers_past_due_in_another_currency(env):
+    # Nothing past due in the customer's own currency (US dollars, over its limit but not yet due) and EUR past due
+    # that EUR money on account now covers: the plan drafts no hold, so its staged hold can no longer be approved
+    # (the approval checked the customer's own currency only, and let it through).
+    def rows(conn):
+        fx.customer(conn, "920", "Customer 920", email="ap@920.test", credit_limit=1_000.0)
+        fx.invoice(conn, "9201", "920", tran_date="2026-05-20", due_date="2026-06-19", total=5_000.0, currency="USD")
+        fx.invoice(conn, "9202", "920", tran_date="2026-03-01", due_date="2026-03-31", total=4_000.0,
+                   currency="EUR", exchange_rate=1.1)
+    await env.db.write(rows)
+    hold = (await plans(env))["920"]["service_hold"]
+    await env.db.write(unapplied("920", 4_000.0, "EUR", "EP"))
+    with pytest.raises(DecisionError, match="EUR 4,000.00 unapplied cash and credits on account now cover everything"):
+        await env.db.write(decide_action, hold["id"], "ann", True, "2026-05-31T12:20:00.000Z", seen=hold["updated_at"])

@@ -21,7 +21,13 @@ from worker.flows.collection_situation import (
     trigger_state,
 )
 from worker.flows.recipients import CONTACTS, pick_recipient
-from worker.pricing import credit_split, currency_name, money, totals_by_currency
+from worker.pricing import (
+    amounts_text,
+    credit_split,
+    currency_name,
+    money,
+    totals_by_currency,
+)
 
 # The customer's primary currency (its credit limit's) is only in the record: REST sends a ref {"id", "refName"}
 # (read as the mirror reads any, models._as_label: refName, else id), SuiteQL the internal id.
@@ -186,5 +192,7 @@ def why_hold_not_warranted(s: Situation | None) -> str | None:
     if s.home_paid_on_account:
         return (f"{money(s.exposure.on_account, s.currency)} unapplied cash and credits on account now cover the "
                 f"{money(s.home_past_due, s.currency)} past due")
+    if s.paid_on_account:  # nothing past due in the customer's currency; what is, in others, is covered in each
+        return f"{amounts_text(s.on_account_totals)} unapplied cash and credits on account now cover everything past due"
     limit = "" if s.credit_limit is None else f", within the credit limit {money(s.credit_limit, s.currency)}"
     return f"{open_ar_text(s)}{limit}, and less than {HOLD_SHARE_90_PLUS:.0%} of it is more than 90 days past due"

@@ -282,8 +282,9 @@ def email_problems(s: Situation) -> list[str]:
 
 def hold_reason(s: Situation) -> str | None:
     """Why a service hold is warranted, or None (never when money on account pays everything past due in
-    the customer's currency, the only currency it is worked out in)."""
-    if s.home_paid_on_account:
+    the customer's currency, the only currency it is worked out in, nor when it pays everything past due in every
+    currency: the plan then drafts no hold, and the approval and the warm tick's stale check read this)."""
+    if s.home_paid_on_account or s.paid_on_account:
         return None
     if over_credit_limit(s):
         return f"{open_ar_text(s)} is over the credit limit {money(s.credit_limit, s.currency)}"
