@@ -346,8 +346,10 @@ def approve_order(conn: sqlite3.Connection, item_id: int, reviewer: str, order: 
     if unseen:
         raise _duplicate(f"PO {order.po_number or '(no number)'}", "sales order", copies, unseen)
     parsed = json.loads(row[2]) if row[2] else {}
-    # The PO's currency, from its parse (a reviewer does not edit it): NetSuite would book the customer's otherwise.
-    currency = parsed.get("currency") if isinstance(parsed, dict) else None
+    # The currency the reviewer booked it in (the order form's), else the PO's as parsed: NetSuite would book the
+    # customer's otherwise.
+    currency = (order.currency if "currency" in order.model_fields_set
+                else parsed.get("currency") if isinstance(parsed, dict) else None)
     payload = salesorder_payload(order, external_id=f"gfs-review-{item_id}",
                                  currency=currency if isinstance(currency, str) else None)
     action_id = conn.execute(INSERT_ORDER_ACTION, (

@@ -96,6 +96,9 @@ class ReviewedOrder(BaseModel):
     lines: list[ReviewedLine] = Field(min_length=1, max_length=500)
     charges: list[OrderCharge] = Field(default_factory=list, max_length=50)
     charges_left_off: list[ChargeLeftOff] = Field(default_factory=list, max_length=50)
+    # The currency the reviewer books the order in, as the form names it ("CAD", "USD", an internal id "3"); None:
+    # none is sent and NetSuite books the customer's. Left unset (not in model_fields_set): the PO's as parsed.
+    currency: str | None = Field(None, max_length=64)
 
     @field_validator("lines")
     @classmethod
@@ -175,8 +178,8 @@ def currency_ref(currency: str | None) -> dict[str, str] | None:
 def salesorder_payload(order: ReviewedOrder, *, external_id: str, currency: str | None = None) -> dict[str, Any]:
     """The NetSuite REST record for POST /record/v1/salesOrder; externalId makes the post idempotent.
 
-    `currency` is the PO's: without it NetSuite books the order in the customer's currency, whatever the
-    PO's prices are in.
+    `currency` is the order's (the reviewer's choice, else the PO's): without it NetSuite books the order in the
+    customer's currency, whatever the PO's prices are in.
     """
     body: dict[str, Any] = {
         "externalId": external_id,

@@ -19,6 +19,7 @@ from worker.currency import is_base_currency, may_be_same_currency
 from worker.flows.reads import label
 from worker.intake.lines import BY_XREF
 from worker.netsuite_shape import CENT, ReviewedOrder, foreign_price_note
+from worker.po.values import written_with_dollar_sign
 from worker.pricing import (
     ExpectedPrice,
     ProgramTerms,
@@ -415,43 +416,84 @@ def customer_currency(conn: sqlite3.Connection, customer_id: str | None) -> str 
 
 @dataclass(frozen=True)
 class OrderCurrency:
-    """The currency of an order under review: what NetSuite books it in, how amounts are labelled, and why a
-    person should look (the PO and the customer disagree)."""
+    """The currency of an order under review: what NetSuite books it in, how amounts are labelled, why a person
+    should look (the PO and the customer disagree), the currencies the form offers, and why its prices are not
+    compared with the list's."""
 
-    booked: str | None  # the PO's currency (approving sends it), else the customer's; None: US dollars
+    booked: str | None  # what approving sends (the reviewer's choice, else the PO's or the customer's); None: none
     shown: str | None  # its name beside amounts; None for US dollars, which are shown bare as everywhere else
     warning: str | None
+    choices: tuple[tuple[str, str], ...] = ()  # the form's currency options: (value, label), booked among them
+    not_compared: str | None = None  # why no line's price is judged against the list's (US dollar) prices
+    sent: str | None = None  # what approving sends: None for the customer's own (NetSuite books it), unless the PO's
 
 
-def order_currency(po: str | None, customer: str | None) -> OrderCurrency:
-    """The order's currency from the PO's and the customer's in the mirror (either may be unknown) (pure).
+NO_CURRENCY = ""  # the form's option for an order booked in whatever the customer's currency is in NetSuite
 
-    A PO in a currency other than the customer's is flagged: NetSuite takes it only for a customer set up to
-    buy in it and refuses the sales order otherwise, and a misread currency (a "$" on a Canadian PO) shows here.
+
+def currency_choices(po: str | None, customer: str | None, *, sign_only: bool = False) -> tuple[tuple[str, str], ...]:
+    """The currencies an order may be booked in, as the page knows them: the PO's, the customer's in the mirror,
+    US dollars; or, when neither is known, the customer's unnamed (NO_CURRENCY) (pure)."""
+    read = 'only "$" on the PO' if sign_only else "read from the PO"
+    found: list[tuple[str, str]] = [] if po or customer else [(NO_CURRENCY, "the customer's in NetSuite")]
+    for value, why in ((po, read), (customer, "this customer's in NetSuite"), ("USD", "")):
+        if not value or any(v and may_be_same_currency(value, v) and (is_base_currency(value) or value == v)
+                            for v, _ in found):
+            continue  # US dollars once however spelled; a name and an id that may be one record both stay
+        found.append((value, f"{currency_name(value)} ({why})" if why else currency_name(value)))
+    return tuple(found)
+
+
+def order_currency(po: str | None, customer: str | None, *, sign_only: bool = False,
+                   chosen: str | None = None) -> OrderCurrency:
+    """The order's currency from the PO's and the customer's in the mirror (either may be unknown) and the one
+    the reviewer chose on the form (`chosen`, taken when among the choices) (pure).
+
+    `sign_only`: the PO's US dollars are a bare "$" (dollar_sign_only), which Canadian, Australian … dollars are
+    written with too: a customer whose currency is one of those is booked in it, and the page says so.
+    A currency other than the customer's is flagged: NetSuite takes it only for a customer set up to buy in it
+    and refuses the sales order otherwise, and a misread currency shows here. Its prices are then not compared
+    with the list's: neither the PO's figures nor the customer's program are surely in that currency.
     """
-    booked = po or customer
+    default = customer if sign_only and written_with_dollar_sign(customer) else po or customer
+    choices = currency_choices(po, customer, sign_only=sign_only)
+    booked = chosen if chosen is not None and chosen in (v for v, _ in choices) else default
+    booked = booked or None
     shown = None if is_base_currency(booked) else currency_name(booked)
-    warning = None
+    warning = not_compared = None
     # SuiteQL gives the customer's currency as its internal id ("3"): it may be the PO's "CAD", so no warning.
-    if po and customer and not may_be_same_currency(po, customer):
-        warning = (f"The PO is in {currency_name(po)}, but this customer's currency in NetSuite is "
-                   f"{currency_name(customer)}: NetSuite books the order in {currency_name(po)} only if the customer "
-                   "may buy in it, and refuses it otherwise. Check the currency read from the PO.")
+    if booked and customer and not may_be_same_currency(booked, customer):
+        name = currency_name(booked)
+        said = ('The PO shows only "$", read as US dollars' if sign_only and booked == po
+                else f"The PO is in {name}" if booked == po else f"The order is booked in {name}")
+        warning = (f"{said}, but this customer's currency in NetSuite is {currency_name(customer)}: NetSuite books "
+                   f"the order in {name} only if the customer may buy in it, and refuses it otherwise."
+                   + (" Check the currency read from the PO." if booked == po else ""))
+        not_compared = (f"the order is booked in {name}; this customer's currency in NetSuite is "
+                        f"{currency_name(customer)}")
+    elif sign_only and booked == customer != po:
+        warning = (f'The PO shows only "$", which {currency_name(customer)} is written with too: the order is booked '
+                   f"in this customer's currency, {currency_name(customer)}. Choose US dollars below if the PO's "
+                   "prices are in them.")
     elif not po and shown:
         warning = f"The PO names no currency: NetSuite books the order in this customer's currency, {shown}."
-    return OrderCurrency(booked, shown, warning)
+    # Booked in the customer's currency, not the PO's: none is sent, NetSuite books the customer's by its own record.
+    sent = None if booked == customer and booked != po else booked
+    return OrderCurrency(booked, shown, warning, choices, foreign_price_note(booked) or not_compared, sent)
 
 
 def price_checks(conn: sqlite3.Connection, customer_id: str | None, rows: list[dict[str, str]],
                  resolved: Mapping[str, str | None], on: date, standard: ProgramTerms,
-                 tolerance_pct: float, currency: str | None = None) -> dict[int, dict[str, Any]]:
+                 tolerance_pct: float, currency: str | None = None,
+                 not_compared: str | None = None) -> dict[int, dict[str, Any]]:
     """For each kept row with a known item, by its position in `rows`: expected price, basis and deviation.
 
     By position, not line number: the rows a reviewer adds all have number "" until approved, so keyed by
     number every new row showed the last new row's check. An order in another currency than US dollars
-    (`currency`, the one it is booked in) has no comparable price: the list's dollars are not shown beside it.
+    (`currency`, the one it is booked in) has no comparable price: the list's dollars are not shown beside it;
+    nor has one whose currency is not surely its customer's (`not_compared`, OrderCurrency's: why).
     """
-    foreign = foreign_price_note(currency)
+    foreign = foreign_price_note(currency) or not_compared
     program = program_for(conn, customer_id, standard)
     checks: dict[int, dict[str, Any]] = {}
     for i, row in enumerate(rows):

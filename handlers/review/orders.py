@@ -20,6 +20,7 @@ from handlers.review.order_form import (
     MAX_CHARGES,
     MAX_ROWS,
     BadRowCount,
+    OrderCurrency,
     charges_from_form,
     charges_from_parsed,
     currency_text,
@@ -61,13 +62,16 @@ from worker.decisions import (
     reject_order,
 )
 from worker.env import Env, iso
+from worker.po.values import dollar_sign_only
 from worker.pricing import standard_program
 from worker.storage import ObjectNotFound
 
 STATUSES = ("", "pending", "needs_manual")
-# The currencies of a page of orders: the PO's (parsed) and its customer's (the mirrored record's, as JSON).
+# The currencies of a page of orders: the PO's (parsed, with the parser's confidence in it: a bare "$" has its own)
+# and its customer's (the mirrored record's, as JSON).
 ORDER_CURRENCIES = """
 SELECT r.id, CASE WHEN json_valid(r.parsed_json) THEN r.parsed_json ->> '$.currency' END AS po_currency,
+       CASE WHEN json_valid(r.parsed_json) THEN r.parsed_json ->> '$.confidence.currency' END AS po_currency_confidence,
        CASE WHEN json_valid(c.raw_json) THEN c.raw_json -> '$.currency' END AS customer_currency
 FROM review_items r LEFT JOIN customers c ON c.ns_id = r.customer_id AND c.deleted_at IS NULL
 WHERE r.id IN (SELECT value FROM json_each(?))
@@ -95,8 +99,9 @@ async def orders_list(request: Request[Any, Any, Any], env: NamedDependency[Env]
                                                        q.rows(env, q.OPEN_COUNTS, ()), q.rows(env, q.OPEN_CUSTOMERS, ()))
     counts = {r["status"]: r["n"] for r in count_rows}
     found = await q.rows(env, ORDER_CURRENCIES, (json.dumps([r["id"] for r in page]),))
-    currencies = {r["id"]: order_currency(str(r["po_currency"] or "").strip() or None,
-                                          currency_text(r["customer_currency"])).shown for r in found}
+    currencies = {r["id"]: _order_currency({"currency": r["po_currency"],
+                                            "confidence": {"currency": r["po_currency_confidence"]}},
+                                           currency_text(r["customer_currency"])).shown for r in found}
     for row in page:
         row["currency"] = currencies.get(row["id"])
     return render(request, env, "orders.html", session, **orders_context(page, counts, customers, params))
@@ -139,6 +144,24 @@ def _parsed(item: dict[str, Any]) -> dict[str, Any]:
     except ValueError:
         return {}
     return parsed if isinstance(parsed, dict) else {}
+
+
+def _currency_label(currency: OrderCurrency) -> str:
+    """The booked currency as the form's select names it."""
+    return next((name for value, name in currency.choices if value == (currency.booked or "")), "")
+
+
+def _order_currency(parsed: dict[str, Any], customer: str | None, chosen: str | None = None) -> OrderCurrency:
+    """The order's currency (order_currency) from its parse and its customer's currency in the mirror."""
+    return order_currency(po_currency(parsed), customer, sign_only=dollar_sign_only(parsed), chosen=chosen)
+
+
+def _posted_currency(form: Any, item_customer: str | None) -> str | None:
+    """The currency the form posted, when it was chosen for the customer posted (the page showed its choices for
+    `shown_for`); None when not posted or chosen for another customer (pure)."""
+    if "currency" not in form or shown_for(form, item_customer) != str(form.get("customer_id") or "").strip():
+        return None
+    return str(form.get("currency") or "")
 
 
 async def _for_posted_customer(env: Env, item: dict[str, Any], form: Any,
@@ -203,16 +226,18 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
             "memo": ""}
     if header is not None:
         form.update({k: str(header.get(k) or "") for k in form})
+    chosen = _posted_currency(header, item["customer_id"]) if header is not None else None
     resolved, _ambiguous = await _resolve(env, {r["item"] for r in rows if r["item"]})
     try:
         on = date.fromisoformat(form["tran_date"])
     except ValueError:
         on = today
-    # The form's customer: a reassigned order is booked in its new customer's currency when the PO names none.
-    currency = order_currency(po_currency(parsed), await env.db.read_sync(customer_currency, form["customer_id"]))
+    # The form's customer: a reassigned order is booked in its new customer's currency when the PO names none (or
+    # a bare "$" of that customer's currency); the reviewer's choice stands while the customer does.
+    currency = _order_currency(parsed, await env.db.read_sync(customer_currency, form["customer_id"]), chosen)
     checks = await env.db.read_sync(price_checks, form["customer_id"] or None, rows, resolved, on,
                                     standard_program(env.settings), env.settings.pricing.tolerance_pct,
-                                    currency.booked)
+                                    currency.booked, currency.not_compared)
     # The item's and the posted customer stay offered, after the matches (the best match stays first).
     customers = await _picker(env, find)
     if item["customer_id"] and all(c["ns_id"] != item["customer_id"] for c in customers):
@@ -289,11 +314,21 @@ async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[En
                  "chosen, not the one the page showed; check the lines and approve again")
         return await _detail(request, env, session, item_id, rows=rows, charges=charges, header=form, find=find,
                              errors=[check], status=422)
+    customer = str(form.get("customer_id") or "").strip()
+    posted = _posted_currency(form, item["customer_id"])
+    currency = _order_currency(parsed, await env.db.read_sync(customer_currency, customer or None), posted)
+    if "currency" in form and str(form.get("currency") or "") != (currency.booked or ""):
+        # Chosen for another customer (or not offered): not booked in a currency the reviewer did not see chosen.
+        check = (f"not approved: the order's currency for the customer chosen is {_currency_label(currency)}, not the "
+                 "one posted; check it and approve again")
+        return await _detail(request, env, session, item_id, rows=rows, charges=charges, header=form, find=find,
+                             errors=[check], status=422)
     typed = {r["item"] for r in kept_rows(rows) if r["item"]} | {c["item"] for c in charges if c["item"] and not c["off"]}
     resolved, ambiguous = await _resolve(env, typed)
     order, errors = reviewed_order(form, rows, resolved, charges, ambiguous)
     duplicate: tuple[str, ...] = ()
     if order is not None:
+        order = order.model_copy(update={"currency": currency.sent})  # approve_order books it, not the parse's
         # "Approve anyway" consents to the copies the refusal showed (their keys, posted beside the box), no others.
         shown = str(form.get("duplicate_of") or "").split() if form.get("approve_duplicate") == "1" else []
         try:

@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from worker.currency import is_base_currency, is_currency_id
 
 _US_NUM = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$|^\d+\.\d+$")
 _EU_NUM = re.compile(r"^\d{1,3}(\.\d{3})+(,\d+)?$|^\d+,\d+$")
@@ -127,10 +131,16 @@ def parse_date(text: str, day_first: bool | None = None) -> tuple[date, bool] | 
 
 
 _CODES = ("USD", "EUR", "CAD", "GBP", "CHF", "MXN", "AUD")
+# A lone "$" is written for US, Canadian, Australian … dollars (and Mexican pesos) alike: read as US dollars, the
+# price list's, with this confidence of its own, so a review can book a customer of another "$" currency in its.
+DOLLAR_SIGN_ONLY = 0.7
+# Currencies other than US dollars written with a bare "$" too, by ISO code; a name saying "dollar" is one as well.
+_DOLLAR_SIGN_CODES = frozenset({"CAD", "AUD", "NZD", "HKD", "SGD", "MXN"})
 
 
 def detect_currency(texts: list[str]) -> tuple[str | None, float]:
-    """Currency ISO code from codes or symbols in the document, with a confidence."""
+    """Currency ISO code from codes or symbols in the document, with a confidence (DOLLAR_SIGN_ONLY for US
+    dollars read from a bare "$" alone)."""
     joined = "\n".join(texts)
     if m := re.search(r"currency\s*[:\-]?\s*([A-Z]{3})\b", joined, re.I):
         if m[1].upper() in _CODES:
@@ -138,14 +148,33 @@ def detect_currency(texts: list[str]) -> tuple[str | None, float]:
     codes = {c for c in _CODES if re.search(rf"\b{c}\b", joined)}
     if re.search(r"\b(C\$|CA\$|CDN\$)", joined):
         codes.add("CAD")
+    if re.search(r"\bUS\$", joined):  # US dollars named, not a bare "$"
+        codes.add("USD")
     if len(codes) == 1:
         return codes.pop(), 0.9
     if len(codes) > 1:
         return None, 0.0
     syms = {c for s, c in (("€", "EUR"), ("£", "GBP"), ("$", "USD")) if s in joined}
     if len(syms) == 1:
-        return syms.pop(), 0.8
+        found = syms.pop()
+        return found, DOLLAR_SIGN_ONLY if found == "USD" else 0.8
     return None, 0.0
+
+
+def dollar_sign_only(parsed: Mapping[str, Any]) -> bool:
+    """Whether a parsed PO's currency is US dollars only for a bare "$" on it (detect_currency's reading)."""
+    confidence = parsed.get("confidence")
+    return (parsed.get("currency") == "USD" and isinstance(confidence, dict)
+            and confidence.get("currency") == DOLLAR_SIGN_ONLY)
+
+
+def written_with_dollar_sign(currency: str | None) -> bool:
+    """A currency other than US dollars that a bare "$" may stand for: a code of _DOLLAR_SIGN_CODES or a name
+    saying "dollar" ("Canadian Dollar"); an internal id alone ("3") is not known to be one."""
+    text = " ".join((currency or "").split())
+    if is_base_currency(text) or is_currency_id(text):
+        return False
+    return text.upper() in _DOLLAR_SIGN_CODES or "dollar" in text.lower()
 
 
 _US_ZIP = re.compile(r"\b(A[KLRZ]|C[AOT]|D[CE]|FL|GA|HI|I[ADLN]|K[SY]|LA|M[ADEINOST]|N[CDEHJMVY]|O[HKR]|PA|RI|S[CD]|"
