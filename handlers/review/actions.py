@@ -36,6 +36,7 @@ from worker.decisions import (
     plain_text,
 )
 from worker.env import Env, iso
+from worker.pricing import money
 
 STATUSES = ("staged", "approved", "rejected", "executed")
 PAGE = 30  # actions a page
@@ -50,6 +51,11 @@ LABELS = {"create_sales_order": "Sales order for NetSuite", "collection_email": 
           "dispute_confirmation": "Dispute confirmation", "send_dispute_confirmation": "Dispute confirmation",
           "create_customer": "New customer", "pricing_review": "Pricing review"}
 
+# A plan's amounts and the payload field naming their currency (ar_aging_action_plan): shown as an amount in it.
+MONEY_FIELDS = {"service_hold": {"credit_limit": "currency", "net_exposure": "currency"},
+                "send_collection_email": {"on_account": "on_account_currency",
+                                          "past_due_total": "past_due_total_currency"}}
+
 
 def _show(value: Any) -> str:
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
@@ -59,13 +65,29 @@ def _show(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _named(currency: Any) -> bool:
+    return isinstance(currency, str) and bool(currency.strip())
+
+
+def _amount(value: Any, currency: Any) -> str:
+    """A payload amount in its currency; one staged before payloads named it says so rather than guess dollars."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return _show(value)  # None: no credit limit
+    if _named(currency):
+        return money(value, currency)
+    return f"{value:,.2f} (currency not recorded)"
+
+
 def describe_payload(kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
     """Split a payload for display (pure): email headers, editable text fields, and everything else."""
     is_email = isinstance(payload.get("subject"), str) and isinstance(payload.get("body"), str)
     headers = [(k.replace("_", "-").title(), _show(payload[k])) for k in EMAIL_HEADERS if is_email and k in payload]
     editable = [name for name in EDITABLE_FIELDS if isinstance(payload.get(name), str)]
     shown = set(editable) | ({k for k in EMAIL_HEADERS if k in payload} if is_email else set())
-    other = [(k.replace("_", " "), _show(v)) for k, v in payload.items() if k not in shown]
+    amounts = {k: currency for k, currency in MONEY_FIELDS.get(kind, {}).items() if k in payload}
+    shown |= {currency for currency in amounts.values() if _named(payload.get(currency))}  # said in the amounts
+    other = [(k.replace("_", " "), _amount(v, payload.get(amounts[k])) if k in amounts else _show(v))
+             for k, v in payload.items() if k not in shown]
     return {"label": LABELS.get(kind, kind.replace("_", " ").capitalize()), "is_email": is_email,
             "headers": headers, "editable": editable, "fields": other}
 

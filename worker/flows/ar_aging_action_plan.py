@@ -22,6 +22,9 @@ everything past due, the plan proposes no email or hold, only the call whose tal
 Amounts keep their currency: the email shows each invoice in its own and totals per currency, and the exposure,
 the credit limit and the 90+ share are in the customer's primary currency only (the limit's; US dollars when none
 is known), with other currencies named under `problems`. Money on account covers past due per currency.
+Every amount in a payload names its currency beside it, as totals are keyed (pricing.currency_name): the hold's
+`credit_limit` and `net_exposure` in `currency`, the email's `on_account` in `on_account_currency` and
+`past_due_total` (the US-dollar part) in `past_due_total_currency`.
 
 This module drafts the plan and handles its events; the situation, its keys and the plan's wording are pure
 (worker/flows/collection_situation.py), the reads are SQL (worker/flows/collection_queries.py).
@@ -35,6 +38,7 @@ from typing import Any
 
 from worker.aging import ACTION_BUCKETS, SEVERITY
 from worker.claude import client_for
+from worker.currency import BASE_CURRENCY
 from worker.drafting import (
     CollectionContext,
     approved_examples,
@@ -90,10 +94,10 @@ async def draw(env: Env, s: Situation, event: Event, *, skip: Mapping[str, str] 
         drafted = f"email drafted by {draft.drafted_by}" + (f" ({draft.fallback_reason})" if draft.fallback_reason else "")
         proposals.append(Proposal("send_collection_email", {
             **common, "to": s.email, "to_name": s.to_name, "subject": draft.subject, "body": draft.body,
-            "invoices": s.past_due, "past_due_total": s.past_due_total,
+            "invoices": s.past_due, "past_due_total": s.past_due_total, "past_due_total_currency": BASE_CURRENCY,
             "past_due_totals": ctx.totals, "drafted_by": draft.drafted_by, "model": draft.model,
             "fallback_reason": draft.fallback_reason, "on_account": s.exposure.on_account,
-            "problems": [*email_problems(s), *notes]},
+            "on_account_currency": s.currency, "problems": [*email_problems(s), *notes]},
             risk=3, customer_id=s.customer_id, dedupe_key=key("send_collection_email")))
     # The call names the invoices too, so a plan without an email still goes stale when they close.
     proposals.append(Proposal("schedule_collection_call", {
@@ -102,9 +106,11 @@ async def draw(env: Env, s: Situation, event: Event, *, skip: Mapping[str, str] 
         risk=3, customer_id=s.customer_id, dedupe_key=key("schedule_collection_call")))
     # The hold names the open invoices its reason was worked out from, so that it too goes stale (and is
     # redrawn or withdrawn, worker/stale_plans.py) when they are paid, and is refused approval until then.
+    # Its limit and exposure are in the customer's currency, named beside them: 5000 alone reads as any currency.
     if reason := hold_reason(s):
         proposals.append(Proposal("service_hold", {**common, "reason": reason, "credit_limit": s.credit_limit,
-                                                   "net_exposure": s.exposure.net, "invoices": s.invoices},
+                                                   "net_exposure": s.exposure.net, "currency": s.currency,
+                                                   "invoices": s.invoices},
                                   risk=3, customer_id=s.customer_id, dedupe_key=key("service_hold")))
     return Drawn([p for p in proposals if p.kind not in skip], drafted, common)
 
@@ -143,7 +149,8 @@ async def handle(env: Env, event: Event) -> WorkflowResult | None:
     return WorkflowResult(customer_id, observation, plan.proposals,
                           output={**plan.common, "proposals": len(plan.proposals),
                                   "superseded": [i for i, _ in superseded],
-                                  "net_exposure": s.exposure.net, "on_account": s.exposure.on_account},
+                                  "net_exposure": s.exposure.net, "on_account": s.exposure.on_account,
+                                  "currency": s.currency},
                           withdrawals=[Withdrawal(key, reason) for _, key in superseded])
 
 
