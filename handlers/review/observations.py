@@ -11,7 +11,13 @@ from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromQuery
 
 from handlers.review import queries as q
-from handlers.review.web import Cursor, checked_form, redirect_with_notice, render
+from handlers.review.web import (
+    STALE_TOKEN,
+    Cursor,
+    posted_form,
+    redirect_with_notice,
+    render,
+)
 from worker.auth import Session
 from worker.db import MAX_ROWID
 from worker.decisions import TRIAGE, NotFound, triage_observations
@@ -28,13 +34,29 @@ async def observations_list(request: Request[Any, Any, Any], env: NamedDependenc
     """Observations with a status (needs_review by default), newest first, 50 a page."""
     if status not in STATUSES:
         raise ValidationException(f"status: must be one of {', '.join(STATUSES)} (got {status!r})")
-    params = {"status": status, "cursor": cursor, "limit": q.PAGE_SIZE}
-    page = await q.rows(env, q.OBSERVATIONS, params)
+    return await _observations_page(request, env, session, status=status, cursor=cursor)
+
+
+async def _observations_page(request: Request[Any, Any, Any], env: Env, session: Session, *, status: str,
+                             cursor: int, code: int = 200, notice: str | None = None,
+                             ticked: list[int] | None = None) -> Response[Any]:
+    page = await q.rows(env, q.OBSERVATIONS, {"status": status, "cursor": cursor, "limit": q.PAGE_SIZE})
+    next_cursor = q.next_cursor(page, q.PAGE_SIZE)  # of the page as listed, before ticked rows are put in front
+    if ticked:
+        # A ticked row moved off this page (newer ones pushed it down) is shown first, so the selection is whole.
+        listed = {row["id"] for row in page}
+        page[:0] = [row for row in await q.rows(env, q.TICKED_OBSERVATIONS, (json.dumps(ticked),))
+                    if row["id"] not in listed]
+        shown = {row["id"] for row in page}
+        if gone := [f"#{i}" for i in ticked if i not in shown]:  # triaged since (or no such row): not shown
+            named = ", ".join(gone[:10]) + (" …" if len(gone) > 10 else "")
+            notice = " ".join(filter(None, [notice, f"Also ticked, no longer awaiting review: {named}."]))
     for row in page:
         row["tags"] = json.loads(row["tags_json"] or "[]")
-    return render(request, env, "observations.html", session, tab="observations", observations=page,
-                  status=status, statuses=STATUSES, next_cursor=q.next_cursor(page, q.PAGE_SIZE),
-                  first_page=not params["cursor"])
+    extra = {"notice": notice} if notice else {}
+    return render(request, env, "observations.html", session, code=code, tab="observations", observations=page,
+                  status=status, statuses=STATUSES, next_cursor=next_cursor, first_page=not cursor, cursor=cursor,
+                  ticked=set(ticked or ()), **extra)
 
 
 def selection(form: Any) -> tuple[list[int], str]:
@@ -62,11 +84,36 @@ def _observation_id(field: str, text: str) -> int:
     raise ValidationException(f"{field}: {shown!r} is not an observation id (a whole number up to {MAX_ROWID})")
 
 
+def ticked_ids(form: Any) -> list[int]:
+    """The ids a bulk form had ticked, as far as they are ids (pure; a refused form is only shown again)."""
+    ids = []
+    for text in form.getall("id", [])[:MAX_BULK]:
+        try:
+            ids.append(_observation_id("id", str(text)))
+        except ValidationException:
+            continue
+    return list(dict.fromkeys(ids))
+
+
+def form_cursor(form: Any) -> int:
+    """The page the bulk form was on (its hidden cursor), the first page when it names none we can read (pure)."""
+    text = str(form.get("cursor") or "0")
+    return int(text) if text.isascii() and text.isdecimal() and len(text) <= len(str(MAX_ROWID)) and int(text) <= MAX_ROWID else 0
+
+
 @post("/observations", include_in_schema=False, status_code=303)
 async def observations_triage(request: Request[Any, Any, Any], env: NamedDependency[Env],
                               session: NamedDependency[Session]) -> Response[Any]:
-    """Triage the selected observations (already-triaged ones are left as they are and reported)."""
-    form = await checked_form(request, session)
+    """Triage the selected observations (already-triaged ones are left as they are and reported).
+
+    A form loaded under an earlier sign-in (its token not this session's) is shown again as posted, its ticks kept,
+    with 422 and nothing triaged, as the other review forms are (web.posted_form).
+    """
+    form, current = await posted_form(request, session)
+    if not current:
+        ticked = ticked_ids(form)
+        return await _observations_page(request, env, session, status="needs_review", cursor=form_cursor(form),
+                                        code=422, notice=STALE_TOKEN, ticked=ticked)
     ids, decision = selection(form)
     try:
         results = await env.db.write(triage_observations, ids, session.reviewer, decision, iso(env.clock()))

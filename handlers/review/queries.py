@@ -100,6 +100,14 @@ FROM reflexion_log o LEFT JOIN customers c ON o.entity_type = 'customer' AND c.n
 WHERE o.status = :status AND (:cursor = 0 OR o.id < :cursor)
 ORDER BY o.id DESC LIMIT :limit
 """
+# Observations still awaiting review among those a refused bulk form had ticked (a JSON array of ids).
+TICKED_OBSERVATIONS = """
+SELECT o.id, o.entity_type, o.entity_id, c.company_name AS customer_name, o.tags_json, o.observation, o.status,
+       o.created_at, o.decided_by, o.decided_at
+FROM reflexion_log o LEFT JOIN customers c ON o.entity_type = 'customer' AND c.ns_id = o.entity_id
+WHERE o.status = 'needs_review' AND o.id IN (SELECT value FROM json_each(?))
+ORDER BY o.id DESC
+"""
 REVIEW_ITEMS_API = """
 SELECT r.id, r.status, r.email_id, r.customer_id, c.company_name AS customer_name, r.po_number, r.sender,
        r.line_count, r.total, r.confidence, r.flags_json, r.parsed_json, r.reason, r.created_at, r.updated_at,
