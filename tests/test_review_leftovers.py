@@ -9,9 +9,12 @@ import re
 import pytest
 
 from tests.review_seed import (
+    NOW,
+    add_action,
     add_observation,
     hidden,
     seed_reference,
+    sign_in,
 )
 from tests.test_review_second_sign_in import (
     _signed_out_and_in_again,
@@ -80,3 +83,74 @@ def test_an_observations_form_without_a_token_of_ours_is_still_refused(observati
         response = browser.post("/review/observations", data=data)
         assert response.status_code == 403 and "security token" in response.text
     assert len(rows(server, NEEDS_REVIEW)) == 4
+
+
+# --- a price draft whose sales order the mirror never had ---------------------------------------------------------
+
+PRICE_REVIEW = {"sales_order_id": "9701", "tran_id": "SO-9701", "customer_id": "1187", "tran_date": "2026-11-19",
+                "program": "driscoll", "lines": [{"line": 1, "item_id": "5001", "quoted": 104.0, "expected": 98.5}],
+                "terms": []}
+ASSEMBLY_REQUEST = {"item_id": "5003", "item_code": "OIL-CAN-35", "customer_id": "1187", "sales_order_id": "9701",
+                    "tran_id": "SO-9701", "line": 1, "quoted_rate": 40.0}
+MIRRORED = ("INSERT INTO transactions (ns_id, type, tran_id, customer_id, tran_date, status, last_modified, deleted_at)"
+            " VALUES (?, 'salesorder', ?, '1187', '2026-11-19', ?, ?, ?)")
+
+
+def approve(client, action_id: int):
+    page = client.get("/review/actions").text
+    seen = re.search(rf'id="action-{action_id}".*?name="version" value="([^"]*)"', page, re.DOTALL).group(1)
+    return client.post(f"/review/actions/{action_id}", data={"csrf": client.csrf, "version": seen, "op": "approve"})
+
+
+@pytest.mark.parametrize(("kind", "payload", "what"), [
+    ("review_quote_pricing", PRICE_REVIEW, "price review"),
+    ("price_new_assembly_item", ASSEMBLY_REQUEST, "request to price a new assembly item")], ids=["review", "request"])
+@pytest.mark.parametrize(("order", "says"), [
+    (None, ("Sales order SO-9701 is not in the mirror (its events never arrived, or it was removed), so nothing "
+            "shows it is still an order: approving this {what} could")),
+    (("9701", "SO-9701", "B", NOW, NOW), ("Sales order SO-9701 was deleted in NetSuite at 2026-11-20 14:05 UTC "
+                                          "since this {what} was drafted")),
+    (("9701", "SO-9701", "C", NOW, None), "Sales order SO-9701 was cancelled in NetSuite since this {what} was"),
+], ids=["never-mirrored", "deleted", "cancelled"])
+def test_a_price_draft_whose_order_is_not_in_the_mirror_is_refused_like_a_gone_one(server, kind, payload, what,
+                                                                                     order, says):
+    def seed(conn):
+        seed_reference(conn)
+        if order:
+            conn.execute(MIRRORED, order)
+        return add_action(conn, kind, payload)
+
+    action = server.run(server.env.db.write(seed))
+    client = sign_in(server.url)
+    refused = approve(client, action)
+    assert refused.status_code == 422, refused.text
+    assert says.format(what=what) in refused.text.replace("\n", " ")
+    if order is None:
+        assert "leave it until the mirror has the order" in refused.text
+    assert rows(server, "SELECT status FROM proposed_actions WHERE id = ?", (action,)) == [("staged",)]
+
+
+@pytest.mark.parametrize("kind, payload", [("review_quote_pricing", PRICE_REVIEW),
+                                           ("price_new_assembly_item", ASSEMBLY_REQUEST)])
+def test_a_price_draft_is_approved_once_its_order_is_in_the_mirror(server, kind, payload):
+    action = server.run(server.env.db.write(lambda conn: (
+        seed_reference(conn), conn.execute(MIRRORED, ("9701", "SO-9701", "B", NOW, None)),
+        add_action(conn, kind, payload))[2]))
+    client = sign_in(server.url)
+    approved = approve(client, action)
+    assert approved.status_code == 303, approved.text
+    assert rows(server, "SELECT status FROM proposed_actions WHERE id = ?", (action,)) == [("approved",)]
+
+
+def test_a_request_for_an_item_another_live_order_uses_stays_approvable_without_its_own_order(server):
+    # As worker/flows/assembly_item.py keeps it: the item still needs a price for the other order.
+    def seed(conn):
+        seed_reference(conn)
+        conn.execute(MIRRORED, ("9702", "SO-9702", "B", NOW, None))
+        conn.execute("INSERT INTO transaction_lines (transaction_id, line_no, item_id, quantity, rate) "
+                     "VALUES ('9702', 1, '5003', 2, 40.0)")
+        return add_action(conn, "price_new_assembly_item", ASSEMBLY_REQUEST)
+
+    action = server.run(server.env.db.write(seed))
+    approved = approve(sign_in(server.url), action)
+    assert approved.status_code == 303, approved.text

@@ -54,6 +54,10 @@ ORDER_KINDS = {"review_quote_pricing": ("price review", "settle the prices of an
                "price_new_assembly_item": ("request to price a new assembly item",
                                            "price an item for an order that is no order any more")}
 ORDER_NEXT = "Reject it, or leave it: the workflow withdraws it when it next runs"
+# ... or once the mirror has no such order at all (its events never arrived, or the row is gone): nothing says the
+# order stands, and no workflow run will come to withdraw the draft, so it is refused until the order is mirrored.
+ORDER_UNSEEN = ("Reject it, or leave it until the mirror has the order (NetSuite sends it again, or a backfill "
+                "loads it): it can be approved then if the order stands")
 ORDER_NOW = f"""
 SELECT coalesce(tran_id, ns_id), deleted_at, {ORDER_CANCELLED.format(status="status")} FROM transactions
 WHERE ns_id = ?
@@ -478,13 +482,14 @@ def _check_memo_as_drafted(conn: sqlite3.Connection, kind: str, payload: dict[st
                             f"{would}. {MEMO_NEXT if change.withdrawn else MEMO_TOTAL}")
 
 
-def _order_gone(conn: sqlite3.Connection, kind: str, payload: dict[str, Any]) -> str | None:
-    """How the draft's sales order is no order any more ('was cancelled in NetSuite'), or None while it stands (or
-    the mirror never had it). A request to price an item that another live order of the customer uses stays, as
-    the workflow keeps it (worker/flows/assembly_item.py withdraw_for_order)."""
+def _order_gone(conn: sqlite3.Connection, kind: str, payload: dict[str, Any]) -> tuple[str, bool] | None:
+    """How the draft's sales order is no order any more ('was cancelled in NetSuite', False), or is not in the
+    mirror at all ('is not in the mirror', True), or None while it stands. A request to price an item that another
+    live order of the customer uses stays, as the workflow keeps it (worker/flows/assembly_item.py
+    withdraw_for_order)."""
     so_id = str(payload.get("sales_order_id") or "")
     row = conn.execute(ORDER_NOW, (so_id,)).fetchone() if so_id else None
-    if row is None or not (row[1] or row[2]):
+    if row is not None and not (row[1] or row[2]):
         return None
     if kind == "price_new_assembly_item":
         # Imported here: the flows are not the review queue's weight.
@@ -493,13 +498,21 @@ def _order_gone(conn: sqlite3.Connection, kind: str, payload: dict[str, Any]) ->
         still = (str(payload.get("item_id")), str(payload.get("customer_id")), so_id)
         if conn.execute(STILL_ORDERED, still).fetchone() is not None:
             return None
+    if row is None:  # never mirrored (or no longer): as good as gone, since nothing shows the order stands
+        named = payload.get("tran_id") or (f"#{so_id}" if so_id else None)
+        return (f"Sales order {named} is not in the mirror (its events never arrived, or it was removed)" if named
+                else "The draft names no sales order"), True
     when = f" at {str(row[1])[:16].replace('T', ' ')} UTC" if row[1] else ""
-    return f"Sales order {row[0]} was {'deleted' if row[1] else 'cancelled'} in NetSuite{when}"
+    return f"Sales order {row[0]} was {'deleted' if row[1] else 'cancelled'} in NetSuite{when}", False
 
 
 def _check_order_live(conn: sqlite3.Connection, kind: str, payload: dict[str, Any]) -> None:
-    if gone := _order_gone(conn, kind, payload):
+    if found := _order_gone(conn, kind, payload):
         what, would = ORDER_KINDS[kind]
+        gone, unseen = found
+        if unseen:
+            raise DecisionError(f"{gone}, so nothing shows it is still an order: approving this {what} could "
+                                f"{would}. {ORDER_UNSEEN}")
         raise DecisionError(f"{gone} since this {what} was drafted: approving it would {would}. {ORDER_NEXT}")
 
 
