@@ -12,6 +12,7 @@ from tests.review_seed import (
     NOW,
     add_action,
     add_observation,
+    add_review_item,
     hidden,
     seed_reference,
     sign_in,
@@ -154,3 +155,24 @@ def test_a_request_for_an_item_another_live_order_uses_stays_approvable_without_
     action = server.run(server.env.db.write(seed))
     approved = approve(sign_in(server.url), action)
     assert approved.status_code == 303, approved.text
+
+
+# --- the orders pages name the time zone of their times -----------------------------------------------------------
+
+def test_the_orders_list_and_detail_say_their_times_are_utc(server):
+    def seed(conn):
+        seed_reference(conn)
+        return add_review_item(conn), add_review_item(conn, status="approved", created_at="2026-11-20T15:30:00.000Z")
+
+    open_item, closed = server.run(server.env.db.write(seed))
+    server.run(server.env.db.write(lambda conn: conn.execute(
+        "UPDATE review_items SET decided_by = 'anna', decided_at = '2026-11-20T16:45:10.000Z' WHERE id = ?",
+        (closed,))))
+    client = sign_in(server.url)
+    listed = client.get("/review/orders").text
+    assert '<td data-label="Received">2026-11-20 14:05 UTC</td>' in listed
+    detail = client.get(f"/review/orders/{open_item}").text
+    assert "received 2026-11-20 14:05 UTC" in detail
+    decided = client.get(f"/review/orders/{closed}").text
+    assert "received 2026-11-20 15:30 UTC" in decided
+    assert "This order was approved by anna at 2026-11-20 16:45 UTC" in decided
