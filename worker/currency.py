@@ -2,6 +2,8 @@
 
 No setting names the base currency and the price list has none: US dollars, however NetSuite spells the
 currency record's name ("USA" in a default account, "US Dollar"), or its ISO code; letters compared only.
+Another currency is the same whether named by its ISO code or by the name of NetSuite's default record for it
+("CAD", "Canadian Dollar"): a PO prints the code, the customer's record carries the name.
 A currency given only by its internal id (SuiteQL's "4", REST's {"id": "2"} without refName) is US dollars
 only when that id is the base currency's; a symbol alone only when it is "$".
 Pure, and light to import: the CDC mirror and the migrations use it as well as every email.
@@ -16,6 +18,21 @@ _BASE_CURRENCY = frozenset({"us", "usd", "usa", "usdollar", "usdollars", "united
 # NetSuite's currency internal ids: "1" is the first currency record, the base currency a US account is created
 # with. No setting names another yet; an account whose base is some other record would list its id here.
 BASE_CURRENCY_IDS = frozenset({"1"})
+# NetSuite's default currency records by ISO code: the names (letters only, lower case) the record goes by. Only
+# names of one currency each: a bare "dollar", "peso" or "pound" is several.
+_NAMES = {
+    "cad": ("canadiandollar", "canadiandollars"),
+    "eur": ("euro", "euros"),
+    "gbp": ("britishpound", "britishpounds", "britishpoundsterling", "poundsterling"),
+    "mxn": ("mexicanpeso", "mexicanpesos"),
+    "aud": ("australiandollar", "australiandollars"),
+    "chf": ("swissfranc", "swissfrancs"),
+    "jpy": ("japaneseyen",),
+    "nzd": ("newzealanddollar", "newzealanddollars"),
+    "hkd": ("hongkongdollar", "hongkongdollars"),
+    "sgd": ("singaporedollar", "singaporedollars"),
+}
+_CODE_OF = {name: code for code, names in _NAMES.items() for name in names}
 _BASE_SYMBOL = "$"  # the price list's currency
 _NOT_LETTERS = re.compile(r"[^a-z]+")
 _ID = re.compile(r"[0-9]+")
@@ -41,9 +58,27 @@ def is_base_currency(currency: str | None) -> bool:
     return letters in _BASE_CURRENCY if letters else text == _BASE_SYMBOL  # "€" or "£" alone is foreign
 
 
+def currency_code(currency: str | None) -> str | None:
+    """The ISO code (upper case) a currency's code or record name stands for: "USD" for US dollars however
+    spelled, "CAD" for "cad" and "Canadian Dollar"; None for an id alone, a symbol, or a name not known here."""
+    if is_base_currency(currency):
+        return BASE_CURRENCY
+    letters = _NOT_LETTERS.sub("", (currency or "").lower())
+    if code := _CODE_OF.get(letters):
+        return code.upper()
+    return letters.upper() if len(letters) == 3 and letters == (currency or "").strip().lower() else None
+
+
+def _key(currency: str) -> str:
+    # A name of a known currency compares as its code ("Canadian Dollar" as "cad"); any other as its letters.
+    letters = _NOT_LETTERS.sub("", currency.lower())
+    return _CODE_OF.get(letters, letters)
+
+
 def may_be_same_currency(one: str | None, other: str | None) -> bool:
     """False only when two spellings surely name different currencies: US dollars and another, two other ids,
-    two other names. An id and a name ("4" and "Euro") may be one record: NetSuite sends either for it."""
+    two other names. An id and a name ("4" and "Euro") may be one record: NetSuite sends either for it. A code
+    and its record's name ("CAD", "Canadian Dollar") are one currency."""
     if is_base_currency(one) or is_base_currency(other):
         return is_base_currency(one) == is_base_currency(other)
     one, other = (one or "").strip(), (other or "").strip()
@@ -51,7 +86,13 @@ def may_be_same_currency(one: str | None, other: str | None) -> bool:
         return one == other
     if is_currency_id(one) or is_currency_id(other):
         return True
-    return _NOT_LETTERS.sub("", one.lower()) == _NOT_LETTERS.sub("", other.lower())
+    return _key(one) == _key(other)
+
+
+def same_currency(one: str | None, other: str | None) -> bool:
+    """True only when two spellings surely name one currency: US dollars both, one id, or codes and names of one
+    currency ("CAD", "Canadian Dollar"); an id and a name may be two (may_be_same_currency)."""
+    return may_be_same_currency(one, other) and (is_base_currency(one) or is_currency_id(one) == is_currency_id(other))
 
 
 def base_rate(exchange_rate: Any, currency: str | None) -> float | None:

@@ -1,13 +1,11 @@
-"""The order detail form: parsed PO -> editable rows, submitted rows -> ReviewedOrder, price checks, the
-order's currency (pure but for the reads named so)."""
+"""The order detail form: parsed PO -> editable rows, submitted rows -> ReviewedOrder, price checks (pure but for
+the reads named so). The order's currency is worker.intake.lines' order_currency, shared with the intake's flags."""
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -15,16 +13,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from worker.config import Review
-from worker.currency import is_base_currency, may_be_same_currency
-from worker.flows.reads import label
-from worker.intake.lines import BY_XREF
+from worker.intake.lines import BY_XREF, NO_CURRENCY, order_currency  # noqa: F401  (the order's currency, once here)
 from worker.netsuite_shape import CENT, ReviewedOrder, foreign_price_note
-from worker.po.values import written_with_dollar_sign
 from worker.pricing import (
     ExpectedPrice,
     ProgramTerms,
     check_price,
-    currency_name,
     expected_price,
     program_for,
 )
@@ -35,11 +29,6 @@ ADD_ROWS = 5  # blank rows the form's Add rows button adds (the page has no scri
 MAX_PRICE = Decimal(1_000_000)  # ReviewedLine.unit_price's bound
 CHARGE_FIELDS = ("desc", "amount", "item")
 MAX_CHARGES = 50  # ReviewedOrder's bound on the PO's charges (freight, surcharges, discounts)
-# The customer's currency in the mirror (its NetSuite record's `currency`, as JSON text), when it is live.
-CUSTOMER_CURRENCY = """
-SELECT CASE WHEN json_valid(raw_json) THEN raw_json -> '$.currency' END FROM customers
-WHERE ns_id = ? AND deleted_at IS NULL
-"""
 
 
 def _text(value: Any) -> str:
@@ -393,93 +382,6 @@ def _message(err: Mapping[str, Any], numbered: Mapping[str, list[int]]) -> str:
     if loc == ["lines"]:
         return "the order needs at least one line" if "at least 1" in msg else f"lines: {msg}"
     return f"{_LABELS.get(str(loc[0]), str(loc[0]))}: {msg}"
-
-
-def po_currency(parsed: Mapping[str, Any]) -> str | None:
-    """The currency the PO names (the parser's `currency`), None when it names none."""
-    return " ".join(_text(parsed.get("currency")).split()) or None
-
-
-def currency_text(value: str | None) -> str | None:
-    """A mirrored record's currency (the JSON of {"id", "refName"} or of a plain name) as text."""
-    try:
-        return label(json.loads(value)) if value else None
-    except ValueError:
-        return None
-
-
-def customer_currency(conn: sqlite3.Connection, customer_id: str | None) -> str | None:
-    """The live customer's currency in the mirror, None when unknown."""
-    row = conn.execute(CUSTOMER_CURRENCY, (customer_id,)).fetchone() if customer_id else None
-    return currency_text(row[0]) if row else None
-
-
-@dataclass(frozen=True)
-class OrderCurrency:
-    """The currency of an order under review: what NetSuite books it in, how amounts are labelled, why a person
-    should look (the PO and the customer disagree), the currencies the form offers, and why its prices are not
-    compared with the list's."""
-
-    booked: str | None  # what approving sends (the reviewer's choice, else the PO's or the customer's); None: none
-    shown: str | None  # its name beside amounts; None for US dollars, which are shown bare as everywhere else
-    warning: str | None
-    choices: tuple[tuple[str, str], ...] = ()  # the form's currency options: (value, label), booked among them
-    not_compared: str | None = None  # why no line's price is judged against the list's (US dollar) prices
-    sent: str | None = None  # what approving sends: None for the customer's own (NetSuite books it), unless the PO's
-
-
-NO_CURRENCY = ""  # the form's option for an order booked in whatever the customer's currency is in NetSuite
-
-
-def currency_choices(po: str | None, customer: str | None, *, sign_only: bool = False) -> tuple[tuple[str, str], ...]:
-    """The currencies an order may be booked in, as the page knows them: the PO's, the customer's in the mirror,
-    US dollars; or, when neither is known, the customer's unnamed (NO_CURRENCY) (pure)."""
-    read = 'only "$" on the PO' if sign_only else "read from the PO"
-    found: list[tuple[str, str]] = [] if po or customer else [(NO_CURRENCY, "the customer's in NetSuite")]
-    for value, why in ((po, read), (customer, "this customer's in NetSuite"), ("USD", "")):
-        if not value or any(v and may_be_same_currency(value, v) and (is_base_currency(value) or value == v)
-                            for v, _ in found):
-            continue  # US dollars once however spelled; a name and an id that may be one record both stay
-        found.append((value, f"{currency_name(value)} ({why})" if why else currency_name(value)))
-    return tuple(found)
-
-
-def order_currency(po: str | None, customer: str | None, *, sign_only: bool = False,
-                   chosen: str | None = None) -> OrderCurrency:
-    """The order's currency from the PO's and the customer's in the mirror (either may be unknown) and the one
-    the reviewer chose on the form (`chosen`, taken when among the choices) (pure).
-
-    `sign_only`: the PO's US dollars are a bare "$" (dollar_sign_only), which Canadian, Australian … dollars are
-    written with too: a customer whose currency is one of those is booked in it, and the page says so.
-    A currency other than the customer's is flagged: NetSuite takes it only for a customer set up to buy in it
-    and refuses the sales order otherwise, and a misread currency shows here. Its prices are then not compared
-    with the list's: neither the PO's figures nor the customer's program are surely in that currency.
-    """
-    default = customer if sign_only and written_with_dollar_sign(customer) else po or customer
-    choices = currency_choices(po, customer, sign_only=sign_only)
-    booked = chosen if chosen is not None and chosen in (v for v, _ in choices) else default
-    booked = booked or None
-    shown = None if is_base_currency(booked) else currency_name(booked)
-    warning = not_compared = None
-    # SuiteQL gives the customer's currency as its internal id ("3"): it may be the PO's "CAD", so no warning.
-    if booked and customer and not may_be_same_currency(booked, customer):
-        name = currency_name(booked)
-        said = ('The PO shows only "$", read as US dollars' if sign_only and booked == po
-                else f"The PO is in {name}" if booked == po else f"The order is booked in {name}")
-        warning = (f"{said}, but this customer's currency in NetSuite is {currency_name(customer)}: NetSuite books "
-                   f"the order in {name} only if the customer may buy in it, and refuses it otherwise."
-                   + (" Check the currency read from the PO." if booked == po else ""))
-        not_compared = (f"the order is booked in {name}; this customer's currency in NetSuite is "
-                        f"{currency_name(customer)}")
-    elif sign_only and booked == customer != po:
-        warning = (f'The PO shows only "$", which {currency_name(customer)} is written with too: the order is booked '
-                   f"in this customer's currency, {currency_name(customer)}. Choose US dollars below if the PO's "
-                   "prices are in them.")
-    elif not po and shown:
-        warning = f"The PO names no currency: NetSuite books the order in this customer's currency, {shown}."
-    # Booked in the customer's currency, not the PO's: none is sent, NetSuite books the customer's by its own record.
-    sent = None if booked == customer and booked != po else booked
-    return OrderCurrency(booked, shown, warning, choices, foreign_price_note(booked) or not_compared, sent)
 
 
 def price_checks(conn: sqlite3.Connection, customer_id: str | None, rows: list[dict[str, str]],

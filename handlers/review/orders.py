@@ -20,17 +20,12 @@ from handlers.review.order_form import (
     MAX_CHARGES,
     MAX_ROWS,
     BadRowCount,
-    OrderCurrency,
     charges_from_form,
     charges_from_parsed,
-    currency_text,
-    customer_currency,
     form_total,
     kept_rows,
     more_charges,
     more_rows,
-    order_currency,
-    po_currency,
     po_total_less_tax,
     price_checks,
     remembered_items,
@@ -62,7 +57,12 @@ from worker.decisions import (
     reject_order,
 )
 from worker.env import Env, iso
-from worker.po.values import dollar_sign_only
+from worker.intake.lines import (
+    OrderCurrency,
+    currency_text,
+    customer_currency,
+    parsed_order_currency,
+)
 from worker.pricing import standard_program
 from worker.storage import ObjectNotFound
 
@@ -99,9 +99,9 @@ async def orders_list(request: Request[Any, Any, Any], env: NamedDependency[Env]
                                                        q.rows(env, q.OPEN_COUNTS, ()), q.rows(env, q.OPEN_CUSTOMERS, ()))
     counts = {r["status"]: r["n"] for r in count_rows}
     found = await q.rows(env, ORDER_CURRENCIES, (json.dumps([r["id"] for r in page]),))
-    currencies = {r["id"]: _order_currency({"currency": r["po_currency"],
-                                            "confidence": {"currency": r["po_currency_confidence"]}},
-                                           currency_text(r["customer_currency"])).shown for r in found}
+    currencies = {r["id"]: parsed_order_currency({"currency": r["po_currency"],
+                                                  "confidence": {"currency": r["po_currency_confidence"]}},
+                                                 currency_text(r["customer_currency"])).shown for r in found}
     for row in page:
         row["currency"] = currencies.get(row["id"])
     return render(request, env, "orders.html", session, **orders_context(page, counts, customers, params))
@@ -149,11 +149,6 @@ def _parsed(item: dict[str, Any]) -> dict[str, Any]:
 def _currency_label(currency: OrderCurrency) -> str:
     """The booked currency as the form's select names it."""
     return next((name for value, name in currency.choices if value == (currency.booked or "")), "")
-
-
-def _order_currency(parsed: dict[str, Any], customer: str | None, chosen: str | None = None) -> OrderCurrency:
-    """The order's currency (order_currency) from its parse and its customer's currency in the mirror."""
-    return order_currency(po_currency(parsed), customer, sign_only=dollar_sign_only(parsed), chosen=chosen)
 
 
 def _posted_currency(form: Any, item_customer: str | None) -> str | None:
@@ -234,7 +229,7 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
         on = today
     # The form's customer: a reassigned order is booked in its new customer's currency when the PO names none (or
     # a bare "$" of that customer's currency); the reviewer's choice stands while the customer does.
-    currency = _order_currency(parsed, await env.db.read_sync(customer_currency, form["customer_id"]), chosen)
+    currency = parsed_order_currency(parsed, await env.db.read_sync(customer_currency, form["customer_id"]), chosen)
     checks = await env.db.read_sync(price_checks, form["customer_id"] or None, rows, resolved, on,
                                     standard_program(env.settings), env.settings.pricing.tolerance_pct,
                                     currency.booked, currency.not_compared)
@@ -316,7 +311,7 @@ async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[En
                              errors=[check], status=422)
     customer = str(form.get("customer_id") or "").strip()
     posted = _posted_currency(form, item["customer_id"])
-    currency = _order_currency(parsed, await env.db.read_sync(customer_currency, customer or None), posted)
+    currency = parsed_order_currency(parsed, await env.db.read_sync(customer_currency, customer or None), posted)
     if "currency" in form and str(form.get("currency") or "") != (currency.booked or ""):
         # Chosen for another customer (or not offered): not booked in a currency the reviewer did not see chosen.
         check = (f"not approved: the order's currency for the customer chosen is {_currency_label(currency)}, not the "

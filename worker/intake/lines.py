@@ -7,24 +7,35 @@ clearly unlike the item's is flagged: a code can be mistyped or mapped to the wr
 match that differs from the item in a size, ratio or grade (8OZ for 4OZ, 73/27 for 80/20, MEDIUM for LARGE):
 similarity alone ranks those near 0.9. Functions take a sqlite3 connection (writer thread, inside the intake
 transaction); similarity, the distinguishing tokens and the quantity-outlier rule are pure.
+
+Also the order's currency (order_currency): what an order is booked in from the PO's and its customer's, and
+whether its prices may be judged against the list's US dollars. The intake's price flags and the review order
+page share it, so neither judges prices the other would not.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from difflib import SequenceMatcher
+from functools import cached_property
+from typing import Any
 
+from worker.currency import is_base_currency, may_be_same_currency, same_currency
+from worker.flows.reads import label
 from worker.netsuite_shape import foreign_price_note
 from worker.po.model import POLine, PurchaseOrder
+from worker.po.values import dollar_sign_only, written_with_dollar_sign
 from worker.pricing import (
     Pack,
     ProgramTerms,
     check_price,
+    currency_name,
     expected_price,
     item_pack,
     price_text,
@@ -46,6 +57,11 @@ HISTORY = """
 SELECT tl.quantity, tl.units FROM transaction_lines tl JOIN transactions t ON t.ns_id = tl.transaction_id
 WHERE t.customer_id = ? AND tl.item_id = ? AND t.deleted_at IS NULL AND tl.quantity > 0
 ORDER BY t.tran_date DESC LIMIT 50
+"""
+# The customer's currency in the mirror (its NetSuite record's `currency`, as JSON text), when it is live.
+CUSTOMER_CURRENCY = """
+SELECT CASE WHEN json_valid(raw_json) THEN raw_json -> '$.currency' END FROM customers
+WHERE ns_id = ? AND deleted_at IS NULL
 """
 ACCEPT = 0.8  # description similarity at or above this is a match
 SUGGEST = 0.6  # between SUGGEST and ACCEPT the item is proposed but flagged for the reviewer
@@ -189,12 +205,112 @@ def quantity_outlier(quantity: Decimal | float, history: Sequence[float], unit: 
     return None
 
 
+def po_currency(parsed: Mapping[str, Any]) -> str | None:
+    """The currency the PO names (the parser's `currency`), None when it names none."""
+    currency = parsed.get("currency")
+    return " ".join(("" if currency is None else str(currency)).split()) or None
+
+
+def currency_text(value: str | None) -> str | None:
+    """A mirrored record's currency (the JSON of {"id", "refName"} or of a plain name) as text."""
+    try:
+        return label(json.loads(value)) if value else None
+    except ValueError:
+        return None
+
+
+def customer_currency(conn: sqlite3.Connection, customer_id: str | None) -> str | None:
+    """The live customer's currency in the mirror, None when unknown."""
+    row = conn.execute(CUSTOMER_CURRENCY, (customer_id,)).fetchone() if customer_id else None
+    return currency_text(row[0]) if row else None
+
+
+@dataclass(frozen=True)
+class OrderCurrency:
+    """The currency of an order under review: what NetSuite books it in, how amounts are labelled, why a person
+    should look (the PO and the customer disagree), the currencies the form offers, and why its prices are not
+    compared with the list's."""
+
+    booked: str | None  # what approving sends (the reviewer's choice, else the PO's or the customer's); None: none
+    shown: str | None  # its name beside amounts; None for US dollars, which are shown bare as everywhere else
+    warning: str | None
+    choices: tuple[tuple[str, str], ...] = ()  # the form's currency options: (value, label), booked among them
+    not_compared: str | None = None  # why no line's price is judged against the list's (US dollar) prices
+    sent: str | None = None  # what approving sends: None for the customer's own (NetSuite books it), unless the PO's
+
+
+NO_CURRENCY = ""  # the form's option for an order booked in whatever the customer's currency is in NetSuite
+
+
+def currency_choices(po: str | None, customer: str | None, *, sign_only: bool = False) -> tuple[tuple[str, str], ...]:
+    """The currencies an order may be booked in, as the page knows them: the PO's, the customer's in the mirror,
+    US dollars; or, when neither is known, the customer's unnamed (NO_CURRENCY) (pure)."""
+    read = 'only "$" on the PO' if sign_only else "read from the PO"
+    found: list[tuple[str, str]] = [] if po or customer else [(NO_CURRENCY, "the customer's in NetSuite")]
+    for value, why in ((po, read), (customer, "this customer's in NetSuite"), ("USD", "")):
+        if not value or any(v and same_currency(value, v) for v, _ in found):
+            continue  # one currency once however spelled ("CAD", "Canadian Dollar"); a name and an id both stay
+        found.append((value, f"{currency_name(value)} ({why})" if why else currency_name(value)))
+    return tuple(found)
+
+
+def order_currency(po: str | None, customer: str | None, *, sign_only: bool = False,
+                   chosen: str | None = None) -> OrderCurrency:
+    """The order's currency from the PO's and the customer's in the mirror (either may be unknown) and the one
+    the reviewer chose on the form (`chosen`, taken when among the choices) (pure).
+
+    `sign_only`: the PO's US dollars are a bare "$" (dollar_sign_only), which Canadian, Australian … dollars are
+    written with too: a customer whose currency is one of those is booked in it, and the page says so.
+    A currency other than the customer's is flagged: NetSuite takes it only for a customer set up to buy in it
+    and refuses the sales order otherwise, and a misread currency shows here. Its prices are then not compared
+    with the list's: neither the PO's figures nor the customer's program are surely in that currency.
+    """
+    default = customer if sign_only and written_with_dollar_sign(customer) else po or customer
+    choices = currency_choices(po, customer, sign_only=sign_only)
+    booked = chosen if chosen is not None and chosen in (v for v, _ in choices) else default
+    booked = booked or None
+    shown = None if is_base_currency(booked) else currency_name(booked)
+    warning = not_compared = None
+    # SuiteQL gives the customer's currency as its internal id ("3"): it may be the PO's "CAD", so no warning.
+    if booked and customer and not may_be_same_currency(booked, customer):
+        name = currency_name(booked)
+        said = ('The PO shows only "$", read as US dollars' if sign_only and booked == po
+                else f"The PO is in {name}" if booked == po else f"The order is booked in {name}")
+        warning = (f"{said}, but this customer's currency in NetSuite is {currency_name(customer)}: NetSuite books "
+                   f"the order in {name} only if the customer may buy in it, and refuses it otherwise."
+                   + (" Check the currency read from the PO." if booked == po else ""))
+        not_compared = (f"the order is booked in {name}; this customer's currency in NetSuite is "
+                        f"{currency_name(customer)}")
+    elif sign_only and booked == customer != po:
+        warning = (f'The PO shows only "$", which {currency_name(customer)} is written with too: the order is booked '
+                   f"in this customer's currency, {currency_name(customer)}. Choose US dollars below if the PO's "
+                   "prices are in them.")
+    elif not po and shown:
+        warning = f"The PO names no currency: NetSuite books the order in this customer's currency, {shown}."
+    # Booked in the customer's currency, not the PO's: none is sent, NetSuite books the customer's by its own record.
+    # So too the customer's currency spelled otherwise ("CAD" for its "Canadian Dollar"): the record is not named so.
+    respelled = booked != customer and not is_base_currency(booked) and same_currency(booked, customer)
+    sent = None if booked == customer != po or respelled else booked
+    return OrderCurrency(booked, shown, warning, choices, foreign_price_note(booked) or not_compared, sent)
+
+
+def parsed_order_currency(parsed: Mapping[str, Any], customer: str | None,
+                          chosen: str | None = None) -> OrderCurrency:
+    """order_currency of a parsed PO (its `currency`, and its confidence in it: a bare "$" has its own) (pure)."""
+    return order_currency(po_currency(parsed), customer, sign_only=dollar_sign_only(parsed), chosen=chosen)
+
+
 class LineMatcher:
     """Matches and checks the lines of one customer's orders inside one transaction."""
 
     def __init__(self, conn: sqlite3.Connection, customer_id: str | None, program: ProgramTerms, tolerance_pct: float):
         self.conn, self.customer_id, self.program, self.tolerance = conn, customer_id, program, tolerance_pct
         self._index: ItemIndex | None = None
+
+    @cached_property
+    def customer_currency(self) -> str | None:
+        """The customer's currency in the mirror, read once (None when unknown)."""
+        return customer_currency(self.conn, self.customer_id)
 
     def _first(self, sql: str, *params: object) -> str | None:
         row = self.conn.execute(sql, params).fetchone()
@@ -217,11 +333,13 @@ class LineMatcher:
         item, score = self._index.best(line.description)
         return LineMatch(item, "description", score) if item and score >= SUGGEST else LineMatch(None, "none", score)
 
-    def check(self, line: POLine, match: LineMatch, on: str, currency: str | None = None) -> list[dict[str, object]]:
+    def check(self, line: POLine, match: LineMatch, on: str, currency: str | None = None, *,
+              sign_only: bool = False) -> list[dict[str, object]]:
         """Flags for one matched line: unknown or uncertain item, price deviation, quantity outlier.
 
-        `currency` is the order's (None: US dollars, as the price list's); a line in another has no price on
-        file to compare with.
+        `currency` is the PO's (None: it names none) and `sign_only` whether that is US dollars for a bare "$"
+        only. Its price is judged only as the review order page judges it (order_currency): not while the order
+        is booked in another currency than US dollars, nor in one not surely its customer's.
         """
         n = line.line_no
         if match.item_id is None:
@@ -243,7 +361,9 @@ class LineMatcher:
                 flags.append({"code": "uncertain_item", "severity": "warning", "line_no": n, "item_id": match.item_id,
                               "message": f"line {n}: the code matched item {match.item_id} {ours!r}, but the line "
                                          f"reads {line.description!r}; please confirm"})
-        flags += self._price_flags(line, match.item_id, on, currency)
+        not_compared = order_currency(po_currency({"currency": currency}), self.customer_currency,
+                                      sign_only=sign_only).not_compared
+        flags += self._price_flags(line, match.item_id, on, not_compared)
         if self.customer_id and line.quantity is not None:
             pack = item_pack(self.conn, match.item_id)
             history = in_unit(self.conn.execute(HISTORY, (self.customer_id, match.item_id)).fetchall(), line.uom, pack)
@@ -252,7 +372,7 @@ class LineMatcher:
                               "message": f"line {n}: {why}"})
         return flags
 
-    def _price_flags(self, line: POLine, item_id: str, on: str, currency: str | None) -> list[dict[str, object]]:
+    def _price_flags(self, line: POLine, item_id: str, on: str, not_compared: str | None) -> list[dict[str, object]]:
         n = line.line_no
         expected = expected_price(self.conn, item_id, self.customer_id, on, self.program, line.uom)
         price = check_price(line.unit_price, expected, self.tolerance)
@@ -262,10 +382,10 @@ class LineMatcher:
         if expected.unit_price is None:  # priced, but in a unit the line's cannot be converted to
             return [{"code": "price_not_comparable", "severity": "info", "line_no": n,
                      "message": f"line {n}: item {item_id}: {expected.note}; check the price by hand"}]
-        # Quote review's and the review order page's rule: a price in another currency is never judged in dollars.
-        if line.unit_price is not None and (foreign := foreign_price_note(currency)):
+        # The review order page's rule (order_currency): a price in another currency is never judged in dollars.
+        if line.unit_price is not None and not_compared:
             return [{"code": "price_not_comparable", "severity": "info", "line_no": n,
-                     "message": f"line {n}: item {item_id}: {foreign}; check the price by hand"}]
+                     "message": f"line {n}: item {item_id}: {not_compared}; check the price by hand"}]
         if price.within_tolerance or line.unit_price is None:
             return []
         how = (f"{price.deviation_pct:+.2f}%, tolerance {self.tolerance:g}%" if price.deviation_pct is not None
@@ -282,9 +402,10 @@ class LineMatcher:
         """Fill item_id on every line; returns the flags and the fraction of lines matched."""
         flags: list[dict[str, object]] = []
         matched = 0
+        sign_only = dollar_sign_only({"currency": po.currency, "confidence": po.confidence})
         for line in po.lines:
             found = self.match(line)
             line.item_id = found.item_id
             matched += found.item_id is not None
-            flags += self.check(line, found, on, po.currency)
+            flags += self.check(line, found, on, po.currency, sign_only=sign_only)
         return flags, (matched / len(po.lines)) if po.lines else 0.0

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from worker.currency import is_base_currency, is_currency_id
+from worker.currency import currency_code, is_base_currency, is_currency_id
 
 _US_NUM = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$|^\d+\.\d+$")
 _EU_NUM = re.compile(r"^\d{1,3}(\.\d{3})+(,\d+)?$|^\d+,\d+$")
@@ -169,12 +169,13 @@ def dollar_sign_only(parsed: Mapping[str, Any]) -> bool:
 
 
 def written_with_dollar_sign(currency: str | None) -> bool:
-    """A currency other than US dollars that a bare "$" may stand for: a code of _DOLLAR_SIGN_CODES or a name
-    saying "dollar" ("Canadian Dollar"); an internal id alone ("3") is not known to be one."""
+    """A currency other than US dollars that a bare "$" may stand for: a code of _DOLLAR_SIGN_CODES or its record's
+    name ("Mexican Peso"), or a name saying "dollar" ("Canadian Dollar"); an internal id alone ("3") is not known
+    to be one."""
     text = " ".join((currency or "").split())
     if is_base_currency(text) or is_currency_id(text):
         return False
-    return text.upper() in _DOLLAR_SIGN_CODES or "dollar" in text.lower()
+    return currency_code(text) in _DOLLAR_SIGN_CODES or "dollar" in text.lower()
 
 
 _US_ZIP = re.compile(r"\b(A[KLRZ]|C[AOT]|D[CE]|FL|GA|HI|I[ADLN]|K[SY]|LA|M[ADEINOST]|N[CDEHJMVY]|O[HKR]|PA|RI|S[CD]|"
