@@ -9,6 +9,7 @@ import re
 import pytest
 
 from tests.review_seed import (
+    COLLECTION_EMAIL,
     NOW,
     add_action,
     add_observation,
@@ -176,3 +177,12 @@ def test_the_orders_list_and_detail_say_their_times_are_utc(server):
     decided = client.get(f"/review/orders/{closed}").text
     assert "received 2026-11-20 15:30 UTC" in decided
     assert "This order was approved by anna at 2026-11-20 16:45 UTC" in decided
+
+
+def test_the_actions_and_observations_cards_say_their_times_are_utc(server):
+    server.run(server.env.db.write(lambda conn: (
+        seed_reference(conn), add_action(conn, "send_collection_email", COLLECTION_EMAIL),
+        add_observation(conn, "Driscoll paid late twice"))))
+    client = sign_in(server.url)
+    assert re.search(r"#\d+ · risk 3 · from workflow · 2026-11-20 14:05 UTC</small>", client.get("/review/actions").text)
+    assert re.search(r"#\d+ · 2026-11-20 14:05 UTC</small>", client.get("/review/observations").text)
