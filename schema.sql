@@ -36,6 +36,28 @@ WHEN new.company_name IS NOT old.company_name AND new.name_key IS NOT NULL
 BEGIN
     UPDATE customers SET name_key = NULL WHERE ns_id = new.ns_id;
 END;
+-- The intake's index of customer names (worker/intake/customers.py) is rebuilt only when this row or the number of
+-- customers changed. The triggers give it a new random stamp at every change of a customer's names, active flag or
+-- liveness and at every deletion, whatever that change's last_modified; a new customer changes the count instead, so
+-- the backfill's inserts run no trigger. Random, not a counter: a rolled-back change never comes back as a later
+-- one's stamp. (INSERT OR REPLACE would delete a customer without a trigger: the mirror upserts.)
+CREATE TABLE IF NOT EXISTS customer_names_stamp (
+    id             INTEGER PRIMARY KEY CHECK (id = 1),  -- one row
+    database_id    INTEGER NOT NULL,  -- random, set once: two databases (in memory too) never share a cached index
+    stamp          INTEGER NOT NULL   -- random, new at every change the triggers below see
+);
+INSERT OR IGNORE INTO customer_names_stamp (id, database_id, stamp) VALUES (1, random(), random());
+CREATE TRIGGER IF NOT EXISTS customers_names_changed
+AFTER UPDATE OF ns_id, company_name, entity_id, is_inactive, deleted_at ON customers
+WHEN new.ns_id IS NOT old.ns_id OR new.company_name IS NOT old.company_name OR new.entity_id IS NOT old.entity_id
+    OR new.is_inactive IS NOT old.is_inactive OR (new.deleted_at IS NULL) <> (old.deleted_at IS NULL)
+BEGIN
+    UPDATE customer_names_stamp SET stamp = random();
+END;
+CREATE TRIGGER IF NOT EXISTS customers_names_removed AFTER DELETE ON customers
+BEGIN
+    UPDATE customer_names_stamp SET stamp = random();
+END;
 
 CREATE TABLE IF NOT EXISTS customer_contacts (
     ns_id          TEXT PRIMARY KEY,
