@@ -19,7 +19,9 @@ run's time, so `--as-of`) is marked handled without a run (`history_skipped`). S
 records (a created event each) proposes nothing about them, while the recent changes a backfill catches up on after missed webhooks, and a
 webhook that arrives while it runs, are acted on as usual. Not a cursor moved to the ledger's head, which would
 skip those too. A record the workflow already has a run on is never history: what it started (an order waiting
-for its lines, a memo's draft to redo or withdraw) is finished.
+for its lines, a memo's draft to redo or withdraw) is finished. A handler that would start something new on such
+a record's old change (customer_quote_review's review of a changed order) asks is_old_change, under the drain's
+cutoff.
 
 Every tier drains some workflows (hot all of them, warm and cold ar_aging_action_plan), so a workflow is
 drained under a lease (`workflow:NAME` in cron_leases, see worker/tiers.py): one drain at a time across tiers
@@ -33,6 +35,7 @@ import json
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -150,6 +153,8 @@ class WorkflowResult:
 Handler = Callable[[Env, Event], Awaitable[WorkflowResult | None]]
 # What _decide returns for an event that is history: no handler ran, so record_run writes nothing of it.
 HISTORY = WorkflowResult(None, "history: the record changed before [workflows] history_days")
+# The history cutoff of the drain whose handler is running (_decide sets it): the tick's (`--as-of`), not the clock's.
+_CUTOFF: ContextVar[datetime | None] = ContextVar("history_cutoff", default=None)
 
 
 @dataclass(frozen=True)
@@ -198,6 +203,12 @@ async def is_history(env: Env, workflow: Workflow, event: Event, cutoff: datetim
         return False
     key = RECORD_KEYS.get(event.entity_type)
     return key is None or await env.db.fetchone(ACTED_ON.format(key=key), (workflow.name, event.entity_id)) is None
+
+
+def is_old_change(env: Env, event: Event) -> bool:
+    """For a handler: whether the event's change is history to the drain running it, though is_history let it through
+    (the workflow has a run on the record). What the run started is finished; nothing new starts on an old change."""
+    return changed_before(event, _CUTOFF.get() or history_cutoff(env))
 
 
 def _json_default(value: Any) -> str:
@@ -308,6 +319,7 @@ async def _decide(env: Env, workflow: Workflow, event: Event,
         return event, HISTORY, None, started, started
     result: WorkflowResult | None = None
     error: str | None = None
+    token = _CUTOFF.set(cutoff)
     try:
         result = await workflow.handler(env, event)
         if result is not None:
@@ -315,6 +327,8 @@ async def _decide(env: Env, workflow: Workflow, event: Event,
     except Exception as exc:  # recorded in workflow_run_log and retried on later ticks
         log.exception("workflow failed", extra={"workflow": workflow.name, "event_id": event.id})
         result, error = None, f"{type(exc).__name__}: {exc}"
+    finally:
+        _CUTOFF.reset(token)
     return event, result, error, started, iso(env.clock())
 
 

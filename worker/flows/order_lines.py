@@ -5,7 +5,8 @@ mirror keeps that apart from "no lines": `transactions.cdc_lines_version` is '' 
 carried the lines (NULL: written with the data, worker/cdc/versions.py). An order workflow handles
 `salesorder.created`; when the lines are not known yet it records a run that waits (its output says
 `lines_pending`), and the first `salesorder.updated` handled once they are known does the work. Every
-other update is not its business, so an order is looked at once.
+other update finds the work done (`Gate.done`): new_assembly_item looks at an order once; customer_quote_review
+reviews it again when what its review judges changed (worker/flows/quote_review.py).
 """
 
 from __future__ import annotations
@@ -43,10 +44,13 @@ WHERE o.ns_id = :so AND o.deleted_at IS NULL AND {ORDER_CANCELLED.format(status=
 
 @dataclass(frozen=True)
 class Gate:
-    """Whether to look at the order now; when not, what to record instead (None: not this workflow's business)."""
+    """Whether to look at the order now; when not, what to record instead (None: not this workflow's business).
+
+    `done`: an update of an order NetSuite still has, its lines known, that a run of the workflow looked at."""
 
     proceed: bool
     instead: WorkflowResult | None = None
+    done: bool = False
 
 
 def order_name(tran_id: str | None, so_id: str, company: str | None, customer_id: str | None) -> str:
@@ -79,4 +83,5 @@ def gate(conn: sqlite3.Connection, workflow: str, event: Event, so_id: str, work
             "sales_order_id": so_id, "tran_id": tran_id, "customer_id": customer_id, "lines_pending": True}))
     if not lines_known:
         return Gate(False)  # still waiting: the pending run already said why
-    return Gate(conn.execute(WAITED, (workflow, so_id)).fetchone()[0] == 1)
+    waited = conn.execute(WAITED, (workflow, so_id)).fetchone()[0]
+    return Gate(waited == 1, done=waited == 0)

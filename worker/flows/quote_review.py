@@ -10,6 +10,17 @@ no comparable price (a person checks them), never "within program". A line whose
 new_assembly_item asks for that price (its ASSEMBLY_LINES rule), so the review only names it. A charge line
 (a discount, freight or a surcharge the review page booked from the PO) is no product: it is not checked.
 An order NetSuite sent without its lines is reviewed on the update that brings them (worker/flows/order_lines.py).
+
+A reviewed order is reviewed again on an update that changed what the review judges (its `fingerprint`, kept in
+the run's output: each priced line's item, unit and rate, the order's customer, date, currency, payment and freight
+terms and the approval it was booked from), unless the change is history ([workflows] history_days) or the new
+review's proposal is the last one's. Other updates (status, memo, shipping) propose nothing. The new review
+supersedes the order's drafts still staged (rejected by the workflow, "superseded by the price review of …"; a
+review that finds nothing withdraws them, "… its prices are now within program"), so a reviewer never sees two
+live price drafts of one order; decided ones stay as decided. Its dedupe key names the fingerprint
+(`review_quote_pricing:<order>:<digest>`; the first review's is `review_quote_pricing:<order>`), and the drafts it
+takes back give up theirs, so prices that come back are proposed afresh, while the same update delivered again
+finds nothing changed.
 An order deleted or cancelled in NetSuite withdraws its review still staged (worker/flows/withdrawals.py); a
 cancelled order is no order, so it is not reviewed. An order booked from the review page (its externalId names
 the approved create_sales_order action) is reviewed too, but a line its reviewer approved as it is (the same item
@@ -18,6 +29,7 @@ at the same rate; the order form showed its price check) is named as "approved a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import sqlite3
@@ -26,25 +38,42 @@ from typing import Any
 
 from worker.aging import terms_days
 from worker.cdc.models import ORDER_CANCELLED
+from worker.currency import currency_code
 from worker.env import Env
 from worker.flows.assembly_item import ASSEMBLY_LINES, LINE_TYPES
 from worker.flows.order_lines import gate, newly_cancelled, order_name
 from worker.flows.reads import label, raw_record, record_id
-from worker.flows.withdrawals import CANCELLED, drafts, withdraw_order_drafts
+from worker.flows.withdrawals import (
+    CANCELLED,
+    changed_reason,
+    drafts_under,
+    superseded_reason,
+    withdraw_order_drafts,
+)
+from worker.flows.withdrawals import deleted_at as event_time
 from worker.ledger import Event
 from worker.netsuite_shape import foreign_price_note
 from worker.pricing import (
     ProgramTerms,
     check_price,
+    currency_name,
     expected_price,
     price_text,
     program_for,
     standard_program,
     unit_code,
 )
-from worker.workflow_runner import Proposal, Workflow, WorkflowResult
+from worker.workflow_runner import (
+    Proposal,
+    Withdrawal,
+    Workflow,
+    WorkflowResult,
+    is_old_change,
+)
 
 NAME = "customer_quote_review"
+KIND = "review_quote_pricing"
+UPDATES = ("salesorder.updated", "salesorder.sublists_updated")
 ORDER = f"""
 SELECT o.tran_id, o.customer_id, o.tran_date, o.deleted_at, o.raw_json, c.company_name, c.terms AS customer_terms,
        o.currency, {ORDER_CANCELLED.format(status="o.status")}
@@ -73,6 +102,20 @@ ORDER BY a.id DESC LIMIT 1
 # An item's own unit: that of a line without one, on the order form's price check as in this review.
 ITEM_UNIT = "SELECT uom FROM spec_items WHERE item_id = ?"
 FREIGHT_FIELDS = ("custbody_freight_terms", "freightTerms", "freightterms")
+# The runs that reviewed the order (lines_checked: not a wait for its lines, a deletion or a cancellation), found
+# by the order its runs name (index workflow_run_log_order): an order reassigned since is the same order.
+_REVIEWS = """
+SELECT output_json FROM workflow_run_log
+WHERE workflow = ? AND json_extract(output_json, '$.sales_order_id') = ? AND status = 'ok'
+  AND json_extract(output_json, '$.lines_checked') IS NOT NULL
+ORDER BY id"""
+LAST_REVIEW = _REVIEWS + " DESC LIMIT 1"
+FIRST_REVIEW = _REVIEWS + " LIMIT 1"  # its key has no digest (the key before fingerprints were kept)
+# The run's own keys in its output, not the proposal's: what was reviewed, the key, what changed, what was closed.
+RUN_ONLY = ("fingerprint", "review_key", "changed", "withdrawn")
+# What a fingerprint's parts are, as an observation names a change.
+CHANGES = {"customer_id": "customer", "tran_date": "date", "currency": "currency", "terms": "payment terms",
+           "freight_terms": "freight terms", "booked_from": "externalId", "lines": "line items, units or rates"}
 NO_COMPARABLE_PRICE = "no_comparable_price"  # worker.pricing's basis for a price no line's rate compares with
 NO_PRICE_ON_FILE = "no_price_on_file"  # no pricing_master row applies to the item: nothing to compare with
 
@@ -188,14 +231,57 @@ def _terms_findings(raw: dict[str, Any], customer_terms: str | None, program: Pr
     return findings
 
 
-def review_order(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, tolerance: float,
-                 today: str) -> WorkflowResult | None:
-    """The review of one sales order as a WorkflowResult (None when the order is not in the mirror)."""
+def digest(value: Any) -> str:
+    """A short stable digest of JSON-able data (pure)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def fingerprint(customer_id: str | None, tran_date: str | None, currency: str | None, raw: dict[str, Any],
+                lines: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """What the review's verdict depends on, as the order has it (pure): `lines` are LINES rows. Spelled as the
+    review reads it, so another spelling of the same thing is no change ('Case' is CS, 'USA' is USD, 'Net 30' is 30
+    days); quantities, line numbers and order are not judged (a line's rate is per unit)."""
+    terms = label(raw.get("terms"))
+    days = terms_days(terms)
+    freight = next((label(raw[f]) for f in FREIGHT_FIELDS if raw.get(f)), None)
+    external = raw.get("externalId") or raw.get("externalid")
+    priced = sorted((str(item), unit_code(units), round(float(rate), 6))
+                    for _, item, _, _, units, rate, _ in lines if item and rate is not None)
+    return {"customer_id": customer_id, "tran_date": tran_date,
+            "currency": currency_code(currency) or currency_name(currency),
+            "terms": days if days is not None else terms, "freight_terms": freight.lower() if freight else None,
+            "booked_from": str(external) if external else None, "lines": digest(priced)}
+
+
+def _review_run(conn: sqlite3.Connection, query: str, so_id: str) -> dict[str, Any] | None:
+    row = conn.execute(query, (NAME, so_id)).fetchone()
+    return raw_record(row[0]) if row else None
+
+
+def _key(conn: sqlite3.Connection, so_id: str, reviewed: dict[str, Any]) -> str:
+    """The dedupe key of a review of the order as `reviewed`: one per fingerprint, so a draft a person decided stands
+    for the same prices come back, and a draft the workflow took back (its key freed) is proposed afresh."""
+    first = _review_run(conn, FIRST_REVIEW, so_id) or {}
+    return (first.get("fingerprint") == reviewed and first.get("review_key")) or f"{KIND}:{so_id}:{digest(reviewed)}"
+
+
+def review_order(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, tolerance: float, today: str,
+                 event: Event, *, again: bool = False) -> WorkflowResult | None:
+    """The review of one sales order as a WorkflowResult (None when the order is not in the mirror).
+
+    `again`: `event` updates an order reviewed before; it is reviewed again only when what the review judges changed
+    and the review would propose otherwise than the last (None: nothing new to say)."""
     order = conn.execute(ORDER, (so_id,)).fetchone()
     if order is None:
         return None
     tran_id, customer_id, tran_date, deleted_at, raw_json, company, customer_terms, currency, cancelled = order
     name = order_name(tran_id, so_id, company, customer_id)
+    raw = raw_record(raw_json)
+    reviewed = fingerprint(customer_id, tran_date, currency, raw, conn.execute(LINES, (so_id,)).fetchall())
+    last = _review_run(conn, LAST_REVIEW, so_id)
+    if again and (deleted_at or cancelled or last is None or last.get("fingerprint") == reviewed):
+        return None  # gone (review_event said so when it happened), no review left (its runs pruned), or unchanged
     if deleted_at:
         return WorkflowResult(customer_id, f"{name} was deleted in NetSuite before it could be reviewed.",
                               output={"sales_order_id": so_id, "deleted": True})
@@ -205,7 +291,6 @@ def review_order(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, t
     program = program_for(conn, customer_id, standard)
     found, unpriced, checked = _price_lines(conn, so_id, customer_id, tran_date or today, program, tolerance,
                                             currency)
-    raw = raw_record(raw_json)
     terms = _terms_findings(raw, customer_terms, program)
     # An order booked from the review page: a row its reviewer approved as it is (the form showed its price check)
     # is not proposed again; a rate changed since (in NetSuite, by anyone) still is.
@@ -220,11 +305,49 @@ def review_order(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, t
                                         "approved_by": booking.approved_by, "lines": [asdict(f) for f in seen]}
     approved_by = (booking.approved_by or "a reviewer") if booking else None
     observation = _describe(name, program, tolerance, lines, terms, unpriced, checked, seen, approved_by)
-    if not lines and not terms:
-        return WorkflowResult(customer_id, observation, output=output)
-    proposal = Proposal("review_quote_pricing", output, risk=2, customer_id=customer_id,
-                        dedupe_key=f"review_quote_pricing:{so_id}")
-    return WorkflowResult(customer_id, observation, [proposal], output=output)
+    # The same order, or one the last review would propose the same for (its proposal: the output but the run's own
+    # keys; so a run from before fingerprints were kept compares too): the last review's draft stands.
+    same = last is not None and (last.get("fingerprint") == reviewed
+                                 or {k: v for k, v in last.items() if k not in RUN_ONLY} == output)
+    if again and same:
+        return None
+    if last is None or same:
+        key = (last or {}).get("review_key") or f"{KIND}:{so_id}"
+    else:  # a review of the changed order: a key of its own, or the last one's draft would swallow it
+        key = _key(conn, so_id, reviewed)
+    proposals = [Proposal(KIND, dict(output), risk=2, customer_id=customer_id, dedupe_key=key)] if lines or terms else []
+    output |= {"fingerprint": reviewed, "review_key": key}
+    if last is None or same:
+        return WorkflowResult(customer_id, observation, proposals, output=output)
+    return _supersede(conn, event, name, f"sales order {tran_id or so_id}", last,
+                      WorkflowResult(customer_id, observation, proposals, output=output), bool(seen))
+
+
+def _supersede(conn: sqlite3.Connection, event: Event, name: str, record: str, last: dict[str, Any],
+               review: WorkflowResult, approved: bool) -> WorkflowResult:
+    """The review of a changed order, taking back the order's drafts still staged (edited or not, as a deletion
+    does: their prices are not the order's any more): superseded by its proposal, or withdrawn when it proposes
+    nothing. Their keys are freed, so prices that come back are proposed afresh; decided drafts stay as decided."""
+    output = review.output
+    so_id, key = output["sales_order_id"], output["review_key"]
+    before = last.get("fingerprint")
+    output["changed"] = [part for part, value in output["fingerprint"].items() if before and before.get(part) != value]
+    what = ", ".join(CHANGES[part] for part in output["changed"]) or "what the review judges"
+    parts = [f"{review.observation} Reviewed again: {what} of {name} changed in NetSuite at {event_time(event)}."]
+    found = drafts_under(conn, f"{KIND}:{so_id}")
+    staged = [d for d in found if d.status == "staged" and d.dedupe_key != key]
+    if edited := [d.named() for d in staged if d.edited]:
+        parts.append(f"Edited by a reviewer, not decided: {', '.join(edited)}.")
+    if review.proposals and (decided := next((d for d in found if d.dedupe_key == key and d.status != "staged"), None)):
+        who = f" by {decided.decided_by}" if decided.decided_by else ""
+        parts.append(f"Decided before at these prices, left as it is: {decided.named()} ({decided.status}{who}).")
+    if review.proposals:
+        reason = superseded_reason("the price review", record, event)
+    else:
+        reason = changed_reason(record, event, "nothing in it is left to review" if approved
+                                else "its prices are now within program")
+    return WorkflowResult(review.customer_id, " ".join(parts), review.proposals, output,
+                          [Withdrawal(d.dedupe_key, reason, release_key=True) for d in staged])
 
 
 def _describe(name: str, program: ProgramTerms, tolerance: float, lines: list[LineFinding],
@@ -259,17 +382,21 @@ def _describe(name: str, program: ProgramTerms, tolerance: float, lines: list[Li
 
 
 def review_event(conn: sqlite3.Connection, event: Event, standard: ProgramTerms, tolerance: float,
-                 today: str) -> WorkflowResult | None:
-    """The review an order event calls for: once per order, when its lines are known; withdrawn if it is deleted
-    or cancelled."""
+                 today: str, old: bool = False) -> WorkflowResult | None:
+    """The review an order event calls for: when its lines are known, and again when an update (not `old`: history)
+    changed what it judges; its drafts withdrawn if it is deleted or cancelled."""
     so_id = record_id(event)
-    if event.type == "salesorder.deleted" and (found := drafts(conn, [f"review_quote_pricing:{so_id}"])):
+    if event.type == "salesorder.deleted" and (found := drafts_under(conn, f"{KIND}:{so_id}")):
         return withdraw_order_drafts(conn, event, so_id, found)
-    if newly_cancelled(conn, NAME, event, so_id) and (found := drafts(conn, [f"review_quote_pricing:{so_id}"])) and (
+    if newly_cancelled(conn, NAME, event, so_id) and (found := drafts_under(conn, f"{KIND}:{so_id}")) and (
             withdrawn := withdraw_order_drafts(conn, event, so_id, found, change=CANCELLED)):
         return withdrawn
     ready = gate(conn, NAME, event, so_id, "price review")
-    return review_order(conn, so_id, standard, tolerance, today) if ready.proceed else ready.instead
+    if ready.proceed:
+        return review_order(conn, so_id, standard, tolerance, today, event)
+    if ready.done and event.type in UPDATES and not old:
+        return review_order(conn, so_id, standard, tolerance, today, event, again=True)
+    return ready.instead
 
 
 def _finding(f: LineFinding) -> str:
@@ -281,11 +408,10 @@ def _finding(f: LineFinding) -> str:
 
 
 async def handle(env: Env, event: Event) -> WorkflowResult | None:
-    """Review a new sales order (or the update that first brings its lines)."""
+    """Review a new sales order (or the update that first brings its lines), and a reviewed one that changed."""
     today = env.clock().astimezone(env.settings.timezone).date().isoformat()
     return await env.db.read_sync(review_event, event, standard_program(env.settings),
-                                  env.settings.pricing.tolerance_pct, today)
+                                  env.settings.pricing.tolerance_pct, today, is_old_change(env, event))
 
 
-WORKFLOW = Workflow(NAME, ("salesorder.created", "salesorder.updated", "salesorder.sublists_updated",
-                                 "salesorder.deleted"), handle)
+WORKFLOW = Workflow(NAME, ("salesorder.created", *UPDATES, "salesorder.deleted"), handle)

@@ -1,5 +1,6 @@
 """Taking back a workflow's drafts when the NetSuite record they are about is deleted (or, for a credit memo,
-voided or moved to another customer: worker/flows/invoice_dispute.py).
+voided or moved to another customer: worker/flows/invoice_dispute.py; for a sales order's price review, changed:
+superseded by its new review, or withdrawn as within program now, worker/flows/quote_review.py).
 
 A workflow subscribes to its record's `*.deleted` event and answers with `Withdrawal`s; the runner closes
 each draft that is still `staged` in the commit that records the run (worker/workflow_runner.py WITHDRAW):
@@ -32,9 +33,18 @@ SELECT id, kind, dedupe_key, status, status = 'staged' AND updated_at <> created
        customer_id
 FROM proposed_actions WHERE dedupe_key IN (SELECT value FROM json_each(?)) ORDER BY id
 """
+# The same, for the drafts whose keys are `key` or start with `key:` (a draft per change of the record: a range
+# of the unique index on dedupe_key, ';' following ':').
+DRAFTS_UNDER = """
+SELECT id, kind, dedupe_key, status, status = 'staged' AND updated_at <> created_at, decided_by, decision_reason,
+       customer_id
+FROM proposed_actions WHERE dedupe_key = :key OR (dedupe_key >= :key || ':' AND dedupe_key < :key || ';') ORDER BY id
+"""
 WITHDRAWN = "withdrawn: "  # how the reason of a draft withdrawn by a deletion starts
+SUPERSEDED = "superseded by "  # ... and of one a newer draft of its record replaced, as a collection plan's
 DELETED = "was deleted"  # what happened to the record, as the observation and the reason say it
 CANCELLED = "was cancelled"  # a sales order's: still in NetSuite, but no order (worker/flows/order_lines.py)
+CHANGED = "was changed"  # a sales order whose price review judged it again (worker/flows/quote_review.py)
 
 
 @dataclass(frozen=True)
@@ -52,8 +62,8 @@ class Draft:
 
     @property
     def withdrawn(self) -> bool:
-        """Already withdrawn by a deletion (a second deletion event has nothing to say about it)."""
-        return self.status == "rejected" and (self.decision_reason or "").startswith(WITHDRAWN)
+        """Already withdrawn by a deletion or a change, or superseded (a deletion event has nothing to say about it)."""
+        return self.status == "rejected" and (self.decision_reason or "").startswith((WITHDRAWN, SUPERSEDED))
 
     def named(self) -> str:
         """How observations name it: '#12 send_dispute_confirmation'."""
@@ -66,6 +76,12 @@ def drafts(conn: sqlite3.Connection, keys: Sequence[str]) -> list[Draft]:
     return [Draft(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6], r[7]) for r in found]
 
 
+def drafts_under(conn: sqlite3.Connection, key: str) -> list[Draft]:
+    """The proposals holding `key` or a key under it (`key:…`), oldest first."""
+    return [Draft(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6], r[7])
+            for r in conn.execute(DRAFTS_UNDER, {"key": key})]
+
+
 def deleted_at(event: Event) -> str:
     """When NetSuite deleted the record, for people ('2026-11-03 10:00 UTC'; lastModifiedDate is to the minute)."""
     when = str(event.payload.get("last_modified") or event.created_at)
@@ -75,6 +91,18 @@ def deleted_at(event: Event) -> str:
 def withdrawn_reason(record: str, event: Event, change: str = DELETED) -> str:
     """The decision_reason of a withdrawn draft: 'withdrawn: credit memo CM-12 was deleted in NetSuite at …'."""
     return f"{WITHDRAWN}{record} {change} in NetSuite at {deleted_at(event)}"
+
+
+def superseded_reason(by: str, record: str, event: Event) -> str:
+    """The decision_reason of a draft a newer one replaced: 'superseded by the price review of sales order SO-12 as
+    changed in NetSuite at …'."""
+    return f"{SUPERSEDED}{by} of {record} as changed in NetSuite at {deleted_at(event)}"
+
+
+def changed_reason(record: str, event: Event, now: str) -> str:
+    """The decision_reason of a draft its record's change made needless: 'withdrawn: sales order SO-12 was changed in
+    NetSuite at …; its prices are now within program' (`now` says what the change made of it)."""
+    return f"{withdrawn_reason(record, event, CHANGED)}; {now}"
 
 
 def withdraw_drafts(customer_id: str | None, record: str, owner: str, event: Event, found: Sequence[Draft],
