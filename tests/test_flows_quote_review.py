@@ -135,8 +135,8 @@ async def test_an_order_sent_without_lines_is_reviewed_on_the_update_that_brings
     [proposal] = await proposals(env)
     assert [(f["quoted"], f["expected"], f["deviation_pct"]) for f in proposal["payload"]["lines"]] == [
         (20.0, 46.0, -56.52)]
-    # later updates of the reviewed order are not reviewed again
-    await apply(env, updated(sales_order("9201", "1187", [("501", 10, 19.00)]), "2026-11-02T15:20:00Z"))
+    # a later update that changes nothing the review judges is not reviewed again (one that does: test_quote_rereview)
+    await apply(env, updated(sales_order("9201", "1187", [("501", 10, 20.00)], memo="rush"), "2026-11-02T15:20:00Z"))
     assert await drain(env, [quote_review.WORKFLOW]) == {"not_applicable": 1}
     assert len(await proposals(env)) == 1 and len(await rows(env, "SELECT * FROM workflow_run_log")) == 2
     assert not [n for n in await rows(env, "SELECT observation FROM reflexion_log")
@@ -172,11 +172,11 @@ async def test_lines_that_arrive_before_the_drain_are_reviewed_once_on_the_creat
     assert "1 outside tolerance: 501 quoted 20.00 vs 46.00" in note["observation"]
 
 
-async def test_an_update_of_a_reviewed_order_is_not_reviewed_again(priced):
+async def test_an_update_of_a_reviewed_order_that_changes_no_price_is_not_reviewed_again(priced):
     env = priced
     await apply(env, sales_order("9203", "1187", [("501", 1, 46.00)]))
     await drain(env, [quote_review.WORKFLOW])
-    await apply(env, updated(sales_order("9203", "1187", [("501", 1, 30.00)]), "2026-11-02T15:05:00Z"))
+    await apply(env, updated(sales_order("9203", "1187", [("501", 5, 46.00)], memo="rush"), "2026-11-02T15:05:00Z"))
     assert await drain(env, [quote_review.WORKFLOW]) == {"not_applicable": 1}
     assert await proposals(env) == [] and len(await rows(env, "SELECT * FROM workflow_run_log")) == 1
 
