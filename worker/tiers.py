@@ -146,13 +146,30 @@ SHUTDOWN_GRACE_SECONDS = 30  # then running tiers are cancelled: they record the
 # How far before its tick the clock may read when the scheduler wakes for it, and the tick still fire (timer and
 # clock granularity); earlier than that, the wall clock has stepped back.
 CLOCK_STEP_TOLERANCE = timedelta(seconds=1)
+# A cron whose ticks are further apart than this (cold, nightly) fires at start the tick it missed while the
+# worker was down: its next tick is too far off to stand in, and its product is dated (a night's health scores).
+# Closer ticks (hot, warm) are left to the next one, minutes away, which does all the pending work anyway.
+CATCH_UP_PERIOD = timedelta(hours=1)
+# The latest tick a tier's runs cover: a run for the missed tick or a later one (`worker cron`, any status) did it.
+LAST_SCHEDULED = "SELECT max(scheduled_at) FROM cron_runs WHERE tier = ?"
 
 
 async def run_scheduler(env: Env, stop: asyncio.Event) -> None:
     """Fire each configured cron on its schedule (UTC, like Cloudflare) until `stop` is set."""
-    due = {cron: at for cron in env.settings.triggers.crons if (at := _next_tick(cron, env.clock()))}
     running: set[asyncio.Task[TierRun | None]] = set()
+
+    def fire(cron: str, at: datetime) -> None:
+        task = asyncio.create_task(_scheduled(env, cron, at))
+        running.add(task)
+        task.add_done_callback(running.discard)
+
     try:
+        started = env.clock()
+        for cron, at in await _missed_ticks(env, started):
+            log.warning("cron tick missed while the worker was down: firing it now",
+                        extra={"cron": cron, "scheduled_at": iso(at)})
+            fire(cron, at)
+        due = {cron: at for cron in env.settings.triggers.crons if (at := _next_tick(cron, started))}
         while not stop.is_set():
             if not due:  # every cron was dropped (_next_tick logged why): idle until shutdown
                 await stop.wait()
@@ -173,9 +190,7 @@ async def run_scheduler(env: Env, stop: asyncio.Event) -> None:
                 due = {c: following for c in due if (following := _next_tick(c, now))}
                 continue
             at = _latest_tick(cron, due[cron], now)
-            task = asyncio.create_task(_scheduled(env, cron, at))
-            running.add(task)
-            task.add_done_callback(running.discard)
+            fire(cron, at)
             # From now, not from the tick fired: after the wall clock jumps (a suspended machine, an NTP
             # step) the missed ticks are not replayed, each cron fires once, as of its latest tick.
             if (following := _next_tick(cron, max(now, at))) is None:
@@ -203,6 +218,35 @@ def _next_tick(cron: str, after: datetime) -> datetime | None:
     except CroniterError as exc:  # config refuses such a cron; this guards the scheduler's other crons
         log.error("cron never fires; not scheduled", extra={"cron": cron, "error": str(exc)})
         return None
+
+
+def catch_up_tick(cron: str, now: datetime) -> datetime | None:
+    """The cron's latest tick at or before `now` when it ticks less often than CATCH_UP_PERIOD, else None."""
+    tick = croniter(cron, now + timedelta(microseconds=1)).get_prev(datetime)  # +1 µs: a tick at `now` counts
+    return tick if croniter(cron, tick).get_next(datetime) - tick > CATCH_UP_PERIOD else None
+
+
+def tick_missed(tick: datetime, last_scheduled: str | None) -> bool:
+    """Whether the tier missed `tick`: it ran before (a fresh database fires nothing at start), but no run of it
+    was for that tick or a later one (`last_scheduled`: its newest run's scheduled_at, ISO strings compare)."""
+    return last_scheduled is not None and last_scheduled < iso(tick)
+
+
+async def _missed_ticks(env: Env, now: datetime) -> list[tuple[str, datetime]]:
+    """The (cron, tick) pairs to fire at start, at most one each, the latest, as after a wall clock jump.
+
+    A failure to tell is logged and fires nothing: the schedule itself still starts."""
+    missed = []
+    for cron in env.settings.triggers.crons:
+        try:
+            if (tick := catch_up_tick(cron, now)) is None:
+                continue
+            row = await env.db.fetchone(LAST_SCHEDULED, (tier_for_cron(env, cron),))
+            if tick_missed(tick, row[0]):
+                missed.append((cron, tick))
+        except Exception:
+            log.exception("cron catch-up check failed; a missed tick is not fired", extra={"cron": cron})
+    return missed
 
 
 def _latest_tick(cron: str, due: datetime, now: datetime) -> datetime:
