@@ -206,12 +206,26 @@ async def prune_health_scores(env: Env, as_of: datetime) -> dict[str, int]:
     return {"health_scores_pruned": await _prune(env, prune_health_scores_before, cutoff)}
 
 
+# How long the truncating checkpoint waits for a writer or a reader to finish. While it waits it holds the write
+# thread, and the write lock from other processes, so with the connection's own busy_timeout (30 s) one read left
+# open in another process stopped every write for that long, and it failed anyway. Given up, it does what it can
+# without waiting (as PASSIVE) and says busy = 1; the next night tries again.
+CHECKPOINT_BUSY_MS = 500
+CHECKPOINT = "PRAGMA wal_checkpoint(TRUNCATE)"
+
+
 def _maintain(conn: sqlite3.Connection) -> dict[str, int]:
     conn.execute("PRAGMA optimize")
-    busy, log_frames, checkpointed = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    timeout = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+    conn.execute(f"PRAGMA busy_timeout = {CHECKPOINT_BUSY_MS}")
+    try:
+        busy, log_frames, checkpointed = conn.execute(CHECKPOINT).fetchone()
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout)}")
     return {"wal_frames": log_frames, "checkpointed": checkpointed, "busy": busy}
 
 
 async def database_maintenance(env: Env, as_of: datetime) -> dict[str, int]:
-    """PRAGMA optimize and a truncating WAL checkpoint, outside any transaction."""
+    """PRAGMA optimize and a truncating WAL checkpoint that waits at most CHECKPOINT_BUSY_MS for other
+    connections, outside any transaction; busy = 1 when it could not truncate (a read still open elsewhere)."""
     return await env.db.write_unlocked(_maintain)
