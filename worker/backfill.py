@@ -60,13 +60,23 @@ NOT_JSON_LINES = ((b"\x1f\x8b", "gzip-compressed: decompress it first (gunzip -k
                   (b"\xfe\xff", "UTF-16 text: save it as UTF-8 (PowerShell: Out-File -Encoding utf8)"))
 
 
+# Without a byte-order mark (iconv, .NET's Encoding.Unicode without preamble), UTF-16 and UTF-32 are told by where
+# the NULs of the first character fall (RFC 4627 section 3): a JSON line starts with an ASCII character ('{', or
+# whitespace), and UTF-8 JSON never holds a raw NUL (JSON escapes control characters), so no export is mistaken.
+WIDE_TEXT = {"x000": "UTF-32LE", "000x": "UTF-32BE", "x0x0": "UTF-16LE", "0x0x": "UTF-16BE"}
+
+
 class NotJsonLines(ValueError):
     """The file is not JSON lines in UTF-8 (compressed, an archive, UTF-16): refused before anything is written."""
 
 
 def not_json_lines(head: bytes) -> str | None:
-    """Why a file starting with `head` is no JSON-lines export, or None."""
-    return next((why for magic, why in NOT_JSON_LINES if head.startswith(magic)), None)
+    """Why a file starting with `head` (its first 4 bytes or more) is no JSON-lines export, or None."""
+    if why := next((why for magic, why in NOT_JSON_LINES if head.startswith(magic)), None):
+        return why
+    if encoding := WIDE_TEXT.get("".join("0" if byte == 0 else "x" for byte in head[:4])):
+        return f"{encoding} text without a byte-order mark: save it as UTF-8 (iconv -f {encoding} -t UTF-8)"
+    return None
 
 
 def batch_line(raw: Any) -> str | None:
