@@ -13,6 +13,7 @@ import pytest
 
 from tests.test_backfill import stream
 from worker.backfill import not_json_lines
+from worker.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -48,3 +49,18 @@ def test_utf8_exports_are_not_mistaken_for_wide_text() -> None:
         assert not_json_lines(head) is None, head
     assert not_json_lines(b" \x00\n\x00") == ("UTF-16LE text without a byte-order mark: save it as UTF-8 "
                                             "(iconv -f UTF-16LE -t UTF-8)")
+
+
+@pytest.mark.parametrize("letter_id", [str(1 << 63), str(10**30), str(-(1 << 63) - 1), str((1 << 63) - 1), "-1"])
+def test_replay_of_an_id_beyond_sqlite_integers_is_no_such_letter(tmp_path: Path, letter_id: str,
+                                                                   capsys: pytest.CaptureFixture[str],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # 2**63 used to end in an OverflowError traceback (exit 1) where 2**63 - 1 says there is no such letter.
+    monkeypatch.setenv("WORKER_DB_PATH", str(tmp_path / "db.sqlite3"))
+    assert main(["replay-dead-letters", "--id", letter_id]) == 2
+    assert capsys.readouterr().err == f"worker: no dead letter with id {int(letter_id)}\n"
+
+
+def test_cli_replay_of_a_huge_id_is_one_line(tmp_path: Path) -> None:
+    done = worker("replay-dead-letters", "--id", str(1 << 63), db=tmp_path / "db.sqlite3")
+    assert (done.returncode, done.stderr) == (2, f"worker: no dead letter with id {1 << 63}\n")

@@ -66,7 +66,8 @@ def letters_to_replay(conn: sqlite3.Connection, letter_id: int | None = None) ->
     """The pending letters' (id, source) (replayed_at NULL), or exactly the one asked for (even if replayed before;
     LookupError when there is none)."""
     if letter_id is not None:
-        rows = conn.execute(SELECT_ONE, (letter_id,)).fetchall()
+        # An id beyond SQLite's 64-bit integers names no letter (binding it would raise OverflowError).
+        rows = conn.execute(SELECT_ONE, (letter_id,)).fetchall() if -(1 << 63) <= letter_id < 1 << 63 else []
         if not rows:
             raise LookupError(f"no dead letter with id {letter_id}")
     else:
