@@ -20,6 +20,7 @@ from worker.cdc.apply import BatchResult
 from worker.cdc.committer import committer_for
 from worker.cdc.intake import BodyError, TooManyEvents, split_body, validate_events
 from worker.cdc.models import CdcEvent
+from worker.config import MAX_WEBHOOK_BODY_BYTES
 from worker.deadletters import store_dead_letter
 from worker.env import Env, iso
 from worker.problems import problem
@@ -27,8 +28,8 @@ from worker.webhooks import HEADERS, WebhookSecretError, WebhookVerificationErro
 
 log = logging.getLogger("worker.webhook")
 SOURCE = "ns-webhook"
-# Backstop for the framework; the configured limit (limits.webhook_body_bytes) is enforced below.
-BODY_CEILING = 64 * 1024 * 1024
+# Backstop for the framework; the configured limit (limits.webhook_body_bytes, at most this) is enforced below.
+BODY_CEILING = MAX_WEBHOOK_BODY_BYTES
 
 
 class _Unavailable(HTTPException):

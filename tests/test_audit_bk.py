@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from handlers.ns_webhook import BODY_CEILING
 from tests.test_backfill import stream
 from worker.backfill import not_json_lines
 from worker.cli import main
+from worker.config import MAX_WEBHOOK_BODY_BYTES, ConfigError, load_settings
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -64,3 +66,28 @@ def test_replay_of_an_id_beyond_sqlite_integers_is_no_such_letter(tmp_path: Path
 def test_cli_replay_of_a_huge_id_is_one_line(tmp_path: Path) -> None:
     done = worker("replay-dead-letters", "--id", str(1 << 63), db=tmp_path / "db.sqlite3")
     assert (done.returncode, done.stderr) == (2, f"worker: no dead letter with id {1 << 63}\n")
+
+
+def config_with_webhook_limit(tmp_path: Path, limit: int) -> Path:
+    text = (REPO / "wrangler-like.toml").read_text()
+    assert "\n[limits]\n" in text
+    path = tmp_path / "wrangler-like.toml"
+    path.write_text(text.replace("\n[limits]\n", f"\n[limits]\nwebhook_body_bytes = {limit}\n", 1)
+                    if "webhook_body_bytes" not in text else
+                    "\n".join(f"webhook_body_bytes = {limit}" if line.startswith("webhook_body_bytes") else line
+                              for line in text.splitlines()) + "\n")
+    return path
+
+
+def test_a_webhook_body_limit_above_the_framework_ceiling_is_refused_at_load(tmp_path: Path) -> None:
+    # Above the handler's request_max_body_size the setting silently did nothing: a bare 413, no dead letter.
+    assert BODY_CEILING == MAX_WEBHOOK_BODY_BYTES == 64 * 1024 * 1024
+    at_most = load_settings(config_with_webhook_limit(tmp_path, MAX_WEBHOOK_BODY_BYTES), environ={})
+    assert at_most.limits.webhook_body_bytes == MAX_WEBHOOK_BODY_BYTES
+    config = config_with_webhook_limit(tmp_path, 70_000_000)
+    with pytest.raises(ConfigError, match="limits.webhook_body_bytes: Input should be less than or equal to 67108864"):
+        load_settings(config, environ={})
+    done = worker("db", "init", db=tmp_path / "db.sqlite3", config=config)
+    assert done.returncode == 2 and "limits.webhook_body_bytes: Input should be less than or equal to 67108864" \
+        in done.stderr, done.stderr
+    assert not (tmp_path / "db.sqlite3").exists()

@@ -184,8 +184,13 @@ class Review(_Strict):
         return proxies
 
 
+# The framework's cap on a webhook body (handlers/ns_webhook.py): above it a body gets the framework's bare 413
+# before the handler runs, so a larger limits.webhook_body_bytes would silently not apply; refused at load instead.
+MAX_WEBHOOK_BODY_BYTES = 64 * 1024 * 1024
+
+
 class Limits(_Strict):
-    webhook_body_bytes: int = Field(8_000_000, gt=0)
+    webhook_body_bytes: int = Field(8_000_000, gt=0, le=MAX_WEBHOOK_BODY_BYTES)
     webhook_batch_events: int = Field(1000, gt=0)
     email_bytes: int = Field(25_000_000, gt=0)
     api_body_bytes: int = Field(1_000_000, gt=0)
