@@ -100,8 +100,9 @@ class IntakeHandler:
         except Exception:  # our bug must still make the sender retry, never lose the message
             log.exception("smtp: unexpected error storing the message")
             return "451 4.3.0 temporary failure; please retry"
-        if received.status == "received":
-            schedule(self.env, received.email_id, bytes(data))
+        if received.status == "received":  # in the bucket: read back from there (a spooled one waits for the hot tier)
+            # Never the bytes: a task waits for an intake slot, and each held its message (up to 25 MB) meanwhile.
+            schedule(self.env, received.email_id)
         return f"250 2.0.0 OK: queued as {received.email_id} ({received.status})"
 
 

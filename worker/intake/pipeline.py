@@ -207,7 +207,10 @@ async def process_email(env: Env, email_id: int, source: Path | bytes | None = N
 
 
 def schedule(env: Env, email_id: int, source: Path | bytes | None = None) -> None:
-    """Process an email in the background after the door has replied; owns (and deletes) a `source` file."""
+    """Process an email in the background after the door has replied; owns (and deletes) a `source` file.
+
+    Without a source the message is read back from the bucket: never pass its bytes, which the task would hold
+    while it waits for a slot (the SMTP door did: 20 queued 15 MB messages held 300 MB)."""
     tasks: set[asyncio.Task[None]] = env.extras.setdefault("intake_tasks", set())  # type: ignore[assignment]
     slots: asyncio.Semaphore = env.extras.setdefault("intake_slots", asyncio.Semaphore(CONCURRENT_EMAILS))  # type: ignore[assignment]
 
