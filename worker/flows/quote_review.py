@@ -25,6 +25,8 @@ An order deleted or cancelled in NetSuite withdraws its review still staged (wor
 cancelled order is no order, so it is not reviewed. An order booked from the review page (its externalId names
 the approved create_sales_order action) is reviewed too, but a line its reviewer approved as it is (the same item
 at the same rate; the order form showed its price check) is named as "approved at review", not proposed again.
+Only while the order is still for the approval's customer, date and currency (those checks were for them): one
+NetSuite moved off any of them is reviewed in full, its note naming the earlier approval.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from typing import Any
 
 from worker.aging import terms_days
 from worker.cdc.models import ORDER_CANCELLED
-from worker.currency import currency_code
+from worker.currency import currency_code, may_be_same_currency
 from worker.env import Env
 from worker.flows.assembly_item import ASSEMBLY_LINES, LINE_TYPES
 from worker.flows.order_lines import gate, newly_cancelled, order_name
@@ -92,9 +94,11 @@ WHERE l.transaction_id = ? AND coalesce(l.rate, 0) >= 0
 ORDER BY l.line_no
 """
 # The create_sales_order action (approved, or executed) an order was booked from on the review page: its
-# externalId (gfs-review-<review item>) names it. Its reviewer saw each row's price check on the order form.
+# externalId (gfs-review-<review item>) names it. Its reviewer saw each row's price check on the order form, for
+# its customer, date and currency.
 BOOKED_FROM_REVIEW = """
-SELECT a.id, a.review_item_id, a.decided_by, a.payload_json FROM proposed_actions a
+SELECT a.id, a.review_item_id, a.decided_by, a.payload_json, a.customer_id, c.company_name
+FROM proposed_actions a LEFT JOIN customers c ON c.ns_id = a.customer_id
 WHERE a.kind = 'create_sales_order' AND a.status IN ('approved', 'executed')
   AND json_extract(a.payload_json, '$.externalId') = ?
 ORDER BY a.id DESC LIMIT 1
@@ -174,13 +178,28 @@ def _price_lines(conn: sqlite3.Connection, so_id: str, customer_id: str, on: str
 @dataclass(frozen=True)
 class Booking:
     """The review-page approval an order was booked from: its action, who approved it, and its lines as (item, rate,
-    unit code), a line without a unit in its item's own (`units`: each item's, as the price check read it)."""
+    unit code), a line without a unit in its item's own (`units`: each item's, as the price check read it); the
+    customer, date and currency its price checks were for (`currency` None: none sent, the customer's)."""
 
     action_id: int
     review_item_id: int | None
     approved_by: str | None
     lines: tuple[tuple[str, float, str], ...]
     units: dict[str, str]
+    customer_id: str | None = None
+    customer_name: str | None = None
+    tran_date: str | None = None
+    currency: str | None = None
+
+    def changed(self, customer_id: str | None, tran_date: str | None, currency: str | None,
+                booked_in: str | None) -> list[str]:
+        """What of the order (CHANGES' names) is no longer what the approval's price checks were for (pure): its
+        customer, date, or currency (`booked_in`: the order's first reviewed one, for an approval that named none).
+        Only currencies that surely differ count: a NetSuite id and a name ("4", "Euro") may be one record."""
+        approved = self.currency if self.currency is not None else booked_in
+        return [part for part, moved in (("customer", self.customer_id != customer_id),
+                                         ("date", self.tran_date != tran_date),
+                                         ("currency", not may_be_same_currency(approved, currency))) if moved]
 
     def split(self, findings: list[LineFinding]) -> tuple[list[LineFinding], list[LineFinding]]:
         """(seen, rest): the findings on lines the approval booked as they are (the same item, rate and unit), each
@@ -214,7 +233,10 @@ def booked_from(conn: sqlite3.Connection, raw: dict[str, Any]) -> Booking | None
     units = {item: unit_code(found[0]) for item in {i[0] for i in items}
              if (found := conn.execute(ITEM_UNIT, (item,)).fetchone())}
     lines = tuple((item, rate, unit or units.get(item, "")) for item, rate, unit in items)
-    return Booking(row[0], row[1], row[2], lines, units)
+    payload = raw_record(row[3])
+    customer = row[4] or label(payload.get("entity"))
+    return Booking(row[0], row[1], row[2], lines, units, customer, row[5], label(payload.get("tranDate")),
+                   label(payload.get("currency")))
 
 
 def _terms_findings(raw: dict[str, Any], customer_terms: str | None, program: ProgramTerms) -> list[dict[str, Any]]:
@@ -293,18 +315,32 @@ def review_order(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, t
                                             currency)
     terms = _terms_findings(raw, customer_terms, program)
     # An order booked from the review page: a row its reviewer approved as it is (the form showed its price check)
-    # is not proposed again; a rate changed since (in NetSuite, by anyone) still is.
+    # is not proposed again; a rate changed since (in NetSuite, by anyone) still is. Those checks were for the
+    # approved customer, date and currency: an order moved off any of them is reviewed in full.
     booking = booked_from(conn, raw)
-    seen, lines = booking.split(found) if booking else ([], found)
+    stale: list[str] = []
+    if booking:
+        first = _review_run(conn, FIRST_REVIEW, so_id) if booking.currency is None else None
+        stale = booking.changed(customer_id, tran_date, currency,
+                                first["currency"] if first and "currency" in first else currency)
+    seen, lines = booking.split(found) if booking and not stale else ([], found)
     output = {"sales_order_id": so_id, "tran_id": tran_id, "customer_id": customer_id, "tran_date": tran_date,
               "currency": currency, "program": program.program, "tolerance_pct": tolerance, "lines_checked": checked,
               "lines": [asdict(f) for f in lines], "terms": terms,
               "unpriced_assembly_items": unpriced}
-    if booking:
+    approved_by = (booking.approved_by or "a reviewer") if booking else None
+    if booking and not stale:
         output["approved_at_review"] = {"action_id": booking.action_id, "review_item_id": booking.review_item_id,
                                         "approved_by": booking.approved_by, "lines": [asdict(f) for f in seen]}
-    approved_by = (booking.approved_by or "a reviewer") if booking else None
+    elif booking:
+        output["booked_at_review"] = {"action_id": booking.action_id, "review_item_id": booking.review_item_id,
+                                      "approved_by": booking.approved_by, "customer_id": booking.customer_id,
+                                      "tran_date": booking.tran_date, "changed": stale}
     observation = _describe(name, program, tolerance, lines, terms, unpriced, checked, seen, approved_by)
+    if booking and stale:  # the earlier approval as context: its checks were for another customer, date or currency
+        whom = booking.customer_name or booking.customer_id or "its customer"
+        observation += (f" Booked at review by {approved_by} for {whom}; the order's {', '.join(stale)} changed "
+                        "since, so reviewed in full.")
     # The same order, or one the last review would propose the same for (its proposal: the output but the run's own
     # keys; so a run from before fingerprints were kept compares too): the last review's draft stands.
     same = last is not None and (last.get("fingerprint") == reviewed
