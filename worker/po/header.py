@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from worker.po.doc import Line, find_labels, overlaps, values_near
+from worker.po.doc import Heights, Line, find_labels, overlaps, values_near
 from worker.po.values import parse_date
 
 _PO_LABEL = re.compile(
@@ -50,9 +50,10 @@ def _po_ok(v: str) -> bool:
 def _po_values(lines: list[Line]) -> list[tuple[str, float]]:
     """Each PO-number label's value with its confidence, in reading order."""
     out = []
+    near = Heights(lines)
     for hit in find_labels(lines, _PO_LABEL):
         title = bool(_BARE_TITLE.fullmatch(hit.label.strip()))
-        for v in values_near(hit, lines, _NUMBER_MARK if title else None):
+        for v in values_near(hit, near, _NUMBER_MARK if title else None):
             v = re.sub(r",\s*\d{1,2}$", "", v.strip().lstrip(":#").strip())  # Oracle prints "1165299, 0" (revision)
             if _po_ok(v):
                 out.append((v.rstrip("."), 0.9 if title else 0.95 if _STRONG_PO.search(hit.label) else 0.75))
@@ -88,10 +89,11 @@ def po_number_in_text(texts: list[str]) -> str | None:
 def _find_date(lines: list[Line], label: re.Pattern[str], exclude: re.Pattern[str] | None,
                day_first: bool | None) -> tuple[date | None, float]:
     scored: list[tuple[float, date]] = []
+    near = Heights(lines)
     for hit in find_labels(lines, label):
         if exclude and exclude.match(hit.frag.text):
             continue
-        for v in values_near(hit, lines):
+        for v in values_near(hit, near):
             if parsed := parse_date(v, day_first):
                 d, ambiguous = parsed
                 specific = 0.95 if len(hit.label.strip()) > 5 else 0.85  # "Order Date" beats a bare "Date"
@@ -109,24 +111,29 @@ _DATE_ONLY = re.compile(r"[\d/.-]{6,10}|[A-Za-z]{3,9}\.? \d{1,2},? \d{4}|\d{1,2}
 _CAPTION = re.compile(r"^[^\d]*[A-Za-z]{3}[^\d]*$")  # words without digits: a caption, not a value
 
 
-def _is_labelled(ln: Line, j: int, lines: list[Line]) -> bool:
+def _is_labelled(ln: Line, j: int, near: Heights) -> bool:
     f = ln.frags[j]
     if j and f.x0 - ln.frags[j - 1].x1 < 120 and re.search(r"[A-Za-z]{2}", ln.frags[j - 1].text):
         return True
-    above = [g for a in lines if a.page == ln.page and 0 < a.y - ln.y <= 2.6 * ln.size for g in a.frags
-             if overlaps(g, f)]
+    above = [g for a in near.above(ln, 2.6 * ln.size) for g in a.frags if overlaps(g, f)]
     return any(_CAPTION.match(g.text) for g in above)
 
 
 def _loose_date(lines: list[Line], day_first: bool | None) -> tuple[date | None, float]:
     # Some ERPs print the order date bare under the title ("Purchase Order / #PO-1275 / 2/8/25"). A date
     # with no caption beside or above it, and the only one like it on page one, is the order's date.
-    found = set()
+    found: set[date] = set()
+    near = Heights(lines)
     for ln in lines:
         for j, f in enumerate(ln.frags):
-            if ln.page == 0 and _DATE_ONLY.fullmatch(f.text.strip()) and not _is_labelled(ln, j, lines):
-                if parsed := parse_date(f.text, day_first):
+            if ln.page != 0 or not _DATE_ONLY.fullmatch(f.text.strip()):
+                continue
+            # A date already found changes nothing, and two tell nothing: neither needs its caption looked for.
+            if (parsed := parse_date(f.text, day_first)) and parsed[0] not in found:
+                if not _is_labelled(ln, j, near):
                     found.add(parsed[0])
+                    if len(found) > 1:
+                        return None, 0.0
     return (found.pop(), 0.6) if len(found) == 1 else (None, 0.0)
 
 

@@ -57,13 +57,16 @@ def _buyer(blocks: dict[str, list[str]], letterhead: str | None, hints: ParseHin
 def line_numbers(printed: list[int | None]) -> list[int]:
     """Printed line numbers as printed; a row without one gets its row index, or the next number no row uses."""
     used = {p for p in printed if p is not None}
-    out = []
+    out, last = [], 0
     for n, p in enumerate(printed, 1):
         if p is None:  # a row index can equal a printed number (1, blank, 2): never repeat one
-            p = n
+            # Every number from the last one given up to it is used, so the search resumes there: from n each
+            # time, rows without a number before many printed ones were quadratic.
+            p = max(n, last)
             while p in used:
                 p += 1
             used.add(p)
+            last = p
         out.append(p)
     return out
 
