@@ -1,15 +1,15 @@
 """One PDF attachment -> a PurchaseOrder per order it holds, or the reason a person has to enter it by hand; and
 the email's own text, the order lines typed into it and its other attachments' names (`read_text`).
 
-Text-layer PDFs go through the sandboxed extractor (page, size, time and memory limits from
-settings.limits) and the offline layout-aware parser; image-only PDFs go to Claude's PDF input when
+Text-layer PDFs are extracted and parsed (the offline layout-aware parser) in the sandboxed reader's child process,
+under its page, size, time and memory limits from settings.limits: a layout too slow or too large to parse is a
+reason like a PDF too slow or too large to extract. Image-only PDFs go to Claude's PDF input when
 ANTHROPIC_API_KEY is set. Every failure becomes a reason string; nothing here raises for bad input.
 All of it runs before the email's write transaction, never inside it: the write lock is every writer's.
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import date
 
@@ -18,7 +18,7 @@ from worker.env import Env
 from worker.intake.mime import ParsedMail
 from worker.po.header import po_number_in_text
 from worker.po.model import PurchaseOrder
-from worker.po.parser import ParseHints, pages_text, parse_purchase_orders
+from worker.po.parser import ParseHints, pages_text
 from worker.po.pdftext import NO_TEXT_LAYER, ExtractLimits, PdfExtractor, PdfRejected
 from worker.po.typed import TypedLine, order_text_lines, typed_lines
 from worker.po.vision import VisionError, parse_with_claude
@@ -95,15 +95,14 @@ async def analyze_orders(env: Env, data: bytes, today: date, *, retry_later: boo
     hot tier tries again) instead of making the PDF a needs_manual item.
     """
     try:
-        extracted = await extractor(env).extract_async(data)
+        # Parsed in the sandbox too: in-process, a thread that no timeout can stop parsed a hostile layout for
+        # minutes, past the email's time limit, and the hot tier retried it. A parser bug is a reason there.
+        read = await extractor(env).read_async(data, ParseHints(today=today))
     except PdfRejected as exc:
         return [Analysis(None, exc.reason, "none")]
-    if not extracted.has_text:
+    if not read.has_text:
         return [await _vision(env, data, retry_later)]
-    try:
-        parts = await asyncio.to_thread(parse_purchase_orders, extracted, ParseHints(today=today))
-    except Exception as exc:  # a parser bug on one odd layout must not stop the rest of the email
-        return [Analysis(None, f"parser error: {type(exc).__name__}: {exc}"[:300], "text")]
+    parts = read.parts
     return [_judge(part.po, "text", part.pages if len(parts) > 1 else None) for part in parts]
 
 

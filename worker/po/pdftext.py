@@ -1,4 +1,6 @@
-"""Sandboxed PDF text extraction: warm child processes with byte, page, time and memory limits."""
+"""Sandboxed PDF reading: warm child processes with byte, page, time and memory limits that extract a PDF's text
+layer and (`read`) parse its orders from it, so a layout that is slow or large to parse is stopped like a PDF that is
+slow or large to extract."""
 from __future__ import annotations
 
 import asyncio
@@ -6,10 +8,25 @@ import multiprocessing as mp
 import queue
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from worker.po.textlayer import ExtractedPdf, Fragment, PageText  # noqa: F401  (re-exported)
 
+if TYPE_CHECKING:
+    from worker.po.parser import OrderPart, ParseHints
+
 NO_TEXT_LAYER = "no text layer (scanned image)"
+_PARSING = "parsing"  # the child's word that extraction is done and the parse has begun: its time limit starts
+
+
+def layout_too_slow(timeout_s: float) -> str:
+    """Why a PDF whose text was extracted is not read: its layout took longer to parse than the time limit."""
+    return f"the PDF's layout took too long to read (over the {timeout_s:g} s limit for reading a PDF)"
+
+
+def layout_too_large(memory_bytes: int, detail: str = "") -> str:
+    """Why a PDF whose text was extracted is not read: parsing its layout ran out of the memory limit."""
+    return f"the PDF's layout took too much memory to read (over the {memory_bytes >> 20} MB limit{detail})"
 
 
 class PdfRejected(Exception):
@@ -29,6 +46,35 @@ class ExtractLimits:
     timeout_s: float = 10.0
     memory_bytes: int = 768 * 1024 * 1024
     jobs_per_worker: int = 500  # recycle now and then so a leak or fragmentation cannot grow forever
+    parse_timeout_s: float | None = None  # the layout parse's own limit after extraction; None: timeout_s
+
+    @property
+    def parse_limit_s(self) -> float:
+        """How long the parse of an extracted PDF may take."""
+        return self.timeout_s if self.parse_timeout_s is None else self.parse_timeout_s
+
+
+@dataclass(frozen=True)
+class PdfRead:
+    """A PDF read in the sandbox: whether it has a text layer and, if so, the orders parsed from it."""
+
+    has_text: bool
+    parts: list[OrderPart]
+
+
+def _parse(conn, extracted: ExtractedPdf, hints: ParseHints, memory_bytes: int) -> tuple[str, object]:
+    # In the child, after extraction, under the same memory cap; the parent times the parse from the _PARSING word.
+    if not extracted.has_text:
+        return "ok", PdfRead(False, [])
+    from worker.po.parser import parse_purchase_orders
+
+    conn.send((_PARSING, None))
+    try:
+        return "ok", PdfRead(True, parse_purchase_orders(extracted, hints))
+    except MemoryError:
+        return "fatal", layout_too_large(memory_bytes)
+    except Exception as exc:  # a parser bug on one odd layout: that PDF needs a person, the worker goes on
+        return "rejected", f"parser error: {type(exc).__name__}: {exc}"[:300]
 
 
 def _child_main(conn, memory_bytes: int) -> None:
@@ -45,11 +91,12 @@ def _child_main(conn, memory_bytes: int) -> None:
 
     while True:
         try:
-            data, max_pages = conn.recv()
+            data, max_pages, hints = conn.recv()
         except (EOFError, OSError):
             return
         try:
-            reply = ("ok", extract_pdf(data, max_pages))
+            extracted = extract_pdf(data, max_pages)
+            reply = ("ok", extracted) if hints is None else _parse(conn, extracted, hints, memory_bytes)
         except ValueError as exc:
             reply = ("rejected", str(exc) if str(exc).startswith(("encrypted", "too many")) else
                      f"truncated or corrupt PDF: {exc}")
@@ -78,17 +125,26 @@ class _Worker:
         child.close()
         self.jobs = 0
 
-    def run(self, data: bytes, limits: ExtractLimits) -> tuple[str, object]:
+    def run(self, data: bytes, limits: ExtractLimits, hints: ParseHints | None = None) -> tuple[str, object]:
+        """Extract (and, given hints, parse) one PDF; extraction and parse each get their time limit."""
         self.jobs += 1
+        parsing = False
         try:
-            self.conn.send((data, limits.max_pages))
-            if not self.conn.poll(limits.timeout_s):
-                return "fatal", f"timed out after {limits.timeout_s:g}s"
-            return self.conn.recv()
+            self.conn.send((data, limits.max_pages, hints))
+            while True:
+                if not self.conn.poll(limits.parse_limit_s if parsing else limits.timeout_s):
+                    return "fatal", layout_too_slow(limits.parse_limit_s) if parsing else \
+                        f"timed out after {limits.timeout_s:g}s"
+                status, payload = self.conn.recv()
+                if status != _PARSING:
+                    return status, payload
+                parsing = True
         except (EOFError, OSError, BrokenPipeError):
             self.proc.join(0.5)
             code = self.proc.exitcode
             # The kernel's OOM killer or an allocator abort under RLIMIT_AS shows up as a dead child.
+            if parsing:
+                return "fatal", layout_too_large(limits.memory_bytes, f"; the reading process died, exit code {code}")
             return "fatal", f"extraction process died (exit code {code}); likely exceeded memory limit"
 
     def kill(self) -> None:
@@ -139,11 +195,19 @@ class PdfExtractor:
 
     def extract(self, data: bytes) -> ExtractedPdf:
         """Extract positioned text, or raise PdfRejected; has_text=False marks a scanned PDF."""
+        return self._job(data, None)  # type: ignore[return-value]
+
+    def read(self, data: bytes, hints: ParseHints) -> PdfRead:
+        """Extract and parse a PDF's orders in the sandbox, or raise PdfRejected: the parse has the extraction's
+        time and memory limits (a 2 KB PDF of 40,000 lines on one page parsed for minutes in-process)."""
+        return self._job(data, hints)  # type: ignore[return-value]
+
+    def _job(self, data: bytes, hints: ParseHints | None) -> ExtractedPdf | PdfRead:
         precheck(data, self.limits)
         self._start()
         w = self._idle.get()
         try:
-            status, payload = w.run(data, self.limits)
+            status, payload = w.run(data, self.limits, hints)
         except BaseException:
             self._retire(w)
             raise
@@ -158,6 +222,10 @@ class PdfExtractor:
     async def extract_async(self, data: bytes) -> ExtractedPdf:
         """Async extract: waits for the child in a thread so the event loop keeps running."""
         return await asyncio.to_thread(self.extract, data)
+
+    async def read_async(self, data: bytes, hints: ParseHints) -> PdfRead:
+        """Async read: waits for the child in a thread so the event loop keeps running."""
+        return await asyncio.to_thread(self.read, data, hints)
 
     def close(self) -> None:
         """Stop all worker processes."""
