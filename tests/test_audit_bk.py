@@ -91,3 +91,14 @@ def test_a_webhook_body_limit_above_the_framework_ceiling_is_refused_at_load(tmp
     assert done.returncode == 2 and "limits.webhook_body_bytes: Input should be less than or equal to 67108864" \
         in done.stderr, done.stderr
     assert not (tmp_path / "db.sqlite3").exists()
+
+
+@pytest.mark.parametrize("size", ["0", "-5", "many"])
+def test_a_batch_size_below_one_is_refused(tmp_path: Path, size: str) -> None:
+    # 0 and negative sizes used to run silently as 1: a transaction per event.
+    export = tmp_path / "export.jsonl"
+    export.write_text("".join(json.dumps(e) + "\n" for e in stream(3)))
+    done = worker("backfill", str(export), "--batch-size", size, db=tmp_path / "db.sqlite3")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"argument --batch-size: {size} is not a number of events (1 or more)" in done.stderr
+    assert not (tmp_path / "db.sqlite3").exists()

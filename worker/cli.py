@@ -75,11 +75,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     backfill = sub.add_parser("backfill", help="bulk-load CDC events (webhook format, one per line) with a progress bar")
     backfill.add_argument("file", type=Path, metavar="FILE.jsonl")
-    backfill.add_argument("--batch-size", type=int, default=5000, help="events per transaction (default 5000)")
+    backfill.add_argument("--batch-size", type=_batch_size, default=5000, help="events per transaction (default 5000)")
 
     replay = sub.add_parser("replay-dead-letters", help="re-apply dead-lettered payloads after a fix")
     replay.add_argument("--id", type=int, dest="letter_id", help="only this dead letter (even if replayed before)")
     return parser
+
+
+def _batch_size(text: str) -> int:
+    # 0 or a negative size used to run as 1 silently: one transaction per event, a hundred times slower.
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a number of events (1 or more)")
+    return int(text)
 
 
 def _port(text: str, lowest: int = 1) -> int:
@@ -394,7 +401,7 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings, secrets: Secrets)
     try:
         # On this thread, outside any event loop: Ctrl-C interrupts it at once (the transaction in progress
         # rolls back, the reader process is stopped), and a single-threaded process may fork its reader.
-        counts = backfill_file(settings.db.path, args.file, batch_size=max(1, args.batch_size),
+        counts = backfill_file(settings.db.path, args.file, batch_size=args.batch_size,
                                progress=sys.stderr.isatty(), busy_timeout_ms=settings.db.busy_timeout_ms)
     except NotJsonLines as refused:
         print(f"worker: {refused}", file=sys.stderr)

@@ -45,9 +45,9 @@ OUTAGE_PING_SECONDS = 30.0
 # (401, 403), which refuse every message alike until someone fixes them (a ping then fails too: still down).
 NOT_THE_MESSAGE = frozenset({401, 403, 408, 429})
 EMAIL_TIMEOUT_SECONDS = 240.0  # belt and braces above the per-PDF limits
-# No PDF is started after this long: each one may take its extraction limit plus a Claude call (90 s), and
-# the email must be recorded well inside EMAIL_TIMEOUT_SECONDS, else every attempt times out and even its
-# good PDFs never reach the queue.
+# No PDF is started after this long: each one may take its extraction limit, that limit again for its layout
+# parse, or a Claude call (90 s), and the email must be recorded well inside EMAIL_TIMEOUT_SECONDS, else every
+# attempt times out and even its good PDFs never reach the queue.
 READING_BUDGET_SECONDS = 120.0
 MAX_PDFS_PER_EMAIL = 25
 CONCURRENT_EMAILS = 2
