@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-from handlers.review.order_form import NO_CURRENCY, order_currency
 from tests.review_seed import add_review_item, parsed_po, seed_reference, sign_in
 from tests.test_review_currency import checks, orders  # noqa: F401  (fixture)
 from tests.test_review_orders import approve_form, db
 from worker.flows.reads import label
+from worker.intake.lines import NO_CURRENCY, order_currency
 from worker.po.values import (
     DOLLAR_SIGN_ONLY,
     detect_currency,

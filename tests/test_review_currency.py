@@ -9,9 +9,9 @@ import re
 
 import pytest
 
-from handlers.review.order_form import order_currency
 from tests.review_seed import add_review_item, parsed_po, seed_reference, sign_in
 from tests.test_review_orders import approve_form, db
+from worker.intake.lines import order_currency
 from worker.netsuite_shape import currency_ref
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from worker.config import Review
-from worker.intake.lines import BY_XREF, NO_CURRENCY, order_currency  # noqa: F401  (the order's currency, once here)
+from worker.intake.lines import BY_XREF
 from worker.netsuite_shape import CENT, ReviewedOrder, foreign_price_note
 from worker.pricing import (
     ExpectedPrice,
