@@ -92,11 +92,22 @@ async def test_a_missed_tick_respects_a_worker_cron_holding_the_tier(sched_env):
     assert (await runs(env))[1:] == [("cold", "2026-12-01T03:00:00.000Z", "skipped")]
 
 
+async def test_the_first_night_of_a_deployment_is_caught_up_too(sched_env):
+    """Deployed at 01:00 (hot and warm ran, cold never had its night), down at 02:59, back at 03:00:02: the cold
+    tier runs as of 03:00, as it would for a deployment with nights behind it."""
+    env = sched_env
+    await earlier_run(env, "hot", NIGHT - timedelta(hours=2))
+    await earlier_run(env, "warm", NIGHT - timedelta(minutes=15))
+    await schedule_until(env, NIGHT + timedelta(seconds=2), "tier = 'cold'")
+    assert (await runs(env))[2:] == [("cold", "2026-12-01T03:00:00.000Z", "ok")]
+
+
 @pytest.mark.parametrize("earlier", [
     [],  # a fresh database (first deployment, `worker dev`, a test server): no tier fires at start
+    [("warm", NIGHT + timedelta(minutes=15), "ok")],  # deployed after the night's tick: nothing of it was missed
     [("cold", NIGHT, "failed")],  # the tick has its run, whatever its status
     [("cold", NIGHT - timedelta(days=1), "ok"), ("cold", NIGHT + timedelta(hours=6), "ok")],  # `worker cron` since
-], ids=["fresh-database", "tick-already-run", "run-by-hand-since"])
+], ids=["fresh-database", "deployed-after-the-tick", "tick-already-run", "run-by-hand-since"])
 async def test_nothing_is_fired_at_start_when_no_tick_was_missed(sched_env, earlier):
     """Started at 12:00:59.9 the scheduler fires hot at 12:01; a cold catch-up, started before it, would show."""
     env = sched_env
@@ -112,6 +123,7 @@ def test_which_crons_catch_up_and_as_of_which_tick():
     assert tiers.catch_up_tick("* * * * *", NIGHT) is None
     assert tiers.catch_up_tick("*/15 * * * *", NIGHT) is None
     assert tiers.catch_up_tick("0 * * * *", NIGHT) is None  # hourly: the next tick stands in
-    assert not tiers.tick_missed(NIGHT, None)
-    assert tiers.tick_missed(NIGHT, iso(NIGHT - timedelta(days=1)))
-    assert not tiers.tick_missed(NIGHT, iso(NIGHT))
+    assert not tiers.tick_missed(NIGHT, None, False)  # no tier ran before the tick: a first start
+    assert tiers.tick_missed(NIGHT, None, True)  # another tier ran before it: the first night was missed
+    assert tiers.tick_missed(NIGHT, iso(NIGHT - timedelta(days=1)), False)
+    assert not tiers.tick_missed(NIGHT, iso(NIGHT), True)

@@ -152,6 +152,8 @@ CLOCK_STEP_TOLERANCE = timedelta(seconds=1)
 CATCH_UP_PERIOD = timedelta(hours=1)
 # The latest tick a tier's runs cover: a run for the missed tick or a later one (`worker cron`, any status) did it.
 LAST_SCHEDULED = "SELECT max(scheduled_at) FROM cron_runs WHERE tier = ?"
+# Whether any tier started before a time: the deployment was up then (rowid order: the oldest rows answer first).
+RAN_BEFORE = "SELECT EXISTS (SELECT 1 FROM cron_runs WHERE started_at < ?)"
 
 
 async def run_scheduler(env: Env, stop: asyncio.Event) -> None:
@@ -226,10 +228,14 @@ def catch_up_tick(cron: str, now: datetime) -> datetime | None:
     return tick if croniter(cron, tick).get_next(datetime) - tick > CATCH_UP_PERIOD else None
 
 
-def tick_missed(tick: datetime, last_scheduled: str | None) -> bool:
-    """Whether the tier missed `tick`: it ran before (a fresh database fires nothing at start), but no run of it
-    was for that tick or a later one (`last_scheduled`: its newest run's scheduled_at, ISO strings compare)."""
-    return last_scheduled is not None and last_scheduled < iso(tick)
+def tick_missed(tick: datetime, last_scheduled: str | None, ran_before: bool) -> bool:
+    """Whether the tier missed `tick`: no run of it was for that tick or a later one (`last_scheduled`: its newest
+    run's scheduled_at, ISO strings compare), and the deployment was up before the tick: the tier ran before, or
+    another tier did (`ran_before`; the first night of a deployment restarted across it). A database no tier ran
+    on before the tick (a first start, `worker dev`, a test server) fires nothing."""
+    if last_scheduled is None:
+        return ran_before
+    return last_scheduled < iso(tick)
 
 
 async def _missed_ticks(env: Env, now: datetime) -> list[tuple[str, datetime]]:
@@ -242,7 +248,8 @@ async def _missed_ticks(env: Env, now: datetime) -> list[tuple[str, datetime]]:
             if (tick := catch_up_tick(cron, now)) is None:
                 continue
             row = await env.db.fetchone(LAST_SCHEDULED, (tier_for_cron(env, cron),))
-            if tick_missed(tick, row[0]):
+            ran_before = row[0] is None and bool((await env.db.fetchone(RAN_BEFORE, (iso(tick),)))[0])
+            if tick_missed(tick, row[0], ran_before):
                 missed.append((cron, tick))
         except Exception:
             log.exception("cron catch-up check failed; a missed tick is not fired", extra={"cron": cron})
