@@ -112,6 +112,8 @@ def test_a_key_staged_before_digests_were_kept_still_answers_as_a_duplicate(api)
     ({**CUSTOMER, "discount": 50}, "discount", "Extra inputs are not permitted"),
     ({"kind": "propose_collection_email", "customer_id": "1187", "to": [], "subject": "s", "body": "b"}, "to",
      "at least 1 item"),
+    ({"kind": "propose_collection_email", "customer_id": "1187", "to": ["ap@driscollfoods.com"],
+      "subject": "Past due\r\nBcc: e@v.example", "body": "b"}, "subject", "should match pattern"),
     ({"kind": "propose_credit_hold", "customer_id": "9999", "reason": "90+ days"}, "customer_id",
      "no customer with ns_id '9999'"),
 ])

@@ -405,6 +405,8 @@ def apply_edits(payload: Mapping[str, Any], changes: Mapping[str, str] | None) -
             continue
         if len(value) > MAX_EDIT[name]:
             raise DecisionError(f"{name} is longer than {MAX_EDIT[name]} characters")
+        if name == "subject" and "\n" in value:  # a header once sent: a line break would start another
+            raise DecisionError("subject must be one line")
         updated[name] = value
         changed.append(name)
     return updated, changed

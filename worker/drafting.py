@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from worker.claude import ClaudeFailure, create_message, tool_call
 from worker.env import Env
+from worker.flows.recipients import one_line
 from worker.pricing import amounts_text, listed, money, totals_by_currency
 
 TOOL_NAME = "write_collection_email"
@@ -99,7 +100,7 @@ def invoice_table(ctx: CollectionContext) -> str:
 def template_draft(ctx: CollectionContext, fallback_reason: str | None = None) -> Draft:
     """The Jinja2 draft (the default, and the fallback)."""
     count, total = len(ctx.invoices), amounts_text(ctx.totals)
-    subject = SUBJECT.render(company=ctx.company, count=count, total=total)
+    subject = SUBJECT.render(company=one_line(ctx.company), count=count, total=total)  # a header once sent
     oldest = max((i["days_past_due"] for i in ctx.invoices), default=0)
     message = MESSAGE.render(greeting=ctx.to_name or f"{ctx.company} team", count=count, total=total,
                              oldest_days=oldest)

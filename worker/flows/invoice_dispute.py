@@ -40,7 +40,6 @@ run without a customer leaves no reflexion row. One left without a customer afte
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import replace
@@ -53,7 +52,7 @@ from worker.cdc.versions import key_time
 from worker.env import Env, parse_iso
 from worker.flows.memo_apply import REDRAFTED, Draft, arrival, new_total, outcomes
 from worker.flows.reads import record_id
-from worker.flows.recipients import CONTACTS, pick_recipient
+from worker.flows.recipients import CONTACTS, one_line, pick_recipient
 from worker.flows.withdrawals import Draft as WithdrawableDraft
 from worker.flows.withdrawals import drafts, withdraw_drafts
 from worker.ledger import Event
@@ -109,7 +108,6 @@ LIMIT 1
 """
 KINDS = {"log_dispute": "dispute log", "send_dispute_confirmation": "confirmation"}  # how notes name them
 EMAIL = "send_dispute_confirmation"
-_LINE_BREAKS = re.compile(r"[\r\n]+")
 
 _TEMPLATES = Environment(undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True,
                          keep_trailing_newline=True)  # plain-text email: nothing is HTML here
@@ -147,11 +145,6 @@ If anything here does not match your records, simply reply to this email and we 
 Kind regards,
 Accounts Receivable
 """)
-
-
-def one_line(text: str | None) -> str:
-    """Text safe for a header or a single line (line breaks folded to spaces)."""
-    return _LINE_BREAKS.sub(" ", text or "").strip()
 
 
 def on_account_text(credit: Credit, currency: str | None = None) -> str | None:

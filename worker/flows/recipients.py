@@ -1,12 +1,15 @@
 """Who at a customer to write to about money: an accounts-payable contact, else the customer's own email.
 
 Shared by the dispute confirmation (worker/flows/invoice_dispute.py) and the collection plan
-(worker/flows/collection_queries.py).
+(worker/flows/collection_queries.py), with the header-safe text their drafts are addressed with: names and
+addresses come from mirrored NetSuite data, and a line break in one would be a header of its own once sent.
 """
 
 from __future__ import annotations
 
 import re
+from email.errors import HeaderParseError, MessageDefect
+from email.headerregistry import Address
 
 CONTACTS = """
 SELECT name, email, title FROM customer_contacts
@@ -22,6 +25,23 @@ _PAYABLE = re.compile(r"payable|\bA/?P\b", re.IGNORECASE)
 _AP_ROLE = re.compile(r"accountant|comptroller|treasur", re.IGNORECASE)
 _FINANCE = re.compile(r"accounts|billing|finance|controller|bookkeep", re.IGNORECASE)
 _NOT_PAYABLE = re.compile(r"receivable|\bA/?R\b|\b(?:key|national|strategic)\s+accounts?\b", re.IGNORECASE)
+_LINE_BREAKS = re.compile(r"[\r\n]+")
+
+
+def one_line(text: str | None) -> str:
+    """Text safe for a header or a single line (line breaks folded to spaces)."""
+    return _LINE_BREAKS.sub(" ", text or "").strip()
+
+
+def mail_address(email: str | None) -> str | None:
+    """The address a draft may be sent to, or None: one addr-spec (RFC 5322, as the stdlib parses it), so a
+    value with a line break (a header of its own once sent), a list or a display name is not used."""
+    if not (text := (email or "").strip()):
+        return None
+    try:
+        return Address(addr_spec=text).addr_spec or None
+    except (ValueError, HeaderParseError, MessageDefect):
+        return None
 
 
 def payable_rank(title: str | None) -> int | None:
@@ -39,10 +59,12 @@ def payable_rank(title: str | None) -> int | None:
 def pick_recipient(customer_email: str | None, contacts: list[tuple[str, str, str]]) -> tuple[str | None, str | None]:
     """(name, email) to write to: an accounts-payable contact (the clearest title, then the first in `contacts`),
     else the customer's email, else any contact."""
-    ranked = [(rank, i) for i, (_, _, title) in enumerate(contacts) if (rank := payable_rank(title)) is not None]
+    usable = [(one_line(name) or None, address, title) for name, email, title in contacts
+              if (address := mail_address(email)) is not None]  # an address we could not send to is no choice
+    ranked = [(rank, i) for i, (_, _, title) in enumerate(usable) if (rank := payable_rank(title)) is not None]
     if ranked:
-        name, email, _ = contacts[min(ranked)[1]]
+        name, email, _ = usable[min(ranked)[1]]
         return name, email
-    if customer_email:
-        return None, customer_email
-    return (contacts[0][0], contacts[0][1]) if contacts else (None, None)
+    if own := mail_address(customer_email):
+        return None, own
+    return (usable[0][0], usable[0][1]) if usable else (None, None)
