@@ -158,6 +158,15 @@ def test_consent_covers_the_copies_shown_only(db):
     assert approve(db, second, approve_anyway=set(refused.value.copies)).status == "approved"
 
 
+def test_an_approved_new_customer_carries_an_external_id_so_netsuite_never_creates_it_twice(db):
+    action, rejected = new_customer(db), new_customer(db, {**HARBOR, "companyName": "Harbor Street Deli"})
+    approve(db, action)
+    tx(db, decide_action, rejected, "anna", False, T2, seen=NOW, reason="not ours")
+    payloads = dict(db.execute("SELECT id, payload_json FROM proposed_actions"))
+    assert json.loads(payloads[action]) == {**HARBOR, "externalId": f"gfs-action-{action}"}
+    assert "externalId" not in json.loads(payloads[rejected])  # nothing will be created from it
+
+
 def test_a_deleted_customer_a_rejected_copy_or_another_name_is_no_duplicate(db):
     mirrored(db, "4410", "Harbor Bistro", deleted_at=NOW)
     rejected = new_customer(db)

@@ -560,6 +560,10 @@ def decide_action(conn: sqlite3.Connection, action_id: int, reviewer: str, appro
         # Likewise a plan's hold whose reason is gone (as the refusal to approve it advises): no judgment against
         # holding this customer, so a redraw may propose a hold again once a reason arises.
         payload["rejected_as_stale"] = HOLD_GONE.format(why)
+    if approve and kind == "create_customer":
+        # NetSuite refuses a second record under one externalId: a sender retrying after a timeout (the first
+        # create may have landed) cannot make the customer twice, as gfs-review-<item> guards a sales order.
+        payload.setdefault("externalId", f"gfs-action-{action_id}")
     new_status = "approved" if approve else "rejected"
     conn.execute(DECIDE_ACTION, {"status": new_status, "payload": json.dumps(payload), "by": reviewer, "at": now,
                                  "reason": text, "id": action_id, "seen": seen})
