@@ -8,7 +8,7 @@ import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Request, Response
@@ -176,6 +176,11 @@ def _take_notice(request: Request[Any, Any, Any], env: Env) -> str | None:
         return None
 
 
+# The longest post-sign-in target kept: a filtered list's URL (kind 64, customer 32 characters, percent-encoded)
+# is well under it; the sign-in URL carries it encoded again.
+MAX_NEXT = 2048
+NEXT_PREFIXES = ("/review/", "/review?")  # under /review: its pages, or the queue with a query
+
 # The page each review form is on. After signing in the browser GETs `next`, and a form's own path
 # answers only POST: a form sent after its session ended must lead back to its page, not to a 405.
 FORM_PAGES = ((re.compile(r"/review/orders/(\d+)/(?:approve|reject)"), "/review/orders/{0}"),
@@ -183,18 +188,41 @@ FORM_PAGES = ((re.compile(r"/review/orders/(\d+)/(?:approve|reject)"), "/review/
               (re.compile(r"/review/observations"), "/review/observations"))
 
 
-def signin_next(method: str, path: str, query: str) -> str:
-    """Where to go after signing in: the page that was asked for, or for a form POST the page the form is on."""
-    if method in ("GET", "HEAD"):
-        return path + (f"?{query}" if query else "")
+def form_page(path: str) -> str:
+    """The page a review form posted to `path` is on (pure); the queue for a path that is no form's."""
     for pattern, page in FORM_PAGES:
         if found := pattern.fullmatch(path):
             return page.format(*found.groups())
     return "/review"
 
 
+def referer_query(referer: str | None, host: str, page: str) -> str:
+    """The query string of the page a form was sent from (pure): the Referer's, only when it names `page` on this
+    site (Host). Our Referrer-Policy (same-origin) sends it for our own forms; no Referer, or another one, gives ""."""
+    try:
+        parts = urlsplit(referer or "")
+    except ValueError:
+        return ""
+    ours = parts.scheme in ("http", "https") and bool(host) and parts.netloc.lower() == host.lower()
+    return parts.query if ours and parts.path == page else ""
+
+
+def signin_next(method: str, path: str, query: str, referer: str | None = None, host: str = "") -> str:
+    """Where to go after signing in (pure): the page that was asked for with its query string, or for a form POST
+    the page the form is on, with that page's query (its filters) when the Referer shows it. The POST itself is
+    never replayed. A query that would make the target longer than safe_next allows is left out, not the page."""
+    if method in ("GET", "HEAD"):
+        page = path
+    else:
+        page = form_page(path)
+        query = referer_query(referer, host, page)
+    target = page + (f"?{query}" if query else "")
+    return target if len(target) <= MAX_NEXT else page
+
+
 def _signin_redirect(request: Request[Any, Any, Any], exc: SignInRequired) -> Response[Any]:
-    target = signin_next(request.method, request.url.path, request.url.query)
+    target = signin_next(request.method, request.url.path, request.url.query, request.headers.get("referer"),
+                         request.headers.get("host", ""))
     return Redirect(f"/review/login?next={quote(target, safe='')}", status_code=303)
 
 
@@ -217,7 +245,13 @@ PAGE_EXCEPTION_HANDLERS = {SignInRequired: _signin_redirect, HTTPException: _err
 
 
 def safe_next(target: str | None) -> str:
-    """Only same-site review paths are valid post-sign-in targets (no open redirect)."""
-    if target and target.startswith("/review") and not target.startswith("//") and "\\" not in target:
+    """Only a same-site path under /review is a post-sign-in target (no open redirect); anything else is the queue.
+
+    Refused: another site (`//host`, `/\\host`, `https://...`), a path beside /review (`/reviewer`), a backslash
+    (browsers read it as `/`), control characters (CR/LF, tab, NUL: browsers drop some, which would change the path),
+    and more than MAX_NEXT characters.
+    """
+    if (target and len(target) <= MAX_NEXT and (target == "/review" or target.startswith(NEXT_PREFIXES))
+            and not target.startswith("//") and "\\" not in target and target.isprintable()):
         return target
     return "/review"
