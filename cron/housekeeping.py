@@ -100,7 +100,27 @@ _LATEST_WORD = (f"(NOT EXISTS ({_ON_MEMO} AND d.id > workflow_run_log.id) AND (c
                 f"'$.awaiting_customer'), 0) OR EXISTS ({_ON_MEMO} AND ({_ANY_SAID}))))")
 MEMO_STATE_RUN = (f"CASE WHEN status = 'ok' AND {_MEMO_HELD} THEN "
                   + " OR ".join([*_NEWEST_SAYING, _LATEST_WORD]) + " ELSE 0 END")
-KEPT_RUN = f"({WAITING_RUN}) OR ({MEMO_STATE_RUN})"
+# An order's state the order workflows read from the run log, kept likewise while the order is in the mirror and not
+# deleted: quote_review.FIRST_REVIEW (the first review's key and currency: a re-review keys a draft by it, so prices
+# a person decided at the first review are not proposed again when they come back) while a later review of the
+# order is kept (pruned after the last one, as a year-old order is reviewed no more), and the newest run saying
+# `cancelled` (order_lines.NEWLY_CANCELLED asks whether any run said so: without it the next update of a long
+# cancelled order reported the cancellation again, dated that update). Looked up by index workflow_run_log_order.
+_ON_ORDER = """SELECT 1 FROM workflow_run_log d WHERE d.workflow = workflow_run_log.workflow
+        AND json_extract(d.output_json, '$.sales_order_id')
+            = json_extract(workflow_run_log.output_json, '$.sales_order_id') AND d.status = 'ok'"""
+_ORDER_HELD = """EXISTS (SELECT 1 FROM transactions o WHERE o.ns_id = json_extract(output_json, '$.sales_order_id')
+        AND o.deleted_at IS NULL)"""
+_A_REVIEW = "json_extract(d.output_json, '$.lines_checked') IS NOT NULL"
+_FIRST_REVIEW_KEPT = (f"(json_extract(output_json, '$.lines_checked') IS NOT NULL"
+                      f" AND NOT EXISTS ({_ON_ORDER} AND d.id < workflow_run_log.id AND {_A_REVIEW})"
+                      f" AND EXISTS ({_ON_ORDER} AND d.id > workflow_run_log.id AND {_A_REVIEW}))")
+_NEWEST_CANCELLED = (f"(coalesce(json_extract(output_json, '$.cancelled'), 0)"
+                     f" AND NOT EXISTS ({_ON_ORDER} AND d.id > workflow_run_log.id"
+                     f" AND json_extract(d.output_json, '$.cancelled')))")
+ORDER_STATE_RUN = (f"CASE WHEN status = 'ok' AND json_extract(output_json, '$.sales_order_id') IS NOT NULL"
+                   f" AND {_ORDER_HELD} THEN {_FIRST_REVIEW_KEPT} OR {_NEWEST_CANCELLED} ELSE 0 END")
+KEPT_RUN = f"({WAITING_RUN}) OR ({MEMO_STATE_RUN}) OR ({ORDER_STATE_RUN})"
 OLDEST_WORKFLOW_RUNS = f"SELECT id, started_at FROM workflow_run_log WHERE NOT ({KEPT_RUN}) ORDER BY id LIMIT ?"
 # The chosen runs, one JSON array of ids: KEPT_RUN is judged once, by the scan above.
 CHOSEN = "(SELECT value FROM json_each(?))"
