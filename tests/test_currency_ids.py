@@ -48,7 +48,7 @@ def test_base_rate_of_ids_symbols_and_absurd_rates(rate, currency, expected):
 
 def test_money_names_a_currency_given_only_by_its_id():
     assert money(1000, "4") == "currency #4 1,000.00"
-    assert (money(1000, "1"), money(1000, "€"), money(1000, "Euro")) == ("$1,000.00", "€ 1,000.00", "Euro 1,000.00")
+    assert (money(1000, "1"), money(1000, "€"), money(1000, "Euro")) == ("$1,000.00", "€ 1,000.00", "EUR 1,000.00")
     totals = totals_by_currency([(10, "4"), (5, " 4 "), (1, "1"), (2, None), (7, "€")])
     assert totals == {"USD": 3.0, "currency #4": 15.0, "€": 7.0}
     assert amounts_text(totals) == "$3.00, currency #4 15.00 and € 7.00"

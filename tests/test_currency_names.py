@@ -63,7 +63,7 @@ def test_a_credit_memo_re_spelled_from_its_code_to_its_name_is_no_new_total():
     draft = {"customer_id": "1187", "amount": 300.0, "currency": "CAD"}
     assert memo_change(draft, ("1187", 300.0, "Canadian Dollar", "Open", None)) is None
     assert memo_change(draft, ("1187", 300.0, "Australian Dollar", "Open", None)).text == (
-        "now totals Australian Dollar 300.00, not CAD 300.00 as drafted")
+        "now totals AUD 300.00, not CAD 300.00 as drafted")
 
 
 @pytest.mark.parametrize(("code", "name"), RECORDS[:10])
@@ -101,7 +101,7 @@ def test_a_cad_po_of_an_australian_dollar_customer_is_still_flagged(orders):  # 
     _server, add, client = orders
     item = add("CAD", {"id": "5", "refName": "Australian Dollar"})
     assert _warning(client.get(f"/review/orders/{item}").text).startswith(
-        "The PO is in CAD, but this customer&#39;s currency in NetSuite is Australian Dollar")
+        "The PO is in CAD, but this customer&#39;s currency in NetSuite is AUD")
 
 
 # --- The intake's price flags, by the page's rule ------------------------------------------------------------------
@@ -114,15 +114,15 @@ def _customer_currency(conn, currency: object) -> None:
 @pytest.mark.parametrize(("currency", "sign_only", "customer", "flag"), [
     # A bare "$" from a customer of Canadian dollars: was a -52% price_deviation, the CAD price read as US dollars.
     ("USD", True, {"id": "3", "refName": "CAD"}, "the order is in CAD; prices on file are in US dollars"),
-    ("USD", True, "Canadian Dollar", "the order is in Canadian Dollar; prices on file are in US dollars"),
-    ("USD", True, "Mexican Peso", "the order is in Mexican Peso; prices on file are in US dollars"),
+    ("USD", True, "Canadian Dollar", "the order is in CAD; prices on file are in US dollars"),
+    ("USD", True, "Mexican Peso", "the order is in MXN; prices on file are in US dollars"),
     # "USD" printed for a CAD customer: booked as read, but its prices are not surely US dollars (was judged).
     ("USD", False, "CAD", "the order is booked in USD; this customer's currency in NetSuite is CAD"),
     ("CAD", False, "Canadian Dollar", "the order is in CAD; prices on file are in US dollars"),
-    (None, False, "Euro", "the order is in Euro; prices on file are in US dollars"),  # booked in the customer's
+    (None, False, "Euro", "the order is in EUR; prices on file are in US dollars"),  # booked in the customer's
     ("USD", True, {"id": "1", "refName": "USA"}, None),  # a US customer's "$" is US dollars: judged
     ("USD", True, None, None),  # no customer currency mirrored: US dollars, as the page takes it
-    ("USD", True, "Swiss Franc", "the order is booked in USD; this customer's currency in NetSuite is Swiss Franc"),
+    ("USD", True, "Swiss Franc", "the order is booked in USD; this customer's currency in NetSuite is CHF"),
 ])
 async def test_the_intakes_price_flags_follow_the_order_pages_currency(env: Env, currency, sign_only, customer,
                                                                         flag) -> None:
@@ -153,4 +153,4 @@ async def test_a_typed_order_of_a_canadian_customer_is_not_judged_in_us_dollars(
     assert json.loads(row["parsed_json"])["lines"][0]["unit_price"] in ("30.00", 30.0, Decimal("30.00"))
     [price] = [f for f in json.loads(row["flags_json"]) if f["code"].startswith("price")]
     assert price["code"] == "price_not_comparable"
-    assert "the order is in Canadian Dollar; prices on file are in US dollars" in price["message"]
+    assert "the order is in CAD; prices on file are in US dollars" in price["message"]

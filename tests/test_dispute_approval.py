@@ -134,7 +134,7 @@ async def test_a_memo_update_naming_its_currency_by_id_changes_nothing(make_env)
         await apply(env, {**later, "record": {**later["record"], "currency": {"id": "4"}}})
         assert await drain(env, [invoice_dispute.WORKFLOW]) == {"not_applicable": 1}  # nothing redrafted
         mail = {p["kind"]: p for p in await proposals(env)}["send_dispute_confirmation"]
-        assert "Euro 300.00" in mail["payload"]["body"]
+        assert "EUR 300.00" in mail["payload"]["body"]
         decision = await env.db.write(decide_action, mail["id"], "mike", True, AT, seen=mail["updated_at"])
         assert decision.status == "approved"
     finally:

@@ -53,5 +53,5 @@ def test_an_old_payload_without_the_currency_still_renders_on_the_actions_tab(se
                   "<dt>past due total</dt><dd>1,200.00 (currency not recorded)</dd>",
                   "<dt>on account</dt><dd>0.00 (currency not recorded)</dd>",
                   "<dt>credit limit</dt><dd></dd>",  # a blank limit (none) stays blank
-                  "<dt>net exposure</dt><dd>Canadian Dollar 7,000.00</dd>"):
+                  "<dt>net exposure</dt><dd>CAD 7,000.00</dd>"):
         assert shown in page.text

@@ -82,9 +82,9 @@ def test_a_po_naming_no_currency_is_booked_in_the_customers_and_checked_in_it(or
     server, add, client = orders
     item = add(None, {"id": "4", "refName": "Euro"})
     page = client.get(f"/review/orders/{item}").text
-    assert "The PO names no currency: NetSuite books the order in this customer&#39;s currency, Euro." in page
-    assert checks(page)[:2] == ["no comparable price: the order is in Euro; prices on file are in US dollars"] * 2
-    assert re.search(r'data-label="Total" class="num">Euro 2,497.00<', client.get("/review/orders").text)
+    assert "The PO names no currency: NetSuite books the order in this customer&#39;s currency, EUR." in page
+    assert checks(page)[:2] == ["no comparable price: the order is in EUR; prices on file are in US dollars"] * 2
+    assert re.search(r'data-label="Total" class="num">EUR 2,497.00<', client.get("/review/orders").text)
     assert client.post(f"/review/orders/{item}/approve", data=approve_form(client, item)).status_code == 303
     assert "currency" not in json.loads(db(server, "SELECT payload_json FROM proposed_actions")[0][0])
 
@@ -92,7 +92,7 @@ def test_a_po_naming_no_currency_is_booked_in_the_customers_and_checked_in_it(or
 @pytest.mark.parametrize(("po", "customer", "booked", "shown", "warns"), [
     ("USD", "USA", "USD", None, False),  # the same dollars, however NetSuite names them
     ("EUR", "EUR", "EUR", "EUR", False),
-    ("eur", "EUR", "eur", "eur", False),
+    ("eur", "EUR", "eur", "EUR", False),
     ("EUR", "USA", "EUR", "EUR", True),
     ("USD", "Euro", "USD", None, True),  # a dollar PO for a euro customer: NetSuite would refuse or it is misread
     (None, None, None, None, False),

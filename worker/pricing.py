@@ -21,7 +21,12 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from worker.config import Program, Settings
-from worker.currency import BASE_CURRENCY, is_base_currency, is_currency_id
+from worker.currency import (
+    BASE_CURRENCY,
+    currency_code,
+    is_base_currency,
+    is_currency_id,
+)
 from worker.po.values import normalize_uom
 
 # Customer first, newest first; then a row in a stated unit before one without (the import refuses such a pair
@@ -49,11 +54,12 @@ HALF_CENT = 0.005  # below half a cent an amount is nothing
 
 # Amounts for people, in every email and note: one formatter, so no draft can print another currency as "$".
 def currency_name(currency: str | None) -> str:
-    """The currency as one line of text: 'USD' for US dollars however NetSuite spells them, 'currency #4' for one
-    given only by its NetSuite internal id (a bare '4' before an amount reads as a number), else its own name."""
-    if is_base_currency(currency):
-        return BASE_CURRENCY
-    return f"currency #{(currency or '').strip()}" if is_currency_id(currency) else " ".join((currency or "").split())
+    """The currency as one line of text, and the key amounts are totalled and compared by: its ISO code however
+    NetSuite spells it ('USD' for 'USA', 'CAD' for 'Canadian Dollar': one currency is one total), 'currency #4' for
+    one given only by its NetSuite internal id (a bare '4' before an amount reads as a number), else its own name."""
+    if is_currency_id(currency) and not is_base_currency(currency):
+        return f"currency #{(currency or '').strip()}"
+    return currency_code(currency) or " ".join((currency or "").split())
 
 
 def money(value: float | None, currency: str | None = None) -> str:

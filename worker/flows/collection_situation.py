@@ -4,11 +4,12 @@ worker/flows/collection_queries.py reads a `Situation`; worker/flows/ar_aging_ac
 draw it into proposals with the talking points, email problems and hold reason worded here. The hold and the
 dunning use the net exposure (open invoices less unapplied payments and open credit memos), not the buckets.
 
-Every amount keeps its currency (`customer_invoice.currency`). NetSuite's credit limit is in the customer's
-primary currency (`Situation.currency`, US dollars when none is known), and with no exchange rate into it (an
-invoice's rate is to US dollars, at its own date) the net exposure, the credit-limit comparison and the 90+ share
-are in that currency only; what is open or on account in other currencies is stated per currency and named under
-the email's problems as not compared, never added in.
+Every amount keeps its currency (`customer_invoice.currency`), keyed and compared as pricing.currency_name spells
+it: its ISO code whichever way NetSuite sends it ("CAD" or "Canadian Dollar"), so one currency is one total.
+NetSuite's credit limit is in the customer's primary currency (`Situation.currency`, US dollars when none is
+known), and with no exchange rate into it (an invoice's rate is to US dollars, at its own date) the net exposure,
+the credit-limit comparison and the 90+ share are in that currency only; what is open or on account in other
+currencies is stated per currency and named under the email's problems as not compared, never added in.
 Whether money on account pays everything past due is decided per currency (a payment or credit memo applies only
 to invoices in its own currency): each currency past due against the money on account in that same currency.
 """
