@@ -14,9 +14,11 @@ import argparse
 import json
 import os
 import platform
+import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +42,8 @@ VERTICAL, HEAVY_VERTICAL = "│", "┃"
 MAX_ROWS = 12  # a script with more rows (per-layout scores) is shown by its summary rows
 SUMMARY = ("all ", "baseline", "bare", "raw ", "total", "overall", "worker serve", "post ", "smtp", "cron")
 TABLE_CHARS = set("│┃┏┓┗┛┡┩└┘┌┐├┤┼━─╇┳┻╋")
+NOT_SCRIPTS = ("report", "worker_process", "__init__")  # this runner and a helper module the scripts import
+GRACE = 30.0  # seconds a timed-out script's processes get to stop after SIGTERM before SIGKILL
 
 
 def notes(output: str) -> list[str]:
@@ -60,7 +64,7 @@ def shown(rows: list[dict[str, str]]) -> list[dict[str, str]]:
 
 def scripts(only: set[str] | None) -> list[Path]:
     """The bench scripts to run, in name order."""
-    found = [p for p in sorted(BENCH.glob("*.py")) if p.stem not in ("report", "__init__")]
+    found = [p for p in sorted(BENCH.glob("*.py")) if p.stem not in NOT_SCRIPTS]
     return [p for p in found if only is None or p.stem in only]
 
 
@@ -79,18 +83,44 @@ def table_rows(output: str) -> list[dict[str, str]]:
     return rows
 
 
-def run(script: Path, full: bool, timeout: float) -> dict[str, object]:
-    """Run one script; its status, wall time, table rows and the tail of its output."""
+def end_group(proc: subprocess.Popen[str], grace: float) -> None:
+    """SIGTERM every process left in the script's group (its `worker serve` then stops its own weed), SIGKILL
+    what is still there after `grace` seconds. Killing only the script would leave its children running."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            proc.poll()  # reap the script: a zombie still counts as a member of its group
+            try:
+                os.killpg(proc.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
+
+
+def run(script: Path, full: bool, timeout: float, grace: float = GRACE) -> dict[str, object]:
+    """Run one script in its own session; its status, wall time, table rows and the tail of its output."""
     args = [] if full else QUICK.get(script.stem, [])
-    environ = {**os.environ, "COLUMNS": "220", "PYTHONPATH": str(BENCH.parent)}  # rich: no wrapped cells
-    started = time.monotonic()
-    try:
-        done = subprocess.run([sys.executable, str(script), *args], cwd=BENCH.parent, env=environ,
-                              capture_output=True, text=True, timeout=timeout)
-        status, output = ("ok" if done.returncode == 0 else f"exit {done.returncode}"), done.stdout + done.stderr
-    except subprocess.TimeoutExpired as exc:
-        status = f"timed out after {timeout:.0f} s"
-        output = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+    # Its temp dirs go under a scratch dir of ours, so a script killed before its own cleanup leaves none behind.
+    with tempfile.TemporaryDirectory(prefix=f"bench-report-{script.stem}-", ignore_cleanup_errors=True) as scratch:
+        environ = {**os.environ, "COLUMNS": "220", "PYTHONPATH": str(BENCH.parent),  # rich: no wrapped cells
+                   "TMPDIR": scratch}
+        started = time.monotonic()
+        proc = subprocess.Popen([sys.executable, str(script), *args], cwd=BENCH.parent, env=environ, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+            status = "ok" if proc.returncode == 0 else f"exit {proc.returncode}"
+        except subprocess.TimeoutExpired:
+            end_group(proc, grace)
+            stdout, stderr = proc.communicate()
+            status = f"timed out after {timeout:.0f} s"
+        finally:
+            end_group(proc, grace)  # also whatever a script that crashed or was interrupted left running
+        output = stdout + stderr
     return {"script": script.name, "args": " ".join(args), "status": status,
             "seconds": round(time.monotonic() - started, 1), "rows": table_rows(output), "notes": notes(output),
             "tail": output.strip().splitlines()[-5:]}
@@ -108,8 +138,10 @@ def render(results: list[dict[str, object]]) -> None:
     for column in ("script", "status", "s", "row", "figures (as the script labels them, baseline included)"):
         table.add_column(column, overflow="fold")
     for result in results:
-        rows = shown(result["rows"])  # type: ignore[arg-type]
-        rows += [{"": "(printed)", "text": line} for line in result["notes"]]  # type: ignore[union-attr]
+        printed = [{"": "(printed)", "text": line} for line in result["notes"]]  # type: ignore[union-attr]
+        # A new list (not += on the result's own rows, which --json writes); a script that printed nothing
+        # (timed out, or failed silently) still gets its row with its status.
+        rows = [*shown(result["rows"]), *printed] or [{"": "(no output)"}]  # type: ignore[arg-type]
         for n, row in enumerate(rows):
             label, *rest = list(row.items())
             figures = "; ".join(f"{k}: {v}" if k != "text" else v for k, v in rest if v)

@@ -1,0 +1,80 @@
+"""The bench scripts' own plumbing (not their figures): bench/report.py stops a timed-out script's whole process
+tree and reports every script; bench/load.py's rate window; bench/po_holdout.py's --compare and title;
+bench/po_eval.py's arguments."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from bench import report
+
+# A stand-in bench script: a child (its `worker serve`) that ignores SIGTERM or not, a temp dir, then a hang.
+HANGS = """
+import subprocess, sys, tempfile, time
+from pathlib import Path
+child = subprocess.Popen([sys.executable, "-c", {child!r}])
+Path({pid_file!r}).write_text(f"{{child.pid}} {{tempfile.mkdtemp(prefix='bench-fake-')}}")
+print("started", flush=True)
+time.sleep(600)
+"""
+SLEEPS = "import time; time.sleep(600)"
+IGNORES_SIGTERM = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def hung_script(tmp_path: Path, child: str) -> tuple[Path, Path]:
+    pid_file = tmp_path / "child.pid"
+    script = tmp_path / "fake_bench.py"
+    script.write_text(HANGS.format(child=child, pid_file=str(pid_file)))
+    return script, pid_file
+
+
+@pytest.mark.parametrize("child", [SLEEPS, IGNORES_SIGTERM], ids=["stops-on-sigterm", "ignores-sigterm"])
+def test_timed_out_script_leaves_no_process_or_temp_dir(tmp_path: Path, child: str) -> None:
+    script, pid_file = hung_script(tmp_path, child)
+    child_pid = 0
+    try:
+        result = report.run(script, full=False, timeout=3, grace=1)
+        child_pid, temp_dir = int(pid_file.read_text().split()[0]), Path(pid_file.read_text().split()[1])
+        assert result["status"] == "timed out after 3 s"
+        deadline = time.monotonic() + 5  # the orphan is reaped by PID 1, not by us
+        while alive(child_pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not alive(child_pid), "the script's child outlived the timeout"
+        assert not temp_dir.exists(), "the script's temp dir was left behind"
+    finally:
+        if child_pid and alive(child_pid):
+            os.kill(child_pid, signal.SIGKILL)
+
+
+def test_script_that_prints_nothing_still_has_a_row(capsys: pytest.CaptureFixture[str]) -> None:
+    report.render([{"script": "webhook.py", "args": "", "status": "timed out after 6 s", "seconds": 6.0,
+                    "rows": [], "notes": [], "tail": []}])
+    table_lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("│")]
+    assert any("webhook.py" in line and "timed out after 6 s" in line for line in table_lines), table_lines
+
+
+def test_render_leaves_the_results_rows_as_they_were() -> None:
+    result = {"script": "cron.py", "args": "", "status": "ok", "seconds": 1.0, "rows": [{"tier": "warm", "s": "1"}],
+              "notes": ["done"], "tail": []}
+    report.render([result])
+    assert result["rows"] == [{"tier": "warm", "s": "1"}]  # --json writes them after render
+
+
+def test_helper_module_is_not_run_as_a_script() -> None:
+    names = [path.stem for path in report.scripts(None)]
+    assert "worker_process" not in names and "report" not in names
+    assert {"webhook", "load", "po_eval", "po_holdout"} <= set(names)
+
