@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from handlers.review.actions import describe_payload
+from tests.review_seed import add_action, seed_reference, sign_in
 from tests.test_collection_currency import limited
 from worker.flows.collection_situation import Exposure, Situation, customer_currency
 from worker.pricing import amounts_text, currency_name, money, totals_by_currency
@@ -73,3 +75,33 @@ async def test_cash_on_account_in_the_other_spelling_is_not_named_as_another_cur
     email = actions["send_collection_email"]["payload"]
     assert email["problems"][0] == ("CAD 500.00 unapplied cash and credits on account: apply them first; the email "
                                     "lists invoice balances before they are applied")
+
+
+# --- The Actions tab shows an email's past_due_totals as money per currency, not as raw JSON -------------------------
+
+PAST_DUE_EMAIL = {"customer_id": "1187", "plan": "abc", "to": "ap@driscollfoods.com", "subject": "Past due",
+                  "body": "Hello", "past_due_total": 1_234.5, "past_due_total_currency": "USD",
+                  "past_due_totals": {"CAD": 200.0, "USD": 1_234.5}, "on_account": 0.0, "on_account_currency": "USD",
+                  "invoices": []}
+
+
+def test_past_due_totals_are_described_as_money_per_currency():
+    fields = dict(describe_payload("send_collection_email", PAST_DUE_EMAIL)["fields"])
+    assert fields["past due totals"] == "$1,234.50 and CAD 200.00"
+    # Staged before currencies were keyed by code: one currency in two spellings is one amount, in its code.
+    old = {**PAST_DUE_EMAIL, "past_due_totals": {"CAD": 200.0, "Canadian Dollar": 34.5}}
+    assert dict(describe_payload("send_collection_email", old)["fields"])["past due totals"] == "CAD 234.50"
+    # Anything but amounts by currency is shown as it is, not guessed at.
+    odd = {**PAST_DUE_EMAIL, "past_due_totals": {"USD": "1,234.50"}}
+    assert dict(describe_payload("send_collection_email", odd)["fields"])["past due totals"].startswith("{")
+
+
+def test_the_actions_tab_shows_past_due_totals_as_money_and_escaped(server):
+    email = {**PAST_DUE_EMAIL, "past_due_totals": {"USD": 1_234.5, "CAD": 200.0, "<b>Real</b>": 5.0}}
+    server.run(server.env.db.write(lambda conn: (seed_reference(conn), add_action(conn, "send_collection_email",
+                                                                                   email))))
+    page = sign_in(server.url).get("/review/actions")
+    assert page.status_code == 200
+    assert ("<dt>past due totals</dt><dd>$1,234.50, &lt;b&gt;Real&lt;/b&gt; 5.00 and CAD 200.00</dd>"
+            in page.text)
+    assert "&#34;USD&#34;" not in page.text and '"USD": 1234.5' not in page.text and "<b>Real</b>" not in page.text

@@ -36,7 +36,7 @@ from worker.decisions import (
     plain_text,
 )
 from worker.env import Env, iso
-from worker.pricing import money
+from worker.pricing import amounts_text, money, totals_by_currency
 
 STATUSES = ("staged", "approved", "rejected", "executed")
 PAGE = 30  # actions a page
@@ -55,6 +55,8 @@ LABELS = {"create_sales_order": "Sales order for NetSuite", "collection_email": 
 MONEY_FIELDS = {"service_hold": {"credit_limit": "currency", "net_exposure": "currency"},
                 "send_collection_email": {"on_account": "on_account_currency",
                                           "past_due_total": "past_due_total_currency"}}
+# A plan's amounts by currency ({currency: amount}, ar_aging_action_plan): shown as money in each, not as JSON.
+TOTALS_FIELDS = {"send_collection_email": ("past_due_totals",)}
 
 
 def _show(value: Any) -> str:
@@ -78,6 +80,15 @@ def _amount(value: Any, currency: Any) -> str:
     return f"{value:,.2f} (currency not recorded)"
 
 
+def _totals(value: Any) -> str:
+    """Amounts by currency as money per currency; anything else as it is (pure)."""
+    if not isinstance(value, dict) or not all(isinstance(a, int | float) and not isinstance(a, bool)
+                                              for a in value.values()):
+        return _show(value)
+    # Re-keyed: a payload staged before currencies were keyed by ISO code may name one in two spellings.
+    return amounts_text(totals_by_currency((amount, currency) for currency, amount in value.items()))
+
+
 def describe_payload(kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
     """Split a payload for display (pure): email headers, editable text fields, and everything else."""
     is_email = isinstance(payload.get("subject"), str) and isinstance(payload.get("body"), str)
@@ -86,7 +97,9 @@ def describe_payload(kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
     shown = set(editable) | ({k for k in EMAIL_HEADERS if k in payload} if is_email else set())
     amounts = {k: currency for k, currency in MONEY_FIELDS.get(kind, {}).items() if k in payload}
     shown |= {currency for currency in amounts.values() if _named(payload.get(currency))}  # said in the amounts
-    other = [(k.replace("_", " "), _amount(v, payload.get(amounts[k])) if k in amounts else _show(v))
+    totals = TOTALS_FIELDS.get(kind, ())
+    other = [(k.replace("_", " "), _amount(v, payload.get(amounts[k])) if k in amounts
+              else _totals(v) if k in totals else _show(v))
              for k, v in payload.items() if k not in shown]
     return {"label": LABELS.get(kind, kind.replace("_", " ").capitalize()), "is_email": is_email,
             "headers": headers, "editable": editable, "fields": other}

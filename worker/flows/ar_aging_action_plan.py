@@ -24,7 +24,7 @@ the credit limit and the 90+ share are in the customer's primary currency only (
 is known), with other currencies named under `problems`. Money on account covers past due per currency.
 Every amount in a payload names its currency beside it, as totals are keyed (pricing.currency_name): the hold's
 `credit_limit` and `net_exposure` in `currency`, the email's `on_account` in `on_account_currency` and
-`past_due_total` (the US-dollar part) in `past_due_total_currency`.
+`past_due_total` (the US-dollar part) in `past_due_total_currency`; `past_due_totals` keys each currency's.
 
 This module drafts the plan and handles its events; the situation, its keys and the plan's wording are pure
 (worker/flows/collection_situation.py), the reads are SQL (worker/flows/collection_queries.py).
