@@ -74,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = figures(sc)
     before = json.loads(args.compare.read_text()) if args.compare else {}
     con = Console()
-    t = Table(title=f"PO parser hold-out set {args.set}: {n} documents, {len(names)} layouts")
+    scored = sum(1 for _right, total in per_layout.values() if total)  # --layout scores only some of them
+    t = Table(title=f"PO parser hold-out set {args.set}: {n} documents, {scored} layouts")
     t.add_column("field")
     if before:
         t.add_column("P before", justify="right")
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     t.add_column("precision", justify="right")
     t.add_column("recall", justify="right")
     for k, (p, r) in rows.items():
-        b = [f"{x:.3f}" for x in before.get(k, ["nan", "nan"])] if before else []
+        b = [f"{x:.3f}" for x in before.get(k, [float("nan")] * 2)] if before else []
         t.add_row(k, *b, f"{p:.3f}", f"{r:.3f}")
     con.print(t)
     lt = Table(title="per layout: fields right / scored (header+totals+line count+6 line columns)")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -13,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from bench import load, report
+
+REPO = Path(__file__).resolve().parents[1]
 
 # A stand-in bench script: a child (its `worker serve`) that ignores SIGTERM or not, a temp dir, then a hang.
 HANGS = """
@@ -90,3 +94,18 @@ def test_load_rate_window_leaves_out_the_wait_for_a_cron_run() -> None:
 
     window = load.drive([threading.Thread(target=cron_run_outlasting_the_traffic)], stop, 0.3)
     assert 0.3 <= window < 1.0  # req/s and the title use it: 1.8 s here would be the join, not the traffic
+
+
+def bench_script(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, *args], check=False, cwd=REPO, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"})
+
+
+def test_po_holdout_compares_with_a_saved_file_missing_rows_and_counts_only_scored_layouts(tmp_path: Path) -> None:
+    before = tmp_path / "before.json"
+    before.write_text('{"po_number": [1.0, 0.5]}')  # saved before a row (here, all but one) existed
+    done = bench_script("bench/po_holdout.py", "--layout", "canada", "--seeds", "1", "--compare", str(before))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "1 documents, 1 layouts" in done.stdout, done.stdout[:500]
+    assert any("po_date" in line and "nan" in line for line in done.stdout.splitlines())
+
