@@ -109,3 +109,9 @@ def test_po_holdout_compares_with_a_saved_file_missing_rows_and_counts_only_scor
     assert "1 documents, 1 layouts" in done.stdout, done.stdout[:500]
     assert any("po_date" in line and "nan" in line for line in done.stdout.splitlines())
 
+
+def test_po_eval_has_usage_not_a_traceback() -> None:
+    shown_help = bench_script("bench/po_eval.py", "--help")
+    assert shown_help.returncode == 0 and "PER_LAYOUT" in shown_help.stdout, shown_help.stderr[-2000:]
+    wrong = bench_script("bench/po_eval.py", "twelve")
+    assert wrong.returncode == 2 and "Traceback" not in wrong.stderr and "usage:" in wrong.stderr, wrong.stderr
