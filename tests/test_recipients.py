@@ -48,3 +48,17 @@ async def test_the_call_never_takes_the_phone_of_a_deleted_or_inactive_contact_s
     await env.db.write(lambda conn: conn.execute("UPDATE customer_contacts SET phone = '+1 555 222 0000' "
                                                  "WHERE ns_id = 'c1'"))
     assert (await env.db.read_sync(examine, "1187", None)).phone == "+1 555 222 0000"
+
+
+@pytest.mark.parametrize("stored", ["maria@driscoll.example", "maria@driscoll.example ", " Maria@Driscoll.example"])
+async def test_the_call_takes_the_chosen_contacts_phone_however_its_email_is_stored(env, stored):
+    # The recipient is the address as written once cleaned ("maria@… " without its space); the phone was looked up
+    # with the cleaned address against the stored one, so a trailing space gave the call the customer's phone.
+    def rows(conn):
+        fx.customer(conn, "1187", "Driscoll Foods", email="orders@driscoll.example", credit_limit=100_000.0)
+        conn.execute("UPDATE customers SET phone = '+1 555 111 0000' WHERE ns_id = '1187'")
+        fx.contact(conn, "c1", "1187", "Maria Lopez", stored, title="Accounts Payable")
+        conn.execute("UPDATE customer_contacts SET phone = '+1 973 555 0101' WHERE ns_id = 'c1'")
+    await env.db.write(rows)
+    situation = await env.db.read_sync(examine, "1187", None)
+    assert (situation.to_name, situation.phone) == ("Maria Lopez", "+1 973 555 0101")

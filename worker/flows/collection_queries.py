@@ -20,7 +20,7 @@ from worker.flows.collection_situation import (
     proposal_key,
     trigger_state,
 )
-from worker.flows.recipients import CONTACTS, pick_recipient
+from worker.flows.recipients import CONTACTS, mail_address, pick_recipient
 from worker.pricing import (
     amounts_text,
     credit_split,
@@ -76,12 +76,13 @@ WHERE customer_id = :customer_id AND json_extract(payload_json, '$.answers') = :
   AND dedupe_key = :prefix || json_extract(payload_json, '$.plan') || ':' || kind
 LIMIT 1
 """
-# The phone of the live contact the call is addressed to (the email pick_recipient chose): a deleted or inactive
-# contact sharing that address (often the customer's own ap@ mailbox) is not someone to call.
-CONTACT_PHONE = """
-SELECT phone FROM customer_contacts
-WHERE customer_id = ? AND lower(email) = lower(?) AND deleted_at IS NULL AND is_inactive = 0
-ORDER BY ns_id LIMIT 1
+# The live contacts' phones by email, to find the one the call is addressed to (the address pick_recipient chose,
+# compared as it reads them): a deleted or inactive contact sharing that address (often the customer's own ap@
+# mailbox) is not someone to call.
+CONTACT_PHONES = """
+SELECT email, phone FROM customer_contacts
+WHERE customer_id = ? AND deleted_at IS NULL AND is_inactive = 0 AND coalesce(email, '') <> ''
+ORDER BY ns_id
 """
 # Money the customer already has on account, by source; deleted mirror rows are gone from NetSuite. A payment
 # sent without `unapplied` (a memo without `amountRemaining`) is read with its applications: see on_account_left.
@@ -121,7 +122,8 @@ def examine(conn: sqlite3.Connection, customer_id: str, red_on: str | None,
     invoices = [dict(zip(cols, r, strict=True)) for r in conn.execute(OPEN_INVOICES, (customer_id,))]
     contacts = [tuple(r) for r in conn.execute(CONTACTS, (customer_id,))]
     to_name, to_email = pick_recipient(email, contacts)
-    contact_phone = conn.execute(CONTACT_PHONE, (customer_id, to_email)).fetchone() if to_email else None
+    contact_phone = next((p for e, p in conn.execute(CONTACT_PHONES, (customer_id,))
+                          if (mail_address(e) or "").lower() == to_email.lower()), None) if to_email else None
     h = conn.execute(HEALTH, (customer_id,)).fetchone()
     health = {"score": h[0], "tier": h[1], "signals": json.loads(h[2])} if h else None
     answers = trigger_state(invoices, red_on)
@@ -141,7 +143,7 @@ def examine(conn: sqlite3.Connection, customer_id: str, red_on: str | None,
                                           if a is not None and a > 0 and currency_name(currency) != home)
     unknown = tuple(r[0] for r in conn.execute(REMAINING_UNKNOWN, (customer_id,)))
     return Situation(customer_id, company or f"customer {customer_id}", to_email, to_name,
-                     (contact_phone[0] if contact_phone else None) or phone, credit_limit, invoices, health, state,
+                     contact_phone or phone, credit_limit, invoices, health, state,
                      planned is not None, exposure, unknown, answers,
                      on_account_unknown=tuple(f"{SOURCE_NAMES[source]} {number}"
                                               for source, number, _, a in on_account if a is None),
