@@ -494,7 +494,8 @@ async def test_a_memo_in_another_currency_is_stated_in_that_currency(env):
 
 @pytest.mark.parametrize("currency, text", [(None, "$1,234.50"), ("", "$1,234.50"), ("USA", "$1,234.50"),
                                             ("US Dollar", "$1,234.50"), ("usd", "$1,234.50"),
-                                            ("EUR", "EUR 1,234.50"), ("British pound", "British pound 1,234.50")])
+                                            ("EUR", "EUR 1,234.50"), ("British pound", "GBP 1,234.50"),
+                                            ("Zloty", "Zloty 1,234.50")])  # a name not known here: its own
 def test_money_is_dollars_only_in_the_base_currency(currency, text):
     assert pricing.money(1234.5, currency) == text
     assert invoice_dispute.money is pricing.money is drafting.money  # one formatter for every email

@@ -217,8 +217,9 @@ async def test_an_order_naming_no_approved_action_is_reviewed_in_full(priced):
 
 
 async def test_a_cancellation_is_still_said_once_after_the_run_log_is_pruned(priced):
-    # order_lines.NEWLY_CANCELLED reads the run whose output says `cancelled`, which the cold tier prunes as old:
-    # a later update of the year-old cancelled order then finds nothing staged to withdraw and no lines to review.
+    # order_lines.NEWLY_CANCELLED reads the run whose output says `cancelled`: the cold tier keeps the newest such run
+    # of each workflow while the order is in the mirror (tests/test_prune_keeps_order_state.py: pruned, a later
+    # update named a decided draft again), and prunes the others as old.
     from datetime import UTC, datetime
 
     from cron.housekeeping import prune_workflow_runs
@@ -230,7 +231,7 @@ async def test_a_cancellation_is_still_said_once_after_the_run_log_is_pruned(pri
     await apply(env, updated(order, "2026-11-03T09:30:00Z", status=ref("C", "Cancelled")))
     assert (await drain(env, FLOWS))["withdrawn"] == 2
     before = len(await notes(env))
-    assert (await prune_workflow_runs(env, datetime(2028, 1, 5, 3, 0, tzinfo=UTC)))["workflow_runs_pruned"] == 4
+    assert (await prune_workflow_runs(env, datetime(2028, 1, 5, 3, 0, tzinfo=UTC)))["workflow_runs_pruned"] == 2
     await apply(env, updated(order, "2027-12-20T11:00:00Z", status=ref("C", "Cancelled"), memo="archived"))
     assert await drain(env, FLOWS) == {"not_applicable": 2}
     assert (await notes(env))[before:] == []

@@ -25,7 +25,7 @@ from typing import Any
 
 from worker.flows.order_lines import ORDER
 from worker.ledger import Event
-from worker.workflow_runner import Withdrawal, WorkflowResult
+from worker.workflow_runner import WORKFLOW_NAMES, Withdrawal, WorkflowResult
 
 # The drafts behind some dedupe keys (unique), whatever their status; `edited`: a person saved a change.
 DRAFTS = """
@@ -62,8 +62,10 @@ class Draft:
 
     @property
     def withdrawn(self) -> bool:
-        """Already withdrawn by a deletion or a change, or superseded (a deletion event has nothing to say about it)."""
-        return self.status == "rejected" and (self.decision_reason or "").startswith((WITHDRAWN, SUPERSEDED))
+        """Already withdrawn by a deletion or a change, or superseded (a deletion event has nothing to say about it):
+        closed by a workflow, so a person's rejection whose reason happens to start the same way stays theirs."""
+        return (self.status == "rejected" and self.decided_by in WORKFLOW_NAMES
+                and (self.decision_reason or "").startswith((WITHDRAWN, SUPERSEDED)))
 
     def named(self) -> str:
         """How observations name it: '#12 send_dispute_confirmation'."""
