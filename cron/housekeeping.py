@@ -87,11 +87,14 @@ WAITING_RUN = "CASE {} ELSE 0 END".format(" ".join(
 # A new marker a flow reads from the run log goes in _SAID_ONCE (read as "has any run said it") or needs a rule
 # here. Looked up by primary key and index workflow_run_log_memo, only for old runs that name a memo.
 _SAID_ONCE = ("retracted", "retotalled")
-_ON_MEMO = """SELECT 1 FROM workflow_run_log d WHERE d.workflow = workflow_run_log.workflow
-        AND json_extract(d.output_json, '$.credit_memo_id')
-            = json_extract(workflow_run_log.output_json, '$.credit_memo_id') AND d.status = 'ok'"""
-_MEMO_HELD = """EXISTS (SELECT 1 FROM credit_memo m WHERE m.ns_id = json_extract(output_json, '$.credit_memo_id')
-        AND m.deleted_at IS NULL)"""
+# The workflow's ok runs on the same record as this run (by its id key), and whether that record is in the mirror.
+_ON_RECORD = """SELECT 1 FROM workflow_run_log d WHERE d.workflow = workflow_run_log.workflow
+        AND json_extract(d.output_json, '$.{key}')
+            = json_extract(workflow_run_log.output_json, '$.{key}') AND d.status = 'ok'"""
+_HELD = """EXISTS (SELECT 1 FROM {table} r WHERE r.ns_id = json_extract(output_json, '$.{key}')
+        AND r.deleted_at IS NULL)"""
+_ON_MEMO = _ON_RECORD.format(key="credit_memo_id")
+_MEMO_HELD = _HELD.format(table="credit_memo", key="credit_memo_id")
 _NEWEST_SAYING = [f"(json_extract(output_json, '$.{key}') IS NOT NULL AND NOT EXISTS ({_ON_MEMO} "
                   f"AND d.id > workflow_run_log.id AND json_extract(d.output_json, '$.{key}') = "
                   f"json_extract(workflow_run_log.output_json, '$.{key}')))" for key in _SAID_ONCE]
@@ -106,11 +109,8 @@ MEMO_STATE_RUN = (f"CASE WHEN status = 'ok' AND {_MEMO_HELD} THEN "
 # order is kept (pruned after the last one, as a year-old order is reviewed no more), and the newest run saying
 # `cancelled` (order_lines.NEWLY_CANCELLED asks whether any run said so: without it the next update of a long
 # cancelled order reported the cancellation again, dated that update). Looked up by index workflow_run_log_order.
-_ON_ORDER = """SELECT 1 FROM workflow_run_log d WHERE d.workflow = workflow_run_log.workflow
-        AND json_extract(d.output_json, '$.sales_order_id')
-            = json_extract(workflow_run_log.output_json, '$.sales_order_id') AND d.status = 'ok'"""
-_ORDER_HELD = """EXISTS (SELECT 1 FROM transactions o WHERE o.ns_id = json_extract(output_json, '$.sales_order_id')
-        AND o.deleted_at IS NULL)"""
+_ON_ORDER = _ON_RECORD.format(key="sales_order_id")
+_ORDER_HELD = _HELD.format(table="transactions", key="sales_order_id")
 _A_REVIEW = "json_extract(d.output_json, '$.lines_checked') IS NOT NULL"
 _FIRST_REVIEW_KEPT = (f"(json_extract(output_json, '$.lines_checked') IS NOT NULL"
                       f" AND NOT EXISTS ({_ON_ORDER} AND d.id < workflow_run_log.id AND {_A_REVIEW})"

@@ -76,14 +76,6 @@ WHERE customer_id = :customer_id AND json_extract(payload_json, '$.answers') = :
   AND dedupe_key = :prefix || json_extract(payload_json, '$.plan') || ':' || kind
 LIMIT 1
 """
-# The live contacts' phones by email, to find the one the call is addressed to (the address pick_recipient chose,
-# compared as it reads them): a deleted or inactive contact sharing that address (often the customer's own ap@
-# mailbox) is not someone to call.
-CONTACT_PHONES = """
-SELECT email, phone FROM customer_contacts
-WHERE customer_id = ? AND deleted_at IS NULL AND is_inactive = 0 AND coalesce(email, '') <> ''
-ORDER BY ns_id
-"""
 # Money the customer already has on account, by source; deleted mirror rows are gone from NetSuite. A payment
 # sent without `unapplied` (a memo without `amountRemaining`) is read with its applications: see on_account_left.
 ON_ACCOUNT = """
@@ -122,8 +114,10 @@ def examine(conn: sqlite3.Connection, customer_id: str, red_on: str | None,
     invoices = [dict(zip(cols, r, strict=True)) for r in conn.execute(OPEN_INVOICES, (customer_id,))]
     contacts = [tuple(r) for r in conn.execute(CONTACTS, (customer_id,))]
     to_name, to_email = pick_recipient(email, contacts)
-    contact_phone = next((p for e, p in conn.execute(CONTACT_PHONES, (customer_id,))
-                          if (mail_address(e) or "").lower() == to_email.lower()), None) if to_email else None
+    # The call's number: that of the first live contact with the chosen address, compared as pick_recipient reads
+    # it (CONTACTS has only live, active contacts: a deleted one sharing the customer's ap@ mailbox is no one to call).
+    contact_phone = next((phone for _, address, _, phone in contacts
+                          if to_email and (mail_address(address) or "").lower() == to_email.lower()), None)
     h = conn.execute(HEALTH, (customer_id,)).fetchone()
     health = {"score": h[0], "tier": h[1], "signals": json.loads(h[2])} if h else None
     answers = trigger_state(invoices, red_on)

@@ -8,11 +8,14 @@ addresses come from mirrored NetSuite data, and a line break in one would be a h
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from email.errors import HeaderParseError, MessageDefect
 from email.headerregistry import Address
+from typing import Any
 
+# The live contacts one may write to (name, email, title, phone: the call's number when its email is chosen).
 CONTACTS = """
-SELECT name, email, title FROM customer_contacts
+SELECT name, email, title, phone FROM customer_contacts
 WHERE customer_id = ? AND deleted_at IS NULL AND is_inactive = 0 AND coalesce(email, '') <> ''
 ORDER BY ns_id
 """
@@ -56,10 +59,10 @@ def payable_rank(title: str | None) -> int | None:
     return 1 if _FINANCE.search(title) else None
 
 
-def pick_recipient(customer_email: str | None, contacts: list[tuple[str, str, str]]) -> tuple[str | None, str | None]:
-    """(name, email) to write to: an accounts-payable contact (the clearest title, then the first in `contacts`),
-    else the customer's email, else any contact."""
-    usable = [(one_line(name) or None, address, title) for name, email, title in contacts
+def pick_recipient(customer_email: str | None, contacts: Sequence[tuple[Any, ...]]) -> tuple[str | None, str | None]:
+    """(name, email) to write to: an accounts-payable contact (the clearest title, then the first in `contacts`,
+    rows of CONTACTS: name, email and title first), else the customer's email, else any contact."""
+    usable = [(one_line(name) or None, address, title) for name, email, title, *_ in contacts
               if (address := mail_address(email)) is not None]  # an address we could not send to is no choice
     ranked = [(rank, i) for i, (_, _, title) in enumerate(usable) if (rank := payable_rank(title)) is not None]
     if ranked:
