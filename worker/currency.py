@@ -19,19 +19,35 @@ _BASE_CURRENCY = frozenset({"us", "usd", "usa", "usdollar", "usdollars", "united
 # with. No setting names another yet; an account whose base is some other record would list its id here.
 BASE_CURRENCY_IDS = frozenset({"1"})
 # NetSuite's default currency records by ISO code: the names (letters only, lower case) the record goes by. Only
-# names of one currency each: a bare "dollar", "peso" or "pound" is several.
+# names of one currency each: "yen" and "sterling" are one; a bare "dollar", "peso", "pound", "franc" or "krona" is
+# several.
 _NAMES = {
     "cad": ("canadiandollar", "canadiandollars"),
     "eur": ("euro", "euros"),
-    "gbp": ("britishpound", "britishpounds", "britishpoundsterling", "poundsterling"),
+    "gbp": ("britishpound", "britishpounds", "britishpoundsterling", "poundsterling", "sterling"),
     "mxn": ("mexicanpeso", "mexicanpesos"),
     "aud": ("australiandollar", "australiandollars"),
     "chf": ("swissfranc", "swissfrancs"),
-    "jpy": ("japaneseyen",),
+    "jpy": ("japaneseyen", "yen"),
     "nzd": ("newzealanddollar", "newzealanddollars"),
     "hkd": ("hongkongdollar", "hongkongdollars"),
     "sgd": ("singaporedollar", "singaporedollars"),
 }
+# ISO 4217 List One (current currencies and funds) as published by SIX, its maintenance agency, on 2026-01-01.
+ISO_4217_CODES = frozenset({
+    "AED", "AFN", "ALL", "AMD", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BHD", "BIF", "BMD", "BND",
+    "BOB", "BOV", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHE", "CHF", "CHW", "CLF", "CLP", "CNY",
+    "COP", "COU", "CRC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP",
+    "GBP", "GEL", "GHS", "GIP", "GMD", "GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IQD",
+    "IRR", "ISK", "JMD", "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP",
+    "LKR", "LRD", "LSL", "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR", "MWK", "MXN",
+    "MXV", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN",
+    "PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD",
+    "SSP", "STN", "SVC", "SYP", "SZL", "THB", "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX",
+    "USD", "USN", "UYI", "UYU", "UYW", "UZS", "VED", "VES", "VND", "VUV", "WST", "XAD", "XAF", "XAG", "XAU", "XBA",
+    "XBB", "XBC", "XBD", "XCD", "XCG", "XDR", "XOF", "XPD", "XPF", "XPT", "XSU", "XTS", "XUA", "XXX", "YER", "ZAR",
+    "ZMW", "ZWG"
+})
 _CODE_OF = {name: code for code, names in _NAMES.items() for name in names}
 _BASE_SYMBOL = "$"  # the price list's currency
 _NOT_LETTERS = re.compile(r"[^a-z]+")
@@ -60,13 +76,16 @@ def is_base_currency(currency: str | None) -> bool:
 
 def currency_code(currency: str | None) -> str | None:
     """The ISO code (upper case) a currency's code or record name stands for: "USD" for US dollars however
-    spelled, "CAD" for "cad" and "Canadian Dollar"; None for an id alone, a symbol, or a name not known here."""
+    spelled, "CAD" for "cad" and "Canadian Dollar", "JPY" for "Yen"; None for an id alone, a symbol, or a name
+    not known here ("Won", "abc")."""
     if is_base_currency(currency):
         return BASE_CURRENCY
     letters = _NOT_LETTERS.sub("", (currency or "").lower())
     if code := _CODE_OF.get(letters):
         return code.upper()
-    return letters.upper() if len(letters) == 3 and letters == (currency or "").strip().lower() else None
+    # Three letters are a code only when ISO lists them: "Won" and "Sol" are names, of currencies not known here.
+    code = letters.upper()
+    return code if code in ISO_4217_CODES and letters == (currency or "").strip().lower() else None
 
 
 def _key(currency: str) -> str:
