@@ -3,10 +3,11 @@
 All of it is set-based SQL in ONE write transaction (a snapshot and its events exist together or
 not at all): the open invoices are aged into a temp table joined to the previous state, transitions
 become events with INSERT ... SELECT, the date's snapshot is upserted, closed invoices and expired
-history are deleted. The snapshot is per company calendar date: a later tick of the same date
-refreshes that date's rows in place, comparing against them first, so a re-run finds nothing moved. A past
-date (--as-of) ages what the mirror shows was owed that day: invoices dated after it are left out, and what
-payments and credit memos dated after it applied is added back.
+runs are deleted; expired snapshot rows go after it, a chunk per transaction (EXPIRE_CHUNK). The
+snapshot is per company calendar date: a later tick of the same date refreshes that date's rows in place,
+comparing against them first, so a re-run finds nothing moved. A past date (--as-of) ages what the mirror
+shows was owed that day: invoices dated after it are left out, and what payments and credit memos dated after
+it applied is added back.
 
 Decisions (documented in the README): an invoice that is paid off or deleted simply leaves the
 snapshot, with no event (the mirror already logged payment.applied); an invoice seen for the first
@@ -190,8 +191,16 @@ ON CONFLICT (as_of) DO UPDATE SET computed_at = excluded.computed_at, invoice_co
     scheduled_at = excluded.scheduled_at, transitions = ar_aging_runs.transitions + excluded.transitions,
     closed = ar_aging_runs.closed + excluded.closed
 """
-EXPIRE_SNAPSHOTS = "DELETE FROM ar_aging_snapshot WHERE as_of < :cutoff"
+# Expiry: the runs (one row a date) go in the tick's transaction, and the snapshot rows after it, the oldest
+# EXPIRE_CHUNK at a time, each chunk its own transaction: one DELETE of every expired row (a lowered retention on
+# a big book) held the only writer for seconds, and webhooks waited. Every reader finds a snapshot's date in
+# ar_aging_runs, so rows left by a crash between chunks are unreachable, and the next tick deletes them.
 EXPIRE_RUNS = "DELETE FROM ar_aging_runs WHERE as_of < :cutoff"
+EXPIRE_SNAPSHOTS = """
+DELETE FROM ar_aging_snapshot WHERE (as_of, invoice_id) IN (
+    SELECT as_of, invoice_id FROM ar_aging_snapshot WHERE as_of < :cutoff ORDER BY as_of, invoice_id LIMIT :limit)
+"""
+EXPIRE_CHUNK = 10_000  # snapshot rows per transaction: at most 16 ms each on 1.18M expired rows (0.86 s as one)
 
 
 class SkippedTick(JobDeclined):
@@ -204,10 +213,16 @@ def newer_snapshot(conn: sqlite3.Connection, as_of: str) -> str | None:
     return latest if latest is not None and as_of < latest else None
 
 
+def expiry_cutoff(as_of: str, retention_days: int) -> str:
+    """The first company date kept: snapshots dated before it have expired."""
+    return (datetime.fromisoformat(as_of) - timedelta(days=retention_days)).date().isoformat()
+
+
 def materialize(conn: sqlite3.Connection, as_of: str, tick: str, now: str, basis: str, standard_terms: int,
-                retention_days: int, today: str) -> dict[str, object]:
-    """Age every invoice open on a company date, in the caller's transaction; returns counts (`today`: the
-    company date now, after which a past as-of date's later payments are added back)."""
+                cutoff: str, today: str) -> dict[str, object]:
+    """Age every invoice open on a company date, in the caller's transaction, and drop the runs dated before
+    `cutoff`; returns counts (`today`: the company date now, after which a past as-of date's later payments are
+    added back)."""
     if latest := newer_snapshot(conn, as_of):
         return {"skipped": f"as_of {as_of} is older than the latest snapshot {latest}"}
     prev_as_of = conn.execute(PREVIOUS_AS_OF, (as_of,)).fetchone()[0]
@@ -230,17 +245,31 @@ def materialize(conn: sqlite3.Connection, as_of: str, tick: str, now: str, basis
         written = conn.execute(UPSERT_SNAPSHOT, {"as_of": as_of, "tick": tick}).rowcount
     else:  # a new date starts empty: plain appends in key order
         written = conn.execute(INSERT_SNAPSHOT, {"as_of": as_of, "tick": tick}).rowcount
-    cutoff = (datetime.fromisoformat(as_of) - timedelta(days=retention_days)).date().isoformat()
-    expired = conn.execute(EXPIRE_SNAPSHOTS, {"cutoff": cutoff}).rowcount
     conn.execute(EXPIRE_RUNS, {"cutoff": cutoff})
     conn.execute(RECORD_RUN, {"as_of": as_of, "now": now, "invoices": invoices, "tick": tick,
                               "transitions": moved, "closed": closed})
     conn.execute(CLEAR_NEW)
     stale = flag_stale_plans(conn, as_of, tick, now)
+    # expired_rows: the snapshot rows refresh_aging expires after this transaction, a chunk at a time
     return {"as_of": as_of, "open_invoices": invoices, "transitions": moved, "closed": closed,
-            "rows_written": written, "expired_rows": expired, "remaining_unknown": unknown["count"],
+            "rows_written": written, "expired_rows": 0, "remaining_unknown": unknown["count"],
             "remaining_unknown_invoices": unknown["named"], "unconverted": unconverted,
             "unconverted_invoices": unconverted_named, "stale_plans": stale}
+
+
+def expire_snapshot_chunk(conn: sqlite3.Connection, cutoff: str, limit: int) -> int:
+    """Delete up to `limit` of the oldest snapshot rows dated before cutoff; returns how many."""
+    return conn.execute(EXPIRE_SNAPSHOTS, {"cutoff": cutoff, "limit": limit}).rowcount
+
+
+async def _expire_snapshots(env: Env, cutoff: str) -> int:
+    expired = 0
+    while True:
+        limit = EXPIRE_CHUNK  # read per chunk, so a test can make it small
+        deleted = await env.db.write(expire_snapshot_chunk, cutoff, limit)
+        expired += deleted
+        if deleted < limit:  # a short chunk was the last: no empty transaction to find out
+            return expired
 
 
 def _remaining_unknown(conn: sqlite3.Connection, as_of: str, prev_as_of: str | None, tick: str,
@@ -266,16 +295,18 @@ async def refresh_aging(env: Env, as_of: datetime) -> dict[str, object]:
     """Warm job: the aging snapshot and bucket transitions as of the tick's company date."""
     settings = env.settings
     day = company_date(as_of, settings.timezone).isoformat()
+    cutoff = expiry_cutoff(day, settings.aging.snapshot_retention_days)
     await env.db.write_unlocked(_temp_in_memory)
     counts = await env.db.write(
         materialize, day, iso(as_of), iso(env.clock()), settings.aging.basis,
-        settings.programs["standard"].payment_terms_days, settings.aging.snapshot_retention_days,
+        settings.programs["standard"].payment_terms_days, cutoff,
         company_date(env.clock(), settings.timezone).isoformat(),
     )
     # Raised, not returned: the tier records a job's counts as "ok", and a tick that aged nothing must not
     # read as a fresh snapshot (e.g. every real tick after a snapshot dated in the future).
     if "skipped" in counts:
         raise SkippedTick(f"skipped: {counts['skipped']}")
+    counts["expired_rows"] = await _expire_snapshots(env, cutoff)
     if counts["remaining_unknown"]:
         log.warning("open invoices without a known amount remaining are not aged; check them in NetSuite",
                     extra={"as_of": day, "remaining_unknown": counts["remaining_unknown"],

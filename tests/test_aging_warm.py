@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from cron import aging
 from cron.aging import SkippedTick, action_plans, refresh_aging
 from tests import ar_fixtures as fx
 from worker.aging import ACTION_BUCKETS, AgingState, bucket_for, transitions
@@ -482,3 +483,64 @@ async def test_what_the_mirror_applied_to_an_invoice_of_unknown_remainder_counts
     await refresh_aging(env, tick("2026-06-30"))
     (payload, _key), = await unknown_events(env)
     assert payload["applied_in_mirror"] == 1000.0  # 990 paid + 10 discount: nothing can be left
+
+
+def count_writes(env, monkeypatch):
+    """Record each env.db.write transaction as (function name, its result)."""
+    calls, write = [], env.db.write
+
+    async def counted(fn, *args, **kwargs):
+        result = await write(fn, *args, **kwargs)
+        calls.append((fn.__name__, result))
+        return result
+    monkeypatch.setattr(env.db, "write", counted)
+    return calls
+
+
+async def test_expired_history_goes_a_chunk_per_transaction_after_the_tick(acme, monkeypatch):
+    """A lowered retention on a big book: the expiry must not hold the only writer in one long DELETE."""
+    env = acme
+    for n in range(3):
+        await fx.write(env, fx.invoice, str(n), "100", tran_date="2026-01-01", due_date="2026-01-31", total=10)
+    old_days = [f"2026-01-0{d}" for d in range(1, 7)]  # 6 dates x 3 invoices: 18 rows, all 120+ days old below
+    for day in old_days:
+        await refresh_aging(env, tick(day))
+    monkeypatch.setattr(aging, "EXPIRE_CHUNK", 4)
+    calls = count_writes(env, monkeypatch)
+    counts = await refresh_aging(env, tick("2026-06-01"))
+    assert counts["expired_rows"] == 18 and counts["open_invoices"] == 3
+    assert calls[0][0] == "materialize"  # the tick's snapshot first, as before
+    assert calls[1:] == [("expire_snapshot_chunk", n) for n in (4, 4, 4, 4, 2)]
+    dates = [r[0] for r in await env.db.fetchall("SELECT DISTINCT as_of FROM ar_aging_snapshot")]
+    runs = [r[0] for r in await env.db.fetchall("SELECT as_of FROM ar_aging_runs")]
+    assert dates == runs == ["2026-06-01"]
+
+
+async def test_a_crash_between_expiry_chunks_leaves_no_partial_snapshot_and_the_next_tick_finishes(acme, monkeypatch):
+    env = acme
+    await fx.write(env, fx.invoice, "1", "100", tran_date="2026-01-01", due_date="2026-01-31", total=10)
+    await fx.write(env, fx.invoice, "2", "100", tran_date="2026-01-01", due_date="2026-01-31", total=20)
+    for day in ("2026-01-01", "2026-01-02", "2026-01-03"):
+        await refresh_aging(env, tick(day))
+    monkeypatch.setattr(aging, "EXPIRE_CHUNK", 2)
+    write, chunks = env.db.write, []
+
+    async def dies_on_the_second_chunk(fn, *args, **kwargs):
+        if fn is aging.expire_snapshot_chunk:
+            chunks.append(fn)
+            if len(chunks) == 2:
+                raise RuntimeError("killed before chunk 2")
+        return await write(fn, *args, **kwargs)
+    monkeypatch.setattr(env.db, "write", dies_on_the_second_chunk)
+    with pytest.raises(RuntimeError, match="killed before chunk 2"):
+        await refresh_aging(env, tick("2026-06-01"))
+    left = [tuple(r) for r in await env.db.fetchall("SELECT as_of, count(*) FROM ar_aging_snapshot GROUP BY 1")]
+    assert left == [("2026-01-02", 2), ("2026-01-03", 2), ("2026-06-01", 2)]  # the oldest date's 2 rows went
+    # Their runs went with the tick: no reader takes a date without its run for a snapshot.
+    assert [r[0] for r in await env.db.fetchall("SELECT as_of FROM ar_aging_runs")] == ["2026-06-01"]
+    view = await env.db.fetchone("SELECT as_of, total_open FROM v_customer_ar_aging WHERE customer_id = '100'")
+    assert tuple(view) == ("2026-06-01", 30.0)
+    monkeypatch.setattr(env.db, "write", write)
+    counts = await refresh_aging(env, tick("2026-06-01", 12, 15))  # the next tick finishes the expiry
+    assert (counts["expired_rows"], counts["transitions"]) == (4, 0)
+    assert [r[0] for r in await env.db.fetchall("SELECT DISTINCT as_of FROM ar_aging_snapshot")] == ["2026-06-01"]
