@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import signal
@@ -111,15 +112,20 @@ def run(script: Path, full: bool, timeout: float, grace: float = GRACE) -> dict[
         started = time.monotonic()
         proc = subprocess.Popen([sys.executable, str(script), *args], cwd=BENCH.parent, env=environ, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        timed_out = False
         try:
             stdout, stderr = proc.communicate(timeout=timeout)
-            status = "ok" if proc.returncode == 0 else f"exit {proc.returncode}"
         except subprocess.TimeoutExpired:
+            timed_out = True
+        finally:
+            # Once, however it ended: a timed-out script's group, and whatever a script that crashed or was
+            # interrupted left running.
             end_group(proc, grace)
+        if timed_out:  # what it printed, now that nothing of its group holds the pipes open
             stdout, stderr = proc.communicate()
             status = f"timed out after {timeout:.0f} s"
-        finally:
-            end_group(proc, grace)  # also whatever a script that crashed or was interrupted left running
+        else:
+            status = "ok" if proc.returncode == 0 else f"exit {proc.returncode}"
         output = stdout + stderr
     return {"script": script.name, "args": " ".join(args), "status": status,
             "seconds": round(time.monotonic() - started, 1), "rows": table_rows(output), "notes": notes(output),
@@ -154,12 +160,23 @@ def render(results: list[dict[str, object]]) -> None:
             print(f"{result['script']} {result['status']}:", *result["tail"], sep="\n  ")  # type: ignore[misc]
 
 
+def seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds above 0 (0 or less timed every script out at once)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, not {text!r}")
+    return value
+
+
 def main() -> int:
     """Run the scripts, print the table; exit 1 if any script failed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="each script's default (long) sizes")
     parser.add_argument("--only", help="comma-separated script names without .py")
-    parser.add_argument("--timeout", type=float, default=900, help="seconds per script")
+    parser.add_argument("--timeout", type=seconds, default=900, help="seconds per script (above 0)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON")
     args = parser.parse_args()
     only = set(args.only.split(",")) if args.only else None

@@ -29,6 +29,14 @@ time.sleep(600)
 """
 SLEEPS = "import time; time.sleep(600)"
 IGNORES_SIGTERM = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"
+# One that fails at once, leaving a child running that holds none of our pipes (so the run sees it exit).
+CRASHES = """
+import subprocess, sys
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+open({pid_file!r}, "w").write(str(child.pid))
+sys.exit(3)
+"""
 
 
 def alive(pid: int) -> bool:
@@ -62,6 +70,52 @@ def test_timed_out_script_leaves_no_process_or_temp_dir(tmp_path: Path, child: s
     finally:
         if child_pid and alive(child_pid):
             os.kill(child_pid, signal.SIGKILL)
+
+
+def counted_end_group(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Each report.end_group call's script pid; the real one still runs."""
+    calls, end_group = [], report.end_group
+
+    def counted(proc: subprocess.Popen[str], grace: float) -> None:
+        calls.append(proc.pid)
+        end_group(proc, grace)
+    monkeypatch.setattr(report, "end_group", counted)
+    return calls
+
+
+def test_a_timed_out_script_s_group_is_ended_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = counted_end_group(monkeypatch)
+    script, pid_file = hung_script(tmp_path, SLEEPS)
+    result = report.run(script, full=False, timeout=2, grace=1)
+    assert result["status"] == "timed out after 2 s" and result["tail"] == ["started"]
+    assert len(calls) == 1 and not alive(int(pid_file.read_text().split()[0]))
+
+
+def test_a_crashed_or_interrupted_script_s_group_is_ended_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = counted_end_group(monkeypatch)
+    crashes, pid_file = tmp_path / "crashes.py", tmp_path / "left.pid"
+    crashes.write_text(CRASHES.format(pid_file=str(pid_file)))
+    assert report.run(crashes, full=False, timeout=30, grace=1)["status"] == "exit 3"
+    left_running = int(pid_file.read_text())
+    deadline = time.monotonic() + 5  # the orphan is reaped by PID 1, not by us
+    while alive(left_running) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(calls) == 1 and not alive(left_running)
+    script, _ = hung_script(tmp_path, SLEEPS)
+
+    def interrupted(self: subprocess.Popen[str], timeout: float | None = None) -> None:
+        raise KeyboardInterrupt  # Ctrl-C while waiting for the script
+    monkeypatch.setattr(subprocess.Popen, "communicate", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        report.run(script, full=False, timeout=30, grace=1)
+    assert len(calls) == 2 and not alive(calls[1])
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "nan", "inf", "soon"])
+def test_report_refuses_a_timeout_that_is_not_above_0(value: str) -> None:
+    done = bench_script("bench/report.py", f"--timeout={value}")
+    assert done.returncode == 2 and "running" not in done.stdout, done.stdout[-2000:]
+    assert f"argument --timeout: must be a number of seconds above 0, not '{value}'" in done.stderr, done.stderr
 
 
 def test_script_that_prints_nothing_still_has_a_row(capsys: pytest.CaptureFixture[str]) -> None:
