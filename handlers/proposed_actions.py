@@ -35,7 +35,7 @@ from handlers.responses import (
 from handlers.review import queries as q
 from handlers.review_api import CURSOR, READ_ERRORS, api_caller
 from worker.deadletters import store_dead_letter
-from worker.decisions import same_name_customers
+from worker.decisions import ONE_LINE, same_name_customers
 from worker.env import Env, iso
 from worker.ledger import append_event
 
@@ -99,7 +99,7 @@ class ProposeCollectionEmail(_ForCustomer):
 
     kind: Literal["propose_collection_email"]
     to: list[Annotated[str, Field(max_length=254, pattern=EMAIL)]] = Field(min_length=1, max_length=10)
-    subject: str = Field(min_length=1, max_length=200, pattern=r"^[^\r\n]+$")  # one line: a header once sent
+    subject: str = Field(min_length=1, max_length=200, pattern=ONE_LINE)  # a header once sent
     body: str = Field(min_length=1, max_length=20_000)
     invoices: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
         None, max_length=50, description="NetSuite ids of the invoices the email asks to be paid: checked as owed now, "

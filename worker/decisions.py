@@ -8,6 +8,7 @@ ledger event (with a dedupe key, so even a replayed decision appends once).
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
@@ -24,6 +25,12 @@ OPEN_ORDER = ("pending", "needs_manual")
 EDITABLE_FIELDS = ("subject", "body", "note")  # text a person may reword; never amounts or recipients
 # Characters an edited field may have (the form's maxlength too); a subject as the proposed-actions API allows.
 MAX_EDIT = {"subject": 200, "body": 20_000, "note": 20_000}
+# An email subject is one line: a header once sent. A line ends at any character str.splitlines breaks on, as
+# email.policy counts it: it refuses a header value holding one (and compat32 makes \x0b, \x0c and \x1c-\x1e a
+# line break of their own), so such a draft could not be sent. Escapes Python's re, pydantic's Rust regex and a
+# JSON Schema reader (ECMA-262) all read; match it whole in Python (re.fullmatch: `$` passes a final \n there).
+LINE_BREAKS = r"\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029"
+ONE_LINE = rf"^[^{LINE_BREAKS}]+$"
 MAX_REASON = 1000  # characters of a rejection reason
 TRIAGE = {"approved_for_reuse": "reflexion.approved", "rejected": "reflexion.rejected"}
 # Kinds whose approval rests on the invoices they name (`invoices`), what approving one would do were they no
@@ -405,7 +412,7 @@ def apply_edits(payload: Mapping[str, Any], changes: Mapping[str, str] | None) -
             continue
         if len(value) > MAX_EDIT[name]:
             raise DecisionError(f"{name} is longer than {MAX_EDIT[name]} characters")
-        if name == "subject" and "\n" in value:  # a header once sent: a line break would start another
+        if name == "subject" and not re.fullmatch(ONE_LINE, value):  # a line break would start another header
             raise DecisionError("subject must be one line")
         updated[name] = value
         changed.append(name)

@@ -23,6 +23,7 @@ from jinja2 import Environment, StrictUndefined
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from worker.claude import ClaudeFailure, create_message, tool_call
+from worker.decisions import ONE_LINE
 from worker.env import Env
 from worker.flows.recipients import one_line
 from worker.pricing import amounts_text, listed, money, totals_by_currency
@@ -59,7 +60,7 @@ class EmailWording(BaseModel):
     """What Claude may write: the subject and the message (no invoice table: we append it)."""
 
     model_config = ConfigDict(extra="forbid")
-    subject: str = Field(min_length=3, max_length=200, pattern=r"^[^\r\n]+$")
+    subject: str = Field(min_length=3, max_length=200, pattern=ONE_LINE)
     message: str = Field(min_length=20, max_length=4000)
 
 

@@ -13,6 +13,8 @@ from email.errors import HeaderParseError, MessageDefect
 from email.headerregistry import Address
 from typing import Any
 
+from worker.decisions import LINE_BREAKS
+
 # The live contacts one may write to (name, email, title, phone: the call's number when its email is chosen).
 CONTACTS = """
 SELECT name, email, title, phone FROM customer_contacts
@@ -28,7 +30,7 @@ _PAYABLE = re.compile(r"payable|\bA/?P\b", re.IGNORECASE)
 _AP_ROLE = re.compile(r"accountant|comptroller|treasur", re.IGNORECASE)
 _FINANCE = re.compile(r"accounts|billing|finance|controller|bookkeep", re.IGNORECASE)
 _NOT_PAYABLE = re.compile(r"receivable|\bA/?R\b|\b(?:key|national|strategic)\s+accounts?\b", re.IGNORECASE)
-_LINE_BREAKS = re.compile(r"[\r\n]+")
+_LINE_BREAKS = re.compile(f"[{LINE_BREAKS}]+")  # what ends a line in a subject (a header) ends it here
 
 
 def one_line(text: str | None) -> str:
