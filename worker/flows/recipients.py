@@ -31,6 +31,7 @@ _AP_ROLE = re.compile(r"accountant|comptroller|treasur", re.IGNORECASE)
 _FINANCE = re.compile(r"accounts|billing|finance|controller|bookkeep", re.IGNORECASE)
 _NOT_PAYABLE = re.compile(r"receivable|\bA/?R\b|\b(?:key|national|strategic)\s+accounts?\b", re.IGNORECASE)
 _LINE_BREAKS = re.compile(f"[{LINE_BREAKS}]+")  # what ends a line in a subject (a header) ends it here
+_ODD_SPACE = re.compile(r"[^\S \t]")  # whitespace but a space or a tab
 
 
 def one_line(text: str | None) -> str:
@@ -41,12 +42,20 @@ def one_line(text: str | None) -> str:
 def mail_address(email: str | None) -> str | None:
     """The address a draft may be sent to, or None: one addr-spec (RFC 5322, as the stdlib parses it), so a
     value with a line break (a header of its own once sent), a list or a display name is not used."""
-    if not (text := (email or "").strip()):
+    # Whitespace inside but a space or a tab is refused: the stdlib drops U+00A0, U+2028 and the like from a
+    # non-ASCII domain ("ap@x\u00a0y.example" read as ap@xy.example), an address nobody wrote.
+    if not (text := (email or "").strip()) or _ODD_SPACE.search(text):
         return None
     try:
-        return Address(addr_spec=text).addr_spec or None
+        address = Address(addr_spec=text)
     except (ValueError, HeaderParseError, MessageDefect):
         return None
+    # A non-ASCII local part ("josé@", RFC 6531) has no ASCII form: only SMTPUTF8 on every hop delivers it, so such
+    # a contact is passed over for the next choice. Python 3.11's Address refuses it (NonASCIILocalPartDefect), later
+    # ones accept it (CPython gh-81074): refused here whatever the version. A non-ASCII domain ("bücher.de") is kept
+    # as written: a sender needs SMTPUTF8 (email.policy.SMTPUTF8 and the server's extension) or the domain as IDNA
+    # ("xn--bcher-kva.de"), as the default policy cannot write it (3.11 makes it an encoded word: no address).
+    return address.addr_spec if address.addr_spec and address.username.isascii() else None
 
 
 def payable_rank(title: str | None) -> int | None:
