@@ -124,6 +124,17 @@ def _within(what: str) -> Callable[[float | None], float | None]:
     return check
 
 
+def _json_number(value: Any) -> Any:
+    # pydantic's lax numbers read true/false as 1/0 and, like Python's float(), "1_000" as 1000: amountRemaining
+    # false stored 0 (the invoice read as paid), exchangeRate true 1 (euros counted as dollars). Neither is a number
+    # NetSuite sends, so both are refused by name. The fast gate (fast_lines.py) is strict and takes neither.
+    if isinstance(value, bool):  # a ValueError, not a TypeError: pydantic words only the former as a refusal
+        raise ValueError(f"is {'true' if value else 'false'}, not a number")  # noqa: TRY004
+    if isinstance(value, str) and "_" in value:
+        raise ValueError(f"is {value!r}, not a number (no underscores)")
+    return value
+
+
 def _finite(value: float | None) -> float | None:
     if value is not None and not math.isfinite(value):
         raise ValueError(f"is {value:g}, not a finite number")
@@ -200,13 +211,14 @@ CalDate = Annotated[date | None, BeforeValidator(_as_date)]
 Created = Annotated[str | None, AfterValidator(_as_created)]  # customers' and contacts' dateCreated
 # Every number of a record is bounded, so none stored can be infinite or NaN (which JSON cannot hold) or add up
 # to infinity; the fast gate (fast_lines.py) applies the same bounds.
-Amount = Annotated[float | None, AfterValidator(_within("an amount"))]
-Quantity = Annotated[float | None, AfterValidator(_within("a quantity"))]
-Rate = Annotated[float | None, AfterValidator(_within("a rate"))]  # a line's unit price
-Weight = Annotated[float | None, AfterValidator(_within("a weight"))]
+# No true or false is a number, nor a string with underscores (_json_number).
+Amount = Annotated[float | None, BeforeValidator(_json_number), AfterValidator(_within("an amount"))]
+Quantity = Annotated[float | None, BeforeValidator(_json_number), AfterValidator(_within("a quantity"))]
+Rate = Annotated[float | None, BeforeValidator(_json_number), AfterValidator(_within("a rate"))]  # a unit price
+Weight = Annotated[float | None, BeforeValidator(_json_number), AfterValidator(_within("a weight"))]
 # Finite only: worker.currency.base_rate decides which rates are usable (0 < rate <= MAX_RATE) and keeps an
 # absurd one as no rate, so the invoice still mirrors and is reported as unconverted rather than refused.
-ExchangeRate = Annotated[float | None, AfterValidator(_finite)]
+ExchangeRate = Annotated[float | None, BeforeValidator(_json_number), AfterValidator(_finite)]
 
 
 def sublist(*paths: tuple[str, ...], optional: bool = False) -> Any:
@@ -225,7 +237,7 @@ def sublist(*paths: tuple[str, ...], optional: bool = False) -> Any:
     return Field(default_factory=list, validation_alias=AliasChoices(*choices))
 
 
-LineNumber = Annotated[int, Field(ge=0, le=MAX_LINE)]
+LineNumber = Annotated[int, BeforeValidator(_json_number), Field(ge=0, le=MAX_LINE)]
 
 
 class ItemLine(_Model):
@@ -244,7 +256,7 @@ class ItemLine(_Model):
 class ApplyLine(_Model):
     """One line of apply.items[]: a document a payment or credit memo may be applied to."""
 
-    line: int | None = None
+    line: Annotated[int | None, BeforeValidator(_json_number)] = None
     apply: bool = False
     doc: RefField = None
     amount: Amount = None
