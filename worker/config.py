@@ -194,10 +194,13 @@ class Limits(_Strict):
     webhook_batch_events: int = Field(1000, gt=0)
     email_bytes: int = Field(25_000_000, gt=0)
     api_body_bytes: int = Field(1_000_000, gt=0)
-    body_idle_seconds: float = Field(60, gt=0, le=3600)  # longest gap between two chunks of a request body
-    body_min_bytes_per_second: float = Field(500, gt=0)  # a body's average rate after body_idle_seconds of grace
+    # TOML reads nan and inf as floats: no limit may be either (a minimum rate of inf cut every body off after
+    # body_idle_seconds, and an infinite or NaN PDF time limit raised in the wait on its sandbox).
+    body_idle_seconds: float = Field(60, gt=0, le=3600, allow_inf_nan=False)  # longest gap between two chunks
+    # a body's average rate after body_idle_seconds of grace
+    body_min_bytes_per_second: float = Field(500, gt=0, allow_inf_nan=False)
     pdf_max_pages: int = Field(50, gt=0)
-    pdf_timeout_seconds: float = Field(10, gt=0)
+    pdf_timeout_seconds: float = Field(10, gt=0, le=3600, allow_inf_nan=False)
     pdf_memory_mb: int = Field(512, ge=64)
 
 
@@ -261,14 +264,16 @@ class Retention(_Strict):
 
 
 class Program(_Strict):
-    markup_pct: float = 0.0
+    # As customer_program.csv allows (reference_rows.py): nan or inf made every price check raise, and a markup
+    # below -100% a negative price.
+    markup_pct: float = Field(0.0, ge=-100, le=1000, allow_inf_nan=False)
     freight_terms: str = "prepaid"
     payment_terms_days: int = Field(30, ge=0, le=365)  # as customer_program.csv allows
     usda_eligible: bool = False
 
 
 class Pricing(_Strict):
-    tolerance_pct: float = Field(2.0, ge=0)
+    tolerance_pct: float = Field(2.0, ge=0, le=100, allow_inf_nan=False)  # inf (or 1e9) passed every price
 
 
 class Settings(_Strict):

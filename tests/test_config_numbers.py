@@ -1,0 +1,78 @@
+"""Number settings are finite and within their bounds: TOML reads nan and inf as floats.
+
+`markup_pct = nan` (or inf) loaded, and then every price check raised InvalidOperation; -250 made negative
+prices; `tolerance_pct = inf` passed every price. Now such a configuration is refused at load, naming the key,
+and `worker serve` does not start.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.test_config import REPO, TOML, write
+from worker.config import ConfigError, load_settings
+from worker.seaweed import free_port
+
+MARKUP = "markup_pct = 0.0"
+TOLERANCE = "tolerance_pct = 2.0"
+FINITE = "Input should be a finite number"
+PREMIUM = "\n[programs.premium]\nmarkup_pct = {value}\n"
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    (MARKUP, "markup_pct = nan", f"programs.standard.markup_pct: {FINITE}"),
+    (MARKUP, "markup_pct = inf", f"programs.standard.markup_pct: {FINITE}"),
+    (MARKUP, "markup_pct = -inf", f"programs.standard.markup_pct: {FINITE}"),
+    (MARKUP, "markup_pct = -250", "programs.standard.markup_pct: Input should be greater than or equal to -100"),
+    (MARKUP, "markup_pct = 1001", "programs.standard.markup_pct: Input should be less than or equal to 1000"),
+    (TOLERANCE, "tolerance_pct = nan", f"pricing.tolerance_pct: {FINITE}"),
+    (TOLERANCE, "tolerance_pct = inf", f"pricing.tolerance_pct: {FINITE}"),
+    (TOLERANCE, "tolerance_pct = 100.5", "pricing.tolerance_pct: Input should be less than or equal to 100"),
+    (TOLERANCE, "tolerance_pct = -1", "pricing.tolerance_pct: Input should be greater than or equal to 0"),
+    ("pdf_timeout_seconds = 10", "pdf_timeout_seconds = inf", f"limits.pdf_timeout_seconds: {FINITE}"),
+    ("pdf_timeout_seconds = 10", "pdf_timeout_seconds = nan", f"limits.pdf_timeout_seconds: {FINITE}"),
+    ("pdf_timeout_seconds = 10", "pdf_timeout_seconds = 3601",
+     "limits.pdf_timeout_seconds: Input should be less than or equal to 3600"),
+    ("body_min_bytes_per_second = 500", "body_min_bytes_per_second = inf",
+     f"limits.body_min_bytes_per_second: {FINITE}"),
+    ("body_min_bytes_per_second = 500", "body_min_bytes_per_second = nan",
+     f"limits.body_min_bytes_per_second: {FINITE}"),
+    ("body_idle_seconds = 60", "body_idle_seconds = nan", f"limits.body_idle_seconds: {FINITE}"),
+])
+def test_a_number_setting_that_is_not_finite_or_out_of_bounds_is_refused(tmp_path: Path, old: str, new: str,
+                                                                          message: str) -> None:
+    assert old in TOML
+    with pytest.raises(ConfigError) as err:
+        load_settings(write(tmp_path, TOML.replace(old, new, 1)), environ={})
+    assert f"invalid configuration: {message}" in str(err.value)
+
+
+def test_every_program_is_checked_not_only_the_standard_one(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=f"programs.premium.markup_pct: {FINITE}"):
+        load_settings(write(tmp_path, TOML + PREMIUM.format(value="nan")), environ={})
+
+
+@pytest.mark.parametrize(("old", "new"), [(MARKUP, "markup_pct = -100"), (MARKUP, "markup_pct = 1000"),
+                                          (MARKUP, "markup_pct = 12.5"), (TOLERANCE, "tolerance_pct = 0"),
+                                          (TOLERANCE, "tolerance_pct = 100"), ("pdf_timeout_seconds = 10",
+                                                                               "pdf_timeout_seconds = 3600")])
+def test_the_bounds_themselves_are_allowed(tmp_path: Path, old: str, new: str) -> None:
+    load_settings(write(tmp_path, TOML.replace(old, new, 1)), environ={})
+
+
+def test_worker_serve_refuses_to_start(tmp_path: Path) -> None:
+    config = write(tmp_path, TOML.replace(MARKUP, "markup_pct = nan", 1))
+    environ = {**os.environ, "WORKER_DB_PATH": str(tmp_path / "serve.sqlite3")}
+    done = subprocess.run([sys.executable, "-m", "worker.cli", "--config", str(config), "serve", "--no-cron",
+                           "--port", str(free_port()), "--smtp-port", "0"],
+                          env=environ, cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("worker: ") and f"invalid configuration: programs.standard.markup_pct: {FINITE}" in last
+    assert not (tmp_path / "serve.sqlite3").exists()
