@@ -25,6 +25,11 @@ from worker.env import Env, iso
 
 STATUSES = ("needs_review", "approved_for_reuse", "rejected", "expired")
 MAX_BULK = 200
+NOTHING_TICKED = "Nothing was triaged: tick the observations first, then choose approve for reuse or reject."
+
+
+class NothingTicked(ValidationException):
+    """The bulk buttons were pressed with no observation ticked: the page is shown again, not an error."""
 
 
 @get("/observations", include_in_schema=False)
@@ -70,7 +75,7 @@ def selection(form: Any) -> tuple[list[int], str]:
     if decision not in TRIAGE:
         raise ValidationException("choose approve for reuse or reject")
     if not ids:
-        raise ValidationException("select at least one observation")
+        raise NothingTicked("select at least one observation")
     if len(ids) > MAX_BULK:
         raise ValidationException(f"select between 1 and {MAX_BULK} observations")
     return [_observation_id(field, str(i)) for i in ids], decision
@@ -101,6 +106,11 @@ def form_cursor(form: Any) -> int:
     return int(text) if text.isascii() and text.isdecimal() and len(text) <= len(str(MAX_ROWID)) and int(text) <= MAX_ROWID else 0
 
 
+def list_url(cursor: int) -> str:
+    """The needs-review page a bulk form was on (pure): the only status with forms, so the cursor is its filter."""
+    return f"/review/observations?cursor={cursor}" if cursor else "/review/observations"
+
+
 @post("/observations", include_in_schema=False, status_code=303)
 async def observations_triage(request: Request[Any, Any, Any], env: NamedDependency[Env],
                               session: NamedDependency[Session]) -> Response[Any]:
@@ -114,7 +124,11 @@ async def observations_triage(request: Request[Any, Any, Any], env: NamedDepende
         ticked = ticked_ids(form)
         return await _observations_page(request, env, session, status="needs_review", cursor=form_cursor(form),
                                         code=422, notice=STALE_TOKEN, ticked=ticked)
-    ids, decision = selection(form)
+    try:
+        ids, decision = selection(form)
+    except NothingTicked:  # the page again with a notice, on the page it was on; a 400 page led away from it
+        return await _observations_page(request, env, session, status="needs_review", cursor=form_cursor(form),
+                                        code=422, notice=NOTHING_TICKED)
     try:
         results = await env.db.write(triage_observations, ids, session.reviewer, decision, iso(env.clock()))
     except NotFound as exc:
@@ -124,4 +138,4 @@ async def observations_triage(request: Request[Any, Any, Any], env: NamedDepende
     message = f"{changed} observation(s) {decision.replace('_', ' ')}"
     if skipped:
         message += f"; {skipped} had already been triaged"
-    return redirect_with_notice(env, "/review/observations", message)
+    return redirect_with_notice(env, list_url(form_cursor(form)), message)
