@@ -232,11 +232,22 @@ class OrderCurrency:
     compared with the list's."""
 
     booked: str | None  # what approving sends (the reviewer's choice, else the PO's or the customer's); None: none
-    shown: str | None  # its name beside amounts; None for US dollars, which are shown bare as everywhere else
+    # The name of the currency the PO's amounts are in, beside them and the price columns; None for US dollars,
+    # shown bare as everywhere else. The PO's own when it names one, whatever is booked: choosing another converts
+    # nothing. A bare "$", or no currency, means whatever is booked.
+    shown: str | None
     warning: str | None
     choices: tuple[tuple[str, str], ...] = ()  # the form's currency options: (value, label), booked among them
     not_compared: str | None = None  # why no line's price is judged against the list's (US dollar) prices
     sent: str | None = None  # what approving sends: None for the customer's own (NetSuite books it), unless the PO's
+    # Booked in another currency than the one the PO names: that prices are not converted (None when it is not so).
+    # Its figures and the sales order's are then never compared.
+    unconverted: str | None = None
+
+    @property
+    def booked_name(self) -> str:
+        """The booked currency's name as pages print it ("USD" for US dollars and for none)."""
+        return currency_name(self.booked)
 
 
 NO_CURRENCY = ""  # the form's option for an order booked in whatever the customer's currency is in NetSuite
@@ -264,12 +275,15 @@ def order_currency(po: str | None, customer: str | None, *, sign_only: bool = Fa
     A currency other than the customer's is flagged: NetSuite takes it only for a customer set up to buy in it
     and refuses the sales order otherwise, and a misread currency shows here. Its prices are then not compared
     with the list's: neither the PO's figures nor the customer's program are surely in that currency.
+    Booked in another currency than the one the PO names, nothing is converted: the PO's figures keep their
+    currency, the page says so (`unconverted`) and no price is compared.
     """
     default = customer if sign_only and written_with_dollar_sign(customer) else po or customer
     choices = currency_choices(po, customer, sign_only=sign_only)
     booked = chosen if chosen is not None and chosen in (v for v, _ in choices) else default
     booked = booked or None
-    shown = None if is_base_currency(booked) else currency_name(booked)
+    read = booked if sign_only or not po else po  # the currency of the PO's figures
+    shown = None if is_base_currency(read) else currency_name(read)
     warning = not_compared = None
     # SuiteQL gives the customer's currency as its internal id ("3"): it may be the PO's "CAD", so no warning.
     if booked and customer and not may_be_same_currency(booked, customer):
@@ -287,11 +301,27 @@ def order_currency(po: str | None, customer: str | None, *, sign_only: bool = Fa
                    "prices are in them.")
     elif not po and shown:
         warning = f"The PO names no currency: NetSuite books the order in this customer's currency, {shown}."
+    unconverted = unconverted_note(po, booked, sign_only=sign_only)
     # Booked in the customer's currency, not the PO's: none is sent, NetSuite books the customer's by its own record.
     # So too the customer's currency spelled otherwise ("CAD" for its "Canadian Dollar"): the record is not named so.
     respelled = booked != customer and not is_base_currency(booked) and same_currency(booked, customer)
     sent = None if booked == customer != po or respelled else booked
-    return OrderCurrency(booked, shown, warning, choices, foreign_price_note(booked) or not_compared, sent)
+    not_compared = foreign_price_note(booked) or not_compared
+    if unconverted:  # EUR figures booked as USD: the PO's figures are not in what is booked, nor in the list's
+        not_compared = f"the PO's prices are in {currency_name(po)}, not converted to {currency_name(booked)}"
+    return OrderCurrency(booked, shown, warning, choices, not_compared, sent, unconverted)
+
+
+def unconverted_note(po: str | None, booked: str | None, *, sign_only: bool = False) -> str | None:
+    """What booking a PO that names its currency in another one means, None when it names none or that one, or
+    may (an id), or only a "$" (whose dollars the booked currency says) (pure). Nothing converts its prices."""
+    if not po or not booked or sign_only or may_be_same_currency(po, booked):
+        return None
+    po_name, name = currency_name(po), currency_name(booked)
+    return (f"The PO's prices are in {po_name}, and the order is booked in {name}: prices are not converted. The "
+            f"figures on this form are booked as they are, in {name} ({po_name} 100.00 becomes {name} 100.00), and "
+            f"are not compared with the PO's total or the price list. Type the prices in {name}, or book the order "
+            f"in {po_name}.")
 
 
 def parsed_order_currency(parsed: Mapping[str, Any], customer: str | None,
