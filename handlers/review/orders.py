@@ -15,6 +15,16 @@ from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromQuery
 
 from handlers.review import queries as q
+from handlers.review.approved import (
+    action_note,
+    action_url,
+    approved_charges,
+    approved_header,
+    approved_rows,
+    approved_total,
+    left_off_charges,
+    payload_items,
+)
 from handlers.review.order_form import (
     ADD_ROWS,
     MAX_CHARGES,
@@ -197,7 +207,12 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
                   reason: str = "") -> Response[Any]:
     item = await _item(env, item_id)
     parsed = _parsed(item)
-    if rows is None:
+    # An approved order is shown as approved (its action's payload), not as the PO was read; a rejected one as read.
+    action = await _approved_action(env, item_id) if rows is None and item["status"] == "approved" else None
+    if action is not None:
+        rows, charges, header = await _as_approved(env, parsed, action)
+        item = item | {"decision_reason": action_note(action)}  # the decided notice names the action
+    elif rows is None:
         # Each code as remembered now: another reviewer may have corrected it since this PO was parsed.
         lines = [ln for ln in parsed.get("lines") or [] if isinstance(ln, dict)]
         remembered = await env.db.read_sync(remembered_items, item["customer_id"],
@@ -243,12 +258,40 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
         customers += await q.rows(env, q.POSTED_CUSTOMER, (form["customer_id"],))
     choices = await q.rows(env, q.ITEM_CHOICES, {"customer": form["customer_id"]})
     return render(request, env, "order_detail.html", session, code=status, tab="orders", item=item, parsed=parsed,
-                  rows=rows, charges=charges, order_total=form_total(rows, charges),
+                  rows=rows, charges=charges,
+                  order_total=approved_total(action["payload"]) if action else form_total(rows, charges),
                   po_total=po_total_less_tax(parsed), form=form, errors=errors or [], checks=checks,
                   customers=customers, find=find,
                   item_choices=choices, flags=json.loads(item.get("flags_json") or "[]"), currency=currency,
                   is_open=item["status"] in ("pending", "needs_manual"), offer_duplicate=offer_duplicate,
-                  reason=reason, max_reason=MAX_REASON, add_rows=ADD_ROWS)
+                  reason=reason, max_reason=MAX_REASON, add_rows=ADD_ROWS, approved_action=action)
+
+
+async def _approved_action(env: Env, item_id: int) -> dict[str, Any] | None:
+    """The item's create_sales_order action, its payload and the approval event's, parsed; None without one."""
+    found = await q.rows(env, q.APPROVED_ACTION, {"id": item_id})
+    if not found:
+        return None
+    action = found[0]
+    for name in ("payload", "approval"):
+        try:
+            value = json.loads(action.pop(f"{name}_json") or "{}")
+        except ValueError:
+            value = {}
+        action[name] = value if isinstance(value, dict) else {}
+    action["url"] = action_url(action["id"], action["status"])
+    return action
+
+
+async def _as_approved(env: Env, parsed: dict[str, Any],
+                       action: dict[str, Any]) -> tuple[list[dict[str, str]], list[dict[str, str]], dict[str, str]]:
+    """The form's rows, charges and header as the order was approved (the action's payload as it stands now)."""
+    payload = action["payload"]
+    left_off = left_off_charges(action["approval"])
+    ids = [str((i.get("item") or {}).get("id")) for i in payload_items(payload) if isinstance(i.get("item"), dict)]
+    codes = {r["item_id"]: r["item_code"] for r in await q.rows(env, q.ITEMS_BY_ID, (json.dumps(ids),))}
+    return (approved_rows(payload, parsed, codes), approved_charges(payload, left_off, codes),
+            approved_header(payload, left_off))
 
 
 @get("/orders/{item_id:int}", include_in_schema=False)

@@ -93,6 +93,14 @@ SELECT max(v) FROM (SELECT created_at AS v FROM proposed_actions WHERE id = :id
   UNION ALL SELECT created_at FROM events WHERE type = 'action.edited' AND entity_type = 'proposed_action'
     AND entity_id = :entity AND created_at < :decided_at)
 """
+# The sales order an item was approved as (approve_order's action, by its unique dedupe key) and the approval's
+# ledger event, which alone records the charges left off as amounts (the payload names them in its memo).
+APPROVED_ACTION = """
+SELECT a.id, a.status, a.payload_json, a.updated_at,
+       (SELECT e.payload_json FROM events e WHERE e.dedupe_key = 'review.approved:' || :id) AS approval_json
+FROM proposed_actions a
+WHERE a.dedupe_key = 'review_item:' || :id || ':create_sales_order' AND a.kind = 'create_sales_order'
+"""
 OBSERVATIONS = """
 SELECT o.id, o.entity_type, o.entity_id, c.company_name AS customer_name, o.tags_json, o.observation, o.status,
        o.created_at, o.decided_by, o.decided_at
@@ -108,11 +116,18 @@ FROM reflexion_log o LEFT JOIN customers c ON o.entity_type = 'customer' AND c.n
 WHERE o.status = 'needs_review' AND o.id IN (SELECT value FROM json_each(?))
 ORDER BY o.id DESC
 """
+# `total` is the PO's as read; an approved item also names its create_sales_order action and what it totals
+# before tax (lines and carried charges, as the order was approved: edits, added lines and charges left off).
+# Found by the action's dedupe key (unique: one per item), as worker/decisions.py approve_order writes it.
 REVIEW_ITEMS_API = """
 SELECT r.id, r.status, r.email_id, r.customer_id, c.company_name AS customer_name, r.po_number, r.sender,
        r.line_count, r.total, r.confidence, r.flags_json, r.parsed_json, r.reason, r.created_at, r.updated_at,
-       r.decided_by, r.decided_at, r.decision_reason, r.email_text, r.pages
+       r.decided_by, r.decided_at, r.decision_reason, r.email_text, r.pages, a.id AS action_id,
+       CASE WHEN json_valid(a.payload_json) THEN (SELECT round(sum(i.value ->> '$.amount'), 2)
+                                                  FROM json_each(a.payload_json, '$.item.items') i) END AS approved_total
 FROM review_items r LEFT JOIN customers c ON c.ns_id = r.customer_id
+LEFT JOIN proposed_actions a ON r.status = 'approved' AND a.kind = 'create_sales_order'
+  AND a.dedupe_key = 'review_item:' || r.id || ':create_sales_order'
 WHERE (:status = '' OR r.status = :status) AND (:customer = '' OR r.customer_id = :customer)
   AND (:cursor = 0 OR r.id < :cursor)
 ORDER BY r.id DESC LIMIT :limit

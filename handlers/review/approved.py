@@ -1,0 +1,141 @@
+"""A decided order's page as approved: the order form rebuilt from its `create_sales_order` action (pure).
+
+The action's payload is NetSuite's salesOrder record (worker/netsuite_shape.salesorder_payload): product lines,
+then the carried charges, a memo ending with the note of the charges left off. It keeps neither the PO's line
+numbers nor the customer's codes, so those are taken from the PO line a payload line still has the description of.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlencode
+
+from handlers.review.order_form import blank_row
+from worker.currency import is_base_currency
+from worker.db import MAX_ROWID
+from worker.netsuite_shape import LEFT_OFF, MEMO_JOIN, ChargeLeftOff
+from worker.pricing import cents
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return amount if amount.is_finite() else None
+
+
+def payload_items(payload: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The salesOrder's item lines, products and charges (only the mappings: a damaged payload shows less)."""
+    items = (payload.get("item") or {}).get("items") if isinstance(payload.get("item"), Mapping) else None
+    return [i for i in items or [] if isinstance(i, Mapping)]
+
+
+def approved_total(payload: Mapping[str, Any]) -> Decimal | None:
+    """What the approved sales order totals before tax: its lines' amounts, carried charges (discounts negative)
+    included; None when an amount is no number."""
+    amounts = [_decimal(i.get("amount")) for i in payload_items(payload)]
+    return None if any(a is None for a in amounts) else cents(sum((a for a in amounts if a is not None), Decimal(0)))
+
+
+def is_charge(item: Mapping[str, Any]) -> bool:
+    """A line shaped as salesorder_payload books a charge: described, no unit, its amount its rate, and of quantity
+    1 or none (a discount). A product line of quantity 1 with no unit at the end of the order reads as one too."""
+    amount = _decimal(item.get("amount"))
+    return (bool(item.get("description")) and "units" not in item and item.get("quantity", 1) == 1
+            and amount is not None and _decimal(item.get("rate")) == amount)
+
+
+def split_items(payload: Mapping[str, Any]) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
+    """(product lines, carried charges): the charges are the run of charge-shaped lines that ends the order."""
+    items = payload_items(payload)
+    first = len(items)
+    while first > 1 and is_charge(items[first - 1]):  # an order has a product line first
+        first -= 1
+    return items[:first], items[first:]
+
+
+def _po_lines(parsed: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [ln for ln in parsed.get("lines") or [] if isinstance(ln, Mapping)]
+
+
+def approved_rows(payload: Mapping[str, Any], parsed: Mapping[str, Any],
+                  item_codes: Mapping[str, str]) -> list[dict[str, str]]:
+    """The approved product lines as form rows, items by our item code; each takes the line number and customer
+    code of the next PO line (in order) with its description, else none (a row the reviewer added: "new")."""
+    po, at, rows = _po_lines(parsed), 0, []
+    for line in split_items(payload)[0]:
+        item_id, desc = _text((line.get("item") or {}).get("id")), _text(line.get("description")).strip()
+        found = next((k for k in range(at, len(po)) if desc and _text(po[k].get("description")).strip() == desc), None)
+        source = po[found] if found is not None else {}
+        at = at if found is None else found + 1
+        rows.append(blank_row() | {
+            "no": _text(source.get("line_no")), "code": _text(source.get("customer_item_code")),
+            "item": item_codes.get(item_id) or item_id, "desc": desc, "qty": _text(line.get("quantity")),
+            "uom": _text(line.get("units")), "price": _text(line.get("rate")),
+            # Shown as approved: no "remembered as" note (that compares the parse's item with the one shown).
+            "parsed_item": item_id, "shown_item": item_id})
+    return rows
+
+
+def left_off_charges(approval: Mapping[str, Any]) -> list[ChargeLeftOff]:
+    """The charges left off, as the `review.approved` event records them (the payload has them only as memo text)."""
+    out = []
+    for charge in approval.get("charges_left_off") or []:
+        amount = _decimal(charge.get("amount")) if isinstance(charge, Mapping) else None
+        if amount is not None and amount and charge.get("description"):
+            out.append(ChargeLeftOff(description=str(charge["description"]), amount=cents(amount)))
+    return out
+
+
+def approved_charges(payload: Mapping[str, Any], left_off: list[ChargeLeftOff],
+                     item_codes: Mapping[str, str]) -> list[dict[str, str]]:
+    """The charge rows as approved: the carried ones with their item, then those left off, ticked."""
+    carried = [{"desc": _text(c.get("description")), "amount": f"{_decimal(c.get('amount')) or 0:.2f}",
+                "item": item_codes.get(_text((c.get("item") or {}).get("id"))) or _text((c.get("item") or {}).get("id")),
+                "off": ""} for c in split_items(payload)[1]]
+    return carried + [{"desc": c.description, "amount": f"{c.amount:.2f}", "item": "", "off": "1"} for c in left_off]
+
+
+def reviewers_memo(memo: str, left_off: list[ChargeLeftOff]) -> str:
+    """The reviewer's memo: the sales order's without the note of the charges left off that approving added."""
+    if not left_off:
+        return memo
+    note = LEFT_OFF + "; ".join(c.text for c in left_off)
+    return "" if memo == note else memo.removesuffix(MEMO_JOIN + note)
+
+
+def booked_currency(payload: Mapping[str, Any]) -> str:
+    """The currency the order form chose, as the payload's reference names it ("" for the customer's own)."""
+    ref = payload.get("currency") if isinstance(payload.get("currency"), Mapping) else {}
+    if ref.get("refName"):
+        return str(ref["refName"])
+    found = _text(ref.get("id"))
+    return "USD" if found and is_base_currency(found) else found
+
+
+def approved_header(payload: Mapping[str, Any], left_off: list[ChargeLeftOff]) -> dict[str, str]:
+    """The form's header as approved (the posted-form keys _detail reads), for the customer it was approved for."""
+    customer = _text((payload.get("entity") or {}).get("id")) if isinstance(payload.get("entity"), Mapping) else ""
+    header = {"customer_id": customer, "shown_for": customer, "po_number": _text(payload.get("otherRefNum")),
+              "tran_date": _text(payload.get("tranDate")), "ship_date": _text(payload.get("shipDate")),
+              "memo": reviewers_memo(_text(payload.get("memo")), left_off)}
+    return header | ({"currency": booked_currency(payload)} if "currency" in payload else {})
+
+
+def action_url(action_id: int, status: str) -> str:
+    """The Actions tab at the action's card: its status's list from the action down (pure)."""
+    cursor = action_id + 1 if action_id < MAX_ROWID else 0  # the largest rowid has none past it: the newest
+    return f"/review/actions?{urlencode({'status': status, 'cursor': cursor})}#action-{action_id}"
+
+
+def action_note(action: Mapping[str, Any]) -> str:
+    """What the decided order's notice adds: which action the page shows, and where to find it (pure)."""
+    return (f"the form shows the order as approved, proposed action #{action['id']} ({action['status']}; "
+            f"Actions tab, {action['status']})")
