@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from tests.review_seed import add_observation, sign_in
+from tests.review_seed import add_observation, add_review_item, seed_reference, sign_in
+
+
+def test_an_orders_filter_with_nothing_open_stays_visible_and_can_be_cleared(server):
+    server.run(server.env.db.write(lambda conn: (seed_reference(conn), add_review_item(conn))))
+    client = sign_in(server.url)
+    page = client.get("/review/orders?customer=2201").text
+    assert '<option value="2201" selected>customer id 2201 (no open orders)</option>' in page
+    assert "Nothing to review" not in page and "(all customers and statuses)" in page
+    assert ('No open orders for customer id 2201: the list is filtered. <a href="/review/orders">Show all orders</a>'
+            in page)
+    manual = client.get("/review/orders?customer=1187&status=needs_manual").text
+    assert "No needs manual orders for Driscoll Foods: the list is filtered." in manual
+    assert "(all customers" not in client.get("/review/orders").text
 
 
 def test_bulk_triage_with_nothing_ticked_shows_the_tab_again_and_keeps_the_page(server):
