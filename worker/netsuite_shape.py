@@ -8,7 +8,7 @@ nothing on it.
 from __future__ import annotations
 
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from pydantic import (
@@ -21,7 +21,7 @@ from pydantic import (
 )
 
 from worker.currency import BASE_CURRENCY_IDS, is_base_currency, is_currency_id
-from worker.pricing import currency_name
+from worker.pricing import cents, currency_name
 
 CENT = Decimal("0.01")
 MAX_MEMO = 1000  # characters of the sales order's memo, the reviewer's and the note of charges left off together
@@ -46,7 +46,7 @@ class ReviewedLine(BaseModel):
     @property
     def amount(self) -> Decimal:
         """quantity x unit price, rounded half-up to cents."""
-        return (self.quantity * self.unit_price).quantize(CENT, ROUND_HALF_UP)
+        return cents(self.quantity * self.unit_price)
 
 
 def money_text(amount: Decimal) -> str:

@@ -69,6 +69,14 @@ def money(value: float | None, currency: str | None = None) -> str:
     return f"{currency_name(currency)} {value or 0:,.2f}"
 
 
+def cents(amount: Decimal) -> Decimal:
+    """An amount to the cent, half-up as invoices, order forms and NetSuite round (2.345 -> 2.35) (pure).
+
+    The one rounding of quantity x unit price: PO validation rounding half-even (2.34) flagged subtotals
+    the customer's own half-up arithmetic printed right. Raises InvalidOperation beyond Decimal's 28 digits."""
+    return amount.quantize(HUNDREDTH, ROUND_HALF_UP)
+
+
 def totals_by_currency(amounts: Iterable[tuple[float | None, str | None]]) -> dict[str, float]:
     """(amount, currency) pairs summed per currency to the cent, US dollars first: amounts in two currencies
     are never one figure (there is no exchange rate here)."""

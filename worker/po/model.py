@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, PlainSerializer
 from pydantic.json_schema import SkipJsonSchema
 
 from worker.po.values import price_unit
+from worker.pricing import cents
 
 # JSON consumers (review UI, pipeline) expect numbers, not strings; Decimal stays exact in Python.
 Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
@@ -118,12 +119,13 @@ def _check_cells(ln: POLine, priced: bool) -> list[Finding]:
 
 
 def _extended(ln: POLine) -> Decimal | None:
-    """quantity x unit price to the cent; None when either is missing or the product is too large for Decimal's
-    28 digits (quantize raises there: a model's reading of 1e27 cases made the whole email fail)."""
+    """quantity x unit price to the cent, half-up as the order form and NetSuite round it (pricing.cents); None
+    when either is missing or the product is too large for Decimal's 28 digits (quantize raises there: a model's
+    reading of 1e27 cases made the whole email fail)."""
     if ln.quantity is None or ln.unit_price is None:
         return None
     try:
-        return (ln.quantity * ln.unit_price).quantize(CENT)
+        return cents(ln.quantity * ln.unit_price)
     except InvalidOperation:
         return None
 
