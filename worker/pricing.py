@@ -62,11 +62,16 @@ def currency_name(currency: str | None) -> str:
     return currency_code(currency) or " ".join((currency or "").split())
 
 
-def money(value: float | None, currency: str | None = None) -> str:
-    """An amount for people: '$1,234.50' in US dollars, else behind the currency's name ('EUR 1,234.50')."""
+def money(value: float, currency: str | None = None) -> str:
+    """An amount for people: '$1,234.50' in US dollars, else behind the currency's name ('EUR 1,234.50').
+
+    An unknown amount (None) raises TypeError: printed as $0.00 it would tell a customer something false, so a
+    caller with no amount says so in its own words (or leaves the amount out)."""
+    if value is None:
+        raise TypeError("money() was given no amount: an unknown amount is not $0.00")
     if is_base_currency(currency):
-        return f"${value or 0:,.2f}"
-    return f"{currency_name(currency)} {value or 0:,.2f}"
+        return f"${value:,.2f}"
+    return f"{currency_name(currency)} {value:,.2f}"
 
 
 def cents(amount: Decimal) -> Decimal:

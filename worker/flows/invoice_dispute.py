@@ -117,7 +117,8 @@ SUBJECT = _TEMPLATES.from_string("Credit memo {{ memo_number }} issued{% if invo
 BODY = _TEMPLATES.from_string("""\
 Dear {{ greeting }},
 
-Thank you for raising this with us. We have issued credit memo {{ memo_number }} for {{ amount }} to {{ company }}
+Thank you for raising this with us. We have issued credit memo {{ memo_number }}{% if amount is not none %} for \
+{{ amount }}{% endif %} to {{ company }}
 {%- if against %} against invoice {{ against.number }}{% if against.po %} (your PO {{ against.po }}){% endif %}{% endif %}.
 {% if applied or others %}
 
@@ -157,13 +158,33 @@ def on_account_text(credit: Credit, currency: str | None = None) -> str | None:
     return f"{left} of it is not applied to an invoice: it stays as credit on your account."
 
 
+def memo_amount(total: float | None, credit: Credit) -> float | None:
+    """The memo's amount as the drafts state it: its total, else applied plus unapplied when both are known
+    (REST leaves out a field it has no value for); None when unknown, and the drafts then state no amount."""
+    if total is not None:
+        return total
+    if credit.applied is None or credit.unapplied is None:
+        return None
+    return round(credit.applied + credit.unapplied, 2)
+
+
+def total_problem(number: str, total: float | None, amount: float | None, currency: str | None) -> list[str]:
+    """The reviewer's note on a memo NetSuite sent without its total: what the email says instead."""
+    if total is not None:
+        return []
+    said = (f"the email states {money(amount, currency)}, applied plus unapplied" if amount is not None
+            else "the email leaves its amount out")
+    return [f"NetSuite sent no total for credit memo {number}: {said}; check it in NetSuite"]
+
+
 def credit_problems(credit: Credit, total: float | None, currency: str | None = None) -> list[str]:
     """What the reviewer must know about where the credit went before the email goes."""
     if credit.applied is None:
         return ["NetSuite sent the credit memo without its apply list: check which invoices it is applied to"]
     if credit.nothing_applied:
         left = credit.unapplied if credit.unapplied is not None else total
-        return [f"the credit memo is not applied to any invoice: {money(left, currency)} stays as credit on account"]
+        stays = "its credit stays on account" if left is None else f"{money(left, currency)} stays as credit on account"
+        return [f"the credit memo is not applied to any invoice: {stays}"]  # an unknown amount is never "$0.00"
     return []
 
 
@@ -198,7 +219,8 @@ def stale_open(invoice_at: datetime | None, applied_at: datetime | None) -> bool
 def draft(memo_number: str, company: str, amount: float | None, reason: str | None, invoices: list[dict[str, Any]],
           greeting: str | None, credit: Credit | None = None, currency: str | None = None,
           others: list[dict[str, Any]] | None = None) -> tuple[str, str]:
-    """Subject and plain-text body of the confirmation email (`others`: credit to documents not mirrored)."""
+    """Subject and plain-text body of the confirmation email (`others`: credit to documents not mirrored;
+    `amount` None: unknown, and the body states none)."""
     shown = [{"number": one_line(i["tran_id"] or i["invoice_id"]), "po": one_line(i.get("po")),
               "applied": money(i["applied"], currency),
               "remaining": None if i["remaining"] is None else money(i["remaining"], currency),
@@ -206,7 +228,8 @@ def draft(memo_number: str, company: str, amount: float | None, reason: str | No
              for i in invoices]
     subject = one_line(SUBJECT.render(memo_number=one_line(memo_number), invoices=shown))
     body = BODY.render(greeting=one_line(greeting) or f"{company} team", memo_number=one_line(memo_number),
-                       amount=money(amount, currency), company=company, reason=(reason or "").strip(),
+                       amount=None if amount is None else money(amount, currency), company=company,
+                       reason=(reason or "").strip(),
                        against=next((i for i in shown if i["issued_against"]), None),
                        applied=[i for i in shown if i["is_applied"]],
                        others=[{"number": one_line(o["document_id"]) or "without an id",
@@ -276,10 +299,12 @@ def examine(conn: sqlite3.Connection, memo_id: str) -> WorkflowResult | None:
     pending = apply_version == ""  # never sent: redrafted when it is (NULL, written with the data, is given)
     contacts = [tuple(r) for r in conn.execute(CONTACTS, (customer_id,))]
     to_name, to_email = pick_recipient(customer_email, contacts)
-    subject, body = draft(number, company, total, reason, invoices, to_name, credit, currency, others)
+    amount = memo_amount(total, credit)
+    subject, body = draft(number, company, amount, reason, invoices, to_name, credit, currency, others)
     problems = ([] if to_email else ["no email address on file for the customer or its contacts"]) + (
         [] if reason else ["the credit memo has no memo: no reason recorded"]) + (
-        [] if invoices else ["not linked to any mirrored invoice"]) + credit_problems(credit, total, currency) + (
+        [] if invoices else ["not linked to any mirrored invoice"]) + total_problem(number, total, amount, currency) + (
+        credit_problems(credit, total, currency)) + (
         unmirrored_problem(others, currency)) + linked_problems
     common = {"credit_memo_id": memo_id, "credit_memo_number": tran_id, "customer_id": customer_id,
               "tran_date": tran_date, "amount": total, "currency": currency, "reason": reason,
@@ -296,7 +321,8 @@ def examine(conn: sqlite3.Connection, memo_id: str) -> WorkflowResult | None:
                        + [f"document {o['document_id'] or 'without an id'} (not in the mirror)" for o in others])
     on_account = (f", {money(credit.on_account, currency)} of it unapplied (credit on account)"
                   if credit.on_account else "")
-    observation = (f"Credit memo {number} for {company}, {money(total, currency)} against {linked or 'no invoice'}"
+    stated = " (no total from NetSuite)" if amount is None else f", {money(amount, currency)}"
+    observation = (f"Credit memo {number} for {company}{stated} against {linked or 'no invoice'}"
                    f"{on_account}: "
                    f"{one_line(reason) or 'no reason given'}; confirmation drafted to {to_email or 'nobody (no email)'}"
                    + ("; NetSuite sent no apply list: the draft is redone when it does" if pending else "") + ".")
