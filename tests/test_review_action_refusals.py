@@ -203,7 +203,7 @@ def test_deciding_saving_and_refusals_keep_the_filtered_page(server, two_kinds):
     assert first_page.headers["location"] == calls  # saved, but not on the first page: no anchor to jump to
     blank = client.post("/review/actions/15", data={**form, "op": "reject", "reason": "", "version": version(second, 15)})
     assert blank.status_code == 422 and ids(blank.text) == list(range(17, 0, -2))
-    assert '<option selected>call_task</option>' in blank.text and 'name="customer" value="1187" size' in blank.text
+    assert '<option selected>Call task</option>' in blank.text and 'name="customer" value="1187" size' in blank.text
     assert older(blank.text) is None and '<a href="/review/actions?status=staged&amp;kind=call_task&amp;customer=1187">' \
         '« Newest</a>' in blank.text
 

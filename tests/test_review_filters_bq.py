@@ -2,7 +2,68 @@
 
 from __future__ import annotations
 
-from tests.review_seed import add_observation, add_review_item, seed_reference, sign_in
+import re
+
+import pytest
+
+from handlers.review.actions import kind_filter, kind_options
+from tests.review_seed import (
+    COLLECTION_EMAIL,
+    add_action,
+    add_observation,
+    add_review_item,
+    seed_reference,
+    sign_in,
+)
+
+
+@pytest.fixture
+def mixed(server):
+    """Collection emails staged by the API and by a workflow (two raw kinds, one label), and a call task."""
+    def seed(conn):
+        seed_reference(conn)
+        workflow = add_action(conn, "send_collection_email", COLLECTION_EMAIL)
+        api = add_action(conn, "collection_email", COLLECTION_EMAIL, customer_id="2201")
+        call = add_action(conn, "schedule_collection_call", {"note": "Call Driscoll AP"})
+        return workflow, api, call
+    return server, server.run(server.env.db.write(seed)), sign_in(server.url)
+
+
+def cards(page: str) -> set[int]:
+    return {int(i) for i in re.findall(r'id="action-(\d+)"', page)}
+
+
+def test_a_kind_filter_is_a_label_standing_for_every_kind_under_it():
+    known = ["collection_email", "send_collection_email", "log_dispute"]
+    assert kind_filter("Collection email", known) == ("Collection email", ["collection_email", "send_collection_email"])
+    assert kind_filter("send_collection_email", known)[1] == ["collection_email", "send_collection_email"]
+    assert kind_filter("log_dispute", known) == ("Log dispute", ["log_dispute"])
+    assert kind_filter("nothing_like_it", known) == ("nothing_like_it", ["nothing_like_it"])
+    assert kind_filter("", known) == ("", [])
+    assert kind_options(known, "") == ["Collection email", "Log dispute"]
+
+
+def test_the_kind_menu_lists_labels_and_one_lists_both_raw_kinds(mixed):
+    _server, (workflow, api, _call), client = mixed
+    page = client.get("/review/actions").text
+    menu = re.search(r'<select name="kind">(.*?)</select>', page, re.DOTALL).group(1)
+    assert re.findall(r"<option[^>]*>([^<]*)</option>", menu) == ["all kinds", "Call task", "Collection email"]
+    by_label = client.get("/review/actions", params={"kind": "Collection email"}).text
+    assert cards(by_label) == {workflow, api} and "<option selected>Collection email</option>" in by_label
+    # A raw kind (a bookmark, a link from before) still works, and lists its label's kinds, as the menu does.
+    by_raw = client.get("/review/actions?kind=collection_email").text
+    assert cards(by_raw) == {workflow, api} and "<option selected>Collection email</option>" in by_raw
+
+
+def test_a_decision_from_a_label_filtered_page_returns_to_it(mixed):
+    _server, (workflow, api, _call), client = mixed
+    page = client.get("/review/actions", params={"kind": "Collection email"}).text
+    version = re.search(rf'id="action-{api}".*?name="version" value="([^"]*)"', page, re.DOTALL).group(1)
+    response = client.post(f"/review/actions/{api}", data={"csrf": client.csrf, "version": version, "op": "save",
+                                                           "kind": "Collection email", "subject": "Past due",
+                                                           "body": COLLECTION_EMAIL["body"]})
+    assert response.headers["location"] == f"/review/actions?kind=Collection+email#action-{api}"
+    assert cards(client.get(response.headers["location"]).text) == {workflow, api}
 
 
 def test_an_orders_filter_with_nothing_open_stays_visible_and_can_be_cleared(server):

@@ -67,7 +67,7 @@ def test_a_filtered_actions_url_opened_without_a_live_session_comes_back_with_it
     done = sign_in_via(client, asked)
     assert done.headers["location"] == FILTERED
     back = client.get(done.headers["location"])
-    assert back.status_code == 200 and '<option selected>call_task</option>' in back.text
+    assert back.status_code == 200 and '<option selected>Call task</option>' in back.text
     assert 'name="customer" value="Driscoll &amp; Sons"' in back.text
 
 
@@ -166,7 +166,7 @@ def test_in_chromium_a_reload_and_a_form_after_the_session_ended_keep_the_action
     server.env.clock = lambda: now + timedelta(hours=12, seconds=1)
     page.reload()
     sign_in_again()
-    assert page.url == filtered and page.locator("select[name=kind]").input_value() == "call_task"
+    assert page.url == filtered and page.locator("select[name=kind]").input_value() == "Call task"
     # The session ends again while a card on this page is open: Reject goes to the sign-in, then back here.
     server.env.clock = lambda: now + timedelta(hours=24, seconds=2)
     page.fill(f"#action-{calls[0]} input[name=reason]", "not needed")

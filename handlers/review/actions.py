@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
@@ -51,12 +51,49 @@ LABELS = {"create_sales_order": "Sales order for NetSuite", "collection_email": 
           "dispute_confirmation": "Dispute confirmation", "send_dispute_confirmation": "Dispute confirmation",
           "create_customer": "New customer", "pricing_review": "Pricing review"}
 
+# The tab's list: q.ACTIONS (the API's, one raw kind) with the kind filter a set of kinds, a JSON array ('[]': every
+# kind), so a label the tab shows as one kind ("Collection email") lists every kind under it.
+TAB_ACTIONS = """
+SELECT p.id, p.kind, p.status, p.customer_id, c.company_name AS customer_name, p.payload_json, p.risk, p.source,
+       p.review_item_id, p.workflow_run_id, p.created_at, p.updated_at, p.decided_by, p.decided_at, p.decision_reason
+FROM proposed_actions p LEFT JOIN customers c ON c.ns_id = p.customer_id
+WHERE (:status = '' OR p.status = :status) AND (:kinds = '[]' OR p.kind IN (SELECT value FROM json_each(:kinds)))
+  AND (:customer = '' OR p.customer_id = :customer) AND (:cursor = 0 OR p.id < :cursor)
+ORDER BY p.id DESC LIMIT :limit
+"""
+
 # A plan's amounts and the payload field naming their currency (ar_aging_action_plan): shown as an amount in it.
 MONEY_FIELDS = {"service_hold": {"credit_limit": "currency", "net_exposure": "currency"},
                 "send_collection_email": {"on_account": "on_account_currency",
                                           "past_due_total": "past_due_total_currency"}}
 # A plan's amounts by currency ({currency: amount}, ar_aging_action_plan): shown as money in each, not as JSON.
 TOTALS_FIELDS = {"send_collection_email": ("past_due_totals",)}
+
+
+def label(kind: str) -> str:
+    """What the tab calls a kind (pure): its label, or the raw name made readable."""
+    return LABELS.get(kind, kind.replace("_", " ").capitalize())
+
+
+def kind_filter(kind: str, known: Iterable[str]) -> tuple[str, list[str]]:
+    """(label, kinds) the Kind filter `kind` lists (pure): a label stands for every kind shown under it, and a raw
+    kind (a bookmark, a link from before the menu listed labels) for its label's kinds too. "" is every kind."""
+    if not kind:
+        return "", []
+    kinds = set(known) | set(LABELS)
+    group = label(kind) if kind in kinds else kind
+    return group, sorted(k for k in kinds if label(k) == group) or [kind]
+
+
+def kind_options(known: Iterable[str], group: str) -> list[str]:
+    """The Kind menu (pure): one label per kind listed, and the active filter's even when none has it now."""
+    return sorted({label(k) for k in known} | ({group} if group else set()))
+
+
+def list_params(filters: Mapping[str, Any], known: Iterable[str], limit: int = PAGE) -> dict[str, Any]:
+    """TAB_ACTIONS parameters for the list's filters and page (pure)."""
+    return {"status": filters["status"], "kinds": json.dumps(kind_filter(filters["kind"], known)[1]),
+            "customer": filters["customer"], "cursor": filters["cursor"], "limit": limit}
 
 
 def _show(value: Any) -> str:
@@ -101,7 +138,7 @@ def describe_payload(kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
     other = [(k.replace("_", " "), _amount(v, payload.get(amounts[k])) if k in amounts
               else _totals(v) if k in totals else _show(v))
              for k, v in payload.items() if k not in shown]
-    return {"label": LABELS.get(kind, kind.replace("_", " ").capitalize()), "is_email": is_email,
+    return {"label": label(kind), "is_email": is_email,
             "headers": headers, "editable": editable, "fields": other}
 
 
@@ -192,33 +229,38 @@ def page_url(filters: Mapping[str, Any], anchor: int | None = None) -> str:
 
 
 def one_action(action_id: int) -> dict[str, Any]:
-    """q.ACTIONS parameters for one row, the action `action_id` if it exists (pure; the caller checks the id)."""
+    """TAB_ACTIONS parameters for one row, the action `action_id` if it exists (pure; the caller checks the id)."""
     # The newest below id + 1; the largest rowid has no id past it (SQLite would overflow): the newest of all.
-    return {"status": "", "kind": "", "customer": "", "cursor": action_id + 1 if action_id < MAX_ROWID else 0,
+    return {"status": "", "kinds": "[]", "customer": "", "cursor": action_id + 1 if action_id < MAX_ROWID else 0,
             "limit": 1}
 
 
 async def _actions_page(request: Request[Any, Any, Any], env: Env, session: Session, *, status: str = "staged",
                         kind: str = "", customer: str = "", cursor: int = 0, code: int = 200,
                         notice: str | None = None, refused: Refused | None = None) -> Response[Any]:
-    params = {"status": status, "kind": kind[:64], "customer": customer.strip()[:32], "cursor": cursor,
-              "limit": PAGE}
-    page = await q.rows(env, q.ACTIONS, params)
+    known = await _known_kinds(env)
+    # As asked (a raw kind stays one in links and forms); the menu and the empty message name its label.
+    filters = {"status": status, "kind": kind[:64], "customer": customer.strip()[:32], "cursor": cursor}
+    group = kind_filter(filters["kind"], known)[0]
+    page = await q.rows(env, TAB_ACTIONS, list_params(filters, known))
     next_cursor = q.next_cursor(page, PAGE)  # of the page as listed, before a refused action is put in front
     if refused is not None and all(row["id"] != refused.action_id for row in page):
         # Not on this page (or no longer listed: closed, or outside the filters): shown first, so its text is not lost.
-        page[:0] = [row for row in await q.rows(env, q.ACTIONS, one_action(refused.action_id))
+        page[:0] = [row for row in await q.rows(env, TAB_ACTIONS, one_action(refused.action_id))
                     if row["id"] == refused.action_id]
     for row in page:
         row["payload"] = json.loads(row["payload_json"] or "{}")
         row["view"] = describe_payload(row["kind"], row["payload"])
         row["form"] = form_values(row, refused)
-    kinds = [r["kind"] for r in await q.rows(env, q.ACTION_KINDS, ())]
     extra = {"notice": notice} if notice else {}
-    return render(request, env, "actions.html", session, code=code, tab="actions", actions=page, kinds=kinds,
-                  statuses=STATUSES, status=status, kind=params["kind"], customer=params["customer"], cursor=cursor,
-                  next_cursor=next_cursor, first_page=not params["cursor"], max_edit=MAX_EDIT,
-                  max_reason=MAX_REASON, **extra)
+    return render(request, env, "actions.html", session, code=code, tab="actions", actions=page,
+                  kinds=kind_options(known, group), statuses=STATUSES, status=status, kind=filters["kind"],
+                  kind_label=group, customer=filters["customer"], cursor=cursor,
+                  next_cursor=next_cursor, first_page=not cursor, max_edit=MAX_EDIT, max_reason=MAX_REASON, **extra)
+
+
+async def _known_kinds(env: Env) -> list[str]:
+    return [r["kind"] for r in await q.rows(env, q.ACTION_KINDS, ())]
 
 
 @get("/actions", include_in_schema=False)
@@ -232,7 +274,7 @@ async def actions_list(request: Request[Any, Any, Any], env: NamedDependency[Env
 
 
 async def _action_now(env: Env, action_id: int) -> dict[str, Any] | None:
-    found = await q.rows(env, q.ACTIONS, one_action(action_id))
+    found = await q.rows(env, TAB_ACTIONS, one_action(action_id))
     return found[0] if found and found[0]["id"] == action_id else None
 
 
@@ -283,6 +325,6 @@ async def action_decide(request: Request[Any, Any, Any], env: NamedDependency[En
             return await _actions_page(request, env, session, code=422, refused=refused, **filters,
                                        notice=f"Action {action_id}: {closed_notice(action)}")
     # Back to the page the form was on, at the action's card if that page still lists it (an approved one has left).
-    listed = {row["id"] for row in await q.rows(env, q.ACTIONS, {**filters, "limit": PAGE})}
+    listed = {row["id"] for row in await q.rows(env, TAB_ACTIONS, list_params(filters, await _known_kinds(env)))}
     return redirect_with_notice(env, page_url(filters, action_id if action_id in listed else None),
                                 f"Action {action_id}: {decision.message}")
