@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import uuid
@@ -14,11 +15,32 @@ from tests.cdc_support import fresh_db
 from tests.helpers import TEST_INTAKE_TOKEN, TEST_REVIEWER, TEST_WEBHOOK_SECRET, LiveServer, live_server, needs
 from worker.config import Secrets, Settings, Workflows, load_settings
 from worker.env import Env, build_env
+from worker.logs import OWN_LOGGERS
 from worker.passwords import hash_password
 from worker.seaweed import EmbeddedS3
 
 REPO = Path(__file__).resolve().parent.parent
 CORPORA = REPO.parent / "shared" / "corpora"
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """Put back the root's handlers and every logger's level after each test.
+
+    worker.cli.main calls configure_logging, which replaces the root's handlers with one on sys.stderr: under
+    capsys that is a buffer closed after the test, so every later log record printed "--- Logging error ---".
+    """
+    root = logging.getLogger()
+    handlers = root.handlers[:]
+    # The worker's own loggers by name: until configure_logging sets "worker", it may be only a placeholder.
+    own = [logging.getLogger(name) for name in OWN_LOGGERS]
+    levels = {logger: logger.level for logger in [root, *own, *logging.Logger.manager.loggerDict.values()]
+              if isinstance(logger, logging.Logger)}
+    yield
+    root.handlers[:] = handlers
+    for logger, level in levels.items():
+        if logger.level != level:
+            logger.setLevel(level)
 
 
 @pytest.fixture(scope="session")

@@ -6,27 +6,18 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from worker.logs import configure_logging, redact
+from worker.logs import OWN_LOGGERS, JsonFormatter, configure_logging, redact
 from worker.seaweed import EmbeddedS3
 from worker.storage import Bucket
 
 ACCESS_KEY, SECRET_KEY = "AKIDLOGTEST0123456789", "SKLOGTEST/abcdefghijklmnopqrstuvwxyz0123"
 SIGNATURE = re.compile(r"Signature=[0-9a-f]{16}")
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    """configure_logging replaces the root's handlers: put pytest's back, and every level touched."""
-    root = logging.getLogger()
-    handlers, levels = root.handlers[:], {name: logging.getLogger(name).level for name in ("", "worker", "botocore")}
-    yield
-    root.handlers[:] = handlers
-    for name, level in levels.items():
-        logging.getLogger(name).setLevel(level)
+# The logging before test_configure_logging_in_a_test_under_capsys, for the test after it (file order).
+_BEFORE: dict[str, Any] = {}
 
 
 async def s3_round_trip(s3: EmbeddedS3, bucket_name: str) -> None:
@@ -41,7 +32,6 @@ def assert_no_credential(err: str) -> None:
     assert not SIGNATURE.search(err), err
 
 
-@pytest.mark.usefixtures("restore_logging")
 async def test_debug_is_the_worker_s_own_and_an_s3_call_logs_no_signature(s3: EmbeddedS3, bucket_name: str,
                                                                          capsys: pytest.CaptureFixture[str]) -> None:
     # At DEBUG, botocore logged every request's Authorization header: the access key and a signature an
@@ -56,7 +46,6 @@ async def test_debug_is_the_worker_s_own_and_an_s3_call_logs_no_signature(s3: Em
     assert not {name for name in loggers if name.split(".")[0] in ("botocore", "boto3", "s3transfer", "urllib3")}
 
 
-@pytest.mark.usefixtures("restore_logging")
 async def test_a_library_logging_at_debug_anyway_has_its_credentials_redacted(
         s3: EmbeddedS3, bucket_name: str, capsys: pytest.CaptureFixture[str]) -> None:
     configure_logging("INFO")
@@ -82,3 +71,24 @@ def test_credentials_lose_their_values_in_a_log_line(text: str, kept: str) -> No
 def test_a_line_without_credentials_is_unchanged() -> None:
     line = json.dumps({"msg": "request", "path": "/api/review-items", "status": 200, "note": "Signature checks"})
     assert redact(line) is line
+
+
+def test_configure_logging_in_a_test_under_capsys(capsys: pytest.CaptureFixture[str]) -> None:
+    # As tests/test_audit_bk.py does through worker.cli.main: the root's handler becomes capsys's stderr.
+    root = logging.getLogger()
+    _BEFORE.update(handlers=root.handlers[:], levels=[logging.getLogger(n).level for n in ("", *OWN_LOGGERS)])
+    configure_logging("DEBUG")
+    logging.getLogger("worker.cron").debug("into capsys")
+    assert "into capsys" in capsys.readouterr().err
+
+
+def test_the_next_test_has_the_logging_it_had_before(capsys: pytest.CaptureFixture[str]) -> None:
+    # conftest's restore_logging: without it the root kept a handler on the closed capsys buffer, and every later
+    # record printed "--- Logging error --- ValueError: I/O operation on closed file".
+    root = logging.getLogger()
+    assert not any(isinstance(handler.formatter, JsonFormatter) for handler in root.handlers)
+    if _BEFORE:  # the test before ran
+        assert root.handlers == _BEFORE["handlers"]
+        assert [logging.getLogger(n).level for n in ("", *OWN_LOGGERS)] == _BEFORE["levels"]
+    logging.getLogger("worker.cron").warning("after the test that configured logging")
+    assert "Logging error" not in capsys.readouterr().err
