@@ -15,7 +15,9 @@ from worker.seaweed import EmbeddedS3
 from worker.storage import Bucket
 
 ACCESS_KEY, SECRET_KEY = "AKIDLOGTEST0123456789", "SKLOGTEST/abcdefghijklmnopqrstuvwxyz0123"
-SIGNATURE = re.compile(r"Signature=[0-9a-f]{16}")
+# botocore logs the header (Signature=...) and, on a line of its own, the value (Signature:\n...), which the
+# JSON line spells with a backslash and an n.
+SIGNATURE = re.compile(r"Signature(=|:(\s|\\[nrt])*)[0-9a-f]{16}")
 # The logging before test_configure_logging_in_a_test_under_capsys, for the test after it (file order).
 _BEFORE: dict[str, Any] = {}
 
@@ -53,6 +55,7 @@ async def test_a_library_logging_at_debug_anyway_has_its_credentials_redacted(
     await s3_round_trip(s3, bucket_name)
     err = capsys.readouterr().err
     assert "Signature=[redacted]" in err and "Credential=[redacted]/" in err  # it did log the header
+    assert "Signature:\\n[redacted]" in err  # and botocore.auth the signature alone
     assert_no_credential(err)
 
 
@@ -61,16 +64,21 @@ async def test_a_library_logging_at_debug_anyway_has_its_credentials_redacted(
     ('{"X-Api-Key": "plainkey123"}', '"X-Api-Key": "[redacted]"'),
     ("Authorization: Bearer tok.123-abc", "Authorization: Bearer [redacted]"),
     ("secrets whsec_MfKQ9r8G+/KYq== and whsec_b2xk", "secrets whsec_[redacted] and whsec_[redacted]"),
+    ("Signature:\nb21f280c74076d868f510de4de0ec755d8ffa5ae4d021c2b2bfa8de712ac16b2", "Signature:\n[redacted]"),
+    ("X-Amz-Signature=5e0d1c2b3a49 X-Amz-Credential=AKIDQ/20261124", "X-Amz-Signature=[redacted] X-Amz-Credential="),
 ])
 def test_credentials_lose_their_values_in_a_log_line(text: str, kept: str) -> None:
     line = redact(json.dumps({"msg": text}))
     assert kept in json.loads(line)["msg"]
-    assert not re.search(r"sk-ant-api|Zx_9|plainkey|tok\.123|MfKQ|b2xk", line), line
+    assert not re.search(r"sk-ant-api|Zx_9|plainkey|tok\.123|MfKQ|b2xk|b21f28|5e0d1c|AKIDQ", line), line
 
 
 def test_a_line_without_credentials_is_unchanged() -> None:
     line = json.dumps({"msg": "request", "path": "/api/review-items", "status": 200, "note": "Signature checks"})
     assert redact(line) is line
+    # A signature is hex: the webhook verifier's message after "signature:" is words, and stays.
+    line = json.dumps({"msg": "no valid signature: none of the v1 signatures matches the body"})
+    assert redact(line) == line
 
 
 def test_configure_logging_in_a_test_under_capsys(capsys: pytest.CaptureFixture[str]) -> None:
