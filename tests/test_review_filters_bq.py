@@ -66,6 +66,20 @@ def test_a_decision_from_a_label_filtered_page_returns_to_it(mixed):
     assert cards(client.get(response.headers["location"]).text) == {workflow, api}
 
 
+def test_cards_show_the_customer_id_and_an_empty_filter_names_itself(mixed):
+    _server, (workflow, _api, _call), client = mixed
+    assert "Driscoll Foods (id 1187)" in client.get("/review/actions").text
+    assert cards(client.get("/review/actions?customer=1187&kind=Collection+email").text) == {workflow}
+    none = client.get("/review/actions?customer=9999").text
+    assert "No staged actions for customer id 9999." in none and "not a name" not in none
+    named = client.get("/review/actions?customer=Driscoll&kind=Collection+email").text
+    assert "No staged actions of kind Collection email for customer id Driscoll." in named
+    assert "The customer filter takes a NetSuite customer id (digits), not a name." in named
+    assert ('<a href="/review/actions?status=staged&amp;kind=Collection%20email&amp;customer=1187">'
+            "Driscoll Foods (id 1187)</a>") in named
+    assert "No customer is named “Nobody”." in client.get("/review/actions?customer=Nobody").text
+
+
 def test_an_orders_filter_with_nothing_open_stays_visible_and_can_be_cleared(server):
     server.run(server.env.db.write(lambda conn: (seed_reference(conn), add_review_item(conn))))
     client = sign_in(server.url)

@@ -61,6 +61,7 @@ WHERE (:status = '' OR p.status = :status) AND (:kinds = '[]' OR p.kind IN (SELE
   AND (:customer = '' OR p.customer_id = :customer) AND (:cursor = 0 OR p.id < :cursor)
 ORDER BY p.id DESC LIMIT :limit
 """
+NAMES_SHOWN = 5  # customers named when a customer filter that is not an id matches nothing
 
 # A plan's amounts and the payload field naming their currency (ar_aging_action_plan): shown as an amount in it.
 MONEY_FIELDS = {"service_hold": {"credit_limit": "currency", "net_exposure": "currency"},
@@ -252,15 +253,25 @@ async def _actions_page(request: Request[Any, Any, Any], env: Env, session: Sess
         row["payload"] = json.loads(row["payload_json"] or "{}")
         row["view"] = describe_payload(row["kind"], row["payload"])
         row["form"] = form_values(row, refused)
+    # A name typed for an id matches nothing: the page says the filter takes an id and names the customers meant.
+    named = (await _customers_named(env, filters["customer"])
+             if not page and filters["customer"] and not filters["customer"].isdecimal() else None)
     extra = {"notice": notice} if notice else {}
     return render(request, env, "actions.html", session, code=code, tab="actions", actions=page,
                   kinds=kind_options(known, group), statuses=STATUSES, status=status, kind=filters["kind"],
-                  kind_label=group, customer=filters["customer"], cursor=cursor,
+                  kind_label=group, customer=filters["customer"], named=named, cursor=cursor,
                   next_cursor=next_cursor, first_page=not cursor, max_edit=MAX_EDIT, max_reason=MAX_REASON, **extra)
 
 
 async def _known_kinds(env: Env) -> list[str]:
     return [r["kind"] for r in await q.rows(env, q.ACTION_KINDS, ())]
+
+
+async def _customers_named(env: Env, text: str) -> list[dict[str, Any]]:
+    # Imported here: handlers.customers imports handlers.review_api, which imports this package.
+    from handlers.customers import search
+
+    return await search(env, text, NAMES_SHOWN)
 
 
 @get("/actions", include_in_schema=False)
