@@ -50,6 +50,7 @@ _COUNT = re.compile(r"\s*(\d+)\s*([A-Za-z]+)\.?\s*")
 COUNT_WORDS = frozenset({"CT", "CNT", "COUNT", "EA", "EACH", "PC", "PCS", "PIECE", "PIECES", "KIT", "KITS",
                          "PLATTER", "PLATTERS", "ROLL", "ROLLS"})
 HALF_CENT = 0.005  # below half a cent an amount is nothing
+HALF_CENT_EXACT = Decimal("0.005")
 
 
 # Amounts for people, in every email and note: one formatter, so no draft can print another currency as "$".
@@ -168,7 +169,9 @@ class PriceCheck:
     expected: ExpectedPrice | None
     deviation_pct: float | None
     within_tolerance: bool
-    reason: str | None = None  # why there is no percentage (no comparable price, a free item quoted at a price)
+    # Why there is no percentage (no comparable price, a free item quoted at a price), or why a percentage outside
+    # the tolerance is within all the same (a price in cents as near the expected one as cents can be).
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -305,7 +308,21 @@ def check_price(quoted: Decimal | float | None, expected: ExpectedPrice | None, 
         return PriceCheck(expected, None, False, "free item")
     deviation = (quote - expected.unit_price) / expected.unit_price * 100
     # Judged unrounded: +2.004% is outside a 2% tolerance even though it is shown as +2.00%.
-    return PriceCheck(expected, _percent(deviation), abs(deviation) <= Decimal(str(tolerance_pct)))
+    if abs(deviation) <= Decimal(str(tolerance_pct)):
+        return PriceCheck(expected, _percent(deviation), True)
+    if nearest_cent(quote, expected.unit_price):  # the true deviation is still the one shown
+        return PriceCheck(expected, _percent(deviation), True,
+                          f"within half a cent of {price_text(expected.unit_price)}: a price in cents is no closer")
+    return PriceCheck(expected, _percent(deviation), False)
+
+
+def nearest_cent(quote: Decimal, expected: Decimal) -> bool:
+    """True when a quote written in cents (at most 2 decimals) is within half a cent of the expected price (pure).
+
+    List 0.10 + 15% is 0.115: 0.11 and 0.12 are both 4.35% off, and no price in cents is nearer. A quote with
+    more decimals could have been exact, so it gets no such allowance. Exactly half a cent off is within."""
+    exponent = quote.as_tuple().exponent
+    return isinstance(exponent, int) and exponent >= -2 and abs(quote - expected) <= HALF_CENT_EXACT
 
 
 def _percent(value: Decimal) -> float:
