@@ -9,7 +9,9 @@ from email.headerregistry import Address
 
 import pytest
 
+from tests import ar_fixtures as fx
 from worker.flows import recipients
+from worker.flows.collection_queries import examine
 from worker.flows.recipients import mail_address, pick_recipient
 
 
@@ -46,3 +48,20 @@ def test_whitespace_inside_an_address_is_no_address(space):
     assert mail_address(f"ap@x{space}y.example") is None
     assert mail_address(f"ap@x.ex{space}ample") is None
     assert mail_address(f"ap@x.example{space}") == "ap@x.example"  # around it is stripped, as before
+
+
+@pytest.mark.parametrize("email", ["ap@", "ap@ ", "ap@[x.example", "ap@[10.0.0.1"])
+def test_a_malformed_address_the_stdlib_trips_on_is_no_address(email):
+    # Address raised IndexError / AttributeError here: the customer's collection plan failed on a contact's typo.
+    assert mail_address(email) is None
+    contacts = [("Dana Ortiz", email, "Accounts Payable"), ("Lee Park", "lee@x.example", "Billing")]
+    assert pick_recipient("main@x.example", contacts) == ("Lee Park", "lee@x.example")
+
+
+async def test_a_contact_s_typo_does_not_stop_the_customer_s_plan(env):
+    def rows(conn):
+        fx.customer(conn, "1187", "Driscoll Foods", email="orders@driscoll.example", credit_limit=100_000.0)
+        fx.contact(conn, "c1", "1187", "Maria Lopez", "maria@", title="Accounts Payable")
+    await env.db.write(rows)
+    situation = await env.db.read_sync(examine, "1187", None)
+    assert (situation.to_name, situation.email) == (None, "orders@driscoll.example")

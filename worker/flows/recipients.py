@@ -48,7 +48,9 @@ def mail_address(email: str | None) -> str | None:
         return None
     try:
         address = Address(addr_spec=text)
-    except (ValueError, HeaderParseError, MessageDefect):
+    # Python 3.11's parser also fails with IndexError on "ap@" and AttributeError on "ap@[x.example": a typo in
+    # mirrored data is no address, never a failed plan for the customer.
+    except (ValueError, HeaderParseError, MessageDefect, IndexError, AttributeError):
         return None
     # A non-ASCII local part ("josé@", RFC 6531) has no ASCII form: only SMTPUTF8 on every hop delivers it, so such
     # a contact is passed over for the next choice. Python 3.11's Address refuses it (NonASCIILocalPartDefect), later
