@@ -81,11 +81,44 @@ def flag_text(flag: Any) -> str:
     return str(flag)
 
 
+SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}  # the worst of a group's flags colours it
+
+
+def flag_note(flag: Any) -> str | None:
+    """A flag's message, led by its line when it names one the message does not start with; None without one."""
+    if not isinstance(flag, dict) or not flag.get("message"):
+        return None
+    message, line = str(flag["message"]), flag.get("line_no")
+    return message if line in (None, "") or message.startswith(f"line {line}") else f"line {line}: {message}"
+
+
+def flag_groups(flags: Any, findings: Any = None) -> list[dict[str, Any]]:
+    """The item's flags by code, in the order first seen: code, count, worst severity, and each one's note (pure).
+
+    A flag repeating a parser finding's message gives no note: the page lists the findings themselves.
+    """
+    listed = {str(f.get("message")) for f in findings if isinstance(f, dict)} if isinstance(findings, list) else set()
+    groups: dict[str, dict[str, Any]] = {}
+    for flag in flags if isinstance(flags, list) else [flags] if flags else []:
+        known = flag if isinstance(flag, dict) else {}
+        code = str(known.get("code") or "note") if known else flag_text(flag)
+        group = groups.setdefault(code, {"code": code, "count": 0, "severity": "info", "notes": []})
+        group["count"] += 1
+        severity = str(known.get("severity") or "warning")
+        severity = severity if severity in SEVERITY_RANK else "warning"
+        if SEVERITY_RANK[severity] < SEVERITY_RANK[group["severity"]]:
+            group["severity"] = severity
+        if (note := flag_note(flag)) and str(known.get("message")) not in listed:
+            group["notes"].append(note)
+    return list(groups.values())
+
+
 def jinja_environment() -> Environment:
     """The Jinja2 environment of the review pages (autoescape on for every template)."""
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True, default_for_string=True),
                       trim_blocks=True, lstrip_blocks=True, auto_reload=False)
-    env.filters.update(money=money, unit_price=unit_price, percent=percent, flag_text=flag_text)
+    env.filters.update(money=money, unit_price=unit_price, percent=percent, flag_text=flag_text,
+                       flag_groups=flag_groups)
     return env
 
 
