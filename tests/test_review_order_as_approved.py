@@ -58,7 +58,7 @@ def test_an_approved_order_shows_what_was_approved_and_its_action(server):
     assert value(page, "memo") == "dock 4 please"
     # 15 x 98.50 + 20 x 64.00 + 3 x 18.40, freight left off: not the PO's 2,497.00.
     assert "This sales order before tax: 2,812.70" in order_total(page)
-    assert f"proposed action #{action} (approved" in page and "This order was approved by" in page
+    assert f'#action-{action}">proposed action #{action}</a> (approved)' in page and "This order was approved by" in page
     assert "<fieldset disabled>" in page
 
 

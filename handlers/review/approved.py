@@ -133,9 +133,3 @@ def action_url(action_id: int, status: str) -> str:
     """The Actions tab at the action's card: its status's list from the action down (pure)."""
     cursor = action_id + 1 if action_id < MAX_ROWID else 0  # the largest rowid has none past it: the newest
     return f"/review/actions?{urlencode({'status': status, 'cursor': cursor})}#action-{action_id}"
-
-
-def action_note(action: Mapping[str, Any]) -> str:
-    """What the decided order's notice adds: which action the page shows, and where to find it (pure)."""
-    return (f"the form shows the order as approved, proposed action #{action['id']} ({action['status']}; "
-            f"Actions tab, {action['status']})")

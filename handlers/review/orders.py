@@ -16,7 +16,6 @@ from litestar.params import FromQuery
 
 from handlers.review import queries as q
 from handlers.review.approved import (
-    action_note,
     action_url,
     approved_charges,
     approved_header,
@@ -211,7 +210,6 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
     action = await _approved_action(env, item_id) if rows is None and item["status"] == "approved" else None
     if action is not None:
         rows, charges, header = await _as_approved(env, parsed, action)
-        item = item | {"decision_reason": action_note(action)}  # the decided notice names the action
     elif rows is None:
         # Each code as remembered now: another reviewer may have corrected it since this PO was parsed.
         lines = [ln for ln in parsed.get("lines") or [] if isinstance(ln, dict)]
