@@ -235,7 +235,7 @@ def _check_totals(po: PurchaseOrder) -> list[Finding]:
     return out
 
 
-def _check_dates(po: PurchaseOrder, today: date) -> list[Finding]:
+def _check_dates(po: PurchaseOrder, today: date, received: date | None) -> list[Finding]:
     out: list[Finding] = []
     if po.po_date is not None:
         if po.po_date > today + timedelta(days=31):
@@ -247,11 +247,21 @@ def _check_dates(po: PurchaseOrder, today: date) -> list[Finding]:
     if po.requested_ship_date is not None and po.po_date is not None and po.requested_ship_date < po.po_date:
         out.append(Finding(code="ship_before_po_date", severity="warning",
                            message=f"requested ship date {po.requested_ship_date} is before PO date {po.po_date}"))
+    # An old PO sent again (or a misread date) would otherwise be booked to ship on a day already gone: a warning,
+    # not a refusal, as the customer may still want the goods; a person asks for a new date.
+    if po.requested_ship_date is not None and received is not None and po.requested_ship_date < received:
+        out.append(Finding(code="ship_date_past", severity="warning",
+                           message=f"requested ship date {po.requested_ship_date} had passed when the order was "
+                                   f"received ({received}): ask the customer for a new date"))
     return out
 
 
 def validate_order(po: PurchaseOrder, *, today: date | None = None) -> list[Finding]:
-    """Check a parsed order's arithmetic, dates and completeness; never raises."""
+    """Check a parsed order's arithmetic, dates and completeness; never raises.
+
+    `today`: the day the order was received (the intake reads an email as it arrives and passes its day); dates
+    are judged against it. Without it the PO date is judged against the clock, but a ship date is not: one that
+    passed since the order arrived (a test fixture, a re-read) is no news."""
     out: list[Finding] = []
     if not po.lines:
         out.append(Finding(code="no_lines", severity="error", message="no item lines found"))
@@ -259,5 +269,5 @@ def validate_order(po: PurchaseOrder, *, today: date | None = None) -> list[Find
         out.append(Finding(code="missing_po_number", severity="warning", message="no PO number found"))
     out += _check_lines(po)
     out += _check_totals(po)
-    out += _check_dates(po, today or date.today())
+    out += _check_dates(po, today or date.today(), today)
     return out
