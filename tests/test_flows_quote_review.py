@@ -209,31 +209,30 @@ async def test_sub_cent_prices_and_free_items_are_compared_exactly(env, tmp_path
     await load_reference(env, tmp_path / "ref", customer_program__csv=PROGRAMS,
                          pricing_master__csv=PRICING_HEADER + "830,,0.0300,CS,,\n801,,0.00,CS,,\n")
     await apply(env, customer("1187", "Driscoll Foods"))
-    # 0.0300 + 15% = 0.0345: quoted exactly was flagged +15.00% (expected rounded to 0.03); 0.0300 passed. Now
-    # 0.03 is within as the nearest cent (test_pricing_nearest_cent.py); 0.033, in mills, could have been exact.
+    # 0.0300 + 15% = 0.0345: quoted exactly was flagged +15.00% (expected rounded to 0.03); 0.0300 passed
     await apply(env, sales_order("9301", "1187", [("830", 5000, 0.0345), ("801", 5, 0.0)]))
-    await apply(env, sales_order("9302", "1187", [("830", 5000, 0.033)]))
+    await apply(env, sales_order("9302", "1187", [("830", 5000, 0.0300)]))
     await drain(env, [quote_review.WORKFLOW])
     [proposal] = await proposals(env)
     assert proposal["payload"]["sales_order_id"] == "9302"
     [line] = proposal["payload"]["lines"]
-    assert (line["quoted"], line["expected"], line["deviation_pct"]) == (0.033, 0.0345, -4.35)
+    assert (line["quoted"], line["expected"], line["deviation_pct"]) == (0.03, 0.0345, -13.04)
 
 
 async def test_lines_without_a_comparable_price_or_priced_free_items_are_named_not_given_a_percentage(env, tmp_path):
     await load_reference(env, tmp_path / "ref", customer_program__csv=PROGRAMS,
                          pricing_master__csv=PRICING_HEADER + "830,,0.0300,CS,,\n801,,0.00,CS,,\n802,,24.00,CS,,\n")
     await apply(env, customer("1187", "Driscoll Foods"))
-    await apply(env, with_units(sales_order("9501", "1187", [("830", 5000, 0.033), ("801", 5, 2.50), ("802", 12, 2.30)]),
+    await apply(env, with_units(sales_order("9501", "1187", [("830", 5000, 0.0300), ("801", 5, 2.50), ("802", 12, 2.30)]),
                                 "CS", "CS", "EA"))
     await drain(env, [quote_review.WORKFLOW])
     [proposal] = await proposals(env)
     assert [(f["line"], f["expected"], f["deviation_pct"], f["basis"], f["reason"]) for f in proposal["payload"]["lines"]] == [
-        (1, 0.0345, -4.35, "list_plus_markup", None), (2, 0.0, None, "list_plus_markup", "free item"),
+        (1, 0.0345, -13.04, "list_plus_markup", None), (2, 0.0, None, "list_plus_markup", "free item"),
         (3, None, None, "no_comparable_price", "no price per EA: priced per CS; spec_items gives no pack count to convert")]
     assert proposal["payload"]["lines_checked"] == 2
     [note] = await rows(env, "SELECT observation FROM reflexion_log")
-    assert ("2 outside tolerance: 830 quoted 0.033 vs 0.0345 (-4.35%, list_plus_markup), 801 quoted 2.50 vs 0.00 "
+    assert ("2 outside tolerance: 830 quoted 0.03 vs 0.0345 (-13.04%, list_plus_markup), 801 quoted 2.50 vs 0.00 "
             "(free item, list_plus_markup); 1 with no comparable price: 802 quoted 2.30: no price per EA: priced per "
             "CS; spec_items gives no pack count to convert") in note["observation"]
 

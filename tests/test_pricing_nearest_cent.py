@@ -4,7 +4,14 @@ from decimal import Decimal as D
 
 import pytest
 
-from worker.pricing import Pack, PriceRow, ProgramTerms, check_price, choose_price
+from worker.pricing import (
+    ExpectedPrice,
+    Pack,
+    PriceRow,
+    ProgramTerms,
+    check_price,
+    choose_price,
+)
 
 PLUS_15 = ProgramTerms("standard", 15.0, None, 30, False)
 
@@ -39,3 +46,11 @@ def test_exactly_half_a_cent_off_is_within_and_the_percentage_alone_still_decide
     exact = choose_price([PriceRow("7", D("0.125"), "EA")], "EA", Pack("EA"), PLUS_15)  # customer price, no markup
     assert check_price(D("0.12"), exact, 2.0).within_tolerance and check_price(D("0.13"), exact, 2.0).within_tolerance
     assert check_price(D("11.73"), expected("10.00"), 2.0).reason is None  # +2.0%: within by the percentage
+
+
+def test_a_netsuite_rate_gets_no_nearest_cent_allowance():
+    # Quote review judges NetSuite's own rates, which hold four decimals: 0.03 could have been the exact 0.0345.
+    expected = ExpectedPrice(D("0.0345"), "CS", "list_plus_markup")
+    assert check_price(D("0.03"), expected, 2.0).within_tolerance
+    check = check_price(D("0.03"), expected, 2.0, in_cents=False)
+    assert (check.within_tolerance, check.deviation_pct, check.reason) == (False, -13.04, None)

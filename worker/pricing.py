@@ -293,8 +293,11 @@ def _expected(row: PriceRow, unit: str, factor: Decimal, program: ProgramTerms, 
     return ExpectedPrice(marked_up.quantize(EXACT, ROUND_HALF_UP), unit, "list_plus_markup", note)
 
 
-def check_price(quoted: Decimal | float | None, expected: ExpectedPrice | None, tolerance_pct: float) -> PriceCheck:
-    """Compare a quoted unit price with the expected one at full precision (pure)."""
+def check_price(quoted: Decimal | float | None, expected: ExpectedPrice | None, tolerance_pct: float, *,
+                in_cents: bool = True) -> PriceCheck:
+    """Compare a quoted unit price with the expected one at full precision (pure). `in_cents`: the quote comes from
+    where prices are written in cents (a PO, the order form), so one within half a cent is as near as it can be;
+    False for NetSuite's own rates, which hold four decimals and could have been exact."""
     if expected is None or quoted is None:
         return PriceCheck(expected, None, expected is not None)
     if expected.unit_price is None:
@@ -310,7 +313,7 @@ def check_price(quoted: Decimal | float | None, expected: ExpectedPrice | None, 
     # Judged unrounded: +2.004% is outside a 2% tolerance even though it is shown as +2.00%.
     if abs(deviation) <= Decimal(str(tolerance_pct)):
         return PriceCheck(expected, _percent(deviation), True)
-    if nearest_cent(quote, expected.unit_price):  # the true deviation is still the one shown
+    if in_cents and nearest_cent(quote, expected.unit_price):  # the true deviation is still the one shown
         return PriceCheck(expected, _percent(deviation), True,
                           f"within half a cent of {price_text(expected.unit_price)}: a price in cents is no closer")
     return PriceCheck(expected, _percent(deviation), False)

@@ -168,7 +168,7 @@ def _price_lines(conn: sqlite3.Connection, so_id: str, customer_id: str, on: str
                                         NO_COMPARABLE_PRICE, foreign))
             continue
         checked += 1
-        check = check_price(rate, expected, tolerance)
+        check = check_price(rate, expected, tolerance, in_cents=False)  # a NetSuite rate: four decimals
         if not check.within_tolerance:
             findings.append(LineFinding(line_no, item_id, item_name, quantity, units, float(rate),
                                         float(expected.unit_price), check.deviation_pct, expected.basis, check.reason))
