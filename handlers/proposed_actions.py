@@ -16,7 +16,14 @@ from litestar.exceptions import HTTPException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromQuery, QueryParameter
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
 
 from handlers.inbound_email import authorize
 from handlers.responses import (
@@ -37,10 +44,22 @@ from handlers.review_api import CURSOR, READ_ERRORS, api_caller
 from worker.deadletters import store_dead_letter
 from worker.decisions import ONE_LINE, same_name_customers
 from worker.env import Env, iso
+from worker.flows.recipients import mail_address
 from worker.ledger import append_event
 
 log = logging.getLogger("worker.proposals")
 EMAIL = r"^[^@\s<>,;]+@[^@\s<>,;]+\.[A-Za-z0-9-]{2,}$"
+
+
+def _one_address(value: str) -> str:
+    # The pattern is pydantic's (Rust) regex, whose \s misses \x1c-\x1f, and it takes "josé@…": an address is also
+    # one the drafts' own rule (mail_address) would send to, so the API and the workflows agree on what a sender gets.
+    if mail_address(value) is None:
+        raise ValueError("is not one email address a sender can use (ASCII before the @, no control characters)")
+    return value
+
+
+Email = Annotated[str, Field(max_length=254, pattern=EMAIL), AfterValidator(_one_address)]
 PHONE = r"^[0-9+()\-. x]{7,32}$"
 ActionStatus = Literal["", "staged", "approved", "rejected", "executed"]  # "": every status (as ReviewStatus)
 IDEMPOTENCY_KEY_CHARS = 128
@@ -66,7 +85,7 @@ class ProposeCreateCustomer(_Proposal):
 
     kind: Literal["propose_create_customer"]
     companyName: str = Field(min_length=1, max_length=83)
-    email: str | None = Field(None, max_length=254, pattern=EMAIL)
+    email: Email | None = None
     phone: str | None = Field(None, pattern=PHONE)
     terms: str | None = Field(None, max_length=40, description="payment terms as named in NetSuite, e.g. Net 30")
     creditLimit: Decimal | None = Field(None, ge=0, le=100_000_000)
@@ -98,7 +117,7 @@ class ProposeCollectionEmail(_ForCustomer):
     """A drafted collection email (staged as `collection_email`)."""
 
     kind: Literal["propose_collection_email"]
-    to: list[Annotated[str, Field(max_length=254, pattern=EMAIL)]] = Field(min_length=1, max_length=10)
+    to: list[Email] = Field(min_length=1, max_length=10)
     subject: str = Field(min_length=1, max_length=200, pattern=ONE_LINE)  # a header once sent
     body: str = Field(min_length=1, max_length=20_000)
     invoices: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
