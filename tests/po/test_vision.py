@@ -2,6 +2,7 @@
 import asyncio
 import base64
 import json
+from datetime import date
 
 import httpx2 as httpx  # anthropic 2.x is built on httpx2 (same API) and refuses plain httpx clients
 import pytest
@@ -189,3 +190,13 @@ async def test_a_discount_whose_words_name_a_payment_or_a_net_amount_is_still_a_
     assert (str(po.total), [(c.description, str(c.amount)) for c in po.other_charges]) == (
         "521.0", [(description, "-50.0")])
     assert [f.code for f in po.findings] == []
+
+
+@pytest.mark.asyncio
+async def test_a_ship_date_past_on_the_day_received_is_a_warning_as_for_text_pdfs():
+    client = replying(200, _tool_use(TOOL_INPUT), [])
+    po = await parse_with_claude(client, PDF, model="m", timeout=5, today=date(2026, 11, 24))
+    assert [(f.code, f.severity) for f in po.findings if f.code == "ship_date_past"] == [("ship_date_past", "warning")]
+    on_time = await parse_with_claude(replying(200, _tool_use(TOOL_INPUT), []), PDF, model="m", timeout=5,
+                                      today=date(2026, 3, 2))
+    assert "ship_date_past" not in {f.code for f in on_time.findings}

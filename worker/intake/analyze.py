@@ -65,12 +65,12 @@ class ClaudeUnavailable(Exception):
     """Claude failed in a way a later attempt may not (overloaded, rate limited, unreachable, timed out)."""
 
 
-async def _vision(env: Env, data: bytes, retry_later: bool) -> Analysis:
+async def _vision(env: Env, data: bytes, today: date, retry_later: bool) -> Analysis:
     if env.secrets.anthropic_api_key is None:
         return Analysis(None, f"{NO_TEXT_LAYER}; ANTHROPIC_API_KEY is not set, so it needs manual entry", "none")
     try:
         po = await parse_with_claude(client_for(env), data, model=env.settings.anthropic.vision_model,
-                                     timeout=VISION_TIMEOUT_SECONDS)
+                                     timeout=VISION_TIMEOUT_SECONDS, today=today)
     except VisionError as exc:
         if exc.transient and retry_later:
             raise ClaudeUnavailable(f"Claude could not read a scanned PDF now: {exc.reason}") from exc
@@ -101,7 +101,7 @@ async def analyze_orders(env: Env, data: bytes, today: date, *, retry_later: boo
     except PdfRejected as exc:
         return [Analysis(None, exc.reason, "none")]
     if not read.has_text:
-        return [await _vision(env, data, retry_later)]
+        return [await _vision(env, data, today, retry_later)]
     parts = read.parts
     return [_judge(part.po, "text", part.pages if len(parts) > 1 else None) for part in parts]
 

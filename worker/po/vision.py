@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import base64
 import copy
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
 
 from worker.claude import ClaudeFailure, create_message, tool_call
-
 from worker.po.model import CENT, PurchaseOrder, validate_order
 from worker.po.parser import payment_finding
 from worker.po.totals import Printed, is_discount, is_payment
@@ -116,11 +116,12 @@ def _read_charges(po: PurchaseOrder) -> tuple[list[Printed], Decimal | None]:
 
 
 async def parse_with_claude(client: Any, pdf_bytes: bytes, *, model: str,
-                            timeout: float) -> PurchaseOrder:
+                            timeout: float, today: date | None = None) -> PurchaseOrder:
     """Read a (scanned) PDF purchase order with Claude; raises VisionError with a clear reason.
 
     timeout bounds the whole call, the SDK's retries and their backoff included (a per-request timeout alone let
-    three requests and the waits between them, or a long retry-after, outlast the email's time).
+    three requests and the waits between them, or a long retry-after, outlast the email's time). today: the day
+    the order was received, which its dates are judged against, as the text parser's are.
     """
     try:
         msg = await create_message(client, _request(pdf_bytes, model), timeout)
@@ -133,7 +134,7 @@ async def parse_with_claude(client: Any, pdf_bytes: bytes, *, model: str,
         raise VisionError(f"no {TOOL_NAME} tool_use block in the response (stop_reason={msg.stop_reason})")
     po = _to_order(block.input)
     payments, balance = _read_charges(po)
-    po.findings = validate_order(po)
+    po.findings = validate_order(po, today=today)
     if payments:
         po.findings.append(payment_finding(payments, balance, po.total))
     bad = {f.code for f in po.findings if f.severity == "error"}
