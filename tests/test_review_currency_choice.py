@@ -50,8 +50,10 @@ def test_booking_a_euro_po_in_dollars_keeps_its_euros_named_and_compares_nothing
     assert 'class="sum-ok"' not in page and "differ by" not in shown
     assert shown.startswith("This sales order before tax, in USD: 2,462.00 · the PO's total less tax, in EUR: "
                             "2,497.00 not compared: the currencies differ")
-    # Approving books what was chosen, as documented: the customer's own currency, which NetSuite books unnamed.
-    assert client.post(f"/review/orders/{item}/approve", data=form).status_code == 303
+    # Approving books what was chosen, as documented, once confirmed (test_review_currency_confirm): the customer's
+    # own currency, which NetSuite books unnamed.
+    confirmed = {**form, "approve_unconverted": "1", "unconverted_in": "USA"}
+    assert client.post(f"/review/orders/{item}/approve", data=confirmed).status_code == 303
     assert "currency" not in json.loads(db(server, "SELECT payload_json FROM proposed_actions")[0][0])
 
 

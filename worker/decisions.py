@@ -321,13 +321,15 @@ def _duplicate(exists: str, thing: str, copies: list[EarlierCopy], unseen: list[
 
 
 def approve_order(conn: sqlite3.Connection, item_id: int, reviewer: str, order: ReviewedOrder, now: str, *,
-                  approve_anyway: Collection[str] = (), shown: Mapping[int, str] | None = None) -> Decision:
+                  approve_anyway: Collection[str] = (), shown: Mapping[int, str] | None = None,
+                  unconverted: str | None = None) -> Decision:
     """Close a review item as approved and queue its `create_sales_order` action (NetSuite REST shape).
 
     An order that exists already (earlier_copies) raises DuplicateOrder unless every copy is among
     `approve_anyway`, the keys of the copies the reviewer was shown and confirmed a second sales order
     despite: a copy approved since (by someone else) needs its own say-so. The ledger event records what
-    the order repeats.
+    the order repeats, and `unconverted`, what the reviewer confirmed booking a PO's figures unconverted in another
+    currency as.
 
     Each line's customer item code is remembered as its item (customer_item_xref). `shown` gives, by line number,
     the item the reviewer's page showed each line with: a line approved with that item is remembered only where
@@ -375,7 +377,7 @@ def approve_order(conn: sqlite3.Connection, item_id: int, reviewer: str, order: 
                   "charges_left_off": [{"description": c.description, "amount": float(c.amount)}
                                        for c in order.charges_left_off] or None,
                   "reassigned_from": row[1] if row[1] != order.customer_id else None,
-                  "approved_despite": [c.text for c in copies] or None},
+                  "approved_despite": [c.text for c in copies] or None, "approved_unconverted": unconverted},
                  dedupe_key=f"review.approved:{item_id}", created_at=now)
     note = f"; remembered {remembered} item code(s) for next time" if remembered else ""
     return Decision(True, "approved", f"order approved and queued for NetSuite as action {action_id}{note}", action_id)

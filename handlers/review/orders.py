@@ -68,9 +68,11 @@ from worker.decisions import (
 from worker.env import Env, iso
 from worker.intake.lines import (
     OrderCurrency,
+    currency_name,
     currency_text,
     customer_currency,
     parsed_order_currency,
+    po_currency,
 )
 from worker.pricing import standard_program
 from worker.storage import ObjectNotFound
@@ -168,6 +170,22 @@ def _posted_currency(form: Any, item_customer: str | None) -> str | None:
     return str(form.get("currency") or "")
 
 
+def unconverted_label(parsed: dict[str, Any], currency: OrderCurrency) -> str | None:
+    """The box consenting to book a PO's figures unconverted, as the page names it; None when they are in the
+    currency booked (pure)."""
+    if not currency.unconverted:
+        return None
+    return (f"Book the figures as typed in {currency.booked_name}: the PO's {currency_name(po_currency(parsed))} "
+            "prices are not converted")
+
+
+def unconverted_consent(form: Any, currency: OrderCurrency) -> bool:
+    """Whether the form ticked "book as typed" for the currency it books now (`unconverted_in`, posted beside the
+    box): a consent given while another was chosen is none (pure)."""
+    return (bool(currency.unconverted) and form.get("approve_unconverted") == "1"
+            and str(form.get("unconverted_in") or "") == (currency.booked or ""))
+
+
 async def _for_posted_customer(env: Env, item: dict[str, Any], form: Any,
                                rows: list[dict[str, str]]) -> tuple[list[dict[str, str]], int]:
     """The posted rows as shown for the customer posted: recomputed (rows_for_customer) when the page showed them
@@ -203,7 +221,7 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
                   rows: list[dict[str, str]] | None = None, charges: list[dict[str, str]] | None = None,
                   header: Any = None, errors: list[str] | None = None,
                   find: str = "", status: int = 200, offer_duplicate: tuple[str, ...] = (),
-                  reason: str = "") -> Response[Any]:
+                  offer_unconverted: bool = False, reason: str = "") -> Response[Any]:
     item = await _item(env, item_id)
     parsed = _parsed(item)
     # An approved order is shown as approved (its action's payload), not as the PO was read; a rejected one as read.
@@ -255,6 +273,10 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
         # Else no option is selected, the picker falls back to "— choose —" and a resubmit loses the customer.
         customers += await q.rows(env, q.POSTED_CUSTOMER, (form["customer_id"],))
     choices = await q.rows(env, q.ITEM_CHOICES, {"customer": form["customer_id"]})
+    # The "book as typed" box: offered after approving was refused for it, and kept (ticked) on every page of the
+    # form that posted it ticked for the currency still chosen, so a later refusal (a duplicate) does not undo it.
+    ticked = header is not None and unconverted_consent(header, currency)
+    unconverted = unconverted_label(parsed, currency) if offer_unconverted or ticked else None
     return render(request, env, "order_detail.html", session, code=status, tab="orders", item=item, parsed=parsed,
                   rows=rows, charges=charges,
                   order_total=approved_total(action["payload"]) if action else form_total(rows, charges),
@@ -262,7 +284,8 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
                   customers=customers, find=find,
                   item_choices=choices, flags=json.loads(item.get("flags_json") or "[]"), currency=currency,
                   is_open=item["status"] in ("pending", "needs_manual"), offer_duplicate=offer_duplicate,
-                  reason=reason, max_reason=MAX_REASON, add_rows=ADD_ROWS, approved_action=action)
+                  unconverted_box=unconverted, unconverted_ticked=ticked, reason=reason, max_reason=MAX_REASON,
+                  add_rows=ADD_ROWS, approved_action=action)
 
 
 async def _approved_action(env: Env, item_id: int) -> dict[str, Any] | None:
@@ -363,13 +386,22 @@ async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[En
     resolved, ambiguous = await _resolve(env, typed)
     order, errors = reviewed_order(form, rows, resolved, charges, ambiguous)
     duplicate: tuple[str, ...] = ()
+    consented = unconverted_consent(form, currency)
+    if order is not None and currency.unconverted and not consented:
+        # The figures are the PO's, in its currency: booked as typed in another only once the reviewer has read
+        # this and ticked the box it offers (the currency select may have been changed without seeing the warning).
+        box = unconverted_label(parsed, currency)
+        errors = [f"not approved: {currency.unconverted} Tick \"{box}\" if that is meant."]
+        return await _detail(request, env, session, item_id, rows=rows, charges=charges, header=form, errors=errors,
+                             status=422, find=find, offer_unconverted=True)
     if order is not None:
         order = order.model_copy(update={"currency": currency.sent})  # approve_order books it, not the parse's
         # "Approve anyway" consents to the copies the refusal showed (their keys, posted beside the box), no others.
         shown = str(form.get("duplicate_of") or "").split() if form.get("approve_duplicate") == "1" else []
         try:
             decision = await env.db.write(approve_order, item_id, session.reviewer, order, iso(env.clock()),
-                                          approve_anyway=frozenset(shown), shown=shown_items(order, rows))
+                                          approve_anyway=frozenset(shown), shown=shown_items(order, rows),
+                                          unconverted=unconverted_label(parsed, currency) if consented else None)
         except NotFound as exc:
             raise NotFoundException(str(exc)) from None
         except DecisionError as exc:
