@@ -75,3 +75,12 @@ def test_flag_groups():
     assert group["count"] == 1 and group["notes"] == []
     assert flag_groups([{"message": "no code"}])[0] == {"code": "note", "count": 1, "severity": "warning",
                                                         "notes": ["no code"]}
+
+
+def test_the_orders_list_shows_one_chip_per_code_with_its_count(flagged):
+    _item, client = flagged
+    page = client.get("/review/orders").text
+    chips = [text(c) for c in re.findall(r'<span class="flag[^"]*">(.*?)</span>', page)]
+    # Was 45 bare chips, "unknown_item" 24 times.
+    assert chips == ["duplicate_po", "unknown_item ×24", "quantity_outlier ×3", "price_deviation ×15",
+                     "uncertain_item", "no_text_layer"]
