@@ -84,10 +84,13 @@ def test_an_orders_filter_with_nothing_open_stays_visible_and_can_be_cleared(ser
     server.run(server.env.db.write(lambda conn: (seed_reference(conn), add_review_item(conn))))
     client = sign_in(server.url)
     page = client.get("/review/orders?customer=2201").text
-    assert '<option value="2201" selected>customer id 2201 (no open orders)</option>' in page
+    # Named from the mirror (was "customer id 2201": the menu lists only customers with open orders).
+    assert '<option value="2201" selected>Melt Mates Kitchen Co (no open orders)</option>' in page
     assert "Nothing to review" not in page and "(all customers and statuses)" in page
-    assert ('No open orders for customer id 2201: the list is filtered. <a href="/review/orders">Show all orders</a>'
-            in page)
+    assert ('No open orders for Melt Mates Kitchen Co: the list is filtered. <a href="/review/orders">Show all '
+            'orders</a>' in page)
+    unknown = client.get("/review/orders?customer=9999").text  # in no mirror: its id
+    assert '<option value="9999" selected>customer id 9999 (no open orders)</option>' in unknown
     manual = client.get("/review/orders?customer=1187&status=needs_manual").text
     assert "No needs manual orders for Driscoll Foods: the list is filtered." in manual
     assert "(all customers" not in client.get("/review/orders").text

@@ -115,17 +115,23 @@ async def orders_list(request: Request[Any, Any, Any], env: NamedDependency[Env]
                                                  currency_text(r["customer_currency"])).shown for r in found}
     for row in page:
         row["currency"] = currencies.get(row["id"])
-    return render(request, env, "orders.html", session, **orders_context(page, counts, customers, params))
+    # The menu lists only customers with open orders: one filtered on without any is named from the mirror.
+    named = None
+    if params["customer"] and all(c["customer_id"] != params["customer"] for c in customers):
+        named = next(iter(await q.rows(env, q.POSTED_CUSTOMER, (params["customer"],))), None)
+    return render(request, env, "orders.html", session, **orders_context(
+        page, counts, customers, params, customer_name=named and named["company_name"]))
 
 
 def orders_context(page: list[dict[str, Any]], counts: dict[str, int], customers: list[dict[str, Any]],
-                   params: dict[str, Any]) -> dict[str, Any]:
-    """Template context of the orders list (shared with bench/review.py's bare render)."""
+                   params: dict[str, Any], customer_name: str | None = None) -> dict[str, Any]:
+    """Template context of the orders list (shared with bench/review.py's bare render); `customer_name` names a
+    filtered customer the menu does not list (it has no open orders)."""
     for row in page:
         row["flags"] = json.loads(row.get("flags_json") or "[]")
     return {"tab": "orders", "orders": page, "counts": counts, "customers": customers, "status": params["status"],
-            "customer": params["customer"], "next_cursor": q.next_cursor(page, params["limit"]),
-            "first_page": not params["cursor"]}
+            "customer": params["customer"], "customer_name": customer_name,
+            "next_cursor": q.next_cursor(page, params["limit"]), "first_page": not params["cursor"]}
 
 
 async def _item(env: Env, item_id: int) -> dict[str, Any]:
