@@ -237,7 +237,7 @@ def test_a_rewrite_of_an_action_closed_meanwhile_stays_on_screen_and_the_filters
     assert "rejected by anna at " in page.inner_text(".notice") and "wrong contact" in page.inner_text(".notice")
     kept = page.locator(f"#action-{email} .unsaved")
     assert kept.is_visible() and "My careful rewrite" in kept.inner_text()
-    assert page.locator("select[name=kind]").input_value() == "collection_email"
+    assert page.locator("select[name=kind]").input_value() == "Collection email"  # the label the menu lists
     shot(page, f"{size}-07-closed-meanwhile")
     if size == "phone":
         assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1
