@@ -5,6 +5,7 @@ Plus the payload read back (pure)."""
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -123,3 +124,18 @@ def test_the_payload_read_back():
     assert reviewers_memo(PAYLOAD["memo"], freight) == "dock 4"
     assert reviewers_memo("PO charges left off: Freight 25.00", freight) == ""
     assert reviewers_memo("dock 4", []) == "dock 4"
+
+
+def test_a_damaged_payload_shows_less_and_the_page_and_api_agree_on_its_total(server):
+    server, item, client = po_queue(server, parsed_po())
+    approve_with_edits(server, item, client)
+    payload, _ = approved(server, item)
+    payload["item"]["items"][0]["item"] = "5001"  # a reference that is no object
+    payload["item"]["items"][1]["amount"] = "1280.00"  # an amount that is no JSON number
+    server.run(server.env.db.write(lambda conn: conn.execute(
+        "UPDATE proposed_actions SET payload_json = ? WHERE review_item_id = ?", (json.dumps(payload), item))))
+    page = client.get(f"/review/orders/{item}")
+    assert page.status_code == 200, page.text[-2000:]  # was a 500: 'str' object has no attribute 'get'
+    assert value(page.text, "l0_qty") == "15" and "This sales order before tax: —" in order_total(page.text)
+    (found,) = client.get("/api/review-items", params={"status": "approved"}).json()["items"]
+    assert found["approved_total"] is None  # was 2812.7: SQL's sum read the text as a number, the page showed —

@@ -31,6 +31,11 @@ def _decimal(value: Any) -> Decimal | None:
     return amount if amount.is_finite() else None
 
 
+def _ref_id(ref: Any) -> str:
+    # A record reference ({"id": "5001"}); anything else in a damaged payload names no record.
+    return _text(ref.get("id")) if isinstance(ref, Mapping) else ""
+
+
 def payload_items(payload: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """The salesOrder's item lines, products and charges (only the mappings: a damaged payload shows less)."""
     items = (payload.get("item") or {}).get("items") if isinstance(payload.get("item"), Mapping) else None
@@ -39,8 +44,10 @@ def payload_items(payload: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 def approved_total(payload: Mapping[str, Any]) -> Decimal | None:
     """What the approved sales order totals before tax: its lines' amounts, carried charges (discounts negative)
-    included; None when an amount is no number."""
-    amounts = [_decimal(i.get("amount")) for i in payload_items(payload)]
+    included; None when an amount is no JSON number (as REVIEW_ITEMS_API's approved_total: the page and the API
+    agree)."""
+    amounts = [_decimal(a) if isinstance(a := i.get("amount"), int | float) and not isinstance(a, bool) else None
+               for i in payload_items(payload)]
     return None if any(a is None for a in amounts) else cents(sum((a for a in amounts if a is not None), Decimal(0)))
 
 
@@ -71,7 +78,7 @@ def approved_rows(payload: Mapping[str, Any], parsed: Mapping[str, Any],
     code of the next PO line (in order) with its description, else none (a row the reviewer added: "new")."""
     po, at, rows = _po_lines(parsed), 0, []
     for line in split_items(payload)[0]:
-        item_id, desc = _text((line.get("item") or {}).get("id")), _text(line.get("description")).strip()
+        item_id, desc = _ref_id(line.get("item")), _text(line.get("description")).strip()
         found = next((k for k in range(at, len(po)) if desc and _text(po[k].get("description")).strip() == desc), None)
         source = po[found] if found is not None else {}
         at = at if found is None else found + 1
@@ -98,7 +105,7 @@ def approved_charges(payload: Mapping[str, Any], left_off: list[ChargeLeftOff],
                      item_codes: Mapping[str, str]) -> list[dict[str, str]]:
     """The charge rows as approved: the carried ones with their item, then those left off, ticked."""
     carried = [{"desc": _text(c.get("description")), "amount": f"{_decimal(c.get('amount')) or 0:.2f}",
-                "item": item_codes.get(_text((c.get("item") or {}).get("id"))) or _text((c.get("item") or {}).get("id")),
+                "item": item_codes.get(_ref_id(c.get("item"))) or _ref_id(c.get("item")),
                 "off": ""} for c in split_items(payload)[1]]
     return carried + [{"desc": c.description, "amount": f"{c.amount:.2f}", "item": "", "off": "1"} for c in left_off]
 
@@ -122,7 +129,7 @@ def booked_currency(payload: Mapping[str, Any]) -> str:
 
 def approved_header(payload: Mapping[str, Any], left_off: list[ChargeLeftOff]) -> dict[str, str]:
     """The form's header as approved (the posted-form keys _detail reads), for the customer it was approved for."""
-    customer = _text((payload.get("entity") or {}).get("id")) if isinstance(payload.get("entity"), Mapping) else ""
+    customer = _ref_id(payload.get("entity"))
     header = {"customer_id": customer, "shown_for": customer, "po_number": _text(payload.get("otherRefNum")),
               "tran_date": _text(payload.get("tranDate")), "ship_date": _text(payload.get("shipDate")),
               "memo": reviewers_memo(_text(payload.get("memo")), left_off)}

@@ -117,14 +117,17 @@ WHERE o.status = 'needs_review' AND o.id IN (SELECT value FROM json_each(?))
 ORDER BY o.id DESC
 """
 # `total` is the PO's as read; an approved item also names its create_sales_order action and what it totals
-# before tax (lines and carried charges, as the order was approved: edits, added lines and charges left off).
+# before tax (lines and carried charges, as the order was approved: edits, added lines and charges left off);
+# null when an amount is no JSON number, as approved.approved_total has it for the page.
 # Found by the action's dedupe key (unique: one per item), as worker/decisions.py approve_order writes it.
 REVIEW_ITEMS_API = """
 SELECT r.id, r.status, r.email_id, r.customer_id, c.company_name AS customer_name, r.po_number, r.sender,
        r.line_count, r.total, r.confidence, r.flags_json, r.parsed_json, r.reason, r.created_at, r.updated_at,
        r.decided_by, r.decided_at, r.decision_reason, r.email_text, r.pages, a.id AS action_id,
-       CASE WHEN json_valid(a.payload_json) THEN (SELECT round(sum(i.value ->> '$.amount'), 2)
-                                                  FROM json_each(a.payload_json, '$.item.items') i) END AS approved_total
+       CASE WHEN json_valid(a.payload_json) THEN (
+         SELECT CASE WHEN count(*) = count(CASE WHEN json_type(i.value, '$.amount') IN ('integer', 'real') THEN 1 END)
+                THEN round(coalesce(sum(i.value ->> '$.amount'), 0), 2) END
+         FROM json_each(a.payload_json, '$.item.items') i WHERE i.type = 'object') END AS approved_total
 FROM review_items r LEFT JOIN customers c ON c.ns_id = r.customer_id
 LEFT JOIN proposed_actions a ON r.status = 'approved' AND a.kind = 'create_sales_order'
   AND a.dedupe_key = 'review_item:' || r.id || ':create_sales_order'
