@@ -123,13 +123,15 @@ async def _uncounted(env: Env, exc: BaseException, received_at: str) -> bool:
     return await _still_down(env, exc)
 
 
-def context(env: Env) -> Context:
-    """The settings a recording transaction needs, as of now."""
+def context(env: Env, received_at: str | None = None) -> Context:
+    """The settings a recording transaction needs, as of now; `today` is the company day the email arrived when
+    known: an attempt retried days later (a Claude outage) judges the PO's dates against its arrival, not the retry."""
     terms = standard_program(env.settings)
     now = env.clock()
+    arrived = parse_iso(received_at) if received_at else None
     return Context(standard=terms, tolerance_pct=env.settings.pricing.tolerance_pct,
                    own_domains=frozenset(email_domain(r) for r in env.settings.email.routes),
-                   today=now.astimezone(env.settings.timezone).date(), now=iso(now))
+                   today=(arrived or now).astimezone(env.settings.timezone).date(), now=iso(now))
 
 
 async def _raw(env: Env, raw_key: str | None, source: Path | bytes | None) -> Path | bytes:
@@ -152,10 +154,10 @@ def _read(raw: Path | bytes, spill_dir: Path, read: list[ParsedMail]) -> tuple[P
 
 
 async def _process(env: Env, email_id: int, raw_key: str | None, source: Path | bytes | None, attempts: int,
-                   read: list[ParsedMail]) -> str:
+                   received_at: str, read: list[ParsedMail]) -> str:
     raw = await _raw(env, raw_key, source)
     mail, text = await asyncio.to_thread(_read, raw, env.settings.state_dir / "incoming", read)
-    ctx = context(env)
+    ctx = context(env, received_at)
     pdfs = []
     reading_ends = time.monotonic() + READING_BUDGET_SECONDS
     for n, part in enumerate(mail.pdfs):
@@ -186,7 +188,8 @@ async def process_email(env: Env, email_id: int, source: Path | bytes | None = N
     raw_key, attempts, received_at = claimed
     read: list[ParsedMail] = []
     try:
-        return await asyncio.wait_for(_process(env, email_id, raw_key, source, attempts, read), EMAIL_TIMEOUT_SECONDS)
+        return await asyncio.wait_for(_process(env, email_id, raw_key, source, attempts, received_at, read),
+                                      EMAIL_TIMEOUT_SECONDS)
     except Exception as exc:  # recorded with the reason; the hot tier retries (bounded by MAX_ATTEMPTS)
         error = "processing timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
         if await _uncounted(env, exc, received_at):
@@ -200,7 +203,7 @@ async def process_email(env: Env, email_id: int, source: Path | bytes | None = N
         with contextlib.suppress(Exception):  # if even this write fails, the lease expiry brings it back
             if attempts >= MAX_ATTEMPTS:  # failed for good: a person must see it in the queue, not only in the log
                 await env.db.write(give_up, email_id, failure_reason(error, attempts), read[0] if read else None,
-                                   context(env))
+                                   context(env, received_at))
             else:
                 await env.db.write(lambda c: c.execute(FAIL, (failure_reason(error, attempts), email_id, attempts)))
         return "failed"
