@@ -325,7 +325,8 @@ async def list_proposed_actions(
 ) -> dict[str, Any]:
     """Newest first; filter by status, kind and customer_id; bearer INTAKE_TOKEN or a review session."""
     await api_caller(request, env)
-    params = {"status": status, "kind": kind[:64], "customer": customer_id[:32], "cursor": cursor, "limit": limit}
+    params = {"status": status, "kinds": json.dumps([kind[:64]] if kind else []), "customer": customer_id[:32],
+              "cursor": cursor, "limit": limit}
     page = await q.rows(env, q.ACTIONS, params)
     for row in page:
         row["payload"] = json.loads(row.pop("payload_json") or "{}")

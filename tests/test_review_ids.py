@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from handlers.review import queries as q
-from handlers.review.actions import TAB_ACTIONS, one_action
+from handlers.review.actions import one_action
 from tests.review_seed import NOW, sign_in
 from worker.db import MAX_ROWID
 
@@ -39,4 +39,4 @@ async def test_the_refused_action_is_found_at_the_largest_rowid(env):
     await env.db.write(lambda conn: conn.execute(
         "INSERT INTO proposed_actions (id, kind, status, payload_json, risk, source, created_at, updated_at) "
         "VALUES (?, 'call_task', 'approved', '{}', 3, 'workflow', ?, ?)", (MAX_ROWID, NOW, NOW)))
-    assert [row["id"] for row in await q.rows(env, TAB_ACTIONS, one_action(MAX_ROWID))] == [MAX_ROWID]
+    assert [row["id"] for row in await q.rows(env, q.ACTIONS, one_action(MAX_ROWID))] == [MAX_ROWID]

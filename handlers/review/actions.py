@@ -51,16 +51,6 @@ LABELS = {"create_sales_order": "Sales order for NetSuite", "collection_email": 
           "dispute_confirmation": "Dispute confirmation", "send_dispute_confirmation": "Dispute confirmation",
           "create_customer": "New customer", "pricing_review": "Pricing review"}
 
-# The tab's list: q.ACTIONS (the API's, one raw kind) with the kind filter a set of kinds, a JSON array ('[]': every
-# kind), so a label the tab shows as one kind ("Collection email") lists every kind under it.
-TAB_ACTIONS = """
-SELECT p.id, p.kind, p.status, p.customer_id, c.company_name AS customer_name, p.payload_json, p.risk, p.source,
-       p.review_item_id, p.workflow_run_id, p.created_at, p.updated_at, p.decided_by, p.decided_at, p.decision_reason
-FROM proposed_actions p LEFT JOIN customers c ON c.ns_id = p.customer_id
-WHERE (:status = '' OR p.status = :status) AND (:kinds = '[]' OR p.kind IN (SELECT value FROM json_each(:kinds)))
-  AND (:customer = '' OR p.customer_id = :customer) AND (:cursor = 0 OR p.id < :cursor)
-ORDER BY p.id DESC LIMIT :limit
-"""
 NAMES_SHOWN = 5  # customers named when a customer filter that is not an id matches nothing
 
 # A plan's amounts and the payload field naming their currency (ar_aging_action_plan): shown as an amount in it.
@@ -92,7 +82,7 @@ def kind_options(known: Iterable[str], group: str) -> list[str]:
 
 
 def list_params(filters: Mapping[str, Any], known: Iterable[str], limit: int = PAGE) -> dict[str, Any]:
-    """TAB_ACTIONS parameters for the list's filters and page (pure)."""
+    """q.ACTIONS parameters for the list's filters and page (pure)."""
     return {"status": filters["status"], "kinds": json.dumps(kind_filter(filters["kind"], known)[1]),
             "customer": filters["customer"], "cursor": filters["cursor"], "limit": limit}
 
@@ -230,7 +220,7 @@ def page_url(filters: Mapping[str, Any], anchor: int | None = None) -> str:
 
 
 def one_action(action_id: int) -> dict[str, Any]:
-    """TAB_ACTIONS parameters for one row, the action `action_id` if it exists (pure; the caller checks the id)."""
+    """q.ACTIONS parameters for one row, the action `action_id` if it exists (pure; the caller checks the id)."""
     # The newest below id + 1; the largest rowid has no id past it (SQLite would overflow): the newest of all.
     return {"status": "", "kinds": "[]", "customer": "", "cursor": action_id + 1 if action_id < MAX_ROWID else 0,
             "limit": 1}
@@ -243,11 +233,11 @@ async def _actions_page(request: Request[Any, Any, Any], env: Env, session: Sess
     # As asked (a raw kind stays one in links and forms); the menu and the empty message name its label.
     filters = {"status": status, "kind": kind[:64], "customer": customer.strip()[:32], "cursor": cursor}
     group = kind_filter(filters["kind"], known)[0]
-    page = await q.rows(env, TAB_ACTIONS, list_params(filters, known))
+    page = await q.rows(env, q.ACTIONS, list_params(filters, known))
     next_cursor = q.next_cursor(page, PAGE)  # of the page as listed, before a refused action is put in front
     if refused is not None and all(row["id"] != refused.action_id for row in page):
         # Not on this page (or no longer listed: closed, or outside the filters): shown first, so its text is not lost.
-        page[:0] = [row for row in await q.rows(env, TAB_ACTIONS, one_action(refused.action_id))
+        page[:0] = [row for row in await q.rows(env, q.ACTIONS, one_action(refused.action_id))
                     if row["id"] == refused.action_id]
     for row in page:
         row["payload"] = json.loads(row["payload_json"] or "{}")
@@ -285,7 +275,7 @@ async def actions_list(request: Request[Any, Any, Any], env: NamedDependency[Env
 
 
 async def _action_now(env: Env, action_id: int) -> dict[str, Any] | None:
-    found = await q.rows(env, TAB_ACTIONS, one_action(action_id))
+    found = await q.rows(env, q.ACTIONS, one_action(action_id))
     return found[0] if found and found[0]["id"] == action_id else None
 
 
@@ -336,6 +326,6 @@ async def action_decide(request: Request[Any, Any, Any], env: NamedDependency[En
             return await _actions_page(request, env, session, code=422, refused=refused, **filters,
                                        notice=f"Action {action_id}: {closed_notice(action)}")
     # Back to the page the form was on, at the action's card if that page still lists it (an approved one has left).
-    listed = {row["id"] for row in await q.rows(env, TAB_ACTIONS, list_params(filters, await _known_kinds(env)))}
+    listed = {row["id"] for row in await q.rows(env, q.ACTIONS, list_params(filters, await _known_kinds(env)))}
     return redirect_with_notice(env, page_url(filters, action_id if action_id in listed else None),
                                 f"Action {action_id}: {decision.message}")

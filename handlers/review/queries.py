@@ -77,11 +77,12 @@ WHERE item_id = :text AND NOT EXISTS (SELECT 1 FROM spec_items WHERE upper(item_
 LIMIT {RESOLVE_LIMIT}
 """
 ITEMS_BY_ID = "SELECT item_id, item_code, description, uom FROM spec_items WHERE item_id IN (SELECT value FROM json_each(?))"
+# `kinds` a JSON array of kinds ('[]': every kind): the API filters by one, the Actions tab by a label's kinds.
 ACTIONS = """
 SELECT p.id, p.kind, p.status, p.customer_id, c.company_name AS customer_name, p.payload_json, p.risk, p.source,
        p.review_item_id, p.workflow_run_id, p.created_at, p.updated_at, p.decided_by, p.decided_at, p.decision_reason
 FROM proposed_actions p LEFT JOIN customers c ON c.ns_id = p.customer_id
-WHERE (:status = '' OR p.status = :status) AND (:kind = '' OR p.kind = :kind)
+WHERE (:status = '' OR p.status = :status) AND (:kinds = '[]' OR p.kind IN (SELECT value FROM json_each(:kinds)))
   AND (:customer = '' OR p.customer_id = :customer) AND (:cursor = 0 OR p.id < :cursor)
 ORDER BY p.id DESC LIMIT :limit
 """
