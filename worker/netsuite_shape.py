@@ -23,7 +23,6 @@ from pydantic import (
 from worker.currency import BASE_CURRENCY_IDS, is_base_currency, is_currency_id
 from worker.pricing import cents, currency_name
 
-CENT = Decimal("0.01")
 MAX_MEMO = 1000  # characters of the sales order's memo, the reviewer's and the note of charges left off together
 LEFT_OFF = "PO charges left off: "
 MEMO_JOIN = " — "  # between the reviewer's memo and that note

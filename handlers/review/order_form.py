@@ -7,17 +7,18 @@ import re
 import sqlite3
 from collections.abc import Mapping
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
 
 from worker.config import Review
 from worker.intake.lines import BY_XREF
-from worker.netsuite_shape import CENT, ReviewedOrder, foreign_price_note
+from worker.netsuite_shape import ReviewedOrder, foreign_price_note
 from worker.pricing import (
     ExpectedPrice,
     ProgramTerms,
+    cents,
     check_price,
     expected_price,
     program_for,
@@ -453,7 +454,7 @@ def form_total(rows: list[dict[str, str]], charges: list[dict[str, str]]) -> Dec
         qty, price = _amount(row["qty"]), _amount(row["price"])
         if qty is None or price is None:
             return None
-        total += (qty * price).quantize(CENT, ROUND_HALF_UP)
+        total += cents(qty * price)  # as ReviewedLine.amount books it
     for charge in charges:
         if not charge["off"] and not is_blank_charge(charge):
             if (amount := _amount(charge["amount"])) is None:
