@@ -31,7 +31,7 @@ def _decimal(value: Any) -> Decimal | None:
     return amount if amount.is_finite() else None
 
 
-def _ref_id(ref: Any) -> str:
+def ref_id(ref: Any) -> str:
     # A record reference ({"id": "5001"}); anything else in a damaged payload names no record.
     return _text(ref.get("id")) if isinstance(ref, Mapping) else ""
 
@@ -78,7 +78,7 @@ def approved_rows(payload: Mapping[str, Any], parsed: Mapping[str, Any],
     code of the next PO line (in order) with its description, else none (a row the reviewer added: "new")."""
     po, at, rows = _po_lines(parsed), 0, []
     for line in split_items(payload)[0]:
-        item_id, desc = _ref_id(line.get("item")), _text(line.get("description")).strip()
+        item_id, desc = ref_id(line.get("item")), _text(line.get("description")).strip()
         found = next((k for k in range(at, len(po)) if desc and _text(po[k].get("description")).strip() == desc), None)
         source = po[found] if found is not None else {}
         at = at if found is None else found + 1
@@ -105,7 +105,7 @@ def approved_charges(payload: Mapping[str, Any], left_off: list[ChargeLeftOff],
                      item_codes: Mapping[str, str]) -> list[dict[str, str]]:
     """The charge rows as approved: the carried ones with their item, then those left off, ticked."""
     carried = [{"desc": _text(c.get("description")), "amount": f"{_decimal(c.get('amount')) or 0:.2f}",
-                "item": item_codes.get(_ref_id(c.get("item"))) or _ref_id(c.get("item")),
+                "item": item_codes.get(ref_id(c.get("item"))) or ref_id(c.get("item")),
                 "off": ""} for c in split_items(payload)[1]]
     return carried + [{"desc": c.description, "amount": f"{c.amount:.2f}", "item": "", "off": "1"} for c in left_off]
 
@@ -129,7 +129,7 @@ def booked_currency(payload: Mapping[str, Any]) -> str:
 
 def approved_header(payload: Mapping[str, Any], left_off: list[ChargeLeftOff]) -> dict[str, str]:
     """The form's header as approved (the posted-form keys _detail reads), for the customer it was approved for."""
-    customer = _ref_id(payload.get("entity"))
+    customer = ref_id(payload.get("entity"))
     header = {"customer_id": customer, "shown_for": customer, "po_number": _text(payload.get("otherRefNum")),
               "tran_date": _text(payload.get("tranDate")), "ship_date": _text(payload.get("shipDate")),
               "memo": reviewers_memo(_text(payload.get("memo")), left_off)}

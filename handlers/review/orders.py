@@ -23,6 +23,7 @@ from handlers.review.approved import (
     approved_total,
     left_off_charges,
     payload_items,
+    ref_id,
 )
 from handlers.review.order_form import (
     ADD_ROWS,
@@ -315,7 +316,7 @@ async def _as_approved(env: Env, parsed: dict[str, Any],
     """The form's rows, charges and header as the order was approved (the action's payload as it stands now)."""
     payload = action["payload"]
     left_off = left_off_charges(action["approval"])
-    ids = [str((i.get("item") or {}).get("id")) for i in payload_items(payload) if isinstance(i.get("item"), dict)]
+    ids = [ref for i in payload_items(payload) if (ref := ref_id(i.get("item")))]
     codes = {r["item_id"]: r["item_code"] for r in await q.rows(env, q.ITEMS_BY_ID, (json.dumps(ids),))}
     return (approved_rows(payload, parsed, codes), approved_charges(payload, left_off, codes),
             approved_header(payload, left_off))
