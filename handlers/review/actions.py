@@ -14,6 +14,7 @@ from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromQuery
 
 from handlers.review import queries as q
+from handlers.review.action_kinds import kind_filter, kind_options, label
 from handlers.review.web import (
     STALE_TOKEN,
     Cursor,
@@ -43,14 +44,6 @@ PAGE = 30  # actions a page
 # The statuses each decision leaves an action in (an approved action is executed later, still the same decision).
 DECIDED = {"approve": ("approved", "executed"), "reject": ("rejected",)}
 EMAIL_HEADERS = ("to", "cc", "bcc", "reply_to")
-# The API stages collection_email / call_task, the workflows send_collection_email / schedule_collection_call /
-# send_dispute_confirmation: one label for each pair, so a reviewer sees one kind of thing under one name.
-LABELS = {"create_sales_order": "Sales order for NetSuite", "collection_email": "Collection email",
-          "send_collection_email": "Collection email", "call_task": "Call task",
-          "schedule_collection_call": "Call task", "service_hold": "Service hold",
-          "dispute_confirmation": "Dispute confirmation", "send_dispute_confirmation": "Dispute confirmation",
-          "create_customer": "New customer", "pricing_review": "Pricing review"}
-
 NAMES_SHOWN = 5  # customers named when a customer filter that is not an id matches nothing
 
 # A plan's amounts and the payload field naming their currency (ar_aging_action_plan): shown as an amount in it.
@@ -59,26 +52,6 @@ MONEY_FIELDS = {"service_hold": {"credit_limit": "currency", "net_exposure": "cu
                                           "past_due_total": "past_due_total_currency"}}
 # A plan's amounts by currency ({currency: amount}, ar_aging_action_plan): shown as money in each, not as JSON.
 TOTALS_FIELDS = {"send_collection_email": ("past_due_totals",)}
-
-
-def label(kind: str) -> str:
-    """What the tab calls a kind (pure): its label, or the raw name made readable."""
-    return LABELS.get(kind, kind.replace("_", " ").capitalize())
-
-
-def kind_filter(kind: str, known: Iterable[str]) -> tuple[str, list[str]]:
-    """(label, kinds) the Kind filter `kind` lists (pure): a label stands for every kind shown under it, and a raw
-    kind (a bookmark, a link from before the menu listed labels) for its label's kinds too. "" is every kind."""
-    if not kind:
-        return "", []
-    kinds = set(known) | set(LABELS)
-    group = label(kind) if kind in kinds else kind
-    return group, sorted(k for k in kinds if label(k) == group) or [kind]
-
-
-def kind_options(known: Iterable[str], group: str) -> list[str]:
-    """The Kind menu (pure): one label per kind listed, and the active filter's even when none has it now."""
-    return sorted({label(k) for k in known} | ({group} if group else set()))
 
 
 def list_params(filters: Mapping[str, Any], known: Iterable[str], limit: int = PAGE) -> dict[str, Any]:
