@@ -1,18 +1,20 @@
-"""Number settings are finite and within their bounds: TOML reads nan and inf as floats.
+"""Number settings are finite numbers within their bounds: TOML reads nan and inf as floats, true and false as bools.
 
 `markup_pct = nan` (or inf) loaded, and then every price check raised InvalidOperation; -250 made negative
-prices; `tolerance_pct = inf` passed every price. Now such a configuration is refused at load, naming the key,
-and `worker serve` does not start.
+prices; `tolerance_pct = inf` passed every price; `tolerance_pct = true` was a 1% tolerance. Now such a
+configuration is refused at load, naming the key, and `worker serve` does not start.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from tests.test_config import REPO, TOML, write
 from worker.config import ConfigError, load_settings
@@ -22,6 +24,27 @@ MARKUP = "markup_pct = 0.0"
 TOLERANCE = "tolerance_pct = 2.0"
 FINITE = "Input should be a finite number"
 PREMIUM = "\n[programs.premium]\nmarkup_pct = {value}\n"
+NOT_A_BOOLEAN = "Input should be a number, not true or false"
+
+
+def number_settings(value: object, key: str = "") -> list[str]:
+    """The dotted key of every int or float in loaded settings (a bool is not a number setting)."""
+    if isinstance(value, BaseModel):
+        value = dict(value)
+    if isinstance(value, dict):
+        return [found for name, item in value.items() for found in number_settings(item, f"{key}.{name}".lstrip("."))]
+    return [key] if isinstance(value, int | float) and not isinstance(value, bool) else []
+
+
+def set_in_toml(key: str, value: str) -> str:
+    """The repository's toml with the line `<last part of key> = ...` given `value` (each such name is unique)."""
+    name = key.rpartition(".")[2]
+    text, count = re.subn(rf"(?m)^{re.escape(name)} = [^#\n]*?(?=\s*(#|$))", f"{name} = {value}", TOML)
+    assert count == 1, f"{name} is not on exactly one line of wrangler-like.toml"
+    return text
+
+
+NUMBER_SETTINGS = number_settings(load_settings(REPO / "wrangler-like.toml", environ={}))
 
 
 @pytest.mark.parametrize(("old", "new", "message"), [
@@ -63,6 +86,34 @@ def test_every_program_is_checked_not_only_the_standard_one(tmp_path: Path) -> N
                                                                                "pdf_timeout_seconds = 3600")])
 def test_the_bounds_themselves_are_allowed(tmp_path: Path, old: str, new: str) -> None:
     load_settings(write(tmp_path, TOML.replace(old, new, 1)), environ={})
+
+
+def test_every_number_setting_is_in_the_toml_and_found_here() -> None:
+    for key in ("db.busy_timeout_ms", "triggers.lease_seconds.hot", "limits.email_bytes", "health.weights.ar_aging",
+                "programs.standard.markup_pct", "programs.standard.payment_terms_days", "pricing.tolerance_pct"):
+        assert key in NUMBER_SETTINGS
+    assert "programs.standard.usda_eligible" not in NUMBER_SETTINGS  # a real boolean setting
+
+
+@pytest.mark.parametrize("key", NUMBER_SETTINGS)
+@pytest.mark.parametrize("value", ["true", "false"])
+def test_a_boolean_for_a_number_setting_is_refused(tmp_path: Path, key: str, value: str) -> None:
+    # pydantic read true as 1 and false as 0: `tolerance_pct = true` was a silent 1% tolerance.
+    with pytest.raises(ConfigError) as err:
+        load_settings(write(tmp_path, set_in_toml(key, value)), environ={})
+    assert f"invalid configuration: {key}: {NOT_A_BOOLEAN}" in str(err.value)
+
+
+@pytest.mark.parametrize(("key", "value", "expected"), [
+    ("pricing.tolerance_pct", "2", 2.0), ("programs.standard.markup_pct", "-5", -5.0),
+    ("limits.pdf_timeout_seconds", "7", 7.0), ("health.weights.ar_aging", "3", 3.0)])
+def test_an_integer_for_a_float_setting_is_still_a_number(tmp_path: Path, key: str, value: str,
+                                                          expected: float) -> None:
+    settings = load_settings(write(tmp_path, set_in_toml(key, value)), environ={})
+    found: object = settings
+    for part in key.split("."):
+        found = found[part] if isinstance(found, dict) else getattr(found, part)
+    assert found == expected and isinstance(found, float)
 
 
 def test_worker_serve_refuses_to_start(tmp_path: Path) -> None:

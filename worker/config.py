@@ -10,12 +10,21 @@ import tomllib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadDateError, croniter
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "wrangler-like.toml"
 Tier = Literal["hot", "warm", "cold"]
@@ -24,6 +33,19 @@ MAX_LEASE_SECONDS = 86_400  # the longest tier lease: a crashed run blocks its t
 
 class ConfigError(Exception):
     """The configuration is unusable; the message names the key and the problem."""
+
+
+def _not_a_boolean(value: Any) -> Any:
+    """The value, unless it is TOML's true or false: pydantic reads those as 1 and 0 for a number."""
+    if isinstance(value, bool):  # `tolerance_pct = true` was a silent 1% tolerance
+        raise ValueError("Input should be a number, not true or false")  # noqa: TRY004 pydantic reports ValueError
+    return value
+
+
+# Every number setting is one of these. Not pydantic's strict numbers: they refuse what lax mode reads today (a
+# string such as an environment variable's "5", or 30000.0 for an int); only booleans are refused.
+Int = Annotated[int, BeforeValidator(_not_a_boolean)]
+Float = Annotated[float, BeforeValidator(_not_a_boolean)]
 
 
 class _Strict(BaseModel):
@@ -47,7 +69,7 @@ class Vars(_Strict):
 class DbBinding(_Strict):
     binding: str = "DB"
     path: Path = Path(".worker/gfs.sqlite3")
-    busy_timeout_ms: int = Field(30000, ge=100)
+    busy_timeout_ms: Int = Field(30000, ge=100)
 
 
 class BucketBinding(_Strict):
@@ -120,7 +142,7 @@ def _fires(cron: str) -> bool:
 class Triggers(_Strict):
     crons: list[str]
     tiers: dict[str, Tier]
-    lease_seconds: dict[Tier, int] = {"hot": 300, "warm": 900, "cold": 7200}
+    lease_seconds: dict[Tier, Int] = {"hot": 300, "warm": 900, "cold": 7200}
 
     @model_validator(mode="after")
     def _every_cron_has_a_valid_tier(self) -> Triggers:
@@ -190,18 +212,18 @@ MAX_WEBHOOK_BODY_BYTES = 64 * 1024 * 1024
 
 
 class Limits(_Strict):
-    webhook_body_bytes: int = Field(8_000_000, gt=0, le=MAX_WEBHOOK_BODY_BYTES)
-    webhook_batch_events: int = Field(1000, gt=0)
-    email_bytes: int = Field(25_000_000, gt=0)
-    api_body_bytes: int = Field(1_000_000, gt=0)
+    webhook_body_bytes: Int = Field(8_000_000, gt=0, le=MAX_WEBHOOK_BODY_BYTES)
+    webhook_batch_events: Int = Field(1000, gt=0)
+    email_bytes: Int = Field(25_000_000, gt=0)
+    api_body_bytes: Int = Field(1_000_000, gt=0)
     # TOML reads nan and inf as floats: no limit may be either (a minimum rate of inf cut every body off after
     # body_idle_seconds, and an infinite or NaN PDF time limit raised in the wait on its sandbox).
-    body_idle_seconds: float = Field(60, gt=0, le=3600, allow_inf_nan=False)  # longest gap between two chunks
+    body_idle_seconds: Float = Field(60, gt=0, le=3600, allow_inf_nan=False)  # longest gap between two chunks
     # a body's average rate after body_idle_seconds of grace
-    body_min_bytes_per_second: float = Field(500, gt=0, allow_inf_nan=False)
-    pdf_max_pages: int = Field(50, gt=0)
-    pdf_timeout_seconds: float = Field(10, gt=0, le=3600, allow_inf_nan=False)
-    pdf_memory_mb: int = Field(512, ge=64)
+    body_min_bytes_per_second: Float = Field(500, gt=0, allow_inf_nan=False)
+    pdf_max_pages: Int = Field(50, gt=0)
+    pdf_timeout_seconds: Float = Field(10, gt=0, le=3600, allow_inf_nan=False)
+    pdf_memory_mb: Int = Field(512, ge=64)
 
 
 class Health(_Strict):
@@ -214,7 +236,7 @@ class Health(_Strict):
             "credit_memo_count",
             "contact_churn",
         ],
-        float,
+        Float,
     ]
 
     @field_validator("weights")
@@ -235,18 +257,18 @@ MAX_DAYS = 36_500
 
 class Aging(_Strict):
     basis: Literal["due_date", "invoice_date"] = "due_date"
-    snapshot_retention_days: int = Field(120, ge=1, le=MAX_DAYS)
+    snapshot_retention_days: Int = Field(120, ge=1, le=MAX_DAYS)
 
 
 class Reflexion(_Strict):
-    needs_review_expiry_days: int = Field(30, ge=1, le=MAX_DAYS)
+    needs_review_expiry_days: Int = Field(30, ge=1, le=MAX_DAYS)
 
 
 class Workflows(_Strict):
     # A workflow acts on changes made within this many days before its drain (the record's last_modified);
     # older ones are history, marked handled without a run (worker/workflow_runner.py). Absent: 30. 0 is refused:
     # it would make every change history, a webhook's too; to act on all history, give a large number.
-    history_days: int = Field(30, ge=1, le=MAX_DAYS)
+    history_days: Int = Field(30, ge=1, le=MAX_DAYS)
 
 
 class Anthropic(_Strict):
@@ -256,24 +278,24 @@ class Anthropic(_Strict):
 
 
 class Retention(_Strict):
-    webhook_receipts_days: int = Field(180, ge=1, le=MAX_DAYS)
-    cron_runs_days: int = Field(90, ge=1, le=MAX_DAYS)  # the hot tier alone records 1,440 runs a day
-    workflow_run_log_days: int = Field(365, ge=1, le=MAX_DAYS)
+    webhook_receipts_days: Int = Field(180, ge=1, le=MAX_DAYS)
+    cron_runs_days: Int = Field(90, ge=1, le=MAX_DAYS)  # the hot tier alone records 1,440 runs a day
+    workflow_run_log_days: Int = Field(365, ge=1, le=MAX_DAYS)
     # A customer's newest scores (the 360's trend) are kept past this (cron/housekeeping.py SCORES_KEPT).
-    customer_health_scores_days: int = Field(365, ge=1, le=MAX_DAYS)
+    customer_health_scores_days: Int = Field(365, ge=1, le=MAX_DAYS)
 
 
 class Program(_Strict):
     # As customer_program.csv allows (reference_rows.py): nan or inf made every price check raise, and a markup
     # below -100% a negative price.
-    markup_pct: float = Field(0.0, ge=-100, le=1000, allow_inf_nan=False)
+    markup_pct: Float = Field(0.0, ge=-100, le=1000, allow_inf_nan=False)
     freight_terms: str = "prepaid"
-    payment_terms_days: int = Field(30, ge=0, le=365)  # as customer_program.csv allows
+    payment_terms_days: Int = Field(30, ge=0, le=365)  # as customer_program.csv allows
     usda_eligible: bool = False
 
 
 class Pricing(_Strict):
-    tolerance_pct: float = Field(2.0, ge=0, le=100, allow_inf_nan=False)  # inf (or 1e9) passed every price
+    tolerance_pct: Float = Field(2.0, ge=0, le=100, allow_inf_nan=False)  # inf (or 1e9) passed every price
 
 
 class Settings(_Strict):
