@@ -267,10 +267,23 @@ def error_detail(exc: HTTPException) -> str:
     return f"{exc.detail} ({'; '.join(problems)})" if problems else exc.detail
 
 
+# The tab an error page leads back to, by the failed path's first segment under /review; Orders for any other.
+BACK_TABS = {"actions": ("/review/actions", "Actions"), "observations": ("/review/observations", "Observations")}
+ORDERS_TAB = ("/review", "Orders")
+
+
+def back_tab(path: str) -> tuple[str, str]:
+    """The tab (href, name) an error at `path` leads back to (pure): only our constants, never the path itself."""
+    segment = path.removeprefix("/review/").split("/", 1)[0] if path.startswith("/review/") else ""
+    return BACK_TABS.get(segment, ORDERS_TAB)
+
+
 def _error_page(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    back_href, back_name = back_tab(request.url.path)
     return Template(template_name="error.html", status_code=exc.status_code,
                     context={"status": exc.status_code, "detail": error_detail(exc), "session": None, "csrf": "",
-                             "notice": None, "path": request.url.path},
+                             "notice": None, "path": request.url.path, "back_href": back_href,
+                             "back_name": back_name},
                     headers={"Cache-Control": "no-store", **(exc.headers or {})})
 
 
