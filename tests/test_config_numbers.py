@@ -14,9 +14,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from annotated_types import Ge, Gt, Le, Lt
 from pydantic import BaseModel
 
 from tests.test_config import REPO, TOML, write
+from worker import config
 from worker.config import ConfigError, load_settings
 from worker.seaweed import free_port
 
@@ -114,6 +116,38 @@ def test_an_integer_for_a_float_setting_is_still_a_number(tmp_path: Path, key: s
     for part in key.split("."):
         found = found[part] if isinstance(found, dict) else getattr(found, part)
     assert found == expected and isinstance(found, float)
+
+
+# Every number setting with a lower bound has an upper one (SQLite's busy_timeout is a C int: 2**31 ms was no wait at
+# all; a body or mail limit far above memory is a denial of service), named with the key when exceeded.
+CEILINGS = [("db.busy_timeout_ms", 600_000), ("limits.webhook_batch_events", 100_000),
+            ("limits.email_bytes", 268_435_456), ("limits.api_body_bytes", 67_108_864),
+            ("limits.webhook_body_bytes", 67_108_864), ("limits.body_min_bytes_per_second", 1_000_000),
+            ("limits.pdf_max_pages", 10_000), ("limits.pdf_memory_mb", 16_384)]
+
+
+@pytest.mark.parametrize(("key", "ceiling"), CEILINGS)
+def test_a_limit_above_its_ceiling_is_refused_and_the_ceiling_itself_allowed(tmp_path: Path, key: str,
+                                                                              ceiling: int) -> None:
+    load_settings(write(tmp_path, set_in_toml(key, f"{ceiling:_}")), environ={})
+    for above in (ceiling + 1, 2**31, 10**30):
+        with pytest.raises(ConfigError) as err:
+            load_settings(write(tmp_path, set_in_toml(key, str(above))), environ={})
+        assert f"invalid configuration: {key}: Input should be less than or equal to {ceiling}" in str(err.value)
+
+
+def test_every_number_field_with_a_floor_has_a_ceiling() -> None:
+    for model in [item for item in vars(config).values() if isinstance(item, type) and issubclass(item, BaseModel)]:
+        for name, field in model.model_fields.items():
+            if any(isinstance(bound, Ge | Gt) for bound in field.metadata):
+                assert any(isinstance(bound, Le | Lt) for bound in field.metadata), f"{model.__name__}.{name}"
+
+
+def test_a_health_weight_has_a_ceiling(tmp_path: Path) -> None:
+    # Weights are relative; six of 1e308 summed to inf, normalized to 0, and every customer scored 0 (red).
+    load_settings(write(tmp_path, set_in_toml("health.weights.ar_aging", "1000")), environ={})
+    with pytest.raises(ConfigError, match=r"health.weights: ar_aging = 1e\+308: a weight may be at most 1000"):
+        load_settings(write(tmp_path, set_in_toml("health.weights.ar_aging", "1e308")), environ={})
 
 
 def test_worker_serve_refuses_to_start(tmp_path: Path) -> None:

@@ -66,10 +66,15 @@ class Vars(_Strict):
         return value
 
 
+# SQLite reads busy_timeout as a C int: from 2_147_483_648 ms on it was 0, no wait at all. A request or a tier
+# still waiting for the writer after ten minutes is better told "database is locked".
+MAX_BUSY_TIMEOUT_MS = 600_000
+
+
 class DbBinding(_Strict):
     binding: str = "DB"
     path: Path = Path(".worker/gfs.sqlite3")
-    busy_timeout_ms: Int = Field(30000, ge=100)
+    busy_timeout_ms: Int = Field(30000, ge=100, le=MAX_BUSY_TIMEOUT_MS)
 
 
 class BucketBinding(_Strict):
@@ -209,21 +214,38 @@ class Review(_Strict):
 # The framework's cap on a webhook body (handlers/ns_webhook.py): above it a body gets the framework's bare 413
 # before the handler runs, so a larger limits.webhook_body_bytes would silently not apply; refused at load instead.
 MAX_WEBHOOK_BODY_BYTES = 64 * 1024 * 1024
+# The other limits' ceilings: a limit far above what the host can hold or do is no limit, but a way in for a denial
+# of service. A batch is one transaction of the one writer: 100,000 events hold it about 5 s (20,000 events/s).
+MAX_WEBHOOK_BATCH_EVENTS = 100_000
+# Above Exchange Online's largest (150 MB). The SMTP door holds a message in memory, and its parse peaks at about
+# 5x its size under the parser's 2 GiB cap (worker/intake/isolated.py PARSE_MEMORY_BYTES).
+MAX_EMAIL_BYTES = 256 * 1024 * 1024
+MAX_API_BODY_BYTES = 64 * 1024 * 1024  # held in memory whole; a proposal or a review form is kilobytes
+MAX_BODY_MIN_BYTES_PER_SECOND = 1_000_000  # 8 Mbit/s: a higher floor cuts off ordinary clients on a slow uplink
+MAX_PDF_PAGES = 10_000
+# The PDF sandbox's address-space cap: past about 8 EiB setrlimit overflows and every PDF failed; 16 GiB is 32x the
+# default, and above the host's memory the cap is no cap.
+MAX_PDF_MEMORY_MB = 16_384
 
 
 class Limits(_Strict):
     webhook_body_bytes: Int = Field(8_000_000, gt=0, le=MAX_WEBHOOK_BODY_BYTES)
-    webhook_batch_events: Int = Field(1000, gt=0)
-    email_bytes: Int = Field(25_000_000, gt=0)
-    api_body_bytes: Int = Field(1_000_000, gt=0)
+    webhook_batch_events: Int = Field(1000, gt=0, le=MAX_WEBHOOK_BATCH_EVENTS)
+    email_bytes: Int = Field(25_000_000, gt=0, le=MAX_EMAIL_BYTES)
+    api_body_bytes: Int = Field(1_000_000, gt=0, le=MAX_API_BODY_BYTES)
     # TOML reads nan and inf as floats: no limit may be either (a minimum rate of inf cut every body off after
     # body_idle_seconds, and an infinite or NaN PDF time limit raised in the wait on its sandbox).
     body_idle_seconds: Float = Field(60, gt=0, le=3600, allow_inf_nan=False)  # longest gap between two chunks
     # a body's average rate after body_idle_seconds of grace
-    body_min_bytes_per_second: Float = Field(500, gt=0, allow_inf_nan=False)
-    pdf_max_pages: Int = Field(50, gt=0)
+    body_min_bytes_per_second: Float = Field(500, gt=0, le=MAX_BODY_MIN_BYTES_PER_SECOND, allow_inf_nan=False)
+    pdf_max_pages: Int = Field(50, gt=0, le=MAX_PDF_PAGES)
     pdf_timeout_seconds: Float = Field(10, gt=0, le=3600, allow_inf_nan=False)
-    pdf_memory_mb: Int = Field(512, ge=64)
+    pdf_memory_mb: Int = Field(512, ge=64, le=MAX_PDF_MEMORY_MB)
+
+
+# Weights are relative (0.3, 30 or 300 alike): six of 1e308 summed to inf and normalized to 0, so every customer
+# scored 0, red.
+MAX_WEIGHT = 1000
 
 
 class Health(_Strict):
@@ -246,6 +268,8 @@ class Health(_Strict):
         for signal, weight in weights.items():
             if not math.isfinite(weight) or weight < 0:
                 raise ValueError(f"{signal} = {weight!r}: a weight must be a finite number >= 0")
+            if weight > MAX_WEIGHT:
+                raise ValueError(f"{signal} = {weight!r}: a weight may be at most {MAX_WEIGHT} (weights are relative)")
         if not any(weights.values()):
             raise ValueError("no weight is above 0: at least one signal must count")
         return weights
