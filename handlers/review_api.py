@@ -12,9 +12,11 @@ from litestar.params import FromQuery, QueryParameter
 
 from handlers.responses import BAD_REQUEST, BEARER_OR_SESSION, UNAUTHORIZED, UNAVAILABLE, int_query, problems
 from handlers.review import queries as q
+from handlers.review.approved import approved_currency
 from worker.auth import COOKIE, bearer_ok, current_session
 from worker.db import MAX_ROWID
 from worker.env import Env
+from worker.intake.lines import currency_text
 
 # A status filter ("": every status); Litestar refuses any other value with a 400 naming the parameter, and the
 # schema lists the choices.
@@ -35,8 +37,21 @@ async def api_caller(request: Request[Any, Any, Any], env: Env) -> str:
     return session.reviewer
 
 
+# Columns read to build the answer, not given as they are.
+INTERNAL_COLUMNS = ("flags_json", "parsed_json", "payload_currency_json", "customer_currency_json")
+
+
+def _approved_currency(row: dict[str, Any]) -> str | None:
+    """The approved order's currency as its page names it (approved_currency); None for an item not approved."""
+    if row["action_id"] is None:
+        return None
+    payload = {} if row["payload_currency_json"] is None else {"currency": json.loads(row["payload_currency_json"])}
+    return approved_currency(payload, currency_text(row["customer_currency_json"]))
+
+
 def _item(row: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in row.items() if k not in ("flags_json", "parsed_json")}
+    out = {k: v for k, v in row.items() if k not in INTERNAL_COLUMNS}
+    out["approved_currency"] = _approved_currency(row)
     out["flags"] = json.loads(row["flags_json"] or "[]")
     try:
         out["parsed"] = json.loads(row["parsed_json"]) if row["parsed_json"] else None

@@ -89,11 +89,12 @@ def test_the_review_items_api_gives_the_approved_total_and_action(server):
     (found,) = client.get("/api/review-items", params={"status": "approved"}).json()["items"]
     # `total` stays the PO's as read; what was approved is beside it (it was only 2497.0, the PO's).
     assert (found["total"], found["approved_total"], found["action_id"]) == (2497.0, 2812.7, action)
+    assert found["approved_currency"] == "USD"  # the PO's, sent as the base currency record ({"id": "1"})
     server.run(server.env.db.write(lambda conn: conn.execute(
         "INSERT INTO review_items (status, customer_id, total, created_at, updated_at) "
         "VALUES ('pending', '1187', 10, 'x', 'x')")))
     pending = client.get("/api/review-items", params={"status": "pending"}).json()["items"]
-    assert [(p["approved_total"], p["action_id"]) for p in pending] == [(None, None)]
+    assert [(p["approved_total"], p["action_id"], p["approved_currency"]) for p in pending] == [(None, None, None)]
 
 
 def test_the_action_partial_links_the_actions_tab():

@@ -16,7 +16,7 @@ from handlers.review.order_form import blank_row
 from worker.currency import is_base_currency
 from worker.db import MAX_ROWID
 from worker.netsuite_shape import LEFT_OFF, MEMO_JOIN, ChargeLeftOff
-from worker.pricing import cents
+from worker.pricing import cents, currency_name
 
 
 def _text(value: Any) -> str:
@@ -127,13 +127,27 @@ def booked_currency(payload: Mapping[str, Any]) -> str:
     return "USD" if found and is_base_currency(found) else found
 
 
-def approved_header(payload: Mapping[str, Any], left_off: list[ChargeLeftOff]) -> dict[str, str]:
-    """The form's header as approved (the posted-form keys _detail reads), for the customer it was approved for."""
+def booked_spelling(payload: Mapping[str, Any], customer_currency: str | None) -> str:
+    """The currency the sales order is booked in, as spelled: the payload's, else the customer's record currency
+    (approving sends none for the customer's own, and NetSuite books its record's); "" when neither is known."""
+    return booked_currency(payload) if "currency" in payload else customer_currency or ""
+
+
+def approved_currency(payload: Mapping[str, Any], customer_currency: str | None) -> str | None:
+    """The approved order's currency as the page and /api/review-items name it ("USD", "CAD", "currency #4"), None
+    when unknown. `customer_currency` is the customer's record currency as mirrored now (customer_currency)."""
+    return currency_name(spelled) if (spelled := booked_spelling(payload, customer_currency)) else None
+
+
+def approved_header(payload: Mapping[str, Any], left_off: list[ChargeLeftOff],
+                    customer_currency: str | None = None) -> dict[str, str]:
+    """The form's header as approved (the posted-form keys _detail reads), for the customer it was approved for,
+    in the currency booked (booked_spelling: the form then selects it, the customer's when none was sent)."""
     customer = ref_id(payload.get("entity"))
-    header = {"customer_id": customer, "shown_for": customer, "po_number": _text(payload.get("otherRefNum")),
-              "tran_date": _text(payload.get("tranDate")), "ship_date": _text(payload.get("shipDate")),
-              "memo": reviewers_memo(_text(payload.get("memo")), left_off)}
-    return header | ({"currency": booked_currency(payload)} if "currency" in payload else {})
+    return {"customer_id": customer, "shown_for": customer, "po_number": _text(payload.get("otherRefNum")),
+            "tran_date": _text(payload.get("tranDate")), "ship_date": _text(payload.get("shipDate")),
+            "memo": reviewers_memo(_text(payload.get("memo")), left_off),
+            "currency": booked_spelling(payload, customer_currency)}
 
 
 def action_url(action_id: int, status: str) -> str:

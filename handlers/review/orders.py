@@ -18,6 +18,7 @@ from handlers.review import queries as q
 from handlers.review.approved import (
     action_url,
     approved_charges,
+    approved_currency,
     approved_header,
     approved_rows,
     approved_total,
@@ -308,6 +309,9 @@ async def _approved_action(env: Env, item_id: int) -> dict[str, Any] | None:
             value = {}
         action[name] = value if isinstance(value, dict) else {}
     action["url"] = action_url(action["id"], action["status"])
+    # The currency it is booked in, as /api/review-items names it: the customer's record currency when none was sent.
+    mirrored = await env.db.read_sync(customer_currency, ref_id(action["payload"].get("entity")) or None)
+    action["customer_currency"], action["currency"] = mirrored, approved_currency(action["payload"], mirrored)
     return action
 
 
@@ -319,7 +323,7 @@ async def _as_approved(env: Env, parsed: dict[str, Any],
     ids = [ref for i in payload_items(payload) if (ref := ref_id(i.get("item")))]
     codes = {r["item_id"]: r["item_code"] for r in await q.rows(env, q.ITEMS_BY_ID, (json.dumps(ids),))}
     return (approved_rows(payload, parsed, codes), approved_charges(payload, left_off, codes),
-            approved_header(payload, left_off))
+            approved_header(payload, left_off, action["customer_currency"]))
 
 
 @get("/orders/{item_id:int}", include_in_schema=False)

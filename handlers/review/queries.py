@@ -119,7 +119,10 @@ ORDER BY o.id DESC
 """
 # `total` is the PO's as read; an approved item also names its create_sales_order action and what it totals
 # before tax (lines and carried charges, as the order was approved: edits, added lines and charges left off);
-# null when an amount is no JSON number, as approved.approved_total has it for the page.
+# null when an amount is no JSON number, as approved.approved_total has it for the page. The currency it is booked
+# in is named in Python (approved.approved_currency, as the page names it) from the payload's `currency` (JSON, or
+# null when the payload has none: NetSuite then books the customer's) and the record currency of the customer the
+# payload names (customer_currency's read: a live customer's `raw_json` currency).
 # Found by the action's dedupe key (unique: one per item), as worker/decisions.py approve_order writes it.
 REVIEW_ITEMS_API = """
 SELECT r.id, r.status, r.email_id, r.customer_id, c.company_name AS customer_name, r.po_number, r.sender,
@@ -128,10 +131,15 @@ SELECT r.id, r.status, r.email_id, r.customer_id, c.company_name AS customer_nam
        CASE WHEN json_valid(a.payload_json) THEN (
          SELECT CASE WHEN count(*) = count(CASE WHEN json_type(i.value, '$.amount') IN ('integer', 'real') THEN 1 END)
                 THEN round(coalesce(sum(i.value ->> '$.amount'), 0), 2) END
-         FROM json_each(a.payload_json, '$.item.items') i WHERE i.type = 'object') END AS approved_total
+         FROM json_each(a.payload_json, '$.item.items') i WHERE i.type = 'object') END AS approved_total,
+       CASE WHEN json_valid(a.payload_json) AND json_type(a.payload_json, '$.currency') IS NOT NULL
+            THEN a.payload_json -> '$.currency' END AS payload_currency_json,
+       CASE WHEN json_valid(ac.raw_json) THEN ac.raw_json -> '$.currency' END AS customer_currency_json
 FROM review_items r LEFT JOIN customers c ON c.ns_id = r.customer_id
 LEFT JOIN proposed_actions a ON r.status = 'approved' AND a.kind = 'create_sales_order'
   AND a.dedupe_key = 'review_item:' || r.id || ':create_sales_order'
+LEFT JOIN customers ac ON ac.deleted_at IS NULL
+  AND ac.ns_id = CASE WHEN json_valid(a.payload_json) THEN a.payload_json ->> '$.entity.id' END
 WHERE (:status = '' OR r.status = :status) AND (:customer = '' OR r.customer_id = :customer)
   AND (:cursor = 0 OR r.id < :cursor)
 ORDER BY r.id DESC LIMIT :limit
