@@ -73,11 +73,40 @@ def test_credentials_lose_their_values_in_a_log_line(text: str, kept: str) -> No
     assert not re.search(r"sk-ant-api|Zx_9|plainkey|tok\.123|MfKQ|b2xk|b21f28|5e0d1c|AKIDQ", line), line
 
 
+# A temporary credential's session token (base64: / + and = inside) in a presigned URL, a header and a header dict.
+TOKEN, TOKEN_QUERY = "FwoGZXIvYXdzEJr//+tOk3n==", "FwoGZXIvYXdzEJr%2F%2F%2BtOk3n%3D%3D"
+PRESIGNED = ("https://s3.example/gfs/raw/x.eml?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDQ%2F20261124%2F"
+             "us-east-1%2Fs3%2Faws4_request&X-Amz-Date=20261124T000000Z&X-Amz-Expires=300&X-Amz-SignedHeaders=host"
+             f"&X-Amz-Security-Token={TOKEN_QUERY}&X-Amz-Signature=b21f280c74076d868f510de4de0ec755")
+
+
+@pytest.mark.parametrize(("text", "kept"), [
+    (f"GET /x.eml?X-Amz-Security-Token={TOKEN_QUERY}&X-Amz-Signature=5e0d1c2b3a49",
+     "?X-Amz-Security-Token=[redacted]&X-Amz-Signature=[redacted]"),
+    (f"x-amz-security-token: {TOKEN}\r\nhost: s3.example", "x-amz-security-token: [redacted]\r\nhost: s3.example"),
+    (f"headers={{'X-Amz-Security-Token': b'{TOKEN}', 'X-Amz-Date': b'20261124T000000Z'}}",
+     "{'X-Amz-Security-Token': b'[redacted]', 'X-Amz-Date': b'20261124T000000Z'}"),
+    (json.dumps({"X-Amz-Security-Token": TOKEN, "Host": "s3.example"}),
+     '{"X-Amz-Security-Token": "[redacted]", "Host": "s3.example"}'),
+    (f"X-Amz-Security-Token={TOKEN_QUERY}", "X-Amz-Security-Token=[redacted]"),
+    ("?X-Amz-Credential=AKIDQ%2F20261124%2Fus-east-1%2Fs3%2Faws4_request", "?X-Amz-Credential=[redacted]"),
+    ("&X-Amz-Signature=5e0d1c2b3a49f7", "&X-Amz-Signature=[redacted]"),
+    (PRESIGNED, "https://s3.example/gfs/raw/x.eml?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=[redacted]"),
+])
+def test_a_session_token_and_a_presigned_url_s_credentials_lose_their_values(text: str, kept: str) -> None:
+    line = redact(json.dumps({"msg": text}))
+    assert kept in json.loads(line)["msg"]
+    assert not re.search(r"FwoGZX|EJr|tOk3n|AKIDQ|5e0d1c|b21f28", line), line
+
+
 def test_a_line_without_credentials_is_unchanged() -> None:
     line = json.dumps({"msg": "request", "path": "/api/review-items", "status": 200, "note": "Signature checks"})
     assert redact(line) is line
     # A signature is hex: the webhook verifier's message after "signature:" is words, and stays.
     line = json.dumps({"msg": "no valid signature: none of the v1 signatures matches the body"})
+    assert redact(line) == line
+    # The header's name alone, or the words, are no credential.
+    line = json.dumps({"msg": "presign: temporary credentials need X-Amz-Security-Token; the security token expired"})
     assert redact(line) == line
 
 

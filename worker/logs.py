@@ -24,11 +24,15 @@ LIBRARY_LEVEL = logging.INFO
 # backslashes are escaped, so a value ends at a quote, a backslash, a space, a comma, a slash or a brace.
 # botocore.auth also logs a SigV4 signature alone, "Signature:\n<64 hex>" (a newline the JSON line spells \n):
 # that form is redacted only when hex follows, so a message such as "no valid signature: none of..." stays.
+# A temporary credential's session token (X-Amz-Security-Token, as a presigned URL's query parameter or a header) is
+# base64, so its value runs on through / + and = (URL-encoded in a query: up to the next &).
 _CREDENTIAL = re.compile(
     r"(?i)(Signature=|Credential=|\bBearer\s+|x-api-key[\\'\"]*\s*[:=]\s*b?[\\'\"]*)[^\s\\'\",;/}]+"
     r"|(sk-ant-|whsec_)[\w+/=-]+"
-    r"|(Signature:(?:\s|\\[nrt])*)[0-9a-f]{16,}")
-_CREDENTIAL_WORDS = ("signature=", "signature:", "credential=", "bearer", "x-api-key", "sk-ant-", "whsec_")
+    r"|(Signature:(?:\s|\\[nrt])*)[0-9a-f]{16,}"
+    r"|(x-amz-security-token[\\'\"]*\s*[:=]\s*b?[\\'\"]*)[\w+/=%.~-]+")
+_CREDENTIAL_WORDS = ("signature=", "signature:", "credential=", "bearer", "x-api-key", "sk-ant-", "whsec_",
+                     "x-amz-security-token")
 
 
 def redact(line: str) -> str:
@@ -36,7 +40,7 @@ def redact(line: str) -> str:
     lowered = line.lower()  # 2 us a line; the case-insensitive pattern alone took 36 us on every access line
     if not any(word in lowered for word in _CREDENTIAL_WORDS):
         return line
-    return _CREDENTIAL.sub(lambda m: f"{m.group(1) or m.group(2) or m.group(3)}[redacted]", line)
+    return _CREDENTIAL.sub(lambda m: f"{m.group(1) or m.group(2) or m.group(3) or m.group(4)}[redacted]", line)
 
 
 class JsonFormatter(logging.Formatter):
