@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from worker.env import Env
-from worker.flows import WORKFLOWS
+from worker.flows.registry import WORKFLOWS
 from worker.workflow_runner import drain
 
 

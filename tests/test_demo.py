@@ -16,7 +16,7 @@ from worker.cdc.intake import validate_events
 from worker.db import connect
 from worker.demo import REFERENCE_DIR, RECENT_DAYS, generate, load_demo_if_empty, summarize
 from worker.demo_data.year import CUSTOMERS_CSV, DISCOUNT_CUSTOMERS, PARENTS
-from worker.flows import WORKFLOWS
+from worker.flows.registry import WORKFLOWS
 from worker.migrations import apply_schema
 from worker.reference import import_reference
 from worker.workflow_runner import drain

@@ -9,8 +9,9 @@ import pytest
 from tests.flows_support import apply, contact, customer, event, proposals, ref, rows
 from worker import drafting, pricing
 from worker.decisions import DecisionError, decide_action, edit_action
-from worker.flows import WORKFLOWS, invoice_dispute
+from worker.flows import invoice_dispute
 from worker.flows.recipients import pick_recipient
+from worker.flows.registry import WORKFLOWS
 from worker.ledger import append_event
 from worker.workflow_runner import drain
 

@@ -5,7 +5,8 @@ import json
 import pytest
 
 from tests.flows_support import PRICING_HEADER, apply, customer, load_reference, proposals, rows, sales_order
-from worker.flows import WORKFLOWS, quote_review
+from worker.flows import quote_review
+from worker.flows.registry import WORKFLOWS
 from worker.aging import terms_days
 from worker.ledger import append_event
 from worker.workflow_runner import drain

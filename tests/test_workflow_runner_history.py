@@ -21,7 +21,8 @@ from cron.workflows import drain_ledger
 from tests import flows_support as flows
 from worker.config import ConfigError, Workflows, load_settings
 from worker.env import iso
-from worker.flows import WORKFLOWS, invoice_dispute, quote_review
+from worker.flows import invoice_dispute, quote_review
+from worker.flows.registry import WORKFLOWS
 from worker.ledger import append_event
 from worker.workflow_runner import ACTED_ON, Workflow, WorkflowResult, drain
 

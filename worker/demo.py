@@ -79,7 +79,7 @@ def _skip_history(conn: sqlite3.Connection, consumers: list[str]) -> int:
 async def load_demo_if_empty(env: Env, *, reference_dir: Path = REFERENCE_DIR) -> dict[str, Any] | None:
     """Import the demo reference files and backfill a year of events, once, into an empty database."""
     from worker.backfill import backfill_events
-    from worker.flows import WORKFLOWS
+    from worker.flows.registry import WORKFLOWS
 
     row = await env.db.fetchone(IS_EMPTY)
     if not row or not row[0]:

@@ -33,10 +33,11 @@ import sqlite3
 from collections.abc import Container, Sequence
 from dataclasses import dataclass
 
+from worker.flows.names import ACTION_PLAN
 from worker.ledger import append_event
 from worker.pricing import amounts_text, listed, money
 
-FLOW = "ar_aging_action_plan"  # worker.flows.collection_situation.NAME (importing it pulls in drafting)
+FLOW = ACTION_PLAN
 EVENT = "ar.plan_stale"
 # Each invoice a still-staged proposal names, with the mirror's view of it where it no longer owes what is named.
 # A sub-cent remainder counts as paid, as in the aging (cron/aging.py FILL_NEW).

@@ -166,13 +166,6 @@ class Workflow:
     handler: Handler
     reflexion: bool = True
 
-    def __post_init__(self) -> None:
-        WORKFLOW_NAMES.add(self.name)
-
-
-# Every workflow's name: a draft closed under one (WITHDRAW's decided_by) was closed by it, not by a person.
-WORKFLOW_NAMES: set[str] = set()
-
 
 def _pending(conn: sqlite3.Connection, workflow: Workflow, limit: int, tick: str | None = None) -> list[Event] | None:
     """The events after the workflow's cursor; None when the first one already failed at or after `tick`.

@@ -1,16 +1,5 @@
-"""The workflows fed from the event ledger by the hot tier (see worker/workflow_runner.py).
+"""The workflows fed from the event ledger, and their helpers: worker/flows/registry.py lists the workflows.
 
-Each module defines one `Workflow`; WORKFLOWS lists them in the order they are drained.
+The package imports none of its modules: a helper (recipients, reads, ...) imports alone, without every workflow
+and what they import (worker/drafting.py imports recipients, and the collection plan imports drafting).
 """
-
-from __future__ import annotations
-
-from worker.flows import ar_aging_action_plan, assembly_item, invoice_dispute, quote_review
-from worker.workflow_runner import Workflow
-
-WORKFLOWS: list[Workflow] = [
-    quote_review.WORKFLOW,
-    assembly_item.WORKFLOW,
-    invoice_dispute.WORKFLOW,
-    ar_aging_action_plan.WORKFLOW,
-]

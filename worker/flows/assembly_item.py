@@ -21,6 +21,7 @@ import sqlite3
 
 from worker.cdc.models import ORDER_CANCELLED
 from worker.env import Env
+from worker.flows import names
 from worker.flows.order_lines import gate, newly_cancelled, order_name
 from worker.flows.reads import record_id
 from worker.flows.withdrawals import CANCELLED, DELETED, drafts, withdraw_order_drafts
@@ -28,7 +29,7 @@ from worker.ledger import Event
 from worker.pricing import ProgramTerms, expected_price, program_for, standard_program
 from worker.workflow_runner import Proposal, Workflow, WorkflowResult
 
-NAME = "new_assembly_item"
+NAME = names.ASSEMBLY_ITEM
 # `gone`: deleted, or cancelled (no order either).
 ORDER = f"""
 SELECT o.tran_id, o.customer_id, o.tran_date,

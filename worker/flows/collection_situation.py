@@ -24,9 +24,10 @@ from typing import Any
 
 from worker.aging import ACTION_BUCKETS
 from worker.currency import BASE_CURRENCY, is_base_currency
+from worker.flows import names
 from worker.pricing import amounts_text, currency_name, money, totals_by_currency
 
-NAME = "ar_aging_action_plan"
+NAME = names.ACTION_PLAN
 HOLD_SHARE_90_PLUS = 0.5  # share of open AR 90+ days past due at which a service hold is proposed
 
 

@@ -50,6 +50,7 @@ from jinja2 import Environment, StrictUndefined
 
 from worker.cdc.versions import key_time
 from worker.env import Env, parse_iso
+from worker.flows import names
 from worker.flows.memo_apply import REDRAFTED, Draft, arrival, new_total, outcomes
 from worker.flows.reads import record_id
 from worker.flows.recipients import CONTACTS, one_line, pick_recipient
@@ -60,7 +61,7 @@ from worker.memo_checks import MemoChange, void_change
 from worker.pricing import HALF_CENT, Credit, credit_split, money
 from worker.workflow_runner import Proposal, Workflow, WorkflowResult
 
-NAME = "customer_invoice_dispute"
+NAME = names.INVOICE_DISPUTE
 MEMO = """
 SELECT m.tran_id, m.customer_id, m.created_from, m.tran_date, m.total, m.memo, m.deleted_at,
        c.company_name, c.email, m.amount_remaining, m.cdc_apply_version,

@@ -42,6 +42,7 @@ from worker.aging import terms_days
 from worker.cdc.models import ORDER_CANCELLED
 from worker.currency import currency_code, may_be_same_currency
 from worker.env import Env
+from worker.flows import names
 from worker.flows.assembly_item import ASSEMBLY_LINES, LINE_TYPES
 from worker.flows.order_lines import gate, newly_cancelled, order_name
 from worker.flows.reads import label, raw_record, record_id
@@ -73,7 +74,7 @@ from worker.workflow_runner import (
     is_old_change,
 )
 
-NAME = "customer_quote_review"
+NAME = names.QUOTE_REVIEW
 KIND = "review_quote_pricing"
 UPDATES = ("salesorder.updated", "salesorder.sublists_updated")
 ORDER = f"""

@@ -23,9 +23,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from worker.flows.names import WORKFLOW_NAMES
 from worker.flows.order_lines import ORDER
 from worker.ledger import Event
-from worker.workflow_runner import WORKFLOW_NAMES, Withdrawal, WorkflowResult
+from worker.workflow_runner import Withdrawal, WorkflowResult
 
 # The drafts behind some dedupe keys (unique), whatever their status; `edited`: a person saved a change.
 DRAFTS = """
