@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 from litestar import Litestar
 from litestar.di import Provide
+from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,7 +28,7 @@ from handlers import proposed_actions, review_api
 from handlers.review import review_router, static_file
 from handlers.review.headers import security_headers
 from handlers.responses import SECURITY_SCHEMES
-from handlers.review.web import template_config
+from handlers.review.web import review_pages_or, template_config
 from worker.auth import reviewers
 
 log = logging.getLogger("worker.app")
@@ -120,7 +121,8 @@ def create_app(env: Env) -> Litestar:
         route_handlers=ROUTES,
         dependencies={"env": Provide(provide_env, sync_to_thread=False)},
         lifespan=[lifespan],
-        exception_handlers=EXCEPTION_HANDLERS,
+        # Under /review, an unmatched route (404/405) gets the review error page, not problem JSON.
+        exception_handlers={**EXCEPTION_HANDLERS, HTTPException: review_pages_or(EXCEPTION_HANDLERS[HTTPException])},
         middleware=[request_id_middleware, body_idle_timeout(env.settings.limits.body_idle_seconds,
                                                                       env.settings.limits.body_min_bytes_per_second)],
         before_send=[ensure_request_id_header, security_headers],

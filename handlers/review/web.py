@@ -22,6 +22,7 @@ from litestar.params import PathParameter, QueryParameter
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
+from litestar.types import ExceptionHandler
 
 from worker.auth import (
     COOKIE,
@@ -288,6 +289,26 @@ def _error_page(request: Request[Any, Any, Any], exc: HTTPException) -> Response
 
 
 PAGE_EXCEPTION_HANDLERS = {SignInRequired: _signin_redirect, HTTPException: _error_page}
+
+
+def in_review(path: str) -> bool:
+    """Whether a path is the review section's (pure): /review and below, not /reviewer."""
+    return path == "/review" or path.startswith("/review/")
+
+
+def review_pages_or(other: ExceptionHandler) -> ExceptionHandler:
+    """An app-level HTTPException handler: the review error page under /review, `other` (problem JSON) elsewhere.
+
+    A request that matched no route (404, or 405 for a method its page lacks) fails before routing, so the review
+    router's own handlers never see it. No session is read: signed in or not, it is the same page.
+    """
+
+    def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+        if in_review(request.url.path) and isinstance(exc, HTTPException):
+            return _error_page(request, exc)
+        return other(request, exc)
+
+    return handle
 
 
 def safe_next(target: str | None) -> str:
