@@ -114,6 +114,18 @@ def test_detail_escapes_po_text_and_shows_price_checks(queue):
     assert len(response.content) < 50_000
 
 
+def test_json_apis_read_by_session_are_never_cached(queue):
+    """Audit BV1: the APIs answer a reviewer's cookie with PO and AR data; no cache may keep or share it."""
+    _server, _item, client = queue
+    for path in ("/api/review-items", "/api/proposed-actions", "/api/customers?q=Driscoll"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["cache-control"] == "private, no-store", path
+        assert response.headers["vary"] == "Cookie, Authorization", path
+    page = client.get("/review/orders")  # a page keeps its own header
+    assert page.headers["cache-control"] == "no-store" and "vary" not in page.headers
+
+
 def test_pdf_is_served_through_the_app(queue):
     _server, item, client = queue
     response = client.get(f"/review/orders/{item}/pdf")

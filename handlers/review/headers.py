@@ -21,6 +21,10 @@ HEADERS = {
 }
 # Litestar's own OpenAPI viewers load their scripts from a CDN; the strict policy would blank them.
 EXEMPT_PREFIXES = ("/schema",)
+# The JSON APIs answer to a reviewer's session cookie as well as a bearer token, with customer, order and AR
+# data: no browser or shared cache may keep it, nor serve one caller's answer to another.
+API_PREFIX = "/api/"
+API_HEADERS = {b"cache-control": b"private, no-store", b"vary": b"Cookie, Authorization"}
 # Only over HTTPS (ours or a proxy's): browsers ignore it on plain HTTP anyway.
 HSTS = (b"strict-transport-security", b"max-age=31536000")
 
@@ -33,6 +37,8 @@ async def security_headers(message: Any, scope: Any) -> None:
     exempt = str(scope.get("path", "")).startswith(EXEMPT_PREFIXES)
     extra = [(name, value) for name, value in HEADERS.items()
              if name not in present and not (exempt and name in (b"content-security-policy", b"x-frame-options"))]
+    if str(scope.get("path", "")).startswith(API_PREFIX):
+        extra += [(name, value) for name, value in API_HEADERS.items() if name not in present]
     if HSTS[0] not in present and is_https(scope.get("scheme", ""), Headers.from_scope(scope)):
         extra.append(HSTS)
     message["headers"] = [*message.get("headers", []), *extra]
