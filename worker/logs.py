@@ -25,10 +25,12 @@ LIBRARY_LEVEL = logging.INFO
 # botocore.auth also logs a SigV4 signature alone, "Signature:\n<64 hex>" (a newline the JSON line spells \n):
 # that form is redacted only when hex follows, so a message such as "no valid signature: none of..." stays.
 # A temporary credential's session token (X-Amz-Security-Token, as a presigned URL's query parameter or a header) is
-# base64, so its value runs on through / + and = (URL-encoded in a query: up to the next &).
+# base64, so its value runs on through / + and = (URL-encoded in a query: up to the next &). So does a bearer
+# token (RFC 6750's b64token: an INTAKE_TOKEN made with base64 rather than token_urlsafe has slashes).
 _CREDENTIAL = re.compile(
-    r"(?i)(Signature=|Credential=|\bBearer\s+|x-api-key[\\'\"]*\s*[:=]\s*b?[\\'\"]*)[^\s\\'\",;/}]+"
+    r"(?i)(Signature=|Credential=|x-api-key[\\'\"]*\s*[:=]\s*b?[\\'\"]*)[^\s\\'\",;/}]+"
     r"|(sk-ant-|whsec_)[\w+/=-]+"
+    r"|(\bBearer\s+)[\w+/=.~-]+"
     r"|(Signature:(?:\s|\\[nrt])*)[0-9a-f]{16,}"
     r"|(x-amz-security-token[\\'\"]*\s*[:=]\s*b?[\\'\"]*)[\w+/=%.~-]+")
 _CREDENTIAL_WORDS = ("signature=", "signature:", "credential=", "bearer", "x-api-key", "sk-ant-", "whsec_",
@@ -40,7 +42,7 @@ def redact(line: str) -> str:
     lowered = line.lower()  # 2 us a line; the case-insensitive pattern alone took 36 us on every access line
     if not any(word in lowered for word in _CREDENTIAL_WORDS):
         return line
-    return _CREDENTIAL.sub(lambda m: f"{m.group(1) or m.group(2) or m.group(3) or m.group(4)}[redacted]", line)
+    return _CREDENTIAL.sub(lambda m: f"{next(name for name in m.groups() if name)}[redacted]", line)
 
 
 class JsonFormatter(logging.Formatter):
