@@ -15,10 +15,11 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from handlers.review.approved import (
     approved_rows,
     approved_total,
+    charges_carried,
     reviewers_memo,
     split_items,
 )
-from tests.review_seed import parsed_po
+from tests.review_seed import hidden, parsed_po
 from tests.test_review_order_charges import approved, db, page_form, po_queue, value
 from worker.netsuite_shape import ChargeLeftOff
 
@@ -75,6 +76,27 @@ def test_a_carried_charge_shows_with_its_item_and_in_the_total(server):
     assert "This sales order before tax: 2,497.00" in order_total(page)
 
 
+def test_a_last_product_line_of_one_without_a_unit_stays_a_line(server):
+    # Line 2 is one of an item without a unit, at the order's end but for the freight: shaped as a charge is.
+    parsed = parsed_po()
+    parsed["lines"][1] |= {"quantity": 1, "uom": None, "amount": 64.0}
+    server, item, client = po_queue(server, parsed)
+    page = client.get(f"/review/orders/{item}").text
+    form = page_form(client, page, l1_item="CHS-MOZZ-LMPS", l1_uom="", c0_item="frt")
+    assert client.post(f"/review/orders/{item}/approve", data=form).status_code == 303
+    payload, event = approved(server, item)
+    assert payload["item"]["items"][1] == {"item": {"id": "5002"}, "quantity": 1, "rate": 64, "amount": 64.0,
+                                           "description": "Mozzarella LMPS 6/5#"}
+    assert event["charges_carried"] == 1  # what the payload cannot tell, recorded as approved
+    page = client.get(f"/review/orders/{item}").text
+    # Was: one row, and the mozzarella listed under charges above the freight (the total right all the same).
+    assert value(page, "n") == "2" and hidden(page, "cn") == "1"
+    assert [value(page, f"l1_{f}") for f in ("no", "code", "item", "qty", "uom")] == ["2", "DF-207", "CHS-MOZZ-LMPS",
+                                                                                      "1", ""]
+    assert (value(page, "c0_desc"), value(page, "c0_item")) == ("Freight", "FRT")
+    assert "This sales order before tax: 1,281.00" in order_total(page)
+
+
 def test_a_rejected_order_shows_the_po_as_read(server):
     server, item, client = po_queue(server, parsed_po())
     client.post(f"/review/orders/{item}/reject", data={"csrf": client.csrf, "reason": "duplicate fax"})
@@ -113,6 +135,20 @@ PAYLOAD = {"entity": {"id": "1187"}, "tranDate": "2026-11-19", "memo": "dock 4 â
                {"item": {"id": "5004"}, "quantity": 1, "rate": 18.4, "amount": 18.4, "units": "BG"},
                {"item": {"id": "5090"}, "rate": 35.0, "amount": 35.0, "description": "Freight", "quantity": 1},
                {"item": {"id": "5091"}, "rate": -49.24, "amount": -49.24, "description": "Volume discount 2%"}]}}
+
+
+def test_lines_and_charges_as_the_approval_recorded_them():
+    one_of = {"item": {"id": "5004"}, "quantity": 1, "rate": 18.4, "amount": 18.4, "description": "Flour AP"}
+    payload = {"item": {"items": [PAYLOAD["item"]["items"][0], one_of]}}
+    # Approved since approvals record how many lines are carried charges: none here, whatever the last one looks like.
+    assert [len(part) for part in split_items(payload, charges_carried({"charges_carried": 0}))] == [2, 0]
+    assert [len(part) for part in split_items(PAYLOAD, 2)] == [2, 2]
+    assert [len(part) for part in split_items(PAYLOAD, 3)] == [1, 3]  # as recorded, shape aside
+    # Approved before: the charge-shaped run that ends the order (the flour reads as a charge), as is a count that
+    # cannot be (every line a charge, a negative one, no number).
+    for approval in ({}, {"charges_carried": 2}, {"charges_carried": -1}, {"charges_carried": "1"},
+                     {"charges_carried": True}):
+        assert [len(part) for part in split_items(payload, charges_carried(approval))] == [1, 1], approval
 
 
 def test_the_payload_read_back():

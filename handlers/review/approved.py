@@ -3,6 +3,8 @@
 The action's payload is NetSuite's salesOrder record (worker/netsuite_shape.salesorder_payload): product lines,
 then the carried charges, a memo ending with the note of the charges left off. It keeps neither the PO's line
 numbers nor the customer's codes, so those are taken from the PO line a payload line still has the description of.
+Nor does it tell a product line of quantity 1 without a unit from a charge: the approval's ledger event records how
+many lines end the order as charges (`charges_carried`).
 """
 
 from __future__ import annotations
@@ -53,17 +55,29 @@ def approved_total(payload: Mapping[str, Any]) -> Decimal | None:
 
 def is_charge(item: Mapping[str, Any]) -> bool:
     """A line shaped as salesorder_payload books a charge: described, no unit, its amount its rate, and of quantity
-    1 or none (a discount). A product line of quantity 1 with no unit at the end of the order reads as one too."""
+    1 or none (a discount). A product line of quantity 1 with no unit is shaped so too: only for old approvals."""
     amount = _decimal(item.get("amount"))
     return (bool(item.get("description")) and "units" not in item and item.get("quantity", 1) == 1
             and amount is not None and _decimal(item.get("rate")) == amount)
 
 
-def split_items(payload: Mapping[str, Any]) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
-    """(product lines, carried charges): the charges are the run of charge-shaped lines that ends the order."""
+def charges_carried(approval: Mapping[str, Any]) -> int | None:
+    """How many of the payload's lines, at its end, are carried charges, as the `review.approved` event records it;
+    None for an approval from before it was recorded (or a count that is no count)."""
+    carried = approval.get("charges_carried")
+    return carried if isinstance(carried, int) and not isinstance(carried, bool) and carried >= 0 else None
+
+
+def split_items(payload: Mapping[str, Any],
+                carried: int | None = None) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
+    """(product lines, carried charges): the last `carried` lines are the charges (charges_carried)."""
     items = payload_items(payload)
+    if carried is not None and carried < len(items):  # an order has a product line first
+        return items[:len(items) - carried], items[len(items) - carried:]
+    # Approved before the count was recorded (or a count leaving no product line): the payload cannot tell, so the
+    # charges are the run of charge-shaped lines that ends the order, a product line of 1 without a unit there too.
     first = len(items)
-    while first > 1 and is_charge(items[first - 1]):  # an order has a product line first
+    while first > 1 and is_charge(items[first - 1]):
         first -= 1
     return items[:first], items[first:]
 
@@ -72,12 +86,12 @@ def _po_lines(parsed: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [ln for ln in parsed.get("lines") or [] if isinstance(ln, Mapping)]
 
 
-def approved_rows(payload: Mapping[str, Any], parsed: Mapping[str, Any],
-                  item_codes: Mapping[str, str]) -> list[dict[str, str]]:
-    """The approved product lines as form rows, items by our item code; each takes the line number and customer
-    code of the next PO line (in order) with its description, else none (a row the reviewer added: "new")."""
+def approved_rows(payload: Mapping[str, Any], parsed: Mapping[str, Any], item_codes: Mapping[str, str],
+                  carried: int | None = None) -> list[dict[str, str]]:
+    """The approved product lines (split_items) as form rows, items by our item code; each takes the line number and
+    customer code of the next PO line (in order) with its description, else none (a row the reviewer added: "new")."""
     po, at, rows = _po_lines(parsed), 0, []
-    for line in split_items(payload)[0]:
+    for line in split_items(payload, carried)[0]:
         item_id, desc = ref_id(line.get("item")), _text(line.get("description")).strip()
         found = next((k for k in range(at, len(po)) if desc and _text(po[k].get("description")).strip() == desc), None)
         source = po[found] if found is not None else {}
@@ -101,13 +115,13 @@ def left_off_charges(approval: Mapping[str, Any]) -> list[ChargeLeftOff]:
     return out
 
 
-def approved_charges(payload: Mapping[str, Any], left_off: list[ChargeLeftOff],
-                     item_codes: Mapping[str, str]) -> list[dict[str, str]]:
-    """The charge rows as approved: the carried ones with their item, then those left off, ticked."""
-    carried = [{"desc": _text(c.get("description")), "amount": f"{_decimal(c.get('amount')) or 0:.2f}",
-                "item": item_codes.get(ref_id(c.get("item"))) or ref_id(c.get("item")),
-                "off": ""} for c in split_items(payload)[1]]
-    return carried + [{"desc": c.description, "amount": f"{c.amount:.2f}", "item": "", "off": "1"} for c in left_off]
+def approved_charges(payload: Mapping[str, Any], left_off: list[ChargeLeftOff], item_codes: Mapping[str, str],
+                     carried: int | None = None) -> list[dict[str, str]]:
+    """The charge rows as approved: the carried ones (split_items) with their item, then those left off, ticked."""
+    rows = [{"desc": _text(c.get("description")), "amount": f"{_decimal(c.get('amount')) or 0:.2f}",
+             "item": item_codes.get(ref_id(c.get("item"))) or ref_id(c.get("item")),
+             "off": ""} for c in split_items(payload, carried)[1]]
+    return rows + [{"desc": c.description, "amount": f"{c.amount:.2f}", "item": "", "off": "1"} for c in left_off]
 
 
 def reviewers_memo(memo: str, left_off: list[ChargeLeftOff]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from datetime import date
 from typing import Any
 from urllib.parse import quote
@@ -22,6 +23,7 @@ from handlers.review.approved import (
     approved_header,
     approved_rows,
     approved_total,
+    charges_carried,
     left_off_charges,
     payload_items,
     ref_id,
@@ -61,6 +63,7 @@ from handlers.review.web import (
 from worker.auth import Session
 from worker.decisions import (
     MAX_REASON,
+    Decision,
     DecisionError,
     DuplicateOrder,
     NotFound,
@@ -76,6 +79,7 @@ from worker.intake.lines import (
     parsed_order_currency,
     po_currency,
 )
+from worker.netsuite_shape import ReviewedOrder
 from worker.pricing import standard_program
 from worker.storage import ObjectNotFound
 
@@ -319,11 +323,21 @@ async def _as_approved(env: Env, parsed: dict[str, Any],
                        action: dict[str, Any]) -> tuple[list[dict[str, str]], list[dict[str, str]], dict[str, str]]:
     """The form's rows, charges and header as the order was approved (the action's payload as it stands now)."""
     payload = action["payload"]
-    left_off = left_off_charges(action["approval"])
+    left_off, carried = left_off_charges(action["approval"]), charges_carried(action["approval"])
     ids = [ref for i in payload_items(payload) if (ref := ref_id(i.get("item")))]
     codes = {r["item_id"]: r["item_code"] for r in await q.rows(env, q.ITEMS_BY_ID, (json.dumps(ids),))}
-    return (approved_rows(payload, parsed, codes), approved_charges(payload, left_off, codes),
+    return (approved_rows(payload, parsed, codes, carried), approved_charges(payload, left_off, codes, carried),
             approved_header(payload, left_off, action["customer_currency"]))
+
+
+def approve_recording_charges(conn: sqlite3.Connection, item_id: int, reviewer: str, order: ReviewedOrder, now: str,
+                              **options: Any) -> Decision:
+    """approve_order, its `review.approved` event also recording how many of the payload's lines are carried charges
+    (`charges_carried`), in the same transaction: the payload alone cannot tell a line of 1 without a unit from one."""
+    decision = approve_order(conn, item_id, reviewer, order, now, **options)
+    if decision.changed:
+        conn.execute(q.RECORD_CHARGES_CARRIED, {"carried": len(order.charges), "id": item_id})
+    return decision
 
 
 @get("/orders/{item_id:int}", include_in_schema=False)
@@ -410,8 +424,9 @@ async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[En
         # "Approve anyway" consents to the copies the refusal showed (their keys, posted beside the box), no others.
         shown = str(form.get("duplicate_of") or "").split() if form.get("approve_duplicate") == "1" else []
         try:
-            decision = await env.db.write(approve_order, item_id, session.reviewer, order, iso(env.clock()),
-                                          approve_anyway=frozenset(shown), shown=shown_items(order, rows),
+            decision = await env.db.write(approve_recording_charges, item_id, session.reviewer, order,
+                                          iso(env.clock()), approve_anyway=frozenset(shown),
+                                          shown=shown_items(order, rows),
                                           unconverted=unconverted_label(parsed, currency) if consented else None)
         except NotFound as exc:
             raise NotFoundException(str(exc)) from None
