@@ -86,7 +86,8 @@ def test_an_orders_filter_with_nothing_open_stays_visible_and_can_be_cleared(ser
     page = client.get("/review/orders?customer=2201").text
     # Named from the mirror (was "customer id 2201": the menu lists only customers with open orders).
     assert '<option value="2201" selected>Melt Mates Kitchen Co (no open orders)</option>' in page
-    assert "Nothing to review" not in page and "(all customers and statuses)" in page
+    # Its counts are its own, and say so (they were every customer's: "(all customers and statuses)").
+    assert "Nothing to review" not in page and "0 need manual entry for Melt Mates Kitchen Co</small>" in page
     assert ('No open orders for Melt Mates Kitchen Co: the list is filtered. <a href="/review/orders">Show all '
             'orders</a>' in page)
     unknown = client.get("/review/orders?customer=9999").text  # in no mirror: its id

@@ -107,13 +107,17 @@ def content_disposition(filename: str) -> str:
 @get(["/", "/orders"], include_in_schema=False)
 async def orders_list(request: Request[Any, Any, Any], env: NamedDependency[Env], session: NamedDependency[Session],
                       status: FromQuery[str] = "", customer: FromQuery[str] = "", cursor: Cursor = 0) -> Response[Any]:
-    """Pending and needs-manual orders, newest first, 50 a page (keyset), filterable by status and customer."""
+    """Pending and needs-manual orders, newest first, 50 a page (keyset), filterable by status and customer; the
+    status counts are the filtered customer's."""
     if status not in STATUSES:
         raise ValidationException(f"status: must be one of pending, needs_manual (got {status!r})")
     params = {"status": status, "customer": customer.strip()[:32], "cursor": cursor, "limit": q.PAGE_SIZE}
+    # The counts follow the customer filter (the page says whose they are), not the status one: both are shown.
+    counted = (q.rows(env, q.OPEN_COUNTS_CUSTOMER, {"customer": params["customer"]}) if params["customer"]
+               else q.rows(env, q.OPEN_COUNTS, ()))
     # Three independent reads on three pooled connections at once.
     page, count_rows, customers = await asyncio.gather(q.rows(env, q.open_orders_sql(params), params),
-                                                       q.rows(env, q.OPEN_COUNTS, ()), q.rows(env, q.OPEN_CUSTOMERS, ()))
+                                                       counted, q.rows(env, q.OPEN_CUSTOMERS, ()))
     counts = {r["status"]: r["n"] for r in count_rows}
     found = await q.rows(env, ORDER_CURRENCIES, (json.dumps([r["id"] for r in page]),))
     currencies = {r["id"]: parsed_order_currency({"currency": r["po_currency"],

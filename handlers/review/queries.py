@@ -33,6 +33,12 @@ def open_orders_sql(params: dict[str, Any]) -> str:
 OPEN_COUNTS = """
 SELECT status, count(*) AS n FROM review_items WHERE status IN ('pending', 'needs_manual') GROUP BY status
 """
+# The same for the customer the list is filtered on (review_items_open_customer): the counts beside a filtered list
+# are that customer's.
+OPEN_COUNTS_CUSTOMER = """
+SELECT status, count(*) AS n FROM review_items
+WHERE status IN ('pending', 'needs_manual') AND customer_id = :customer GROUP BY status
+"""
 OPEN_CUSTOMERS = """
 SELECT r.customer_id, coalesce(c.company_name, r.customer_id) AS name
 FROM (SELECT DISTINCT customer_id FROM review_items
