@@ -376,6 +376,9 @@ def approve_order(conn: sqlite3.Connection, item_id: int, reviewer: str, order: 
                   "total": float(order.total), "xref_remembered": remembered,
                   "charges_left_off": [{"description": c.description, "amount": float(c.amount)}
                                        for c in order.charges_left_off] or None,
+                  # How many of the payload's lines, at its end, are carried charges: the payload cannot tell a
+                  # product line of quantity 1 without a unit from one (the approved-order page reads this).
+                  "charges_carried": len(order.charges),
                   "reassigned_from": row[1] if row[1] != order.customer_id else None,
                   "approved_despite": [c.text for c in copies] or None, "approved_unconverted": unconverted},
                  dedupe_key=f"review.approved:{item_id}", created_at=now)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from datetime import date
 from typing import Any
 from urllib.parse import quote
@@ -63,7 +62,6 @@ from handlers.review.web import (
 from worker.auth import Session
 from worker.decisions import (
     MAX_REASON,
-    Decision,
     DecisionError,
     DuplicateOrder,
     NotFound,
@@ -79,7 +77,6 @@ from worker.intake.lines import (
     parsed_order_currency,
     po_currency,
 )
-from worker.netsuite_shape import ReviewedOrder
 from worker.pricing import standard_program
 from worker.storage import ObjectNotFound
 
@@ -334,16 +331,6 @@ async def _as_approved(env: Env, parsed: dict[str, Any],
             approved_header(payload, left_off, action["customer_currency"]))
 
 
-def approve_recording_charges(conn: sqlite3.Connection, item_id: int, reviewer: str, order: ReviewedOrder, now: str,
-                              **options: Any) -> Decision:
-    """approve_order, its `review.approved` event also recording how many of the payload's lines are carried charges
-    (`charges_carried`), in the same transaction: the payload alone cannot tell a line of 1 without a unit from one."""
-    decision = approve_order(conn, item_id, reviewer, order, now, **options)
-    if decision.changed:
-        conn.execute(q.RECORD_CHARGES_CARRIED, {"carried": len(order.charges), "id": item_id})
-    return decision
-
-
 @get("/orders/{item_id:int}", include_in_schema=False)
 async def order_detail(request: Request[Any, Any, Any], env: NamedDependency[Env], session: NamedDependency[Session],
                        item_id: RowId, find: FromQuery[str] = "") -> Response[Any]:
@@ -428,7 +415,7 @@ async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[En
         # "Approve anyway" consents to the copies the refusal showed (their keys, posted beside the box), no others.
         shown = str(form.get("duplicate_of") or "").split() if form.get("approve_duplicate") == "1" else []
         try:
-            decision = await env.db.write(approve_recording_charges, item_id, session.reviewer, order,
+            decision = await env.db.write(approve_order, item_id, session.reviewer, order,
                                           iso(env.clock()), approve_anyway=frozenset(shown),
                                           shown=shown_items(order, rows),
                                           unconverted=unconverted_label(parsed, currency) if consented else None)

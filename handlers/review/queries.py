@@ -108,13 +108,6 @@ SELECT a.id, a.status, a.payload_json, a.updated_at,
 FROM proposed_actions a
 WHERE a.dedupe_key = 'review_item:' || :id || ':create_sales_order' AND a.kind = 'create_sales_order'
 """
-# The approval's ledger event also records how many of the payload's lines, at its end, are carried charges (the
-# payload cannot tell a product line of quantity 1 without a unit from one): set in the transaction that appends
-# the event (handlers/review/orders.py approve_recording_charges), so no reader sees the event without it.
-RECORD_CHARGES_CARRIED = """
-UPDATE events SET payload_json = json_set(payload_json, '$.charges_carried', :carried)
-WHERE dedupe_key = 'review.approved:' || :id
-"""
 OBSERVATIONS = """
 SELECT o.id, o.entity_type, o.entity_id, c.company_name AS customer_name, o.tags_json, o.observation, o.status,
        o.created_at, o.decided_by, o.decided_at
