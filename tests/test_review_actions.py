@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from types import SimpleNamespace
 
 import pytest
 
@@ -126,7 +127,8 @@ def test_approve_from_a_page_loaded_before_a_saved_edit_is_refused_and_keeps_the
 
 def test_a_long_notice_is_cut_to_fit_its_signed_cookie_not_dropped(make_env):
     env = make_env()
-    response = redirect_with_notice(env, "/review/actions", "é" * 200)  # 400 bytes; a token over 256 chars is refused
+    plain_http = SimpleNamespace(url=SimpleNamespace(scheme="http"), headers={})  # all it reads of a request
+    response = redirect_with_notice(plain_http, env, "/review/actions", "é" * 200)  # 400 bytes; over 256 refused
     token = next(c.value for c in response.cookies if c.key == NOTICE_COOKIE)
     value = unsign(session_key(env), token, "notice")
     assert value is not None and base64.urlsafe_b64decode(value).decode() == "é" * 79  # no half character

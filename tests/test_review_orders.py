@@ -342,6 +342,19 @@ def test_reject_requires_a_reason(queue):
         [("rejected", "duplicate of DF-40411")]
 
 
+def test_the_notice_cookie_is_secure_over_https_as_the_session_is(queue):
+    """Audit BV2: the one-time notice cookie went out without Secure behind TLS, unlike the session's."""
+    _server, item, client = queue
+    plain = client.post(f"/review/orders/{item}/reject", data={"csrf": client.csrf, "reason": "no"},
+                        headers={"X-Forwarded-Proto": "http"})
+    assert plain.status_code == 303 and "gfs_notice=" in plain.headers["set-cookie"]
+    assert "secure" not in plain.headers["set-cookie"].lower()  # plain HTTP: a browser would drop a Secure cookie
+    again = client.post(f"/review/orders/{item}/reject", data={"csrf": client.csrf, "reason": "no"},
+                        headers={"X-Forwarded-Proto": "https"})
+    assert again.status_code == 303 and "gfs_notice=" in again.headers["set-cookie"]
+    assert "; secure" in again.headers["set-cookie"].lower()
+
+
 @pytest.mark.parametrize("token", [None, "", "forged-token"])
 def test_posts_without_a_valid_csrf_token_change_nothing(queue, token):
     server, item, client = queue

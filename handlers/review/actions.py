@@ -300,5 +300,5 @@ async def action_decide(request: Request[Any, Any, Any], env: NamedDependency[En
                                        notice=f"Action {action_id}: {closed_notice(action)}")
     # Back to the page the form was on, at the action's card if that page still lists it (an approved one has left).
     listed = {row["id"] for row in await q.rows(env, q.ACTIONS, list_params(filters, await _known_kinds(env)))}
-    return redirect_with_notice(env, page_url(filters, action_id if action_id in listed else None),
+    return redirect_with_notice(request, env, page_url(filters, action_id if action_id in listed else None),
                                 f"Action {action_id}: {decision.message}")

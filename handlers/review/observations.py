@@ -138,4 +138,4 @@ async def observations_triage(request: Request[Any, Any, Any], env: NamedDepende
     message = f"{changed} observation(s) {decision.replace('_', ' ')}"
     if skipped:
         message += f"; {skipped} had already been triaged"
-    return redirect_with_notice(env, list_url(form_cursor(form)), message)
+    return redirect_with_notice(request, env, list_url(form_cursor(form)), message)

@@ -425,7 +425,7 @@ async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[En
             errors, duplicate = [str(exc)], exc.copies if isinstance(exc, DuplicateOrder) else ()
         else:
             target = "/review/orders" if decision.changed else f"/review/orders/{item_id}"
-            return redirect_with_notice(env, target, f"Order {item_id}: {decision.message}")
+            return redirect_with_notice(request, env, target, f"Order {item_id}: {decision.message}")
     return await _detail(request, env, session, item_id, rows=rows, charges=charges, header=form, errors=errors,
                          status=422, find=find, offer_duplicate=duplicate)
 
@@ -445,7 +445,7 @@ async def order_reject(request: Request[Any, Any, Any], env: NamedDependency[Env
     except DecisionError as exc:  # the reason comes back to be shortened, not retyped
         return await _detail(request, env, session, item_id, errors=[str(exc)], status=422, reason=reason)
     target = "/review/orders" if decision.changed else f"/review/orders/{item_id}"
-    return redirect_with_notice(env, target, f"Order {item_id}: {decision.message}")
+    return redirect_with_notice(request, env, target, f"Order {item_id}: {decision.message}")
 
 
 async def _stored(env: Env, item_id: int, key: str | None, what: str) -> bytes:

@@ -29,6 +29,7 @@ from worker.auth import (
     Session,
     csrf_ok,
     current_session,
+    is_https,
     session_key,
     sign,
     unsign,
@@ -191,14 +192,16 @@ def render(request: Request[Any, Any, Any], env: Env, name: str, session: Sessio
     return response
 
 
-def redirect_with_notice(env: Env, path: str, message: str) -> Redirect:
-    """303 to path, carrying a one-time notice in a signed cookie (no user text in URLs)."""
+def redirect_with_notice(request: Request[Any, Any, Any], env: Env, path: str, message: str) -> Redirect:
+    """303 to path, carrying a one-time notice in a signed cookie (no user text in URLs); Secure over HTTPS, as the
+    session's is, so it never travels over plain HTTP to be replayed there."""
     response = Redirect(path, status_code=303)
     key = session_key(env)
     # Cut a long notice to what fits in the token rather than have it dropped silently when read back.
     text = message.encode()[:NOTICE_MAX_BYTES].decode(errors="ignore").encode()
     token = sign(key, base64.urlsafe_b64encode(text).decode(), "notice")
-    response.set_cookie(NOTICE_COOKIE, token, path="/review", httponly=True, samesite="lax", max_age=60)
+    response.set_cookie(NOTICE_COOKIE, token, path="/review", httponly=True, samesite="lax", max_age=60,
+                        secure=is_https(request.url.scheme, request.headers))
     return response
 
 
