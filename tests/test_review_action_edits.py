@@ -231,7 +231,7 @@ def test_in_chromium_a_1000_character_reason_with_newlines_is_taken_and_stored_w
     page.goto(f"{server.url}/review/orders/{item}")
     page.fill("textarea[name=reason]", REASON)
     assert page.evaluate("document.querySelector('textarea[name=reason]').value.length") == 1000  # its maxlength
-    submit(page, "form.reject button")
+    submit(page, ".reject button")
     status, stored = server.run(server.env.db.fetchone(
         "SELECT status, decision_reason FROM review_items WHERE id = ?", (item,)))
     assert status == "rejected" and stored == REASON.strip()

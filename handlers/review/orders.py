@@ -81,6 +81,7 @@ from worker.pricing import standard_program
 from worker.storage import ObjectNotFound
 
 STATUSES = ("", "pending", "needs_manual")
+OPEN_STATUSES = STATUSES[1:]  # an order still to decide: its form is editable
 # The currencies of a page of orders: the PO's (parsed, with the parser's confidence in it: a bare "$" has its own)
 # and its customer's (the mirrored record's, as JSON).
 ORDER_CURRENCIES = """
@@ -214,6 +215,16 @@ async def _for_posted_customer(env: Env, item: dict[str, Any], form: Any,
     return new, sum(a["item"] != b["item"] and not b["drop"] for a, b in zip(rows, new, strict=True))
 
 
+async def _posted_lines(env: Env, item: dict[str, Any],
+                        form: Any) -> tuple[list[dict[str, str]], list[dict[str, str]], int]:
+    """The order form's rows (as shown for the customer posted: _for_posted_customer, with its count of lines whose
+    item that changed) and charge rows, as posted; BadRowCount when a count is not a number."""
+    rows = rows_from_form(form)
+    charges = charges_from_form(form, _parsed(item))
+    rows, refreshed = await _for_posted_customer(env, item, form, rows)
+    return rows, charges, refreshed
+
+
 async def _picker(env: Env, find: str) -> list[dict[str, Any]]:
     """The customers the order form offers: for a search, its matches best first as /api/customers finds them
     (synonyms, names with accents and case folded in any script, ns_id or entity id), else the first by name.
@@ -265,6 +276,8 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
             "memo": ""}
     if header is not None:
         form.update({k: str(header.get(k) or "") for k in form})
+        # The reject box is in the order form: whatever re-renders it (Search, Add rows, a refusal) keeps the reason.
+        reason = reason or str(header.get("reason") or "")
     chosen = _posted_currency(header, item["customer_id"]) if header is not None else None
     resolved, _ambiguous = await _resolve(env, {r["item"] for r in rows if r["item"]})
     try:
@@ -296,7 +309,7 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
                   po_total=po_total_less_tax(parsed), form=form, errors=errors or [], checks=checks,
                   customers=customers, find=find,
                   item_choices=choices, flags=json.loads(item.get("flags_json") or "[]"), currency=currency,
-                  is_open=item["status"] in ("pending", "needs_manual"), offer_duplicate=offer_duplicate,
+                  is_open=item["status"] in OPEN_STATUSES, offer_duplicate=offer_duplicate,
                   unconverted_box=unconverted, unconverted_ticked=ticked, reason=reason, max_reason=MAX_REASON,
                   add_rows=ADD_ROWS, approved_action=action)
 
@@ -358,12 +371,10 @@ async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[En
     item = await _item(env, item_id)
     parsed = _parsed(item)
     try:
-        rows = rows_from_form(form)
-        charges = charges_from_form(form, parsed)
+        # Another customer chosen: its lines show what that customer's codes are remembered as, not the first one's.
+        rows, charges, refreshed = await _posted_lines(env, item, form)
     except BadRowCount as exc:
         raise ValidationException(str(exc)) from None
-    # Another customer chosen: its lines show what that customer's codes are remembered as, not the first one's.
-    rows, refreshed = await _for_posted_customer(env, item, form, rows)
     find = str(form.get("find") or "")
     if not current:
         return await _detail(request, env, session, item_id, rows=rows, charges=charges, header=form, find=find,
@@ -433,19 +444,41 @@ async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[En
 @post("/orders/{item_id:int}/reject", include_in_schema=False, status_code=303)
 async def order_reject(request: Request[Any, Any, Any], env: NamedDependency[Env], session: NamedDependency[Session],
                        item_id: RowId) -> Response[Any]:
-    """Reject the order; a reason is required. A form from an earlier sign-in is shown again with its reason (422)."""
+    """Reject the order; a reason is required. A form from an earlier sign-in is shown again with its reason (422).
+
+    The Reject button is the order form's, so it posts the lines as typed too: they are not decided (a rejection
+    ignores them) but a refusal shows them again as posted, with the reason (_reject_refused).
+    """
     form, current = await posted_form(request, session)
     reason = str(form.get("reason") or "")
     if not current:
-        return await _detail(request, env, session, item_id, errors=[STALE_TOKEN], status=422, reason=reason)
+        return await _reject_refused(request, env, session, item_id, form, STALE_TOKEN)
     try:
         decision = await env.db.write(reject_order, item_id, session.reviewer, reason, iso(env.clock()))
     except NotFound as exc:
         raise NotFoundException(str(exc)) from None
     except DecisionError as exc:  # the reason comes back to be shortened, not retyped
-        return await _detail(request, env, session, item_id, errors=[str(exc)], status=422, reason=reason)
+        return await _reject_refused(request, env, session, item_id, form, str(exc))
     target = "/review/orders" if decision.changed else f"/review/orders/{item_id}"
     return redirect_with_notice(request, env, target, f"Order {item_id}: {decision.message}")
+
+
+async def _reject_refused(request: Request[Any, Any, Any], env: Env, session: Session, item_id: int, form: Any,
+                          error: str) -> Response[Any]:
+    """The page after a refused rejection (422): the reason as typed and the order form as posted. A post without
+    the form's rows (`n`: a hand-made one, a page from before) or with a damaged count shows the order as read."""
+    reason = str(form.get("reason") or "")
+    item = await _item(env, item_id)
+    # Not on an order decided since (a stale token's refusal): it is shown as decided, not as this form had it.
+    if "n" in form and item["status"] in OPEN_STATUSES:
+        try:
+            rows, charges, _refreshed = await _posted_lines(env, item, form)
+        except BadRowCount:
+            pass  # a rejection decides no line: the refusal is the reason's, not the count's
+        else:
+            return await _detail(request, env, session, item_id, rows=rows, charges=charges, header=form,
+                                 find=str(form.get("find") or ""), errors=[error], status=422, reason=reason)
+    return await _detail(request, env, session, item_id, errors=[error], status=422, reason=reason)
 
 
 async def _stored(env: Env, item_id: int, key: str | None, what: str) -> bytes:
