@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from worker.seaweed import EmbeddedS3
 
 EX_TEMPFAIL = 75  # `worker cron` when the tier is already running elsewhere
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # `worker cron` stops its run on either (exit 128 + the signal)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -273,7 +274,7 @@ def _print_urls(host: str, port: int, smtp_port: int, endpoint: str, settings: S
 
 async def cmd_cron(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
     """Run one tier once; 0 ok, 1 failed, 2 for an --as-of in the future, 75 when the tier is already running
-    elsewhere, 143 when stopped by SIGTERM."""
+    elsewhere, 130 when stopped by SIGINT (Ctrl-C), 143 by SIGTERM."""
     from worker.tiers import run_tier
 
     as_of = None
@@ -285,26 +286,33 @@ async def cmd_cron(args: argparse.Namespace, settings: Settings, secrets: Secret
     env = build_env(settings, secrets)
     # asyncio.run turns only SIGINT into a cancellation. SIGTERM (systemd stop, a CronJob deadline, `timeout`)
     # would kill the process mid-run, leaving the run `running` and the tier's lease held until it expires.
-    # Cancelled instead, the run records itself failed and lets go; a second SIGTERM kills at once.
+    # Cancelled instead, the run records itself failed and lets go. Both signals are handled here, so that a wait
+    # for another process's write lock before the run has written anything (opening the database, taking the
+    # lease) is given up too: SQLite's wait sleeps through signals, up to busy_timeout_ms. A second signal acts
+    # at once (SIGTERM kills, Ctrl-C raises KeyboardInterrupt).
     loop, main_task = asyncio.get_running_loop(), asyncio.current_task()
-    terminated = []
+    stopped_by: list[signal.Signals] = []
 
-    def on_sigterm() -> None:
-        terminated.append(signal.SIGTERM)
-        loop.remove_signal_handler(signal.SIGTERM)
+    def on_signal(signum: signal.Signals) -> None:
+        stopped_by.append(signum)
+        for each in STOP_SIGNALS:
+            loop.remove_signal_handler(each)
+        env.db.give_up_waiting()  # nothing once the run has written (its lease): its last write lets go of it
         main_task.cancel()
 
-    loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+    for each in STOP_SIGNALS:
+        loop.add_signal_handler(each, on_signal, each)
     try:
         await env.db.open(readers=1)
         result = await run_tier(env, args.tier, scheduled_at=as_of)
     except asyncio.CancelledError:
-        if not terminated:
-            raise  # SIGINT: asyncio.run makes it a KeyboardInterrupt (exit 130)
-        print(f"worker: cron {args.tier}: stopped by SIGTERM", file=sys.stderr)
-        return 128 + signal.SIGTERM
+        if not stopped_by:
+            raise
+        print(f"worker: cron {args.tier}: stopped by {stopped_by[0].name}", file=sys.stderr)
+        return 128 + stopped_by[0]
     finally:
-        loop.remove_signal_handler(signal.SIGTERM)  # from here a SIGTERM kills, as before: only closing is left
+        for each in STOP_SIGNALS:  # from here a signal acts at once, as before: only closing is left
+            loop.remove_signal_handler(each)
         await env.db.close()  # also after a failed open: nothing it started may keep the process alive
     print(f"cron {result.tier}: {result.status} (run {result.run_id}) {result.counts}"
           + (f" error: {result.error}" if result.error else ""), flush=True)

@@ -3,7 +3,9 @@
 Like datasette's `execute_write_fn`, a write is a plain function of a sqlite3 connection that runs
 on the single write thread inside `BEGIN IMMEDIATE ... COMMIT`. One thread means one writer per
 process, so concurrent webhooks, mail and cron queue up instead of meeting "database is locked";
-other processes (`worker cron`, `worker backfill`) wait on SQLite's lock through busy_timeout.
+other processes (`worker cron`, `worker backfill`) wait on SQLite's lock through busy_timeout. The write thread
+waits for that lock in steps of WAIT_STEP_MS, as the synchronous commands' main thread does (worker/write_lock.py),
+so that a stopping process can give the wait up (Database.give_up_waiting) instead of sleeping through it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 import contextlib
 import os
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,7 +23,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from worker.migrations import apply_schema, refuse_newer
-from worker.write_lock import begin_immediate
+from worker.write_lock import WAIT_STEP_MS, begin_immediate
 
 T = TypeVar("T")
 MAX_ROWID = 2**63 - 1  # SQLite's largest INTEGER: a bound for ids taken from requests (cursors)
@@ -29,6 +32,10 @@ WRITER_BUSY_AFTER = 2.0  # seconds: a write probe still queued then means the wr
 
 class DatabaseUnavailable(Exception):
     """The database cannot take the work now (disk full, read-only, locked too long): retry later."""
+
+
+class WaitGivenUp(DatabaseUnavailable):
+    """A write stopped waiting for another process's write lock, having written nothing: the process is stopping."""
 
 
 def connect(path: Path | str, *, busy_timeout_ms: int = 30000) -> sqlite3.Connection:
@@ -65,6 +72,11 @@ def _pragmas(conn: sqlite3.Connection) -> None:
 def run_in_transaction(conn: sqlite3.Connection, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run fn(conn, ...) inside BEGIN IMMEDIATE; commit on success, roll back on any error."""
     begin_immediate(conn)
+    return _in_transaction(conn, fn, *args, **kwargs)
+
+
+def _in_transaction(conn: sqlite3.Connection, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """fn(conn, ...) in the transaction just begun; commit on success, roll back on any error."""
     try:
         result = fn(conn, *args, **kwargs)
         conn.execute("COMMIT")  # inside the try: a failed COMMIT must not leave the writer inside a transaction
@@ -87,13 +99,18 @@ class Database:
         self._readers: asyncio.Queue[aiosqlite.Connection] | None = None
         self._all_readers: list[aiosqlite.Connection] = []
         self._write_probe: asyncio.Future[str | None] | None = None
+        self._wait_step_ms = min(WAIT_STEP_MS, busy_timeout_ms)  # the writer's own busy_timeout: see _taking_lock
+        self._give_ups = 0  # give_up_waiting() calls: a write asked for before the latest one stops waiting
+        self._committed = False  # a write has committed: from then on give_up_waiting() does nothing
 
     async def open(self, *, readers: int = 4) -> None:
         """Create or migrate the schema, start the write thread and the reader pool."""
+        since = self._give_ups
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
-        self._writer = await self._on_writer(connect, self.path, busy_timeout_ms=self.busy_timeout_ms)
-        await self._on_writer(apply_schema, self._writer)
+        self._writer = await self._on_writer(self._connect_writer)
+        # Tried again whole while the lock is busy: one transaction that begins by taking it, idempotent.
+        await self._on_writer(self._taking_lock, since, apply_schema, self._writer)
         self._readers = asyncio.Queue()
         for _ in range(readers):
             reader = await aiosqlite.connect(self.path)
@@ -115,12 +132,22 @@ class Database:
             self._executor.shutdown(wait=True)
             self._executor = None
 
+    def give_up_waiting(self) -> None:
+        """Make the writes asked for so far stop waiting for another process's write lock (WaitGivenUp, nothing
+        written), as long as no write has committed yet; later writes wait as usual.
+
+        For a process that is stopping: SQLite's wait sleeps through signals, up to busy_timeout_ms. Once a write
+        has committed (a tier's lease), the writes after it may be the ones that undo it, so they wait as before.
+        """
+        if not self._committed:
+            self._give_ups += 1
+
     async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run fn(conn, *args) in one IMMEDIATE transaction on the write thread; returns its result."""
         if self._writer is None:
             raise DatabaseUnavailable("database is not open")
         try:
-            return await self._on_writer(run_in_transaction, self._writer, fn, *args, **kwargs)
+            return await self._on_writer(self._transaction, self._writer, self._give_ups, fn, args, kwargs)
         except sqlite3.OperationalError as exc:
             raise _translate(exc) from exc
 
@@ -128,7 +155,49 @@ class Database:
         """Run fn(conn) on the write thread without a transaction (VACUUM, checkpoints, PRAGMA optimize)."""
         if self._writer is None:
             raise DatabaseUnavailable("database is not open")
-        return await self._on_writer(fn, self._writer, *args)
+        return await self._on_writer(self._waiting_whole, self._writer, fn, args)
+
+    def _connect_writer(self) -> sqlite3.Connection:
+        conn = connect(self.path, busy_timeout_ms=self.busy_timeout_ms)
+        conn.execute(f"PRAGMA busy_timeout = {self._wait_step_ms}")
+        return conn
+
+    def _transaction(self, conn: sqlite3.Connection, since: int, fn: Callable[..., T], args: tuple[Any, ...],
+                     kwargs: dict[str, Any]) -> T:
+        """On the write thread: run_in_transaction, with the lock taken by _taking_lock."""
+        self._taking_lock(since, begin_immediate, conn)
+        result = _in_transaction(conn, fn, *args, **kwargs)
+        self._committed = True
+        return result
+
+    def _taking_lock(self, since: int, take: Callable[..., T], *args: Any) -> T:
+        """On the write thread: take(*args), which begins by taking the write lock, tried again while another
+        process holds it, for up to busy_timeout_ms in all ("database is locked" after).
+
+        Each try waits one step (the writer's busy_timeout), like begin_immediate on the main thread: between two,
+        a give_up_waiting() called after `since` (the write was asked for before it) ends the wait.
+        """
+        deadline = time.monotonic() + self.busy_timeout_ms / 1000
+        while True:
+            try:
+                return take(*args)
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                    raise
+                if self._give_ups != since:
+                    raise WaitGivenUp("database unavailable: gave up waiting for another process's write lock "
+                                      "(stopping)") from exc
+                if time.monotonic() >= deadline:
+                    raise
+
+    def _waiting_whole(self, conn: sqlite3.Connection, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        """On the write thread: fn(conn, *args) with the whole busy_timeout_ms for SQLite's own waits (checkpoints,
+        VACUUM), as before the writer waited for the lock in steps."""
+        conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+        try:
+            return fn(conn, *args)
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {self._wait_step_ms}")
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:
