@@ -64,6 +64,7 @@ async def test_a_library_logging_at_debug_anyway_has_its_credentials_redacted(
     ('{"X-Api-Key": "plainkey123"}', '"X-Api-Key": "[redacted]"'),
     ("Authorization: Bearer tok.123-abc", "Authorization: Bearer [redacted]"),
     ("Authorization: Bearer tok/456+xyz==", "Authorization: Bearer [redacted]"),  # a base64 token's slashes
+    ("{'authorization': 'Bearer Kq9$w!zR@3#pL:xY%8^vT&2*nB?c'}", "'Bearer [redacted]'"),  # any printable ASCII
     ("secrets whsec_MfKQ9r8G+/KYq== and whsec_b2xk", "secrets whsec_[redacted] and whsec_[redacted]"),
     ("Signature:\nb21f280c74076d868f510de4de0ec755d8ffa5ae4d021c2b2bfa8de712ac16b2", "Signature:\n[redacted]"),
     ("X-Amz-Signature=5e0d1c2b3a49 X-Amz-Credential=AKIDQ/20261124", "X-Amz-Signature=[redacted] X-Amz-Credential="),
@@ -71,7 +72,7 @@ async def test_a_library_logging_at_debug_anyway_has_its_credentials_redacted(
 def test_credentials_lose_their_values_in_a_log_line(text: str, kept: str) -> None:
     line = redact(json.dumps({"msg": text}))
     assert kept in json.loads(line)["msg"]
-    assert not re.search(r"sk-ant-api|Zx_9|plainkey|tok\.123|456|xyz|MfKQ|b2xk|b21f28|5e0d1c|AKIDQ", line), line
+    assert not re.search(r"sk-ant-api|Zx_9|plainkey|tok\.123|456|xyz|zR@3|nB\?c|MfKQ|b2xk|b21f28|5e0d1c|AKIDQ", line), line
 
 
 # A temporary credential's session token (base64: / + and = inside) in a presigned URL, a header and a header dict.

@@ -25,12 +25,12 @@ LIBRARY_LEVEL = logging.INFO
 # botocore.auth also logs a SigV4 signature alone, "Signature:\n<64 hex>" (a newline the JSON line spells \n):
 # that form is redacted only when hex follows, so a message such as "no valid signature: none of..." stays.
 # A temporary credential's session token (X-Amz-Security-Token, as a presigned URL's query parameter or a header) is
-# base64, so its value runs on through / + and = (URL-encoded in a query: up to the next &). So does a bearer
-# token (RFC 6750's b64token: an INTAKE_TOKEN made with base64 rather than token_urlsafe has slashes).
+# base64, so its value runs on through / + and = (URL-encoded in a query: up to the next &). A bearer token runs on
+# through every character but those that end a value (INTAKE_TOKEN may be any printable ASCII: slashes, $, !, :).
 _CREDENTIAL = re.compile(
     r"(?i)(Signature=|Credential=|x-api-key[\\'\"]*\s*[:=]\s*b?[\\'\"]*)[^\s\\'\",;/}]+"
     r"|(sk-ant-|whsec_)[\w+/=-]+"
-    r"|(\bBearer\s+)[\w+/=.~-]+"
+    r"|(\bBearer\s+)[^\s\\'\",;}]+"
     r"|(Signature:(?:\s|\\[nrt])*)[0-9a-f]{16,}"
     r"|(x-amz-security-token[\\'\"]*\s*[:=]\s*b?[\\'\"]*)[\w+/=%.~-]+")
 _CREDENTIAL_WORDS = ("signature=", "signature:", "credential=", "bearer", "x-api-key", "sk-ant-", "whsec_",
