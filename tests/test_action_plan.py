@@ -12,7 +12,7 @@ from tests import ar_fixtures as fx
 from tests.claude_support import mock_claude
 from tests.flows_support import apply, event, ref
 from worker.drafting import TOOL_NAME
-from worker.flows import ar_aging_action_plan as plan
+from worker.flows import plan_draw
 from worker.flows.collection_situation import NAME, Exposure, net_exposure
 from worker.ledger import advance_cursor, append_event, last_event_id
 
@@ -325,7 +325,7 @@ async def test_a_failing_handler_leaves_the_staged_plan_live(env, monkeypatch):
 
     async def broken(*args, **kwargs):
         raise RuntimeError("template store unavailable")
-    monkeypatch.setattr(plan, "draft_collection_email", broken)
+    monkeypatch.setattr(plan_draw, "draft_collection_email", broken)
     await refresh_aging(env, at("2026-06-30"))
     counts = await action_plans(env, at("2026-06-30"))
     assert counts["failed"] == 1 and await decided(env) == []

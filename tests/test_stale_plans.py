@@ -11,7 +11,7 @@ import pytest
 from cron.aging import action_plans, refresh_aging
 from tests import ar_fixtures as fx
 from worker.decisions import DecisionError, decide_action, edit_action
-from worker.flows import ar_aging_action_plan as plan
+from worker.flows import plan_draw
 from worker.flows.collection_situation import NAME
 from worker.ledger import append_event
 from worker.stale_plans import FLOW, NotOwed, what_changed, why_not_owed
@@ -247,14 +247,14 @@ async def test_a_failing_redraw_leaves_the_stale_plan_staged_and_is_retried_next
 
         async def broken(*args, **kwargs):
             raise RuntimeError("template store unavailable")
-        draft = plan.draft_collection_email
-        monkeypatch.setattr(plan, "draft_collection_email", broken)
+        draft = plan_draw.draft_collection_email
+        monkeypatch.setattr(plan_draw, "draft_collection_email", broken)
         now[0] = at("2026-05-31", 12, 15)
         await refresh_aging(env, now[0])
         counts = await action_plans(env, now[0])
         assert counts["failed"] == 1 and await closed(env) == []  # withdrawals commit with the run, not before
         assert [a["id"] for a in await staged(env)] == [a["id"] for a in first]
-        monkeypatch.setattr(plan, "draft_collection_email", draft)
+        monkeypatch.setattr(plan_draw, "draft_collection_email", draft)
         now[0] = at("2026-05-31", 12, 30)
         again = await refresh_aging(env, now[0])
         assert again["stale_plans"] == 0  # the same stale plan: no second event, the first is retried

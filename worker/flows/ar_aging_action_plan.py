@@ -22,105 +22,30 @@ everything past due, the plan proposes no email or hold, only the call whose tal
 Amounts keep their currency: the email shows each invoice in its own and totals per currency, and the exposure,
 the credit limit and the 90+ share are in the customer's primary currency only (the limit's; US dollars when none
 is known), with other currencies named under `problems`. Money on account covers past due per currency.
-Every amount in a payload names its currency beside it, as totals are keyed (pricing.currency_name): the hold's
-`credit_limit` and `net_exposure` in `currency`, the email's `on_account` in `on_account_currency` and
-`past_due_total` (the US-dollar part) in `past_due_total_currency`; `past_due_totals` keys each currency's.
+Every amount in a payload names its currency beside it (worker/flows/plan_draw.py lists the fields).
 
-This module drafts the plan and handles its events; the situation, its keys and the plan's wording are pure
-(worker/flows/collection_situation.py), the reads are SQL (worker/flows/collection_queries.py).
+This module handles the plan's events; the plan's proposals are drawn in worker/flows/plan_draw.py (for a new
+plan here, for a stale one's redraw in worker/flows/plan_redraw.py), the situation, its keys and the plan's wording
+are pure (worker/flows/collection_situation.py), the reads are SQL (worker/flows/collection_queries.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
-
-from worker.aging import ACTION_BUCKETS, SEVERITY
-from worker.claude import client_for
-from worker.currency import BASE_CURRENCY
-from worker.drafting import (
-    CollectionContext,
-    approved_examples,
-    draft_collection_email,
-)
+from worker.aging import ACTION_BUCKETS
 from worker.env import Env
 from worker.flows.collection_queries import examine, older_plans, red_turn_overtaken
-from worker.flows.collection_situation import (
-    NAME,
-    Situation,
-    email_problems,
-    hold_reason,
-    proposal_key,
-    talking_points,
-)
+from worker.flows.collection_situation import NAME
+from worker.flows.plan_draw import draw
+from worker.flows.plan_redraw import redraw_stale
 from worker.ledger import Event
 from worker.pricing import amounts_text
 from worker.stale_plans import EVENT as STALE
-from worker.workflow_runner import Proposal, Withdrawal, Workflow, WorkflowResult
-
-
-@dataclass(frozen=True)
-class Drawn:
-    """A plan's proposals, how its email was drafted, and the fields every proposal carries."""
-
-    proposals: list[Proposal]
-    drafted: str
-    common: dict[str, Any]
-
-
-async def draw(env: Env, s: Situation, event: Event, *, skip: Mapping[str, str] | None = None,
-               notes: tuple[str, ...] = (), extra: dict[str, Any] | None = None) -> Drawn:
-    """The plan's proposals for a situation, but none of the kinds in `skip` (kind: how a reviewer decided it).
-
-    `notes` go under the email's problems, `extra` into every proposal's payload.
-    """
-    key = lambda kind: proposal_key(s.customer_id, s.state, kind)
-    worst = max((i["bucket"] for i in s.invoices), key=SEVERITY.__getitem__, default="current")
-    common = {"customer_id": s.customer_id, "company": s.company, "trigger": event.type, "trigger_event_id": event.id,
-              "worst_bucket": worst, "plan": s.state, **(extra or {})}
-    skip = skip or {}
-    proposals = []
-    drafted = "no email (nothing past due)"
-    if s.paid_on_account:
-        drafted = (f"no email or hold: {amounts_text(s.on_account_totals)} unapplied cash and credits on account cover "
-                   f"the past-due amount and should be applied")
-    elif "send_collection_email" in skip:
-        drafted = f"no email (a reviewer {skip['send_collection_email']} the stale plan's email)"
-    elif s.past_due:
-        ctx = CollectionContext(s.customer_id, s.company, s.email, s.to_name, s.past_due,
-                                await approved_examples(env, s.customer_id, NAME))
-        draft = await draft_collection_email(ctx, client_for(env), model=env.settings.anthropic.draft_model)
-        drafted = f"email drafted by {draft.drafted_by}" + (f" ({draft.fallback_reason})" if draft.fallback_reason else "")
-        proposals.append(Proposal("send_collection_email", {
-            **common, "to": s.email, "to_name": s.to_name, "subject": draft.subject, "body": draft.body,
-            "invoices": s.past_due, "past_due_total": s.past_due_total, "past_due_total_currency": BASE_CURRENCY,
-            "past_due_totals": ctx.totals, "drafted_by": draft.drafted_by, "model": draft.model,
-            "fallback_reason": draft.fallback_reason, "on_account": s.exposure.on_account,
-            "on_account_currency": s.currency, "problems": [*email_problems(s), *notes]},
-            risk=3, customer_id=s.customer_id, dedupe_key=key("send_collection_email")))
-    # The call names the invoices too, so a plan without an email still goes stale when they close.
-    proposals.append(Proposal("schedule_collection_call", {
-        **common, "contact_name": s.to_name, "phone": s.phone, "email": s.email, "talking_points": talking_points(s),
-        "invoices": s.past_due},
-        risk=3, customer_id=s.customer_id, dedupe_key=key("schedule_collection_call")))
-    # The hold names the open invoices its reason was worked out from, so that it too goes stale (and is
-    # redrawn or withdrawn, worker/stale_plans.py) when they are paid, and is refused approval until then.
-    # Its limit and exposure are in the customer's currency, named beside them: 5000 alone reads as any currency.
-    if reason := hold_reason(s):
-        proposals.append(Proposal("service_hold", {**common, "reason": reason, "credit_limit": s.credit_limit,
-                                                   "net_exposure": s.exposure.net, "currency": s.currency,
-                                                   "invoices": s.invoices},
-                                  risk=3, customer_id=s.customer_id, dedupe_key=key("service_hold")))
-    return Drawn([p for p in proposals if p.kind not in skip], drafted, common)
+from worker.workflow_runner import Withdrawal, Workflow, WorkflowResult
 
 
 async def handle(env: Env, event: Event) -> WorkflowResult | None:
     """Plan collections for the customer behind a bucket move to 61+ or a turn to red."""
     if event.type == STALE:
-        # Imported here: the redraw builds on this module (draw), which would make a cycle at import.
-        from worker.flows.plan_redraw import redraw_stale
-
         return await redraw_stale(env, event)
     p = event.payload
     if event.type == "ar.bucket_changed" and p.get("to") not in ACTION_BUCKETS:

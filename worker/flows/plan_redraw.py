@@ -31,9 +31,9 @@ import sqlite3
 from dataclasses import dataclass
 
 from worker.env import Env
-from worker.flows.ar_aging_action_plan import draw
 from worker.flows.collection_queries import examine, why_hold_not_warranted
 from worker.flows.collection_situation import NAME, Situation
+from worker.flows.plan_draw import draw
 from worker.flows.withdrawals import WITHDRAWN
 from worker.ledger import Event
 from worker.pricing import amounts_text
