@@ -81,7 +81,7 @@ HOLD_BASIS = f"""
 SELECT 'customer', ns_id, coalesce(cdc_version, last_modified) FROM customers WHERE ns_id = :customer_id
 UNION ALL{ON_ACCOUNT_BASIS}"""
 # Each invoice a plan's still-staged email names: once money on account covers everything past due, the flow would
-# not have drafted it (ar_aging_action_plan.draw).
+# not have drafted it (worker/flows/plan_draw.py draw).
 STAGED_PLAN_EMAILS = """
 SELECT a.customer_id, a.id, json_extract(n.value, '$.invoice_id'),
        coalesce(json_extract(n.value, '$.number'), json_extract(n.value, '$.invoice_id')),
