@@ -1,8 +1,9 @@
 """The collection plan's pure logic: a customer's AR situation, the plan's keys, and what the plan says.
 
 worker/flows/collection_queries.py reads a `Situation`; worker/flows/plan_draw.py (for ar_aging_action_plan.py and
-plan_redraw.py) draws it into proposals with the talking points, email problems and hold reason worded here. The hold and the
-dunning use the net exposure (open invoices less unapplied payments and open credit memos), not the buckets.
+plan_redraw.py) draws it into proposals with the talking points, email problems and hold reason worded here. The
+hold and the dunning use the net exposure (open invoices less unapplied payments and open credit memos), not the
+buckets.
 
 Every amount keeps its currency (`customer_invoice.currency`), keyed and compared as pricing.currency_name spells
 it: its ISO code whichever way NetSuite sends it ("CAD" or "Canadian Dollar"), so one currency is one total.
