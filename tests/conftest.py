@@ -15,7 +15,7 @@ from tests.cdc_support import fresh_db
 from tests.helpers import TEST_INTAKE_TOKEN, TEST_REVIEWER, TEST_WEBHOOK_SECRET, LiveServer, live_server, needs
 from worker.config import Secrets, Settings, Workflows, load_settings
 from worker.env import Env, build_env
-from worker.logs import OWN_LOGGERS
+from worker.logs import OWN_LOGGERS, hide_secrets
 from worker.passwords import hash_password
 from worker.seaweed import EmbeddedS3
 
@@ -25,7 +25,7 @@ CORPORA = REPO.parent / "shared" / "corpora"
 
 @pytest.fixture(autouse=True)
 def restore_logging() -> Iterator[None]:
-    """Put back the root's handlers and every logger's level after each test.
+    """Put back the root's handlers and every logger's level, and forget the secrets to redact, after each test.
 
     worker.cli.main calls configure_logging, which replaces the root's handlers with one on sys.stderr: under
     capsys that is a buffer closed after the test, so every later log record printed "--- Logging error ---".
@@ -37,6 +37,7 @@ def restore_logging() -> Iterator[None]:
     levels = {logger: logger.level for logger in [root, *own, *logging.Logger.manager.loggerDict.values()]
               if isinstance(logger, logging.Logger)}
     yield
+    hide_secrets(())  # worker.cli.main registers its secrets: another test's must not redact this one's lines
     root.handlers[:] = handlers
     for logger, level in levels.items():
         if logger.level != level:

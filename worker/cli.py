@@ -23,7 +23,7 @@ from worker.as_of import check_as_of, parse_as_of
 from worker.config import DEFAULT_CONFIG, ConfigError, Secrets, Settings, load_settings
 from worker.db import DatabaseUnavailable, connect_read_only
 from worker.env import Env, build_env, iso, utcnow
-from worker.logs import configure_logging
+from worker.logs import configure_logging, hide_secrets, secret_values
 from worker.migrations import SchemaTooNew
 from worker.serving import StartupError
 from worker.storage import StorageUnavailable
@@ -127,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"worker: {exc}", file=sys.stderr)
         return 2
+    hide_secrets(secret_values(secrets))  # whatever a log line quotes them in (an exception, a URL), unlabelled
     handler = COMMANDS[args.command if args.command != "db" else f"db {args.db_command}"]
     try:
         # Only the commands that need an event loop get one: inside asyncio.run, Ctrl-C merely cancels the
