@@ -363,6 +363,8 @@ async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[En
     The PO's charges (its freight, surcharges, discounts) are rows too: each carried as a line of the NetSuite
     item the reviewer names, or left off and named in the sales order's memo; none is dropped unsaid.
     A form loaded under an earlier sign-in (its token not this session's) is only shown again as posted (422).
+    None of these shows the form as posted on an order decided since the page was loaded (_form_again): it is shown
+    as decided, nothing done (422); a valid approval of it is approve_order's double submit ("already approved").
     A customer posted other than the one the lines were shown for (`shown_for`) shows them anew for it (the lines
     left as shown take the item its codes are remembered as); an approval so changing a line's item is refused
     (422) with the lines to check.
@@ -375,31 +377,25 @@ async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[En
         rows, charges, refreshed = await _posted_lines(env, item, form)
     except BadRowCount as exc:
         raise ValidationException(str(exc)) from None
-    find = str(form.get("find") or "")
     if not current:
-        return await _detail(request, env, session, item_id, rows=rows, charges=charges, header=form, find=find,
-                             errors=[STALE_TOKEN], status=422)
+        return await _form_again(request, env, session, item_id, form, rows, charges, [STALE_TOKEN])
     if form.get("add_rows"):
         if row_count(form) >= MAX_ROWS:
             full = (f"no rows were added: this page can approve at most {MAX_ROWS} rows; enter a longer order in "
                     "NetSuite or split it")
-            return await _detail(request, env, session, item_id, rows=rows, charges=charges, header=form, find=find,
-                                 errors=[full], status=422)
-        return await _detail(request, env, session, item_id, rows=more_rows(rows, ADD_ROWS), charges=charges,
-                             header=form, find=find)
+            return await _form_again(request, env, session, item_id, form, rows, charges, [full])
+        return await _form_again(request, env, session, item_id, form, more_rows(rows, ADD_ROWS), charges)
     if form.get("add_charge"):
         if (added := more_charges(charges)) is None:
             full = f"no charge was added: this page can carry at most {MAX_CHARGES} charges"
-            return await _detail(request, env, session, item_id, rows=rows, charges=charges, header=form, find=find,
-                                 errors=[full], status=422)
-        return await _detail(request, env, session, item_id, rows=rows, charges=added, header=form, find=find)
+            return await _form_again(request, env, session, item_id, form, rows, charges, [full])
+        return await _form_again(request, env, session, item_id, form, rows, added)
     if form.get("search"):
-        return await _detail(request, env, session, item_id, rows=rows, charges=charges, header=form, find=find)
+        return await _form_again(request, env, session, item_id, form, rows, charges)
     if refreshed:  # not approved with items the reviewer never saw
         check = (f"not approved: {refreshed} line(s) now show the item their code is remembered as for the customer "
                  "chosen, not the one the page showed; check the lines and approve again")
-        return await _detail(request, env, session, item_id, rows=rows, charges=charges, header=form, find=find,
-                             errors=[check], status=422)
+        return await _form_again(request, env, session, item_id, form, rows, charges, [check])
     customer = str(form.get("customer_id") or "").strip()
     posted = _posted_currency(form, item["customer_id"])
     currency = parsed_order_currency(parsed, await env.db.read_sync(customer_currency, customer or None), posted)
@@ -407,8 +403,7 @@ async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[En
         # Chosen for another customer (or not offered): not booked in a currency the reviewer did not see chosen.
         check = (f"not approved: the order's currency for the customer chosen is {_currency_label(currency)}, not the "
                  "one posted; check it and approve again")
-        return await _detail(request, env, session, item_id, rows=rows, charges=charges, header=form, find=find,
-                             errors=[check], status=422)
+        return await _form_again(request, env, session, item_id, form, rows, charges, [check])
     typed = {r["item"] for r in kept_rows(rows) if r["item"]} | {c["item"] for c in charges if c["item"] and not c["off"]}
     resolved, ambiguous = await _resolve(env, typed)
     order, errors = reviewed_order(form, rows, resolved, charges, ambiguous)
@@ -419,8 +414,7 @@ async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[En
         # this and ticked the box it offers (the currency select may have been changed without seeing the warning).
         box = unconverted_label(parsed, currency)
         errors = [f"not approved: {currency.unconverted} Tick \"{box}\" if that is meant."]
-        return await _detail(request, env, session, item_id, rows=rows, charges=charges, header=form, errors=errors,
-                             status=422, find=find, offer_unconverted=True)
+        return await _form_again(request, env, session, item_id, form, rows, charges, errors, offer_unconverted=True)
     if order is not None:
         order = order.model_copy(update={"currency": currency.sent})  # approve_order books it, not the parse's
         # "Approve anyway" consents to the copies the refusal showed (their keys, posted beside the box), no others.
@@ -437,8 +431,28 @@ async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[En
         else:
             target = "/review/orders" if decision.changed else f"/review/orders/{item_id}"
             return redirect_with_notice(request, env, target, f"Order {item_id}: {decision.message}")
-    return await _detail(request, env, session, item_id, rows=rows, charges=charges, header=form, errors=errors,
-                         status=422, find=find, offer_duplicate=duplicate)
+    return await _form_again(request, env, session, item_id, form, rows, charges, errors, offer_duplicate=duplicate)
+
+
+def decided_since(item: dict[str, Any]) -> str:
+    """Why a form of an order decided after it was loaded did nothing (pure): who decided it and when, if known."""
+    who = f" by {item['decided_by']}" if item.get("decided_by") else ""
+    when = f" at {item['decided_at'][:16].replace('T', ' ')} UTC" if item.get("decided_at") else ""
+    return (f"Nothing was done: this order was {item['status'].replace('_', ' ')}{who}{when} after this form was "
+            "loaded. It is shown as decided, not as the form had it.")
+
+
+async def _form_again(request: Request[Any, Any, Any], env: Env, session: Session, item_id: int, form: Any,
+                      rows: list[dict[str, str]], charges: list[dict[str, str]], errors: list[str] | None = None,
+                      **shown: Any) -> Response[Any]:
+    """The order form shown again as posted (Search, Add rows: 200; a refusal, `errors`: 422). An order decided
+    since the page was loaded (by someone else) is shown as decided instead, nothing done (422): never a closed
+    order's form as a page from before had it, whatever the form's token or refusal."""
+    item = await _item(env, item_id)  # read now: a refusal may come after a decision made meanwhile
+    if item["status"] not in OPEN_STATUSES:
+        return await _detail(request, env, session, item_id, errors=[decided_since(item)], status=422)
+    return await _detail(request, env, session, item_id, rows=rows, charges=charges, header=form,
+                         find=str(form.get("find") or ""), errors=errors, status=422 if errors else 200, **shown)
 
 
 @post("/orders/{item_id:int}/reject", include_in_schema=False, status_code=303)
@@ -469,8 +483,11 @@ async def _reject_refused(request: Request[Any, Any, Any], env: Env, session: Se
     the form's rows (`n`: a hand-made one, a page from before) or with a damaged count shows the order as read."""
     reason = str(form.get("reason") or "")
     item = await _item(env, item_id)
-    # Not on an order decided since (a stale token's refusal): it is shown as decided, not as this form had it.
-    if "n" in form and item["status"] in OPEN_STATUSES:
+    # Not on an order decided since (a stale token's refusal): it is shown as decided, not as this form had it, and
+    # the refusal says so (not "shown again as you sent it").
+    if item["status"] not in OPEN_STATUSES:
+        return await _detail(request, env, session, item_id, errors=[decided_since(item)], status=422)
+    if "n" in form:
         try:
             rows, charges, _refreshed = await _posted_lines(env, item, form)
         except BadRowCount:
