@@ -11,10 +11,11 @@ import re
 
 import pytest
 
-from handlers.review.approved import approved_currency
+from handlers.review.approved import approved_currency, as_booked
 from tests.review_seed import add_review_item, parsed_po, seed_reference, sign_in
 from tests.test_review_currency import eur_po
 from tests.test_review_orders import approve_form, db
+from worker.intake.lines import order_currency
 
 
 @pytest.fixture
@@ -83,6 +84,48 @@ def test_a_currency_nobody_knows_is_null_and_an_open_item_has_none(queue):
     pending = add(server, parsed_po(po_number="DF-9"))
     (open_item,) = client.get("/api/review-items", params={"status": "pending"}).json()["items"]
     assert open_item["id"] == pending and open_item["approved_currency"] is None
+
+
+UNKNOWN = "the customer's currency in NetSuite, which the mirror does not name"
+
+
+def currency_select(page):
+    found = re.search(r'<select name="currency">(.*?)</select>', page, re.DOTALL)
+    assert found, "the page shows the currency select"
+    return [(value, html.unescape(name), bool(chosen)) for value, chosen, name in
+            re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', found.group(1))]
+
+
+def test_an_unknown_booked_currency_is_not_shown_as_the_pos(queue):
+    server, client = queue
+    server.run(server.env.db.write(lambda conn: conn.execute(
+        "UPDATE customers SET raw_json = ? WHERE ns_id = '1187'",
+        (json.dumps({"id": "1187", "currency": {"id": "3", "refName": "Canadian Dollar"}}),))))
+    item = add(server, eur_po("CAD"))
+    # The open form: the reviewer's choice, defaulting to the PO's (by design).
+    assert ("CAD", "CAD (read from the PO)", True) in currency_select(client.get(f"/review/orders/{item}").text)
+    assert client.post(f"/review/orders/{item}/approve", data=approve_form(client, item)).status_code == 303
+    # The customer's own ("CAD" is its "Canadian Dollar"): none is sent, NetSuite books its record's.
+    assert "currency" not in json.loads(db(server, "SELECT payload_json FROM proposed_actions")[0][0])
+    assert api_item(client, item)["approved_currency"] == "CAD"
+    assert currency_select(client.get(f"/review/orders/{item}").text)[0] == ("CAD", "CAD (read from the PO)", True)
+    server.run(server.env.db.write(lambda conn: conn.execute(  # the mirror no longer names the customer's
+        "UPDATE customers SET raw_json = '{\"id\": \"1187\"}' WHERE ns_id = '1187'")))
+    assert api_item(client, item)["approved_currency"] is None
+    page = client.get(f"/review/orders/{item}").text
+    assert UNKNOWN in notice(page)
+    # Was: "CAD (read from the PO)" selected, as if booked in it.
+    assert currency_select(page) == [("", f"unknown: {UNKNOWN}", True)]
+    assert f"no comparable price: the order is booked in {UNKNOWN}" in html.unescape(page)
+
+
+def test_as_booked_keeps_a_known_currency_and_says_an_unknown_one():
+    read = order_currency("CAD", None)
+    assert as_booked(read, "CAD") is read
+    unknown = as_booked(read, None)
+    assert (unknown.booked, unknown.sent, unknown.warning, unknown.unconverted) == (None, None, None, None)
+    assert [v for v, _ in unknown.choices] == [""] and "does not name" in unknown.not_compared
+    assert unknown.shown == read.shown == "CAD"  # the PO's figures keep their currency's name
 
 
 @pytest.mark.parametrize(("payload", "customer", "named"), [

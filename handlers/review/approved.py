@@ -10,6 +10,7 @@ many lines end the order as charges (`charges_carried`).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
@@ -17,6 +18,7 @@ from urllib.parse import urlencode
 from handlers.review.order_form import blank_row
 from worker.currency import is_base_currency
 from worker.db import MAX_ROWID
+from worker.intake.lines import NO_CURRENCY, OrderCurrency
 from worker.netsuite_shape import LEFT_OFF, MEMO_JOIN, ChargeLeftOff
 from worker.pricing import cents, currency_name
 
@@ -151,6 +153,20 @@ def approved_currency(payload: Mapping[str, Any], customer_currency: str | None)
     """The approved order's currency as the page and /api/review-items name it ("USD", "CAD", "currency #4"), None
     when unknown. `customer_currency` is the customer's record currency as mirrored now (customer_currency)."""
     return currency_name(spelled) if (spelled := booked_spelling(payload, customer_currency)) else None
+
+
+UNKNOWN_CURRENCY = "the customer's currency in NetSuite, which the mirror does not name"  # as the page's notice
+
+
+def as_booked(currency: OrderCurrency, booked: str | None) -> OrderCurrency:
+    """The order form's currency on an approved order's page, given what it is booked in (approved_currency) (pure).
+
+    Unknown (none was sent and the mirror does not name the customer's): the form says so and selects nothing else,
+    never the PO's or US dollars as if booked, and no price is judged against the list's dollars."""
+    if booked is not None:
+        return currency
+    return replace(currency, booked=None, choices=((NO_CURRENCY, f"unknown: {UNKNOWN_CURRENCY}"),), sent=None,
+                   warning=None, unconverted=None, not_compared=f"the order is booked in {UNKNOWN_CURRENCY}")
 
 
 def approved_header(payload: Mapping[str, Any], left_off: list[ChargeLeftOff],

@@ -22,6 +22,7 @@ from handlers.review.approved import (
     approved_header,
     approved_rows,
     approved_total,
+    as_booked,
     charges_carried,
     left_off_charges,
     payload_items,
@@ -287,6 +288,8 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
     # The form's customer: a reassigned order is booked in its new customer's currency when the PO names none (or
     # a bare "$" of that customer's currency); the reviewer's choice stands while the customer does.
     currency = parsed_order_currency(parsed, await env.db.read_sync(customer_currency, form["customer_id"]), chosen)
+    if action is not None:  # as booked, as the notice and /api/review-items say: an unknown one is not the PO's
+        currency = as_booked(currency, action["currency"])
     checks = await env.db.read_sync(price_checks, form["customer_id"] or None, rows, resolved, on,
                                     standard_program(env.settings), env.settings.pricing.tolerance_pct,
                                     currency.booked, currency.not_compared)
