@@ -115,6 +115,35 @@ def test_a_run_stopped_after_taking_its_lease_still_records_itself_once_the_lock
     assert rows(db, "SELECT * FROM cron_leases") == []
 
 
+def test_a_second_signal_kills_a_run_recording_itself_at_once(tmp_path: Path) -> None:
+    """Audit BX F1: the second Ctrl-C only cancelled the recording write; closing then waited for the lock again."""
+    db, script, go = tmp_path / "db.sqlite3", tmp_path / "locked_out.py", tmp_path / "locked"
+    script.write_text(LOCKED_OUT_CRON)
+    env = {**os.environ, "WORKER_DB_PATH": str(db), "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, str(script), str(go)], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    holder = None
+    try:
+        assert proc.stdout.readline() == "job started\n", proc.stderr.read()
+        holder = hold_write_lock(db)
+        go.touch()
+        time.sleep(0.5)  # the job's write waits for the lock
+        proc.send_signal(signal.SIGINT)
+        time.sleep(1)
+        assert proc.poll() is None  # recording its run: it waits for the lock
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=10)  # busy_timeout_ms is 30 s
+        assert holder.in_transaction  # it died while the other process still held the lock
+    finally:
+        stop(proc)
+        if holder is not None:
+            holder.execute("ROLLBACK")
+            holder.close()
+    assert proc.returncode == -signal.SIGINT  # the default action: killed by the signal (a shell says 130)
+    # Left as the lease's expiry finds it: the hot tier marks such a run failed.
+    assert rows(db, "SELECT status FROM cron_runs") == [("running",)]
+
+
 @pytest.fixture
 async def database(tmp_path: Path):
     db = Database(tmp_path / "db.sqlite3", busy_timeout_ms=60_000)
@@ -160,6 +189,21 @@ async def test_give_up_does_nothing_once_a_write_has_committed(database: Databas
         holder.close()
     await write
     assert (await database.fetchone("SELECT count(*) FROM events"))[0] == 2
+
+
+async def test_an_error_sqlite_did_not_raise_is_not_hidden_by_the_lock_wait(tmp_path: Path, monkeypatch) -> None:
+    """Audit BX F2: an OperationalError without an SQLite error code (Python's own "incomplete SQL statement") became
+    an AttributeError in the wait for the lock at open."""
+    def incomplete(_conn: sqlite3.Connection) -> None:
+        raise sqlite3.OperationalError("incomplete SQL statement")
+
+    monkeypatch.setattr("worker.db.apply_schema", incomplete)
+    db = Database(tmp_path / "db.sqlite3")
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="incomplete SQL statement"):
+            await db.open(readers=1)
+    finally:
+        await db.close()
 
 
 async def test_the_wait_in_steps_still_lasts_busy_timeout_ms(tmp_path: Path) -> None:

@@ -289,8 +289,9 @@ async def cmd_cron(args: argparse.Namespace, settings: Settings, secrets: Secret
     # would kill the process mid-run, leaving the run `running` and the tier's lease held until it expires.
     # Cancelled instead, the run records itself failed and lets go. Both signals are handled here, so that a wait
     # for another process's write lock before the run has written anything (opening the database, taking the
-    # lease) is given up too: SQLite's wait sleeps through signals, up to busy_timeout_ms. A second signal acts
-    # at once (SIGTERM kills, Ctrl-C raises KeyboardInterrupt).
+    # lease) is given up too: SQLite's wait sleeps through signals, up to busy_timeout_ms. A second signal kills at
+    # once (the default action): a run recording itself may wait for that lock, and a KeyboardInterrupt would only
+    # cancel the recording and wait again on closing. The lease it leaves expires (the hot tier marks the run failed).
     loop, main_task = asyncio.get_running_loop(), asyncio.current_task()
     stopped_by: list[signal.Signals] = []
 
@@ -298,6 +299,7 @@ async def cmd_cron(args: argparse.Namespace, settings: Settings, secrets: Secret
         stopped_by.append(signum)
         for each in STOP_SIGNALS:
             loop.remove_signal_handler(each)
+            signal.signal(each, signal.SIG_DFL)
         env.db.give_up_waiting()  # nothing once the run has written (its lease): its last write lets go of it
         main_task.cancel()
 

@@ -182,7 +182,7 @@ class Database:
             try:
                 return take(*args)
             except sqlite3.OperationalError as exc:
-                if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                if getattr(exc, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_BUSY:
                     raise
                 if self._give_ups != since:
                     raise WaitGivenUp("database unavailable: gave up waiting for another process's write lock "
