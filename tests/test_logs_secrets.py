@@ -58,6 +58,15 @@ def test_a_token_of_any_printable_ascii_is_redacted_whole_wherever_it_stands(lin
     json.loads(redacted)  # still one JSON object
 
 
+def test_a_secret_is_matched_where_a_character_begins_never_inside_an_escape() -> None:
+    """Audit BX F3: a secret starting with n matched from inside an escaped newline, leaving a lone backslash."""
+    pattern = secrets_pattern(["nQ3xY7zK9pLm"])
+    inside = json.dumps({"msg": "line1\n" + "Q3xY7zK9pLm end"})  # not the secret: a newline, then its tail
+    assert json.loads(redact(inside, pattern))["msg"] == "line1\nQ3xY7zK9pLm end"
+    after_backslash = json.dumps({"msg": "C:\\" + "nQ3xY7zK9pLm end"})  # the secret after an escaped backslash
+    assert json.loads(redact(after_backslash, pattern))["msg"] == "C:\\[redacted] end"
+
+
 def test_values_too_short_to_be_secrets_are_never_replaced() -> None:
     # A short value would redact ordinary words ("request", "status") in every line.
     assert secrets_pattern(["request", "", "status"]) is None
