@@ -30,6 +30,21 @@ async def test_large_file_streams_through_put_file(bucket, tmp_path):
     assert len(await bucket.get("raw/big.eml")) == path.stat().st_size
 
 
+async def test_an_empty_object_does_not_stall_the_next_request(bucket):
+    """Audit BZ F1: an empty PUT went with `Expect: 100-continue`; SeaweedFS's answer left a second status line on
+    the pooled connection, and the next request on it waited out the read timeout (20 s) and was retried."""
+    sent, retries = [], []
+    events = bucket._client.meta.events
+    events.register("before-send.s3.PutObject", lambda request, **_: sent.append(dict(request.headers)))
+    events.register("after-call.s3.PutObject",
+                    lambda parsed, **_: retries.append(parsed["ResponseMetadata"]["RetryAttempts"]))
+    await bucket.put("po/empty.pdf", b"", "application/pdf")  # an empty attachment is stored like any other
+    await bucket.put("raw/next.eml", b"the next email", "message/rfc822")
+    assert "Expect" not in sent[0] and sent[1].get("Expect") == b"100-continue"
+    assert retries == [0, 0]  # the next PUT was answered at once, not after a timeout and a retry
+    assert await bucket.get("po/empty.pdf") == b"" and await bucket.get("raw/next.eml") == b"the next email"
+
+
 async def test_missing_key_is_not_found(bucket):
     with pytest.raises(ObjectNotFound):
         await bucket.get("no/such/key")

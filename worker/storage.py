@@ -17,6 +17,7 @@ from boto3.exceptions import Boto3Error
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.utils import determine_content_length
 
 T = TypeVar("T")
 _MISSING = {"404", "NoSuchKey", "NotFound"}
@@ -60,6 +61,16 @@ class _Unconfigured:
         return unavailable
 
 
+def _no_continue_for_an_empty_body(params: dict[str, Any], **_: Any) -> None:
+    """No `Expect: 100-continue` on an empty PUT: SeaweedFS answers it with a second status line that stays on the
+    pooled connection, and the next request on that connection waited out the 20 s read timeout (audit BZ: an empty
+    PDF attachment stalled the next email's upload). botocore's BOTO_EXPERIMENTAL__NO_EMPTY_CONTINUE does the same
+    for the whole process."""
+    body = params.get("body")
+    if body is not None and determine_content_length(body) == 0:
+        params["headers"].pop("Expect", None)
+
+
 class Bucket:
     """put / get / exists / presign on one S3 bucket (SeaweedFS here, R2 in production)."""
 
@@ -94,6 +105,9 @@ class Bucket:
                 max_pool_connections=16,
             ),
         )
+        # After botocore's own handler (on every S3 call), which asks any PUT body for `Expect: 100-continue`, even
+        # an empty one: a handler of the more specific before-call.s3.PutObject would run before it.
+        self._client.meta.events.register_last("before-call.s3", _no_continue_for_an_empty_body)
 
     async def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str:
         """Store bytes under key; returns the key."""
