@@ -269,7 +269,10 @@ async def customer_360(request: Request[Any, Any, Any], env: NamedDependency[Env
         shipment["tracking"] = [t for t in json.loads(shipment["tracking"] or "[]") if t]
     if health:
         latest = health[0]
+        signals = json.loads(latest["signals_json"])
+        # The cap on the score (worker.health.score_cap), stored on each signal its rule reads; None: the weighted sum.
+        cap = next((v["score_cap"] for v in signals.values() if v.get("score_cap")), None)
         body["health"] = {"as_of": latest["as_of"], "score": latest["score"], "tier": latest["tier"],
-                          "is_neutral": bool(latest["is_neutral"]), "signals": json.loads(latest["signals_json"]),
+                          "is_neutral": bool(latest["is_neutral"]), "signals": signals, "score_cap": cap,
                           "trend": [{k: h[k] for k in ("as_of", "score", "tier")} for h in reversed(health)]}
     return body

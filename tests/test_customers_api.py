@@ -78,6 +78,11 @@ def test_customer_360(live):
     assert health["as_of"] == "2026-05-31" and health["tier"] in ("green", "yellow", "orange", "red")
     assert set(health["signals"]) >= {"ar_aging", "dispute_count", "contact_churn"}
     assert health["trend"] == [{"as_of": "2026-05-31", "score": health["score"], "tier": health["tier"]}]
+    # 12,840.50 of 13,340.50 at 61-90 (0.72) and unpaid 61 days past due: the score is capped red (audit BY), said
+    # beside the score and on the signals its rule reads.
+    cap = health["score_cap"]
+    assert (health["score"], health["tier"]) == (39.0, "red") and cap["at_most"] == 39.0 and cap["weighted_sum"] > 40
+    assert cap == health["signals"]["ar_aging"]["score_cap"] == health["signals"]["payment_lateness_trend"]["score_cap"]
     # not in US dollars as the rest: each total names its currency
     assert [(o["ns_id"], o["total"], o["currency"]) for o in body["recent_orders"]] == [("so1", 4100.0, "CAD")]
     assert body["recent_shipments"][0]["tracking"] == ["1Z999AA10123456784"]
@@ -177,6 +182,7 @@ def test_customer_without_program_or_history_gets_the_standard_program(live):
     body = httpx.get(live.url + "/api/customers/2004", headers=AUTH).json()
     assert body["program"]["program"] == "standard" and body["program"]["source"] == "standard"
     assert body["aging"] is None and body["open_invoices"] == [] and body["health"]["is_neutral"] is True
+    assert body["health"]["score_cap"] is None  # neutral: never capped
 
 
 @pytest.mark.parametrize(("q", "first", "why"), [

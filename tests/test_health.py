@@ -67,6 +67,12 @@ def worsen(s: SignalInputs, which: str, amount: int, data) -> SignalInputs:
     return replace(s, contacts_churned=churned)
 
 
+def cap_of(result) -> float:
+    """The cap on a score (100: none), from what its signals record."""
+    caps = [v["score_cap"]["at_most"] for v in result.signals.values() if v.get("score_cap")]
+    return min(caps, default=100.0)
+
+
 @settings(max_examples=300, deadline=None)
 @given(inputs(), weights, st.sampled_from(SIGNALS), st.integers(1, 50), st.data())
 def test_a_worse_signal_never_raises_the_score(base, w, which, amount, data):
@@ -75,6 +81,7 @@ def test_a_worse_signal_never_raises_the_score(base, w, which, amount, data):
     assert after.signals[which]["sub_score"] <= before.signals[which]["sub_score"]
     assert after.score <= before.score
     assert 0 <= after.score <= 100
+    assert cap_of(after) <= cap_of(before)  # the cap (audit BY) is non-increasing in the signals too
 
 
 @settings(max_examples=300, deadline=None)
@@ -89,6 +96,7 @@ def test_paying_an_invoice_never_lowers_the_score(base, w, bucket, amount):
     before = score(base, w)
     assert after.signals["ar_aging"]["sub_score"] >= before.signals["ar_aging"]["sub_score"]
     assert after.score >= before.score
+    assert cap_of(after) >= cap_of(before)
 
 
 def test_paying_the_less_overdue_invoice_scores_better_and_the_paid_amount_is_shown():
@@ -137,7 +145,13 @@ def test_a_chronic_late_payer_is_not_scored_punctual_and_a_rise_scores_worse_tha
 def test_contributions_explain_the_score(s, w):
     result = score(s, w)
     assert set(result.signals) == set(SIGNALS)
-    assert abs(sum(v["contribution"] for v in result.signals.values()) - result.score) < 0.1
+    # The contributions add up to the weighted sum; a cap (audit BY), recorded on the signals its rule reads, lowers
+    # the score to at most its value.
+    weighted = sum(v["contribution"] for v in result.signals.values())
+    cap = result.signals["ar_aging"]["score_cap"] or result.signals["payment_lateness_trend"]["score_cap"]
+    assert abs(min(weighted, cap["at_most"] if cap else 100.0) - result.score) < 0.1
+    if cap:
+        assert abs(weighted - cap["weighted_sum"]) < 0.1
     assert abs(sum(v["weight"] for v in result.signals.values()) - 1) < 1e-3
     assert result.tier == tier_for(result.score)
 
@@ -173,7 +187,9 @@ def test_no_history_gets_a_flagged_neutral_score():
 def test_weights_are_normalized():
     s = SignalInputs(ar_by_bucket={"90+": 100.0})
     doubled = {k: v * 2 for k, v in WEIGHTS.items()}
-    assert score(s, WEIGHTS).score == score(s, doubled).score == 70.0
+    assert score(s, WEIGHTS).score == score(s, doubled).score == 39.0  # all 90+: capped red (audit BY)
+    assert (score(s, WEIGHTS).signals["ar_aging"]["score_cap"]["weighted_sum"]
+            == score(s, doubled).signals["ar_aging"]["score_cap"]["weighted_sum"] == 70.0)
 
 
 def share(amounts: list[tuple[str, float]], paid: float = 0.0) -> float:
@@ -236,7 +252,8 @@ def test_an_invoice_of_unknown_remainder_is_named_in_the_ar_signal():
     assert "amountRemaining" in ar["remaining_unknown"]["note"]
     clean = score(SignalInputs(ar_by_bucket={"current": 8000.0}), WEIGHTS).signals["ar_aging"]
     assert clean == {"raw": 0.0, "sub_score": 100.0, "weight": 0.3, "contribution": 30.0,
-                     "open_by_bucket": {"current": 8000.0}, "paid_90d": 0.0}  # nothing unknown: no more
+                     "open_by_bucket": {"current": 8000.0}, "paid_90d": 0.0,
+                     "score_cap": None}  # nothing unknown: no more
 
 
 def test_one_customer_scored_by_hand():

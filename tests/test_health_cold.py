@@ -70,6 +70,12 @@ async def test_clean_payer_green_troubled_red_newcomer_neutral(env):
     assert signals["contact_churn"]["raw"] == 0.5 and signals["contact_churn"]["churned_90d"] == 1
     for name, s in signals.items():
         assert {"raw", "sub_score", "weight", "contribution"} <= set(s), name
+    # The cap on the score (audit BY) is stored with the signals its rule reads: 40,000 of 42,000 at 90+.
+    cap = signals["ar_aging"]["score_cap"]
+    assert (cap["at_most"], cap["thresholds"]) == (39.0, {"ar_aging": 0.75})
+    assert got["2"]["score"] == min(cap["weighted_sum"], cap["at_most"])
+    assert got["1"]["signals"]["ar_aging"]["score_cap"] is None
+    assert got["1"]["signals"]["payment_lateness_trend"]["score_cap"] is None
     event = await env.db.fetchone("SELECT entity_id, payload_json FROM events WHERE type = 'customer.health_tier_changed'")
     payload = json.loads(event["payload_json"])
     assert event["entity_id"] == "2" and payload == {"customer_id": "2", "from": None, "to": "red",

@@ -2,9 +2,11 @@
 
 Every sub-score is a non-increasing function of its raw signal (more risk never scores higher) and
 weights are non-negative, so a worse signal never raises the score, and paying an invoice never lowers it (the
-AR share is of open AR plus what was paid). An open invoice whose remaining amount is unknown (or in another
-currency without an exchange rate) is never scored as clean: the AR signal takes the worst it can be
-(worst_ar_aging). Thresholds are named here so a person reading signals_json can redo the arithmetic.
+AR share is of open AR plus what was paid). Severe signals cap the score (score_cap, non-increasing in them, so
+that still holds): in a weighted sum the four clean signals outvote the other two. An open invoice whose remaining
+amount is unknown (or in another currency without an exchange rate) is never scored as clean: the AR signal takes
+the worst it can be (worst_ar_aging). Thresholds are named here so a person reading signals_json can redo the
+arithmetic.
 """
 
 from __future__ import annotations
@@ -26,6 +28,27 @@ CHURN_SHARE_FOR_ZERO = 0.5  # losing half the contacts in 90 days scores 0
 PRIOR_ORDER_PERIODS = 3  # the run rate is the previous 270 days, per 90 days
 NEUTRAL_SCORE = 70.0  # no history: neither trusted nor suspected
 TIERS = ((80.0, "green"), (60.0, "yellow"), (40.0, "orange"), (0.0, "red"))
+# Score caps: with the other four signals clean, aging and lateness (30% + 20% of the weight) cost at most 50
+# points, so a customer who keeps ordering but stops paying could not go below orange, nor a chronic late payer
+# below green. The score is the weighted sum capped by the lowest cap of the rules met (the first, on a tie): a
+# rule met stays met as its signals worsen, so the cap never rises with them. The ar_aging thresholds are bucket
+# severities (BUCKET_SEVERITY): the typical dollar of recent billing at 0.75 is 61+ days past due, where the warm
+# tier starts ar_aging_action_plan (SPEC 6), and at 0.5 it is 31-60 days past due. A lateness signal of
+# LATENESS_DAYS_FOR_ZERO (its sub-score's zero) is paying a month past due on average, the same 31-60 days; together
+# with a balance that old it means what is owed is not being paid. Lateness alone (nothing owed today) is at most
+# orange: red starts a collection plan, and there is nothing to collect.
+RED_CAP = 39.0
+ORANGE_CAP = 59.0
+AR_AGING_FOR_RED = 0.75
+AR_AGING_FOR_ORANGE = 0.5
+LATENESS_FOR_CAP = LATENESS_DAYS_FOR_ZERO
+CAP_RULES = (  # (signals the rule reads, cap, why): a rule is met when every named signal reaches its threshold
+    ({"ar_aging": AR_AGING_FOR_RED}, RED_CAP, "the typical dollar of recent billing is 61+ days past due"),
+    ({"ar_aging": AR_AGING_FOR_ORANGE, "payment_lateness_trend": LATENESS_FOR_CAP}, RED_CAP,
+     "the typical dollar is 31+ days past due and payments come a month or more late: it is not being paid"),
+    ({"ar_aging": AR_AGING_FOR_ORANGE}, ORANGE_CAP, "the typical dollar of recent billing is 31+ days past due"),
+    ({"payment_lateness_trend": LATENESS_FOR_CAP}, ORANGE_CAP, "payments come a month or more late"),
+)
 
 
 UNKNOWN_LISTED = 20  # invoices of unknown remainder named in a signal; the count covers the rest
@@ -176,6 +199,12 @@ def raw_signals(s: SignalInputs) -> dict[str, tuple[float, float, dict[str, Any]
     }
 
 
+def score_cap(raw: Mapping[str, float]) -> tuple[float, dict[str, float], str] | None:
+    """The lowest cap whose rule the raw signals meet: (cap, the thresholds met, why), or None."""
+    met = [(cap, rule, why) for rule, cap, why in CAP_RULES if all(raw[name] >= at for name, at in rule.items())]
+    return min(met, key=lambda m: m[0]) if met else None
+
+
 def normalize(weights: Mapping[str, float]) -> dict[str, float]:
     """Weights scaled to sum to 1 (missing signals weigh 0)."""
     total = sum(max(0.0, weights.get(name, 0.0)) for name in SIGNALS)
@@ -183,15 +212,27 @@ def normalize(weights: Mapping[str, float]) -> dict[str, float]:
 
 
 def score(inputs: SignalInputs, weights: Mapping[str, float]) -> Score:
-    """The weighted score with each signal's raw value, sub-score, weight and contribution."""
+    """The weighted score with each signal's raw value, sub-score, weight and contribution, capped by score_cap
+    (recorded on each signal its rule reads, with the weighted sum: score = min(weighted_sum, at_most))."""
     w = normalize(weights)
     measured = raw_signals(inputs)
     signals: dict[str, dict[str, Any]] = {}
     for name, (raw, sub, detail) in measured.items():
         signals[name] = {"raw": round(float(raw), 4), "sub_score": round(sub, 2), "weight": round(w[name], 4),
                          "contribution": round(w[name] * sub, 2), **detail}
+    for rule, _, _ in CAP_RULES:
+        for name in rule:
+            signals[name]["score_cap"] = None
     if not inputs.has_history:
         return Score(NEUTRAL_SCORE, tier_for(NEUTRAL_SCORE), signals, is_neutral=True)
     total = round(sum(w[name] * sub for name, (_, sub, _) in measured.items()), 1)
     total = min(100.0, max(0.0, total))
+    # On the stored (rounded) raw values, so that a person reading signals_json finds the same rule met.
+    capped = score_cap({name: entry["raw"] for name, entry in signals.items()})
+    if capped is not None:
+        cap, rule, why = capped
+        record = {"at_most": cap, "weighted_sum": total, "thresholds": dict(rule), "why": why}
+        for name in rule:
+            signals[name]["score_cap"] = record
+        total = min(total, cap)
     return Score(total, tier_for(total), signals)
