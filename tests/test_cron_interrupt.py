@@ -8,12 +8,14 @@ gives the wait up while the run has written nothing; once it holds its lease, it
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -89,7 +91,10 @@ sys.exit(cli.main(["cron", "hot"]))
 """
 
 
-def test_a_run_stopped_after_taking_its_lease_still_records_itself_once_the_lock_is_free(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def stopped_while_locked_out(tmp_path: Path, signum: int) -> Iterator[tuple[subprocess.Popen[str], sqlite3.Connection]]:
+    """A cron run whose job waits for another process's write lock, stopped by `signum`: yields the process, still
+    waiting for the lock to record itself, and the lock's holder (released on the way out)."""
     db, script, go = tmp_path / "db.sqlite3", tmp_path / "locked_out.py", tmp_path / "locked"
     script.write_text(LOCKED_OUT_CRON)
     env = {**os.environ, "WORKER_DB_PATH": str(db), "PYTHONPATH": str(REPO)}
@@ -101,15 +106,23 @@ def test_a_run_stopped_after_taking_its_lease_still_records_itself_once_the_lock
         holder = hold_write_lock(db)
         go.touch()
         time.sleep(0.5)  # the job's write waits for the lock
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signum)
         time.sleep(1)
         assert proc.poll() is None, "it stopped without recording its run"  # it waits to let go of its lease
-        holder.execute("ROLLBACK")
-        _, err = proc.communicate(timeout=30)
+        yield proc, holder
     finally:
         stop(proc)
         if holder is not None:
+            if holder.in_transaction:
+                holder.execute("ROLLBACK")
             holder.close()
+
+
+def test_a_run_stopped_after_taking_its_lease_still_records_itself_once_the_lock_is_free(tmp_path: Path) -> None:
+    with stopped_while_locked_out(tmp_path, signal.SIGTERM) as (proc, holder):
+        holder.execute("ROLLBACK")
+        _, err = proc.communicate(timeout=30)
+    db = tmp_path / "db.sqlite3"
     assert proc.returncode == 143, err
     assert rows(db, "SELECT status, error FROM cron_runs") == [("failed", "cancelled during locked_out")]
     assert rows(db, "SELECT * FROM cron_leases") == []
@@ -117,31 +130,13 @@ def test_a_run_stopped_after_taking_its_lease_still_records_itself_once_the_lock
 
 def test_a_second_signal_kills_a_run_recording_itself_at_once(tmp_path: Path) -> None:
     """Audit BX F1: the second Ctrl-C only cancelled the recording write; closing then waited for the lock again."""
-    db, script, go = tmp_path / "db.sqlite3", tmp_path / "locked_out.py", tmp_path / "locked"
-    script.write_text(LOCKED_OUT_CRON)
-    env = {**os.environ, "WORKER_DB_PATH": str(db), "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, str(script), str(go)], cwd=REPO, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    holder = None
-    try:
-        assert proc.stdout.readline() == "job started\n", proc.stderr.read()
-        holder = hold_write_lock(db)
-        go.touch()
-        time.sleep(0.5)  # the job's write waits for the lock
-        proc.send_signal(signal.SIGINT)
-        time.sleep(1)
-        assert proc.poll() is None  # recording its run: it waits for the lock
+    with stopped_while_locked_out(tmp_path, signal.SIGINT) as (proc, holder):
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=10)  # busy_timeout_ms is 30 s
         assert holder.in_transaction  # it died while the other process still held the lock
-    finally:
-        stop(proc)
-        if holder is not None:
-            holder.execute("ROLLBACK")
-            holder.close()
     assert proc.returncode == -signal.SIGINT  # the default action: killed by the signal (a shell says 130)
     # Left as the lease's expiry finds it: the hot tier marks such a run failed.
-    assert rows(db, "SELECT status FROM cron_runs") == [("running",)]
+    assert rows(tmp_path / "db.sqlite3", "SELECT status FROM cron_runs") == [("running",)]
 
 
 @pytest.fixture

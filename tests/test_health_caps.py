@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.test_health import WEIGHTS  # the configured weights
 from worker.health import (
     AR_AGING_FOR_ORANGE,
     AR_AGING_FOR_RED,
@@ -17,8 +18,6 @@ from worker.health import (
     score_cap,
 )
 
-WEIGHTS = {"ar_aging": 0.30, "dispute_count": 0.15, "payment_lateness_trend": 0.20, "order_frequency_drop": 0.15,
-           "credit_memo_count": 0.10, "contact_churn": 0.10}
 # Ordering steadily, no disputes, credit memos or churn: the four other signals clean.
 STEADY = SignalInputs(orders_recent=10, orders_prior=30, contacts_total=3)
 
