@@ -286,8 +286,11 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
     except ValueError:
         on = today
     # The form's customer: a reassigned order is booked in its new customer's currency when the PO names none (or
-    # a bare "$" of that customer's currency); the reviewer's choice stands while the customer does.
-    currency = parsed_order_currency(parsed, await env.db.read_sync(customer_currency, form["customer_id"]), chosen)
+    # a bare "$" of that customer's currency); the reviewer's choice stands while the customer does. An approved
+    # order's form customer is its payload's, whose currency _approved_action has read.
+    mirrored = (action["customer_currency"] if action is not None
+                else await env.db.read_sync(customer_currency, form["customer_id"]))
+    currency = parsed_order_currency(parsed, mirrored, chosen)
     if action is not None:  # as booked, as the notice and /api/review-items say: an unknown one is not the PO's
         currency = as_booked(currency, action["currency"])
     checks = await env.db.read_sync(price_checks, form["customer_id"] or None, rows, resolved, on,
