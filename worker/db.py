@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import os
 import sqlite3
-import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from worker.migrations import apply_schema, refuse_newer
-from worker.write_lock import WAIT_STEP_MS, begin_immediate
+from worker.write_lock import WAIT_STEP_MS, begin_immediate, retry_while_busy
 
 T = TypeVar("T")
 MAX_ROWID = 2**63 - 1  # SQLite's largest INTEGER: a bound for ids taken from requests (cursors)
@@ -172,23 +171,16 @@ class Database:
 
     def _taking_lock(self, since: int, take: Callable[..., T], *args: Any) -> T:
         """On the write thread: take(*args), which begins by taking the write lock, tried again while another
-        process holds it, for up to busy_timeout_ms in all ("database is locked" after).
+        process holds it, for up to busy_timeout_ms in all (write_lock.retry_while_busy: each try waits one step,
+        the writer's busy_timeout); between two, a give_up_waiting() called after `since` (the write was asked for
+        before it) ends the wait."""
 
-        Each try waits one step (the writer's busy_timeout), like begin_immediate on the main thread: between two,
-        a give_up_waiting() called after `since` (the write was asked for before it) ends the wait.
-        """
-        deadline = time.monotonic() + self.busy_timeout_ms / 1000
-        while True:
-            try:
-                return take(*args)
-            except sqlite3.OperationalError as exc:
-                if getattr(exc, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_BUSY:
-                    raise
-                if self._give_ups != since:
-                    raise WaitGivenUp("database unavailable: gave up waiting for another process's write lock "
-                                      "(stopping)") from exc
-                if time.monotonic() >= deadline:
-                    raise
+        def stopping(exc: sqlite3.OperationalError) -> None:
+            if self._give_ups != since:
+                raise WaitGivenUp("database unavailable: gave up waiting for another process's write lock "
+                                  "(stopping)") from exc
+
+        return retry_while_busy(lambda: take(*args), self.busy_timeout_ms, stopping)
 
     def _waiting_whole(self, conn: sqlite3.Connection, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         """On the write thread: fn(conn, *args) with the whole busy_timeout_ms for SQLite's own waits (checkpoints,
