@@ -34,10 +34,11 @@ async def security_headers(message: Any, scope: Any) -> None:
     if message["type"] != "http.response.start" or scope.get("type") != "http":
         return
     present = {name.lower() for name, _ in message.get("headers", [])}
-    exempt = str(scope.get("path", "")).startswith(EXEMPT_PREFIXES)
+    path = str(scope.get("path", ""))
+    exempt = path.startswith(EXEMPT_PREFIXES)
     extra = [(name, value) for name, value in HEADERS.items()
              if name not in present and not (exempt and name in (b"content-security-policy", b"x-frame-options"))]
-    if str(scope.get("path", "")).startswith(API_PREFIX):
+    if path.startswith(API_PREFIX):
         extra += [(name, value) for name, value in API_HEADERS.items() if name not in present]
     if HSTS[0] not in present and is_https(scope.get("scheme", ""), Headers.from_scope(scope)):
         extra.append(HSTS)
