@@ -1,7 +1,7 @@
 """ar_aging_action_plan (risk 3): an invoice reached 61-90 / 90+, or a customer turned red (SPEC 6).
 
 Proposes a collection email (drafted from the customer's past-due invoices), a call task with talking
-points and, when the customer is over its credit limit or mostly 90+, a service hold. Every proposal's
+points (which, as the run's observation, name a health-score cap and its rule when one lowered the score) and, when the customer is over its credit limit or mostly 90+, a service hold. Every proposal's
 dedupe key carries the *trigger state* (the set of invoices 61+ days past due and their buckets, or the
 night a customer with nothing 61+ turned red), so ten invoices moving the same tick, or the same
 situation seen again, produce one plan; a new invoice crossing 61 or one moving on to 90+ is a new plan.
@@ -34,7 +34,7 @@ from __future__ import annotations
 from worker.aging import ACTION_BUCKETS
 from worker.env import Env
 from worker.flows.collection_queries import examine, older_plans, red_turn_overtaken
-from worker.flows.collection_situation import NAME
+from worker.flows.collection_situation import NAME, cap_text
 from worker.flows.plan_draw import draw
 from worker.flows.plan_redraw import redraw_stale
 from worker.ledger import Event
@@ -69,7 +69,8 @@ async def handle(env: Env, event: Event) -> WorkflowResult | None:
                    f"{plan.common['worst_bucket']}, after {event.type}; proposed "
                    f"{', '.join(pr.kind for pr in plan.proposals)}; {plan.drafted}"
                    + (f"; supersedes staged proposal(s) {', '.join(f'#{i}' for i, _ in superseded)} of earlier plans"
-                      if superseded else "") + ".")
+                      if superseded else "")
+                   + (f"; {capped}" if (capped := cap_text(s.health)) else "") + ".")
     reason = f"superseded by plan {s.state}"
     return WorkflowResult(customer_id, observation, plan.proposals,
                           output={**plan.common, "proposals": len(plan.proposals),
