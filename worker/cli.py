@@ -23,7 +23,7 @@ from worker.as_of import check_as_of, parse_as_of
 from worker.config import DEFAULT_CONFIG, ConfigError, Secrets, Settings, load_settings
 from worker.db import DatabaseUnavailable, connect_read_only
 from worker.env import Env, build_env, iso, utcnow
-from worker.logs import configure_logging, hide_secrets, secret_values
+from worker.logs import configure_logging, hide_secrets, redact_text, secret_values
 from worker.migrations import SchemaTooNew
 from worker.serving import StartupError
 from worker.storage import StorageUnavailable
@@ -122,12 +122,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "hash-password":
         return cmd_hash_password()
     try:
-        settings = _load_settings(args.config, args.env_name)
+        # The secrets first (their errors name a variable, never a value) and registered at once: a settings error
+        # may quote one (an endpoint URL with the access key in it), as may any line logged or said from here on.
         secrets = Secrets.from_environ(os.environ)
+        hide_secrets(secret_values(secrets))  # whatever a line quotes them in (an exception, a URL), unlabelled
+        settings = _load_settings(args.config, args.env_name)
     except ConfigError as exc:
-        print(f"worker: {exc}", file=sys.stderr)
+        say(str(exc))
         return 2
-    hide_secrets(secret_values(secrets))  # whatever a log line quotes them in (an exception, a URL), unlabelled
     handler = COMMANDS[args.command if args.command != "db" else f"db {args.db_command}"]
     try:
         # Only the commands that need an event loop get one: inside asyncio.run, Ctrl-C merely cancels the
@@ -138,13 +140,20 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except StartupError as exc:
-        print(f"worker: cannot start: {_startup_failure(exc, settings)}", file=sys.stderr)
+        say(f"cannot start: {_startup_failure(exc, settings)}")
         return 1
     except Exception as exc:
         if (message := failure_message(exc, settings)) is None:
             raise  # a bug: its traceback is the report
-        print(f"worker: {message}", file=sys.stderr)
+        say(message)
         return 1
+
+
+def say(message: str, *, start: str = "") -> None:
+    """Print `worker: message` on stderr (after `start`), redacted as log lines are: an exception's text may quote
+    a secret (a URL with credentials, a path). Only the secrets registered by then are known: none before main
+    reads them (argparse's usage errors, printed by argparse, and hash-password, which reads no configuration)."""
+    print(f"{start}worker: {redact_text(message)}", file=sys.stderr)
 
 
 def _load_settings(path: Path | None, env_name: str | None) -> Settings:
@@ -201,13 +210,13 @@ async def _run_server(args: argparse.Namespace, settings: Settings, secrets: Sec
     try:  # before anything starts: the lifespan would find it only after the S3 server and the database
         parse_review_users(secrets.review_users.get_secret_value() if secrets.review_users else "")
     except ReviewUsersError as exc:
-        print(f"worker: {exc}", file=sys.stderr)
+        say(str(exc))
         return 2
     s3 = None
     endpoint = settings.bucket.endpoint
     if not endpoint:
         if not embedded_s3:
-            print("worker: no S3 endpoint: set WORKER_S3_ENDPOINT (or pass --embedded-s3)", file=sys.stderr)
+            say("no S3 endpoint: set WORKER_S3_ENDPOINT (or pass --embedded-s3)")
             return 2
         # Launched on this thread (weed dies with it: seaweed.py) and waited for inside the try: a signal while
         # SeaweedFS starts still stops it, which would otherwise hold the filer's lock against the next start.
@@ -282,7 +291,7 @@ async def cmd_cron(args: argparse.Namespace, settings: Settings, secrets: Secret
     if args.as_of is not None:
         as_of = parse_as_of(args.as_of, settings.timezone)
         if problem := check_as_of(args.as_of, as_of, utcnow()):
-            print(f"worker: {problem}", file=sys.stderr)
+            say(problem)
             return 2
     env = build_env(settings, secrets)
     # asyncio.run turns only SIGINT into a cancellation. SIGTERM (systemd stop, a CronJob deadline, `timeout`)
@@ -311,7 +320,7 @@ async def cmd_cron(args: argparse.Namespace, settings: Settings, secrets: Secret
     except asyncio.CancelledError:
         if not stopped_by:
             raise
-        print(f"worker: cron {args.tier}: stopped by {stopped_by[0].name}", file=sys.stderr)
+        say(f"cron {args.tier}: stopped by {stopped_by[0].name}")
         return 128 + stopped_by[0]
     finally:
         for each in STOP_SIGNALS:  # from here a signal acts at once, as before: only closing is left
@@ -348,16 +357,16 @@ def cmd_hash_password() -> int:
         password = _read_password()
         encoded = hash_password(password) if password else ""
     except KeyboardInterrupt:
-        print(f"{newline}worker: interrupted: no password read", file=sys.stderr)
+        say("interrupted: no password read", start=newline)
         return 130
     except EOFError:
-        print(f"{newline}worker: no password: end of input", file=sys.stderr)
+        say("no password: end of input", start=newline)
         return 1
     except ValueError:  # undecodable input (UnicodeDecodeError is a ValueError), or hash_password refused it
-        print(f"{newline}worker: the password is not valid UTF-8 text", file=sys.stderr)
+        say("the password is not valid UTF-8 text", start=newline)
         return 1
     if not password:
-        print("worker: empty password", file=sys.stderr)
+        say("empty password")
         return 2
     print(encoded)
     return 0
@@ -381,8 +390,7 @@ def cmd_import_reference(args: argparse.Namespace, settings: Settings, secrets: 
 
     # Any entry under a reference file's name counts (a directory or FIFO is then reported as that file's error).
     if not args.directory.is_dir() or not any(os.path.lexists(args.directory / n) for n in FILE_NAMES):
-        print(f"worker: {args.directory}: no reference files (expected any of {', '.join(FILE_NAMES)})",
-              file=sys.stderr)
+        say(f"{args.directory}: no reference files (expected any of {', '.join(FILE_NAMES)})")
         return 2
     settings.db.path.parent.mkdir(parents=True, exist_ok=True)
     conn = connect(settings.db.path, busy_timeout_ms=settings.db.busy_timeout_ms)
@@ -406,7 +414,7 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings, secrets: Secrets)
         # A regular file only: the bar needs its size, and a re-run must read the same bytes to resume.
         what = "no such file" if not args.file.exists() else "a directory" if args.file.is_dir() else \
             "not a regular file (a pipe or device): save the export to a file first"
-        print(f"worker: {args.file}: {what}", file=sys.stderr)
+        say(f"{args.file}: {what}")
         return 2
     mark = _backfill_counts(settings.db.path, BACKFILL_MARK, {})
     try:
@@ -415,13 +423,13 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings, secrets: Secrets)
         counts = backfill_file(settings.db.path, args.file, batch_size=args.batch_size,
                                progress=sys.stderr.isatty(), busy_timeout_ms=settings.db.busy_timeout_ms)
     except NotJsonLines as refused:
-        print(f"worker: {refused}", file=sys.stderr)
+        say(str(refused))
         return 2
     except KeyboardInterrupt:
         since = {"receipt": mark[0], "letter": mark[1]}
         events, transactions = _backfill_counts(settings.db.path, BACKFILLED_SINCE, since)
-        print(f"worker: interrupted after {transactions} transactions ({events} events committed); "
-              "run the same command again to resume", file=sys.stderr)
+        say(f"interrupted after {transactions} transactions ({events} events committed); "
+            "run the same command again to resume")
         return 130
     for reason in counts["rejected_reasons"]:
         print(f"  dead-lettered {reason}", flush=True)
@@ -469,7 +477,7 @@ def cmd_replay_dead_letters(args: argparse.Namespace, settings: Settings, secret
         try:
             letters = letters_to_replay(conn, args.letter_id)
         except LookupError as exc:
-            print(f"worker: {exc}", file=sys.stderr)
+            say(str(exc))
             return 2
         replayed = failing = 0
         try:

@@ -87,6 +87,14 @@ def secrets_pattern(values: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile(rf"(?<!\\)((?:\\\\)*)(?:{alternation})")
 
 
+def redact_text(text: str) -> str:
+    """Plain text (a `worker: ...` message on stderr, not a log line) redacted as a log line quoting it would be:
+    the secrets hide_secrets registered (none before) and the labelled credentials."""
+    # Through its JSON string, the form the patterns are written for (escapes, the quoted forms): the same
+    # redaction as a log line's, not a second copy of it. The text comes back unchanged when nothing matches.
+    return json.loads(redact(json.dumps(text), _secrets))
+
+
 def hide_secrets(values: Iterable[str]) -> None:
     """Redact these values in every log line from now on (replacing those registered before; () for none)."""
     global _secrets
