@@ -371,6 +371,7 @@ async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[En
     A form loaded under an earlier sign-in (its token not this session's) is only shown again as posted (422).
     None of these shows the form as posted on an order decided since the page was loaded (_form_again): it is shown
     as decided, nothing done (422); a valid approval of it is approve_order's double submit ("already approved").
+    A damaged row or charge count (BadRowCount) is a 400 naming it, unless the order is decided: shown as decided.
     A customer posted other than the one the lines were shown for (`shown_for`) shows them anew for it (the lines
     left as shown take the item its codes are remembered as); an approval so changing a line's item is refused
     (422) with the lines to check.
@@ -382,6 +383,8 @@ async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[En
         # Another customer chosen: its lines show what that customer's codes are remembered as, not the first one's.
         rows, charges, refreshed = await _posted_lines(env, item, form)
     except BadRowCount as exc:
+        if item["status"] not in OPEN_STATUSES:  # decided since the page was loaded: that, not the count, is the answer
+            return await _shown_decided(request, env, session, item)
         raise ValidationException(str(exc)) from None
     if not current:
         return await _form_again(request, env, session, item_id, form, rows, charges, [STALE_TOKEN])
@@ -448,6 +451,12 @@ def decided_since(item: dict[str, Any]) -> str:
             "loaded. It is shown as decided, not as the form had it.")
 
 
+async def _shown_decided(request: Request[Any, Any, Any], env: Env, session: Session,
+                         item: dict[str, Any]) -> Response[Any]:
+    """The page of an order decided since its form was loaded (422, decided_since): as decided, nothing done."""
+    return await _detail(request, env, session, item["id"], errors=[decided_since(item)], status=422)
+
+
 async def _form_again(request: Request[Any, Any, Any], env: Env, session: Session, item_id: int, form: Any,
                       rows: list[dict[str, str]], charges: list[dict[str, str]], errors: list[str] | None = None,
                       **shown: Any) -> Response[Any]:
@@ -456,7 +465,7 @@ async def _form_again(request: Request[Any, Any, Any], env: Env, session: Sessio
     order's form as a page from before had it, whatever the form's token or refusal."""
     item = await _item(env, item_id)  # read now: a refusal may come after a decision made meanwhile
     if item["status"] not in OPEN_STATUSES:
-        return await _detail(request, env, session, item_id, errors=[decided_since(item)], status=422)
+        return await _shown_decided(request, env, session, item)
     return await _detail(request, env, session, item_id, rows=rows, charges=charges, header=form,
                          find=str(form.get("find") or ""), errors=errors, status=422 if errors else 200, **shown)
 
@@ -492,7 +501,7 @@ async def _reject_refused(request: Request[Any, Any, Any], env: Env, session: Se
     # Not on an order decided since (a stale token's refusal): it is shown as decided, not as this form had it, and
     # the refusal says so (not "shown again as you sent it").
     if item["status"] not in OPEN_STATUSES:
-        return await _detail(request, env, session, item_id, errors=[decided_since(item)], status=422)
+        return await _shown_decided(request, env, session, item)
     if "n" in form:
         try:
             rows, charges, _refreshed = await _posted_lines(env, item, form)
