@@ -55,7 +55,7 @@ from worker.flows.memo_apply import REDRAFTED, Draft, arrival, new_total, outcom
 from worker.flows.reads import record_id
 from worker.flows.recipients import CONTACTS, one_line, pick_recipient
 from worker.flows.withdrawals import Draft as WithdrawableDraft
-from worker.flows.withdrawals import drafts, withdraw_drafts
+from worker.flows.withdrawals import changed_at, drafts, withdraw_drafts
 from worker.ledger import Event
 from worker.memo_checks import MemoChange, void_change
 from worker.pricing import HALF_CENT, Credit, credit_split, money
@@ -387,7 +387,7 @@ def withdraw(conn: sqlite3.Connection, memo_id: str, event: Event) -> WorkflowRe
     customer_id = event.payload.get("customer_id") or customer_id
     found = drafts(conn, [f"{kind}:{memo_id}" for kind in KINDS])
     return withdraw_drafts(customer_id, f"credit memo {tran_id or '#' + memo_id}", company or f"customer {customer_id}",
-                           event, found, {"credit_memo_id": memo_id, "credit_memo_number": tran_id})
+                           changed_at(conn, event), found, {"credit_memo_id": memo_id, "credit_memo_number": tran_id})
 
 
 def said(conn: sqlite3.Connection, memo_id: str, found: list[WithdrawableDraft], retracted: str) -> bool:
@@ -407,9 +407,9 @@ def void(conn: sqlite3.Connection, memo_id: str, event: Event, found: list[Withd
         return None
     if (owner := drafted_for(found)) and owner != customer_id:
         customer_id, company = owner, (conn.execute(COMPANY, (owner,)).fetchone() or (None,))[0]
+    output = {"credit_memo_id": memo_id, "credit_memo_number": tran_id, "retracted": "voided"}
     return withdraw_drafts(customer_id, f"credit memo {tran_id or '#' + memo_id}", company or f"customer {customer_id}",
-                           event, found, {"credit_memo_id": memo_id, "credit_memo_number": tran_id,
-                                          "retracted": "voided"}, change=change)
+                           changed_at(conn, event), found, output, change=change)
 
 
 def move(conn: sqlite3.Connection, memo_id: str, event: Event, found: list[WithdrawableDraft]) -> WorkflowResult | None:
@@ -432,7 +432,8 @@ def move(conn: sqlite3.Connection, memo_id: str, event: Event, found: list[Withd
              "it is needed." for k, d in held.items()] if customer_id else []
     change = f"was moved to {new} ({customer_id})" if customer_id else "was left without a customer"
     owner = customer_id or before  # left without one: the run (and its reflexion row) is the old customer's
-    gone = withdraw_drafts(owner, record, old, event, moved, {}, release_key=True, notes=notes, change=change)
+    gone = withdraw_drafts(owner, record, old, changed_at(conn, event), moved, {}, release_key=True, notes=notes,
+                           change=change)
     assert gone is not None  # `moved` is never empty here
     return WorkflowResult(owner, f"{gone.observation} {fresh.observation}",
                           [p for p in fresh.proposals if p.kind not in held],

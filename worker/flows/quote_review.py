@@ -48,12 +48,12 @@ from worker.flows.order_lines import gate, newly_cancelled, order_name
 from worker.flows.reads import label, raw_record, record_id
 from worker.flows.withdrawals import (
     CANCELLED,
+    changed_at,
     changed_reason,
     drafts_under,
     superseded_reason,
     withdraw_order_drafts,
 )
-from worker.flows.withdrawals import deleted_at as event_time
 from worker.ledger import Event
 from worker.netsuite_shape import foreign_price_note
 from worker.pricing import (
@@ -370,7 +370,8 @@ def _supersede(conn: sqlite3.Connection, event: Event, name: str, record: str, l
     before = last.get("fingerprint")
     output["changed"] = [part for part, value in output["fingerprint"].items() if before and before.get(part) != value]
     what = ", ".join(CHANGES[part] for part in output["changed"]) or "what the review judges"
-    parts = [f"{review.observation} Reviewed again: {what} of {name} changed in NetSuite at {event_time(event)}."]
+    when = changed_at(conn, event)  # the order reviewed is the mirror's, maybe as a later event of the drain left it
+    parts = [f"{review.observation} Reviewed again: {what} of {name} changed in NetSuite at {when}."]
     found = drafts_under(conn, f"{KIND}:{so_id}")
     staged = [d for d in found if d.status == "staged" and d.dedupe_key != key]
     if edited := [d.named() for d in staged if d.edited]:
@@ -379,9 +380,9 @@ def _supersede(conn: sqlite3.Connection, event: Event, name: str, record: str, l
         who = f" by {decided.decided_by}" if decided.decided_by else ""
         parts.append(f"Decided before at these prices, left as it is: {decided.named()} ({decided.status}{who}).")
     if review.proposals:
-        reason = superseded_reason("the price review", record, event)
+        reason = superseded_reason("the price review", record, when)
     else:
-        reason = changed_reason(record, event, "nothing in it is left to review" if approved
+        reason = changed_reason(record, when, "nothing in it is left to review" if approved
                                 else "its prices are now within program")
     return WorkflowResult(review.customer_id, " ".join(parts), review.proposals, output,
                           [Withdrawal(d.dedupe_key, reason, release_key=True) for d in staged])

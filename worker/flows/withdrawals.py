@@ -25,6 +25,7 @@ from typing import Any
 
 from worker.flows.names import WORKFLOW_NAMES
 from worker.flows.order_lines import ORDER
+from worker.flows.reads import record_id
 from worker.ledger import Event
 from worker.workflow_runner import Withdrawal, WorkflowResult
 
@@ -41,6 +42,10 @@ SELECT id, kind, dedupe_key, status, status = 'staged' AND updated_at <> created
        customer_id
 FROM proposed_actions WHERE dedupe_key = :key OR (dedupe_key >= :key || ':' AND dedupe_key < :key || ';') ORDER BY id
 """
+# When the mirror's row of a record last changed, by the event's record type: its `last_modified`, the newest
+# event's it holds, a tombstone's included (worker/cdc/versions.py).
+MIRRORED_AT = {"creditmemo": "SELECT last_modified FROM credit_memo WHERE ns_id = ?",
+               "salesorder": "SELECT last_modified FROM transactions WHERE ns_id = ?"}
 WITHDRAWN = "withdrawn: "  # how the reason of a draft withdrawn by a deletion starts
 SUPERSEDED = "superseded by "  # ... and of one a newer draft of its record replaced, as a collection plan's
 DELETED = "was deleted"  # what happened to the record, as the observation and the reason say it
@@ -85,50 +90,64 @@ def drafts_under(conn: sqlite3.Connection, key: str) -> list[Draft]:
             for r in conn.execute(DRAFTS_UNDER, {"key": key})]
 
 
-def deleted_at(event: Event) -> str:
-    """When NetSuite deleted the record, for people ('2026-11-03 10:00 UTC'; lastModifiedDate is to the minute)."""
-    when = str(event.payload.get("last_modified") or event.created_at)
-    return f"{when[:16].replace('T', ' ')} UTC"
+def changed_at(conn: sqlite3.Connection, event: Event) -> str:
+    """When NetSuite made the change a run acts on, for people ('2026-11-03 10:00 UTC'; lastModifiedDate is to the
+    minute).
+
+    A run judges the record as the mirror holds it, which a later event of the same drain may have changed already
+    (the memo's text edited at 10:30, then voided at 10:40: the 10:30 event's run finds it voided), so the row's own
+    version dates it, not the event handled. A deletion dates itself (its run acts on the event, whatever the row
+    holds now), as does an event whose record the mirror does not hold."""
+    query = None if event.type.endswith(".deleted") else MIRRORED_AT.get(event.entity_type)
+    row = conn.execute(query, (record_id(event),)).fetchone() if query else None
+    return for_people(row[0] if row and row[0] else event.payload.get("last_modified") or event.created_at)
 
 
-def withdrawn_reason(record: str, event: Event, change: str = DELETED) -> str:
-    """The decision_reason of a withdrawn draft: 'withdrawn: credit memo CM-12 was deleted in NetSuite at …'."""
-    return f"{WITHDRAWN}{record} {change} in NetSuite at {deleted_at(event)}"
+def for_people(when: str) -> str:
+    """An ISO instant as reasons and observations say it, to the minute: '2026-11-03 10:00 UTC' (pure)."""
+    return f"{str(when)[:16].replace('T', ' ')} UTC"
 
 
-def superseded_reason(by: str, record: str, event: Event) -> str:
+def withdrawn_reason(record: str, when: str, change: str = DELETED) -> str:
+    """The decision_reason of a withdrawn draft: 'withdrawn: credit memo CM-12 was deleted in NetSuite at …' (`when`:
+    changed_at's)."""
+    return f"{WITHDRAWN}{record} {change} in NetSuite at {when}"
+
+
+def superseded_reason(by: str, record: str, when: str) -> str:
     """The decision_reason of a draft a newer one replaced: 'superseded by the price review of sales order SO-12 as
     changed in NetSuite at …'."""
-    return f"{SUPERSEDED}{by} of {record} as changed in NetSuite at {deleted_at(event)}"
+    return f"{SUPERSEDED}{by} of {record} as changed in NetSuite at {when}"
 
 
-def changed_reason(record: str, event: Event, now: str) -> str:
+def changed_reason(record: str, when: str, now: str) -> str:
     """The decision_reason of a draft its record's change made needless: 'withdrawn: sales order SO-12 was changed in
     NetSuite at …; its prices are now within program' (`now` says what the change made of it)."""
-    return f"{withdrawn_reason(record, event, CHANGED)}; {now}"
+    return f"{withdrawn_reason(record, when, CHANGED)}; {now}"
 
 
-def withdraw_drafts(customer_id: str | None, record: str, owner: str, event: Event, found: Sequence[Draft],
+def withdraw_drafts(customer_id: str | None, record: str, owner: str, when: str, found: Sequence[Draft],
                     output: dict[str, Any], *, release_key: bool = False, notes: Sequence[str] = (),
                     change: str = DELETED) -> WorkflowResult | None:
     """The run of a deletion: withdraw the staged drafts, name the decided ones (None when there is neither).
 
-    `record` names the deleted record ('credit memo CM-12'), `owner` its customer; `notes` add sentences
-    (drafts kept for a reason of the workflow's own). The runner adds which drafts it did withdraw. `change`
-    says what became of the record when it still exists ('was voided'): the output then has no `deleted`.
+    `record` names the deleted record ('credit memo CM-12'), `owner` its customer, `when` the change (changed_at's);
+    `notes` add sentences (drafts kept for a reason of the workflow's own). The runner adds which drafts it did
+    withdraw. `change` says what became of the record when it still exists ('was voided'): the output then has no
+    `deleted`.
     """
     found = [d for d in found if not d.withdrawn]
     if not found and not notes:
         return None
     staged = [d for d in found if d.status == "staged"]
     decided = [d for d in found if d.status != "staged"]
-    parts = [f"{record[:1].upper()}{record[1:]} for {owner} {change} in NetSuite at {deleted_at(event)}."]
+    parts = [f"{record[:1].upper()}{record[1:]} for {owner} {change} in NetSuite at {when}."]
     if edited := [d.named() for d in staged if d.edited]:
         parts.append(f"Edited by a reviewer, not decided: {', '.join(edited)}.")
     if decided:
         shown = [f"{d.named()} ({d.status}{f' by {d.decided_by}' if d.decided_by else ''})" for d in decided]
         parts.append(f"Already decided, left as it is: {', '.join(shown)}.")
-    reason = withdrawn_reason(record, event, change)
+    reason = withdrawn_reason(record, when, change)
     return WorkflowResult(customer_id, " ".join([*parts, *notes]),
                           output={**output, "deleted": True} if change == DELETED else output,
                           withdrawals=[Withdrawal(d.dedupe_key, reason, release_key) for d in staged])
@@ -145,4 +164,5 @@ def withdraw_order_drafts(conn: sqlite3.Connection, event: Event, so_id: str, fo
     # sales_order_id in the output: a run that waited for the order's lines is over (order_lines.WAITED)
     output = {"sales_order_id": so_id, "tran_id": tran_id, **({"cancelled": True} if change == CANCELLED else {})}
     return withdraw_drafts(customer_id, f"sales order {tran_id or so_id}", company or f"customer {customer_id}",
-                           event, found, output, release_key=release_key, notes=notes, change=change)
+                           changed_at(conn, event), found, output, release_key=release_key, notes=notes,
+                           change=change)
