@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from handlers.review.actions import describe_payload
+from handlers.review.payload_text import describe_payload
 from tests.review_seed import add_action, seed_reference, sign_in
 from tests.test_collection_currency import limited
 from worker.flows.collection_situation import Exposure, Situation, customer_currency

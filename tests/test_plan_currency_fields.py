@@ -5,7 +5,7 @@ The hold's `credit_limit` and `net_exposure` and the email's `on_account` are in
 and to whatever executes the action. Payloads staged before the fields existed still render.
 """
 
-from handlers.review.actions import describe_payload
+from handlers.review.payload_text import describe_payload
 from tests.review_seed import add_action, seed_reference, sign_in
 from tests.test_collection_currency import CAD, limited
 

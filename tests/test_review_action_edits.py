@@ -11,13 +11,14 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from handlers.review.actions import Refused, describe_payload, form_values
+from handlers.review.actions import Refused, form_values
 from handlers.review.login import (
     LOGIN_TOKEN_REUSE,
     LOGIN_TOKEN_SECONDS,
     login_token_age,
     new_login_token,
 )
+from handlers.review.payload_text import describe_payload
 from tests.browser_support import launched_chromium, sign_in_browser
 from tests.helpers import TEST_REVIEWER
 from tests.review_seed import (

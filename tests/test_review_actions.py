@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from handlers.review.actions import describe_payload
+from handlers.review.payload_text import describe_payload
 from handlers.review.web import NOTICE_COOKIE, redirect_with_notice
 from tests.review_seed import (
     COLLECTION_EMAIL,
