@@ -25,10 +25,10 @@ async def test_unpriced_assembly_items_are_proposed_once_per_item_and_customer(e
         "item_id": "601", "item_code": "KIT-RS-BRK", "item_name": "601", "description": "Right Start Breakfast Kit",
         "uom": "CS", "pack_size": "48 kits", "customer_id": "3001", "customer_name": "Riverside Unified School District",
         "sales_order_id": "7001", "tran_id": "SO-7001", "tran_date": "2026-11-02", "line": 1, "quantity": 10.0,
-        "quoted_rate": 55.0, "program": "standard"}
+        "quoted_rate": 55.0, "currency": None, "program": "standard"}
     [note] = await rows(env, "SELECT * FROM reflexion_log")
     assert json.loads(note["tags_json"]) == ["new_assembly_item"] and note["entity_id"] == "3001"
-    assert "1 of 2 assembly item(s) have no price on file: KIT-RS-BRK (quoted 55.0)" in note["observation"]
+    assert "1 of 2 assembly item(s) have no price on file: KIT-RS-BRK (quoted $55.00)" in note["observation"]
 
     # the same customer orders it again before anyone priced it: not proposed a second time
     await apply(env, sales_order("7002", "3001", [("601", 3, 56.0)]))
@@ -138,4 +138,4 @@ async def test_a_line_netsuite_marks_as_an_assembly_is_one_even_when_spec_items_
         ("812", None, "Holiday Platter Kit", "CS"), ("813", None, "813", "CS")]
     [note] = await rows(env, "SELECT observation FROM reflexion_log")
     assert note["observation"] == ("SO-7020 for Driscoll Foods: 2 of 2 assembly item(s) have no price on file: "
-                                   "Holiday Platter Kit (quoted 60.0), 813 (quoted 10.0).")
+                                   "Holiday Platter Kit (quoted $60.00), 813 (quoted $10.00).")

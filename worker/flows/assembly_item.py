@@ -20,20 +20,28 @@ from __future__ import annotations
 import sqlite3
 
 from worker.cdc.models import ORDER_CANCELLED
+from worker.currency import is_base_currency
 from worker.env import Env
 from worker.flows import names
 from worker.flows.order_lines import gate, newly_cancelled, order_name
 from worker.flows.reads import record_id
 from worker.flows.withdrawals import CANCELLED, DELETED, drafts, withdraw_order_drafts
 from worker.ledger import Event
-from worker.pricing import ProgramTerms, expected_price, program_for, standard_program
+from worker.pricing import (
+    ProgramTerms,
+    currency_name,
+    expected_price,
+    price_text,
+    program_for,
+    standard_program,
+)
 from worker.workflow_runner import Proposal, Workflow, WorkflowResult
 
 NAME = names.ASSEMBLY_ITEM
 # `gone`: deleted, or cancelled (no order either).
 ORDER = f"""
 SELECT o.tran_id, o.customer_id, o.tran_date,
-       o.deleted_at IS NOT NULL OR {ORDER_CANCELLED.format(status="o.status")} AS gone, c.company_name
+       o.deleted_at IS NOT NULL OR {ORDER_CANCELLED.format(status="o.status")} AS gone, c.company_name, o.currency
 FROM transactions o LEFT JOIN customers c ON c.ns_id = o.customer_id
 WHERE o.ns_id = ?
 """
@@ -94,7 +102,7 @@ def find_unpriced(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, 
     order = conn.execute(ORDER, (so_id,)).fetchone()
     if order is None or order[3]:
         return None
-    tran_id, customer_id, tran_date, _gone, company = order
+    tran_id, customer_id, tran_date, _gone, company, currency = order
     lines = conn.execute(ASSEMBLY_LINES, (so_id,)).fetchall()
     if not lines:
         return None
@@ -107,19 +115,28 @@ def find_unpriced(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, 
         payload = {"item_id": item_id, "item_code": code, "item_name": item_name, "description": description,
                    "uom": uom or units, "pack_size": pack, "customer_id": customer_id, "customer_name": company,
                    "sales_order_id": so_id, "tran_id": tran_id, "tran_date": tran_date, "line": line_no,
-                   "quantity": quantity, "quoted_rate": rate, "program": program.program}
+                   "quantity": quantity, "quoted_rate": rate, "currency": currency, "program": program.program}
         proposals[item_id] = Proposal("price_new_assembly_item", payload, risk=2, customer_id=customer_id,
                                       dedupe_key=f"price_new_assembly_item:{item_id}:{customer_id}")
     name = order_name(tran_id, so_id, company, customer_id)
     distinct = len({line[1] for line in lines})
     if proposals:
         listed = ", ".join(f"{p.payload['item_code'] or p.payload['item_name'] or p.payload['item_id']} "
-                           f"(quoted {p.payload['quoted_rate']})" for p in proposals.values())
+                           f"({quoted(p.payload['quoted_rate'], currency)})" for p in proposals.values())
         observation = f"{name}: {len(proposals)} of {distinct} assembly item(s) have no price on file: {listed}."
     else:
         observation = f"{name}: all {distinct} assembly item(s) already priced."
     output = {"sales_order_id": so_id, "assembly_items": distinct, "unpriced": sorted(proposals)}
     return WorkflowResult(customer_id, observation, list(proposals.values()), output=output)
+
+
+def quoted(rate: float | None, currency: str | None) -> str:
+    """A line's rate in the order's currency, as money() spells an amount but to a price's precision (money() rounds
+    to the cent): 'quoted EUR 70.00', 'quoted $0.0345' (pure)."""
+    if rate is None:
+        return "no rate quoted"
+    shown = price_text(rate)
+    return f"quoted ${shown}" if is_base_currency(currency) else f"quoted {currency_name(currency)} {shown}"
 
 
 def check_event(conn: sqlite3.Connection, event: Event, standard: ProgramTerms, today: str) -> WorkflowResult | None:
