@@ -232,6 +232,13 @@ def price_text(value: Decimal | float) -> str:
     return f"{whole}.{fraction.rstrip('0').ljust(2, '0')}"
 
 
+def price_in(rate: Decimal | float, currency: str | None) -> str:
+    """A price in its currency as money() spells an amount, but to a price's precision (money() rounds to the
+    cent): '$0.0345', 'EUR 70.00' (pure)."""
+    shown = price_text(rate)
+    return f"${shown}" if is_base_currency(currency) else f"{currency_name(currency)} {shown}"
+
+
 def standard_program(settings: Settings) -> ProgramTerms:
     """The configured `standard` program: what a customer without a customer_program row gets."""
     return ProgramTerms.from_config(settings.programs["standard"])

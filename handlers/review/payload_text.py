@@ -9,7 +9,7 @@ from typing import Any
 
 from handlers.review.action_kinds import label
 from worker.decisions import EDITABLE_FIELDS
-from worker.pricing import amounts_text, money, totals_by_currency
+from worker.pricing import amounts_text, money, price_in, price_text, totals_by_currency
 
 EMAIL_HEADERS = ("to", "cc", "bcc", "reply_to")
 
@@ -17,6 +17,8 @@ EMAIL_HEADERS = ("to", "cc", "bcc", "reply_to")
 MONEY_FIELDS = {"service_hold": {"credit_limit": "currency", "net_exposure": "currency"},
                 "send_collection_email": {"on_account": "on_account_currency",
                                           "past_due_total": "past_due_total_currency"}}
+# A price (a rate to four decimals) and the payload field naming its currency: shown as a price in it.
+PRICE_FIELDS = {"price_new_assembly_item": {"quoted_rate": "currency"}}
 # A plan's amounts by currency ({currency: amount}, ar_aging_action_plan): shown as money in each, not as JSON.
 TOTALS_FIELDS = {"send_collection_email": ("past_due_totals",)}
 
@@ -33,13 +35,14 @@ def _named(currency: Any) -> bool:
     return isinstance(currency, str) and bool(currency.strip())
 
 
-def _amount(value: Any, currency: Any) -> str:
-    """A payload amount in its currency; one staged before payloads named it says so rather than guess dollars."""
+def _amount(value: Any, currency: Any, price: bool = False) -> str:
+    """A payload amount (or a price) in its currency; one staged before payloads named it says so rather than guess
+    dollars."""
     if not isinstance(value, int | float) or isinstance(value, bool):
-        return _show(value)  # None: no credit limit
+        return _show(value)  # None: no credit limit, no rate quoted
     if _named(currency):
-        return money(value, currency)
-    return f"{value:,.2f} (currency not recorded)"
+        return price_in(value, currency) if price else money(value, currency)
+    return f"{price_text(value) if price else format(value, ',.2f')} (currency not recorded)"
 
 
 def _totals(value: Any) -> str:
@@ -57,10 +60,11 @@ def describe_payload(kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
     headers = [(k.replace("_", "-").title(), _show(payload[k])) for k in EMAIL_HEADERS if is_email and k in payload]
     editable = [name for name in EDITABLE_FIELDS if isinstance(payload.get(name), str)]
     shown = set(editable) | ({k for k in EMAIL_HEADERS if k in payload} if is_email else set())
-    amounts = {k: currency for k, currency in MONEY_FIELDS.get(kind, {}).items() if k in payload}
+    prices = PRICE_FIELDS.get(kind, {})
+    amounts = {k: currency for k, currency in (MONEY_FIELDS.get(kind, {}) | prices).items() if k in payload}
     shown |= {currency for currency in amounts.values() if _named(payload.get(currency))}  # said in the amounts
     totals = TOTALS_FIELDS.get(kind, ())
-    other = [(k.replace("_", " "), _amount(v, payload.get(amounts[k])) if k in amounts
+    other = [(k.replace("_", " "), _amount(v, payload.get(amounts[k]), price=k in prices) if k in amounts
               else _totals(v) if k in totals else _show(v))
              for k, v in payload.items() if k not in shown]
     return {"label": label(kind), "is_email": is_email,

@@ -20,7 +20,6 @@ from __future__ import annotations
 import sqlite3
 
 from worker.cdc.models import ORDER_CANCELLED
-from worker.currency import is_base_currency
 from worker.env import Env
 from worker.flows import names
 from worker.flows.order_lines import gate, newly_cancelled, order_name
@@ -29,9 +28,8 @@ from worker.flows.withdrawals import CANCELLED, DELETED, drafts, withdraw_order_
 from worker.ledger import Event
 from worker.pricing import (
     ProgramTerms,
-    currency_name,
     expected_price,
-    price_text,
+    price_in,
     program_for,
     standard_program,
 )
@@ -133,10 +131,7 @@ def find_unpriced(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, 
 def quoted(rate: float | None, currency: str | None) -> str:
     """A line's rate in the order's currency, as money() spells an amount but to a price's precision (money() rounds
     to the cent): 'quoted EUR 70.00', 'quoted $0.0345' (pure)."""
-    if rate is None:
-        return "no rate quoted"
-    shown = price_text(rate)
-    return f"quoted ${shown}" if is_base_currency(currency) else f"quoted {currency_name(currency)} {shown}"
+    return "no rate quoted" if rate is None else f"quoted {price_in(rate, currency)}"
 
 
 def check_event(conn: sqlite3.Connection, event: Event, standard: ProgramTerms, today: str) -> WorkflowResult | None:
