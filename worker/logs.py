@@ -50,6 +50,12 @@ REDACTED = "[redacted]"
 # key, SESSION_SECRET): the configured values themselves are redacted too, wherever they stand. Shorter values are
 # skipped so that an ordinary word is never replaced.
 MIN_SECRET_LENGTH = 8
+# A value that starts (ends) with a digit is not matched after (before) another digit: inside a longer number (a bare
+# JSON number such as a count) it is not the secret, and "9[redacted]9" would break the line's JSON. A digit ending an
+# escape (\u2192 for a non-ASCII character, %20 in a URL) is no number's: the secret after it is still redacted.
+_DIGITS = "0123456789"  # ASCII only: str.isdigit is true of others, which no JSON number holds
+_NOT_AFTER_A_DIGIT = r"(?:(?<![0-9])|(?<=\\u[0-9a-fA-F]{4})|(?<=%[0-9a-fA-F]{2}))"
+_NOT_BEFORE_A_DIGIT = r"(?![0-9])"
 _secrets: re.Pattern[str] | None = None  # the configured secrets' pattern (hide_secrets): the only state
 
 
@@ -73,17 +79,21 @@ def secret_values(secrets: Secrets) -> list[str]:
 def secrets_pattern(values: Iterable[str]) -> re.Pattern[str] | None:
     """One alternation of the values as they can stand in a JSON log line: as they are, in a repr, in JSON, or
     percent-encoded (a URL's query), then JSON-escaped by the line itself; longest first, so none is cut short."""
-    forms = set()
+    forms: dict[str, str] = {}  # each form: its pattern
     for value in values:
         if len(value) >= MIN_SECRET_LENGTH:
+            # The value's edges, not each form's: a form ending in an escape's digit (%21, \u00e9) ends the secret.
+            before = _NOT_AFTER_A_DIGIT if value[0] in _DIGITS else ""
+            after = _NOT_BEFORE_A_DIGIT if value[-1] in _DIGITS else ""
             for text in (value, repr(value)[1:-1], json.dumps(value)[1:-1], quote(value, safe=""), quote(value)):
-                forms.add(json.dumps(text)[1:-1])
+                form = json.dumps(text)[1:-1]
+                forms.setdefault(form, f"{before}{re.escape(form)}{after}")
     if not forms:
         return None
     # Only where a character of the line begins, never inside an escape such as \n (whose n a secret could start
     # with): replacing from there would leave a lone backslash and an invalid JSON line. Group 1 keeps the escaped
     # backslashes (\\) before the value.
-    alternation = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
+    alternation = "|".join(forms[form] for form in sorted(forms, key=len, reverse=True))
     return re.compile(rf"(?<!\\)((?:\\\\)*)(?:{alternation})")
 
 
