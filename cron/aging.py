@@ -32,7 +32,13 @@ import sqlite3
 from datetime import datetime, timedelta
 from typing import Any
 
-from worker.aging import ACTION_BUCKETS, bucket_case_sql, company_date, terms_days
+from worker.aging import (
+    ACTION_BUCKETS,
+    DUE_DATE_SQL,
+    bucket_case_sql,
+    company_date,
+    terms_days,
+)
 from worker.env import Env, iso
 from worker.stale_plans import flag_stale_plans
 from worker.tiers import JobDeclined
@@ -53,16 +59,9 @@ CREATE TEMP TABLE IF NOT EXISTS aging_new (
 ) WITHOUT ROWID
 """
 CLEAR_NEW = "DELETE FROM temp.aging_new"
-# Reference date per basis. An invoice without a due date uses its date + the customer's payment terms
-# (SPEC 6): the program's days, else the invoice's own terms, else the customer's, else the standard
-# program's. terms_days() is worker.aging.terms_days; the lookups run only for such rows (coalesce
-# short-circuits).
+# Reference date per basis (the due date: worker.aging.DUE_DATE_SQL, which the collection plan reads too).
 REFERENCE = {
-    "due_date": """coalesce(date(i.due_date), date(i.tran_date, '+' || coalesce(
-        (SELECT cp.payment_terms_days FROM customer_program cp WHERE cp.customer_id = i.customer_id),
-        terms_days(i.terms),
-        (SELECT terms_days(c.terms) FROM customers c WHERE c.ns_id = i.customer_id),
-        :standard_terms) || ' days'))""",
+    "due_date": DUE_DATE_SQL,
     "invoice_date": "coalesce(date(i.tran_date), date(i.due_date))",
 }
 # What invoice `i` owed at the end of a past day (--as-of): the mirror holds today's amount_remaining, so add

@@ -85,6 +85,18 @@ def terms_days(terms: str | None) -> int | None:
     return 0 if re.search(r"receipt|cod|cash", terms, re.IGNORECASE) else None
 
 
+# The due date of customer_invoice `i` in SQL, as the warm tier ages on the due-date basis (cron/aging.py REFERENCE)
+# and the collection plan counts days past due on either basis (worker/flows/collection_queries.py). One without
+# a due date is due its date + the customer's payment terms (SPEC 6): the program's days, else the invoice's own
+# terms, else the customer's, else the standard program's (:standard_terms). terms_days() is the SQL function of
+# terms_days above (the caller registers it); the lookups run only for such rows (coalesce short-circuits).
+DUE_DATE_SQL = """coalesce(date(i.due_date), date(i.tran_date, '+' || coalesce(
+    (SELECT cp.payment_terms_days FROM customer_program cp WHERE cp.customer_id = i.customer_id),
+    terms_days(i.terms),
+    (SELECT terms_days(c.terms) FROM customers c WHERE c.ns_id = i.customer_id),
+    :standard_terms) || ' days'))"""
+
+
 def reference_date(due_date: date | None, tran_date: date | None, terms_days: int, basis: Basis) -> date | None:
     """The date days past due count from: the due date (or invoice date + terms), or the invoice date."""
     if basis == "invoice_date":

@@ -31,6 +31,8 @@ are pure (worker/flows/collection_situation.py), the reads are SQL (worker/flows
 
 from __future__ import annotations
 
+from functools import partial
+
 from worker.aging import ACTION_BUCKETS
 from worker.env import Env
 from worker.flows.collection_queries import examine, older_plans, red_turn_overtaken
@@ -54,7 +56,8 @@ async def handle(env: Env, event: Event) -> WorkflowResult | None:
         return None
     customer_id = str(p.get("customer_id") or event.entity_id)
     red_on = p.get("as_of") if event.type == "customer.health_tier_changed" else None
-    s = await env.db.read_sync(examine, customer_id, red_on)
+    s = await env.db.read_sync(partial(examine, standard_terms=env.settings.programs["standard"].payment_terms_days),
+                               customer_id, red_on)
     if s is None or s.already_planned:
         return None  # unknown customer, or this very situation already has a plan
     if red_on and (overtaken := await env.db.read_sync(red_turn_overtaken, customer_id, red_on)):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
+from worker.aging import DUE_DATE_SQL, terms_days
 from worker.flows.collection_situation import (
     HOLD_SHARE_90_PLUS,
     NAME,
@@ -40,12 +41,21 @@ SELECT company_name, email, phone, credit_limit, deleted_at,
            ELSE json_extract(raw_json, '$.currency') END END
 FROM customers WHERE ns_id = ?
 """
-OPEN_INVOICES = """
-SELECT s.invoice_id, coalesce(s.tran_id, s.invoice_id), i.other_ref_num, s.due_date, s.days_past_due, s.bucket,
-       s.amount_remaining, i.currency
-FROM ar_aging_snapshot s LEFT JOIN customer_invoice i ON i.ns_id = s.invoice_id
-WHERE s.as_of = (SELECT max(as_of) FROM ar_aging_runs) AND s.customer_id = ?
-ORDER BY s.days_past_due DESC, s.invoice_id
+# The latest snapshot's open invoices, each with the due date the plan counts days past due from, whatever
+# [aging] basis aged the buckets (only the buckets and the health signal follow it): an invoice dated 40 days ago
+# and due in 20 is not past due. That is the snapshot row's due date, else the warm tier's own fallback
+# (worker.aging.DUE_DATE_SQL: the invoice's date plus the payment terms), as cron/health.py LATENESS reads it.
+# Without either (no dates; or :standard_terms not given and needed), the snapshot's days: the due-date basis'.
+OPEN_INVOICES = f"""
+SELECT invoice_id, number, po, coalesce(due_date, due),
+       coalesce(CAST(julianday(as_of) - julianday(due) AS INTEGER), days) AS days_past_due, bucket,
+       amount_remaining, currency
+FROM (SELECT s.invoice_id, coalesce(s.tran_id, s.invoice_id) AS number, i.other_ref_num AS po, s.due_date, s.as_of,
+             s.days_past_due AS days, s.bucket, s.amount_remaining, i.currency,
+             coalesce(date(s.due_date), {DUE_DATE_SQL}) AS due
+      FROM ar_aging_snapshot s LEFT JOIN customer_invoice i ON i.ns_id = s.invoice_id
+      WHERE s.as_of = (SELECT max(as_of) FROM ar_aging_runs) AND s.customer_id = :customer_id)
+ORDER BY days_past_due DESC, invoice_id
 """
 # A turn to red is acted on while it is the customer's current one: not when a later night scored it better (a
 # re-run of an old night with --as-of, or a ledger backlog), nor when a later turn to red has its own event.
@@ -103,15 +113,18 @@ ORDER BY id
 
 
 def examine(conn: sqlite3.Connection, customer_id: str, red_on: str | None,
-            redraw_of: int | None = None) -> Situation | None:
-    """Read the customer's situation in one snapshot (None for an unknown or deleted customer)."""
+            redraw_of: int | None = None, *, standard_terms: int | None = None) -> Situation | None:
+    """Read the customer's situation in one snapshot (None for an unknown or deleted customer); `standard_terms`:
+    the standard program's payment days ([programs.standard]), for an invoice with no due date nor any terms."""
     row = conn.execute(CUSTOMER, (customer_id,)).fetchone()
     if row is None or row[4]:
         return None
     company, email, phone, credit_limit, _, label = row
     home = customer_currency(label)
     cols = ("invoice_id", "number", "po", "due_date", "days_past_due", "bucket", "amount_remaining", "currency")
-    invoices = [dict(zip(cols, r, strict=True)) for r in conn.execute(OPEN_INVOICES, (customer_id,))]
+    conn.create_function("terms_days", 1, terms_days, deterministic=True)  # in DUE_DATE_SQL
+    invoices = [dict(zip(cols, r, strict=True)) for r in conn.execute(
+        OPEN_INVOICES, {"customer_id": customer_id, "standard_terms": standard_terms})]
     contacts = [tuple(r) for r in conn.execute(CONTACTS, (customer_id,))]
     to_name, to_email = pick_recipient(email, contacts)
     # The call's number: that of the first live contact with the chosen address, compared as pick_recipient reads

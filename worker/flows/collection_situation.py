@@ -11,6 +11,8 @@ NetSuite's credit limit is in the customer's primary currency (`Situation.curren
 known), and with no exchange rate into it (an invoice's rate is to US dollars, at its own date) the net exposure,
 the credit-limit comparison and the 90+ share are in that currency only; what is open or on account in other
 currencies is stated per currency and named under the email's problems as not compared, never added in.
+What the plan tells (past due, days past due, the 90+ share) counts from each invoice's due date, whatever
+`[aging] basis` ages the buckets from: the basis decides the buckets (which start a plan) and the health signal only.
 Whether money on account pays everything past due is decided per currency (a payment or credit memo applies only
 to invoices in its own currency): each currency past due against the money on account in that same currency.
 """
@@ -23,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from worker.aging import ACTION_BUCKETS, BUCKETS
+from worker.aging import ACTION_BUCKETS, BUCKETS, bucket_for
 from worker.currency import BASE_CURRENCY, is_base_currency
 from worker.flows import names
 from worker.health import BUCKET_SEVERITY, tier_for
@@ -74,6 +76,8 @@ class Situation:
     to_name: str | None
     phone: str | None
     credit_limit: float | None
+    # Each open invoice: its `bucket` is the snapshot's (the basis'); `days_past_due` are days past its `due_date`,
+    # the effective one (collection_queries.OPEN_INVOICES), so none not yet due is ever said to be past due.
     invoices: list[dict[str, Any]]
     health: dict[str, Any] | None
     state: str
@@ -88,12 +92,12 @@ class Situation:
 
     @property
     def past_due(self) -> list[dict[str, Any]]:
-        """Invoices at least one day past due."""
+        """Invoices at least one day past their due date."""
         return [i for i in self.invoices if i["days_past_due"] > 0]
 
     @property
     def severe(self) -> list[dict[str, Any]]:
-        """Invoices 61+ days past due."""
+        """Invoices in the 61-90 and 90+ buckets (aged on the configured basis: what starts a plan)."""
         return [i for i in self.invoices if i["bucket"] in ACTION_BUCKETS]
 
     @property
@@ -337,8 +341,10 @@ def hold_reason(s: Situation) -> str | None:
     total_open = s.exposure.open_invoices  # the customer's currency only, as the 90+ amount below
     # Compared in whole cents, both sides summed to the cent: 1234.10 + 250.35 is 1484.4499999999998 in floats,
     # which would put exactly half just under the line when split across two invoices.
-    ninety_plus = round(sum(i["amount_remaining"] for i in s.invoices
-                            if i["bucket"] == "90+" and currency_name(i.get("currency")) == s.currency), 2)
+    # More than 90 days past the due date, not the 90+ bucket: on the invoice-date basis that counts from the
+    # invoice's date.
+    ninety_plus = round(sum(i["amount_remaining"] for i in s.invoices if bucket_for(i["days_past_due"]) == "90+"
+                            and currency_name(i.get("currency")) == s.currency), 2)
     if total_open and cents(ninety_plus) >= HOLD_SHARE_90_PLUS * cents(total_open):
         return f"{ninety_plus / total_open:.0%} of {open_ar_label(s)} is more than 90 days past due"
     return None

@@ -73,9 +73,10 @@ class StalePlan:
     hold_gone: str | None = None  # why its staged hold, naming only invoices still owed, no longer stands
 
 
-def read_stale_plan(conn: sqlite3.Connection, customer_id: str, redraw_of: int) -> tuple[StalePlan, Situation | None]:
+def read_stale_plan(conn: sqlite3.Connection, customer_id: str, redraw_of: int,
+                    standard_terms: int | None = None) -> tuple[StalePlan, Situation | None]:
     """The customer's staged plan, what it names no longer owed (or why its hold no longer stands), and the
-    situation a redraw would answer."""
+    situation a redraw would answer (`standard_terms`: as collection_queries.examine takes it)."""
     not_owed = staged_not_owed(conn, customer_id)
     rows = conn.execute(STAGED, {"customer_id": customer_id, "prefix": f"{NAME}:{customer_id}:"}).fetchall()
     drafts = [(r[0], r[1], r[2], bool(r[3])) for r in rows]
@@ -92,7 +93,8 @@ def read_stale_plan(conn: sqlite3.Connection, customer_id: str, redraw_of: int) 
         {kind: how for kind, how in found if how == "approved"}
     tier = conn.execute(LATEST_TIER, (customer_id,)).fetchone()
     red_on = tier[1] if tier and tier[0] == "red" else None
-    situation = examine(conn, customer_id, red_on, redraw_of) if not_owed or holds else None
+    situation = examine(conn, customer_id, red_on, redraw_of, standard_terms=standard_terms) if not_owed or holds \
+        else None
     hold_gone = why_hold_not_warranted(situation) if holds else None
     return StalePlan(not_owed, drafts, decided, red_on, hold_gone), situation
 
@@ -105,7 +107,8 @@ async def redraw_stale(env: Env, event: Event) -> WorkflowResult | None:
     """Bring a staged plan naming invoices no longer owed, or holding on a reason gone, up to date: redraw it from
     what is open, or withdraw it."""
     customer_id = str(event.payload.get("customer_id") or event.entity_id)
-    stale, s = await env.db.read_sync(read_stale_plan, customer_id, event.id)
+    stale, s = await env.db.read_sync(read_stale_plan, customer_id, event.id,
+                                      env.settings.programs["standard"].payment_terms_days)
     if not stale.not_owed and not stale.hold_gone:
         return None  # replaced, decided, or owed (the hold warranted) again since the tick saw it
     changed = what_went_stale(stale.not_owed, stale.hold_gone, " since the plan was drafted")
