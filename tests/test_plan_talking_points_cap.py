@@ -9,13 +9,12 @@ from cron.aging import action_plans, refresh_aging
 from tests.test_action_plan import at, driscoll, staged
 from tests.test_health import WEIGHTS
 from tests.test_health_caps import STEADY
+from worker.flows.cap_wording import cap_text, threshold_words
 from worker.flows.collection_situation import (
     NAME,
     Situation,
-    cap_text,
     net_exposure,
     talking_points,
-    threshold_words,
 )
 from worker.health import (
     AR_AGING_FOR_ORANGE,

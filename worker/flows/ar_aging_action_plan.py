@@ -35,8 +35,9 @@ from functools import partial
 
 from worker.aging import ACTION_BUCKETS
 from worker.env import Env
+from worker.flows.cap_wording import cap_text
 from worker.flows.collection_queries import examine, older_plans, red_turn_overtaken
-from worker.flows.collection_situation import NAME, cap_text
+from worker.flows.collection_situation import NAME
 from worker.flows.plan_draw import draw
 from worker.flows.plan_redraw import redraw_stale
 from worker.ledger import Event
