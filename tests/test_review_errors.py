@@ -62,8 +62,8 @@ def test_an_unmatched_review_path_is_the_html_404_page_signed_in_or_not(server, 
 @pytest.mark.parametrize(("method", "path", "allowed"), [
     ("PUT", "/review/orders", "GET"),
     ("DELETE", "/review/actions", "GET"),
-    ("GET", "/review/orders/1/approve", "POST"),  # a form's own path answers only POST
-    ("GET", "/review/actions/1", "POST"),
+    ("PUT", "/review/orders/1/approve", "POST"),  # a form's own path answers only POST (a GET goes to its page)
+    ("DELETE", "/review/actions/1", "POST"),
 ])
 def test_a_wrong_method_on_a_review_page_is_the_html_405_page_with_allow(server, method, path, allowed):
     response = sign_in(server.url).request(method, path)

@@ -294,6 +294,17 @@ def _error_page(request: Request[Any, Any, Any], exc: HTTPException) -> Response
 PAGE_EXCEPTION_HANDLERS = {SignInRequired: _signin_redirect, HTTPException: _error_page}
 
 
+def reloaded_form(method: str, path: str, status: int) -> str | None:
+    """Where a GET of a form's own path goes (pure): the form's page, 303; None for any other request.
+
+    A form shown again as posted (Search, Add rows, a refusal) leaves its POST URL in the address bar: a reload
+    after confirming nothing, Back, or the URL opened again must not be a 405.
+    """
+    if status != 405 or method not in ("GET", "HEAD") or form_page(path) == "/review":
+        return None
+    return form_page(path)
+
+
 def in_review(path: str) -> bool:
     """Whether a path is the review section's (pure): /review and below, not /reviewer."""
     return path == "/review" or path.startswith("/review/")
@@ -308,6 +319,8 @@ def review_pages_or(other: ExceptionHandler) -> ExceptionHandler:
 
     def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
         if in_review(request.url.path) and isinstance(exc, HTTPException):
+            if (target := reloaded_form(request.method, request.url.path, exc.status_code)) is not None:
+                return Redirect(target, status_code=303)
             return _error_page(request, exc)
         return other(request, exc)
 

@@ -1,0 +1,41 @@
+"""A form's own URL opened by GET (a reload or Back after Search, Add rows or a refusal left it in the address
+bar) leads to the form's page (303), signed in or not; any other wrong method stays the HTML 405 page."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from handlers.review.web import reloaded_form
+from tests.review_seed import add_review_item, seed_reference, sign_in
+
+
+@pytest.mark.parametrize(("method", "path", "status", "target"), [
+    ("GET", "/review/orders/7/approve", 405, "/review/orders/7"),
+    ("HEAD", "/review/orders/7/reject", 405, "/review/orders/7"),
+    ("GET", "/review/actions/12", 405, "/review/actions"),
+    ("PUT", "/review/orders/7/approve", 405, None),  # not a reload: the 405 page
+    ("GET", "/review/orders", 405, None),
+    ("GET", "/review/orders/7/approve", 404, None),
+    ("GET", "/review/orders/7/approvex", 405, None),
+])
+def test_only_a_get_of_a_forms_path_is_sent_to_its_page(method, path, status, target):
+    assert reloaded_form(method, path, status) == target
+
+
+def test_reloading_the_order_form_after_add_rows_shows_the_order_not_a_405(server):
+    item = server.run(server.env.db.write(lambda conn: (seed_reference(conn), add_review_item(conn))[1]))
+    client = sign_in(server.url)
+    page = client.post(f"/review/orders/{item}/approve", data={"csrf": client.csrf, "n": "1", "add_rows": "1"})
+    assert page.status_code == 200  # the form as posted; the address bar now says .../approve
+    for path in (f"/review/orders/{item}/approve", f"/review/orders/{item}/reject"):
+        again = client.get(path)
+        assert again.status_code == 303 and again.headers["location"] == f"/review/orders/{item}"
+        assert client.get(path, follow_redirects=True).status_code == 200
+    assert client.head(f"/review/orders/{item}/approve").status_code == 303
+    assert client.get("/review/actions/1").headers["location"] == "/review/actions"
+    # Signed out: to the page, which asks for a sign-in leading back to it.
+    anonymous = httpx.get(f"{server.url}/review/orders/{item}/approve", follow_redirects=True)
+    assert anonymous.url.path == "/review/login" and anonymous.url.params["next"] == f"/review/orders/{item}"
+    status = server.run(server.env.db.fetchone("SELECT status FROM review_items WHERE id = ?", (item,)))[0]
+    assert status == "pending"  # a GET decides nothing
