@@ -61,6 +61,18 @@ class Refused:
     reason: str
     seen: str
     offer_duplicate: tuple[str, ...] = ()  # refused as existing already: the copies "approve anyway" would cover
+    error: str = ""  # why the decision was refused, shown on the card (beside its field when it is about one)
+
+
+def refused_field(message: str, editable: Iterable[str]) -> str | None:
+    """The form field a refusal's message is about (pure): the reason, an editable field, or None for the action.
+
+    worker.decisions words each field's refusal after it ("a reason is required to reject", "subject must be one
+    line", "body cannot be empty"), so the card can print it beside that field and focus it.
+    """
+    if message.startswith(("a reason ", "the reason ")):
+        return "reason"
+    return next((name for name in editable if message.startswith(f"{name} ")), None)
 
 
 def form_values(row: Mapping[str, Any], refused: Refused | None) -> dict[str, Any]:
@@ -75,7 +87,8 @@ def form_values(row: Mapping[str, Any], refused: Refused | None) -> dict[str, An
     if refused is None or refused.action_id != row["id"]:
         return values
     posted = {name: text for name, text in refused.changes.items() if name in editable}
-    values.update(reason=refused.reason, refused=True)
+    values.update(reason=refused.reason, refused=True, error=refused.error,
+                  error_field=refused_field(refused.error, editable) if refused.error else None)
     closed = row.get("status", "staged") != "staged"
     if refused.seen == row["updated_at"] and not closed:
         values["fields"].update(posted)
@@ -233,6 +246,7 @@ async def action_decide(request: Request[Any, Any, Any], env: NamedDependency[En
     except DecisionError as exc:
         # Shown again as posted, like the order form on a validation error: a redirect would reload the stored
         # text and lose the reviewer's rewrite. A copy refused as existing already is offered "approve anyway".
+        refused = replace(refused, error=str(exc))
         if isinstance(exc, DuplicateOrder):
             refused = replace(refused, offer_duplicate=exc.copies)
         return await _actions_page(request, env, session, code=422, notice=f"Action {action_id}: {exc}",

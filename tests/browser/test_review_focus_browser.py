@@ -7,7 +7,12 @@ from __future__ import annotations
 import pytest
 
 from tests.browser_support import launched_chromium, sign_in_browser
-from tests.review_seed import add_observation, seed_reference
+from tests.review_seed import (
+    COLLECTION_EMAIL,
+    add_action,
+    add_observation,
+    seed_reference,
+)
 
 pytestmark = pytest.mark.browser
 WIDTHS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 375, "height": 812}}
@@ -42,3 +47,38 @@ def test_tabbing_backwards_through_observations_never_lands_under_the_bulk_bar(s
     assert covered == []
     context.close()
 
+
+
+def in_view(page, selector):
+    """Whether the element is inside the viewport (the reviewer sees it without scrolling)."""
+    return page.evaluate("""s => { const r = document.querySelector(s).getBoundingClientRect();
+        return r.top >= 0 && r.bottom <= window.innerHeight; }""", selector)
+
+
+@pytest.mark.parametrize("size", list(WIDTHS))
+def test_a_refused_rejection_says_why_beside_the_reason_and_focuses_it(server, browser, size):
+    def rows(conn):
+        seed_reference(conn)
+        email = add_action(conn, "collection_email", COLLECTION_EMAIL)
+        for i in range(6):  # newer: listed above the email, which is far down the page
+            add_action(conn, "call_task", {"note": f"call {i}"})
+        return email
+    email = server.run(server.env.db.write(rows))
+    context = browser.new_context(viewport=WIDTHS[size])
+    page = context.new_page()
+    sign_in_browser(page, server.url)
+    page.goto(server.url + "/review/actions")
+    card = f"#action-{email}"
+    page.fill(f"{card} input[name=subject]", "Two invoices now past 60 days")
+    with page.expect_navigation():
+        page.click(f"{card} button[value=reject]")
+    alert = page.locator(f"{card} [role=alert]")
+    assert alert.inner_text() == "a reason is required to reject"
+    reason = page.locator(f"{card} input[name=reason]")
+    assert reason.get_attribute("aria-invalid") == "true"
+    assert reason.get_attribute("aria-describedby") == alert.get_attribute("id")
+    assert page.evaluate("document.activeElement.name") == "reason"
+    assert in_view(page, f"{card} [role=alert]") and in_view(page, f"{card} input[name=reason]")
+    assert page.input_value(f"{card} input[name=subject]") == "Two invoices now past 60 days"  # the edit kept
+    assert page.locator(f"{card} input[name=subject]").get_attribute("aria-invalid") is None
+    context.close()
