@@ -591,6 +591,8 @@ CREATE INDEX IF NOT EXISTS customer_health_scores_as_of ON customer_health_score
 -- Delivery bookkeeping: webhook receipts, dead letters, cron runs and leases.
 ------------------------------------------------------------------------------------------------
 -- One row per CDC event_id ever applied or judged (the idempotency ledger).
+-- Also `worker dev`'s demo load's own row (event_id 'demo-load', source 'demo'): outcome says how far the load got,
+-- last_modified the moment its year ends (worker/demo.py).
 CREATE TABLE IF NOT EXISTS webhook_receipts (
     event_id       TEXT PRIMARY KEY,
     record_type    TEXT NOT NULL,

@@ -4,7 +4,8 @@
 data/reference/ and returns webhook-format events (SPEC 4). `load_demo_if_empty(env)` imports those reference
 files and pushes the events through the backfill, the same apply code as the webhook. Only the last
 RECENT_DAYS of the year are left for the workflows: history is not news, and a year of old orders would bury
-the review queue under proposals nobody needs.
+the review queue under proposals nobody needs. The load takes several transactions, so its own row in
+webhook_receipts says how far it got: a load cut short (a killed `worker dev`) is resumed at the next start.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from worker.env import Env
+from worker.env import Env, iso, utcnow
 from worker.reference import import_reference
 
 log = logging.getLogger("worker.demo")
@@ -24,7 +25,23 @@ REFERENCE_DIR = Path(__file__).resolve().parent.parent / "data" / "reference"
 SEED = 20261122
 RECENT_DAYS = 14
 DRISCOLL = "1187"
-IS_EMPTY = "SELECT NOT EXISTS (SELECT 1 FROM customers)"
+# The load's own receipt (event_id MARK, source 'demo', beside its events' demo-000001...): written before anything,
+# its outcome moves STARTED -> HISTORY_SKIPPED -> LOADED, and its last_modified keeps the `now` the year ends at, so a
+# resumed load replays the very same events. Customers without this row are not the demo's (real data, or a demo
+# loaded before the row existed): they are left alone.
+MARK = "demo-load"
+STARTED, HISTORY_SKIPPED, LOADED = "started", "history skipped", "loaded"
+LOAD_STATE = """
+SELECT EXISTS (SELECT 1 FROM customers),
+       (SELECT outcome FROM webhook_receipts WHERE event_id = :mark AND source = 'demo'),
+       (SELECT last_modified FROM webhook_receipts WHERE event_id = :mark AND source = 'demo')
+"""
+MARK_STARTED = """
+INSERT INTO webhook_receipts (event_id, record_type, record_id, operation, last_modified, outcome, source, received_at)
+VALUES (:mark, 'demo', 'demo', 'load', :year_end, :started, 'demo', :received_at)
+"""
+LOAD_STAGE = "SELECT outcome FROM webhook_receipts WHERE event_id = :mark AND source = 'demo'"
+SET_LOAD_STAGE = "UPDATE webhook_receipts SET outcome = :stage WHERE event_id = :mark AND source = 'demo'"
 
 
 def generate(now: datetime, *, seed: int = SEED, reference_dir: Path = REFERENCE_DIR) -> list[dict[str, Any]]:
@@ -67,24 +84,54 @@ def _split(events: list[dict[str, Any]], now: datetime) -> tuple[list[dict[str, 
     return history, events[len(history):]  # events are in last_modified order
 
 
-def _skip_history(conn: sqlite3.Connection, consumers: list[str]) -> int:
-    from worker.ledger import advance_cursor, last_event_id
+def plan(has_customers: bool, stage: str | None) -> str:
+    """What `worker dev` does with a database: "load" the demo, "resume" one cut short, or "leave" it alone."""
+    if stage is None:
+        return "leave" if has_customers else "load"
+    return "leave" if stage == LOADED else "resume"
 
-    head = last_event_id(conn)
-    for consumer in consumers:
-        advance_cursor(conn, consumer, head)
-    return head
+
+def _claim(conn: sqlite3.Connection, now: datetime) -> tuple[str, datetime]:
+    """The plan and the year's end (the first load's `now` when resuming); a new load writes its receipt first."""
+    has_customers, stage, year_end = conn.execute(LOAD_STATE, {"mark": MARK}).fetchone()
+    action = plan(bool(has_customers), stage)
+    if action == "resume":
+        return action, datetime.fromisoformat(year_end)
+    if action == "load":
+        conn.execute(MARK_STARTED, {"mark": MARK, "year_end": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+                                    "started": STARTED, "received_at": iso(utcnow())})
+    return action, now
+
+
+def _skip_history(conn: sqlite3.Connection, consumers: list[str]) -> int:
+    """Move the workflows' cursors past the history, once: redone after the recent backfill began, it would
+    move them past recent events too."""
+    from worker.ledger import advance_cursor, last_event_id, read_cursor
+
+    if conn.execute(LOAD_STAGE, {"mark": MARK}).fetchone()[0] == STARTED:
+        head = last_event_id(conn)
+        for consumer in consumers:
+            advance_cursor(conn, consumer, head)
+        conn.execute(SET_LOAD_STAGE, {"mark": MARK, "stage": HISTORY_SKIPPED})
+    return read_cursor(conn, consumers[0])
+
+
+def _finish(conn: sqlite3.Connection) -> None:
+    conn.execute(SET_LOAD_STAGE, {"mark": MARK, "stage": LOADED})
 
 
 async def load_demo_if_empty(env: Env, *, reference_dir: Path = REFERENCE_DIR) -> dict[str, Any] | None:
-    """Import the demo reference files and backfill a year of events, once, into an empty database."""
+    """Import the demo reference files and backfill a year of events, once, into an empty database; finish a
+    load cut short. Every step is safe to redo: the reference import changes nothing the second time, the
+    backfill skips the receipts it has, the cursors move once."""
     from worker.backfill import backfill_events
     from worker.flows.registry import WORKFLOWS
 
-    row = await env.db.fetchone(IS_EMPTY)
-    if not row or not row[0]:
+    action, now = await env.db.write(_claim, env.clock())
+    if action == "leave":
         return None
-    now = env.clock()
+    if action == "resume":
+        log.info("demo data: resuming a load that was cut short", extra={"year_end": now.isoformat()})
     events = generate(now, reference_dir=reference_dir)
     history, recent = _split(events, now)
     report = await env.db.write(import_reference, reference_dir)
@@ -94,10 +141,11 @@ async def load_demo_if_empty(env: Env, *, reference_dir: Path = REFERENCE_DIR) -
     first = await env.db.write_unlocked(lambda _conn: backfill_events(path, history, progress=False))
     skipped_to = await env.db.write(_skip_history, [w.name for w in WORKFLOWS])
     second = await env.db.write_unlocked(lambda _conn: backfill_events(path, recent, progress=False))
+    await env.db.write(_finish)
     summary = summarize(events, now.astimezone(env.settings.timezone).date())
     summary |= {"reference": {f.file: f.summary() for f in report.files}, "history_events": len(history),
                 "recent_events": len(recent), "workflow_cursor": skipped_to,
-                "backfill": [first, second]}
+                "backfill": [first, second], "resumed": action == "resume"}
     log.info("demo data loaded", extra={"events": len(events), "driscoll_share": summary["driscoll_share"]})
     return summary
 
