@@ -2,7 +2,9 @@
 
 Matching order (SPEC 5.6): the customer's own code through `customer_item_xref`, then our item code
 (printed as vendor code or, often, in the customer-code column; our internal item id only in the vendor
-column), then description similarity against `spec_items`. A code match whose printed description is
+column, and only after every exact code), then description similarity against `spec_items`. Printed codes that
+name different items are flagged, naming each: a manufacturer's number or another numbering can equal one of
+our ids (a manufacturer's column is never read here: worker/po/columns.py). A code match whose printed description is
 clearly unlike the item's is flagged: a code can be mistyped or mapped to the wrong item. So is a description
 match that differs from the item in a size, ratio or grade (8OZ for 4OZ, 73/27 for 80/20, MEDIUM for LARGE):
 similarity alone ranks those near 0.9. Functions take a sqlite3 connection (writer thread, inside the intake
@@ -97,6 +99,13 @@ class LineMatch:
     item_id: str | None
     method: str  # xref | item_code | description | none
     score: float
+    # What the line's printed codes name, the chosen first: (kind, code, item), kind as in LineMatcher._evidence.
+    evidence: tuple[tuple[str, str, str], ...] = ()
+
+    @property
+    def disputed(self) -> tuple[tuple[str, str, str], ...]:
+        """The printed codes that name another item than the one matched."""
+        return tuple(e for e in self.evidence if e[2] != self.item_id)
 
 
 def words(text: str | None) -> list[str]:
@@ -330,6 +339,11 @@ def parsed_order_currency(parsed: Mapping[str, Any], customer: str | None,
     return order_currency(po_currency(parsed), customer, sign_only=dollar_sign_only(parsed), chosen=chosen)
 
 
+# Why a disputed line keeps the item it does (LineMatcher._evidence's order).
+_RANK = {"xref": "the customer's cross-reference first", "vendor": "the vendor column's code first",
+         "code": "an exact item code before an internal id"}
+
+
 class LineMatcher:
     """Matches and checks the lines of one customer's orders inside one transaction."""
 
@@ -346,16 +360,32 @@ class LineMatcher:
         row = self.conn.execute(sql, params).fetchone()
         return row[0] if row else None
 
-    def match(self, line: POLine) -> LineMatch:
-        """customer_item_xref, then our item code (or, in the vendor column, our item id), then description."""
+    def _evidence(self, line: POLine) -> list[tuple[str, str, str]]:
+        """The items the line's printed codes name, strongest first: (kind, code, item), kind one of xref (the
+        customer's code through customer_item_xref), vendor (our code in the vendor column), code (our code in the
+        customer's column), id (our internal id in the vendor column)."""
         code, vendor = line.customer_item_code, line.vendor_item_code
         if self.customer_id and code and (item := self._first(BY_XREF, self.customer_id, code, code)):
-            return LineMatch(item, "xref", 1.0)
-        # The customer's own code is never read as our internal id: both are often plain numbers.
-        if vendor and (item := self._first(BY_CODE, vendor) or self._first(BY_ITEM_ID, vendor)):
-            return LineMatch(item, "item_code", 0.95)
+            return [("xref", code, item)]
+        found = []
+        # Exact item codes in every column come before any internal id, a plain number that other numbering
+        # (a customer's SKU, a manufacturer's) can equal by chance; the customer's own code is never read as one.
+        if vendor and (item := self._first(BY_CODE, vendor)):
+            found.append(("vendor", vendor, item))
         if code and (item := self._first(BY_CODE, code)):
-            return LineMatch(item, "item_code", 0.95)
+            found.append(("code", code, item))
+        if vendor and not any(kind == "vendor" for kind, _, _ in found) and (item := self._first(BY_ITEM_ID, vendor)):
+            found.append(("id", vendor, item))
+        return found
+
+    def match(self, line: POLine) -> LineMatch:
+        """customer_item_xref, then our item code (or, in the vendor column, our item id), then description.
+
+        A line whose codes name different items keeps the first; check() flags the others (disputed)."""
+        if found := self._evidence(line):
+            kind, _, item = found[0]
+            xref = kind == "xref"
+            return LineMatch(item, "xref" if xref else "item_code", 1.0 if xref else 0.95, tuple(found))
         if not line.description:
             return LineMatch(None, "none", 0.0)
         if self._index is None:
@@ -377,6 +407,8 @@ class LineMatcher:
                      "message": f"line {n}: no item matches code {line.customer_item_code or '-'} "
                                 f"or description {line.description or '-'!r}"}]
         flags: list[dict[str, object]] = []
+        if match.disputed:
+            flags.append(self._disputed_flag(line, match))
         if match.method == "description":
             ours = self._first(ITEM_DESCRIPTION, match.item_id)
             if (differs := conflict(line.description, ours)) or match.score < ACCEPT:
@@ -401,6 +433,22 @@ class LineMatcher:
                 flags.append({"code": "quantity_outlier", "severity": "warning", "line_no": n,
                               "message": f"line {n}: {why}"})
         return flags
+
+    def _disputed_flag(self, line: POLine, match: LineMatch) -> dict[str, object]:
+        """uncertain_item for a line whose printed codes name different items, naming each."""
+        n, kept = line.line_no, match.item_id
+        said = {"xref": "customer code {} maps to", "vendor": "vendor code {} is", "code": "item code {} is",
+                "id": "vendor code {} is the internal id of"}
+
+        def names(kind: str, code: str, item: str) -> str:
+            return f"{said[kind].format(code)} item {item} {self._first(ITEM_DESCRIPTION, item)!r}"
+
+        first = match.evidence[0]
+        others = " and ".join(names(*e) for e in match.disputed)
+        return {"code": "uncertain_item", "severity": "warning", "line_no": n, "item_id": kept,
+                "other_item_ids": list(dict.fromkeys(e[2] for e in match.disputed)),
+                "message": f"line {n}: {names(*first)}, but {others}; item {kept} is proposed, as matching takes "
+                           f"{_RANK[first[0]]}; please confirm"}
 
     def _price_flags(self, line: POLine, item_id: str, on: str, not_compared: str | None) -> list[dict[str, object]]:
         n = line.line_no

@@ -15,7 +15,10 @@ _ROLES: list[tuple[str, re.Pattern[str]]] = [(r, re.compile(p, re.I)) for r, p i
               r"special\s*instr|tax(able)?$|tax\s*code|delivery\s*date|req(uired|\.)?\s*date|ship\s*date)"),
     ("line_no", r"^(line|ln|#|no\.?|pos\.?|line\s*(#|no\.?)|item\s*line|lfd\.?\s*nr\.?)$"),
     ("description", r"desc|bezeichnung|beschreibung|product\s*name|item\s*name|d[ée]signation|libell"),
-    ("vendor_code", r"^(vendor|supplier|your|gfs|mfr|manufacturer|lieferanten|distributor)\.?\s*(item|part|product|"
+    # A manufacturer's number is neither our code nor our internal id (the brand's own numbering, which can
+    # equal one of our ids by chance): its own kind, read past by item matching.
+    ("mfr_code", r"^(mfr|mfg|manufacturer|manuf)\.?\s*(item|part|product|code|sku|#|no|art|cat)"),
+    ("vendor_code", r"^(vendor|supplier|your|gfs|lieferanten|distributor)\.?\s*(item|part|product|"
                     r"code|sku|#|no|art|cat)"),
     ("customer_code", r"^(cust(omer)?|our|buyer|kunden)\.?\s*(item|part|product|code|sku|#|no|art)"),
     ("amount", r"^(amount|ext|extended|extension|ext\.?\s*(price|cost|amt|amount)|total|line\s*total|total\s*(price|cost|amount)"
@@ -33,7 +36,9 @@ _ROLES: list[tuple[str, re.Pattern[str]]] = [(r, re.compile(p, re.I)) for r, p i
     # Last resort: "<word> No." / "<word> #" headers not named above are some kind of item code.
     ("code", r"^[a-z][a-z.]{1,12}\s*(no\.?|#|number|nr\.?)$"),
 ]]
-CODE_ROLES = ("code", "customer_code", "vendor_code")
+# Columns that print a code naming the row's item: a row of its own starts with one. Only the first three are
+# matched to our items (worker/po/parser.py); "mfr_code" shapes the table alone.
+CODE_ROLES = ("code", "customer_code", "vendor_code", "mfr_code")
 
 
 def role_of(text: str, aliases: dict[str, str] | None = None) -> str | None:
