@@ -82,14 +82,19 @@ async def test_nights_missed_are_fired_once_as_of_the_latest(sched_env):
     assert await runs(env) == [("cold", "2026-11-28T03:00:00.000Z", "ok"), ("cold", "2026-12-01T03:00:00.000Z", "ok")]
 
 
-async def test_a_missed_tick_respects_a_worker_cron_holding_the_tier(sched_env):
-    """The catch-up takes the tier's lease like any run: a `worker cron cold` under way makes it `skipped`."""
+async def test_a_missed_tick_waits_for_a_worker_cron_holding_the_tier(sched_env, monkeypatch):
+    """While another holder has the tier's lease the catch-up does not fire (it would only be `skipped`: it used to
+    be, and the night was lost if that holder then died); a later look, once the lease is gone and no run finished
+    for the tick, fires it."""
+    monkeypatch.setattr(tiers, "CATCH_UP_RECHECK", timedelta(seconds=0.2))
     env = sched_env
     await earlier_run(env, "cold", NIGHT - timedelta(days=1))
     start = NIGHT + timedelta(minutes=10)
-    await env.db.write(take_lease, "cold", "worker-cron", start, 3600)
+    await env.db.write(take_lease, "cold", "worker-cron", start, 1)
     await schedule_until(env, start, "tier = 'cold' AND id > 1")
-    assert (await runs(env))[1:] == [("cold", "2026-12-01T03:00:00.000Z", "skipped")]
+    assert (await runs(env))[1:] == [("cold", "2026-12-01T03:00:00.000Z", "ok")]
+    started = (await env.db.fetchone("SELECT started_at FROM cron_runs WHERE id = 2"))[0]
+    assert started >= iso(start + timedelta(seconds=1)), "fired only once the holder's lease had expired"
 
 
 async def test_the_first_night_of_a_deployment_is_caught_up_too(sched_env):

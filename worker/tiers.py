@@ -146,38 +146,66 @@ SHUTDOWN_GRACE_SECONDS = 30  # then running tiers are cancelled: they record the
 # How far before its tick the clock may read when the scheduler wakes for it, and the tick still fire (timer and
 # clock granularity); earlier than that, the wall clock has stepped back.
 CLOCK_STEP_TOLERANCE = timedelta(seconds=1)
-# A cron whose ticks are further apart than this (cold, nightly) fires at start the tick it missed while the
-# worker was down: its next tick is too far off to stand in, and its product is dated (a night's health scores).
-# Closer ticks (hot, warm) are left to the next one, minutes away, which does all the pending work anyway.
+# A cron whose ticks are further apart than this (cold, nightly) catches up: at start it fires the tick it missed
+# while the worker was down, and while it runs, a tick whose run did not finish (its process killed, a shutdown): its
+# next tick is too far off to stand in, and its product is dated (a night's health scores). Closer ticks (hot, warm)
+# are left to the next one, minutes away, which does all the pending work anyway.
 CATCH_UP_PERIOD = timedelta(hours=1)
-# The latest tick a tier's runs cover: a run for the missed tick or a later one (`worker cron`, any status) did it.
-LAST_SCHEDULED = "SELECT max(scheduled_at) FROM cron_runs WHERE tier = ?"
+# How often the scheduler looks at those ticks again after start: a killed run's lease has to expire first (its
+# heartbeat died with it), and another process's run (`worker cron`) may be killed at any time.
+CATCH_UP_RECHECK = timedelta(minutes=1)
+# Interrupted runs of one tick (the scheduled one included) after which it is not fired again: a run that kills its
+# process every time (memory, a poisoned row) must not be restarted every few minutes for ever.
+MAX_TICK_ATTEMPTS = 3
+# The tier's runs for the tick or a later one (a `worker cron` since then counts): finished_by_itself says which did it.
+RUNS_SINCE = "SELECT scheduled_at, status, error FROM cron_runs WHERE tier = ? AND scheduled_at >= ?"
 # Whether any tier started before a time: the deployment was up then (rowid order: the oldest rows answer first).
 RAN_BEFORE = "SELECT EXISTS (SELECT 1 FROM cron_runs WHERE started_at < ?)"
+# Whether a live holder has the tier (a run under way, here or in another process, or a dead run's lease not yet
+# expired): a tick fired now would only be `skipped`, so it waits for a later look.
+LEASE_LIVE = "SELECT EXISTS (SELECT 1 FROM cron_leases WHERE tier = ? AND expires_at > ?)"
+# How a run stopped from outside says so, as one of its '; '-joined errors: cron.housekeeping.ABANDON_RUNS (the hot
+# tier, for a run whose process died), run_tier's own for a shutdown or a lease taken over. A job's failure
+# ('JOB: Type: message') is none of these: that run finished by itself, and running it again would fail again.
+INTERRUPTIONS = ("abandoned:", "cancelled before it started", "cancelled during ", "lease lost during ")
 
 
 async def run_scheduler(env: Env, stop: asyncio.Event) -> None:
     """Fire each configured cron on its schedule (UTC, like Cloudflare) until `stop` is set."""
     running: set[asyncio.Task[TierRun | None]] = set()
+    latest: dict[str, asyncio.Task[TierRun | None]] = {}  # each cron's latest run fired here
+    given_up: set[tuple[str, datetime]] = set()  # ticks logged as not fired again
 
     def fire(cron: str, at: datetime) -> None:
         task = asyncio.create_task(_scheduled(env, cron, at))
         running.add(task)
         task.add_done_callback(running.discard)
+        latest[cron] = task
+
+    async def catch_up(now: datetime, at_start: bool) -> None:
+        # A cron whose run from here is under way is left alone: it may not hold its lease yet.
+        busy = {cron for cron, task in latest.items() if not task.done()}
+        for cron, at, attempts in await _ticks_to_catch_up(env, now, busy, given_up):
+            if attempts == 0 and at_start:
+                log.warning("cron tick missed while the worker was down: firing it now",
+                            extra={"cron": cron, "scheduled_at": iso(at)})
+            else:
+                log.warning("cron tick has no run that finished (killed, stopped or skipped): firing it again",
+                            extra={"cron": cron, "scheduled_at": iso(at), "interrupted_runs": attempts})
+            fire(cron, at)
 
     try:
         started = env.clock()
-        for cron, at in await _missed_ticks(env, started):
-            log.warning("cron tick missed while the worker was down: firing it now",
-                        extra={"cron": cron, "scheduled_at": iso(at)})
-            fire(cron, at)
+        await catch_up(started, at_start=True)
+        recheck = started + CATCH_UP_RECHECK
         due = {cron: at for cron in env.settings.triggers.crons if (at := _next_tick(cron, started))}
         while not stop.is_set():
             if not due:  # every cron was dropped (_next_tick logged why): idle until shutdown
                 await stop.wait()
                 break
             cron = min(due, key=due.__getitem__)
-            delay = (due[cron] - env.clock()).total_seconds()
+            wake = min(due[cron], recheck)
+            delay = (wake - env.clock()).total_seconds()
             if delay > 0:
                 try:
                     await asyncio.wait_for(stop.wait(), timeout=delay)
@@ -185,11 +213,16 @@ async def run_scheduler(env: Env, stop: asyncio.Event) -> None:
                 except TimeoutError:
                     pass
             now = env.clock()
-            if now < due[cron] - CLOCK_STEP_TOLERANCE:
-                # Woken by the elapsed time, yet the wall clock is before the tick: it stepped back while we
+            if now < wake - CLOCK_STEP_TOLERANCE:
+                # Woken by the elapsed time, yet the wall clock is before the wake-up: it stepped back while we
                 # slept (an NTP step). Kept, the dues would fire nothing for the length of the step, then a
                 # run dated ahead of the clock; so every cron is rescheduled from now, and fires on its next tick.
                 due = {c: following for c in due if (following := _next_tick(c, now))}
+                recheck = now + CATCH_UP_RECHECK
+                continue
+            if now < due[cron] - CLOCK_STEP_TOLERANCE:  # woken for the catch-up look, before the cron's tick
+                await catch_up(now, at_start=False)
+                recheck = now + CATCH_UP_RECHECK
                 continue
             at = _latest_tick(cron, due[cron], now)
             fire(cron, at)
@@ -228,29 +261,54 @@ def catch_up_tick(cron: str, now: datetime) -> datetime | None:
     return tick if croniter(cron, tick).get_next(datetime) - tick > CATCH_UP_PERIOD else None
 
 
+def finished_by_itself(status: str, error: str | None) -> bool:
+    """Whether a run did its tick: ok, or failed for a job's error; not one `running` (it may be dead), `skipped`,
+    or stopped from outside (abandoned by its dead process, cancelled by a shutdown, its lease lost)."""
+    if status == "ok":
+        return True
+    return status == "failed" and not any(part.startswith(INTERRUPTIONS) for part in (error or "").split("; "))
+
+
+def tick_attempts(tick: datetime, runs: list[tuple[str, str, str | None]]) -> int:
+    """How many runs of `tick` itself started (skipped ones never did), from (scheduled_at, status, error) rows."""
+    return sum(1 for at, status, _ in runs if at == iso(tick) and status != "skipped")
+
+
 def tick_missed(tick: datetime, last_scheduled: str | None, ran_before: bool) -> bool:
-    """Whether the tier missed `tick`: no run of it was for that tick or a later one (`last_scheduled`: its newest
-    run's scheduled_at, ISO strings compare), and the deployment was up before the tick: the tier ran before, or
-    another tier did (`ran_before`; the first night of a deployment restarted across it). A database no tier ran
-    on before the tick (a first start, `worker dev`, a test server) fires nothing."""
+    """Whether the tier missed `tick`: no run that finished by itself was for that tick or a later one
+    (`last_scheduled`: the newest such run's scheduled_at, ISO strings compare), and the deployment was up at the
+    tick: the tier ran before, or another tier did (`ran_before`; the first night of a deployment restarted across
+    it), or a run of the tick started. A database no tier ran on before the tick (a first start, `worker dev`, a
+    test server) fires nothing."""
     if last_scheduled is None:
         return ran_before
     return last_scheduled < iso(tick)
 
 
-async def _missed_ticks(env: Env, now: datetime) -> list[tuple[str, datetime]]:
-    """The (cron, tick) pairs to fire at start, at most one each, the latest, as after a wall clock jump.
+async def _ticks_to_catch_up(env: Env, now: datetime, busy: set[str],
+                             given_up: set[tuple[str, datetime]]) -> list[tuple[str, datetime, int]]:
+    """The (cron, tick, interrupted runs of it) to fire now, at most one each: a catch-up cron's latest tick that
+    tick_missed, while no live run holds the tier, unless it was interrupted MAX_TICK_ATTEMPTS times (logged once).
 
-    A failure to tell is logged and fires nothing: the schedule itself still starts."""
+    A failure to tell is logged and fires nothing: the schedule itself goes on."""
     missed = []
     for cron in env.settings.triggers.crons:
         try:
-            if (tick := catch_up_tick(cron, now)) is None:
+            if cron in busy or (tick := catch_up_tick(cron, now)) is None:
                 continue
-            row = await env.db.fetchone(LAST_SCHEDULED, (tier_for_cron(env, cron),))
-            ran_before = row[0] is None and bool((await env.db.fetchone(RAN_BEFORE, (iso(tick),)))[0])
-            if tick_missed(tick, row[0], ran_before):
-                missed.append((cron, tick))
+            tier = tier_for_cron(env, cron)
+            runs = [tuple(row) for row in await env.db.fetchall(RUNS_SINCE, (tier, iso(tick)))]
+            done = max((at for at, status, error in runs if finished_by_itself(status, error)), default=None)
+            attempts = tick_attempts(tick, runs)
+            ran_before = attempts > 0 or bool((await env.db.fetchone(RAN_BEFORE, (iso(tick),)))[0])
+            if not tick_missed(tick, done, ran_before) or (await env.db.fetchone(LEASE_LIVE, (tier, iso(now))))[0]:
+                continue
+            if attempts < MAX_TICK_ATTEMPTS:
+                missed.append((cron, tick, attempts))
+            elif (cron, tick) not in given_up:  # no live lease: every run of the tick ended interrupted
+                given_up.add((cron, tick))
+                log.error("cron tick not fired again: its runs were interrupted too often",
+                          extra={"cron": cron, "scheduled_at": iso(tick), "interrupted_runs": attempts})
         except Exception:
             log.exception("cron catch-up check failed; a missed tick is not fired", extra={"cron": cron})
     return missed
