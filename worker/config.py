@@ -147,7 +147,8 @@ def _fires(cron: str) -> bool:
 class Triggers(_Strict):
     crons: list[str]
     tiers: dict[str, Tier]
-    lease_seconds: dict[Tier, Int] = {"hot": 300, "warm": 900, "cold": 7200}
+    # cold as short as hot: the heartbeat renews a live run's lease, and a killed run's holds off its re-run.
+    lease_seconds: dict[Tier, Int] = {"hot": 300, "warm": 900, "cold": 300}
 
     @model_validator(mode="after")
     def _every_cron_has_a_valid_tier(self) -> Triggers:
