@@ -91,9 +91,9 @@ def test_past_due_totals_are_described_as_money_per_currency():
     # Staged before currencies were keyed by code: one currency in two spellings is one amount, in its code.
     old = {**PAST_DUE_EMAIL, "past_due_totals": {"CAD": 200.0, "Canadian Dollar": 34.5}}
     assert dict(describe_payload("send_collection_email", old)["fields"])["past due totals"] == "CAD 234.50"
-    # Anything but amounts by currency is shown as it is, not guessed at.
+    # Anything but amounts by currency is shown as it is (as text, not JSON), not guessed at.
     odd = {**PAST_DUE_EMAIL, "past_due_totals": {"USD": "1,234.50"}}
-    assert dict(describe_payload("send_collection_email", odd)["fields"])["past due totals"].startswith("{")
+    assert dict(describe_payload("send_collection_email", odd)["fields"])["past due totals"] == "USD: 1,234.50"
 
 
 def test_the_actions_tab_shows_past_due_totals_as_money_and_escaped(server):
