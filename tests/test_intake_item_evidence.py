@@ -96,3 +96,25 @@ async def test_code_columns_naming_different_items_are_flagged_and_exact_codes_c
         "line 1: item code CHK-TEND-BRD is item 512 'Chicken Tenders Breaded 4/5 LB', but vendor code 511 is the "
         "internal id of item 511 'Chicken Breast IQF 6oz'; item 512 is proposed, as matching takes an exact item "
         "code before an internal id; please confirm")
+
+
+# po18b_xref_vs_vendor_similar: Driscoll's code DF-100160 is mapped to our American slices (501); our own code
+# printed beside it, MM-CHZ-PJ160, is the pepper jack (507) the description names.
+XREF_COLS = [("Line", 40, False), ("Our Item #", 70, False), ("Vendor Item #", 140, False),
+             ("Description", 230, False), ("Qty", 420, True), ("UOM", 428, False), ("Unit Price", 510, True),
+             ("Extended", 575, True)]
+
+
+async def test_a_cross_reference_and_our_printed_code_naming_different_items_are_flagged(seeded: Env) -> None:
+    rows = [("1", "DF-100160", "MM-CHZ-PJ160", "MM PEPPER JACK SLICES", "10", "CS", "52.75", "527.50"),
+            ("2", "DF-100160", "MM-CHZ-AM160", "MM AMERICAN SLICES", "2", "CS", "52.75", "105.50")]  # they agree
+    lines, flags = await _intake(seeded, _pdf(XREF_COLS, rows, "633.00"))
+    assert [(ln["customer_item_code"], ln["vendor_item_code"], ln["item_id"]) for ln in lines] == [
+        ("DF-100160", "MM-CHZ-PJ160", "501"), ("DF-100160", "MM-CHZ-AM160", "501")]
+    unsure = _unsure(flags)
+    assert sorted(unsure) == [1]  # was none: the vendor code was never looked at
+    assert unsure[1]["item_id"] == "501" and unsure[1]["other_item_ids"] == ["507"]
+    assert unsure[1]["message"] == (
+        "line 1: customer code DF-100160 maps to item 501 'MM AMERICAN CHEESE SLICES 4/160', but vendor code "
+        "MM-CHZ-PJ160 is item 507 'MM PEPPER JACK SLICES 4/160'; item 501 is proposed, as matching takes the "
+        "customer's cross-reference first; please confirm")

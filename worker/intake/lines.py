@@ -365,14 +365,18 @@ class LineMatcher:
         customer's code through customer_item_xref), vendor (our code in the vendor column), code (our code in the
         customer's column), id (our internal id in the vendor column)."""
         code, vendor = line.customer_item_code, line.vendor_item_code
-        if self.customer_id and code and (item := self._first(BY_XREF, self.customer_id, code, code)):
-            return [("xref", code, item)]
         found = []
+        # The xref comes first but is no reason to skip our code printed beside it: a stale or wrong mapping shows
+        # as the two naming different items. The same code read as one of ours is no second opinion: a mapping
+        # may deliberately send a customer's code that happens to be ours elsewhere.
+        xref = self._first(BY_XREF, self.customer_id, code, code) if self.customer_id and code else None
+        if code and xref:
+            found.append(("xref", code, xref))
         # Exact item codes in every column come before any internal id, a plain number that other numbering
         # (a customer's SKU, a manufacturer's) can equal by chance; the customer's own code is never read as one.
         if vendor and (item := self._first(BY_CODE, vendor)):
             found.append(("vendor", vendor, item))
-        if code and (item := self._first(BY_CODE, code)):
+        if code and not xref and (item := self._first(BY_CODE, code)):
             found.append(("code", code, item))
         if vendor and not any(kind == "vendor" for kind, _, _ in found) and (item := self._first(BY_ITEM_ID, vendor)):
             found.append(("id", vendor, item))
