@@ -41,7 +41,7 @@ def _po(**kw) -> PurchaseOrder:
     (["someone@gmail.com"], _po(buyer="DRISCOLL FOODS INC."), DRISCOLL, "name"),
     (["someone@gmail.com"], _po(buyer="Driscoll"), DRISCOLL, "synonym"),
     (["rep@gfs.local"], _po(bill_to=["Harbor Grill Group", "88 Water St"]), HARBOR, "name"),
-    (["rep@gfs.local"], _po(ship_to=["Harbor Grill Group Seaport", "1 Seaport Blvd"]), HARBOR, "name_prefix"),
+    (["rep@gfs.local"], _po(ship_to=["Harbor Grill Group Seaport", "1 Seaport Blvd"]), HARBOR, "ship_to"),
     (["x@unknown.example"], _po(lines=[POLine(line_no=1, description="MELT MATES AMERICAN SLICES")]), DRISCOLL, "brand"),
     (["x@unknown.example"], _po(buyer="Someone Else Entirely"), None, "none"),
 ])

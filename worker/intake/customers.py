@@ -1,8 +1,11 @@
 """Which customer sent this order: sender email, then email domain, then the names printed on the PO.
 
 Order of evidence (SPEC 5.4): customer or contact email, then a domain only one customer uses (free-mail
-and our own domains never count), then the PO's buyer / bill-to / ship-to names through `name_synonyms`
-and normalized company names, then private-label brand prefixes in the item descriptions.
+and our own domains never count), then the PO's buyer / bill-to (sold-to) names through `name_synonyms`
+and normalized company names, then private-label brand prefixes in the item descriptions. The ship-to names
+where the goods go (a venue, a school, a warehouse), not who pays: it is tried last, only on a PO that prints no
+buyer or bill-to name, and always flagged. A match on a name's leading words only, or one another printed
+name contradicts, is flagged `uncertain_customer` / `customer_mismatch` and its confidence lowered.
 Functions take a sqlite3 connection (they run on the writer thread, inside the intake transaction).
 """
 
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from worker.names import email_domain, name_variants, normalize_name
 from worker.po.model import PurchaseOrder
@@ -48,13 +51,17 @@ class CustomerMatch:
     """The matched customer (or None), how it was found and how sure we are; `candidates` when ambiguous."""
 
     customer_id: str | None
-    method: str  # email | contact | domain | synonym | name | name_prefix | brand | none | ambiguous
+    method: str  # email | contact | domain | synonym | name | name_prefix | brand | ship_to | none | ambiguous
     confidence: float
     evidence: str = ""
     candidates: tuple[str, ...] = field(default_factory=tuple)
+    matched: str = ""  # the normalized name, or its leading words, that named the customer (printed names only)
 
 
 NO_MATCH = CustomerMatch(None, "none", 0.0)
+# Confidence of a match the reviewer is asked to check: a ship-to guess, or one another printed name contradicts.
+SHIP_TO_CONFIDENCE = 0.4
+CONTRADICTED_CONFIDENCE = 0.5
 # database_id -> ((stamp, customer count), index); a process has one database, tests many: a few are kept.
 _name_cache: dict[int, tuple[tuple[int, int], dict[str, set[str]]]] = {}
 _CACHED_DATABASES = 4
@@ -116,16 +123,27 @@ def _lookup(conn: sqlite3.Connection, normalized: str, index: dict[str, set[str]
 
 
 def by_names(conn: sqlite3.Connection, names: list[str]) -> CustomerMatch:
-    """The first printed name that (or whose leading words) means exactly one customer."""
+    """The first printed name that means exactly one customer; failing that, the first whose leading words do."""
     index = _names_index(conn)
-    for name in names:
-        for n, variant in enumerate(name_variants(name)):
-            customer, method = _lookup(conn, variant, index)
-            if customer:
-                # "Driscoll Foods Warehouse 3" -> "driscoll foods": a shortened name is weaker evidence.
-                confidence = 0.9 if n == 0 else max(0.6, 0.85 - 0.1 * n)
-                return CustomerMatch(customer, method if n == 0 else "name_prefix", confidence, name)
+    forms = [(name, name_variants(name)) for name in names]
+    # Every whole name before any shortened one: a buyer's leading words must not beat the bill-to's exact name.
+    for name, variants in forms:
+        customer, method = _lookup(conn, variants[0], index) if variants else (None, "")
+        if customer:
+            return CustomerMatch(customer, method, 0.9, name, matched=variants[0])
+    for name, variants in forms:
+        for dropped, variant in enumerate(variants[1:], 1):
+            if customer := _lookup(conn, variant, index)[0]:
+                # "Driscoll Foods Warehouse 3" -> "driscoll foods", but "Driscoll Street Deli" -> "driscoll" too:
+                # leading words may be another company's name, so this is weak evidence and always flagged.
+                return CustomerMatch(customer, "name_prefix", max(0.3, 0.6 - 0.1 * dropped), name, matched=variant)
     return NO_MATCH
+
+
+def _full_name_customer(conn: sqlite3.Connection, name: str) -> str | None:
+    """The one customer a printed name means as a whole (synonym or normalized name), else None."""
+    variants = name_variants(name)
+    return _lookup(conn, variants[0], _names_index(conn))[0] if variants else None
 
 
 def by_brand(conn: sqlite3.Connection, descriptions: list[str]) -> CustomerMatch:
@@ -140,28 +158,72 @@ def by_brand(conn: sqlite3.Connection, descriptions: list[str]) -> CustomerMatch
 
 
 def po_names(po: PurchaseOrder | None) -> list[str]:
-    """Names printed on a PO, strongest first: buyer, bill-to, sold-to/ship-to first lines."""
+    """The buyer's and bill-to (sold-to) names printed on a PO, buyer first: who orders and who pays (SPEC 5.4)."""
     if po is None:
         return []
-    names = [po.buyer, po.bill_to[0] if po.bill_to else None, po.ship_to[0] if po.ship_to else None]
-    return [n for n in names if n]
+    return [n for n in (po.buyer, po.bill_to[0] if po.bill_to else None) if n]
+
+
+def by_ship_to(conn: sqlite3.Connection, po: PurchaseOrder | None) -> CustomerMatch:
+    """Last resort, on a PO that prints no buyer or bill-to name: the customer its ship-to names (always flagged)."""
+    if po is None or po_names(po) or not po.ship_to or not po.ship_to[0]:
+        return NO_MATCH
+    named = by_names(conn, [po.ship_to[0]])
+    if not named.customer_id:
+        return NO_MATCH
+    return replace(named, method="ship_to", confidence=min(SHIP_TO_CONFIDENCE, named.confidence))
+
+
+def _printed(conn: sqlite3.Connection, po: PurchaseOrder | None) -> CustomerMatch:
+    """What the PO itself says: buyer / bill-to names, then its items' brands, then (last resort) its ship-to."""
+    if po is None:
+        return NO_MATCH
+    named = by_names(conn, po_names(po))
+    if named.customer_id:
+        return named
+    branded = by_brand(conn, [ln.description or "" for ln in po.lines])
+    return branded if branded.customer_id else by_ship_to(conn, po)
 
 
 def match_customer(conn: sqlite3.Connection, senders: list[str], po: PurchaseOrder | None,
                    own_domains: frozenset[str]) -> CustomerMatch:
-    """Best customer for one order; sender evidence wins over printed names, names over brands."""
+    """Best customer for one order; sender evidence wins over printed names, names over brands, brands over ship-to."""
     sender = by_sender(conn, senders, own_domains)
-    if sender.customer_id:
-        return sender
-    named = by_names(conn, po_names(po))
-    if named.customer_id:
-        return named
-    branded = by_brand(conn, [ln.description or "" for ln in po.lines] if po else [])
-    return branded if branded.customer_id else sender  # keeps 'ambiguous' candidates for the reviewer
+    match = sender if sender.customer_id else _printed(conn, po)
+    if not match.customer_id:
+        return sender  # keeps 'ambiguous' candidates for the reviewer
+    if _contradiction(conn, match, po) or _unbacked_brand(conn, match, po):
+        return replace(match, confidence=min(match.confidence, CONTRADICTED_CONFIDENCE))
+    return match
+
+
+def _contradiction(conn: sqlite3.Connection, match: CustomerMatch, po: PurchaseOrder | None) -> tuple[str, str] | None:
+    """(printed name, its customer) for the first buyer / bill-to name that as a whole means another customer."""
+    for name in po_names(po):
+        other = _full_name_customer(conn, name)
+        if other and other != match.customer_id:
+            return name, other
+    return None
+
+
+def _unbacked_brand(conn: sqlite3.Connection, match: CustomerMatch, po: PurchaseOrder | None) -> str | None:
+    """For a match by item brand: the first buyer / bill-to name that does not name the brand's customer at all."""
+    if match.method != "brand":
+        return None
+    return next((n for n in po_names(po) if by_names(conn, [n]).customer_id != match.customer_id), None)
+
+
+def _basis(match: CustomerMatch) -> str:
+    if match.method in ("email", "contact", "domain"):
+        return f"sender matches customer {match.customer_id}"
+    if match.method == "brand":
+        return f"the item brand {match.evidence!r} is customer {match.customer_id}'s"
+    return f"the PO's name {match.evidence!r} matches customer {match.customer_id}"
 
 
 def customer_flags(conn: sqlite3.Connection, match: CustomerMatch, po: PurchaseOrder | None) -> list[dict[str, object]]:
-    """Flags for the reviewer: no customer, ambiguous domain, or printed names that point elsewhere."""
+    """Flags for the reviewer: no customer, ambiguous domain, a customer matched on weak evidence (leading words of
+    a name, the ship-to), or printed names that point elsewhere."""
     if match.customer_id is None:
         flag: dict[str, object] = {"code": "unmatched_customer", "severity": "warning",
                                    "message": "no customer matches the sender or the names on the PO"}
@@ -169,10 +231,21 @@ def customer_flags(conn: sqlite3.Connection, match: CustomerMatch, po: PurchaseO
             flag.update(code="ambiguous_customer", candidates=list(match.candidates),
                         message=f"the sender's domain belongs to {len(match.candidates)} customers")
         return [flag]
-    if match.method in ("email", "contact", "domain"):
-        named = by_names(conn, po_names(po))
-        if named.customer_id and named.customer_id != match.customer_id and named.method != "name_prefix":
-            return [{"code": "customer_mismatch", "severity": "warning", "printed_customer_id": named.customer_id,
-                     "message": f"sender matches customer {match.customer_id} but the PO names "
-                                f"{named.evidence!r} (customer {named.customer_id})"}]
-    return []
+    flags: list[dict[str, object]] = []
+    if match.method == "name_prefix":
+        flags.append({"code": "uncertain_customer", "severity": "warning", "basis": "name_prefix",
+                      "message": f"the PO names {match.evidence!r}: customer {match.customer_id} matches only its "
+                                 f"first words ({match.matched!r}); check it is the same company"})
+    elif match.method == "ship_to":
+        flags.append({"code": "uncertain_customer", "severity": "warning", "basis": "ship_to",
+                      "message": f"customer {match.customer_id} is the ship-to {match.evidence!r}; the PO prints no "
+                                 "buyer or bill-to name: check who orders and pays, not where it is delivered"})
+    if contradiction := _contradiction(conn, match, po):
+        name, other = contradiction
+        flags.append({"code": "customer_mismatch", "severity": "warning", "printed_customer_id": other,
+                      "message": f"{_basis(match)} but the PO names {name!r} (customer {other})"})
+    elif unbacked := _unbacked_brand(conn, match, po):
+        flags.append({"code": "uncertain_customer", "severity": "warning", "basis": "brand",
+                      "message": f"{_basis(match)}, but the PO names {unbacked!r}, not a name of customer "
+                                 f"{match.customer_id}: check who orders"})
+    return flags
