@@ -50,6 +50,8 @@ async def test_a_collection_plans_invoices_are_lines_in_their_currency_and_its_d
         assert fields["invoices"] == "INVA0: $6,000.00 open, due 2026-03-31, 61 days past due", kind
         assert fields["trigger"] == payload["trigger"]
     assert _fields("service_hold", actions["service_hold"]["payload"])["credit limit"] == "$5,000.00"
+    call = actions["schedule_collection_call"]["payload"]
+    assert _fields("schedule_collection_call", call)["talking points"] == "\n".join(call["talking_points"])
 
 
 def test_a_redrawn_plans_answers_digest_is_not_shown():

@@ -78,7 +78,8 @@ def _show(value: Any) -> str:
     if isinstance(value, float):
         return _count(value)
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return ", ".join(value)
+        # Names and ids on one line; sentences (problems, talking points) a line each: they have commas of their own.
+        return ("\n" if any(" " in v.strip() for v in value) else ", ").join(value)
     if isinstance(value, dict) and "addr1" in value:
         return _address(value)
     if isinstance(value, list):
