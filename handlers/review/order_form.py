@@ -354,6 +354,48 @@ def reviewed_order(header: Mapping[str, Any], rows: list[dict[str, str]], resolv
     return (None, errors) if errors else (order, [])
 
 
+# The form field a message's leading label is about: a line's (l{i}_…), a charge's (c{i}_…), or the header's.
+_LINE_FIELD = {"choose an item": "item", "item": "item", "item_id": "item", "quantity": "qty", "price": "price",
+               "uom": "uom", "description": "desc"}
+_CHARGE_FIELD = {"amount": "amount", "description": "desc", "item_id": "item"}
+_HEADER_FIELD = {"customer": "customer_id", "order date": "tran_date", "ship date": "ship_date",
+                 "PO number": "po_number", "memo": "memo", "a reason": "reason", "the reason": "reason"}
+_LEAD = re.compile(r"(line|charge) (\d+)(?: \([^)]*\))?: (?:(choose an item|item|[\w ]+?): )?")
+
+
+def error_field(message: str, rows: list[dict[str, str]]) -> str | None:
+    """The name of the form field a refusal message is about, or None for the order as a whole (pure).
+
+    Parses this module's own wording: "line 2: price: …" (the line's number as reviewed_order numbered the kept
+    rows), "charge 1 (Freight, 35.00): choose …", "order date: …", and decisions' "a reason is required …".
+    """
+    if found := _LEAD.match(message):
+        what, number, label = found.group(1), found.group(2), found.group(3)
+        if what == "charge":
+            index = int(number) - 1
+            return f"c{index}_{_CHARGE_FIELD.get(label or '', 'item')}"
+        kept = [i for i, row in enumerate(rows) if is_kept(row)]
+        numbers = unique_line_numbers([rows[i]["no"] for i in kept], [row["no"] for row in rows])
+        index = dict(zip(numbers, kept, strict=True)).get(int(number))
+        field = _LINE_FIELD.get(label or "") or ("item" if message[found.end():].startswith(("choose", "item")) else None)
+        return None if index is None or field is None else f"l{index}_{field}"
+    # "customer: …" from validation, "customer 'X' is not in the mirror" from approve_order: both the customer's.
+    return next((name for label, name in _HEADER_FIELD.items() if message.startswith((f"{label}: ", f"{label} "))),
+                None)
+
+
+def form_errors(errors: list[str], rows: list[dict[str, str]]) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The summary's entries (id, text, the field it links to) and each invalid field's aria-describedby (pure)."""
+    entries: list[dict[str, Any]] = []
+    invalid: dict[str, str] = {}  # in the summary's order: the first is the field focused
+    for number, text in enumerate(errors, start=1):
+        field = error_field(text, rows)
+        entries.append({"id": f"error-{number}", "text": text, "field": field})
+        if field:
+            invalid[field] = f"{invalid[field]} error-{number}" if field in invalid else f"error-{number}"
+    return entries, invalid
+
+
 def shown_items(order: ReviewedOrder, rows: list[dict[str, str]]) -> dict[int, str]:
     """Each order line's item as the page showed it ('' for a row added by hand), by line number (pure): the
     lines are the kept rows, in order (reviewed_order)."""

@@ -35,6 +35,7 @@ from handlers.review.order_form import (
     BadRowCount,
     charges_from_form,
     charges_from_parsed,
+    form_errors,
     form_total,
     kept_rows,
     more_charges,
@@ -309,10 +310,13 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
     # form that posted it ticked for the currency still chosen, so a later refusal (a duplicate) does not undo it.
     ticked = header is not None and unconverted_consent(header, currency)
     unconverted = unconverted_label(parsed, currency) if offer_unconverted or ticked else None
+    # Each refusal links to the field it is about, which is marked invalid, described by it, and the first focused.
+    entries, invalid = form_errors(errors or [], rows)
     return render(request, env, "order_detail.html", session, code=status, tab="orders", item=item, parsed=parsed,
                   rows=rows, charges=charges,
                   order_total=approved_total(action["payload"]) if action else form_total(rows, charges),
-                  po_total=po_total_less_tax(parsed), form=form, errors=errors or [], checks=checks,
+                  po_total=po_total_less_tax(parsed), form=form, errors=entries, invalid=invalid,
+                  first_invalid=next(iter(invalid), None), checks=checks,
                   customers=customers, find=find,
                   item_choices=choices, flags=json.loads(item.get("flags_json") or "[]"), currency=currency,
                   is_open=item["status"] in OPEN_STATUSES, offer_duplicate=offer_duplicate,

@@ -11,6 +11,7 @@ from tests.review_seed import (
     COLLECTION_EMAIL,
     add_action,
     add_observation,
+    add_review_item,
     seed_reference,
 )
 
@@ -81,4 +82,27 @@ def test_a_refused_rejection_says_why_beside_the_reason_and_focuses_it(server, b
     assert in_view(page, f"{card} [role=alert]") and in_view(page, f"{card} input[name=reason]")
     assert page.input_value(f"{card} input[name=subject]") == "Two invoices now past 60 days"  # the edit kept
     assert page.locator(f"{card} input[name=subject]").get_attribute("aria-invalid") is None
+    context.close()
+
+
+def test_a_refused_approval_focuses_the_field_and_its_summary_entry_leads_to_it(server, browser):
+    item = server.run(server.env.db.write(lambda conn: (seed_reference(conn), add_review_item(conn))[1]))
+    context = browser.new_context(viewport=WIDTHS["phone"])
+    page = context.new_page()
+    sign_in_browser(page, server.url)
+    page.goto(f"{server.url}/review/orders/{item}")
+    page.fill("[name=l1_item]", "CHS-MOZZ-LMPS")
+    page.fill("[name=l0_qty]", "abc")
+    page.check("[name=c0_off]")
+    with page.expect_navigation():
+        page.click("#approve button.primary")
+    assert page.evaluate("document.activeElement.name") == "l0_qty"  # was BODY
+    assert in_view(page, "#l0_qty")
+    qty = page.locator("[name=l0_qty]")
+    assert qty.get_attribute("aria-invalid") == "true" and qty.input_value() == "abc"
+    described = page.locator(f"#{qty.get_attribute('aria-describedby')}").inner_text()
+    assert described.startswith("line 1: quantity: ")
+    page.evaluate("window.scrollTo(0, 0)")
+    page.click("ul.error a[href='#l0_qty']")
+    assert page.url.endswith("#l0_qty") and in_view(page, "#l0_qty")
     context.close()
