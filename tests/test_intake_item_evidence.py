@@ -8,6 +8,7 @@ import json
 from tests.po.layouts import Page
 from tests.test_email_fixtures import DRISCOLL, order_email
 from worker.env import Env
+from worker.intake.lines import conflict
 from worker.intake.pipeline import process_email
 from worker.intake.store import accept_raw
 from worker.po.columns import role_of
@@ -118,3 +119,24 @@ async def test_a_cross_reference_and_our_printed_code_naming_different_items_are
         "line 1: customer code DF-100160 maps to item 501 'MM AMERICAN CHEESE SLICES 4/160', but vendor code "
         "MM-CHZ-PJ160 is item 507 'MM PEPPER JACK SLICES 4/160'; item 501 is proposed, as matching takes the "
         "customer's cross-reference first; please confirm")
+
+
+def test_fresh_against_frozen_is_a_conflict_and_iqf_is_frozen() -> None:
+    assert conflict("Chicken Breast Fresh 6oz", "Chicken Breast IQF 6oz") == "FRESH where the item has FROZEN"
+    assert conflict("CHICKEN BREAST CHILLED 6OZ", "CHICKEN BREAST FRZ 6OZ") == "FRESH where the item has FROZEN"
+    assert conflict("chicken breast frozen 4oz", "CHICKEN BREAST BNLS 4OZ IQF 10# CS") is None
+    assert conflict("Chicken breast 6oz", "Chicken Breast IQF 6oz") is None  # a line that omits it: no difference
+    assert conflict("PEAS FRESH FROZEN", "PEAS FROZEN 12/2.5LB") is None
+
+
+# po26b_fresh: no code of ours, the description is all there is; our only chicken breast is IQF (similarity 0.81).
+async def test_a_fresh_line_matched_to_a_frozen_item_by_description_is_flagged(seeded: Env) -> None:
+    cols = [("Cust Item #", 40, False), ("Description", 120, False), ("Qty", 360, True), ("UOM", 370, False),
+            ("Unit Price", 470, True), ("Amount", 560, True)]
+    rows = [("BSL-0101", "Chicken Breast Fresh 6oz", "4", "CS", "118.50", "474.00")]
+    lines, flags = await _intake(seeded, _pdf(cols, rows, "474.00"))
+    assert [ln["item_id"] for ln in lines] == ["511"]  # proposed, for the reviewer to confirm
+    [flag] = _unsure(flags).values()  # was none: similarity 0.81 passed as a match
+    assert flag["item_id"] == "511" and flag["message"] == (
+        "line 1: item 511 'Chicken Breast IQF 6oz' proposed from the description (similarity 0.81), but the line "
+        "reads FRESH where the item has FROZEN; please confirm")

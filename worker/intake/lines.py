@@ -4,10 +4,10 @@ Matching order (SPEC 5.6): the customer's own code through `customer_item_xref`,
 (printed as vendor code or, often, in the customer-code column; our internal item id only in the vendor
 column, and only after every exact code), then description similarity against `spec_items`. Printed codes that
 name different items are flagged, naming each: a manufacturer's number or another numbering can equal one of
-our ids (a manufacturer's column is never read here: worker/po/columns.py). A code match whose printed description is
-clearly unlike the item's is flagged: a code can be mistyped or mapped to the wrong item. So is a description
-match that differs from the item in a size, ratio or grade (8OZ for 4OZ, 73/27 for 80/20, MEDIUM for LARGE):
-similarity alone ranks those near 0.9. Functions take a sqlite3 connection (writer thread, inside the intake
+our ids (a manufacturer's column is never read here: worker/po/columns.py). A code match whose printed
+description is clearly unlike the item's is flagged: a code can be mistyped or mapped to the wrong item. So is a
+description match that differs from the item in a size, ratio, grade or storage state (8OZ for 4OZ, 73/27 for
+80/20, MEDIUM for LARGE, FRESH for IQF): similarity alone ranks those near 0.9. Functions take a sqlite3 connection (writer thread, inside the intake
 transaction); similarity, the distinguishing tokens and the quantity-outlier rule are pure.
 
 Also the order's currency (order_currency): what an order is booked in from the PO's and its customer's, and
@@ -89,6 +89,10 @@ WORD_GROUPS = {
              "LG": "LARGE", "LRG": "LARGE", "XL": "XL", "JUMBO": "JUMBO", "PEEWEE": "PEEWEE"},
     "colour": {c: c for c in ("WHITE", "BROWN", "YELLOW", "RED", "GREEN", "BLACK", "CLEAR")},
     "quality": {g: g for g in ("PRIME", "CHOICE", "SELECT")},
+    # Fresh and frozen are different products at different prices; IQF is frozen, chilled is fresh. A line
+    # naming both ('FRESH FROZEN') conflicts with neither.
+    "storage": {**dict.fromkeys(("FRESH", "FRSH", "CHILLED", "REFRIGERATED", "REFRIG"), "FRESH"),
+                **dict.fromkeys(("FROZEN", "FROZ", "FRZ", "FRZN", "FZN", "IQF"), "FROZEN")},
 }
 
 
@@ -167,7 +171,8 @@ def distinguishing(text: str | None) -> dict[str, set[str]]:
 
 
 def conflict(printed: str | None, ours: str | None) -> str | None:
-    """How a printed description names another size, ratio or grade than the item's ('8OZ where ... 4OZ'), or None."""
+    """How a printed description names another size, ratio, grade or storage state than the item's ('8OZ where
+    the item has 4OZ', 'FRESH where the item has FROZEN'), or None."""
     a, b = distinguishing(printed), distinguishing(ours)
     theirs: list[str] = []
     mine: list[str] = []
