@@ -65,6 +65,30 @@ def remembered_items(conn: sqlite3.Connection, customer_id: str | None, codes: l
     return found
 
 
+def _decimal(value: Any) -> Decimal | None:
+    try:
+        number = Decimal(str(value))
+    except ArithmeticError:
+        return None
+    return number if number.is_finite() and not isinstance(value, bool) else None
+
+
+def quantity_text(value: Any) -> str:
+    """A parsed quantity as the PO prints it (pure): 12.0 -> '12', 2.50 -> '2.5'; anything else as it came."""
+    number = _decimal(value)
+    return _text(value) if number is None else f"{number.normalize():f}"
+
+
+def price_field(value: Any) -> str:
+    """A parsed unit price as the PO prints it (pure): at least two decimals (90.5 -> '90.50'), and every decimal
+    it has (0.0345), never rounded: the field is what is approved. Anything else as it came."""
+    number = _decimal(value)
+    if number is None:
+        return _text(value)
+    whole, _, fraction = f"{number.normalize():f}".partition(".")
+    return f"{whole}.{fraction.ljust(2, '0')}"
+
+
 def rows_from_parsed(parsed: Mapping[str, Any], item_codes: Mapping[str, str],
                      remembered: Mapping[str, str] | None = None) -> list[dict[str, str]]:
     """The parser's lines as form rows (strings), items shown by our item code when we know it (the form resolves
@@ -83,8 +107,8 @@ def rows_from_parsed(parsed: Mapping[str, Any], item_codes: Mapping[str, str],
         rows.append({
             "no": _text(line.get("line_no") or i), "code": code,
             "item": item_codes.get(shown) or shown, "desc": _text(line.get("description")),
-            "qty": _text(line.get("quantity")), "uom": _text(line.get("uom")),
-            "price": _text(line.get("unit_price")), "parsed_item": item_id, "shown_item": shown, "drop": "",
+            "qty": quantity_text(line.get("quantity")), "uom": _text(line.get("uom")),
+            "price": price_field(line.get("unit_price")), "parsed_item": item_id, "shown_item": shown, "drop": "",
         })
     # Older parses could repeat a number (1, blank, 2 read as 1, 2, 2): show the numbers the order will get.
     for row, line_no in zip(rows, unique_line_numbers([r["no"] for r in rows], []), strict=True):
