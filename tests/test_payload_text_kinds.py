@@ -167,3 +167,12 @@ def test_the_actions_page_shows_formatted_amounts(server):
                   "$517.20 open, the credit memo was issued against it</dd>")):
         assert shown in page
     assert "memo version" not in page and "demo-00514075001" not in page and json.dumps(memo["invoices"]) not in page
+
+
+def test_a_sales_orders_ship_to_shows_as_the_address_lines():
+    payload = {**salesorder_payload(_order(), external_id="x", currency="USD"),
+               "shippingAddress": {"addressee": "Driscoll Foods - Store 12", "addr1": "45 Harbor Rd", "city": "Clifton",
+                                   "state": "NJ", "zip": "07011", "country": {"id": "US"}}}
+    fields = _fields("create_sales_order", payload)
+    _no_json(fields)
+    assert fields["ship to"] == "Driscoll Foods - Store 12\n45 Harbor Rd\nClifton, NJ 07011\nUS"

@@ -45,7 +45,7 @@ INTERNAL_FIELDS = {**dict.fromkeys(("send_collection_email", "schedule_collectio
                    **dict.fromkeys(("create_sales_order", "create_customer"), ("externalId",))}
 # The NetSuite sales order record's fields (netsuite_shape.salesorder_payload) as the review pages name them.
 SALES_ORDER_NAMES = {"entity": "customer id", "tranDate": "order date", "otherRefNum": "PO number",
-                     "shipDate": "ship date", "item": "lines"}
+                     "shipDate": "ship date", "item": "lines", "shippingAddress": "ship to"}
 ADDRESS_CITY = ("city", "state", "zip")
 
 
@@ -100,9 +100,14 @@ def _record(record: Mapping[str, Any]) -> str:
 
 
 def _address(address: Mapping[str, Any]) -> str:
-    """A postal address (the API's Address) as its lines: street, city line, country."""
-    city = " ".join(str(address[k]) for k in ADDRESS_CITY if address.get(k))
-    lines = [address.get("addr1"), address.get("addr2"), city, address.get("country")]
+    """A postal address as its lines: addressee, street, city line, country. The API's Address names the country by
+    its code ("DE"), a sales order's shipping address by NetSuite reference ({"id": "US"})."""
+    city, state, zip_code = (address.get(k) for k in ADDRESS_CITY)
+    city = " ".join(str(part) for part in (f"{city}," if city and state else city, state, zip_code) if part)
+    country = address.get("country")
+    if isinstance(country, dict):
+        country = country.get("id") or country.get("refName")
+    lines = [address.get(k) for k in ("addressee", "addr1", "addr2", "addr3")] + [city, country]
     return "\n".join(str(line) for line in lines if line)
 
 
