@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from worker.currency import BASE_CURRENCY_IDS, is_base_currency, is_currency_id
+from worker.po.address import Address, read_address
 from worker.pricing import cents, currency_name
 
 MAX_MEMO = 1000  # characters of the sales order's memo, the reviewer's and the note of charges left off together
@@ -98,6 +99,18 @@ class ReviewedOrder(BaseModel):
     # The currency the reviewer books the order in, as the form names it ("CAD", "USD", an internal id "3"); None:
     # none is sent and NetSuite books the customer's. Left unset (not in model_fields_set): the PO's as parsed.
     currency: str | None = Field(None, max_length=64)
+    # The ship-to as the reviewer left it, a printed line each (blank ones dropped); empty: none is sent and NetSuite
+    # ships to the customer's default shipping address. Bounded here; read_address refuses more than MAX_LINES.
+    ship_to: list[str] = Field(default_factory=list, max_length=50)
+
+    @field_validator("ship_to")
+    @classmethod
+    def _ship_to_reads(cls, lines: list[str]) -> list[str]:
+        # Refused naming what is missing, never sent half-read: NetSuite would ship to what it could make of it.
+        lines = [text for line in lines if (text := " ".join(line.split()))]
+        if lines and (problem := read_address(lines).problem):
+            raise ValueError(problem)
+        return lines
 
     @field_validator("lines")
     @classmethod
@@ -140,6 +153,11 @@ class ReviewedOrder(BaseModel):
         return MEMO_JOIN.join(filter(None, (self.memo, self.left_off_note))) or None
 
     @property
+    def shipping_address(self) -> Address | None:
+        """The ship-to as NetSuite's address (read_address), None when the reviewer left none."""
+        return read_address(self.ship_to).address if self.ship_to else None
+
+    @property
     def total(self) -> Decimal:
         """Sum of the line amounts and the carried charges (discounts negative): what NetSuite totals before tax."""
         return sum((ln.amount for ln in self.lines), Decimal(0)) + sum((c.amount for c in self.charges), Decimal(0))
@@ -178,7 +196,8 @@ def salesorder_payload(order: ReviewedOrder, *, external_id: str, currency: str 
     """The NetSuite REST record for POST /record/v1/salesOrder; externalId makes the post idempotent.
 
     `currency` is the order's (the reviewer's choice, else the PO's): without it NetSuite books the order in the
-    customer's currency, whatever the PO's prices are in.
+    customer's currency, whatever the PO's prices are in. Without a ship-to (shippingAddress) NetSuite ships to the
+    customer's default shipping address, whatever the PO says.
     """
     body: dict[str, Any] = {
         "externalId": external_id,
@@ -194,6 +213,8 @@ def salesorder_payload(order: ReviewedOrder, *, external_id: str, currency: str 
         body["shipDate"] = order.ship_date.isoformat()
     if memo := order.sales_order_memo:
         body["memo"] = memo
+    if address := order.shipping_address:
+        body["shippingAddress"] = address.subrecord()
     return body
 
 

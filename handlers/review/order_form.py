@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from worker.config import Review
 from worker.intake.lines import BY_XREF
 from worker.netsuite_shape import ReviewedOrder, foreign_price_note
+from worker.po.address import read_address
 from worker.pricing import (
     ExpectedPrice,
     ProgramTerms,
@@ -30,6 +31,7 @@ ADD_ROWS = 5  # blank rows the form's Add rows button adds (the page has no scri
 MAX_PRICE = Decimal(1_000_000)  # ReviewedLine.unit_price's bound
 CHARGE_FIELDS = ("desc", "amount", "item")
 MAX_CHARGES = 50  # ReviewedOrder's bound on the PO's charges (freight, surcharges, discounts)
+MAX_SHIP_TO = 1500  # characters of the ship-to box: 8 address lines of NetSuite's 150 at most, and line breaks
 
 
 def _text(value: Any) -> str:
@@ -114,6 +116,38 @@ def rows_from_parsed(parsed: Mapping[str, Any], item_codes: Mapping[str, str],
     for row, line_no in zip(rows, unique_line_numbers([r["no"] for r in rows], []), strict=True):
         row["no"] = str(line_no)
     return rows
+
+
+def address_lines(value: Any) -> list[str]:
+    """A parsed address (a list of printed lines) as text lines; anything else (an older or damaged parse) none."""
+    return [str(line) for line in value if isinstance(line, str | int)] if isinstance(value, list) else []
+
+
+def ship_to_text(form: Any, parsed: Mapping[str, Any]) -> str:
+    """The ship-to box as posted, a line per address line; a post without it (a page from before the box, a
+    hand-made one) the PO's ship-to as parsed: as the charges, decided, never dropped unsaid (pure)."""
+    if "ship_to" in form:
+        return _text(form.get("ship_to"))
+    return "\n".join(address_lines(parsed.get("ship_to")))
+
+
+SHIP_TO_FIELDS = (("addressee", "name"), ("attention", "attention"), ("addr1", "street"), ("addr2", "street 2"),
+                  ("addr3", "street 3"), ("city", "city"), ("state", "state"), ("zip", "zip"),
+                  ("addrPhone", "phone"))
+
+
+def ship_to_preview(text: str) -> dict[str, Any]:
+    """What the ship-to box sends NetSuite, field by field ("city Clifton"), or why it cannot (`problem`), or
+    nothing when it is empty (pure): the reviewer sees how the lines are read before approving."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines or len(text) > MAX_SHIP_TO:  # too long: approving says so
+        return {"fields": [], "problem": None}
+    reading = read_address(lines)
+    if reading.address is None:
+        return {"fields": [], "problem": reading.problem}
+    record = reading.address.subrecord()
+    fields = [(label, str(record[key])) for key, label in SHIP_TO_FIELDS if record.get(key)]
+    return {"fields": [*fields, ("country", record["country"]["id"])], "problem": None}
 
 
 class BadRowCount(ValueError):
@@ -333,11 +367,13 @@ def _charges(charges: list[dict[str, str]], resolved: Mapping[str, str | None],
 
 def reviewed_order(header: Mapping[str, Any], rows: list[dict[str, str]], resolved: Mapping[str, str | None],
                    charges: list[dict[str, str]] | None = None,
-                   ambiguous: Mapping[str, str] | None = None) -> tuple[ReviewedOrder | None, list[str]]:
+                   ambiguous: Mapping[str, str] | None = None,
+                   ship_to: str = "") -> tuple[ReviewedOrder | None, list[str]]:
     """Validate the header, kept rows and charge rows into a ReviewedOrder, or return one message per problem.
 
     `resolved` maps each item typed (upper case) to its internal id, None when none or several match;
-    `ambiguous` describes the matches of a code several items share.
+    `ambiguous` describes the matches of a code several items share; `ship_to` is the ship-to box's text
+    (ship_to_text), a line per address line, blank for none.
     """
     ambiguous = ambiguous or {}
     errors: list[str] = []
@@ -363,11 +399,15 @@ def reviewed_order(header: Mapping[str, Any], rows: list[dict[str, str]], resolv
                       "unit_price": _number(row["price"])})
     carried, left_off, charge_errors = _charges(charges or [], resolved, ambiguous)
     errors += charge_errors
+    if len(ship_to) > MAX_SHIP_TO:  # refused, not cut: a cut address is another address
+        errors.append(f"ship to: {len(ship_to):,} characters; an address holds at most {MAX_SHIP_TO:,}")
+        ship_to = ""
     data = {"customer_id": _text(header.get("customer_id")).strip(), "po_number": _text(header.get("po_number")).strip() or None,
             "tran_date": _text(header.get("tran_date")).strip() or "missing",
             "ship_date": _text(header.get("ship_date")).strip() or None, "memo": _text(header.get("memo")).strip() or None,
             "lines": lines, "charges": [_without_no(c) for c in carried],
-            "charges_left_off": [_without_no(c) for c in left_off]}
+            "charges_left_off": [_without_no(c) for c in left_off],
+            "ship_to": [line for line in ship_to.splitlines() if line.strip()]}
     try:
         order = ReviewedOrder.model_validate(data)
     except ValidationError as exc:
@@ -382,7 +422,7 @@ def reviewed_order(header: Mapping[str, Any], rows: list[dict[str, str]], resolv
 _LINE_FIELD = {"choose an item": "item", "item": "item", "item_id": "item", "quantity": "qty", "price": "price",
                "uom": "uom", "description": "desc"}
 _CHARGE_FIELD = {"amount": "amount", "description": "desc", "item_id": "item"}
-_HEADER_FIELD = {"customer": "customer_id", "order date": "tran_date", "ship date": "ship_date",
+_HEADER_FIELD = {"customer": "customer_id", "order date": "tran_date", "ship date": "ship_date", "ship to": "ship_to",
                  "PO number": "po_number", "memo": "memo", "a reason": "reason", "the reason": "reason"}
 _LEAD = re.compile(r"(line|charge) (\d+)(?: \([^)]*\))?: (?:(choose an item|item|[\w ]+?): )?")
 
@@ -431,7 +471,7 @@ def _without_no(charge: dict[str, Any]) -> dict[str, Any]:
 
 
 _LABELS = {"customer_id": "customer", "tran_date": "order date", "ship_date": "ship date", "unit_price": "price",
-           "po_number": "PO number"}
+           "po_number": "PO number", "ship_to": "ship to"}
 _NUMBERED = {"lines": "line", "charges": "charge", "charges_left_off": "charge"}
 
 
