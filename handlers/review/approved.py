@@ -1,8 +1,9 @@
 """A decided order's page as approved: the order form rebuilt from its `create_sales_order` action (pure).
 
 The action's payload is NetSuite's salesOrder record (worker/netsuite_shape.salesorder_payload): product lines,
-then the carried charges, a memo ending with the note of the charges left off. It keeps neither the PO's line
-numbers nor the customer's codes, so those are taken from the PO line a payload line still has the description of.
+then the carried charges, a memo ending with the note of the charges left off, the ship-to if one was sent. It keeps
+neither the PO's line numbers nor the customer's codes, so those are taken from the PO line a payload line still has
+the description of.
 Nor does it tell a product line of quantity 1 without a unit from a charge: the approval's ledger event records how
 many lines end the order as charges (`charges_carried`).
 """
@@ -20,6 +21,7 @@ from worker.currency import is_base_currency
 from worker.db import MAX_ROWID
 from worker.intake.lines import NO_CURRENCY, OrderCurrency
 from worker.netsuite_shape import LEFT_OFF, MEMO_JOIN, ChargeLeftOff
+from worker.po.address import printed_lines
 from worker.pricing import cents, currency_name
 
 
@@ -169,6 +171,13 @@ def as_booked(currency: OrderCurrency, booked: str | None) -> OrderCurrency:
                    warning=None, unconverted=None, not_compared=f"the order is booked in {UNKNOWN_CURRENCY}")
 
 
+def approved_ship_to(payload: Mapping[str, Any]) -> list[str]:
+    """The ship-to the sales order carries (its shippingAddress) as address lines; none: NetSuite ships to the
+    customer's default shipping address (an order approved without one, or before ship-tos were sent)."""
+    address = payload.get("shippingAddress")
+    return printed_lines(address) if isinstance(address, Mapping) else []
+
+
 def approved_header(payload: Mapping[str, Any], left_off: list[ChargeLeftOff],
                     customer_currency: str | None = None) -> dict[str, str]:
     """The form's header as approved (the posted-form keys _detail reads), for the customer it was approved for,
@@ -177,7 +186,7 @@ def approved_header(payload: Mapping[str, Any], left_off: list[ChargeLeftOff],
     return {"customer_id": customer, "shown_for": customer, "po_number": _text(payload.get("otherRefNum")),
             "tran_date": _text(payload.get("tranDate")), "ship_date": _text(payload.get("shipDate")),
             "memo": reviewers_memo(_text(payload.get("memo")), left_off),
-            "currency": booked_spelling(payload, customer_currency)}
+            "currency": booked_spelling(payload, customer_currency), "ship_to": "\n".join(approved_ship_to(payload))}
 
 
 def action_url(action_id: int, status: str) -> str:

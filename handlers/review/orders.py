@@ -21,6 +21,7 @@ from handlers.review.approved import (
     approved_currency,
     approved_header,
     approved_rows,
+    approved_ship_to,
     approved_total,
     as_booked,
     charges_carried,
@@ -32,7 +33,9 @@ from handlers.review.order_form import (
     ADD_ROWS,
     MAX_CHARGES,
     MAX_ROWS,
+    MAX_SHIP_TO,
     BadRowCount,
+    address_lines,
     charges_from_form,
     charges_from_parsed,
     form_errors,
@@ -49,6 +52,8 @@ from handlers.review.order_form import (
     rows_for_customer,
     rows_from_form,
     rows_from_parsed,
+    ship_to_preview,
+    ship_to_text,
     shown_for,
     shown_items,
     with_blank_rows,
@@ -275,9 +280,10 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
     today = env.clock().astimezone(env.settings.timezone).date()
     form = {"customer_id": item["customer_id"] or "", "po_number": item["po_number"] or parsed.get("po_number") or "",
             "tran_date": parsed.get("po_date") or today.isoformat(), "ship_date": parsed.get("requested_ship_date") or "",
-            "memo": ""}
+            "memo": "", "ship_to": ship_to_text({}, parsed)}
     if header is not None:
         form.update({k: str(header.get(k) or "") for k in form})
+        form["ship_to"] = ship_to_text(header, parsed)  # a post without the box: the PO's, as approving takes it
         # The reject box is in the order form: whatever re-renders it (Search, Add rows, a refusal) keeps the reason.
         reason = reason or str(header.get("reason") or "")
     chosen = _posted_currency(header, item["customer_id"]) if header is not None else None
@@ -321,7 +327,9 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
                   item_choices=choices, flags=json.loads(item.get("flags_json") or "[]"), currency=currency,
                   is_open=item["status"] in OPEN_STATUSES, offer_duplicate=offer_duplicate,
                   unconverted_box=unconverted, unconverted_ticked=ticked, reason=reason, max_reason=MAX_REASON,
-                  add_rows=ADD_ROWS, approved_action=action)
+                  add_rows=ADD_ROWS, approved_action=action, ship_to=ship_to_preview(form["ship_to"]),
+                  bill_to=address_lines(parsed.get("bill_to")), parsed_ship_to=address_lines(parsed.get("ship_to")),
+                  max_ship_to=MAX_SHIP_TO)
 
 
 async def _approved_action(env: Env, item_id: int) -> dict[str, Any] | None:
@@ -340,6 +348,7 @@ async def _approved_action(env: Env, item_id: int) -> dict[str, Any] | None:
     # The currency it is booked in, as /api/review-items names it: the customer's record currency when none was sent.
     mirrored = await env.db.read_sync(customer_currency, ref_id(action["payload"].get("entity")) or None)
     action["customer_currency"], action["currency"] = mirrored, approved_currency(action["payload"], mirrored)
+    action["ship_to"] = approved_ship_to(action["payload"])
     return action
 
 
@@ -419,7 +428,7 @@ async def order_approve(request: Request[Any, Any, Any], env: NamedDependency[En
         return await _form_again(request, env, session, item_id, form, rows, charges, [check])
     typed = {r["item"] for r in kept_rows(rows) if r["item"]} | {c["item"] for c in charges if c["item"] and not c["off"]}
     resolved, ambiguous = await _resolve(env, typed)
-    order, errors = reviewed_order(form, rows, resolved, charges, ambiguous)
+    order, errors = reviewed_order(form, rows, resolved, charges, ambiguous, ship_to_text(form, parsed))
     duplicate: tuple[str, ...] = ()
     consented = unconverted_consent(form, currency)
     if order is not None and currency.unconverted and not consented:
