@@ -12,7 +12,6 @@ import os
 import signal
 import sqlite3
 import sys
-import traceback
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from datetime import UTC
@@ -23,7 +22,14 @@ from worker.as_of import check_as_of, parse_as_of
 from worker.config import DEFAULT_CONFIG, ConfigError, Secrets, Settings, load_settings
 from worker.db import DatabaseUnavailable, connect_read_only
 from worker.env import Env, build_env, iso, utcnow
-from worker.logs import configure_logging, hide_secrets, redact_text, secret_values
+from worker.logs import (
+    configure_logging,
+    hide_secrets,
+    print_traceback,
+    redact_text,
+    redact_tracebacks,
+    secret_values,
+)
 from worker.migrations import SchemaTooNew
 from worker.serving import StartupError
 from worker.storage import StorageUnavailable
@@ -117,6 +123,7 @@ def _as_of_syntax(text: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `worker` console script."""
+    redact_tracebacks()  # a bug's traceback, printed by Python once main has raised it, quotes what the exception does
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
     if args.command == "hash-password":
@@ -144,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except Exception as exc:
         if (message := failure_message(exc, settings)) is None:
-            raise  # a bug: its traceback is the report
+            raise  # a bug: its traceback is the report (redacted: redact_tracebacks), exit status 1
         say(message)
         return 1
 
@@ -154,6 +161,13 @@ def say(message: str, *, start: str = "") -> None:
     a secret (a URL with credentials, a path). Only the secrets registered by then are known: none before main
     reads them (argparse's usage errors, printed by argparse, and hash-password, which reads no configuration)."""
     print(f"{start}worker: {redact_text(message)}", file=sys.stderr)
+
+
+def show(line: str) -> None:
+    """Print a line of a command's report on stdout, redacted as `say`'s are: it may quote an error (a cron job's,
+    a dead letter's), a rejected row, an endpoint URL with its keys in it. In one write with its newline (print
+    writes `end` apart): a second Ctrl-C landing in it cannot leave what follows on the same line."""
+    print(f"{redact_text(line)}\n", end="", flush=True)
 
 
 def _load_settings(path: Path | None, env_name: str | None) -> Settings:
@@ -186,7 +200,7 @@ def _startup_failure(exc: StartupError, settings: Settings) -> str:
         return str(exc)
     if (message := failure_message(exc.app_error, settings)) is not None:
         return message
-    traceback.print_exception(exc.app_error)
+    print_traceback(type(exc.app_error), exc.app_error, exc.app_error.__traceback__)
     return f"{type(exc.app_error).__name__}: {exc.app_error}"
 
 
@@ -272,14 +286,14 @@ async def _prepare_dev(env: Env) -> None:
 
 
 def _print_urls(host: str, port: int, smtp_port: int, endpoint: str, settings: Settings) -> None:
-    print(f"GFS edge worker ({settings.name}) on http://{host}:{port}", flush=True)
-    print(f"  health:   http://{host}:{port}/healthz", flush=True)
-    print(f"  review:   http://{host}:{port}/review", flush=True)
-    print(f"  openapi:  http://{host}:{port}/schema", flush=True)
+    show(f"GFS edge worker ({settings.name}) on http://{host}:{port}")
+    show(f"  health:   http://{host}:{port}/healthz")
+    show(f"  review:   http://{host}:{port}/review")
+    show(f"  openapi:  http://{host}:{port}/schema")
     if smtp_port:  # bind_smtp listens on 127.0.0.1 whatever --host is: a relay in front takes public mail
-        print(f"  smtp:     127.0.0.1:{smtp_port} for {', '.join(settings.email.routes)}", flush=True)
-    print(f"  s3:       {endpoint} bucket {settings.bucket.bucket}", flush=True)
-    print(f"  database: {settings.db.path}", flush=True)
+        show(f"  smtp:     127.0.0.1:{smtp_port} for {', '.join(settings.email.routes)}")
+    show(f"  s3:       {endpoint} bucket {settings.bucket.bucket}")  # the endpoint may hold the access keys
+    show(f"  database: {settings.db.path}")
 
 
 async def cmd_cron(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
@@ -326,8 +340,8 @@ async def cmd_cron(args: argparse.Namespace, settings: Settings, secrets: Secret
         for each in STOP_SIGNALS:  # from here a signal acts at once, as before: only closing is left
             loop.remove_signal_handler(each)
         await env.db.close()  # also after a failed open: nothing it started may keep the process alive
-    print(f"cron {result.tier}: {result.status} (run {result.run_id}) {result.counts}"
-          + (f" error: {result.error}" if result.error else ""), flush=True)
+    show(f"cron {result.tier}: {result.status} (run {result.run_id}) {result.counts}"
+         + (f" error: {result.error}" if result.error else ""))
     return {"ok": 0, "skipped": EX_TEMPFAIL}.get(result.status, 1)
 
 
@@ -343,7 +357,7 @@ def cmd_db_init(args: argparse.Namespace, settings: Settings, secrets: Secrets) 
         tables = conn.execute("SELECT count(*) FROM sqlite_master WHERE type IN ('table', 'view')").fetchone()[0]
     finally:
         conn.close()
-    print(f"database {settings.db.path}: schema version {version}, {tables} tables and views", flush=True)
+    show(f"database {settings.db.path}: schema version {version}, {tables} tables and views")
     return 0
 
 
@@ -400,9 +414,9 @@ def cmd_import_reference(args: argparse.Namespace, settings: Settings, secrets: 
     finally:
         conn.close()
     for file_report in report.files:
-        print(file_report.summary(), flush=True)
+        show(file_report.summary())
         for error in file_report.errors:
-            print(f"  rejected {error}", flush=True)
+            show(f"  rejected {error}")
     return 0 if report.ok else 1
 
 
@@ -432,9 +446,9 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings, secrets: Secrets)
             "run the same command again to resume")
         return 130
     for reason in counts["rejected_reasons"]:
-        print(f"  dead-lettered {reason}", flush=True)
-    print("backfill {}: applied {applied}, duplicate {duplicate}, stale {stale}, rejected {rejected} "
-          "in {batches} transactions".format(args.file, **counts), flush=True)
+        show(f"  dead-lettered {reason}")
+    show("backfill {}: applied {applied}, duplicate {duplicate}, stale {stale}, rejected {rejected} "
+         "in {batches} transactions".format(args.file, **counts))
     return 1 if counts["rejected"] else 0
 
 
@@ -484,19 +498,17 @@ def cmd_replay_dead_letters(args: argparse.Namespace, settings: Settings, secret
             with _interrupt_between_steps() as interrupted:
                 for outcome in replay_each(conn, letters, now=lambda: iso(utcnow()),
                                            again=args.letter_id is not None):
-                    replayed += outcome["ok"]  # counted before printing: a second Ctrl-C may land in the print,
+                    replayed += outcome["ok"]  # counted before printing: a second Ctrl-C may land in `show`,
                     failing += not outcome["ok"]
-                    # which writes the line in one piece (print writes `end` apart), so what follows starts a line.
-                    print(f"dead letter {outcome['id']}: {outcome['state']}: {outcome['result']}\n", end="",
-                          flush=True)
+                    show(f"dead letter {outcome['id']}: {outcome['state']}: {outcome['result']}")  # one write
                     if interrupted():
                         raise KeyboardInterrupt
         except BaseException as exc:  # the error is main's one line (or a bug's traceback), after what was done
             # Ctrl-C ends the run with how many were done (main exits 130), as the backfill does.
             cause = "the interruption" if isinstance(exc, KeyboardInterrupt) else "the error"
-            print(f"{replayed} of {len(letters)} dead letters replayed before {cause}", flush=True)
+            show(f"{replayed} of {len(letters)} dead letters replayed before {cause}")
             raise
-    print(f"{replayed} of {len(letters)} dead letters replayed", flush=True)
+    show(f"{replayed} of {len(letters)} dead letters replayed")
     return 1 if failing else 0
 
 

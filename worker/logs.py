@@ -8,8 +8,11 @@ import logging
 import re
 import secrets
 import sys
+import threading
 import time
+import traceback
 from collections.abc import Iterable
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -103,6 +106,29 @@ def redact_text(text: str) -> str:
     # Through its JSON string, the form the patterns are written for (escapes, the quoted forms): the same
     # redaction as a log line's, not a second copy of it. The text comes back unchanged when nothing matches.
     return json.loads(redact(json.dumps(text), _secrets))
+
+
+def print_traceback(kind: type[BaseException], exc: BaseException, tb: TracebackType | None, *, heading: str = "") -> None:
+    """Print on stderr the traceback Python would (after `heading`), redacted by redact_text: a bug's report keeps
+    its stack, and an exception's text may quote a secret (a connection string, an endpoint URL with its keys)."""
+    sys.stderr.write(redact_text(heading + "".join(traceback.format_exception(kind, exc, tb))))
+    sys.stderr.flush()
+
+
+def _print_thread_traceback(args: threading.ExceptHookArgs) -> None:
+    """threading.excepthook: a thread's uncaught exception as the default hook prints it, redacted."""
+    if args.exc_type is SystemExit or args.exc_value is None:  # the default hook is silent on SystemExit too
+        return
+    name = args.thread.name if args.thread is not None else threading.get_ident()
+    print_traceback(args.exc_type, args.exc_value, args.exc_traceback, heading=f"Exception in thread {name}:\n")
+
+
+def redact_tracebacks() -> None:
+    """From now on the tracebacks Python prints itself (an uncaught exception's, a thread's) are redacted.
+
+    Those logged go through JsonFormatter already (asyncio's "Task exception was never retrieved" among them)."""
+    sys.excepthook = print_traceback
+    threading.excepthook = _print_thread_traceback
 
 
 def hide_secrets(values: Iterable[str]) -> None:
