@@ -235,7 +235,7 @@ def wrapped_desc(o: Order) -> tuple[bytes, set[str]]:
             y += 10
             p.t(40, y, o.extra[ln.line_no], font=("Helvetica", 7.5))
     _totals(p, o, 380, 485, y + 25)
-    return p.done(), {"vendor_item_code", "currency"} - {"currency"}
+    return p.done(), {"vendor_item_code"}
 
 
 def qty_uom_cell(o: Order) -> tuple[bytes, set[str]]:
@@ -316,6 +316,36 @@ def email_printout(o: Order) -> tuple[bytes, set[str]]:
     return p.done(), {"vendor_item_code", "uom", "po_date", "buyer", "bill_to", "ship_to", "subtotal", "freight"}
 
 
+def erp_export(o: Order) -> tuple[bytes, set[str]]:
+    """An ERP's export (audit CC9, CC8b): 'Doc. Date' and 'Req. Delivery' labels, 'Terms: Net 30' by the totals,
+    a 'Net amount' subtotal and the total on the line under its 'Total' label."""
+    p = Page()
+    p.t(40, 45, o.buyer, font=("Helvetica-Bold", 16))
+    p.t(360, 45, "PURCHASE ORDER", font=("Helvetica-Bold", 13))
+    for y, lab, val in [(65, "PO Number", o.po_number), (77, "Doc. Date", us_date(o.po_date)),
+                        (89, "Req. Delivery", us_date(o.ship_date))]:
+        p.t(360, y, lab, font=("Helvetica-Bold", 8))
+        p.t(450, y, val)
+    p.block(40, 110, "Bill To:", o.bill_to)
+    p.block(300, 110, "Ship To:", o.ship_to)
+    y = 180
+    for x, h in zip([40, 110, 390, 420, 470, 520], ["Item", "Description", "Qty", "UOM", "Price", "Amount"]):
+        p.t(x, y, h, font=("Helvetica-Bold", 8))
+    p.hline(40, 572, y + 3)
+    for ln in o.lines:
+        y += 13
+        p.t(40, y, ln.customer_item_code, font=("Helvetica", 7.5)); p.t(110, y, ln.description, font=("Helvetica", 7.5))
+        p.t(405, y, qty(ln.quantity), right=True); p.t(420, y, ln.uom)
+        p.t(505, y, money(ln.unit_price), right=True); p.t(565, y, money(ln.amount), right=True)
+    y += 25
+    p.t(40, y, "Terms:"); p.t(80, y, "Net 30")
+    p.t(430, y, "Net amount"); p.t(565, y, money(o.subtotal), right=True)
+    p.t(430, y + 13, "Freight"); p.t(565, y + 13, money(o.freight), right=True)
+    p.t(430, y + 30, "Total", font=("Helvetica-Bold", 10))
+    p.t(430, y + 43, f"${money(o.total)}", font=("Helvetica-Bold", 10))
+    return p.done(), {"vendor_item_code"}
+
+
 LAYOUTS: dict[str, tuple[Callable[[Order], tuple[bytes, set[str]]], dict]] = {
     "classic_grid": (classic_grid, {}),
     "side_by_side": (side_by_side, {}),
@@ -326,6 +356,7 @@ LAYOUTS: dict[str, tuple[Callable[[Order], tuple[bytes, set[str]]], dict]] = {
     "qty_uom_cell": (qty_uom_cell, {"charges": True}),
     "foodservice_form": (foodservice_form, {"weights": True}),
     "email_printout": (email_printout, {}),
+    "erp_export": (erp_export, {}),
 }
 
 

@@ -21,12 +21,14 @@ _NUMBER_MARK = re.compile(r"\s*(?:#|n°|(?:no|nr)\b\.?|number\b)\s*:?", re.IGNOR
 
 _SHIP_LABEL = re.compile(
     r"(?:requested\s*|req\.?\s*|required\s*|expected\s*|desired\s*)?(?:ship(?:ping)?|delivery|deliver|arrival|due|need(?:ed)?)"
-    r"\s*(?:date|by|on|no\s*later\s*than)|requested\s*(?:delivery|ship|date)|deliver(?:y)?\s*by|need\s*by|date\s*required"
+    r"\s*(?:date|by|on|no\s*later\s*than)|req(?:uested|\.)?\s*(?:delivery|ship|date)|deliver(?:y)?\s*by|need\s*by"
+    r"|date\s*required"
     r"|must\s*arrive(?:\s*by)?|(?:delivery|ship\s*date|deliver)(?=\s*:|\s*$)|liefer(?:datum|termin)|wunschtermin|date\s*de\s*livraison"
     r"|req(?:\.|uested|uired)?\s*(?:date|by)|required(?=\s*:?\s*$)|delivery\s*window|(?:expected\s*)?receipt\s*date"
     r"|receive\s*by|date\s*(?:needed|wanted)", re.I)
 _DATE_LABEL = re.compile(
-    r"(?:po|p\.\s*o\.|order|purchase\s*order|issue|bestell)?\s*date(?!\s*(?:required|requested))|bestelldatum|datum"
+    r"(?:po|p\.\s*o\.|order|purchase\s*order|issue|doc(?:ument|\.)?|bestell)?\s*date(?!\s*(?:required|requested))"
+    r"|bestelldatum|datum"
     r"|date\s*(?:of\s*order|issued)|order\s*placed|placed(?=\s*:)|created(?=\s*(?::|on|$))", re.I)
 
 _BLOCK_LABELS = {

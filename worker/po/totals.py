@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from worker.po.doc import Line, label_starts
+from worker.po.textlayer import Fragment
 from worker.po.values import parse_number
 
 _NOT_MONEY = r"(?!\s*(?:qty|quantity|cases|units|items|weight|lbs|pieces|pallets|lines|id|no\b|number|reg|#|date|" \
@@ -23,7 +24,9 @@ _NOT_PAYMENT = re.compile(
     re.IGNORECASE)
 _KINDS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p + _NOT_MONEY, re.IGNORECASE)) for k, p in [
     ("payment", rf"^(?:less\b\s*:?\s*)?(?:[^\W\d_][\w.'-]*\s+){{0,3}}?(?:{_PAYMENT_WORDS})\b"),
-    ("subtotal", r"^(sub\s*-?\s*total|merchandise(\s*total)?|net\s*total|items?\s*total|zwischensumme|summe\s*netto|"
+    # "Net amount" (an ERP's subtotal), not "Net amount due" nor "Net 30" (terms).
+    ("subtotal", r"^(sub\s*-?\s*total|merchandise(\s*total)?|net\s*total|net\s*amount(?!\s*(?:due|payable))|"
+                 r"items?\s*total|zwischensumme|summe\s*netto|"
                  r"nettobetrag|netto(summe|betrag)?|total\s*before\s*tax|goods\s*total|product\s*total|total\s*net)"),
     ("total", r"^(grand\s*total|total(?!\s*(?:tax|vat|freight|discount|shipping|charges))(\s*(amount|due|order|po|eur|usd|cad|value|gross|brutto|incl\.?\s*\w+))?|"
               r"order\s*total|po\s*total|amount\s*due|total\s*due|balance\s*due|gesamt(betrag|summe)?|endbetrag|"
@@ -131,7 +134,23 @@ class _Hit(NamedTuple):
     qualified: bool  # more words than a plain "Total" stand before the amount
 
 
-def _label_value(ln: Line, dc: bool | None) -> _Hit | None:
+# An amount printed alone on the line under its label ("Total" / "$1,234.56"): money with its cents, nothing else.
+_CUR = r"(?:[$€£]|usd|eur|cad|gbp)"
+_ALONE = re.compile(rf"[-(]?{_CUR}?\s?\d[\d.,' ]*[.,]\d{{2}}\)?-?(?:\s?{_CUR})?", re.IGNORECASE)
+
+
+def _value_below(ln: Line, f: Fragment, below: Line | None, dc: bool | None) -> tuple[Decimal, str] | None:
+    """The amount under a label that has none beside it, only where nothing else could own it: the next line
+    holds that amount and nothing else, close under the label and within its column or just right of it."""
+    if below is None or len(below.frags) != 1 or below.page != ln.page or not 0 < ln.y - below.y <= 2.6 * ln.size:
+        return None
+    g = below.frags[0]
+    if not _ALONE.fullmatch(g.text.strip()) or g.x1 < f.x0 - 4 or g.x0 - f.x1 > 160:
+        return None
+    return _amount(g.text, dc)
+
+
+def _label_value(ln: Line, dc: bool | None, below: Line | None = None) -> _Hit | None:
     for j, f in enumerate(ln.frags):
         text = f.text.strip()
         if (hit := _match(text)) is None:
@@ -141,12 +160,17 @@ def _label_value(ln: Line, dc: bool | None) -> _Hit | None:
         words = re.split(r"[\d$€£(]", after, maxsplit=1)[0]  # the rest of the label, up to its value
         if _NOT_MONEY_WORDS.search(words):
             return None
-        # Value: the rightmost number after the label on this line (not a percentage, not a quantity).
-        if (found := _amount(_WITH_UNIT.sub(" ", after), dc)) is None:
+        # Value: the rightmost number after the label on this line (not a percentage, not a quantity), or, with
+        # no digit after the label, an amount alone on the line below.
+        if (found := _amount(_WITH_UNIT.sub(" ", after), dc)) is not None:
+            v, tok = found
+            whole = text[pos:m.end() + pos] + after
+            printed = " ".join(_LABEL_END.sub("", whole[:whole.rfind(tok)]).split())
+        elif not re.search(r"\d", after) and (found := _value_below(ln, f, below, dc)) is not None:
+            v, tok = found
+            printed = " ".join(_LABEL_END.sub("", text[pos:] + after).split())
+        else:
             return None
-        v, tok = found
-        whole = text[pos:m.end() + pos] + after
-        printed = " ".join(_LABEL_END.sub("", whole[:whole.rfind(tok)]).split())
         return _Hit(kind, m.group(0).strip().rstrip(":"), printed, v, tok, bool(_PLAIN_TOTAL_WORDS.sub("", words)))
     return None
 
@@ -160,8 +184,8 @@ def parse_totals(lines: list[Line], dc: bool | None) -> dict:
     subtotal_line (the subtotal's line index), charges and payments (lists of Printed) and balance (what the PO
     says is left to pay after its payments, if it prints one)."""
     out: dict = {"charges": [], "payments": []}
-    for ln in lines:
-        if (hit := _label_value(ln, dc)) is None:
+    for ln, below in zip(lines, [*lines[1:], None]):
+        if (hit := _label_value(ln, dc, below)) is None:
             continue
         kind, label, v = hit.kind, hit.label, hit.amount
         if kind == "freight" and is_discount(hit.printed):
