@@ -32,6 +32,7 @@ from worker.currency import is_base_currency, may_be_same_currency, same_currenc
 from worker.flows.reads import label
 from worker.netsuite_shape import foreign_price_note
 from worker.po.model import POLine, PurchaseOrder
+from worker.po.parser import price_units
 from worker.po.values import dollar_sign_only, written_with_dollar_sign
 from worker.pricing import (
     Pack,
@@ -83,6 +84,13 @@ _DIMENSION = re.compile(r"(?<![\w.])\d+(?:\.\d+)?X\d+(?:\.\d+)?(?![\w.])")
 _CAN = re.compile(r"#\s*(\d+)(?![\w.])")
 _GRADE = re.compile(r"\bGRADE\s+(AA|A|B)\b")
 _XL = re.compile(r"\b(?:EXTRA|X)[\s-]?LARGE\b|\bXLG?\b")
+# A code printed in the description cell of a line without a code of its own: the description's first word
+# ("CHK-BRST-6OZ Chicken breast 6oz"), if it holds a digit and is no size or ratio, or a word marked as an item
+# number ("Chicken breast 6oz (Item# 10234)", "SKU: 10234"). Only a code the xref or spec_items knows is used.
+_LEADING_CODE = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9./-]{2,}[A-Za-z0-9])(?=[\s,;:)]|$)")
+_MARKED_CODE = re.compile(r"\b(?:(?:item|part|prod(?:uct)?|art(?:icle)?)\s*"
+                          r"(?:#|no\b\.?|nr\b\.?|num(?:ber)?\b\.?|code\b)|sku\b)"
+                          r"\s*[:#]?\s*([A-Za-z0-9][A-Za-z0-9./-]*[A-Za-z0-9])", re.IGNORECASE)
 UNIT_ALIASES = {"LBS": "LB", "#": "LB", "DOZ": "DZ", "CNT": "CT", "GR": "G", "LT": "L", "LTR": "L"}
 WORD_GROUPS = {
     "size": {"SMALL": "SMALL", "SM": "SMALL", "MEDIUM": "MEDIUM", "MED": "MEDIUM", "LARGE": "LARGE",
@@ -186,6 +194,16 @@ def conflict(printed: str | None, ours: str | None) -> str | None:
 def unlike(printed: str | None, ours: str | None) -> bool:
     """Whether a line's printed description clearly names another product than the matched item's (both needed)."""
     return bool(words(printed) and words(ours)) and similarity(printed, ours) < UNLIKE
+
+
+def codes_in_description(text: str | None) -> list[str]:
+    """Words of a description that may be an item code printed in it: its first word if code-like, and any word
+    marked as an item number (pure). A match still needs the code to be known."""
+    found = [m[1] for m in _MARKED_CODE.finditer(text or "")]
+    if (m := _LEADING_CODE.match(text or "")) and re.search(r"\d", word := m[1]) and not (
+            _MEASURE.fullmatch(word.upper()) or _RATIO.fullmatch(word) or _DIMENSION.fullmatch(word.upper())):
+        found.insert(0, word)
+    return list(dict.fromkeys(found))
 
 
 def in_unit(history: Sequence[tuple[float, str | None]], line_unit: str | None, pack: Pack) -> list[float]:
@@ -385,6 +403,12 @@ class LineMatcher:
             found.append(("code", code, item))
         if vendor and not any(kind == "vendor" for kind, _, _ in found) and (item := self._first(BY_ITEM_ID, vendor)):
             found.append(("id", vendor, item))
+        if not code and not vendor:  # no code column: a known code printed in the description comes before it
+            for word in codes_in_description(line.description):
+                if self.customer_id and (item := self._first(BY_XREF, self.customer_id, word, word)):
+                    found.append(("xref", word, item))
+                elif item := self._first(BY_CODE, word):
+                    found.append(("code", word, item))
         return found
 
     def match(self, line: POLine) -> LineMatch:
@@ -403,12 +427,13 @@ class LineMatcher:
         return LineMatch(item, "description", score) if item and score >= SUGGEST else LineMatch(None, "none", score)
 
     def check(self, line: POLine, match: LineMatch, on: str, currency: str | None = None, *,
-              sign_only: bool = False) -> list[dict[str, object]]:
+              sign_only: bool = False, price_per: str | None = None) -> list[dict[str, object]]:
         """Flags for one matched line: unknown or uncertain item, price deviation, quantity outlier.
 
         `currency` is the PO's (None: it names none) and `sign_only` whether that is US dollars for a bare "$"
         only. Its price is judged only as the review order page judges it (order_currency): not while the order
-        is booked in another currency than US dollars, nor in one not surely its customer's.
+        is booked in another currency than US dollars, nor in one not surely its customer's. `price_per` is the
+        unit the price is printed per on a line that prints no unit for its quantity (parser.price_units).
         """
         n = line.line_no
         if match.item_id is None:
@@ -434,7 +459,7 @@ class LineMatcher:
                                          f"reads {line.description!r}; please confirm"})
         not_compared = order_currency(po_currency({"currency": currency}), self.customer_currency,
                                       sign_only=sign_only).not_compared
-        flags += self._price_flags(line, match.item_id, on, not_compared)
+        flags += self._price_flags(line, match.item_id, on, not_compared, price_per)
         if self.customer_id and line.quantity is not None:
             pack = item_pack(self.conn, match.item_id)
             history = in_unit(self.conn.execute(HISTORY, (self.customer_id, match.item_id)).fetchall(), line.uom, pack)
@@ -459,9 +484,19 @@ class LineMatcher:
                 "message": f"line {n}: {names(*first)}, but {others}; item {kept} is proposed, as matching takes "
                            f"{_RANK[first[0]]}; please confirm"}
 
-    def _price_flags(self, line: POLine, item_id: str, on: str, not_compared: str | None) -> list[dict[str, object]]:
+    def _price_flags(self, line: POLine, item_id: str, on: str, not_compared: str | None,
+                     price_per: str | None = None) -> list[dict[str, object]]:
         n = line.line_no
         expected = expected_price(self.conn, item_id, self.customer_id, on, self.program, line.uom)
+        # A line without a unit is in the item's own unit; a price printed per another one ("$4.25/lb" for an item
+        # sold by the case) is no price per that unit: flagged, never compared (a false -90 % deviation before).
+        if price_per and line.uom is None and line.unit_price is not None and (
+                sold := (expected.uom if expected else None) or item_pack(self.conn, item_id).unit) \
+                and unit_code(price_per) != sold:
+            return [{"code": "price_unit_differs", "severity": "warning", "line_no": n, "item_id": item_id,
+                     "message": f"line {n}: unit price {price_text(line.unit_price)} is per {price_per}, item "
+                                f"{item_id} is sold per {sold} and the PO prints no unit for the quantity; the price "
+                                "is not compared with the list's: please check the quantity's unit and the price"}]
         price = check_price(line.unit_price, expected, self.tolerance)
         if expected is None:
             return [{"code": "unpriced_item", "severity": "info", "line_no": n,
@@ -490,9 +525,10 @@ class LineMatcher:
         flags: list[dict[str, object]] = []
         matched = 0
         sign_only = dollar_sign_only({"currency": po.currency, "confidence": po.confidence})
+        per = price_units(po)
         for line in po.lines:
             found = self.match(line)
             line.item_id = found.item_id
             matched += found.item_id is not None
-            flags += self.check(line, found, on, po.currency, sign_only=sign_only)
+            flags += self.check(line, found, on, po.currency, sign_only=sign_only, price_per=per.get(line.line_no))
         return flags, (matched / len(po.lines)) if po.lines else 0.0

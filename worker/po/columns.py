@@ -57,18 +57,30 @@ def base(role: str) -> str:
     return role.split(".")[0]
 
 
+# A price header that names a weight unit ("Price/LB", "Price per lb", "$/lb", "Unit Price (KG)"): its cells are
+# prices per that unit whatever unit the line's quantity is in.
+_PER_WEIGHT = re.compile(r"(?:/|\bper\s+|\(\s*)(lbs?|pounds?|kgs?|kilos?)\.?\s*\)?$", re.IGNORECASE)
+_WEIGHTS = {"l": "LB", "p": "LB", "k": "KG"}
+
+
 @dataclass
 class Column:
     role: str
     x0: float
     x1: float
+    per: str | None = None  # a price column's unit, as its header names it ("Price/LB": "LB")
+
+
+def _column(role: str, x0: float, x1: float, text: str) -> Column:
+    per = _PER_WEIGHT.search(text.strip()) if role == "unit_price" else None
+    return Column(role, x0, x1, _WEIGHTS[per[1][0].lower()] if per else None)
 
 
 def _cells(frags: list[Fragment], aliases: dict[str, str]) -> list[Column]:
     cols: list[Column] = []
     for f in frags:
         if role := role_of(f.text, aliases):
-            cols.append(Column(role, f.x0, f.x1))
+            cols.append(_column(role, f.x0, f.x1, f.text))
             continue
         # Narrow gaps can glue neighbouring header words ("Qty UOM"); try the words one by one, but a lone
         # "No." or "#" is the tail of a longer header ("Art. No."), never a line-number column of its own.
@@ -76,7 +88,7 @@ def _cells(frags: list[Fragment], aliases: dict[str, str]) -> list[Column]:
         words = [(m, role_of(m.group(), aliases)) for m in re.finditer(r"\S+", f.text)]
         words = [(m, r) for m, r in words if r and r != "line_no"]
         for m, r in words:
-            cols.append(Column(r, f.x0 + m.start() * cw, f.x0 + m.end() * cw))
+            cols.append(_column(r, f.x0 + m.start() * cw, f.x0 + m.end() * cw, m.group()))
         if not words:
             cols.append(Column("other", f.x0, f.x1))
     return cols

@@ -20,6 +20,13 @@ OUR_NAMES = ("gfs", "gulf food service", "gulf foodservice", "gulf food services
 SEVERAL_POS = "several_po_numbers"  # parse_purchase_order given a PDF holding several orders
 LINES_OUTSIDE_TABLE = "lines_outside_table"
 PAYMENT_ON_PO = "payment_on_po"
+# A line that prints no unit for its quantity but a weight for its price ("4.25/LB", or under "Price/LB"): an info
+# finding naming that unit, so that item matching, which knows the unit our item is sold in, can tell whether the
+# price is comparable (worker/intake/lines.py). price_units() reads it back. A price per a case or each on such a
+# line is read as before: it is most often the item's own unit, and a wrong one shows as a price deviation.
+PRICE_PER_UNIT = "price_per_unit"
+_WEIGHTS = ("LB", "KG")
+_PER = re.compile(r"is per ([A-Z]+),")
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,24 @@ def _lines(table: TableResult | None) -> list[POLine]:
             description=desc, quantity=r.qty, uom=r.uom, unit_price=price, amount=r.amount,
             unread=unread_cells(r.cells, r.qty, r.price, r.amount), price_in_other_unit=other_unit))
     return out
+
+
+def _price_units(table: TableResult | None, lines: list[POLine]) -> list[Finding]:
+    """An info finding for each line with no unit of its own whose price is printed per a weight."""
+    out = []
+    for r, ln in zip(table.rows if table else [], lines, strict=True):
+        printed = r.cells.get("unit_price", "").strip()
+        if r.uom is None and ln.unit_price is not None and (unit := price_unit(printed)) in _WEIGHTS:
+            out.append(Finding(code=PRICE_PER_UNIT, severity="info", line_no=ln.line_no,
+                               message=f"line {ln.line_no}: unit price {printed!r} is per {unit}, "
+                                       "and the line prints no unit for its quantity"))
+    return out
+
+
+def price_units(po: PurchaseOrder) -> dict[int, str]:
+    """The unit each line's price is printed per, for lines that print no unit of their own (line_no -> unit)."""
+    return {f.line_no: m[1] for f in po.findings
+            if f.code == PRICE_PER_UNIT and f.line_no is not None and (m := _PER.search(f.message))}
 
 
 def _confidence(po: PurchaseOrder, conf: dict[str, float]) -> dict[str, float]:
@@ -228,7 +253,7 @@ def _parse_one(pdf: ExtractedPdf, hints: ParseHints) -> PurchaseOrder:
     conf.update({k: 0.9 for k in ("subtotal", "freight", "tax", "total") if getattr(po, k) is not None})
     if charges:
         conf["other_charges"] = 0.8
-    po.findings = validate_order(po, today=hints.today)
+    po.findings = validate_order(po, today=hints.today) + _price_units(table, po.lines)
     if table and table.unread:  # rows shaped like items that no table read: never let missing lines pass silently
         shown = "; ".join(ln.text[:60] for ln in table.unread[:3]) + ("; …" if len(table.unread) > 3 else "")
         po.findings.append(Finding(code=LINES_OUTSIDE_TABLE, severity="warning",

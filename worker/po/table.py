@@ -12,7 +12,13 @@ from worker.po.columns import CODE_ROLES, Column, Placer, base, header_at
 from worker.po.doc import Line
 from worker.po.refine import refine
 from worker.po.totals import Printed, is_payment, is_totals_label, read_charge
-from worker.po.values import normalize_uom, parse_date, parse_number, split_qty_uom
+from worker.po.values import (
+    normalize_uom,
+    parse_date,
+    parse_number,
+    price_unit,
+    split_qty_uom,
+)
 
 _CHARGE_WORDS = ("freight", "shipping", "delivery", "fuel", "surcharge", "discount", "rabatt", "skonto", "handling",
                  "pallet", "deposit", "allowance", "rebate", "promo", "fracht", "versand")
@@ -65,6 +71,16 @@ class _Text:
 # Cells a line without numbers may fill and still be table text; code, line number or unit make it a row of its own.
 _TEXT_ROLES = {"description", "pack", "other", "uom", "line_no", *CODE_ROLES}
 _OWN_ROLES = {"line_no", *CODE_ROLES}
+
+
+def _priced_per(cells: dict[str, str], cols: list[Column], dc: bool | None) -> dict[str, str]:
+    """A price under a header naming its unit ("Price/LB") reads as printed with it ("4.25" as "4.25/LB"), so a
+    price per pound is never taken for a price per the line's unit."""
+    for c in cols:
+        text = cells.get(c.role, "").strip()
+        if c.per and text and price_unit(text) is None and parse_number(text, dc) is not None:
+            cells = {**cells, c.role: f"{text}/{c.per}"}
+    return cells
 
 
 def _numbers(cells: dict[str, str], dc: bool | None) -> Row | None:
@@ -355,7 +371,7 @@ def _read(lines: list[Line], start: int, dc: bool | None, aliases: dict[str, str
             i += 1
             continue
         learn, placer.learn = placer.learn, placer.learn and in_table  # letterhead must not teach column edges
-        cells = placer.assign(ln.frags, cols)
+        cells = _priced_per(placer.assign(ln.frags, cols), cols, dc)
         placer.learn = learn
         code = " ".join(v for k, v in cells.items() if _is_code(k) and v)
         label = cells.get("description") or code or first
