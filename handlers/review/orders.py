@@ -87,8 +87,8 @@ from worker.intake.lines import (
 from worker.pricing import standard_program
 from worker.storage import ObjectNotFound
 
-STATUSES = ("", "pending", "needs_manual")
-OPEN_STATUSES = STATUSES[1:]  # an order still to decide: its form is editable
+OPEN_STATUSES = ("pending", "needs_manual")  # an order still to decide: its form is editable
+STATUSES = ("", *OPEN_STATUSES, *q.DECIDED_STATUSES)  # "": every open order
 # The currencies of a page of orders: the PO's (parsed, with the parser's confidence in it: a bare "$" has its own)
 # and its customer's (the mirrored record's, as JSON).
 ORDER_CURRENCIES = """
@@ -112,10 +112,10 @@ def content_disposition(filename: str) -> str:
 @get(["/", "/orders"], include_in_schema=False)
 async def orders_list(request: Request[Any, Any, Any], env: NamedDependency[Env], session: NamedDependency[Session],
                       status: FromQuery[str] = "", customer: FromQuery[str] = "", cursor: Cursor = 0) -> Response[Any]:
-    """Pending and needs-manual orders, newest first, 50 a page (keyset), filterable by status and customer; the
-    status counts are the filtered customer's."""
+    """Pending and needs-manual orders (or the approved or rejected ones), newest first, 50 a page (keyset),
+    filterable by status and customer; the open counts are the filtered customer's."""
     if status not in STATUSES:
-        raise ValidationException(f"status: must be one of pending, needs_manual (got {status!r})")
+        raise ValidationException(f"status: must be one of {', '.join(STATUSES[1:])} (got {status!r})")
     params = {"status": status, "customer": customer.strip()[:32], "cursor": cursor, "limit": q.PAGE_SIZE}
     # The counts follow the customer filter (the page says whose they are), not the status one: both are shown.
     counted = (q.rows(env, q.OPEN_COUNTS_CUSTOMER, {"customer": params["customer"]}) if params["customer"]

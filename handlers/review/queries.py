@@ -23,8 +23,23 @@ OPEN_ORDERS_CURSOR = "  AND (r.created_at, r.id) < (SELECT created_at, id FROM r
 OPEN_ORDERS_ORDER = "ORDER BY r.created_at DESC, r.id DESC LIMIT :limit"
 
 
+# Orders already decided (status approved or rejected: review_items_queue gives the order), with who decided
+# them, when and why, so a reviewer can find what was approved without typing its address.
+DECIDED_ORDERS_SELECT = """
+SELECT r.id, r.status, r.sender, r.customer_id, c.company_name AS customer_name, r.po_number, r.line_count,
+       r.total, r.confidence, r.flags_json, r.created_at, r.decided_by, r.decided_at, r.decision_reason
+FROM review_items r LEFT JOIN customers c ON c.ns_id = r.customer_id
+WHERE r.status = :status
+"""
+DECIDED_STATUSES = ("approved", "rejected")
+
+
 def open_orders_sql(params: dict[str, Any]) -> str:
-    """The orders-list query for these filters, assembled from the constant fragments above."""
+    """The orders-list query for these filters, assembled from the constant fragments above: the open orders, or
+    those of one decided status."""
+    if params.get("status") in DECIDED_STATUSES:
+        return (DECIDED_ORDERS_SELECT + (OPEN_ORDERS_CUSTOMER if params.get("customer") else "")
+                + (OPEN_ORDERS_CURSOR if params.get("cursor") else "") + OPEN_ORDERS_ORDER)
     return (OPEN_ORDERS_SELECT + (OPEN_ORDERS_STATUS if params.get("status") else "")
             + (OPEN_ORDERS_CUSTOMER if params.get("customer") else "")
             + (OPEN_ORDERS_CURSOR if params.get("cursor") else "") + OPEN_ORDERS_ORDER)
