@@ -20,6 +20,8 @@ OUR_NAMES = ("gfs", "gulf food service", "gulf foodservice", "gulf food services
 SEVERAL_POS = "several_po_numbers"  # parse_purchase_order given a PDF holding several orders
 LINES_OUTSIDE_TABLE = "lines_outside_table"
 PAYMENT_ON_PO = "payment_on_po"
+# A tax total printed ("Total tax 9.00") that its tax lines do not add up to: the printed total is taken as the tax.
+TAX_LINES_DIFFER = "tax_lines_differ"
 # A line that prints no unit for its quantity but a weight for its price ("4.25/LB", or under "Price/LB"): an info
 # finding naming that unit, so that item matching, which knows the unit our item is sold in, can tell whether the
 # price is comparable (worker/intake/lines.py). price_units() reads it back. A price per a case or each on such a
@@ -126,6 +128,8 @@ def _confidence(po: PurchaseOrder, conf: dict[str, float]) -> dict[str, float]:
         ok = 1 - len(bad_lines) / len(po.lines)
         doubt = {"subtotal_mismatch", "subtotal_gap", "total_gap", LINES_OUTSIDE_TABLE}  # lines may be missing
         conf["lines"] = round(0.9 * ok * (0.5 if codes & doubt else 1.0), 3)
+    if TAX_LINES_DIFFER in codes and "tax" in conf:
+        conf["tax"] = round(conf["tax"] * 0.6, 3)
     for k in ("subtotal", "freight", "tax", "total", "other_charges"):
         if k in conf and "total_mismatch" in codes:
             conf[k] = round(conf[k] * 0.5, 3)
@@ -259,6 +263,9 @@ def _parse_one(pdf: ExtractedPdf, hints: ParseHints) -> PurchaseOrder:
         po.findings.append(Finding(code=LINES_OUTSIDE_TABLE, severity="warning",
                                    message=f"{len(table.unread)} item-like line(s) outside the item table, lines may be "
                                            f"missing: {shown}"))
+    if (summed := totals.get("tax_lines_sum")) is not None:
+        po.findings.append(Finding(code=TAX_LINES_DIFFER, severity="warning",
+                                   message=f"tax lines add up to {summed}, tax total printed {po.tax}"))
     payments = [p for p in (table.payments if table else []) + totals["payments"] if p.line not in copies]
     if payments:
         po.findings.append(payment_finding(payments, totals.get("balance"), po.total))

@@ -11,6 +11,27 @@ from worker.po.values import parse_number
 
 _NOT_MONEY = r"(?!\s*(?:qty|quantity|cases|units|items|weight|lbs|pieces|pallets|lines|id|no\b|number|reg|#|date|" \
              r"address|to\b|instructions|via|method|terms|exempt))"
+# Tax lines: each one printed is read and they add up (GST + QST, state + county tax, VAT at two rates). A tax's
+# name may follow a jurisdiction ("State Tax", "Cook County Tax", "City of Chicago Tax", "NJ Sales Tax"), any words
+# before "sales tax" ("Ohio Sales Tax") and any before a tax printed with its rate ("Denver Tax 4.81%"), but never
+# words that make it a net or gross amount ("Amount before tax", "Total excl. VAT", "Taxable amount").
+_TAX_WORD = r"(?:sales\s*(?:(?:&|and)\s*use\s*)?tax(?:es)?|use\s*tax|tax(?:es)?|" \
+            r"vat|mwst|ust|gst|hst|pst|qst|rst|tps|tvq|iva|tva|mehrwertsteuer|umsatzsteuer)"
+_JURIS = r"state|county|city|local|municipal(?:ity)?|provincial|province|federal|district|transit|parish|borough|" \
+         r"town(?:ship)?|village|regional|territorial|metro|combined|special"
+_NOT_TAX_WORD = r"(?!(?:total|totals|sub\s*-?\s*total|amount|before|after|excl\w*|exkl\w*|ex|without|w/o|net|incl\w*|" \
+                r"inkl\w*|with|plus|zzgl|taxable|non|nontaxable|exempt|free|value|base|goods|prices?|less)\b)"
+_WORD = rf"{_NOT_TAX_WORD}[^\W\d_][\w.'&-]*\s+"
+# A whole word, not a compound ("Tax-exempt", "USt-IdNr.") nor a permit's number ("Sales tax license 123456").
+_TAX_END = r"(?![^\W\d_]|-[^\W\d_])(?!\s*(?:licen[cs]e|permit|certificate|cert\b))"
+_TAX = (rf"^(?:{_TAX_WORD}"
+        rf"|(?:{_WORD}){{0,2}}?(?:{_JURIS}|{_NOT_TAX_WORD}(?-i:[A-Z]{{2}}))\s+(?:{_WORD}){{0,2}}?{_TAX_WORD}"
+        rf"|(?:{_WORD}){{1,3}}?(?:sales\s*(?:(?:&|and)\s*use\s*)?|use\s*)tax(?:es)?"
+        rf"|(?:{_WORD}){{1,3}}?{_TAX_WORD}(?=\s*\(?\s*@?\s*\d[\d.,]*\s*%)){_TAX_END}")
+# The sum of the tax lines as printed ("Total tax", "Tax total", "Total VAT", "Summe MwSt"), not one more tax.
+_TAX_TOTAL = r"^(?:total\s*(?:sales\s*)?(?:tax(?:es)?|vat|mwst|ust|gst|hst|pst|qst|iva|tva)(?:\s*amount)?|" \
+             r"(?:sales\s*)?(?:tax(?:es)?|vat|mwst|ust|gst|iva|tva)\s*(?:total|gesamt|summe)|" \
+             rf"(?:summe|gesamt)\s*(?:mwst|ust)){_TAX_END}(?!\s*(?:incl|inkl))"
 # A payment made against the order (a deposit, a payment received, a credit applied) lowers what is left to
 # pay, not the order's price: it is neither a charge nor a discount. Not one: a discount or fee that names a
 # payment ("Early payment discount", "Payment processing fee"), freight or tax terms ("Freight prepaid"), a
@@ -28,10 +49,11 @@ _KINDS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p + _NOT_MONEY, re.I
     ("subtotal", r"^(sub\s*-?\s*total|merchandise(\s*total)?|net\s*total|net\s*amount(?!\s*(?:due|payable))|"
                  r"items?\s*total|zwischensumme|summe\s*netto|"
                  r"nettobetrag|netto(summe|betrag)?|total\s*before\s*tax|goods\s*total|product\s*total|total\s*net)"),
+    ("tax_total", _TAX_TOTAL),
     ("total", r"^(grand\s*total|total(?!\s*(?:tax|vat|freight|discount|shipping|charges))(\s*(amount|due|order|po|eur|usd|cad|value|gross|brutto|incl\.?\s*\w+))?|"
               r"order\s*total|po\s*total|amount\s*due|total\s*due|balance\s*due|gesamt(betrag|summe)?|endbetrag|"
               r"bruttobetrag|summe\s*brutto|gesamtsumme|total\s*\(\w+\))"),
-    ("tax", r"^(sales\s*tax|tax|vat|mwst|ust|gst|hst|pst|qst|rst|tps|tvq|iva|tva|mehrwertsteuer|umsatzsteuer)"),
+    ("tax", _TAX),
     ("freight", r"^(freight|shipping|delivery(\s*(charge|fee))?|transport(kosten)?|fracht(kosten)?|"
                 r"versand(kosten)?|carriage)"),
     # A discount's name may come after a few words ("Less 2% discount", "Early pay discount", "Delivery credit");
@@ -122,6 +144,9 @@ def _match(text: str) -> tuple[str, re.Match[str], int] | None:
     return None
 
 
+# A number glued to letters is an identifier ("DE123456789", "ATU12345678", "CHE-123.456.789"), unless the letters
+# are a currency's code ("USD12.50").
+_TAX_ID = re.compile(r"\b(?!(?:usd|eur|cad|gbp|chf|mxn|aud)\s*\d)[^\W\d_]+[-.]?\d[\w.-]*", re.IGNORECASE)
 _LABEL_END = re.compile(r"(?:[\s:=$€£-]|\b(?:usd|eur|cad|gbp|chf|mxn|aud)\b)+$", re.IGNORECASE)
 
 
@@ -162,7 +187,10 @@ def _label_value(ln: Line, dc: bool | None, below: Line | None = None) -> _Hit |
             return None
         # Value: the rightmost number after the label on this line (not a percentage, not a quantity), or, with
         # no digit after the label, an amount alone on the line below.
-        if (found := _amount(_WITH_UNIT.sub(" ", after), dc)) is not None:
+        money = _WITH_UNIT.sub(" ", after)
+        if kind in ("tax", "tax_total"):
+            money = _TAX_ID.sub(" ", money)  # "VAT: DE123456789" is the buyer's registration, not its tax
+        if (found := _amount(money, dc)) is not None:
             v, tok = found
             whole = text[pos:m.end() + pos] + after
             printed = " ".join(_LABEL_END.sub("", whole[:whole.rfind(tok)]).split())
@@ -204,18 +232,33 @@ def parse_totals(lines: list[Line], dc: bool | None) -> dict:
             rank = _total_rank(label.lower(), hit.qualified)
             if rank >= out.get("total_rank", 0) and not ("total" in out and "balance" in label.lower()):
                 out["total"], out["total_rank"] = v, rank
-        elif kind == "tax" and "tax" in out and label.lower() not in out["tax_labels"]:
-            out["tax"] += v  # GST + QST, state + county: separately printed taxes add up
-            out["tax_labels"].add(label.lower())
+        elif kind == "tax":
+            # Every tax line adds up (GST + QST, state + county, VAT 7% + VAT 19%); the same line printed again
+            # (a summary repeating it) is one tax.
+            out.setdefault("tax_lines", {})[(" ".join(hit.printed.lower().split()), v)] = v
+        elif kind == "tax_total":
+            out["tax_total"] = v
         elif kind not in out:
             out[kind] = v
-            if kind == "tax":
-                out["tax_labels"] = {label.lower()}
-            elif kind == "subtotal":
+            if kind == "subtotal":
                 out["subtotal_line"] = ln.idx
+    return _sum_taxes(out)
+
+
+def _sum_taxes(out: dict) -> dict:
+    """The order's tax: the tax total the PO prints ("Total tax"), which is its tax lines' sum and never added to
+    them, else the sum of its tax lines. tax_lines_sum is kept beside a printed total that differs from it."""
+    lines = out.pop("tax_lines", {})
+    summed = sum(lines.values(), Decimal(0)) if lines else None
+    if (stated := out.pop("tax_total", None)) is not None:
+        out["tax"] = stated
+        if summed is not None and summed != stated:
+            out["tax_lines_sum"] = summed
+    elif summed is not None:
+        out["tax"] = summed
     return out
 
 
 def is_totals_label(text: str) -> bool:
     """True for subtotal/total/tax labels, which end an item table."""
-    return (hit := _match(text.strip())) is not None and hit[0] in ("subtotal", "total", "tax")
+    return (hit := _match(text.strip())) is not None and hit[0] in ("subtotal", "total", "tax", "tax_total")
