@@ -119,3 +119,34 @@ def test_an_address_prints_back_as_the_lines_it_is_read_from():
     assert read_address(printed_lines(address.subrecord())).address == address
     # A damaged subrecord gives what it can, never raises.
     assert printed_lines({"addr1": ["x"], "city": "Reno", "state": "NV", "country": "US"}) == ["Reno, NV"]
+
+
+@pytest.mark.parametrize(("lines", "fields"), [
+    # Audit CF: the shortest state name was tried first, so "West Virginia" went to NetSuite as Virginia.
+    (["Mountaineer Grill", "200 Capitol St", "Charleston West Virginia 25301"],
+     {"city": "Charleston", "state": "WV", "zip": "25301"}),
+    (["Deli", "12 Main St", "Charlottetown Prince Edward Island C1A 1A1"],
+     {"city": "Charlottetown", "state": "PE", "zip": "C1A 1A1"}),
+    (["Deli", "12 Main St", "Kansas City Missouri 64101"], {"city": "Kansas City", "state": "MO"}),
+    (["Deli", "12 Main St", "New York New York 10001"], {"city": "New York", "state": "NY"}),
+    # A UK county between the post town and the postcode is the county (NetSuite's state field), not the city.
+    (["Acme Ltd", "1 High St", "Guildford, Surrey GU1 1AA"],
+     {"addr1": "1 High St", "city": "Guildford", "state": "Surrey", "zip": "GU1 1AA"}),
+    (["Acme Ltd", "1 High St", "Guildford", "Surrey GU1 1AA"],
+     {"addr1": "1 High St", "city": "Guildford", "state": "Surrey"}),
+    (["Acme Ltd", "1 High St", "Surrey GU1 1AA"], {"addr1": "1 High St", "city": "Surrey", "state": None}),
+    (["Acme", "10 Downing St, London SW1A 2AA"], {"addr1": "10 Downing St", "city": "London", "state": None}),
+    # A name that starts with a digit is the addressee, not a street line.
+    (["7-Eleven Store 1234", "45 Harbor Rd", "Clifton, NJ 07011"],
+     {"addressee": "7-Eleven Store 1234", "addr1": "45 Harbor Rd", "addr2": None}),
+    (["1st Choice Foods", "45 Harbor Rd", "Clifton, NJ 07011"],
+     {"addressee": "1st Choice Foods", "addr1": "45 Harbor Rd"}),
+    (["12-14 Harbor Rd", "Clifton, NJ 07011"], {"addressee": None, "addr1": "12-14 Harbor Rd"}),
+    (["2nd Floor", "45 Harbor Rd", "Clifton, NJ 07011"], {"addressee": None, "addr1": "2nd Floor", "addr2": "45 Harbor Rd"}),
+    (["Suite 200", "45 Harbor Rd", "Clifton, NJ 07011"], {"addressee": None, "addr1": "Suite 200"}),
+])
+def test_longer_names_counties_and_names_with_digits_go_in_their_fields(lines, fields):
+    reading = read_address(lines)
+    assert reading.problem is None, reading.problem
+    assert {name: getattr(reading.address, name) for name in fields} == fields
+    assert read_address(printed_lines(reading.address.subrecord())) == reading  # round trip, the county included

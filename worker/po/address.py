@@ -56,7 +56,26 @@ _ATTN = re.compile(r"^(?:attn|attention)\b\.?:?\s*(?P<text>.*)$", re.IGNORECASE)
 _PHONE_LEAD = re.compile(r"^(?:tel|telephone|phone|ph|t)\b\.?:?\s*(?P<text>.*)$", re.IGNORECASE)
 _PHONE = re.compile(r"^\+?[\d\s().-]+(?:\s*(?:x|ext\.?)\s*\d{1,6})?$", re.IGNORECASE)
 _FAX = re.compile(r"^fax\b", re.IGNORECASE)
-_STREETLIKE = re.compile(r"^(?:\d|p\.?\s*o\.?\s*box\b)", re.IGNORECASE)
+# A street line's start: a house number ("45 ", "12-14 ", "100A ", "45/2 "), a PO box, a floor or suite; not a name
+# that starts with a digit ("7-Eleven Store 1234", "1st Choice Foods").
+_STREETLIKE = re.compile(r"^(?:\d+[A-Z]?(?:[-/]\d+[A-Z]?)?\s|p\.?\s*o\.?\s*box\b|\d+(?:st|nd|rd|th)\s+fl(?:oor|\.|\b)"
+                         r"|(?:suite|ste|unit|floor|bldg|building)\b)", re.IGNORECASE)
+# UK counties printed between the post town and the postcode ("Guildford, Surrey GU1 1AA", or the town on the line
+# above): the county goes in NetSuite's state field (its "County" for UK addresses), the town in the city.
+UK_COUNTIES = frozenset({
+    "avon", "bedfordshire", "berkshire", "buckinghamshire", "cambridgeshire", "cheshire", "cleveland", "cornwall",
+    "cumbria", "derbyshire", "devon", "dorset", "durham", "county durham", "east sussex", "essex",
+    "gloucestershire", "greater london", "greater manchester", "hampshire", "herefordshire", "hertfordshire",
+    "isle of wight", "kent", "lancashire", "leicestershire", "lincolnshire", "merseyside", "middlesex", "norfolk",
+    "north yorkshire", "northamptonshire", "northumberland", "nottinghamshire", "oxfordshire", "rutland",
+    "shropshire", "somerset", "south yorkshire", "staffordshire", "suffolk", "surrey", "tyne and wear",
+    "warwickshire", "west midlands", "west sussex", "west yorkshire", "wiltshire", "worcestershire",
+    "east riding of yorkshire", "anglesey", "clwyd", "dyfed", "gwent", "gwynedd", "mid glamorgan", "powys",
+    "south glamorgan", "west glamorgan", "pembrokeshire", "carmarthenshire", "ceredigion", "monmouthshire",
+    "aberdeenshire", "angus", "argyll", "ayrshire", "fife", "lanarkshire", "midlothian", "east lothian",
+    "west lothian", "perthshire", "renfrewshire", "dunbartonshire", "stirlingshire", "county antrim", "co antrim",
+    "county armagh", "co armagh", "county down", "co down", "county fermanagh", "co fermanagh",
+    "county londonderry", "co londonderry", "county tyrone", "co tyrone"})
 SHAPES = ("'City, ST 12345' (US), 'City, ON A1A 1A1' (Canada), 'City EH6 6LX' (UK), or a postcode and city with "
           "the country on the last line")
 
@@ -113,7 +132,7 @@ def _us(line: str) -> tuple[str, str, str | None] | None:
     if comma and (code := _state(state)):
         return head.strip(), code, zip_code
     words = rest.split()
-    for n in (1, 2, 3):  # "NJ", "New Jersey", "District of Columbia"
+    for n in (3, 2, 1):  # "District of Columbia", "New Jersey", "NJ": the longest name first ("West Virginia")
         if len(words) > n and (code := _state(" ".join(words[-n:]))):
             return " ".join(words[:-n]).rstrip(","), code, zip_code
     return None
@@ -122,6 +141,10 @@ def _us(line: str) -> tuple[str, str, str | None] | None:
 def _state(text: str) -> str | None:
     text = text.strip().rstrip(".")
     return text.upper() if text.upper() in US_STATES and len(text) == 2 else STATE_NAMES.get(text.casefold())
+
+
+def _county(text: str) -> bool:
+    return " ".join(text.replace(".", " ").split()).casefold() in UK_COUNTIES
 
 
 def _province(text: str) -> str | None:
@@ -139,7 +162,7 @@ def _ca(line: str) -> tuple[str, str, str] | None:
     head, comma, prov = rest.rpartition(",")
     if not (comma and (code := _province(prov))):
         words = rest.split()
-        for n in (1, 2, 3):  # "ON", "British Columbia", "Prince Edward Island"
+        for n in (3, 2, 1):  # "Prince Edward Island", "British Columbia", "ON": the longest name first
             if len(words) > n and (code := _province(" ".join(words[-n:]))):
                 head = " ".join(words[:-n]).rstrip(",")
                 break
@@ -228,6 +251,9 @@ def read_address(lines: Iterable[str]) -> AddressReading:
     if street.strip():
         above.append(street.strip())
     city = city.strip()
+    if country == "GB" and state is None and _county(city) and above and not _STREETLIKE.match(above[-1]) \
+            and len(above) > 1:  # "Guildford, Surrey GU1 1AA": Surrey is the county, Guildford the town
+        state, city = city, above.pop()
     if not city:
         return AddressReading(None, f"no city: the city line {_shown(rest[-1])} names a state or postcode only")
     # The first line names the place unless it is a street ("45 Harbor Rd", "PO Box 12": a ship-to without a name).
@@ -255,10 +281,8 @@ def printed_lines(subrecord: Mapping[str, Any]) -> list[str]:
     country_ref = subrecord.get("country")
     country = text("country") or (str(country_ref.get("id") or "") if isinstance(country_ref, Mapping) else "")
     city, state, zip_code = text("city"), text("state"), text("zip")
-    if country in ("US", "CA", ""):
+    if country in ("US", "CA", "GB", ""):  # a UK county, if any, between the town and the postcode
         city_line = " ".join(filter(None, (f"{city}," if city and state else city, state, zip_code)))
-    elif country == "GB":
-        city_line = " ".join(filter(None, (city, zip_code)))
     else:
         city_line = " ".join(filter(None, (zip_code, city)))
     lines = [text("addressee"), f"Attn: {text('attention')}" if text("attention") else "",
