@@ -7,6 +7,8 @@ from dataclasses import asdict
 from datetime import date
 from decimal import Decimal
 
+import pytest
+
 from handlers.proposed_actions import PROPOSAL
 from handlers.review.payload_text import describe_payload
 from tests.flows_support import apply, contact, customer, proposals, ref, sales_order
@@ -143,7 +145,7 @@ def test_the_apis_proposals_show_amounts_addresses_and_names_as_text():
                           "address": {"addr1": "Hauptstrasse 12", "city": "Muenchen", "zip": "80331", "country": "DE"}})
     fields = _fields("create_customer", {**new, "externalId": "gfs-action-24"})
     assert fields == {"company name": "Brasserie Lindner GmbH", "credit limit": "25,000.50 (currency not recorded)",
-                      "address": "Hauptstrasse 12\nMuenchen 80331\nDE"}  # the note is editable, shown as such
+                      "address": "Hauptstrasse 12\n80331 Muenchen\nGermany"}  # the note is editable, shown as such
     review = _staged_by_api({"kind": "propose_pricing_review", "customer_id": "1187", "item_id": "501",
                              "note": "below program", "quoted_price": "1234567.891"})
     assert _fields("pricing_review", review)["quoted price"] == "1,234,567.891 (currency not recorded)"
@@ -175,4 +177,35 @@ def test_a_sales_orders_ship_to_shows_as_the_address_lines():
                                    "state": "NJ", "zip": "07011", "country": {"id": "US"}}}
     fields = _fields("create_sales_order", payload)
     _no_json(fields)
-    assert fields["ship to"] == "Driscoll Foods - Store 12\n45 Harbor Rd\nClifton, NJ 07011\nUS"
+    # As the order page prints it (printed_lines): the United States is not named.
+    assert fields["ship to"] == "Driscoll Foods - Store 12\n45 Harbor Rd\nClifton, NJ 07011"
+
+
+def test_a_ship_tos_attention_and_phone_are_shown():
+    # Audit CF: the card left them out, though the sales order sends them to NetSuite.
+    payload = {**salesorder_payload(_order(), external_id="x", currency="USD"),
+               "shippingAddress": {"addressee": "Mountaineer Grill", "attention": "Receiving", "addr1": "200 Capitol St",
+                                   "city": "Charleston", "state": "WV", "zip": "25301", "addrPhone": "304-555-0100",
+                                   "country": {"id": "US"}}}
+    assert _fields("create_sales_order", payload)["ship to"] == (
+        "Mountaineer Grill\nAttn: Receiving\n200 Capitol St\nCharleston, WV 25301\nTel 304-555-0100")
+    canada = {**payload["shippingAddress"], "state": "ON", "zip": "L4W 1J2", "city": "Mississauga",
+              "country": {"id": "CA"}}
+    assert _fields("create_sales_order", {**payload, "shippingAddress": canada})["ship to"].endswith(
+        "Mississauga, ON L4W 1J2\nCanada\nTel 304-555-0100")
+
+
+@pytest.mark.parametrize(("written", "shown"), [
+    ("12345.678", "12,345.678"), ("99999999.999", "99,999,999.999"), ("25000.5", "25,000.50"), ("0", "0.00")])
+def test_an_api_amount_is_shown_as_written_never_rounded(written, shown):
+    # Audit CF: '12345.678' showed as 12,345.68 and '99999999.999' as 100,000,000.00, while approval sends it as is.
+    new = _staged_by_api({"kind": "propose_create_customer", "companyName": "Brasserie Lindner GmbH",
+                          "creditLimit": written})
+    assert _fields("create_customer", new)["credit limit"] == f"{shown} (currency not recorded)"
+
+
+@pytest.mark.parametrize(("written", "shown"), [("0.00345", "0.00345"), ("1E+3", "1,000.00"), ("12.5", "12.50")])
+def test_an_api_price_is_shown_as_written_never_rounded(written, shown):
+    review = _staged_by_api({"kind": "propose_pricing_review", "customer_id": "1187", "item_id": "501",
+                             "note": "below program", "quoted_price": written})
+    assert _fields("pricing_review", review)["quoted price"] == f"{shown} (currency not recorded)"

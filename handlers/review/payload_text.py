@@ -10,6 +10,7 @@ from typing import Any
 
 from handlers.review.action_kinds import label
 from worker.decisions import EDITABLE_FIELDS
+from worker.po.address import printed_lines
 from worker.pricing import (
     amounts_text,
     currency_name,
@@ -46,7 +47,6 @@ INTERNAL_FIELDS = {**dict.fromkeys(("send_collection_email", "schedule_collectio
 # The NetSuite sales order record's fields (netsuite_shape.salesorder_payload) as the review pages name them.
 SALES_ORDER_NAMES = {"entity": "customer id", "tranDate": "order date", "otherRefNum": "PO number",
                      "shipDate": "ship date", "item": "lines", "shippingAddress": "ship to"}
-ADDRESS_CITY = ("city", "state", "zip")
 
 
 def _number(value: Any) -> float | None:
@@ -60,6 +60,12 @@ def _number(value: Any) -> float | None:
     except InvalidOperation:
         return None
     return float(number) if number is not None and number.is_finite() else None
+
+
+def _decimal_text(number: Decimal) -> str:
+    """A decimal as written, grouped, with at least two decimals ('12345.678' -> '12,345.678', '25000.5' ->
+    '25,000.50'): what the API accepted is what approval sends, so the card must not round it."""
+    return format(number, ",.2f" if number.as_tuple().exponent >= -2 else ",f")
 
 
 def _grouped(text: str) -> str:
@@ -100,15 +106,10 @@ def _record(record: Mapping[str, Any]) -> str:
 
 
 def _address(address: Mapping[str, Any]) -> str:
-    """A postal address as its lines: addressee, street, city line, country. The API's Address names the country by
+    """A postal address as the order page prints it (worker.po.address.printed_lines): addressee, attention, street
+    lines, the city line, the country when not the United States, the phone. The API's Address names the country by
     its code ("DE"), a sales order's shipping address by NetSuite reference ({"id": "US"})."""
-    city, state, zip_code = (address.get(k) for k in ADDRESS_CITY)
-    city = " ".join(str(part) for part in (f"{city}," if city and state else city, state, zip_code) if part)
-    country = address.get("country")
-    if isinstance(country, dict):
-        country = country.get("id") or country.get("refName")
-    lines = [address.get(k) for k in ("addressee", "addr1", "addr2", "addr3")] + [city, country]
-    return "\n".join(str(line) for line in lines if line)
+    return "\n".join(printed_lines(address))
 
 
 def _named(currency: Any) -> bool:
@@ -123,6 +124,8 @@ def _amount(value: Any, currency: Any, price: bool = False) -> str:
         return _show(value)  # None: no credit limit, no rate quoted
     if _named(currency):
         return _grouped(price_in(number, currency)) if price else money(number, currency)
+    if isinstance(value, str):  # the API's decimal string: as written, never rounded (approval sends it so)
+        return f"{_decimal_text(Decimal(value.strip()))} (currency not recorded)"
     return f"{_grouped(price_text(number)) if price else format(number, ',.2f')} (currency not recorded)"
 
 
