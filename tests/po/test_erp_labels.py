@@ -24,6 +24,7 @@ def _lines(rows: list[tuple[float, float, str]]):
     ("Doc. Date", "po_date"), ("Doc Date", "po_date"), ("Document Date", "po_date"),
     ("Req. Delivery", "requested_ship_date"), ("Req Delivery", "requested_ship_date"),
     ("Requested Delivery", "requested_ship_date"), ("Req. Delivery Date", "requested_ship_date"),
+    ("Required Delivery", "requested_ship_date"), ("Required Ship", "requested_ship_date"),
 ])
 def test_erp_date_labels(label, field) -> None:
     for rows in ([(40, 50, f"{label}: 03/18/2026")], [(40, 50, label), (140, 50, "03/18/2026")],

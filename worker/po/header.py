@@ -21,7 +21,7 @@ _NUMBER_MARK = re.compile(r"\s*(?:#|n°|(?:no|nr)\b\.?|number\b)\s*:?", re.IGNOR
 
 _SHIP_LABEL = re.compile(
     r"(?:requested\s*|req\.?\s*|required\s*|expected\s*|desired\s*)?(?:ship(?:ping)?|delivery|deliver|arrival|due|need(?:ed)?)"
-    r"\s*(?:date|by|on|no\s*later\s*than)|req(?:uested|\.)?\s*(?:delivery|ship|date)|deliver(?:y)?\s*by|need\s*by"
+    r"\s*(?:date|by|on|no\s*later\s*than)|req(?:uested|uired|\.)?\s*(?:delivery|ship|date)|deliver(?:y)?\s*by|need\s*by"
     r"|date\s*required"
     r"|must\s*arrive(?:\s*by)?|(?:delivery|ship\s*date|deliver)(?=\s*:|\s*$)|liefer(?:datum|termin)|wunschtermin|date\s*de\s*livraison"
     r"|req(?:\.|uested|uired)?\s*(?:date|by)|required(?=\s*:?\s*$)|delivery\s*window|(?:expected\s*)?receipt\s*date"
