@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser_support import launched_chromium, sign_in_browser
+from tests.browser_support import sign_in_browser
 from tests.review_seed import (
     COLLECTION_EMAIL,
     add_action,
@@ -22,11 +22,6 @@ UNDER_BAR = """() => { const e = document.activeElement, bar = document.querySel
   if (bar.contains(e)) return [e.outerHTML.slice(0, 80), 0];
   const a = e.getBoundingClientRect(), b = bar.getBoundingClientRect();
   return [e.outerHTML.slice(0, 80), Math.max(0, Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top))]; }"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    yield from launched_chromium()
 
 
 @pytest.mark.parametrize("size", list(WIDTHS))

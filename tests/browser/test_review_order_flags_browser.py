@@ -5,16 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser_support import launched_chromium, sign_in_browser
+from tests.browser_support import sign_in_browser
 from tests.review_seed import add_review_item, parsed_po, seed_reference
 from tests.test_review_order_flags import DUPLICATE, many_flags
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    yield from launched_chromium()
 
 
 @pytest.mark.parametrize("width", [1366, 375])
