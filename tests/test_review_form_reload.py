@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from handlers.review.web import reloaded_form
-from tests.review_seed import add_review_item, seed_reference, sign_in
+from tests.review_seed import COLLECTION_EMAIL, add_action, add_review_item, seed_reference, sign_in
 
 
 @pytest.mark.parametrize(("method", "path", "status", "target"), [
@@ -33,9 +33,30 @@ def test_reloading_the_order_form_after_add_rows_shows_the_order_not_a_405(serve
         assert again.status_code == 303 and again.headers["location"] == f"/review/orders/{item}"
         assert client.get(path, follow_redirects=True).status_code == 200
     assert client.head(f"/review/orders/{item}/approve").status_code == 303
-    assert client.get("/review/actions/1").headers["location"] == "/review/actions"
     # Signed out: to the page, which asks for a sign-in leading back to it.
     anonymous = httpx.get(f"{server.url}/review/orders/{item}/approve", follow_redirects=True)
     assert anonymous.url.path == "/review/login" and anonymous.url.params["next"] == f"/review/orders/{item}"
     status = server.run(server.env.db.fetchone("SELECT status FROM review_items WHERE id = ?", (item,)))[0]
     assert status == "pending"  # a GET decides nothing
+
+
+def test_an_actions_address_leads_to_its_card(server):
+    # A refused action form leaves /review/actions/{id} in the address bar; it led to the unfiltered list, far from
+    # the card (an approved action's is not even in the staged list). It is now a link to the card, in its list.
+    def seed(conn):
+        seed_reference(conn)
+        return add_action(conn, "send_collection_email", COLLECTION_EMAIL), add_action(
+            conn, "send_collection_email", COLLECTION_EMAIL, status="approved")
+    staged, approved = server.run(server.env.db.write(seed))
+    client = sign_in(server.url)
+    for action, status in ((staged, "staged"), (approved, "approved")):
+        found = client.get(f"/review/actions/{action}")
+        assert found.status_code == 303
+        assert found.headers["location"] == f"/review/actions?status={status}&cursor={action + 1}#action-{action}"
+        assert f'id="action-{action}"' in client.get(found.headers["location"]).text
+    assert client.head(f"/review/actions/{staged}").status_code == 303
+    missing = client.get(f"/review/actions/{approved + 1}")
+    assert missing.status_code == 404 and "<h1>404</h1>" in missing.text
+    # Signed out: sign in, then on to the card.
+    anonymous = httpx.get(f"{server.url}/review/actions/{approved}", follow_redirects=True)
+    assert anonymous.url.path == "/review/login" and anonymous.url.params["next"] == f"/review/actions/{approved}"

@@ -17,7 +17,7 @@ review_router = Router(
         login.login_page, login.login_submit, login.logout,
         orders.orders_list, orders.order_detail, orders.order_approve, orders.order_reject, orders.order_pdf,
         orders.order_email,
-        actions.actions_list, actions.action_decide,
+        actions.actions_list, actions.action_card, actions.action_decide,
         observations.observations_list, observations.observations_triage,
     ],
     dependencies={"session": Provide(page_session)},

@@ -12,9 +12,11 @@ from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromQuery
+from litestar.response import Redirect
 
 from handlers.review import queries as q
 from handlers.review.action_kinds import kind_filter, kind_options
+from handlers.review.approved import action_url
 from handlers.review.payload_text import describe_payload
 from handlers.review.web import (
     STALE_TOKEN,
@@ -204,6 +206,16 @@ async def actions_list(request: Request[Any, Any, Any], env: NamedDependency[Env
     if status not in STATUSES:
         raise ValidationException(f"status: must be one of {', '.join(STATUSES)} (got {status!r})")
     return await _actions_page(request, env, session, status=status, kind=kind, customer=customer, cursor=cursor)
+
+
+@get("/actions/{action_id:int}", include_in_schema=False)
+async def action_card(env: NamedDependency[Env], session: NamedDependency[Session], action_id: RowId) -> Redirect:
+    """A link to one action: a 303 to its card on the Actions tab, in its status's list (a form shown again as
+    posted leaves this address in the bar, so a reload lands on the card too); 404 for an action that is none."""
+    found = await q.rows(env, q.ACTION_STATUS, (action_id,))
+    if not found:
+        raise NotFoundException(f"proposed action {action_id} does not exist")
+    return Redirect(action_url(action_id, found[0]["status"]), status_code=303)
 
 
 async def _action_now(env: Env, action_id: int) -> dict[str, Any] | None:

@@ -166,6 +166,9 @@ WHERE (:status = '' OR r.status = :status) AND (:customer = '' OR r.customer_id 
 ORDER BY r.id DESC LIMIT :limit
 """
 
+# An action's status, to find its card (handlers/review/actions.py action_card).
+ACTION_STATUS = "SELECT status FROM proposed_actions WHERE id = ?"
+
 
 async def rows(env: Env, sql: str, params: Any) -> list[dict[str, Any]]:
     """Run a read query; rows as dicts (templates and JSON both want mappings)."""
