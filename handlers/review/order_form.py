@@ -16,13 +16,16 @@ from worker.config import Review
 from worker.intake.lines import BY_XREF
 from worker.netsuite_shape import ReviewedOrder, foreign_price_note
 from worker.po.address import read_address
+from worker.po.parser import price_units_in
 from worker.pricing import (
     ExpectedPrice,
     ProgramTerms,
     cents,
     check_price,
     expected_price,
+    item_pack,
     program_for,
+    unit_code,
 )
 
 LINE_FIELDS = ("no", "code", "item", "desc", "qty", "uom", "price")
@@ -494,22 +497,29 @@ def _message(err: Mapping[str, Any], numbered: Mapping[str, list[int]]) -> str:
 def price_checks(conn: sqlite3.Connection, customer_id: str | None, rows: list[dict[str, str]],
                  resolved: Mapping[str, str | None], on: date, standard: ProgramTerms,
                  tolerance_pct: float, currency: str | None = None,
-                 not_compared: str | None = None) -> dict[int, dict[str, Any]]:
+                 not_compared: str | None = None, findings: Any = None) -> dict[int, dict[str, Any]]:
     """For each kept row with a known item, by its position in `rows`: expected price, basis and deviation.
 
     By position, not line number: the rows a reviewer adds all have number "" until approved, so keyed by
     number every new row showed the last new row's check. An order in another currency than US dollars
     (`currency`, the one it is booked in) has no comparable price: the list's dollars are not shown beside it;
-    nor has one whose currency is not surely its customer's (`not_compared`, OrderCurrency's: why).
+    nor has one whose currency is not surely its customer's (`not_compared`, OrderCurrency's: why). Nor has a
+    row without a unit whose PO line printed its price per a weight (the parse's `findings`, price_units_in) for
+    an item sold per another unit: the intake flags it price_unit_differs, never a deviation (_per_other_unit).
     """
     foreign = foreign_price_note(currency) or not_compared
     program = program_for(conn, customer_id, standard)
+    printed_per = price_units_in(findings)
     checks: dict[int, dict[str, Any]] = {}
     for i, row in enumerate(rows):
         item_id = resolved.get(row["item"].upper()) if row["item"] and is_kept(row) else None
         if not item_id:
             continue
         expected = expected_price(conn, item_id, customer_id, on.isoformat(), program, row["uom"] or None)
+        per = None if row["uom"] else printed_per.get(_line_no(row["no"]))  # a unit typed: compared as usual
+        if per and (basis := _per_other_unit(conn, item_id, expected, per)):
+            checks[i] = {"expected": None, "basis": basis, "deviation_pct": None, "ok": False}
+            continue
         if foreign and expected is not None and expected.unit_price is not None:
             checks[i] = {"expected": None, "basis": f"no comparable price: {foreign}", "deviation_pct": None,
                          "ok": False}
@@ -521,6 +531,13 @@ def price_checks(conn: sqlite3.Connection, customer_id: str | None, rows: list[d
             "deviation_pct": result.deviation_pct, "ok": result.within_tolerance,
         }
     return checks
+
+
+def _per_other_unit(conn: sqlite3.Connection, item_id: str, expected: ExpectedPrice | None, per: str) -> str | None:
+    """Why a price printed per `per` on a line without a unit is not compared: the item is sold per another unit
+    (the unit the line is read in, as LineMatcher._price_flags judges it); None when it is sold per `per`."""
+    sold = (expected.uom if expected else None) or item_pack(conn, item_id).unit
+    return f"not compared (price per {per}; item sold per {sold})" if sold and unit_code(per) != sold else None
 
 
 def _basis(expected: ExpectedPrice | None, reason: str | None) -> str:

@@ -302,7 +302,7 @@ async def _detail(request: Request[Any, Any, Any], env: Env, session: Session, i
         currency = as_booked(currency, action["currency"])
     checks = await env.db.read_sync(price_checks, form["customer_id"] or None, rows, resolved, on,
                                     standard_program(env.settings), env.settings.pricing.tolerance_pct,
-                                    currency.booked, currency.not_compared)
+                                    currency.booked, currency.not_compared, parsed.get("findings"))
     # The item's and the posted customer stay offered, after the matches (the best match stays first).
     customers = await _picker(env, find)
     if item["customer_id"] and all(c["ns_id"] != item["customer_id"] for c in customers):

@@ -117,8 +117,20 @@ def _price_units(table: TableResult | None, lines: list[POLine]) -> list[Finding
 
 def price_units(po: PurchaseOrder) -> dict[int, str]:
     """The unit each line's price is printed per, for lines that print no unit of their own (line_no -> unit)."""
-    return {f.line_no: m[1] for f in po.findings
-            if f.code == PRICE_PER_UNIT and f.line_no is not None and (m := _PER.search(f.message))}
+    return price_units_in([f.model_dump() for f in po.findings])
+
+
+def price_units_in(findings: object) -> dict[int, str]:
+    """price_units from findings as a parse is stored (parsed_json's "findings", a list of dicts) (pure): the review
+    order page reads them there; anything else (an older or damaged parse) names none."""
+    out: dict[int, str] = {}
+    for f in findings if isinstance(findings, list) else []:
+        if not isinstance(f, dict) or f.get("code") != PRICE_PER_UNIT:
+            continue
+        no, m = f.get("line_no"), _PER.search(str(f.get("message") or ""))
+        if type(no) is int and m:  # type(): a JSON true is no line number
+            out[no] = m[1]
+    return out
 
 
 def _confidence(po: PurchaseOrder, conf: dict[str, float]) -> dict[str, float]:
