@@ -266,6 +266,15 @@ def item_pack(conn: sqlite3.Connection, item_id: str) -> Pack:
     return Pack(unit_code(item[0]), pack_count(item[1])) if item else Pack()
 
 
+def sold_per_other_unit(conn: sqlite3.Connection, item_id: str, expected: ExpectedPrice | None,
+                        printed_per: str) -> str | None:
+    """The unit an item is sold per, when a price printed per `printed_per` on a PO line without a unit is not per
+    it (that line is in the item's own unit: its expected price's, else spec_items'); None when it is, or unknown.
+    The intake (price_unit_differs) and the review order page's price check judge it alike."""
+    sold = (expected.uom if expected else None) or item_pack(conn, item_id).unit
+    return sold if sold and unit_code(printed_per) != sold else None
+
+
 def choose_price(rows: Sequence[PriceRow], line_unit: str, pack: Pack, program: ProgramTerms) -> ExpectedPrice | None:
     """The expected price per line_unit from rows ordered customer first, newest first (pure).
 

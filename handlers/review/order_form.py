@@ -23,9 +23,8 @@ from worker.pricing import (
     cents,
     check_price,
     expected_price,
-    item_pack,
     program_for,
-    unit_code,
+    sold_per_other_unit,
 )
 
 LINE_FIELDS = ("no", "code", "item", "desc", "qty", "uom", "price")
@@ -505,7 +504,8 @@ def price_checks(conn: sqlite3.Connection, customer_id: str | None, rows: list[d
     (`currency`, the one it is booked in) has no comparable price: the list's dollars are not shown beside it;
     nor has one whose currency is not surely its customer's (`not_compared`, OrderCurrency's: why). Nor has a
     row without a unit whose PO line printed its price per a weight (the parse's `findings`, price_units_in) for
-    an item sold per another unit: the intake flags it price_unit_differs, never a deviation (_per_other_unit).
+    an item sold per another unit (pricing.sold_per_other_unit): the intake flags it price_unit_differs, never a
+    deviation.
     """
     foreign = foreign_price_note(currency) or not_compared
     program = program_for(conn, customer_id, standard)
@@ -517,8 +517,9 @@ def price_checks(conn: sqlite3.Connection, customer_id: str | None, rows: list[d
             continue
         expected = expected_price(conn, item_id, customer_id, on.isoformat(), program, row["uom"] or None)
         per = None if row["uom"] else printed_per.get(_line_no(row["no"]))  # a unit typed: compared as usual
-        if per and (basis := _per_other_unit(conn, item_id, expected, per)):
-            checks[i] = {"expected": None, "basis": basis, "deviation_pct": None, "ok": False}
+        if per and (sold := sold_per_other_unit(conn, item_id, expected, per)):
+            checks[i] = {"expected": None, "basis": f"not compared (price per {per}; item sold per {sold})",
+                         "deviation_pct": None, "ok": False}
             continue
         if foreign and expected is not None and expected.unit_price is not None:
             checks[i] = {"expected": None, "basis": f"no comparable price: {foreign}", "deviation_pct": None,
@@ -531,13 +532,6 @@ def price_checks(conn: sqlite3.Connection, customer_id: str | None, rows: list[d
             "deviation_pct": result.deviation_pct, "ok": result.within_tolerance,
         }
     return checks
-
-
-def _per_other_unit(conn: sqlite3.Connection, item_id: str, expected: ExpectedPrice | None, per: str) -> str | None:
-    """Why a price printed per `per` on a line without a unit is not compared: the item is sold per another unit
-    (the unit the line is read in, as LineMatcher._price_flags judges it); None when it is sold per `per`."""
-    sold = (expected.uom if expected else None) or item_pack(conn, item_id).unit
-    return f"not compared (price per {per}; item sold per {sold})" if sold and unit_code(per) != sold else None
 
 
 def _basis(expected: ExpectedPrice | None, reason: str | None) -> str:

@@ -42,6 +42,7 @@ from worker.pricing import (
     expected_price,
     item_pack,
     price_text,
+    sold_per_other_unit,
     unit_code,
 )
 
@@ -491,8 +492,7 @@ class LineMatcher:
         # A line without a unit is in the item's own unit; a price printed per another one ("$4.25/lb" for an item
         # sold by the case) is no price per that unit: flagged, never compared (a false -90 % deviation before).
         if price_per and line.uom is None and line.unit_price is not None and (
-                sold := (expected.uom if expected else None) or item_pack(self.conn, item_id).unit) \
-                and unit_code(price_per) != sold:
+                sold := sold_per_other_unit(self.conn, item_id, expected, price_per)):
             return [{"code": "price_unit_differs", "severity": "warning", "line_no": n, "item_id": item_id,
                      "message": f"line {n}: unit price {price_text(line.unit_price)} is per {price_per}, item "
                                 f"{item_id} is sold per {sold} and the PO prints no unit for the quantity; the price "
