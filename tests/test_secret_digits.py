@@ -52,3 +52,15 @@ def test_a_log_record_with_a_long_count_stays_one_json_object() -> None:
     entry = json.loads(JsonFormatter().format(record))
     assert entry["msg"] == "sent [redacted]"
     assert entry["count"] == 9123456789
+
+
+def test_a_number_that_is_the_secret_is_redacted_and_the_line_stays_json() -> None:
+    # Before, "count": 12345678 became "count": [redacted]: no JSON, so a log shipper dropped the line.
+    hide_secrets([DIGITS_SECRET])
+    record = logging.LogRecord("worker.test", logging.INFO, __file__, 1, "sent", (), None)
+    record.count, record.ids, record.ok, record.n = int(DIGITS_SECRET), [int(DIGITS_SECRET), 2], True, 3
+    entry = json.loads(JsonFormatter().format(record))
+    assert (entry["count"], entry["ids"], entry["ok"], entry["n"]) == ("[redacted]", ["[redacted]", "2"], True, "3")
+    plain = logging.LogRecord("worker.test", logging.INFO, __file__, 1, "sent %s", (DIGITS_SECRET,), None)
+    plain.count = 3
+    assert json.loads(JsonFormatter().format(plain))["count"] == 3  # numbers stay numbers unless one is the secret

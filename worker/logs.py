@@ -163,7 +163,27 @@ class JsonFormatter(logging.Formatter):
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return redact(json.dumps(entry, default=str), _secrets)
+        line = redact(raw := json.dumps(entry, default=str), _secrets)
+        if line != raw and not _is_json(line):  # a digit secret that is a whole JSON number ("count": [redacted])
+            line = redact(json.dumps(_numbers_as_text(entry), default=str), _secrets)
+        return line
+
+
+def _is_json(line: str) -> bool:
+    try:
+        json.loads(line)
+    except ValueError:
+        return False
+    return True
+
+
+def _numbers_as_text(value: Any) -> Any:
+    """The entry with its numbers as strings, so a secret that is a whole number is redacted inside a string."""
+    if isinstance(value, dict):
+        return {key: _numbers_as_text(v) for key, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_numbers_as_text(v) for v in value]
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
 
 def configure_logging(level: str = "INFO") -> None:
