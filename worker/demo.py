@@ -4,7 +4,9 @@
 data/reference/ and returns webhook-format events (SPEC 4). `load_demo_if_empty(env)` imports those reference
 files and pushes the events through the backfill, the same apply code as the webhook. Only the last
 RECENT_DAYS of the year are left for the workflows: history is not news, and a year of old orders would bury
-the review queue under proposals nobody needs. The load takes several transactions, so its own row in
+the review queue under proposals nobody needs. Then a few purchase orders (data/demo_orders/, worker/demo_orders.py)
+are mailed through the real intake, so the queue's Orders tab has work: their PDFs print placeholder dates that are
+replaced, byte for byte, by dates around the demo's now. The load takes several transactions, so its own row in
 webhook_receipts says how far it got: a load cut short (a killed `worker dev`) is resumed at the next start.
 """
 
@@ -121,10 +123,11 @@ def _finish(conn: sqlite3.Connection) -> None:
 
 
 async def load_demo_if_empty(env: Env, *, reference_dir: Path = REFERENCE_DIR) -> dict[str, Any] | None:
-    """Import the demo reference files and backfill a year of events, once, into an empty database; finish a
-    load cut short. Every step is safe to redo: the reference import changes nothing the second time, the
-    backfill skips the receipts it has, the cursors move once."""
+    """Import the demo reference files, backfill a year of events and mail the demo orders, once, into an empty
+    database; finish a load cut short. Every step is safe to redo: the reference import changes nothing the second
+    time, the backfill skips the receipts it has, the cursors move once, an order already logged is not mailed."""
     from worker.backfill import backfill_events
+    from worker.demo_orders import mail_demo_orders
     from worker.flows.registry import WORKFLOWS
 
     action, now = await env.db.write(_claim, env.clock())
@@ -141,11 +144,12 @@ async def load_demo_if_empty(env: Env, *, reference_dir: Path = REFERENCE_DIR) -
     first = await env.db.write_unlocked(lambda _conn: backfill_events(path, history, progress=False))
     skipped_to = await env.db.write(_skip_history, [w.name for w in WORKFLOWS])
     second = await env.db.write_unlocked(lambda _conn: backfill_events(path, recent, progress=False))
+    orders = await mail_demo_orders(env, now)  # after the year: the intake matches senders to its customers
     await env.db.write(_finish)
     summary = summarize(events, now.astimezone(env.settings.timezone).date())
     summary |= {"reference": {f.file: f.summary() for f in report.files}, "history_events": len(history),
                 "recent_events": len(recent), "workflow_cursor": skipped_to,
-                "backfill": [first, second], "resumed": action == "resume"}
+                "backfill": [first, second], "orders": orders, "resumed": action == "resume"}
     log.info("demo data loaded", extra={"events": len(events), "driscoll_share": summary["driscoll_share"]})
     return summary
 
