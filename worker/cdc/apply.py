@@ -301,6 +301,11 @@ def _apply_planned(mirror: Mirror, record_id: str, events: list[Prepared], held_
             ledger.append(_sublists_row(mirror, plan, by_index, index, customer, received_at))
         else:
             ledger.append(_ledger_row(mirror, by_index[index], kind, customer, received_at))
+            if kind != "deleted":
+                # Its data is the row's from here on (plan.ledger is in delivery order), so a later delete in this
+                # batch names its customer, as one-by-one delivery would. Stale data (no entry) only lands under a
+                # tombstone, which only a newer update, with its own entry, revives.
+                customer = _customer_of(by_index[index])
 
 
 def _sublists_row(mirror: Mirror, plan: RecordPlan, by_index: dict[int, Prepared], index: int,
@@ -343,7 +348,13 @@ def _write_plan(record_id: str, plan: RecordPlan, by_index: dict[int, Prepared],
         writes.children[at].append(by_index[index])
 
 
-def _ledger_row(mirror: Mirror, ev: Prepared, kind: str, held_customer: str | None,
+def _ledger_row(mirror: Mirror, ev: Prepared, kind: str, customer: str | None,
                 received_at: str) -> tuple[Any, ...]:
-    payload = ev.payload if ev.payload is not None else delete_payload(ev, held_customer)
+    """`customer`: whom the record's row names just before this event, for a delete's payload (it carries no data)."""
+    payload = ev.payload if ev.payload is not None else delete_payload(ev, customer)
     return (mirror.ledger[kind], ev.record_type, ev.record_id, payload, received_at, None)
+
+
+def _customer_of(ev: Prepared) -> str | None:
+    """The customer a data event's ledger payload names (its record's, as prepare read it)."""
+    return msgspec.json.decode(ev.payload or "{}").get("customer_id")
