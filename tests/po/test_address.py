@@ -132,8 +132,13 @@ def test_an_address_prints_back_as_the_lines_it_is_read_from():
     # A UK county between the post town and the postcode is the county (NetSuite's state field), not the city.
     (["Acme Ltd", "1 High St", "Guildford, Surrey GU1 1AA"],
      {"addr1": "1 High St", "city": "Guildford", "state": "Surrey", "zip": "GU1 1AA"}),
+    # Only after a comma: a county alone on the city line may be the town (Durham), so the line above stays a street.
     (["Acme Ltd", "1 High St", "Guildford", "Surrey GU1 1AA"],
-     {"addr1": "1 High St", "city": "Guildford", "state": "Surrey"}),
+     {"addr1": "1 High St", "addr2": "Guildford", "city": "Surrey", "state": None}),
+    (["Harbour Cafe", "Market Place", "Durham DH1 3NJ", "UK"], {"addr1": "Market Place", "city": "Durham"}),
+    (["Acme Foods Ltd", "Unit 4", "Riverside Industrial Estate", "Durham DH1 1TW", "UK"],
+     {"addr1": "Unit 4", "addr2": "Riverside Industrial Estate", "city": "Durham", "state": None}),
+    (["Cafe", "Market Place, Durham DH1 3NJ"], {"addr1": "Market Place", "city": "Durham", "state": None}),
     (["Acme Ltd", "1 High St", "Surrey GU1 1AA"], {"addr1": "1 High St", "city": "Surrey", "state": None}),
     (["Acme", "10 Downing St, London SW1A 2AA"], {"addr1": "10 Downing St", "city": "London", "state": None}),
     # A name that starts with a digit is the addressee, not a street line.
@@ -144,6 +149,13 @@ def test_an_address_prints_back_as_the_lines_it_is_read_from():
     (["12-14 Harbor Rd", "Clifton, NJ 07011"], {"addressee": None, "addr1": "12-14 Harbor Rd"}),
     (["2nd Floor", "45 Harbor Rd", "Clifton, NJ 07011"], {"addressee": None, "addr1": "2nd Floor", "addr2": "45 Harbor Rd"}),
     (["Suite 200", "45 Harbor Rd", "Clifton, NJ 07011"], {"addressee": None, "addr1": "Suite 200"}),
+    # House numbers of every common shape start a street line (audit CH: these were refused as "no street line").
+    (["45-B Harbor Rd", "Clifton, NJ 07011"], {"addressee": None, "addr1": "45-B Harbor Rd"}),
+    (["12, High Street", "Guildford GU1 1AA", "UK"], {"addressee": None, "addr1": "12, High Street"}),
+    (["123½ Main St", "Clifton, NJ 07011"], {"addressee": None, "addr1": "123½ Main St"}),
+    (["12.5 Mile Rd", "Detroit, MI 48201"], {"addressee": None, "addr1": "12.5 Mile Rd"}),
+    (["1234-A Industrial Pkwy", "Suite 100", "Clifton, NJ 07011"],
+     {"addressee": None, "addr1": "1234-A Industrial Pkwy", "addr2": "Suite 100"}),
 ])
 def test_longer_names_counties_and_names_with_digits_go_in_their_fields(lines, fields):
     reading = read_address(lines)

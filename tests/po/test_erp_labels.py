@@ -83,3 +83,11 @@ def test_erp_export_layout_parses_exactly() -> None:
     assert (po.po_date, po.requested_ship_date) == (expected.po_date, expected.requested_ship_date)
     assert (po.subtotal, po.freight, po.total) == (expected.subtotal, expected.freight, expected.total)
     assert po.other_charges == [] and po.findings == []
+
+
+def test_a_po_date_beats_a_doc_date() -> None:
+    # Audit CH: "Doc. Date" scored as "PO Date", so two different dates left the order with none.
+    dates = find_dates(_lines([(40, 50, "Doc. Date: 11/20/2026"), (40, 62, "PO Date: 11/24/2026")]), None)
+    assert dates["po_date"][0] == date(2026, 11, 24)
+    alone = find_dates(_lines([(40, 50, "Doc. Date: 11/20/2026")]), None)
+    assert alone["po_date"][0] == date(2026, 11, 20)

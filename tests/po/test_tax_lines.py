@@ -87,8 +87,13 @@ def _totals(rows: list[tuple[str, str]]) -> dict:
     ([("State Tax", "5.75"), ("County Tax", "1.50"), ("Tax total", "7.25")], "7.25"),
     ([("Total tax", "7.25"), ("State Tax", "5.75"), ("County Tax", "1.50")], "7.25"),
     ([("Total tax", "8.00")], "8.00"),
-    # The same line printed again is one tax.
+    # The same line printed again is one tax, with or without its rate (audit CH: 'Sales Tax 8.25%' then 'Sales Tax'
+    # of the same amount was counted twice); two rates of one tax with the same amount stay two.
     ([("Sales Tax 8%", "8.00"), ("Sales Tax 8%", "8.00")], "8.00"),
+    ([("Sales Tax 8.25%", "8.25"), ("Sales Tax", "8.25")], "8.25"),
+    ([("Tax (8.25%)", "8.25"), ("Tax", "8.25")], "8.25"),
+    ([("VAT 7%", "7.00"), ("VAT 19%", "7.00")], "14.00"),
+    ([("State Tax", "5.00"), ("County Tax", "5.00")], "10.00"),
 ])
 def test_every_tax_line_is_read_and_summed(rows, tax) -> None:
     assert _totals(rows + [("Total", "200.00")])["tax"] == Decimal(tax)
@@ -100,6 +105,9 @@ def test_every_tax_line_is_read_and_summed(rows, tax) -> None:
     ("Taxable amount", "100.00"), ("Taxable subtotal", "100.00"), ("Non-taxable amount", "0.00"),
     ("Tax exempt", "0.00"), ("Total tax-exempt sales", "100.00"), ("Amount before tax", "100.00"),
     ("Tax rate 8.25%", ""), ("VAT 19%", ""), ("Total incl. tax", "108.00"), ("Pickle Vat", "12.00"),
+    # A tax's basis, code or jurisdiction number (audit CH: each was added to the tax).
+    ("State Tax Basis", "100.00"), ("County Tax Code", "23"), ("PO Tax Code", "2"), ("City Tax Jurisdiction", "4401"),
+    ("Sales Tax Rate", "8.25"), ("Tax Area", "12"),
 ])
 def test_what_only_names_a_tax_is_no_tax_line(row) -> None:
     found = _totals([row, ("Sales tax", "8.00"), ("Total", "108.00")])

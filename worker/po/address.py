@@ -56,15 +56,15 @@ _ATTN = re.compile(r"^(?:attn|attention)\b\.?:?\s*(?P<text>.*)$", re.IGNORECASE)
 _PHONE_LEAD = re.compile(r"^(?:tel|telephone|phone|ph|t)\b\.?:?\s*(?P<text>.*)$", re.IGNORECASE)
 _PHONE = re.compile(r"^\+?[\d\s().-]+(?:\s*(?:x|ext\.?)\s*\d{1,6})?$", re.IGNORECASE)
 _FAX = re.compile(r"^fax\b", re.IGNORECASE)
-# A street line's start: a house number ("45 ", "12-14 ", "100A ", "45/2 "), a PO box, a floor or suite; not a name
-# that starts with a digit ("7-Eleven Store 1234", "1st Choice Foods").
-_STREETLIKE = re.compile(r"^(?:\d+[A-Z]?(?:[-/]\d+[A-Z]?)?\s|p\.?\s*o\.?\s*box\b|\d+(?:st|nd|rd|th)\s+fl(?:oor|\.|\b)"
-                         r"|(?:suite|ste|unit|floor|bldg|building)\b)", re.IGNORECASE)
+# A street line's start: a house number ("45 ", "12-14 ", "45-B ", "100A ", "12.5 ", "123½ ", "12, "), a PO box, a
+# floor or suite; not a name that starts with a digit glued to a word ("7-Eleven Store 1234", "1st Choice Foods").
+_STREETLIKE = re.compile(r"^(?:\d+(?:[./-]\d+)*(?:-?[A-Z](?![A-Z]))?½?[,\s]|p\.?\s*o\.?\s*box\b"
+                         r"|\d+(?:st|nd|rd|th)\s+fl(?:oor|\.|\b)|(?:suite|ste|unit|floor|bldg|building)\b)", re.IGNORECASE)
 # UK counties printed between the post town and the postcode ("Guildford, Surrey GU1 1AA", or the town on the line
 # above): the county goes in NetSuite's state field (its "County" for UK addresses), the town in the city.
 UK_COUNTIES = frozenset({
     "avon", "bedfordshire", "berkshire", "buckinghamshire", "cambridgeshire", "cheshire", "cleveland", "cornwall",
-    "cumbria", "derbyshire", "devon", "dorset", "durham", "county durham", "east sussex", "essex",
+    "cumbria", "derbyshire", "devon", "dorset", "county durham", "east sussex", "essex",
     "gloucestershire", "greater london", "greater manchester", "hampshire", "herefordshire", "hertfordshire",
     "isle of wight", "kent", "lancashire", "leicestershire", "lincolnshire", "merseyside", "middlesex", "norfolk",
     "north yorkshire", "northamptonshire", "northumberland", "nottinghamshire", "oxfordshire", "rutland",
@@ -251,8 +251,10 @@ def read_address(lines: Iterable[str]) -> AddressReading:
     if street.strip():
         above.append(street.strip())
     city = city.strip()
-    if country == "GB" and state is None and _county(city) and above and not _STREETLIKE.match(above[-1]) \
-            and len(above) > 1:  # "Guildford, Surrey GU1 1AA": Surrey is the county, Guildford the town
+    # "Guildford, Surrey GU1 1AA": Surrey is the county, Guildford the town. Only so printed after a comma: a county
+    # alone on the city line may be the town's name too ("Market Place" / "Durham DH1 3NJ").
+    if country == "GB" and state is None and street.strip() and _county(city) and len(above) > 1 \
+            and not _STREETLIKE.match(above[-1]):
         state, city = city, above.pop()
     if not city:
         return AddressReading(None, f"no city: the city line {_shown(rest[-1])} names a state or postcode only")

@@ -26,6 +26,7 @@ _SHIP_LABEL = re.compile(
     r"|must\s*arrive(?:\s*by)?|(?:delivery|ship\s*date|deliver)(?=\s*:|\s*$)|liefer(?:datum|termin)|wunschtermin|date\s*de\s*livraison"
     r"|req(?:\.|uested|uired)?\s*(?:date|by)|required(?=\s*:?\s*$)|delivery\s*window|(?:expected\s*)?receipt\s*date"
     r"|receive\s*by|date\s*(?:needed|wanted)", re.I)
+_DOC = re.compile(r"\s*doc", re.I)
 _DATE_LABEL = re.compile(
     r"(?:po|p\.\s*o\.|order|purchase\s*order|issue|doc(?:ument|\.)?|bestell)?\s*date(?!\s*(?:required|requested))"
     r"|bestelldatum|datum"
@@ -98,7 +99,8 @@ def _find_date(lines: list[Line], label: re.Pattern[str], exclude: re.Pattern[st
         for v in values_near(hit, near):
             if parsed := parse_date(v, day_first):
                 d, ambiguous = parsed
-                specific = 0.95 if len(hit.label.strip()) > 5 else 0.85  # "Order Date" beats a bare "Date"
+                # "Order Date" beats a bare "Date"; a "Doc. Date" (an ERP's document date) is below a "PO Date"
+                specific = 0.85 if len(hit.label.strip()) <= 5 else 0.88 if _DOC.match(hit.label) else 0.95
                 scored.append((specific - (0.3 if ambiguous and day_first is None else 0.0), d))
                 break
     if not scored:

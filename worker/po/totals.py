@@ -23,7 +23,9 @@ _NOT_TAX_WORD = r"(?!(?:total|totals|sub\s*-?\s*total|amount|before|after|excl\w
                 r"inkl\w*|with|plus|zzgl|taxable|non|nontaxable|exempt|free|value|base|goods|prices?|less)\b)"
 _WORD = rf"{_NOT_TAX_WORD}[^\W\d_][\w.'&-]*\s+"
 # A whole word, not a compound ("Tax-exempt", "USt-IdNr.") nor a permit's number ("Sales tax license 123456").
-_TAX_END = r"(?![^\W\d_]|-[^\W\d_])(?!\s*(?:licen[cs]e|permit|certificate|cert\b))"
+# Nor a tax's basis, code or rate ("State Tax Basis 617.00", "County Tax Code 23", "City Tax Jurisdiction 4401").
+_TAX_END = r"(?![^\W\d_]|-[^\W\d_])(?!\s*(?:licen[cs]e|permit|certificate|cert\b|basis|base\b|code|jurisdiction|" \
+           r"area\b|class\b|group\b|year\b|rate\b|zone\b|region\b|authority|status\b))"
 _TAX = (rf"^(?:{_TAX_WORD}"
         rf"|(?:{_WORD}){{0,2}}?(?:{_JURIS}|{_NOT_TAX_WORD}(?-i:[A-Z]{{2}}))\s+(?:{_WORD}){{0,2}}?{_TAX_WORD}"
         rf"|(?:{_WORD}){{1,3}}?(?:sales\s*(?:(?:&|and)\s*use\s*)?|use\s*)tax(?:es)?"
@@ -235,7 +237,7 @@ def parse_totals(lines: list[Line], dc: bool | None) -> dict:
         elif kind == "tax":
             # Every tax line adds up (GST + QST, state + county, VAT 7% + VAT 19%); the same line printed again
             # (a summary repeating it) is one tax.
-            out.setdefault("tax_lines", {})[(" ".join(hit.printed.lower().split()), v)] = v
+            _add_tax(out.setdefault("tax_lines", []), hit.printed, v)
         elif kind == "tax_total":
             out["tax_total"] = v
         elif kind not in out:
@@ -245,11 +247,26 @@ def parse_totals(lines: list[Line], dc: bool | None) -> dict:
     return _sum_taxes(out)
 
 
+# A tax line's rate ("8.25%", "(7 %)", "@ 6.625%"): a tax printed again with or without it is the same tax.
+_RATE = re.compile(r"[(@]*\s*\d[\d.,]*\s*%\s*\)?")
+
+
+def _add_tax(lines: list[tuple[str, str | None, Decimal]], printed: str, amount: Decimal) -> None:
+    """Add a tax line unless it repeats one read already: the same name and amount, and the same rate or a rate on
+    only one of them ("Sales Tax 8.25% 50.90" in the totals and "Sales Tax 50.90" in a summary). VAT 7% and VAT 19%
+    of the same amount stay two taxes."""
+    rate = m[0] if (m := _RATE.search(printed)) else None
+    name = " ".join(re.sub(r"[^\w\s]", " ", _RATE.sub(" ", printed).lower()).split())
+    rate = re.sub(r"[^\d.,]", "", rate) if rate else None
+    if not any(n == name and a == amount and (r is None or rate is None or r == rate) for n, r, a in lines):
+        lines.append((name, rate, amount))
+
+
 def _sum_taxes(out: dict) -> dict:
     """The order's tax: the tax total the PO prints ("Total tax"), which is its tax lines' sum and never added to
     them, else the sum of its tax lines. tax_lines_sum is kept beside a printed total that differs from it."""
-    lines = out.pop("tax_lines", {})
-    summed = sum(lines.values(), Decimal(0)) if lines else None
+    lines = out.pop("tax_lines", [])
+    summed = sum((amount for _, _, amount in lines), Decimal(0)) if lines else None
     if (stated := out.pop("tax_total", None)) is not None:
         out["tax"] = stated
         if summed is not None and summed != stated:
