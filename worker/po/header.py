@@ -26,7 +26,7 @@ _SHIP_LABEL = re.compile(
     r"|must\s*arrive(?:\s*by)?|(?:delivery|ship\s*date|deliver)(?=\s*:|\s*$)|liefer(?:datum|termin)|wunschtermin|date\s*de\s*livraison"
     r"|req(?:\.|uested|uired)?\s*(?:date|by)|required(?=\s*:?\s*$)|delivery\s*window|(?:expected\s*)?receipt\s*date"
     r"|receive\s*by|date\s*(?:needed|wanted)", re.I)
-_DOC = re.compile(r"\s*doc", re.I)
+_DOC = re.compile(r"\s*doc", re.IGNORECASE)
 _DATE_LABEL = re.compile(
     r"(?:po|p\.\s*o\.|order|purchase\s*order|issue|doc(?:ument|\.)?|bestell)?\s*date(?!\s*(?:required|requested))"
     r"|bestelldatum|datum"
