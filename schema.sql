@@ -111,6 +111,7 @@ CREATE TABLE IF NOT EXISTS transaction_lines (
     rate           REAL,
     amount         REAL,
     raw_json       TEXT,
+    is_closed      INTEGER NOT NULL DEFAULT 0,  -- NetSuite closed the line (isClosed): no longer ordered
     PRIMARY KEY (transaction_id, line_no)
 );
 CREATE INDEX IF NOT EXISTS transaction_lines_item ON transaction_lines (item_id);

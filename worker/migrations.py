@@ -14,7 +14,7 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
 
 # (version, SQL) in ascending order. Each brings a database at version-1 up to version; schema.sql
 # always describes the newest shape, so a fresh database only runs schema.sql.
-# Example for the next change: (18, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
+# Example for the next change: (19, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
 # Imported synonyms take the forms worker/names.py gives now: normalize_name is registered by apply_schema. The rows
 # that change first step aside (a \x01 prefix no name has), so which form is taken never depends on row order; a
 # synonym whose new form another row holds gets its old one back, or, when that is taken too, keeps the prefixed
@@ -204,6 +204,15 @@ WHERE instr(date_created, '/') > 0 OR date_created GLOB '*[+-][0-9][0-9][0-9][0-
 ALTER TABLE customers ADD COLUMN name_key TEXT;
 UPDATE customers SET name_key = normalize_name(company_name) WHERE normalize_name(company_name) <> '';
 """),
+    # transaction_lines.is_closed: NetSuite closes a sales order line (isClosed; SuiteQL's isclosed, 'T'/'F') rather
+    # than deleting it, and the flag was kept only in the line's raw_json, so a closed line was priced, asked a price
+    # for and counted as ordered. Lines mirrored before take it from their raw_json as the model reads it (line_closed
+    # is worker.cdc.models', registered by apply_schema); only lines whose record names the flag are read.
+    (18, """
+ALTER TABLE transaction_lines ADD COLUMN is_closed INTEGER NOT NULL DEFAULT 0;
+UPDATE transaction_lines SET is_closed = line_closed(raw_json)
+WHERE instr(raw_json, '"isClosed"') > 0 OR instr(raw_json, '"isclosed"') > 0;
+"""),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -233,7 +242,7 @@ def apply_schema(
     latest = migrations[-1][0]
     schema_sql = SCHEMA_PATH.read_text(encoding="utf-8") if schema_sql is None else schema_sql
     from worker.cdc.mirror import applied_disc  # here, as versions: both import modules that import this one
-    from worker.cdc.models import created_as_stored
+    from worker.cdc.models import created_as_stored, line_closed
     from worker.cdc.versions import respelled_key  # here: versions -> env -> db imports this module
 
     conn.create_function("respell_key", 1, respelled_key, deterministic=True)  # migration 7
@@ -242,6 +251,7 @@ def apply_schema(
     conn.create_function("letter_digest", 3, letter_digest, deterministic=True)  # migration 10
     conn.create_function("applied_disc", 3, applied_disc, deterministic=True)  # migration 15
     conn.create_function("created_as_stored", 1, created_as_stored, deterministic=True)  # migration 16
+    conn.create_function("line_closed", 1, line_closed, deterministic=True)  # migration 18
     # A migration that rebuilds a table others reference (create, copy, drop, rename) needs foreign keys off,
     # else DROP TABLE deletes through them; the pragma is ignored inside a transaction, so it is set around it.
     enforced = conn.execute("PRAGMA foreign_keys").fetchone()[0]

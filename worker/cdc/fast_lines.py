@@ -61,6 +61,9 @@ class ItemLine(_S):
     amount: Bounded = None
     order_line: LineNumber | None = field(default=None, name="orderLine")
     orderline: Absent = UNSET
+    # models.Flag: a JSON boolean only; null, 'T'/'F' (SuiteQL) or the lower-case spelling take the pydantic path.
+    is_closed: bool = field(default=False, name="isClosed")
+    isclosed: Absent = UNSET
 
     @property
     def units(self) -> str | None:

@@ -129,6 +129,11 @@ def _item_lines(rec: m._WithLines, raw: dict[str, Any]) -> list[tuple[Any, ...]]
              dumps(raws[i]) if i < len(raws) else None) for i, (no, ln) in enumerate(_numbered(rec.lines))]
 
 
+def _order_lines(rec: m.SalesOrderRecord, raw: dict[str, Any]) -> list[tuple[Any, ...]]:
+    # A sales order's lines keep whether NetSuite closed them (ORDER_LINE_COLUMNS): invoices' lines have no such state.
+    return [(*row[:-1], int(ln.is_closed), row[-1]) for row, ln in zip(_item_lines(rec, raw), rec.lines, strict=True)]
+
+
 def _fulfillment_lines(rec: m.FulfillmentRecord, raw: dict[str, Any]) -> list[tuple[Any, ...]]:
     raws = _raw_sublist(raw, "item", "items")
     return [(no, _id(ln.item), _name(ln.item), ln.description, ln.quantity, ln.order_line,
@@ -157,6 +162,7 @@ def _payment_applications(rec: m.PaymentRecord, raw: dict[str, Any]) -> list[tup
 
 
 ITEM_LINE_COLUMNS = ("line_no", "item_id", "item_name", "description", "quantity", "units", "rate", "amount", "raw_json")
+ORDER_LINE_COLUMNS = (*ITEM_LINE_COLUMNS[:-1], "is_closed", "raw_json")
 APPLY_COLUMNS = ("line_no", "invoice_id", "doc_type", "amount")
 
 
@@ -230,7 +236,7 @@ MIRRORS: dict[str, Mirror] = {mirror.record_type: mirror for mirror in (
                    "sublists": "salesorder.sublists_updated"},
            payload=lambda r: {**_txn_payload(r), "status": m.order_status(r.status), "other_ref_num": r.other_ref_num,
                               "line_count": len(r.lines) if r.lines_given else None},
-           children=(Child("transaction_lines", "transaction_id", ITEM_LINE_COLUMNS, _item_lines, _lines_given,
+           children=(Child("transaction_lines", "transaction_id", ORDER_LINE_COLUMNS, _order_lines, _lines_given,
                            "cdc_lines_version", ("line_count",)),)),
     Mirror("itemfulfillment", "item_fulfillment",
            ("tran_id", "customer_id", "created_from", "tran_date", "ship_status", "memo", "raw_json"),

@@ -8,6 +8,7 @@ declared: everything else stays in `raw_json`, which is the record dict exactly 
 from __future__ import annotations
 
 import functools
+import json
 import math
 import re
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    TypeAdapter,
     model_validator,
 )
 
@@ -220,6 +222,19 @@ Weight = Annotated[float | None, BeforeValidator(_json_number), AfterValidator(_
 # absurd one as no rate, so the invoice still mirrors and is reported as unconverted rather than refused.
 ExchangeRate = Annotated[float | None, BeforeValidator(_json_number), AfterValidator(_finite)]
 
+_LINE_CLOSED = TypeAdapter(Flag)
+
+
+def line_closed(raw_json: str | None) -> int:
+    """1 when a stored line's record (raw_json) says the line is closed as ItemLine.is_closed reads it, else 0
+    (migration 18): the first spelling present wins; a value the model would refuse counts as open, as it was."""
+    try:
+        line = json.loads(raw_json) if raw_json else None
+        spelling = next((s for s in ("isClosed", "isclosed") if isinstance(line, dict) and s in line), None)
+        return int(spelling is not None and _LINE_CLOSED.validate_python(line[spelling]))
+    except ValueError:  # not JSON, or no flag pydantic reads (ValidationError is a ValueError)
+        return 0
+
 
 def sublist(*paths: tuple[str, ...], optional: bool = False) -> Any:
     """A Field reading a sublist from the first of several nested spellings (e.g. item.items).
@@ -251,6 +266,9 @@ class ItemLine(_Model):
     rate: Rate = None
     amount: Amount = None
     order_line: LineNumber | None = Field(None, validation_alias=names("orderLine"))
+    # A sales order line NetSuite closed (it closes lines rather than deleting them): no longer ordered, so no
+    # reader of the order's lines counts or prices it. SuiteQL spells it isclosed with 'T'/'F'; absent is open.
+    is_closed: Flag = Field(False, validation_alias=names("isClosed"))
 
 
 class ApplyLine(_Model):

@@ -53,7 +53,8 @@ ASSEMBLY_LINES = f"""
 SELECT l.line_no, l.item_id, l.item_name, l.quantity, l.units, l.rate,
        s.item_code, s.description, s.uom, s.pack_size
 FROM transaction_lines l LEFT JOIN spec_items s ON s.item_id = l.item_id
-WHERE l.transaction_id = ? AND l.item_id IS NOT NULL AND (s.is_assembly = 1 OR 'assembly' IN {LINE_TYPES})
+WHERE l.transaction_id = ? AND l.item_id IS NOT NULL AND l.is_closed = 0
+  AND (s.is_assembly = 1 OR 'assembly' IN {LINE_TYPES})
 ORDER BY l.line_no
 """
 
@@ -70,10 +71,12 @@ WHERE p.status = 'staged' AND p.kind = 'price_new_assembly_item' AND (
     FROM transactions o JOIN transaction_lines l ON l.transaction_id = o.ns_id WHERE o.ns_id = :so))
 ORDER BY p.id
 """
-# Another live (neither deleted nor cancelled) order of the request's customer that uses the item, newest first.
+# Another live (neither deleted nor cancelled) order of the request's customer that uses the item on a line NetSuite
+# has not closed, newest first.
 STILL_ORDERED = f"""
 SELECT coalesce(o.tran_id, o.ns_id) FROM transaction_lines l JOIN transactions o ON o.ns_id = l.transaction_id
 WHERE l.item_id = ? AND o.customer_id = ? AND o.ns_id <> ? AND o.type = 'salesorder' AND o.deleted_at IS NULL
+  AND l.is_closed = 0
   AND NOT {ORDER_CANCELLED.format(status="o.status")}
 ORDER BY o.tran_date DESC, o.ns_id DESC LIMIT 1
 """

@@ -85,12 +85,13 @@ WHERE o.ns_id = ?
 """
 # The lines of products: not a PO's charge as the review page books it (worker/netsuite_shape.py), which no price
 # on file is for: a discount (a negative rate) or a line NetSuite types (its LINE_TYPES, read as new_assembly_item
-# reads them) as a discount, other-charge (freight, a surcharge) or markup item.
+# reads them) as a discount, other-charge (freight, a surcharge) or markup item. Nor a line NetSuite closed: it is no
+# longer sold, so its rate quotes nothing (closing or reopening one changes the fingerprint: reviewed again).
 CHARGE_TYPES = "('discount', 'othcharge', 'other charge', 'markup')"
 LINES = f"""
 SELECT l.line_no, l.item_id, l.item_name, l.quantity, l.units, l.rate, s.item_id IS NOT NULL AS known
 FROM transaction_lines l LEFT JOIN spec_items s ON s.item_id = l.item_id
-WHERE l.transaction_id = ? AND coalesce(l.rate, 0) >= 0
+WHERE l.transaction_id = ? AND coalesce(l.rate, 0) >= 0 AND l.is_closed = 0
   AND NOT EXISTS (SELECT 1 FROM {LINE_TYPES} WHERE type IN {CHARGE_TYPES})
 ORDER BY l.line_no
 """

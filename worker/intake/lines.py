@@ -57,9 +57,10 @@ BY_CODE = "SELECT item_id FROM spec_items WHERE upper(item_code) = upper(?)"
 BY_ITEM_ID = "SELECT item_id FROM spec_items WHERE item_id = ?"
 ITEM_DESCRIPTION = "SELECT description FROM spec_items WHERE item_id = ?"
 ALL_ITEMS = "SELECT item_id, item_code, description FROM spec_items"
+# What the customer ordered of the item, not counting lines NetSuite closed (no longer ordered).
 HISTORY = """
 SELECT tl.quantity, tl.units FROM transaction_lines tl JOIN transactions t ON t.ns_id = tl.transaction_id
-WHERE t.customer_id = ? AND tl.item_id = ? AND t.deleted_at IS NULL AND tl.quantity > 0
+WHERE t.customer_id = ? AND tl.item_id = ? AND t.deleted_at IS NULL AND tl.quantity > 0 AND tl.is_closed = 0
 ORDER BY t.tran_date DESC LIMIT 50
 """
 # The customer's currency in the mirror (its NetSuite record's `currency`, as JSON text), when it is live.
