@@ -1,5 +1,6 @@
 """Every browser test fails on a console error or an uncaught page error: the `browser` fixture watches each context
-a test opens, and its teardown asserts that nothing was logged (then closes what a failed test left open)."""
+a test opens, and its teardown asserts that nothing was logged (then closes what a failed test left open). The
+fixtures are tests/conftest.py's, so a browser test anywhere under tests/ gets them."""
 
 from __future__ import annotations
 

@@ -11,8 +11,17 @@ from pathlib import Path
 
 import pytest
 
+# The browser fixtures (a watched Chromium: any console error fails the test), for browser tests anywhere in tests/.
+from tests.browser_watch import browser, chromium, console_errors  # noqa: F401
 from tests.cdc_support import fresh_db
-from tests.helpers import TEST_INTAKE_TOKEN, TEST_REVIEWER, TEST_WEBHOOK_SECRET, LiveServer, live_server, needs
+from tests.helpers import (
+    TEST_INTAKE_TOKEN,
+    TEST_REVIEWER,
+    TEST_WEBHOOK_SECRET,
+    LiveServer,
+    live_server,
+    needs,
+)
 from worker.config import Secrets, Settings, Workflows, load_settings
 from worker.env import Env, build_env
 from worker.logs import OWN_LOGGERS, hide_secrets

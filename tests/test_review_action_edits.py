@@ -19,7 +19,7 @@ from handlers.review.login import (
     new_login_token,
 )
 from handlers.review.payload_text import describe_payload
-from tests.browser_support import launched_chromium, sign_in_browser
+from tests.browser_support import sign_in_browser
 from tests.helpers import TEST_REVIEWER
 from tests.review_seed import (
     COLLECTION_EMAIL,
@@ -179,11 +179,6 @@ def test_an_old_or_foreign_sign_in_token_gets_a_fresh_form_not_a_dead_end(server
 
 
 # --- in Chromium ------------------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def browser():
-    yield from launched_chromium()
-
 
 def signed_in_page(browser, server):
     page = browser.new_context().new_page()

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from handlers.review.web import MAX_NEXT, safe_next, signin_next
-from tests.browser_support import launched_chromium, sign_in_browser
+from tests.browser_support import sign_in_browser
 from tests.helpers import TEST_REVIEWER
 from tests.review_seed import (
     COLLECTION_EMAIL,
@@ -136,19 +136,14 @@ def test_the_sign_in_page_and_form_refuse_an_unsafe_next(server, target):
 
 # ---- in Chromium: what a reviewer does ----
 
-@pytest.fixture(scope="module")
-def chromium():
-    yield from launched_chromium()
-
-
 @pytest.mark.browser
-def test_in_chromium_a_reload_and_a_form_after_the_session_ended_keep_the_actions_filters(server, chromium):
+def test_in_chromium_a_reload_and_a_form_after_the_session_ended_keep_the_actions_filters(server, browser):
     calls = server.run(server.env.db.write(lambda conn: (seed_reference(conn), [
         add_action(conn, "call_task", {"note": f"call {i}"}, customer_id="2201") for i in range(32)])[1]))
     server.run(server.env.db.write(lambda conn: add_action(conn, "collection_email", COLLECTION_EMAIL)))
     now = utcnow()
     server.env.clock = lambda: now
-    context = chromium.new_context()
+    context = browser.new_context()
     page = context.new_page()
     sign_in_browser(page, server.url)
     page.goto(server.url + "/review/actions?kind=call_task&customer=2201")

@@ -1,4 +1,4 @@
-"""The browser fixture's watch (tests/browser/conftest.py) catches what a page logs as an error: a console.error,
+"""The browser fixture's watch (tests/browser_watch.py) catches what a page logs as an error: a console.error,
 an uncaught exception, a script the Content Security Policy refuses, a 404; and its check fails naming them.
 A refused form's page (422) is no error."""
 
