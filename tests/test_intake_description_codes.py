@@ -50,6 +50,9 @@ async def _apply(db: Env, *descriptions: str):
     ("Chicken breast 6oz (Item# 10234)", ["10234"]),
     ("SKU: DF-10023 chicken", ["DF-10023"]),
     ("Item No. 10234 chicken", ["10234"]),
+    # A maker's number is not ours (audit CH: "Mfr Item# 10234" matched our item 10234, a chicken breast, to gloves).
+    ("Nitrile gloves L (Mfr Item# 10234)", []), ("Gloves Mfr. Part No. 10234", []), ("Gloves MFG item# 10234", []),
+    ("Gloves Vendor SKU: 10234", []), ("Gloves UPC item 10234", []), ("Gloves (Mfr 55) Item# 10234", ["10234"]),
     ("10LB BAG FLOUR", []), ("80/20 GROUND BEEF", []), ("2PLY NAPKIN", []), ("15X17 NAPKIN", []),
     ("#10 CAN TOMATO", []), ("BACON SLICED 14/18", []), ("Item 12 cases", []), (None, []),
 ])

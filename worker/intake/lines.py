@@ -88,9 +88,11 @@ _GRADE = re.compile(r"\bGRADE\s+(AA|A|B)\b")
 _XL = re.compile(r"\b(?:EXTRA|X)[\s-]?LARGE\b|\bXLG?\b")
 # A code printed in the description cell of a line without a code of its own: the description's first word
 # ("CHK-BRST-6OZ Chicken breast 6oz"), if it holds a digit and is no size or ratio, or a word marked as an item
-# number ("Chicken breast 6oz (Item# 10234)", "SKU: 10234"). Only a code the xref or spec_items knows is used.
+# number ("Chicken breast 6oz (Item# 10234)", "SKU: 10234"), not a maker's ("Mfr Item# 10234", "Vendor Part No.").
+# Only a code the xref or spec_items knows is used.
 _LEADING_CODE = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9./-]{2,}[A-Za-z0-9])(?=[\s,;:)]|$)")
-_MARKED_CODE = re.compile(r"\b(?:(?:item|part|prod(?:uct)?|art(?:icle)?)\s*"
+_MARKED_CODE = re.compile(r"(?:\b(?P<maker>mfr|mfg|manufacturer|vendor|supplier|upc)\.?\s*)?"
+                          r"\b(?:(?:item|part|prod(?:uct)?|art(?:icle)?)\s*"
                           r"(?:#|no\b\.?|nr\b\.?|num(?:ber)?\b\.?|code\b)|sku\b)"
                           r"\s*[:#]?\s*([A-Za-z0-9][A-Za-z0-9./-]*[A-Za-z0-9])", re.IGNORECASE)
 UNIT_ALIASES = {"LBS": "LB", "#": "LB", "DOZ": "DZ", "CNT": "CT", "GR": "G", "LT": "L", "LTR": "L"}
@@ -201,7 +203,7 @@ def unlike(printed: str | None, ours: str | None) -> bool:
 def codes_in_description(text: str | None) -> list[str]:
     """Words of a description that may be an item code printed in it: its first word if code-like, and any word
     marked as an item number (pure). A match still needs the code to be known."""
-    found = [m[1] for m in _MARKED_CODE.finditer(text or "")]
+    found = [m[2] for m in _MARKED_CODE.finditer(text or "") if not m["maker"]]
     if (m := _LEADING_CODE.match(text or "")) and re.search(r"\d", word := m[1]) and not (
             _MEASURE.fullmatch(word.upper()) or _RATIO.fullmatch(word) or _DIMENSION.fullmatch(word.upper())):
         found.insert(0, word)
