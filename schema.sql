@@ -130,7 +130,10 @@ CREATE TABLE IF NOT EXISTS item_fulfillment (
     cdc_version    TEXT,  -- version key of the newest CDC event (worker/cdc/versions.py)
     cdc_data_version TEXT, -- version key of the event whose data the row holds
     cdc_lines_version TEXT,  -- version key of the event whose lines rows are held ('' none yet; NULL: the data's)
-    cdc_packages_version TEXT  -- version key of the event whose packages rows are held ('' none yet; NULL: the data's)
+    cdc_packages_version TEXT,  -- version key of the event whose packages rows are held ('' none yet; NULL: the data's)
+    cdc_ups_packages_version TEXT,  -- likewise for packageUps: each package sublist is its own register
+    cdc_fedex_packages_version TEXT,  -- likewise for packageFedex
+    cdc_usps_packages_version TEXT  -- likewise for packageUsps
 );
 CREATE INDEX IF NOT EXISTS item_fulfillment_customer ON item_fulfillment (customer_id, tran_date);
 CREATE INDEX IF NOT EXISTS item_fulfillment_order ON item_fulfillment (created_from);
@@ -147,16 +150,19 @@ CREATE TABLE IF NOT EXISTS item_fulfillment_lines (
     PRIMARY KEY (fulfillment_id, line_no)
 );
 
--- Packages of a fulfillment (packageList): one row per tracking number.
+-- Packages of a fulfillment: one row per package of its package sublists, numbered within each.
 CREATE TABLE IF NOT EXISTS shipments (
     id              INTEGER PRIMARY KEY,
     fulfillment_id  TEXT NOT NULL REFERENCES item_fulfillment (ns_id) ON DELETE CASCADE,
+    -- the sublist: 'package' (REST package, SOAP packageList), 'packageUps', 'packageFedex' or 'packageUsps';
+    -- NULL: mirrored before version 19 from an event the migration could not read, replaced by any sublist
+    source          TEXT,
     package_no      INTEGER NOT NULL,
     tracking_number TEXT,
     carrier         TEXT,
     weight          REAL,
     description     TEXT,
-    UNIQUE (fulfillment_id, package_no)
+    UNIQUE (fulfillment_id, source, package_no)
 );
 CREATE INDEX IF NOT EXISTS shipments_tracking ON shipments (tracking_number);
 

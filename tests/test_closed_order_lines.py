@@ -19,7 +19,7 @@ import pytest
 from tests import flows_support as fs
 from tests.cdc_support import event, ref
 from tests.test_email_fixtures import DRISCOLL, seed_reference
-from tests.test_schema import DROP_V18
+from tests.test_schema import DROP_V18, DROP_V19
 from worker.cdc import fast
 from worker.cdc.apply import apply_batch
 from worker.cdc.intake import validate_events
@@ -183,7 +183,7 @@ def test_a_closed_lines_quantity_is_not_in_the_customers_history() -> None:
 def test_version_18_marks_the_lines_already_mirrored_closed(tmp_path) -> None:
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
-    conn.executescript(f"{DROP_V18} PRAGMA user_version = 17;")  # as version 17 left it
+    conn.executescript(f"{DROP_V18} {DROP_V19} PRAGMA user_version = 17;")  # as version 17 left it
     conn.execute("INSERT INTO transactions (ns_id, last_modified) VALUES ('so1', 't')")
     raws = {1: {"line": 1, "isClosed": True}, 2: {"line": 2, "isClosed": False}, 3: {"line": 3, "isclosed": "T"},
             4: {"line": 4, "isclosed": "F"}, 5: {"line": 5}, 6: {"line": 6, "isclosed": True},

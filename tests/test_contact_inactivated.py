@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.cdc_support import NS, event, ref
-from tests.test_schema import DROP_V13, DROP_V15, DROP_V17, DROP_V18
+from tests.test_schema import DROP_V13, DROP_V15, DROP_V17, DROP_V18, DROP_V19
 from worker.cdc import apply, fast
 from worker.cdc.apply import apply_batch
 from worker.cdc.intake import validate_events
@@ -136,7 +136,7 @@ def test_inactive_since_is_in_order_delivery_of_the_events_newer_than_the_data()
 def test_version_13_dates_contacts_already_inactive_by_their_last_modified(tmp_path: Any) -> None:
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
-    conn.executescript(f"{DROP_V13} {DROP_V15} {DROP_V17} {DROP_V18} PRAGMA user_version = 12;")
+    conn.executescript(f"{DROP_V13} {DROP_V15} {DROP_V17} {DROP_V18} {DROP_V19} PRAGMA user_version = 12;")
     conn.executemany("INSERT INTO customer_contacts (ns_id, customer_id, is_inactive, last_modified, deleted_at, "
                      "cdc_version, cdc_data_version) VALUES (?, '1', ?, ?, ?, ?, ?)",
                      [("c1", 0, "2026-01-15T09:00:00.000Z", None, None, None),

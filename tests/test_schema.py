@@ -105,7 +105,7 @@ def test_version_1_ledger_migrates_keeping_ids_and_non_cdc_keys(tmp_path):
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
     conn.executescript(f"DROP TABLE events; {V1_EVENTS} {DROP_V3} {DROP_V4} {DROP_V5} {DROP_V9} {DROP_V10} {DROP_V13} "
-                       f"{DROP_V15} {DROP_V17} {DROP_V18} PRAGMA user_version = 1;")  # as version 1 made it
+                       f"{DROP_V15} {DROP_V17} {DROP_V18} {DROP_V19} PRAGMA user_version = 1;")  # as version 1 made it
     conn.executemany("INSERT INTO events (id, type, entity_type, entity_id, created_at, dedupe_key) VALUES (?, ?, ?, ?, ?, ?)",
                      [(7, "invoice.created", "invoice", "i1", "t", "cdc:ev-1"),
                       (9, "ar.bucket_changed", "invoice", "i1", "t", "ar.bucket_changed:i1:current@t>1-30")])
@@ -139,13 +139,19 @@ DROP_V15 = "ALTER TABLE payment_application DROP COLUMN disc;"  # version 15's
 DROP_V17 = ("DROP TRIGGER customers_renamed; DROP INDEX customers_name_key;"  # version 17's
             "ALTER TABLE customers DROP COLUMN name_key;")
 DROP_V18 = "ALTER TABLE transaction_lines DROP COLUMN is_closed;"  # version 18's
+DROP_V19 = ("DROP TABLE shipments; CREATE TABLE shipments (id INTEGER PRIMARY KEY, "  # version 19's: shipments as before
+            "fulfillment_id TEXT NOT NULL REFERENCES item_fulfillment (ns_id) ON DELETE CASCADE, package_no INTEGER "
+            "NOT NULL, tracking_number TEXT, carrier TEXT, weight REAL, description TEXT, "
+            "UNIQUE (fulfillment_id, package_no)); CREATE INDEX shipments_tracking ON shipments (tracking_number);"
+            + "".join(f"ALTER TABLE item_fulfillment DROP COLUMN cdc_{carrier}_packages_version;"
+                      for carrier in ("ups", "fedex", "usps")))
 
 
 def test_version_2_review_items_gain_email_text_and_keep_their_rows(tmp_path):
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
     conn.executescript(f"{DROP_V3} {DROP_V4} {DROP_V5} {DROP_V9} {DROP_V10} {DROP_V13} {DROP_V15} {DROP_V17} "
-                       f"{DROP_V18} PRAGMA user_version = 2;")
+                       f"{DROP_V18} {DROP_V19} PRAGMA user_version = 2;")
     conn.execute("INSERT INTO review_items (status, email_id, attachment_id, created_at, updated_at) "
                  "VALUES ('pending', NULL, NULL, 't', 't')")
     assert apply_schema(conn) == LATEST
@@ -163,7 +169,7 @@ def test_version_3_lines_written_with_the_data_stay_until_an_event_carries_newer
 
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
-    conn.executescript(f"{DROP_V4} {DROP_V5} {DROP_V9} {DROP_V10} {DROP_V13} {DROP_V15} {DROP_V17} {DROP_V18} "
+    conn.executescript(f"{DROP_V4} {DROP_V5} {DROP_V9} {DROP_V10} {DROP_V13} {DROP_V15} {DROP_V17} {DROP_V18} {DROP_V19} "
                        "PRAGMA user_version = 3;")
     key = "2026-11-20T10:00:00.000000Z|0|sn-5"  # an order as version 3 wrote it: lines beside their data
     conn.execute("INSERT INTO transactions (ns_id, type, customer_id, last_modified, cdc_version, cdc_data_version) "
@@ -189,7 +195,7 @@ def test_version_3_lines_written_with_the_data_stay_until_an_event_carries_newer
 def test_version_4_sessions_gain_a_credential_and_old_ones_no_longer_sign_anyone_in(tmp_path):
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
-    conn.executescript(f"{DROP_V5} {DROP_V9} {DROP_V10} {DROP_V13} {DROP_V15} {DROP_V17} {DROP_V18} "
+    conn.executescript(f"{DROP_V5} {DROP_V9} {DROP_V10} {DROP_V13} {DROP_V15} {DROP_V17} {DROP_V18} {DROP_V19} "
                        "PRAGMA user_version = 4;")
     conn.execute("INSERT INTO review_sessions (id_hash, reviewer, created_at, expires_at) VALUES ('h', 'mike', 't', 'u')")
     assert apply_schema(conn) == LATEST
@@ -206,7 +212,7 @@ def test_version_6_keys_are_respelled_so_a_later_sequence_number_in_the_same_min
 
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
-    conn.executescript(f"{DROP_V9} {DROP_V10} {DROP_V13} {DROP_V15} {DROP_V17} {DROP_V18} PRAGMA user_version = 6;")
+    conn.executescript(f"{DROP_V9} {DROP_V10} {DROP_V13} {DROP_V15} {DROP_V17} {DROP_V18} {DROP_V19} PRAGMA user_version = 6;")
     old = "2026-11-20T10:00:00.000000Z|0|sn-9"  # as version 6 spelled the key of event sn-9
     conn.execute("INSERT INTO customers (ns_id, company_name, last_modified, cdc_version, cdc_data_version) "
                  "VALUES ('7', 'Ninth', '2026-11-20T10:00:00.000Z', ?, ?)", (old, old))
@@ -232,7 +238,7 @@ def test_version_7_synonyms_are_renormalized_so_letters_like_o_slash_are_folded_
 
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
-    conn.executescript(f"{DROP_V9} {DROP_V10} {DROP_V13} {DROP_V15} {DROP_V17} {DROP_V18} PRAGMA user_version = 7;")
+    conn.executescript(f"{DROP_V9} {DROP_V10} {DROP_V13} {DROP_V15} {DROP_V17} {DROP_V18} {DROP_V19} PRAGMA user_version = 7;")
     conn.executemany("INSERT INTO name_synonyms (kind, normalized, synonym, customer_id) VALUES (?, ?, ?, ?)", [
         ("customer", "sren smrrebrd aps", "Søren Smørrebrød ApS", "36"),  # as version 7 normalized them
         ("customer", "smith and", "Smith & Co", "38"),
@@ -254,7 +260,7 @@ def test_version_8_takes_new_forms_whatever_the_row_order(tmp_path, order):
     # must not depend on which row SQLite updates first.
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
-    conn.executescript(f"{DROP_V9} {DROP_V10} {DROP_V13} {DROP_V15} {DROP_V17} {DROP_V18} PRAGMA user_version = 7;")
+    conn.executescript(f"{DROP_V9} {DROP_V10} {DROP_V13} {DROP_V15} {DROP_V17} {DROP_V18} {DROP_V19} PRAGMA user_version = 7;")
     rows = [("customer", "bg foods and", "BG Foods & Co.", "10"), ("customer", "bg foods", "Bøg Foods", "20")]
     conn.executemany("INSERT INTO name_synonyms (kind, normalized, synonym, customer_id) VALUES (?, ?, ?, ?)",
                      rows[::order])
@@ -265,7 +271,7 @@ def test_version_8_takes_new_forms_whatever_the_row_order(tmp_path, order):
 def test_version_9_invoices_take_their_rate_from_the_record_and_snapshots_a_dollar_amount(tmp_path):
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
-    conn.executescript(f"{DROP_V9} {DROP_V10} {DROP_V13} {DROP_V15} {DROP_V17} {DROP_V18} PRAGMA user_version = 8;")
+    conn.executescript(f"{DROP_V9} {DROP_V10} {DROP_V13} {DROP_V15} {DROP_V17} {DROP_V18} {DROP_V19} PRAGMA user_version = 8;")
     invoices = [("eur", "Euro", {"exchangeRate": 1.1}), ("lower", "Euro", {"exchangerate": 0.5}),
                 ("blind", "Euro", {}), ("usd", "USA", {"exchangeRate": 1.0}), ("bare", None, {}),
                 ("gone", "Euro", None)]  # a tombstone without raw_json
@@ -290,7 +296,7 @@ def test_version_10_pending_dead_letters_take_a_digest_so_a_resent_one_is_found_
 
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
-    conn.executescript(f"{DROP_V10} {DROP_V13} {DROP_V15} {DROP_V17} {DROP_V18} PRAGMA user_version = 9;")
+    conn.executescript(f"{DROP_V10} {DROP_V13} {DROP_V15} {DROP_V17} {DROP_V18} {DROP_V19} PRAGMA user_version = 9;")
     conn.executemany("INSERT INTO dead_letters (source, reason, payload, received_at, replayed_at) VALUES (?, ?, ?, 't', ?)",
                      [("webhook", "bad", b"{1}", None), ("webhook", "bad", b"{2}", "t2")])
     assert apply_schema(conn) == LATEST
@@ -304,7 +310,7 @@ def test_version_10_pending_dead_letters_take_a_digest_so_a_resent_one_is_found_
 def test_version_11_synonyms_drop_the_legal_suffixes_added_since(tmp_path):
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
-    conn.executescript(f"{DROP_V13} {DROP_V15} {DROP_V17} {DROP_V18} PRAGMA user_version = 10;")
+    conn.executescript(f"{DROP_V13} {DROP_V15} {DROP_V17} {DROP_V18} {DROP_V19} PRAGMA user_version = 10;")
     conn.executemany("INSERT INTO name_synonyms (kind, normalized, synonym, customer_id) VALUES (?, ?, ?, ?)", [
         ("customer", "nordisk fisk a s", "Nordisk Fisk A/S", "1"),  # as version 10 normalized them
         ("customer", "pasta fresca s p a", "Pasta Fresca S.p.A.", "2"),
@@ -319,7 +325,7 @@ def test_version_11_synonyms_drop_the_legal_suffixes_added_since(tmp_path):
 def test_version_14_synonyms_keep_the_letters_of_other_scripts(tmp_path):
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
-    conn.executescript(f"{DROP_V15} {DROP_V17} {DROP_V18} PRAGMA user_version = 13;")  # version 14 changes data only
+    conn.executescript(f"{DROP_V15} {DROP_V17} {DROP_V18} {DROP_V19} PRAGMA user_version = 13;")  # version 14 changes data only
     conn.executemany("INSERT INTO name_synonyms (kind, normalized, synonym, customer_id) VALUES (?, ?, ?, ?)", [
         ("customer", "golden dragon", "Golden Dragon 金龍", "1"),  # as version 13 normalized them
         ("customer", "trading", "Ромашка Trading LLC", "2"),
@@ -333,7 +339,7 @@ def test_version_14_synonyms_keep_the_letters_of_other_scripts(tmp_path):
 def test_version_15_payment_applications_take_the_discount_their_record_names(tmp_path):
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
-    conn.executescript(f"{DROP_V15} {DROP_V17} {DROP_V18} PRAGMA user_version = 14;")  # as version 14 left it
+    conn.executescript(f"{DROP_V15} {DROP_V17} {DROP_V18} {DROP_V19} PRAGMA user_version = 14;")  # as version 14 left it
     lines = [{"doc": {"id": "i2"}, "apply": False, "amount": 5, "disc": 1},  # not applied: no row of its own
              {"doc": {"id": "i2"}, "apply": True, "amount": 990, "disc": 10}, {"doc": "i3", "apply": True, "amount": 5}]
     record = json.dumps({"id": "p2", "apply": {"items": lines}})
@@ -359,7 +365,7 @@ def test_version_15_payment_applications_take_the_discount_their_record_names(tm
 def test_version_17_customers_take_their_name_key_and_a_rename_clears_it(tmp_path):
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
-    conn.executescript(f"{DROP_V17} {DROP_V18} PRAGMA user_version = 16;")  # as version 16 left it
+    conn.executescript(f"{DROP_V17} {DROP_V18} {DROP_V19} PRAGMA user_version = 16;")  # as version 16 left it
     conn.executemany("INSERT INTO customers (ns_id, company_name, last_modified, deleted_at) VALUES (?, ?, 't', ?)",
                      [("1", "Hárbor Bistro, L.L.C.", None), ("2", "Inc.", None), ("3", None, None),
                       ("4", "The Gone Deli", "t")])
@@ -380,7 +386,7 @@ def test_version_12_invoices_in_a_currency_without_letters_take_their_rate_and_a
     # Version 12 changes data only (no DROP_V12): a database at 11 has every column but 13's, only the old rates.
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
-    conn.executescript(f"{DROP_V13} {DROP_V15} {DROP_V17} {DROP_V18} PRAGMA user_version = 11;")
+    conn.executescript(f"{DROP_V13} {DROP_V15} {DROP_V17} {DROP_V18} {DROP_V19} PRAGMA user_version = 11;")
     invoices = [  # (ns_id, currency, rate as version 11 stored it, raw record)
         ("id4", "4", 1.0, {"exchangerate": 1.1}), ("id2", "2", 1.0, {}), ("id1", "1", 1.0, {"exchangeRate": 1.3}),
         ("euro_sign", "€", 1.0, {"exchangeRate": "1.2"}), ("dollar", "$", 1.0, {"exchangeRate": 9}),

@@ -10,7 +10,7 @@ import pytest
 from tests.review_seed import sign_in
 from tests.test_email_fixtures import order_email, order_pdf, seed_reference
 from tests.test_po_document_audit import R1, R2, _pages
-from tests.test_schema import DROP_V9, DROP_V10, DROP_V13, DROP_V15, DROP_V17, DROP_V18
+from tests.test_schema import DROP_V9, DROP_V10, DROP_V13, DROP_V15, DROP_V17, DROP_V18, DROP_V19
 from tests.test_review_orders import approve_form
 from worker.db import connect
 from worker.env import Env
@@ -198,7 +198,7 @@ def _version_5(path) -> sqlite3.Connection:
     conn = connect(path)
     apply_schema(conn)
     conn.executescript(f"DROP TABLE review_items; {V5_REVIEW_ITEMS} {DROP_V9} {DROP_V10} {DROP_V13} {DROP_V15} "
-                       f"{DROP_V17} {DROP_V18} PRAGMA user_version = 5;")  # as version 5 left it
+                       f"{DROP_V17} {DROP_V18} {DROP_V19} PRAGMA user_version = 5;")  # as version 5 left it
     conn.execute("INSERT INTO inbound_email_log (id, received_at, sha256, size_bytes, status) "
                  "VALUES (1, 't', 'x', 1, 'processed')")
     conn.execute("INSERT INTO email_attachments (id, email_id, size_bytes, sha256, object_key) VALUES (5, 1, 1, 'p', 'k')")

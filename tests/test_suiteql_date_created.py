@@ -16,7 +16,7 @@ import pytest
 
 from cron.health import CONTACTS, windows
 from tests.cdc_support import event, ref
-from tests.test_schema import DROP_V17, DROP_V18
+from tests.test_schema import DROP_V17, DROP_V18, DROP_V19
 from worker.cdc import intake
 from worker.cdc.apply import apply_batch
 from worker.cdc.intake import validate_events
@@ -119,7 +119,7 @@ def test_version_16_converts_suiteql_dates_already_stored(tmp_path):
     assert LATEST >= 16
     conn = connect(tmp_path / "db.sqlite3")
     apply_schema(conn)
-    conn.executescript(f"{DROP_V17} {DROP_V18} PRAGMA user_version = 15;")
+    conn.executescript(f"{DROP_V17} {DROP_V18} {DROP_V19} PRAGMA user_version = 15;")
     values = {"c1": "3/8/2026", "c2": "3/8/2026 10:15 am", "c3": "2026-03-08T18:15:00Z", "c4": "garbage/x",
               "c5": None, "c6": "12/31/2025 11:59 pm", "c7": "2026-03-08T10:15:00-0800", "c8": "2026-03-08"}
     for ns_id, created in values.items():

@@ -14,7 +14,7 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
 
 # (version, SQL) in ascending order. Each brings a database at version-1 up to version; schema.sql
 # always describes the newest shape, so a fresh database only runs schema.sql.
-# Example for the next change: (19, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
+# Example for the next change: (20, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
 # Imported synonyms take the forms worker/names.py gives now: normalize_name is registered by apply_schema. The rows
 # that change first step aside (a \x01 prefix no name has), so which form is taken never depends on row order; a
 # synonym whose new form another row holds gets its old one back, or, when that is taken too, keeps the prefixed
@@ -213,6 +213,56 @@ ALTER TABLE transaction_lines ADD COLUMN is_closed INTEGER NOT NULL DEFAULT 0;
 UPDATE transaction_lines SET is_closed = line_closed(raw_json)
 WHERE instr(raw_json, '"isClosed"') > 0 OR instr(raw_json, '"isclosed"') > 0;
 """),
+    # A fulfillment's package sublists (package / packageList, packageUps, packageFedex, packageUsps) fed one set of
+    # shipments rows with one version, so an event carrying one sublist replaced the packages of all of them. Each is
+    # now its own register: shipments.source names the sublist (package_no is unique per sublist now: the new UNIQUE,
+    # hence the rebuild) and item_fulfillment a version per carrier sublist. Rows written with their fulfillment's data (its
+    # raw_json holds exactly them, in the mirror's numbering) take their sublist from it, and a sublist that record
+    # did not carry has no version (''); other fulfillments' rows keep NULL (no known sublist: the next event carrying
+    # any package sublist replaces them, as before) and every sublist the packages' version. The package_* and
+    # packages_carried functions are worker.cdc.mirror's, registered by apply_schema.
+    (19, """
+ALTER TABLE item_fulfillment ADD COLUMN cdc_ups_packages_version TEXT;
+ALTER TABLE item_fulfillment ADD COLUMN cdc_fedex_packages_version TEXT;
+ALTER TABLE item_fulfillment ADD COLUMN cdc_usps_packages_version TEXT;
+CREATE TEMP TABLE packages_read_v19 AS
+SELECT f.ns_id FROM item_fulfillment f
+WHERE (f.cdc_packages_version IS NULL OR f.cdc_packages_version = f.cdc_data_version)
+  AND package_count(f.raw_json) = (SELECT count(*) FROM shipments s WHERE s.fulfillment_id = f.ns_id)
+  AND NOT EXISTS (SELECT 1 FROM shipments s WHERE s.fulfillment_id = f.ns_id
+                  AND package_source(f.raw_json, s.package_no, s.tracking_number) IS NULL);
+CREATE TABLE shipments_v19 (
+    id              INTEGER PRIMARY KEY,
+    fulfillment_id  TEXT NOT NULL REFERENCES item_fulfillment (ns_id) ON DELETE CASCADE,
+    source          TEXT,
+    package_no      INTEGER NOT NULL,
+    tracking_number TEXT,
+    carrier         TEXT,
+    weight          REAL,
+    description     TEXT,
+    UNIQUE (fulfillment_id, source, package_no)
+);
+INSERT INTO shipments_v19 (id, fulfillment_id, source, package_no, tracking_number, carrier, weight, description)
+SELECT s.id, s.fulfillment_id,
+       CASE WHEN r.ns_id IS NULL THEN NULL ELSE package_source(f.raw_json, s.package_no, s.tracking_number) END,
+       s.package_no,
+       s.tracking_number, s.carrier, s.weight, s.description
+FROM shipments s LEFT JOIN item_fulfillment f ON f.ns_id = s.fulfillment_id
+LEFT JOIN temp.packages_read_v19 r ON r.ns_id = s.fulfillment_id;
+DROP TABLE shipments;
+ALTER TABLE shipments_v19 RENAME TO shipments;
+UPDATE item_fulfillment SET cdc_ups_packages_version = cdc_packages_version,
+    cdc_fedex_packages_version = cdc_packages_version, cdc_usps_packages_version = cdc_packages_version;
+UPDATE item_fulfillment SET
+    cdc_packages_version = CASE WHEN packages_carried(raw_json, 'package') THEN cdc_packages_version ELSE '' END,
+    cdc_ups_packages_version = CASE WHEN packages_carried(raw_json, 'packageUps') THEN cdc_packages_version ELSE '' END,
+    cdc_fedex_packages_version = CASE WHEN packages_carried(raw_json, 'packageFedex') THEN cdc_packages_version
+                                      ELSE '' END,
+    cdc_usps_packages_version = CASE WHEN packages_carried(raw_json, 'packageUsps') THEN cdc_packages_version
+                                     ELSE '' END
+WHERE ns_id IN (SELECT ns_id FROM temp.packages_read_v19);
+DROP TABLE temp.packages_read_v19;
+"""),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -241,7 +291,7 @@ def apply_schema(
     migrations = MIGRATIONS if migrations is None else migrations
     latest = migrations[-1][0]
     schema_sql = SCHEMA_PATH.read_text(encoding="utf-8") if schema_sql is None else schema_sql
-    from worker.cdc.mirror import applied_disc  # here, as versions: both import modules that import this one
+    from worker.cdc import mirror  # here, as versions: both import modules that import this one
     from worker.cdc.models import created_as_stored, line_closed
     from worker.cdc.versions import respelled_key  # here: versions -> env -> db imports this module
 
@@ -249,9 +299,11 @@ def apply_schema(
     conn.create_function("normalize_name", 1, normalize_name, deterministic=True)  # migrations 8, 11, 14, 17
     conn.create_function("base_rate", 2, base_rate, deterministic=True)  # migrations 9 and 12
     conn.create_function("letter_digest", 3, letter_digest, deterministic=True)  # migration 10
-    conn.create_function("applied_disc", 3, applied_disc, deterministic=True)  # migration 15
+    conn.create_function("applied_disc", 3, mirror.applied_disc, deterministic=True)  # migration 15
     conn.create_function("created_as_stored", 1, created_as_stored, deterministic=True)  # migration 16
     conn.create_function("line_closed", 1, line_closed, deterministic=True)  # migration 18
+    for name, arity in (("package_count", 1), ("package_source", 3), ("packages_carried", 2)):
+        conn.create_function(name, arity, getattr(mirror, name), deterministic=True)  # migration 19
     # A migration that rebuilds a table others reference (create, copy, drop, rename) needs foreign keys off,
     # else DROP TABLE deletes through them; the pragma is ignored inside a transaction, so it is set around it.
     enforced = conn.execute("PRAGMA foreign_keys").fetchone()[0]

@@ -25,7 +25,7 @@ from worker.cdc.prepare import (
     prepare,
     sublists_payload,
 )
-from worker.cdc.shipping import record_statuses
+from worker.cdc.shipping import record_statuses, with_held_tracking
 from worker.cdc.versions import (
     APPLIED,
     DUPLICATE,
@@ -227,6 +227,7 @@ def _apply_type(conn: sqlite3.Connection, mirror: Mirror, records: dict[str, lis
                 received_at: str, ledger: list[tuple[Any, ...]]) -> None:
     held_rows = _load_held(conn, mirror, list(records))
     writes = _Writes(mirror)
+    start = len(ledger)
     unseen = [events[0] for record_id, events in records.items()
               if len(events) == 1 and record_id not in held_rows and events[0].row is not None]
     _apply_new(mirror, unseen, result, received_at, writes, ledger)
@@ -250,6 +251,8 @@ def _apply_type(conn: sqlite3.Connection, mirror: Mirror, records: dict[str, lis
         sources = writes.children[at]
         conn.executemany(child.delete_sql, [(ev.record_id,) for ev in sources if ev.record_id not in new])
         conn.executemany(child.insert_sql, [row for ev in sources for row in ev.children[at]])  # type: ignore[union-attr]
+    if mirror.record_type == "itemfulfillment":  # an event may carry some of its package sublists: list them all
+        ledger[start:] = with_held_tracking(conn, ledger[start:], first_seen=new)
     record_statuses(conn, observations, first_seen=new)
 
 
@@ -315,8 +318,9 @@ def _sublists_row(mirror: Mirror, plan: RecordPlan, by_index: dict[int, Prepared
     customer = held_customer if plan.data_from is None else \
         msgspec.json.decode(by_index[plan.data_from].payload or "{}").get("customer_id")
     children = [mirror.children[at] for at in plan.sublists_won[index]]
-    payload = sublists_payload(by_index[index], customer, [child.table for child in children],
-                               tuple(key for child in children for key in child.payload_keys))
+    # Several sublists may share a table (a fulfillment's package lists in shipments): each table named once.
+    payload = sublists_payload(by_index[index], customer, list(dict.fromkeys(child.table for child in children)),
+                               tuple(dict.fromkeys(key for child in children for key in child.payload_keys)))
     return (mirror.ledger["sublists"], mirror.record_type, by_index[index].record_id, payload, received_at, None)
 
 

@@ -193,6 +193,7 @@ class FulfillmentRecord(_WithLines):
     fedex_packages: ClassVar[list[Any]] = []
     usps_packages: ClassVar[list[Any]] = []
     carrier_packages: ClassVar[list[Any]] = []
+    carriers_given: ClassVar[frozenset[str]] = frozenset()
 
     @property
     def ship_status(self) -> str | None:

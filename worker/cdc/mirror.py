@@ -39,12 +39,17 @@ class Child:
     given: Callable[[Any], bool]  # did the record carry this sublist (REST leaves it out unless expanded)?
     version_column: str  # the header's column holding the version of the event whose rows these are
     payload_keys: tuple[str, ...] = ()  # the ledger payload's fields that describe these rows
+    # Several sublists sharing one table (a fulfillment's package lists): the column naming each row's sublist and
+    # this child's value (a constant of this module). Its event replaces only its rows, and those of no known
+    # sublist (NULL: mirrored before the sublists were told apart, replaced by any of them, as they were then).
+    scope: tuple[str, str] | None = None
     delete_sql: str = field(init=False)
     insert_sql: str = field(init=False)
 
     def __post_init__(self) -> None:
         cols = (self.parent_column, *self.columns)
-        object.__setattr__(self, "delete_sql", f"DELETE FROM {self.table} WHERE {self.parent_column} = ?")
+        scoped = f" AND ({self.scope[0]} = '{self.scope[1]}' OR {self.scope[0]} IS NULL)" if self.scope else ""
+        object.__setattr__(self, "delete_sql", f"DELETE FROM {self.table} WHERE {self.parent_column} = ?{scoped}")
         object.__setattr__(self, "insert_sql", f"INSERT INTO {self.table} ({', '.join(cols)}) "
                                                f"VALUES ({', '.join('?' * len(cols))})")
 
@@ -144,9 +149,73 @@ def _all_packages(rec: m.FulfillmentRecord) -> list[tuple[str | None, m.Package]
     return [(p.carrier or rec.carrier, p) for p in rec.packages] + rec.carrier_packages
 
 
-def _packages(rec: m.FulfillmentRecord, raw: dict[str, Any]) -> list[tuple[Any, ...]]:
-    return [(no, p.tracking_number, carrier, p.weight, p.description)
-            for no, (carrier, p) in enumerate(_all_packages(rec), start=1)]
+# A fulfillment's package sublists, each its own register (shipments.source, a version column each): `package`
+# (REST; packageList is its SOAP spelling, one sublist in NetSuite) and the carrier integrations' own sublists.
+# (source, the model's field, the carrier its packages imply, the header's version column)
+PACKAGE_SUBLISTS = (("package", "package_items", None, "cdc_packages_version"),
+                    ("packageUps", "ups_packages", "UPS", "cdc_ups_packages_version"),
+                    ("packageFedex", "fedex_packages", "FedEx", "cdc_fedex_packages_version"),
+                    ("packageUsps", "usps_packages", "USPS", "cdc_usps_packages_version"))
+PACKAGE_COLUMNS = ("source", "package_no", "tracking_number", "carrier", "weight", "description")
+
+
+def _sublist_given(rec: m.FulfillmentRecord, source: str, name: str) -> bool:
+    return rec.package_items is not None if source == "package" else name in rec.carriers_given
+
+
+def _package_child(source: str, name: str, carrier: str | None, version_column: str) -> Child:
+    """The shipments rows of one package sublist."""
+    before = [n for _, n, _, _ in PACKAGE_SUBLISTS[:[n for _, n, _, _ in PACKAGE_SUBLISTS].index(name)]]
+
+    def rows(rec: m.FulfillmentRecord, raw: dict[str, Any]) -> list[tuple[Any, ...]]:
+        # Numbered as before version 19, by position among all the event's packages (package list first), so
+        # package_no stays unique per fulfillment and sublist, and an event carrying every sublist numbers as then.
+        start = 1 + sum(len(getattr(rec, n) or []) for n in before)
+        return [(source, no, p.tracking_number, carrier or p.carrier or rec.carrier, p.weight, p.description)
+                for no, p in enumerate(getattr(rec, name) or [], start=start)]
+
+    return Child("shipments", "fulfillment_id", PACKAGE_COLUMNS, rows, lambda rec: _sublist_given(rec, source, name),
+                 version_column, ("tracking_numbers",), scope=("source", source))
+
+
+@functools.lru_cache(maxsize=64)  # migration 19 asks several times per fulfillment, its rows one after another
+def _fulfillment(raw_json: str | None) -> m.FulfillmentRecord | None:
+    try:
+        return m.FulfillmentRecord.model_validate(json.loads(raw_json)) if raw_json else None
+    except ValueError:  # not JSON, or not a fulfillment the models read
+        return None
+
+
+def _old_numbering(raw_json: str | None) -> list[tuple[str, str | None]] | None:
+    """(sublist, tracking number) of a record's packages in the mirror's numbering (one list, the package list
+    first); None when the record is unreadable."""
+    rec = _fulfillment(raw_json)
+    if rec is None:
+        return None
+    return [(source, p.tracking_number) for source, name, _, _ in PACKAGE_SUBLISTS for p in getattr(rec, name) or []]
+
+
+def package_count(raw_json: str | None) -> int | None:
+    """How many packages a fulfillment's record (raw_json) holds in all its sublists; None when unreadable
+    (migration 19)."""
+    packages = _old_numbering(raw_json)
+    return None if packages is None else len(packages)
+
+
+def package_source(raw_json: str | None, package_no: int | None, tracking_number: str | None) -> str | None:
+    """The sublist of a fulfillment's `package_no`-th package, when its record as applied (raw_json) holds that
+    tracking number there; else None (pure; migration 19)."""
+    packages = _old_numbering(raw_json) or []
+    if package_no is None or not 1 <= package_no <= len(packages) or packages[package_no - 1][1] != tracking_number:
+        return None
+    return packages[package_no - 1][0]
+
+
+def packages_carried(raw_json: str | None, source: str) -> int:
+    """1 when a fulfillment's record (raw_json) carried the package sublist `source` with its items (migration 19)."""
+    rec = _fulfillment(raw_json)
+    name = next(name for src, name, _, _ in PACKAGE_SUBLISTS if src == source)
+    return int(rec is not None and _sublist_given(rec, source, name))
 
 
 def _applications(rec: m._WithApply, raw: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -250,9 +319,7 @@ MIRRORS: dict[str, Mirror] = {mirror.record_type: mirror for mirror in (
            children=(Child("item_fulfillment_lines", "fulfillment_id",
                            ("line_no", "item_id", "item_name", "description", "quantity", "order_line", "raw_json"),
                            _fulfillment_lines, _lines_given, "cdc_lines_version"),
-                     Child("shipments", "fulfillment_id",
-                           ("package_no", "tracking_number", "carrier", "weight", "description"), _packages,
-                           lambda r: r.packages_given, "cdc_packages_version", ("tracking_numbers",)))),
+                     *(_package_child(*sublist) for sublist in PACKAGE_SUBLISTS))),
     Mirror("invoice", "customer_invoice",
            ("tran_id", "customer_id", "created_from", "tran_date", "due_date", "terms", "status", "currency", "total",
             "amount_remaining", "other_ref_num", "exchange_rate", "raw_json"),

@@ -402,8 +402,12 @@ class FulfillmentRecord(_WithLines):
     @property
     def packages_given(self) -> bool:
         """True when some package sublist came with its items."""
-        return self.package_items is not None or bool(
-            self.model_fields_set & {"ups_packages", "fedex_packages", "usps_packages"})
+        return self.package_items is not None or bool(self.carriers_given)
+
+    @property
+    def carriers_given(self) -> frozenset[str]:
+        """The carrier sublists (ups_packages, fedex_packages, usps_packages) that came with their items."""
+        return frozenset(self.model_fields_set & {"ups_packages", "fedex_packages", "usps_packages"})
 
     @property
     def carrier_packages(self) -> list[tuple[str, Package]]:
