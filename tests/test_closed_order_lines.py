@@ -86,6 +86,20 @@ def test_each_spelling_is_read_and_an_absent_flag_is_open(key: str, value: Any, 
     assert closed(conn) == {1: 0, 2: expected}
 
 
+@pytest.mark.parametrize("value", ["", "maybe", 2, [], {"id": "T"}])
+@pytest.mark.parametrize("record_type", ["salesorder", "invoice"])
+def test_an_unreadable_flag_is_an_open_line_never_a_refused_record(record_type: str, value: Any) -> None:
+    # Audit CI: "isClosed": "" refused the whole sales order, and an invoice (whose lines have no such state) too.
+    record = order(line("98"), line("99", isClosed=value)) | ({"dueDate": "2026-02-10"} if record_type == "invoice"
+                                                               else {})
+    accepted, rejected = validate_events([event("sn-1", record_type, "so1", JAN, record)])
+    assert rejected == [] and len(accepted) == 1
+    if record_type == "salesorder":
+        conn = fresh()
+        deliver(conn, event("sn-1", record_type, "so1", JAN, record))
+        assert closed(conn) == {1: 0, 2: 0}
+
+
 def test_the_gate_and_the_models_store_the_same_flag() -> None:
     rest = order(line("98", isClosed=True), line("99", isClosed=False))
     suiteql = order(line("98", isclosed="T"), line("99", isclosed="F"))

@@ -222,18 +222,30 @@ Weight = Annotated[float | None, BeforeValidator(_json_number), AfterValidator(_
 # absurd one as no rate, so the invoice still mirrors and is reported as unconverted rather than refused.
 ExchangeRate = Annotated[float | None, BeforeValidator(_json_number), AfterValidator(_finite)]
 
-_LINE_CLOSED = TypeAdapter(Flag)
+_FLAG = TypeAdapter(Flag)
+
+
+def _closed(value: Any) -> bool:
+    """A line's closed flag as a Flag reads it (true/false, 'T'/'F', null: open); a value no Flag reads is open, not
+    a reason to refuse the record: the flag only keeps a line out of the price review and the order history."""
+    try:
+        return _FLAG.validate_python(value)
+    except ValueError:  # ValidationError is a ValueError
+        return False
+
+
+LineClosed = Annotated[bool, BeforeValidator(_closed)]
 
 
 def line_closed(raw_json: str | None) -> int:
     """1 when a stored line's record (raw_json) says the line is closed as ItemLine.is_closed reads it, else 0
-    (migration 18): the first spelling present wins; a value the model would refuse counts as open, as it was."""
+    (migration 18): the first spelling present wins."""
     try:
         line = json.loads(raw_json) if raw_json else None
-        spelling = next((s for s in ("isClosed", "isclosed") if isinstance(line, dict) and s in line), None)
-        return int(spelling is not None and _LINE_CLOSED.validate_python(line[spelling]))
-    except ValueError:  # not JSON, or no flag pydantic reads (ValidationError is a ValueError)
+    except ValueError:  # not JSON
         return 0
+    spelling = next((s for s in ("isClosed", "isclosed") if isinstance(line, dict) and s in line), None)
+    return int(spelling is not None and _closed(line[spelling]))
 
 
 def sublist(*paths: tuple[str, ...], optional: bool = False) -> Any:
@@ -268,7 +280,7 @@ class ItemLine(_Model):
     order_line: LineNumber | None = Field(None, validation_alias=names("orderLine"))
     # A sales order line NetSuite closed (it closes lines rather than deleting them): no longer ordered, so no
     # reader of the order's lines counts or prices it. SuiteQL spells it isclosed with 'T'/'F'; absent is open.
-    is_closed: Flag = Field(False, validation_alias=names("isClosed"))
+    is_closed: LineClosed = Field(False, validation_alias=names("isClosed"))
 
 
 class ApplyLine(_Model):
