@@ -92,12 +92,15 @@ def baseline(db: Path, events: list[dict[str, Any]], batch: int) -> float:
         for acc in accepted[chunk_start:chunk_start + batch]:
             mirror = MIRRORS[acc.event.record_type]
             raw = acc.event.record or {}
-            sql = per_table.setdefault(mirror.record_type, {"upsert": [], "del": [], **{c.table: [] for c in mirror.children}})
+            # Children by position: a fulfillment's package sublists share the shipments table, each its own rows.
+            # Only the sublists the event carries are replaced, as the real path does.
+            sql = per_table.setdefault(mirror.record_type, {"upsert": [], **{i: ([], []) for i in range(len(mirror.children))}})
             sql["upsert"].append((acc.event.record_id, *mirror.row(acc.record), json.dumps(raw), acc.key, acc.key,
                                   acc.last_modified, None, *[acc.key] * len(mirror.children)))
-            sql["del"].append((acc.event.record_id,))
-            for child in mirror.children:
-                sql[child.table] += [(acc.event.record_id, *row) for row in child.rows(acc.record, raw)]
+            for i, child in enumerate(mirror.children):
+                if child.given(acc.record):
+                    sql[i][0].append((acc.event.record_id,))
+                    sql[i][1].extend((acc.event.record_id, *row) for row in child.rows(acc.record, raw))
         prepared.append(per_table)
     started = time.perf_counter()
     for per_table in prepared:
@@ -105,9 +108,9 @@ def baseline(db: Path, events: list[dict[str, Any]], batch: int) -> float:
         for record_type, rows in per_table.items():
             mirror = MIRRORS[record_type]
             conn.executemany(mirror.upsert_sql, rows["upsert"])
-            for child in mirror.children:
-                conn.executemany(child.delete_sql, rows["del"])
-                conn.executemany(child.insert_sql, rows[child.table])
+            for i, child in enumerate(mirror.children):
+                conn.executemany(child.delete_sql, rows[i][0])
+                conn.executemany(child.insert_sql, rows[i][1])
         conn.execute("COMMIT")
     elapsed = time.perf_counter() - started
     conn.close()
