@@ -94,7 +94,8 @@ def baseline(db: Path, events: list[dict[str, Any]], batch: int) -> float:
             raw = acc.event.record or {}
             # Children by position: a fulfillment's package sublists share the shipments table, each its own rows.
             # Only the sublists the event carries are replaced, as the real path does.
-            sql = per_table.setdefault(mirror.record_type, {"upsert": [], **{i: ([], []) for i in range(len(mirror.children))}})
+            children = {i: ([], []) for i in range(len(mirror.children))}  # (deletes, inserts) of each child
+            sql = per_table.setdefault(mirror.record_type, {"upsert": [], **children})
             sql["upsert"].append((acc.event.record_id, *mirror.row(acc.record), json.dumps(raw), acc.key, acc.key,
                                   acc.last_modified, None, *[acc.key] * len(mirror.children)))
             for i, child in enumerate(mirror.children):
