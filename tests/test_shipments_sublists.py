@@ -242,3 +242,29 @@ def test_any_order_and_batching_gives_the_in_order_packages(case: Any) -> None:
                 "SELECT tracking_number FROM shipments WHERE fulfillment_id = ? AND source = ?", (record_id, source)))
             want = sorted(p[f] for p in newest["record"][name][items] for f in p) if newest else []
             assert held == want
+
+
+def test_an_empty_tracking_number_is_listed_alike_whether_the_fulfillment_is_new_or_known(
+        conn: sqlite3.Connection) -> None:
+    # Audit CJ: a known fulfillment's list was read back from the mirror with '' in it; a new one's without.
+    blank = BASE | {"packageList": {"items": [{"packageTrackingNumber": ""}, {"packageTrackingNumber": "T1"}]}}
+    deliver(conn, f1(blank))
+    deliver(conn, f2(blank))
+    assert tracking(conn, "f1") == tracking(conn, "f2") == ["T1"]
+
+
+def test_a_record_nested_too_deep_to_read_leaves_migration_19_to_finish(tmp_path: Any) -> None:
+    # Audit CJ: a raw_json the old mirror accepted (987 levels deep) raised RecursionError inside the migration's
+    # SQL function, and `worker db init` failed at every start. It now counts as unreadable: source NULL.
+    path = tmp_path / "v18.sqlite3"
+    conn = connect(path)
+    apply_schema(conn)
+    conn.executescript(f"{DROP_V19} PRAGMA user_version = 18;")  # as version 18 left it
+    _old_fulfillment(conn, "900", BASE | {"packageList": {"items": [{"packageTrackingNumber": "T1"}]}}, K1,
+                     [(1, "T1", None)])
+    deep = conn.execute("SELECT raw_json FROM item_fulfillment").fetchone()[0][:-1] + ', "x": ' + "[" * 987 + "]" * 987
+    conn.execute("UPDATE item_fulfillment SET raw_json = ?", (deep + "}",))  # written as text: json would recurse
+    conn.commit()
+    assert apply_schema(conn) == LATEST
+    assert [tuple(r) for r in conn.execute("SELECT source, tracking_number FROM shipments")] == [(None, "T1")]
+    conn.close()

@@ -182,7 +182,7 @@ def _package_child(source: str, name: str, carrier: str | None, version_column: 
 def _fulfillment(raw_json: str | None) -> m.FulfillmentRecord | None:
     try:
         return m.FulfillmentRecord.model_validate(json.loads(raw_json)) if raw_json else None
-    except ValueError:  # not JSON, or not a fulfillment the models read
+    except (ValueError, RecursionError):  # not JSON, nested too deep, or not a fulfillment the models read
         return None
 
 
@@ -251,7 +251,7 @@ def _applied_payload(rec: m._WithApply) -> list[dict[str, Any]] | None:
 def _applied_discounts(raw_json: str) -> tuple[tuple[str | None, float | None], ...]:
     try:
         rec = m.PaymentRecord.model_validate(json.loads(raw_json))
-    except ValueError:  # not JSON, or not a payment the models read: no discount known
+    except (ValueError, RecursionError):  # not JSON, too deep, or not a payment the models read: no discount known
         return ()
     return tuple((_id(a.doc), a.disc) for a in rec.applied) if rec.applications_given else ()
 

@@ -242,7 +242,7 @@ def line_closed(raw_json: str | None) -> int:
     (migration 18): the first spelling present wins."""
     try:
         line = json.loads(raw_json) if raw_json else None
-    except ValueError:  # not JSON
+    except (ValueError, RecursionError):  # not JSON, or nested too deep for the parser
         return 0
     spelling = next((s for s in ("isClosed", "isclosed") if isinstance(line, dict) and s in line), None)
     return int(spelling is not None and _closed(line[spelling]))

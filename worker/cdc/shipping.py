@@ -42,9 +42,10 @@ ON CONFLICT (source_event_id) DO UPDATE SET from_status = excluded.from_status, 
     occurred_at = excluded.occurred_at
 """
 
+# Non-empty numbers only, as an event's own list has them.
 SELECT_PACKAGES = """
 SELECT fulfillment_id, source, package_no, tracking_number FROM shipments
-WHERE fulfillment_id IN (SELECT value FROM json_each(?)) AND tracking_number IS NOT NULL
+WHERE fulfillment_id IN (SELECT value FROM json_each(?)) AND tracking_number <> ''
 """
 # The order tracking numbers are listed in: the package list, then UPS, FedEx, USPS (NULL: rows of no known sublist).
 _SUBLIST_RANK = {source: rank for rank, (source, *_) in enumerate(PACKAGE_SUBLISTS, start=1)}
