@@ -315,8 +315,7 @@ def _sublists_row(mirror: Mirror, plan: RecordPlan, by_index: dict[int, Prepared
                   held_customer: str | None, received_at: str) -> tuple[Any, ...]:
     """The ledger row of a stale event whose sublists won; it names the customer of the row as this batch
     leaves it (its data event's, else the one held)."""
-    customer = held_customer if plan.data_from is None else \
-        msgspec.json.decode(by_index[plan.data_from].payload or "{}").get("customer_id")
+    customer = held_customer if plan.data_from is None else _customer_of(by_index[plan.data_from])
     children = [mirror.children[at] for at in plan.sublists_won[index]]
     # Several sublists may share a table (a fulfillment's package lists in shipments): each table named once.
     payload = sublists_payload(by_index[index], customer, list(dict.fromkeys(child.table for child in children)),

@@ -165,7 +165,8 @@ def _sublist_given(rec: m.FulfillmentRecord, source: str, name: str) -> bool:
 
 def _package_child(source: str, name: str, carrier: str | None, version_column: str) -> Child:
     """The shipments rows of one package sublist."""
-    before = [n for _, n, _, _ in PACKAGE_SUBLISTS[:[n for _, n, _, _ in PACKAGE_SUBLISTS].index(name)]]
+    names = [n for _, n, _, _ in PACKAGE_SUBLISTS]
+    before = names[:names.index(name)]  # the sublists numbered ahead of this one
 
     def rows(rec: m.FulfillmentRecord, raw: dict[str, Any]) -> list[tuple[Any, ...]]:
         # Numbered as before version 19, by position among all the event's packages (package list first), so
