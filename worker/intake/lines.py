@@ -28,6 +28,7 @@ from difflib import SequenceMatcher
 from functools import cached_property
 from typing import Any
 
+from worker.cdc.models import ORDER_CANCELLED
 from worker.currency import is_base_currency, may_be_same_currency, same_currency
 from worker.flows.reads import label
 from worker.netsuite_shape import foreign_price_note
@@ -57,10 +58,12 @@ BY_CODE = "SELECT item_id FROM spec_items WHERE upper(item_code) = upper(?)"
 BY_ITEM_ID = "SELECT item_id FROM spec_items WHERE item_id = ?"
 ITEM_DESCRIPTION = "SELECT description FROM spec_items WHERE item_id = ?"
 ALL_ITEMS = "SELECT item_id, item_code, description FROM spec_items"
-# What the customer ordered of the item, not counting lines NetSuite closed (no longer ordered).
-HISTORY = """
+# What the customer ordered of the item, not counting lines NetSuite closed (no longer ordered) nor cancelled
+# orders (no order: their lines stay as keyed, often the very mistake that got them cancelled).
+HISTORY = f"""
 SELECT tl.quantity, tl.units FROM transaction_lines tl JOIN transactions t ON t.ns_id = tl.transaction_id
 WHERE t.customer_id = ? AND tl.item_id = ? AND t.deleted_at IS NULL AND tl.quantity > 0 AND tl.is_closed = 0
+  AND NOT {ORDER_CANCELLED.format(status="t.status")}
 ORDER BY t.tran_date DESC LIMIT 50
 """
 # The customer's currency in the mirror (its NetSuite record's `currency`, as JSON text), when it is live.
