@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from worker.demo import HISTORY_SKIPPED, MARK, load_demo_if_empty
+from worker.demo import HISTORY_SKIPPED, LOADED, MARK, ORDERS_PENDING, load_demo_if_empty
 from worker.demo_orders import (
     DATE_FORMATS,
     ORDERS,
@@ -35,6 +35,7 @@ SELECT r.status, r.customer_id, r.po_number, r.line_count, r.flags_json, r.parse
        e.status
 FROM review_items r JOIN inbound_email_log e ON e.id = r.email_id ORDER BY r.id
 """
+STAGE = "SELECT outcome FROM webhook_receipts WHERE event_id = ? AND source = 'demo'"
 COUNTS = "SELECT (SELECT count(*) FROM inbound_email_log), (SELECT count(*) FROM review_items)"
 
 
@@ -87,8 +88,32 @@ async def test_a_resumed_or_repeated_load_mails_no_order_twice(demo: Env) -> Non
 async def test_without_a_bucket_the_demo_has_no_orders_and_spools_nothing(env: Env, endpoint: str) -> None:
     # No endpoint (every call unavailable), or a bucket not created yet (a test's live server: tests/test_demo.py).
     env.bucket = Bucket(endpoint and env.bucket.endpoint, "not-created")
-    assert await mail_demo_orders(env, NOW) == []
+    assert await mail_demo_orders(env, NOW) is None
     assert not spool_dir(env).exists() or not any(spool_dir(env).iterdir())
+
+
+async def test_orders_a_load_could_not_mail_are_mailed_at_the_next_start(env: Env) -> None:
+    # Before, the load was marked done without them: a bucket down at the first `worker dev` meant no orders, ever.
+    env.clock, bucket = (lambda: NOW), env.bucket
+    env.bucket = Bucket(bucket.endpoint, "not-created")
+    try:
+        summary = await load_demo_if_empty(env)
+        assert summary is not None and summary["orders"] is None
+        assert tuple(await env.db.fetchone(COUNTS)) == (0, 0)
+        assert (await env.db.fetchone(STAGE, (MARK,)))[0] == ORDERS_PENDING
+        assert await load_demo_if_empty(env) is None  # still down: nothing mailed, nothing else redone
+        events = (await env.db.fetchone("SELECT count(*) FROM events"))[0]
+        env.bucket, env.clock = bucket, (lambda: LATER)  # it answers at a later start
+        assert await load_demo_if_empty(env) == {"orders": ["processed"] * 3, "resumed": True}
+        assert tuple(await env.db.fetchone(COUNTS)) == (3, 3)
+        dates = [json.loads(r[5])["po_date"] for r in await env.db.fetchall(ITEMS)]
+        today = NOW.astimezone(env.settings.timezone).date()  # the year's end, not the later start's day
+        assert dates == [(today - timedelta(days=o.days_before)).isoformat() for o in ORDERS]
+        assert (await env.db.fetchone(STAGE, (MARK,)))[0] == LOADED
+        assert (await env.db.fetchone("SELECT count(*) FROM events"))[0] >= events  # no year replayed
+        assert await load_demo_if_empty(env) is None
+    finally:
+        await pipeline.shutdown(env)
 
 
 @pytest.mark.parametrize("order", ORDERS, ids=lambda o: o.file)

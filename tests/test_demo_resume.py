@@ -22,9 +22,10 @@ from worker.db import connect
 from worker.migrations import apply_schema
 
 REPO = Path(__file__).resolve().parent.parent
-# The load's own receipt and its stages (worker/demo.py MARK, STARTED, HISTORY_SKIPPED, LOADED), spelled out: they
-# are what databases hold.
+# The load's own receipt and its stages (worker/demo.py MARK, STARTED, HISTORY_SKIPPED, LOADED, ORDERS_PENDING),
+# spelled out: they are what databases hold.
 MARK, STARTED, HISTORY_SKIPPED, LOADED = "demo-load", "started", "history skipped", "loaded"
+ORDERS_PENDING = "orders pending"
 NOW = datetime(2026, 11, 20, 16, 45, tzinfo=UTC)
 LATER = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)  # a restart's clock: the resumed year must still end at NOW
 
@@ -61,7 +62,7 @@ async def main():
         await env.db.close()
 
 summary = asyncio.run(main())
-print(json.dumps(None if summary is None else {"resumed": summary.get("resumed"), "events": summary["events"]}))
+print(json.dumps(None if summary is None else {"resumed": summary.get("resumed"), "events": summary.get("events")}))
 """
 
 
@@ -138,11 +139,11 @@ def clean(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_a_clean_load_marks_itself_loaded_with_the_cursors_past_the_history(clean):
     receipts, events = query(clean, RECEIPTS)[0][0], query(clean, "SELECT count(*) FROM events")[0][0]
     assert receipts > 14_000 and events == receipts
-    assert query(clean, STAGE) == [(LOADED,)]
+    assert query(clean, STAGE) == [(ORDERS_PENDING,)]  # loaded but for the orders: these children have no bucket
     ((head, consumers),) = query(clean, "SELECT max(last_event_id), count(*) FROM event_cursors")
     assert consumers >= 3 and query(clean, "SELECT count(DISTINCT last_event_id) FROM event_cursors") == [(1,)]
     assert 0 < head < events  # recent news is left to the workflows
-    assert finish(clean, LATER) == "null"  # loaded: a restart does nothing
+    assert finish(clean, LATER) == "null"  # loaded, and the bucket still down: a restart does nothing
 
 
 def test_killed_after_the_first_backfill_batch_the_load_is_finished_at_restart(clean, tmp_path):
@@ -202,6 +203,7 @@ def test_a_database_with_real_data_and_no_marker_gets_no_demo(tmp_path):
 @pytest.mark.parametrize(("has_customers", "stage", "action"), [
     (False, None, "load"), (True, None, "leave"), (True, LOADED, "leave"), (False, LOADED, "leave"),
     (False, STARTED, "resume"), (True, STARTED, "resume"), (True, HISTORY_SKIPPED, "resume"),
+    (True, ORDERS_PENDING, "orders"),
 ])
 def test_plan(has_customers, stage, action):
     from worker.demo import plan

@@ -33,6 +33,8 @@ DRISCOLL = "1187"
 # loaded before the row existed): they are left alone.
 MARK = "demo-load"
 STARTED, HISTORY_SKIPPED, LOADED = "started", "history skipped", "loaded"
+# Loaded but for the purchase orders, whose bucket did not answer: mailed at a later start, when it does.
+ORDERS_PENDING = "orders pending"
 LOAD_STATE = """
 SELECT EXISTS (SELECT 1 FROM customers),
        (SELECT outcome FROM webhook_receipts WHERE event_id = :mark AND source = 'demo'),
@@ -87,17 +89,18 @@ def _split(events: list[dict[str, Any]], now: datetime) -> tuple[list[dict[str, 
 
 
 def plan(has_customers: bool, stage: str | None) -> str:
-    """What `worker dev` does with a database: "load" the demo, "resume" one cut short, or "leave" it alone."""
+    """What `worker dev` does with a database: "load" the demo, "resume" one cut short, mail the "orders" a load
+    could not, or "leave" it alone."""
     if stage is None:
         return "leave" if has_customers else "load"
-    return "leave" if stage == LOADED else "resume"
+    return {LOADED: "leave", ORDERS_PENDING: "orders"}.get(stage, "resume")
 
 
 def _claim(conn: sqlite3.Connection, now: datetime) -> tuple[str, datetime]:
     """The plan and the year's end (the first load's `now` when resuming); a new load writes its receipt first."""
     has_customers, stage, year_end = conn.execute(LOAD_STATE, {"mark": MARK}).fetchone()
     action = plan(bool(has_customers), stage)
-    if action == "resume":
+    if action in ("resume", "orders"):
         return action, datetime.fromisoformat(year_end)
     if action == "load":
         conn.execute(MARK_STARTED, {"mark": MARK, "year_end": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
@@ -118,8 +121,8 @@ def _skip_history(conn: sqlite3.Connection, consumers: list[str]) -> int:
     return read_cursor(conn, consumers[0])
 
 
-def _finish(conn: sqlite3.Connection) -> None:
-    conn.execute(SET_LOAD_STAGE, {"mark": MARK, "stage": LOADED})
+def _finish(conn: sqlite3.Connection, stage: str = LOADED) -> None:
+    conn.execute(SET_LOAD_STAGE, {"mark": MARK, "stage": stage})
 
 
 async def load_demo_if_empty(env: Env, *, reference_dir: Path = REFERENCE_DIR) -> dict[str, Any] | None:
@@ -133,6 +136,12 @@ async def load_demo_if_empty(env: Env, *, reference_dir: Path = REFERENCE_DIR) -
     action, now = await env.db.write(_claim, env.clock())
     if action == "leave":
         return None
+    if action == "orders":
+        if (orders := await mail_demo_orders(env, now)) is None:
+            return None
+        await env.db.write(_finish)
+        log.info("demo orders mailed: the bucket answers now", extra={"orders": len(orders)})
+        return {"orders": orders, "resumed": True}
     if action == "resume":
         log.info("demo data: resuming a load that was cut short", extra={"year_end": now.isoformat()})
     events = generate(now, reference_dir=reference_dir)
@@ -145,7 +154,7 @@ async def load_demo_if_empty(env: Env, *, reference_dir: Path = REFERENCE_DIR) -
     skipped_to = await env.db.write(_skip_history, [w.name for w in WORKFLOWS])
     second = await env.db.write_unlocked(lambda _conn: backfill_events(path, recent, progress=False))
     orders = await mail_demo_orders(env, now)  # after the year: the intake matches senders to its customers
-    await env.db.write(_finish)
+    await env.db.write(_finish, LOADED if orders is not None else ORDERS_PENDING)
     summary = summarize(events, now.astimezone(env.settings.timezone).date())
     summary |= {"reference": {f.file: f.summary() for f in report.files}, "history_events": len(history),
                 "recent_events": len(recent), "workflow_cursor": skipped_to,
