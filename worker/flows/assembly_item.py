@@ -13,18 +13,32 @@ An order deleted or cancelled in NetSuite withdraws the staged requests for its 
 a cancelled order is no order: it asks for nothing either), unless another live order of the customer still uses
 the item: that order's need is the same request (it was deduplicated against it), so it stays. A withdrawn
 request gives up its dedupe key, so an order that uses the item later asks afresh.
+
+So does a live order's update after which it no longer orders the item of a request that names it: NetSuite closed
+the line, or the item sublist no longer has it (the order's lines are replaced as a whole). It runs although the
+order was looked at already, and a request kept (another live order uses the item) is said so once. A request naming
+another order is that order's need: not this update's to withdraw.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 
 from worker.cdc.models import ORDER_CANCELLED
 from worker.env import Env
 from worker.flows import names
 from worker.flows.order_lines import gate, newly_cancelled, order_name
 from worker.flows.reads import record_id
-from worker.flows.withdrawals import CANCELLED, DELETED, drafts, withdraw_order_drafts
+from worker.flows.withdrawals import (
+    CANCELLED,
+    DELETED,
+    LINE_CLOSED,
+    LINE_REMOVED,
+    drafts,
+    lines_changed,
+    withdraw_order_drafts,
+)
 from worker.ledger import Event
 from worker.pricing import (
     ProgramTerms,
@@ -81,6 +95,29 @@ WHERE l.item_id = ? AND o.customer_id = ? AND o.ns_id <> ? AND o.type = 'salesor
 ORDER BY o.tran_date DESC, o.ns_id DESC LIMIT 1
 """
 
+# The staged requests naming this order whose item has no open line on it any more; `closed`: NetSuite closed its
+# line (else an update removed it). A request naming another order is not found: it is that order's.
+LINES_GONE = """
+SELECT p.dedupe_key, json_extract(p.payload_json, '$.item_id'),
+       coalesce(json_extract(p.payload_json, '$.item_code'), json_extract(p.payload_json, '$.item_name'),
+                json_extract(p.payload_json, '$.item_id')),
+       p.customer_id,
+       EXISTS (SELECT 1 FROM transaction_lines l WHERE l.transaction_id = :so
+               AND l.item_id = json_extract(p.payload_json, '$.item_id') AND l.is_closed = 1)
+FROM proposed_actions p
+WHERE p.kind = 'price_new_assembly_item' AND p.status = 'staged'
+  AND json_extract(p.payload_json, '$.sales_order_id') = :so
+  AND NOT EXISTS (SELECT 1 FROM transaction_lines l WHERE l.transaction_id = :so
+                  AND l.item_id = json_extract(p.payload_json, '$.item_id') AND l.is_closed = 0)
+ORDER BY p.id
+"""
+# The requests a run of the workflow on the order already said stay (its output's `kept`): said once, not again on
+# each later update of the order.
+KEPT_NOTED = """
+SELECT k.value FROM workflow_run_log w, json_each(w.output_json, '$.kept') k
+WHERE w.workflow = ? AND json_extract(w.output_json, '$.sales_order_id') = ? AND w.status = 'ok'
+"""
+
 
 def withdraw_for_order(conn: sqlite3.Connection, event: Event, so_id: str,
                        change: str = DELETED) -> WorkflowResult | None:
@@ -96,6 +133,32 @@ def withdraw_for_order(conn: sqlite3.Connection, event: Event, so_id: str,
         return None
     return withdraw_order_drafts(conn, event, so_id, drafts(conn, gone), release_key=True, notes=kept,
                                  change=change)
+
+
+def withdraw_for_lines(conn: sqlite3.Connection, event: Event, so_id: str) -> WorkflowResult | None:
+    """A live order's staged requests for items it no longer orders (line closed or removed): withdrawn, or kept
+    where another live order uses the item (None when there is nothing new to say)."""
+    order = conn.execute(ORDER, (so_id,)).fetchone()
+    if order is None or order[3]:
+        return None  # deleted or cancelled: withdraw_for_order's
+    noted = {key for key, in conn.execute(KEPT_NOTED, (NAME, so_id))}
+    gone, kept, notes = [], [], []
+    changed: dict[str, list[str]] = {LINE_CLOSED: [], LINE_REMOVED: []}
+    for key, item_id, shown, customer_id, closed in conn.execute(LINES_GONE, {"so": so_id}).fetchall():
+        other = conn.execute(STILL_ORDERED, (item_id, customer_id, so_id)).fetchone()
+        if other is None:
+            gone.append(key)
+        elif key in noted:
+            continue
+        else:
+            kept.append(key)
+            notes.append(f"The request to price {shown} stays: {other[0]} uses it too.")
+        changed[LINE_CLOSED if closed else LINE_REMOVED].append(shown)
+    if not gone and not kept:
+        return None  # an update that changed nothing of what was asked records no run
+    result = withdraw_order_drafts(conn, event, so_id, drafts(conn, gone), release_key=True, notes=notes,
+                                   change=lines_changed(changed))
+    return result and replace(result, output={**result.output, "kept": kept})
 
 
 def find_unpriced(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, today: str) -> WorkflowResult | None:
@@ -139,7 +202,7 @@ def quoted(rate: float | None, currency: str | None) -> str:
 
 def check_event(conn: sqlite3.Connection, event: Event, standard: ProgramTerms, today: str) -> WorkflowResult | None:
     """The check an order event calls for: once per order, when its lines are known; withdrawn if it is deleted
-    or cancelled."""
+    or cancelled, or (a later update) if its line for the item is closed or removed."""
     # Awaited lines without an assembly item leave no run, so the order stays awaited: an update that adds one
     # later is still checked.
     so_id = record_id(event)
@@ -148,6 +211,8 @@ def check_event(conn: sqlite3.Connection, event: Event, standard: ProgramTerms, 
     if newly_cancelled(conn, NAME, event, so_id) and (withdrawn := withdraw_for_order(conn, event, so_id, CANCELLED)):
         return withdrawn
     ready = gate(conn, NAME, event, so_id, "assembly item check")
+    if ready.done:  # looked at once; a line NetSuite closed or removed since may make a request of that look needless
+        return withdraw_for_lines(conn, event, so_id)
     return find_unpriced(conn, so_id, standard, today) if ready.proceed else ready.instead
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +51,8 @@ SUPERSEDED = "superseded by "  # ... and of one a newer draft of its record repl
 DELETED = "was deleted"  # what happened to the record, as the observation and the reason say it
 CANCELLED = "was cancelled"  # a sales order's: still in NetSuite, but no order (worker/flows/order_lines.py)
 CHANGED = "was changed"  # a sales order whose price review judged it again (worker/flows/quote_review.py)
+LINE_CLOSED = "closed"  # a sales order's line NetSuite closed (transaction_lines.is_closed): on the order, not ordered
+LINE_REMOVED = "removed"  # ... or one its update's item sublist no longer has
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,20 @@ def superseded_reason(by: str, record: str, when: str) -> str:
     """The decision_reason of a draft a newer one replaced: 'superseded by the price review of sales order SO-12 as
     changed in NetSuite at …'."""
     return f"{SUPERSEDED}{by} of {record} as changed in NetSuite at {when}"
+
+
+def lines_changed(changed: Mapping[str, Sequence[str]]) -> str:
+    """The change of a sales order whose lines for some items went (LINE_CLOSED or LINE_REMOVED: the items' names), as
+    reasons say it: 'had its line for KIT-RS-BRK closed', 'had its lines for A and B closed and its line for C
+    removed' (pure)."""
+    said = [f"its line{'s' if len(items) > 1 else ''} for {and_list(items)} {what}"
+            for what, items in changed.items() if items]
+    return f"had {' and '.join(said)}"
+
+
+def and_list(items: Sequence[str]) -> str:
+    """'A', 'A and B', 'A, B and C' (pure)."""
+    return f"{', '.join(items[:-1])} and {items[-1]}" if len(items) > 1 else "".join(items)
 
 
 def changed_reason(record: str, when: str, now: str) -> str:
