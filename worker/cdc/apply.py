@@ -305,17 +305,16 @@ def _apply_planned(mirror: Mirror, record_id: str, events: list[Prepared], held_
         else:
             ledger.append(_ledger_row(mirror, by_index[index], kind, customer, received_at))
             if kind != "deleted":
-                # Its data is the row's from here on (plan.ledger is in delivery order), so a later delete in this
-                # batch names its customer, as one-by-one delivery would. Stale data (no entry) only lands under a
-                # tombstone, which only a newer update, with its own entry, revives.
+                # Its data is the row's from here on (plan.ledger is in delivery order), so a later delete or
+                # sublists news in this batch names its customer, as one-by-one delivery would. Stale data (no
+                # entry) only lands under a tombstone, which only a newer update, with its own entry, revives.
                 customer = _customer_of(by_index[index])
 
 
 def _sublists_row(mirror: Mirror, plan: RecordPlan, by_index: dict[int, Prepared], index: int,
-                  held_customer: str | None, received_at: str) -> tuple[Any, ...]:
-    """The ledger row of a stale event whose sublists won; it names the customer of the row as this batch
-    leaves it (its data event's, else the one held)."""
-    customer = held_customer if plan.data_from is None else _customer_of(by_index[plan.data_from])
+                  customer: str | None, received_at: str) -> tuple[Any, ...]:
+    """The ledger row of a stale event whose sublists won; `customer`: whom the record's row names when it arrives
+    (held, or the last data before it in the batch), as one-by-one delivery would say."""
     children = [mirror.children[at] for at in plan.sublists_won[index]]
     # Several sublists may share a table (a fulfillment's package lists in shipments): each table named once.
     payload = sublists_payload(by_index[index], customer, list(dict.fromkeys(child.table for child in children)),
