@@ -60,6 +60,18 @@ _FAX = re.compile(r"^fax\b", re.IGNORECASE)
 # floor or suite; not a name that starts with a digit glued to a word ("7-Eleven Store 1234", "1st Choice Foods").
 _STREETLIKE = re.compile(r"^(?:\d+(?:[./-]\d+)*(?:-?[A-Z](?![A-Z]))?½?[,\s]|p\.?\s*o\.?\s*box\b"
                          r"|\d+(?:st|nd|rd|th)\s+fl(?:oor|\.|\b)|(?:suite|ste|unit|floor|bldg|building)\b)", re.IGNORECASE)
+# Words that make a line a street or a place in a building ("3M Center", "2nd Floor", "100 Broadway"), and the
+# endings of a company's name ("3M Company", "99 Ranch Foods"): a first line starting with a digit that has no street
+# word above a real street line, or that ends as a company's name, is the addressee, not the street.
+_THOROUGHFARE = (r"street|st|road|rd|avenue|ave?|boulevard|blvd|lane|ln|drive|dr|way|court|ct|place|pl|plaza|plz|"
+                 r"square|sq|parkway|pkwy|highway|hwy|freeway|fwy|expressway|expy|route|rte|terrace|ter|crescent|"
+                 r"cres|close|quay|wharf|row|mews|circle|cir|trail|trl|pike|turnpike|broadway|loop|alley|walk|"
+                 r"gardens?|hill|park|estate|cent(?:er|re)|green|grove|rise|gate|yard|pier|box|industrial|business")
+_THOROUGHFARE_WORD = re.compile(rf"\b(?:{_THOROUGHFARE})\b", re.IGNORECASE)
+_STREET_WORD = re.compile(rf"\b(?:{_THOROUGHFARE}|suite|ste|unit|floor|fl|level|bldg|building|dock|door|apt|"
+                          r"apartment|room|rm|dept|department)\b", re.IGNORECASE)
+_COMPANY = re.compile(r"\b(?:company|co|inc|incorporated|corp|corporation|llc|l\.l\.c|llp|ltd|limited|plc|gmbh|"
+                      r"foods?|group|holdings|enterprises|industries|brands)\.?$", re.IGNORECASE)
 # UK counties printed between the post town and the postcode ("Guildford, Surrey GU1 1AA", or the town on the line
 # above): the county goes in NetSuite's state field (its "County" for UK addresses), the town in the city.
 UK_COUNTIES = frozenset({
@@ -214,6 +226,20 @@ def _split_contact(lines: list[str]) -> tuple[list[str], str | None, str | None,
     return rest, attention, phone, None
 
 
+def _street(line: str) -> bool:
+    """A line that is a street: a house number or PO box and a street word ("45 Harbor Rd", "PO Box 12")."""
+    return bool(_STREETLIKE.match(line) and _THOROUGHFARE_WORD.search(line))
+
+
+def _names(first: str, below: list[str]) -> bool:
+    """Whether the first address line names the place rather than being its street: it does not start like a street,
+    or it ends as a company's name ("3M Company"), or it has no street word and a street line follows ("3M Deli" above
+    "45 Harbor Rd"). "12 Main Street", "45-B Elm Rd", "2nd Floor" stay streets."""
+    if not _STREETLIKE.match(first) or _COMPANY.search(first):
+        return True
+    return not _STREET_WORD.search(first) and any(_street(line) for line in below)
+
+
 def _too_long(address: Address) -> str | None:
     limits = [("addressee", MAX_LINE), ("attention", MAX_LINE), ("addr1", MAX_LINE), ("addr2", MAX_LINE),
               ("addr3", MAX_LINE), ("city", MAX_CITY), ("state", MAX_STATE), ("zip", MAX_ZIP), ("phone", MAX_PHONE)]
@@ -259,7 +285,7 @@ def read_address(lines: Iterable[str]) -> AddressReading:
     if not city:
         return AddressReading(None, f"no city: the city line {_shown(rest[-1])} names a state or postcode only")
     # The first line names the place unless it is a street ("45 Harbor Rd", "PO Box 12": a ship-to without a name).
-    addressee = above.pop(0) if above and not _STREETLIKE.match(above[0]) else None
+    addressee = above.pop(0) if above and _names(above[0], above[1:]) else None
     if not above:
         where = f" under {_shown(addressee)}" if addressee else ""
         return AddressReading(None, f"no street line: add the street (e.g. '45 Harbor Rd'){where} above the city line")

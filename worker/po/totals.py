@@ -26,7 +26,9 @@ _WORD = rf"{_NOT_TAX_WORD}[^\W\d_][\w.'&-]*\s+"
 # Nor a tax's basis, code or rate ("State Tax Basis 617.00", "County Tax Code 23", "City Tax Jurisdiction 4401").
 _TAX_END = r"(?![^\W\d_]|-[^\W\d_])(?!\s*(?:licen[cs]e|permit|certificate|cert\b|basis|base\b|code|jurisdiction|" \
            r"area\b|class\b|group\b|year\b|rate\b|zone\b|region\b|authority|status\b))"
-_TAX = (rf"^(?:{_TAX_WORD}"
+# A tax printed as an estimate ("Estimated Tax", "Est. Tax", "Approx. VAT") is the order's tax, as "Tax (est.)" is.
+_ESTIMATED = r"(?:(?:estimated|approximate|projected)\s+|(?:est|approx)(?:\.\s*|\s+))"
+_TAX = (rf"^(?:{_ESTIMATED})?(?:{_TAX_WORD}"
         rf"|(?:{_WORD}){{0,2}}?(?:{_JURIS}|{_NOT_TAX_WORD}(?-i:[A-Z]{{2}}))\s+(?:{_WORD}){{0,2}}?{_TAX_WORD}"
         rf"|(?:{_WORD}){{1,3}}?(?:sales\s*(?:(?:&|and)\s*use\s*)?|use\s*)tax(?:es)?"
         rf"|(?:{_WORD}){{1,3}}?{_TAX_WORD}(?=\s*\(?\s*@?\s*\d[\d.,]*\s*%)){_TAX_END}")
@@ -147,9 +149,11 @@ def _match(text: str) -> tuple[str, re.Match[str], int] | None:
 
 
 # A number glued to letters is an identifier ("DE123456789", "ATU12345678", "CHE-123.456.789"), unless the letters
-# are a currency's code ("USD12.50").
-_TAX_ID = re.compile(r"\b(?!(?:usd|eur|cad|gbp|chf|mxn|aud)\s*\d)[^\W\d_]+[-.]?\d[\w.-]*", re.IGNORECASE)
-_LABEL_END = re.compile(r"(?:[\s:=$€£-]|\b(?:usd|eur|cad|gbp|chf|mxn|aud)\b)+$", re.IGNORECASE)
+# are a currency's code ("USD12.50") or Swiss francs abbreviated with their dot ("Fr.12.50", "SFr.12.50"; without it
+# "FR12345678901" is a French VAT number). Symbols ("$", "US$", "C$", "€") are no letters: "US$12.50" is read already.
+_CURRENCY = r"(?:(?:usd|eur|cad|gbp|chf|mxn|aud)(?![^\W\d_])|s?fr\.)"
+_TAX_ID = re.compile(rf"\b(?!{_CURRENCY}\s*\d)[^\W\d_]+[-.]?\d[\w.-]*", re.IGNORECASE)
+_LABEL_END = re.compile(rf"(?:[\s:=$€£-]|\b{_CURRENCY})+$", re.IGNORECASE)
 
 
 class _Hit(NamedTuple):
