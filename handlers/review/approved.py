@@ -190,6 +190,14 @@ def approved_header(payload: Mapping[str, Any], left_off: list[ChargeLeftOff],
 
 
 def action_url(action_id: int, status: str) -> str:
-    """The Actions tab at the action's card: its status's list from the action down (pure)."""
+    """The Actions tab at the action's card: its status's list from the action down (pure). Right only while the
+    action keeps `status`: for a link kept on a page, use action_link."""
     cursor = action_id + 1 if action_id < MAX_ROWID else 0  # the largest rowid has none past it: the newest
     return f"/review/actions?{urlencode({'status': status, 'cursor': cursor})}#action-{action_id}"
+
+
+def action_link(action_id: int) -> str:
+    """A lasting link to an action's card (pure): GET /review/actions/{id} redirects to its list as it is then,
+    where action_url's list goes stale once the action is approved, rejected or executed. The fragment names the
+    card too, which a browser keeps should the redirect ever come without one."""
+    return f"/review/actions/{action_id}#action-{action_id}"

@@ -16,7 +16,7 @@ from litestar.params import FromQuery
 
 from handlers.review import queries as q
 from handlers.review.approved import (
-    action_url,
+    action_link,
     approved_charges,
     approved_currency,
     approved_header,
@@ -344,7 +344,7 @@ async def _approved_action(env: Env, item_id: int) -> dict[str, Any] | None:
         except ValueError:
             value = {}
         action[name] = value if isinstance(value, dict) else {}
-    action["url"] = action_url(action["id"], action["status"])
+    action["url"] = action_link(action["id"])  # lasting: the page may stay open while the action moves on
     # The currency it is booked in, as /api/review-items names it: the customer's record currency when none was sent.
     mirrored = await env.db.read_sync(customer_currency, ref_id(action["payload"].get("entity")) or None)
     action["customer_currency"], action["currency"] = mirrored, approved_currency(action["payload"], mirrored)
