@@ -106,3 +106,37 @@ def test_a_company_name_starting_with_a_digit_is_the_addressee(lines, fields) ->
 def test_a_company_name_with_no_street_under_it_is_a_problem_not_a_street() -> None:
     reading = read_address(["3M Company", "St. Paul, MN 55144"])
     assert reading.address is None and "no street line" in reading.problem and "'3M Company'" in reading.problem
+
+
+# --- a UK county on its own line under the town --------------------------------------------------------------------
+
+@pytest.mark.parametrize(("lines", "fields"), [
+    (["Acme Ltd", "1 High St", "Guildford", "Surrey GU1 1AA", "United Kingdom"],
+     {"addr1": "1 High St", "addr2": None, "city": "Guildford", "state": "Surrey", "zip": "GU1 1AA"}),
+    (["Acme Ltd", "1 High St", "Guildford", "Surrey GU1 1AA"], {"addr2": None, "city": "Guildford", "state": "Surrey"}),
+    (["Acme Ltd", "1 High St", "St Albans", "Hertfordshire AL1 3AW"], {"city": "St Albans", "state": "Hertfordshire"}),
+    (["Acme Ltd", "1 High St", "Welwyn Garden City", "Hertfordshire AL8 6AA"],
+     {"city": "Welwyn Garden City", "state": "Hertfordshire"}),
+    (["Harbour Cafe", "Market Place", "Shere", "Surrey GU5 9HF", "UK"],
+     {"addr1": "Market Place", "city": "Shere", "state": "Surrey"}),
+    # No town line above the county: the county is read as the town, as before; Durham is a town, not a county.
+    (["Durham DH1 3HP"], None),
+    (["1 High St", "Durham DH1 3HP"], {"addr1": "1 High St", "city": "Durham", "state": None}),
+    (["Acme Ltd", "1 High St", "Durham DH1 3HP", "UK"], {"addr1": "1 High St", "city": "Durham", "state": None}),
+    (["Acme Ltd", "1 High St", "Gilesgate", "Durham DH1 3HP"], {"addr2": "Gilesgate", "city": "Durham", "state": None}),
+    (["Acme Ltd", "1 High St", "Surrey GU1 1AA"], {"addr1": "1 High St", "city": "Surrey", "state": None}),
+    # The line above is a street, a place in a building or a company, or no street is left above it: no town.
+    (["Acme Foods Ltd", "Unit 4", "Riverside Industrial Estate", "Kent ME1 1TW", "UK"],
+     {"addr2": "Riverside Industrial Estate", "city": "Kent", "state": None}),
+    (["Acme Ltd", "1 High St", "Loading Dock", "Surrey GU1 1AA"], {"addr2": "Loading Dock", "city": "Surrey"}),
+    (["Acme Ltd", "1 High St", "Acme Trading Ltd", "Surrey GU1 1AA"], {"addr2": "Acme Trading Ltd", "city": "Surrey"}),
+    (["Acme Ltd", "Guildford", "Surrey GU1 1AA"], {"addr1": "Guildford", "city": "Surrey", "state": None}),
+])
+def test_a_county_under_the_town_is_the_county(lines, fields) -> None:
+    reading = read_address(lines)
+    if fields is None:
+        assert reading.address is None and "no street line" in reading.problem
+        return
+    assert reading.problem is None, reading.problem
+    assert {name: getattr(reading.address, name) for name in fields} == fields
+    assert read_address(printed_lines(reading.address.subrecord())) == reading  # prints back as "Guildford, Surrey ..."

@@ -132,9 +132,9 @@ def test_an_address_prints_back_as_the_lines_it_is_read_from():
     # A UK county between the post town and the postcode is the county (NetSuite's state field), not the city.
     (["Acme Ltd", "1 High St", "Guildford, Surrey GU1 1AA"],
      {"addr1": "1 High St", "city": "Guildford", "state": "Surrey", "zip": "GU1 1AA"}),
-    # Only after a comma: a county alone on the city line may be the town (Durham), so the line above stays a street.
+    # Or on the city line under the town (audit CK); under a street it is read as the town (see below).
     (["Acme Ltd", "1 High St", "Guildford", "Surrey GU1 1AA"],
-     {"addr1": "1 High St", "addr2": "Guildford", "city": "Surrey", "state": None}),
+     {"addr1": "1 High St", "addr2": None, "city": "Guildford", "state": "Surrey"}),
     (["Harbour Cafe", "Market Place", "Durham DH1 3NJ", "UK"], {"addr1": "Market Place", "city": "Durham"}),
     (["Acme Foods Ltd", "Unit 4", "Riverside Industrial Estate", "Durham DH1 1TW", "UK"],
      {"addr1": "Unit 4", "addr2": "Riverside Industrial Estate", "city": "Durham", "state": None}),

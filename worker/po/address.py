@@ -68,8 +68,8 @@ _THOROUGHFARE = (r"street|st|road|rd|avenue|ave?|boulevard|blvd|lane|ln|drive|dr
                  r"cres|close|quay|wharf|row|mews|circle|cir|trail|trl|pike|turnpike|broadway|loop|alley|walk|"
                  r"gardens?|hill|park|estate|cent(?:er|re)|green|grove|rise|gate|yard|pier|box|industrial|business")
 _THOROUGHFARE_WORD = re.compile(rf"\b(?:{_THOROUGHFARE})\b", re.IGNORECASE)
-_STREET_WORD = re.compile(rf"\b(?:{_THOROUGHFARE}|suite|ste|unit|floor|fl|level|bldg|building|dock|door|apt|"
-                          r"apartment|room|rm|dept|department)\b", re.IGNORECASE)
+_BUILDING = r"suite|ste|unit|floor|fl|level|bldg|building|dock|door|apt|apartment|room|rm|dept|department"
+_STREET_WORD = re.compile(rf"\b(?:{_THOROUGHFARE}|{_BUILDING})\b", re.IGNORECASE)
 _COMPANY = re.compile(r"\b(?:company|co|inc|incorporated|corp|corporation|llc|l\.l\.c|llp|ltd|limited|plc|gmbh|"
                       r"foods?|group|holdings|enterprises|industries|brands)\.?$", re.IGNORECASE)
 # UK counties printed between the post town and the postcode ("Guildford, Surrey GU1 1AA", or the town on the line
@@ -240,6 +240,15 @@ def _names(first: str, below: list[str]) -> bool:
     return not _STREET_WORD.search(first) and any(_street(line) for line in below)
 
 
+def _town(line: str, above: list[str]) -> bool:
+    """Whether a line printed over "<county> <postcode>" is the post town: words only ("Guildford", "St Albans",
+    "Welwyn Garden City"), not ending as a street ("Market Place") or a company's name, no place in a building, and a
+    street printed above it."""
+    return bool(re.fullmatch(r"[^\W\d_]+(?:[ .'-]+[^\W\d_]+){0,3}\.?", line)) \
+        and not re.search(rf"\b(?:{_THOROUGHFARE})\.?$|\b(?:{_BUILDING})\b", line, re.IGNORECASE) \
+        and not _COMPANY.search(line) and any(_STREETLIKE.match(a) or _THOROUGHFARE_WORD.search(a) for a in above)
+
+
 def _too_long(address: Address) -> str | None:
     limits = [("addressee", MAX_LINE), ("attention", MAX_LINE), ("addr1", MAX_LINE), ("addr2", MAX_LINE),
               ("addr3", MAX_LINE), ("city", MAX_CITY), ("state", MAX_STATE), ("zip", MAX_ZIP), ("phone", MAX_PHONE)]
@@ -277,10 +286,10 @@ def read_address(lines: Iterable[str]) -> AddressReading:
     if street.strip():
         above.append(street.strip())
     city = city.strip()
-    # "Guildford, Surrey GU1 1AA": Surrey is the county, Guildford the town. Only so printed after a comma: a county
-    # alone on the city line may be the town's name too ("Market Place" / "Durham DH1 3NJ").
-    if country == "GB" and state is None and street.strip() and _county(city) and len(above) > 1 \
-            and not _STREETLIKE.match(above[-1]):
+    # "Guildford, Surrey GU1 1AA", or "Guildford" on the line above "Surrey GU1 1AA": Surrey is the county, Guildford
+    # the town. Not when the line above is a street ("1 High St" / "Surrey GU1 1AA": Surrey is then read as the town).
+    if country == "GB" and state is None and _county(city) and len(above) > 1 and (
+            not _STREETLIKE.match(above[-1]) if street.strip() else _town(above[-1], above[:-1])):
         state, city = city, above.pop()
     if not city:
         return AddressReading(None, f"no city: the city line {_shown(rest[-1])} names a state or postcode only")
