@@ -17,11 +17,14 @@ request gives up its dedupe key, so an order that uses the item later asks afres
 So does a live order's update after which it no longer orders the item of a request that names it: NetSuite closed
 the line, or the item sublist no longer has it (the order's lines are replaced as a whole). It runs although the
 order was looked at already, and a request kept (another live order uses the item) is said so once. A request naming
-another order is that order's need: not this update's to withdraw.
+another order is that order's need while it orders the item; when it no longer does, the update of the last live
+order that still used it (found by the dedupe key of an item the order asked for, as its runs' `unpriced` remember,
+or has on a closed line) withdraws it.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import replace
 
@@ -95,21 +98,35 @@ WHERE l.item_id = ? AND o.customer_id = ? AND o.ns_id <> ? AND o.type = 'salesor
 ORDER BY o.tran_date DESC, o.ns_id DESC LIMIT 1
 """
 
-# The staged requests naming this order whose item has no open line on it any more; `closed`: NetSuite closed its
-# line (else an update removed it). A request naming another order is not found: it is that order's.
-LINES_GONE = """
+# The items an order had: on its lines in the mirror (a closed one included), or asked for by a run of the
+# workflow (`:asked`, ASKED's): a line an update removed is gone from the mirror, but the run that asked remembers it.
+# (An item an update added after the order was looked at is not remembered: that update recorded no run.)
+HAD = """(SELECT l.item_id AS item FROM transaction_lines l WHERE l.transaction_id = :so
+         UNION SELECT value FROM json_each(:asked))"""
+# The staged requests this order no longer orders the item of (no open line on it any more): those naming it, and by
+# their dedupe keys those for an item it had and its customer, which name another order (`names_it` 0: withdrawn
+# only when no other live order uses the item); `closed`: NetSuite closed its line (else an update removed it).
+LINES_GONE = f"""
 SELECT p.dedupe_key, json_extract(p.payload_json, '$.item_id'),
        coalesce(json_extract(p.payload_json, '$.item_code'), json_extract(p.payload_json, '$.item_name'),
                 json_extract(p.payload_json, '$.item_id')),
        p.customer_id,
        EXISTS (SELECT 1 FROM transaction_lines l WHERE l.transaction_id = :so
-               AND l.item_id = json_extract(p.payload_json, '$.item_id') AND l.is_closed = 1)
+               AND l.item_id = json_extract(p.payload_json, '$.item_id') AND l.is_closed = 1),
+       json_extract(p.payload_json, '$.sales_order_id') IS :so
 FROM proposed_actions p
 WHERE p.kind = 'price_new_assembly_item' AND p.status = 'staged'
-  AND json_extract(p.payload_json, '$.sales_order_id') = :so
+  AND (json_extract(p.payload_json, '$.sales_order_id') = :so OR p.dedupe_key IN (
+       SELECT 'price_new_assembly_item:' || h.item || ':' || o.customer_id FROM transactions o, {HAD} h
+       WHERE o.ns_id = :so))
   AND NOT EXISTS (SELECT 1 FROM transaction_lines l WHERE l.transaction_id = :so
                   AND l.item_id = json_extract(p.payload_json, '$.item_id') AND l.is_closed = 0)
 ORDER BY p.id
+"""
+# The items the workflow's runs on the order asked to price (find_unpriced's `unpriced`, deduplicated ones included).
+ASKED = """
+SELECT DISTINCT u.value FROM workflow_run_log w, json_each(w.output_json, '$.unpriced') u
+WHERE w.workflow = ? AND json_extract(w.output_json, '$.sales_order_id') = ? AND w.status = 'ok'
 """
 # The requests a run of the workflow on the order already said stay (its output's `kept`): said once, not again on
 # each later update of the order.
@@ -144,11 +161,11 @@ def withdraw_for_lines(conn: sqlite3.Connection, event: Event, so_id: str) -> Wo
     noted = {key for key, in conn.execute(KEPT_NOTED, (NAME, so_id))}
     gone, kept, notes = [], [], []
     changed: dict[str, list[str]] = {LINE_CLOSED: [], LINE_REMOVED: []}
-    for key, item_id, shown, customer_id, closed in conn.execute(LINES_GONE, {"so": so_id}).fetchall():
+    for key, item_id, shown, customer_id, closed, names_it in conn.execute(LINES_GONE, had(conn, so_id)).fetchall():
         other = conn.execute(STILL_ORDERED, (item_id, customer_id, so_id)).fetchone()
         if other is None:
             gone.append(key)
-        elif key in noted:
+        elif key in noted or not names_it:  # one naming another order stays that order's: nothing to say
             continue
         else:
             kept.append(key)
@@ -159,6 +176,11 @@ def withdraw_for_lines(conn: sqlite3.Connection, event: Event, so_id: str) -> Wo
     result = withdraw_order_drafts(conn, event, so_id, drafts(conn, gone), release_key=True, notes=notes,
                                    change=lines_changed(changed))
     return result and replace(result, output={**result.output, "kept": kept})
+
+
+def had(conn: sqlite3.Connection, so_id: str) -> dict[str, str]:
+    """The parameters of HAD for the order: its id and the items its runs asked for."""
+    return {"so": so_id, "asked": json.dumps([item for item, in conn.execute(ASKED, (NAME, so_id))])}
 
 
 def find_unpriced(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, today: str) -> WorkflowResult | None:
