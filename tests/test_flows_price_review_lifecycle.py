@@ -77,13 +77,14 @@ async def test_a_request_of_an_order_moved_to_another_customer_is_withdrawn_when
     order = sales_order("9502", "1187", [("601", 2, 55.0)])
     await apply(env, order)
     await drain(env, [assembly_item.WORKFLOW])
-    await apply(env, updated(order, "2026-11-02T16:00:00Z", entity=ref("2001")))  # asked for Driscoll, now Harbor's
+    # asked for Driscoll, now Harbor's: the move withdraws Driscoll's request and asks for Harbor
+    await apply(env, updated(order, "2026-11-02T16:00:00Z", entity=ref("2001")))
     await drain(env, [assembly_item.WORKFLOW])
     await apply(env, deleted(order))
     assert await drain(env, [assembly_item.WORKFLOW]) == {"ok": 1, "proposed": 0, "deduplicated": 0, "withdrawn": 1}
-    [request] = await proposals(env)
-    assert (request["customer_id"], request["status"], request["decision_reason"]) == (
-        "1187", "rejected", "withdrawn: sales order SO-9502 was deleted in NetSuite at 2026-11-03 10:00 UTC")
+    assert [(p["customer_id"], p["status"], p["decision_reason"]) for p in await proposals(env)] == [
+        ("1187", "rejected", "withdrawn: sales order SO-9502 was moved to Harbor Bistro in NetSuite at 2026-11-02 16:00 UTC"),
+        ("2001", "rejected", "withdrawn: sales order SO-9502 was deleted in NetSuite at 2026-11-03 10:00 UTC")]
 
 
 async def test_a_cancelled_order_is_not_reviewed_nor_asks_nor_keeps_a_request(priced):

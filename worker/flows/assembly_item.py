@@ -20,6 +20,10 @@ order was looked at already, and a request kept (another live order uses the ite
 another order is that order's need while it orders the item; when it no longer does, the update of the last live
 order that still used it (found by the dedupe key of an item the order asked for, as its runs' `unpriced` remember,
 or has on a closed line) withdraws it.
+
+An order NetSuite moves to another customer orders for the new one only: the old customer's requests for its items
+are withdrawn (unless another live order of the old customer uses the item), and the order is looked at again for
+the new customer, in one run (the customer its runs were for tells the move, once).
 """
 
 from __future__ import annotations
@@ -38,8 +42,12 @@ from worker.flows.withdrawals import (
     DELETED,
     LINE_CLOSED,
     LINE_REMOVED,
+    changed_at,
+    changed_sentence,
     drafts,
     lines_changed,
+    moved_to,
+    withdraw_drafts,
     withdraw_order_drafts,
 )
 from worker.ledger import Event
@@ -123,11 +131,34 @@ WHERE p.kind = 'price_new_assembly_item' AND p.status = 'staged'
                   AND l.item_id = json_extract(p.payload_json, '$.item_id') AND l.is_closed = 0)
 ORDER BY p.id
 """
+# The staged requests of the customer an order was moved from (`:before`): those naming it, and by their dedupe keys
+# those for an item it had, which may name another order of that customer.
+LEFT_BEHIND = f"""
+SELECT p.dedupe_key, json_extract(p.payload_json, '$.item_id'),
+       coalesce(json_extract(p.payload_json, '$.item_code'), json_extract(p.payload_json, '$.item_name'),
+                json_extract(p.payload_json, '$.item_id')),
+       p.customer_id, json_extract(p.payload_json, '$.sales_order_id') IS :so
+FROM proposed_actions p
+WHERE p.kind = 'price_new_assembly_item' AND p.status = 'staged' AND p.customer_id = :before
+  AND (json_extract(p.payload_json, '$.sales_order_id') = :so OR p.dedupe_key IN (
+       SELECT 'price_new_assembly_item:' || h.item || ':' || :before FROM {HAD} h))
+ORDER BY p.id
+"""
 # The items the workflow's runs on the order asked to price (find_unpriced's `unpriced`, deduplicated ones included).
 ASKED = """
 SELECT DISTINCT u.value FROM workflow_run_log w, json_each(w.output_json, '$.unpriced') u
 WHERE w.workflow = ? AND json_extract(w.output_json, '$.sales_order_id') = ? AND w.status = 'ok'
 """
+# Whom the newest run of the workflow that looked at the order's lines was for (find_unpriced's, which says
+# `unpriced`, or a move's): another customer than the order's now tells a move, and the run that handles it is the
+# new customer's, so the move is handled once. A withdrawal's run may be a stale event's customer's: not asked.
+RAN_FOR = """
+SELECT customer_id FROM workflow_run_log
+WHERE workflow = ? AND json_extract(output_json, '$.sales_order_id') = ? AND status = 'ok'
+  AND (json_type(output_json, '$.unpriced') IS NOT NULL OR json_type(output_json, '$.moved_from') IS NOT NULL)
+ORDER BY id DESC LIMIT 1
+"""
+COMPANY = "SELECT company_name FROM customers WHERE ns_id = ?"
 # The requests a run of the workflow on the order already said stay (its output's `kept`): said once, not again on
 # each later update of the order.
 KEPT_NOTED = """
@@ -183,6 +214,42 @@ def had(conn: sqlite3.Connection, so_id: str) -> dict[str, str]:
     return {"so": so_id, "asked": json.dumps([item for item, in conn.execute(ASKED, (NAME, so_id))])}
 
 
+def moved_from(conn: sqlite3.Connection, so_id: str) -> str | None:
+    """The customer the order was moved from since the workflow's last run on it (None: not moved)."""
+    order = conn.execute(ORDER, (so_id,)).fetchone()
+    ran = conn.execute(RAN_FOR, (NAME, so_id)).fetchone()
+    before = ran[0] if ran else None
+    moved = order is not None and not order[3] and order[1] and before and before != order[1]
+    return before if moved else None  # a cancelled order orders for no one: its cancellation said so
+
+
+def withdraw_for_move(conn: sqlite3.Connection, event: Event, so_id: str, before: str, standard: ProgramTerms,
+                      today: str) -> WorkflowResult:
+    """The order is now another customer's: the old customer's requests for its items withdrawn (or kept where
+    another live order of it uses the item), and the order looked at for the new customer, in one run."""
+    gone, kept, notes = [], [], []
+    for key, item_id, shown, customer_id, names_it in conn.execute(
+            LEFT_BEHIND, {**had(conn, so_id), "before": before}).fetchall():
+        other = conn.execute(STILL_ORDERED, (item_id, customer_id, so_id)).fetchone()
+        if other is None:
+            gone.append(key)
+        elif names_it:  # one naming another order of the old customer is that order's: nothing to say
+            kept.append(key)
+            notes.append(f"The request to price {shown} stays: {other[0]} uses it too.")
+    tran_id, customer_id, _date, _gone, company, _currency = conn.execute(ORDER, (so_id,)).fetchone()
+    record, when = f"sales order {tran_id or so_id}", changed_at(conn, event)
+    old = (conn.execute(COMPANY, (before,)).fetchone() or (None,))[0] or f"customer {before}"
+    change = moved_to(company or f"customer {customer_id}")
+    left = withdraw_drafts(customer_id, record, old, when, drafts(conn, gone), {}, release_key=True, notes=notes,
+                           change=change)
+    fresh = find_unpriced(conn, so_id, standard, today)
+    said = [left.observation if left else changed_sentence(record, old, change, when)]
+    output = fresh.output if fresh else {"sales_order_id": so_id, "tran_id": tran_id}
+    return WorkflowResult(customer_id, " ".join(said + ([fresh.observation] if fresh else [])),
+                          fresh.proposals if fresh else [], output={**output, "moved_from": before, "kept": kept},
+                          withdrawals=left.withdrawals if left else [])
+
+
 def find_unpriced(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, today: str) -> WorkflowResult | None:
     """Proposals for the order's unpriced assembly items (None when it has no assembly line, or is no order)."""
     order = conn.execute(ORDER, (so_id,)).fetchone()
@@ -224,7 +291,8 @@ def quoted(rate: float | None, currency: str | None) -> str:
 
 def check_event(conn: sqlite3.Connection, event: Event, standard: ProgramTerms, today: str) -> WorkflowResult | None:
     """The check an order event calls for: once per order, when its lines are known; withdrawn if it is deleted
-    or cancelled, or (a later update) if its line for the item is closed or removed."""
+    or cancelled, or (a later update) if its line for the item is closed or removed; again if it was moved to another
+    customer."""
     # Awaited lines without an assembly item leave no run, so the order stays awaited: an update that adds one
     # later is still checked.
     so_id = record_id(event)
@@ -233,6 +301,8 @@ def check_event(conn: sqlite3.Connection, event: Event, standard: ProgramTerms, 
     if newly_cancelled(conn, NAME, event, so_id) and (withdrawn := withdraw_for_order(conn, event, so_id, CANCELLED)):
         return withdrawn
     ready = gate(conn, NAME, event, so_id, "assembly item check")
+    if ready.done and (before := moved_from(conn, so_id)):  # looked at for another customer: it orders for this one
+        return withdraw_for_move(conn, event, so_id, before, standard, today)
     if ready.done:  # looked at once; a line NetSuite closed or removed since may make a request of that look needless
         return withdraw_for_lines(conn, event, so_id)
     return find_unpriced(conn, so_id, standard, today) if ready.proceed else ready.instead

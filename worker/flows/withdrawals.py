@@ -53,6 +53,7 @@ CANCELLED = "was cancelled"  # a sales order's: still in NetSuite, but no order 
 CHANGED = "was changed"  # a sales order whose price review judged it again (worker/flows/quote_review.py)
 LINE_CLOSED = "closed"  # a sales order's line NetSuite closed (transaction_lines.is_closed): on the order, not ordered
 LINE_REMOVED = "removed"  # ... or one its update's item sublist no longer has
+MOVED = "was moved to "  # a record NetSuite gave another customer (its drafts were for the old one)
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,18 @@ def lines_changed(changed: Mapping[str, Sequence[str]]) -> str:
     return f"had {' and '.join(said)}"
 
 
+def moved_to(owner: str) -> str:
+    """The change of a record moved to another customer, as reasons say it: 'was moved to Birchwood Middle School'
+    (pure)."""
+    return f"{MOVED}{owner}"
+
+
+def changed_sentence(record: str, owner: str, change: str, when: str) -> str:
+    """The sentence an observation opens with: 'Sales order SO-12 for Driscoll Foods was deleted in NetSuite at ….'
+    (pure)."""
+    return f"{record[:1].upper()}{record[1:]} for {owner} {change} in NetSuite at {when}."
+
+
 def and_list(items: Sequence[str]) -> str:
     """'A', 'A and B', 'A, B and C' (pure)."""
     return f"{', '.join(items[:-1])} and {items[-1]}" if len(items) > 1 else "".join(items)
@@ -157,7 +170,7 @@ def withdraw_drafts(customer_id: str | None, record: str, owner: str, when: str,
         return None
     staged = [d for d in found if d.status == "staged"]
     decided = [d for d in found if d.status != "staged"]
-    parts = [f"{record[:1].upper()}{record[1:]} for {owner} {change} in NetSuite at {when}."]
+    parts = [changed_sentence(record, owner, change, when)]
     if edited := [d.named() for d in staged if d.edited]:
         parts.append(f"Edited by a reviewer, not decided: {', '.join(edited)}.")
     if decided:
