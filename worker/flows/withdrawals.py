@@ -27,6 +27,7 @@ from worker.flows.names import WORKFLOW_NAMES
 from worker.flows.order_lines import ORDER
 from worker.flows.reads import record_id
 from worker.ledger import Event
+from worker.pricing import listed
 from worker.workflow_runner import Withdrawal, WorkflowResult
 
 # The drafts behind some dedupe keys (unique), whatever their status; `edited`: a person saved a change.
@@ -127,7 +128,7 @@ def lines_changed(changed: Mapping[str, Sequence[str]]) -> str:
     """The change of a sales order whose lines for some items went (LINE_CLOSED or LINE_REMOVED: the items' names), as
     reasons say it: 'had its line for KIT-RS-BRK closed', 'had its lines for A and B closed and its line for C
     removed' (pure)."""
-    said = [f"its line{'s' if len(items) > 1 else ''} for {and_list(items)} {what}"
+    said = [f"its line{'s' if len(items) > 1 else ''} for {listed(items)} {what}"
             for what, items in changed.items() if items]
     return f"had {' and '.join(said)}"
 
@@ -142,11 +143,6 @@ def changed_sentence(record: str, owner: str, change: str, when: str) -> str:
     """The sentence an observation opens with: 'Sales order SO-12 for Driscoll Foods was deleted in NetSuite at ….'
     (pure)."""
     return f"{record[:1].upper()}{record[1:]} for {owner} {change} in NetSuite at {when}."
-
-
-def and_list(items: Sequence[str]) -> str:
-    """'A', 'A and B', 'A, B and C' (pure)."""
-    return f"{', '.join(items[:-1])} and {items[-1]}" if len(items) > 1 else "".join(items)
 
 
 def changed_reason(record: str, when: str, now: str) -> str:
