@@ -21,8 +21,8 @@ NOT_COMPARED = "not compared (price per LB; item sold per CS)"
 
 
 def _per_lb(line_no: int, printed: str) -> dict:
-    """The parser's info finding, as parsed_json stores it (parser._price_units' wording)."""
-    return {"code": PRICE_PER_UNIT, "severity": "info", "line_no": line_no,
+    """The parser's info finding, as parsed_json stores it (parser._price_units' wording and unit)."""
+    return {"code": PRICE_PER_UNIT, "severity": "info", "line_no": line_no, "unit": "LB",
             "message": f"line {line_no}: unit price {printed!r} is per LB, and the line prints no unit for its "
                        "quantity"}
 
@@ -100,9 +100,9 @@ def test_a_unit_the_reviewer_types_gets_the_normal_check(server):
 def test_price_units_in_reads_the_findings_as_parsed_json_stores_them():
     findings = [_per_lb(1, "2.46"), _per_lb(4, "$4.55/lb"),
                 {"code": "unknown_item", "severity": "warning", "line_no": 2, "message": "line 2: no item matched"},
-                {"code": PRICE_PER_UNIT, "line_no": None, "message": "is per LB,"},  # no line: nothing to apply to
-                {"code": PRICE_PER_UNIT, "line_no": True, "message": "is per LB,"},  # a JSON true is no line number
-                {"code": PRICE_PER_UNIT, "line_no": 5, "message": None}, "damaged", None]
+                {"code": PRICE_PER_UNIT, "line_no": None, "unit": "LB"},  # no line: nothing to apply to
+                {"code": PRICE_PER_UNIT, "line_no": True, "unit": "LB"},  # a JSON true is no line number
+                {"code": PRICE_PER_UNIT, "line_no": 5, "unit": None}, "damaged", None]
     assert price_units_in(findings) == {1: "LB", 4: "LB"}
     for damaged in (None, {}, "findings", 7, [[1, "LB"]]):  # an older or damaged parse names none
         assert price_units_in(damaged) == {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -14,7 +16,7 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
 
 # (version, SQL) in ascending order. Each brings a database at version-1 up to version; schema.sql
 # always describes the newest shape, so a fresh database only runs schema.sql.
-# Example for the next change: (20, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
+# Example for the next change: (21, "ALTER TABLE customers ADD COLUMN sales_rep TEXT;")
 # Imported synonyms take the forms worker/names.py gives now: normalize_name is registered by apply_schema. The rows
 # that change first step aside (a \x01 prefix no name has), so which form is taken never depends on row order; a
 # synonym whose new form another row holds gets its old one back, or, when that is taken too, keeps the prefixed
@@ -263,8 +265,45 @@ UPDATE item_fulfillment SET
 WHERE ns_id IN (SELECT ns_id FROM temp.packages_read_v19);
 DROP TABLE temp.packages_read_v19;
 """),
+    # A price_per_unit finding (a line printing its price per a weight and no unit of its own) names its unit in a
+    # field, Finding.unit, where the review order page's price check reads it; it was read back from the message.
+    # Parses stored before (review_items.parsed_json) take it from their message (findings_given_units, registered
+    # by apply_schema); a message naming none leaves the finding without, and text that is no parse stays as it is.
+    (20, """
+UPDATE review_items SET parsed_json = findings_given_units(parsed_json)
+WHERE instr(parsed_json, '"price_per_unit"') > 0;
+"""),
 ]
 LATEST = MIGRATIONS[-1][0]
+
+
+# The wording parser._price_units gave a price_per_unit finding's message before version 20 (migration 20 reads it).
+_PER_V19 = re.compile(r"is per ([A-Z]+),")
+
+
+def findings_given_units(parsed_json: str | None) -> str | None:
+    """A stored parse (review_items.parsed_json) whose price_per_unit findings without a unit take the one their
+    message names (pure; migration 20). Anything else comes back as it was: text that is not JSON, or nested too
+    deep to read, a parse without findings or whose findings name no unit. Never raises: a migration's function
+    that raises stops the migration, and the worker, at every start."""
+    try:
+        parsed = json.loads(parsed_json) if parsed_json else None
+    except (ValueError, RecursionError):
+        return parsed_json
+    findings = parsed.get("findings") if isinstance(parsed, dict) else None
+    changed = False
+    for f in findings if isinstance(findings, list) else []:
+        if (isinstance(f, dict) and f.get("code") == "price_per_unit" and f.get("unit") is None
+                and isinstance(message := f.get("message"), str) and (m := _PER_V19.search(message))):
+            f["unit"], changed = m[1], True
+    if not changed:
+        return parsed_json
+    text = json.dumps(parsed, ensure_ascii=False, separators=(",", ":"))  # as pydantic writes it
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800" in the JSON) SQLite cannot take as UTF-8: escaped
+        text = json.dumps(parsed, separators=(",", ":"))
+    return text
 
 
 class SchemaTooNew(Exception):
@@ -304,6 +343,7 @@ def apply_schema(
     conn.create_function("line_closed", 1, line_closed, deterministic=True)  # migration 18
     for name, arity in (("package_count", 1), ("package_source", 3), ("packages_carried", 2)):
         conn.create_function(name, arity, getattr(mirror, name), deterministic=True)  # migration 19
+    conn.create_function("findings_given_units", 1, findings_given_units, deterministic=True)  # migration 20
     # A migration that rebuilds a table others reference (create, copy, drop, rename) needs foreign keys off,
     # else DROP TABLE deletes through them; the pragma is ignored inside a transaction, so it is set around it.
     enforced = conn.execute("PRAGMA foreign_keys").fetchone()[0]

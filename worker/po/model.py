@@ -25,6 +25,9 @@ class Finding(BaseModel):
     severity: Literal["info", "warning", "error"]
     message: str
     line_no: int | None = None
+    # The unit a price_per_unit finding's price is printed per ("LB"), for the checks that compare prices
+    # (parser.price_units): read here, never back from the message. None for every other finding.
+    unit: str | None = None
 
 
 class Charge(BaseModel):

@@ -24,11 +24,11 @@ PAYMENT_ON_PO = "payment_on_po"
 TAX_LINES_DIFFER = "tax_lines_differ"
 # A line that prints no unit for its quantity but a weight for its price ("4.25/LB", or under "Price/LB"): an info
 # finding naming that unit, so that item matching, which knows the unit our item is sold in, can tell whether the
-# price is comparable (worker/intake/lines.py). price_units() reads it back. A price per a case or each on such a
-# line is read as before: it is most often the item's own unit, and a wrong one shows as a price deviation.
+# price is comparable (worker/intake/lines.py). The finding carries the unit (Finding.unit), which price_units()
+# reads. A price per a case or each on such a line is read as before: it is most often the item's own unit, and a
+# wrong one shows as a price deviation.
 PRICE_PER_UNIT = "price_per_unit"
 _WEIGHTS = ("LB", "KG")
-_PER = re.compile(r"is per ([A-Z]+),")
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ def _price_units(table: TableResult | None, lines: list[POLine]) -> list[Finding
     for r, ln in zip(table.rows if table else [], lines, strict=True):
         printed = r.cells.get("unit_price", "").strip()
         if r.uom is None and ln.unit_price is not None and (unit := price_unit(printed)) in _WEIGHTS:
-            out.append(Finding(code=PRICE_PER_UNIT, severity="info", line_no=ln.line_no,
+            out.append(Finding(code=PRICE_PER_UNIT, severity="info", line_no=ln.line_no, unit=unit,
                                message=f"line {ln.line_no}: unit price {printed!r} is per {unit}, "
                                        "and the line prints no unit for its quantity"))
     return out
@@ -122,14 +122,15 @@ def price_units(po: PurchaseOrder) -> dict[int, str]:
 
 def price_units_in(findings: object) -> dict[int, str]:
     """price_units from findings as a parse is stored (parsed_json's "findings", a list of dicts) (pure): the review
-    order page reads them there; anything else (an older or damaged parse) names none."""
+    order page reads them there. Each finding's `unit` (parses stored before it took one were given it by migration
+    20); anything else (a damaged parse, a finding without a unit) names none."""
     out: dict[int, str] = {}
     for f in findings if isinstance(findings, list) else []:
         if not isinstance(f, dict) or f.get("code") != PRICE_PER_UNIT:
             continue
-        no, m = f.get("line_no"), _PER.search(str(f.get("message") or ""))
-        if type(no) is int and m:  # type(): a JSON true is no line number
-            out[no] = m[1]
+        no, unit = f.get("line_no"), f.get("unit")
+        if type(no) is int and isinstance(unit, str) and unit:  # type(): a JSON true is no line number
+            out[no] = unit
     return out
 
 
