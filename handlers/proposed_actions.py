@@ -40,6 +40,7 @@ from handlers.responses import (
     problems,
 )
 from handlers.review import queries as q
+from handlers.review.approved import action_link
 from handlers.review_api import CURSOR, READ_ERRORS, api_caller
 from worker.deadletters import store_dead_letter
 from worker.decisions import ONE_LINE, same_name_customers
@@ -254,9 +255,13 @@ def owed_invoices(conn: sqlite3.Connection, customer_id: str, ids: list[str]) ->
     return list(named.values())
 
 
+STAGED = ("staged: id, kind, status, duplicate (false) and review_url, a lasting link for a signed-in reviewer to the "
+          "action's card (/review/actions/{id}, which redirects to its card in its status's list as it is then, "
+          "staged, approved, rejected or executed)")
 PROPOSE_RESPONSES = {
     200: ResponseSpec(data_container=dict[str, Any], generate_examples=False,
-                      description="a retry (Idempotency-Key seen with the same body): the action it staged, duplicate"),
+                      description="a retry (Idempotency-Key seen with the same body): the action it staged, as the 201 "
+                                  "describes, status as it is now, duplicate (true)"),
     **problems({401: UNAUTHORIZED,
                 408: BODY_TIMEOUT,
                 409: "the Idempotency-Key was used before with a different body (kept as a dead letter)",
@@ -276,7 +281,7 @@ PROPOSE_OPERATION = documented(
 
 
 @post("/api/proposed-actions", summary="Propose an action for human review", tags=["review"], status_code=201,
-      responses=PROPOSE_RESPONSES, security=BEARER, operation_class=PROPOSE_OPERATION)
+      response_description=STAGED, responses=PROPOSE_RESPONSES, security=BEARER, operation_class=PROPOSE_OPERATION)
 async def propose(request: Request[Any, Any, Any], env: NamedDependency[Env]) -> Response[dict[str, Any]]:
     """Bearer INTAKE_TOKEN; body: one proposal (discriminated on `kind`); an Idempotency-Key header dedupes
     (the same key with a different body is a 409)."""
@@ -304,7 +309,7 @@ async def propose(request: Request[Any, Any, Any], env: NamedDependency[Env]) ->
         raise unprocessable(exc.errors, exc.status_code, dead_letter_id=letter) from None
     row = await env.db.fetchone("SELECT id, kind, status FROM proposed_actions WHERE id = ?", (action_id,))
     body_out = {"id": action_id, "kind": row["kind"], "status": row["status"], "duplicate": not created,
-                "review_url": f"/review/actions?kind={row['kind']}#action-{action_id}"}
+                "review_url": action_link(action_id)}  # kept by the caller: lasting, whatever becomes of the action
     return Response(body_out, status_code=201 if created else 200)
 
 
