@@ -9,6 +9,9 @@ from worker.po.doc import Line, label_starts
 from worker.po.textlayer import Fragment
 from worker.po.values import parse_number
 
+# A currency's code, or Swiss francs abbreviated with their dot ("Fr.12.50", "SFr.12.50"; without it "FR12345678901" is
+# a French VAT number): printed before or after an amount, glued to it or not, it is part of the amount, not the label.
+_CURRENCY = r"(?:(?:usd|eur|cad|gbp|chf|mxn|aud)(?![^\W\d_])|s?fr\.)"
 _NOT_MONEY = r"(?!\s*(?:qty|quantity|cases|units|items|weight|lbs|pieces|pallets|lines|id|no\b|number|reg|#|date|" \
              r"address|to\b|instructions|via|method|terms|exempt))"
 # Tax lines: each one printed is read and they add up (GST + QST, state + county tax, VAT at two rates). A tax's
@@ -32,8 +35,10 @@ _TAX = (rf"^(?:{_ESTIMATED})?(?:{_TAX_WORD}"
         rf"|(?:{_WORD}){{0,2}}?(?:{_JURIS}|{_NOT_TAX_WORD}(?-i:[A-Z]{{2}}))\s+(?:{_WORD}){{0,2}}?{_TAX_WORD}"
         rf"|(?:{_WORD}){{1,3}}?(?:sales\s*(?:(?:&|and)\s*use\s*)?|use\s*)tax(?:es)?"
         rf"|(?:{_WORD}){{1,3}}?{_TAX_WORD}(?=\s*\(?\s*@?\s*\d[\d.,]*\s*%)){_TAX_END}")
-# The sum of the tax lines as printed ("Total tax", "Tax total", "Total VAT", "Summe MwSt"), not one more tax.
-_TAX_TOTAL = r"^(?:total\s*(?:sales\s*)?(?:tax(?:es)?|vat|mwst|ust|gst|hst|pst|qst|iva|tva)(?:\s*amount)?|" \
+# The sum of the tax lines as printed ("Total tax", "Tax total", "Total VAT", "Summe MwSt"), not one more tax; printed
+# as an estimate too ("Estimated Total Tax", "Est. Tax Total").
+_TAX_TOTAL = rf"^(?:{_ESTIMATED})?" \
+             r"(?:total\s*(?:sales\s*)?(?:tax(?:es)?|vat|mwst|ust|gst|hst|pst|qst|iva|tva)(?:\s*amount)?|" \
              r"(?:sales\s*)?(?:tax(?:es)?|vat|mwst|ust|gst|iva|tva)\s*(?:total|gesamt|summe)|" \
              rf"(?:summe|gesamt)\s*(?:mwst|ust)){_TAX_END}(?!\s*(?:incl|inkl))"
 # A payment made against the order (a deposit, a payment received, a credit applied) lowers what is left to
@@ -54,11 +59,14 @@ _KINDS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p + _NOT_MONEY, re.I
                  r"items?\s*total|zwischensumme|summe\s*netto|"
                  r"nettobetrag|netto(summe|betrag)?|total\s*before\s*tax|goods\s*total|product\s*total|total\s*net)"),
     ("tax_total", _TAX_TOTAL),
-    ("total", r"^(grand\s*total|total(?!\s*(?:tax|vat|freight|discount|shipping|charges))(\s*(amount|due|order|po|eur|usd|cad|value|gross|brutto|incl\.?\s*\w+))?|"
+    # Freight and totals printed as estimates ("Est. Freight", "Estimated Total") are read as taxes are (_ESTIMATED);
+    # "Estimated delivery date" stays no amount (_NOT_MONEY), as does a date printed beside it (_DATE).
+    ("total", rf"^(?:{_ESTIMATED})?"
+              r"(grand\s*total|total(?!\s*(?:tax|vat|freight|discount|shipping|charges))(\s*(amount|due|order|po|eur|usd|cad|value|gross|brutto|incl\.?\s*\w+))?|"
               r"order\s*total|po\s*total|amount\s*due|total\s*due|balance\s*due|gesamt(betrag|summe)?|endbetrag|"
               r"bruttobetrag|summe\s*brutto|gesamtsumme|total\s*\(\w+\))"),
     ("tax", _TAX),
-    ("freight", r"^(freight|shipping|delivery(\s*(charge|fee))?|transport(kosten)?|fracht(kosten)?|"
+    ("freight", rf"^(?:{_ESTIMATED})?(freight|shipping|delivery(\s*(charge|fee))?|transport(kosten)?|fracht(kosten)?|"
                 r"versand(kosten)?|carriage)"),
     # A discount's name may come after a few words ("Less 2% discount", "Early pay discount", "Delivery credit");
     # as a whole word only ("Discounted subtotal" is no discount).
@@ -83,20 +91,32 @@ _NOT_CHARGED = re.compile(r"\b(?:available|remaining|open)\s+credit\b|\bcredit\s
 _PCT = re.compile(r"\d+(?:[.,]\d+)?\s*%")
 
 
-_DATE = re.compile(r"\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4}")
+# A date is no amount: numeric ("12/01/2026", "2026-12-01"), a day and month ("12/01"; "12.01" is a number) or with
+# the month's name ("Dec 1, 2026", "1 Dec 2026", "December 1st"), not a day glued to an amount ("Dec 12.50"); a
+# range of days ("12/1-12/3") is two dates. Before, "Delivery: Dec 1, 2026" was a freight of 2,026.00.
+_MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|" \
+         r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)(?![^\W\d_])\.?"
+_DAY = r"(?<![\d.,])\d{1,2}(?:st|nd|rd|th)?(?![.,]?\d)"
+_YEAR = r"\d{4}(?![.,]?\d)"
+_DATE = re.compile(rf"(?<![\d.,/])\d{{1,2}}/\d{{1,2}}(?![\d/])|\d{{1,4}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}|"
+                   rf"\b{_MONTH}\s*{_DAY}(?:,?\s*{_YEAR})?|{_DAY}[\s.-]*{_MONTH}(?:[\s,.-]*{_YEAR})?", re.IGNORECASE)
 # Words between a label and its number that make the number something other than money: a weight or a
 # count ("Total Gross Weight: 250 kg"), a registration or account number ("GST/HST No. 123456789"), a
-# time ("Delivery Window 6 - 8 am") or payment terms ("2% Discount if paid within 10 days").
+# time ("Delivery Window 6 - 8 am", "Estimated delivery week 49") or payment terms ("2% Discount if paid within
+# 10 days").
 _NOT_MONEY_WORDS = re.compile(
     r"\b(?:weight|kgs?|lbs?|pounds|cartons?|ctns?|cases|boxes|pallets?|pieces|pcs|units|items|lines|count|qty|"
     r"quantity|volume|cube|no|nr|number|reg(?:istration)?|account|acct|id|ref(?:erence)?|window|time|hours?|days?|"
-    r"if\s+paid|within|terms)\b|#", re.IGNORECASE)
-# A number with a unit is a quantity, not an amount ("250 kg", "10 days", "6 - 8 am").
-_WITH_UNIT = re.compile(r"(?:\d[\d.,:]*\s*(?:-|–|to)\s*)?\d[\d.,:]*\s*(?:kgs?|lbs?|am|pm|a\.m\.|p\.m\.|hrs?|hours?|days?|"
+    r"weeks?|if\s+paid|within|terms)\b|#", re.IGNORECASE)
+# A number with a unit is a quantity, not an amount ("250 kg", "10 days", "6 - 8 am"); a lead time too ("Estimated
+# delivery: 3-5 business days", "2 weeks").
+_WITH_UNIT = re.compile(r"(?:\d[\d.,:]*\s*(?:-|–|to)\s*)?\d[\d.,:]*\s*(?:(?:business|working|calendar)\s+)?"
+                        r"(?:kgs?|lbs?|am|pm|a\.m\.|p\.m\.|hrs?|hours?|days?|weeks?|wks?|"
                         r"cartons?|ctns?|cases?|pcs|pieces|pallets?|units?)(?![\w.])", re.IGNORECASE)
 # What may follow "Total" and still name the order's total ("Total Amount Due (USD)").
+# A currency glued to the amount is no word ("Total Fr.107.70" ranks as "Total 107.70").
 _PLAIN_TOTAL_WORDS = re.compile(r"\b(?:amount|due|payable|order|po|value|gross|brutto|incl\w*|inkl\w*|with|tax|vat|"
-                                r"gst|mwst|ttc|usd|eur|cad|gbp|chf|mxn|aud)\b|[^A-Za-z]", re.IGNORECASE)
+                                rf"gst|mwst|ttc)\b|\b{_CURRENCY}|[^A-Za-z]", re.IGNORECASE)
 
 
 class Printed(NamedTuple):
@@ -149,9 +169,8 @@ def _match(text: str) -> tuple[str, re.Match[str], int] | None:
 
 
 # A number glued to letters is an identifier ("DE123456789", "ATU12345678", "CHE-123.456.789"), unless the letters
-# are a currency's code ("USD12.50") or Swiss francs abbreviated with their dot ("Fr.12.50", "SFr.12.50"; without it
-# "FR12345678901" is a French VAT number). Symbols ("$", "US$", "C$", "€") are no letters: "US$12.50" is read already.
-_CURRENCY = r"(?:(?:usd|eur|cad|gbp|chf|mxn|aud)(?![^\W\d_])|s?fr\.)"
+# are a currency's code ("USD12.50") or Swiss francs (_CURRENCY). Symbols ("$", "US$", "C$", "€") are no letters:
+# "US$12.50" is read already.
 _TAX_ID = re.compile(rf"\b(?!{_CURRENCY}\s*\d)[^\W\d_]+[-.]?\d[\w.-]*", re.IGNORECASE)
 _LABEL_END = re.compile(rf"(?:[\s:=$€£-]|\b{_CURRENCY})+$", re.IGNORECASE)
 
@@ -165,8 +184,9 @@ class _Hit(NamedTuple):
     qualified: bool  # more words than a plain "Total" stand before the amount
 
 
-# An amount printed alone on the line under its label ("Total" / "$1,234.56"): money with its cents, nothing else.
-_CUR = r"(?:[$€£]|usd|eur|cad|gbp)"
+# An amount printed alone on the line under its label ("Total" / "$1,234.56", "Sales Tax" / "CHF 8.00" or "Fr.8.00"):
+# money with its cents and its currency, nothing else.
+_CUR = rf"(?:[$€£]|{_CURRENCY})"
 _ALONE = re.compile(rf"[-(]?{_CUR}?\s?\d[\d.,' ]*[.,]\d{{2}}\)?-?(?:\s?{_CUR})?", re.IGNORECASE)
 
 
