@@ -251,6 +251,8 @@ async def _run_server(args: argparse.Namespace, settings: Settings, secrets: Sec
         if dev:
             await _prepare_dev(env)
         _print_urls(host, args.port, args.smtp_port, endpoint, settings)
+        for line in unset_routes(secrets):
+            show(line)
         app = create_app(env)
         # Modules, app and env live as long as the process: freezing them keeps the collector's full passes
         # from rescanning ~200k objects every few hundred requests (~14 us per CDC event, bench/webhook.py).
@@ -294,6 +296,13 @@ def _print_urls(host: str, port: int, smtp_port: int, endpoint: str, settings: S
         show(f"  smtp:     127.0.0.1:{smtp_port} for {', '.join(settings.email.routes)}")
     show(f"  s3:       {endpoint} bucket {settings.bucket.bucket}")  # the endpoint may hold the access keys
     show(f"  database: {settings.db.path}")
+
+
+def unset_routes(secrets: Secrets) -> list[str]:
+    """Banner lines naming the routes a missing secret turns off (503), so `worker dev` says why they refuse (pure)."""
+    off = [("/api/inbound-email, /api/proposed-actions", "INTAKE_TOKEN", secrets.intake_token),
+           ("/api/ns-webhook", "NS_WEBHOOK_SECRET", secrets.ns_webhook_secret)]
+    return [f"  off:      {routes} (503 until {name} is set)" for routes, name, value in off if value is None]
 
 
 async def cmd_cron(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
