@@ -19,11 +19,14 @@ _PO_VALUE = re.compile(r"[A-Z0-9][A-Z0-9\-/_.]{2,24}", re.I)
 _BARE_TITLE = re.compile(r"purchase\s*order", re.IGNORECASE)
 _NUMBER_MARK = re.compile(r"\s*(?:#|n°|(?:no|nr)\b\.?|number\b)\s*:?", re.IGNORECASE)
 
+# "Estimated delivery: Dec 1, 2026" and "Est. ship date" name the date as "Delivery:" and "Ship date" do.
+_SHIP_WHEN = r"(?:requested\s*|req\.?\s*|required\s*|expected\s*|desired\s*|est(?:imated)?\.?\s*)?"
 _SHIP_LABEL = re.compile(
-    r"(?:requested\s*|req\.?\s*|required\s*|expected\s*|desired\s*)?(?:ship(?:ping)?|delivery|deliver|arrival|due|need(?:ed)?)"
+    rf"{_SHIP_WHEN}(?:ship(?:ping)?|delivery|deliver|arrival|due|need(?:ed)?)"
     r"\s*(?:date|by|on|no\s*later\s*than)|req(?:uested|uired|\.)?\s*(?:delivery|ship|date)|deliver(?:y)?\s*by|need\s*by"
     r"|date\s*required"
-    r"|must\s*arrive(?:\s*by)?|(?:delivery|ship\s*date|deliver)(?=\s*:|\s*$)|liefer(?:datum|termin)|wunschtermin|date\s*de\s*livraison"
+    rf"|must\s*arrive(?:\s*by)?|{_SHIP_WHEN}(?:delivery|ship\s*date|deliver)(?=\s*:|\s*$)|liefer(?:datum|termin)|wunschtermin"
+    r"|date\s*de\s*livraison"
     r"|req(?:\.|uested|uired)?\s*(?:date|by)|required(?=\s*:?\s*$)|delivery\s*window|(?:expected\s*)?receipt\s*date"
     r"|receive\s*by|date\s*(?:needed|wanted)", re.I)
 _DOC = re.compile(r"\s*doc", re.IGNORECASE)

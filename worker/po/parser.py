@@ -13,7 +13,7 @@ from worker.po.header import (document_day_first, find_blocks, find_dates, find_
 from worker.po.model import LINE_PROBLEMS, Charge, Finding, POLine, PurchaseOrder, validate_order
 from worker.po.table import TableResult, parse_table, table_start
 from worker.po.textlayer import ExtractedPdf, PageText
-from worker.po.totals import Printed, is_discount, parse_totals
+from worker.po.totals import FREIGHT_ROW, Printed, is_discount, parse_totals
 from worker.po.values import currency_by_address, decimal_comma_style, detect_currency, price_unit, unread_cells
 
 OUR_NAMES = ("gfs", "gulf food service", "gulf foodservice", "gulf food services")
@@ -256,7 +256,7 @@ def _parse_one(pdf: ExtractedPdf, hints: ParseHints) -> PurchaseOrder:
     charges = [Charge(description=c.label, amount=c.amount, above_subtotal=sub_line is not None and c.line < sub_line)
                for c in printed]
     freight = totals.get("freight")
-    if freight is None and (f := [c for c in charges if re.search(r"^(freight|shipping|delivery)", c.description, re.I)
+    if freight is None and (f := [c for c in charges if FREIGHT_ROW.match(c.description)
                                   and not is_discount(c.description)]):
         freight = f[0].amount  # a freight row inside the item table is freight, not an "other" charge
         charges.remove(f[0])

@@ -31,6 +31,9 @@ _TAX_END = r"(?![^\W\d_]|-[^\W\d_])(?!\s*(?:licen[cs]e|permit|certificate|cert\b
            r"area\b|class\b|group\b|year\b|rate\b|zone\b|region\b|authority|status\b))"
 # A tax printed as an estimate ("Estimated Tax", "Est. Tax", "Approx. VAT") is the order's tax, as "Tax (est.)" is.
 _ESTIMATED = r"(?:(?:estimated|approximate|projected)\s+|(?:est|approx)(?:\.\s*|\s+))"
+# A charge row of the item table that is the freight ("Shipping", "Freight charge"), printed as an estimate too
+# ("Estimated shipping", "Est. Freight charge"), as the totals area reads it.
+FREIGHT_ROW = re.compile(rf"^(?:{_ESTIMATED})?(?:freight|shipping|delivery)", re.IGNORECASE)
 _TAX = (rf"^(?:{_ESTIMATED})?(?:{_TAX_WORD}"
         rf"|(?:{_WORD}){{0,2}}?(?:{_JURIS}|{_NOT_TAX_WORD}(?-i:[A-Z]{{2}}))\s+(?:{_WORD}){{0,2}}?{_TAX_WORD}"
         rf"|(?:{_WORD}){{1,3}}?(?:sales\s*(?:(?:&|and)\s*use\s*)?|use\s*)tax(?:es)?"
@@ -172,6 +175,10 @@ def _match(text: str) -> tuple[str, re.Match[str], int] | None:
 # are a currency's code ("USD12.50") or Swiss francs (_CURRENCY). Symbols ("$", "US$", "C$", "€") are no letters:
 # "US$12.50" is read already.
 _TAX_ID = re.compile(rf"\b(?!{_CURRENCY}\s*\d)[^\W\d_]+[-.]?\d[\w.-]*", re.IGNORECASE)
+# Beside a freight label, a whole number with letters glued after it is an ordinal or a carrier's service, not money
+# ("UPS 2nd Day", "FedEx 2Day", "3rd party", "1st class"; before, a freight of 2, 3 or 1), unless the letters are a
+# currency's ("25USD"); a number standing alone is still the freight ("Freight 25", "Shipping $12").
+_SERVICE = re.compile(rf"(?<![\d.,'])\d+(?!{_CURRENCY})[^\W\d_]\w*", re.IGNORECASE)
 _LABEL_END = re.compile(rf"(?:[\s:=$€£-]|\b{_CURRENCY})+$", re.IGNORECASE)
 
 
@@ -212,15 +219,17 @@ def _label_value(ln: Line, dc: bool | None, below: Line | None = None) -> _Hit |
         if _NOT_MONEY_WORDS.search(words):
             return None
         # Value: the rightmost number after the label on this line (not a percentage, not a quantity), or, with
-        # no digit after the label, an amount alone on the line below.
+        # no digit after the label but a rate ("MwSt 7.7%" / "Fr.47.51"), an amount alone on the line below.
         money = _WITH_UNIT.sub(" ", after)
         if kind in ("tax", "tax_total"):
             money = _TAX_ID.sub(" ", money)  # "VAT: DE123456789" is the buyer's registration, not its tax
+        elif kind == "freight":
+            money = _SERVICE.sub(" ", money)
         if (found := _amount(money, dc)) is not None:
             v, tok = found
             whole = text[pos:m.end() + pos] + after
             printed = " ".join(_LABEL_END.sub("", whole[:whole.rfind(tok)]).split())
-        elif not re.search(r"\d", after) and (found := _value_below(ln, f, below, dc)) is not None:
+        elif not re.search(r"\d", _PCT.sub(" ", after)) and (found := _value_below(ln, f, below, dc)) is not None:
             v, tok = found
             printed = " ".join(_LABEL_END.sub("", text[pos:] + after).split())
         else:
