@@ -248,7 +248,7 @@ def materialize(conn: sqlite3.Connection, as_of: str, tick: str, now: str, basis
     conn.execute(RECORD_RUN, {"as_of": as_of, "now": now, "invoices": invoices, "tick": tick,
                               "transitions": moved, "closed": closed})
     conn.execute(CLEAR_NEW)
-    stale = flag_stale_plans(conn, as_of, tick, now)
+    stale = flag_stale_plans(conn, as_of, tick, now, standard_terms=standard_terms)  # as the flow drew the plans
     # expired_rows: the snapshot rows refresh_aging expires after this transaction, a chunk at a time
     return {"as_of": as_of, "open_invoices": invoices, "transitions": moved, "closed": closed,
             "rows_written": written, "expired_rows": 0, "remaining_unknown": unknown["count"],

@@ -463,27 +463,27 @@ def edit_action(conn: sqlite3.Connection, action_id: int, reviewer: str, changes
     return Decision(True, status, f"saved {', '.join(changed)}")
 
 
-def _check_still_owed(conn: sqlite3.Connection, action_id: int, kind: str) -> None:
+def _check_still_owed(conn: sqlite3.Connection, action_id: int, kind: str, standard_terms: int | None) -> None:
     # The warm tick redraws or withdraws a stale plan (worker/stale_plans.py); until it has run, and for an API
     # proposal ever, the mirror is ahead of the draft, and an approval would demand money already paid (or hold
     # service for it). A plan's email counts as such once money on account, applied to nothing yet, covers
     # everything past due (stale_plans._paid_on_account: the flow would draft no email then).
-    if gone := action_not_owed(conn, action_id):
+    if gone := action_not_owed(conn, action_id, standard_terms=standard_terms):
         what, would, then = OWED_KINDS[kind]
         raise DecisionError(f"{what_changed(gone)} since this {what} was drafted: approving it would {would}. {then}")
 
 
-def _hold_not_warranted(conn: sqlite3.Connection, payload: dict[str, Any]) -> str | None:
+def _hold_not_warranted(conn: sqlite3.Connection, payload: dict[str, Any], standard_terms: int | None) -> str | None:
     # A plan's hold whose invoices are all still owed may have lost its reason to money on account (an unapplied
     # payment, a credit memo), which moves no invoice: the warm tick flags its plan stale, but may not have run yet.
     # Imported here: the flows are not the review queue's weight.
     from worker.flows.collection_queries import hold_not_warranted
 
-    return hold_not_warranted(conn, str(payload.get("customer_id")))
+    return hold_not_warranted(conn, str(payload.get("customer_id")), standard_terms=standard_terms)
 
 
-def _check_hold_warranted(conn: sqlite3.Connection, payload: dict[str, Any]) -> None:
-    if why := _hold_not_warranted(conn, payload):
+def _check_hold_warranted(conn: sqlite3.Connection, payload: dict[str, Any], standard_terms: int | None) -> None:
+    if why := _hold_not_warranted(conn, payload, standard_terms):
         raise DecisionError(f"The reason for this hold no longer holds: {why}. Approving it would hold the "
                             "customer's service for nothing. Reject it")
 
@@ -542,33 +542,36 @@ def _check_new_customer(conn: sqlite3.Connection, action_id: int, payload: dict[
 
 def decide_action(conn: sqlite3.Connection, action_id: int, reviewer: str, approve: bool, now: str, *, seen: str,
                   reason: str | None = None, changes: Mapping[str, str] | None = None,
-                  approve_anyway: Collection[str] = ()) -> Decision:
+                  approve_anyway: Collection[str] = (), standard_terms: int | None = None) -> Decision:
     """Approve (with any last edits) or reject (with a reason) a staged action still at version `seen`.
 
     A new customer (create_customer) whose name is a live customer's or another approved one's raises
-    DuplicateOrder unless each of those copies is among `approve_anyway` (as approve_order's)."""
+    DuplicateOrder unless each of those copies is among `approve_anyway` (as approve_order's). `standard_terms`:
+    the standard program's payment days ([programs.standard]), with which a collection plan's email and hold are
+    checked against the account as the flow drew them (stale_plans, collection_queries.hold_not_warranted)."""
     status, kind, payload_json, by, at, updated_at = _staged_action(conn, action_id)
     if status != "staged":
         return _already("this action", status, by, at)
     text = None if approve else _reason(reason)  # after: no reason makes a missing or decided action anything else
     _check_unchanged(conn, action_id, updated_at, seen)
     if approve and kind in OWED_KINDS:
-        _check_still_owed(conn, action_id, kind)
+        _check_still_owed(conn, action_id, kind, standard_terms)
     payload, changed = apply_edits(json.loads(payload_json), changes if approve else None)
     if approve and kind == "service_hold" and "plan" in payload:  # drawn by ar_aging_action_plan, not the API
-        _check_hold_warranted(conn, payload)
+        _check_hold_warranted(conn, payload, standard_terms)
     if approve and kind in MEMO_KINDS:
         _check_memo_as_drafted(conn, kind, payload)
     if approve and kind in ORDER_KINDS:
         _check_order_live(conn, kind, payload)
     despite = _check_new_customer(conn, action_id, payload, approve_anyway) \
         if approve and kind == "create_customer" else []
-    if not approve and (gone := action_not_owed(conn, action_id)):
+    if not approve and (gone := action_not_owed(conn, action_id, standard_terms=standard_terms)):
         # Rejected because it names money no longer owed (as the refusal to approve it advises): a request for
         # the corrected draft, which a collection plan's redraw then proposes. Rejected while still owed as
         # named, it is a reviewer's judgment the redraw respects (worker/flows/plan_redraw.py).
         payload["rejected_as_stale"] = what_changed(gone)
-    elif not approve and kind == "service_hold" and "plan" in payload and (why := _hold_not_warranted(conn, payload)):
+    elif not approve and kind == "service_hold" and "plan" in payload and (
+            why := _hold_not_warranted(conn, payload, standard_terms)):
         # Likewise a plan's hold whose reason is gone (as the refusal to approve it advises): no judgment against
         # holding this customer, so a redraw may propose a hold again once a reason arises.
         payload["rejected_as_stale"] = HOLD_GONE.format(why)

@@ -151,9 +151,11 @@ def _read(conn: sqlite3.Connection, which: str, params: dict[str, object]) -> li
 
 
 def _paid_on_account(conn: sqlite3.Connection, which: str, params: dict[str, object],
-                     stale: Container[int]) -> list[NotOwed]:
+                     stale: Container[int], standard_terms: int | None) -> list[NotOwed]:
     """What a plan's staged emails (but those in `stale`) name, once the customer's money on account covers
-    everything past due as the flow works it out: it then drafts no email, only the call to apply it."""
+    everything past due as the flow works it out: it then drafts no email, only the call to apply it.
+    `standard_terms`: the standard program's payment days, as the flow reads the situation (collection_queries
+    examine), so that an invoice without a due date or any terms is past due here exactly when in the plan."""
     emails: dict[str, list[tuple[int, str, str, float, str | None]]] = {}
     for customer_id, action_id, inv, number, named, currency in conn.execute(
             STAGED_PLAN_EMAILS.format(which=which), {**params, "flow": f"{FLOW}:"}):
@@ -168,7 +170,7 @@ def _paid_on_account(conn: sqlite3.Connection, which: str, params: dict[str, obj
         # account. The flow's own rule, read as the flow reads it: a second one would drift from it.
         from worker.flows.collection_queries import examine
 
-        s = examine(conn, customer_id, None)
+        s = examine(conn, customer_id, None, standard_terms=standard_terms)
         if s is None or not s.paid_on_account:
             continue
         version = json.dumps(basis)  # as of the money's NetSuite versions: paid, bounced, paid again is news
@@ -177,18 +179,20 @@ def _paid_on_account(conn: sqlite3.Connection, which: str, params: dict[str, obj
     return found
 
 
-def staged_not_owed(conn: sqlite3.Connection, customer_id: str | None = None) -> list[NotOwed]:
-    """What the flow's still-staged proposals (of one customer, or all) name but is no longer owed as named."""
+def staged_not_owed(conn: sqlite3.Connection, customer_id: str | None = None, *,
+                    standard_terms: int | None) -> list[NotOwed]:
+    """What the flow's still-staged proposals (of one customer, or all) name but is no longer owed as named
+    (`standard_terms`: as _paid_on_account takes it)."""
     prefix = f"{FLOW}:{customer_id}:" if customer_id else f"{FLOW}:"
     params = {"prefix": prefix, "customer_id": customer_id}
     found = _read(conn, OF_FLOW, params)
-    return found + _paid_on_account(conn, OF_FLOW, params, {n.action_id for n in found})
+    return found + _paid_on_account(conn, OF_FLOW, params, {n.action_id for n in found}, standard_terms)
 
 
-def action_not_owed(conn: sqlite3.Connection, action_id: int) -> list[NotOwed]:
-    """What one staged proposal names but is no longer owed as named."""
+def action_not_owed(conn: sqlite3.Connection, action_id: int, *, standard_terms: int | None) -> list[NotOwed]:
+    """What one staged proposal names but is no longer owed as named (`standard_terms`: as _paid_on_account)."""
     params = {"action_id": action_id}
-    return _read(conn, OF_ACTION, params) or _paid_on_account(conn, OF_ACTION, params, ())
+    return _read(conn, OF_ACTION, params) or _paid_on_account(conn, OF_ACTION, params, (), standard_terms)
 
 
 def what_changed(found: Sequence[NotOwed]) -> str:
@@ -218,8 +222,10 @@ def what_went_stale(found: Sequence[NotOwed], hold_gone: str | None, since: str 
     return "; ".join(parts + ([HOLD_GONE.format(hold_gone)] if hold_gone else []))
 
 
-def holds_not_warranted(conn: sqlite3.Connection, stale: Container[int]) -> dict[str, tuple[list[int], str]]:
-    """customer -> its plan's staged holds whose reason is gone although they name nothing stale, and why."""
+def holds_not_warranted(conn: sqlite3.Connection, stale: Container[int], *,
+                        standard_terms: int | None) -> dict[str, tuple[list[int], str]]:
+    """customer -> its plan's staged holds whose reason is gone although they name nothing stale, and why
+    (`standard_terms`: as _paid_on_account takes it)."""
     holds: dict[str, list[int]] = {}
     for customer_id, action_id in conn.execute(STAGED_PLAN_HOLDS, {"prefix": f"{FLOW}:"}):
         if action_id not in stale:  # naming invoices no longer owed, the plan is stale already
@@ -230,16 +236,17 @@ def holds_not_warranted(conn: sqlite3.Connection, stale: Container[int]) -> dict
     from worker.flows.collection_queries import hold_not_warranted
 
     return {customer_id: (ids, why) for customer_id, ids in holds.items()
-            if (why := hold_not_warranted(conn, customer_id))}
+            if (why := hold_not_warranted(conn, customer_id, standard_terms=standard_terms))}
 
 
-def flag_stale_plans(conn: sqlite3.Connection, as_of: str, tick: str, now: str) -> int:
+def flag_stale_plans(conn: sqlite3.Connection, as_of: str, tick: str, now: str, *, standard_terms: int | None) -> int:
     """Append one ar.plan_stale per customer whose staged plan names invoices no longer owed, or holds on a reason
-    gone; returns how many."""
+    gone; returns how many (`standard_terms`: the standard program's payment days, as the flow drew the plans)."""
     by_customer: dict[str, list[NotOwed]] = {}
-    for n in staged_not_owed(conn):
+    for n in staged_not_owed(conn, standard_terms=standard_terms):
         by_customer.setdefault(n.customer_id, []).append(n)
-    holds = holds_not_warranted(conn, {n.action_id for found in by_customer.values() for n in found})
+    holds = holds_not_warranted(conn, {n.action_id for found in by_customer.values() for n in found},
+                                standard_terms=standard_terms)
     appended = 0
     for customer_id in sorted(by_customer.keys() | holds.keys()):
         found = by_customer.get(customer_id, [])

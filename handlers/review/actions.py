@@ -250,7 +250,8 @@ async def action_decide(request: Request[Any, Any, Any], env: NamedDependency[En
             # "Approve anyway" consents to the copies the refusal showed (their keys, posted beside the box) only.
             shown = str(form.get("duplicate_of") or "").split() if form.get("approve_duplicate") == "1" else []
             decision = await env.db.write(decide_action, action_id, session.reviewer, op == "approve", now, seen=seen,
-                                          reason=refused.reason, changes=changes, approve_anyway=frozenset(shown))
+                                          reason=refused.reason, changes=changes, approve_anyway=frozenset(shown),
+                                          standard_terms=env.settings.programs["standard"].payment_terms_days)
         else:
             raise ValidationException("op: must be save, approve or reject")
     except NotFound as exc:

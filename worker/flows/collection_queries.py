@@ -181,15 +181,16 @@ def older_plans(conn: sqlite3.Connection, customer_id: str, state: str) -> list[
         "plan_prefix": f"{NAME}:{customer_id}:{state}:"})]
 
 
-def hold_not_warranted(conn: sqlite3.Connection, customer_id: str) -> str | None:
+def hold_not_warranted(conn: sqlite3.Connection, customer_id: str, *, standard_terms: int | None = None) -> str | None:
     """Why a staged service hold no longer stands although every invoice it names is still owed, or None.
 
     Money arriving on account (an unapplied payment, a credit memo) moves no invoice, so no named invoice makes
     the plan stale; its reason, worked out again from the account as it is now, may be gone all the same.
     Checked when a reviewer approves or rejects the hold (worker/decisions.py) and by the warm tick, which then
-    flags the plan stale (worker/stale_plans.py).
+    flags the plan stale (worker/stale_plans.py). `standard_terms` as examine takes it, the value the flow drew
+    the hold with: else an invoice without a due date or any terms counts other days past due than in the plan.
     """
-    return why_hold_not_warranted(examine(conn, customer_id, None))
+    return why_hold_not_warranted(examine(conn, customer_id, None, standard_terms=standard_terms))
 
 
 def why_hold_not_warranted(s: Situation | None) -> str | None:

@@ -77,7 +77,7 @@ def read_stale_plan(conn: sqlite3.Connection, customer_id: str, redraw_of: int,
                     standard_terms: int | None = None) -> tuple[StalePlan, Situation | None]:
     """The customer's staged plan, what it names no longer owed (or why its hold no longer stands), and the
     situation a redraw would answer (`standard_terms`: as collection_queries.examine takes it)."""
-    not_owed = staged_not_owed(conn, customer_id)
+    not_owed = staged_not_owed(conn, customer_id, standard_terms=standard_terms)
     rows = conn.execute(STAGED, {"customer_id": customer_id, "prefix": f"{NAME}:{customer_id}:"}).fetchall()
     drafts = [(r[0], r[1], r[2], bool(r[3])) for r in rows]
     # As the warm tick finds them (stale_plans.holds_not_warranted): a hold naming invoices no longer owed is
