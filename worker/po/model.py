@@ -76,6 +76,9 @@ class PurchaseOrder(BaseModel):
     tax: Money | None = None
     total: Money | None = None
     other_charges: list[Charge] = Field(default_factory=list)
+    # The freight was read from a row of the item table, above the subtotal, which may already include it (as a
+    # Charge's above_subtotal): the parser's note for validate_order, kept out of the JSON and of the tool's schema.
+    freight_above_subtotal: SkipJsonSchema[bool] = Field(default=False, exclude=True)
     confidence: dict[str, float] = Field(default_factory=dict)
     findings: list[Finding] = Field(default_factory=list)
 
@@ -199,10 +202,12 @@ def _compare(kind: str, stated: str, expected: Decimal, printed: Decimal, tol: D
 
 
 def _inside_subtotal(po: PurchaseOrder, summed: _Sum | None, tol: Decimal) -> Decimal:
-    """What the charges printed above the subtotal add to it: some POs sum the charge rows of their item table
-    into the subtotal ("Fuel surcharge", then "Subtotal"), others add them after it; the printed numbers say
-    which. Without a subtotal, or when they do not say, nothing (the charges are added after it)."""
+    """What the charges (and freight) printed above the subtotal add to it: some POs sum the charge rows of their
+    item table into the subtotal ("Fuel surcharge" or "Shipping", then "Subtotal"), others add them after it; the
+    printed numbers say which. Without a subtotal, or when they do not say, nothing (they are added after it)."""
     above = sum((c.amount for c in po.other_charges if c.above_subtotal), Decimal(0))
+    if po.freight_above_subtotal and po.freight is not None:
+        above += po.freight
     if not above or po.subtotal is None:
         return Decimal(0)
     if summed is not None and not summed.unknown:

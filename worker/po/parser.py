@@ -255,16 +255,18 @@ def _parse_one(pdf: ExtractedPdf, hints: ParseHints) -> PurchaseOrder:
     sub_line = totals.get("subtotal_line")
     charges = [Charge(description=c.label, amount=c.amount, above_subtotal=sub_line is not None and c.line < sub_line)
                for c in printed]
-    freight = totals.get("freight")
+    freight, freight_above = totals.get("freight"), False
     if freight is None and (f := [c for c in charges if FREIGHT_ROW.match(c.description)
                                   and not is_discount(c.description)]):
-        freight = f[0].amount  # a freight row inside the item table is freight, not an "other" charge
+        # A freight row inside the item table is freight, not an "other" charge; printed above the subtotal, it
+        # may be inside it, as the charge rows there may (validate_order reads which from the printed numbers).
+        freight, freight_above = f[0].amount, f[0].above_subtotal
         charges.remove(f[0])
     po = PurchaseOrder(
         po_number=po_number, po_date=dates["po_date"][0], requested_ship_date=dates["requested_ship_date"][0],
         buyer=buyer, bill_to=blocks.get("bill", []), ship_to=blocks.get("ship", []), currency=currency,
         lines=_lines(table), subtotal=totals.get("subtotal"), freight=freight, tax=totals.get("tax"),
-        total=totals.get("total"), other_charges=charges)
+        total=totals.get("total"), other_charges=charges, freight_above_subtotal=freight_above)
     conf.update({k: v[1] for k, v in dates.items()}, currency=cur_conf,
                 bill_to=0.85 if po.bill_to else 0.0, ship_to=0.85 if po.ship_to else 0.0)
     conf.update({k: 0.9 for k in ("subtotal", "freight", "tax", "total") if getattr(po, k) is not None})

@@ -30,17 +30,18 @@ _WORD = rf"{_NOT_TAX_WORD}[^\W\d_][\w.'&-]*\s+"
 _TAX_END = r"(?![^\W\d_]|-[^\W\d_])(?!\s*(?:licen[cs]e|permit|certificate|cert\b|basis|base\b|code|jurisdiction|" \
            r"area\b|class\b|group\b|year\b|rate\b|zone\b|region\b|authority|status\b))"
 # A tax printed as an estimate ("Estimated Tax", "Est. Tax", "Approx. VAT") is the order's tax, as "Tax (est.)" is.
-_ESTIMATED = r"(?:(?:estimated|approximate|projected)\s+|(?:est|approx)(?:\.\s*|\s+))"
+# Public: table.py reads the item table's charge rows printed as estimates ("Est. Freight") with it too.
+ESTIMATED = r"(?:(?:estimated|approximate|projected)\s+|(?:est|approx)(?:\.\s*|\s+))"
 # A charge row of the item table that is the freight ("Shipping", "Freight charge"), printed as an estimate too
 # ("Estimated shipping", "Est. Freight charge"), as the totals area reads it.
-FREIGHT_ROW = re.compile(rf"^(?:{_ESTIMATED})?(?:freight|shipping|delivery)", re.IGNORECASE)
-_TAX = (rf"^(?:{_ESTIMATED})?(?:{_TAX_WORD}"
+FREIGHT_ROW = re.compile(rf"^(?:{ESTIMATED})?(?:freight|shipping|delivery)", re.IGNORECASE)
+_TAX = (rf"^(?:{ESTIMATED})?(?:{_TAX_WORD}"
         rf"|(?:{_WORD}){{0,2}}?(?:{_JURIS}|{_NOT_TAX_WORD}(?-i:[A-Z]{{2}}))\s+(?:{_WORD}){{0,2}}?{_TAX_WORD}"
         rf"|(?:{_WORD}){{1,3}}?(?:sales\s*(?:(?:&|and)\s*use\s*)?|use\s*)tax(?:es)?"
         rf"|(?:{_WORD}){{1,3}}?{_TAX_WORD}(?=\s*\(?\s*@?\s*\d[\d.,]*\s*%)){_TAX_END}")
 # The sum of the tax lines as printed ("Total tax", "Tax total", "Total VAT", "Summe MwSt"), not one more tax; printed
 # as an estimate too ("Estimated Total Tax", "Est. Tax Total").
-_TAX_TOTAL = rf"^(?:{_ESTIMATED})?" \
+_TAX_TOTAL = rf"^(?:{ESTIMATED})?" \
              r"(?:total\s*(?:sales\s*)?(?:tax(?:es)?|vat|mwst|ust|gst|hst|pst|qst|iva|tva)(?:\s*amount)?|" \
              r"(?:sales\s*)?(?:tax(?:es)?|vat|mwst|ust|gst|iva|tva)\s*(?:total|gesamt|summe)|" \
              rf"(?:summe|gesamt)\s*(?:mwst|ust)){_TAX_END}(?!\s*(?:incl|inkl))"
@@ -62,14 +63,14 @@ _KINDS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p + _NOT_MONEY, re.I
                  r"items?\s*total|zwischensumme|summe\s*netto|"
                  r"nettobetrag|netto(summe|betrag)?|total\s*before\s*tax|goods\s*total|product\s*total|total\s*net)"),
     ("tax_total", _TAX_TOTAL),
-    # Freight and totals printed as estimates ("Est. Freight", "Estimated Total") are read as taxes are (_ESTIMATED);
+    # Freight and totals printed as estimates ("Est. Freight", "Estimated Total") are read as taxes are (ESTIMATED);
     # "Estimated delivery date" stays no amount (_NOT_MONEY), as does a date printed beside it (_DATE).
-    ("total", rf"^(?:{_ESTIMATED})?"
+    ("total", rf"^(?:{ESTIMATED})?"
               r"(grand\s*total|total(?!\s*(?:tax|vat|freight|discount|shipping|charges))(\s*(amount|due|order|po|eur|usd|cad|value|gross|brutto|incl\.?\s*\w+))?|"
               r"order\s*total|po\s*total|amount\s*due|total\s*due|balance\s*due|gesamt(betrag|summe)?|endbetrag|"
               r"bruttobetrag|summe\s*brutto|gesamtsumme|total\s*\(\w+\))"),
     ("tax", _TAX),
-    ("freight", rf"^(?:{_ESTIMATED})?(freight|shipping|delivery(\s*(charge|fee))?|transport(kosten)?|fracht(kosten)?|"
+    ("freight", rf"^(?:{ESTIMATED})?(freight|shipping|delivery(\s*(charge|fee))?|transport(kosten)?|fracht(kosten)?|"
                 r"versand(kosten)?|carriage)"),
     # A discount's name may come after a few words ("Less 2% discount", "Early pay discount", "Delivery credit");
     # as a whole word only ("Discounted subtotal" is no discount).
