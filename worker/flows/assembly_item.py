@@ -9,62 +9,59 @@ team is asked once to price it, however many orders use it before they do. Order
 are not this workflow's business (no run, no observation). An order NetSuite sent without its lines is
 checked on the update that brings them (worker/flows/order_lines.py).
 
-An order deleted or cancelled in NetSuite withdraws the staged requests for its items (worker/flows/withdrawals.py;
-a cancelled order is no order: it asks for nothing either), unless another live order of the customer still uses
-the item: that order's need is the same request (it was deduplicated against it), so it stays. A withdrawn
-request gives up its dedupe key, so an order that uses the item later asks afresh.
-
-So does a live order's update after which it no longer orders the item of a request that names it: NetSuite closed
-the line, or the item sublist no longer has it (the order's lines are replaced as a whole). It runs although the
-order was looked at already, and a request kept (another live order uses the item) is said so once. A request naming
-another order is that order's need while it orders the item; when it no longer does, the update of the last live
-order that still used it (found by the dedupe key of an item the order asked for, as its runs' `unpriced` remember,
-or has on a closed line) withdraws it.
-
-An order NetSuite moves to another customer orders for the new one only: the old customer's requests for its items
-are withdrawn (unless another live order of the old customer uses the item), and the order is looked at again for
-the new customer, in one run (the customer its runs were for tells the move, once).
+Each order event reconciles rather than tracks what changed: a customer keeps a staged request for an item only while
+a live (neither deleted nor cancelled) order of theirs uses it on a line NetSuite has not closed. So the event
+withdraws (giving up the dedupe key, so that a later order asks afresh) every staged request of the customers it
+concerns (the order's, and those the workflow's runs on it were for: a customer it was moved from) that no live order
+of theirs needs, whichever order asked, and however events were batched. The reason says what the event did to this
+order when it had the item (deleted, cancelled, moved to another customer, its line closed or removed: a removed line
+is gone from the mirror, so the runs' `unpriced` remember what it asked for), else that no live order uses it any more.
+A request naming this order that another order still needs stays, said once. A live order is looked at when its lines
+are first known, and again whenever that asks something no request holds (un-cancelled, sent again after a deletion,
+moved to another customer, a line added or reopened); an event that changes nothing of this records no run.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from dataclasses import replace
+from dataclasses import dataclass
 
 from worker.cdc.models import ORDER_CANCELLED
 from worker.env import Env
 from worker.flows import names
-from worker.flows.order_lines import gate, newly_cancelled, order_name
+from worker.flows.order_lines import gate, order_name
 from worker.flows.reads import record_id
 from worker.flows.withdrawals import (
     CANCELLED,
+    CHANGED,
     DELETED,
     LINE_CLOSED,
     LINE_REMOVED,
+    MOVED,
+    WITHDRAWN,
     changed_at,
-    changed_sentence,
     drafts,
     lines_changed,
     moved_to,
     withdraw_drafts,
-    withdraw_order_drafts,
 )
 from worker.ledger import Event
 from worker.pricing import (
     ProgramTerms,
     expected_price,
+    listed,
     price_in,
     program_for,
     standard_program,
 )
-from worker.workflow_runner import Proposal, Workflow, WorkflowResult
+from worker.workflow_runner import Proposal, Withdrawal, Workflow, WorkflowResult
 
 NAME = names.ASSEMBLY_ITEM
-# `gone`: deleted, or cancelled (no order either).
+# `gone`: deleted, or cancelled (no order either); the last column: deleted.
 ORDER = f"""
 SELECT o.tran_id, o.customer_id, o.tran_date,
-       o.deleted_at IS NOT NULL OR {ORDER_CANCELLED.format(status="o.status")} AS gone, c.company_name, o.currency
+       o.deleted_at IS NOT NULL OR {ORDER_CANCELLED.format(status="o.status")} AS gone, c.company_name, o.currency,
+       o.deleted_at IS NOT NULL
 FROM transactions o LEFT JOIN customers c ON c.ns_id = o.customer_id
 WHERE o.ns_id = ?
 """
@@ -83,21 +80,39 @@ WHERE l.transaction_id = ? AND l.item_id IS NOT NULL AND l.is_closed = 0
 ORDER BY l.line_no
 """
 
-# The staged requests for the items of a deleted or cancelled order (its lines stay in the mirror): the one that
-# names it (asked for its customer then, which it may no longer be), and by their dedupe keys the ones for its
-# items and customer, which may name another order; says whether each names this one.
-STAGED_FOR_ORDER = """
-SELECT p.dedupe_key, json_extract(p.payload_json, '$.item_id'), json_extract(p.payload_json, '$.item_code'),
-       p.customer_id, json_extract(p.payload_json, '$.sales_order_id') = :so
-FROM proposed_actions p
-WHERE p.status = 'staged' AND p.kind = 'price_new_assembly_item' AND (
-    json_extract(p.payload_json, '$.sales_order_id') = :so OR p.dedupe_key IN (
-    SELECT 'price_new_assembly_item:' || l.item_id || ':' || o.customer_id
-    FROM transactions o JOIN transaction_lines l ON l.transaction_id = o.ns_id WHERE o.ns_id = :so))
-ORDER BY p.id
+# Whom an order event's reconciliation concerns: the order's customer (a deleted order's last), and those the workflow's
+# runs on it were for or its staged requests name it for (a customer it was moved from; a stale event's, harmless).
+CONCERNED = """
+SELECT customer_id FROM transactions WHERE ns_id = :so AND customer_id IS NOT NULL
+UNION SELECT customer_id FROM workflow_run_log
+WHERE workflow = :workflow AND json_extract(output_json, '$.sales_order_id') = :so AND status = 'ok'
+  AND customer_id IS NOT NULL
+UNION SELECT customer_id FROM proposed_actions
+WHERE kind = 'price_new_assembly_item' AND status = 'staged' AND json_extract(payload_json, '$.sales_order_id') = :so
+  AND customer_id IS NOT NULL
 """
-# Another live (neither deleted nor cancelled) order of the request's customer that uses the item on a line NetSuite
-# has not closed, newest first.
+# The live (neither deleted nor cancelled) sales orders of request `r`'s customer using its item on a line NetSuite has
+# not closed.
+_USING = f"""
+SELECT coalesce(o.tran_id, o.ns_id) FROM transaction_lines l JOIN transactions o ON o.ns_id = l.transaction_id
+WHERE l.item_id = r.item AND o.customer_id = r.customer_id AND o.type = 'salesorder' AND o.deleted_at IS NULL
+  AND l.is_closed = 0 AND NOT {ORDER_CANCELLED.format(status="o.status")}"""
+# The staged requests of a customer, each with whether it names the order (`:so`), whether the order uses its item
+# (`here`) and another order that does (`other`, the newest; NULL: none): one neither uses, no live order of the
+# customer needs, so it is withdrawn.
+STAGED = f"""
+SELECT r.dedupe_key, r.item, r.shown, r.names_it, EXISTS ({_USING} AND o.ns_id = :so),
+       ({_USING} AND o.ns_id <> :so ORDER BY o.tran_date DESC, o.ns_id DESC LIMIT 1)
+FROM (SELECT p.id, p.dedupe_key, p.customer_id, json_extract(p.payload_json, '$.item_id') AS item,
+             coalesce(json_extract(p.payload_json, '$.item_code'), json_extract(p.payload_json, '$.item_name'),
+                      json_extract(p.payload_json, '$.item_id')) AS shown,
+             json_extract(p.payload_json, '$.sales_order_id') IS :so AS names_it
+      FROM proposed_actions p
+      WHERE p.kind = 'price_new_assembly_item' AND p.status = 'staged' AND p.customer_id = :customer) r
+ORDER BY r.id
+"""
+# Another live order of the request's customer that uses the item on an open line, newest first (the review queue's
+# check before approving, worker/decisions.py).
 STILL_ORDERED = f"""
 SELECT coalesce(o.tran_id, o.ns_id) FROM transaction_lines l JOIN transactions o ON o.ns_id = l.transaction_id
 WHERE l.item_id = ? AND o.customer_id = ? AND o.ns_id <> ? AND o.type = 'salesorder' AND o.deleted_at IS NULL
@@ -105,149 +120,116 @@ WHERE l.item_id = ? AND o.customer_id = ? AND o.ns_id <> ? AND o.type = 'salesor
   AND NOT {ORDER_CANCELLED.format(status="o.status")}
 ORDER BY o.tran_date DESC, o.ns_id DESC LIMIT 1
 """
-
-# The items an order had: on its lines in the mirror (a closed one included), or asked for by a run of the
-# workflow (`:asked`, ASKED's): a line an update removed is gone from the mirror, but the run that asked remembers it.
-# (An item an update added after the order was looked at is not remembered: that update recorded no run.)
-HAD = """(SELECT l.item_id AS item FROM transaction_lines l WHERE l.transaction_id = :so
-         UNION SELECT value FROM json_each(:asked))"""
-# The staged requests this order no longer orders the item of (no open line on it any more): those naming it, and by
-# their dedupe keys those for an item it had and its customer, which name another order (`names_it` 0: withdrawn
-# only when no other live order uses the item); `closed`: NetSuite closed its line (else an update removed it).
-LINES_GONE = f"""
-SELECT p.dedupe_key, json_extract(p.payload_json, '$.item_id'),
-       coalesce(json_extract(p.payload_json, '$.item_code'), json_extract(p.payload_json, '$.item_name'),
-                json_extract(p.payload_json, '$.item_id')),
-       p.customer_id,
-       EXISTS (SELECT 1 FROM transaction_lines l WHERE l.transaction_id = :so
-               AND l.item_id = json_extract(p.payload_json, '$.item_id') AND l.is_closed = 1),
-       json_extract(p.payload_json, '$.sales_order_id') IS :so
-FROM proposed_actions p
-WHERE p.kind = 'price_new_assembly_item' AND p.status = 'staged'
-  AND (json_extract(p.payload_json, '$.sales_order_id') = :so OR p.dedupe_key IN (
-       SELECT 'price_new_assembly_item:' || h.item || ':' || o.customer_id FROM transactions o, {HAD} h
-       WHERE o.ns_id = :so))
-  AND NOT EXISTS (SELECT 1 FROM transaction_lines l WHERE l.transaction_id = :so
-                  AND l.item_id = json_extract(p.payload_json, '$.item_id') AND l.is_closed = 0)
-ORDER BY p.id
-"""
-# The staged requests of the customer an order was moved from (`:before`): those naming it, and by their dedupe keys
-# those for an item it had, which may name another order of that customer.
-LEFT_BEHIND = f"""
-SELECT p.dedupe_key, json_extract(p.payload_json, '$.item_id'),
-       coalesce(json_extract(p.payload_json, '$.item_code'), json_extract(p.payload_json, '$.item_name'),
-                json_extract(p.payload_json, '$.item_id')),
-       p.customer_id, json_extract(p.payload_json, '$.sales_order_id') IS :so
-FROM proposed_actions p
-WHERE p.kind = 'price_new_assembly_item' AND p.status = 'staged' AND p.customer_id = :before
-  AND (json_extract(p.payload_json, '$.sales_order_id') = :so OR p.dedupe_key IN (
-       SELECT 'price_new_assembly_item:' || h.item || ':' || :before FROM {HAD} h))
-ORDER BY p.id
-"""
-# The items the workflow's runs on the order asked to price (find_unpriced's `unpriced`, deduplicated ones included).
+# The items on the order's lines in the mirror, each with whether one of its lines is open.
+LINES = "SELECT item_id, max(is_closed = 0) FROM transaction_lines WHERE transaction_id = ? GROUP BY item_id"
+# The items the workflow's runs on the order asked to price (find_unpriced's `unpriced`, deduplicated ones included):
+# an update replaces an order's lines as a whole, so a removed one is gone from the mirror, but the run remembers it.
 ASKED = """
 SELECT DISTINCT u.value FROM workflow_run_log w, json_each(w.output_json, '$.unpriced') u
 WHERE w.workflow = ? AND json_extract(w.output_json, '$.sales_order_id') = ? AND w.status = 'ok'
 """
-# Whom the newest run of the workflow that looked at the order's lines was for (find_unpriced's, which says
-# `unpriced`, or a move's): another customer than the order's now tells a move, and the run that handles it is the
-# new customer's, so the move is handled once. A withdrawal's run may be a stale event's customer's: not asked.
-RAN_FOR = """
-SELECT customer_id FROM workflow_run_log
-WHERE workflow = ? AND json_extract(output_json, '$.sales_order_id') = ? AND status = 'ok'
-  AND (json_type(output_json, '$.unpriced') IS NOT NULL OR json_type(output_json, '$.moved_from') IS NOT NULL)
-ORDER BY id DESC LIMIT 1
-"""
-COMPANY = "SELECT company_name FROM customers WHERE ns_id = ?"
-# The requests a run of the workflow on the order already said stay (its output's `kept`): said once, not again on
-# each later update of the order.
+# The requests a run of the workflow on the order already said stay (its output's `kept`): said once.
 KEPT_NOTED = """
 SELECT k.value FROM workflow_run_log w, json_each(w.output_json, '$.kept') k
 WHERE w.workflow = ? AND json_extract(w.output_json, '$.sales_order_id') = ? AND w.status = 'ok'
 """
+HELD = "SELECT 1 FROM proposed_actions WHERE dedupe_key = ?"
+COMPANY = "SELECT company_name FROM customers WHERE ns_id = ?"
 
 
-def withdraw_for_order(conn: sqlite3.Connection, event: Event, so_id: str,
-                       change: str = DELETED) -> WorkflowResult | None:
-    """A deleted (or cancelled) order's staged requests: withdrawn, or kept where another live order uses the item."""
-    gone, kept = [], []
-    for key, item_id, code, customer_id, names_it in conn.execute(STAGED_FOR_ORDER, {"so": so_id}).fetchall():
-        other = conn.execute(STILL_ORDERED, (item_id, customer_id, so_id)).fetchone()
-        if other is None:
-            gone.append(key)
-        elif names_it:  # one naming another live order is that order's request: nothing to say
-            kept.append(f"The request to price {code or item_id} stays: {other[0]} uses it too.")
-    if not gone and not kept:
+@dataclass(frozen=True)
+class Order:
+    """The order as the mirror holds it, for the reasons a reconciliation gives."""
+
+    so_id: str
+    tran_id: str | None
+    customer_id: str | None
+    company: str | None
+    deleted: bool
+    cancelled: bool
+
+    @property
+    def record(self) -> str:
+        """How reasons name it: 'sales order SO-12'."""
+        return f"sales order {self.tran_id or self.so_id}"
+
+    @property
+    def state(self) -> str:
+        """What became of it, as a general reason says it."""
+        return DELETED if self.deleted else CANCELLED if self.cancelled else CHANGED
+
+
+@dataclass(frozen=True)
+class Request:
+    """A staged request the event let go (`kept_by` None: withdrawn) or the order no longer keeps alive."""
+
+    key: str
+    item: str
+    shown: str
+    kept_by: str | None = None
+
+
+def change_of(order: Order, customer: str, item: str, lines: dict[str, int], asked: set[str]) -> str | None:
+    """What the order did to the customer's need for the item it had (None: the order never had it, as far as is
+    known): deleted, cancelled, moved to another customer, or its line closed or removed (pure)."""
+    if item not in lines and item not in asked:
         return None
-    return withdraw_order_drafts(conn, event, so_id, drafts(conn, gone), release_key=True, notes=kept,
-                                 change=change)
+    if order.deleted or order.cancelled:
+        return order.state
+    if customer != order.customer_id:
+        return MOVED
+    return LINE_CLOSED if item in lines else LINE_REMOVED
 
 
-def withdraw_for_lines(conn: sqlite3.Connection, event: Event, so_id: str) -> WorkflowResult | None:
-    """A live order's staged requests for items it no longer orders (line closed or removed): withdrawn, or kept
-    where another live order uses the item (None when there is nothing new to say)."""
-    order = conn.execute(ORDER, (so_id,)).fetchone()
-    if order is None or order[3]:
-        return None  # deleted or cancelled: withdraw_for_order's
-    noted = {key for key, in conn.execute(KEPT_NOTED, (NAME, so_id))}
-    gone, kept, notes = [], [], []
-    changed: dict[str, list[str]] = {LINE_CLOSED: [], LINE_REMOVED: []}
-    for key, item_id, shown, customer_id, closed, names_it in conn.execute(LINES_GONE, had(conn, so_id)).fetchall():
-        other = conn.execute(STILL_ORDERED, (item_id, customer_id, so_id)).fetchone()
-        if other is None:
-            gone.append(key)
-        elif key in noted or not names_it:  # one naming another order stays that order's: nothing to say
-            continue
-        else:
-            kept.append(key)
-            notes.append(f"The request to price {shown} stays: {other[0]} uses it too.")
-        changed[LINE_CLOSED if closed else LINE_REMOVED].append(shown)
-    if not gone and not kept:
-        return None  # an update that changed nothing of what was asked records no run
-    result = withdraw_order_drafts(conn, event, so_id, drafts(conn, gone), release_key=True, notes=notes,
-                                   change=lines_changed(changed))
-    return result and replace(result, output={**result.output, "kept": kept})
+def let_go(conn: sqlite3.Connection, order: Order, customer: str) -> list[tuple[Request, str | None]]:
+    """The customer's staged requests no live order uses the item of (withdrawn), and those naming the order that
+    another order keeps (said once), each with change_of's."""
+    lines = dict(conn.execute(LINES, (order.so_id,)).fetchall())
+    asked = {item for item, in conn.execute(ASKED, (NAME, order.so_id))}
+    noted = {key for key, in conn.execute(KEPT_NOTED, (NAME, order.so_id))}
+    found = []
+    for key, item, shown, names_it, here, other in conn.execute(
+            STAGED, {"so": order.so_id, "customer": customer}).fetchall():
+        if here or (other and (not names_it or key in noted)):
+            continue  # needed by this order, or another's need: nothing to say
+        found.append((Request(key, item, shown, other), change_of(order, customer, item, lines, asked)))
+    return found
 
 
-def had(conn: sqlite3.Connection, so_id: str) -> dict[str, str]:
-    """The parameters of HAD for the order: its id and the items its runs asked for."""
-    return {"so": so_id, "asked": json.dumps([item for item, in conn.execute(ASKED, (NAME, so_id))])}
+def described(order: Order, owner: str, known: list[tuple[Request, str]]) -> tuple[str, str]:
+    """The change reasons and the observation name (change_of's: one for all of a customer's requests, lines aside),
+    and whose order they say it was: the customer's it was moved from, else its own now (pure)."""
+    now = order.company or f"customer {order.customer_id}"  # a deleted order's last customer
+    first = known[0][1]
+    if first in (LINE_CLOSED, LINE_REMOVED):
+        return lines_changed({what: [r.shown for r, c in known if c == what]
+                              for what in (LINE_CLOSED, LINE_REMOVED)}), now
+    return (moved_to(now), owner) if first == MOVED else (first, now)
 
 
-def moved_from(conn: sqlite3.Connection, so_id: str) -> str | None:
-    """The customer the order was moved from since the workflow's last run on it (None: not moved)."""
-    order = conn.execute(ORDER, (so_id,)).fetchone()
-    ran = conn.execute(RAN_FOR, (NAME, so_id)).fetchone()
-    before = ran[0] if ran else None
-    moved = order is not None and not order[3] and order[1] and before and before != order[1]
-    return before if moved else None  # a cancelled order orders for no one: its cancellation said so
-
-
-def withdraw_for_move(conn: sqlite3.Connection, event: Event, so_id: str, before: str, standard: ProgramTerms,
-                      today: str) -> WorkflowResult:
-    """The order is now another customer's: the old customer's requests for its items withdrawn (or kept where
-    another live order of it uses the item), and the order looked at for the new customer, in one run."""
-    gone, kept, notes = [], [], []
-    for key, item_id, shown, customer_id, names_it in conn.execute(
-            LEFT_BEHIND, {**had(conn, so_id), "before": before}).fetchall():
-        other = conn.execute(STILL_ORDERED, (item_id, customer_id, so_id)).fetchone()
-        if other is None:
-            gone.append(key)
-        elif names_it:  # one naming another order of the old customer is that order's: nothing to say
-            kept.append(key)
-            notes.append(f"The request to price {shown} stays: {other[0]} uses it too.")
-    tran_id, customer_id, _date, _gone, company, _currency = conn.execute(ORDER, (so_id,)).fetchone()
-    record, when = f"sales order {tran_id or so_id}", changed_at(conn, event)
-    old = (conn.execute(COMPANY, (before,)).fetchone() or (None,))[0] or f"customer {before}"
-    change = moved_to(company or f"customer {customer_id}")
-    left = withdraw_drafts(customer_id, record, old, when, drafts(conn, gone), {}, release_key=True, notes=notes,
-                           change=change)
-    fresh = find_unpriced(conn, so_id, standard, today)
-    said = [left.observation if left else changed_sentence(record, old, change, when)]
-    output = fresh.output if fresh else {"sales_order_id": so_id, "tran_id": tran_id}
-    return WorkflowResult(customer_id, " ".join(said + ([fresh.observation] if fresh else [])),
-                          fresh.proposals if fresh else [], output={**output, "moved_from": before, "kept": kept},
-                          withdrawals=left.withdrawals if left else [])
+def reconcile(conn: sqlite3.Connection, order: Order, customer: str, when: str,
+              ) -> tuple[list[str], list[Withdrawal], list[str]]:
+    """The customer's requests the order event let go: sentences, withdrawals and the keys of those kept."""
+    found = let_go(conn, order, customer)
+    if not found:
+        return [], [], []
+    owner = (conn.execute(COMPANY, (customer,)).fetchone() or (None,))[0] or f"customer {customer}"
+    notes = [f"The request to price {r.shown} stays: {r.kept_by} uses it too." for r, _ in found if r.kept_by]
+    said, withdrawals = [], []
+    if known := [(r, c) for r, c in found if c is not None]:
+        change, whose = described(order, owner, known)
+        gone = drafts(conn, [r.key for r, _ in known if not r.kept_by])
+        if left := withdraw_drafts(customer, order.record, whose, when, gone, {}, release_key=True, notes=notes,
+                                   change=change):
+            said, withdrawals = [left.observation], list(left.withdrawals)
+    else:
+        said = notes
+    if orphans := [r.shown for r, c in found if c is None and not r.kept_by]:
+        since = f"({order.record} {order.state} in NetSuite at {when})"
+        said.append(f"No live order of {owner} uses {listed(orphans)} any more {since}.")
+        withdrawals += [Withdrawal(r.key, f"{WITHDRAWN}no live order of {owner} uses {r.shown} any more {since}", True)
+                        for r, c in found if c is None and not r.kept_by]
+    return said, withdrawals, [r.key for r, _ in found if r.kept_by]
 
 
 def find_unpriced(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, today: str) -> WorkflowResult | None:
@@ -255,7 +237,7 @@ def find_unpriced(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, 
     order = conn.execute(ORDER, (so_id,)).fetchone()
     if order is None or order[3]:
         return None
-    tran_id, customer_id, tran_date, _gone, company, currency = order
+    tran_id, customer_id, tran_date, _gone, company, currency, _deleted = order
     lines = conn.execute(ASSEMBLY_LINES, (so_id,)).fetchall()
     if not lines:
         return None
@@ -289,27 +271,55 @@ def quoted(rate: float | None, currency: str | None) -> str:
     return "no rate quoted" if rate is None else f"quoted {price_in(rate, currency)}"
 
 
+def order_now(conn: sqlite3.Connection, event: Event, so_id: str) -> Order:
+    """The order as the mirror holds it (one it never held: as the event names it, deleted when it is a deletion)."""
+    row = conn.execute(ORDER, (so_id,)).fetchone()
+    if row is None:
+        return Order(so_id, None, event.payload.get("customer_id"), None, event.type.endswith(".deleted"), False)
+    tran_id, customer_id, _date, gone, company, _currency, deleted = row
+    return Order(so_id, tran_id, customer_id, company, bool(deleted), bool(gone and not deleted))
+
+
+def asks_afresh(conn: sqlite3.Connection, fresh: WorkflowResult | None) -> bool:
+    """Whether the look at the order asks something no request holds yet: a line added or reopened, the order an
+    order again (un-cancelled, sent again after its deletion) or another customer's (a withdrawal gave up its key)."""
+    return fresh is not None and any(conn.execute(HELD, (p.dedupe_key,)).fetchone() is None for p in fresh.proposals)
+
+
 def check_event(conn: sqlite3.Connection, event: Event, standard: ProgramTerms, today: str) -> WorkflowResult | None:
-    """The check an order event calls for: once per order, when its lines are known; withdrawn if it is deleted
-    or cancelled, or (a later update) if its line for the item is closed or removed; again if it was moved to another
-    customer."""
-    # Awaited lines without an assembly item leave no run, so the order stays awaited: an update that adds one
-    # later is still checked.
+    """Reconcile the customers the order event concerns: a staged request stays only while a live order of its
+    customer uses the item on an open line; the order, when live, is looked at once its lines are known, and again
+    when that asks something no request holds."""
     so_id = record_id(event)
-    if event.type == "salesorder.deleted" and (withdrawn := withdraw_for_order(conn, event, so_id)):
-        return withdrawn
-    if newly_cancelled(conn, NAME, event, so_id) and (withdrawn := withdraw_for_order(conn, event, so_id, CANCELLED)):
-        return withdrawn
     ready = gate(conn, NAME, event, so_id, "assembly item check")
-    if ready.done and (before := moved_from(conn, so_id)):  # looked at for another customer: it orders for this one
-        return withdraw_for_move(conn, event, so_id, before, standard, today)
-    if ready.done:  # looked at once; a line NetSuite closed or removed since may make a request of that look needless
-        return withdraw_for_lines(conn, event, so_id)
-    return find_unpriced(conn, so_id, standard, today) if ready.proceed else ready.instead
+    if ready.instead is not None:
+        return ready.instead  # it waits for its lines
+    order = order_now(conn, event, so_id)
+    if order.deleted and not event.type.endswith(".deleted"):
+        return None  # an update an unhandled deletion overtook: the deletion's event, queued after it, says it
+    when = changed_at(conn, event)
+    said, withdrawals, kept = [], [], []
+    concerned = {c for c, in conn.execute(CONCERNED, {"so": so_id, "workflow": NAME})}
+    if event.type.endswith(".deleted") and event.payload.get("customer_id"):
+        concerned.add(event.payload["customer_id"])
+    # the customers it was moved from first, as their requests went before the new customer is asked
+    for customer in sorted(concerned, key=lambda c: (c == order.customer_id, c)):
+        words, taken, noted = reconcile(conn, order, customer, when)
+        said, withdrawals, kept = said + words, withdrawals + taken, kept + noted
+    fresh = find_unpriced(conn, so_id, standard, today)
+    if not ready.proceed and not asks_afresh(conn, fresh):
+        fresh = None
+    if not said and fresh is None:
+        return None  # nothing changed of what was asked: no run
+    output = fresh.output if fresh else {"sales_order_id": so_id, "tran_id": order.tran_id}
+    if order.cancelled:  # as order workflows say it (order_lines.NEWLY_CANCELLED; housekeeping keeps the newest)
+        output = {**output, "cancelled": True}
+    return WorkflowResult(order.customer_id, " ".join(said + ([fresh.observation] if fresh else [])),
+                          fresh.proposals if fresh else [], output={**output, "kept": kept}, withdrawals=withdrawals)
 
 
 async def handle(env: Env, event: Event) -> WorkflowResult | None:
-    """Look for unpriced assembly items on a new sales order (or the update that first brings its lines)."""
+    """Reconcile the order event's customers' requests; ask for the order's unpriced assembly items (check_event)."""
     today = env.clock().astimezone(env.settings.timezone).date().isoformat()
     return await env.db.read_sync(check_event, event, standard_program(env.settings), today)
 

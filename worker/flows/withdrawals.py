@@ -185,7 +185,10 @@ def withdraw_order_drafts(conn: sqlite3.Connection, event: Event, so_id: str, fo
     or named. A cancellation's output says `cancelled`, so that it is said once (order_lines.NEWLY_CANCELLED)."""
     row = conn.execute(ORDER, (so_id,)).fetchone()
     tran_id, customer_id, company = (row[0], row[1], row[4]) if row else (None, None, None)
-    customer_id = event.payload.get("customer_id") or customer_id
+    if event.type.endswith(".deleted") or not customer_id:
+        # a deletion names the customer the order had just before it (worker/cdc); an update's may be stale (a later
+        # event of the same drain moved it back): the run is the order's customer's as the mirror holds it
+        customer_id = event.payload.get("customer_id") or customer_id
     # sales_order_id in the output: a run that waited for the order's lines is over (order_lines.WAITED)
     output = {"sales_order_id": so_id, "tran_id": tran_id, **({"cancelled": True} if change == CANCELLED else {})}
     return withdraw_drafts(customer_id, f"sales order {tran_id or so_id}", company or f"customer {customer_id}",
