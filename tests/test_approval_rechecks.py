@@ -74,7 +74,7 @@ async def test_a_price_draft_of_a_live_order_is_approved(priced):  # noqa: F811
 
 
 async def test_a_request_for_an_item_another_live_order_uses_stays_approvable(priced):  # noqa: F811
-    # As the workflow keeps it (worker/flows/assembly_item.py withdraw_for_order): the item still needs a price.
+    # As the workflow keeps it (worker/flows/assembly_item.py reconciles): the item still needs a price.
     env = priced
     order, staged = await drafted(env, lines=[("601", 1, 55.0)])
     await apply(env, sales_order("9602", "1187", [("601", 2, 55.0)]))

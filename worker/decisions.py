@@ -500,7 +500,7 @@ def _order_gone(conn: sqlite3.Connection, kind: str, payload: dict[str, Any]) ->
     """How the draft's sales order is no order any more ('was cancelled in NetSuite', False), or is not in the
     mirror at all ('is not in the mirror', True), or None while it stands. A request to price an item that another
     live order of the customer uses stays, as the workflow keeps it (worker/flows/assembly_item.py
-    withdraw_for_order)."""
+    reconciles its requests with the live orders)."""
     so_id = str(payload.get("sales_order_id") or "")
     row = conn.execute(ORDER_NOW, (so_id,)).fetchone() if so_id else None
     if row is not None and not (row[1] or row[2]):

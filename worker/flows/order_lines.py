@@ -5,7 +5,8 @@ mirror keeps that apart from "no lines": `transactions.cdc_lines_version` is '' 
 carried the lines (NULL: written with the data, worker/cdc/versions.py). An order workflow handles
 `salesorder.created`; when the lines are not known yet it records a run that waits (its output says
 `lines_pending`), and the first `salesorder.updated` handled once they are known does the work. Every
-other update finds the work done (`Gate.done`): new_assembly_item looks at an order once; customer_quote_review
+other update finds the work done (`Gate.done`): new_assembly_item then reconciles its requests with the live orders
+(worker/flows/assembly_item.py); customer_quote_review
 reviews it again when what its review judges changed (worker/flows/quote_review.py).
 """
 
