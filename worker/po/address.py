@@ -57,9 +57,12 @@ _PHONE_LEAD = re.compile(r"^(?:tel|telephone|phone|ph|t)\b\.?:?\s*(?P<text>.*)$"
 _PHONE = re.compile(r"^\+?[\d\s().-]+(?:\s*(?:x|ext\.?)\s*\d{1,6})?$", re.IGNORECASE)
 _FAX = re.compile(r"^fax\b", re.IGNORECASE)
 # A street line's start: a house number ("45 ", "12-14 ", "45-B ", "100A ", "12.5 ", "123½ ", "12, "), a PO box, a
-# floor or suite; not a name that starts with a digit glued to a word ("7-Eleven Store 1234", "1st Choice Foods").
+# floor, suite or flat; not a name that starts with a digit glued to a word ("7-Eleven Store 1234", "1st Choice Foods").
+# A flat only with its number or letter ("Flat 2", "Flat B"): "Flat Iron Grill" is a name.
+_FLAT = r"flat(?=\s+(?:\d|[A-Z]\b))"
 _STREETLIKE = re.compile(r"^(?:\d+(?:[./-]\d+)*(?:-?[A-Z](?![A-Z]))?½?[,\s]|p\.?\s*o\.?\s*box\b"
-                         r"|\d+(?:st|nd|rd|th)\s+fl(?:oor|\.|\b)|(?:suite|ste|unit|floor|bldg|building)\b)", re.IGNORECASE)
+                         rf"|\d+(?:st|nd|rd|th)\s+fl(?:oor|\.|\b)|(?:suite|ste|unit|floor|bldg|building|{_FLAT})\b)",
+                         re.IGNORECASE)
 # Words that make a line a street or a place in a building ("3M Center", "2nd Floor", "100 Broadway"), and the
 # endings of a company's name ("3M Company", "99 Ranch Foods"): a first line starting with a digit that has no street
 # word above a real street line, or that ends as a company's name, is the addressee, not the street.
@@ -68,7 +71,11 @@ _THOROUGHFARE = (r"street|st|road|rd|avenue|ave?|boulevard|blvd|lane|ln|drive|dr
                  r"cres|close|quay|wharf|row|mews|circle|cir|trail|trl|pike|turnpike|broadway|loop|alley|walk|"
                  r"gardens?|hill|park|estate|cent(?:er|re)|green|grove|rise|gate|yard|pier|box|industrial|business")
 _THOROUGHFARE_WORD = re.compile(rf"\b(?:{_THOROUGHFARE})\b", re.IGNORECASE)
-_BUILDING = r"suite|ste|unit|floor|fl|level|bldg|building|dock|door|apt|apartment|room|rm|dept|department"
+_ENDS_STREET = re.compile(rf"\b(?:{_THOROUGHFARE})\.?$", re.IGNORECASE)
+# Street words that end towns' names too ("Burgess Hill", "Forest Row", "Bethnal Green", "Park Gate", "Broadway").
+_ENDS_TOWN = re.compile(r"\b(?:hill|row|green|park|gate|grove|rise|gardens?|broadway)\.?$", re.IGNORECASE)
+_WORDS = re.compile(r"[^\W\d_]+(?:[ .'-]+[^\W\d_]+)*\.?")  # words only: a town's or a house's name
+_BUILDING = rf"suite|ste|unit|floor|fl|level|bldg|building|dock|door|apt|apartment|room|rm|dept|department|{_FLAT}"
 _STREET_WORD = re.compile(rf"\b(?:{_THOROUGHFARE}|{_BUILDING})\b", re.IGNORECASE)
 _COMPANY = re.compile(r"\b(?:company|co|inc|incorporated|corp|corporation|llc|l\.l\.c|llp|ltd|limited|plc|gmbh|"
                       r"foods?|group|holdings|enterprises|industries|brands)\.?$", re.IGNORECASE)
@@ -240,13 +247,22 @@ def _names(first: str, below: list[str]) -> bool:
     return not _STREET_WORD.search(first) and any(_street(line) for line in below)
 
 
+def _house(line: str) -> bool:
+    """A house's name: words only, not a company's name ("The Old Mill", "Rose Cottage", "Church Farm")."""
+    return bool(_WORDS.fullmatch(line)) and not _COMPANY.search(line)
+
+
 def _town(line: str, above: list[str]) -> bool:
-    """Whether a line printed over "<county> <postcode>" is the post town: words only ("Guildford", "St Albans",
-    "Welwyn Garden City"), not ending as a street ("Market Place") or a company's name, no place in a building, and a
-    street printed above it."""
-    return bool(re.fullmatch(r"[^\W\d_]+(?:[ .'-]+[^\W\d_]+){0,3}\.?", line)) \
-        and not re.search(rf"\b(?:{_THOROUGHFARE})\.?$|\b(?:{_BUILDING})\b", line, re.IGNORECASE) \
-        and not _COMPANY.search(line) and any(_STREETLIKE.match(a) or _THOROUGHFARE_WORD.search(a) for a in above)
+    """Whether a line printed over "<county> <postcode>" is the post town: at most 4 words ("Guildford", "St Albans",
+    "Welwyn Garden City"), not a company's name, no place in a building, and a street or a house's name printed above
+    it. Not ending as a street ("Market Place", "Station Road"), unless a street line is right above it and the word
+    ends towns' names too ("12 Church Road" / "Burgess Hill": a street under a street would leave no town)."""
+    if not (_house(line) and len(line.split()) <= 4) or re.search(rf"\b(?:{_BUILDING})\b", line, re.IGNORECASE):
+        return False
+    street_above = _street(above[-1]) or bool(_ENDS_STREET.search(above[-1]))
+    if _ENDS_STREET.search(line) and not (_ENDS_TOWN.search(line) and street_above):
+        return False
+    return any(_STREETLIKE.match(a) or _THOROUGHFARE_WORD.search(a) or _house(a) for a in above)
 
 
 def _too_long(address: Address) -> str | None:
@@ -293,8 +309,10 @@ def read_address(lines: Iterable[str]) -> AddressReading:
         state, city = city, above.pop()
     if not city:
         return AddressReading(None, f"no city: the city line {_shown(rest[-1])} names a state or postcode only")
-    # The first line names the place unless it is a street ("45 Harbor Rd", "PO Box 12": a ship-to without a name).
-    addressee = above.pop(0) if above and _names(above[0], above[1:]) else None
+    # The first line names the place unless it is a street ("45 Harbor Rd", "PO Box 12": a ship-to without a name), or
+    # the house's name alone above the town and county ("The Old Mill" / "Guildford" / "Surrey GU1 1AA").
+    house = state is not None and country == "GB" and len(above) == 1 and _house(above[0])
+    addressee = above.pop(0) if above and not house and _names(above[0], above[1:]) else None
     if not above:
         where = f" under {_shown(addressee)}" if addressee else ""
         return AddressReading(None, f"no street line: add the street (e.g. '45 Harbor Rd'){where} above the city line")
