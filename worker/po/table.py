@@ -11,7 +11,14 @@ from itertools import pairwise
 from worker.po.columns import CODE_ROLES, Column, Placer, base, header_at
 from worker.po.doc import Line
 from worker.po.refine import refine
-from worker.po.totals import ESTIMATED, Printed, is_payment, is_totals_label, read_charge
+from worker.po.totals import (
+    ESTIMATED,
+    NOT_MONEY_WORDS,
+    Printed,
+    is_payment,
+    is_totals_label,
+    read_charge,
+)
 from worker.po.values import (
     normalize_uom,
     parse_date,
@@ -28,6 +35,9 @@ _CHARGE_LAST = re.compile(r"\b(surcharge|discount|allowance|rebate|deposit|charg
 # A charge printed as an estimate ("Estimated shipping", "Est. Freight", "Approx. delivery") is that charge, as in the
 # totals area; before, one without "charge" or "fee" was an item line without a quantity.
 _ESTIMATE_WORD = re.compile(rf"^\W*{ESTIMATED}", re.IGNORECASE)
+# A measure after a charge's name is no charge ("Shipping weight 12.5", "Est. delivery pallets 3"), as in the totals
+# area (NOT_MONEY_WORDS); before, it was the freight. A charge named after it still is one ("Handling fee per pallet").
+_NAMES_CHARGE = re.compile(r"\b(?:(?:sur)?charges?|fees?|deposits?|costs?)\b", re.IGNORECASE)
 # Words that, beside charge words, still leave a label only a charge's name: "Freight Charge", "Bottle deposit".
 _CHARGE_FILLER = {"charge", "charges", "fee", "fees", "cost", "costs", "kosten", "fsc", "less", "plus", "add", "and",
                   "on", "per", "small", "minimum", "min", "order", "early", "pay", "payment", "prompt", "volume",
@@ -125,6 +135,9 @@ def _is_code(role: str) -> bool:
 def _is_charge(label: str, qty: Decimal | None) -> bool:
     """A charge, not an item: a label that is only a charge's name, or one that starts (or ends) with it and no quantity."""
     label = _ESTIMATE_WORD.sub("", label, count=1)
+    if (m := _CHARGE_FIRST.match(label)) and NOT_MONEY_WORDS.search(rest := label[m.end():]) \
+            and not _NAMES_CHARGE.search(rest):
+        return False
     words = re.findall(r"[^\W\d_]+", label.lower())
     named = [w for w in words if w.startswith(_CHARGE_WORDS) or w in ("charge", "charges", "fee", "fees", "fsc")]
     if named and all(w in _CHARGE_FILLER or w in named for w in words):

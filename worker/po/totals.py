@@ -97,30 +97,38 @@ _PCT = re.compile(r"\d+(?:[.,]\d+)?\s*%")
 
 # A date is no amount: numeric ("12/01/2026", "2026-12-01"), a day and month ("12/01"; "12.01" is a number) or with
 # the month's name ("Dec 1, 2026", "1 Dec 2026", "December 1st"), not a day glued to an amount ("Dec 12.50"); a
-# range of days ("12/1-12/3") is two dates. Before, "Delivery: Dec 1, 2026" was a freight of 2,026.00.
+# range of days ("12/1-12/3", "12/1-3", "Dec 1-3", "Dec 1 - 3, 2026", "1-3 Dec") is one date. Before, "Delivery: Dec 1,
+# 2026" was a freight of 2,026.00, "Dec 1-3" one of -3 and "Dec 1 - 3, 2026" one of 2,026.00 again.
 _MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|" \
          r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)(?![^\W\d_])\.?"
 _DAY = r"(?<![\d.,])\d{1,2}(?:st|nd|rd|th)?(?![.,]?\d)"
 _YEAR = r"\d{4}(?![.,]?\d)"
-_DATE = re.compile(rf"(?<![\d.,/])\d{{1,2}}/\d{{1,2}}(?![\d/])|\d{{1,4}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}|"
-                   rf"\b{_MONTH}\s*{_DAY}(?:,?\s*{_YEAR})?|{_DAY}[\s.-]*{_MONTH}(?:[\s,.-]*{_YEAR})?", re.IGNORECASE)
+_TO = r"\s*(?:-|–|\bto\b)\s*"
+_DATE = re.compile(rf"(?<![\d.,/])\d{{1,2}}/\d{{1,2}}(?:{_TO}{_DAY})?(?![\d/])|\d{{1,4}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}|"
+                   rf"\b{_MONTH}\s*{_DAY}(?:{_TO}{_DAY})?(?:,?\s*{_YEAR})?|"
+                   rf"{_DAY}(?:{_TO}{_DAY})?[\s.-]*{_MONTH}(?:[\s,.-]*{_YEAR})?", re.IGNORECASE)
 # Words between a label and its number that make the number something other than money: a weight or a
 # count ("Total Gross Weight: 250 kg"), a registration or account number ("GST/HST No. 123456789"), a
 # time ("Delivery Window 6 - 8 am", "Estimated delivery week 49") or payment terms ("2% Discount if paid within
-# 10 days").
-_NOT_MONEY_WORDS = re.compile(
+# 10 days"). Public: table.py reads the item table's charge rows with it too ("Shipping weight 12.5" is no charge).
+NOT_MONEY_WORDS = re.compile(
     r"\b(?:weight|kgs?|lbs?|pounds|cartons?|ctns?|cases|boxes|pallets?|pieces|pcs|units|items|lines|count|qty|"
     r"quantity|volume|cube|no|nr|number|reg(?:istration)?|account|acct|id|ref(?:erence)?|window|time|hours?|days?|"
     r"weeks?|if\s+paid|within|terms)\b|#", re.IGNORECASE)
 # A number with a unit is a quantity, not an amount ("250 kg", "10 days", "6 - 8 am"); a lead time too ("Estimated
-# delivery: 3-5 business days", "2 weeks").
+# delivery: 3-5 business days", "2 weeks"). So is one named by the word before it: payment terms ("Net 30"), a
+# calendar week ("KW 49", "Wk 49"), a zone or route ("Zone 2", "Route 66") or a freight class ("Freight class 77.5"),
+# while an amount after it is still read ("Freight class 70 125.00").
 _WITH_UNIT = re.compile(r"(?:\d[\d.,:]*\s*(?:-|–|to)\s*)?\d[\d.,:]*\s*(?:(?:business|working|calendar)\s+)?"
                         r"(?:kgs?|lbs?|am|pm|a\.m\.|p\.m\.|hrs?|hours?|days?|weeks?|wks?|"
-                        r"cartons?|ctns?|cases?|pcs|pieces|pallets?|units?)(?![\w.])", re.IGNORECASE)
+                        r"cartons?|ctns?|cases?|pcs|pieces|pallets?|units?)(?![\w.])|"
+                        r"\b(?:net|kw|wk|zone|route)\s*[:#]?\s*\d{1,3}(?![.,]?\d)|"
+                        r"\bclass\s*[:#]?\s*\d{2,3}(?:\.5)?(?![.,]?\d)", re.IGNORECASE)
 # What may follow "Total" and still name the order's total ("Total Amount Due (USD)").
-# A currency glued to the amount is no word ("Total Fr.107.70" ranks as "Total 107.70").
+# A currency glued to the amount is no word ("Total Fr.107.70" ranks as "Total 107.70"), nor are francs without their
+# dot before a space ("Total Fr 107.70", "Total SFr 107.70"; glued to digits, "FR12345678901" is a French VAT number).
 _PLAIN_TOTAL_WORDS = re.compile(r"\b(?:amount|due|payable|order|po|value|gross|brutto|incl\w*|inkl\w*|with|tax|vat|"
-                                rf"gst|mwst|ttc)\b|\b{_CURRENCY}|[^A-Za-z]", re.IGNORECASE)
+                                rf"gst|mwst|ttc)\b|\bs?fr(?=\s)|\b{_CURRENCY}|[^A-Za-z]", re.IGNORECASE)
 
 
 class Printed(NamedTuple):
@@ -153,14 +161,25 @@ def read_charge(label: str, printed: Decimal) -> tuple[str, Decimal] | None:
     return "charge", -abs(printed) if is_discount(label) else printed
 
 
-def _amount(text: str, dc: bool | None) -> tuple[Decimal, str] | None:
-    """The rightmost amount in text and the token it was read from."""
-    # "1 881,10 $": French-Canadian and Swiss documents group thousands with spaces.
-    toks = re.findall(r"[-(]?[$€£]?\s?\d{1,3}(?: \d{3})+[.,]\d{2}\b|[-(]?[$€£]?\s?\d[\d.,']*\)?-?",
-                      _PCT.sub(" ", _DATE.sub(" ", text)))
-    for tok in reversed(toks):
-        if (v := parse_number(tok, dc)) is not None:
-            return v, tok.strip()
+# "1 881,10 $": French-Canadian and Swiss documents group thousands with spaces.
+_TOKEN = re.compile(r"[-(]?[$€£]?\s?\d{1,3}(?: \d{3})+[.,]\d{2}\b|[-(]?[$€£]?\s?\d[\d.,']*\)?-?")
+# A minus sign glued after a digit and before another is a range's ("2-3", "1-3 Dec" once its date is read), not a
+# credit's sign.
+_RANGE_DASH = re.compile(r"(?<=\d)-(?=\s*\d)")
+
+
+def _blank(m: re.Match[str]) -> str:
+    return " " * len(m[0])
+
+
+def _amount(text: str, dc: bool | None, printed: str | None = None) -> tuple[Decimal, str] | None:
+    """The rightmost amount in text and the token it was read from; given text as printed (the same length, before
+    units or services were blanked out of it), never a negative amount whose minus sign is a range's there."""
+    dashes = {m.start() for m in _RANGE_DASH.finditer(printed)} if printed else set()
+    # Dates and rates blanked out where they stand, so each token's place is its place in text.
+    for m in reversed(list(_TOKEN.finditer(_PCT.sub(_blank, _DATE.sub(_blank, text))))):
+        if (v := parse_number(m[0], dc)) is not None and not (v < 0 and dashes & set(range(m.start(), m.end()))):
+            return v, m[0].strip()
     return None
 
 
@@ -217,16 +236,17 @@ def _label_value(ln: Line, dc: bool | None, below: Line | None = None) -> _Hit |
         kind, m, pos = hit
         after = text[pos + m.end():] + " " + " ".join(g.text for g in ln.frags[j + 1:])
         words = re.split(r"[\d$€£(]", after, maxsplit=1)[0]  # the rest of the label, up to its value
-        if _NOT_MONEY_WORDS.search(words):
+        if NOT_MONEY_WORDS.search(words):
             return None
         # Value: the rightmost number after the label on this line (not a percentage, not a quantity), or, with
         # no digit after the label but a rate ("MwSt 7.7%" / "Fr.47.51"), an amount alone on the line below.
-        money = _WITH_UNIT.sub(" ", after)
+        money = _WITH_UNIT.sub(_blank, after)
         if kind in ("tax", "tax_total"):
-            money = _TAX_ID.sub(" ", money)  # "VAT: DE123456789" is the buyer's registration, not its tax
+            money = _TAX_ID.sub(_blank, money)  # "VAT: DE123456789" is the buyer's registration, not its tax
         elif kind == "freight":
-            money = _SERVICE.sub(" ", money)
-        if (found := _amount(money, dc)) is not None:
+            money = _SERVICE.sub(_blank, money)
+        # Beside a freight label a range ("Dec 1-3", "2-3rd day") is no credit: it is found in the label as printed.
+        if (found := _amount(money, dc, after if kind == "freight" else None)) is not None:
             v, tok = found
             whole = text[pos:m.end() + pos] + after
             printed = " ".join(_LABEL_END.sub("", whole[:whole.rfind(tok)]).split())
