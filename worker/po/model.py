@@ -76,8 +76,9 @@ class PurchaseOrder(BaseModel):
     tax: Money | None = None
     total: Money | None = None
     other_charges: list[Charge] = Field(default_factory=list)
-    # The freight was read from a row of the item table, above the subtotal, which may already include it (as a
-    # Charge's above_subtotal): the parser's note for validate_order, kept out of the JSON and of the tool's schema.
+    # The freight was read from a row of the item table (alone, or printed again in the totals area), above the
+    # subtotal, which may already include it (as a Charge's above_subtotal): the parser's note for validate_order,
+    # kept out of the JSON and of the tool's schema.
     freight_above_subtotal: SkipJsonSchema[bool] = Field(default=False, exclude=True)
     confidence: dict[str, float] = Field(default_factory=dict)
     findings: list[Finding] = Field(default_factory=list)

@@ -13,7 +13,7 @@ from worker.po.header import (document_day_first, find_blocks, find_dates, find_
 from worker.po.model import LINE_PROBLEMS, Charge, Finding, POLine, PurchaseOrder, validate_order
 from worker.po.table import TableResult, parse_table, table_start
 from worker.po.textlayer import ExtractedPdf, PageText
-from worker.po.totals import FREIGHT_ROW, Printed, is_discount, parse_totals
+from worker.po.totals import FREIGHT_ROW, Printed, is_discount, parse_totals, printed_name
 from worker.po.values import currency_by_address, decimal_comma_style, detect_currency, price_unit, unread_cells
 
 OUR_NAMES = ("gfs", "gulf food service", "gulf foodservice", "gulf food services")
@@ -251,17 +251,19 @@ def _parse_one(pdf: ExtractedPdf, hints: ParseHints) -> PurchaseOrder:
         currency, cur_conf = currency_by_address(blocks.get("bill", []) + blocks.get("ship", []))
     copies = _earlier_copies(lines)
     totals = parse_totals([ln for ln in (lines[table.end:] if table else lines) if ln.idx not in copies], dc)
-    printed = [c for c in (table.charges if table else []) + totals["charges"] if c.line not in copies]
-    sub_line = totals.get("subtotal_line")
-    charges = [Charge(description=c.label, amount=c.amount, above_subtotal=sub_line is not None and c.line < sub_line)
-               for c in printed]
+    rows = [c for c in (table.charges if table else []) if c.line not in copies]
+    area = [c for c in totals["charges"] if c.line not in copies]
     freight, freight_above = totals.get("freight"), False
-    if freight is None and (f := [c for c in charges if FREIGHT_ROW.match(c.description)
-                                  and not is_discount(c.description)]):
-        # A freight row inside the item table is freight, not an "other" charge; printed above the subtotal, it
-        # may be inside it, as the charge rows there may (validate_order reads which from the printed numbers).
-        freight, freight_above = f[0].amount, f[0].above_subtotal
-        charges.remove(f[0])
+    # A freight row inside the item table is freight, not an "other" charge; printed above the subtotal, it may be
+    # inside it, as the charge rows there may (validate_order reads which from the printed numbers). The totals area
+    # printing the same amount as freight again is that row once, the totals area's freight still noted as above
+    # the subtotal; a different amount there is a second freight: the row stays a charge, and the total says
+    # whether both are charged.
+    if f := [c for c in rows + (area if freight is None else []) if FREIGHT_ROW.match(c.label)
+             and not is_discount(c.label) and freight in (None, c.amount)]:
+        freight, freight_above = f[0].amount, _above(f[0], totals.get("subtotal_line"))
+        (rows if f[0] in rows else area).remove(f[0])
+    charges = _charges(rows, area, totals.get("subtotal_line"))
     po = PurchaseOrder(
         po_number=po_number, po_date=dates["po_date"][0], requested_ship_date=dates["requested_ship_date"][0],
         buyer=buyer, bill_to=blocks.get("bill", []), ship_to=blocks.get("ship", []), currency=currency,
@@ -286,6 +288,27 @@ def _parse_one(pdf: ExtractedPdf, hints: ParseHints) -> PurchaseOrder:
         po.findings.append(payment_finding(payments, totals.get("balance"), po.total))
     po.confidence = _confidence(po, conf)
     return po
+
+
+def _above(c: Printed, sub_line: int | None) -> bool:
+    return sub_line is not None and c.line < sub_line
+
+
+def _charges(rows: list[Printed], area: list[Printed], sub_line: int | None) -> list[Charge]:
+    """The item table's charge rows and the totals area's charges. A row the totals area prints again (the same name
+    and amount) is one charge, the totals area's, still noted as above the subtotal as its row is: validate_order
+    reads from the printed numbers whether the subtotal includes it. Different amounts stay two charges."""
+    out = [Charge(description=c.label, amount=c.amount, above_subtotal=_above(c, sub_line)) for c in rows]
+    unmatched = list(out)  # the table's rows not yet found again in the totals area
+    for c in area:
+        again = next((r for r in unmatched if r.amount == c.amount
+                      and printed_name(r.description) == printed_name(c.label)), None)
+        if again is not None:
+            unmatched.remove(again)
+            out.remove(again)
+        out.append(Charge(description=c.label, amount=c.amount,
+                          above_subtotal=_above(c, sub_line) or (again is not None and again.above_subtotal)))
+    return out
 
 
 def _earlier_copies(lines: list[Line]) -> set[int]:

@@ -305,12 +305,18 @@ def parse_totals(lines: list[Line], dc: bool | None) -> dict:
 _RATE = re.compile(r"[(@]*\s*\d[\d.,]*\s*%\s*\)?")
 
 
+def printed_name(label: str) -> str:
+    """A tax's or charge's name without its rate, case or punctuation: the same line printed again in another place
+    ("Fuel Surcharge: 2%" in the item table, "Fuel surcharge" in the totals area) has the same name."""
+    return " ".join(re.sub(r"[^\w\s]", " ", _RATE.sub(" ", label).lower()).split())
+
+
 def _add_tax(lines: list[tuple[str, str | None, Decimal]], printed: str, amount: Decimal) -> None:
     """Add a tax line unless it repeats one read already: the same name and amount, and the same rate or a rate on
     only one of them ("Sales Tax 8.25% 50.90" in the totals and "Sales Tax 50.90" in a summary). VAT 7% and VAT 19%
     of the same amount stay two taxes."""
     rate = m[0] if (m := _RATE.search(printed)) else None
-    name = " ".join(re.sub(r"[^\w\s]", " ", _RATE.sub(" ", printed).lower()).split())
+    name = printed_name(printed)
     rate = re.sub(r"[^\d.,]", "", rate) if rate else None
     if not any(n == name and a == amount and (r is None or rate is None or r == rate) for n, r, a in lines):
         lines.append((name, rate, amount))
