@@ -16,9 +16,12 @@ concerns (the order's, and those the workflow's runs on it were for: a customer 
 of theirs needs, whichever order asked, and however events were batched. The reason says what the event did to this
 order when it had the item (deleted, cancelled, moved to another customer, its line closed or removed: a removed line
 is gone from the mirror, so the runs' `unpriced` remember what it asked for), else that no live order uses it any more.
-A request naming this order that another order still needs stays, said once. A live order is looked at when its lines
-are first known, and again whenever that asks something no request holds (un-cancelled, sent again after a deletion,
-moved to another customer, a line added or reopened); an event that changes nothing of this records no run.
+A request naming this order that another order still needs stays, said once. A request whose item has meanwhile got
+a price for its customer (an import-reference run loaded one that applies on its order's date: the rule find_unpriced
+asks by) asks for a price already on file: the customer's next order event withdraws it, whichever order, saying what
+price is on file. A live order is looked at when its lines are first known, and again whenever that asks something no
+request holds (un-cancelled, sent again after a deletion, moved to another customer, a line added or reopened); an event
+that changes nothing of this records no run.
 """
 
 from __future__ import annotations
@@ -47,10 +50,12 @@ from worker.flows.withdrawals import (
 )
 from worker.ledger import Event
 from worker.pricing import (
+    PRICE_ROWS,
     ProgramTerms,
     expected_price,
     listed,
     price_in,
+    price_text,
     program_for,
     standard_program,
 )
@@ -133,6 +138,16 @@ KEPT_NOTED = """
 SELECT k.value FROM workflow_run_log w, json_each(w.output_json, '$.kept') k
 WHERE w.workflow = ? AND json_extract(w.output_json, '$.sales_order_id') = ? AND w.status = 'ok'
 """
+# A customer's staged requests, each with the date its order asked on (a price must apply then, as find_unpriced judged
+# it when staging the request; today for one naming no date).
+STAGED_ON = """
+SELECT dedupe_key, json_extract(payload_json, '$.item_id'),
+       coalesce(json_extract(payload_json, '$.item_code'), json_extract(payload_json, '$.item_name'),
+                json_extract(payload_json, '$.item_id')),
+       coalesce(json_extract(payload_json, '$.tran_date'), :today)
+FROM proposed_actions WHERE kind = 'price_new_assembly_item' AND status = 'staged' AND customer_id = :customer
+ORDER BY id
+"""
 HELD = "SELECT 1 FROM proposed_actions WHERE dedupe_key = ?"
 COMPANY = "SELECT company_name FROM customers WHERE ns_id = ?"
 
@@ -196,6 +211,34 @@ def let_go(conn: sqlite3.Connection, order: Order, customer: str) -> list[tuple[
     return found
 
 
+def price_on_file(conn: sqlite3.Connection, item_id: str, customer_id: str | None, on: str) -> str | None:
+    """The price the item has for the customer on the date (YYYY-MM-DD), as expected_price finds one (its first
+    pricing_master row: the customer's own before the list's), for people ('customer price 72.00 per CS'); None while
+    it has none, when a request to price it is still wanted."""
+    row = conn.execute(PRICE_ROWS, {"item_id": item_id, "customer_id": customer_id or "", "on": on}).fetchone()
+    if row is None:
+        return None
+    own, unit_price, uom = row
+    return f"{'customer' if own else 'list'} price {price_text(unit_price)}{f' per {uom}' if uom else ''}"
+
+
+def priced_now(shown: str, owner: str, price: str) -> str:
+    """Why a request is no longer wanted (pure): 'KIT-RS-BRK has a price for Riverside now (list price 60.00 per
+    CS)'."""
+    return f"{shown} has a price for {owner} now ({price})"
+
+
+def priced_since(conn: sqlite3.Connection, customer: str, owner: str, today: str, skip: set[str],
+                 ) -> tuple[list[str], list[Withdrawal]]:
+    """The customer's staged requests (but `skip`'s) whose item has a price on file now: withdrawn, releasing the
+    key (a price removed later asks afresh)."""
+    found = [(key, priced_now(shown, owner, price))
+             for key, item, shown, on in conn.execute(STAGED_ON, {"customer": customer, "today": today}).fetchall()
+             if key not in skip and (price := price_on_file(conn, item, customer, on))]
+    return [f"{why[0].upper()}{why[1:]}." for _, why in found], [Withdrawal(key, f"{WITHDRAWN}{why}", True)
+                                                               for key, why in found]
+
+
 def described(order: Order, owner: str, known: list[tuple[Request, str]]) -> tuple[str, str]:
     """The change reasons and the observation name (change_of's: one for all of a customer's requests, lines aside),
     and whose order they say it was: the customer's it was moved from, else its own now (pure)."""
@@ -207,13 +250,25 @@ def described(order: Order, owner: str, known: list[tuple[Request, str]]) -> tup
     return (moved_to(now), owner) if first == MOVED else (first, now)
 
 
-def reconcile(conn: sqlite3.Connection, order: Order, customer: str, when: str,
+def reconcile(conn: sqlite3.Connection, order: Order, customer: str, when: str, today: str,
               ) -> tuple[list[str], list[Withdrawal], list[str]]:
-    """The customer's requests the order event let go: sentences, withdrawals and the keys of those kept."""
+    """The customer's requests the order event let go, or whose item got a price meanwhile: sentences, withdrawals
+    and the keys of those kept."""
     found = let_go(conn, order, customer)
+    owner = (conn.execute(COMPANY, (customer,)).fetchone() or (None,))[0] or f"customer {customer}"
+    # what the order did to a request says more than a price found since; one kept by another order but priced goes
+    priced, gone = priced_since(conn, customer, owner, today, {r.key for r, _ in found if not r.kept_by})
+    taken = {w.dedupe_key for w in gone}
+    found = [(r, c) for r, c in found if r.key not in taken]
+    said, withdrawals, kept = let_go_said(conn, order, customer, owner, when, found)
+    return said + priced, withdrawals + gone, kept
+
+
+def let_go_said(conn: sqlite3.Connection, order: Order, customer: str, owner: str, when: str,
+                found: list[tuple[Request, str | None]]) -> tuple[list[str], list[Withdrawal], list[str]]:
+    """What let_go found, said: sentences, withdrawals and the keys of those kept."""
     if not found:
         return [], [], []
-    owner = (conn.execute(COMPANY, (customer,)).fetchone() or (None,))[0] or f"customer {customer}"
     notes = [f"The request to price {r.shown} stays: {r.kept_by} uses it too." for r, _ in found if r.kept_by]
     said, withdrawals = [], []
     if known := [(r, c) for r, c in found if c is not None]:
@@ -304,7 +359,7 @@ def check_event(conn: sqlite3.Connection, event: Event, standard: ProgramTerms, 
         concerned.add(event.payload["customer_id"])
     # the customers it was moved from first, as their requests went before the new customer is asked
     for customer in sorted(concerned, key=lambda c: (c == order.customer_id, c)):
-        words, taken, noted = reconcile(conn, order, customer, when)
+        words, taken, noted = reconcile(conn, order, customer, when, today)
         said, withdrawals, kept = said + words, withdrawals + taken, kept + noted
     fresh = find_unpriced(conn, so_id, standard, today)
     if not ready.proceed and not asks_afresh(conn, fresh):

@@ -1,0 +1,98 @@
+"""new_assembly_item: a staged request for an item that got a price for its customer meanwhile (an import-reference
+run loaded one that applies on its order's date) asks for a price already on file.
+
+The customer's next order event, whichever order, withdraws it (releasing its key), saying which price is on file.
+A price that does not apply on the order's date, or another customer's, leaves it wanted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.flows_support import (
+    PRICING_HEADER,
+    apply,
+    load_reference,
+    proposals,
+    sales_order,
+)
+from tests.test_assembly_line_closed import ITEMS, RIVERSIDE, last_note, updated
+from tests.test_assembly_request_orphan import requests, setup
+from worker.decisions import decide_action
+from worker.flows import assembly_item
+from worker.workflow_runner import drain
+
+W = [assembly_item.WORKFLOW]
+AT = "2026-11-24T16:00:00.000Z"
+KEEP = "501,,40.00,CS,,\n"  # the file names the row it already had: an import replaces the rows it owns
+
+
+async def reprice(env, tmp_path, prices: str) -> None:
+    """An import-reference run of a pricing_master file (the row for 501 kept)."""
+    await load_reference(env, tmp_path / "reprice", spec_items__csv=ITEMS, pricing_master__csv=PRICING_HEADER + KEEP
+                         + prices)
+
+
+async def staged_for(env, tmp_path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """SO-7030 of Riverside (dated 2026-11-02) asking to price the kit: the order and its staged request."""
+    order = sales_order("7030", "3001", [("501", 1, 40.0), ("601", 10, 55.0)])
+    await setup(env, tmp_path, order)
+    [request] = await proposals(env)
+    assert (request["payload"]["item_id"], request["status"]) == ("601", "staged")
+    return order, request
+
+
+async def approve(env, request: dict[str, Any]):
+    return await env.db.write(decide_action, request["id"], "mike", True, AT, seen=request["updated_at"])
+
+
+async def test_the_next_order_event_withdraws_it_and_a_new_order_asks_nothing(env, tmp_path) -> None:
+    order, request = await staged_for(env, tmp_path)
+    await reprice(env, tmp_path, "601,3001,72.00,CS,2026-11-01,\n")
+    await apply(env, updated(order, "2026-11-24T10:00:00Z", rate=41.0))  # the order still uses the kit
+    assert await drain(env, W) == {"ok": 1, "proposed": 0, "deduplicated": 0, "withdrawn": 1}
+    why = f"withdrawn: KIT-RS-BRK has a price for {RIVERSIDE} now (customer price 72.00 per CS)"
+    assert await requests(env) == [("601", "3001", "7030", "rejected", why)]
+    [withdrawn] = await proposals(env)
+    assert withdrawn["dedupe_key"] == f"price_new_assembly_item:601:3001:withdrawn:{request['id']}"
+    assert await last_note(env) == (
+        f"KIT-RS-BRK has a price for {RIVERSIDE} now (customer price 72.00 per CS). "
+        f"Withdrawn: #{request['id']} price_new_assembly_item.")
+    await apply(env, sales_order("7031", "3001", [("601", 3, 55.0)]))
+    await drain(env, W)
+    assert [r[3] for r in await requests(env)] == ["rejected"]  # priced: nothing asked
+
+
+async def test_another_order_of_the_customer_withdraws_it_too(env, tmp_path) -> None:
+    await staged_for(env, tmp_path)
+    await reprice(env, tmp_path, "601,,60.00,CS,,\n")
+    await apply(env, sales_order("7032", "3001", [("501", 2, 40.0)]))  # no kit on it, nor any assembly
+    assert await drain(env, W) == {"ok": 1, "proposed": 0, "deduplicated": 0, "withdrawn": 1}
+    assert await requests(env) == [
+        ("601", "3001", "7030", "rejected",
+         f"withdrawn: KIT-RS-BRK has a price for {RIVERSIDE} now (list price 60.00 per CS)")]
+    await apply(env, sales_order("7033", "3001", [("501", 2, 40.0)]))
+    assert await drain(env, W) == {"not_applicable": 1}  # nothing left to say: no run
+
+
+async def test_a_kept_request_priced_since_is_withdrawn_not_said_to_stay(env, tmp_path) -> None:
+    first = sales_order("7030", "3001", [("601", 10, 55.0)])
+    second = sales_order("7031", "3001", [("501", 1, 40.0), ("601", 2, 55.0)])
+    await setup(env, tmp_path, first, second)
+    await reprice(env, tmp_path, "601,3001,72.00,CS,,\n")
+    await apply(env, updated(first, "2026-11-24T10:00:00Z", close=("601",)))  # SO-7031 would keep it
+    assert (await drain(env, W)).get("withdrawn") == 1
+    assert [(r[3], r[4]) for r in await requests(env)] == [
+        ("rejected", f"withdrawn: KIT-RS-BRK has a price for {RIVERSIDE} now (customer price 72.00 per CS)")]
+    assert "stays" not in await last_note(env)
+
+
+async def test_a_price_not_applying_on_the_orders_date_or_another_customers_leaves_it_wanted(env, tmp_path) -> None:
+    order, request = await staged_for(env, tmp_path)
+    await reprice(env, tmp_path, "601,3001,72.00,CS,2026-12-01,\n601,3002,70.00,CS,,\n")
+    await apply(env, updated(order, "2026-11-24T10:00:00Z", rate=41.0))
+    await drain(env, W)
+    assert [r[3] for r in await requests(env)] == ["staged"]
+    decision = await approve(env, request)
+    assert decision.changed and decision.status == "approved"
+
