@@ -1,13 +1,17 @@
 """new_assembly_item: a staged request for an item that got a price for its customer meanwhile (an import-reference
 run loaded one that applies on its order's date) asks for a price already on file.
 
-The customer's next order event, whichever order, withdraws it (releasing its key), saying which price is on file.
-A price that does not apply on the order's date, or another customer's, leaves it wanted.
+Approving it is refused beside the card, saying which price is on file (worker/decisions.py); the customer's next
+order event, whichever order, withdraws it (releasing its key) with that reason. A price that does not apply on the
+order's date, or another customer's, leaves it wanted.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+import pytest
 
 from tests.flows_support import (
     PRICING_HEADER,
@@ -16,9 +20,10 @@ from tests.flows_support import (
     proposals,
     sales_order,
 )
+from tests.review_seed import NOW, add_action, seed_reference, sign_in
 from tests.test_assembly_line_closed import ITEMS, RIVERSIDE, last_note, updated
 from tests.test_assembly_request_orphan import requests, setup
-from worker.decisions import decide_action
+from worker.decisions import DecisionError, decide_action
 from worker.flows import assembly_item
 from worker.workflow_runner import drain
 
@@ -44,6 +49,23 @@ async def staged_for(env, tmp_path) -> tuple[dict[str, Any], dict[str, Any]]:
 
 async def approve(env, request: dict[str, Any]):
     return await env.db.write(decide_action, request["id"], "mike", True, AT, seen=request["updated_at"])
+
+
+@pytest.mark.parametrize("prices, price", [("601,3001,72.00,CS,2026-11-01,\n", "customer price 72.00 per CS"),
+                                           ("601,,60.00,CS,,\n", "list price 60.00 per CS")])
+async def test_approving_a_request_for_an_item_priced_since_is_refused(env, tmp_path, prices, price) -> None:
+    _order, request = await staged_for(env, tmp_path)
+    await reprice(env, tmp_path, prices)
+    with pytest.raises(DecisionError) as refused:
+        await approve(env, request)
+    assert str(refused.value) == (
+        f"KIT-RS-BRK has a price for {RIVERSIDE} now ({price}): approving this request to price a new assembly item "
+        "would ask for a price already on file. Reject it, or leave it: the workflow withdraws it at the customer's "
+        "next order event")
+    assert [r[3] for r in await requests(env)] == ["staged"]
+    decision = await env.db.write(decide_action, request["id"], "mike", False, AT, seen=request["updated_at"],
+                                  reason="priced already")
+    assert decision.changed and decision.status == "rejected"
 
 
 async def test_the_next_order_event_withdraws_it_and_a_new_order_asks_nothing(env, tmp_path) -> None:
@@ -96,3 +118,28 @@ async def test_a_price_not_applying_on_the_orders_date_or_another_customers_leav
     decision = await approve(env, request)
     assert decision.changed and decision.status == "approved"
 
+
+def test_the_actions_card_shows_the_refusal(server) -> None:
+    # A request as the workflow stages it, for the canola oil jug the seed prices (list 42.25 per EA) since.
+    request = {"item_id": "5003", "item_code": "OIL-CAN-35", "customer_id": "1187", "customer_name": "Driscoll Foods",
+               "sales_order_id": "9701", "tran_id": "SO-9701", "tran_date": "2026-11-19", "line": 1,
+               "quoted_rate": 40.0}
+
+    def seed(conn):
+        seed_reference(conn)
+        conn.execute("INSERT INTO transactions (ns_id, type, tran_id, customer_id, tran_date, status, last_modified) "
+                     "VALUES ('9701', 'salesorder', 'SO-9701', '1187', '2026-11-19', 'B', ?)", (NOW,))
+        return add_action(conn, "price_new_assembly_item", request)
+
+    action = server.run(server.env.db.write(seed))
+    client = sign_in(server.url)
+    page = client.get("/review/actions").text
+    seen = re.search(rf'id="action-{action}".*?name="version" value="([^"]*)"', page, re.DOTALL).group(1)
+    refused = client.post(f"/review/actions/{action}", data={"csrf": client.csrf, "version": seen, "op": "approve"})
+    assert refused.status_code == 422, refused.text
+    text = " ".join(refused.text.split())
+    assert ("OIL-CAN-35 has a price for Driscoll Foods now (list price 42.25 per EA): approving this request to "
+            "price a new assembly item would ask for a price already on file.") in text
+    assert f'id="action-{action}"' in refused.text  # beside its card, still offered
+    [status] = server.run(server.env.db.fetchall("SELECT status FROM proposed_actions WHERE id = ?", (action,)))
+    assert status[0] == "staged"

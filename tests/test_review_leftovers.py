@@ -92,7 +92,8 @@ def test_an_observations_form_without_a_token_of_ours_is_still_refused(observati
 PRICE_REVIEW = {"sales_order_id": "9701", "tran_id": "SO-9701", "customer_id": "1187", "tran_date": "2026-11-19",
                 "program": "driscoll", "lines": [{"line": 1, "item_id": "5001", "quoted": 104.0, "expected": 98.5}],
                 "terms": []}
-ASSEMBLY_REQUEST = {"item_id": "5003", "item_code": "OIL-CAN-35", "customer_id": "1187", "sales_order_id": "9701",
+# An item without a price (the seed prices 5001-5004): a request for a priced one is refused as asking a price on file.
+ASSEMBLY_REQUEST = {"item_id": "5099", "item_code": "KIT-DF-99", "customer_id": "1187", "sales_order_id": "9701",
                     "tran_id": "SO-9701", "line": 1, "quoted_rate": 40.0}
 MIRRORED = ("INSERT INTO transactions (ns_id, type, tran_id, customer_id, tran_date, status, last_modified, deleted_at)"
             " VALUES (?, 'salesorder', ?, '1187', '2026-11-19', ?, ?, ?)")
@@ -150,7 +151,7 @@ def test_a_request_for_an_item_another_live_order_uses_stays_approvable_without_
         seed_reference(conn)
         conn.execute(MIRRORED, ("9702", "SO-9702", "B", NOW, None))
         conn.execute("INSERT INTO transaction_lines (transaction_id, line_no, item_id, quantity, rate) "
-                     "VALUES ('9702', 1, '5003', 2, 40.0)")
+                     "VALUES ('9702', 1, '5099', 2, 40.0)")
         return add_action(conn, "price_new_assembly_item", ASSEMBLY_REQUEST)
 
     action = server.run(server.env.db.write(seed))

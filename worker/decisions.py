@@ -65,6 +65,9 @@ ORDER_NEXT = "Reject it, or leave it: the workflow withdraws it when it next run
 # order stands, and no workflow run will come to withdraw the draft, so it is refused until the order is mirrored.
 ORDER_UNSEEN = ("Reject it, or leave it until the mirror has the order (NetSuite sends it again, or a backfill "
                 "loads it): it can be approved then if the order stands")
+# ... or once its item got a price for the customer (an import-reference run loaded one): the workflow withdraws it
+# at the customer's next order event (worker/flows/assembly_item.py).
+ASSEMBLY_PRICED_NEXT = "Reject it, or leave it: the workflow withdraws it at the customer's next order event"
 ORDER_NOW = f"""
 SELECT coalesce(tran_id, ns_id), deleted_at, {ORDER_CANCELLED.format(status="status")} FROM transactions
 WHERE ns_id = ?
@@ -530,6 +533,20 @@ def _check_order_live(conn: sqlite3.Connection, kind: str, payload: dict[str, An
         raise DecisionError(f"{gone} since this {what} was drafted: approving it would {would}. {ORDER_NEXT}")
 
 
+def _check_still_unpriced(conn: sqlite3.Connection, payload: dict[str, Any], now: str) -> None:
+    # An import-reference run may have priced the item since the request was staged: approving it would ask for a
+    # price already on file. The workflow withdraws it at the customer's next order event; until then it is refused.
+    # Imported here: the flows are not the review queue's weight.
+    from worker.flows.assembly_item import price_on_file, priced_now
+
+    customer = payload.get("customer_id")
+    if price := price_on_file(conn, str(payload.get("item_id")), customer, payload.get("tran_date") or now[:10]):
+        shown = payload.get("item_code") or payload.get("item_name") or payload.get("item_id")
+        owner = payload.get("customer_name") or f"customer {customer}"
+        raise DecisionError(f"{priced_now(shown, owner, price)}: approving this request to price a new assembly item "
+                            f"would ask for a price already on file. {ASSEMBLY_PRICED_NEXT}")
+
+
 def _check_new_customer(conn: sqlite3.Connection, action_id: int, payload: dict[str, Any],
                         approve_anyway: Collection[str]) -> list[EarlierCopy]:
     # The same name checked when it was staged (possible_duplicate_of), again: the customer may have been entered
@@ -563,6 +580,8 @@ def decide_action(conn: sqlite3.Connection, action_id: int, reviewer: str, appro
         _check_memo_as_drafted(conn, kind, payload)
     if approve and kind in ORDER_KINDS:
         _check_order_live(conn, kind, payload)
+    if approve and kind == "price_new_assembly_item":
+        _check_still_unpriced(conn, payload, now)
     despite = _check_new_customer(conn, action_id, payload, approve_anyway) \
         if approve and kind == "create_customer" else []
     if not approve and (gone := action_not_owed(conn, action_id, standard_terms=standard_terms)):

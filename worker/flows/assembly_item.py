@@ -19,9 +19,9 @@ is gone from the mirror, so the runs' `unpriced` remember what it asked for), el
 A request naming this order that another order still needs stays, said once. A request whose item has meanwhile got
 a price for its customer (an import-reference run loaded one that applies on its order's date: the rule find_unpriced
 asks by) asks for a price already on file: the customer's next order event withdraws it, whichever order, saying what
-price is on file. A live order is looked at when its lines are first known, and again whenever that asks something no
-request holds (un-cancelled, sent again after a deletion, moved to another customer, a line added or reopened); an event
-that changes nothing of this records no run.
+price is on file; until then approving it is refused (worker/decisions.py). A live order is looked at when its lines
+are first known, and again whenever that asks something no request holds (un-cancelled, sent again after a deletion,
+moved to another customer, a line added or reopened); an event that changes nothing of this records no run.
 """
 
 from __future__ import annotations
