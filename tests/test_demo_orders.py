@@ -11,7 +11,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from worker.demo import HISTORY_SKIPPED, LOADED, MARK, ORDERS_PENDING, load_demo_if_empty
+from worker.demo import (
+    HISTORY_SKIPPED,
+    LOADED,
+    MARK,
+    ORDERS_PENDING,
+    load_demo_if_empty,
+)
 from worker.demo_orders import (
     DATE_FORMATS,
     ORDERS,
