@@ -129,6 +129,8 @@ def test_the_actions_card_shows_the_refusal(server) -> None:
         seed_reference(conn)
         conn.execute("INSERT INTO transactions (ns_id, type, tran_id, customer_id, tran_date, status, last_modified) "
                      "VALUES ('9701', 'salesorder', 'SO-9701', '1187', '2026-11-19', 'B', ?)", (NOW,))
+        conn.execute("INSERT INTO transaction_lines (transaction_id, line_no, item_id, quantity, rate) "
+                     "VALUES ('9701', 1, '5003', 4, 40.0)")  # the order uses it: priced on its date, needless
         return add_action(conn, "price_new_assembly_item", request)
 
     action = server.run(server.env.db.write(seed))

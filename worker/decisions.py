@@ -534,13 +534,13 @@ def _check_order_live(conn: sqlite3.Connection, kind: str, payload: dict[str, An
 
 
 def _check_still_unpriced(conn: sqlite3.Connection, payload: dict[str, Any], now: str) -> None:
-    # An import-reference run may have priced the item since the request was staged: approving it would ask for a
-    # price already on file. The workflow withdraws it at the customer's next order event; until then it is refused.
+    # An import-reference run may have priced the item since the request was staged, on the date of every live order
+    # using it (as the workflow judges each order): approving it would ask for a price already on file. The workflow withdraws it at the customer's next order event; until then it is refused.
     # Imported here: the flows are not the review queue's weight.
-    from worker.flows.assembly_item import price_on_file, priced_now
+    from worker.flows.assembly_item import priced_for_every_order, priced_now
 
     customer = payload.get("customer_id")
-    if price := price_on_file(conn, str(payload.get("item_id")), customer, payload.get("tran_date") or now[:10]):
+    if price := priced_for_every_order(conn, str(payload.get("item_id")), customer, now[:10]):
         shown = payload.get("item_code") or payload.get("item_name") or payload.get("item_id")
         owner = payload.get("customer_name") or f"customer {customer}"
         raise DecisionError(f"{priced_now(shown, owner, price)}: approving this request to price a new assembly item "

@@ -138,15 +138,21 @@ KEPT_NOTED = """
 SELECT k.value FROM workflow_run_log w, json_each(w.output_json, '$.kept') k
 WHERE w.workflow = ? AND json_extract(w.output_json, '$.sales_order_id') = ? AND w.status = 'ok'
 """
-# A customer's staged requests, each with the date its order asked on (a price must apply then, as find_unpriced judged
-# it when staging the request; today for one naming no date).
+# A customer's staged requests.
 STAGED_ON = """
 SELECT dedupe_key, json_extract(payload_json, '$.item_id'),
        coalesce(json_extract(payload_json, '$.item_code'), json_extract(payload_json, '$.item_name'),
-                json_extract(payload_json, '$.item_id')),
-       coalesce(json_extract(payload_json, '$.tran_date'), :today)
+                json_extract(payload_json, '$.item_id'))
 FROM proposed_actions WHERE kind = 'price_new_assembly_item' AND status = 'staged' AND customer_id = :customer
 ORDER BY id
+"""
+# The dates (today for an order without one) of the customer's live orders using the item on an open line: a price
+# must apply on each for the request to be needless, as find_unpriced judges each order on its own date.
+USED_ON = f"""
+SELECT DISTINCT coalesce(o.tran_date, :today) FROM transaction_lines l JOIN transactions o ON o.ns_id = l.transaction_id
+WHERE l.item_id = :item AND o.customer_id = :customer AND o.type = 'salesorder' AND o.deleted_at IS NULL
+  AND l.is_closed = 0 AND NOT {ORDER_CANCELLED.format(status="o.status")}
+ORDER BY 1
 """
 HELD = "SELECT 1 FROM proposed_actions WHERE dedupe_key = ?"
 COMPANY = "SELECT company_name FROM customers WHERE ns_id = ?"
@@ -222,6 +228,15 @@ def price_on_file(conn: sqlite3.Connection, item_id: str, customer_id: str | Non
     return f"{'customer' if own else 'list'} price {price_text(unit_price)}{f' per {uom}' if uom else ''}"
 
 
+def priced_for_every_order(conn: sqlite3.Connection, item_id: str, customer_id: str | None, today: str) -> str | None:
+    """The item's price for the customer (price_on_file's words, on the latest date) when one applies on the date of
+    every live order of theirs that uses it on an open line; None while one of them has none, or none uses it (the
+    reconciliation's other rule then decides)."""
+    dates = [d for d, in conn.execute(USED_ON, {"item": item_id, "customer": customer_id or "", "today": today})]
+    prices = [price_on_file(conn, item_id, customer_id, on) for on in dates]
+    return prices[-1] if prices and all(prices) else None
+
+
 def priced_now(shown: str, owner: str, price: str) -> str:
     """Why a request is no longer wanted (pure): 'KIT-RS-BRK has a price for Riverside now (list price 60.00 per
     CS)'."""
@@ -233,8 +248,8 @@ def priced_since(conn: sqlite3.Connection, customer: str, owner: str, today: str
     """The customer's staged requests (but `skip`'s) whose item has a price on file now: withdrawn, releasing the
     key (a price removed later asks afresh)."""
     found = [(key, priced_now(shown, owner, price))
-             for key, item, shown, on in conn.execute(STAGED_ON, {"customer": customer, "today": today}).fetchall()
-             if key not in skip and (price := price_on_file(conn, item, customer, on))]
+             for key, item, shown in conn.execute(STAGED_ON, {"customer": customer}).fetchall()
+             if key not in skip and (price := priced_for_every_order(conn, item, customer, today))]
     return [f"{why[0].upper()}{why[1:]}." for _, why in found], [Withdrawal(key, f"{WITHDRAWN}{why}", True)
                                                                for key, why in found]
 
