@@ -155,6 +155,11 @@ WHERE l.item_id = :item AND o.customer_id = :customer AND o.type = 'salesorder' 
 ORDER BY 1
 """
 HELD = "SELECT 1 FROM proposed_actions WHERE dedupe_key = ?"
+# Whether the customer has a staged request at all: most order events concern customers with none, and then there is
+# nothing to reconcile.
+ANY_STAGED = """
+SELECT 1 FROM proposed_actions WHERE customer_id = ? AND kind = 'price_new_assembly_item' AND status = 'staged' LIMIT 1
+"""
 COMPANY = "SELECT company_name FROM customers WHERE ns_id = ?"
 
 
@@ -269,6 +274,8 @@ def reconcile(conn: sqlite3.Connection, order: Order, customer: str, when: str, 
               ) -> tuple[list[str], list[Withdrawal], list[str]]:
     """The customer's requests the order event let go, or whose item got a price meanwhile: sentences, withdrawals
     and the keys of those kept."""
+    if conn.execute(ANY_STAGED, (customer,)).fetchone() is None:
+        return [], [], []
     found = let_go(conn, order, customer)
     owner = (conn.execute(COMPANY, (customer,)).fetchone() or (None,))[0] or f"customer {customer}"
     # what the order did to a request says more than a price found since; one kept by another order but priced goes
