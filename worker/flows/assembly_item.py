@@ -17,8 +17,8 @@ of theirs needs, whichever order asked, and however events were batched. The rea
 order when it had the item (deleted, cancelled, moved to another customer, its line closed or removed: a removed line
 is gone from the mirror, so the runs' `unpriced` remember what it asked for), else that no live order uses it any more.
 A request naming this order that another order still needs stays, said once. A request whose item has meanwhile got
-a price for its customer (an import-reference run loaded one that applies on its order's date: the rule find_unpriced
-asks by) asks for a price already on file: the customer's next order event withdraws it, whichever order, saying what
+a price for its customer (an import-reference run loaded one that applies on the date of every live order of theirs
+using the item: the rule find_unpriced asks each order by) asks for a price already on file: the customer's next order event withdraws it, whichever order, saying what
 price is on file; until then approving it is refused (worker/decisions.py). A live order is looked at when its lines
 are first known, and again whenever that asks something no request holds (un-cancelled, sent again after a deletion,
 moved to another customer, a line added or reopened); an event that changes nothing of this records no run.
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from typing import Any
 
 from worker.cdc.models import ORDER_CANCELLED
 from worker.env import Env
@@ -96,12 +97,13 @@ UNION SELECT customer_id FROM proposed_actions
 WHERE kind = 'price_new_assembly_item' AND status = 'staged' AND json_extract(payload_json, '$.sales_order_id') = :so
   AND customer_id IS NOT NULL
 """
-# The live (neither deleted nor cancelled) sales orders of request `r`'s customer using its item on a line NetSuite has
-# not closed.
-_USING = f"""
-SELECT coalesce(o.tran_id, o.ns_id) FROM transaction_lines l JOIN transactions o ON o.ns_id = l.transaction_id
-WHERE l.item_id = r.item AND o.customer_id = r.customer_id AND o.type = 'salesorder' AND o.deleted_at IS NULL
-  AND l.is_closed = 0 AND NOT {ORDER_CANCELLED.format(status="o.status")}"""
+# The invariant's one rule: the live (neither deleted nor cancelled) sales orders `o` of a customer using an item on a
+# line `l` NetSuite has not closed. Use: LIVE_USE.format(item=..., customer=...), SQL expressions or parameters.
+LIVE_USE = ("transaction_lines l JOIN transactions o ON o.ns_id = l.transaction_id "
+            "WHERE l.item_id = {item} AND o.customer_id = {customer} AND o.type = 'salesorder' AND o.deleted_at IS NULL "
+            f"AND l.is_closed = 0 AND NOT {ORDER_CANCELLED.format(status='o.status')}")
+# Those of request `r`'s customer using its item.
+_USING = f"SELECT coalesce(o.tran_id, o.ns_id) FROM {LIVE_USE.format(item='r.item', customer='r.customer_id')}"
 # The staged requests of a customer, each with whether it names the order (`:so`), whether the order uses its item
 # (`here`) and another order that does (`other`, the newest; NULL: none): one neither uses, no live order of the
 # customer needs, so it is withdrawn.
@@ -119,10 +121,7 @@ ORDER BY r.id
 # Another live order of the request's customer that uses the item on an open line, newest first (the review queue's
 # check before approving, worker/decisions.py).
 STILL_ORDERED = f"""
-SELECT coalesce(o.tran_id, o.ns_id) FROM transaction_lines l JOIN transactions o ON o.ns_id = l.transaction_id
-WHERE l.item_id = ? AND o.customer_id = ? AND o.ns_id <> ? AND o.type = 'salesorder' AND o.deleted_at IS NULL
-  AND l.is_closed = 0
-  AND NOT {ORDER_CANCELLED.format(status="o.status")}
+SELECT coalesce(o.tran_id, o.ns_id) FROM {LIVE_USE.format(item="?", customer="?")} AND o.ns_id <> ?
 ORDER BY o.tran_date DESC, o.ns_id DESC LIMIT 1
 """
 # The items on the order's lines in the mirror, each with whether one of its lines is open.
@@ -138,20 +137,10 @@ KEPT_NOTED = """
 SELECT k.value FROM workflow_run_log w, json_each(w.output_json, '$.kept') k
 WHERE w.workflow = ? AND json_extract(w.output_json, '$.sales_order_id') = ? AND w.status = 'ok'
 """
-# A customer's staged requests.
-STAGED_ON = """
-SELECT dedupe_key, json_extract(payload_json, '$.item_id'),
-       coalesce(json_extract(payload_json, '$.item_code'), json_extract(payload_json, '$.item_name'),
-                json_extract(payload_json, '$.item_id'))
-FROM proposed_actions WHERE kind = 'price_new_assembly_item' AND status = 'staged' AND customer_id = :customer
-ORDER BY id
-"""
 # The dates (today for an order without one) of the customer's live orders using the item on an open line: a price
 # must apply on each for the request to be needless, as find_unpriced judges each order on its own date.
 USED_ON = f"""
-SELECT DISTINCT coalesce(o.tran_date, :today) FROM transaction_lines l JOIN transactions o ON o.ns_id = l.transaction_id
-WHERE l.item_id = :item AND o.customer_id = :customer AND o.type = 'salesorder' AND o.deleted_at IS NULL
-  AND l.is_closed = 0 AND NOT {ORDER_CANCELLED.format(status="o.status")}
+SELECT DISTINCT coalesce(o.tran_date, :today) FROM {LIVE_USE.format(item=":item", customer=":customer")}
 ORDER BY 1
 """
 HELD = "SELECT 1 FROM proposed_actions WHERE dedupe_key = ?"
@@ -207,15 +196,15 @@ def change_of(order: Order, customer: str, item: str, lines: dict[str, int], ask
     return LINE_CLOSED if item in lines else LINE_REMOVED
 
 
-def let_go(conn: sqlite3.Connection, order: Order, customer: str) -> list[tuple[Request, str | None]]:
-    """The customer's staged requests no live order uses the item of (withdrawn), and those naming the order that
-    another order keeps (said once), each with change_of's."""
+def let_go(conn: sqlite3.Connection, order: Order, customer: str, staged: list[tuple[Any, ...]],
+           ) -> list[tuple[Request, str | None]]:
+    """Of the customer's staged requests (STAGED rows), those no live order uses the item of (withdrawn), and those
+    naming the order that another order keeps (said once), each with change_of's."""
     lines = dict(conn.execute(LINES, (order.so_id,)).fetchall())
     asked = {item for item, in conn.execute(ASKED, (NAME, order.so_id))}
     noted = {key for key, in conn.execute(KEPT_NOTED, (NAME, order.so_id))}
     found = []
-    for key, item, shown, names_it, here, other in conn.execute(
-            STAGED, {"so": order.so_id, "customer": customer}).fetchall():
+    for key, item, shown, names_it, here, other in staged:
         if here or (other and (not names_it or key in noted)):
             continue  # needed by this order, or another's need: nothing to say
         found.append((Request(key, item, shown, other), change_of(order, customer, item, lines, asked)))
@@ -248,12 +237,12 @@ def priced_now(shown: str, owner: str, price: str) -> str:
     return f"{shown} has a price for {owner} now ({price})"
 
 
-def priced_since(conn: sqlite3.Connection, customer: str, owner: str, today: str, skip: set[str],
-                 ) -> tuple[list[str], list[Withdrawal]]:
-    """The customer's staged requests (but `skip`'s) whose item has a price on file now: withdrawn, releasing the
-    key (a price removed later asks afresh)."""
+def priced_since(conn: sqlite3.Connection, customer: str, owner: str, today: str, staged: list[tuple[Any, ...]],
+                 skip: set[str]) -> tuple[list[str], list[Withdrawal]]:
+    """The customer's staged requests (STAGED rows, but `skip`'s) whose item has a price on file now: withdrawn,
+    releasing the key (a price removed later asks afresh)."""
     found = [(key, priced_now(shown, owner, price))
-             for key, item, shown in conn.execute(STAGED_ON, {"customer": customer}).fetchall()
+             for key, item, shown, *_ in staged
              if key not in skip and (price := priced_for_every_order(conn, item, customer, today))]
     return [f"{why[0].upper()}{why[1:]}." for _, why in found], [Withdrawal(key, f"{WITHDRAWN}{why}", True)
                                                                for key, why in found]
@@ -276,10 +265,11 @@ def reconcile(conn: sqlite3.Connection, order: Order, customer: str, when: str, 
     and the keys of those kept."""
     if conn.execute(ANY_STAGED, (customer,)).fetchone() is None:
         return [], [], []
-    found = let_go(conn, order, customer)
+    staged = conn.execute(STAGED, {"so": order.so_id, "customer": customer}).fetchall()
+    found = let_go(conn, order, customer, staged)
     owner = (conn.execute(COMPANY, (customer,)).fetchone() or (None,))[0] or f"customer {customer}"
     # what the order did to a request says more than a price found since; one kept by another order but priced goes
-    priced, gone = priced_since(conn, customer, owner, today, {r.key for r, _ in found if not r.kept_by})
+    priced, gone = priced_since(conn, customer, owner, today, staged, {r.key for r, _ in found if not r.kept_by})
     taken = {w.dedupe_key for w in gone}
     found = [(r, c) for r, c in found if r.key not in taken]
     said, withdrawals, kept = let_go_said(conn, order, customer, owner, when, found)
