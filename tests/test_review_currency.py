@@ -50,7 +50,7 @@ def test_a_euro_po_is_not_price_checked_against_dollars_and_is_booked_in_euros(o
     # Was: 98.50 (+0.0%) and 62.83 (+1.9%) in green, the euro prices read as dollars.
     assert 'class="ok"' not in page and 'class="bad"' not in page
     assert checks(page)[:2] == ["no comparable price: the order is in EUR; prices on file are in US dollars"] * 2
-    assert "Price (EUR)</th>" in page and "On the PO, in EUR: subtotal 2,462.00" in page
+    assert "Unit price (EUR)</th>" in page and "On the PO, in EUR: subtotal 2,462.00" in page
     assert 'class="warn currency"' not in page  # the customer's currency is not mirrored: nothing to compare
     assert re.search(r'data-label="Total" class="num">EUR 2,497.00<', client.get("/review/orders").text)
     assert client.post(f"/review/orders/{item}/approve", data=approve_form(client, item)).status_code == 303
@@ -63,7 +63,7 @@ def test_a_dollar_po_is_checked_and_booked_in_dollars_with_bare_amounts(orders):
     item = add("USD")
     page = client.get(f"/review/orders/{item}").text
     assert checks(page)[:2] == ["98.50 (+0.0%) customer price", "62.83 (+1.9%) list plus markup"]
-    assert "Price</th>" in page and "On the PO: subtotal" in page and "USD" not in page
+    assert "Unit price</th>" in page and "On the PO: subtotal" in page and "USD" not in page
     assert re.search(r'data-label="Total" class="num">2,497.00<', client.get("/review/orders").text)
     assert client.post(f"/review/orders/{item}/approve", data=approve_form(client, item)).status_code == 303
     assert json.loads(db(server, "SELECT payload_json FROM proposed_actions")[0][0])["currency"] == {"id": "1"}
