@@ -104,9 +104,15 @@ _MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|a
 _DAY = r"(?<![\d.,])\d{1,2}(?:st|nd|rd|th)?(?![.,]?\d)"
 _YEAR = r"\d{4}(?![.,]?\d)"
 _TO = r"\s*(?:-|–|\bto\b)\s*"
+# A weekday with its day ("Tuesday 12", "Tue. 12th") is a date too: "Delivery: Tuesday 12" was a freight of 12.
+_WEEKDAY = r"(?:mon|tue(?:s)?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?(?![^\W\d_])\.?,?"
 _DATE = re.compile(rf"(?<![\d.,/])\d{{1,2}}/\d{{1,2}}(?:{_TO}{_DAY})?(?![\d/])|\d{{1,4}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}|"
                    rf"\b{_MONTH}\s*{_DAY}(?:{_TO}{_DAY})?(?:,?\s*{_YEAR})?|"
-                   rf"{_DAY}(?:{_TO}{_DAY})?[\s.-]*{_MONTH}(?:[\s,.-]*{_YEAR})?", re.IGNORECASE)
+                   rf"{_DAY}(?:{_TO}{_DAY})?[\s.-]*{_MONTH}(?:[\s,.-]*{_YEAR})?|"
+                   rf"\b{_WEEKDAY}\s*{_DAY}(?!/)", re.IGNORECASE)
+# Beside a freight label, a range of whole days without a unit ("Delivery: 2-3", "Shipping 1 to 2") is a lead time,
+# not a freight of its upper end; an amount is never printed as a range.
+_DAY_RANGE = re.compile(rf"{_DAY}{_TO}{_DAY}", re.IGNORECASE)
 # Words between a label and its number that make the number something other than money: a weight or a
 # count ("Total Gross Weight: 250 kg"), a registration or account number ("GST/HST No. 123456789"), a
 # time ("Delivery Window 6 - 8 am", "Estimated delivery week 49") or payment terms ("2% Discount if paid within
@@ -117,13 +123,15 @@ NOT_MONEY_WORDS = re.compile(
     r"weeks?|if\s+paid|within|terms)\b|#", re.IGNORECASE)
 # A number with a unit is a quantity, not an amount ("250 kg", "10 days", "6 - 8 am"); a lead time too ("Estimated
 # delivery: 3-5 business days", "2 weeks"). So is one named by the word before it: payment terms ("Net 30"), a
-# calendar week ("KW 49", "Wk 49"), a zone or route ("Zone 2", "Route 66") or a freight class ("Freight class 77.5"),
-# while an amount after it is still read ("Freight class 70 125.00").
+# calendar week ("KW 49", "Wk 49"), a zone or route ("Zone 2", "Route 66"), a freight class ("Freight class 77.5") or
+# a truckload's count ("Freight LTL 2", was a freight of 2), while an amount after it is still read ("Freight class 70
+# 125.00", "Freight LTL 125.00").
 _WITH_UNIT = re.compile(r"(?:\d[\d.,:]*\s*(?:-|–|to)\s*)?\d[\d.,:]*\s*(?:(?:business|working|calendar)\s+)?"
                         r"(?:kgs?|lbs?|am|pm|a\.m\.|p\.m\.|hrs?|hours?|days?|weeks?|wks?|"
                         r"cartons?|ctns?|cases?|pcs|pieces|pallets?|units?)(?![\w.])|"
                         r"\b(?:net|kw|wk|zone|route)\s*[:#]?\s*\d{1,3}(?![.,]?\d)|"
-                        r"\bclass\s*[:#]?\s*\d{2,3}(?:\.5)?(?![.,]?\d)", re.IGNORECASE)
+                        r"\bclass\s*[:#]?\s*\d{1,3}(?:\.5)?(?![.,]?\d)|\b(?:ltl|ftl)\s*[:#]?\s*\d{1,2}(?![.,]?\d)",
+                        re.IGNORECASE)
 # What may follow "Total" and still name the order's total ("Total Amount Due (USD)").
 # A currency glued to the amount is no word ("Total Fr.107.70" ranks as "Total 107.70"), nor are francs without their
 # dot before a space ("Total Fr 107.70", "Total SFr 107.70"; glued to digits, "FR12345678901" is a French VAT number).
@@ -244,7 +252,8 @@ def _label_value(ln: Line, dc: bool | None, below: Line | None = None) -> _Hit |
         if kind in ("tax", "tax_total"):
             money = _TAX_ID.sub(_blank, money)  # "VAT: DE123456789" is the buyer's registration, not its tax
         elif kind == "freight":
-            money = _SERVICE.sub(_blank, money)
+            # Dates first: a date's own range ("Dec 1 - 3, 2026") is the date's, with its year.
+            money = _SERVICE.sub(_blank, _DAY_RANGE.sub(_blank, _DATE.sub(_blank, money)))
         # Beside a freight label a range ("Dec 1-3", "2-3rd day") is no credit: it is found in the label as printed.
         if (found := _amount(money, dc, after if kind == "freight" else None)) is not None:
             v, tok = found

@@ -1,0 +1,54 @@
+"""Totals-area labels read wrong before: a lead time or a truckload's count beside a freight label ("Delivery: 2-3",
+"Delivery: Tuesday 12", "Freight LTL 2") was a freight."""
+from decimal import Decimal
+
+import pytest
+
+from tests.po.layouts import Page
+from worker.po.parser import ParseHints, parse_purchase_order
+from worker.po.textlayer import extract_pdf
+
+_HEAD = ["", "Item Code", "Description", "Qty", "UOM", "Unit Price", "Amount"]
+_ROWS = [["", "NAP-DINR-3000", "Dinner Napkins", "10", "CS", "42.00", "420.00"],
+         ["", "FOIL-18-500", "Foil Roll 18in x 500ft", "5", "EA", "39.40", "197.00"]]
+_X = [40, 70, 160, 370, 380, 470, 560]  # left edges, but quantity, price and amount are right-aligned at these
+
+
+def _po(totals: list[tuple[str, str]]):
+    """A one-page PO of 617.00 in goods with the totals area given, drawn and parsed."""
+    p = Page()
+    for i, s in enumerate(["Hilltop Tavern", "9 Hill Rd, Columbus, OH 43004"]):
+        p.t(40, 40 + 14 * i, s)
+    for i, s in enumerate(["PURCHASE ORDER", "PO Number: HT-2291", "PO Date: 11/24/2026"]):
+        p.t(350, 40 + 12 * i, s)
+    for y, cells in [(100, _HEAD)] + [(116 + 14 * k, r) for k, r in enumerate(_ROWS)]:
+        for n, (x, s) in enumerate(zip(_X, cells, strict=True)):
+            p.t(x, y, s, right=n in (3, 5, 6))
+    for i, (label, v) in enumerate(totals):
+        p.t(370, 160 + 14 * i, label)
+        p.t(560, 160 + 14 * i, v, right=True)
+    return parse_purchase_order(extract_pdf(p.done(), 50), ParseHints())
+
+
+def _with(row: tuple[str, str], total: str) -> list[tuple[str, str]]:
+    return [("Subtotal", "617.00"), row, ("Sales Tax", "44.74"), ("Total", total)]
+
+
+@pytest.mark.parametrize("row", [
+    ("Delivery:", "2-3"), ("Delivery: 2-3", ""), ("Shipping 1 to 2", ""), ("Delivery: 12-15", ""),
+    ("Delivery: Tuesday 12", ""), ("Delivery", "Tue. 12th"), ("Delivery:", "Friday, 4"),
+    ("Freight LTL 2", ""), ("Freight LTL", "2"), ("Freight FTL: 1", ""), ("Freight class", "2"),
+])
+def test_a_day_range_a_weekday_or_a_truckload_beside_freight_is_no_freight(row) -> None:
+    po = _po(_with(row, "661.74"))
+    assert (po.freight, po.total, po.findings) == (None, Decimal("661.74"), [])
+
+
+@pytest.mark.parametrize(("row", "freight"), [
+    (("Freight 12.50", ""), "12.50"), (("Freight:", "$45"), "45"), (("Delivery", "35.00"), "35.00"),
+    (("Freight", "12"), "12"), (("Freight LTL", "125.00"), "125.00"), (("Freight LTL 2", "125.00"), "125.00"),
+    (("Delivery: Tuesday", "35.00"), "35.00"), (("Delivery 2-3 days", "35.00"), "35.00"),
+])
+def test_a_real_amount_beside_freight_stays_the_freight(row, freight) -> None:
+    po = _po(_with(row, str(Decimal("661.74") + Decimal(freight))))
+    assert (po.freight, po.findings) == (Decimal(freight), [])
