@@ -1,5 +1,6 @@
 """Totals-area labels read wrong before: a lead time or a truckload's count beside a freight label ("Delivery: 2-3",
-"Delivery: Tuesday 12", "Freight LTL 2") was a freight."""
+"Delivery: Tuesday 12", "Freight LTL 2") was a freight; a subtotal or handling printed as an estimate ("Est. Subtotal",
+"Estimated Handling") was not read."""
 from decimal import Decimal
 
 import pytest
@@ -52,3 +53,13 @@ def test_a_day_range_a_weekday_or_a_truckload_beside_freight_is_no_freight(row) 
 def test_a_real_amount_beside_freight_stays_the_freight(row, freight) -> None:
     po = _po(_with(row, str(Decimal("661.74") + Decimal(freight))))
     assert (po.freight, po.findings) == (Decimal(freight), [])
+
+
+@pytest.mark.parametrize(("subtotal", "handling"), [
+    ("Est. Subtotal", "Est. handling"), ("Estimated Subtotal", "Estimated Handling"),
+    ("Approx. subtotal:", "Est handling:"), ("Estimated Sub-total", "Projected handling"),
+])
+def test_a_subtotal_or_handling_printed_as_an_estimate_is_read(subtotal, handling) -> None:
+    po = _po([(subtotal, "617.00"), (handling, "5.00"), ("Sales Tax", "44.74"), ("Total", "666.74")])
+    assert (len(po.lines), po.subtotal, [(c.description, c.amount) for c in po.other_charges], po.findings) == (
+        2, Decimal("617.00"), [(handling.rstrip(":"), Decimal("5.00"))], [])

@@ -58,8 +58,10 @@ _NOT_PAYMENT = re.compile(
     re.IGNORECASE)
 _KINDS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p + _NOT_MONEY, re.IGNORECASE)) for k, p in [
     ("payment", rf"^(?:less\b\s*:?\s*)?(?:[^\W\d_][\w.'-]*\s+){{0,3}}?(?:{_PAYMENT_WORDS})\b"),
-    # "Net amount" (an ERP's subtotal), not "Net amount due" nor "Net 30" (terms).
-    ("subtotal", r"^(sub\s*-?\s*total|merchandise(\s*total)?|net\s*total|net\s*amount(?!\s*(?:due|payable))|"
+    # "Net amount" (an ERP's subtotal), not "Net amount due" nor "Net 30" (terms); printed as an estimate too
+    # ("Est. Subtotal", as the tax, freight and total are).
+    ("subtotal", rf"^(?:{ESTIMATED})?"
+                 r"(sub\s*-?\s*total|merchandise(\s*total)?|net\s*total|net\s*amount(?!\s*(?:due|payable))|"
                  r"items?\s*total|zwischensumme|summe\s*netto|"
                  r"nettobetrag|netto(summe|betrag)?|total\s*before\s*tax|goods\s*total|product\s*total|total\s*net)"),
     ("tax_total", _TAX_TOTAL),
@@ -73,11 +75,13 @@ _KINDS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p + _NOT_MONEY, re.I
     ("freight", rf"^(?:{ESTIMATED})?(freight|shipping|delivery(\s*(charge|fee))?|transport(kosten)?|fracht(kosten)?|"
                 r"versand(kosten)?|carriage)"),
     # A discount's name may come after a few words ("Less 2% discount", "Early pay discount", "Delivery credit");
-    # as a whole word only ("Discounted subtotal" is no discount).
+    # as a whole word only ("Discounted subtotal" is no discount). Handling printed as an estimate ("Est. handling",
+    # "Estimated Handling") is handling.
     ("charge", r"^((less\b\s*:?\s*)?([^\W\d_][\w.'&/-]*\s+|\d+(?:[.,]\d+)?\s*%\s*){0,3}?"
                r"(fuel\s*surcharges?|surcharges?|fees?|discounts?|rabatt|skonto|allowances?|rebates?|promo\w*|credits?|"
                r"coupons?|markdowns?)\b"
-               r"|(less\s*:?\s*)?(handling|pallet|small\s*order|minimum\s*order|environmental|restocking|"
+               rf"|(less\s*:?\s*)?((?:{ESTIMATED})?handling|pallet|small\s*order|minimum\s*order|environmental|"
+               r"restocking|"
                r"(bottle|keg|can|crate|container)s?\s+deposit)|less\b)"),
 ]]
 # The word that names a charge row: the last of the discount and surcharge words in it, so "Promo credit" and
