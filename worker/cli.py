@@ -419,7 +419,10 @@ def cmd_import_reference(args: argparse.Namespace, settings: Settings, secrets: 
     conn = connect(settings.db.path, busy_timeout_ms=settings.db.busy_timeout_ms)
     try:
         apply_schema(conn)
-        report = import_reference(conn, args.directory, partial=args.partial, allow_deletes=args.allow_deletes)
+        # The company's date, as an order event's reconciliation reads it (a dateless order is judged on it).
+        today = utcnow().astimezone(settings.timezone).date().isoformat()
+        report = import_reference(conn, args.directory, partial=args.partial, allow_deletes=args.allow_deletes,
+                                  today=today)
     finally:
         conn.close()
     for file_report in report.files:

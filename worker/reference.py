@@ -13,6 +13,9 @@ overrides the keys it names, however a row spells them (codes compare ignoring c
 only deletes rows that an import wrote when the file no longer names them.
 A file that would delete more than half of the rows an import owns in its table is refused unless
 `allow_deletes`: a truncated or half-exported file must not silently empty a price list.
+A pricing_master file that changed rows may have priced items that staged price_new_assembly_item requests ask
+about: those are withdrawn in the file's own transaction (or savepoint), by the workflow's rule, before it commits:
+a file refused or rolled back withdraws nothing, and with `partial` what loaded is what they are judged against.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from worker.env import iso, utcnow
+from worker.flows.assembly_item import withdraw_priced
 from worker.pricing import unit_code
 from worker.reference_rows import (MAX_FILE_BYTES, CustomerProgramRow, ItemUnits, Parsed, PricingRow, RowError,
                                    SpecItemRow, XrefRow, compared_key, parse_csv, parse_synonyms)
@@ -50,6 +55,7 @@ class TableSpec:
     # How the lookups compare the key columns (the row model's COMPARED): rows equal under it are one key.
     compared: Mapping[str, Callable[[str], str]] = field(default_factory=dict)
     by_item_unit: bool = False  # a blank uom in the key is the item's own unit (spec_items), compared as that
+    settles: bool = False  # a change of the table may answer staged requests (_settle)
 
     def fold(self, key: tuple[str, ...], units: ItemUnits | None = None) -> tuple[str, ...]:
         """The key as the lookups compare it ('df-1' and 'DF-1' alike; a blank uom as the item's unit)."""
@@ -89,7 +95,7 @@ SPECS = (
                                                              "pack_size"), _csv(SpecItemRow, ("item_id",))),
     TableSpec("pricing_master.csv", "pricing_master", ("item_id", "customer_id", "uom", "effective_from"),
               ("unit_price", "effective_to"), _csv(PricingRow, ("item_id", "customer_id", "uom", "effective_from")),
-              compared=PricingRow.COMPARED, by_item_unit=True),
+              compared=PricingRow.COMPARED, by_item_unit=True, settles=True),
     TableSpec("customer_item_xref.csv", "customer_item_xref", ("customer_id", "customer_item_code"), ("item_id",),
               _csv(XrefRow, ("customer_id", "customer_item_code")), owned="source = 'import'", stamp=True,
               compared=XrefRow.COMPARED),
@@ -150,8 +156,9 @@ class MassDelete(Exception):
 
 
 def import_reference(conn: sqlite3.Connection, directory: Path | str, *, partial: bool = False,
-                     allow_deletes: bool = False) -> Report:
-    """Load whichever reference files DIR holds, each in its own savepoint; returns what happened."""
+                     allow_deletes: bool = False, today: str | None = None) -> Report:
+    """Load whichever reference files DIR holds, each in its own savepoint; returns what happened. `today`: the
+    company's date, which an order without a date is judged on (_settle); by default the UTC one."""
     directory = Path(directory)
     if not directory.is_dir():
         raise NotADirectoryError(f"{directory}: not a directory")
@@ -159,12 +166,18 @@ def import_reference(conn: sqlite3.Connection, directory: Path | str, *, partial
     for spec in SPECS:
         path = directory / spec.file
         if os.path.lexists(path):  # whatever carries the name: a directory or a broken link is reported, not skipped
-            report.files.append(_import_file(conn, spec, path, partial, allow_deletes))
+            report.files.append(_import_file(conn, spec, path, partial, allow_deletes, today))
     return report
 
 
+def _settle(conn: sqlite3.Connection, today: str | None) -> None:
+    """Withdraw the price requests a pricing_master change answered, in the caller's transaction (the file's)."""
+    now = utcnow()
+    withdraw_priced(conn, iso(now), today or now.date().isoformat())
+
+
 def _import_file(conn: sqlite3.Connection, spec: TableSpec, path: Path, partial: bool,
-                 allow_deletes: bool) -> FileReport:
+                 allow_deletes: bool, today: str | None) -> FileReport:
     result = FileReport(spec.file, spec.table)
     try:
         data = _read_regular_file(path)
@@ -185,6 +198,8 @@ def _import_file(conn: sqlite3.Connection, spec: TableSpec, path: Path, partial:
     try:
         conn.execute("SAVEPOINT import_reference")
         _sync_or_refuse(conn, spec, parsed, result, allow_deletes, units)
+        if spec.settles and result.loaded and result.inserted + result.updated + result.deleted:
+            _settle(conn, today)  # before the release: a failure here undoes the file too
         conn.execute("RELEASE import_reference")
         if own:
             conn.execute("COMMIT")

@@ -18,14 +18,18 @@ order when it had the item (deleted, cancelled, moved to another customer, its l
 is gone from the mirror, so the runs' `unpriced` remember what it asked for), else that no live order uses it any more.
 A request naming this order that another order still needs stays, said once. A request whose item has meanwhile got
 a price for its customer (an import-reference run loaded one that applies on the date of every live order of theirs
-using the item: the rule find_unpriced asks each order by) asks for a price already on file: the customer's next order event withdraws it, whichever order, saying what
-price is on file; until then approving it is refused (worker/decisions.py). A live order is looked at when its lines
-are first known, and again whenever that asks something no request holds (un-cancelled, sent again after a deletion,
-moved to another customer, a line added or reopened); an event that changes nothing of this records no run.
+using the item: the rule find_unpriced asks each order by) asks for a price already on file: that import withdraws it
+in its own transaction, saying what price is on file (withdraw_priced, one run and observation per customer as for an
+event; the rule reads pricing_master alone). One needless otherwise (a dateless order judged on a later day, a price
+on file before imports withdrew) goes at the customer's next order event, whichever order, with the same reason; until
+then approving it is refused (worker/decisions.py). A live order is looked at when its lines are first known, and
+again whenever that asks something no request holds (un-cancelled, sent again after a deletion, moved to another
+customer, a line added or reopened); an event that changes nothing of this records no run.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
@@ -60,7 +64,16 @@ from worker.pricing import (
     program_for,
     standard_program,
 )
-from worker.workflow_runner import Proposal, Withdrawal, Workflow, WorkflowResult
+from worker.workflow_runner import (
+    INSERT_REFLEXION,
+    Proposal,
+    Withdrawal,
+    Workflow,
+    WorkflowResult,
+    to_json,
+    withdraw,
+    withdrawn_note,
+)
 
 NAME = names.ASSEMBLY_ITEM
 # `gone`: deleted, or cancelled (no order either); the last column: deleted.
@@ -150,6 +163,17 @@ ANY_STAGED = """
 SELECT 1 FROM proposed_actions WHERE customer_id = ? AND kind = 'price_new_assembly_item' AND status = 'staged' LIMIT 1
 """
 COMPANY = "SELECT company_name FROM customers WHERE ns_id = ?"
+# The customers with a staged request (index proposed_actions_kind): those a price import may have answered.
+REQUESTERS = """
+SELECT DISTINCT customer_id FROM proposed_actions
+WHERE kind = 'price_new_assembly_item' AND status = 'staged' AND customer_id IS NOT NULL ORDER BY customer_id
+"""
+# The run of a price import's withdrawals: no ledger event triggered it (an import is none), so no trigger_event_id,
+# and no dedupe key (the runner's is per event).
+INSERT_RUN = """
+INSERT INTO workflow_run_log (workflow, customer_id, status, started_at, finished_at, output_json, attempts)
+VALUES (?, ?, 'ok', ?, ?, ?, 1) RETURNING id
+"""
 
 
 @dataclass(frozen=True)
@@ -267,13 +291,42 @@ def reconcile(conn: sqlite3.Connection, order: Order, customer: str, when: str, 
         return [], [], []
     staged = conn.execute(STAGED, {"so": order.so_id, "customer": customer}).fetchall()
     found = let_go(conn, order, customer, staged)
-    owner = (conn.execute(COMPANY, (customer,)).fetchone() or (None,))[0] or f"customer {customer}"
+    owner = owner_of(conn, customer)
     # what the order did to a request says more than a price found since; one kept by another order but priced goes
     priced, gone = priced_since(conn, customer, owner, today, staged, {r.key for r, _ in found if not r.kept_by})
     taken = {w.dedupe_key for w in gone}
     found = [(r, c) for r, c in found if r.key not in taken]
     said, withdrawals, kept = let_go_said(conn, order, customer, owner, when, found)
     return said + priced, withdrawals + gone, kept
+
+
+def owner_of(conn: sqlite3.Connection, customer: str) -> str:
+    """How reasons name the customer: its company name, else 'customer 3001'."""
+    return (conn.execute(COMPANY, (customer,)).fetchone() or (None,))[0] or f"customer {customer}"
+
+
+def withdraw_priced(conn: sqlite3.Connection, now: str, today: str) -> int:
+    """After an import changed pricing_master, in its transaction: withdraw every staged request whose item has a
+    price on file now (priced_since, the order events' rule and reason), each customer's with a run and an
+    observation as the runner records an event's; returns how many were withdrawn."""
+    withdrawn = 0
+    for customer, in conn.execute(REQUESTERS).fetchall():
+        staged = conn.execute(STAGED, {"so": None, "customer": customer}).fetchall()  # no order: let_go's columns idle
+        said, gone = priced_since(conn, customer, owner_of(conn, customer), today, staged, set())
+        if gone:
+            withdrawn += record_priced(conn, customer, said, gone, now)
+    return withdrawn
+
+
+def record_priced(conn: sqlite3.Connection, customer: str, said: list[str], gone: list[Withdrawal], now: str) -> int:
+    """The customer's priced requests withdrawn (releasing their keys), with the run and the observation an order
+    event's withdrawal records (worker/workflow_runner.py record_run); returns how many were still staged."""
+    closed = withdraw(conn, NAME, gone, now)
+    output = {"priced_by": "import-reference", "withdrawn": [action_id for action_id, _ in closed]}
+    [run_id] = conn.execute(INSERT_RUN, (NAME, customer, now, now, to_json(output))).fetchone()
+    conn.execute(INSERT_REFLEXION, (customer, json.dumps([NAME]), f"{' '.join(said)} {withdrawn_note(closed)}",
+                                    run_id, now))
+    return len(closed)
 
 
 def let_go_said(conn: sqlite3.Connection, order: Order, customer: str, owner: str, when: str,
