@@ -1,13 +1,15 @@
 """Totals-area labels read wrong before: a lead time or a truckload's count beside a freight label ("Delivery: 2-3",
 "Delivery: Tuesday 12", "Freight LTL 2") was a freight; a subtotal or handling printed as an estimate ("Est. Subtotal",
-"Estimated Handling") was not read."""
+"Estimated Handling") was not read; a year beside a freight label ("Shipping 2026") was a freight of 2,026."""
 from decimal import Decimal
 
 import pytest
 
 from tests.po.layouts import Page
+from worker.po.doc import doc_lines
 from worker.po.parser import ParseHints, parse_purchase_order
 from worker.po.textlayer import extract_pdf
+from worker.po.totals import parse_totals
 
 _HEAD = ["", "Item Code", "Description", "Qty", "UOM", "Unit Price", "Amount"]
 _ROWS = [["", "NAP-DINR-3000", "Dinner Napkins", "10", "CS", "42.00", "420.00"],
@@ -63,3 +65,37 @@ def test_a_subtotal_or_handling_printed_as_an_estimate_is_read(subtotal, handlin
     po = _po([(subtotal, "617.00"), (handling, "5.00"), ("Sales Tax", "44.74"), ("Total", "666.74")])
     assert (len(po.lines), po.subtotal, [(c.description, c.amount) for c in po.other_charges], po.findings) == (
         2, Decimal("617.00"), [(handling.rstrip(":"), Decimal("5.00"))], [])
+
+
+@pytest.mark.parametrize("row", [
+    ("Shipping", "2026"), ("Shipping 2026", ""), ("Delivery:", "2026"), ("Delivery:", "December 2026"),
+    ("Shipping", "Dec. 2026"),
+])
+def test_a_year_beside_freight_is_no_freight_where_the_amounts_have_cents(row) -> None:
+    po = _po(_with(row, "661.74"))
+    assert (po.freight, po.total, po.findings) == (None, Decimal("661.74"), [])
+
+
+@pytest.mark.parametrize(("row", "freight"), [
+    (("Shipping", "2026.00"), "2026.00"), (("Shipping", "$2026"), "2026"), (("Shipping USD", "2026"), "2026"),
+    (("Shipping", "2026 EUR"), "2026"), (("Shipping", "2,026"), "2026"), (("Shipping", "2150"), "2150"),
+    # A whole number a year could be is the freight where the total proves it.
+    (("Shipping", "2026"), "2026"),
+])
+def test_a_freight_a_year_could_be_is_read_where_printed_as_money(row, freight) -> None:
+    po = _po(_with(row, str(Decimal("661.74") + Decimal(freight))))
+    assert (po.freight, po.findings) == (Decimal(freight), [])
+
+
+def _area(rows: list[tuple[str, str]]) -> dict:
+    p = Page()
+    for i, (label, v) in enumerate(rows):
+        p.t(300, 50 + 14 * i, label)
+        p.t(560, 50 + 14 * i, v, right=True)
+    return parse_totals(doc_lines(extract_pdf(p.done(), 5)), None)
+
+
+def test_a_year_beside_freight_is_the_freight_where_no_amount_has_cents() -> None:
+    # No total to prove it either way: a totals area printing whole amounts reads "2026" as money, as before.
+    assert _area([("Subtotal", "617"), ("Shipping", "2026")]).get("freight") == Decimal(2026)
+    assert _area([("Subtotal", "617.00"), ("Shipping", "2026")]).get("freight") is None

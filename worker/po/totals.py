@@ -108,12 +108,13 @@ _MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|a
 _DAY = r"(?<![\d.,])\d{1,2}(?:st|nd|rd|th)?(?![.,]?\d)"
 _YEAR = r"\d{4}(?![.,]?\d)"
 _TO = r"\s*(?:-|–|\bto\b)\s*"
-# A weekday with its day ("Tuesday 12", "Tue. 12th") is a date too: "Delivery: Tuesday 12" was a freight of 12.
+# A weekday with its day ("Tuesday 12", "Tue. 12th") is a date too, as is a month with its year ("December 2026"):
+# "Delivery: Tuesday 12" was a freight of 12, "Delivery: December 2026" one of 2,026.
 _WEEKDAY = r"(?:mon|tue(?:s)?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?(?![^\W\d_])\.?,?"
 _DATE = re.compile(rf"(?<![\d.,/])\d{{1,2}}/\d{{1,2}}(?:{_TO}{_DAY})?(?![\d/])|\d{{1,4}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}|"
                    rf"\b{_MONTH}\s*{_DAY}(?:{_TO}{_DAY})?(?:,?\s*{_YEAR})?|"
                    rf"{_DAY}(?:{_TO}{_DAY})?[\s.-]*{_MONTH}(?:[\s,.-]*{_YEAR})?|"
-                   rf"\b{_WEEKDAY}\s*{_DAY}(?!/)", re.IGNORECASE)
+                   rf"\b{_WEEKDAY}\s*{_DAY}(?!/)|\b{_MONTH},?\s*(?:19|20)\d\d(?![.,]?\d)", re.IGNORECASE)
 # Beside a freight label, a range of whole days without a unit ("Delivery: 2-3", "Shipping 1 to 2") is a lead time,
 # not a freight of its upper end; an amount is never printed as a range.
 _DAY_RANGE = re.compile(rf"{_DAY}{_TO}{_DAY}", re.IGNORECASE)
@@ -221,6 +222,7 @@ class _Hit(NamedTuple):
     amount: Decimal
     token: str  # the amount as printed
     qualified: bool  # more words than a plain "Total" stand before the amount
+    year: bool = False  # a freight whose amount could be a year (_bare_year)
 
 
 # An amount printed alone on the line under its label ("Total" / "$1,234.56", "Sales Tax" / "CHF 8.00" or "Fr.8.00"):
@@ -238,6 +240,18 @@ def _value_below(ln: Line, f: Fragment, below: Line | None, dc: bool | None) -> 
     if not _ALONE.fullmatch(g.text.strip()) or g.x1 < f.x0 - 4 or g.x0 - f.x1 > 160:
         return None
     return _amount(g.text, dc)
+
+
+# A freight printed as a year could be ("Shipping 2026": 19xx or 20xx, no cents, no currency sign or code beside it) is
+# read only where the totals area prints its amounts without cents too, or where the total proves it is the freight.
+_YEARLIKE = re.compile(r"(?:19|20)\d\d")
+_CENTS = re.compile(r"\d[.,]\d{2}\)?-?$")
+
+
+def _bare_year(whole: str, tok: str) -> bool:
+    at = whole.rfind(tok)
+    return bool(_YEARLIKE.fullmatch(tok)) and not re.search(rf"{_CUR}\s*$", whole[:at], re.IGNORECASE) \
+        and not re.match(rf"\s*{_CUR}", whole[at + len(tok):], re.IGNORECASE)
 
 
 def _label_value(ln: Line, dc: bool | None, below: Line | None = None) -> _Hit | None:
@@ -263,12 +277,14 @@ def _label_value(ln: Line, dc: bool | None, below: Line | None = None) -> _Hit |
             v, tok = found
             whole = text[pos:m.end() + pos] + after
             printed = " ".join(_LABEL_END.sub("", whole[:whole.rfind(tok)]).split())
+            year = kind == "freight" and _bare_year(whole, tok)
         elif not re.search(r"\d", _PCT.sub(" ", after)) and (found := _value_below(ln, f, below, dc)) is not None:
             v, tok = found
-            printed = " ".join(_LABEL_END.sub("", text[pos:] + after).split())
+            printed, year = " ".join(_LABEL_END.sub("", text[pos:] + after).split()), False
         else:
             return None
-        return _Hit(kind, m.group(0).strip().rstrip(":"), printed, v, tok, bool(_PLAIN_TOTAL_WORDS.sub("", words)))
+        return _Hit(kind, m.group(0).strip().rstrip(":"), printed, v, tok, bool(_PLAIN_TOTAL_WORDS.sub("", words)),
+                    year)
     return None
 
 
@@ -281,12 +297,16 @@ def parse_totals(lines: list[Line], dc: bool | None) -> dict:
     subtotal_line (the subtotal's line index), charges and payments (lists of Printed) and balance (what the PO
     says is left to pay after its payments, if it prints one)."""
     out: dict = {"charges": [], "payments": []}
-    for ln, below in zip(lines, [*lines[1:], None]):
-        if (hit := _label_value(ln, dc, below)) is None:
-            continue
+    hits = [(ln, hit) for ln, below in zip(lines, [*lines[1:], None]) if (hit := _label_value(ln, dc, below))]
+    cents = [bool(_CENTS.search(hit.token)) for _, hit in hits if not hit.year]
+    year: Decimal | None = None  # a freight set aside as a year
+    for ln, hit in hits:
         kind, label, v = hit.kind, hit.label, hit.amount
         if kind == "freight" and is_discount(hit.printed):
             kind = "charge"  # "Shipping discount", "Freight allowance", "Delivery credit"
+        elif kind == "freight" and hit.year and cents and all(cents):
+            year = v if year is None else year
+            continue
         if kind in ("charge", "payment"):
             read = read_charge(hit.printed, v)
             # A payment is money printed with its cents: "Payment: Net 30" is a term.
@@ -311,7 +331,18 @@ def parse_totals(lines: list[Line], dc: bool | None) -> dict:
             out[kind] = v
             if kind == "subtotal":
                 out["subtotal_line"] = ln.idx
-    return _sum_taxes(out)
+    out = _sum_taxes(out)
+    if year is not None and "freight" not in out and _adds_up(out, year):
+        out["freight"] = year  # the total proves it: subtotal + year + tax + charges
+    return out
+
+
+def _adds_up(out: dict, freight: Decimal) -> bool:
+    """The printed total is the subtotal plus this freight, the tax and the charges."""
+    if out.get("subtotal") is None or out.get("total") is None:
+        return False
+    charges = sum((c.amount for c in out["charges"]), Decimal(0))
+    return out["subtotal"] + freight + out.get("tax", 0) + charges == out["total"]
 
 
 # A tax line's rate ("8.25%", "(7 %)", "@ 6.625%"): a tax printed again with or without it is the same tax.
