@@ -1,9 +1,11 @@
-"""new_assembly_item: a staged request for an item that got a price for its customer meanwhile (an import-reference
-run loaded one that applies on its order's date) asks for a price already on file.
+"""new_assembly_item: a staged request for an item that has a price for its customer on file meanwhile (one that
+applies on its order's date) asks for a price already on file.
 
-Approving it is refused beside the card, saying which price is on file (worker/decisions.py); the customer's next
-order event, whichever order, withdraws it (releasing its key) with that reason. A price that does not apply on the
-order's date, or another customer's, leaves it wanted.
+An import-reference run withdraws the requests its prices answer at once (tests/test_assembly_priced_on_import.py);
+these prices are on file without one having done so (loaded before imports withdrew, or by hand). Approving such a
+request is refused beside the card, saying which price is on file (worker/decisions.py); the customer's next order
+event, whichever order, withdraws it (releasing its key) with that reason. A price that does not apply on the order's
+date, or another customer's, leaves it wanted.
 """
 
 from __future__ import annotations
@@ -13,15 +15,9 @@ from typing import Any
 
 import pytest
 
-from tests.flows_support import (
-    PRICING_HEADER,
-    apply,
-    load_reference,
-    proposals,
-    sales_order,
-)
+from tests.flows_support import apply, proposals, sales_order
 from tests.review_seed import NOW, add_action, seed_reference, sign_in
-from tests.test_assembly_line_closed import ITEMS, RIVERSIDE, last_note, updated
+from tests.test_assembly_line_closed import RIVERSIDE, last_note, updated
 from tests.test_assembly_request_orphan import requests, setup
 from worker.decisions import DecisionError, decide_action
 from worker.flows import assembly_item
@@ -29,13 +25,18 @@ from worker.workflow_runner import drain
 
 W = [assembly_item.WORKFLOW]
 AT = "2026-11-24T16:00:00.000Z"
-KEEP = "501,,40.00,CS,,\n"  # the file names the row it already had: an import replaces the rows it owns
+PRICE = ("INSERT INTO pricing_master (item_id, customer_id, unit_price, uom, effective_from, effective_to) "
+         "VALUES (?, ?, ?, ?, ?, ?)")
 
 
-async def reprice(env, tmp_path, prices: str) -> None:
-    """An import-reference run of a pricing_master file (the row for 501 kept)."""
-    await load_reference(env, tmp_path / "reprice", spec_items__csv=ITEMS, pricing_master__csv=PRICING_HEADER + KEEP
-                         + prices)
+async def reprice(env, _tmp_path, prices: str) -> None:
+    """pricing_master rows (CSV lines) on file that no import-reference run withdrew the requests they answer for."""
+    def insert(conn) -> None:
+        for line in prices.splitlines():
+            item, customer, price, uom, start, end = line.split(",")
+            conn.execute(PRICE, (item, customer, float(price), uom, start, end))
+
+    await env.db.write(insert)
 
 
 async def staged_for(env, tmp_path) -> tuple[dict[str, Any], dict[str, Any]]:
