@@ -99,3 +99,17 @@ def test_a_year_beside_freight_is_the_freight_where_no_amount_has_cents() -> Non
     # No total to prove it either way: a totals area printing whole amounts reads "2026" as money, as before.
     assert _area([("Subtotal", "617"), ("Shipping", "2026")]).get("freight") == Decimal(2026)
     assert _area([("Subtotal", "617.00"), ("Shipping", "2026")]).get("freight") is None
+
+
+@pytest.mark.parametrize("francs", ["Fr", "SFr", "Fr.", "CHF"])
+def test_total_and_francs_printed_apart_with_the_amount_below_rank_as_a_plain_total(francs) -> None:
+    # Before, "Fr" ending the line was a word qualifying the total, which a later "Total Savings" then replaced.
+    p = Page()
+    p.t(300, 50, "Subtotal")
+    p.t(560, 50, "100.00", right=True)
+    p.t(440, 64, "Total")
+    p.t(520, 64, francs)
+    p.t(560, 76, "107.70", right=True)
+    p.t(300, 92, "Total Savings")
+    p.t(560, 92, "5.00", right=True)
+    assert parse_totals(doc_lines(extract_pdf(p.done(), 5)), None)["total"] == Decimal("107.70")

@@ -261,7 +261,9 @@ def _label_value(ln: Line, dc: bool | None, below: Line | None = None) -> _Hit |
             continue
         kind, m, pos = hit
         after = text[pos + m.end():] + " " + " ".join(g.text for g in ln.frags[j + 1:])
-        words = re.split(r"[\d$€£(]", after, maxsplit=1)[0]  # the rest of the label, up to its value
+        # The rest of the label, up to its value; one ending the line ends with a space, as a word before a value
+        # does: "Total" + "Fr" printed apart, the amount below, is "Total Fr" (_PLAIN_TOTAL_WORDS), no qualified total.
+        words = re.split(r"[\d$€£(]", after + " ", maxsplit=1)[0]
         if NOT_MONEY_WORDS.search(words):
             return None
         # Value: the rightmost number after the label on this line (not a percentage, not a quantity), or, with
