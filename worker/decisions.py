@@ -8,6 +8,7 @@ ledger event (with a dedupe key, so even a replayed decision appends once).
 from __future__ import annotations
 
 import json
+import math
 import re
 import sqlite3
 from collections.abc import Collection, Iterable, Mapping
@@ -19,6 +20,7 @@ from worker.ledger import append_event
 from worker.memo_checks import memo_not_as_drafted
 from worker.names import normalize_name
 from worker.netsuite_shape import ReviewedOrder, salesorder_payload
+from worker.pricing import price_text, unit_code
 from worker.stale_plans import HOLD_GONE, action_not_owed, what_changed
 
 OPEN_ORDER = ("pending", "needs_manual")
@@ -68,6 +70,11 @@ ORDER_UNSEEN = ("Reject it, or leave it until the mirror has the order (NetSuite
 # ... or once its item got a price for the customer (an import-reference run loaded one): the workflow withdraws it
 # at the customer's next order event (worker/flows/assembly_item.py).
 ASSEMBLY_PRICED_NEXT = "Reject it, or leave it: the workflow withdraws it at the customer's next order event"
+# ... or once NetSuite repriced or removed a line a price review names as quoted (its payload's `lines`: each one's
+# item, unit and rate as quote_review.LINES read them): the review's proposal changed, so its workflow redraws the
+# draft from the order as it is (or withdraws it) at the order's next update in the hot drain.
+QUOTE_NEXT = ("Reject it, or leave it: the workflow redraws it from the order's prices now (or withdraws it) when "
+              "it next runs")
 ORDER_NOW = f"""
 SELECT coalesce(tran_id, ns_id), deleted_at, {ORDER_CANCELLED.format(status="status")} FROM transactions
 WHERE ns_id = ?
@@ -533,6 +540,42 @@ def _check_order_live(conn: sqlite3.Connection, kind: str, payload: dict[str, An
         raise DecisionError(f"{gone} since this {what} was drafted: approving it would {would}. {ORDER_NEXT}")
 
 
+def lines_not_as_quoted(drafted: Iterable[Any], lines: Iterable[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """The draft's findings (a price review's payload `lines`) the order no longer quotes as drafted (pure): the same
+    item at the same rate in the same unit, as quote_review.fingerprint judges them (line numbers, quantities and
+    order are not judged), each of the order's `lines` (quote_review.LINES rows) answering for one finding at most."""
+    left = [(str(item), unit_code(units), float(rate)) for _, item, _, _, units, rate, _ in lines
+            if item and rate is not None]
+    gone = []
+    for found in drafted:
+        if not isinstance(found, dict) or not isinstance(found.get("quoted"), (int, float)):
+            continue  # not a finding as quote_review drafts them: nothing to hold it to
+        match = next((line for line in left if line[0] == str(found.get("item_id")) and line[1] == unit_code(
+            found.get("units")) and math.isclose(line[2], found["quoted"], rel_tol=1e-9, abs_tol=1e-9)), None)
+        if match is None:
+            gone.append(found)
+        else:
+            left.remove(match)
+    return gone
+
+
+def _check_quote_as_drafted(conn: sqlite3.Connection, payload: dict[str, Any]) -> None:
+    # A rate changed (or a line removed) since the review was drawn: approving would settle a deviation the order no
+    # longer has, and keep that approval after the workflow's redraw (it takes back staged drafts only).
+    # Imported here: the flows are not the review queue's weight.
+    from worker.flows.quote_review import LINES
+
+    so_id = str(payload.get("sales_order_id") or "")
+    gone = lines_not_as_quoted(payload.get("lines") or [], conn.execute(LINES, (so_id,)).fetchall())
+    if gone:
+        shown = "; ".join(f"{f.get('item_name') or f.get('item_id')} at {price_text(f['quoted'])}"
+                          f"{' ' + f['units'] if f.get('units') else ''} (line {f.get('line')})" for f in gone[:3])
+        more = f" and {len(gone) - 3} more" if len(gone) > 3 else ""
+        raise DecisionError(f"Sales order {payload.get('tran_id') or so_id} no longer quotes {shown}{more} since "
+                            "this price review was drafted: approving it would settle prices the order no longer "
+                            f"has. {QUOTE_NEXT}")
+
+
 def _check_still_unpriced(conn: sqlite3.Connection, payload: dict[str, Any], now: str) -> None:
     # An import-reference run may have priced the item since the request was staged, on the date of every live order
     # using it (as the workflow judges each order): approving it would ask for a price already on file. The workflow withdraws it at the customer's next order event; until then it is refused.
@@ -580,6 +623,8 @@ def decide_action(conn: sqlite3.Connection, action_id: int, reviewer: str, appro
         _check_memo_as_drafted(conn, kind, payload)
     if approve and kind in ORDER_KINDS:
         _check_order_live(conn, kind, payload)
+    if approve and kind == "review_quote_pricing":
+        _check_quote_as_drafted(conn, payload)
     if approve and kind == "price_new_assembly_item":
         _check_still_unpriced(conn, payload, now)
     despite = _check_new_customer(conn, action_id, payload, approve_anyway) \

@@ -1,0 +1,65 @@
+"""Two reviewers (or a reviewer and NetSuite) at once on the review queue (audit CO).
+
+A price review whose order NetSuite repriced since it was drafted is not approved; a collection call naming an
+invoice paid since is refused as its email and hold are; a bulk triage that lost a race names who triaged first;
+a refusal names the workflow that redrafted an action, and a double-submitted Save says it was saved.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.flows_support import apply, proposals
+from tests.test_approval_rechecks import AT, drafted
+from tests.test_flows_price_review_lifecycle import priced, updated  # noqa: F401 (priced: fixture)
+from worker.decisions import DecisionError, decide_action, lines_not_as_quoted
+
+
+def relined(order: dict, when: str, *rates: float, quantity: float = 4) -> dict:
+    """The order updated with line 2 at each rate given (the first line, the kit, as it was)."""
+    change = updated(order, when)
+    items = change["record"]["item"]["items"]
+    items[1:] = [{**items[1], "line": n, "rate": rate, "quantity": quantity, "amount": round(quantity * rate, 2)}
+                 for n, rate in enumerate(rates, start=2)]
+    return change
+
+
+# --- 1. a price review whose order NetSuite repriced since -------------------------------------------------------
+
+async def test_a_price_review_whose_quoted_rate_netsuite_changed_is_not_approved_but_can_be_rejected(priced):  # noqa: F811
+    env = priced
+    order, staged = await drafted(env)  # line 2: CHZ-CH-120 at 18.00 against Driscoll's 20.00
+    review = staged["review_quote_pricing"]
+    await apply(env, relined(order, "2026-11-03T09:30:00Z", 18.5))  # in the mirror; the drain has not run
+    # Was: approved, and kept as approved after the drain's redraw, for a rate the order no longer has.
+    with pytest.raises(DecisionError) as refused:
+        await env.db.write(decide_action, review["id"], "mike", True, AT, seen=review["updated_at"])
+    assert str(refused.value) == (
+        "Sales order SO-9601 no longer quotes 502 at 18.00 CS (line 2) since this price review was drafted: "
+        "approving it would settle prices the order no longer has. Reject it, or leave it: the workflow redraws it "
+        "from the order's prices now (or withdraws it) when it next runs")
+    [still] = [p for p in await proposals(env) if p["id"] == review["id"]]
+    assert still["status"] == "staged"
+    decision = await env.db.write(decide_action, review["id"], "mike", False, AT, seen=review["updated_at"],
+                                  reason="repriced")
+    assert decision.changed and decision.status == "rejected"
+
+
+async def test_a_price_review_whose_order_changed_nothing_it_judged_is_approved(priced):  # noqa: F811
+    # A quantity is not judged (the workflow keeps the draft), nor is the line's number: still approvable.
+    env = priced
+    order, staged = await drafted(env)
+    review = staged["review_quote_pricing"]
+    await apply(env, relined(order, "2026-11-03T09:30:00Z", 30.0, 18.0, quantity=9))  # 18.00 now on line 3
+    decision = await env.db.write(decide_action, review["id"], "mike", True, AT, seen=review["updated_at"])
+    assert decision.changed and decision.status == "approved"
+
+
+def test_each_order_line_answers_for_one_drafted_finding():
+    drafted_lines = [{"line": 1, "item_id": "502", "units": "CS", "quoted": 18.0},
+                     {"line": 2, "item_id": "502", "units": "Case", "quoted": 18.0}]
+    row = (1, "502", "Cheddar", 4.0, "cs", 18.0, 1)
+    assert lines_not_as_quoted(drafted_lines, [row, (2, *row[1:])]) == []
+    assert lines_not_as_quoted(drafted_lines, [row]) == drafted_lines[1:]
+    assert lines_not_as_quoted(drafted_lines, [(1, "502", "Cheddar", 4.0, "EA", 18.0, 1), row]) == drafted_lines[1:]
+
