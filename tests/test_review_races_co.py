@@ -7,8 +7,12 @@ a refusal names the workflow that redrafted an action, and a double-submitted Sa
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from tests import ar_fixtures as fx
+from tests import test_stale_plans as sp
 from tests.flows_support import apply, proposals
 from tests.test_approval_rechecks import AT, drafted
 from tests.test_flows_price_review_lifecycle import priced, updated  # noqa: F401 (priced: fixture)
@@ -63,3 +67,34 @@ def test_each_order_line_answers_for_one_drafted_finding():
     assert lines_not_as_quoted(drafted_lines, [row]) == drafted_lines[1:]
     assert lines_not_as_quoted(drafted_lines, [(1, "502", "Cheddar", 4.0, "EA", 18.0, 1), row]) == drafted_lines[1:]
 
+
+# --- 2. a collection call naming an invoice paid since -----------------------------------------------------------
+
+async def test_approving_a_call_naming_an_invoice_paid_since_is_refused_as_its_email_is(env):
+    await sp.driscoll(env)
+    email, call = await sp.planned(env)
+    assert call["kind"] == "schedule_collection_call" and sp.named(call) == sp.named(email)
+    await fx.write(env, fx.update_invoice, "9001", amount_remaining=0.0, status="paidInFull")  # no tick yet
+    # Was: approved, while the email for the same invoices was refused.
+    for action, what, would in ((email, "email", "ask for money the customer does not owe"),
+                                (call, "call", "call the customer about money it does not owe")):
+        with pytest.raises(DecisionError) as refused:
+            await env.db.write(decide_action, action["id"], "maria", True, "2026-05-31T12:05:00.000Z",
+                               seen=action["updated_at"])
+        assert str(refused.value) == (f"INV9001 was paid or closed in NetSuite since this {what} was drafted: approving "
+                                      f"it would {would}. Reject it, or leave it: the next warm tick redraws or "
+                                      "withdraws the customer's collection plan")
+    assert [a["id"] for a in await sp.staged(env)] == [email["id"], call["id"]]  # nothing decided
+    rejected = await env.db.write(decide_action, call["id"], "maria", False, "2026-05-31T12:06:00.000Z",
+                                  seen=call["updated_at"], reason="paid this morning")
+    assert rejected.status == "rejected"
+    payload = await env.db.fetchone("SELECT payload_json FROM proposed_actions WHERE id = ?", (call["id"],))
+    assert json.loads(payload[0])["rejected_as_stale"] == "INV9001 was paid or closed in NetSuite"
+
+
+async def test_a_call_whose_invoices_are_still_owed_is_approved(env):
+    await sp.driscoll(env)
+    _email, call = await sp.planned(env)
+    decision = await env.db.write(decide_action, call["id"], "maria", True, "2026-05-31T12:05:00.000Z",
+                                  seen=call["updated_at"])
+    assert decision.changed and decision.status == "approved"

@@ -43,7 +43,9 @@ DUNNING = "ask for money the customer does not owe"
 OWED_KINDS = {"send_collection_email": ("email", DUNNING, REDRAWN),
               "service_hold": ("hold", ("hold the customer's service on a reason worked out from money it no "
                                         "longer owes"), REDRAWN),
-              "collection_email": ("email", DUNNING, "Reject it, and propose it again naming what is still owed")}
+              "collection_email": ("email", DUNNING, "Reject it, and propose it again naming what is still owed"),
+              # The plan's call names the email's invoices (plan_draw.draw): its talking points ask for that money.
+              "schedule_collection_call": ("call", "call the customer about money it does not owe", REDRAWN)}
 # A credit memo's dispute drafts (worker/flows/invoice_dispute.py): what approving one would do once the memo is
 # not what it says (worker/memo_checks.py).
 MEMO_KINDS = {"send_dispute_confirmation": ("confirmation", "confirm a credit to the customer that is not as it says"),
