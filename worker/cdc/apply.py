@@ -25,7 +25,7 @@ from worker.cdc.prepare import (
     prepare,
     sublists_payload,
 )
-from worker.cdc.shipping import record_statuses, with_held_tracking
+from worker.cdc.shipping import record_statuses, tracking_after_each, with_held_tracking
 from worker.cdc.versions import (
     APPLIED,
     DUPLICATE,
@@ -236,9 +236,14 @@ def _apply_type(conn: sqlite3.Connection, mirror: Mirror, records: dict[str, lis
         if record_id not in new:
             _apply_planned(mirror, record_id, events, held_rows, result, received_at, writes, ledger)
     observations: list[tuple[str, str, str, str, str]] = []
+    after_each: dict[str, dict[str, list[str]]] = {}
     if mirror.record_type == "itemfulfillment":
         observations = [(ev.record_id, ev.key, ev.status_word, ev.last_modified, ev.event_id)  # type: ignore[misc]
                         for events in records.values() for ev in events if ev.status_word]
+        # Several events of one fulfillment: each lists the packages it left, from those held before the writes.
+        if several := {record_id: events for record_id, events in records.items() if len(events) > 1}:
+            after_each = tracking_after_each(conn, several, {record_id: held_rows[record_id][0].sublists
+                                                             for record_id in several if record_id in held_rows})
     if writes.upserts:
         conn.executemany(mirror.upsert_sql, writes.upserts)
     if writes.tombstones:
@@ -252,7 +257,7 @@ def _apply_type(conn: sqlite3.Connection, mirror: Mirror, records: dict[str, lis
         conn.executemany(child.delete_sql, [(ev.record_id,) for ev in sources if ev.record_id not in new])
         conn.executemany(child.insert_sql, [row for ev in sources for row in ev.children[at]])  # type: ignore[union-attr]
     if mirror.record_type == "itemfulfillment":  # an event may carry some of its package sublists: list them all
-        ledger[start:] = with_held_tracking(conn, ledger[start:], first_seen=new)
+        ledger[start:] = with_held_tracking(conn, ledger[start:], first_seen=new, after_each=after_each)
     record_statuses(conn, observations, first_seen=new)
 
 
