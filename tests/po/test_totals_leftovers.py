@@ -113,3 +113,21 @@ def test_total_and_francs_printed_apart_with_the_amount_below_rank_as_a_plain_to
     p.t(300, 92, "Total Savings")
     p.t(560, 92, "5.00", right=True)
     assert parse_totals(doc_lines(extract_pdf(p.done(), 5)), None)["total"] == Decimal("107.70")
+
+
+@pytest.mark.parametrize(("subtotal", "total"), [("642.00", "686.74"), ("617.00", "686.74")])
+def test_a_freight_printed_above_the_subtotal_in_the_totals_area_may_be_inside_it(subtotal, total) -> None:
+    # A note ends the item table, so the freight is the totals area's: before, it was always added after the
+    # subtotal (642.00 + 25.00 + 44.74 = 711.74, two mismatches), as a freight row of the item table is not.
+    p = Page()
+    for y, cells in [(100, _HEAD)] + [(116 + 14 * k, r) for k, r in enumerate(_ROWS)]:
+        for n, (x, s) in enumerate(zip(_X, cells, strict=True)):
+            p.t(x, y, s, right=n in (3, 5, 6))
+    p.t(40, 50, "PO Number: HT-2291")
+    p.t(40, 160, "Notes: deliver to back door")
+    for i, (label, v) in enumerate([("Freight", "25.00"), ("Subtotal", subtotal), ("Sales Tax", "44.74"),
+                                    ("Total", total)]):
+        p.t(370, 180 + 14 * i, label)
+        p.t(560, 180 + 14 * i, v, right=True)
+    po = parse_purchase_order(extract_pdf(p.done(), 50), ParseHints())
+    assert (po.freight, po.subtotal, po.findings) == (Decimal("25.00"), Decimal(subtotal), [])

@@ -253,7 +253,8 @@ def _parse_one(pdf: ExtractedPdf, hints: ParseHints) -> PurchaseOrder:
     totals = parse_totals([ln for ln in (lines[table.end:] if table else lines) if ln.idx not in copies], dc)
     rows = [c for c in (table.charges if table else []) if c.line not in copies]
     area = [c for c in totals["charges"] if c.line not in copies]
-    freight, freight_above = totals.get("freight"), False
+    freight, at, sub_line = totals.get("freight"), totals.get("freight_line"), totals.get("subtotal_line")
+    freight_above = at is not None and sub_line is not None and at < sub_line
     # A freight row inside the item table is freight, not an "other" charge; printed above the subtotal, it may be
     # inside it, as the charge rows there may (validate_order reads which from the printed numbers). The totals area
     # printing the same amount as freight again is that row once, the totals area's freight still noted as above

@@ -296,18 +296,18 @@ def _total_rank(label: str, qualified: bool) -> int:
 
 def parse_totals(lines: list[Line], dc: bool | None) -> dict:
     """Totals found in lines (already past the item table): subtotal, freight, tax, total (each if printed),
-    subtotal_line (the subtotal's line index), charges and payments (lists of Printed) and balance (what the PO
+    subtotal_line and freight_line (their line indexes), charges and payments (lists of Printed) and balance (what the PO
     says is left to pay after its payments, if it prints one)."""
     out: dict = {"charges": [], "payments": []}
     hits = [(ln, hit) for ln, below in zip(lines, [*lines[1:], None]) if (hit := _label_value(ln, dc, below))]
     cents = [bool(_CENTS.search(hit.token)) for _, hit in hits if not hit.year]
-    year: Decimal | None = None  # a freight set aside as a year
+    year: tuple[Decimal, int] | None = None  # a freight set aside as a year, and its line
     for ln, hit in hits:
         kind, label, v = hit.kind, hit.label, hit.amount
         if kind == "freight" and is_discount(hit.printed):
             kind = "charge"  # "Shipping discount", "Freight allowance", "Delivery credit"
         elif kind == "freight" and hit.year and cents and all(cents):
-            year = v if year is None else year
+            year = (v, ln.idx) if year is None else year
             continue
         if kind in ("charge", "payment"):
             read = read_charge(hit.printed, v)
@@ -331,11 +331,11 @@ def parse_totals(lines: list[Line], dc: bool | None) -> dict:
             out["tax_total"] = v
         elif kind not in out:
             out[kind] = v
-            if kind == "subtotal":
-                out["subtotal_line"] = ln.idx
+            if kind in ("subtotal", "freight"):
+                out[kind + "_line"] = ln.idx  # the parser reads a freight above the subtotal as maybe inside it
     out = _sum_taxes(out)
-    if year is not None and "freight" not in out and _adds_up(out, year):
-        out["freight"] = year  # the total proves it: subtotal + year + tax + charges
+    if year is not None and "freight" not in out and _adds_up(out, year[0]):
+        out["freight"], out["freight_line"] = year  # the total proves it: subtotal + year + tax + charges
     return out
 
 
