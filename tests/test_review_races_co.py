@@ -7,16 +7,26 @@ a refusal names the workflow that redrafted an action, and a double-submitted Sa
 
 from __future__ import annotations
 
+import html
 import json
 
 import pytest
 
+from handlers.review.observations import triage_notice
 from tests import ar_fixtures as fx
 from tests import test_stale_plans as sp
 from tests.flows_support import apply, proposals
+from tests.review_seed import add_observation, seed_reference, sign_in
 from tests.test_approval_rechecks import AT, drafted
 from tests.test_flows_price_review_lifecycle import priced, updated  # noqa: F401 (priced: fixture)
-from worker.decisions import DecisionError, decide_action, lines_not_as_quoted
+from tests.test_review_action_refusals import notice
+from worker.decisions import (
+    Decision,
+    DecisionError,
+    decide_action,
+    lines_not_as_quoted,
+    triage_observations,
+)
 
 
 def relined(order: dict, when: str, *rates: float, quantity: float = 4) -> dict:
@@ -98,3 +108,47 @@ async def test_a_call_whose_invoices_are_still_owed_is_approved(env):
     decision = await env.db.write(decide_action, call["id"], "maria", True, "2026-05-31T12:05:00.000Z",
                                   seen=call["updated_at"])
     assert decision.changed and decision.status == "approved"
+
+
+# --- 3. a bulk triage that lost a race ---------------------------------------------------------------------------
+
+def observation_notice(client, response) -> str:
+    assert response.status_code == 303
+    return html.unescape(notice(client.get(response.headers["location"]).text))
+
+
+def test_a_bulk_triage_names_who_triaged_the_others_first_and_when(server):
+    obs = server.run(server.env.db.write(lambda c: (seed_reference(c), [add_observation(c, f"Observation {i}")
+                                                                        for i in range(3)])[1]))
+    mike = sign_in(server.url)
+    page = mike.get("/review/observations").text
+    assert all(f'value="{i}"' in page for i in obs)
+    # Bob rejected the second one after Mike's page was loaded (his own form, as worker.decisions makes it).
+    server.run(server.env.db.write(triage_observations, [obs[1]], "bob", "rejected", "2026-11-25T02:00:07.000Z"))
+    bulk = mike.post("/review/observations", data={"csrf": mike.csrf, "op": "approved_for_reuse",
+                                                   "id": [str(i) for i in obs]})
+    # Was: "2 observation(s) approved for reuse; 1 had already been triaged", naming neither which nor by whom.
+    assert observation_notice(mike, bulk) == (f"2 observation(s) approved for reuse; 1 had already been triaged: "
+                                              f"observation {obs[1]} was already rejected by bob at 2026-11-25 "
+                                              "02:00:07 UTC")
+    # Nothing changed: as a single row's double submit answers. Was: "0 observation(s) rejected; 1 had already …".
+    again = mike.post("/review/observations", data={"csrf": mike.csrf, "row": f"{obs[1]}:approved_for_reuse"})
+    assert observation_notice(mike, again) == (f"observation {obs[1]} was already rejected by bob at 2026-11-25 "
+                                               "02:00:07 UTC; nothing changed")
+    statuses = dict(server.run(server.env.db.fetchall("SELECT id, status FROM reflexion_log")))
+    assert statuses == {obs[0]: "approved_for_reuse", obs[1]: "rejected", obs[2]: "approved_for_reuse"}
+
+
+def test_a_triage_notice_names_whole_sentences_as_many_as_fit():
+    late = [Decision(False, "rejected", f"observation {i} was already rejected by bob at 2026-11-25 02:00:07 UTC; "
+                                        "nothing changed") for i in (7, 8, 9)]
+    assert triage_notice("rejected", late) == (
+        "observation 7 was already rejected by bob at 2026-11-25 02:00:07 UTC (and 2 more); nothing changed")
+    assert triage_notice("rejected", late, limit=200).count("was already rejected by bob") == 2  # (and 1 more)
+    moved = [Decision(True, "approved_for_reuse", "observation 6 approved for reuse")]
+    assert triage_notice("approved_for_reuse", moved) == "1 observation(s) approved for reuse"
+    assert triage_notice("approved_for_reuse", moved + late[:1]) == (
+        "1 observation(s) approved for reuse; 1 had already been triaged: observation 7 was already rejected by bob "
+        "at 2026-11-25 02:00:07 UTC")
+    assert triage_notice("approved_for_reuse", moved + late, limit=80) == (
+        "1 observation(s) approved for reuse; 3 had already been triaged")  # not one sentence fits

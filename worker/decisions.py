@@ -34,6 +34,7 @@ MAX_EDIT = {"subject": 200, "body": 20_000, "note": 20_000}
 LINE_BREAKS = r"\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029"
 ONE_LINE = rf"^[^{LINE_BREAKS}]+$"
 MAX_REASON = 1000  # characters of a rejection reason
+NOTHING_CHANGED = "; nothing changed"  # how a decision made already (_already) ends
 TRIAGE = {"approved_for_reuse": "reflexion.approved", "rejected": "reflexion.rejected"}
 # Kinds whose approval rests on the invoices they name (`invoices`), what approving one would do were they no
 # longer owed as named (the email asks for the money, the hold's reason was worked out from those amounts), and
@@ -229,7 +230,7 @@ class Decision:
 def _already(kind: str, status: str, by: str | None, at: str | None) -> Decision:
     who = f" by {by}" if by else ""
     when = f" at {at[:19].replace('T', ' ')} UTC" if at else ""  # as people read it, like changed_since_loaded
-    return Decision(False, status, f"{kind} was already {status.replace('_', ' ')}{who}{when}; nothing changed")
+    return Decision(False, status, f"{kind} was already {status.replace('_', ' ')}{who}{when}{NOTHING_CHANGED}")
 
 
 def plain_text(text: str) -> str:

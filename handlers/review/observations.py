@@ -12,6 +12,7 @@ from litestar.params import FromQuery
 
 from handlers.review import queries as q
 from handlers.review.web import (
+    NOTICE_MAX_BYTES,
     STALE_TOKEN,
     Cursor,
     posted_form,
@@ -20,7 +21,13 @@ from handlers.review.web import (
 )
 from worker.auth import Session
 from worker.db import MAX_ROWID
-from worker.decisions import TRIAGE, NotFound, triage_observations
+from worker.decisions import (
+    NOTHING_CHANGED,
+    TRIAGE,
+    Decision,
+    NotFound,
+    triage_observations,
+)
 from worker.env import Env, iso
 
 STATUSES = ("needs_review", "approved_for_reuse", "rejected", "expired")
@@ -133,9 +140,23 @@ async def observations_triage(request: Request[Any, Any, Any], env: NamedDepende
         results = await env.db.write(triage_observations, ids, session.reviewer, decision, iso(env.clock()))
     except NotFound as exc:
         raise NotFoundException(str(exc)) from None
+    return redirect_with_notice(request, env, list_url(form_cursor(form)), triage_notice(decision, results))
+
+
+def triage_notice(decision: str, results: list[Decision], limit: int = NOTICE_MAX_BYTES) -> str:
+    """What a triage did (pure): how many it moved and, for each of the others, who triaged it first and when, in
+    whole sentences, as many as fit the notice's `limit` bytes. When it moved none, it answers as a single row's
+    double submit does ("observation 2 was already rejected by bob at …; nothing changed")."""
     changed = sum(r.changed for r in results)
-    skipped = len(results) - changed
-    message = f"{changed} observation(s) {decision.replace('_', ' ')}"
-    if skipped:
-        message += f"; {skipped} had already been triaged"
-    return redirect_with_notice(request, env, list_url(form_cursor(form)), message)
+    done = f"{changed} observation(s) {decision.replace('_', ' ')}"
+    already = [r.message.removesuffix(NOTHING_CHANGED) for r in results if not r.changed]  # decisions._already's
+    if not already:
+        return done
+    head = f"{done}; {len(already)} had already been triaged: " if changed else ""
+    end = "" if changed else NOTHING_CHANGED
+    for shown in range(len(already), 0, -1):
+        more = f" (and {len(already) - shown} more)" if shown < len(already) else ""
+        text = f"{head}{'; '.join(already[:shown])}{more}{end}"
+        if len(text.encode()) <= limit:
+            return text
+    return f"{done}; {len(already)} had already been triaged"
