@@ -107,8 +107,7 @@ def test_rows_of_no_known_sublist_are_listed_until_a_package_sublist_replaces_th
 def _legacy_fulfillment(conn: sqlite3.Connection, ns_id: str) -> None:
     """A fulfillment as mirrored before its package sublists had versions: rows of no known sublist."""
     with conn:
-        # Sublist versions NULL: the data's. (Without cdc_data_version too, a delete's tombstone would leave the row
-        # with no data version, and the next update say `created` one by one but `updated` in the delete's batch.)
+        # Sublist versions NULL: the data's. (A row without cdc_data_version too is tests/test_cdc_legacy_tombstone.py's.)
         conn.execute("INSERT INTO item_fulfillment (ns_id, customer_id, last_modified, raw_json, cdc_version, "
                      "cdc_data_version) VALUES (?, '7', ?, '{}', ?, ?)", (ns_id, OLD, *[legacy_key(OLD)] * 2))
         conn.executemany("INSERT INTO shipments (fulfillment_id, package_no, tracking_number) VALUES (?, ?, ?)",

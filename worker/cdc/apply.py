@@ -348,7 +348,8 @@ def _write_plan(record_id: str, plan: RecordPlan, by_index: dict[int, Prepared],
                                final.deleted_at, *versions, *tracked))
     else:
         if plan.version_changed:
-            writes.tombstones.append((record_id, final.version, final.last_modified, final.deleted_at))
+            writes.tombstones.append((record_id, final.data_version, final.version, final.last_modified,
+                                      final.deleted_at))
         if plan.sublists_from:
             writes.sublist_versions.append((*versions, record_id))
     for at, index in plan.sublists_from.items():

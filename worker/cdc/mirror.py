@@ -83,8 +83,12 @@ class Mirror:
         object.__setattr__(self, "upsert_sql", f"INSERT INTO {self.table} ({', '.join(cols)}) "
                                                f"VALUES ({', '.join('?' * len(cols))}) "
                                                f"ON CONFLICT (ns_id) DO UPDATE SET {updates}")
-        object.__setattr__(self, "tombstone_sql", f"INSERT INTO {self.table} (ns_id, {', '.join(VERSION_COLUMNS[1:])}) "
-                                                  "VALUES (?, ?, ?, ?) ON CONFLICT (ns_id) DO UPDATE SET "
+        # A row written without versions (versions.legacy_key) is given its data's version: the tombstone's
+        # last_modified would hide it, and a revival would then look like a record never seen.
+        object.__setattr__(self, "tombstone_sql", f"INSERT INTO {self.table} (ns_id, {', '.join(VERSION_COLUMNS)}) "
+                                                  "VALUES (?, ?, ?, ?, ?) ON CONFLICT (ns_id) DO UPDATE SET "
+                                                  "cdc_data_version = coalesce(cdc_data_version, "
+                                                  "excluded.cdc_data_version), "
                                                   "cdc_version = excluded.cdc_version, "
                                                   "last_modified = excluded.last_modified, "
                                                   "deleted_at = excluded.deleted_at")
