@@ -78,6 +78,9 @@ ASSEMBLY_PRICED_NEXT = "Reject it, or leave it: the workflow withdraws it at the
 # draft from the order as it is (or withdraws it) at the order's next update in the hot drain.
 QUOTE_NEXT = ("Reject it, or leave it: the workflow redraws it from the order's prices now (or withdraws it) when "
               "it next runs")
+# An order the mirror holds with no lines at all (NetSuite sent none yet; a sales order always has one): nothing to
+# hold a price review's quoted lines to, as the workflow waits for them (worker/flows/order_lines.py).
+ORDER_HAS_LINES = "SELECT 1 FROM transaction_lines WHERE transaction_id = ? LIMIT 1"
 ORDER_NOW = f"""
 SELECT coalesce(tran_id, ns_id), deleted_at, {ORDER_CANCELLED.format(status="status")} FROM transactions
 WHERE ns_id = ?
@@ -569,6 +572,8 @@ def _check_quote_as_drafted(conn: sqlite3.Connection, payload: dict[str, Any]) -
     from worker.flows.quote_review import LINES
 
     so_id = str(payload.get("sales_order_id") or "")
+    if conn.execute(ORDER_HAS_LINES, (so_id,)).fetchone() is None:
+        return
     gone = lines_not_as_quoted(payload.get("lines") or [], conn.execute(LINES, (so_id,)).fetchall())
     if gone:
         shown = "; ".join(f"{f.get('item_name') or f.get('item_id')} at {price_text(f['quoted'])}"
