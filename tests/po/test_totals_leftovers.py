@@ -131,3 +131,22 @@ def test_a_freight_printed_above_the_subtotal_in_the_totals_area_may_be_inside_i
         p.t(560, 180 + 14 * i, v, right=True)
     po = parse_purchase_order(extract_pdf(p.done(), 50), ParseHints())
     assert (po.freight, po.subtotal, po.findings) == (Decimal("25.00"), Decimal(subtotal), [])
+
+
+@pytest.mark.parametrize(("row", "freight"), [
+    (("Delivery Friday 12/4/2026", "40"), "40"), (("Delivery Tue 12/01", "35"), "35"),
+    (("Delivery: Mon-Fri", "25"), "25"), (("Delivery: Mon - Fri", "25.00"), "25.00"),
+])
+def test_a_weekday_before_a_date_or_a_range_of_weekdays_leaves_the_freight(row, freight) -> None:
+    # Before, the dates were blanked out twice: the second pass read the amount as the weekday's day, across the gap
+    # the date left ("Friday ... 40"), and "Mon-Fri 25" as Friday the 25th.
+    po = _po(_with(row, str(Decimal("661.74") + Decimal(freight))))
+    assert (po.freight, po.findings) == (Decimal(freight), [])
+
+
+@pytest.mark.parametrize(("row", "amount"), [(("Handling Sat 12", ""), "12"), (("Promo Mon 15", ""), "-15"),
+                                             (("Handling", "Tuesday 5.00"), "5.00")])
+def test_a_weekday_is_no_date_beside_a_charge(row, amount) -> None:
+    # A weekday with its day is a date beside a freight label only: before, "Handling Sat 12" lost its charge.
+    po = _po(_with(row, str(Decimal("661.74") + Decimal(amount))))
+    assert ([c.amount for c in po.other_charges], po.findings) == ([Decimal(amount)], [])

@@ -111,10 +111,14 @@ _TO = r"\s*(?:-|–|\bto\b)\s*"
 # A weekday with its day ("Tuesday 12", "Tue. 12th") is a date too, as is a month with its year ("December 2026"):
 # "Delivery: Tuesday 12" was a freight of 12, "Delivery: December 2026" one of 2,026.
 _WEEKDAY = r"(?:mon|tue(?:s)?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?(?![^\W\d_])\.?,?"
-_DATE = re.compile(rf"(?<![\d.,/])\d{{1,2}}/\d{{1,2}}(?:{_TO}{_DAY})?(?![\d/])|\d{{1,4}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}|"
-                   rf"\b{_MONTH}\s*{_DAY}(?:{_TO}{_DAY})?(?:,?\s*{_YEAR})?|"
-                   rf"{_DAY}(?:{_TO}{_DAY})?[\s.-]*{_MONTH}(?:[\s,.-]*{_YEAR})?|"
-                   rf"\b{_WEEKDAY}\s*{_DAY}(?!/)|\b{_MONTH},?\s*(?:19|20)\d\d(?![.,]?\d)", re.IGNORECASE)
+_DATES = rf"(?<![\d.,/])\d{{1,2}}/\d{{1,2}}(?:{_TO}{_DAY})?(?![\d/])|\d{{1,4}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}|" \
+         rf"\b{_MONTH}\s*{_DAY}(?:{_TO}{_DAY})?(?:,?\s*{_YEAR})?|{_DAY}(?:{_TO}{_DAY})?[\s.-]*{_MONTH}(?:[\s,.-]*{_YEAR})?"
+_DATE = re.compile(_DATES, re.IGNORECASE)
+# Beside a freight label only (a weekday is no date beside other labels: "Handling Sat 12" is a charge of 12), and
+# blanked in one pass with the other dates: a second pass reached across a date blanked out ("Delivery Friday
+# 12/4/2026 40" read 40 as Friday's day). A range of weekdays ("Mon-Fri 25") is no weekday with its day.
+_FREIGHT_DATE = re.compile(rf"{_DATES}|\b{_WEEKDAY}{_TO}{_WEEKDAY}|\b{_WEEKDAY}\s*{_DAY}(?!/)|"
+                           rf"\b{_MONTH},?\s*(?:19|20)\d\d(?![.,]?\d)", re.IGNORECASE)
 # Beside a freight label, a range of whole days without a unit ("Delivery: 2-3", "Shipping 1 to 2") is a lead time,
 # not a freight of its upper end; an amount is never printed as a range.
 _DAY_RANGE = re.compile(rf"{_DAY}{_TO}{_DAY}", re.IGNORECASE)
@@ -189,8 +193,8 @@ def _amount(text: str, dc: bool | None, printed: str | None = None) -> tuple[Dec
     """The rightmost amount in text and the token it was read from; given text as printed (the same length, before
     units or services were blanked out of it), never a negative amount whose minus sign is a range's there."""
     dashes = {m.start() for m in _RANGE_DASH.finditer(printed)} if printed else set()
-    # Dates and rates blanked out where they stand, so each token's place is its place in text.
-    for m in reversed(list(_TOKEN.finditer(_PCT.sub(_blank, _DATE.sub(_blank, text))))):
+    # Rates blanked out where they stand (dates were, by the caller), so each token's place is its place in text.
+    for m in reversed(list(_TOKEN.finditer(_PCT.sub(_blank, text)))):
         if (v := parse_number(m[0], dc)) is not None and not (v < 0 and dashes & set(range(m.start(), m.end()))):
             return v, m[0].strip()
     return None
@@ -271,9 +275,11 @@ def _label_value(ln: Line, dc: bool | None, below: Line | None = None) -> _Hit |
         money = _WITH_UNIT.sub(_blank, after)
         if kind in ("tax", "tax_total"):
             money = _TAX_ID.sub(_blank, money)  # "VAT: DE123456789" is the buyer's registration, not its tax
-        elif kind == "freight":
+        if kind == "freight":
             # Dates first: a date's own range ("Dec 1 - 3, 2026") is the date's, with its year.
-            money = _SERVICE.sub(_blank, _DAY_RANGE.sub(_blank, _DATE.sub(_blank, money)))
+            money = _SERVICE.sub(_blank, _DAY_RANGE.sub(_blank, _FREIGHT_DATE.sub(_blank, money)))
+        else:
+            money = _DATE.sub(_blank, money)
         # Beside a freight label a range ("Dec 1-3", "2-3rd day") is no credit: it is found in the label as printed.
         if (found := _amount(money, dc, after if kind == "freight" else None)) is not None:
             v, tok = found
