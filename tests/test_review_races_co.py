@@ -14,19 +14,31 @@ import pytest
 
 from handlers.review.observations import triage_notice
 from tests import ar_fixtures as fx
+from tests import test_flows_invoice_dispute as dispute
 from tests import test_stale_plans as sp
 from tests.flows_support import apply, proposals
-from tests.review_seed import add_observation, seed_reference, sign_in
+from tests.review_seed import (
+    COLLECTION_EMAIL,
+    add_action,
+    add_observation,
+    seed_reference,
+    sign_in,
+)
 from tests.test_approval_rechecks import AT, drafted
+from tests.test_flows_invoice_dispute import ticking  # noqa: F401 (fixture)
 from tests.test_flows_price_review_lifecycle import priced, updated  # noqa: F401 (priced: fixture)
-from tests.test_review_action_refusals import notice
+from tests.test_review_action_refusals import notice, version
 from worker.decisions import (
     Decision,
     DecisionError,
+    changed_since_loaded,
     decide_action,
+    edit_action,
     lines_not_as_quoted,
     triage_observations,
 )
+from worker.flows import invoice_dispute
+from worker.workflow_runner import drain
 
 
 def relined(order: dict, when: str, *rates: float, quantity: float = 4) -> dict:
@@ -152,3 +164,65 @@ def test_a_triage_notice_names_whole_sentences_as_many_as_fit():
         "at 2026-11-25 02:00:07 UTC")
     assert triage_notice("approved_for_reuse", moved + late, limit=80) == (
         "1 observation(s) approved for reuse; 3 had already been triaged")  # not one sentence fits
+
+
+# --- 4. the refusal names a workflow's redraft; a Save sent twice says it was saved ----------------------------
+
+async def test_a_form_from_before_a_workflow_redrafted_the_action_names_the_workflow(ticking):  # noqa: F811
+    env = ticking
+    memo = await dispute.memo_posted_without_apply_list(env, "8020")
+    old = (await dispute.drafts(env))["send_dispute_confirmation"]
+    await apply(env, dispute.updated(memo, "2026-11-02T15:10:00Z"))  # brings the apply list: both redrafted
+    assert (await drain(env, [invoice_dispute.WORKFLOW]))["redrafted"] == 2
+    now = (await dispute.drafts(env))["send_dispute_confirmation"]
+    says = (f"redrafted by {invoice_dispute.NAME} at {now['updated_at'][:19].replace('T', ' ')} UTC after you loaded "
+            "the page; nothing was saved or decided. Review it again")
+    # Was: "changed at … UTC after you loaded the page", naming no one.
+    with pytest.raises(DecisionError) as refused:
+        await env.db.write(decide_action, old["id"], "mike", True, AT, seen=old["updated_at"])
+    assert str(refused.value) == says
+    with pytest.raises(DecisionError) as refused:
+        await env.db.write(edit_action, old["id"], "mike", {"subject": "Mine"}, AT, seen=old["updated_at"])
+    assert str(refused.value) == says
+
+
+def test_changed_since_loaded_names_the_workflow_that_redrafted_it():
+    assert changed_since_loaded("v1", None, "2026-11-20T15:00:00.000Z", workflow="customer_invoice_dispute") == (
+        "redrafted by customer_invoice_dispute at 2026-11-20 15:00:00 UTC after you loaded the page; nothing was "
+        "saved or decided. Review it again")
+    assert changed_since_loaded("v1", "anna", "2026-11-20T15:00:00.000Z").startswith("changed by anna at")
+
+
+def test_a_save_sent_twice_says_the_second_time_it_was_saved_already(server):
+    action = server.run(server.env.db.write(lambda c: (seed_reference(c), add_action(c, "collection_email",
+                                                                                     COLLECTION_EMAIL))[1]))
+    anna = sign_in(server.url)
+    page = anna.get("/review/actions").text
+    form = {"csrf": anna.csrf, "version": version(page, action), "op": "save", "subject": "Past-due invoices (edited)",
+            "body": COLLECTION_EMAIL["body"]}
+    first = anna.post(f"/review/actions/{action}", data=form)
+    assert observation_notice(anna, first) == f"Action {action}: saved subject"
+    # The same form again (a double click): was 422 "changed by … after you loaded the page; nothing was saved".
+    second = anna.post(f"/review/actions/{action}", data=form)
+    assert observation_notice(anna, second) == f"Action {action}: already saved; nothing changed"
+    edits = server.run(server.env.db.fetchall("SELECT payload_json FROM events WHERE type = 'action.edited'"))
+    assert len(edits) == 1
+    # Other text from that page is still refused: it would overwrite the saved edit unseen.
+    other = anna.post(f"/review/actions/{action}", data={**form, "subject": "Something else"})
+    assert other.status_code == 422 and "after you loaded the page" in notice(other.text)
+
+
+def test_a_save_of_the_same_text_over_someone_elses_version_is_still_refused(server):
+    action = server.run(server.env.db.write(lambda c: (seed_reference(c), add_action(c, "collection_email",
+                                                                                     COLLECTION_EMAIL))[1]))
+    anna = sign_in(server.url)
+    page = anna.get("/review/actions").text
+    form = {"csrf": anna.csrf, "version": version(page, action), "op": "save", "subject": "Past-due (edited)",
+            "body": COLLECTION_EMAIL["body"]}
+    server.run(server.env.db.write(edit_action, action, "bob", {"subject": "Past-due (edited)"},
+                                   "2026-11-20T15:00:00.000Z", seen=version(page, action)))
+    refused = anna.post(f"/review/actions/{action}", data=form)
+    assert refused.status_code == 422
+    assert html.unescape(notice(refused.text)) == (
+        f"Action {action}: changed by bob at 2026-11-20 15:00:00 UTC after you loaded the page; nothing was saved or "
+        "decided. Review it again")

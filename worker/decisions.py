@@ -185,6 +185,13 @@ SELECT json_extract(payload_json, '$.reviewer') FROM events
 WHERE type = 'action.edited' AND entity_type = 'proposed_action' AND entity_id = ? AND created_at = ?
 ORDER BY id DESC LIMIT 1
 """
+# ... or which workflow redrafted it: a redraft (worker/workflow_runner.py REDRAFT) sets created_at and updated_at
+# anew to its run's end and names the run, so a page showing an earlier version (`seen`) was loaded before it (an
+# untouched first draft has the same marks, but no page showed it earlier). A run pruned since names none.
+REDRAFTED_BY = """
+SELECT r.workflow FROM proposed_actions a JOIN workflow_run_log r ON r.id = a.workflow_run_id
+WHERE a.id = :id AND a.created_at = a.updated_at AND :seen < a.created_at
+"""
 GET_OBSERVATION = "SELECT status, decided_by, decided_at FROM reflexion_log WHERE id = ?"
 DECIDE_OBSERVATION = """
 UPDATE reflexion_log SET status = ?, decided_by = ?, decided_at = ? WHERE id = ? AND status = 'needs_review'
@@ -447,20 +454,45 @@ def _staged_action(conn: sqlite3.Connection, action_id: int) -> tuple[Any, ...]:
     return tuple(row)
 
 
-def changed_since_loaded(seen: str, by: str | None, at: str) -> str:
-    """Why a form from an older page was refused (pure): who changed the action and when, if known."""
+def changed_since_loaded(seen: str, by: str | None, at: str, *, workflow: str | None = None) -> str:
+    """Why a form from an older page was refused (pure): who changed the action and when, if known; `workflow`: the
+    workflow that redrafted it."""
     if not seen:
         return "the form does not say which version of the action it showed; nothing was done. Reload and review it"
-    who = f" by {by}" if by else ""
-    return (f"changed{who} at {at[:19].replace('T', ' ')} UTC after you loaded the page; nothing was saved or decided. "
+    how = f"redrafted by {workflow}" if workflow else f"changed by {by}" if by else "changed"
+    return (f"{how} at {at[:19].replace('T', ' ')} UTC after you loaded the page; nothing was saved or decided. "
             "Review it again")
+
+
+def _changed_by(conn: sqlite3.Connection, action_id: int, updated_at: str,
+                seen: str) -> tuple[str | None, str | None]:
+    """(reviewer, workflow) that made the action's current version after version `seen`, each None when not theirs
+    (or not known)."""
+    edited = conn.execute(EDITED_BY, (str(action_id), updated_at)).fetchone()
+    if edited is not None:
+        return edited[0], None
+    redrafted = conn.execute(REDRAFTED_BY, {"id": action_id, "seen": seen}).fetchone()
+    return None, redrafted[0] if redrafted else None
 
 
 def _check_unchanged(conn: sqlite3.Connection, action_id: int, updated_at: str, seen: str) -> None:
     # A form from an older page would overwrite (or approve without seeing) someone else's saved edit.
     if seen != updated_at:
-        row = conn.execute(EDITED_BY, (str(action_id), updated_at)).fetchone()
-        raise DecisionError(changed_since_loaded(seen, row[0] if row else None, updated_at))
+        by, workflow = _changed_by(conn, action_id, updated_at, seen)
+        raise DecisionError(changed_since_loaded(seen, by, updated_at, workflow=workflow))
+
+
+def _saved_already(conn: sqlite3.Connection, action_id: int, reviewer: str, updated_at: str, payload: dict[str, Any],
+                   changes: Mapping[str, str]) -> bool:
+    # A Save sent twice (a double click, a resubmit): the first saved the text, so the second's page is one version
+    # behind. Nothing of anyone's is lost when the version is this reviewer's own with exactly the posted text.
+    edited = conn.execute(EDITED_BY, (str(action_id), updated_at)).fetchone()
+    if edited is None or edited[0] != reviewer:
+        return False
+    try:
+        return not apply_edits(payload, changes)[1]
+    except DecisionError:  # not a text this action takes: refused as changed since, as before
+        return False
 
 
 def edit_action(conn: sqlite3.Connection, action_id: int, reviewer: str, changes: Mapping[str, str], now: str, *,
@@ -469,6 +501,9 @@ def edit_action(conn: sqlite3.Connection, action_id: int, reviewer: str, changes
     status, kind, payload_json, by, at, updated_at = _staged_action(conn, action_id)
     if status != "staged":
         return _already("this action", status, by, at)
+    if changes and seen and seen != updated_at and _saved_already(conn, action_id, reviewer, updated_at, json.loads(payload_json),
+                                                      changes):
+        return Decision(False, status, "already saved; nothing changed")
     _check_unchanged(conn, action_id, updated_at, seen)
     payload, changed = apply_edits(json.loads(payload_json), changes)
     if not changed:

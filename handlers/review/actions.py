@@ -231,7 +231,8 @@ async def action_decide(request: Request[Any, Any, Any], env: NamedDependency[En
     The form carries the version it was loaded at; if the action changed since (edited, or closed by someone
     else or a workflow), nothing is done and the reviewer is shown it as it is now, who changed it, and their own
     text beside it. Any refusal answers 422 with the form as posted, on the list page (filters, page) it came from,
-    as does a form loaded under an earlier sign-in (its token not this session's; nothing is done).
+    as does a form loaded under an earlier sign-in (its token not this session's; nothing is done). A Save sent
+    again whose text this reviewer's own save made the current version redirects ("already saved; nothing changed").
     """
     form, current = await posted_form(request, session)
     filters = page_filters(form)
