@@ -41,7 +41,7 @@ def test_booking_a_euro_po_in_dollars_keeps_its_euros_named_and_compares_nothing
     form = approve_form(client, item, currency="USA", shown_for="1187")  # "USD (this customer's in NetSuite)"
     page = client.post(f"/review/orders/{item}/approve", data={**form, "search": "1"}).text
     # Was: "On the PO: subtotal 2,462.00" (bare: US dollars), "Price" and the euro prices judged as dollars.
-    assert "On the PO, in EUR: subtotal 2,462.00" in page and "Price (EUR)</th>" in page
+    assert "On the PO, in EUR: subtotal 2,462.00" in page and "Unit price (EUR)</th>" in page
     assert NOT_CONVERTED in page and "are booked as they are, in USD" in page
     assert 'class="ok"' not in page and 'class="bad"' not in page
     assert checks(page)[:2] == ["no comparable price: the PO&#39;s prices are in EUR, not converted to USD"] * 2
