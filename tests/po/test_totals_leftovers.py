@@ -150,3 +150,45 @@ def test_a_weekday_is_no_date_beside_a_charge(row, amount) -> None:
     # A weekday with its day is a date beside a freight label only: before, "Handling Sat 12" lost its charge.
     po = _po(_with(row, str(Decimal("661.74") + Decimal(amount))))
     assert ([c.amount for c in po.other_charges], po.findings) == ([Decimal(amount)], [])
+
+
+@pytest.mark.parametrize(("row", "freight"), [
+    (("Delivery: Sat", "75"), "75"), (("Delivery: Tuesday", "45"), "45"),
+    # A weekday's day, a truckload's count or a range of days the total proves to be the freight.
+    (("Delivery: Sat", "25"), "25"), (("Freight LTL", "2"), "2"), (("Delivery:", "2-3"), "3"),
+])
+def test_a_whole_dollar_freight_beside_a_weekday_or_a_truckload_is_read_where_it_can_be(row, freight) -> None:
+    # Before, a day was any two digits ("Sat 75") and such a freight was dropped whatever the total said.
+    po = _po(_with(row, str(Decimal("661.74") + Decimal(freight))))
+    assert (po.freight, po.findings) == (Decimal(freight), [])
+
+
+@pytest.mark.parametrize("row", [("Delivery Saturday", "50"), ("Delivery: Sat", "25"), ("Freight LTL", "45")])
+def test_a_whole_dollar_freight_in_a_totals_area_without_cents_is_read(row) -> None:
+    rows = [("Subtotal", "617"), row, ("Sales Tax", "45")]
+    po = _po([*rows, ("Total", str(617 + 45 + int(row[1])))])
+    assert (po.freight, po.findings) == (Decimal(row[1]), [])
+    assert _area(rows).get("freight") == Decimal(row[1])  # no total to tell: money, as the other amounts are
+
+
+def _noted(totals: list[tuple[str, str]], extra_rows: tuple = ()):
+    """A PO whose item table a note ends, so that its totals area starts with what is printed above the subtotal."""
+    p = Page()
+    rows = [*_ROWS, *extra_rows]
+    for y, cells in [(100, _HEAD)] + [(116 + 14 * k, r) for k, r in enumerate(rows)]:
+        for n, (x, s) in enumerate(zip(_X, cells, strict=True)):
+            if s:
+                p.t(x, y, s, right=n in (3, 5, 6))
+    p.t(40, 50, "PO Number: HT-2291")
+    y = 116 + 14 * len(rows) + 16
+    p.t(40, y, "Notes: deliver to back door")
+    for i, (label, v) in enumerate(totals):
+        p.t(370, y + 20 + 14 * i, label)
+        p.t(560, y + 20 + 14 * i, v, right=True)
+    return parse_purchase_order(extract_pdf(p.done(), 50), ParseHints())
+
+
+def test_a_year_valued_freight_inside_the_subtotal_is_the_freight() -> None:
+    # Before, only a freight added after the subtotal could be proved: this one was lost (subtotal_mismatch).
+    po = _noted([("Freight", "2026"), ("Subtotal", "2643.00"), ("Sales Tax", "44.74"), ("Total", "2687.74")])
+    assert (po.freight, po.findings) == (Decimal(2026), [])

@@ -244,6 +244,11 @@ def _check_totals(po: PurchaseOrder) -> list[Finding]:
     return out
 
 
+def totals_add_up(po: PurchaseOrder) -> bool:
+    """The order's subtotal and total agree with its lines, charges, freight and tax (or are not printed)."""
+    return not _check_totals(po)
+
+
 def _check_dates(po: PurchaseOrder, today: date, received: date | None) -> list[Finding]:
     out: list[Finding] = []
     if po.po_date is not None:

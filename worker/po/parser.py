@@ -10,10 +10,10 @@ from typing import NamedTuple
 from worker.po.doc import Line, doc_lines
 from worker.po.header import (document_day_first, find_blocks, find_dates, find_letterhead, find_po_number,
                               norm_name, po_numbers)
-from worker.po.model import LINE_PROBLEMS, Charge, Finding, POLine, PurchaseOrder, validate_order
+from worker.po.model import LINE_PROBLEMS, Charge, Finding, POLine, PurchaseOrder, totals_add_up, validate_order
 from worker.po.table import TableResult, parse_table, table_start
 from worker.po.textlayer import ExtractedPdf, PageText
-from worker.po.totals import FREIGHT_ROW, Printed, is_discount, parse_totals, printed_name
+from worker.po.totals import FREIGHT_ROW, Printed, SetAside, is_discount, parse_totals, printed_name
 from worker.po.values import currency_by_address, decimal_comma_style, detect_currency, price_unit, unread_cells
 
 OUR_NAMES = ("gfs", "gulf food service", "gulf foodservice", "gulf food services")
@@ -270,6 +270,7 @@ def _parse_one(pdf: ExtractedPdf, hints: ParseHints) -> PurchaseOrder:
         buyer=buyer, bill_to=blocks.get("bill", []), ship_to=blocks.get("ship", []), currency=currency,
         lines=_lines(table), subtotal=totals.get("subtotal"), freight=freight, tax=totals.get("tax"),
         total=totals.get("total"), other_charges=charges, freight_above_subtotal=freight_above)
+    po = _settle_aside(po, totals.get("freight_aside"), sub_line)
     conf.update({k: v[1] for k, v in dates.items()}, currency=cur_conf,
                 bill_to=0.85 if po.bill_to else 0.0, ship_to=0.85 if po.ship_to else 0.0)
     conf.update({k: 0.9 for k in ("subtotal", "freight", "tax", "total") if getattr(po, k) is not None})
@@ -289,6 +290,20 @@ def _parse_one(pdf: ExtractedPdf, hints: ParseHints) -> PurchaseOrder:
         po.findings.append(payment_finding(payments, totals.get("balance"), po.total))
     po.confidence = _confidence(po, conf)
     return po
+
+
+def _settle_aside(po: PurchaseOrder, aside: SetAside | None, sub_line: int | None) -> PurchaseOrder:
+    """The order with the freight the totals area set aside as maybe no money ("Shipping 2026", "Delivery: Sat 25",
+    "Freight LTL 45") where its numbers prove it, added after the subtotal or, printed above it, inside it, or where
+    the totals area prints whole amounts and nothing proves it is not; else the order without it."""
+    if aside is None or po.freight is not None:
+        return po
+    with_it = po.model_copy(update={"freight": aside.amount,
+                                    "freight_above_subtotal": sub_line is not None and aside.line < sub_line})
+    without = totals_add_up(po)
+    if totals_add_up(with_it) and not without:
+        return with_it
+    return with_it if aside.whole and not (without and po.total is not None) else po
 
 
 def _above(c: Printed, sub_line: int | None) -> bool:

@@ -105,14 +105,16 @@ _PCT = re.compile(r"\d+(?:[.,]\d+)?\s*%")
 # 2026" was a freight of 2,026.00, "Dec 1-3" one of -3 and "Dec 1 - 3, 2026" one of 2,026.00 again.
 _MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|" \
          r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)(?![^\W\d_])\.?"
-_DAY = r"(?<![\d.,])\d{1,2}(?:st|nd|rd|th)?(?![.,]?\d)"
+# A day is 1 to 31: "Delivery: Sat 75" is a freight of 75.
+_DAY = r"(?<![\d.,])(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)?(?![.,]?\d)"
 _YEAR = r"\d{4}(?![.,]?\d)"
 _TO = r"\s*(?:-|–|\bto\b)\s*"
 # A weekday with its day ("Tuesday 12", "Tue. 12th") is a date too, as is a month with its year ("December 2026"):
 # "Delivery: Tuesday 12" was a freight of 12, "Delivery: December 2026" one of 2,026.
 _WEEKDAY = r"(?:mon|tue(?:s)?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?(?![^\W\d_])\.?,?"
 _DATES = rf"(?<![\d.,/])\d{{1,2}}/\d{{1,2}}(?:{_TO}{_DAY})?(?![\d/])|\d{{1,4}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}|" \
-         rf"\b{_MONTH}\s*{_DAY}(?:{_TO}{_DAY})?(?:,?\s*{_YEAR})?|{_DAY}(?:{_TO}{_DAY})?[\s.-]*{_MONTH}(?:[\s,.-]*{_YEAR})?"
+         rf"\b{_MONTH}\s*{_DAY}(?:{_TO}{_DAY})?(?:,?\s*{_YEAR})?|" \
+         rf"{_DAY}(?:{_TO}{_DAY})?[\s.-]*{_MONTH}(?:[\s,.-]*{_YEAR})?"
 _DATE = re.compile(_DATES, re.IGNORECASE)
 # Beside a freight label only (a weekday is no date beside other labels: "Handling Sat 12" is a charge of 12), and
 # blanked in one pass with the other dates: a second pass reached across a date blanked out ("Delivery Friday
@@ -121,7 +123,8 @@ _FREIGHT_DATE = re.compile(rf"{_DATES}|\b{_WEEKDAY}{_TO}{_WEEKDAY}|\b{_WEEKDAY}\
                            rf"\b{_MONTH},?\s*(?:19|20)\d\d(?![.,]?\d)", re.IGNORECASE)
 # Beside a freight label, a range of whole days without a unit ("Delivery: 2-3", "Shipping 1 to 2") is a lead time,
 # not a freight of its upper end; an amount is never printed as a range.
-_DAY_RANGE = re.compile(rf"{_DAY}{_TO}{_DAY}", re.IGNORECASE)
+_WHOLE = r"(?<![\d.,])\d{1,2}(?:st|nd|rd|th)?(?![.,]?\d)"
+_DAY_RANGE = re.compile(rf"{_WHOLE}{_TO}{_WHOLE}", re.IGNORECASE)
 # Words between a label and its number that make the number something other than money: a weight or a
 # count ("Total Gross Weight: 250 kg"), a registration or account number ("GST/HST No. 123456789"), a
 # time ("Delivery Window 6 - 8 am", "Estimated delivery week 49") or payment terms ("2% Discount if paid within
@@ -133,14 +136,14 @@ NOT_MONEY_WORDS = re.compile(
 # A number with a unit is a quantity, not an amount ("250 kg", "10 days", "6 - 8 am"); a lead time too ("Estimated
 # delivery: 3-5 business days", "2 weeks"). So is one named by the word before it: payment terms ("Net 30"), a
 # calendar week ("KW 49", "Wk 49"), a zone or route ("Zone 2", "Route 66"), a freight class ("Freight class 77.5") or
-# a truckload's count ("Freight LTL 2", was a freight of 2), while an amount after it is still read ("Freight class 70
-# 125.00", "Freight LTL 125.00").
+# a truckload's count beside a freight label (_FREIGHT_COUNT: "Freight LTL 2", was a freight of 2), while an amount
+# after it is still read ("Freight class 70 125.00", "Freight LTL 125.00").
 _WITH_UNIT = re.compile(r"(?:\d[\d.,:]*\s*(?:-|–|to)\s*)?\d[\d.,:]*\s*(?:(?:business|working|calendar)\s+)?"
                         r"(?:kgs?|lbs?|am|pm|a\.m\.|p\.m\.|hrs?|hours?|days?|weeks?|wks?|"
                         r"cartons?|ctns?|cases?|pcs|pieces|pallets?|units?)(?![\w.])|"
                         r"\b(?:net|kw|wk|zone|route)\s*[:#]?\s*\d{1,3}(?![.,]?\d)|"
-                        r"\bclass\s*[:#]?\s*\d{1,3}(?:\.5)?(?![.,]?\d)|\b(?:ltl|ftl)\s*[:#]?\s*\d{1,2}(?![.,]?\d)",
-                        re.IGNORECASE)
+                        r"\bclass\s*[:#]?\s*\d{1,3}(?:\.5)?(?![.,]?\d)", re.IGNORECASE)
+_FREIGHT_COUNT = re.compile(r"\b(?:ltl|ftl)\s*[:#]?\s*\d{1,2}(?![.,]?\d)", re.IGNORECASE)
 # What may follow "Total" and still name the order's total ("Total Amount Due (USD)").
 # A currency glued to the amount is no word ("Total Fr.107.70" ranks as "Total 107.70"), nor are francs without their
 # dot before a space ("Total Fr 107.70", "Total SFr 107.70"; glued to digits, "FR12345678901" is a French VAT number).
@@ -192,11 +195,16 @@ def _blank(m: re.Match[str]) -> str:
 def _amount(text: str, dc: bool | None, printed: str | None = None) -> tuple[Decimal, str] | None:
     """The rightmost amount in text and the token it was read from; given text as printed (the same length, before
     units or services were blanked out of it), never a negative amount whose minus sign is a range's there."""
+    found = _rightmost(text, dc, printed)
+    return None if found is None else (found[0], found[1][0].strip())
+
+
+def _rightmost(text: str, dc: bool | None, printed: str | None = None) -> tuple[Decimal, re.Match[str]] | None:
     dashes = {m.start() for m in _RANGE_DASH.finditer(printed)} if printed else set()
     # Rates blanked out where they stand (dates were, by the caller), so each token's place is its place in text.
     for m in reversed(list(_TOKEN.finditer(_PCT.sub(_blank, text)))):
         if (v := parse_number(m[0], dc)) is not None and not (v < 0 and dashes & set(range(m.start(), m.end()))):
-            return v, m[0].strip()
+            return v, m
     return None
 
 
@@ -226,7 +234,18 @@ class _Hit(NamedTuple):
     amount: Decimal
     token: str  # the amount as printed
     qualified: bool  # more words than a plain "Total" stand before the amount
-    year: bool = False  # a freight whose amount could be a year (_bare_year)
+    aside: str | None = None  # why a freight's amount may be no money ("a year", "a date": _freight_amount)
+
+
+class SetAside(NamedTuple):
+    """A freight's amount that may be no money (a year, a weekday's day, a truckload's count, a range of days), set
+    aside for the parser to take where the order's numbers prove it (or the totals area prints no cents)."""
+
+    label: str
+    amount: Decimal
+    line: int
+    why: str
+    whole: bool  # the totals area prints its other amounts without cents
 
 
 # An amount printed alone on the line under its label ("Total" / "$1,234.56", "Sales Tax" / "CHF 8.00" or "Fr.8.00"):
@@ -247,7 +266,7 @@ def _value_below(ln: Line, f: Fragment, below: Line | None, dc: bool | None) -> 
 
 
 # A freight printed as a year could be ("Shipping 2026": 19xx or 20xx, no cents, no currency sign or code beside it) is
-# read only where the totals area prints its amounts without cents too, or where the total proves it is the freight.
+# set aside (SetAside) as a weekday's day is.
 _YEARLIKE = re.compile(r"(?:19|20)\d\d")
 _CENTS = re.compile(r"\d[.,]\d{2}\)?-?$")
 
@@ -256,6 +275,30 @@ def _bare_year(whole: str, tok: str) -> bool:
     at = whole.rfind(tok)
     return bool(_YEARLIKE.fullmatch(tok)) and not re.search(rf"{_CUR}\s*$", whole[:at], re.IGNORECASE) \
         and not re.match(rf"\s*{_CUR}", whole[at + len(tok):], re.IGNORECASE)
+
+
+# What beside a freight label makes a number no money, in the order they are blanked out: a date's own range ("Dec 1
+# - 3, 2026") is the date's, with its year.
+_FREIGHT_NOT_MONEY = [("a truckload's count", _FREIGHT_COUNT), ("a date", _FREIGHT_DATE),
+                      ("a range of days", _DAY_RANGE), ("a carrier's service", _SERVICE)]
+
+
+def _freight_amount(money: str, after: str, dc: bool | None) -> tuple[tuple[Decimal, str] | None, str | None]:
+    """The freight's amount beside its label, and why it may be no money when only the reading of dates and units
+    before weekdays, truckloads and day ranges were known finds it (then the parser decides: SetAside)."""
+    strict = money
+    for _, pat in _FREIGHT_NOT_MONEY:
+        strict = pat.sub(_blank, strict)
+    if (found := _amount(strict, dc, after)) is not None:
+        return found, None
+    if (lax := _rightmost(_SERVICE.sub(_blank, _DATE.sub(_blank, money)), dc, after)) is None:
+        return None, None
+    v, m = lax
+    for why, pat in _FREIGHT_NOT_MONEY[:-1]:
+        money = pat.sub(_blank, money)
+        if not money[m.start():m.end()].strip():
+            return (v, m[0].strip()), why
+    return None, None
 
 
 def _label_value(ln: Line, dc: bool | None, below: Line | None = None) -> _Hit | None:
@@ -272,27 +315,26 @@ def _label_value(ln: Line, dc: bool | None, below: Line | None = None) -> _Hit |
             return None
         # Value: the rightmost number after the label on this line (not a percentage, not a quantity), or, with
         # no digit after the label but a rate ("MwSt 7.7%" / "Fr.47.51"), an amount alone on the line below.
-        money = _WITH_UNIT.sub(_blank, after)
+        money, aside = _WITH_UNIT.sub(_blank, after), None
         if kind in ("tax", "tax_total"):
             money = _TAX_ID.sub(_blank, money)  # "VAT: DE123456789" is the buyer's registration, not its tax
-        if kind == "freight":
-            # Dates first: a date's own range ("Dec 1 - 3, 2026") is the date's, with its year.
-            money = _SERVICE.sub(_blank, _DAY_RANGE.sub(_blank, _FREIGHT_DATE.sub(_blank, money)))
-        else:
-            money = _DATE.sub(_blank, money)
         # Beside a freight label a range ("Dec 1-3", "2-3rd day") is no credit: it is found in the label as printed.
-        if (found := _amount(money, dc, after if kind == "freight" else None)) is not None:
+        if kind == "freight":
+            found, aside = _freight_amount(money, after, dc)
+        else:
+            found = _amount(_DATE.sub(_blank, money), dc)
+        if found is not None:
             v, tok = found
             whole = text[pos:m.end() + pos] + after
             printed = " ".join(_LABEL_END.sub("", whole[:whole.rfind(tok)]).split())
-            year = kind == "freight" and _bare_year(whole, tok)
+            aside = aside or ("a year" if kind == "freight" and _bare_year(whole, tok) else None)
         elif not re.search(r"\d", _PCT.sub(" ", after)) and (found := _value_below(ln, f, below, dc)) is not None:
             v, tok = found
-            printed, year = " ".join(_LABEL_END.sub("", text[pos:] + after).split()), False
+            printed = " ".join(_LABEL_END.sub("", text[pos:] + after).split())
         else:
             return None
         return _Hit(kind, m.group(0).strip().rstrip(":"), printed, v, tok, bool(_PLAIN_TOTAL_WORDS.sub("", words)),
-                    year)
+                    aside)
     return None
 
 
@@ -302,18 +344,19 @@ def _total_rank(label: str, qualified: bool) -> int:
 
 def parse_totals(lines: list[Line], dc: bool | None) -> dict:
     """Totals found in lines (already past the item table): subtotal, freight, tax, total (each if printed),
-    subtotal_line and freight_line (their line indexes), charges and payments (lists of Printed) and balance (what the PO
-    says is left to pay after its payments, if it prints one)."""
+    subtotal_line and freight_line (their line indexes), charges and payments (lists of Printed), balance (what the PO
+    says is left to pay after its payments, if it prints one) and freight_aside (SetAside), a freight that may be no
+    money, for the parser to take or leave where no other freight is printed."""
     out: dict = {"charges": [], "payments": []}
     hits = [(ln, hit) for ln, below in zip(lines, [*lines[1:], None]) if (hit := _label_value(ln, dc, below))]
-    cents = [bool(_CENTS.search(hit.token)) for _, hit in hits if not hit.year]
-    year: tuple[Decimal, int] | None = None  # a freight set aside as a year, and its line
+    cents = [bool(_CENTS.search(hit.token)) for _, hit in hits if not hit.aside]
+    aside: SetAside | None = None
     for ln, hit in hits:
         kind, label, v = hit.kind, hit.label, hit.amount
         if kind == "freight" and is_discount(hit.printed):
             kind = "charge"  # "Shipping discount", "Freight allowance", "Delivery credit"
-        elif kind == "freight" and hit.year and cents and all(cents):
-            year = (v, ln.idx) if year is None else year
+        elif kind == "freight" and hit.aside:
+            aside = aside or SetAside(hit.printed, v, ln.idx, hit.aside, not any(cents))
             continue
         if kind in ("charge", "payment"):
             read = read_charge(hit.printed, v)
@@ -339,18 +382,12 @@ def parse_totals(lines: list[Line], dc: bool | None) -> dict:
             out[kind] = v
             if kind in ("subtotal", "freight"):
                 out[kind + "_line"] = ln.idx  # the parser reads a freight above the subtotal as maybe inside it
-    out = _sum_taxes(out)
-    if year is not None and "freight" not in out and _adds_up(out, year[0]):
-        out["freight"], out["freight_line"] = year  # the total proves it: subtotal + year + tax + charges
-    return out
-
-
-def _adds_up(out: dict, freight: Decimal) -> bool:
-    """The printed total is the subtotal plus this freight, the tax and the charges."""
-    if out.get("subtotal") is None or out.get("total") is None:
-        return False
-    charges = sum((c.amount for c in out["charges"]), Decimal(0))
-    return out["subtotal"] + freight + out.get("tax", 0) + charges == out["total"]
+    if aside is not None and "freight" not in out:
+        if aside.whole and "total" not in out:  # whole amounts and no total to tell: money, as the others are
+            out["freight"], out["freight_line"] = aside.amount, aside.line
+        else:
+            out["freight_aside"] = aside
+    return _sum_taxes(out)
 
 
 # A tax line's rate ("8.25%", "(7 %)", "@ 6.625%"): a tax printed again with or without it is the same tax.
