@@ -70,8 +70,9 @@ ORDER_NEXT = "Reject it, or leave it: the workflow withdraws it when it next run
 # order stands, and no workflow run will come to withdraw the draft, so it is refused until the order is mirrored.
 ORDER_UNSEEN = ("Reject it, or leave it until the mirror has the order (NetSuite sends it again, or a backfill "
                 "loads it): it can be approved then if the order stands")
-# ... or once its item got a price for the customer (an import-reference run loaded one): the workflow withdraws it
-# at the customer's next order event (worker/flows/assembly_item.py).
+# ... or once its item got a price for the customer that no import withdrew it for (a price on file by other means, a
+# dateless order judged on a later day): the workflow withdraws it at the customer's next order event
+# (worker/flows/assembly_item.py; an import-reference run withdraws the requests its own prices answer at once).
 ASSEMBLY_PRICED_NEXT = "Reject it, or leave it: the workflow withdraws it at the customer's next order event"
 # ... or once NetSuite repriced or removed a line a price review names as quoted (its payload's `lines`: each one's
 # item, unit and rate as quote_review.LINES read them): the review's proposal changed, so its workflow redraws the
