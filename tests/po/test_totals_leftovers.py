@@ -192,3 +192,21 @@ def test_a_year_valued_freight_inside_the_subtotal_is_the_freight() -> None:
     # Before, only a freight added after the subtotal could be proved: this one was lost (subtotal_mismatch).
     po = _noted([("Freight", "2026"), ("Subtotal", "2643.00"), ("Sales Tax", "44.74"), ("Total", "2687.74")])
     assert (po.freight, po.findings) == (Decimal(2026), [])
+
+
+@pytest.mark.parametrize(("row", "why"), [
+    (("Shipping", "1999"), "a year"), (("Delivery: Tuesday", "25"), "a date"),
+    (("Freight LTL", "2"), "a truckload's count"), (("Delivery:", "2-3"), "a range of days"),
+])
+def test_a_freight_set_aside_with_no_total_to_tell_is_flagged(row, why) -> None:
+    # Before, the freight was dropped and nothing said so.
+    po = _po([("Subtotal", "617.00"), row, ("Sales Tax", "44.74")])
+    assert (po.freight, [(f.code, f.severity) for f in po.findings]) == (None, [("freight_set_aside", "warning")])
+    assert f"could be {why}, and no total is printed to tell" in po.findings[0].message
+
+
+def test_a_freight_set_aside_where_the_total_adds_up_neither_way_is_flagged() -> None:
+    po = _po(_with(("Shipping", "2026"), "700.00"))
+    assert [f.code for f in po.findings] == ["total_mismatch", "freight_set_aside"]
+    assert po.findings[1].message == ("'Shipping' 2026 not read as the freight: it could be a year, and the total adds "
+                                      "up neither with it nor without it; please check the freight")

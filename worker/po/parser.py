@@ -22,6 +22,9 @@ LINES_OUTSIDE_TABLE = "lines_outside_table"
 PAYMENT_ON_PO = "payment_on_po"
 # A tax total printed ("Total tax 9.00") that its tax lines do not add up to: the printed total is taken as the tax.
 TAX_LINES_DIFFER = "tax_lines_differ"
+# A freight beside its label that may be no money (a year, a weekday's day, a truckload's count, a range of days) and
+# that nothing proves or disproves (no total printed, or one adding up neither way): not read, but never silently.
+FREIGHT_SET_ASIDE = "freight_set_aside"
 # A line that prints no unit for its quantity but a weight for its price ("4.25/LB", or under "Price/LB"): an info
 # finding naming that unit, so that item matching, which knows the unit our item is sold in, can tell whether the
 # price is comparable (worker/intake/lines.py). The finding carries the unit (Finding.unit), which price_units()
@@ -270,13 +273,13 @@ def _parse_one(pdf: ExtractedPdf, hints: ParseHints) -> PurchaseOrder:
         buyer=buyer, bill_to=blocks.get("bill", []), ship_to=blocks.get("ship", []), currency=currency,
         lines=_lines(table), subtotal=totals.get("subtotal"), freight=freight, tax=totals.get("tax"),
         total=totals.get("total"), other_charges=charges, freight_above_subtotal=freight_above)
-    po = _settle_aside(po, totals.get("freight_aside"), sub_line)
+    po, set_aside = _settle_aside(po, totals.get("freight_aside"), sub_line)
     conf.update({k: v[1] for k, v in dates.items()}, currency=cur_conf,
                 bill_to=0.85 if po.bill_to else 0.0, ship_to=0.85 if po.ship_to else 0.0)
     conf.update({k: 0.9 for k in ("subtotal", "freight", "tax", "total") if getattr(po, k) is not None})
     if charges:
         conf["other_charges"] = 0.8
-    po.findings = validate_order(po, today=hints.today) + _price_units(table, po.lines)
+    po.findings = validate_order(po, today=hints.today) + _price_units(table, po.lines) + set_aside
     if table and table.unread:  # rows shaped like items that no table read: never let missing lines pass silently
         shown = "; ".join(ln.text[:60] for ln in table.unread[:3]) + ("; …" if len(table.unread) > 3 else "")
         po.findings.append(Finding(code=LINES_OUTSIDE_TABLE, severity="warning",
@@ -292,18 +295,27 @@ def _parse_one(pdf: ExtractedPdf, hints: ParseHints) -> PurchaseOrder:
     return po
 
 
-def _settle_aside(po: PurchaseOrder, aside: SetAside | None, sub_line: int | None) -> PurchaseOrder:
+def _settle_aside(po: PurchaseOrder, aside: SetAside | None, sub_line: int | None) -> tuple[PurchaseOrder,
+                                                                                             list[Finding]]:
     """The order with the freight the totals area set aside as maybe no money ("Shipping 2026", "Delivery: Sat 25",
     "Freight LTL 45") where its numbers prove it, added after the subtotal or, printed above it, inside it, or where
-    the totals area prints whole amounts and nothing proves it is not; else the order without it."""
+    the totals area prints whole amounts and nothing proves it is not; else the order without it, and a warning
+    unless the total proves it is no freight."""
     if aside is None or po.freight is not None:
-        return po
+        return po, []
     with_it = po.model_copy(update={"freight": aside.amount,
                                     "freight_above_subtotal": sub_line is not None and aside.line < sub_line})
     without = totals_add_up(po)
     if totals_add_up(with_it) and not without:
-        return with_it
-    return with_it if aside.whole and not (without and po.total is not None) else po
+        return with_it, []
+    if without and po.total is not None:
+        return po, []
+    if aside.whole:
+        return with_it, []
+    why = "no total is printed to tell" if po.total is None else "the total adds up neither with it nor without it"
+    return po, [Finding(code=FREIGHT_SET_ASIDE, severity="warning",
+                        message=f"{aside.label!r} {aside.amount} not read as the freight: it could be {aside.why}, and "
+                                f"{why}; please check the freight")]
 
 
 def _above(c: Printed, sub_line: int | None) -> bool:
