@@ -196,7 +196,7 @@ def test_a_year_valued_freight_inside_the_subtotal_is_the_freight() -> None:
 
 @pytest.mark.parametrize(("row", "why"), [
     (("Shipping", "1999"), "a year"), (("Delivery: Tuesday", "25"), "a date"),
-    (("Freight LTL", "2"), "a truckload's count"), (("Delivery:", "2-3"), "a range of days"),
+    (("Freight LTL", "2"), "a truckload's count or class"), (("Delivery:", "2-3"), "a range of days"),
 ])
 def test_a_freight_set_aside_with_no_total_to_tell_is_flagged(row, why) -> None:
     # Before, the freight was dropped and nothing said so.
@@ -210,3 +210,18 @@ def test_a_freight_set_aside_where_the_total_adds_up_neither_way_is_flagged() ->
     assert [f.code for f in po.findings] == ["total_mismatch", "freight_set_aside"]
     assert po.findings[1].message == ("'Shipping' 2026 not read as the freight: it could be a year, and the total adds "
                                       "up neither with it nor without it; please check the freight")
+
+
+@pytest.mark.parametrize(("row", "freight"), [
+    (("Shipping: USPS First Class", "8"), "8"), (("Shipping: First Class Mail", "5"), "5"),
+    (("Freight class", "2"), "2"),  # a one-digit class the total proves to be the freight
+])
+def test_a_one_digit_class_away_from_the_freight_label_leaves_the_freight(row, freight) -> None:
+    # Before, any "class" with one digit blanked it: "USPS First Class 8" was no freight (total_mismatch).
+    po = _po(_with(row, str(Decimal("661.74") + Decimal(freight))))
+    assert (po.freight, po.findings) == (Decimal(freight), [])
+
+
+def test_a_one_digit_freight_class_with_no_total_is_flagged() -> None:
+    po = _po([("Subtotal", "617.00"), ("Freight class", "2"), ("Sales Tax", "44.74")])
+    assert (po.freight, [f.code for f in po.findings]) == (None, ["freight_set_aside"])

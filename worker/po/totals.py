@@ -142,8 +142,11 @@ _WITH_UNIT = re.compile(r"(?:\d[\d.,:]*\s*(?:-|–|to)\s*)?\d[\d.,:]*\s*(?:(?:bu
                         r"(?:kgs?|lbs?|am|pm|a\.m\.|p\.m\.|hrs?|hours?|days?|weeks?|wks?|"
                         r"cartons?|ctns?|cases?|pcs|pieces|pallets?|units?)(?![\w.])|"
                         r"\b(?:net|kw|wk|zone|route)\s*[:#]?\s*\d{1,3}(?![.,]?\d)|"
-                        r"\bclass\s*[:#]?\s*\d{1,3}(?:\.5)?(?![.,]?\d)", re.IGNORECASE)
-_FREIGHT_COUNT = re.compile(r"\b(?:ltl|ftl)\s*[:#]?\s*\d{1,2}(?![.,]?\d)", re.IGNORECASE)
+                        r"\bclass\s*[:#]?\s*\d{2,3}(?:\.5)?(?![.,]?\d)", re.IGNORECASE)
+# A class of one digit only right after the freight label ("Freight class 2"): "Shipping: USPS First Class 8" is a
+# freight of 8.
+_FREIGHT_COUNT = re.compile(r"\b(?:ltl|ftl)\s*[:#]?\s*\d{1,2}(?![.,]?\d)|^[\s:-]*class\s*[:#]?\s*\d(?![.,]?\d)",
+                            re.IGNORECASE)
 # What may follow "Total" and still name the order's total ("Total Amount Due (USD)").
 # A currency glued to the amount is no word ("Total Fr.107.70" ranks as "Total 107.70"), nor are francs without their
 # dot before a space ("Total Fr 107.70", "Total SFr 107.70"; glued to digits, "FR12345678901" is a French VAT number).
@@ -279,7 +282,7 @@ def _bare_year(whole: str, tok: str) -> bool:
 
 # What beside a freight label makes a number no money, in the order they are blanked out: a date's own range ("Dec 1
 # - 3, 2026") is the date's, with its year.
-_FREIGHT_NOT_MONEY = [("a truckload's count", _FREIGHT_COUNT), ("a date", _FREIGHT_DATE),
+_FREIGHT_NOT_MONEY = [("a truckload's count or class", _FREIGHT_COUNT), ("a date", _FREIGHT_DATE),
                       ("a range of days", _DAY_RANGE), ("a carrier's service", _SERVICE)]
 
 
