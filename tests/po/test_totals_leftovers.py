@@ -225,3 +225,22 @@ def test_a_one_digit_class_away_from_the_freight_label_leaves_the_freight(row, f
 def test_a_one_digit_freight_class_with_no_total_is_flagged() -> None:
     po = _po([("Subtotal", "617.00"), ("Freight class", "2"), ("Sales Tax", "44.74")])
     assert (po.freight, [f.code for f in po.findings]) == (None, ["freight_set_aside"])
+
+
+@pytest.mark.parametrize("row", [("Est. Handling: 2-3", ""), ("Handling:", "2-3"), ("Estimated handling", "1 - 2")])
+def test_a_range_of_days_beside_handling_is_no_charge(row) -> None:
+    # Before, "Est. Handling: 2-3" was a charge of 3 (total_mismatch).
+    po = _po(_with(row, "661.74"))
+    assert (po.other_charges, po.findings) == ([], [])
+
+
+@pytest.mark.parametrize("estimated", ["Est. Subtotal", "Estimated Subtotal"])
+def test_a_plain_subtotal_replaces_an_estimated_one(estimated) -> None:
+    # Before, the first subtotal printed won: subtotal_mismatch and total_mismatch on a PO that added up.
+    po = _po([(estimated, "600.00"), ("Subtotal", "617.00"), ("Sales Tax", "44.74"), ("Total", "661.74")])
+    assert (po.subtotal, po.findings) == (Decimal("617.00"), [])
+    po = _po([("Subtotal", "617.00"), (estimated, "600.00"), ("Sales Tax", "44.74"), ("Total", "661.74")])
+    assert (po.subtotal, po.findings) == (Decimal("617.00"), [])
+    po = _po([(estimated, "600.00"), ("Freight", "10.00"), ("Subtotal", "617.00"), ("Sales Tax", "44.74"),
+              ("Total", "671.74")])
+    assert (po.subtotal, po.freight, po.findings) == (Decimal("617.00"), Decimal("10.00"), [])

@@ -32,6 +32,7 @@ _TAX_END = r"(?![^\W\d_]|-[^\W\d_])(?!\s*(?:licen[cs]e|permit|certificate|cert\b
 # A tax printed as an estimate ("Estimated Tax", "Est. Tax", "Approx. VAT") is the order's tax, as "Tax (est.)" is.
 # Public: table.py reads the item table's charge rows printed as estimates ("Est. Freight") with it too.
 ESTIMATED = r"(?:(?:estimated|approximate|projected)\s+|(?:est|approx)(?:\.\s*|\s+))"
+_ESTIMATED = re.compile(ESTIMATED, re.IGNORECASE)
 # A charge row of the item table that is the freight ("Shipping", "Freight charge"), printed as an estimate too
 # ("Estimated shipping", "Est. Freight charge"), as the totals area reads it.
 FREIGHT_ROW = re.compile(rf"^(?:{ESTIMATED})?(?:freight|shipping|delivery)", re.IGNORECASE)
@@ -324,6 +325,9 @@ def _label_value(ln: Line, dc: bool | None, below: Line | None = None) -> _Hit |
         # Beside a freight label a range ("Dec 1-3", "2-3rd day") is no credit: it is found in the label as printed.
         if kind == "freight":
             found, aside = _freight_amount(money, after, dc)
+        elif kind == "charge" and re.search(r"\bhandling\b", m[0], re.IGNORECASE):
+            # A lead time beside handling too ("Est. Handling: 2-3" was a charge of 3).
+            found = _amount(_DAY_RANGE.sub(_blank, _DATE.sub(_blank, money)), dc, after)
         else:
             found = _amount(_DATE.sub(_blank, money), dc)
         if found is not None:
@@ -354,6 +358,7 @@ def parse_totals(lines: list[Line], dc: bool | None) -> dict:
     hits = [(ln, hit) for ln, below in zip(lines, [*lines[1:], None]) if (hit := _label_value(ln, dc, below))]
     cents = [bool(_CENTS.search(hit.token)) for _, hit in hits if not hit.aside]
     aside: SetAside | None = None
+    estimated_sub = False
     for ln, hit in hits:
         kind, label, v = hit.kind, hit.label, hit.amount
         if kind == "freight" and is_discount(hit.printed):
@@ -381,8 +386,10 @@ def parse_totals(lines: list[Line], dc: bool | None) -> dict:
             _add_tax(out.setdefault("tax_lines", []), hit.printed, v)
         elif kind == "tax_total":
             out["tax_total"] = v
-        elif kind not in out:
+        elif kind not in out or (kind == "subtotal" and estimated_sub and not _ESTIMATED.match(label)):
+            # A plain subtotal replaces an estimated one printed before it ("Est. Subtotal", then "Subtotal").
             out[kind] = v
+            estimated_sub = estimated_sub if kind != "subtotal" else bool(_ESTIMATED.match(label))
             if kind in ("subtotal", "freight"):
                 out[kind + "_line"] = ln.idx  # the parser reads a freight above the subtotal as maybe inside it
     if aside is not None and "freight" not in out:
