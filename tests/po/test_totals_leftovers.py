@@ -244,3 +244,25 @@ def test_a_plain_subtotal_replaces_an_estimated_one(estimated) -> None:
     po = _po([(estimated, "600.00"), ("Freight", "10.00"), ("Subtotal", "617.00"), ("Sales Tax", "44.74"),
               ("Total", "671.74")])
     assert (po.subtotal, po.freight, po.findings) == (Decimal("617.00"), Decimal("10.00"), [])
+
+
+_SHIP = ["", "", "Shipping", "", "", "", "25.00"]
+_FUEL = ["", "", "Fuel surcharge", "", "", "", "5.00"]
+
+
+@pytest.mark.parametrize(("rows", "totals", "charges"), [
+    # The table's "Shipping" inside the subtotal (617.00 + 25.00), the totals area's "Freight" above it added after.
+    ([_SHIP], [("Freight", "30.00"), ("Subtotal", "642.00"), ("Sales Tax", "44.74"), ("Total", "716.74")], 1),
+    # The totals area's "Freight" inside it (617.00 + 30.00), the table's "Shipping" added after.
+    ([_SHIP], [("Freight", "30.00"), ("Subtotal", "647.00"), ("Sales Tax", "44.74"), ("Total", "716.74")], 1),
+    # Both inside, and neither.
+    ([_SHIP], [("Freight", "30.00"), ("Subtotal", "672.00"), ("Sales Tax", "44.74"), ("Total", "716.74")], 1),
+    ([_SHIP], [("Freight", "30.00"), ("Subtotal", "617.00"), ("Sales Tax", "44.74"), ("Total", "716.74")], 1),
+    # Two charge rows of the table: the surcharge inside (622.00), the shipping after.
+    ([_FUEL, _SHIP], [("Freight", "30.00"), ("Subtotal", "622.00"), ("Sales Tax", "44.74"), ("Total", "721.74")], 2),
+])
+def test_each_charge_above_the_subtotal_is_inside_it_or_not_as_the_numbers_say(rows, totals, charges) -> None:
+    # Before, the charges and freight above the subtotal were all inside it or none was: subtotal_mismatch and
+    # total_mismatch where one was inside and another added after.
+    po = _noted(totals, rows)
+    assert (po.freight, len(po.other_charges), po.findings) == (Decimal("30.00"), charges, [])

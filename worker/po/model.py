@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
+from itertools import combinations
 from typing import Annotated, Literal, NamedTuple
 
 from pydantic import BaseModel, Field, PlainSerializer
@@ -204,19 +205,32 @@ def _compare(kind: str, stated: str, expected: Decimal, printed: Decimal, tol: D
 
 def _inside_subtotal(po: PurchaseOrder, summed: _Sum | None, tol: Decimal) -> Decimal:
     """What the charges (and freight) printed above the subtotal add to it: some POs sum the charge rows of their
-    item table into the subtotal ("Fuel surcharge" or "Shipping", then "Subtotal"), others add them after it; the
+    item table into the subtotal ("Fuel surcharge" or "Shipping", then "Subtotal"), others add them after it, and
+    one may do both (a table's "Shipping" row inside, the totals area's "Freight" above the subtotal after it); the
     printed numbers say which. Without a subtotal, or when they do not say, nothing (they are added after it)."""
-    above = sum((c.amount for c in po.other_charges if c.above_subtotal), Decimal(0))
+    above = [c.amount for c in po.other_charges if c.above_subtotal]
     if po.freight_above_subtotal and po.freight is not None:
-        above += po.freight
-    if not above or po.subtotal is None:
+        above.append(po.freight)
+    if not any(above) or po.subtotal is None:
         return Decimal(0)
     if summed is not None and not summed.unknown:
-        inside = _close(summed.total + above, po.subtotal, tol) and not _close(summed.total, po.subtotal, tol)
-    else:  # lines without an amount: only the total can tell
-        rest = (po.freight or 0) + (po.tax or 0) + sum((c.amount for c in po.other_charges), Decimal(0)) - above
-        inside = po.total is not None and _close(po.subtotal + rest, po.total, CENT)
-    return above if inside else Decimal(0)
+        if _close(summed.total, po.subtotal, tol):
+            return Decimal(0)
+        return _making(above, po.subtotal - summed.total, tol)
+    if po.total is None:  # lines without an amount: only the total can tell
+        return Decimal(0)
+    extra = (po.freight or 0) + (po.tax or 0) + sum((c.amount for c in po.other_charges), Decimal(0))
+    return _making(above, po.subtotal + extra - po.total, CENT)
+
+
+def _making(amounts: list[Decimal], target: Decimal, tol: Decimal) -> Decimal:
+    """The sum of those of the amounts that make up target, all of them tried first, then fewer; 0 if none do."""
+    sizes = range(len(amounts), 0, -1) if len(amounts) <= 10 else [len(amounts)]  # 10: at most 1,023 sums
+    for n in sizes:
+        for some in combinations(amounts, n):
+            if _close(summed := sum(some, Decimal(0)), target, tol):
+                return summed
+    return Decimal(0)
 
 
 def _check_totals(po: PurchaseOrder) -> list[Finding]:
