@@ -4,7 +4,8 @@ A staged request whose item the import gives a price applying on the date of eve
 it is withdrawn in the import's own transaction, with the reason an order event gives (priced_since), its dedupe key
 released, and the run and observation an order event's withdrawal records. A price from a later date than one such
 order's, or another customer's, leaves it; a refused file, or a failure before the file commits, withdraws nothing;
-with --partial what loaded is what counts. An import that changes no price reconciles nothing and records no run.
+with --partial what loaded is what counts. An import that changes no price, or only other items' (deleting a row
+prices nothing), reconciles nothing and records no run.
 Every entry point behaves alike: the CLI (one transaction per file) and a caller's transaction (the demo loader's).
 """
 
@@ -157,6 +158,9 @@ async def test_an_import_changing_no_price_reconciles_nothing(env, tmp_path) -> 
                                                **{"customer_program.csv": program}))  # no price changed either
     assert [r[3] for r in await requests(env)] == ["staged"]
     assert await runs(env) == before
-    await reprice(env, tmp_path / "other", "601,,60.00,CS,,\n502,,9.00,CS,,\n")  # a price changed: reconciled
+    await reprice(env, tmp_path / "other", "601,,60.00,CS,,\n502,,9.00,CS,,\n")  # another item's price: nothing
+    assert [r[3] for r in await requests(env)] == ["staged"]
+    assert await runs(env) == before
+    await reprice(env, tmp_path / "601", "601,,61.00,CS,,\n502,,9.00,CS,,\n")  # 601's price changed: reconciled
     assert [r[3] for r in await requests(env)] == ["rejected"]
     assert len(await runs(env)) == len(before) + 1

@@ -13,9 +13,10 @@ overrides the keys it names, however a row spells them (codes compare ignoring c
 only deletes rows that an import wrote when the file no longer names them.
 A file that would delete more than half of the rows an import owns in its table is refused unless
 `allow_deletes`: a truncated or half-exported file must not silently empty a price list.
-A pricing_master file that changed rows may have priced items that staged price_new_assembly_item requests ask
-about: those are withdrawn in the file's own transaction (or savepoint), by the workflow's rule, before it commits:
-a file refused or rolled back withdraws nothing, and with `partial` what loaded is what they are judged against.
+A pricing_master file that inserted or updated rows may have priced their items, which staged
+price_new_assembly_item requests ask about (a deleted row prices nothing): those requests are withdrawn in the file's
+own transaction (or savepoint), by the workflow's rule, before it commits: a file refused or rolled back withdraws
+nothing, and with `partial` what loaded is what they are judged against.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class TableSpec:
     # How the lookups compare the key columns (the row model's COMPARED): rows equal under it are one key.
     compared: Mapping[str, Callable[[str], str]] = field(default_factory=dict)
     by_item_unit: bool = False  # a blank uom in the key is the item's own unit (spec_items), compared as that
-    settles: bool = False  # a change of the table may answer staged requests (_settle)
+    settles: str | None = None  # the key column of the items whose rows written may answer staged requests (_settle)
 
     def fold(self, key: tuple[str, ...], units: ItemUnits | None = None) -> tuple[str, ...]:
         """The key as the lookups compare it ('df-1' and 'DF-1' alike; a blank uom as the item's unit)."""
@@ -95,7 +96,7 @@ SPECS = (
                                                              "pack_size"), _csv(SpecItemRow, ("item_id",))),
     TableSpec("pricing_master.csv", "pricing_master", ("item_id", "customer_id", "uom", "effective_from"),
               ("unit_price", "effective_to"), _csv(PricingRow, ("item_id", "customer_id", "uom", "effective_from")),
-              compared=PricingRow.COMPARED, by_item_unit=True, settles=True),
+              compared=PricingRow.COMPARED, by_item_unit=True, settles="item_id"),
     TableSpec("customer_item_xref.csv", "customer_item_xref", ("customer_id", "customer_item_code"), ("item_id",),
               _csv(XrefRow, ("customer_id", "customer_item_code")), owned="source = 'import'", stamp=True,
               compared=XrefRow.COMPARED),
@@ -170,10 +171,11 @@ def import_reference(conn: sqlite3.Connection, directory: Path | str, *, partial
     return report
 
 
-def _settle(conn: sqlite3.Connection, today: str | None) -> None:
-    """Withdraw the price requests a pricing_master change answered, in the caller's transaction (the file's)."""
+def _settle(conn: sqlite3.Connection, today: str | None, items: set[str]) -> None:
+    """Withdraw the price requests for the items whose pricing_master rows the file inserted or updated that a price
+    answers now, in the caller's transaction (the file's)."""
     now = utcnow()
-    withdraw_priced(conn, iso(now), today or now.date().isoformat())
+    withdraw_priced(conn, iso(now), today or now.date().isoformat(), items)
 
 
 def _import_file(conn: sqlite3.Connection, spec: TableSpec, path: Path, partial: bool,
@@ -197,9 +199,9 @@ def _import_file(conn: sqlite3.Connection, spec: TableSpec, path: Path, partial:
         begin_immediate(conn)
     try:
         conn.execute("SAVEPOINT import_reference")
-        _sync_or_refuse(conn, spec, parsed, result, allow_deletes, units)
-        if spec.settles and result.loaded and result.inserted + result.updated + result.deleted:
-            _settle(conn, today)  # before the release: a failure here undoes the file too
+        written = _sync_or_refuse(conn, spec, parsed, result, allow_deletes, units)
+        if spec.settles and written:  # before the release: a failure here undoes the file too
+            _settle(conn, today, {key[spec.key.index(spec.settles)] for key in written})
         conn.execute("RELEASE import_reference")
         if own:
             conn.execute("COMMIT")
@@ -215,17 +217,19 @@ def _import_file(conn: sqlite3.Connection, spec: TableSpec, path: Path, partial:
 
 
 def _sync_or_refuse(conn: sqlite3.Connection, spec: TableSpec, parsed: Parsed, result: FileReport,
-                    allow_deletes: bool, units: ItemUnits | None) -> None:
-    """Sync the file; a refusal (constraint, mass delete) undoes it to the savepoint and is reported."""
+                    allow_deletes: bool, units: ItemUnits | None) -> list[tuple[str, ...]]:
+    """Sync the file; a refusal (constraint, mass delete) undoes it to the savepoint and is reported. Returns the keys
+    of the rows inserted or updated (none when refused)."""
     try:
-        _sync(conn, spec, parsed, result, allow_deletes, units)
+        written = _sync(conn, spec, parsed, result, allow_deletes, units)
     except (sqlite3.IntegrityError, MassDelete) as exc:
         conn.execute("ROLLBACK TO import_reference")
         reason = str(exc) if isinstance(exc, MassDelete) else f"database refused the file: {exc}"
         result.errors.append(RowError(spec.file, None, reason))
         result.inserted = result.updated = result.deleted = result.unchanged = result.kept = 0
-    else:
-        result.loaded = True
+        return []
+    result.loaded = True
+    return written
 
 
 def _item_units(conn: sqlite3.Connection) -> dict[str, str]:
@@ -253,7 +257,8 @@ def _db_value(value: Any) -> Any:
 
 
 def _sync(conn: sqlite3.Connection, spec: TableSpec, parsed: Parsed, result: FileReport,
-          allow_deletes: bool, units: ItemUnits | None = None) -> None:
+          allow_deletes: bool, units: ItemUnits | None = None) -> list[tuple[str, ...]]:
+    """Make the table what the file says; returns the keys of the rows inserted or updated."""
     width = len(spec.key)
     existing: dict[tuple[str, ...], tuple[tuple[Any, ...], bool]] = {}
     for row in map(tuple, conn.execute(spec.select_sql())):
@@ -278,16 +283,20 @@ def _sync(conn: sqlite3.Connection, spec: TableSpec, parsed: Parsed, result: Fil
     for key in respelled:
         conn.execute(spec.delete_sql(), dict(zip(spec.key, key, strict=True)))
         result.deleted += 1
+    written = []
     for key, row in keyed:
         params = {c: _db_value(v) for c, v in row.items()} | (stamp if spec.stamp else {})
         if key not in existing:
             conn.execute(spec.insert_sql(), params)
             result.inserted += 1
+            written.append(key)
         elif existing[key][0] != tuple(params[c] for c in spec.values):
             conn.execute(spec.update_sql(), params)
             result.updated += 1
+            written.append(key)
         else:
             result.unchanged += 1
     for key in doomed:
         conn.execute(spec.delete_sql(), dict(zip(spec.key, key, strict=True)))
         result.deleted += 1
+    return written

@@ -20,17 +20,20 @@ A request naming this order that another order still needs stays, said once. A r
 a price for its customer (an import-reference run loaded one that applies on the date of every live order of theirs
 using the item: the rule find_unpriced asks each order by) asks for a price already on file: that import withdraws it
 in its own transaction, saying what price is on file (withdraw_priced, one run and observation per customer as for an
-event; the rule reads pricing_master alone). One needless otherwise (a dateless order judged on a later day, a price
-on file before imports withdrew) goes at the customer's next order event, whichever order, with the same reason; until
-then approving it is refused (worker/decisions.py). A live order is looked at when its lines are first known, and
-again whenever that asks something no request holds (un-cancelled, sent again after a deletion, moved to another
-customer, a line added or reopened); an event that changes nothing of this records no run.
+event; the rule reads pricing_master alone). An import looks only at the requests for the items it inserted or updated
+a pricing_master row of (a deleted row prices nothing), so its cost follows those, not every staged request. One
+needless otherwise (a dateless order judged on a later day, a price on file before imports withdrew) goes at the
+customer's next order event, whichever order, with the same reason; until then approving it is refused
+(worker/decisions.py). A live order is looked at when its lines are first known, and again whenever that asks
+something no request holds (un-cancelled, sent again after a deletion, moved to another customer, a line added or
+reopened); an event that changes nothing of this records no run.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,25 +113,32 @@ UNION SELECT customer_id FROM proposed_actions
 WHERE kind = 'price_new_assembly_item' AND status = 'staged' AND json_extract(payload_json, '$.sales_order_id') = :so
   AND customer_id IS NOT NULL
 """
-# The invariant's one rule: the live (neither deleted nor cancelled) sales orders `o` of a customer using an item on a
-# line `l` NetSuite has not closed. Use: LIVE_USE.format(item=..., customer=...), SQL expressions or parameters.
-LIVE_USE = ("transaction_lines l JOIN transactions o ON o.ns_id = l.transaction_id "
-            "WHERE l.item_id = {item} AND o.customer_id = {customer} AND o.type = 'salesorder' AND o.deleted_at IS NULL "
-            f"AND l.is_closed = 0 AND NOT {ORDER_CANCELLED.format(status='o.status')}")
+# The invariant's one rule: the live (neither deleted nor cancelled) sales orders `o` using an item on a line `l`
+# NetSuite has not closed, every customer's (LIVE_LINES.format(item=...)) or a customer's (LIVE_USE.format(item=...,
+# customer=...)): SQL expressions or parameters. Read from the item's lines (index transaction_lines_item).
+_LIVE = ("transaction_lines l JOIN transactions o ON o.ns_id = l.transaction_id "
+         "WHERE l.item_id = {item} <customer>AND o.type = 'salesorder' AND o.deleted_at IS NULL "
+         f"AND l.is_closed = 0 AND NOT {ORDER_CANCELLED.format(status='o.status')}")
+LIVE_LINES = _LIVE.replace("<customer>", "")
+LIVE_USE = _LIVE.replace("<customer>", "AND o.customer_id = {customer} ")  # tested first: the cheapest to fail
 # Those of request `r`'s customer using its item.
 _USING = f"SELECT coalesce(o.tran_id, o.ns_id) FROM {LIVE_USE.format(item='r.item', customer='r.customer_id')}"
+# _USING read from the order's own lines (`+`: its key, not every line of the item) for one order, `o.ns_id = ...`.
+_IN_ORDER = _USING.replace("l.item_id =", "+l.item_id =", 1)
+# How reasons name a request's item: its code, else its name, else its id.
+_SHOWN = ("coalesce(json_extract(p.payload_json, '$.item_code'), json_extract(p.payload_json, '$.item_name'), "
+          "json_extract(p.payload_json, '$.item_id'))")
 # The staged requests of a customer, each with whether it names the order (`:so`), whether the order uses its item
 # (`here`) and another order that does (`other`, the newest; NULL: none): one neither uses, no live order of the
-# customer needs, so it is withdrawn.
+# customer needs, so it is withdrawn. `+p.kind`: read through proposed_actions_customer (the customer's rows), not
+# proposed_actions_kind (every customer's staged requests).
 STAGED = f"""
-SELECT r.dedupe_key, r.item, r.shown, r.names_it, EXISTS ({_USING} AND o.ns_id = :so),
+SELECT r.dedupe_key, r.item, r.shown, r.names_it, EXISTS ({_IN_ORDER} AND o.ns_id = :so),
        ({_USING} AND o.ns_id <> :so ORDER BY o.tran_date DESC, o.ns_id DESC LIMIT 1)
-FROM (SELECT p.id, p.dedupe_key, p.customer_id, json_extract(p.payload_json, '$.item_id') AS item,
-             coalesce(json_extract(p.payload_json, '$.item_code'), json_extract(p.payload_json, '$.item_name'),
-                      json_extract(p.payload_json, '$.item_id')) AS shown,
+FROM (SELECT p.id, p.dedupe_key, p.customer_id, json_extract(p.payload_json, '$.item_id') AS item, {_SHOWN} AS shown,
              json_extract(p.payload_json, '$.sales_order_id') IS :so AS names_it
       FROM proposed_actions p
-      WHERE p.kind = 'price_new_assembly_item' AND p.status = 'staged' AND p.customer_id = :customer) r
+      WHERE +p.kind = 'price_new_assembly_item' AND p.status = 'staged' AND p.customer_id = :customer) r
 ORDER BY r.id
 """
 # Another live order of the request's customer that uses the item on an open line, newest first (the review queue's
@@ -156,6 +166,11 @@ USED_ON = f"""
 SELECT DISTINCT coalesce(o.tran_date, :today) FROM {LIVE_USE.format(item=":item", customer=":customer")}
 ORDER BY 1
 """
+# USED_ON for every customer at once (a price import's, withdraw_priced): one pass over the item's lines.
+ITEM_USED_ON = f"""
+SELECT DISTINCT o.customer_id, coalesce(o.tran_date, :today) FROM {LIVE_LINES.format(item=":item")}
+ORDER BY 2
+"""
 HELD = "SELECT 1 FROM proposed_actions WHERE dedupe_key = ?"
 # Whether the customer has a staged request at all: most order events concern customers with none, and then there is
 # nothing to reconcile.
@@ -163,10 +178,14 @@ ANY_STAGED = """
 SELECT 1 FROM proposed_actions WHERE customer_id = ? AND kind = 'price_new_assembly_item' AND status = 'staged' LIMIT 1
 """
 COMPANY = "SELECT company_name FROM customers WHERE ns_id = ?"
-# The customers with a staged request (index proposed_actions_kind): those a price import may have answered.
-REQUESTERS = """
-SELECT DISTINCT customer_id FROM proposed_actions
-WHERE kind = 'price_new_assembly_item' AND status = 'staged' AND customer_id IS NOT NULL ORDER BY customer_id
+# The staged requests naming one of the items (`:items`, a JSON array), by customer: those a price import of the items
+# may have answered (one pass over index proposed_actions_kind), each with STAGED's first three columns.
+ASKING = f"""
+SELECT p.customer_id, p.dedupe_key, json_extract(p.payload_json, '$.item_id'), {_SHOWN}
+FROM proposed_actions p
+WHERE p.kind = 'price_new_assembly_item' AND p.status = 'staged' AND p.customer_id IS NOT NULL
+  AND json_extract(p.payload_json, '$.item_id') IN (SELECT value FROM json_each(:items))
+ORDER BY p.customer_id, p.id
 """
 # The run of a price import's withdrawals: no ledger event triggered it (an import is none), so no trigger_event_id,
 # and no dedupe key (the runner's is per event).
@@ -251,6 +270,11 @@ def priced_for_every_order(conn: sqlite3.Connection, item_id: str, customer_id: 
     every live order of theirs that uses it on an open line; None while one of them has none, or none uses it (the
     reconciliation's other rule then decides)."""
     dates = [d for d, in conn.execute(USED_ON, {"item": item_id, "customer": customer_id or "", "today": today})]
+    return priced_on(conn, item_id, customer_id, dates)
+
+
+def priced_on(conn: sqlite3.Connection, item_id: str, customer_id: str | None, dates: list[str]) -> str | None:
+    """priced_for_every_order's answer for the dates (ascending) of the orders using the item."""
     prices = [price_on_file(conn, item_id, customer_id, on) for on in dates]
     return prices[-1] if prices and all(prices) else None
 
@@ -262,12 +286,13 @@ def priced_now(shown: str, owner: str, price: str) -> str:
 
 
 def priced_since(conn: sqlite3.Connection, customer: str, owner: str, today: str, staged: list[tuple[Any, ...]],
-                 skip: set[str]) -> tuple[list[str], list[Withdrawal]]:
+                 skip: set[str], used_on: Mapping[str, list[str]] | None = None) -> tuple[list[str], list[Withdrawal]]:
     """The customer's staged requests (STAGED rows, but `skip`'s) whose item has a price on file now: withdrawn,
-    releasing the key (a price removed later asks afresh)."""
+    releasing the key (a price removed later asks afresh). `used_on`: each item's USED_ON dates, when read already."""
     found = [(key, priced_now(shown, owner, price))
              for key, item, shown, *_ in staged
-             if key not in skip and (price := priced_for_every_order(conn, item, customer, today))]
+             if key not in skip and (price := priced_for_every_order(conn, item, customer, today) if used_on is None
+                                     else priced_on(conn, item, customer, used_on.get(item, [])))]
     return [f"{why[0].upper()}{why[1:]}." for _, why in found], [Withdrawal(key, f"{WITHDRAWN}{why}", True)
                                                                for key, why in found]
 
@@ -305,14 +330,24 @@ def owner_of(conn: sqlite3.Connection, customer: str) -> str:
     return (conn.execute(COMPANY, (customer,)).fetchone() or (None,))[0] or f"customer {customer}"
 
 
-def withdraw_priced(conn: sqlite3.Connection, now: str, today: str) -> int:
-    """After an import changed pricing_master, in its transaction: withdraw every staged request whose item has a
-    price on file now (priced_since, the order events' rule and reason), each customer's with a run and an
-    observation as the runner records an event's; returns how many were withdrawn."""
+def withdraw_priced(conn: sqlite3.Connection, now: str, today: str, items: Collection[str]) -> int:
+    """After an import inserted or updated pricing_master rows of `items`, in its transaction: withdraw the staged
+    requests for those items that have a price on file now (priced_since, the order events' rule and reason), each
+    customer's with a run and an observation as the runner records an event's; returns how many were withdrawn.
+    Only the items the import wrote: a request for another item is no nearer a price (a deleted row prices nothing)."""
+    asking: dict[str, list[tuple[str, str, str]]] = {}
+    for customer, key, item, shown in conn.execute(ASKING, {"items": json.dumps(sorted(items))}):
+        asking.setdefault(customer, []).append((key, item, shown))
+    # each asked item's order dates read once for all its customers, not once per request (the item's every line)
+    used_on: dict[str, dict[str, list[str]]] = {}
+    for item in sorted({item for staged in asking.values() for _, item, _ in staged}):
+        for customer, on in conn.execute(ITEM_USED_ON, {"item": item, "today": today}):
+            if customer in asking:
+                used_on.setdefault(customer, {}).setdefault(item, []).append(on)
     withdrawn = 0
-    for customer, in conn.execute(REQUESTERS).fetchall():
-        staged = conn.execute(STAGED, {"so": None, "customer": customer}).fetchall()  # no order: let_go's columns idle
-        said, gone = priced_since(conn, customer, owner_of(conn, customer), today, staged, set())
+    for customer, staged in asking.items():
+        said, gone = priced_since(conn, customer, owner_of(conn, customer), today, staged, set(),
+                                  used_on.get(customer, {}))
         if gone:
             withdrawn += record_priced(conn, customer, said, gone, now)
     return withdrawn
