@@ -3,7 +3,8 @@
 An import-reference run looks only at the staged price_new_assembly_item requests for the items whose pricing_master
 rows it inserted or updated: a request for another item is no nearer a price, whoever's it is, so an import of
 unrelated prices reconciles nobody (no run, no observation, not a line of an order read), and the statements a
-pricing import issues grow with the requests naming the items it priced, not with every staged request.
+pricing import issues grow with the requests naming the items it priced, not with every staged request. The demo
+loader imports on the company's date, as the CLI does.
 """
 
 from __future__ import annotations
@@ -11,13 +12,18 @@ from __future__ import annotations
 import json
 import sqlite3
 from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
 
 from tests.flows_support import PRICING_HEADER, rows, sales_order
 from tests.test_assembly_line_closed import ITEMS
 from tests.test_assembly_priced_on_import import KEEP, files, runs
 from tests.test_assembly_request_orphan import requests, setup
+from worker import demo
 from worker.db import connect
+from worker.env import build_env
 from worker.migrations import apply_schema
 from worker.reference import import_reference
 
@@ -101,3 +107,27 @@ def test_an_imports_statements_grow_with_the_requests_for_the_items_it_priced_on
     step = cost(tmp_path, 8, 0) - base
     assert step > 0
     assert cost(tmp_path, 12, 0) - base == 2 * step  # linear: the same statements for each request answered
+
+
+class Stop(Exception):
+    """Ends the demo load at its reference import: only the import's arguments matter here."""
+
+
+async def test_the_demo_loader_imports_on_the_companys_date(settings, secrets, monkeypatch) -> None:
+    # 03:00 UTC on the 25th is still the 24th in Los Angeles: a dateless order is judged on the company's date.
+    company = settings.model_copy(update={"vars": settings.vars.model_copy(update={"TIMEZONE": "America/Los_Angeles"})})
+    env = build_env(company, secrets, clock=lambda: datetime(2026, 11, 25, 3, 0, tzinfo=UTC))
+    seen: dict[str, object] = {}
+
+    def spy(conn: sqlite3.Connection, directory: Path, **options: object) -> None:
+        seen.update(options)
+        raise Stop
+
+    monkeypatch.setattr(demo, "import_reference", spy)
+    await env.db.open()
+    try:
+        with pytest.raises(Stop):
+            await demo.load_demo_if_empty(env)
+    finally:
+        await env.db.close()
+    assert seen == {"today": "2026-11-24"}

@@ -146,7 +146,9 @@ async def load_demo_if_empty(env: Env, *, reference_dir: Path = REFERENCE_DIR) -
         log.info("demo data: resuming a load that was cut short", extra={"year_end": now.isoformat()})
     events = generate(now, reference_dir=reference_dir)
     history, recent = _split(events, now)
-    report = await env.db.write(import_reference, reference_dir)
+    # The company's date, as the CLI passes it: a dateless order's request is judged on it (worker/reference.py).
+    today = env.clock().astimezone(env.settings.timezone).date().isoformat()
+    report = await env.db.write(import_reference, reference_dir, today=today)
     # The backfill opens its own connection; running it on the write thread keeps this process's writes
     # queued behind it instead of racing it for SQLite's lock.
     path = env.db.path
