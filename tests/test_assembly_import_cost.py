@@ -3,8 +3,9 @@
 An import-reference run looks only at the staged price_new_assembly_item requests for the items whose pricing_master
 rows it inserted or updated: a request for another item is no nearer a price, whoever's it is, so an import of
 unrelated prices reconciles nobody (no run, no observation, not a line of an order read), and the statements a
-pricing import issues grow with the requests naming the items it priced, not with every staged request. The demo
-loader imports on the company's date, as the CLI does.
+pricing import issues grow with the requests naming the items it priced, not with every staged request. A drain that
+decided an order's request before an import priced its item does not stage it after. The demo loader imports on the
+company's date, as the CLI does.
 """
 
 from __future__ import annotations
@@ -17,17 +18,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.flows_support import PRICING_HEADER, rows, sales_order
+from tests.flows_support import PRICING_HEADER, apply, rows, sales_order
 from tests.test_assembly_line_closed import ITEMS
 from tests.test_assembly_priced_on_import import KEEP, files, runs
 from tests.test_assembly_request_orphan import requests, setup
 from worker import demo
+from worker import workflow_runner as wr
 from worker.db import connect
 from worker.env import build_env
+from worker.flows import assembly_item
 from worker.migrations import apply_schema
 from worker.reference import import_reference
 
 REQUESTS = "price_new_assembly_item"
+W = assembly_item.WORKFLOW
 
 
 def traced(conn: sqlite3.Connection, directory: Path) -> list[str]:
@@ -131,3 +135,20 @@ async def test_the_demo_loader_imports_on_the_companys_date(settings, secrets, m
     finally:
         await env.db.close()
     assert seen == {"today": "2026-11-24"}
+
+
+async def test_a_request_decided_before_an_import_priced_its_item_is_not_staged_after_it(env, tmp_path) -> None:
+    await setup(env, tmp_path, sales_order("7030", "3001", [("601", 10, 55.0)]))
+    # Another order of the customer using 601: the drain decides it (the request's key is held: deduplicated) ...
+    await apply(env, sales_order("7031", "3001", [("601", 2, 55.0)], tran_date="2026-11-20"))
+    events = await env.db.write(wr._pending, W, 10)
+    decided = [await wr._decide(env, W, e, wr.history_cutoff(env)) for e in events]
+    assert [p.dedupe_key for p in decided[0][1].proposals] == ["price_new_assembly_item:601:3001"]
+    # ... an import pricing 601 commits meanwhile (the CLI beside `serve`), withdrawing the request, key released ...
+    with closing(connect(env.settings.db.path)) as conn:
+        assert import_reference(conn, files(tmp_path / "p", "601,,60.00,CS,,\n")).ok
+    assert [r[3] for r in await requests(env)] == ["rejected"]
+    # ... then the drain commits its decision: 601 has a price now, so no request to price it is staged again.
+    counts = await env.db.write(wr.record_runs, W, decided)
+    assert [r[3] for r in await requests(env)] == ["rejected"]
+    assert counts["proposed"] == 0 and counts["unwanted"] == 1

@@ -116,6 +116,8 @@ class Proposal:
 
     With `redraft`, a staged draft of the same key that no person has edited or decided is replaced by
     this one (the same row: never two live drafts); a touched draft is left as the person left it.
+    With `wanted`, the proposal is asked again in the commit, on its connection: False (what it asks was answered
+    after the handler read, by another process's commit) writes nothing of it (counted `unwanted`).
     """
 
     kind: str
@@ -124,6 +126,7 @@ class Proposal:
     customer_id: str | None = None
     dedupe_key: str | None = None
     redraft: bool = False
+    wanted: Callable[[sqlite3.Connection], bool] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -294,8 +297,11 @@ def record_run(conn: sqlite3.Connection, workflow: Workflow, event: Event, resul
             return {"failed": 1, "gave_up": 1}
         return {"failed": 1, "retry_later": 1}
     assert result is not None
-    proposed = redrafted = 0
+    proposed = redrafted = unwanted = 0
     for p in result.proposals:
+        if p.wanted is not None and not p.wanted(conn):
+            unwanted += 1
+            continue
         payload = to_json(p.payload)
         customer = p.customer_id or result.customer_id
         if p.redraft and p.dedupe_key and conn.execute(REDRAFT, (payload, p.risk, customer, run_id, finished, finished,
@@ -308,8 +314,9 @@ def record_run(conn: sqlite3.Connection, workflow: Workflow, event: Event, resul
         observation = f"{result.observation} {withdrawn_note(closed)}" if result.withdrawals else result.observation
         conn.execute(INSERT_REFLEXION, (result.customer_id, json.dumps([workflow.name]), observation, run_id, finished))
     advance_cursor(conn, workflow.name, event.id)
-    counts = {"ok": 1, "proposed": proposed, "deduplicated": len(result.proposals) - proposed - redrafted}
-    return counts | ({"redrafted": redrafted} if redrafted else {}) | ({"withdrawn": len(closed)} if closed else {})
+    counts = {"ok": 1, "proposed": proposed, "deduplicated": len(result.proposals) - proposed - redrafted - unwanted}
+    return (counts | ({"redrafted": redrafted} if redrafted else {}) | ({"unwanted": unwanted} if unwanted else {})
+            | ({"withdrawn": len(closed)} if closed else {}))
 
 
 async def _decide(env: Env, workflow: Workflow, event: Event,

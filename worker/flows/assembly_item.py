@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -407,7 +407,8 @@ def find_unpriced(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, 
                    "sales_order_id": so_id, "tran_id": tran_id, "tran_date": tran_date, "line": line_no,
                    "quantity": quantity, "quoted_rate": rate, "currency": currency, "program": program.program}
         proposals[item_id] = Proposal("price_new_assembly_item", payload, risk=2, customer_id=customer_id,
-                                      dedupe_key=f"price_new_assembly_item:{item_id}:{customer_id}")
+                                      dedupe_key=f"price_new_assembly_item:{item_id}:{customer_id}",
+                                      wanted=still_unpriced(item_id, customer_id, on, program, units))
     name = order_name(tran_id, so_id, company, customer_id)
     distinct = len({line[1] for line in lines})
     if proposals:
@@ -418,6 +419,13 @@ def find_unpriced(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, 
         observation = f"{name}: all {distinct} assembly item(s) already priced."
     output = {"sales_order_id": so_id, "assembly_items": distinct, "unpriced": sorted(proposals)}
     return WorkflowResult(customer_id, observation, list(proposals.values()), output=output)
+
+
+def still_unpriced(item_id: str, customer_id: str | None, on: str, program: ProgramTerms,
+                   units: str | None) -> Callable[[sqlite3.Connection], bool]:
+    """find_unpriced's question asked again in the runner's commit (Proposal.wanted): a price import committed after
+    the handler read, having withdrawn the request and released its key, must not see it staged again."""
+    return lambda conn: expected_price(conn, item_id, customer_id, on, program, uom=units) is None
 
 
 def quoted(rate: float | None, currency: str | None) -> str:
