@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -143,6 +144,12 @@ async def observations_triage(request: Request[Any, Any, Any], env: NamedDepende
     return redirect_with_notice(request, env, list_url(form_cursor(form)), triage_notice(decision, results))
 
 
+# The time decisions._already ends a sentence with (" at 2026-11-25 02:00:07 UTC"), dropped first when it is too long.
+TRIAGED_AT = re.compile(r" at \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$")
+ELLIPSIS = "…"
+NAME_KEPT = 12  # characters of a name cut short: fewer would name no one a reader recognizes
+
+
 def triage_notice(decision: str, results: list[Decision], limit: int = NOTICE_MAX_BYTES) -> str:
     """What a triage did (pure): how many it moved and, for each of the others, who triaged it first and when, in
     whole sentences, as many as fit the notice's `limit` bytes. When it moved none, it answers as a single row's
@@ -159,4 +166,23 @@ def triage_notice(decision: str, results: list[Decision], limit: int = NOTICE_MA
         text = f"{head}{'; '.join(already[:shown])}{more}{end}"
         if len(text.encode()) <= limit:
             return text
+    # Not even one whole sentence fits (a long name, a long id): the first one shortened, its time dropped, then its
+    # name's tail, rather than naming no one.
+    more = f" (and {len(already) - 1} more)" if len(already) > 1 else ""
+    room = limit - len(f"{head}{more}{end}".encode())
+    if first := _shortened(already[0], room):
+        return f"{head}{first}{more}{end}"
     return f"{done}; {len(already)} had already been triaged"
+
+
+def _shortened(sentence: str, room: int) -> str | None:
+    """A decisions._already sentence in `room` bytes (pure): without its time, then with its name's tail cut ("…");
+    None when not even NAME_KEPT characters of the name (all of a shorter one) would be left."""
+    untimed = TRIAGED_AT.sub("", sentence)
+    if len(untimed.encode()) <= room:
+        return untimed
+    if (by := untimed.find(" by ")) < 0:
+        return None
+    name = untimed[by + len(" by "):]
+    cut = untimed.encode()[:max(room - len(ELLIPSIS.encode()), 0)].decode(errors="ignore")
+    return f"{cut}{ELLIPSIS}" if len(cut) - by - len(" by ") >= min(len(name), NAME_KEPT) else None
