@@ -1,11 +1,183 @@
-"""Review queue races (audit CR): a bulk triage notice names who triaged first however long the reviewer's name."""
+"""A price review approved while NetSuite changed its order, judged as its workflow judges the order (audit CR).
+
+The approval is refused whenever the workflow would take the draft back at the order's next update (quote_review's
+own fingerprint and proposal, redrawn_for): a currency, customer, date or terms changed, a line added off program;
+it stands for what the workflow keeps the draft for (a quantity, a line's number, 'Case' for CS, a rate spelled
+otherwise or changed past the 6th decimal, a line within program repriced within program). Each case is drained
+afterwards: the workflow does what the approval check foresaw. Also: a bulk triage notice names who triaged first
+however long the reviewer's name.
+"""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from cron.housekeeping import DELETE_WORKFLOW_RUNS, DETACH_WORKFLOW_RUNS
 from handlers.review.observations import NOTICE_MAX_BYTES, triage_notice
-from worker.decisions import Decision
+from tests.flows_support import apply, proposals, ref, sales_order
+from tests.test_approval_rechecks import AT, drafted
+from tests.test_flows_price_review_lifecycle import FLOWS, priced, updated  # noqa: F401 (priced: fixture)
+from worker.decisions import Decision, DecisionError, decide_action, order_changes_text
+from worker.flows.quote_review import NAME
+from worker.workflow_runner import drain
+
+NEXT = ("Reject it, or leave it: the workflow redraws it from the order's prices now (or withdraws it) when it next "
+        "runs")
+WITH_KIT_AND_SLICES = (("601", 1, 55.0), ("502", 4, 18.0), ("501", 2, 46.0))  # 501 within program: 40.00 + 15%
+
+
+def relined(order: dict, when: str, change) -> dict:
+    """The order updated with `change` applied to each of its lines (a dict, changed in place)."""
+    update = updated(order, when)
+    for line in update["record"]["item"]["items"]:
+        change(line)
+    return update
+
+
+def pruned(conn) -> None:
+    """The price reviews' runs pruned as the cold tier prunes runs (their actions' workflow_run_id cleared)."""
+    ids = json.dumps([r[0] for r in conn.execute("SELECT id FROM workflow_run_log WHERE workflow = ?", (NAME,))])
+    for sql in (*DETACH_WORKFLOW_RUNS, DELETE_WORKFLOW_RUNS):
+        conn.execute(sql, (ids,))
+
+
+async def reviews(env) -> list[dict]:
+    return [p for p in await proposals(env) if p["kind"] == "review_quote_pricing"]
+
+
+async def refused(env, review) -> str:
+    with pytest.raises(DecisionError) as caught:
+        await env.db.write(decide_action, review["id"], "alice", True, AT, seen=review["updated_at"])
+    return str(caught.value)
+
+
+async def redrawn(env, review) -> None:
+    """The drain takes the draft back (superseded or withdrawn), as the refusal said it would."""
+    await drain(env, FLOWS)
+    [was] = [p for p in await reviews(env) if p["id"] == review["id"]]
+    assert was["status"] == "rejected" and was["decided_by"] == "customer_quote_review"
+
+
+async def approved_and_kept(env, review) -> None:
+    """Approved, and the drain proposes no other review of the order: the workflow kept the draft as it stood."""
+    decision = await env.db.write(decide_action, review["id"], "alice", True, AT, seen=review["updated_at"])
+    assert decision.changed and decision.status == "approved"
+    await drain(env, FLOWS)
+    assert [(p["id"], p["status"]) for p in await reviews(env)] == [(review["id"], "approved")]
+
+
+# --- 1. a change the workflow redraws the draft for is refused ----------------------------------------------------
+
+@pytest.mark.parametrize("record, says", [
+    ({"currency": ref("4", "EUR")}, "is now in EUR (was USD)"),
+    ({"tranDate": "2026-06-01"}, "is now dated 2026-06-01 (was 2026-11-02)"),
+    ({"entity": ref("2001")}, "is now for Harbor Bistro (was Driscoll Foods)"),
+    ({"terms": ref("3", "Net 45")}, "now has payment terms of 45 days (was 30 days)"),
+    ({"custbody_freight_terms": "Collect"}, "now has freight terms collect (was none stated)"),
+])
+async def test_a_price_review_whose_order_netsuite_changed_otherwise_than_its_rates_is_not_approved(
+        priced, record, says):  # noqa: F811
+    env = priced
+    order = sales_order("9601", "1187", [("601", 1, 55.0), ("502", 4, 18.0)], currency=ref("1", "USD"))
+    await apply(env, order)
+    await drain(env, FLOWS)
+    [review] = await reviews(env)
+    await apply(env, updated(order, "2026-11-03T09:30:00Z", **record))  # in the mirror; the drain has not run
+    # Was: approved (the draft's lines are still quoted as drafted), and the approval stood beside the redraw.
+    assert await refused(env, review) == (
+        f"Sales order SO-9601 {says} since this price review was drafted: approving it would settle prices judged "
+        f"for the order as it was. {NEXT}")
+    await redrawn(env, review)
+
+
+async def test_a_priced_line_added_off_program_is_named_and_refused(priced):  # noqa: F811
+    env = priced
+    order, staged = await drafted(env)
+    review = staged["review_quote_pricing"]
+    change = updated(order, "2026-11-03T09:30:00Z")
+    items = change["record"]["item"]["items"]
+    items.append({**items[1], "line": 3, "rate": 30.0})
+    await apply(env, change)
+    assert await refused(env, review) == (
+        "Sales order SO-9601 now has 502 at 30.00 CS (line 3) to review since this price review was drafted: approving "
+        f"it would settle prices judged for the order as it was. {NEXT}")
+    await redrawn(env, review)
+
+
+async def test_a_rate_changed_is_still_refused_naming_the_line(priced):  # noqa: F811
+    env = priced
+    order, staged = await drafted(env)
+    review = staged["review_quote_pricing"]
+    await apply(env, relined(order, "2026-11-03T09:30:00Z", lambda line: line.update(rate=18.5)
+                             if line["item"]["id"] == "502" else None))
+    assert await refused(env, review) == (
+        "Sales order SO-9601 no longer quotes 502 at 18.00 CS (line 2) since this price review was drafted: approving "
+        f"it would settle prices the order no longer has. {NEXT}")
+    await redrawn(env, review)
+
+
+# --- 2. a change the workflow keeps the draft for is approved ------------------------------------------------------
+
+def benign(line: dict) -> None:
+    """Line 2 renumbered 9, its quantity changed, its unit spelled 'Case' and its rate 18.000 (as NetSuite may)."""
+    if line["line"] == 2:
+        line.update(line=9, quantity=7, units="Case", rate=float("18.000"))
+
+
+@pytest.mark.parametrize("change", [
+    benign,
+    # Past the 6th decimal, as the fingerprint rounds: the workflow never redraws, so this was refused for good.
+    lambda line: line.update(rate=18.0000001) if line["line"] == 2 else None,
+    # 501 is within program at 46.00 and at 46.20: the review would propose the same (the fingerprint changed).
+    lambda line: line.update(rate=46.2) if line["line"] == 3 else None,
+])
+async def test_a_change_the_workflow_keeps_the_draft_for_is_approved(priced, change):  # noqa: F811
+    env = priced
+    order, staged = await drafted(env, lines=WITH_KIT_AND_SLICES)
+    await apply(env, relined(order, "2026-11-03T09:30:00Z", change))
+    await approved_and_kept(env, staged["review_quote_pricing"])
+
+
+async def test_payment_terms_spelled_otherwise_or_stated_as_the_default_are_approved(priced):  # noqa: F811
+    env = priced
+    order, staged = await drafted(env)
+    await apply(env, updated(order, "2026-11-03T09:30:00Z", terms=ref("9", "Net 30 days")))
+    await approved_and_kept(env, staged["review_quote_pricing"])
+
+
+async def test_a_review_whose_runs_were_pruned_is_judged_by_its_quoted_lines_as_the_fingerprint_rounds(
+        priced):  # noqa: F811
+    env = priced
+    order, staged = await drafted(env)
+    review = staged["review_quote_pricing"]
+    await env.db.write(pruned)
+    await apply(env, relined(order, "2026-11-03T09:30:00Z", lambda line: line.update(rate=18.0000001)
+                             if line["line"] == 2 else None))
+    decision = await env.db.write(decide_action, review["id"], "alice", True, AT, seen=review["updated_at"])
+    assert decision.status == "approved"  # was refused: compared within 1e-9
+
+
+async def test_a_pruned_reviews_repriced_line_is_still_refused(priced):  # noqa: F811
+    env = priced
+    order, staged = await drafted(env)
+    review = staged["review_quote_pricing"]
+    await env.db.write(pruned)
+    await apply(env, relined(order, "2026-11-03T09:30:00Z", lambda line: line.update(rate=18.5)
+                             if line["line"] == 2 else None))
+    assert "no longer quotes 502 at 18.00 CS (line 2)" in await refused(env, review)
+
+
+def test_order_changes_are_named_as_a_reviewer_reads_them():
+    found = {"line": 2, "item_id": "502", "item_name": "Cheddar", "units": "CS", "quoted": 18.0}
+    assert order_changes_text({"currency": ("USD", "EUR"), "tran_date": ("2026-11-02", None),
+                               "lines": ("a", "b")}, [found], [{**found, "line": 3, "quoted": 30.0}]) == (
+        "is now in EUR (was USD), is now dated no date (was 2026-11-02), no longer quotes Cheddar at 18.00 CS "
+        "(line 2) and now has Cheddar at 30.00 CS (line 3) to review")
+    assert order_changes_text({"customer_id": ("1187", "2001")}, [], customers={"2001": "Harbor Bistro"}) == (
+        "is now for Harbor Bistro (was customer 1187)")
+
 
 # --- 3. a bulk triage notice with a long reviewer name -------------------------------------------------------------
 

@@ -8,19 +8,19 @@ ledger event (with a dedupe key, so even a replayed decision appends once).
 from __future__ import annotations
 
 import json
-import math
 import re
 import sqlite3
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from worker.cdc.models import ORDER_CANCELLED
+from worker.config import Pricing, Program
 from worker.ledger import append_event
 from worker.memo_checks import memo_not_as_drafted
 from worker.names import normalize_name
 from worker.netsuite_shape import ReviewedOrder, salesorder_payload
-from worker.pricing import price_text, unit_code
+from worker.pricing import ProgramTerms, price_text
 from worker.stale_plans import HOLD_GONE, action_not_owed, what_changed
 
 OPEN_ORDER = ("pending", "needs_manual")
@@ -74,9 +74,10 @@ ORDER_UNSEEN = ("Reject it, or leave it until the mirror has the order (NetSuite
 # dateless order judged on a later day): the workflow withdraws it at the customer's next order event
 # (worker/flows/assembly_item.py; an import-reference run withdraws the requests its own prices answer at once).
 ASSEMBLY_PRICED_NEXT = "Reject it, or leave it: the workflow withdraws it at the customer's next order event"
-# ... or once NetSuite repriced or removed a line a price review names as quoted (its payload's `lines`: each one's
-# item, unit and rate as quote_review.LINES read them): the review's proposal changed, so its workflow redraws the
-# draft from the order as it is (or withdraws it) at the order's next update in the hot drain.
+# ... or once NetSuite changed the order so that its workflow will not keep a price review's draft as it stands (what
+# its fingerprint judges changed and the review would propose otherwise: a line repriced, removed or added off
+# program, its currency, customer, date, payment or freight terms; quote_review.redrawn_for): it redraws the draft
+# from the order as it is (or withdraws it) at the order's next update in the hot drain.
 QUOTE_NEXT = ("Reject it, or leave it: the workflow redraws it from the order's prices now (or withdraws it) when "
               "it next runs")
 # An order the mirror holds with no lines at all (NetSuite sent none yet; a sales order always has one): nothing to
@@ -226,6 +227,22 @@ class EarlierCopy:
 
 class NotFound(LookupError):
     """No such review item, action or observation."""
+
+
+@dataclass(frozen=True)
+class PriceRules:
+    """What a price review judges an order by besides the order, as quote_review.handle passes them: the standard
+    program (a customer without one's), the tolerance (%), and today in the company's timezone (a dateless order's
+    date)."""
+
+    standard: ProgramTerms
+    tolerance_pct: float
+    today: str
+
+    @classmethod
+    def default(cls, now: str) -> PriceRules:
+        """The rules of settings that configure none ([programs.standard] and [pricing] defaults) on `now`'s date."""
+        return cls(ProgramTerms.from_config(Program()), Pricing().tolerance_pct, now[:10])
 
 
 @dataclass(frozen=True)
@@ -584,40 +601,115 @@ def _check_order_live(conn: sqlite3.Connection, kind: str, payload: dict[str, An
 
 def lines_not_as_quoted(drafted: Iterable[Any], lines: Iterable[tuple[Any, ...]]) -> list[dict[str, Any]]:
     """The draft's findings (a price review's payload `lines`) the order no longer quotes as drafted (pure): the same
-    item at the same rate in the same unit, as quote_review.fingerprint judges them (line numbers, quantities and
-    order are not judged), each of the order's `lines` (quote_review.LINES rows) answering for one finding at most."""
-    left = [(str(item), unit_code(units), float(rate)) for _, item, _, _, units, rate, _ in lines
-            if item and rate is not None]
-    gone = []
-    for found in drafted:
-        if not isinstance(found, dict) or not isinstance(found.get("quoted"), (int, float)):
-            continue  # not a finding as quote_review drafts them: nothing to hold it to
-        match = next((line for line in left if line[0] == str(found.get("item_id")) and line[1] == unit_code(
-            found.get("units")) and math.isclose(line[2], found["quoted"], rel_tol=1e-9, abs_tol=1e-9)), None)
-        if match is None:
-            gone.append(found)
-        else:
-            left.remove(match)
-    return gone
-
-
-def _check_quote_as_drafted(conn: sqlite3.Connection, payload: dict[str, Any]) -> None:
-    # A rate changed (or a line removed) since the review was drawn: approving would settle a deviation the order no
-    # longer has, and keep that approval after the workflow's redraw (it takes back staged drafts only).
+    item at the same rate in the same unit, as quote_review.fingerprint judges them (as_judged: line numbers,
+    quantities and order are not judged), each of the order's `lines` (quote_review.LINES rows) answering for one
+    finding at most."""
     # Imported here: the flows are not the review queue's weight.
-    from worker.flows.quote_review import LINES
+    from worker.flows.quote_review import as_judged
+
+    return _unmatched(drafted, [as_judged(item, units, rate) for _, item, _, _, units, rate, _ in lines
+                                if item and rate is not None])
+
+
+def _judged(found: Any) -> tuple[str, str, float] | None:
+    """A drafted finding's item, unit and rate as quote_review.as_judged has them; None for no finding."""
+    from worker.flows.quote_review import as_judged
+
+    if not isinstance(found, dict) or not isinstance(found.get("quoted"), (int, float)):
+        return None  # not a finding as quote_review drafts them: nothing to hold it to
+    return as_judged(found.get("item_id"), found.get("units"), found["quoted"])
+
+
+def _unmatched(findings: Iterable[Any], judged: Iterable[tuple[str, str, float] | None]) -> list[dict[str, Any]]:
+    left, unmatched = [j for j in judged if j is not None], []
+    for found in findings:
+        if (key := _judged(found)) is None:
+            continue
+        if key in left:
+            left.remove(key)
+        else:
+            unmatched.append(found)
+    return unmatched
+
+
+def findings_added(drafted: Iterable[Any], proposed: Iterable[Any]) -> list[dict[str, Any]]:
+    """The findings a review of the order now proposes (`proposed`) that its draft's (`drafted`) do not name (pure)."""
+    return _unmatched(proposed, map(_judged, drafted))
+
+
+def quoted_text(gone: list[dict[str, Any]]) -> str:
+    """A price review's findings as a refusal names them (pure): three named, then how many more."""
+    shown = "; ".join(f"{f.get('item_name') or f.get('item_id')} at {price_text(f['quoted'])}"
+                      f"{' ' + f['units'] if f.get('units') else ''} (line {f.get('line')})" for f in gone[:3])
+    return shown + (f" and {len(gone) - 3} more" if len(gone) > 3 else "")
+
+
+def _shown(value: Any, none: str, days: bool = False) -> str:
+    return none if value is None else f"{value} days" if days and isinstance(value, int) else str(value)
+
+
+def order_changes_text(changed: Mapping[str, tuple[Any, Any]], gone: list[dict[str, Any]],
+                       added: Sequence[dict[str, Any]] = (), customers: Mapping[str, str] | None = None) -> str:
+    """What of an order changed since its price review was drafted (quote_review.redrawn_for's parts: before, now),
+    as a reviewer reads it after "Sales order SO-1 " (pure); `gone`: the drafted findings it no longer quotes,
+    `added`: the ones a review now would name besides, `customers`: names by id."""
+    names = customers or {}
+    said = []
+    for part, (before, now) in changed.items():
+        if part == "customer_id":
+            said.append(f"is now for {names.get(now) or f'customer {now}'} (was "
+                        f"{names.get(before) or f'customer {before}'})")
+        elif part == "tran_date":
+            said.append(f"is now dated {_shown(now, 'no date')} (was {_shown(before, 'no date')})")
+        elif part == "currency":
+            said.append(f"is now in {_shown(now, 'no stated currency')} (was {_shown(before, 'no stated currency')})")
+        elif part == "terms":
+            said.append(f"now has payment terms of {_shown(now, 'none stated', days=True)} (was "
+                        f"{_shown(before, 'none stated', days=True)})")
+        elif part == "freight_terms":
+            said.append(f"now has freight terms {_shown(now, 'none stated')} (was {_shown(before, 'none stated')})")
+        elif part == "booked_from":
+            said.append(f"now has externalId {_shown(now, 'none')} (was {_shown(before, 'none')})")
+        elif part == "lines":
+            lines = ([f"no longer quotes {quoted_text(gone)}"] if gone else []) + (
+                [f"now has {quoted_text(added)} to review"] if added else [])
+            said += lines or ["has a line added, removed or repriced that the review now judges otherwise"]
+    return ", ".join(said[:-1]) + (" and " if len(said) > 1 else "") + said[-1] if said else "changed"
+
+
+def _check_quote_as_drafted(conn: sqlite3.Connection, payload: dict[str, Any], rules: PriceRules) -> None:
+    # The order changed since the review was drawn so that its workflow will take the draft back (a rate, a line, the
+    # currency, customer, date or terms: quote_review's own judgment, redrawn_for): approving would settle a review
+    # of an order that no longer is, and keep that approval after the redraw (it takes back staged drafts only).
+    # Imported here: the flows are not the review queue's weight.
+    from worker.flows.quote_review import LINES, last_review, redrawn_for
 
     so_id = str(payload.get("sales_order_id") or "")
     if conn.execute(ORDER_HAS_LINES, (so_id,)).fetchone() is None:
         return
     gone = lines_not_as_quoted(payload.get("lines") or [], conn.execute(LINES, (so_id,)).fetchall())
-    if gone:
-        shown = "; ".join(f"{f.get('item_name') or f.get('item_id')} at {price_text(f['quoted'])}"
-                          f"{' ' + f['units'] if f.get('units') else ''} (line {f.get('line')})" for f in gone[:3])
-        more = f" and {len(gone) - 3} more" if len(gone) > 3 else ""
-        raise DecisionError(f"Sales order {payload.get('tran_id') or so_id} no longer quotes {shown}{more} since "
-                            "this price review was drafted: approving it would settle prices the order no longer "
-                            f"has. {QUOTE_NEXT}")
+    last = last_review(conn, so_id)
+    if last is None or not last.get("fingerprint"):
+        # Its runs pruned, or drawn before fingerprints were kept: nothing to judge the order's change by but the
+        # draft's own quoted lines.
+        changed, proposed = ({"lines": (None, None)} if gone else {}), {}
+    else:
+        changed, proposed = redrawn_for(conn, so_id, last, rules.standard, rules.tolerance_pct, rules.today)
+    if not changed:
+        return
+    named = payload.get("tran_id") or so_id
+    # A line repriced is named once, by the rate it no longer has; the findings named besides are other items'.
+    repriced = {str(f.get("item_id")) for f in gone}
+    added = [f for f in findings_added(payload.get("lines") or [], proposed.get("lines") or [])
+             if str(f.get("item_id")) not in repriced]
+    if list(changed) == ["lines"] and gone and not added:
+        raise DecisionError(f"Sales order {named} no longer quotes {quoted_text(gone)} since this price review was "
+                            f"drafted: approving it would settle prices the order no longer has. {QUOTE_NEXT}")
+    ids = [str(v) for part, pair in changed.items() if part == "customer_id" for v in pair if v is not None]
+    customers = {i: row[0] for i in ids if (row := conn.execute(ORDER_CUSTOMER, (i,)).fetchone()) and row[0]}
+    said = order_changes_text(changed, gone, added, customers)
+    raise DecisionError(f"Sales order {named} {said} since this price review was drafted: approving it would settle "
+                        f"prices judged for the order as it was. {QUOTE_NEXT}")
 
 
 def _check_still_unpriced(conn: sqlite3.Connection, payload: dict[str, Any], now: str) -> None:
@@ -646,13 +738,16 @@ def _check_new_customer(conn: sqlite3.Connection, action_id: int, payload: dict[
 
 def decide_action(conn: sqlite3.Connection, action_id: int, reviewer: str, approve: bool, now: str, *, seen: str,
                   reason: str | None = None, changes: Mapping[str, str] | None = None,
-                  approve_anyway: Collection[str] = (), standard_terms: int | None = None) -> Decision:
+                  approve_anyway: Collection[str] = (), standard_terms: int | None = None,
+                  price_rules: PriceRules | None = None) -> Decision:
     """Approve (with any last edits) or reject (with a reason) a staged action still at version `seen`.
 
     A new customer (create_customer) whose name is a live customer's or another approved one's raises
     DuplicateOrder unless each of those copies is among `approve_anyway` (as approve_order's). `standard_terms`:
     the standard program's payment days ([programs.standard]), with which a collection plan's email and hold are
-    checked against the account as the flow drew them (stale_plans, collection_queries.hold_not_warranted)."""
+    checked against the account as the flow drew them (stale_plans, collection_queries.hold_not_warranted).
+    `price_rules`: what a price review (review_quote_pricing) is judged by, as its workflow judges it (None: the
+    settings' defaults, on `now`'s date)."""
     status, kind, payload_json, by, at, updated_at = _staged_action(conn, action_id)
     if status != "staged":
         return _already("this action", status, by, at)
@@ -668,7 +763,7 @@ def decide_action(conn: sqlite3.Connection, action_id: int, reviewer: str, appro
     if approve and kind in ORDER_KINDS:
         _check_order_live(conn, kind, payload)
     if approve and kind == "review_quote_pricing":
-        _check_quote_as_drafted(conn, payload)
+        _check_quote_as_drafted(conn, payload, price_rules or PriceRules.default(now))
     if approve and kind == "price_new_assembly_item":
         _check_still_unpriced(conn, payload, now)
     despite = _check_new_customer(conn, action_id, payload, approve_anyway) \

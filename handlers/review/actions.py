@@ -35,17 +35,25 @@ from worker.decisions import (
     DecisionError,
     DuplicateOrder,
     NotFound,
+    PriceRules,
     decide_action,
     edit_action,
     plain_text,
 )
 from worker.env import Env, iso
+from worker.pricing import standard_program
 
 STATUSES = ("staged", "approved", "rejected", "executed")
 PAGE = 30  # actions a page
 # The statuses each decision leaves an action in (an approved action is executed later, still the same decision).
 DECIDED = {"approve": ("approved", "executed"), "reject": ("rejected",)}
 NAMES_SHOWN = 5  # customers named when a customer filter that is not an id matches nothing
+
+
+def price_rules(env: Env) -> PriceRules:
+    """What a price review is judged by on approval, as its workflow judges it (quote_review.handle)."""
+    today = env.clock().astimezone(env.settings.timezone).date().isoformat()
+    return PriceRules(standard_program(env.settings), env.settings.pricing.tolerance_pct, today)
 
 
 def list_params(filters: Mapping[str, Any], known: Iterable[str], limit: int = PAGE) -> dict[str, Any]:
@@ -252,7 +260,8 @@ async def action_decide(request: Request[Any, Any, Any], env: NamedDependency[En
             shown = str(form.get("duplicate_of") or "").split() if form.get("approve_duplicate") == "1" else []
             decision = await env.db.write(decide_action, action_id, session.reviewer, op == "approve", now, seen=seen,
                                           reason=refused.reason, changes=changes, approve_anyway=frozenset(shown),
-                                          standard_terms=env.settings.programs["standard"].payment_terms_days)
+                                          standard_terms=env.settings.programs["standard"].payment_terms_days,
+                                          price_rules=price_rules(env))
         else:
             raise ValidationException("op: must be save, approve or reject")
     except NotFound as exc:

@@ -261,6 +261,12 @@ def digest(value: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def as_judged(item: Any, units: str | None, rate: float) -> tuple[str, str, float]:
+    """A priced line's item, unit and rate as the fingerprint judges them (pure): 'Case' is CS, a rate to 6 decimals
+    (32.9300001 is 32.93)."""
+    return str(item), unit_code(units), round(float(rate), 6)
+
+
 def fingerprint(customer_id: str | None, tran_date: str | None, currency: str | None, raw: dict[str, Any],
                 lines: list[tuple[Any, ...]]) -> dict[str, Any]:
     """What the review's verdict depends on, as the order has it (pure): `lines` are LINES rows. Spelled as the
@@ -270,8 +276,8 @@ def fingerprint(customer_id: str | None, tran_date: str | None, currency: str | 
     days = terms_days(terms)
     freight = next((label(raw[f]) for f in FREIGHT_FIELDS if raw.get(f)), None)
     external = raw.get("externalId") or raw.get("externalid")
-    priced = sorted((str(item), unit_code(units), round(float(rate), 6))
-                    for _, item, _, _, units, rate, _ in lines if item and rate is not None)
+    priced = sorted(as_judged(item, units, rate) for _, item, _, _, units, rate, _ in lines
+                    if item and rate is not None)
     return {"customer_id": customer_id, "tran_date": tran_date,
             "currency": currency_code(currency) or currency_name(currency),
             "terms": days if days is not None else terms, "freight_terms": freight.lower() if freight else None,
@@ -290,28 +296,24 @@ def _key(conn: sqlite3.Connection, so_id: str, reviewed: dict[str, Any]) -> str:
     return (first.get("fingerprint") == reviewed and first.get("review_key")) or f"{KIND}:{so_id}:{digest(reviewed)}"
 
 
-def review_order(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, tolerance: float, today: str,
-                 event: Event, *, again: bool = False) -> WorkflowResult | None:
-    """The review of one sales order as a WorkflowResult (None when the order is not in the mirror).
+@dataclass(frozen=True)
+class _Proposed:
+    """A review of the order as the mirror has it: its proposal (`output`) and what the observation names."""
 
-    `again`: `event` updates an order reviewed before; it is reviewed again only when what the review judges changed
-    and the review would propose otherwise than the last (None: nothing new to say)."""
-    order = conn.execute(ORDER, (so_id,)).fetchone()
-    if order is None:
-        return None
-    tran_id, customer_id, tran_date, deleted_at, raw_json, company, customer_terms, currency, cancelled = order
-    name = order_name(tran_id, so_id, company, customer_id)
-    raw = raw_record(raw_json)
-    reviewed = fingerprint(customer_id, tran_date, currency, raw, conn.execute(LINES, (so_id,)).fetchall())
-    last = _review_run(conn, LAST_REVIEW, so_id)
-    if again and (deleted_at or cancelled or last is None or last.get("fingerprint") == reviewed):
-        return None  # gone (review_event said so when it happened), no review left (its runs pruned), or unchanged
-    if deleted_at:
-        return WorkflowResult(customer_id, f"{name} was deleted in NetSuite before it could be reviewed.",
-                              output={"sales_order_id": so_id, "deleted": True})
-    if cancelled:  # no order: nothing to review (the output's `cancelled` ends order_lines.NEWLY_CANCELLED)
-        return WorkflowResult(customer_id, f"{name} was cancelled in NetSuite before it could be reviewed.",
-                              output={"sales_order_id": so_id, "cancelled": True})
+    output: dict[str, Any]
+    program: ProgramTerms
+    lines: list[LineFinding]
+    terms: list[dict[str, Any]]
+    unpriced: list[str]
+    checked: int
+    seen: list[LineFinding]
+    booking: Booking | None
+    stale: list[str]
+
+
+def _propose(conn: sqlite3.Connection, so_id: str, order: tuple[Any, ...], raw: dict[str, Any],
+             standard: ProgramTerms, tolerance: float, today: str) -> _Proposed:
+    tran_id, customer_id, tran_date, _, _, _, customer_terms, currency, _ = order
     program = program_for(conn, customer_id, standard)
     found, unpriced, checked = _price_lines(conn, so_id, customer_id, tran_date or today, program, tolerance,
                                             currency)
@@ -330,7 +332,6 @@ def review_order(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, t
               "currency": currency, "program": program.program, "tolerance_pct": tolerance, "lines_checked": checked,
               "lines": [asdict(f) for f in lines], "terms": terms,
               "unpriced_assembly_items": unpriced}
-    approved_by = (booking.approved_by or "a reviewer") if booking else None
     if booking and not stale:
         output["approved_at_review"] = {"action_id": booking.action_id, "review_item_id": booking.review_item_id,
                                         "approved_by": booking.approved_by, "lines": [asdict(f) for f in seen]}
@@ -338,22 +339,81 @@ def review_order(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, t
         output["booked_at_review"] = {"action_id": booking.action_id, "review_item_id": booking.review_item_id,
                                       "approved_by": booking.approved_by, "customer_id": booking.customer_id,
                                       "tran_date": booking.tran_date, "changed": stale}
-    observation = _describe(name, program, tolerance, lines, terms, unpriced, checked, seen, approved_by)
+    return _Proposed(output, program, lines, terms, unpriced, checked, seen, booking, stale)
+
+
+def _same(last: dict[str, Any] | None, reviewed: dict[str, Any], output: dict[str, Any]) -> bool:
+    """Whether the last review's draft stands for the order `reviewed` (its fingerprint) with proposal `output`: the
+    same order, or one the last review would propose the same for (its proposal: the output but the run's own keys;
+    so a run from before fingerprints were kept compares too)."""
+    return last is not None and (last.get("fingerprint") == reviewed
+                                 or {k: v for k, v in last.items() if k not in RUN_ONLY} == output)
+
+
+def last_review(conn: sqlite3.Connection, so_id: str) -> dict[str, Any] | None:
+    """The output of the order's last review run (None: never reviewed, or its runs pruned)."""
+    return _review_run(conn, LAST_REVIEW, so_id)
+
+
+def redrawn_for(conn: sqlite3.Connection, so_id: str, last: dict[str, Any], standard: ProgramTerms, tolerance: float,
+                today: str) -> tuple[dict[str, tuple[Any, Any]], dict[str, Any]]:
+    """What of the order (its fingerprint's parts: before, now) changed since its review `last` (a run's output), when
+    an update would have review_order review it again and propose otherwise, taking back the review's staged draft
+    (superseded, or withdrawn), and that review's proposal; ({}, {}) when the draft stands as it is. Reads only."""
+    order = conn.execute(ORDER, (so_id,)).fetchone()
+    if order is None:
+        return {}, {}
+    raw = raw_record(order[4])
+    reviewed = fingerprint(order[1], order[2], order[7], raw, conn.execute(LINES, (so_id,)).fetchall())
+    if last.get("fingerprint") == reviewed:
+        return {}, {}
+    output = _propose(conn, so_id, order, raw, standard, tolerance, today).output
+    if _same(last, reviewed, output):
+        return {}, {}
+    before = last.get("fingerprint") or {}
+    return {part: (before.get(part), value) for part, value in reviewed.items() if before.get(part) != value}, output
+
+
+def review_order(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, tolerance: float, today: str,
+                 event: Event, *, again: bool = False) -> WorkflowResult | None:
+    """The review of one sales order as a WorkflowResult (None when the order is not in the mirror).
+
+    `again`: `event` updates an order reviewed before; it is reviewed again only when what the review judges changed
+    and the review would propose otherwise than the last (None: nothing new to say)."""
+    order = conn.execute(ORDER, (so_id,)).fetchone()
+    if order is None:
+        return None
+    tran_id, customer_id, tran_date, deleted_at, raw_json, company, _, currency, cancelled = order
+    name = order_name(tran_id, so_id, company, customer_id)
+    raw = raw_record(raw_json)
+    reviewed = fingerprint(customer_id, tran_date, currency, raw, conn.execute(LINES, (so_id,)).fetchall())
+    last = _review_run(conn, LAST_REVIEW, so_id)
+    if again and (deleted_at or cancelled or last is None or last.get("fingerprint") == reviewed):
+        return None  # gone (review_event said so when it happened), no review left (its runs pruned), or unchanged
+    if deleted_at:
+        return WorkflowResult(customer_id, f"{name} was deleted in NetSuite before it could be reviewed.",
+                              output={"sales_order_id": so_id, "deleted": True})
+    if cancelled:  # no order: nothing to review (the output's `cancelled` ends order_lines.NEWLY_CANCELLED)
+        return WorkflowResult(customer_id, f"{name} was cancelled in NetSuite before it could be reviewed.",
+                              output={"sales_order_id": so_id, "cancelled": True})
+    review = _propose(conn, so_id, order, raw, standard, tolerance, today)
+    output, booking, stale, seen, lines = review.output, review.booking, review.stale, review.seen, review.lines
+    approved_by = (booking.approved_by or "a reviewer") if booking else None
+    observation = _describe(name, review.program, tolerance, lines, review.terms, review.unpriced, review.checked,
+                            seen, approved_by)
     if booking and stale:  # the earlier approval as context: its checks were for another customer, date or currency
         whom = booking.customer_name or booking.customer_id or "its customer"
         observation += (f" Booked at review by {approved_by} for {whom}; the order's {', '.join(stale)} changed "
                         "since, so reviewed in full.")
-    # The same order, or one the last review would propose the same for (its proposal: the output but the run's own
-    # keys; so a run from before fingerprints were kept compares too): the last review's draft stands.
-    same = last is not None and (last.get("fingerprint") == reviewed
-                                 or {k: v for k, v in last.items() if k not in RUN_ONLY} == output)
+    same = _same(last, reviewed, output)
     if again and same:
         return None
     if last is None or same:
         key = (last or {}).get("review_key") or f"{KIND}:{so_id}"
     else:  # a review of the changed order: a key of its own, or the last one's draft would swallow it
         key = _key(conn, so_id, reviewed)
-    proposals = [Proposal(KIND, dict(output), risk=2, customer_id=customer_id, dedupe_key=key)] if lines or terms else []
+    proposals = [Proposal(KIND, dict(output), risk=2, customer_id=customer_id, dedupe_key=key)] \
+        if lines or review.terms else []
     output |= {"fingerprint": reviewed, "review_key": key}
     if last is None or same:
         return WorkflowResult(customer_id, observation, proposals, output=output)
