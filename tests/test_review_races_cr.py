@@ -15,12 +15,14 @@ import json
 import pytest
 
 from cron.housekeeping import DELETE_WORKFLOW_RUNS, DETACH_WORKFLOW_RUNS
+from handlers.review.actions import price_rules
 from handlers.review.observations import NOTICE_MAX_BYTES, triage_notice
 from tests.flows_support import apply, proposals, ref, sales_order
 from tests.test_approval_rechecks import AT, drafted
 from tests.test_flows_price_review_lifecycle import FLOWS, priced, updated  # noqa: F401 (priced: fixture)
 from worker.decisions import Decision, DecisionError, decide_action, order_changes_text
 from worker.flows.quote_review import NAME
+from worker.pricing import standard_program
 from worker.workflow_runner import drain
 
 NEXT = ("Reject it, or leave it: the workflow redraws it from the order's prices now (or withdraws it) when it next "
@@ -215,3 +217,9 @@ def test_a_sentence_too_long_loses_its_time_then_its_names_tail():
 def test_a_late_triage_notice_keeps_the_whole_sentence_when_it_fits():
     assert triage_notice("rejected", [late(7, "bob")]) == (
         "observation 7 was already rejected by bob at 2026-11-25 02:00:07 UTC; nothing changed")
+
+
+async def test_the_review_page_judges_a_price_review_by_the_settings_its_workflow_uses(env):
+    rules = price_rules(env)
+    assert (rules.standard, rules.tolerance_pct) == (standard_program(env.settings), env.settings.pricing.tolerance_pct)
+    assert rules.today == env.clock().astimezone(env.settings.timezone).date().isoformat()
