@@ -72,11 +72,14 @@ async def test_a_price_review_whose_quoted_rate_netsuite_changed_is_not_approved
 
 
 async def test_a_price_review_whose_order_changed_nothing_it_judged_is_approved(priced):  # noqa: F811
-    # A quantity is not judged (the workflow keeps the draft), nor is the line's number: still approvable.
+    # A quantity is not judged (the workflow keeps the draft), nor is the line's number: still approvable. (Not a
+    # line added at 30.00: that is a new finding, the workflow redraws the draft, so its approval is refused.)
     env = priced
     order, staged = await drafted(env)
     review = staged["review_quote_pricing"]
-    await apply(env, relined(order, "2026-11-03T09:30:00Z", 30.0, 18.0, quantity=9))  # 18.00 now on line 3
+    change = relined(order, "2026-11-03T09:30:00Z", 18.0, quantity=9)
+    change["record"]["item"]["items"][1]["line"] = 3  # 18.00 now on line 3
+    await apply(env, change)
     decision = await env.db.write(decide_action, review["id"], "mike", True, AT, seen=review["updated_at"])
     assert decision.changed and decision.status == "approved"
 
