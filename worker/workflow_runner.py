@@ -116,8 +116,11 @@ class Proposal:
 
     With `redraft`, a staged draft of the same key that no person has edited or decided is replaced by
     this one (the same row: never two live drafts); a touched draft is left as the person left it.
-    With `wanted`, the proposal is asked again in the commit, on its connection: False (what it asks was answered
-    after the handler read, by another process's commit) writes nothing of it (counted `unwanted`).
+    With `wanted`, the proposal is asked again in the commit, on its connection: None while it is still wanted;
+    else why not (what it asks was answered after the handler read, by another process's commit), a sentence the
+    run's observation ends with, and nothing of it is written (counted `unwanted`). `listed`, (key, value): the
+    entry of the run output's list `key` that names this proposal, dropped with it, so the output (which later runs
+    read as what was asked) says what the commit staged, not what the handler read.
     """
 
     kind: str
@@ -126,7 +129,8 @@ class Proposal:
     customer_id: str | None = None
     dedupe_key: str | None = None
     redraft: bool = False
-    wanted: Callable[[sqlite3.Connection], bool] | None = field(default=None, compare=False, repr=False)
+    wanted: Callable[[sqlite3.Connection], str | None] | None = field(default=None, compare=False, repr=False)
+    listed: tuple[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -263,6 +267,18 @@ def withdrawn_note(closed: list[tuple[int, str]]) -> str:
     return "Withdrawn: " + ", ".join(f"#{action_id} {kind}" for action_id, kind in closed) + "."
 
 
+def unwanted_now(conn: sqlite3.Connection, proposals: Sequence[Proposal]) -> dict[int, str]:
+    """The proposals (by index) whose `wanted`, asked now, says why they are no longer wanted, with that reason."""
+    return {i: why for i, p in enumerate(proposals) if p.wanted is not None and (why := p.wanted(conn)) is not None}
+
+
+def without(output: dict[str, Any], dropped: Sequence[Proposal]) -> dict[str, Any]:
+    """The run output without the entries (Proposal.listed) naming the dropped proposals (pure)."""
+    for key, value in (p.listed for p in dropped if p.listed):
+        output = output | {key: [v for v in output.get(key, []) if v != value]}
+    return output
+
+
 def record_run(conn: sqlite3.Connection, workflow: Workflow, event: Event, result: WorkflowResult | None,
                error: str | None, started: str, finished: str) -> dict[str, int]:
     """Write one handled event's effects and move the cursor; returns counts. Runs in one transaction."""
@@ -279,7 +295,10 @@ def record_run(conn: sqlite3.Connection, workflow: Workflow, event: Event, resul
         advance_cursor(conn, workflow.name, event.id)
         return {"not_applicable": 1}
     closed = withdraw(conn, workflow.name, result.withdrawals, finished) if result and not error else []
+    # asked before the run row is written, so its output and observation say what this commit stages
+    unwanted = unwanted_now(conn, result.proposals) if result and not error else {}
     output = (result.output | ({"withdrawn": [i for i, _ in closed]} if result.withdrawals else {})) if result else {}
+    output = without(output, [result.proposals[i] for i in unwanted]) if result else output
     run_id, attempts = conn.execute(UPSERT_RUN, {
         "workflow": workflow.name, "customer_id": result.customer_id if result else event.payload.get("customer_id"),
         "event_id": event.id, "status": "failed" if error else "ok", "started": started, "finished": finished,
@@ -297,10 +316,9 @@ def record_run(conn: sqlite3.Connection, workflow: Workflow, event: Event, resul
             return {"failed": 1, "gave_up": 1}
         return {"failed": 1, "retry_later": 1}
     assert result is not None
-    proposed = redrafted = unwanted = 0
-    for p in result.proposals:
-        if p.wanted is not None and not p.wanted(conn):
-            unwanted += 1
+    proposed = redrafted = 0
+    for i, p in enumerate(result.proposals):
+        if i in unwanted:
             continue
         payload = to_json(p.payload)
         customer = p.customer_id or result.customer_id
@@ -311,11 +329,13 @@ def record_run(conn: sqlite3.Connection, workflow: Workflow, event: Event, resul
         proposed += conn.execute(INSERT_PROPOSAL, (p.kind, customer, payload, p.risk, run_id, p.dedupe_key,
                                                    finished, finished)).rowcount
     if workflow.reflexion and result.customer_id:
-        observation = f"{result.observation} {withdrawn_note(closed)}" if result.withdrawals else result.observation
+        observation = " ".join([result.observation, *unwanted.values(),
+                                *([withdrawn_note(closed)] if result.withdrawals else [])])
         conn.execute(INSERT_REFLEXION, (result.customer_id, json.dumps([workflow.name]), observation, run_id, finished))
     advance_cursor(conn, workflow.name, event.id)
-    counts = {"ok": 1, "proposed": proposed, "deduplicated": len(result.proposals) - proposed - redrafted - unwanted}
-    return (counts | ({"redrafted": redrafted} if redrafted else {}) | ({"unwanted": unwanted} if unwanted else {})
+    counts = {"ok": 1, "proposed": proposed,
+              "deduplicated": len(result.proposals) - proposed - redrafted - len(unwanted)}
+    return (counts | ({"redrafted": redrafted} if redrafted else {}) | ({"unwanted": len(unwanted)} if unwanted else {})
             | ({"withdrawn": len(closed)} if closed else {}))
 
 

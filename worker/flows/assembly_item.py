@@ -398,6 +398,7 @@ def find_unpriced(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, 
         return None
     program = program_for(conn, customer_id, standard)
     on = tran_date or today
+    owner = company or f"customer {customer_id}"  # as owner_of names it
     proposals: dict[str, Proposal] = {}
     for line_no, item_id, item_name, quantity, units, rate, code, description, uom, pack in lines:
         if item_id in proposals or expected_price(conn, item_id, customer_id, on, program, uom=units):
@@ -408,12 +409,14 @@ def find_unpriced(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, 
                    "quantity": quantity, "quoted_rate": rate, "currency": currency, "program": program.program}
         proposals[item_id] = Proposal("price_new_assembly_item", payload, risk=2, customer_id=customer_id,
                                       dedupe_key=f"price_new_assembly_item:{item_id}:{customer_id}",
-                                      wanted=still_unpriced(item_id, customer_id, on, program, units))
+                                      wanted=still_unpriced(item_id, customer_id, on, program, units,
+                                                            item_shown(payload), owner),
+                                      listed=("unpriced", item_id))  # not asked after all: not remembered as asked
     name = order_name(tran_id, so_id, company, customer_id)
     distinct = len({line[1] for line in lines})
     if proposals:
-        listed = ", ".join(f"{p.payload['item_code'] or p.payload['item_name'] or p.payload['item_id']} "
-                           f"({quoted(p.payload['quoted_rate'], currency)})" for p in proposals.values())
+        listed = ", ".join(f"{item_shown(p.payload)} ({quoted(p.payload['quoted_rate'], currency)})"
+                           for p in proposals.values())
         observation = f"{name}: {len(proposals)} of {distinct} assembly item(s) have no price on file: {listed}."
     else:
         observation = f"{name}: all {distinct} assembly item(s) already priced."
@@ -421,11 +424,23 @@ def find_unpriced(conn: sqlite3.Connection, so_id: str, standard: ProgramTerms, 
     return WorkflowResult(customer_id, observation, list(proposals.values()), output=output)
 
 
-def still_unpriced(item_id: str, customer_id: str | None, on: str, program: ProgramTerms,
-                   units: str | None) -> Callable[[sqlite3.Connection], bool]:
+def item_shown(payload: Mapping[str, Any]) -> str:
+    """How a request names its item, as _SHOWN reads it from a staged one: its code, else its name, else its id."""
+    return str(payload["item_code"] or payload["item_name"] or payload["item_id"])
+
+
+def still_unpriced(item_id: str, customer_id: str | None, on: str, program: ProgramTerms, units: str | None,
+                   item: str, owner: str) -> Callable[[sqlite3.Connection], str | None]:
     """find_unpriced's question asked again in the runner's commit (Proposal.wanted): a price import committed after
-    the handler read, having withdrawn the request and released its key, must not see it staged again."""
-    return lambda conn: expected_price(conn, item_id, customer_id, on, program, uom=units) is None
+    the handler read, having withdrawn the request and released its key, must not see it staged again. None while
+    the item is unpriced; else why it is not asked, in the words a withdrawal gives (priced_now): 'KIT-RS-BRK has a
+    price for Riverside now (list price 60.00 per CS): not asked.'"""
+    def why_not(conn: sqlite3.Connection) -> str | None:
+        if expected_price(conn, item_id, customer_id, on, program, uom=units) is None:
+            return None
+        price = price_on_file(conn, item_id, customer_id, on)  # as a withdrawal words it (priced_since)
+        return f"{priced_now(item, owner, price or 'a price on file')}: not asked."
+    return why_not
 
 
 def quoted(rate: float | None, currency: str | None) -> str:
