@@ -11,6 +11,8 @@ however long the reviewer's name.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
@@ -21,9 +23,10 @@ from tests.flows_support import apply, proposals, ref, sales_order
 from tests.test_approval_rechecks import AT, drafted
 from tests.test_flows_price_review_lifecycle import FLOWS, priced, updated  # noqa: F401 (priced: fixture)
 from worker.decisions import Decision, DecisionError, decide_action, order_changes_text
+from worker.env import iso
 from worker.flows.quote_review import NAME
 from worker.pricing import standard_program
-from worker.workflow_runner import drain
+from worker.workflow_runner import drain, history_cutoff
 
 NEXT = ("Reject it, or leave it: the workflow redraws it from the order's prices now (or withdraws it) when it next "
         "runs")
@@ -223,3 +226,38 @@ async def test_the_review_page_judges_a_price_review_by_the_settings_its_workflo
     rules = price_rules(env)
     assert (rules.standard, rules.tolerance_pct) == (standard_program(env.settings), env.settings.pricing.tolerance_pct)
     assert rules.today == env.clock().astimezone(env.settings.timezone).date().isoformat()
+    # History as a drain running then judges it (quote_review.handle's is_old_change: history_cutoff).
+    later = replace(env, clock=lambda: FAR)
+    assert (price_rules(later).history_from, price_rules(later).history_days) == (
+        history_cutoff(later), env.settings.workflows.history_days)
+
+
+# --- 4. a refusal says what becomes of the draft, and names only lines that changed a finding (audit CS) ----------
+
+FAR = datetime(2126, 12, 1, tzinfo=UTC)  # more than history_days (tests: 36,500) after the orders' changes
+THEN = "Reject it and review the order by hand: "
+
+
+async def test_an_order_changed_longer_ago_than_history_days_is_refused_without_promising_a_redraw(
+        priced):  # noqa: F811
+    env = priced
+    order, staged = await drafted(env)
+    review = staged["review_quote_pricing"]
+    await apply(env, updated(order, "2026-11-03T09:30:00Z", currency=ref("4", "EUR")))
+    await drain(env, FLOWS, tick=FAR)  # history to this drain: not reviewed again, the draft stays
+    [review] = [p for p in await reviews(env) if p["id"] == review["id"]]
+    assert review["status"] == "staged"
+    later = replace(env, clock=lambda: FAR)  # the review page a century on, judging history as that drain did
+    with pytest.raises(DecisionError) as caught:
+        await env.db.write(decide_action, review["id"], "alice", True, iso(FAR), seen=review["updated_at"],
+                           price_rules=price_rules(later))
+    # Was: "… Reject it, or leave it: the workflow redraws it … when it next runs", refused so for good.
+    assert str(caught.value) == (
+        "Sales order SO-9601 is now in EUR (was USD) since this price review was drafted: approving it would settle "
+        f"prices judged for the order as it was. {THEN}NetSuite last changed it at 2026-11-03 09:30 UTC, more than "
+        "36500 days ago ([workflows] history_days), and the workflow does not review a change that old, so it will "
+        "not redraw this draft")
+    # Judged on the day of the change (a drain then would review it), the refusal promises the redraw.
+    assert await refused(env, review) == (
+        "Sales order SO-9601 is now in EUR (was USD) since this price review was drafted: approving it would settle "
+        f"prices judged for the order as it was. {NEXT}")

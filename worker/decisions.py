@@ -12,10 +12,12 @@ import re
 import sqlite3
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from worker.cdc.models import ORDER_CANCELLED
-from worker.config import Pricing, Program
+from worker.config import Pricing, Program, Workflows
+from worker.env import parse_iso
 from worker.ledger import append_event
 from worker.memo_checks import memo_not_as_drafted
 from worker.names import normalize_name
@@ -80,6 +82,12 @@ ASSEMBLY_PRICED_NEXT = "Reject it, or leave it: the workflow withdraws it at the
 # from the order as it is (or withdraws it) at the order's next update in the hot drain.
 QUOTE_NEXT = ("Reject it, or leave it: the workflow redraws it from the order's prices now (or withdraws it) when "
               "it next runs")
+# ... but not when it reviews no update of the order: one NetSuite last changed longer ago than [workflows]
+# history_days (quote_review.old_change_at): refused all the same, and said so, as the draft would otherwise wait
+# for a redraw that never comes.
+QUOTE_OLD = ("Reject it and review the order by hand: NetSuite last changed it at {when}, more than {days} days ago "
+             "([workflows] history_days), and the workflow does not review a change that old, so it will not redraw "
+             "this draft")
 # An order the mirror holds with no lines at all (NetSuite sent none yet; a sales order always has one): nothing to
 # hold a price review's quoted lines to, as the workflow waits for them (worker/flows/order_lines.py).
 ORDER_HAS_LINES = "SELECT 1 FROM transaction_lines WHERE transaction_id = ? LIMIT 1"
@@ -233,16 +241,22 @@ class NotFound(LookupError):
 class PriceRules:
     """What a price review judges an order by besides the order, as quote_review.handle passes them: the standard
     program (a customer without one's), the tolerance (%), and today in the company's timezone (a dateless order's
-    date)."""
+    date); and `history_from`: changes before it are history, which the workflow does not review again
+    (workflow_runner.history_cutoff, [workflows] history_days; None: no change is)."""
 
     standard: ProgramTerms
     tolerance_pct: float
     today: str
+    history_from: datetime | None = None
+    history_days: int | None = None
 
     @classmethod
     def default(cls, now: str) -> PriceRules:
-        """The rules of settings that configure none ([programs.standard] and [pricing] defaults) on `now`'s date."""
-        return cls(ProgramTerms.from_config(Program()), Pricing().tolerance_pct, now[:10])
+        """The rules of settings that configure none ([programs.standard], [pricing] and [workflows] defaults) on
+        `now`'s date."""
+        days, moment = Workflows().history_days, parse_iso(now)
+        return cls(ProgramTerms.from_config(Program()), Pricing().tolerance_pct, now[:10],
+                   moment - timedelta(days=days) if moment else None, days)
 
 
 @dataclass(frozen=True)
@@ -702,14 +716,26 @@ def _check_quote_as_drafted(conn: sqlite3.Connection, payload: dict[str, Any], r
     repriced = {str(f.get("item_id")) for f in gone}
     added = [f for f in findings_added(payload.get("lines") or [], proposed.get("lines") or [])
              if str(f.get("item_id")) not in repriced]
+    after = _quote_next(conn, so_id, last, rules)
     if list(changed) == ["lines"] and gone and not added:
         raise DecisionError(f"Sales order {named} no longer quotes {quoted_text(gone)} since this price review was "
-                            f"drafted: approving it would settle prices the order no longer has. {QUOTE_NEXT}")
+                            f"drafted: approving it would settle prices the order no longer has. {after}")
     ids = [str(v) for part, pair in changed.items() if part == "customer_id" for v in pair if v is not None]
     customers = {i: row[0] for i in ids if (row := conn.execute(ORDER_CUSTOMER, (i,)).fetchone()) and row[0]}
     said = order_changes_text(changed, gone, added, customers)
     raise DecisionError(f"Sales order {named} {said} since this price review was drafted: approving it would settle "
-                        f"prices judged for the order as it was. {QUOTE_NEXT}")
+                        f"prices judged for the order as it was. {after}")
+
+
+def _quote_next(conn: sqlite3.Connection, so_id: str, last: dict[str, Any] | None, rules: PriceRules) -> str:
+    """What becomes of a price review's draft refused for its order's change: redrawn at the order's next update,
+    unless the workflow reviews no update of it (its last change history)."""
+    from worker.flows.quote_review import old_change_at
+    from worker.flows.withdrawals import for_people
+
+    if rules.history_from is not None and (when := old_change_at(conn, so_id, rules.history_from)):
+        return QUOTE_OLD.format(when=for_people(when), days=rules.history_days)
+    return QUOTE_NEXT
 
 
 def _check_still_unpriced(conn: sqlite3.Connection, payload: dict[str, Any], now: str) -> None:

@@ -42,6 +42,7 @@ from worker.decisions import (
 )
 from worker.env import Env, iso
 from worker.pricing import standard_program
+from worker.workflow_runner import history_cutoff
 
 STATUSES = ("staged", "approved", "rejected", "executed")
 PAGE = 30  # actions a page
@@ -51,9 +52,11 @@ NAMES_SHOWN = 5  # customers named when a customer filter that is not an id matc
 
 
 def price_rules(env: Env) -> PriceRules:
-    """What a price review is judged by on approval, as its workflow judges it (quote_review.handle)."""
+    """What a price review is judged by on approval, as its workflow judges it (quote_review.handle; a drain running
+    now judges history by history_cutoff, as is_old_change does)."""
     today = env.clock().astimezone(env.settings.timezone).date().isoformat()
-    return PriceRules(standard_program(env.settings), env.settings.pricing.tolerance_pct, today)
+    return PriceRules(standard_program(env.settings), env.settings.pricing.tolerance_pct, today, history_cutoff(env),
+                      env.settings.workflows.history_days)
 
 
 def list_params(filters: Mapping[str, Any], known: Iterable[str], limit: int = PAGE) -> dict[str, Any]:

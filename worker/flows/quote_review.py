@@ -36,6 +36,7 @@ import json
 import math
 import sqlite3
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 from worker.aging import terms_days
@@ -48,6 +49,7 @@ from worker.flows.order_lines import gate, newly_cancelled, order_name
 from worker.flows.reads import label, raw_record, record_id
 from worker.flows.withdrawals import (
     CANCELLED,
+    MIRRORED_AT,
     changed_at,
     changed_reason,
     drafts_under,
@@ -71,6 +73,7 @@ from worker.workflow_runner import (
     Withdrawal,
     Workflow,
     WorkflowResult,
+    changed_before,
     is_old_change,
 )
 
@@ -478,6 +481,17 @@ def _describe(name: str, program: ProgramTerms, tolerance: float, lines: list[Li
     elif not lines and not terms and checked:  # the unpriced assembly lines were not checked
         parts.append("the checked lines are within program")
     return "; ".join(parts) + "."
+
+
+def old_change_at(conn: sqlite3.Connection, so_id: str, cutoff: datetime) -> str | None:
+    """When NetSuite last changed the order (the mirror's last_modified), if that change is history to a drain judging
+    by `cutoff` (workflow_runner.history_cutoff): review_event reviews no such update again (`old`, handle's
+    is_old_change, the same rule), so a draft it made stale stays; None when an update would be reviewed. Reads only."""
+    row = conn.execute(MIRRORED_AT["salesorder"], (so_id,)).fetchone()
+    when = row[0] if row else None
+    # The change as its update event carries it, so changed_before judges it as the drain judges the event.
+    return when if changed_before(Event(0, UPDATES[0], "salesorder", so_id, {"last_modified": when}, ""), cutoff) \
+        else None
 
 
 def review_event(conn: sqlite3.Connection, event: Event, standard: ProgramTerms, tolerance: float,
