@@ -261,3 +261,19 @@ async def test_an_order_changed_longer_ago_than_history_days_is_refused_without_
     assert await refused(env, review) == (
         "Sales order SO-9601 is now in EUR (was USD) since this price review was drafted: approving it would settle "
         f"prices judged for the order as it was. {NEXT}")
+
+
+async def test_a_pruned_reviews_refusal_says_the_workflow_will_not_redraw_it(priced):  # noqa: F811
+    env = priced
+    order, staged = await drafted(env)
+    review = staged["review_quote_pricing"]
+    await env.db.write(pruned)
+    await apply(env, relined(order, "2026-11-03T09:30:00Z", lambda line: line.update(rate=18.5)
+                             if line["line"] == 2 else None))
+    said = ("Sales order SO-9601 no longer quotes 502 at 18.00 CS (line 2) since this price review was drafted: "
+            f"approving it would settle prices the order no longer has. {THEN}the runs of this review were pruned "
+            "([retention] workflow_run_log_days), so the workflow does not review the order again")
+    assert await refused(env, review) == said  # was: "… the workflow redraws it … when it next runs"
+    await drain(env, FLOWS)  # ... which it does not: the draft stays, refused as before
+    assert [(p["id"], p["status"]) for p in await reviews(env)] == [(review["id"], "staged")]
+    assert await refused(env, review) == said

@@ -83,11 +83,13 @@ ASSEMBLY_PRICED_NEXT = "Reject it, or leave it: the workflow withdraws it at the
 QUOTE_NEXT = ("Reject it, or leave it: the workflow redraws it from the order's prices now (or withdraws it) when "
               "it next runs")
 # ... but not when it reviews no update of the order: one NetSuite last changed longer ago than [workflows]
-# history_days (quote_review.old_change_at): refused all the same, and said so, as the draft would otherwise wait
-# for a redraw that never comes.
+# history_days (quote_review.old_change_at), or whose review runs were pruned (review_order has no review to
+# compare with): refused all the same, and said so, as the draft would otherwise wait for a redraw that never comes.
 QUOTE_OLD = ("Reject it and review the order by hand: NetSuite last changed it at {when}, more than {days} days ago "
              "([workflows] history_days), and the workflow does not review a change that old, so it will not redraw "
              "this draft")
+QUOTE_PRUNED = ("Reject it and review the order by hand: the runs of this review were pruned ([retention] "
+                "workflow_run_log_days), so the workflow does not review the order again")
 # An order the mirror holds with no lines at all (NetSuite sent none yet; a sales order always has one): nothing to
 # hold a price review's quoted lines to, as the workflow waits for them (worker/flows/order_lines.py).
 ORDER_HAS_LINES = "SELECT 1 FROM transaction_lines WHERE transaction_id = ? LIMIT 1"
@@ -729,10 +731,12 @@ def _check_quote_as_drafted(conn: sqlite3.Connection, payload: dict[str, Any], r
 
 def _quote_next(conn: sqlite3.Connection, so_id: str, last: dict[str, Any] | None, rules: PriceRules) -> str:
     """What becomes of a price review's draft refused for its order's change: redrawn at the order's next update,
-    unless the workflow reviews no update of it (its last change history)."""
+    unless the workflow reviews no update of it (its runs pruned, or its last change history)."""
     from worker.flows.quote_review import old_change_at
     from worker.flows.withdrawals import for_people
 
+    if last is None:
+        return QUOTE_PRUNED
     if rules.history_from is not None and (when := old_change_at(conn, so_id, rules.history_from)):
         return QUOTE_OLD.format(when=for_people(when), days=rules.history_days)
     return QUOTE_NEXT
