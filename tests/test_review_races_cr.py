@@ -22,7 +22,13 @@ from handlers.review.observations import NOTICE_MAX_BYTES, triage_notice
 from tests.flows_support import apply, proposals, ref, sales_order
 from tests.test_approval_rechecks import AT, drafted
 from tests.test_flows_price_review_lifecycle import FLOWS, priced, updated  # noqa: F401 (priced: fixture)
-from worker.decisions import Decision, DecisionError, decide_action, order_changes_text
+from worker.decisions import (
+    Decision,
+    DecisionError,
+    decide_action,
+    order_changes_text,
+    recounted,
+)
 from worker.env import iso
 from worker.flows.quote_review import NAME
 from worker.pricing import standard_program
@@ -277,3 +283,43 @@ async def test_a_pruned_reviews_refusal_says_the_workflow_will_not_redraw_it(pri
     await drain(env, FLOWS)  # ... which it does not: the draft stays, refused as before
     assert [(p["id"], p["status"]) for p in await reviews(env)] == [(review["id"], "staged")]
     assert await refused(env, review) == said
+
+
+async def test_a_line_within_program_repriced_beside_another_change_is_not_named(priced):  # noqa: F811
+    env = priced
+    order, staged = await drafted(env, lines=WITH_KIT_AND_SLICES)
+    change = relined(order, "2026-11-03T09:30:00Z", lambda line: line.update(rate=46.2) if line["line"] == 3 else None)
+    change["record"]["terms"] = ref("3", "Net 45")
+    await apply(env, change)
+    # Was: "… (was 30 days) and has a line added, removed or repriced that the review now judges otherwise since …"
+    assert await refused(env, staged["review_quote_pricing"]) == (
+        "Sales order SO-9601 now has payment terms of 45 days (was 30 days) since this price review was drafted: "
+        f"approving it would settle prices judged for the order as it was. {NEXT}")
+    await redrawn(env, staged["review_quote_pricing"])
+
+
+async def test_a_line_added_within_program_is_refused_saying_what_the_review_now_counts(priced):  # noqa: F811
+    env = priced
+    order, staged = await drafted(env)
+    review = staged["review_quote_pricing"]
+    change = updated(order, "2026-11-03T09:30:00Z")
+    items = change["record"]["item"]["items"]
+    items.append({**items[1], "line": 3, "item": ref("501"), "rate": 46.0, "quantity": 1})  # 501 is within program
+    await apply(env, change)
+    # Was: "… has a line added, removed or repriced that the review now judges otherwise since …"
+    assert await refused(env, review) == (
+        "Sales order SO-9601 now has 2 priced line(s) to check (was 1) since this price review was drafted: "
+        f"approving it would settle prices judged for the order as it was. {NEXT}")
+    await redrawn(env, review)
+
+
+def test_what_a_review_counts_otherwise_is_said_only_of_lines_alone():
+    drafted_, proposed = {"lines_checked": 1, "unpriced_assembly_items": ["601"]}, {"lines_checked": 1}
+    assert recounted(drafted_, proposed) == ["now has 0 assembly item(s) with no price on file (was 1)"]
+    assert recounted(drafted_, {**drafted_}) == []
+    lines = {"lines": ("a", "b")}
+    assert order_changes_text(lines, [], counted=recounted(drafted_, proposed)) == (
+        "now has 0 assembly item(s) with no price on file (was 1)")
+    assert order_changes_text(lines, []) == "has its lines changed so that the review now notes them otherwise"
+    assert order_changes_text({**lines, "terms": (30, 45)}, [], counted=["now has 2 priced line(s) to check (was 1)"]) \
+        == "now has payment terms of 45 days (was 30 days)"

@@ -664,11 +664,25 @@ def _shown(value: Any, none: str, days: bool = False) -> str:
     return none if value is None else f"{value} days" if days and isinstance(value, int) else str(value)
 
 
+def recounted(drafted: Mapping[str, Any], proposed: Mapping[str, Any]) -> list[str]:
+    """What a review of the order now counts otherwise than its draft did (`drafted`, `proposed`: their payloads),
+    when its lines changed but no finding did (pure): the priced lines it checks, the assembly items with no price."""
+    said, before, now = [], drafted.get("lines_checked"), proposed.get("lines_checked")
+    if isinstance(now, int) and before != now:
+        said.append(f"now has {now} priced line(s) to check (was {_shown(before, 'not counted')})")
+    before, now = (sorted(map(str, p.get("unpriced_assembly_items") or [])) for p in (drafted, proposed))
+    if before != now:
+        said.append(f"now has {len(now)} assembly item(s) with no price on file (was {len(before)})")
+    return said
+
+
 def order_changes_text(changed: Mapping[str, tuple[Any, Any]], gone: list[dict[str, Any]],
-                       added: Sequence[dict[str, Any]] = (), customers: Mapping[str, str] | None = None) -> str:
+                       added: Sequence[dict[str, Any]] = (), customers: Mapping[str, str] | None = None,
+                       counted: Sequence[str] = ()) -> str:
     """What of an order changed since its price review was drafted (quote_review.redrawn_for's parts: before, now),
     as a reviewer reads it after "Sales order SO-1 " (pure); `gone`: the drafted findings it no longer quotes,
-    `added`: the ones a review now would name besides, `customers`: names by id."""
+    `added`: the ones a review now would name besides, `customers`: names by id, `counted`: what the review counts
+    otherwise (recounted), said of the lines only when nothing else changed."""
     names = customers or {}
     said = []
     for part, (before, now) in changed.items():
@@ -689,7 +703,11 @@ def order_changes_text(changed: Mapping[str, tuple[Any, Any]], gone: list[dict[s
         elif part == "lines":
             lines = ([f"no longer quotes {quoted_text(gone)}"] if gone else []) + (
                 [f"now has {quoted_text(added)} to review"] if added else [])
-            said += lines or ["has a line added, removed or repriced that the review now judges otherwise"]
+            # No finding gone or added: a line within program added, removed or repriced, which is news only when
+            # nothing else changed (the refusal names what did); then what the review counts otherwise, if anything.
+            if not lines and len(changed) == 1:
+                lines = list(counted) or ["has its lines changed so that the review now notes them otherwise"]
+            said += lines
     return ", ".join(said[:-1]) + (" and " if len(said) > 1 else "") + said[-1] if said else "changed"
 
 
@@ -724,7 +742,7 @@ def _check_quote_as_drafted(conn: sqlite3.Connection, payload: dict[str, Any], r
                             f"drafted: approving it would settle prices the order no longer has. {after}")
     ids = [str(v) for part, pair in changed.items() if part == "customer_id" for v in pair if v is not None]
     customers = {i: row[0] for i in ids if (row := conn.execute(ORDER_CUSTOMER, (i,)).fetchone()) and row[0]}
-    said = order_changes_text(changed, gone, added, customers)
+    said = order_changes_text(changed, gone, added, customers, recounted(payload, proposed))
     raise DecisionError(f"Sales order {named} {said} since this price review was drafted: approving it would settle "
                         f"prices judged for the order as it was. {after}")
 
