@@ -660,6 +660,14 @@ def quoted_text(gone: list[dict[str, Any]]) -> str:
     return shown + (f" and {len(gone) - 3} more" if len(gone) > 3 else "")
 
 
+# How a refusal says a changed part of an order's fingerprint: its phrase, the word for no value, and whether a
+# number is days (payment terms).
+PARTS_SAID = {"tran_date": ("is now dated", "no date", False), "currency": ("is now in", "no stated currency", False),
+              "terms": ("now has payment terms of", "none stated", True),
+              "freight_terms": ("now has freight terms", "none stated", False),
+              "booked_from": ("now has externalId", "none", False)}
+
+
 def _shown(value: Any, none: str, days: bool = False) -> str:
     return none if value is None else f"{value} days" if days and isinstance(value, int) else str(value)
 
@@ -689,17 +697,9 @@ def order_changes_text(changed: Mapping[str, tuple[Any, Any]], gone: list[dict[s
         if part == "customer_id":
             said.append(f"is now for {names.get(now) or f'customer {now}'} (was "
                         f"{names.get(before) or f'customer {before}'})")
-        elif part == "tran_date":
-            said.append(f"is now dated {_shown(now, 'no date')} (was {_shown(before, 'no date')})")
-        elif part == "currency":
-            said.append(f"is now in {_shown(now, 'no stated currency')} (was {_shown(before, 'no stated currency')})")
-        elif part == "terms":
-            said.append(f"now has payment terms of {_shown(now, 'none stated', days=True)} (was "
-                        f"{_shown(before, 'none stated', days=True)})")
-        elif part == "freight_terms":
-            said.append(f"now has freight terms {_shown(now, 'none stated')} (was {_shown(before, 'none stated')})")
-        elif part == "booked_from":
-            said.append(f"now has externalId {_shown(now, 'none')} (was {_shown(before, 'none')})")
+        elif part in PARTS_SAID:
+            phrase, none, days = PARTS_SAID[part]
+            said.append(f"{phrase} {_shown(now, none, days)} (was {_shown(before, none, days)})")
         elif part == "lines":
             lines = ([f"no longer quotes {quoted_text(gone)}"] if gone else []) + (
                 [f"now has {quoted_text(added)} to review"] if added else [])
