@@ -34,10 +34,10 @@ from worker.decisions import (
     changed_since_loaded,
     decide_action,
     edit_action,
-    lines_not_as_quoted,
     triage_observations,
 )
 from worker.flows import invoice_dispute
+from worker.quote_checks import lines_not_as_quoted
 from worker.workflow_runner import drain
 
 

@@ -26,12 +26,11 @@ from worker.decisions import (
     Decision,
     DecisionError,
     decide_action,
-    order_changes_text,
-    recounted,
 )
 from worker.env import iso
 from worker.flows.quote_review import NAME
 from worker.pricing import standard_program
+from worker.quote_checks import order_changes_text, recounted
 from worker.workflow_runner import drain, history_cutoff
 
 NEXT = ("Reject it, or leave it: the workflow redraws it from the order's prices now (or withdraws it) when it next "

@@ -35,13 +35,13 @@ from worker.decisions import (
     DecisionError,
     DuplicateOrder,
     NotFound,
-    PriceRules,
     decide_action,
     edit_action,
     plain_text,
 )
 from worker.env import Env, iso
 from worker.pricing import standard_program
+from worker.quote_checks import PriceRules
 from worker.workflow_runner import history_cutoff
 
 STATUSES = ("staged", "approved", "rejected", "executed")
