@@ -11,9 +11,10 @@ from worker.po.doc import Line, doc_lines
 from worker.po.header import (document_day_first, find_blocks, find_dates, find_letterhead, find_po_number,
                               norm_name, po_numbers)
 from worker.po.model import LINE_PROBLEMS, Charge, Finding, POLine, PurchaseOrder, totals_add_up, validate_order
+from worker.po.money_words import FREIGHT_ROW, is_discount
 from worker.po.table import TableResult, parse_table, table_start
 from worker.po.textlayer import ExtractedPdf, PageText
-from worker.po.totals import FREIGHT_ROW, Printed, SetAside, is_discount, parse_totals, printed_name
+from worker.po.totals import Printed, SetAside, parse_totals, printed_name
 from worker.po.values import currency_by_address, decimal_comma_style, detect_currency, price_unit, unread_cells
 
 OUR_NAMES = ("gfs", "gulf food service", "gulf foodservice", "gulf food services")

@@ -10,15 +10,9 @@ from itertools import pairwise
 
 from worker.po.columns import CODE_ROLES, Column, Placer, base, header_at
 from worker.po.doc import Line
+from worker.po.money_words import ESTIMATED, NOT_MONEY_WORDS, is_payment, read_charge
 from worker.po.refine import refine
-from worker.po.totals import (
-    ESTIMATED,
-    NOT_MONEY_WORDS,
-    Printed,
-    is_payment,
-    is_totals_label,
-    read_charge,
-)
+from worker.po.totals import Printed, is_totals_label
 from worker.po.values import (
     normalize_uom,
     parse_date,

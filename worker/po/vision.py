@@ -11,8 +11,9 @@ from pydantic import ValidationError
 
 from worker.claude import ClaudeFailure, create_message, tool_call
 from worker.po.model import CENT, PurchaseOrder, validate_order
+from worker.po.money_words import is_discount, is_payment
 from worker.po.parser import payment_finding
-from worker.po.totals import Printed, is_discount, is_payment
+from worker.po.totals import Printed
 
 TOOL_NAME = "record_purchase_order"
 PROMPT = ("This PDF is a purchase order sent to us, Gulf Food Service (GFS), by a customer. Record it with the "
@@ -89,7 +90,7 @@ def _to_order(tool_input: object) -> PurchaseOrder:
 
 
 def _read_charges(po: PurchaseOrder) -> tuple[list[Printed], Decimal | None]:
-    """Sign the model's other_charges as the text parser signs charge rows (totals.is_discount, is_payment): a
+    """Sign the model's other_charges as the text parser signs charge rows (money_words.is_discount, is_payment): a
     discount is negative whatever sign it came with, and a payment (a deposit paid, a credit applied) no charge at
     all: taken out, with the balance it leaves when the model gave that as the total (then the order's total is not
     known). The model lists charges only, so the parser's net-row rules ("… after discount") do not apply. The
