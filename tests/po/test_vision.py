@@ -155,7 +155,7 @@ async def test_a_response_that_is_not_a_message_is_a_vision_error(response, said
 
 @pytest.mark.asyncio
 async def test_charges_are_signed_by_their_name_and_a_payment_is_no_charge():
-    # The text parser's rules (totals.read_charge) hold for the model's reading too: a discount given as a positive
+    # The text parser's rules (money_words.read_charge) hold for the model's reading too: a discount given as a positive
     # number is still taken off, and a deposit the model listed as a negative charge (with the balance after it as
     # the total) is not taken off the order: a $500 deposit would have become a $500 discount on the sales order.
     reading = {**TOOL_INPUT, "total": 60.08, "other_charges": [
